@@ -1,0 +1,598 @@
+/* util — see util.h. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+void
+ml_err_clear(struct ml_err *e)
+{
+	if (!e)
+		return;
+	e->code = 0;
+	e->seq = -1;
+	e->msg[0] = '\0';
+}
+
+int
+ml_err_set(struct ml_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return code;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void
+ml_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+ml_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
+{
+	size_t i;
+
+	if (hexlen != 2 * outlen)
+		return -1;
+	for (i = 0; i < outlen; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *
+ml_b64_encode(const uint8_t *in, size_t len)
+{
+	size_t olen = 4 * ((len + 2) / 3), i, o = 0;
+	char *out = malloc(olen + 1);
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64chars[v >> 18 & 63];
+		out[o++] = b64chars[v >> 12 & 63];
+		out[o++] = b64chars[v >> 6 & 63];
+		out[o++] = b64chars[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		out[o++] = b64chars[v >> 18 & 63];
+		out[o++] = b64chars[v >> 12 & 63];
+		out[o++] = i + 1 < len ? b64chars[v >> 6 & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decodes into out (room for 3*inlen/4 bytes).  Rejects non-canonical
+ * padding bits so that every byte string has exactly one encoding. */
+static int
+b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
+{
+	size_t i, o = 0, pad = 0;
+
+	if (inlen % 4)
+		return -1;
+	if (inlen >= 1 && in[inlen - 1] == '=')
+		pad++;
+	if (inlen >= 2 && in[inlen - 2] == '=')
+		pad++;
+	for (i = 0; i < inlen; i += 4) {
+		int v[4], k;
+		int last = i + 4 == inlen;
+		for (k = 0; k < 4; k++) {
+			if (last && k >= 4 - (int)pad) {
+				if (in[i + k] != '=')
+					return -1;
+				v[k] = 0;
+				continue;
+			}
+			v[k] = b64val((unsigned char)in[i + k]);
+			if (v[k] < 0)
+				return -1;
+		}
+		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+			     (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		out[o++] = (uint8_t)(w >> 16);
+		if (!(last && pad == 2))
+			out[o++] = (uint8_t)(w >> 8);
+		else if (w & 0xffff)
+			return -1;
+		if (!(last && pad >= 1))
+			out[o++] = (uint8_t)w;
+		else if (pad == 1 && (w & 0xff))
+			return -1;
+	}
+	*outlen = o;
+	return 0;
+}
+
+int
+ml_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
+{
+	uint8_t *buf = malloc(inlen / 4 * 3 + 1);
+	size_t n;
+
+	if (!buf)
+		return -1;
+	if (b64_decode_into(in, inlen, buf, &n) != 0) {
+		free(buf);
+		return -1;
+	}
+	buf[n] = 0;
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+int
+ml_b64_decode_exact(const char *in, size_t inlen, uint8_t *out, size_t want)
+{
+	uint8_t tmp[256];
+	size_t n;
+
+	if (inlen != 4 * ((want + 2) / 3) || inlen / 4 * 3 > sizeof tmp)
+		return -1;
+	if (b64_decode_into(in, inlen, tmp, &n) != 0 || n != want)
+		return -1;
+	memcpy(out, tmp, want);
+	return 0;
+}
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_init(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+md_sha256(void)
+{
+	pthread_once(&sha256_once, sha256_init);
+	return sha256_md ? sha256_md : EVP_sha256();
+}
+
+void
+ml_sha256(const void *data, size_t len, uint8_t out[ML_SHA256_LEN])
+{
+	unsigned int n = 0;
+
+	if (EVP_Digest(data, len, out, &n, md_sha256(), NULL) != 1)
+		abort(); /* cannot fail with the built-in provider */
+}
+
+struct ml_sha256_ctx *
+ml_sha256_new(void)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	if (c && EVP_DigestInit_ex(c, md_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(c);
+		c = NULL;
+	}
+	return (struct ml_sha256_ctx *)c;
+}
+
+void
+ml_sha256_update(struct ml_sha256_ctx *c, const void *data, size_t len)
+{
+	if (EVP_DigestUpdate((EVP_MD_CTX *)c, data, len) != 1)
+		abort();
+}
+
+void
+ml_sha256_final(struct ml_sha256_ctx *c, uint8_t out[ML_SHA256_LEN])
+{
+	unsigned int n = 0;
+
+	if (EVP_DigestFinal_ex((EVP_MD_CTX *)c, out, &n) != 1)
+		abort();
+	EVP_MD_CTX_free((EVP_MD_CTX *)c);
+}
+
+int
+ml_read_file(const char *path, size_t max, char **out, size_t *outlen,
+	     struct ml_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (fd < 0)
+		return ml_err_set(e, errno == ENOENT ? ML_EINPUT : ML_EIO,
+				  "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ml_err_set(e, ML_EINPUT, "%s: not a regular file", path);
+	}
+	if ((unsigned long long)st.st_size > max) {
+		close(fd);
+		return ml_err_set(e, ML_EINPUT, "%s: larger than %zu bytes", path, max);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return ml_err_set(e, ML_EIO, "%s: out of memory", path);
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+			free(buf);
+			close(fd);
+			return ml_err_set(e, ML_EIO, "%s: read failed: %s", path,
+					  strerror(err));
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return ML_OK;
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + 1), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int
+ml_write_file_atomic(const char *path, const void *data, size_t len, int mode,
+		     int exclusive, struct ml_err *e)
+{
+	char tmp[PATH_MAX];
+	int fd, rc;
+
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+	    (int)sizeof tmp)
+		return ml_err_set(e, ML_EINPUT, "%s: path too long", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return ml_err_set(e, ML_EIO, "%s: %s", tmp, strerror(errno));
+	if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		rc = errno;
+		close(fd);
+		unlink(tmp);
+		return ml_err_set(e, ML_EIO, "%s: write failed: %s", path, strerror(rc));
+	}
+	close(fd);
+	if (exclusive) {
+		/* link() fails when path exists: no window where it is clobbered. */
+		rc = link(tmp, path);
+		unlink(tmp);
+		if (rc != 0)
+			return ml_err_set(e, errno == EEXIST ? ML_EINPUT : ML_EIO,
+					  "%s: %s%s", path, strerror(errno),
+					  errno == EEXIST ? " (use --force to replace it)" : "");
+	} else if (rename(tmp, path) != 0) {
+		rc = errno;
+		unlink(tmp);
+		return ml_err_set(e, ML_EIO, "%s: %s", path, strerror(rc));
+	}
+	fsync_dir_of(path);
+	return ML_OK;
+}
+
+int
+ml_text_valid(const char *s, size_t len, const char *allowed)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p;
+		size_t n, i;
+		uint32_t cp;
+		if (c < 0x80) {
+			if ((c < 0x20 && !(c && allowed && strchr(allowed, (int)c))) ||
+			    c == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if ((size_t)(end - p) <= n)
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+int64_t
+ml_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+ml_time_format(int64_t us, char buf[21])
+{
+	time_t t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+digits(const char *s, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+ml_time_parse(const char *s, int64_t *us)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	size_t len = strlen(s);
+	int y, mo, d, h = 0, mi = 0, se = 0;
+
+	if (len != 10 && len != 20)
+		return -1;
+	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    digits(s + 8, 2, &d))
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+		return -1;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -1;
+	if (len == 20) {
+		if (s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
+		    digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se) ||
+		    s[19] != 'Z' || h > 23 || mi > 59 || se > 59)
+			return -1;
+	}
+	*us = ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + se) *
+	      (int64_t)1000000;
+	return 0;
+}
+
+void
+ml_put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+void
+ml_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+uint64_t
+ml_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+uint32_t
+ml_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+ml_buf_append(struct ml_buf *b, const void *data, size_t len)
+{
+	if (b->oom)
+		return;
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		uint8_t *p;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		p = realloc(b->data, cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->data = p;
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = 0;
+}
+
+void
+ml_buf_puts(struct ml_buf *b, const char *s)
+{
+	ml_buf_append(b, s, strlen(s));
+}
+
+void
+ml_buf_printf(struct ml_buf *b, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = 1;
+		return;
+	}
+	if ((size_t)n < sizeof small) {
+		ml_buf_append(b, small, (size_t)n);
+		return;
+	}
+	char *big = malloc((size_t)n + 1);
+	if (!big) {
+		b->oom = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	ml_buf_append(b, big, (size_t)n);
+	free(big);
+}
+
+void
+ml_buf_free(struct ml_buf *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->oom = 0;
+}

@@ -1,0 +1,105 @@
+/* util — errors, encodings, bounded file I/O, time, UTF-8 checks, SHA-256.
+ *
+ * The bottom of the dependency graph: may call libc, libsodium and OpenSSL's
+ * libcrypto only.  Nothing here prints or exits.
+ */
+#ifndef ML_UTIL_H
+#define ML_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Result codes double as the process exit codes documented in README.md. */
+enum ml_rc {
+	ML_OK = 0,
+	ML_EDENY = 1,      /* policy deny */
+	ML_EINPUT = 2,     /* usage or bad input */
+	ML_EPOLICY = 3,    /* invalid policy or evaluation error */
+	ML_EINTEGRITY = 4, /* ledger integrity failure */
+	ML_EIO = 5,        /* storage or I/O error (also out of memory) */
+	ML_EKEY = 6        /* key missing, wrong passphrase, not enrolled, revoked */
+};
+
+/* A one-line error message.  Filled by the module that failed; never
+ * allocated, so setting it cannot fail. */
+struct ml_err {
+	int code;
+	long long seq; /* entry at fault, or -1 */
+	char msg[384];
+};
+
+#define ML_MAX_FIELD (64 * 1024)        /* one string field of a statement */
+#define ML_MAX_ENVELOPE (1024 * 1024)   /* one DSSE envelope */
+#define ML_SHA256_LEN 32
+
+void ml_err_clear(struct ml_err *e);
+/* Sets code and message (printf-style) and returns code, so callers can write
+ * `return ml_err_set(e, ML_EINPUT, "...")`.  e may be NULL. */
+int ml_err_set(struct ml_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Lowercase hex.  out must hold 2*len+1 bytes; it is NUL-terminated. */
+void ml_hex_encode(const uint8_t *in, size_t len, char *out);
+/* Decodes exactly outlen bytes from 2*outlen hex digits (either case).
+ * Returns 0, or -1 when hex is not exactly that long or not hex. */
+int ml_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
+
+/* Standard base64 with padding.  Returns a malloc'd NUL-terminated string
+ * (caller frees), or NULL when out of memory. */
+char *ml_b64_encode(const uint8_t *in, size_t len);
+/* Strict standard base64 with padding (no whitespace).  *out is malloc'd
+ * (caller frees; one spare NUL byte after the data).  Returns 0 or -1. */
+int ml_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
+/* Decodes into a caller buffer of exactly want bytes.  Returns 0 or -1. */
+int ml_b64_decode_exact(const char *in, size_t inlen, uint8_t *out, size_t want);
+
+/* SHA-256 with OpenSSL (SHA-NI where the CPU has it).  Thread-safe. */
+void ml_sha256(const void *data, size_t len, uint8_t out[ML_SHA256_LEN]);
+/* Incremental SHA-256: ctx is opaque; returns NULL when out of memory. */
+struct ml_sha256_ctx;
+struct ml_sha256_ctx *ml_sha256_new(void);
+void ml_sha256_update(struct ml_sha256_ctx *c, const void *data, size_t len);
+/* Writes the digest and frees c. */
+void ml_sha256_final(struct ml_sha256_ctx *c, uint8_t out[ML_SHA256_LEN]);
+
+/* Reads a whole file of at most max bytes into a malloc'd buffer with a
+ * trailing NUL (caller frees).  Errors name the path. */
+int ml_read_file(const char *path, size_t max, char **out, size_t *outlen,
+		 struct ml_err *e);
+/* Writes data to path atomically: temp file in the same folder, fsync,
+ * rename, fsync of the folder.  mode is applied to the new file.  With
+ * exclusive set, fails (ML_EINPUT) when path already exists. */
+int ml_write_file_atomic(const char *path, const void *data, size_t len,
+			 int mode, int exclusive, struct ml_err *e);
+
+/* True when s[0..len) is valid UTF-8 without C0 controls other than those in
+ * allowed (for example "\n\t"), without DEL and C1 controls. */
+int ml_text_valid(const char *s, size_t len, const char *allowed);
+
+/* Microseconds since the Unix epoch, UTC. */
+int64_t ml_now_us(void);
+/* Formats as RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (seconds truncated).  buf
+ * must hold 21 bytes. */
+void ml_time_format(int64_t us, char buf[21]);
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" to microseconds.  0 or -1. */
+int ml_time_parse(const char *s, int64_t *us);
+
+/* Big-endian helpers. */
+void ml_put_be64(uint8_t *p, uint64_t v);
+void ml_put_be32(uint8_t *p, uint32_t v);
+uint64_t ml_get_be64(const uint8_t *p);
+uint32_t ml_get_be32(const uint8_t *p);
+
+/* A growable byte buffer.  Members are public; free with ml_buf_free. */
+struct ml_buf {
+	uint8_t *data;
+	size_t len, cap;
+	int oom; /* set once an append failed; further appends are ignored */
+};
+void ml_buf_append(struct ml_buf *b, const void *data, size_t len);
+void ml_buf_puts(struct ml_buf *b, const char *s);
+void ml_buf_printf(struct ml_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ml_buf_free(struct ml_buf *b);
+
+#endif
