@@ -6,8 +6,8 @@
  * sorted by path bytewise (what `LC_ALL=C sha256sum` prints for files in
  * that order), so an outsider can recompute it with coreutils.  Symlinks to
  * regular files are hashed as their target's bytes; symlinks to folders,
- * devices, sockets and FIFOs are refused.  Paths with a newline or a
- * backslash are refused.  Files are hashed with OpenSSL by `jobs` threads.
+ * devices, sockets and FIFOs are refused.  Paths with a newline, a carriage
+ * return or a backslash are refused (sha256sum would escape them).  Files are hashed with OpenSSL by `jobs` threads.
  *
  * May call util and libc only.
  */
@@ -36,8 +36,9 @@ struct ml_artifact {
 };
 
 /* Hashes a file or a folder.  jobs <= 0 means one per online CPU.
- * progress, when non-NULL, is called now and then with bytes done and total
- * (from the hashing thread that holds no lock; it must be cheap).
+ * progress, when non-NULL, is called about every 64 MiB and once at the end
+ * with bytes done and total, always from the calling thread, never
+ * concurrently and with no lock held.
  * *out is owned by the caller (ml_artifact_free).  ML_EINPUT for a missing
  * path or a refused entry (the message names it), ML_EIO for read errors. */
 int ml_artifact_hash(const char *path, int jobs,

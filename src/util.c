@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <sodium.h>
 
 void
 ml_err_clear(struct ml_err *e)
@@ -196,9 +197,12 @@ ml_b64_decode_exact(const char *in, size_t inlen, uint8_t *out, size_t want)
 
 	if (inlen != 4 * ((want + 2) / 3) || inlen / 4 * 3 > sizeof tmp)
 		return -1;
-	if (b64_decode_into(in, inlen, tmp, &n) != 0 || n != want)
+	if (b64_decode_into(in, inlen, tmp, &n) != 0 || n != want) {
+		sodium_memzero(tmp, sizeof tmp);
 		return -1;
+	}
 	memcpy(out, tmp, want);
+	sodium_memzero(tmp, sizeof tmp);
 	return 0;
 }
 
@@ -287,6 +291,7 @@ ml_read_file(const char *path, size_t max, char **out, size_t *outlen,
 			continue;
 		if (n <= 0) {
 			int err = n < 0 ? errno : EIO;
+			sodium_memzero(buf, len); /* it may have been a key file */
 			free(buf);
 			close(fd);
 			return ml_err_set(e, ML_EIO, "%s: read failed: %s", path,

@@ -1,0 +1,398 @@
+/* cli — see cli.h.  Dispatch, option parsing, messages, passphrases. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define ML_VERSION "0.1.0"
+
+static const char usage_text[] =
+	"usage: mlledger [--ledger PATH] COMMAND [ARGS]\n"
+	"\n"
+	"Keeps the compliance record of ML models and data: signed in-toto statements\n"
+	"in DSSE envelopes, appended to a hash-chained SQLite ledger.\n"
+	"\n"
+	"Keys and ledger\n"
+	"  key new NAME [--dir D] [--encrypt] [--passphrase-file F] [--force]\n"
+	"  init --key ADMIN.key [--origin NAME]\n"
+	"  key enroll NAME.pub --role ROLE[,ROLE...] --key ADMIN.key\n"
+	"  key revoke NAME --reason TEXT --key ADMIN.key\n"
+	"  key list [--format text|json]\n"
+	"Recording (one signed entry per call; prints SEQ sha256:LEAFHASH)\n"
+	"  record dataset NAME@VERSION (--file PATH | --digest sha256:HEX) [--uri URI] [--set k=v]...\n"
+	"  record model NAME@VERSION (--artifact PATH | --digest sha256:HEX) [--dataset N@V]...\n"
+	"         [--parent N@V] [--metric k=v]... [--set k=v]...\n"
+	"  record evaluation NAME@VERSION --metric k=v... [--dataset N@V] [--set k=v]...\n"
+	"  record approval NAME@VERSION --env ENV --decision approve|reject [--comment TEXT]\n"
+	"  record deployment NAME@VERSION --env ENV [--set k=v]...\n"
+	"  record monitoring NAME@VERSION --env ENV --metric k=v... [--set k=v]...\n"
+	"  record waiver NAME@VERSION --rule ID --expires YYYY-MM-DD --reason TEXT [--ticket ID]\n"
+	"  record retirement NAME@VERSION --env ENV --reason TEXT\n"
+	"  record incident NAME@VERSION --severity low|medium|high|critical --description TEXT\n"
+	"     all take --key K.key [--format text|json]\n"
+	"  sign KIND NAME@VERSION [record options] --key K.key --out FILE   (no ledger write)\n"
+	"  submit FILE...                     append envelopes made by 'sign'\n"
+	"  import FILE.jsonl --key K.key      many statements, one transaction\n"
+	"Reading\n"
+	"  log [--kind K] [--subject NAME[@VERSION]] [--since DATE] [--format text|json]\n"
+	"  show SEQ [--format text|json|raw]\n"
+	"  verify [--jobs N] [--format text|json]\n"
+	"\n"
+	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
+	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
+	"\n"
+	"Exit codes: 0 ok/pass, 1 policy deny, 2 usage or bad input, 3 invalid policy,\n"
+	"            4 integrity failure, 5 storage or I/O error, 6 key error.\n";
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{"init", cmd_init},     {"key", cmd_key},       {"record", cmd_record},
+	{"sign", cmd_sign},     {"submit", cmd_submit}, {"import", cmd_import},
+	{"log", cmd_log},       {"show", cmd_show},     {"verify", cmd_verify},
+};
+
+static const char *global_ledger;
+
+int
+cli_main(int argc, char **argv)
+{
+	int i = 1;
+	size_t k;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "mlledger: libsodium failed to start\n");
+		return ML_EIO;
+	}
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_text, stdout);
+			return ML_OK;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("mlledger %s (ledger format %d)\n", ML_VERSION, ML_FORMAT_VERSION);
+			return ML_OK;
+		}
+		if (!strcmp(argv[i], "--ledger") && i + 1 < argc) {
+			global_ledger = argv[i + 1];
+			i += 2;
+			continue;
+		}
+		if (!strncmp(argv[i], "--ledger=", 9)) {
+			global_ledger = argv[i] + 9;
+			i++;
+			continue;
+		}
+		fprintf(stderr, "mlledger: unknown option %s (see mlledger --help)\n", argv[i]);
+		return ML_EINPUT;
+	}
+	if (i >= argc) {
+		fputs(usage_text, stderr);
+		return ML_EINPUT;
+	}
+	if (!strcmp(argv[i], "help")) {
+		fputs(usage_text, stdout);
+		return ML_OK;
+	}
+	for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
+		if (!strcmp(argv[i], commands[k].name))
+			return commands[k].fn(argc - i, argv + i);
+	fprintf(stderr, "mlledger: unknown command \"%s\" (see mlledger --help)\n", argv[i]);
+	return ML_EINPUT;
+}
+
+/* True when name (length n) is in the space-separated spec; *takes is set
+ * when it takes a value ("name="). */
+static int
+spec_find(const char *spec, const char *name, size_t n, int *takes)
+{
+	const char *p = spec;
+
+	while (*p) {
+		size_t len = strcspn(p, " ");
+		size_t bare = len && p[len - 1] == '=' ? len - 1 : len;
+		if (bare == n && !strncmp(p, name, n)) {
+			*takes = bare != len;
+			return 1;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+int
+cli_parse(struct cli *c, int argc, char **argv, const char *spec)
+{
+	char full[1024];
+	const char *env = getenv("MLLEDGER_LEDGER");
+	int i, takes, only_args = 0;
+
+	snprintf(full, sizeof full, "%s ledger= format= help", spec);
+	c->nopts = c->nargs = 0;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq;
+		size_t n;
+		if (only_args || a[0] != '-' || !strcmp(a, "-")) {
+			if (c->nargs == CLI_MAX_OPTS)
+				return cli_failf(c, ML_EINPUT, "too many arguments");
+			c->args[c->nargs++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = 1;
+			continue;
+		}
+		if (a[1] != '-' || !a[2])
+			return cli_failf(c, ML_EINPUT, "unknown option %s (see --help)", a);
+		a += 2;
+		eq = strchr(a, '=');
+		n = eq ? (size_t)(eq - a) : strlen(a);
+		if (!spec_find(full, a, n, &takes))
+			return cli_failf(c, ML_EINPUT, "unknown option --%.*s (see --help)", (int)n,
+					 a);
+		if (c->nopts == CLI_MAX_OPTS)
+			return cli_failf(c, ML_EINPUT, "too many options");
+		c->opts[c->nopts].name = a;
+		if (takes) {
+			if (eq) {
+				c->opts[c->nopts].value = eq + 1;
+			} else if (i + 1 < argc) {
+				c->opts[c->nopts].value = argv[++i];
+			} else {
+				return cli_failf(c, ML_EINPUT, "--%s needs a value", a);
+			}
+		} else if (eq) {
+			return cli_failf(c, ML_EINPUT, "--%.*s takes no value", (int)n, a);
+		} else {
+			c->opts[c->nopts].value = NULL;
+		}
+		/* Store the bare name: point into argv with the '=' cut off. */
+		if (eq) {
+			static char names[CLI_MAX_OPTS][64];
+			snprintf(names[c->nopts], sizeof names[0], "%.*s", (int)n, a);
+			c->opts[c->nopts].name = names[c->nopts];
+		}
+		c->nopts++;
+	}
+	c->ledger = cli_get(c, "ledger");
+	if (!c->ledger)
+		c->ledger = global_ledger ? global_ledger : (env && *env ? env : ML_DEFAULT_LEDGER);
+	{
+		const char *fmt = cli_get(c, "format");
+		c->json = fmt && !strcmp(fmt, "json");
+	}
+	return ML_OK;
+}
+
+const char *
+cli_get(const struct cli *c, const char *name)
+{
+	const char *v = NULL;
+	int i;
+
+	for (i = 0; i < c->nopts; i++)
+		if (!strcmp(c->opts[i].name, name))
+			v = c->opts[i].value;
+	return v;
+}
+
+int
+cli_has(const struct cli *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->nopts; i++)
+		if (!strcmp(c->opts[i].name, name))
+			return 1;
+	return 0;
+}
+
+int
+cli_fail(const struct cli *c, const struct ml_err *e)
+{
+	cli_progress_done();
+	if (e->seq >= 0 && e->code == ML_EINTEGRITY)
+		fprintf(stderr, "mlledger: %s: entry %lld: %s\n", c->cmd, e->seq, e->msg);
+	else
+		fprintf(stderr, "mlledger: %s: %s\n", c->cmd, e->msg);
+	return e->code ? e->code : ML_EIO;
+}
+
+int
+cli_failf(const struct cli *c, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cli_progress_done();
+	fprintf(stderr, "mlledger: %s: %s\n", c->cmd, msg);
+	return code;
+}
+
+/* Reads the first line of a passphrase file into buf. */
+static int
+passphrase_file(const char *path, char *buf, size_t cap, struct ml_err *e)
+{
+	char *text = NULL;
+	size_t len, n;
+	int rc = ml_read_file(path, 4096, &text, &len, e);
+
+	if (rc)
+		return -1;
+	n = strcspn(text, "\r\n");
+	if (n == 0 || n >= cap) {
+		sodium_memzero(text, len);
+		free(text);
+		ml_err_set(e, ML_EKEY, "%s: passphrase file is empty or too long", path);
+		return -1;
+	}
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	sodium_memzero(text, len);
+	free(text);
+	return 0;
+}
+
+static int
+tty_read(const char *prompt, char *buf, size_t cap)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	size_t n = 0;
+	int ok = -1;
+	char ch;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, prompt, strlen(prompt)) < 0 || tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return -1;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (read(fd, &ch, 1) == 1) {
+		if (ch == '\n' || ch == '\r') {
+			ok = 0;
+			break;
+		}
+		if (n + 1 < cap)
+			buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	ch = 0;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0)
+		ok = -1;
+	close(fd);
+	return ok == 0 && n > 0 ? 0 : -1;
+}
+
+int
+cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
+	       size_t cap, struct ml_err *e)
+{
+	const char *f = cli_get(c, "passphrase-file");
+	char *again;
+	int ok;
+
+	if (!f)
+		f = getenv("MLLEDGER_PASSPHRASE_FILE");
+	if (f && *f)
+		return passphrase_file(f, buf, cap, e);
+	if (tty_read(prompt, buf, cap) != 0) {
+		ml_err_set(e, ML_EKEY, "no passphrase: give --passphrase-file F or set "
+			   "MLLEDGER_PASSPHRASE_FILE");
+		return -1;
+	}
+	if (!confirm)
+		return 0;
+	if (!(again = sodium_malloc(cap))) {
+		ml_err_set(e, ML_EIO, "out of memory");
+		return -1;
+	}
+	ok = tty_read("Repeat passphrase: ", again, cap) == 0 && !strcmp(again, buf);
+	sodium_free(again);
+	if (!ok) {
+		ml_err_set(e, ML_EKEY, "the passphrases differ");
+		return -1;
+	}
+	return 0;
+}
+
+struct pass_ctx {
+	const struct cli *c;
+	struct ml_err *e;
+};
+
+static int
+pass_cb(void *ctx, const char *path, char *buf, size_t cap)
+{
+	struct pass_ctx *p = ctx;
+	char prompt[300];
+
+	snprintf(prompt, sizeof prompt, "Passphrase for %s: ", path);
+	return cli_passphrase(p->c, prompt, 0, buf, cap, p->e);
+}
+
+int
+cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e)
+{
+	const char *path = cli_get(c, "key");
+	struct ml_err pe;
+	struct pass_ctx p = {c, &pe};
+	int rc;
+
+	if (!path)
+		return ml_err_set(e, ML_EKEY, "--key KEYFILE is required");
+	ml_err_clear(&pe);
+	rc = ml_seckey_load(path, pass_cb, &p, out, e);
+	if (rc && pe.code)
+		*e = pe; /* the passphrase source's own message is more useful */
+	return rc;
+}
+
+int
+cli_open(const struct cli *c, int writable, struct ml_ledger **out, struct ml_err *e)
+{
+	return ml_ledger_open(c->ledger, writable, out, e);
+}
+
+static int progress_shown;
+
+void
+cli_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	const char *what = ctx;
+
+	if (!isatty(2))
+		return;
+	if (total)
+		fprintf(stderr, "\r%s: %llu/%llu (%.0f%%)", what, (unsigned long long)done,
+			(unsigned long long)total, 100.0 * (double)done / (double)total);
+	else
+		fprintf(stderr, "\r%s: %llu", what, (unsigned long long)done);
+	progress_shown = 1;
+}
+
+void
+cli_progress_done(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = 0;
+}

@@ -1,0 +1,76 @@
+/* cli — the command line: argument parsing, the command table, messages.
+ *
+ * The only code that prints to the terminal or decides exit codes.  Every
+ * error is printed once as "mlledger: <command>: <message>" on stderr and
+ * the command returns its ml_rc, which is the exit code.  May call every
+ * other module.
+ */
+#ifndef ML_CLI_H
+#define ML_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "ledger.h"
+#include "util.h"
+
+int cli_main(int argc, char **argv);
+
+/* ---- shared between the cli_*.c files ---------------------------------- */
+
+#define CLI_MAX_OPTS 256
+
+struct cli_opt {
+	const char *name;  /* without the leading "--" */
+	const char *value; /* NULL for flags */
+};
+
+/* Parsed arguments of one command. */
+struct cli {
+	const char *cmd;       /* "record", "key enroll", ... for messages */
+	struct cli_opt opts[CLI_MAX_OPTS];
+	int nopts;
+	const char *args[CLI_MAX_OPTS];
+	int nargs;
+	const char *ledger;    /* --ledger, MLLEDGER_LEDGER or the default */
+	int json;              /* --format json */
+};
+
+/* Parses argv against spec, a space-separated list of accepted options;
+ * "name=" takes a value, "name" is a flag.  Prints the error and returns
+ * ML_EINPUT on an unknown or malformed option. */
+int cli_parse(struct cli *c, int argc, char **argv, const char *spec);
+/* The last value of --name, or NULL. */
+const char *cli_get(const struct cli *c, const char *name);
+int cli_has(const struct cli *c, const char *name);
+/* Prints "mlledger: <cmd>: <msg>" and returns e->code (or code). */
+int cli_fail(const struct cli *c, const struct ml_err *e);
+int cli_failf(const struct cli *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Loads a secret key named by --key, asking for a passphrase when it is
+ * encrypted (--passphrase-file, MLLEDGER_PASSPHRASE_FILE, or the terminal). */
+int cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e);
+/* Reads a passphrase from --passphrase-file / MLLEDGER_PASSPHRASE_FILE, or
+ * from the terminal (twice when confirm).  buf is sodium_malloc'd by the
+ * caller.  0 or -1 (e set). */
+int cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
+		   size_t cap, struct ml_err *e);
+/* Opens the ledger of c. */
+int cli_open(const struct cli *c, int writable, struct ml_ledger **out, struct ml_err *e);
+/* Progress on stderr when it is a terminal. */
+void cli_progress(void *ctx, uint64_t done, uint64_t total);
+void cli_progress_done(void);
+
+int cmd_init(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif

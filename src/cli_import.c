@@ -1,0 +1,306 @@
+/* cli_import — `mlledger import FILE.jsonl`: many statements, one
+ * transaction.  Each line is a request object (request.h); dataset and
+ * model versions defined earlier in the same file can be referred to by
+ * later lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "request.h"
+#include "statement.h"
+
+#define MAX_LINE (1024 * 1024)
+#define MAX_LINES 10000000
+
+/* Versions defined in this file: "kind ref" -> digest (open addressing). */
+struct vmap {
+	char **keys;
+	uint8_t (*digests)[ML_SHA256_LEN];
+	size_t cap, n;
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static size_t
+vmap_slot(const struct vmap *m, const char *key)
+{
+	size_t i = (size_t)hash_str(key) & (m->cap - 1);
+
+	while (m->keys[i] && strcmp(m->keys[i], key))
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static int
+vmap_grow(struct vmap *m)
+{
+	struct vmap bigger = {0};
+	size_t i;
+
+	bigger.cap = m->cap ? m->cap * 2 : 1024;
+	bigger.keys = calloc(bigger.cap, sizeof *bigger.keys);
+	bigger.digests = calloc(bigger.cap, sizeof *bigger.digests);
+	if (!bigger.keys || !bigger.digests) {
+		free(bigger.keys);
+		free(bigger.digests);
+		return -1;
+	}
+	for (i = 0; i < m->cap; i++) {
+		if (!m->keys[i])
+			continue;
+		size_t j = vmap_slot(&bigger, m->keys[i]);
+		bigger.keys[j] = m->keys[i];
+		memcpy(bigger.digests[j], m->digests[i], ML_SHA256_LEN);
+	}
+	bigger.n = m->n;
+	free(m->keys);
+	free(m->digests);
+	*m = bigger;
+	return 0;
+}
+
+/* Remembers the first digest given for key. */
+static int
+vmap_put(struct vmap *m, const char *key, const uint8_t d[ML_SHA256_LEN])
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap && vmap_grow(m) != 0)
+		return -1;
+	i = vmap_slot(m, key);
+	if (m->keys[i])
+		return 0;
+	if (!(m->keys[i] = strdup(key)))
+		return -1;
+	memcpy(m->digests[i], d, ML_SHA256_LEN);
+	m->n++;
+	return 0;
+}
+
+static const uint8_t *
+vmap_get(const struct vmap *m, const char *key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	i = vmap_slot(m, key);
+	return m->keys[i] ? m->digests[i] : NULL;
+}
+
+static void
+vmap_free(struct vmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++)
+		free(m->keys[i]);
+	free(m->keys);
+	free(m->digests);
+}
+
+struct import {
+	struct ml_ledger *l;
+	struct vmap defined;
+};
+
+static int
+resolve(void *ctx, const char *kind, const char *ref, uint8_t digest[ML_SHA256_LEN],
+	struct ml_err *e)
+{
+	struct import *im = ctx;
+	char key[300];
+	const uint8_t *d;
+	int64_t seq;
+
+	snprintf(key, sizeof key, "%s %s", kind, ref);
+	if ((d = vmap_get(&im->defined, key))) {
+		memcpy(digest, d, ML_SHA256_LEN);
+		return ML_OK;
+	}
+	return ml_ledger_subject(im->l, kind, ref, digest, &seq, e);
+}
+
+/* Builds, signs and remembers one line. */
+static int
+import_line(struct import *im, const struct ml_seckey *k, const char *line, size_t len,
+	    int64_t now, struct ml_buf *env, struct ml_err *e)
+{
+	struct ml_buf payload = {0};
+	json_error_t jerr;
+	enum ml_kind kind;
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	int rc;
+
+	if (!req)
+		return ml_err_set(e, ML_EINPUT, "bad JSON at column %d: %s", jerr.column, jerr.text);
+	rc = ml_request_build(req, resolve, im, now, &kind, &payload, e);
+	if (rc == ML_OK && (kind == ML_KIND_DATASET || kind == ML_KIND_MODEL)) {
+		char key[300];
+		uint8_t d[ML_SHA256_LEN];
+		snprintf(key, sizeof key, "%s %s", ml_kind_name(kind),
+			 json_string_value(json_object_get(req, "subject")));
+		ml_digest_parse(json_string_value(json_object_get(req, "digest")), d);
+		if (vmap_put(&im->defined, key, d) != 0)
+			rc = ml_err_set(e, ML_EIO, "out of memory");
+	}
+	json_decref(req);
+	if (rc == ML_OK)
+		rc = ml_envelope_sign(k, payload.data, payload.len, env, e);
+	ml_buf_free(&payload);
+	return rc;
+}
+
+struct lines {
+	struct ml_buf *envs;
+	size_t *lineno;
+	size_t n, cap;
+};
+
+static int
+lines_push(struct lines *ls, size_t lineno)
+{
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? ls->cap * 2 : 1024;
+		struct ml_buf *envs = realloc(ls->envs, cap * sizeof *envs);
+		size_t *nos;
+		if (!envs)
+			return -1;
+		ls->envs = envs;
+		if (!(nos = realloc(ls->lineno, cap * sizeof *nos)))
+			return -1;
+		ls->lineno = nos;
+		ls->cap = cap;
+	}
+	memset(&ls->envs[ls->n], 0, sizeof ls->envs[0]);
+	ls->lineno[ls->n++] = lineno;
+	return 0;
+}
+
+static int
+read_all(struct cli *c, struct import *im, const struct ml_seckey *k, FILE *f,
+	 struct lines *ls, struct ml_err *e)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	int64_t now = ml_now_us();
+	int rc = ML_OK;
+
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		if (n == 0)
+			continue;
+		if (n > MAX_LINE || ls->n >= MAX_LINES) {
+			rc = ml_err_set(e, ML_EINPUT, "line longer than %d bytes or too many lines",
+					MAX_LINE);
+		} else if (lines_push(ls, lineno) != 0) {
+			rc = ml_err_set(e, ML_EIO, "out of memory");
+		} else {
+			rc = import_line(im, k, line, (size_t)n, now, &ls->envs[ls->n - 1], e);
+		}
+		if (rc) {
+			char msg[sizeof e->msg];
+			snprintf(msg, sizeof msg, "%s", e->msg);
+			ml_err_set(e, rc, "%s:%zu: %s (nothing was written)", c->args[0], lineno, msg);
+			break;
+		}
+		if ((lineno & 1023) == 0)
+			cli_progress("signing", lineno, 0);
+	}
+	free(line);
+	if (rc == ML_OK && ferror(f))
+		rc = ml_err_set(e, ML_EIO, "%s: read error", c->args[0]);
+	if (rc == ML_OK && ls->n == 0)
+		rc = ml_err_set(e, ML_EINPUT, "%s: no statements", c->args[0]);
+	return rc;
+}
+
+int
+cmd_import(int argc, char **argv)
+{
+	struct cli c = {.cmd = "import"};
+	struct import im = {0};
+	struct lines ls = {0};
+	struct ml_seckey *k = NULL;
+	struct ml_append_item *items = NULL;
+	struct ml_appended *out = NULL;
+	struct ml_err e;
+	FILE *f = NULL;
+	size_t i;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file=")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		puts("usage: mlledger import FILE.jsonl --key K.key [--format text|json]\n\n"
+		     "One JSON request object a line (README.md, \"Import format\"); all lines\n"
+		     "are signed with K and appended in one transaction, or none is.\n"
+		     "Use - for standard input.");
+		return ML_OK;
+	}
+	if (c.nargs != 1)
+		return cli_failf(&c, ML_EINPUT, "expected one FILE.jsonl");
+	f = strcmp(c.args[0], "-") ? fopen(c.args[0], "r") : stdin;
+	if (!f)
+		return cli_failf(&c, ML_EINPUT, "%s: cannot open", c.args[0]);
+	if ((rc = cli_open(&c, 1, &im.l, &e)) || (rc = cli_load_key(&c, &k, &e)) ||
+	    (rc = read_all(&c, &im, k, f, &ls, &e)))
+		goto out;
+	items = calloc(ls.n, sizeof *items);
+	out = calloc(ls.n, sizeof *out);
+	if (!items || !out) {
+		rc = ml_err_set(&e, ML_EIO, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < ls.n; i++) {
+		items[i].envelope = ls.envs[i].data;
+		items[i].len = ls.envs[i].len;
+		items[i].signed_by = ml_seckey_public(k);
+	}
+	cli_progress("appending", ls.n, 0);
+	if ((rc = ml_ledger_append(im.l, items, ls.n, out, &e))) {
+		char msg[sizeof e.msg];
+		snprintf(msg, sizeof msg, "%s", e.msg);
+		ml_err_set(&e, rc, "%s:%zu: %s (nothing was written)", c.args[0],
+			   ls.lineno[e.seq], msg);
+		e.seq = -1;
+		goto out;
+	}
+	cli_progress_done();
+	if (c.json) {
+		char hex[65];
+		ml_hex_encode(out[ls.n - 1].leaf, ML_SHA256_LEN, hex);
+		printf("{\"first\":%llu,\"last\":%llu,\"count\":%zu,\"leafHash\":\"sha256:%s\"}\n",
+		       (unsigned long long)out[0].seq, (unsigned long long)out[ls.n - 1].seq,
+		       ls.n, hex);
+	} else {
+		printf("%zu entries, %llu..%llu\n", ls.n, (unsigned long long)out[0].seq,
+		       (unsigned long long)out[ls.n - 1].seq);
+	}
+out:
+	if (f && f != stdin)
+		fclose(f);
+	for (i = 0; i < ls.n; i++)
+		ml_buf_free(&ls.envs[i]);
+	free(ls.envs);
+	free(ls.lineno);
+	free(items);
+	free(out);
+	vmap_free(&im.defined);
+	ml_seckey_free(k);
+	ml_ledger_close(im.l);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}

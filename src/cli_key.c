@@ -1,0 +1,291 @@
+/* cli_key — init and the key commands (new, enroll, revoke, list). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "request.h"
+#include "statement.h"
+#include "store.h"
+
+#define PASS_MAX 1024
+
+static const char key_usage[] =
+	"usage: mlledger key new NAME [--dir DIR] [--encrypt] [--passphrase-file F] [--force]\n"
+	"       mlledger key enroll NAME.pub --role ROLE[,ROLE...] --key ADMIN.key\n"
+	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key\n"
+	"       mlledger key list [--format text|json]\n"
+	"\n"
+	"key new writes NAME.key (0600, never overwritten without --force) and NAME.pub\n"
+	"(the C2SP verifier key).  The key is encrypted under a passphrase when one is\n"
+	"given: --passphrase-file, MLLEDGER_PASSPHRASE_FILE, or --encrypt (asks twice).\n"
+	"Roles used by the shipped policies: admin, engineer, approver, risk-officer,\n"
+	"validator, auditor.\n";
+
+static int
+key_new(int argc, char **argv)
+{
+	struct cli c = {.cmd = "key new"};
+	struct ml_seckey *k = NULL;
+	struct ml_err e;
+	char *pass = NULL, vkey[ML_VKEY_MAX];
+	const char *dir;
+	int rc, encrypt;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "dir= encrypt passphrase-file= force")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(key_usage, stdout);
+		return ML_OK;
+	}
+	if (c.nargs != 1)
+		return cli_failf(&c, ML_EINPUT, "expected one NAME (see --help)");
+	if (!ml_key_name_simple(c.args[0]))
+		return cli_failf(&c, ML_EINPUT, "\"%.64s\": a key name is 1-64 of [A-Za-z0-9._-]",
+				 c.args[0]);
+	dir = cli_get(&c, "dir") ? cli_get(&c, "dir") : ".";
+	encrypt = cli_has(&c, "encrypt") || cli_get(&c, "passphrase-file") ||
+		  (getenv("MLLEDGER_PASSPHRASE_FILE") && *getenv("MLLEDGER_PASSPHRASE_FILE"));
+	if (encrypt) {
+		if (!(pass = sodium_malloc(PASS_MAX)))
+			return cli_failf(&c, ML_EIO, "out of memory");
+		if (cli_passphrase(&c, "New passphrase: ", 1, pass, PASS_MAX, &e)) {
+			sodium_free(pass);
+			return cli_fail(&c, &e);
+		}
+	}
+	rc = ml_seckey_generate(c.args[0], &k, &e);
+	if (rc == ML_OK)
+		rc = ml_seckey_save(k, dir, pass, cli_has(&c, "force"), &e);
+	if (rc == ML_OK) {
+		ml_pubkey_format(ml_seckey_public(k), vkey);
+		printf("%s/%s.key%s\n%s/%s.pub %s\n", dir, c.args[0],
+		       pass ? " (encrypted)" : "", dir, c.args[0], vkey);
+	}
+	if (pass)
+		sodium_free(pass);
+	ml_seckey_free(k);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+/* Signs req with the --key and appends it; prints "SEQ sha256:LEAF". */
+static int
+sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
+{
+	struct ml_seckey *k = NULL;
+	struct ml_buf payload = {0}, env = {0};
+	struct ml_append_item item;
+	struct ml_appended out;
+	enum ml_kind kind;
+	char hex[65];
+	int rc;
+
+	if ((rc = cli_load_key(c, &k, e)) ||
+	    (rc = ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &payload, e)) ||
+	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
+		goto out;
+	item.envelope = env.data;
+	item.len = env.len;
+	item.signed_by = ml_seckey_public(k);
+	if ((rc = ml_ledger_append(l, &item, 1, &out, e)))
+		goto out;
+	ml_hex_encode(out.leaf, sizeof out.leaf, hex);
+	printf("%llu sha256:%s\n", (unsigned long long)out.seq, hex);
+out:
+	ml_seckey_free(k);
+	ml_buf_free(&payload);
+	ml_buf_free(&env);
+	return rc;
+}
+
+static int
+key_enroll(int argc, char **argv)
+{
+	struct cli c = {.cmd = "key enroll"};
+	struct ml_ledger *l = NULL;
+	struct ml_pubkey pk;
+	struct ml_err e;
+	char vkey[ML_VKEY_MAX];
+	const char *roles, *p;
+	json_t *req = NULL, *arr;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file=")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(key_usage, stdout);
+		return ML_OK;
+	}
+	roles = cli_get(&c, "role");
+	if (c.nargs != 1 || !roles)
+		return cli_failf(&c, ML_EINPUT, "expected NAME.pub --role ROLE[,ROLE...]");
+	if ((rc = ml_pubkey_load(c.args[0], &pk, &e)))
+		return cli_fail(&c, &e);
+	ml_pubkey_format(&pk, vkey);
+	arr = json_array();
+	for (p = roles; *p;) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(arr, json_stringn(p, n));
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	req = json_pack("{s:s, s:s, s:o}", "kind", "key-enrollment", "key", vkey, "roles", arr);
+	if ((rc = cli_open(&c, 1, &l, &e)) == ML_OK)
+		rc = sign_append(&c, l, req, &e);
+	json_decref(req);
+	ml_ledger_close(l);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+static int
+key_revoke(int argc, char **argv)
+{
+	struct cli c = {.cmd = "key revoke"};
+	struct ml_ledger *l = NULL;
+	struct ml_key_row row;
+	struct ml_err e;
+	json_t *req = NULL;
+	int rc, found = 0;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "reason= key= passphrase-file=")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(key_usage, stdout);
+		return ML_OK;
+	}
+	if (c.nargs != 1 || !cli_get(&c, "reason"))
+		return cli_failf(&c, ML_EINPUT, "expected NAME --reason TEXT");
+	if ((rc = cli_open(&c, 1, &l, &e)))
+		return cli_fail(&c, &e);
+	rc = ml_store_key_active_by_name(ml_ledger_store(l), ML_DB_MAIN, c.args[0], &row,
+					 &found, &e);
+	if (rc == ML_OK && !found)
+		rc = ml_err_set(&e, ML_EINPUT, "no active key named \"%.64s\"", c.args[0]);
+	if (rc == ML_OK) {
+		req = json_pack("{s:s, s:s, s:s}", "kind", "key-revocation", "key", row.vkey,
+				"reason", cli_get(&c, "reason"));
+		rc = req ? sign_append(&c, l, req, &e)
+			 : ml_err_set(&e, ML_EINPUT, "--reason: invalid UTF-8");
+	}
+	json_decref(req);
+	ml_ledger_close(l);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+struct list_ctx {
+	int json, n;
+};
+
+static int
+print_key(void *ctx, const struct ml_key_row *r)
+{
+	struct list_ctx *lc = ctx;
+
+	if (lc->json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "keyid", r->keyid, "name",
+				      r->name, "key", r->vkey, "roles", r->roles, "enrolledSeq",
+				      (json_int_t)r->enrolled_seq, "revokedSeq",
+				      r->revoked_seq >= 0 ? json_integer(r->revoked_seq)
+							  : json_null());
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		printf("%s%s", lc->n ? ",\n" : "[\n", s ? s : "null");
+		free(s);
+		json_decref(o);
+	} else {
+		char rev[32] = "-";
+		if (r->revoked_seq >= 0)
+			snprintf(rev, sizeof rev, "%lld", (long long)r->revoked_seq);
+		printf("%-24s %-34s %-8lld %-8s %s\n", r->name, r->keyid,
+		       (long long)r->enrolled_seq, rev, r->roles);
+	}
+	lc->n++;
+	return 0;
+}
+
+static int
+key_list(int argc, char **argv)
+{
+	struct cli c = {.cmd = "key list"};
+	struct ml_ledger *l;
+	struct list_ctx lc = {0, 0};
+	struct ml_err e;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(key_usage, stdout);
+		return ML_OK;
+	}
+	if ((rc = cli_open(&c, 0, &l, &e)))
+		return cli_fail(&c, &e);
+	lc.json = c.json;
+	if (!c.json)
+		printf("%-24s %-34s %-8s %-8s %s\n", "NAME", "KEYID", "ENROLLED", "REVOKED",
+		       "ROLES");
+	rc = ml_store_key_each(ml_ledger_store(l), print_key, &lc, &e);
+	if (c.json)
+		printf("%s]\n", lc.n ? "\n" : "[");
+	ml_ledger_close(l);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+int
+cmd_key(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "new"))
+		return key_new(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "enroll"))
+		return key_enroll(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "revoke"))
+		return key_revoke(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return key_list(argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))) {
+		fputs(key_usage, stdout);
+		return ML_OK;
+	}
+	fputs(key_usage, stderr);
+	return ML_EINPUT;
+}
+
+int
+cmd_init(int argc, char **argv)
+{
+	struct cli c = {.cmd = "init"};
+	struct ml_seckey *k = NULL;
+	struct ml_appended g;
+	struct ml_err e;
+	char hex[65], keypath[4200];
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "key= origin= passphrase-file=")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		puts("usage: mlledger [--ledger PATH] init --key ADMIN.key [--origin NAME]\n\n"
+		     "Creates the ledger (default " ML_DEFAULT_LEDGER "), its log key PATH.log.key\n"
+		     "(0600, signs checkpoints), and the genesis entry enrolling ADMIN as admin.\n"
+		     "The origin names the log; default <hostname>/<absolute path>.");
+		return ML_OK;
+	}
+	if (c.nargs)
+		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%s\"", c.args[0]);
+	if ((rc = cli_load_key(&c, &k, &e)))
+		return cli_fail(&c, &e);
+	rc = ml_ledger_init(c.ledger, cli_get(&c, "origin"), k, &g, &e);
+	ml_seckey_free(k);
+	if (rc)
+		return cli_fail(&c, &e);
+	ml_hex_encode(g.leaf, sizeof g.leaf, hex);
+	ml_ledger_logkey_path(c.ledger, keypath, sizeof keypath);
+	printf("created %s (log key %s)\n0 sha256:%s\n", c.ledger, keypath, hex);
+	return ML_OK;
+}

@@ -1,0 +1,393 @@
+/* cli_record — record, sign, submit and import. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "artifact.h"
+#include "cli.h"
+#include "request.h"
+#include "statement.h"
+
+#define RECORD_SPEC                                                                   \
+	"key= passphrase-file= file= artifact= digest= uri= set= metric= dataset= "    \
+	"parent= env= decision= comment= rule= expires= reason= ticket= severity= "    \
+	"description= jobs="
+
+/* Which options each kind takes, beyond --key and --format. */
+static const struct {
+	enum ml_kind kind;
+	const char *opts;
+} kind_opts[] = {
+	{ML_KIND_DATASET, "file artifact digest uri set jobs"},
+	{ML_KIND_MODEL, "artifact file digest dataset parent metric set jobs"},
+	{ML_KIND_EVALUATION, "metric dataset set digest"},
+	{ML_KIND_APPROVAL, "env decision comment digest"},
+	{ML_KIND_DEPLOYMENT, "env set digest"},
+	{ML_KIND_MONITORING, "env metric set digest"},
+	{ML_KIND_WAIVER, "rule expires reason ticket digest"},
+	{ML_KIND_RETIREMENT, "env reason digest"},
+	{ML_KIND_INCIDENT, "severity description digest"},
+};
+
+static const char record_usage[] =
+	"usage: mlledger record KIND NAME@VERSION [options] --key K.key [--format text|json]\n"
+	"       mlledger sign KIND NAME@VERSION [options] --key K.key --out FILE [--force]\n"
+	"\n"
+	"  dataset     (--file PATH | --digest sha256:HEX) [--uri URI] [--set k=v]...\n"
+	"  model       (--artifact PATH | --digest sha256:HEX) [--dataset N@V]... [--parent N@V]\n"
+	"              [--metric k=v]... [--set k=v]...\n"
+	"  evaluation  --metric k=v... [--dataset N@V] [--set k=v]...\n"
+	"  approval    --env ENV --decision approve|reject [--comment TEXT]\n"
+	"  deployment  --env ENV [--set k=v]...\n"
+	"  monitoring  --env ENV --metric k=v... [--set k=v]...\n"
+	"  waiver      --rule RULE-ID --expires YYYY-MM-DD --reason TEXT [--ticket ID]\n"
+	"  retirement  --env ENV --reason TEXT\n"
+	"  incident    --severity low|medium|high|critical --description TEXT\n"
+	"\n"
+	"--file/--artifact take a file or a folder (per-file SHA-256, sorted manifest, one\n"
+	"root digest; --jobs N threads).  Kinds about a model carry the model's recorded\n"
+	"digest (or --digest when signing offline).  Values of --set/--metric become JSON\n"
+	"numbers when they parse as numbers, true/false booleans, otherwise strings.\n"
+	"record prints SEQ sha256:LEAFHASH.\n";
+
+static int
+opt_allowed(enum ml_kind kind, const char *name)
+{
+	static const char always[] = " key passphrase-file ledger format help out force ";
+	char pad[80];
+	size_t i;
+
+	snprintf(pad, sizeof pad, " %s ", name);
+	if (strstr(always, pad))
+		return 1;
+	for (i = 0; i < sizeof kind_opts / sizeof kind_opts[0]; i++) {
+		if (kind_opts[i].kind == kind) {
+			char list[128];
+			snprintf(list, sizeof list, " %s ", kind_opts[i].opts);
+			return strstr(list, pad) != NULL;
+		}
+	}
+	return 0;
+}
+
+struct resolver {
+	struct ml_ledger *l;
+};
+
+static int
+resolve_ledger(void *ctx, const char *kind, const char *ref, uint8_t digest[ML_SHA256_LEN],
+	       struct ml_err *e)
+{
+	struct resolver *r = ctx;
+	int64_t seq;
+
+	if (!r->l)
+		return ml_err_set(e, ML_EINPUT, "%s %s: no ledger at hand to look up its digest "
+				  "(give --digest or --ledger)", kind, ref);
+	return ml_ledger_subject(r->l, kind, ref, digest, &seq, e);
+}
+
+/* Hashes --file/--artifact into req's digest and artifact members. */
+static int
+hash_artifact(const struct cli *c, const char *path, json_t *req, struct ml_err *e)
+{
+	struct ml_artifact *a = NULL;
+	char hex[65], digest[72];
+	const char *jobs = cli_get(c, "jobs");
+	json_t *art, *files;
+	size_t i;
+	int rc;
+
+	rc = ml_artifact_hash(path, jobs ? atoi(jobs) : 0, cli_progress, "hashing", &a, e);
+	cli_progress_done();
+	if (rc)
+		return rc;
+	ml_hex_encode(a->digest, sizeof a->digest, hex);
+	snprintf(digest, sizeof digest, "sha256:%s", hex);
+	art = json_pack("{s:s, s:I}", "type", a->is_dir ? "directory" : "file", "size",
+			(json_int_t)a->total_bytes);
+	if (a->is_dir) {
+		files = json_array();
+		for (i = 0; i < a->nfiles; i++) {
+			ml_hex_encode(a->files[i].sha256, ML_SHA256_LEN, hex);
+			json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "path",
+							       a->files[i].path, "sha256", hex, "size",
+							       (json_int_t)a->files[i].size));
+		}
+		json_object_set_new(art, "files", files);
+	}
+	json_object_set_new(req, "digest", json_string(digest));
+	json_object_set_new(req, "artifact", art);
+	ml_artifact_free(a);
+	return ML_OK;
+}
+
+static int
+add_kvs(const struct cli *c, json_t *req, const char *opt, const char *member,
+	struct ml_err *e)
+{
+	json_t *obj = NULL;
+	int i, rc;
+
+	for (i = 0; i < c->nopts; i++) {
+		if (strcmp(c->opts[i].name, opt))
+			continue;
+		if (!obj)
+			obj = json_object();
+		if ((rc = ml_request_add_kv(obj, c->opts[i].value, opt, e))) {
+			json_decref(obj);
+			return rc;
+		}
+	}
+	if (obj)
+		json_object_set_new(req, member, obj);
+	return ML_OK;
+}
+
+/* Plain string options copied into the request. */
+static const char *const string_opts[][2] = {
+	{"uri", "uri"},         {"env", "environment"}, {"decision", "decision"},
+	{"comment", "comment"}, {"rule", "rule"},       {"expires", "expires"},
+	{"reason", "reason"},   {"ticket", "ticket"},   {"severity", "severity"},
+	{"description", "description"}, {"parent", "parent"}, {"digest", "digest"},
+};
+
+/* Turns the command line into a request object (README "Import format"). */
+static int
+request_from_cli(const struct cli *c, enum ml_kind kind, json_t **out, struct ml_err *e)
+{
+	json_t *req = json_pack("{s:s, s:s}", "kind", ml_kind_name(kind), "subject", c->args[1]);
+	json_t *ds = NULL;
+	const char *path = cli_get(c, "file") ? cli_get(c, "file") : cli_get(c, "artifact");
+	size_t i;
+	int k, rc;
+
+	if (!req)
+		return ml_err_set(e, ML_EINPUT, "NAME@VERSION: invalid UTF-8");
+	for (k = 0; k < c->nopts; k++)
+		if (!opt_allowed(kind, c->opts[k].name)) {
+			json_decref(req);
+			return ml_err_set(e, ML_EINPUT, "--%s is not an option of %s %s",
+					  c->opts[k].name, c->cmd, ml_kind_name(kind));
+		}
+	for (i = 0; i < sizeof string_opts / sizeof string_opts[0]; i++) {
+		const char *v = cli_get(c, string_opts[i][0]);
+		if (v && json_object_set_new(req, string_opts[i][1], json_string(v)) != 0) {
+			json_decref(req);
+			return ml_err_set(e, ML_EINPUT, "--%s: invalid UTF-8", string_opts[i][0]);
+		}
+	}
+	for (k = 0; k < c->nopts; k++) {
+		if (strcmp(c->opts[k].name, "dataset"))
+			continue;
+		if (!ds)
+			ds = json_array();
+		json_array_append_new(ds, json_string(c->opts[k].value));
+	}
+	if (ds && kind == ML_KIND_EVALUATION) {
+		if (json_array_size(ds) != 1) {
+			json_decref(ds);
+			json_decref(req);
+			return ml_err_set(e, ML_EINPUT, "evaluation takes one --dataset");
+		}
+		json_object_set(req, "dataset", json_array_get(ds, 0));
+		json_decref(ds);
+	} else if (ds) {
+		json_object_set_new(req, "datasets", ds);
+	}
+	if ((path && cli_get(c, "digest")) ||
+	    ((kind == ML_KIND_DATASET || kind == ML_KIND_MODEL) && !path && !cli_get(c, "digest"))) {
+		json_decref(req);
+		return ml_err_set(e, ML_EINPUT, "give exactly one of --%s PATH and --digest "
+				  "sha256:HEX", kind == ML_KIND_MODEL ? "artifact" : "file");
+	}
+	if ((rc = add_kvs(c, req, "set", "properties", e)) ||
+	    (rc = add_kvs(c, req, "metric", "metrics", e)) ||
+	    (path && (rc = hash_artifact(c, path, req, e)))) {
+		json_decref(req);
+		return rc;
+	}
+	*out = req;
+	return ML_OK;
+}
+
+/* Builds and signs the statement the command line describes. */
+static int
+sign_from_cli(struct cli *c, struct ml_ledger *l, struct ml_seckey *k, struct ml_buf *env,
+	      struct ml_err *e)
+{
+	struct resolver r = {l};
+	struct ml_buf payload = {0};
+	enum ml_kind kind;
+	json_t *req = NULL;
+	int rc;
+
+	if (c->nargs != 2)
+		return ml_err_set(e, ML_EINPUT, "expected KIND NAME@VERSION (see --help)");
+	if (ml_kind_parse(c->args[0], &kind) != 0 || kind <= ML_KIND_KEY_REVOCATION)
+		return ml_err_set(e, ML_EINPUT, "unknown kind \"%.40s\" (dataset, model, "
+				  "evaluation, approval, deployment, monitoring, waiver, "
+				  "retirement, incident)", c->args[0]);
+	{
+		char n[129], v[65];
+		if (ml_ref_split(c->args[1], n, v) != 0)
+			return ml_err_set(e, ML_EINPUT, "\"%.100s\" is not NAME@VERSION (NAME: "
+					  "[A-Za-z0-9._/-], VERSION: [A-Za-z0-9._+-])", c->args[1]);
+	}
+	if ((rc = request_from_cli(c, kind, &req, e)))
+		return rc;
+	rc = ml_request_build(req, resolve_ledger, &r, ml_now_us(), &kind, &payload, e);
+	json_decref(req);
+	if (rc == ML_OK)
+		rc = ml_envelope_sign(k, payload.data, payload.len, env, e);
+	ml_buf_free(&payload);
+	return rc;
+}
+
+static void
+print_appended(const struct cli *c, const struct ml_appended *a)
+{
+	char hex[65], t[21];
+
+	ml_hex_encode(a->leaf, sizeof a->leaf, hex);
+	if (c->json) {
+		ml_time_format(a->time_us, t);
+		printf("{\"seq\":%llu,\"leafHash\":\"sha256:%s\",\"time\":\"%s\"}\n",
+		       (unsigned long long)a->seq, hex, t);
+	} else {
+		printf("%llu sha256:%s\n", (unsigned long long)a->seq, hex);
+	}
+}
+
+int
+cmd_record(int argc, char **argv)
+{
+	struct cli c = {.cmd = "record"};
+	struct ml_ledger *l = NULL;
+	struct ml_seckey *k = NULL;
+	struct ml_buf env = {0};
+	struct ml_append_item item;
+	struct ml_appended out;
+	struct ml_err e;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, RECORD_SPEC)))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(record_usage, stdout);
+		return ML_OK;
+	}
+	if ((rc = cli_open(&c, 1, &l, &e)) || (rc = cli_load_key(&c, &k, &e)) ||
+	    (rc = sign_from_cli(&c, l, k, &env, &e)))
+		goto out;
+	item.envelope = env.data;
+	item.len = env.len;
+	item.signed_by = ml_seckey_public(k);
+	if ((rc = ml_ledger_append(l, &item, 1, &out, &e)) == ML_OK)
+		print_appended(&c, &out);
+out:
+	ml_seckey_free(k);
+	ml_ledger_close(l);
+	ml_buf_free(&env);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+int
+cmd_sign(int argc, char **argv)
+{
+	struct cli c = {.cmd = "sign"};
+	struct ml_ledger *l = NULL;
+	struct ml_seckey *k = NULL;
+	struct ml_buf env = {0};
+	struct ml_err e;
+	struct stat st;
+	const char *outp;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, RECORD_SPEC " out= force")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(record_usage, stdout);
+		return ML_OK;
+	}
+	if (!(outp = cli_get(&c, "out")))
+		return cli_failf(&c, ML_EINPUT, "--out FILE is required");
+	/* The ledger is optional here: used only to look up digests. */
+	if (stat(c.ledger, &st) == 0 && (rc = cli_open(&c, 0, &l, &e)))
+		goto out;
+	if ((rc = cli_load_key(&c, &k, &e)) || (rc = sign_from_cli(&c, l, k, &env, &e)))
+		goto out;
+	ml_buf_append(&env, "\n", 1);
+	if ((rc = ml_write_file_atomic(outp, env.data, env.len, 0644, !cli_has(&c, "force"),
+				       &e)) == ML_OK)
+		printf("%s\n", outp);
+out:
+	ml_seckey_free(k);
+	ml_ledger_close(l);
+	ml_buf_free(&env);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+int
+cmd_submit(int argc, char **argv)
+{
+	struct cli c = {.cmd = "submit"};
+	struct ml_append_item *items = NULL;
+	struct ml_appended *out = NULL;
+	struct ml_ledger *l = NULL;
+	char **bufs = NULL;
+	struct ml_err e;
+	int i, rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		puts("usage: mlledger submit FILE...\n\nAppends DSSE envelopes made by "
+		     "'mlledger sign' (or any DSSE signer), all in one\ntransaction: every "
+		     "file is checked as 'verify' would check it, or none is written.");
+		return ML_OK;
+	}
+	if (c.nargs == 0)
+		return cli_failf(&c, ML_EINPUT, "expected one or more envelope files");
+	items = calloc((size_t)c.nargs, sizeof *items);
+	out = calloc((size_t)c.nargs, sizeof *out);
+	bufs = calloc((size_t)c.nargs, sizeof *bufs);
+	if (!items || !out || !bufs) {
+		rc = ml_err_set(&e, ML_EIO, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < c.nargs; i++) {
+		size_t len;
+		if ((rc = ml_read_file(c.args[i], ML_MAX_ENVELOPE + 2, &bufs[i], &len, &e)))
+			goto done;
+		while (len && (bufs[i][len - 1] == '\n' || bufs[i][len - 1] == '\r'))
+			len--;
+		items[i].envelope = (const uint8_t *)bufs[i];
+		items[i].len = len;
+	}
+	if ((rc = cli_open(&c, 1, &l, &e)))
+		goto done;
+	if ((rc = ml_ledger_append(l, items, (size_t)c.nargs, out, &e))) {
+		char msg[sizeof e.msg];
+		snprintf(msg, sizeof msg, "%s", e.msg);
+		ml_err_set(&e, rc, "%s: %s (nothing was written)", c.args[e.seq], msg);
+		e.seq = -1;
+		goto done;
+	}
+	for (i = 0; i < c.nargs; i++)
+		print_appended(&c, &out[i]);
+done:
+	for (i = 0; bufs && i < c.nargs; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(items);
+	free(out);
+	ml_ledger_close(l);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}

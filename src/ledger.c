@@ -1,0 +1,330 @@
+/* ledger — see ledger.h. */
+#include "ledger.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "chain.h"
+#include "rules.h"
+#include "statement.h"
+
+struct ml_ledger {
+	struct ml_store *s;
+	char origin[ML_ORIGIN_MAX + 1];
+	char logkey[ML_VKEY_MAX];
+};
+
+void
+ml_ledger_logkey_path(const char *path, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.log.key", path);
+}
+
+int
+ml_ledger_default_origin(const char *path, char *buf, size_t cap, struct ml_err *e)
+{
+	char host[256] = "localhost", abs[PATH_MAX], dir[PATH_MAX], full[PATH_MAX + 300];
+	const char *slash = strrchr(path, '/');
+	size_t i;
+
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	/* The file may not exist yet: resolve its folder. */
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+		 slash ? path : ".");
+	if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	if (!realpath(dir, abs))
+		return ml_err_set(e, ML_EINPUT, "%s: %s", dir, strerror(errno));
+	snprintf(full, sizeof full, "%s%s%s/%s", host, abs[1] ? "" : "", abs,
+		 slash ? slash + 1 : path);
+	for (i = 0; full[i]; i++) {
+		char c = full[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '/' || c == '-'))
+			full[i] = '-';
+	}
+	snprintf(buf, cap, "%.*s", ML_ORIGIN_MAX, full);
+	return ML_OK;
+}
+
+static int
+origin_valid(const char *o)
+{
+	size_t n = strlen(o), i;
+
+	if (n == 0 || n > ML_ORIGIN_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (o[i] <= ' ' || o[i] == '+' || o[i] == 0x7f || (unsigned char)o[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* Builds and signs the genesis statement. */
+static int
+genesis_envelope(const char *origin, const struct ml_seckey *logk,
+		 const struct ml_seckey *admin, struct ml_buf *env, struct ml_err *e)
+{
+	char logline[ML_VKEY_MAX], adminline[ML_VKEY_MAX], now[21];
+	uint8_t digest[ML_SHA256_LEN];
+	struct ml_buf payload = {0};
+	json_t *pred;
+	int rc;
+
+	ml_pubkey_format(ml_seckey_public(logk), logline);
+	ml_pubkey_format(ml_seckey_public(admin), adminline);
+	ml_time_format(ml_now_us(), now);
+	ml_sha256(logline, strlen(logline), digest);
+	pred = json_pack("{s:s, s:i, s:s, s:s, s:s}", "time", now, "format",
+			 ML_FORMAT_VERSION, "origin", origin, "logKey", logline, "admin",
+			 adminline);
+	if (!pred)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	rc = ml_statement_encode(ML_KIND_GENESIS, origin, digest, pred, &payload, e);
+	if (rc == ML_OK)
+		rc = ml_envelope_sign(admin, payload.data, payload.len, env, e);
+	ml_buf_free(&payload);
+	return rc;
+}
+
+static int
+mkdir_parent(const char *path, struct ml_err *e)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || slash == path)
+		return ML_OK;
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
+	return ML_OK;
+}
+
+/* The log key is named by the origin, which may hold '/' and so is not a
+ * name ml_seckey_generate accepts. */
+static int
+logkey_generate(const char *origin, struct ml_seckey **out, struct ml_err *e)
+{
+	uint8_t *seed = sodium_malloc(32);
+	int rc;
+
+	if (!seed)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	randombytes_buf(seed, 32);
+	rc = ml_seckey_from_seed(origin, seed, out, e);
+	sodium_free(seed);
+	return rc;
+}
+
+int
+ml_ledger_init(const char *path, const char *origin, const struct ml_seckey *admin,
+	       struct ml_appended *genesis, struct ml_err *e)
+{
+	char org[ML_ORIGIN_MAX + 1], keypath[PATH_MAX], logline[ML_VKEY_MAX];
+	struct ml_seckey *logk = NULL;
+	struct ml_store *s = NULL;
+	struct ml_ledger *l = NULL;
+	struct ml_buf env = {0};
+	struct ml_append_item item;
+	char *keytext = NULL;
+	struct stat st;
+	int rc, made_key = 0, made_db = 0;
+
+	if (stat(path, &st) == 0)
+		return ml_err_set(e, ML_EINPUT, "%s: already exists; refusing to overwrite a "
+				  "ledger", path);
+	if ((rc = mkdir_parent(path, e)))
+		return rc;
+	if (origin) {
+		if (!origin_valid(origin))
+			return ml_err_set(e, ML_EINPUT, "--origin: 1-%d printable ASCII bytes "
+					  "without spaces or '+'", ML_ORIGIN_MAX);
+		snprintf(org, sizeof org, "%s", origin);
+	} else if ((rc = ml_ledger_default_origin(path, org, sizeof org, e))) {
+		return rc;
+	}
+	ml_ledger_logkey_path(path, keypath, sizeof keypath);
+	if ((rc = logkey_generate(org, &logk, e)) ||
+	    (rc = ml_seckey_encode(logk, NULL, &keytext, e)))
+		goto out;
+	if ((rc = ml_write_file_atomic(keypath, keytext, strlen(keytext), 0600, 1, e)))
+		goto out;
+	made_key = 1;
+	if ((rc = ml_store_create(path, &s, e)))
+		goto out;
+	made_db = 1;
+	ml_pubkey_format(ml_seckey_public(logk), logline);
+	if ((rc = ml_store_begin(s, 1, e)) ||
+	    (rc = ml_store_meta_set(s, "format", "1", e)) ||
+	    (rc = ml_store_meta_set(s, "origin", org, e)) ||
+	    (rc = ml_store_meta_set(s, "log_key", logline, e)) ||
+	    (rc = ml_store_commit(s, e)))
+		goto out;
+	ml_store_close(s);
+	s = NULL;
+	if ((rc = genesis_envelope(org, logk, admin, &env, e)) ||
+	    (rc = ml_ledger_open(path, 1, &l, e)))
+		goto out;
+	item.envelope = env.data;
+	item.len = env.len;
+	item.signed_by = NULL;
+	rc = ml_ledger_append(l, &item, 1, genesis, e);
+out:
+	ml_ledger_close(l);
+	ml_store_close(s);
+	ml_buf_free(&env);
+	if (keytext)
+		sodium_free(keytext);
+	ml_seckey_free(logk);
+	if (rc != ML_OK) {
+		char aux[PATH_MAX + 8];
+		if (made_db) {
+			unlink(path);
+			snprintf(aux, sizeof aux, "%s-wal", path);
+			unlink(aux);
+			snprintf(aux, sizeof aux, "%s-shm", path);
+			unlink(aux);
+		}
+		if (made_key)
+			unlink(keypath);
+	}
+	return rc;
+}
+
+int
+ml_ledger_open(const char *path, int writable, struct ml_ledger **out, struct ml_err *e)
+{
+	struct ml_ledger *l = calloc(1, sizeof *l);
+	int rc;
+
+	if (!l)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	if ((rc = ml_store_open(path, writable, &l->s, e)) ||
+	    (rc = ml_store_meta_get(l->s, "origin", l->origin, sizeof l->origin, e)) ||
+	    (rc = ml_store_meta_get(l->s, "log_key", l->logkey, sizeof l->logkey, e))) {
+		ml_ledger_close(l);
+		return rc;
+	}
+	*out = l;
+	return ML_OK;
+}
+
+void
+ml_ledger_close(struct ml_ledger *l)
+{
+	if (!l)
+		return;
+	ml_store_close(l->s);
+	free(l);
+}
+
+struct ml_store *
+ml_ledger_store(struct ml_ledger *l)
+{
+	return l->s;
+}
+
+const char *
+ml_ledger_origin(const struct ml_ledger *l)
+{
+	return l->origin;
+}
+
+const char *
+ml_ledger_logkey(const struct ml_ledger *l)
+{
+	return l->logkey;
+}
+
+/* Checks and writes one item as entry en->seq.  en->prev and time are set. */
+static int
+append_one(struct ml_ledger *l, const struct ml_append_item *it, struct ml_entry *en,
+	   uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
+{
+	struct ml_checked c;
+	int rc, trusted;
+
+	if (it->len > ML_MAX_ENVELOPE)
+		return ml_err_set(e, ML_EINPUT, "envelope larger than %d bytes", ML_MAX_ENVELOPE);
+	rc = ml_rules_check(l->s, ML_DB_MAIN, en->seq, it->envelope, it->len, 0, &c, e);
+	if (rc)
+		return rc;
+	trusted = it->signed_by &&
+		  memcmp(it->signed_by->pk, c.signer.pk, ML_PUBKEY_LEN) == 0 &&
+		  strcmp(it->signed_by->name, c.signer.name) == 0;
+	if (!trusted && !ml_envelope_verify(&c.env, &c.signer)) {
+		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", c.env.keyid);
+		goto out;
+	}
+	en->envelope = it->envelope;
+	en->envelope_len = it->len;
+	ml_leaf_hash(en, leaf);
+	if ((rc = ml_store_entry_insert(l->s, en, leaf, e)) ||
+	    (rc = ml_rules_apply(l->s, ML_DB_MAIN, &c, e)))
+		goto out;
+out:
+	ml_checked_free(&c);
+	return rc;
+}
+
+int
+ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t n,
+		 struct ml_appended *out, struct ml_err *e)
+{
+	struct ml_entry en;
+	uint8_t last[ML_SHA256_LEN];
+	uint64_t size;
+	int64_t last_time, now;
+	size_t i;
+	int rc;
+
+	if ((rc = ml_store_begin(l->s, 1, e)))
+		return rc;
+	if ((rc = ml_store_head(l->s, &size, last, &last_time, e)))
+		goto fail;
+	now = ml_now_us();
+	for (i = 0; i < n; i++) {
+		memset(&en, 0, sizeof en);
+		en.seq = size + i;
+		memcpy(en.prev, last, ML_SHA256_LEN);
+		/* Append times never go backwards, whatever the clock does. */
+		en.time_us = now > last_time ? now : last_time;
+		if ((rc = append_one(l, &items[i], &en, last, e))) {
+			e->seq = (long long)i;
+			goto fail;
+		}
+		last_time = en.time_us;
+		out[i].seq = en.seq;
+		out[i].time_us = en.time_us;
+		memcpy(out[i].leaf, last, ML_SHA256_LEN);
+	}
+	if ((rc = ml_store_commit(l->s, e)))
+		return rc;
+	return ML_OK;
+fail:
+	ml_store_rollback(l->s);
+	return rc;
+}
+
+int
+ml_ledger_subject(struct ml_ledger *l, const char *kind, const char *ref,
+		  uint8_t digest[ML_SHA256_LEN], int64_t *seq, struct ml_err *e)
+{
+	int found, rc;
+
+	rc = ml_store_subject_get(l->s, ML_DB_MAIN, kind, ref, digest, seq, &found, e);
+	if (rc)
+		return rc;
+	if (!found)
+		return ml_err_set(e, ML_EINPUT, "unknown %s %s (record it first)", kind, ref);
+	return ML_OK;
+}

@@ -1,0 +1,70 @@
+/* ledger — the operations on a ledger: create, open, append, look up.
+ *
+ * Appends are transactions: BEGIN IMMEDIATE (the write lock, waiting up to
+ * the busy timeout), every envelope checked by rules against the current
+ * projection, entry and projection rows written, COMMIT with WAL and
+ * synchronous=FULL.  A batch is all or nothing.  May call rules, chain,
+ * statement, keys, store, util.
+ */
+#ifndef ML_LEDGER_H
+#define ML_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "store.h"
+#include "util.h"
+
+#define ML_DEFAULT_LEDGER "ledger/ledger.db"
+#define ML_ORIGIN_MAX 128
+
+struct ml_ledger;
+
+/* One envelope to append. */
+struct ml_append_item {
+	const uint8_t *envelope;
+	size_t len;
+	/* Optional: the key that signed it, when the caller just signed it.
+	 * When it equals the enrolled key the signature is not checked again. */
+	const struct ml_pubkey *signed_by;
+};
+
+/* What an append produced. */
+struct ml_appended {
+	uint64_t seq;
+	uint8_t leaf[ML_SHA256_LEN];
+	int64_t time_us;
+};
+
+/* The log key file that belongs to a ledger: PATH ".log.key". */
+void ml_ledger_logkey_path(const char *path, char *buf, size_t cap);
+/* Default origin: "<hostname>/<absolute path of the ledger>", with bytes
+ * outside [A-Za-z0-9._/-] replaced by '-', at most ML_ORIGIN_MAX bytes. */
+int ml_ledger_default_origin(const char *path, char *buf, size_t cap, struct ml_err *e);
+
+/* Creates the ledger at path (its folder too, one level), the log key
+ * beside it, and the genesis entry signed by admin.  origin NULL means the
+ * default.  Refuses to overwrite; on failure nothing is left behind. */
+int ml_ledger_init(const char *path, const char *origin, const struct ml_seckey *admin,
+		   struct ml_appended *genesis, struct ml_err *e);
+int ml_ledger_open(const char *path, int writable, struct ml_ledger **out,
+		   struct ml_err *e);
+void ml_ledger_close(struct ml_ledger *l);
+struct ml_store *ml_ledger_store(struct ml_ledger *l);
+const char *ml_ledger_origin(const struct ml_ledger *l);
+/* The log's verifier key line. */
+const char *ml_ledger_logkey(const struct ml_ledger *l);
+
+/* Appends n envelopes in one transaction, in order.  out[i] receives what
+ * item i became.  On failure nothing is written and e->seq holds the index
+ * of the item at fault (0-based within the batch). */
+int ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t n,
+		     struct ml_appended *out, struct ml_err *e);
+
+/* Looks up a recorded dataset or model version: its digest and seq.
+ * ML_EINPUT "unknown ..." when absent. */
+int ml_ledger_subject(struct ml_ledger *l, const char *kind, const char *ref,
+		      uint8_t digest[ML_SHA256_LEN], int64_t *seq, struct ml_err *e);
+
+#endif

@@ -1,0 +1,51 @@
+/* rules — when an entry is valid at its place in the ledger, and what it
+ * changes in the projection tables.
+ *
+ * The one place that decides validity: appends (record, submit, import)
+ * and verify call the same functions, the first against the ledger's own
+ * projection (ML_DB_MAIN), the second against the projection it rebuilds
+ * from the entries (ML_DB_REPLAY).  So `record` refuses exactly what
+ * `verify` would reject.  May call statement, keys, store, util.
+ */
+#ifndef ML_RULES_H
+#define ML_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "statement.h"
+#include "store.h"
+#include "util.h"
+
+/* An envelope checked at a seq.  Owns the parsed envelope and statement. */
+struct ml_checked {
+	uint64_t seq;
+	struct ml_envelope env;
+	struct ml_statement st;
+	struct ml_pubkey signer;          /* the enrolled key named by keyid */
+	char roles[256];                  /* the signer's roles */
+	uint8_t stmt_hash[ML_SHA256_LEN]; /* SHA-256 of the payload */
+	struct ml_index_row ix;           /* the entry_index row it implies */
+};
+
+/* Checks envelope bytes as entry seq against the projection in db: envelope
+ * and statement form, the author key enrolled and not revoked, not a
+ * duplicate, kind-specific rules (admin-only key management, immutable
+ * dataset and model versions, references to known versions and digests).
+ * With check_sig, also verifies the signature (verify defers that to its
+ * worker threads).  Errors: ML_EINPUT (form, references, duplicates),
+ * ML_EKEY (author key), ML_EIO.  On success *out must be released with
+ * ml_checked_free; on failure it needs nothing. */
+int ml_rules_check(struct ml_store *s, enum ml_db db, uint64_t seq,
+		   const uint8_t *envelope, size_t len, int check_sig,
+		   struct ml_checked *out, struct ml_err *e);
+/* Writes what a checked entry implies into db's projection tables. */
+int ml_rules_apply(struct ml_store *s, enum ml_db db, const struct ml_checked *c,
+		   struct ml_err *e);
+void ml_checked_free(struct ml_checked *c);
+
+/* True when the comma-separated roles list holds role. */
+int ml_roles_has(const char *roles, const char *role);
+
+#endif

@@ -1,0 +1,709 @@
+/* statement — see statement.h. */
+#include "statement.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[ML_KIND_COUNT] = {
+	"genesis",    "key-enrollment", "key-revocation", "dataset",
+	"model",      "evaluation",     "approval",       "deployment",
+	"monitoring", "waiver",         "retirement",     "incident",
+};
+
+const char *
+ml_kind_name(enum ml_kind k)
+{
+	return (unsigned)k < ML_KIND_COUNT ? kind_names[k] : "?";
+}
+
+int
+ml_kind_parse(const char *name, enum ml_kind *k)
+{
+	int i;
+
+	for (i = 0; i < ML_KIND_COUNT; i++) {
+		if (strcmp(name, kind_names[i]) == 0) {
+			*k = (enum ml_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+ml_kind_about_model(enum ml_kind k)
+{
+	return k >= ML_KIND_EVALUATION && k <= ML_KIND_INCIDENT;
+}
+
+static int
+charset_ok(const char *s, size_t len, const char *extra, size_t max)
+{
+	size_t i;
+
+	if (len == 0 || len > max)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || (c && strchr(extra, c))))
+			return 0;
+	}
+	return 1;
+}
+
+int
+ml_ref_split(const char *ref, char name[129], char version[65])
+{
+	const char *at = strchr(ref, '@');
+	size_t nlen, vlen;
+
+	if (!at || strchr(at + 1, '@'))
+		return -1;
+	nlen = (size_t)(at - ref);
+	vlen = strlen(at + 1);
+	if (!charset_ok(ref, nlen, "._/-", 128) || !charset_ok(at + 1, vlen, "._+-", 64))
+		return -1;
+	if (ref[0] == '.' || ref[0] == '/' || ref[0] == '-' || ref[0] == '_')
+		return -1;
+	memcpy(name, ref, nlen);
+	name[nlen] = '\0';
+	memcpy(version, at + 1, vlen + 1);
+	return 0;
+}
+
+/* ---- predicate schemas -------------------------------------------------- */
+
+enum ftype {
+	F_TIME,    /* "YYYY-MM-DDTHH:MM:SSZ" */
+	F_INT,     /* JSON integer >= 0 */
+	F_TEXT,    /* one line of text */
+	F_LONG,    /* text that may hold newlines and tabs */
+	F_IDENT,   /* [A-Za-z0-9._:-]{1,128} */
+	F_DATE,    /* "YYYY-MM-DD" */
+	F_VKEY,    /* C2SP verifier key line of a person's key: simple name */
+	F_LOGKEY,  /* C2SP verifier key line of the log: any C2SP name */
+	F_ROLES,   /* non-empty array of distinct [a-z-] role names */
+	F_SCALARS, /* object: name -> string | number | boolean */
+	F_REF,     /* {"name": NAME@VERSION, "digest": {"sha256": HEX}} */
+	F_REFS,    /* array of F_REF */
+	F_ARTIFACT,/* {"type", "size", "files"?} */
+	F_DECISION,
+	F_SEVERITY
+};
+
+struct field {
+	const char *name;
+	enum ftype type;
+	int required;
+};
+
+#define END {NULL, F_TEXT, 0}
+static const struct field f_genesis[] = {
+	{"time", F_TIME, 1}, {"format", F_INT, 1}, {"origin", F_TEXT, 1},
+	{"logKey", F_LOGKEY, 1}, {"admin", F_VKEY, 1}, END};
+static const struct field f_enroll[] = {
+	{"time", F_TIME, 1}, {"key", F_VKEY, 1}, {"roles", F_ROLES, 1}, END};
+static const struct field f_revoke[] = {
+	{"time", F_TIME, 1}, {"key", F_VKEY, 1}, {"reason", F_LONG, 1}, END};
+static const struct field f_dataset[] = {
+	{"time", F_TIME, 1}, {"uri", F_TEXT, 0}, {"artifact", F_ARTIFACT, 0},
+	{"properties", F_SCALARS, 0}, END};
+static const struct field f_model[] = {
+	{"time", F_TIME, 1}, {"artifact", F_ARTIFACT, 0}, {"datasets", F_REFS, 0},
+	{"parent", F_REF, 0}, {"metrics", F_SCALARS, 0}, {"properties", F_SCALARS, 0}, END};
+static const struct field f_evaluation[] = {
+	{"time", F_TIME, 1}, {"metrics", F_SCALARS, 1}, {"dataset", F_REF, 0},
+	{"properties", F_SCALARS, 0}, END};
+static const struct field f_approval[] = {
+	{"time", F_TIME, 1}, {"environment", F_IDENT, 1}, {"decision", F_DECISION, 1},
+	{"comment", F_LONG, 0}, END};
+static const struct field f_deployment[] = {
+	{"time", F_TIME, 1}, {"environment", F_IDENT, 1}, {"properties", F_SCALARS, 0}, END};
+static const struct field f_monitoring[] = {
+	{"time", F_TIME, 1}, {"environment", F_IDENT, 1}, {"metrics", F_SCALARS, 1},
+	{"properties", F_SCALARS, 0}, END};
+static const struct field f_waiver[] = {
+	{"time", F_TIME, 1}, {"rule", F_IDENT, 1}, {"expires", F_DATE, 1},
+	{"reason", F_LONG, 1}, {"ticket", F_TEXT, 0}, END};
+static const struct field f_retirement[] = {
+	{"time", F_TIME, 1}, {"environment", F_IDENT, 1}, {"reason", F_LONG, 1}, END};
+static const struct field f_incident[] = {
+	{"time", F_TIME, 1}, {"severity", F_SEVERITY, 1}, {"description", F_LONG, 1}, END};
+#undef END
+
+static const struct field *const schemas[ML_KIND_COUNT] = {
+	f_genesis,  f_enroll,     f_revoke,     f_dataset,   f_model,      f_evaluation,
+	f_approval, f_deployment, f_monitoring, f_waiver,    f_retirement, f_incident,
+};
+
+#define MAX_ITEMS 256
+
+static int
+check_text(json_t *v, int multiline, const char *what, struct ml_err *e)
+{
+	const char *s;
+	size_t len;
+
+	if (!json_is_string(v))
+		return ml_err_set(e, ML_EINPUT, "%s: must be a string", what);
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len == 0)
+		return ml_err_set(e, ML_EINPUT, "%s: must not be empty", what);
+	if (len > ML_MAX_FIELD)
+		return ml_err_set(e, ML_EINPUT, "%s: longer than %d bytes", what,
+				  ML_MAX_FIELD);
+	if (!ml_text_valid(s, len, multiline ? "\n\t" : NULL))
+		return ml_err_set(e, ML_EINPUT, "%s: invalid UTF-8 or control character",
+				  what);
+	return ML_OK;
+}
+
+static int
+check_string_in(json_t *v, const char *const *set, const char *what, struct ml_err *e)
+{
+	const char *s = json_string_value(v);
+	int i;
+
+	for (i = 0; s && set[i]; i++)
+		if (strcmp(s, set[i]) == 0)
+			return ML_OK;
+	return ml_err_set(e, ML_EINPUT, "%s: must be one of the documented values", what);
+}
+
+/* A JSON string of 64 lowercase hex digits; decodes into out. */
+static int
+hex64(json_t *h, uint8_t out[ML_SHA256_LEN])
+{
+	const char *p = json_string_value(h);
+
+	if (!p || json_string_length(h) != 64 || ml_hex_decode(p, 64, out, ML_SHA256_LEN))
+		return -1;
+	for (; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			return -1;
+	return 0;
+}
+
+static int
+check_digest_obj(json_t *d, uint8_t out[ML_SHA256_LEN], const char *what,
+		 struct ml_err *e)
+{
+	if (!json_is_object(d) || json_object_size(d) != 1 ||
+	    hex64(json_object_get(d, "sha256"), out) != 0)
+		return ml_err_set(e, ML_EINPUT,
+				  "%s: digest must be {\"sha256\": 64 lowercase hex}", what);
+	return ML_OK;
+}
+
+static int
+check_ref(json_t *v, const char *what, struct ml_err *e)
+{
+	char n[129], ver[65];
+	uint8_t d[ML_SHA256_LEN];
+	json_t *name = json_object_get(v, "name");
+
+	if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_string(name) ||
+	    ml_ref_split(json_string_value(name), n, ver) != 0)
+		return ml_err_set(e, ML_EINPUT, "%s: must be {\"name\": NAME@VERSION, \"digest\"}",
+				  what);
+	return check_digest_obj(json_object_get(v, "digest"), d, what, e);
+}
+
+static int
+check_scalars(json_t *v, int required, const char *what, struct ml_err *e)
+{
+	const char *k;
+	json_t *x;
+
+	if (!json_is_object(v))
+		return ml_err_set(e, ML_EINPUT, "%s: must be an object", what);
+	if (required && json_object_size(v) == 0)
+		return ml_err_set(e, ML_EINPUT, "%s: at least one value is required", what);
+	if (json_object_size(v) > MAX_ITEMS)
+		return ml_err_set(e, ML_EINPUT, "%s: more than %d values", what, MAX_ITEMS);
+	json_object_foreach(v, k, x) {
+		if (!charset_ok(k, strlen(k), "_.-", 64))
+			return ml_err_set(e, ML_EINPUT, "%s: bad name \"%.64s\" (use [A-Za-z0-9_.-])",
+					  what, k);
+		if (json_is_string(x)) {
+			if (check_text(x, 0, what, e))
+				return e->code;
+		} else if (!json_is_number(x) && !json_is_boolean(x)) {
+			return ml_err_set(e, ML_EINPUT, "%s.%s: must be a string, number or boolean",
+					  what, k);
+		}
+	}
+	return ML_OK;
+}
+
+static int
+check_artifact(json_t *v, struct ml_err *e)
+{
+	static const char *const types[] = {"file", "directory", NULL};
+	json_t *type = json_object_get(v, "type"), *size = json_object_get(v, "size");
+	json_t *files = json_object_get(v, "files"), *f;
+	size_t i, want = files ? 3 : 2;
+
+	if (!json_is_object(v) || json_object_size(v) != want || !json_is_string(type) ||
+	    check_string_in(type, types, "artifact.type", e) ||
+	    !json_is_integer(size) || json_integer_value(size) < 0)
+		return ml_err_set(e, ML_EINPUT,
+				  "artifact: must be {\"type\": file|directory, \"size\", \"files\"?}");
+	if (!files)
+		return ML_OK;
+	if (!json_is_array(files) || strcmp(json_string_value(type), "directory") != 0 ||
+	    json_array_size(files) > 20000)
+		return ml_err_set(e, ML_EINPUT, "artifact.files: a list, for directories only");
+	json_array_foreach(files, i, f) {
+		json_t *p = json_object_get(f, "path"), *s = json_object_get(f, "size");
+		uint8_t d[ML_SHA256_LEN];
+		if (!json_is_object(f) || json_object_size(f) != 3 || !json_is_string(p) ||
+		    check_text(p, 0, "artifact.files.path", e) || !json_is_integer(s) ||
+		    json_integer_value(s) < 0 || hex64(json_object_get(f, "sha256"), d) != 0)
+			return ml_err_set(e, ML_EINPUT,
+					  "artifact.files[%zu]: must be {\"path\", \"sha256\", \"size\"}", i);
+	}
+	return ML_OK;
+}
+
+static int
+check_roles(json_t *v, struct ml_err *e)
+{
+	size_t i, j;
+	json_t *r;
+
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 16)
+		return ml_err_set(e, ML_EINPUT, "roles: must be a list of 1 to 16 roles");
+	json_array_foreach(v, i, r) {
+		const char *s = json_string_value(r);
+		if (!s || !charset_ok(s, strlen(s), "-", 32))
+			return ml_err_set(e, ML_EINPUT, "roles: bad role name");
+		for (const char *p = s; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				return ml_err_set(e, ML_EINPUT, "roles: role names are lowercase");
+		for (j = 0; j < i; j++)
+			if (strcmp(s, json_string_value(json_array_get(v, j))) == 0)
+				return ml_err_set(e, ML_EINPUT, "roles: \"%s\" given twice", s);
+	}
+	return ML_OK;
+}
+
+static int
+check_field(const struct field *f, json_t *v, struct ml_err *e)
+{
+	static const char *const decisions[] = {"approve", "reject", NULL};
+	static const char *const severities[] = {"low", "medium", "high", "critical", NULL};
+	struct ml_pubkey pk;
+	int64_t t;
+	json_t *x;
+	size_t i;
+
+	switch (f->type) {
+	case F_TIME:
+	case F_DATE:
+		if (!json_is_string(v) ||
+		    json_string_length(v) != (f->type == F_TIME ? 20u : 10u) ||
+		    ml_time_parse(json_string_value(v), &t) != 0)
+			return ml_err_set(e, ML_EINPUT, "%s: must be %s", f->name,
+					  f->type == F_TIME ? "YYYY-MM-DDTHH:MM:SSZ" : "YYYY-MM-DD");
+		return ML_OK;
+	case F_INT:
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return ml_err_set(e, ML_EINPUT, "%s: must be an integer", f->name);
+		return ML_OK;
+	case F_TEXT:
+	case F_LONG:
+		return check_text(v, f->type == F_LONG, f->name, e);
+	case F_IDENT:
+		if (!json_is_string(v) ||
+		    !charset_ok(json_string_value(v), json_string_length(v), "._:-", 128))
+			return ml_err_set(e, ML_EINPUT, "%s: must be 1-128 of [A-Za-z0-9._:-]",
+					  f->name);
+		return ML_OK;
+	case F_VKEY:
+	case F_LOGKEY:
+		if (!json_is_string(v))
+			return ml_err_set(e, ML_EINPUT, "%s: must be a verifier key", f->name);
+		if (ml_pubkey_parse(json_string_value(v), json_string_length(v), &pk, e))
+			return ml_err_set(e, ML_EINPUT, "%s: %s", f->name, e->msg);
+		if (f->type == F_VKEY && !ml_key_name_simple(pk.name))
+			return ml_err_set(e, ML_EINPUT, "%s: key name must be [A-Za-z0-9._-]",
+					  f->name);
+		return ML_OK;
+	case F_ROLES:
+		return check_roles(v, e);
+	case F_SCALARS:
+		return check_scalars(v, f->required, f->name, e);
+	case F_REF:
+		return check_ref(v, f->name, e);
+	case F_REFS:
+		if (!json_is_array(v) || json_array_size(v) > MAX_ITEMS)
+			return ml_err_set(e, ML_EINPUT, "%s: must be a list", f->name);
+		json_array_foreach(v, i, x)
+			if (check_ref(x, f->name, e))
+				return e->code;
+		return ML_OK;
+	case F_ARTIFACT:
+		return check_artifact(v, e);
+	case F_DECISION:
+		return check_string_in(v, decisions, f->name, e);
+	case F_SEVERITY:
+		return check_string_in(v, severities, f->name, e);
+	}
+	return ml_err_set(e, ML_EINPUT, "%s: unknown field type", f->name);
+}
+
+static int
+check_predicate(enum ml_kind kind, json_t *pred, struct ml_err *e)
+{
+	const struct field *f;
+	const char *k;
+	json_t *v;
+	size_t known = 0;
+
+	if (!json_is_object(pred))
+		return ml_err_set(e, ML_EINPUT, "predicate: must be an object");
+	for (f = schemas[kind]; f->name; f++) {
+		v = json_object_get(pred, f->name);
+		if (!v) {
+			if (f->required)
+				return ml_err_set(e, ML_EINPUT, "%s: field \"%s\" is required",
+						  ml_kind_name(kind), f->name);
+			continue;
+		}
+		known++;
+		if (check_field(f, v, e))
+			return e->code;
+	}
+	if (known != json_object_size(pred)) {
+		json_object_foreach(pred, k, v) {
+			for (f = schemas[kind]; f->name && strcmp(f->name, k); f++)
+				;
+			if (!f->name)
+				return ml_err_set(e, ML_EINPUT, "%s: unknown field \"%.64s\"",
+						  ml_kind_name(kind), k);
+		}
+	}
+	return ML_OK;
+}
+
+/* Checks the subject's name form and, for key and genesis entries, that the
+ * subject names and digests the key the predicate carries. */
+static int
+check_subject(struct ml_statement *s, struct ml_err *e)
+{
+	char n[129], v[65];
+	const char *field = NULL;
+	struct ml_pubkey pk;
+	json_t *x;
+	uint8_t d[ML_SHA256_LEN];
+
+	switch (s->kind) {
+	case ML_KIND_GENESIS:
+		field = "logKey";
+		x = json_object_get(s->predicate, "origin");
+		if (strcmp(json_string_value(x), s->subject) != 0)
+			return ml_err_set(e, ML_EINPUT, "genesis: subject must be the origin");
+		break;
+	case ML_KIND_KEY_ENROLLMENT:
+	case ML_KIND_KEY_REVOCATION:
+		field = "key";
+		break;
+	default:
+		if (ml_ref_split(s->subject, n, v) != 0)
+			return ml_err_set(e, ML_EINPUT, "subject: \"%.200s\" is not NAME@VERSION",
+					  s->subject);
+		return ML_OK;
+	}
+	x = json_object_get(s->predicate, field);
+	ml_pubkey_parse(json_string_value(x), json_string_length(x), &pk, NULL);
+	if (s->kind != ML_KIND_GENESIS && strcmp(pk.name, s->subject) != 0)
+		return ml_err_set(e, ML_EINPUT, "%s: subject must be the key's name",
+				  ml_kind_name(s->kind));
+	ml_sha256(json_string_value(x), json_string_length(x), d);
+	if (memcmp(d, s->digest, ML_SHA256_LEN) != 0)
+		return ml_err_set(e, ML_EINPUT, "%s: subject digest must be SHA-256 of \"%s\"",
+				  ml_kind_name(s->kind), field);
+	return ML_OK;
+}
+
+int
+ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
+		   struct ml_err *e)
+{
+	struct ml_statement s = {0};
+	json_error_t jerr;
+	json_t *subj, *s0, *name, *pt;
+	const char *type;
+	int rc;
+
+	if (len > ML_MAX_ENVELOPE)
+		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes", ML_MAX_ENVELOPE);
+	if (!ml_text_valid((const char *)payload, len, "\n\t\r"))
+		return ml_err_set(e, ML_EINPUT, "statement: not valid UTF-8 text");
+	s.root = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!s.root)
+		return ml_err_set(e, ML_EINPUT, "statement: bad JSON at byte %d: %s",
+				  jerr.position, jerr.text);
+	rc = ML_EINPUT;
+	subj = json_object_get(s.root, "subject");
+	pt = json_object_get(s.root, "predicateType");
+	s.predicate = json_object_get(s.root, "predicate");
+	if (!json_is_object(s.root) || json_object_size(s.root) != 4 ||
+	    !json_is_string(json_object_get(s.root, "_type")) ||
+	    strcmp(json_string_value(json_object_get(s.root, "_type")), ML_STATEMENT_TYPE)) {
+		ml_err_set(e, rc, "statement: not an in-toto Statement v1 "
+				  "(_type, subject, predicateType, predicate)");
+		goto fail;
+	}
+	if (!json_is_array(subj) || json_array_size(subj) != 1) {
+		ml_err_set(e, rc, "statement: exactly one subject is required");
+		goto fail;
+	}
+	s0 = json_array_get(subj, 0);
+	name = json_object_get(s0, "name");
+	if (!json_is_object(s0) || json_object_size(s0) != 2 || !json_is_string(name) ||
+	    json_string_length(name) > ML_NAME_MAX ||
+	    check_text(name, 0, "subject.name", e) ||
+	    check_digest_obj(json_object_get(s0, "digest"), s.digest, "subject", e)) {
+		ml_err_set(e, rc, "statement: subject must be {\"name\", \"digest\": {\"sha256\"}}");
+		goto fail;
+	}
+	s.subject = json_string_value(name);
+	type = json_string_value(pt);
+	if (!type || strncmp(type, ML_PREDICATE_PREFIX, strlen(ML_PREDICATE_PREFIX)) != 0) {
+		ml_err_set(e, rc, "statement: unknown predicateType");
+		goto fail;
+	}
+	{
+		char kind[32];
+		const char *k = type + strlen(ML_PREDICATE_PREFIX), *slash = strchr(k, '/');
+		if (!slash || (size_t)(slash - k) >= sizeof kind || strcmp(slash, "/v1") != 0) {
+			ml_err_set(e, rc, "statement: unknown predicateType \"%.100s\"", type);
+			goto fail;
+		}
+		memcpy(kind, k, (size_t)(slash - k));
+		kind[slash - k] = '\0';
+		if (ml_kind_parse(kind, &s.kind) != 0) {
+			ml_err_set(e, rc, "statement: unknown predicateType \"%.100s\"", type);
+			goto fail;
+		}
+	}
+	if (check_predicate(s.kind, s.predicate, e) || check_subject(&s, e))
+		goto fail;
+	*out = s;
+	return ML_OK;
+fail:
+	json_decref(s.root);
+	return rc;
+}
+
+void
+ml_statement_free(struct ml_statement *s)
+{
+	if (!s)
+		return;
+	json_decref(s->root);
+	s->root = s->predicate = NULL;
+	s->subject = NULL;
+}
+
+int
+ml_statement_encode(enum ml_kind kind, const char *subject,
+		    const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
+		    struct ml_buf *out, struct ml_err *e)
+{
+	char hex[2 * ML_SHA256_LEN + 1], type[128];
+	struct ml_statement check;
+	json_t *root;
+	char *text;
+	int rc;
+
+	ml_hex_encode(digest, ML_SHA256_LEN, hex);
+	snprintf(type, sizeof type, "%s%s/v1", ML_PREDICATE_PREFIX, ml_kind_name(kind));
+	root = json_pack("{s:s, s:[{s:s, s:{s:s}}], s:s, s:o}", "_type", ML_STATEMENT_TYPE,
+			 "subject", "name", subject, "digest", "sha256", hex,
+			 "predicateType", type, "predicate", predicate);
+	if (!root)
+		return ml_err_set(e, ML_EINPUT, "statement: subject is not valid UTF-8");
+	text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(root);
+	if (!text)
+		return ml_err_set(e, ML_EIO, "statement: out of memory");
+	rc = ml_statement_parse((const uint8_t *)text, strlen(text), &check, e);
+	if (rc == ML_OK) {
+		ml_statement_free(&check);
+		ml_buf_append(out, text, strlen(text));
+		if (out->oom)
+			rc = ml_err_set(e, ML_EIO, "statement: out of memory");
+	}
+	free(text);
+	return rc;
+}
+
+/* ---- DSSE --------------------------------------------------------------- */
+
+void
+ml_dsse_pae(const char *type, const uint8_t *body, size_t len, struct ml_buf *out)
+{
+	ml_buf_printf(out, "DSSEv1 %zu %s %zu ", strlen(type), type, len);
+	ml_buf_append(out, body, len);
+}
+
+/* The canonical envelope encoding.  keyid is written unescaped, so it must
+ * be a simple key name plus hash: we only sign with such keys. */
+static int
+encode_raw(const uint8_t *payload, size_t len, const char *keyid,
+	   const uint8_t sig[ML_SIG_LEN], struct ml_buf *out, struct ml_err *e)
+{
+	char *p, *s;
+
+	for (const char *k = keyid; *k; k++)
+		if (*k == '"' || *k == '\\' || (unsigned char)*k < 0x20)
+			return ml_err_set(e, ML_EINPUT, "envelope: key name must be [A-Za-z0-9._-]");
+	p = ml_b64_encode(payload, len);
+	s = ml_b64_encode(sig, ML_SIG_LEN);
+	if (p && s)
+		ml_buf_printf(out,
+			      "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":"
+			      "[{\"keyid\":\"%s\",\"sig\":\"%s\"}]}",
+			      p, ML_PAYLOAD_TYPE, keyid, s);
+	free(p);
+	free(s);
+	if (!p || !s || out->oom)
+		return ml_err_set(e, ML_EIO, "envelope: out of memory");
+	return ML_OK;
+}
+
+int
+ml_envelope_encode(const struct ml_envelope *env, struct ml_buf *out, struct ml_err *e)
+{
+	return encode_raw(env->payload, env->payload_len, env->keyid, env->sig, out, e);
+}
+
+int
+ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
+		 struct ml_buf *out, struct ml_err *e)
+{
+	uint8_t sig[ML_SIG_LEN];
+	char keyid[ML_KEYID_MAX];
+	struct ml_buf pae = {0};
+
+	if (len > ML_MAX_ENVELOPE / 2)
+		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes",
+				  ML_MAX_ENVELOPE / 2);
+	ml_dsse_pae(ML_PAYLOAD_TYPE, payload, len, &pae);
+	if (pae.oom) {
+		ml_buf_free(&pae);
+		return ml_err_set(e, ML_EIO, "envelope: out of memory");
+	}
+	ml_seckey_sign(k, pae.data, pae.len, sig);
+	ml_buf_free(&pae);
+	ml_pubkey_keyid(ml_seckey_public(k), keyid);
+	return encode_raw(payload, len, keyid, sig, out, e);
+}
+
+static int
+keyid_valid(const char *id)
+{
+	const char *plus = strrchr(id, '+');
+	char name[ML_KEY_NAME_MAX + 1];
+	size_t i, n;
+
+	if (!plus || strlen(plus + 1) != 8)
+		return 0;
+	for (i = 1; i <= 8; i++)
+		if (!((plus[i] >= '0' && plus[i] <= '9') || (plus[i] >= 'a' && plus[i] <= 'f')))
+			return 0;
+	n = (size_t)(plus - id);
+	if (n == 0 || n > ML_KEY_NAME_MAX)
+		return 0;
+	memcpy(name, id, n);
+	name[n] = '\0';
+	return ml_key_name_valid(name);
+}
+
+int
+ml_envelope_parse(const uint8_t *bytes, size_t len, struct ml_envelope *out,
+		  struct ml_err *e)
+{
+	struct ml_envelope env = {0};
+	json_error_t jerr;
+	json_t *root, *sigs, *s0, *kid, *sig, *pl, *pt;
+	int rc = ML_EINPUT;
+
+	if (len > ML_MAX_ENVELOPE)
+		return ml_err_set(e, rc, "envelope: larger than %d bytes", ML_MAX_ENVELOPE);
+	root = json_loadb((const char *)bytes, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return ml_err_set(e, rc, "envelope: bad JSON at byte %d: %s", jerr.position,
+				  jerr.text);
+	pl = json_object_get(root, "payload");
+	pt = json_object_get(root, "payloadType");
+	sigs = json_object_get(root, "signatures");
+	if (!json_is_object(root) || json_object_size(root) != 3 || !json_is_string(pl) ||
+	    !json_is_string(pt) || !json_is_array(sigs)) {
+		ml_err_set(e, rc, "envelope: not a DSSE envelope (payload, payloadType, signatures)");
+		goto out;
+	}
+	if (strcmp(json_string_value(pt), ML_PAYLOAD_TYPE) != 0) {
+		ml_err_set(e, rc, "envelope: payloadType must be %s", ML_PAYLOAD_TYPE);
+		goto out;
+	}
+	if (json_array_size(sigs) != 1) {
+		ml_err_set(e, rc, "envelope: exactly one signature is required");
+		goto out;
+	}
+	s0 = json_array_get(sigs, 0);
+	kid = json_object_get(s0, "keyid");
+	sig = json_object_get(s0, "sig");
+	if (!json_is_object(s0) || json_object_size(s0) != 2 || !json_is_string(kid) ||
+	    !json_is_string(sig) || json_string_length(kid) >= ML_KEYID_MAX ||
+	    !keyid_valid(json_string_value(kid)) ||
+	    ml_b64_decode_exact(json_string_value(sig), json_string_length(sig), env.sig,
+				ML_SIG_LEN) != 0) {
+		ml_err_set(e, rc, "envelope: signature must be {\"keyid\": NAME+hash, \"sig\": "
+				  "base64 of 64 bytes}");
+		goto out;
+	}
+	memcpy(env.keyid, json_string_value(kid), json_string_length(kid) + 1);
+	if (ml_b64_decode(json_string_value(pl), json_string_length(pl), &env.payload,
+			  &env.payload_len) != 0) {
+		ml_err_set(e, rc, "envelope: payload is not standard base64");
+		goto out;
+	}
+	*out = env;
+	rc = ML_OK;
+out:
+	json_decref(root);
+	return rc;
+}
+
+void
+ml_envelope_clear(struct ml_envelope *env)
+{
+	if (!env)
+		return;
+	free(env->payload);
+	env->payload = NULL;
+	env->payload_len = 0;
+}
+
+int
+ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k)
+{
+	char keyid[ML_KEYID_MAX];
+	struct ml_buf pae = {0};
+	int ok;
+
+	ml_pubkey_keyid(k, keyid);
+	if (strcmp(keyid, env->keyid) != 0)
+		return 0;
+	ml_dsse_pae(ML_PAYLOAD_TYPE, env->payload, env->payload_len, &pae);
+	ok = !pae.oom && ml_pubkey_verify(k, pae.data, pae.len, env->sig);
+	ml_buf_free(&pae);
+	return ok;
+}

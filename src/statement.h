@@ -1,0 +1,107 @@
+/* statement — in-toto Statement v1 payloads and DSSE envelopes.
+ *
+ * Builds, parses and validates the statements mlledger records, one
+ * predicate type per entry kind, and wraps them in single-signature DSSE
+ * envelopes (Ed25519 over the DSSE pre-authentication encoding).  Pure
+ * functions over bytes: no I/O, no ledger state.  May call keys, util,
+ * jansson.  Byte-exact rules: ledger/FORMAT.md, "Statements" and
+ * "Envelopes".
+ */
+#ifndef ML_STATEMENT_H
+#define ML_STATEMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "keys.h"
+#include "util.h"
+
+#define ML_PAYLOAD_TYPE "application/vnd.in-toto+json"
+#define ML_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
+#define ML_PREDICATE_PREFIX "https://mlledger.dev/"
+#define ML_NAME_MAX 200   /* NAME@VERSION */
+
+enum ml_kind {
+	ML_KIND_GENESIS,
+	ML_KIND_KEY_ENROLLMENT,
+	ML_KIND_KEY_REVOCATION,
+	ML_KIND_DATASET,
+	ML_KIND_MODEL,
+	ML_KIND_EVALUATION,
+	ML_KIND_APPROVAL,
+	ML_KIND_DEPLOYMENT,
+	ML_KIND_MONITORING,
+	ML_KIND_WAIVER,
+	ML_KIND_RETIREMENT,
+	ML_KIND_INCIDENT,
+	ML_KIND_COUNT
+};
+
+/* "dataset", "key-enrollment", ... */
+const char *ml_kind_name(enum ml_kind k);
+/* Returns 0 and sets *k, or -1 for an unknown name. */
+int ml_kind_parse(const char *name, enum ml_kind *k);
+/* Kinds whose subject is a model version (evaluation ... incident). */
+int ml_kind_about_model(enum ml_kind k);
+
+/* Splits "NAME@VERSION".  NAME: 1-128 bytes of [A-Za-z0-9._/-] starting with
+ * a letter or digit; VERSION: 1-64 bytes of [A-Za-z0-9._+-].  Writes
+ * NUL-terminated parts into name[129] and version[65].  0 or -1. */
+int ml_ref_split(const char *ref, char name[129], char version[65]);
+
+/* A parsed, validated statement.  root owns everything; predicate and the
+ * strings point into it. */
+struct ml_statement {
+	enum ml_kind kind;
+	const char *subject;              /* subject[0].name */
+	uint8_t digest[ML_SHA256_LEN];    /* subject[0].digest.sha256 */
+	json_t *predicate;                /* borrowed from root */
+	json_t *root;                     /* owned */
+};
+
+/* Builds a statement and encodes it as compact JSON (the payload bytes).
+ * predicate is stolen (decref'd) on every path.  The result is validated
+ * with ml_statement_parse before it is returned, so nothing invalid can be
+ * signed.  out receives the bytes (caller ml_buf_free). */
+int ml_statement_encode(enum ml_kind kind, const char *subject,
+			const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
+			struct ml_buf *out, struct ml_err *e);
+/* Parses and validates payload bytes against the kind's schema.  On success
+ * *out owns a reference (ml_statement_free).  ML_EINPUT on any error; the
+ * message names the field. */
+int ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
+		       struct ml_err *e);
+void ml_statement_free(struct ml_statement *s);
+
+/* DSSE pre-authentication encoding:
+ * "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, lengths in decimal. */
+void ml_dsse_pae(const char *type, const uint8_t *body, size_t len, struct ml_buf *out);
+
+/* A parsed envelope: one signature. */
+struct ml_envelope {
+	uint8_t *payload;  /* owned, malloc'd */
+	size_t payload_len;
+	char keyid[ML_KEYID_MAX];
+	uint8_t sig[ML_SIG_LEN];
+};
+
+/* Signs payload (a statement) with k and writes the canonical envelope JSON
+ * to out (caller ml_buf_free). */
+int ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
+		     struct ml_buf *out, struct ml_err *e);
+/* Writes the canonical envelope encoding of env to out. */
+int ml_envelope_encode(const struct ml_envelope *env, struct ml_buf *out,
+		       struct ml_err *e);
+/* Parses envelope JSON: payloadType must be ML_PAYLOAD_TYPE, exactly one
+ * signature with a keyid "NAME+hhhhhhhh" and a 64-byte sig.  At most
+ * ML_MAX_ENVELOPE bytes.  *out owns its payload (ml_envelope_clear). */
+int ml_envelope_parse(const uint8_t *bytes, size_t len, struct ml_envelope *out,
+		      struct ml_err *e);
+void ml_envelope_clear(struct ml_envelope *env);
+/* Verifies env's signature with k (the keyid must also name k).
+ * Returns 1 when valid, 0 when not. */
+int ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k);
+
+#endif

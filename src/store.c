@@ -1,0 +1,928 @@
+/* store — see store.h. */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define BUSY_TIMEOUT_MS 60000
+
+/* Projection tables: created in main and in replay.  "%s" stands for the
+ * schema prefix ("" or "replay."); "%%" for "%". */
+static const char *const projection_ddl[] = {
+	"CREATE TABLE %skeys (\n"
+	"  keyid TEXT PRIMARY KEY NOT NULL,\n"
+	"  name TEXT NOT NULL,\n"
+	"  vkey TEXT NOT NULL,\n"
+	"  roles TEXT NOT NULL,\n"
+	"  enrolled_seq INTEGER NOT NULL,\n"
+	"  revoked_seq INTEGER\n"
+	") STRICT",
+	"CREATE TABLE %ssubjects (\n"
+	"  kind TEXT NOT NULL,\n"
+	"  ref TEXT NOT NULL,\n"
+	"  digest BLOB NOT NULL,\n"
+	"  seq INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (kind, ref)\n"
+	") STRICT, WITHOUT ROWID",
+	"CREATE TABLE %sentry_index (\n"
+	"  seq INTEGER PRIMARY KEY NOT NULL,\n"
+	"  kind TEXT NOT NULL,\n"
+	"  name TEXT NOT NULL,\n"
+	"  version TEXT NOT NULL,\n"
+	"  keyid TEXT NOT NULL,\n"
+	"  stmt_hash BLOB NOT NULL,\n"
+	"  UNIQUE (keyid, stmt_hash)\n"
+	") STRICT",
+	"CREATE INDEX %sentry_index_subject ON entry_index (name, version)",
+	NULL};
+
+/* Tables only the ledger itself has. */
+static const char *const main_ddl[] = {
+	"CREATE TABLE meta (\n"
+	"  key TEXT PRIMARY KEY NOT NULL,\n"
+	"  value TEXT NOT NULL\n"
+	") STRICT",
+	"CREATE TABLE entries (\n"
+	"  seq INTEGER PRIMARY KEY NOT NULL,\n"
+	"  prev BLOB NOT NULL,\n"
+	"  appended_us INTEGER NOT NULL,\n"
+	"  envelope BLOB NOT NULL,\n"
+	"  leaf_hash BLOB NOT NULL\n"
+	") STRICT",
+	"CREATE TRIGGER entries_append_only_u BEFORE UPDATE ON entries\n"
+	"BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END",
+	"CREATE TRIGGER entries_append_only_d BEFORE DELETE ON entries\n"
+	"BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END",
+	"CREATE TRIGGER entry_index_append_only_u BEFORE UPDATE ON entry_index\n"
+	"BEGIN SELECT RAISE(ABORT, 'entry_index is append-only'); END",
+	"CREATE TRIGGER entry_index_append_only_d BEFORE DELETE ON entry_index\n"
+	"BEGIN SELECT RAISE(ABORT, 'entry_index is append-only'); END",
+	NULL};
+
+enum stmt_id {
+	Q_META_GET, Q_META_SET, Q_HEAD, Q_ENTRY_INS, Q_ENTRY_GET,
+	Q_KEY_GET, Q_KEY_BY_NAME, Q_KEY_INS, Q_KEY_REVOKE, Q_ADMINS, Q_KEY_EACH,
+	Q_SUBJ_GET, Q_SUBJ_INS, Q_IX_FIND, Q_IX_INS, Q_SCAN,
+	Q_COUNT
+};
+
+static const char *const stmt_sql[Q_COUNT] = {
+	[Q_META_GET] = "SELECT value FROM %smeta WHERE key = ?1",
+	[Q_META_SET] = "INSERT OR REPLACE INTO %smeta (key, value) VALUES (?1, ?2)",
+	[Q_HEAD] = "SELECT seq, leaf_hash, appended_us FROM %sentries ORDER BY seq DESC LIMIT 1",
+	[Q_ENTRY_INS] = "INSERT INTO %sentries (seq, prev, appended_us, envelope, leaf_hash) "
+			"VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_ENTRY_GET] = "SELECT prev, appended_us, envelope, leaf_hash FROM %sentries "
+			"WHERE seq = ?1",
+	[Q_KEY_GET] = "SELECT keyid, name, vkey, roles, enrolled_seq, revoked_seq "
+		      "FROM %skeys WHERE keyid = ?1",
+	[Q_KEY_BY_NAME] = "SELECT keyid, name, vkey, roles, enrolled_seq, revoked_seq "
+			  "FROM %skeys WHERE name = ?1 AND revoked_seq IS NULL",
+	[Q_KEY_INS] = "INSERT INTO %skeys (keyid, name, vkey, roles, enrolled_seq, "
+		      "revoked_seq) VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+	[Q_KEY_REVOKE] = "UPDATE %skeys SET revoked_seq = ?2 WHERE keyid = ?1 "
+			 "AND revoked_seq IS NULL",
+	[Q_ADMINS] = "SELECT count(*) FROM %skeys WHERE revoked_seq IS NULL AND "
+		     "(',' || roles || ',') LIKE '%%,admin,%%'",
+	[Q_KEY_EACH] = "SELECT keyid, name, vkey, roles, enrolled_seq, revoked_seq "
+		       "FROM %skeys ORDER BY enrolled_seq",
+	[Q_SUBJ_GET] = "SELECT digest, seq FROM %ssubjects WHERE kind = ?1 AND ref = ?2",
+	[Q_SUBJ_INS] = "INSERT INTO %ssubjects (kind, ref, digest, seq) VALUES (?1, ?2, ?3, ?4)",
+	[Q_IX_FIND] = "SELECT seq FROM %sentry_index WHERE keyid = ?1 AND stmt_hash = ?2",
+	[Q_IX_INS] = "INSERT INTO %sentry_index (seq, kind, name, version, keyid, stmt_hash) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_SCAN] = "SELECT e.seq, e.prev, e.appended_us, e.envelope, e.leaf_hash, "
+		   "i.kind, i.name, i.version, i.keyid, i.stmt_hash "
+		   "FROM %sentries e LEFT JOIN %sentry_index i ON i.seq = e.seq "
+		   "WHERE e.seq >= ?1 ORDER BY e.seq",
+};
+
+struct ml_store {
+	sqlite3 *db;  /* the ledger */
+	sqlite3 *rdb; /* the replay projection: a private temporary database */
+	char *path;
+	sqlite3_stmt *stmts[2][Q_COUNT];
+	int replay;
+};
+
+/* Copies tmpl into out, replacing each "%s" with prefix and "%%" with "%". */
+static void
+fill(char *out, size_t cap, const char *tmpl, const char *prefix)
+{
+	size_t o = 0, plen = strlen(prefix);
+
+	for (; *tmpl && o + 1 < cap; tmpl++) {
+		if (tmpl[0] == '%' && tmpl[1] == 's' && o + plen + 1 < cap) {
+			memcpy(out + o, prefix, plen);
+			o += plen;
+			tmpl++;
+		} else if (tmpl[0] == '%' && tmpl[1] == '%') {
+			out[o++] = '%';
+			tmpl++;
+		} else {
+			out[o++] = *tmpl;
+		}
+	}
+	out[o] = '\0';
+}
+
+static int
+errh(struct ml_store *s, sqlite3 *h, struct ml_err *e, const char *what)
+{
+	int code = sqlite3_errcode(h);
+	int rc = (code == SQLITE_CONSTRAINT) ? ML_EINTEGRITY : ML_EIO;
+
+	return ml_err_set(e, rc, "%s: %s: %s", s->path, what, sqlite3_errmsg(h));
+}
+
+static int
+db_err(struct ml_store *s, struct ml_err *e, const char *what)
+{
+	return errh(s, s->db, e, what);
+}
+
+static sqlite3 *
+handle(struct ml_store *s, enum ml_db db)
+{
+	return db == ML_DB_MAIN ? s->db : s->rdb;
+}
+
+static int
+db_errd(struct ml_store *s, enum ml_db db, struct ml_err *e, const char *what)
+{
+	return errh(s, handle(s, db), e, what);
+}
+
+static sqlite3_stmt *
+prep(struct ml_store *s, enum ml_db db, enum stmt_id id, struct ml_err *e)
+{
+	const char *prefix = "main."; /* each connection's own main schema */
+	char sql[1024];
+	sqlite3_stmt *st = s->stmts[db][id];
+
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	fill(sql, sizeof sql, stmt_sql[id], prefix);
+	if (!handle(s, db)) {
+		ml_err_set(e, ML_EIO, "%s: replay database not open", s->path);
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(handle(s, db), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK) {
+		db_errd(s, db, e, "prepare");
+		return NULL;
+	}
+	s->stmts[db][id] = st;
+	return st;
+}
+
+static int
+exec(struct ml_store *s, const char *sql, struct ml_err *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ml_err_set(e, ML_EIO, "%s: %s", s->path, msg ? msg : "SQLite error");
+		sqlite3_free(msg);
+		return ML_EIO;
+	}
+	return ML_OK;
+}
+
+static int
+exec_ddl(struct ml_store *s, const char *const *ddl, const char *prefix,
+	 struct ml_err *e)
+{
+	char sql[1024];
+
+	for (; *ddl; ddl++) {
+		fill(sql, sizeof sql, *ddl, prefix);
+		if (exec(s, sql, e))
+			return e->code;
+	}
+	return ML_OK;
+}
+
+static int
+open_db(const char *path, int flags, struct ml_store **out, struct ml_err *e)
+{
+	struct ml_store *s = calloc(1, sizeof *s);
+
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		return ml_err_set(e, ML_EIO, "out of memory");
+	}
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		int rc = ml_err_set(e, ML_EIO, "%s: cannot open: %s", path,
+				    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		ml_store_close(s);
+		return rc;
+	}
+	sqlite3_extended_result_codes(s->db, 0);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	/* Ledger files come from outside: no triggers or views may run code
+	 * we did not write, and no schema-defined functions. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	*out = s;
+	return ML_OK;
+}
+
+static int
+pragma_int(struct ml_store *s, const char *sql, int64_t *v, struct ml_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "read header");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return db_err(s, e, "read header");
+	return ML_OK;
+}
+
+int
+ml_store_create(const char *path, struct ml_store **out, struct ml_err *e)
+{
+	struct ml_store *s;
+	char sql[128];
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		return ml_err_set(e, ML_EINPUT, "%s: already exists; refusing to overwrite a ledger",
+				  path);
+	if (open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, e))
+		return e->code;
+	snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
+		 ML_APPLICATION_ID, ML_FORMAT_VERSION);
+	if (exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", e) ||
+	    exec(s, sql, e) || exec(s, "BEGIN", e) || exec_ddl(s, projection_ddl, "", e) ||
+	    exec_ddl(s, main_ddl, "", e) || exec(s, "COMMIT", e)) {
+		ml_store_close(s);
+		unlink(path);
+		return e->code;
+	}
+	*out = s;
+	return ML_OK;
+}
+
+int
+ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_err *e)
+{
+	struct ml_store *s;
+	struct stat st;
+	int64_t app = 0, ver = 0;
+
+	if (stat(path, &st) != 0)
+		return ml_err_set(e, ML_EINPUT, "%s: no ledger here (create one with "
+				  "'mlledger init', or give --ledger PATH)", path);
+	if (!S_ISREG(st.st_mode))
+		return ml_err_set(e, ML_EINPUT, "%s: not a ledger file", path);
+	if (open_db(path, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, &s, e))
+		return e->code;
+	if (pragma_int(s, "PRAGMA application_id", &app, e)) {
+		ml_store_close(s);
+		return ml_err_set(e, ML_EINPUT, "%s: not an mlledger ledger (not SQLite)", path);
+	}
+	if (app != ML_APPLICATION_ID || pragma_int(s, "PRAGMA user_version", &ver, e)) {
+		ml_store_close(s);
+		return ml_err_set(e, ML_EINPUT, "%s: not an mlledger ledger", path);
+	}
+	if (ver > ML_FORMAT_VERSION || ver < 1) {
+		ml_store_close(s);
+		return ml_err_set(e, ML_EINPUT, "%s: ledger format version %lld; this mlledger "
+				  "reads version %d (upgrade mlledger)", path, (long long)ver,
+				  ML_FORMAT_VERSION);
+	}
+	if (writable && exec(s, "PRAGMA synchronous = FULL;", e)) {
+		ml_store_close(s);
+		return e->code;
+	}
+	*out = s;
+	return ML_OK;
+}
+
+void
+ml_store_close(struct ml_store *s)
+{
+	int d, i;
+
+	if (!s)
+		return;
+	for (d = 0; d < 2; d++)
+		for (i = 0; i < Q_COUNT; i++)
+			sqlite3_finalize(s->stmts[d][i]);
+	sqlite3_close(s->db);
+	sqlite3_close(s->rdb);
+	free(s->path);
+	free(s);
+}
+
+const char *
+ml_store_path(const struct ml_store *s)
+{
+	return s->path;
+}
+
+int
+ml_store_begin(struct ml_store *s, int write, struct ml_err *e)
+{
+	if (sqlite3_exec(s->db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(s, e, write ? "cannot take the write lock" : "begin");
+	if (!write) {
+		/* A read transaction starts lazily: read now to pin the snapshot. */
+		int64_t v;
+		if (pragma_int(s, "SELECT count(*) FROM sqlite_master", &v, e)) {
+			ml_store_rollback(s);
+			return e->code;
+		}
+	}
+	return ML_OK;
+}
+
+int
+ml_store_commit(struct ml_store *s, struct ml_err *e)
+{
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = db_err(s, e, "commit");
+		ml_store_rollback(s);
+		return rc;
+	}
+	return ML_OK;
+}
+
+void
+ml_store_rollback(struct ml_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Steps a statement that returns no rows. */
+static int
+step_done(struct ml_store *s, sqlite3_stmt *st, const char *what, struct ml_err *e)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_err(s, e, what);
+	return ML_OK;
+}
+
+static void
+copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void
+copy_blob32(uint8_t *dst, sqlite3_stmt *st, int col)
+{
+	const void *b = sqlite3_column_blob(st, col);
+
+	memset(dst, 0, ML_SHA256_LEN);
+	if (b && sqlite3_column_bytes(st, col) == ML_SHA256_LEN)
+		memcpy(dst, b, ML_SHA256_LEN);
+}
+
+int
+ml_store_meta_get(struct ml_store *s, const char *key, char *buf, size_t cap,
+		  struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_META_GET, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_text(buf, cap, st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ml_err_set(e, ML_EINTEGRITY, "%s: meta \"%s\" is missing", s->path, key);
+	return rc == SQLITE_ROW ? ML_OK : db_err(s, e, "read meta");
+}
+
+int
+ml_store_meta_set(struct ml_store *s, const char *key, const char *value,
+		  struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_META_SET, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	return step_done(s, st, "write meta", e);
+}
+
+int
+ml_store_head(struct ml_store *s, uint64_t *size, uint8_t last[ML_SHA256_LEN],
+	      int64_t *last_time, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_HEAD, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*size = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+		copy_blob32(last, st, 1);
+		*last_time = sqlite3_column_int64(st, 2);
+	} else if (rc == SQLITE_DONE) {
+		*size = 0;
+		memset(last, 0, ML_SHA256_LEN);
+		*last_time = 0;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read head");
+}
+
+int
+ml_store_entry_insert(struct ml_store *s, const struct ml_entry *en,
+		      const uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_ENTRY_INS, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_int64(st, 1, (int64_t)en->seq);
+	sqlite3_bind_blob(st, 2, en->prev, ML_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, en->time_us);
+	sqlite3_bind_blob(st, 4, en->envelope, (int)en->envelope_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, leaf, ML_SHA256_LEN, SQLITE_STATIC);
+	return step_done(s, st, "append entry", e);
+}
+
+int
+ml_store_entry_get(struct ml_store *s, uint64_t seq, struct ml_entry *en,
+		   uint8_t **env, uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_ENTRY_GET, e);
+	int rc, n;
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_int64(st, 1, (int64_t)seq);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return ml_err_set(e, ML_EINPUT, "no entry %llu", (unsigned long long)seq);
+		return db_err(s, e, "read entry");
+	}
+	n = sqlite3_column_bytes(st, 2);
+	*env = malloc((size_t)n + 1);
+	if (!*env) {
+		sqlite3_reset(st);
+		return ml_err_set(e, ML_EIO, "out of memory");
+	}
+	if (n)
+		memcpy(*env, sqlite3_column_blob(st, 2), (size_t)n);
+	(*env)[n] = 0;
+	en->seq = seq;
+	copy_blob32(en->prev, st, 0);
+	en->time_us = sqlite3_column_int64(st, 1);
+	en->envelope = *env;
+	en->envelope_len = (size_t)n;
+	copy_blob32(leaf, st, 3);
+	sqlite3_reset(st);
+	return ML_OK;
+}
+
+static void
+read_key_row(sqlite3_stmt *st, struct ml_key_row *row)
+{
+	copy_text(row->keyid, sizeof row->keyid, st, 0);
+	copy_text(row->name, sizeof row->name, st, 1);
+	copy_text(row->vkey, sizeof row->vkey, st, 2);
+	copy_text(row->roles, sizeof row->roles, st, 3);
+	row->enrolled_seq = sqlite3_column_int64(st, 4);
+	row->revoked_seq = sqlite3_column_type(st, 5) == SQLITE_NULL
+				   ? -1 : sqlite3_column_int64(st, 5);
+}
+
+static int
+key_lookup(struct ml_store *s, enum ml_db db, enum stmt_id id, const char *arg,
+	   struct ml_key_row *row, int *found, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, id, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		read_key_row(st, row);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read keys");
+}
+
+int
+ml_store_key_get(struct ml_store *s, enum ml_db db, const char *keyid,
+		 struct ml_key_row *row, int *found, struct ml_err *e)
+{
+	return key_lookup(s, db, Q_KEY_GET, keyid, row, found, e);
+}
+
+int
+ml_store_key_active_by_name(struct ml_store *s, enum ml_db db, const char *name,
+			    struct ml_key_row *row, int *found, struct ml_err *e)
+{
+	return key_lookup(s, db, Q_KEY_BY_NAME, name, row, found, e);
+}
+
+int
+ml_store_key_insert(struct ml_store *s, enum ml_db db, const struct ml_key_row *row,
+		    struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_KEY_INS, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, row->keyid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, row->vkey, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, row->roles, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, row->enrolled_seq);
+	return step_done(s, st, "enrol key", e);
+}
+
+int
+ml_store_key_revoke(struct ml_store *s, enum ml_db db, const char *keyid, int64_t seq,
+		    struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_KEY_REVOKE, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	return step_done(s, st, "revoke key", e);
+}
+
+int
+ml_store_admin_count(struct ml_store *s, enum ml_db db, int64_t *n, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_ADMINS, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? ML_OK : db_errd(s, db, e, "count admins");
+}
+
+int
+ml_store_key_each(struct ml_store *s, int (*fn)(void *, const struct ml_key_row *),
+		  void *ctx, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_KEY_EACH, e);
+	struct ml_key_row row;
+	int rc, stop = 0;
+
+	if (!st)
+		return e->code;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_key_row(st, &row);
+		if ((stop = fn(ctx, &row)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read keys");
+}
+
+int
+ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
+		     const char *ref, uint8_t digest[ML_SHA256_LEN], int64_t *seq,
+		     int *found, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_SUBJ_GET, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found) {
+		copy_blob32(digest, st, 0);
+		*seq = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read subjects");
+}
+
+int
+ml_store_subject_insert(struct ml_store *s, enum ml_db db, const char *kind,
+			const char *ref, const uint8_t digest[ML_SHA256_LEN], int64_t seq,
+			struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_SUBJ_INS, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, digest, ML_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, seq);
+	return step_done(s, st, "record subject", e);
+}
+
+int
+ml_store_index_find(struct ml_store *s, enum ml_db db, const char *keyid,
+		    const uint8_t hash[ML_SHA256_LEN], int64_t *seq, int *found,
+		    struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_IX_FIND, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, hash, ML_SHA256_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		*seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read index");
+}
+
+int
+ml_store_index_insert(struct ml_store *s, enum ml_db db, const struct ml_index_row *row,
+		      struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_IX_INS, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_int64(st, 1, row->seq);
+	sqlite3_bind_text(st, 2, row->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, row->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, row->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, row->keyid, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 6, row->stmt_hash, ML_SHA256_LEN, SQLITE_STATIC);
+	return step_done(s, st, "index entry", e);
+}
+
+/* Reads one row of Q_SCAN-shaped results (also used by ml_store_query) and
+ * calls fn. */
+static int
+scan_rows(struct ml_store *s, sqlite3_stmt *st, ml_entry_fn fn, void *ctx,
+	  struct ml_err *e)
+{
+	struct ml_index_row ix;
+	struct ml_entry en;
+	uint8_t leaf[ML_SHA256_LEN];
+	int rc, stop = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int has_ix = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		en.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		copy_blob32(en.prev, st, 1);
+		en.time_us = sqlite3_column_int64(st, 2);
+		en.envelope = sqlite3_column_blob(st, 3);
+		en.envelope_len = (size_t)sqlite3_column_bytes(st, 3);
+		if (!en.envelope)
+			en.envelope = (const uint8_t *)"";
+		copy_blob32(leaf, st, 4);
+		memset(&ix, 0, sizeof ix);
+		if (has_ix) {
+			ix.seq = (int64_t)en.seq;
+			copy_text(ix.kind, sizeof ix.kind, st, 5);
+			copy_text(ix.name, sizeof ix.name, st, 6);
+			copy_text(ix.version, sizeof ix.version, st, 7);
+			copy_text(ix.keyid, sizeof ix.keyid, st, 8);
+			copy_blob32(ix.stmt_hash, st, 9);
+			/* A stored value longer than our buffers, or a hash of the
+			 * wrong length, must not compare equal after truncation. */
+			if ((size_t)sqlite3_column_bytes(st, 6) >= sizeof ix.name ||
+			    (size_t)sqlite3_column_bytes(st, 7) >= sizeof ix.version ||
+			    (size_t)sqlite3_column_bytes(st, 8) >= sizeof ix.keyid ||
+			    sqlite3_column_bytes(st, 9) != ML_SHA256_LEN)
+				ix.kind[0] = '?';
+		}
+		if (sqlite3_column_bytes(st, 1) != ML_SHA256_LEN ||
+		    sqlite3_column_bytes(st, 4) != ML_SHA256_LEN)
+			leaf[0] ^= 0xff, en.prev[0] ^= 0xff; /* cannot match: caught later */
+		if ((stop = fn(ctx, &en, leaf, &ix, has_ix)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read entries");
+}
+
+int
+ml_store_scan(struct ml_store *s, uint64_t first, ml_entry_fn fn, void *ctx,
+	      struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_SCAN, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_int64(st, 1, (int64_t)first);
+	return scan_rows(s, st, fn, ctx, e);
+}
+
+int
+ml_store_query(struct ml_store *s, const char *kind, const char *name,
+	       const char *version, int64_t since_us, ml_entry_fn fn, void *ctx,
+	       struct ml_err *e)
+{
+	const char *sql =
+		"SELECT e.seq, e.prev, e.appended_us, e.envelope, e.leaf_hash, "
+		"i.kind, i.name, i.version, i.keyid, i.stmt_hash "
+		"FROM main.entry_index i JOIN main.entries e ON e.seq = i.seq "
+		"WHERE (?1 IS NULL OR i.kind = ?1) AND (?2 IS NULL OR i.name = ?2) "
+		"AND (?3 IS NULL OR i.version = ?3) AND (?4 < 0 OR e.appended_us >= ?4) "
+		"ORDER BY e.seq";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "query");
+	if (kind && *kind)
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (name && *name)
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (version && *version)
+		sqlite3_bind_text(st, 3, version, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, since_us);
+	rc = scan_rows(s, st, fn, ctx, e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+ml_store_replay_attach(struct ml_store *s, struct ml_err *e)
+{
+	struct ml_store r = {0};
+
+	if (s->rdb)
+		return ML_OK;
+	/* A separate connection: the ledger may be open read-only, and an
+	 * attached database would inherit that. */
+	if (sqlite3_open_v2("", &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK)
+		return ml_err_set(e, ML_EIO, "cannot open a temporary database");
+	r.db = s->rdb;
+	r.path = s->path;
+	if (exec(&r, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+		     "PRAGMA cache_size = -262144;", e) ||
+	    exec_ddl(&r, projection_ddl, "", e))
+		return e->code;
+	return ML_OK;
+}
+
+/* Compares two result sets row by row, column by column (type and bytes).
+ * Returns 0 when equal; else 1 and the first differing row's first column
+ * in first[]. */
+static int
+rows_differ(sqlite3_stmt *a, sqlite3_stmt *b, int ncol, char *first, size_t cap, int *err)
+{
+	for (;;) {
+		int ra = sqlite3_step(a), rb = sqlite3_step(b), i;
+		if (ra != SQLITE_ROW && ra != SQLITE_DONE)
+			return *err = 1;
+		if (rb != SQLITE_ROW && rb != SQLITE_DONE)
+			return *err = 1;
+		if (ra == SQLITE_DONE && rb == SQLITE_DONE)
+			return 0;
+		sqlite3_stmt *row = ra == SQLITE_ROW ? a : b;
+		const unsigned char *t = sqlite3_column_text(row, 0);
+		snprintf(first, cap, "%s", t ? (const char *)t : "");
+		if (ra != rb)
+			return 1;
+		for (i = 0; i < ncol; i++) {
+			int ta = sqlite3_column_type(a, i), tb = sqlite3_column_type(b, i);
+			int na = sqlite3_column_bytes(a, i), nb = sqlite3_column_bytes(b, i);
+			if (ta != tb || na != nb)
+				return 1;
+			if (ta == SQLITE_INTEGER &&
+			    sqlite3_column_int64(a, i) != sqlite3_column_int64(b, i))
+				return 1;
+			if ((ta == SQLITE_TEXT || ta == SQLITE_BLOB) && na &&
+			    memcmp(sqlite3_column_blob(a, i), sqlite3_column_blob(b, i),
+				   (size_t)na) != 0)
+				return 1;
+			if (ta == SQLITE_FLOAT)
+				return 1; /* no table of ours holds reals */
+		}
+	}
+}
+
+static int
+diff_table(struct ml_store *s, const char *table, const char *cols, int ncol,
+	   const char *order, struct ml_err *e)
+{
+	sqlite3_stmt *a = NULL, *b = NULL;
+	char sql[512], first[100];
+	int rc = ML_OK, err = 0;
+
+	snprintf(sql, sizeof sql, "SELECT %s FROM main.%s ORDER BY %s", cols, table, order);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &a, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->rdb, sql, -1, &b, NULL) != SQLITE_OK) {
+		rc = ml_err_set(e, ML_EIO, "%s: compare %s: %s", s->path, table,
+				sqlite3_errmsg(a ? s->rdb : s->db));
+	} else if (rows_differ(a, b, ncol, first, sizeof first, &err)) {
+		rc = err ? ml_err_set(e, ML_EIO, "%s: compare %s failed", s->path, table)
+			 : ml_err_set(e, ML_EINTEGRITY, "table %s differs from what the entries "
+				      "imply (near row \"%s\")", table, first);
+	}
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	return rc;
+}
+
+int
+ml_store_replay_diff(struct ml_store *s, struct ml_err *e)
+{
+	if (diff_table(s, "keys", "keyid, name, vkey, roles, enrolled_seq, revoked_seq", 6,
+		       "keyid", e) ||
+	    diff_table(s, "subjects", "ref, kind, digest, seq", 4, "kind, ref", e) ||
+	    diff_table(s, "entry_index", "seq, kind, name, version, keyid, stmt_hash", 6, "seq",
+		       e))
+		return e->code;
+	return ML_OK;
+}
+
+/* The expected sqlite_master rows, in name order, built from the DDL. */
+static int
+expected_schema(struct ml_buf *out)
+{
+	const char *const *lists[2] = {projection_ddl, main_ddl}; /* creation order */
+	char sql[1024];
+	int l;
+
+	for (l = 0; l < 2; l++)
+		for (const char *const *d = lists[l]; *d; d++) {
+			fill(sql, sizeof sql, *d, "");
+			ml_buf_puts(out, sql);
+			ml_buf_append(out, "\n;\n", 3);
+		}
+	return out->oom ? -1 : 0;
+}
+
+int
+ml_store_schema_check(struct ml_store *s, struct ml_err *e)
+{
+	const char *sql = "SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL "
+			  "ORDER BY rowid";
+	struct ml_buf want = {0}, have = {0};
+	sqlite3_stmt *st;
+	int rc;
+
+	if (expected_schema(&want) != 0)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		ml_buf_free(&want);
+		return db_err(s, e, "read schema");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ml_buf_puts(&have, (const char *)sqlite3_column_text(st, 0));
+		ml_buf_append(&have, "\n;\n", 3);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		rc = db_err(s, e, "read schema");
+	} else if (have.oom || want.len != have.len || memcmp(want.data, have.data, want.len)) {
+		rc = ml_err_set(e, ML_EINTEGRITY, "%s: the database schema differs from "
+				"format version %d (tables, indexes or append-only triggers "
+				"were changed)", s->path, ML_FORMAT_VERSION);
+	} else {
+		rc = ML_OK;
+	}
+	ml_buf_free(&want);
+	ml_buf_free(&have);
+	return rc;
+}

@@ -1,0 +1,131 @@
+/* store — the SQLite file: schema, prepared statements, transactions.
+ *
+ * Owns the sqlite3 handle.  Knows tables and columns, nothing of what
+ * entries mean.  Every query is a prepared statement with bound parameters.
+ * The projection tables (keys, subjects, entry_index) exist twice while a
+ * verification runs: in the ledger ("main") and rebuilt from the entries in
+ * a private temporary database ("replay"), so that the one rule module that
+ * maintains them can be checked against the stored copy (ml_store_replay_diff).
+ * May call util and chain.  Schema text: ledger/FORMAT.md, "Database".
+ */
+#ifndef ML_STORE_H
+#define ML_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain.h"
+#include "keys.h"
+#include "util.h"
+
+#define ML_FORMAT_VERSION 1
+#define ML_APPLICATION_ID 0x4d4c4c47 /* "MLLG" */
+
+enum ml_db { ML_DB_MAIN = 0, ML_DB_REPLAY = 1 };
+
+struct ml_store;
+
+struct ml_key_row {
+	char keyid[ML_KEYID_MAX];
+	char name[ML_KEY_NAME_MAX + 1];
+	char vkey[ML_VKEY_MAX];
+	char roles[256];          /* comma-separated, in enrolment order */
+	int64_t enrolled_seq;
+	int64_t revoked_seq;      /* -1 while active */
+};
+
+struct ml_index_row {
+	int64_t seq;
+	char kind[32];
+	char name[ML_KEY_NAME_MAX + 1 + 8];
+	char version[72];
+	char keyid[ML_KEYID_MAX];
+	uint8_t stmt_hash[ML_SHA256_LEN];
+};
+
+/* Creates a new ledger file (fails when path exists) with the schema, in WAL
+ * mode.  *out is owned by the caller (ml_store_close). */
+int ml_store_create(const char *path, struct ml_store **out, struct ml_err *e);
+/* Opens an existing ledger.  ML_EINPUT when path is not an mlledger ledger or
+ * is of a newer format; ML_EIO on SQLite errors. */
+int ml_store_open(const char *path, int writable, struct ml_store **out,
+		  struct ml_err *e);
+void ml_store_close(struct ml_store *s);
+const char *ml_store_path(const struct ml_store *s);
+
+/* BEGIN IMMEDIATE (writers: takes the write lock now, waits up to the busy
+ * timeout) or BEGIN (readers: a consistent snapshot). */
+int ml_store_begin(struct ml_store *s, int write, struct ml_err *e);
+int ml_store_commit(struct ml_store *s, struct ml_err *e);
+void ml_store_rollback(struct ml_store *s);
+
+int ml_store_meta_get(struct ml_store *s, const char *key, char *buf, size_t cap,
+		      struct ml_err *e);
+int ml_store_meta_set(struct ml_store *s, const char *key, const char *value,
+		      struct ml_err *e);
+
+/* Number of entries, and the leaf hash and time of the last (zeros and 0
+ * when empty). */
+int ml_store_head(struct ml_store *s, uint64_t *size, uint8_t last[ML_SHA256_LEN],
+		  int64_t *last_time, struct ml_err *e);
+int ml_store_entry_insert(struct ml_store *s, const struct ml_entry *en,
+			  const uint8_t leaf[ML_SHA256_LEN], struct ml_err *e);
+/* Reads entry seq.  *env is malloc'd (caller frees); en->envelope points to
+ * it.  ML_EINPUT when there is no such entry. */
+int ml_store_entry_get(struct ml_store *s, uint64_t seq, struct ml_entry *en,
+		       uint8_t **env, uint8_t leaf[ML_SHA256_LEN], struct ml_err *e);
+
+/* Projection tables, in db.  *found is set to 0 or 1. */
+int ml_store_key_get(struct ml_store *s, enum ml_db db, const char *keyid,
+		     struct ml_key_row *row, int *found, struct ml_err *e);
+int ml_store_key_active_by_name(struct ml_store *s, enum ml_db db, const char *name,
+				struct ml_key_row *row, int *found, struct ml_err *e);
+int ml_store_key_insert(struct ml_store *s, enum ml_db db, const struct ml_key_row *row,
+			struct ml_err *e);
+int ml_store_key_revoke(struct ml_store *s, enum ml_db db, const char *keyid,
+			int64_t seq, struct ml_err *e);
+/* Active keys holding role "admin". */
+int ml_store_admin_count(struct ml_store *s, enum ml_db db, int64_t *n, struct ml_err *e);
+/* Every key, enrolment order; fn returns non-zero to stop (that value is
+ * returned). */
+int ml_store_key_each(struct ml_store *s, int (*fn)(void *, const struct ml_key_row *),
+		      void *ctx, struct ml_err *e);
+
+int ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
+			 const char *ref, uint8_t digest[ML_SHA256_LEN], int64_t *seq,
+			 int *found, struct ml_err *e);
+int ml_store_subject_insert(struct ml_store *s, enum ml_db db, const char *kind,
+			    const char *ref, const uint8_t digest[ML_SHA256_LEN],
+			    int64_t seq, struct ml_err *e);
+
+/* The entry with the same keyid and statement hash, if any. */
+int ml_store_index_find(struct ml_store *s, enum ml_db db, const char *keyid,
+			const uint8_t hash[ML_SHA256_LEN], int64_t *seq, int *found,
+			struct ml_err *e);
+int ml_store_index_insert(struct ml_store *s, enum ml_db db,
+			  const struct ml_index_row *row, struct ml_err *e);
+
+/* Iterates entries (with their index rows, zeroed when missing) in seq
+ * order from first.  The callback's pointers are valid during the call;
+ * a non-zero return stops the walk and is returned. */
+typedef int (*ml_entry_fn)(void *ctx, const struct ml_entry *en,
+			   const uint8_t leaf[ML_SHA256_LEN], const struct ml_index_row *ix,
+			   int has_ix);
+int ml_store_scan(struct ml_store *s, uint64_t first, ml_entry_fn fn, void *ctx,
+		  struct ml_err *e);
+/* Entries matching the filters (NULL/empty = any; since_us < 0 = any) in
+ * seq order. */
+int ml_store_query(struct ml_store *s, const char *kind, const char *name,
+		   const char *version, int64_t since_us, ml_entry_fn fn, void *ctx,
+		   struct ml_err *e);
+
+/* Attaches an empty private "replay" database with the projection tables. */
+int ml_store_replay_attach(struct ml_store *s, struct ml_err *e);
+/* Compares each projection table in main with replay.  On a difference sets
+ * e (ML_EINTEGRITY, naming the table and a row) and returns it. */
+int ml_store_replay_diff(struct ml_store *s, struct ml_err *e);
+/* Checks sqlite_master against the schema this version creates (tables,
+ * indexes, the append-only triggers).  ML_EINTEGRITY on any difference. */
+int ml_store_schema_check(struct ml_store *s, struct ml_err *e);
+
+#endif
