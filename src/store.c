@@ -876,20 +876,44 @@ ml_store_replay_diff(struct ml_store *s, struct ml_err *e)
 	return ML_OK;
 }
 
-/* The expected sqlite_master rows, in name order, built from the DDL. */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Joins up to 32 SQL texts in sorted order (their place in sqlite_master is
+ * not part of the format), each followed by "\n;\n". */
+static void
+join_sorted(char **sql, size_t n, struct ml_buf *out)
+{
+	size_t i;
+
+	qsort(sql, n, sizeof *sql, cmp_str);
+	for (i = 0; i < n; i++) {
+		ml_buf_puts(out, sql[i]);
+		ml_buf_append(out, "\n;\n", 3);
+	}
+}
+
+/* The expected schema text, built from the DDL this version runs. */
 static int
 expected_schema(struct ml_buf *out)
 {
-	const char *const *lists[2] = {projection_ddl, main_ddl}; /* creation order */
-	char sql[1024];
+	const char *const *lists[2] = {projection_ddl, main_ddl};
+	char *sql[32];
+	size_t n = 0, i;
 	int l;
 
 	for (l = 0; l < 2; l++)
-		for (const char *const *d = lists[l]; *d; d++) {
-			fill(sql, sizeof sql, *d, "");
-			ml_buf_puts(out, sql);
-			ml_buf_append(out, "\n;\n", 3);
+		for (const char *const *d = lists[l]; *d && n < 32; d++) {
+			if (!(sql[n] = malloc(1024)))
+				break;
+			fill(sql[n++], 1024, *d, "");
 		}
+	join_sorted(sql, n, out);
+	for (i = 0; i < n; i++)
+		free(sql[i]);
 	return out->oom ? -1 : 0;
 }
 
@@ -908,9 +932,19 @@ ml_store_schema_check(struct ml_store *s, struct ml_err *e)
 		ml_buf_free(&want);
 		return db_err(s, e, "read schema");
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ml_buf_puts(&have, (const char *)sqlite3_column_text(st, 0));
-		ml_buf_append(&have, "\n;\n", 3);
+	{
+		char *texts[33];
+		size_t n = 0, i;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 33)
+			texts[n++] = strdup((const char *)sqlite3_column_text(st, 0));
+		if (rc == SQLITE_ROW)
+			rc = SQLITE_DONE, have.oom = 1; /* more objects than we create */
+		for (i = 0; i < n; i++)
+			if (!texts[i])
+				texts[i] = strdup(""), have.oom = 1;
+		join_sorted(texts, n, &have);
+		for (i = 0; i < n; i++)
+			free(texts[i]);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
