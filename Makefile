@@ -30,7 +30,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 
-.PHONY: all deps test unit cli check bench demo install clean help
+.PHONY: all deps deps-check test unit cli interop check bench demo install clean help
 all: deps-check $(BIN)
 
 help:
@@ -79,8 +79,11 @@ unit: deps-check $(UNIT_BIN)
 cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 
-test: unit cli
-	@echo "make test: all unit and CLI tests passed ($(BUILD))"
+interop: deps-check $(BIN)
+	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh
+
+test: unit cli interop
+	@echo "make test: all unit, CLI and interop tests passed ($(BUILD))"
 
 check:
 	$(MAKE) BUILD=build-check OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -1,0 +1,59 @@
+#!/bin/sh
+# The demo story: two datasets, a model and its retrained successor, two
+# approvers, a deployment and monitoring checks, recorded in demo/ledger.db.
+# Usage: tools/demo.sh /abs/path/to/mlledger
+set -eu
+M="$1"
+rm -rf demo
+mkdir -p demo/keys demo/data/credit-bureau demo/models/fraud-v1 demo/models/fraud-v2
+cd demo
+L="--ledger ledger.db"
+say() { printf '\n== %s\n' "$*"; }
+run() { printf '$ mlledger %s\n' "$*"; "$M" "$@"; }
+
+say "Keys: an admin, the CI pipeline, two approvers and a risk officer"
+for k in admin ci alice bob rita; do "$M" key new "$k" --dir keys >/dev/null; done
+ls keys
+
+say "A new ledger, its genesis entry enrolling the admin"
+run $L init --key keys/admin.key --origin demo.mlledger.example/fraud
+run $L key enroll keys/ci.pub --role engineer --key keys/admin.key
+run $L key enroll keys/alice.pub --role approver --key keys/admin.key
+run $L key enroll keys/bob.pub --role approver,validator --key keys/admin.key
+run $L key enroll keys/rita.pub --role risk-officer --key keys/admin.key
+
+say "Two datasets, hashed where they lie"
+printf 'id,amount,label\n1,12.5,0\n2,990.0,1\n' > data/credit-bureau/part-0.csv
+printf 'id,amount,label\n3,7.25,0\n' > data/credit-bureau/part-1.csv
+printf 'txn,merchant\n1,acme\n' > data/transactions.csv
+run $L record dataset credit-bureau@2026-10 --file data/credit-bureau --set license=CC-BY-4.0 --set pii=false --key keys/ci.key
+run $L record dataset transactions@2026-11 --file data/transactions.csv --set license=internal --set pii=true --set dpia=DPIA-2026-031 --key keys/ci.key
+
+say "Model v1, evaluated, approved by two approvers, deployed"
+printf 'weights-v1' > models/fraud-v1/model.bin; printf '{"layers":3}' > models/fraud-v1/config.json
+run $L record model fraud-detector@3.0.0 --artifact models/fraud-v1 --dataset credit-bureau@2026-10 --metric auc=0.88 --key keys/ci.key
+run $L record evaluation fraud-detector@3.0.0 --metric auc=0.88 --metric recall=0.71 --dataset credit-bureau@2026-10 --key keys/bob.key
+run $L record approval fraud-detector@3.0.0 --env prod --decision approve --comment "validated on holdout" --key keys/alice.key
+run $L record approval fraud-detector@3.0.0 --env prod --decision approve --key keys/bob.key
+run $L record deployment fraud-detector@3.0.0 --env prod --set replicas=3 --key keys/ci.key
+run $L record monitoring fraud-detector@3.0.0 --env prod --metric auc=0.87 --key keys/ci.key
+
+say "Retrained v2 on more data, better AUC; approvals signed offline then submitted"
+printf 'weights-v2' > models/fraud-v2/model.bin; printf '{"layers":4}' > models/fraud-v2/config.json
+run $L record model fraud-detector@3.1.0 --artifact models/fraud-v2 --dataset credit-bureau@2026-10 --dataset transactions@2026-11 --parent fraud-detector@3.0.0 --metric auc=0.91 --key keys/ci.key
+run $L record evaluation fraud-detector@3.1.0 --metric auc=0.91 --metric recall=0.76 --dataset transactions@2026-11 --key keys/bob.key
+run $L sign approval fraud-detector@3.1.0 --env prod --decision approve --comment "beats v3.0.0 by 0.03 AUC" --key keys/alice.key --out alice-approval.dsse
+run $L submit alice-approval.dsse
+run $L record approval fraud-detector@3.1.0 --env prod --decision approve --key keys/bob.key
+run $L record deployment fraud-detector@3.1.0 --env prod --key keys/ci.key
+run $L record retirement fraud-detector@3.0.0 --env prod --reason "superseded by 3.1.0" --key keys/ci.key
+run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.90 --key keys/ci.key
+
+say "What the ledger refuses (nothing is written)"
+run $L record model fraud-detector@3.1.0 --digest sha256:0000000000000000000000000000000000000000000000000000000000000000 --key keys/ci.key || echo "(exit $?: versions are immutable)"
+
+say "The history of one model"
+run $L log --subject fraud-detector
+say "Everything checked"
+run $L verify
+printf '\nThe demo ledger is demo/ledger.db; try: build/mlledger --ledger demo/ledger.db show 12\n'
