@@ -2,9 +2,11 @@
  * transaction.  Each line is a request object (request.h); dataset and
  * model versions defined earlier in the same file can be referred to by
  * later lines. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "request.h"
@@ -130,12 +132,12 @@ resolve(void *ctx, const char *kind, const char *ref, uint8_t digest[ML_SHA256_L
 	return ml_ledger_subject(im->l, kind, ref, digest, &seq, e);
 }
 
-/* Builds, signs and remembers one line. */
+/* Builds the statement of one line into payload and remembers the versions
+ * it defines.  Signing comes later, on all cores. */
 static int
-import_line(struct import *im, const struct ml_seckey *k, const char *line, size_t len,
-	    int64_t now, struct ml_buf *env, struct ml_err *e)
+import_line(struct import *im, const char *line, size_t len, int64_t now,
+	    struct ml_buf *payload, struct ml_err *e)
 {
-	struct ml_buf payload = {0};
 	json_error_t jerr;
 	enum ml_kind kind;
 	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -143,7 +145,7 @@ import_line(struct import *im, const struct ml_seckey *k, const char *line, size
 
 	if (!req)
 		return ml_err_set(e, ML_EINPUT, "bad JSON at column %d: %s", jerr.column, jerr.text);
-	rc = ml_request_build(req, resolve, im, now, &kind, &payload, e);
+	rc = ml_request_build(req, resolve, im, now, &kind, payload, e);
 	if (rc == ML_OK && (kind == ML_KIND_DATASET || kind == ML_KIND_MODEL)) {
 		char key[300];
 		uint8_t d[ML_SHA256_LEN];
@@ -154,14 +156,11 @@ import_line(struct import *im, const struct ml_seckey *k, const char *line, size
 			rc = ml_err_set(e, ML_EIO, "out of memory");
 	}
 	json_decref(req);
-	if (rc == ML_OK)
-		rc = ml_envelope_sign(k, payload.data, payload.len, env, e);
-	ml_buf_free(&payload);
 	return rc;
 }
 
 struct lines {
-	struct ml_buf *envs;
+	struct ml_buf *envs; /* payloads, then the envelopes that replace them */
 	size_t *lineno;
 	size_t n, cap;
 };
@@ -187,8 +186,7 @@ lines_push(struct lines *ls, size_t lineno)
 }
 
 static int
-read_all(struct cli *c, struct import *im, const struct ml_seckey *k, FILE *f,
-	 struct lines *ls, struct ml_err *e)
+read_all(struct cli *c, struct import *im, FILE *f, struct lines *ls, struct ml_err *e)
 {
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
@@ -208,7 +206,7 @@ read_all(struct cli *c, struct import *im, const struct ml_seckey *k, FILE *f,
 		} else if (lines_push(ls, lineno) != 0) {
 			rc = ml_err_set(e, ML_EIO, "out of memory");
 		} else {
-			rc = import_line(im, k, line, (size_t)n, now, &ls->envs[ls->n - 1], e);
+			rc = import_line(im, line, (size_t)n, now, &ls->envs[ls->n - 1], e);
 		}
 		if (rc) {
 			char msg[sizeof e->msg];
@@ -216,14 +214,71 @@ read_all(struct cli *c, struct import *im, const struct ml_seckey *k, FILE *f,
 			ml_err_set(e, rc, "%s:%zu: %s (nothing was written)", c->args[0], lineno, msg);
 			break;
 		}
-		if ((lineno & 1023) == 0)
-			cli_progress("signing", lineno, 0);
+		if ((lineno & 4095) == 0)
+			cli_progress("reading", lineno, 0);
 	}
 	free(line);
 	if (rc == ML_OK && ferror(f))
 		rc = ml_err_set(e, ML_EIO, "%s: read error", c->args[0]);
 	if (rc == ML_OK && ls->n == 0)
 		rc = ml_err_set(e, ML_EINPUT, "%s: no statements", c->args[0]);
+	return rc;
+}
+
+struct signer {
+	const struct ml_seckey *k;
+	struct lines *ls;
+	size_t first, step;
+	int rc;
+	struct ml_err e;
+};
+
+/* Replaces payloads first, first+step, ... with their signed envelopes. */
+static void *
+sign_some(void *arg)
+{
+	struct signer *sg = arg;
+	size_t i;
+
+	for (i = sg->first; i < sg->ls->n && sg->rc == ML_OK; i += sg->step) {
+		struct ml_buf env = {0};
+		struct ml_buf *p = &sg->ls->envs[i];
+		sg->rc = ml_envelope_sign(sg->k, p->data, p->len, &env, &sg->e);
+		ml_buf_free(p);
+		*p = env;
+	}
+	return NULL;
+}
+
+/* Signs every payload, on one thread per online CPU. */
+static int
+sign_all(const struct ml_seckey *k, struct lines *ls, struct ml_err *e)
+{
+	struct signer sg[16];
+	pthread_t th[16];
+	int n = (int)sysconf(_SC_NPROCESSORS_ONLN), i, started = 0, rc = ML_OK;
+
+	if (n < 1)
+		n = 1;
+	if (n > 16)
+		n = 16;
+	for (i = 0; i < n; i++) {
+		sg[i] = (struct signer){k, ls, (size_t)i, (size_t)n, ML_OK, {0, -1, ""}};
+		if (i > 0 && pthread_create(&th[i], NULL, sign_some, &sg[i]) == 0)
+			started |= 1 << i;
+	}
+	/* Slices whose thread did not start are signed here. */
+	for (i = 0; i < n; i++)
+		if (i == 0 || !(started & (1 << i)))
+			sign_some(&sg[i]);
+	for (i = 1; i < n; i++)
+		if (started & (1 << i))
+			pthread_join(th[i], NULL);
+	for (i = 0; i < n && rc == ML_OK; i++)
+		if (sg[i].rc) {
+			*e = sg[i].e;
+			rc = sg[i].rc;
+		}
 	return rc;
 }
 
@@ -257,7 +312,10 @@ cmd_import(int argc, char **argv)
 	if (!f)
 		return cli_failf(&c, ML_EINPUT, "%s: cannot open", c.args[0]);
 	if ((rc = cli_open(&c, 1, &im.l, &e)) || (rc = cli_load_key(&c, &k, &e)) ||
-	    (rc = read_all(&c, &im, k, f, &ls, &e)))
+	    (rc = read_all(&c, &im, f, &ls, &e)))
+		goto out;
+	cli_progress("signing", ls.n, 0);
+	if ((rc = sign_all(k, &ls, &e)))
 		goto out;
 	items = calloc(ls.n, sizeof *items);
 	out = calloc(ls.n, sizeof *out);

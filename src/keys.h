@@ -54,6 +54,11 @@ uint32_t ml_key_hash(const char *name, const uint8_t pk[ML_PUBKEY_LEN]);
 /* Parses a verifier key line (no trailing newline; a single trailing '\n' is
  * tolerated by ml_pubkey_load).  Checks the hash.  ML_EINPUT on error. */
 int ml_pubkey_parse(const char *s, size_t len, struct ml_pubkey *out, struct ml_err *e);
+/* The same without the (costly) prime-order subgroup check, for keys read
+ * back from a ledger, whose enrolment already passed ml_pubkey_parse.
+ * Ed25519 verification still refuses small-order keys. */
+int ml_pubkey_parse_recorded(const char *s, size_t len, struct ml_pubkey *out,
+			     struct ml_err *e);
 /* Writes the verifier key line (NUL-terminated) into buf[ML_VKEY_MAX]. */
 void ml_pubkey_format(const struct ml_pubkey *k, char buf[ML_VKEY_MAX]);
 /* Writes "NAME+hhhhhhhh" (the DSSE keyid) into buf[ML_KEYID_MAX]. */

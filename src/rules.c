@@ -57,7 +57,7 @@ enrolled_signer(struct ml_store *s, enum ml_db db, struct ml_checked *c,
 	if (row.revoked_seq >= 0)
 		return ml_err_set(e, ML_EKEY, "key %s was revoked at entry %lld",
 				  c->env.keyid, (long long)row.revoked_seq);
-	if (ml_pubkey_parse(row.vkey, strlen(row.vkey), &c->signer, e))
+	if (ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), &c->signer, e))
 		return ml_err_set(e, ML_EINTEGRITY, "stored key %s is corrupt", row.keyid);
 	snprintf(c->roles, sizeof c->roles, "%s", row.roles);
 	return ML_OK;
