@@ -62,9 +62,12 @@ origin_valid(const char *o)
 
 	if (n == 0 || n > ML_ORIGIN_MAX)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (o[i] <= ' ' || o[i] == '+' || o[i] == 0x7f || (unsigned char)o[i] >= 0x80)
+	for (i = 0; i < n; i++) {
+		char c = o[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '/' || c == ':' || c == '-'))
 			return 0;
+	}
 	return 1;
 }
 
@@ -146,8 +149,8 @@ ml_ledger_init(const char *path, const char *origin, const struct ml_seckey *adm
 		return rc;
 	if (origin) {
 		if (!origin_valid(origin))
-			return ml_err_set(e, ML_EINPUT, "--origin: 1-%d printable ASCII bytes "
-					  "without spaces or '+'", ML_ORIGIN_MAX);
+			return ml_err_set(e, ML_EINPUT, "--origin: 1-%d bytes of "
+					  "[A-Za-z0-9._/:-]", ML_ORIGIN_MAX);
 		snprintf(org, sizeof org, "%s", origin);
 	} else if ((rc = ml_ledger_default_origin(path, org, sizeof org, e))) {
 		return rc;

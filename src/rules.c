@@ -77,9 +77,12 @@ check_enrollment(struct ml_store *s, enum ml_db db, struct ml_checked *c,
 	ml_pubkey_keyid(&k, keyid);
 	if (ml_store_key_get(s, db, keyid, &row, &found, e))
 		return e->code;
+	if (!found && ml_store_key_by_pubkey(s, db, vkey, &row, &found, e))
+		return e->code;
 	if (found)
-		return ml_err_set(e, ML_EINPUT, "key %s was already enrolled at entry %lld%s",
-				  keyid, (long long)row.enrolled_seq,
+		return ml_err_set(e, ML_EINPUT, "this public key was already enrolled as %s at "
+				  "entry %lld%s; a key is enrolled once", row.keyid,
+				  (long long)row.enrolled_seq,
 				  row.revoked_seq >= 0 ? " and has been revoked" : "");
 	if (ml_store_key_active_by_name(s, db, k.name, &row, &found, e))
 		return e->code;

@@ -239,24 +239,36 @@ check_scalars(json_t *v, int required, const char *what, struct ml_err *e)
 	return ML_OK;
 }
 
+/* A manifest path: relative, '/'-separated, no empty, "." or ".." segment,
+ * no newline, carriage return or backslash (FORMAT.md §6). */
 static int
-check_artifact(json_t *v, struct ml_err *e)
+path_ok(const char *p)
 {
-	static const char *const types[] = {"file", "directory", NULL};
-	json_t *type = json_object_get(v, "type"), *size = json_object_get(v, "size");
-	json_t *files = json_object_get(v, "files"), *f;
-	size_t i, want = files ? 3 : 2;
+	const char *seg = p;
 
-	if (!json_is_object(v) || json_object_size(v) != want || !json_is_string(type) ||
-	    check_string_in(type, types, "artifact.type", e) ||
-	    !json_is_integer(size) || json_integer_value(size) < 0)
-		return ml_err_set(e, ML_EINPUT,
-				  "artifact: must be {\"type\": file|directory, \"size\", \"files\"?}");
-	if (!files)
-		return ML_OK;
-	if (!json_is_array(files) || strcmp(json_string_value(type), "directory") != 0 ||
+	if (!*p || *p == '/' || strpbrk(p, "\n\r\\"))
+		return 0;
+	for (;;) {
+		size_t n = strcspn(seg, "/");
+		if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && !strncmp(seg, "..", 2)))
+			return 0;
+		if (!seg[n])
+			return 1;
+		seg += n + 1;
+	}
+}
+
+static int
+check_files(json_t *files, json_int_t size, struct ml_err *e)
+{
+	const char *prev = NULL;
+	json_int_t sum = 0;
+	json_t *f;
+	size_t i;
+
+	if (!json_is_array(files) || json_array_size(files) == 0 ||
 	    json_array_size(files) > 20000)
-		return ml_err_set(e, ML_EINPUT, "artifact.files: a list, for directories only");
+		return ml_err_set(e, ML_EINPUT, "artifact.files: a list of 1 to 20000 files");
 	json_array_foreach(files, i, f) {
 		json_t *p = json_object_get(f, "path"), *s = json_object_get(f, "size");
 		uint8_t d[ML_SHA256_LEN];
@@ -265,8 +277,60 @@ check_artifact(json_t *v, struct ml_err *e)
 		    json_integer_value(s) < 0 || hex64(json_object_get(f, "sha256"), d) != 0)
 			return ml_err_set(e, ML_EINPUT,
 					  "artifact.files[%zu]: must be {\"path\", \"sha256\", \"size\"}", i);
+		if (!path_ok(json_string_value(p)))
+			return ml_err_set(e, ML_EINPUT, "artifact.files[%zu]: path must be relative, "
+					  "without empty, . or .. parts, newlines or backslashes", i);
+		if (prev && strcmp(prev, json_string_value(p)) >= 0)
+			return ml_err_set(e, ML_EINPUT, "artifact.files[%zu]: paths must be sorted "
+					  "bytewise and distinct", i);
+		prev = json_string_value(p);
+		if (json_integer_value(s) > INT64_MAX - sum)
+			return ml_err_set(e, ML_EINPUT, "artifact.files: sizes overflow");
+		sum += json_integer_value(s);
 	}
+	if (sum != size)
+		return ml_err_set(e, ML_EINPUT, "artifact.size must be the sum of the files' sizes");
 	return ML_OK;
+}
+
+static int
+check_artifact(json_t *v, struct ml_err *e)
+{
+	static const char *const types[] = {"file", "directory", NULL};
+	json_t *type = json_object_get(v, "type"), *size = json_object_get(v, "size");
+	int dir;
+
+	if (!json_is_object(v) || !json_is_string(type) ||
+	    check_string_in(type, types, "artifact.type", e) || !json_is_integer(size) ||
+	    json_integer_value(size) < 0)
+		return ml_err_set(e, ML_EINPUT,
+				  "artifact: must be {\"type\": file|directory, \"size\", \"files\"}");
+	dir = strcmp(json_string_value(type), "directory") == 0;
+	if (json_object_size(v) != (dir ? 3u : 2u))
+		return ml_err_set(e, ML_EINPUT, "artifact: a file has type and size; a directory "
+				  "also files");
+	return dir ? check_files(json_object_get(v, "files"), json_integer_value(size), e)
+		   : ML_OK;
+}
+
+/* SHA-256 of the manifest the files list describes (FORMAT.md §6). */
+static void
+manifest_digest(json_t *files, uint8_t out[ML_SHA256_LEN])
+{
+	struct ml_sha256_ctx *c = ml_sha256_new();
+	json_t *f;
+	size_t i;
+
+	if (!c)
+		abort();
+	json_array_foreach(files, i, f) {
+		const char *p = json_string_value(json_object_get(f, "path"));
+		ml_sha256_update(c, json_string_value(json_object_get(f, "sha256")), 64);
+		ml_sha256_update(c, "  ", 2);
+		ml_sha256_update(c, p, strlen(p));
+		ml_sha256_update(c, "\n", 1);
+	}
+	ml_sha256_final(c, out);
 }
 
 static int
@@ -407,6 +471,9 @@ check_subject(struct ml_statement *s, struct ml_err *e)
 		x = json_object_get(s->predicate, "origin");
 		if (strcmp(json_string_value(x), s->subject) != 0)
 			return ml_err_set(e, ML_EINPUT, "genesis: subject must be the origin");
+		if (!charset_ok(s->subject, strlen(s->subject), "._/:-", 128))
+			return ml_err_set(e, ML_EINPUT, "genesis: origin must be 1-128 of "
+					  "[A-Za-z0-9._/:-]");
 		break;
 	case ML_KIND_KEY_ENROLLMENT:
 	case ML_KIND_KEY_REVOCATION:
@@ -416,6 +483,14 @@ check_subject(struct ml_statement *s, struct ml_err *e)
 		if (ml_ref_split(s->subject, n, v) != 0)
 			return ml_err_set(e, ML_EINPUT, "subject: \"%.200s\" is not NAME@VERSION",
 					  s->subject);
+		x = json_object_get(json_object_get(s->predicate, "artifact"), "files");
+		if (x) {
+			/* A folder's digest is its manifest's: the list must match. */
+			manifest_digest(x, d);
+			if (memcmp(d, s->digest, ML_SHA256_LEN) != 0)
+				return ml_err_set(e, ML_EINPUT, "artifact.files: the manifest they "
+						  "describe does not hash to the subject digest");
+		}
 		return ML_OK;
 	}
 	x = json_object_get(s->predicate, field);

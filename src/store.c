@@ -68,7 +68,7 @@ static const char *const main_ddl[] = {
 enum stmt_id {
 	Q_META_GET, Q_META_SET, Q_HEAD, Q_ENTRY_INS, Q_ENTRY_GET,
 	Q_KEY_GET, Q_KEY_BY_NAME, Q_KEY_INS, Q_KEY_REVOKE, Q_ADMINS, Q_KEY_EACH,
-	Q_SUBJ_GET, Q_SUBJ_INS, Q_IX_FIND, Q_IX_INS, Q_SCAN,
+	Q_SUBJ_GET, Q_SUBJ_INS, Q_IX_FIND, Q_IX_INS, Q_SCAN, Q_KEY_BY_PK, Q_META_COUNT,
 	Q_COUNT
 };
 
@@ -84,6 +84,9 @@ static const char *const stmt_sql[Q_COUNT] = {
 		      "FROM %skeys WHERE keyid = ?1",
 	[Q_KEY_BY_NAME] = "SELECT keyid, name, vkey, roles, enrolled_seq, revoked_seq "
 			  "FROM %skeys WHERE name = ?1 AND revoked_seq IS NULL",
+	[Q_KEY_BY_PK] = "SELECT keyid, name, vkey, roles, enrolled_seq, revoked_seq "
+			"FROM %skeys WHERE substr(vkey, -44) = ?1",
+	[Q_META_COUNT] = "SELECT count(*) FROM %smeta",
 	[Q_KEY_INS] = "INSERT INTO %skeys (keyid, name, vkey, roles, enrolled_seq, "
 		      "revoked_seq) VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
 	[Q_KEY_REVOKE] = "UPDATE %skeys SET revoked_seq = ?2 WHERE keyid = ?1 "
@@ -301,7 +304,12 @@ ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_e
 		ml_store_close(s);
 		return ml_err_set(e, ML_EINPUT, "%s: not an mlledger ledger", path);
 	}
-	if (ver > ML_FORMAT_VERSION || ver < 1) {
+	if (ver < 1) {
+		ml_store_close(s);
+		return ml_err_set(e, ML_EINPUT, "%s: not an mlledger ledger (format version %lld)",
+				  path, (long long)ver);
+	}
+	if (ver > ML_FORMAT_VERSION) {
 		ml_store_close(s);
 		return ml_err_set(e, ML_EINPUT, "%s: ledger format version %lld; this mlledger "
 				  "reads version %d (upgrade mlledger)", path, (long long)ver,
@@ -551,6 +559,31 @@ ml_store_key_active_by_name(struct ml_store *s, enum ml_db db, const char *name,
 			    struct ml_key_row *row, int *found, struct ml_err *e)
 {
 	return key_lookup(s, db, Q_KEY_BY_NAME, name, row, found, e);
+}
+
+int
+ml_store_key_by_pubkey(struct ml_store *s, enum ml_db db, const char *vkey,
+		       struct ml_key_row *row, int *found, struct ml_err *e)
+{
+	size_t n = strlen(vkey);
+
+	/* The last field of a verifier key is base64(0x01 || pk): 44 bytes. */
+	return key_lookup(s, db, Q_KEY_BY_PK, n >= 44 ? vkey + n - 44 : vkey, row, found, e);
+}
+
+int
+ml_store_meta_count(struct ml_store *s, int64_t *n, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_META_COUNT, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? ML_OK : db_err(s, e, "read meta");
 }
 
 int

@@ -61,6 +61,7 @@ void ml_store_rollback(struct ml_store *s);
 
 int ml_store_meta_get(struct ml_store *s, const char *key, char *buf, size_t cap,
 		      struct ml_err *e);
+int ml_store_meta_count(struct ml_store *s, int64_t *n, struct ml_err *e);
 int ml_store_meta_set(struct ml_store *s, const char *key, const char *value,
 		      struct ml_err *e);
 
@@ -80,6 +81,9 @@ int ml_store_key_get(struct ml_store *s, enum ml_db db, const char *keyid,
 		     struct ml_key_row *row, int *found, struct ml_err *e);
 int ml_store_key_active_by_name(struct ml_store *s, enum ml_db db, const char *name,
 				struct ml_key_row *row, int *found, struct ml_err *e);
+/* The key (any name, active or revoked) with the same public key as vkey. */
+int ml_store_key_by_pubkey(struct ml_store *s, enum ml_db db, const char *vkey,
+			   struct ml_key_row *row, int *found, struct ml_err *e);
 int ml_store_key_insert(struct ml_store *s, enum ml_db db, const struct ml_key_row *row,
 			struct ml_err *e);
 int ml_store_key_revoke(struct ml_store *s, enum ml_db db, const char *keyid,

@@ -221,8 +221,18 @@ check_meta(struct walk *w)
 	char fmt[16];
 	int rc, ok;
 
+	int64_t nmeta;
+
 	if ((rc = ml_store_meta_get(s, "format", fmt, sizeof fmt, w->e)))
 		return rc == ML_EINTEGRITY ? bad(w, 0, w->e->msg, NULL) : rc;
+	if ((rc = ml_store_meta_count(s, &nmeta, w->e)))
+		return rc;
+	if (nmeta != 3) {
+		ml_err_set(w->e, ML_EINTEGRITY, "table meta holds %lld rows, not the 3 of the "
+			   "format (format, origin, log_key)", (long long)nmeta);
+		w->e->seq = -1;
+		return ML_EINTEGRITY;
+	}
 	if ((rc = ml_store_entry_get(s, 0, &en, &buf, leaf, w->e)))
 		return rc == ML_EINPUT ? bad(w, 0, "the genesis entry is missing", NULL) : rc;
 	if (ml_envelope_parse(en.envelope, en.envelope_len, &env, NULL)) {
