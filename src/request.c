@@ -189,8 +189,13 @@ subject_of(enum ml_kind kind, json_t *req, ml_resolve_fn resolve, void *ctx,
 	if (kind == ML_KIND_KEY_ENROLLMENT || kind == ML_KIND_KEY_REVOCATION) {
 		struct ml_pubkey pk;
 		const char *vkey = json_string_value(json_object_get(req, "key"));
-		if (!vkey || ml_pubkey_parse(vkey, strlen(vkey), &pk, e))
-			return ml_err_set(e, ML_EINPUT, "key: %s", vkey ? e->msg : "required");
+		if (!vkey)
+			return ml_err_set(e, ML_EINPUT, "key: required");
+		if (ml_pubkey_parse(vkey, strlen(vkey), &pk, e))
+			return ml_err_prefix(e, ML_EINPUT, "key");
+		if (json_object_get(req, "subject") || dg)
+			return ml_err_set(e, ML_EINPUT, "%s: subject and digest come from the key; "
+					  "do not give them", ml_kind_name(kind));
 		snprintf(subject, ML_NAME_MAX + 1, "%s", pk.name);
 		ml_sha256(vkey, strlen(vkey), digest);
 		return ML_OK;
@@ -220,16 +225,17 @@ ml_request_build(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t now_us,
 	char subject[ML_NAME_MAX + 1], now[21];
 	uint8_t digest[ML_SHA256_LEN];
 	const char *kname;
+	enum ml_kind k;
 	json_t *pred;
 	int rc;
 
 	if (!json_is_object(req))
 		return ml_err_set(e, ML_EINPUT, "request: expected a JSON object");
 	kname = json_string_value(json_object_get(req, "kind"));
-	if (!kname || ml_kind_parse(kname, kind) != 0 || *kind == ML_KIND_GENESIS)
+	if (!kname || ml_kind_parse(kname, &k) != 0 || k == ML_KIND_GENESIS)
 		return ml_err_set(e, ML_EINPUT, "kind: unknown kind \"%.40s\"",
 				  kname ? kname : "");
-	if ((rc = subject_of(*kind, req, resolve, ctx, subject, digest, e)))
+	if ((rc = subject_of(k, req, resolve, ctx, subject, digest, e)))
 		return rc;
 	if (!(pred = json_object()))
 		return ml_err_set(e, ML_EIO, "out of memory");
@@ -241,5 +247,8 @@ ml_request_build(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t now_us,
 		ml_time_format(now_us, now);
 		json_object_set_new(pred, "time", json_string(now));
 	}
-	return ml_statement_encode(*kind, subject, digest, pred, payload, e);
+	rc = ml_statement_encode(k, subject, digest, pred, payload, e);
+	if (rc == ML_OK)
+		*kind = k;
+	return rc;
 }

@@ -392,7 +392,7 @@ check_field(const struct field *f, json_t *v, struct ml_err *e)
 		if (!json_is_string(v))
 			return ml_err_set(e, ML_EINPUT, "%s: must be a verifier key", f->name);
 		if (ml_pubkey_parse(json_string_value(v), json_string_length(v), &pk, e))
-			return ml_err_set(e, ML_EINPUT, "%s: %s", f->name, e->msg);
+			return ml_err_prefix(e, ML_EINPUT, f->name);
 		if (f->type == F_VKEY && !ml_key_name_simple(pk.name))
 			return ml_err_set(e, ML_EINPUT, "%s: key name must be [A-Za-z0-9._-]",
 					  f->name);
@@ -510,11 +510,15 @@ ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 		   struct ml_err *e)
 {
 	struct ml_statement s = {0};
+	struct ml_err local;
 	json_error_t jerr;
 	json_t *subj, *s0, *name, *pt;
 	const char *type;
 	int rc;
 
+	if (!e) /* the checks below read e back: give them one */
+		e = &local;
+	ml_err_clear(e);
 	if (len > ML_MAX_ENVELOPE)
 		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes", ML_MAX_ENVELOPE);
 	if (!ml_text_valid((const char *)payload, len, "\n\t\r"))

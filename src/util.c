@@ -40,6 +40,17 @@ ml_err_set(struct ml_err *e, int code, const char *fmt, ...)
 	return code;
 }
 
+int
+ml_err_prefix(struct ml_err *e, int code, const char *prefix)
+{
+	char old[sizeof e->msg];
+
+	if (!e)
+		return code;
+	memcpy(old, e->msg, sizeof old);
+	return ml_err_set(e, code, "%s: %s", prefix, old);
+}
+
 void
 ml_hex_encode(const uint8_t *in, size_t len, char *out)
 {
@@ -382,12 +393,12 @@ ml_write_file_atomic(const char *path, const void *data, size_t len, int mode,
 	close(fd);
 	if (exclusive) {
 		/* link() fails when path exists: no window where it is clobbered. */
-		rc = link(tmp, path);
+		int err = link(tmp, path) == 0 ? 0 : errno;
 		unlink(tmp);
-		if (rc != 0)
-			return ml_err_set(e, errno == EEXIST ? ML_EINPUT : ML_EIO,
-					  "%s: %s%s", path, strerror(errno),
-					  errno == EEXIST ? " (use --force to replace it)" : "");
+		if (err)
+			return ml_err_set(e, err == EEXIST ? ML_EINPUT : ML_EIO,
+					  "%s: %s%s", path, strerror(err),
+					  err == EEXIST ? " (use --force to replace it)" : "");
 	} else if (rename(tmp, path) != 0) {
 		rc = errno;
 		unlink(tmp);
@@ -452,11 +463,23 @@ ml_now_us(void)
 void
 ml_time_format(int64_t us, char buf[21])
 {
-	time_t t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+	int64_t secs = us / 1000000;
+	time_t t;
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (us % 1000000 < 0)
+		secs--; /* round toward minus infinity, without overflow */
+	t = (time_t)secs;
+	/* Only years 0000-9999 have the 20-byte form parse accepts. */
+	if (!gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
+		snprintf(buf, 21, "%s", us < 0 ? "0000-00-00T00:00:00Z" : "9999-99-99T99:99:99Z");
+		return;
+	}
+	/* Every field is in range here, so the text is exactly 20 bytes. */
+	snprintf(buf, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */

@@ -38,6 +38,9 @@ void ml_err_clear(struct ml_err *e);
 int ml_err_set(struct ml_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Rewrites e's message as "<prefix>: <message>" with code.  Returns code. */
+int ml_err_prefix(struct ml_err *e, int code, const char *prefix);
+
 /* Lowercase hex.  out must hold 2*len+1 bytes; it is NUL-terminated. */
 void ml_hex_encode(const uint8_t *in, size_t len, char *out);
 /* Decodes exactly outlen bytes from 2*outlen hex digits (either case).

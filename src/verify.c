@@ -124,11 +124,12 @@ struct walk {
 static int
 bad(struct walk *w, uint64_t seq, const char *what, const char *why)
 {
-	char reason[sizeof w->e->msg];
+	char head[sizeof w->e->msg], reason[sizeof w->e->msg];
 
-	/* why may be w->e->msg itself. */
+	/* what or why may be w->e->msg itself. */
+	snprintf(head, sizeof head, "%s", what);
 	snprintf(reason, sizeof reason, "%s", why ? why : "");
-	ml_err_set(w->e, ML_EINTEGRITY, "%s%s%s", what, why ? ": " : "", reason);
+	ml_err_set(w->e, ML_EINTEGRITY, "%s%s%s", head, why ? ": " : "", reason);
 	w->e->seq = (long long)seq;
 	return ML_EINTEGRITY;
 }
