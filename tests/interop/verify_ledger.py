@@ -1,0 +1,871 @@
+#!/usr/bin/python3
+"""Independent verifier of mlledger ledgers, written from ledger/FORMAT.md alone.
+
+Usage:
+    verify_ledger.py LEDGER.db    exit 0 + "ok N entries", or exit 1 +
+                                  "bad entry N: reason" / "bad ledger: reason"
+    verify_ledger.py --vectors    check the FORMAT.md section 8 test vectors
+
+Standard library + PyNaCl only (Debian: python3-nacl).  Interpretations of
+points FORMAT.md leaves open are marked "SPEC:" below.
+"""
+
+import base64
+import datetime
+import hashlib
+import json
+import math
+import re
+import sqlite3
+import struct
+import sys
+import urllib.parse
+
+import nacl.exceptions
+import nacl.signing
+
+# ---------------------------------------------------------------------------
+# constants from FORMAT.md
+
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_PREFIX = "https://mlledger.dev/"
+MAX_STATEMENT = 1 << 20          # §2 "at most 1 MiB"
+MAX_STRING = 65536               # §2 "at most 65,536 bytes"
+APPLICATION_ID = 0x4D4C4C47      # §7 "MLLG"
+FORMAT_VERSION = 1
+
+# §7, verbatim.
+SCHEMA_SQL = """\
+CREATE TABLE keys (
+  keyid TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  vkey TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  enrolled_seq INTEGER NOT NULL,
+  revoked_seq INTEGER
+) STRICT;
+CREATE TABLE subjects (
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  digest BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (kind, ref)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE entry_index (
+  seq INTEGER PRIMARY KEY NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  keyid TEXT NOT NULL,
+  stmt_hash BLOB NOT NULL,
+  UNIQUE (keyid, stmt_hash)
+) STRICT;
+CREATE INDEX entry_index_subject ON entry_index (name, version);
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+) STRICT;
+CREATE TABLE entries (
+  seq INTEGER PRIMARY KEY NOT NULL,
+  prev BLOB NOT NULL,
+  appended_us INTEGER NOT NULL,
+  envelope BLOB NOT NULL,
+  leaf_hash BLOB NOT NULL
+) STRICT;
+CREATE TRIGGER entries_append_only_u BEFORE UPDATE ON entries
+BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+CREATE TRIGGER entries_append_only_d BEFORE DELETE ON entries
+BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+CREATE TRIGGER entry_index_append_only_u BEFORE UPDATE ON entry_index
+BEGIN SELECT RAISE(ABORT, 'entry_index is append-only'); END;
+CREATE TRIGGER entry_index_append_only_d BEFORE DELETE ON entry_index
+BEGIN SELECT RAISE(ABORT, 'entry_index is append-only'); END;
+"""
+
+MODEL_KINDS = ("evaluation", "approval", "deployment", "monitoring",
+               "waiver", "retirement", "incident")
+KINDS = ("genesis", "key-enrollment", "key-revocation", "dataset", "model") + MODEL_KINDS
+
+# predicate members per kind: (required, optional)   -- §2 table
+PREDICATE_MEMBERS = {
+    "genesis": ({"time", "format", "origin", "logKey", "admin"}, set()),
+    "key-enrollment": ({"time", "key", "roles"}, set()),
+    "key-revocation": ({"time", "key", "reason"}, set()),
+    "dataset": ({"time"}, {"uri", "artifact", "properties"}),
+    "model": ({"time"}, {"artifact", "datasets", "parent", "metrics", "properties"}),
+    "evaluation": ({"time", "metrics"}, {"dataset", "properties"}),
+    "approval": ({"time", "environment", "decision"}, {"comment"}),
+    "deployment": ({"time", "environment"}, {"properties"}),
+    "monitoring": ({"time", "environment", "metrics"}, {"properties"}),
+    "waiver": ({"time", "rule", "expires", "reason"}, {"ticket"}),
+    "retirement": ({"time", "environment", "reason"}, set()),
+    "incident": ({"time", "severity", "description"}, set()),
+}
+# §2: "long texts — comment, reason, description — may hold \n and \t"
+LONG_TEXT = {"comment", "reason", "description"}
+
+RE_KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# SPEC: the origin's length limit is only given for the default origin
+# ("at most 128 bytes"); §1 says it "may also hold / and :".
+RE_ORIGIN = re.compile(r"[A-Za-z0-9._/:-]{1,128}")
+RE_HEX8 = re.compile(r"[0-9a-f]{8}")
+RE_HEX64 = re.compile(r"[0-9a-f]{64}")
+RE_REF_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
+RE_REF_VERSION = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+RE_ROLE = re.compile(r"[a-z0-9-]+")  # SPEC: no length limit given for a role
+RE_ENV = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+RE_SCALAR_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+RE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+RE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+RE_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+class Bad(Exception):
+    pass
+
+
+def sha256(b):
+    return hashlib.sha256(b).digest()
+
+
+def fm(rx, s):
+    return isinstance(s, str) and rx.fullmatch(s) is not None
+
+
+# ---------------------------------------------------------------------------
+# primitives
+
+def b64decode_strict(s, what):
+    """RFC 4648 §4, '=' padding, no line breaks, canonical padding bits."""
+    if not isinstance(s, str) or len(s) % 4 != 0 or not RE_B64.fullmatch(s):
+        raise Bad("%s: not canonical base64" % what)
+    try:
+        raw = base64.b64decode(s, validate=True)
+    except Exception:
+        raise Bad("%s: not canonical base64" % what)
+    if base64.b64encode(raw).decode("ascii") != s:
+        raise Bad("%s: non-canonical base64" % what)
+    return raw
+
+
+def key_hash(name_bytes, pub):
+    """C2SP signed-note key hash: first 4 bytes of SHA-256(name || \\n || 0x01 || pub)."""
+    return sha256(name_bytes + b"\n" + b"\x01" + pub)[:4]
+
+
+def verifier_key_line(name, pub):
+    return "%s+%s+%s" % (name, key_hash(name.encode(), pub).hex(),
+                         base64.b64encode(b"\x01" + pub).decode())
+
+
+def parse_vkey(line, name_rx, what):
+    """Parse `<name>+<8 hex>+base64(0x01||pub)`; return (name, keyid, pub)."""
+    if not isinstance(line, str):
+        raise Bad("%s: not a string" % what)
+    parts = line.split("+")
+    # the base64 field may itself contain '+': name and hash are the first two
+    if len(parts) < 3:
+        raise Bad("%s: not a verifier key" % what)
+    name, hx = parts[0], parts[1]
+    b64 = "+".join(parts[2:])
+    if not fm(name_rx, name):
+        raise Bad("%s: bad key name %r" % (what, name))
+    if not fm(RE_HEX8, hx):
+        raise Bad("%s: bad key hash field" % what)
+    raw = b64decode_strict(b64, what)
+    if len(raw) != 33 or raw[0] != 0x01:
+        raise Bad("%s: key is not 0x01 || 32-byte Ed25519 key" % what)
+    pub = raw[1:]
+    if key_hash(name.encode(), pub).hex() != hx:
+        raise Bad("%s: key hash does not match" % what)
+    return name, name + "+" + hx, pub
+
+
+def pae(ptype, body):
+    t = ptype.encode() if isinstance(ptype, str) else ptype
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
+
+
+def leaf_bytes(seq, prev, time_us, envelope):
+    return (b"\x01" + struct.pack(">Q", seq) + prev + struct.pack(">q", time_us)
+            + struct.pack(">I", len(envelope)) + envelope)
+
+
+def leaf_hash(lb):
+    return sha256(b"\x00" + lb)
+
+
+def ed25519_verify(pub, msg, sig):
+    try:
+        nacl.signing.VerifyKey(pub).verify(msg, sig)
+        return True
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError,
+            nacl.exceptions.TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------
+# strict JSON
+
+def _no_dups(pairs):
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            raise Bad("duplicate member %r" % k)
+        obj[k] = v
+    return obj
+
+
+def _no_constants(name):
+    raise Bad("non-JSON number %s" % name)
+
+
+def _float(s):
+    v = float(s)
+    if not math.isfinite(v):  # SPEC: out-of-range numbers are not addressed
+        raise Bad("number out of range: %s" % s)
+    return v
+
+
+def parse_json(raw, what):
+    try:
+        text = raw.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise Bad("%s: not valid UTF-8" % what)
+    try:
+        return json.loads(text, object_pairs_hook=_no_dups,
+                          parse_constant=_no_constants, parse_float=_float)
+    except Bad as e:
+        raise Bad("%s: %s" % (what, e))
+    except (ValueError, RecursionError) as e:
+        raise Bad("%s: invalid JSON (%s)" % (what, e))
+
+
+def has_insignificant_ws(raw):
+    """True if the JSON text has white space outside strings."""
+    in_str = esc = False
+    for c in raw:
+        if in_str:
+            if esc:
+                esc = False
+            elif c == 0x5C:
+                esc = True
+            elif c == 0x22:
+                in_str = False
+        elif c == 0x22:
+            in_str = True
+        elif c in (0x20, 0x09, 0x0A, 0x0D):
+            return True
+    return False
+
+
+def check_string(s, what, long_text=False):
+    try:
+        b = s.encode("utf-8", errors="strict")   # rejects lone surrogates
+    except UnicodeEncodeError:
+        raise Bad("%s: string is not valid UTF-8" % what)
+    if len(b) > MAX_STRING:
+        raise Bad("%s: string longer than %d bytes" % (what, MAX_STRING))
+    for ch in s:
+        o = ord(ch)
+        if o < 0x20 or o == 0x7F or 0x80 <= o <= 0x9F:
+            if long_text and ch in "\n\t":
+                continue
+            raise Bad("%s: control character U+%04X in string" % (what, o))
+
+
+def check_all_strings(v, what, member=None):
+    if isinstance(v, str):
+        check_string(v, what, long_text=member in LONG_TEXT)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            check_string(k, what + " member name")
+            check_all_strings(x, what + "." + k, member=k)
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            check_all_strings(x, "%s[%d]" % (what, i), member=None)
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def is_uint(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+# ---------------------------------------------------------------------------
+# envelope and statement (§2, §3)
+
+def parse_envelope(env_bytes):
+    """Return (statement_bytes, keyid, sig)."""
+    env = parse_json(env_bytes, "envelope")
+    if not isinstance(env, dict) or set(env) != {"payload", "payloadType", "signatures"}:
+        raise Bad("envelope: members must be exactly payload, payloadType, signatures")
+    if env["payloadType"] != PAYLOAD_TYPE:
+        raise Bad("envelope: payloadType is not %s" % PAYLOAD_TYPE)
+    sigs = env["signatures"]
+    if not isinstance(sigs, list) or len(sigs) != 1:
+        raise Bad("envelope: must hold exactly one signature")
+    s = sigs[0]
+    if not isinstance(s, dict) or set(s) != {"keyid", "sig"}:
+        raise Bad("envelope: signature members must be exactly keyid, sig")
+    keyid = s["keyid"]
+    if not isinstance(keyid, str):
+        raise Bad("envelope: keyid is not a string")
+    kparts = keyid.split("+")
+    if len(kparts) != 2 or not fm(RE_HEX8, kparts[1]) or not (
+            fm(RE_KEY_NAME, kparts[0]) or fm(RE_ORIGIN, kparts[0])):
+        raise Bad("envelope: malformed keyid %r" % keyid)
+    sig = b64decode_strict(s["sig"], "envelope sig")
+    if len(sig) != 64:
+        raise Bad("envelope: signature is not 64 bytes")
+    stmt = b64decode_strict(env["payload"], "envelope payload")
+    return stmt, keyid, sig
+
+
+def check_time(v, what):
+    if not fm(RE_TIME, v):
+        raise Bad("%s: not YYYY-MM-DDTHH:MM:SSZ" % what)
+    try:
+        datetime.datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise Bad("%s: not a valid date/time" % what)
+
+
+def check_date(v, what):
+    if not fm(RE_DATE, v):
+        raise Bad("%s: not YYYY-MM-DD" % what)
+    try:
+        datetime.datetime.strptime(v, "%Y-%m-%d")
+    except ValueError:
+        raise Bad("%s: not a valid date" % what)
+
+
+def split_ref(s, what):
+    """NAME@VERSION -> (name, version)."""
+    if not isinstance(s, str) or s.count("@") != 1:
+        raise Bad("%s: not NAME@VERSION" % what)
+    n, v = s.split("@")
+    if not fm(RE_REF_NAME, n) or not fm(RE_REF_VERSION, v):
+        raise Bad("%s: bad NAME@VERSION %r" % (what, s))
+    return n, v
+
+
+def check_digest_obj(d, what):
+    if not isinstance(d, dict) or set(d) != {"sha256"} or not fm(RE_HEX64, d["sha256"]):
+        raise Bad("%s: digest must be exactly {\"sha256\": 64 lowercase hex}" % what)
+    return bytes.fromhex(d["sha256"])
+
+
+def check_ref(r, what):
+    if not isinstance(r, dict) or set(r) != {"name", "digest"}:
+        raise Bad("%s: ref must be exactly {name, digest}" % what)
+    split_ref(r["name"], what)
+    return r["name"], check_digest_obj(r["digest"], what)
+
+
+def check_scalars(o, what, nonempty=False):
+    if not isinstance(o, dict):
+        raise Bad("%s: not an object" % what)
+    if len(o) > 256:
+        raise Bad("%s: more than 256 members" % what)
+    if nonempty and not o:
+        raise Bad("%s: must not be empty" % what)
+    for k, v in o.items():
+        if not fm(RE_SCALAR_NAME, k):
+            raise Bad("%s: bad member name %r" % (what, k))
+        if not (isinstance(v, (str, bool)) or is_number(v)):
+            raise Bad("%s.%s: not a string, number or boolean" % (what, k))
+
+
+def check_artifact(a, what):
+    if not isinstance(a, dict) or "type" not in a:
+        raise Bad("%s: not an artifact object" % what)
+    if a["type"] == "file":
+        if set(a) != {"type", "size"}:
+            raise Bad("%s: file artifact must be exactly {type, size}" % what)
+    elif a["type"] == "directory":
+        # SPEC: "plus, for directories, files" -- read as required for directories
+        if set(a) != {"type", "size", "files"}:
+            raise Bad("%s: directory artifact must be exactly {type, size, files}" % what)
+        files = a["files"]
+        if not isinstance(files, list):
+            raise Bad("%s.files: not a list" % what)
+        prev = None
+        for i, f in enumerate(files):
+            w = "%s.files[%d]" % (what, i)
+            if not isinstance(f, dict) or set(f) != {"path", "sha256", "size"}:
+                raise Bad("%s: must be exactly {path, sha256, size}" % w)
+            p = f["path"]
+            # SPEC: §2 gives no rule for `path`; §6 refuses paths holding \n, \r
+            # or \ only when hashing a folder, and is not part of §5.2.
+            if not isinstance(p, str):
+                raise Bad("%s: path is not a string" % w)
+            if not fm(RE_HEX64, f["sha256"]):
+                raise Bad("%s: bad sha256" % w)
+            if not is_uint(f["size"]):
+                raise Bad("%s: bad size" % w)
+            pb = p.encode()
+            if prev is not None and not prev < pb:
+                raise Bad("%s: files not sorted by path" % what)
+            prev = pb
+    else:
+        raise Bad("%s: type must be file or directory" % what)
+    if not is_uint(a["size"]):
+        raise Bad("%s: size must be a non-negative integer" % what)
+
+
+def parse_statement(stmt):
+    """Check §2 well-formedness; return (kind, subject_name, subject_digest, predicate)."""
+    if len(stmt) > MAX_STATEMENT:
+        raise Bad("statement larger than 1 MiB")
+    st = parse_json(stmt, "statement")
+    # SPEC: "serialised as compact JSON (no insignificant white space)".  Read
+    # as normative for every statement; NB mlledger (submit and verify) accepts
+    # statements with white space -- see the report.
+    if has_insignificant_ws(stmt):
+        raise Bad("statement: not compact JSON")
+    check_all_strings(st, "statement")
+    if not isinstance(st, dict) or set(st) != {"_type", "subject", "predicateType", "predicate"}:
+        raise Bad("statement: must have exactly _type, subject, predicateType, predicate")
+    if st["_type"] != STATEMENT_TYPE:
+        raise Bad("statement: _type is not %s" % STATEMENT_TYPE)
+    subj = st["subject"]
+    if not isinstance(subj, list) or len(subj) != 1:
+        raise Bad("statement: must have exactly one subject")
+    s0 = subj[0]
+    if not isinstance(s0, dict) or set(s0) != {"name", "digest"}:
+        raise Bad("statement: subject must be exactly {name, digest}")
+    sname = s0["name"]
+    if not isinstance(sname, str):
+        raise Bad("statement: subject name is not a string")
+    sdigest = check_digest_obj(s0["digest"], "subject")
+    pt = st["predicateType"]
+    m = re.fullmatch(r"https://mlledger\.dev/([a-z-]+)/v1", pt) if isinstance(pt, str) else None
+    if not m or m.group(1) not in KINDS:
+        raise Bad("statement: unknown predicateType %r" % (pt,))
+    kind = m.group(1)
+    pred = st["predicate"]
+    if not isinstance(pred, dict):
+        raise Bad("statement: predicate is not an object")
+    req, opt = PREDICATE_MEMBERS[kind]
+    missing = req - set(pred)
+    if missing:
+        raise Bad("%s: missing %s" % (kind, ", ".join(sorted(missing))))
+    unknown = set(pred) - req - opt
+    if unknown:
+        raise Bad("%s: unknown member %s" % (kind, ", ".join(sorted(unknown))))
+    check_time(pred["time"], kind + ".time")
+
+    for k in ("uri", "comment", "reason", "description", "ticket"):
+        if k in pred and not isinstance(pred[k], str):
+            raise Bad("%s.%s: not a string" % (kind, k))
+    for k in ("environment", "rule"):
+        if k in pred and not fm(RE_ENV, pred[k]):
+            raise Bad("%s.%s: bad value" % (kind, k))
+    if "artifact" in pred:
+        check_artifact(pred["artifact"], kind + ".artifact")
+    if "properties" in pred:
+        check_scalars(pred["properties"], kind + ".properties")
+    if "metrics" in pred:
+        # SPEC: the type of `metrics` is not stated; read as "scalars"
+        check_scalars(pred["metrics"], kind + ".metrics",
+                      nonempty=kind in ("evaluation", "monitoring"))
+    if "datasets" in pred:
+        if not isinstance(pred["datasets"], list):
+            raise Bad("model.datasets: not a list")
+        for i, r in enumerate(pred["datasets"]):
+            check_ref(r, "model.datasets[%d]" % i)
+    for k in ("parent", "dataset"):
+        if k in pred:
+            check_ref(pred[k], "%s.%s" % (kind, k))
+
+    if kind == "genesis":
+        f = pred["format"]
+        if not (isinstance(f, int) and not isinstance(f, bool) and f == FORMAT_VERSION):
+            raise Bad("genesis.format is not 1")
+        if not fm(RE_ORIGIN, pred["origin"]):
+            raise Bad("genesis.origin: bad origin")
+        if sname != pred["origin"]:
+            raise Bad("genesis: subject name is not the origin")
+        lname, _, _ = parse_vkey(pred["logKey"], RE_ORIGIN, "genesis.logKey")
+        if lname != pred["origin"]:
+            raise Bad("genesis.logKey is not named by the origin")
+        if sdigest != sha256(pred["logKey"].encode()):
+            raise Bad("genesis: subject digest is not SHA-256 of the logKey line")
+        parse_vkey(pred["admin"], RE_KEY_NAME, "genesis.admin")
+    elif kind in ("key-enrollment", "key-revocation"):
+        kname, _, _ = parse_vkey(pred["key"], RE_KEY_NAME, kind + ".key")
+        if sname != kname:
+            raise Bad("%s: subject name is not the key name" % kind)
+        # SPEC: "SHA-256 of the `key` line" -- the line without its "\n"
+        if sdigest != sha256(pred["key"].encode()):
+            raise Bad("%s: subject digest is not SHA-256 of the key line" % kind)
+        if kind == "key-enrollment":
+            roles = pred["roles"]
+            if not isinstance(roles, list) or not 1 <= len(roles) <= 16:
+                raise Bad("key-enrollment.roles: must list 1-16 roles")
+            if any(not fm(RE_ROLE, r) for r in roles):
+                raise Bad("key-enrollment.roles: bad role name")
+            if len(set(roles)) != len(roles):
+                raise Bad("key-enrollment.roles: roles not distinct")
+    else:
+        split_ref(sname, "subject name")
+        if kind == "approval" and pred["decision"] not in ("approve", "reject"):
+            raise Bad("approval.decision must be approve or reject")
+        if kind == "waiver":
+            check_date(pred["expires"], "waiver.expires")
+        if kind == "incident" and pred["severity"] not in ("low", "medium", "high", "critical"):
+            raise Bad("incident.severity: bad value")
+    return kind, sname, sdigest, pred
+
+
+# ---------------------------------------------------------------------------
+# ledger verification (§4, §5, §7)
+
+def expected_master():
+    db = sqlite3.connect(":memory:")
+    db.executescript(SCHEMA_SQL)
+    rows = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").fetchall()
+    db.close()
+    return rows
+
+
+class State:
+    def __init__(self):
+        self.keys = {}           # keyid -> dict(name, vkey, pub, roles, enrolled, revoked)
+        self.active_name = {}    # name -> keyid of its active key
+        self.seen_vkeys = set()  # every verifier key line ever enrolled
+        self.replay = set()      # (keyid, stmt_hash)
+        self.subjects = {}       # (kind, ref) -> (digest, seq)
+        self.genesis = None
+
+    def active_admins(self):
+        return [k for k, v in self.keys.items() if v["revoked"] is None and "admin" in v["roles"]]
+
+    def enrol(self, seq, keyid, name, vkey, pub, roles):
+        self.keys[keyid] = dict(name=name, vkey=vkey, pub=pub, roles=list(roles),
+                                enrolled=seq, revoked=None)
+        self.active_name[name] = keyid
+        self.seen_vkeys.add(vkey)
+
+
+def check_entry(st, seq, env_bytes):
+    """Apply §5 rules 2-7 to one entry; return its expected entry_index row."""
+    stmt, keyid, sig = parse_envelope(env_bytes)
+    kind, sname, sdigest, pred = parse_statement(stmt)
+    msg = pae(PAYLOAD_TYPE, stmt)
+    stmt_hash = sha256(stmt)
+
+    # rule 3 / 4: who signed
+    if seq == 0:
+        if kind != "genesis":
+            raise Bad("entry 0 is not genesis")
+        aname, akeyid, apub = parse_vkey(pred["admin"], RE_KEY_NAME, "genesis.admin")
+        if keyid != akeyid:
+            raise Bad("genesis is not signed by its admin key")
+        if not ed25519_verify(apub, msg, sig):
+            raise Bad("signature does not verify")
+        st.enrol(0, akeyid, aname, pred["admin"], apub, ["admin"])
+        st.genesis = pred
+    else:
+        if kind == "genesis":
+            raise Bad("genesis after entry 0")
+        k = st.keys.get(keyid)
+        if k is None:
+            raise Bad("signed by unknown key %s" % keyid)
+        if k["revoked"] is not None:
+            raise Bad("signed by revoked key %s (revoked at entry %d)" % (keyid, k["revoked"]))
+        if not ed25519_verify(k["pub"], msg, sig):
+            raise Bad("signature does not verify")
+
+    # rule 6: replay
+    if (keyid, stmt_hash) in st.replay:
+        raise Bad("replayed statement (same keyid and statement bytes as an earlier entry)")
+    st.replay.add((keyid, stmt_hash))
+
+    # rule 5: key management
+    if kind in ("key-enrollment", "key-revocation"):
+        if "admin" not in st.keys[keyid]["roles"]:
+            raise Bad("%s signed by %s, which lacks role admin" % (kind, keyid))
+        kname, kkeyid, kpub = parse_vkey(pred["key"], RE_KEY_NAME, kind + ".key")
+        if kind == "key-enrollment":
+            # SPEC: "names a key never enrolled before" -- read as: no earlier
+            # enrolment of the same keyid / verifier key line.
+            if kkeyid in st.keys or pred["key"] in st.seen_vkeys:
+                raise Bad("enrolment of a key enrolled before (%s)" % kkeyid)
+            # NB: the same Ed25519 public key under a *new name* is a new
+            # keyid; FORMAT.md does not forbid it and mlledger accepts it.
+            if kname in st.active_name:
+                raise Bad("enrolment of name %r, which has an active key" % kname)
+            st.enrol(seq, kkeyid, kname, pred["key"], kpub, pred["roles"])
+        else:
+            k = st.keys.get(kkeyid)
+            if k is None or k["vkey"] != pred["key"] or k["revoked"] is not None:
+                raise Bad("revocation of a key that is not active (%s)" % kkeyid)
+            if "admin" in k["roles"] and st.active_admins() == [kkeyid]:
+                raise Bad("revocation of the last active admin key")
+            k["revoked"] = seq
+            del st.active_name[kname]
+
+    # rule 7: immutability and references
+    def recorded(sk, ref, digest, what):
+        have = st.subjects.get((sk, ref))
+        if have is None:
+            raise Bad("%s names %s %s, which is not recorded" % (what, sk, ref))
+        if have[0] != digest:
+            raise Bad("%s names %s %s with a digest other than the recorded one" % (what, sk, ref))
+
+    if kind in ("dataset", "model"):
+        if kind == "model":
+            for i, r in enumerate(pred.get("datasets", [])):
+                recorded("dataset", r["name"], bytes.fromhex(r["digest"]["sha256"]),
+                         "model.datasets[%d]" % i)
+            if "parent" in pred:
+                r = pred["parent"]
+                recorded("model", r["name"], bytes.fromhex(r["digest"]["sha256"]), "model.parent")
+        have = st.subjects.get((kind, sname))
+        if have is not None:
+            if have[0] != sdigest:
+                raise Bad("%s %s recorded before with another digest (entry %d)"
+                          % (kind, sname, have[1]))
+        else:
+            st.subjects[(kind, sname)] = (sdigest, seq)
+    elif kind in MODEL_KINDS:
+        recorded("model", sname, sdigest, kind)
+        if kind == "evaluation" and "dataset" in pred:
+            r = pred["dataset"]
+            recorded("dataset", r["name"], bytes.fromhex(r["digest"]["sha256"]),
+                     "evaluation.dataset")
+
+    if kind in ("genesis", "key-enrollment", "key-revocation"):
+        name, version = sname, ""
+    else:
+        name, version = split_ref(sname, "subject name")
+    return (seq, kind, name, version, keyid, stmt_hash)
+
+
+def verify(path):
+    """Return number of entries; raise Bad(msg) with the full message."""
+    uri = "file:%s?mode=ro" % urllib.parse.quote(path)
+    try:
+        db = sqlite3.connect(uri, uri=True)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as e:
+        raise Bad("bad ledger: cannot open: %s" % e)
+    try:
+        return verify_db(db)
+    except sqlite3.Error as e:
+        raise Bad("bad ledger: sqlite error: %s" % e)
+    finally:
+        db.close()
+
+
+def verify_db(db):
+    def one(q):
+        return db.execute(q).fetchone()[0]
+
+    if one("PRAGMA application_id") != APPLICATION_ID:
+        raise Bad("bad ledger: application_id is not 0x4D4C4C47")
+    uv = one("PRAGMA user_version")
+    if uv != FORMAT_VERSION:
+        raise Bad("bad ledger: user_version is %d, not 1" % uv)
+    # SPEC: "One SQLite 3 file in WAL mode" is not checked: the journal mode is
+    # a property of the storage, not of the record (mlledger does not check it).
+    got = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").fetchall()
+    want = expected_master()
+    if got != want:
+        for i in range(max(len(got), len(want))):
+            g = got[i] if i < len(got) else None
+            w = want[i] if i < len(want) else None
+            if g != w:
+                raise Bad("bad ledger: schema differs from FORMAT.md §7 at sqlite_master row %d "
+                          "(have %r, want %r)" % (i + 1, g and g[:2], w and w[:2]))
+
+    st = State()
+    index_rows = {r[0]: tuple(r) for r in db.execute(
+        "SELECT seq, kind, name, version, keyid, stmt_hash FROM entry_index")}
+    n = 0
+    prev_hash = b"\x00" * 32
+    prev_time = None
+    for row in db.execute("SELECT seq, prev, appended_us, envelope, leaf_hash FROM entries ORDER BY seq"):
+        seq, prev, t, env, lh = row
+        try:
+            if seq != n:
+                raise Bad("seq %r where %d was expected (gap)" % (seq, n))
+            if not isinstance(prev, bytes) or not isinstance(env, bytes) \
+                    or not isinstance(lh, bytes) or not isinstance(t, int):
+                raise Bad("column of the wrong type")
+            if prev != prev_hash:
+                raise Bad("prev does not link to the leaf hash of entry %d" % (seq - 1)
+                          if seq else "prev of entry 0 is not 32 zero bytes")
+            if prev_time is not None and t < prev_time:
+                raise Bad("append time decreases")
+            if not -(1 << 63) <= t < (1 << 63) or len(env) >= (1 << 32):
+                raise Bad("field out of range")
+            h = leaf_hash(leaf_bytes(seq, prev, t, env))
+            if lh != h:
+                raise Bad("stored leaf_hash is not the leaf hash")
+            want_idx = check_entry(st, seq, env)
+            have_idx = index_rows.pop(seq, None)
+            if have_idx is None:
+                raise Bad("no entry_index row")
+            if have_idx != want_idx:
+                cols = ("seq", "kind", "name", "version", "keyid", "stmt_hash")
+                diff = [c for c, a, b in zip(cols, have_idx, want_idx) if a != b]
+                raise Bad("entry_index row differs from the entry (%s)" % ", ".join(diff))
+        except Bad as e:
+            raise Bad("bad entry %d: %s" % (seq, e))
+        prev_hash, prev_time = h, t
+        n += 1
+
+    if n == 0:
+        raise Bad("bad ledger: no entries (no genesis)")
+    if index_rows:
+        raise Bad("bad ledger: entry_index has rows for entries that do not exist (seq %s)"
+                  % min(index_rows))
+
+    g = st.genesis
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    want_meta = {"format": str(g["format"]), "origin": g["origin"], "log_key": g["logKey"]}
+    # SPEC: not said whether other meta rows are allowed; we require exactly these.
+    if meta != want_meta:
+        bad = sorted(set(meta) ^ set(want_meta) | {k for k in meta if k in want_meta and meta[k] != want_meta[k]})
+        raise Bad("bad ledger: meta table does not match the genesis entry (%s)" % ", ".join(bad))
+
+    want_keys = sorted((kid, k["name"], k["vkey"], ",".join(k["roles"]), k["enrolled"], k["revoked"])
+                       for kid, k in st.keys.items())
+    have_keys = sorted(tuple(r) for r in db.execute(
+        "SELECT keyid, name, vkey, roles, enrolled_seq, revoked_seq FROM keys"))
+    if have_keys != want_keys:
+        diff = sorted({r[0] for r in set(have_keys) ^ set(want_keys)})
+        raise Bad("bad ledger: keys table does not match the entries (keyid %s)" % ", ".join(map(str, diff)))
+
+    want_subj = sorted((k, r, d, s) for (k, r), (d, s) in st.subjects.items())
+    have_subj = sorted(tuple(r) for r in db.execute("SELECT kind, ref, digest, seq FROM subjects"))
+    if have_subj != want_subj:
+        diff = sorted({"%s %s" % (r[0], r[1]) for r in set(have_subj) ^ set(want_subj)})
+        raise Bad("bad ledger: subjects table does not match the entries (%s)" % ", ".join(diff))
+    return n
+
+
+# ---------------------------------------------------------------------------
+# §8 test vectors
+
+def run_vectors():
+    results = []
+
+    def check(name, cond):
+        results.append((name, bool(cond)))
+        print("%s - %s" % ("ok" if cond else "not ok", name))
+
+    seed = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    pub_want = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+    sk = nacl.signing.SigningKey(seed)
+    pub = bytes(sk.verify_key)
+    check("RFC 8032 TEST 1 public key from seed", pub == pub_want)
+    check("key hash of alice is 0xd32c1872",
+          struct.unpack(">I", key_hash(b"alice", pub))[0] == 0xd32c1872)
+    vkey = verifier_key_line("alice", pub)
+    check("verifier key line", vkey == "alice+d32c1872+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea")
+    try:
+        pn, pk, pp = parse_vkey(vkey, RE_KEY_NAME, "vkey")
+        check("verifier key parses back (name, keyid, key)",
+              (pn, pk, pp) == ("alice", "alice+d32c1872", pub))
+    except Bad:
+        check("verifier key parses back (name, keyid, key)", False)
+    signer = "PRIVATE+KEY+alice+%s+%s" % (key_hash(b"alice", pub).hex(),
+                                          base64.b64encode(b"\x01" + seed).decode())
+    check("signer key line", signer == "PRIVATE+KEY+alice+d32c1872+AZ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g")
+    # NB: the base64 field can contain '+', so "without its last field" means
+    # "the first two '+'-separated fields", not rsplit('+', 1).
+    check("keyid", "+".join(vkey.split("+")[:2]) == "alice+d32c1872")
+    # C2SP's own example verifier key
+    try:
+        c2n, c2k, c2p = parse_vkey("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+                                   RE_ORIGIN, "c2sp")
+        check("C2SP example key hash 0x530d903a", c2k == "example.com/foo+530d903a")
+    except Bad:
+        check("C2SP example key hash 0x530d903a", False)
+
+    abc = hashlib.sha256(b"abc").hexdigest()
+    check("SHA-256(abc)", abc == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    stmt = ('{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"fraud-detector@3.1.0",'
+            '"digest":{"sha256":"%s"}}],"predicateType":"https://mlledger.dev/approval/v1",'
+            '"predicate":{"environment":"prod","decision":"approve","comment":"validated",'
+            '"time":"2026-10-01T12:00:00Z"}}' % abc).encode()
+    check("statement is 333 bytes", len(stmt) == 333)
+    try:
+        kind, sname, sdig, _ = parse_statement(stmt)
+        check("statement is well formed (approval of fraud-detector@3.1.0)",
+              kind == "approval" and sname == "fraud-detector@3.1.0" and sdig.hex() == abc)
+    except Bad as e:
+        check("statement is well formed (%s)" % e, False)
+    p = pae(PAYLOAD_TYPE, stmt)
+    check("PAE prefix", p.startswith(b"DSSEv1 28 application/vnd.in-toto+json 333 ") and p.endswith(stmt))
+    check("PAE is 376 bytes", len(p) == 376)
+    check("PAE SHA-256", hashlib.sha256(p).hexdigest()
+          == "7ffab7e655368133f9e6ba6472014360d3cf9477bfbeed8ac19b423961f1ecdc")
+    check("DSSE spec PAE example",
+          pae("http://example.com/HelloWorld", b"hello world")
+          == b"DSSEv1 29 http://example.com/HelloWorld 11 hello world")
+
+    sig = sk.sign(p).signature
+    env_want = (
+        '{"payload":"eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEiLCJzdWJqZWN0IjpbeyJuYW1lIjoiZnJhdWQtZGV0ZWN0b3JAMy4xLjAiLCJkaWdlc3QiOnsic2hhMjU2IjoiYmE3ODE2YmY4ZjAxY2ZlYTQxNDE0MGRlNWRhZTIyMjNiMDAzNjFhMzk2MTc3YTljYjQxMGZmNjFmMjAwMTVhZCJ9fV0sInByZWRpY2F0ZVR5cGUiOiJodHRwczovL21sbGVkZ2VyLmRldi9hcHByb3ZhbC92MSIsInByZWRpY2F0ZSI6eyJlbnZpcm9ubWVudCI6InByb2QiLCJkZWNpc2lvbiI6ImFwcHJvdmUiLCJjb21tZW50IjoidmFsaWRhdGVkIiwidGltZSI6IjIwMjYtMTAtMDFUMTI6MDA6MDBaIn19",'
+        '"payloadType":"application/vnd.in-toto+json","signatures":[{"keyid":"alice+d32c1872",'
+        '"sig":"zgTHPtO2ZEMPzN9F0PftXyrlmz89KicID0naUX7XsBZSEf91dm7inj5bRdgj2emeTL2sH9kqS9cDsUxVLA3+Dw=="}]}'
+    ).encode()
+    env = ('{"payload":"%s","payloadType":"%s","signatures":[{"keyid":"%s","sig":"%s"}]}'
+           % (base64.b64encode(stmt).decode(), PAYLOAD_TYPE, "alice+d32c1872",
+              base64.b64encode(sig).decode())).encode()
+    check("re-signed envelope equals the vector byte for byte", env == env_want)
+    check("envelope is 642 bytes", len(env_want) == 642)
+    try:
+        s2, kid2, sig2 = parse_envelope(env_want)
+        check("vector envelope parses (statement, keyid)", s2 == stmt and kid2 == "alice+d32c1872")
+        check("vector signature verifies (strict Ed25519)", ed25519_verify(pub, pae(PAYLOAD_TYPE, s2), sig2))
+        check("signature does not verify over a changed statement",
+              not ed25519_verify(pub, pae(PAYLOAD_TYPE, s2[:-2] + b" }"), sig2))
+    except Bad as e:
+        check("vector envelope parses (%s)" % e, False)
+
+    prev = bytes(range(32))
+    t = 1790000000123456
+    check("entry time is 2026-09-21T14:13:20.123456Z",
+          datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=t)
+          == datetime.datetime(2026, 9, 21, 14, 13, 20, 123456))
+    lb = leaf_bytes(5, prev, t, env_want)
+    hdr = bytes.fromhex("01" "0000000000000005"
+                        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+                        "00065bfeda27c240" "00000282")
+    check("leaf header bytes", lb[:53] == hdr)
+    check("leaf is 695 bytes", len(lb) == 695 and lb[53:] == env_want)
+    check("leaf hash", leaf_hash(lb).hex() == "57df08966f5f1dc8ca3f6365c84eeed52da6bec50a06ffee464e9fec7cc60a92")
+    check("RFC 6962 empty-leaf hash", hashlib.sha256(b"\x00").hexdigest()
+          == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
+
+    failed = sum(1 for _, ok in results if not ok)
+    print("vectors: %d passed, %d failed" % (len(results) - failed, failed))
+    return 0 if failed == 0 else 1
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] == "--vectors":
+        return run_vectors()
+    if len(argv) != 2 or argv[1].startswith("-"):
+        sys.stderr.write("usage: verify_ledger.py LEDGER.db | --vectors\n")
+        return 2
+    try:
+        n = verify(argv[1])
+    except Bad as e:
+        print(e)
+        return 1
+    print("ok %d entries" % n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
