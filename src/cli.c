@@ -190,6 +190,10 @@ cli_parse(struct cli *c, int argc, char **argv, const char *spec)
 		c->ledger = global_ledger ? global_ledger : (env && *env ? env : ML_DEFAULT_LEDGER);
 	{
 		const char *fmt = cli_get(c, "format");
+		if (fmt && strcmp(fmt, "text") && strcmp(fmt, "json") &&
+		    !(strcmp(fmt, "raw") == 0 && strcmp(c->cmd, "show") == 0))
+			return cli_failf(c, ML_EINPUT, "--format: text or json%s",
+					 strcmp(c->cmd, "show") ? "" : " or raw");
 		c->json = fmt && !strcmp(fmt, "json");
 	}
 	return ML_OK;
@@ -251,8 +255,10 @@ passphrase_file(const char *path, char *buf, size_t cap, struct ml_err *e)
 	size_t len, n;
 	int rc = ml_read_file(path, 4096, &text, &len, e);
 
-	if (rc)
+	if (rc) {
+		ml_err_prefix(e, ML_EKEY, "passphrase file");
 		return -1;
+	}
 	n = strcspn(text, "\r\n");
 	if (n == 0 || n >= cap) {
 		sodium_memzero(text, len);

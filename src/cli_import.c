@@ -230,6 +230,7 @@ struct signer {
 	struct lines *ls;
 	size_t first, step;
 	int rc;
+	size_t bad; /* index that failed */
 	struct ml_err e;
 };
 
@@ -244,13 +245,19 @@ sign_some(void *arg)
 		struct ml_buf env = {0};
 		struct ml_buf *p = &sg->ls->envs[i];
 		sg->rc = ml_envelope_sign(sg->k, p->data, p->len, &env, &sg->e);
+		if (sg->rc) {
+			sg->bad = i;
+			ml_buf_free(&env);
+			break;
+		}
 		ml_buf_free(p);
 		*p = env;
 	}
 	return NULL;
 }
 
-/* Signs every payload, on one thread per online CPU. */
+/* Signs every payload, on one thread per online CPU.  On failure e->seq is
+ * the index of the line at fault. */
 static int
 sign_all(const struct ml_seckey *k, struct lines *ls, struct ml_err *e)
 {
@@ -263,7 +270,7 @@ sign_all(const struct ml_seckey *k, struct lines *ls, struct ml_err *e)
 	if (n > 16)
 		n = 16;
 	for (i = 0; i < n; i++) {
-		sg[i] = (struct signer){k, ls, (size_t)i, (size_t)n, ML_OK, {0, -1, ""}};
+		sg[i] = (struct signer){k, ls, (size_t)i, (size_t)n, ML_OK, 0, {0, -1, ""}};
 		if (i > 0 && pthread_create(&th[i], NULL, sign_some, &sg[i]) == 0)
 			started |= 1 << i;
 	}
@@ -274,9 +281,10 @@ sign_all(const struct ml_seckey *k, struct lines *ls, struct ml_err *e)
 	for (i = 1; i < n; i++)
 		if (started & (1 << i))
 			pthread_join(th[i], NULL);
-	for (i = 0; i < n && rc == ML_OK; i++)
-		if (sg[i].rc) {
+	for (i = 0; i < n; i++)
+		if (sg[i].rc && (rc == ML_OK || (long long)sg[i].bad < e->seq)) {
 			*e = sg[i].e;
+			e->seq = (long long)sg[i].bad;
 			rc = sg[i].rc;
 		}
 	return rc;
@@ -315,8 +323,14 @@ cmd_import(int argc, char **argv)
 	    (rc = read_all(&c, &im, f, &ls, &e)))
 		goto out;
 	cli_progress("signing", ls.n, 0);
-	if ((rc = sign_all(k, &ls, &e)))
+	if ((rc = sign_all(k, &ls, &e))) {
+		char msg[sizeof e.msg];
+		snprintf(msg, sizeof msg, "%s", e.msg);
+		ml_err_set(&e, rc, "%s:%zu: %s (nothing was written)", c.args[0],
+			   ls.lineno[e.seq], msg);
+		e.seq = -1;
 		goto out;
+	}
 	items = calloc(ls.n, sizeof *items);
 	out = calloc(ls.n, sizeof *out);
 	if (!items || !out) {
@@ -332,8 +346,11 @@ cmd_import(int argc, char **argv)
 	if ((rc = ml_ledger_append(im.l, items, ls.n, out, &e))) {
 		char msg[sizeof e.msg];
 		snprintf(msg, sizeof msg, "%s", e.msg);
-		ml_err_set(&e, rc, "%s:%zu: %s (nothing was written)", c.args[0],
-			   ls.lineno[e.seq], msg);
+		if (e.seq >= 0 && (size_t)e.seq < ls.n)
+			ml_err_set(&e, rc, "%s:%zu: %s (nothing was written)", c.args[0],
+				   ls.lineno[e.seq], msg);
+		else
+			ml_err_set(&e, rc, "%s: %s (nothing was written)", c.args[0], msg);
 		e.seq = -1;
 		goto out;
 	}

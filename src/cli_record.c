@@ -376,7 +376,10 @@ cmd_submit(int argc, char **argv)
 	if ((rc = ml_ledger_append(l, items, (size_t)c.nargs, out, &e))) {
 		char msg[sizeof e.msg];
 		snprintf(msg, sizeof msg, "%s", e.msg);
-		ml_err_set(&e, rc, "%s: %s (nothing was written)", c.args[e.seq], msg);
+		if (e.seq >= 0 && e.seq < c.nargs)
+			ml_err_set(&e, rc, "%s: %s (nothing was written)", c.args[e.seq], msg);
+		else
+			ml_err_set(&e, rc, "%s (nothing was written)", msg);
 		e.seq = -1;
 		goto done;
 	}

@@ -519,8 +519,8 @@ ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 	if (!e) /* the checks below read e back: give them one */
 		e = &local;
 	ml_err_clear(e);
-	if (len > ML_MAX_ENVELOPE)
-		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes", ML_MAX_ENVELOPE);
+	if (len > ML_MAX_STATEMENT)
+		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes", ML_MAX_STATEMENT);
 	if (!ml_text_valid((const char *)payload, len, "\n\t\r"))
 		return ml_err_set(e, ML_EINPUT, "statement: not valid UTF-8 text");
 	s.root = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -671,9 +671,9 @@ ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
 	char keyid[ML_KEYID_MAX];
 	struct ml_buf pae = {0};
 
-	if (len > ML_MAX_ENVELOPE / 2)
+	if (len > ML_MAX_STATEMENT)
 		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes",
-				  ML_MAX_ENVELOPE / 2);
+				  ML_MAX_STATEMENT);
 	ml_dsse_pae(ML_PAYLOAD_TYPE, payload, len, &pae);
 	if (pae.oom) {
 		ml_buf_free(&pae);

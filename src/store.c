@@ -289,9 +289,12 @@ ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_e
 	struct stat st;
 	int64_t app = 0, ver = 0;
 
-	if (stat(path, &st) != 0)
+	if (lstat(path, &st) != 0)
 		return ml_err_set(e, ML_EINPUT, "%s: no ledger here (create one with "
 				  "'mlledger init', or give --ledger PATH)", path);
+	if (S_ISLNK(st.st_mode))
+		return ml_err_set(e, ML_EINPUT, "%s: is a symbolic link; give the ledger's real "
+				  "path", path);
 	if (!S_ISREG(st.st_mode))
 		return ml_err_set(e, ML_EINPUT, "%s: not a ledger file", path);
 	if (open_db(path, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, &s, e))

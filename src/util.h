@@ -30,6 +30,7 @@ struct ml_err {
 
 #define ML_MAX_FIELD (64 * 1024)        /* one string field of a statement */
 #define ML_MAX_ENVELOPE (1024 * 1024)   /* one DSSE envelope */
+#define ML_MAX_STATEMENT (512 * 1024)   /* its statement: base64 must fit */
 #define ML_SHA256_LEN 32
 
 void ml_err_clear(struct ml_err *e);

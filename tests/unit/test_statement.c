@@ -1021,12 +1021,12 @@ test_parse_raw_bytes(void **state)
 	parse_bad(s, NULL);
 	free(s);
 	/* Over 1 MiB. */
-	p = calloc(1, ML_MAX_ENVELOPE + 2);
-	memset(p, ' ', ML_MAX_ENVELOPE + 1);
+	p = calloc(1, ML_MAX_STATEMENT + 2);
+	memset(p, ' ', ML_MAX_STATEMENT + 1);
 	s = stmt(GOOD_TYPE, GOOD_SUBJ, DEPLOY, DEPLOY_PRED);
 	memcpy(p, s, strlen(s));
-	parse_bad_len(p, ML_MAX_ENVELOPE + 1, "larger than");
-	parse_ok_len(p, ML_MAX_ENVELOPE); /* trailing white space is JSON */
+	parse_bad_len(p, ML_MAX_STATEMENT + 1, "larger than");
+	parse_ok_len(p, ML_MAX_STATEMENT); /* trailing white space is JSON */
 	free(s);
 	free(p);
 }
@@ -1799,9 +1799,9 @@ test_envelope_sign_limits(void **state)
 	uint8_t seed[32] = {9}, *big;
 
 	/* Payloads over half the envelope limit are refused. */
-	big = calloc(1, ML_MAX_ENVELOPE / 2 + 1);
+	big = calloc(1, ML_MAX_STATEMENT + 1);
 	ml_err_clear(&e);
-	assert_int_equal(ml_envelope_sign(fx->alice, big, ML_MAX_ENVELOPE / 2 + 1, &out, &e),
+	assert_int_equal(ml_envelope_sign(fx->alice, big, ML_MAX_STATEMENT + 1, &out, &e),
 			 ML_EINPUT);
 	assert_non_null(strstr(e.msg, "larger than"));
 	assert_null(out.data);
