@@ -225,68 +225,146 @@ read_all(struct cli *c, struct import *im, FILE *f, struct lines *ls, struct ml_
 	return rc;
 }
 
-struct signer {
+/* Signing runs on worker threads while the calling thread appends the
+ * envelopes already signed, in order, inside one transaction. */
+struct pipeline {
 	const struct ml_seckey *k;
 	struct lines *ls;
-	size_t first, step;
-	int rc;
-	size_t bad; /* index that failed */
+	unsigned char *ready;   /* ready[i]: envelope i is signed (or failed) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t nthreads;
+	int stop;               /* set by the appender after a failure */
+	int rc;                 /* first signing failure */
+	size_t bad;
 	struct ml_err e;
 };
 
-/* Replaces payloads first, first+step, ... with their signed envelopes. */
+struct signer {
+	struct pipeline *p;
+	size_t first;
+};
+
 static void *
 sign_some(void *arg)
 {
 	struct signer *sg = arg;
+	struct pipeline *p = sg->p;
+	struct ml_err e;
 	size_t i;
 
-	for (i = sg->first; i < sg->ls->n && sg->rc == ML_OK; i += sg->step) {
-		struct ml_buf env = {0};
-		struct ml_buf *p = &sg->ls->envs[i];
-		sg->rc = ml_envelope_sign(sg->k, p->data, p->len, &env, &sg->e);
-		if (sg->rc) {
-			sg->bad = i;
-			ml_buf_free(&env);
-			break;
+	ml_err_clear(&e);
+	for (i = sg->first; i < p->ls->n; i += p->nthreads) {
+		struct ml_buf env = {0}, *pl = &p->ls->envs[i];
+		int rc;
+		/* Only this slice's owner writes ready[i] of it: no lock needed. */
+		if (p->ready[i])
+			continue; /* signed before a fallback to one thread */
+		rc = ml_envelope_sign(p->k, pl->data, pl->len, &env, &e);
+		if (rc == ML_OK) {
+			ml_buf_free(pl);
+			*pl = env;
 		}
-		ml_buf_free(p);
-		*p = env;
+		pthread_mutex_lock(&p->mu);
+		if (rc && (p->rc == ML_OK || i < p->bad)) {
+			p->rc = rc;
+			p->bad = i;
+			p->e = e;
+		}
+		p->ready[i] = 1;
+		pthread_cond_broadcast(&p->cv);
+		rc = rc || p->stop;
+		pthread_mutex_unlock(&p->mu);
+		if (rc)
+			break;
 	}
 	return NULL;
 }
 
-/* Signs every payload, on one thread per online CPU.  On failure e->seq is
- * the index of the line at fault. */
+/* Waits until envelope i is signed; returns the signing failure for i. */
 static int
-sign_all(const struct ml_seckey *k, struct lines *ls, struct ml_err *e)
+wait_signed(struct pipeline *p, size_t i, struct ml_err *e)
 {
+	int rc = ML_OK;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->ready[i] && !(p->rc && p->bad <= i))
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->rc && p->bad <= i) {
+		rc = p->rc;
+		*e = p->e;
+		e->seq = (long long)p->bad;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* Signs and appends every line in one transaction.  On failure e->seq is
+ * the index of the line at fault, or -1. */
+static int
+sign_and_append(struct ml_ledger *l, const struct ml_seckey *k, struct lines *ls,
+		struct ml_appended *out, struct ml_err *e)
+{
+	struct pipeline p;
 	struct signer sg[16];
 	pthread_t th[16];
-	int n = (int)sysconf(_SC_NPROCESSORS_ONLN), i, started = 0, rc = ML_OK;
+	struct ml_batch *b = NULL;
+	size_t n = (size_t)sysconf(_SC_NPROCESSORS_ONLN), i, started = 0;
+	int rc;
 
-	if (n < 1)
-		n = 1;
-	if (n > 16)
-		n = 16;
-	for (i = 0; i < n; i++) {
-		sg[i] = (struct signer){k, ls, (size_t)i, (size_t)n, ML_OK, 0, {0, -1, ""}};
-		if (i > 0 && pthread_create(&th[i], NULL, sign_some, &sg[i]) == 0)
-			started |= 1 << i;
+	memset(&p, 0, sizeof p);
+	p.k = k;
+	p.ls = ls;
+	p.nthreads = n < 1 ? 1 : n > 16 ? 16 : n;
+	if (!(p.ready = calloc(ls->n, 1)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	for (i = 0; i < p.nthreads; i++) {
+		sg[i] = (struct signer){&p, i};
+		if (pthread_create(&th[i], NULL, sign_some, &sg[i]) != 0)
+			break;
+		started++;
 	}
-	/* Slices whose thread did not start are signed here. */
-	for (i = 0; i < n; i++)
-		if (i == 0 || !(started & (1 << i)))
-			sign_some(&sg[i]);
-	for (i = 1; i < n; i++)
-		if (started & (1 << i))
+	if (started < p.nthreads) {
+		/* Fewer threads than slices: stop them and sign here instead. */
+		pthread_mutex_lock(&p.mu);
+		p.stop = 1;
+		pthread_mutex_unlock(&p.mu);
+		for (i = 0; i < started; i++)
 			pthread_join(th[i], NULL);
-	for (i = 0; i < n; i++)
-		if (sg[i].rc && (rc == ML_OK || (long long)sg[i].bad < e->seq)) {
-			*e = sg[i].e;
-			e->seq = (long long)sg[i].bad;
-			rc = sg[i].rc;
-		}
+		started = 0;
+		p.stop = 0;
+		for (i = 0; i < p.nthreads; i++)
+			sign_some(&sg[i]);
+	}
+	rc = ml_batch_begin(l, &b, e);
+	for (i = 0; rc == ML_OK && i < ls->n; i++) {
+		struct ml_append_item item;
+		if ((rc = wait_signed(&p, i, e)))
+			break;
+		item.envelope = ls->envs[i].data;
+		item.len = ls->envs[i].len;
+		item.signed_by = ml_seckey_public(k);
+		if ((rc = ml_batch_add(b, &item, &out[i], e)))
+			e->seq = (long long)i;
+		if ((i & 4095) == 0)
+			cli_progress("appending", i, ls->n);
+	}
+	if (rc) {
+		pthread_mutex_lock(&p.mu);
+		p.stop = 1;
+		pthread_mutex_unlock(&p.mu);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (b && rc)
+		ml_batch_abort(b);
+	else if (b && (rc = ml_batch_commit(b, e)))
+		e->seq = -1;
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	free(p.ready);
 	return rc;
 }
 
@@ -297,7 +375,6 @@ cmd_import(int argc, char **argv)
 	struct import im = {0};
 	struct lines ls = {0};
 	struct ml_seckey *k = NULL;
-	struct ml_append_item *items = NULL;
 	struct ml_appended *out = NULL;
 	struct ml_err e;
 	FILE *f = NULL;
@@ -322,28 +399,11 @@ cmd_import(int argc, char **argv)
 	if ((rc = cli_open(&c, 1, &im.l, &e)) || (rc = cli_load_key(&c, &k, &e)) ||
 	    (rc = read_all(&c, &im, f, &ls, &e)))
 		goto out;
-	cli_progress("signing", ls.n, 0);
-	if ((rc = sign_all(k, &ls, &e))) {
-		char msg[sizeof e.msg];
-		snprintf(msg, sizeof msg, "%s", e.msg);
-		ml_err_set(&e, rc, "%s:%zu: %s (nothing was written)", c.args[0],
-			   ls.lineno[e.seq], msg);
-		e.seq = -1;
-		goto out;
-	}
-	items = calloc(ls.n, sizeof *items);
-	out = calloc(ls.n, sizeof *out);
-	if (!items || !out) {
+	if (!(out = calloc(ls.n, sizeof *out))) {
 		rc = ml_err_set(&e, ML_EIO, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < ls.n; i++) {
-		items[i].envelope = ls.envs[i].data;
-		items[i].len = ls.envs[i].len;
-		items[i].signed_by = ml_seckey_public(k);
-	}
-	cli_progress("appending", ls.n, 0);
-	if ((rc = ml_ledger_append(im.l, items, ls.n, out, &e))) {
+	if ((rc = sign_and_append(im.l, k, &ls, out, &e))) {
 		char msg[sizeof e.msg];
 		snprintf(msg, sizeof msg, "%s", e.msg);
 		if (e.seq >= 0 && (size_t)e.seq < ls.n)
@@ -372,7 +432,6 @@ out:
 		ml_buf_free(&ls.envs[i]);
 	free(ls.envs);
 	free(ls.lineno);
-	free(items);
 	free(out);
 	vmap_free(&im.defined);
 	ml_seckey_free(k);

@@ -279,43 +279,96 @@ out:
 	return rc;
 }
 
+struct ml_batch {
+	struct ml_ledger *l;
+	uint64_t next;                /* seq of the next item */
+	uint8_t last[ML_SHA256_LEN];  /* leaf hash of the entry before it */
+	int64_t last_time, now;
+};
+
+int
+ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
+{
+	struct ml_batch *b = calloc(1, sizeof *b);
+	int rc;
+
+	if (!b)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	b->l = l;
+	if ((rc = ml_store_begin(l->s, 1, e))) {
+		free(b);
+		return rc;
+	}
+	if ((rc = ml_store_head(l->s, &b->next, b->last, &b->last_time, e))) {
+		ml_store_rollback(l->s);
+		free(b);
+		return rc;
+	}
+	b->now = ml_now_us();
+	*out = b;
+	return ML_OK;
+}
+
+int
+ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
+	     struct ml_appended *out, struct ml_err *e)
+{
+	struct ml_entry en;
+	int rc;
+
+	memset(&en, 0, sizeof en);
+	en.seq = b->next;
+	memcpy(en.prev, b->last, ML_SHA256_LEN);
+	/* Append times never go backwards, whatever the clock does. */
+	en.time_us = b->now > b->last_time ? b->now : b->last_time;
+	if ((rc = append_one(b->l, item, &en, b->last, e)))
+		return rc;
+	b->last_time = en.time_us;
+	b->next++;
+	out->seq = en.seq;
+	out->time_us = en.time_us;
+	memcpy(out->leaf, b->last, ML_SHA256_LEN);
+	return ML_OK;
+}
+
+int
+ml_batch_commit(struct ml_batch *b, struct ml_err *e)
+{
+	int rc = ml_store_commit(b->l->s, e);
+
+	free(b);
+	return rc;
+}
+
+void
+ml_batch_abort(struct ml_batch *b)
+{
+	if (!b)
+		return;
+	ml_store_rollback(b->l->s);
+	free(b);
+}
+
 int
 ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t n,
 		 struct ml_appended *out, struct ml_err *e)
 {
-	struct ml_entry en;
-	uint8_t last[ML_SHA256_LEN];
-	uint64_t size;
-	int64_t last_time, now;
+	struct ml_batch *b;
 	size_t i;
 	int rc;
 
-	if ((rc = ml_store_begin(l->s, 1, e)))
+	if (e)
+		e->seq = -1;
+	if ((rc = ml_batch_begin(l, &b, e)))
 		return rc;
-	if ((rc = ml_store_head(l->s, &size, last, &last_time, e)))
-		goto fail;
-	now = ml_now_us();
 	for (i = 0; i < n; i++) {
-		memset(&en, 0, sizeof en);
-		en.seq = size + i;
-		memcpy(en.prev, last, ML_SHA256_LEN);
-		/* Append times never go backwards, whatever the clock does. */
-		en.time_us = now > last_time ? now : last_time;
-		if ((rc = append_one(l, &items[i], &en, last, e))) {
+		if ((rc = ml_batch_add(b, &items[i], &out[i], e))) {
 			e->seq = (long long)i;
-			goto fail;
+			ml_batch_abort(b);
+			return rc;
 		}
-		last_time = en.time_us;
-		out[i].seq = en.seq;
-		out[i].time_us = en.time_us;
-		memcpy(out[i].leaf, last, ML_SHA256_LEN);
 	}
-	if ((rc = ml_store_commit(l->s, e)))
-		return rc;
-	return ML_OK;
-fail:
-	ml_store_rollback(l->s);
-	return rc;
+	return ml_batch_commit(b, e);
 }
 
 int

@@ -58,9 +58,22 @@ const char *ml_ledger_logkey(const struct ml_ledger *l);
 
 /* Appends n envelopes in one transaction, in order.  out[i] receives what
  * item i became.  On failure nothing is written and e->seq holds the index
- * of the item at fault (0-based within the batch). */
+ * of the item at fault (0-based within the batch), or -1 when the fault is
+ * not an item's (the lock, the commit). */
 int ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t n,
 		     struct ml_appended *out, struct ml_err *e);
+
+/* The same, one item at a time, for callers that produce items while they
+ * append (import signs on other threads meanwhile).  begin takes the write
+ * lock; add checks and writes one item (after a failed add, abort); commit
+ * makes all durable; abort writes nothing.  commit and abort free b,
+ * whatever the result. */
+struct ml_batch;
+int ml_batch_begin(struct ml_ledger *l, struct ml_batch **b, struct ml_err *e);
+int ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
+		 struct ml_appended *out, struct ml_err *e);
+int ml_batch_commit(struct ml_batch *b, struct ml_err *e);
+void ml_batch_abort(struct ml_batch *b);
 
 /* Looks up a recorded dataset or model version: its digest and seq.
  * ML_EINPUT "unknown ..." when absent. */

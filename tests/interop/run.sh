@@ -40,8 +40,9 @@ cd "$T" || exit 1
 
 PASS=0
 FAIL=0
-ok()    { PASS=$((PASS + 1)); echo "ok - $*"; }
-notok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
+# printf, not echo: dash's echo would expand the backslashes of descriptions
+ok()    { PASS=$((PASS + 1)); printf 'ok - %s\n' "$*"; }
+notok() { FAIL=$((FAIL + 1)); printf 'not ok - %s\n' "$*"; }
 indent() { sed 's/^/#   /' "$@"; }
 
 # sql DB SQL: run SQL with the sqlite3 CLI (Python's sqlite3 if it is missing)
@@ -221,8 +222,8 @@ expect_reject() {
     mrc=$?
     if [ "$prc" -eq 1 ] && [ "$mrc" -eq 4 ]; then
         ok "$2: both reject"
-        echo "#   verify_ledger.py: $(head -n 1 "$T/py.out")"
-        echo "#   mlledger verify:  $(head -n 1 "$T/ml.out")"
+        printf '#   verify_ledger.py: %s\n' "$(head -n 1 "$T/py.out")"
+        printf '#   mlledger verify:  %s\n' "$(head -n 1 "$T/ml.out")"
     else
         notok "$2: verify_ledger.py exit $prc, mlledger verify exit $mrc (want 1 and 4)"
         indent "$T/py.out"
@@ -318,6 +319,384 @@ db=$(fresh immutable)
     --key "$K/alice.key" --out "$T/immutable.json" >/dev/null 2>&1 &&
     "$PY" "$TAMPER" append "$db" "$T/immutable.json"
 expect_reject "$db" "fraud-detector@1.0.0 re-recorded with another digest"
+
+# ---------------------------------------------------------------------------
+# 4. rules of the revised FORMAT.md (e245e45): each case is a copy of the
+#    ledger with one forged or CLI-made change; forged entries are signed by
+#    keys we hold and appended with the chain and projections recomputed, so
+#    only the rule under test is broken.
+
+# expect_accept DB DESC: both verifiers accept
+expect_accept() {
+    "$PY" "$VERIFY" "$1" >"$T/py.out" 2>&1
+    prc=$?
+    "$M" --ledger "$1" verify >"$T/ml.out" 2>&1
+    mrc=$?
+    if [ "$prc" -eq 0 ] && [ "$mrc" -eq 0 ]; then
+        ok "$2: both accept"
+    else
+        notok "$2: verify_ledger.py exit $prc, mlledger verify exit $mrc (want 0 and 0)"
+        indent "$T/py.out"
+        indent "$T/ml.out"
+    fi
+}
+
+# expect_exit WANT DESC CMD...: a CLI step must exit WANT
+expect_exit() {
+    want=$1
+    d=$2
+    shift 2
+    "$@" >"$T/cli.out" 2>&1
+    rc=$?
+    if [ "$rc" -eq "$want" ]; then
+        ok "$d: exit $rc"
+        [ -s "$T/cli.out" ] && printf '#   %s\n' "$(head -n 1 "$T/cli.out")"
+    else
+        notok "$d: exit $rc (want $want)"
+        indent "$T/cli.out"
+    fi
+}
+
+# forge NAME KEY KIND SUBJECT DIGEST PREDICATE [pretty]: db = a copy of the
+# ledger with a statement made by tamper.py, signed by KEY, appended
+forge() {
+    fname=$1
+    fkey=$2
+    shift 2
+    db=$(fresh "$fname")
+    "$PY" "$TAMPER" stmt "$@" >"$T/$fname.stmt" &&
+        "$PY" "$TAMPER" sign "$K/$fkey.key" "$T/$fname.env" <"$T/$fname.stmt" &&
+        "$PY" "$TAMPER" append "$db" "$T/$fname.env"
+}
+
+# forge_enrol NAME PUBFILE ROLE: db = a copy with PUBFILE enrolled by carol (admin)
+forge_enrol() {
+    db=$(fresh "$1")
+    "$PY" "$TAMPER" enrol-stmt "$2" "$3" | "$PY" "$TAMPER" sign "$K/carol.key" "$T/$1.env" &&
+        "$PY" "$TAMPER" append "$db" "$T/$1.env"
+}
+
+H_A=$(printf a | sha256sum | cut -c1-64)
+H_B=$(printf b | sha256sum | cut -c1-64)
+
+# --- rule 5: a public key is enrolled once, under any name -----------------
+
+"$PY" "$TAMPER" rename-pub "$K/dave.pub" dave2 >"$K/dave2.pub"
+"$PY" "$TAMPER" rename-pub "$K/admin.pub" admin2 >"$K/admin2.pub"
+"$PY" "$TAMPER" rename-pub "$K/alice.pub" alice2 >"$K/alice2.pub"
+
+db=$(fresh cli-reenrol)
+expect_exit 2 "mlledger key enroll: revoked dave's public key under the new name dave2 refused" \
+    "$M" --ledger "$db" key enroll "$K/dave2.pub" --role engineer --key "$K/carol.key"
+expect_exit 2 "mlledger key enroll: revoked dave.pub enrolled again under its own name refused" \
+    "$M" --ledger "$db" key enroll "$K/dave.pub" --role engineer --key "$K/carol.key"
+expect_exit 2 "mlledger key enroll: the genesis admin key's public key (revoked) as admin2 refused" \
+    "$M" --ledger "$db" key enroll "$K/admin2.pub" --role admin --key "$K/carol.key"
+expect_exit 2 "mlledger key enroll: active alice's public key as alice2 refused" \
+    "$M" --ledger "$db" key enroll "$K/alice2.pub" --role engineer --key "$K/carol.key"
+if [ "$(sql "$db" 'SELECT count(*) FROM entries;')" = "$N" ]; then
+    ok "refused enrolments wrote nothing"
+else
+    notok "refused enrolments wrote entries"
+fi
+
+forge_enrol reenrol-dave2 "$K/dave2.pub" engineer
+expect_reject "$db" "forged enrolment of revoked dave's public key as dave2 (signed by admin carol)"
+forge_enrol reenrol-dave "$K/dave.pub" engineer
+expect_reject "$db" "forged re-enrolment of revoked dave.pub under its own name"
+forge_enrol reenrol-admin2 "$K/admin2.pub" admin
+expect_reject "$db" "forged enrolment of the genesis admin key's public key as admin2"
+forge_enrol reenrol-alice2 "$K/alice2.pub" engineer
+expect_reject "$db" "forged enrolment of active alice's public key as alice2"
+
+# a revoked name may get a new key (rule 5: "a name with no active key")
+db=$(fresh newdave)
+mkdir -p "$K/new"
+"$M" key new dave --dir "$K/new" >/dev/null 2>&1
+expect_exit 0 "mlledger key enroll: a new key for the revoked name dave" \
+    "$M" --ledger "$db" key enroll "$K/new/dave.pub" --role engineer --key "$K/carol.key"
+expect_accept "$db" "new public key enrolled under revoked name dave"
+
+# §1: digest of the key line is over the line without its newline
+"$M" key new gina --dir "$K" >/dev/null 2>&1
+GINA=$(cat "$K/gina.pub")
+forge keyline-nl carol key-enrollment gina "$(printf '%s\n' "$GINA" | sha256sum | cut -c1-64)" \
+    "{\"key\":\"$GINA\",\"roles\":[\"engineer\"]}"
+expect_reject "$db" "enrolment whose subject digest is SHA-256 of the key line + newline"
+forge keyline carol key-enrollment gina "$(printf '%s' "$GINA" | sha256sum | cut -c1-64)" \
+    "{\"key\":\"$GINA\",\"roles\":[\"engineer\"]}"
+expect_accept "$db" "forged enrolment with SHA-256 of the key line without newline (control)"
+
+# §1 keyid: the base64 field of a verifier key may hold '+' (RFC 8032 TEST 1 seed)
+"$PY" "$TAMPER" seedkey frank 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 "$K"
+db=$(fresh plus)
+if cut -d+ -f3- "$K/frank.pub" | grep -q '+' &&
+    "$M" --ledger "$db" key enroll "$K/frank.pub" --role engineer --key "$K/carol.key" >"$T/out" 2>&1 &&
+    "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env canary --key "$K/frank.key" >>"$T/out" 2>&1 &&
+    [ "$(sql "$db" "SELECT keyid FROM keys WHERE name = 'frank';")" = "$(cut -d+ -f1-2 "$K/frank.pub")" ]; then
+    ok "key whose base64 field holds '+' enrolled and used with the CLI; keyid is the first two fields"
+else
+    notok "key whose base64 field holds '+' could not be enrolled and used"
+    indent "$T/out"
+fi
+expect_accept "$db" "ledger with a '+'-holding verifier key"
+
+# §2: role names are 1-32 bytes
+R32=$(printf '%032d' 0 | tr 0 r)
+"$M" key new hank --dir "$K" >/dev/null 2>&1
+"$M" key new ivan --dir "$K" >/dev/null 2>&1
+db=$(fresh role)
+expect_exit 2 "mlledger key enroll --role of 33 bytes refused" \
+    "$M" --ledger "$db" key enroll "$K/hank.pub" --role "${R32}r" --key "$K/carol.key"
+expect_exit 0 "mlledger key enroll --role of 32 bytes" \
+    "$M" --ledger "$db" key enroll "$K/hank.pub" --role "$R32" --key "$K/carol.key"
+expect_accept "$db" "role name of 32 bytes"
+forge_enrol role33 "$K/ivan.pub" "${R32}r"
+expect_reject "$db" "forged enrolment with a role name of 33 bytes"
+
+# --- §2 statements ---------------------------------------------------------
+
+# any valid JSON: white space allowed in statements and envelopes
+db=$(fresh pretty)
+"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"pretty"}' pretty >"$T/pretty.stmt"
+"$PY" "$TAMPER" sign "$K/alice.key" "$T/pretty.json" <"$T/pretty.stmt"
+expect_exit 0 "mlledger submit: statement with white space (indented, trailing newline)" \
+    "$M" --ledger "$db" submit "$T/pretty.json"
+"$M" sign deployment fraud-detector@1.1.0 --env pretty-envelope --digest "sha256:$M11" \
+    --key "$K/alice.key" --out "$T/penv.json" >/dev/null 2>&1
+"$PY" "$TAMPER" envelope "$T/penv.json" "$T/penv2.json" pretty
+expect_exit 0 "mlledger submit: envelope with white space (indented)" \
+    "$M" --ledger "$db" submit "$T/penv2.json"
+if [ "$(sql "$db" "SELECT hex(envelope) FROM entries WHERE seq = $((N + 1));")" = \
+     "$(od -An -v -tx1 "$T/penv2.json" | tr -d ' \n' | tr a-f A-F)" ]; then
+    ok "submitted envelope stored byte for byte as given"
+else
+    notok "submitted envelope not stored byte for byte"
+fi
+expect_accept "$db" "statement and envelope with insignificant white space"
+
+# duplicate member names in an envelope
+"$PY" "$TAMPER" envelope "$T/penv.json" "$T/dupenv.json" dup
+db=$(fresh dupenv)
+expect_exit 2 "mlledger submit: envelope with a duplicated member refused" \
+    "$M" --ledger "$db" submit "$T/dupenv.json"
+"$PY" "$TAMPER" append "$db" "$T/dupenv.json"
+expect_reject "$db" "envelope with a duplicated payloadType member appended"
+
+# every string non-empty
+db=$(fresh emptystr)
+expect_exit 2 "mlledger record --set note= (empty string) refused" \
+    "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env prod --set note= --key "$K/alice.key"
+forge emptystr alice deployment fraud-detector@1.1.0 "$M11" '{"environment":"prod","properties":{"note":""}}'
+expect_reject "$db" "properties value \"\" (empty string)"
+forge emptyuri alice dataset credit-card/other@1 "$H_A" '{"uri":""}'
+expect_reject "$db" "dataset uri \"\" (empty string)"
+
+# integers fit int64, reals are finite doubles
+forge i64max alice monitoring fraud-detector@1.1.0 "$M11" \
+    '{"environment":"prod","metrics":{"max":9223372036854775807,"min":-9223372036854775808}}'
+expect_accept "$db" "metrics at the int64 limits"
+forge i64over alice monitoring fraud-detector@1.1.0 "$M11" '{"environment":"prod","metrics":{"n":9223372036854775808}}'
+expect_reject "$db" "metric 9223372036854775808 (beyond int64)"
+forge i64under alice monitoring fraud-detector@1.1.0 "$M11" '{"environment":"prod","metrics":{"n":-9223372036854775809}}'
+expect_reject "$db" "metric -9223372036854775809 (beyond int64)"
+forge dblmax alice monitoring fraud-detector@1.1.0 "$M11" \
+    '{"environment":"prod","metrics":{"max":1.7976931348623157e308,"tiny":5e-324,"e":1E5}}'
+expect_accept "$db" "reals at the double limits"
+forge dblover alice monitoring fraud-detector@1.1.0 "$M11" '{"environment":"prod","metrics":{"n":1e309}}'
+expect_reject "$db" "metric 1e309 (not a finite double)"
+
+# metrics and properties are scalars everywhere
+forge nonscalar alice model fraud-detector@2.0.0 "$H_A" '{"metrics":{"auc":[0.9]}}'
+expect_reject "$db" "model metrics value is a list"
+forge nullscalar alice model fraud-detector@2.0.0 "$H_A" '{"properties":{"owner":null}}'
+expect_reject "$db" "model properties value is null"
+
+# only the predicate's comment/reason/description may hold \n and \t
+forge longtext alice incident fraud-detector@1.1.0 "$M11" '{"severity":"low","description":"line 1\n\tline 2"}'
+expect_accept "$db" "incident description holding \\n and \\t"
+forge proptext alice deployment fraud-detector@1.1.0 "$M11" \
+    '{"environment":"prod","properties":{"description":"line 1\nline 2"}}'
+expect_reject "$db" "a properties member named description holding \\n"
+
+# real calendar dates
+forge leapsec alice deployment fraud-detector@1.1.0 "$M11" '{"environment":"prod","time":"2026-06-30T23:59:60Z"}'
+expect_reject "$db" "time with a leap second (23:59:60)"
+forge feb30 bob waiver fraud-detector@1.1.0 "$M11" '{"rule":"r1","expires":"2027-02-30","reason":"x"}'
+expect_reject "$db" "waiver expiring on 30 February"
+forge feb29 bob waiver fraud-detector@1.1.0 "$M11" '{"rule":"r1","expires":"2028-02-29","reason":"x"}'
+expect_accept "$db" "waiver expiring on 29 February of a leap year"
+
+# --- §2/§6 directory artifacts ---------------------------------------------
+
+# §6's coreutils pipeline gives the recorded digests of the two folders
+bad=""
+for pair in "model-1.0.0 fraud-detector@1.0.0" "data/holdout credit-card/holdout@1"; do
+    dir=${pair%% *}
+    ref=${pair#* }
+    want=$(sql "$L" "SELECT lower(hex(digest)) FROM subjects WHERE ref = '$ref';")
+    got=$(cd "$T/$dir" && find -L . -type f | sed 's|^\./||' | LC_ALL=C sort |
+        xargs -d '\n' sha256sum -- | sha256sum | cut -c1-64)
+    [ "$got" = "$want" ] || bad="$bad $ref"
+done
+if [ -z "$bad" ]; then
+    ok "§6 coreutils manifest pipeline gives the recorded digest of both folders"
+else
+    notok "§6 coreutils manifest pipeline disagrees for:$bad"
+fi
+
+# the CLI-recorded folder model, its files list edited and re-signed by alice
+MODEL10=$(seq_of "kind = 'model' AND version = '1.0.0'")
+HOLDOUT=$(seq_of "kind = 'dataset' AND version = '1'")
+CFG=$(sha256sum "$T/model-1.0.0/config.json" | cut -c1-64)
+CFG_SIZE=$(wc -c <"$T/model-1.0.0/config.json" | tr -d ' ')
+W_SIZE=$(wc -c <"$T/model-1.0.0/weights/layer0.bin" | tr -d ' ')
+TOTAL=$((CFG_SIZE + W_SIZE))
+A_CSV=$(sha256sum "$T/data/holdout/a.csv" | cut -c1-64)
+
+db=$(fresh dir-resign)
+"$PY" "$TAMPER" resign "$db" "$MODEL10" "\"sha256\":\"$CFG\"" "\"sha256\":\"$CFG\"" "$K/alice.key"
+expect_accept "$db" "model $MODEL10 re-signed by alice unchanged (control for the re-signing tool)"
+
+db=$(fresh dir-sha)
+"$PY" "$TAMPER" resign "$db" "$MODEL10" "\"sha256\":\"$CFG\"" "\"sha256\":\"$H_A\"" "$K/alice.key"
+expect_reject "$db" "model $MODEL10 files list: config.json sha256 changed, re-signed by alice"
+db=$(fresh dir-path)
+"$PY" "$TAMPER" resign "$db" "$MODEL10" '"path":"config.json"' '"path":"config.yaml"' "$K/alice.key"
+expect_reject "$db" "model $MODEL10 files list: config.json renamed config.yaml, re-signed by alice"
+db=$(fresh dir-total)
+"$PY" "$TAMPER" resign "$db" "$MODEL10" "\"size\":$TOTAL," "\"size\":$((TOTAL + 1))," "$K/alice.key"
+expect_reject "$db" "model $MODEL10 artifact size no longer the sum of the files' sizes, re-signed by alice"
+db=$(fresh dir-drop)
+"$PY" "$TAMPER" resign "$db" "$MODEL10" "{\"path\":\"config.json\",\"sha256\":\"$CFG\",\"size\":$CFG_SIZE}," "" "$K/alice.key"
+"$PY" "$TAMPER" resign "$db" "$MODEL10" "\"size\":$TOTAL," "\"size\":$W_SIZE," "$K/alice.key"
+expect_reject "$db" "model $MODEL10 files list: config.json dropped (size adjusted), re-signed by alice"
+db=$(fresh dir-holdout)
+"$PY" "$TAMPER" resign "$db" "$HOLDOUT" "\"sha256\":\"$A_CSV\"" "\"sha256\":\"$H_B\"" "$K/alice.key"
+expect_reject "$db" "dataset $HOLDOUT files list: a.csv sha256 changed, re-signed by alice"
+# file sizes are not part of the §6 manifest: a consistent change of them is
+# not detectable (the list is signed, but only paths and digests are bound)
+db=$(fresh dir-sizes)
+"$PY" "$TAMPER" resign "$db" "$MODEL10" "\"sha256\":\"$CFG\",\"size\":$CFG_SIZE}" \
+    "\"sha256\":\"$CFG\",\"size\":$((CFG_SIZE + 5))}" "$K/alice.key"
+"$PY" "$TAMPER" resign "$db" "$MODEL10" "\"size\":$TOTAL," "\"size\":$((TOTAL + 5)),"  "$K/alice.key"
+expect_accept "$db" "model $MODEL10 file and total sizes changed consistently, re-signed (sizes are outside the manifest)"
+
+# new folder models made by tamper.py, subject digest = SHA-256 of the manifest
+# of the list as given, so that only the rule under test is broken
+fl() { printf '{"path":"%s","sha256":"%s","size":%s}' "$1" "$2" "$3"; }
+dirart() { printf '{"artifact":{"type":"directory","size":%s,"files":[%s]}}' "$1" "$2"; }
+forge dir-ok alice model crafted/folder@1 manifest "$(dirart 3 "$(fl a.bin "$H_A" 1),$(fl sub/b.bin "$H_B" 2)")"
+expect_accept "$db" "crafted folder model, digest = SHA-256 of its manifest (control)"
+forge dir-ds alice dataset crafted/data@1 manifest "$(dirart 3 "$(fl a.bin "$H_A" 1),$(fl sub/b.bin "$H_B" 2)")"
+expect_accept "$db" "crafted folder dataset, digest = SHA-256 of its manifest (control)"
+forge dir-digest alice model crafted/folder@1 "$H_A" "$(dirart 3 "$(fl a.bin "$H_A" 1),$(fl sub/b.bin "$H_B" 2)")"
+expect_reject "$db" "crafted folder model whose digest is not that of its manifest"
+forge dir-dsdigest alice dataset crafted/data@1 "$H_A" "$(dirart 3 "$(fl a.bin "$H_A" 1),$(fl sub/b.bin "$H_B" 2)")"
+expect_reject "$db" "crafted folder dataset whose digest is not that of its manifest"
+forge dir-empty alice model crafted/folder@1 manifest "$(dirart 0 "")"
+expect_reject "$db" "crafted folder model with an empty files list"
+forge dir-nofiles alice model crafted/folder@1 "$H_A" '{"artifact":{"type":"directory","size":0}}'
+expect_reject "$db" "crafted folder model without files"
+forge dir-unsorted alice model crafted/folder@1 manifest "$(dirart 3 "$(fl sub/b.bin "$H_B" 2),$(fl a.bin "$H_A" 1)")"
+expect_reject "$db" "crafted folder model, paths not sorted"
+forge dir-dup alice model crafted/folder@1 manifest "$(dirart 2 "$(fl a.bin "$H_A" 1),$(fl a.bin "$H_B" 1)")"
+expect_reject "$db" "crafted folder model, a path listed twice"
+forge dir-bytewise alice model crafted/folder@1 manifest "$(dirart 2 "$(fl a.bin "$H_A" 1),$(fl B.bin "$H_B" 1)")"
+expect_reject "$db" "crafted folder model, paths sorted case-insensitively, not bytewise"
+for p in /a.bin ../a.bin ./a.bin sub/../a.bin sub/./a.bin sub//a.bin sub/ . '..' 'sub\\a.bin'; do
+    forge dir-path alice model crafted/folder@1 manifest "$(dirart 1 "$(fl "$p" "$H_A" 1)")"
+    expect_reject "$db" "crafted folder model with path '$p'"
+done
+forge dir-file alice model crafted/file@1 "$H_A" \
+    "{\"artifact\":{\"type\":\"file\",\"size\":1,\"files\":[$(fl a.bin "$H_A" 1)]}}"
+expect_reject "$db" "crafted file artifact with a files list"
+
+# --- §7 database -------------------------------------------------------------
+
+db=$(fresh reorder)
+sql "$db" "$DROP_TRIGGERS
+DROP INDEX entry_index_subject;
+$(printf '%s\n' "$CREATE_TRIGGERS" | tail -n 2)
+CREATE INDEX entry_index_subject ON entry_index (name, version);
+$(printf '%s\n' "$CREATE_TRIGGERS" | head -n 6)"
+expect_accept "$db" "schema objects re-created in another order (the schema is a set)"
+db=$(fresh schema-ws)
+sql "$db" "DROP INDEX entry_index_subject;
+CREATE INDEX entry_index_subject ON entry_index (name,version);"
+expect_reject "$db" "index re-created with other white space in its SQL"
+db=$(fresh schema-extra)
+sql "$db" "CREATE INDEX entries_by_time ON entries (appended_us);"
+expect_reject "$db" "an extra index"
+db=$(fresh meta4)
+sql "$db" "INSERT INTO meta VALUES ('note', 'x');"
+expect_reject "$db" "a fourth meta row"
+db=$(fresh meta2)
+sql "$db" "DELETE FROM meta WHERE key = 'format';"
+expect_reject "$db" "meta row format deleted"
+
+# --- §1/§7 origin --------------------------------------------------------------
+
+O128=$(printf '%0117d' 0 | tr 0 o)host:8443/x    # 128 bytes
+"$M" key new genadmin --dir "$K" >/dev/null 2>&1
+rm -f "$T/o.db" "$T/o.db-wal" "$T/o.db-shm" "$T/o.db.log.key"
+expect_exit 0 "mlledger init --origin of 128 bytes holding ':' and '/'" \
+    "$M" --ledger "$T/o.db" init --key "$K/genadmin.key" --origin "$O128"
+expect_accept "$T/o.db" "ledger with a 128-byte origin holding ':'"
+for o in "${O128}x" "bad origin" "a@b" "a+b"; do
+    rm -f "$T/o2.db" "$T/o2.db-wal" "$T/o2.db-shm" "$T/o2.db.log.key"
+    expect_exit 2 "mlledger init --origin '$(printf '%s' "$o" | cut -c1-20)' ($(printf '%s' "$o" | wc -c | tr -d ' ') bytes) refused" \
+        "$M" --ledger "$T/o2.db" init --key "$K/genadmin.key" --origin "$o"
+done
+rm -f "$T/g.db" "$T/g.db-wal" "$T/g.db-shm" "$T/g.db.log.key"
+"$M" --ledger "$T/g.db" init --key "$K/genadmin.key" --origin genesis.example >/dev/null 2>&1
+sql "$T/g.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+for o in "forged.example:1/ledger" "${O128}x" "bad origin" "a@b"; do
+    rm -f "$T/gf.db" "$T/gf.db-wal" "$T/gf.db-shm"
+    cp "$T/g.db" "$T/gf.db"
+    "$PY" "$TAMPER" regenesis "$T/gf.db" "$K/genadmin.key" "$o"
+    if [ "$o" = "forged.example:1/ledger" ]; then
+        expect_accept "$T/gf.db" "forged genesis for origin '$o' (control for the forging tool)"
+    else
+        expect_reject "$T/gf.db" "forged genesis for origin '$(printf '%s' "$o" | cut -c1-20)' ($(printf '%s' "$o" | wc -c | tr -d ' ') bytes)"
+    fi
+done
+
+# --- §2/§3 size limits: statement at most 512 KiB, envelope at most 1 MiB ----
+
+# pad FILE N: FILE (a JSON object, trailing newline dropped) padded with white
+# space before its final '}' to exactly N bytes
+pad() {
+    "$PY" -c 'import sys; b = open(sys.argv[1], "rb").read().rstrip(b"\n"); n = int(sys.argv[2])
+sys.stdout.buffer.write(b[:-1] + b" " * (n - len(b)) + b"}")' "$1" "$2"
+}
+"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"padded"}' >"$T/small.stmt"
+for n in 524288 524289; do
+    db=$(fresh "stmt$n")
+    pad "$T/small.stmt" "$n" | "$PY" "$TAMPER" sign "$K/alice.key" "$T/stmt$n.env"
+    if [ "$n" -eq 524288 ]; then
+        expect_exit 0 "mlledger submit: statement of exactly 512 KiB" "$M" --ledger "$db" submit "$T/stmt$n.env"
+        expect_accept "$db" "statement of exactly 512 KiB"
+    else
+        expect_exit 2 "mlledger submit: statement of 512 KiB + 1 byte refused" "$M" --ledger "$db" submit "$T/stmt$n.env"
+        "$PY" "$TAMPER" append "$db" "$T/stmt$n.env"
+        expect_reject "$db" "statement of 512 KiB + 1 byte"
+    fi
+done
+"$M" sign deployment fraud-detector@1.1.0 --env padded --digest "sha256:$M11" \
+    --key "$K/alice.key" --out "$T/small.json" >/dev/null 2>&1
+for n in 1048576 1048577; do
+    db=$(fresh "env$n")
+    pad "$T/small.json" "$n" >"$T/env$n.json"
+    if [ "$n" -eq 1048576 ]; then
+        expect_exit 0 "mlledger submit: envelope of exactly 1 MiB" "$M" --ledger "$db" submit "$T/env$n.json"
+        expect_accept "$db" "envelope of exactly 1 MiB"
+    else
+        expect_exit 2 "mlledger submit: envelope of 1 MiB + 1 byte refused" "$M" --ledger "$db" submit "$T/env$n.json"
+        "$PY" "$TAMPER" append "$db" "$T/env$n.json"
+        expect_reject "$db" "envelope of 1 MiB + 1 byte"
+    fi
+done
 
 # control: the untouched ledger still verifies with both after all the copying
 if "$PY" "$VERIFY" "$L" >/dev/null 2>&1 && "$M" --ledger "$L" verify >/dev/null 2>&1; then

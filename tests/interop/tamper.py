@@ -3,17 +3,41 @@
 
 Makes tampered ledgers that a byte-level check alone would not catch: the
 hash chain and the projection tables are recomputed so that only the rule
-under test (signature, time order, key status, admin role, references) is
-broken.  Written from ledger/FORMAT.md; reuses verify_ledger's primitives.
+under test (signature, time order, key status, admin role, references, key
+reuse, statement form, folder manifests, origin) is broken.  Written from
+ledger/FORMAT.md; reuses verify_ledger's primitives.
 
   tamper.py sign KEYFILE OUT            envelope over the statement on stdin
   tamper.py enrol-stmt PUBFILE ROLE     print a key-enrollment statement
-  tamper.py append DB ENVFILE           append ENVFILE as the next entry
+  tamper.py append DB ENVFILE [raw]     append ENVFILE as the next entry
+                                        (trailing newlines dropped unless raw)
   tamper.py edit-payload DB SEQ OLD NEW replace OLD by NEW in entry SEQ's
                                         statement (signature kept), rechain
   tamper.py set-time DB SEQ DELTA_US    add DELTA_US to entry SEQ's time, rechain
   tamper.py keyline KEYFILE [PASSFILE]  print the verifier key of a secret key
                                         file (FORMAT.md §1, both forms)
+  tamper.py resign DB SEQ OLD NEW KEYFILE
+                                        like edit-payload, then re-sign the
+                                        statement with KEYFILE (entry_index
+                                        keyid and stmt_hash follow), rechain
+  tamper.py rename-pub PUBFILE NAME     print the verifier key of PUBFILE's
+                                        public key under another name
+  tamper.py seedkey NAME SEEDHEX DIR    write DIR/NAME.key (unencrypted) and
+                                        DIR/NAME.pub for a given Ed25519 seed
+  tamper.py stmt KIND SUBJECT DIGEST PREDICATE_JSON [pretty]
+                                        print a statement (compact, or
+                                        indented); "time" is added if absent;
+                                        DIGEST "manifest" = SHA-256 of the §6
+                                        manifest of predicate.artifact.files
+  tamper.py envelope IN OUT pretty|dup|newline
+                                        rewrite envelope IN: indented, with a
+                                        duplicated payloadType member, or with
+                                        a trailing newline
+  tamper.py regenesis DB ADMINKEY ORIGIN
+                                        replace the genesis entry of a ledger
+                                        holding only it by one for ORIGIN (new
+                                        random log key), meta and entry_index
+                                        follow, rechain
 """
 
 import base64
@@ -62,23 +86,26 @@ def rechain(db, start):
         prev = h
 
 
-def stmt_of(env):
-    return base64.b64decode(json.loads(env)["payload"])
+def read_signer(keyfile):
+    """(keyid, SigningKey) of an unencrypted signer key file."""
+    line = open(keyfile).read().strip()
+    parts = line.split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        sys.exit("tamper.py: %s: not an unencrypted signer key" % keyfile)
+    name, hx, b64 = parts[2], parts[3], parts[4]
+    return name + "+" + hx, nacl.signing.SigningKey(base64.b64decode(b64)[1:])
+
+
+def envelope(stmt, keyfile):
+    keyid, sk = read_signer(keyfile)
+    sig = sk.sign(V.pae(V.PAYLOAD_TYPE, stmt)).signature
+    return ('{"payload":"%s","payloadType":"%s","signatures":[{"keyid":"%s","sig":"%s"}]}'
+            % (base64.b64encode(stmt).decode(), V.PAYLOAD_TYPE, keyid,
+               base64.b64encode(sig).decode())).encode()
 
 
 def cmd_sign(keyfile, out):
-    line = open(keyfile).read().strip()
-    parts = line.split("+")
-    if parts[:2] != ["PRIVATE", "KEY"]:
-        sys.exit("tamper.py: %s: not an unencrypted signer key" % keyfile)
-    name, hx, b64 = parts[2], parts[3], "+".join(parts[4:])
-    seed = base64.b64decode(b64)[1:]
-    stmt = sys.stdin.buffer.read()
-    sig = nacl.signing.SigningKey(seed).sign(V.pae(V.PAYLOAD_TYPE, stmt)).signature
-    env = ('{"payload":"%s","payloadType":"%s","signatures":[{"keyid":"%s+%s","sig":"%s"}]}'
-           % (base64.b64encode(stmt).decode(), V.PAYLOAD_TYPE, name, hx,
-              base64.b64encode(sig).decode()))
-    open(out, "w").write(env)
+    open(out, "wb").write(envelope(sys.stdin.buffer.read(), keyfile))
 
 
 def cmd_enrol_stmt(pubfile, role):
@@ -92,21 +119,31 @@ def cmd_enrol_stmt(pubfile, role):
     sys.stdout.write(json.dumps(st, separators=(",", ":")))
 
 
-def cmd_append(path, envfile):
-    env = open(envfile, "rb").read().rstrip(b"\n")
+def cmd_append(path, envfile, raw=None):
+    env = open(envfile, "rb").read()
+    if raw is None:
+        env = env.rstrip(b"\n")
+    elif raw != "raw":
+        sys.exit(__doc__)
     db = open_rw(path)
     seq, prev, t = db.execute("SELECT seq, leaf_hash, appended_us FROM entries "
                               "ORDER BY seq DESC LIMIT 1").fetchone()
     seq, t = seq + 1, t + 1
     db.execute("INSERT INTO entries VALUES (?,?,?,?,?)",
                (seq, prev, t, env, V.leaf_hash(V.leaf_bytes(seq, prev, t, env))))
-    stmt = stmt_of(env)
-    st = json.loads(stmt)
-    kind = st["predicateType"].split("/")[3]
-    sname = st["subject"][0]["name"]
-    digest = bytes.fromhex(st["subject"][0]["digest"]["sha256"])
-    name, version = sname.split("@") if "@" in sname else (sname, "")
-    keyid = json.loads(env)["signatures"][0]["keyid"]
+    # projections as far as the (possibly malformed) envelope allows: an
+    # unparsable statement gets an entry_index row with empty kind and name
+    e = json.loads(env)
+    keyid = e["signatures"][0]["keyid"]
+    stmt = base64.b64decode(e["payload"])
+    try:
+        st = json.loads(stmt)
+        kind = st["predicateType"].split("/")[3]
+        sname = st["subject"][0]["name"]
+        digest = bytes.fromhex(st["subject"][0]["digest"]["sha256"])
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        st, kind, sname, digest = None, "", "", b""
+    name, version = sname.split("@", 1) if "@" in sname else (sname, "")
     try:   # fails on a replay: UNIQUE (keyid, stmt_hash)
         db.execute("INSERT INTO entry_index VALUES (?,?,?,?,?,?)",
                    (seq, kind, name, version, keyid, hashlib.sha256(stmt).digest()))
@@ -116,7 +153,8 @@ def cmd_append(path, envfile):
         db.execute("INSERT OR IGNORE INTO subjects VALUES (?,?,?,?)", (kind, sname, digest, seq))
     if kind == "key-enrollment":
         k = st["predicate"]["key"]
-        db.execute("INSERT INTO keys VALUES (?,?,?,?,?,NULL)",
+        # a keyid enrolled before keeps its row: keys.keyid is the PRIMARY KEY
+        db.execute("INSERT OR IGNORE INTO keys VALUES (?,?,?,?,?,NULL)",
                    ("+".join(k.split("+")[:2]), sname, k, ",".join(st["predicate"]["roles"]), seq))
     if kind == "key-revocation":
         k = st["predicate"]["key"]
@@ -124,7 +162,7 @@ def cmd_append(path, envfile):
     close_rw(db)
 
 
-def cmd_edit_payload(path, seq, old, new):
+def cmd_edit_payload(path, seq, old, new, keyfile=None):
     seq = int(seq)
     db = open_rw(path)
     (env,) = db.execute("SELECT envelope FROM entries WHERE seq = ?", (seq,)).fetchone()
@@ -133,12 +171,96 @@ def cmd_edit_payload(path, seq, old, new):
     if old.encode() not in stmt:
         sys.exit("tamper.py: %r not in the statement of entry %d" % (old, seq))
     stmt = stmt.replace(old.encode(), new.encode(), 1)
-    e["payload"] = base64.b64encode(stmt).decode()
-    env = json.dumps(e, separators=(",", ":")).encode()
+    if keyfile is None:     # signature kept: it no longer verifies
+        e["payload"] = base64.b64encode(stmt).decode()
+        env = json.dumps(e, separators=(",", ":")).encode()
+    else:                   # re-signed by KEYFILE
+        env = envelope(stmt, keyfile)
+        db.execute("UPDATE entry_index SET keyid = ? WHERE seq = ?",
+                   (json.loads(env)["signatures"][0]["keyid"], seq))
     db.execute("UPDATE entries SET envelope = ? WHERE seq = ?", (env, seq))
     db.execute("UPDATE entry_index SET stmt_hash = ? WHERE seq = ?",
                (hashlib.sha256(stmt).digest(), seq))
     rechain(db, seq)
+    close_rw(db)
+
+
+def cmd_resign(path, seq, old, new, keyfile):
+    cmd_edit_payload(path, seq, old, new, keyfile)
+
+
+def cmd_rename_pub(pubfile, name):
+    _, _, pub = V.parse_vkey(open(pubfile).read().strip(), V.RE_KEY_NAME, pubfile)
+    print(V.verifier_key_line(name, pub))
+
+
+def cmd_seedkey(name, seedhex, d):
+    seed = bytes.fromhex(seedhex)
+    pub = bytes(nacl.signing.SigningKey(seed).verify_key)
+    hx = V.key_hash(name.encode(), pub).hex()
+    kf = os.path.join(d, name + ".key")
+    fd = os.open(kf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, ("PRIVATE+KEY+%s+%s+%s\n" % (name, hx, base64.b64encode(b"\x01" + seed).decode())).encode())
+    os.close(fd)
+    open(os.path.join(d, name + ".pub"), "w").write(V.verifier_key_line(name, pub) + "\n")
+
+
+def cmd_stmt(kind, subject, digest, predicate, pretty=None):
+    pred = json.loads(predicate)
+    pred.setdefault("time", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    if digest == "manifest":
+        digest = hashlib.sha256(V.manifest(pred["artifact"]["files"])).hexdigest()
+    st = {"_type": V.STATEMENT_TYPE,
+          "subject": [{"name": subject, "digest": {"sha256": digest}}],
+          "predicateType": "https://mlledger.dev/%s/v1" % kind,
+          "predicate": pred}
+    if pretty not in (None, "pretty"):
+        sys.exit(__doc__)
+    kw = dict(indent=2) if pretty else dict(separators=(",", ":"))
+    try:
+        out = json.dumps(st, ensure_ascii=False, **kw).encode("utf-8")
+    except UnicodeEncodeError:      # lone surrogates: keep them as \u escapes
+        out = json.dumps(st, **kw).encode("ascii")
+    sys.stdout.buffer.write(out + (b"\n" if pretty else b""))
+
+
+def cmd_envelope(src, out, mode):
+    raw = open(src, "rb").read().rstrip(b"\n")
+    e = json.loads(raw)
+    if mode == "pretty":
+        raw = json.dumps(e, indent=2).encode()
+    elif mode == "dup":
+        # payloadType twice, same value both times: only the duplicate is wrong
+        raw = raw.replace(b'"payloadType":', b'"payloadType":"%s","payloadType":'
+                          % V.PAYLOAD_TYPE.encode(), 1)
+    elif mode == "newline":
+        raw = raw + b"\n"
+    else:
+        sys.exit(__doc__)
+    open(out, "wb").write(raw)
+
+
+def cmd_regenesis(path, adminkey, origin):
+    keyid, sk = read_signer(adminkey)
+    admin = V.verifier_key_line(keyid.split("+")[0], bytes(sk.verify_key))
+    logpub = bytes(nacl.signing.SigningKey(os.urandom(32)).verify_key)
+    logkey = V.verifier_key_line(origin, logpub)
+    st = {"_type": V.STATEMENT_TYPE,
+          "subject": [{"name": origin, "digest": {"sha256": hashlib.sha256(logkey.encode()).hexdigest()}}],
+          "predicateType": "https://mlledger.dev/genesis/v1",
+          "predicate": {"format": 1, "origin": origin, "logKey": logkey, "admin": admin,
+                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+    stmt = json.dumps(st, separators=(",", ":")).encode()
+    env = envelope(stmt, adminkey)
+    db = open_rw(path)
+    if db.execute("SELECT count(*) FROM entries").fetchone()[0] != 1:
+        sys.exit("tamper.py: regenesis: the ledger must hold only its genesis entry")
+    db.execute("UPDATE entries SET envelope = ? WHERE seq = 0", (env,))
+    db.execute("UPDATE entry_index SET name = ?, keyid = ?, stmt_hash = ? WHERE seq = 0",
+               (origin, keyid, hashlib.sha256(stmt).digest()))
+    db.execute("UPDATE meta SET value = ? WHERE key = 'origin'", (origin,))
+    db.execute("UPDATE meta SET value = ? WHERE key = 'log_key'", (logkey,))
+    rechain(db, 0)
     close_rw(db)
 
 
@@ -189,9 +311,13 @@ def cmd_keyline(keyfile, passfile=None):
 def main(a):
     cmds = {"sign": (cmd_sign, 2), "enrol-stmt": (cmd_enrol_stmt, 2), "append": (cmd_append, 2),
             "edit-payload": (cmd_edit_payload, 4), "set-time": (cmd_set_time, 3),
-            "keyline": (cmd_keyline, 1)}
+            "keyline": (cmd_keyline, 1), "resign": (cmd_resign, 5),
+            "rename-pub": (cmd_rename_pub, 2), "seedkey": (cmd_seedkey, 3),
+            "stmt": (cmd_stmt, 4), "envelope": (cmd_envelope, 3),
+            "regenesis": (cmd_regenesis, 3)}
+    optional = {"keyline": 1, "stmt": 1, "append": 1}   # commands with one optional argument
     if len(a) < 2 or a[1] not in cmds or not (
-            len(a) - 2 == cmds[a[1]][1] or (a[1] == "keyline" and len(a) == 4)):
+            len(a) - 2 == cmds[a[1]][1] or len(a) - 2 == cmds[a[1]][1] + optional.get(a[1], -99)):
         sys.exit(__doc__)
     cmds[a[1]][0](*a[2:])
 

@@ -7,7 +7,8 @@ Usage:
     verify_ledger.py --vectors    check the FORMAT.md section 8 test vectors
 
 Standard library + PyNaCl only (Debian: python3-nacl).  Interpretations of
-points FORMAT.md leaves open are marked "SPEC:" below.
+points FORMAT.md leaves open are marked "SPEC:" below.  Section numbers refer
+to FORMAT.md as revised in commit e245e45.
 """
 
 import base64
@@ -30,12 +31,16 @@ import nacl.signing
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_PREFIX = "https://mlledger.dev/"
-MAX_STATEMENT = 1 << 20          # §2 "at most 1 MiB"
+MAX_STATEMENT = 512 << 10        # §2 "at most 512 KiB"
+MAX_ENVELOPE = 1 << 20           # §3 "at most 1 MiB"
 MAX_STRING = 65536               # §2 "at most 65,536 bytes"
+MAX_FILES = 20000                # §2 directory artifact: 1-20,000 files
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 APPLICATION_ID = 0x4D4C4C47      # §7 "MLLG"
 FORMAT_VERSION = 1
 
-# §7, verbatim.
+# §7, verbatim.  verify compares the SET of sql texts of sqlite_master (rows
+# without sql aside, order not significant) with these statements.
 SCHEMA_SQL = """\
 CREATE TABLE keys (
   keyid TEXT PRIMARY KEY NOT NULL,
@@ -102,18 +107,19 @@ PREDICATE_MEMBERS = {
     "retirement": ({"time", "environment", "reason"}, set()),
     "incident": ({"time", "severity", "description"}, set()),
 }
-# §2: "long texts — comment, reason, description — may hold \n and \t"
+# §2: "long texts — comment, reason, description — may hold \n and \t".
+# SPEC: read as the predicate members of those names only (not, say, a
+# `properties` member that happens to be called "description").
 LONG_TEXT = {"comment", "reason", "description"}
 
 RE_KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# SPEC: the origin's length limit is only given for the default origin
-# ("at most 128 bytes"); §1 says it "may also hold / and :".
+# §1/§7: the origin is 1-128 bytes of [A-Za-z0-9._/:-]
 RE_ORIGIN = re.compile(r"[A-Za-z0-9._/:-]{1,128}")
 RE_HEX8 = re.compile(r"[0-9a-f]{8}")
 RE_HEX64 = re.compile(r"[0-9a-f]{64}")
 RE_REF_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 RE_REF_VERSION = re.compile(r"[A-Za-z0-9._+-]{1,64}")
-RE_ROLE = re.compile(r"[a-z0-9-]+")  # SPEC: no length limit given for a role
+RE_ROLE = re.compile(r"[a-z0-9-]{1,32}")  # §2 "Role names are 1–32 bytes"
 RE_ENV = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 RE_SCALAR_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 RE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
@@ -163,12 +169,11 @@ def parse_vkey(line, name_rx, what):
     """Parse `<name>+<8 hex>+base64(0x01||pub)`; return (name, keyid, pub)."""
     if not isinstance(line, str):
         raise Bad("%s: not a string" % what)
-    parts = line.split("+")
-    # the base64 field may itself contain '+': name and hash are the first two
-    if len(parts) < 3:
+    # §1: the base64 field may itself hold '+': split at the first two '+' only
+    parts = line.split("+", 2)
+    if len(parts) != 3:
         raise Bad("%s: not a verifier key" % what)
-    name, hx = parts[0], parts[1]
-    b64 = "+".join(parts[2:])
+    name, hx, b64 = parts
     if not fm(name_rx, name):
         raise Bad("%s: bad key name %r" % (what, name))
     if not fm(RE_HEX8, hx):
@@ -222,9 +227,21 @@ def _no_constants(name):
 
 
 def _float(s):
+    # §2: "reals [must fit] an IEEE 754 double (finite)".  float() rounds to
+    # the nearest double; overflow gives inf, which is refused.
+    # SPEC: underflow (e.g. 1e-400, which rounds to 0.0) is not addressed;
+    # read as fitting (it is finite).
     v = float(s)
-    if not math.isfinite(v):  # SPEC: out-of-range numbers are not addressed
-        raise Bad("number out of range: %s" % s)
+    if not math.isfinite(v):
+        raise Bad("real out of range: %s" % s)
+    return v
+
+
+def _int(s):
+    # §2: "Integers must fit a signed 64-bit integer"
+    v = int(s)
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise Bad("integer out of the signed 64-bit range: %s" % s)
     return v
 
 
@@ -234,7 +251,8 @@ def parse_json(raw, what):
     except UnicodeDecodeError:
         raise Bad("%s: not valid UTF-8" % what)
     try:
-        return json.loads(text, object_pairs_hook=_no_dups,
+        # any valid JSON (RFC 8259), white space included (§2, §3)
+        return json.loads(text, object_pairs_hook=_no_dups, parse_int=_int,
                           parse_constant=_no_constants, parse_float=_float)
     except Bad as e:
         raise Bad("%s: %s" % (what, e))
@@ -242,29 +260,13 @@ def parse_json(raw, what):
         raise Bad("%s: invalid JSON (%s)" % (what, e))
 
 
-def has_insignificant_ws(raw):
-    """True if the JSON text has white space outside strings."""
-    in_str = esc = False
-    for c in raw:
-        if in_str:
-            if esc:
-                esc = False
-            elif c == 0x5C:
-                esc = True
-            elif c == 0x22:
-                in_str = False
-        elif c == 0x22:
-            in_str = True
-        elif c in (0x20, 0x09, 0x0A, 0x0D):
-            return True
-    return False
-
-
 def check_string(s, what, long_text=False):
     try:
         b = s.encode("utf-8", errors="strict")   # rejects lone surrogates
     except UnicodeEncodeError:
         raise Bad("%s: string is not valid UTF-8" % what)
+    if not b:
+        raise Bad("%s: empty string" % what)
     if len(b) > MAX_STRING:
         raise Bad("%s: string longer than %d bytes" % (what, MAX_STRING))
     for ch in s:
@@ -275,16 +277,31 @@ def check_string(s, what, long_text=False):
             raise Bad("%s: control character U+%04X in string" % (what, o))
 
 
-def check_all_strings(v, what, member=None):
+def check_all_strings(v, what, long_text=False):
+    """§2 string rules for every string (member names included) in v."""
     if isinstance(v, str):
-        check_string(v, what, long_text=member in LONG_TEXT)
+        check_string(v, what, long_text=long_text)
     elif isinstance(v, dict):
         for k, x in v.items():
             check_string(k, what + " member name")
-            check_all_strings(x, what + "." + k, member=k)
+            check_all_strings(x, what + "." + k)
     elif isinstance(v, list):
         for i, x in enumerate(v):
-            check_all_strings(x, "%s[%d]" % (what, i), member=None)
+            check_all_strings(x, "%s[%d]" % (what, i))
+
+
+def check_statement_strings(st):
+    """Like check_all_strings, but the predicate's long texts may hold \n, \t."""
+    if isinstance(st, dict) and isinstance(st.get("predicate"), dict):
+        for k, x in st.items():
+            check_string(k, "statement member name")
+            if k != "predicate":
+                check_all_strings(x, "statement." + k)
+        for k, x in st["predicate"].items():
+            check_string(k, "predicate member name")
+            check_all_strings(x, "predicate." + k, long_text=k in LONG_TEXT)
+    else:
+        check_all_strings(st, "statement")
 
 
 def is_number(v):
@@ -300,6 +317,8 @@ def is_uint(v):
 
 def parse_envelope(env_bytes):
     """Return (statement_bytes, keyid, sig)."""
+    if len(env_bytes) > MAX_ENVELOPE:
+        raise Bad("envelope larger than 1 MiB")
     env = parse_json(env_bytes, "envelope")
     if not isinstance(env, dict) or set(env) != {"payload", "payloadType", "signatures"}:
         raise Bad("envelope: members must be exactly payload, payloadType, signatures")
@@ -325,21 +344,29 @@ def parse_envelope(env_bytes):
     return stmt, keyid, sig
 
 
+def real_date(y, mo, d):
+    """§2: a real calendar date (proleptic Gregorian, as ISO 8601)."""
+    if not 1 <= mo <= 12 or d < 1:
+        return False
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    return d <= (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[mo - 1]
+
+
+# SPEC: §2 fixes the form YYYY and "real calendar dates" but no year range.
+# Read as ISO 8601's proleptic Gregorian calendar, so 0000 is a (leap) year;
+# Python's datetime (years 1-9999) is deliberately not used.
 def check_time(v, what):
     if not fm(RE_TIME, v):
         raise Bad("%s: not YYYY-MM-DDTHH:MM:SSZ" % what)
-    try:
-        datetime.datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
+    y, mo, d, h, mi, s = (int(x) for x in (v[0:4], v[5:7], v[8:10], v[11:13], v[14:16], v[17:19]))
+    if not real_date(y, mo, d) or h > 23 or mi > 59 or s > 59:   # no leap seconds
         raise Bad("%s: not a valid date/time" % what)
 
 
 def check_date(v, what):
     if not fm(RE_DATE, v):
         raise Bad("%s: not YYYY-MM-DD" % what)
-    try:
-        datetime.datetime.strptime(v, "%Y-%m-%d")
-    except ValueError:
+    if not real_date(int(v[0:4]), int(v[5:7]), int(v[8:10])):
         raise Bad("%s: not a valid date" % what)
 
 
@@ -380,37 +407,61 @@ def check_scalars(o, what, nonempty=False):
             raise Bad("%s.%s: not a string, number or boolean" % (what, k))
 
 
-def check_artifact(a, what):
+def check_path(p, what):
+    """§2 directory artifact path: relative, no empty/./.. segment, no \\n \\r \\."""
+    if not isinstance(p, str):
+        raise Bad("%s: path is not a string" % what)
+    if p.startswith("/"):
+        raise Bad("%s: path %r is not relative" % (what, p))
+    if any(c in p for c in "\n\r\\"):
+        raise Bad("%s: path %r holds \\n, \\r or \\" % (what, p))
+    for seg in p.split("/"):
+        if seg in ("", ".", ".."):
+            raise Bad("%s: path %r has an empty, . or .. segment" % (what, p))
+
+
+def manifest(files):
+    """§6: the manifest a directory artifact's files list describes."""
+    return b"".join(f["sha256"].encode() + b"  " + f["path"].encode("utf-8") + b"\n"
+                    for f in files)
+
+
+def check_artifact(a, what, subject_digest):
     if not isinstance(a, dict) or "type" not in a:
         raise Bad("%s: not an artifact object" % what)
     if a["type"] == "file":
         if set(a) != {"type", "size"}:
             raise Bad("%s: file artifact must be exactly {type, size}" % what)
     elif a["type"] == "directory":
-        # SPEC: "plus, for directories, files" -- read as required for directories
         if set(a) != {"type", "size", "files"}:
             raise Bad("%s: directory artifact must be exactly {type, size, files}" % what)
         files = a["files"]
         if not isinstance(files, list):
             raise Bad("%s.files: not a list" % what)
+        if not 1 <= len(files) <= MAX_FILES:
+            raise Bad("%s.files: must list 1-%d files (has %d)" % (what, MAX_FILES, len(files)))
         prev = None
+        total = 0
         for i, f in enumerate(files):
             w = "%s.files[%d]" % (what, i)
             if not isinstance(f, dict) or set(f) != {"path", "sha256", "size"}:
                 raise Bad("%s: must be exactly {path, sha256, size}" % w)
-            p = f["path"]
-            # SPEC: §2 gives no rule for `path`; §6 refuses paths holding \n, \r
-            # or \ only when hashing a folder, and is not part of §5.2.
-            if not isinstance(p, str):
-                raise Bad("%s: path is not a string" % w)
+            check_path(f["path"], w)
             if not fm(RE_HEX64, f["sha256"]):
                 raise Bad("%s: bad sha256" % w)
             if not is_uint(f["size"]):
-                raise Bad("%s: bad size" % w)
-            pb = p.encode()
+                raise Bad("%s: size must be a non-negative integer" % w)
+            total += f["size"]
+            pb = f["path"].encode("utf-8")
             if prev is not None and not prev < pb:
-                raise Bad("%s: files not sorted by path" % what)
+                raise Bad("%s.files: paths not strictly increasing bytewise (%r after %r)"
+                          % (what, f["path"], prev.decode("utf-8")))
             prev = pb
+        if not is_uint(a["size"]) or a["size"] != total:
+            raise Bad("%s: size %r is not the sum of the files' sizes (%d)" % (what, a["size"], total))
+        if sha256(manifest(files)) != subject_digest:
+            raise Bad("%s: subject digest is not the SHA-256 of the manifest the files list "
+                      "describes (§6)" % what)
     else:
         raise Bad("%s: type must be file or directory" % what)
     if not is_uint(a["size"]):
@@ -420,14 +471,9 @@ def check_artifact(a, what):
 def parse_statement(stmt):
     """Check §2 well-formedness; return (kind, subject_name, subject_digest, predicate)."""
     if len(stmt) > MAX_STATEMENT:
-        raise Bad("statement larger than 1 MiB")
-    st = parse_json(stmt, "statement")
-    # SPEC: "serialised as compact JSON (no insignificant white space)".  Read
-    # as normative for every statement; NB mlledger (submit and verify) accepts
-    # statements with white space -- see the report.
-    if has_insignificant_ws(stmt):
-        raise Bad("statement: not compact JSON")
-    check_all_strings(st, "statement")
+        raise Bad("statement larger than 512 KiB")
+    st = parse_json(stmt, "statement")   # any valid JSON, white space allowed
+    check_statement_strings(st)
     if not isinstance(st, dict) or set(st) != {"_type", "subject", "predicateType", "predicate"}:
         raise Bad("statement: must have exactly _type, subject, predicateType, predicate")
     if st["_type"] != STATEMENT_TYPE:
@@ -466,11 +512,10 @@ def parse_statement(stmt):
         if k in pred and not fm(RE_ENV, pred[k]):
             raise Bad("%s.%s: bad value" % (kind, k))
     if "artifact" in pred:
-        check_artifact(pred["artifact"], kind + ".artifact")
+        check_artifact(pred["artifact"], kind + ".artifact", sdigest)
     if "properties" in pred:
         check_scalars(pred["properties"], kind + ".properties")
-    if "metrics" in pred:
-        # SPEC: the type of `metrics` is not stated; read as "scalars"
+    if "metrics" in pred:   # §2: "metrics and properties are scalars everywhere"
         check_scalars(pred["metrics"], kind + ".metrics",
                       nonempty=kind in ("evaluation", "monitoring"))
     if "datasets" in pred:
@@ -500,7 +545,7 @@ def parse_statement(stmt):
         kname, _, _ = parse_vkey(pred["key"], RE_KEY_NAME, kind + ".key")
         if sname != kname:
             raise Bad("%s: subject name is not the key name" % kind)
-        # SPEC: "SHA-256 of the `key` line" -- the line without its "\n"
+        # §1: the digest "of the key line" is over the line without its "\n"
         if sdigest != sha256(pred["key"].encode()):
             raise Bad("%s: subject digest is not SHA-256 of the key line" % kind)
         if kind == "key-enrollment":
@@ -525,19 +570,23 @@ def parse_statement(stmt):
 # ---------------------------------------------------------------------------
 # ledger verification (§4, §5, §7)
 
-def expected_master():
+def expected_schema():
+    """§7: the set of sql texts, as SQLite stores them for the §7 statements."""
     db = sqlite3.connect(":memory:")
     db.executescript(SCHEMA_SQL)
-    rows = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").fetchall()
+    got = {r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")}
     db.close()
-    return rows
+    # SQLite keeps each CREATE statement's text as written, without the ';'
+    want = {x.strip() for x in SCHEMA_SQL.split(";\n") if x.strip()}
+    assert got == want, "SQLite normalised the §7 text"
+    return want
 
 
 class State:
     def __init__(self):
         self.keys = {}           # keyid -> dict(name, vkey, pub, roles, enrolled, revoked)
         self.active_name = {}    # name -> keyid of its active key
-        self.seen_vkeys = set()  # every verifier key line ever enrolled
+        self.seen_pubs = {}      # every public key ever enrolled -> keyid
         self.replay = set()      # (keyid, stmt_hash)
         self.subjects = {}       # (kind, ref) -> (digest, seq)
         self.genesis = None
@@ -549,7 +598,7 @@ class State:
         self.keys[keyid] = dict(name=name, vkey=vkey, pub=pub, roles=list(roles),
                                 enrolled=seq, revoked=None)
         self.active_name[name] = keyid
-        self.seen_vkeys.add(vkey)
+        self.seen_pubs[pub] = keyid
 
 
 def check_entry(st, seq, env_bytes):
@@ -592,12 +641,16 @@ def check_entry(st, seq, env_bytes):
             raise Bad("%s signed by %s, which lacks role admin" % (kind, keyid))
         kname, kkeyid, kpub = parse_vkey(pred["key"], RE_KEY_NAME, kind + ".key")
         if kind == "key-enrollment":
-            # SPEC: "names a key never enrolled before" -- read as: no earlier
-            # enrolment of the same keyid / verifier key line.
-            if kkeyid in st.keys or pred["key"] in st.seen_vkeys:
-                raise Bad("enrolment of a key enrolled before (%s)" % kkeyid)
-            # NB: the same Ed25519 public key under a *new name* is a new
-            # keyid; FORMAT.md does not forbid it and mlledger accepts it.
+            # rule 5: "an enrolment names a public key never enrolled before
+            # (under any name: a revoked key cannot come back)".  The genesis
+            # admin key counts as enrolled (rule 4).
+            if kpub in st.seen_pubs:
+                raise Bad("enrolment of a public key enrolled before (as %s)" % st.seen_pubs[kpub])
+            # SPEC: two different public keys with the same name and 32-bit key
+            # hash would share a keyid, which keys.keyid (PRIMARY KEY) and the
+            # lookup by keyid (rule 4) cannot tell apart: refused.
+            if kkeyid in st.keys:
+                raise Bad("enrolment of keyid %s, which is taken" % kkeyid)
             if kname in st.active_name:
                 raise Bad("enrolment of name %r, which has an active key" % kname)
             st.enrol(seq, kkeyid, kname, pred["key"], kpub, pred["roles"])
@@ -674,15 +727,18 @@ def verify_db(db):
         raise Bad("bad ledger: user_version is %d, not 1" % uv)
     # SPEC: "One SQLite 3 file in WAL mode" is not checked: the journal mode is
     # a property of the storage, not of the record (mlledger does not check it).
-    got = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").fetchall()
-    want = expected_master()
-    if got != want:
-        for i in range(max(len(got), len(want))):
-            g = got[i] if i < len(got) else None
-            w = want[i] if i < len(want) else None
-            if g != w:
-                raise Bad("bad ledger: schema differs from FORMAT.md §7 at sqlite_master row %d "
-                          "(have %r, want %r)" % (i + 1, g and g[:2], w and w[:2]))
+    # §7: the set of sql texts (rows without sql -- automatic indexes -- aside,
+    # order not significant) equals the §7 statements byte for byte.
+    got_rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
+    got = {r[2] for r in got_rows}
+    want = expected_schema()
+    if got != want or len(got_rows) != len(want):
+        extra = sorted("%s %s" % (t, n) for t, n, q in got_rows if q not in want)
+        if len(got_rows) != len(got):
+            extra.append("duplicated sql text")
+        missing = sorted("%s %s" % (q.split()[1].lower(), q.split()[2]) for q in want - got)
+        raise Bad("bad ledger: schema differs from FORMAT.md §7 (not in §7: %s; missing: %s)"
+                  % (", ".join(extra) or "-", ", ".join(missing) or "-"))
 
     st = State()
     index_rows = {r[0]: tuple(r) for r in db.execute(
@@ -728,10 +784,11 @@ def verify_db(db):
                   % min(index_rows))
 
     g = st.genesis
-    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    meta_rows = db.execute("SELECT key, value FROM meta").fetchall()
+    meta = dict(meta_rows)
     want_meta = {"format": str(g["format"]), "origin": g["origin"], "log_key": g["logKey"]}
-    # SPEC: not said whether other meta rows are allowed; we require exactly these.
-    if meta != want_meta:
+    # §7: "exactly three rows"
+    if len(meta_rows) != 3 or meta != want_meta:
         bad = sorted(set(meta) ^ set(want_meta) | {k for k in meta if k in want_meta and meta[k] != want_meta[k]})
         raise Bad("bad ledger: meta table does not match the genesis entry (%s)" % ", ".join(bad))
 
@@ -779,8 +836,8 @@ def run_vectors():
     signer = "PRIVATE+KEY+alice+%s+%s" % (key_hash(b"alice", pub).hex(),
                                           base64.b64encode(b"\x01" + seed).decode())
     check("signer key line", signer == "PRIVATE+KEY+alice+d32c1872+AZ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g")
-    # NB: the base64 field can contain '+', so "without its last field" means
-    # "the first two '+'-separated fields", not rsplit('+', 1).
+    # §1: keyid = the first two '+'-separated fields (the base64 field can
+    # itself contain '+', as this vector's does)
     check("keyid", "+".join(vkey.split("+")[:2]) == "alice+d32c1872")
     # C2SP's own example verifier key
     try:
