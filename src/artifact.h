@@ -19,7 +19,9 @@
 
 #include "util.h"
 
-#define ML_ARTIFACT_MAX_FILES 20000
+/* A folder's file list is recorded in the statement (at most 512 KiB, about
+ * 100 bytes a file): 4096 files fit with room for the rest. */
+#define ML_ARTIFACT_MAX_FILES 4096
 
 struct ml_artifact_file {
 	char *path;     /* relative to the artifact root, '/' separated */

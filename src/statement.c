@@ -1,6 +1,8 @@
 /* statement — see statement.h. */
 #include "statement.h"
 
+#include "artifact.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,8 +269,9 @@ check_files(json_t *files, json_int_t size, struct ml_err *e)
 	size_t i;
 
 	if (!json_is_array(files) || json_array_size(files) == 0 ||
-	    json_array_size(files) > 20000)
-		return ml_err_set(e, ML_EINPUT, "artifact.files: a list of 1 to 20000 files");
+	    json_array_size(files) > ML_ARTIFACT_MAX_FILES)
+		return ml_err_set(e, ML_EINPUT, "artifact.files: a list of 1 to %d files",
+				  ML_ARTIFACT_MAX_FILES);
 	json_array_foreach(files, i, f) {
 		json_t *p = json_object_get(f, "path"), *s = json_object_get(f, "size");
 		uint8_t d[ML_SHA256_LEN];

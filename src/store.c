@@ -958,8 +958,10 @@ expected_schema(struct ml_buf *out)
 int
 ml_store_schema_check(struct ml_store *s, struct ml_err *e)
 {
+	/* SQLite's own tables (sqlite_stat1 after ANALYZE, ...) hold statistics,
+	 * not records: they are not part of the format. */
 	const char *sql = "SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL "
-			  "ORDER BY rowid";
+			  "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid";
 	struct ml_buf want = {0}, have = {0};
 	sqlite3_stmt *st;
 	int rc;

@@ -34,7 +34,7 @@ PREDICATE_PREFIX = "https://mlledger.dev/"
 MAX_STATEMENT = 512 << 10        # §2 "at most 512 KiB"
 MAX_ENVELOPE = 1 << 20           # §3 "at most 1 MiB"
 MAX_STRING = 65536               # §2 "at most 65,536 bytes"
-MAX_FILES = 20000                # §2 directory artifact: 1-20,000 files
+MAX_FILES = 4096                 # §2 directory artifact: 1-4,096 files
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 APPLICATION_ID = 0x4D4C4C47      # §7 "MLLG"
 FORMAT_VERSION = 1
@@ -729,7 +729,8 @@ def verify_db(db):
     # a property of the storage, not of the record (mlledger does not check it).
     # §7: the set of sql texts (rows without sql -- automatic indexes -- aside,
     # order not significant) equals the §7 statements byte for byte.
-    got_rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
+    got_rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+                          "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").fetchall()
     got = {r[2] for r in got_rows}
     want = expected_schema()
     if got != want or len(got_rows) != len(want):

@@ -607,7 +607,7 @@ test_file_cap(void **state)
 	ml_artifact_free(a);
 
 	put_file(dir, "x/one-too-many", "", 0);
-	snprintf(want, sizeof want, "%s: more than 20000 files", dir);
+	snprintf(want, sizeof want, "%s: more than %d files", dir, ML_ARTIFACT_MAX_FILES);
 	assert_refused(dir, 0, ML_EINPUT, want);
 	tu_rmtree(dir);
 }

@@ -1116,7 +1116,7 @@ test_artifact_rules(void **state)
 		"paths must be sorted"); /* 'B' < 'a' bytewise */
 	/* No files, files for a folder missing, not a list. */
 	art_bad(fx, "{\"type\":\"directory\",\"size\":0,\"files\":[]}",
-		"artifact.files: a list of 1 to 20000 files");
+		"artifact.files: a list of 1 to 4096 files");
 	art_bad(fx, "{\"type\":\"directory\",\"size\":0}", "a directory also files");
 	art_bad(fx, "{\"type\":\"directory\",\"size\":4,\"files\":" FILE_A "}",
 		"artifact.files: a list");
