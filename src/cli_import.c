@@ -136,7 +136,7 @@ resolve(void *ctx, const char *kind, const char *ref, uint8_t digest[ML_SHA256_L
  * it defines.  Signing comes later, on all cores. */
 static int
 import_line(struct import *im, const char *line, size_t len, int64_t now,
-	    struct ml_buf *payload, struct ml_err *e)
+	    struct ml_buf *payload, struct ml_statement *st, struct ml_err *e)
 {
 	json_error_t jerr;
 	enum ml_kind kind;
@@ -145,7 +145,7 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
 
 	if (!req)
 		return ml_err_set(e, ML_EINPUT, "bad JSON at column %d: %s", jerr.column, jerr.text);
-	rc = ml_request_build(req, resolve, im, now, &kind, payload, e);
+	rc = ml_request_build_parsed(req, resolve, im, now, &kind, payload, st, e);
 	if (rc == ML_OK && (kind == ML_KIND_DATASET || kind == ML_KIND_MODEL)) {
 		char key[300];
 		uint8_t d[ML_SHA256_LEN];
@@ -161,6 +161,7 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
 
 struct lines {
 	struct ml_buf *envs; /* payloads, then the envelopes that replace them */
+	struct ml_statement *stmts; /* their parses, handed to the append */
 	size_t *lineno;
 	size_t n, cap;
 };
@@ -171,16 +172,21 @@ lines_push(struct lines *ls, size_t lineno)
 	if (ls->n == ls->cap) {
 		size_t cap = ls->cap ? ls->cap * 2 : 1024;
 		struct ml_buf *envs = realloc(ls->envs, cap * sizeof *envs);
+		struct ml_statement *stmts;
 		size_t *nos;
 		if (!envs)
 			return -1;
 		ls->envs = envs;
+		if (!(stmts = realloc(ls->stmts, cap * sizeof *stmts)))
+			return -1;
+		ls->stmts = stmts;
 		if (!(nos = realloc(ls->lineno, cap * sizeof *nos)))
 			return -1;
 		ls->lineno = nos;
 		ls->cap = cap;
 	}
 	memset(&ls->envs[ls->n], 0, sizeof ls->envs[0]);
+	memset(&ls->stmts[ls->n], 0, sizeof ls->stmts[0]);
 	ls->lineno[ls->n++] = lineno;
 	return 0;
 }
@@ -206,7 +212,8 @@ read_all(struct cli *c, struct import *im, FILE *f, struct lines *ls, struct ml_
 		} else if (lines_push(ls, lineno) != 0) {
 			rc = ml_err_set(e, ML_EIO, "out of memory");
 		} else {
-			rc = import_line(im, line, (size_t)n, now, &ls->envs[ls->n - 1], e);
+			rc = import_line(im, line, (size_t)n, now, &ls->envs[ls->n - 1],
+					 &ls->stmts[ls->n - 1], e);
 		}
 		if (rc) {
 			char msg[sizeof e->msg];
@@ -346,6 +353,7 @@ sign_and_append(struct ml_ledger *l, const struct ml_seckey *k, struct lines *ls
 		item.envelope = ls->envs[i].data;
 		item.len = ls->envs[i].len;
 		item.signed_by = ml_seckey_public(k);
+		item.statement = &ls->stmts[i];
 		if ((rc = ml_batch_add(b, &item, &out[i], e)))
 			e->seq = (long long)i;
 		if ((i & 4095) == 0)
@@ -428,9 +436,12 @@ cmd_import(int argc, char **argv)
 out:
 	if (f && f != stdin)
 		fclose(f);
-	for (i = 0; i < ls.n; i++)
+	for (i = 0; i < ls.n; i++) {
 		ml_buf_free(&ls.envs[i]);
+		ml_statement_free(&ls.stmts[i]);
+	}
 	free(ls.envs);
+	free(ls.stmts);
 	free(ls.lineno);
 	free(out);
 	vmap_free(&im.defined);

@@ -90,6 +90,7 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 	item.envelope = env.data;
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
+	item.statement = NULL;
 	if ((rc = ml_ledger_append(l, &item, 1, &out, e)))
 		goto out;
 	ml_hex_encode(out.leaf, sizeof out.leaf, hex);

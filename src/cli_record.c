@@ -287,6 +287,7 @@ cmd_record(int argc, char **argv)
 	item.envelope = env.data;
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
+	item.statement = NULL;
 	if ((rc = ml_ledger_append(l, &item, 1, &out, &e)) == ML_OK)
 		print_appended(&c, &out);
 out:

@@ -180,6 +180,7 @@ ml_ledger_init(const char *path, const char *origin, const struct ml_seckey *adm
 	item.envelope = env.data;
 	item.len = env.len;
 	item.signed_by = NULL;
+	item.statement = NULL;
 	rc = ml_ledger_append(l, &item, 1, genesis, e);
 out:
 	ml_ledger_close(l);
@@ -258,7 +259,8 @@ append_one(struct ml_ledger *l, const struct ml_append_item *it, struct ml_entry
 
 	if (it->len > ML_MAX_ENVELOPE)
 		return ml_err_set(e, ML_EINPUT, "envelope larger than %d bytes", ML_MAX_ENVELOPE);
-	rc = ml_rules_check(l->s, ML_DB_MAIN, en->seq, it->envelope, it->len, 0, &c, e);
+	rc = ml_rules_check(l->s, ML_DB_MAIN, en->seq, it->envelope, it->len, 0, it->statement,
+			    &c, e);
 	if (rc)
 		return rc;
 	trusted = it->signed_by &&

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "keys.h"
+#include "statement.h"
 #include "store.h"
 #include "util.h"
 
@@ -28,6 +29,9 @@ struct ml_append_item {
 	/* Optional: the key that signed it, when the caller just signed it.
 	 * When it equals the enrolled key the signature is not checked again. */
 	const struct ml_pubkey *signed_by;
+	/* Optional: the parse of the statement the caller built (see
+	 * ml_rules_check's hint). */
+	const struct ml_statement *statement;
 };
 
 /* What an append produced. */

@@ -222,6 +222,14 @@ int
 ml_request_build(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t now_us,
 		 enum ml_kind *kind, struct ml_buf *payload, struct ml_err *e)
 {
+	return ml_request_build_parsed(req, resolve, ctx, now_us, kind, payload, NULL, e);
+}
+
+int
+ml_request_build_parsed(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t now_us,
+			enum ml_kind *kind, struct ml_buf *payload,
+			struct ml_statement *parsed, struct ml_err *e)
+{
 	char subject[ML_NAME_MAX + 1], now[21];
 	uint8_t digest[ML_SHA256_LEN];
 	const char *kname;
@@ -247,7 +255,7 @@ ml_request_build(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t now_us,
 		ml_time_format(now_us, now);
 		json_object_set_new(pred, "time", json_string(now));
 	}
-	rc = ml_statement_encode(k, subject, digest, pred, payload, e);
+	rc = ml_statement_encode_parsed(k, subject, digest, pred, payload, parsed, e);
 	if (rc == ML_OK)
 		*kind = k;
 	return rc;

@@ -35,6 +35,11 @@ typedef int (*ml_resolve_fn)(void *ctx, const char *kind, const char *ref,
  * with a message naming the member at fault. */
 int ml_request_build(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t now_us,
 		     enum ml_kind *kind, struct ml_buf *payload, struct ml_err *e);
+/* The same, also handing over the parsed statement (see
+ * ml_statement_encode_parsed); parsed may be NULL. */
+int ml_request_build_parsed(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t now_us,
+			    enum ml_kind *kind, struct ml_buf *payload,
+			    struct ml_statement *parsed, struct ml_err *e);
 
 /* Adds "k=v" to obj: v becomes a JSON integer or real when it parses as a
  * JSON number, true/false as booleans, else a string.  ML_EINPUT on a bad

@@ -29,7 +29,11 @@ struct ml_checked {
 	struct ml_index_row ix;           /* the entry_index row it implies */
 };
 
-/* Checks envelope bytes as entry seq against the projection in db: envelope
+/* hint, when not NULL, is a parse of a payload the caller built; it is used
+ * instead of parsing the envelope's payload again only when its
+ * source_sha256 equals the payload's SHA-256, so it cannot change the result.
+ *
+ * Checks envelope bytes as entry seq against the projection in db: envelope
  * and statement form, the author key enrolled and not revoked, not a
  * duplicate, kind-specific rules (admin-only key management, immutable
  * dataset and model versions, references to known versions and digests).
@@ -39,7 +43,8 @@ struct ml_checked {
  * ml_checked_free; on failure it needs nothing. */
 int ml_rules_check(struct ml_store *s, enum ml_db db, uint64_t seq,
 		   const uint8_t *envelope, size_t len, int check_sig,
-		   struct ml_checked *out, struct ml_err *e);
+		   const struct ml_statement *hint, struct ml_checked *out,
+		   struct ml_err *e);
 /* Writes what a checked entry implies into db's projection tables. */
 int ml_rules_apply(struct ml_store *s, enum ml_db db, const struct ml_checked *c,
 		   struct ml_err *e);

@@ -576,6 +576,7 @@ ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 	}
 	if (check_predicate(s.kind, s.predicate, e) || check_subject(&s, e))
 		goto fail;
+	ml_sha256(payload, len, s.source_sha256);
 	*out = s;
 	return ML_OK;
 fail:
@@ -598,6 +599,14 @@ ml_statement_encode(enum ml_kind kind, const char *subject,
 		    const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
 		    struct ml_buf *out, struct ml_err *e)
 {
+	return ml_statement_encode_parsed(kind, subject, digest, predicate, out, NULL, e);
+}
+
+int
+ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
+			   const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
+			   struct ml_buf *out, struct ml_statement *parsed, struct ml_err *e)
+{
 	char hex[2 * ML_SHA256_LEN + 1], type[128];
 	struct ml_statement check;
 	json_t *root;
@@ -617,10 +626,13 @@ ml_statement_encode(enum ml_kind kind, const char *subject,
 		return ml_err_set(e, ML_EIO, "statement: out of memory");
 	rc = ml_statement_parse((const uint8_t *)text, strlen(text), &check, e);
 	if (rc == ML_OK) {
-		ml_statement_free(&check);
 		ml_buf_append(out, text, strlen(text));
 		if (out->oom)
 			rc = ml_err_set(e, ML_EIO, "statement: out of memory");
+		if (rc == ML_OK && parsed)
+			*parsed = check;
+		else
+			ml_statement_free(&check);
 	}
 	free(text);
 	return rc;

@@ -59,6 +59,7 @@ struct ml_statement {
 	uint8_t digest[ML_SHA256_LEN];    /* subject[0].digest.sha256 */
 	json_t *predicate;                /* borrowed from root */
 	json_t *root;                     /* owned */
+	uint8_t source_sha256[ML_SHA256_LEN]; /* SHA-256 of the bytes parsed */
 };
 
 /* Builds a statement and encodes it as compact JSON (the payload bytes).
@@ -68,6 +69,13 @@ struct ml_statement {
 int ml_statement_encode(enum ml_kind kind, const char *subject,
 			const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
 			struct ml_buf *out, struct ml_err *e);
+/* The same, also handing over the validating parse of the bytes written
+ * (*parsed, released with ml_statement_free), so that an append of these
+ * bytes need not parse them again. */
+int ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
+			       const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
+			       struct ml_buf *out, struct ml_statement *parsed,
+			       struct ml_err *e);
 /* Parses and validates payload bytes against the kind's schema.  On success
  * *out owns a reference (ml_statement_free).  ML_EINPUT on any error; the
  * message names the field. */

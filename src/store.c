@@ -318,7 +318,8 @@ ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_e
 				  "reads version %d (upgrade mlledger)", path, (long long)ver,
 				  ML_FORMAT_VERSION);
 	}
-	if (writable && exec(s, "PRAGMA synchronous = FULL;", e)) {
+	/* 64 MiB of page cache: a large import must not spill mid-transaction. */
+	if (writable && exec(s, "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;", e)) {
 		ml_store_close(s);
 		return e->code;
 	}

@@ -182,8 +182,8 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 	ml_leaf_hash(en, want);
 	if (memcmp(want, leaf, ML_SHA256_LEN) != 0)
 		return bad(w, en->seq, "leaf hash mismatch", "a stored field of this entry changed");
-	rc = ml_rules_check(s, ML_DB_REPLAY, en->seq, en->envelope, en->envelope_len, 0, &c,
-			    w->e);
+	rc = ml_rules_check(s, ML_DB_REPLAY, en->seq, en->envelope, en->envelope_len, 0, NULL,
+			    &c, w->e);
 	if (rc == ML_EIO)
 		return rc;
 	if (rc)

@@ -687,6 +687,52 @@ test_batch_all_or_nothing(void **state)
 	ml_buf_free(&b);
 }
 
+/* A parse handed to append as a hint is used only for the bytes it came
+ * from: a valid statement's parse cannot vouch for another envelope. */
+static void
+test_hint_bound_to_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct ml_ledger *l;
+	struct ml_buf good = {0}, bad = {0}, env = {0};
+	struct ml_statement st;
+	struct ml_append_item it = {0};
+	struct ml_appended out;
+	enum ml_kind kind;
+	struct ml_err e;
+	json_t *req;
+
+	assert_int_equal(ml_ledger_open(f->path, 1, &l, &e), ML_OK);
+	req = json_pack("{s:s,s:s,s:s}", "kind", "deployment", "subject", "fraud@1.0",
+			"environment", "dev");
+	assert_int_equal(ml_request_build_parsed(req, resolve, l, ml_now_us(), &kind, &good, &st,
+						 &e), ML_OK);
+	json_decref(req);
+	/* an approval of an unknown model, with the deployment's parse as hint */
+	req = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "approval", "subject", "ghost@1",
+			"digest", D3, "environment", "prod", "decision", "approve");
+	assert_int_equal(ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &bad, &e), ML_OK);
+	json_decref(req);
+	assert_int_equal(ml_envelope_sign(f->ci, bad.data, bad.len, &env, &e), ML_OK);
+	it.envelope = env.data;
+	it.len = env.len;
+	it.statement = &st;
+	assert_int_equal(ml_ledger_append(l, &it, 1, &out, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "unknown model ghost@1"));
+	/* and with its own bytes the hint is taken and the append succeeds */
+	ml_buf_free(&env);
+	assert_int_equal(ml_envelope_sign(f->ci, good.data, good.len, &env, &e), ML_OK);
+	it.envelope = env.data;
+	it.len = env.len;
+	assert_int_equal(ml_ledger_append(l, &it, 1, &out, &e), ML_OK);
+	ml_statement_free(&st);
+	ml_buf_free(&good);
+	ml_buf_free(&bad);
+	ml_buf_free(&env);
+	ml_ledger_close(l);
+	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
+}
+
 static void
 test_not_a_ledger(void **state)
 {
@@ -742,6 +788,7 @@ main(void)
 		T(test_projection_tampered),
 		T(test_refusals),
 		T(test_batch_all_or_nothing),
+		T(test_hint_bound_to_bytes),
 		T(test_not_a_ledger),
 	};
 	if (sodium_init() < 0)
