@@ -117,8 +117,8 @@ test_every_step(void **state)
 	(void)state;
 	envelope("ds-a@1", &a);
 	envelope("ds-b@1", &b);
-	it[0] = (struct ml_append_item){a.data, a.len, NULL};
-	it[1] = (struct ml_append_item){b.data, b.len, NULL};
+	it[0] = (struct ml_append_item){a.data, a.len, NULL, NULL};
+	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL};
 	/* Count the steps of one successful append on a copy. */
 	{
 		char cmd[1400], copy[320];

@@ -78,7 +78,7 @@ add(struct fx *f, struct ml_seckey *k, json_t *req, uint64_t *seq, struct ml_err
 {
 	struct ml_ledger *l;
 	struct ml_buf env = {0};
-	struct ml_append_item it;
+	struct ml_append_item it = {0};
 	struct ml_appended out;
 	int rc;
 
@@ -534,7 +534,7 @@ test_duplicate_envelope(void **state)
 {
 	struct fx *f = *state;
 	struct ml_ledger *l;
-	struct ml_append_item it;
+	struct ml_append_item it = {0};
 	struct ml_appended out;
 	struct ml_err e;
 	uint8_t *env;
@@ -676,8 +676,8 @@ test_batch_all_or_nothing(void **state)
 				  "environment", "dev"), l, &a);
 	sign_req(f->mallory, json_pack("{s:s,s:s,s:s}", "kind", "deployment", "subject",
 				       "fraud@1.0", "environment", "dev"), l, &b);
-	it[0] = (struct ml_append_item){a.data, a.len, NULL};
-	it[1] = (struct ml_append_item){b.data, b.len, NULL};
+	it[0] = (struct ml_append_item){a.data, a.len, NULL, NULL};
+	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL};
 	assert_int_equal(ml_ledger_append(l, it, 2, out, &e), ML_EKEY);
 	assert_int_equal(e.seq, 1);
 	assert_int_equal(ml_store_head(ml_ledger_store(l), &size, last, &t, &e), ML_OK);
