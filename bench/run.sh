@@ -1,0 +1,317 @@
+#!/bin/sh
+# bench/run.sh — mlledger benchmarks against "physical limit" baselines.
+#
+#   sh bench/run.sh /abs/path/to/mlledger        (make bench does this)
+#
+# Environment:
+#   BENCH_N=100000      import / verify size (lines of JSONL)
+#   BENCH_BIG=1         0 skips the 1,000,000-entry ledger
+#   BENCH_BIG_N=1000000 size of the big ledger (entries, genesis included)
+#   BENCH_CHUNK=200000  import chunk size used to build the big ledger
+#   BENCH_RECORDS=50    timed `record` calls per ledger (after 3 warm-ups)
+#   BENCH_GIT=1         0 skips the signed git commit comparison
+#   TMPDIR              where the scratch folder goes (its file system matters:
+#                       every commit is fsync'ed)
+#   CC                  C compiler for the helpers (default cc)
+#
+# Everything happens in a mktemp -d folder, removed on exit.
+set -u
+
+BIN=${1:-}
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+	echo "usage: sh bench/run.sh /path/to/mlledger" >&2
+	exit 2
+fi
+case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
+HERE=$(cd "$(dirname "$0")" && pwd)
+N=${BENCH_N:-100000}
+BIG=${BENCH_BIG:-1}
+BIG_N=${BENCH_BIG_N:-1000000}
+CHUNK=${BENCH_CHUNK:-200000}
+RUNS=${BENCH_RECORDS:-50}
+WARM=3
+DOGIT=${BENCH_GIT:-1}
+CC=${CC:-cc}
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-bench.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT
+trap 'exit 130' INT TERM HUP
+LOG=$W/log
+U=$W/benchutil
+
+say() { printf '%s\n' "$*"; }
+fail() {
+	say "bench: $*" >&2
+	if [ -s "$LOG" ]; then
+		say "bench: last lines of the log:" >&2
+		tail -n 8 "$LOG" >&2
+	fi
+	exit 1
+}
+# calc EXPR: floating-point arithmetic through awk.
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+# fmt_int X: 12345.6 -> 12,346
+fmt_int() {
+	awk -v x="$1" 'BEGIN {
+		if (x == "" || x == "n/a") { printf "n/a"; exit }
+		s = sprintf("%.0f", x); out = ""
+		while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+		printf "%s%s", s, out }'
+}
+# timed LABEL CMD...: runs CMD (output to $LOG), sets T to its wall seconds.
+timed() {
+	label=$1
+	shift
+	T=$("$U" time "$LOG" "$@") || fail "$label failed (exit $?)"
+}
+now() { "$U" now; }
+# verified_count: the entry count of the last `verify` run in $LOG.
+verified_count() {
+	sed -n 's/^ok: \([0-9][0-9]*\) entries intact.*/\1/p' "$LOG" | tail -n 1
+}
+
+# ---- helpers ---------------------------------------------------------------
+PKGC=$(pkg-config --cflags libsodium sqlite3 libcrypto 2>/dev/null)
+# shellcheck disable=SC2086
+$CC -O2 -std=c11 -o "$U" "$HERE/benchutil.c" ||
+	fail "cannot compile bench/benchutil.c"
+# shellcheck disable=SC2086
+$CC -O2 -std=c11 $PKGC -o "$W/baseline" "$HERE/baseline.c" -lsodium -lsqlite3 -lcrypto \
+	-lpthread || fail "cannot compile bench/baseline.c"
+
+T_START=$(now)
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+[ -n "$CPU" ] || CPU=$(uname -m)
+NCPU=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)
+FS=$(df -PT "$W" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }')
+say "mlledger benchmarks — $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+say "machine : $NCPU cores, $CPU, $(uname -sr)"
+say "memory  : $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)"
+say "scratch : $W (${FS:-unknown fs})"
+say "sqlite  : $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 || echo '?') (CLI); libsodium $(pkg-config --modversion libsodium 2>/dev/null || echo '?')"
+say "binary  : $BIN"
+TREE=$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null) &&
+	{ git -C "$HERE/.." diff --quiet HEAD -- src Makefile 2>/dev/null || TREE="$TREE + uncommitted src changes"; } &&
+	say "tree    : git $TREE (the binary may differ if built elsewhere)"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+say "load    : ${LOAD0:-?} (1/5/15 min)"
+if awk -v l="${LOAD0%% *}" -v n="$NCPU" 'BEGIN { exit !(l + 0 >= 0.5 * n) }'; then
+	say "WARNING : the machine is busy; figures will be noisy (baselines are measured in the"
+	say "          same run, so the ratios are less affected than the absolute numbers)"
+fi
+say "sizes   : BENCH_N=$N BENCH_BIG=$BIG (BIG_N=$BIG_N, chunks of $CHUNK) BENCH_RECORDS=$RUNS"
+say ""
+
+# ---- baselines ------------------------------------------------------------
+say "[baseline] bare import + verify loops, N=$N ..."
+"$W/baseline" "$W/baseline.db" "$N" >"$W/baseline.out" 2>>"$LOG" || fail "baseline failed"
+bl() { awk -v k="$1" '$1 == k { print $2 }' "$W/baseline.out"; }
+B_IMPORT=$(bl import_eps)
+B_VERIFY=$(bl verify_eps)
+B_VTHREADS=$(bl verify_threads)
+B_VERIFY1=$(bl verify1_eps)
+rm -f "$W"/baseline.db*
+say "           import $(fmt_int "$B_IMPORT") entries/s; verify $(fmt_int "$B_VERIFY")/s on $B_VTHREADS threads, $(fmt_int "$B_VERIFY1")/s on 1"
+
+# ---- keys ------------------------------------------------------------------
+mkdir -p "$W/keys"
+timed "key new" "$BIN" key new admin --dir "$W/keys"
+KEY=$W/keys/admin.key
+
+# new_ledger PATH: init PATH with the admin key.
+new_ledger() {
+	timed "init $1" "$BIN" --ledger "$1" init --key "$KEY" --origin bench.example/ledger
+}
+
+# ---- import throughput -----------------------------------------------------
+say "[import] generating $N lines ..."
+"$U" gen "$N" >"$W/n.jsonl" || fail "generator failed"
+SZ=$(wc -c <"$W/n.jsonl")
+say "         $(fmt_int "$SZ") bytes, $(awk '{ k[substr($0, 10, index(substr($0, 10), "\"") - 1)]++ } END { for (x in k) printf "%s %d\n", x, k[x] }' "$W/n.jsonl" | sort | tr '\n' ' ')"
+L100=$W/l100k.db
+new_ledger "$L100"
+timed "import of $N lines" "$BIN" --ledger "$L100" import "$W/n.jsonl" --key "$KEY"
+T_IMPORT=$T
+R_IMPORT=$(calc "$N / $T")
+DBSZ=$(cat "$L100" "$L100-wal" 2>/dev/null | wc -c)
+say "         $N entries in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_IMPORT") entries/s; ledger $(fmt_int "$DBSZ") bytes ($(calc "$DBSZ / ($N + 1)" | cut -d. -f1) B/entry)"
+
+# ---- verify throughput (100k) ----------------------------------------------
+say "[verify] ledger of $((N + 1)) entries ..."
+timed "verify of the $N ledger" "$BIN" --ledger "$L100" verify
+C=$(verified_count)
+[ -n "$C" ] || C=$((N + 1))
+R_VERIFY=$(calc "$C / $T")
+say "         $C entries in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_VERIFY") entries/s"
+rm -f "$W"/n.jsonl "$L100" "$L100"-wal "$L100"-shm "$L100".log.key
+
+# ---- record latency --------------------------------------------------------
+# record_latency LEDGER TAG: $WARM + $RUNS `record evaluation` calls; sets
+# MED and P90 (ms).
+record_latency() {
+	model=$("$U" model 0)
+	i=0
+	: >"$W/lat.$2"
+	while [ "$i" -lt $((RUNS + WARM)) ]; do
+		timed "record on the $2 ledger" "$BIN" --ledger "$1" record evaluation "$model" \
+			--metric accuracy=0.9$i --metric f1=0.8$i --set suite=bench-$2 \
+			--set run=$i --key "$KEY"
+		[ "$i" -ge "$WARM" ] && say "$T" >>"$W/lat.$2"
+		i=$((i + 1))
+	done
+	set -- $("$U" stats <"$W/lat.$2")
+	MED=$(calc "$2 * 1000")
+	P90=$(calc "$3 * 1000")
+	MINL=$(calc "$4 * 1000")
+	MAXL=$(calc "$5 * 1000")
+}
+
+say "[record] ledger of 1,000 entries: setup ..."
+S0=$(now)
+L1K=$W/l1k.db
+new_ledger "$L1K"
+"$U" gen 999 >"$W/1k.jsonl" || fail "generator failed"
+timed "import of 999 lines" "$BIN" --ledger "$L1K" import "$W/1k.jsonl" --key "$KEY"
+SETUP_1K=$(calc "$(now) - $S0")
+record_latency "$L1K" 1k
+REC1K_MED=$MED REC1K_P90=$P90
+say "         setup $(calc "$SETUP_1K" | cut -c1-5) s; $RUNS records: median $(printf %.2f "$MED") ms, p90 $(printf %.2f "$P90") ms (min $(printf %.2f "$MINL"), max $(printf %.2f "$MAXL"))"
+
+# ---- the big ledger --------------------------------------------------------
+REC1M_MED=n/a REC1M_P90=n/a R_VERIFY_BIG=n/a SETUP_BIG=n/a R_LASTCHUNK=n/a C_BIG=$BIG_N
+LASTCHUNK_AT=0
+[ "$BIG_N" -ge 1000 ] || fail "BENCH_BIG_N must be at least 1000"
+if [ "$BIG" != 0 ]; then
+	say "[big] building a ledger of $(fmt_int "$BIG_N") entries in chunks of $(fmt_int "$CHUNK") ..."
+	S0=$(now)
+	LBIG=$W/lbig.db
+	new_ledger "$LBIG"
+	done_lines=0
+	total=$((BIG_N - 1))
+	while [ "$done_lines" -lt "$total" ]; do
+		n=$CHUNK
+		[ $((done_lines + n)) -gt "$total" ] && n=$((total - done_lines))
+		"$U" gen "$n" "$done_lines" >"$W/chunk.jsonl" || fail "generator failed"
+		timed "import of chunk at $done_lines" "$BIN" --ledger "$LBIG" import "$W/chunk.jsonl" \
+			--key "$KEY"
+		R_LASTCHUNK=$(calc "$n / $T")
+		LASTCHUNK_AT=$done_lines
+		done_lines=$((done_lines + n))
+		say "      $(fmt_int "$done_lines") lines: chunk of $n in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_LASTCHUNK") entries/s"
+	done
+	rm -f "$W/chunk.jsonl"
+	SETUP_BIG=$(calc "$(now) - $S0")
+	say "      setup took $(calc "$SETUP_BIG" | cut -d. -f1) s"
+	say "[record] ledger of $(fmt_int "$BIG_N") entries ..."
+	record_latency "$LBIG" big
+	REC1M_MED=$MED REC1M_P90=$P90
+	say "         $RUNS records: median $(printf %.2f "$MED") ms, p90 $(printf %.2f "$P90") ms (min $(printf %.2f "$MINL"), max $(printf %.2f "$MAXL"))"
+	say "[verify] ledger of $(fmt_int "$BIG_N")+ entries ..."
+	timed "verify of the big ledger" "$BIN" --ledger "$LBIG" verify
+	C_BIG=$(verified_count)
+	[ -n "$C_BIG" ] || C_BIG=$BIG_N
+	R_VERIFY_BIG=$(calc "$C_BIG / $T")
+	say "         $C_BIG entries in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_VERIFY_BIG") entries/s"
+	rm -f "$LBIG" "$LBIG"-wal "$LBIG"-shm "$LBIG".log.key
+fi
+
+# ---- signed git commit -----------------------------------------------------
+GIT_MED=n/a GIT_P90=n/a GIT_NOTE=""
+if [ "$DOGIT" = 0 ]; then
+	GIT_NOTE="skipped (BENCH_GIT=0)"
+elif ! command -v git >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
+	GIT_NOTE="git or ssh-keygen not found"
+else
+	say "[git] $RUNS signed empty commits (ssh ed25519 key) ..."
+	G=$W/git
+	mkdir -p "$G/home" "$G/repo"
+	ssh-keygen -q -t ed25519 -N "" -C bench -f "$G/signing" >>"$LOG" 2>&1
+	gitc() { HOME=$G/home GIT_CONFIG_NOSYSTEM=1 git -C "$G/repo" "$@"; }
+	if gitc init -q >>"$LOG" 2>&1 &&
+		gitc config user.name bench && gitc config user.email bench@example.org &&
+		gitc config gpg.format ssh && gitc config user.signingkey "$G/signing" &&
+		HOME=$G/home GIT_CONFIG_NOSYSTEM=1 "$U" time "$LOG" git -C "$G/repo" commit -q \
+			--allow-empty -S -m warm >/dev/null &&
+		gitc cat-file commit HEAD | grep -q '^gpgsig'; then
+		i=1
+		: >"$W/lat.git"
+		while [ "$i" -lt $((RUNS + WARM)) ]; do
+			T=$(HOME=$G/home GIT_CONFIG_NOSYSTEM=1 "$U" time "$LOG" git -C "$G/repo" commit -q \
+				--allow-empty -S -m "x $i") || fail "git commit failed"
+			[ "$i" -ge "$WARM" ] && say "$T" >>"$W/lat.git"
+			i=$((i + 1))
+		done
+		set -- $("$U" stats <"$W/lat.git")
+		GIT_MED=$(calc "$2 * 1000")
+		GIT_P90=$(calc "$3 * 1000")
+		say "      median $(printf %.2f "$GIT_MED") ms, p90 $(printf %.2f "$GIT_P90") ms ($(git --version))"
+	else
+		GIT_NOTE="this git cannot sign with ssh keys"
+	fi
+fi
+
+# ---- the table -------------------------------------------------------------
+# row LABEL OURS BASE RATIO GOAL STATUS
+row() {
+	printf '%-42s %12s %12s %8s %12s' "$1" "$2" "$3" "$4" "$5"
+	if [ -n "$6" ]; then printf '  %s\n' "$6"; else printf '\n'; fi
+}
+# tp LABEL OURS BASE GOAL: a throughput row (higher is better).
+tp() {
+	if [ "$2" = n/a ]; then
+		row "$1" n/a "$(fmt_int "$3")" n/a ">= $(fmt_int "$4")" "(skipped)"
+		return
+	fi
+	st=$(awk -v x="$2" -v g="$4" 'BEGIN { print (g == "" || x + 0 >= g + 0) ? "ok" : "BELOW GOAL" }')
+	[ -z "$4" ] && st=""
+	row "$1" "$(fmt_int "$2")" "$(fmt_int "$3")" "$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2fx", a / b }')" \
+		"${4:+>= $(fmt_int "$4")}" "$st"
+}
+# lat LABEL OURS_MS GIT_MS GOAL_MS: a latency row (lower is better).
+lat() {
+	if [ "$2" = n/a ]; then
+		b=n/a
+		[ "$3" != n/a ] && b=$(printf %.2f "$3")
+		row "$1" n/a "$b" n/a "${4:+<= $4}" "(skipped)"
+		return
+	fi
+	b=n/a r=n/a
+	if [ "$3" != n/a ]; then
+		b=$(printf %.2f "$3")
+		r=$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2fx", a / b }')
+	fi
+	st=""
+	[ -n "$4" ] && st=$(awk -v x="$2" -v g="$4" 'BEGIN { print x + 0 <= g + 0 ? "ok" : "ABOVE GOAL" }')
+	row "$1" "$(printf %.2f "$2")" "$b" "$r" "${4:+<= $4}" "$st"
+}
+
+T_TOTAL=$(calc "$(now) - $T_START")
+say ""
+say "Results ($NCPU cores, $CPU)"
+say ""
+row "throughput (entries/s)" mlledger baseline ratio goal ""
+row "------------------------------------------" ------------ ------------ -------- ------------ ""
+tp "import, $(fmt_int "$N") lines into a new ledger" "$R_IMPORT" "$B_IMPORT" 20000
+[ "$BIG" != 0 ] && tp "import, last chunk (ledger at $(fmt_int "$LASTCHUNK_AT"))" "$R_LASTCHUNK" "$B_IMPORT" 20000
+tp "verify, $(fmt_int "$((N + 1))") entries" "$R_VERIFY" "$B_VERIFY" 20000
+if [ "$BIG" != 0 ]; then
+	tp "verify, $(fmt_int "$C_BIG") entries" "$R_VERIFY_BIG" "$B_VERIFY" 20000
+else
+	row "verify, $(fmt_int "$BIG_N") entries" n/a "$(fmt_int "$B_VERIFY")" n/a ">= 20,000" "(skipped, BENCH_BIG=0)"
+fi
+say ""
+row "latency (ms, $RUNS calls)" mlledger "git -S" ratio goal ""
+row "------------------------------------------" ------------ ------------ -------- ------------ ""
+lat "record evaluation, 1k ledger, median" "$REC1K_MED" "$GIT_MED" 10
+lat "record evaluation, 1k ledger, p90" "$REC1K_P90" "$GIT_P90" ""
+lat "record evaluation, $(fmt_int "$BIG_N") ledger, median" "$REC1M_MED" "$GIT_MED" 10
+lat "record evaluation, $(fmt_int "$BIG_N") ledger, p90" "$REC1M_P90" "$GIT_P90" ""
+say ""
+say "baseline import: bare loop of 600-byte payload, EVP SHA-256, crypto_sign_detached,"
+say "  INSERT (WAL, synchronous=FULL), one transaction.  baseline verify:"
+say "  crypto_sign_verify_detached on $B_VTHREADS threads ($(fmt_int "$B_VERIFY1")/s on one core)."
+say "ratio: mlledger / baseline (throughput: 1.00x = at the limit; latency: x times git)."
+[ -n "$GIT_NOTE" ] && say "git -S: n/a — $GIT_NOTE"
+say "setup: 1k ledger $(calc "$SETUP_1K" | cut -c1-5) s; big ledger $(
+	[ "$SETUP_BIG" = n/a ] && echo "skipped" || echo "$(calc "$SETUP_BIG" | cut -d. -f1) s")"
+say "total: $(calc "$T_TOTAL" | cut -d. -f1) s; load average at start ${LOAD0:-?}, at end $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
