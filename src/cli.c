@@ -44,7 +44,17 @@ static const char usage_text[] =
 	"Reading\n"
 	"  log [--kind K] [--subject NAME[@VERSION]] [--since DATE] [--format text|json]\n"
 	"  show SEQ [--format text|json|raw]\n"
-	"  verify [--jobs N] [--format text|json]\n"
+	"  verify [--jobs N] [--checkpoint FILE]... [--state FILE] [--format text|json]\n"
+	"  verify --bundle DIR [--trust POLICY]   an auditor's export, offline\n"
+	"Transparency (RFC 6962 tree, C2SP checkpoints)\n"
+	"  checkpoint [--size N]              the latest (or a stored) signed checkpoint\n"
+	"  log-key                            the log's verifier key line\n"
+	"  prove SEQ [--size N]               c2sp.org/tlog-proof@v1 bundle for an entry\n"
+	"  prove --consistency OLD [--size NEW]\n"
+	"  verify-proof --log-key LOG.pub PROOF LEAF   offline, no ledger needed\n"
+	"  cosign --key W.key --log-key LOG.pub CHECKPOINT [--out FILE]   witness cosignature\n"
+	"  witness-key --key W.key            a witness's verifier key for trust policies\n"
+	"  export --out DIR                   everything an auditor needs\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
@@ -59,6 +69,9 @@ static const struct {
 	{"init", cmd_init},     {"key", cmd_key},       {"record", cmd_record},
 	{"sign", cmd_sign},     {"submit", cmd_submit}, {"import", cmd_import},
 	{"log", cmd_log},       {"show", cmd_show},     {"verify", cmd_verify},
+	{"checkpoint", cmd_checkpoint}, {"log-key", cmd_log_key}, {"prove", cmd_prove},
+	{"verify-proof", cmd_verify_proof}, {"cosign", cmd_cosign},
+	{"witness-key", cmd_witness_key}, {"export", cmd_export},
 };
 
 static const char *global_ledger;

@@ -72,5 +72,12 @@ int cmd_import(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_log_key(int argc, char **argv);
+int cmd_prove(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
+int cmd_cosign(int argc, char **argv);
+int cmd_witness_key(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

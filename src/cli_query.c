@@ -3,11 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chain.h"
 #include "cli.h"
 #include "statement.h"
 #include "store.h"
+#include "note.h"
+#include "tlog.h"
 #include "verify.h"
 
 struct log_ctx {
@@ -205,30 +208,161 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Reads and checks one outside checkpoint note; prints the evidence of a
+ * mismatch.  With a policy, the note must also satisfy it. */
+static int
+check_held(struct cli *c, struct ml_ledger *l, const char *path, struct ml_policy *pol,
+	   struct ml_err *e)
+{
+	struct ml_buf report = {0};
+	struct ml_checkpoint seen;
+	char *note = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = ml_read_file(path, ML_NOTE_MAX, &note, &len, e)))
+		return rc;
+	rc = ml_tlog_check(l, note, len, &seen, &report, e);
+	if (rc == ML_OK && pol) {
+		struct ml_note n;
+		char why[256] = "";
+		if ((rc = ml_note_parse(note, len, &n, e)) == ML_OK) {
+			if (!ml_policy_check(pol, &n, why, sizeof why))
+				rc = ml_err_set(e, ML_EINTEGRITY, "the trust policy is not met: %s",
+						why);
+			ml_note_clear(&n);
+		}
+	}
+	if (report.len)
+		fwrite(report.data, 1, report.len, stdout);
+	if (rc)
+		ml_err_prefix(e, rc, path);
+	else if (!c->json)
+		printf("ok: %s (size %llu) is a prefix of the ledger\n", path,
+		       (unsigned long long)seen.size);
+	ml_buf_free(&report);
+	free(note);
+	return rc;
+}
+
+/* --state FILE: the last checkpoint this verifier accepted.  A ledger that
+ * does not extend it fails; on success it moves up to the ledger's latest. */
+static int
+check_state(struct cli *c, struct ml_ledger *l, const char *path, struct ml_err *e)
+{
+	uint64_t size;
+	char *latest = NULL;
+	int rc;
+
+	if (access(path, F_OK) == 0 && (rc = check_held(c, l, path, NULL, e)))
+		return rc;
+	if ((rc = ml_tlog_checkpoint(l, -1, &size, &latest, e)))
+		return rc;
+	rc = ml_write_file_atomic(path, latest, strlen(latest), 0644, 0, e);
+	free(latest);
+	return rc;
+}
+
+/* --bundle DIR: the copy in DIR, its log key and its checkpoint. */
+static int
+open_bundle(struct cli *c, const char *dir, struct ml_ledger **l, struct ml_err *e)
+{
+	char path[4200], *line = NULL;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/ledger.db", dir);
+	if ((rc = ml_ledger_open(path, 0, l, e)))
+		return rc;
+	snprintf(path, sizeof path, "%s/log.pub", dir);
+	if ((rc = ml_read_file(path, 4096, &line, &len, e)) == ML_OK) {
+		while (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (strcmp(line, ml_ledger_logkey(*l)) != 0)
+			rc = ml_err_set(e, ML_EINTEGRITY, "%s differs from the ledger's log key",
+					path);
+	}
+	free(line);
+	if (rc) {
+		ml_ledger_close(*l);
+		*l = NULL;
+	}
+	return rc;
+}
+
+static void
+print_result(const struct cli *c, const struct ml_verify_result *res, double dt, int held)
+{
+	char hex[65];
+
+	ml_hex_encode(res->head, sizeof res->head, hex);
+	if (c->json)
+		printf("{\"ok\":true,\"entries\":%llu,\"keysEnrolled\":%llu,\"keysRevoked\":%llu,"
+		       "\"checkpoints\":%llu,\"heldCheckpoints\":%d,\"head\":\"sha256:%s\","
+		       "\"seconds\":%.3f}\n",
+		       (unsigned long long)res->entries, (unsigned long long)res->keys_enrolled,
+		       (unsigned long long)res->keys_revoked, (unsigned long long)res->checkpoints,
+		       held, hex, dt);
+	else
+		printf("ok: %llu entries intact, %llu keys enrolled, %llu revoked, %llu signed "
+		       "checkpoints; head sha256:%s (%.2f s, %.0f entries/s)\n",
+		       (unsigned long long)res->entries, (unsigned long long)res->keys_enrolled,
+		       (unsigned long long)res->keys_revoked,
+		       (unsigned long long)res->checkpoints, hex, dt,
+		       dt > 0 ? (double)res->entries / dt : 0.0);
+}
+
+static void
+print_failure(const struct cli *c, const struct ml_err *e)
+{
+	json_t *o;
+	char *s;
+
+	if (!c->json)
+		return;
+	o = json_pack("{s:b, s:I, s:s}", "ok", 0, "seq", (json_int_t)e->seq, "reason", e->msg);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s)
+		puts(s);
+	free(s);
+	json_decref(o);
+}
+
 int
 cmd_verify(int argc, char **argv)
 {
 	struct cli c = {.cmd = "verify"};
 	struct ml_verify_opts opts = {0, cli_progress, "verify"};
 	struct ml_verify_result res;
-	struct ml_ledger *l;
+	struct ml_ledger *l = NULL;
+	struct ml_policy *pol = NULL;
 	struct ml_err e;
-	const char *jobs;
-	char hex[65];
+	const char *jobs, *bundle, *trust;
+	char path[4200];
 	double t0, dt;
-	int rc;
+	int rc, i, held = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "jobs=")))
+	if ((rc = cli_parse(&c, argc, argv, "jobs= checkpoint= state= bundle= trust=")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger verify [--jobs N] [--format text|json]\n\n"
+		puts("usage: mlledger verify [--jobs N] [--checkpoint FILE]... [--state FILE]\n"
+		     "                       [--trust POLICY] [--format text|json]\n"
+		     "       mlledger verify --bundle DIR [--trust POLICY]\n\n"
 		     "Recomputes every leaf hash and link, checks every entry against the rules\n"
 		     "at its place (author key enrolled by an admin and not revoked, no\n"
 		     "duplicates, immutable versions, known references), verifies every\n"
-		     "signature on N threads (default: all cores), and checks the stored\n"
-		     "projection tables and schema.  Exit 0 when intact; 4 naming the first\n"
-		     "bad entry and why.");
+		     "signature on N threads (default: all cores), the Merkle tree and every\n"
+		     "signed checkpoint, and the stored projection tables and schema.\n\n"
+		     "--checkpoint FILE  a checkpoint held outside (from 'checkpoint' or an\n"
+		     "                   auditor): the ledger must extend it, else exit 4 with\n"
+		     "                   both checkpoints (truncation, rollback, fork)\n"
+		     "--state FILE       the last checkpoint this verifier accepted; checked like\n"
+		     "                   --checkpoint, then moved up to the ledger's latest\n"
+		     "--trust POLICY     C2SP tlog-policy: held checkpoints must be signed by its\n"
+		     "                   log and cosigned by its quorum of witnesses\n"
+		     "--bundle DIR       verify an 'export' folder offline, its checkpoint included\n\n"
+		     "Exit 0 when intact; 4 naming the first bad entry and why.");
 		return ML_OK;
 	}
 	if ((jobs = cli_get(&c, "jobs"))) {
@@ -236,30 +370,48 @@ cmd_verify(int argc, char **argv)
 		if (opts.jobs < 1 || opts.jobs > 64)
 			return cli_failf(&c, ML_EINPUT, "--jobs: 1 to 64");
 	}
-	if ((rc = cli_open(&c, 0, &l, &e)))
-		return cli_fail(&c, &e);
+	if ((trust = cli_get(&c, "trust"))) {
+		char *text = NULL;
+		size_t len;
+		rc = ml_read_file(trust, ML_POLICY_MAX, &text, &len, &e);
+		if (rc == ML_OK && (rc = ml_policy_parse(text, len, &pol, &e)))
+			ml_err_prefix(&e, rc, trust);
+		free(text);
+		if (rc)
+			return cli_fail(&c, &e);
+	}
+	bundle = cli_get(&c, "bundle");
+	rc = bundle ? open_bundle(&c, bundle, &l, &e) : cli_open(&c, 0, &l, &e);
+	if (rc)
+		goto out;
 	t0 = now_s();
 	rc = ml_verify(l, &opts, &res, &e);
 	dt = now_s() - t0;
 	cli_progress_done();
+	if (rc)
+		goto out;
+	if (bundle) {
+		snprintf(path, sizeof path, "%s/checkpoint", bundle);
+		if ((rc = check_held(&c, l, path, pol, &e)))
+			goto out;
+		held++;
+	}
+	for (i = 0; i < c.nopts; i++) {
+		if (strcmp(c.opts[i].name, "checkpoint"))
+			continue;
+		if ((rc = check_held(&c, l, c.opts[i].value, pol, &e)))
+			goto out;
+		held++;
+	}
+	if (cli_get(&c, "state") && (rc = check_state(&c, l, cli_get(&c, "state"), &e)))
+		goto out;
+	print_result(&c, &res, dt, held);
+out:
+	ml_policy_free(pol);
 	ml_ledger_close(l);
 	if (rc) {
-		if (c.json && rc == ML_EINTEGRITY)
-			printf("{\"ok\":false,\"seq\":%lld,\"reason\":\"%s\"}\n", e.seq,
-			       "see stderr");
+		print_failure(&c, &e);
 		return cli_fail(&c, &e);
 	}
-	ml_hex_encode(res.head, sizeof res.head, hex);
-	if (c.json)
-		printf("{\"ok\":true,\"entries\":%llu,\"keysEnrolled\":%llu,\"keysRevoked\":%llu,"
-		       "\"head\":\"sha256:%s\",\"seconds\":%.3f}\n",
-		       (unsigned long long)res.entries, (unsigned long long)res.keys_enrolled,
-		       (unsigned long long)res.keys_revoked, hex, dt);
-	else
-		printf("ok: %llu entries intact, %llu keys enrolled, %llu revoked; head "
-		       "sha256:%s (%.2f s, %.0f entries/s)\n",
-		       (unsigned long long)res.entries, (unsigned long long)res.keys_enrolled,
-		       (unsigned long long)res.keys_revoked, hex, dt,
-		       dt > 0 ? (double)res.entries / dt : 0.0);
 	return ML_OK;
 }

@@ -12,6 +12,8 @@
 #include <sodium.h>
 
 #include "chain.h"
+#include "merkle.h"
+#include "note.h"
 #include "rules.h"
 #include "statement.h"
 
@@ -19,6 +21,7 @@ struct ml_ledger {
 	struct ml_store *s;
 	char origin[ML_ORIGIN_MAX + 1];
 	char logkey[ML_VKEY_MAX];
+	char logkey_path[4200];
 };
 
 void
@@ -212,6 +215,7 @@ ml_ledger_open(const char *path, int writable, struct ml_ledger **out, struct ml
 
 	if (!l)
 		return ml_err_set(e, ML_EIO, "out of memory");
+	ml_ledger_logkey_path(path, l->logkey_path, sizeof l->logkey_path);
 	if ((rc = ml_store_open(path, writable, &l->s, e)) ||
 	    (rc = ml_store_meta_get(l->s, "origin", l->origin, sizeof l->origin, e)) ||
 	    (rc = ml_store_meta_get(l->s, "log_key", l->logkey, sizeof l->logkey, e))) {
@@ -286,7 +290,60 @@ struct ml_batch {
 	uint64_t next;                /* seq of the next item */
 	uint8_t last[ML_SHA256_LEN];  /* leaf hash of the entry before it */
 	int64_t last_time, now;
+	struct ml_merkle_edge edge;   /* the tree's right edge */
+	struct ml_seckey *logk;       /* signs the batch's checkpoint */
+	struct ml_err *e;             /* for store_node, the edge's callback */
 };
+
+/* Loads the right edge of the tree of size n: one complete subtree per set
+ * bit of n, largest first. */
+static int
+load_edge(struct ml_store *s, uint64_t n, struct ml_merkle_edge *m, struct ml_err *e)
+{
+	uint64_t start = 0;
+	int k, rc;
+
+	ml_merkle_edge_init(m);
+	m->size = n;
+	for (k = 63; k >= 0; k--) {
+		if (!(n >> k & 1))
+			continue;
+		if ((rc = ml_store_node_get(s, (unsigned)k, start >> k, m->nodes[k], e)))
+			return rc;
+		start += (uint64_t)1 << k;
+	}
+	return ML_OK;
+}
+
+static int
+store_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[ML_SHA256_LEN])
+{
+	struct ml_batch *b = ctx;
+
+	return ml_store_node_put(b->l->s, level, index, hash, b->e);
+}
+
+/* Signs and stores the checkpoint of the batch's tree. */
+static int
+store_checkpoint(struct ml_batch *b, struct ml_err *e)
+{
+	struct ml_checkpoint c;
+	struct ml_buf text = {0}, note = {0};
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	snprintf(c.origin, sizeof c.origin, "%s", b->l->origin);
+	c.size = b->edge.size;
+	ml_merkle_edge_root(&b->edge, c.root);
+	ml_checkpoint_format(&c, &text);
+	rc = text.oom ? ml_err_set(e, ML_EIO, "out of memory")
+		      : ml_note_sign(b->logk, (const char *)text.data, text.len, &note, e);
+	if (rc == ML_OK)
+		rc = ml_store_checkpoint_put(b->l->s, c.size, (const char *)note.data, e);
+	ml_buf_free(&text);
+	ml_buf_free(&note);
+	return rc;
+}
 
 int
 ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
@@ -297,13 +354,18 @@ ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
 	if (!b)
 		return ml_err_set(e, ML_EIO, "out of memory");
 	b->l = l;
+	if ((rc = ml_seckey_load(l->logkey_path, NULL, NULL, &b->logk, e))) {
+		free(b);
+		return ml_err_prefix(e, ML_EKEY, "the log key (it signs checkpoints)");
+	}
 	if ((rc = ml_store_begin(l->s, 1, e))) {
+		ml_seckey_free(b->logk);
 		free(b);
 		return rc;
 	}
-	if ((rc = ml_store_head(l->s, &b->next, b->last, &b->last_time, e))) {
-		ml_store_rollback(l->s);
-		free(b);
+	if ((rc = ml_store_head(l->s, &b->next, b->last, &b->last_time, e)) ||
+	    (rc = load_edge(l->s, b->next, &b->edge, e))) {
+		ml_batch_abort(b);
 		return rc;
 	}
 	b->now = ml_now_us();
@@ -325,6 +387,9 @@ ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 	en.time_us = b->now > b->last_time ? b->now : b->last_time;
 	if ((rc = append_one(b->l, item, &en, b->last, e)))
 		return rc;
+	b->e = e;
+	if ((rc = ml_merkle_edge_add(&b->edge, b->last, store_node, b)))
+		return rc;
 	b->last_time = en.time_us;
 	b->next++;
 	out->seq = en.seq;
@@ -336,8 +401,13 @@ ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 int
 ml_batch_commit(struct ml_batch *b, struct ml_err *e)
 {
-	int rc = ml_store_commit(b->l->s, e);
+	int rc = store_checkpoint(b, e);
 
+	if (rc == ML_OK)
+		rc = ml_store_commit(b->l->s, e);
+	else
+		ml_store_rollback(b->l->s);
+	ml_seckey_free(b->logk);
 	free(b);
 	return rc;
 }
@@ -348,6 +418,7 @@ ml_batch_abort(struct ml_batch *b)
 	if (!b)
 		return;
 	ml_store_rollback(b->l->s);
+	ml_seckey_free(b->logk);
 	free(b);
 }
 

@@ -42,6 +42,29 @@ static const char *const projection_ddl[] = {
 	"CREATE INDEX %sentry_index_subject ON entry_index (name, version)",
 	NULL};
 
+/* The Merkle tree's complete subtrees of level >= 1, and the signed
+ * checkpoints: only in the ledger (verify recomputes them). */
+static const char *const tree_ddl[] = {
+	"CREATE TABLE tree (\n"
+	"  level INTEGER NOT NULL,\n"
+	"  idx INTEGER NOT NULL,\n"
+	"  hash BLOB NOT NULL,\n"
+	"  PRIMARY KEY (level, idx)\n"
+	") STRICT, WITHOUT ROWID",
+	"CREATE TABLE checkpoints (\n"
+	"  size INTEGER PRIMARY KEY NOT NULL,\n"
+	"  note TEXT NOT NULL\n"
+	") STRICT",
+	"CREATE TRIGGER tree_append_only_u BEFORE UPDATE ON tree\n"
+	"BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END",
+	"CREATE TRIGGER tree_append_only_d BEFORE DELETE ON tree\n"
+	"BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END",
+	"CREATE TRIGGER checkpoints_append_only_u BEFORE UPDATE ON checkpoints\n"
+	"BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END",
+	"CREATE TRIGGER checkpoints_append_only_d BEFORE DELETE ON checkpoints\n"
+	"BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END",
+	NULL};
+
 /* Tables only the ledger itself has. */
 static const char *const main_ddl[] = {
 	"CREATE TABLE meta (\n"
@@ -69,6 +92,8 @@ enum stmt_id {
 	Q_META_GET, Q_META_SET, Q_HEAD, Q_ENTRY_INS, Q_ENTRY_GET,
 	Q_KEY_GET, Q_KEY_BY_NAME, Q_KEY_INS, Q_KEY_REVOKE, Q_ADMINS, Q_KEY_EACH,
 	Q_SUBJ_GET, Q_SUBJ_INS, Q_IX_FIND, Q_IX_INS, Q_SCAN, Q_KEY_BY_PK, Q_META_COUNT,
+	Q_LEAF_GET, Q_NODE_GET, Q_NODE_INS, Q_CKPT_INS, Q_CKPT_GET, Q_CKPT_LAST, Q_CKPT_SCAN,
+	Q_NODE_COUNT,
 	Q_COUNT
 };
 
@@ -84,6 +109,14 @@ static const char *const stmt_sql[Q_COUNT] = {
 		      "FROM %skeys WHERE keyid = ?1",
 	[Q_KEY_BY_NAME] = "SELECT keyid, name, vkey, roles, enrolled_seq, revoked_seq "
 			  "FROM %skeys WHERE name = ?1 AND revoked_seq IS NULL",
+	[Q_LEAF_GET] = "SELECT leaf_hash FROM %sentries WHERE seq = ?1",
+	[Q_NODE_GET] = "SELECT hash FROM %stree WHERE level = ?1 AND idx = ?2",
+	[Q_NODE_INS] = "INSERT INTO %stree (level, idx, hash) VALUES (?1, ?2, ?3)",
+	[Q_CKPT_INS] = "INSERT INTO %scheckpoints (size, note) VALUES (?1, ?2)",
+	[Q_CKPT_GET] = "SELECT size, note FROM %scheckpoints WHERE size = ?1",
+	[Q_CKPT_LAST] = "SELECT size, note FROM %scheckpoints ORDER BY size DESC LIMIT 1",
+	[Q_CKPT_SCAN] = "SELECT size, note FROM %scheckpoints ORDER BY size",
+	[Q_NODE_COUNT] = "SELECT count(*) FROM %stree",
 	[Q_KEY_BY_PK] = "SELECT keyid, name, vkey, roles, enrolled_seq, revoked_seq "
 			"FROM %skeys WHERE substr(vkey, -44) = ?1",
 	[Q_META_COUNT] = "SELECT count(*) FROM %smeta",
@@ -274,7 +307,7 @@ ml_store_create(const char *path, struct ml_store **out, struct ml_err *e)
 		 ML_APPLICATION_ID, ML_FORMAT_VERSION);
 	if (exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", e) ||
 	    exec(s, sql, e) || exec(s, "BEGIN", e) || exec_ddl(s, projection_ddl, "", e) ||
-	    exec_ddl(s, main_ddl, "", e) || exec(s, "COMMIT", e)) {
+	    exec_ddl(s, main_ddl, "", e) || exec_ddl(s, tree_ddl, "", e) || exec(s, "COMMIT", e)) {
 		ml_store_close(s);
 		unlink(path);
 		return e->code;
@@ -947,12 +980,12 @@ join_sorted(char **sql, size_t n, struct ml_buf *out)
 static int
 expected_schema(struct ml_buf *out)
 {
-	const char *const *lists[2] = {projection_ddl, main_ddl};
+	const char *const *lists[3] = {projection_ddl, main_ddl, tree_ddl};
 	char *sql[32];
 	size_t n = 0, i;
 	int l;
 
-	for (l = 0; l < 2; l++)
+	for (l = 0; l < 3; l++)
 		for (const char *const *d = lists[l]; *d && n < 32; d++) {
 			if (!(sql[n] = malloc(1024)))
 				break;
@@ -1008,4 +1041,156 @@ ml_store_schema_check(struct ml_store *s, struct ml_err *e)
 	ml_buf_free(&want);
 	ml_buf_free(&have);
 	return rc;
+}
+
+int
+ml_store_node_get(struct ml_store *s, unsigned level, uint64_t idx,
+		  uint8_t out[ML_SHA256_LEN], struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, level ? Q_NODE_GET : Q_LEAF_GET, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	if (level) {
+		sqlite3_bind_int64(st, 1, level);
+		sqlite3_bind_int64(st, 2, (int64_t)idx);
+	} else {
+		sqlite3_bind_int64(st, 1, (int64_t)idx);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ML_SHA256_LEN) {
+		memcpy(out, sqlite3_column_blob(st, 0), ML_SHA256_LEN);
+		sqlite3_reset(st);
+		return ML_OK;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return ml_err_set(e, ML_EINTEGRITY, "%s: tree node (%u, %llu) is missing or "
+				  "malformed", s->path, level, (unsigned long long)idx);
+	return db_err(s, e, "read tree");
+}
+
+int
+ml_store_node_put(struct ml_store *s, unsigned level, uint64_t idx,
+		  const uint8_t hash[ML_SHA256_LEN], struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_NODE_INS, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_int64(st, 1, level);
+	sqlite3_bind_int64(st, 2, (int64_t)idx);
+	sqlite3_bind_blob(st, 3, hash, ML_SHA256_LEN, SQLITE_STATIC);
+	return step_done(s, st, "write tree", e);
+}
+
+int
+ml_store_node_count(struct ml_store *s, int64_t *n, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_NODE_COUNT, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? ML_OK : db_err(s, e, "count tree");
+}
+
+int
+ml_store_checkpoint_put(struct ml_store *s, uint64_t size, const char *note,
+			struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_CKPT_INS, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_int64(st, 1, (int64_t)size);
+	sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
+	return step_done(s, st, "write checkpoint", e);
+}
+
+int
+ml_store_checkpoint_get(struct ml_store *s, int64_t size, uint64_t *got, char **note,
+			struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, size < 0 ? Q_CKPT_LAST : Q_CKPT_GET, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	if (size >= 0)
+		sqlite3_bind_int64(st, 1, size);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 1);
+		*got = (uint64_t)sqlite3_column_int64(st, 0);
+		*note = strdup(t ? (const char *)t : "");
+		sqlite3_reset(st);
+		return *note ? ML_OK : ml_err_set(e, ML_EIO, "out of memory");
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return size < 0 ? ml_err_set(e, ML_EINPUT, "the ledger has no checkpoint yet")
+				: ml_err_set(e, ML_EINPUT, "no checkpoint of size %lld is stored",
+					     (long long)size);
+	return db_err(s, e, "read checkpoint");
+}
+
+int
+ml_store_checkpoint_each(struct ml_store *s,
+			 int (*fn)(void *ctx, uint64_t size, const char *note, size_t len),
+			 void *ctx, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_CKPT_SCAN, e);
+	int rc, stop = 0;
+
+	if (!st)
+		return e->code;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 1);
+		stop = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), t ? (const char *)t : "",
+			  (size_t)sqlite3_column_bytes(st, 1));
+		if (stop)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read checkpoints");
+}
+
+int
+ml_store_backup(struct ml_store *s, const char *path, struct ml_err *e)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	int rc;
+
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_EXCLUSIVE, NULL) != SQLITE_OK) {
+		rc = ml_err_set(e, ML_EIO, "%s: cannot create: %s", path,
+				dst ? sqlite3_errmsg(dst) : "out of memory");
+		sqlite3_close(dst);
+		return rc;
+	}
+	/* One step copies everything from one read snapshot, so writers
+	 * appending meanwhile cannot tear the copy. */
+	b = sqlite3_backup_init(dst, "main", s->db, "main");
+	rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+	if (b)
+		sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		rc = ml_err_set(e, ML_EIO, "%s: backup failed: %s", path, sqlite3_errmsg(dst));
+		sqlite3_close(dst);
+		unlink(path);
+		return rc;
+	}
+	/* The copy is for reading elsewhere: one file, no WAL beside it. */
+	rc = sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+	sqlite3_close(dst);
+	return rc == SQLITE_OK ? ML_OK : ml_err_set(e, ML_EIO, "%s: cannot finish the copy", path);
 }

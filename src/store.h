@@ -123,6 +123,30 @@ int ml_store_query(struct ml_store *s, const char *kind, const char *name,
 		   const char *version, int64_t since_us, ml_entry_fn fn, void *ctx,
 		   struct ml_err *e);
 
+/* The Merkle tree: level 0 is the entries' leaf hashes; levels >= 1 are the
+ * stored complete subtrees.  ML_EINTEGRITY when a node is missing. */
+int ml_store_node_get(struct ml_store *s, unsigned level, uint64_t idx,
+		      uint8_t out[ML_SHA256_LEN], struct ml_err *e);
+int ml_store_node_put(struct ml_store *s, unsigned level, uint64_t idx,
+		      const uint8_t hash[ML_SHA256_LEN], struct ml_err *e);
+int ml_store_node_count(struct ml_store *s, int64_t *n, struct ml_err *e);
+
+/* Signed checkpoints, one per tree size.  get with size < 0 is the latest;
+ * *note is malloc'd (caller frees).  ML_EINPUT when there is none. */
+int ml_store_checkpoint_put(struct ml_store *s, uint64_t size, const char *note,
+			    struct ml_err *e);
+int ml_store_checkpoint_get(struct ml_store *s, int64_t size, uint64_t *got, char **note,
+			    struct ml_err *e);
+/* Every checkpoint in size order; a non-zero return of fn stops and is
+ * returned. */
+int ml_store_checkpoint_each(struct ml_store *s,
+			     int (*fn)(void *ctx, uint64_t size, const char *note, size_t len),
+			     void *ctx, struct ml_err *e);
+
+/* Copies the ledger to a new file at path (which must not exist) from one
+ * consistent snapshot, with SQLite's backup API. */
+int ml_store_backup(struct ml_store *s, const char *path, struct ml_err *e);
+
 /* Attaches an empty private "replay" database with the projection tables. */
 int ml_store_replay_attach(struct ml_store *s, struct ml_err *e);
 /* Compares each projection table in main with replay.  On a difference sets

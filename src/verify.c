@@ -12,16 +12,22 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "merkle.h"
+#include "note.h"
 #include "rules.h"
 #include "statement.h"
 
 #define BATCH 256
 #define MAX_INFLIGHT 16 /* batches queued or being checked */
 
+/* An entry's envelope signature, or (text != NULL) a checkpoint's. */
 struct sigjob {
-	uint64_t seq;
+	uint64_t seq;           /* entry seq, or checkpoint tree size */
 	struct ml_pubkey key;
-	struct ml_envelope env; /* owns payload */
+	struct ml_envelope env; /* entries: owns payload */
+	char *text;             /* checkpoints: the signed note text, owned */
+	size_t text_len;
+	uint8_t sig[ML_SIG_LEN];
 };
 
 struct batch {
@@ -37,6 +43,7 @@ struct pool {
 	int inflight, done;
 	int64_t bad_seq; /* smallest seq whose signature failed, or -1 */
 	char bad_keyid[ML_KEYID_MAX];
+	int64_t bad_ckpt; /* smallest checkpoint size whose signature failed */
 };
 
 static void
@@ -44,8 +51,10 @@ batch_free(struct batch *b)
 {
 	int i;
 
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
 		ml_envelope_clear(&b->jobs[i].env);
+		free(b->jobs[i].text);
+	}
 	free(b);
 }
 
@@ -72,6 +81,16 @@ worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		for (i = 0; i < b->n; i++) {
 			struct sigjob *j = &b->jobs[i];
+			if (j->text) {
+				if (!ml_pubkey_verify(&j->key, (const uint8_t *)j->text,
+						      j->text_len, j->sig)) {
+					pthread_mutex_lock(&p->mu);
+					if (p->bad_ckpt < 0 || (int64_t)j->seq < p->bad_ckpt)
+						p->bad_ckpt = (int64_t)j->seq;
+					pthread_mutex_unlock(&p->mu);
+				}
+				continue;
+			}
 			if (!ml_envelope_verify(&j->env, &j->key)) {
 				pthread_mutex_lock(&p->mu);
 				if (p->bad_seq < 0 || (int64_t)j->seq < p->bad_seq) {
@@ -111,6 +130,11 @@ struct walk {
 	struct ml_ledger *l;
 	struct pool *pool;
 	struct batch *cur;
+	struct ml_merkle_edge edge;  /* the tree recomputed from the leaves */
+	uint64_t *ckpt_sizes;        /* stored checkpoint sizes, ascending */
+	uint8_t (*ckpt_roots)[ML_SHA256_LEN]; /* the roots at those sizes */
+	size_t nckpt, ckpt_cap, next_ckpt;
+	struct ml_pubkey logkey;
 	uint64_t expect;
 	uint8_t prev[ML_SHA256_LEN];
 	int64_t prev_time;
@@ -143,23 +167,58 @@ index_matches(const struct ml_index_row *want, const struct ml_index_row *have)
 	       memcmp(want->stmt_hash, have->stmt_hash, ML_SHA256_LEN) == 0;
 }
 
+static struct sigjob *
+next_job(struct walk *w)
+{
+	if (!w->cur && !(w->cur = calloc(1, sizeof *w->cur))) {
+		ml_err_set(w->e, ML_EIO, "out of memory");
+		return NULL;
+	}
+	return &w->cur->jobs[w->cur->n++];
+}
+
+static void
+job_done(struct walk *w)
+{
+	if (w->cur->n == BATCH) {
+		pool_submit(w->pool, w->cur);
+		w->cur = NULL;
+	}
+}
+
+/* Each complete subtree the recomputed tree forms must be the stored one. */
+static int
+check_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[ML_SHA256_LEN])
+{
+	struct walk *w = ctx;
+	uint8_t have[ML_SHA256_LEN];
+	int rc;
+
+	rc = ml_store_node_get(ml_ledger_store(w->l), level, index, have, w->e);
+	if (rc == ML_EIO)
+		return rc;
+	if (rc || memcmp(have, hash, ML_SHA256_LEN) != 0) {
+		char what[96];
+		snprintf(what, sizeof what, "tree node (level %u, index %llu) %s", level,
+			 (unsigned long long)index, rc ? "is missing" : "differs from the leaves");
+		return bad(w, w->expect, what, NULL);
+	}
+	return ML_OK;
+}
+
 static int
 queue_signature(struct walk *w, struct ml_checked *c)
 {
-	struct sigjob *j;
+	struct sigjob *j = next_job(w);
 
-	if (!w->cur && !(w->cur = calloc(1, sizeof *w->cur)))
-		return ml_err_set(w->e, ML_EIO, "out of memory");
-	j = &w->cur->jobs[w->cur->n++];
+	if (!j)
+		return ML_EIO;
 	j->seq = c->seq;
 	j->key = c->signer;
 	j->env = c->env; /* moves the payload */
 	memset(&c->env.payload, 0, sizeof c->env.payload);
 	c->env.payload_len = 0;
-	if (w->cur->n == BATCH) {
-		pool_submit(w->pool, w->cur);
-		w->cur = NULL;
-	}
+	job_done(w);
 	return ML_OK;
 }
 
@@ -204,7 +263,11 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 		return rc;
 	memcpy(w->prev, leaf, ML_SHA256_LEN);
 	w->prev_time = en->time_us;
+	if ((rc = ml_merkle_edge_add(&w->edge, leaf, check_node, w)))
+		return rc;
 	w->expect++;
+	while (w->next_ckpt < w->nckpt && w->ckpt_sizes[w->next_ckpt] == w->expect)
+		ml_merkle_edge_root(&w->edge, w->ckpt_roots[w->next_ckpt++]);
 	if (w->opts->progress && (w->expect & 4095) == 0)
 		w->opts->progress(w->opts->ctx, w->expect, w->total);
 	return ML_OK;
@@ -264,6 +327,117 @@ check_meta(struct walk *w)
 }
 
 static int
+collect_size(void *ctx, uint64_t size, const char *note, size_t len)
+{
+	struct walk *w = ctx;
+
+	(void)note;
+	(void)len;
+	if (w->nckpt == w->ckpt_cap) {
+		size_t cap = w->ckpt_cap ? w->ckpt_cap * 2 : 1024;
+		uint64_t *s = realloc(w->ckpt_sizes, cap * sizeof *s);
+		if (!s)
+			return ml_err_set(w->e, ML_EIO, "out of memory");
+		w->ckpt_sizes = s;
+		w->ckpt_cap = cap;
+	}
+	w->ckpt_sizes[w->nckpt++] = size;
+	return ML_OK;
+}
+
+static int
+bad_checkpoint(struct walk *w, uint64_t size, const char *why)
+{
+	char reason[sizeof w->e->msg];
+
+	snprintf(reason, sizeof reason, "%s", why);
+	ml_err_set(w->e, ML_EINTEGRITY, "checkpoint of size %llu: %s", (unsigned long long)size,
+		   reason);
+	w->e->seq = -1;
+	return ML_EINTEGRITY;
+}
+
+/* Each stored checkpoint must be a note of this log's origin, at its size,
+ * with the recomputed root, signed by the log key (checked on the pool). */
+static int
+check_checkpoint(void *ctx, uint64_t size, const char *note, size_t len)
+{
+	struct walk *w = ctx;
+	size_t i = w->next_ckpt++;
+	struct ml_checkpoint c;
+	struct ml_note n;
+	struct sigjob *j;
+	size_t k;
+
+	if (i >= w->nckpt || w->ckpt_sizes[i] != size || size == 0 || size > w->expect)
+		return bad_checkpoint(w, size, "no such tree size");
+	if (ml_note_parse(note, len, &n, w->e))
+		return bad_checkpoint(w, size, w->e->msg);
+	if (ml_checkpoint_parse(n.text, n.text_len, &c, w->e)) {
+		ml_note_clear(&n);
+		return bad_checkpoint(w, size, w->e->msg);
+	}
+	if (strcmp(c.origin, ml_ledger_origin(w->l)) != 0 || c.size != size ||
+	    memcmp(c.root, w->ckpt_roots[i], ML_SHA256_LEN) != 0) {
+		ml_note_clear(&n);
+		return bad_checkpoint(w, size, "origin, size or root differs from the ledger");
+	}
+	/* The key hash covers the signature type, so a match is an Ed25519
+	 * signature line of the log key. */
+	for (k = 0; k < n.nsigs; k++)
+		if (n.sigs[k].hash == w->logkey.hash && n.sigs[k].sig_len == ML_SIG_LEN &&
+		    !strcmp(n.sigs[k].name, w->logkey.name))
+			break;
+	if (k == n.nsigs) {
+		ml_note_clear(&n);
+		return bad_checkpoint(w, size, "no signature by the log key");
+	}
+	if (!(j = next_job(w))) {
+		ml_note_clear(&n);
+		return ML_EIO;
+	}
+	j->seq = size;
+	j->key = w->logkey;
+	memcpy(j->sig, n.sigs[k].sig, ML_SIG_LEN);
+	j->text_len = n.text_len;
+	if ((j->text = malloc(n.text_len + 1)))
+		memcpy(j->text, n.text, n.text_len);
+	ml_note_clear(&n);
+	if (!j->text)
+		return ml_err_set(w->e, ML_EIO, "out of memory");
+	job_done(w);
+	return ML_OK;
+}
+
+/* After the entries: the stored tree has exactly the recomputed nodes, the
+ * newest checkpoint is at the ledger's size, and every checkpoint holds. */
+static int
+check_tree_and_checkpoints(struct walk *w)
+{
+	struct ml_store *s = ml_ledger_store(w->l);
+	int64_t nodes;
+	uint64_t n = w->expect, pop = 0, x;
+	int rc;
+
+	for (x = n; x; x &= x - 1)
+		pop++;
+	if ((rc = ml_store_node_count(s, &nodes, w->e)))
+		return rc;
+	if ((uint64_t)nodes != n - pop) {
+		ml_err_set(w->e, ML_EINTEGRITY, "table tree holds %lld nodes; a tree of %llu "
+			   "leaves has %llu", (long long)nodes, (unsigned long long)n,
+			   (unsigned long long)(n - pop));
+		w->e->seq = -1;
+		return ML_EINTEGRITY;
+	}
+	if (w->nckpt == 0 || w->ckpt_sizes[w->nckpt - 1] != n)
+		return bad_checkpoint(w, n, "missing: every append stores the checkpoint of "
+				      "its tree");
+	w->next_ckpt = 0;
+	return ml_store_checkpoint_each(s, check_checkpoint, w, w->e);
+}
+
+static int
 run_walk(struct walk *w)
 {
 	struct ml_store *s = ml_ledger_store(w->l);
@@ -281,9 +455,22 @@ run_walk(struct walk *w)
 	}
 	if ((rc = check_meta(w)))
 		return rc;
+	if (ml_pubkey_parse(ml_ledger_logkey(w->l), strlen(ml_ledger_logkey(w->l)), &w->logkey,
+			    w->e)) {
+		ml_err_set(w->e, ML_EINTEGRITY, "meta log_key is not a verifier key");
+		w->e->seq = -1;
+		return ML_EINTEGRITY;
+	}
+	if ((rc = ml_store_checkpoint_each(s, collect_size, w, w->e)))
+		return rc;
+	if (w->nckpt && !(w->ckpt_roots = malloc(w->nckpt * sizeof *w->ckpt_roots)))
+		return ml_err_set(w->e, ML_EIO, "out of memory");
+	ml_merkle_edge_init(&w->edge);
 	rc = ml_store_scan(s, 0, visit, w, w->e);
 	if (rc == ML_OK && w->expect != w->total)
 		rc = bad(w, w->expect, "entry missing", "the entries end early");
+	if (rc == ML_OK)
+		rc = check_tree_and_checkpoints(w);
 	/* Even after a fault: the queued signatures all precede it, and one of
 	 * them may be the first fault. */
 	if (w->cur) {
@@ -312,6 +499,7 @@ ml_verify(struct ml_ledger *l, const struct ml_verify_opts *opts,
 	memset(res, 0, sizeof *res);
 	memset(&p, 0, sizeof p);
 	p.bad_seq = -1;
+	p.bad_ckpt = -1;
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.work, NULL);
 	pthread_cond_init(&p.room, NULL);
@@ -349,8 +537,16 @@ ml_verify(struct ml_ledger *l, const struct ml_verify_opts *opts,
 				"not verify", p.bad_keyid);
 		e->seq = p.bad_seq;
 	}
+	if (rc == ML_OK && p.bad_ckpt >= 0) {
+		rc = ml_err_set(e, ML_EINTEGRITY, "checkpoint of size %lld: the log key's "
+				"signature does not verify", (long long)p.bad_ckpt);
+		e->seq = -1;
+	}
+	free(w.ckpt_sizes);
+	free(w.ckpt_roots);
 	if (rc == ML_OK) {
 		res->entries = w.expect;
+		res->checkpoints = w.nckpt;
 		memcpy(res->head, w.prev, ML_SHA256_LEN);
 		if (opts->progress)
 			opts->progress(opts->ctx, w.expect, w.total);

@@ -25,6 +25,7 @@ struct ml_verify_opts {
 struct ml_verify_result {
 	uint64_t entries;
 	uint64_t keys_enrolled, keys_revoked;
+	uint64_t checkpoints;
 	uint8_t head[ML_SHA256_LEN]; /* leaf hash of the last entry */
 };
 

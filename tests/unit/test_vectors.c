@@ -1,4 +1,4 @@
-/* The test vectors of ledger/FORMAT.md §8, byte for byte. */
+/* The test vectors of ledger/FORMAT.md §9, byte for byte. */
 #include "testutil.h"
 
 #include <sodium.h>

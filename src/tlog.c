@@ -1,0 +1,325 @@
+/* tlog — see tlog.h. */
+#include "tlog.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+
+struct nodes {
+	struct ml_store *s;
+	struct ml_err *e;
+};
+
+static int
+get_node(void *ctx, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
+{
+	struct nodes *n = ctx;
+
+	return ml_store_node_get(n->s, level, index, out, n->e) == ML_OK ? 0 : -1;
+}
+
+static int
+ledger_size(struct ml_ledger *l, uint64_t *size, struct ml_err *e)
+{
+	uint8_t last[ML_SHA256_LEN];
+	int64_t t;
+
+	return ml_store_head(ml_ledger_store(l), size, last, &t, e);
+}
+
+int
+ml_tlog_root(struct ml_ledger *l, uint64_t n, uint8_t root[ML_SHA256_LEN], struct ml_err *e)
+{
+	struct nodes ctx = {ml_ledger_store(l), e};
+	uint64_t size;
+	int rc;
+
+	if ((rc = ledger_size(l, &size, e)))
+		return rc;
+	if (n > size)
+		return ml_err_set(e, ML_EINPUT, "the ledger has %llu entries, not %llu",
+				  (unsigned long long)size, (unsigned long long)n);
+	if (ml_merkle_root(get_node, &ctx, n, root) != 0)
+		return e->code ? e->code : ML_EIO;
+	return ML_OK;
+}
+
+int
+ml_tlog_checkpoint(struct ml_ledger *l, int64_t n, uint64_t *size, char **note,
+		   struct ml_err *e)
+{
+	return ml_store_checkpoint_get(ml_ledger_store(l), n, size, note, e);
+}
+
+int
+ml_tlog_prove(struct ml_ledger *l, uint64_t seq, int64_t n, struct ml_buf *out,
+	      struct ml_err *e)
+{
+	struct nodes ctx = {ml_ledger_store(l), e};
+	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
+	uint64_t size;
+	size_t len;
+	char *note = NULL;
+	int rc;
+
+	if ((rc = ml_tlog_checkpoint(l, n, &size, &note, e)))
+		return rc;
+	if (seq >= size) {
+		free(note);
+		return ml_err_set(e, ML_EINPUT, "entry %llu is not in the tree of size %llu",
+				  (unsigned long long)seq, (unsigned long long)size);
+	}
+	ml_err_clear(e);
+	if (ml_merkle_inclusion(get_node, &ctx, seq, size, proof, &len) != 0) {
+		free(note);
+		return e->code ? e->code : ml_err_set(e, ML_EIO, "cannot build the proof");
+	}
+	ml_tlog_proof_format(seq, NULL, 0, (const uint8_t(*)[ML_SHA256_LEN])proof, len, note,
+			     strlen(note), out);
+	free(note);
+	return out->oom ? ml_err_set(e, ML_EIO, "out of memory") : ML_OK;
+}
+
+int
+ml_tlog_consistency(struct ml_ledger *l, uint64_t m, int64_t n, uint64_t *to,
+		    uint8_t proof[][ML_SHA256_LEN], size_t *len, struct ml_err *e)
+{
+	struct nodes ctx = {ml_ledger_store(l), e};
+	uint64_t size;
+	int rc;
+
+	if ((rc = ledger_size(l, &size, e)))
+		return rc;
+	if (n >= 0) {
+		if ((uint64_t)n > size)
+			return ml_err_set(e, ML_EINPUT, "the ledger has %llu entries, not %lld",
+					  (unsigned long long)size, (long long)n);
+		size = (uint64_t)n;
+	}
+	if (m == 0 || m > size)
+		return ml_err_set(e, ML_EINPUT, "old size must be 1 to %llu",
+				  (unsigned long long)size);
+	ml_err_clear(e);
+	if (ml_merkle_consistency(get_node, &ctx, m, size, proof, len) != 0)
+		return e->code ? e->code : ml_err_set(e, ML_EIO, "cannot build the proof");
+	*to = size;
+	return ML_OK;
+}
+
+static void
+report_hashes(struct ml_buf *r, const uint8_t proof[][ML_SHA256_LEN], size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char *b = ml_b64_encode(proof[i], ML_SHA256_LEN);
+		ml_buf_printf(r, "%s\n", b ? b : "?");
+		free(b);
+	}
+}
+
+int
+ml_tlog_check(struct ml_ledger *l, const char *note, size_t len, struct ml_checkpoint *seen,
+	      struct ml_buf *report, struct ml_err *e)
+{
+	struct ml_pubkey logkey;
+	struct ml_note n;
+	struct ml_checkpoint c;
+	uint8_t root[ML_SHA256_LEN];
+	uint64_t size, latest_size;
+	char *latest = NULL;
+	int rc;
+
+	if (ml_pubkey_parse(ml_ledger_logkey(l), strlen(ml_ledger_logkey(l)), &logkey, e))
+		return ml_err_set(e, ML_EINTEGRITY, "meta log_key is not a verifier key");
+	if ((rc = ml_note_parse(note, len, &n, e)))
+		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
+	rc = ml_checkpoint_parse(n.text, n.text_len, &c, e);
+	if (rc) {
+		ml_note_clear(&n);
+		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
+	}
+	if (strcmp(c.origin, ml_ledger_origin(l)) != 0) {
+		ml_note_clear(&n);
+		return ml_err_set(e, ML_EINPUT, "the checkpoint is of another log (origin %.100s)",
+				  c.origin);
+	}
+	rc = ml_note_verify(&n, &logkey);
+	ml_note_clear(&n);
+	if (seen)
+		*seen = c;
+	if (!rc)
+		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint of size %llu is not signed by "
+				  "this ledger's log key: the ledger was rebuilt with another "
+				  "key, or the checkpoint is forged", (unsigned long long)c.size);
+	if ((rc = ledger_size(l, &size, e)) ||
+	    (rc = ml_tlog_checkpoint(l, -1, &latest_size, &latest, e)))
+		return rc;
+	if (c.size > size) {
+		if (report) {
+			ml_buf_printf(report, "held checkpoint:\n%.*s\nledger's latest checkpoint:\n%s",
+				      (int)len, note, latest);
+		}
+		free(latest);
+		return ml_err_set(e, ML_EINTEGRITY, "the ledger has %llu entries but a checkpoint "
+				  "signed by its log key has %llu: it was truncated or rolled back",
+				  (unsigned long long)size, (unsigned long long)c.size);
+	}
+	if ((rc = ml_tlog_root(l, c.size, root, e))) {
+		free(latest);
+		return rc;
+	}
+	if (memcmp(root, c.root, ML_SHA256_LEN) != 0) {
+		if (report) {
+			char *mine = NULL;
+			uint64_t got;
+			uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
+			size_t plen = 0;
+			uint64_t to;
+			struct ml_err e2;
+			ml_buf_printf(report, "held checkpoint:\n%.*s\n", (int)len, note);
+			if (ml_tlog_checkpoint(l, (int64_t)c.size, &got, &mine, &e2) == ML_OK)
+				ml_buf_printf(report, "ledger's checkpoint of the same size:\n%s\n", mine);
+			ml_buf_printf(report, "ledger's latest checkpoint:\n%s\n", latest);
+			if (c.size > 0 && ml_tlog_consistency(l, c.size, -1, &to, proof, &plen,
+							      &e2) == ML_OK) {
+				ml_buf_printf(report, "consistency proof from %llu to %llu (it proves "
+					      "the ledger's own tree, not the held one):\n",
+					      (unsigned long long)c.size, (unsigned long long)to);
+				report_hashes(report, (const uint8_t(*)[ML_SHA256_LEN])proof, plen);
+			}
+			free(mine);
+		}
+		free(latest);
+		return ml_err_set(e, ML_EINTEGRITY, "the ledger's tree of size %llu has another "
+				  "root than a checkpoint signed by its log key: the log forked "
+				  "(history rewritten)", (unsigned long long)c.size);
+	}
+	free(latest);
+	return ML_OK;
+}
+
+int
+ml_tlog_verify_proof(const struct ml_pubkey *logkey, const char *bundle, size_t blen,
+		     const uint8_t *leaf, size_t leaf_len, uint64_t *index, struct ml_err *e)
+{
+	struct ml_tlog_proof p;
+	struct ml_sha256_ctx *c;
+	uint8_t h[ML_SHA256_LEN];
+	int rc = ML_OK;
+
+	if (ml_tlog_proof_parse(bundle, blen, &p, e))
+		return ml_err_prefix(e, ML_EINPUT, "proof");
+	if (!ml_note_verify(&p.note, logkey)) {
+		rc = ml_err_set(e, ML_EINTEGRITY, "the checkpoint is not signed by %s",
+				logkey->name);
+		goto out;
+	}
+	if (!(c = ml_sha256_new())) {
+		rc = ml_err_set(e, ML_EIO, "out of memory");
+		goto out;
+	}
+	ml_sha256_update(c, "\0", 1);
+	ml_sha256_update(c, leaf, leaf_len);
+	ml_sha256_final(c, h);
+	if (!ml_merkle_verify_inclusion(h, p.index, p.checkpoint.size,
+					(const uint8_t(*)[ML_SHA256_LEN])p.hashes, p.nhashes,
+					p.checkpoint.root)) {
+		rc = ml_err_set(e, ML_EINTEGRITY, "the leaf is not entry %llu of the tree of size "
+				"%llu", (unsigned long long)p.index,
+				(unsigned long long)p.checkpoint.size);
+		goto out;
+	}
+	*index = p.index;
+out:
+	ml_tlog_proof_clear(&p);
+	return rc;
+}
+
+struct export_ctx {
+	const char *dir;
+	struct ml_err *e;
+	int n;
+};
+
+static int
+export_key(void *ctx, const struct ml_key_row *row)
+{
+	struct export_ctx *x = ctx;
+	char path[PATH_MAX], line[ML_VKEY_MAX + 2];
+
+	snprintf(path, sizeof path, "%s/keys/%s.pub", x->dir, row->keyid);
+	snprintf(line, sizeof line, "%s\n", row->vkey);
+	x->n++;
+	return ml_write_file_atomic(path, line, strlen(line), 0644, 1, x->e);
+}
+
+static const char readme[] =
+	"mlledger audit bundle\n"
+	"=====================\n"
+	"\n"
+	"ledger.db      a consistent copy of the ledger (SQLite, format: ledger/FORMAT.md)\n"
+	"log.pub        the log's verifier key (C2SP signed-note); it signs checkpoints\n"
+	"checkpoint     the ledger's latest signed checkpoint (C2SP tlog-checkpoint)\n"
+	"keys/*.pub     every key ever enrolled, as C2SP verifier keys\n"
+	"\n"
+	"Verify everything offline, with no other input:\n"
+	"\n"
+	"    mlledger verify --bundle THIS-FOLDER\n"
+	"\n"
+	"and, to require witnesses' cosignatures on the checkpoint (C2SP tlog-policy):\n"
+	"\n"
+	"    mlledger verify --bundle THIS-FOLDER --trust trust.policy\n"
+	"\n"
+	"Keep the checkpoint file somewhere the ledger's operators cannot write: a\n"
+	"later ledger that does not extend it (truncated, rolled back or rewritten)\n"
+	"is caught by:\n"
+	"\n"
+	"    mlledger --ledger LEDGER verify --checkpoint checkpoint\n";
+
+int
+ml_tlog_export(struct ml_ledger *l, const char *dir, struct ml_err *e)
+{
+	struct export_ctx x = {dir, e, 0};
+	char path[PATH_MAX], line[ML_VKEY_MAX + 2];
+	char *note = NULL;
+	uint64_t size;
+	int rc;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
+	snprintf(path, sizeof path, "%s/keys", dir);
+	if (mkdir(path, 0755) != 0)
+		return ml_err_set(e, errno == EEXIST ? ML_EINPUT : ML_EIO, "%s: %s (export into "
+				  "a new folder)", path, strerror(errno));
+	snprintf(path, sizeof path, "%s/ledger.db", dir);
+	if ((rc = ml_store_begin(ml_ledger_store(l), 0, e)))
+		return rc;
+	/* Keys and checkpoint from the same snapshot as the copy. */
+	rc = ml_store_backup(ml_ledger_store(l), path, e);
+	if (rc == ML_OK)
+		rc = ml_store_key_each(ml_ledger_store(l), export_key, &x, e);
+	if (rc == ML_OK)
+		rc = ml_tlog_checkpoint(l, -1, &size, &note, e);
+	ml_store_rollback(ml_ledger_store(l));
+	if (rc)
+		goto out;
+	snprintf(path, sizeof path, "%s/checkpoint", dir);
+	if ((rc = ml_write_file_atomic(path, note, strlen(note), 0644, 1, e)))
+		goto out;
+	snprintf(path, sizeof path, "%s/log.pub", dir);
+	snprintf(line, sizeof line, "%s\n", ml_ledger_logkey(l));
+	if ((rc = ml_write_file_atomic(path, line, strlen(line), 0644, 1, e)))
+		goto out;
+	snprintf(path, sizeof path, "%s/README.txt", dir);
+	rc = ml_write_file_atomic(path, readme, strlen(readme), 0644, 1, e);
+out:
+	free(note);
+	return rc;
+}
