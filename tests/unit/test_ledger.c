@@ -10,8 +10,11 @@
 #include "chain.h"
 #include "keys.h"
 #include "ledger.h"
+#include "merkle.h"
+#include "note.h"
 #include "request.h"
 #include "statement.h"
+#include "tlog.h"
 #include "verify.h"
 
 struct fx {
@@ -198,6 +201,12 @@ expect_bad(struct fx *f, long long seq, const char *needle)
 			 got, msg);
 }
 
+static const char *const triggers_u =
+	"CREATE TRIGGER entries_append_only_u BEFORE UPDATE ON entries\n"
+	"BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;"
+	"CREATE TRIGGER entry_index_append_only_u BEFORE UPDATE ON entry_index\n"
+	"BEGIN SELECT RAISE(ABORT, 'entry_index is append-only'); END;";
+
 static const char *const triggers =
 	"CREATE TRIGGER entries_append_only_u BEFORE UPDATE ON entries\n"
 	"BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;"
@@ -228,10 +237,85 @@ tamper(struct fx *f, const char *sql)
 	sqlite3_close(db);
 }
 
-/* Recomputes prev and leaf_hash of every entry from seq 0, as a forger
- * without the keys but with write access would. */
+static int
+put_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
+{
+	sqlite3_stmt *st = ctx;
+
+	sqlite3_bind_int64(st, 1, level);
+	sqlite3_bind_int64(st, 2, (int64_t)index);
+	sqlite3_bind_blob(st, 3, hash, 32, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Rebuilds the tree table from the stored leaf hashes and replaces all
+ * checkpoints by one for the current size, signed with the log key read
+ * from beside the ledger: what a forger who stole the log key can do. */
 static void
-rechain(struct fx *f)
+retree(struct fx *f)
+{
+	char keypath[400], origin[200] = "";
+	struct ml_seckey *logk = NULL;
+	struct ml_merkle_edge edge;
+	struct ml_checkpoint c;
+	struct ml_buf text = {0}, note = {0};
+	struct ml_err e;
+	sqlite3 *db;
+	sqlite3_stmt *rd, *wr;
+
+	snprintf(keypath, sizeof keypath, "%s.log.key", f->path);
+	assert_int_equal(ml_seckey_load(keypath, NULL, NULL, &logk, &e), ML_OK);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER tree_append_only_d; DROP TRIGGER "
+				      "checkpoints_append_only_d; BEGIN; DELETE FROM tree; "
+				      "DELETE FROM checkpoints", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'origin'",
+					    -1, &rd, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(rd), SQLITE_ROW);
+	snprintf(origin, sizeof origin, "%s", sqlite3_column_text(rd, 0));
+	sqlite3_finalize(rd);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT leaf_hash FROM entries ORDER BY seq", -1,
+					    &rd, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO tree VALUES (?1, ?2, ?3)", -1, &wr,
+					    NULL), SQLITE_OK);
+	ml_merkle_edge_init(&edge);
+	while (sqlite3_step(rd) == SQLITE_ROW)
+		assert_int_equal(ml_merkle_edge_add(&edge, sqlite3_column_blob(rd, 0), put_node, wr),
+				 0);
+	sqlite3_finalize(rd);
+	sqlite3_finalize(wr);
+	memset(&c, 0, sizeof c);
+	snprintf(c.origin, sizeof c.origin, "%s", origin);
+	c.size = edge.size;
+	ml_merkle_edge_root(&edge, c.root);
+	ml_checkpoint_format(&c, &text);
+	assert_int_equal(ml_note_sign(logk, (const char *)text.data, text.len, &note, &e), ML_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO checkpoints VALUES (?1, ?2)", -1, &wr,
+					    NULL), SQLITE_OK);
+	sqlite3_bind_int64(wr, 1, (int64_t)c.size);
+	sqlite3_bind_text(wr, 2, (const char *)note.data, (int)note.len, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(wr), SQLITE_DONE);
+	sqlite3_finalize(wr);
+	assert_int_equal(sqlite3_exec(db, "COMMIT;"
+				      "CREATE TRIGGER tree_append_only_d BEFORE DELETE ON tree\n"
+				      "BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END;"
+				      "CREATE TRIGGER checkpoints_append_only_d BEFORE DELETE ON "
+				      "checkpoints\n"
+				      "BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ml_buf_free(&text);
+	ml_buf_free(&note);
+	ml_seckey_free(logk);
+}
+
+/* Recomputes prev and leaf_hash of every entry from seq 0, then the tree
+ * and a checkpoint: a forger with write access and the log key, but not the
+ * authors' keys. */
+static void
+rechain_entries(struct fx *f)
 {
 	sqlite3 *db;
 	sqlite3_stmt *rd, *wr;
@@ -274,6 +358,13 @@ rechain(struct fx *f)
 				      "BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;",
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+}
+
+static void
+rechain(struct fx *f)
+{
+	rechain_entries(f);
+	retree(f);
 }
 
 /* Appends a raw entry (envelope signed by k) at the end, chain repaired. */
@@ -374,6 +465,18 @@ test_flipped_bytes(void **state)
 }
 
 static void
+test_rechained_without_log_key(void **state)
+{
+	/* A forger who can rewrite the chain but not sign checkpoints: the
+	 * recomputed tree no longer matches the stored one. */
+	struct fx *f = *state;
+
+	tamper(f, "UPDATE entries SET appended_us = appended_us + 1 WHERE seq = 3");
+	rechain_entries(f);
+	expect_bad(f, 3, "tree node");
+}
+
+static void
 test_time_changed(void **state)
 {
 	struct fx *f = *state;
@@ -404,12 +507,84 @@ test_deleted_entry(void **state)
 static void
 test_deleted_tail(void **state)
 {
-	/* Cutting the newest entries off is NOT detectable from the file alone
-	 * (SECURITY.md): this test pins that documented limit. */
 	struct fx *f = *state;
+	struct ml_ledger *l;
+	struct ml_err e;
+	uint64_t size;
+	char *held = NULL;
 
+	/* A checkpoint held outside before the cut. */
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	assert_int_equal(ml_tlog_checkpoint(l, -1, &size, &held, &e), ML_OK);
+	assert_int_equal(size, 9);
+	ml_ledger_close(l);
+	/* Cut alone: the newest checkpoint is past the end. */
 	tamper(f, "DELETE FROM entries WHERE seq = 8; DELETE FROM entry_index WHERE seq = 8");
+	assert_int_equal(verify(f, NULL, NULL, 0), ML_EINTEGRITY);
+	/* With the log key stolen, the tree and checkpoints are rebuilt: the
+	 * file alone then verifies (SECURITY.md says so) ... */
+	rechain(f);
 	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
+	/* ... but the checkpoint held outside catches the rollback. */
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	assert_int_equal(ml_tlog_check(l, held, strlen(held), NULL, NULL, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "truncated or rolled back"));
+	ml_ledger_close(l);
+	free(held);
+}
+
+static void
+test_forked_rewrite(void **state)
+{
+	/* History rewritten with the stolen log key: an entry's statement
+	 * replaced by another envelope of the same author (re-signed with the
+	 * admin's key the forger holds), chain, tree and checkpoints rebuilt.
+	 * verify alone passes; a checkpoint held before shows the fork. */
+	struct fx *f = *state;
+	struct ml_ledger *l;
+	struct ml_buf env = {0};
+	struct ml_err e;
+	uint64_t size;
+	char *held = NULL;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	assert_int_equal(ml_ledger_open(f->path, 1, &l, &e), ML_OK);
+	assert_int_equal(ml_tlog_checkpoint(l, -1, &size, &held, &e), ML_OK);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "deployment", "subject", "fraud@1.0",
+				  "environment", "staging"), l, &env);
+	ml_ledger_close(l);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER entries_append_only_u; DROP TRIGGER "
+				      "entry_index_append_only_u", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE entries SET envelope = ?1 WHERE seq = 7",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, env.data, (int)env.len, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	/* keep the index consistent with the new envelope */
+	{
+		struct ml_envelope pe;
+		uint8_t h[32];
+		assert_int_equal(ml_envelope_parse(env.data, env.len, &pe, &e), ML_OK);
+		ml_sha256(pe.payload, pe.payload_len, h);
+		assert_int_equal(sqlite3_prepare_v2(db, "UPDATE entry_index SET stmt_hash = ?1 "
+						    "WHERE seq = 7", -1, &st, NULL), SQLITE_OK);
+		sqlite3_bind_blob(st, 1, h, 32, SQLITE_TRANSIENT);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		ml_envelope_clear(&pe);
+	}
+	assert_int_equal(sqlite3_exec(db, triggers_u, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	rechain(f);
+	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	assert_int_equal(ml_tlog_check(l, held, strlen(held), NULL, NULL, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "forked"));
+	ml_ledger_close(l);
+	free(held);
+	ml_buf_free(&env);
 }
 
 static void
@@ -443,13 +618,41 @@ test_forged_signature(void **state)
 {
 	struct fx *f = *state;
 
-	/* Replace the approval's signature by another valid-looking one. */
-	tamper(f, "UPDATE entries SET envelope = CAST(replace(CAST(envelope AS TEXT), "
-		  "'\"sig\":\"', '\"sig\":\"A') AS BLOB) WHERE seq = 6;"
-		  "UPDATE entries SET envelope = CAST(replace(CAST(envelope AS TEXT), "
-		  "'==\"}]}', '=\"}]}') AS BLOB) WHERE seq = 6");
+	/* One bit of the approval's signature flipped, well-formed otherwise;
+	 * chain, tree and checkpoints rebuilt: only the signature is wrong. */
+	struct ml_ledger *l;
+	struct ml_envelope env;
+	struct ml_entry en;
+	struct ml_buf out = {0};
+	struct ml_err e;
+	uint8_t *bytes, leaf[32];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	assert_int_equal(ml_store_entry_get(ml_ledger_store(l), 6, &en, &bytes, leaf, &e), ML_OK);
+	ml_ledger_close(l);
+	assert_int_equal(ml_envelope_parse(en.envelope, en.envelope_len, &env, &e), ML_OK);
+	env.sig[10] ^= 0x04;
+	assert_int_equal(ml_envelope_encode(&env, &out, &e), ML_OK);
+	ml_envelope_clear(&env);
+	free(bytes);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER entries_append_only_u", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE entries SET envelope = ?1 WHERE seq = 6",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, out.data, (int)out.len, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TRIGGER entries_append_only_u BEFORE UPDATE ON entries\n"
+				      "BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ml_buf_free(&out);
 	rechain(f);
-	expect_bad(f, 6, NULL);
+	expect_bad(f, 6, "bad signature");
 }
 
 static void
@@ -773,10 +976,12 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_intact),
 		T(test_flipped_bytes),
+		T(test_rechained_without_log_key),
 		T(test_time_changed),
 		T(test_time_backwards),
 		T(test_deleted_entry),
 		T(test_deleted_tail),
+		T(test_forked_rewrite),
 		T(test_reordered),
 		T(test_reordered_before_reference),
 		T(test_forged_signature),
