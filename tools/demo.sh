@@ -56,4 +56,20 @@ say "The history of one model"
 run $L log --subject fraud-detector
 say "Everything checked"
 run $L verify
+
+say "Transparency: a signed checkpoint, an inclusion proof checked offline, a witness"
+"$M" $L checkpoint > q4.ckpt
+run $L checkpoint
+"$M" $L log-key > log.pub
+"$M" key new witness --dir keys >/dev/null
+"$M" $L prove 15 > e15.proof
+"$M" $L show 15 --format raw > e15.leaf
+run verify-proof --log-key log.pub e15.proof e15.leaf
+run cosign --key keys/witness.key --log-key log.pub q4.ckpt --out q4.cosigned
+printf 'log %s\nwitness w1 %s\nquorum w1\n' "$(cat log.pub)" "$("$M" witness-key --key keys/witness.key)" > trust.policy
+run $L export --out audit-bundle
+cp q4.cosigned audit-bundle/checkpoint
+run verify --bundle audit-bundle --trust trust.policy
+run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.89 --key keys/ci.key
+run $L verify --checkpoint q4.ckpt
 printf '\nThe demo ledger is demo/ledger.db; try: build/mlledger --ledger demo/ledger.db show 12\n'
