@@ -166,6 +166,21 @@ record_latency() {
 	MAXL=$(calc "$5 * 1000")
 }
 
+# cmd_latency TAG CMD...: $RUNS timed runs of a read-only command; sets MED.
+cmd_latency() {
+	tag=$1
+	shift
+	i=0
+	: >"$W/lat.$tag"
+	while [ "$i" -lt "$RUNS" ]; do
+		timed "$tag" "$@"
+		say "$T" >>"$W/lat.$tag"
+		i=$((i + 1))
+	done
+	set -- $("$U" stats <"$W/lat.$tag")
+	MED=$(calc "$2 * 1000")
+}
+
 say "[record] ledger of 1,000 entries: setup ..."
 S0=$(now)
 L1K=$W/l1k.db
@@ -179,6 +194,7 @@ say "         setup $(calc "$SETUP_1K" | cut -c1-5) s; $RUNS records: median $(p
 
 # ---- the big ledger --------------------------------------------------------
 REC1M_MED=n/a REC1M_P90=n/a R_VERIFY_BIG=n/a SETUP_BIG=n/a R_LASTCHUNK=n/a C_BIG=$BIG_N
+CKPT_MED=n/a PROVE_MED=n/a CONS_MED=n/a
 LASTCHUNK_AT=0
 [ "$BIG_N" -ge 1000 ] || fail "BENCH_BIG_N must be at least 1000"
 if [ "$BIG" != 0 ]; then
@@ -206,6 +222,14 @@ if [ "$BIG" != 0 ]; then
 	record_latency "$LBIG" big
 	REC1M_MED=$MED REC1M_P90=$P90
 	say "         $RUNS records: median $(printf %.2f "$MED") ms, p90 $(printf %.2f "$P90") ms (min $(printf %.2f "$MINL"), max $(printf %.2f "$MAXL"))"
+	say "[tlog] checkpoint, prove, prove --consistency on $(fmt_int "$BIG_N")+ entries ..."
+	cmd_latency checkpoint "$BIN" --ledger "$LBIG" checkpoint
+	CKPT_MED=$MED
+	cmd_latency prove "$BIN" --ledger "$LBIG" prove $((BIG_N / 2 + 1))
+	PROVE_MED=$MED
+	cmd_latency consistency "$BIN" --ledger "$LBIG" prove --consistency $((BIG_N / 3))
+	CONS_MED=$MED
+	say "         medians: checkpoint $(printf %.2f "$CKPT_MED") ms, prove $(printf %.2f "$PROVE_MED") ms, consistency $(printf %.2f "$CONS_MED") ms"
 	say "[verify] ledger of $(fmt_int "$BIG_N")+ entries ..."
 	timed "verify of the big ledger" "$BIN" --ledger "$LBIG" verify
 	C_BIG=$(verified_count)
@@ -306,6 +330,9 @@ lat "record evaluation, 1k ledger, median" "$REC1K_MED" "$GIT_MED" 10
 lat "record evaluation, 1k ledger, p90" "$REC1K_P90" "$GIT_P90" ""
 lat "record evaluation, $(fmt_int "$BIG_N") ledger, median" "$REC1M_MED" "$GIT_MED" 10
 lat "record evaluation, $(fmt_int "$BIG_N") ledger, p90" "$REC1M_P90" "$GIT_P90" ""
+lat "checkpoint, $(fmt_int "$BIG_N") ledger, median" "$CKPT_MED" n/a 20
+lat "prove SEQ, $(fmt_int "$BIG_N") ledger, median" "$PROVE_MED" n/a 20
+lat "prove --consistency, $(fmt_int "$BIG_N") ledger, median" "$CONS_MED" n/a 20
 say ""
 say "baseline import: bare loop of 600-byte payload, EVP SHA-256, crypto_sign_detached,"
 say "  INSERT (WAL, synchronous=FULL), one transaction.  baseline verify:"

@@ -352,13 +352,6 @@ ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_e
 				  "reads version %d (upgrade mlledger)", path, (long long)ver,
 				  ML_FORMAT_VERSION);
 	}
-	/* Keep the WAL file between writers (it is still checkpointed into the
-	 * database at close, so a copy of the .db alone is complete): creating
-	 * and deleting it cost every record two more syncs. */
-	if (writable) {
-		int one = 1;
-		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
-	}
 	/* 64 MiB of page cache: a large import must not spill mid-transaction. */
 	if (writable && exec(s, "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;", e)) {
 		ml_store_close(s);
