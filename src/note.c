@@ -94,12 +94,14 @@ note_chars_ok(const char *s, size_t len, const char *what, struct ml_err *e)
 	while (i < len) {
 		n = utf8_decode(p + i, len - i, &cp);
 		if (n == 0) {
-			ml_err_set(e, ML_EINPUT, "%s: invalid UTF-8 at byte %zu", what, i);
+			ml_err_set(e, ML_EINPUT, "%s: invalid UTF-8 at byte %zu", what,
+				   i);
 			return -1;
 		}
 		if (cp < 0x20 && cp != '\n') {
-			ml_err_set(e, ML_EINPUT, "%s: control character 0x%02x at byte %zu",
-				   what, (unsigned)cp, i);
+			ml_err_set(e, ML_EINPUT,
+				   "%s: control character 0x%02x at byte %zu", what,
+				   (unsigned)cp, i);
 			return -1;
 		}
 		i += n;
@@ -149,16 +151,14 @@ parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
 }
 
 /* Finds the end of the line starting at off: *eol gets the index of its
- * '\n'.  -1 when there is none. */
+ * '\n' and 0 is returned, or *eol gets len and -1 when there is none. */
 static int
 line_end(const char *s, size_t len, size_t off, size_t *eol)
 {
 	const char *nl = off < len ? memchr(s + off, '\n', len - off) : NULL;
 
-	if (!nl)
-		return -1;
-	*eol = (size_t)(nl - s);
-	return 0;
+	*eol = nl ? (size_t)(nl - s) : len;
+	return nl ? 0 : -1;
 }
 
 /* Decodes strict base64 of exactly 32 bytes. */
@@ -255,7 +255,8 @@ ml_note_parse(const char *bytes, size_t len, struct ml_note *out, struct ml_err 
 	int rc = ML_OK;
 
 	if (len > ML_NOTE_MAX)
-		return ml_err_set(e, ML_EINPUT, "note: longer than %d bytes", ML_NOTE_MAX);
+		return ml_err_set(e, ML_EINPUT, "note: longer than %d bytes",
+				  ML_NOTE_MAX);
 	if (note_chars_ok(bytes, len, "note", e) != 0)
 		return ML_EINPUT;
 	/* The text ends at the last blank line. */
@@ -297,7 +298,8 @@ ml_note_parse(const char *bytes, size_t len, struct ml_note *out, struct ml_err 
 	for (off = split + 1; off < len; off = eol + 1) {
 		line_end(copy, len, off, &eol); /* always found: the note ends in '\n' */
 		if (n->nsigs == ML_NOTE_SIGS_MAX) {
-			rc = ml_err_set(e, ML_EINPUT, "note: more than %d signature lines",
+			rc = ml_err_set(e, ML_EINPUT,
+					"note: more than %d signature lines",
 					ML_NOTE_SIGS_MAX);
 			goto out;
 		}
@@ -403,7 +405,8 @@ ml_checkpoint_parse(const char *text, size_t len, struct ml_checkpoint *out,
 		return ml_err_set(e, ML_EINPUT, "checkpoint: longer than %d bytes",
 				  ML_NOTE_MAX);
 	if (len == 0 || text[len - 1] != '\n')
-		return ml_err_set(e, ML_EINPUT, "checkpoint: does not end with a newline");
+		return ml_err_set(e, ML_EINPUT,
+				  "checkpoint: does not end with a newline");
 	if (note_chars_ok(text, len, "checkpoint", e) != 0)
 		return ML_EINPUT;
 
@@ -436,7 +439,8 @@ ml_checkpoint_parse(const char *text, size_t len, struct ml_checkpoint *out,
 		line_end(text, len, off, &eol);
 		if (eol == off)
 			return ml_err_set(e, ML_EINPUT,
-					  "checkpoint: empty extension line %zu", c.next + 1);
+					  "checkpoint: empty extension line %zu",
+					  c.next + 1);
 		c.next++;
 	}
 	c.ext_len = len - c.ext_off;
@@ -544,11 +548,13 @@ ml_cosig_vkey_parse(const char *s, size_t len, struct ml_cosig_key *out,
 				  "bytes");
 	if (raw[0] == KEY_TYPE_ED25519)
 		return ml_err_set(e, ML_EINPUT,
-				  "witness key: type 0x01 is a note signer key; a witness "
-				  "key has type 0x04 (tlog-cosignature, Ed25519)");
+				  "witness key: type 0x01 is a note signer key; a "
+				  "witness key has type 0x04 (tlog-cosignature, "
+				  "Ed25519)");
 	if (raw[0] != KEY_TYPE_COSIG)
 		return ml_err_set(e, ML_EINPUT,
-				  "witness key: unknown key type 0x%02x (want 0x04)", raw[0]);
+				  "witness key: unknown key type 0x%02x (want 0x04)",
+				  raw[0]);
 	memset(&k, 0, sizeof k);
 	memcpy(k.name, s, nlen);
 	memcpy(k.pk, raw + 1, ML_PUBKEY_LEN);
@@ -774,7 +780,8 @@ ml_tlog_proof_parse(const char *bytes, size_t len, struct ml_tlog_proof *out,
 		return ml_err_set(e, ML_EIO, "tlog-proof: out of memory");
 	off = eol + 1;
 	if (line_end(bytes, len, off, &eol) != 0) {
-		rc = ml_err_set(e, ML_EINPUT, "tlog-proof: truncated before the index line");
+		rc = ml_err_set(e, ML_EINPUT,
+				"tlog-proof: truncated before the index line");
 		goto out;
 	}
 	if (eol - off >= 6 && memcmp(bytes + off, "extra ", 6) == 0) {
@@ -842,8 +849,8 @@ ml_tlog_proof_parse(const char *bytes, size_t len, struct ml_tlog_proof *out,
 	want = inclusion_proof_len(p->index, p->checkpoint.size);
 	if (p->nhashes != want) {
 		rc = ml_err_set(e, ML_EINPUT,
-				"tlog-proof: %zu hashes, but the inclusion proof of index "
-				"%llu in a tree of size %llu has %zu",
+				"tlog-proof: %zu hashes, but the inclusion proof of "
+				"index %llu in a tree of size %llu has %zu",
 				p->nhashes, (unsigned long long)p->index,
 				(unsigned long long)p->checkpoint.size, want);
 		goto out;
@@ -1006,7 +1013,8 @@ policy_witness(struct ml_policy *p, const struct token *tok, size_t ntok,
 
 	if (ntok < 3 || ntok > 4)
 		return ml_err_set(e, ML_EINPUT,
-				  "line %zu: want \"witness <name> <vkey> [<url>]\"", lineno);
+				  "line %zu: want \"witness <name> <vkey> [<url>]\"",
+				  lineno);
 	if (p->nwitnesses == ML_POLICY_WITNESSES_MAX)
 		return ml_err_set(e, ML_EINPUT, "line %zu: more than %d witnesses",
 				  lineno, ML_POLICY_WITNESSES_MAX);
@@ -1060,16 +1068,17 @@ policy_group(struct ml_policy *p, const struct token *tok, size_t ntok, size_t l
 		for (i = 0; i < tok[2].len; i++)
 			if (tok[2].s[i] < '0' || tok[2].s[i] > '9' || i >= 9)
 				return ml_err_set(e, ML_EINPUT,
-						  "line %zu: threshold %s is not all, any "
-						  "or a decimal number", lineno,
+						  "line %zu: threshold %s is not "
+						  "all, any or a decimal number",
+						  lineno,
 						  tok_show(&tok[2], show));
 		for (i = 0; i < tok[2].len; i++)
 			k = k * 10 + (uint64_t)(tok[2].s[i] - '0');
 		if (k < 1 || k > n)
 			return ml_err_set(e, ML_EINPUT,
-					  "line %zu: threshold %llu is not between 1 and "
-					  "the %zu members", lineno, (unsigned long long)k,
-					  n);
+					  "line %zu: threshold %llu is not between 1 "
+					  "and the %zu members", lineno,
+					  (unsigned long long)k, n);
 	}
 	g = &p->nodes[p->nnodes];
 	memset(g, 0, sizeof *g);
@@ -1088,8 +1097,8 @@ policy_group(struct ml_policy *p, const struct token *tok, size_t ntok, size_t l
 					  tok_show(m, show));
 		if (p->nodes[idx].listed)
 			return ml_err_set(e, ML_EINPUT,
-					  "line %zu: %s is already listed as a group member "
-					  "(each name at most once)", lineno,
+					  "line %zu: %s is already listed as a group "
+					  "member (each name at most once)", lineno,
 					  tok_show(m, show));
 		p->nodes[idx].listed = 1;
 		g->members[i] = (uint16_t)idx;
@@ -1148,8 +1157,9 @@ ml_policy_parse(const char *text, size_t len, struct ml_policy **out, struct ml_
 		unsigned char c = (unsigned char)text[i];
 		if (!(c == '\t' || c == '\n' || (c >= 0x20 && c != 0x7f)))
 			return ml_err_set(e, ML_EINPUT,
-					  "policy: byte 0x%02x at offset %zu is not allowed "
-					  "(only tab, newline, 0x20-0x7e, 0x80-0xff)", c, i);
+					  "policy: byte 0x%02x at offset %zu is not "
+					  "allowed (only tab, newline, 0x20-0x7e, "
+					  "0x80-0xff)", c, i);
 	}
 	p = calloc(1, sizeof *p);
 	if (!p)
@@ -1192,8 +1202,8 @@ ml_policy_parse(const char *text, size_t len, struct ml_policy **out, struct ml_
 		else if (tok_is(&tok[0], "quorum"))
 			rc = policy_quorum(p, tok, ntok, lineno, e);
 		else
-			rc = ml_err_set(e, ML_EINPUT, "line %zu: unknown keyword %s", lineno,
-					tok_show(&tok[0], show));
+			rc = ml_err_set(e, ML_EINPUT, "line %zu: unknown keyword %s",
+					lineno, tok_show(&tok[0], show));
 		if (rc != ML_OK)
 			goto out;
 	}
@@ -1268,7 +1278,8 @@ ml_policy_check(const struct ml_policy *p, const struct ml_note *n, char *why,
 	for (i = 0; i < p->nlogs; i++) {
 		st = note_sig_status(n, &p->logs[i]);
 		if (st < 0) {
-			set_why(why, cap, "the signature by log key %s+%08x does not verify",
+			set_why(why, cap,
+				"the signature by log key %s+%08x does not verify",
 				p->logs[i].name, (unsigned)p->logs[i].hash);
 			return 0;
 		}
@@ -1278,7 +1289,8 @@ ml_policy_check(const struct ml_policy *p, const struct ml_note *n, char *why,
 	if (!log_ok) {
 		t.s = cp.origin;
 		t.len = strlen(cp.origin);
-		set_why(why, cap, "no log of the policy for origin %s signed the checkpoint",
+		set_why(why, cap,
+			"no log of the policy for origin %s signed the checkpoint",
 			tok_show(&t, show));
 		return 0;
 	}
@@ -1313,7 +1325,8 @@ ml_policy_check(const struct ml_policy *p, const struct ml_note *n, char *why,
 				"quorum %s not met: %zu of its %zu members witnessed, "
 				"%zu needed", tok_show(&t, show), count, q->n, q->k);
 		} else {
-			set_why(why, cap, "quorum not met: no valid cosignature by witness %s",
+			set_why(why, cap,
+				"quorum not met: no valid cosignature by witness %s",
 				tok_show(&t, show));
 		}
 		return 0;

@@ -221,7 +221,8 @@ struct ml_policy;
  * memory.  *out is set only on success; free with ml_policy_free.  Vkeys
  * are parsed with ml_pubkey_parse / ml_cosig_vkey_parse, so key names are
  * limited to printable ASCII. */
-int ml_policy_parse(const char *text, size_t len, struct ml_policy **out, struct ml_err *e);
+int ml_policy_parse(const char *text, size_t len, struct ml_policy **out,
+		    struct ml_err *e);
 /* NULL is fine. */
 void ml_policy_free(struct ml_policy *p);
 /* The logs' verifier keys the policy names, in order (i < ml_policy_nlogs). */

@@ -216,6 +216,12 @@ ml_tlog_verify_proof(const struct ml_pubkey *logkey, const char *bundle, size_t 
 
 	if (ml_tlog_proof_parse(bundle, blen, &p, e))
 		return ml_err_prefix(e, ML_EINPUT, "proof");
+	/* C2SP: the log key's name is the log's origin. */
+	if (strcmp(p.checkpoint.origin, logkey->name) != 0) {
+		rc = ml_err_set(e, ML_EINTEGRITY, "the checkpoint is of log %.100s, not %s",
+				p.checkpoint.origin, logkey->name);
+		goto out;
+	}
 	if (!ml_note_verify(&p.note, logkey)) {
 		rc = ml_err_set(e, ML_EINTEGRITY, "the checkpoint is not signed by %s",
 				logkey->name);
