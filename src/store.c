@@ -609,10 +609,12 @@ ml_store_key_by_pubkey(struct ml_store *s, enum ml_db db, const char *vkey,
 	return key_lookup(s, db, Q_KEY_BY_PK, n >= 44 ? vkey + n - 44 : vkey, row, found, e);
 }
 
-int
-ml_store_meta_count(struct ml_store *s, int64_t *n, struct ml_err *e)
+/* Runs a one-row, one-integer query (a count). */
+static int
+count_rows(struct ml_store *s, enum ml_db db, enum stmt_id id, int64_t *n,
+	   const char *what, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_META_COUNT, e);
+	sqlite3_stmt *st = prep(s, db, id, e);
 	int rc;
 
 	if (!st)
@@ -621,7 +623,13 @@ ml_store_meta_count(struct ml_store *s, int64_t *n, struct ml_err *e)
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? ML_OK : db_err(s, e, "read meta");
+	return rc == SQLITE_ROW ? ML_OK : db_errd(s, db, e, what);
+}
+
+int
+ml_store_meta_count(struct ml_store *s, int64_t *n, struct ml_err *e)
+{
+	return count_rows(s, ML_DB_MAIN, Q_META_COUNT, n, "read meta", e);
 }
 
 int
@@ -656,16 +664,7 @@ ml_store_key_revoke(struct ml_store *s, enum ml_db db, const char *keyid, int64_
 int
 ml_store_admin_count(struct ml_store *s, enum ml_db db, int64_t *n, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_ADMINS, e);
-	int rc;
-
-	if (!st)
-		return e->code;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? ML_OK : db_errd(s, db, e, "count admins");
+	return count_rows(s, db, Q_ADMINS, n, "count admins", e);
 }
 
 int
@@ -1081,16 +1080,7 @@ ml_store_node_put(struct ml_store *s, unsigned level, uint64_t idx,
 int
 ml_store_node_count(struct ml_store *s, int64_t *n, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_NODE_COUNT, e);
-	int rc;
-
-	if (!st)
-		return e->code;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? ML_OK : db_err(s, e, "count tree");
+	return count_rows(s, ML_DB_MAIN, Q_NODE_COUNT, n, "count tree", e);
 }
 
 int
