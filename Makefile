@@ -9,7 +9,8 @@ BUILD   ?= build
 PKGS    := libsodium sqlite3 jansson libcrypto
 TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
-           libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl
+           libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
+           golang-go golang-golang-x-mod-dev
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wno-unused-parameter

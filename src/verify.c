@@ -382,6 +382,13 @@ check_checkpoint(void *ctx, uint64_t size, const char *note, size_t len)
 		ml_note_clear(&n);
 		return bad_checkpoint(w, size, "origin, size or root differs from the ledger");
 	}
+	/* Stored exactly as the log writes it: three lines and its one
+	 * signature (cosignatures belong to copies held outside). */
+	if (c.next != 0 || n.nsigs != 1) {
+		ml_note_clear(&n);
+		return bad_checkpoint(w, size, "not in the form the log writes (extension lines "
+				      "or more than one signature)");
+	}
 	/* The key hash covers the signature type, so a match is an Ed25519
 	 * signature line of the log key. */
 	for (k = 0; k < n.nsigs; k++)

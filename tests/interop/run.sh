@@ -1,12 +1,18 @@
 #!/bin/sh
 # Interop test: an independent verifier written from ledger/FORMAT.md alone
 # (verify_ledger.py, Python + PyNaCl) must agree with `mlledger verify` on a
-# realistic ledger built by the CLI and on tampered copies of it.
+# realistic ledger built by the CLI and on tampered copies of it, and check
+# the §8 proofs (`prove`, `prove --consistency`, `cosign`); go/check.go
+# checks the checkpoints and proofs again with Go's golang.org/x/mod/sumdb
+# note and tlog packages.
 #
 #   MLLEDGER=/abs/path/mlledger sh tests/interop/run.sh
 #
 # Prints "ok - ..." / "not ok - ..." lines and "N passed, N failed"; exits
-# non-zero on any failure.  Skips (exit 0) without /usr/bin/python3 + PyNaCl.
+# non-zero on any failure.  Known disagreements with mlledger are printed as
+# TAP "not ok - ... # TODO ..." lines and not counted as failures.  Skips
+# (exit 0) without /usr/bin/python3 + PyNaCl; skips only the Go part without
+# go and the x/mod sources (Debian: golang-go golang-golang-x-mod-dev).
 
 set -u
 
@@ -69,12 +75,12 @@ CREATE TRIGGER entry_index_append_only_d BEFORE DELETE ON entry_index
 BEGIN SELECT RAISE(ABORT, 'entry_index is append-only'); END;"
 
 # ---------------------------------------------------------------------------
-# 1. FORMAT.md §8 test vectors
+# 1. FORMAT.md §9 test vectors, RFC 6962 / RFC 9162 / signed-note test data
 
 if "$PY" "$VERIFY" --vectors >"$T/vectors.out" 2>&1; then
-    ok "FORMAT.md §8 test vectors ($(tail -n 1 "$T/vectors.out"))"
+    ok "FORMAT.md §9 test vectors, RFC 6962 trees and proofs, signed notes ($(tail -n 1 "$T/vectors.out"))"
 else
-    notok "FORMAT.md §8 test vectors"
+    notok "FORMAT.md §9 test vectors, RFC 6962 trees and proofs, signed notes"
     grep -v '^ok' "$T/vectors.out" | indent
 fi
 
@@ -212,7 +218,14 @@ APPROVAL=$(seq_of "kind = 'approval' AND keyid LIKE 'bob+%'")
 DEPLOY=$(seq_of "kind = 'deployment'")
 M11=$(sql "$L" "SELECT lower(hex(digest)) FROM subjects WHERE kind = 'model' AND ref = 'fraud-detector@1.1.0';")
 
-fresh() { rm -f "$T/$1.db" "$T/$1.db-wal" "$T/$1.db-shm"; cp "$L" "$T/$1.db"; echo "$T/$1.db"; }
+# fresh NAME: a copy of the ledger with its log key (what the ledger's owner
+# holds, and a forger who stole the log key); fresh_nokey NAME: without it
+fresh_nokey() {
+    rm -f "$T/$1.db" "$T/$1.db-wal" "$T/$1.db-shm" "$T/$1.db.log.key"
+    cp "$L" "$T/$1.db"
+    echo "$T/$1.db"
+}
+fresh() { fresh_nokey "$1" >/dev/null; cp -p "$L.log.key" "$T/$1.db.log.key"; echo "$T/$1.db"; }
 
 # expect_reject DB DESC
 expect_reject() {
@@ -698,6 +711,464 @@ for n in 1048576 1048577; do
     fi
 done
 
+# ---------------------------------------------------------------------------
+# 5. FORMAT.md §7/§8: the tree and checkpoints tables.  A forger who holds
+#    the log key ($DB.log.key, which tamper.py then uses) rebuilds the tree
+#    and re-signs the checkpoints; one who does not is caught by them.
+
+DROP_TLOG='DROP TRIGGER tree_append_only_u;
+DROP TRIGGER tree_append_only_d;
+DROP TRIGGER checkpoints_append_only_u;
+DROP TRIGGER checkpoints_append_only_d;'
+CREATE_TLOG="CREATE TRIGGER tree_append_only_u BEFORE UPDATE ON tree
+BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END;
+CREATE TRIGGER tree_append_only_d BEFORE DELETE ON tree
+BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END;
+CREATE TRIGGER checkpoints_append_only_u BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_append_only_d BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
+# tlog_sql DB SQL: SQL with the tree/checkpoints triggers dropped, then re-made
+tlog_sql() { sql "$1" "$DROP_TLOG
+$2
+$CREATE_TLOG"; }
+
+TODO=0
+# expect_reject_todo DB DESC WHY: a known disagreement: verify_ledger.py
+# rejects (FORMAT.md §7: "any change to any byte of any column of any row
+# makes verify fail"), mlledger verify accepts.  Printed as a TAP TODO (not
+# counted as a failure) while it lasts; counted as a pass once both reject.
+expect_reject_todo() {
+    "$PY" "$VERIFY" "$1" >"$T/py.out" 2>&1
+    prc=$?
+    "$M" --ledger "$1" verify >"$T/ml.out" 2>&1
+    mrc=$?
+    if [ "$prc" -eq 1 ] && [ "$mrc" -eq 4 ]; then
+        ok "$2: both reject (the known disagreement is fixed: drop expect_reject_todo)"
+    elif [ "$prc" -eq 1 ] && [ "$mrc" -eq 0 ]; then
+        TODO=$((TODO + 1))
+        printf 'not ok - %s: verify_ledger.py rejects, mlledger verify accepts # TODO %s\n' "$2" "$3"
+        printf '#   verify_ledger.py: %s\n' "$(head -n 1 "$T/py.out")"
+    else
+        notok "$2: verify_ledger.py exit $prc, mlledger verify exit $mrc (want 1 and 4)"
+        indent "$T/py.out"
+        indent "$T/ml.out"
+    fi
+}
+
+# expect_outside accept|reject DB CHECKPOINT DESC: both verifiers, given a
+# checkpoint held outside the ledger (verify --checkpoint)
+expect_outside() {
+    "$PY" "$VERIFY" "$2" --checkpoint "$3" >"$T/py.out" 2>&1
+    prc=$?
+    "$M" --ledger "$2" verify --checkpoint "$3" >"$T/ml.out" 2>&1
+    mrc=$?
+    if [ "$1" = accept ]; then wp=0; wm=0; else wp=1; wm=4; fi
+    if [ "$prc" -eq "$wp" ] && [ "$mrc" -eq "$wm" ]; then
+        ok "$4: both ${1}"
+        if [ "$1" = reject ]; then
+            printf '#   verify_ledger.py: %s\n' "$(head -n 1 "$T/py.out")"
+            printf '#   mlledger verify:  %s\n' "$(grep -v '^ok' "$T/ml.out" | head -n 1)"
+        fi
+    else
+        notok "$4: verify_ledger.py exit $prc, mlledger verify exit $mrc (want $wp and $wm)"
+        indent "$T/py.out"
+        indent "$T/ml.out"
+    fi
+}
+
+NODES=$(sql "$L" 'SELECT count(*) FROM tree;')
+CPS=$(sql "$L" 'SELECT count(*) FROM checkpoints;')
+POP=$("$PY" -c "import sys; print(bin(int(sys.argv[1])).count('1'))" "$N")
+if [ "$NODES" -eq $((N - POP)) ] && [ "$CPS" -eq "$N" ]; then
+    ok "tree holds the n - popcount(n) = $NODES complete subtrees of level >= 1; $CPS checkpoints for $N appends"
+else
+    notok "tree holds $NODES nodes (want $((N - POP))), checkpoints $CPS (want $N)"
+fi
+TOPLEVEL=$("$PY" -c "import sys; print(int(sys.argv[1]).bit_length())" "$N")   # a level above the root
+
+db=$(fresh tree-flip)
+tlog_sql "$db" "UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 3;"
+expect_reject "$db" "tree node (level 1, index 3) zeroed"
+db=$(fresh tree-del)
+tlog_sql "$db" "DELETE FROM tree WHERE level = $((TOPLEVEL - 1));"
+expect_reject "$db" "tree node of level $((TOPLEVEL - 1)) (the largest complete subtree) deleted"
+db=$(fresh tree-leaf)
+tlog_sql "$db" "INSERT INTO tree SELECT 0, seq, leaf_hash FROM entries WHERE seq = 0;"
+expect_reject "$db" "tree row of level 0 (leaf 0's own hash) added"
+db=$(fresh tree-future)
+tlog_sql "$db" "INSERT INTO tree SELECT $TOPLEVEL, 0, leaf_hash FROM entries WHERE seq = 0;"
+expect_reject "$db" "tree node of level $TOPLEVEL (a subtree not yet complete) added"
+
+db=$(fresh cp-newest)
+tlog_sql "$db" "DELETE FROM checkpoints WHERE size = $N;"
+expect_reject "$db" "newest checkpoint (size $N) deleted"
+db=$(fresh cp-middle)
+tlog_sql "$db" "DELETE FROM checkpoints WHERE size = $MID;"
+expect_accept "$db" "checkpoint of size $MID deleted (an import batch leaves such gaps)"
+db=$(fresh cp-other)
+"$PY" "$TAMPER" checkpoint "$db" "$N" other >"$T/cp-other.note"
+"$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-other.note"
+expect_reject "$db" "checkpoint of size $N signed by another key named by the origin"
+db=$(fresh cp-forged-hash)
+"$PY" "$TAMPER" checkpoint "$db" "$N" forged-hash >"$T/cp-forged-hash.note"
+"$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-forged-hash.note"
+expect_reject "$db" "checkpoint of size $N signed by another key, claiming the log key's key hash"
+db=$(fresh cp-size)
+"$PY" "$TAMPER" checkpoint "$db" $((N - 1)) >"$T/cp-size.note"
+"$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-size.note"
+expect_reject "$db" "checkpoint row of size $N holding the log's checkpoint of size $((N - 1))"
+db=$(fresh cp-zero)
+"$PY" "$TAMPER" checkpoint "$db" 0 >"$T/cp-zero.note"
+"$PY" "$TAMPER" set-checkpoint "$db" 0 "$T/cp-zero.note"
+expect_reject "$db" "checkpoint of size 0 (the empty tree) signed by the log key added"
+db=$(fresh cp-dash)
+tlog_sql "$db" "UPDATE checkpoints SET note = replace(note, '— ', '-- ') WHERE size = $N;"
+expect_reject "$db" "checkpoint of size $N: '-- ' for the em dash of its signature line"
+# the log's own checkpoint of size N over another tree (a rewritten copy)
+db=$(fresh cp-otherroot)
+"$PY" "$TAMPER" edit-payload "$db" "$APPROVAL" '"decision":"approve"' '"decision":"reject"'
+"$PY" "$TAMPER" checkpoint "$db" "$N" >"$T/cp-otherroot.note"
+db=$(fresh cp-otherroot2)
+"$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-otherroot.note"
+expect_reject "$db" "checkpoint of size $N signed by the log key over another tree's root"
+# the log's own checkpoint of a size beyond the ledger
+"$M" sign deployment fraud-detector@1.1.0 --env canary --digest "sha256:$M11" \
+    --key "$K/alice.key" --out "$T/canary.json" >/dev/null 2>&1
+db=$(fresh cp-beyond)
+"$PY" "$TAMPER" append "$db" "$T/canary.json"
+"$PY" "$TAMPER" checkpoint "$db" $((N + 1)) >"$T/cp-beyond.note"
+db=$(fresh cp-beyond2)
+"$PY" "$TAMPER" set-checkpoint "$db" $((N + 1)) "$T/cp-beyond.note"
+expect_reject "$db" "checkpoint of size $((N + 1)) (beyond the ledger) signed by the log key added"
+
+# known disagreements: bytes added to a stored checkpoint that mlledger ignores
+"$M" --ledger "$L" log-key >"$T/log.pub"
+"$M" --ledger "$L" checkpoint >"$T/cpN.note"
+"$M" key new witness1 --dir "$K" >/dev/null 2>&1
+"$M" key new witness2 --dir "$K" >/dev/null 2>&1
+"$M" witness-key --key "$K/witness1.key" >"$T/witness1.wpub"
+"$M" witness-key --key "$K/witness2.key" >"$T/witness2.wpub"
+"$M" cosign --key "$K/witness1.key" --log-key "$T/log.pub" "$T/cpN.note" >"$T/cpN.cosigned" 2>"$T/cosign.err"
+db=$(fresh cp-cosigned)
+"$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cpN.cosigned"
+expect_reject_todo "$db" "stored checkpoint of size $N given a witness cosignature line (mlledger cosign)" \
+    "an unknown signer's line changes the row's bytes undetected"
+db=$(fresh cp-dup)
+{ cat "$T/cpN.note"; tail -n 1 "$T/cpN.note"; } >"$T/cp-dup.note"
+"$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-dup.note"
+expect_reject_todo "$db" "stored checkpoint of size $N with its log signature line twice" \
+    "a copied line changes the row's bytes undetected, no key needed"
+db=$(fresh cp-ext)
+{ head -n 3 "$T/cpN.note"; echo "extension line"; } >"$T/cp-ext.text"
+"$PY" "$TAMPER" sign-note "$db.log.key" "$T/cp-ext.text" >"$T/cp-ext.note"
+"$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-ext.note"
+expect_reject_todo "$db" "stored checkpoint of size $N with a 4th (extension) line, signed by the log key" \
+    "§8 shows exactly three lines; C2SP allows extension lines"
+
+# forgers: a valid rewrite (the deployment's replicas 3 -> 4, re-signed by
+# its author alice) and a valid append, with and without the log key
+db=$(fresh rewrite-key)
+"$PY" "$TAMPER" resign "$db" "$DEPLOY" '"replicas":3' '"replicas":4' "$K/alice.key"
+expect_accept "$db" "entry $DEPLOY rewritten and re-signed by its author, by a forger holding the log key (undetectable from the file alone)"
+expect_outside reject "$db" "$T/cpN.note" "that rewrite, checked against the checkpoint of size $N held outside"
+db=$(fresh_nokey rewrite-nokey)
+"$PY" "$TAMPER" resign "$db" "$DEPLOY" '"replicas":3' '"replicas":4' "$K/alice.key"
+expect_reject "$db" "the same rewrite (chain and tree rebuilt) by a forger without the log key"
+db=$(fresh append-key)
+"$PY" "$TAMPER" append "$db" "$T/canary.json"
+expect_accept "$db" "a valid deployment appended by a forger holding the log key (control for the forging tool)"
+expect_outside accept "$db" "$T/cpN.note" "that append, checked against the checkpoint of size $N held outside (a prefix)"
+db=$(fresh_nokey append-nokey)
+"$PY" "$TAMPER" append "$db" "$T/canary.json"
+expect_reject "$db" "the same append by a forger without the log key (no checkpoint of the new size)"
+db=$(fresh truncate-key)
+"$PY" "$TAMPER" truncate "$db" "$LAST"
+expect_accept "$db" "last entry (dave's revocation) cut off with projections, tree and checkpoints, log key held"
+expect_outside reject "$db" "$T/cpN.note" "that truncation, checked against the checkpoint of size $N held outside"
+expect_outside accept "$L" "$T/cpN.note" "the ledger against its own latest checkpoint"
+if [ -s "$T/cpN.cosigned" ]; then
+    expect_outside accept "$L" "$T/cpN.cosigned" "the ledger against its latest checkpoint cosigned by a witness"
+else
+    notok "mlledger cosign wrote nothing"
+    indent "$T/cosign.err"
+fi
+
+# one import: one transaction, one checkpoint for all its entries
+db=$(fresh import)
+printf '%s\n' '{"kind":"monitoring","subject":"fraud-detector@1.1.0","environment":"prod","metrics":{"drift":0.01}}' \
+    '{"kind":"monitoring","subject":"fraud-detector@1.1.0","environment":"prod","metrics":{"drift":0.02}}' \
+    '{"kind":"monitoring","subject":"fraud-detector@1.1.0","environment":"prod","metrics":{"drift":0.03}}' >"$T/import.jsonl"
+expect_exit 0 "mlledger import of 3 statements" "$M" --ledger "$db" import "$T/import.jsonl" --key "$K/alice.key"
+if [ "$(sql "$db" "SELECT group_concat(size) FROM checkpoints WHERE size > $N;")" = "$((N + 3))" ]; then
+    ok "the import stored one checkpoint, of size $((N + 3)), and none between"
+else
+    notok "the import stored checkpoints of sizes $(sql "$db" "SELECT group_concat(size) FROM checkpoints WHERE size > $N;")"
+fi
+expect_accept "$db" "ledger after an import (checkpoint sizes $N, $((N + 3)))"
+
+# a larger tree: genesis and one import of 1000 datasets (checkpoints 1, 1001)
+BIG="$T/big.db"
+"$PY" -c 'import hashlib
+for i in range(1000):
+    print("{\"kind\":\"dataset\",\"subject\":\"bulk/d@%d\",\"digest\":\"sha256:%s\"}"
+          % (i, hashlib.sha256(b"%d" % i).hexdigest()))' >"$T/big.jsonl"
+if "$M" --ledger "$BIG" init --key "$K/carol.key" --origin big.example/log >"$T/cli.out" 2>&1 &&
+    "$M" --ledger "$BIG" import "$T/big.jsonl" --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
+    [ "$(sql "$BIG" 'SELECT group_concat(size) FROM checkpoints;')" = "1,1001" ]; then
+    ok "a 1001-entry ledger made by init and one import of 1000 (checkpoints of sizes 1 and 1001)"
+else
+    notok "cannot make a 1001-entry ledger with one import"
+    indent "$T/cli.out"
+fi
+expect_accept "$BIG" "the 1001-entry ledger"
+db="$T/big-flip.db"
+rm -f "$db" "$db-wal" "$db-shm"
+cp "$BIG" "$db"
+tlog_sql "$db" "UPDATE tree SET hash = zeroblob(32) WHERE level = 7 AND idx = 3;"
+expect_reject "$db" "the 1001-entry ledger with tree node (level 7, index 3) zeroed"
+
+# ---------------------------------------------------------------------------
+# 6. FORMAT.md §8 proofs: tlog-proof bundles (`prove`), consistency proofs
+#    (`prove --consistency`), witness cosignatures, checked by
+#    verify_ledger.py (RFC 9162 §2.1.3.2 / §2.1.4.2) and `mlledger verify-proof`
+
+if [ "$(cat "$T/log.pub")" = "$(sql "$L" "SELECT value FROM meta WHERE key = 'log_key';")" ]; then
+    ok "mlledger log-key prints meta log_key"
+else
+    notok "mlledger log-key is not meta log_key"
+fi
+
+# inclusion proofs: first, middle and last entries in trees of size 1, 16 (a
+# power of two), 13 and N (not)
+# power of two), 13 and N (not); in the 1001-entry ledger too ("big:")
+"$M" --ledger "$BIG" log-key >"$T/big.pub"
+INCL="0:1 0:16 7:16 15:16 12:13 0:$N $MID:$N $LAST:$N big:0:1001 big:513:1001 big:1000:1001"
+for c in $INCL; do
+    lg=$L
+    pub=$T/log.pub
+    case $c in big:*) lg=$BIG; pub=$T/big.pub; c=${c#big:} ;; esac
+    s=${c%%:*}
+    z=${c#*:}
+    "$M" --ledger "$lg" prove "$s" --size "$z" >"$T/incl-$s-$z.proof" 2>"$T/cli.out" || indent "$T/cli.out"
+    [ -f "$T/leaf-$s-$z" ] || "$M" --ledger "$lg" show "$s" --format raw >"$T/leaf-$s-$z"
+    "$PY" "$VERIFY" --inclusion "$pub" "$T/incl-$s-$z.proof" "$T/leaf-$s-$z" >"$T/py.out" 2>&1
+    prc=$?
+    "$M" verify-proof --log-key "$pub" "$T/incl-$s-$z.proof" "$T/leaf-$s-$z" >"$T/ml.out" 2>&1
+    mrc=$?
+    if [ "$prc" -eq 0 ] && [ "$mrc" -eq 0 ]; then
+        ok "inclusion of entry $s in the tree of size $z of $(head -n 1 "$pub" | cut -d+ -f1) ($(($(wc -l <"$T/incl-$s-$z.proof") - 8)) hashes): both accept"
+    else
+        notok "inclusion of entry $s in the tree of size $z: verify_ledger.py exit $prc, mlledger verify-proof exit $mrc"
+        indent "$T/py.out"
+        indent "$T/ml.out"
+    fi
+done
+
+# expect_bad_proof BUNDLE LEAF DESC: both reject a mangled bundle
+expect_bad_proof() {
+    "$PY" "$VERIFY" --inclusion "$T/log.pub" "$1" "$2" >"$T/py.out" 2>&1
+    prc=$?
+    "$M" verify-proof --log-key "$T/log.pub" "$1" "$2" >"$T/ml.out" 2>&1
+    mrc=$?
+    if [ "$prc" -eq 1 ] && [ "$mrc" -ne 0 ]; then
+        ok "$3: both reject"
+        printf '#   verify_ledger.py: %s\n' "$(head -n 1 "$T/py.out")"
+        printf '#   mlledger verify-proof (exit %d): %s\n' "$mrc" "$(head -n 1 "$T/ml.out")"
+    else
+        notok "$3: verify_ledger.py exit $prc, mlledger verify-proof exit $mrc (want 1 and non-zero)"
+        indent "$T/py.out"
+        indent "$T/ml.out"
+    fi
+}
+B="$T/incl-$MID-$N.proof"
+"$PY" "$TAMPER" bundle flip-hash "$B" "$T/bad-flip.proof"
+expect_bad_proof "$T/bad-flip.proof" "$T/leaf-$MID-$N" "bundle of entry $MID with one bit of its first proof hash flipped"
+"$PY" "$TAMPER" bundle drop-hash "$B" "$T/bad-drop.proof"
+expect_bad_proof "$T/bad-drop.proof" "$T/leaf-$MID-$N" "bundle of entry $MID without its last proof hash"
+"$M" --ledger "$L" show $((MID + 1)) --format raw >"$T/leaf-next"
+expect_bad_proof "$B" "$T/leaf-next" "bundle of entry $MID given the leaf of entry $((MID + 1))"
+"$PY" "$TAMPER" bundle index "$B" "$T/bad-index.proof" $((MID + 1))
+expect_bad_proof "$T/bad-index.proof" "$T/leaf-next" "bundle of entry $MID relabelled index $((MID + 1)), with that entry's leaf"
+"$PY" "$TAMPER" checkpoint "$(fresh bundle-other)" "$N" other >"$T/cpN-other.note"
+"$PY" "$TAMPER" bundle note "$B" "$T/bad-other.proof" "$T/cpN-other.note"
+expect_bad_proof "$T/bad-other.proof" "$T/leaf-$MID-$N" "bundle whose checkpoint is signed by another key named by the origin"
+"$M" --ledger "$L" checkpoint --size $((N - 1)) >"$T/cpN1.note"
+"$PY" "$TAMPER" bundle note "$B" "$T/bad-size.proof" "$T/cpN1.note"
+expect_bad_proof "$T/bad-size.proof" "$T/leaf-$MID-$N" "bundle for size $N carrying the log's checkpoint of size $((N - 1))"
+
+# consistency proofs between two of the log's checkpoints
+CONS="1:2 1:$N 5:16 7:$N 12:13 16:$N $((N - 1)):$N $N:$N"
+for c in $CONS; do
+    o=${c%%:*}
+    z=${c#*:}
+    "$M" --ledger "$L" checkpoint --size "$o" >"$T/cp-$o.note"
+    "$M" --ledger "$L" checkpoint --size "$z" >"$T/cp-$z.note"
+    "$M" --ledger "$L" prove --consistency "$o" --size "$z" >"$T/cons-$o-$z.proof" 2>"$T/cli.out" || indent "$T/cli.out"
+    if "$PY" "$VERIFY" --consistency "$T/log.pub" "$T/cp-$o.note" "$T/cp-$z.note" "$T/cons-$o-$z.proof" >"$T/py.out" 2>&1; then
+        ok "verify_ledger.py: consistency from size $o to size $z ($(wc -l <"$T/cons-$o-$z.proof") hashes)"
+    else
+        notok "verify_ledger.py: consistency from size $o to size $z"
+        indent "$T/py.out"
+    fi
+done
+# expect_bad_cons OLD NEW PROOF DESC
+expect_bad_cons() {
+    if "$PY" "$VERIFY" --consistency "$T/log.pub" "$1" "$2" "$3" >"$T/py.out" 2>&1; then
+        notok "verify_ledger.py accepts $4"
+    else
+        ok "verify_ledger.py rejects $4"
+        printf '#   %s\n' "$(head -n 1 "$T/py.out")"
+    fi
+}
+"$PY" "$TAMPER" bundle flip-line "$T/cons-5-16.proof" "$T/cons-flip.proof"
+expect_bad_cons "$T/cp-5.note" "$T/cp-16.note" "$T/cons-flip.proof" "consistency 5 -> 16 with one bit of its first hash flipped"
+expect_bad_cons "$T/cp-16.note" "$T/cp-5.note" "$T/cons-5-16.proof" "consistency 5 -> 16 with the checkpoints swapped"
+"$M" --ledger "$L" checkpoint --size 6 >"$T/cp-6.note"
+expect_bad_cons "$T/cp-6.note" "$T/cp-16.note" "$T/cons-5-16.proof" "the proof 5 -> 16 offered for 6 -> 16"
+expect_bad_cons "$T/cp-1.note" "$T/cpN-other.note" "$T/cons-1-$N.proof" "consistency 1 -> $N, new checkpoint signed by another key"
+sed '$d' "$T/cons-16-$N.proof" >"$T/cons-short.proof"
+expect_bad_cons "$T/cp-16.note" "$T/cp-$N.note" "$T/cons-short.proof" "consistency 16 -> $N without its last hash"
+
+# witness cosignatures (C2SP tlog-cosignature, §8)
+if "$PY" "$VERIFY" --cosignature "$T/log.pub" "$T/witness1.wpub" "$T/cpN.cosigned" >"$T/py.out" 2>&1; then
+    ok "verify_ledger.py: mlledger cosign's cosignature verifies ($(cat "$T/py.out"))"
+else
+    notok "verify_ledger.py: mlledger cosign's cosignature does not verify"
+    indent "$T/py.out"
+fi
+if "$PY" "$VERIFY" --cosignature "$T/log.pub" "$T/witness2.wpub" "$T/cpN.cosigned" >"$T/py.out" 2>&1; then
+    notok "verify_ledger.py: witness1's cosignature taken for witness2's"
+else
+    ok "verify_ledger.py: no cosignature by witness2 on a note witness1 cosigned ($(cat "$T/py.out"))"
+fi
+"$PY" -c 'import sys, base64
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+name, b64 = lines[-2].rsplit(b" ", 1)
+raw = bytearray(base64.b64decode(b64)); raw[5] ^= 1        # the timestamp
+lines[-2] = name + b" " + base64.b64encode(bytes(raw))
+open(sys.argv[2], "wb").write(b"\n".join(lines))' "$T/cpN.cosigned" "$T/cpN.badcosig"
+if "$PY" "$VERIFY" --cosignature "$T/log.pub" "$T/witness1.wpub" "$T/cpN.badcosig" >"$T/py.out" 2>&1; then
+    notok "verify_ledger.py: cosignature with its timestamp changed accepted"
+else
+    ok "verify_ledger.py: cosignature with its timestamp changed refused ($(cat "$T/py.out"))"
+fi
+
+# ---------------------------------------------------------------------------
+# 7. Go cross-check: golang.org/x/mod/sumdb/note and sumdb/tlog (Debian's
+#    golang-golang-x-mod-dev, v0.7.0), GOPATH mode, no network
+
+GOSRC=/usr/share/gocode/src/golang.org/x/mod/sumdb
+if ! command -v go >/dev/null 2>&1 || [ ! -f "$GOSRC/note/note.go" ] || [ ! -f "$GOSRC/tlog/tlog.go" ]; then
+    echo "SKIP go interop: install golang-go golang-golang-x-mod-dev"
+else
+    mkdir -p "$T/go/cache" "$T/go/home" "$T/go/tmp"
+    G="$T/go/check"
+    if env GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$T/go/cache" HOME="$T/go/home" \
+        GOTMPDIR="$T/go/tmp" GOPROXY=off GOFLAGS= GOENV=off GOTOOLCHAIN=local CGO_ENABLED=0 \
+        go build -o "$G" "$HERE/go/check.go" >"$T/go/build.log" 2>&1; then
+        ok "go: built tests/interop/go/check.go with $(go version | cut -d' ' -f3) and x/mod $(dpkg-query -W -f '${Version}' golang-golang-x-mod-dev 2>/dev/null || echo '?')"
+    else
+        notok "go: cannot build tests/interop/go/check.go"
+        indent "$T/go/build.log"
+        G=""
+    fi
+fi
+if [ -n "${G:-}" ]; then
+    # gok DESC ARGS...: Go must accept; gbad DESC ARGS...: Go must reject
+    gok() {
+        d=$1
+        shift
+        if "$G" "$@" >"$T/go.out" 2>&1; then
+            ok "go: $d ($(head -n 1 "$T/go.out"))"
+        else
+            notok "go: $d"
+            indent "$T/go.out"
+        fi
+    }
+    gbad() {
+        d=$1
+        shift
+        if "$G" "$@" >"$T/go.out" 2>&1; then
+            notok "go accepts $d"
+            indent "$T/go.out"
+        else
+            ok "go rejects $d"
+            printf '#   %s\n' "$(head -n 1 "$T/go.out")"
+        fi
+    }
+    "$G" vectors >"$T/go.out" 2>&1
+    grc=$?
+    while IFS= read -r line; do
+        case $line in
+            "ok - "*) ok "go: ${line#ok - }" ;;
+            "not ok - "*) notok "go: ${line#not ok - }" ;;
+        esac
+    done <"$T/go.out"
+    [ "$grc" -eq 0 ] || { notok "go: vectors exit $grc"; indent "$T/go.out"; }
+
+    # the checkpoint as Go reads it = the root verify_ledger.py recomputes
+    want=$("$PY" -B -c 'import sys, sqlite3
+sys.path.insert(0, sys.argv[2]); import verify_ledger as V
+lv = [h for (h,) in sqlite3.connect(sys.argv[1]).execute("SELECT leaf_hash FROM entries ORDER BY seq")]
+print(V.mth(lv).hex())' "$L" "$HERE")
+    got=$("$G" checkpoint "$T/log.pub" "$T/cpN.note" 2>&1)
+    if [ "$got" = "interop.example/ml/ledger $N $want" ]; then
+        ok "go: note.Open verifies the checkpoint of size $N; its origin, size and root are verify_ledger.py's"
+    else
+        notok "go: checkpoint of size $N read as '$got', want 'interop.example/ml/ledger $N $want'"
+    fi
+    for c in $INCL; do
+        pub=$T/log.pub
+        case $c in big:*) pub=$T/big.pub; c=${c#big:} ;; esac
+        s=${c%%:*}
+        z=${c#*:}
+        gok "inclusion of entry $s in the tree of size $z" inclusion "$pub" "$T/incl-$s-$z.proof" "$T/leaf-$s-$z"
+    done
+    for c in $CONS; do
+        o=${c%%:*}
+        z=${c#*:}
+        gok "consistency from size $o to size $z" consistency "$T/log.pub" "$T/cp-$o.note" "$T/cp-$z.note" "$T/cons-$o-$z.proof"
+    done
+    # the tree table as tlog's stored hashes, and every checkpoint's root
+    "$PY" -c 'import sys, sqlite3
+d = sqlite3.connect(sys.argv[1])
+for r in d.execute("SELECT 0, seq, hex(leaf_hash) FROM entries UNION ALL SELECT level, idx, hex(hash) FROM tree"):
+    print("%d %d %s" % r)' "$L" >"$T/tree.dump"
+    s=1
+    cps=""
+    while [ "$s" -le "$N" ]; do
+        "$M" --ledger "$L" checkpoint --size "$s" >"$T/cp-all-$s.note"
+        cps="$cps $T/cp-all-$s.note"
+        s=$((s + 1))
+    done
+    # shellcheck disable=SC2086
+    gok "the tree table and all $N checkpoints" tree "$T/log.pub" "$T/tree.dump" $cps
+    "$PY" -c 'import sys, sqlite3
+d = sqlite3.connect(sys.argv[1])
+for r in d.execute("SELECT 0, seq, hex(leaf_hash) FROM entries UNION ALL SELECT level, idx, hex(hash) FROM tree"):
+    print("%d %d %s" % r)' "$BIG" >"$T/big.dump"
+    "$M" --ledger "$BIG" checkpoint --size 1 >"$T/big-1.note"
+    "$M" --ledger "$BIG" checkpoint >"$T/big-1001.note"
+    "$M" --ledger "$BIG" prove --consistency 1 >"$T/big-cons.proof"
+    gok "the 1001-entry ledger's tree table and its 2 checkpoints" tree "$T/big.pub" "$T/big.dump" "$T/big-1.note" "$T/big-1001.note"
+    gok "the 1001-entry ledger: consistency from size 1 to 1001" consistency "$T/big.pub" "$T/big-1.note" "$T/big-1001.note" "$T/big-cons.proof"
+
+    gbad "a bundle with one bit of a proof hash flipped" inclusion "$T/log.pub" "$T/bad-flip.proof" "$T/leaf-$MID-$N"
+    gbad "a bundle without its last proof hash" inclusion "$T/log.pub" "$T/bad-drop.proof" "$T/leaf-$MID-$N"
+    gbad "a bundle given the next entry's leaf" inclusion "$T/log.pub" "$B" "$T/leaf-next"
+    gbad "a bundle whose checkpoint is signed by another key" inclusion "$T/log.pub" "$T/bad-other.proof" "$T/leaf-$MID-$N"
+    gbad "a checkpoint signed by another key named by the origin" checkpoint "$T/log.pub" "$T/cpN-other.note"
+    gbad "a checkpoint signed by another key claiming the log key's hash" checkpoint "$T/log.pub" "$T/cp-forged-hash.note"
+    gbad "a consistency proof with one bit flipped" consistency "$T/log.pub" "$T/cp-5.note" "$T/cp-16.note" "$T/cons-flip.proof"
+    gbad "the proof 5 -> 16 offered for 6 -> 16" consistency "$T/log.pub" "$T/cp-6.note" "$T/cp-16.note" "$T/cons-5-16.proof"
+    gbad "a consistency proof without its last hash" consistency "$T/log.pub" "$T/cp-16.note" "$T/cp-$N.note" "$T/cons-short.proof"
+    "$PY" -c 'import sys
+lines = open(sys.argv[1]).read().split("\n"); lines[1] = "%s %s %s" % (lines[1].split()[0], lines[1].split()[1], "00" * 32)
+open(sys.argv[2], "w").write("\n".join(lines))' "$T/tree.dump" "$T/tree-bad.dump"
+    gbad "the tree dump with leaf 1's hash zeroed" tree "$T/log.pub" "$T/tree-bad.dump" "$T/cpN.note"
+fi
+
 # control: the untouched ledger still verifies with both after all the copying
 if "$PY" "$VERIFY" "$L" >/dev/null 2>&1 && "$M" --ledger "$L" verify >/dev/null 2>&1; then
     ok "original ledger still accepted by both"
@@ -705,5 +1176,6 @@ else
     notok "original ledger no longer accepted"
 fi
 
+[ "$TODO" -eq 0 ] || echo "# $TODO known disagreement(s) marked TODO above (not counted as failures)"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -7,6 +7,13 @@ under test (signature, time order, key status, admin role, references, key
 reuse, statement form, folder manifests, origin) is broken.  Written from
 ledger/FORMAT.md; reuses verify_ledger's primitives.
 
+Every command that changes DB also rebuilds its Merkle tree table (§7/§8:
+anyone can) and, when the log key file DB.log.key is there (a forger holding
+the log key), re-signs every checkpoint with the new roots and adds the one
+at the new size (dropping any beyond it).  Without DB.log.key the old
+checkpoints stay as they were: a forger without the log key who rechains is
+caught by them.
+
   tamper.py sign KEYFILE OUT            envelope over the statement on stdin
   tamper.py enrol-stmt PUBFILE ROLE     print a key-enrollment statement
   tamper.py append DB ENVFILE [raw]     append ENVFILE as the next entry
@@ -36,8 +43,31 @@ ledger/FORMAT.md; reuses verify_ledger's primitives.
   tamper.py regenesis DB ADMINKEY ORIGIN
                                         replace the genesis entry of a ledger
                                         holding only it by one for ORIGIN (new
-                                        random log key), meta and entry_index
-                                        follow, rechain
+                                        random log key, written to DB.log.key),
+                                        meta and entry_index follow, rechain
+  tamper.py truncate DB SIZE            drop the entries from seq SIZE on, with
+                                        their projections (keys, subjects,
+                                        entry_index), tree and checkpoints
+  tamper.py checkpoint DB SIZE [KEYFILE|other|forged-hash]
+                                        print the checkpoint of the first SIZE
+                                        leaves of DB, signed by KEYFILE (default
+                                        DB.log.key; "other": a new random key
+                                        named by the origin; "forged-hash": the
+                                        same, its line claiming the log key's
+                                        key hash)
+  tamper.py sign-note KEYFILE TEXTFILE  print TEXTFILE's bytes as a signed note
+                                        signed by KEYFILE (a signer key file)
+  tamper.py bundle MODE IN OUT [ARG]    rewrite tlog-proof bundle IN: MODE
+                                        flip-hash (first proof hash, one bit),
+                                        drop-hash (the last one), index ARG,
+                                        note ARG (the checkpoint note in file
+                                        ARG instead); for a consistency proof
+                                        (one hash a line) flip-line flips a bit
+                                        of the first line
+  tamper.py set-checkpoint DB SIZE NOTEFILE
+                                        store NOTEFILE's bytes as the
+                                        checkpoint row of SIZE (nothing else
+                                        is rebuilt or re-signed)
 """
 
 import base64
@@ -55,23 +85,61 @@ import verify_ledger as V  # noqa: E402
 import nacl.signing  # noqa: E402
 
 TRIGGERS = [s + ";" for s in V.SCHEMA_SQL.split(";\n") if s.startswith("CREATE TRIGGER")]
-TRIGGER_NAMES = ["entries_append_only_u", "entries_append_only_d",
-                 "entry_index_append_only_u", "entry_index_append_only_d"]
+TRIGGER_NAMES = [t.split()[2] for t in TRIGGERS]
+
+
+class Conn(sqlite3.Connection):
+    """A connection that remembers its path (for DB.log.key)."""
 
 
 def open_rw(path):
-    db = sqlite3.connect(path, isolation_level=None)
+    db = sqlite3.connect(path, isolation_level=None, factory=Conn)
     db.execute("BEGIN")
     for t in TRIGGER_NAMES:
         db.execute("DROP TRIGGER %s" % t)
+    db.path = path
     return db
 
 
-def close_rw(db):
+def close_rw(db, retree=True):
+    if retree:
+        rebuild_tree(db, db.path)
     for t in TRIGGERS:                      # re-create in §7 order, exact text
         db.execute(t)
     db.execute("COMMIT")
     db.close()
+
+
+def read_log_key(path):
+    """(origin, seed) of DB.log.key, or None when the forger does not hold it."""
+    kf = path + ".log.key"
+    if not os.path.exists(kf):
+        return None
+    keyid, sk = read_signer(kf)
+    return keyid.split("+")[0], bytes(sk)
+
+
+def leaf_levels(db):
+    leaves = [h for (h,) in db.execute("SELECT leaf_hash FROM entries ORDER BY seq")]
+    return len(leaves), V.tree_levels(leaves)
+
+
+def rebuild_tree(db, path):
+    """§7/§8: the tree table from the leaf hashes; with the log key, every
+    checkpoint re-signed over the new roots and one at the new size."""
+    n, levels = leaf_levels(db)
+    db.execute("DELETE FROM tree")
+    db.executemany("INSERT INTO tree VALUES (?,?,?)",
+                   [(lvl, i, h) for lvl in range(1, len(levels)) for i, h in enumerate(levels[lvl])])
+    lk = read_log_key(path)
+    if lk is None:
+        return
+    origin, seed = lk
+    sizes = [s for (s,) in db.execute("SELECT size FROM checkpoints")]
+    db.execute("DELETE FROM checkpoints")
+    for size in sorted(set(s for s in sizes if 1 <= s <= n) | {n}):
+        note = V.checkpoint_note(origin, size, V.root_of(levels, size), seed)
+        db.execute("INSERT INTO checkpoints VALUES (?, ?)", (size, note.decode("utf-8")))
 
 
 def rechain(db, start):
@@ -89,6 +157,7 @@ def rechain(db, start):
 def read_signer(keyfile):
     """(keyid, SigningKey) of an unencrypted signer key file."""
     line = open(keyfile).read().strip()
+    # the name (a key name or an origin) holds no '+'; the base64 field may
     parts = line.split("+", 4)
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         sys.exit("tamper.py: %s: not an unencrypted signer key" % keyfile)
@@ -243,7 +312,8 @@ def cmd_envelope(src, out, mode):
 def cmd_regenesis(path, adminkey, origin):
     keyid, sk = read_signer(adminkey)
     admin = V.verifier_key_line(keyid.split("+")[0], bytes(sk.verify_key))
-    logpub = bytes(nacl.signing.SigningKey(os.urandom(32)).verify_key)
+    logseed = os.urandom(32)
+    logpub = bytes(nacl.signing.SigningKey(logseed).verify_key)
     logkey = V.verifier_key_line(origin, logpub)
     st = {"_type": V.STATEMENT_TYPE,
           "subject": [{"name": origin, "digest": {"sha256": hashlib.sha256(logkey.encode()).hexdigest()}}],
@@ -261,7 +331,94 @@ def cmd_regenesis(path, adminkey, origin):
     db.execute("UPDATE meta SET value = ? WHERE key = 'origin'", (origin,))
     db.execute("UPDATE meta SET value = ? WHERE key = 'log_key'", (logkey,))
     rechain(db, 0)
+    # the forger made this log key: it signs the checkpoints from now on
+    # (written as mlledger's signer key line, even for an origin mlledger
+    # would refuse)
+    kf = path + ".log.key"
+    if os.path.exists(kf):
+        os.unlink(kf)
+    fd = os.open(kf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, ("PRIVATE+KEY+%s+%s+%s\n" % (origin, V.key_hash(origin.encode(), logpub).hex(),
+                                               base64.b64encode(b"\x01" + logseed).decode())).encode())
+    os.close(fd)
     close_rw(db)
+
+
+def cmd_truncate(path, size):
+    size = int(size)
+    db = open_rw(path)
+    for t in ("entries", "entry_index"):
+        db.execute("DELETE FROM %s WHERE seq >= ?" % t, (size,))
+    db.execute("DELETE FROM subjects WHERE seq >= ?", (size,))
+    db.execute("DELETE FROM keys WHERE enrolled_seq >= ?", (size,))
+    db.execute("UPDATE keys SET revoked_seq = NULL WHERE revoked_seq >= ?", (size,))
+    close_rw(db)
+
+
+def cmd_checkpoint(path, size, keyfile=None):
+    size = int(size)
+    db = sqlite3.connect(path)
+    origin = db.execute("SELECT value FROM meta WHERE key = 'origin'").fetchone()[0]
+    n, levels = leaf_levels(db)
+    db.close()
+    if not 0 <= size <= n:
+        sys.exit("tamper.py: checkpoint: size %d beyond the %d entries" % (size, n))
+    if keyfile in ("other", "forged-hash"):
+        seed = os.urandom(32)
+    else:
+        keyid, sk = read_signer(keyfile or path + ".log.key")
+        seed = bytes(sk)
+        origin = keyid.split("+")[0]     # signed under the key's name
+    note = V.checkpoint_note(origin, size, V.root_of(levels, size), seed)
+    if keyfile == "forged-hash":
+        _, sk = read_signer(path + ".log.key")
+        text, sigs = V.parse_signed_note(note, "note")
+        kh = V.key_hash(origin.encode(), bytes(sk.verify_key))
+        note = text + b"\n" + V.SIG_PREFIX + origin.encode() + b" " + base64.b64encode(kh + sigs[0][2]) + b"\n"
+    sys.stdout.buffer.write(note)
+
+
+def cmd_sign_note(keyfile, textfile):
+    keyid, sk = read_signer(keyfile)
+    name = keyid.split("+")[0]
+    text = open(textfile, "rb").read()
+    kh = V.key_hash(name.encode(), bytes(sk.verify_key))
+    sys.stdout.buffer.write(text + b"\n" + V.SIG_PREFIX + name.encode() + b" "
+                            + base64.b64encode(kh + sk.sign(text).signature) + b"\n")
+
+
+def flip_b64_line(line):
+    raw = bytearray(base64.b64decode(line))
+    raw[0] ^= 1
+    return base64.b64encode(bytes(raw))
+
+
+def cmd_bundle(mode, src, out, arg=None):
+    raw = open(src, "rb").read()
+    if mode == "flip-line":
+        lines = raw.split(b"\n")
+        lines[0] = flip_b64_line(lines[0])
+        open(out, "wb").write(b"\n".join(lines))
+        return
+    index, hashes, note = V.parse_tlog_proof(raw)
+    if mode == "flip-hash":
+        hashes[0] = base64.b64decode(flip_b64_line(base64.b64encode(hashes[0])))
+    elif mode == "drop-hash":
+        hashes = hashes[:-1]
+    elif mode == "index":
+        index = int(arg)
+    elif mode == "note":
+        note = open(arg, "rb").read()
+    else:
+        sys.exit(__doc__)
+    open(out, "wb").write(V.PROOF_HEADER + b"index %d\n" % index
+                          + b"".join(base64.b64encode(h) + b"\n" for h in hashes) + b"\n" + note)
+
+def cmd_set_checkpoint(path, size, notefile):
+    note = open(notefile, "rb").read().decode("utf-8")
+    db = open_rw(path)
+    db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (int(size), note))
+    close_rw(db, retree=False)
 
 
 def cmd_set_time(path, seq, delta):
@@ -314,8 +471,10 @@ def main(a):
             "keyline": (cmd_keyline, 1), "resign": (cmd_resign, 5),
             "rename-pub": (cmd_rename_pub, 2), "seedkey": (cmd_seedkey, 3),
             "stmt": (cmd_stmt, 4), "envelope": (cmd_envelope, 3),
-            "regenesis": (cmd_regenesis, 3)}
-    optional = {"keyline": 1, "stmt": 1, "append": 1}   # commands with one optional argument
+            "regenesis": (cmd_regenesis, 3), "truncate": (cmd_truncate, 2),
+            "checkpoint": (cmd_checkpoint, 2), "set-checkpoint": (cmd_set_checkpoint, 3),
+            "sign-note": (cmd_sign_note, 2), "bundle": (cmd_bundle, 3)}
+    optional = {"keyline": 1, "stmt": 1, "append": 1, "checkpoint": 1, "bundle": 1}   # commands with one optional argument
     if len(a) < 2 or a[1] not in cmds or not (
             len(a) - 2 == cmds[a[1]][1] or len(a) - 2 == cmds[a[1]][1] + optional.get(a[1], -99)):
         sys.exit(__doc__)

@@ -2,13 +2,30 @@
 """Independent verifier of mlledger ledgers, written from ledger/FORMAT.md alone.
 
 Usage:
-    verify_ledger.py LEDGER.db    exit 0 + "ok N entries", or exit 1 +
-                                  "bad entry N: reason" / "bad ledger: reason"
-    verify_ledger.py --vectors    check the FORMAT.md section 8 test vectors
+    verify_ledger.py LEDGER.db [--checkpoint FILE]...
+                                  exit 0 + "ok N entries", or exit 1 +
+                                  "bad entry N: reason" / "bad ledger: reason";
+                                  each FILE is a checkpoint note held outside
+                                  the ledger (signed by its log key, other
+                                  signature lines ignored) that the ledger
+                                  must extend
+    verify_ledger.py --vectors    check the FORMAT.md §9 test vectors, and the
+                                  §8 Merkle/note code on RFC 6962 test data
+    verify_ledger.py --inclusion LOG.pub BUNDLE LEAF
+                                  a c2sp.org/tlog-proof@v1 bundle (`mlledger
+                                  prove`) for the leaf bytes LEAF (`mlledger
+                                  show SEQ --format raw`), RFC 9162 §2.1.3.2
+    verify_ledger.py --consistency LOG.pub OLD.checkpoint NEW.checkpoint PROOF
+                                  `mlledger prove --consistency` output
+                                  between two checkpoints, RFC 9162 §2.1.4.2
+    verify_ledger.py --cosignature LOG.pub WITNESS.pub COSIGNED.checkpoint
+                                  a C2SP tlog-cosignature (`mlledger cosign`)
+    The proof modes print "ok ..." and exit 0, or a reason and exit 1.
 
 Standard library + PyNaCl only (Debian: python3-nacl).  Interpretations of
 points FORMAT.md leaves open are marked "SPEC:" below.  Section numbers refer
-to FORMAT.md as revised in commit e245e45.
+to FORMAT.md as revised in commit ecdee5b (tree and checkpoints tables in §7,
+§8 Merkle tree, checkpoints and proofs, §9 test vectors).
 """
 
 import base64
@@ -86,6 +103,24 @@ CREATE TRIGGER entry_index_append_only_u BEFORE UPDATE ON entry_index
 BEGIN SELECT RAISE(ABORT, 'entry_index is append-only'); END;
 CREATE TRIGGER entry_index_append_only_d BEFORE DELETE ON entry_index
 BEGIN SELECT RAISE(ABORT, 'entry_index is append-only'); END;
+CREATE TABLE tree (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE checkpoints (
+  size INTEGER PRIMARY KEY NOT NULL,
+  note TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER tree_append_only_u BEFORE UPDATE ON tree
+BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END;
+CREATE TRIGGER tree_append_only_d BEFORE DELETE ON tree
+BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END;
+CREATE TRIGGER checkpoints_append_only_u BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_append_only_d BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 """
 
 MODEL_KINDS = ("evaluation", "approval", "deployment", "monitoring",
@@ -208,6 +243,355 @@ def ed25519_verify(pub, msg, sig):
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError,
             nacl.exceptions.TypeError, ValueError):
         return False
+
+
+# ---------------------------------------------------------------------------
+# §8 Merkle tree: RFC 6962 / RFC 9162 §2.1, over the §4 leaf hashes
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()      # MTH({}) = SHA-256("")
+
+
+def node_hash(left, right):
+    """§8: an inner node is SHA-256(0x01 || left || right)."""
+    return sha256(b"\x01" + left + right)
+
+
+def split_point(n):
+    """The largest power of two smaller than n (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def mth(leaves):
+    """RFC 9162 §2.1.1 MTH straight from its definition (leaves = leaf hashes).
+    Quadratic-ish: for test vectors and small trees only."""
+    if not leaves:
+        return EMPTY_ROOT
+    if len(leaves) == 1:
+        return leaves[0]
+    k = split_point(len(leaves))
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+
+def tree_levels(leaves):
+    """levels[L][i] = hash of the complete subtree of level L covering leaves
+    [i*2^L, (i+1)*2^L): exactly the nodes §7's `tree` table stores (L >= 1)."""
+    levels = [list(leaves)]
+    while len(levels[-1]) >= 2:
+        below = levels[-1]
+        levels.append([node_hash(below[2 * i], below[2 * i + 1]) for i in range(len(below) // 2)])
+    return levels
+
+
+def root_of(levels, size):
+    """MTH of the first `size` leaves from complete subtrees only: size splits
+    into its powers of two, largest (leftmost) first; RFC 6962's split at the
+    largest power of two below n makes the root their right fold."""
+    if size == 0:
+        return EMPTY_ROOT
+    parts = []
+    off = 0
+    for lvl in range(size.bit_length() - 1, -1, -1):
+        if size >> lvl & 1:
+            parts.append(levels[lvl][off >> lvl])
+            off += 1 << lvl
+    h = parts[-1]
+    for p in reversed(parts[:-1]):
+        h = node_hash(p, h)
+    return h
+
+
+def inclusion_path(leaves, m):
+    """RFC 9162 §2.1.3.1 PATH(m, D_n) (used only to test the verifier below)."""
+    n = len(leaves)
+    if n <= 1:
+        return []
+    k = split_point(n)
+    if m < k:
+        return inclusion_path(leaves[:k], m) + [mth(leaves[k:])]
+    return inclusion_path(leaves[k:], m - k) + [mth(leaves[:k])]
+
+
+def consistency_path(leaves, m):
+    """RFC 9162 §2.1.4.1 PROOF(m, D_n) = SUBPROOF(m, D_n, true) (for tests)."""
+    def sub(m, d, b):
+        n = len(d)
+        if m == n:
+            return [] if b else [mth(d)]
+        k = split_point(n)
+        if m <= k:
+            return sub(m, d[:k], b) + [mth(d[k:])]
+        return sub(m - k, d[k:], False) + [mth(d[:k])]
+    return sub(m, leaves, True)
+
+
+def verify_inclusion(leaf, index, size, path, root):
+    """RFC 9162 §2.1.3.2, step by step."""
+    if not 0 <= index < size or any(len(p) != 32 for p in path):
+        return False
+    fn, sn = index, size - 1
+    r = leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first, second, first_hash, second_hash, path):
+    """RFC 9162 §2.1.4.2, step by step.
+    SPEC: §2.1.4.2 covers 0 < first < second only.  first == second is taken
+    as "the empty proof and equal roots" (what `prove --consistency N --size N`
+    prints: nothing), and first == 0 as "the empty proof and first_hash =
+    MTH({})" (the empty tree is a prefix of every tree)."""
+    if not 0 <= first <= second or any(len(p) != 32 for p in path):
+        return False
+    if first == second:
+        return not path and first_hash == second_hash
+    if first == 0:
+        return not path and first_hash == EMPTY_ROOT
+    if not path:                                    # step 1
+        return False
+    if first & (first - 1) == 0:                    # step 2
+        path = [first_hash] + list(path)
+    fn, sn = first - 1, second - 1                  # step 3
+    while fn & 1:                                   # step 4
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]                               # step 5
+    for c in path[1:]:                              # step 6
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_hash and sr == second_hash and sn == 0     # step 7
+
+
+# ---------------------------------------------------------------------------
+# §8 checkpoints: C2SP tlog-checkpoint in a C2SP signed note
+
+SIG_PREFIX = "\u2014 ".encode("utf-8")          # "— " (U+2014 EM DASH, space)
+RE_DECIMAL = re.compile(rb"0|[1-9][0-9]{0,19}")
+
+
+def parse_signed_note(raw, what):
+    """C2SP signed note -> (text, [(name, key hash (4 bytes), signature)]).
+    The text is everything up to the blank line before the signature lines."""
+    try:
+        s = raw.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise Bad("%s: not UTF-8" % what)
+    if any((c < " " and c != "\n") or c == "\x7f" for c in s):
+        raise Bad("%s: control character in the note" % what)
+    split = raw.rfind(b"\n\n")
+    if split < 0:
+        raise Bad("%s: no blank line before the signature lines" % what)
+    text, sigs = raw[:split + 1], raw[split + 2:]
+    if not sigs or not sigs.endswith(b"\n"):
+        raise Bad("%s: no signature line (or no final newline)" % what)
+    out = []
+    for line in sigs[:-1].split(b"\n"):
+        if not line.startswith(SIG_PREFIX):
+            raise Bad("%s: signature line does not start with U+2014 and a space" % what)
+        name, sp, b64 = line[len(SIG_PREFIX):].decode("utf-8").partition(" ")
+        if not sp or not name or "+" in name or any(c.isspace() for c in name):
+            raise Bad("%s: malformed signature line" % what)
+        blob = b64decode_strict(b64, what + " signature")
+        if len(blob) < 5:
+            raise Bad("%s: signature too short" % what)
+        out.append((name, blob[:4], blob[4:]))
+    return text, out
+
+
+def parse_checkpoint_text(text, what):
+    """C2SP tlog-checkpoint body -> (origin, size, root).
+    SPEC: exactly the three lines §8 shows; C2SP's optional extension lines
+    are refused (mlledger writes none and §8 gives no meaning to any)."""
+    lines = text.split(b"\n")
+    if len(lines) != 4 or lines[3] != b"":
+        raise Bad("%s: checkpoint text is not exactly origin, size and root lines" % what)
+    origin = lines[0].decode("utf-8")
+    if not fm(RE_ORIGIN, origin):
+        raise Bad("%s: bad origin line" % what)
+    if not RE_DECIMAL.fullmatch(lines[1]) or int(lines[1]) >= 1 << 64:
+        raise Bad("%s: size line is not a decimal u64 without leading zeros" % what)
+    root = b64decode_strict(lines[2].decode("ascii", errors="replace"), what + " root")
+    if len(root) != 32:
+        raise Bad("%s: root hash is not 32 bytes" % what)
+    return origin, int(lines[1]), root
+
+
+class LogKey:
+    """A log's verifier key line (§8: named by the origin, type 0x01)."""
+    def __init__(self, line, what="log key"):
+        self.name, self.keyid, self.pub = parse_vkey(line, RE_ORIGIN, what)
+        self.hash = bytes.fromhex(self.keyid.split("+")[1])
+        self.line = line
+
+
+def open_checkpoint(raw, logkey, what, only_log_sig):
+    """Verify a checkpoint note signed by logkey; return (origin, size, root, text).
+    only_log_sig: the note must carry the log's signature line and no other
+    (the ledger's own rows); otherwise other signers' lines are ignored, as
+    C2SP signed-note says verifiers do (e.g. witness cosignatures)."""
+    text, sigs = parse_signed_note(raw, what)
+    mine = [s for s in sigs if s[0] == logkey.name and s[1] == logkey.hash]
+    if not mine:
+        raise Bad("%s: no signature by the log key %s" % (what, logkey.keyid))
+    # SPEC: two lines by the log key are refused (C2SP leaves duplicates to
+    # the verifier; one key signs a text once).
+    if len(mine) > 1:
+        raise Bad("%s: more than one signature line by the log key" % what)
+    if only_log_sig and len(sigs) != 1:
+        raise Bad("%s: signature lines other than the log key's" % what)
+    sig = mine[0][2]
+    if len(sig) != 64 or not ed25519_verify(logkey.pub, text, sig):
+        raise Bad("%s: log key signature does not verify" % what)
+    origin, size, root = parse_checkpoint_text(text, what)
+    # §8: "The log key's name is the origin"
+    if origin != logkey.name:
+        raise Bad("%s: origin %r is not the log key's name %r" % (what, origin, logkey.name))
+    return origin, size, root, text
+
+
+def checkpoint_note(origin, size, root, seed):
+    """A checkpoint signed by the log key with Ed25519 seed (for tamper.py)."""
+    sk = nacl.signing.SigningKey(seed)
+    text = ("%s\n%d\n%s\n" % (origin, size, base64.b64encode(root).decode())).encode()
+    kh = key_hash(origin.encode(), bytes(sk.verify_key))
+    sig = sk.sign(text).signature
+    return text + b"\n" + SIG_PREFIX + origin.encode() + b" " + base64.b64encode(kh + sig) + b"\n"
+
+
+def cosignature_key_id(name_bytes, pub):
+    """§8: the first 4 bytes of SHA-256(name || 0x0A || 0x04 || pk)."""
+    return sha256(name_bytes + b"\n" + b"\x04" + pub)[:4]
+
+
+def check_cosignature(raw, witness_line, logkey, what="cosigned checkpoint"):
+    """§8 / C2SP tlog-cosignature: the note carries a valid log signature and a
+    cosignature by the witness (verifier key <name>+<8 hex>+base64(0x04||pk)).
+    Returns the cosignature's timestamp."""
+    parts = witness_line.split("+", 2)
+    if len(parts) != 3 or not parts[0] or not fm(RE_HEX8, parts[1]):
+        raise Bad("witness key: not <name>+<8 hex>+<base64>")
+    wname, whex, wb64 = parts
+    raw_key = b64decode_strict(wb64, "witness key")
+    if len(raw_key) != 33 or raw_key[0] != 0x04:
+        raise Bad("witness key: not 0x04 || 32-byte Ed25519 key")
+    wpub = raw_key[1:]
+    kid = cosignature_key_id(wname.encode(), wpub)
+    if kid.hex() != whex:
+        raise Bad("witness key: key ID does not match the key")
+    _, _, _, text = open_checkpoint(raw, logkey, what, only_log_sig=False)
+    _, sigs = parse_signed_note(raw, what)
+    mine = [s for s in sigs if s[0] == wname and s[1] == kid]
+    if len(mine) != 1:
+        raise Bad("%s: %d cosignature lines by %s (want 1)" % (what, len(mine), wname))
+    body = mine[0][2]
+    if len(body) != 8 + 64:
+        raise Bad("%s: cosignature is not timestamp(8) || signature(64)" % what)
+    ts = struct.unpack(">Q", body[:8])[0]
+    msg = b"cosignature/v1\ntime %d\n" % ts + text
+    if not ed25519_verify(wpub, msg, body[8:]):
+        raise Bad("%s: cosignature does not verify" % what)
+    return ts
+
+
+# ---------------------------------------------------------------------------
+# §8 tlog-proof bundles
+
+PROOF_HEADER = b"c2sp.org/tlog-proof@v1\n"
+
+
+def parse_tlog_proof(raw):
+    """c2sp.org/tlog-proof@v1 -> (index, [hash], checkpoint note bytes).
+    C2SP's optional `extra` line is accepted (and ignored); §8 shows none."""
+    if not raw.startswith(PROOF_HEADER):
+        raise Bad("bundle: first line is not c2sp.org/tlog-proof@v1")
+    rest = raw[len(PROOF_HEADER):]
+
+    def line():
+        nonlocal rest
+        i = rest.find(b"\n")
+        if i < 0:
+            raise Bad("bundle: truncated")
+        ln, rest = rest[:i], rest[i + 1:]
+        return ln
+
+    ln = line()
+    if ln.startswith(b"extra "):
+        b64decode_strict(ln[6:].decode("ascii", errors="replace"), "bundle extra")
+        ln = line()
+    if not ln.startswith(b"index ") or not RE_DECIMAL.fullmatch(ln[6:]):
+        raise Bad("bundle: no `index N` line")
+    index = int(ln[6:])
+    hashes = []
+    while True:
+        ln = line()
+        if ln == b"":
+            break
+        h = b64decode_strict(ln.decode("ascii", errors="replace"), "bundle proof hash")
+        if len(h) != 32:
+            raise Bad("bundle: proof hash is not 32 bytes")
+        hashes.append(h)
+    return index, hashes, rest
+
+
+def check_inclusion_bundle(logkey, bundle, leaf):
+    """§8: the note verifies with the log key and SHA-256(0x00 || leaf bytes)
+    at `index` hashes up to the checkpoint's root (RFC 9162 §2.1.3.2)."""
+    index, path, note = parse_tlog_proof(bundle)
+    origin, size, root, _ = open_checkpoint(note, logkey, "bundle checkpoint", only_log_sig=False)
+    # §4: the leaf bytes carry their own seq; it must be the index proved
+    if len(leaf) < 53 or leaf[0] != 1 or struct.unpack(">I", leaf[49:53])[0] != len(leaf) - 53:
+        raise Bad("leaf: not §4 leaf bytes")
+    if struct.unpack(">Q", leaf[1:9])[0] != index:
+        raise Bad("leaf: its seq is not the bundle's index %d" % index)
+    if not verify_inclusion(leaf_hash(leaf), index, size, path, root):
+        raise Bad("inclusion proof of entry %d in the tree of size %d does not verify" % (index, size))
+    return origin, index, size
+
+
+def read_proof_lines(raw, what):
+    """`prove --consistency` output: one base64 hash a line (none: empty)."""
+    if raw and not raw.endswith(b"\n"):
+        raise Bad("%s: last line has no newline" % what)
+    out = []
+    for ln in raw.split(b"\n")[:-1] if raw else []:
+        h = b64decode_strict(ln.decode("ascii", errors="replace"), what)
+        if len(h) != 32:
+            raise Bad("%s: hash is not 32 bytes" % what)
+        out.append(h)
+    return out
+
+
+def check_consistency(logkey, old_note, new_note, proof_raw):
+    _, m, mroot, _ = open_checkpoint(old_note, logkey, "old checkpoint", only_log_sig=False)
+    _, n, nroot, _ = open_checkpoint(new_note, logkey, "new checkpoint", only_log_sig=False)
+    path = read_proof_lines(proof_raw, "consistency proof")
+    if m > n:
+        raise Bad("old checkpoint (size %d) is larger than the new one (size %d)" % (m, n))
+    if not verify_consistency(m, n, mroot, nroot, path):
+        raise Bad("consistency proof from size %d to size %d does not verify" % (m, n))
+    return m, n, len(path)
 
 
 # ---------------------------------------------------------------------------
@@ -700,8 +1084,10 @@ def check_entry(st, seq, env_bytes):
     return (seq, kind, name, version, keyid, stmt_hash)
 
 
-def verify(path):
-    """Return number of entries; raise Bad(msg) with the full message."""
+def verify(path, outside=()):
+    """Return number of entries; raise Bad(msg) with the full message.
+    outside: checkpoint notes held outside the ledger (bytes, name) that it
+    must extend."""
     uri = "file:%s?mode=ro" % urllib.parse.quote(path)
     try:
         db = sqlite3.connect(uri, uri=True)
@@ -709,14 +1095,14 @@ def verify(path):
     except sqlite3.Error as e:
         raise Bad("bad ledger: cannot open: %s" % e)
     try:
-        return verify_db(db)
+        return verify_db(db, outside)
     except sqlite3.Error as e:
         raise Bad("bad ledger: sqlite error: %s" % e)
     finally:
         db.close()
 
 
-def verify_db(db):
+def verify_db(db, outside=()):
     def one(q):
         return db.execute(q).fetchone()[0]
 
@@ -745,6 +1131,7 @@ def verify_db(db):
     index_rows = {r[0]: tuple(r) for r in db.execute(
         "SELECT seq, kind, name, version, keyid, stmt_hash FROM entry_index")}
     n = 0
+    leaves = []
     prev_hash = b"\x00" * 32
     prev_time = None
     for row in db.execute("SELECT seq, prev, appended_us, envelope, leaf_hash FROM entries ORDER BY seq"):
@@ -776,6 +1163,7 @@ def verify_db(db):
         except Bad as e:
             raise Bad("bad entry %d: %s" % (seq, e))
         prev_hash, prev_time = h, t
+        leaves.append(h)
         n += 1
 
     if n == 0:
@@ -806,11 +1194,72 @@ def verify_db(db):
     if have_subj != want_subj:
         diff = sorted({"%s %s" % (r[0], r[1]) for r in set(have_subj) ^ set(want_subj)})
         raise Bad("bad ledger: subjects table does not match the entries (%s)" % ", ".join(diff))
+
+    # §7 tree: exactly the complete subtrees of level >= 1 of the n-leaf
+    # tree, (level, idx) covering leaves [idx*2^level, (idx+1)*2^level)
+    levels = tree_levels(leaves)
+    rows = 0
+    for level, idx, h in db.execute("SELECT level, idx, hash FROM tree ORDER BY level, idx"):
+        if not isinstance(h, bytes):
+            raise Bad("bad ledger: tree node (level %r, index %r): hash is not a blob" % (level, idx))
+        if not 1 <= level < len(levels) or not 0 <= idx < len(levels[level]):
+            raise Bad("bad ledger: tree node (level %d, index %d) is not a complete subtree of "
+                      "level >= 1 of the %d-leaf tree" % (level, idx, n))
+        if h != levels[level][idx]:
+            raise Bad("bad ledger: tree node (level %d, index %d) differs from the hash "
+                      "recomputed from the leaves" % (level, idx))
+        rows += 1
+    want_rows = n - bin(n).count("1")
+    if rows != want_rows:
+        raise Bad("bad ledger: tree holds %d nodes, not the %d complete subtrees of level >= 1 "
+                  "of the %d-leaf tree (n - popcount(n))" % (rows, want_rows, n))
+
+    # §7/§8 checkpoints: each a C2SP checkpoint of this origin at its size
+    # with the recomputed root, signed by the log key (meta log_key = the
+    # genesis logKey, checked above); the newest at the ledger's size
+    logkey = LogKey(meta["log_key"], "meta log_key")
+    newest = None
+    for size, typ, note in db.execute("SELECT size, typeof(note), CAST(note AS BLOB) "
+                                      "FROM checkpoints ORDER BY size"):
+        what = "checkpoint of size %d" % size
+        # SPEC: one checkpoint per committed append, so sizes run 1..n; a
+        # size-0 row (no append makes the empty tree) is refused.
+        if not 1 <= size <= n:
+            raise Bad("bad ledger: %s: not a size from 1 to the ledger's %d entries" % (what, n))
+        try:
+            origin, csize, root, _ = open_checkpoint(note, logkey, what, only_log_sig=True)
+        except Bad as e:
+            raise Bad("bad ledger: %s" % e)
+        if origin != g["origin"]:
+            raise Bad("bad ledger: %s: origin %r is not the ledger's" % (what, origin))
+        if csize != size:
+            raise Bad("bad ledger: %s: its note is of size %d" % (what, csize))
+        if root != root_of(levels, size):
+            raise Bad("bad ledger: %s: root is not the recomputed root of the first %d leaves"
+                      % (what, size))
+        newest = size
+    if newest != n:
+        raise Bad("bad ledger: the newest checkpoint is of size %s, not the ledger's size %d"
+                  % (newest if newest is not None else "- (none)", n))
+
+    # checkpoints held outside the ledger (FORMAT.md §7: "that is what signed
+    # checkpoints held outside the ledger answer"): this ledger must extend them
+    for raw, name in outside:
+        try:
+            origin, size, root, _ = open_checkpoint(raw, logkey, name, only_log_sig=False)
+        except Bad as e:
+            raise Bad("bad ledger: outside checkpoint %s" % e)
+        if size > n:
+            raise Bad("bad ledger: outside checkpoint %s is of size %d, beyond the ledger's %d "
+                      "entries (truncated?)" % (name, size, n))
+        if root != root_of(levels, size):
+            raise Bad("bad ledger: outside checkpoint %s: the ledger's first %d entries have "
+                      "another root (history rewritten)" % (name, size))
     return n
 
 
 # ---------------------------------------------------------------------------
-# §8 test vectors
+# §9 test vectors (and §8 on RFC 6962 / C2SP test data)
 
 def run_vectors():
     results = []
@@ -905,24 +1354,173 @@ def run_vectors():
     check("RFC 6962 empty-leaf hash", hashlib.sha256(b"\x00").hexdigest()
           == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
 
+    # §8 Merkle tree: the RFC 6962 test data of Certificate Transparency
+    # (leaves as hex) and its published roots for sizes 0..8
+    ct_data = [bytes.fromhex(x) for x in ("", "00", "10", "2021", "3031", "40414243",
+                                           "5051525354555657", "606162636465666768696a6b6c6d6e6f")]
+    ct_roots = [bytes.fromhex(x) for x in (
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328")]
+    ct_leaves = [leaf_hash(d) for d in ct_data]
+    lv = tree_levels(ct_leaves)
+    check("RFC 6962 roots of the CT test data, sizes 0-8 (MTH by definition)",
+          all(mth(ct_leaves[:k]) == ct_roots[k] for k in range(9)))
+    check("RFC 6962 roots of the CT test data, sizes 0-8 (from complete subtrees, as the tree table)",
+          all(root_of(tree_levels(ct_leaves[:k]), k) == ct_roots[k] and root_of(lv, k) == ct_roots[k]
+              for k in range(9)))
+    hx = lambda *xs: [bytes.fromhex(x) for x in xs]   # noqa: E731
+    ct_incl = {(0, 8): hx("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                          "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                          "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
+               (5, 8): hx("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                          "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                          "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7")}
+    ct_cons = {(2, 8): hx("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                          "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
+               (6, 8): hx("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                          "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                          "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7")}
+    for (i, n), path in ct_incl.items():
+        check("CT inclusion proof (%d, %d): RFC 9162 §2.1.3.1 path equals it, §2.1.3.2 accepts it" % (i, n),
+              inclusion_path(ct_leaves[:n], i) == path
+              and verify_inclusion(ct_leaves[i], i, n, path, ct_roots[n])
+              and not verify_inclusion(ct_leaves[i], i, n, path[:-1], ct_roots[n]))
+    for (m, n), path in ct_cons.items():
+        check("CT consistency proof (%d, %d): §2.1.4.1 proof equals it, §2.1.4.2 accepts it" % (m, n),
+              consistency_path(ct_leaves[:n], m) == path
+              and verify_consistency(m, n, ct_roots[m], ct_roots[n], path)
+              and not verify_consistency(m, n, ct_roots[m], ct_roots[n], path[1:]))
+
+    # every proof of trees of 1..40 leaves verifies, and mangled ones do not
+    big = [leaf_hash(b"leaf %d" % i) for i in range(40)]
+    blv = tree_levels(big)
+    roots = [mth(big[:k]) for k in range(41)]
+    bad = []
+    for n in range(1, 41):
+        if root_of(blv, n) != roots[n] or root_of(tree_levels(big[:n]), n) != roots[n]:
+            bad.append("root %d" % n)
+        for i in range(n):
+            p = inclusion_path(big[:n], i)
+            if not verify_inclusion(big[i], i, n, p, roots[n]):
+                bad.append("incl %d/%d" % (i, n))
+            if verify_inclusion(big[i], i + 1, n, p, roots[n]) and big[i] != big[(i + 1) % n]:
+                bad.append("incl wrong index %d/%d" % (i, n))
+            if p and (verify_inclusion(big[i], i, n, p[:-1], roots[n])
+                      or verify_inclusion(big[i], i, n, p + [p[-1]], roots[n])
+                      or verify_inclusion(big[i], i, n, [bytes([p[0][0] ^ 1]) + p[0][1:]] + p[1:], roots[n])):
+                bad.append("mangled incl %d/%d accepted" % (i, n))
+        for m in range(0, n + 1):
+            p = consistency_path(big[:n], m) if m else []
+            if not verify_consistency(m, n, roots[m], roots[n], p):
+                bad.append("cons %d->%d" % (m, n))
+            if p and (verify_consistency(m, n, roots[m], roots[n], p[:-1])
+                      or verify_consistency(m, n, roots[m], roots[n], p + [p[0]])
+                      or verify_consistency(m, n, roots[m], roots[n],
+                                            p[:-1] + [bytes([p[-1][0] ^ 1]) + p[-1][1:]])):
+                bad.append("mangled cons %d->%d accepted" % (m, n))
+            if m < n and verify_consistency(m, n, roots[m + 1], roots[n], p):
+                bad.append("cons %d->%d with the wrong old root accepted" % (m, n))
+    check("RFC 9162 proofs for all trees of 1-40 leaves: every inclusion and consistency proof "
+          "verifies, mangled ones do not%s" % (" (" + ", ".join(bad[:5]) + ")" if bad else ""), not bad)
+
+    # C2SP signed note: the example of golang.org/x/mod/sumdb/note
+    try:
+        pn = LogKey("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
+        msg = ("If you think cryptography is the answer to your problem,\n"
+               "then you don't know what your problem is.\n\n"
+               "\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+               ).encode()
+        text, sigs = parse_signed_note(msg, "example note")
+        check("signed-note example (x/mod/sumdb/note) verifies",
+              len(sigs) == 1 and sigs[0][:2] == ("PeterNeumann", pn.hash)
+              and ed25519_verify(pn.pub, text, sigs[0][2])
+              and not ed25519_verify(pn.pub, text.replace(b"answer", b"Answer"), sigs[0][2]))
+    except Bad as e:
+        check("signed-note example (x/mod/sumdb/note) verifies (%s)" % e, False)
+
+    # §8 checkpoint: sign with the TEST 1 seed as log key "example.org/log", open it
+    lk = LogKey(verifier_key_line("example.org/log", pub))
+    cp = checkpoint_note("example.org/log", 8, ct_roots[8], seed)
+    try:
+        got = open_checkpoint(cp, lk, "checkpoint", only_log_sig=True)[:3]
+        check("checkpoint signed by the log key opens (origin, size, root)",
+              got == ("example.org/log", 8, ct_roots[8]))
+    except Bad as e:
+        check("checkpoint signed by the log key opens (%s)" % e, False)
+    for desc, mangled in (("size changed", cp.replace(b"\n8\n", b"\n9\n")),
+                          ("hyphen for the em dash", cp.replace(SIG_PREFIX, b"- ")),
+                          ("no blank line", cp.replace(b"\n\n", b"\n")),
+                          ("leading zero in the size", cp.replace(b"\n8\n", b"\n08\n"))):
+        try:
+            open_checkpoint(mangled, lk, "checkpoint", only_log_sig=True)
+            check("checkpoint with %s refused" % desc, False)
+        except Bad:
+            check("checkpoint with %s refused" % desc, True)
+
     failed = sum(1 for _, ok in results if not ok)
     print("vectors: %d passed, %d failed" % (len(results) - failed, failed))
     return 0 if failed == 0 else 1
 
 
+USAGE = """\
+usage: verify_ledger.py LEDGER.db [--checkpoint FILE]...
+       verify_ledger.py --vectors
+       verify_ledger.py --inclusion LOG.pub BUNDLE LEAF
+       verify_ledger.py --consistency LOG.pub OLD.checkpoint NEW.checkpoint PROOF
+       verify_ledger.py --cosignature LOG.pub WITNESS.pub COSIGNED.checkpoint
+"""
+
+
+def read_key_line(path):
+    """A verifier key file: one line + "\n"."""
+    raw = open(path, "rb").read()
+    if not raw.endswith(b"\n") or raw.count(b"\n") != 1:
+        raise Bad("%s: not one line + \\n" % path)
+    return raw[:-1].decode("utf-8")
+
+
+def rb(path):
+    return open(path, "rb").read()
+
+
 def main(argv):
-    if len(argv) == 2 and argv[1] == "--vectors":
-        return run_vectors()
-    if len(argv) != 2 or argv[1].startswith("-"):
-        sys.stderr.write("usage: verify_ledger.py LEDGER.db | --vectors\n")
-        return 2
+    a = argv[1:]
     try:
-        n = verify(argv[1])
+        if a == ["--vectors"]:
+            return run_vectors()
+        if len(a) == 4 and a[0] == "--inclusion":
+            origin, index, size = check_inclusion_bundle(LogKey(read_key_line(a[1])), rb(a[2]), rb(a[3]))
+            print("ok entry %d is in the tree of size %d of %s" % (index, size, origin))
+            return 0
+        if len(a) == 5 and a[0] == "--consistency":
+            m, n, k = check_consistency(LogKey(read_key_line(a[1])), rb(a[2]), rb(a[3]), rb(a[4]))
+            print("ok the tree of size %d is a prefix of the tree of size %d (%d hashes)" % (m, n, k))
+            return 0
+        if len(a) == 4 and a[0] == "--cosignature":
+            ts = check_cosignature(rb(a[3]), read_key_line(a[2]), LogKey(read_key_line(a[1])))
+            print("ok cosigned at %d" % ts)
+            return 0
+        if a and not a[0].startswith("-") and len(a) % 2 == 1 and all(
+                x == "--checkpoint" for x in a[1::2]):
+            outside = [(rb(f), f) for f in a[2::2]]
+            n = verify(a[0], outside)
+            print("ok %d entries" % n)
+            return 0
     except Bad as e:
         print(e)
         return 1
-    print("ok %d entries" % n)
-    return 0
+    except (OSError, UnicodeDecodeError) as e:
+        print("bad input: %s" % e)
+        return 1
+    sys.stderr.write(USAGE)
+    return 2
 
 
 if __name__ == "__main__":
