@@ -381,6 +381,11 @@ cmd_verify(int argc, char **argv)
 			return cli_fail(&c, &e);
 	}
 	bundle = cli_get(&c, "bundle");
+	if (pol && !bundle && !cli_get(&c, "checkpoint")) {
+		ml_policy_free(pol);
+		return cli_failf(&c, ML_EINPUT, "--trust applies to checkpoints held outside: give "
+				 "--checkpoint FILE or --bundle DIR");
+	}
 	rc = bundle ? open_bundle(&c, bundle, &l, &e) : cli_open(&c, 0, &l, &e);
 	if (rc)
 		goto out;

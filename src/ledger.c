@@ -358,6 +358,16 @@ ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
 		free(b);
 		return ml_err_prefix(e, ML_EKEY, "the log key (it signs checkpoints)");
 	}
+	{
+		char line[ML_VKEY_MAX];
+		ml_pubkey_format(ml_seckey_public(b->logk), line);
+		if (strcmp(line, l->logkey) != 0) {
+			ml_seckey_free(b->logk);
+			free(b);
+			return ml_err_set(e, ML_EKEY, "%s is not this ledger's log key (%s)",
+					  l->logkey_path, l->logkey);
+		}
+	}
 	if ((rc = ml_store_begin(l->s, 1, e))) {
 		ml_seckey_free(b->logk);
 		free(b);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -298,8 +299,22 @@ ml_tlog_export(struct ml_ledger *l, const char *dir, struct ml_err *e)
 	uint64_t size;
 	int rc;
 
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
+	if (mkdir(dir, 0755) != 0) {
+		DIR *d;
+		struct dirent *de;
+		int empty = 1;
+		if (errno != EEXIST)
+			return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
+		if (!(d = opendir(dir)))
+			return ml_err_set(e, ML_EINPUT, "%s: exists and is not a folder", dir);
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = 0;
+		closedir(d);
+		if (!empty)
+			return ml_err_set(e, ML_EINPUT, "%s: not empty (export into a new folder)",
+					  dir);
+	}
 	snprintf(path, sizeof path, "%s/keys", dir);
 	if (mkdir(path, 0755) != 0)
 		return ml_err_set(e, errno == EEXIST ? ML_EINPUT : ML_EIO, "%s: %s (export into "

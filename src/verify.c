@@ -437,6 +437,9 @@ check_tree_and_checkpoints(struct walk *w)
 		w->e->seq = -1;
 		return ML_EINTEGRITY;
 	}
+	if (w->nckpt && w->ckpt_sizes[w->nckpt - 1] > n)
+		return bad_checkpoint(w, w->ckpt_sizes[w->nckpt - 1], "beyond the ledger's "
+				      "entries (truncated?)");
 	if (w->nckpt == 0 || w->ckpt_sizes[w->nckpt - 1] != n)
 		return bad_checkpoint(w, n, "missing: every append stores the checkpoint of "
 				      "its tree");
