@@ -133,7 +133,7 @@ resolve(void *ctx, const char *kind, const char *ref, uint8_t digest[ML_SHA256_L
 }
 
 /* Builds the statement of one line into payload and remembers the versions
- * it defines.  Signing comes later, on all cores. */
+ * it defines.  Runs on the builder thread only (vmap and im->l are its). */
 static int
 import_line(struct import *im, const char *line, size_t len, int64_t now,
 	    struct ml_buf *payload, struct ml_statement *st, struct ml_err *e)
@@ -159,24 +159,26 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
 	return rc;
 }
 
+/* The lines of the file.  bufs[i] holds line i's text, then its statement
+ * (payload), then its signed envelope, as the pipeline moves it on. */
 struct lines {
-	struct ml_buf *envs; /* payloads, then the envelopes that replace them */
-	struct ml_statement *stmts; /* their parses, handed to the append */
+	struct ml_buf *bufs;
+	struct ml_statement *stmts; /* the payloads' parses, handed to the append */
 	size_t *lineno;
 	size_t n, cap;
 };
 
 static int
-lines_push(struct lines *ls, size_t lineno)
+lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 {
 	if (ls->n == ls->cap) {
 		size_t cap = ls->cap ? ls->cap * 2 : 1024;
-		struct ml_buf *envs = realloc(ls->envs, cap * sizeof *envs);
+		struct ml_buf *bufs = realloc(ls->bufs, cap * sizeof *bufs);
 		struct ml_statement *stmts;
 		size_t *nos;
-		if (!envs)
+		if (!bufs)
 			return -1;
-		ls->envs = envs;
+		ls->bufs = bufs;
 		if (!(stmts = realloc(ls->stmts, cap * sizeof *stmts)))
 			return -1;
 		ls->stmts = stmts;
@@ -185,19 +187,33 @@ lines_push(struct lines *ls, size_t lineno)
 		ls->lineno = nos;
 		ls->cap = cap;
 	}
-	memset(&ls->envs[ls->n], 0, sizeof ls->envs[0]);
+	memset(&ls->bufs[ls->n], 0, sizeof ls->bufs[0]);
 	memset(&ls->stmts[ls->n], 0, sizeof ls->stmts[0]);
+	ml_buf_append(&ls->bufs[ls->n], text, len);
 	ls->lineno[ls->n++] = lineno;
-	return 0;
+	return ls->bufs[ls->n - 1].oom ? -1 : 0;
+}
+
+static void
+lines_free(struct lines *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++) {
+		ml_buf_free(&ls->bufs[i]);
+		ml_statement_free(&ls->stmts[i]);
+	}
+	free(ls->bufs);
+	free(ls->stmts);
+	free(ls->lineno);
 }
 
 static int
-read_all(struct cli *c, struct import *im, FILE *f, struct lines *ls, struct ml_err *e)
+read_lines(struct cli *c, FILE *f, struct lines *ls, struct ml_err *e)
 {
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t n;
-	int64_t now = ml_now_us();
 	int rc = ML_OK;
 
 	while ((n = getline(&line, &cap, f)) >= 0) {
@@ -207,22 +223,14 @@ read_all(struct cli *c, struct import *im, FILE *f, struct lines *ls, struct ml_
 		if (n == 0)
 			continue;
 		if (n > MAX_LINE || ls->n >= MAX_LINES) {
-			rc = ml_err_set(e, ML_EINPUT, "line longer than %d bytes or too many lines",
-					MAX_LINE);
-		} else if (lines_push(ls, lineno) != 0) {
-			rc = ml_err_set(e, ML_EIO, "out of memory");
-		} else {
-			rc = import_line(im, line, (size_t)n, now, &ls->envs[ls->n - 1],
-					 &ls->stmts[ls->n - 1], e);
-		}
-		if (rc) {
-			char msg[sizeof e->msg];
-			snprintf(msg, sizeof msg, "%s", e->msg);
-			ml_err_set(e, rc, "%s:%zu: %s (nothing was written)", c->args[0], lineno, msg);
+			rc = ml_err_set(e, ML_EINPUT, "%s:%zu: line longer than %d bytes or too many "
+					"lines (nothing was written)", c->args[0], lineno, MAX_LINE);
 			break;
 		}
-		if ((lineno & 4095) == 0)
-			cli_progress("reading", lineno, 0);
+		if (lines_push(ls, lineno, line, (size_t)n) != 0) {
+			rc = ml_err_set(e, ML_EIO, "out of memory");
+			break;
+		}
 	}
 	free(line);
 	if (rc == ML_OK && ferror(f))
@@ -232,20 +240,95 @@ read_all(struct cli *c, struct import *im, FILE *f, struct lines *ls, struct ml_
 	return rc;
 }
 
-/* Signing runs on worker threads while the calling thread appends the
- * envelopes already signed, in order, inside one transaction. */
+/* Three stages run at once, in chunks of CHUNK lines: one thread builds the
+ * statements in order (it alone resolves references), the signers sign
+ * whole chunks (chunk c on signer c mod n), and the calling thread appends
+ * the signed envelopes in order inside one transaction.  They meet only
+ * once a chunk, so the threads rarely wait on each other. */
+#define CHUNK 64
+
 struct pipeline {
-	const struct ml_seckey *k;
 	struct lines *ls;
-	unsigned char *ready;   /* ready[i]: envelope i is signed (or failed) */
+	struct import *im;
+	const struct ml_seckey *k;
+	int64_t now;
+	size_t built;           /* lines built so far (a prefix) */
+	unsigned char *signed_; /* signed_[c]: chunk c is signed */
+	size_t nchunks;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	size_t nthreads;
-	int stop;               /* set by the appender after a failure */
-	int rc;                 /* first signing failure */
+	size_t nsigners;
+	int waiting;            /* threads in pthread_cond_wait: wake only them */
+	int stop;               /* the appender is done or failed: everyone stops */
+	int rc;                 /* the failure of the earliest line, if any */
 	size_t bad;
 	struct ml_err e;
 };
+
+static void
+wake(struct pipeline *p)
+{
+	if (p->waiting)
+		pthread_cond_broadcast(&p->cv);
+}
+
+static void
+sleep_on(struct pipeline *p)
+{
+	p->waiting++;
+	pthread_cond_wait(&p->cv, &p->mu);
+	p->waiting--;
+}
+
+/* Records a failure at line i (keeping the earliest) and wakes everyone. */
+static void
+pipeline_fail(struct pipeline *p, size_t i, int rc, const struct ml_err *e)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->rc == ML_OK || i < p->bad) {
+		p->rc = rc;
+		p->bad = i;
+		p->e = *e;
+	}
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int
+failed_before(const struct pipeline *p, size_t end)
+{
+	return p->stop || (p->rc && p->bad < end);
+}
+
+static void *
+build_all(void *arg)
+{
+	struct pipeline *p = arg;
+	struct ml_err e;
+	size_t i;
+
+	ml_err_clear(&e);
+	for (i = 0; i < p->ls->n; i++) {
+		struct ml_buf payload = {0}, *b = &p->ls->bufs[i];
+		int rc = import_line(p->im, (const char *)b->data, b->len, p->now, &payload,
+				     &p->ls->stmts[i], &e);
+		if (rc) {
+			ml_buf_free(&payload);
+			pipeline_fail(p, i, rc, &e);
+			return NULL;
+		}
+		ml_buf_free(b);
+		*b = payload;
+		if ((i + 1) % CHUNK == 0 || i + 1 == p->ls->n) {
+			pthread_mutex_lock(&p->mu);
+			p->built = i + 1;
+			wake(p);
+			i = p->stop ? p->ls->n : i;
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
+	return NULL;
+}
 
 struct signer {
 	struct pipeline *p;
@@ -258,112 +341,113 @@ sign_some(void *arg)
 	struct signer *sg = arg;
 	struct pipeline *p = sg->p;
 	struct ml_err e;
-	size_t i;
+	size_t c, i;
 
 	ml_err_clear(&e);
-	for (i = sg->first; i < p->ls->n; i += p->nthreads) {
-		struct ml_buf env = {0}, *pl = &p->ls->envs[i];
-		int rc;
-		/* Only this slice's owner writes ready[i] of it: no lock needed. */
-		if (p->ready[i])
-			continue; /* signed before a fallback to one thread */
-		rc = ml_envelope_sign(p->k, pl->data, pl->len, &env, &e);
-		if (rc == ML_OK) {
-			ml_buf_free(pl);
-			*pl = env;
+	for (c = sg->first; c < p->nchunks; c += p->nsigners) {
+		size_t begin = c * CHUNK, end = begin + CHUNK < p->ls->n ? begin + CHUNK : p->ls->n;
+		int stop;
+		pthread_mutex_lock(&p->mu);
+		while (p->built < end && !failed_before(p, end))
+			sleep_on(p);
+		stop = failed_before(p, end);
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			return NULL;
+		for (i = begin; i < end; i++) {
+			struct ml_buf env = {0}, *b = &p->ls->bufs[i];
+			int rc = ml_envelope_sign(p->k, b->data, b->len, &env, &e);
+			if (rc) {
+				ml_buf_free(&env);
+				pipeline_fail(p, i, rc, &e);
+				return NULL;
+			}
+			ml_buf_free(b);
+			*b = env;
 		}
 		pthread_mutex_lock(&p->mu);
-		if (rc && (p->rc == ML_OK || i < p->bad)) {
-			p->rc = rc;
-			p->bad = i;
-			p->e = e;
-		}
-		p->ready[i] = 1;
-		pthread_cond_broadcast(&p->cv);
-		rc = rc || p->stop;
+		p->signed_[c] = 1;
+		wake(p);
 		pthread_mutex_unlock(&p->mu);
-		if (rc)
-			break;
 	}
 	return NULL;
 }
 
-/* Waits until envelope i is signed; returns the signing failure for i. */
+/* Waits until chunk c is signed; non-zero when the pipeline failed before
+ * its end. */
 static int
-wait_signed(struct pipeline *p, size_t i, struct ml_err *e)
+wait_chunk(struct pipeline *p, size_t c)
 {
-	int rc = ML_OK;
+	size_t end = (c + 1) * CHUNK;
+	int failed;
 
 	pthread_mutex_lock(&p->mu);
-	while (!p->ready[i] && !(p->rc && p->bad <= i))
-		pthread_cond_wait(&p->cv, &p->mu);
-	if (p->rc && p->bad <= i) {
-		rc = p->rc;
-		*e = p->e;
-		e->seq = (long long)p->bad;
-	}
+	while (!p->signed_[c] && !failed_before(p, end))
+		sleep_on(p);
+	failed = !p->signed_[c] && failed_before(p, end);
 	pthread_mutex_unlock(&p->mu);
-	return rc;
+	return failed;
 }
 
-/* Signs and appends every line in one transaction.  On failure e->seq is
- * the index of the line at fault, or -1. */
+/* Builds, signs and appends every line in one transaction.  On failure
+ * e->seq is the index of the line at fault, or -1. */
 static int
-sign_and_append(struct ml_ledger *l, const struct ml_seckey *k, struct lines *ls,
-		struct ml_appended *out, struct ml_err *e)
+import_all(struct ml_ledger *l, struct import *im, const struct ml_seckey *k,
+	   struct lines *ls, struct ml_appended *out, struct ml_err *e)
 {
 	struct pipeline p;
 	struct signer sg[16];
-	pthread_t th[16];
+	pthread_t th[17];
 	struct ml_batch *b = NULL;
 	size_t n = (size_t)sysconf(_SC_NPROCESSORS_ONLN), i, started = 0;
-	int rc;
+	int rc = ML_OK;
 
 	memset(&p, 0, sizeof p);
-	p.k = k;
 	p.ls = ls;
-	p.nthreads = n < 1 ? 1 : n > 16 ? 16 : n;
-	if (!(p.ready = calloc(ls->n, 1)))
+	p.im = im;
+	p.k = k;
+	p.now = ml_now_us();
+	p.nsigners = n < 1 ? 1 : n > 16 ? 16 : n;
+	p.nchunks = (ls->n + CHUNK - 1) / CHUNK;
+	if (!(p.signed_ = calloc(p.nchunks, 1)))
 		return ml_err_set(e, ML_EIO, "out of memory");
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
-	for (i = 0; i < p.nthreads; i++) {
+	if (pthread_create(&th[started], NULL, build_all, &p) == 0)
+		started++;
+	for (i = 0; started && i < p.nsigners; i++) {
 		sg[i] = (struct signer){&p, i};
-		if (pthread_create(&th[i], NULL, sign_some, &sg[i]) != 0)
+		if (pthread_create(&th[started], NULL, sign_some, &sg[i]) != 0)
 			break;
 		started++;
 	}
-	if (started < p.nthreads) {
-		/* Fewer threads than slices: stop them and sign here instead. */
-		pthread_mutex_lock(&p.mu);
-		p.stop = 1;
-		pthread_mutex_unlock(&p.mu);
-		for (i = 0; i < started; i++)
-			pthread_join(th[i], NULL);
-		started = 0;
-		p.stop = 0;
-		for (i = 0; i < p.nthreads; i++)
-			sign_some(&sg[i]);
-	}
-	rc = ml_batch_begin(l, &b, e);
+	if (started != p.nsigners + 1)
+		rc = ml_err_set(e, ML_EIO, "cannot start threads");
+	if (rc == ML_OK)
+		rc = ml_batch_begin(l, &b, e);
 	for (i = 0; rc == ML_OK && i < ls->n; i++) {
 		struct ml_append_item item;
-		if ((rc = wait_signed(&p, i, e)))
-			break;
-		item.envelope = ls->envs[i].data;
-		item.len = ls->envs[i].len;
+		if (i % CHUNK == 0) {
+			if (wait_chunk(&p, i / CHUNK))
+				break;
+			cli_progress("importing", i, ls->n);
+		}
+		item.envelope = ls->bufs[i].data;
+		item.len = ls->bufs[i].len;
 		item.signed_by = ml_seckey_public(k);
 		item.statement = &ls->stmts[i];
 		if ((rc = ml_batch_add(b, &item, &out[i], e)))
 			e->seq = (long long)i;
-		if ((i & 4095) == 0)
-			cli_progress("appending", i, ls->n);
 	}
-	if (rc) {
-		pthread_mutex_lock(&p.mu);
-		p.stop = 1;
-		pthread_mutex_unlock(&p.mu);
+	pthread_mutex_lock(&p.mu);
+	p.stop = 1;
+	pthread_cond_broadcast(&p.cv);
+	if (rc == ML_OK && p.rc) {
+		rc = p.rc;
+		*e = p.e;
+		e->seq = (long long)p.bad;
 	}
+	pthread_mutex_unlock(&p.mu);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	if (b && rc)
@@ -372,7 +456,7 @@ sign_and_append(struct ml_ledger *l, const struct ml_seckey *k, struct lines *ls
 		e->seq = -1;
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);
-	free(p.ready);
+	free(p.signed_);
 	return rc;
 }
 
@@ -382,11 +466,11 @@ cmd_import(int argc, char **argv)
 	struct cli c = {.cmd = "import"};
 	struct import im = {0};
 	struct lines ls = {0};
+	struct ml_ledger *l = NULL;
 	struct ml_seckey *k = NULL;
 	struct ml_appended *out = NULL;
 	struct ml_err e;
 	FILE *f = NULL;
-	size_t i;
 	int rc;
 
 	ml_err_clear(&e);
@@ -404,14 +488,15 @@ cmd_import(int argc, char **argv)
 	f = strcmp(c.args[0], "-") ? fopen(c.args[0], "r") : stdin;
 	if (!f)
 		return cli_failf(&c, ML_EINPUT, "%s: cannot open", c.args[0]);
-	if ((rc = cli_open(&c, 1, &im.l, &e)) || (rc = cli_load_key(&c, &k, &e)) ||
-	    (rc = read_all(&c, &im, f, &ls, &e)))
+	/* Appends go through l; the builder thread reads through its own im.l. */
+	if ((rc = cli_open(&c, 1, &l, &e)) || (rc = cli_open(&c, 0, &im.l, &e)) ||
+	    (rc = cli_load_key(&c, &k, &e)) || (rc = read_lines(&c, f, &ls, &e)))
 		goto out;
 	if (!(out = calloc(ls.n, sizeof *out))) {
 		rc = ml_err_set(&e, ML_EIO, "out of memory");
 		goto out;
 	}
-	if ((rc = sign_and_append(im.l, k, &ls, out, &e))) {
+	if ((rc = import_all(l, &im, k, &ls, out, &e))) {
 		char msg[sizeof e.msg];
 		snprintf(msg, sizeof msg, "%s", e.msg);
 		if (e.seq >= 0 && (size_t)e.seq < ls.n)
@@ -436,16 +521,11 @@ cmd_import(int argc, char **argv)
 out:
 	if (f && f != stdin)
 		fclose(f);
-	for (i = 0; i < ls.n; i++) {
-		ml_buf_free(&ls.envs[i]);
-		ml_statement_free(&ls.stmts[i]);
-	}
-	free(ls.envs);
-	free(ls.stmts);
-	free(ls.lineno);
+	lines_free(&ls);
 	free(out);
 	vmap_free(&im.defined);
 	ml_seckey_free(k);
 	ml_ledger_close(im.l);
+	ml_ledger_close(l);
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
