@@ -124,20 +124,25 @@ ml_b64_encode(const uint8_t *in, size_t len)
 	return out;
 }
 
+/* The value of each base64 character, or -1 (a table: decoding envelope
+ * payloads is on the hot path of verify and import). */
+static signed char b64vals[256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void
+b64_init(void)
+{
+	int i;
+
+	memset(b64vals, -1, sizeof b64vals);
+	for (i = 0; i < 64; i++)
+		b64vals[(unsigned char)b64chars[i]] = (signed char)i;
+}
+
 static int
 b64val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	return b64vals[c];
 }
 
 /* Decodes into out (room for 3*inlen/4 bytes).  Rejects non-canonical
@@ -147,6 +152,7 @@ b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 {
 	size_t i, o = 0, pad = 0;
 
+	pthread_once(&b64_once, b64_init);
 	if (inlen % 4)
 		return -1;
 	if (inlen >= 1 && in[inlen - 1] == '=')
