@@ -1,0 +1,77 @@
+/* findings — the result of evaluating a policy, and its output formats
+ * (text, json, junit, sarif, github).
+ *
+ * Plain data owned by the struct (free with ml_findings_free).  The writers
+ * are pure: they format into a buffer.  May call util, jansson, libxml2.
+ */
+#ifndef ML_FINDINGS_H
+#define ML_FINDINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum ml_severity { ML_SEV_INFO = 0, ML_SEV_WARN = 1, ML_SEV_DENY = 2 };
+enum ml_outcome {
+	ML_OUT_PASS = 0,          /* the rule holds */
+	ML_OUT_FAIL = 1,          /* the rule does not hold */
+	ML_OUT_WAIVED = 2,        /* it does not hold, but an unexpired waiver covers it */
+	ML_OUT_INDETERMINATE = 3  /* it could not be evaluated (fail closed) */
+};
+
+struct ml_control {
+	char *framework;  /* "EU-AI-Act", "SR-11-7", "ISO-42001", "NIST-AI-RMF" */
+	char *ref;        /* "Art. 14", ... */
+};
+
+struct ml_finding {
+	char *rule_id;
+	char *title;
+	char *description;
+	enum ml_severity severity;
+	enum ml_outcome outcome;
+	char *subject;            /* NAME@VERSION (and env) the rule was evaluated for */
+	char *message;            /* what was found and what was required */
+	int64_t *seqs;            /* entries involved */
+	size_t nseqs;
+	struct ml_control *controls;
+	size_t ncontrols;
+	/* for waived (and expired-waiver) findings: */
+	int64_t waiver_seq;       /* -1 when none */
+	char *waiver_by;          /* key name */
+	char *waiver_reason;
+	char *waiver_expires;     /* YYYY-MM-DD */
+	int waiver_expired;       /* 1: a waiver existed but had expired */
+};
+
+struct ml_findings {
+	char *policy_id;
+	char *policy_version;
+	char *policy_file;
+	char policy_sha256[65];   /* hex of the policy file's bytes */
+	char *subject;            /* the candidate NAME@VERSION (gate), or NULL (check) */
+	char *env;
+	char *as_of;              /* YYYY-MM-DDTHH:MM:SSZ */
+	uint64_t ledger_size;
+	char *ledger_root;        /* base64 */
+	struct ml_finding *items;
+	size_t n;
+	/* the decision: ML_OK pass, ML_EDENY deny, ML_EPOLICY indeterminate */
+	int verdict;
+};
+
+enum ml_format { ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT, ML_FMT_SARIF, ML_FMT_GITHUB };
+
+/* "text", "json", "junit", "sarif", "github" -> format; -1 when unknown. */
+int ml_format_parse(const char *name, enum ml_format *out);
+/* Appends the findings in format f to out.  ML_EIO when out of memory. */
+int ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
+		      struct ml_err *e);
+/* Frees everything the struct owns (not the struct itself); NULL is fine. */
+void ml_findings_free(struct ml_findings *fs);
+/* SHA-256 over a canonical JSON of the findings (rule id, subject, outcome,
+ * message, seqs, in order): the digest a gate decision records. */
+void ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN]);
+
+#endif
