@@ -6,7 +6,7 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := libsodium sqlite3 jansson libcrypto
+PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0
 TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \

@@ -55,6 +55,8 @@ static const char usage_text[] =
 	"  cosign --key W.key --log-key LOG.pub CHECKPOINT [--out FILE]   witness cosignature\n"
 	"  witness-key --key W.key            a witness's verifier key for trust policies\n"
 	"  export --out DIR                   everything an auditor needs\n"
+	"Policy\n"
+	"  evidence NAME@VERSION [--env ENV] [--as-of DATE]   the XML the rules read\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
@@ -72,6 +74,7 @@ static const struct {
 	{"checkpoint", cmd_checkpoint}, {"log-key", cmd_log_key}, {"prove", cmd_prove},
 	{"verify-proof", cmd_verify_proof}, {"cosign", cmd_cosign},
 	{"witness-key", cmd_witness_key}, {"export", cmd_export},
+	{"evidence", cmd_evidence},
 };
 
 static const char *global_ledger;

@@ -79,5 +79,6 @@ int cmd_verify_proof(int argc, char **argv);
 int cmd_cosign(int argc, char **argv);
 int cmd_witness_key(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
 
 #endif
