@@ -2514,6 +2514,40 @@ run "$M" --ledger "$CT" verify
 want_ok
 end_known BUG-1
 
+# ---- 11. evidence: the XML the policy rules read ---------------------------
+
+begin "evidence prints the verified entries of every version of the model, and its datasets"
+ml evidence fraud/detector@1.0.0 --env prod --as-of 2026-12-31
+want_ok
+out_has '^<ev:evidence xmlns:ev="https://mlledger.dev/evidence/v1" '
+out_has 'as-of="2026-12-31T00:00:00Z" as-of-epoch="1798675200"'
+out_has '<ev:candidate ref="fraud/detector@1.0.0" '
+out_has '<ev:entry seq="[0-9]+" kind="model" ref="fraud/detector@1.1.0"'
+out_has 'kind="approval" ref="fraud/detector@1.0.0" .* environment="prod" decision="approve"'
+out_has 'kind="dataset" ref="train@1"'
+out_has '<ev:key name="admin" '
+n=$(grep -c '<ev:entry ' "$OUT")
+want=$("$M" --ledger "$L" log --subject fraud/detector --format json | grep -c '"seq":')
+[ "$n" -gt "$want" ] || bad "evidence has $n entries, the model alone has $want"
+end
+
+begin "evidence of an unknown model exits 2"
+ml evidence nope@1
+want_err 2 'unknown model nope@1'
+end
+
+if [ -n "$HAVE_SQLITE" ]; then
+	begin "evidence with a tampered entry of the model exits 4 naming it"
+	copydb "$L" "$W/ev.db"
+	seq=$("$M" --ledger "$L" log --subject fraud/detector@1.0.0 --kind approval --format json |
+		sed -n 's/.*"seq":\([0-9]*\).*/\1/p' | head -1)
+	tamper "$W/ev.db" "UPDATE entries SET envelope = CAST(replace(CAST(envelope AS TEXT), '\"sig\":\"', '\"sig\":\"A') AS BLOB) WHERE seq = $seq" ||
+		bad "the test could not change the file"
+	run "$M" --ledger "$W/ev.db" evidence fraud/detector@1.0.0
+	want_err 4 "evidence entry $seq: "
+	end
+fi
+
 # ---- summary ----------------------------------------------------------------
 
 bug_text() {
