@@ -10,7 +10,7 @@ PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0
 TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
-           golang-go golang-golang-x-mod-dev
+           golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wno-unused-parameter

@@ -3,6 +3,9 @@
  *
  * Plain data owned by the struct (free with ml_findings_free).  The writers
  * are pure: they format into a buffer.  May call util, jansson, libxml2.
+ * Every string may be NULL and may hold anything (the writers escape it for
+ * their format; bytes that are not UTF-8 are replaced).  The formats and the
+ * JSON schema are documented in policies/FINDINGS.md.
  */
 #ifndef ML_FINDINGS_H
 #define ML_FINDINGS_H
@@ -63,15 +66,22 @@ struct ml_findings {
 
 enum ml_format { ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT, ML_FMT_SARIF, ML_FMT_GITHUB };
 
-/* "text", "json", "junit", "sarif", "github" -> format; -1 when unknown. */
+/* "text", "json", "junit", "sarif", "github" -> format: 0, or -1 when
+ * unknown (then *out is untouched). */
 int ml_format_parse(const char *name, enum ml_format *out);
-/* Appends the findings in format f to out.  ML_EIO when out of memory. */
+/* Appends the findings in format f to out.  ML_EINPUT for an unknown format
+ * or a NULL fs/out, ML_EIO when out of memory (or out->oom already set); on
+ * any error out is left as it was.  e may be NULL. */
 int ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
 		      struct ml_err *e);
-/* Frees everything the struct owns (not the struct itself); NULL is fine. */
+/* Frees everything the struct owns (not the struct itself); NULL is fine.
+ * Afterwards the struct is all zero, ready for reuse. */
 void ml_findings_free(struct ml_findings *fs);
 /* SHA-256 over a canonical JSON of the findings (rule id, subject, outcome,
- * message, seqs, in order): the digest a gate decision records. */
+ * message, seqs, in order): the digest a gate decision records.  The exact
+ * bytes hashed are specified in policies/FINDINGS.md.  fs may be NULL (the
+ * digest of "[]").  When out of memory (only the hash context is allocated)
+ * out is all zero bytes. */
 void ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN]);
 
 #endif

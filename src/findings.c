@@ -1,0 +1,1262 @@
+/* findings — see findings.h.
+ *
+ * Five writers over one struct.  None of them trusts the strings it writes:
+ * rule files, statements and waivers are written by people, so every string
+ * goes through the escaping its format needs (policies/FINDINGS.md has the
+ * same text as below, with examples).
+ *
+ *   text    one line per finding that is not a pass, then a summary line.
+ *           C0 controls, DEL, C1 controls, line/paragraph separators, bidi
+ *           overrides and bytes that are not UTF-8 are written as \n, \t,
+ *           \r, \xHH or \uHHHH, so a message can neither add a line nor
+ *           restyle the terminal.  A missing string is written "-".
+ *
+ *             DENY <rule-id> <subject>: <message>
+ *             DENY <rule-id> <subject>: <message> [INDETERMINATE]
+ *             WARN <rule-id> <subject>: <message> [WAIVED by K until D, seq S: R]
+ *             DENY <rule-id> <subject>: <message> [waiver expired: by K until D, seq S: R]
+ *             gate: DENY — N rules, F failed (deny D, warn W, info I), V waived,
+ *               X indeterminate; policy <id> <version> sha256:<hex>
+ *
+ *           ("check:" instead of "gate:" when the findings have no subject.
+ *           N counts findings, one per rule and subject; F counts outcome
+ *           fail, split by severity.)
+ *
+ *   json    one object, keys in this order, two-space indented, UTF-8:
+ *
+ *     {
+ *       "schemaVersion": 1,
+ *       "policy": {"id": S, "version": S, "file": S, "sha256": HEX},
+ *       "subject": S|null,            candidate NAME@VERSION (gate) or null (check)
+ *       "env": S|null,
+ *       "asOf": "YYYY-MM-DDTHH:MM:SSZ"|null,
+ *       "ledger": {"size": INT, "root": BASE64|null},
+ *       "verdict": "pass"|"deny"|"indeterminate",
+ *       "findings": [{
+ *         "ruleId": S, "title": S|null, "description": S|null,
+ *         "severity": "deny"|"warn"|"info",
+ *         "outcome": "pass"|"fail"|"waived"|"indeterminate",
+ *         "subject": S|null, "message": S|null,
+ *         "seqs": [INT, ...],
+ *         "controls": [{"framework": S, "ref": S}, ...],
+ *         "waiver": {"seq": INT, "by": S|null, "reason": S|null,
+ *                    "expires": "YYYY-MM-DD"|null, "expired": BOOL}
+ *                                  only when a waiver was found (seq >= 0)
+ *       }, ...],
+ *       "summary": {"findings": N, "passed": N, "failed": N,
+ *                   "failedBySeverity": {"deny": N, "warn": N, "info": N},
+ *                   "waived": N, "indeterminate": N}
+ *     }
+ *
+ *           Bytes that are not UTF-8 become U+FFFD; everything else is kept
+ *           (JSON escapes what it must).  New keys may be added; existing
+ *           keys keep their meaning while schemaVersion is 1.
+ *
+ *   junit   Apache Ant JUnit XML (<testsuites><testsuite> with properties,
+ *           one <testcase classname=RULE name=SUBJECT> per finding, system-out
+ *           holding the summary line).  fail: <failure type=SEVERITY>,
+ *           indeterminate: <error type="indeterminate">, waived: <skipped>.
+ *           Built with libxml2's tree API, so markup is escaped; characters
+ *           XML 1.0 cannot carry (C0 controls but tab/LF/CR, U+FFFE/U+FFFF,
+ *           non-UTF-8 bytes) become U+FFFD.  timestamp is asOf without its
+ *           "Z" (the schema allows no zone), 1970-01-01T00:00:00 without one.
+ *
+ *   sarif   SARIF 2.1.0, one run.  fail: kind "fail", level error/warning/
+ *           note for deny/warn/info; waived: the same plus an external,
+ *           accepted suppression carrying the reason; pass: kind "pass";
+ *           indeterminate: kind "open" (SARIF: not enough information to
+ *           decide).  Kinds other than "fail" must have level "none" (SARIF
+ *           §3.27.10), so severity is also in properties.severity.  Rules are
+ *           listed once per rule id (the first finding's title, description
+ *           and controls); subjects are logical locations.
+ *
+ *   github  workflow commands, one per finding that is not a pass:
+ *           "::error title=RULE::SUBJECT: MESSAGE" (deny, and every
+ *           indeterminate finding: it makes the verdict indeterminate),
+ *           ::warning (warn), ::notice (info, and every waived finding);
+ *           indeterminate and waived ones end with "(indeterminate)" or
+ *           "(waived by K until D, seq S: R)".  Then the text summary
+ *           line as plain log text.  Data escapes % CR LF as %25 %0D %0A;
+ *           the title property also : and , as %3A %2C; other C0 controls
+ *           and DEL are written %HH, which the runner leaves as it is.
+ *
+ * The digest (ml_findings_digest) is SHA-256 over
+ *   [{"message":M,"outcome":O,"ruleId":R,"seqs":[...],"subject":S},...]
+ * with keys in that (sorted) order, no whitespace, strings escaped as
+ * RFC 8785 does (\" \\ \b \f \n \r \t, other controls \u00xx in lowercase,
+ * everything else as UTF-8), null for missing strings, seqs as decimal
+ * integers, findings in order.  Bytes that are not UTF-8 hash as U+FFFD.
+ * For these values it is the RFC 8785 canonical form.
+ */
+#include "findings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libxml/tree.h>
+
+#ifndef ML_VERSION
+#define ML_VERSION "0.1.0"   /* keep in step with cli.c */
+#endif
+#define TOOL_URI "https://mlledger.dev/"
+#define SARIF_SCHEMA "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+#define REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD */
+#define EM_DASH "\xe2\x80\x94"
+
+/* ---- words ---- */
+
+/* Out-of-range values read as the strictest: a severity as deny, an outcome
+ * as indeterminate, a verdict as indeterminate (fail closed). */
+static enum ml_severity
+sev_of(const struct ml_finding *f)
+{
+	if (f->severity == ML_SEV_INFO || f->severity == ML_SEV_WARN)
+		return f->severity;
+	return ML_SEV_DENY;
+}
+
+static enum ml_outcome
+outcome_of(const struct ml_finding *f)
+{
+	if (f->outcome == ML_OUT_PASS || f->outcome == ML_OUT_FAIL || f->outcome == ML_OUT_WAIVED)
+		return f->outcome;
+	return ML_OUT_INDETERMINATE;
+}
+
+static const char *
+sev_word(enum ml_severity s)
+{
+	return s == ML_SEV_INFO ? "info" : s == ML_SEV_WARN ? "warn" : "deny";
+}
+
+static const char *
+sev_upper(enum ml_severity s)
+{
+	return s == ML_SEV_INFO ? "INFO" : s == ML_SEV_WARN ? "WARN" : "DENY";
+}
+
+static const char *
+outcome_word(enum ml_outcome o)
+{
+	switch (o) {
+	case ML_OUT_PASS:
+		return "pass";
+	case ML_OUT_FAIL:
+		return "fail";
+	case ML_OUT_WAIVED:
+		return "waived";
+	default:
+		return "indeterminate";
+	}
+}
+
+static const char *
+verdict_word(int v)
+{
+	return v == ML_OK ? "pass" : v == ML_EDENY ? "deny" : "indeterminate";
+}
+
+static const char *
+verdict_upper(int v)
+{
+	return v == ML_OK ? "PASS" : v == ML_EDENY ? "DENY" : "INDETERMINATE";
+}
+
+static int
+has_waiver(const struct ml_finding *f)
+{
+	return f->waiver_seq >= 0;
+}
+
+struct tally {
+	size_t total, passed, failed, deny, warn, info, waived, indet;
+};
+
+static void
+tally_findings(const struct ml_findings *fs, struct tally *t)
+{
+	size_t i;
+
+	memset(t, 0, sizeof *t);
+	t->total = fs->n;
+	for (i = 0; i < fs->n; i++) {
+		const struct ml_finding *f = &fs->items[i];
+		switch (outcome_of(f)) {
+		case ML_OUT_PASS:
+			t->passed++;
+			break;
+		case ML_OUT_FAIL:
+			t->failed++;
+			if (sev_of(f) == ML_SEV_DENY)
+				t->deny++;
+			else if (sev_of(f) == ML_SEV_WARN)
+				t->warn++;
+			else
+				t->info++;
+			break;
+		case ML_OUT_WAIVED:
+			t->waived++;
+			break;
+		default:
+			t->indet++;
+			break;
+		}
+	}
+}
+
+/* ---- UTF-8 ---- */
+
+/* Decodes the UTF-8 sequence at s[0..len) (len >= 1): shortest form, no
+ * surrogates, at most U+10FFFF.  Returns its length and sets *cp, or returns
+ * 0 when s does not start with a valid sequence. */
+static size_t
+utf8_take(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	uint32_t v, min;
+	size_t n, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2, v = s[0] & 0x1fu, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3, v = s[0] & 0x0fu, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4, v = s[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3fu);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+static int
+xml_char_ok(uint32_t cp)
+{
+	if (cp < 0x20)
+		return cp == 0x09 || cp == 0x0a || cp == 0x0d;
+	return cp != 0xfffe && cp != 0xffff;
+}
+
+/* Appends s with every byte that is not UTF-8 replaced by U+FFFD, and with
+ * xml set, also every character XML 1.0 cannot carry. */
+static void
+put_clean(struct ml_buf *b, const char *s, size_t len, int xml)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	ml_buf_append(b, "", 0); /* data is never NULL afterwards */
+	while (i < len) {
+		uint32_t cp;
+		size_t k = utf8_take(p + i, len - i, &cp);
+		if (k && (!xml || xml_char_ok(cp))) {
+			i += k;
+			continue;
+		}
+		ml_buf_append(b, p + run, i - run);
+		ml_buf_puts(b, REPLACEMENT);
+		i += k ? k : 1;
+		run = i;
+	}
+	ml_buf_append(b, p + run, len - run);
+}
+
+/* Characters the text writer escapes beyond C0 and DEL: C1 controls, line
+ * and paragraph separators, and the bidi embeddings, overrides and isolates
+ * that can make a line read differently from what it says. */
+static int
+text_hidden(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x200e || cp == 0x200f || cp == 0x061c;
+}
+
+/* Appends s for a terminal: one line, nothing hidden.  NULL as "-". */
+static void
+put_text(struct ml_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0, len;
+
+	if (!s) {
+		ml_buf_puts(b, "-");
+		return;
+	}
+	len = strlen(s);
+	while (i < len) {
+		uint32_t cp;
+		size_t k = utf8_take(p + i, len - i, &cp);
+		if (k && cp >= 0x20 && cp != 0x7f && !text_hidden(cp)) {
+			i += k;
+			continue;
+		}
+		ml_buf_append(b, p + run, i - run);
+		if (!k)
+			ml_buf_printf(b, "\\x%02x", p[i]);
+		else if (cp == '\n')
+			ml_buf_puts(b, "\\n");
+		else if (cp == '\r')
+			ml_buf_puts(b, "\\r");
+		else if (cp == '\t')
+			ml_buf_puts(b, "\\t");
+		else if (cp < 0x80)
+			ml_buf_printf(b, "\\x%02x", (unsigned)cp);
+		else
+			ml_buf_printf(b, "\\u%04x", (unsigned)cp);
+		i += k ? k : 1;
+		run = i;
+	}
+	ml_buf_append(b, p + run, len - run);
+}
+
+/* Appends s as a workflow command's data (property 0) or property value
+ * (property 1).  NULL as "-". */
+static void
+put_gh(struct ml_buf *b, const char *s, int property)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0, len;
+
+	if (!s) {
+		ml_buf_puts(b, "-");
+		return;
+	}
+	len = strlen(s);
+	while (i < len) {
+		uint32_t cp;
+		size_t k = utf8_take(p + i, len - i, &cp);
+		if (k && cp >= 0x20 && cp != 0x7f && cp != '%' &&
+		    !(property && (cp == ':' || cp == ','))) {
+			i += k;
+			continue;
+		}
+		ml_buf_append(b, p + run, i - run);
+		if (k)
+			ml_buf_printf(b, "%%%02X", (unsigned)cp);
+		else
+			ml_buf_puts(b, REPLACEMENT);
+		i += k ? k : 1;
+		run = i;
+	}
+	ml_buf_append(b, p + run, len - run);
+}
+
+/* ---- text ---- */
+
+static void
+put_waiver_text(struct ml_buf *b, const struct ml_finding *f)
+{
+	ml_buf_puts(b, "by ");
+	put_text(b, f->waiver_by);
+	ml_buf_puts(b, " until ");
+	put_text(b, f->waiver_expires);
+	if (has_waiver(f))
+		ml_buf_printf(b, ", seq %lld: ", (long long)f->waiver_seq);
+	else
+		ml_buf_puts(b, ", seq -: ");
+	put_text(b, f->waiver_reason);
+}
+
+/* "gate: PASS — N rules, ..." without a newline. */
+static void
+put_summary(struct ml_buf *b, const struct ml_findings *fs)
+{
+	struct tally t;
+	char sha[65];
+
+	tally_findings(fs, &t);
+	ml_buf_printf(b, "%s: %s " EM_DASH " %zu rules, %zu failed (deny %zu, warn %zu, info %zu), "
+		      "%zu waived, %zu indeterminate; policy ",
+		      fs->subject ? "gate" : "check", verdict_upper(fs->verdict), t.total,
+		      t.failed, t.deny, t.warn, t.info, t.waived, t.indet);
+	put_text(b, fs->policy_id);
+	ml_buf_puts(b, " ");
+	put_text(b, fs->policy_version);
+	snprintf(sha, sizeof sha, "%.64s", fs->policy_sha256);
+	ml_buf_puts(b, " sha256:");
+	put_text(b, sha[0] ? sha : NULL);
+}
+
+static int
+write_text(const struct ml_findings *fs, struct ml_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++) {
+		const struct ml_finding *f = &fs->items[i];
+		enum ml_outcome o = outcome_of(f);
+		if (o == ML_OUT_PASS)
+			continue;
+		ml_buf_puts(b, sev_upper(sev_of(f)));
+		ml_buf_puts(b, " ");
+		put_text(b, f->rule_id);
+		ml_buf_puts(b, " ");
+		put_text(b, f->subject);
+		ml_buf_puts(b, ": ");
+		put_text(b, f->message);
+		if (o == ML_OUT_WAIVED) {
+			ml_buf_puts(b, " [WAIVED ");
+			put_waiver_text(b, f);
+			ml_buf_puts(b, "]");
+		} else if (o == ML_OUT_INDETERMINATE) {
+			ml_buf_puts(b, " [INDETERMINATE]");
+		} else if (has_waiver(f) && f->waiver_expired) {
+			ml_buf_puts(b, " [waiver expired: ");
+			put_waiver_text(b, f);
+			ml_buf_puts(b, "]");
+		}
+		ml_buf_puts(b, "\n");
+	}
+	put_summary(b, fs);
+	ml_buf_puts(b, "\n");
+	return b->oom ? ML_EIO : ML_OK;
+}
+
+/* ---- github ---- */
+
+static int
+write_github(const struct ml_findings *fs, struct ml_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++) {
+		const struct ml_finding *f = &fs->items[i];
+		enum ml_outcome o = outcome_of(f);
+		enum ml_severity s = sev_of(f);
+		const char *cmd;
+		if (o == ML_OUT_PASS)
+			continue;
+		if (o == ML_OUT_INDETERMINATE)
+			cmd = "error"; /* it makes the verdict indeterminate */
+		else if (o == ML_OUT_WAIVED || s == ML_SEV_INFO)
+			cmd = "notice";
+		else
+			cmd = s == ML_SEV_DENY ? "error" : "warning";
+		ml_buf_printf(b, "::%s title=", cmd);
+		put_gh(b, f->rule_id, 1);
+		ml_buf_puts(b, "::");
+		put_gh(b, f->subject, 0);
+		ml_buf_puts(b, ": ");
+		put_gh(b, f->message, 0);
+		if (o == ML_OUT_WAIVED || (o == ML_OUT_FAIL && has_waiver(f) && f->waiver_expired)) {
+			ml_buf_puts(b, o == ML_OUT_WAIVED ? " (waived by " : " (waiver expired: by ");
+			put_gh(b, f->waiver_by, 0);
+			ml_buf_puts(b, " until ");
+			put_gh(b, f->waiver_expires, 0);
+			if (has_waiver(f))
+				ml_buf_printf(b, ", seq %lld: ", (long long)f->waiver_seq);
+			else
+				ml_buf_puts(b, ", seq -: ");
+			put_gh(b, f->waiver_reason, 0);
+			ml_buf_puts(b, ")");
+		} else if (o == ML_OUT_INDETERMINATE) {
+			ml_buf_puts(b, " (indeterminate)");
+		}
+		ml_buf_puts(b, "\n");
+	}
+	put_summary(b, fs);
+	ml_buf_puts(b, "\n");
+	return b->oom ? ML_EIO : ML_OK;
+}
+
+/* ---- JSON helpers (json and sarif) ---- */
+
+/* A JSON string of s[0..len) made valid UTF-8; NULL only when out of
+ * memory. */
+static json_t *
+jstrn(const char *s, size_t len)
+{
+	struct ml_buf t = {0};
+	json_t *v = NULL;
+
+	put_clean(&t, s, len, 0);
+	if (!t.oom)
+		v = json_stringn(t.data ? (const char *)t.data : "", t.len);
+	ml_buf_free(&t);
+	return v;
+}
+
+/* A JSON string of s, or null for NULL. */
+static json_t *
+jstr(const char *s)
+{
+	return s ? jstrn(s, strlen(s)) : json_null();
+}
+
+/* Sets o[k] = v, taking v's reference (released on failure); any failure,
+ * including a NULL o or v from an earlier allocation, sets *bad. */
+static void
+jset(json_t *o, const char *k, json_t *v, int *bad)
+{
+	if (!o || !v) {
+		json_decref(v);
+		*bad = 1;
+	} else if (json_object_set_new(o, k, v) != 0) {
+		*bad = 1;
+	}
+}
+
+/* Appends v to a, taking v's reference, as jset. */
+static void
+jpush(json_t *a, json_t *v, int *bad)
+{
+	if (!a || !v) {
+		json_decref(v);
+		*bad = 1;
+	} else if (json_array_append_new(a, v) != 0) {
+		*bad = 1;
+	}
+}
+
+static json_t *
+jseqs(const struct ml_finding *f, int *bad)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < f->nseqs; i++)
+		jpush(a, json_integer((json_int_t)f->seqs[i]), bad);
+	return a;
+}
+
+static json_t *
+jcontrols(const struct ml_finding *f, int *bad)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < f->ncontrols; i++) {
+		json_t *c = json_object();
+		jset(c, "framework", jstr(f->controls[i].framework), bad);
+		jset(c, "ref", jstr(f->controls[i].ref), bad);
+		jpush(a, c, bad);
+	}
+	return a;
+}
+
+static json_t *
+jwaiver(const struct ml_finding *f, int *bad)
+{
+	json_t *w = json_object();
+
+	jset(w, "seq", json_integer((json_int_t)f->waiver_seq), bad);
+	jset(w, "by", jstr(f->waiver_by), bad);
+	jset(w, "reason", jstr(f->waiver_reason), bad);
+	jset(w, "expires", jstr(f->waiver_expires), bad);
+	jset(w, "expired", json_boolean(f->waiver_expired), bad);
+	return w;
+}
+
+static json_t *
+jpolicy(const struct ml_findings *fs, int *bad)
+{
+	json_t *p = json_object();
+	size_t hl = strnlen(fs->policy_sha256, 64);
+
+	jset(p, "id", jstr(fs->policy_id), bad);
+	jset(p, "version", jstr(fs->policy_version), bad);
+	jset(p, "file", jstr(fs->policy_file), bad);
+	jset(p, "sha256", hl ? jstrn(fs->policy_sha256, hl) : json_null(), bad);
+	return p;
+}
+
+static json_t *
+jledger(const struct ml_findings *fs, int *bad)
+{
+	json_t *l = json_object();
+
+	jset(l, "size", json_integer((json_int_t)fs->ledger_size), bad);
+	jset(l, "root", jstr(fs->ledger_root), bad);
+	return l;
+}
+
+static json_t *
+jsummary(const struct ml_findings *fs, int *bad)
+{
+	json_t *s = json_object(), *by = json_object();
+	struct tally t;
+
+	tally_findings(fs, &t);
+	jset(s, "findings", json_integer((json_int_t)t.total), bad);
+	jset(s, "passed", json_integer((json_int_t)t.passed), bad);
+	jset(s, "failed", json_integer((json_int_t)t.failed), bad);
+	jset(by, "deny", json_integer((json_int_t)t.deny), bad);
+	jset(by, "warn", json_integer((json_int_t)t.warn), bad);
+	jset(by, "info", json_integer((json_int_t)t.info), bad);
+	jset(s, "failedBySeverity", by, bad);
+	jset(s, "waived", json_integer((json_int_t)t.waived), bad);
+	jset(s, "indeterminate", json_integer((json_int_t)t.indet), bad);
+	return s;
+}
+
+/* Dumps root (and releases it) onto b with a trailing newline. */
+static int
+jdump(json_t *root, int bad, struct ml_buf *b)
+{
+	char *s = NULL;
+
+	if (!bad && root)
+		s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!s)
+		return ML_EIO;
+	ml_buf_puts(b, s);
+	ml_buf_puts(b, "\n");
+	free(s);
+	return b->oom ? ML_EIO : ML_OK;
+}
+
+/* ---- json ---- */
+
+static int
+write_json(const struct ml_findings *fs, struct ml_buf *b)
+{
+	json_t *root = json_object(), *arr = json_array();
+	int bad = 0;
+	size_t i;
+
+	jset(root, "schemaVersion", json_integer(1), &bad);
+	jset(root, "policy", jpolicy(fs, &bad), &bad);
+	jset(root, "subject", jstr(fs->subject), &bad);
+	jset(root, "env", jstr(fs->env), &bad);
+	jset(root, "asOf", jstr(fs->as_of), &bad);
+	jset(root, "ledger", jledger(fs, &bad), &bad);
+	jset(root, "verdict", json_string(verdict_word(fs->verdict)), &bad);
+	for (i = 0; i < fs->n && !bad; i++) {
+		const struct ml_finding *f = &fs->items[i];
+		json_t *o = json_object();
+		jset(o, "ruleId", jstr(f->rule_id), &bad);
+		jset(o, "title", jstr(f->title), &bad);
+		jset(o, "description", jstr(f->description), &bad);
+		jset(o, "severity", json_string(sev_word(sev_of(f))), &bad);
+		jset(o, "outcome", json_string(outcome_word(outcome_of(f))), &bad);
+		jset(o, "subject", jstr(f->subject), &bad);
+		jset(o, "message", jstr(f->message), &bad);
+		jset(o, "seqs", jseqs(f, &bad), &bad);
+		jset(o, "controls", jcontrols(f, &bad), &bad);
+		if (has_waiver(f))
+			jset(o, "waiver", jwaiver(f, &bad), &bad);
+		jpush(arr, o, &bad);
+	}
+	jset(root, "findings", arr, &bad);
+	jset(root, "summary", jsummary(fs, &bad), &bad);
+	return jdump(root, bad, b);
+}
+
+/* ---- sarif ---- */
+
+static const char *
+sarif_level(enum ml_severity s)
+{
+	return s == ML_SEV_DENY ? "error" : s == ML_SEV_WARN ? "warning" : "note";
+}
+
+/* Index of the first finding before i with the same rule id, or i. */
+static size_t
+first_with_rule(const struct ml_findings *fs, size_t i)
+{
+	const char *id = fs->items[i].rule_id;
+	size_t j;
+
+	for (j = 0; j < i; j++) {
+		const char *o = fs->items[j].rule_id;
+		if ((!id && !o) || (id && o && strcmp(id, o) == 0))
+			return j;
+	}
+	return i;
+}
+
+static json_t *
+sarif_rule(const struct ml_finding *f, int *bad)
+{
+	json_t *r = json_object(), *sd = json_object(), *fd = json_object();
+	json_t *cfg = json_object(), *props = json_object();
+	const char *title = f->title ? f->title : f->rule_id ? f->rule_id : "";
+	const char *desc = f->description ? f->description : title;
+
+	jset(r, "id", jstr(f->rule_id ? f->rule_id : ""), bad);
+	jset(sd, "text", jstr(title), bad);
+	jset(r, "shortDescription", sd, bad);
+	jset(fd, "text", jstr(desc), bad);
+	jset(r, "fullDescription", fd, bad);
+	jset(cfg, "level", json_string(sarif_level(sev_of(f))), bad);
+	jset(r, "defaultConfiguration", cfg, bad);
+	jset(props, "severity", json_string(sev_word(sev_of(f))), bad);
+	jset(props, "controls", jcontrols(f, bad), bad);
+	jset(r, "properties", props, bad);
+	return r;
+}
+
+static json_t *
+sarif_result(const struct ml_finding *f, size_t rule_index, int *bad)
+{
+	json_t *r = json_object(), *msg = json_object(), *props = json_object();
+	enum ml_outcome o = outcome_of(f);
+	const char *kind;
+
+	switch (o) {
+	case ML_OUT_PASS:
+		kind = "pass";
+		break;
+	case ML_OUT_FAIL:
+	case ML_OUT_WAIVED:
+		kind = "fail";
+		break;
+	default:
+		kind = "open";
+		break;
+	}
+	jset(r, "ruleId", jstr(f->rule_id ? f->rule_id : ""), bad);
+	jset(r, "ruleIndex", json_integer((json_int_t)rule_index), bad);
+	jset(r, "kind", json_string(kind), bad);
+	jset(r, "level", json_string(strcmp(kind, "fail") == 0 ? sarif_level(sev_of(f)) : "none"),
+	     bad);
+	jset(msg, "text", jstr(f->message ? f->message : ""), bad);
+	jset(r, "message", msg, bad);
+	if (f->subject) {
+		json_t *locs = json_array(), *loc = json_object(), *lls = json_array();
+		json_t *ll = json_object();
+		jset(ll, "name", jstr(f->subject), bad);
+		jset(ll, "fullyQualifiedName", jstr(f->subject), bad);
+		jset(ll, "kind", json_string("resource"), bad);
+		jpush(lls, ll, bad);
+		jset(loc, "logicalLocations", lls, bad);
+		jpush(locs, loc, bad);
+		jset(r, "locations", locs, bad);
+	}
+	if (o == ML_OUT_WAIVED) {
+		json_t *sups = json_array(), *s = json_object(), *sp = json_object();
+		jset(s, "kind", json_string("external"), bad);
+		jset(s, "status", json_string("accepted"), bad);
+		if (f->waiver_reason)
+			jset(s, "justification", jstr(f->waiver_reason), bad);
+		jset(sp, "seq", json_integer((json_int_t)f->waiver_seq), bad);
+		jset(sp, "by", jstr(f->waiver_by), bad);
+		jset(sp, "expires", jstr(f->waiver_expires), bad);
+		jset(s, "properties", sp, bad);
+		jpush(sups, s, bad);
+		jset(r, "suppressions", sups, bad);
+	}
+	jset(props, "outcome", json_string(outcome_word(o)), bad);
+	jset(props, "severity", json_string(sev_word(sev_of(f))), bad);
+	jset(props, "seqs", jseqs(f, bad), bad);
+	if (has_waiver(f))
+		jset(props, "waiver", jwaiver(f, bad), bad);
+	jset(r, "properties", props, bad);
+	return r;
+}
+
+static int
+write_sarif(const struct ml_findings *fs, struct ml_buf *b)
+{
+	json_t *root = json_object(), *runs = json_array(), *run = json_object();
+	json_t *tool = json_object(), *driver = json_object(), *rules = json_array();
+	json_t *results = json_array(), *props = json_object();
+	size_t *rule_of = NULL, nrules = 0, i;
+	int bad = 0;
+
+	if (fs->n && !(rule_of = calloc(fs->n, sizeof *rule_of)))
+		bad = 1;
+	/* rule_of[i]: position in rules of finding i's rule. */
+	for (i = 0; i < fs->n && !bad; i++) {
+		size_t j = first_with_rule(fs, i);
+		if (j == i) {
+			rule_of[i] = nrules++;
+			jpush(rules, sarif_rule(&fs->items[i], &bad), &bad);
+		} else {
+			rule_of[i] = rule_of[j];
+		}
+	}
+	for (i = 0; i < fs->n && !bad; i++)
+		jpush(results, sarif_result(&fs->items[i], rule_of[i], &bad), &bad);
+	free(rule_of);
+
+	jset(root, "$schema", json_string(SARIF_SCHEMA), &bad);
+	jset(root, "version", json_string("2.1.0"), &bad);
+	jset(driver, "name", json_string("mlledger"), &bad);
+	jset(driver, "informationUri", json_string(TOOL_URI), &bad);
+	jset(driver, "version", json_string(ML_VERSION), &bad);
+	jset(driver, "rules", rules, &bad);
+	jset(tool, "driver", driver, &bad);
+	jset(run, "tool", tool, &bad);
+	jset(run, "results", results, &bad);
+	jset(props, "policy", jpolicy(fs, &bad), &bad);
+	jset(props, "subject", jstr(fs->subject), &bad);
+	jset(props, "env", jstr(fs->env), &bad);
+	jset(props, "asOf", jstr(fs->as_of), &bad);
+	jset(props, "ledger", jledger(fs, &bad), &bad);
+	jset(props, "verdict", json_string(verdict_word(fs->verdict)), &bad);
+	jset(props, "summary", jsummary(fs, &bad), &bad);
+	jset(run, "properties", props, &bad);
+	jpush(runs, run, &bad);
+	jset(root, "runs", runs, &bad);
+	return jdump(root, bad, b);
+}
+
+/* ---- junit ---- */
+
+/* Sets attribute name on n to value made XML-safe.  0 or -1. */
+static int
+xprop(xmlNodePtr n, const char *name, const char *value)
+{
+	struct ml_buf t = {0};
+	int rc = -1;
+
+	if (!n)
+		return -1;
+	put_clean(&t, value ? value : "", value ? strlen(value) : 0, 1);
+	if (!t.oom && xmlNewProp(n, (const xmlChar *)name, t.data))
+		rc = 0;
+	ml_buf_free(&t);
+	return rc;
+}
+
+static int
+xprop_num(xmlNodePtr n, const char *name, unsigned long long v)
+{
+	char num[24];
+
+	snprintf(num, sizeof num, "%llu", v);
+	return xprop(n, name, num);
+}
+
+/* A new child element of parent with text (made XML-safe; none when NULL),
+ * or NULL. */
+static xmlNodePtr
+xchild(xmlNodePtr parent, const char *name, const char *text, size_t len)
+{
+	struct ml_buf t = {0};
+	xmlNodePtr n = NULL;
+
+	if (!parent)
+		return NULL;
+	if (!text)
+		return xmlNewChild(parent, NULL, (const xmlChar *)name, NULL);
+	put_clean(&t, text, len, 1);
+	if (!t.oom)
+		n = xmlNewTextChild(parent, NULL, (const xmlChar *)name, t.data);
+	ml_buf_free(&t);
+	return n;
+}
+
+static int
+xproperty(xmlNodePtr props, const char *name, const char *value)
+{
+	xmlNodePtr p;
+
+	if (!value)
+		return 0;
+	p = xchild(props, "property", NULL, 0);
+	return p && xprop(p, "name", name) == 0 && xprop(p, "value", value) == 0 ? 0 : -1;
+}
+
+/* The body of a failure/error/skipped element: everything the finding
+ * says, one item a line. */
+static void
+junit_detail(struct ml_buf *d, const struct ml_finding *f)
+{
+	size_t i;
+
+	ml_buf_puts(d, f->title ? f->title : "");
+	ml_buf_puts(d, "\nrule: ");
+	ml_buf_puts(d, f->rule_id ? f->rule_id : "-");
+	ml_buf_printf(d, "\nseverity: %s\noutcome: %s\nsubject: ", sev_word(sev_of(f)),
+		      outcome_word(outcome_of(f)));
+	ml_buf_puts(d, f->subject ? f->subject : "-");
+	ml_buf_puts(d, "\nmessage: ");
+	ml_buf_puts(d, f->message ? f->message : "");
+	ml_buf_puts(d, "\nseqs:");
+	for (i = 0; i < f->nseqs; i++)
+		ml_buf_printf(d, " %lld", (long long)f->seqs[i]);
+	ml_buf_puts(d, "\ncontrols:");
+	for (i = 0; i < f->ncontrols; i++) {
+		ml_buf_puts(d, i ? "; " : " ");
+		ml_buf_puts(d, f->controls[i].framework ? f->controls[i].framework : "-");
+		ml_buf_puts(d, " ");
+		ml_buf_puts(d, f->controls[i].ref ? f->controls[i].ref : "-");
+	}
+	if (has_waiver(f)) {
+		ml_buf_printf(d, "\nwaiver: seq %lld by ", (long long)f->waiver_seq);
+		ml_buf_puts(d, f->waiver_by ? f->waiver_by : "-");
+		ml_buf_puts(d, " until ");
+		ml_buf_puts(d, f->waiver_expires ? f->waiver_expires : "-");
+		ml_buf_puts(d, f->waiver_expired ? " (expired): " : ": ");
+		ml_buf_puts(d, f->waiver_reason ? f->waiver_reason : "");
+	}
+	ml_buf_puts(d, "\n");
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" from as_of, or the epoch when it is missing or
+ * malformed. */
+static void
+junit_timestamp(const char *as_of, char out[20])
+{
+	char t[21];
+	int64_t us;
+
+	memcpy(out, "1970-01-01T00:00:00", 20);
+	if (!as_of || ml_time_parse(as_of, &us) != 0 || us < 0)
+		return;
+	ml_time_format(us, t);
+	if (strlen(t) == 20 && t[19] == 'Z' && memcmp(t, "0000", 4) != 0) {
+		memcpy(out, t, 19);
+		out[19] = '\0';
+	}
+}
+
+static int
+junit_testcase(xmlNodePtr suite, const struct ml_finding *f)
+{
+	enum ml_outcome o = outcome_of(f);
+	struct ml_buf d = {0};
+	xmlNodePtr tc, el = NULL;
+	int rc = -1;
+
+	tc = xchild(suite, "testcase", NULL, 0);
+	if (!tc || xprop(tc, "classname", f->rule_id) != 0 ||
+	    xprop(tc, "name", f->subject ? f->subject : "-") != 0 || xprop(tc, "time", "0") != 0)
+		return -1;
+	if (o == ML_OUT_PASS)
+		return 0;
+	junit_detail(&d, f);
+	if (d.oom)
+		goto out;
+	if (o == ML_OUT_FAIL) {
+		el = xchild(tc, "failure", (const char *)d.data, d.len);
+		if (!el || xprop(el, "message", f->message) != 0 ||
+		    xprop(el, "type", sev_word(sev_of(f))) != 0)
+			goto out;
+	} else if (o == ML_OUT_INDETERMINATE) {
+		el = xchild(tc, "error", (const char *)d.data, d.len);
+		if (!el || xprop(el, "message", f->message) != 0 ||
+		    xprop(el, "type", "indeterminate") != 0)
+			goto out;
+	} else {
+		struct ml_buf m = {0};
+		ml_buf_puts(&m, "waived by ");
+		ml_buf_puts(&m, f->waiver_by ? f->waiver_by : "-");
+		ml_buf_puts(&m, " until ");
+		ml_buf_puts(&m, f->waiver_expires ? f->waiver_expires : "-");
+		if (has_waiver(f))
+			ml_buf_printf(&m, ", seq %lld", (long long)f->waiver_seq);
+		ml_buf_puts(&m, ": ");
+		ml_buf_puts(&m, f->waiver_reason ? f->waiver_reason : "");
+		el = xchild(tc, "skipped", (const char *)d.data, d.len);
+		rc = m.oom || !el ? -1 : xprop(el, "message", (const char *)m.data);
+		ml_buf_free(&m);
+		if (rc != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	ml_buf_free(&d);
+	return rc;
+}
+
+static int
+write_junit(const struct ml_findings *fs, struct ml_buf *b)
+{
+	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+	xmlNodePtr root = NULL, suite, props;
+	struct ml_buf name = {0}, sum = {0};
+	struct tally t;
+	xmlChar *mem = NULL;
+	char ts[20];
+	int size = 0, rc = ML_EIO;
+	size_t i;
+
+	if (!doc || !(root = xmlNewDocNode(doc, NULL, (const xmlChar *)"testsuites", NULL)))
+		goto out;
+	xmlDocSetRootElement(doc, root);
+	tally_findings(fs, &t);
+	junit_timestamp(fs->as_of, ts);
+	ml_buf_puts(&name, "mlledger ");
+	ml_buf_puts(&name, fs->policy_id ? fs->policy_id : "policy");
+	if (name.oom)
+		goto out;
+	suite = xchild(root, "testsuite", NULL, 0);
+	if (xprop(suite, "name", (const char *)name.data) != 0 ||
+	    xprop(suite, "package", "mlledger") != 0 || xprop(suite, "id", "0") != 0 ||
+	    xprop(suite, "timestamp", ts) != 0 || xprop(suite, "hostname", "localhost") != 0 ||
+	    xprop_num(suite, "tests", t.total) != 0 || xprop_num(suite, "failures", t.failed) != 0 ||
+	    xprop_num(suite, "errors", t.indet) != 0 || xprop_num(suite, "skipped", t.waived) != 0 ||
+	    xprop(suite, "time", "0") != 0)
+		goto out;
+
+	props = xchild(suite, "properties", NULL, 0);
+	if (!props)
+		goto out;
+	{
+		char size_s[24], sha[65];
+		snprintf(size_s, sizeof size_s, "%llu", (unsigned long long)fs->ledger_size);
+		snprintf(sha, sizeof sha, "%.64s", fs->policy_sha256);
+		if (xproperty(props, "policy.id", fs->policy_id) != 0 ||
+		    xproperty(props, "policy.version", fs->policy_version) != 0 ||
+		    xproperty(props, "policy.file", fs->policy_file) != 0 ||
+		    xproperty(props, "policy.sha256", sha[0] ? sha : NULL) != 0 ||
+		    xproperty(props, "subject", fs->subject) != 0 ||
+		    xproperty(props, "env", fs->env) != 0 ||
+		    xproperty(props, "asOf", fs->as_of) != 0 ||
+		    xproperty(props, "ledger.size", size_s) != 0 ||
+		    xproperty(props, "ledger.root", fs->ledger_root) != 0 ||
+		    xproperty(props, "verdict", verdict_word(fs->verdict)) != 0)
+			goto out;
+	}
+	for (i = 0; i < fs->n; i++)
+		if (junit_testcase(suite, &fs->items[i]) != 0)
+			goto out;
+	put_summary(&sum, fs);
+	ml_buf_puts(&sum, "\n");
+	if (sum.oom || !xchild(suite, "system-out", (const char *)sum.data, sum.len) ||
+	    !xchild(suite, "system-err", NULL, 0))
+		goto out;
+
+	xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);
+	if (!mem || size < 0)
+		goto out;
+	ml_buf_append(b, mem, (size_t)size);
+	rc = b->oom ? ML_EIO : ML_OK;
+out:
+	xmlFree(mem);
+	xmlFreeDoc(doc);
+	ml_buf_free(&name);
+	ml_buf_free(&sum);
+	return rc;
+}
+
+/* ---- public ---- */
+
+int
+ml_format_parse(const char *name, enum ml_format *out)
+{
+	static const struct {
+		const char *name;
+		enum ml_format f;
+	} names[] = {
+		{"text", ML_FMT_TEXT},   {"json", ML_FMT_JSON},     {"junit", ML_FMT_JUNIT},
+		{"sarif", ML_FMT_SARIF}, {"github", ML_FMT_GITHUB},
+	};
+	size_t i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcmp(name, names[i].name) == 0) {
+			if (out)
+				*out = names[i].f;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
+		  struct ml_err *e)
+{
+	size_t start;
+	int rc;
+
+	if (!fs || !out || (fs->n && !fs->items))
+		return ml_err_set(e, ML_EINPUT, "findings: nothing to write");
+	if (out->oom)
+		return ml_err_set(e, ML_EIO, "findings: out of memory");
+	start = out->len;
+	switch (f) {
+	case ML_FMT_TEXT:
+		rc = write_text(fs, out);
+		break;
+	case ML_FMT_JSON:
+		rc = write_json(fs, out);
+		break;
+	case ML_FMT_JUNIT:
+		rc = write_junit(fs, out);
+		break;
+	case ML_FMT_SARIF:
+		rc = write_sarif(fs, out);
+		break;
+	case ML_FMT_GITHUB:
+		rc = write_github(fs, out);
+		break;
+	default:
+		return ml_err_set(e, ML_EINPUT, "findings: unknown output format %d", (int)f);
+	}
+	if (rc == ML_OK && !out->oom)
+		return ML_OK;
+	/* Leave out as it was. */
+	out->len = start;
+	if (out->data)
+		out->data[start] = 0;
+	out->oom = 0;
+	return ml_err_set(e, ML_EIO, "findings: out of memory while writing the report");
+}
+
+void
+ml_findings_free(struct ml_findings *fs)
+{
+	size_t i, j;
+
+	if (!fs)
+		return;
+	for (i = 0; i < fs->n && fs->items; i++) {
+		struct ml_finding *f = &fs->items[i];
+		free(f->rule_id);
+		free(f->title);
+		free(f->description);
+		free(f->subject);
+		free(f->message);
+		free(f->seqs);
+		for (j = 0; j < f->ncontrols && f->controls; j++) {
+			free(f->controls[j].framework);
+			free(f->controls[j].ref);
+		}
+		free(f->controls);
+		free(f->waiver_by);
+		free(f->waiver_reason);
+		free(f->waiver_expires);
+	}
+	free(fs->items);
+	free(fs->policy_id);
+	free(fs->policy_version);
+	free(fs->policy_file);
+	free(fs->subject);
+	free(fs->env);
+	free(fs->as_of);
+	free(fs->ledger_root);
+	memset(fs, 0, sizeof *fs);
+}
+
+/* ---- digest ---- */
+
+/* Streams the canonical JSON into a hash context through a small buffer,
+ * so the only allocation is the context. */
+struct dsink {
+	struct ml_sha256_ctx *c;
+	size_t len;
+	uint8_t buf[1024];
+};
+
+static void
+dput(struct dsink *d, const void *p, size_t n)
+{
+	const uint8_t *s = p;
+
+	while (n) {
+		size_t k = sizeof d->buf - d->len;
+		if (k > n)
+			k = n;
+		memcpy(d->buf + d->len, s, k);
+		d->len += k;
+		s += k;
+		n -= k;
+		if (d->len == sizeof d->buf) {
+			ml_sha256_update(d->c, d->buf, d->len);
+			d->len = 0;
+		}
+	}
+}
+
+static void
+dputs(struct dsink *d, const char *s)
+{
+	dput(d, s, strlen(s));
+}
+
+/* A JSON string as RFC 8785 writes it, or null. */
+static void
+dstr(struct dsink *d, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0, len;
+
+	if (!s) {
+		dputs(d, "null");
+		return;
+	}
+	len = strlen(s);
+	dputs(d, "\"");
+	while (i < len) {
+		uint32_t cp;
+		size_t k = utf8_take(p + i, len - i, &cp);
+		char esc[8];
+		if (k && cp >= 0x20 && cp != '"' && cp != '\\') {
+			i += k;
+			continue;
+		}
+		dput(d, p + run, i - run);
+		if (!k)
+			dputs(d, REPLACEMENT);
+		else if (cp == '"')
+			dputs(d, "\\\"");
+		else if (cp == '\\')
+			dputs(d, "\\\\");
+		else if (cp == '\b')
+			dputs(d, "\\b");
+		else if (cp == '\f')
+			dputs(d, "\\f");
+		else if (cp == '\n')
+			dputs(d, "\\n");
+		else if (cp == '\r')
+			dputs(d, "\\r");
+		else if (cp == '\t')
+			dputs(d, "\\t");
+		else {
+			snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+			dputs(d, esc);
+		}
+		i += k ? k : 1;
+		run = i;
+	}
+	dput(d, p + run, len - run);
+	dputs(d, "\"");
+}
+
+void
+ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN])
+{
+	struct dsink d;
+	size_t i, j;
+
+	memset(out, 0, ML_SHA256_LEN);
+	d.len = 0;
+	if (!(d.c = ml_sha256_new()))
+		return; /* out of memory: all zero, never a digest in practice */
+	dputs(&d, "[");
+	for (i = 0; fs && fs->items && i < fs->n; i++) {
+		const struct ml_finding *f = &fs->items[i];
+		char num[24];
+		dputs(&d, i ? ",{\"message\":" : "{\"message\":");
+		dstr(&d, f->message);
+		dputs(&d, ",\"outcome\":");
+		dstr(&d, outcome_word(outcome_of(f)));
+		dputs(&d, ",\"ruleId\":");
+		dstr(&d, f->rule_id);
+		dputs(&d, ",\"seqs\":[");
+		for (j = 0; j < f->nseqs && f->seqs; j++) {
+			snprintf(num, sizeof num, "%s%lld", j ? "," : "", (long long)f->seqs[j]);
+			dputs(&d, num);
+		}
+		dputs(&d, "],\"subject\":");
+		dstr(&d, f->subject);
+		dputs(&d, "}");
+	}
+	dputs(&d, "]");
+	if (d.len)
+		ml_sha256_update(d.c, d.buf, d.len);
+	ml_sha256_final(d.c, out);
+}
