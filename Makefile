@@ -20,7 +20,7 @@ CFLAGS  ?=
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) \
-             $(HARDEN) $(PKG_CFLAGS) -Isrc $(CFLAGS) $(EXTRA_CFLAGS)
+             $(HARDEN) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS    = $(PKG_LIBS) -lpthread
 
@@ -55,6 +55,16 @@ deps-check:
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# policies/policy.xsd is embedded in the binary (policy.c validates with it).
+$(BUILD)/gen/policy_xsd.h: policies/policy.xsd
+	@mkdir -p $(@D)
+	{ echo '/* generated from policies/policy.xsd by the Makefile */'; \
+	  echo 'static const unsigned char policy_xsd[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } > $@
+
+$(BUILD)/obj/policy.o: $(BUILD)/gen/policy_xsd.h
 
 $(BUILD)/libml.a: $(LIB_OBJ)
 	ar rcs $@ $^

@@ -57,6 +57,9 @@ static const char usage_text[] =
 	"  export --out DIR                   everything an auditor needs\n"
 	"Policy\n"
 	"  evidence NAME@VERSION [--env ENV] [--as-of DATE]   the XML the rules read\n"
+	"  gate --policy FILE NAME@VERSION --env ENV [--format text|json|junit|sarif|github]\n"
+	"  check --policy FILE [--as-of DATE]     every model version and deployment\n"
+	"  policy lint FILE...\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
@@ -74,7 +77,8 @@ static const struct {
 	{"checkpoint", cmd_checkpoint}, {"log-key", cmd_log_key}, {"prove", cmd_prove},
 	{"verify-proof", cmd_verify_proof}, {"cosign", cmd_cosign},
 	{"witness-key", cmd_witness_key}, {"export", cmd_export},
-	{"evidence", cmd_evidence},
+	{"evidence", cmd_evidence}, {"gate", cmd_gate}, {"check", cmd_check},
+	{"policy", cmd_policy},
 };
 
 static const char *global_ledger;

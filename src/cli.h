@@ -80,5 +80,8 @@ int cmd_cosign(int argc, char **argv);
 int cmd_witness_key(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 #endif
