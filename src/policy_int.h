@@ -1,0 +1,180 @@
+/* policy_int — the compiled form of a policy file, shared by the policy
+ * module's files (policy.c compiles it, policy_eval.c runs it, policy_fn.c
+ * implements the custom functions, policy_xpath.c scans expressions for the
+ * names they use).  Not for use outside src/policy*.c.
+ */
+#ifndef ML_POLICY_INT_H
+#define ML_POLICY_INT_H
+
+#include <stddef.h>
+
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "findings.h"
+#include "policy.h"
+#include "util.h"
+
+enum ml_ptype { ML_PT_STRING, ML_PT_NUMBER, ML_PT_BOOLEAN, ML_PT_LIST, ML_PT_DATE };
+enum ml_combining { ML_COMB_DENY_OVERRIDES, ML_COMB_STRICT, ML_COMB_REPORT_ONLY };
+
+/* Where an expression may appear; decides which names it may use. */
+enum ml_xscope {
+	ML_XS_KEY,    /* key match/use: params, data; no ml:key */
+	ML_XS_GLOBAL, /* policy-level let (earlier lets), rule context */
+	ML_XS_RULE    /* rule let (earlier rule lets), assert/report test, seqs, messages */
+};
+
+/* One compiled XPath expression. */
+struct ml_pexpr {
+	char *src;
+	xmlXPathCompExprPtr comp;  /* NULL when the optional attribute is absent */
+	int line;
+	char what[112];            /* "rule PROD-X: assert test" for messages */
+};
+
+/* A message: literal text and {expression} parts, in order. */
+struct ml_pmsg_part {
+	char *text;                /* literal (whitespace-normalised), or NULL */
+	struct ml_pexpr x;         /* when text is NULL */
+};
+
+struct ml_passert {
+	int report;                /* 1: <report> fires when true; 0: <assert> fails when false */
+	struct ml_pexpr test;
+	struct ml_pexpr seqs;      /* optional node-set naming the entries involved */
+	struct ml_pmsg_part *parts;
+	size_t nparts;
+};
+
+struct ml_plet {
+	char *name;
+	struct ml_pexpr value;
+};
+
+struct ml_pparam {
+	char *name;
+	enum ml_ptype type;
+	char **values;             /* allowed values, or NULL */
+	size_t nvalues;
+	xmlXPathObjectPtr obj;     /* the bound value (default or override) */
+};
+
+struct ml_pdata {
+	char *name;
+	xmlXPathObjectPtr obj;     /* node-set of its <item>s (in the policy doc) */
+};
+
+struct ml_pkey {
+	char *name;
+	struct ml_pexpr match, use;
+};
+
+struct ml_prule {
+	char *id, *title, *description;
+	enum ml_severity severity;
+	int expect_any;
+	char **phases;             /* NULL: every phase */
+	size_t nphases;
+	struct ml_control *controls;
+	size_t ncontrols;
+	struct ml_pexpr context;
+	struct ml_plet *lets;
+	size_t nlets;
+	struct ml_passert *asserts;
+	size_t nasserts;
+	int never_waivable;
+	char **waiver_roles;       /* roles that may waive it; NULL: not waivable */
+	size_t nwaiver_roles;
+	int line;
+};
+
+struct ml_policyset {
+	char *path, *id, *version;
+	char sha256[65];
+	enum ml_combining combining;
+	unsigned long op_limit;        /* per expression */
+	unsigned long op_limit_policy; /* the op-limit attribute (or the default) */
+	xmlDocPtr doc;             /* kept: data items live in it */
+	char **ns;                 /* prefix, uri pairs beyond ev and ml */
+	size_t nns;
+	struct ml_pparam *params;
+	size_t nparams;
+	struct ml_pdata *data;
+	size_t ndata;
+	struct ml_pkey *keys;
+	size_t nkeys;
+	struct ml_plet *lets;
+	size_t nlets;
+	char **phases;
+	size_t nphases;
+	struct ml_prule *rules;
+	size_t nrules;
+};
+
+/* ---- policy_xpath.c ---------------------------------------------------- */
+
+enum ml_xref_kind { ML_XREF_VAR, ML_XREF_PREFIX, ML_XREF_FUNC };
+
+/* One name an expression uses.  Strings point into the expression and are
+ * not NUL-terminated. */
+struct ml_xref {
+	enum ml_xref_kind kind;
+	const char *prefix;        /* may be NULL (plen 0) */
+	size_t plen;
+	const char *name;
+	size_t nlen;
+	int nargs;                 /* ML_XREF_FUNC */
+	const char *arg1;          /* ML_XREF_FUNC: a first argument that is a string literal */
+	size_t arg1len;            /* (its content, without quotes), or arg1 NULL */
+	size_t pos;                /* offset in the expression */
+};
+
+/* Scans an XPath 1.0 expression (lexical structure of XPath 1.0 §3.7) and
+ * calls cb for each variable reference, each namespace prefix of a name
+ * test, and each function call (after its closing parenthesis, with its
+ * argument count).  Returns 0, the first non-zero cb result, or -1 with a
+ * reason in why for a lexical error (unterminated literal, unbalanced
+ * brackets, stray character). */
+int ml_xpath_scan(const char *expr, int (*cb)(void *ctx, const struct ml_xref *r),
+		  void *ctx, char *why, size_t cap);
+/* A one-line description of an XPath error libxml2 reported (its code is
+ * one of xmlXPathError), without a trailing newline. */
+const char *ml_xpath_error_text(const xmlError *err);
+
+/* ---- policy_fn.c ------------------------------------------------------- */
+
+struct ml_pfn {
+	const char *name;
+	int min_args, max_args;    /* max_args -1: any */
+	xmlXPathFunction fn;       /* NULL for the XPath core library */
+};
+
+/* The custom function named name (in ML_POLICY_NS), or NULL. */
+const struct ml_pfn *ml_pfn_find(const char *name, size_t len);
+/* The XPath 1.0 core library function named name, or NULL. */
+const struct ml_pfn *ml_pfn_core(const char *name, size_t len);
+/* Registers every custom function on x.  0 or -1 (out of memory). */
+int ml_pfn_register(xmlXPathContextPtr x);
+
+/* ---- policy_eval.c (called by the functions) --------------------------- */
+
+struct ml_peval;
+
+/* The nodes key `name` maps value to (borrowed; NULL when none).  Builds the
+ * key's index on first use.  Returns 0, or -1 when the key is unknown or its
+ * index could not be built (a detail is recorded). */
+int ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value,
+		 xmlNodeSetPtr *out);
+/* The node-set object of data `name` (borrowed), or NULL when unknown. */
+xmlXPathObjectPtr ml_peval_data(struct ml_peval *v, const char *name);
+/* Records why the current evaluation failed (the first detail wins). */
+void ml_peval_detail(struct ml_peval *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The nearest ancestor-or-self element of n with a seq attribute: its value
+ * in *seq, and 1; or 0 when none. */
+int ml_pnode_seq(xmlNodePtr n, long long *seq);
+
+#endif
