@@ -72,4 +72,8 @@ cp q4.cosigned audit-bundle/checkpoint
 run verify --bundle audit-bundle --trust trust.policy
 run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.89 --key keys/ci.key
 run $L verify --checkpoint q4.ckpt
+say "The pre-deployment gate (policies/production.xml)"
+run $L gate --policy ../policies/production.xml fraud-detector@3.1.0 --env prod || true
+run $L gate --policy ../policies/production.xml fraud-detector@3.0.0 --env staging || echo "(exit $?: denied, as it should be)"
+
 printf '\nThe demo ledger is demo/ledger.db; try: build/mlledger --ledger demo/ledger.db show 12\n'

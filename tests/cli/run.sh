@@ -2548,6 +2548,110 @@ if [ -n "$HAVE_SQLITE" ]; then
 	end
 fi
 
+# ---- 12. the gate ---------------------------------------------------------
+
+REPO=$(cd "$here/../.." && pwd)
+PROD=$REPO/policies/production.xml
+PDATA=$REPO/tests/data/policy
+
+begin "policy lint accepts the shipped production policy"
+run "$M" policy lint "$PROD"
+want_ok
+out_has "^ok: $PROD"
+end
+
+for bad_policy in xxe xxe-dtd xxe-param billion-laughs xinclude invalid-schema unknown-function unknown-variable; do
+	begin "policy lint refuses $bad_policy.xml with exit 3 and reads no file"
+	run "$M" policy lint "$PDATA/$bad_policy.xml"
+	want_err 3 "$bad_policy"
+	out_lacks 'root:'
+	end
+done
+
+begin "gate denies a model version without two independent approvals (exit 1, names the rule)"
+ml gate --policy "$PROD" fraud/detector@1.1.0 --env prod
+want_rc 1
+out_has '^DENY PROD-APPROVAL fraud/detector@1.1.0: '
+out_has '^gate: DENY '
+end
+
+begin "gate --format json is one JSON object with verdict deny"
+ml gate --policy "$PROD" fraud/detector@1.1.0 --env prod --format json
+want_rc 1
+out_has '"verdict": "deny"'
+out_has '"ruleId": "PROD-APPROVAL"'
+end
+
+begin "gate --format junit validates against the Ant JUnit XSD"
+ml gate --policy "$PROD" fraud/detector@1.1.0 --env prod --format junit
+want_rc 1
+if [ -f "$REPO/../shared/schemas/junit-ant.xsd" ] && command -v xmllint >/dev/null; then
+	xmllint --noout --schema "$REPO/../shared/schemas/junit-ant.xsd" "$OUT" 2>"$W/xl.err" ||
+		bad "junit output does not validate: $(snip "$W/xl.err")"
+else
+	echo "# SKIP junit schema check: ../shared or xmllint absent"
+fi
+out_has '<testcase '
+end
+
+begin "gate --format sarif validates against the SARIF 2.1.0 schema"
+ml gate --policy "$PROD" fraud/detector@1.1.0 --env prod --format sarif
+want_rc 1
+if [ -f "$REPO/../shared/schemas/sarif-schema-2.1.0.json" ] &&
+	/usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+	/usr/bin/python3 - "$REPO/../shared/schemas/sarif-schema-2.1.0.json" "$OUT" <<'PY' 2>"$W/js.err" ||
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
+jsonschema.validate(doc, schema)
+PY
+		bad "sarif output does not validate: $(snip "$W/js.err")"
+else
+	echo "# SKIP sarif schema check: ../shared or python3-jsonschema absent"
+fi
+out_has '"ruleId": "PROD-APPROVAL"'
+end
+
+begin "gate --format github prints a workflow error annotation"
+ml gate --policy "$PROD" fraud/detector@1.1.0 --env prod --format github
+want_rc 1
+out_has '^::error title=PROD-APPROVAL::'
+end
+
+begin "gate with an XXE policy exits 3"
+ml gate --policy "$PDATA/xxe.xml" fraud/detector@1.1.0 --env prod
+want_err 3 'xxe'
+end
+
+begin "gate with an unknown --param exits 2; an unknown model exits 2"
+ml gate --policy "$PROD" fraud/detector@1.1.0 --env prod --param nope=1
+want_rc 2
+ml gate --policy "$PROD" nope@1 --env prod
+want_err 2 'unknown model nope@1'
+end
+
+begin "gate --key is refused until decisions can be recorded"
+ml gate --policy "$PROD" fraud/detector@1.1.0 --env prod --key "$K/admin.key"
+want_err 2 'not implemented yet'
+end
+
+if [ -n "$HAVE_SQLITE" ]; then
+	begin "gate on a ledger with a tampered evidence entry exits 4"
+	copydb "$L" "$W/gate.db"
+	seq=$("$M" --ledger "$L" log --subject fraud/detector@1.1.0 --format json |
+		sed -n 's/.*"seq":\([0-9]*\).*/\1/p' | tail -1)
+	tamper "$W/gate.db" "UPDATE entries SET envelope = CAST(replace(CAST(envelope AS TEXT), '\"sig\":\"', '\"sig\":\"A') AS BLOB) WHERE seq = $seq" ||
+		bad "the test could not change the file"
+	run "$M" --ledger "$W/gate.db" gate --policy "$PROD" fraud/detector@1.1.0 --env prod
+	want_err 4 "evidence entry $seq: "
+	end
+fi
+
+begin "check evaluates every model version and deployment"
+ml check --policy "$PROD" --format json
+case $RC in 0 | 1) ;; *) bad "check exited $RC: $(snip "$ERR")" ;; esac
+out_has '"subject": "fraud/detector@1.0.0"'
+end
+
 # ---- summary ----------------------------------------------------------------
 
 bug_text() {
