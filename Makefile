@@ -62,7 +62,7 @@ $(BUILD)/gen/policy_xsd.h: policies/policy.xsd
 	{ echo '/* generated from policies/policy.xsd by the Makefile */'; \
 	  echo 'static const unsigned char policy_xsd[] = {'; \
 	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
-	  echo '};'; } > $@
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/policy.o: $(BUILD)/gen/policy_xsd.h
 

@@ -26,6 +26,7 @@ struct ev {
 	size_t nkeys;
 	xmlDocPtr doc;
 	xmlNsPtr ns;
+	int64_t as_of_us;
 };
 
 struct nodes {
@@ -348,6 +349,10 @@ add_entry(struct ev *v, uint64_t seq, json_t *refs)
 
 	if ((rc = read_checked(v, seq, &en, &bytes)))
 		return rc;
+	if (en.time_us > v->as_of_us) {
+		free(bytes); /* recorded after the time of the decision */
+		return ML_OK;
+	}
 	ml_leaf_hash(&en, leaf);
 	if ((rc = ml_envelope_parse(en.envelope, en.envelope_len, &env, v->e))) {
 		free(bytes);
@@ -534,6 +539,7 @@ ml_evidence_build(struct ml_ledger *l, const char *ref, const char *env, int64_t
 	v.l = l;
 	v.s = ml_ledger_store(l);
 	v.e = e;
+	v.as_of_us = as_of_us;
 	v.keys = calloc(MAX_KEYS, sizeof *v.keys);
 	v.key_ok = calloc(MAX_KEYS, 1);
 	if (!v.keys || !v.key_ok) {

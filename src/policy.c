@@ -116,7 +116,7 @@ ml_policy_xml_parse(const char *bytes, size_t len, const char *name, int max_dep
 	xmlDocPtr doc = NULL;
 	int rc = ML_OK;
 
-	if (len > (size_t)ML_POLICY_MAX_BYTES * 4 || len > 0x7fffffff)
+	if (len > 0x7fffffff) /* libxml2 takes an int */
 		return ml_err_set(e, ML_EPOLICY, "%s: too large", name);
 	if (len == 0)
 		return ml_err_set(e, ML_EPOLICY, "%s: empty", name);
@@ -442,15 +442,22 @@ ns_uri(const struct ml_policyset *p, const char *prefix, size_t len)
 	return NULL;
 }
 
-static int
-key_exists(const struct ml_policyset *p, const char *name, size_t len)
+/* The index of key name, or -1. */
+static long
+key_index(const struct ml_policyset *p, const char *name, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < p->nkeys; i++)
 		if (name_eq(p->keys[i].name, name, len))
-			return 1;
-	return 0;
+			return (long)i;
+	return -1;
+}
+
+static int
+key_exists(const struct ml_policyset *p, const char *name, size_t len)
+{
+	return key_index(p, name, len) >= 0;
 }
 
 static int
@@ -560,9 +567,22 @@ bind_ref(void *ctx, const struct ml_xref *r)
 		}
 		if (name_eq("key", r->name, r->nlen)) {
 			if (c->scope == ML_XS_KEY) {
-				snprintf(c->why, sizeof c->why,
-					 "ml:key() cannot be used in a key's match or use");
-				return 1;
+				/* an index may be built from an earlier one: no cycles */
+				struct ml_pkey *k = &c->p->keys[c->p->nkeys - 1];
+				long d = r->arg1 ? key_index(c->p, r->arg1, r->arg1len) : -1;
+				size_t *nd;
+				if (d < 0 || (size_t)d + 1 >= c->p->nkeys) {
+					snprintf(c->why, sizeof c->why,
+						 "in a key, ml:key() must name an earlier key with a "
+						 "string literal");
+					return 1;
+				}
+				if (!(nd = realloc(k->deps, (k->ndeps + 1) * sizeof *nd))) {
+					snprintf(c->why, sizeof c->why, "out of memory");
+					return 1;
+				}
+				k->deps = nd;
+				k->deps[k->ndeps++] = (size_t)d;
 			}
 			if (r->arg1 && !key_exists(c->p, r->arg1, r->arg1len)) {
 				snprintf(c->why, sizeof c->why, "ml:key(): unknown key '%.*s'",
@@ -896,7 +916,24 @@ compile_key(struct comp *c, xmlNodePtr n)
 	if ((rc = compile_expr(c, n, match, what, &k->match)))
 		goto out;
 	snprintf(what, sizeof what, "key %s: use", k->name);
-	rc = compile_expr(c, n, use, what, &k->use);
+	if ((rc = compile_expr(c, n, use, what, &k->use)))
+		goto out;
+	{
+		/* the common case, an attribute of the node: no XPath run per node */
+		const char *a = use;
+		size_t len;
+		while (is_ws(*a))
+			a++;
+		if (*a == '@' && (len = strspn(a + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+							 "qrstuvwxyz0123456789_-.")) > 0 &&
+		    !(a[1] >= '0' && a[1] <= '9') && a[1] != '-' && a[1] != '.') {
+			const char *t = a + 1 + len;
+			while (is_ws(*t))
+				t++;
+			if (!*t && !(k->use_attr = strndup(a + 1, len)))
+				rc = oom(c);
+		}
+	}
 out:
 	free(name);
 	free(match);
@@ -1442,6 +1479,8 @@ ml_policyset_free(struct ml_policyset *p)
 		free(p->keys[i].name);
 		free_expr(&p->keys[i].match);
 		free_expr(&p->keys[i].use);
+		free(p->keys[i].deps);
+		free(p->keys[i].use_attr);
 	}
 	free(p->keys);
 	free_lets(p->lets, p->nlets);

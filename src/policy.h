@@ -85,16 +85,19 @@ int ml_policyset_lint(const char *path, struct ml_err *e);
  * with "report-only" never), else ML_OK.
  * Returns ML_OK when findings were produced (whatever the verdict);
  * ML_EINPUT for an unknown phase or a document that is not evidence (no
- * ev:evidence root or no as-of-epoch); ML_EIO when out of memory.  On error
- * out is left as it was.  Evaluations of one policyset must not run
- * concurrently; evidence is not modified. */
+ * ev:evidence root, no as-of-epoch, or no subject given or recorded);
+ * ML_EIO when out of memory.  On error out is left as it was.
+ * Evaluations of one policyset must not run concurrently (libxml2 caches
+ * function lookups inside compiled expressions); evidence is not
+ * modified. */
 int ml_policyset_eval(const struct ml_policyset *p, xmlDocPtr evidence, const char *phase,
 		      const char *subject, struct ml_findings *out, struct ml_err *e);
 
 /* Parses XML bytes with the rules policy files get: no DOCTYPE (so no
  * entities and no external subset), no network, no XInclude, depth at most
  * max_depth.  name is used in messages ("name:line: ...").  *out is set only
- * on success (caller frees with xmlFreeDoc).  ML_EPOLICY on any error.
+ * on success (caller frees with xmlFreeDoc).  ML_EPOLICY on any error
+ * (ML_EIO when out of memory).
  * For other XML inputs of the policy commands (policy test files, evidence
  * fixtures). */
 int ml_policy_xml_parse(const char *bytes, size_t len, const char *name, int max_depth,

@@ -19,7 +19,7 @@
 #define MAX_MESSAGE 4096 /* bytes of one finding's message */
 
 struct keyidx {
-	int state;          /* 0 not built, 1 built, -1 failed */
+	int state;          /* 0 not built, 1 built, -1 failed, 2 being built */
 	xmlHashTablePtr h;  /* string value -> xmlNodeSetPtr, in document order */
 	char err[256];
 };
@@ -185,6 +185,19 @@ build_key(struct ml_peval *v, size_t i)
 	n = m->nodesetval ? m->nodesetval->nodeNr : 0;
 	for (j = 0; j < n; j++) {
 		xmlNodePtr node = m->nodesetval->nodeTab[j];
+		if (k->use_attr) {
+			/* "@name": the attribute without a namespace, as XPath reads it */
+			xmlChar *s = node->type == XML_ELEMENT_NODE
+					     ? xmlGetNoNsProp(node, (const xmlChar *)k->use_attr)
+					     : NULL;
+			int bad = s && key_add(ix->h, s, node);
+			xmlFree(s);
+			if (bad) {
+				snprintf(ix->err, sizeof ix->err, "out of memory");
+				goto out;
+			}
+			continue;
+		}
 		if (!(u = run(v, v->kx, &k->use, node, j + 1, n, ix->err, sizeof ix->err)))
 			goto out;
 		if (is_nodeset(u)) {
@@ -218,6 +231,29 @@ out:
 	return rc;
 }
 
+/* Builds key i after the earlier keys it uses, so that no build starts
+ * while another runs on v->kx. */
+static void
+ensure_key(struct ml_peval *v, size_t i)
+{
+	const struct ml_pkey *k = &v->p->keys[i];
+	size_t j;
+
+	if (v->keys[i].state != 0)
+		return;
+	v->keys[i].state = 2;
+	for (j = 0; j < k->ndeps; j++) {
+		ensure_key(v, k->deps[j]);
+		if (v->keys[k->deps[j]].state != 1) {
+			snprintf(v->keys[i].err, sizeof v->keys[i].err, "key %s could not be built",
+				 v->p->keys[k->deps[j]].name);
+			v->keys[i].state = -1;
+			return;
+		}
+	}
+	build_key(v, i);
+}
+
 int
 ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNodeSetPtr *out)
 {
@@ -237,10 +273,14 @@ ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNode
 		char detail[sizeof v->detail];
 
 		memcpy(detail, v->detail, sizeof detail);
-		build_key(v, i);
+		ensure_key(v, i);
 		v->xerr_set = xerr_set;
 		v->xerr = xerr;
 		memcpy(v->detail, detail, sizeof detail);
+	}
+	if (v->keys[i].state == 2) {
+		ml_peval_detail(v, "key %s is used while it is being built", name);
+		return -1;
 	}
 	if (v->keys[i].state < 0) {
 		ml_peval_detail(v, "key %s could not be built: %s", name, v->keys[i].err);

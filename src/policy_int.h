@@ -21,7 +21,7 @@ enum ml_combining { ML_COMB_DENY_OVERRIDES, ML_COMB_STRICT, ML_COMB_REPORT_ONLY 
 
 /* Where an expression may appear; decides which names it may use. */
 enum ml_xscope {
-	ML_XS_KEY,    /* key match/use: params, data; no ml:key */
+	ML_XS_KEY,    /* key match/use: params, data, ml:key of earlier keys */
 	ML_XS_GLOBAL, /* policy-level let (earlier lets), rule context */
 	ML_XS_RULE    /* rule let (earlier rule lets), assert/report test, seqs, messages */
 };
@@ -69,6 +69,9 @@ struct ml_pdata {
 struct ml_pkey {
 	char *name;
 	struct ml_pexpr match, use;
+	char *use_attr;            /* use is "@name": read natively (same result) */
+	size_t *deps;              /* earlier keys its expressions look up */
+	size_t ndeps;
 };
 
 struct ml_prule {

@@ -961,11 +961,20 @@ test_load_errors(void **state)
 		{"<rule id='R-X' severity='deny' context='/'><title>t</title>"
 		 "<assert test='ml:data(\"nodata\")'>m</assert></rule>",
 		 "ml:data(): unknown data 'nodata'"},
-		{"<key name='k' match='//ev:entry' use='@kind'/>"
-		 "<key name='k2' match='//ev:entry' use='ml:key(\"k\", @kind)'/>"
+		{"<key name='k' match='ml:key(\"k2\", \"x\")' use='@kind'/>"
+		 "<key name='k2' match='//ev:entry' use='@kind'/>"
 		 "<rule id='R-X' severity='deny' context='/'><title>t</title>"
 		 "<assert test='true()'>m</assert></rule>",
-		 "key k2: use: ml:key() cannot be used in a key's match or use"},
+		 "key k: match: in a key, ml:key() must name an earlier key with a string literal"},
+		{"<key name='k' match='ml:key(\"k\", \"x\")' use='@kind'/>"
+		 "<rule id='R-X' severity='deny' context='/'><title>t</title>"
+		 "<assert test='true()'>m</assert></rule>",
+		 "key k: match: in a key, ml:key() must name an earlier key"},
+		{"<key name='k' match='//ev:entry' use='@kind'/>"
+		 "<key name='k2' match='ml:key(concat(\"k\", \"\"), \"x\")' use='@kind'/>"
+		 "<rule id='R-X' severity='deny' context='/'><title>t</title>"
+		 "<assert test='true()'>m</assert></rule>",
+		 "key k2: match: in a key, ml:key() must name an earlier key"},
 		{"<key name='k' match='//ev:entry' use='$g'/><let name='g' value='1'/>"
 		 "<rule id='R-X' severity='deny' context='/'><title>t</title>"
 		 "<assert test='true()'>m</assert></rule>",
