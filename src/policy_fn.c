@@ -230,22 +230,32 @@ oom:
 	return NULL;
 }
 
+/* Pops the node-set argument of fn and returns the first node of each
+ * distinct string value in it (caller frees), or NULL with the error set. */
+static xmlNodeSetPtr
+pop_distinct(xmlXPathParserContextPtr ctxt, const char *fn)
+{
+	xmlNodeSetPtr ns, d;
+
+	if (!(ns = pop_nodes(ctxt, fn)))
+		return NULL;
+	if (charge(ctxt, (size_t)nodes_count(ns))) {
+		xmlXPathFreeNodeSet(ns);
+		return NULL;
+	}
+	d = distinct(ctxt, ns);
+	xmlXPathFreeNodeSet(ns);
+	return d;
+}
+
 /* ml:distinct-count(ns): the number of distinct string values in ns. */
 static void
 fn_distinct_count(xmlXPathParserContextPtr ctxt, int nargs)
 {
-	xmlNodeSetPtr ns, d;
+	xmlNodeSetPtr d;
 
 	CHECK_ARITY(1);
-	if (!(ns = pop_nodes(ctxt, "ml:distinct-count")))
-		return;
-	if (charge(ctxt, (size_t)nodes_count(ns))) {
-		xmlXPathFreeNodeSet(ns);
-		return;
-	}
-	d = distinct(ctxt, ns);
-	xmlXPathFreeNodeSet(ns);
-	if (!d)
+	if (!(d = pop_distinct(ctxt, "ml:distinct-count")))
 		return;
 	valuePush(ctxt, xmlXPathNewFloat(nodes_count(d)));
 	xmlXPathFreeNodeSet(d);
@@ -255,18 +265,10 @@ fn_distinct_count(xmlXPathParserContextPtr ctxt, int nargs)
 static void
 fn_distinct(xmlXPathParserContextPtr ctxt, int nargs)
 {
-	xmlNodeSetPtr ns, d;
+	xmlNodeSetPtr d;
 
 	CHECK_ARITY(1);
-	if (!(ns = pop_nodes(ctxt, "ml:distinct")))
-		return;
-	if (charge(ctxt, (size_t)nodes_count(ns))) {
-		xmlXPathFreeNodeSet(ns);
-		return;
-	}
-	d = distinct(ctxt, ns);
-	xmlXPathFreeNodeSet(ns);
-	if (d)
+	if ((d = pop_distinct(ctxt, "ml:distinct")))
 		valuePush(ctxt, xmlXPathWrapNodeSet(d));
 }
 
