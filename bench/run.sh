@@ -194,7 +194,7 @@ say "         setup $(calc "$SETUP_1K" | cut -c1-5) s; $RUNS records: median $(p
 
 # ---- the big ledger --------------------------------------------------------
 REC1M_MED=n/a REC1M_P90=n/a R_VERIFY_BIG=n/a SETUP_BIG=n/a R_LASTCHUNK=n/a C_BIG=$BIG_N
-CKPT_MED=n/a PROVE_MED=n/a CONS_MED=n/a
+CKPT_MED=n/a PROVE_MED=n/a CONS_MED=n/a GATE_MED=n/a
 LASTCHUNK_AT=0
 [ "$BIG_N" -ge 1000 ] || fail "BENCH_BIG_N must be at least 1000"
 if [ "$BIG" != 0 ]; then
@@ -230,6 +230,22 @@ if [ "$BIG" != 0 ]; then
 	cmd_latency consistency "$BIN" --ledger "$LBIG" prove --consistency $((BIG_N / 3))
 	CONS_MED=$MED
 	say "         medians: checkpoint $(printf %.2f "$CKPT_MED") ms, prove $(printf %.2f "$PROVE_MED") ms, consistency $(printf %.2f "$CONS_MED") ms"
+	say "[gate] policies/production.xml on $(fmt_int "$BIG_N")+ entries ..."
+	gmodel=$("$U" model 0)
+	i=0
+	: >"$W/lat.gate"
+	while [ "$i" -lt "$RUNS" ]; do
+		S1=$(now)
+		"$BIN" --ledger "$LBIG" gate --policy "$HERE/../policies/production.xml" "$gmodel" \
+			--env prod >"$LOG" 2>&1
+		grc=$?
+		[ "$grc" -le 1 ] || fail "gate exited $grc"
+		say "$(calc "$(now) - $S1")" >>"$W/lat.gate"
+		i=$((i + 1))
+	done
+	set -- $("$U" stats <"$W/lat.gate")
+	GATE_MED=$(calc "$2 * 1000")
+	say "         gate median $(printf %.2f "$GATE_MED") ms ($(tail -n 1 "$LOG" | cut -c1-60))"
 	say "[verify] ledger of $(fmt_int "$BIG_N")+ entries ..."
 	timed "verify of the big ledger" "$BIN" --ledger "$LBIG" verify
 	C_BIG=$(verified_count)
@@ -333,6 +349,7 @@ lat "record evaluation, $(fmt_int "$BIG_N") ledger, p90" "$REC1M_P90" "$GIT_P90"
 lat "checkpoint, $(fmt_int "$BIG_N") ledger, median" "$CKPT_MED" n/a 20
 lat "prove SEQ, $(fmt_int "$BIG_N") ledger, median" "$PROVE_MED" n/a 20
 lat "prove --consistency, $(fmt_int "$BIG_N") ledger, median" "$CONS_MED" n/a 20
+lat "gate (production.xml), $(fmt_int "$BIG_N") ledger, median" "$GATE_MED" n/a 50
 say ""
 say "baseline import: bare loop of 600-byte payload, EVP SHA-256, crypto_sign_detached,"
 say "  INSERT (WAL, synchronous=FULL), one transaction.  baseline verify:"
