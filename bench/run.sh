@@ -230,11 +230,11 @@ if [ "$BIG" != 0 ]; then
 	cmd_latency consistency "$BIN" --ledger "$LBIG" prove --consistency $((BIG_N / 3))
 	CONS_MED=$MED
 	say "         medians: checkpoint $(printf %.2f "$CKPT_MED") ms, prove $(printf %.2f "$PROVE_MED") ms, consistency $(printf %.2f "$CONS_MED") ms"
-	say "[gate] policies/production.xml on $(fmt_int "$BIG_N")+ entries ..."
+	say "[gate] policies/production.xml on $(fmt_int "$BIG_N")+ entries (5 runs) ..."
 	gmodel=$("$U" model 0)
 	i=0
 	: >"$W/lat.gate"
-	while [ "$i" -lt "$RUNS" ]; do
+	while [ "$i" -lt 5 ]; do
 		S1=$(now)
 		"$BIN" --ledger "$LBIG" gate --policy "$HERE/../policies/production.xml" "$gmodel" \
 			--env prod >"$LOG" 2>&1
