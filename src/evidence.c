@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "chain.h"
-#include "merkle.h"
 #include "note.h"
 #include "rules.h"
 #include "statement.h"
 #include "store.h"
+#include "tlog.h"
 
 #define MAX_KEYS 4096
 
@@ -28,19 +28,6 @@ struct ev {
 	xmlNsPtr ns;
 	int64_t as_of_us;
 };
-
-struct nodes {
-	struct ml_store *s;
-	struct ml_err *e;
-};
-
-static int
-get_node(void *ctx, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
-{
-	struct nodes *n = ctx;
-
-	return ml_store_node_get(n->s, level, index, out, n->e) == ML_OK ? 0 : -1;
-}
 
 static int
 bad(struct ev *v, uint64_t seq, const char *why)
@@ -114,10 +101,7 @@ find_key(struct ev *v, const char *keyid, size_t *idx)
 static int
 read_checked(struct ev *v, uint64_t seq, struct ml_entry *en, uint8_t **env)
 {
-	struct nodes ctx = {v->s, v->e};
 	uint8_t leaf[ML_SHA256_LEN], want[ML_SHA256_LEN];
-	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
-	size_t len;
 	int rc;
 
 	if (seq >= v->size)
@@ -127,10 +111,9 @@ read_checked(struct ev *v, uint64_t seq, struct ml_entry *en, uint8_t **env)
 	ml_leaf_hash(en, want);
 	if (memcmp(want, leaf, ML_SHA256_LEN) != 0)
 		rc = bad(v, seq, "leaf hash mismatch");
-	else if (ml_merkle_inclusion(get_node, &ctx, seq, v->size, proof, &len) != 0 ||
-		 !ml_merkle_verify_inclusion(want, seq, v->size,
-					     (const uint8_t(*)[ML_SHA256_LEN])proof, len, v->root))
-		rc = bad(v, seq, "not included in the latest signed checkpoint");
+	else if ((rc = ml_tlog_included(v->l, seq, v->size, want, v->root, v->e)))
+		rc = rc == ML_EINTEGRITY ? bad(v, seq, "not included in the latest signed "
+					       "checkpoint") : rc;
 	if (rc) {
 		free(*env);
 		*env = NULL;

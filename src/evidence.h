@@ -4,7 +4,7 @@
  * is verified the same way, up to the genesis), and inclusion in the latest
  * signed checkpoint.  The rest of the ledger is not re-verified.
  *
- * May call rules, merkle, note, ledger, store, statement, keys, chain, util,
+ * May call tlog, rules, note, ledger, store, statement, keys, chain, util,
  * libxml2.
  */
 #ifndef ML_EVIDENCE_H

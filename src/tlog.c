@@ -113,6 +113,29 @@ ml_tlog_consistency(struct ml_ledger *l, uint64_t m, int64_t n, uint64_t *to,
 	return ML_OK;
 }
 
+int
+ml_tlog_included(struct ml_ledger *l, uint64_t seq, uint64_t size,
+		 const uint8_t leaf[ML_SHA256_LEN], const uint8_t root[ML_SHA256_LEN],
+		 struct ml_err *e)
+{
+	struct nodes ctx = {ml_ledger_store(l), e};
+	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
+	size_t len;
+
+	ml_err_clear(e);
+	if (ml_merkle_inclusion(get_node, &ctx, seq, size, proof, &len) != 0) {
+		if (e->code && e->code != ML_EINTEGRITY)
+			return e->code;
+		return ml_err_set(e, ML_EINTEGRITY, "no inclusion proof for entry %llu",
+				  (unsigned long long)seq);
+	}
+	if (!ml_merkle_verify_inclusion(leaf, seq, size,
+					(const uint8_t(*)[ML_SHA256_LEN])proof, len, root))
+		return ml_err_set(e, ML_EINTEGRITY, "entry %llu is not in the tree of size %llu",
+				  (unsigned long long)seq, (unsigned long long)size);
+	return ML_OK;
+}
+
 static void
 report_hashes(struct ml_buf *r, const uint8_t proof[][ML_SHA256_LEN], size_t len)
 {

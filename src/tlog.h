@@ -31,6 +31,14 @@ int ml_tlog_prove(struct ml_ledger *l, uint64_t seq, int64_t n, struct ml_buf *o
 int ml_tlog_consistency(struct ml_ledger *l, uint64_t m, int64_t n, uint64_t *to,
 			uint8_t proof[][ML_SHA256_LEN], size_t *len, struct ml_err *e);
 
+/* Proves from the stored tree that leaf (the leaf hash of entry seq) is
+ * included in the tree of the given size and root (RFC 9162 inclusion
+ * proof, built and checked).  ML_OK, ML_EINTEGRITY when it is not, or a
+ * storage error. */
+int ml_tlog_included(struct ml_ledger *l, uint64_t seq, uint64_t size,
+		     const uint8_t leaf[ML_SHA256_LEN], const uint8_t root[ML_SHA256_LEN],
+		     struct ml_err *e);
+
 /* Checks an outside checkpoint note against the ledger: its signature by
  * the ledger's log key, its origin, and that the ledger extends it (same
  * root at its size).  ML_OK when consistent; ML_EINTEGRITY when the ledger
