@@ -27,6 +27,7 @@ CREATE TABLE entry_index (
   UNIQUE (keyid, stmt_hash)
 ) STRICT;
 CREATE INDEX entry_index_subject ON entry_index (name, version);
+CREATE INDEX entry_index_kind ON entry_index (name, kind);
 CREATE TABLE meta (
   key TEXT PRIMARY KEY NOT NULL,
   value TEXT NOT NULL

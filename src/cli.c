@@ -12,7 +12,6 @@
 
 #include <sodium.h>
 
-#define ML_VERSION "0.1.0"
 
 static const char usage_text[] =
 	"usage: mlledger [--ledger PATH] COMMAND [ARGS]\n"

@@ -60,55 +60,75 @@ cmd_evidence(int argc, char **argv)
 	return text ? ML_OK : cli_failf(&c, ML_EIO, "out of memory");
 }
 
+#include "decision.h"
 #include "findings.h"
 #include "policy.h"
 #include "statement.h"
 #include "store.h"
 
+#define MAX_POLICIES 32
+
 static const char gate_usage[] =
 	"usage: mlledger gate --policy FILE [--policy FILE]... NAME@VERSION --env ENV\n"
 	"                     [--param NAME=VALUE]... [--phase ID] [--as-of DATE]\n"
 	"                     [--fail-on warn] [--format text|json|junit|sarif|github]\n"
-	"                     [--no-record]\n\n"
+	"                     [--key KEY [--passphrase-file F]] [--no-record]\n\n"
 	"Evaluates the rules against the verified evidence of the candidate\n"
 	"(policies/EVIDENCE.md) and decides: exit 0 pass, 1 deny, 3 invalid policy or\n"
-	"evaluation error (fail closed), 4 ledger integrity failure.  The findings go\n"
-	"to standard output in the chosen format; diagnostics to standard error.\n"
-	"Recording the decision as a signed entry (--key) is not implemented yet.\n";
+	"evaluation error (fail closed), 4 ledger integrity failure, 5 the decision\n"
+	"could not be recorded, 6 key problem.  The findings go to standard output in\n"
+	"the chosen format; diagnostics to standard error.\n\n"
+	"With --key, the decision is appended to the ledger as a signed SLSA\n"
+	"Verification Summary Attestation (kind gate: policies, checkpoint, verdict,\n"
+	"findings digest; ledger/FORMAT.md), and its seq is printed on standard\n"
+	"error.  --no-record evaluates without recording.\n";
 
-/* Collects the --param values. */
-static size_t
-params_of(const struct cli *c, const char **out, size_t cap)
+/* The --policy files, loaded and compiled once. */
+struct policies {
+	struct ml_policyset *p[MAX_POLICIES];
+	size_t n;
+};
+
+static void
+policies_free(struct policies *ps)
 {
-	size_t n = 0;
-	int i;
-
-	for (i = 0; i < c->nopts && n < cap; i++)
-		if (!strcmp(c->opts[i].name, "param"))
-			out[n++] = c->opts[i].value;
-	return n;
+	while (ps->n)
+		ml_policyset_free(ps->p[--ps->n]);
 }
 
-/* Evaluates every --policy against doc for subject, into fs. */
+/* Loads every --policy with the --param values. */
 static int
-eval_policies(struct cli *c, xmlDocPtr doc, const char *subject, struct ml_findings *fs,
-	      struct ml_err *e)
+policies_load(const struct cli *c, struct policies *ps, struct ml_err *e)
 {
 	const char *params[64];
-	size_t np = params_of(c, params, 64);
-	int i, rc = ML_OK, any = 0;
+	size_t np = 0;
+	int i, rc;
 
-	for (i = 0; i < c->nopts && rc == ML_OK; i++) {
-		struct ml_policyset *p = NULL;
+	for (i = 0; i < c->nopts; i++)
+		if (!strcmp(c->opts[i].name, "param") && np < 64)
+			params[np++] = c->opts[i].value;
+	for (i = 0; i < c->nopts; i++) {
 		if (strcmp(c->opts[i].name, "policy"))
 			continue;
-		any = 1;
-		if ((rc = ml_policyset_load(c->opts[i].value, params, np, &p, e)) == ML_OK)
-			rc = ml_policyset_eval(p, doc, cli_get(c, "phase"), subject, fs, e);
-		ml_policyset_free(p);
+		if (ps->n == MAX_POLICIES)
+			return ml_err_set(e, ML_EINPUT, "more than %d --policy files", MAX_POLICIES);
+		if ((rc = ml_policyset_load(c->opts[i].value, params, np, &ps->p[ps->n], e)))
+			return rc;
+		ps->n++;
 	}
-	if (!any)
-		rc = ml_err_set(e, ML_EINPUT, "--policy FILE is required");
+	return ps->n ? ML_OK : ml_err_set(e, ML_EINPUT, "--policy FILE is required");
+}
+
+/* Evaluates every policy against doc for subject, into fs. */
+static int
+policies_eval(const struct cli *c, const struct policies *ps, xmlDocPtr doc,
+	      const char *subject, struct ml_findings *fs, struct ml_err *e)
+{
+	size_t i;
+	int rc = ML_OK;
+
+	for (i = 0; i < ps->n && rc == ML_OK; i++)
+		rc = ml_policyset_eval(ps->p[i], doc, cli_get(c, "phase"), subject, fs, e);
 	return rc;
 }
 
@@ -170,45 +190,127 @@ parse_policy_cli(struct cli *c, int argc, char **argv, const char *spec)
 	return rc;
 }
 
+/* An attribute of the evidence root (or of its ev:candidate), malloc'd. */
+static char *
+evidence_attr(xmlDocPtr doc, int candidate, const char *name)
+{
+	xmlNodePtr n = xmlDocGetRootElement(doc);
+	xmlChar *v;
+	char *r;
+
+	if (n && candidate)
+		for (n = n->children; n && !(n->type == XML_ELEMENT_NODE &&
+					    !xmlStrcmp(n->name, (const xmlChar *)"candidate"));
+		     n = n->next)
+			;
+	if (!n || !(v = xmlGetProp(n, (const xmlChar *)name)))
+		return NULL;
+	r = strdup((const char *)v);
+	xmlFree(v);
+	return r;
+}
+
 /* Fills what the findings say about the decision from the evidence root. */
 static void
 describe(struct ml_findings *fs, xmlDocPtr doc, const char *subject, const char *env)
 {
-	xmlNodePtr root = xmlDocGetRootElement(doc);
-	xmlChar *v;
+	char *size = evidence_attr(doc, 0, "size");
 
 	free(fs->subject);
 	fs->subject = subject ? strdup(subject) : NULL;
 	free(fs->env);
 	fs->env = env ? strdup(env) : NULL;
-	if (!root)
-		return;
-	if ((v = xmlGetProp(root, (const xmlChar *)"as-of"))) {
-		free(fs->as_of);
-		fs->as_of = strdup((const char *)v);
-		xmlFree(v);
+	free(fs->as_of);
+	fs->as_of = evidence_attr(doc, 0, "as-of");
+	free(fs->ledger_root);
+	fs->ledger_root = evidence_attr(doc, 0, "root");
+	fs->ledger_size = size ? strtoull(size, NULL, 10) : 0;
+	free(size);
+}
+
+/* The evidence's checkpoint: size, root, and the SHA-256 of its note. */
+static int
+decision_checkpoint(struct ml_ledger *l, const struct ml_findings *fs, struct ml_decision *d,
+		    struct ml_err *e)
+{
+	char *note = NULL;
+	uint64_t got;
+	int rc;
+
+	d->size = fs->ledger_size;
+	if (!fs->ledger_root ||
+	    ml_b64_decode_exact(fs->ledger_root, strlen(fs->ledger_root), d->root,
+				ML_SHA256_LEN) != 0)
+		return ml_err_set(e, ML_EINTEGRITY, "the evidence names no checkpoint root");
+	if ((rc = ml_store_checkpoint_get(ml_ledger_store(l), (int64_t)d->size, &got, &note, e)))
+		return rc;
+	ml_sha256(note, strlen(note), d->checkpoint_sha256);
+	free(note);
+	return ML_OK;
+}
+
+/* Signs the decision with k and appends it; prints its seq on stderr. */
+static int
+record_decision(struct ml_ledger *l, const struct ml_seckey *k, const struct policies *ps,
+		xmlDocPtr doc, int64_t as_of, const struct ml_findings *fs, struct ml_err *e)
+{
+	struct ml_decision_policy pol[MAX_POLICIES];
+	struct ml_decision d = {.subject = fs->subject, .env = fs->env, .time_us = as_of,
+				.origin = ml_ledger_origin(l), .policies = pol,
+				.npolicies = ps->n, .findings = fs};
+	struct ml_buf payload = {0}, env = {0};
+	struct ml_statement st = {0};
+	struct ml_append_item item;
+	struct ml_appended out;
+	uint8_t digest[ML_SHA256_LEN];
+	char *cd = evidence_attr(doc, 1, "digest");
+	json_t *pred = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ps->n; i++) {
+		pol[i].id = ml_policyset_id(ps->p[i]);
+		pol[i].version = ml_policyset_version(ps->p[i]);
+		ml_policyset_sha256(ps->p[i], pol[i].sha256);
 	}
-	if ((v = xmlGetProp(root, (const xmlChar *)"size"))) {
-		fs->ledger_size = strtoull((const char *)v, NULL, 10);
-		xmlFree(v);
+	if (!cd || strncmp(cd, "sha256:", 7) || ml_hex_decode(cd + 7, strlen(cd + 7), digest,
+							       ML_SHA256_LEN)) {
+		rc = ml_err_set(e, ML_EINTEGRITY, "the evidence names no candidate digest");
+		goto out;
 	}
-	if ((v = xmlGetProp(root, (const xmlChar *)"root"))) {
-		free(fs->ledger_root);
-		fs->ledger_root = strdup((const char *)v);
-		xmlFree(v);
-	}
+	if ((rc = decision_checkpoint(l, fs, &d, e)) || (rc = ml_decision_predicate(&d, &pred, e)))
+		goto out;
+	rc = ml_statement_encode_parsed(ML_KIND_GATE, fs->subject, digest, pred, &payload, &st, e);
+	pred = NULL; /* stolen */
+	if (rc == ML_OK)
+		rc = ml_envelope_sign(k, payload.data, payload.len, &env, e);
+	if (rc)
+		goto out;
+	item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st};
+	if ((rc = ml_ledger_append(l, &item, 1, &out, e)) == ML_OK)
+		fprintf(stderr, "gate: decision recorded at seq %llu\n",
+			(unsigned long long)out.seq);
+out:
+	free(cd);
+	json_decref(pred);
+	ml_statement_free(&st);
+	ml_buf_free(&payload);
+	ml_buf_free(&env);
+	return rc;
 }
 
 int
 cmd_gate(int argc, char **argv)
 {
 	struct cli c = {.cmd = "gate"};
+	struct policies ps = {0};
 	struct ml_findings fs;
 	struct ml_ledger *l = NULL;
+	struct ml_seckey *k = NULL;
 	struct ml_err e;
 	xmlDocPtr doc = NULL;
 	int64_t as_of;
-	int rc;
+	int rc, record;
 
 	ml_err_clear(&e);
 	memset(&fs, 0, sizeof fs);
@@ -222,46 +324,64 @@ cmd_gate(int argc, char **argv)
 	}
 	if (c.nargs != 1 || !cli_get(&c, "env"))
 		return cli_failf(&c, ML_EINPUT, "expected --policy FILE NAME@VERSION --env ENV");
-	if (cli_get(&c, "key"))
-		return cli_failf(&c, ML_EINPUT, "recording gate decisions (--key) is not "
-				 "implemented yet; use --no-record");
 	if (cli_get(&c, "fail-on") && strcmp(cli_get(&c, "fail-on"), "warn"))
 		return cli_failf(&c, ML_EINPUT, "--fail-on: only 'warn'");
-	if ((rc = cli_open(&c, 0, &l, &e)) ||
+	record = cli_get(&c, "key") && !cli_has(&c, "no-record");
+	if ((rc = policies_load(&c, &ps, &e)) || (record && (rc = cli_load_key(&c, &k, &e))) ||
+	    (rc = cli_open(&c, record, &l, &e)) ||
 	    (rc = ml_evidence_build(l, c.args[0], cli_get(&c, "env"), as_of, &doc, &e)) ||
-	    (rc = eval_policies(&c, doc, c.args[0], &fs, &e)))
+	    (rc = policies_eval(&c, &ps, doc, c.args[0], &fs, &e)))
 		goto out;
 	apply_fail_on(&c, &fs);
 	describe(&fs, doc, c.args[0], cli_get(&c, "env"));
-	if ((rc = write_findings(&c, &fs, &e)) == ML_OK)
-		rc = fs.verdict;
+	if ((rc = write_findings(&c, &fs, &e)))
+		goto out;
+	fflush(stdout);
+	if (record && (rc = record_decision(l, k, &ps, doc, as_of, &fs, &e)))
+		goto out;
+	rc = fs.verdict;
 out:
 	xmlFreeDoc(doc);
+	ml_seckey_free(k);
 	ml_ledger_close(l);
+	policies_free(&ps);
 	ml_findings_free(&fs);
 	if (rc == ML_EDENY || (rc == ML_EPOLICY && !e.msg[0]))
 		return rc; /* the findings say why */
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
 
+/* One subject of check: a model version, in an environment or none. */
+struct subject {
+	char ref[ML_NAME_MAX + 1];
+	char env[130];            /* "" when none */
+};
+
 struct scope {
-	json_t *pairs; /* [[ref, env|null], ...] */
-	json_t *seen;  /* "ref env" -> true */
+	struct subject *v;
+	size_t n, cap;
+	int oom;
 };
 
 static void
 scope_add(struct scope *s, const char *ref, const char *env)
 {
-	char key[512];
-
-	snprintf(key, sizeof key, "%s %s", ref, env ? env : "");
-	if (json_object_get(s->seen, key))
-		return;
-	json_object_set_new(s->seen, key, json_true());
-	json_array_append_new(s->pairs, json_pack("[s, s?]", ref, env));
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct subject *p = realloc(s->v, cap * sizeof *p);
+		if (!p) {
+			s->oom = 1;
+			return;
+		}
+		s->v = p;
+		s->cap = cap;
+	}
+	snprintf(s->v[s->n].ref, sizeof s->v[s->n].ref, "%s", ref);
+	snprintf(s->v[s->n].env, sizeof s->v[s->n].env, "%s", env ? env : "");
+	s->n++;
 }
 
-/* Every deployed (model version, environment), and every model version. */
+/* Every model version, and every (model version, environment) deployed. */
 static int
 scope_entry(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 	    const struct ml_index_row *ix, int has_ix)
@@ -289,17 +409,70 @@ scope_entry(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_L
 	return 0;
 }
 
+static int
+cmp_subject(const void *a, const void *b)
+{
+	const struct subject *x = a, *y = b;
+	int c = strcmp(x->ref, y->ref);
+
+	return c ? c : strcmp(x->env, y->env);
+}
+
+/* Sorted by model version (so the evidence cache serves one model at a
+ * time), each (version, env) once; a version that was deployed is checked
+ * per environment only. */
+static void
+scope_finish(struct scope *s)
+{
+	size_t i, n = 0;
+
+	qsort(s->v, s->n, sizeof *s->v, cmp_subject);
+	for (i = 0; i < s->n; i++) {
+		int dup = n && !cmp_subject(&s->v[n - 1], &s->v[i]);
+		int shadowed = !s->v[i].env[0] && i + 1 < s->n &&
+			       !strcmp(s->v[i + 1].ref, s->v[i].ref);
+		if (!dup && !shadowed)
+			s->v[n++] = s->v[i];
+	}
+	s->n = n;
+}
+
+/* Evaluates every subject of the scope into fs. */
+static int
+check_scope(struct cli *c, struct ml_ledger *l, const struct policies *ps,
+	    const struct scope *sc, int64_t as_of, struct ml_findings *fs, struct ml_err *e)
+{
+	struct ml_evidence *v;
+	size_t i;
+	int rc;
+
+	if ((rc = ml_evidence_open(l, as_of, ML_EVIDENCE_WHOLE, &v, e)))
+		return rc;
+	for (i = 0; i < sc->n && rc == ML_OK; i++) {
+		const struct subject *sub = &sc->v[i];
+		xmlDocPtr doc = NULL;
+		if ((rc = ml_evidence_for(v, sub->ref, sub->env[0] ? sub->env : NULL, &doc, e)) ==
+		    ML_OK)
+			rc = policies_eval(c, ps, doc, sub->ref, fs, e);
+		xmlFreeDoc(doc);
+		if ((i & 63) == 0)
+			cli_progress("check", i, sc->n);
+	}
+	cli_progress_done();
+	ml_evidence_close(v);
+	return rc;
+}
+
 int
 cmd_check(int argc, char **argv)
 {
 	struct cli c = {.cmd = "check"};
-	struct scope sc = {json_array(), json_object()};
+	struct scope sc = {0};
+	struct policies ps = {0};
 	struct ml_findings fs;
 	struct ml_ledger *l = NULL;
 	struct ml_err e;
-	json_t *pair;
 	int64_t as_of;
-	size_t i;
 	int rc;
 
 	ml_err_clear(&e);
@@ -311,40 +484,37 @@ cmd_check(int argc, char **argv)
 		puts("usage: mlledger check --policy FILE [--policy FILE]... [--param NAME=VALUE]...\n"
 		     "                      [--phase ID] [--as-of DATE] [--fail-on warn]\n"
 		     "                      [--format text|json|junit|sarif|github]\n\n"
-		     "Evaluates the rules for every model version in the ledger, and for each\n"
-		     "environment it was deployed to.  Exit codes as gate.");
+		     "Evaluates the rules for every model version in the ledger: for each\n"
+		     "environment it was deployed to, or once without an environment when it\n"
+		     "never was.  The whole tree is checked against the latest signed\n"
+		     "checkpoint once; every entry in any evidence is verified.  Exit codes as\n"
+		     "gate.");
 		goto done;
 	}
-	if ((rc = cli_open(&c, 0, &l, &e)) ||
+	if ((rc = policies_load(&c, &ps, &e)) || (rc = cli_open(&c, 0, &l, &e)) ||
 	    (rc = ml_store_query(ml_ledger_store(l), "model", NULL, NULL, -1, scope_entry, &sc,
 				 &e)) ||
 	    (rc = ml_store_query(ml_ledger_store(l), "deployment", NULL, NULL, -1, scope_entry,
 				 &sc, &e)))
 		goto out;
-	json_array_foreach(sc.pairs, i, pair) {
-		xmlDocPtr doc = NULL;
-		const char *ref = json_string_value(json_array_get(pair, 0));
-		const char *env = json_string_value(json_array_get(pair, 1));
-		if ((rc = ml_evidence_build(l, ref, env, as_of, &doc, &e)) == ML_OK)
-			rc = eval_policies(&c, doc, ref, &fs, &e);
-		xmlFreeDoc(doc);
-		if (rc)
-			goto out;
-		if ((i & 63) == 0)
-			cli_progress("check", i, json_array_size(sc.pairs));
+	if (sc.oom) {
+		rc = ml_err_set(&e, ML_EIO, "out of memory");
+		goto out;
 	}
-	cli_progress_done();
+	scope_finish(&sc);
+	if ((rc = check_scope(&c, l, &ps, &sc, as_of, &fs, &e)))
+		goto out;
 	apply_fail_on(&c, &fs);
 	if ((rc = write_findings(&c, &fs, &e)) == ML_OK)
 		rc = fs.verdict;
 out:
 	ml_ledger_close(l);
+	policies_free(&ps);
 	ml_findings_free(&fs);
 	if (!(rc == ML_EDENY || (rc == ML_EPOLICY && !e.msg[0])) && rc)
 		rc = cli_fail(&c, &e);
 done:
-	json_decref(sc.pairs);
-	json_decref(sc.seen);
+	free(sc.v);
 	return rc;
 }
 

@@ -227,7 +227,8 @@ sign_from_cli(struct cli *c, struct ml_ledger *l, struct ml_seckey *k, struct ml
 
 	if (c->nargs != 2)
 		return ml_err_set(e, ML_EINPUT, "expected KIND NAME@VERSION (see --help)");
-	if (ml_kind_parse(c->args[0], &kind) != 0 || kind <= ML_KIND_KEY_REVOCATION)
+	if (ml_kind_parse(c->args[0], &kind) != 0 || kind <= ML_KIND_KEY_REVOCATION ||
+	    kind == ML_KIND_GATE)
 		return ml_err_set(e, ML_EINPUT, "unknown kind \"%.40s\" (dataset, model, "
 				  "evaluation, approval, deployment, monitoring, waiver, "
 				  "retirement, incident)", c->args[0]);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "merkle.h"
 #include "note.h"
 #include "rules.h"
 #include "statement.h"
@@ -14,36 +15,61 @@
 
 #define MAX_KEYS 4096
 
-/* What the builder keeps while it works. */
-struct ev {
+/* A verified entry, as the document needs it. */
+struct fact {
+	uint64_t seq;
+	int used;                      /* the hash slot holds a fact */
+	int excluded;                  /* appended after as-of: not evidence */
+	enum ml_kind kind;
+	json_t *stmt;                  /* the statement (owned); NULL when excluded */
+	int64_t time_us;
+	uint8_t leaf[ML_SHA256_LEN];
+	size_t key;                    /* its author, an index into keys */
+};
+
+struct ml_evidence {
 	struct ml_ledger *l;
 	struct ml_store *s;
 	struct ml_err *e;
+	int64_t as_of_us;
 	uint64_t size;                 /* of the latest checkpoint */
 	uint8_t root[ML_SHA256_LEN];
+	uint8_t (*leaves)[ML_SHA256_LEN]; /* ML_EVIDENCE_WHOLE: every leaf, root-checked */
 	struct ml_key_row *keys;       /* every enrolled key */
-	unsigned char *key_ok;         /* 1: its enrolment was verified */
+	unsigned char *key_ok;         /* 1: its enrolment was verified; 2: in progress */
 	size_t nkeys;
+	struct fact *facts;            /* open addressing by seq */
+	size_t cap, nfacts;
+	char family[129];              /* the model name the cache serves */
+	int in_tx;
+};
+
+/* What one document is being built from. */
+struct build {
+	struct ml_evidence *v;
 	xmlDocPtr doc;
 	xmlNsPtr ns;
-	int64_t as_of_us;
+	uint64_t *seqs;                /* selected entries */
+	size_t n, cap;
+	const char *env;
+	char name[129], version[65];
+	char live[65];                 /* the version live in env, "" when none */
+	int have_live;
 };
 
 static int
-bad(struct ev *v, uint64_t seq, const char *why)
+bad(struct ml_evidence *v, uint64_t seq, const char *why)
 {
-	char reason[256];
-
-	snprintf(reason, sizeof reason, "%s", why);
-	ml_err_set(v->e, ML_EINTEGRITY, "evidence entry %llu: %s", (unsigned long long)seq,
-		   reason);
+	ml_err_set(v->e, ML_EINTEGRITY, "evidence entry %llu: %s", (unsigned long long)seq, why);
 	v->e->seq = (long long)seq;
 	return ML_EINTEGRITY;
 }
 
+/* ---- the session ------------------------------------------------------- */
+
 /* The latest checkpoint, its signature by the log key. */
 static int
-load_checkpoint(struct ev *v)
+load_checkpoint(struct ml_evidence *v)
 {
 	struct ml_pubkey logk;
 	struct ml_checkpoint c;
@@ -72,10 +98,35 @@ load_checkpoint(struct ev *v)
 	return ML_OK;
 }
 
+/* ML_EVIDENCE_WHOLE: every stored leaf hash, and their root against the
+ * checkpoint's, so that inclusion is then a lookup. */
+static int
+load_leaves(struct ml_evidence *v)
+{
+	struct ml_merkle_edge m;
+	uint8_t root[ML_SHA256_LEN];
+	uint64_t i;
+	int rc;
+
+	if (!(v->leaves = malloc(v->size * sizeof *v->leaves)))
+		return ml_err_set(v->e, ML_EIO, "out of memory");
+	if ((rc = ml_store_leaves(v->s, v->size, v->leaves, v->e)))
+		return rc;
+	ml_merkle_edge_init(&m);
+	for (i = 0; i < v->size; i++)
+		ml_merkle_edge_add(&m, v->leaves[i], NULL, NULL);
+	ml_merkle_edge_root(&m, root);
+	if (memcmp(root, v->root, ML_SHA256_LEN) != 0)
+		return ml_err_set(v->e, ML_EINTEGRITY, "the stored leaf hashes do not hash to the "
+				  "root of the latest signed checkpoint (size %llu)",
+				  (unsigned long long)v->size);
+	return ML_OK;
+}
+
 static int
 collect_key(void *ctx, const struct ml_key_row *row)
 {
-	struct ev *v = ctx;
+	struct ml_evidence *v = ctx;
 
 	if (v->nkeys == MAX_KEYS)
 		return ml_err_set(v->e, ML_EIO, "more than %d keys", MAX_KEYS);
@@ -83,8 +134,70 @@ collect_key(void *ctx, const struct ml_key_row *row)
 	return 0;
 }
 
+static void
+cache_clear(struct ml_evidence *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->cap; i++)
+		json_decref(v->facts[i].stmt);
+	memset(v->facts, 0, v->cap * sizeof *v->facts);
+	v->nfacts = 0;
+}
+
+void
+ml_evidence_close(struct ml_evidence *v)
+{
+	if (!v)
+		return;
+	cache_clear(v);
+	if (v->in_tx)
+		ml_store_rollback(v->s);
+	free(v->facts);
+	free(v->leaves);
+	free(v->keys);
+	free(v->key_ok);
+	free(v);
+}
+
+int
+ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
+		 struct ml_evidence **out, struct ml_err *e)
+{
+	struct ml_evidence *v = calloc(1, sizeof *v);
+	int rc;
+
+	if (!v)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	v->l = l;
+	v->s = ml_ledger_store(l);
+	v->e = e;
+	v->as_of_us = as_of_us;
+	v->cap = 1024;
+	v->keys = calloc(MAX_KEYS, sizeof *v->keys);
+	v->key_ok = calloc(MAX_KEYS, 1);
+	v->facts = calloc(v->cap, sizeof *v->facts);
+	if (!v->keys || !v->key_ok || !v->facts) {
+		rc = ml_err_set(e, ML_EIO, "out of memory");
+		goto fail;
+	}
+	if ((rc = ml_store_begin(v->s, 0, e)))
+		goto fail;
+	v->in_tx = 1;
+	if ((rc = load_checkpoint(v)) || (rc = ml_store_key_each(v->s, collect_key, v, e)) ||
+	    ((flags & ML_EVIDENCE_WHOLE) && (rc = load_leaves(v))))
+		goto fail;
+	*out = v;
+	return ML_OK;
+fail:
+	ml_evidence_close(v);
+	return rc;
+}
+
+/* ---- verifying entries ------------------------------------------------- */
+
 static struct ml_key_row *
-find_key(struct ev *v, const char *keyid, size_t *idx)
+find_key(struct ml_evidence *v, const char *keyid, size_t *idx)
 {
 	size_t i;
 
@@ -99,19 +212,23 @@ find_key(struct ev *v, const char *keyid, size_t *idx)
 /* Reads entry seq and checks its leaf hash and its inclusion under the
  * checkpoint.  *env (malloc'd) and *en hold it. */
 static int
-read_checked(struct ev *v, uint64_t seq, struct ml_entry *en, uint8_t **env)
+read_checked(struct ml_evidence *v, uint64_t seq, struct ml_entry *en, uint8_t **env,
+	     uint8_t leaf[ML_SHA256_LEN])
 {
-	uint8_t leaf[ML_SHA256_LEN], want[ML_SHA256_LEN];
+	uint8_t stored[ML_SHA256_LEN];
 	int rc;
 
 	if (seq >= v->size)
 		return bad(v, seq, "not covered by the latest checkpoint");
-	if ((rc = ml_store_entry_get(v->s, seq, en, env, leaf, v->e)))
+	if ((rc = ml_store_entry_get(v->s, seq, en, env, stored, v->e)))
 		return rc == ML_EINPUT ? bad(v, seq, "missing") : rc;
-	ml_leaf_hash(en, want);
-	if (memcmp(want, leaf, ML_SHA256_LEN) != 0)
+	ml_leaf_hash(en, leaf);
+	if (memcmp(leaf, stored, ML_SHA256_LEN) != 0)
 		rc = bad(v, seq, "leaf hash mismatch");
-	else if ((rc = ml_tlog_included(v->l, seq, v->size, want, v->root, v->e)))
+	else if (v->leaves)
+		rc = memcmp(leaf, v->leaves[seq], ML_SHA256_LEN)
+			     ? bad(v, seq, "not included in the latest signed checkpoint") : ML_OK;
+	else if ((rc = ml_tlog_included(v->l, seq, v->size, leaf, v->root, v->e)))
 		rc = rc == ML_EINTEGRITY ? bad(v, seq, "not included in the latest signed "
 					       "checkpoint") : rc;
 	if (rc) {
@@ -121,48 +238,59 @@ read_checked(struct ev *v, uint64_t seq, struct ml_entry *en, uint8_t **env)
 	return rc;
 }
 
-static int verify_author(struct ev *v, uint64_t seq, const struct ml_envelope *env,
-			 const struct ml_statement *st, struct ml_key_row **who);
+/* Parses a checked entry's envelope and statement. */
+static int
+parse_entry(struct ml_evidence *v, uint64_t seq, const struct ml_entry *en,
+	    struct ml_envelope *env, struct ml_statement *st)
+{
+	if (ml_envelope_parse(en->envelope, en->envelope_len, env, v->e))
+		return bad(v, seq, "not a DSSE envelope");
+	if (ml_statement_parse(env->payload, env->payload_len, st, v->e)) {
+		ml_envelope_clear(env);
+		return bad(v, seq, "not a valid statement");
+	}
+	return ML_OK;
+}
+
+static int verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env,
+			 size_t *who);
 
 /* Verifies the enrolment entry of key i (and, recursively, its author). */
 static int
-verify_enrolment(struct ev *v, size_t i)
+verify_enrolment(struct ml_evidence *v, size_t i)
 {
 	struct ml_key_row *k = &v->keys[i];
+	uint64_t at = (uint64_t)k->enrolled_seq;
 	struct ml_envelope env;
 	struct ml_statement st;
 	struct ml_entry en;
-	struct ml_key_row *who;
-	uint8_t *bytes = NULL;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
 	const char *field;
+	size_t who;
 	int rc;
 
-	if (v->key_ok[i])
+	if (v->key_ok[i] == 1)
 		return ML_OK;
 	v->key_ok[i] = 2; /* in progress: an enrolment cycle is a forgery */
-	if ((rc = read_checked(v, (uint64_t)k->enrolled_seq, &en, &bytes)))
+	if ((rc = read_checked(v, at, &en, &bytes, leaf)))
 		return rc;
-	rc = ml_envelope_parse(en.envelope, en.envelope_len, &env, v->e);
-	if (rc == ML_OK && (rc = ml_statement_parse(env.payload, env.payload_len, &st, v->e))) {
-		ml_envelope_clear(&env);
-	}
+	rc = parse_entry(v, at, &en, &env, &st);
 	free(bytes);
 	if (rc)
-		return bad(v, (uint64_t)k->enrolled_seq, "the enrolment is not a valid statement");
+		return rc;
 	field = st.kind == ML_KIND_GENESIS ? "admin" : "key";
 	if ((st.kind != ML_KIND_GENESIS && st.kind != ML_KIND_KEY_ENROLLMENT) ||
-	    strcmp(json_string_value(json_object_get(st.predicate, field)), k->vkey) != 0)
-		rc = bad(v, (uint64_t)k->enrolled_seq, "does not enrol the key it is said to");
-	else if (st.kind == ML_KIND_GENESIS) {
+	    strcmp(json_string_value(json_object_get(st.predicate, field)), k->vkey) != 0) {
+		rc = bad(v, at, "does not enrol the key it is said to");
+	} else if (st.kind == ML_KIND_GENESIS) {
 		struct ml_pubkey pk;
 		rc = ml_pubkey_parse(k->vkey, strlen(k->vkey), &pk, v->e) ||
 				     !ml_envelope_verify(&env, &pk)
 			     ? bad(v, 0, "the genesis signature does not verify")
 			     : ML_OK;
-	} else {
-		rc = verify_author(v, (uint64_t)k->enrolled_seq, &env, &st, &who);
-		if (rc == ML_OK && !ml_roles_has(who->roles, "admin"))
-			rc = bad(v, (uint64_t)k->enrolled_seq, "enrolled by a key without role admin");
+	} else if ((rc = verify_author(v, at, &env, &who)) == ML_OK &&
+		   !ml_roles_has(v->keys[who].roles, "admin")) {
+		rc = bad(v, at, "enrolled by a key without role admin");
 	}
 	ml_statement_free(&st);
 	ml_envelope_clear(&env);
@@ -172,17 +300,15 @@ verify_enrolment(struct ev *v, size_t i)
 }
 
 /* The entry's author: enrolled before seq, not revoked before it, its own
- * enrolment verified, and the signature valid. */
+ * enrolment verified, and the signature valid.  *who: its index. */
 static int
-verify_author(struct ev *v, uint64_t seq, const struct ml_envelope *env,
-	      const struct ml_statement *st, struct ml_key_row **who)
+verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env, size_t *who)
 {
 	struct ml_pubkey pk;
 	struct ml_key_row *k;
 	size_t i;
 	int rc;
 
-	(void)st;
 	if (!(k = find_key(v, env->keyid, &i)))
 		return bad(v, seq, "signed by a key that was never enrolled");
 	if ((uint64_t)k->enrolled_seq >= seq && seq != 0)
@@ -196,8 +322,95 @@ verify_author(struct ev *v, uint64_t seq, const struct ml_envelope *env,
 	if (ml_pubkey_parse_recorded(k->vkey, strlen(k->vkey), &pk, v->e) ||
 	    !ml_envelope_verify(env, &pk))
 		return bad(v, seq, "bad signature");
-	*who = k;
+	*who = i;
 	return ML_OK;
+}
+
+/* The cache slot of seq (free or holding it); grows the table first. */
+static struct fact *
+slot(struct ml_evidence *v, uint64_t seq)
+{
+	size_t i;
+
+	if ((v->nfacts + 1) * 2 > v->cap) {
+		struct fact *old = v->facts, *nf;
+		size_t ocap = v->cap, j;
+		if (!(nf = calloc(ocap * 2, sizeof *nf)))
+			return NULL;
+		v->facts = nf;
+		v->cap = ocap * 2;
+		for (j = 0; j < ocap; j++)
+			if (old[j].used) {
+				for (i = (size_t)(old[j].seq * 0x9e3779b97f4a7c15ULL >> 7) % v->cap;
+				     nf[i].used; i = (i + 1) % v->cap)
+					;
+				nf[i] = old[j];
+			}
+		free(old);
+	}
+	for (i = (size_t)(seq * 0x9e3779b97f4a7c15ULL >> 7) % v->cap;
+	     v->facts[i].used && v->facts[i].seq != seq; i = (i + 1) % v->cap)
+		;
+	return &v->facts[i];
+}
+
+/* The verified fact of entry seq, from the cache or checked now. */
+static int
+fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
+{
+	struct fact *f = slot(v, seq), nf = {.seq = seq, .used = 1};
+	struct ml_envelope env;
+	struct ml_statement st;
+	struct ml_entry en;
+	uint8_t *bytes = NULL;
+	int rc;
+
+	if (!f)
+		return ml_err_set(v->e, ML_EIO, "out of memory");
+	if (f->used) {
+		*out = f;
+		return ML_OK;
+	}
+	if ((rc = read_checked(v, seq, &en, &bytes, nf.leaf)))
+		return rc;
+	nf.time_us = en.time_us;
+	nf.excluded = en.time_us > v->as_of_us; /* recorded after the decision */
+	if (!nf.excluded && (rc = parse_entry(v, seq, &en, &env, &st)) == ML_OK) {
+		if ((rc = verify_author(v, seq, &env, &nf.key)) == ML_OK) {
+			nf.kind = st.kind;
+			nf.stmt = json_incref(st.root);
+		}
+		ml_statement_free(&st);
+		ml_envelope_clear(&env);
+	}
+	free(bytes);
+	if (rc)
+		return rc;
+	*f = nf;
+	v->nfacts++;
+	*out = f;
+	return ML_OK;
+}
+
+/* A predicate string member of a (non-excluded) fact, or "". */
+static const char *
+fact_str(const struct fact *f, const char *member)
+{
+	const char *s = json_string_value(
+		json_object_get(json_object_get(f->stmt, "predicate"), member));
+
+	return s ? s : "";
+}
+
+/* The subject's VERSION part. */
+static const char *
+fact_version(const struct fact *f)
+{
+	const char *s = json_string_value(json_object_get(
+		json_array_get(json_object_get(f->stmt, "subject"), 0), "name"));
+	const char *at = s ? strchr(s, '@') : NULL;
+
+	return at ? at + 1 : "";
 }
 
 /* ---- XML --------------------------------------------------------------- */
@@ -251,14 +464,14 @@ scalar_text(json_t *v, char *buf, size_t cap)
 }
 
 static void
-add_named(struct ev *v, xmlNodePtr parent, const char *elem, json_t *obj)
+add_named(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *obj)
 {
 	const char *k;
 	json_t *x;
 
 	json_object_foreach(obj, k, x) {
 		char buf[ML_MAX_FIELD + 1];
-		xmlNodePtr c = xmlNewChild(parent, v->ns, (const xmlChar *)elem, NULL);
+		xmlNodePtr c = xmlNewChild(parent, ns, (const xmlChar *)elem, NULL);
 		scalar_text(x, buf, sizeof buf);
 		prop(c, "name", k);
 		prop(c, "value", buf);
@@ -266,9 +479,9 @@ add_named(struct ev *v, xmlNodePtr parent, const char *elem, json_t *obj)
 }
 
 static void
-add_ref(struct ev *v, xmlNodePtr parent, const char *elem, json_t *ref)
+add_ref(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *ref)
 {
-	xmlNodePtr c = xmlNewChild(parent, v->ns, (const xmlChar *)elem, NULL);
+	xmlNodePtr c = xmlNewChild(parent, ns, (const xmlChar *)elem, NULL);
 	const char *hex = json_string_value(json_object_get(json_object_get(ref, "digest"),
 							    "sha256"));
 	char d[80];
@@ -279,12 +492,12 @@ add_ref(struct ev *v, xmlNodePtr parent, const char *elem, json_t *ref)
 }
 
 static void
-add_predicate(struct ev *v, xmlNodePtr n, const struct ml_statement *st)
+add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p)
 {
 	static const char *const plain[] = {"environment", "decision", "comment", "rule",
 					    "reason", "ticket", "severity", "description",
 					    "uri", NULL};
-	json_t *p = st->predicate, *x;
+	json_t *x;
 	size_t i;
 
 	for (i = 0; plain[i]; i++)
@@ -297,118 +510,194 @@ add_predicate(struct ev *v, xmlNodePtr n, const struct ml_statement *st)
 			prop_i64(n, "expires-epoch", us / 1000000 + 86399);
 	}
 	json_array_foreach(json_object_get(p, "datasets"), i, x)
-		add_ref(v, n, "dataset", x);
+		add_ref(ns, n, "dataset", x);
 	if ((x = json_object_get(p, "dataset")))
-		add_ref(v, n, "dataset", x);
+		add_ref(ns, n, "dataset", x);
 	if ((x = json_object_get(p, "parent")))
-		add_ref(v, n, "parent", x);
+		add_ref(ns, n, "parent", x);
 	if ((x = json_object_get(p, "metrics")))
-		add_named(v, n, "metric", x);
+		add_named(ns, n, "metric", x);
 	if ((x = json_object_get(p, "properties")))
-		add_named(v, n, "property", x);
+		add_named(ns, n, "property", x);
+	if (json_is_string(x = json_object_get(p, "verificationResult")))
+		prop(n, "result", json_string_value(x)); /* a gate decision */
+	if ((x = json_object_get(json_object_get(p, "ledger"), "size")))
+		prop_i64(n, "ledger-size", (long long)json_integer_value(x));
+	json_array_foreach(json_object_get(p, "policies"), i, x)
+		add_ref(ns, n, "policy", x);
 	if ((x = json_object_get(p, "artifact"))) {
-		xmlNodePtr a = xmlNewChild(n, v->ns, (const xmlChar *)"artifact", NULL);
+		xmlNodePtr a = xmlNewChild(n, ns, (const xmlChar *)"artifact", NULL);
 		prop(a, "type", json_string_value(json_object_get(x, "type")));
 		prop_i64(a, "size", (long long)json_integer_value(json_object_get(x, "size")));
 		prop_i64(a, "files", (long long)json_array_size(json_object_get(x, "files")));
 	}
 }
 
-/* Verifies entry seq and appends its ev:entry.  Dataset references of model
- * entries are added to *refs (a JSON array of names) for the caller. */
-static int
-add_entry(struct ev *v, uint64_t seq, json_t *refs)
+/* Appends the ev:entry of a verified fact. */
+static void
+add_fact(struct build *b, const struct fact *f)
 {
-	struct ml_envelope env;
-	struct ml_statement st;
-	struct ml_entry en;
-	struct ml_key_row *who = NULL;
-	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
-	char name[129], version[65], *at;
-	xmlNodePtr n;
-	json_t *x;
-	size_t i;
-	int rc;
+	struct ml_key_row *who = &b->v->keys[f->key];
+	json_t *p = json_object_get(f->stmt, "predicate"), *x;
+	json_t *s0 = json_array_get(json_object_get(f->stmt, "subject"), 0);
+	const char *subject = json_string_value(json_object_get(s0, "name"));
+	const char *hex = json_string_value(json_object_get(json_object_get(s0, "digest"),
+							    "sha256"));
+	char name[129], d[80];
+	xmlNodePtr n = xmlNewChild(xmlDocGetRootElement(b->doc), b->ns,
+				   (const xmlChar *)"entry", NULL);
+	char *at;
 
-	if ((rc = read_checked(v, seq, &en, &bytes)))
-		return rc;
-	if (en.time_us > v->as_of_us) {
-		free(bytes); /* recorded after the time of the decision */
-		return ML_OK;
+	prop_i64(n, "seq", (long long)f->seq);
+	prop(n, "kind", ml_kind_name(f->kind));
+	prop(n, "ref", subject);
+	snprintf(name, sizeof name, "%s", subject);
+	if ((at = strchr(name, '@')))
+		*at = '\0';
+	prop(n, "name", name);
+	prop(n, "version", fact_version(f));
+	snprintf(d, sizeof d, "sha256:%s", hex ? hex : "");
+	prop(n, "digest", d);
+	prop_digest(n, "leaf", f->leaf);
+	prop_time(n, "time", "epoch", f->time_us);
+	if (json_is_string(x = json_object_get(p, "time")) ||
+	    json_is_string(x = json_object_get(p, "timeVerified"))) {
+		int64_t us = 0;
+		ml_time_parse(json_string_value(x), &us);
+		prop_time(n, "signed-at", "signed-epoch", us);
 	}
-	ml_leaf_hash(&en, leaf);
-	if ((rc = ml_envelope_parse(en.envelope, en.envelope_len, &env, v->e))) {
-		free(bytes);
-		return bad(v, seq, "not a DSSE envelope");
-	}
-	if ((rc = ml_statement_parse(env.payload, env.payload_len, &st, v->e))) {
-		ml_envelope_clear(&env);
-		free(bytes);
-		return bad(v, seq, "not a valid statement");
-	}
-	rc = verify_author(v, seq, &env, &st, &who);
-	if (rc == ML_OK) {
-		n = xmlNewChild(xmlDocGetRootElement(v->doc), v->ns, (const xmlChar *)"entry", NULL);
-		prop_i64(n, "seq", (long long)seq);
-		prop(n, "kind", ml_kind_name(st.kind));
-		prop(n, "ref", st.subject);
-		snprintf(name, sizeof name, "%s", st.subject);
-		at = strchr(name, '@');
-		snprintf(version, sizeof version, "%s", at ? at + 1 : "");
-		if (at)
-			*at = '\0';
-		prop(n, "name", name);
-		prop(n, "version", version);
-		prop_digest(n, "digest", st.digest);
-		prop_digest(n, "leaf", leaf);
-		prop_time(n, "time", "epoch", en.time_us);
-		if (json_is_string(x = json_object_get(st.predicate, "time"))) {
-			int64_t us = 0;
-			ml_time_parse(json_string_value(x), &us);
-			prop_time(n, "signed-at", "signed-epoch", us);
-		}
-		prop(n, "author", who->name);
-		prop(n, "keyid", who->keyid);
-		prop(n, "roles", who->roles);
-		add_predicate(v, n, &st);
-		if (st.kind == ML_KIND_MODEL)
-			json_array_foreach(json_object_get(st.predicate, "datasets"), i, x)
-				json_array_append(refs, json_object_get(x, "name"));
-	}
-	ml_statement_free(&st);
-	ml_envelope_clear(&env);
-	free(bytes);
-	return rc;
+	prop(n, "author", who->name);
+	prop(n, "keyid", who->keyid);
+	prop(n, "roles", who->roles);
+	add_predicate(b->ns, n, p);
 }
 
-struct seqs {
-	uint64_t *v;
-	size_t n, cap;
-};
+/* ---- selecting entries ------------------------------------------------- */
 
 static int
-seqs_add(struct seqs *s, uint64_t seq)
+pick(void *ctx, uint64_t seq)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		uint64_t *p = realloc(s->v, cap * sizeof *p);
+	struct build *b = ctx;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		uint64_t *p = realloc(b->seqs, cap * sizeof *p);
 		if (!p)
-			return -1;
-		s->v = p;
-		s->cap = cap;
+			return ml_err_set(b->v->e, ML_EIO, "out of memory");
+		b->seqs = p;
+		b->cap = cap;
 	}
-	s->v[s->n++] = seq;
+	b->seqs[b->n++] = seq;
 	return 0;
 }
 
+/* Picks the entries of kind (NULL: any) about name[@version]. */
 static int
-collect_seq(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
-	    const struct ml_index_row *ix, int has_ix)
+pick_query(struct build *b, const char *kind, const char *name, const char *version)
 {
-	(void)leaf;
-	(void)ix;
-	(void)has_ix;
-	return seqs_add(ctx, en->seq) ? ML_EIO : 0;
+	return ml_store_query_seqs(b->v->s, kind, name, version, 0, pick, b, b->v->e);
+}
+
+/* Picks a recorded subject's defining entry; unknown ones are left out
+ * (rules report the missing dataset). */
+static int
+pick_subject(struct build *b, const char *kind, const char *ref)
+{
+	uint8_t d[ML_SHA256_LEN];
+	int64_t seq;
+	struct ml_err local;
+
+	if (!ref || ml_ledger_subject(b->v->l, kind, ref, d, &seq, &local) != ML_OK)
+		return ML_OK;
+	return pick(b, (uint64_t)seq);
+}
+
+/* The model and evaluation entries of another version of the model. */
+static int
+pick_version(struct build *b, const char *name, const char *version)
+{
+	int rc = pick_query(b, "model", name, version);
+
+	return rc ? rc : pick_query(b, "evaluation", name, version);
+}
+
+/* The candidate's model entry: its datasets and its parent version. */
+static int
+pick_lineage(struct build *b, uint64_t mseq)
+{
+	const struct fact *f;
+	json_t *p, *x;
+	char pn[129], pv[65];
+	size_t i;
+	int rc;
+
+	if ((rc = fact_of(b->v, mseq, &f)) || f->excluded)
+		return rc;
+	p = json_object_get(f->stmt, "predicate");
+	json_array_foreach(json_object_get(p, "datasets"), i, x)
+		if ((rc = pick_subject(b, "dataset", json_string_value(json_object_get(x, "name")))))
+			return rc;
+	x = json_object_get(json_object_get(p, "parent"), "name");
+	if (x && ml_ref_split(json_string_value(x), pn, pv) == 0)
+		return pick_version(b, pn, pv);
+	return ML_OK;
+}
+
+/* Is version retired in env by a (verified) retirement after seq? */
+static int
+retired_after(struct build *b, const char *version, uint64_t seq, int *yes)
+{
+	size_t i;
+	int rc;
+
+	*yes = 0;
+	for (i = 0; i < b->n && !*yes; i++) {
+		const struct fact *r;
+		if (b->seqs[i] <= seq)
+			continue;
+		if ((rc = fact_of(b->v, b->seqs[i], &r)))
+			return rc;
+		*yes = !r->excluded && r->kind == ML_KIND_RETIREMENT &&
+		       !strcmp(fact_version(r), version) && !strcmp(fact_str(r, "environment"), b->env);
+	}
+	return ML_OK;
+}
+
+/* Walks the model's deployments newest first, picking each, down to the
+ * first one in env (appended by as-of) whose version was not retired there
+ * afterwards: that version is live. */
+static int
+walk_deployment(void *ctx, uint64_t seq)
+{
+	struct build *b = ctx;
+	const struct fact *f;
+	int rc, retired;
+
+	if ((rc = pick(b, seq)) || (rc = fact_of(b->v, seq, &f)))
+		return rc;
+	if (f->excluded || strcmp(fact_str(f, "environment"), b->env))
+		return 0;
+	if ((rc = retired_after(b, fact_version(f), seq, &retired)) || retired)
+		return rc;
+	snprintf(b->live, sizeof b->live, "%s", fact_version(f));
+	b->have_live = 1;
+	return 1; /* stop */
+}
+
+static int
+pick_live(struct build *b)
+{
+	int rc;
+
+	if (!b->env)
+		return ML_OK;
+	rc = ml_store_query_seqs(b->v->s, "deployment", b->name, NULL, 1, walk_deployment, b,
+				 b->v->e);
+	if (rc < 0 || rc > 1)
+		return rc;
+	if (b->have_live && strcmp(b->live, b->version))
+		return pick_version(b, b->name, b->live);
+	return ML_OK;
 }
 
 static int
@@ -419,13 +708,16 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* ---- the document ------------------------------------------------------ */
+
 static void
-add_keys(struct ev *v)
+add_keys(struct build *b)
 {
+	struct ml_evidence *v = b->v;
 	size_t i;
 
 	for (i = 0; i < v->nkeys; i++) {
-		xmlNodePtr k = xmlNewChild(xmlDocGetRootElement(v->doc), v->ns,
+		xmlNodePtr k = xmlNewChild(xmlDocGetRootElement(b->doc), b->ns,
 					   (const xmlChar *)"key", NULL);
 		prop(k, "name", v->keys[i].name);
 		prop(k, "keyid", v->keys[i].keyid);
@@ -436,110 +728,113 @@ add_keys(struct ev *v)
 	}
 }
 
-static int
-build(struct ev *v, const char *ref, const char *env, int64_t as_of_us)
+/* The root element, ev:candidate and the keys. */
+static void
+skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], int64_t mseq)
 {
-	char name[129], version[65], b64[64];
-	uint8_t digest[ML_SHA256_LEN];
-	struct seqs seqs = {0};
-	int64_t mseq;
+	struct ml_evidence *v = b->v;
 	xmlNodePtr root, c;
-	json_t *refs = json_array();
+	char *r;
+
+	b->doc = xmlNewDoc((const xmlChar *)"1.0");
+	root = xmlNewNode(NULL, (const xmlChar *)"evidence");
+	xmlDocSetRootElement(b->doc, root);
+	b->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev");
+	xmlSetNs(root, b->ns);
+	prop(root, "origin", ml_ledger_origin(v->l));
+	prop_i64(root, "size", (long long)v->size);
+	r = ml_b64_encode(v->root, ML_SHA256_LEN);
+	prop(root, "root", r ? r : "");
+	free(r);
+	prop_time(root, "as-of", "as-of-epoch", v->as_of_us);
+	prop(root, "subject", ref);
+	prop(root, "name", b->name);
+	prop(root, "version", b->version);
+	if (b->env)
+		prop(root, "env", b->env);
+	c = xmlNewChild(root, b->ns, (const xmlChar *)"candidate", NULL);
+	prop(c, "ref", ref);
+	prop(c, "name", b->name);
+	prop(c, "version", b->version);
+	prop_digest(c, "digest", digest);
+	prop_i64(c, "seq", mseq);
+	if (b->env)
+		prop(c, "env", b->env);
+	add_keys(b);
+}
+
+static int
+select_entries(struct build *b, uint64_t mseq)
+{
+	int rc;
+
+	if ((rc = pick_query(b, NULL, b->name, b->version)) || (rc = pick_lineage(b, mseq)) ||
+	    (rc = pick_query(b, "incident", b->name, NULL)) ||
+	    (rc = pick_query(b, "retirement", b->name, NULL)))
+		return rc;
+	return pick_live(b);
+}
+
+/* Adds the selected entries, in seq order, once each. */
+static int
+add_selected(struct build *b)
+{
+	const struct fact *f;
 	size_t i;
 	int rc;
 
-	if ((rc = load_checkpoint(v)) ||
-	    (rc = ml_store_key_each(v->s, collect_key, v, v->e)) ||
-	    (rc = ml_ledger_subject(v->l, "model", ref, digest, &mseq, v->e)))
-		goto out;
-	ml_ref_split(ref, name, version);
-	v->doc = xmlNewDoc((const xmlChar *)"1.0");
-	root = xmlNewNode(NULL, (const xmlChar *)"evidence");
-	xmlDocSetRootElement(v->doc, root);
-	v->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev");
-	xmlSetNs(root, v->ns);
-	prop(root, "origin", ml_ledger_origin(v->l));
-	prop_i64(root, "size", (long long)v->size);
-	{
-		char *r = ml_b64_encode(v->root, ML_SHA256_LEN);
-		snprintf(b64, sizeof b64, "%s", r ? r : "");
-		free(r);
+	qsort(b->seqs, b->n, sizeof *b->seqs, cmp_u64);
+	for (i = 0; i < b->n; i++) {
+		if (i && b->seqs[i] == b->seqs[i - 1])
+			continue;
+		if ((rc = fact_of(b->v, b->seqs[i], &f)))
+			return rc;
+		if (!f->excluded)
+			add_fact(b, f);
 	}
-	prop(root, "root", b64);
-	prop_time(root, "as-of", "as-of-epoch", as_of_us);
-	prop(root, "subject", ref);
-	prop(root, "name", name);
-	prop(root, "version", version);
-	if (env)
-		prop(root, "env", env);
-	c = xmlNewChild(root, v->ns, (const xmlChar *)"candidate", NULL);
-	prop(c, "ref", ref);
-	prop(c, "name", name);
-	prop(c, "version", version);
-	prop_digest(c, "digest", digest);
-	prop_i64(c, "seq", mseq);
-	if (env)
-		prop(c, "env", env);
-	add_keys(v);
-	/* every entry about any version of the model, then the datasets */
-	if ((rc = ml_store_query(v->s, NULL, name, NULL, -1, collect_seq, &seqs, v->e)))
-		goto out;
-	qsort(seqs.v, seqs.n, sizeof *seqs.v, cmp_u64);
-	for (i = 0; i < seqs.n && rc == ML_OK; i++)
-		rc = add_entry(v, seqs.v[i], refs);
-	if (rc)
-		goto out;
-	seqs.n = 0;
-	{
-		json_t *x;
-		json_array_foreach(refs, i, x) {
-			uint8_t d[ML_SHA256_LEN];
-			int64_t dseq;
-			if (ml_ledger_subject(v->l, "dataset", json_string_value(x), d, &dseq, v->e))
-				continue;
-			if (seqs_add(&seqs, (uint64_t)dseq))
-				break;
-		}
+	return ML_OK;
+}
+
+int
+ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocPtr *out,
+		struct ml_err *e)
+{
+	struct build b = {.v = v, .env = env};
+	uint8_t digest[ML_SHA256_LEN];
+	int64_t mseq;
+	int rc;
+
+	v->e = e;
+	if (ml_ref_split(ref, b.name, b.version) != 0)
+		return ml_err_set(e, ML_EINPUT, "\"%.100s\" is not NAME@VERSION", ref);
+	if ((rc = ml_ledger_subject(v->l, "model", ref, digest, &mseq, e)))
+		return rc;
+	if (strcmp(v->family, b.name)) {
+		cache_clear(v);
+		snprintf(v->family, sizeof v->family, "%s", b.name);
 	}
-	qsort(seqs.v, seqs.n, sizeof *seqs.v, cmp_u64);
-	for (i = 0; i < seqs.n && rc == ML_OK; i++)
-		if (i == 0 || seqs.v[i] != seqs.v[i - 1])
-			rc = add_entry(v, seqs.v[i], refs);
-out:
-	json_decref(refs);
-	free(seqs.v);
-	return rc;
+	skeleton(&b, ref, digest, mseq);
+	if ((rc = select_entries(&b, (uint64_t)mseq)) == ML_OK)
+		rc = add_selected(&b);
+	free(b.seqs);
+	if (rc) {
+		xmlFreeDoc(b.doc);
+		return rc;
+	}
+	*out = b.doc;
+	return ML_OK;
 }
 
 int
 ml_evidence_build(struct ml_ledger *l, const char *ref, const char *env, int64_t as_of_us,
 		  xmlDocPtr *out, struct ml_err *e)
 {
-	struct ev v;
+	struct ml_evidence *v;
 	int rc;
 
-	memset(&v, 0, sizeof v);
-	v.l = l;
-	v.s = ml_ledger_store(l);
-	v.e = e;
-	v.as_of_us = as_of_us;
-	v.keys = calloc(MAX_KEYS, sizeof *v.keys);
-	v.key_ok = calloc(MAX_KEYS, 1);
-	if (!v.keys || !v.key_ok) {
-		rc = ml_err_set(e, ML_EIO, "out of memory");
-		goto out;
-	}
-	if ((rc = ml_store_begin(v.s, 0, e)))
-		goto out;
-	rc = build(&v, ref, env, as_of_us);
-	ml_store_rollback(v.s);
-	if (rc == ML_OK) {
-		*out = v.doc;
-		v.doc = NULL;
-	}
-out:
-	xmlFreeDoc(v.doc);
-	free(v.keys);
-	free(v.key_ok);
+	if ((rc = ml_evidence_open(l, as_of_us, 0, &v, e)))
+		return rc;
+	rc = ml_evidence_for(v, ref, env, out, e);
+	ml_evidence_close(v);
 	return rc;
 }

@@ -45,7 +45,9 @@
  *       }, ...],
  *       "summary": {"findings": N, "passed": N, "failed": N,
  *                   "failedBySeverity": {"deny": N, "warn": N, "info": N},
- *                   "waived": N, "indeterminate": N}
+ *                   "waived": N, "indeterminate": N},
+ *       "findingsDigest": "sha256:HEX"   ml_findings_digest, what a
+ *                                        recorded gate decision holds
  *     }
  *
  *           Bytes that are not UTF-8 become U+FFFD; everything else is kept
@@ -97,9 +99,6 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
-#ifndef ML_VERSION
-#define ML_VERSION "0.1.0"   /* keep in step with cli.c */
-#endif
 #define TOOL_URI "https://mlledger.dev/"
 #define SARIF_SCHEMA "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 #define REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD */
@@ -655,6 +654,13 @@ write_json(const struct ml_findings *fs, struct ml_buf *b)
 	}
 	jset(root, "findings", arr, &bad);
 	jset(root, "summary", jsummary(fs, &bad), &bad);
+	{
+		uint8_t d[ML_SHA256_LEN];
+		char hex[7 + 2 * ML_SHA256_LEN + 1] = "sha256:";
+		ml_findings_digest(fs, d);
+		ml_hex_encode(d, ML_SHA256_LEN, hex + 7);
+		jset(root, "findingsDigest", json_string(hex), &bad);
+	}
 	return jdump(root, bad, b);
 }
 

@@ -240,6 +240,9 @@ ml_request_build_parsed(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t n
 	if (!json_is_object(req))
 		return ml_err_set(e, ML_EINPUT, "request: expected a JSON object");
 	kname = json_string_value(json_object_get(req, "kind"));
+	if (kname && ml_kind_parse(kname, &k) == 0 && k == ML_KIND_GATE)
+		return ml_err_set(e, ML_EINPUT, "kind: gate decisions are recorded by "
+				  "`mlledger gate --key`, not imported");
 	if (!kname || ml_kind_parse(kname, &k) != 0 || k == ML_KIND_GENESIS)
 		return ml_err_set(e, ML_EINPUT, "kind: unknown kind \"%.40s\"",
 				  kname ? kname : "");

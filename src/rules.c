@@ -212,6 +212,15 @@ check_kind(struct ml_store *s, enum ml_db db, struct ml_checked *c, struct ml_er
 	case ML_KIND_DATASET:
 	case ML_KIND_MODEL:
 		return check_versioned(s, db, c, e);
+	case ML_KIND_GATE: {
+		/* a decision can only have evaluated the ledger before it */
+		json_t *size = json_object_get(json_object_get(c->st.predicate, "ledger"), "size");
+		if ((uint64_t)json_integer_value(size) > c->seq)
+			return ml_err_set(e, ML_EINPUT, "gate decision for %s claims a ledger of "
+					  "%lld entries, more than came before it", c->st.subject,
+					  (long long)json_integer_value(size));
+		return check_about_model(s, db, c, e);
+	}
 	default:
 		return check_about_model(s, db, c, e);
 	}

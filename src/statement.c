@@ -11,7 +11,24 @@ static const char *const kind_names[ML_KIND_COUNT] = {
 	"genesis",    "key-enrollment", "key-revocation", "dataset",
 	"model",      "evaluation",     "approval",       "deployment",
 	"monitoring", "waiver",         "retirement",     "incident",
+	"gate",
 };
+
+static const char *const predicate_types[ML_KIND_COUNT] = {
+	ML_PREDICATE_PREFIX "genesis/v1",    ML_PREDICATE_PREFIX "key-enrollment/v1",
+	ML_PREDICATE_PREFIX "key-revocation/v1", ML_PREDICATE_PREFIX "dataset/v1",
+	ML_PREDICATE_PREFIX "model/v1",      ML_PREDICATE_PREFIX "evaluation/v1",
+	ML_PREDICATE_PREFIX "approval/v1",   ML_PREDICATE_PREFIX "deployment/v1",
+	ML_PREDICATE_PREFIX "monitoring/v1", ML_PREDICATE_PREFIX "waiver/v1",
+	ML_PREDICATE_PREFIX "retirement/v1", ML_PREDICATE_PREFIX "incident/v1",
+	ML_VSA_TYPE,
+};
+
+const char *
+ml_kind_predicate_type(enum ml_kind k)
+{
+	return (unsigned)k < ML_KIND_COUNT ? predicate_types[k] : "?";
+}
 
 const char *
 ml_kind_name(enum ml_kind k)
@@ -36,7 +53,7 @@ ml_kind_parse(const char *name, enum ml_kind *k)
 int
 ml_kind_about_model(enum ml_kind k)
 {
-	return k >= ML_KIND_EVALUATION && k <= ML_KIND_INCIDENT;
+	return k >= ML_KIND_EVALUATION && k <= ML_KIND_GATE;
 }
 
 static int
@@ -92,7 +109,13 @@ enum ftype {
 	F_REFS,    /* array of F_REF */
 	F_ARTIFACT,/* {"type", "size", "files"?} */
 	F_DECISION,
-	F_SEVERITY
+	F_SEVERITY,
+	F_VERIFIER,   /* {"id": TEXT, "version"?: {NAME: TEXT}} */
+	F_DESCRIPTOR, /* {"name"?: TEXT, "uri"?: TEXT, "digest": {"sha256": HEX}} */
+	F_DESCRIPTORS,/* array of 1..64 F_DESCRIPTOR */
+	F_RESULT,     /* "PASSED" | "FAILED" */
+	F_LEVELS,     /* array of 1..16 [A-Z0-9_:.@-] strings */
+	F_LEDGER      /* {"origin": TEXT, "size": INT, "root": base64 of 32 bytes} */
 };
 
 struct field {
@@ -133,11 +156,21 @@ static const struct field f_retirement[] = {
 	{"time", F_TIME, 1}, {"environment", F_IDENT, 1}, {"reason", F_LONG, 1}, END};
 static const struct field f_incident[] = {
 	{"time", F_TIME, 1}, {"severity", F_SEVERITY, 1}, {"description", F_LONG, 1}, END};
+/* SLSA Verification Summary Attestation v1, the fields we write (FORMAT.md
+ * §3, "gate"); environment, policies, ledger and findings are mlledger's
+ * extension fields, which VSA consumers ignore. */
+static const struct field f_gate[] = {
+	{"verifier", F_VERIFIER, 1}, {"timeVerified", F_TIME, 1}, {"resourceUri", F_TEXT, 1},
+	{"policy", F_DESCRIPTOR, 1}, {"inputAttestations", F_DESCRIPTORS, 1},
+	{"verificationResult", F_RESULT, 1}, {"verifiedLevels", F_LEVELS, 1},
+	{"environment", F_IDENT, 1}, {"policies", F_DESCRIPTORS, 1}, {"ledger", F_LEDGER, 1},
+	{"findings", F_DESCRIPTOR, 1}, END};
 #undef END
 
 static const struct field *const schemas[ML_KIND_COUNT] = {
 	f_genesis,  f_enroll,     f_revoke,     f_dataset,   f_model,      f_evaluation,
 	f_approval, f_deployment, f_monitoring, f_waiver,    f_retirement, f_incident,
+	f_gate,
 };
 
 #define MAX_ITEMS 256
@@ -358,11 +391,96 @@ check_roles(json_t *v, struct ml_err *e)
 	return ML_OK;
 }
 
+/* Every member of object v is named in names (NULL-terminated). */
+static int
+only_members(json_t *v, const char *const *names)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	json_object_foreach(v, k, x) {
+		for (i = 0; names[i] && strcmp(names[i], k); i++)
+			;
+		if (!names[i])
+			return 0;
+	}
+	return 1;
+}
+
+static int
+check_verifier(json_t *v, struct ml_err *e)
+{
+	static const char *const members[] = {"id", "version", NULL};
+	json_t *ver = json_object_get(v, "version"), *x;
+	const char *k;
+
+	if (!json_is_object(v) || !only_members(v, members) ||
+	    check_text(json_object_get(v, "id"), 0, "verifier.id", e))
+		return ml_err_set(e, ML_EINPUT, "verifier: must be {\"id\", \"version\"?}");
+	if (!ver)
+		return ML_OK;
+	if (!json_is_object(ver) || json_object_size(ver) > 16)
+		return ml_err_set(e, ML_EINPUT, "verifier.version: an object of at most 16 names");
+	json_object_foreach(ver, k, x)
+		if (!charset_ok(k, strlen(k), "_.-", 64) || check_text(x, 0, "verifier.version", e))
+			return ml_err_set(e, ML_EINPUT, "verifier.version: NAME -> version text");
+	return ML_OK;
+}
+
+static int
+check_descriptor(json_t *v, const char *what, struct ml_err *e)
+{
+	static const char *const members[] = {"name", "uri", "digest", NULL};
+	json_t *n = json_object_get(v, "name"), *u = json_object_get(v, "uri");
+	uint8_t d[ML_SHA256_LEN];
+
+	if (!json_is_object(v) || !only_members(v, members) || (!n && !u) ||
+	    (n && check_text(n, 0, what, e)) || (u && check_text(u, 0, what, e)))
+		return ml_err_set(e, ML_EINPUT, "%s: must be {\"name\"?, \"uri\"?, \"digest\"}",
+				  what);
+	return check_digest_obj(json_object_get(v, "digest"), d, what, e);
+}
+
+static int
+check_levels(json_t *v, struct ml_err *e)
+{
+	json_t *x;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 16)
+		return ml_err_set(e, ML_EINPUT, "verifiedLevels: a list of 1 to 16 levels");
+	json_array_foreach(v, i, x) {
+		const char *s = json_string_value(x);
+		if (!s || !charset_ok(s, strlen(s), "_:.@-", 128))
+			return ml_err_set(e, ML_EINPUT, "verifiedLevels: bad level");
+	}
+	return ML_OK;
+}
+
+static int
+check_ledger(json_t *v, struct ml_err *e)
+{
+	static const char *const members[] = {"origin", "size", "root", NULL};
+	json_t *size = json_object_get(v, "size"), *root = json_object_get(v, "root");
+	uint8_t r[ML_SHA256_LEN];
+
+	if (!json_is_object(v) || json_object_size(v) != 3 || !only_members(v, members) ||
+	    check_text(json_object_get(v, "origin"), 0, "ledger.origin", e) ||
+	    !json_is_integer(size) || json_integer_value(size) < 1 || !json_is_string(root) ||
+	    json_string_length(root) != 44 ||
+	    ml_b64_decode_exact(json_string_value(root), 44, r, ML_SHA256_LEN) != 0)
+		return ml_err_set(e, ML_EINPUT, "ledger: must be {\"origin\", \"size\" >= 1, "
+				  "\"root\": base64 of 32 bytes}");
+	return ML_OK;
+}
+
 static int
 check_field(const struct field *f, json_t *v, struct ml_err *e)
 {
 	static const char *const decisions[] = {"approve", "reject", NULL};
 	static const char *const severities[] = {"low", "medium", "high", "critical", NULL};
+	static const char *const results[] = {"PASSED", "FAILED", NULL};
 	struct ml_pubkey pk;
 	int64_t t;
 	json_t *x;
@@ -419,6 +537,23 @@ check_field(const struct field *f, json_t *v, struct ml_err *e)
 		return check_string_in(v, decisions, f->name, e);
 	case F_SEVERITY:
 		return check_string_in(v, severities, f->name, e);
+	case F_VERIFIER:
+		return check_verifier(v, e);
+	case F_DESCRIPTOR:
+		return check_descriptor(v, f->name, e);
+	case F_DESCRIPTORS:
+		if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 64)
+			return ml_err_set(e, ML_EINPUT, "%s: a list of 1 to 64 descriptors", f->name);
+		json_array_foreach(v, i, x)
+			if (check_descriptor(x, f->name, e))
+				return e->code;
+		return ML_OK;
+	case F_RESULT:
+		return check_string_in(v, results, f->name, e);
+	case F_LEVELS:
+		return check_levels(v, e);
+	case F_LEDGER:
+		return check_ledger(v, e);
 	}
 	return ml_err_set(e, ML_EINPUT, "%s: unknown field type", f->name);
 }
@@ -508,6 +643,19 @@ check_subject(struct ml_statement *s, struct ml_err *e)
 	return ML_OK;
 }
 
+static int
+kind_of_type(const char *type, enum ml_kind *k)
+{
+	int i;
+
+	for (i = 0; i < ML_KIND_COUNT; i++)
+		if (strcmp(type, predicate_types[i]) == 0) {
+			*k = (enum ml_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
 int
 ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 		   struct ml_err *e)
@@ -556,23 +704,10 @@ ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 	}
 	s.subject = json_string_value(name);
 	type = json_string_value(pt);
-	if (!type || strncmp(type, ML_PREDICATE_PREFIX, strlen(ML_PREDICATE_PREFIX)) != 0) {
-		ml_err_set(e, rc, "statement: unknown predicateType");
+	if (!type || kind_of_type(type, &s.kind) != 0) {
+		ml_err_set(e, rc, "statement: unknown predicateType \"%.100s\"",
+			   type ? type : "");
 		goto fail;
-	}
-	{
-		char kind[32];
-		const char *k = type + strlen(ML_PREDICATE_PREFIX), *slash = strchr(k, '/');
-		if (!slash || (size_t)(slash - k) >= sizeof kind || strcmp(slash, "/v1") != 0) {
-			ml_err_set(e, rc, "statement: unknown predicateType \"%.100s\"", type);
-			goto fail;
-		}
-		memcpy(kind, k, (size_t)(slash - k));
-		kind[slash - k] = '\0';
-		if (ml_kind_parse(kind, &s.kind) != 0) {
-			ml_err_set(e, rc, "statement: unknown predicateType \"%.100s\"", type);
-			goto fail;
-		}
 	}
 	if (check_predicate(s.kind, s.predicate, e) || check_subject(&s, e))
 		goto fail;
@@ -607,14 +742,14 @@ ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
 			   const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
 			   struct ml_buf *out, struct ml_statement *parsed, struct ml_err *e)
 {
-	char hex[2 * ML_SHA256_LEN + 1], type[128];
+	char hex[2 * ML_SHA256_LEN + 1];
+	const char *type = ml_kind_predicate_type(kind);
 	struct ml_statement check;
 	json_t *root;
 	char *text;
 	int rc;
 
 	ml_hex_encode(digest, ML_SHA256_LEN, hex);
-	snprintf(type, sizeof type, "%s%s/v1", ML_PREDICATE_PREFIX, ml_kind_name(kind));
 	root = json_pack("{s:s, s:[{s:s, s:{s:s}}], s:s, s:o}", "_type", ML_STATEMENT_TYPE,
 			 "subject", "name", subject, "digest", "sha256", hex,
 			 "predicateType", type, "predicate", predicate);

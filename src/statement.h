@@ -22,6 +22,8 @@
 #define ML_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
 #define ML_PREDICATE_PREFIX "https://mlledger.dev/"
 #define ML_NAME_MAX 200   /* NAME@VERSION */
+/* The one kind whose predicate type is not ML_PREDICATE_PREFIX KIND "/v1". */
+#define ML_VSA_TYPE "https://slsa.dev/verification_summary/v1"
 
 enum ml_kind {
 	ML_KIND_GENESIS,
@@ -36,6 +38,7 @@ enum ml_kind {
 	ML_KIND_WAIVER,
 	ML_KIND_RETIREMENT,
 	ML_KIND_INCIDENT,
+	ML_KIND_GATE,      /* a recorded gate decision: a SLSA VSA (ML_VSA_TYPE) */
 	ML_KIND_COUNT
 };
 
@@ -43,7 +46,9 @@ enum ml_kind {
 const char *ml_kind_name(enum ml_kind k);
 /* Returns 0 and sets *k, or -1 for an unknown name. */
 int ml_kind_parse(const char *name, enum ml_kind *k);
-/* Kinds whose subject is a model version (evaluation ... incident). */
+/* The predicateType URI of kind k (static storage). */
+const char *ml_kind_predicate_type(enum ml_kind k);
+/* Kinds whose subject is a model version (evaluation ... incident, gate). */
 int ml_kind_about_model(enum ml_kind k);
 
 /* Splits "NAME@VERSION".  NAME: 1-128 bytes of [A-Za-z0-9._/-] starting with

@@ -40,6 +40,7 @@ static const char *const projection_ddl[] = {
 	"  UNIQUE (keyid, stmt_hash)\n"
 	") STRICT",
 	"CREATE INDEX %sentry_index_subject ON entry_index (name, version)",
+	"CREATE INDEX %sentry_index_kind ON entry_index (name, kind)",
 	NULL};
 
 /* The Merkle tree's complete subtrees of level >= 1, and the signed
@@ -144,6 +145,7 @@ struct ml_store {
 	sqlite3 *rdb; /* the replay projection: a private temporary database */
 	char *path;
 	sqlite3_stmt *stmts[2][Q_COUNT];
+	sqlite3_stmt *seq_stmts[16]; /* ml_store_query_seqs, by filter bits */
 	int replay;
 };
 
@@ -371,6 +373,8 @@ ml_store_close(struct ml_store *s)
 	for (d = 0; d < 2; d++)
 		for (i = 0; i < Q_COUNT; i++)
 			sqlite3_finalize(s->stmts[d][i]);
+	for (i = 0; i < 16; i++)
+		sqlite3_finalize(s->seq_stmts[i]);
 	sqlite3_close(s->db);
 	sqlite3_close(s->rdb);
 	free(s->path);
@@ -829,16 +833,18 @@ ml_store_query(struct ml_store *s, const char *kind, const char *name,
 	       const char *version, int64_t since_us, ml_entry_fn fn, void *ctx,
 	       struct ml_err *e)
 {
-	const char *sql =
-		"SELECT e.seq, e.prev, e.appended_us, e.envelope, e.leaf_hash, "
-		"i.kind, i.name, i.version, i.keyid, i.stmt_hash "
-		"FROM main.entry_index i JOIN main.entries e ON e.seq = i.seq "
-		"WHERE (?1 IS NULL OR i.kind = ?1) AND (?2 IS NULL OR i.name = ?2) "
-		"AND (?3 IS NULL OR i.version = ?3) AND (?4 < 0 OR e.appended_us >= ?4) "
-		"ORDER BY e.seq";
+	char sql[400];
 	sqlite3_stmt *st;
 	int rc;
 
+	/* only fixed text, so that the planner can use the indexes */
+	snprintf(sql, sizeof sql,
+		 "SELECT e.seq, e.prev, e.appended_us, e.envelope, e.leaf_hash, "
+		 "i.kind, i.name, i.version, i.keyid, i.stmt_hash "
+		 "FROM main.entry_index i JOIN main.entries e ON e.seq = i.seq "
+		 "WHERE 1%s%s%s AND (?4 < 0 OR e.appended_us >= ?4) ORDER BY e.seq",
+		 kind && *kind ? " AND i.kind = ?1" : "", name && *name ? " AND i.name = ?2" : "",
+		 version && *version ? " AND i.version = ?3" : "");
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_err(s, e, "query");
 	if (kind && *kind)
@@ -851,6 +857,84 @@ ml_store_query(struct ml_store *s, const char *kind, const char *name,
 	rc = scan_rows(s, st, fn, ctx, e);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The WHERE clause for the filters present: only fixed text, so the
+ * statement stays prepared with bound values, and SQLite can use the
+ * indexes (an "?1 IS NULL OR" test would hide them from the planner). */
+static void
+seq_filter_sql(char *buf, size_t cap, const char *kind, const char *name,
+	       const char *version, int newest_first)
+{
+	snprintf(buf, cap, "SELECT seq FROM main.entry_index WHERE 1%s%s%s ORDER BY seq%s",
+		 kind && *kind ? " AND kind = ?1" : "", name && *name ? " AND name = ?2" : "",
+		 version && *version ? " AND version = ?3" : "", newest_first ? " DESC" : "");
+}
+
+int
+ml_store_query_seqs(struct ml_store *s, const char *kind, const char *name,
+		    const char *version, int newest_first, int (*fn)(void *ctx, uint64_t seq),
+		    void *ctx, struct ml_err *e)
+{
+	unsigned bits = (kind && *kind) | (name && *name) << 1 | (version && *version) << 2 |
+			(!!newest_first) << 3;
+	sqlite3_stmt *st = s->seq_stmts[bits];
+	char sql[200];
+	int rc, stop = 0;
+
+	if (!st) {
+		seq_filter_sql(sql, sizeof sql, kind, name, version, newest_first);
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+		    SQLITE_OK)
+			return db_err(s, e, "query");
+		s->seq_stmts[bits] = st;
+	}
+	if (kind && *kind)
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (name && *name)
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (version && *version)
+		sqlite3_bind_text(st, 3, version, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((stop = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0))) != 0)
+			break;
+	if (!stop && rc != SQLITE_DONE)
+		stop = db_err(s, e, "query");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return stop;
+}
+
+int
+ml_store_leaves(struct ml_store *s, uint64_t n, uint8_t (*out)[ML_SHA256_LEN],
+		struct ml_err *e)
+{
+	sqlite3_stmt *st;
+	uint64_t i = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT seq, leaf_hash FROM main.entries WHERE seq < ?1 "
+				      "ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "leaves");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && i < n) {
+		if ((uint64_t)sqlite3_column_int64(st, 0) != i ||
+		    sqlite3_column_bytes(st, 1) != ML_SHA256_LEN)
+			break;
+		memcpy(out[i++], sqlite3_column_blob(st, 1), ML_SHA256_LEN);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return db_err(s, e, "leaves");
+	}
+	sqlite3_finalize(st);
+	if (i != n) {
+		ml_err_set(e, ML_EINTEGRITY, "entry %llu: missing, or its leaf hash is not 32 "
+			   "bytes", (unsigned long long)i);
+		e->seq = (long long)i;
+		return ML_EINTEGRITY;
+	}
+	return ML_OK;
 }
 
 int

@@ -123,6 +123,18 @@ int ml_store_query(struct ml_store *s, const char *kind, const char *name,
 		   const char *version, int64_t since_us, ml_entry_fn fn, void *ctx,
 		   struct ml_err *e);
 
+/* The seqs of the entry_index rows matching the filters (NULL/empty =
+ * any), ascending or, with newest_first, descending; reads the index only.
+ * fn's non-zero return stops the walk and is returned.  fn must not call
+ * ml_store_query_seqs on the same store (its statements are reused). */
+int ml_store_query_seqs(struct ml_store *s, const char *kind, const char *name,
+			const char *version, int newest_first,
+			int (*fn)(void *ctx, uint64_t seq), void *ctx, struct ml_err *e);
+/* The stored leaf hashes of entries 0 .. n-1 into out[n].  ML_EINTEGRITY
+ * when one is missing or not 32 bytes. */
+int ml_store_leaves(struct ml_store *s, uint64_t n, uint8_t (*out)[ML_SHA256_LEN],
+		    struct ml_err *e);
+
 /* The Merkle tree: level 0 is the entries' leaf hashes; levels >= 1 are the
  * stored complete subtrees.  ML_EINTEGRITY when a node is missing. */
 int ml_store_node_get(struct ml_store *s, unsigned level, uint64_t idx,

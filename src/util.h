@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The tool's version: --version, SARIF's driver, gate decisions' verifier. */
+#define ML_VERSION "0.1.0"
+
 /* Result codes double as the process exit codes documented in README.md. */
 enum ml_rc {
 	ML_OK = 0,

@@ -21,6 +21,9 @@ rebuild the chain and the tree but not the checkpoints.
   forge.py root DB N          base64 root of the first N stored leaf hashes
   forge.py sign-note KEYFILE  note (or bare text) on stdin: print its text
                               signed by KEYFILE only (a PRIVATE+KEY+ file)
+  forge.py sign-envelope KEYFILE
+                              statement bytes on stdin: print the DSSE
+                              envelope (FORMAT.md §3) signing them with KEYFILE
   forge.py check-note VKEY    note on stdin: exit 0 when a signature line by
                               the verifier key line VKEY verifies
   forge.py check-consistency M ROOT_M N ROOT_N
@@ -97,6 +100,17 @@ def sign_text(key, text):
     name, kh, sk = key
     sig = sk.sign(text).signature
     return text + b"\n" + ("\u2014 %s " % name).encode() + base64.b64encode(kh + sig) + b"\n"
+
+
+def sign_envelope(key, stmt):
+    """FORMAT.md §3: Ed25519 over the DSSE PAE, canonical envelope JSON."""
+    name, kh, sk = key
+    ptype = b"application/vnd.in-toto+json"
+    pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(stmt), stmt)
+    sig = sk.sign(pae).signature
+    return ('{"payload":"%s","payloadType":"%s","signatures":[{"keyid":"%s+%s","sig":"%s"}]}'
+            % (base64.b64encode(stmt).decode(), ptype.decode(), name, kh.hex(),
+               base64.b64encode(sig).decode())).encode()
 
 
 def note_text(note):
@@ -251,6 +265,9 @@ def main(a):
         return 0
     if len(a) == 2 and a[0] == "sign-note":
         sys.stdout.buffer.write(sign_text(load_seckey(a[1]), note_text(sys.stdin.buffer.read())))
+        return 0
+    if len(a) == 2 and a[0] == "sign-envelope":
+        sys.stdout.buffer.write(sign_envelope(load_seckey(a[1]), sys.stdin.buffer.read()))
         return 0
     if len(a) == 2 and a[0] == "check-note":
         return check_note(a[1], sys.stdin.buffer.read())

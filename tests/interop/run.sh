@@ -139,6 +139,9 @@ step "approval" ml record approval fraud-detector@1.1.0 --env prod --decision ap
     --comment "$(printf 'validated against holdout\n\tsee RISK-42')" --key "$K/bob.key"
 step "deployment" ml record deployment fraud-detector@1.1.0 --env prod --set replicas=3 --set region=eu-west-1 --key "$K/alice.key"
 step "monitoring" ml record monitoring fraud-detector@1.1.0 --env prod --metric drift=0.02 --metric latency_ms=41 --key "$K/alice.key"
+# a gate decision (a SLSA VSA entry): production.xml denies (one approval)
+gate_recorded() { ml gate --policy "$ROOT/policies/production.xml" fraud-detector@1.1.0 --env prod --key "$K/alice.key"; [ $? -eq 1 ]; }
+step "gate decision (deny, recorded)" gate_recorded
 step "waiver" ml record waiver fraud-detector@1.1.0 --rule fairness.disparate-impact --expires 2027-03-31 \
     --reason "protected attribute not collected; reviewed by risk" --ticket RISK-42 --key "$K/bob.key"
 step "incident" ml record incident fraud-detector@1.0.0 --severity high --description "false positives on card-present transactions" --key "$K/alice.key"
@@ -160,7 +163,7 @@ if [ -n "$BUILD_ERR" ]; then
 fi
 sql "$L" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
 N=$(sql "$L" 'SELECT count(*) FROM entries;')
-ok "built a ledger with the CLI ($N entries, 8 kinds about models, 2 revocations, 1 submitted envelope)"
+ok "built a ledger with the CLI ($N entries, 9 kinds about models (a gate decision among them), 2 revocations, 1 submitted envelope)"
 
 if "$M" --ledger "$L" record deployment fraud-detector@1.1.0 --env dev --key "$K/dave.key" >"$T/out" 2>&1; then
     notok "mlledger appends with a revoked key"
@@ -500,6 +503,21 @@ expect_reject "$db" "envelope with a duplicated payloadType member appended"
 db=$(fresh emptystr)
 expect_exit 2 "mlledger record --set note= (empty string) refused" \
     "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env prod --set note= --key "$K/alice.key"
+# §2 "Gate decisions" and §5 rule 8: a VSA whose ledger.size is more than its seq
+vsa_pred() {
+    printf '{"verifier":{"id":"https://mlledger.dev/gate"},"timeVerified":"2026-11-27T00:00:00Z",'
+    printf '"resourceUri":"mlledger:fraud-detector@1.1.0?env=prod","policy":{"name":"p@1","digest":{"sha256":"%s"}},' "$H_A"
+    printf '"inputAttestations":[{"name":"checkpoint/3","digest":{"sha256":"%s"}}],"verificationResult":"PASSED",' "$H_B"
+    printf '"verifiedLevels":["MLLEDGER_POLICY:p@1"],"environment":"prod","policies":[{"name":"p@1","digest":{"sha256":"%s"}}],' "$H_A"
+    printf '"ledger":{"origin":"o","size":%s,"root":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},' "$1"
+    printf '"findings":{"name":"findings","digest":{"sha256":"%s"}}}' "$H_B"
+}
+forge gate-ok alice gate fraud-detector@1.1.0 "$M11" "$(vsa_pred 3)"
+expect_accept "$db" "a crafted gate decision (SLSA VSA) naming an earlier ledger size"
+forge gate-future alice gate fraud-detector@1.1.0 "$M11" "$(vsa_pred 100000)"
+expect_reject "$db" "a gate decision whose ledger.size is more than its seq (rule 8)"
+forge gate-time alice gate fraud-detector@1.1.0 "$M11" "$(vsa_pred 3 | sed 's/"timeVerified"/"time"/')"
+expect_reject "$db" "a gate decision with time instead of timeVerified"
 forge emptystr alice deployment fraud-detector@1.1.0 "$M11" '{"environment":"prod","properties":{"note":""}}'
 expect_reject "$db" "properties value \"\" (empty string)"
 forge emptyuri alice dataset credit-card/other@1 "$H_A" '{"uri":""}'

@@ -207,7 +207,7 @@ def cmd_append(path, envfile, raw=None):
     stmt = base64.b64decode(e["payload"])
     try:
         st = json.loads(stmt)
-        kind = st["predicateType"].split("/")[3]
+        kind = "gate" if st["predicateType"] == V.VSA_TYPE else st["predicateType"].split("/")[3]
         sname = st["subject"][0]["name"]
         digest = bytes.fromhex(st["subject"][0]["digest"]["sha256"])
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
@@ -276,12 +276,13 @@ def cmd_seedkey(name, seedhex, d):
 
 def cmd_stmt(kind, subject, digest, predicate, pretty=None):
     pred = json.loads(predicate)
-    pred.setdefault("time", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    if kind != "gate":      # a VSA has timeVerified instead (FORMAT.md §2)
+        pred.setdefault("time", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     if digest == "manifest":
         digest = hashlib.sha256(V.manifest(pred["artifact"]["files"])).hexdigest()
     st = {"_type": V.STATEMENT_TYPE,
           "subject": [{"name": subject, "digest": {"sha256": digest}}],
-          "predicateType": "https://mlledger.dev/%s/v1" % kind,
+          "predicateType": V.VSA_TYPE if kind == "gate" else "https://mlledger.dev/%s/v1" % kind,
           "predicate": pred}
     if pretty not in (None, "pretty"):
         sys.exit(__doc__)

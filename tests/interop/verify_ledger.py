@@ -84,6 +84,7 @@ CREATE TABLE entry_index (
   UNIQUE (keyid, stmt_hash)
 ) STRICT;
 CREATE INDEX entry_index_subject ON entry_index (name, version);
+CREATE INDEX entry_index_kind ON entry_index (name, kind);
 CREATE TABLE meta (
   key TEXT PRIMARY KEY NOT NULL,
   value TEXT NOT NULL
@@ -124,7 +125,8 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 """
 
 MODEL_KINDS = ("evaluation", "approval", "deployment", "monitoring",
-               "waiver", "retirement", "incident")
+               "waiver", "retirement", "incident", "gate")
+VSA_TYPE = "https://slsa.dev/verification_summary/v1"   # §2 "Gate decisions"
 KINDS = ("genesis", "key-enrollment", "key-revocation", "dataset", "model") + MODEL_KINDS
 
 # predicate members per kind: (required, optional)   -- §2 table
@@ -141,7 +143,67 @@ PREDICATE_MEMBERS = {
     "waiver": ({"time", "rule", "expires", "reason"}, {"ticket"}),
     "retirement": ({"time", "environment", "reason"}, set()),
     "incident": ({"time", "severity", "description"}, set()),
+    "gate": ({"verifier", "timeVerified", "resourceUri", "policy", "inputAttestations",
+              "verificationResult", "verifiedLevels", "environment", "policies", "ledger",
+              "findings"}, set()),
 }
+RE_LEVEL = re.compile(r"[A-Za-z0-9_:.@-]{1,128}")
+RE_VNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def check_text(v, what):
+    if not isinstance(v, str) or v == "":
+        raise Bad("%s: must be non-empty text" % what)
+
+
+def check_descriptor(d, what):
+    """§2 "Gate decisions": a restricted in-toto ResourceDescriptor."""
+    if not isinstance(d, dict) or not set(d) <= {"name", "uri", "digest"} or \
+            "digest" not in d or not ({"name", "uri"} & set(d)):
+        raise Bad("%s: must be {name?, uri?, digest}" % what)
+    for k in ("name", "uri"):
+        if k in d:
+            check_text(d[k], what + "." + k)
+    check_digest_obj(d["digest"], what)
+
+
+def check_gate(pred):
+    v = pred["verifier"]
+    if not isinstance(v, dict) or not set(v) <= {"id", "version"} or "id" not in v:
+        raise Bad("gate.verifier: must be {id, version?}")
+    check_text(v["id"], "gate.verifier.id")
+    if "version" in v:
+        ver = v["version"]
+        if not isinstance(ver, dict) or len(ver) > 16 or \
+                any(not fm(RE_VNAME, k) or not isinstance(x, str) or x == ""
+                    for k, x in ver.items()):
+            raise Bad("gate.verifier.version: bad")
+    check_time(pred["timeVerified"], "gate.timeVerified")
+    check_text(pred["resourceUri"], "gate.resourceUri")
+    check_descriptor(pred["policy"], "gate.policy")
+    for k in ("inputAttestations", "policies"):
+        lst = pred[k]
+        if not isinstance(lst, list) or not 1 <= len(lst) <= 64:
+            raise Bad("gate.%s: a list of 1-64 descriptors" % k)
+        for i, d in enumerate(lst):
+            check_descriptor(d, "gate.%s[%d]" % (k, i))
+    if pred["verificationResult"] not in ("PASSED", "FAILED"):
+        raise Bad("gate.verificationResult: PASSED or FAILED")
+    lv = pred["verifiedLevels"]
+    if not isinstance(lv, list) or not 1 <= len(lv) <= 16 or \
+            any(not fm(RE_LEVEL, x) for x in lv):
+        raise Bad("gate.verifiedLevels: bad")
+    if not fm(RE_ENV, pred["environment"]):
+        raise Bad("gate.environment: bad value")
+    led = pred["ledger"]
+    if not isinstance(led, dict) or set(led) != {"origin", "size", "root"}:
+        raise Bad("gate.ledger: must be {origin, size, root}")
+    check_text(led["origin"], "gate.ledger.origin")
+    if not isinstance(led["size"], int) or isinstance(led["size"], bool) or led["size"] < 1:
+        raise Bad("gate.ledger.size: an integer >= 1")
+    if len(b64decode_strict(led["root"], "gate.ledger.root")) != 32:
+        raise Bad("gate.ledger.root: not 32 bytes")
+    check_descriptor(pred["findings"], "gate.findings")
 # §2: "long texts — comment, reason, description — may hold \n and \t".
 # SPEC: read as the predicate members of those names only (not, say, a
 # `properties` member that happens to be called "description").
@@ -874,9 +936,12 @@ def parse_statement(stmt):
     sdigest = check_digest_obj(s0["digest"], "subject")
     pt = st["predicateType"]
     m = re.fullmatch(r"https://mlledger\.dev/([a-z-]+)/v1", pt) if isinstance(pt, str) else None
-    if not m or m.group(1) not in KINDS:
+    if pt == VSA_TYPE:
+        kind = "gate"
+    elif not m or m.group(1) not in KINDS or m.group(1) == "gate":
         raise Bad("statement: unknown predicateType %r" % (pt,))
-    kind = m.group(1)
+    else:
+        kind = m.group(1)
     pred = st["predicate"]
     if not isinstance(pred, dict):
         raise Bad("statement: predicate is not an object")
@@ -887,6 +952,10 @@ def parse_statement(stmt):
     unknown = set(pred) - req - opt
     if unknown:
         raise Bad("%s: unknown member %s" % (kind, ", ".join(sorted(unknown))))
+    if kind == "gate":
+        split_ref(sname, "subject name")
+        check_gate(pred)
+        return kind, sname, sdigest, pred
     check_time(pred["time"], kind + ".time")
 
     for k in ("uri", "comment", "reason", "description", "ticket"):
@@ -1072,6 +1141,9 @@ def check_entry(st, seq, env_bytes):
             st.subjects[(kind, sname)] = (sdigest, seq)
     elif kind in MODEL_KINDS:
         recorded("model", sname, sdigest, kind)
+        if kind == "gate" and pred["ledger"]["size"] > seq:   # rule 8
+            raise Bad("gate decision claims a ledger of %d entries at seq %d"
+                      % (pred["ledger"]["size"], seq))
         if kind == "evaluation" and "dataset" in pred:
             r = pred["dataset"]
             recorded("dataset", r["name"], bytes.fromhex(r["digest"]["sha256"]),

@@ -395,7 +395,7 @@ static void
 test_json_hostile(void **state)
 {
 	static const char *const top[] = {"schemaVersion", "policy", "subject", "env", "asOf",
-					  "ledger", "verdict", "findings", "summary"};
+					  "ledger", "verdict", "findings", "summary", "findingsDigest"};
 	static const char *const fkeys[] = {"ruleId", "title", "description", "severity", "outcome",
 					    "subject", "message", "seqs", "controls"};
 	struct ml_findings fs;

@@ -148,6 +148,7 @@ test_kinds(void **state)
 		"genesis",    "key-enrollment", "key-revocation", "dataset",
 		"model",      "evaluation",     "approval",       "deployment",
 		"monitoring", "waiver",         "retirement",     "incident",
+		"gate",
 	};
 	enum ml_kind k;
 	int i;
@@ -159,7 +160,7 @@ test_kinds(void **state)
 		assert_int_equal(ml_kind_parse(names[i], &k), 0);
 		assert_int_equal(k, i);
 		assert_int_equal(ml_kind_about_model((enum ml_kind)i),
-				 i >= ML_KIND_EVALUATION && i <= ML_KIND_INCIDENT);
+				 i >= ML_KIND_EVALUATION && i <= ML_KIND_GATE);
 	}
 	assert_string_equal(ml_kind_name(ML_KIND_COUNT), "?");
 	assert_string_equal(ml_kind_name((enum ml_kind)-1), "?");
@@ -211,6 +212,24 @@ static json_t *
 ref_json(const char *name, const char *hex)
 {
 	return json_pack("{s:s, s:{s:s}}", "name", name, "digest", "sha256", hex);
+}
+
+/* A valid SLSA VSA predicate, as `mlledger gate --key` writes it. */
+static json_t *
+gate_pred(void)
+{
+	return json_pack("{s:{s:s, s:{s:s}}, s:s, s:s, s:o, s:[o], s:s, s:[s], s:s, s:[o], "
+			 "s:{s:s, s:i, s:s}, s:o}",
+			 "verifier", "id", "https://mlledger.dev/gate", "version", "mlledger",
+			 "0.1.0", "timeVerified", T0, "resourceUri",
+			 "mlledger:fraud/xgb@1.2.0?env=prod", "policy",
+			 ref_json("production@1.0.0", HEXA), "inputAttestations",
+			 ref_json("checkpoint/7", HEXB), "verificationResult", "PASSED",
+			 "verifiedLevels", "MLLEDGER_POLICY:production@1.0.0", "environment", "prod",
+			 "policies", ref_json("production@1.0.0", HEXA), "ledger", "origin",
+			 "example.com/l", "size", 7, "root",
+			 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "findings",
+			 ref_json("findings", HEXB));
 }
 
 /* A valid statement of kind k with every member the schema knows. */
@@ -294,6 +313,9 @@ full_case(const struct fixture *fx, enum ml_kind k, struct case_ *c)
 		c->pred = json_pack("{s:s, s:s, s:s}", "time", T0, "severity", "high",
 				    "description", "false positives\nspiked at 02:00");
 		break;
+	case ML_KIND_GATE:
+		c->pred = gate_pred();
+		break;
 	default:
 		fail();
 	}
@@ -303,7 +325,7 @@ full_case(const struct fixture *fx, enum ml_kind k, struct case_ *c)
 }
 
 /* Required members per kind, from ledger/FORMAT.md §2. */
-static const char *const required[ML_KIND_COUNT][6] = {
+static const char *const required[ML_KIND_COUNT][12] = {
 	{"time", "format", "origin", "logKey", "admin", NULL},
 	{"time", "key", "roles", NULL},
 	{"time", "key", "reason", NULL},
@@ -316,6 +338,9 @@ static const char *const required[ML_KIND_COUNT][6] = {
 	{"time", "rule", "expires", "reason", NULL},
 	{"time", "environment", "reason", NULL},
 	{"time", "severity", "description", NULL},
+	{"verifier", "timeVerified", "resourceUri", "policy", "inputAttestations",
+	 "verificationResult", "verifiedLevels", "environment", "policies", "ledger",
+	 "findings", NULL},
 };
 
 static int
@@ -365,9 +390,12 @@ test_roundtrip_all_kinds(void **state)
 			 "[{\"name\":\"%s\",\"digest\":{\"sha256\":\"",
 			 c.subject);
 		assert_int_equal(strncmp((char *)b.data, prefix, strlen(prefix)), 0);
-		snprintf(ptype, sizeof ptype,
-			 "\"predicateType\":\"https://mlledger.dev/%s/v1\",\"predicate\":{",
-			 ml_kind_name((enum ml_kind)k));
+		snprintf(ptype, sizeof ptype, "\"predicateType\":\"%s\",\"predicate\":{",
+			 k == ML_KIND_GATE ? "https://slsa.dev/verification_summary/v1"
+					   : ml_kind_predicate_type((enum ml_kind)k));
+		if (k != ML_KIND_GATE) /* the mlledger.dev form, spelled out */
+			assert_non_null(strstr(ml_kind_predicate_type((enum ml_kind)k),
+					       ml_kind_name((enum ml_kind)k)));
 		assert_non_null(strstr((char *)b.data, ptype));
 
 		ml_err_clear(&e);
@@ -678,6 +706,60 @@ test_parse_subject(void **state)
 		  DEPLOY_PRED, "is not NAME@VERSION");
 	bad_parts(GOOD_TYPE, "[{\"name\":\".m@1\",\"digest\":{\"sha256\":\"" HEXB "\"}}]",
 		  DEPLOY, DEPLOY_PRED, "is not NAME@VERSION");
+}
+
+/* Each malformed VSA member is refused with a message naming it. */
+static void
+test_gate_members(void **state)
+{
+	static const struct {
+		const char *member, *json, *msg;
+	} bad[] = {
+		{"verifier", "{\"version\":{\"mlledger\":\"1\"}}", "verifier: must be"},
+		{"verifier", "{\"id\":\"x\",\"extra\":1}", "verifier: must be"},
+		{"verifier", "{\"id\":\"x\",\"version\":{\"a b\":\"1\"}}", "verifier.version"},
+		{"timeVerified", "\"2026-13-01T00:00:00Z\"", "timeVerified: must be"},
+		{"resourceUri", "\"\"", "resourceUri: must not be empty"},
+		{"policy", "{\"name\":\"p\"}", "policy: digest must be"},
+		{"policy", "{\"digest\":{\"sha256\":\"" HEXA "\"}}", "policy: must be"},
+		{"policy", "{\"name\":\"p\",\"x\":1,\"digest\":{\"sha256\":\"" HEXA "\"}}",
+		 "policy: must be"},
+		{"inputAttestations", "[]", "inputAttestations: a list of 1 to 64"},
+		{"verificationResult", "\"passed\"", "verificationResult: must be one of"},
+		{"verifiedLevels", "[]", "verifiedLevels: a list of 1 to 16"},
+		{"verifiedLevels", "[\"A B\"]", "verifiedLevels: bad level"},
+		{"environment", "\"pr od\"", "environment: must be"},
+		{"policies", "{}", "policies: a list of 1 to 64"},
+		{"ledger", "{\"origin\":\"o\",\"size\":0,\"root\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}",
+		 "ledger: must be"},
+		{"ledger", "{\"origin\":\"o\",\"size\":1,\"root\":\"AAEC\"}", "ledger: must be"},
+		{"findings", "\"x\"", "findings: must be"},
+	};
+	uint8_t d[ML_SHA256_LEN];
+	size_t i;
+
+	(void)state;
+	tu_unhex(HEXB, d, sizeof d);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct ml_buf b = {0};
+		struct ml_err e;
+		json_t *p = gate_pred(), *v = json_loads(bad[i].json, JSON_DECODE_ANY, NULL);
+		assert_non_null(v);
+		assert_int_equal(json_object_set_new(p, bad[i].member, v), 0);
+		if (encode(ML_KIND_GATE, "fraud/xgb@1.2.0", d, p, &b, &e) != ML_EINPUT ||
+		    !strstr(e.msg, bad[i].msg))
+			print_error("case %zu (%s): [%s]\n", i, bad[i].member, e.msg);
+		assert_int_equal(e.code, ML_EINPUT);
+		assert_non_null(strstr(e.msg, bad[i].msg));
+		assert_null(b.data);
+	}
+	/* The VSA type with an mlledger predicate, and the reverse, are refused. */
+	bad_parts(GOOD_TYPE, GOOD_SUBJ, "\"https://slsa.dev/verification_summary/v1\"",
+		  DEPLOY_PRED, "gate: field \"verifier\" is required");
+	bad_parts(GOOD_TYPE, GOOD_SUBJ, "\"https://mlledger.dev/gate/v1\"", DEPLOY_PRED,
+		  "unknown predicateType");
+	bad_parts(GOOD_TYPE, GOOD_SUBJ, "\"https://slsa.dev/verification_summary/v0.2\"",
+		  DEPLOY_PRED, "unknown predicateType");
 }
 
 static void
@@ -1852,6 +1934,7 @@ main(void)
 		cmocka_unit_test(test_parse_envelope_shape),
 		cmocka_unit_test(test_parse_subject),
 		cmocka_unit_test(test_parse_predicate_type),
+		cmocka_unit_test(test_gate_members),
 		cmocka_unit_test(test_predicate_wrong_types),
 		cmocka_unit_test(test_predicate_text_rules),
 		cmocka_unit_test(test_parse_raw_bytes),
