@@ -66,6 +66,16 @@ $(BUILD)/gen/policy_xsd.h: policies/policy.xsd
 
 $(BUILD)/obj/policy.o: $(BUILD)/gen/policy_xsd.h
 
+# policies/policy-test.xsd likewise (policy_test.c validates test files with it).
+$(BUILD)/gen/policy_test_xsd.h: policies/policy-test.xsd
+	@mkdir -p $(@D)
+	{ echo '/* generated from policies/policy-test.xsd by the Makefile */'; \
+	  echo 'static const unsigned char policy_test_xsd[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/policy_test.o: $(BUILD)/gen/policy_test_xsd.h
+
 $(BUILD)/libml.a: $(LIB_OBJ)
 	ar rcs $@ $^
 

@@ -63,6 +63,7 @@ cmd_evidence(int argc, char **argv)
 #include "decision.h"
 #include "findings.h"
 #include "policy.h"
+#include "policy_test.h"
 #include "statement.h"
 #include "store.h"
 
@@ -518,26 +519,32 @@ done:
 	return rc;
 }
 
-int
-cmd_policy(int argc, char **argv)
+static const char policy_usage[] =
+	"usage: mlledger policy lint FILE...\n"
+	"       mlledger policy test [--format text|json] [--require-coverage] FILE...\n\n"
+	"lint validates each policy file against policies/policy.xsd and compiles every\n"
+	"expression, binding every variable, function, key and data name, so a typo\n"
+	"fails here and not mid-gate.  Exit 0, or 3 naming file and line.\n\n"
+	"test runs policy test files (policies/TESTING.md): it builds each fixture\n"
+	"ledger, evaluates each case and prints one line per expectation that did not\n"
+	"hold, a summary, and per policy how many rules have both their pass and fail\n"
+	"paths covered.  Exit 0 when every expectation holds (and, with\n"
+	"--require-coverage, every rule is covered), 1 when one does not, 2 for a usage\n"
+	"error or a missing file, 3 for an invalid test or policy file (naming file and\n"
+	"line), 5 for a storage error.\n";
+
+static int
+policy_lint(int argc, char **argv)
 {
 	struct cli c = {.cmd = "policy lint"};
 	struct ml_err e;
 	int i, rc, worst = ML_OK;
 
-	if (argc < 2 || strcmp(argv[1], "lint")) {
-		fputs("usage: mlledger policy lint FILE...\n\n"
-		      "Validates each policy file against policies/policy.xsd and compiles every\n"
-		      "expression, binding every variable, function, key and data name, so a typo\n"
-		      "fails here and not mid-gate.  Exit 0, or 3 naming file and line.\n",
-		      argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-		return argc >= 2 && !strcmp(argv[1], "--help") ? ML_OK : ML_EINPUT;
-	}
-	if ((rc = cli_parse(&c, argc - 1, argv + 1, "")))
+	if ((rc = cli_parse(&c, argc, argv, "")))
 		return rc;
 	if (cli_has(&c, "help") || c.nargs == 0) {
-		puts("usage: mlledger policy lint FILE...");
-		return c.nargs ? ML_OK : ML_EINPUT;
+		fputs(policy_usage, c.nargs ? stdout : stderr);
+		return cli_has(&c, "help") ? ML_OK : ML_EINPUT;
 	}
 	for (i = 0; i < c.nargs; i++) {
 		ml_err_clear(&e);
@@ -550,4 +557,63 @@ cmd_policy(int argc, char **argv)
 		}
 	}
 	return worst;
+}
+
+/* Which exit code wins over several test files. */
+static int
+test_rank(int rc)
+{
+	return rc == ML_EIO ? 4 : rc == ML_EPOLICY ? 3 : rc == ML_EINPUT ? 2 : rc ? 1 : 0;
+}
+
+static int
+policy_test(int argc, char **argv)
+{
+	struct cli c = {.cmd = "policy test"};
+	struct ml_ptest_result r;
+	struct ml_buf out = {0};
+	struct ml_err e;
+	int i, rc, worst = ML_OK;
+
+	memset(&r, 0, sizeof r);
+	if ((rc = cli_parse(&c, argc, argv, "require-coverage")))
+		return rc;
+	if (cli_has(&c, "help") || c.nargs == 0) {
+		fputs(policy_usage, cli_has(&c, "help") ? stdout : stderr);
+		return cli_has(&c, "help") ? ML_OK : ML_EINPUT;
+	}
+	for (i = 0; i < c.nargs; i++) {
+		ml_err_clear(&e);
+		if ((rc = ml_ptest_run(c.args[i], &r, &e))) {
+			cli_fail(&c, &e);
+			if (test_rank(rc) > test_rank(worst))
+				worst = rc;
+		}
+	}
+	if (r.files == 0 && worst != ML_OK) {
+		/* nothing ran: the errors said why */
+	} else if (ml_ptest_write(&r, c.json, &out) != ML_OK) {
+		worst = cli_failf(&c, ML_EIO, "out of memory");
+	} else {
+		fwrite(out.data, 1, out.len, stdout);
+		if (worst == ML_OK && (r.failed ||
+				       (cli_has(&c, "require-coverage") && !ml_ptest_fully_covered(&r))))
+			worst = ML_EDENY;
+	}
+	ml_buf_free(&out);
+	ml_ptest_result_free(&r);
+	return worst;
+}
+
+int
+cmd_policy(int argc, char **argv)
+{
+	int help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+
+	if (argc >= 2 && !strcmp(argv[1], "lint"))
+		return policy_lint(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "test"))
+		return policy_test(argc - 1, argv + 1);
+	fputs(policy_usage, help ? stdout : stderr);
+	return help ? ML_OK : ML_EINPUT;
 }

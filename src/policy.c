@@ -194,6 +194,7 @@ ml_policy_xml_read(const char *path, size_t max, int max_depth, xmlDocPtr *out,
 
 struct serr {
 	int line;
+	const char *ns;            /* "{uri}" dropped from messages */
 	char msg[300];
 };
 
@@ -201,9 +202,8 @@ static void
 schema_error(void *ctx, xmlErrorPtr err)
 {
 	struct serr *s = ctx;
-	static const char ns[] = "{" ML_POLICY_NS "}";
+	size_t nslen = strlen(s->ns), o = 0;
 	char raw[300], *p;
-	size_t o = 0;
 
 	if (!err || err->level < XML_ERR_ERROR || s->msg[0])
 		return;
@@ -211,8 +211,8 @@ schema_error(void *ctx, xmlErrorPtr err)
 	chomp_copy(raw, sizeof raw, err->message);
 	/* drop "{namespace}" from element names: the file has one namespace */
 	for (p = raw; *p && o + 1 < sizeof s->msg;) {
-		if (strncmp(p, ns, sizeof ns - 1) == 0) {
-			p += sizeof ns - 1;
+		if (nslen && strncmp(p, s->ns, nslen) == 0) {
+			p += nslen;
 			continue;
 		}
 		s->msg[o++] = *p++;
@@ -220,23 +220,28 @@ schema_error(void *ctx, xmlErrorPtr err)
 	s->msg[o] = '\0';
 }
 
-static int
-validate(xmlDocPtr doc, const char *path, struct ml_err *e)
+int
+ml_policy_xml_validate(xmlDocPtr doc, const unsigned char *xsd, size_t xsd_len,
+		       const char *xsd_name, const char *ns, const char *path, struct ml_err *e)
 {
 	xmlSchemaParserCtxtPtr pc = NULL;
 	xmlSchemaValidCtxtPtr vc = NULL;
 	xmlSchemaPtr schema = NULL;
 	struct serr s;
+	char brace[300];
 	int rc = ML_OK, r;
 
 	memset(&s, 0, sizeof s);
-	if (!(pc = xmlSchemaNewMemParserCtxt((const char *)policy_xsd, (int)sizeof policy_xsd))) {
+	snprintf(brace, sizeof brace, "{%s}", ns ? ns : "");
+	s.ns = ns ? brace : "";
+	if (xsd_len > 0x7fffffff ||
+	    !(pc = xmlSchemaNewMemParserCtxt((const char *)xsd, (int)xsd_len))) {
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 		goto out;
 	}
 	xmlSchemaSetParserStructuredErrors(pc, schema_error, &s);
 	if (!(schema = xmlSchemaParse(pc))) {
-		rc = ml_err_set(e, ML_EPOLICY, "the embedded policy.xsd does not load: %s", s.msg);
+		rc = ml_err_set(e, ML_EPOLICY, "the embedded %s does not load: %s", xsd_name, s.msg);
 		goto out;
 	}
 	if (!(vc = xmlSchemaNewValidCtxt(schema))) {
@@ -246,8 +251,8 @@ validate(xmlDocPtr doc, const char *path, struct ml_err *e)
 	xmlSchemaSetValidStructuredErrors(vc, schema_error, &s);
 	r = xmlSchemaValidateDoc(vc, doc);
 	if (r > 0 || (r == 0 && s.msg[0]))
-		rc = ml_err_set(e, ML_EPOLICY, "%s:%d: %s", path, s.line,
-				s.msg[0] ? s.msg : "does not match policy.xsd");
+		rc = ml_err_set(e, ML_EPOLICY, "%s:%d: %s%s", path, s.line,
+				s.msg[0] ? s.msg : "does not match ", s.msg[0] ? "" : xsd_name);
 	else if (r < 0)
 		rc = ml_err_set(e, ML_EPOLICY, "%s: schema validation failed", path);
 out:
@@ -255,6 +260,13 @@ out:
 	xmlSchemaFree(schema);
 	xmlSchemaFreeParserCtxt(pc);
 	return rc;
+}
+
+static int
+validate(xmlDocPtr doc, const char *path, struct ml_err *e)
+{
+	return ml_policy_xml_validate(doc, policy_xsd, sizeof policy_xsd, "policy.xsd",
+				      ML_POLICY_NS, path, e);
 }
 
 /* ---- compilation ------------------------------------------------------- */
@@ -1372,9 +1384,81 @@ new_context(xmlDocPtr doc)
 	return x;
 }
 
+/* The <data name="name"> element of the policy document, or NULL. */
+static xmlNodePtr
+find_data(xmlDocPtr doc, const char *name)
+{
+	xmlNodePtr k;
+
+	for (k = xmlDocGetRootElement(doc)->children; k; k = k->next) {
+		xmlChar *n;
+		int same;
+		if (!is_el(k, "data"))
+			continue;
+		n = xmlGetNoNsProp(k, (const xmlChar *)"name");
+		same = n && strcmp((const char *)n, name) == 0;
+		xmlFree(n);
+		if (same)
+			return k;
+	}
+	return NULL;
+}
+
+/* Replaces the items of each overridden data section with copies of the
+ * override's "item" children (in the policy's namespace), before the
+ * policy is compiled: rules see them exactly as items written in the file. */
+static int
+override_data(struct ml_policyset *p, const struct ml_policy_data_override *d, size_t n,
+	      struct ml_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		xmlNodePtr data = d[i].name ? find_data(p->doc, d[i].name) : NULL, k, next;
+		if (!data)
+			return ml_err_set(e, ML_EINPUT, "data %s: %s declares no such data",
+					  d[i].name ? d[i].name : "(null)", p->path);
+		for (k = data->children; k; k = next) {
+			next = k->next;
+			if (is_el(k, "item")) {
+				xmlUnlinkNode(k);
+				xmlFreeNode(k);
+			}
+		}
+		for (k = d[i].items ? d[i].items->children : NULL; k; k = k->next) {
+			xmlNodePtr copy;
+			if (k->type != XML_ELEMENT_NODE ||
+			    !xmlStrEqual(k->name, (const xmlChar *)"item"))
+				continue;
+			if (!(copy = xmlDocCopyNode(k, p->doc, 1)))
+				return ml_err_set(e, ML_EIO, "out of memory");
+			xmlSetNs(copy, data->ns);
+			if (!xmlAddChild(data, copy)) {
+				xmlFreeNode(copy);
+				return ml_err_set(e, ML_EIO, "out of memory");
+			}
+		}
+		if (xmlReconciliateNs(p->doc, data) < 0)
+			return ml_err_set(e, ML_EIO, "out of memory");
+	}
+	return ML_OK;
+}
+
 int
 ml_policyset_load(const char *path, const char *const *params, size_t nparams,
 		  struct ml_policyset **out, struct ml_err *e)
+{
+	struct ml_policy_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.params = params;
+	o.nparams = nparams;
+	return ml_policyset_load_ex(path, &o, out, e);
+}
+
+int
+ml_policyset_load_ex(const char *path, const struct ml_policy_opts *o,
+		     struct ml_policyset **out, struct ml_err *e)
 {
 	struct ml_policyset *p = NULL;
 	struct comp c;
@@ -1393,7 +1477,8 @@ ml_policyset_load(const char *path, const char *const *params, size_t nparams,
 	ml_sha256(buf, len, digest);
 	ml_hex_encode(digest, sizeof digest, p->sha256);
 	if ((rc = ml_policy_xml_parse(buf, len, path, ML_POLICY_MAX_DEPTH, &p->doc, e)) ||
-	    (rc = validate(p->doc, path, e)))
+	    (rc = validate(p->doc, path, e)) ||
+	    (rc = override_data(p, o->data, o->ndata, e)))
 		goto out;
 	c.p = p;
 	c.e = e;
@@ -1404,7 +1489,7 @@ ml_policyset_load(const char *path, const char *const *params, size_t nparams,
 	c.x->error = comp_xerr;
 	c.x->userData = &c;
 	if ((rc = compile_policy(&c, xmlDocGetRootElement(p->doc))) ||
-	    (rc = apply_params(p, params, nparams, e)))
+	    (rc = apply_params(p, o->params, o->nparams, e)))
 		goto out;
 	*out = p;
 	p = NULL;

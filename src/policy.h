@@ -53,6 +53,30 @@ struct ml_policyset; /* a compiled policy file */
  * is then owned by the caller (ml_policyset_free). */
 int ml_policyset_load(const char *path, const char *const *params, size_t nparams,
 		      struct ml_policyset **out, struct ml_err *e);
+/* A replacement for the items of one <data> section (policy tests). */
+struct ml_policy_data_override {
+	const char *name;          /* a data name the policy declares */
+	xmlNodePtr items;          /* its element children named "item" (any
+				    * namespace) replace the section's items;
+				    * borrowed: they are copied */
+};
+
+/* What ml_policyset_load_ex takes besides the path. */
+struct ml_policy_opts {
+	const char *const *params; /* "name=value", as ml_policyset_load's */
+	size_t nparams;
+	const struct ml_policy_data_override *data;
+	size_t ndata;
+};
+
+/* ml_policyset_load with data overrides: after the file is parsed and
+ * validated, and before it is compiled, the items of each named data
+ * section are replaced with copies of the override's items (attributes and
+ * content as they are, in the policy's namespace).  A name the policy does
+ * not declare as data is ML_EINPUT.  The SHA-256 stays the file's.  Other
+ * errors and ownership as ml_policyset_load. */
+int ml_policyset_load_ex(const char *path, const struct ml_policy_opts *o,
+			 struct ml_policyset **out, struct ml_err *e);
 /* Frees p and everything it owns; NULL is fine. */
 void ml_policyset_free(struct ml_policyset *p);
 
@@ -106,5 +130,12 @@ int ml_policy_xml_parse(const char *bytes, size_t len, const char *name, int max
  * ml_policy_xml_parse. */
 int ml_policy_xml_read(const char *path, size_t max, int max_depth, xmlDocPtr *out,
 		       struct ml_err *e);
+/* Validates doc against an XML schema held in memory (xsd, xsd_len bytes;
+ * xsd_name for messages).  "{ns}" is dropped from the messages.  ML_OK, or
+ * ML_EPOLICY "path:line: reason" (ML_EIO when out of memory).  Used for
+ * policy files (policy.xsd) and policy test files (policy-test.xsd). */
+int ml_policy_xml_validate(xmlDocPtr doc, const unsigned char *xsd, size_t xsd_len,
+			   const char *xsd_name, const char *ns, const char *path,
+			   struct ml_err *e);
 
 #endif

@@ -2769,6 +2769,122 @@ case $RC in 0 | 1) ;; *) bad "check exited $RC: $(snip "$ERR")" ;; esac
 out_has '"subject": "fraud/detector@1.0.0"'
 end
 
+# ---- 13. policy test ------------------------------------------------------
+
+PT=$W/ptest
+mkdir -p "$PT"
+cat >"$PT/fx.jsonl" <<'EOF'
+{"kind":"dataset","subject":"cb@1","digest":"sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03","properties":{"license":"MIT","pii":false}}
+{"as":"ci","kind":"model","subject":"m@1","digest":"sha256:0f9ff3d9a6d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03","datasets":["cb@1"],"metrics":{"auc":0.9}}
+{"as":"alice","kind":"approval","subject":"m@1","environment":"prod","decision":"approve","comment":"ok"}
+EOF
+# pt_file NAME EXPECT-LINES: a test file on production.xml with one case.
+pt_file() {
+	cat >"$PT/$1" <<EOF
+<tests xmlns="https://mlledger.dev/policy-test/v1" policy="$PROD">
+  <keys><key name="ci" roles="engineer"/><key name="alice" roles="approver"/></keys>
+  <fixture id="f" file="fx.jsonl"/>
+  <case fixture="f" subject="m@1" env="prod" as-of="now+1d">
+$2
+  </case>
+</tests>
+EOF
+}
+
+begin "policy test runs the shipped tests: every expectation holds, every rule covered (exit 0)"
+run "$M" policy test --require-coverage "$REPO"/policies/tests/*.tests.xml
+want_ok
+out_has '^policy test: [0-9]+ files?, [0-9]+ cases, [0-9]+ expectations: [0-9]+ passed, 0 failed$'
+out_has '^coverage production: 5/5 rules with pass and fail paths$'
+out_lacks 'missing'
+end
+
+begin "policy test with expectations that hold exits 0 and prints the summary and coverage"
+pt_file ok.tests.xml '<expect rule="PROD-APPROVAL" outcome="fail" message-contains="1 of 2"/><expect verdict="deny"/>'
+run "$M" policy test "$PT/ok.tests.xml"
+want_ok
+out_has '^policy test: 1 file, 1 case, 2 expectations: 2 passed, 0 failed$'
+out_has '^coverage production: 0/5 rules with pass and fail paths \(missing: PROD-APPROVAL pass, '
+end
+
+begin "policy test --require-coverage exits 1 when a rule path is not covered"
+run "$M" policy test --require-coverage "$PT/ok.tests.xml"
+want_rc 1
+end
+
+begin "policy test with an expectation that does not hold exits 1 naming file, line, case and rule"
+pt_file fail.tests.xml '<expect rule="PROD-APPROVAL" outcome="pass"/>
+<expect verdict="pass"/>'
+run "$M" policy test "$PT/fail.tests.xml"
+want_rc 1
+out_has "^FAIL $PT/fail.tests.xml:5 case 1 rule PROD-APPROVAL \(m@1\): expected pass, got fail: 1 of 2 required approvals"
+out_has "^FAIL $PT/fail.tests.xml:6 case 1 verdict: expected pass, got deny$"
+out_has '^policy test: 1 file, 1 case, 2 expectations: 0 passed, 2 failed$'
+[ ! -s "$ERR" ] || bad "stderr: $(snip "$ERR")"
+end
+
+begin "policy test --format json is one object with the failures and coverage"
+run "$M" policy test --format json "$PT/fail.tests.xml"
+want_rc 1
+out_has '"failed": 2,'
+out_has '"rule": "PROD-APPROVAL",'
+out_has '"covered": 0,'
+end
+
+begin "policy test refuses a test file with a DOCTYPE (exit 3, reads nothing)"
+{ echo '<!DOCTYPE tests [<!ENTITY x SYSTEM "file:///etc/passwd">]>'; cat "$PT/ok.tests.xml"; } >"$PT/dtd.tests.xml"
+run "$M" policy test "$PT/dtd.tests.xml"
+want_err 3 'dtd.tests.xml:1: a DOCTYPE is not allowed'
+out_lacks 'root:'
+end
+
+begin "policy test refuses an expectation of an unknown rule (exit 3, naming file and line)"
+pt_file rule.tests.xml '<expect rule="PROD-NOPE" outcome="pass"/>'
+run "$M" policy test "$PT/rule.tests.xml"
+want_err 3 'rule.tests.xml:5: expect: .* has no rule PROD-NOPE'
+end
+
+begin "policy test refuses a fixture line the ledger would refuse (exit 3, naming the JSONL line)"
+sed 's/"subject":"m@1","environment"/"subject":"x@1","environment"/' "$PT/fx.jsonl" >"$PT/fx-bad.jsonl"
+sed 's/fx.jsonl/fx-bad.jsonl/' "$PT/ok.tests.xml" >"$PT/line.tests.xml"
+run "$M" policy test "$PT/line.tests.xml"
+want_err 3 'fx-bad.jsonl:3: unknown model x@1'
+end
+
+begin "policy test: an approval bound to another digest cannot even be recorded (exit 3)"
+# production.tests.xml relies on this: PROD-APPROVAL's digest check cannot be reached
+{ cat "$PT/fx.jsonl"; echo '{"as":"alice","kind":"approval","subject":"m@1","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","environment":"prod","decision":"approve"}'; } >"$PT/fx-digest.jsonl"
+sed 's/fx.jsonl/fx-digest.jsonl/' "$PT/ok.tests.xml" >"$PT/digest.tests.xml"
+run "$M" policy test "$PT/digest.tests.xml"
+want_err 3 'fx-digest.jsonl:4: approval for m@1 names another artifact digest than entry [0-9]+ \(as alice\)'
+end
+
+begin "policy test refuses a test file whose policy is invalid (exit 3)"
+sed "s|$PROD|$PDATA/unknown-variable.xml|" "$PT/ok.tests.xml" >"$PT/badpolicy.tests.xml"
+run "$M" policy test "$PT/badpolicy.tests.xml"
+want_err 3 'unknown-variable.xml:[0-9]+: '
+end
+
+begin "policy test: usage errors and a missing file exit 2; --help exits 0"
+run "$M" policy test
+want_rc 2
+err_has '^usage: mlledger policy lint'
+run "$M" policy test --frob "$PT/ok.tests.xml"
+want_rc 2
+run "$M" policy test "$PT/none.tests.xml"
+want_err 2 'none.tests.xml: No such file'
+run "$M" policy test --help
+want_ok
+out_has '^usage: mlledger policy lint FILE'
+out_has 'policy test \[--format text\|json\] \[--require-coverage\] FILE'
+end
+
+begin "policy test leaves no temporary folder behind"
+mkdir -p "$W/pt-tmp"
+TMPDIR=$W/pt-tmp "$M" policy test "$PT/ok.tests.xml" "$PT/line.tests.xml" >/dev/null 2>&1
+[ -z "$(ls -A "$W/pt-tmp")" ] || bad "left: $(ls -A "$W/pt-tmp")"
+end
+
 # ---- summary ----------------------------------------------------------------
 
 bug_text() {
