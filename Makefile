@@ -32,13 +32,13 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 
-.PHONY: all deps deps-check test unit cli interop check fuzz fuzz-build bench demo install clean help
+.PHONY: all deps deps-check test unit cli interop tamper check fuzz fuzz-build bench demo install clean help
 all: deps-check $(BIN)
 
 help:
 	@echo "make            build $(BIN)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
-	@echo "make test       unit tests (cmocka) and CLI tests"
+	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
 	@echo "make check      the test suite under ASan+UBSan in build-check/"
 	@echo "make fuzz       build the libFuzzer targets in build-fuzz/ and run each for"
 	@echo "                FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds (tests/fuzz/README.md)"
@@ -96,8 +96,13 @@ cli: deps-check $(BIN)
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh
 
-test: unit cli interop
-	@echo "make test: all unit, CLI and interop tests passed ($(BUILD))"
+# Tampering with the SQLite file, one case at a time: verify must exit 4
+# naming the entry (tests/tamper/run.py).
+tamper: deps-check $(BIN)
+	@MLLEDGER=$(abspath $(BIN)) sh tests/tamper/run.sh
+
+test: unit cli interop tamper
+	@echo "make test: all unit, CLI, interop and tamper tests passed ($(BUILD))"
 
 check:
 	$(MAKE) BUILD=build-check OPT="-O1 -g -fno-omit-frame-pointer" \
