@@ -10,7 +10,8 @@ PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0
 TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
-           golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema
+           golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
+           clang libclang-rt-14-dev
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wno-unused-parameter
@@ -31,14 +32,16 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 
-.PHONY: all deps deps-check test unit cli interop check bench demo install clean help
+.PHONY: all deps deps-check test unit cli interop tamper check fuzz fuzz-build bench demo install clean help
 all: deps-check $(BIN)
 
 help:
 	@echo "make            build $(BIN)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
-	@echo "make test       unit tests (cmocka) and CLI tests"
+	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
 	@echo "make check      the test suite under ASan+UBSan in build-check/"
+	@echo "make fuzz       build the libFuzzer targets in build-fuzz/ and run each for"
+	@echo "                FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds (tests/fuzz/README.md)"
 	@echo "make bench      benchmarks against the baselines (BENCH_N=...)"
 	@echo "make demo       build and run the demo story in demo/"
 	@echo "make install    install to \$$PREFIX/bin (PREFIX=$(PREFIX))"
@@ -103,13 +106,41 @@ cli: deps-check $(BIN)
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh
 
-test: unit cli interop
-	@echo "make test: all unit, CLI and interop tests passed ($(BUILD))"
+# Tampering with the SQLite file, one case at a time: verify must exit 4
+# naming the entry (tests/tamper/run.py).
+tamper: deps-check $(BIN)
+	@MLLEDGER=$(abspath $(BIN)) sh tests/tamper/run.sh
+
+test: unit cli interop tamper
+	@echo "make test: all unit, CLI, interop and tamper tests passed ($(BUILD))"
 
 check:
 	$(MAKE) BUILD=build-check OPT="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -Werror" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+# Fuzzing (tests/fuzz/README.md): the library built with clang, ASan, UBSan
+# and libFuzzer's coverage (fuzzer-no-link) in build-fuzz/, one binary per
+# tests/fuzz/fuzz_*.c linked with -fsanitize=fuzzer.  tests/fuzz/run.sh runs
+# each target; crashes land in tests/fuzz/crashes/ (git-ignored) and fail.
+FUZZ_SECONDS ?= 60
+FUZZ_CC     ?= clang
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) build-fuzz/fuzz
+
+fuzz-build: deps-check
+	@command -v $(FUZZ_CC) >/dev/null || { echo "mlledger: $(FUZZ_CC) missing; run 'make deps'"; exit 1; }
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPT="-O1 -g -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  EXTRA_LDFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer" $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libml.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libml.a $(LIBS)
 
 bench: $(BIN)
 	@sh bench/run.sh $(abspath $(BIN))
@@ -122,4 +153,4 @@ install: $(BIN)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mlledger
 
 clean:
-	rm -rf build build-check build-bench demo
+	rm -rf build build-check build-bench build-fuzz demo

@@ -138,13 +138,12 @@ static int
 import_line(struct import *im, const char *line, size_t len, int64_t now,
 	    struct ml_buf *payload, struct ml_statement *st, struct ml_err *e)
 {
-	json_error_t jerr;
 	enum ml_kind kind;
-	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *req;
 	int rc;
 
-	if (!req)
-		return ml_err_set(e, ML_EINPUT, "bad JSON at column %d: %s", jerr.column, jerr.text);
+	if ((rc = ml_request_load(line, len, &req, e)))
+		return rc;
 	rc = ml_request_build_parsed(req, resolve, im, now, &kind, payload, st, e);
 	if (rc == ML_OK && (kind == ML_KIND_DATASET || kind == ML_KIND_MODEL)) {
 		char key[300];

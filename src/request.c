@@ -22,6 +22,19 @@ ml_digest_parse(const char *s, uint8_t out[ML_SHA256_LEN])
 	return ml_hex_decode(s + 7, 64, out, ML_SHA256_LEN);
 }
 
+int
+ml_request_load(const char *line, size_t len, json_t **out, struct ml_err *e)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!req)
+		return ml_err_set(e, ML_EINPUT, "bad JSON at column %d: %s", jerr.column,
+				  jerr.text);
+	*out = req;
+	return ML_OK;
+}
+
 /* A JSON number per RFC 8259's grammar, finite, as integer or real. */
 static json_t *
 number_value(const char *v)

@@ -18,6 +18,7 @@
 #ifndef ML_REQUEST_H
 #define ML_REQUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -29,6 +30,13 @@
  * "model").  Returns ML_OK, or an error with e set (ML_EINPUT "unknown ..."). */
 typedef int (*ml_resolve_fn)(void *ctx, const char *kind, const char *ref,
 			     uint8_t digest[ML_SHA256_LEN], struct ml_err *e);
+
+/* Parses one import line (len bytes, no newline needed) as a request: a
+ * JSON object, duplicate members refused.  *out is set only on success and
+ * then owns a reference (json_decref).  ML_EINPUT naming the column on bad
+ * JSON.  The parser of `mlledger import` lines, kept here so that it can be
+ * fuzzed (tests/fuzz/fuzz_import.c). */
+int ml_request_load(const char *line, size_t len, json_t **out, struct ml_err *e);
 
 /* Builds the statement payload for req (borrowed).  resolve may be NULL when
  * nothing needs resolving.  *kind receives the kind.  Errors are ML_EINPUT

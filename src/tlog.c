@@ -191,9 +191,11 @@ ml_tlog_check(struct ml_ledger *l, const char *note, size_t len, struct ml_check
 				      (int)len, note, latest);
 		}
 		free(latest);
-		return ml_err_set(e, ML_EINTEGRITY, "the ledger has %llu entries but a checkpoint "
-				  "signed by its log key has %llu: it was truncated or rolled back",
-				  (unsigned long long)size, (unsigned long long)c.size);
+		ml_err_set(e, ML_EINTEGRITY, "the ledger has %llu entries but a checkpoint "
+			   "signed by its log key has %llu: it was truncated or rolled back",
+			   (unsigned long long)size, (unsigned long long)c.size);
+		e->seq = (long long)size; /* the first entry missing */
+		return ML_EINTEGRITY;
 	}
 	if ((rc = ml_tlog_root(l, c.size, root, e))) {
 		free(latest);

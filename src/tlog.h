@@ -43,7 +43,8 @@ int ml_tlog_included(struct ml_ledger *l, uint64_t seq, uint64_t size,
  * the ledger's log key, its origin, and that the ledger extends it (same
  * root at its size).  ML_OK when consistent; ML_EINTEGRITY when the ledger
  * is shorter (truncated or rolled back) or has another root at that size
- * (forked), with a message naming both; ML_EINPUT when the note is not a
+ * (forked), with a message naming both (when shorter, e->seq is the first
+ * missing entry, which the CLI prints as "entry N: ..."); ML_EINPUT when the note is not a
  * checkpoint of this log.  report (may be NULL) receives, on a mismatch,
  * both checkpoints and the evidence, for printing. */
 int ml_tlog_check(struct ml_ledger *l, const char *note, size_t len,
