@@ -7,6 +7,9 @@
  *   benchutil time LOG CMD...   runs CMD with stdout+stderr appended to LOG,
  *                               prints the wall time in seconds (monotonic
  *                               clock); exits with CMD's status.
+ *   benchutil timemem LOG CMD...
+ *                               the same, printing "SECONDS PEAK_KB" (the
+ *                               child's maximum resident set size).
  *   benchutil now               monotonic clock, seconds.
  *   benchutil stats             reads numbers (one a line) on stdin, prints
  *                               "count median p90 min max".
@@ -25,12 +28,14 @@
  * model of block b - NFAM (same family, previous version).
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* wait4 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,8 +241,9 @@ cmd_stats(void)
 }
 
 static int
-cmd_time(int argc, char **argv)
+cmd_time(int argc, char **argv, int mem)
 {
+	struct rusage ru;
 	double t0, t1;
 	pid_t pid;
 	int st, fd;
@@ -259,11 +265,14 @@ cmd_time(int argc, char **argv)
 		execvp(argv[3], argv + 3);
 		_exit(127);
 	}
-	while (waitpid(pid, &st, 0) < 0)
+	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR)
 			return 2;
 	t1 = now();
-	printf("%.6f\n", t1 - t0);
+	if (mem)
+		printf("%.6f %ld\n", t1 - t0, ru.ru_maxrss);
+	else
+		printf("%.6f\n", t1 - t0);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -281,7 +290,9 @@ main(int argc, char **argv)
 		return fflush(stdout) ? 1 : 0;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "time"))
-		return cmd_time(argc, argv);
+		return cmd_time(argc, argv, 0);
+	if (argc >= 2 && !strcmp(argv[1], "timemem"))
+		return cmd_time(argc, argv, 1);
 	if (argc >= 2 && !strcmp(argv[1], "now")) {
 		printf("%.6f\n", now());
 		return 0;
@@ -294,7 +305,7 @@ main(int argc, char **argv)
 		puts(m);
 		return 0;
 	}
-	fputs("usage: benchutil gen N [FIRST] | time LOG CMD... | now | stats | model LINE\n",
+	fputs("usage: benchutil gen N [FIRST] | time LOG CMD... | timemem LOG CMD... | now | stats | model LINE\n",
 	      stderr);
 	return 2;
 }

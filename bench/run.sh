@@ -143,6 +143,20 @@ C=$(verified_count)
 [ -n "$C" ] || C=$((N + 1))
 R_VERIFY=$(calc "$C / $T")
 say "         $C entries in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_VERIFY") entries/s"
+
+# ---- check (100k) ---------------------------------------------------------
+# Every model version in each environment it was deployed to (the generator
+# deploys each version to staging and production: N/10 deployments).  The
+# bench ledger's approvals are the admin's own, so the verdict is a deny:
+# exit 1 is expected.
+say "[check] policies/production.xml over $(fmt_int "$((N + 1))") entries ($(fmt_int "$((N / 10))") deployments) ..."
+set -- $("$U" timemem "$W/check.out" "$BIN" --ledger "$L100" check \
+	--policy "$HERE/../policies/production.xml" --format json)
+[ "$#" -eq 2 ] || fail "check did not run"
+CHECK_S=$1 CHECK_KB=$2
+grep -q '"verdict": "deny"' "$W/check.out" || { tail -n 3 "$W/check.out" >>"$LOG"; fail "check gave no deny verdict"; }
+rm -f "$W/check.out"
+say "         $(calc "$CHECK_S" | cut -c1-6) s, peak memory $(calc "$CHECK_KB / 1024" | cut -d. -f1) MiB"
 rm -f "$W"/n.jsonl "$L100" "$L100"-wal "$L100"-shm "$L100".log.key
 
 # ---- record latency --------------------------------------------------------
@@ -237,7 +251,7 @@ if [ "$BIG" != 0 ]; then
 	while [ "$i" -lt 5 ]; do
 		S1=$(now)
 		"$BIN" --ledger "$LBIG" gate --policy "$HERE/../policies/production.xml" "$gmodel" \
-			--env prod >"$LOG" 2>&1
+			--env production >"$LOG" 2>&1
 		grc=$?
 		[ "$grc" -le 1 ] || fail "gate exited $grc"
 		say "$(calc "$(now) - $S1")" >>"$W/lat.gate"
@@ -350,6 +364,8 @@ lat "checkpoint, $(fmt_int "$BIG_N") ledger, median" "$CKPT_MED" n/a 20
 lat "prove SEQ, $(fmt_int "$BIG_N") ledger, median" "$PROVE_MED" n/a 20
 lat "prove --consistency, $(fmt_int "$BIG_N") ledger, median" "$CONS_MED" n/a 20
 lat "gate (production.xml), $(fmt_int "$BIG_N") ledger, median" "$GATE_MED" n/a 50
+lat "check (production.xml), $(fmt_int "$((N + 1))") entries" "$(calc "$CHECK_S * 1000")" n/a 5000
+say "check peak memory: $(calc "$CHECK_KB / 1024" | cut -d. -f1) MiB (goal <= 1024 MiB)"
 say ""
 say "baseline import: bare loop of 600-byte payload, EVP SHA-256, crypto_sign_detached,"
 say "  INSERT (WAL, synchronous=FULL), one transaction.  baseline verify:"

@@ -737,7 +737,10 @@ skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], 
 	char *r;
 
 	b->doc = xmlNewDoc((const xmlChar *)"1.0");
-	root = xmlNewNode(NULL, (const xmlChar *)"evidence");
+	/* element and attribute names interned once per document (freed with
+	 * it), not allocated per node */
+	b->doc->dict = xmlDictCreate();
+	root = xmlNewDocNode(b->doc, NULL, (const xmlChar *)"evidence", NULL);
 	xmlDocSetRootElement(b->doc, root);
 	b->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev");
 	xmlSetNs(root, b->ns);

@@ -1112,6 +1112,65 @@ ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf 
 	return ml_err_set(e, ML_EIO, "findings: out of memory while writing the report");
 }
 
+static int
+verdict_rank(int v)
+{
+	return v == ML_EPOLICY ? 2 : v == ML_EDENY ? 1 : 0;
+}
+
+/* Moves *from into *into when *into is unset. */
+static void
+take_str(char **into, char **from)
+{
+	if (!*into) {
+		*into = *from;
+		*from = NULL;
+	}
+}
+
+int
+ml_findings_reserve(struct ml_findings *fs, size_t more)
+{
+	struct ml_finding *items;
+	size_t cap;
+
+	if (fs->cap < fs->n)
+		fs->cap = fs->n; /* a caller that filled items itself */
+	if (fs->n + more <= fs->cap)
+		return 0;
+	cap = fs->cap * 2 > fs->n + more ? fs->cap * 2 : fs->n + more;
+	if (cap < 16)
+		cap = 16;
+	if (!(items = realloc(fs->items, cap * sizeof *items)))
+		return -1;
+	fs->items = items;
+	fs->cap = cap;
+	return 0;
+}
+
+int
+ml_findings_move(struct ml_findings *into, struct ml_findings *from)
+{
+	if (from->n) {
+		if (ml_findings_reserve(into, from->n))
+			return ML_EIO;
+		memcpy(into->items + into->n, from->items, from->n * sizeof *into->items);
+		into->n += from->n;
+		free(from->items);
+		from->items = NULL;
+		from->n = 0;
+	}
+	if (verdict_rank(from->verdict) > verdict_rank(into->verdict))
+		into->verdict = from->verdict;
+	if (!into->policy_id && from->policy_id)
+		memcpy(into->policy_sha256, from->policy_sha256, sizeof into->policy_sha256);
+	take_str(&into->policy_id, &from->policy_id);
+	take_str(&into->policy_version, &from->policy_version);
+	take_str(&into->policy_file, &from->policy_file);
+	ml_findings_free(from);
+	return ML_OK;
+}
+
 void
 ml_findings_free(struct ml_findings *fs)
 {

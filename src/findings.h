@@ -60,6 +60,7 @@ struct ml_findings {
 	char *ledger_root;        /* base64 */
 	struct ml_finding *items;
 	size_t n;
+	size_t cap;               /* items allocated (ml_findings_reserve) */
 	/* the decision: ML_OK pass, ML_EDENY deny, ML_EPOLICY indeterminate */
 	int verdict;
 };
@@ -74,6 +75,15 @@ int ml_format_parse(const char *name, enum ml_format *out);
  * any error out is left as it was.  e may be NULL. */
 int ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
 		      struct ml_err *e);
+/* Makes room for more findings after the n there are (capacity grows
+ * geometrically, so appending is amortised O(1)).  0, or -1 when out of
+ * memory (fs unchanged). */
+int ml_findings_reserve(struct ml_findings *fs, size_t more);
+/* Moves every finding of from to the end of into, in order; into's
+ * verdict becomes the worse of the two (indeterminate, deny, pass) and its
+ * unset policy fields are taken from from.  from is then freed and zeroed.
+ * ML_EIO when out of memory (then neither is changed). */
+int ml_findings_move(struct ml_findings *into, struct ml_findings *from);
 /* Frees everything the struct owns (not the struct itself); NULL is fine.
  * Afterwards the struct is all zero, ready for reuse. */
 void ml_findings_free(struct ml_findings *fs);

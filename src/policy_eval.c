@@ -935,14 +935,11 @@ fail:
 static int
 append(struct ml_findings *out, struct fbuf *b)
 {
-	struct ml_finding *nv;
-
 	if (b->n == 0)
 		return 0;
-	if (!(nv = realloc(out->items, (out->n + b->n) * sizeof *nv)))
+	if (ml_findings_reserve(out, b->n))
 		return -1;
-	memcpy(nv + out->n, b->v, b->n * sizeof *nv);
-	out->items = nv;
+	memcpy(out->items + out->n, b->v, b->n * sizeof *out->items);
 	out->n += b->n;
 	free(b->v);
 	memset(b, 0, sizeof *b);

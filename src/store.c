@@ -828,6 +828,19 @@ ml_store_scan(struct ml_store *s, uint64_t first, ml_entry_fn fn, void *ctx,
 	return scan_rows(s, st, fn, ctx, e);
 }
 
+/* Without statistics the planner may pick (name, kind) for a query that
+ * names the version too, and then scan every entry of that kind: name the
+ * index that fits. */
+static const char *
+index_hint(const char *kind, const char *name, const char *version)
+{
+	if (name && *name && version && *version)
+		return " INDEXED BY entry_index_subject";
+	if (name && *name && kind && *kind)
+		return " INDEXED BY entry_index_kind";
+	return "";
+}
+
 int
 ml_store_query(struct ml_store *s, const char *kind, const char *name,
 	       const char *version, int64_t since_us, ml_entry_fn fn, void *ctx,
@@ -841,9 +854,10 @@ ml_store_query(struct ml_store *s, const char *kind, const char *name,
 	snprintf(sql, sizeof sql,
 		 "SELECT e.seq, e.prev, e.appended_us, e.envelope, e.leaf_hash, "
 		 "i.kind, i.name, i.version, i.keyid, i.stmt_hash "
-		 "FROM main.entry_index i JOIN main.entries e ON e.seq = i.seq "
+		 "FROM main.entry_index i%s JOIN main.entries e ON e.seq = i.seq "
 		 "WHERE 1%s%s%s AND (?4 < 0 OR e.appended_us >= ?4) ORDER BY e.seq",
-		 kind && *kind ? " AND i.kind = ?1" : "", name && *name ? " AND i.name = ?2" : "",
+		 index_hint(kind, name, version), kind && *kind ? " AND i.kind = ?1" : "",
+		 name && *name ? " AND i.name = ?2" : "",
 		 version && *version ? " AND i.version = ?3" : "");
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_err(s, e, "query");
@@ -866,8 +880,9 @@ static void
 seq_filter_sql(char *buf, size_t cap, const char *kind, const char *name,
 	       const char *version, int newest_first)
 {
-	snprintf(buf, cap, "SELECT seq FROM main.entry_index WHERE 1%s%s%s ORDER BY seq%s",
-		 kind && *kind ? " AND kind = ?1" : "", name && *name ? " AND name = ?2" : "",
+	snprintf(buf, cap, "SELECT seq FROM main.entry_index%s WHERE 1%s%s%s ORDER BY seq%s",
+		 index_hint(kind, name, version), kind && *kind ? " AND kind = ?1" : "",
+		 name && *name ? " AND name = ?2" : "",
 		 version && *version ? " AND version = ?3" : "", newest_first ? " DESC" : "");
 }
 

@@ -72,8 +72,19 @@ cp q4.cosigned audit-bundle/checkpoint
 run verify --bundle audit-bundle --trust trust.policy
 run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.89 --key keys/ci.key
 run $L verify --checkpoint q4.ckpt
-say "The pre-deployment gate (policies/production.xml)"
-run $L gate --policy ../policies/production.xml fraud-detector@3.1.0 --env prod || true
-run $L gate --policy ../policies/production.xml fraud-detector@3.0.0 --env staging || echo "(exit $?: denied, as it should be)"
+say "The pre-deployment gate (policies/production.xml); each decision is recorded"
+run $L gate --policy ../policies/production.xml fraud-detector@3.1.0 --env prod --key keys/ci.key ||
+	{ echo "(exit $?: the demo's passing gate did not pass)"; exit 1; }
+if run $L gate --policy ../policies/production.xml fraud-detector@3.0.0 --env staging --key keys/ci.key; then
+	echo "(the demo's denied gate passed)"
+	exit 1
+else
+	echo "(exit 1: denied, as it should be)"
+fi
+run $L log --kind gate
+say "Policy tests and a check of every deployment"
+run policy test ../policies/tests/production.tests.xml
+run $L check --policy ../policies/production.xml --phase audit || echo "(exit $?: findings above)"
+run $L check --policy ../policies/monitoring.xml || echo "(exit $?: findings above)"
 
 printf '\nThe demo ledger is demo/ledger.db; try: build/mlledger --ledger demo/ledger.db show 12\n'

@@ -2885,6 +2885,33 @@ TMPDIR=$W/pt-tmp "$M" policy test "$PT/ok.tests.xml" "$PT/line.tests.xml" >/dev/
 [ -z "$(ls -A "$W/pt-tmp")" ] || bad "left: $(ls -A "$W/pt-tmp")"
 end
 
+begin "check --jobs: several workers give the same findings, in the same order, as one"
+CJ=$W/jobs.db
+"$M" --ledger "$CJ" init --key "$K/admin.key" --origin cli-test/jobs >/dev/null 2>&1 ||
+	bad "init failed"
+{
+	printf '{"kind":"dataset","subject":"shared@1","digest":"sha256:%s","properties":{"license":"MIT"}}\n' "$HA"
+	for f in alpha beta gamma delta epsilon; do
+		for v in 1 2 3 4 5 6; do
+			printf '{"kind":"model","subject":"%s@%s","digest":"sha256:%064d","datasets":["shared@1"],"metrics":{"auc":0.%s}}\n' "$f" "$v" "$v$((${#f} + 10))" "$v"
+			printf '{"kind":"evaluation","subject":"%s@%s","metrics":{"auc":0.%s}}\n' "$f" "$v" "$v"
+			printf '{"kind":"deployment","subject":"%s@%s","environment":"staging"}\n' "$f" "$v"
+			[ $((v % 2)) = 0 ] && printf '{"kind":"deployment","subject":"%s@%s","environment":"prod"}\n' "$f" "$v"
+		done
+	done
+} >"$W/jobs.jsonl"
+run "$M" --ledger "$CJ" import "$W/jobs.jsonl" --key "$K/admin.key"
+want_ok
+run "$M" --ledger "$CJ" check --policy "$PROD" --format json --jobs 1 --as-of 2027-06-01
+cp "$OUT" "$W/jobs1.json"
+run "$M" --ledger "$CJ" check --policy "$PROD" --format json --jobs 3 --as-of 2027-06-01
+cmp -s "$OUT" "$W/jobs1.json" || bad "--jobs 3 and --jobs 1 differ: $(diff "$W/jobs1.json" "$OUT" | head -5)"
+n=$(grep -c '"ruleId": "PROD-APPROVAL"' "$OUT")
+[ "$n" = 45 ] || bad "expected 45 subjects (30 staging + 15 prod), found $n"
+run "$M" --ledger "$CJ" check --policy "$PROD" --jobs 0
+want_err 2 '--jobs: a number from 1 to 8'
+end
+
 # ---- summary ----------------------------------------------------------------
 
 bug_text() {

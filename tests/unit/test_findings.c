@@ -1159,11 +1159,60 @@ test_digest_matches_python(void **state)
 	tu_rmtree(dir);
 }
 
+/* ml_findings_move: order kept, worse verdict wins, unset policy fields
+ * taken, the source emptied; many moves stay amortised. */
+static void
+test_move(void **state)
+{
+	struct ml_findings a, b;
+	size_t i;
+
+	(void)state;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	add(&a, "R1", ML_SEV_DENY, ML_OUT_PASS, "m@1", "one", NULL, 0);
+	a.verdict = ML_EDENY;
+	add(&b, "R2", ML_SEV_WARN, ML_OUT_FAIL, "m@2", "two", NULL, 0);
+	add(&b, "R3", ML_SEV_INFO, ML_OUT_INDETERMINATE, "m@3", "three", NULL, 0);
+	b.verdict = ML_EPOLICY;
+	b.policy_id = xdup("p");
+	b.policy_version = xdup("1");
+	memcpy(b.policy_sha256, SHA, 65);
+	assert_int_equal(ml_findings_move(&a, &b), ML_OK);
+	assert_int_equal(a.n, 3);
+	assert_string_equal(a.items[0].rule_id, "R1");
+	assert_string_equal(a.items[1].rule_id, "R2");
+	assert_string_equal(a.items[2].rule_id, "R3");
+	assert_int_equal(a.verdict, ML_EPOLICY);
+	assert_string_equal(a.policy_id, "p");
+	assert_string_equal(a.policy_sha256, SHA);
+	assert_int_equal(b.n, 0);
+	assert_null(b.items);
+	assert_null(b.policy_id);
+	/* a better verdict does not override a worse one */
+	b.verdict = ML_OK;
+	assert_int_equal(ml_findings_move(&a, &b), ML_OK);
+	assert_int_equal(a.verdict, ML_EPOLICY);
+	/* reserve grows geometrically */
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(ml_findings_reserve(&a, 1), 0);
+		assert_true(a.cap >= a.n + 1);
+		add(&b, "Rn", ML_SEV_INFO, ML_OUT_PASS, "m@n", "n", NULL, 0);
+		assert_int_equal(ml_findings_move(&a, &b), ML_OK);
+	}
+	assert_int_equal(a.n, 1003);
+	assert_true(a.cap < 4 * a.n);
+	assert_string_equal(a.items[1002].rule_id, "Rn");
+	ml_findings_free(&a);
+	ml_findings_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_parse),
+		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_text_hostile),
 		cmocka_unit_test(test_verdict_words),
 		cmocka_unit_test(test_github_hostile),
