@@ -15,6 +15,8 @@
 #include "ledger.h"
 #include "util.h"
 
+#define ML_VERSION "0.1.0"
+
 int cli_main(int argc, char **argv);
 
 /* ---- shared between the cli_*.c files ---------------------------------- */
@@ -83,5 +85,7 @@ int cmd_evidence(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_verify_report(int argc, char **argv);
 
 #endif
