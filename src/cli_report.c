@@ -86,7 +86,7 @@ opt_time(struct cli *c, const char *name, int64_t *us)
 {
 	const char *v = cli_get(c, name);
 
-	*us = ml_now_us() / 1000000 * 1000000;
+	*us = ml_now_us(); /* not truncated: this second's appends count */
 	if (v && ml_time_parse(v, us) != 0)
 		return cli_failf(c, ML_EINPUT, "--%s: expected YYYY-MM-DD or "
 				 "YYYY-MM-DDTHH:MM:SSZ", name);

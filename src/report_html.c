@@ -275,7 +275,7 @@ chart_deployments(xmlNodePtr parent, const json_t *model)
 	label(svg, left + width, lane * (double)n + 30, "end", jstr(model, "scope.to"));
 	{
 		char m[32];
-		snprintf(m, sizeof m, "busiest span: %.0f", max);
+		snprintf(m, sizeof m, "tallest bar: %.0f", max);
 		label(svg, left + width / 2, lane * (double)n + 30, "middle", m);
 	}
 	json_decref(envs);
