@@ -11,7 +11,8 @@ TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
-           clang libclang-rt-14-dev
+           clang libclang-rt-14-dev \
+           chromium
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wno-unused-parameter
@@ -23,7 +24,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) \
              $(HARDEN) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_LDFLAGS)
-LIBS    = $(PKG_LIBS) -lpthread
+LIBS    = $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(sort $(wildcard src/*.c))
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
@@ -79,6 +80,16 @@ $(BUILD)/gen/policy_test_xsd.h: policies/policy-test.xsd
 
 $(BUILD)/obj/policy_test.o: $(BUILD)/gen/policy_test_xsd.h
 
+# reports/report.css is embedded too (report_html.c inlines it in reports).
+$(BUILD)/gen/report_css.h: reports/report.css
+	@mkdir -p $(@D)
+	{ echo '/* generated from reports/report.css by the Makefile */'; \
+	  echo 'static const unsigned char report_css[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/report_html.o: $(BUILD)/gen/report_css.h
+
 $(BUILD)/libml.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
@@ -102,6 +113,7 @@ unit: deps-check $(UNIT_BIN)
 
 cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

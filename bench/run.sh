@@ -157,6 +157,23 @@ CHECK_S=$1 CHECK_KB=$2
 grep -q '"verdict": "deny"' "$W/check.out" || { tail -n 3 "$W/check.out" >>"$LOG"; fail "check gave no deny verdict"; }
 rm -f "$W/check.out"
 say "         $(calc "$CHECK_S" | cut -c1-6) s, peak memory $(calc "$CHECK_KB / 1024" | cut -d. -f1) MiB"
+# ---- audit report (100k) ---------------------------------------------------
+# The HTML report of the whole history (about 10,000 deployments) with
+# production.xml; wall time and peak memory (GNU time), goal 10 s and 1 GiB.
+REPORT_S=n/a
+REPORT_MB=n/a
+if [ -x /usr/bin/time ]; then
+	say "[report] HTML report over the $N-line ledger, policies/production.xml ..."
+	/usr/bin/time -f "%e %M" -o "$W/report.time" "$BIN" --ledger "$L100" report \
+		--policy "$HERE/../policies/production.xml" --from 2000-01-01 --to 2099-12-31 \
+		--format html --out "$W/report.html" >>"$LOG" 2>&1 || fail "report failed"
+	REPORT_S=$(cut -d' ' -f1 "$W/report.time")
+	REPORT_MB=$(awk '{ printf "%.0f", $2 / 1024 }' "$W/report.time")
+	say "         $(calc "$REPORT_S" | cut -c1-6) s, peak $REPORT_MB MiB, $(fmt_int "$(wc -c <"$W/report.html")") bytes"
+	rm -f "$W/report.html"
+else
+	say "[report] skipped: /usr/bin/time (Debian package time) is not installed"
+fi
 rm -f "$W"/n.jsonl "$L100" "$L100"-wal "$L100"-shm "$L100".log.key
 
 # ---- record latency --------------------------------------------------------
@@ -352,6 +369,12 @@ if [ "$BIG" != 0 ]; then
 	tp "verify, $(fmt_int "$C_BIG") entries" "$R_VERIFY_BIG" "$B_VERIFY" 20000
 else
 	row "verify, $(fmt_int "$BIG_N") entries" n/a "$(fmt_int "$B_VERIFY")" n/a ">= 20,000" "(skipped, BENCH_BIG=0)"
+fi
+if [ "$REPORT_S" != n/a ]; then
+	row "report --format html, $(fmt_int "$N") lines (s)" "$(printf %.2f "$REPORT_S")" n/a n/a "<= 10" \
+		"$(awk -v x="$REPORT_S" 'BEGIN { print x + 0 <= 10 ? "ok" : "ABOVE GOAL" }')"
+	row "report --format html, peak memory (MiB)" "$REPORT_MB" n/a n/a "<= 1024" \
+		"$(awk -v x="$REPORT_MB" 'BEGIN { print x + 0 <= 1024 ? "ok" : "ABOVE GOAL" }')"
 fi
 say ""
 row "latency (ms, $RUNS calls)" mlledger "git -S" ratio goal ""

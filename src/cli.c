@@ -60,6 +60,10 @@ static const char usage_text[] =
 	"  check --policy FILE [--as-of DATE]     every model version and deployment\n"
 	"  policy lint FILE...                    validate and compile policy files\n"
 	"  policy test FILE...                    run policy test files (policies/TESTING.md)\n"
+	"Audit reports\n"
+	"  report --from DAY --to DAY --format html|md|json|csv --out PATH [--policy FILE]...\n"
+	"         [--sign KEY] [--as-of DATE] [--generated-at TIME] [--allow-unverified]\n"
+	"  verify-report REPORT --key NAME.pub   its detached signature REPORT.sig.json\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
@@ -78,7 +82,8 @@ static const struct {
 	{"verify-proof", cmd_verify_proof}, {"cosign", cmd_cosign},
 	{"witness-key", cmd_witness_key}, {"export", cmd_export},
 	{"evidence", cmd_evidence}, {"gate", cmd_gate}, {"check", cmd_check},
-	{"policy", cmd_policy},
+	{"policy", cmd_policy}, {"report", cmd_report},
+	{"verify-report", cmd_verify_report},
 };
 
 static const char *global_ledger;

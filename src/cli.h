@@ -83,5 +83,7 @@ int cmd_evidence(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_verify_report(int argc, char **argv);
 
 #endif

@@ -87,4 +87,17 @@ run policy test ../policies/tests/production.tests.xml
 run $L check --policy ../policies/production.xml --phase audit || echo "(exit $?: findings above)"
 run $L check --policy ../policies/monitoring.xml || echo "(exit $?: findings above)"
 
+say "The audit report of the last 30 days (reports/README.md), signed by an auditor"
+"$M" key new auditor --dir keys >/dev/null
+FROM=$(date -u -d '-30 days' +%F)
+TO=$(date -u +%F)
+R="report --policy ../policies/production.xml --from $FROM --to $TO"
+run $L $R --format html --out ../reports/demo.html --sign keys/auditor.key
+run $L $R --format md --out ../reports/demo.md
+run $L $R --format json --out ../reports/demo.json
+run $L $R --format csv --out ../reports/demo-csv
+run verify-report ../reports/demo.html --key keys/auditor.pub
+
 printf '\nThe demo ledger is demo/ledger.db; try: build/mlledger --ledger demo/ledger.db show 12\n'
+printf 'The demo report: reports/demo.html (signed: reports/demo.html.sig.json), reports/demo.md,\n'
+printf 'reports/demo.json and reports/demo-csv/*.csv\n'

@@ -1,0 +1,357 @@
+/* cli_report — report and verify-report. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "report.h"
+#include "report_html.h"
+#include "report_sig.h"
+#include "report_text.h"
+
+#define CSS_MAX (1024 * 1024)
+#define MAX_POLICIES 64
+
+static const char report_usage[] =
+	"usage: mlledger report --from YYYY-MM-DD --to YYYY-MM-DD --format html|md|json|csv\n"
+	"                       --out PATH [--policy FILE]... [--param NAME=VALUE]...\n"
+	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
+	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
+	"                       [--allow-unverified] [--jobs N]\n"
+	"\n"
+	"Writes an audit report of the period (both days included, UTC): scope,\n"
+	"integrity (a full verify), inventory and production history, the evidence\n"
+	"chain of every deployment, version comparisons, monitoring cadence, the\n"
+	"findings of the policies for every deployed version, keys and people.\n"
+	"Times are the authors' signed times; entries appended after --as-of\n"
+	"(default: now) are left out.  Same ledger, options, --as-of and\n"
+	"--generated-at (default: now) give the same bytes.\n"
+	"\n"
+	"--format csv      one NAME.csv per table in the folder --out, or the one\n"
+	"                  table --table NAME in the file --out\n"
+	"--sign KEY        also writes PATH.sig.json, a detached DSSE signature\n"
+	"--max-gap-days N  monitoring gaps longer than N days are flagged (default 7)\n"
+	"--allow-unverified  report on a ledger that fails verify, saying so first\n"
+	"\n"
+	"Exit 0; 2 bad input; 3 invalid policy; 4 the ledger fails verification;\n"
+	"5 I/O; 6 key error.  See reports/README.md.\n";
+
+/* cli_parse knows --format text|json only: report reads its own. */
+static int
+parse_report_cli(struct cli *c, int argc, char **argv, const char *spec, const char **fmt)
+{
+	int i, rc;
+
+	*fmt = NULL;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			*fmt = argv[i + 1];
+			argv[i + 1] = "text";
+		} else if (!strncmp(argv[i], "--format=", 9)) {
+			*fmt = argv[i] + 9;
+			argv[i] = "--format=text";
+		}
+	}
+	rc = cli_parse(c, argc, argv, spec);
+	c->json = 0;
+	return rc;
+}
+
+static size_t
+values_of(const struct cli *c, const char *name, const char **out, size_t cap)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < c->nopts && n < cap; i++)
+		if (!strcmp(c->opts[i].name, name))
+			out[n++] = c->opts[i].value;
+	return n;
+}
+
+static int
+opt_day(struct cli *c, const char *name, int64_t *us)
+{
+	const char *v = cli_get(c, name);
+
+	if (!v || strlen(v) != 10 || ml_time_parse(v, us) != 0)
+		return cli_failf(c, ML_EINPUT, "--%s YYYY-MM-DD is required", name);
+	return ML_OK;
+}
+
+static int
+opt_time(struct cli *c, const char *name, int64_t *us)
+{
+	const char *v = cli_get(c, name);
+
+	*us = ml_now_us(); /* not truncated: this second's appends count */
+	if (v && ml_time_parse(v, us) != 0)
+		return cli_failf(c, ML_EINPUT, "--%s: expected YYYY-MM-DD or "
+				 "YYYY-MM-DDTHH:MM:SSZ", name);
+	return ML_OK;
+}
+
+static int
+opt_int(struct cli *c, const char *name, long lo, long hi, long dflt, long *out)
+{
+	const char *v = cli_get(c, name);
+	char *end;
+
+	*out = dflt;
+	if (!v)
+		return ML_OK;
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	if (!*v || *end || errno || *out < lo || *out > hi)
+		return cli_failf(c, ML_EINPUT, "--%s: a number from %ld to %ld", name, lo, hi);
+	return ML_OK;
+}
+
+/* Fills the build options from the command line. */
+static int
+report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const char **par)
+{
+	long gap, jobs;
+	int rc;
+
+	memset(o, 0, sizeof *o);
+	if ((rc = opt_day(c, "from", &o->from_us)) || (rc = opt_day(c, "to", &o->to_us)) ||
+	    (rc = opt_time(c, "as-of", &o->as_of_us)) ||
+	    (rc = opt_time(c, "generated-at", &o->generated_us)) ||
+	    (rc = opt_int(c, "max-gap-days", 1, 3650, 7, &gap)) ||
+	    (rc = opt_int(c, "jobs", 1, 64, 0, &jobs)))
+		return rc;
+	o->to_us += (int64_t)86400 * 1000000;
+	o->from = cli_get(c, "from");
+	o->to = cli_get(c, "to");
+	o->max_gap_days = gap;
+	o->jobs = (int)jobs;
+	o->npolicies = values_of(c, "policy", pol, MAX_POLICIES);
+	o->policies = pol;
+	o->nparams = values_of(c, "param", par, MAX_POLICIES);
+	o->params = par;
+	o->phase = cli_get(c, "phase");
+	o->allow_unverified = cli_has(c, "allow-unverified");
+	o->tool_version = ML_VERSION;
+	if (o->from_us >= o->to_us)
+		return cli_failf(c, ML_EINPUT, "--from must not come after --to");
+	return ML_OK;
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* Writes bytes to path, and path.sig.json when k is set. */
+static int
+write_out(const char *path, const struct ml_buf *b, const struct ml_seckey *k,
+	  struct ml_err *e)
+{
+	struct ml_buf sig = {0};
+	char sp[4200];
+	int rc;
+
+	if ((rc = ml_write_file_atomic(path, b->data, b->len, 0644, 0, e)) || !k)
+		return rc;
+	snprintf(sp, sizeof sp, "%s.sig.json", path);
+	if ((rc = ml_report_sign(k, base_name(path), b->data, b->len, &sig, e)) == ML_OK)
+		rc = ml_write_file_atomic(sp, sig.data, sig.len, 0644, 0, e);
+	ml_buf_free(&sig);
+	if (rc == ML_OK)
+		printf("signed %s\n", sp);
+	return rc;
+}
+
+static int
+read_css(const struct cli *c, char **css, size_t *len, struct ml_err *e)
+{
+	const char *path = cli_get(c, "css");
+
+	*css = NULL;
+	*len = 0;
+	return path ? ml_read_file(path, CSS_MAX, css, len, e) : ML_OK;
+}
+
+/* One file per table in folder dir (made when absent). */
+static int
+write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k,
+	      struct ml_err *e)
+{
+	const struct ml_report_table *t;
+	size_t i, n;
+	int rc = ML_OK;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
+	t = ml_report_tables(&n);
+	for (i = 0; i < n && rc == ML_OK; i++) {
+		struct ml_buf b = {0};
+		char path[4200];
+		snprintf(path, sizeof path, "%s/%s.csv", dir, t[i].name);
+		if ((rc = ml_report_csv(model, &t[i], &b, e)) == ML_OK &&
+		    (rc = write_out(path, &b, k, e)) == ML_OK)
+			printf("wrote %s (%zu bytes)\n", path, b.len);
+		ml_buf_free(&b);
+	}
+	return rc;
+}
+
+static int
+render(const struct cli *c, const char *fmt, const json_t *model, struct ml_buf *b,
+       struct ml_err *e)
+{
+	const struct ml_report_table *t;
+	char *css = NULL;
+	size_t len;
+	int rc;
+
+	if (!strcmp(fmt, "json"))
+		return ml_report_json(model, b, e);
+	if (!strcmp(fmt, "md"))
+		return ml_report_markdown(model, b, e);
+	if (!strcmp(fmt, "csv")) {
+		t = ml_report_table(cli_get(c, "table"));
+		return ml_report_csv(model, t, b, e);
+	}
+	if ((rc = read_css(c, &css, &len, e)) == ML_OK)
+		rc = ml_report_html(model, css, len, b, e);
+	free(css);
+	return rc;
+}
+
+static int
+check_format(struct cli *c, const char *fmt)
+{
+	const char *table = cli_get(c, "table");
+
+	if (!fmt || (strcmp(fmt, "html") && strcmp(fmt, "md") && strcmp(fmt, "json") &&
+		     strcmp(fmt, "csv")))
+		return cli_failf(c, ML_EINPUT, "--format html, md, json or csv is required");
+	if (!cli_get(c, "out"))
+		return cli_failf(c, ML_EINPUT, "--out PATH is required");
+	if (table && strcmp(fmt, "csv"))
+		return cli_failf(c, ML_EINPUT, "--table applies to --format csv");
+	if (table && !ml_report_table(table))
+		return cli_failf(c, ML_EINPUT, "--table: unknown table \"%.40s\" (see "
+				 "reports/README.md)", table);
+	return ML_OK;
+}
+
+/* --sign KEY: cli_load_key reads --key, so hand it a copy that has one. */
+static int
+load_signer(const struct cli *c, struct ml_seckey **k, struct ml_err *e)
+{
+	struct cli kc = *c;
+
+	*k = NULL;
+	if (!cli_get(c, "sign"))
+		return ML_OK;
+	if (kc.nopts == CLI_MAX_OPTS)
+		return ml_err_set(e, ML_EINPUT, "too many options");
+	kc.opts[kc.nopts].name = "key";
+	kc.opts[kc.nopts++].value = cli_get(c, "sign");
+	return cli_load_key(&kc, k, e);
+}
+
+static int
+report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o, struct ml_err *e)
+{
+	struct ml_seckey *k = NULL;
+	struct ml_ledger *l = NULL;
+	struct ml_buf b = {0};
+	const char *out = cli_get(c, "out");
+	json_t *model = NULL;
+	int rc;
+
+	if ((rc = load_signer(c, &k, e)) || (rc = cli_open(c, 0, &l, e)) ||
+	    (rc = ml_report_build(l, o, &model, e)))
+		goto out;
+	if (!strcmp(fmt, "csv") && !cli_get(c, "table")) {
+		rc = write_csv_dir(model, out, k, e);
+		goto out;
+	}
+	if ((rc = render(c, fmt, model, &b, e)) == ML_OK &&
+	    (rc = write_out(out, &b, k, e)) == ML_OK)
+		printf("wrote %s (%s, %zu bytes)\n", out, fmt, b.len);
+out:
+	if (model && !json_is_true(ml_report_get(model, "integrity.ok")))
+		fprintf(stderr, "mlledger: report: warning: the ledger FAILED verification; the "
+			"report says so at the top\n");
+	ml_buf_free(&b);
+	json_decref(model);
+	ml_ledger_close(l);
+	ml_seckey_free(k);
+	return rc;
+}
+
+int
+cmd_report(int argc, char **argv)
+{
+	struct cli c = {.cmd = "report"};
+	struct ml_report_opts o;
+	struct ml_err e;
+	const char *fmt, *pol[MAX_POLICIES], *par[MAX_POLICIES];
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = parse_report_cli(&c, argc, argv,
+				   "policy= param= phase= from= to= as-of= generated-at= out= "
+				   "table= sign= passphrase-file= css= allow-unverified "
+				   "max-gap-days= jobs=", &fmt)))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(report_usage, stdout);
+		return ML_OK;
+	}
+	if (c.nargs)
+		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%.40s\" (see --help)",
+				 c.args[0]);
+	if ((rc = check_format(&c, fmt)) || (rc = report_opts(&c, &o, pol, par)))
+		return rc;
+	rc = report_run(&c, fmt, &o, &e);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+int
+cmd_verify_report(int argc, char **argv)
+{
+	struct cli c = {.cmd = "verify-report"};
+	struct ml_pubkey k;
+	struct ml_err e;
+	char sp[4200], *sig = NULL, *bytes = NULL, keyid[ML_KEYID_MAX];
+	size_t slen, blen;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "key= sig=")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		puts("usage: mlledger verify-report REPORT --key NAME.pub [--sig FILE]\n\n"
+		     "Checks the detached signature REPORT.sig.json (or --sig FILE) over the\n"
+		     "exact bytes of REPORT with the verifier key NAME.pub.  Exit 0 when it\n"
+		     "holds; 4 when the report was changed or not signed by that key; 2 when\n"
+		     "a file is missing or not a report signature.");
+		return ML_OK;
+	}
+	if (c.nargs != 1 || !cli_get(&c, "key"))
+		return cli_failf(&c, ML_EINPUT, "expected REPORT --key NAME.pub");
+	snprintf(sp, sizeof sp, "%s.sig.json", c.args[0]);
+	if (!(rc = ml_pubkey_load(cli_get(&c, "key"), &k, &e)) &&
+	    !(rc = ml_read_file(cli_get(&c, "sig") ? cli_get(&c, "sig") : sp, ML_REPORT_SIG_MAX,
+				&sig, &slen, &e)) &&
+	    !(rc = ml_read_file(c.args[0], (size_t)1 << 31, &bytes, &blen, &e)))
+		rc = ml_report_verify(&k, sig, slen, (const uint8_t *)bytes, blen, &e);
+	free(sig);
+	free(bytes);
+	if (rc)
+		return cli_fail(&c, &e);
+	ml_pubkey_keyid(&k, keyid);
+	printf("ok: %s is signed by %s\n", c.args[0], keyid);
+	return ML_OK;
+}

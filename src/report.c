@@ -1,0 +1,1169 @@
+/* report — see report.h.  One pass over the verified entries collects the
+ * facts (scan_*), then the sections are derived from them (history, chains,
+ * comparisons, cadence, people); report_policy.c adds the findings. */
+#include "report_int.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "note.h"
+#include "statement.h"
+#include "store.h"
+#include "tlog.h"
+#include "verify.h"
+
+#define SCAN_STOP (-2)
+#define DAY_US ((int64_t)86400 * 1000000)
+
+/* ---- small helpers ---------------------------------------------------- */
+
+json_t *
+rp_str(const char *s)
+{
+	json_t *v;
+	char *c;
+
+	if (!s)
+		return json_null();
+	if ((v = json_string(s)))
+		return v;
+	c = ml_report_clean(s, strlen(s)); /* not UTF-8: replaced */
+	v = c ? json_string(c) : NULL;
+	free(c);
+	return v ? v : json_null();
+}
+
+void
+rp_pair_key(const char *ref, const char *env, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s\n%s", ref, env ? env : "");
+}
+
+static void
+set_time(json_t *o, const char *key, int64_t us)
+{
+	char t[21];
+
+	ml_time_format(us, t);
+	json_object_set_new(o, key, json_string(t));
+}
+
+static int64_t
+num_i(const json_t *o, const char *key)
+{
+	return (int64_t)json_integer_value(json_object_get(o, key));
+}
+
+static const char *
+str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void
+digest_of(const uint8_t d[ML_SHA256_LEN], char out[72])
+{
+	memcpy(out, "sha256:", 7);
+	ml_hex_encode(d, ML_SHA256_LEN, out + 7);
+}
+
+/* "sha256:0123456789ab…": short form for labels. */
+static void
+short_digest(const char *d, char out[32])
+{
+	snprintf(out, 32, "%.19s%s", d ? d : "", d && strlen(d) > 19 ? "\xe2\x80\xa6" : "");
+}
+
+/* The facts object of a model version, created on first use. */
+static json_t *
+facts_of(struct rp *r, const char *ref)
+{
+	json_t *f = json_object_get(r->facts, ref);
+
+	if (!f) {
+		f = json_pack("{s:[], s:[], s:[], s:[], s:b}", "evaluations", "approvals",
+			      "monitoring", "incidents", "touched", 0);
+		json_object_set_new(r->facts, ref, f);
+	}
+	return f;
+}
+
+/* metrics as "k=v, k=v" for labels. */
+static void
+metrics_text(struct ml_buf *b, json_t *metrics)
+{
+	char *c = ml_report_cell(metrics, NULL);
+
+	ml_buf_puts(b, c ? c : "");
+	free(c);
+}
+
+static json_t *
+label_new(struct ml_buf *b)
+{
+	json_t *v;
+
+	ml_buf_append(b, "", 1);
+	v = b->oom ? json_null() : rp_str((const char *)b->data);
+	ml_buf_free(b);
+	return v;
+}
+
+/* ---- one pass over the entries ------------------------------------------ */
+
+struct scanned {
+	uint64_t seq;
+	int64_t t;              /* author time, µs */
+	const char *time;       /* author time as written */
+	const char *keyid;
+	char author[ML_KEYID_MAX];
+	const struct ml_statement *st;
+	int in_period;
+};
+
+/* The common members: seq, time, author (and _t). */
+static json_t *
+base_obj(const struct scanned *x)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "seq", json_integer((json_int_t)x->seq));
+	json_object_set_new(o, "time", rp_str(x->time));
+	json_object_set_new(o, "author", rp_str(x->author));
+	json_object_set_new(o, "_t", json_integer(x->t));
+	return o;
+}
+
+static void
+copy_member(json_t *to, const json_t *pred, const char *key)
+{
+	json_t *v = json_object_get(pred, key);
+
+	json_object_set(to, key, v ? v : json_null());
+}
+
+static void
+scan_model(struct rp *r, const struct scanned *x)
+{
+	const json_t *p = x->st->predicate;
+	json_t *o = base_obj(x), *ds = json_array(), *d;
+	char dg[72], name[129], version[65];
+	size_t i;
+
+	digest_of(x->st->digest, dg);
+	ml_ref_split(x->st->subject, name, version);
+	json_object_set_new(o, "ref", rp_str(x->st->subject));
+	json_object_set_new(o, "name", rp_str(name));
+	json_object_set_new(o, "version", rp_str(version));
+	json_object_set_new(o, "digest", json_string(dg));
+	json_array_foreach(json_object_get(p, "datasets"), i, d)
+		json_array_append(ds, json_object_get(d, "name"));
+	json_object_set_new(o, "datasets", ds);
+	d = json_object_get(json_object_get(p, "parent"), "name");
+	json_object_set(o, "parent", d ? d : json_null());
+	d = json_object_get(p, "metrics");
+	json_object_set_new(o, "metrics", d ? json_deep_copy(d) : json_object());
+	copy_member(o, p, "properties");
+	if (!json_object_get(r->models, x->st->subject))
+		json_object_set(r->models, x->st->subject, o);
+	json_decref(o);
+}
+
+static void
+scan_dataset(struct rp *r, const struct scanned *x)
+{
+	const json_t *p = x->st->predicate, *props = json_object_get(p, "properties");
+	json_t *o;
+	char dg[72];
+
+	if (json_object_get(r->datasets, x->st->subject))
+		return; /* the same bytes recorded again */
+	o = base_obj(x);
+	digest_of(x->st->digest, dg);
+	json_object_set_new(o, "ref", rp_str(x->st->subject));
+	json_object_set_new(o, "digest", json_string(dg));
+	copy_member(o, props, "license");
+	copy_member(o, props, "pii");
+	copy_member(o, props, "dpia");
+	copy_member(o, p, "uri");
+	copy_member(o, p, "properties");
+	json_object_set_new(o, "_inPeriod", json_boolean(x->in_period));
+	json_object_set_new(r->datasets, x->st->subject, o);
+}
+
+/* Entries about a model version: evaluation ... incident. */
+static void
+scan_about_model(struct rp *r, const struct scanned *x)
+{
+	const json_t *p = x->st->predicate;
+	json_t *f = facts_of(r, x->st->subject), *o = base_obj(x);
+	char dg[72];
+	static const char *const plain[] = {"environment", "decision", "comment", "rule",
+					    "expires", "reason", "ticket", "severity",
+					    "description", NULL};
+	size_t i;
+
+	json_object_set_new(o, "ref", rp_str(x->st->subject));
+	for (i = 0; plain[i]; i++)
+		if (json_object_get(p, plain[i]))
+			copy_member(o, p, plain[i]);
+	if (json_object_get(p, "metrics"))
+		copy_member(o, p, "metrics");
+	if (x->in_period)
+		json_object_set_new(f, "touched", json_true());
+	switch (x->st->kind) {
+	case ML_KIND_EVALUATION:
+		json_object_set(o, "dataset", json_object_get(json_object_get(p, "dataset"),
+							      "name") ?: json_null());
+		json_array_append(json_object_get(f, "evaluations"), o);
+		break;
+	case ML_KIND_APPROVAL:
+		digest_of(x->st->digest, dg);
+		json_object_set_new(o, "keyid", rp_str(x->keyid));
+		json_object_set(o, "roles", json_object_get(r->roles, x->keyid) ?: json_null());
+		json_object_set_new(o, "digest", json_string(dg));
+		json_array_append(json_object_get(f, "approvals"), o);
+		break;
+	case ML_KIND_MONITORING:
+		json_array_append(json_object_get(f, "monitoring"), o);
+		break;
+	case ML_KIND_INCIDENT:
+		json_array_append(json_object_get(f, "incidents"), o);
+		json_array_append(r->incidents, o);
+		break;
+	case ML_KIND_WAIVER:
+		json_array_append(r->waivers, o);
+		break;
+	default: /* deployment, retirement */
+		json_object_set_new(o, "kind", json_string(ml_kind_name(x->st->kind)));
+		json_array_append(r->events, o);
+		break;
+	}
+	json_decref(o);
+}
+
+static void
+scan_key(struct rp *r, const struct scanned *x)
+{
+	const json_t *p = x->st->predicate;
+	json_t *o = base_obj(x);
+	const char *ev = x->st->kind == ML_KIND_KEY_REVOCATION ? "revocation" : "enrolment";
+	const char *key = x->st->kind == ML_KIND_GENESIS ? str(p, "admin") : str(p, "key");
+	char name[ML_VKEY_MAX];
+
+	snprintf(name, sizeof name, "%s", key ? key : "");
+	name[strcspn(name, "+")] = '\0';
+	json_object_set_new(o, "event", json_string(x->st->kind == ML_KIND_GENESIS
+						    ? "enrolment (genesis)" : ev));
+	json_object_set_new(o, "key", rp_str(name));
+	if (x->st->kind == ML_KIND_GENESIS)
+		json_object_set_new(o, "roles", json_string("admin"));
+	else if (json_is_array(json_object_get(p, "roles"))) {
+		struct ml_buf b = {0};
+		json_t *v;
+		size_t i;
+		json_array_foreach(json_object_get(p, "roles"), i, v)
+			ml_buf_printf(&b, "%s%s", i ? "," : "", json_string_value(v));
+		json_object_set_new(o, "roles", label_new(&b));
+	} else {
+		json_object_set_new(o, "roles", json_null());
+	}
+	copy_member(o, p, "reason");
+	json_object_set_new(o, "_inPeriod", json_boolean(x->in_period));
+	json_array_append_new(r->keyev, o);
+}
+
+static void
+scan_statement(struct rp *r, struct scanned *x)
+{
+	const json_t *t = json_object_get(x->st->predicate, "time");
+
+	x->time = json_string_value(t);
+	if (!x->time || ml_time_parse(x->time, &x->t) != 0)
+		x->time = "", x->t = 0;
+	x->in_period = x->t >= r->o->from_us && x->t < r->o->to_us;
+	r->considered++;
+	if (x->in_period) {
+		if (r->first_seq < 0)
+			r->first_seq = (long long)x->seq;
+		r->last_seq = (long long)x->seq;
+		r->in_period++;
+	}
+	switch (x->st->kind) {
+	case ML_KIND_MODEL:
+		scan_model(r, x);
+		facts_of(r, x->st->subject);
+		if (x->in_period)
+			json_object_set_new(facts_of(r, x->st->subject), "touched", json_true());
+		break;
+	case ML_KIND_DATASET:
+		scan_dataset(r, x);
+		break;
+	case ML_KIND_GENESIS:
+	case ML_KIND_KEY_ENROLLMENT:
+	case ML_KIND_KEY_REVOCATION:
+		scan_key(r, x);
+		break;
+	default:
+		scan_about_model(r, x);
+		break;
+	}
+}
+
+static int
+scan_entry(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
+	   const struct ml_index_row *ix, int has_ix)
+{
+	struct rp *r = ctx;
+	struct ml_envelope env;
+	struct ml_statement st;
+	struct scanned x;
+
+	(void)leaf, (void)ix, (void)has_ix;
+	if (en->seq >= r->limit)
+		return SCAN_STOP;
+	if (en->time_us > r->o->as_of_us)
+		return 0;
+	if (ml_envelope_parse(en->envelope, en->envelope_len, &env, NULL) != ML_OK) {
+		json_array_append_new(r->unreadable, json_integer((json_int_t)en->seq));
+		return 0;
+	}
+	if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) != ML_OK) {
+		json_array_append_new(r->unreadable, json_integer((json_int_t)en->seq));
+		ml_envelope_clear(&env);
+		return 0;
+	}
+	memset(&x, 0, sizeof x);
+	x.seq = en->seq;
+	x.keyid = env.keyid;
+	x.st = &st;
+	snprintf(x.author, sizeof x.author, "%s", env.keyid);
+	x.author[strcspn(x.author, "+")] = '\0';
+	scan_statement(r, &x);
+	ml_statement_free(&st);
+	ml_envelope_clear(&env);
+	return 0;
+}
+
+static int
+collect_role(void *ctx, const struct ml_key_row *row)
+{
+	struct rp *r = ctx;
+
+	json_object_set_new(r->roles, row->keyid, rp_str(row->roles));
+	return 0;
+}
+
+static int
+scan(struct rp *r)
+{
+	int rc;
+
+	if ((rc = ml_store_key_each(r->s, collect_role, r, r->e)))
+		return rc;
+	rc = ml_store_scan(r->s, 0, scan_entry, r, r->e);
+	return rc == SCAN_STOP ? ML_OK : rc;
+}
+
+/* ---- production history ---------------------------------------------- */
+
+static void
+end_deployment(json_t *d, const json_t *by, const char *why)
+{
+	struct ml_buf b = {0};
+
+	if (json_object_get(d, "_end"))
+		return;
+	json_object_set_new(d, "_end", json_integer(num_i(by, "_t")));
+	json_object_set(d, "end", json_object_get(by, "time"));
+	json_object_set(d, "endSeq", json_object_get(by, "seq"));
+	ml_buf_printf(&b, "%s %s (seq %lld)", why, str(by, "ref"), (long long)num_i(by, "seq"));
+	json_object_set_new(d, "endReason", label_new(&b));
+}
+
+static void
+history_event(json_t *live, json_t *ev)
+{
+	char key[400], name[129], version[65];
+	const char *ref = str(ev, "ref"), *env = str(ev, "environment");
+	json_t *prev;
+
+	ml_ref_split(ref, name, version);
+	snprintf(key, sizeof key, "%s\n%s", name, env ? env : "");
+	prev = json_object_get(live, key);
+	if (!strcmp(str(ev, "kind"), "retirement")) {
+		if (prev && !strcmp(str(prev, "ref"), ref)) {
+			end_deployment(prev, ev, "retired:");
+			json_object_del(live, key);
+		}
+		return;
+	}
+	if (prev) {
+		if (strcmp(str(prev, "ref"), ref)) {
+			json_object_set(ev, "replaces", json_object_get(prev, "ref"));
+			json_object_set(ev, "replacesSeq", json_object_get(prev, "seq"));
+		}
+		end_deployment(prev, ev, "superseded by");
+	}
+	json_object_set(live, key, ev);
+}
+
+/* Deployments in scope: made before the period ends and not ended before it
+ * starts. */
+static int
+in_scope(const struct rp *r, const json_t *d)
+{
+	const json_t *end = json_object_get(d, "_end");
+
+	return num_i(d, "_t") < r->o->to_us &&
+	       (!end || json_integer_value(end) >= r->o->from_us);
+}
+
+static json_t *
+history(struct rp *r, json_t **retirements)
+{
+	json_t *live = json_object(), *ev, *out = json_array();
+	size_t i;
+
+	*retirements = json_array();
+	json_array_foreach(r->events, i, ev)
+		history_event(live, ev);
+	json_array_foreach(r->events, i, ev) {
+		int retire = !strcmp(str(ev, "kind"), "retirement");
+		int64_t t = num_i(ev, "_t");
+		if (retire && t >= r->o->from_us && t < r->o->to_us)
+			json_array_append(*retirements, ev);
+		else if (!retire && in_scope(r, ev)) {
+			if (!json_object_get(ev, "replaces"))
+				json_object_set_new(ev, "replaces", json_null());
+			if (!json_object_get(ev, "end")) {
+				json_object_set_new(ev, "end", json_null());
+				json_object_set_new(ev, "endReason", json_string("in service"));
+			}
+			json_array_append(out, ev);
+		}
+	}
+	json_decref(live);
+	return out;
+}
+
+/* ---- per-deployment evidence chains ------------------------------------ */
+
+/* Sets o's "label" (printf-style) and returns o. */
+static json_t *
+labelled(json_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *
+labelled(json_t *o, const char *fmt, ...)
+{
+	char small[512], *big = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof small && (big = malloc((size_t)n + 1))) {
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	json_object_set_new(o, "label", rp_str(big ? big : small));
+	free(big);
+	return o;
+}
+
+static json_t *
+chain_datasets(struct rp *r, const json_t *m)
+{
+	json_t *out = json_array(), *ref;
+	size_t i;
+
+	json_array_foreach(json_object_get(m, "datasets"), i, ref) {
+		json_t *d = json_object_get(r->datasets, json_string_value(ref));
+		json_t *o = json_object();
+		char sd[32], seq[32] = "?";
+		short_digest(d ? str(d, "digest") : NULL, sd);
+		if (d)
+			snprintf(seq, sizeof seq, "%lld", (long long)num_i(d, "seq"));
+		json_object_set(o, "ref", ref);
+		json_object_set(o, "seq", d ? json_object_get(d, "seq") : json_null());
+		json_object_set(o, "digest", d ? json_object_get(d, "digest") : json_null());
+		json_array_append_new(out, labelled(o, "%s (seq %s, %s)", json_string_value(ref),
+						    seq, sd));
+	}
+	return out;
+}
+
+/* Entries of list (seq order) for env (NULL: any) with lo < seq < hi. */
+static json_t *
+chain_pick(const json_t *list, const char *env, int64_t lo, int64_t hi, int64_t end_us)
+{
+	json_t *out = json_array(), *x;
+	size_t i;
+
+	json_array_foreach(list, i, x) {
+		int64_t s = num_i(x, "seq");
+		if (s <= lo || s >= hi || (env && strcmp(env, str(x, "environment") ?: "")))
+			continue;
+		if (end_us >= 0 && num_i(x, "_t") >= end_us)
+			continue;
+		json_array_append(out, x);
+	}
+	return out;
+}
+
+/* Gives each entry of a chain list its one-line label. */
+static void
+label_entries(json_t *list, const char *kind)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(list, i, x) {
+		struct ml_buf b = {0};
+		char sd[32];
+		if (json_object_get(x, "label"))
+			continue; /* shared with an earlier chain */
+		ml_buf_printf(&b, "seq %lld", (long long)num_i(x, "seq"));
+		if (!strcmp(kind, "approval")) {
+			short_digest(str(x, "digest"), sd);
+			ml_buf_printf(&b, ": %s (%s) %s at %s, bound to %s", str(x, "author"),
+				      str(x, "roles") ? str(x, "roles") : "-", str(x, "decision"),
+				      str(x, "time"), sd);
+			if (str(x, "comment"))
+				ml_buf_printf(&b, ": \"%s\"", str(x, "comment"));
+		} else if (!strcmp(kind, "incident")) {
+			ml_buf_printf(&b, ": %s, %s", str(x, "severity"), str(x, "description"));
+		} else {
+			ml_buf_printf(&b, " at %s by %s: ", str(x, "time"), str(x, "author"));
+			metrics_text(&b, json_object_get(x, "metrics"));
+		}
+		json_object_set_new(x, "label", label_new(&b));
+	}
+}
+
+/* The seq that ended a deployment (retirement, next deployment), or the
+ * largest seq there can be. */
+static int64_t
+end_seq(const json_t *d)
+{
+	const json_t *s = json_object_get(d, "endSeq");
+
+	return json_is_integer(s) ? json_integer_value(s) : INT64_MAX;
+}
+
+static json_t *
+chain_of(struct rp *r, json_t *d)
+{
+	const char *ref = str(d, "ref"), *env = str(d, "environment");
+	const json_t *m = json_object_get(r->models, ref), *f = facts_of(r, ref);
+	int64_t dseq = num_i(d, "seq");
+	json_t *c = json_object(), *mo = json_object(), *pair;
+	char key[400], seq[32], sd[32];
+
+	json_object_set(c, "deploymentSeq", json_object_get(d, "seq"));
+	json_object_set(c, "ref", json_object_get(d, "ref"));
+	json_object_set(c, "environment", json_object_get(d, "environment"));
+	json_object_set(c, "time", json_object_get(d, "time"));
+	json_object_set(c, "digest", m ? json_object_get(m, "digest") : json_null());
+	json_object_set_new(c, "datasets", m ? chain_datasets(r, m) : json_array());
+	snprintf(seq, sizeof seq, "%lld", m ? (long long)num_i(m, "seq") : -1LL);
+	short_digest(m ? str(m, "digest") : NULL, sd);
+	json_object_set(mo, "seq", m ? json_object_get(m, "seq") : json_null());
+	json_object_set(mo, "digest", m ? json_object_get(m, "digest") : json_null());
+	json_object_set_new(c, "model", labelled(mo, "seq %s, %s, by %s", seq, sd,
+						  m ? str(m, "author") : "?"));
+	json_object_set_new(c, "evaluations", chain_pick(json_object_get(f, "evaluations"),
+							 NULL, -1, dseq, -1));
+	json_object_set_new(c, "approvals", chain_pick(json_object_get(f, "approvals"), env,
+						       -1, dseq, -1));
+	rp_pair_key(ref, env, key, sizeof key);
+	pair = json_object_get(r->pairs, key);
+	json_object_set(c, "gate", pair ? pair : json_null());
+	snprintf(seq, sizeof seq, "%lld", (long long)dseq);
+	json_object_set_new(c, "deployment", labelled(json_object(), "seq %s at %s by %s", seq,
+						       str(d, "time"), str(d, "author")));
+	json_object_set_new(c, "monitoring",
+			    chain_pick(json_object_get(f, "monitoring"), env, dseq, end_seq(d), -1));
+	json_object_set_new(c, "incidents", chain_pick(json_object_get(f, "incidents"), NULL,
+						       -1, INT64_MAX, -1));
+	label_entries(json_object_get(c, "evaluations"), "evaluation");
+	label_entries(json_object_get(c, "approvals"), "approval");
+	label_entries(json_object_get(c, "monitoring"), "monitoring");
+	label_entries(json_object_get(c, "incidents"), "incident");
+	return c;
+}
+
+static json_t *
+chains(struct rp *r)
+{
+	json_t *out = json_array(), *d;
+	size_t i;
+
+	json_array_foreach(r->deployments, i, d)
+		json_array_append_new(out, chain_of(r, d));
+	return out;
+}
+
+/* ---- version comparison ------------------------------------------------ */
+
+/* Metrics where lower is better, by a part of their name. */
+static int
+lower_is_better(const char *metric)
+{
+	static const char *const low[] = {"loss", "error", "err", "latency", "rmse", "mae",
+					   "mse", "mape", "fpr", "fnr", "drift", "ece",
+					   "brier", "perplexity", "wer", "cer", "time", NULL};
+	size_t i;
+
+	for (i = 0; low[i]; i++)
+		if (strstr(metric, low[i]))
+			return 1;
+	return 0;
+}
+
+/* The model's own metrics overlaid by its evaluations before seq `before`. */
+static json_t *
+metrics_of(struct rp *r, const char *ref, int64_t before)
+{
+	const json_t *m = json_object_get(r->models, ref), *ev;
+	json_t *out = json_deep_copy(m ? json_object_get(m, "metrics") : NULL);
+	size_t i;
+
+	if (!out)
+		out = json_object();
+	json_array_foreach(json_object_get(facts_of(r, ref), "evaluations"), i, ev)
+		if (num_i(ev, "seq") < before)
+			json_object_update(out, json_object_get(ev, "metrics"));
+	return out;
+}
+
+static const char *
+verdict_of(const char *metric, double delta)
+{
+	if (fabs(delta) < 1e-12)
+		return "same";
+	return (delta > 0) != lower_is_better(metric) ? "better" : "worse";
+}
+
+static void
+compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const char *why)
+{
+	json_t *now = metrics_of(r, ref, INT64_MAX), *then = metrics_of(r, base, INT64_MAX);
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(now, k, v) {
+		json_t *w = json_object_get(then, k), *row;
+		double delta;
+		if (!json_is_number(v) || !json_is_number(w))
+			continue;
+		delta = json_number_value(v) - json_number_value(w);
+		row = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:f, s:s}", "ref", ref, "baseline",
+				base, "basis", why, "metric", k, "value", v, "baselineValue", w,
+				"delta", delta, "verdict", verdict_of(k, delta));
+		if (row)
+			json_array_append_new(out, row);
+	}
+	json_decref(now);
+	json_decref(then);
+}
+
+static int
+active(struct rp *r, const char *ref)
+{
+	json_t *d;
+	size_t i;
+
+	if (json_is_true(json_object_get(facts_of(r, ref), "touched")))
+		return 1;
+	json_array_foreach(r->deployments, i, d)
+		if (!strcmp(str(d, "ref"), ref))
+			return 1;
+	return 0;
+}
+
+static json_t *
+comparisons(struct rp *r, json_t *active_models)
+{
+	json_t *out = json_array(), *m, *d;
+	size_t i, j;
+
+	json_array_foreach(active_models, i, m) {
+		const char *ref = str(m, "ref"), *base = NULL, *why = NULL;
+		json_array_foreach(r->deployments, j, d)
+			if (!strcmp(str(d, "ref"), ref) && str(d, "replaces")) {
+				base = str(d, "replaces");
+				why = "replaced it in production";
+				break;
+			}
+		if (!base && (base = str(m, "parent")))
+			why = "parent version";
+		if (base && json_object_get(r->models, base))
+			compare_pair(r, out, ref, base, why);
+	}
+	return out;
+}
+
+/* ---- monitoring cadence ----------------------------------------------- */
+
+static void
+gap_check(struct rp *r, json_t *row, int64_t a, int64_t b, double *longest)
+{
+	double days = (double)(b - a) / (double)DAY_US;
+	json_t *g;
+	char ta[21], tb[21];
+
+	if (days > *longest)
+		*longest = days;
+	if (days <= (double)r->o->max_gap_days)
+		return;
+	ml_time_format(a, ta);
+	ml_time_format(b, tb);
+	g = json_pack("{s:s, s:s, s:f}", "from", ta, "to", tb, "days", round(days * 10) / 10);
+	if (g) {
+		char lab[80];
+		snprintf(lab, sizeof lab, "%s to %s (%.1f days)", ta, tb, days);
+		json_object_set_new(g, "label", json_string(lab));
+		json_array_append_new(json_object_get(row, "gaps"), g);
+	}
+}
+
+/* One series per metric: the checks' values and the approval-time value. */
+static json_t *
+series_of(const json_t *checks, const json_t *base)
+{
+	json_t *out = json_object(), *c, *v, *s;
+	const char *k;
+	size_t i;
+
+	json_array_foreach(checks, i, c)
+		json_object_foreach(json_object_get(c, "metrics"), k, v) {
+			if (!json_is_number(v))
+				continue;
+			if (!(s = json_object_get(out, k))) {
+				json_t *b = json_object_get(base, k);
+				s = json_pack("{s:s, s:O, s:[]}", "metric", k, "approvalValue",
+					      json_is_number(b) ? b : json_null(), "points");
+				json_object_set_new(out, k, s);
+			}
+			json_array_append_new(json_object_get(s, "points"),
+					      json_pack("{s:O, s:O, s:O}", "seq", json_object_get(c, "seq"),
+							"time", json_object_get(c, "time"), "value", v));
+		}
+	return out;
+}
+
+static json_t *
+trend_of(json_t *series_obj)
+{
+	json_t *arr = json_array(), *s, *last;
+	const char *k;
+
+	json_object_foreach(series_obj, k, s) {
+		json_t *pts = json_object_get(s, "points"), *b = json_object_get(s, "approvalValue");
+		char lab[300];
+		last = json_object_get(json_array_get(pts, json_array_size(pts) - 1), "value");
+		if (json_is_number(b)) {
+			double dl = json_number_value(last) - json_number_value(b);
+			snprintf(lab, sizeof lab, "%s %.6g vs %.6g at approval (%+.6g, %s)", k,
+				 json_number_value(last), json_number_value(b), dl,
+				 verdict_of(k, dl));
+			json_object_set_new(s, "delta", json_real(dl));
+			json_object_set_new(s, "verdict", json_string(verdict_of(k, dl)));
+		} else {
+			snprintf(lab, sizeof lab, "%s %.6g (no approval-time value)", k,
+				 json_number_value(last));
+		}
+		json_object_set_new(s, "label", rp_str(lab));
+		json_array_append(arr, s);
+	}
+	return arr;
+}
+
+static json_t *
+cadence_of(struct rp *r, const json_t *d)
+{
+	const char *ref = str(d, "ref"), *env = str(d, "environment");
+	const json_t *end = json_object_get(d, "_end");
+	int64_t start = num_i(d, "_t"), stop = r->o->to_us, prev;
+	json_t *row, *checks, *c, *base, *ser;
+	double longest = 0;
+	size_t i;
+
+	if (start < r->o->from_us)
+		start = r->o->from_us;
+	if (end && json_integer_value(end) < stop)
+		stop = json_integer_value(end);
+	if (r->o->as_of_us < stop)
+		stop = r->o->as_of_us;
+	checks = chain_pick(json_object_get(facts_of(r, ref), "monitoring"), env,
+			    num_i(d, "seq"), end_seq(d), stop);
+	row = json_pack("{s:s, s:s?, s:O, s:I, s:[], s:o}", "ref", ref, "environment", env,
+			"deploymentSeq", json_object_get(d, "seq"), "maxGapDays",
+			(json_int_t)r->o->max_gap_days, "gaps", "checkSeqs", json_array());
+	prev = start;
+	json_array_foreach(checks, i, c) {
+		int64_t t = num_i(c, "_t");
+		if (t < start)
+			continue;
+		json_array_append(json_object_get(row, "checkSeqs"), json_object_get(c, "seq"));
+		gap_check(r, row, prev, t, &longest);
+		prev = t;
+		json_object_set(row, "lastCheck", json_object_get(c, "time"));
+	}
+	if (stop > prev)
+		gap_check(r, row, prev, stop, &longest);
+	json_object_set_new(row, "checks",
+			    json_integer((json_int_t)json_array_size(json_object_get(row, "checkSeqs"))));
+	if (!json_object_get(row, "lastCheck"))
+		json_object_set_new(row, "lastCheck", json_null());
+	json_object_set_new(row, "longestGapDays", json_real(round(longest * 10) / 10));
+	base = metrics_of(r, ref, num_i(d, "seq"));
+	ser = series_of(checks, base);
+	json_object_set_new(row, "trend", trend_of(ser));
+	json_decref(ser);
+	json_decref(base);
+	json_decref(checks);
+	return row;
+}
+
+static json_t *
+cadence(struct rp *r)
+{
+	json_t *out = json_array(), *d;
+	size_t i;
+
+	json_array_foreach(r->deployments, i, d)
+		if (r->o->as_of_us > num_i(d, "_t"))
+			json_array_append_new(out, cadence_of(r, d));
+	return out;
+}
+
+/* ---- inventory and people ---------------------------------------------- */
+
+static json_t *
+inventory(struct rp *r, json_t *retirements, json_t **active_models)
+{
+	json_t *inv = json_object(), *ms = json_array(), *ds = json_array(), *inc = json_array();
+	json_t *seen = json_object(), *m, *d, *x;
+	const char *k;
+	size_t i;
+
+	json_object_foreach(r->models, k, m) {
+		if (!active(r, k))
+			continue;
+		json_array_append(ms, m);
+		json_array_foreach(json_object_get(m, "datasets"), i, x)
+			json_object_set_new(seen, json_string_value(x), json_true());
+	}
+	json_object_foreach(r->datasets, k, d)
+		if (json_object_get(seen, k) || json_is_true(json_object_get(d, "_inPeriod")))
+			json_array_append(ds, d);
+	json_array_foreach(r->incidents, i, x)
+		if (num_i(x, "_t") >= r->o->from_us && num_i(x, "_t") < r->o->to_us)
+			json_array_append(inc, x);
+	json_decref(seen);
+	*active_models = ms;
+	json_object_set(inv, "models", ms);
+	json_object_set_new(inv, "datasets", ds);
+	json_object_set(inv, "deployments", r->deployments);
+	json_object_set(inv, "retirements", retirements);
+	json_object_set_new(inv, "incidents", inc);
+	return inv;
+}
+
+struct keys_ctx {
+	struct rp *r;
+	json_t *out, *by_seq;
+};
+
+static int
+key_row(void *ctx, const struct ml_key_row *row)
+{
+	struct keys_ctx *k = ctx;
+	char s[32];
+	json_t *en, *rv = NULL, *o;
+
+	snprintf(s, sizeof s, "%lld", (long long)row->enrolled_seq);
+	en = json_object_get(k->by_seq, s);
+	if (row->revoked_seq >= 0) {
+		snprintf(s, sizeof s, "%lld", (long long)row->revoked_seq);
+		rv = json_object_get(k->by_seq, s);
+	}
+	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:o, s:O, s:O}", "name", row->name,
+		      "keyid", row->keyid, "roles", row->roles, "enrolledSeq",
+		      (json_int_t)row->enrolled_seq, "enrolledTime",
+		      en ? json_object_get(en, "time") : json_null(), "revokedSeq",
+		      row->revoked_seq >= 0 ? json_integer(row->revoked_seq) : json_null(),
+		      "revokedTime", rv ? json_object_get(rv, "time") : json_null(),
+		      "revocationReason", rv ? json_object_get(rv, "reason") : json_null());
+	if (o)
+		json_array_append_new(k->out, o);
+	return 0;
+}
+
+static int
+people(struct rp *r, json_t **out)
+{
+	struct keys_ctx k = {r, json_array(), json_object()};
+	json_t *events = json_array(), *x;
+	size_t i;
+	int rc;
+
+	json_array_foreach(r->keyev, i, x) {
+		char s[32];
+		snprintf(s, sizeof s, "%lld", (long long)num_i(x, "seq"));
+		json_object_set(k.by_seq, s, x);
+		if (json_is_true(json_object_get(x, "_inPeriod")))
+			json_array_append(events, x);
+	}
+	rc = ml_store_key_each(r->s, key_row, &k, r->e);
+	*out = json_pack("{s:o, s:o}", "keys", k.out, "events", events);
+	json_decref(k.by_seq);
+	return rc;
+}
+
+/* ---- scope and integrity ------------------------------------------------ */
+
+static int
+checkpoint_of(struct rp *r, json_t **out)
+{
+	struct ml_checkpoint c;
+	struct ml_note n;
+	uint64_t size;
+	char *note = NULL, *root = NULL;
+	int rc;
+
+	if ((rc = ml_tlog_checkpoint(r->l, -1, &size, &note, r->e)))
+		return rc;
+	rc = ml_note_parse(note, strlen(note), &n, r->e);
+	if (rc == ML_OK) {
+		rc = ml_checkpoint_parse(n.text, n.text_len, &c, r->e);
+		ml_note_clear(&n);
+	}
+	if (rc == ML_OK && !(root = ml_b64_encode(c.root, ML_SHA256_LEN)))
+		rc = ml_err_set(r->e, ML_EIO, "out of memory");
+	if (rc == ML_OK)
+		*out = json_pack("{s:I, s:s, s:s, s:s}", "size", (json_int_t)c.size, "root", root,
+				 "origin", c.origin, "logKey", ml_ledger_logkey(r->l));
+	free(root);
+	free(note);
+	return rc == ML_OK ? ML_OK : ml_err_set(r->e, ML_EINTEGRITY, "the latest checkpoint "
+						"does not parse");
+}
+
+static json_t *
+integrity_of(const struct ml_verify_result *res, int rc, const struct ml_err *ve)
+{
+	char head[80];
+	char stmt[600];
+
+	if (rc != ML_OK) {
+		snprintf(stmt, sizeof stmt, "VERIFICATION FAILED: %s%s. This report was produced "
+			 "with --allow-unverified; its contents cannot be relied on.",
+			 ve->seq >= 0 ? "entry " : "", ve->msg);
+		return json_pack("{s:b, s:s, s:{s:o, s:s}}", "ok", 0, "statement", stmt, "error",
+				 "seq", ve->seq >= 0 ? json_integer(ve->seq) : json_null(),
+				 "message", ve->msg);
+	}
+	digest_of(res->head, head);
+	snprintf(stmt, sizeof stmt,
+		 "The whole ledger was verified when this report was generated: %llu entries "
+		 "(every leaf hash and link, every signature by a key enrolled and not revoked "
+		 "at its place, the Merkle tree, %llu signed checkpoints, and the projection "
+		 "tables and schema). Head %s.",
+		 (unsigned long long)res->entries, (unsigned long long)res->checkpoints, head);
+	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:s, s:n}", "ok", 1, "statement", stmt,
+			 "entries", (json_int_t)res->entries, "keysEnrolled",
+			 (json_int_t)res->keys_enrolled, "keysRevoked",
+			 (json_int_t)res->keys_revoked, "checkpoints",
+			 (json_int_t)res->checkpoints, "head", head, "error");
+}
+
+/* Verifies the whole ledger.  When it fails and allow_unverified is set,
+ * the report reads every entry (r->limit = the size) and says so. */
+static int
+verify_ledger(struct rp *r, json_t **integrity)
+{
+	struct ml_verify_opts vo = {r->o->jobs, NULL, NULL};
+	struct ml_verify_result res;
+	struct ml_err ve;
+	uint64_t size;
+	uint8_t last[ML_SHA256_LEN];
+	int64_t t;
+	int rc;
+
+	ml_err_clear(&ve);
+	memset(&res, 0, sizeof res);
+	rc = ml_verify(r->l, &vo, &res, &ve);
+	if (rc == ML_EIO || (rc && !r->o->allow_unverified)) {
+		*r->e = ve;
+		return rc;
+	}
+	r->limit = res.entries;
+	if (rc) {
+		if ((rc = ml_store_head(r->s, &size, last, &t, r->e)))
+			return rc;
+		r->limit = size;
+	}
+	*integrity = integrity_of(&res, ve.code, &ve);
+	return ML_OK;
+}
+
+static json_t *
+scope_of(struct rp *r, json_t *ckpt)
+{
+	const struct ml_report_opts *o = r->o;
+	json_t *sc = json_object();
+	char t[21];
+
+	json_object_set_new(sc, "from", rp_str(o->from));
+	json_object_set_new(sc, "to", rp_str(o->to));
+	set_time(sc, "periodStart", o->from_us);
+	set_time(sc, "periodEnd", o->to_us - 1000000);
+	set_time(sc, "asOf", o->as_of_us);
+	ml_time_format(o->generated_us, t);
+	json_object_set_new(sc, "generatedAt", json_string(t));
+	json_object_set_new(sc, "tool", json_pack("{s:s, s:s}", "name", "mlledger", "version",
+						  o->tool_version ? o->tool_version : ""));
+	json_object_set_new(sc, "ledger",
+			    json_pack("{s:s, s:I, s:I, s:o, s:o}", "origin", ml_ledger_origin(r->l),
+				      "entriesConsidered", (json_int_t)r->considered,
+				      "entriesInPeriod", (json_int_t)r->in_period, "firstSeq",
+				      r->first_seq >= 0 ? json_integer(r->first_seq) : json_null(),
+				      "lastSeq",
+				      r->last_seq >= 0 ? json_integer(r->last_seq) : json_null()));
+	json_object_set(sc, "checkpoint", ckpt);
+	json_object_set_new(sc, "monitoringMaxGapDays", json_integer(o->max_gap_days));
+	json_object_set_new(sc, "unreadableSeqs", json_incref(r->unreadable));
+	return sc;
+}
+
+/* ---- assembly ------------------------------------------------------------ */
+
+/* Removes the builder's "_" members everywhere. */
+static void
+strip(json_t *v)
+{
+	const char *k;
+	json_t *x;
+	void *tmp;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			strip(x);
+	} else if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, k, x) {
+			if (k[0] == '_')
+				json_object_del(v, k);
+			else
+				strip(x);
+		}
+	}
+}
+
+static void
+rp_free(struct rp *r)
+{
+	json_decref(r->models);
+	json_decref(r->datasets);
+	json_decref(r->facts);
+	json_decref(r->events);
+	json_decref(r->keyev);
+	json_decref(r->waivers);
+	json_decref(r->incidents);
+	json_decref(r->unreadable);
+	json_decref(r->roles);
+	json_decref(r->deployments);
+	json_decref(r->pairs);
+	json_decref(r->findings);
+	json_decref(r->policies);
+}
+
+static int
+rp_init(struct rp *r, struct ml_ledger *l, const struct ml_report_opts *o, struct ml_err *e)
+{
+	memset(r, 0, sizeof *r);
+	r->l = l;
+	r->s = ml_ledger_store(l);
+	r->o = o;
+	r->e = e;
+	r->first_seq = r->last_seq = -1;
+	r->models = json_object();
+	r->datasets = json_object();
+	r->facts = json_object();
+	r->events = json_array();
+	r->keyev = json_array();
+	r->waivers = json_array();
+	r->incidents = json_array();
+	r->unreadable = json_array();
+	r->roles = json_object();
+	r->pairs = json_object();
+	if (!r->models || !r->datasets || !r->facts || !r->events || !r->keyev || !r->waivers ||
+	    !r->incidents || !r->unreadable || !r->roles || !r->pairs)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	if (o->from_us >= o->to_us)
+		return ml_err_set(e, ML_EINPUT, "the period is empty: --from must come before --to");
+	return ML_OK;
+}
+
+static int
+assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
+{
+	json_t *model = json_object(), *retirements, *am = NULL, *pp = NULL;
+	int rc;
+
+	json_object_set_new(model, "schemaVersion", json_integer(ML_REPORT_SCHEMA_VERSION));
+	json_object_set_new(model, "title", json_string("Audit report"));
+	r->deployments = history(r, &retirements);
+	if ((rc = rp_policies(r)) || (rc = people(r, &pp))) {
+		json_decref(retirements);
+		json_decref(model);
+		json_decref(pp);
+		return rc;
+	}
+	json_object_set_new(model, "scope", scope_of(r, ckpt));
+	json_object_set(json_object_get(model, "scope"), "policies", r->policies);
+	json_object_set(model, "integrity", integrity);
+	json_object_set_new(model, "inventory", inventory(r, retirements, &am));
+	json_object_set_new(model, "chains", chains(r));
+	json_object_set_new(model, "comparisons", comparisons(r, am));
+	json_object_set_new(model, "monitoring", cadence(r));
+	json_object_set(model, "findings", r->findings);
+	json_object_set_new(model, "people", pp);
+	json_decref(retirements);
+	json_decref(am);
+	strip(model);
+	*out = model;
+	return ML_OK;
+}
+
+int
+ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t **out,
+		struct ml_err *e)
+{
+	struct rp r;
+	json_t *integrity = NULL, *ckpt = NULL;
+	int rc;
+
+	if ((rc = rp_init(&r, l, o, e)) || (rc = verify_ledger(&r, &integrity)))
+		goto out;
+	/* one snapshot for the checkpoint and the facts; evidence takes its own */
+	if ((rc = ml_store_begin(r.s, 0, e)))
+		goto out;
+	if ((rc = checkpoint_of(&r, &ckpt)) == ML_OK)
+		rc = scan(&r);
+	ml_store_rollback(r.s);
+	if (rc == ML_OK)
+		rc = assemble(&r, integrity, ckpt, out);
+out:
+	json_decref(integrity);
+	json_decref(ckpt);
+	rp_free(&r);
+	return rc;
+}

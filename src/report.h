@@ -1,0 +1,100 @@
+/* report — the facts of an audit report, gathered into one model.
+ *
+ * ml_report_build verifies the whole ledger (verify), reads every verified
+ * entry once (store, statement), evaluates the given policies for every
+ * deployment in scope (evidence, policy) and returns the report as a JSON
+ * tree whose shape is reports/report.schema.json.  That tree *is* the
+ * machine-readable report; the writers (report_html, report_text) render
+ * the same tree, so every format carries the same facts.  Tables shared by
+ * the writers are described once here (ml_report_tables).
+ *
+ * Times: the period and every "time" in the model are the author's signed
+ * time (the predicate's time); entries appended to the ledger after as_of
+ * are left out, as evidence does.  Output is a function of the ledger, the
+ * options and nothing else (no clock, no host name), so reports are
+ * byte-reproducible.
+ *
+ * May call policy, findings, evidence, verify, tlog, ledger, store,
+ * statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
+ */
+#ifndef ML_REPORT_H
+#define ML_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ledger.h"
+#include "util.h"
+
+#define ML_REPORT_SCHEMA_VERSION 1
+
+struct ml_report_opts {
+	const char *const *policies; /* policy files, evaluated in this order */
+	size_t npolicies;
+	const char *const *params;   /* "name=value" overrides for every policy */
+	size_t nparams;
+	const char *phase;           /* NULL: every rule */
+	const char *from, *to;       /* the period as given: YYYY-MM-DD (both days included) */
+	int64_t from_us, to_us;      /* [from_us, to_us): to_us is the end of the last day */
+	int64_t as_of_us;            /* ledger state and policy time */
+	int64_t generated_us;        /* written as generatedAt; never read from a clock */
+	int64_t max_gap_days;        /* monitoring gaps longer than this are flagged */
+	int allow_unverified;        /* build the report even when verify fails */
+	int jobs;                    /* verify threads, <= 0: one per CPU */
+	const char *tool_version;
+};
+
+/* Builds the report model.  *out (caller json_decref) is set only on
+ * success.  Errors: ML_EINTEGRITY when the ledger fails verification and
+ * allow_unverified is not set (e->seq names the entry); ML_EPOLICY or
+ * ML_EINPUT from loading a policy (the message names the file); ML_EINPUT
+ * for a bad period; ML_EIO on storage errors or when out of memory. */
+int ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t **out,
+		    struct ml_err *e);
+
+/* The JSON report: the model indented by two spaces, keys in model order,
+ * reals with up to 15 significant digits, a final newline. */
+int ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e);
+
+/* A table of the report: rows are the objects of the array at `path` (dot
+ * separated members from the root), one column per member named. */
+struct ml_report_column {
+	const char *key;     /* member of a row object */
+	const char *header;  /* column heading */
+};
+struct ml_report_table {
+	const char *name;    /* CSV file name (NAME.csv) and --table value */
+	const char *title;
+	const char *path;
+	const struct ml_report_column *cols;
+	size_t ncols;
+};
+/* Every table, in report order; *n receives the count. */
+const struct ml_report_table *ml_report_tables(size_t *n);
+/* The table named name, or NULL. */
+const struct ml_report_table *ml_report_table(const char *name);
+/* The array at a dot-separated path of the model (borrowed), or NULL. */
+json_t *ml_report_get(const json_t *model, const char *path);
+
+/* The scope as rows for people: a JSON array of [heading, text] pairs
+ * (caller json_decref; NULL when out of memory). */
+json_t *ml_report_scope_rows(const json_t *model);
+
+/* Text of one cell (malloc'd, caller frees; NULL when out of memory):
+ * strings as they are, numbers in decimal (reals %.15g), booleans
+ * yes/no, null as "", arrays joined with "; " (objects in them by their
+ * "label" member), objects of scalars as "k=v, k=v".  *numeric is set when
+ * the value is a JSON number. */
+char *ml_report_cell(json_t *v, int *numeric);
+
+/* Makes text safe to show to a reader: invalid UTF-8 becomes U+FFFD; C0
+ * controls other than LF and tab, DEL, C1 controls, U+2028/U+2029, bidi
+ * controls (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069) and characters
+ * XML cannot carry become the visible text "<U+HHHH>" written with the
+ * characters U+2039/U+203A around it.  Returns a malloc'd string (caller
+ * frees) or NULL when out of memory. */
+char *ml_report_clean(const char *s, size_t len);
+
+#endif

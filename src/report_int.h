@@ -1,0 +1,45 @@
+/* report_int — what report.c and report_policy.c share.  Not an interface:
+ * only the report module's own files include it. */
+#ifndef ML_REPORT_INT_H
+#define ML_REPORT_INT_H
+
+#include <jansson.h>
+
+#include "report.h"
+
+/* The builder's state.  Every json_t here is owned by the struct (released
+ * by rp_free in report.c).  Objects may carry members whose name starts
+ * with '_' (numbers the builder compares, such as "_t" the time in µs);
+ * they are stripped before the model is handed out. */
+struct rp {
+	struct ml_ledger *l;
+	struct ml_store *s;
+	const struct ml_report_opts *o;
+	struct ml_err *e;
+	uint64_t limit;      /* entries read: seq < limit (the verified ones) */
+	json_t *models;      /* ref -> model version */
+	json_t *datasets;    /* ref -> dataset version */
+	json_t *facts;       /* ref -> {evaluations, approvals, monitoring, ...} */
+	json_t *events;      /* deployments and retirements, seq order */
+	json_t *keyev;       /* genesis, enrolments, revocations, seq order */
+	json_t *waivers;     /* every waiver entry */
+	json_t *incidents;   /* every incident entry */
+	json_t *unreadable;  /* seqs that do not parse (only when unverified) */
+	json_t *roles;       /* keyid -> roles */
+	json_t *deployments; /* the deployments in scope, seq order */
+	json_t *pairs;       /* "ref\nenv" -> {verdict, label, ...} */
+	json_t *findings;    /* the model's "findings" member */
+	json_t *policies;    /* the model's scope.policies */
+	long long first_seq, last_seq, in_period, considered;
+};
+
+/* A JSON string of s (NULL: null).  Bytes that are not UTF-8 become U+FFFD. */
+json_t *rp_str(const char *s);
+/* "NAME@VERSION" + "\n" + env: the key of a (version, environment) pair. */
+void rp_pair_key(const char *ref, const char *env, char *buf, size_t cap);
+
+/* Loads every policy, evaluates it for every (version, environment) of the
+ * deployments in scope, and fills r->findings, r->policies and r->pairs. */
+int rp_policies(struct rp *r);
+
+#endif

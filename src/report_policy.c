@@ -1,0 +1,418 @@
+/* report_policy — the report's findings: every policy evaluated for every
+ * (model version, environment) deployed in scope, as `check` does, at the
+ * report's as-of time.
+ *
+ * One evidence session serves every pair (policies/EVIDENCE.md): inclusion
+ * is proven once for the whole tree, and each entry is verified once while
+ * the pairs of its model name are evaluated (pairs come grouped by name). */
+#include "report_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "evidence.h"
+#include "findings.h"
+#include "policy.h"
+#include "statement.h"
+
+static const char *const outcome_names[] = {"pass", "fail", "waived", "indeterminate"};
+static const char *const severity_names[] = {"info", "warn", "deny"};
+
+static const char *
+verdict_name(int v)
+{
+	return v == ML_OK ? "pass" : v == ML_EDENY ? "deny" : "indeterminate";
+}
+
+/* The worse of two verdicts: indeterminate > deny > pass. */
+static int
+worse(int a, int b)
+{
+	if (a == ML_EPOLICY || b == ML_EPOLICY)
+		return ML_EPOLICY;
+	return a == ML_EDENY || b == ML_EDENY ? ML_EDENY : ML_OK;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+static int
+load_all(struct rp *r, struct ml_policyset **ps)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->o->npolicies; i++) {
+		char hex[65];
+		if ((rc = ml_policyset_load(r->o->policies[i], r->o->params, r->o->nparams, &ps[i],
+					    r->e)))
+			return rc;
+		ml_policyset_sha256(ps[i], hex);
+		json_array_append_new(r->policies,
+				      json_pack("{s:o, s:o, s:o, s:s}", "file",
+						rp_str(r->o->policies[i]), "id",
+						rp_str(ml_policyset_id(ps[i])), "version",
+						rp_str(ml_policyset_version(ps[i])), "sha256", hex));
+	}
+	return ML_OK;
+}
+
+/* ---- findings as JSON ----------------------------------------------------- */
+
+static json_t *
+controls_json(const struct ml_finding *f)
+{
+	json_t *out = json_array();
+	size_t i;
+
+	for (i = 0; i < f->ncontrols; i++) {
+		char lab[600];
+		snprintf(lab, sizeof lab, "%s %s", f->controls[i].framework ? f->controls[i].framework : "",
+			 f->controls[i].ref ? f->controls[i].ref : "");
+		json_array_append_new(out, json_pack("{s:o, s:o, s:o}", "framework",
+						     rp_str(f->controls[i].framework), "ref",
+						     rp_str(f->controls[i].ref), "label", rp_str(lab)));
+	}
+	return out;
+}
+
+static json_t *
+waiver_json(const struct ml_finding *f)
+{
+	struct ml_buf b = {0};
+	json_t *w;
+
+	if (f->waiver_seq < 0)
+		return json_null();
+	ml_buf_printf(&b, "%s seq %lld by %s until %s: %s",
+		      f->waiver_expired ? "expired waiver" : "waived,",
+		      (long long)f->waiver_seq, f->waiver_by ? f->waiver_by : "-",
+		      f->waiver_expires ? f->waiver_expires : "-",
+		      f->waiver_reason ? f->waiver_reason : "-");
+	ml_buf_append(&b, "", 1);
+	w = json_pack("{s:I, s:o, s:o, s:o, s:b, s:o}", "seq", (json_int_t)f->waiver_seq, "by",
+		      rp_str(f->waiver_by), "reason", rp_str(f->waiver_reason), "expires",
+		      rp_str(f->waiver_expires), "expired", f->waiver_expired, "label",
+		      rp_str(b.oom ? "" : (const char *)b.data));
+	ml_buf_free(&b);
+	return w ? w : json_null();
+}
+
+static json_t *
+finding_json(const struct ml_finding *f, const char *env, const char *policy)
+{
+	json_t *o = json_object(), *seqs = json_array();
+	size_t i;
+
+	for (i = 0; i < f->nseqs; i++)
+		json_array_append_new(seqs, json_integer(f->seqs[i]));
+	json_object_set_new(o, "severity", json_string(severity_names[f->severity]));
+	json_object_set_new(o, "outcome", json_string(outcome_names[f->outcome]));
+	json_object_set_new(o, "ruleId", rp_str(f->rule_id));
+	json_object_set_new(o, "title", rp_str(f->title));
+	json_object_set_new(o, "subject", rp_str(f->subject));
+	json_object_set_new(o, "environment", rp_str(env));
+	json_object_set_new(o, "message", rp_str(f->message));
+	json_object_set_new(o, "seqs", seqs);
+	json_object_set_new(o, "controls", controls_json(f));
+	json_object_set_new(o, "waiver", waiver_json(f));
+	json_object_set_new(o, "policy", rp_str(policy));
+	return o;
+}
+
+/* The gate decision of one pair: verdict and counts, and a label. */
+static void
+pair_add(json_t *pair, const struct ml_findings *fs, const char *env, const char *policy)
+{
+	json_t *items = json_object_get(pair, "_items");
+	size_t i;
+
+	for (i = 0; i < fs->n; i++) {
+		const struct ml_finding *f = &fs->items[i];
+		const char *k = outcome_names[f->outcome];
+		json_object_set_new(pair, k, json_integer(json_integer_value(json_object_get(pair, k)) + 1));
+		json_array_append_new(items, finding_json(f, env, policy));
+		if (f->outcome == ML_OUT_FAIL || f->outcome == ML_OUT_INDETERMINATE) {
+			json_t *ids = json_object_get(pair, "_failed");
+			json_array_append_new(ids, rp_str(f->rule_id));
+		}
+	}
+}
+
+static void
+pair_label(json_t *pair, int verdict)
+{
+	struct ml_buf b = {0};
+	json_t *id;
+	size_t i;
+
+	json_object_set_new(pair, "verdict", json_string(verdict_name(verdict)));
+	ml_buf_printf(&b, "%s: %lld findings, %lld failed, %lld waived, %lld indeterminate",
+		      verdict_name(verdict),
+		      (long long)json_array_size(json_object_get(pair, "_items")),
+		      (long long)json_integer_value(json_object_get(pair, "fail")),
+		      (long long)json_integer_value(json_object_get(pair, "waived")),
+		      (long long)json_integer_value(json_object_get(pair, "indeterminate")));
+	json_array_foreach(json_object_get(pair, "_failed"), i, id)
+		ml_buf_printf(&b, "%s%s", i ? ", " : " (", json_string_value(id));
+	if (json_array_size(json_object_get(pair, "_failed")))
+		ml_buf_puts(&b, ")");
+	ml_buf_append(&b, "", 1);
+	json_object_set_new(pair, "label", rp_str(b.oom ? "" : (const char *)b.data));
+	ml_buf_free(&b);
+}
+
+/* ---- evaluation ------------------------------------------------------------ */
+
+static int
+eval_pair(struct rp *r, struct ml_policyset **ps, xmlDocPtr doc, const char *ref,
+	  const char *env, json_t *pair)
+{
+	int verdict = ML_OK, rc = ML_OK;
+	size_t i;
+
+	for (i = 0; i < r->o->npolicies && rc == ML_OK; i++) {
+		struct ml_findings fs;
+		memset(&fs, 0, sizeof fs);
+		rc = ml_policyset_eval(ps[i], doc, r->o->phase, ref, &fs, r->e);
+		if (rc == ML_OK) {
+			pair_add(pair, &fs, env, ml_policyset_id(ps[i]));
+			verdict = worse(verdict, fs.verdict);
+		}
+		ml_findings_free(&fs);
+	}
+	if (rc == ML_OK)
+		pair_label(pair, verdict);
+	return rc;
+}
+
+/* The pair's evidence could not be built: the pair is indeterminate. */
+static void
+pair_error(json_t *pair, const struct ml_err *e)
+{
+	char lab[512];
+
+	snprintf(lab, sizeof lab, "indeterminate: the evidence could not be built: %s", e->msg);
+	json_object_set_new(pair, "verdict", json_string("indeterminate"));
+	json_object_set_new(pair, "error", rp_str(e->msg));
+	json_object_set_new(pair, "label", rp_str(lab));
+}
+
+static json_t *
+pair_new(const char *ref, const char *env)
+{
+	return json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:[], s:[]}", "ref", ref,
+			 "environment", env, "pass", (json_int_t)0, "fail", (json_int_t)0,
+			 "waived", (json_int_t)0, "indeterminate", (json_int_t)0, "_items",
+			 "_failed");
+}
+
+/* The pairs in scope, grouped by model name (then in deployment order). */
+static json_t *
+pair_order(struct rp *r)
+{
+	json_t *byname = json_object(), *order = json_array(), *d, *list;
+	const char *k;
+	size_t i;
+
+	json_array_foreach(r->deployments, i, d) {
+		const char *ref = json_string_value(json_object_get(d, "ref"));
+		const char *env = json_string_value(json_object_get(d, "environment"));
+		char key[400], name[129], version[65];
+		rp_pair_key(ref, env, key, sizeof key);
+		if (json_object_get(r->pairs, key) || !json_object_get(r->models, ref))
+			continue;
+		json_object_set_new(r->pairs, key, pair_new(ref, env));
+		ml_ref_split(ref, name, version);
+		if (!(list = json_object_get(byname, name)))
+			json_object_set_new(byname, name, list = json_array());
+		json_array_append_new(list, json_string(key));
+	}
+	json_object_foreach(byname, k, list)
+		json_array_extend(order, list);
+	json_decref(byname);
+	return order;
+}
+
+static int
+eval_all(struct rp *r, struct ml_policyset **ps)
+{
+	json_t *order = pair_order(r), *key;
+	struct ml_evidence *v = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = ml_evidence_open(r->l, r->o->as_of_us, ML_EVIDENCE_WHOLE, &v, r->e)) == ML_OK)
+		json_array_foreach(order, i, key) {
+			json_t *pair = json_object_get(r->pairs, json_string_value(key));
+			const char *ref = json_string_value(json_object_get(pair, "ref"));
+			const char *env = json_string_value(json_object_get(pair, "environment"));
+			xmlDocPtr doc = NULL;
+			rc = ml_evidence_for(v, ref, env, &doc, r->e);
+			if (rc == ML_EIO)
+				break;
+			if (rc) /* the pair is indeterminate; the others go on */
+				pair_error(pair, r->e);
+			else
+				rc = eval_pair(r, ps, doc, ref, env, pair);
+			xmlFreeDoc(doc);
+			if (rc && !doc)
+				rc = ML_OK;
+			if (rc)
+				break;
+		}
+	ml_evidence_close(v);
+	json_decref(order);
+	return rc;
+}
+
+/* ---- summaries ---------------------------------------------------------------- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static json_t *
+by_control(const json_t *items)
+{
+	json_t *acc = json_object(), *out = json_array(), *f, *c, *row;
+	const char **keys;
+	const char *k;
+	size_t i, j, n = 0;
+
+	json_array_foreach(items, i, f)
+		json_array_foreach(json_object_get(f, "controls"), j, c) {
+			const char *oc = json_string_value(json_object_get(f, "outcome"));
+			if (!(row = json_object_get(acc, json_string_value(json_object_get(c, "label"))))) {
+				row = json_pack("{s:O, s:O, s:I, s:I, s:I, s:I, s:I}", "framework",
+						json_object_get(c, "framework"), "ref",
+						json_object_get(c, "ref"), "findings", (json_int_t)0,
+						"pass", (json_int_t)0, "fail", (json_int_t)0, "waived",
+						(json_int_t)0, "indeterminate", (json_int_t)0);
+				json_object_set_new(acc, json_string_value(json_object_get(c, "label")), row);
+			}
+			json_object_set_new(row, "findings", json_integer(json_integer_value(json_object_get(row, "findings")) + 1));
+			json_object_set_new(row, oc, json_integer(json_integer_value(json_object_get(row, oc)) + 1));
+		}
+	keys = malloc((json_object_size(acc) + 1) * sizeof *keys);
+	if (keys) {
+		json_object_foreach(acc, k, row)
+			keys[n++] = k;
+		qsort(keys, n, sizeof *keys, cmp_str);
+		for (i = 0; i < n; i++)
+			json_array_append(out, json_object_get(acc, keys[i]));
+	}
+	free(keys);
+	json_decref(acc);
+	return out;
+}
+
+static json_t *
+summary_of(struct rp *r, const json_t *items)
+{
+	json_t *s = json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}}",
+			      "findings", (json_int_t)json_array_size(items), "pass", (json_int_t)0,
+			      "fail", (json_int_t)0, "waived", (json_int_t)0, "indeterminate",
+			      (json_int_t)0, "failedBySeverity", "deny", (json_int_t)0, "warn",
+			      (json_int_t)0, "info", (json_int_t)0, "decisions", "pass",
+			      (json_int_t)0, "deny", (json_int_t)0, "indeterminate", (json_int_t)0);
+	json_t *f, *pair, *fb = json_object_get(s, "failedBySeverity");
+	json_t *dec = json_object_get(s, "decisions");
+	const char *k;
+	size_t i;
+
+	json_array_foreach(items, i, f) {
+		const char *oc = json_string_value(json_object_get(f, "outcome"));
+		const char *sev = json_string_value(json_object_get(f, "severity"));
+		json_object_set_new(s, oc, json_integer(json_integer_value(json_object_get(s, oc)) + 1));
+		if (!strcmp(oc, "fail"))
+			json_object_set_new(fb, sev, json_integer(json_integer_value(json_object_get(fb, sev)) + 1));
+	}
+	json_object_foreach(r->pairs, k, pair) {
+		const char *v = json_string_value(json_object_get(pair, "verdict"));
+		if (v)
+			json_object_set_new(dec, v, json_integer(json_integer_value(json_object_get(dec, v)) + 1));
+	}
+	return s;
+}
+
+/* Waivers recorded in the period or met by a finding, with their use. */
+static json_t *
+waivers_of(struct rp *r, const json_t *items)
+{
+	json_t *out = json_array(), *w, *f, *use = json_object();
+	size_t i;
+
+	json_array_foreach(items, i, f) {
+		json_t *wv = json_object_get(f, "waiver");
+		char k[32];
+		if (!json_is_object(wv))
+			continue;
+		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(wv, "seq")));
+		json_object_set_new(use, k, json_integer(json_integer_value(json_object_get(use, k)) + 1));
+	}
+	json_array_foreach(r->waivers, i, w) {
+		char k[32];
+		int64_t t = json_integer_value(json_object_get(w, "_t")), exp = 0;
+		const char *e = json_string_value(json_object_get(w, "expires"));
+		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(w, "seq")));
+		if (!json_object_get(use, k) && (t < r->o->from_us || t >= r->o->to_us))
+			continue;
+		if (e && ml_time_parse(e, &exp) == 0)
+			exp += (int64_t)86400 * 1000000;
+		json_object_set_new(w, "status", json_string(exp <= r->o->as_of_us ? "expired"
+									     : "in force"));
+		json_object_set_new(w, "usedBy", json_integer(json_integer_value(json_object_get(use, k))));
+		if (!json_object_get(w, "ticket"))
+			json_object_set_new(w, "ticket", json_null());
+		json_array_append(out, w);
+	}
+	json_decref(use);
+	return out;
+}
+
+static void
+findings_of(struct rp *r)
+{
+	json_t *items = json_array(), *d;
+	size_t i;
+
+	json_array_foreach(r->deployments, i, d) {
+		char key[400];
+		json_t *pair;
+		rp_pair_key(json_string_value(json_object_get(d, "ref")),
+			    json_string_value(json_object_get(d, "environment")), key, sizeof key);
+		pair = json_object_get(r->pairs, key);
+		if (pair && json_object_get(pair, "_items")) {
+			json_array_extend(items, json_object_get(pair, "_items"));
+			json_object_del(pair, "_items"); /* once per pair */
+		}
+	}
+	r->findings = json_pack("{s:b, s:o, s:o, s:o, s:o}", "evaluated", r->o->npolicies > 0,
+				"summary", summary_of(r, items), "byControl", by_control(items),
+				"waivers", waivers_of(r, items), "items", items);
+}
+
+int
+rp_policies(struct rp *r)
+{
+	struct ml_policyset **ps = calloc(r->o->npolicies + 1, sizeof *ps);
+	size_t i;
+	int rc;
+
+	r->policies = json_array();
+	if (!ps || !r->policies)
+		rc = ml_err_set(r->e, ML_EIO, "out of memory");
+	else if ((rc = load_all(r, ps)) == ML_OK && r->o->npolicies)
+		rc = eval_all(r, ps);
+	if (rc == ML_OK)
+		findings_of(r);
+	for (i = 0; ps && i < r->o->npolicies; i++)
+		ml_policyset_free(ps[i]);
+	free(ps);
+	return rc;
+}

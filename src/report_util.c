@@ -1,0 +1,337 @@
+/* report_util — the report's tables, cells, JSON form and text cleaning
+ * (see report.h). */
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- tables shared by the HTML, Markdown and CSV writers ---------------- */
+
+#define COLS(a) a, sizeof a / sizeof a[0]
+
+static const struct ml_report_column models_cols[] = {
+	{"ref", "Model version"}, {"digest", "Digest"}, {"seq", "Seq"},
+	{"time", "Recorded"}, {"author", "Author"}, {"parent", "Parent"},
+	{"datasets", "Datasets"}, {"metrics", "Metrics"}, {"properties", "Properties"}};
+static const struct ml_report_column datasets_cols[] = {
+	{"ref", "Dataset version"}, {"digest", "Digest"}, {"seq", "Seq"},
+	{"time", "Recorded"}, {"author", "Author"}, {"license", "Licence"},
+	{"pii", "PII"}, {"dpia", "DPIA"}, {"uri", "URI"}, {"properties", "Properties"}};
+static const struct ml_report_column deploy_cols[] = {
+	{"seq", "Seq"}, {"time", "Deployed"}, {"environment", "Environment"},
+	{"ref", "Model version"}, {"author", "By"}, {"replaces", "Replaced"},
+	{"end", "Until"}, {"endReason", "Ended by"}};
+static const struct ml_report_column retire_cols[] = {
+	{"seq", "Seq"}, {"time", "Retired"}, {"environment", "Environment"},
+	{"ref", "Model version"}, {"author", "By"}, {"reason", "Reason"}};
+static const struct ml_report_column chain_cols[] = {
+	{"deploymentSeq", "Deployment seq"}, {"ref", "Model version"},
+	{"environment", "Environment"}, {"time", "Deployed"}, {"datasets", "Datasets"},
+	{"model", "Model entry"}, {"evaluations", "Evaluations"},
+	{"approvals", "Approvals"}, {"gate", "Gate decision"},
+	{"monitoring", "Monitoring"}, {"incidents", "Incidents"}};
+static const struct ml_report_column cmp_cols[] = {
+	{"ref", "Model version"}, {"baseline", "Compared with"}, {"basis", "Why"},
+	{"metric", "Metric"}, {"value", "Value"}, {"baselineValue", "Previous"},
+	{"delta", "Delta"}, {"verdict", "Better/worse"}};
+static const struct ml_report_column mon_cols[] = {
+	{"ref", "Model version"}, {"environment", "Environment"},
+	{"deploymentSeq", "Deployment seq"}, {"checks", "Checks in period"},
+	{"lastCheck", "Last check"}, {"longestGapDays", "Longest gap (days)"},
+	{"gaps", "Gaps over limit"}, {"trend", "Trend vs approval"}};
+static const struct ml_report_column find_cols[] = {
+	{"severity", "Severity"}, {"outcome", "Outcome"}, {"ruleId", "Rule"},
+	{"subject", "Subject"}, {"environment", "Environment"}, {"message", "Message"},
+	{"controls", "Controls"}, {"seqs", "Seqs"}, {"waiver", "Waiver"},
+	{"policy", "Policy"}};
+static const struct ml_report_column ctl_cols[] = {
+	{"framework", "Framework"}, {"ref", "Control"}, {"findings", "Findings"},
+	{"pass", "Pass"}, {"fail", "Fail"}, {"waived", "Waived"},
+	{"indeterminate", "Indeterminate"}};
+static const struct ml_report_column waiver_cols[] = {
+	{"seq", "Seq"}, {"time", "Recorded"}, {"ref", "Model version"}, {"rule", "Rule"},
+	{"author", "By"}, {"expires", "Expires"}, {"status", "Status"},
+	{"usedBy", "Used by findings"}, {"reason", "Reason"}, {"ticket", "Ticket"}};
+static const struct ml_report_column incident_cols[] = {
+	{"seq", "Seq"}, {"time", "Recorded"}, {"ref", "Model version"},
+	{"severity", "Severity"}, {"author", "By"}, {"description", "Description"}};
+static const struct ml_report_column keys_cols[] = {
+	{"name", "Key"}, {"keyid", "Key id"}, {"roles", "Roles"},
+	{"enrolledSeq", "Enrolled seq"}, {"enrolledTime", "Enrolled"},
+	{"revokedSeq", "Revoked seq"}, {"revokedTime", "Revoked"},
+	{"revocationReason", "Revocation reason"}};
+static const struct ml_report_column keyev_cols[] = {
+	{"seq", "Seq"}, {"time", "Time"}, {"event", "Event"}, {"key", "Key"},
+	{"roles", "Roles"}, {"author", "By"}, {"reason", "Reason"}};
+
+static const struct ml_report_table tables[] = {
+	{"models", "Model versions", "inventory.models", COLS(models_cols)},
+	{"datasets", "Datasets", "inventory.datasets", COLS(datasets_cols)},
+	{"deployments", "Production history", "inventory.deployments", COLS(deploy_cols)},
+	{"retirements", "Retirements", "inventory.retirements", COLS(retire_cols)},
+	{"chains", "Evidence chain per deployment", "chains", COLS(chain_cols)},
+	{"comparisons", "Version comparison", "comparisons", COLS(cmp_cols)},
+	{"monitoring", "Monitoring cadence", "monitoring", COLS(mon_cols)},
+	{"findings", "Findings", "findings.items", COLS(find_cols)},
+	{"controls", "Findings by control", "findings.byControl", COLS(ctl_cols)},
+	{"waivers", "Waivers", "findings.waivers", COLS(waiver_cols)},
+	{"incidents", "Incidents", "inventory.incidents", COLS(incident_cols)},
+	{"keys", "Keys", "people.keys", COLS(keys_cols)},
+	{"key-events", "Enrolments and revocations in the period", "people.events",
+	 COLS(keyev_cols)},
+};
+
+const struct ml_report_table *
+ml_report_tables(size_t *n)
+{
+	*n = sizeof tables / sizeof tables[0];
+	return tables;
+}
+
+const struct ml_report_table *
+ml_report_table(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof tables / sizeof tables[0]; i++)
+		if (!strcmp(tables[i].name, name))
+			return &tables[i];
+	return NULL;
+}
+
+json_t *
+ml_report_get(const json_t *model, const char *path)
+{
+	char part[64];
+	const char *p = path;
+	const json_t *cur = model;
+	json_t *v = NULL;
+
+	while (cur && *p) {
+		size_t n = strcspn(p, ".");
+		if (n >= sizeof part)
+			return NULL;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		cur = v = json_object_get(cur, part);
+		p += n;
+		if (*p == '.')
+			p++;
+	}
+	return v;
+}
+
+/* ---- cells ---------------------------------------------------------------- */
+
+static void
+scalar(struct ml_buf *b, const json_t *v)
+{
+	if (json_is_string(v))
+		ml_buf_puts(b, json_string_value(v));
+	else if (json_is_integer(v))
+		ml_buf_printf(b, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		ml_buf_printf(b, "%.15g", json_real_value(v));
+	else if (json_is_boolean(v))
+		ml_buf_puts(b, json_is_true(v) ? "yes" : "no");
+}
+
+static void
+cell_into(struct ml_buf *b, json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			if (i)
+				ml_buf_puts(b, "; ");
+			scalar(b, json_is_object(x) ? json_object_get(x, "label") : x);
+		}
+	} else if (json_is_object(v)) {
+		if (json_object_get(v, "label")) {
+			scalar(b, json_object_get(v, "label"));
+			return;
+		}
+		i = 0;
+		json_object_foreach(v, k, x) {
+			ml_buf_printf(b, "%s%s=", i++ ? ", " : "", k);
+			scalar(b, x);
+		}
+	} else {
+		scalar(b, v);
+	}
+}
+
+char *
+ml_report_cell(json_t *v, int *numeric)
+{
+	struct ml_buf b = {0};
+	char *s;
+
+	if (numeric)
+		*numeric = json_is_number(v);
+	cell_into(&b, v);
+	ml_buf_append(&b, "", 1);
+	if (b.oom) {
+		ml_buf_free(&b);
+		return NULL;
+	}
+	s = (char *)b.data;
+	return s;
+}
+
+/* ---- the scope as rows ------------------------------------------------------ */
+
+static void
+row(json_t *rows, const char *head, struct ml_buf *b)
+{
+	ml_buf_append(b, "", 1);
+	if (!b->oom)
+		json_array_append_new(rows, json_pack("[s, s]", head, (const char *)b->data));
+	ml_buf_free(b);
+}
+
+static const char *
+s_of(const json_t *model, const char *path)
+{
+	const char *s = json_string_value(ml_report_get(model, path));
+
+	return s ? s : "-";
+}
+
+static long long
+i_of(const json_t *model, const char *path)
+{
+	return (long long)json_integer_value(ml_report_get(model, path));
+}
+
+json_t *
+ml_report_scope_rows(const json_t *model)
+{
+	json_t *rows = json_array(), *first = ml_report_get(model, "scope.ledger.firstSeq");
+	struct ml_buf b = {0};
+
+	ml_buf_printf(&b, "%s to %s (UTC, both days included; by the authors' signed times)",
+		      s_of(model, "scope.from"), s_of(model, "scope.to"));
+	row(rows, "Period", &b);
+	ml_buf_puts(&b, s_of(model, "scope.ledger.origin"));
+	row(rows, "Ledger origin", &b);
+	ml_buf_printf(&b, "%lld entries considered (appended by the as-of time); %lld in the "
+		      "period", i_of(model, "scope.ledger.entriesConsidered"),
+		      i_of(model, "scope.ledger.entriesInPeriod"));
+	if (json_is_integer(first))
+		ml_buf_printf(&b, ", seq %lld to %lld", (long long)json_integer_value(first),
+			      i_of(model, "scope.ledger.lastSeq"));
+	row(rows, "Entries", &b);
+	ml_buf_printf(&b, "size %lld, root %s", i_of(model, "scope.checkpoint.size"),
+		      s_of(model, "scope.checkpoint.root"));
+	row(rows, "Checkpoint", &b);
+	ml_buf_puts(&b, s_of(model, "scope.checkpoint.logKey"));
+	row(rows, "Log key", &b);
+	ml_buf_puts(&b, s_of(model, "scope.asOf"));
+	row(rows, "As of", &b);
+	ml_buf_puts(&b, s_of(model, "scope.generatedAt"));
+	row(rows, "Generated", &b);
+	ml_buf_printf(&b, "%s %s", s_of(model, "scope.tool.name"),
+		      s_of(model, "scope.tool.version"));
+	row(rows, "Tool", &b);
+	ml_buf_printf(&b, "%s", json_is_true(ml_report_get(model, "integrity.ok"))
+		      ? "verified" : "FAILED");
+	row(rows, "Integrity", &b);
+	return rows;
+}
+
+/* ---- cleaning -------------------------------------------------------------- */
+
+/* Decodes one UTF-8 sequence at p (at most n bytes): the code point, or -1
+ * when invalid (then one byte is consumed). */
+static long
+utf8_next(const unsigned char *p, size_t n, size_t *used)
+{
+	unsigned c = p[0];
+	size_t k, i;
+	long cp;
+
+	*used = 1;
+	if (c < 0x80)
+		return c;
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 2, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 3, cp = c & 0x07;
+	else
+		return -1;
+	if (n <= k)
+		return -1;
+	for (i = 1; i <= k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*used = k + 1;
+	return cp;
+}
+
+/* Characters shown as a visible code instead of themselves. */
+static int
+hidden(long cp)
+{
+	return (cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7f && cp <= 0x9f) ||
+	       cp == 0x61c || cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0xfffe || cp == 0xffff;
+}
+
+char *
+ml_report_clean(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	struct ml_buf b = {0};
+
+	while (p < end) {
+		size_t used;
+		long cp = utf8_next(p, (size_t)(end - p), &used);
+		if (cp < 0)
+			ml_buf_puts(&b, "\xef\xbf\xbd");
+		else if (hidden(cp))
+			ml_buf_printf(&b, "\xe2\x80\xb9U+%04lX\xe2\x80\xba", cp);
+		else
+			ml_buf_append(&b, p, used);
+		p += used;
+	}
+	ml_buf_append(&b, "", 1);
+	if (b.oom) {
+		ml_buf_free(&b);
+		return NULL;
+	}
+	return (char *)b.data;
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static int
+dump_cb(const char *buf, size_t size, void *data)
+{
+	struct ml_buf *b = data;
+
+	ml_buf_append(b, buf, size);
+	return b->oom ? -1 : 0;
+}
+
+int
+ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e)
+{
+	if (json_dump_callback(model, dump_cb, out,
+			       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) ||
+	    (ml_buf_puts(out, "\n"), out->oom))
+		return ml_err_set(e, ML_EIO, "out of memory writing the JSON report");
+	return ML_OK;
+}

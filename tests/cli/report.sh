@@ -1,0 +1,336 @@
+#!/bin/sh
+# tests/cli/report.sh — tests of `mlledger report` and `mlledger verify-report`.
+#
+#   MLLEDGER=/abs/path/to/mlledger sh tests/cli/report.sh
+#
+# Builds a fixture ledger (keys, datasets, two versions of a model, their
+# evaluations, approvals, deployments, monitoring with a gap, a waiver in
+# force and an expired one, a retirement, an incident, a revoked key, and
+# hostile field values), writes the report in every format and checks the
+# facts in the JSON and in the HTML (parsed with python3's html.parser,
+# tests/cli/report_check.py), safety (no script, no external reference,
+# escaping, CSV formula neutralisation), reproducibility, signatures, the
+# refusal of a ledger that fails verification, every error exit, and a
+# render to PDF and PNG with headless Chromium (skipped, visibly, without
+# it).  Output: "ok - NAME" / "not ok - NAME: DETAIL" lines, then
+# "N passed, N failed"; exits 1 when any case failed.
+
+if [ -z "${BASH_VERSION:-}" ]; then
+	if command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
+	echo "not ok - environment: tests/cli/report.sh needs bash"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+unset POSIXLY_CORRECT MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE
+set -u
+export LC_ALL=C.UTF-8
+umask 022
+
+here=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$here/../.." && pwd)
+M=${MLLEDGER:-$REPO/build/mlledger}
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=$(command -v python3)
+CHECK="$PY $here/report_check.py"
+PROD=$REPO/policies/production.xml
+W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-report.XXXXXX") || exit 1
+trap '[ -n "${KEEP:-}" ] || { cd / && rm -rf "$W"; }' EXIT
+cd "$W" || exit 1
+
+PASS=0
+FAIL=0
+CASE=
+WHY=
+OUT=$W/.out
+ERR=$W/.err
+begin() { CASE=$1; WHY=; }
+bad() { [ -n "$WHY" ] || WHY=$*; }
+end() {
+	if [ -z "$WHY" ]; then PASS=$((PASS + 1)); echo "ok - $CASE"
+	else FAIL=$((FAIL + 1)); echo "not ok - $CASE: $WHY"; fi
+}
+skip() { PASS=$((PASS + 1)); echo "ok - $1 # SKIP $2"; }
+run() { "$@" >"$OUT" 2>"$ERR"; RC=$?; }
+snip() { tr '\n' ' ' <"$1" | cut -c1-300; }
+want_rc() { [ "$RC" = "$1" ] || bad "exit $RC, want $1 (stderr: $(snip "$ERR"))"; }
+want_err() {
+	want_rc "$1"
+	grep -Eq -- "$2" "$ERR" || bad "stderr lacks /$2/: $(snip "$ERR")"
+	[ "$(wc -l <"$ERR")" -eq 1 ] && grep -q '^mlledger: ' "$ERR" ||
+		bad "want one 'mlledger: ...' line on stderr, got: $(snip "$ERR")"
+}
+# check_py ARGS...: report_check.py, its failures become the case's.
+check_py() {
+	$CHECK "$@" >"$W/.py" 2>&1 || bad "$(snip "$W/.py")"
+}
+
+# ---- the fixture ledger -------------------------------------------------
+
+L=$W/ledger.db
+ml() { run "$M" --ledger "$L" "$@"; }
+mkdir -p "$W/k"
+for k in admin ci alice bob rita eve auditor; do "$M" key new "$k" --dir "$W/k" >/dev/null; done
+HOSTILE='<script>alert(\"x\")</script>'"'"'\"><img src=x onerror=alert(1)>'
+LONG=$(head -c 60000 /dev/zero | tr '\0' L)
+# imp KEY: imports standard input (JSON lines) signed by KEY.
+imp() {
+	cat >"$W/in.jsonl"
+	"$M" --ledger "$L" import "$W/in.jsonl" --key "$W/k/$1.key" >/dev/null 2>"$W/imp.err" ||
+		echo "# fixture import by $1 failed: $(cat "$W/imp.err")"
+}
+D0=$(printf '%064d' 0)
+D1=$(printf '%064d' 1)
+D2=$(printf '%064d' 2)
+D3=$(printf '%064d' 3)
+D4=$(printf '%064d' 4)
+
+begin "fixture ledger"
+"$M" --ledger "$L" init --key "$W/k/admin.key" --origin report-test/ledger >/dev/null || bad "init"
+enrol() { printf '{"kind":"key-enrollment","key":"%s","roles":[%s],"time":"2026-08-01T00:00:00Z"}\n' "$(cat "$W/k/$1.pub")" "$2"; }
+{ enrol ci '"engineer"'; enrol alice '"approver"'; enrol bob '"approver","validator"'
+  enrol rita '"risk-officer"'; enrol eve '"approver"'; } | imp admin
+imp ci <<EOF
+{"kind":"dataset","subject":"unused@1","digest":"sha256:$D0","time":"2026-08-01T10:00:00Z"}
+{"kind":"model","subject":"old@0.1","digest":"sha256:$D1","datasets":["unused@1"],"time":"2026-08-01T11:00:00Z"}
+{"kind":"dataset","subject":"cb@2026-09","digest":"sha256:$D2","uri":"=HYPERLINK(\"http://evil.example/\",\"x\")","properties":{"license":"$HOSTILE","pii":false,"note":"$LONG","rtl":"abc\u202edef"},"time":"2026-09-01T00:00:00Z"}
+{"kind":"model","subject":"fraud@1.0","digest":"sha256:$D3","datasets":["cb@2026-09"],"metrics":{"auc":0.88,"latency_ms":20},"time":"2026-09-02T00:00:00Z"}
+EOF
+imp bob <<EOF
+{"kind":"evaluation","subject":"fraud@1.0","metrics":{"auc":0.88,"latency_ms":20},"time":"2026-09-03T00:00:00Z"}
+{"kind":"approval","subject":"fraud@1.0","environment":"prod","decision":"approve","time":"2026-09-04T00:00:00Z"}
+EOF
+imp alice <<EOF
+{"kind":"approval","subject":"fraud@1.0","environment":"prod","decision":"approve","time":"2026-09-04T01:00:00Z"}
+EOF
+imp ci <<EOF
+{"kind":"deployment","subject":"fraud@1.0","environment":"prod","time":"2026-10-05T00:00:00Z"}
+{"kind":"dataset","subject":"tx@2026-10","digest":"sha256:$D4","properties":{"license":"MIT","pii":true,"dpia":"DPIA-7"},"time":"2026-10-06T00:00:00Z"}
+{"kind":"model","subject":"fraud@1.1","digest":"sha256:$(printf '%064d' 5)","datasets":["cb@2026-09","tx@2026-10"],"parent":"fraud@1.0","metrics":{"auc":0.91,"latency_ms":25},"time":"2026-10-10T00:00:00Z"}
+EOF
+imp bob <<EOF
+{"kind":"evaluation","subject":"fraud@1.1","metrics":{"auc":0.91,"latency_ms":25},"dataset":"tx@2026-10","time":"2026-10-11T00:00:00Z"}
+{"kind":"approval","subject":"fraud@1.1","environment":"prod","decision":"approve","time":"2026-10-13T00:00:00Z"}
+EOF
+imp alice <<EOF
+{"kind":"approval","subject":"fraud@1.1","environment":"prod","decision":"approve","comment":"$HOSTILE \u202eevil","time":"2026-10-12T00:00:00Z"}
+EOF
+imp rita <<EOF
+{"kind":"waiver","subject":"fraud@1.1","rule":"PROD-LICENSE","expires":"2031-01-31","reason":"licence under legal review","ticket":"LEGAL-9","time":"2026-10-14T00:00:00Z"}
+{"kind":"waiver","subject":"fraud@1.1","rule":"PROD-INCIDENT","expires":"2026-11-15","reason":"temporary","time":"2026-10-20T00:00:00Z"}
+EOF
+imp ci <<EOF
+{"kind":"model","subject":"risk@2.0","digest":"sha256:$(printf '%064d' 6)","datasets":["tx@2026-10"],"metrics":{"auc":0.7},"time":"2026-11-01T00:00:00Z"}
+{"kind":"deployment","subject":"risk@2.0","environment":"staging","time":"2026-11-02T00:00:00Z"}
+{"kind":"deployment","subject":"fraud@1.1","environment":"prod","time":"2026-11-10T00:00:00Z"}
+{"kind":"retirement","subject":"fraud@1.0","environment":"prod","reason":"superseded","time":"2026-11-11T00:00:00Z"}
+{"kind":"monitoring","subject":"fraud@1.1","environment":"prod","metrics":{"auc":0.90},"time":"2026-11-12T00:00:00Z"}
+{"kind":"monitoring","subject":"fraud@1.1","environment":"prod","metrics":{"auc":0.89},"time":"2026-11-20T00:00:00Z"}
+{"kind":"incident","subject":"fraud@1.1","severity":"medium","description":"score drift on weekends","time":"2026-11-25T00:00:00Z"}
+{"kind":"monitoring","subject":"fraud@1.1","environment":"prod","metrics":{"auc":0.87},"time":"2026-12-15T00:00:00Z"}
+EOF
+printf '{"kind":"key-revocation","key":"%s","reason":"left","time":"2026-12-01T00:00:00Z"}\n' "$(cat "$W/k/eve.pub")" | imp admin
+"$M" --ledger "$L" verify >/dev/null 2>&1 || bad "the fixture does not verify"
+[ "$("$M" --ledger "$L" log --format json | grep -c '"seq":')" -ge 30 ] || bad "fixture too short"
+end
+
+# Every report below is drawn with these fixed inputs (reproducible).
+FIX="--from 2026-10-01 --to 2026-12-31 --as-of 2030-01-01T00:00:00Z --generated-at 2027-01-05T09:00:00Z"
+rep() { ml report --policy "$PROD" $FIX "$@"; }
+
+# ---- the facts ----------------------------------------------------------
+
+begin "report --format json: scope, inventory, chains, deltas, cadence, findings, people"
+rep --format json --out "$W/r.json"
+want_rc 0
+grep -q "^wrote $W/r.json (json, [0-9]* bytes)" "$OUT" || bad "stdout: $(snip "$OUT")"
+[ -s "$W/r.json" ] && check_py json "$W/r.json"
+end
+
+begin "the JSON report validates against reports/report.schema.json"
+if [ -f "$W/r.json" ]; then check_py schema "$REPO/reports/report.schema.json" "$W/r.json"; else bad "no r.json"; fi
+end
+
+begin "report --format html: the same facts as HTML; no script, no external reference; hostile values escaped"
+rep --format html --out "$W/r.html"
+want_rc 0
+[ -s "$W/r.html" ] && check_py html "$W/r.html"
+grep -qi '<script' "$W/r.html" && bad "a <script in the raw HTML"
+end
+
+begin "report --format md: tables, hostile values escaped"
+rep --format md --out "$W/r.md"
+want_rc 0
+grep -q '^## 4. Evidence chain per deployment' "$W/r.md" || bad "no chain section"
+grep -q '^| fraud@1.1 | fraud@1.0 | replaced it in production | auc | 0.91 | 0.88 | 0.03 | better |' "$W/r.md" ||
+	bad "no auc comparison row"
+grep -q '<script' "$W/r.md" && bad "an unescaped <script in Markdown"
+grep -qF '&lt;script&gt;alert("x")&lt;/script&gt;' "$W/r.md" || bad "the hostile value is not there, escaped"
+end
+
+begin "report --format csv: one file per table, RFC 4180, formulas neutralised"
+rep --format csv --out "$W/csv"
+want_rc 0
+[ -d "$W/csv" ] && check_py csv "$W/csv"
+end
+
+begin "report --format csv --table NAME writes that one table"
+rep --format csv --table deployments --out "$W/dep.csv"
+want_rc 0
+cmp -s "$W/dep.csv" "$W/csv/deployments.csv" || bad "differs from the table of the folder"
+end
+
+begin "reports are reproducible: same inputs, same bytes (every format)"
+for f in json html md; do
+	rep --format "$f" --out "$W/again.$f"
+	cmp -s "$W/r.$f" "$W/again.$f" || bad "$f differs between two runs"
+done
+rep --format csv --out "$W/csv2"
+diff -r "$W/csv" "$W/csv2" >/dev/null || bad "csv differs between two runs"
+end
+
+begin "no policy: the report says so and has no findings"
+ml report $FIX --format json --out "$W/nopol.json"
+want_rc 0
+grep -q '"evaluated": false' "$W/nopol.json" || bad "findings.evaluated is not false"
+end
+
+# ---- signatures ---------------------------------------------------------
+
+begin "report --sign writes REPORT.sig.json; verify-report accepts it"
+rep --format html --out "$W/s.html" --sign "$W/k/auditor.key"
+want_rc 0
+[ -s "$W/s.html.sig.json" ] || bad "no signature file"
+grep -q '"payloadType": "application/vnd.mlledger.report.v1"' "$W/s.html.sig.json" ||
+	bad "payloadType"
+run "$M" verify-report "$W/s.html" --key "$W/k/auditor.pub"
+want_rc 0
+grep -q "^ok: $W/s.html is signed by auditor+" "$OUT" || bad "stdout: $(snip "$OUT")"
+end
+
+begin "verify-report: one changed byte exits 4"
+cp "$W/s.html" "$W/t.html" && cp "$W/s.html.sig.json" "$W/t.html.sig.json"
+sed -i 's/Audit report/Audit rePort/' "$W/t.html"
+run "$M" verify-report "$W/t.html" --key "$W/k/auditor.pub"
+want_err 4 'not the signed ones'
+end
+
+begin "verify-report: a signature with the sha256 hint fixed up but the bytes changed exits 4"
+sum=$(sha256sum "$W/t.html" | cut -c1-64)
+sed "s/\"payloadSha256\": \"[0-9a-f]*\"/\"payloadSha256\": \"$sum\"/" "$W/s.html.sig.json" >"$W/t.html.sig.json"
+run "$M" verify-report "$W/t.html" --key "$W/k/auditor.pub"
+want_err 4 'does not verify'
+end
+
+begin "verify-report: another key exits 4; a missing signature exits 2; a non-signature exits 2"
+run "$M" verify-report "$W/s.html" --key "$W/k/alice.pub"
+want_err 4 'not by alice'
+run "$M" verify-report "$W/r.html" --key "$W/k/auditor.pub"
+want_err 2 'r.html.sig.json'
+echo '{"payloadType": "text/plain"}' >"$W/not-sig.json"
+run "$M" verify-report "$W/s.html" --key "$W/k/auditor.pub" --sig "$W/not-sig.json"
+want_err 2 'not a report signature'
+end
+
+begin "report --sign with a missing key file exits 6 and writes nothing"
+rep --format json --out "$W/nokey.json" --sign "$W/k/nobody.key"
+want_rc 6
+[ -e "$W/nokey.json" ] && bad "a report was written"
+end
+
+# ---- refusals and errors ------------------------------------------------
+
+if command -v sqlite3 >/dev/null 2>&1; then
+	begin "a ledger that fails verify: report exits 4 naming the entry, writes nothing"
+	cp "$L" "$W/bad.db"
+	[ -f "$L-wal" ] && cp "$L-wal" "$W/bad.db-wal"
+	trig=$(sqlite3 "$W/bad.db" "SELECT sql || ';' FROM sqlite_master WHERE type = 'trigger'")
+	for n in $(sqlite3 "$W/bad.db" "SELECT name FROM sqlite_master WHERE type = 'trigger'"); do
+		sqlite3 "$W/bad.db" "DROP TRIGGER $n"
+	done
+	sqlite3 "$W/bad.db" "UPDATE entries SET envelope = CAST(replace(CAST(envelope AS TEXT), '\"sig\":\"', '\"sig\":\"A') AS BLOB) WHERE seq = 12" &&
+		printf '%s\n' "$trig" | sqlite3 "$W/bad.db" || bad "could not tamper"
+	run "$M" --ledger "$W/bad.db" report --policy "$PROD" $FIX --format html --out "$W/bad.html"
+	want_err 4 'report: entry [0-9]+: '
+	[ -e "$W/bad.html" ] && bad "a report was written"
+	end
+
+	begin "--allow-unverified: the report is written with the failure at the top"
+	run "$M" --ledger "$W/bad.db" report --policy "$PROD" $FIX --format html --out "$W/bad.html" \
+		--allow-unverified
+	want_rc 0
+	grep -q 'FAILED verification' "$ERR" || bad "no warning on stderr"
+	[ -s "$W/bad.html" ] && check_py unverified "$W/bad.html"
+	run "$M" --ledger "$W/bad.db" report $FIX --format json --out "$W/bad.json" --allow-unverified
+	grep -q '"ok": false' "$W/bad.json" || bad "integrity.ok is not false in JSON"
+	end
+else
+	skip "a ledger that fails verify" "sqlite3 absent"
+fi
+
+begin "bad input exits 2 with one message"
+rep --format pdf --out "$W/x"
+want_err 2 'format html, md, json or csv'
+ml report --policy "$PROD" --to 2026-12-31 --format json --out "$W/x"
+want_err 2 'from YYYY-MM-DD is required'
+ml report --from 2026-12-31 --to 2026-10-01 --format json --out "$W/x"
+want_err 2 'must not come after'
+rep --format json
+want_err 2 'out PATH is required'
+rep --format csv --table nope --out "$W/x"
+want_err 2 'unknown table'
+rep --format json --table models --out "$W/x"
+want_err 2 'table applies to --format csv'
+printf 'body { color: red }\n</style><script>alert(1)</script>\n' >"$W/evil.css"
+rep --format html --css "$W/evil.css" --out "$W/x"
+want_err 2 'stylesheet'
+[ -e "$W/x" ] && bad "something was written"
+end
+
+begin "--css FILE restyles the report"
+printf 'body { color: #123456 }\n' >"$W/my.css"
+rep --format html --css "$W/my.css" --out "$W/css.html"
+want_rc 0
+grep -q '#123456' "$W/css.html" || bad "the stylesheet is not inlined"
+end
+
+begin "an invalid policy exits 3; a missing one exits 2"
+ml report --policy "$REPO/tests/data/policy/invalid-schema.xml" $FIX --format json --out "$W/x"
+want_rc 3
+ml report --policy "$W/none.xml" $FIX --format json --out "$W/x"
+want_rc 2
+end
+
+begin "report --help and verify-report --help"
+run "$M" report --help
+want_rc 0
+grep -q '^usage: mlledger report' "$OUT" || bad "usage"
+run "$M" verify-report --help
+want_rc 0
+end
+
+# ---- headless Chromium ----------------------------------------------------
+
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$CHROME" ] && [ -s "$W/r.html" ]; then
+	begin "headless Chromium renders the HTML report to PDF and to a screenshot"
+	mkdir -p "$W/chrome"
+	chrome() {
+		timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run \
+			--disable-background-networking --user-data-dir="$W/chrome" "$@" \
+			"file://$W/r.html" >"$W/chrome.log" 2>&1
+	}
+	chrome --print-to-pdf="$W/r.pdf" --no-pdf-header-footer || bad "print-to-pdf failed: $(tail -c 300 "$W/chrome.log")"
+	[ "$(head -c 5 "$W/r.pdf" 2>/dev/null)" = "%PDF-" ] || bad "no PDF"
+	[ "$(wc -c <"$W/r.pdf" 2>/dev/null || echo 0)" -gt 20000 ] || bad "the PDF is too small"
+	chrome --screenshot="$W/r.png" --window-size=1200,1600 || bad "screenshot failed"
+	[ "$(head -c 8 "$W/r.png" 2>/dev/null | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] ||
+		bad "no PNG"
+	grep -Eq 'net::ERR|Refused to|Failed to load' "$W/chrome.log" && bad "chromium: $(grep -E 'net::ERR|Refused|Failed to load' "$W/chrome.log" | head -1)"
+	end
+else
+	echo "# NOTICE: chromium is not installed: the PDF/screenshot test is SKIPPED (apt-get install chromium, or make deps)"
+	skip "headless Chromium renders the HTML report" "chromium absent"
+fi
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
