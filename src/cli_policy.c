@@ -1,10 +1,8 @@
 /* cli_policy — evidence (and, with the policy engine, gate, check and
  * policy lint/test). */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libxml/tree.h>
 
@@ -68,6 +66,7 @@ cmd_evidence(int argc, char **argv)
 #include "policy_test.h"
 #include "statement.h"
 #include "store.h"
+#include "sweep.h"
 
 #define MAX_POLICIES 32
 
@@ -354,14 +353,8 @@ out:
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
 
-/* One subject of check: a model version, in an environment or none. */
-struct subject {
-	char ref[ML_NAME_MAX + 1];
-	char env[130];            /* "" when none */
-};
-
 struct scope {
-	struct subject *v;
+	struct ml_sweep_subject *v;
 	size_t n, cap;
 	int oom;
 };
@@ -371,7 +364,7 @@ scope_add(struct scope *s, const char *ref, const char *env)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct subject *p = realloc(s->v, cap * sizeof *p);
+		struct ml_sweep_subject *p = realloc(s->v, cap * sizeof *p);
 		if (!p) {
 			s->oom = 1;
 			return;
@@ -415,7 +408,7 @@ scope_entry(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_L
 static int
 cmp_subject(const void *a, const void *b)
 {
-	const struct subject *x = a, *y = b;
+	const struct ml_sweep_subject *x = a, *y = b;
 	int c = strcmp(x->ref, y->ref);
 
 	return c ? c : strcmp(x->env, y->env);
@@ -440,126 +433,64 @@ scope_finish(struct scope *s)
 	s->n = n;
 }
 
-#define CHECK_MAX_THREADS 8
-
-/* --jobs N (1..CHECK_MAX_THREADS), default one per online core. */
+/* --jobs N (1..ML_SWEEP_MAX_JOBS); 0 when not given. */
 static int
 opt_jobs(struct cli *c, size_t *jobs)
 {
 	const char *v = cli_get(c, "jobs");
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	char *end;
 	long n;
 
-	*jobs = cores < 1 ? 1 : cores > CHECK_MAX_THREADS ? CHECK_MAX_THREADS : (size_t)cores;
+	*jobs = 0;
 	if (!v)
 		return ML_OK;
 	n = strtol(v, &end, 10);
-	if (*end || end == v || n < 1 || n > CHECK_MAX_THREADS)
-		return cli_failf(c, ML_EINPUT, "--jobs: a number from 1 to %d",
-				 CHECK_MAX_THREADS);
+	if (*end || end == v || n < 1 || n > ML_SWEEP_MAX_JOBS)
+		return cli_failf(c, ML_EINPUT, "--jobs: a number from 1 to %d", ML_SWEEP_MAX_JOBS);
 	*jobs = (size_t)n;
 	return ML_OK;
 }
 
-/* One worker of check: a contiguous run of subjects (whole model names),
- * with its own ledger connection, policies, evidence session and findings. */
-struct check_job {
-	struct cli *c;
-	const struct subject *v;
-	size_t n;
-	int64_t as_of;
-	int first;                 /* reports progress */
-	size_t total;
-	struct ml_findings fs;
-	struct ml_err e;
-	int rc;
-};
-
-static void *
-check_worker(void *arg)
-{
-	struct check_job *j = arg;
-	struct policies ps = {0};
-	struct ml_evidence *v = NULL;
-	struct ml_ledger *l = NULL;
-	size_t i;
-
-	ml_err_clear(&j->e);
-	if ((j->rc = policies_load(j->c, &ps, &j->e)) || (j->rc = cli_open(j->c, 0, &l, &j->e)) ||
-	    (j->rc = ml_evidence_open(l, j->as_of, ML_EVIDENCE_WHOLE, &v, &j->e)))
-		goto out;
-	for (i = 0; i < j->n && j->rc == ML_OK; i++) {
-		const struct subject *sub = &j->v[i];
-		xmlDocPtr doc = NULL;
-		j->rc = ml_evidence_for(v, sub->ref, sub->env[0] ? sub->env : NULL, &doc, &j->e);
-		if (j->rc == ML_OK)
-			j->rc = policies_eval(j->c, &ps, doc, sub->ref, &j->fs, &j->e);
-		xmlFreeDoc(doc);
-		if (j->first && (i & 63) == 0)
-			cli_progress("check", i * (j->total / (j->n ? j->n : 1)), j->total);
-	}
-out:
-	ml_evidence_close(v);
-	ml_ledger_close(l);
-	policies_free(&ps);
-	return NULL;
-}
-
-/* Where the next job starts: about share subjects on, at a model name
- * boundary (so that no two workers verify the same model's entries). */
+/* The values of every --NAME option, in order. */
 static size_t
-split_at(const struct scope *sc, size_t from, size_t share)
+opts_named(const struct cli *c, const char *name, const char **out, size_t cap)
 {
-	size_t i = from + share;
-	char name[129], version[65], next[129];
+	size_t n = 0;
+	int i;
 
-	if (i >= sc->n)
-		return sc->n;
-	if (ml_ref_split(sc->v[i - 1].ref, name, version) != 0)
-		return i;
-	for (; i < sc->n; i++)
-		if (ml_ref_split(sc->v[i].ref, next, version) != 0 || strcmp(next, name))
-			break;
-	return i;
+	for (i = 0; i < c->nopts && n < cap; i++)
+		if (!strcmp(c->opts[i].name, name))
+			out[n++] = c->opts[i].value;
+	return n;
 }
 
-/* Evaluates every subject of the scope into fs, on one worker per core;
- * the findings come out in subject order whatever the number of workers. */
+/* Evaluates every subject of the scope into fs (sweep), in subject order. */
 static int
-check_scope(struct cli *c, const struct scope *sc, int64_t as_of, size_t nt,
+check_scope(struct cli *c, const struct scope *sc, int64_t as_of, size_t jobs,
 	    struct ml_findings *fs, struct ml_err *e)
 {
-	struct check_job jobs[CHECK_MAX_THREADS];
-	pthread_t tid[CHECK_MAX_THREADS];
-	size_t t, at = 0, share;
-	int rc = ML_OK;
+	static char label[] = "check";
+	const char *pol[MAX_POLICIES], *par[64];
+	struct ml_sweep_opts o = {.ledger = c->ledger, .policies = pol, .params = par,
+				  .phase = cli_get(c, "phase"), .as_of_us = as_of,
+				  .jobs = jobs ? jobs : ml_sweep_default_jobs(sc->n),
+				  .progress = cli_progress, .progress_ctx = label};
+	struct ml_sweep_result *r;
+	size_t i;
+	int rc;
 
-	share = (sc->n + nt - 1) / nt;
-	for (t = 0; t < nt; t++) {
-		size_t end = t + 1 == nt ? sc->n : split_at(sc, at, share);
-		jobs[t] = (struct check_job){.c = c, .v = sc->v + at, .n = end - at, .as_of = as_of,
-					     .first = t == 0, .total = sc->n};
-		at = end;
-		if (t > 0 && pthread_create(&tid[t], NULL, check_worker, &jobs[t]) != 0) {
-			jobs[t].rc = ml_err_set(&jobs[t].e, ML_EIO, "cannot start a thread");
-			tid[t] = 0;
-		}
-	}
-	check_worker(&jobs[0]);
-	for (t = 1; t < nt; t++)
-		if (tid[t])
-			pthread_join(tid[t], NULL);
+	o.npolicies = opts_named(c, "policy", pol, MAX_POLICIES);
+	o.nparams = opts_named(c, "param", par, 64);
+	if (!(r = calloc(sc->n * o.npolicies + 1, sizeof *r)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	rc = ml_sweep(&o, sc->v, sc->n, r, e);
 	cli_progress_done();
-	for (t = 0; t < nt; t++) {
-		if (rc == ML_OK && jobs[t].rc) {
-			rc = jobs[t].rc;
-			*e = jobs[t].e;
-		}
-		if (rc == ML_OK && ml_findings_move(fs, &jobs[t].fs))
+	for (i = 0; i < sc->n * o.npolicies; i++) {
+		if (rc == ML_OK && ml_findings_move(fs, &r[i].fs))
 			rc = ml_err_set(e, ML_EIO, "out of memory");
-		ml_findings_free(&jobs[t].fs);
+		ml_findings_free(&r[i].fs);
 	}
+	free(r);
 	return rc;
 }
 
@@ -607,8 +538,6 @@ cmd_check(int argc, char **argv)
 	policies_free(&ps); /* loaded to fail early; each worker loads its own */
 	ml_ledger_close(l);
 	l = NULL;
-	if (jobs > sc.n / 16 + 1)
-		jobs = sc.n / 16 + 1; /* small ledgers: one worker */
 	if ((rc = check_scope(&c, &sc, as_of, jobs, &fs, &e)))
 		goto out;
 	apply_fail_on(&c, &fs);

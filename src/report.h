@@ -14,7 +14,7 @@
  * options and nothing else (no clock, no host name), so reports are
  * byte-reproducible.
  *
- * May call policy, findings, evidence, verify, tlog, ledger, store,
+ * May call sweep, policy, findings, evidence, verify, tlog, ledger, store,
  * statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
  */
 #ifndef ML_REPORT_H
@@ -42,7 +42,7 @@ struct ml_report_opts {
 	int64_t generated_us;        /* written as generatedAt; never read from a clock */
 	int64_t max_gap_days;        /* monitoring gaps longer than this are flagged */
 	int allow_unverified;        /* build the report even when verify fails */
-	int jobs;                    /* verify threads, <= 0: one per CPU */
+	int jobs;                    /* verify threads and policy workers, <= 0: one per CPU */
 	const char *tool_version;
 };
 

@@ -17,6 +17,8 @@
 #include "findings.h"
 #include "policy.h"
 #include "statement.h"
+#include "store.h"
+#include "sweep.h"
 
 static const char *const outcome_names[] = {"pass", "fail", "waived", "indeterminate"};
 static const char *const severity_names[] = {"info", "warn", "deny"};
@@ -166,37 +168,30 @@ pair_label(json_t *pair, int verdict)
 
 /* ---- evaluation ------------------------------------------------------------ */
 
-static int
-eval_pair(struct rp *r, struct ml_policyset **ps, xmlDocPtr doc, const char *ref,
-	  const char *env, json_t *pair)
+/* The findings of every policy for one pair (res[k]: policy k). */
+static void
+pair_results(struct rp *r, struct ml_policyset **ps, const struct ml_sweep_result *res,
+	     const char *env, json_t *pair)
 {
-	int verdict = ML_OK, rc = ML_OK;
-	size_t i;
+	int verdict = ML_OK;
+	size_t k;
 
-	for (i = 0; i < r->o->npolicies && rc == ML_OK; i++) {
-		struct ml_findings fs;
-		memset(&fs, 0, sizeof fs);
-		rc = ml_policyset_eval(ps[i], doc, r->o->phase, ref, &fs, r->e);
-		if (rc == ML_OK) {
-			pair_add(pair, &fs, env, ml_policyset_id(ps[i]));
-			verdict = worse(verdict, fs.verdict);
-		}
-		ml_findings_free(&fs);
+	for (k = 0; k < r->o->npolicies; k++) {
+		pair_add(pair, &res[k].fs, env, ml_policyset_id(ps[k]));
+		verdict = worse(verdict, res[k].fs.verdict);
 	}
-	if (rc == ML_OK)
-		pair_label(pair, verdict);
-	return rc;
+	pair_label(pair, verdict);
 }
 
 /* The pair's evidence could not be built: the pair is indeterminate. */
 static void
-pair_error(json_t *pair, const struct ml_err *e)
+pair_error(json_t *pair, const char *msg)
 {
 	char lab[512];
 
-	snprintf(lab, sizeof lab, "indeterminate: the evidence could not be built: %s", e->msg);
+	snprintf(lab, sizeof lab, "indeterminate: the evidence could not be built: %s", msg);
 	json_object_set_new(pair, "verdict", json_string("indeterminate"));
-	json_object_set_new(pair, "error", rp_str(e->msg));
+	json_object_set_new(pair, "error", rp_str(msg));
 	json_object_set_new(pair, "label", rp_str(lab));
 }
 
@@ -236,34 +231,48 @@ pair_order(struct rp *r)
 	return order;
 }
 
+/* Every pair through sweep (one worker per core, evidence verified once
+ * per worker); an evidence error makes that pair indeterminate. */
 static int
 eval_all(struct rp *r, struct ml_policyset **ps)
 {
 	json_t *order = pair_order(r), *key;
-	struct ml_evidence *v = NULL;
-	size_t i;
-	int rc;
+	size_t n = json_array_size(order), np = r->o->npolicies, i, k;
+	struct ml_sweep_subject *v = calloc(n + 1, sizeof *v);
+	struct ml_sweep_result *res = calloc(n * np + 1, sizeof *res);
+	struct ml_sweep_opts o = {.ledger = ml_store_path(r->s), .policies = r->o->policies,
+				  .npolicies = np, .params = r->o->params,
+				  .nparams = r->o->nparams, .phase = r->o->phase,
+				  .as_of_us = r->o->as_of_us, .keep_going = 1};
+	int rc = ML_OK;
 
-	if ((rc = ml_evidence_open(r->l, r->o->as_of_us, ML_EVIDENCE_WHOLE, &v, r->e)) == ML_OK)
-		json_array_foreach(order, i, key) {
-			json_t *pair = json_object_get(r->pairs, json_string_value(key));
-			const char *ref = json_string_value(json_object_get(pair, "ref"));
-			const char *env = json_string_value(json_object_get(pair, "environment"));
-			xmlDocPtr doc = NULL;
-			rc = ml_evidence_for(v, ref, env, &doc, r->e);
-			if (rc == ML_EIO)
-				break;
-			if (rc) /* the pair is indeterminate; the others go on */
-				pair_error(pair, r->e);
-			else
-				rc = eval_pair(r, ps, doc, ref, env, pair);
-			xmlFreeDoc(doc);
-			if (rc && !doc)
-				rc = ML_OK;
-			if (rc)
-				break;
-		}
-	ml_evidence_close(v);
+	if (!v || !res) {
+		rc = ml_err_set(r->e, ML_EIO, "out of memory");
+		goto out;
+	}
+	json_array_foreach(order, i, key) {
+		json_t *pair = json_object_get(r->pairs, json_string_value(key));
+		const char *env = json_string_value(json_object_get(pair, "environment"));
+		snprintf(v[i].ref, sizeof v[i].ref, "%s",
+			 json_string_value(json_object_get(pair, "ref")));
+		snprintf(v[i].env, sizeof v[i].env, "%s", env ? env : "");
+	}
+	o.jobs = r->o->jobs > 0 ? (size_t)r->o->jobs : ml_sweep_default_jobs(n);
+	if ((rc = ml_sweep(&o, v, n, res, r->e)))
+		goto out;
+	json_array_foreach(order, i, key) {
+		json_t *pair = json_object_get(r->pairs, json_string_value(key));
+		const char *env = json_string_value(json_object_get(pair, "environment"));
+		if (np && res[i * np].rc)
+			pair_error(pair, res[i * np].msg);
+		else
+			pair_results(r, ps, &res[i * np], env, pair);
+	}
+out:
+	for (k = 0; res && k < n * np; k++)
+		ml_findings_free(&res[k].fs);
+	free(res);
+	free(v);
 	json_decref(order);
 	return rc;
 }

@@ -1,0 +1,66 @@
+/* sweep — evaluates policy files for many subjects (a model version, in an
+ * environment or none) of one ledger, on worker threads, the way `check`
+ * and audit reports need it.
+ *
+ * Subjects should come grouped by model name: they are split into
+ * contiguous runs of whole model names, one per worker, and each worker has
+ * its own ledger connection, compiled policies and evidence session
+ * (inclusion proven once for the whole tree, each entry verified once per
+ * worker).  Results come back per subject, in subject order, whatever the
+ * number of workers.
+ *
+ * May call evidence, policy, findings, ledger, statement, util, libxml2 and
+ * pthreads.  Nothing here prints.
+ */
+#ifndef ML_SWEEP_H
+#define ML_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "findings.h"
+#include "statement.h"
+#include "util.h"
+
+#define ML_SWEEP_MAX_JOBS 8
+
+struct ml_sweep_subject {
+	char ref[ML_NAME_MAX + 1];
+	char env[130];             /* "" when none */
+};
+
+/* What one policy gave for one subject. */
+struct ml_sweep_result {
+	struct ml_findings fs;
+	int rc;                    /* ML_OK, or why the evidence could not be built */
+	char msg[256];             /* ... with the message */
+};
+
+struct ml_sweep_opts {
+	const char *ledger;        /* path, opened read-only by each worker */
+	const char *const *policies;
+	size_t npolicies;
+	const char *const *params; /* "name=value", for every policy */
+	size_t nparams;
+	const char *phase;         /* NULL: every rule */
+	int64_t as_of_us;
+	size_t jobs;               /* workers, 1..ML_SWEEP_MAX_JOBS */
+	int keep_going;            /* an evidence error (integrity, unknown model) is
+				      the subject's result, not the sweep's */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;        /* progress is called from the first worker only */
+};
+
+/* Evaluates o's policies for v[0..n-1]: policy k for subject i into
+ * out[i * o->npolicies + k] (n * npolicies results, zeroed by the caller;
+ * free each .fs with ml_findings_free).  Returns ML_OK, or
+ * the first error in subject order (a policy that does not load, storage,
+ * or, without keep_going, an evidence error: e->seq names the entry). */
+int ml_sweep(const struct ml_sweep_opts *o, const struct ml_sweep_subject *v, size_t n,
+	     struct ml_sweep_result *out, struct ml_err *e);
+
+/* One worker per online core, at most ML_SWEEP_MAX_JOBS, and at most one
+ * per 16 subjects. */
+size_t ml_sweep_default_jobs(size_t nsubjects);
+
+#endif
