@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
+#include "decision.h"
 #include "evidence.h"
 #include "findings.h"
 #include "keys.h"
@@ -554,6 +555,61 @@ line_prepare(struct run *t, json_t *req, struct tkey **signer, char *why, size_t
 	return 0;
 }
 
+/* A fixture line of kind gate: a recorded gate decision (a SLSA VSA, as
+ * `mlledger gate --key` writes it) for "subject" in "environment", with
+ * "result" PASSED or FAILED, naming the fixture policy and the ledger's
+ * first entry as the checkpoint it evaluated. */
+static int
+append_gate(struct ml_batch *b, struct ml_ledger *l, json_t *req, const struct ml_seckey *k,
+	    struct ml_err *e)
+{
+	const char *subject = json_string_value(json_object_get(req, "subject"));
+	const char *env = json_string_value(json_object_get(req, "environment"));
+	const char *result = json_string_value(json_object_get(req, "result"));
+	struct ml_decision_policy pol = {.id = "fixture", .version = "1"};
+	struct ml_findings fs;
+	struct ml_decision d = {.subject = subject, .env = env, .time_us = ml_now_us(),
+				.origin = ml_ledger_origin(l), .size = 1, .policies = &pol,
+				.npolicies = 1, .findings = &fs};
+	struct ml_buf payload = {0}, envl = {0};
+	struct ml_statement st;
+	struct ml_append_item item;
+	struct ml_appended out;
+	uint8_t digest[ML_SHA256_LEN];
+	int64_t seq;
+	json_t *pred = NULL;
+	int rc;
+
+	memset(&fs, 0, sizeof fs);
+	memset(&st, 0, sizeof st);
+	memset(pol.sha256, '0', 64);
+	if (!subject || !env || !result || (strcmp(result, "PASSED") && strcmp(result, "FAILED")))
+		return ml_err_set(e, ML_EINPUT, "a gate line needs subject, environment and "
+				  "result (PASSED or FAILED)");
+	fs.verdict = strcmp(result, "PASSED") ? ML_EDENY : ML_OK;
+	if ((rc = ml_ledger_subject(l, "model", subject, digest, &seq, e)) ||
+	    (rc = ml_decision_predicate(&d, &pred, e)))
+		return rc;
+	if ((rc = ml_statement_encode_parsed(ML_KIND_GATE, subject, digest, pred, &payload, &st,
+					     e)) == ML_OK &&
+	    (rc = ml_envelope_sign(k, payload.data, payload.len, &envl, e)) == ML_OK) {
+		item = (struct ml_append_item){envl.data, envl.len, ml_seckey_public(k), &st};
+		rc = ml_batch_add(b, &item, &out, e);
+	}
+	ml_statement_free(&st);
+	ml_buf_free(&payload);
+	ml_buf_free(&envl);
+	return rc;
+}
+
+static int
+is_gate(json_t *req)
+{
+	const char *k = json_string_value(json_object_get(req, "kind"));
+
+	return k && !strcmp(k, "gate");
+}
+
 static int
 append_line(struct run *t, struct ml_batch *b, struct ml_ledger *l, const struct tline *ln)
 {
@@ -569,7 +625,9 @@ append_line(struct run *t, struct ml_batch *b, struct ml_ledger *l, const struct
 	if (!json_is_object(req) || line_prepare(t, req, &signer, why, sizeof why)) {
 		rc = ml_err_set(t->e, ML_EPOLICY, "%s: %s", ln->where,
 				json_is_object(req) ? why : "expected a JSON object");
-	} else if ((rc = append_request(b, l, req, signer->k, t->e)) && rc != ML_EIO) {
+	} else if ((rc = is_gate(req) ? append_gate(b, l, req, signer->k, t->e)
+			       : append_request(b, l, req, signer->k, t->e)) &&
+		   rc != ML_EIO) {
 		char msg[sizeof t->e->msg];
 		snprintf(msg, sizeof msg, "%s", t->e->msg);
 		rc = ml_err_set(t->e, ML_EPOLICY, "%s: %s (as %s)", ln->where, msg, signer->name);

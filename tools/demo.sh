@@ -10,6 +10,17 @@ cd demo
 L="--ledger ledger.db"
 say() { printf '\n== %s\n' "$*"; }
 run() { printf '$ mlledger %s\n' "$*"; "$M" "$@"; }
+# gate_then_deploy REF [--set ...]: the CI step before a deployment to prod:
+# the gate (its decision recorded), then the deployment only if it passed.
+gate_then_deploy() {
+	ref=$1
+	shift
+	if run $L gate --policy ../policies/production.xml "$ref" --env prod --key keys/ci.key; then
+		run $L record deployment "$ref" --env prod "$@" --key keys/ci.key
+	else
+		echo "(the gate denied $ref: not deployed; a change freeze may be in force today)"
+	fi
+}
 
 say "Keys: an admin, the CI pipeline, two approvers and a risk officer"
 for k in admin ci alice bob rita; do "$M" key new "$k" --dir keys >/dev/null; done
@@ -29,13 +40,13 @@ printf 'txn,merchant\n1,acme\n' > data/transactions.csv
 run $L record dataset credit-bureau@2026-10 --file data/credit-bureau --set license=CC-BY-4.0 --set pii=false --key keys/ci.key
 run $L record dataset transactions@2026-11 --file data/transactions.csv --set license=internal --set pii=true --set dpia=DPIA-2026-031 --key keys/ci.key
 
-say "Model v1, evaluated, approved by two approvers, deployed"
+say "Model v1, evaluated, approved by two approvers, gated (decision recorded), deployed"
 printf 'weights-v1' > models/fraud-v1/model.bin; printf '{"layers":3}' > models/fraud-v1/config.json
 run $L record model fraud-detector@3.0.0 --artifact models/fraud-v1 --dataset credit-bureau@2026-10 --metric auc=0.88 --key keys/ci.key
 run $L record evaluation fraud-detector@3.0.0 --metric auc=0.88 --metric recall=0.71 --dataset credit-bureau@2026-10 --key keys/bob.key
 run $L record approval fraud-detector@3.0.0 --env prod --decision approve --comment "validated on holdout" --key keys/alice.key
 run $L record approval fraud-detector@3.0.0 --env prod --decision approve --key keys/bob.key
-run $L record deployment fraud-detector@3.0.0 --env prod --set replicas=3 --key keys/ci.key
+gate_then_deploy fraud-detector@3.0.0 --set replicas=3
 run $L record monitoring fraud-detector@3.0.0 --env prod --metric auc=0.87 --key keys/ci.key
 
 say "Retrained v2 on more data, better AUC; approvals signed offline then submitted"
@@ -45,7 +56,7 @@ run $L record evaluation fraud-detector@3.1.0 --metric auc=0.91 --metric recall=
 run $L sign approval fraud-detector@3.1.0 --env prod --decision approve --comment "beats v3.0.0 by 0.03 AUC" --key keys/alice.key --out alice-approval.dsse
 run $L submit alice-approval.dsse
 run $L record approval fraud-detector@3.1.0 --env prod --decision approve --key keys/bob.key
-run $L record deployment fraud-detector@3.1.0 --env prod --key keys/ci.key
+gate_then_deploy fraud-detector@3.1.0
 run $L record retirement fraud-detector@3.0.0 --env prod --reason "superseded by 3.1.0" --key keys/ci.key
 run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.90 --key keys/ci.key
 
@@ -72,9 +83,7 @@ cp q4.cosigned audit-bundle/checkpoint
 run verify --bundle audit-bundle --trust trust.policy
 run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.89 --key keys/ci.key
 run $L verify --checkpoint q4.ckpt
-say "The pre-deployment gate (policies/production.xml); each decision is recorded"
-run $L gate --policy ../policies/production.xml fraud-detector@3.1.0 --env prod --key keys/ci.key ||
-	{ echo "(exit $?: the demo's passing gate did not pass)"; exit 1; }
+say "A gate that denies (no approvals for staging); its decision is recorded too"
 if run $L gate --policy ../policies/production.xml fraud-detector@3.0.0 --env staging --key keys/ci.key; then
 	echo "(the demo's denied gate passed)"
 	exit 1

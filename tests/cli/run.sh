@@ -2795,7 +2795,7 @@ begin "policy test runs the shipped tests: every expectation holds, every rule c
 run "$M" policy test --require-coverage "$REPO"/policies/tests/*.tests.xml
 want_ok
 out_has '^policy test: [0-9]+ files?, [0-9]+ cases, [0-9]+ expectations: [0-9]+ passed, 0 failed$'
-out_has '^coverage production: 5/5 rules with pass and fail paths$'
+out_has '^coverage production: 6/6 rules with pass and fail paths$'
 out_lacks 'missing'
 end
 
@@ -2804,7 +2804,7 @@ pt_file ok.tests.xml '<expect rule="PROD-APPROVAL" outcome="fail" message-contai
 run "$M" policy test "$PT/ok.tests.xml"
 want_ok
 out_has '^policy test: 1 file, 1 case, 2 expectations: 2 passed, 0 failed$'
-out_has '^coverage production: 0/5 rules with pass and fail paths \(missing: PROD-APPROVAL pass, '
+out_has '^coverage production: 0/6 rules with pass and fail paths \(missing: PROD-APPROVAL pass, '
 end
 
 begin "policy test --require-coverage exits 1 when a rule path is not covered"

@@ -240,10 +240,11 @@ test_load_accessors(void **state)
 	assert_string_equal(ml_policyset_id(p), "production");
 	assert_string_equal(ml_policyset_version(p), "1.0.0");
 	assert_string_equal(ml_policyset_path(p), path);
-	assert_int_equal(ml_policyset_rule_count(p), 5);
+	assert_int_equal(ml_policyset_rule_count(p), 6);
 	assert_string_equal(ml_policyset_rule_id(p, 0), "PROD-APPROVAL");
 	assert_string_equal(ml_policyset_rule_id(p, 4), "PROD-FREEZE");
-	assert_null(ml_policyset_rule_id(p, 5));
+	assert_string_equal(ml_policyset_rule_id(p, 5), "PROD-GATED");
+	assert_null(ml_policyset_rule_id(p, 6));
 	ml_err_clear(&e);
 	assert_int_equal(ml_read_file(path, 1 << 22, &buf, &len, &e), ML_OK);
 	ml_sha256(buf, len, d);
@@ -265,7 +266,7 @@ test_all_pass(void **state)
 	(void)state;
 	gate("ev-pass.xml", NULL, 0, NULL, &f);
 	assert_int_equal(f.verdict, ML_OK);
-	assert_int_equal(f.n, 6); /* PROD-LICENSE: one finding per dataset */
+	assert_int_equal(f.n, 7); /* PROD-LICENSE: one finding per dataset */
 	assert_others_pass(&f, NULL);
 	assert_int_equal(count_rule(&f, "PROD-LICENSE"), 2);
 	assert_seqs(finding(&f, "PROD-APPROVAL", 0), approval, 3);
@@ -513,7 +514,7 @@ test_freeze(void **state)
 	gate("ev-freeze.xml", NULL, 0, "audit", &f);
 	assert_int_equal(f.verdict, ML_OK);
 	assert_null(finding(&f, "PROD-FREEZE", 0));
-	assert_int_equal(f.n, 4);
+	assert_int_equal(f.n, 5);
 	ml_findings_free(&f);
 	gate("ev-freeze.xml", NULL, 0, "pre-deploy", &f);
 	assert_int_equal(f.verdict, ML_EDENY);
@@ -701,7 +702,7 @@ test_eval_appends(void **state)
 	eval_into(p, "ev-freeze.xml", NULL, &f);
 	assert_int_equal(f.verdict, ML_EDENY);
 	eval_into(p, "ev-pass.xml", NULL, &f);
-	assert_int_equal(f.n, 5 + 6);
+	assert_int_equal(f.n, 6 + 7);
 	assert_int_equal(f.verdict, ML_EDENY); /* the worse of the two */
 	ml_findings_free(&f);
 	ml_policyset_free(p);

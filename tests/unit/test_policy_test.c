@@ -178,7 +178,7 @@ test_all_hold(void **state)
 	assert_int_equal(r.nfailures, 0);
 	assert_int_equal(r.npolicies, 1);
 	assert_string_equal(r.policies[0].id, "production");
-	assert_int_equal(r.policies[0].nrules, 5);
+	assert_int_equal(r.policies[0].nrules, 6);
 	assert_string_equal(r.policies[0].rules[0], "PROD-APPROVAL");
 	assert_true(r.policies[0].pass[0] && r.policies[0].fail[0]);
 	assert_true(r.policies[0].pass[4] && r.policies[0].fail[4]); /* PROD-FREEZE */
@@ -189,9 +189,9 @@ test_all_hold(void **state)
 	assert_non_null(strstr((char *)out.data, "policy test: 1 file, 3 cases, 9 expectations: "
 						 "9 passed, 0 failed\n"));
 	assert_non_null(strstr((char *)out.data,
-			       "coverage production: 2/5 rules with pass and fail paths (missing: "
+			       "coverage production: 2/6 rules with pass and fail paths (missing: "
 			       "PROD-LICENSE pass and fail, PROD-EVALUATION fail, PROD-INCIDENT "
-			       "pass and fail)\n"));
+			       "pass and fail, PROD-GATED pass and fail)\n"));
 	assert_int_equal(runner_folders(), 0);
 	ml_buf_free(&out);
 	ml_ptest_result_free(&r);
