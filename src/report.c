@@ -77,6 +77,20 @@ short_digest(const char *d, char out[32])
 	snprintf(out, 32, "%.19s%s", d ? d : "", d && strlen(d) > 19 ? "\xe2\x80\xa6" : "");
 }
 
+/* A recorded gate decision's result, environment and policies (ID@VERSION). */
+static void
+gate_fields(json_t *o, const json_t *p)
+{
+	json_t *names = json_array(), *x;
+	size_t i;
+
+	json_object_set(o, "environment", json_object_get(p, "environment") ?: json_null());
+	json_object_set(o, "result", json_object_get(p, "verificationResult") ?: json_null());
+	json_array_foreach(json_object_get(p, "policies"), i, x)
+		json_array_append(names, json_object_get(x, "name"));
+	json_object_set_new(o, "policies", names);
+}
+
 /* The facts object of a model version, created on first use. */
 static json_t *
 facts_of(struct rp *r, const char *ref)
@@ -84,8 +98,8 @@ facts_of(struct rp *r, const char *ref)
 	json_t *f = json_object_get(r->facts, ref);
 
 	if (!f) {
-		f = json_pack("{s:[], s:[], s:[], s:[], s:b}", "evaluations", "approvals",
-			      "monitoring", "incidents", "touched", 0);
+		f = json_pack("{s:[], s:[], s:[], s:[], s:[], s:b}", "evaluations", "approvals",
+			      "gates", "monitoring", "incidents", "touched", 0);
 		json_object_set_new(r->facts, ref, f);
 	}
 	return f;
@@ -236,6 +250,10 @@ scan_about_model(struct rp *r, const struct scanned *x)
 		break;
 	case ML_KIND_WAIVER:
 		json_array_append(r->waivers, o);
+		break;
+	case ML_KIND_GATE: /* a recorded gate decision (SLSA VSA) */
+		gate_fields(o, p);
+		json_array_append(json_object_get(f, "gates"), o);
 		break;
 	default: /* deployment, retirement */
 		json_object_set_new(o, "kind", json_string(ml_kind_name(x->st->kind)));
@@ -535,6 +553,11 @@ label_entries(json_t *list, const char *kind)
 				      str(x, "time"), sd);
 			if (str(x, "comment"))
 				ml_buf_printf(&b, ": \"%s\"", str(x, "comment"));
+		} else if (!strcmp(kind, "gate")) {
+			char *pol = ml_report_cell(json_object_get(x, "policies"), NULL);
+			ml_buf_printf(&b, ": %s by %s at %s (%s)", str(x, "result"), str(x, "author"),
+				      str(x, "time"), pol ? pol : "-");
+			free(pol);
 		} else if (!strcmp(kind, "incident")) {
 			ml_buf_printf(&b, ": %s, %s", str(x, "severity"), str(x, "description"));
 		} else {
@@ -580,6 +603,8 @@ chain_of(struct rp *r, json_t *d)
 							 NULL, -1, dseq, -1));
 	json_object_set_new(c, "approvals", chain_pick(json_object_get(f, "approvals"), env,
 						       -1, dseq, -1));
+	json_object_set_new(c, "gateDecisions", chain_pick(json_object_get(f, "gates"), env,
+							   -1, dseq, -1));
 	rp_pair_key(ref, env, key, sizeof key);
 	pair = json_object_get(r->pairs, key);
 	json_object_set(c, "gate", pair ? pair : json_null());
@@ -592,6 +617,7 @@ chain_of(struct rp *r, json_t *d)
 						       -1, INT64_MAX, -1));
 	label_entries(json_object_get(c, "evaluations"), "evaluation");
 	label_entries(json_object_get(c, "approvals"), "approval");
+	label_entries(json_object_get(c, "gateDecisions"), "gate");
 	label_entries(json_object_get(c, "monitoring"), "monitoring");
 	label_entries(json_object_get(c, "incidents"), "incident");
 	return c;

@@ -550,8 +550,9 @@ sec_chains(xmlNodePtr body, const json_t *model)
 	size_t i, j;
 
 	el_text(s, "p", NULL, "Datasets, model version, evaluations, approvals, the gate "
-		"decision of the policies, the deployment and its monitoring, with the seq of "
-		"every entry: check any of them with mlledger show SEQ and mlledger prove SEQ.");
+		"decisions recorded before the deployment (mlledger gate --key), what the "
+		"policies say now, the deployment and its monitoring, with the seq of every "
+		"entry: check any of them with mlledger show SEQ and mlledger prove SEQ.");
 	if (!json_array_size(ml_report_get(model, "chains")))
 		el_text(s, "p", "none", "No deployment in the period.");
 	json_array_foreach(ml_report_get(model, "chains"), i, c) {

@@ -29,7 +29,8 @@ static const struct ml_report_column chain_cols[] = {
 	{"deploymentSeq", "Deployment seq"}, {"ref", "Model version"},
 	{"environment", "Environment"}, {"time", "Deployed"}, {"datasets", "Datasets"},
 	{"model", "Model entry"}, {"evaluations", "Evaluations"},
-	{"approvals", "Approvals"}, {"gate", "Gate decision"},
+	{"approvals", "Approvals"}, {"gateDecisions", "Recorded gate decisions"},
+	{"gate", "Policies now"},
 	{"monitoring", "Monitoring"}, {"incidents", "Incidents"}};
 static const struct ml_report_column cmp_cols[] = {
 	{"ref", "Model version"}, {"baseline", "Compared with"}, {"basis", "Why"},

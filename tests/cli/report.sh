@@ -118,6 +118,9 @@ imp rita <<EOF
 {"kind":"waiver","subject":"fraud@1.1","rule":"PROD-LICENSE","expires":"2031-01-31","reason":"licence under legal review","ticket":"LEGAL-9","time":"2026-10-14T00:00:00Z"}
 {"kind":"waiver","subject":"fraud@1.1","rule":"PROD-INCIDENT","expires":"2026-11-15","reason":"temporary","time":"2026-10-20T00:00:00Z"}
 EOF
+# CI gates fraud@1.1 before deploying it; the decision is recorded (kind gate)
+"$M" --ledger "$L" gate --policy "$PROD" fraud@1.1 --env prod --key "$W/k/ci.key" >/dev/null 2>&1
+[ $? -le 1 ] || bad "gate --key failed"
 imp ci <<EOF
 {"kind":"model","subject":"risk@2.0","digest":"sha256:$(printf '%064d' 6)","datasets":["tx@2026-10"],"metrics":{"auc":0.7},"time":"2026-11-01T00:00:00Z"}
 {"kind":"deployment","subject":"risk@2.0","environment":"staging","time":"2026-11-02T00:00:00Z"}
@@ -144,6 +147,24 @@ rep --format json --out "$W/r.json"
 want_rc 0
 grep -q "^wrote $W/r.json (json, [0-9]* bytes)" "$OUT" || bad "stdout: $(snip "$OUT")"
 [ -s "$W/r.json" ] && check_py json "$W/r.json"
+end
+
+begin "the evidence chain shows the gate decision recorded before the deployment"
+if [ -f "$W/r.json" ]; then
+	/usr/bin/python3 - "$W/r.json" <<'PY' 2>"$W/gd.err" || bad "$(snip "$W/gd.err")"
+import json, sys
+m = json.load(open(sys.argv[1]))
+chains = {(c["ref"], c["environment"]): c for c in m["chains"]}
+g = chains[("fraud@1.1", "prod")]["gateDecisions"]
+assert len(g) == 1, g
+assert g[0]["result"] in ("PASSED", "FAILED") and g[0]["policies"] == ["production@1.0.0"], g
+assert g[0]["seq"] < chains[("fraud@1.1", "prod")]["deploymentSeq"], g
+assert g[0]["label"].startswith("seq %d: %s by ci" % (g[0]["seq"], g[0]["result"])), g[0]["label"]
+assert chains[("fraud@1.0", "prod")]["gateDecisions"] == [], "fraud@1.0 was never gated"
+PY
+else
+	bad "no r.json"
+fi
 end
 
 begin "the JSON report validates against reports/report.schema.json"
