@@ -46,6 +46,15 @@ int ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 		     struct ml_evidence **out, struct ml_err *e);
 void ml_evidence_close(struct ml_evidence *v);
 
+/* The caller has just verified every entry below size in full (`verify`:
+ * signatures, enrolments, the rules), the last one with leaf hash head.
+ * When the session's checkpoint has that size and, with ML_EVIDENCE_WHOLE,
+ * its stored leaves (whose root matched the signed checkpoint) end with
+ * head, entries below size are not signature-checked again: their bytes
+ * still hash to the verified leaves, which the signed root binds.  Returns
+ * 1 when trusted, 0 when not (then everything is checked as usual). */
+int ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SHA256_LEN]);
+
 /* Builds the evidence for model version ref in environment env (may be
  * NULL: then nothing is live).  *out is caller-owned (xmlFreeDoc).
  * ML_EINPUT for an unknown model; ML_EINTEGRITY (e->seq set) when an entry

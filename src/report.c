@@ -1031,6 +1031,10 @@ verify_ledger(struct rp *r, json_t **integrity)
 		return rc;
 	}
 	r->limit = res.entries;
+	if (rc == ML_OK) {
+		r->verified = res.entries;
+		memcpy(r->verified_head, res.head, ML_SHA256_LEN);
+	}
 	if (rc) {
 		if ((rc = ml_store_head(r->s, &size, last, &t, r->e)))
 			return rc;

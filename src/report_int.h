@@ -17,6 +17,8 @@ struct rp {
 	const struct ml_report_opts *o;
 	struct ml_err *e;
 	uint64_t limit;      /* entries read: seq < limit (the verified ones) */
+	uint64_t verified;   /* entries a full verify passed (0: it failed) */
+	uint8_t verified_head[ML_SHA256_LEN]; /* leaf hash of the last of them */
 	json_t *models;      /* ref -> model version */
 	json_t *datasets;    /* ref -> dataset version */
 	json_t *facts;       /* ref -> {evaluations, approvals, monitoring, ...} */

@@ -258,6 +258,10 @@ eval_all(struct rp *r, struct ml_policyset **ps)
 		snprintf(v[i].env, sizeof v[i].env, "%s", env ? env : "");
 	}
 	o.jobs = r->o->jobs > 0 ? (size_t)r->o->jobs : ml_sweep_default_jobs(n);
+	/* the report's full verify passed: evidence need not check the
+	 * signatures again (ml_evidence_trust) */
+	o.trusted_size = r->verified;
+	memcpy(o.trusted_head, r->verified_head, ML_SHA256_LEN);
 	if ((rc = ml_sweep(&o, v, n, res, r->e)))
 		goto out;
 	json_array_foreach(order, i, key) {

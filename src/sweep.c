@@ -75,6 +75,8 @@ worker(void *arg)
 	else if (!(j->rc = load(j->o, ps, &j->e)) &&
 		 !(j->rc = ml_ledger_open(j->o->ledger, 0, &l, &j->e)))
 		j->rc = ml_evidence_open(l, j->o->as_of_us, ML_EVIDENCE_WHOLE, &v, &j->e);
+	if (j->rc == ML_OK && j->o->trusted_size)
+		ml_evidence_trust(v, j->o->trusted_size, j->o->trusted_head);
 	for (i = 0; i < j->n && j->rc == ML_OK; i++) {
 		j->rc = one(j, v, ps, i);
 		if (j->first && j->o->progress && (i & 63) == 0)

@@ -47,6 +47,8 @@ struct ml_sweep_opts {
 	size_t jobs;               /* workers, 1..ML_SWEEP_MAX_JOBS */
 	int keep_going;            /* an evidence error (integrity, unknown model) is
 				      the subject's result, not the sweep's */
+	uint64_t trusted_size;     /* > 0: the caller verified entries below this */
+	uint8_t trusted_head[ML_SHA256_LEN]; /* in full; see ml_evidence_trust */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;        /* progress is called from the first worker only */
 };
