@@ -616,14 +616,30 @@ front(xmlNodePtr body, const json_t *model)
 		attr(el_text(el(ol, "li", NULL), "a", NULL, toc[i][1]), "href", toc[i][0]);
 }
 
+/* Writes the children of body built so far and frees them: the document
+ * is streamed section by section, so only one section's tree is held. */
 static void
-sections(xmlNodePtr body, const json_t *model)
+flush(xmlOutputBufferPtr ob, xmlNodePtr body)
+{
+	xmlNodePtr n;
+
+	while ((n = body->children)) {
+		htmlNodeDumpFormatOutput(ob, body->doc, n, "UTF-8", 1);
+		xmlOutputBufferWrite(ob, 1, "\n");
+		xmlUnlinkNode(n);
+		xmlFreeNode(n);
+	}
+}
+
+static void
+sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model)
 {
 	xmlNodePtr s;
 
 	front(body, model);
 	sec_scope(body, model);
 	sec_integrity(body, model);
+	flush(ob, body);
 	s = section(body, "inventory", "3. Inventory");
 	chart_deployments(s, model);
 	table(s, model, "models", 1);
@@ -631,12 +647,16 @@ sections(xmlNodePtr body, const json_t *model)
 	table(s, model, "deployments", 1);
 	table(s, model, "retirements", 1);
 	table(s, model, "incidents", 1);
+	flush(ob, body);
 	sec_chains(body, model);
+	flush(ob, body);
 	table(section(body, "comparison", "5. Version comparison"), model, "comparisons", 0);
 	s = section(body, "monitoring", "6. Monitoring cadence");
 	trend_charts(s, model);
 	table(s, model, "monitoring", 0);
+	flush(ob, body);
 	sec_findings(body, model);
+	flush(ob, body);
 	s = section(body, "people", "8. Keys and people");
 	table(s, model, "keys", 1);
 	table(s, model, "key-events", 1);
@@ -644,23 +664,26 @@ sections(xmlNodePtr body, const json_t *model)
 		"seq names a ledger entry: mlledger show SEQ prints it, mlledger prove SEQ proves "
 		"its inclusion in the checkpoint above. The JSON form of this report carries the "
 		"same facts (reports/report.schema.json).");
+	flush(ob, body);
 }
 
 /* ---- the document ----------------------------------------------------------- */
 
-static xmlDocPtr
-document(const json_t *model, const char *css, size_t css_len)
+/* The document: the head is written whole, then the body's sections one by
+ * one (flush); the html and body tags are fixed text. */
+static void
+document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css_len)
 {
 	xmlDocPtr doc = htmlNewDocNoDtD(NULL, NULL);
 	xmlNodePtr html, head, body, st;
 	char title[400];
 
-	if (!doc)
-		return NULL;
-	xmlCreateIntSubset(doc, (const xmlChar *)"html", NULL, NULL);
+	if (!doc) {
+		oom_flag = 1;
+		return;
+	}
 	html = xmlNewNode(NULL, (const xmlChar *)"html");
 	xmlDocSetRootElement(doc, html);
-	attr(html, "lang", "en");
 	head = el(html, "head", NULL);
 	attr(el(head, "meta", NULL), "charset", "utf-8");
 	{
@@ -678,8 +701,22 @@ document(const json_t *model, const char *css, size_t css_len)
 	if (!xmlAddChild(st, xmlNewTextLen((const xmlChar *)css, (int)css_len)))
 		oom_flag = 1;
 	body = el(html, "body", NULL);
-	sections(body, model);
-	return doc;
+	xmlOutputBufferWriteString(ob, "<!DOCTYPE html>\n<html lang=\"en\">\n");
+	htmlNodeDumpFormatOutput(ob, doc, head, "UTF-8", 1);
+	xmlOutputBufferWriteString(ob, "\n<body>\n");
+	sections(ob, body, model);
+	xmlOutputBufferWriteString(ob, "</body>\n</html>\n");
+	xmlFreeDoc(doc);
+}
+
+/* libxml2 output callback: appends to the ml_buf in ctx. */
+static int
+append_out(void *ctx, const char *bytes, int len)
+{
+	struct ml_buf *out = ctx;
+
+	ml_buf_append(out, bytes, (size_t)len);
+	return out->oom ? -1 : len;
 }
 
 int
@@ -687,7 +724,6 @@ ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_b
 	       struct ml_err *e)
 {
 	xmlOutputBufferPtr ob;
-	xmlDocPtr doc;
 	size_t i;
 
 	if (!css)
@@ -699,16 +735,14 @@ ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_b
 	if (css_len > INT32_MAX || memchr(css, '\0', css_len))
 		return ml_err_set(e, ML_EINPUT, "the stylesheet is not text");
 	oom_flag = 0;
-	if (!(doc = document(model, css, css_len)) || oom_flag) {
-		xmlFreeDoc(doc);
-		return ml_err_set(e, ML_EIO, "out of memory building the HTML report");
-	}
-	ob = xmlAllocOutputBuffer(NULL); /* UTF-8 in, UTF-8 out */
+	/* straight into out, section by section: neither the whole tree nor a
+	 * second copy of a document that can be large is ever held */
+	ob = xmlOutputBufferCreateIO(append_out, NULL, out, NULL); /* UTF-8 in and out */
 	if (ob) {
-		htmlDocContentDumpFormatOutput(ob, doc, "UTF-8", 1);
-		ml_buf_append(out, xmlOutputBufferGetContent(ob), xmlOutputBufferGetSize(ob));
+		document(ob, model, css, css_len);
 		xmlOutputBufferClose(ob);
 	}
-	xmlFreeDoc(doc);
+	if (oom_flag)
+		return ml_err_set(e, ML_EIO, "out of memory building the HTML report");
 	return ob && !out->oom ? ML_OK : ml_err_set(e, ML_EIO, "out of memory writing HTML");
 }

@@ -102,8 +102,25 @@ waiver_json(const struct ml_finding *f)
 	return w ? w : json_null();
 }
 
+/* The controls of f's rule, built once per policy and rule and shared by
+ * reference between its findings (they are the same for every subject; a
+ * 100,000-entry report has 60,000 findings). */
 static json_t *
-finding_json(const struct ml_finding *f, const char *env, const char *policy)
+shared_controls(const struct ml_finding *f, const char *policy, json_t *shared)
+{
+	char key[512];
+	json_t *c;
+
+	snprintf(key, sizeof key, "%s\n%s", policy ? policy : "", f->rule_id ? f->rule_id : "");
+	if (!(c = json_object_get(shared, key))) {
+		c = controls_json(f);
+		json_object_set_new(shared, key, c);
+	}
+	return c;
+}
+
+static json_t *
+finding_json(const struct ml_finding *f, const char *env, const char *policy, json_t *shared)
 {
 	json_t *o = json_object(), *seqs = json_array();
 	size_t i;
@@ -118,7 +135,7 @@ finding_json(const struct ml_finding *f, const char *env, const char *policy)
 	json_object_set_new(o, "environment", rp_str(env));
 	json_object_set_new(o, "message", rp_str(f->message));
 	json_object_set_new(o, "seqs", seqs);
-	json_object_set_new(o, "controls", controls_json(f));
+	json_object_set(o, "controls", shared_controls(f, policy, shared));
 	json_object_set_new(o, "waiver", waiver_json(f));
 	json_object_set_new(o, "policy", rp_str(policy));
 	return o;
@@ -126,7 +143,8 @@ finding_json(const struct ml_finding *f, const char *env, const char *policy)
 
 /* The gate decision of one pair: verdict and counts, and a label. */
 static void
-pair_add(json_t *pair, const struct ml_findings *fs, const char *env, const char *policy)
+pair_add(json_t *pair, const struct ml_findings *fs, const char *env, const char *policy,
+	 json_t *shared)
 {
 	json_t *items = json_object_get(pair, "_items");
 	size_t i;
@@ -135,7 +153,7 @@ pair_add(json_t *pair, const struct ml_findings *fs, const char *env, const char
 		const struct ml_finding *f = &fs->items[i];
 		const char *k = outcome_names[f->outcome];
 		json_object_set_new(pair, k, json_integer(json_integer_value(json_object_get(pair, k)) + 1));
-		json_array_append_new(items, finding_json(f, env, policy));
+		json_array_append_new(items, finding_json(f, env, policy, shared));
 		if (f->outcome == ML_OUT_FAIL || f->outcome == ML_OUT_INDETERMINATE) {
 			json_t *ids = json_object_get(pair, "_failed");
 			json_array_append_new(ids, rp_str(f->rule_id));
@@ -171,13 +189,13 @@ pair_label(json_t *pair, int verdict)
 /* The findings of every policy for one pair (res[k]: policy k). */
 static void
 pair_results(struct rp *r, struct ml_policyset **ps, const struct ml_sweep_result *res,
-	     const char *env, json_t *pair)
+	     const char *env, json_t *pair, json_t *shared)
 {
 	int verdict = ML_OK;
 	size_t k;
 
 	for (k = 0; k < r->o->npolicies; k++) {
-		pair_add(pair, &res[k].fs, env, ml_policyset_id(ps[k]));
+		pair_add(pair, &res[k].fs, env, ml_policyset_id(ps[k]), shared);
 		verdict = worse(verdict, res[k].fs.verdict);
 	}
 	pair_label(pair, verdict);
@@ -236,7 +254,7 @@ pair_order(struct rp *r)
 static int
 eval_all(struct rp *r, struct ml_policyset **ps)
 {
-	json_t *order = pair_order(r), *key;
+	json_t *order = pair_order(r), *key, *shared = json_object();
 	size_t n = json_array_size(order), np = r->o->npolicies, i, k;
 	struct ml_sweep_subject *v = calloc(n + 1, sizeof *v);
 	struct ml_sweep_result *res = calloc(n * np + 1, sizeof *res);
@@ -270,7 +288,7 @@ eval_all(struct rp *r, struct ml_policyset **ps)
 		if (np && res[i * np].rc)
 			pair_error(pair, res[i * np].msg);
 		else
-			pair_results(r, ps, &res[i * np], env, pair);
+			pair_results(r, ps, &res[i * np], env, pair, shared);
 	}
 out:
 	for (k = 0; res && k < n * np; k++)
@@ -278,6 +296,7 @@ out:
 	free(res);
 	free(v);
 	json_decref(order);
+	json_decref(shared);
 	return rc;
 }
 
