@@ -42,6 +42,7 @@ struct ml_evidence {
 	size_t cap, nfacts;
 	char family[129];              /* the model name the cache serves */
 	uint64_t trusted;              /* entries below this were verified in full */
+	xmlDictPtr dict;               /* names, shared by the session's documents */
 	int in_tx;
 };
 
@@ -156,6 +157,8 @@ ml_evidence_close(struct ml_evidence *v)
 		ml_store_rollback(v->s);
 	free(v->facts);
 	free(v->leaves);
+	if (v->dict)
+		xmlDictFree(v->dict);
 	free(v->keys);
 	free(v->key_ok);
 	free(v);
@@ -178,7 +181,8 @@ ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 	v->keys = calloc(MAX_KEYS, sizeof *v->keys);
 	v->key_ok = calloc(MAX_KEYS, 1);
 	v->facts = calloc(v->cap, sizeof *v->facts);
-	if (!v->keys || !v->key_ok || !v->facts) {
+	v->dict = xmlDictCreate();
+	if (!v->keys || !v->key_ok || !v->facts || !v->dict) {
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 		goto fail;
 	}
@@ -752,9 +756,10 @@ skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], 
 	char *r;
 
 	b->doc = xmlNewDoc((const xmlChar *)"1.0");
-	/* element and attribute names interned once per document (freed with
-	 * it), not allocated per node */
-	b->doc->dict = xmlDictCreate();
+	/* element and attribute names interned once per session (each document
+	 * holds a reference), not allocated per node */
+	if (v->dict && xmlDictReference(v->dict) == 0)
+		b->doc->dict = v->dict;
 	root = xmlNewDocNode(b->doc, NULL, (const xmlChar *)"evidence", NULL);
 	xmlDocSetRootElement(b->doc, root);
 	b->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev");
