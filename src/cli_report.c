@@ -32,7 +32,8 @@ static const char report_usage[] =
 	"--format csv      one NAME.csv per table in the folder --out, or the one\n"
 	"                  table --table NAME in the file --out\n"
 	"--sign KEY        also writes PATH.sig.json, a detached DSSE signature\n"
-	"--max-gap-days N  monitoring gaps longer than N days are flagged (default 7)\n"
+	"--max-gap-days N  monitoring gaps longer than N days are flagged (default: the\n"
+	"                  max-age-days param of a --policy, as monitoring.xml has, else 7)\n"
 	"--allow-unverified  report on a ledger that fails verify, saying so first\n"
 	"\n"
 	"Exit 0; 2 bad input; 3 invalid policy; 4 the ledger fails verification;\n"
@@ -120,7 +121,7 @@ report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const cha
 	if ((rc = opt_day(c, "from", &o->from_us)) || (rc = opt_day(c, "to", &o->to_us)) ||
 	    (rc = opt_time(c, "as-of", &o->as_of_us)) ||
 	    (rc = opt_time(c, "generated-at", &o->generated_us)) ||
-	    (rc = opt_int(c, "max-gap-days", 1, 3650, 7, &gap)) ||
+	    (rc = opt_int(c, "max-gap-days", 1, 3650, 0, &gap)) ||
 	    (rc = opt_int(c, "jobs", 1, 64, 0, &jobs)))
 		return rc;
 	o->to_us += (int64_t)86400 * 1000000;

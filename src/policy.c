@@ -1593,6 +1593,21 @@ ml_policyset_version(const struct ml_policyset *p)
 	return p->version;
 }
 
+int
+ml_policyset_param_number(const struct ml_policyset *p, const char *name, double *out)
+{
+	size_t i;
+
+	for (i = 0; i < p->nparams; i++)
+		if (!strcmp(p->params[i].name, name)) {
+			if (p->params[i].type != ML_PT_NUMBER || !p->params[i].obj)
+				return -1;
+			*out = xmlXPathCastToNumber(p->params[i].obj);
+			return 0;
+		}
+	return -1;
+}
+
 const char *
 ml_policyset_path(const struct ml_policyset *p)
 {

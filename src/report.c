@@ -745,7 +745,7 @@ gap_check(struct rp *r, json_t *row, int64_t a, int64_t b, double *longest)
 
 	if (days > *longest)
 		*longest = days;
-	if (days <= (double)r->o->max_gap_days)
+	if (days <= (double)r->max_gap_days)
 		return;
 	ml_time_format(a, ta);
 	ml_time_format(b, tb);
@@ -830,7 +830,7 @@ cadence_of(struct rp *r, const json_t *d)
 			    num_i(d, "seq"), end_seq(d), stop);
 	row = json_pack("{s:s, s:s?, s:O, s:I, s:[], s:o}", "ref", ref, "environment", env,
 			"deploymentSeq", json_object_get(d, "seq"), "maxGapDays",
-			(json_int_t)r->o->max_gap_days, "gaps", "checkSeqs", json_array());
+			(json_int_t)r->max_gap_days, "gaps", "checkSeqs", json_array());
 	prev = start;
 	json_array_foreach(checks, i, c) {
 		int64_t t = num_i(c, "_t");
@@ -1068,7 +1068,7 @@ scope_of(struct rp *r, json_t *ckpt)
 				      "lastSeq",
 				      r->last_seq >= 0 ? json_integer(r->last_seq) : json_null()));
 	json_object_set(sc, "checkpoint", ckpt);
-	json_object_set_new(sc, "monitoringMaxGapDays", json_integer(o->max_gap_days));
+	json_object_set_new(sc, "monitoringMaxGapDays", json_integer(r->max_gap_days));
 	json_object_set_new(sc, "unreadableSeqs", json_incref(r->unreadable));
 	return sc;
 }

@@ -40,7 +40,8 @@ struct ml_report_opts {
 	int64_t from_us, to_us;      /* [from_us, to_us): to_us is the end of the last day */
 	int64_t as_of_us;            /* ledger state and policy time */
 	int64_t generated_us;        /* written as generatedAt; never read from a clock */
-	int64_t max_gap_days;        /* monitoring gaps longer than this are flagged */
+	int64_t max_gap_days;        /* gaps longer than this are flagged; <= 0: a policy's
+					 max-age-days param, else 7 */
 	int allow_unverified;        /* build the report even when verify fails */
 	int jobs;                    /* verify threads and policy workers, <= 0: one per CPU */
 	const char *tool_version;

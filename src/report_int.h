@@ -18,6 +18,7 @@ struct rp {
 	struct ml_err *e;
 	uint64_t limit;      /* entries read: seq < limit (the verified ones) */
 	uint64_t verified;   /* entries a full verify passed (0: it failed) */
+	int64_t max_gap_days; /* o->max_gap_days, else a policy's max-age-days, else 7 */
 	uint8_t verified_head[ML_SHA256_LEN]; /* leaf hash of the last of them */
 	json_t *models;      /* ref -> model version */
 	json_t *datasets;    /* ref -> dataset version */

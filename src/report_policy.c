@@ -441,6 +441,15 @@ rp_policies(struct rp *r)
 		rc = ml_err_set(r->e, ML_EIO, "out of memory");
 	else if ((rc = load_all(r, ps)) == ML_OK && r->o->npolicies)
 		rc = eval_all(r, ps);
+	r->max_gap_days = r->o->max_gap_days > 0 ? r->o->max_gap_days : 7;
+	for (i = 0; rc == ML_OK && r->o->max_gap_days <= 0 && i < r->o->npolicies; i++) {
+		double d; /* the monitoring policy's own limit (monitoring.xml) */
+		if (ml_policyset_param_number(ps[i], "max-age-days", &d) == 0 && d >= 1 &&
+		    d <= 3650) {
+			r->max_gap_days = (int64_t)d;
+			break;
+		}
+	}
 	if (rc == ML_OK)
 		findings_of(r);
 	for (i = 0; ps && i < r->o->npolicies; i++)

@@ -167,6 +167,18 @@ else
 fi
 end
 
+begin "the monitoring gap limit comes from --max-gap-days, else monitoring.xml's max-age-days, else 7"
+gap_of() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["scope"]["monitoringMaxGapDays"])' "$1"; }
+ml report --policy "$PROD" --policy "$REPO/policies/monitoring.xml" $FIX --format json --out "$W/gap30.json"
+want_rc 0
+[ "$(gap_of "$W/gap30.json")" = 30 ] || bad "with monitoring.xml: $(gap_of "$W/gap30.json"), want 30"
+ml report --policy "$REPO/policies/monitoring.xml" --param max-age-days=12 $FIX --format json --out "$W/gap12.json"
+[ "$(gap_of "$W/gap12.json")" = 12 ] || bad "with max-age-days=12: $(gap_of "$W/gap12.json"), want 12"
+ml report --policy "$REPO/policies/monitoring.xml" --max-gap-days 5 $FIX --format json --out "$W/gap5.json"
+[ "$(gap_of "$W/gap5.json")" = 5 ] || bad "with --max-gap-days 5: $(gap_of "$W/gap5.json"), want 5"
+[ -f "$W/r.json" ] && [ "$(gap_of "$W/r.json")" = 7 ] || bad "production.xml alone: want 7"
+end
+
 begin "the JSON report validates against reports/report.schema.json"
 if [ -f "$W/r.json" ]; then check_py schema "$REPO/reports/report.schema.json" "$W/r.json"; else bad "no r.json"; fi
 end
