@@ -240,6 +240,14 @@ test_load_accessors(void **state)
 	assert_string_equal(ml_policyset_id(p), "production");
 	assert_string_equal(ml_policyset_version(p), "1.0.0");
 	assert_string_equal(ml_policyset_path(p), path);
+	{
+		double d = 0;
+		assert_int_equal(ml_policyset_param_number(p, "min-approvers", &d), 0);
+		assert_true(d == 2.0);
+		assert_int_equal(ml_policyset_param_number(p, "primary-metric", &d), -1);
+		assert_int_equal(ml_policyset_param_number(p, "no-such-param", &d), -1);
+		assert_true(d == 2.0); /* untouched */
+	}
 	assert_int_equal(ml_policyset_rule_count(p), 6);
 	assert_string_equal(ml_policyset_rule_id(p, 0), "PROD-APPROVAL");
 	assert_string_equal(ml_policyset_rule_id(p, 4), "PROD-FREEZE");
