@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "chain.h"
+#include "evidence.h"
 #include "keys.h"
 #include "ledger.h"
 #include "merkle.h"
@@ -613,13 +614,11 @@ test_reordered_before_reference(void **state)
 	expect_bad(f, 3, "unknown dataset");
 }
 
+/* Flips one bit of the approval's (entry 6) signature in the file; the
+ * envelope stays well-formed.  Chain and tree are left as they were. */
 static void
-test_forged_signature(void **state)
+flip_signature(struct fx *f)
 {
-	struct fx *f = *state;
-
-	/* One bit of the approval's signature flipped, well-formed otherwise;
-	 * chain, tree and checkpoints rebuilt: only the signature is wrong. */
 	struct ml_ledger *l;
 	struct ml_envelope env;
 	struct ml_entry en;
@@ -651,6 +650,16 @@ test_forged_signature(void **state)
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ml_buf_free(&out);
+}
+
+static void
+test_forged_signature(void **state)
+{
+	struct fx *f = *state;
+
+	/* One bit of the approval's signature flipped, well-formed otherwise;
+	 * chain, tree and checkpoints rebuilt: only the signature is wrong. */
+	flip_signature(f);
 	rechain(f);
 	expect_bad(f, 6, "bad signature");
 }
@@ -969,6 +978,66 @@ test_not_a_ledger(void **state)
 	}
 }
 
+/* ml_evidence_trust: accepted only for the whole-tree session whose signed
+ * checkpoint is the one verify passed; the document is the same either way. */
+static void
+test_evidence_trust(void **state)
+{
+	struct fx *f = *state;
+	struct ml_verify_opts o = {2, NULL, NULL};
+	struct ml_verify_result r;
+	struct ml_evidence *v;
+	struct ml_ledger *l;
+	struct ml_err e;
+	uint8_t other[ML_SHA256_LEN];
+	xmlDocPtr trusted = NULL, checked = NULL;
+	xmlChar *a = NULL, *b = NULL;
+	int alen, blen;
+	int64_t later = ml_now_us() + 60000000;
+
+	ml_err_clear(&e);
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	assert_int_equal(ml_verify(l, &o, &r, &e), ML_OK);
+	assert_int_equal(r.entries, 9);
+	memset(other, 7, sizeof other);
+	/* per-entry inclusion proofs (no stored leaves to bind): never trusted */
+	assert_int_equal(ml_evidence_open(l, later, 0, &v, &e), ML_OK);
+	assert_int_equal(ml_evidence_trust(v, r.entries, r.head), 0);
+	ml_evidence_close(v);
+	assert_int_equal(ml_evidence_open(l, later, ML_EVIDENCE_WHOLE, &v, &e), ML_OK);
+	assert_int_equal(ml_evidence_trust(v, r.entries - 1, r.head), 0); /* another size */
+	assert_int_equal(ml_evidence_trust(v, r.entries, other), 0);      /* another head */
+	assert_int_equal(ml_evidence_trust(v, 0, r.head), 0);
+	assert_int_equal(ml_evidence_trust(v, r.entries, r.head), 1);
+	assert_int_equal(ml_evidence_for(v, "fraud@1.0", "prod", &trusted, &e), ML_OK);
+	ml_evidence_close(v);
+	assert_int_equal(ml_evidence_build(l, "fraud@1.0", "prod", later, &checked, &e), ML_OK);
+	ml_ledger_close(l);
+	xmlDocDumpMemory(trusted, &a, &alen);
+	xmlDocDumpMemory(checked, &b, &blen);
+	assert_non_null(strstr((const char *)a, "author=\"alice\""));
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, (size_t)alen);
+	xmlFree(a);
+	xmlFree(b);
+	xmlFreeDoc(trusted);
+	xmlFreeDoc(checked);
+
+	/* After verify: a signature changed, chain and tree re-made with the
+	 * stolen log key.  The stale verify result no longer matches the
+	 * checkpoint (its head moved), so the signature is checked: exit 4. */
+	flip_signature(f);
+	rechain(f);
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	assert_int_equal(ml_evidence_open(l, later, ML_EVIDENCE_WHOLE, &v, &e), ML_OK);
+	assert_int_equal(ml_evidence_trust(v, r.entries, r.head), 0);
+	assert_int_equal(ml_evidence_for(v, "fraud@1.0", "prod", &trusted, &e), ML_EINTEGRITY);
+	assert_int_equal(e.seq, 6);
+	assert_non_null(strstr(e.msg, "bad signature"));
+	ml_evidence_close(v);
+	ml_ledger_close(l);
+}
+
 int
 main(void)
 {
@@ -995,6 +1064,7 @@ main(void)
 		T(test_batch_all_or_nothing),
 		T(test_hint_bound_to_bytes),
 		T(test_not_a_ledger),
+		T(test_evidence_trust),
 	};
 	if (sodium_init() < 0)
 		return 1;
