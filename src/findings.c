@@ -622,10 +622,57 @@ jdump(json_t *root, int bad, struct ml_buf *b)
 
 /* ---- json ---- */
 
+/* One finding as a JSON object. */
+static json_t *
+jfinding(const struct ml_finding *f, int *bad)
+{
+	json_t *o = json_object();
+
+	jset(o, "ruleId", jstr(f->rule_id), bad);
+	jset(o, "title", jstr(f->title), bad);
+	jset(o, "description", jstr(f->description), bad);
+	jset(o, "severity", json_string(sev_word(sev_of(f))), bad);
+	jset(o, "outcome", json_string(outcome_word(outcome_of(f))), bad);
+	jset(o, "subject", jstr(f->subject), bad);
+	jset(o, "message", jstr(f->message), bad);
+	jset(o, "seqs", jseqs(f, bad), bad);
+	jset(o, "controls", jcontrols(f, bad), bad);
+	if (has_waiver(f))
+		jset(o, "waiver", jwaiver(f, bad), bad);
+	return o;
+}
+
+/* Appends json_dumps(o, indent 2) with every line after the first indented
+ * by four more spaces: o as a member of the findings array.  Steals o. */
+static int
+dump_item(json_t *o, struct ml_buf *b)
+{
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER), *p, *nl;
+
+	json_decref(o);
+	if (!s)
+		return -1;
+	ml_buf_puts(b, "    ");
+	for (p = s; (nl = strchr(p, '\n')); p = nl + 1) {
+		ml_buf_append(b, p, (size_t)(nl - p) + 1);
+		ml_buf_puts(b, "    ");
+	}
+	ml_buf_puts(b, p);
+	free(s);
+	return b->oom ? -1 : 0;
+}
+
+/* The document is dumped with an empty findings array, and the findings are
+ * spliced in one at a time, so that a check of many subjects never holds
+ * them all as JSON values at once.  The bytes are those of dumping the
+ * whole tree (two-space indent). */
 static int
 write_json(const struct ml_findings *fs, struct ml_buf *b)
 {
-	json_t *root = json_object(), *arr = json_array();
+	static const char mark[] = "\n  \"findings\": [],\n";
+	json_t *root = json_object();
+	const char *at;
+	char *s = NULL;
 	int bad = 0;
 	size_t i;
 
@@ -636,23 +683,7 @@ write_json(const struct ml_findings *fs, struct ml_buf *b)
 	jset(root, "asOf", jstr(fs->as_of), &bad);
 	jset(root, "ledger", jledger(fs, &bad), &bad);
 	jset(root, "verdict", json_string(verdict_word(fs->verdict)), &bad);
-	for (i = 0; i < fs->n && !bad; i++) {
-		const struct ml_finding *f = &fs->items[i];
-		json_t *o = json_object();
-		jset(o, "ruleId", jstr(f->rule_id), &bad);
-		jset(o, "title", jstr(f->title), &bad);
-		jset(o, "description", jstr(f->description), &bad);
-		jset(o, "severity", json_string(sev_word(sev_of(f))), &bad);
-		jset(o, "outcome", json_string(outcome_word(outcome_of(f))), &bad);
-		jset(o, "subject", jstr(f->subject), &bad);
-		jset(o, "message", jstr(f->message), &bad);
-		jset(o, "seqs", jseqs(f, &bad), &bad);
-		jset(o, "controls", jcontrols(f, &bad), &bad);
-		if (has_waiver(f))
-			jset(o, "waiver", jwaiver(f, &bad), &bad);
-		jpush(arr, o, &bad);
-	}
-	jset(root, "findings", arr, &bad);
+	jset(root, "findings", json_array(), &bad);
 	jset(root, "summary", jsummary(fs, &bad), &bad);
 	{
 		uint8_t d[ML_SHA256_LEN];
@@ -661,7 +692,31 @@ write_json(const struct ml_findings *fs, struct ml_buf *b)
 		ml_hex_encode(d, ML_SHA256_LEN, hex + 7);
 		jset(root, "findingsDigest", json_string(hex), &bad);
 	}
-	return jdump(root, bad, b);
+	if (!bad)
+		s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!s || !(at = strstr(s, mark))) {
+		free(s);
+		return ML_EIO;
+	}
+	if (fs->n == 0) {
+		ml_buf_puts(b, s);
+	} else {
+		ml_buf_append(b, s, (size_t)(at - s) + sizeof mark - 4); /* up to '[' */
+		ml_buf_puts(b, "\n");
+		for (i = 0; i < fs->n && !bad; i++) {
+			json_t *o = jfinding(&fs->items[i], &bad);
+			if (i)
+				ml_buf_puts(b, ",\n");
+			if (bad || dump_item(o, b))
+				bad = 1;
+		}
+		ml_buf_puts(b, "\n  ]");
+		ml_buf_puts(b, at + sizeof mark - 3); /* from ",\n" on: after the "]" */
+	}
+	free(s);
+	ml_buf_puts(b, "\n");
+	return bad || b->oom ? ML_EIO : ML_OK;
 }
 
 /* ---- sarif ---- */
