@@ -1,9 +1,12 @@
 # bench/peers.sh — mlledger against the alternatives (sourced by bench/run.sh).
 #
-# Not a script of its own: bench/run.sh sources it with `.` after its own
-# sections, so it shares run.sh's scratch folder ($W, removed on exit), log,
-# helpers (say, fail, calc, fmt_int, timed, now, $U) and figures (R_IMPORT,
-# R_VERIFY, B_IMPORT, B_VERIFY, REC1K_MED, GIT_MED).  It measures:
+# Not a script of its own: bench/run.sh sources it with `.` once its
+# helpers exist (so bad sizes fail before anything runs), calls peers_run
+# after its own sections, and prints peers_rows and peers_notes in its
+# results table.  It shares run.sh's scratch folder ($W, removed on exit),
+# log, helpers (say, fail, calc, fmt_int, timed, now, $U) and figures
+# (R_IMPORT, R_VERIFY, B_IMPORT, B_VERIFY, REC1K_MED, GIT_MED).  peers_run
+# measures:
 #
 #   git      PEER_N signed commits (ssh ed25519 key, one commit per entry,
 #            the entry's JSON as the commit message): commits/s; then
@@ -17,8 +20,8 @@
 #            tool runs once to warm the page cache, then the second run is
 #            timed: MiB/s from memory, not from the disk.
 #
-# and defines peers_rows, which prints the "against the alternatives" rows
-# of the results table.
+# peers_rows prints the "against the alternatives" rows of the results
+# table, peers_notes their footnotes.
 #
 # Environment (see run.sh for the rest):
 #   BENCH_PEERS=1       0 skips all of this (the rows then say skipped)
@@ -80,6 +83,7 @@ peers_git() {
 	pgit rev-list --max-count="$PEER_N" HEAD >"$PG/commits" 2>>"$LOG" || fail "git rev-list failed"
 	[ "$(wc -l <"$PG/commits")" -eq "$PEER_N" ] || fail "git rev-list did not list $PEER_N commits"
 	: >"$PG/verify.log"
+	# shellcheck disable=SC2016 # $1 and $2 are the inner sh's arguments
 	T=$(HOME=$PG/home GIT_CONFIG_NOSYSTEM=1 "$U" time "$PG/verify.log" \
 		sh -c 'xargs git -C "$1" verify-commit <"$2"' sh "$PG/repo" "$PG/commits") ||
 		{ tail -n 3 "$PG/verify.log" >>"$LOG"; fail "git verify-commit failed"; }
@@ -173,15 +177,18 @@ peers_hash() {
 	rm -rf "$PH"
 }
 
-if [ "$PEERS" = 0 ]; then
-	P_GIT_NOTE="skipped (BENCH_PEERS=0)"
-	P_MS_NOTE=$P_GIT_NOTE
-	H_NOTE=$P_GIT_NOTE
-else
+# peers_run: the measurements (all skipped when BENCH_PEERS=0).
+peers_run() {
+	if [ "$PEERS" = 0 ]; then
+		P_GIT_NOTE="skipped (BENCH_PEERS=0)"
+		P_MS_NOTE=$P_GIT_NOTE
+		H_NOTE=$P_GIT_NOTE
+		return
+	fi
 	peers_git
 	peers_minisign
 	peers_hash
-fi
+}
 
 # vs LABEL OURS PEER GOAL [RATIO]: a row of the "against the alternatives"
 # table; OURS and PEER are rates (higher is better), RATIO defaults to
@@ -227,6 +234,10 @@ peers_rows() {
 
 # peers_notes: the footnotes under those rows.
 peers_notes() {
+	if [ "$PEERS" = 0 ]; then
+		say "peers: skipped (BENCH_PEERS=0)"
+		return 0
+	fi
 	say "peers: git and minisign sign and verify $(fmt_int "$PEER_N") entries, one process per entry"
 	say "  (git: one signed commit each, ssh ed25519; verify-commit of them all); mlledger's"
 	say "  import and verify figures are the $(fmt_int "$N")-line ones above.  record: the rate is"

@@ -85,6 +85,10 @@ $CC -O2 -std=c11 -o "$U" "$HERE/benchutil.c" ||
 $CC -O2 -std=c11 $PKGC -o "$W/baseline" "$HERE/baseline.c" -lsodium -lsqlite3 -lcrypto \
 	-lpthread || fail "cannot compile bench/baseline.c"
 
+# The alternatives (sourced now so that bad sizes fail before anything runs).
+# shellcheck source=bench/peers.sh
+. "$HERE/peers.sh"
+
 T_START=$(now)
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 [ -n "$CPU" ] || CPU=$(uname -m)
@@ -106,7 +110,7 @@ if awk -v l="${LOAD0%% *}" -v n="$NCPU" 'BEGIN { exit !(l + 0 >= 0.5 * n) }'; th
 	say "          same run, so the ratios are less affected than the absolute numbers)"
 fi
 say "sizes   : BENCH_N=$N BENCH_BIG=$BIG (BIG_N=$BIG_N, chunks of $CHUNK) BENCH_RECORDS=$RUNS"
-say "peers   : BENCH_PEERS=${BENCH_PEERS:-1} BENCH_PEER_N=${BENCH_PEER_N:-1000} BENCH_HASH_MB=${BENCH_HASH_MB:-1024}"
+say "peers   : BENCH_PEERS=$PEERS BENCH_PEER_N=$PEER_N BENCH_HASH_MB=$HASH_MB"
 say ""
 
 # ---- baselines ------------------------------------------------------------
@@ -329,7 +333,7 @@ else
 fi
 
 # ---- the alternatives: git, minisign, sha256sum, openssl (bench/peers.sh) ---
-. "$HERE/peers.sh"
+peers_run
 
 # ---- the table -------------------------------------------------------------
 # row LABEL OURS BASE RATIO GOAL STATUS
