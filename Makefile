@@ -1,7 +1,8 @@
 # mlledger — plain Makefile.  `make help` lists the targets.
 #
 # Variables worth overriding:  CC, PREFIX (install), BUILD (object folder),
-# BENCH_N (bench sizes), FUZZ_SECONDS.
+# BENCH_N, BENCH_PEER_N, BENCH_HASH_MB (bench sizes; bench/run.sh lists them
+# all), FUZZ_SECONDS.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -12,7 +13,8 @@ DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-de
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
            clang libclang-rt-14-dev \
-           chromium
+           chromium \
+           git openssh-client minisign
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wno-unused-parameter
@@ -43,7 +45,9 @@ help:
 	@echo "make check      the test suite under ASan+UBSan in build-check/"
 	@echo "make fuzz       build the libFuzzer targets in build-fuzz/ and run each for"
 	@echo "                FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds (tests/fuzz/README.md)"
-	@echo "make bench      benchmarks against the baselines (BENCH_N=...)"
+	@echo "make bench      benchmarks against the baselines and the alternatives (git,"
+	@echo "                minisign, sha256sum, openssl); sizes: BENCH_N=... BENCH_BIG=0"
+	@echo "                BENCH_PEER_N=... BENCH_HASH_MB=... BENCH_PEERS=0 (docs/PERFORMANCE.md)"
 	@echo "make demo       build and run the demo story in demo/"
 	@echo "make install    install to \$$PREFIX/bin (PREFIX=$(PREFIX))"
 	@echo "make clean      remove build folders"

@@ -15,6 +15,9 @@
  *                               "count median p90 min max".
  *   benchutil model LINE        the model NAME@VERSION the generator defines
  *                               in the block holding LINE.
+ *   benchutil bytes N SEED      N pseudo-random bytes on stdout (xorshift64*,
+ *                               a function of SEED; several GB/s, so large
+ *                               artifacts are quick to make and repeatable).
  *
  * The generated history is a set of model families.  Each block of 20
  * lines releases one new model version of one family:
@@ -276,6 +279,28 @@ cmd_time(int argc, char **argv, int mem)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static int
+cmd_bytes(uint64_t n, uint64_t seed)
+{
+	static uint64_t buf[1 << 17]; /* 1 MiB */
+	uint64_t x = mix(seed) | 1;
+	size_t i, k;
+
+	while (n > 0) {
+		for (i = 0; i < sizeof buf / sizeof buf[0]; i++) {
+			x ^= x >> 12;
+			x ^= x << 25;
+			x ^= x >> 27;
+			buf[i] = x * 0x2545f4914f6cdd1dULL;
+		}
+		k = n < sizeof buf ? (size_t)n : sizeof buf;
+		if (fwrite(buf, 1, k, stdout) != k)
+			return 1;
+		n -= k;
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -289,6 +314,8 @@ main(int argc, char **argv)
 			gen_line(i);
 		return fflush(stdout) ? 1 : 0;
 	}
+	if (argc >= 4 && !strcmp(argv[1], "bytes"))
+		return cmd_bytes(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
 	if (argc >= 2 && !strcmp(argv[1], "time"))
 		return cmd_time(argc, argv, 0);
 	if (argc >= 2 && !strcmp(argv[1], "timemem"))
@@ -305,7 +332,7 @@ main(int argc, char **argv)
 		puts(m);
 		return 0;
 	}
-	fputs("usage: benchutil gen N [FIRST] | time LOG CMD... | timemem LOG CMD... | now | stats | model LINE\n",
+	fputs("usage: benchutil gen N [FIRST] | time LOG CMD... | timemem LOG CMD... | now | stats | model LINE | bytes N SEED\n",
 	      stderr);
 	return 2;
 }

@@ -10,6 +10,12 @@
 #   BENCH_CHUNK=200000  import chunk size used to build the big ledger
 #   BENCH_RECORDS=50    timed `record` calls per ledger (after 3 warm-ups)
 #   BENCH_GIT=1         0 skips the signed git commit comparison
+#   BENCH_PEERS=1       0 skips the alternatives (bench/peers.sh: git and
+#                       minisign throughput and verification, artifact hashing
+#                       against sha256sum and openssl)
+#   BENCH_PEER_N=1000   entries signed and verified by git and by minisign
+#   BENCH_HASH_MB=1024  size of the hashed file and model folder (MiB; the
+#                       scratch folder needs twice that free)
 #   TMPDIR              where the scratch folder goes (its file system matters:
 #                       every commit is fsync'ed)
 #   CC                  C compiler for the helpers (default cc)
@@ -79,6 +85,10 @@ $CC -O2 -std=c11 -o "$U" "$HERE/benchutil.c" ||
 $CC -O2 -std=c11 $PKGC -o "$W/baseline" "$HERE/baseline.c" -lsodium -lsqlite3 -lcrypto \
 	-lpthread || fail "cannot compile bench/baseline.c"
 
+# The alternatives (sourced now so that bad sizes fail before anything runs).
+# shellcheck source=bench/peers.sh
+. "$HERE/peers.sh"
+
 T_START=$(now)
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 [ -n "$CPU" ] || CPU=$(uname -m)
@@ -100,6 +110,7 @@ if awk -v l="${LOAD0%% *}" -v n="$NCPU" 'BEGIN { exit !(l + 0 >= 0.5 * n) }'; th
 	say "          same run, so the ratios are less affected than the absolute numbers)"
 fi
 say "sizes   : BENCH_N=$N BENCH_BIG=$BIG (BIG_N=$BIG_N, chunks of $CHUNK) BENCH_RECORDS=$RUNS"
+say "peers   : BENCH_PEERS=$PEERS BENCH_PEER_N=$PEER_N BENCH_HASH_MB=$HASH_MB"
 say ""
 
 # ---- baselines ------------------------------------------------------------
@@ -321,6 +332,9 @@ else
 	fi
 fi
 
+# ---- the alternatives: git, minisign, sha256sum, openssl (bench/peers.sh) ---
+peers_run
+
 # ---- the table -------------------------------------------------------------
 # row LABEL OURS BASE RATIO GOAL STATUS
 row() {
@@ -390,11 +404,14 @@ lat "gate (production.xml), $(fmt_int "$BIG_N") ledger, median" "$GATE_MED" n/a 
 lat "check (production.xml), $(fmt_int "$((N + 1))") entries" "$(calc "$CHECK_S * 1000")" n/a 5000
 say "check peak memory: $(calc "$CHECK_KB / 1024" | cut -d. -f1) MiB (goal <= 1024 MiB)"
 say ""
+peers_rows
+say ""
 say "baseline import: bare loop of 600-byte payload, EVP SHA-256, crypto_sign_detached,"
 say "  INSERT (WAL, synchronous=FULL), one transaction.  baseline verify:"
 say "  crypto_sign_verify_detached on $B_VTHREADS threads ($(fmt_int "$B_VERIFY1")/s on one core)."
 say "ratio: mlledger / baseline (throughput: 1.00x = at the limit; latency: x times git)."
 [ -n "$GIT_NOTE" ] && say "git -S: n/a — $GIT_NOTE"
+peers_notes
 say "setup: 1k ledger $(calc "$SETUP_1K" | cut -c1-5) s; big ledger $(
 	[ "$SETUP_BIG" = n/a ] && echo "skipped" || echo "$(calc "$SETUP_BIG" | cut -d. -f1) s")"
 say "total: $(calc "$T_TOTAL" | cut -d. -f1) s; load average at start ${LOAD0:-?}, at end $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"

@@ -40,6 +40,8 @@ static const char usage_text[] =
 	"  sign KIND NAME@VERSION [record options] --key K.key --out FILE   (no ledger write)\n"
 	"  submit FILE...                     append envelopes made by 'sign'\n"
 	"  import FILE.jsonl --key K.key      many statements, one transaction\n"
+	"  digest PATH [--jobs N]             sha256:HEX of a file or folder, as record\n"
+	"                                     computes it (no ledger)\n"
 	"Reading\n"
 	"  log [--kind K] [--subject NAME[@VERSION]] [--since DATE] [--format text|json]\n"
 	"  show SEQ [--format text|json|raw]\n"
@@ -83,7 +85,7 @@ static const struct {
 	{"witness-key", cmd_witness_key}, {"export", cmd_export},
 	{"evidence", cmd_evidence}, {"gate", cmd_gate}, {"check", cmd_check},
 	{"policy", cmd_policy}, {"report", cmd_report},
-	{"verify-report", cmd_verify_report},
+	{"verify-report", cmd_verify_report}, {"digest", cmd_digest},
 };
 
 static const char *global_ledger;

@@ -295,6 +295,27 @@ grep -qF "\"sha256\": \"$(sha "$W/data/train.csv")\"" "$OUT" || bad "dataset ref
 grep -qF '"name": "holdout@2024-01"' "$OUT" || bad "dataset ref holdout@2024-01 missing"
 end
 
+begin "digest PATH: what record would compute, for a file and a folder, no ledger"
+run "$M" --ledger "$W/no-ledger-here.db" digest "$W/data/train.csv"
+want_ok
+eq "$(cat "$OUT")" "sha256:$(sha "$W/data/train.csv")" "file digest"
+run "$M" digest "$W/art" --jobs 2
+want_ok
+eq "$(cat "$OUT")" "sha256:$MODEL_DIGEST" "folder digest"
+run "$M" digest "$W/art" --format json
+want_ok
+out_has "\"digest\": \"sha256:$MODEL_DIGEST\""
+out_has '"type": "directory"'
+out_has '"path": "sub dir/part 1.bin"'
+[ ! -e "$W/no-ledger-here.db" ] || bad "digest created a ledger"
+run "$M" digest "$W/no-such-file"
+want_err 2 'digest: .*no-such-file: No such file'
+run "$M" digest
+want_err 2 'digest: want one PATH'
+run "$M" digest "$W/art" --jobs 0
+want_err 2 'digest: --jobs: 1 to 256'
+end
+
 begin "record model --digest --parent"
 ml record model fraud/detector@1.1.0 --digest "sha256:$HB" --parent fraud/detector@1.0.0 \
 	--metric auc=0.95 --key "$K/eng.key"
