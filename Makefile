@@ -1,7 +1,7 @@
 # mlledger — plain Makefile.  `make help` lists the targets.
 #
 # Variables worth overriding:  CC, PREFIX (install), BUILD (object folder),
-# BENCH_N (bench sizes), FUZZ_SECONDS.
+# BENCH_N (bench sizes), FUZZ_SECONDS, CRASH_RUNS.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -33,13 +33,14 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 
-.PHONY: all deps deps-check test unit cli interop tamper check fuzz fuzz-build bench demo install clean help
+.PHONY: all deps deps-check test unit cli interop tamper crash crash-short concurrency concurrency-short valgrind check fuzz fuzz-build bench demo install clean help
 all: deps-check $(BIN)
 
 help:
 	@echo "make            build $(BIN)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
+	@echo "make crash      the crash suite: CRASH_RUNS (default 200) writers killed at random"
 	@echo "make check      the test suite under ASan+UBSan in build-check/"
 	@echo "make fuzz       build the libFuzzer targets in build-fuzz/ and run each for"
 	@echo "                FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds (tests/fuzz/README.md)"
@@ -123,8 +124,18 @@ interop: deps-check $(BIN)
 tamper: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/tamper/run.sh
 
-test: unit cli interop tamper
-	@echo "make test: all unit, CLI, interop and tamper tests passed ($(BUILD))"
+# The crash suite (tests/crash/run.sh): CRASH_RUNS writers killed with
+# SIGKILL at random moments, each followed by verify and the all-or-nothing
+# checks.  make test runs a short pass of 40.
+CRASH_RUNS ?= 200
+crash: deps-check $(BIN)
+	@MLLEDGER=$(abspath $(BIN)) CRASH_RUNS=$(CRASH_RUNS) sh tests/crash/run.sh
+
+crash-short: deps-check $(BIN)
+	@MLLEDGER=$(abspath $(BIN)) CRASH_RUNS=40 sh tests/crash/run.sh
+
+test: unit cli interop tamper crash-short
+	@echo "make test: all unit, CLI, interop, tamper and crash tests passed ($(BUILD))"
 
 check:
 	$(MAKE) BUILD=build-check OPT="-O1 -g -fno-omit-frame-pointer" \
