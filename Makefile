@@ -2,7 +2,7 @@
 #
 # Variables worth overriding:  CC, PREFIX (install), BUILD (object folder),
 # BENCH_N, BENCH_PEER_N, BENCH_HASH_MB (bench sizes; bench/run.sh lists them
-# all), FUZZ_SECONDS.
+# all), FUZZ_SECONDS, CRASH_RUNS.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -12,7 +12,7 @@ TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
-           clang libclang-rt-14-dev \
+           clang libclang-rt-14-dev valgrind \
            chromium \
            git openssh-client minisign
 
@@ -35,13 +35,17 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 
-.PHONY: all deps deps-check test unit cli interop tamper check fuzz fuzz-build bench demo install clean help
+.PHONY: all deps deps-check test unit cli interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench demo install clean help
 all: deps-check $(BIN)
 
 help:
 	@echo "make            build $(BIN)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
+	@echo "make crash      the crash suite: CRASH_RUNS (default 200) writers killed at random"
+	@echo "make faults     SQLite faults at every step of a CLI import (LD_PRELOAD shim)"
+	@echo "make concurrency  CONC_WRITERS x CONC_RECORDS appends (default 8 x 500) with readers"
+	@echo "make valgrind   unit tests and a CLI smoke subset under valgrind memcheck"
 	@echo "make check      the test suite under ASan+UBSan in build-check/"
 	@echo "make fuzz       build the libFuzzer targets in build-fuzz/ and run each for"
 	@echo "                FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds (tests/fuzz/README.md)"
@@ -110,6 +114,16 @@ $(BUILD)/obj $(BUILD)/tests:
 # Link-time fault injection: these tests wrap sqlite3_step.
 WRAP_test_faults := -Wl,--wrap=sqlite3_step
 
+# The same faults in the whole CLI process (tests/faults/run.sh): an
+# LD_PRELOAD shim, built without sanitizers (it is not part of mlledger).
+$(BUILD)/faults/fault_step.so: tests/faults/fault_step.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 -g -Wall -Wextra -o $@ $< -ldl
+
+faults: deps-check $(BIN) $(BUILD)/faults/fault_step.so
+	@MLLEDGER=$(abspath $(BIN)) FAULT_SHIM=$(abspath $(BUILD)/faults/fault_step.so) \
+	  sh tests/faults/run.sh
+
 unit: deps-check $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
 	  echo "== $$t"; MLLEDGER_TEST_DATA=tests/data $$t || fail=1; done; \
@@ -127,8 +141,52 @@ interop: deps-check $(BIN)
 tamper: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/tamper/run.sh
 
-test: unit cli interop tamper
-	@echo "make test: all unit, CLI, interop and tamper tests passed ($(BUILD))"
+# The crash suite (tests/crash/run.sh): CRASH_RUNS writers killed with
+# SIGKILL at random moments, each followed by verify and the all-or-nothing
+# checks.  make test runs a short pass of 40.
+CRASH_RUNS ?= 200
+crash: deps-check $(BIN)
+	@MLLEDGER=$(abspath $(BIN)) CRASH_RUNS=$(CRASH_RUNS) sh tests/crash/run.sh
+
+crash-short: deps-check $(BIN)
+	@MLLEDGER=$(abspath $(BIN)) CRASH_RUNS=40 sh tests/crash/run.sh
+
+# Concurrency (tests/concurrency/run.sh): CONC_WRITERS x CONC_RECORDS
+# appends (CONC_MODE record or import) with verify, gate and export readers
+# in a loop.  The planted run (an extra entry, a gate that exits 3) must
+# fail first.  make test runs the full 8 x 500 single records (about 35 s
+# on 2 shared cores).
+CONC_WRITERS ?= 8
+CONC_RECORDS ?= 500
+CONC_MODE ?= record
+concurrency: deps-check $(BIN)
+	@if MLLEDGER=$(abspath $(BIN)) CONC_PLANT=1 CONC_WRITERS=2 CONC_RECORDS=3 \
+	  sh tests/concurrency/run.sh >/dev/null; then \
+	  echo "not ok - concurrency: the planted failures were not caught"; exit 1; fi
+	@MLLEDGER=$(abspath $(BIN)) CONC_WRITERS=$(CONC_WRITERS) CONC_RECORDS=$(CONC_RECORDS) \
+	  CONC_MODE=$(CONC_MODE) sh tests/concurrency/run.sh
+
+test: unit cli interop tamper faults crash-short concurrency
+	@echo "make test: all unit, CLI, interop, tamper, fault, crash and concurrency tests passed ($(BUILD))"
+
+# Valgrind memcheck over the unit tests and a short CLI subset
+# (tests/valgrind/smoke.sh), in the normal build.  A definite or indirect
+# leak or any memcheck error fails.  The planted leak and invalid read in
+# tests/valgrind/leak.c must fail first (the flags are what they claim).
+VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+valgrind: deps-check $(UNIT_BIN) $(BIN)
+	@command -v valgrind >/dev/null || { echo "mlledger: valgrind missing; run 'make deps'"; exit 1; }
+	@mkdir -p $(BUILD)/valgrind && $(CC) -g -O0 -o $(BUILD)/valgrind/leak tests/valgrind/leak.c
+	@if $(VALGRIND) $(BUILD)/valgrind/leak >/dev/null 2>&1; then \
+	  echo "not ok - valgrind: a planted leak was not reported"; exit 1; fi
+	@if $(VALGRIND) --leak-check=no $(BUILD)/valgrind/leak read >/dev/null 2>&1; then \
+	  echo "not ok - valgrind: a planted invalid read was not reported"; exit 1; fi
+	@fail=0; for t in $(UNIT_BIN); do \
+	  echo "== valgrind $$t"; MLLEDGER_TEST_DATA=tests/data $(VALGRIND) $$t >$(BUILD)/valgrind/out 2>&1 || \
+	  { fail=1; cat $(BUILD)/valgrind/out; }; tail -1 $(BUILD)/valgrind/out; done; \
+	  MLLEDGER=$(abspath $(BIN)) VALGRIND="$(VALGRIND)" sh tests/valgrind/smoke.sh || fail=1; \
+	  exit $$fail
 
 check:
 	$(MAKE) BUILD=build-check OPT="-O1 -g -fno-omit-frame-pointer" \

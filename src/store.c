@@ -276,20 +276,33 @@ open_db(const char *path, int flags, struct ml_store **out, struct ml_err *e)
 	return ML_OK;
 }
 
+/* A failure to read the header: ML_EINPUT "not SQLite" only when SQLite
+ * says the file is not a database (or is malformed); any other result
+ * (full disk, I/O error, busy, out of memory) is a storage error, ML_EIO,
+ * since it proves nothing about the file. */
+static int
+header_err(struct ml_store *s, int code, struct ml_err *e)
+{
+	if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+		return ml_err_set(e, ML_EINPUT, "%s: not an mlledger ledger (not SQLite)", s->path);
+	return ml_err_set(e, ML_EIO, "%s: read header: %s", s->path, sqlite3_errstr(code));
+}
+
+/* Reads one integer PRAGMA into *v; errors as header_err. */
 static int
 pragma_int(struct ml_store *s, const char *sql, int64_t *v, struct ml_err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_err(s, e, "read header");
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return header_err(s, rc, e);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
-		return db_err(s, e, "read header");
+		return header_err(s, rc, e);
 	return ML_OK;
 }
 
@@ -324,6 +337,7 @@ ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_e
 	struct ml_store *s;
 	struct stat st;
 	int64_t app = 0, ver = 0;
+	int rc;
 
 	if (lstat(path, &st) != 0)
 		return ml_err_set(e, ML_EINPUT, "%s: no ledger here (create one with "
@@ -335,13 +349,18 @@ ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_e
 		return ml_err_set(e, ML_EINPUT, "%s: not a ledger file", path);
 	if (open_db(path, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, &s, e))
 		return e->code;
-	if (pragma_int(s, "PRAGMA application_id", &app, e)) {
+	if ((rc = pragma_int(s, "PRAGMA application_id", &app, e))) {
 		ml_store_close(s);
-		return ml_err_set(e, ML_EINPUT, "%s: not an mlledger ledger (not SQLite)", path);
+		return rc;
 	}
-	if (app != ML_APPLICATION_ID || pragma_int(s, "PRAGMA user_version", &ver, e)) {
+	if (app != ML_APPLICATION_ID) {
 		ml_store_close(s);
 		return ml_err_set(e, ML_EINPUT, "%s: not an mlledger ledger", path);
+	}
+	if ((rc = pragma_int(s, "PRAGMA user_version", &ver, e))) {
+		ml_store_close(s);
+		return rc == ML_EINPUT ? ml_err_set(e, ML_EINPUT, "%s: not an mlledger ledger", path)
+				       : rc;
 	}
 	if (ver < 1) {
 		ml_store_close(s);

@@ -1,7 +1,10 @@
-/* Storage faults injected into every step of an append: sqlite3_step is
+/* Storage faults injected into every step of an append and of an
+ * import-sized batch (ml_batch_begin, several ml_batch_add, ml_batch_commit:
+ * entry, projection, tree-node and checkpoint writes): sqlite3_step is
  * wrapped at link time (-Wl,--wrap=sqlite3_step) and made to fail with
  * SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY or SQLITE_NOMEM at its Nth call.
- * Every failure must be a clean ML_EIO with the ledger unchanged and valid. */
+ * Every failure must be a clean ML_EIO with the ledger unchanged (same size,
+ * same head leaf, same latest checkpoint) and valid (ml_verify passes). */
 #include "testutil.h"
 
 #include <sodium.h>
@@ -121,7 +124,7 @@ test_every_step(void **state)
 	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL};
 	/* Count the steps of one successful append on a copy. */
 	{
-		char cmd[1400], copy[320];
+		char cmd[2048], copy[320];
 		snprintf(copy, sizeof copy, "%s/count.db", dir);
 		snprintf(cmd, sizeof cmd, "cp '%s' '%s'; cp '%s.log.key' '%s.log.key'", path, copy,
 			 path, copy);
@@ -160,11 +163,186 @@ test_every_step(void **state)
 	ml_buf_free(&b);
 }
 
+/* The size, head leaf and latest checkpoint of the ledger, as one string
+ * (caller frees). */
+static char *
+fingerprint(void)
+{
+	struct ml_ledger *l;
+	struct ml_err e;
+	uint64_t n, got;
+	uint8_t last[32];
+	char hex[65], *note, *fp;
+	int64_t t;
+
+	assert_int_equal(ml_ledger_open(path, 0, &l, &e), ML_OK);
+	assert_int_equal(ml_store_head(ml_ledger_store(l), &n, last, &t, &e), ML_OK);
+	assert_int_equal(ml_store_checkpoint_get(ml_ledger_store(l), -1, &got, &note, &e), ML_OK);
+	ml_ledger_close(l);
+	ml_hex_encode(last, 32, hex);
+	fp = malloc(strlen(note) + 128);
+	assert_non_null(fp);
+	sprintf(fp, "%llu %s %llu\n%s", (unsigned long long)n, hex, (unsigned long long)got, note);
+	free(note);
+	return fp;
+}
+
+#define BATCH 7 /* genesis + 7 = 8 leaves: tree nodes at levels 1, 2 and 3 */
+
+/* One import-sized batch through ml_batch_*, as cmd_import drives it: the
+ * first failure aborts.  Returns the first non-OK result. */
+static int
+run_batch(struct ml_ledger *l, const struct ml_buf *env, struct ml_err *e)
+{
+	struct ml_appended out;
+	struct ml_batch *b;
+	int rc, i;
+
+	if ((rc = ml_batch_begin(l, &b, e)))
+		return rc;
+	for (i = 0; i < BATCH; i++) {
+		struct ml_append_item it = {env[i].data, env[i].len, NULL, NULL};
+		if ((rc = ml_batch_add(b, &it, &out, e))) {
+			ml_batch_abort(b);
+			return rc;
+		}
+	}
+	return ml_batch_commit(b, e);
+}
+
+/* Fails call N of a 7-item batch for every N the batch makes, with each
+ * error code: ML_EIO, the ledger as it was and verifying; then the batch
+ * for real. */
+static void
+test_batch_every_step(void **state)
+{
+	static const int codes[] = {SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_NOMEM};
+	struct ml_buf env[BATCH];
+	struct ml_ledger *l;
+	struct ml_err e;
+	char *before, *now, subj[32];
+	long n, steps;
+	size_t c;
+	int rc, i;
+
+	(void)state;
+	memset(env, 0, sizeof env);
+	for (i = 0; i < BATCH; i++) {
+		snprintf(subj, sizeof subj, "ds-%d@1", i);
+		envelope(subj, &env[i]);
+	}
+	before = fingerprint();
+	{	/* Count the steps of one successful batch on a copy. */
+		char cmd[2048], copy[320];
+		snprintf(copy, sizeof copy, "%s/count.db", dir);
+		snprintf(cmd, sizeof cmd, "rm -f '%s'*; cp '%s' '%s'; cp '%s.log.key' '%s.log.key'",
+			 copy, path, copy, path, copy);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(ml_ledger_open(copy, 1, &l, &e), ML_OK);
+		fail_at = 1L << 40;
+		calls = 0;
+		assert_int_equal(run_batch(l, env, &e), ML_OK);
+		steps = calls;
+		fail_at = -1;
+		ml_ledger_close(l);
+	}
+	assert_true(steps > 3 * BATCH);
+	print_message("batch of %d: %ld sqlite3_step calls, each failed with 4 codes\n", BATCH,
+		      steps);
+	for (c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+		fail_code = codes[c];
+		for (n = 0; n < steps; n++) {
+			assert_int_equal(ml_ledger_open(path, 1, &l, &e), ML_OK);
+			calls = 0;
+			fail_at = n;
+			rc = run_batch(l, env, &e);
+			fail_at = -1;
+			ml_ledger_close(l);
+			if (rc != ML_EIO)
+				fail_msg("code %d at step %ld/%ld: rc %d (%s)", codes[c], n, steps, rc,
+					 e.msg);
+			now = fingerprint();
+			if (strcmp(now, before) != 0)
+				fail_msg("code %d at step %ld/%ld changed the ledger", codes[c], n, steps);
+			free(now);
+		}
+	}
+	verify_ok();
+	assert_int_equal(ml_ledger_open(path, 1, &l, &e), ML_OK);
+	assert_int_equal(run_batch(l, env, &e), ML_OK);
+	ml_ledger_close(l);
+	assert_int_equal(size_of_ledger(), 1 + BATCH);
+	verify_ok();
+	free(before);
+	for (i = 0; i < BATCH; i++)
+		ml_buf_free(&env[i]);
+}
+
+/* The harness itself: a fault past the last step changes nothing, so the
+ * batch succeeds and the ledger does change (the fingerprint sees it). */
+static void
+test_batch_fault_past_end(void **state)
+{
+	struct ml_buf env[BATCH];
+	struct ml_ledger *l;
+	struct ml_err e;
+	char *before, *after, subj[32];
+	int i;
+
+	(void)state;
+	memset(env, 0, sizeof env);
+	for (i = 0; i < BATCH; i++) {
+		snprintf(subj, sizeof subj, "pe-%d@1", i);
+		envelope(subj, &env[i]);
+	}
+	before = fingerprint();
+	assert_int_equal(ml_ledger_open(path, 1, &l, &e), ML_OK);
+	calls = 0;
+	fail_at = 1L << 40;
+	assert_int_equal(run_batch(l, env, &e), ML_OK);
+	fail_at = -1;
+	ml_ledger_close(l);
+	after = fingerprint();
+	assert_string_not_equal(before, after);
+	free(before);
+	free(after);
+	for (i = 0; i < BATCH; i++)
+		ml_buf_free(&env[i]);
+}
+
+/* A storage fault while opening reads the header: that is ML_EIO (exit 5),
+ * not "not an mlledger ledger" (ML_EINPUT, exit 2).  Regression: store.c
+ * mapped every failure to read application_id/user_version to ML_EINPUT. */
+static void
+test_open_fault(void **state)
+{
+	struct ml_ledger *l = NULL;
+	struct ml_err e;
+	long n;
+	int rc;
+
+	(void)state;
+	for (n = 0; n < 2; n++) {
+		fail_code = SQLITE_IOERR;
+		calls = 0;
+		fail_at = n;
+		rc = ml_ledger_open(path, 0, &l, &e);
+		fail_at = -1;
+		if (rc != ML_EIO)
+			fail_msg("fault at open step %ld: rc %d (%s)", n, rc, e.msg);
+	}
+	assert_int_equal(ml_ledger_open(path, 0, &l, &e), ML_OK);
+	ml_ledger_close(l);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_every_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_every_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_fault_past_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_fault, setup, teardown),
 	};
 	if (sodium_init() < 0)
 		return 1;
