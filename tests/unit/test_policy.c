@@ -241,12 +241,12 @@ test_load_accessors(void **state)
 	assert_string_equal(ml_policyset_version(p), "1.0.0");
 	assert_string_equal(ml_policyset_path(p), path);
 	{
-		double d = 0;
-		assert_int_equal(ml_policyset_param_number(p, "min-approvers", &d), 0);
-		assert_true(d == 2.0);
-		assert_int_equal(ml_policyset_param_number(p, "primary-metric", &d), -1);
-		assert_int_equal(ml_policyset_param_number(p, "no-such-param", &d), -1);
-		assert_true(d == 2.0); /* untouched */
+		double num = 0;
+		assert_int_equal(ml_policyset_param_number(p, "min-approvers", &num), 0);
+		assert_true(num == 2.0);
+		assert_int_equal(ml_policyset_param_number(p, "primary-metric", &num), -1);
+		assert_int_equal(ml_policyset_param_number(p, "no-such-param", &num), -1);
+		assert_true(num == 2.0); /* untouched */
 	}
 	assert_int_equal(ml_policyset_rule_count(p), 6);
 	assert_string_equal(ml_policyset_rule_id(p, 0), "PROD-APPROVAL");
