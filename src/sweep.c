@@ -124,8 +124,12 @@ ml_sweep(const struct ml_sweep_opts *o, const struct ml_sweep_subject *v, size_t
 	struct job jobs[ML_SWEEP_MAX_JOBS];
 	pthread_t tid[ML_SWEEP_MAX_JOBS];
 	size_t nt = o->jobs < 1 ? 1 : o->jobs > ML_SWEEP_MAX_JOBS ? ML_SWEEP_MAX_JOBS : o->jobs;
-	size_t t, at = 0, share = (n + nt - 1) / nt;
+	size_t t, at = 0, share;
 	int started[ML_SWEEP_MAX_JOBS] = {0};
+
+	if (nt > n)
+		nt = n ? n : 1; /* no worker without a subject */
+	share = (n + nt - 1) / nt;
 
 	for (t = 0; t < nt; t++) {
 		size_t end = t + 1 == nt ? n : split_at(v, n, at, share);
