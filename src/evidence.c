@@ -57,6 +57,7 @@ struct build {
 	char name[129], version[65];
 	char live[65];                 /* the version live in env, "" when none */
 	int have_live;
+	size_t retire_from, retire_to; /* seqs[retire_from..retire_to): the retirements */
 };
 
 static int
@@ -662,7 +663,8 @@ pick_lineage(struct build *b, uint64_t mseq)
 	return ML_OK;
 }
 
-/* Is version retired in env by a (verified) retirement after seq? */
+/* Is version retired in env by a (verified) retirement after seq?  Reads
+ * the model's retirements (picked before the walk). */
 static int
 retired_after(struct build *b, const char *version, uint64_t seq, int *yes)
 {
@@ -670,7 +672,7 @@ retired_after(struct build *b, const char *version, uint64_t seq, int *yes)
 	int rc;
 
 	*yes = 0;
-	for (i = 0; i < b->n && !*yes; i++) {
+	for (i = b->retire_from; i < b->retire_to && !*yes; i++) {
 		const struct fact *r;
 		if (b->seqs[i] <= seq)
 			continue;
@@ -696,9 +698,12 @@ walk_deployment(void *ctx, uint64_t seq)
 		return rc;
 	if (f->excluded || strcmp(fact_str(f, "environment"), b->env))
 		return 0;
-	if ((rc = retired_after(b, fact_version(f), seq, &retired)) || retired)
-		return rc;
+	/* fact_of may move the cache: keep the version, not the fact */
 	snprintf(b->live, sizeof b->live, "%s", fact_version(f));
+	if ((rc = retired_after(b, b->live, seq, &retired)) || retired) {
+		b->live[0] = '\0';
+		return rc;
+	}
 	b->have_live = 1;
 	return 1; /* stop */
 }
@@ -792,9 +797,12 @@ select_entries(struct build *b, uint64_t mseq)
 	int rc;
 
 	if ((rc = pick_query(b, NULL, b->name, b->version)) || (rc = pick_lineage(b, mseq)) ||
-	    (rc = pick_query(b, "incident", b->name, NULL)) ||
-	    (rc = pick_query(b, "retirement", b->name, NULL)))
+	    (rc = pick_query(b, "incident", b->name, NULL)))
 		return rc;
+	b->retire_from = b->n;
+	if ((rc = pick_query(b, "retirement", b->name, NULL)))
+		return rc;
+	b->retire_to = b->n;
 	return pick_live(b);
 }
 
