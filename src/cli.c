@@ -238,6 +238,18 @@ cli_get(const struct cli *c, const char *name)
 	return v;
 }
 
+size_t
+cli_values(const struct cli *c, const char *name, const char **out, size_t cap)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < c->nopts && n < cap; i++)
+		if (!strcmp(c->opts[i].name, name))
+			out[n++] = c->opts[i].value;
+	return n;
+}
+
 int
 cli_has(const struct cli *c, const char *name)
 {

@@ -103,12 +103,9 @@ static int
 policies_load(const struct cli *c, struct policies *ps, struct ml_err *e)
 {
 	const char *params[64];
-	size_t np = 0;
+	size_t np = cli_values(c, "param", params, 64);
 	int i, rc;
 
-	for (i = 0; i < c->nopts; i++)
-		if (!strcmp(c->opts[i].name, "param") && np < 64)
-			params[np++] = c->opts[i].value;
 	for (i = 0; i < c->nopts; i++) {
 		if (strcmp(c->opts[i].name, "policy"))
 			continue;
@@ -451,19 +448,6 @@ opt_jobs(struct cli *c, size_t *jobs)
 	return ML_OK;
 }
 
-/* The values of every --NAME option, in order. */
-static size_t
-opts_named(const struct cli *c, const char *name, const char **out, size_t cap)
-{
-	size_t n = 0;
-	int i;
-
-	for (i = 0; i < c->nopts && n < cap; i++)
-		if (!strcmp(c->opts[i].name, name))
-			out[n++] = c->opts[i].value;
-	return n;
-}
-
 /* Evaluates every subject of the scope into fs (sweep), in subject order. */
 static int
 check_scope(struct cli *c, const struct scope *sc, int64_t as_of, size_t jobs,
@@ -479,8 +463,8 @@ check_scope(struct cli *c, const struct scope *sc, int64_t as_of, size_t jobs,
 	size_t i;
 	int rc;
 
-	o.npolicies = opts_named(c, "policy", pol, MAX_POLICIES);
-	o.nparams = opts_named(c, "param", par, 64);
+	o.npolicies = cli_values(c, "policy", pol, MAX_POLICIES);
+	o.nparams = cli_values(c, "param", par, 64);
 	if (!(r = calloc(sc->n * o.npolicies + 1, sizeof *r)))
 		return ml_err_set(e, ML_EIO, "out of memory");
 	rc = ml_sweep(&o, sc->v, sc->n, r, e);

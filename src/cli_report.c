@@ -60,18 +60,6 @@ parse_report_cli(struct cli *c, int argc, char **argv, const char *spec, const c
 	return rc;
 }
 
-static size_t
-values_of(const struct cli *c, const char *name, const char **out, size_t cap)
-{
-	size_t n = 0;
-	int i;
-
-	for (i = 0; i < c->nopts && n < cap; i++)
-		if (!strcmp(c->opts[i].name, name))
-			out[n++] = c->opts[i].value;
-	return n;
-}
-
 static int
 opt_day(struct cli *c, const char *name, int64_t *us)
 {
@@ -129,9 +117,9 @@ report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const cha
 	o->to = cli_get(c, "to");
 	o->max_gap_days = gap;
 	o->jobs = (int)jobs;
-	o->npolicies = values_of(c, "policy", pol, MAX_POLICIES);
+	o->npolicies = cli_values(c, "policy", pol, MAX_POLICIES);
 	o->policies = pol;
-	o->nparams = values_of(c, "param", par, MAX_POLICIES);
+	o->nparams = cli_values(c, "param", par, MAX_POLICIES);
 	o->params = par;
 	o->phase = cli_get(c, "phase");
 	o->allow_unverified = cli_has(c, "allow-unverified");
