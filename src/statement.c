@@ -835,24 +835,21 @@ ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
 	return encode_raw(payload, len, keyid, sig, out, e);
 }
 
+/* FORMAT.md §1: NAME "+" 8 lowercase hex digits, NAME an mlledger key name
+ * or an origin (1-128 bytes of [A-Za-z0-9._/:-]).  Such a keyid needs no
+ * JSON escaping, so every envelope parsed re-encodes canonically. */
 static int
 keyid_valid(const char *id)
 {
 	const char *plus = strrchr(id, '+');
-	char name[ML_KEY_NAME_MAX + 1];
-	size_t i, n;
+	size_t i;
 
 	if (!plus || strlen(plus + 1) != 8)
 		return 0;
 	for (i = 1; i <= 8; i++)
 		if (!((plus[i] >= '0' && plus[i] <= '9') || (plus[i] >= 'a' && plus[i] <= 'f')))
 			return 0;
-	n = (size_t)(plus - id);
-	if (n == 0 || n > ML_KEY_NAME_MAX)
-		return 0;
-	memcpy(name, id, n);
-	name[n] = '\0';
-	return ml_key_name_valid(name);
+	return charset_ok(id, (size_t)(plus - id), "._/:-", 128);
 }
 
 /* Parses an envelope in exactly the canonical encoding mlledger writes,

@@ -1670,6 +1670,10 @@ test_envelope_parse_negatives(void **state)
 			"alice", "alice+", "alice+1234567", "alice+123456789", "alice+ABCDEF12",
 			"alice+1234567g", "+12345678", "al ice+12345678", "alice+12345678+",
 			"alice+1234+5678", "",
+			/* outside FORMAT.md §1's names (found by fuzz_envelope: such a
+			 * keyid could not be re-encoded canonically) */
+			"\\\\admin+a4cc1f83", "ali\\\"ce+12345678", "al~ice+12345678",
+			"al@ice+12345678", "al\\u00e9ice+12345678",
 		};
 		size_t i;
 		for (i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
@@ -1679,6 +1683,18 @@ test_envelope_parse_negatives(void **state)
 		}
 		snprintf(sigs, sizeof sigs, "[{\"keyid\":7,\"sig\":\"%s\"}]", s64);
 		env_bad(env_text(p64, ML_PAYLOAD_TYPE, sigs, ""), "keyid");
+	}
+	{
+		/* An origin names the log key (FORMAT.md §1): its keyid parses. */
+		struct ml_envelope ev;
+		struct ml_err e;
+		char *t;
+		snprintf(sigs, sizeof sigs, "[{\"keyid\":\"ex.org/a:b_c-1+12345678\",\"sig\":\"%s\"}]",
+			 s64);
+		t = env_text(p64, ML_PAYLOAD_TYPE, sigs, "");
+		assert_int_equal(ml_envelope_parse((uint8_t *)t, strlen(t), &ev, &e), ML_OK);
+		ml_envelope_clear(&ev);
+		free(t);
 	}
 	{
 		/* A keyid longer than any key name. */
