@@ -238,16 +238,21 @@ cli_get(const struct cli *c, const char *name)
 	return v;
 }
 
-size_t
-cli_values(const struct cli *c, const char *name, const char **out, size_t cap)
+int
+cli_values(const struct cli *c, const char *name, const char **out, size_t cap, size_t *n,
+	   struct ml_err *e)
 {
-	size_t n = 0;
 	int i;
 
-	for (i = 0; i < c->nopts && n < cap; i++)
-		if (!strcmp(c->opts[i].name, name))
-			out[n++] = c->opts[i].value;
-	return n;
+	*n = 0;
+	for (i = 0; i < c->nopts; i++) {
+		if (strcmp(c->opts[i].name, name))
+			continue;
+		if (*n == cap)
+			return ml_err_set(e, ML_EINPUT, "more than %zu --%s options", cap, name);
+		out[(*n)++] = c->opts[i].value;
+	}
+	return ML_OK;
 }
 
 int

@@ -44,9 +44,10 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *spec);
 /* The last value of --name, or NULL. */
 const char *cli_get(const struct cli *c, const char *name);
 int cli_has(const struct cli *c, const char *name);
-/* The values of every --name, in order, at most cap of them; returns how
- * many.  The strings are argv's. */
-size_t cli_values(const struct cli *c, const char *name, const char **out, size_t cap);
+/* The values of every --name, in order, into out[0..*n); the strings are
+ * argv's.  More than cap of them is ML_EINPUT. */
+int cli_values(const struct cli *c, const char *name, const char **out, size_t cap, size_t *n,
+	       struct ml_err *e);
 /* Prints "mlledger: <cmd>: <msg>" and returns e->code (or code). */
 int cli_fail(const struct cli *c, const struct ml_err *e);
 int cli_failf(const struct cli *c, int code, const char *fmt, ...)

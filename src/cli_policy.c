@@ -69,6 +69,7 @@ cmd_evidence(int argc, char **argv)
 #include "sweep.h"
 
 #define MAX_POLICIES 32
+#define MAX_PARAMS 64
 
 static const char gate_usage[] =
 	"usage: mlledger gate --policy FILE [--policy FILE]... NAME@VERSION --env ENV\n"
@@ -85,37 +86,32 @@ static const char gate_usage[] =
 	"findings digest; ledger/FORMAT.md), and its seq is printed on standard\n"
 	"error.  --no-record evaluates without recording.\n";
 
-/* The --policy files, loaded and compiled once. */
+/* The --policy files and --param values (argv's strings), and the sets
+ * compiled from them. */
 struct policies {
+	const char *path[MAX_POLICIES], *param[MAX_PARAMS];
+	size_t n, nparams;
 	struct ml_policyset *p[MAX_POLICIES];
-	size_t n;
 };
 
 static void
 policies_free(struct policies *ps)
 {
-	while (ps->n)
-		ml_policyset_free(ps->p[--ps->n]);
+	ml_policyset_free_all(ps->p, ps->n);
 }
 
-/* Loads every --policy with the --param values. */
+/* Collects the --policy and --param values and compiles every policy. */
 static int
 policies_load(const struct cli *c, struct policies *ps, struct ml_err *e)
 {
-	const char *params[64];
-	size_t np = cli_values(c, "param", params, 64);
-	int i, rc;
+	int rc;
 
-	for (i = 0; i < c->nopts; i++) {
-		if (strcmp(c->opts[i].name, "policy"))
-			continue;
-		if (ps->n == MAX_POLICIES)
-			return ml_err_set(e, ML_EINPUT, "more than %d --policy files", MAX_POLICIES);
-		if ((rc = ml_policyset_load(c->opts[i].value, params, np, &ps->p[ps->n], e)))
-			return rc;
-		ps->n++;
-	}
-	return ps->n ? ML_OK : ml_err_set(e, ML_EINPUT, "--policy FILE is required");
+	if ((rc = cli_values(c, "policy", ps->path, MAX_POLICIES, &ps->n, e)) ||
+	    (rc = cli_values(c, "param", ps->param, MAX_PARAMS, &ps->nparams, e)))
+		return rc;
+	if (!ps->n)
+		return ml_err_set(e, ML_EINPUT, "--policy FILE is required");
+	return ml_policyset_load_all(ps->path, ps->n, ps->param, ps->nparams, ps->p, e);
 }
 
 /* Evaluates every policy against doc for subject, into fs. */
@@ -448,14 +444,15 @@ opt_jobs(struct cli *c, size_t *jobs)
 	return ML_OK;
 }
 
-/* Evaluates every subject of the scope into fs (sweep), in subject order. */
+/* Evaluates every subject of the scope into fs (sweep), in subject order;
+ * each worker compiles its own copy of ps's files. */
 static int
-check_scope(struct cli *c, const struct scope *sc, int64_t as_of, size_t jobs,
-	    struct ml_findings *fs, struct ml_err *e)
+check_scope(struct cli *c, const struct policies *ps, const struct scope *sc, int64_t as_of,
+	    size_t jobs, struct ml_findings *fs, struct ml_err *e)
 {
 	static char label[] = "check";
-	const char *pol[MAX_POLICIES], *par[64];
-	struct ml_sweep_opts o = {.ledger = c->ledger, .policies = pol, .params = par,
+	struct ml_sweep_opts o = {.ledger = c->ledger, .policies = ps->path, .npolicies = ps->n,
+				  .params = ps->param, .nparams = ps->nparams,
 				  .phase = cli_get(c, "phase"), .as_of_us = as_of,
 				  .jobs = jobs ? jobs : ml_sweep_default_jobs(sc->n),
 				  .progress = cli_progress, .progress_ctx = label};
@@ -463,8 +460,6 @@ check_scope(struct cli *c, const struct scope *sc, int64_t as_of, size_t jobs,
 	size_t i;
 	int rc;
 
-	o.npolicies = cli_values(c, "policy", pol, MAX_POLICIES);
-	o.nparams = cli_values(c, "param", par, 64);
 	if (!(r = calloc(sc->n * o.npolicies + 1, sizeof *r)))
 		return ml_err_set(e, ML_EIO, "out of memory");
 	rc = ml_sweep(&o, sc->v, sc->n, r, e);
@@ -522,7 +517,7 @@ cmd_check(int argc, char **argv)
 	policies_free(&ps); /* loaded to fail early; each worker loads its own */
 	ml_ledger_close(l);
 	l = NULL;
-	if ((rc = check_scope(&c, &sc, as_of, jobs, &fs, &e)))
+	if ((rc = check_scope(&c, &ps, &sc, as_of, jobs, &fs, &e)))
 		goto out;
 	apply_fail_on(&c, &fs);
 	if ((rc = write_findings(&c, &fs, &e)) == ML_OK)

@@ -13,6 +13,7 @@
 
 #define CSS_MAX (1024 * 1024)
 #define MAX_POLICIES 64
+#define MAX_PARAMS 64
 
 static const char report_usage[] =
 	"usage: mlledger report --from YYYY-MM-DD --to YYYY-MM-DD --format html|md|json|csv\n"
@@ -102,9 +103,11 @@ opt_int(struct cli *c, const char *name, long lo, long hi, long dflt, long *out)
 static int
 report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const char **par)
 {
+	struct ml_err e;
 	long gap, jobs;
 	int rc;
 
+	ml_err_clear(&e);
 	memset(o, 0, sizeof *o);
 	if ((rc = opt_day(c, "from", &o->from_us)) || (rc = opt_day(c, "to", &o->to_us)) ||
 	    (rc = opt_time(c, "as-of", &o->as_of_us)) ||
@@ -117,9 +120,10 @@ report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const cha
 	o->to = cli_get(c, "to");
 	o->max_gap_days = gap;
 	o->jobs = (int)jobs;
-	o->npolicies = cli_values(c, "policy", pol, MAX_POLICIES);
+	if (cli_values(c, "policy", pol, MAX_POLICIES, &o->npolicies, &e) ||
+	    cli_values(c, "param", par, MAX_PARAMS, &o->nparams, &e))
+		return cli_fail(c, &e);
 	o->policies = pol;
-	o->nparams = cli_values(c, "param", par, MAX_POLICIES);
 	o->params = par;
 	o->phase = cli_get(c, "phase");
 	o->allow_unverified = cli_has(c, "allow-unverified");
@@ -285,7 +289,7 @@ cmd_report(int argc, char **argv)
 	struct cli c = {.cmd = "report"};
 	struct ml_report_opts o;
 	struct ml_err e;
-	const char *fmt, *pol[MAX_POLICIES], *par[MAX_POLICIES];
+	const char *fmt, *pol[MAX_POLICIES], *par[MAX_PARAMS];
 	int rc;
 
 	ml_err_clear(&e);

@@ -1457,6 +1457,35 @@ ml_policyset_load(const char *path, const char *const *params, size_t nparams,
 }
 
 int
+ml_policyset_load_all(const char *const *paths, size_t n, const char *const *params,
+		      size_t nparams, struct ml_policyset **out, struct ml_err *e)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	for (i = 0; i < n; i++) {
+		if ((rc = ml_policyset_load(paths[i], params, nparams, &out[i], e))) {
+			ml_policyset_free_all(out, i);
+			return rc;
+		}
+	}
+	return ML_OK;
+}
+
+void
+ml_policyset_free_all(struct ml_policyset **ps, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ml_policyset_free(ps[i]);
+		ps[i] = NULL;
+	}
+}
+
+int
 ml_policyset_load_ex(const char *path, const struct ml_policy_opts *o,
 		     struct ml_policyset **out, struct ml_err *e)
 {

@@ -79,6 +79,14 @@ int ml_policyset_load_ex(const char *path, const struct ml_policy_opts *o,
 			 struct ml_policyset **out, struct ml_err *e);
 /* Frees p and everything it owns; NULL is fine. */
 void ml_policyset_free(struct ml_policyset *p);
+/* Loads paths[0..n) with ml_policyset_load and the same params into
+ * out[0..n).  On error the sets already loaded are freed, out[0..n) is all
+ * NULL and e names the failing file; on success the caller owns them
+ * (ml_policyset_free_all). */
+int ml_policyset_load_all(const char *const *paths, size_t n, const char *const *params,
+			  size_t nparams, struct ml_policyset **out, struct ml_err *e);
+/* Frees ps[0..n) (NULL entries allowed) and sets them to NULL. */
+void ml_policyset_free_all(struct ml_policyset **ps, size_t n);
 
 /* The policy's id and version attributes, and the SHA-256 of the file's
  * bytes as 64 lowercase hex digits.  Owned by p. */

@@ -46,11 +46,11 @@ load_all(struct rp *r, struct ml_policyset **ps)
 	size_t i;
 	int rc;
 
+	if ((rc = ml_policyset_load_all(r->o->policies, r->o->npolicies, r->o->params,
+					r->o->nparams, ps, r->e)))
+		return rc;
 	for (i = 0; i < r->o->npolicies; i++) {
 		char hex[65];
-		if ((rc = ml_policyset_load(r->o->policies[i], r->o->params, r->o->nparams, &ps[i],
-					    r->e)))
-			return rc;
 		ml_policyset_sha256(ps[i], hex);
 		json_array_append_new(r->policies,
 				      json_pack("{s:o, s:o, s:o, s:s}", "file",
@@ -452,8 +452,8 @@ rp_policies(struct rp *r)
 	}
 	if (rc == ML_OK)
 		findings_of(r);
-	for (i = 0; ps && i < r->o->npolicies; i++)
-		ml_policyset_free(ps[i]);
+	if (ps)
+		ml_policyset_free_all(ps, r->o->npolicies);
 	free(ps);
 	return rc;
 }

@@ -24,18 +24,6 @@ struct job {
 	int rc;
 };
 
-static int
-load(const struct ml_sweep_opts *o, struct ml_policyset **ps, struct ml_err *e)
-{
-	size_t i;
-	int rc;
-
-	for (i = 0; i < o->npolicies; i++)
-		if ((rc = ml_policyset_load(o->policies[i], o->params, o->nparams, &ps[i], e)))
-			return rc;
-	return ML_OK;
-}
-
 /* One subject: its evidence, then every policy. */
 static int
 one(struct job *j, struct ml_evidence *v, struct ml_policyset **ps, size_t i)
@@ -72,7 +60,8 @@ worker(void *arg)
 	ml_err_clear(&j->e);
 	if (j->o->npolicies > 64)
 		j->rc = ml_err_set(&j->e, ML_EINPUT, "more than 64 policy files");
-	else if (!(j->rc = load(j->o, ps, &j->e)) &&
+	else if (!(j->rc = ml_policyset_load_all(j->o->policies, j->o->npolicies, j->o->params,
+						  j->o->nparams, ps, &j->e)) &&
 		 !(j->rc = ml_ledger_open(j->o->ledger, 0, &l, &j->e)))
 		j->rc = ml_evidence_open(l, j->o->as_of_us, ML_EVIDENCE_WHOLE, &v, &j->e);
 	if (j->rc == ML_OK && j->o->trusted_size)
@@ -85,8 +74,7 @@ worker(void *arg)
 	}
 	ml_evidence_close(v);
 	ml_ledger_close(l);
-	for (i = 0; i < 64; i++)
-		ml_policyset_free(ps[i]);
+	ml_policyset_free_all(ps, 64);
 	return NULL;
 }
 

@@ -2663,6 +2663,24 @@ ml gate --policy "$PROD" nope@1 --env prod
 want_err 2 'unknown model nope@1'
 end
 
+begin "more --policy or --param options than a command takes exit 2 and say so"
+many() { i=0; while [ "$i" -lt "$2" ]; do printf ' --%s %s' "$1" "$3"; i=$((i + 1)); done; }
+# shellcheck disable=SC2046 # word splitting is the point
+ml gate $(many policy 33 "$PROD") fraud/detector@1.1.0 --env prod
+want_err 2 'more than 32 --policy options'
+# shellcheck disable=SC2046
+ml check --policy "$PROD" $(many param 65 min-approvers=2)
+want_err 2 'more than 64 --param options'
+# shellcheck disable=SC2046
+ml report $(many policy 65 "$PROD") --from 2026-01-01 --to 2026-12-31 --format json --out "$W/many.json"
+want_err 2 'more than 64 --policy options'
+[ ! -e "$W/many.json" ] || bad "report wrote its output after refusing its options"
+# at the limit, the same policy 32 times is accepted
+# shellcheck disable=SC2046
+ml gate $(many policy 32 "$PROD") fraud/detector@1.1.0 --env prod
+want_rc 1
+end
+
 copydb "$L" "$W/vsa.db"
 vsa() { run "$M" --ledger "$W/vsa.db" "$@"; }
 count_entries() { "$M" --ledger "$1" log --format json 2>/dev/null | grep -c '"seq":'; }
