@@ -43,7 +43,7 @@ help:
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
 	@echo "make crash      the crash suite: CRASH_RUNS (default 200) writers killed at random"
-	@echo "make faults     SQLite faults at every step of a CLI import (LD_PRELOAD shim)"
+	@echo "make faults     SQLite faults at every step of the writing and judging commands"
 	@echo "make concurrency  CONC_WRITERS x CONC_RECORDS appends (default 8 x 500) with readers"
 	@echo "make valgrind   unit tests and a CLI smoke subset under valgrind memcheck"
 	@echo "make check      the test suite under ASan+UBSan in build-check/"

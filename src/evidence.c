@@ -619,16 +619,20 @@ pick_query(struct build *b, const char *kind, const char *name, const char *vers
 }
 
 /* Picks a recorded subject's defining entry; unknown ones are left out
- * (rules report the missing dataset). */
+ * (rules report the missing dataset), but a failed read is an error: the
+ * evidence must never lose an entry silently. */
 static int
 pick_subject(struct build *b, const char *kind, const char *ref)
 {
 	uint8_t d[ML_SHA256_LEN];
 	int64_t seq;
-	struct ml_err local;
+	int found, rc;
 
-	if (!ref || ml_ledger_subject(b->v->l, kind, ref, d, &seq, &local) != ML_OK)
+	if (!ref)
 		return ML_OK;
+	rc = ml_store_subject_get(b->v->s, ML_DB_MAIN, kind, ref, d, &seq, &found, b->v->e);
+	if (rc || !found)
+		return rc;
 	return pick(b, (uint64_t)seq);
 }
 
