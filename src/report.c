@@ -698,34 +698,48 @@ compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const
 	json_decref(then);
 }
 
+/* Fills r->deployed from r->deployments, so that the questions asked per
+ * model version below are look-ups, not scans of every deployment (which
+ * made a report of a 1M-entry ledger quadratic).  0 or ML_EIO. */
+static int
+index_deployments(struct rp *r)
+{
+	json_t *d, *have;
+	size_t i;
+
+	if (!(r->deployed = json_object()))
+		return ML_EIO;
+	json_array_foreach(r->deployments, i, d) {
+		const char *ref = str(d, "ref"), *rep = str(d, "replaces");
+		if (!ref)
+			continue;
+		have = json_object_get(r->deployed, ref);
+		if (have && !json_is_true(have))
+			continue; /* already has its first "replaces" */
+		if (json_object_set_new(r->deployed, ref, rep ? json_string(rep) : json_true()))
+			return ML_EIO;
+	}
+	return ML_OK;
+}
+
 static int
 active(struct rp *r, const char *ref)
 {
-	json_t *d;
-	size_t i;
-
-	if (json_is_true(json_object_get(facts_of(r, ref), "touched")))
-		return 1;
-	json_array_foreach(r->deployments, i, d)
-		if (!strcmp(str(d, "ref"), ref))
-			return 1;
-	return 0;
+	return json_is_true(json_object_get(facts_of(r, ref), "touched")) ||
+	       json_object_get(r->deployed, ref) != NULL;
 }
 
 static json_t *
 comparisons(struct rp *r, json_t *active_models)
 {
-	json_t *out = json_array(), *m, *d;
-	size_t i, j;
+	json_t *out = json_array(), *m;
+	size_t i;
 
 	json_array_foreach(active_models, i, m) {
-		const char *ref = str(m, "ref"), *base = NULL, *why = NULL;
-		json_array_foreach(r->deployments, j, d)
-			if (!strcmp(str(d, "ref"), ref) && str(d, "replaces")) {
-				base = str(d, "replaces");
-				why = "replaced it in production";
-				break;
-			}
+		const char *ref = str(m, "ref"), *base, *why = NULL;
+		base = json_string_value(json_object_get(r->deployed, ref));
+		if (base)
+			why = "replaced it in production";
 		if (!base && (base = str(m, "parent")))
 			why = "parent version";
 		if (base && json_object_get(r->models, base))
@@ -1110,6 +1124,7 @@ rp_free(struct rp *r)
 	json_decref(r->unreadable);
 	json_decref(r->roles);
 	json_decref(r->deployments);
+	json_decref(r->deployed);
 	json_decref(r->pairs);
 	json_decref(r->findings);
 	json_decref(r->policies);
@@ -1151,7 +1166,11 @@ assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 	json_object_set_new(model, "schemaVersion", json_integer(ML_REPORT_SCHEMA_VERSION));
 	json_object_set_new(model, "title", json_string("Audit report"));
 	r->deployments = history(r, &retirements);
-	if ((rc = rp_policies(r)) || (rc = people(r, &pp))) {
+	if (index_deployments(r))
+		rc = ml_err_set(r->e, ML_EIO, "out of memory");
+	else if ((rc = rp_policies(r)) == ML_OK)
+		rc = people(r, &pp);
+	if (rc) {
 		json_decref(retirements);
 		json_decref(model);
 		json_decref(pp);

@@ -30,6 +30,8 @@ struct rp {
 	json_t *unreadable;  /* seqs that do not parse (only when unverified) */
 	json_t *roles;       /* keyid -> roles */
 	json_t *deployments; /* the deployments in scope, seq order */
+	json_t *deployed;    /* ref -> the "replaces" of its first deployment in
+			      * scope that names one, else true (index_deployments) */
 	json_t *pairs;       /* "ref\nenv" -> {verdict, label, ...} */
 	json_t *findings;    /* the model's "findings" member */
 	json_t *policies;    /* the model's scope.policies */
