@@ -30,6 +30,7 @@ if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
 fi
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
+POLICY=$HERE/../policies/production.xml
 N=${BENCH_N:-100000}
 BIG=${BENCH_BIG:-1}
 BIG_N=${BENCH_BIG_N:-1000000}
@@ -155,36 +156,53 @@ C=$(verified_count)
 R_VERIFY=$(calc "$C / $T")
 say "         $C entries in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_VERIFY") entries/s"
 
-# ---- check (100k) ---------------------------------------------------------
-# Every model version in each environment it was deployed to (the generator
-# deploys each version to staging and production: N/10 deployments).  The
-# bench ledger's approvals are the admin's own, so the verdict is a deny:
-# exit 1 is expected.
-say "[check] policies/production.xml over $(fmt_int "$((N + 1))") entries ($(fmt_int "$((N / 10))") deployments) ..."
-set -- $("$U" timemem "$W/check.out" "$BIN" --ledger "$L100" check \
-	--policy "$HERE/../policies/production.xml" --format json)
-[ "$#" -eq 2 ] || fail "check did not run"
-CHECK_S=$1 CHECK_KB=$2
-grep -q '"verdict": "deny"' "$W/check.out" || { tail -n 3 "$W/check.out" >>"$LOG"; fail "check gave no deny verdict"; }
-rm -f "$W/check.out"
-say "         $(calc "$CHECK_S" | cut -c1-6) s, peak memory $(calc "$CHECK_KB / 1024" | cut -d. -f1) MiB"
-# ---- audit report (100k) ---------------------------------------------------
-# The HTML report of the whole history (about 10,000 deployments) with
-# production.xml; wall time and peak memory (GNU time), goal 10 s and 1 GiB.
-REPORT_S=n/a
-REPORT_MB=n/a
-if [ -x /usr/bin/time ]; then
-	say "[report] HTML report over the $N-line ledger, policies/production.xml ..."
-	/usr/bin/time -f "%e %M" -o "$W/report.time" "$BIN" --ledger "$L100" report \
-		--policy "$HERE/../policies/production.xml" --from 2000-01-01 --to 2099-12-31 \
-		--format html --out "$W/report.html" >>"$LOG" 2>&1 || fail "report failed"
-	REPORT_S=$(cut -d' ' -f1 "$W/report.time")
-	REPORT_MB=$(awk '{ printf "%.0f", $2 / 1024 }' "$W/report.time")
-	say "         $(calc "$REPORT_S" | cut -c1-6) s, peak $REPORT_MB MiB, $(fmt_int "$(wc -c <"$W/report.html")") bytes"
+# ---- gate, check and report at one size ------------------------------------
+# The generator deploys each version to staging and production (N/10
+# deployments).  The bench ledger's approvals are the admin's own, so every
+# verdict is a deny: exit 1 is expected from gate and check.
+#
+# growth TAG LEDGER ENTRIES: gate (median of 5), check and the HTML report
+# of the whole history with policies/production.xml; sets GR_n_TAG (entries),
+# GR_gate_TAG (ms), GR_check_TAG (s), GR_checkmb_TAG, GR_report_TAG (s),
+# GR_reportmb_TAG (MiB; n/a without /usr/bin/time) and GR_html_TAG (bytes).
+growth() {
+	tag=$1 led=$2
+	eval "GR_n_$tag=\$3"
+	say "[growth] gate, check, report with production.xml over $(fmt_int "$3") entries ..."
+	gmodel=$("$U" model 0)
+	: >"$W/lat.gate"
+	i=0
+	while [ "$i" -lt 5 ]; do
+		S1=$(now)
+		"$BIN" --ledger "$led" gate --policy "$POLICY" "$gmodel" --env production >"$LOG" 2>&1
+		grc=$?
+		[ "$grc" -le 1 ] || fail "gate exited $grc"
+		say "$(calc "$(now) - $S1")" >>"$W/lat.gate"
+		i=$((i + 1))
+	done
+	set -- $("$U" stats <"$W/lat.gate")
+	eval "GR_gate_$tag=$(calc "$2 * 1000")"
+	set -- $("$U" timemem "$W/check.out" "$BIN" --ledger "$led" check --policy "$POLICY" \
+		--format json)
+	[ "$#" -eq 2 ] || fail "check did not run"
+	grep -q '"verdict": "deny"' "$W/check.out" ||
+		{ tail -n 3 "$W/check.out" >>"$LOG"; fail "check gave no deny verdict"; }
+	rm -f "$W/check.out"
+	eval "GR_check_$tag=$1 GR_checkmb_$tag=$(calc "$2 / 1024" | cut -d. -f1)"
+	set -- $("$U" timemem "$LOG" "$BIN" --ledger "$led" report --policy "$POLICY" \
+		--from 2000-01-01 --to 2099-12-31 --format html --out "$W/report.html")
+	[ "$#" -eq 2 ] || fail "report failed"
+	eval "GR_report_$tag=$1 GR_reportmb_$tag=$(calc "$2 / 1024" | cut -d. -f1)"
+	[ -s "$W/report.html" ] || fail "report wrote nothing"
+	eval "GR_html_$tag=$(wc -c <"$W/report.html")"
 	rm -f "$W/report.html"
-else
-	say "[report] skipped: /usr/bin/time (Debian package time) is not installed"
-fi
+	eval "say \"         gate median \$(printf %.2f \$GR_gate_$tag) ms; check \$(printf %.2f \$GR_check_$tag) s, peak \$GR_checkmb_$tag MiB; report \$(printf %.2f \$GR_report_$tag) s, peak \$GR_reportmb_$tag MiB, \$(fmt_int \$GR_html_$tag) bytes\""
+}
+for t in 1k n big; do
+	for f in n gate check checkmb report reportmb html; do eval "GR_${f}_$t=n/a"; done
+done
+
+growth n "$L100" "$((N + 1))"
 rm -f "$W"/n.jsonl "$L100" "$L100"-wal "$L100"-shm "$L100".log.key
 
 # ---- record latency --------------------------------------------------------
@@ -230,13 +248,14 @@ new_ledger "$L1K"
 "$U" gen 999 >"$W/1k.jsonl" || fail "generator failed"
 timed "import of 999 lines" "$BIN" --ledger "$L1K" import "$W/1k.jsonl" --key "$KEY"
 SETUP_1K=$(calc "$(now) - $S0")
+growth 1k "$L1K" 1000
 record_latency "$L1K" 1k
 REC1K_MED=$MED REC1K_P90=$P90
 say "         setup $(calc "$SETUP_1K" | cut -c1-5) s; $RUNS records: median $(printf %.2f "$MED") ms, p90 $(printf %.2f "$P90") ms (min $(printf %.2f "$MINL"), max $(printf %.2f "$MAXL"))"
 
 # ---- the big ledger --------------------------------------------------------
 REC1M_MED=n/a REC1M_P90=n/a R_VERIFY_BIG=n/a SETUP_BIG=n/a R_LASTCHUNK=n/a C_BIG=$BIG_N
-CKPT_MED=n/a PROVE_MED=n/a CONS_MED=n/a GATE_MED=n/a
+CKPT_MED=n/a PROVE_MED=n/a CONS_MED=n/a
 LASTCHUNK_AT=0
 [ "$BIG_N" -ge 1000 ] || fail "BENCH_BIG_N must be at least 1000"
 if [ "$BIG" != 0 ]; then
@@ -272,28 +291,13 @@ if [ "$BIG" != 0 ]; then
 	cmd_latency consistency "$BIN" --ledger "$LBIG" prove --consistency $((BIG_N / 3))
 	CONS_MED=$MED
 	say "         medians: checkpoint $(printf %.2f "$CKPT_MED") ms, prove $(printf %.2f "$PROVE_MED") ms, consistency $(printf %.2f "$CONS_MED") ms"
-	say "[gate] policies/production.xml on $(fmt_int "$BIG_N")+ entries (5 runs) ..."
-	gmodel=$("$U" model 0)
-	i=0
-	: >"$W/lat.gate"
-	while [ "$i" -lt 5 ]; do
-		S1=$(now)
-		"$BIN" --ledger "$LBIG" gate --policy "$HERE/../policies/production.xml" "$gmodel" \
-			--env production >"$LOG" 2>&1
-		grc=$?
-		[ "$grc" -le 1 ] || fail "gate exited $grc"
-		say "$(calc "$(now) - $S1")" >>"$W/lat.gate"
-		i=$((i + 1))
-	done
-	set -- $("$U" stats <"$W/lat.gate")
-	GATE_MED=$(calc "$2 * 1000")
-	say "         gate median $(printf %.2f "$GATE_MED") ms ($(tail -n 1 "$LOG" | cut -c1-60))"
 	say "[verify] ledger of $(fmt_int "$BIG_N")+ entries ..."
 	timed "verify of the big ledger" "$BIN" --ledger "$LBIG" verify
 	C_BIG=$(verified_count)
 	[ -n "$C_BIG" ] || C_BIG=$BIG_N
 	R_VERIFY_BIG=$(calc "$C_BIG / $T")
 	say "         $C_BIG entries in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_VERIFY_BIG") entries/s"
+	growth big "$LBIG" "$C_BIG"
 	rm -f "$LBIG" "$LBIG"-wal "$LBIG"-shm "$LBIG".log.key
 fi
 
@@ -370,6 +374,44 @@ lat() {
 	row "$1" "$(printf %.2f "$2")" "$b" "$r" "${4:+<= $4}" "$st"
 }
 
+# short_n X: 1000 -> 1k, 100001 -> 100k, 1000053 -> 1M.
+short_n() {
+	awk -v x="$1" 'BEGIN { if (x == "n/a") print x; else if (x >= 1000000) printf "%dM", x / 1000000;
+		else printf "%dk", x / 1000 }'
+}
+# grow LABEL FIELD FMT GOAL GOALTAG: one row of the growth table: FIELD at
+# the three sizes, the big/n ratio, and GOAL (<=) checked at size GOALTAG.
+grow() {
+	v1=$(eval "echo \$GR_$2_1k") vn=$(eval "echo \$GR_$2_n") vb=$(eval "echo \$GR_$2_big")
+	f() { if [ "$1" = n/a ]; then echo n/a; elif [ "$2" = int ]; then fmt_int "$1"; else printf "$2" "$1"; fi; }
+	r=n/a
+	[ "$vn" != n/a ] && [ "$vb" != n/a ] && r=$(awk -v a="$vb" -v b="$vn" 'BEGIN { printf "%.1fx", a / b }')
+	st=""
+	if [ -n "$4" ]; then
+		g=$(eval "echo \$GR_$2_$5")
+		if [ "$g" = n/a ]; then st="(skipped)"; else
+			st=$(awk -v x="$g" -v l="$4" 'BEGIN { print x + 0 <= l + 0 ? "ok" : "ABOVE GOAL" }')
+		fi
+	fi
+	printf '%-34s %11s %11s %11s %7s %14s  %s\n' "$1" "$(f "$v1" "$3")" "$(f "$vn" "$3")" \
+		"$(f "$vb" "$3")" "$r" "${4:+<= $4 at $(short_n "$(eval "echo \$GR_n_$5")")}" "$st"
+}
+growth_rows() {
+	printf '%-34s %11s %11s %11s %7s %14s\n' "growth (production.xml, entries)" \
+		"$(fmt_int "$GR_n_1k")" "$(fmt_int "$GR_n_n")" "$(fmt_int "$GR_n_big")" "ratio" goal
+	printf '%-34s %11s %11s %11s %7s %14s\n' "----------------------------------" ----------- \
+		----------- ----------- ------- --------------
+	grow "gate, median of 5 (ms)" gate %.2f 50 big
+	grow "check (s)" check %.2f 5 n
+	grow "check, peak memory (MiB)" checkmb int 1024 n
+	grow "report --format html (s)" report %.2f 10 n
+	grow "report --format html, peak (MiB)" reportmb int 1024 n
+	grow "report --format html, size (bytes)" html int "" ""
+	say "ratio: the figure at $(fmt_int "$GR_n_big") entries / the one at $(fmt_int "$GR_n_n") ($(awk -v a="$GR_n_big" -v b="$GR_n_n" \
+		'BEGIN { if (b + 0 > 0 && a != "n/a") printf "%.1fx", a / b; else printf "n/a" }') the entries):"
+	say "  the same ratio as the entries is linear growth, 1.0x is none."
+}
+
 T_TOTAL=$(calc "$(now) - $T_START")
 say ""
 say "Results ($NCPU cores, $CPU)"
@@ -384,12 +426,6 @@ if [ "$BIG" != 0 ]; then
 else
 	row "verify, $(fmt_int "$BIG_N") entries" n/a "$(fmt_int "$B_VERIFY")" n/a ">= 20,000" "(skipped, BENCH_BIG=0)"
 fi
-if [ "$REPORT_S" != n/a ]; then
-	row "report --format html, $(fmt_int "$N") lines (s)" "$(printf %.2f "$REPORT_S")" n/a n/a "<= 10" \
-		"$(awk -v x="$REPORT_S" 'BEGIN { print x + 0 <= 10 ? "ok" : "ABOVE GOAL" }')"
-	row "report --format html, peak memory (MiB)" "$REPORT_MB" n/a n/a "<= 1024" \
-		"$(awk -v x="$REPORT_MB" 'BEGIN { print x + 0 <= 1024 ? "ok" : "ABOVE GOAL" }')"
-fi
 say ""
 row "latency (ms, $RUNS calls)" mlledger "git -S" ratio goal ""
 row "------------------------------------------" ------------ ------------ -------- ------------ ""
@@ -400,9 +436,9 @@ lat "record evaluation, $(fmt_int "$BIG_N") ledger, p90" "$REC1M_P90" "$GIT_P90"
 lat "checkpoint, $(fmt_int "$BIG_N") ledger, median" "$CKPT_MED" n/a 20
 lat "prove SEQ, $(fmt_int "$BIG_N") ledger, median" "$PROVE_MED" n/a 20
 lat "prove --consistency, $(fmt_int "$BIG_N") ledger, median" "$CONS_MED" n/a 20
-lat "gate (production.xml), $(fmt_int "$BIG_N") ledger, median" "$GATE_MED" n/a 50
-lat "check (production.xml), $(fmt_int "$((N + 1))") entries" "$(calc "$CHECK_S * 1000")" n/a 5000
-say "check peak memory: $(calc "$CHECK_KB / 1024" | cut -d. -f1) MiB (goal <= 1024 MiB)"
+lat "gate (production.xml), $(fmt_int "$BIG_N") ledger, median" "$GR_gate_big" n/a 50
+say ""
+growth_rows
 say ""
 peers_rows
 say ""
