@@ -431,11 +431,13 @@ cli_progress(void *ctx, uint64_t done, uint64_t total)
 
 	if (!isatty(2))
 		return;
+	/* \033[K after the text: a shorter line (the next phase's) leaves
+	 * nothing of the one before. */
 	if (total)
-		fprintf(stderr, "\r%s: %llu/%llu (%.0f%%)", what, (unsigned long long)done,
+		fprintf(stderr, "\r%s: %llu/%llu (%.0f%%)\033[K", what, (unsigned long long)done,
 			(unsigned long long)total, 100.0 * (double)done / (double)total);
 	else
-		fprintf(stderr, "\r%s: %llu", what, (unsigned long long)done);
+		fprintf(stderr, "\r%s: %llu\033[K", what, (unsigned long long)done);
 	progress_shown = 1;
 }
 

@@ -128,6 +128,7 @@ report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const cha
 	o->phase = cli_get(c, "phase");
 	o->allow_unverified = cli_has(c, "allow-unverified");
 	o->tool_version = ML_VERSION;
+	o->progress = cli_progress;
 	if (o->from_us >= o->to_us)
 		return cli_failf(c, ML_EINPUT, "--from must not come after --to");
 	return ML_OK;
@@ -262,8 +263,12 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o, struc
 	json_t *model = NULL;
 	int rc;
 
-	if ((rc = load_signer(c, &k, e)) || (rc = cli_open(c, 0, &l, e)) ||
-	    (rc = ml_report_build(l, o, &model, e)))
+	rc = load_signer(c, &k, e);
+	if (rc == ML_OK && (rc = cli_open(c, 0, &l, e)) == ML_OK) {
+		rc = ml_report_build(l, o, &model, e);
+		cli_progress_done();
+	}
+	if (rc)
 		goto out;
 	if (!strcmp(fmt, "csv") && !cli_get(c, "table")) {
 		rc = write_csv_dir(model, out, k, e);

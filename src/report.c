@@ -1029,7 +1029,8 @@ integrity_of(const struct ml_verify_result *res, int rc, const struct ml_err *ve
 static int
 verify_ledger(struct rp *r, json_t **integrity)
 {
-	struct ml_verify_opts vo = {r->o->jobs, NULL, NULL};
+	static char label[] = "report: verify";
+	struct ml_verify_opts vo = {r->o->jobs, r->o->progress, label};
 	struct ml_verify_result res;
 	struct ml_err ve;
 	uint64_t size;

@@ -45,6 +45,9 @@ struct ml_report_opts {
 	int allow_unverified;        /* build the report even when verify fails */
 	int jobs;                    /* verify threads and policy workers, <= 0: one per CPU */
 	const char *tool_version;
+	/* Called now and then in the long phases, with ctx a label naming the
+	 * phase ("report: verify", "report: policies"); NULL: none. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 };
 
 /* Builds the report model.  *out (caller json_decref) is set only on

@@ -258,10 +258,12 @@ eval_all(struct rp *r, struct ml_policyset **ps)
 	size_t n = json_array_size(order), np = r->o->npolicies, i, k;
 	struct ml_sweep_subject *v = calloc(n + 1, sizeof *v);
 	struct ml_sweep_result *res = calloc(n * np + 1, sizeof *res);
+	static char label[] = "report: policies";
 	struct ml_sweep_opts o = {.ledger = ml_store_path(r->s), .policies = r->o->policies,
 				  .npolicies = np, .params = r->o->params,
 				  .nparams = r->o->nparams, .phase = r->o->phase,
-				  .as_of_us = r->o->as_of_us, .keep_going = 1};
+				  .as_of_us = r->o->as_of_us, .keep_going = 1,
+				  .progress = r->o->progress, .progress_ctx = label};
 	int rc = ML_OK;
 
 	if (!v || !res) {

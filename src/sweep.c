@@ -2,6 +2,7 @@
 #include "sweep.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,8 +19,9 @@ struct job {
 	const struct ml_sweep_subject *v;
 	struct ml_sweep_result *out;
 	size_t n;
-	int first;
+	int first;                 /* the one worker that calls o->progress */
 	uint64_t total;
+	atomic_uint_least64_t *done; /* subjects finished, by every worker */
 	struct ml_err e;
 	int rc;
 };
@@ -68,9 +70,9 @@ worker(void *arg)
 		ml_evidence_trust(v, j->o->trusted_size, j->o->trusted_head);
 	for (i = 0; i < j->n && j->rc == ML_OK; i++) {
 		j->rc = one(j, v, ps, i);
+		atomic_fetch_add(j->done, 1);
 		if (j->first && j->o->progress && (i & 63) == 0)
-			j->o->progress(j->o->progress_ctx, i * (j->total / (j->n ? j->n : 1)),
-				       j->total);
+			j->o->progress(j->o->progress_ctx, atomic_load(j->done), j->total);
 	}
 	ml_evidence_close(v);
 	ml_ledger_close(l);
@@ -114,6 +116,7 @@ ml_sweep(const struct ml_sweep_opts *o, const struct ml_sweep_subject *v, size_t
 	size_t nt = o->jobs < 1 ? 1 : o->jobs > ML_SWEEP_MAX_JOBS ? ML_SWEEP_MAX_JOBS : o->jobs;
 	size_t t, at = 0, share;
 	int started[ML_SWEEP_MAX_JOBS] = {0};
+	atomic_uint_least64_t done = 0;
 
 	if (nt > n)
 		nt = n ? n : 1; /* no worker without a subject */
@@ -123,7 +126,7 @@ ml_sweep(const struct ml_sweep_opts *o, const struct ml_sweep_subject *v, size_t
 		size_t end = t + 1 == nt ? n : split_at(v, n, at, share);
 		jobs[t] = (struct job){.o = o, .v = v + at, .out = out + at * o->npolicies,
 				       .n = end - at,
-				       .first = t == 0, .total = n};
+				       .first = t == 0, .total = n, .done = &done};
 		at = end;
 		if (t > 0) {
 			started[t] = pthread_create(&tid[t], NULL, worker, &jobs[t]) == 0;
