@@ -151,9 +151,13 @@ write_findings(struct cli *c, const struct ml_findings *fs, struct ml_err *e)
 
 	if (fmt && ml_format_parse(fmt, &f) != 0)
 		return ml_err_set(e, ML_EINPUT, "--format: text, json, junit, sarif or github");
+	out.sink = stdout; /* a check's findings can run to gigabytes */
 	rc = ml_findings_write(fs, f, &out, e);
-	if (rc == ML_OK)
-		fwrite(out.data, 1, out.len, stdout);
+	if (rc == ML_OK) {
+		ml_buf_drain(&out, 0);
+		if (out.oom || fflush(stdout) != 0)
+			rc = ml_err_set(e, ML_EIO, "cannot write the findings to standard output");
+	}
 	ml_buf_free(&out);
 	return rc;
 }

@@ -102,6 +102,9 @@
 #define TOOL_URI "https://mlledger.dev/"
 #define SARIF_SCHEMA "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 #define REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD */
+/* With a sink, the text and JSON writers pass on their output in pieces of
+ * about this size (ml_buf_drain). */
+#define DRAIN_AT (1u << 20)
 #define EM_DASH "\xe2\x80\x94"
 
 /* ---- words ---- */
@@ -420,6 +423,7 @@ write_text(const struct ml_findings *fs, struct ml_buf *b)
 			ml_buf_puts(b, "]");
 		}
 		ml_buf_puts(b, "\n");
+		ml_buf_drain(b, DRAIN_AT);
 	}
 	put_summary(b, fs);
 	ml_buf_puts(b, "\n");
@@ -467,6 +471,7 @@ write_github(const struct ml_findings *fs, struct ml_buf *b)
 			ml_buf_puts(b, " (indeterminate)");
 		}
 		ml_buf_puts(b, "\n");
+		ml_buf_drain(b, DRAIN_AT);
 	}
 	put_summary(b, fs);
 	ml_buf_puts(b, "\n");
@@ -622,50 +627,126 @@ jdump(json_t *root, int bad, struct ml_buf *b)
 
 /* ---- json ---- */
 
-/* One finding as a JSON object. */
-static json_t *
-jfinding(const struct ml_finding *f, int *bad)
-{
-	json_t *o = json_object();
+/* The findings are written directly, in the layout jansson's json_dumps
+ * gives with JSON_INDENT(2) (test_json_is_canonical_dump holds the two
+ * equal): a check of many subjects writes hundreds of thousands of them,
+ * and building each as jansson values cost a fifth of its time. */
 
-	jset(o, "ruleId", jstr(f->rule_id), bad);
-	jset(o, "title", jstr(f->title), bad);
-	jset(o, "description", jstr(f->description), bad);
-	jset(o, "severity", json_string(sev_word(sev_of(f))), bad);
-	jset(o, "outcome", json_string(outcome_word(outcome_of(f))), bad);
-	jset(o, "subject", jstr(f->subject), bad);
-	jset(o, "message", jstr(f->message), bad);
-	jset(o, "seqs", jseqs(f, bad), bad);
-	jset(o, "controls", jcontrols(f, bad), bad);
-	if (has_waiver(f))
-		jset(o, "waiver", jwaiver(f, bad), bad);
-	return o;
+/* s as a JSON string, or null for NULL: made valid UTF-8 as put_clean does,
+ * with '"', '\\' and the C0 controls escaped as jansson escapes them. */
+static void
+jw_str(struct ml_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len, i = 0, run = 0;
+
+	if (!s) {
+		ml_buf_puts(b, "null");
+		return;
+	}
+	len = strlen(s);
+	ml_buf_puts(b, "\"");
+	while (i < len) {
+		uint32_t cp = 0;
+		size_t k = utf8_take(p + i, len - i, &cp);
+		char esc[7] = "\\u00";
+		if (k && cp >= 0x20 && cp != '"' && cp != '\\') {
+			i += k;
+			continue;
+		}
+		ml_buf_append(b, p + run, i - run);
+		if (!k) {
+			ml_buf_puts(b, REPLACEMENT);
+		} else if (cp == '"' || cp == '\\') {
+			esc[1] = (char)cp;
+			ml_buf_append(b, esc, 2);
+		} else {
+			const char *named = cp == '\b' ? "\\b" : cp == '\f' ? "\\f" : cp == '\n' ? "\\n"
+					    : cp == '\r' ? "\\r" : cp == '\t' ? "\\t" : NULL;
+			esc[4] = hex[cp >> 4];
+			esc[5] = hex[cp & 15];
+			ml_buf_append(b, named ? named : esc, named ? 2 : 6);
+		}
+		i += k ? k : 1;
+		run = i;
+	}
+	ml_buf_append(b, p + run, len - run);
+	ml_buf_puts(b, "\"");
 }
 
-/* Appends json_dumps(o, indent 2) with every line after the first indented
- * by four more spaces: o as a member of the findings array.  Steals o. */
-static int
-dump_item(json_t *o, struct ml_buf *b)
+/* ",\n" (not before the first member) and the member's indent and key. */
+static void
+jw_key(struct ml_buf *b, int *first, const char *indent, const char *key)
 {
-	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER), *p, *nl;
+	ml_buf_puts(b, *first ? "\n" : ",\n");
+	*first = 0;
+	ml_buf_puts(b, indent);
+	ml_buf_printf(b, "\"%s\": ", key);
+}
 
-	json_decref(o);
-	if (!s)
-		return -1;
-	ml_buf_puts(b, "    ");
-	for (p = s; (nl = strchr(p, '\n')); p = nl + 1) {
-		ml_buf_append(b, p, (size_t)(nl - p) + 1);
-		ml_buf_puts(b, "    ");
+/* One finding, an element of the findings array (depth 2). */
+static void
+jw_finding(struct ml_buf *b, const struct ml_finding *f)
+{
+	static const char in[] = "      ", in2[] = "        ", in3[] = "          ";
+	int first = 1, f2;
+	size_t i;
+
+	ml_buf_puts(b, "    {");
+	jw_key(b, &first, in, "ruleId");
+	jw_str(b, f->rule_id);
+	jw_key(b, &first, in, "title");
+	jw_str(b, f->title);
+	jw_key(b, &first, in, "description");
+	jw_str(b, f->description);
+	jw_key(b, &first, in, "severity");
+	jw_str(b, sev_word(sev_of(f)));
+	jw_key(b, &first, in, "outcome");
+	jw_str(b, outcome_word(outcome_of(f)));
+	jw_key(b, &first, in, "subject");
+	jw_str(b, f->subject);
+	jw_key(b, &first, in, "message");
+	jw_str(b, f->message);
+	jw_key(b, &first, in, "seqs");
+	ml_buf_puts(b, "[");
+	for (i = 0; i < f->nseqs; i++)
+		ml_buf_printf(b, "%s%s%lld", i ? ",\n" : "\n", in2, (long long)f->seqs[i]);
+	ml_buf_puts(b, f->nseqs ? "\n      ]" : "]");
+	jw_key(b, &first, in, "controls");
+	ml_buf_puts(b, "[");
+	for (i = 0; i < f->ncontrols; i++) {
+		ml_buf_printf(b, "%s%s{", i ? ",\n" : "\n", in2);
+		f2 = 1;
+		jw_key(b, &f2, in3, "framework");
+		jw_str(b, f->controls[i].framework);
+		jw_key(b, &f2, in3, "ref");
+		jw_str(b, f->controls[i].ref);
+		ml_buf_puts(b, "\n        }");
 	}
-	ml_buf_puts(b, p);
-	free(s);
-	return b->oom ? -1 : 0;
+	ml_buf_puts(b, f->ncontrols ? "\n      ]" : "]");
+	if (has_waiver(f)) {
+		jw_key(b, &first, in, "waiver");
+		ml_buf_puts(b, "{");
+		f2 = 1;
+		jw_key(b, &f2, in2, "seq");
+		ml_buf_printf(b, "%lld", (long long)f->waiver_seq);
+		jw_key(b, &f2, in2, "by");
+		jw_str(b, f->waiver_by);
+		jw_key(b, &f2, in2, "reason");
+		jw_str(b, f->waiver_reason);
+		jw_key(b, &f2, in2, "expires");
+		jw_str(b, f->waiver_expires);
+		jw_key(b, &f2, in2, "expired");
+		ml_buf_puts(b, f->waiver_expired ? "true" : "false");
+		ml_buf_puts(b, "\n      }");
+	}
+	ml_buf_puts(b, "\n    }");
 }
 
 /* The document is dumped with an empty findings array, and the findings are
- * spliced in one at a time, so that a check of many subjects never holds
- * them all as JSON values at once.  The bytes are those of dumping the
- * whole tree (two-space indent). */
+ * written into it one at a time (jw_finding).  The bytes are those of
+ * dumping the whole tree (two-space indent). */
 static int
 write_json(const struct ml_findings *fs, struct ml_buf *b)
 {
@@ -704,12 +785,11 @@ write_json(const struct ml_findings *fs, struct ml_buf *b)
 	} else {
 		ml_buf_append(b, s, (size_t)(at - s) + sizeof mark - 4); /* up to '[' */
 		ml_buf_puts(b, "\n");
-		for (i = 0; i < fs->n && !bad; i++) {
-			json_t *o = jfinding(&fs->items[i], &bad);
+		for (i = 0; i < fs->n && !b->oom; i++) {
 			if (i)
 				ml_buf_puts(b, ",\n");
-			if (bad || dump_item(o, b))
-				bad = 1;
+			jw_finding(b, &fs->items[i]);
+			ml_buf_drain(b, DRAIN_AT);
 		}
 		ml_buf_puts(b, "\n  ]");
 		ml_buf_puts(b, at + sizeof mark - 3); /* from ",\n" on: after the "]" */
@@ -1159,12 +1239,14 @@ ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf 
 	}
 	if (rc == ML_OK && !out->oom)
 		return ML_OK;
-	/* Leave out as it was. */
-	out->len = start;
+	/* Leave out as it was (what went to a sink is gone). */
+	out->len = out->sink ? 0 : start;
 	if (out->data)
-		out->data[start] = 0;
+		out->data[out->len] = 0;
 	out->oom = 0;
-	return ml_err_set(e, ML_EIO, "findings: out of memory while writing the report");
+	return ml_err_set(e, ML_EIO, out->sink ? "findings: cannot write the output (out of memory "
+						"or a failed write)"
+					      : "findings: out of memory while writing the report");
 }
 
 static int

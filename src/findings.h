@@ -72,7 +72,10 @@ enum ml_format { ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT, ML_FMT_SARIF, ML_FMT_GI
 int ml_format_parse(const char *name, enum ml_format *out);
 /* Appends the findings in format f to out.  ML_EINPUT for an unknown format
  * or a NULL fs/out, ML_EIO when out of memory (or out->oom already set); on
- * any error out is left as it was.  e may be NULL. */
+ * any error out is left as it was.  With out->sink set, the text and JSON
+ * writers pass their output on to the sink as they go (ml_buf_drain): the
+ * caller drains the rest, and on ML_EIO (then also a failed write) what
+ * reached the sink stays there.  e may be NULL. */
 int ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
 		      struct ml_err *e);
 /* Makes room for more findings after the n there are (capacity grows

@@ -643,6 +643,17 @@ ml_buf_printf(struct ml_buf *b, const char *fmt, ...)
 }
 
 void
+ml_buf_drain(struct ml_buf *b, size_t min)
+{
+	if (!b->sink || b->oom || b->len < min || !b->len)
+		return;
+	if (fwrite(b->data, 1, b->len, b->sink) != b->len)
+		b->oom = 1;
+	b->len = 0;
+	b->data[0] = 0;
+}
+
+void
 ml_buf_free(struct ml_buf *b)
 {
 	if (!b)

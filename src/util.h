@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The tool's version: --version, SARIF's driver, gate decisions' verifier. */
 #define ML_VERSION "0.1.0"
@@ -101,12 +102,17 @@ uint32_t ml_get_be32(const uint8_t *p);
 struct ml_buf {
 	uint8_t *data;
 	size_t len, cap;
-	int oom; /* set once an append failed; further appends are ignored */
+	int oom;    /* set once an append failed; further appends are ignored */
+	FILE *sink; /* optional: where ml_buf_drain writes (not owned) */
 };
 void ml_buf_append(struct ml_buf *b, const void *data, size_t len);
 void ml_buf_puts(struct ml_buf *b, const char *s);
 void ml_buf_printf(struct ml_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ml_buf_free(struct ml_buf *b);
+/* With a sink and at least min bytes held, writes them to the sink and
+ * empties the buffer (a long output then never sits whole in memory); a
+ * failed write sets oom.  Without a sink, does nothing. */
+void ml_buf_drain(struct ml_buf *b, size_t min);
 
 #endif

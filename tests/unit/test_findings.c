@@ -1159,6 +1159,130 @@ test_digest_matches_python(void **state)
 	tu_rmtree(dir);
 }
 
+/* Every byte 0x01..0x7f, then bytes that are not UTF-8 (a stray
+ * continuation, an overlong NUL, a surrogate, a truncated sequence, 0xff)
+ * between valid two-, three- and four-byte characters (U+2028 included). */
+static char *
+all_bytes(void)
+{
+	static const char tail[] = "\x80|\xc0\x80|\xed\xa0\x80|\xe2\x82|\xff|\xc3\xa9|"
+				   "\xe2\x80\xa8|\xf0\x9f\x98\x80|\xf4\x90\x80\x80|end";
+	char *s = malloc(127 + sizeof tail);
+	int i;
+
+	assert_non_null(s);
+	for (i = 1; i < 128; i++)
+		s[i - 1] = (char)i;
+	memcpy(s + 127, tail, sizeof tail);
+	return s;
+}
+
+/* The JSON writer's bytes are exactly jansson's two-space dump of the same
+ * document (the findings are written without building jansson values): for
+ * every string byte, NULL and empty fields, no and many seqs, waivers. */
+static void
+test_json_is_canonical_dump(void **state)
+{
+	static const int64_t many[] = {0, 1, 9223372036854775807LL, 42, 7};
+	struct ml_findings fs;
+	struct ml_finding *f;
+	json_error_t je;
+	json_t *root;
+	char *out, *again, *ab = all_bytes();
+	size_t len;
+
+	(void)state;
+	hostile(&fs);
+	f = add(&fs, ab, ML_SEV_DENY, ML_OUT_FAIL, ab, ab, many, 5);
+	add_control(f, ab, "");
+	add_control(f, "", ab);
+	set_waiver(f, 3, ab, ab, ab, 1);
+	f = add(&fs, "", ML_SEV_INFO, ML_OUT_PASS, NULL, "", NULL, 0);
+	free(f->title);
+	free(f->description);
+	f->title = f->description = NULL;
+	free(ab);
+
+	out = render(&fs, ML_FMT_JSON, &len);
+	root = json_loadb(out, len, JSON_REJECT_DUPLICATES, &je);
+	assert_non_null(root);
+	again = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	assert_non_null(again);
+	assert_int_equal(strlen(again) + 1, len);
+	assert_memory_equal(again, out, len - 1);
+	assert_int_equal(out[len - 1], '\n');
+	free(again);
+	json_decref(root);
+	free(out);
+
+	/* With no findings at all, the array is empty in place. */
+	ml_findings_free(&fs);
+	memset(&fs, 0, sizeof fs);
+	out = render(&fs, ML_FMT_JSON, &len);
+	assert_non_null(strstr(out, "\n  \"findings\": [],\n"));
+	free(out);
+	ml_findings_free(&fs);
+}
+
+/* With a sink, text and JSON go out in pieces while they are written, the
+ * same bytes as without; a sink that cannot be written (/dev/full) is
+ * ML_EIO. */
+static void
+test_write_to_sink(void **state)
+{
+	static const enum ml_format fmts[] = {ML_FMT_TEXT, ML_FMT_JSON};
+	struct ml_findings fs;
+	struct ml_err e;
+	size_t i, k;
+
+	(void)state;
+	hostile(&fs);
+	for (i = 0; i < 12000; i++) /* 2 MB of text, 8 MB of JSON: several drains */
+		add(&fs, "bulk", ML_SEV_WARN, ML_OUT_FAIL, SUBJ, MSG, NULL, 0);
+	for (k = 0; k < 2; k++) {
+		struct ml_buf b = {0};
+		size_t len, got;
+		char *want = render(&fs, fmts[k], &len), *file;
+		FILE *f = tmpfile();
+
+		assert_non_null(f);
+		b.sink = f;
+		ml_err_clear(&e);
+		assert_int_equal(ml_findings_write(&fs, fmts[k], &b, &e), ML_OK);
+		assert_true(b.len < len); /* some of it went out already */
+		ml_buf_drain(&b, 0);
+		assert_int_equal(b.len, 0);
+		assert_false(b.oom);
+		got = (size_t)ftell(f);
+		assert_int_equal(got, len);
+		file = malloc(got);
+		assert_non_null(file);
+		rewind(f);
+		assert_int_equal(fread(file, 1, got, f), got);
+		assert_memory_equal(file, want, len);
+		free(file);
+		free(want);
+		fclose(f);
+		ml_buf_free(&b);
+	}
+	{
+		struct ml_buf b = {0};
+		FILE *full = fopen("/dev/full", "w");
+		if (!full) {
+			print_message("SKIP: /dev/full missing\n");
+		} else {
+			setvbuf(full, NULL, _IONBF, 0);
+			b.sink = full;
+			ml_err_clear(&e);
+			assert_int_equal(ml_findings_write(&fs, ML_FMT_JSON, &b, &e), ML_EIO);
+			assert_non_null(strstr(e.msg, "cannot write the output"));
+			fclose(full);
+			ml_buf_free(&b);
+		}
+	}
+	ml_findings_free(&fs);
+}
+
 /* ml_findings_move: order kept, worse verdict wins, unset policy fields
  * taken, the source emptied; many moves stay amortised. */
 static void
@@ -1217,6 +1341,8 @@ main(void)
 		cmocka_unit_test(test_verdict_words),
 		cmocka_unit_test(test_github_hostile),
 		cmocka_unit_test(test_json_hostile),
+		cmocka_unit_test(test_json_is_canonical_dump),
+		cmocka_unit_test(test_write_to_sink),
 		cmocka_unit_test(test_junit_hostile),
 		cmocka_unit_test(test_junit_schema),
 		cmocka_unit_test(test_sarif_hostile),
