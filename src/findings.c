@@ -277,6 +277,50 @@ put_clean(struct ml_buf *b, const char *s, size_t len, int xml)
 	ml_buf_append(b, p + run, len - run);
 }
 
+/* Where json_str writes: an ml_buf or the digest's hash sink. */
+typedef void (*put_fn)(void *ctx, const void *p, size_t n);
+
+/* Writes s through put as a JSON string, or null for NULL: made valid UTF-8
+ * as put_clean does, with '"', '\\', \b \f \n \r \t and the other C0
+ * controls escaped, the last as \u00XX in the digits of hex (RFC 8785 wants
+ * lowercase; jansson, whose dump the JSON output matches, uppercase). */
+static void
+json_str(put_fn put, void *ctx, const char *s, const char *hex)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len, i = 0, run = 0;
+
+	if (!s) {
+		put(ctx, "null", 4);
+		return;
+	}
+	len = strlen(s);
+	put(ctx, "\"", 1);
+	while (i < len) {
+		uint32_t cp = 0;
+		size_t k = utf8_take(p + i, len - i, &cp);
+		const char *named;
+		char esc[7] = "\\u00";
+		if (k && cp >= 0x20 && cp != '"' && cp != '\\') {
+			i += k;
+			continue;
+		}
+		put(ctx, p + run, i - run);
+		named = !k ? REPLACEMENT : cp == '"' ? "\\\"" : cp == '\\' ? "\\\\" : cp == '\b' ? "\\b"
+			: cp == '\f' ? "\\f" : cp == '\n' ? "\\n" : cp == '\r' ? "\\r"
+			: cp == '\t' ? "\\t" : NULL;
+		if (!named) {
+			esc[4] = hex[cp >> 4];
+			esc[5] = hex[cp & 15];
+		}
+		put(ctx, named ? named : esc, named ? strlen(named) : 6);
+		i += k ? k : 1;
+		run = i;
+	}
+	put(ctx, p + run, len - run);
+	put(ctx, "\"", 1);
+}
+
 /* Characters the text writer escapes beyond C0 and DEL: C1 controls, line
  * and paragraph separators, and the bidi embeddings, overrides and isolates
  * that can make a line read differently from what it says. */
@@ -632,47 +676,17 @@ jdump(json_t *root, int bad, struct ml_buf *b)
  * equal): a check of many subjects writes hundreds of thousands of them,
  * and building each as jansson values cost a fifth of its time. */
 
-/* s as a JSON string, or null for NULL: made valid UTF-8 as put_clean does,
- * with '"', '\\' and the C0 controls escaped as jansson escapes them. */
+static void
+buf_put(void *b, const void *p, size_t n)
+{
+	ml_buf_append(b, p, n);
+}
+
+/* s as jansson dumps it (json_str). */
 static void
 jw_str(struct ml_buf *b, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len, i = 0, run = 0;
-
-	if (!s) {
-		ml_buf_puts(b, "null");
-		return;
-	}
-	len = strlen(s);
-	ml_buf_puts(b, "\"");
-	while (i < len) {
-		uint32_t cp = 0;
-		size_t k = utf8_take(p + i, len - i, &cp);
-		char esc[7] = "\\u00";
-		if (k && cp >= 0x20 && cp != '"' && cp != '\\') {
-			i += k;
-			continue;
-		}
-		ml_buf_append(b, p + run, i - run);
-		if (!k) {
-			ml_buf_puts(b, REPLACEMENT);
-		} else if (cp == '"' || cp == '\\') {
-			esc[1] = (char)cp;
-			ml_buf_append(b, esc, 2);
-		} else {
-			const char *named = cp == '\b' ? "\\b" : cp == '\f' ? "\\f" : cp == '\n' ? "\\n"
-					    : cp == '\r' ? "\\r" : cp == '\t' ? "\\t" : NULL;
-			esc[4] = hex[cp >> 4];
-			esc[5] = hex[cp & 15];
-			ml_buf_append(b, named ? named : esc, named ? 2 : 6);
-		}
-		i += k ? k : 1;
-		run = i;
-	}
-	ml_buf_append(b, p + run, len - run);
-	ml_buf_puts(b, "\"");
+	json_str(buf_put, b, s, "0123456789ABCDEF");
 }
 
 /* ",\n" (not before the first member) and the member's indent and key. */
@@ -1379,53 +1393,17 @@ dputs(struct dsink *d, const char *s)
 	dput(d, s, strlen(s));
 }
 
-/* A JSON string as RFC 8785 writes it, or null. */
+static void
+dsink_put(void *d, const void *p, size_t n)
+{
+	dput(d, p, n);
+}
+
+/* A JSON string as RFC 8785 writes it, or null (json_str). */
 static void
 dstr(struct dsink *d, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0, len;
-
-	if (!s) {
-		dputs(d, "null");
-		return;
-	}
-	len = strlen(s);
-	dputs(d, "\"");
-	while (i < len) {
-		uint32_t cp;
-		size_t k = utf8_take(p + i, len - i, &cp);
-		char esc[8];
-		if (k && cp >= 0x20 && cp != '"' && cp != '\\') {
-			i += k;
-			continue;
-		}
-		dput(d, p + run, i - run);
-		if (!k)
-			dputs(d, REPLACEMENT);
-		else if (cp == '"')
-			dputs(d, "\\\"");
-		else if (cp == '\\')
-			dputs(d, "\\\\");
-		else if (cp == '\b')
-			dputs(d, "\\b");
-		else if (cp == '\f')
-			dputs(d, "\\f");
-		else if (cp == '\n')
-			dputs(d, "\\n");
-		else if (cp == '\r')
-			dputs(d, "\\r");
-		else if (cp == '\t')
-			dputs(d, "\\t");
-		else {
-			snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
-			dputs(d, esc);
-		}
-		i += k ? k : 1;
-		run = i;
-	}
-	dput(d, p + run, len - run);
-	dputs(d, "\"");
+	json_str(dsink_put, d, s, "0123456789abcdef");
 }
 
 void

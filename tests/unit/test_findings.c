@@ -1145,6 +1145,8 @@ test_digest_matches_python(void **state)
 	write_file(spath, py, sizeof py - 1);
 
 	hostile(&fs);
+	/* escapes with hex letters: RFC 8785 writes them in lowercase */
+	add(&fs, "esc", ML_SEV_WARN, ML_OUT_FAIL, SUBJ, "esc \x1b[31m red \x1f \x0b", NULL, 0);
 	out = render(&fs, ML_FMT_JSON, &len);
 	write_file(jpath, out, len);
 	free(out);
