@@ -219,7 +219,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libml.a
 bench: $(BIN)
 	@sh bench/run.sh $(abspath $(BIN))
 
-demo: deps $(BIN)
+# The build runs in a sub-make: this make read pkg-config's flags when it
+# parsed the Makefile, before deps could install the libraries.
+demo: deps
+	@$(MAKE) --no-print-directory $(BIN)
 	@sh tools/demo.sh $(abspath $(BIN))
 
 install: $(BIN)
