@@ -425,7 +425,7 @@ import_all(struct ml_ledger *l, struct import *im, const struct ml_seckey *k,
 	if (rc == ML_OK)
 		rc = ml_batch_begin(l, &b, e);
 	for (i = 0; rc == ML_OK && i < ls->n; i++) {
-		struct ml_append_item item;
+		struct ml_append_item item = {0};
 		if (i % CHUNK == 0) {
 			if (wait_chunk(&p, i / CHUNK))
 				break;

@@ -77,7 +77,7 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 {
 	struct ml_seckey *k = NULL;
 	struct ml_buf payload = {0}, env = {0};
-	struct ml_append_item item;
+	struct ml_append_item item = {0};
 	struct ml_appended out;
 	enum ml_kind kind;
 	char hex[65];

@@ -259,7 +259,7 @@ record_decision(struct ml_ledger *l, const struct ml_seckey *k, const struct pol
 				.npolicies = ps->n, .findings = fs};
 	struct ml_buf payload = {0}, env = {0};
 	struct ml_statement st = {0};
-	struct ml_append_item item;
+	struct ml_append_item item = {0};
 	struct ml_appended out;
 	uint8_t digest[ML_SHA256_LEN];
 	char *cd = evidence_attr(doc, 1, "digest");
@@ -285,7 +285,7 @@ record_decision(struct ml_ledger *l, const struct ml_seckey *k, const struct pol
 		rc = ml_envelope_sign(k, payload.data, payload.len, &env, e);
 	if (rc)
 		goto out;
-	item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st};
+	item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
 	if ((rc = ml_ledger_append(l, &item, 1, &out, e)) == ML_OK)
 		fprintf(stderr, "gate: decision recorded at seq %llu\n",
 			(unsigned long long)out.seq);

@@ -228,7 +228,7 @@ sign_from_cli(struct cli *c, struct ml_ledger *l, struct ml_seckey *k, struct ml
 	if (c->nargs != 2)
 		return ml_err_set(e, ML_EINPUT, "expected KIND NAME@VERSION (see --help)");
 	if (ml_kind_parse(c->args[0], &kind) != 0 || kind <= ML_KIND_KEY_REVOCATION ||
-	    kind == ML_KIND_GATE)
+	    kind >= ML_KIND_GATE)
 		return ml_err_set(e, ML_EINPUT, "unknown kind \"%.40s\" (dataset, model, "
 				  "evaluation, approval, deployment, monitoring, waiver, "
 				  "retirement, incident)", c->args[0]);
@@ -270,7 +270,7 @@ cmd_record(int argc, char **argv)
 	struct ml_ledger *l = NULL;
 	struct ml_seckey *k = NULL;
 	struct ml_buf env = {0};
-	struct ml_append_item item;
+	struct ml_append_item item = {0};
 	struct ml_appended out;
 	struct ml_err e;
 	int rc;

@@ -255,16 +255,16 @@ ml_ledger_logkey(const struct ml_ledger *l)
 
 /* Checks and writes one item as entry en->seq.  en->prev and time are set. */
 static int
-append_one(struct ml_ledger *l, const struct ml_append_item *it, struct ml_entry *en,
-	   uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
+append_one(struct ml_ledger *l, struct ml_rules_state *r, const struct ml_append_item *it,
+	   struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
 {
 	struct ml_checked c;
 	int rc, trusted;
 
 	if (it->len > ML_MAX_ENVELOPE)
 		return ml_err_set(e, ML_EINPUT, "envelope larger than %d bytes", ML_MAX_ENVELOPE);
-	rc = ml_rules_check(l->s, ML_DB_MAIN, en->seq, it->envelope, it->len, 0, it->statement,
-			    &c, e);
+	rc = ml_rules_check(l->s, ML_DB_MAIN, r, en->seq, en->time_us, it->envelope, it->len, 0,
+			    it->statement, &c, e);
 	if (rc)
 		return rc;
 	trusted = it->signed_by &&
@@ -278,7 +278,7 @@ append_one(struct ml_ledger *l, const struct ml_append_item *it, struct ml_entry
 	en->envelope_len = it->len;
 	ml_leaf_hash(en, leaf);
 	if ((rc = ml_store_entry_insert(l->s, en, leaf, e)) ||
-	    (rc = ml_rules_apply(l->s, ML_DB_MAIN, &c, e)))
+	    (rc = ml_rules_apply(l->s, ML_DB_MAIN, r, &c, e)))
 		goto out;
 out:
 	ml_checked_free(&c);
@@ -292,6 +292,7 @@ struct ml_batch {
 	int64_t last_time, now;
 	struct ml_merkle_edge edge;   /* the tree's right edge */
 	struct ml_seckey *logk;       /* signs the batch's checkpoint */
+	struct ml_rules_state rules;  /* the governance in force, clock corrections */
 	struct ml_err *e;             /* for store_node, the edge's callback */
 };
 
@@ -374,7 +375,8 @@ ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
 		return rc;
 	}
 	if ((rc = ml_store_head(l->s, &b->next, b->last, &b->last_time, e)) ||
-	    (rc = load_edge(l->s, b->next, &b->edge, e))) {
+	    (rc = load_edge(l->s, b->next, &b->edge, e)) ||
+	    (rc = ml_rules_state_load(&b->rules, l->s, e))) {
 		ml_batch_abort(b);
 		return rc;
 	}
@@ -393,9 +395,19 @@ ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 	memset(&en, 0, sizeof en);
 	en.seq = b->next;
 	memcpy(en.prev, b->last, ML_SHA256_LEN);
-	/* Append times never go backwards, whatever the clock does. */
-	en.time_us = b->now > b->last_time ? b->now : b->last_time;
-	if ((rc = append_one(b->l, item, &en, b->last, e)))
+	if (!item->at_clock && b->last_time > b->now + ML_CLOCK_TOLERANCE_US) {
+		char last[21], now[21];
+		ml_time_format(b->last_time, last);
+		ml_time_format(b->now, now);
+		return ml_err_set(e, ML_EIO, "entry %llu is dated %s, more than 5 minutes ahead of "
+				  "this machine's clock (%s): fix the clock, or have an admin "
+				  "correct the ledger's (mlledger clock-correct)",
+				  (unsigned long long)b->next - 1, last, now);
+	}
+	/* Append times never go backwards, whatever the clock does (a clock
+	 * correction aside: rules bound its time). */
+	en.time_us = b->now > b->last_time || item->at_clock ? b->now : b->last_time;
+	if ((rc = append_one(b->l, &b->rules, item, &en, b->last, e)))
 		return rc;
 	b->e = e;
 	if ((rc = ml_merkle_edge_add(&b->edge, b->last, store_node, b)))
@@ -418,6 +430,7 @@ ml_batch_commit(struct ml_batch *b, struct ml_err *e)
 	else
 		ml_store_rollback(b->l->s);
 	ml_seckey_free(b->logk);
+	ml_rules_state_free(&b->rules);
 	free(b);
 	return rc;
 }
@@ -429,6 +442,7 @@ ml_batch_abort(struct ml_batch *b)
 		return;
 	ml_store_rollback(b->l->s);
 	ml_seckey_free(b->logk);
+	ml_rules_state_free(&b->rules);
 	free(b);
 }
 

@@ -32,7 +32,15 @@ struct ml_append_item {
 	/* Optional: the parse of the statement the caller built (see
 	 * ml_rules_check's hint). */
 	const struct ml_statement *statement;
+	/* Dated by this machine's clock even when that is before the previous
+	 * entry: only for a clock-correction (`mlledger clock-correct`). */
+	int at_clock;
 };
+
+/* How far the last entry may be dated ahead of this machine's clock before
+ * appends are refused (ML_EIO) and gate and check fail closed.  Fixed: a
+ * caller cannot widen it. */
+#define ML_CLOCK_TOLERANCE_US (5LL * 60 * 1000000)
 
 /* What an append produced. */
 struct ml_appended {

@@ -494,7 +494,7 @@ append_request(struct ml_batch *b, struct ml_ledger *l, json_t *req,
 {
 	struct ml_buf payload = {0}, env = {0};
 	struct ml_statement st;
-	struct ml_append_item item;
+	struct ml_append_item item = {0};
 	struct ml_appended out;
 	enum ml_kind kind;
 	int rc;
@@ -573,7 +573,7 @@ append_gate(struct ml_batch *b, struct ml_ledger *l, json_t *req, const struct m
 				.npolicies = 1, .findings = &fs};
 	struct ml_buf payload = {0}, envl = {0};
 	struct ml_statement st;
-	struct ml_append_item item;
+	struct ml_append_item item = {0};
 	struct ml_appended out;
 	uint8_t digest[ML_SHA256_LEN];
 	int64_t seq;
@@ -593,7 +593,7 @@ append_gate(struct ml_batch *b, struct ml_ledger *l, json_t *req, const struct m
 	if ((rc = ml_statement_encode_parsed(ML_KIND_GATE, subject, digest, pred, &payload, &st,
 					     e)) == ML_OK &&
 	    (rc = ml_envelope_sign(k, payload.data, payload.len, &envl, e)) == ML_OK) {
-		item = (struct ml_append_item){envl.data, envl.len, ml_seckey_public(k), &st};
+		item = (struct ml_append_item){envl.data, envl.len, ml_seckey_public(k), &st, 0};
 		rc = ml_batch_add(b, &item, &out, e);
 	}
 	ml_statement_free(&st);

@@ -325,6 +325,9 @@ scan_statement(struct rp *r, struct scanned *x)
 	case ML_KIND_KEY_REVOCATION:
 		scan_key(r, x);
 		break;
+	case ML_KIND_GOVERNANCE:
+	case ML_KIND_CLOCK_CORRECTION:
+		break; /* about the ledger, not a model */
 	default:
 		scan_about_model(r, x);
 		break;

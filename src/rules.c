@@ -2,7 +2,16 @@
 #include "rules.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Kinds only role admin may sign, whatever the governance says. */
+static int
+admin_only(enum ml_kind k)
+{
+	return k == ML_KIND_KEY_ENROLLMENT || k == ML_KIND_KEY_REVOCATION ||
+	       k == ML_KIND_GOVERNANCE || k == ML_KIND_CLOCK_CORRECTION;
+}
 
 int
 ml_roles_has(const char *roles, const char *role)
@@ -26,14 +35,111 @@ pred_str(const struct ml_statement *st, const char *field)
 	return json_string_value(json_object_get(st->predicate, field));
 }
 
+/* ---- the state ---------------------------------------------------------- */
+
+int
+ml_rules_state_init(struct ml_rules_state *r, struct ml_err *e)
+{
+	r->gov_seq = -1;
+	r->last_correction = -1;
+	if (!(r->gov = ml_governance_default()))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	return ML_OK;
+}
+
+void
+ml_rules_state_free(struct ml_rules_state *r)
+{
+	if (r) {
+		ml_governance_free(r->gov);
+		r->gov = NULL;
+	}
+}
+
+/* Replaces r's governance with the document text of entry seq. */
+static int
+set_governance(struct ml_rules_state *r, const char *text, int64_t seq, struct ml_err *e)
+{
+	struct ml_governance *g;
+	int rc;
+
+	if ((rc = ml_governance_parse(text, strlen(text), &g, e)))
+		return rc;
+	ml_governance_free(r->gov);
+	r->gov = g;
+	r->gov_seq = seq;
+	return ML_OK;
+}
+
+static int
+newest(void *ctx, uint64_t seq)
+{
+	*(int64_t *)ctx = (int64_t)seq;
+	return 1; /* stop at the first, newest */
+}
+
+/* The seq of the newest entry of kind about the ledger (-1: none). */
+static int
+newest_of(struct ml_store *s, const char *origin, const char *kind, int64_t *seq,
+	  struct ml_err *e)
+{
+	int rc;
+
+	*seq = -1;
+	rc = ml_store_query_seqs(s, kind, origin, "", 1, newest, seq, e);
+	return rc == 1 ? ML_OK : rc;
+}
+
+int
+ml_rules_state_load(struct ml_rules_state *r, struct ml_store *s, struct ml_err *e)
+{
+	char origin[160];
+	struct ml_statement st;
+	struct ml_envelope env;
+	struct ml_entry en;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	int64_t seq;
+	const char *text;
+	int rc;
+
+	if ((rc = ml_rules_state_init(r, e)) ||
+	    (rc = ml_store_meta_get(s, "origin", origin, sizeof origin, e)) ||
+	    (rc = newest_of(s, origin, "clock-correction", &r->last_correction, e)) ||
+	    (rc = newest_of(s, origin, "governance", &seq, e)))
+		return rc;
+	if ((rc = ml_store_entry_get(s, seq < 0 ? 0 : (uint64_t)seq, &en, &bytes, leaf, e)))
+		return rc == ML_EINPUT ? ML_OK : rc; /* an empty ledger */
+	rc = ml_envelope_parse(en.envelope, en.envelope_len, &env, e);
+	free(bytes);
+	if (rc)
+		return ml_err_set(e, ML_EINTEGRITY, "entry %lld is not an envelope",
+				  (long long)(seq < 0 ? 0 : seq));
+	rc = ml_statement_parse(env.payload, env.payload_len, &st, e);
+	ml_envelope_clear(&env);
+	if (rc)
+		return ml_err_set(e, ML_EINTEGRITY, "entry %lld is not a valid statement",
+				  (long long)(seq < 0 ? 0 : seq));
+	text = pred_str(&st, seq < 0 ? "governance" : "document");
+	rc = text ? set_governance(r, text, seq < 0 ? 0 : seq, e) : ML_OK;
+	ml_statement_free(&st);
+	return rc == ML_EINPUT ? ml_err_set(e, ML_EINTEGRITY, "the stored governance does "
+					    "not parse: %s", e->msg) : rc;
+}
+
+/* ---- signers ------------------------------------------------------------ */
+
 /* The signer at seq 0 is the admin key the genesis statement enrols. */
 static int
 genesis_signer(struct ml_checked *c, struct ml_err *e)
 {
 	const char *admin = pred_str(&c->st, "admin");
+	json_t *format = json_object_get(c->st.predicate, "format");
 
 	if (c->st.kind != ML_KIND_GENESIS)
 		return ml_err_set(e, ML_EINPUT, "entry 0 must be the genesis entry");
+	if (json_integer_value(format) != 1)
+		return ml_err_set(e, ML_EINPUT, "genesis: format %lld is not 1, the only format "
+				  "this version reads", (long long)json_integer_value(format));
 	if (ml_pubkey_parse(admin, strlen(admin), &c->signer, e))
 		return e->code;
 	snprintf(c->roles, sizeof c->roles, "admin");
@@ -64,8 +170,8 @@ enrolled_signer(struct ml_store *s, enum ml_db db, struct ml_checked *c,
 }
 
 static int
-check_enrollment(struct ml_store *s, enum ml_db db, struct ml_checked *c,
-		 struct ml_err *e)
+check_enrollment(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		 struct ml_checked *c, struct ml_err *e)
 {
 	struct ml_pubkey k;
 	struct ml_key_row row;
@@ -73,6 +179,8 @@ check_enrollment(struct ml_store *s, enum ml_db db, struct ml_checked *c,
 	const char *vkey = pred_str(&c->st, "key");
 	int found;
 
+	if (ml_governance_check_roles(r->gov, json_object_get(c->st.predicate, "roles"), e))
+		return e->code;
 	ml_pubkey_parse(vkey, strlen(vkey), &k, NULL);
 	ml_pubkey_keyid(&k, keyid);
 	if (ml_store_key_get(s, db, keyid, &row, &found, e))
@@ -196,18 +304,200 @@ check_about_model(struct ml_store *s, enum ml_db db, struct ml_checked *c,
 	return ML_OK;
 }
 
+
+/* The environment, metrics and properties the predicate names are the
+ * declared ones. */
 static int
-check_kind(struct ml_store *s, enum ml_db db, struct ml_checked *c, struct ml_err *e)
+check_declared(const struct ml_rules_state *r, struct ml_checked *c, struct ml_err *e)
 {
+	json_t *p = c->st.predicate, *x;
+	const char *env = pred_str(&c->st, "environment");
+
+	if (env && ml_governance_check_env(r->gov, env, e))
+		return e->code;
+	if ((x = json_object_get(p, "metrics")) && ml_governance_check_metrics(r->gov, x, e))
+		return e->code;
+	if ((x = json_object_get(p, "properties")) &&
+	    ml_governance_check_properties(r->gov, x, e))
+		return e->code;
+	return ML_OK;
+}
+
+/* A waiver holds to the end of its expiry date (UTC): not already past. */
+static int
+check_waiver(struct ml_checked *c, int64_t time_us, struct ml_err *e)
+{
+	const char *exp = pred_str(&c->st, "expires");
+	int64_t us;
+	char now[21];
+
+	if (ml_time_parse(exp, &us) != 0)
+		return ml_err_set(e, ML_EINPUT, "waiver: bad expiry date");
+	if (us + 86400LL * 1000000 <= time_us) {
+		ml_time_format(time_us, now);
+		return ml_err_set(e, ML_EINPUT, "waiver for %s of rule %s expires %s, before its "
+				  "time %s: a waiver must not be expired when recorded",
+				  c->st.subject, pred_str(&c->st, "rule"), exp, now);
+	}
+	return ML_OK;
+}
+
+/* Whether the version was deployed in env and not retired there since. */
+struct live {
+	uint64_t before;
+	const char *env;
+	int64_t deployed, retired; /* the latest such entries, -1 */
+	struct ml_err *e;
+};
+
+static int
+live_visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
+	   const struct ml_index_row *ix, int has_ix)
+{
+	struct live *lv = ctx;
+	struct ml_envelope env;
+	struct ml_statement st;
+	const char *where;
+
+	if (en->seq >= lv->before)
+		return 1; /* seq order: the rest come later */
+	if (ml_envelope_parse(en->envelope, en->envelope_len, &env, lv->e))
+		return ML_EINTEGRITY;
+	if (ml_statement_parse(env.payload, env.payload_len, &st, lv->e)) {
+		ml_envelope_clear(&env);
+		return ML_EINTEGRITY;
+	}
+	where = json_string_value(json_object_get(st.predicate, "environment"));
+	if (where && strcmp(where, lv->env) == 0) {
+		if (st.kind == ML_KIND_DEPLOYMENT)
+			lv->deployed = (int64_t)en->seq;
+		else if (st.kind == ML_KIND_RETIREMENT)
+			lv->retired = (int64_t)en->seq;
+	}
+	ml_statement_free(&st);
+	ml_envelope_clear(&env);
+	return 0;
+}
+
+static int
+check_retirement(struct ml_store *s, struct ml_checked *c, struct ml_err *e)
+{
+	struct live lv = {.before = c->seq, .env = pred_str(&c->st, "environment"),
+			  .deployed = -1, .retired = -1, .e = e};
+	char name[129], version[65];
+	int rc;
+
+	if (ml_ref_split(c->st.subject, name, version) != 0)
+		return ml_err_set(e, ML_EINPUT, "retirement: bad subject");
+	rc = ml_store_query(s, "deployment", name, version, -1, live_visit, &lv, e);
+	if (rc == ML_OK || rc == 1)
+		rc = ml_store_query(s, "retirement", name, version, -1, live_visit, &lv, e);
+	if (rc != ML_OK && rc != 1)
+		return rc;
+	if (lv.deployed < 0)
+		return ml_err_set(e, ML_EINPUT, "retirement: %s was never deployed in %s; only a "
+				  "live version can be retired", c->st.subject, lv.env);
+	if (lv.retired > lv.deployed)
+		return ml_err_set(e, ML_EINPUT, "retirement: %s was already retired from %s at "
+				  "entry %lld", c->st.subject, lv.env, (long long)lv.retired);
+	return ML_OK;
+}
+
+/* A clock correction names from, the first of the entries dated ahead: its
+ * own time lies between entry from-1's and entry from's (FORMAT.md §5
+ * rule 1), and its subject digest is entry from's leaf hash. */
+static int
+check_clock(struct ml_store *s, const struct ml_rules_state *r, struct ml_checked *c,
+	    int64_t time_us, struct ml_err *e)
+{
+	json_int_t from = json_integer_value(json_object_get(c->st.predicate, "from"));
+	struct ml_entry before, first;
+	uint8_t *b1 = NULL, *b2 = NULL, l1[ML_SHA256_LEN], l2[ML_SHA256_LEN];
+	int rc;
+
+	if (from < 1 || (uint64_t)from >= c->seq)
+		return ml_err_set(e, ML_EINPUT, "clock-correction: from (%lld) must name an "
+				  "earlier entry, 1 to %llu", (long long)from,
+				  (unsigned long long)c->seq - 1);
+	if ((int64_t)from <= r->last_correction)
+		return ml_err_set(e, ML_EINPUT, "clock-correction: from (%lld) must come after "
+				  "the previous clock correction, entry %lld", (long long)from,
+				  (long long)r->last_correction);
+	if ((rc = ml_store_entry_get(s, (uint64_t)from - 1, &before, &b1, l1, e)) ||
+	    (rc = ml_store_entry_get(s, (uint64_t)from, &first, &b2, l2, e))) {
+		free(b1);
+		return rc;
+	}
+	free(b1);
+	free(b2);
+	if (memcmp(l2, c->st.digest, ML_SHA256_LEN) != 0)
+		return ml_err_set(e, ML_EINPUT, "clock-correction: subject digest must be the leaf "
+				  "hash of entry %lld", (long long)from);
+	if (time_us < before.time_us || time_us >= first.time_us)
+		return ml_err_set(e, ML_EINPUT, "clock-correction: its time must lie between the "
+				  "times of entries %lld and %lld", (long long)from - 1,
+				  (long long)from);
+	return ML_OK;
+}
+
+/* Entries about the ledger name its origin. */
+static int
+check_origin(struct ml_store *s, struct ml_checked *c, struct ml_err *e)
+{
+	char origin[160];
+	int rc;
+
+	if ((rc = ml_store_meta_get(s, "origin", origin, sizeof origin, e)))
+		return rc;
+	if (strcmp(origin, c->st.subject) != 0)
+		return ml_err_set(e, ML_EINPUT, "%s: subject must be this ledger's origin %s",
+				  ml_kind_name(c->st.kind), origin);
+	return ML_OK;
+}
+
+static int
+check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+	   struct ml_checked *c, int64_t time_us, struct ml_err *e)
+{
+	if (admin_only(c->st.kind) && !ml_roles_has(c->roles, "admin"))
+		return ml_err_set(e, ML_EKEY, "key %s does not hold role admin, which %s needs",
+				  c->env.keyid, ml_kind_name(c->st.kind));
+	if (c->st.kind != ML_KIND_GENESIS &&
+	    ml_governance_check_signer(r->gov, c->env.keyid, c->roles, c->st.kind, e))
+		return e->code;
+	if (check_declared(r, c, e))
+		return e->code;
 	switch (c->st.kind) {
-	case ML_KIND_GENESIS:
+	case ML_KIND_GENESIS: {
+		struct ml_governance *g;
+		const char *doc = pred_str(&c->st, "governance");
+		if (doc && ml_governance_parse(doc, strlen(doc), &g, e))
+			return e->code;
+		if (doc)
+			ml_governance_free(g);
 		return ML_OK;
+	}
+	case ML_KIND_GOVERNANCE: {
+		struct ml_governance *g;
+		const char *doc = pred_str(&c->st, "document");
+		if (check_origin(s, c, e) || ml_governance_parse(doc, strlen(doc), &g, e))
+			return e->code;
+		ml_governance_free(g);
+		return ML_OK;
+	}
+	case ML_KIND_CLOCK_CORRECTION:
+		return check_origin(s, c, e) ? e->code : check_clock(s, r, c, time_us, e);
+	case ML_KIND_WAIVER:
+		if (check_waiver(c, time_us, e))
+			return e->code;
+		return check_about_model(s, db, c, e);
+	case ML_KIND_RETIREMENT:
+		if (check_about_model(s, db, c, e))
+			return e->code;
+		return check_retirement(s, c, e);
 	case ML_KIND_KEY_ENROLLMENT:
 	case ML_KIND_KEY_REVOCATION:
-		if (!ml_roles_has(c->roles, "admin"))
-			return ml_err_set(e, ML_EKEY, "key %s does not hold role admin, which %s "
-					  "needs", c->env.keyid, ml_kind_name(c->st.kind));
-		return c->st.kind == ML_KIND_KEY_ENROLLMENT ? check_enrollment(s, db, c, e)
+		return c->st.kind == ML_KIND_KEY_ENROLLMENT ? check_enrollment(s, db, r, c, e)
 							    : check_revocation(s, db, c, e);
 	case ML_KIND_DATASET:
 	case ML_KIND_MODEL:
@@ -236,7 +526,7 @@ fill_index(struct ml_checked *c)
 	ix->seq = (int64_t)c->seq;
 	snprintf(ix->kind, sizeof ix->kind, "%s", ml_kind_name(c->st.kind));
 	if (ml_ref_split(c->st.subject, name, version) == 0 &&
-	    c->st.kind != ML_KIND_GENESIS && c->st.kind != ML_KIND_KEY_ENROLLMENT &&
+	    !ml_kind_about_ledger(c->st.kind) && c->st.kind != ML_KIND_KEY_ENROLLMENT &&
 	    c->st.kind != ML_KIND_KEY_REVOCATION) {
 		snprintf(ix->name, sizeof ix->name, "%s", name);
 		snprintf(ix->version, sizeof ix->version, "%s", version);
@@ -248,8 +538,9 @@ fill_index(struct ml_checked *c)
 }
 
 int
-ml_rules_check(struct ml_store *s, enum ml_db db, uint64_t seq,
-	       const uint8_t *envelope, size_t len, int check_sig,
+ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+	       uint64_t seq, int64_t time_us, const uint8_t *envelope, size_t len,
+	       int check_sig,
 	       const struct ml_statement *hint, struct ml_checked *out, struct ml_err *e)
 {
 	struct ml_checked c;
@@ -288,7 +579,7 @@ ml_rules_check(struct ml_store *s, enum ml_db db, uint64_t seq,
 				"entry %lld", c.env.keyid, (long long)dup);
 		goto fail;
 	}
-	if ((rc = check_kind(s, db, &c, e)) != ML_OK)
+	if ((rc = check_kind(s, db, r, &c, time_us, e)) != ML_OK)
 		goto fail;
 	fill_index(&c);
 	*out = c;
@@ -299,8 +590,8 @@ fail:
 }
 
 int
-ml_rules_apply(struct ml_store *s, enum ml_db db, const struct ml_checked *c,
-	       struct ml_err *e)
+ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
+	       const struct ml_checked *c, struct ml_err *e)
 {
 	const struct ml_statement *st = &c->st;
 	struct ml_key_row row;
@@ -312,6 +603,16 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, const struct ml_checked *c,
 
 	if (ml_store_index_insert(s, db, &c->ix, e))
 		return e->code;
+	if (st->kind == ML_KIND_CLOCK_CORRECTION)
+		r->last_correction = (int64_t)c->seq;
+	if (st->kind == ML_KIND_GOVERNANCE ||
+	    (st->kind == ML_KIND_GENESIS && pred_str(st, "governance"))) {
+		int rc = set_governance(r, pred_str(st, st->kind == ML_KIND_GENESIS ? "governance"
+									  : "document"),
+					(int64_t)c->seq, e);
+		if (rc)
+			return rc;
+	}
 	switch (st->kind) {
 	case ML_KIND_GENESIS:
 	case ML_KIND_KEY_ENROLLMENT:
@@ -324,12 +625,12 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, const struct ml_checked *c,
 		if (st->kind == ML_KIND_GENESIS) {
 			snprintf(row.roles, sizeof row.roles, "admin");
 		} else {
-			json_t *r;
+			json_t *role;
 			size_t i;
-			json_array_foreach(json_object_get(st->predicate, "roles"), i, r) {
+			json_array_foreach(json_object_get(st->predicate, "roles"), i, role) {
 				size_t n = strlen(row.roles);
 				snprintf(row.roles + n, sizeof row.roles - n, "%s%s", i ? "," : "",
-					 json_string_value(r));
+					 json_string_value(role));
 			}
 		}
 		row.enrolled_seq = (int64_t)c->seq;

@@ -5,7 +5,7 @@
  * and verify call the same functions, the first against the ledger's own
  * projection (ML_DB_MAIN), the second against the projection it rebuilds
  * from the entries (ML_DB_REPLAY).  So `record` refuses exactly what
- * `verify` would reject.  May call statement, keys, store, util.
+ * `verify` would reject.  May call governance, statement, keys, store, util.
  */
 #ifndef ML_RULES_H
 #define ML_RULES_H
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "governance.h"
 #include "keys.h"
 #include "statement.h"
 #include "store.h"
@@ -29,25 +30,48 @@ struct ml_checked {
 	struct ml_index_row ix;           /* the entry_index row it implies */
 };
 
+/* What the rules know of the entries before the one checked.  Owned by the
+ * caller of ml_rules_check; ml_rules_apply keeps it current. */
+struct ml_rules_state {
+	struct ml_governance *gov; /* in force for the next entry; owned */
+	int64_t gov_seq;           /* the entry that declared it; -1: the default */
+	int64_t last_correction;   /* seq of the latest clock-correction; -1: none */
+};
+
+/* The state before entry 0: the default governance.  ML_EIO when out of
+ * memory. */
+int ml_rules_state_init(struct ml_rules_state *r, struct ml_err *e);
+/* The state after the last entry of the ledger's own projection (main), for
+ * appends: the latest governance entry, else the genesis document, else
+ * the default.  ML_EINTEGRITY when a stored governance entry does not
+ * parse; ML_EIO. */
+int ml_rules_state_load(struct ml_rules_state *r, struct ml_store *s, struct ml_err *e);
+void ml_rules_state_free(struct ml_rules_state *r);
+
 /* hint, when not NULL, is a parse of a payload the caller built; it is used
  * instead of parsing the envelope's payload again only when its
  * source_sha256 equals the payload's SHA-256, so it cannot change the result.
  *
  * Checks envelope bytes as entry seq against the projection in db: envelope
  * and statement form, the author key enrolled and not revoked, not a
- * duplicate, kind-specific rules (admin-only key management, immutable
- * dataset and model versions, references to known versions and digests).
+ * duplicate, the governance in force r (the signer's roles may sign the
+ * kind; declared roles, environments, metrics and property values), kind-
+ * specific rules (admin-only key management, immutable dataset and model
+ * versions, references to known versions and digests, waivers not expired
+ * at time_us, retirements of live versions, clock corrections).
  * With check_sig, also verifies the signature (verify defers that to its
  * worker threads).  Errors: ML_EINPUT (form, references, duplicates),
  * ML_EKEY (author key), ML_EIO.  On success *out must be released with
  * ml_checked_free; on failure it needs nothing. */
-int ml_rules_check(struct ml_store *s, enum ml_db db, uint64_t seq,
-		   const uint8_t *envelope, size_t len, int check_sig,
+int ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		   uint64_t seq, int64_t time_us, const uint8_t *envelope, size_t len,
+		   int check_sig,
 		   const struct ml_statement *hint, struct ml_checked *out,
 		   struct ml_err *e);
-/* Writes what a checked entry implies into db's projection tables. */
-int ml_rules_apply(struct ml_store *s, enum ml_db db, const struct ml_checked *c,
-		   struct ml_err *e);
+/* Writes what a checked entry implies into db's projection tables, and
+ * into r (a governance document, a clock correction). */
+int ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
+		   const struct ml_checked *c, struct ml_err *e);
 void ml_checked_free(struct ml_checked *c);
 
 /* True when the comma-separated roles list holds role. */

@@ -11,7 +11,7 @@ static const char *const kind_names[ML_KIND_COUNT] = {
 	"genesis",    "key-enrollment", "key-revocation", "dataset",
 	"model",      "evaluation",     "approval",       "deployment",
 	"monitoring", "waiver",         "retirement",     "incident",
-	"gate",
+	"gate",       "governance",     "clock-correction",
 };
 
 static const char *const predicate_types[ML_KIND_COUNT] = {
@@ -21,7 +21,8 @@ static const char *const predicate_types[ML_KIND_COUNT] = {
 	ML_PREDICATE_PREFIX "approval/v1",   ML_PREDICATE_PREFIX "deployment/v1",
 	ML_PREDICATE_PREFIX "monitoring/v1", ML_PREDICATE_PREFIX "waiver/v1",
 	ML_PREDICATE_PREFIX "retirement/v1", ML_PREDICATE_PREFIX "incident/v1",
-	ML_VSA_TYPE,
+	ML_VSA_TYPE,                         ML_PREDICATE_PREFIX "governance/v1",
+	ML_PREDICATE_PREFIX "clock-correction/v1",
 };
 
 const char *
@@ -54,6 +55,12 @@ int
 ml_kind_about_model(enum ml_kind k)
 {
 	return k >= ML_KIND_EVALUATION && k <= ML_KIND_GATE;
+}
+
+int
+ml_kind_about_ledger(enum ml_kind k)
+{
+	return k == ML_KIND_GENESIS || k == ML_KIND_GOVERNANCE || k == ML_KIND_CLOCK_CORRECTION;
 }
 
 static int
@@ -115,7 +122,9 @@ enum ftype {
 	F_DESCRIPTORS,/* array of 1..64 F_DESCRIPTOR */
 	F_RESULT,     /* "PASSED" | "FAILED" */
 	F_LEVELS,     /* array of 1..16 [A-Z0-9_:.@-] strings */
-	F_LEDGER      /* {"origin": TEXT, "size": INT, "root": base64 of 32 bytes} */
+	F_LEDGER,     /* {"origin": TEXT, "size": INT, "root": base64 of 32 bytes} */
+	F_PERSON,     /* {"id": simple name, "name"?: TEXT, "email"?: TEXT} */
+	F_DOCUMENT    /* a JSON object as text (its meaning is the governance module's) */
 };
 
 struct field {
@@ -127,9 +136,11 @@ struct field {
 #define END {NULL, F_TEXT, 0}
 static const struct field f_genesis[] = {
 	{"time", F_TIME, 1}, {"format", F_INT, 1}, {"origin", F_TEXT, 1},
-	{"logKey", F_LOGKEY, 1}, {"admin", F_VKEY, 1}, END};
+	{"logKey", F_LOGKEY, 1}, {"admin", F_VKEY, 1}, {"person", F_PERSON, 0},
+	{"governance", F_DOCUMENT, 0}, END};
 static const struct field f_enroll[] = {
-	{"time", F_TIME, 1}, {"key", F_VKEY, 1}, {"roles", F_ROLES, 1}, END};
+	{"time", F_TIME, 1}, {"key", F_VKEY, 1}, {"roles", F_ROLES, 1},
+	{"person", F_PERSON, 0}, END};
 static const struct field f_revoke[] = {
 	{"time", F_TIME, 1}, {"key", F_VKEY, 1}, {"reason", F_LONG, 1}, END};
 static const struct field f_dataset[] = {
@@ -165,12 +176,16 @@ static const struct field f_gate[] = {
 	{"verificationResult", F_RESULT, 1}, {"verifiedLevels", F_LEVELS, 1},
 	{"environment", F_IDENT, 1}, {"policies", F_DESCRIPTORS, 1}, {"ledger", F_LEDGER, 1},
 	{"findings", F_DESCRIPTOR, 1}, END};
+static const struct field f_governance[] = {
+	{"time", F_TIME, 1}, {"document", F_DOCUMENT, 1}, END};
+static const struct field f_clock[] = {
+	{"time", F_TIME, 1}, {"from", F_INT, 1}, {"reason", F_LONG, 1}, END};
 #undef END
 
 static const struct field *const schemas[ML_KIND_COUNT] = {
 	f_genesis,  f_enroll,     f_revoke,     f_dataset,   f_model,      f_evaluation,
 	f_approval, f_deployment, f_monitoring, f_waiver,    f_retirement, f_incident,
-	f_gate,
+	f_gate,     f_governance, f_clock,
 };
 
 #define MAX_ITEMS 256
@@ -391,6 +406,56 @@ check_roles(json_t *v, struct ml_err *e)
 	return ML_OK;
 }
 
+int
+ml_simple_name(const char *s)
+{
+	return s && charset_ok(s, strlen(s), "._-", 64);
+}
+
+static int only_members(json_t *v, const char *const *names);
+
+static int
+check_person(json_t *v, struct ml_err *e)
+{
+	static const char *const members[] = {"id", "name", "email", NULL};
+	json_t *x;
+
+	if (!json_is_object(v) || !only_members(v, members) ||
+	    !ml_simple_name(json_string_value(json_object_get(v, "id"))))
+		return ml_err_set(e, ML_EINPUT, "person: must be {\"id\": 1-64 of [A-Za-z0-9._-], "
+				  "\"name\"?, \"email\"?}");
+	if ((x = json_object_get(v, "name")) &&
+	    (check_text(x, 0, "person.name", e) || json_string_length(x) > 128))
+		return ml_err_set(e, ML_EINPUT, "person.name: 1-128 bytes of text");
+	if ((x = json_object_get(v, "email"))) {
+		const char *at = json_string_value(x) ? strchr(json_string_value(x), '@') : NULL;
+		if (check_text(x, 0, "person.email", e) || json_string_length(x) > 254 || !at ||
+		    at == json_string_value(x) || !at[1] || strchr(at + 1, '@') ||
+		    strpbrk(json_string_value(x), " <>"))
+			return ml_err_set(e, ML_EINPUT, "person.email: one address, at most 254 bytes");
+	}
+	return ML_OK;
+}
+
+/* Text holding one JSON object (duplicate names refused); its members are
+ * the governance module's to check. */
+static int
+check_document(json_t *v, const char *what, struct ml_err *e)
+{
+	json_t *doc;
+
+	if (check_text(v, 1, what, e))
+		return e->code;
+	doc = json_loadb(json_string_value(v), json_string_length(v), JSON_REJECT_DUPLICATES,
+			 NULL);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return ml_err_set(e, ML_EINPUT, "%s: must be the text of one JSON object", what);
+	}
+	json_decref(doc);
+	return ML_OK;
+}
+
 /* Every member of object v is named in names (NULL-terminated). */
 static int
 only_members(json_t *v, const char *const *names)
@@ -554,6 +619,10 @@ check_field(const struct field *f, json_t *v, struct ml_err *e)
 		return check_levels(v, e);
 	case F_LEDGER:
 		return check_ledger(v, e);
+	case F_PERSON:
+		return check_person(v, e);
+	case F_DOCUMENT:
+		return check_document(v, f->name, e);
 	}
 	return ml_err_set(e, ML_EINPUT, "%s: unknown field type", f->name);
 }
@@ -617,6 +686,19 @@ check_subject(struct ml_statement *s, struct ml_err *e)
 	case ML_KIND_KEY_REVOCATION:
 		field = "key";
 		break;
+	case ML_KIND_GOVERNANCE:
+		/* the subject digest binds the document text */
+		x = json_object_get(s->predicate, "document");
+		ml_sha256(json_string_value(x), json_string_length(x), d);
+		if (memcmp(d, s->digest, ML_SHA256_LEN) != 0)
+			return ml_err_set(e, ML_EINPUT, "governance: subject digest must be SHA-256 "
+					  "of \"document\"");
+		/* fall through */
+	case ML_KIND_CLOCK_CORRECTION:
+		if (!charset_ok(s->subject, strlen(s->subject), "._/:-", 128))
+			return ml_err_set(e, ML_EINPUT, "%s: subject must be the origin",
+					  ml_kind_name(s->kind));
+		return ML_OK;
 	default:
 		if (ml_ref_split(s->subject, n, v) != 0)
 			return ml_err_set(e, ML_EINPUT, "subject: \"%.200s\" is not NAME@VERSION",

@@ -39,6 +39,8 @@ enum ml_kind {
 	ML_KIND_RETIREMENT,
 	ML_KIND_INCIDENT,
 	ML_KIND_GATE,      /* a recorded gate decision: a SLSA VSA (ML_VSA_TYPE) */
+	ML_KIND_GOVERNANCE,       /* a governance document (FORMAT.md §2) */
+	ML_KIND_CLOCK_CORRECTION, /* entries from..seq-1 were dated ahead */
 	ML_KIND_COUNT
 };
 
@@ -50,6 +52,12 @@ int ml_kind_parse(const char *name, enum ml_kind *k);
 const char *ml_kind_predicate_type(enum ml_kind k);
 /* Kinds whose subject is a model version (evaluation ... incident, gate). */
 int ml_kind_about_model(enum ml_kind k);
+/* Kinds whose subject is the ledger's origin (genesis, governance,
+ * clock-correction). */
+int ml_kind_about_ledger(enum ml_kind k);
+
+/* True when s is 1-64 bytes of [A-Za-z0-9._-] (key names, person ids). */
+int ml_simple_name(const char *s);
 
 /* Splits "NAME@VERSION".  NAME: 1-128 bytes of [A-Za-z0-9._/-] starting with
  * a letter or digit; VERSION: 1-64 bytes of [A-Za-z0-9._+-].  Writes

@@ -138,6 +138,7 @@ struct walk {
 	uint64_t expect;
 	uint8_t prev[ML_SHA256_LEN];
 	int64_t prev_time;
+	struct ml_rules_state rules;  /* the replay's governance in force */
 	uint64_t total;
 	const struct ml_verify_opts *opts;
 	struct ml_verify_result *res;
@@ -236,22 +237,25 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 		return bad(w, w->expect, "entry missing", "the entries skip this seq");
 	if (memcmp(en->prev, w->prev, ML_SHA256_LEN) != 0)
 		return bad(w, en->seq, "broken link", "prev is not the leaf hash of the entry before");
-	if (en->time_us < w->prev_time)
-		return bad(w, en->seq, "append time goes backwards", NULL);
 	ml_leaf_hash(en, want);
 	if (memcmp(want, leaf, ML_SHA256_LEN) != 0)
 		return bad(w, en->seq, "leaf hash mismatch", "a stored field of this entry changed");
-	rc = ml_rules_check(s, ML_DB_REPLAY, en->seq, en->envelope, en->envelope_len, 0, NULL,
-			    &c, w->e);
+	rc = ml_rules_check(s, ML_DB_REPLAY, &w->rules, en->seq, en->time_us, en->envelope,
+			    en->envelope_len, 0, NULL, &c, w->e);
 	if (rc == ML_EIO)
 		return rc;
 	if (rc)
 		return bad(w, en->seq, "invalid entry", w->e->msg);
+	/* a clock correction's own bounds are a rule (FORMAT.md §5 rule 1) */
+	if (en->time_us < w->prev_time && c.st.kind != ML_KIND_CLOCK_CORRECTION) {
+		ml_checked_free(&c);
+		return bad(w, en->seq, "append time goes backwards", NULL);
+	}
 	if (!has_ix || !index_matches(&c.ix, ix)) {
 		ml_checked_free(&c);
 		return bad(w, en->seq, "entry_index row differs from the entry", NULL);
 	}
-	rc = ml_rules_apply(s, ML_DB_REPLAY, &c, w->e);
+	rc = ml_rules_apply(s, ML_DB_REPLAY, &w->rules, &c, w->e);
 	if (rc == ML_OK)
 		rc = queue_signature(w, &c);
 	if (c.st.kind == ML_KIND_KEY_ENROLLMENT)
@@ -519,6 +523,8 @@ ml_verify(struct ml_ledger *l, const struct ml_verify_opts *opts,
 	w.opts = opts;
 	w.res = res;
 	w.e = e;
+	if ((rc = ml_rules_state_init(&w.rules, e)))
+		goto out;
 	for (i = 0; i < jobs; i++)
 		if (pthread_create(&th[started], NULL, worker, &p) == 0)
 			started++;
@@ -562,6 +568,7 @@ ml_verify(struct ml_ledger *l, const struct ml_verify_opts *opts,
 			opts->progress(opts->ctx, w.expect, w.total);
 	}
 out:
+	ml_rules_state_free(&w.rules);
 	while (p.head) {
 		struct batch *b = p.head;
 		p.head = b->next;

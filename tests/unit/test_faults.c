@@ -109,7 +109,7 @@ test_every_step(void **state)
 {
 	static const int codes[] = {SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_NOMEM};
 	struct ml_buf a = {0}, b = {0};
-	struct ml_append_item it[2];
+	struct ml_append_item it[2] = {{0}};
 	struct ml_appended out[2];
 	struct ml_ledger *l;
 	struct ml_err e;
