@@ -21,8 +21,10 @@ static const char usage_text[] =
 	"\n"
 	"Keys and ledger\n"
 	"  key new NAME [--dir D] [--encrypt] [--passphrase-file F] [--force]\n"
-	"  init --key ADMIN.key [--origin NAME]\n"
-	"  key enroll NAME.pub --role ROLE[,ROLE...] --key ADMIN.key\n"
+	"  init --key ADMIN.key [--origin NAME] [--governance FILE]\n"
+	"  key enroll NAME.pub --role ROLE[,ROLE...] [--person ID] [--name TEXT] [--email ADDR]\n"
+	"             --key ADMIN.key\n"
+	"  governance set FILE --key ADMIN.key | governance show [--format json] [--default]\n"
 	"  key revoke NAME --reason TEXT --key ADMIN.key\n"
 	"  key list [--format text|json]\n"
 	"Recording (one signed entry per call; prints SEQ sha256:LEAFHASH)\n"
@@ -86,6 +88,7 @@ static const struct {
 	{"evidence", cmd_evidence}, {"gate", cmd_gate}, {"check", cmd_check},
 	{"policy", cmd_policy}, {"report", cmd_report},
 	{"verify-report", cmd_verify_report}, {"digest", cmd_digest},
+	{"governance", cmd_governance},
 };
 
 static const char *global_ledger;

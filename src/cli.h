@@ -68,6 +68,10 @@ void cli_progress(void *ctx, uint64_t done, uint64_t total);
 void cli_progress_done(void);
 
 int cmd_init(int argc, char **argv);
+int cmd_governance(int argc, char **argv);
+/* Reads and checks a governance document file (at most 64 KiB): *text is
+ * malloc'd (caller frees).  ML_EINPUT naming the file and the member. */
+int cli_governance_file(const char *path, char **text, struct ml_err *e);
 int cmd_key(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

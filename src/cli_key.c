@@ -14,15 +14,20 @@
 
 static const char key_usage[] =
 	"usage: mlledger key new NAME [--dir DIR] [--encrypt] [--passphrase-file F] [--force]\n"
-	"       mlledger key enroll NAME.pub --role ROLE[,ROLE...] --key ADMIN.key\n"
+	"       mlledger key enroll NAME.pub --role ROLE[,ROLE...] [--person ID] [--name TEXT]\n"
+	"                          [--email ADDR] --key ADMIN.key\n"
 	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key\n"
 	"       mlledger key list [--format text|json]\n"
 	"\n"
 	"key new writes NAME.key (0600, never overwritten without --force) and NAME.pub\n"
 	"(the C2SP verifier key).  The key is encrypted under a passphrase when one is\n"
 	"given: --passphrase-file, MLLEDGER_PASSPHRASE_FILE, or --encrypt (asks twice).\n"
-	"Roles used by the shipped policies: admin, engineer, approver, risk-officer,\n"
-	"validator, auditor.\n";
+	"Roles are those the ledger's governance declares (mlledger governance show);\n"
+	"by default admin, engineer, validator, approver, risk-officer, auditor, each\n"
+	"allowed to sign its own kinds of entries.  Every key belongs to a person:\n"
+	"--person ID (1-64 of [A-Za-z0-9._-]; default: the key's name, so a new key\n"
+	"enrolled under a revoked key's name is that person's rotated key), with an\n"
+	"optional display --name and --email.  Policies count persons, not keys.\n";
 
 static int
 key_new(int argc, char **argv)
@@ -115,7 +120,7 @@ key_enroll(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file=")))
+	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file= person= name= email=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(key_usage, stdout);
@@ -136,6 +141,15 @@ key_enroll(int argc, char **argv)
 			p++;
 	}
 	req = json_pack("{s:s, s:s, s:o}", "kind", "key-enrollment", "key", vkey, "roles", arr);
+	if (cli_get(&c, "person") || cli_get(&c, "name") || cli_get(&c, "email")) {
+		json_t *who = json_pack("{s:s}", "id", cli_get(&c, "person") ? cli_get(&c, "person")
+									  : pk.name);
+		if (who && cli_get(&c, "name"))
+			json_object_set_new(who, "name", json_string(cli_get(&c, "name")));
+		if (who && cli_get(&c, "email"))
+			json_object_set_new(who, "email", json_string(cli_get(&c, "email")));
+		json_object_set_new(req, "person", who);
+	}
 	if ((rc = cli_open(&c, 1, &l, &e)) == ML_OK)
 		rc = sign_append(&c, l, req, &e);
 	json_decref(req);
@@ -264,24 +278,33 @@ cmd_init(int argc, char **argv)
 	struct ml_seckey *k = NULL;
 	struct ml_appended g;
 	struct ml_err e;
-	char hex[65], keypath[4200];
+	char hex[65], keypath[4200], *gov = NULL;
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= origin= passphrase-file=")))
+	if ((rc = cli_parse(&c, argc, argv, "key= origin= passphrase-file= governance=")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger [--ledger PATH] init --key ADMIN.key [--origin NAME]\n\n"
+		puts("usage: mlledger [--ledger PATH] init --key ADMIN.key [--origin NAME]\n"
+		     "                [--governance FILE]\n\n"
 		     "Creates the ledger (default " ML_DEFAULT_LEDGER "), its log key PATH.log.key\n"
 		     "(0600, signs checkpoints), and the genesis entry enrolling ADMIN as admin.\n"
-		     "The origin names the log; default <hostname>/<absolute path>.");
+		     "The origin names the log; default <hostname>/<absolute path>.\n"
+		     "--governance FILE sets the ledger's governance document in the genesis\n"
+		     "(see mlledger governance --help); without it the documented default governs.");
 		return ML_OK;
 	}
 	if (c.nargs)
 		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%s\"", c.args[0]);
-	if ((rc = cli_load_key(&c, &k, &e)))
+	if (cli_get(&c, "governance") &&
+	    (rc = cli_governance_file(cli_get(&c, "governance"), &gov, &e)))
 		return cli_fail(&c, &e);
-	rc = ml_ledger_init(c.ledger, cli_get(&c, "origin"), k, &g, &e);
+	if ((rc = cli_load_key(&c, &k, &e))) {
+		free(gov);
+		return cli_fail(&c, &e);
+	}
+	rc = ml_ledger_init_governed(c.ledger, cli_get(&c, "origin"), k, gov, &g, &e);
+	free(gov);
 	ml_seckey_free(k);
 	if (rc)
 		return cli_fail(&c, &e);

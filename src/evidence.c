@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "governance.h"
 #include "merkle.h"
 #include "note.h"
 #include "rules.h"
@@ -14,6 +15,12 @@
 #include "tlog.h"
 
 #define MAX_KEYS 4096
+
+/* Who holds a key (FORMAT.md §2, "Persons"). */
+struct person {
+	char id[ML_KEY_NAME_MAX + 1];
+	char name[129];                /* display name, "" when none */
+};
 
 /* A verified entry, as the document needs it. */
 struct fact {
@@ -35,8 +42,11 @@ struct ml_evidence {
 	uint64_t size;                 /* of the latest checkpoint */
 	uint8_t root[ML_SHA256_LEN];
 	uint8_t (*leaves)[ML_SHA256_LEN]; /* ML_EVIDENCE_WHOLE: every leaf, root-checked */
-	struct ml_key_row *keys;       /* every enrolled key */
+	struct ml_key_row *keys;       /* every enrolled key: roles and revocations as
+					* the verified entries say, not the table */
+	struct person *persons;        /* the person of keys[i], from its enrolment */
 	unsigned char *key_ok;         /* 1: its enrolment was verified; 2: in progress */
+	struct ml_governance *gov;     /* in force at the session's cutoff */
 	size_t nkeys;
 	struct fact *facts;            /* open addressing by seq */
 	size_t cap, nfacts;
@@ -70,6 +80,41 @@ bad(struct ml_evidence *v, uint64_t seq, const char *why)
 
 /* ---- the session ------------------------------------------------------- */
 
+static int parse_entry(struct ml_evidence *v, uint64_t seq, const struct ml_entry *en,
+		       struct ml_envelope *env, struct ml_statement *st);
+
+/* The log key and origin as the genesis entry says (table meta is only a
+ * projection of it).  Entry 0's inclusion is checked with the admin key's
+ * enrolment (load_keys). */
+static int
+genesis_log(struct ml_evidence *v, char logkey[ML_VKEY_MAX], char origin[160])
+{
+	struct ml_envelope env;
+	struct ml_statement st;
+	struct ml_entry en;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN], stored[ML_SHA256_LEN];
+	int rc;
+
+	if ((rc = ml_store_entry_get(v->s, 0, &en, &bytes, stored, v->e)))
+		return rc == ML_EINPUT ? bad(v, 0, "the genesis entry is missing") : rc;
+	ml_leaf_hash(&en, leaf);
+	rc = memcmp(leaf, stored, ML_SHA256_LEN) ? bad(v, 0, "leaf hash mismatch")
+						 : parse_entry(v, 0, &en, &env, &st);
+	free(bytes);
+	if (rc)
+		return rc;
+	if (st.kind != ML_KIND_GENESIS) {
+		rc = bad(v, 0, "not the genesis entry");
+	} else {
+		snprintf(logkey, ML_VKEY_MAX, "%s",
+			 json_string_value(json_object_get(st.predicate, "logKey")));
+		snprintf(origin, 160, "%s", st.subject);
+	}
+	ml_statement_free(&st);
+	ml_envelope_clear(&env);
+	return rc;
+}
+
 /* The latest checkpoint, its signature by the log key. */
 static int
 load_checkpoint(struct ml_evidence *v)
@@ -77,13 +122,14 @@ load_checkpoint(struct ml_evidence *v)
 	struct ml_pubkey logk;
 	struct ml_checkpoint c;
 	struct ml_note n;
-	char *note = NULL;
+	char *note = NULL, logkey[ML_VKEY_MAX], origin[160];
 	uint64_t size;
 	int rc, ok;
 
-	if ((rc = ml_store_checkpoint_get(v->s, -1, &size, &note, v->e)))
+	if ((rc = genesis_log(v, logkey, origin)) ||
+	    (rc = ml_store_checkpoint_get(v->s, -1, &size, &note, v->e)))
 		return rc;
-	rc = ml_pubkey_parse(ml_ledger_logkey(v->l), strlen(ml_ledger_logkey(v->l)), &logk, v->e);
+	rc = ml_pubkey_parse(logkey, strlen(logkey), &logk, v->e);
 	if (rc == ML_OK)
 		rc = ml_note_parse(note, strlen(note), &n, v->e);
 	free(note);
@@ -91,7 +137,7 @@ load_checkpoint(struct ml_evidence *v)
 		return ml_err_set(v->e, ML_EINTEGRITY, "the latest checkpoint is malformed");
 	ok = ml_note_verify(&n, &logk) &&
 	     ml_checkpoint_parse(n.text, n.text_len, &c, NULL) == ML_OK && c.size == size &&
-	     strcmp(c.origin, ml_ledger_origin(v->l)) == 0;
+	     strcmp(c.origin, origin) == 0;
 	ml_note_clear(&n);
 	if (!ok)
 		return ml_err_set(v->e, ML_EINTEGRITY, "the latest checkpoint is not signed by the "
@@ -161,9 +207,14 @@ ml_evidence_close(struct ml_evidence *v)
 	if (v->dict)
 		xmlDictFree(v->dict);
 	free(v->keys);
+	free(v->persons);
 	free(v->key_ok);
+	ml_governance_free(v->gov);
 	free(v);
 }
+
+static int load_keys(struct ml_evidence *v);
+static int load_governance(struct ml_evidence *v);
 
 int
 ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
@@ -180,10 +231,11 @@ ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 	v->as_of_us = as_of_us;
 	v->cap = 1024;
 	v->keys = calloc(MAX_KEYS, sizeof *v->keys);
+	v->persons = calloc(MAX_KEYS, sizeof *v->persons);
 	v->key_ok = calloc(MAX_KEYS, 1);
 	v->facts = calloc(v->cap, sizeof *v->facts);
 	v->dict = xmlDictCreate();
-	if (!v->keys || !v->key_ok || !v->facts || !v->dict) {
+	if (!v->keys || !v->persons || !v->key_ok || !v->facts || !v->dict) {
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 		goto fail;
 	}
@@ -191,7 +243,8 @@ ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 		goto fail;
 	v->in_tx = 1;
 	if ((rc = load_checkpoint(v)) || (rc = ml_store_key_each(v->s, collect_key, v, e)) ||
-	    ((flags & ML_EVIDENCE_WHOLE) && (rc = load_leaves(v))))
+	    ((flags & ML_EVIDENCE_WHOLE) && (rc = load_leaves(v))) || (rc = load_keys(v)) ||
+	    (rc = load_governance(v)))
 		goto fail;
 	*out = v;
 	return ML_OK;
@@ -271,7 +324,38 @@ parse_entry(struct ml_evidence *v, uint64_t seq, const struct ml_entry *en,
 static int verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env,
 			 size_t *who);
 
-/* Verifies the enrolment entry of key i (and, recursively, its author). */
+/* Roles and person of key i, from its verified enrolment statement. */
+static void
+take_identity(struct ml_evidence *v, size_t i, const struct ml_statement *st,
+	      const struct ml_pubkey *pk)
+{
+	struct ml_key_row *k = &v->keys[i];
+	struct person *p = &v->persons[i];
+	json_t *who = json_object_get(st->predicate, "person"), *r;
+	size_t j;
+
+	snprintf(k->name, sizeof k->name, "%s", pk->name);
+	k->roles[0] = '\0';
+	if (st->kind == ML_KIND_GENESIS)
+		snprintf(k->roles, sizeof k->roles, "admin");
+	json_array_foreach(json_object_get(st->predicate, "roles"), j, r) {
+		size_t n = strlen(k->roles);
+		snprintf(k->roles + n, sizeof k->roles - n, "%s%s", j ? "," : "",
+			 json_string_value(r));
+	}
+	snprintf(p->id, sizeof p->id, "%s",
+		 who ? json_string_value(json_object_get(who, "id")) : pk->name);
+	snprintf(p->name, sizeof p->name, "%s",
+		 json_string_value(json_object_get(who, "name")) ?: "");
+}
+
+/* The first verified key-revocation of key i, if any: its seq into
+ * revoked_seq (the table's column is not trusted). */
+static int
+find_revocation(struct ml_evidence *v, size_t i);
+
+/* Verifies the enrolment entry of key i (and, recursively, its author),
+ * and takes the key's name, roles, person and revocation from the entries. */
 static int
 verify_enrolment(struct ml_evidence *v, size_t i)
 {
@@ -279,8 +363,10 @@ verify_enrolment(struct ml_evidence *v, size_t i)
 	uint64_t at = (uint64_t)k->enrolled_seq;
 	struct ml_envelope env;
 	struct ml_statement st;
+	struct ml_pubkey pk;
 	struct ml_entry en;
 	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	char keyid[ML_KEYID_MAX];
 	const char *field;
 	size_t who;
 	int rc;
@@ -296,18 +382,28 @@ verify_enrolment(struct ml_evidence *v, size_t i)
 		return rc;
 	field = st.kind == ML_KIND_GENESIS ? "admin" : "key";
 	if ((st.kind != ML_KIND_GENESIS && st.kind != ML_KIND_KEY_ENROLLMENT) ||
-	    strcmp(json_string_value(json_object_get(st.predicate, field)), k->vkey) != 0) {
+	    strcmp(json_string_value(json_object_get(st.predicate, field)), k->vkey) != 0 ||
+	    ml_pubkey_parse(k->vkey, strlen(k->vkey), &pk, v->e) != ML_OK) {
 		rc = bad(v, at, "does not enrol the key it is said to");
-	} else if (st.kind == ML_KIND_GENESIS) {
-		struct ml_pubkey pk;
-		rc = ml_pubkey_parse(k->vkey, strlen(k->vkey), &pk, v->e) ||
-				     !ml_envelope_verify(&env, &pk)
+		goto out;
+	}
+	ml_pubkey_keyid(&pk, keyid);
+	if (strcmp(keyid, k->keyid) != 0) {
+		rc = bad(v, at, "the keys table names another keyid for this key");
+		goto out;
+	}
+	take_identity(v, i, &st, &pk);
+	if ((rc = find_revocation(v, i)))
+		goto out;
+	if (st.kind == ML_KIND_GENESIS) {
+		rc = at != 0 || !ml_envelope_verify(&env, &pk)
 			     ? bad(v, 0, "the genesis signature does not verify")
 			     : ML_OK;
 	} else if ((rc = verify_author(v, at, &env, &who)) == ML_OK &&
 		   !ml_roles_has(v->keys[who].roles, "admin")) {
 		rc = bad(v, at, "enrolled by a key without role admin");
 	}
+out:
 	ml_statement_free(&st);
 	ml_envelope_clear(&env);
 	if (rc == ML_OK)
@@ -327,22 +423,109 @@ verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env
 
 	if (!(k = find_key(v, env->keyid, &i)))
 		return bad(v, seq, "signed by a key that was never enrolled");
-	if (seq < v->trusted) { /* verified in full by the caller (ml_evidence_trust) */
+	if (seq < v->trusted && v->key_ok[i] == 1) { /* verified in full by the caller */
 		*who = i;
 		return ML_OK;
 	}
+	if (v->key_ok[i] == 2)
+		return bad(v, seq, "key enrolment loop");
+	if ((rc = verify_enrolment(v, i))) /* also finds its revocation */
+		return rc;
 	if ((uint64_t)k->enrolled_seq >= seq && seq != 0)
 		return bad(v, seq, "signed by a key enrolled later");
 	if (k->revoked_seq >= 0 && (uint64_t)k->revoked_seq < seq)
 		return bad(v, seq, "signed by a revoked key");
-	if (v->key_ok[i] == 2)
-		return bad(v, seq, "key enrolment loop");
-	if ((rc = verify_enrolment(v, i)))
-		return rc;
-	if (ml_pubkey_parse_recorded(k->vkey, strlen(k->vkey), &pk, v->e) ||
-	    !ml_envelope_verify(env, &pk))
+	if (seq >= v->trusted &&
+	    (ml_pubkey_parse_recorded(k->vkey, strlen(k->vkey), &pk, v->e) ||
+	     !ml_envelope_verify(env, &pk)))
 		return bad(v, seq, "bad signature");
 	*who = i;
+	return ML_OK;
+}
+
+struct seqlist {
+	uint64_t seqs[64];
+	size_t n;
+};
+
+static int
+pick_revocation(void *ctx, uint64_t seq)
+{
+	struct seqlist *r = ctx;
+
+	if (r->n < sizeof r->seqs / sizeof *r->seqs)
+		r->seqs[r->n++] = seq;
+	return 0;
+}
+
+static int
+find_revocation(struct ml_evidence *v, size_t i)
+{
+	struct ml_key_row *k = &v->keys[i];
+	struct seqlist r = {.n = 0};
+	struct ml_envelope env;
+	struct ml_statement st;
+	struct ml_entry en;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	size_t j;
+	int rc, match;
+
+	k->revoked_seq = -1;
+	if ((rc = ml_store_query_seqs(v->s, "key-revocation", k->name, "", 0, pick_revocation,
+				      &r, v->e)))
+		return rc;
+	for (j = 0; j < r.n && k->revoked_seq < 0; j++) {
+		if (r.seqs[j] >= v->size)
+			break; /* not covered by the checkpoint: not evidence */
+		if ((rc = read_checked(v, r.seqs[j], &en, &bytes, leaf)))
+			return rc;
+		rc = parse_entry(v, r.seqs[j], &en, &env, &st);
+		free(bytes);
+		if (rc)
+			return rc;
+		match = st.kind == ML_KIND_KEY_REVOCATION &&
+			strcmp(json_string_value(json_object_get(st.predicate, "key")), k->vkey) == 0;
+		ml_statement_free(&st);
+		ml_envelope_clear(&env);
+		if (match)
+			k->revoked_seq = (int64_t)r.seqs[j];
+	}
+	return ML_OK;
+}
+
+/* Every key's enrolment and revocation, from the verified entries, and the
+ * authors of the revocations. */
+static int
+load_keys(struct ml_evidence *v)
+{
+	struct ml_envelope env;
+	struct ml_statement st;
+	struct ml_entry en;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	size_t i, who;
+	int rc;
+
+	for (i = 0; i < v->nkeys; i++)
+		if ((rc = verify_enrolment(v, i)))
+			return rc;
+	for (i = 0; i < v->nkeys; i++) {
+		uint64_t at = (uint64_t)v->keys[i].revoked_seq;
+		if (v->keys[i].revoked_seq < 0)
+			continue;
+		if ((rc = read_checked(v, at, &en, &bytes, leaf)))
+			return rc;
+		rc = parse_entry(v, at, &en, &env, &st);
+		free(bytes);
+		if (rc)
+			return rc;
+		if ((rc = verify_author(v, at, &env, &who)) == ML_OK &&
+		    !ml_roles_has(v->keys[who].roles, "admin"))
+			rc = bad(v, at, "revoked by a key without role admin");
+		ml_statement_free(&st);
+		ml_envelope_clear(&env);
+		if (rc)
+			return rc;
+	}
 	return ML_OK;
 }
 
@@ -433,6 +616,47 @@ fact_version(const struct fact *f)
 	return at ? at + 1 : "";
 }
 
+/* The governance document in force at the session's cutoff: the newest
+ * verified governance entry appended by then, else the genesis document,
+ * else the default.  Its metric directions go into the documents. */
+static int
+load_governance(struct ml_evidence *v)
+{
+	struct seqlist list = {.n = 0}; /* seqs, newest first */
+	const struct fact *f;
+	const char *text = NULL;
+	char origin[160], logkey[ML_VKEY_MAX];
+	size_t i;
+	int rc;
+
+	if ((rc = genesis_log(v, logkey, origin)) ||
+	    (rc = ml_store_query_seqs(v->s, "governance", origin, "", 1, pick_revocation, &list,
+				      v->e)))
+		return rc;
+	for (i = 0; i < list.n && !text; i++) {
+		if (list.seqs[i] >= v->size)
+			continue;
+		if ((rc = fact_of(v, list.seqs[i], &f)))
+			return rc;
+		if (!f->excluded && f->kind == ML_KIND_GOVERNANCE)
+			text = fact_str(f, "document");
+	}
+	if (!text) {
+		if ((rc = fact_of(v, 0, &f)))
+			return rc;
+		text = f->excluded ? "" : fact_str(f, "governance");
+	}
+	if (!*text) {
+		if (!(v->gov = ml_governance_default()))
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		return ML_OK;
+	}
+	if (ml_governance_parse(text, strlen(text), &v->gov, v->e) == ML_OK)
+		return ML_OK;
+	return ml_err_set(v->e, ML_EINTEGRITY, "the ledger's governance document does not "
+			  "parse: %s", v->e->msg);
+}
+
 /* ---- XML --------------------------------------------------------------- */
 
 static void
@@ -483,18 +707,26 @@ scalar_text(json_t *v, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", json_is_true(v) ? "true" : "false");
 }
 
+/* ev:metric or ev:property children; metrics (gov not NULL) carry their
+ * declared direction and unit. */
 static void
-add_named(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *obj)
+add_named(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *obj,
+	  const struct ml_governance *gov)
 {
-	const char *k;
+	const char *k, *unit;
 	json_t *x;
 
 	json_object_foreach(obj, k, x) {
 		char buf[ML_MAX_FIELD + 1];
 		xmlNodePtr c = xmlNewChild(parent, ns, (const xmlChar *)elem, NULL);
+		enum ml_direction d = gov ? ml_governance_direction(gov, k) : ML_DIR_NONE;
 		scalar_text(x, buf, sizeof buf);
 		prop(c, "name", k);
 		prop(c, "value", buf);
+		if (d != ML_DIR_NONE)
+			prop(c, "direction", d == ML_DIR_HIGHER ? "higher" : "lower");
+		if (gov && (unit = ml_governance_unit(gov, k)))
+			prop(c, "unit", unit);
 	}
 }
 
@@ -512,7 +744,7 @@ add_ref(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *ref)
 }
 
 static void
-add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p)
+add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p, const struct ml_governance *gov)
 {
 	static const char *const plain[] = {"environment", "decision", "comment", "rule",
 					    "reason", "ticket", "severity", "description",
@@ -536,9 +768,9 @@ add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p)
 	if ((x = json_object_get(p, "parent")))
 		add_ref(ns, n, "parent", x);
 	if ((x = json_object_get(p, "metrics")))
-		add_named(ns, n, "metric", x);
+		add_named(ns, n, "metric", x, gov);
 	if ((x = json_object_get(p, "properties")))
-		add_named(ns, n, "property", x);
+		add_named(ns, n, "property", x, NULL);
 	if (json_is_string(x = json_object_get(p, "verificationResult")))
 		prop(n, "result", json_string_value(x)); /* a gate decision */
 	if ((x = json_object_get(json_object_get(p, "ledger"), "size")))
@@ -551,6 +783,14 @@ add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p)
 		prop_i64(a, "size", (long long)json_integer_value(json_object_get(x, "size")));
 		prop_i64(a, "files", (long long)json_array_size(json_object_get(x, "files")));
 	}
+}
+
+static void
+add_person(xmlNodePtr n, const struct person *p)
+{
+	prop(n, "person", p->id);
+	if (*p->name)
+		prop(n, "person-name", p->name);
 }
 
 /* Appends the ev:entry of a verified fact. */
@@ -589,7 +829,8 @@ add_fact(struct build *b, const struct fact *f)
 	prop(n, "author", who->name);
 	prop(n, "keyid", who->keyid);
 	prop(n, "roles", who->roles);
-	add_predicate(b->ns, n, p);
+	add_person(n, &b->v->persons[f->key]);
+	add_predicate(b->ns, n, p, b->v->gov);
 }
 
 /* ---- selecting entries ------------------------------------------------- */
@@ -750,6 +991,7 @@ add_keys(struct build *b)
 		prop(k, "name", v->keys[i].name);
 		prop(k, "keyid", v->keys[i].keyid);
 		prop(k, "roles", v->keys[i].roles);
+		add_person(k, &v->persons[i]);
 		prop_i64(k, "enrolled-seq", v->keys[i].enrolled_seq);
 		if (v->keys[i].revoked_seq >= 0)
 			prop_i64(k, "revoked-seq", v->keys[i].revoked_seq);

@@ -77,7 +77,8 @@ origin_valid(const char *o)
 /* Builds and signs the genesis statement. */
 static int
 genesis_envelope(const char *origin, const struct ml_seckey *logk,
-		 const struct ml_seckey *admin, struct ml_buf *env, struct ml_err *e)
+		 const struct ml_seckey *admin, const char *governance, struct ml_buf *env,
+		 struct ml_err *e)
 {
 	char logline[ML_VKEY_MAX], adminline[ML_VKEY_MAX], now[21];
 	uint8_t digest[ML_SHA256_LEN];
@@ -92,8 +93,11 @@ genesis_envelope(const char *origin, const struct ml_seckey *logk,
 	pred = json_pack("{s:s, s:i, s:s, s:s, s:s}", "time", now, "format",
 			 ML_FORMAT_VERSION, "origin", origin, "logKey", logline, "admin",
 			 adminline);
-	if (!pred)
+	if (!pred || (governance && json_object_set_new(pred, "governance",
+							 json_string(governance)) != 0)) {
+		json_decref(pred);
 		return ml_err_set(e, ML_EIO, "out of memory");
+	}
 	rc = ml_statement_encode(ML_KIND_GENESIS, origin, digest, pred, &payload, e);
 	if (rc == ML_OK)
 		rc = ml_envelope_sign(admin, payload.data, payload.len, env, e);
@@ -135,15 +139,30 @@ int
 ml_ledger_init(const char *path, const char *origin, const struct ml_seckey *admin,
 	       struct ml_appended *genesis, struct ml_err *e)
 {
+	return ml_ledger_init_governed(path, origin, admin, NULL, genesis, e);
+}
+
+int
+ml_ledger_init_governed(const char *path, const char *origin,
+			const struct ml_seckey *admin, const char *governance,
+			struct ml_appended *genesis, struct ml_err *e)
+{
 	char org[ML_ORIGIN_MAX + 1], keypath[PATH_MAX], logline[ML_VKEY_MAX];
 	struct ml_seckey *logk = NULL;
 	struct ml_store *s = NULL;
 	struct ml_ledger *l = NULL;
 	struct ml_buf env = {0};
-	struct ml_append_item item;
+	struct ml_append_item item = {0};
 	char *keytext = NULL;
 	struct stat st;
 	int rc, made_key = 0, made_db = 0;
+
+	if (governance) {
+		struct ml_governance *g;
+		if ((rc = ml_governance_parse(governance, strlen(governance), &g, e)))
+			return rc;
+		ml_governance_free(g);
+	}
 
 	if (stat(path, &st) == 0)
 		return ml_err_set(e, ML_EINPUT, "%s: already exists; refusing to overwrite a "
@@ -177,7 +196,7 @@ ml_ledger_init(const char *path, const char *origin, const struct ml_seckey *adm
 		goto out;
 	ml_store_close(s);
 	s = NULL;
-	if ((rc = genesis_envelope(org, logk, admin, &env, e)) ||
+	if ((rc = genesis_envelope(org, logk, admin, governance, &env, e)) ||
 	    (rc = ml_ledger_open(path, 1, &l, e)))
 		goto out;
 	item.envelope = env.data;

@@ -60,6 +60,12 @@ int ml_ledger_default_origin(const char *path, char *buf, size_t cap, struct ml_
  * default.  Refuses to overwrite; on failure nothing is left behind. */
 int ml_ledger_init(const char *path, const char *origin, const struct ml_seckey *admin,
 		   struct ml_appended *genesis, struct ml_err *e);
+/* The same, with governance document text (FORMAT.md §2) set in the genesis;
+ * NULL: none (the documented default governs).  The document is checked
+ * before anything is written (ML_EINPUT naming the member at fault). */
+int ml_ledger_init_governed(const char *path, const char *origin,
+			    const struct ml_seckey *admin, const char *governance,
+			    struct ml_appended *genesis, struct ml_err *e);
 int ml_ledger_open(const char *path, int writable, struct ml_ledger **out,
 		   struct ml_err *e);
 void ml_ledger_close(struct ml_ledger *l);
