@@ -428,7 +428,6 @@ test_metric_worse(void **state)
 {
 	static const char *const tol[] = {"metric-tolerance=0.05"};
 	static const char *const tight[] = {"metric-tolerance=0.02"};
-	static const char *const lower[] = {"higher-is-better=false"};
 	static const char *const f1[] = {"primary-metric=f1"};
 	static const int64_t seqs[] = {11, 12, 19};
 	struct ml_findings f;
@@ -453,9 +452,26 @@ test_metric_worse(void **state)
 	gate("ev-metric-worse.xml", tight, 1, NULL, &f);
 	assert_int_equal(f.verdict, ML_EDENY);
 	ml_findings_free(&f);
-	gate("ev-metric-worse.xml", lower, 1, NULL, &f);
-	assert_int_equal(f.verdict, ML_OK); /* lower is better: 0.9 < 0.93 */
+	/* the governance declares auc lower-is-better: 0.9 < 0.93 is better */
+	gate("ev-metric-lower.xml", NULL, 0, NULL, &f);
+	assert_int_equal(f.verdict, ML_OK);
 	ml_findings_free(&f);
+	/* no declared direction: never better, whatever the values */
+	gate("ev-metric-undeclared.xml", NULL, 0, NULL, &f);
+	assert_outcome(&f, "PROD-EVALUATION", 0, ML_OUT_FAIL);
+	assert_contains(finding(&f, "PROD-EVALUATION", 0)->message,
+			"auc has no direction declared in the ledger's governance");
+	ml_findings_free(&f);
+	/* a caller cannot choose the direction any more */
+	{
+		static const char *const lower[] = {"higher-is-better=false"};
+		struct ml_policyset *p = NULL;
+		struct ml_err e;
+		char path[4096];
+		production(path, sizeof path);
+		assert_int_equal(ml_policyset_load(path, lower, 1, &p, &e), ML_EINPUT);
+		assert_null(p);
+	}
 	/* 3.0.0 has no f1 recorded anywhere */
 	gate("ev-metric-worse.xml", f1, 1, NULL, &f);
 	assert_outcome(&f, "PROD-EVALUATION", 0, ML_OUT_FAIL);
@@ -633,7 +649,6 @@ test_params_errors(void **state)
 		{"=1", "expected NAME=VALUE"},
 		{"min-approvers=two", "'two' is not a number"},
 		{"min-approvers=", "'' is not a number"},
-		{"higher-is-better=yes", "'yes' is not true or false"},
 		{"incident-scope=everything", "'everything' is not one of version, model"},
 		{"blocking-severities=high,urgent", "is not one of low, medium, high, critical"},
 	};
@@ -1359,10 +1374,10 @@ synthetic_evidence(int n, int *entries)
 		      versions - 1, versions - 1);
 	/* each version takes 11 entries from seq 100: its model is the third */
 	ml_buf_printf(&b, "<ev:candidate ref='m@1.%d.0' name='m' version='1.%d.0' digest='sha256:%064d' "
-			  "seq='%d' author='ci' env='prod'/>",
+			  "seq='%d' author='ci' person='ci' env='prod'/>",
 		      versions - 1, versions - 1, versions - 1, 100 + 11 * (versions - 1) + 2);
 	ml_buf_puts(&b, "<ev:entry seq='1' kind='dataset' ref='d@1' name='d' version='1' "
-			"digest='sha256:00' author='ci' keyid='ci+1' roles='engineer' epoch='1'>"
+			"digest='sha256:00' author='ci' person='ci' keyid='ci+1' roles='engineer' epoch='1'>"
 			"<ev:property name='license' value='MIT'/></ev:entry>");
 	for (v = 0; v < versions; v++) {
 		int t = 1790000000 + v * 100000, k;
@@ -1370,38 +1385,38 @@ synthetic_evidence(int n, int *entries)
 		snprintf(ref, sizeof ref, "m@1.%d.0", v);
 		snprintf(dig, sizeof dig, "sha256:%064d", v);
 		ml_buf_printf(&b, "<ev:entry seq='%d' kind='monitoring' ref='%s' name='m' "
-				  "version='1.%d.0' digest='%s' author='ci' keyid='ci+1' roles='engineer' "
-				  "epoch='%d' environment='prod'><ev:metric name='auc' value='0.8'/></ev:entry>",
+				  "version='1.%d.0' digest='%s' author='ci' person='ci' keyid='ci+1' roles='engineer' "
+				  "epoch='%d' environment='prod'><ev:metric name='auc' value='0.8' direction='higher'/></ev:entry>",
 			      seq++, ref, v, dig, t);
 		ml_buf_printf(&b, "<ev:entry seq='%d' kind='incident' ref='%s' name='m' version='1.%d.0' "
-				  "digest='%s' author='ci' keyid='ci+1' roles='engineer' epoch='%d' "
+				  "digest='%s' author='ci' person='ci' keyid='ci+1' roles='engineer' epoch='%d' "
 				  "severity='low' description='d'/>",
 			      seq++, ref, v, dig, t);
 		ml_buf_printf(&b, "<ev:entry seq='%d' kind='model' ref='%s' name='m' version='1.%d.0' "
-				  "digest='%s' author='ci' keyid='ci+1' roles='engineer' epoch='%d'>"
+				  "digest='%s' author='ci' person='ci' keyid='ci+1' roles='engineer' epoch='%d'>"
 				  "<ev:dataset ref='d@1' digest='sha256:00'/>"
-				  "<ev:metric name='auc' value='0.%d'/></ev:entry>",
+				  "<ev:metric name='auc' value='0.%d' direction='higher'/></ev:entry>",
 			      seq++, ref, v, dig, t, 80 + v);
 		ml_buf_printf(&b, "<ev:entry seq='%d' kind='evaluation' ref='%s' name='m' version='1.%d.0' "
-				  "digest='%s' author='bob' keyid='bob+1' roles='validator' epoch='%d'>"
-				  "<ev:metric name='auc' value='0.%d'/></ev:entry>",
+				  "digest='%s' author='bob' person='bob' keyid='bob+1' roles='validator' epoch='%d'>"
+				  "<ev:metric name='auc' value='0.%d' direction='higher'/></ev:entry>",
 			      seq++, ref, v, dig, t + 10, 80 + v);
 		for (k = 0; k < 4; k++)
 			ml_buf_printf(&b, "<ev:entry seq='%d' kind='approval' ref='%s' name='m' "
-					  "version='1.%d.0' digest='%s' author='a%d' keyid='a%d+1' "
+					  "version='1.%d.0' digest='%s' author='a%d' person='a%d' keyid='a%d+1' "
 					  "roles='approver' epoch='%d' environment='%s' decision='%s'/>",
-				      seq++, ref, v, dig, k, k, t + 20 + k, k == 3 ? "staging" : "prod",
+				      seq++, ref, v, dig, k, k, k, t + 20 + k, k == 3 ? "staging" : "prod",
 				      k == 2 && v == 0 ? "reject" : "approve");
 		ml_buf_printf(&b, "<ev:entry seq='%d' kind='deployment' ref='%s' name='m' version='1.%d.0' "
-				  "digest='%s' author='ci' keyid='ci+1' roles='engineer' epoch='%d' "
+				  "digest='%s' author='ci' person='ci' keyid='ci+1' roles='engineer' epoch='%d' "
 				  "environment='%s'/>",
 			      seq++, ref, v, dig, t + 30, v == versions - 1 ? "staging" : "prod");
 		ml_buf_printf(&b, "<ev:entry seq='%d' kind='waiver' ref='%s' name='m' version='1.%d.0' "
-				  "digest='%s' author='rita' keyid='rita+1' roles='risk-officer' epoch='%d' "
+				  "digest='%s' author='rita' person='rita' keyid='rita+1' roles='risk-officer' epoch='%d' "
 				  "rule='PROD-INCIDENT' expires='2027-01-01' reason='r'/>",
 			      seq++, ref, v, dig, t + 40);
 		ml_buf_printf(&b, "<ev:entry seq='%d' kind='retirement' ref='m@1.%d.0' name='m' "
-				  "version='1.%d.0' digest='%s' author='ci' keyid='ci+1' roles='engineer' "
+				  "version='1.%d.0' digest='%s' author='ci' person='ci' keyid='ci+1' roles='engineer' "
 				  "epoch='%d' environment='prod' reason='superseded'/>",
 			      seq++, v > 1 ? v - 2 : 0, v > 1 ? v - 2 : 0, dig, t + 50);
 	}
