@@ -132,6 +132,7 @@ unit: deps-check $(UNIT_BIN)
 cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

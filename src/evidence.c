@@ -39,6 +39,7 @@ struct ml_evidence {
 	struct ml_store *s;
 	struct ml_err *e;
 	int64_t as_of_us;
+	char origin[160];              /* as the genesis says */
 	uint64_t size;                 /* of the latest checkpoint */
 	uint8_t root[ML_SHA256_LEN];
 	uint8_t (*leaves)[ML_SHA256_LEN]; /* ML_EVIDENCE_WHOLE: every leaf, root-checked */
@@ -144,6 +145,7 @@ load_checkpoint(struct ml_evidence *v)
 				  "log key");
 	v->size = c.size;
 	memcpy(v->root, c.root, ML_SHA256_LEN);
+	snprintf(v->origin, sizeof v->origin, "%s", origin);
 	return ML_OK;
 }
 
@@ -625,12 +627,10 @@ load_governance(struct ml_evidence *v)
 	struct seqlist list = {.n = 0}; /* seqs, newest first */
 	const struct fact *f;
 	const char *text = NULL;
-	char origin[160], logkey[ML_VKEY_MAX];
 	size_t i;
 	int rc;
 
-	if ((rc = genesis_log(v, logkey, origin)) ||
-	    (rc = ml_store_query_seqs(v->s, "governance", origin, "", 1, pick_revocation, &list,
+	if ((rc = ml_store_query_seqs(v->s, "governance", v->origin, "", 1, pick_revocation, &list,
 				      v->e)))
 		return rc;
 	for (i = 0; i < list.n && !text; i++) {
@@ -1015,7 +1015,7 @@ skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], 
 	xmlDocSetRootElement(b->doc, root);
 	b->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev");
 	xmlSetNs(root, b->ns);
-	prop(root, "origin", ml_ledger_origin(v->l));
+	prop(root, "origin", v->origin);
 	prop_i64(root, "size", (long long)v->size);
 	r = ml_b64_encode(v->root, ML_SHA256_LEN);
 	prop(root, "root", r ? r : "");

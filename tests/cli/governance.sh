@@ -1,0 +1,200 @@
+#!/bin/sh
+# tests/cli/governance.sh — the ledger's own governance, attacked.
+#
+#   MLLEDGER=/abs/path/to/mlledger sh tests/cli/governance.sh
+#
+# Each finding of "The ledger's own governance" is a case that passed the
+# gate (or was appended) before and must now be refused or denied: a model
+# re-recorded by another key, a rotated key approving twice, roles, kinds,
+# environments, property values and metrics outside the declared
+# governance, an edited keys or meta table, retirements that retire nothing.
+# Prints "ok - NAME" / "not ok - NAME: DETAIL", then "N passed, N failed".
+
+if [ -z "${BASH_VERSION:-}" ]; then
+	command -v bash >/dev/null 2>&1 && exec bash "$0" "$@"
+	echo "not ok - environment: tests/cli/governance.sh needs bash"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+set -u
+export LC_ALL=C
+unset MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE
+here=$(cd "$(dirname "$0")" && pwd)
+M=${MLLEDGER:-$here/../../build/mlledger}
+POL=$here/../../policies/production.xml
+W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-gov.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT
+cd "$W" || exit 1
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+nok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
+# expect CODE NAME PATTERN CMD...: exit CODE and stderr matching PATTERN
+expect() {
+	local want=$1 name=$2 pat=$3 got
+	shift 3
+	"$@" >out 2>err
+	got=$?
+	if [ "$got" != "$want" ]; then
+		nok "$name" "exit $got, want $want: $(head -c 300 err)"
+	elif [ -n "$pat" ] && ! grep -q -- "$pat" err out; then
+		nok "$name" "output lacks '$pat': $(head -c 300 err)"
+	else
+		ok "$name"
+	fi
+}
+HAVE_SQLITE=
+command -v sqlite3 >/dev/null 2>&1 && HAVE_SQLITE=1
+
+export MLLEDGER_LEDGER=$W/l.db
+for k in admin ci dave alice bob val rita; do "$M" key new $k >/dev/null || exit 1; done
+"$M" init --key admin.key >/dev/null || exit 1
+"$M" key enroll ci.pub --role engineer --key admin.key >/dev/null
+"$M" key enroll dave.pub --role engineer,approver --key admin.key >/dev/null
+"$M" key enroll alice.pub --role approver --key admin.key >/dev/null
+"$M" key enroll bob.pub --role approver --key admin.key >/dev/null
+"$M" key enroll val.pub --role validator --key admin.key >/dev/null
+"$M" key enroll rita.pub --role risk-officer --key admin.key >/dev/null
+echo data >d.bin
+echo model-1 >m1.bin
+"$M" record dataset d@1 --file d.bin --set license=MIT --set pii=false --key ci.key >/dev/null
+"$M" record model m@1 --artifact m1.bin --dataset d@1 --metric auc=0.9 --key dave.key >/dev/null
+"$M" record evaluation m@1 --metric auc=0.9 --key val.key >/dev/null
+"$M" record approval m@1 --env prod --decision approve --key dave.key >/dev/null
+"$M" record approval m@1 --env prod --decision approve --key alice.key >/dev/null
+gate() { "$M" gate --policy "$POL" --phase audit m@1 --env prod --no-record "$@"; }
+
+# 1. Separation of duties must survive a re-record by another key.
+expect 1 "the model's author approving does not count (deny)" "other than dave" gate
+"$M" record model m@1 --artifact m1.bin --dataset d@1 --metric auc=0.9 --key ci.key >/dev/null
+expect 1 "a re-record of the model by another key does not lift separation of duties" \
+	"other than dave, ci" gate
+
+# 2. One person is one approval, whatever keys they rotate through.
+"$M" key revoke alice --reason "rotation" --key admin.key >/dev/null
+"$M" key new alice --force >/dev/null
+"$M" key enroll alice.pub --role approver --key admin.key >/dev/null
+"$M" record approval m@1 --env prod --decision approve --key alice.key >/dev/null
+expect 1 "a rotated key of the same person counts once (deny)" "1 of 2 required approvals" gate
+"$M" key new dave2 >/dev/null
+"$M" key enroll dave2.pub --role approver --person dave --name "Dave D." --key admin.key >/dev/null
+"$M" record approval m@1 --env prod --decision approve --key dave2.key >/dev/null
+expect 1 "the author's second key (same person) is still the author" "1 of 2 required" gate
+"$M" record approval m@1 --env prod --decision approve --key bob.key >/dev/null
+expect 0 "two distinct persons other than the recorders pass" "" gate
+"$M" evidence m@1 --env prod >ev.xml 2>/dev/null
+if grep -q 'author="dave2"[^>]*person="dave" person-name="Dave D."' ev.xml; then
+	ok "evidence names the person and display name of every entry"
+else
+	nok "evidence names the person and display name of every entry" "$(grep dave2 ev.xml | head -c 300)"
+fi
+
+# 3. Closed sets: roles, kinds per role, environments, property values.
+"$M" key new eve >/dev/null
+expect 2 "an undeclared role at enrolment is refused, with the near miss" "did you mean approver" \
+	"$M" key enroll eve.pub --role aprover --key admin.key
+expect 2 "a person id outside [A-Za-z0-9._-] is refused" "person" \
+	"$M" key enroll eve.pub --role approver --person "eve smith" --key admin.key
+expect 6 "an engineer may not sign a waiver" "lets risk-officer sign" \
+	"$M" record waiver m@1 --rule PROD-LICENSE --expires 2099-12-31 --reason x --key ci.key
+expect 6 "an engineer may not sign an evaluation" "lets validator sign" \
+	"$M" record evaluation m@1 --metric auc=0.99 --key ci.key
+expect 6 "an approver may not record a deployment" "may not sign deployment" \
+	"$M" record deployment m@1 --env prod --key alice.key
+expect 2 "a waiver already expired is refused" "expires 2020-01-01" \
+	"$M" record waiver m@1 --rule PROD-LICENSE --expires 2020-01-01 --reason x --key rita.key
+expect 0 "a risk officer's waiver that has not expired is appended" "" \
+	"$M" record waiver m@1 --rule PROD-LICENSE --expires 2099-12-31 --reason x --key rita.key
+expect 2 "an undeclared environment is refused, with the near miss" "did you mean prod" \
+	"$M" record deployment m@1 --env prdo --key ci.key
+expect 2 "pii=True is not a boolean" "property pii must be true or false" \
+	"$M" record dataset d@2 --file d.bin --set license=MIT --set pii=True --key ci.key
+expect 2 "pii=1 is not a boolean" "property pii must be true or false" \
+	"$M" record dataset d@3 --file d.bin --set license=MIT --set pii=1 --key ci.key
+
+# 7. A retirement needs the role and must retire a live version.
+expect 2 "retiring a version never deployed is refused" "never deployed in prod" \
+	"$M" record retirement m@1 --env prod --reason x --key ci.key
+"$M" record deployment m@1 --env prod --key ci.key >/dev/null
+expect 6 "an approver may not retire" "may not sign retirement" \
+	"$M" record retirement m@1 --env prod --reason x --key alice.key
+expect 0 "an engineer retires a live version" "" \
+	"$M" record retirement m@1 --env prod --reason x --key ci.key
+expect 2 "a version retired already cannot be retired again" "already retired" \
+	"$M" record retirement m@1 --env prod --reason "once more" --key ci.key
+
+# Governance documents: declared, changed only by an admin, checked.
+cat >gov.json <<'EOF'
+{"roles": {"admin": ["key-enrollment", "key-revocation", "governance"],
+           "engineer": ["dataset", "model", "deployment", "monitoring", "retirement", "gate"],
+           "validator": ["evaluation", "monitoring", "incident"],
+           "approver": ["approval"], "risk-officer": ["waiver", "incident"]},
+ "environments": ["staging", "prod"],
+ "metrics": {"auc": {"direction": "higher"},
+             "demographic_parity_diff": {"direction": "lower", "unit": "ratio"}},
+ "properties": {"pii": {"type": "boolean"},
+                "license": {"type": "string", "values": ["MIT", "Apache-2.0"]}}}
+EOF
+expect 6 "a governance document signed by a non-admin is refused" "admin" \
+	"$M" governance set gov.json --key ci.key
+printf '{"roles": {"engineer": ["model"]}}' >noadmin.json
+expect 2 "a document without admin is refused (no lock-out)" "admin must be declared" \
+	"$M" governance set noadmin.json --key admin.key
+printf '{"roles": {"admin": ["key-enrollment", "key-revocation", "governance"], "engineer": ["modle"]}}' >badkind.json
+expect 2 "a document naming an unknown kind is refused, naming it" "modle" \
+	"$M" governance set badkind.json --key admin.key
+printf '{"enviroments": ["prod"]}' >badmember.json
+expect 2 "a document with an unknown member is refused, naming it" "enviroments" \
+	"$M" governance set badmember.json --key admin.key
+expect 0 "an admin sets the governance" "" "$M" governance set gov.json --key admin.key
+"$M" governance show >shown 2>&1
+if cmp -s shown gov.json; then ok "governance show prints the document in force"; else
+	nok "governance show prints the document in force" "$(head -c 200 shown)"; fi
+expect 2 "after it, an environment it does not declare is refused" "not declared" \
+	"$M" record deployment m@1 --env dev --key ci.key
+expect 2 "a metric it does not declare is refused (closed set)" "did you mean auc" \
+	"$M" record evaluation m@1 --metric acu=0.9 --key val.key
+expect 2 "a property value outside the declared values is refused" "did you mean MIT" \
+	"$M" record dataset d@4 --file d.bin --set license=MTI --set pii=false --key ci.key
+expect 6 "a kind the new document takes from a role is refused" "may not sign incident" \
+	"$M" record incident m@1 --severity low --description x --key ci.key
+expect 0 "verify replays the governance from each entry's seq on" "" "$M" verify
+"$M" evidence m@1 --env prod >ev2.xml 2>/dev/null
+if grep -q 'name="auc" value="0.9" direction="higher"' ev2.xml; then
+	ok "evidence metrics carry the declared direction"
+else
+	nok "evidence metrics carry the declared direction" "$(grep -m1 metric ev2.xml)"
+fi
+expect 2 "init --governance with a bad document writes nothing" "badkind.json" \
+	"$M" --ledger "$W/new.db" init --governance badkind.json --key admin.key
+[ -e "$W/new.db" ] && nok "init --governance: nothing written" "new.db exists" ||
+	ok "init --governance: nothing written"
+expect 0 "init --governance sets the genesis document" "" \
+	"$M" --ledger "$W/g.db" init --governance gov.json --key admin.key
+"$M" --ledger "$W/g.db" key enroll ci.pub --role engineer --key admin.key >/dev/null
+expect 2 "a genesis governance is in force from entry 1" "not a declared value" \
+	"$M" --ledger "$W/g.db" record dataset d@1 --file d.bin --set license=GPL --key ci.key
+
+# 5. The gate trusts verified entries, not the projection tables.
+if [ -n "$HAVE_SQLITE" ]; then
+	cp l.db t.db
+	cp l.db.log.key t.db.log.key
+	"$M" --ledger t.db evidence m@1 --env prod >before.xml 2>/dev/null
+	sqlite3 t.db "UPDATE keys SET roles='approver,admin' WHERE name='ci'; UPDATE keys SET revoked_seq=NULL;"
+	"$M" --ledger t.db evidence m@1 --env prod >after.xml 2>/dev/null
+	if cmp -s before.xml after.xml; then ok "editing keys (roles, revocations) leaves the evidence unchanged"
+	else nok "editing keys (roles, revocations) leaves the evidence unchanged" "$(diff before.xml after.xml | head -5)"; fi
+	expect 4 "verify catches the edited keys table" "keys" "$M" --ledger t.db verify
+	cp l.db t2.db
+	cp l.db.log.key t2.db.log.key
+	sqlite3 t2.db "UPDATE meta SET value='x.example/forged' WHERE key='origin'"
+	"$M" --ledger t2.db evidence m@1 --env prod >after2.xml 2>/dev/null
+	if grep -q "origin=\"x.example/forged\"" after2.xml; then
+		nok "evidence takes the origin from the genesis, not meta" "forged origin shown"
+	else ok "evidence takes the origin from the genesis, not meta"; fi
+	expect 4 "verify catches the edited meta table" "meta" "$M" --ledger t2.db verify
+else
+	echo "ok - the projection-table edits # SKIP no sqlite3"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
