@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "governance.h"
 #include "note.h"
 #include "statement.h"
 #include "store.h"
@@ -294,6 +295,20 @@ scan_key(struct rp *r, const struct scanned *x)
 	json_array_append_new(r->keyev, o);
 }
 
+/* A governance document read in seq order replaces the one in force; one
+ * that does not parse (an unverified ledger) leaves it. */
+static void
+scan_governance(struct rp *r, const char *text)
+{
+	struct ml_governance *g;
+	struct ml_err e;
+
+	if (text && ml_governance_parse(text, strlen(text), &g, &e) == ML_OK) {
+		ml_governance_free(r->gov);
+		r->gov = g;
+	}
+}
+
 static void
 scan_statement(struct rp *r, struct scanned *x)
 {
@@ -321,11 +336,16 @@ scan_statement(struct rp *r, struct scanned *x)
 		scan_dataset(r, x);
 		break;
 	case ML_KIND_GENESIS:
+		scan_governance(r, str(x->st->predicate, "governance"));
+		scan_key(r, x);
+		break;
 	case ML_KIND_KEY_ENROLLMENT:
 	case ML_KIND_KEY_REVOCATION:
 		scan_key(r, x);
 		break;
 	case ML_KIND_GOVERNANCE:
+		scan_governance(r, str(x->st->predicate, "document"));
+		break;
 	case ML_KIND_CLOCK_CORRECTION:
 		break; /* about the ledger, not a model */
 	default:
@@ -639,21 +659,6 @@ chains(struct rp *r)
 
 /* ---- version comparison ------------------------------------------------ */
 
-/* Metrics where lower is better, by a part of their name. */
-static int
-lower_is_better(const char *metric)
-{
-	static const char *const low[] = {"loss", "error", "err", "latency", "rmse", "mae",
-					   "mse", "mape", "fpr", "fnr", "drift", "ece",
-					   "brier", "perplexity", "wer", "cer", "time", NULL};
-	size_t i;
-
-	for (i = 0; low[i]; i++)
-		if (strstr(metric, low[i]))
-			return 1;
-	return 0;
-}
-
 /* The model's own metrics overlaid by its evaluations before seq `before`. */
 static json_t *
 metrics_of(struct rp *r, const char *ref, int64_t before)
@@ -670,12 +675,18 @@ metrics_of(struct rp *r, const char *ref, int64_t before)
 	return out;
 }
 
+/* better or worse only in the direction the ledger's governance declares;
+ * an undeclared metric has "changed" (a name says nothing of its direction). */
 static const char *
-verdict_of(const char *metric, double delta)
+verdict_of(const struct rp *r, const char *metric, double delta)
 {
+	enum ml_direction d = ml_governance_direction(r->gov, metric);
+
 	if (fabs(delta) < 1e-12)
 		return "same";
-	return (delta > 0) != lower_is_better(metric) ? "better" : "worse";
+	if (d == ML_DIR_NONE)
+		return "changed";
+	return (delta > 0) == (d == ML_DIR_HIGHER) ? "better" : "worse";
 }
 
 static void
@@ -693,7 +704,7 @@ compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const
 		delta = json_number_value(v) - json_number_value(w);
 		row = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:f, s:s}", "ref", ref, "baseline",
 				base, "basis", why, "metric", k, "value", v, "baselineValue", w,
-				"delta", delta, "verdict", verdict_of(k, delta));
+				"delta", delta, "verdict", verdict_of(r, k, delta));
 		if (row)
 			json_array_append_new(out, row);
 	}
@@ -801,7 +812,7 @@ series_of(const json_t *checks, const json_t *base)
 }
 
 static json_t *
-trend_of(json_t *series_obj)
+trend_of(const struct rp *r, json_t *series_obj)
 {
 	json_t *arr = json_array(), *s, *last;
 	const char *k;
@@ -814,9 +825,9 @@ trend_of(json_t *series_obj)
 			double dl = json_number_value(last) - json_number_value(b);
 			snprintf(lab, sizeof lab, "%s %.6g vs %.6g at approval (%+.6g, %s)", k,
 				 json_number_value(last), json_number_value(b), dl,
-				 verdict_of(k, dl));
+				 verdict_of(r, k, dl));
 			json_object_set_new(s, "delta", json_real(dl));
-			json_object_set_new(s, "verdict", json_string(verdict_of(k, dl)));
+			json_object_set_new(s, "verdict", json_string(verdict_of(r, k, dl)));
 		} else {
 			snprintf(lab, sizeof lab, "%s %.6g (no approval-time value)", k,
 				 json_number_value(last));
@@ -867,7 +878,7 @@ cadence_of(struct rp *r, const json_t *d)
 	json_object_set_new(row, "longestGapDays", json_real(round(longest * 10) / 10));
 	base = metrics_of(r, ref, num_i(d, "seq"));
 	ser = series_of(checks, base);
-	json_object_set_new(row, "trend", trend_of(ser));
+	json_object_set_new(row, "trend", trend_of(r, ser));
 	json_decref(ser);
 	json_decref(base);
 	json_decref(checks);
@@ -1132,6 +1143,7 @@ rp_free(struct rp *r)
 	json_decref(r->pairs);
 	json_decref(r->findings);
 	json_decref(r->policies);
+	ml_governance_free(r->gov);
 }
 
 static int
@@ -1153,8 +1165,9 @@ rp_init(struct rp *r, struct ml_ledger *l, const struct ml_report_opts *o, struc
 	r->unreadable = json_array();
 	r->roles = json_object();
 	r->pairs = json_object();
+	r->gov = ml_governance_default();
 	if (!r->models || !r->datasets || !r->facts || !r->events || !r->keyev || !r->waivers ||
-	    !r->incidents || !r->unreadable || !r->roles || !r->pairs)
+	    !r->incidents || !r->unreadable || !r->roles || !r->pairs || !r->gov)
 		return ml_err_set(e, ML_EIO, "out of memory");
 	if (o->from_us >= o->to_us)
 		return ml_err_set(e, ML_EINPUT, "the period is empty: --from must come before --to");

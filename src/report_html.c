@@ -100,7 +100,7 @@ static const char *
 value_class(const char *key, const char *v)
 {
 	static const char *const known[] = {"pass", "fail", "waived", "indeterminate", "deny",
-					    "better", "worse", "expired", NULL};
+					    "better", "worse", "changed", "expired", NULL};
 	static char cls[32];
 	size_t i;
 

@@ -35,6 +35,7 @@ struct rp {
 	json_t *pairs;       /* "ref\nenv" -> {verdict, label, ...} */
 	json_t *findings;    /* the model's "findings" member */
 	json_t *policies;    /* the model's scope.policies */
+	struct ml_governance *gov; /* in force after the entries read: metric directions */
 	long long first_seq, last_seq, in_period, considered;
 };
 

@@ -174,6 +174,37 @@ expect 0 "init --governance sets the genesis document" "" \
 expect 2 "a genesis governance is in force from entry 1" "not a declared value" \
 	"$M" --ledger "$W/g.db" record dataset d@1 --file d.bin --set license=GPL --key ci.key
 
+# Reports compare metrics in the declared direction only.
+R=$W/r.db
+"$M" --ledger "$R" init --key admin.key >/dev/null
+"$M" --ledger "$R" key enroll ci.pub --role engineer --key admin.key >/dev/null
+"$M" --ledger "$R" record dataset d@1 --file d.bin --set license=MIT --key ci.key >/dev/null
+echo model-2 >m2.bin
+"$M" --ledger "$R" record model m@1 --artifact m1.bin --dataset d@1 --metric auc=0.9 \
+	--metric demographic_parity_diff=0.0006 --key ci.key >/dev/null
+"$M" --ledger "$R" record model m@2 --artifact m2.bin --dataset d@1 --parent m@1 --metric auc=0.91 \
+	--metric demographic_parity_diff=0.0967 --key ci.key >/dev/null
+verdicts() {
+	"$M" --ledger "$R" report --format json --from 2000-01-01 --to 2099-12-31 --out "$W/$1.json" \
+		>/dev/null 2>&1 &&
+		python3 -c 'import json,sys
+def walk(x):
+    if isinstance(x, dict):
+        if "verdict" in x and "metric" in x: print(x["metric"], x["verdict"])
+        for v in x.values(): walk(v)
+    elif isinstance(x, list):
+        for v in x: walk(v)
+walk(json.load(open(sys.argv[1])))' "$W/$1.json" | sort -u | tr '\n' ' '
+}
+v=$(verdicts rep1)
+case $v in *"auc better"*"demographic_parity_diff changed"*) ok "report: an undeclared metric has changed, never better" ;;
+*) nok "report: an undeclared metric has changed, never better" "$v" ;; esac
+printf '{"metrics": {"auc": {"direction": "higher"}, "demographic_parity_diff": {"direction": "lower"}}}' >dir.json
+"$M" --ledger "$R" governance set dir.json --key admin.key >/dev/null
+v=$(verdicts rep2)
+case $v in *"auc better"*"demographic_parity_diff worse"*) ok "report: a fairness metric declared lower-is-better that rose is worse" ;;
+*) nok "report: a fairness metric declared lower-is-better that rose is worse" "$v" ;; esac
+
 # 5. The gate trusts verified entries, not the projection tables.
 if [ -n "$HAVE_SQLITE" ]; then
 	cp l.db t.db
