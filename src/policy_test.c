@@ -658,6 +658,24 @@ append_line(struct run *t, struct ml_batch *b, struct ml_ledger *l, const struct
 	return rc;
 }
 
+/* The key-enrollment request of k: its key, roles and person (if any);
+ * NULL when out of memory. */
+static json_t *
+enrolment(const struct tkey *k)
+{
+	char vkey[ML_VKEY_MAX];
+	json_t *req;
+
+	ml_pubkey_format(ml_seckey_public(k->k), vkey);
+	req = json_pack("{s:s, s:s, s:O}", "kind", "key-enrollment", "key", vkey, "roles",
+			k->roles);
+	if (req && k->person && json_object_set(req, "person", k->person)) {
+		json_decref(req);
+		return NULL;
+	}
+	return req;
+}
+
 /* Enrols every declared key, then appends the lines, in one batch. */
 static int
 fill(struct run *t, struct fixture *f, const struct tlines *ls)
@@ -669,13 +687,7 @@ fill(struct run *t, struct fixture *f, const struct tlines *ls)
 	if ((rc = ml_batch_begin(f->l, &b, t->e)))
 		return rc;
 	for (i = 1; i < t->nkeys && rc == ML_OK; i++) {
-		char vkey[ML_VKEY_MAX];
-		json_t *req;
-		ml_pubkey_format(ml_seckey_public(t->keys[i].k), vkey);
-		req = json_pack("{s:s, s:s, s:O}", "kind", "key-enrollment", "key", vkey, "roles",
-				t->keys[i].roles);
-		if (req && t->keys[i].person)
-			json_object_set(req, "person", t->keys[i].person);
+		json_t *req = enrolment(&t->keys[i]);
 		rc = req ? append_request(b, f->l, req, t->keys[0].k, t->e) : oom(t);
 		json_decref(req);
 		if (rc && rc != ML_EIO)

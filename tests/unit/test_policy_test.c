@@ -4,7 +4,8 @@
  * absent findings, test files refused (DOCTYPE, unknown rule id, unknown
  * fixture, an expect with both rule and verdict, a fixture line that cannot
  * be recorded, an unknown data override) with the temporary folder removed
- * on every path, and ml_policyset_load_ex's data overrides. */
+ * on every path, keys with a person (and a rotation), and
+ * ml_policyset_load_ex's data overrides. */
 #include "testutil.h"
 
 #include <dirent.h>
