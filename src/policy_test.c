@@ -37,6 +37,7 @@
 struct tkey {
 	char *name;
 	json_t *roles;             /* JSON array of role names */
+	json_t *person;            /* {"id", "name"?} for the enrolment, or NULL */
 	struct ml_seckey *k;
 };
 
@@ -195,6 +196,25 @@ relative(const char *s, int64_t now, int date, char out[21])
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* The enrolment's person of <key> k: {"id": person (default: the key's
+ * name), "name"?: person-name}, or NULL when k gives neither. */
+static int
+key_person(struct run *t, xmlNodePtr k, struct tkey *tk)
+{
+	char *id = tattr(k, "person"), *name = tattr(k, "person-name");
+	int rc = ML_OK;
+
+	if (id || name) {
+		tk->person = json_pack("{s:s}", "id", id ? id : tk->name);
+		if (!tk->person || (name && json_object_set_new(tk->person, "name",
+								json_string(name))))
+			rc = oom(t);
+	}
+	free(id);
+	free(name);
+	return rc;
+}
+
 static int
 load_keys(struct run *t, xmlNodePtr keys)
 {
@@ -221,6 +241,8 @@ load_keys(struct run *t, xmlNodePtr keys)
 		     tok = strtok_r(NULL, " \t\r\n", &save))
 			json_array_append_new(tk->roles, json_string(tok));
 		free(roles);
+		if (key_person(t, k, tk))
+			return t->e->code;
 		if (!strcmp(tk->name, "admin"))
 			return ferr(t, k, "key admin: the genesis key is always there; "
 				    "declare other names");
@@ -636,6 +658,24 @@ append_line(struct run *t, struct ml_batch *b, struct ml_ledger *l, const struct
 	return rc;
 }
 
+/* The key-enrollment request of k: its key, roles and person (if any);
+ * NULL when out of memory. */
+static json_t *
+enrolment(const struct tkey *k)
+{
+	char vkey[ML_VKEY_MAX];
+	json_t *req;
+
+	ml_pubkey_format(ml_seckey_public(k->k), vkey);
+	req = json_pack("{s:s, s:s, s:O}", "kind", "key-enrollment", "key", vkey, "roles",
+			k->roles);
+	if (req && k->person && json_object_set(req, "person", k->person)) {
+		json_decref(req);
+		return NULL;
+	}
+	return req;
+}
+
 /* Enrols every declared key, then appends the lines, in one batch. */
 static int
 fill(struct run *t, struct fixture *f, const struct tlines *ls)
@@ -647,11 +687,7 @@ fill(struct run *t, struct fixture *f, const struct tlines *ls)
 	if ((rc = ml_batch_begin(f->l, &b, t->e)))
 		return rc;
 	for (i = 1; i < t->nkeys && rc == ML_OK; i++) {
-		char vkey[ML_VKEY_MAX];
-		json_t *req;
-		ml_pubkey_format(ml_seckey_public(t->keys[i].k), vkey);
-		req = json_pack("{s:s, s:s, s:O}", "kind", "key-enrollment", "key", vkey, "roles",
-				t->keys[i].roles);
+		json_t *req = enrolment(&t->keys[i]);
 		rc = req ? append_request(b, f->l, req, t->keys[0].k, t->e) : oom(t);
 		json_decref(req);
 		if (rc && rc != ML_EIO)
@@ -1163,6 +1199,7 @@ run_free(struct run *t)
 	for (i = 0; i < t->nkeys; i++) {
 		free(t->keys[i].name);
 		json_decref(t->keys[i].roles);
+		json_decref(t->keys[i].person);
 		ml_seckey_free(t->keys[i].k);
 	}
 	for (i = 0; i < t->nbufs; i++)

@@ -4,7 +4,8 @@
  * A test file names a policy, keys, fixture ledgers and cases.  The runner
  * builds each fixture once per run of the file, with the library: keys made
  * fresh in memory, a ledger in a mkdtemp folder (removed afterwards, also on
- * error), the declared keys enrolled by the genesis key "admin", then each
+ * error), the declared keys enrolled by the genesis key "admin" (with their
+ * roles, and their person when the test file names one), then each
  * JSONL line turned into a statement (request), signed by the key its "as"
  * member names, and appended in one batch.  Each case builds the verified
  * evidence of its subject (evidence), loads the policy with the case's

@@ -2813,7 +2813,7 @@ end
 PT=$W/ptest
 mkdir -p "$PT"
 cat >"$PT/fx.jsonl" <<'EOF'
-{"kind":"dataset","subject":"cb@1","digest":"sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03","properties":{"license":"MIT","pii":false}}
+{"as":"ci","kind":"dataset","subject":"cb@1","digest":"sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03","properties":{"license":"MIT","pii":false}}
 {"as":"ci","kind":"model","subject":"m@1","digest":"sha256:0f9ff3d9a6d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03","datasets":["cb@1"],"metrics":{"auc":0.9}}
 {"as":"alice","kind":"approval","subject":"m@1","environment":"prod","decision":"approve","comment":"ok"}
 EOF
@@ -2896,6 +2896,23 @@ begin "policy test: an approval bound to another digest cannot even be recorded 
 sed 's/fx.jsonl/fx-digest.jsonl/' "$PT/ok.tests.xml" >"$PT/digest.tests.xml"
 run "$M" policy test "$PT/digest.tests.xml"
 want_err 3 'fx-digest.jsonl:4: approval for m@1 names another artifact digest than entry [0-9]+ \(as alice\)'
+end
+
+begin "policy test: an approval by a key without role approver cannot even be recorded (exit 3)"
+# the shipped tests rely on this: the rules' role tests cannot be reached
+{ cat "$PT/fx.jsonl"; echo '{"as":"ci","kind":"approval","subject":"m@1","environment":"prod","decision":"approve"}'; } >"$PT/fx-role.jsonl"
+sed 's/fx.jsonl/fx-role.jsonl/' "$PT/ok.tests.xml" >"$PT/role.tests.xml"
+run "$M" policy test "$PT/role.tests.xml"
+want_err 3 'fx-role.jsonl:4: key ci\+[0-9a-f]{8} \(role engineer\) may not sign approval entries; .* \(as ci\)'
+end
+
+begin "policy test: a waiver already expired cannot be recorded (exit 3)"
+# the shipped tests test expiry by moving as-of past a valid waiver's date
+{ cat "$PT/fx.jsonl"; echo '{"as":"rita","kind":"waiver","subject":"m@1","rule":"PROD-FREEZE","expires":"now-1d","reason":"too late"}'; } >"$PT/fx-expired.jsonl"
+sed -e 's/fx.jsonl/fx-expired.jsonl/' -e 's|<key name="alice" roles="approver"/>|&<key name="rita" roles="risk-officer"/>|' \
+	"$PT/ok.tests.xml" >"$PT/expired.tests.xml"
+run "$M" policy test "$PT/expired.tests.xml"
+want_err 3 'fx-expired.jsonl:4: waiver for m@1 of rule PROD-FREEZE expires .*: a waiver must not be expired when recorded \(as rita\)'
 end
 
 begin "policy test refuses a test file whose policy is invalid (exit 3)"

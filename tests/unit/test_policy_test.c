@@ -4,7 +4,8 @@
  * absent findings, test files refused (DOCTYPE, unknown rule id, unknown
  * fixture, an expect with both rule and verdict, a fixture line that cannot
  * be recorded, an unknown data override) with the temporary folder removed
- * on every path, and ml_policyset_load_ex's data overrides. */
+ * on every path, keys with a person (and a rotation), and
+ * ml_policyset_load_ex's data overrides. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -68,13 +69,13 @@ runner_folders(void)
 }
 
 static const char lines[] =
-	"{\"kind\":\"dataset\",\"subject\":\"cb@1\",\"digest\":\"sha256:"
+	"{\"as\":\"ci\",\"kind\":\"dataset\",\"subject\":\"cb@1\",\"digest\":\"sha256:"
 	"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\","
 	"\"properties\":{\"license\":\"MIT\",\"pii\":false}}\n"
 	"{\"as\":\"ci\",\"kind\":\"model\",\"subject\":\"m@1\",\"digest\":\"sha256:"
 	"0f9ff3d9a6d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\","
 	"\"datasets\":[\"cb@1\"],\"metrics\":{\"auc\":0.9}}\n"
-	"{\"as\":\"bob\",\"kind\":\"evaluation\",\"subject\":\"m@1\",\"metrics\":{\"auc\":0.9}}\n"
+	"{\"as\":\"val\",\"kind\":\"evaluation\",\"subject\":\"m@1\",\"metrics\":{\"auc\":0.9}}\n"
 	"\n"
 	"{\"as\":\"alice\",\"kind\":\"approval\",\"subject\":\"m@1\",\"environment\":\"prod\","
 	"\"decision\":\"approve\",\"comment\":\"ok\"}\n";
@@ -87,7 +88,7 @@ write_tests(const char *name, const char *head, const char *cases)
 
 	snprintf(text, sizeof text,
 		 "%s<tests xmlns=\"https://mlledger.dev/policy-test/v1\" policy=\"%s\">\n"
-		 "  <keys><key name=\"ci\" roles=\"engineer\"/>\n"
+		 "  <keys><key name=\"ci\" roles=\"engineer\"/><key name=\"val\" roles=\"validator\"/>\n"
 		 "    <key name=\"alice\" roles=\"approver\"/><key name=\"bob\" roles=\"approver\"/>\n"
 		 "  </keys>\n"
 		 "  <fixture id=\"one\" file=\"fx.jsonl\"/>\n"
@@ -307,6 +308,56 @@ test_refused(void **state)
 	refused("line.xml", "fx.jsonl:6: as: no key named \"carol\"");
 }
 
+/* A test file whose keys are alice (approver) and alice2 (approver, person
+ * alice, person-name pn), with fixture "rotated": alice revoked, then an
+ * approval by alice2. */
+static void
+write_person_tests(const char *name, const char *pn)
+{
+	char text[8192];
+
+	snprintf(text, sizeof text,
+		 "<tests xmlns=\"https://mlledger.dev/policy-test/v1\" policy=\"%s\">\n"
+		 "  <keys><key name=\"ci\" roles=\"engineer\"/><key name=\"val\" roles=\"validator\"/>\n"
+		 "    <key name=\"alice\" roles=\"approver\"/><key name=\"bob\" roles=\"approver\"/>\n"
+		 "    <key name=\"alice2\" roles=\"approver\" person=\"alice\" person-name=\"%s\"/>\n"
+		 "  </keys>\n"
+		 "  <fixture id=\"rotated\" file=\"fx.jsonl\">\n"
+		 "    <lines>{\"as\":\"admin\",\"kind\":\"key-revocation\",\"key\":\"alice\","
+		 "\"reason\":\"rotated\"}\n"
+		 "{\"as\":\"alice2\",\"kind\":\"approval\",\"subject\":\"m@1\","
+		 "\"environment\":\"prod\",\"decision\":\"approve\"}</lines>\n"
+		 "  </fixture>\n"
+		 "  <case fixture=\"rotated\" subject=\"m@1\" env=\"prod\" phase=\"audit\">\n"
+		 "    <expect rule=\"PROD-EVALUATION\" outcome=\"pass\"/>\n"
+		 "  </case>\n"
+		 "</tests>\n",
+		 production, pn);
+	write_text(name, text);
+	write_text("fx.jsonl", lines);
+}
+
+/* person and person-name go into the key's enrolment (the statement checks
+ * them: a name with a newline is refused, naming the key); a rotated key
+ * signs after the old key of its person was revoked by a fixture line. */
+static void
+test_person(void **state)
+{
+	struct ml_ptest_result r;
+	struct ml_err e;
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	write_person_tests("person.xml", "Alice Liddell");
+	if (run_file("person.xml", &r, &e) != ML_OK)
+		fail_msg("%s", e.msg);
+	assert_int_equal(r.passed, 1);
+	assert_int_equal(r.failed, 0);
+	ml_ptest_result_free(&r);
+	write_person_tests("badname.xml", "Alice&#10;Liddell");
+	refused("badname.xml", "enrolling key alice2: person.name");
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -349,6 +400,7 @@ main(void)
 		cmocka_unit_test(test_all_hold),
 		cmocka_unit_test(test_failing_expectation),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_person),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_load_ex),
 	};
