@@ -1,7 +1,9 @@
 #!/bin/sh
 # Interop test: an independent verifier written from ledger/FORMAT.md alone
 # (verify_ledger.py, Python + PyNaCl) must agree with `mlledger verify` on a
-# realistic ledger built by the CLI and on tampered copies of it, and check
+# realistic ledger built by the CLI and on tampered copies of it (governance
+# rules included: roles by kind, declared environments, metrics and typed
+# properties, waivers, retirements, clock corrections), and check
 # the §8 proofs (`prove`, `prove --consistency`, `cosign`); go/check.go
 # checks the checkpoints and proofs again with Go's golang.org/x/mod/sumdb
 # note and tlog packages.
@@ -130,6 +132,8 @@ step "dataset train" ml record dataset credit-card/transactions@2024.01 --file "
 step "dataset holdout (folder)" ml record dataset credit-card/holdout@1 --file "$T/data/holdout" --key "$K/alice.key"
 step "model 1.0.0 (folder)" ml record model fraud-detector@1.0.0 --artifact "$T/model-1.0.0" \
     --dataset credit-card/transactions@2024.01 --metric auc=0.91 --set framework=xgboost --key "$K/alice.key"
+# deployed, so that its retirement below retires a live version (rule 11)
+step "deployment 1.0.0" ml record deployment fraud-detector@1.0.0 --env prod --key "$K/alice.key"
 step "model 1.1.0" ml record model fraud-detector@1.1.0 --artifact "$T/model-1.1.0.bin" \
     --dataset credit-card/transactions@2024.01 --dataset credit-card/holdout@1 \
     --parent fraud-detector@1.0.0 --metric auc=0.934 --metric logloss=0.1234567890123456789 --key "$K/dave.key"
@@ -142,7 +146,7 @@ step "monitoring" ml record monitoring fraud-detector@1.1.0 --env prod --metric 
 # a gate decision (a SLSA VSA entry): production.xml denies (one approval)
 gate_recorded() { ml gate --policy "$ROOT/policies/production.xml" fraud-detector@1.1.0 --env prod --key "$K/alice.key"; [ $? -eq 1 ]; }
 step "gate decision (deny, recorded)" gate_recorded
-step "waiver" ml record waiver fraud-detector@1.1.0 --rule fairness.disparate-impact --expires 2027-03-31 \
+step "waiver" ml record waiver fraud-detector@1.1.0 --rule fairness.disparate-impact --expires 2099-03-31 \
     --reason "protected attribute not collected; reviewed by risk" --ticket RISK-42 --key "$K/bob.key"
 step "incident" ml record incident fraud-detector@1.0.0 --severity high --description "false positives on card-present transactions" --key "$K/alice.key"
 step "retirement" ml record retirement fraud-detector@1.0.0 --env prod --reason "superseded by 1.1.0" --key "$K/alice.key"
@@ -218,7 +222,7 @@ seq_of() { sql "$L" "SELECT seq FROM entry_index WHERE $1 ORDER BY seq LIMIT 1;"
 MID=$((N / 2))
 LAST=$((N - 1))
 APPROVAL=$(seq_of "kind = 'approval' AND keyid LIKE 'bob+%'")
-DEPLOY=$(seq_of "kind = 'deployment'")
+DEPLOY=$(seq_of "kind = 'deployment' AND version = '1.1.0'")
 M11=$(sql "$L" "SELECT lower(hex(digest)) FROM subjects WHERE kind = 'model' AND ref = 'fraud-detector@1.1.0';")
 
 # fresh NAME: a copy of the ledger with its log key (what the ledger's owner
@@ -448,7 +452,7 @@ expect_accept "$db" "forged enrolment with SHA-256 of the key line without newli
 db=$(fresh plus)
 if cut -d+ -f3- "$K/frank.pub" | grep -q '+' &&
     "$M" --ledger "$db" key enroll "$K/frank.pub" --role engineer --key "$K/carol.key" >"$T/out" 2>&1 &&
-    "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env canary --key "$K/frank.key" >>"$T/out" 2>&1 &&
+    "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env dev --key "$K/frank.key" >>"$T/out" 2>&1 &&
     [ "$(sql "$db" "SELECT keyid FROM keys WHERE name = 'frank';")" = "$(cut -d+ -f1-2 "$K/frank.pub")" ]; then
     ok "key whose base64 field holds '+' enrolled and used with the CLI; keyid is the first two fields"
 else
@@ -464,7 +468,12 @@ R32=$(printf '%032d' 0 | tr 0 r)
 db=$(fresh role)
 expect_exit 2 "mlledger key enroll --role of 33 bytes refused" \
     "$M" --ledger "$db" key enroll "$K/hank.pub" --role "${R32}r" --key "$K/carol.key"
-expect_exit 0 "mlledger key enroll --role of 32 bytes" \
+# the role must be declared (§5 rule 9): a governance entry by admin carol
+# declares it, made here since the CLI may not write governance entries yet
+"$PY" "$TAMPER" stmt governance interop.example/ml/ledger document \
+    "$("$PY" -c 'import json, sys; print(json.dumps({"document": sys.argv[1]}))' "{\"roles\":{\"admin\":[\"key-enrollment\",\"key-revocation\",\"governance\"],\"$R32\":[\"dataset\"]}}")" |
+    "$PY" "$TAMPER" sign "$K/carol.key" "$T/role32.env" && "$PY" "$TAMPER" append "$db" "$T/role32.env"
+expect_exit 0 "mlledger key enroll --role of 32 bytes (declared by a governance entry)" \
     "$M" --ledger "$db" key enroll "$K/hank.pub" --role "$R32" --key "$K/carol.key"
 expect_accept "$db" "role name of 32 bytes"
 forge_enrol role33 "$K/ivan.pub" "${R32}r"
@@ -474,11 +483,11 @@ expect_reject "$db" "forged enrolment with a role name of 33 bytes"
 
 # any valid JSON: white space allowed in statements and envelopes
 db=$(fresh pretty)
-"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"pretty"}' pretty >"$T/pretty.stmt"
+"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"dev"}' pretty >"$T/pretty.stmt"
 "$PY" "$TAMPER" sign "$K/alice.key" "$T/pretty.json" <"$T/pretty.stmt"
 expect_exit 0 "mlledger submit: statement with white space (indented, trailing newline)" \
     "$M" --ledger "$db" submit "$T/pretty.json"
-"$M" sign deployment fraud-detector@1.1.0 --env pretty-envelope --digest "sha256:$M11" \
+"$M" sign deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/penv.json" >/dev/null 2>&1
 "$PY" "$TAMPER" envelope "$T/penv.json" "$T/penv2.json" pretty
 expect_exit 0 "mlledger submit: envelope with white space (indented)" \
@@ -555,7 +564,7 @@ forge leapsec alice deployment fraud-detector@1.1.0 "$M11" '{"environment":"prod
 expect_reject "$db" "time with a leap second (23:59:60)"
 forge feb30 bob waiver fraud-detector@1.1.0 "$M11" '{"rule":"r1","expires":"2027-02-30","reason":"x"}'
 expect_reject "$db" "waiver expiring on 30 February"
-forge feb29 bob waiver fraud-detector@1.1.0 "$M11" '{"rule":"r1","expires":"2028-02-29","reason":"x"}'
+forge feb29 bob waiver fraud-detector@1.1.0 "$M11" '{"rule":"r1","expires":"2096-02-29","reason":"x"}'
 expect_accept "$db" "waiver expiring on 29 February of a leap year"
 
 # --- §2/§6 directory artifacts ---------------------------------------------
@@ -701,7 +710,7 @@ pad() {
     "$PY" -c 'import sys; b = open(sys.argv[1], "rb").read().rstrip(b"\n"); n = int(sys.argv[2])
 sys.stdout.buffer.write(b[:-1] + b" " * (n - len(b)) + b"}")' "$1" "$2"
 }
-"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"padded"}' >"$T/small.stmt"
+"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"staging"}' >"$T/small.stmt"
 for n in 524288 524289; do
     db=$(fresh "stmt$n")
     pad "$T/small.stmt" "$n" | "$PY" "$TAMPER" sign "$K/alice.key" "$T/stmt$n.env"
@@ -714,7 +723,7 @@ for n in 524288 524289; do
         expect_reject "$db" "statement of 512 KiB + 1 byte"
     fi
 done
-"$M" sign deployment fraud-detector@1.1.0 --env padded --digest "sha256:$M11" \
+"$M" sign deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/small.json" >/dev/null 2>&1
 for n in 1048576 1048577; do
     db=$(fresh "env$n")
@@ -851,7 +860,7 @@ db=$(fresh cp-otherroot2)
 "$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-otherroot.note"
 expect_reject "$db" "checkpoint of size $N signed by the log key over another tree's root"
 # the log's own checkpoint of a size beyond the ledger
-"$M" sign deployment fraud-detector@1.1.0 --env canary --digest "sha256:$M11" \
+"$M" sign deployment fraud-detector@1.1.0 --env dev --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/canary.json" >/dev/null 2>&1
 db=$(fresh cp-beyond)
 "$PY" "$TAMPER" append "$db" "$T/canary.json"
@@ -925,16 +934,18 @@ else
 fi
 expect_accept "$db" "ledger after an import (checkpoint sizes $N, $((N + 3)))"
 
-# a larger tree: genesis and one import of 1000 datasets (checkpoints 1, 1001)
+# a larger tree: genesis, an engineer's enrolment (admin carol may not sign
+# datasets: §5 rule 9) and one import of 999 datasets (checkpoints 1, 2, 1001)
 BIG="$T/big.db"
 "$PY" -c 'import hashlib
-for i in range(1000):
+for i in range(999):
     print("{\"kind\":\"dataset\",\"subject\":\"bulk/d@%d\",\"digest\":\"sha256:%s\"}"
           % (i, hashlib.sha256(b"%d" % i).hexdigest()))' >"$T/big.jsonl"
 if "$M" --ledger "$BIG" init --key "$K/carol.key" --origin big.example/log >"$T/cli.out" 2>&1 &&
-    "$M" --ledger "$BIG" import "$T/big.jsonl" --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
-    [ "$(sql "$BIG" 'SELECT group_concat(size) FROM checkpoints;')" = "1,1001" ]; then
-    ok "a 1001-entry ledger made by init and one import of 1000 (checkpoints of sizes 1 and 1001)"
+    "$M" --ledger "$BIG" key enroll "$K/alice.pub" --role engineer --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
+    "$M" --ledger "$BIG" import "$T/big.jsonl" --key "$K/alice.key" >>"$T/cli.out" 2>&1 &&
+    [ "$(sql "$BIG" 'SELECT group_concat(size) FROM checkpoints;')" = "1,2,1001" ]; then
+    ok "a 1001-entry ledger made by init, one enrolment and one import of 999 (checkpoints of sizes 1, 2 and 1001)"
 else
     notok "cannot make a 1001-entry ledger with one import"
     indent "$T/cli.out"
@@ -1169,7 +1180,7 @@ for r in d.execute("SELECT 0, seq, hex(leaf_hash) FROM entries UNION ALL SELECT 
     "$M" --ledger "$BIG" checkpoint --size 1 >"$T/big-1.note"
     "$M" --ledger "$BIG" checkpoint >"$T/big-1001.note"
     "$M" --ledger "$BIG" prove --consistency 1 >"$T/big-cons.proof"
-    gok "the 1001-entry ledger's tree table and its 2 checkpoints" tree "$T/big.pub" "$T/big.dump" "$T/big-1.note" "$T/big-1001.note"
+    gok "the 1001-entry ledger's tree table and its checkpoints of sizes 1 and 1001" tree "$T/big.pub" "$T/big.dump" "$T/big-1.note" "$T/big-1001.note"
     gok "the 1001-entry ledger: consistency from size 1 to 1001" consistency "$T/big.pub" "$T/big-1.note" "$T/big-1001.note" "$T/big-cons.proof"
 
     gbad "a bundle with one bit of a proof hash flipped" inclusion "$T/log.pub" "$T/bad-flip.proof" "$T/leaf-$MID-$N"
@@ -1186,6 +1197,314 @@ lines = open(sys.argv[1]).read().split("\n"); lines[1] = "%s %s %s" % (lines[1].
 open(sys.argv[2], "w").write("\n".join(lines))' "$T/tree.dump" "$T/tree-bad.dump"
     gbad "the tree dump with leaf 1's hash zeroed" tree "$T/log.pub" "$T/tree-bad.dump" "$T/cpN.note"
 fi
+
+# ---------------------------------------------------------------------------
+# 8. governance (FORMAT.md §2 "Kinds", "Persons", "Governance documents",
+#    "Clock corrections"; §5 rules 1, 3, 9, 10, 11): ledgers the CLI builds
+#    must be accepted by both verifiers; entries mlledger refuses to write are
+#    forged with tamper.py (signed by keys we hold, chain, projections, tree
+#    and checkpoints rebuilt with the log key) and must be rejected by both.
+
+ORIGIN=interop.example/ml/ledger
+# the roles of the default governance (§2), as JSON members
+DROLES='"admin":["key-enrollment","key-revocation","governance","clock-correction"],"engineer":["dataset","model","deployment","monitoring","retirement","incident","gate"],"validator":["evaluation","monitoring","incident"],"approver":["approval"],"risk-officer":["waiver","incident"],"auditor":[]'
+# doc_pred DOC: a governance predicate holding the document text DOC
+doc_pred() { "$PY" -c 'import json, sys; print(json.dumps({"document": sys.argv[1]}))' "$1"; }
+# expect_refused DESC CMD...: a CLI step must fail (any non-zero exit)
+expect_refused() {
+    d=$1
+    shift
+    if "$@" >"$T/cli.out" 2>&1; then
+        notok "$d: exit 0 (want a refusal)"
+    else
+        ok "$d: exit $?"
+        [ -s "$T/cli.out" ] && printf '#   %s\n' "$(head -n 1 "$T/cli.out")"
+    fi
+}
+
+# --- the default document and its schema ---------------------------------------
+if "$M" governance show --default >"$T/gov-default.json" 2>/dev/null; then
+    if cmp -s "$T/gov-default.json" "$ROOT/ledger/governance.default.json"; then
+        ok "mlledger governance show --default is ledger/governance.default.json byte for byte"
+    else
+        notok "mlledger governance show --default differs from ledger/governance.default.json"
+    fi
+else
+    echo "# SKIP mlledger governance show --default: no such command in this build"
+fi
+if "$PY" -c 'import jsonschema' 2>/dev/null; then
+    if "$PY" - "$ROOT/ledger/governance.schema.json" "$ROOT/ledger/governance.default.json" >"$T/schema.out" 2>&1 <<'PYEOF'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+errs = list(v.iter_errors(json.load(open(sys.argv[2]))))
+for e in errs:
+    print(e.message)
+bad = [{"roles": {"ops": []}}, {"environments": []}, {"metrics": {"auc": {"direction": "up"}}},
+       {"properties": {"pii": {"type": "boolean", "values": ["x"]}}}, {"owners": []},
+       {"roles": {"admin": ["key-enrollment", "key-revocation"]}}]
+for d in bad:
+    if not list(v.iter_errors(d)):
+        print("schema accepts the invalid document %s" % json.dumps(d))
+        errs.append(d)
+sys.exit(1 if errs else 0)
+PYEOF
+    then
+        ok "ledger/governance.default.json validates against ledger/governance.schema.json (Draft 2020-12), 6 invalid documents do not"
+    else
+        notok "ledger/governance.schema.json and the default document disagree"
+        indent "$T/schema.out"
+    fi
+else
+    echo "# SKIP JSON Schema validation of ledger/governance.default.json: python3-jsonschema not installed"
+fi
+
+# --- rule 9: the signer's roles may sign the kind ------------------------------
+db=$(fresh role-approval)
+expect_refused "mlledger record approval with engineer alice's key refused" \
+    "$M" --ledger "$db" record approval fraud-detector@1.1.0 --env prod --decision approve --key "$K/alice.key"
+forge role-approval alice approval fraud-detector@1.1.0 "$M11" '{"environment":"prod","decision":"approve"}'
+expect_reject "$db" "approval signed by engineer-only alice (rule 9)"
+forge role-eval bob evaluation fraud-detector@1.1.0 "$M11" '{"metrics":{"auc":0.9}}'
+expect_reject "$db" "evaluation signed by approver/risk-officer bob (rule 9)"
+forge role-waiver alice waiver fraud-detector@1.1.0 "$M11" '{"rule":"r1","expires":"2099-01-01","reason":"x"}'
+expect_reject "$db" "waiver signed by engineer alice (rule 9)"
+forge role-ok alice incident fraud-detector@1.1.0 "$M11" '{"severity":"low","description":"x"}'
+expect_accept "$db" "incident signed by engineer alice (control)"
+
+# --- rule 9: enrolments name declared roles --------------------------------------
+"$M" key new jane --dir "$K" >/dev/null 2>&1
+db=$(fresh role-typo)
+expect_refused "mlledger key enroll --role aprover (undeclared) refused" \
+    "$M" --ledger "$db" key enroll "$K/jane.pub" --role aprover --key "$K/carol.key"
+forge_enrol role-typo "$K/jane.pub" aprover
+expect_reject "$db" "enrolment with the undeclared role aprover (rule 9)"
+forge_enrol role-declared "$K/jane.pub" auditor
+expect_accept "$db" "enrolment with the declared role auditor (control)"
+
+# --- §2 persons ------------------------------------------------------------------
+JANE=$(cat "$K/jane.pub")
+JANEH=$(printf '%s' "$JANE" | sha256sum | cut -c1-64)
+forge person-ok carol key-enrollment jane "$JANEH" \
+    "{\"key\":\"$JANE\",\"roles\":[\"validator\"],\"person\":{\"id\":\"jane.doe\",\"name\":\"Jane Doe\",\"email\":\"jane@example.org\"}}"
+expect_accept "$db" "enrolment with a person {id, name, email} (control)"
+forge person-noid carol key-enrollment jane "$JANEH" \
+    "{\"key\":\"$JANE\",\"roles\":[\"validator\"],\"person\":{\"name\":\"Jane Doe\"}}"
+expect_reject "$db" "enrolment with a person without id"
+forge person-extra carol key-enrollment jane "$JANEH" \
+    "{\"key\":\"$JANE\",\"roles\":[\"validator\"],\"person\":{\"id\":\"jane\",\"team\":\"risk\"}}"
+expect_reject "$db" "enrolment with a person holding an unknown member"
+forge person-email carol key-enrollment jane "$JANEH" \
+    "{\"key\":\"$JANE\",\"roles\":[\"validator\"],\"person\":{\"id\":\"jane\",\"email\":\"jane.example.org\"}}"
+expect_reject "$db" "enrolment with a person email without @"
+forge person-id carol key-enrollment jane "$JANEH" \
+    "{\"key\":\"$JANE\",\"roles\":[\"validator\"],\"person\":{\"id\":\"jane doe\"}}"
+expect_reject "$db" "enrolment with a person id holding a space"
+
+# --- rule 9: declared environments, typed properties -------------------------------
+db=$(fresh env-typo)
+expect_refused "mlledger record deployment --env prdo (undeclared) refused" \
+    "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env prdo --key "$K/alice.key"
+forge env-typo alice deployment fraud-detector@1.1.0 "$M11" '{"environment":"prdo"}'
+expect_reject "$db" "deployment to the undeclared environment prdo (rule 9)"
+forge env-gate alice gate fraud-detector@1.1.0 "$M11" "$(vsa_pred 3 | sed 's/"environment":"prod"/"environment":"prdo"/')"
+expect_reject "$db" "gate decision for the undeclared environment prdo (rule 9)"
+db=$(fresh pii-text)
+expect_refused "mlledger record dataset --set pii=True (not a boolean) refused" \
+    "$M" --ledger "$db" record dataset credit-card/other@1 --digest "sha256:$H_A" --set pii=True --key "$K/alice.key"
+forge pii-text alice dataset credit-card/other@1 "$H_A" '{"properties":{"pii":"True"}}'
+expect_reject "$db" "dataset with properties pii=\"True\" (a string, declared boolean)"
+forge pii-num alice dataset credit-card/other@1 "$H_A" '{"properties":{"pii":0}}'
+expect_reject "$db" "dataset with properties pii=0 (a number, declared boolean)"
+forge license-num alice model fraud-detector@2.0.0 "$H_A" '{"properties":{"license":2}}'
+expect_reject "$db" "model with properties license=2 (a number, declared string)"
+forge pii-ok alice dataset credit-card/other@1 "$H_A" '{"properties":{"pii":true,"license":"CC-BY-4.0","free":1}}'
+expect_accept "$db" "dataset with pii=true, license a string and an undeclared property (control)"
+
+# --- rule 10: a waiver is not expired at its own append time ------------------------
+LASTDAY=$("$PY" -c 'import sys, datetime; print((datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=int(sys.argv[1]))).strftime("%Y-%m-%d"))' \
+    "$(sql "$L" 'SELECT max(appended_us) FROM entries;')")
+DAYBEFORE=$("$PY" -c 'import sys, datetime; print((datetime.date.fromisoformat(sys.argv[1]) - datetime.timedelta(days=1)).isoformat())' "$LASTDAY")
+db=$(fresh waiver-expired)
+expect_refused "mlledger record waiver --expires 2020-01-31 (expired) refused" \
+    "$M" --ledger "$db" record waiver fraud-detector@1.1.0 --rule r1 --expires 2020-01-31 --reason x --key "$K/bob.key"
+forge waiver-expired bob waiver fraud-detector@1.1.0 "$M11" '{"rule":"r1","expires":"2020-01-31","reason":"x"}'
+expect_reject "$db" "waiver that expired 2020-01-31, appended later (rule 10)"
+forge waiver-daybefore bob waiver fraud-detector@1.1.0 "$M11" "{\"rule\":\"r1\",\"expires\":\"$DAYBEFORE\",\"reason\":\"x\"}"
+expect_reject "$db" "waiver expiring the day before its append day $LASTDAY (rule 10)"
+forge waiver-sameday bob waiver fraud-detector@1.1.0 "$M11" "{\"rule\":\"r1\",\"expires\":\"$LASTDAY\",\"reason\":\"x\"}"
+expect_accept "$db" "waiver expiring on its append day $LASTDAY: holds to the end of that day (control)"
+
+# --- rule 11: a retirement retires a live version ------------------------------------
+db=$(fresh retire-never)
+expect_refused "mlledger record retirement of a version never deployed in dev refused" \
+    "$M" --ledger "$db" record retirement fraud-detector@1.1.0 --env dev --reason x --key "$K/alice.key"
+forge retire-never alice retirement fraud-detector@1.1.0 "$M11" '{"environment":"dev","reason":"x"}'
+expect_reject "$db" "retirement of fraud-detector@1.1.0 from dev, where it was never deployed (rule 11)"
+M10=$(sql "$L" "SELECT lower(hex(digest)) FROM subjects WHERE kind = 'model' AND ref = 'fraud-detector@1.0.0';")
+forge retire-twice alice retirement fraud-detector@1.0.0 "$M10" '{"environment":"prod","reason":"again"}'
+expect_reject "$db" "second retirement of fraud-detector@1.0.0 from prod, already retired (rule 11)"
+forge retire-ok alice retirement fraud-detector@1.1.0 "$M11" '{"environment":"prod","reason":"x"}'
+expect_accept "$db" "retirement of fraud-detector@1.1.0 from prod, where it is live (control)"
+db=$(fresh redeploy)
+expect_exit 0 "mlledger: fraud-detector@1.0.0 deployed again to prod after its retirement" \
+    "$M" --ledger "$db" record deployment fraud-detector@1.0.0 --env prod --key "$K/alice.key"
+expect_exit 0 "mlledger: and retired again" \
+    "$M" --ledger "$db" record retirement fraud-detector@1.0.0 --env prod --reason again --key "$K/alice.key"
+expect_accept "$db" "deploy, retire, deploy, retire in one environment"
+
+# --- rule 3: genesis format 1, a valid governance member --------------------------------
+"$M" key new govadmin --dir "$K" >/dev/null 2>&1
+rm -f "$T/gg.db" "$T/gg.db-wal" "$T/gg.db-shm" "$T/gg.db.log.key"
+"$M" --ledger "$T/gg.db" init --key "$K/govadmin.key" --origin gov.example >/dev/null 2>&1
+sql "$T/gg.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+GDOC="{\"roles\":{\"admin\":[\"key-enrollment\",\"key-revocation\",\"governance\"],\"ml\":[\"dataset\",\"model\",\"deployment\"]},\"environments\":[\"lab\"]}"
+GBAD="{\"roles\":{\"admin\":[\"key-enrollment\",\"key-revocation\"]}}"
+# regen NAME EXTRA_JSON: db = the one-entry ledger with its genesis made again
+regen() {
+    db="$T/$1.db"
+    rm -f "$db" "$db-wal" "$db-shm" "$db.log.key"
+    cp "$T/gg.db" "$db"
+    "$PY" "$TAMPER" regenesis "$db" "$K/govadmin.key" gov.example "$2"
+}
+regen gen-f1 '{"format":1,"person":{"id":"root","name":"Root Admin"}}'
+expect_accept "$db" "forged genesis with format 1 and a person (control)"
+for f in 0 2 999 '"1"' 1.0; do
+    regen "gen-f$f" "{\"format\":$f}"
+    expect_reject "$db" "forged genesis with format $f (meta format follows it)"
+done
+# §7 wants meta format = 1 and = the genesis format: a genesis format other
+# than 1 breaks one or the other; here meta stays 1, so only rule 3 is broken
+for f in 0 2 999; do
+    regen "gen-m$f" "{\"format\":$f}"
+    sql "$db" "UPDATE meta SET value = '1' WHERE key = 'format';"
+    expect_reject "$db" "forged genesis with format $f, meta format left 1"
+done
+regen gen-gov "$(doc_pred "$GDOC" | sed 's/"document"/"governance"/')"
+expect_accept "$db" "forged genesis with a governance member (control)"
+if "$M" key new mia --dir "$K" >/dev/null 2>&1 &&
+    "$M" --ledger "$db" key enroll "$K/mia.pub" --role ml --key "$K/govadmin.key" >"$T/out" 2>&1 &&
+    "$M" --ledger "$db" record dataset lab/data@1 --digest "sha256:$H_A" --key "$K/mia.key" >>"$T/out" 2>&1 &&
+    "$M" --ledger "$db" record model lab/model@1 --digest "sha256:$H_B" --key "$K/mia.key" >>"$T/out" 2>&1 &&
+    "$M" --ledger "$db" record deployment lab/model@1 --env lab --key "$K/mia.key" >>"$T/out" 2>&1; then
+    ok "mlledger follows the genesis governance: role ml enrolled, records a dataset, a model, a deployment to lab"
+else
+    notok "mlledger does not follow the genesis governance"
+    indent "$T/out"
+fi
+expect_refused "mlledger record deployment --env prod, not declared by the genesis governance, refused" \
+    "$M" --ledger "$db" record deployment lab/model@1 --env prod --key "$K/mia.key"
+expect_accept "$db" "a ledger under its genesis governance, built by the CLI"
+cp "$db" "$T/gen-gov2.db"
+cp "$db.log.key" "$T/gen-gov2.db.log.key"
+db="$T/gen-gov2.db"
+"$PY" "$TAMPER" stmt deployment lab/model@1 "$H_B" '{"environment":"prod"}' | "$PY" "$TAMPER" sign "$K/mia.key" "$T/gg-prod.env" &&
+    "$PY" "$TAMPER" append "$db" "$T/gg-prod.env"
+expect_reject "$db" "deployment to prod, a default environment the genesis governance does not declare (rule 9)"
+regen gen-badgov "$(doc_pred "$GBAD" | sed 's/"document"/"governance"/')"
+expect_reject "$db" "forged genesis whose governance lacks governance in admin's kinds (rule 3)"
+regen gen-notjson '{"governance":"roles: admin"}'
+expect_reject "$db" "forged genesis whose governance is not JSON (rule 3)"
+
+# --- governance entries ---------------------------------------------------------------
+DOC2="{\"roles\":{$DROLES,\"steward\":[\"dataset\"]},\"environments\":[\"dev\",\"prod\",\"eu:prod\"],\"metrics\":{\"auc\":{\"direction\":\"higher\"},\"drift\":{\"direction\":\"lower\",\"unit\":\"psi\"}},\"properties\":{\"tier\":{\"type\":\"string\",\"values\":[\"gold\",\"silver\"]},\"pii\":{\"type\":\"boolean\"}}}"
+forge gov-alice alice governance "$ORIGIN" document "$(doc_pred "$DOC2")"
+expect_reject "$db" "governance entry signed by engineer alice, not an admin (rule 9)"
+forge gov-digest carol governance "$ORIGIN" "$H_A" "$(doc_pred "$DOC2")"
+expect_reject "$db" "governance entry whose subject digest is not SHA-256 of the document"
+forge gov-origin carol governance other.example/ledger document "$(doc_pred "$DOC2")"
+expect_reject "$db" "governance entry whose subject is not the ledger's origin"
+forge gov-invalid carol governance "$ORIGIN" document "$(doc_pred '{"environments":["prod","prod"]}')"
+expect_reject "$db" "governance entry with an invalid document (an environment twice)"
+forge gov-ok carol governance "$ORIGIN" document "$(doc_pred "$DOC2")"
+expect_accept "$db" "governance entry signed by admin carol (control)"
+cp "$db" "$T/gov-base.db"
+cp "$db.log.key" "$T/gov-base.db.log.key"
+# gov_copy NAME: db = a copy of the ledger with the governance entry above
+gov_copy() {
+    db="$T/$1.db"
+    rm -f "$db" "$db-wal" "$db-shm"
+    cp "$T/gov-base.db" "$db"
+    cp "$T/gov-base.db.log.key" "$db.log.key"
+}
+gov_copy gov-cli
+if "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env eu:prod --set tier=gold --key "$K/alice.key" >"$T/out" 2>&1 &&
+    "$M" --ledger "$db" record monitoring fraud-detector@1.1.0 --env eu:prod --metric drift=0.1 --key "$K/alice.key" >>"$T/out" 2>&1; then
+    ok "mlledger follows a governance entry made elsewhere: deployment to eu:prod with tier=gold, monitoring of the declared drift"
+else
+    notok "mlledger does not follow the governance entry"
+    indent "$T/out"
+fi
+expect_refused "mlledger record monitoring with the undeclared metric latency_ms (closed set) refused" \
+    "$M" --ledger "$db" record monitoring fraud-detector@1.1.0 --env eu:prod --metric latency_ms=4 --key "$K/alice.key"
+expect_refused "mlledger record deployment --env staging (no longer declared) refused" \
+    "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env staging --key "$K/alice.key"
+expect_accept "$db" "the ledger under the governance entry, CLI entries after it"
+gov_copy gov-metric
+"$PY" "$TAMPER" stmt monitoring fraud-detector@1.1.0 "$M11" '{"environment":"prod","metrics":{"latency_ms":4}}' |
+    "$PY" "$TAMPER" sign "$K/alice.key" "$T/gm.env" && "$PY" "$TAMPER" append "$db" "$T/gm.env"
+expect_reject "$db" "monitoring with a metric outside the declared (closed) set (rule 9)"
+gov_copy gov-tier
+"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"prod","properties":{"tier":"bronze"}}' |
+    "$PY" "$TAMPER" sign "$K/alice.key" "$T/gt.env" && "$PY" "$TAMPER" append "$db" "$T/gt.env"
+expect_reject "$db" "deployment with tier=bronze, not one of the declared values (rule 9)"
+gov_copy gov-staging
+"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"staging"}' |
+    "$PY" "$TAMPER" sign "$K/alice.key" "$T/gs.env" && "$PY" "$TAMPER" append "$db" "$T/gs.env"
+expect_reject "$db" "deployment to staging, declared by the default but not by the document in force (rule 9)"
+gov_copy gov-steward
+"$PY" "$TAMPER" enrol-stmt "$K/jane.pub" steward | "$PY" "$TAMPER" sign "$K/carol.key" "$T/gst.env" &&
+    "$PY" "$TAMPER" append "$db" "$T/gst.env"
+expect_accept "$db" "enrolment with the role steward, declared by the governance entry (control)"
+
+# --- rule 1: clock corrections -------------------------------------------------------
+# entry N: a deployment appended by a machine whose clock was 60 s ahead;
+# entry N+1: a clock correction from N, dated TIME (µs from entry N-1's time)
+"$M" sign deployment fraud-detector@1.1.0 --env dev --set note=ahead --digest "sha256:$M11" \
+    --key "$K/alice.key" --out "$T/ahead.json" >/dev/null 2>&1
+T0=$(sql "$L" 'SELECT max(appended_us) FROM entries;')
+db=$(fresh clock-base)
+"$PY" "$TAMPER" append-at "$db" "$T/ahead.json" $((T0 + 60000000))
+LEAFN=$(sql "$db" "SELECT lower(hex(leaf_hash)) FROM entries WHERE seq = $N;")
+# clock NAME KEY AT FROM [DIGEST]: db = clock-base with a correction appended at T0 + AT
+clock() {
+    db="$T/$1.db"
+    rm -f "$db" "$db-wal" "$db-shm"
+    cp "$T/clock-base.db" "$db"
+    cp "$T/clock-base.db.log.key" "$db.log.key"
+    "$PY" "$TAMPER" stmt clock-correction "$ORIGIN" "${5:-$LEAFN}" "{\"from\":$4,\"reason\":\"clock 60 s ahead\"}" |
+        "$PY" "$TAMPER" sign "$K/$2.key" "$T/$1.env" &&
+        "$PY" "$TAMPER" append-at "$db" "$T/$1.env" $((T0 + $3))
+}
+clock clock-ok carol 30000000 "$N"
+expect_accept "$db" "clock correction from entry $N dated between entries $((N - 1)) and $N (control)"
+clock clock-low carol 0 "$N"
+expect_accept "$db" "clock correction dated exactly entry $((N - 1))'s time (lower bound, control)"
+clock clock-high carol 60000000 "$N"
+expect_reject "$db" "clock correction dated exactly entry $N's time (not before it; rule 1)"
+clock clock-late carol 120000000 "$N"
+expect_reject "$db" "clock correction dated after entry $N (out of bounds; rule 1)"
+clock clock-early carol -1 "$N"
+expect_reject "$db" "clock correction dated before entry $((N - 1)) (out of bounds; rule 1)"
+clock clock-alice alice 30000000 "$N"
+expect_reject "$db" "clock correction signed by engineer alice, not an admin"
+clock clock-digest carol 30000000 "$N" "$H_A"
+expect_reject "$db" "clock correction whose subject digest is not the leaf hash of entry $N"
+clock clock-self carol 30000000 $((N + 1)) "$LEAFN"
+expect_reject "$db" "clock correction naming itself as from"
+# a second correction must name a from above the first correction's seq
+clock clock-two carol 30000000 "$N"
+"$PY" "$TAMPER" stmt clock-correction "$ORIGIN" "$LEAFN" "{\"from\":$N,\"reason\":\"again\"}" |
+    "$PY" "$TAMPER" sign "$K/carol.key" "$T/clock-two2.env" &&
+    "$PY" "$TAMPER" append-at "$db" "$T/clock-two2.env" $((T0 + 30000001))
+expect_reject "$db" "a second clock correction naming the same from (not above the first correction)"
+clock clock-after carol 30000000 "$N"
+"$PY" "$TAMPER" append-at "$db" "$T/canary.json" $((T0 + 40000000))
+expect_accept "$db" "an entry after the correction, dated after it but before entry $N (control)"
+clock clock-back carol 30000000 "$N"
+"$PY" "$TAMPER" append-at "$db" "$T/canary.json" $((T0 + 20000000))
+expect_reject "$db" "an entry after the correction dated before it (times never decrease)"
 
 # control: the untouched ledger still verifies with both after all the copying
 if "$PY" "$VERIFY" "$L" >/dev/null 2>&1 && "$M" --ledger "$L" verify >/dev/null 2>&1; then

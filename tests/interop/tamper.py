@@ -18,6 +18,10 @@ caught by them.
   tamper.py enrol-stmt PUBFILE ROLE     print a key-enrollment statement
   tamper.py append DB ENVFILE [raw]     append ENVFILE as the next entry
                                         (trailing newlines dropped unless raw)
+  tamper.py append-at DB ENVFILE TIME_US
+                                        the same, with append time TIME_US (µs
+                                        since the epoch; "+D"/"-D": the last
+                                        entry's time plus/minus D µs)
   tamper.py edit-payload DB SEQ OLD NEW replace OLD by NEW in entry SEQ's
                                         statement (signature kept), rechain
   tamper.py set-time DB SEQ DELTA_US    add DELTA_US to entry SEQ's time, rechain
@@ -35,16 +39,21 @@ caught by them.
                                         print a statement (compact, or
                                         indented); "time" is added if absent;
                                         DIGEST "manifest" = SHA-256 of the §6
-                                        manifest of predicate.artifact.files
+                                        manifest of predicate.artifact.files,
+                                        "document" = SHA-256 of
+                                        predicate.document (a governance entry)
   tamper.py envelope IN OUT pretty|dup|newline
                                         rewrite envelope IN: indented, with a
                                         duplicated payloadType member, or with
                                         a trailing newline
-  tamper.py regenesis DB ADMINKEY ORIGIN
+  tamper.py regenesis DB ADMINKEY ORIGIN [EXTRA_JSON]
                                         replace the genesis entry of a ledger
                                         holding only it by one for ORIGIN (new
                                         random log key, written to DB.log.key),
-                                        meta and entry_index follow, rechain
+                                        meta and entry_index follow, rechain;
+                                        EXTRA_JSON's members are set in the
+                                        predicate (e.g. format, person,
+                                        governance; meta format follows)
   tamper.py truncate DB SIZE            drop the entries from seq SIZE on, with
                                         their projections (keys, subjects,
                                         entry_index), tree and checkpoints
@@ -188,7 +197,11 @@ def cmd_enrol_stmt(pubfile, role):
     sys.stdout.write(json.dumps(st, separators=(",", ":")))
 
 
-def cmd_append(path, envfile, raw=None):
+def cmd_append_at(path, envfile, at):
+    cmd_append(path, envfile, None, at)
+
+
+def cmd_append(path, envfile, raw=None, at=None):
     env = open(envfile, "rb").read()
     if raw is None:
         env = env.rstrip(b"\n")
@@ -197,7 +210,12 @@ def cmd_append(path, envfile, raw=None):
     db = open_rw(path)
     seq, prev, t = db.execute("SELECT seq, leaf_hash, appended_us FROM entries "
                               "ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, t = seq + 1, t + 1
+    if at is None:
+        seq, t = seq + 1, t + 1
+    elif at[0] in "+-":
+        seq, t = seq + 1, t + int(at)
+    else:
+        seq, t = seq + 1, int(at)
     db.execute("INSERT INTO entries VALUES (?,?,?,?,?)",
                (seq, prev, t, env, V.leaf_hash(V.leaf_bytes(seq, prev, t, env))))
     # projections as far as the (possibly malformed) envelope allows: an
@@ -280,6 +298,8 @@ def cmd_stmt(kind, subject, digest, predicate, pretty=None):
         pred.setdefault("time", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     if digest == "manifest":
         digest = hashlib.sha256(V.manifest(pred["artifact"]["files"])).hexdigest()
+    elif digest == "document":
+        digest = hashlib.sha256(pred["document"].encode("utf-8")).hexdigest()
     st = {"_type": V.STATEMENT_TYPE,
           "subject": [{"name": subject, "digest": {"sha256": digest}}],
           "predicateType": V.VSA_TYPE if kind == "gate" else "https://mlledger.dev/%s/v1" % kind,
@@ -310,7 +330,7 @@ def cmd_envelope(src, out, mode):
     open(out, "wb").write(raw)
 
 
-def cmd_regenesis(path, adminkey, origin):
+def cmd_regenesis(path, adminkey, origin, extra=None):
     keyid, sk = read_signer(adminkey)
     admin = V.verifier_key_line(keyid.split("+")[0], bytes(sk.verify_key))
     logseed = os.urandom(32)
@@ -321,6 +341,7 @@ def cmd_regenesis(path, adminkey, origin):
           "predicateType": "https://mlledger.dev/genesis/v1",
           "predicate": {"format": 1, "origin": origin, "logKey": logkey, "admin": admin,
                         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+    st["predicate"].update(json.loads(extra) if extra else {})
     stmt = json.dumps(st, separators=(",", ":")).encode()
     env = envelope(stmt, adminkey)
     db = open_rw(path)
@@ -331,6 +352,7 @@ def cmd_regenesis(path, adminkey, origin):
                (origin, keyid, hashlib.sha256(stmt).digest()))
     db.execute("UPDATE meta SET value = ? WHERE key = 'origin'", (origin,))
     db.execute("UPDATE meta SET value = ? WHERE key = 'log_key'", (logkey,))
+    db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(st["predicate"]["format"]),))
     rechain(db, 0)
     # the forger made this log key: it signs the checkpoints from now on
     # (written as mlledger's signer key line, even for an origin mlledger
@@ -467,7 +489,7 @@ def cmd_keyline(keyfile, passfile=None):
 
 
 def main(a):
-    cmds = {"sign": (cmd_sign, 2), "enrol-stmt": (cmd_enrol_stmt, 2), "append": (cmd_append, 2),
+    cmds = {"sign": (cmd_sign, 2), "enrol-stmt": (cmd_enrol_stmt, 2), "append": (cmd_append, 2), "append-at": (cmd_append_at, 3),
             "edit-payload": (cmd_edit_payload, 4), "set-time": (cmd_set_time, 3),
             "keyline": (cmd_keyline, 1), "resign": (cmd_resign, 5),
             "rename-pub": (cmd_rename_pub, 2), "seedkey": (cmd_seedkey, 3),
@@ -475,7 +497,8 @@ def main(a):
             "regenesis": (cmd_regenesis, 3), "truncate": (cmd_truncate, 2),
             "checkpoint": (cmd_checkpoint, 2), "set-checkpoint": (cmd_set_checkpoint, 3),
             "sign-note": (cmd_sign_note, 2), "bundle": (cmd_bundle, 3)}
-    optional = {"keyline": 1, "stmt": 1, "append": 1, "checkpoint": 1, "bundle": 1}   # commands with one optional argument
+    optional = {"keyline": 1, "stmt": 1, "append": 1, "checkpoint": 1, "bundle": 1,
+                "regenesis": 1}   # commands with one optional argument
     if len(a) < 2 or a[1] not in cmds or not (
             len(a) - 2 == cmds[a[1]][1] or len(a) - 2 == cmds[a[1]][1] + optional.get(a[1], -99)):
         sys.exit(__doc__)

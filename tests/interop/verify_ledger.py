@@ -25,7 +25,8 @@ Usage:
 Standard library + PyNaCl only (Debian: python3-nacl).  Interpretations of
 points FORMAT.md leaves open are marked "SPEC:" below.  Section numbers refer
 to FORMAT.md as revised in commit ecdee5b (tree and checkpoints tables in §7,
-§8 Merkle tree, checkpoints and proofs, §9 test vectors).
+§8 Merkle tree, checkpoints and proofs, §9 test vectors) and c6d781a (§2
+persons, governance documents, clock corrections; §5 rules 1, 3, 9-11).
 """
 
 import base64
@@ -127,12 +128,15 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 MODEL_KINDS = ("evaluation", "approval", "deployment", "monitoring",
                "waiver", "retirement", "incident", "gate")
 VSA_TYPE = "https://slsa.dev/verification_summary/v1"   # §2 "Gate decisions"
-KINDS = ("genesis", "key-enrollment", "key-revocation", "dataset", "model") + MODEL_KINDS
+# §2: kinds about the ledger itself (subject name = the origin)
+LEDGER_KINDS = ("governance", "clock-correction")
+KINDS = ("genesis", "key-enrollment", "key-revocation", "dataset", "model") + MODEL_KINDS \
+    + LEDGER_KINDS
 
 # predicate members per kind: (required, optional)   -- §2 table
 PREDICATE_MEMBERS = {
-    "genesis": ({"time", "format", "origin", "logKey", "admin"}, set()),
-    "key-enrollment": ({"time", "key", "roles"}, set()),
+    "genesis": ({"time", "format", "origin", "logKey", "admin"}, {"person", "governance"}),
+    "key-enrollment": ({"time", "key", "roles"}, {"person"}),
     "key-revocation": ({"time", "key", "reason"}, set()),
     "dataset": ({"time"}, {"uri", "artifact", "properties"}),
     "model": ({"time"}, {"artifact", "datasets", "parent", "metrics", "properties"}),
@@ -146,6 +150,8 @@ PREDICATE_MEMBERS = {
     "gate": ({"verifier", "timeVerified", "resourceUri", "policy", "inputAttestations",
               "verificationResult", "verifiedLevels", "environment", "policies", "ledger",
               "findings"}, set()),
+    "governance": ({"time", "document"}, set()),
+    "clock-correction": ({"time", "from", "reason"}, set()),
 }
 RE_LEVEL = re.compile(r"[A-Za-z0-9_:.@-]{1,128}")
 RE_VNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -208,6 +214,13 @@ def check_gate(pred):
 # SPEC: read as the predicate members of those names only (not, say, a
 # `properties` member that happens to be called "description").
 LONG_TEXT = {"comment", "reason", "description"}
+# SPEC: a governance document "as text" (genesis `governance`, governance
+# `document`) is JSON text, and the documented default itself
+# (ledger/governance.default.json) is written on several lines; but §2 lists
+# only comment/reason/description as the long texts that may hold \n and \t.
+# Read as: a document may hold \n and \t too (JSON white space), no other
+# control character (not \r).
+DOCUMENT_TEXT = {"document", "governance"}
 
 RE_KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # §1/§7: the origin is 1-128 bytes of [A-Za-z0-9._/:-]
@@ -745,7 +758,7 @@ def check_statement_strings(st):
                 check_all_strings(x, "statement." + k)
         for k, x in st["predicate"].items():
             check_string(k, "predicate member name")
-            check_all_strings(x, "predicate." + k, long_text=k in LONG_TEXT)
+            check_all_strings(x, "predicate." + k, long_text=k in LONG_TEXT or k in DOCUMENT_TEXT)
     else:
         check_all_strings(st, "statement")
 
@@ -994,6 +1007,25 @@ def parse_statement(stmt):
         if sdigest != sha256(pred["logKey"].encode()):
             raise Bad("genesis: subject digest is not SHA-256 of the logKey line")
         parse_vkey(pred["admin"], RE_KEY_NAME, "genesis.admin")
+        if "person" in pred:
+            check_person(pred["person"], "genesis.person")
+        if "governance" in pred and not isinstance(pred["governance"], str):
+            raise Bad("genesis.governance: a governance document as text")
+    elif kind == "governance":
+        # §2: subject = the origin (checked against the genesis's in
+        # check_entry), digest = SHA-256 of the document text's UTF-8 bytes
+        if not fm(RE_ORIGIN, sname):
+            raise Bad("governance: subject name is not an origin")
+        if not isinstance(pred["document"], str):
+            raise Bad("governance.document: a governance document as text")
+        if sdigest != sha256(pred["document"].encode("utf-8")):
+            raise Bad("governance: subject digest is not SHA-256 of the document text")
+    elif kind == "clock-correction":
+        if not fm(RE_ORIGIN, sname):
+            raise Bad("clock-correction: subject name is not an origin")
+        f = pred["from"]
+        if not isinstance(f, int) or isinstance(f, bool) or f < 1:
+            raise Bad("clock-correction.from: an integer >= 1")
     elif kind in ("key-enrollment", "key-revocation"):
         kname, _, _ = parse_vkey(pred["key"], RE_KEY_NAME, kind + ".key")
         if sname != kname:
@@ -1009,6 +1041,8 @@ def parse_statement(stmt):
                 raise Bad("key-enrollment.roles: bad role name")
             if len(set(roles)) != len(roles):
                 raise Bad("key-enrollment.roles: roles not distinct")
+            if "person" in pred:
+                check_person(pred["person"], "key-enrollment.person")
     else:
         split_ref(sname, "subject name")
         if kind == "approval" and pred["decision"] not in ("approve", "reject"):
@@ -1018,6 +1052,204 @@ def parse_statement(stmt):
         if kind == "incident" and pred["severity"] not in ("low", "medium", "high", "critical"):
             raise Bad("incident.severity: bad value")
     return kind, sname, sdigest, pred
+
+
+# ---------------------------------------------------------------------------
+# §2 "Persons" and "Governance documents"
+
+RE_PERSON_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def check_person(p, what):
+    """§2 Persons: {"id", "name"?, "email"?}, no other member."""
+    if not isinstance(p, dict) or "id" not in p or not set(p) <= {"id", "name", "email"}:
+        raise Bad("%s: must be {id, name?, email?}" % what)
+    if not fm(RE_PERSON_ID, p["id"]):
+        raise Bad("%s.id: 1-64 bytes of [A-Za-z0-9._-]" % what)
+    if "name" in p and (not isinstance(p["name"], str) or len(p["name"].encode("utf-8")) > 128):
+        raise Bad("%s.name: text of at most 128 bytes" % what)
+    # SPEC: "at most 254 bytes, one @" is read as exactly one '@' anywhere;
+    # nothing more (no check of the local part or the domain).
+    if "email" in p and (not isinstance(p["email"], str) or len(p["email"].encode("utf-8")) > 254
+                         or p["email"].count("@") != 1):
+        raise Bad("%s.email: at most 254 bytes with one @" % what)
+
+
+MAX_DOCUMENT = 65536
+# every kind a governance document may grant: "any kind but genesis"
+SIGNABLE_KINDS = frozenset(KINDS) - {"genesis"}
+# §2: admin "must be declared with at least" these
+ADMIN_NEEDS = frozenset({"key-enrollment", "key-revocation", "governance"})
+# §5 rule 5 (key kinds) and, SPEC, governance and clock corrections: kinds
+# only a key holding role admin signs, whatever the document in force grants.
+# Rule 5 names only key-enrollment and key-revocation; for governance and
+# clock-correction the spec only says "an admin appends a clock-correction"
+# (§2 "Clock corrections") -- read as a requirement for both.
+ADMIN_ONLY = frozenset({"key-enrollment", "key-revocation", "governance", "clock-correction"})
+
+
+class Governance:
+    """A governance document with its defaults filled in (§2).
+    roles: role -> frozenset of kinds; envs: frozenset; metrics: None (open
+    set) or name -> (direction, unit); properties: name -> (type, values or
+    None)."""
+    def __init__(self, roles, envs, metrics, properties):
+        self.roles, self.envs, self.metrics, self.properties = roles, envs, metrics, properties
+
+    def direction(self, metric):
+        """§2: the direction of a metric, or None ("changed" only)."""
+        if self.metrics is not None:
+            m = self.metrics.get(metric)
+            return m[0] if m else None
+        return DEFAULT_DIRECTIONS.get(metric)
+
+    def same_as(self, other):
+        return (self.roles, self.envs, self.metrics, self.properties) == \
+            (other.roles, other.envs, other.metrics, other.properties)
+
+
+# §2 the tables of the default governance (roles; environments; metrics:
+# open, with these directions; properties)
+DEFAULT_ROLES = {
+    "admin": frozenset({"key-enrollment", "key-revocation", "governance", "clock-correction"}),
+    "engineer": frozenset({"dataset", "model", "deployment", "monitoring", "retirement",
+                           "incident", "gate"}),
+    "validator": frozenset({"evaluation", "monitoring", "incident"}),
+    "approver": frozenset({"approval"}),
+    "risk-officer": frozenset({"waiver", "incident"}),
+    "auditor": frozenset(),
+}
+DEFAULT_ENVS = frozenset({"dev", "staging", "prod"})
+DEFAULT_DIRECTIONS = dict([(m, "higher") for m in ("auc", "accuracy", "precision", "recall", "f1")]
+                          + [(m, "lower") for m in ("loss", "log_loss", "rmse", "mae", "mse")])
+DEFAULT_PROPERTIES = {"pii": ("boolean", None), "license": ("string", None),
+                      "dpia": ("string", None)}
+DEFAULT_GOVERNANCE = Governance(DEFAULT_ROLES, DEFAULT_ENVS, None, DEFAULT_PROPERTIES)
+
+
+def _distinct_strings(v, lo, hi, ok, what):
+    if not isinstance(v, list) or not lo <= len(v) <= hi:
+        raise Bad("%s: a list of %d-%d names" % (what, lo, hi))
+    for x in v:
+        if not ok(x):
+            raise Bad("%s: bad name %r" % (what, x))
+    if len(set(v)) != len(v):
+        raise Bad("%s: names not distinct" % what)
+    return v
+
+
+def parse_governance(text, what="governance document"):
+    """§2 "Governance documents": validate the text; return a Governance.
+    SPEC: duplicate member names are refused in documents as in statements
+    (§2 says so of statements and envelopes only)."""
+    if not isinstance(text, str):
+        raise Bad("%s: not text" % what)
+    raw = text.encode("utf-8", errors="surrogatepass")
+    if len(raw) > MAX_DOCUMENT:
+        raise Bad("%s: larger than %d bytes" % (what, MAX_DOCUMENT))
+    doc = parse_json(raw, what)
+    if not isinstance(doc, dict):
+        raise Bad("%s: not a JSON object" % what)
+    unknown = set(doc) - {"roles", "environments", "metrics", "properties"}
+    if unknown:
+        raise Bad("%s: unknown member %s" % (what, ", ".join(sorted(unknown))))
+
+    roles = DEFAULT_ROLES
+    if "roles" in doc:
+        r = doc["roles"]
+        if not isinstance(r, dict) or not 1 <= len(r) <= 64:
+            raise Bad("%s: roles: an object of 1-64 roles" % what)
+        roles = {}
+        for name, kinds in r.items():
+            if not fm(RE_ROLE, name):
+                raise Bad("%s: roles: bad role name %r" % (what, name))
+            _distinct_strings(kinds, 0, len(SIGNABLE_KINDS), lambda k: k in SIGNABLE_KINDS,
+                              "%s: roles.%s" % (what, name))
+            roles[name] = frozenset(kinds)
+        if not ADMIN_NEEDS <= roles.get("admin", frozenset()):
+            raise Bad("%s: roles: admin must be declared with at least key-enrollment, "
+                      "key-revocation and governance" % what)
+
+    envs = DEFAULT_ENVS
+    if "environments" in doc:
+        envs = frozenset(_distinct_strings(doc["environments"], 1, 64, lambda e: fm(RE_ENV, e),
+                                           what + ": environments"))
+
+    metrics = None          # open
+    if "metrics" in doc:
+        m = doc["metrics"]
+        # SPEC: "at most 256" with no lower bound: {} is a closed, empty set
+        if not isinstance(m, dict) or len(m) > 256:
+            raise Bad("%s: metrics: an object of at most 256 metrics" % what)
+        metrics = {}
+        for name, d in m.items():
+            w = "%s: metrics.%s" % (what, name)
+            if not fm(RE_SCALAR_NAME, name):
+                raise Bad("%s: metrics: bad metric name %r" % (what, name))
+            if not isinstance(d, dict) or "direction" not in d or not set(d) <= {"direction", "unit"}:
+                raise Bad("%s: must be {direction, unit?}" % w)
+            if d["direction"] not in ("higher", "lower"):
+                raise Bad("%s.direction: higher or lower" % w)
+            if "unit" in d and (not isinstance(d["unit"], str) or len(d["unit"].encode("utf-8")) > 32):
+                raise Bad("%s.unit: text of at most 32 bytes" % w)
+            if "unit" in d:
+                check_string(d["unit"], w + ".unit")
+            metrics[name] = (d["direction"], d.get("unit"))
+
+    properties = DEFAULT_PROPERTIES
+    if "properties" in doc:
+        p = doc["properties"]
+        if not isinstance(p, dict) or len(p) > 256:
+            raise Bad("%s: properties: an object of at most 256 properties" % what)
+        properties = {}
+        for name, d in p.items():
+            w = "%s: properties.%s" % (what, name)
+            if not fm(RE_SCALAR_NAME, name):
+                raise Bad("%s: properties: bad property name %r" % (what, name))
+            if not isinstance(d, dict) or "type" not in d or not set(d) <= {"type", "values"}:
+                raise Bad("%s: must be {type, values?}" % w)
+            if d["type"] not in ("boolean", "string", "number"):
+                raise Bad("%s.type: boolean, string or number" % w)
+            values = None
+            if "values" in d:
+                if d["type"] != "string":
+                    raise Bad("%s.values: only with type string" % w)
+                for x in d["values"] if isinstance(d["values"], list) else []:
+                    if isinstance(x, str):
+                        check_string(x, w + ".values")
+                values = frozenset(_distinct_strings(d["values"], 1, 256,
+                                                     lambda x: isinstance(x, str), w + ".values"))
+            properties[name] = (d["type"], values)
+    return Governance(roles, envs, metrics, properties)
+
+
+def check_property_type(name, decl, v):
+    """§5 rule 9: a declared property has its type (and a declared value)."""
+    typ, values = decl
+    if typ == "boolean" and not isinstance(v, bool):
+        raise Bad("property %s must be a boolean (JSON true/false), not %s" % (name, json.dumps(v)))
+    if typ == "number" and not is_number(v):
+        raise Bad("property %s must be a number, not %s" % (name, json.dumps(v)))
+    if typ == "string":
+        if not isinstance(v, str):
+            raise Bad("property %s must be a string, not %s" % (name, json.dumps(v)))
+        if values is not None and v not in values:
+            raise Bad("property %s: %s is not a declared value" % (name, json.dumps(v)))
+
+
+def days_from_civil(y, m, d):
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year >= 0)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def end_of_day_us(date):
+    """µs since the epoch of the end of day YYYY-MM-DD, UTC (the next midnight)."""
+    return (days_from_civil(int(date[0:4]), int(date[5:7]), int(date[8:10])) + 1) * 86400 * 1000000
 
 
 # ---------------------------------------------------------------------------
@@ -1043,6 +1275,13 @@ class State:
         self.replay = set()      # (keyid, stmt_hash)
         self.subjects = {}       # (kind, ref) -> (digest, seq)
         self.genesis = None
+        self.gov = DEFAULT_GOVERNANCE   # §2: the document in force for the next entry
+        self.gov_seq = None      # the entry that declared it (None: the default)
+        self.times = []          # append time of every entry so far (µs)
+        self.leaves = []         # leaf hash of every entry so far
+        self.effective = []      # §2 "Clock corrections": effective time of every entry
+        self.last_correction = None   # seq of the latest clock correction
+        self.live = {}           # (NAME@VERSION, environment) -> deployed and not retired since
 
     def active_admins(self):
         return [k for k, v in self.keys.items() if v["revoked"] is None and "admin" in v["roles"]]
@@ -1054,12 +1293,19 @@ class State:
         self.seen_pubs[pub] = keyid
 
 
-def check_entry(st, seq, env_bytes):
-    """Apply §5 rules 2-7 to one entry; return its expected entry_index row."""
+def check_entry(st, seq, env_bytes, t):
+    """Apply §5 rules 1-11 to entry seq (append time t, µs) once its seq,
+    link and leaf hash are checked; return its expected entry_index row.
+    The caller appends t and the leaf hash to st.times and st.leaves."""
     stmt, keyid, sig = parse_envelope(env_bytes)
     kind, sname, sdigest, pred = parse_statement(stmt)
     msg = pae(PAYLOAD_TYPE, stmt)
     stmt_hash = sha256(stmt)
+
+    # rule 1: times never decrease, a clock correction aside (its bounds are
+    # checked with the rest of it below)
+    if seq > 0 and kind != "clock-correction" and t < st.times[-1]:
+        raise Bad("append time decreases")
 
     # rule 3 / 4: who signed
     if seq == 0:
@@ -1087,6 +1333,62 @@ def check_entry(st, seq, env_bytes):
     if (keyid, stmt_hash) in st.replay:
         raise Bad("replayed statement (same keyid and statement bytes as an earlier entry)")
     st.replay.add((keyid, stmt_hash))
+
+    # rule 9: under the governance document in force for this entry (the
+    # latest governance entry before it, else the genesis `governance`
+    # member, else the default)
+    gov = st.gov
+    gov_what = ("the governance of entry %d" % st.gov_seq if st.gov_seq is not None
+                else "the default governance")
+    if seq > 0:
+        roles = st.keys[keyid]["roles"]
+        if kind in ADMIN_ONLY and "admin" not in roles:
+            raise Bad("%s signed by %s, which lacks role admin" % (kind, keyid))
+        if not any(kind in gov.roles.get(r, ()) for r in roles):
+            may = sorted(r for r, ks in gov.roles.items() if kind in ks)
+            raise Bad("%s (roles %s) may not sign %s entries under %s (may: %s)"
+                      % (keyid, ",".join(roles), kind, gov_what, ", ".join(may) or "no role"))
+    if kind == "key-enrollment":
+        bad = [r for r in pred["roles"] if r not in gov.roles]
+        if bad:
+            raise Bad("enrolment with role %r, not declared in %s" % (bad[0], gov_what))
+    env = pred.get("environment")
+    if isinstance(env, str) and env not in gov.envs:
+        raise Bad("environment %r is not declared in %s" % (env, gov_what))
+    if gov.metrics is not None and isinstance(pred.get("metrics"), dict):
+        bad = sorted(m for m in pred["metrics"] if m not in gov.metrics)
+        if bad:
+            raise Bad("metric %r is not declared in %s (the set is closed)" % (bad[0], gov_what))
+    if isinstance(pred.get("properties"), dict):
+        for k, v in pred["properties"].items():
+            if k in gov.properties:
+                try:
+                    check_property_type(k, gov.properties[k], v)
+                except Bad as e:
+                    raise Bad("%s, under %s" % (e, gov_what))
+    new_gov = None
+    if kind == "genesis" and "governance" in pred:      # rule 3
+        new_gov = parse_governance(pred["governance"], "genesis.governance")
+    elif kind in LEDGER_KINDS and sname != st.genesis["origin"]:
+        raise Bad("%s: subject name %r is not the ledger's origin" % (kind, sname))
+    elif kind == "governance":                            # rule 9
+        new_gov = parse_governance(pred["document"], "governance.document")
+
+    # rule 1: a clock correction naming `from` is dated before entry from
+    # and not before entry from - 1; from is below its own seq and above the
+    # seq of every earlier clock correction
+    if kind == "clock-correction":
+        f = pred["from"]
+        if f >= seq:
+            raise Bad("clock-correction: from %d is not below its own seq" % f)
+        if st.last_correction is not None and f <= st.last_correction:
+            raise Bad("clock-correction: from %d is not above the earlier clock correction %d"
+                      % (f, st.last_correction))
+        if sdigest != st.leaves[f]:
+            raise Bad("clock-correction: subject digest is not the leaf hash of entry %d" % f)
+        if not st.times[f - 1] <= t < st.times[f]:
+            raise Bad("clock-correction: its time %d is not in [time of entry %d, time of entry "
+                      "%d) = [%d, %d)" % (t, f - 1, f, st.times[f - 1], st.times[f]))
 
     # rule 5: key management
     if kind in ("key-enrollment", "key-revocation"):
@@ -1148,8 +1450,31 @@ def check_entry(st, seq, env_bytes):
             r = pred["dataset"]
             recorded("dataset", r["name"], bytes.fromhex(r["digest"]["sha256"]),
                      "evaluation.dataset")
+        # rule 10: not expired at its own append time (expires holds to the
+        # end of that day, UTC).  SPEC: "append time" read as the entry's
+        # time field, not its effective time (§2 "Clock corrections").
+        if kind == "waiver" and t >= end_of_day_us(pred["expires"]):
+            raise Bad("waiver expires %s, before its own append time" % pred["expires"])
+        # rule 11: a deployment makes the version live in its environment; a
+        # retirement needs it live there, and ends that
+        if kind == "deployment":
+            st.live[(sname, pred["environment"])] = True
+        if kind == "retirement":
+            if not st.live.get((sname, pred["environment"])):
+                raise Bad("retirement of %s in %s, where it is not live (no deployment there "
+                          "without a retirement after it)" % (sname, pred["environment"]))
+            st.live[(sname, pred["environment"])] = False
 
-    if kind in ("genesis", "key-enrollment", "key-revocation"):
+    # the entry is valid: what it changes for the entries after it
+    if new_gov is not None:
+        st.gov, st.gov_seq = new_gov, seq
+    st.effective.append(t)
+    if kind == "clock-correction":
+        st.last_correction = seq
+        for i in range(pred["from"], seq):
+            st.effective[i] = t
+
+    if kind in ("genesis", "key-enrollment", "key-revocation") + LEDGER_KINDS:
         name, version = sname, ""
     else:
         name, version = split_ref(sname, "subject name")
@@ -1205,7 +1530,6 @@ def verify_db(db, outside=()):
     n = 0
     leaves = []
     prev_hash = b"\x00" * 32
-    prev_time = None
     for row in db.execute("SELECT seq, prev, appended_us, envelope, leaf_hash FROM entries ORDER BY seq"):
         seq, prev, t, env, lh = row
         try:
@@ -1217,14 +1541,12 @@ def verify_db(db, outside=()):
             if prev != prev_hash:
                 raise Bad("prev does not link to the leaf hash of entry %d" % (seq - 1)
                           if seq else "prev of entry 0 is not 32 zero bytes")
-            if prev_time is not None and t < prev_time:
-                raise Bad("append time decreases")
             if not -(1 << 63) <= t < (1 << 63) or len(env) >= (1 << 32):
                 raise Bad("field out of range")
             h = leaf_hash(leaf_bytes(seq, prev, t, env))
             if lh != h:
                 raise Bad("stored leaf_hash is not the leaf hash")
-            want_idx = check_entry(st, seq, env)
+            want_idx = check_entry(st, seq, env, t)
             have_idx = index_rows.pop(seq, None)
             if have_idx is None:
                 raise Bad("no entry_index row")
@@ -1234,9 +1556,17 @@ def verify_db(db, outside=()):
                 raise Bad("entry_index row differs from the entry (%s)" % ", ".join(diff))
         except Bad as e:
             raise Bad("bad entry %d: %s" % (seq, e))
-        prev_hash, prev_time = h, t
+        prev_hash = h
         leaves.append(h)
+        st.times.append(t)
+        st.leaves.append(h)
         n += 1
+
+    # §2 "Clock corrections": "Effective times never decrease" (implied by
+    # rule 1 as read here; checked all the same)
+    for i in range(1, len(st.effective)):
+        if st.effective[i] < st.effective[i - 1]:
+            raise Bad("bad entry %d: its effective time is before entry %d's" % (i, i - 1))
 
     if n == 0:
         raise Bad("bad ledger: no entries (no genesis)")
@@ -1535,6 +1865,62 @@ def run_vectors():
             check("checkpoint with %s refused" % desc, False)
         except Bad:
             check("checkpoint with %s refused" % desc, True)
+
+    # §2 governance documents: the default file, and the validation rules
+    import os
+    dpath = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "ledger",
+                         "governance.default.json")
+    try:
+        dtext = open(dpath, "rb").read().decode("utf-8")
+        check("ledger/governance.default.json is a valid document equal to the §2 default tables",
+              parse_governance(dtext).same_as(DEFAULT_GOVERNANCE))
+    except (OSError, UnicodeDecodeError, Bad) as e:
+        check("ledger/governance.default.json is a valid document (%s)" % e, False)
+    admin = '"admin":["key-enrollment","key-revocation","governance"]'
+    good = {
+        "{}": "the empty document (all defaults)",
+        '{"roles":{%s}}' % admin: "only admin",
+        '{"roles":{%s,"auditor":[]},"environments":["eu:prod"],"metrics":{},'
+        '"properties":{"tier":{"type":"string","values":["gold","silver"]},"n":{"type":"number"}}}'
+        % admin: "every member, an empty closed metric set",
+        '{"metrics":{"auc":{"direction":"higher","unit":"ratio"}}}': "a metric with a unit",
+    }
+    bad = {
+        "[]": "not an object",
+        '{"roles":{}}': "no roles",
+        '{"roles":{"admin":["key-enrollment","key-revocation"]}}': "admin without governance",
+        '{"roles":{"ops":["key-enrollment","key-revocation","governance"]}}': "no admin",
+        '{"roles":{%s,"x":["genesis"]}}' % admin: "a role granted genesis",
+        '{"roles":{%s,"x":["approval","approval"]}}' % admin: "a kind listed twice",
+        '{"roles":{%s,"Ops":[]}}' % admin: "a role name with a capital",
+        '{"environments":[]}': "no environments",
+        '{"environments":["prod","prod"]}': "an environment twice",
+        '{"environments":["a b"]}': "an environment with a space",
+        '{"metrics":{"auc":{"direction":"up"}}}': "a direction up",
+        '{"metrics":{"auc":{"unit":"x"}}}': "a metric without direction",
+        '{"metrics":{"auc":{"direction":"higher","unit":"%s"}}}' % ("u" * 33): "a unit of 33 bytes",
+        '{"properties":{"pii":{"type":"boolean","values":["true"]}}}': "values on a boolean",
+        '{"properties":{"t":{"type":"string","values":[]}}}': "no values",
+        '{"properties":{"t":{"type":"date"}}}': "type date",
+        '{"owners":[]}': "an unknown member",
+        '{"environments":["dev"],"environments":["prod"]}': "a duplicated member",
+    }
+    for text, desc in good.items():
+        try:
+            parse_governance(text)
+            check("governance document accepted: %s" % desc, True)
+        except Bad as e:
+            check("governance document accepted: %s (%s)" % (desc, e), False)
+    for text, desc in bad.items():
+        try:
+            parse_governance(text)
+            check("governance document refused: %s" % desc, False)
+        except Bad:
+            check("governance document refused: %s" % desc, True)
+    check("end of day 1970-01-01 is 86400 s; of 2000-02-29 is 951868800 s; of 0000-01-01 is "
+          "-62167132800 s", end_of_day_us("1970-01-01") == 86400 * 10**6
+          and end_of_day_us("2000-02-29") == 951868800 * 10**6
+          and end_of_day_us("0000-01-01") == -62167132800 * 10**6)
 
     failed = sum(1 for _, ok in results if not ok)
     print("vectors: %d passed, %d failed" % (len(results) - failed, failed))
