@@ -300,7 +300,7 @@ check_bundle_keys(struct cli *c, struct ml_ledger *l, const char *dir, struct ml
 	int rc = ml_bundle_check_keys(l, dir, &n, e);
 
 	if (rc == ML_OK && !c->json)
-		printf("ok: %s/keys holds the %zu keys the ledger enrolled\n", dir, n);
+		printf("ok: %s/keys holds exactly the %zu keys the entries enrolled\n", dir, n);
 	return rc;
 }
 
