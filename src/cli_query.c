@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "chain.h"
 #include "cli.h"
 #include "statement.h"
@@ -290,6 +291,19 @@ open_bundle(struct cli *c, const char *dir, struct ml_ledger **l, struct ml_err 
 	return rc;
 }
 
+/* --bundle DIR: DIR/keys holds exactly the keys the verified entries
+ * enrolled, byte for byte (ledger/FORMAT.md §10). */
+static int
+check_bundle_keys(struct cli *c, struct ml_ledger *l, const char *dir, struct ml_err *e)
+{
+	size_t n;
+	int rc = ml_bundle_check_keys(l, dir, &n, e);
+
+	if (rc == ML_OK && !c->json)
+		printf("ok: %s/keys holds exactly the %zu keys the entries enrolled\n", dir, n);
+	return rc;
+}
+
 static void
 print_result(const struct cli *c, const struct ml_verify_result *res, double dt, int held)
 {
@@ -361,7 +375,8 @@ cmd_verify(int argc, char **argv)
 		     "                   --checkpoint, then moved up to the ledger's latest\n"
 		     "--trust POLICY     C2SP tlog-policy: held checkpoints must be signed by its\n"
 		     "                   log and cosigned by its quorum of witnesses\n"
-		     "--bundle DIR       verify an 'export' folder offline, its checkpoint included\n\n"
+		     "--bundle DIR       verify an 'export' folder offline: its ledger, log.pub,\n"
+		     "                   checkpoint, and keys/ (exactly the enrolled keys)\n\n"
 		     "Exit 0 when intact; 4 naming the first bad entry and why.");
 		return ML_OK;
 	}
@@ -397,7 +412,8 @@ cmd_verify(int argc, char **argv)
 		goto out;
 	if (bundle) {
 		snprintf(path, sizeof path, "%s/checkpoint", bundle);
-		if ((rc = check_held(&c, l, path, pol, &e)))
+		if ((rc = check_held(&c, l, path, pol, &e)) ||
+		    (rc = check_bundle_keys(&c, l, bundle, &e)))
 			goto out;
 		held++;
 	}

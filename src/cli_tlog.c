@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "cli.h"
 #include "note.h"
 #include "tlog.h"
@@ -270,16 +271,17 @@ cmd_export(int argc, char **argv)
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger export --out DIR\n\n"
 		     "Writes what an auditor needs into DIR (new): a consistent copy of the\n"
-		     "ledger (taken while writers may append), every enrolled key, the log key,\n"
-		     "the latest checkpoint and a README with the commands.  Check it with\n"
-		     "'mlledger verify --bundle DIR [--trust FILE]'.");
+		     "ledger (taken while writers may append), every key its entries enrolled\n"
+		     "(keys/KEYID.pub, revoked keys too), the log key, the latest checkpoint\n"
+		     "and a README with the commands.  Check it with\n"
+		     "'mlledger verify --bundle DIR [--trust FILE]' (ledger/FORMAT.md §10).");
 		return ML_OK;
 	}
 	if (!cli_get(&c, "out") || c.nargs)
 		return cli_failf(&c, ML_EINPUT, "expected --out DIR");
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);
-	rc = ml_tlog_export(l, cli_get(&c, "out"), &e);
+	rc = ml_bundle_export(l, cli_get(&c, "out"), &e);
 	ml_ledger_close(l);
 	if (rc)
 		return cli_fail(&c, &e);

@@ -1,14 +1,9 @@
 /* tlog — see tlog.h. */
 #include "tlog.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "store.h"
 
@@ -271,101 +266,5 @@ ml_tlog_verify_proof(const struct ml_pubkey *logkey, const char *bundle, size_t 
 	*index = p.index;
 out:
 	ml_tlog_proof_clear(&p);
-	return rc;
-}
-
-struct export_ctx {
-	const char *dir;
-	struct ml_err *e;
-	int n;
-};
-
-static int
-export_key(void *ctx, const struct ml_key_row *row)
-{
-	struct export_ctx *x = ctx;
-	char path[PATH_MAX], line[ML_VKEY_MAX + 2];
-
-	snprintf(path, sizeof path, "%s/keys/%s.pub", x->dir, row->keyid);
-	snprintf(line, sizeof line, "%s\n", row->vkey);
-	x->n++;
-	return ml_write_file_atomic(path, line, strlen(line), 0644, 1, x->e);
-}
-
-static const char readme[] =
-	"mlledger audit bundle\n"
-	"=====================\n"
-	"\n"
-	"ledger.db      a consistent copy of the ledger (SQLite, format: ledger/FORMAT.md)\n"
-	"log.pub        the log's verifier key (C2SP signed-note); it signs checkpoints\n"
-	"checkpoint     the ledger's latest signed checkpoint (C2SP tlog-checkpoint)\n"
-	"keys/*.pub     every key ever enrolled, as C2SP verifier keys\n"
-	"\n"
-	"Verify everything offline, with no other input:\n"
-	"\n"
-	"    mlledger verify --bundle THIS-FOLDER\n"
-	"\n"
-	"and, to require witnesses' cosignatures on the checkpoint (C2SP tlog-policy):\n"
-	"\n"
-	"    mlledger verify --bundle THIS-FOLDER --trust trust.policy\n"
-	"\n"
-	"Keep the checkpoint file somewhere the ledger's operators cannot write: a\n"
-	"later ledger that does not extend it (truncated, rolled back or rewritten)\n"
-	"is caught by:\n"
-	"\n"
-	"    mlledger --ledger LEDGER verify --checkpoint checkpoint\n";
-
-int
-ml_tlog_export(struct ml_ledger *l, const char *dir, struct ml_err *e)
-{
-	struct export_ctx x = {dir, e, 0};
-	char path[PATH_MAX], line[ML_VKEY_MAX + 2];
-	char *note = NULL;
-	uint64_t size;
-	int rc;
-
-	if (mkdir(dir, 0755) != 0) {
-		DIR *d;
-		struct dirent *de;
-		int empty = 1;
-		if (errno != EEXIST)
-			return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
-		if (!(d = opendir(dir)))
-			return ml_err_set(e, ML_EINPUT, "%s: exists and is not a folder", dir);
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				empty = 0;
-		closedir(d);
-		if (!empty)
-			return ml_err_set(e, ML_EINPUT, "%s: not empty (export into a new folder)",
-					  dir);
-	}
-	snprintf(path, sizeof path, "%s/keys", dir);
-	if (mkdir(path, 0755) != 0)
-		return ml_err_set(e, errno == EEXIST ? ML_EINPUT : ML_EIO, "%s: %s (export into "
-				  "a new folder)", path, strerror(errno));
-	snprintf(path, sizeof path, "%s/ledger.db", dir);
-	if ((rc = ml_store_begin(ml_ledger_store(l), 0, e)))
-		return rc;
-	/* Keys and checkpoint from the same snapshot as the copy. */
-	rc = ml_store_backup(ml_ledger_store(l), path, e);
-	if (rc == ML_OK)
-		rc = ml_store_key_each(ml_ledger_store(l), export_key, &x, e);
-	if (rc == ML_OK)
-		rc = ml_tlog_checkpoint(l, -1, &size, &note, e);
-	ml_store_rollback(ml_ledger_store(l));
-	if (rc)
-		goto out;
-	snprintf(path, sizeof path, "%s/checkpoint", dir);
-	if ((rc = ml_write_file_atomic(path, note, strlen(note), 0644, 1, e)))
-		goto out;
-	snprintf(path, sizeof path, "%s/log.pub", dir);
-	snprintf(line, sizeof line, "%s\n", ml_ledger_logkey(l));
-	if ((rc = ml_write_file_atomic(path, line, strlen(line), 0644, 1, e)))
-		goto out;
-	snprintf(path, sizeof path, "%s/README.txt", dir);
-	rc = ml_write_file_atomic(path, readme, strlen(readme), 0644, 1, e);
-out:
-	free(note);
 	return rc;
 }

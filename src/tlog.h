@@ -1,6 +1,6 @@
 /* tlog — the ledger as a transparency log: proofs from its stored Merkle
- * tree, checks of outside checkpoints against it, the verifier's state file,
- * and the auditor's bundle.
+ * tree, checks of outside checkpoints against it, the verifier's state file.
+ * (The auditor's bundle that `export` writes is bundle.h's.)
  *
  * May call ledger, store, merkle, note, keys, util.
  */
@@ -57,10 +57,5 @@ int ml_tlog_check(struct ml_ledger *l, const char *note, size_t len,
 int ml_tlog_verify_proof(const struct ml_pubkey *logkey, const char *bundle, size_t blen,
 			 const uint8_t *leaf, size_t leaf_len, uint64_t *index,
 			 struct ml_err *e);
-
-/* Writes a consistent copy of the ledger (SQLite backup API, while writers
- * may append), every enrolled key's NAME.pub, the log key, the latest
- * checkpoint and a README into dir (created; must be empty or absent). */
-int ml_tlog_export(struct ml_ledger *l, const char *dir, struct ml_err *e);
 
 #endif

@@ -2067,7 +2067,12 @@ cmp -s "$TL/bundle/checkpoint" "$TL/ckpt" || bad "checkpoint is not the latest"
 eq "$(find "$TL/bundle/keys" -name '*.pub' | wc -l)" "$(grep -c '"name":' "$TL/keys.json")" "keys/*.pub"
 for f in "$TL/bundle/keys"/*.pub; do
 	grep -qF "\"key\":\"$(cat "$f")\"" "$TL/keys.json" || { bad "$f is not an enrolled key"; break; }
+	# KEYID.pub holding exactly the key line and one newline
+	eq "$(basename "$f" .pub)" "$(cut -d+ -f1,2 "$f")" "file name of $f"
+	eq "$(wc -c <"$f")" $(($(head -n1 "$f" | wc -c))) "bytes of $f"
 done
+# the revoked key is exported too
+[ -f "$TL/bundle/keys/$(cut -d+ -f1,2 "$K/temp.pub").pub" ] || bad "the revoked key temp is missing"
 grep -q 'verify --bundle' "$TL/bundle/README.txt" || bad "README.txt lacks the verify command"
 [ ! -e "$TL/bundle/ledger.db.log.key" ] || bad "the log key was exported"
 end
@@ -2095,6 +2100,7 @@ cp -r "$TL/bundle" "$TL/bundle-moved"
 run "$M" verify --bundle "$TL/bundle-moved"
 want_ok
 out_has "^ok: $TL/bundle-moved/checkpoint \\(size $N\\) is a prefix of the ledger\$"
+out_has "^ok: $TL/bundle-moved/keys holds exactly the $(find "$TL/bundle/keys" -type f | wc -l) keys the entries enrolled\$"
 out_has "^ok: $N entries intact"
 run "$M" verify --bundle "$TL/bundle-moved" --format json
 want_ok
@@ -2139,6 +2145,110 @@ cp "$TL/same.ckpt" "$TL/bundle-k/checkpoint"
 run "$M" verify --bundle "$TL/bundle-k"
 want_err 4 "not signed by this ledger's log key"
 end
+
+# keyfile NAME: the file export writes for the key NAME (KEYID.pub).
+keyfile() { echo "keys/$(cut -d+ -f1,2 "$K/$1.pub").pub"; }
+mkdir -p "$TL/mk" && "$M" key new mallory --dir "$TL/mk" >/dev/null 2>&1
+
+begin "verify --bundle with a key file deleted (an active key, or the revoked one) exits 4 naming it"
+bundle_copy bundle-kd
+rm -f "$TL/bundle-kd/$(keyfile eng)"
+run "$M" verify --bundle "$TL/bundle-kd"
+want_err 4 "bundle-kd/$(keyfile eng | sed 's/[.+]/\\&/g'): missing \(the key entry [0-9]+ enrolled\)"
+bundle_copy bundle-kd
+rm -f "$TL/bundle-kd/$(keyfile temp)"
+run "$M" verify --bundle "$TL/bundle-kd"
+want_err 4 "$(keyfile temp | sed 's/[.+]/\\&/g'): missing"
+end
+
+begin "verify --bundle with an extra key file (a key never enrolled) exits 4 naming it"
+bundle_copy bundle-kx
+cp "$TL/mk/mallory.pub" "$TL/bundle-kx/keys/$(cut -d+ -f1,2 "$TL/mk/mallory.pub").pub"
+run "$M" verify --bundle "$TL/bundle-kx"
+want_err 4 "bundle-kx/keys/mallory\+[0-9a-f]{8}\.pub: not the file of a key the ledger enrolled"
+bundle_copy bundle-kx
+printf 'notes\n' >"$TL/bundle-kx/keys/README"
+run "$M" verify --bundle "$TL/bundle-kx"
+want_err 4 "keys/README: not the file of a key the ledger enrolled"
+end
+
+begin "verify --bundle with admin's key file holding eng's key line exits 4 naming it"
+bundle_copy bundle-ks
+cp "$K/eng.pub" "$TL/bundle-ks/$(keyfile admin)"
+run "$M" verify --bundle "$TL/bundle-ks"
+want_err 4 "$(keyfile admin | sed 's/[.+]/\\&/g'): holds the key eng\+[0-9a-f]{8}, not admin\+"
+end
+
+begin "verify --bundle with a key file's bytes changed (trailing garbage, no newline, CRLF, a second line) exits 4"
+for how in garbage nonl crlf twice; do
+	bundle_copy bundle-kb
+	f=$TL/bundle-kb/$(keyfile eng)
+	case $how in
+	garbage) printf 'x' >>"$f" ;;
+	nonl) printf '%s' "$(cat "$K/eng.pub")" >"$f" ;;
+	crlf) printf '%s\r\n' "$(cat "$K/eng.pub")" >"$f" ;;
+	twice) cat "$K/eng.pub" >>"$f" ;;
+	esac
+	run "$M" verify --bundle "$TL/bundle-kb"
+	want_err 4 "$(keyfile eng | sed 's/[.+]/\\&/g'): differs from the key line the ledger enrolled"
+done
+bundle_copy bundle-kb
+head -c 5000 /dev/zero | tr '\0' 'A' >"$TL/bundle-kb/$(keyfile eng)"
+run "$M" verify --bundle "$TL/bundle-kb"
+want_err 4 "$(keyfile eng | sed 's/[.+]/\\&/g'): larger than 4096 bytes"
+end
+
+begin "verify --bundle refuses a symlink (even to the right key), a folder or a FIFO in keys/, and a missing keys/ (exit 4)"
+bundle_copy bundle-kl
+mv "$TL/bundle-kl/$(keyfile eng)" "$TL/eng-moved.pub"
+ln -s "$TL/eng-moved.pub" "$TL/bundle-kl/$(keyfile eng)"
+run "$M" verify --bundle "$TL/bundle-kl"
+want_err 4 "$(keyfile eng | sed 's/[.+]/\\&/g'): a symbolic link, not a key file"
+bundle_copy bundle-kl
+rm -f "$TL/bundle-kl/$(keyfile eng)"
+mkdir "$TL/bundle-kl/$(keyfile eng)"
+run "$M" verify --bundle "$TL/bundle-kl"
+want_err 4 "$(keyfile eng | sed 's/[.+]/\\&/g'): not a regular file"
+bundle_copy bundle-kl
+if mkfifo "$TL/bundle-kl/keys/fifo" 2>/dev/null; then
+	run timeout 20 "$M" verify --bundle "$TL/bundle-kl"
+	want_err 4 "keys/fifo: not a regular file"
+fi
+bundle_copy bundle-kl
+rm -rf "$TL/bundle-kl/keys"
+run "$M" verify --bundle "$TL/bundle-kl"
+want_err 4 "bundle-kl/keys: missing"
+bundle_copy bundle-kl
+rm -rf "$TL/bundle-kl/keys"
+ln -s "$TL/bundle/keys" "$TL/bundle-kl/keys"
+run "$M" verify --bundle "$TL/bundle-kl"
+want_err 4 "bundle-kl/keys: not a folder"
+end
+
+if [ -n "$HAVE_SQLITE" ]; then
+	begin "export refuses a keys table whose keyid or name holds '../' (exit 4) and writes nothing, inside or outside its folder"
+	for col in keyid name; do
+		rm -rf "$TL/pw" && mkdir -p "$TL/pw/x"
+		copydb "$L" "$TL/pw/pw.db"
+		sqlite3 -bail "$TL/pw/pw.db" "UPDATE keys SET $col = '../../x/PWNED' WHERE name = 'eng'" ||
+			bad "the test could not change the keys table"
+		run "$M" --ledger "$TL/pw/pw.db" export --out "$TL/pw/out"
+		want_err 4 "keys table differs from the enrolment of eng\+[0-9a-f]{8}"
+		[ ! -e "$TL/pw/out" ] || bad "$col: export created $TL/pw/out"
+		[ -z "$(find "$TL/pw" -name 'PWNED*')" ] || bad "$col: export wrote $(find "$TL/pw" -name 'PWNED*')"
+	done
+	# a row no entry enrolled, named to climb out of keys/
+	rm -rf "$TL/pw" && mkdir -p "$TL/pw"
+	copydb "$L" "$TL/pw/pw.db"
+	sqlite3 -bail "$TL/pw/pw.db" "INSERT INTO keys VALUES ('../../PWNED', '../../PWNED',
+		'x', 'admin', 99999, NULL)" || bad "the test could not add a row"
+	run "$M" --ledger "$TL/pw/pw.db" export --out "$TL/pw/out"
+	want_err 4 "keys table holds a key no entry enrolled"
+	[ ! -e "$TL/pw/out" ] && [ -z "$(find "$TL/pw" -name 'PWNED*')" ] || bad "export wrote files"
+	end
+else
+	skip "export refuses a keys table whose keyid or name holds '../' (exit 4) and writes nothing, inside or outside its folder" "no sqlite3"
+fi
 
 for w in w1 w2 w3; do "$M" key new "$w" --dir "$TL/wk" >/dev/null 2>&1; done
 for w in w1 w2 w3; do "$M" witness-key --key "$TL/wk/$w.key" >"$TL/$w.vkey" 2>/dev/null; done
