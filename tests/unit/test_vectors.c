@@ -197,10 +197,63 @@ test_leaf_large_envelope(void **state)
 	free(big);
 }
 
+/* FORMAT.md §9: an enrolment with a person and a governance entry, as
+ * mlledger writes them, byte for byte. */
+static void
+check_written(enum ml_kind kind, const char *subject, const char *digest_src, json_t *pred,
+	      const char *want, const char *want_sha)
+{
+	uint8_t d[ML_SHA256_LEN], got[ML_SHA256_LEN], sha[ML_SHA256_LEN];
+	struct ml_statement st;
+	struct ml_buf p = {0};
+	struct ml_err e;
+
+	ml_sha256(digest_src, strlen(digest_src), d);
+	assert_int_equal(ml_statement_encode_parsed(kind, subject, d, pred, &p, &st, &e), ML_OK);
+	assert_int_equal(p.len, strlen(want));
+	assert_memory_equal(p.data, want, p.len);
+	ml_sha256(p.data, p.len, got);
+	tu_unhex(want_sha, sha, sizeof sha);
+	assert_memory_equal(got, sha, sizeof sha);
+	assert_int_equal(st.kind, kind);
+	ml_statement_free(&st);
+	ml_buf_free(&p);
+}
+
+static void
+test_person_and_governance_vectors(void **state)
+{
+	static const char enrol[] =
+		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"alice\","
+		"\"digest\":{\"sha256\":\"03ed6fee77392094d70ef3ea45f1f9359f9cb4477b187eb30c735b2be9b9a67a\""
+		"}}],\"predicateType\":\"https://mlledger.dev/key-enrollment/v1\",\"predicate\":{\"key\":"
+		"\"alice+d32c1872+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea\",\"roles\":[\"approver\"],"
+		"\"person\":{\"id\":\"alice\",\"name\":\"Alice Martin\"},\"time\":\"2026-10-01T12:00:00Z\"}}";
+	static const char gov[] =
+		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":"
+		"\"demo.mlledger.example/fraud\",\"digest\":{\"sha256\":"
+		"\"4afc2b0549ca69c94b1c3c6c3fd9c90d52a50c45bccc5e51152a194c44cc7b1d\"}}],"
+		"\"predicateType\":\"https://mlledger.dev/governance/v1\",\"predicate\":{\"document\":"
+		"\"{\\\"environments\\\": [\\\"staging\\\", \\\"prod\\\"]}\",\"time\":"
+		"\"2026-10-01T12:00:00Z\"}}";
+	static const char doc[] = "{\"environments\": [\"staging\", \"prod\"]}";
+
+	(void)state;
+	check_written(ML_KIND_KEY_ENROLLMENT, "alice", vkey,
+		      json_pack("{s:s, s:[s], s:{s:s, s:s}, s:s}", "key", vkey, "roles", "approver",
+				"person", "id", "alice", "name", "Alice Martin", "time",
+				"2026-10-01T12:00:00Z"),
+		      enrol, "d239d029e90dc4f8d2dd0f4dd6720e1c69056f82a00a754f1a7dc577898c1f2e");
+	check_written(ML_KIND_GOVERNANCE, "demo.mlledger.example/fraud", doc,
+		      json_pack("{s:s, s:s}", "document", doc, "time", "2026-10-01T12:00:00Z"), gov,
+		      "df83d71ad654646f20340c6d08ba770d503a99943e8ebc8f807902cbb4584697");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_person_and_governance_vectors),
 		cmocka_unit_test(test_key_encodings),
 		cmocka_unit_test(test_statement_bytes),
 		cmocka_unit_test(test_pae),
