@@ -319,11 +319,18 @@ cmd_sign(int argc, char **argv)
 	}
 	if (!(outp = cli_get(&c, "out")))
 		return cli_failf(&c, ML_EINPUT, "--out FILE is required");
-	/* The ledger is optional here: used only to look up digests. */
+	/* The ledger is optional here: with one, digests are looked up and the
+	 * envelope is checked as its append would be (governance, roles,
+	 * references), so what `submit` would refuse is not signed. */
 	if (stat(c.ledger, &st) == 0 && (rc = cli_open(&c, 0, &l, &e)))
 		goto out;
 	if ((rc = cli_load_key(&c, &k, &e)) || (rc = sign_from_cli(&c, l, k, &env, &e)))
 		goto out;
+	if (l) {
+		struct ml_append_item item = {.envelope = env.data, .len = env.len};
+		if ((rc = ml_ledger_check(l, &item, &e)))
+			goto out;
+	}
 	ml_buf_append(&env, "\n", 1);
 	if ((rc = ml_write_file_atomic(outp, env.data, env.len, 0644, !cli_has(&c, "force"),
 				       &e)) == ML_OK)

@@ -488,6 +488,28 @@ ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t
 }
 
 int
+ml_ledger_check(struct ml_ledger *l, const struct ml_append_item *item, struct ml_err *e)
+{
+	struct ml_rules_state r = {0};
+	struct ml_checked c;
+	uint8_t last[ML_SHA256_LEN];
+	uint64_t size;
+	int64_t last_time, now = ml_now_us();
+	int rc;
+
+	if ((rc = ml_store_begin(l->s, 0, e)))
+		return rc;
+	if ((rc = ml_store_head(l->s, &size, last, &last_time, e)) == ML_OK &&
+	    (rc = ml_rules_state_load(&r, l->s, e)) == ML_OK &&
+	    (rc = ml_rules_check(l->s, ML_DB_MAIN, &r, size, now > last_time ? now : last_time,
+				 item->envelope, item->len, 1, item->statement, &c, e)) == ML_OK)
+		ml_checked_free(&c);
+	ml_rules_state_free(&r);
+	ml_store_rollback(l->s);
+	return rc;
+}
+
+int
 ml_ledger_subject(struct ml_ledger *l, const char *kind, const char *ref,
 		  uint8_t digest[ML_SHA256_LEN], int64_t *seq, struct ml_err *e)
 {

@@ -81,6 +81,11 @@ const char *ml_ledger_logkey(const struct ml_ledger *l);
 int ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t n,
 		     struct ml_appended *out, struct ml_err *e);
 
+/* Checks item as the next append would (the governance in force, the
+ * signer, references, duplicates, the signature) and writes nothing: for
+ * `sign`, which makes an envelope to submit later.  Errors as append. */
+int ml_ledger_check(struct ml_ledger *l, const struct ml_append_item *item, struct ml_err *e);
+
 /* The same, one item at a time, for callers that produce items while they
  * append (import signs on other threads meanwhile).  begin takes the write
  * lock; add checks and writes one item (after a failed add, abort); commit
