@@ -226,7 +226,7 @@ if [ -z "$FUT" ]; then
 	skip "clock-correct by an admin prints SEQ sha256:LEAF; record works again" "faketime is not installed"
 	skip "after the correction the gate sees the incident and denies (exit 1, PROD-INCIDENT)" "faketime is not installed"
 	skip "verify accepts the corrected ledger; a second clock-correct has nothing to correct (exit 2)" "faketime is not installed"
-	skip "a correction's time moved after the entry it corrects is caught by verify (exit 4)" "faketime is not installed"
+	skip "a correction's time moved after the entry it corrects is caught by verify and gate (exit 4)" "faketime is not installed"
 else
 	begin "clock-correct signed by a non-admin key exits 6 and appends nothing"
 	n=$(count "$L")
@@ -271,10 +271,10 @@ else
 	end
 
 	if [ -z "$HAVE_FORGE" ]; then
-		skip "a correction's time moved after the entry it corrects is caught by verify (exit 4)" \
+		skip "a correction's time moved after the entry it corrects is caught by verify and gate (exit 4)" \
 			"needs sqlite3 and python3 with PyNaCl"
 	else
-		begin "a correction's time moved after the entry it corrects is caught by verify (exit 4)"
+		begin "a correction's time moved after the entry it corrects is caught by verify and gate (exit 4)"
 		# A forger with the log key: the chain, tree and checkpoints are
 		# rebuilt around the edit, so only the clock rule can catch it.
 		T=$W/c-tampered.db
@@ -289,6 +289,9 @@ else
 		"$PY" "$here/forge.py" rebuild "$T" chain tree "sign=$T.log.key" || bad "forge.py failed"
 		run "$M" --ledger "$T" verify
 		want_err 4 "entry $CC.*clock-correction"
+		# gate verifies the corrections it applies the same way
+		gate "$T"
+		want_err 4 "entry $CC: clock correction dated outside"
 		end
 	fi
 fi
