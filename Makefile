@@ -14,7 +14,7 @@ DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-de
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
            clang libclang-rt-14-dev valgrind \
            chromium \
-           git openssh-client minisign
+           git openssh-client minisign faketime
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wno-unused-parameter
@@ -133,6 +133,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/clock.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

@@ -27,6 +27,7 @@ static const char usage_text[] =
 	"  governance set FILE --key ADMIN.key | governance show [--format json] [--default]\n"
 	"  key revoke NAME --reason TEXT --key ADMIN.key\n"
 	"  key list [--format text|json]\n"
+	"  clock-correct --reason TEXT --key ADMIN.key [--from SEQ]   entries dated ahead\n"
 	"Recording (one signed entry per call; prints SEQ sha256:LEAFHASH)\n"
 	"  record dataset NAME@VERSION (--file PATH | --digest sha256:HEX) [--uri URI] [--set k=v]...\n"
 	"  record model NAME@VERSION (--artifact PATH | --digest sha256:HEX) [--dataset N@V]...\n"
@@ -89,6 +90,7 @@ static const struct {
 	{"policy", cmd_policy}, {"report", cmd_report},
 	{"verify-report", cmd_verify_report}, {"digest", cmd_digest},
 	{"governance", cmd_governance},
+	{"clock-correct", cmd_clock_correct},
 };
 
 static const char *global_ledger;

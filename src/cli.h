@@ -94,5 +94,6 @@ int cmd_policy(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_verify_report(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
+int cmd_clock_correct(int argc, char **argv);
 
 #endif

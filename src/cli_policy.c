@@ -9,13 +9,17 @@
 #include "cli.h"
 #include "evidence.h"
 
-/* --as-of DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ), default now. */
+/* --as-of DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ): the evidence is the
+ * prefix of entries whose effective time is at most DATE, evaluated at
+ * DATE.  Without it: every entry up to the head (*flags
+ * ML_EVIDENCE_HEAD), evaluated now. */
 static int
-opt_as_of(struct cli *c, int64_t *us)
+opt_as_of(struct cli *c, int64_t *us, unsigned *flags)
 {
 	const char *v = cli_get(c, "as-of");
 
 	*us = ml_now_us();
+	*flags = v ? 0 : ML_EVIDENCE_HEAD;
 	if (v && ml_time_parse(v, us) != 0)
 		return cli_failf(c, ML_EINPUT, "--as-of: expected YYYY-MM-DD or "
 				 "YYYY-MM-DDTHH:MM:SSZ");
@@ -31,24 +35,28 @@ cmd_evidence(int argc, char **argv)
 	xmlDocPtr doc = NULL;
 	xmlChar *text = NULL;
 	int64_t as_of;
+	unsigned flags;
 	int rc, len = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "env= as-of=")) || (rc = opt_as_of(&c, &as_of)))
+	if ((rc = cli_parse(&c, argc, argv, "env= as-of=")) ||
+	    (rc = opt_as_of(&c, &as_of, &flags)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger evidence NAME@VERSION [--env ENV] [--as-of DATE]\n\n"
 		     "Prints the XML document policy rules read for this model version\n"
 		     "(policies/EVIDENCE.md): every entry about any version of the model and\n"
 		     "the datasets they name, each verified on the way in (leaf hash, author\n"
-		     "signature and enrolment, inclusion in the latest signed checkpoint).");
+		     "signature and enrolment, inclusion in the latest signed checkpoint).\n"
+		     "Without --as-of: every entry up to the head, as gate sees it; with\n"
+		     "--as-of DATE: the entries whose effective time is at most DATE.");
 		return ML_OK;
 	}
 	if (c.nargs != 1)
 		return cli_failf(&c, ML_EINPUT, "expected NAME@VERSION");
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);
-	rc = ml_evidence_build(l, c.args[0], cli_get(&c, "env"), as_of, &doc, &e);
+	rc = ml_evidence_build(l, c.args[0], cli_get(&c, "env"), as_of, flags, &doc, &e);
 	ml_ledger_close(l);
 	if (rc)
 		return cli_fail(&c, &e);
@@ -81,6 +89,12 @@ static const char gate_usage[] =
 	"evaluation error (fail closed), 4 ledger integrity failure, 5 the decision\n"
 	"could not be recorded, 6 key problem.  The findings go to standard output in\n"
 	"the chosen format; diagnostics to standard error.\n\n"
+	"Time: without --as-of the evidence is every entry up to the ledger's head,\n"
+	"evaluated at this machine's clock; --as-of DATE takes the entries whose\n"
+	"effective time (ledger/FORMAT.md, clock corrections) is at most DATE and\n"
+	"evaluates at DATE.  An entry dated more than 5 minutes after this machine's\n"
+	"clock fails closed (exit 3, naming it): an admin repairs the ledger with\n"
+	"mlledger clock-correct.\n\n"
 	"With --key, the decision is appended to the ledger as a signed SLSA\n"
 	"Verification Summary Attestation (kind gate: policies, checkpoint, verdict,\n"
 	"findings digest; ledger/FORMAT.md), and its seq is printed on standard\n"
@@ -248,6 +262,34 @@ decision_checkpoint(struct ml_ledger *l, const struct ml_findings *fs, struct ml
 	return ML_OK;
 }
 
+/* Fails closed (ML_EPOLICY, naming the entry) when an entry of the session
+ * is dated more than the tolerance after this machine's clock: entries
+ * dated in the future would hide every later one from an --as-of now. */
+static int
+not_ahead(struct ml_evidence *v, struct ml_err *e)
+{
+	uint64_t seq;
+	int64_t t;
+
+	return ml_evidence_ahead(v, ml_now_us(), &seq, &t, e);
+}
+
+/* The candidate's evidence (flags: opt_as_of's), after the future check. */
+static int
+gate_evidence(struct ml_ledger *l, const char *ref, const char *env, int64_t as_of,
+	      unsigned flags, xmlDocPtr *doc, struct ml_err *e)
+{
+	struct ml_evidence *v;
+	int rc;
+
+	if ((rc = ml_evidence_open(l, as_of, flags, &v, e)))
+		return rc;
+	if ((rc = not_ahead(v, e)) == ML_OK)
+		rc = ml_evidence_for(v, ref, env, doc, e);
+	ml_evidence_close(v);
+	return rc;
+}
+
 /* Signs the decision with k and appends it; prints its seq on stderr. */
 static int
 record_decision(struct ml_ledger *l, const struct ml_seckey *k, const struct policies *ps,
@@ -309,13 +351,14 @@ cmd_gate(int argc, char **argv)
 	struct ml_err e;
 	xmlDocPtr doc = NULL;
 	int64_t as_of;
+	unsigned flags;
 	int rc, record;
 
 	ml_err_clear(&e);
 	memset(&fs, 0, sizeof fs);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= env= param= phase= as-of= fail-on= "
 				   "no-record key= passphrase-file=")) ||
-	    (rc = opt_as_of(&c, &as_of)))
+	    (rc = opt_as_of(&c, &as_of, &flags)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(gate_usage, stdout);
@@ -328,7 +371,7 @@ cmd_gate(int argc, char **argv)
 	record = cli_get(&c, "key") && !cli_has(&c, "no-record");
 	if ((rc = policies_load(&c, &ps, &e)) || (record && (rc = cli_load_key(&c, &k, &e))) ||
 	    (rc = cli_open(&c, record, &l, &e)) ||
-	    (rc = ml_evidence_build(l, c.args[0], cli_get(&c, "env"), as_of, &doc, &e)) ||
+	    (rc = gate_evidence(l, c.args[0], cli_get(&c, "env"), as_of, flags, &doc, &e)) ||
 	    (rc = policies_eval(&c, &ps, doc, c.args[0], &fs, &e)))
 		goto out;
 	apply_fail_on(&c, &fs);
@@ -452,12 +495,13 @@ opt_jobs(struct cli *c, size_t *jobs)
  * each worker compiles its own copy of ps's files. */
 static int
 check_scope(struct cli *c, const struct policies *ps, const struct scope *sc, int64_t as_of,
-	    size_t jobs, struct ml_findings *fs, struct ml_err *e)
+	    unsigned flags, size_t jobs, struct ml_findings *fs, struct ml_err *e)
 {
 	static char label[] = "check";
 	struct ml_sweep_opts o = {.ledger = c->ledger, .policies = ps->path, .npolicies = ps->n,
 				  .params = ps->param, .nparams = ps->nparams,
 				  .phase = cli_get(c, "phase"), .as_of_us = as_of,
+				  .evidence_flags = flags,
 				  .jobs = jobs ? jobs : ml_sweep_default_jobs(sc->n),
 				  .progress = cli_progress, .progress_ctx = label};
 	struct ml_sweep_result *r;
@@ -486,14 +530,16 @@ cmd_check(int argc, char **argv)
 	struct ml_findings fs;
 	struct ml_ledger *l = NULL;
 	struct ml_err e;
+	struct ml_evidence *v = NULL;
 	int64_t as_of;
+	unsigned flags;
 	size_t jobs;
 	int rc;
 
 	ml_err_clear(&e);
 	memset(&fs, 0, sizeof fs);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= param= phase= as-of= fail-on= jobs=")) ||
-	    (rc = opt_as_of(&c, &as_of)) || (rc = opt_jobs(&c, &jobs)))
+	    (rc = opt_as_of(&c, &as_of, &flags)) || (rc = opt_jobs(&c, &jobs)))
 		goto done;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger check --policy FILE [--policy FILE]... [--param NAME=VALUE]...\n"
@@ -504,11 +550,16 @@ cmd_check(int argc, char **argv)
 		     "never was.  The whole tree is checked against the latest signed\n"
 		     "checkpoint once; every entry in any evidence is verified.  --jobs N: at\n"
 		     "most N worker threads (default: one per core, at most 8); the output\n"
-		     "does not depend on it.  Exit codes as gate.");
+		     "does not depend on it.  Exit codes as gate; time (--as-of, entries\n"
+		     "dated in the future) as gate.");
 		goto done;
 	}
 	if ((rc = policies_load(&c, &ps, &e)) || (rc = cli_open(&c, 0, &l, &e)) ||
-	    (rc = ml_store_query(ml_ledger_store(l), "model", NULL, NULL, -1, scope_entry, &sc,
+	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)))
+		goto out;
+	ml_evidence_close(v);
+	v = NULL;
+	if ((rc = ml_store_query(ml_ledger_store(l), "model", NULL, NULL, -1, scope_entry, &sc,
 				 &e)) ||
 	    (rc = ml_store_query(ml_ledger_store(l), "deployment", NULL, NULL, -1, scope_entry,
 				 &sc, &e)))
@@ -521,12 +572,13 @@ cmd_check(int argc, char **argv)
 	policies_free(&ps); /* loaded to fail early; each worker loads its own */
 	ml_ledger_close(l);
 	l = NULL;
-	if ((rc = check_scope(&c, &ps, &sc, as_of, jobs, &fs, &e)))
+	if ((rc = check_scope(&c, &ps, &sc, as_of, flags, jobs, &fs, &e)))
 		goto out;
 	apply_fail_on(&c, &fs);
 	if ((rc = write_findings(&c, &fs, &e)) == ML_OK)
 		rc = fs.verdict;
 out:
+	ml_evidence_close(v);
 	ml_ledger_close(l);
 	policies_free(&ps);
 	ml_findings_free(&fs);

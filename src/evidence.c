@@ -26,10 +26,10 @@ struct person {
 struct fact {
 	uint64_t seq;
 	int used;                      /* the hash slot holds a fact */
-	int excluded;                  /* appended after as-of: not evidence */
+	int excluded;                  /* effective time after as-of: not evidence */
 	enum ml_kind kind;
 	json_t *stmt;                  /* the statement (owned); NULL when excluded */
-	int64_t time_us;
+	int64_t time_us;               /* effective (FORMAT.md §2, clock corrections) */
 	uint8_t leaf[ML_SHA256_LEN];
 	size_t key;                    /* its author, an index into keys */
 };
@@ -40,6 +40,9 @@ struct ml_evidence {
 	struct ml_err *e;
 	int64_t as_of_us;
 	char origin[160];              /* as the genesis says */
+	unsigned flags;                /* ML_EVIDENCE_* */
+	struct ml_clock_fix *fixes;    /* the verified clock corrections, in seq order */
+	size_t nfixes, fixcap;
 	uint64_t size;                 /* of the latest checkpoint */
 	uint8_t root[ML_SHA256_LEN];
 	uint8_t (*leaves)[ML_SHA256_LEN]; /* ML_EVIDENCE_WHOLE: every leaf, root-checked */
@@ -205,6 +208,7 @@ ml_evidence_close(struct ml_evidence *v)
 	if (v->in_tx)
 		ml_store_rollback(v->s);
 	free(v->facts);
+	free(v->fixes);
 	free(v->leaves);
 	if (v->dict)
 		xmlDictFree(v->dict);
@@ -216,6 +220,7 @@ ml_evidence_close(struct ml_evidence *v)
 }
 
 static int load_keys(struct ml_evidence *v);
+static int load_fixes(struct ml_evidence *v);
 static int load_governance(struct ml_evidence *v);
 
 int
@@ -231,6 +236,7 @@ ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 	v->s = ml_ledger_store(l);
 	v->e = e;
 	v->as_of_us = as_of_us;
+	v->flags = flags;
 	v->cap = 1024;
 	v->keys = calloc(MAX_KEYS, sizeof *v->keys);
 	v->persons = calloc(MAX_KEYS, sizeof *v->persons);
@@ -246,7 +252,7 @@ ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 	v->in_tx = 1;
 	if ((rc = load_checkpoint(v)) || (rc = ml_store_key_each(v->s, collect_key, v, e)) ||
 	    ((flags & ML_EVIDENCE_WHOLE) && (rc = load_leaves(v))) || (rc = load_keys(v)) ||
-	    (rc = load_governance(v)))
+	    (rc = load_fixes(v)) || (rc = load_governance(v)))
 		goto fail;
 	*out = v;
 	return ML_OK;
@@ -578,8 +584,9 @@ fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
 	}
 	if ((rc = read_checked(v, seq, &en, &bytes, nf.leaf)))
 		return rc;
-	nf.time_us = en.time_us;
-	nf.excluded = en.time_us > v->as_of_us; /* recorded after the decision */
+	nf.time_us = ml_clock_effective(v->fixes, v->nfixes, seq, en.time_us);
+	/* recorded after the decision */
+	nf.excluded = !(v->flags & ML_EVIDENCE_HEAD) && nf.time_us > v->as_of_us;
 	if (!nf.excluded && (rc = parse_entry(v, seq, &en, &env, &st)) == ML_OK) {
 		if ((rc = verify_author(v, seq, &env, &nf.key)) == ML_OK) {
 			nf.kind = st.kind;
@@ -595,6 +602,184 @@ fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
 	v->nfacts++;
 	*out = f;
 	return ML_OK;
+}
+
+/* ---- time: clock corrections and future-dated entries ----------------- */
+
+int64_t
+ml_clock_effective(const struct ml_clock_fix *fixes, size_t n, uint64_t seq, int64_t time_us)
+{
+	size_t lo = 0, hi = n;
+
+	/* the first correction after seq: only it can cover seq */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (fixes[mid].seq > seq)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < n && fixes[lo].from <= seq ? fixes[lo].time_us : time_us;
+}
+
+/* The append time of entry seq, its leaf hash and inclusion checked. */
+static int
+checked_time(struct ml_evidence *v, uint64_t seq, int64_t *time_us, uint8_t leaf[ML_SHA256_LEN])
+{
+	struct ml_entry en;
+	uint8_t *bytes = NULL;
+	int rc;
+
+	if ((rc = read_checked(v, seq, &en, &bytes, leaf)))
+		return rc;
+	*time_us = en.time_us;
+	free(bytes);
+	return ML_OK;
+}
+
+/* Verifies clock correction c as verify would (FORMAT.md §5 rules 1, 4,
+ * and admin-only) and appends it to v->fixes. */
+static int
+load_fix(struct ml_evidence *v, uint64_t c)
+{
+	struct ml_envelope env;
+	struct ml_statement st;
+	struct ml_entry en;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN], lfrom[ML_SHA256_LEN];
+	int64_t before, first;
+	json_int_t from;
+	size_t who;
+	int rc;
+
+	if ((rc = read_checked(v, c, &en, &bytes, leaf)))
+		return rc;
+	rc = parse_entry(v, c, &en, &env, &st);
+	free(bytes);
+	if (rc)
+		return rc;
+	from = json_integer_value(json_object_get(st.predicate, "from"));
+	if (st.kind != ML_KIND_CLOCK_CORRECTION)
+		rc = bad(v, c, "indexed as a clock correction but is not one");
+	else if ((rc = verify_author(v, c, &env, &who)))
+		;
+	else if (!ml_roles_has(v->keys[who].roles, "admin"))
+		rc = bad(v, c, "clock correction signed by a key without role admin");
+	else if (from < 1 || (uint64_t)from >= c ||
+		 (v->nfixes && (uint64_t)from <= v->fixes[v->nfixes - 1].seq))
+		rc = bad(v, c, "clock correction names an entry it may not correct");
+	else if ((rc = checked_time(v, (uint64_t)from - 1, &before, lfrom)) ||
+		 (rc = checked_time(v, (uint64_t)from, &first, lfrom)))
+		;
+	else if (memcmp(lfrom, st.digest, ML_SHA256_LEN) != 0)
+		rc = bad(v, c, "clock correction does not name the leaf hash of its entry from");
+	else if (en.time_us < before || en.time_us >= first)
+		rc = bad(v, c, "clock correction dated outside the times of entries from-1 and from");
+	ml_statement_free(&st);
+	ml_envelope_clear(&env);
+	if (rc)
+		return rc;
+	if (v->nfixes == v->fixcap) {
+		size_t cap = v->fixcap ? v->fixcap * 2 : 8;
+		struct ml_clock_fix *p = realloc(v->fixes, cap * sizeof *p);
+		if (!p)
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		v->fixes = p;
+		v->fixcap = cap;
+	}
+	v->fixes[v->nfixes++] = (struct ml_clock_fix){(uint64_t)from, c, en.time_us};
+	return ML_OK;
+}
+
+struct seqs {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int
+collect_seq(void *ctx, uint64_t seq)
+{
+	struct seqs *s = ctx;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		uint64_t *p = realloc(s->v, cap * sizeof *p);
+		if (!p)
+			return ML_EIO;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = seq;
+	return 0;
+}
+
+/* The clock corrections of the ledger (entry_index kind clock-correction,
+ * name the origin), each verified, those under the checkpoint only. */
+static int
+load_fixes(struct ml_evidence *v)
+{
+	struct seqs s = {0};
+	size_t i;
+	int rc;
+
+	rc = ml_store_query_seqs(v->s, "clock-correction", ml_ledger_origin(v->l), NULL, 0,
+				 collect_seq, &s, v->e);
+	if (rc == ML_EIO && !v->e->msg[0])
+		rc = ml_err_set(v->e, ML_EIO, "out of memory");
+	for (i = 0; rc == ML_OK && i < s.n && s.v[i] < v->size; i++)
+		rc = load_fix(v, s.v[i]);
+	free(s.v);
+	return rc;
+}
+
+/* The effective time of entry seq. */
+static int
+effective_time(struct ml_evidence *v, uint64_t seq, int64_t *t)
+{
+	uint8_t leaf[ML_SHA256_LEN];
+	int rc = checked_time(v, seq, t, leaf);
+
+	if (rc == ML_OK)
+		*t = ml_clock_effective(v->fixes, v->nfixes, seq, *t);
+	return rc;
+}
+
+int
+ml_evidence_ahead(struct ml_evidence *v, int64_t now_us, uint64_t *seq, int64_t *time_us,
+		  struct ml_err *e)
+{
+	int64_t limit = now_us + ML_CLOCK_TOLERANCE_US, t;
+	uint64_t lo = 0, hi;
+	char at[21], now[21];
+	int rc;
+
+	v->e = e;
+	if (v->size == 0)
+		return ML_OK;
+	/* effective times never decrease: the head decides, a search names */
+	hi = v->size - 1;
+	if ((rc = effective_time(v, hi, &t)) || t <= limit)
+		return rc;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if ((rc = effective_time(v, mid, &t)))
+			return rc;
+		if (t > limit)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if ((rc = effective_time(v, hi, &t)))
+		return rc;
+	ml_time_format(t, at);
+	ml_time_format(now_us, now);
+	*seq = hi;
+	*time_us = t;
+	ml_err_set(e, ML_EPOLICY, "entry %llu is dated %s, more than 5 minutes after this "
+		   "machine's clock (%s): entries dated in the future would hide what is "
+		   "recorded after them; fix the clock, or have an admin correct the ledger's "
+		   "(mlledger clock-correct)", (unsigned long long)hi, at, now);
+	e->seq = (long long)hi;
+	return ML_EPOLICY;
 }
 
 /* A predicate string member of a (non-excluded) fact, or "". */
@@ -1104,12 +1289,12 @@ ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocP
 
 int
 ml_evidence_build(struct ml_ledger *l, const char *ref, const char *env, int64_t as_of_us,
-		  xmlDocPtr *out, struct ml_err *e)
+		  unsigned flags, xmlDocPtr *out, struct ml_err *e)
 {
 	struct ml_evidence *v;
 	int rc;
 
-	if ((rc = ml_evidence_open(l, as_of_us, 0, &v, e)))
+	if ((rc = ml_evidence_open(l, as_of_us, flags, &v, e)))
 		return rc;
 	rc = ml_evidence_for(v, ref, env, out, e);
 	ml_evidence_close(v);

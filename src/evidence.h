@@ -19,6 +19,7 @@
 #ifndef ML_EVIDENCE_H
 #define ML_EVIDENCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libxml/tree.h>
@@ -37,11 +38,34 @@ struct ml_evidence;
  * root from every stored leaf hash) instead of one proof per entry: for
  * callers that build evidence for many subjects (check, reports). */
 #define ML_EVIDENCE_WHOLE 1u
+/* No time cutoff: every entry up to the head of the latest checkpoint is
+ * evidence (gate and check without --as-of).  as_of_us stays the
+ * evaluation time the rules see. */
+#define ML_EVIDENCE_HEAD 2u
 
-/* Opens a session on l at time as_of_us (entries appended later are left
- * out).  *out is caller-owned (ml_evidence_close), and l must outlive it.
+/* A clock correction (ledger/FORMAT.md §2, "Clock corrections"): entries
+ * from .. seq-1 take its append time time_us as their effective time. */
+struct ml_clock_fix {
+	uint64_t from, seq;
+	int64_t time_us;
+};
+
+/* The effective time of entry seq, appended at time_us, under the
+ * corrections fixes[0..n) (in seq order, ranges disjoint, as §5 rule 1
+ * makes them): the time of the correction whose range holds seq, else
+ * time_us.  Effective times never decrease along a valid ledger. */
+int64_t ml_clock_effective(const struct ml_clock_fix *fixes, size_t n, uint64_t seq,
+			   int64_t time_us);
+
+/* Opens a session on l with evaluation time as_of_us (the root's as-of).
+ * Without ML_EVIDENCE_HEAD, entries whose effective time is after as_of_us
+ * are left out: the evidence is the prefix of the ledger up to as_of_us.
+ * The clock corrections are read and verified here (signature by an
+ * enrolled admin key, inclusion, the entry they name and their time).
+ * *out is caller-owned (ml_evidence_close), and l must outlive it.
  * ML_EINTEGRITY when the checkpoint (or, with ML_EVIDENCE_WHOLE, the stored
- * leaf hashes) does not verify; ML_EIO on storage errors. */
+ * leaf hashes, or a clock correction) does not verify; ML_EIO on storage
+ * errors. */
 int ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 		     struct ml_evidence **out, struct ml_err *e);
 void ml_evidence_close(struct ml_evidence *v);
@@ -63,8 +87,16 @@ int ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[M
 int ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env,
 		    xmlDocPtr *out, struct ml_err *e);
 
-/* One document: open, for, close. */
+/* Future-dated entries: ML_OK when no entry's effective time is more than
+ * ML_CLOCK_TOLERANCE_US after now_us (the caller's clock).  Otherwise
+ * ML_EPOLICY with *seq and *time_us (its effective time) set to the first
+ * such entry, e->seq to it, and a one-line message naming both times.
+ * Reads the head and, only when the head is ahead, O(log n) entries. */
+int ml_evidence_ahead(struct ml_evidence *v, int64_t now_us, uint64_t *seq, int64_t *time_us,
+		      struct ml_err *e);
+
+/* One document: open (flags as ml_evidence_open), for, close. */
 int ml_evidence_build(struct ml_ledger *l, const char *ref, const char *env,
-		      int64_t as_of_us, xmlDocPtr *out, struct ml_err *e);
+		      int64_t as_of_us, unsigned flags, xmlDocPtr *out, struct ml_err *e);
 
 #endif

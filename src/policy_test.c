@@ -1025,7 +1025,7 @@ evaluate(struct run *t, xmlNodePtr c, struct ml_findings *fs)
 		rc = wrap(t, c, "case", rc);
 		goto out;
 	}
-	if ((rc = ml_evidence_build(find_fixture(t, fx)->l, subject, env, at, &ev, t->e)) ||
+	if ((rc = ml_evidence_build(find_fixture(t, fx)->l, subject, env, at, 0, &ev, t->e)) ||
 	    (rc = ml_policyset_eval(p, ev, phase, subject, fs, t->e)))
 		rc = wrap(t, c, "case", rc);
 out:

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evidence.h"
 #include "governance.h"
 #include "note.h"
 #include "statement.h"
@@ -1038,6 +1039,38 @@ integrity_of(const struct ml_verify_result *res, int rc, const struct ml_err *ve
 			 (json_int_t)res->checkpoints, "head", head, "error");
 }
 
+/* integrity.futureDated: the first entry whose effective time is more than
+ * the tolerance after the report's generation time (not the clock, so the
+ * report stays reproducible), or null.  Gate and check fail closed there;
+ * a report says so at the top instead.  An evidence error is verify's to
+ * report: null then. */
+static json_t *
+future_of(struct rp *r)
+{
+	struct ml_evidence *v;
+	struct ml_err fe;
+	uint64_t seq;
+	int64_t t;
+	char at[21], gen[21], stmt[400];
+	int rc;
+
+	ml_err_clear(&fe);
+	if (ml_evidence_open(r->l, r->o->as_of_us, 0, &v, &fe))
+		return json_null();
+	rc = ml_evidence_ahead(v, r->o->generated_us, &seq, &t, &fe);
+	ml_evidence_close(v);
+	if (rc != ML_EPOLICY)
+		return json_null();
+	ml_time_format(t, at);
+	ml_time_format(r->o->generated_us, gen);
+	snprintf(stmt, sizeof stmt, "ENTRIES DATED IN THE FUTURE: entry %llu is dated %s, more "
+		 "than 5 minutes after this report's generation time (%s). Entries recorded after "
+		 "it may be missing from the period and as-of cuts; gate and check refuse to "
+		 "decide until an admin corrects the ledger's clock (mlledger clock-correct).",
+		 (unsigned long long)seq, at, gen);
+	return json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)seq, "time", at, "statement", stmt);
+}
+
 /* Verifies the whole ledger.  When it fails and allow_unverified is set,
  * the report reads every entry (r->limit = the size) and says so. */
 static int
@@ -1219,6 +1252,7 @@ ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t **ou
 
 	if ((rc = rp_init(&r, l, o, e)) || (rc = verify_ledger(&r, &integrity)))
 		goto out;
+	json_object_set_new(integrity, "futureDated", future_of(&r));
 	/* one snapshot for the checkpoint and the facts; evidence takes its own */
 	if ((rc = ml_store_begin(r.s, 0, e)))
 		goto out;

@@ -10,7 +10,8 @@
  *
  * Times: the period and every "time" in the model are the author's signed
  * time (the predicate's time); entries appended to the ledger after as_of
- * are left out, as evidence does.  Output is a function of the ledger, the
+ * are left out (by append time: clock corrections are not applied here;
+ * integrity.futureDated warns while entries are dated ahead).  Output is a function of the ledger, the
  * options and nothing else (no clock, no host name), so reports are
  * byte-reproducible.
  *

@@ -607,6 +607,8 @@ front(xmlNodePtr body, const json_t *model)
 	el_text(body, "header", "running", run);
 	if (!json_is_true(ml_report_get(model, "integrity.ok")))
 		el_text(body, "div", "alert", jstr(model, "integrity.statement"));
+	if (json_is_object(ml_report_get(model, "integrity.futureDated")))
+		el_text(body, "div", "alert", jstr(model, "integrity.futureDated.statement"));
 	el_text(body, "h1", NULL, "Audit report");
 	snprintf(run, sizeof run, "%s, %s to %s", jstr(model, "scope.ledger.origin"),
 		 jstr(model, "scope.from"), jstr(model, "scope.to"));

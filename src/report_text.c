@@ -169,6 +169,12 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 		      json_string_value(ml_report_get(model, "scope.to")));
 	if (!json_is_true(ml_report_get(model, "integrity.ok")))
 		ml_buf_puts(out, "\n> **WARNING: THE LEDGER FAILED VERIFICATION.**\n");
+	if (json_is_object(ml_report_get(model, "integrity.futureDated"))) {
+		ml_buf_puts(out, "\n> **WARNING: ");
+		md_text(out, json_string_value(ml_report_get(model,
+							     "integrity.futureDated.statement")) ?: "");
+		ml_buf_puts(out, "**\n");
+	}
 	md_scope(out, model);
 	ml_buf_puts(out, "\n## 2. Integrity\n\n");
 	md_text(out, json_string_value(ml_report_get(model, "integrity.statement")) ?: "");

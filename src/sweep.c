@@ -65,7 +65,8 @@ worker(void *arg)
 	else if (!(j->rc = ml_policyset_load_all(j->o->policies, j->o->npolicies, j->o->params,
 						  j->o->nparams, ps, &j->e)) &&
 		 !(j->rc = ml_ledger_open(j->o->ledger, 0, &l, &j->e)))
-		j->rc = ml_evidence_open(l, j->o->as_of_us, ML_EVIDENCE_WHOLE, &v, &j->e);
+		j->rc = ml_evidence_open(l, j->o->as_of_us,
+					 ML_EVIDENCE_WHOLE | j->o->evidence_flags, &v, &j->e);
 	if (j->rc == ML_OK && j->o->trusted_size)
 		ml_evidence_trust(v, j->o->trusted_size, j->o->trusted_head);
 	for (i = 0; i < j->n && j->rc == ML_OK; i++) {

@@ -43,7 +43,8 @@ struct ml_sweep_opts {
 	const char *const *params; /* "name=value", for every policy */
 	size_t nparams;
 	const char *phase;         /* NULL: every rule */
-	int64_t as_of_us;
+	int64_t as_of_us;          /* evaluation time; the cutoff unless evidence_flags */
+	unsigned evidence_flags;   /* ML_EVIDENCE_HEAD: no cutoff (evidence.h) */
 	size_t jobs;               /* workers, 1..ML_SWEEP_MAX_JOBS */
 	int keep_going;            /* an evidence error (integrity, unknown model) is
 				      the subject's result, not the sweep's */

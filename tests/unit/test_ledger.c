@@ -1011,7 +1011,7 @@ test_evidence_trust(void **state)
 	assert_int_equal(ml_evidence_trust(v, r.entries, r.head), 1);
 	assert_int_equal(ml_evidence_for(v, "fraud@1.0", "prod", &trusted, &e), ML_OK);
 	ml_evidence_close(v);
-	assert_int_equal(ml_evidence_build(l, "fraud@1.0", "prod", later, &checked, &e), ML_OK);
+	assert_int_equal(ml_evidence_build(l, "fraud@1.0", "prod", later, 0, &checked, &e), ML_OK);
 	ml_ledger_close(l);
 	xmlDocDumpMemory(trusted, &a, &alen);
 	xmlDocDumpMemory(checked, &b, &blen);
