@@ -157,7 +157,9 @@ ml_ledger_init_governed(const char *path, const char *origin,
 	struct stat st;
 	int rc, made_key = 0, made_db = 0;
 
-	if (governance) {
+	if (!governance)
+		governance = ml_governance_default_text(); /* declared, so it governs */
+	{
 		struct ml_governance *g;
 		if ((rc = ml_governance_parse(governance, strlen(governance), &g, e)))
 			return rc;

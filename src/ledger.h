@@ -61,7 +61,7 @@ int ml_ledger_default_origin(const char *path, char *buf, size_t cap, struct ml_
 int ml_ledger_init(const char *path, const char *origin, const struct ml_seckey *admin,
 		   struct ml_appended *genesis, struct ml_err *e);
 /* The same, with governance document text (FORMAT.md §2) set in the genesis;
- * NULL: none (the documented default governs).  The document is checked
+ * NULL: the documented default's text (every new ledger declares one).  The document is checked
  * before anything is written (ML_EINPUT naming the member at fault). */
 int ml_ledger_init_governed(const char *path, const char *origin,
 			    const struct ml_seckey *admin, const char *governance,

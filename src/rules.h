@@ -35,6 +35,9 @@ struct ml_checked {
 struct ml_rules_state {
 	struct ml_governance *gov; /* in force for the next entry; owned */
 	int64_t gov_seq;           /* the entry that declared it; -1: the default */
+	int governed;              /* 0 in a ledger written before governance existed
+				    * (no genesis document), until its first
+				    * governance entry: rules 9-11 wait for it */
 	int64_t last_correction;   /* seq of the latest clock-correction; -1: none */
 };
 

@@ -205,6 +205,31 @@ v=$(verdicts rep2)
 case $v in *"auc better"*"demographic_parity_diff worse"*) ok "report: a fairness metric declared lower-is-better that rose is worse" ;;
 *) nok "report: a fairness metric declared lower-is-better that rose is worse" "$v" ;; esac
 
+# 6. A ledger written before governance existed keeps verifying, and is
+# governed from its first governance entry on.
+L=$W/legacy
+mkdir -p "$L"
+cp "$here/../data/legacy/ledger-v1.db" "$here/../data/legacy/ledger-v1.db.log.key" \
+	"$here/../data/legacy/admin.key" "$here/../data/legacy/ci.key" "$L/"
+chmod 600 "$L"/*.key
+expect 0 "a pre-governance ledger (breaking the default governance) still verifies" "" \
+	"$M" --ledger "$L/ledger-v1.db" verify
+PYV=${PYTHON:-/usr/bin/python3}
+if [ -x "$PYV" ] && "$PYV" -c 'import nacl.signing' 2>/dev/null; then
+	expect 0 "the independent verifier accepts it too" "ok 9 entries" \
+		"$PYV" "$here/../interop/verify_ledger.py" "$L/ledger-v1.db"
+else
+	echo "ok - the independent verifier accepts it too # SKIP no python3 with PyNaCl"
+fi
+expect 0 "before governance, the old freedom holds (an engineer's evaluation)" "" \
+	"$M" --ledger "$L/ledger-v1.db" record evaluation m@1 --metric auc=0.92 --key "$L/ci.key"
+expect 0 "an admin adopts the default governance" "" \
+	"$M" --ledger "$L/ledger-v1.db" governance set "$here/../../ledger/governance.default.json" \
+	--key "$L/admin.key"
+expect 6 "after it, the engineer may no longer sign an evaluation" "lets validator sign" \
+	"$M" --ledger "$L/ledger-v1.db" record evaluation m@1 --metric auc=0.93 --key "$L/ci.key"
+expect 0 "and the whole ledger still verifies" "" "$M" --ledger "$L/ledger-v1.db" verify
+
 # 5. The gate trusts verified entries, not the projection tables.
 if [ -n "$HAVE_SQLITE" ]; then
 	cp l.db t.db

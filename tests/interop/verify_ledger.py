@@ -1277,6 +1277,9 @@ class State:
         self.genesis = None
         self.gov = DEFAULT_GOVERNANCE   # §2: the document in force for the next entry
         self.gov_seq = None      # the entry that declared it (None: the default)
+        self.governed = False    # §2: a genesis without a document (written before
+                                 # governance existed) is governed from its first
+                                 # governance entry on
         self.times = []          # append time of every entry so far (µs)
         self.leaves = []         # leaf hash of every entry so far
         self.effective = []      # §2 "Clock corrections": effective time of every entry
@@ -1340,26 +1343,26 @@ def check_entry(st, seq, env_bytes, t):
     gov = st.gov
     gov_what = ("the governance of entry %d" % st.gov_seq if st.gov_seq is not None
                 else "the default governance")
-    if seq > 0:
+    if seq > 0 and kind in ADMIN_ONLY and "admin" not in st.keys[keyid]["roles"]:
+        raise Bad("%s signed by %s, which lacks role admin" % (kind, keyid))
+    if seq > 0 and st.governed:
         roles = st.keys[keyid]["roles"]
-        if kind in ADMIN_ONLY and "admin" not in roles:
-            raise Bad("%s signed by %s, which lacks role admin" % (kind, keyid))
         if not any(kind in gov.roles.get(r, ()) for r in roles):
             may = sorted(r for r, ks in gov.roles.items() if kind in ks)
             raise Bad("%s (roles %s) may not sign %s entries under %s (may: %s)"
                       % (keyid, ",".join(roles), kind, gov_what, ", ".join(may) or "no role"))
-    if kind == "key-enrollment":
+    if kind == "key-enrollment" and st.governed:
         bad = [r for r in pred["roles"] if r not in gov.roles]
         if bad:
             raise Bad("enrolment with role %r, not declared in %s" % (bad[0], gov_what))
     env = pred.get("environment")
-    if isinstance(env, str) and env not in gov.envs:
+    if st.governed and isinstance(env, str) and env not in gov.envs:
         raise Bad("environment %r is not declared in %s" % (env, gov_what))
-    if gov.metrics is not None and isinstance(pred.get("metrics"), dict):
+    if st.governed and gov.metrics is not None and isinstance(pred.get("metrics"), dict):
         bad = sorted(m for m in pred["metrics"] if m not in gov.metrics)
         if bad:
             raise Bad("metric %r is not declared in %s (the set is closed)" % (bad[0], gov_what))
-    if isinstance(pred.get("properties"), dict):
+    if st.governed and isinstance(pred.get("properties"), dict):
         for k, v in pred["properties"].items():
             if k in gov.properties:
                 try:
@@ -1453,21 +1456,21 @@ def check_entry(st, seq, env_bytes, t):
         # rule 10: not expired at its own append time (expires holds to the
         # end of that day, UTC).  SPEC: "append time" read as the entry's
         # time field, not its effective time (§2 "Clock corrections").
-        if kind == "waiver" and t >= end_of_day_us(pred["expires"]):
+        if st.governed and kind == "waiver" and t >= end_of_day_us(pred["expires"]):
             raise Bad("waiver expires %s, before its own append time" % pred["expires"])
         # rule 11: a deployment makes the version live in its environment; a
         # retirement needs it live there, and ends that
         if kind == "deployment":
             st.live[(sname, pred["environment"])] = True
         if kind == "retirement":
-            if not st.live.get((sname, pred["environment"])):
+            if st.governed and not st.live.get((sname, pred["environment"])):
                 raise Bad("retirement of %s in %s, where it is not live (no deployment there "
                           "without a retirement after it)" % (sname, pred["environment"]))
             st.live[(sname, pred["environment"])] = False
 
     # the entry is valid: what it changes for the entries after it
     if new_gov is not None:
-        st.gov, st.gov_seq = new_gov, seq
+        st.gov, st.gov_seq, st.governed = new_gov, seq, True
     st.effective.append(t)
     if kind == "clock-correction":
         st.last_correction = seq
