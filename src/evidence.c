@@ -451,18 +451,26 @@ verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env
 	return ML_OK;
 }
 
-struct seqlist {
-	uint64_t seqs[64];
-	size_t n;
+/* Seqs from ml_store_query_seqs, in a growing array (caller frees v). */
+struct seqs {
+	uint64_t *v;
+	size_t n, cap;
 };
 
 static int
-pick_revocation(void *ctx, uint64_t seq)
+collect_seq(void *ctx, uint64_t seq)
 {
-	struct seqlist *r = ctx;
+	struct seqs *s = ctx;
 
-	if (r->n < sizeof r->seqs / sizeof *r->seqs)
-		r->seqs[r->n++] = seq;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		uint64_t *p = realloc(s->v, cap * sizeof *p);
+		if (!p)
+			return ML_EIO;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = seq;
 	return 0;
 }
 
@@ -470,7 +478,7 @@ static int
 find_revocation(struct ml_evidence *v, size_t i)
 {
 	struct ml_key_row *k = &v->keys[i];
-	struct seqlist r = {.n = 0};
+	struct seqs r = {0};
 	struct ml_envelope env;
 	struct ml_statement st;
 	struct ml_entry en;
@@ -479,26 +487,28 @@ find_revocation(struct ml_evidence *v, size_t i)
 	int rc, match;
 
 	k->revoked_seq = -1;
-	if ((rc = ml_store_query_seqs(v->s, "key-revocation", k->name, "", 0, pick_revocation,
-				      &r, v->e)))
-		return rc;
+	if ((rc = ml_store_query_seqs(v->s, "key-revocation", k->name, "", 0, collect_seq, &r,
+				      v->e)))
+		goto out;
 	for (j = 0; j < r.n && k->revoked_seq < 0; j++) {
-		if (r.seqs[j] >= v->size)
+		if (r.v[j] >= v->size)
 			break; /* not covered by the checkpoint: not evidence */
-		if ((rc = read_checked(v, r.seqs[j], &en, &bytes, leaf)))
-			return rc;
-		rc = parse_entry(v, r.seqs[j], &en, &env, &st);
+		if ((rc = read_checked(v, r.v[j], &en, &bytes, leaf)))
+			goto out;
+		rc = parse_entry(v, r.v[j], &en, &env, &st);
 		free(bytes);
 		if (rc)
-			return rc;
+			goto out;
 		match = st.kind == ML_KIND_KEY_REVOCATION &&
 			strcmp(json_string_value(json_object_get(st.predicate, "key")), k->vkey) == 0;
 		ml_statement_free(&st);
 		ml_envelope_clear(&env);
 		if (match)
-			k->revoked_seq = (int64_t)r.seqs[j];
+			k->revoked_seq = (int64_t)r.v[j];
 	}
-	return ML_OK;
+out:
+	free(r.v);
+	return rc == ML_EIO && !*v->e->msg ? ml_err_set(v->e, ML_EIO, "out of memory") : rc;
 }
 
 /* Every key's enrolment and revocation, from the verified entries, and the
@@ -690,28 +700,6 @@ load_fix(struct ml_evidence *v, uint64_t c)
 	return ML_OK;
 }
 
-struct seqs {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int
-collect_seq(void *ctx, uint64_t seq)
-{
-	struct seqs *s = ctx;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		uint64_t *p = realloc(s->v, cap * sizeof *p);
-		if (!p)
-			return ML_EIO;
-		s->v = p;
-		s->cap = cap;
-	}
-	s->v[s->n++] = seq;
-	return 0;
-}
-
 /* The clock corrections of the ledger (entry_index kind clock-correction,
  * name the origin), each verified, those under the checkpoint only. */
 static int
@@ -809,23 +797,23 @@ fact_version(const struct fact *f)
 static int
 load_governance(struct ml_evidence *v)
 {
-	struct seqlist list = {.n = 0}; /* seqs, newest first */
+	struct seqs list = {0}; /* newest first */
 	const struct fact *f;
 	const char *text = NULL;
 	size_t i;
 	int rc;
 
-	if ((rc = ml_store_query_seqs(v->s, "governance", v->origin, "", 1, pick_revocation, &list,
-				      v->e)))
-		return rc;
-	for (i = 0; i < list.n && !text; i++) {
-		if (list.seqs[i] >= v->size)
+	rc = ml_store_query_seqs(v->s, "governance", v->origin, "", 1, collect_seq, &list, v->e);
+	for (i = 0; rc == ML_OK && i < list.n && !text; i++) {
+		if (list.v[i] >= v->size)
 			continue;
-		if ((rc = fact_of(v, list.seqs[i], &f)))
-			return rc;
-		if (!f->excluded && f->kind == ML_KIND_GOVERNANCE)
+		if ((rc = fact_of(v, list.v[i], &f)) == ML_OK && !f->excluded &&
+		    f->kind == ML_KIND_GOVERNANCE)
 			text = fact_str(f, "document");
 	}
+	free(list.v);
+	if (rc)
+		return rc == ML_EIO && !*v->e->msg ? ml_err_set(v->e, ML_EIO, "out of memory") : rc;
 	if (!text) {
 		if ((rc = fact_of(v, 0, &f)))
 			return rc;
