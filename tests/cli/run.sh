@@ -362,9 +362,26 @@ ml record waiver fraud/detector@1.0.0 --rule R-7 --expires 2031-01-31 \
 appended
 end
 
-begin "record retirement"
+begin "record retirement of a version never deployed in that environment exits 2"
+before=$(state "$L")
+ml record retirement fraud/detector@1.0.0 --env staging --reason superseded --key "$K/eng.key"
+want_err 2 'never deployed in staging'
+eq "$(state "$L")" "$before" "ledger rows"
+end
+
+begin "record retirement (of a version live in that environment)"
+ml record deployment fraud/detector@1.0.0 --env staging --key "$K/eng.key"
+appended
 ml record retirement fraud/detector@1.0.0 --env staging --reason superseded --key "$K/eng.key"
 appended
+end
+
+begin "record retirement of a version already retired there exits 2"
+before=$(state "$L")
+ml record retirement fraud/detector@1.0.0 --env staging --reason again --key "$K/eng.key"
+want_rc 2
+err_has 'retire'
+eq "$(state "$L")" "$before" "ledger rows"
 end
 
 begin "record incident"
@@ -388,7 +405,7 @@ fi
 end
 
 begin "a field of exactly 64 KiB and names at their maximum length are accepted"
-ml record approval fraud/detector@1.0.0 --env edge --decision approve \
+ml record approval fraud/detector@1.0.0 --env dev --decision approve \
 	--comment "$(head -c 65536 /dev/zero | tr '\0' x)" --key "$K/appr.key"
 appended
 LONGNAME=$(head -c 128 /dev/zero | tr '\0' n)@$(head -c 64 /dev/zero | tr '\0' 7)
@@ -739,7 +756,7 @@ input_error "a deployment naming a dataset (not a model) exits 2" 'unknown model
 	"${REC[@]}" deployment train@1 --env prod --key "$K/eng.key"
 
 begin "the same envelope submitted twice: the second submit exits 2 (duplicate)"
-run "$M" --ledger "$L" sign approval fraud/detector@1.0.0 --env qa --decision approve \
+run "$M" --ledger "$L" sign approval fraud/detector@1.0.0 --env staging --decision approve \
 	--key "$K/appr.key" --out "$W/dup.json"
 want_ok
 run "$M" --ledger "$L" submit "$W/dup.json"
@@ -869,6 +886,40 @@ end
 key_error "a key that is not enrolled exits 6" 'not enrolled' \
 	"${REC[@]}" dataset d@9 --digest "sha256:$HE" --key "$K/stranger.key"
 
+# Governance (FORMAT.md §5 rule 9): a key signs only the kinds its roles may.
+key_error "an engineer key recording an approval exits 6 naming the role that may" \
+	'key eng\+[0-9a-f]{8} \(role engineer\) may not sign approval entries; .*lets approver sign them' \
+	"${REC[@]}" approval fraud/detector@1.0.0 --env prod --decision approve --key "$K/eng.key"
+key_error "an engineer key recording an evaluation exits 6" \
+	'may not sign evaluation entries; .*lets validator sign them' \
+	"${REC[@]}" evaluation fraud/detector@1.0.0 --metric acc=0.9 --key "$K/eng.key"
+key_error "the admin key recording a dataset exits 6 (admin signs only key, governance and clock entries)" \
+	'key admin\+[0-9a-f]{8} \(role admin\) may not sign dataset entries; .*lets engineer sign them' \
+	"${REC[@]}" dataset d@9 --digest "sha256:$HE" --key "$K/admin.key"
+key_error "an approver key recording a deployment exits 6" \
+	'may not sign deployment entries; .*lets engineer sign them' \
+	"${REC[@]}" deployment fraud/detector@1.0.0 --env prod --key "$K/appr.key"
+key_error "a waiver signed by a key without role risk-officer exits 6" \
+	'may not sign waiver entries; .*lets risk-officer sign them' \
+	"${REC[@]}" waiver fraud/detector@1.0.0 --rule R-7 --expires 2099-12-31 --reason x \
+	--key "$K/eng.key"
+key_error "an auditor/validator key recording a model exits 6" \
+	'may not sign model entries' \
+	"${REC[@]}" model m9@1 --digest "sha256:$HE" --key "$K/aud.key"
+input_error "an environment not declared by the governance exits 2" \
+	'environment "qa" is not declared in the ledger.s governance \(declared: dev, staging, prod\)' \
+	"${REC[@]}" approval fraud/detector@1.0.0 --env qa --decision approve --key "$K/appr.key"
+input_error "property pii that is not a boolean exits 2" 'property pii must be true or false' \
+	"${REC[@]}" dataset d@9 --digest "sha256:$HE" --set pii=yes --key "$K/eng.key"
+input_error "property license that is not text exits 2" 'property license must be text' \
+	"${REC[@]}" dataset d@9 --digest "sha256:$HE" --set license=1 --key "$K/eng.key"
+input_error "a waiver already expired when recorded exits 2" 'must not be expired when recorded' \
+	"${REC[@]}" waiver fraud/detector@1.0.0 --rule R-7 --expires 2020-01-01 --reason x \
+	--key "$K/appr.key"
+input_error "enrolling a key with a role the governance does not declare exits 2" \
+	'role "wizard" is not declared in the ledger.s governance' \
+	"$M" --ledger "$L" key enroll "$K/stranger.pub" --role wizard --key "$K/admin.key"
+
 begin "revoke: the revoked key can no longer record (exit 6), verify still passes"
 "$M" key new temp --dir "$K" >/dev/null 2>&1
 ml key enroll "$K/temp.pub" --role engineer --key "$K/admin.key"
@@ -916,7 +967,7 @@ end
 
 begin "sign on a laptop (no ledger, --digest) then submit appends the entry"
 run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign approval fraud/detector@1.0.0 \
-	--env canary --decision approve --comment offline --digest "sha256:$MODEL_DIGEST" \
+	--env prod --decision approve --comment offline --digest "sha256:$MODEL_DIGEST" \
 	--key "$K/appr.key" --out "$W/offline.json"
 want_ok
 out_has "offline\.json$"
@@ -936,21 +987,21 @@ end
 
 begin "sign without --digest and without a ledger exits 2"
 run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign approval fraud/detector@1.0.0 \
-	--env canary --decision approve --key "$K/appr.key" --out "$W/nodigest.json"
+	--env prod --decision approve --key "$K/appr.key" --out "$W/nodigest.json"
 want_err 2 'no ledger at hand'
 [ ! -e "$W/nodigest.json" ] || bad "an envelope was written"
 end
 
 begin "sign looks the digest up in the ledger; --out is not overwritten without --force"
-run "$M" --ledger "$L" sign deployment fraud/detector@1.0.0 --env canary --key "$K/eng.key" \
+run "$M" --ledger "$L" sign deployment fraud/detector@1.0.0 --env staging --key "$K/eng.key" \
 	--out "$W/dep.json"
 want_ok
 sum=$(cksum <"$W/dep.json")
-run "$M" --ledger "$L" sign deployment fraud/detector@1.0.0 --env canary2 --key "$K/eng.key" \
+run "$M" --ledger "$L" sign deployment fraud/detector@1.0.0 --env dev --key "$K/eng.key" \
 	--out "$W/dep.json"
 want_err 2 'exists'
 eq "$(cksum <"$W/dep.json")" "$sum" "envelope checksum"
-run "$M" --ledger "$L" sign deployment fraud/detector@1.0.0 --env canary2 --key "$K/eng.key" \
+run "$M" --ledger "$L" sign deployment fraud/detector@1.0.0 --env dev --key "$K/eng.key" \
 	--out "$W/dep.json" --force
 want_ok
 ml submit "$W/dep.json"
@@ -966,11 +1017,11 @@ input_error "submit of an empty file exits 2" 'empty\.json' \
 	"$M" --ledger "$L" submit "$W/empty.json"
 input_error "submit without files exits 2" 'envelope files' \
 	"$M" --ledger "$L" submit
-"$M" --ledger "$W/none.db" sign approval fraud/detector@1.0.0 --env qa --decision reject \
+"$M" --ledger "$W/none.db" sign approval fraud/detector@1.0.0 --env staging --decision reject \
 	--digest "sha256:$HE" --key "$K/appr.key" --out "$W/otherdigest.json" >/dev/null 2>&1
 input_error "submit of an envelope whose model digest differs exits 2" \
 	'names another artifact digest' "$M" --ledger "$L" submit "$W/otherdigest.json"
-"$M" --ledger "$W/none.db" sign approval fraud/detector@1.0.0 --env qa2 --decision reject \
+"$M" --ledger "$W/none.db" sign approval fraud/detector@1.0.0 --env dev --decision reject \
 	--digest "sha256:$MODEL_DIGEST" --key "$K/appr.key" --out "$W/good.json" >/dev/null 2>&1
 input_error "submit of a good and a bad file exits 2 naming the bad one, and writes neither" \
 	'otherdigest\.json: .*nothing was written' \
@@ -1016,18 +1067,29 @@ end
 
 # ---- 8. import ------------------------------------------------------------
 
-begin "import: a JSONL file in one transaction (datasets referenced from the same file)"
 cat >"$W/imp1.jsonl" <<EOF
 {"kind":"dataset","subject":"imp-data@1","digest":"sha256:$HA","properties":{"license":"MIT"}}
 {"kind":"model","subject":"imp-model@1","digest":"sha256:$HB","datasets":["imp-data@1"],"metrics":{"auc":0.9}}
 
-{"kind":"approval","subject":"imp-model@1","environment":"prod","decision":"approve"}
 EOF
+printf '{"kind":"approval","subject":"imp-model@1","environment":"prod","decision":"approve"}\n' \
+	>"$W/imp1a.jsonl"
+cat "$W/imp1.jsonl" "$W/imp1a.jsonl" >"$W/imp1mixed.jsonl"
+
+key_error "import: a line of a kind the key's roles may not sign exits 6 naming FILE:LINE, nothing written" \
+	'imp1mixed\.jsonl:4: key eng\+[0-9a-f]{8} \(role engineer\) may not sign approval entries; .*approver.*nothing was written' \
+	"$M" --ledger "$L" import "$W/imp1mixed.jsonl" --key "$K/eng.key"
+
+begin "import: a JSONL file in one transaction (datasets referenced from the same file)"
 ml import "$W/imp1.jsonl" --key "$K/eng.key"
 want_ok
-out_has "^3 entries, $NEXT\.\.$((NEXT + 2))\$"
+out_has "^2 entries, $NEXT\.\.$((NEXT + 1))\$"
 FIRST=$NEXT
-NEXT=$((NEXT + 3))
+NEXT=$((NEXT + 2))
+ml import "$W/imp1a.jsonl" --key "$K/appr.key"
+want_ok
+out_has "^1 entries, $NEXT\.\.$NEXT\$"
+NEXT=$((NEXT + 1))
 ml log --subject imp-model@1 --format json
 out_has "\"seq\":$((FIRST + 1)),.*\"kind\":\"model\""
 out_has "\"seq\":$((FIRST + 2)),.*\"kind\":\"approval\""
@@ -1101,8 +1163,9 @@ want_err 2 'big\.jsonl:2: .*(larger|too large|size)'
 eq "$(state "$L")" "$before" "ledger rows"
 end_known BUG-2
 
-import_error "import: an approval naming another model digest exits 2" \
-	'baddigest\.jsonl:1: .*another artifact digest' "$W/baddigest.jsonl"
+input_error "import: an approval naming another model digest exits 2" \
+	'baddigest\.jsonl:1: .*another artifact digest' \
+	"$M" --ledger "$L" import "$W/baddigest.jsonl" --key "$K/appr.key"
 : >"$W/empty.jsonl"
 import_error "import of an empty file exits 2" 'no statements' "$W/empty.jsonl"
 input_error "import of a missing file exits 2" 'cannot open' \
@@ -2259,17 +2322,19 @@ C=$W/conc/ledger.db
 mkdir -p "$W/conc"
 "$M" --ledger "$C" init --key "$K/admin.key" >/dev/null 2>&1
 "$M" --ledger "$C" key enroll "$K/eng.pub" --role engineer --key "$K/admin.key" >/dev/null 2>&1
+# Evaluations are signed by a validator (FORMAT.md §2 default roles).
+"$M" --ledger "$C" key enroll "$K/aud.pub" --role validator --key "$K/admin.key" >/dev/null 2>&1
 "$M" --ledger "$C" record dataset cdata@1 --digest "sha256:$HA" --key "$K/eng.key" >/dev/null 2>&1
 "$M" --ledger "$C" record model cmodel@1 --digest "sha256:$HB" --dataset cdata@1 \
 	--key "$K/eng.key" >/dev/null 2>&1
 
 begin "8 concurrent record processes (and a verify) all succeed with contiguous seqs"
 before=$(count "$C")
-[ "$before" = 4 ] || bad "setup: $before entries, want 4"
+[ "$before" = 5 ] || bad "setup: $before entries, want 5"
 pids=
 for i in 1 2 3 4 5 6 7 8; do
 	if [ $((i % 2)) = 0 ]; then
-		"$M" --ledger "$C" record evaluation cmodel@1 --metric "run=$i" --key "$K/eng.key" \
+		"$M" --ledger "$C" record evaluation cmodel@1 --metric "run=$i" --key "$K/aud.key" \
 			>"$W/conc/o$i" 2>"$W/conc/e$i" &
 	else
 		"$M" --ledger "$C" record dataset "cds$i@1" --digest "sha256:$HC" --key "$K/eng.key" \
@@ -2384,7 +2449,10 @@ mkdir -p "$CR"
 CB=$CR/base.db
 CT=$CR/t.db
 "$M" --ledger "$CB" init --key "$K/admin.key" >/dev/null 2>&1
-"$M" --ledger "$CB" key enroll "$K/eng.pub" --role engineer --key "$K/admin.key" >/dev/null 2>&1
+# One import mixes datasets, models and evaluations, all signed by eng: it
+# holds both roles that may sign them (engineer, validator).
+"$M" --ledger "$CB" key enroll "$K/eng.pub" --role engineer,validator --key "$K/admin.key" \
+	>/dev/null 2>&1
 CBASE=$(count "$CB")
 NIMP=200
 gen_import() {
