@@ -130,6 +130,9 @@ step "dataset train" ml record dataset credit-card/transactions@2024.01 --file "
 step "dataset holdout (folder)" ml record dataset credit-card/holdout@1 --file "$T/data/holdout" --key "$K/alice.key"
 step "model 1.0.0 (folder)" ml record model fraud-detector@1.0.0 --artifact "$T/model-1.0.0" \
     --dataset credit-card/transactions@2024.01 --metric auc=0.91 --set framework=xgboost --key "$K/alice.key"
+# 1.0.0 goes to prod first; 1.1.0 supersedes it there, and 1.0.0 is retired
+# (a retirement retires a version live in that environment, FORMAT.md §5)
+step "deployment 1.0.0" ml record deployment fraud-detector@1.0.0 --env prod --set replicas=2 --key "$K/alice.key"
 step "model 1.1.0" ml record model fraud-detector@1.1.0 --artifact "$T/model-1.1.0.bin" \
     --dataset credit-card/transactions@2024.01 --dataset credit-card/holdout@1 \
     --parent fraud-detector@1.0.0 --metric auc=0.934 --metric logloss=0.1234567890123456789 --key "$K/dave.key"
@@ -142,7 +145,7 @@ step "monitoring" ml record monitoring fraud-detector@1.1.0 --env prod --metric 
 # a gate decision (a SLSA VSA entry): production.xml denies (one approval)
 gate_recorded() { ml gate --policy "$ROOT/policies/production.xml" fraud-detector@1.1.0 --env prod --key "$K/alice.key"; [ $? -eq 1 ]; }
 step "gate decision (deny, recorded)" gate_recorded
-step "waiver" ml record waiver fraud-detector@1.1.0 --rule fairness.disparate-impact --expires 2027-03-31 \
+step "waiver" ml record waiver fraud-detector@1.1.0 --rule fairness.disparate-impact --expires 2099-12-31 \
     --reason "protected attribute not collected; reviewed by risk" --ticket RISK-42 --key "$K/bob.key"
 step "incident" ml record incident fraud-detector@1.0.0 --severity high --description "false positives on card-present transactions" --key "$K/alice.key"
 step "retirement" ml record retirement fraud-detector@1.0.0 --env prod --reason "superseded by 1.1.0" --key "$K/alice.key"
@@ -218,7 +221,7 @@ seq_of() { sql "$L" "SELECT seq FROM entry_index WHERE $1 ORDER BY seq LIMIT 1;"
 MID=$((N / 2))
 LAST=$((N - 1))
 APPROVAL=$(seq_of "kind = 'approval' AND keyid LIKE 'bob+%'")
-DEPLOY=$(seq_of "kind = 'deployment'")
+DEPLOY=$(seq_of "kind = 'deployment' AND version = '1.1.0'")
 M11=$(sql "$L" "SELECT lower(hex(digest)) FROM subjects WHERE kind = 'model' AND ref = 'fraud-detector@1.1.0';")
 
 # fresh NAME: a copy of the ledger with its log key (what the ledger's owner
@@ -448,7 +451,7 @@ expect_accept "$db" "forged enrolment with SHA-256 of the key line without newli
 db=$(fresh plus)
 if cut -d+ -f3- "$K/frank.pub" | grep -q '+' &&
     "$M" --ledger "$db" key enroll "$K/frank.pub" --role engineer --key "$K/carol.key" >"$T/out" 2>&1 &&
-    "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env canary --key "$K/frank.key" >>"$T/out" 2>&1 &&
+    "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env dev --key "$K/frank.key" >>"$T/out" 2>&1 &&
     [ "$(sql "$db" "SELECT keyid FROM keys WHERE name = 'frank';")" = "$(cut -d+ -f1-2 "$K/frank.pub")" ]; then
     ok "key whose base64 field holds '+' enrolled and used with the CLI; keyid is the first two fields"
 else
@@ -457,14 +460,25 @@ else
 fi
 expect_accept "$db" "ledger with a '+'-holding verifier key"
 
-# §2: role names are 1-32 bytes
+# §2: role names are 1-32 bytes.  Enrolment roles must be declared by the
+# governance in force (FORMAT.md §5 rule 9): the CLI has no command that
+# appends a governance entry, so carol (admin) signs one declaring the
+# default roles and a 32-byte one, appended with consistent projections.
 R32=$(printf '%032d' 0 | tr 0 r)
 "$M" key new hank --dir "$K" >/dev/null 2>&1
 "$M" key new ivan --dir "$K" >/dev/null 2>&1
 db=$(fresh role)
+expect_exit 2 "mlledger key enroll --role of 32 bytes the governance does not declare refused" \
+    "$M" --ledger "$db" key enroll "$K/hank.pub" --role "$R32" --key "$K/carol.key"
+GOVDOC="{\"roles\":{\"admin\":[\"key-enrollment\",\"key-revocation\",\"governance\",\"clock-correction\"],\"engineer\":[\"dataset\",\"model\",\"deployment\",\"monitoring\",\"retirement\",\"incident\",\"gate\"],\"validator\":[\"evaluation\",\"monitoring\",\"incident\"],\"approver\":[\"approval\"],\"risk-officer\":[\"waiver\",\"incident\"],\"auditor\":[],\"$R32\":[\"incident\"]}}"
+"$PY" -c 'import json, sys; print(json.dumps({"document": sys.argv[1]}))' "$GOVDOC" >"$T/gov.pred"
+"$PY" "$TAMPER" stmt governance interop.example/ml/ledger \
+    "$(printf '%s' "$GOVDOC" | sha256sum | cut -c1-64)" "$(cat "$T/gov.pred")" >"$T/gov.stmt" &&
+    "$PY" "$TAMPER" sign "$K/carol.key" "$T/gov.env" <"$T/gov.stmt" &&
+    "$PY" "$TAMPER" append "$db" "$T/gov.env"
 expect_exit 2 "mlledger key enroll --role of 33 bytes refused" \
     "$M" --ledger "$db" key enroll "$K/hank.pub" --role "${R32}r" --key "$K/carol.key"
-expect_exit 0 "mlledger key enroll --role of 32 bytes" \
+expect_exit 0 "mlledger key enroll --role of 32 bytes (declared by the governance)" \
     "$M" --ledger "$db" key enroll "$K/hank.pub" --role "$R32" --key "$K/carol.key"
 expect_accept "$db" "role name of 32 bytes"
 forge_enrol role33 "$K/ivan.pub" "${R32}r"
@@ -474,11 +488,11 @@ expect_reject "$db" "forged enrolment with a role name of 33 bytes"
 
 # any valid JSON: white space allowed in statements and envelopes
 db=$(fresh pretty)
-"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"pretty"}' pretty >"$T/pretty.stmt"
+"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"dev"}' pretty >"$T/pretty.stmt"
 "$PY" "$TAMPER" sign "$K/alice.key" "$T/pretty.json" <"$T/pretty.stmt"
 expect_exit 0 "mlledger submit: statement with white space (indented, trailing newline)" \
     "$M" --ledger "$db" submit "$T/pretty.json"
-"$M" sign deployment fraud-detector@1.1.0 --env pretty-envelope --digest "sha256:$M11" \
+"$M" sign deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/penv.json" >/dev/null 2>&1
 "$PY" "$TAMPER" envelope "$T/penv.json" "$T/penv2.json" pretty
 expect_exit 0 "mlledger submit: envelope with white space (indented)" \
@@ -701,7 +715,7 @@ pad() {
     "$PY" -c 'import sys; b = open(sys.argv[1], "rb").read().rstrip(b"\n"); n = int(sys.argv[2])
 sys.stdout.buffer.write(b[:-1] + b" " * (n - len(b)) + b"}")' "$1" "$2"
 }
-"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"padded"}' >"$T/small.stmt"
+"$PY" "$TAMPER" stmt deployment fraud-detector@1.1.0 "$M11" '{"environment":"dev"}' >"$T/small.stmt"
 for n in 524288 524289; do
     db=$(fresh "stmt$n")
     pad "$T/small.stmt" "$n" | "$PY" "$TAMPER" sign "$K/alice.key" "$T/stmt$n.env"
@@ -714,7 +728,7 @@ for n in 524288 524289; do
         expect_reject "$db" "statement of 512 KiB + 1 byte"
     fi
 done
-"$M" sign deployment fraud-detector@1.1.0 --env padded --digest "sha256:$M11" \
+"$M" sign deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/small.json" >/dev/null 2>&1
 for n in 1048576 1048577; do
     db=$(fresh "env$n")
@@ -851,7 +865,7 @@ db=$(fresh cp-otherroot2)
 "$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-otherroot.note"
 expect_reject "$db" "checkpoint of size $N signed by the log key over another tree's root"
 # the log's own checkpoint of a size beyond the ledger
-"$M" sign deployment fraud-detector@1.1.0 --env canary --digest "sha256:$M11" \
+"$M" sign deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/canary.json" >/dev/null 2>&1
 db=$(fresh cp-beyond)
 "$PY" "$TAMPER" append "$db" "$T/canary.json"
@@ -925,16 +939,18 @@ else
 fi
 expect_accept "$db" "ledger after an import (checkpoint sizes $N, $((N + 3)))"
 
-# a larger tree: genesis and one import of 1000 datasets (checkpoints 1, 1001)
+# a larger tree: genesis, an engineer enrolled (datasets are an engineer's to
+# sign) and one import of 999 datasets (checkpoints 1, 2, 1001)
 BIG="$T/big.db"
 "$PY" -c 'import hashlib
-for i in range(1000):
+for i in range(999):
     print("{\"kind\":\"dataset\",\"subject\":\"bulk/d@%d\",\"digest\":\"sha256:%s\"}"
           % (i, hashlib.sha256(b"%d" % i).hexdigest()))' >"$T/big.jsonl"
 if "$M" --ledger "$BIG" init --key "$K/carol.key" --origin big.example/log >"$T/cli.out" 2>&1 &&
-    "$M" --ledger "$BIG" import "$T/big.jsonl" --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
-    [ "$(sql "$BIG" 'SELECT group_concat(size) FROM checkpoints;')" = "1,1001" ]; then
-    ok "a 1001-entry ledger made by init and one import of 1000 (checkpoints of sizes 1 and 1001)"
+    "$M" --ledger "$BIG" key enroll "$K/alice.pub" --role engineer --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
+    "$M" --ledger "$BIG" import "$T/big.jsonl" --key "$K/alice.key" >>"$T/cli.out" 2>&1 &&
+    [ "$(sql "$BIG" 'SELECT group_concat(size) FROM checkpoints;')" = "1,2,1001" ]; then
+    ok "a 1001-entry ledger made by init, an enrolment and one import of 999 (checkpoints of sizes 1, 2 and 1001)"
 else
     notok "cannot make a 1001-entry ledger with one import"
     indent "$T/cli.out"
