@@ -62,6 +62,8 @@ run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.90 --key
 
 say "What the ledger refuses (nothing is written)"
 run $L record model fraud-detector@3.1.0 --digest sha256:0000000000000000000000000000000000000000000000000000000000000000 --key keys/ci.key || echo "(exit $?: versions are immutable)"
+run $L record approval fraud-detector@3.1.0 --env prod --decision approve --key keys/ci.key || echo "(exit $?: the CI key is an engineer's; only approvers sign approvals)"
+run $L record deployment fraud-detector@3.1.0 --env canary --key keys/ci.key || echo "(exit $?: canary is not an environment the ledger's governance declares)"
 
 say "The history of one model"
 run $L log --subject fraud-detector

@@ -83,6 +83,13 @@ D1=$(printf '%064d' 1)
 D2=$(printf '%064d' 2)
 D3=$(printf '%064d' 3)
 D4=$(printf '%064d' 4)
+# A waiver may not be expired when it is recorded (FORMAT.md §5 rule 10), and
+# it is recorded now: the waiver the report must show as expired expires
+# tomorrow, the one in force far later, and the report is drawn as of 2030
+# (or a month from now, should the tests run past 2029).
+EXPIRES_SOON=$(date -u -d '+1 day' +%Y-%m-%d)
+AS_OF=2030-01-01T00:00:00Z
+[[ "$EXPIRES_SOON" < 2029-12-31 ]] || AS_OF=$(date -u -d '+31 days' +%Y-%m-%dT00:00:00Z)
 
 begin "fixture ledger"
 "$M" --ledger "$L" init --key "$W/k/admin.key" --origin report-test/ledger >/dev/null || bad "init"
@@ -115,8 +122,8 @@ imp alice <<EOF
 {"kind":"approval","subject":"fraud@1.1","environment":"prod","decision":"approve","comment":"$HOSTILE \u202eevil","time":"2026-10-12T00:00:00Z"}
 EOF
 imp rita <<EOF
-{"kind":"waiver","subject":"fraud@1.1","rule":"PROD-LICENSE","expires":"2031-01-31","reason":"licence under legal review","ticket":"LEGAL-9","time":"2026-10-14T00:00:00Z"}
-{"kind":"waiver","subject":"fraud@1.1","rule":"PROD-INCIDENT","expires":"2026-11-15","reason":"temporary","time":"2026-10-20T00:00:00Z"}
+{"kind":"waiver","subject":"fraud@1.1","rule":"PROD-LICENSE","expires":"2099-12-31","reason":"licence under legal review","ticket":"LEGAL-9","time":"2026-10-14T00:00:00Z"}
+{"kind":"waiver","subject":"fraud@1.1","rule":"PROD-INCIDENT","expires":"$EXPIRES_SOON","reason":"temporary","time":"2026-10-20T00:00:00Z"}
 EOF
 # CI gates fraud@1.1 before deploying it; the decision is recorded (kind gate)
 "$M" --ledger "$L" gate --policy "$PROD" fraud@1.1 --env prod --key "$W/k/ci.key" >/dev/null 2>&1
@@ -137,7 +144,7 @@ printf '{"kind":"key-revocation","key":"%s","reason":"left","time":"2026-12-01T0
 end
 
 # Every report below is drawn with these fixed inputs (reproducible).
-FIX="--from 2026-10-01 --to 2026-12-31 --as-of 2030-01-01T00:00:00Z --generated-at 2027-01-05T09:00:00Z"
+FIX="--from 2026-10-01 --to 2026-12-31 --as-of $AS_OF --generated-at 2027-01-05T09:00:00Z"
 rep() { ml report --policy "$PROD" $FIX "$@"; }
 
 # ---- the facts ----------------------------------------------------------

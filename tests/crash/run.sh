@@ -84,14 +84,17 @@ has_leaf() {
 }
 
 # ---- fixtures ---------------------------------------------------------------
-# base.db: genesis and eng enrolled.  ckpt.db: grown to 2^k - 2 entries so a
-# 3-envelope submit crosses the power of two 2^k.
+# base.db: genesis and eng enrolled (roles engineer and validator: one import
+# holds datasets, models and evaluations, FORMAT.md §2 default roles).
+# ckpt.db: grown to 2^k - 2 entries so a 3-envelope submit crosses the power
+# of two 2^k.
 K=$W/k
 mkdir "$K"
 for n in admin eng; do "$M" key new "$n" --dir "$K" >/dev/null || exit 1; done
 B=$W/base.db
 "$M" --ledger "$B" init --key "$K/admin.key" >/dev/null &&
-	"$M" --ledger "$B" key enroll "$K/eng.pub" --role engineer --key "$K/admin.key" >/dev/null ||
+	"$M" --ledger "$B" key enroll "$K/eng.pub" --role engineer,validator --key "$K/admin.key" \
+		>/dev/null ||
 	{ echo "not ok - fixture: init"; echo "0 passed, 1 failed"; exit 1; }
 BASE=$(count "$B")
 gen_import() {

@@ -45,7 +45,8 @@ mkdir k art
 for n in admin eng appr; do "$M" key new $n --dir k >/dev/null; done
 "$M" key new w1 --dir k >/dev/null
 ml init --key k/admin.key --origin fuzz.example/log
-ml key enroll k/eng.pub --role engineer --key k/admin.key
+# eng also validates: one key signs the evaluation too (FORMAT.md §2 roles)
+ml key enroll k/eng.pub --role engineer,validator --key k/admin.key
 ml key enroll k/appr.pub --role approver,risk-officer --key k/admin.key
 printf 'id,label\n1,0\n' >train.csv
 printf 'weights' >art/model.bin
@@ -56,8 +57,8 @@ ml record approval fraud/detector@1.0.0 --env prod --decision approve --comment 
 line two" --key k/appr.key
 ml record deployment fraud/detector@1.0.0 --env prod --key k/eng.key
 ml record monitoring fraud/detector@1.0.0 --env prod --metric drift=0.02 --key k/eng.key
-ml record waiver fraud/detector@1.0.0 --rule R-7 --expires 2031-01-31 --reason pending --key k/appr.key
-ml record retirement fraud/detector@1.0.0 --env staging --reason superseded --key k/eng.key
+ml record waiver fraud/detector@1.0.0 --rule R-7 --expires 2099-12-31 --reason pending --key k/appr.key
+ml record retirement fraud/detector@1.0.0 --env prod --reason superseded --key k/eng.key
 ml record incident fraud/detector@1.0.0 --severity high --description spike --key k/eng.key
 ml key revoke appr --reason "laptop lost" --key k/admin.key
 

@@ -14,7 +14,8 @@ names the entry at fault ("entry SEQ"), else the case fails.
 The cases: one byte changed in each stored column of table entries (seq,
 prev, appended_us, envelope, leaf_hash) of an early, a middle and the last
 entry; an entry deleted; two entries swapped; a forged entry appended; an
-envelope replaced by one signed by a key never enrolled; a revocation moved
+envelope replaced by one signed by a key never enrolled, and by one signed
+by an enrolled key whose roles may not sign its kind; a revocation moved
 back before entries its key signed; the tail cut off and the chain, tree
 and checkpoints rebuilt with the stolen log key (caught only by
 `verify --checkpoint HELD`, which is what the case runs; plain `verify` is
@@ -76,7 +77,10 @@ def build(w):
     m = "fraud/detector@1.0.0"
     steps = [
         ["init", "--key", k + "/admin.key", "--origin", "tamper-test/story"],          # 0
-        ["key", "enroll", k + "/eng.pub", "--role", "engineer", "--key", k + "/admin.key"],
+        # eng also holds role validator, so that one key signs the evaluation
+        # too and every kind keeps its seq (FORMAT.md §2 default roles)
+        ["key", "enroll", k + "/eng.pub", "--role", "engineer,validator",
+         "--key", k + "/admin.key"],
         ["key", "enroll", k + "/appr.pub", "--role", "approver,risk-officer",
          "--key", k + "/admin.key"],
         ["record", "dataset", "train@1", "--file", w + "/train.csv", "--set", "license=MIT",
@@ -90,9 +94,10 @@ def build(w):
         ["record", "deployment", m, "--env", "prod", "--key", k + "/eng.key"],
         ["record", "monitoring", m, "--env", "prod", "--metric", "drift=0.02",
          "--key", k + "/eng.key"],
-        ["record", "waiver", m, "--rule", "R-7", "--expires", "2031-01-31",
+        ["record", "waiver", m, "--rule", "R-7", "--expires", "2099-12-31",
          "--reason", "pending", "--key", k + "/appr.key"],                              # 9
-        ["record", "retirement", m, "--env", "staging", "--reason", "superseded",
+        # a retirement retires a version deployed there (entry 7)
+        ["record", "retirement", m, "--env", "prod", "--reason", "superseded",
          "--key", k + "/eng.key"],
         ["key", "revoke", "appr", "--reason", "laptop lost", "--key", k + "/admin.key"],
         ["record", "incident", m, "--severity", "high", "--description", "drift spike",
@@ -260,6 +265,19 @@ def cases(w, held):
         stolen_rebuild(db)
     out.append(("unenrolled-key", "entry 7's envelope replaced by one signed by a key never "
                 "enrolled; chain, tree, checkpoints rebuilt", 7, unenrolled, []))
+
+    def wrong_role(db):
+        f = os.path.join(os.path.dirname(db), "appr-deploy.dsse")
+        digest = "sha256:" + bytes(sqlite3.connect(db).execute(
+            "SELECT digest FROM subjects WHERE kind = 'model'").fetchone()[0]).hex()
+        sh("sign", "deployment", "fraud/detector@1.0.0", "--env", "prod", "--digest", digest,
+           "--key", k + "/appr.key", "--out", f)
+        env = open(f, "rb").read().rstrip(b"\n")
+        edit(db, lambda x: put_envelope(x, 7, env))
+        stolen_rebuild(db)
+    out.append(("wrong-role", "entry 7's deployment replaced by one signed by appr (enrolled, "
+                "but approver and risk-officer may not sign deployments; FORMAT.md §5 rule 9); "
+                "chain, tree, checkpoints rebuilt", 7, wrong_role, []))
 
     def backdate(db):
         order = list(range(0, MIDDLE)) + [11] + [s for s in range(MIDDLE, LAST + 1) if s != 11]

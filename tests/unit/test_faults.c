@@ -32,21 +32,45 @@ __wrap_sqlite3_step(sqlite3_stmt *st)
 }
 
 static char dir[256], path[300];
-static struct ml_seckey *admin;
+/* admin enrols eng, an engineer, who signs the datasets (FORMAT.md §2) */
+static struct ml_seckey *admin, *eng;
+/* the entries setup makes: genesis and eng's enrolment */
+#define BASE 2
 
 static int
 setup(void **state)
 {
 	uint8_t seed[32];
 	struct ml_appended g;
+	struct ml_append_item it = {0};
+	struct ml_buf p = {0}, env = {0};
+	struct ml_ledger *l;
+	enum ml_kind kind;
 	struct ml_err e;
+	char v[ML_VKEY_MAX];
+	json_t *req;
 
 	(void)state;
 	tu_tmpdir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/l.db", dir);
 	memset(seed, 5, sizeof seed);
 	assert_int_equal(ml_seckey_from_seed("admin", seed, &admin, &e), ML_OK);
+	memset(seed, 6, sizeof seed);
+	assert_int_equal(ml_seckey_from_seed("eng", seed, &eng, &e), ML_OK);
 	assert_int_equal(ml_ledger_init(path, "faults.example/log", admin, &g, &e), ML_OK);
+	ml_pubkey_format(ml_seckey_public(eng), v);
+	req = json_pack("{s:s,s:s,s:[s]}", "kind", "key-enrollment", "key", v, "roles",
+			"engineer");
+	assert_int_equal(ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &p, &e), ML_OK);
+	json_decref(req);
+	assert_int_equal(ml_envelope_sign(admin, p.data, p.len, &env, &e), ML_OK);
+	it.envelope = env.data;
+	it.len = env.len;
+	assert_int_equal(ml_ledger_open(path, 1, &l, &e), ML_OK);
+	assert_int_equal(ml_ledger_append(l, &it, 1, &g, &e), ML_OK);
+	ml_ledger_close(l);
+	ml_buf_free(&p);
+	ml_buf_free(&env);
 	return 0;
 }
 
@@ -55,6 +79,7 @@ teardown(void **state)
 {
 	(void)state;
 	ml_seckey_free(admin);
+	ml_seckey_free(eng);
 	tu_rmtree(dir);
 	return 0;
 }
@@ -69,7 +94,7 @@ envelope(const char *subject, struct ml_buf *env)
 	struct ml_err e;
 
 	assert_int_equal(ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &p, &e), ML_OK);
-	assert_int_equal(ml_envelope_sign(admin, p.data, p.len, env, &e), ML_OK);
+	assert_int_equal(ml_envelope_sign(eng, p.data, p.len, env, &e), ML_OK);
 	json_decref(req);
 	ml_buf_free(&p);
 }
@@ -120,8 +145,8 @@ test_every_step(void **state)
 	(void)state;
 	envelope("ds-a@1", &a);
 	envelope("ds-b@1", &b);
-	it[0] = (struct ml_append_item){a.data, a.len, NULL, NULL};
-	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL};
+	it[0] = (struct ml_append_item){a.data, a.len, NULL, NULL, 0};
+	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL, 0};
 	/* Count the steps of one successful append on a copy. */
 	{
 		char cmd[2048], copy[320];
@@ -150,14 +175,14 @@ test_every_step(void **state)
 			if (rc != ML_EIO)
 				fail_msg("code %d at step %ld/%ld: rc %d (%s)", codes[c], n, steps, rc,
 					 e.msg);
-			assert_int_equal(size_of_ledger(), 1);
+			assert_int_equal(size_of_ledger(), BASE);
 		}
 	}
 	verify_ok();
 	assert_int_equal(ml_ledger_open(path, 1, &l, &e), ML_OK);
 	assert_int_equal(ml_ledger_append(l, it, 2, out, &e), ML_OK);
 	ml_ledger_close(l);
-	assert_int_equal(size_of_ledger(), 3);
+	assert_int_equal(size_of_ledger(), BASE + 2);
 	verify_ok();
 	ml_buf_free(&a);
 	ml_buf_free(&b);
@@ -201,7 +226,7 @@ run_batch(struct ml_ledger *l, const struct ml_buf *env, struct ml_err *e)
 	if ((rc = ml_batch_begin(l, &b, e)))
 		return rc;
 	for (i = 0; i < BATCH; i++) {
-		struct ml_append_item it = {env[i].data, env[i].len, NULL, NULL};
+		struct ml_append_item it = {env[i].data, env[i].len, NULL, NULL, 0};
 		if ((rc = ml_batch_add(b, &it, &out, e))) {
 			ml_batch_abort(b);
 			return rc;
@@ -271,7 +296,7 @@ test_batch_every_step(void **state)
 	assert_int_equal(ml_ledger_open(path, 1, &l, &e), ML_OK);
 	assert_int_equal(run_batch(l, env, &e), ML_OK);
 	ml_ledger_close(l);
-	assert_int_equal(size_of_ledger(), 1 + BATCH);
+	assert_int_equal(size_of_ledger(), BASE + BATCH);
 	verify_ok();
 	free(before);
 	for (i = 0; i < BATCH; i++)

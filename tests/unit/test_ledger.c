@@ -137,8 +137,9 @@ setup(void **state)
 	add_ok(f, f->admin, json_pack("{s:s,s:s,s:[s]}", "kind", "key-enrollment", "key", v,
 				      "roles", "approver"));
 	vkey(f->ci, v);
-	add_ok(f, f->admin, json_pack("{s:s,s:s,s:[s]}", "kind", "key-enrollment", "key", v,
-				      "roles", "engineer"));
+	/* ci also validates: it signs entry 5, an evaluation (FORMAT.md §2 roles) */
+	add_ok(f, f->admin, json_pack("{s:s,s:s,s:[s,s]}", "kind", "key-enrollment", "key", v,
+				      "roles", "engineer", "validator"));
 	add_ok(f, f->ci, json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind", "dataset", "subject",
 				   "cb@2026-10", "digest", D1, "properties", "license", "MIT"));
 	add_ok(f, f->ci, json_pack("{s:s,s:s,s:s,s:[s],s:{s:f}}", "kind", "model", "subject",
@@ -825,6 +826,24 @@ test_refusals(void **state)
 	/* only admins enrol */
 	assert_int_equal(add(f, f->ci, json_pack("{s:s,s:s,s:[s]}", "kind", "key-enrollment",
 						 "key", v, "roles", "admin"), NULL, &e), ML_EKEY);
+	/* a key signs only the kinds its roles may (FORMAT.md §5 rule 9) */
+	assert_int_equal(add(f, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "approval",
+						 "subject", "fraud@1.0", "environment", "prod",
+						 "decision", "approve"), NULL, &e), ML_EKEY);
+	assert_non_null(strstr(e.msg, "may not sign approval entries"));
+	assert_int_equal(add(f, f->admin, json_pack("{s:s,s:s,s:s}", "kind", "dataset",
+						    "subject", "d@1", "digest", D3), NULL, &e),
+			 ML_EKEY);
+	assert_non_null(strstr(e.msg, "may not sign dataset entries"));
+	/* environments are the declared ones; a retirement retires a live version */
+	assert_int_equal(add(f, f->ci, json_pack("{s:s,s:s,s:s}", "kind", "deployment",
+						 "subject", "fraud@1.0", "environment", "qa"),
+			     NULL, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "not declared"));
+	assert_int_equal(add(f, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "retirement",
+						 "subject", "fraud@1.0", "environment", "staging",
+						 "reason", "x"), NULL, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "never deployed in staging"));
 	/* versions are immutable */
 	assert_int_equal(add(f, f->ci, json_pack("{s:s,s:s,s:s}", "kind", "model", "subject",
 						 "fraud@1.0", "digest", D3), NULL, &e), ML_EINPUT);
@@ -888,8 +907,8 @@ test_batch_all_or_nothing(void **state)
 				  "environment", "dev"), l, &a);
 	sign_req(f->mallory, json_pack("{s:s,s:s,s:s}", "kind", "deployment", "subject",
 				       "fraud@1.0", "environment", "dev"), l, &b);
-	it[0] = (struct ml_append_item){a.data, a.len, NULL, NULL};
-	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL};
+	it[0] = (struct ml_append_item){a.data, a.len, NULL, NULL, 0};
+	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL, 0};
 	assert_int_equal(ml_ledger_append(l, it, 2, out, &e), ML_EKEY);
 	assert_int_equal(e.seq, 1);
 	assert_int_equal(ml_store_head(ml_ledger_store(l), &size, last, &t, &e), ML_OK);
@@ -925,7 +944,8 @@ test_hint_bound_to_bytes(void **state)
 			"digest", D3, "environment", "prod", "decision", "approve");
 	assert_int_equal(ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &bad, &e), ML_OK);
 	json_decref(req);
-	assert_int_equal(ml_envelope_sign(f->ci, bad.data, bad.len, &env, &e), ML_OK);
+	/* signed by alice, who may sign approvals: only the unknown model is wrong */
+	assert_int_equal(ml_envelope_sign(f->alice, bad.data, bad.len, &env, &e), ML_OK);
 	it.envelope = env.data;
 	it.len = env.len;
 	it.statement = &st;

@@ -68,6 +68,8 @@ runner_folders(void)
 	return n;
 }
 
+/* Each line signed by a key whose roles may sign its kind (FORMAT.md §2):
+ * ci an engineer, bob a validator and approver, alice an approver. */
 static const char lines[] =
 	"{\"as\":\"ci\",\"kind\":\"dataset\",\"subject\":\"cb@1\",\"digest\":\"sha256:"
 	"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\","
@@ -89,7 +91,7 @@ write_tests(const char *name, const char *head, const char *cases)
 	snprintf(text, sizeof text,
 		 "%s<tests xmlns=\"https://mlledger.dev/policy-test/v1\" policy=\"%s\">\n"
 		 "  <keys><key name=\"ci\" roles=\"engineer\"/><key name=\"val\" roles=\"validator\"/>\n"
-		 "    <key name=\"alice\" roles=\"approver\"/><key name=\"bob\" roles=\"approver\"/>\n"
+		 "    <key name=\"alice\" roles=\"approver\"/><key name=\"bob\" roles=\"approver validator\"/>\n"
 		 "  </keys>\n"
 		 "  <fixture id=\"one\" file=\"fx.jsonl\"/>\n"
 		 "  <fixture id=\"two\" base=\"one\">\n"
@@ -306,6 +308,19 @@ test_refused(void **state)
 	snprintf(buf, sizeof buf, "%s{\"as\":\"carol\",\"kind\":\"incident\"}\n", lines);
 	write_text("fx.jsonl", buf);
 	refused("line.xml", "fx.jsonl:6: as: no key named \"carol\"");
+	/* a line signed by a key whose roles may not sign its kind */
+	snprintf(buf, sizeof buf, "%s{\"as\":\"ci\",\"kind\":\"approval\",\"subject\":\"m@1\","
+		 "\"environment\":\"prod\",\"decision\":\"approve\"}\n", lines);
+	write_text("fx.jsonl", buf);
+	refused("line.xml", "fx.jsonl:6: key ci+");
+	refused("line.xml", "(role engineer) may not sign approval entries");
+	/* admin, the default signer, signs only key, governance and clock entries */
+	snprintf(buf, sizeof buf, "%s{\"kind\":\"dataset\",\"subject\":\"d@1\",\"digest\":\"sha256:"
+		 "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\"}\n", lines);
+	write_text("fx.jsonl", buf);
+	refused("line.xml", "fx.jsonl:6: key admin+");
+	refused("line.xml", "may not sign dataset entries; the ledger's governance lets engineer "
+		"sign them (as admin)");
 }
 
 /* A test file whose keys are alice (approver) and alice2 (approver, person

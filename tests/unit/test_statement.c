@@ -148,7 +148,7 @@ test_kinds(void **state)
 		"genesis",    "key-enrollment", "key-revocation", "dataset",
 		"model",      "evaluation",     "approval",       "deployment",
 		"monitoring", "waiver",         "retirement",     "incident",
-		"gate",
+		"gate",       "governance",     "clock-correction",
 	};
 	enum ml_kind k;
 	int i;
@@ -231,6 +231,9 @@ gate_pred(void)
 			 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "findings",
 			 ref_json("findings", HEXB));
 }
+
+/* A governance document (FORMAT.md §2), as the text a governance entry holds. */
+#define GOV_DOC "{\"environments\":[\"dev\",\"staging\",\"prod\"]}"
 
 /* A valid statement of kind k with every member the schema knows. */
 static void
@@ -316,6 +319,18 @@ full_case(const struct fixture *fx, enum ml_kind k, struct case_ *c)
 	case ML_KIND_GATE:
 		c->pred = gate_pred();
 		break;
+	case ML_KIND_GOVERNANCE:
+		/* subject the origin, digest the SHA-256 of the document text */
+		c->subject = ORIGIN;
+		vk = GOV_DOC;
+		c->pred = json_pack("{s:s, s:s}", "time", T0, "document", GOV_DOC);
+		break;
+	case ML_KIND_CLOCK_CORRECTION:
+		/* digest: the leaf hash of entry from (any 32 bytes to the parser) */
+		c->subject = ORIGIN;
+		c->pred = json_pack("{s:s, s:i, s:s}", "time", T0, "from", 3, "reason",
+				    "the CI runner's clock was a year ahead");
+		break;
 	default:
 		fail();
 	}
@@ -341,6 +356,8 @@ static const char *const required[ML_KIND_COUNT][12] = {
 	{"verifier", "timeVerified", "resourceUri", "policy", "inputAttestations",
 	 "verificationResult", "verifiedLevels", "environment", "policies", "ledger",
 	 "findings", NULL},
+	{"time", "document", NULL},
+	{"time", "from", "reason", NULL},
 };
 
 static int

@@ -54,13 +54,14 @@ vg 0 "key new" key new carol --dir k
 vg 0 "init" --ledger "$L" init --key k/admin.key
 vg 0 "key enroll" --ledger "$L" key enroll k/eng.pub --role engineer --key k/admin.key
 "$M" --ledger "$L" key enroll k/alice.pub --role approver --key k/admin.key >/dev/null
-"$M" --ledger "$L" key enroll k/bob.pub --role approver --key k/admin.key >/dev/null
+# bob also validates: evaluations are a validator's to sign (FORMAT.md §2)
+"$M" --ledger "$L" key enroll k/bob.pub --role approver,validator --key k/admin.key >/dev/null
 vg 0 "record dataset --file" --ledger "$L" record dataset ds@1 --file data/a.txt \
 	--set license=MIT --set pii=false --key k/eng.key
 vg 0 "record model --artifact (folder)" --ledger "$L" record model m@1 --artifact data \
 	--dataset ds@1 --metric auc=0.91 --key k/eng.key
 vg 0 "record evaluation" --ledger "$L" record evaluation m@1 --metric auc=0.92 \
-	--dataset ds@1 --key k/eng.key
+	--dataset ds@1 --key k/bob.key
 vg 0 "sign (offline)" --ledger "$W/none.db" sign approval m@1 --env prod --decision approve \
 	--digest "sha256:$(sha256sum data/a.txt | cut -c1-64)" --key k/alice.key --out appr.dsse
 vg 2 "submit of an envelope with the wrong digest: refused" --ledger "$L" submit appr.dsse
@@ -70,7 +71,12 @@ awk -v h="$HA" 'BEGIN { for (j = 1; j <= 30; j++)
 vg 0 "import" --ledger "$L" import imp.jsonl --key k/eng.key
 echo '{"kind":"dataset","subject":"bad"}' >bad.jsonl
 vg 2 "import of a bad line: refused" --ledger "$L" import bad.jsonl --key k/eng.key
-vg 2 "record of an unknown reference: refused" --ledger "$L" record evaluation nope@1 --key k/eng.key
+vg 2 "record of an unknown reference: refused" --ledger "$L" record evaluation nope@1 \
+	--metric auc=0.9 --key k/bob.key
+vg 6 "record of a kind the key's roles may not sign: refused" --ledger "$L" record approval m@1 \
+	--env prod --decision approve --key k/eng.key
+vg 2 "record in an environment the governance does not declare: refused" --ledger "$L" \
+	record deployment m@1 --env canary --key k/eng.key
 vg 6 "record with a key not enrolled: refused" --ledger "$L" record dataset x@1 \
 	--digest "sha256:$HA" --key k/carol.key
 vg 0 "log --format json" --ledger "$L" log --format json
