@@ -50,7 +50,8 @@ static const char record_usage[] =
 	"--file/--artifact take a file or a folder (per-file SHA-256, sorted manifest, one\n"
 	"root digest; --jobs N threads).  Kinds about a model carry the model's recorded\n"
 	"digest (or --digest when signing offline).  Values of --set/--metric become JSON\n"
-	"numbers when they parse as numbers, true/false booleans, otherwise strings.\n"
+	"numbers when they parse as numbers, true/false booleans, otherwise strings;\n"
+	"a value in double quotes is always a string (--set 'dpia=\"2024-17\"').\n"
 	"record prints SEQ sha256:LEAFHASH.\n";
 
 static int

@@ -115,7 +115,9 @@ ml_request_add_kv(json_t *obj, const char *kv, const char *what, struct ml_err *
 				  what, name);
 	if (json_object_get(obj, name))
 		return ml_err_set(e, ML_EINPUT, "%s %s: given twice", what, name);
-	if (strcmp(v, "true") == 0)
+	if (v[0] == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"')
+		val = json_stringn(v + 1, strlen(v) - 2); /* "2024": text, not a number */
+	else if (strcmp(v, "true") == 0)
 		val = json_true();
 	else if (strcmp(v, "false") == 0)
 		val = json_false();

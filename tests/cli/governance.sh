@@ -111,6 +111,11 @@ expect 2 "pii=True is not a boolean" "property pii must be true or false" \
 expect 2 "pii=1 is not a boolean" "property pii must be true or false" \
 	"$M" record dataset d@3 --file d.bin --set license=MIT --set pii=1 --key ci.key
 
+expect 2 "a declared text property given digits is refused" "property dpia must be text" \
+	"$M" record dataset d@5 --file d.bin --set license=MIT --set dpia=2024 --key ci.key
+expect 0 "... and accepted in double quotes, as text" "" \
+	"$M" record dataset d@5 --file d.bin --set license=MIT --set 'dpia="2024"' --key ci.key
+
 # 7. A retirement needs the role and must retire a live version.
 expect 2 "retiring a version never deployed is refused" "never deployed in prod" \
 	"$M" record retirement m@1 --env prod --reason x --key ci.key
