@@ -1,6 +1,7 @@
 /* governance — see governance.h. */
 #include "governance.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,31 @@ static const char default_text[] =
 static const char *const default_higher[] = {"auc", "accuracy", "precision", "recall", "f1"};
 static const char *const default_lower[] = {"loss", "log_loss", "rmse", "mae", "mse"};
 
+/* Tables built from the document once, so the checks made for every entry
+ * are a few string compares, not JSON look-ups.  Names point into doc. */
+struct gov_role {
+	const char *name;
+	uint32_t kinds; /* bit k: may sign enum ml_kind k */
+};
+
+struct gov_prop {
+	const char *name;
+	const char *type; /* "boolean", "string" or "number" */
+	json_t *values;   /* the declared values, or NULL */
+};
+
+_Static_assert(ML_KIND_COUNT <= 32, "a role's kinds fit a uint32_t");
+
 struct ml_governance {
 	char *text;       /* owned, NUL-terminated */
 	json_t *doc;      /* owned: the effective document, defaults filled in */
 	int metrics_closed;
+	struct gov_role roles[MAX_ROLES];
+	size_t nroles;
+	const char *envs[MAX_ENVS];
+	size_t nenvs;
+	struct gov_prop *props; /* owned array */
+	size_t nprops;
 };
 
 const char *
@@ -65,6 +87,7 @@ ml_governance_free(struct ml_governance *g)
 	if (!g)
 		return;
 	free(g->text);
+	free(g->props);
 	json_decref(g->doc);
 	free(g);
 }
@@ -363,6 +386,47 @@ validate(json_t *doc, struct ml_err *e)
 	return ML_OK;
 }
 
+/* The tables of a validated, defaults-filled document.  -1 when out of
+ * memory. */
+static int
+index_doc(struct ml_governance *g)
+{
+	json_t *props = json_object_get(g->doc, "properties"), *x, *kind;
+	const char *k;
+	size_t i;
+	enum ml_kind kd;
+
+	json_object_foreach(json_object_get(g->doc, "roles"), k, x) {
+		struct gov_role *r = &g->roles[g->nroles++];
+		r->name = k;
+		json_array_foreach(x, i, kind)
+			if (ml_kind_parse(json_string_value(kind), &kd) == 0)
+				r->kinds |= 1u << kd;
+	}
+	json_array_foreach(json_object_get(g->doc, "environments"), i, x)
+		g->envs[g->nenvs++] = json_string_value(x);
+	if (json_object_size(props) &&
+	    !(g->props = calloc(json_object_size(props), sizeof *g->props)))
+		return -1;
+	json_object_foreach(props, k, x) {
+		g->props[g->nprops].name = k;
+		g->props[g->nprops].type = json_string_value(json_object_get(x, "type"));
+		g->props[g->nprops++].values = json_object_get(x, "values");
+	}
+	return 0;
+}
+
+static const struct gov_role *
+find_role(const struct ml_governance *g, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < g->nroles; i++)
+		if (strlen(g->roles[i].name) == len && !memcmp(g->roles[i].name, name, len))
+			return &g->roles[i];
+	return NULL;
+}
+
 int
 ml_governance_parse(const char *text, size_t len, struct ml_governance **out,
 		    struct ml_err *e)
@@ -401,6 +465,10 @@ ml_governance_parse(const char *text, size_t len, struct ml_governance **out,
 			json_object_set(doc, k, x);
 	json_decref(def);
 	g->doc = doc;
+	if (index_doc(g)) {
+		ml_governance_free(g);
+		return ml_err_set(e, ML_EIO, "out of memory");
+	}
 	*out = g;
 	return ML_OK;
 }
@@ -421,32 +489,29 @@ ml_governance_default(void)
 int
 ml_governance_role_known(const struct ml_governance *g, const char *role)
 {
-	return json_object_get(json_object_get(g->doc, "roles"), role) != NULL;
+	return role && find_role(g, role, strlen(role)) != NULL;
 }
 
 int
 ml_governance_check_signer(const struct ml_governance *g, const char *keyid,
 			   const char *roles, enum ml_kind kind, struct ml_err *e)
 {
-	json_t *decl = json_object_get(g->doc, "roles");
-	const char *kname = ml_kind_name(kind), *p = roles, *k;
-	char may[512] = "", role[40];
-	json_t *x;
+	const char *kname = ml_kind_name(kind), *p = roles;
+	const struct gov_role *r;
+	char may[512] = "";
+	size_t i;
 
 	while (p && *p) {
 		size_t n = strcspn(p, ",");
-		if (n < sizeof role) {
-			memcpy(role, p, n);
-			role[n] = '\0';
-			if (has_string(json_object_get(decl, role), kname))
-				return ML_OK;
-		}
+		if ((r = find_role(g, p, n)) && (r->kinds >> kind & 1u))
+			return ML_OK;
 		p += n + (p[n] == ',');
 	}
-	json_object_foreach(decl, k, x)
-		if (has_string(x, kname)) {
+	for (i = 0; i < g->nroles; i++)
+		if (g->roles[i].kinds >> kind & 1u) {
 			size_t len = strlen(may);
-			snprintf(may + len, sizeof may - len, "%s%s", len ? ", " : "", k);
+			snprintf(may + len, sizeof may - len, "%s%s", len ? ", " : "",
+				 g->roles[i].name);
 		}
 	return ml_err_set(e, ML_EKEY, "key %s (role %s) may not sign %s entries; the ledger's "
 			  "governance lets %s sign them", keyid, roles, kname,
@@ -470,11 +535,19 @@ ml_governance_check_roles(const struct ml_governance *g, json_t *roles,
 int
 ml_governance_check_env(const struct ml_governance *g, const char *env, struct ml_err *e)
 {
-	json_t *envs = json_object_get(g->doc, "environments");
+	size_t i;
 
-	if (env && has_string(envs, env))
-		return ML_OK;
-	return undeclared("environment", env ? env : "", envs, e);
+	for (i = 0; env && i < g->nenvs; i++)
+		if (!strcmp(g->envs[i], env))
+			return ML_OK;
+	return undeclared("environment", env ? env : "",
+			  json_object_get(g->doc, "environments"), e);
+}
+
+int
+ml_governance_metrics_closed(const struct ml_governance *g)
+{
+	return g->metrics_closed;
 }
 
 int
@@ -494,11 +567,10 @@ ml_governance_check_metrics(const struct ml_governance *g, json_t *metrics,
 }
 
 static int
-check_property(const char *name, json_t *decl, json_t *v, struct ml_err *e)
+check_property(const char *name, const struct gov_prop *decl, json_t *v, struct ml_err *e)
 {
-	const char *type = json_string_value(json_object_get(decl, "type"));
-	json_t *vals = json_object_get(decl, "values");
-	const char *set[MAX_NAMED], *hint;
+	const char *type = decl->type, *set[MAX_NAMED], *hint;
+	json_t *vals = decl->values;
 	char list[512];
 	size_t n;
 
@@ -526,13 +598,14 @@ int
 ml_governance_check_properties(const struct ml_governance *g, json_t *props,
 			       struct ml_err *e)
 {
-	json_t *decl = json_object_get(g->doc, "properties");
 	const char *k;
-	json_t *x, *d;
+	json_t *x;
+	size_t i;
 
 	json_object_foreach(props, k, x)
-		if ((d = json_object_get(decl, k)) && check_property(k, d, x, e))
-			return e->code;
+		for (i = 0; i < g->nprops; i++)
+			if (!strcmp(g->props[i].name, k) && check_property(k, &g->props[i], x, e))
+				return e->code;
 	return ML_OK;
 }
 

@@ -53,6 +53,8 @@ int ml_governance_check_roles(const struct ml_governance *g, json_t *roles,
 			      struct ml_err *e);
 int ml_governance_check_env(const struct ml_governance *g, const char *env,
 			    struct ml_err *e);
+/* The document declares its metrics: other names are refused. */
+int ml_governance_metrics_closed(const struct ml_governance *g);
 /* Metric names of a metrics object are declared (when the set is closed). */
 int ml_governance_check_metrics(const struct ml_governance *g, json_t *metrics,
 				struct ml_err *e);

@@ -255,17 +255,16 @@ ml_request_build_parsed(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t n
 	if (!json_is_object(req))
 		return ml_err_set(e, ML_EINPUT, "request: expected a JSON object");
 	kname = json_string_value(json_object_get(req, "kind"));
-	if (kname && ml_kind_parse(kname, &k) == 0 && k == ML_KIND_GATE)
-		return ml_err_set(e, ML_EINPUT, "kind: gate decisions are recorded by "
-				  "`mlledger gate --key`, not imported");
-	if (kname && ml_kind_parse(kname, &k) == 0 && ml_kind_about_ledger(k) &&
-	    k != ML_KIND_GENESIS)
-		return ml_err_set(e, ML_EINPUT, "kind: %s entries are appended by `mlledger %s`, "
-				  "not imported", kname, k == ML_KIND_GOVERNANCE
-				  ? "governance set" : "clock-correct");
 	if (!kname || ml_kind_parse(kname, &k) != 0 || k == ML_KIND_GENESIS)
 		return ml_err_set(e, ML_EINPUT, "kind: unknown kind \"%.40s\"",
 				  kname ? kname : "");
+	if (k == ML_KIND_GATE)
+		return ml_err_set(e, ML_EINPUT, "kind: gate decisions are recorded by "
+				  "`mlledger gate --key`, not imported");
+	if (ml_kind_about_ledger(k))
+		return ml_err_set(e, ML_EINPUT, "kind: %s entries are appended by `mlledger %s`, "
+				  "not imported", kname, k == ML_KIND_GOVERNANCE
+				  ? "governance set" : "clock-correct");
 	if ((rc = subject_of(k, req, resolve, ctx, subject, digest, e)))
 		return rc;
 	if (!(pred = json_object()))

@@ -318,7 +318,8 @@ check_declared(const struct ml_rules_state *r, struct ml_checked *c, struct ml_e
 
 	if (env && ml_governance_check_env(r->gov, env, e))
 		return e->code;
-	if ((x = json_object_get(p, "metrics")) && ml_governance_check_metrics(r->gov, x, e))
+	if (ml_governance_metrics_closed(r->gov) && (x = json_object_get(p, "metrics")) &&
+	    ml_governance_check_metrics(r->gov, x, e))
 		return e->code;
 	if ((x = json_object_get(p, "properties")) &&
 	    ml_governance_check_properties(r->gov, x, e))
