@@ -1042,10 +1042,11 @@ integrity_of(const struct ml_verify_result *res, int rc, const struct ml_err *ve
 /* integrity.futureDated: the first entry whose effective time is more than
  * the tolerance after the report's generation time (not the clock, so the
  * report stays reproducible), or null.  Gate and check fail closed there;
- * a report says so at the top instead.  An evidence error is verify's to
- * report: null then. */
-static json_t *
-future_of(struct rp *r)
+ * a report says so at the top instead.  An integrity error is verify's to
+ * report (*out null then); a storage error fails the report (ML_EIO in
+ * r->e), like every other read. */
+static int
+future_of(struct rp *r, json_t **out)
 {
 	struct ml_evidence *v;
 	struct ml_err fe;
@@ -1055,12 +1056,17 @@ future_of(struct rp *r)
 	int rc;
 
 	ml_err_clear(&fe);
-	if (ml_evidence_open(r->l, r->o->as_of_us, 0, &v, &fe))
-		return json_null();
-	rc = ml_evidence_ahead(v, r->o->generated_us, &seq, &t, &fe);
-	ml_evidence_close(v);
+	*out = json_null();
+	if ((rc = ml_evidence_open(r->l, r->o->as_of_us, 0, &v, &fe)) == ML_OK) {
+		rc = ml_evidence_ahead(v, r->o->generated_us, &seq, &t, &fe);
+		ml_evidence_close(v);
+	}
+	if (rc == ML_EIO) {
+		*r->e = fe;
+		return rc;
+	}
 	if (rc != ML_EPOLICY)
-		return json_null();
+		return ML_OK;
 	ml_time_format(t, at);
 	ml_time_format(r->o->generated_us, gen);
 	snprintf(stmt, sizeof stmt, "ENTRIES DATED IN THE FUTURE: entry %llu is dated %s, more "
@@ -1068,7 +1074,9 @@ future_of(struct rp *r)
 		 "it may be missing from the period and as-of cuts; gate and check refuse to "
 		 "decide until an admin corrects the ledger's clock (mlledger clock-correct).",
 		 (unsigned long long)seq, at, gen);
-	return json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)seq, "time", at, "statement", stmt);
+	*out = json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)seq, "time", at, "statement",
+			 stmt);
+	return *out ? ML_OK : ml_err_set(r->e, ML_EIO, "out of memory");
 }
 
 /* Verifies the whole ledger.  When it fails and allow_unverified is set,
@@ -1247,12 +1255,13 @@ ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t **ou
 		struct ml_err *e)
 {
 	struct rp r;
-	json_t *integrity = NULL, *ckpt = NULL;
+	json_t *integrity = NULL, *ckpt = NULL, *future;
 	int rc;
 
-	if ((rc = rp_init(&r, l, o, e)) || (rc = verify_ledger(&r, &integrity)))
+	if ((rc = rp_init(&r, l, o, e)) || (rc = verify_ledger(&r, &integrity)) ||
+	    (rc = future_of(&r, &future)))
 		goto out;
-	json_object_set_new(integrity, "futureDated", future_of(&r));
+	json_object_set_new(integrity, "futureDated", future);
 	/* one snapshot for the checkpoint and the facts; evidence takes its own */
 	if ((rc = ml_store_begin(r.s, 0, e)))
 		goto out;

@@ -52,7 +52,7 @@ HA=$(printf '%064d' 0 | tr 0 a)
 mkdir k
 for n in admin eng ops; do "$M" key new "$n" --dir k >/dev/null || exit 1; done
 "$M" --ledger base.db init --key k/admin.key >/dev/null &&
-	"$M" --ledger base.db key enroll k/eng.pub --role engineer --key k/admin.key >/dev/null &&
+	"$M" --ledger base.db key enroll k/eng.pub --role engineer,validator --key k/admin.key >/dev/null &&
 	"$M" --ledger base.db record dataset d@1 --digest "sha256:$HA" --key k/eng.key >/dev/null &&
 	"$M" --ledger base.db record model m@0 --digest "sha256:$HA" --dataset d@1 \
 		--key k/eng.key >/dev/null &&
