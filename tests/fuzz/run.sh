@@ -31,7 +31,7 @@ max_len() {
 	keys) echo 1024 ;;
 	checkpoint) echo 2048 ;;
 	consistency) echo 4096 ;;
-	import | statement | trust_policy | note | cosign) echo 8192 ;;
+	import | statement | trust_policy | note | cosign | governance) echo 8192 ;;
 	envelope | tlog_proof) echo 16384 ;;
 	policy_xml) echo 65536 ;;
 	*) echo 4096 ;;
