@@ -15,7 +15,9 @@ The cases: one byte changed in each stored column of table entries (seq,
 prev, appended_us, envelope, leaf_hash) of an early, a middle and the last
 entry; an entry deleted; two entries swapped; a forged entry appended; an
 envelope replaced by one signed by a key never enrolled, and by one signed
-by an enrolled key whose roles may not sign its kind; a revocation moved
+by an enrolled key whose roles may not sign its kind; a governance
+document rewritten and person fields added or changed under the admin's
+signature; a revocation moved
 back before entries its key signed; the tail cut off and the chain, tree
 and checkpoints rebuilt with the stolen log key (caught only by
 `verify --checkpoint HELD`, which is what the case runs; plain `verify` is
@@ -206,6 +208,18 @@ def append_entry(conn, env):
                                        hashlib.sha256(payload).digest()))
 
 
+def rewrite_statement(conn, seq, fn):
+    """Entry seq's statement changed by fn(statement dict), re-encoded
+    compactly, its signature kept (a forger without the author's key)."""
+    env = bytes(conn.execute("SELECT envelope FROM entries WHERE seq = ?",
+                             (seq,)).fetchone()[0])
+    e = json.loads(env)
+    st = json.loads(base64.b64decode(e["payload"]))
+    fn(st)
+    e["payload"] = base64.b64encode(json.dumps(st, separators=(",", ":")).encode()).decode()
+    put_envelope(conn, seq, json.dumps(e, separators=(",", ":")).encode())
+
+
 def forged_envelope(conn):
     """Entry LAST's incident (by eng, still enrolled) with its description
     changed, signature kept."""
@@ -278,6 +292,44 @@ def cases(w, held):
     out.append(("wrong-role", "entry 7's deployment replaced by one signed by appr (enrolled, "
                 "but approver and risk-officer may not sign deployments; FORMAT.md §5 rule 9); "
                 "chain, tree, checkpoints rebuilt", 7, wrong_role, []))
+
+    def governance_rewritten(db):
+        doc = os.path.join(os.path.dirname(db), "gov.json")
+        with open(doc, "w") as f:
+            f.write('{"environments": ["staging", "prod"]}')
+        sh("--ledger", db, "governance", "set", doc, "--key", k + "/admin.key")
+
+        def widen(st):  # a well-formed statement: the digest follows the text
+            text = '{"environments": ["staging", "prod", "anywhere"]}'
+            st["predicate"]["document"] = text
+            st["subject"][0]["digest"]["sha256"] = hashlib.sha256(text.encode()).hexdigest()
+        edit(db, lambda x: rewrite_statement(x, LAST + 1, widen))
+        stolen_rebuild(db)
+    out.append(("governance-rewritten", "a governance entry (%d) whose document is widened, "
+                "its subject digest recomputed, the admin's signature kept; chain, tree, "
+                "checkpoints rebuilt" % (LAST + 1), LAST + 1, governance_rewritten, []))
+
+    def person_added(db):
+        def claim(st):
+            st["predicate"]["person"] = {"id": "admin", "name": "The Admin"}
+        edit(db, lambda x: rewrite_statement(x, 2, claim))
+        stolen_rebuild(db)
+    out.append(("person-field", "enrolment 2 given a person field (appr claims to be the "
+                "admin person), the admin's signature kept; chain, tree, checkpoints rebuilt",
+                2, person_added, []))
+
+    def person_swapped(db):
+        sh("--ledger", db, "key", "new", "p2", "--dir", os.path.dirname(db))
+        sh("--ledger", db, "key", "enroll", os.path.join(os.path.dirname(db), "p2.pub"),
+           "--role", "approver", "--person", "carol", "--key", k + "/admin.key")
+
+        def swap(st):
+            st["predicate"]["person"]["id"] = "admin"
+        edit(db, lambda x: rewrite_statement(x, LAST + 1, swap))
+        stolen_rebuild(db)
+    out.append(("person-swapped", "enrolment %d's person id changed from carol to admin, the "
+                "admin's signature kept; chain, tree, checkpoints rebuilt" % (LAST + 1),
+                LAST + 1, person_swapped, []))
 
     def backdate(db):
         order = list(range(0, MIDDLE)) + [11] + [s for s in range(MIDDLE, LAST + 1) if s != 11]
