@@ -265,6 +265,31 @@ scan_about_model(struct rp *r, const struct scanned *x)
 	json_decref(o);
 }
 
+/* The person of an enrolled key (FORMAT.md §2: the key's name unless the
+ * enrolment names one), into the event o and r->persons, so that entries
+ * are labelled with people, not keys. */
+static void
+note_person(struct rp *r, json_t *o, const char *vkey, const json_t *pred)
+{
+	json_t *who = json_object_get(pred, "person");
+	const char *id = str(who, "id"), *display = str(who, "name");
+	struct ml_pubkey pk;
+	char keyid[ML_KEYID_MAX];
+	json_t *rec;
+
+	if (!vkey || ml_pubkey_parse(vkey, strlen(vkey), &pk, NULL) != ML_OK)
+		return;
+	ml_pubkey_keyid(&pk, keyid);
+	if (!id)
+		id = pk.name;
+	json_object_set_new(o, "person", rp_str(id));
+	json_object_set_new(o, "personName", rp_str(display));
+	rec = json_pack("{s:s, s:O, s:s}", "person", id, "personName",
+			json_object_get(o, "personName"), "label", display ? display : id);
+	if (rec)
+		json_object_set_new(r->persons, keyid, rec);
+}
+
 static void
 scan_key(struct rp *r, const struct scanned *x)
 {
@@ -279,6 +304,8 @@ scan_key(struct rp *r, const struct scanned *x)
 	json_object_set_new(o, "event", json_string(x->st->kind == ML_KIND_GENESIS
 						    ? "enrolment (genesis)" : ev));
 	json_object_set_new(o, "key", rp_str(name));
+	if (x->st->kind != ML_KIND_KEY_REVOCATION)
+		note_person(r, o, key, p);
 	if (x->st->kind == ML_KIND_GENESIS)
 		json_object_set_new(o, "roles", json_string("admin"));
 	else if (json_is_array(json_object_get(p, "roles"))) {
@@ -384,6 +411,9 @@ scan_entry(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LE
 	x.st = &st;
 	snprintf(x.author, sizeof x.author, "%s", env.keyid);
 	x.author[strcspn(x.author, "+")] = '\0';
+	if (str(json_object_get(r->persons, env.keyid), "label"))
+		snprintf(x.author, sizeof x.author, "%s",
+			 str(json_object_get(r->persons, env.keyid), "label"));
 	scan_statement(r, &x);
 	ml_statement_free(&st);
 	ml_envelope_clear(&env);
@@ -949,7 +979,12 @@ key_row(void *ctx, const struct ml_key_row *row)
 		snprintf(s, sizeof s, "%lld", (long long)row->revoked_seq);
 		rv = json_object_get(k->by_seq, s);
 	}
-	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:o, s:O, s:O}", "name", row->name,
+	o = json_pack("{s:O, s:O, s:s, s:s, s:s, s:I, s:O, s:o, s:O, s:O}", "person",
+		      en && json_object_get(en, "person") ? json_object_get(en, "person")
+							  : json_null(),
+		      "personName", en && json_object_get(en, "personName")
+				    ? json_object_get(en, "personName") : json_null(),
+		      "name", row->name,
 		      "keyid", row->keyid, "roles", row->roles, "enrolledSeq",
 		      (json_int_t)row->enrolled_seq, "enrolledTime",
 		      en ? json_object_get(en, "time") : json_null(), "revokedSeq",
@@ -1179,6 +1214,7 @@ rp_free(struct rp *r)
 	json_decref(r->incidents);
 	json_decref(r->unreadable);
 	json_decref(r->roles);
+	json_decref(r->persons);
 	json_decref(r->deployments);
 	json_decref(r->deployed);
 	json_decref(r->pairs);
@@ -1205,10 +1241,12 @@ rp_init(struct rp *r, struct ml_ledger *l, const struct ml_report_opts *o, struc
 	r->incidents = json_array();
 	r->unreadable = json_array();
 	r->roles = json_object();
+	r->persons = json_object();
 	r->pairs = json_object();
 	r->gov = ml_governance_default();
 	if (!r->models || !r->datasets || !r->facts || !r->events || !r->keyev || !r->waivers ||
-	    !r->incidents || !r->unreadable || !r->roles || !r->pairs || !r->gov)
+	    !r->incidents || !r->unreadable || !r->roles || !r->persons || !r->pairs ||
+	    !r->gov)
 		return ml_err_set(e, ML_EIO, "out of memory");
 	if (o->from_us >= o->to_us)
 		return ml_err_set(e, ML_EINPUT, "the period is empty: --from must come before --to");

@@ -29,6 +29,7 @@ struct rp {
 	json_t *incidents;   /* every incident entry */
 	json_t *unreadable;  /* seqs that do not parse (only when unverified) */
 	json_t *roles;       /* keyid -> roles */
+	json_t *persons;     /* keyid -> {person, personName, label}, from enrolments */
 	json_t *deployments; /* the deployments in scope, seq order */
 	json_t *deployed;    /* ref -> the "replaces" of its first deployment in
 			      * scope that names one, else true (index_deployments) */

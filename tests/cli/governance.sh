@@ -210,6 +210,18 @@ v=$(verdicts rep2)
 case $v in *"auc better"*"demographic_parity_diff worse"*) ok "report: a fairness metric declared lower-is-better that rose is worse" ;;
 *) nok "report: a fairness metric declared lower-is-better that rose is worse" "$v" ;; esac
 
+# Reports name people: the author of an approval by a key with a display name.
+"$M" key new ann >/dev/null
+"$M" --ledger "$R" key enroll ann.pub --role approver --person ann --name "Ann Example" \
+	--key admin.key >/dev/null
+"$M" --ledger "$R" record approval m@2 --env prod --decision approve --key ann.key >/dev/null
+"$M" --ledger "$R" record deployment m@2 --env prod --key ci.key >/dev/null
+"$M" --ledger "$R" report --format json --from 2000-01-01 --to 2099-12-31 --out "$W/rep3.json" \
+	>/dev/null 2>&1
+if grep -q '"author": "Ann Example"' "$W/rep3.json" && grep -q '"personName": "Ann Example"' "$W/rep3.json"
+then ok "reports name the person (display name) of a key, not the key"
+else nok "reports name the person (display name) of a key, not the key" "$(grep -c Ann "$W/rep3.json")"; fi
+
 # 6. A ledger written before governance existed keeps verifying, and is
 # governed from its first governance entry on.
 L=$W/legacy
