@@ -26,12 +26,14 @@ say "Keys: an admin, the CI pipeline, two approvers and a risk officer"
 for k in admin ci alice bob rita; do "$M" key new "$k" --dir keys >/dev/null; done
 ls keys
 
-say "A new ledger, its genesis entry enrolling the admin"
+say "A new ledger: its genesis enrols the admin and declares the governance (the default here)"
 run $L init --key keys/admin.key --origin demo.mlledger.example/fraud
+run $L governance show
+say "Every key belongs to a person: policies count people, not keys"
 run $L key enroll keys/ci.pub --role engineer --key keys/admin.key
-run $L key enroll keys/alice.pub --role approver --key keys/admin.key
-run $L key enroll keys/bob.pub --role approver,validator --key keys/admin.key
-run $L key enroll keys/rita.pub --role risk-officer --key keys/admin.key
+run $L key enroll keys/alice.pub --role approver --name "Alice Martin" --key keys/admin.key
+run $L key enroll keys/bob.pub --role approver,validator --name "Bob Chen" --key keys/admin.key
+run $L key enroll keys/rita.pub --role risk-officer --name "Rita Okafor" --key keys/admin.key
 
 say "Two datasets, hashed where they lie"
 printf 'id,amount,label\n1,12.5,0\n2,990.0,1\n' > data/credit-bureau/part-0.csv
