@@ -129,13 +129,18 @@ gov_show(int argc, char **argv)
 		rc = ml_rules_state_init(&r, &e);
 	else if ((rc = cli_open(&c, 0, &l, &e)) == ML_OK)
 		rc = ml_rules_state_load(&r, ml_ledger_store(l), &e);
+	if (rc == ML_OK && l && !r.governed)
+		fprintf(stderr, "mlledger: governance show: %s declares no governance (it was "
+			"written before governance existed), so its entries are not checked "
+			"against one; shown: the default, which 'governance set' would adopt\n",
+			c.ledger);
 	if (rc == ML_OK && !c.json) {
 		fputs(ml_governance_text(r.gov), stdout);
 	} else if (rc == ML_OK) {
-		json_t *o = json_pack("{s:o, s:O, s:s}", "seq",
+		json_t *o = json_pack("{s:o, s:b, s:O, s:s}", "seq",
 				      r.gov_seq >= 0 ? json_integer(r.gov_seq) : json_null(),
-				      "document", ml_governance_json(r.gov), "text",
-				      ml_governance_text(r.gov));
+				      "governed", l ? r.governed : 0, "document",
+				      ml_governance_json(r.gov), "text", ml_governance_text(r.gov));
 		doc = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 		if (doc)
 			puts(doc);

@@ -238,6 +238,8 @@ if [ -x "$PYV" ] && "$PYV" -c 'import nacl.signing' 2>/dev/null; then
 else
 	echo "ok - the independent verifier accepts it too # SKIP no python3 with PyNaCl"
 fi
+expect 0 "governance show says a pre-governance ledger declares none" "declares no governance" \
+	"$M" --ledger "$L/ledger-v1.db" governance show
 expect 0 "before governance, the old freedom holds (an engineer's evaluation)" "" \
 	"$M" --ledger "$L/ledger-v1.db" record evaluation m@1 --metric auc=0.92 --key "$L/ci.key"
 expect 0 "an admin adopts the default governance" "" \
