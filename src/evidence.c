@@ -60,18 +60,42 @@ struct ml_evidence {
 	int in_tx;
 };
 
+/* Seqs in a growing array (the owner frees v).  collect_seq, an
+ * ml_store_query_seqs callback, sets e (ML_EIO) when out of memory. */
+struct seqs {
+	uint64_t *v;
+	size_t n, cap;
+	struct ml_err *e;
+};
+
+static int
+collect_seq(void *ctx, uint64_t seq)
+{
+	struct seqs *s = ctx;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		uint64_t *p = realloc(s->v, cap * sizeof *p);
+		if (!p)
+			return ml_err_set(s->e, ML_EIO, "out of memory");
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = seq;
+	return 0;
+}
+
 /* What one document is being built from. */
 struct build {
 	struct ml_evidence *v;
 	xmlDocPtr doc;
 	xmlNsPtr ns;
-	uint64_t *seqs;                /* selected entries */
-	size_t n, cap;
+	struct seqs sel;               /* the selected entries */
 	const char *env;
 	char name[129], version[65];
 	char live[65];                 /* the version live in env, "" when none */
 	int have_live;
-	size_t retire_from, retire_to; /* seqs[retire_from..retire_to): the retirements */
+	size_t retire_from, retire_to; /* sel.v[retire_from..retire_to): the retirements */
 };
 
 static int
@@ -451,34 +475,11 @@ verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env
 	return ML_OK;
 }
 
-/* Seqs from ml_store_query_seqs, in a growing array (caller frees v). */
-struct seqs {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int
-collect_seq(void *ctx, uint64_t seq)
-{
-	struct seqs *s = ctx;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		uint64_t *p = realloc(s->v, cap * sizeof *p);
-		if (!p)
-			return ML_EIO;
-		s->v = p;
-		s->cap = cap;
-	}
-	s->v[s->n++] = seq;
-	return 0;
-}
-
 static int
 find_revocation(struct ml_evidence *v, size_t i)
 {
 	struct ml_key_row *k = &v->keys[i];
-	struct seqs r = {0};
+	struct seqs r = {.e = v->e};
 	struct ml_envelope env;
 	struct ml_statement st;
 	struct ml_entry en;
@@ -508,7 +509,7 @@ find_revocation(struct ml_evidence *v, size_t i)
 	}
 out:
 	free(r.v);
-	return rc == ML_EIO && !*v->e->msg ? ml_err_set(v->e, ML_EIO, "out of memory") : rc;
+	return rc;
 }
 
 /* Every key's enrolment and revocation, from the verified entries, and the
@@ -705,14 +706,12 @@ load_fix(struct ml_evidence *v, uint64_t c)
 static int
 load_fixes(struct ml_evidence *v)
 {
-	struct seqs s = {0};
+	struct seqs s = {.e = v->e};
 	size_t i;
 	int rc;
 
-	rc = ml_store_query_seqs(v->s, "clock-correction", ml_ledger_origin(v->l), NULL, 0,
-				 collect_seq, &s, v->e);
-	if (rc == ML_EIO && !v->e->msg[0])
-		rc = ml_err_set(v->e, ML_EIO, "out of memory");
+	rc = ml_store_query_seqs(v->s, "clock-correction", v->origin, NULL, 0, collect_seq, &s,
+				 v->e);
 	for (i = 0; rc == ML_OK && i < s.n && s.v[i] < v->size; i++)
 		rc = load_fix(v, s.v[i]);
 	free(s.v);
@@ -797,7 +796,7 @@ fact_version(const struct fact *f)
 static int
 load_governance(struct ml_evidence *v)
 {
-	struct seqs list = {0}; /* newest first */
+	struct seqs list = {.e = v->e}; /* newest first */
 	const struct fact *f;
 	const char *text = NULL;
 	size_t i;
@@ -813,7 +812,7 @@ load_governance(struct ml_evidence *v)
 	}
 	free(list.v);
 	if (rc)
-		return rc == ML_EIO && !*v->e->msg ? ml_err_set(v->e, ML_EIO, "out of memory") : rc;
+		return rc;
 	if (!text) {
 		if ((rc = fact_of(v, 0, &f)))
 			return rc;
@@ -1013,16 +1012,7 @@ pick(void *ctx, uint64_t seq)
 {
 	struct build *b = ctx;
 
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		uint64_t *p = realloc(b->seqs, cap * sizeof *p);
-		if (!p)
-			return ml_err_set(b->v->e, ML_EIO, "out of memory");
-		b->seqs = p;
-		b->cap = cap;
-	}
-	b->seqs[b->n++] = seq;
-	return 0;
+	return collect_seq(&b->sel, seq);
 }
 
 /* Picks the entries of kind (NULL: any) about name[@version]. */
@@ -1092,9 +1082,9 @@ retired_after(struct build *b, const char *version, uint64_t seq, int *yes)
 	*yes = 0;
 	for (i = b->retire_from; i < b->retire_to && !*yes; i++) {
 		const struct fact *r;
-		if (b->seqs[i] <= seq)
+		if (b->sel.v[i] <= seq)
 			continue;
-		if ((rc = fact_of(b->v, b->seqs[i], &r)))
+		if ((rc = fact_of(b->v, b->sel.v[i], &r)))
 			return rc;
 		*yes = !r->excluded && r->kind == ML_KIND_RETIREMENT &&
 		       !strcmp(fact_version(r), version) && !strcmp(fact_str(r, "environment"), b->env);
@@ -1218,10 +1208,10 @@ select_entries(struct build *b, uint64_t mseq)
 	if ((rc = pick_query(b, NULL, b->name, b->version)) || (rc = pick_lineage(b, mseq)) ||
 	    (rc = pick_query(b, "incident", b->name, NULL)))
 		return rc;
-	b->retire_from = b->n;
+	b->retire_from = b->sel.n;
 	if ((rc = pick_query(b, "retirement", b->name, NULL)))
 		return rc;
-	b->retire_to = b->n;
+	b->retire_to = b->sel.n;
 	return pick_live(b);
 }
 
@@ -1233,11 +1223,11 @@ add_selected(struct build *b)
 	size_t i;
 	int rc;
 
-	qsort(b->seqs, b->n, sizeof *b->seqs, cmp_u64);
-	for (i = 0; i < b->n; i++) {
-		if (i && b->seqs[i] == b->seqs[i - 1])
+	qsort(b->sel.v, b->sel.n, sizeof *b->sel.v, cmp_u64);
+	for (i = 0; i < b->sel.n; i++) {
+		if (i && b->sel.v[i] == b->sel.v[i - 1])
 			continue;
-		if ((rc = fact_of(b->v, b->seqs[i], &f)))
+		if ((rc = fact_of(b->v, b->sel.v[i], &f)))
 			return rc;
 		if (!f->excluded)
 			add_fact(b, f);
@@ -1249,7 +1239,7 @@ int
 ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocPtr *out,
 		struct ml_err *e)
 {
-	struct build b = {.v = v, .env = env};
+	struct build b = {.v = v, .env = env, .sel = {.e = e}};
 	uint8_t digest[ML_SHA256_LEN];
 	int64_t mseq;
 	int rc;
@@ -1266,7 +1256,7 @@ ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocP
 	skeleton(&b, ref, digest, mseq);
 	if ((rc = select_entries(&b, (uint64_t)mseq)) == ML_OK)
 		rc = add_selected(&b);
-	free(b.seqs);
+	free(b.sel.v);
 	if (rc) {
 		xmlFreeDoc(b.doc);
 		return rc;
