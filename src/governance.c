@@ -16,15 +16,18 @@ static const char default_text[] =
 	"{\n"
 	"  \"roles\": {\n"
 	"    \"admin\": [\"key-enrollment\", \"key-revocation\", \"governance\", "
-	"\"clock-correction\"],\n"
+	"\"clock-correction\", \"policy\"],\n"
 	"    \"engineer\": [\"dataset\", \"model\", \"deployment\", \"monitoring\", "
 	"\"retirement\", \"incident\", \"gate\"],\n"
 	"    \"validator\": [\"evaluation\", \"monitoring\", \"incident\"],\n"
 	"    \"approver\": [\"approval\"],\n"
-	"    \"risk-officer\": [\"waiver\", \"incident\"],\n"
+	"    \"risk-officer\": [\"waiver\", \"incident\", \"policy\"],\n"
 	"    \"auditor\": []\n"
 	"  },\n"
 	"  \"environments\": [\"dev\", \"staging\", \"prod\"],\n"
+	"  \"gates\": {\n"
+	"    \"prod\": {\"policies\": [\"production\"], \"maxAge\": 86400}\n"
+	"  },\n"
 	"  \"properties\": {\n"
 	"    \"pii\": {\"type\": \"boolean\"},\n"
 	"    \"license\": {\"type\": \"string\"},\n"
@@ -51,8 +54,16 @@ struct gov_prop {
 
 _Static_assert(ML_KIND_COUNT <= 32, "a role's kinds fit a uint32_t");
 
+struct gov_gate {
+	const char *env;
+	json_t *policies; /* the policy ids a passing decision names */
+	int64_t max_age_s;
+};
+
 struct ml_governance {
 	char *text;       /* owned, NUL-terminated */
+	struct gov_gate gates[MAX_ENVS];
+	size_t ngates;
 	json_t *doc;      /* owned: the effective document, defaults filled in */
 	int metrics_closed;
 	struct gov_role roles[MAX_ROLES];
@@ -364,10 +375,44 @@ check_properties_member(json_t *p, struct ml_err *e)
 }
 
 static int
+policy_id(const char *s)
+{
+	return name_ok(s, "._/-", 128, 0);
+}
+
+/* {ENV: {"policies": [ID, ...], "maxAge": seconds}}, every ENV declared. */
+static int
+check_gates_member(json_t *gates, json_t *envs, struct ml_err *e)
+{
+	static const char *const members[] = {"policies", "maxAge", NULL};
+	const char *k;
+	json_t *x, *age;
+
+	if (!json_is_object(gates) || json_object_size(gates) > MAX_ENVS)
+		return ml_err_set(e, ML_EINPUT, "governance: gates: an object of at most %d "
+				  "environments", MAX_ENVS);
+	json_object_foreach(gates, k, x) {
+		char what[160];
+		if (!has_string(envs, k))
+			return undeclared("gates: environment", k, envs, e);
+		snprintf(what, sizeof what, "gates.%.128s.policies", k);
+		age = json_object_get(x, "maxAge");
+		if (!json_is_object(x) || only(x, members, "gates", e) ||
+		    check_list(json_object_get(x, "policies"), 1, 16, policy_id, what, e) ||
+		    !json_is_integer(age) || json_integer_value(age) < 1 ||
+		    json_integer_value(age) > 366 * 86400)
+			return ml_err_set(e, ML_EINPUT, "governance: gates.%.128s: must be "
+					  "{\"policies\": [1 to 16 policy ids], \"maxAge\": 1 to "
+					  "31622400 seconds}", k);
+	}
+	return ML_OK;
+}
+
+static int
 validate(json_t *doc, struct ml_err *e)
 {
 	static const char *const members[] = {"roles", "environments", "metrics", "properties",
-					      NULL};
+					      "gates", NULL};
 	json_t *x;
 
 	if (!json_is_object(doc))
@@ -384,6 +429,15 @@ validate(json_t *doc, struct ml_err *e)
 	if ((x = json_object_get(doc, "properties")) && check_properties_member(x, e))
 		return e->code;
 	return ML_OK;
+}
+
+/* gates after the defaults are in: its environments must be declared. */
+static int
+validate_gates(json_t *doc, struct ml_err *e)
+{
+	json_t *x = json_object_get(doc, "gates");
+
+	return x ? check_gates_member(x, json_object_get(doc, "environments"), e) : ML_OK;
 }
 
 /* The tables of a validated, defaults-filled document.  -1 when out of
@@ -405,6 +459,12 @@ index_doc(struct ml_governance *g)
 	}
 	json_array_foreach(json_object_get(g->doc, "environments"), i, x)
 		g->envs[g->nenvs++] = json_string_value(x);
+	json_object_foreach(json_object_get(g->doc, "gates"), k, x) {
+		struct gov_gate *t = &g->gates[g->ngates++];
+		t->env = k;
+		t->policies = json_object_get(x, "policies");
+		t->max_age_s = json_integer_value(json_object_get(x, "maxAge"));
+	}
 	if (json_object_size(props) &&
 	    !(g->props = calloc(json_object_size(props), sizeof *g->props)))
 		return -1;
@@ -460,11 +520,17 @@ ml_governance_parse(const char *text, size_t len, struct ml_governance **out,
 	memcpy(g->text, text, len);
 	g->text[len] = '\0';
 	g->metrics_closed = json_object_get(doc, "metrics") != NULL;
+	/* gates are not defaulted: documents written before they existed
+	 * require no decision (FORMAT.md §2) */
 	json_object_foreach(def, k, x)
-		if (!json_object_get(doc, k))
+		if (!json_object_get(doc, k) && strcmp(k, "gates"))
 			json_object_set(doc, k, x);
 	json_decref(def);
 	g->doc = doc;
+	if (validate_gates(doc, e)) {
+		ml_governance_free(g);
+		return e->code;
+	}
 	if (index_doc(g)) {
 		ml_governance_free(g);
 		return ml_err_set(e, ML_EIO, "out of memory");
@@ -634,4 +700,22 @@ ml_governance_unit(const struct ml_governance *g, const char *metric)
 {
 	return json_string_value(json_object_get(
 		json_object_get(json_object_get(g->doc, "metrics"), metric), "unit"));
+}
+
+int
+ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gate_req *out)
+{
+	size_t i, j;
+
+	memset(out, 0, sizeof *out);
+	for (i = 0; env && i < g->ngates; i++) {
+		if (strcmp(g->gates[i].env, env))
+			continue;
+		out->n = json_array_size(g->gates[i].policies);
+		for (j = 0; j < out->n; j++)
+			out->policies[j] = json_string_value(json_array_get(g->gates[i].policies, j));
+		out->max_age_us = g->gates[i].max_age_s * 1000000LL;
+		return 1;
+	}
+	return 0;
 }

@@ -13,6 +13,7 @@
 #define ML_GOVERNANCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -65,6 +66,19 @@ int ml_governance_check_properties(const struct ml_governance *g, json_t *props,
 enum ml_direction ml_governance_direction(const struct ml_governance *g, const char *metric);
 /* The declared unit of a metric, or NULL. */
 const char *ml_governance_unit(const struct ml_governance *g, const char *metric);
+
+/* A deployment requirement (FORMAT.md §2, "gates"): a passing gate decision
+ * for the same artifact digest, naming every policy id of policies[0..n),
+ * appended at most max_age_us before the deployment. */
+struct ml_gate_req {
+	const char *policies[16]; /* borrowed from the document */
+	size_t n;
+	int64_t max_age_us;
+};
+
+/* 1 and *out filled when g requires a decision before a deployment to env;
+ * 0 (and *out zeroed) when it does not. */
+int ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gate_req *out);
 
 /* The member of set (n strings) within edit distance 2 of word and closest
  * to it, or NULL.  For "did you mean" hints. */

@@ -1497,8 +1497,17 @@ ml_policyset_load_ex(const char *path, const struct ml_policy_opts *o,
 	int rc;
 
 	memset(&c, 0, sizeof c);
-	if ((rc = read_bounded(path, ML_POLICY_MAX_BYTES, &buf, &len, e)))
+	if (o->bytes) {
+		if (o->len > ML_POLICY_MAX_BYTES)
+			return ml_err_set(e, ML_EPOLICY, "%s: larger than %d bytes", path,
+					  ML_POLICY_MAX_BYTES);
+		if (!(buf = malloc(o->len + 1)))
+			return ml_err_set(e, ML_EIO, "out of memory");
+		memcpy(buf, o->bytes, o->len);
+		len = o->len;
+	} else if ((rc = read_bounded(path, ML_POLICY_MAX_BYTES, &buf, &len, e))) {
 		return rc;
+	}
 	if (!(p = calloc(1, sizeof *p)) || !(p->path = strdup(path))) {
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 		goto out;
@@ -1675,4 +1684,29 @@ ml_policyset_lint(const char *path, struct ml_err *e)
 
 	ml_policyset_free(p);
 	return rc;
+}
+
+size_t
+ml_policyset_param_count(const struct ml_policyset *p)
+{
+	return p->nparams;
+}
+
+const char *
+ml_policyset_param_name(const struct ml_policyset *p, size_t i)
+{
+	return i < p->nparams ? p->params[i].name : NULL;
+}
+
+char *
+ml_policyset_param_text(const struct ml_policyset *p, size_t i)
+{
+	xmlChar *v;
+	char *r;
+
+	if (i >= p->nparams || !(v = xmlXPathCastToString(p->params[i].obj)))
+		return NULL;
+	r = strdup((const char *)v);
+	xmlFree(v);
+	return r;
 }

@@ -67,6 +67,9 @@ struct ml_policy_opts {
 	size_t nparams;
 	const struct ml_policy_data_override *data;
 	size_t ndata;
+	const char *bytes;         /* when set: the policy's bytes (len of them),
+				    * and path only names it in messages */
+	size_t len;
 };
 
 /* ml_policyset_load with data overrides: after the file is parsed and
@@ -100,6 +103,11 @@ const char *ml_policyset_rule_id(const struct ml_policyset *p, size_t i);
 /* The value of the number param name (its default or override): 0 and
  * *out set, or -1 when p declares no such param or it is not a number. */
 int ml_policyset_param_number(const struct ml_policyset *p, const char *name, double *out);
+/* The params in declaration order: n, name of param i, and the text of its
+ * bound value (XPath string() of it; malloc'd, NULL when out of memory). */
+size_t ml_policyset_param_count(const struct ml_policyset *p);
+const char *ml_policyset_param_name(const struct ml_policyset *p, size_t i);
+char *ml_policyset_param_text(const struct ml_policyset *p, size_t i);
 /* Overrides the XPath operation limit per expression (0 = the policy's). */
 void ml_policyset_set_op_limit(struct ml_policyset *p, unsigned long ops);
 

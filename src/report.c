@@ -340,7 +340,9 @@ scan_governance(struct rp *r, const char *text)
 static void
 scan_statement(struct rp *r, struct scanned *x)
 {
-	const json_t *t = json_object_get(x->st->predicate, "time");
+	/* a gate decision (SLSA VSA) dates itself with timeVerified */
+	const json_t *t = json_object_get(x->st->predicate, x->st->kind == ML_KIND_GATE
+								? "timeVerified" : "time");
 
 	x->time = json_string_value(t);
 	if (!x->time || ml_time_parse(x->time, &x->t) != 0)
@@ -375,7 +377,8 @@ scan_statement(struct rp *r, struct scanned *x)
 		scan_governance(r, str(x->st->predicate, "document"));
 		break;
 	case ML_KIND_CLOCK_CORRECTION:
-		break; /* about the ledger, not a model */
+	case ML_KIND_POLICY:
+		break; /* about the ledger or its rules, not a model */
 	default:
 		scan_about_model(r, x);
 		break;

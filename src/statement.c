@@ -11,7 +11,7 @@ static const char *const kind_names[ML_KIND_COUNT] = {
 	"genesis",    "key-enrollment", "key-revocation", "dataset",
 	"model",      "evaluation",     "approval",       "deployment",
 	"monitoring", "waiver",         "retirement",     "incident",
-	"gate",       "governance",     "clock-correction",
+	"gate",       "governance",     "clock-correction", "policy",
 };
 
 static const char *const predicate_types[ML_KIND_COUNT] = {
@@ -22,7 +22,7 @@ static const char *const predicate_types[ML_KIND_COUNT] = {
 	ML_PREDICATE_PREFIX "monitoring/v1", ML_PREDICATE_PREFIX "waiver/v1",
 	ML_PREDICATE_PREFIX "retirement/v1", ML_PREDICATE_PREFIX "incident/v1",
 	ML_VSA_TYPE,                         ML_PREDICATE_PREFIX "governance/v1",
-	ML_PREDICATE_PREFIX "clock-correction/v1",
+	ML_PREDICATE_PREFIX "clock-correction/v1", ML_PREDICATE_PREFIX "policy/v1",
 };
 
 const char *
@@ -124,7 +124,10 @@ enum ftype {
 	F_LEVELS,     /* array of 1..16 [A-Z0-9_:.@-] strings */
 	F_LEDGER,     /* {"origin": TEXT, "size": INT, "root": base64 of 32 bytes} */
 	F_PERSON,     /* {"id": simple name, "name"?: TEXT, "email"?: TEXT} */
-	F_DOCUMENT    /* a JSON object as text (its meaning is the governance module's) */
+	F_DOCUMENT,   /* a JSON object as text (its meaning is the governance module's) */
+	F_PARAMS,     /* object: param name -> text, at most 64 */
+	F_PARAMSETS,  /* object: policy id -> F_PARAMS, at most 64 */
+	F_PHASE       /* [A-Za-z0-9._-]{1,64} */
 };
 
 struct field {
@@ -175,17 +178,20 @@ static const struct field f_gate[] = {
 	{"policy", F_DESCRIPTOR, 1}, {"inputAttestations", F_DESCRIPTORS, 1},
 	{"verificationResult", F_RESULT, 1}, {"verifiedLevels", F_LEVELS, 1},
 	{"environment", F_IDENT, 1}, {"policies", F_DESCRIPTORS, 1}, {"ledger", F_LEDGER, 1},
-	{"findings", F_DESCRIPTOR, 1}, END};
+	{"findings", F_DESCRIPTOR, 1}, {"phase", F_PHASE, 0}, {"parameters", F_PARAMSETS, 0},
+	{"evidence", F_DESCRIPTOR, 0}, END};
 static const struct field f_governance[] = {
 	{"time", F_TIME, 1}, {"document", F_DOCUMENT, 1}, END};
 static const struct field f_clock[] = {
 	{"time", F_TIME, 1}, {"from", F_INT, 1}, {"reason", F_LONG, 1}, END};
+static const struct field f_policy[] = {
+	{"time", F_TIME, 1}, {"content", F_LONG, 1}, {"params", F_PARAMS, 0}, END};
 #undef END
 
 static const struct field *const schemas[ML_KIND_COUNT] = {
 	f_genesis,  f_enroll,     f_revoke,     f_dataset,   f_model,      f_evaluation,
 	f_approval, f_deployment, f_monitoring, f_waiver,    f_retirement, f_incident,
-	f_gate,     f_governance, f_clock,
+	f_gate,     f_governance, f_clock,      f_policy,
 };
 
 #define MAX_ITEMS 256
@@ -540,6 +546,38 @@ check_ledger(json_t *v, struct ml_err *e)
 	return ML_OK;
 }
 
+/* {NAME: TEXT} with at most 64 names of [A-Za-z0-9._-]{1,64}, one-line
+ * values. */
+static int
+check_params(json_t *v, const char *what, struct ml_err *e)
+{
+	const char *k;
+	json_t *x;
+
+	if (!json_is_object(v) || json_object_size(v) > 64)
+		return ml_err_set(e, ML_EINPUT, "%s: an object of at most 64 params", what);
+	json_object_foreach(v, k, x)
+		if (!charset_ok(k, strlen(k), "._-", 64) || !json_is_string(x) ||
+		    (json_string_length(x) && check_text(x, 0, what, e)))
+			return ml_err_set(e, ML_EINPUT, "%s: NAME -> text, names of "
+					  "[A-Za-z0-9._-]{1,64}", what);
+	return ML_OK;
+}
+
+static int
+check_paramsets(json_t *v, struct ml_err *e)
+{
+	const char *k;
+	json_t *x;
+
+	if (!json_is_object(v) || json_object_size(v) > 64)
+		return ml_err_set(e, ML_EINPUT, "parameters: an object of at most 64 policies");
+	json_object_foreach(v, k, x)
+		if (!charset_ok(k, strlen(k), "._/-", 128) || check_params(x, "parameters", e))
+			return ml_err_set(e, ML_EINPUT, "parameters: POLICY-ID -> {NAME: text}");
+	return ML_OK;
+}
+
 static int
 check_field(const struct field *f, json_t *v, struct ml_err *e)
 {
@@ -623,6 +661,15 @@ check_field(const struct field *f, json_t *v, struct ml_err *e)
 		return check_person(v, e);
 	case F_DOCUMENT:
 		return check_document(v, f->name, e);
+	case F_PARAMS:
+		return check_params(v, f->name, e);
+	case F_PARAMSETS:
+		return check_paramsets(v, e);
+	case F_PHASE:
+		if (!json_is_string(v) || !charset_ok(json_string_value(v), json_string_length(v),
+						      "._-", 64))
+			return ml_err_set(e, ML_EINPUT, "phase: 1-64 of [A-Za-z0-9._-]");
+		return ML_OK;
 	}
 	return ml_err_set(e, ML_EINPUT, "%s: unknown field type", f->name);
 }
@@ -698,6 +745,17 @@ check_subject(struct ml_statement *s, struct ml_err *e)
 		if (!charset_ok(s->subject, strlen(s->subject), "._/:-", 128))
 			return ml_err_set(e, ML_EINPUT, "%s: subject must be the origin",
 					  ml_kind_name(s->kind));
+		return ML_OK;
+	case ML_KIND_POLICY:
+		/* the subject digest binds the file's bytes */
+		x = json_object_get(s->predicate, "content");
+		ml_sha256(json_string_value(x), json_string_length(x), d);
+		if (memcmp(d, s->digest, ML_SHA256_LEN) != 0)
+			return ml_err_set(e, ML_EINPUT, "policy: subject digest must be SHA-256 "
+					  "of \"content\"");
+		if (ml_ref_split(s->subject, n, v) != 0)
+			return ml_err_set(e, ML_EINPUT, "subject: \"%.200s\" is not ID@VERSION",
+					  s->subject);
 		return ML_OK;
 	default:
 		if (ml_ref_split(s->subject, n, v) != 0)

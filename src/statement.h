@@ -41,6 +41,7 @@ enum ml_kind {
 	ML_KIND_GATE,      /* a recorded gate decision: a SLSA VSA (ML_VSA_TYPE) */
 	ML_KIND_GOVERNANCE,       /* a governance document (FORMAT.md §2) */
 	ML_KIND_CLOCK_CORRECTION, /* entries from..seq-1 were dated ahead */
+	ML_KIND_POLICY,    /* a policy file's exact bytes, and its recorded params */
 	ML_KIND_COUNT
 };
 
