@@ -69,6 +69,7 @@ cmd_evidence(int argc, char **argv)
 }
 
 #include "decision.h"
+#include "gate.h"
 #include "findings.h"
 #include "policy.h"
 #include "policy_test.h"
@@ -126,19 +127,6 @@ policies_load(const struct cli *c, struct policies *ps, struct ml_err *e)
 	if (!ps->n)
 		return ml_err_set(e, ML_EINPUT, "--policy FILE is required");
 	return ml_policyset_load_all(ps->path, ps->n, ps->param, ps->nparams, ps->p, e);
-}
-
-/* Evaluates every policy against doc for subject, into fs. */
-static int
-policies_eval(const struct cli *c, const struct policies *ps, xmlDocPtr doc,
-	      const char *subject, struct ml_findings *fs, struct ml_err *e)
-{
-	size_t i;
-	int rc = ML_OK;
-
-	for (i = 0; i < ps->n && rc == ML_OK; i++)
-		rc = ml_policyset_eval(ps->p[i], doc, cli_get(c, "phase"), subject, fs, e);
-	return rc;
 }
 
 /* --fail-on warn: an unwaived warn failure denies too. */
@@ -203,65 +191,6 @@ parse_policy_cli(struct cli *c, int argc, char **argv, const char *spec)
 	return rc;
 }
 
-/* An attribute of the evidence root (or of its ev:candidate), malloc'd. */
-static char *
-evidence_attr(xmlDocPtr doc, int candidate, const char *name)
-{
-	xmlNodePtr n = xmlDocGetRootElement(doc);
-	xmlChar *v;
-	char *r;
-
-	if (n && candidate)
-		for (n = n->children; n && !(n->type == XML_ELEMENT_NODE &&
-					    !xmlStrcmp(n->name, (const xmlChar *)"candidate"));
-		     n = n->next)
-			;
-	if (!n || !(v = xmlGetProp(n, (const xmlChar *)name)))
-		return NULL;
-	r = strdup((const char *)v);
-	xmlFree(v);
-	return r;
-}
-
-/* Fills what the findings say about the decision from the evidence root. */
-static void
-describe(struct ml_findings *fs, xmlDocPtr doc, const char *subject, const char *env)
-{
-	char *size = evidence_attr(doc, 0, "size");
-
-	free(fs->subject);
-	fs->subject = subject ? strdup(subject) : NULL;
-	free(fs->env);
-	fs->env = env ? strdup(env) : NULL;
-	free(fs->as_of);
-	fs->as_of = evidence_attr(doc, 0, "as-of");
-	free(fs->ledger_root);
-	fs->ledger_root = evidence_attr(doc, 0, "root");
-	fs->ledger_size = size ? strtoull(size, NULL, 10) : 0;
-	free(size);
-}
-
-/* The evidence's checkpoint: size, root, and the SHA-256 of its note. */
-static int
-decision_checkpoint(struct ml_ledger *l, const struct ml_findings *fs, struct ml_decision *d,
-		    struct ml_err *e)
-{
-	char *note = NULL;
-	uint64_t got;
-	int rc;
-
-	d->size = fs->ledger_size;
-	if (!fs->ledger_root ||
-	    ml_b64_decode_exact(fs->ledger_root, strlen(fs->ledger_root), d->root,
-				ML_SHA256_LEN) != 0)
-		return ml_err_set(e, ML_EINTEGRITY, "the evidence names no checkpoint root");
-	if ((rc = ml_store_checkpoint_get(ml_ledger_store(l), (int64_t)d->size, &got, &note, e)))
-		return rc;
-	ml_sha256(note, strlen(note), d->checkpoint_sha256);
-	free(note);
-	return ML_OK;
-}
-
 /* Fails closed (ML_EPOLICY, naming the entry) when an entry of the session
  * is dated more than the tolerance after this machine's clock: entries
  * dated in the future would hide every later one from an --as-of now. */
@@ -274,69 +203,110 @@ not_ahead(struct ml_evidence *v, struct ml_err *e)
 	return ml_evidence_ahead(v, ml_now_us(), &seq, &t, e);
 }
 
-/* The candidate's evidence (flags: opt_as_of's), after the future check. */
+/* A --policy value names a file when it has a '/' or ends in ".xml";
+ * otherwise it is the ID (or ID@VERSION) of a policy recorded in the
+ * ledger. */
 static int
-gate_evidence(struct ml_ledger *l, const char *ref, const char *env, int64_t as_of,
-	      unsigned flags, xmlDocPtr *doc, struct ml_err *e)
+is_policy_file(const char *arg)
 {
-	struct ml_evidence *v;
-	int rc;
+	size_t n = strlen(arg);
 
-	if ((rc = ml_evidence_open(l, as_of, flags, &v, e)))
-		return rc;
-	if ((rc = not_ahead(v, e)) == ML_OK)
-		rc = ml_evidence_for(v, ref, env, doc, e);
-	ml_evidence_close(v);
+	return strchr(arg, '/') || (n > 4 && !strcmp(arg + n - 4, ".xml"));
+}
+
+/* The gate's policies: recorded ones from the session, files as drafts. */
+static int
+gate_policies(const struct cli *c, const struct policies *ps, struct ml_evidence *v,
+	      struct ml_gate_policy *pol, size_t *n, struct ml_err *e)
+{
+	size_t i;
+	int rc = ML_OK;
+
+	for (i = 0; i < ps->n && rc == ML_OK; i++) {
+		rc = is_policy_file(ps->path[i])
+			     ? ml_gate_policy_file(ps->path[i], ps->param, ps->nparams, &pol[i], e)
+			     : ml_gate_policy_recorded(v, ps->path[i], ps->param, ps->nparams,
+						       &pol[i], e);
+		*n = i + (rc == ML_OK);
+	}
+	(void)c;
 	return rc;
 }
 
-/* Signs the decision with k and appends it; prints its seq on stderr. */
+/* What a recorded decision may not be given: it is made now, on every
+ * rule, under recorded policies with their recorded params (ledger/FORMAT.md
+ * §2, "Gate decisions"). */
 static int
-record_decision(struct ml_ledger *l, const struct ml_seckey *k, const struct policies *ps,
-		xmlDocPtr doc, int64_t as_of, const struct ml_findings *fs, struct ml_err *e)
+recordable(struct cli *c, const struct policies *ps)
 {
-	struct ml_decision_policy pol[MAX_POLICIES];
-	struct ml_decision d = {.subject = fs->subject, .env = fs->env, .time_us = as_of,
-				.origin = ml_ledger_origin(l), .policies = pol,
-				.npolicies = ps->n, .findings = fs};
+	static const char *const refused[] = {"as-of", "param", "phase", "fail-on", NULL};
+	size_t i;
+
+	for (i = 0; refused[i]; i++)
+		if (cli_get(c, refused[i]))
+			return cli_failf(c, ML_EINPUT, "--%s cannot be used with --key: a recorded "
+					 "decision is made now, on every rule, under recorded "
+					 "policies and their recorded params (--no-record to try)",
+					 refused[i]);
+	for (i = 0; i < ps->n; i++)
+		if (is_policy_file(ps->path[i]))
+			return cli_failf(c, ML_EINPUT, "--policy %s: a recorded decision needs a "
+					 "recorded policy: mlledger policy record %s --key K, then "
+					 "--policy ID", ps->path[i], ps->path[i]);
+	return ML_OK;
+}
+
+/* Signs the decision's predicate with k and appends it; prints its seq. */
+static int
+record_decision(struct ml_ledger *l, const struct ml_seckey *k, const char *subject,
+		const uint8_t digest[ML_SHA256_LEN], json_t *pred, struct ml_err *e)
+{
 	struct ml_buf payload = {0}, env = {0};
 	struct ml_statement st = {0};
 	struct ml_append_item item = {0};
 	struct ml_appended out;
-	uint8_t digest[ML_SHA256_LEN];
-	char *cd = evidence_attr(doc, 1, "digest");
-	json_t *pred = NULL;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < ps->n; i++) {
-		pol[i].id = ml_policyset_id(ps->p[i]);
-		pol[i].version = ml_policyset_version(ps->p[i]);
-		ml_policyset_sha256(ps->p[i], pol[i].sha256);
-	}
-	if (!cd || strncmp(cd, "sha256:", 7) || ml_hex_decode(cd + 7, strlen(cd + 7), digest,
-							       ML_SHA256_LEN)) {
-		rc = ml_err_set(e, ML_EINTEGRITY, "the evidence names no candidate digest");
-		goto out;
-	}
-	if ((rc = decision_checkpoint(l, fs, &d, e)) || (rc = ml_decision_predicate(&d, &pred, e)))
-		goto out;
-	rc = ml_statement_encode_parsed(ML_KIND_GATE, fs->subject, digest, pred, &payload, &st, e);
-	pred = NULL; /* stolen */
+	rc = ml_statement_encode_parsed(ML_KIND_GATE, subject, digest, pred, &payload, &st, e);
 	if (rc == ML_OK)
 		rc = ml_envelope_sign(k, payload.data, payload.len, &env, e);
-	if (rc)
-		goto out;
-	item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
-	if ((rc = ml_ledger_append(l, &item, 1, &out, e)) == ML_OK)
-		fprintf(stderr, "gate: decision recorded at seq %llu\n",
-			(unsigned long long)out.seq);
-out:
-	free(cd);
-	json_decref(pred);
+	if (rc == ML_OK) {
+		item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
+		if ((rc = ml_ledger_append(l, &item, 1, &out, e)) == ML_OK)
+			fprintf(stderr, "gate: decision recorded at seq %llu\n",
+				(unsigned long long)out.seq);
+	}
 	ml_statement_free(&st);
 	ml_buf_free(&payload);
 	ml_buf_free(&env);
+	return rc;
+}
+
+/* Evaluates the decision for one candidate and writes the findings; with
+ * record, also its predicate (*pred) and the candidate's digest. */
+static int
+gate_one(struct cli *c, struct ml_ledger *l, struct ml_evidence *v,
+	 const struct ml_gate_input *in, int64_t as_of, int record,
+	 uint8_t digest[ML_SHA256_LEN], json_t **pred, struct ml_err *e)
+{
+	struct ml_findings fs;
+	uint8_t evd[ML_SHA256_LEN];
+	xmlDocPtr doc = NULL;
+	int rc;
+
+	memset(&fs, 0, sizeof fs);
+	if ((rc = ml_gate_eval(v, in, &fs, evd, &doc, e)))
+		goto out;
+	apply_fail_on(c, &fs);
+	if ((rc = write_findings(c, &fs, e)))
+		goto out;
+	fflush(stdout);
+	if (record && (rc = ml_gate_predicate(l, v, in, as_of, &fs, evd, doc, digest, pred, e)))
+		goto out;
+	rc = fs.verdict;
+out:
+	xmlFreeDoc(doc);
+	ml_findings_free(&fs);
 	return rc;
 }
 
@@ -345,17 +315,20 @@ cmd_gate(int argc, char **argv)
 {
 	struct cli c = {.cmd = "gate"};
 	struct policies ps = {0};
-	struct ml_findings fs;
+	struct ml_gate_policy pol[ML_GATE_MAX_POLICIES];
+	struct ml_gate_input in;
 	struct ml_ledger *l = NULL;
 	struct ml_seckey *k = NULL;
+	struct ml_evidence *v = NULL;
 	struct ml_err e;
-	xmlDocPtr doc = NULL;
+	uint8_t digest[ML_SHA256_LEN];
+	json_t *pred = NULL;
 	int64_t as_of;
 	unsigned flags;
+	size_t npol = 0, i;
 	int rc, record;
 
 	ml_err_clear(&e);
-	memset(&fs, 0, sizeof fs);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= env= param= phase= as-of= fail-on= "
 				   "no-record key= passphrase-file=")) ||
 	    (rc = opt_as_of(&c, &as_of, &flags)))
@@ -365,29 +338,41 @@ cmd_gate(int argc, char **argv)
 		return ML_OK;
 	}
 	if (c.nargs != 1 || !cli_get(&c, "env"))
-		return cli_failf(&c, ML_EINPUT, "expected --policy FILE NAME@VERSION --env ENV");
+		return cli_failf(&c, ML_EINPUT, "expected --policy ID|FILE NAME@VERSION --env ENV");
 	if (cli_get(&c, "fail-on") && strcmp(cli_get(&c, "fail-on"), "warn"))
 		return cli_failf(&c, ML_EINPUT, "--fail-on: only 'warn'");
 	record = cli_get(&c, "key") && !cli_has(&c, "no-record");
-	if ((rc = policies_load(&c, &ps, &e)) || (record && (rc = cli_load_key(&c, &k, &e))) ||
-	    (rc = cli_open(&c, record, &l, &e)) ||
-	    (rc = gate_evidence(l, c.args[0], cli_get(&c, "env"), as_of, flags, &doc, &e)) ||
-	    (rc = policies_eval(&c, &ps, doc, c.args[0], &fs, &e)))
+	if ((rc = cli_values(&c, "policy", ps.path, ML_GATE_MAX_POLICIES, &ps.n, &e)) ||
+	    (rc = cli_values(&c, "param", ps.param, MAX_PARAMS, &ps.nparams, &e)))
+		return cli_fail(&c, &e);
+	if (!ps.n)
+		return cli_failf(&c, ML_EINPUT, "--policy ID|FILE is required");
+	if (record && (rc = recordable(&c, &ps)))
+		return rc;
+	if (record)
+		as_of -= as_of % 1000000; /* timeVerified has whole seconds: replay sees the same */
+	if ((record && (rc = cli_load_key(&c, &k, &e))) || (rc = cli_open(&c, record, &l, &e)) ||
+	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
+	    (rc = gate_policies(&c, &ps, v, pol, &npol, &e)))
 		goto out;
-	apply_fail_on(&c, &fs);
-	describe(&fs, doc, c.args[0], cli_get(&c, "env"));
-	if ((rc = write_findings(&c, &fs, &e)))
-		goto out;
-	fflush(stdout);
-	if (record && (rc = record_decision(l, k, &ps, doc, as_of, &fs, &e)))
-		goto out;
-	rc = fs.verdict;
+	in = (struct ml_gate_input){.subject = c.args[0], .env = cli_get(&c, "env"),
+				    .phase = cli_get(&c, "phase"), .policies = pol,
+				    .npolicies = npol};
+	rc = gate_one(&c, l, v, &in, as_of, record, digest, &pred, &e);
+	ml_evidence_close(v); /* its read transaction ends before the append */
+	v = NULL;
+	if (record && (rc == ML_OK || rc == ML_EDENY || rc == ML_EPOLICY) && pred) {
+		int verdict = rc;
+		if ((rc = record_decision(l, k, in.subject, digest, pred, &e)) == ML_OK)
+			rc = verdict;
+	}
 out:
-	xmlFreeDoc(doc);
+	json_decref(pred);
+	for (i = 0; i < npol; i++)
+		ml_gate_policy_free(&pol[i]);
+	ml_evidence_close(v);
 	ml_seckey_free(k);
 	ml_ledger_close(l);
-	policies_free(&ps);
-	ml_findings_free(&fs);
 	if (rc == ML_EDENY || (rc == ML_EPOLICY && !e.msg[0]))
 		return rc; /* the findings say why */
 	return rc ? cli_fail(&c, &e) : ML_OK;
@@ -591,6 +576,8 @@ done:
 
 static const char policy_usage[] =
 	"usage: mlledger policy lint FILE...\n"
+	"       mlledger policy record FILE [--param NAME=VALUE]... --key KEY\n"
+	"                              [--passphrase-file F]\n"
 	"       mlledger policy test [--format text|json] [--require-coverage] FILE...\n\n"
 	"lint validates each policy file against policies/policy.xsd and compiles every\n"
 	"expression, binding every variable, function, key and data name, so a typo\n"
@@ -601,7 +588,13 @@ static const char policy_usage[] =
 	"paths covered.  Exit 0 when every expectation holds (and, with\n"
 	"--require-coverage, every rule is covered), 1 when one does not, 2 for a usage\n"
 	"error or a missing file, 3 for an invalid test or policy file (naming file and\n"
-	"line), 5 for a storage error.\n";
+	"line), 5 for a storage error.\n\n"
+	"record appends the policy file's exact bytes (and the --param values, which\n"
+	"every gate then uses) to the ledger as a `policy` entry, after lint passes:\n"
+	"gate, check and report take --policy ID for its latest recorded version, and\n"
+	"only a decision under recorded policies can be recorded.  The key needs a\n"
+	"role the governance lets sign `policy` (by default admin or risk-officer).\n"
+	"Exit 0, 2 bad param or file, 3 invalid policy, 6 key or role.\n";
 
 static int
 policy_lint(int argc, char **argv)
@@ -675,6 +668,103 @@ policy_test(int argc, char **argv)
 	return worst;
 }
 
+/* The predicate of a policy entry: time, the file's text, the params. */
+static int
+policy_predicate(const struct policies *ps, const char *text, json_t **out,
+		 struct ml_err *e)
+{
+	json_t *pred, *params = json_object();
+	char now[21];
+	size_t i;
+
+	ml_time_format(ml_now_us(), now);
+	for (i = 0; params && i < ps->nparams; i++) {
+		const char *eq = strchr(ps->param[i], '=');
+		char name[65];
+		if (!eq || eq == ps->param[i] || (size_t)(eq - ps->param[i]) >= sizeof name) {
+			json_decref(params);
+			return ml_err_set(e, ML_EINPUT, "--param %s: expected NAME=VALUE",
+					  ps->param[i]);
+		}
+		snprintf(name, sizeof name, "%.*s", (int)(eq - ps->param[i]), ps->param[i]);
+		if (json_object_set_new(params, name, json_string(eq + 1))) {
+			json_decref(params);
+			return ml_err_set(e, ML_EINPUT, "--param %s: not UTF-8", ps->param[i]);
+		}
+	}
+	pred = json_pack("{s:s, s:s}", "time", now, "content", text);
+	if (!params || !pred ||
+	    (ps->nparams && json_object_set(pred, "params", params))) {
+		json_decref(params);
+		json_decref(pred);
+		return ml_err_set(e, ML_EINPUT, "the policy file is not UTF-8 text");
+	}
+	json_decref(params);
+	*out = pred;
+	return ML_OK;
+}
+
+static int
+policy_record(int argc, char **argv)
+{
+	struct cli c = {.cmd = "policy record"};
+	struct policies ps = {0};
+	struct ml_policyset *set = NULL;
+	struct ml_ledger *l = NULL;
+	struct ml_seckey *k = NULL;
+	struct ml_buf payload = {0}, env = {0};
+	struct ml_statement st = {0};
+	struct ml_append_item item = {0};
+	struct ml_appended out;
+	struct ml_err e;
+	uint8_t digest[ML_SHA256_LEN];
+	char *text = NULL, ref[300];
+	json_t *pred = NULL;
+	size_t len = 0;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "param= key= passphrase-file=")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(policy_usage, stdout);
+		return ML_OK;
+	}
+	if (c.nargs != 1 || !cli_get(&c, "key"))
+		return cli_failf(&c, ML_EINPUT, "expected FILE --key KEY");
+	if ((rc = cli_values(&c, "param", ps.param, MAX_PARAMS, &ps.nparams, &e)) ||
+	    (rc = ml_policyset_load(c.args[0], ps.param, ps.nparams, &set, &e)) ||
+	    (rc = ml_read_file(c.args[0], ML_MAX_FIELD, &text, &len, &e)))
+		goto out;
+	if (strlen(text) != len || !ml_text_valid(text, len, "\n\t")) {
+		rc = ml_err_set(&e, ML_EINPUT, "%s: a recorded policy is UTF-8 text without NUL, CR "
+				"or other control characters but tab and newline", c.args[0]);
+		goto out;
+	}
+	snprintf(ref, sizeof ref, "%s@%s", ml_policyset_id(set), ml_policyset_version(set));
+	ml_sha256(text, len, digest);
+	if ((rc = policy_predicate(&ps, text, &pred, &e)) ||
+	    (rc = cli_load_key(&c, &k, &e)) || (rc = cli_open(&c, 1, &l, &e)))
+		goto out;
+	rc = ml_statement_encode_parsed(ML_KIND_POLICY, ref, digest, pred, &payload, &st, &e);
+	pred = NULL; /* stolen */
+	if (rc || (rc = ml_envelope_sign(k, payload.data, payload.len, &env, &e)))
+		goto out;
+	item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
+	if ((rc = ml_ledger_append(l, &item, 1, &out, &e)) == ML_OK)
+		printf("policy: %s recorded at seq %llu\n", ref, (unsigned long long)out.seq);
+out:
+	json_decref(pred);
+	ml_statement_free(&st);
+	ml_buf_free(&payload);
+	ml_buf_free(&env);
+	ml_seckey_free(k);
+	ml_ledger_close(l);
+	ml_policyset_free(set);
+	free(text);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
 int
 cmd_policy(int argc, char **argv)
 {
@@ -684,6 +774,8 @@ cmd_policy(int argc, char **argv)
 		return policy_lint(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "test"))
 		return policy_test(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "record"))
+		return policy_record(argc - 1, argv + 1);
 	fputs(policy_usage, help ? stdout : stderr);
 	return help ? ML_OK : ML_EINPUT;
 }

@@ -8,6 +8,7 @@
 #include "bundle.h"
 #include "chain.h"
 #include "cli.h"
+#include "gate.h"
 #include "statement.h"
 #include "store.h"
 #include "note.h"
@@ -354,10 +355,11 @@ cmd_verify(int argc, char **argv)
 	const char *jobs, *bundle, *trust;
 	char path[4200];
 	double t0, dt;
+	uint64_t replayed = 0;
 	int rc, i, held = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "jobs= checkpoint= state= bundle= trust=")))
+	if ((rc = cli_parse(&c, argc, argv, "jobs= checkpoint= state= bundle= trust= decisions")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger verify [--jobs N] [--checkpoint FILE]... [--state FILE]\n"
@@ -376,7 +378,11 @@ cmd_verify(int argc, char **argv)
 		     "--trust POLICY     C2SP tlog-policy: held checkpoints must be signed by its\n"
 		     "                   log and cosigned by its quorum of witnesses\n"
 		     "--bundle DIR       verify an 'export' folder offline: its ledger, log.pub,\n"
-		     "                   checkpoint, and keys/ (exactly the enrolled keys)\n\n"
+		     "                   checkpoint, and keys/ (exactly the enrolled keys)\n"
+		     "--decisions        also replay every recorded gate decision: rebuild its\n"
+		     "                   evidence at its checkpoint and time, evaluate its\n"
+		     "                   recorded policies with its recorded params, and require\n"
+		     "                   the same verdict, findings and evidence digests\n\n"
 		     "Exit 0 when intact; 4 naming the first bad entry and why.");
 		return ML_OK;
 	}
@@ -426,7 +432,16 @@ cmd_verify(int argc, char **argv)
 	}
 	if (cli_get(&c, "state") && (rc = check_state(&c, l, cli_get(&c, "state"), &e)))
 		goto out;
+	if (cli_has(&c, "decisions")) {
+		rc = ml_gate_replay_all(l, cli_progress, "replay", &replayed, &e);
+		cli_progress_done();
+		if (rc)
+			goto out;
+	}
 	print_result(&c, &res, dt, held);
+	if (cli_has(&c, "decisions") && !c.json)
+		printf("ok: %llu gate decisions replayed to the same verdict and findings\n",
+		       (unsigned long long)replayed);
 out:
 	ml_policy_free(pol);
 	ml_ledger_close(l);

@@ -8,6 +8,7 @@
 
 #include "artifact.h"
 #include "cli.h"
+#include "gate.h"
 #include "request.h"
 #include "statement.h"
 
@@ -343,6 +344,29 @@ out:
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
 
+/* A gate decision is appended only when it replays (ledger/FORMAT.md §5
+ * rule 12): computed on another host, it can never say what the ledger's
+ * policies would not. */
+static int
+replay_gates(struct ml_ledger *l, const struct ml_append_item *items, int n, struct ml_err *e)
+{
+	struct ml_envelope env;
+	struct ml_statement st;
+	int i, rc = ML_OK;
+
+	for (i = 0; i < n && rc == ML_OK; i++) {
+		if (ml_envelope_parse(items[i].envelope, items[i].len, &env, NULL) != ML_OK)
+			continue; /* the append says why */
+		if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) == ML_OK) {
+			if (st.kind == ML_KIND_GATE && (rc = ml_gate_replay(l, &st, e)))
+				e->seq = i;
+			ml_statement_free(&st);
+		}
+		ml_envelope_clear(&env);
+	}
+	return rc;
+}
+
 int
 cmd_submit(int argc, char **argv)
 {
@@ -383,7 +407,8 @@ cmd_submit(int argc, char **argv)
 	}
 	if ((rc = cli_open(&c, 1, &l, &e)))
 		goto done;
-	if ((rc = ml_ledger_append(l, items, (size_t)c.nargs, out, &e))) {
+	if ((rc = replay_gates(l, items, c.nargs, &e)) ||
+	    (rc = ml_ledger_append(l, items, (size_t)c.nargs, out, &e))) {
 		char msg[sizeof e.msg];
 		snprintf(msg, sizeof msg, "%s", e.msg);
 		if (e.seq >= 0 && e.seq < c.nargs)

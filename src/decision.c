@@ -7,11 +7,23 @@
 
 #include "statement.h"
 
-/* {"name": name, "digest": {"sha256": hex}} */
+/* {"name": name, "digest": {"sha256": hex}}, with "uri" when uri is set */
+static json_t *
+descriptor_uri(const char *name, const char *uri, const char *hex)
+{
+	json_t *d = json_pack("{s:s, s:{s:s}}", "name", name, "digest", "sha256", hex);
+
+	if (d && uri && json_object_set_new(d, "uri", json_string(uri))) {
+		json_decref(d);
+		return NULL;
+	}
+	return d;
+}
+
 static json_t *
 descriptor(const char *name, const char *hex)
 {
-	return json_pack("{s:s, s:{s:s}}", "name", name, "digest", "sha256", hex);
+	return descriptor_uri(name, NULL, hex);
 }
 
 /* "MLLEDGER_POLICY:ID@VERSION" with bytes outside the level charset as '_'. */
@@ -31,19 +43,41 @@ static json_t *
 policies_of(const struct ml_decision *d, int levels)
 {
 	json_t *a = json_array();
-	char name[300];
+	char name[300], uri[40];
 	size_t i;
 
 	for (i = 0; a && i < d->npolicies; i++) {
+		const struct ml_decision_policy *p = &d->policies[i];
 		if (levels)
-			level_of(&d->policies[i], name, sizeof name);
+			level_of(p, name, sizeof name);
 		else
-			snprintf(name, sizeof name, "%s@%s", d->policies[i].id,
-				 d->policies[i].version);
-		json_array_append_new(a, levels ? json_string(name)
-						: descriptor(name, d->policies[i].sha256));
+			snprintf(name, sizeof name, "%s@%s", p->id, p->version);
+		snprintf(uri, sizeof uri, "mlledger:seq/%lld", (long long)p->seq);
+		if (json_array_append_new(a, levels ? json_string(name)
+						    : descriptor_uri(name, p->seq >= 0 ? uri : NULL,
+								     p->sha256))) {
+			json_decref(a);
+			return NULL;
+		}
 	}
 	return a;
+}
+
+/* {POLICY-ID: {NAME: TEXT}} of the policies evaluated. */
+static json_t *
+parameters_of(const struct ml_decision *d)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < d->npolicies; i++)
+		if (json_object_set_new(o, d->policies[i].id,
+					d->policies[i].params ? json_incref(d->policies[i].params)
+							      : json_object())) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
 }
 
 int
@@ -85,6 +119,13 @@ ml_decision_predicate(const struct ml_decision *d, json_t **out, struct ml_err *
 		      "ledger", "origin", d->origin, "size", (json_int_t)d->size, "root", root,
 		      "findings", descriptor("findings", fhex));
 	free(root);
+	ml_hex_encode(d->evidence_sha256, ML_SHA256_LEN, fhex);
+	if (p && (json_object_set_new(p, "parameters", parameters_of(d)) ||
+		  json_object_set_new(p, "evidence", descriptor("evidence", fhex)) ||
+		  (d->phase && json_object_set_new(p, "phase", json_string(d->phase))))) {
+		json_decref(p);
+		p = NULL;
+	}
 	if (!p)
 		return ml_err_set(e, ML_EIO, "gate decision: cannot build the predicate (out of "
 				  "memory, or text that is not UTF-8)");

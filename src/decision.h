@@ -23,6 +23,8 @@ struct ml_decision_policy {
 	const char *id;
 	const char *version;
 	char sha256[65];           /* hex of the file's bytes */
+	int64_t seq;               /* its recorded policy entry, or -1 (a file) */
+	json_t *params;            /* borrowed: {NAME: effective value text} */
 };
 
 /* What a gate decided, and on what. */
@@ -37,6 +39,8 @@ struct ml_decision {
 	const struct ml_decision_policy *policies;
 	size_t npolicies;          /* at least 1 */
 	const struct ml_findings *findings; /* verdict and the findings digest */
+	const char *phase;         /* the phase evaluated; NULL: every rule */
+	uint8_t evidence_sha256[ML_SHA256_LEN]; /* of the evidence document */
 };
 
 /* Builds the VSA predicate for d.  *out is a new reference (caller

@@ -143,9 +143,10 @@ genesis_log(struct ml_evidence *v, char logkey[ML_VKEY_MAX], char origin[160])
 	return rc;
 }
 
-/* The latest checkpoint, its signature by the log key. */
+/* The checkpoint of size want (0: the latest), its signature by the log
+ * key. */
 static int
-load_checkpoint(struct ml_evidence *v)
+load_checkpoint(struct ml_evidence *v, uint64_t want)
 {
 	struct ml_pubkey logk;
 	struct ml_checkpoint c;
@@ -155,8 +156,11 @@ load_checkpoint(struct ml_evidence *v)
 	int rc, ok;
 
 	if ((rc = genesis_log(v, logkey, origin)) ||
-	    (rc = ml_store_checkpoint_get(v->s, -1, &size, &note, v->e)))
-		return rc;
+	    (rc = ml_store_checkpoint_get(v->s, want ? (int64_t)want : -1, &size, &note, v->e)))
+		return rc == ML_EINPUT && want ? ml_err_set(v->e, ML_EINTEGRITY, "no signed "
+							     "checkpoint of size %llu is stored",
+							     (unsigned long long)want)
+					       : rc;
 	rc = ml_pubkey_parse(logkey, strlen(logkey), &logk, v->e);
 	if (rc == ML_OK)
 		rc = ml_note_parse(note, strlen(note), &n, v->e);
@@ -168,8 +172,8 @@ load_checkpoint(struct ml_evidence *v)
 	     strcmp(c.origin, origin) == 0;
 	ml_note_clear(&n);
 	if (!ok)
-		return ml_err_set(v->e, ML_EINTEGRITY, "the latest checkpoint is not signed by the "
-				  "log key");
+		return ml_err_set(v->e, ML_EINTEGRITY, "the checkpoint of size %llu is not signed "
+				  "by the log key", (unsigned long long)size);
 	v->size = c.size;
 	memcpy(v->root, c.root, ML_SHA256_LEN);
 	snprintf(v->origin, sizeof v->origin, "%s", origin);
@@ -206,6 +210,8 @@ collect_key(void *ctx, const struct ml_key_row *row)
 {
 	struct ml_evidence *v = ctx;
 
+	if (row->enrolled_seq < 0 || (uint64_t)row->enrolled_seq >= v->size)
+		return 0; /* not enrolled in the checkpoint's ledger */
 	if (v->nkeys == MAX_KEYS)
 		return ml_err_set(v->e, ML_EIO, "more than %d keys", MAX_KEYS);
 	v->keys[v->nkeys++] = *row;
@@ -251,6 +257,13 @@ int
 ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 		 struct ml_evidence **out, struct ml_err *e)
 {
+	return ml_evidence_open_at(l, 0, as_of_us, flags, out, e);
+}
+
+int
+ml_evidence_open_at(struct ml_ledger *l, uint64_t size, int64_t as_of_us, unsigned flags,
+		    struct ml_evidence **out, struct ml_err *e)
+{
 	struct ml_evidence *v = calloc(1, sizeof *v);
 	int rc;
 
@@ -274,7 +287,7 @@ ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 	if ((rc = ml_store_begin(v->s, 0, e)))
 		goto fail;
 	v->in_tx = 1;
-	if ((rc = load_checkpoint(v)) || (rc = ml_store_key_each(v->s, collect_key, v, e)) ||
+	if ((rc = load_checkpoint(v, size)) || (rc = ml_store_key_each(v->s, collect_key, v, e)) ||
 	    ((flags & ML_EVIDENCE_WHOLE) && (rc = load_leaves(v))) || (rc = load_keys(v)) ||
 	    (rc = load_fixes(v)) || (rc = load_governance(v)))
 		goto fail;
@@ -915,6 +928,26 @@ add_ref(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *ref)
 	prop(c, "digest", d);
 }
 
+/* A decision that can be replayed and that may let a deployment through:
+ * it records its parameters and evidence, every policy is a recorded entry,
+ * and it evaluated every rule (no phase).  FORMAT.md §2, "Gate decisions". */
+static int
+decision_replayable(json_t *p)
+{
+	json_t *d;
+	size_t i;
+
+	if (!json_object_get(p, "parameters") || !json_object_get(p, "evidence") ||
+	    json_object_get(p, "phase"))
+		return 0;
+	json_array_foreach(json_object_get(p, "policies"), i, d) {
+		const char *uri = json_string_value(json_object_get(d, "uri"));
+		if (!uri || strncmp(uri, "mlledger:seq/", 13))
+			return 0;
+	}
+	return 1;
+}
+
 static void
 add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p, const struct ml_governance *gov)
 {
@@ -943,8 +976,12 @@ add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p, const struct ml_governance *
 		add_named(ns, n, "metric", x, gov);
 	if ((x = json_object_get(p, "properties")))
 		add_named(ns, n, "property", x, NULL);
-	if (json_is_string(x = json_object_get(p, "verificationResult")))
+	if (json_is_string(x = json_object_get(p, "verificationResult"))) {
 		prop(n, "result", json_string_value(x)); /* a gate decision */
+		prop(n, "replayable", decision_replayable(p) ? "true" : "false");
+		if (json_is_string(x = json_object_get(p, "phase")))
+			prop(n, "phase", json_string_value(x));
+	}
 	if ((x = json_object_get(json_object_get(p, "ledger"), "size")))
 		prop_i64(n, "ledger-size", (long long)json_integer_value(x));
 	json_array_foreach(json_object_get(p, "policies"), i, x)
@@ -1005,6 +1042,72 @@ add_fact(struct build *b, const struct fact *f)
 	add_predicate(b->ns, n, p, b->v->gov);
 }
 
+int
+ml_evidence_statement(struct ml_evidence *v, uint64_t seq, struct ml_statement *st,
+		      int64_t *time_us)
+{
+	struct ml_envelope env;
+	struct ml_entry en;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	size_t who;
+	int rc;
+
+	if ((rc = read_checked(v, seq, &en, &bytes, leaf)))
+		return rc;
+	rc = parse_entry(v, seq, &en, &env, st);
+	free(bytes);
+	if (rc)
+		return rc;
+	if ((rc = verify_author(v, seq, &env, &who)) == ML_OK && time_us)
+		rc = effective_time(v, seq, time_us);
+	ml_envelope_clear(&env);
+	if (rc)
+		ml_statement_free(st);
+	return rc;
+}
+
+/* ml_store_query_seqs callback: the first seq below the session's size. */
+struct newest {
+	uint64_t below, seq;
+	int found;
+};
+
+static int
+take_newest(void *ctx, uint64_t seq)
+{
+	struct newest *n = ctx;
+
+	if (seq >= n->below)
+		return 0;
+	n->seq = seq;
+	n->found = 1;
+	return 1;
+}
+
+int
+ml_evidence_newest(struct ml_evidence *v, const char *kind, const char *name,
+		   const char *version, uint64_t *seq, int *found)
+{
+	struct newest n = {.below = v->size};
+	int rc = ml_store_query_seqs(v->s, kind, name, version, 1, take_newest, &n, v->e);
+
+	*found = n.found;
+	*seq = n.seq;
+	return rc == 1 ? ML_OK : rc;
+}
+
+uint64_t
+ml_evidence_size(const struct ml_evidence *v)
+{
+	return v->size;
+}
+
+const char *
+ml_evidence_origin(const struct ml_evidence *v)
+{
+	return v->origin;
+}
+
 /* ---- selecting entries ------------------------------------------------- */
 
 static int
@@ -1012,6 +1115,8 @@ pick(void *ctx, uint64_t seq)
 {
 	struct build *b = ctx;
 
+	if (seq >= b->v->size)
+		return 0; /* after the checkpoint: not evidence */
 	return collect_seq(&b->sel, seq);
 }
 
@@ -1102,6 +1207,8 @@ walk_deployment(void *ctx, uint64_t seq)
 	const struct fact *f;
 	int rc, retired;
 
+	if (seq >= b->v->size)
+		return 0; /* after the checkpoint: not evidence */
 	if ((rc = pick(b, seq)) || (rc = fact_of(b->v, seq, &f)))
 		return rc;
 	if (f->excluded || strcmp(fact_str(f, "environment"), b->env))

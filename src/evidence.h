@@ -68,7 +68,31 @@ int64_t ml_clock_effective(const struct ml_clock_fix *fixes, size_t n, uint64_t 
  * errors. */
 int ml_evidence_open(struct ml_ledger *l, int64_t as_of_us, unsigned flags,
 		     struct ml_evidence **out, struct ml_err *e);
+/* The same on the ledger's prefix of size entries (0: the latest
+ * checkpoint's), proven against the stored checkpoint of that size: what a
+ * gate decision made on that checkpoint saw (its replay).  Keys enrolled,
+ * revocations, clock corrections and governance entries at or after size
+ * are not evidence.  ML_EINTEGRITY when no checkpoint of that size is
+ * stored or it does not verify. */
+int ml_evidence_open_at(struct ml_ledger *l, uint64_t size, int64_t as_of_us,
+			unsigned flags, struct ml_evidence **out, struct ml_err *e);
 void ml_evidence_close(struct ml_evidence *v);
+
+/* Entry seq (below the session's size), verified as evidence entries are:
+ * leaf hash, inclusion, an author enrolled and not revoked at seq, the
+ * signature.  *st is the caller's (ml_statement_free); *time_us (when not
+ * NULL) its effective append time.  ML_EINTEGRITY (e->seq set) when a check
+ * fails. */
+int ml_evidence_statement(struct ml_evidence *v, uint64_t seq, struct ml_statement *st,
+			  int64_t *time_us);
+/* The newest entry_index row of kind for name (and version, when not NULL)
+ * below the session's size: *found, and *seq.  The row is only a pointer:
+ * read the entry with ml_evidence_statement and check it says so. */
+int ml_evidence_newest(struct ml_evidence *v, const char *kind, const char *name,
+		       const char *version, uint64_t *seq, int *found);
+/* The session's checkpoint size and the ledger's origin (borrowed). */
+uint64_t ml_evidence_size(const struct ml_evidence *v);
+const char *ml_evidence_origin(const struct ml_evidence *v);
 
 /* The caller has just verified every entry below size in full (`verify`:
  * signatures, enrolments, the rules), the last one with leaf hash head.

@@ -37,10 +37,9 @@ struct ml_append_item {
 	int at_clock;
 };
 
-/* How far the last entry may be dated ahead of this machine's clock before
- * appends are refused (ML_EIO) and gate and check fail closed.  Fixed: a
- * caller cannot widen it. */
-#define ML_CLOCK_TOLERANCE_US (5LL * 60 * 1000000)
+/* ML_CLOCK_TOLERANCE_US (util.h): how far the last entry may be dated ahead
+ * of this machine's clock before appends are refused (ML_EIO) and gate and
+ * check fail closed. */
 
 /* What an append produced. */
 struct ml_appended {

@@ -23,6 +23,7 @@
 #include "decision.h"
 #include "evidence.h"
 #include "findings.h"
+#include "governance.h"
 #include "keys.h"
 #include "ledger.h"
 #include "policy.h"
@@ -588,7 +589,7 @@ append_gate(struct ml_batch *b, struct ml_ledger *l, json_t *req, const struct m
 	const char *subject = json_string_value(json_object_get(req, "subject"));
 	const char *env = json_string_value(json_object_get(req, "environment"));
 	const char *result = json_string_value(json_object_get(req, "result"));
-	struct ml_decision_policy pol = {.id = "fixture", .version = "1"};
+	struct ml_decision_policy pol = {.id = "fixture", .version = "1", .seq = -1};
 	struct ml_findings fs;
 	struct ml_decision d = {.subject = subject, .env = env, .time_us = ml_now_us(),
 				.origin = ml_ledger_origin(l), .size = 1, .policies = &pol,
@@ -605,6 +606,12 @@ append_gate(struct ml_batch *b, struct ml_ledger *l, json_t *req, const struct m
 	memset(&fs, 0, sizeof fs);
 	memset(&st, 0, sizeof st);
 	memset(pol.sha256, '0', 64);
+	/* "policy": the id it names; "replayable": true makes it look like a
+	 * decision under a recorded policy (FORMAT.md §2), as PROD-GATED wants */
+	if (json_is_string(json_object_get(req, "policy")))
+		pol.id = json_string_value(json_object_get(req, "policy"));
+	if (json_is_true(json_object_get(req, "replayable")))
+		pol.seq = 0;
 	if (!subject || !env || !result || (strcmp(result, "PASSED") && strcmp(result, "FAILED")))
 		return ml_err_set(e, ML_EINPUT, "a gate line needs subject, environment and "
 				  "result (PASSED or FAILED)");
@@ -703,11 +710,26 @@ fill(struct run *t, struct fixture *f, const struct tlines *ls)
 	return ml_batch_commit(b, t->e);
 }
 
+/* The default governance without its gates: a fixture is a history as it
+ * happened, deployments without decisions included (PROD-GATED tests). */
+static int
+ungated_governance(char **out, struct ml_err *e)
+{
+	json_t *doc = json_loads(ml_governance_default_text(), 0, NULL);
+
+	if (doc)
+		json_object_del(doc, "gates");
+	*out = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	json_decref(doc);
+	return *out ? ML_OK : ml_err_set(e, ML_EIO, "out of memory");
+}
+
 static int
 build_fixture(struct run *t, struct fixture *f)
 {
 	struct tlines ls = {0};
 	struct ml_appended genesis;
+	char *gov = NULL;
 	char origin[ML_ORIGIN_MAX + 1];
 	int rc;
 
@@ -715,8 +737,11 @@ build_fixture(struct run *t, struct fixture *f)
 	snprintf(origin, sizeof origin, "policy-test/%s", f->id);
 	if ((rc = fixture_lines(t, f, &ls)))
 		goto out;
-	if ((rc = ml_ledger_init(f->db, origin, t->keys[0].k, &genesis, t->e)) ||
-	    (rc = ml_ledger_open(f->db, 1, &f->l, t->e))) {
+	if ((rc = ungated_governance(&gov, t->e)))
+		goto out;
+	rc = ml_ledger_init_governed(f->db, origin, t->keys[0].k, gov, &genesis, t->e);
+	free(gov);
+	if (rc || (rc = ml_ledger_open(f->db, 1, &f->l, t->e))) {
 		rc = wrap(t, f->node, "fixture", rc);
 		goto out;
 	}

@@ -459,6 +459,153 @@ check_origin(struct ml_store *s, struct ml_checked *c, struct ml_err *e)
 	return ML_OK;
 }
 
+/* ---- gate decisions and the deployments that need them ------------------ */
+
+/* A decision (one that records its parameters: replayable, FORMAT.md §2) is
+ * made at its append time, within the tolerance, on a checkpoint that was
+ * the latest one then: the first entry it does not cover was appended no
+ * earlier than the tolerance before it. */
+static int
+check_gate(struct ml_store *s, struct ml_checked *c, int64_t time_us, struct ml_err *e)
+{
+	json_t *p = c->st.predicate;
+	uint64_t size = (uint64_t)json_integer_value(json_object_get(json_object_get(p, "ledger"),
+								     "size"));
+	struct ml_entry en;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	int64_t tv;
+	int rc;
+
+	if (size > c->seq)
+		return ml_err_set(e, ML_EINPUT, "gate decision for %s claims a ledger of %llu "
+				  "entries, more than came before it", c->st.subject,
+				  (unsigned long long)size);
+	if (!json_object_get(p, "parameters"))
+		return ML_OK; /* made before decisions were replayable: rule 8 only */
+	ml_time_parse(json_string_value(json_object_get(p, "timeVerified")), &tv);
+	if (tv > time_us + ML_CLOCK_TOLERANCE_US || tv < time_us - ML_CLOCK_TOLERANCE_US)
+		return ml_err_set(e, ML_EINPUT, "gate decision for %s: made at %s, more than 5 "
+				  "minutes from its append time (a recorded decision is made now)",
+				  c->st.subject, json_string_value(json_object_get(p, "timeVerified")));
+	if (size == c->seq)
+		return ML_OK;
+	if ((rc = ml_store_entry_get(s, size, &en, &bytes, leaf, e)))
+		return rc;
+	free(bytes);
+	if (en.time_us < tv - ML_CLOCK_TOLERANCE_US)
+		return ml_err_set(e, ML_EINPUT, "gate decision for %s: its checkpoint (size %llu) "
+				  "was stale when it was made: entry %llu had been appended before",
+				  c->st.subject, (unsigned long long)size, (unsigned long long)size);
+	return ML_OK;
+}
+
+/* The policy ids a decision names, each a recorded policy entry. */
+static int
+names_policy(json_t *pred, const char *id)
+{
+	size_t i, n = strlen(id);
+	json_t *d;
+
+	json_array_foreach(json_object_get(pred, "policies"), i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+		const char *uri = json_string_value(json_object_get(d, "uri"));
+		if (name && uri && !strncmp(uri, "mlledger:seq/", 13) && !strncmp(name, id, n) &&
+		    name[n] == '@')
+			return 1;
+	}
+	return 0;
+}
+
+/* Entry seq satisfies req for a deployment of c: a replayable PASSED gate
+ * decision for the same subject, digest and environment, evaluated on every
+ * rule, under every required policy. */
+static int
+satisfies(const struct ml_statement *g, const struct ml_checked *c, const char *env,
+	  const struct ml_gate_req *req)
+{
+	json_t *p = g->predicate;
+	size_t i;
+
+	if (g->kind != ML_KIND_GATE || strcmp(g->subject, c->st.subject) ||
+	    memcmp(g->digest, c->st.digest, ML_SHA256_LEN) ||
+	    strcmp(json_string_value(json_object_get(p, "environment")), env) ||
+	    strcmp(json_string_value(json_object_get(p, "verificationResult")), "PASSED") ||
+	    json_object_get(p, "phase") || !json_object_get(p, "parameters"))
+		return 0;
+	for (i = 0; i < req->n; i++)
+		if (!names_policy(p, req->policies[i]))
+			return 0;
+	return 1;
+}
+
+struct recent {
+	uint64_t below, v[64];
+	size_t n;
+};
+
+static int
+take_recent(void *ctx, uint64_t seq)
+{
+	struct recent *r = ctx;
+
+	if (seq >= r->below)
+		return 0;
+	r->v[r->n++] = seq;
+	return r->n == sizeof r->v / sizeof r->v[0];
+}
+
+/* A deployment to an environment the governance gates needs a decision
+ * (FORMAT.md §5 rule 12).  ML_EDENY naming what is missing. */
+static int
+check_deployment_gate(struct ml_store *s, const struct ml_rules_state *r, struct ml_checked *c,
+		      int64_t time_us, struct ml_err *e)
+{
+	const char *env = pred_str(&c->st, "environment");
+	struct ml_gate_req req;
+	struct recent rec = {.below = c->seq};
+	char name[129], version[65], list[256] = "", hex[65];
+	size_t i;
+	int rc, ok = 0;
+
+	if (!r->governed || !ml_governance_gate(r->gov, env, &req))
+		return ML_OK;
+	if (ml_ref_split(c->st.subject, name, version) != 0)
+		return ml_err_set(e, ML_EINPUT, "deployment: bad subject");
+	rc = ml_store_query_seqs(s, "gate", name, version, 1, take_recent, &rec, e);
+	if (rc != ML_OK && rc != 1)
+		return rc;
+	for (i = 0; i < rec.n && !ok; i++) {
+		struct ml_entry en;
+		struct ml_envelope ev;
+		struct ml_statement g;
+		uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+		if ((rc = ml_store_entry_get(s, rec.v[i], &en, &bytes, leaf, e)))
+			return rc;
+		if (en.time_us < time_us - req.max_age_us) {
+			free(bytes);
+			break; /* newest first: every other one is older still */
+		}
+		if (ml_envelope_parse(en.envelope, en.envelope_len, &ev, NULL) == ML_OK) {
+			if (ml_statement_parse(ev.payload, ev.payload_len, &g, NULL) == ML_OK) {
+				ok = satisfies(&g, c, env, &req);
+				ml_statement_free(&g);
+			}
+			ml_envelope_clear(&ev);
+		}
+		free(bytes);
+	}
+	if (ok)
+		return ML_OK;
+	for (i = 0; i < req.n; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+			 req.policies[i]);
+	ml_hex_encode(c->st.digest, ML_SHA256_LEN, hex);
+	return ml_err_set(e, ML_EDENY, "deployment of %s to %s needs a passing gate decision "
+			  "under %s for digest sha256:%.12s, recorded in the last %lld hours "
+			  "(mlledger gate --policy ID %s --env %s --key KEY)", c->st.subject, env,
+			  list, hex, (long long)(req.max_age_us / 3600000000LL), c->st.subject, env);
+}
+
 static int
 check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	   struct ml_checked *c, int64_t time_us, struct ml_err *e)
@@ -506,15 +653,16 @@ check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	case ML_KIND_DATASET:
 	case ML_KIND_MODEL:
 		return check_versioned(s, db, c, e);
-	case ML_KIND_GATE: {
-		/* a decision can only have evaluated the ledger before it */
-		json_t *size = json_object_get(json_object_get(c->st.predicate, "ledger"), "size");
-		if ((uint64_t)json_integer_value(size) > c->seq)
-			return ml_err_set(e, ML_EINPUT, "gate decision for %s claims a ledger of "
-					  "%lld entries, more than came before it", c->st.subject,
-					  (long long)json_integer_value(size));
+	case ML_KIND_GATE:
+		if (check_gate(s, c, time_us, e))
+			return e->code;
 		return check_about_model(s, db, c, e);
-	}
+	case ML_KIND_DEPLOYMENT:
+		if (check_about_model(s, db, c, e))
+			return e->code;
+		return check_deployment_gate(s, r, c, time_us, e);
+	case ML_KIND_POLICY:
+		return check_versioned(s, db, c, e);
 	default:
 		return check_about_model(s, db, c, e);
 	}
@@ -646,6 +794,7 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
 		return ml_store_key_revoke(s, db, row.keyid, (int64_t)c->seq, e);
 	case ML_KIND_DATASET:
 	case ML_KIND_MODEL:
+	case ML_KIND_POLICY:
 		if (ml_store_subject_get(s, db, ml_kind_name(st->kind), st->subject, have, &seq,
 					 &found, e))
 			return e->code;

@@ -32,6 +32,10 @@ struct ml_err {
 	char msg[384];
 };
 
+/* How far clocks may disagree: an entry dated ahead of this machine's clock
+ * (ledger.h), a gate decision's time and its append time (FORMAT.md §5
+ * rule 12).  Fixed: a caller cannot widen it. */
+#define ML_CLOCK_TOLERANCE_US (5LL * 60 * 1000000)
 #define ML_MAX_FIELD (64 * 1024)        /* one string field of a statement */
 #define ML_MAX_ENVELOPE (1024 * 1024)   /* one DSSE envelope */
 #define ML_MAX_STATEMENT (512 * 1024)   /* its statement: base64 must fit */
