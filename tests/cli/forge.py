@@ -18,6 +18,9 @@ rebuild the chain and the tree but not the checkpoints.
       delete entries >= N with their projection rows (entry_index, subjects,
       keys enrolled at or after N, revocations at or after N), the tree
       nodes covering leaves >= N and the checkpoints of sizes > N
+  forge.py replace DB SEQ     envelope on stdin: entry SEQ's envelope becomes it,
+                              and its entry_index stmt_hash the SHA-256 of its
+                              payload (then rebuild chain tree sign=K)
   forge.py root DB N          base64 root of the first N stored leaf hashes
   forge.py sign-note KEYFILE  note (or bare text) on stdin: print its text
                               signed by KEYFILE only (a PRIVATE+KEY+ file)
@@ -191,6 +194,15 @@ def truncate(path, n):
     close_db(db, trig)
 
 
+def replace(path, seq, env):
+    import json
+    payload = base64.b64decode(json.loads(env)["payload"])
+    db, trig = open_db(path)
+    db.execute("UPDATE entries SET envelope = ? WHERE seq = ?", (env, seq))
+    db.execute("UPDATE entry_index SET stmt_hash = ? WHERE seq = ?", (sha(payload), seq))
+    close_db(db, trig)
+
+
 def check_note(vkey, note):
     f = vkey.strip().split("+", 2)
     raw = base64.b64decode(f[2])
@@ -257,6 +269,9 @@ def main(a):
         return 0
     if len(a) == 3 and a[0] == "truncate":
         truncate(a[1], int(a[2]))
+        return 0
+    if len(a) == 3 and a[0] == "replace":
+        replace(a[1], int(a[2]), sys.stdin.buffer.read().rstrip(b"\n"))
         return 0
     if len(a) == 3 and a[0] == "root":
         db = sqlite3.connect(a[1])
