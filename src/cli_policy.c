@@ -106,8 +106,30 @@ static const char gate_usage[] =
 struct policies {
 	const char *path[MAX_POLICIES], *param[MAX_PARAMS];
 	size_t n, nparams;
-	struct ml_policyset *p[MAX_POLICIES];
+	struct ml_policyset *p[MAX_POLICIES]; /* the files' (NULL for recorded ones) */
+	int64_t seq[MAX_POLICIES];            /* recorded ones' entries, else -1 */
 };
+
+/* The entries of the recorded policies among ps, from session v. */
+static int
+policies_resolve(struct policies *ps, struct ml_evidence *v, struct ml_err *e)
+{
+	struct ml_gate_policy g;
+	uint64_t seq;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ps->n; i++) {
+		if (ml_gate_is_policy_file(ps->path[i]))
+			continue;
+		if ((rc = ml_gate_policy_seq(v, ps->path[i], &seq, e)) ||
+		    (rc = ml_gate_policy_at(v, seq, ps->param, ps->nparams, &g, e)))
+			return rc; /* loaded once here to fail early, as files are */
+		ml_gate_policy_free(&g);
+		ps->seq[i] = (int64_t)seq;
+	}
+	return ML_OK;
+}
 
 static void
 policies_free(struct policies *ps)
@@ -119,14 +141,21 @@ policies_free(struct policies *ps)
 static int
 policies_load(const struct cli *c, struct policies *ps, struct ml_err *e)
 {
+	size_t i;
 	int rc;
 
 	if ((rc = cli_values(c, "policy", ps->path, MAX_POLICIES, &ps->n, e)) ||
 	    (rc = cli_values(c, "param", ps->param, MAX_PARAMS, &ps->nparams, e)))
 		return rc;
 	if (!ps->n)
-		return ml_err_set(e, ML_EINPUT, "--policy FILE is required");
-	return ml_policyset_load_all(ps->path, ps->n, ps->param, ps->nparams, ps->p, e);
+		return ml_err_set(e, ML_EINPUT, "--policy ID|FILE is required");
+	for (i = 0; i < ps->n; i++) {
+		ps->seq[i] = -1;
+		if (ml_gate_is_policy_file(ps->path[i]) &&
+		    (rc = ml_policyset_load(ps->path[i], ps->param, ps->nparams, &ps->p[i], e)))
+			return rc;
+	}
+	return ML_OK;
 }
 
 /* --fail-on warn: an unwaived warn failure denies too. */
@@ -203,17 +232,6 @@ not_ahead(struct ml_evidence *v, struct ml_err *e)
 	return ml_evidence_ahead(v, ml_now_us(), &seq, &t, e);
 }
 
-/* A --policy value names a file when it has a '/' or ends in ".xml";
- * otherwise it is the ID (or ID@VERSION) of a policy recorded in the
- * ledger. */
-static int
-is_policy_file(const char *arg)
-{
-	size_t n = strlen(arg);
-
-	return strchr(arg, '/') || (n > 4 && !strcmp(arg + n - 4, ".xml"));
-}
-
 /* The gate's policies: recorded ones from the session, files as drafts. */
 static int
 gate_policies(const struct cli *c, const struct policies *ps, struct ml_evidence *v,
@@ -223,7 +241,7 @@ gate_policies(const struct cli *c, const struct policies *ps, struct ml_evidence
 	int rc = ML_OK;
 
 	for (i = 0; i < ps->n && rc == ML_OK; i++) {
-		rc = is_policy_file(ps->path[i])
+		rc = ml_gate_is_policy_file(ps->path[i])
 			     ? ml_gate_policy_file(ps->path[i], ps->param, ps->nparams, &pol[i], e)
 			     : ml_gate_policy_recorded(v, ps->path[i], ps->param, ps->nparams,
 						       &pol[i], e);
@@ -249,7 +267,7 @@ recordable(struct cli *c, const struct policies *ps)
 					 "policies and their recorded params (--no-record to try)",
 					 refused[i]);
 	for (i = 0; i < ps->n; i++)
-		if (is_policy_file(ps->path[i]))
+		if (ml_gate_is_policy_file(ps->path[i]))
 			return cli_failf(c, ML_EINPUT, "--policy %s: a recorded decision needs a "
 					 "recorded policy: mlledger policy record %s --key K, then "
 					 "--policy ID", ps->path[i], ps->path[i]);
@@ -484,6 +502,7 @@ check_scope(struct cli *c, const struct policies *ps, const struct scope *sc, in
 {
 	static char label[] = "check";
 	struct ml_sweep_opts o = {.ledger = c->ledger, .policies = ps->path, .npolicies = ps->n,
+				  .policy_seq = ps->seq,
 				  .params = ps->param, .nparams = ps->nparams,
 				  .phase = cli_get(c, "phase"), .as_of_us = as_of,
 				  .evidence_flags = flags,
@@ -540,7 +559,8 @@ cmd_check(int argc, char **argv)
 		goto done;
 	}
 	if ((rc = policies_load(&c, &ps, &e)) || (rc = cli_open(&c, 0, &l, &e)) ||
-	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)))
+	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
+	    (rc = policies_resolve(&ps, v, &e)))
 		goto out;
 	ml_evidence_close(v);
 	v = NULL;

@@ -8,6 +8,14 @@
 #include "decision.h"
 #include "statement.h"
 
+int
+ml_gate_is_policy_file(const char *arg)
+{
+	size_t n = strlen(arg);
+
+	return strchr(arg, '/') || (n > 4 && !strcmp(arg + n - 4, ".xml"));
+}
+
 void
 ml_gate_policy_free(struct ml_gate_policy *pol)
 {
@@ -129,8 +137,8 @@ load_entry(const struct ml_statement *st, uint64_t seq, const char *const *extra
 }
 
 int
-ml_gate_policy_at(struct ml_evidence *v, uint64_t seq, struct ml_gate_policy *out,
-		  struct ml_err *e)
+ml_gate_policy_at(struct ml_evidence *v, uint64_t seq, const char *const *params,
+		  size_t nparams, struct ml_gate_policy *out, struct ml_err *e)
 {
 	struct ml_statement st;
 	int rc;
@@ -143,7 +151,35 @@ ml_gate_policy_at(struct ml_evidence *v, uint64_t seq, struct ml_gate_policy *ou
 		rc = ml_err_set(e, ML_EINTEGRITY, "entry %llu is a %s entry, not a policy",
 				(unsigned long long)seq, ml_kind_name(st.kind));
 	else
-		rc = load_entry(&st, seq, NULL, 0, out, e);
+		rc = load_entry(&st, seq, params, nparams, out, e);
+	ml_statement_free(&st);
+	return rc;
+}
+
+int
+ml_gate_policy_seq(struct ml_evidence *v, const char *ref, uint64_t *seq, struct ml_err *e)
+{
+	char name[129], version[65], tmp[300];
+	struct ml_statement st;
+	int found, rc;
+
+	/* an ID is a NAME of NAME@VERSION */
+	snprintf(tmp, sizeof tmp, strchr(ref, '@') ? "%.200s" : "%.200s@0", ref);
+	if (strlen(ref) > 200 || ml_ref_split(tmp, name, version) != 0)
+		return ml_err_set(e, ML_EINPUT, "--policy %.200s: not ID or ID@VERSION", ref);
+	if ((rc = ml_evidence_newest(v, "policy", name, strchr(ref, '@') ? version : NULL, seq,
+				     &found)))
+		return rc;
+	if (!found)
+		return ml_err_set(e, ML_EINPUT, "--policy %.200s: no such policy is recorded in the "
+				  "ledger (mlledger policy record FILE; a file path needs a '/' "
+				  "or the .xml suffix)", ref);
+	if ((rc = ml_evidence_statement(v, *seq, &st, NULL)))
+		return rc;
+	if (st.kind != ML_KIND_POLICY || strncmp(st.subject, name, strlen(name)) ||
+	    st.subject[strlen(name)] != '@')
+		rc = ml_err_set(e, ML_EINTEGRITY, "entry %llu is not the policy %s the index says "
+				"it is", (unsigned long long)*seq, ref);
 	ml_statement_free(&st);
 	return rc;
 }
@@ -152,38 +188,14 @@ int
 ml_gate_policy_recorded(struct ml_evidence *v, const char *ref, const char *const *params,
 			size_t nparams, struct ml_gate_policy *out, struct ml_err *e)
 {
-	char name[129], version[65];
-	struct ml_statement st;
 	uint64_t seq;
-	int found, rc;
+	int rc;
 
 	memset(out, 0, sizeof *out);
 	out->seq = -1;
-	char tmp[300];
-
-	/* an ID is a NAME of NAME@VERSION */
-	snprintf(tmp, sizeof tmp, strchr(ref, '@') ? "%.200s" : "%.200s@0", ref);
-	if (strlen(ref) > 200 || ml_ref_split(tmp, name, version) != 0)
-		return ml_err_set(e, ML_EINPUT, "--policy %.200s: not ID or ID@VERSION", ref);
-	if (!strchr(ref, '@'))
-		version[0] = '\0';
-	if ((rc = ml_evidence_newest(v, "policy", name, version[0] ? version : NULL, &seq,
-				     &found)))
+	if ((rc = ml_gate_policy_seq(v, ref, &seq, e)))
 		return rc;
-	if (!found)
-		return ml_err_set(e, ML_EINPUT, "--policy %.200s: no such policy is recorded in the "
-				  "ledger (mlledger policy record FILE; a file path needs a '/' "
-				  "or the .xml suffix)", ref);
-	if ((rc = ml_evidence_statement(v, seq, &st, NULL)))
-		return rc;
-	if (st.kind != ML_KIND_POLICY || strncmp(st.subject, name, strlen(name)) ||
-	    st.subject[strlen(name)] != '@')
-		rc = ml_err_set(e, ML_EINTEGRITY, "entry %llu is not the policy %s the index says "
-				"it is", (unsigned long long)seq, ref);
-	else
-		rc = load_entry(&st, seq, params, nparams, out, e);
-	ml_statement_free(&st);
-	return rc;
+	return ml_gate_policy_at(v, seq, params, nparams, out, e);
 }
 
 /* An attribute of the evidence root (or of its ev:candidate), malloc'd. */
@@ -429,7 +441,7 @@ ml_gate_replay(struct ml_ledger *l, const struct ml_statement *st, struct ml_err
 	    (rc = ml_evidence_open_at(l, r.size, r.time_us, ML_EVIDENCE_HEAD, &v, e)))
 		goto out;
 	for (; loaded < r.n; loaded++)
-		if ((rc = ml_gate_policy_at(v, r.seqs[loaded], &pol[loaded], e)))
+		if ((rc = ml_gate_policy_at(v, r.seqs[loaded], NULL, 0, &pol[loaded], e)))
 			goto out;
 	in = (struct ml_gate_input){.subject = r.subject, .env = r.env, .phase = r.phase,
 				    .policies = pol, .npolicies = r.n};

@@ -36,6 +36,10 @@ struct ml_gate_policy {
 	json_t *params;            /* owned: {NAME: effective value text} */
 };
 
+/* A --policy value names a file when it has a '/' or ends in ".xml";
+ * otherwise it is the ID (or ID@VERSION) of a recorded policy. */
+int ml_gate_is_policy_file(const char *arg);
+
 /* Frees what pol owns and zeroes it; NULL-safe. */
 void ml_gate_policy_free(struct ml_gate_policy *pol);
 
@@ -51,9 +55,13 @@ int ml_gate_policy_file(const char *path, const char *const *params, size_t npar
 int ml_gate_policy_recorded(struct ml_evidence *v, const char *ref, const char *const *params,
 			    size_t nparams, struct ml_gate_policy *out, struct ml_err *e);
 
-/* The `policy` entry at seq (below the session's size), as recorded. */
-int ml_gate_policy_at(struct ml_evidence *v, uint64_t seq, struct ml_gate_policy *out,
-		      struct ml_err *e);
+/* The seq of the policy ml_gate_policy_recorded would load for ref. */
+int ml_gate_policy_seq(struct ml_evidence *v, const char *ref, uint64_t *seq, struct ml_err *e);
+
+/* The `policy` entry at seq (below the session's size) with its recorded
+ * params, then params (none for a replay). */
+int ml_gate_policy_at(struct ml_evidence *v, uint64_t seq, const char *const *params,
+		      size_t nparams, struct ml_gate_policy *out, struct ml_err *e);
 
 /* What one evaluation takes. */
 struct ml_gate_input {

@@ -85,12 +85,27 @@ gate_fields(json_t *o, const json_t *p)
 {
 	json_t *names = json_array(), *x;
 	size_t i;
+	json_t *ledger = json_object_get(p, "ledger");
+	int replayable = json_object_get(p, "parameters") && json_object_get(p, "evidence") &&
+			 !json_object_get(p, "phase");
 
 	json_object_set(o, "environment", json_object_get(p, "environment") ?: json_null());
 	json_object_set(o, "result", json_object_get(p, "verificationResult") ?: json_null());
-	json_array_foreach(json_object_get(p, "policies"), i, x)
+	json_array_foreach(json_object_get(p, "policies"), i, x) {
+		const char *uri = str(x, "uri");
 		json_array_append(names, json_object_get(x, "name"));
+		if (!uri || strncmp(uri, "mlledger:seq/", 13))
+			replayable = 0; /* a draft policy file */
+	}
 	json_object_set_new(o, "policies", names);
+	json_object_set(o, "phase", json_object_get(p, "phase") ?: json_null());
+	json_object_set(o, "parameters", json_object_get(p, "parameters") ?: json_null());
+	json_object_set(o, "checkpointSize", json_object_get(ledger, "size") ?: json_null());
+	json_object_set(o, "checkpointRoot", json_object_get(ledger, "root") ?: json_null());
+	json_object_set(o, "findingsDigest",
+			json_object_get(json_object_get(json_object_get(p, "findings"), "digest"),
+					"sha256") ?: json_null());
+	json_object_set_new(o, "replayable", json_boolean(replayable));
 }
 
 /* The facts object of a model version, created on first use. */
@@ -612,8 +627,13 @@ label_entries(json_t *list, const char *kind)
 				ml_buf_printf(&b, ": \"%s\"", str(x, "comment"));
 		} else if (!strcmp(kind, "gate")) {
 			char *pol = ml_report_cell(json_object_get(x, "policies"), NULL);
-			ml_buf_printf(&b, ": %s by %s at %s (%s)", str(x, "result"), str(x, "author"),
-				      str(x, "time"), pol ? pol : "-");
+			ml_buf_printf(&b, ": %s by %s at %s under %s, %s, on checkpoint %lld; %s",
+				      str(x, "result"), str(x, "author"), str(x, "time"),
+				      pol ? pol : "-", str(x, "phase") ? str(x, "phase") : "every rule",
+				      (long long)num_i(x, "checkpointSize"),
+				      json_is_true(json_object_get(x, "replayable"))
+					      ? "replayable (mlledger verify --decisions)"
+					      : "not replayable: it admits no deployment");
 			free(pol);
 		} else if (!strcmp(kind, "incident")) {
 			ml_buf_printf(&b, ": %s, %s", str(x, "severity"), str(x, "description"));

@@ -15,6 +15,7 @@
 
 #include "evidence.h"
 #include "findings.h"
+#include "gate.h"
 #include "policy.h"
 #include "statement.h"
 #include "store.h"
@@ -40,21 +41,51 @@ worse(int a, int b)
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* Policy i: the file, or the latest recorded policy of that ID (gate.h),
+ * read from a session of its own on the report's ledger file. */
+static int
+load_one(struct rp *r, size_t i, struct ml_policyset **p)
+{
+	struct ml_ledger *l = NULL;
+	struct ml_evidence *v = NULL;
+	struct ml_gate_policy g;
+	uint64_t seq;
+	int rc;
+
+	r->policy_seq[i] = -1;
+	if (ml_gate_is_policy_file(r->o->policies[i]))
+		return ml_policyset_load(r->o->policies[i], r->o->params, r->o->nparams, p, r->e);
+	if ((rc = ml_ledger_open(ml_store_path(r->s), 0, &l, r->e)) == ML_OK &&
+	    (rc = ml_evidence_open(l, r->o->as_of_us, ML_EVIDENCE_HEAD, &v, r->e)) == ML_OK &&
+	    (rc = ml_gate_policy_seq(v, r->o->policies[i], &seq, r->e)) == ML_OK &&
+	    (rc = ml_gate_policy_at(v, seq, r->o->params, r->o->nparams, &g, r->e)) == ML_OK) {
+		*p = g.set; /* taken */
+		g.set = NULL;
+		ml_gate_policy_free(&g);
+		r->policy_seq[i] = (int64_t)seq;
+	}
+	ml_evidence_close(v);
+	ml_ledger_close(l);
+	return rc;
+}
+
 static int
 load_all(struct rp *r, struct ml_policyset **ps)
 {
 	size_t i;
 	int rc;
 
-	if ((rc = ml_policyset_load_all(r->o->policies, r->o->npolicies, r->o->params,
-					r->o->nparams, ps, r->e)))
-		return rc;
+	for (i = 0; i < r->o->npolicies; i++)
+		if ((rc = load_one(r, i, &ps[i])))
+			return rc;
 	for (i = 0; i < r->o->npolicies; i++) {
-		char hex[65];
+		char hex[65], uri[40];
 		ml_policyset_sha256(ps[i], hex);
+		snprintf(uri, sizeof uri, "mlledger:seq/%lld", (long long)r->policy_seq[i]);
 		json_array_append_new(r->policies,
 				      json_pack("{s:o, s:o, s:o, s:s}", "file",
-						rp_str(r->o->policies[i]), "id",
+						rp_str(r->policy_seq[i] < 0 ? r->o->policies[i] : uri),
+						"id",
 						rp_str(ml_policyset_id(ps[i])), "version",
 						rp_str(ml_policyset_version(ps[i])), "sha256", hex));
 	}
@@ -260,6 +291,7 @@ eval_all(struct rp *r, struct ml_policyset **ps)
 	struct ml_sweep_result *res = calloc(n * np + 1, sizeof *res);
 	static char label[] = "report: policies";
 	struct ml_sweep_opts o = {.ledger = ml_store_path(r->s), .policies = r->o->policies,
+				  .policy_seq = r->policy_seq,
 				  .npolicies = np, .params = r->o->params,
 				  .nparams = r->o->nparams, .phase = r->o->phase,
 				  .as_of_us = r->o->as_of_us, .keep_going = 1,
@@ -439,7 +471,8 @@ rp_policies(struct rp *r)
 	int rc;
 
 	r->policies = json_array();
-	if (!ps || !r->policies)
+	r->policy_seq = calloc(r->o->npolicies + 1, sizeof *r->policy_seq);
+	if (!ps || !r->policies || !r->policy_seq)
 		rc = ml_err_set(r->e, ML_EIO, "out of memory");
 	else if ((rc = load_all(r, ps)) == ML_OK && r->o->npolicies)
 		rc = eval_all(r, ps);
@@ -457,5 +490,7 @@ rp_policies(struct rp *r)
 	if (ps)
 		ml_policyset_free_all(ps, r->o->npolicies);
 	free(ps);
+	free(r->policy_seq);
+	r->policy_seq = NULL;
 	return rc;
 }

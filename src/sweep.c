@@ -10,6 +10,7 @@
 #include <libxml/tree.h>
 
 #include "evidence.h"
+#include "gate.h"
 #include "ledger.h"
 #include "policy.h"
 
@@ -50,6 +51,30 @@ one(struct job *j, struct ml_evidence *v, struct ml_policyset **ps, size_t i)
 	return rc;
 }
 
+/* The policies: files, or the recorded entries the caller resolved. */
+static int
+load_policies(struct job *j, struct ml_evidence *v, struct ml_policyset **ps)
+{
+	struct ml_gate_policy g;
+	size_t k;
+	int rc;
+
+	for (k = 0; k < j->o->npolicies; k++) {
+		if (!j->o->policy_seq || j->o->policy_seq[k] < 0) {
+			rc = ml_policyset_load(j->o->policies[k], j->o->params, j->o->nparams,
+					       &ps[k], &j->e);
+		} else if ((rc = ml_gate_policy_at(v, (uint64_t)j->o->policy_seq[k], j->o->params,
+						   j->o->nparams, &g, &j->e)) == ML_OK) {
+			ps[k] = g.set; /* taken */
+			g.set = NULL;
+			ml_gate_policy_free(&g);
+		}
+		if (rc)
+			return rc;
+	}
+	return ML_OK;
+}
+
 static void *
 worker(void *arg)
 {
@@ -62,11 +87,10 @@ worker(void *arg)
 	ml_err_clear(&j->e);
 	if (j->o->npolicies > 64)
 		j->rc = ml_err_set(&j->e, ML_EINPUT, "more than 64 policy files");
-	else if (!(j->rc = ml_policyset_load_all(j->o->policies, j->o->npolicies, j->o->params,
-						  j->o->nparams, ps, &j->e)) &&
-		 !(j->rc = ml_ledger_open(j->o->ledger, 0, &l, &j->e)))
-		j->rc = ml_evidence_open(l, j->o->as_of_us,
-					 ML_EVIDENCE_WHOLE | j->o->evidence_flags, &v, &j->e);
+	else if (!(j->rc = ml_ledger_open(j->o->ledger, 0, &l, &j->e)) &&
+		 !(j->rc = ml_evidence_open(l, j->o->as_of_us,
+					    ML_EVIDENCE_WHOLE | j->o->evidence_flags, &v, &j->e)))
+		j->rc = load_policies(j, v, ps);
 	if (j->rc == ML_OK && j->o->trusted_size)
 		ml_evidence_trust(v, j->o->trusted_size, j->o->trusted_head);
 	for (i = 0; i < j->n && j->rc == ML_OK; i++) {

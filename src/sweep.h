@@ -9,7 +9,7 @@
  * worker).  Results come back per subject, in subject order, whatever the
  * number of workers.
  *
- * May call evidence, policy, findings, ledger, statement, util, libxml2 and
+ * May call gate, evidence, policy, findings, ledger, statement, util, libxml2 and
  * pthreads.  Nothing here prints.
  */
 #ifndef ML_SWEEP_H
@@ -38,8 +38,10 @@ struct ml_sweep_result {
 
 struct ml_sweep_opts {
 	const char *ledger;        /* path, opened read-only by each worker */
-	const char *const *policies;
+	const char *const *policies; /* files; or, where policy_seq[k] >= 0, names */
 	size_t npolicies;
+	const int64_t *policy_seq; /* NULL, or per policy: the seq of its recorded
+				      `policy` entry (gate.h), -1 for a file */
 	const char *const *params; /* "name=value", for every policy */
 	size_t nparams;
 	const char *phase;         /* NULL: every rule */
