@@ -249,6 +249,31 @@ expect 6 "after it, the engineer may no longer sign an evaluation" "lets validat
 	"$M" --ledger "$L/ledger-v1.db" record evaluation m@1 --metric auc=0.93 --key "$L/ci.key"
 expect 0 "and the whole ledger still verifies" "" "$M" --ledger "$L/ledger-v1.db" verify
 
+# Independent evidence (issue 12, item 5): the regression rule compares
+# metrics of evaluations by someone other than the model's recorder, so an
+# engineer re-recording the model with a better number changes nothing.
+I="$M --ledger $W/ind.db"
+$I init --key admin.key >/dev/null || exit 1
+$I key enroll ci.pub --role engineer --key admin.key >/dev/null
+$I key enroll val.pub --role validator --key admin.key >/dev/null
+$I key enroll alice.pub --role approver --key admin.key >/dev/null
+$I key enroll bob.pub --role approver --key admin.key >/dev/null
+echo model-r1 >r1.bin
+echo model-r2 >r2.bin
+$I record dataset d@1 --file d.bin --set license=MIT --set pii=false --key ci.key >/dev/null
+$I record model r@1 --artifact r1.bin --dataset d@1 --key ci.key >/dev/null
+$I record evaluation r@1 --metric auc=0.88 --key val.key >/dev/null
+$I record deployment r@1 --env prod --key ci.key >/dev/null
+$I record model r@2 --artifact r2.bin --dataset d@1 --parent r@1 --key ci.key >/dev/null
+$I record evaluation r@2 --metric auc=0.80 --key val.key >/dev/null
+$I record approval r@2 --env prod --decision approve --key alice.key >/dev/null
+$I record approval r@2 --env prod --decision approve --key bob.key >/dev/null
+expect 1 "the validator's auc 0.80 against the deployed 0.88 denies" "auc of r@2 is 0.8 " \
+	$I gate --policy "$POL" r@2 --env prod --no-record
+$I record model r@2 --artifact r2.bin --dataset d@1 --parent r@1 --metric auc=0.95 --key ci.key >/dev/null
+expect 1 "the engineer re-recording the model with auc 0.95 still denies" "auc of r@2 is 0.8 " \
+	$I gate --policy "$POL" r@2 --env prod --no-record
+
 # 5. The gate trusts verified entries, not the projection tables.
 if [ -n "$HAVE_SQLITE" ]; then
 	cp l.db t.db
