@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "evidence.h"
+#include "gate.h"
 #include "governance.h"
 #include "note.h"
 #include "statement.h"
@@ -226,6 +227,29 @@ scan_dataset(struct rp *r, const struct scanned *x)
 }
 
 /* Entries about a model version: evaluation ... incident. */
+/* Whether a verified decision replays (gate.h): "replayed" true, or false
+ * with "replayError".  Unverified entries are not replayed. */
+static void
+replay_into(struct rp *r, const struct scanned *x, json_t *o)
+{
+	struct ml_err e;
+
+	ml_err_clear(&e);
+	if (x->seq >= r->verified || !json_is_true(json_object_get(o, "replayable")))
+		return;
+	if (!r->replay && ml_ledger_open(ml_store_path(r->s), 0, &r->replay, &e) != ML_OK) {
+		json_object_set_new(o, "replayed", json_false());
+		json_object_set_new(o, "replayError", rp_str(e.msg));
+		return;
+	}
+	if (ml_gate_replay(r->replay, x->st, &e) == ML_OK) {
+		json_object_set_new(o, "replayed", json_true());
+	} else {
+		json_object_set_new(o, "replayed", json_false());
+		json_object_set_new(o, "replayError", rp_str(e.msg));
+	}
+}
+
 static void
 scan_about_model(struct rp *r, const struct scanned *x)
 {
@@ -270,6 +294,7 @@ scan_about_model(struct rp *r, const struct scanned *x)
 		break;
 	case ML_KIND_GATE: /* a recorded gate decision (SLSA VSA) */
 		gate_fields(o, p);
+		replay_into(r, x, o);
 		json_array_append(json_object_get(f, "gates"), o);
 		break;
 	default: /* deployment, retirement */
@@ -631,8 +656,12 @@ label_entries(json_t *list, const char *kind)
 				      str(x, "result"), str(x, "author"), str(x, "time"),
 				      pol ? pol : "-", str(x, "phase") ? str(x, "phase") : "every rule",
 				      (long long)num_i(x, "checkpointSize"),
-				      json_is_true(json_object_get(x, "replayable"))
-					      ? "replayable (mlledger verify --decisions)"
+				      json_is_true(json_object_get(x, "replayed"))
+					      ? "replayed: the same verdict and findings"
+				      : json_is_false(json_object_get(x, "replayed"))
+					      ? "DOES NOT REPLAY"
+				      : json_is_true(json_object_get(x, "replayable"))
+					      ? "replayable, not replayed (unverified ledger)"
 					      : "not replayable: it admits no deployment");
 			free(pol);
 		} else if (!strcmp(kind, "incident")) {
@@ -1244,6 +1273,7 @@ rp_free(struct rp *r)
 	json_decref(r->findings);
 	json_decref(r->policies);
 	ml_governance_free(r->gov);
+	ml_ledger_close(r->replay);
 }
 
 static int

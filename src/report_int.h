@@ -37,6 +37,7 @@ struct rp {
 	json_t *findings;    /* the model's "findings" member */
 	json_t *policies;    /* the model's scope.policies */
 	int64_t *policy_seq; /* per policy: its recorded entry, or -1 (a file) */
+	struct ml_ledger *replay; /* a connection of its own for decision replays */
 	struct ml_governance *gov; /* in force after the entries read: metric directions */
 	long long first_seq, last_seq, in_period, considered;
 };

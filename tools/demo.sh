@@ -15,10 +15,10 @@ run() { printf '$ mlledger %s\n' "$*"; "$M" "$@"; }
 gate_then_deploy() {
 	ref=$1
 	shift
-	if run $L gate --policy ../policies/production.xml "$ref" --env prod --key keys/ci.key; then
+	if run $L gate --policy production "$ref" --env prod --key keys/ci.key; then
 		run $L record deployment "$ref" --env prod "$@" --key keys/ci.key
 	else
-		echo "(the gate denied $ref: not deployed; a change freeze may be in force today)"
+		echo "(the gate denied $ref: not deployed)"
 	fi
 }
 
@@ -34,6 +34,10 @@ run $L key enroll keys/ci.pub --role engineer --key keys/admin.key
 run $L key enroll keys/alice.pub --role approver --name "Alice Martin" --key keys/admin.key
 run $L key enroll keys/bob.pub --role approver,validator --name "Bob Chen" --key keys/admin.key
 run $L key enroll keys/rita.pub --role risk-officer --name "Rita Okafor" --key keys/admin.key
+
+say "The risk officer records the policies: gates use the recorded bytes and params, never a local file"
+run $L policy record ../policies/production.xml --key keys/rita.key
+run $L policy record ../policies/monitoring.xml --key keys/rita.key
 
 say "Two datasets, hashed where they lie"
 printf 'id,amount,label\n1,12.5,0\n2,990.0,1\n' > data/credit-bureau/part-0.csv
@@ -66,11 +70,16 @@ say "What the ledger refuses (nothing is written)"
 run $L record model fraud-detector@3.1.0 --digest sha256:0000000000000000000000000000000000000000000000000000000000000000 --key keys/ci.key || echo "(exit $?: versions are immutable)"
 run $L record approval fraud-detector@3.1.0 --env prod --decision approve --key keys/ci.key || echo "(exit $?: the CI key is an engineer's; only approvers sign approvals)"
 run $L record deployment fraud-detector@3.1.0 --env canary --key keys/ci.key || echo "(exit $?: canary is not an environment the ledger's governance declares)"
+run $L gate --policy production fraud-detector@3.1.0 --env prod --param min-approvers=0 --key keys/ci.key || echo "(exit $?: a recorded decision binds the recorded params)"
+run $L gate --policy ../policies/production.xml fraud-detector@3.1.0 --env prod --key keys/ci.key || echo "(exit $?: a recorded decision needs a recorded policy)"
+printf 'weights-v3-rc1' > models/fraud-v3-rc1.bin
+run $L record model fraud-detector@3.2.0-rc1 --artifact models/fraud-v3-rc1.bin --dataset credit-bureau@2026-10 --parent fraud-detector@3.1.0 --metric auc=0.92 --key keys/ci.key
+run $L record deployment fraud-detector@3.2.0-rc1 --env prod --key keys/ci.key || echo "(exit $?: prod needs a passing gate decision for these bytes: the governance's gates)"
 
 say "The history of one model"
 run $L log --subject fraud-detector
-say "Everything checked"
-run $L verify
+say "Everything checked, and every recorded gate decision replayed"
+run $L verify --decisions
 
 say "Transparency: a signed checkpoint, an inclusion proof checked offline, a witness"
 "$M" $L checkpoint > q4.ckpt
@@ -88,7 +97,7 @@ run verify --bundle audit-bundle --trust trust.policy
 run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.89 --key keys/ci.key
 run $L verify --checkpoint q4.ckpt
 say "A gate that denies (no approvals for staging); its decision is recorded too"
-if run $L gate --policy ../policies/production.xml fraud-detector@3.0.0 --env staging --key keys/ci.key; then
+if run $L gate --policy production fraud-detector@3.0.0 --env staging --key keys/ci.key; then
 	echo "(the demo's denied gate passed)"
 	exit 1
 else
@@ -97,14 +106,14 @@ fi
 run $L log --kind gate
 say "Policy tests and a check of every deployment"
 run policy test ../policies/tests/production.tests.xml
-run $L check --policy ../policies/production.xml --phase audit || echo "(exit $?: findings above)"
-run $L check --policy ../policies/monitoring.xml || echo "(exit $?: findings above)"
+run $L check --policy production --phase audit || echo "(exit $?: findings above)"
+run $L check --policy monitoring || echo "(exit $?: findings above)"
 
 say "The audit report of the last 30 days (reports/README.md), signed by an auditor"
 "$M" key new auditor --dir keys >/dev/null
 FROM=$(date -u -d '-30 days' +%F)
 TO=$(date -u +%F)
-R="report --policy ../policies/production.xml --from $FROM --to $TO"
+R="report --policy production --from $FROM --to $TO"
 run $L $R --format html --out ../reports/demo.html --sign keys/auditor.key
 run $L $R --format md --out ../reports/demo.md
 run $L $R --format json --out ../reports/demo.json
