@@ -81,7 +81,8 @@ cmd_evidence(int argc, char **argv)
 #define MAX_PARAMS 64
 
 static const char gate_usage[] =
-	"usage: mlledger gate --policy FILE [--policy FILE]... NAME@VERSION --env ENV\n"
+	"usage: mlledger gate --policy ID|FILE [--policy ID|FILE]... NAME@VERSION... --env ENV\n"
+	"                     [--subjects FILE]\n"
 	"                     [--param NAME=VALUE]... [--phase ID] [--as-of DATE]\n"
 	"                     [--fail-on warn] [--format text|json|junit|sarif|github]\n"
 	"                     [--key KEY [--passphrase-file F]] [--no-record]\n\n"
@@ -96,10 +97,19 @@ static const char gate_usage[] =
 	"evaluates at DATE.  An entry dated more than 5 minutes after this machine's\n"
 	"clock fails closed (exit 3, naming it): an admin repairs the ledger with\n"
 	"mlledger clock-correct.\n\n"
+	"--policy ID takes the latest policy recorded in the ledger (mlledger policy\n"
+	"record) with its recorded params; a value with a '/' or ending in .xml is a\n"
+	"draft file.\n\n"
 	"With --key, the decision is appended to the ledger as a signed SLSA\n"
-	"Verification Summary Attestation (kind gate: policies, checkpoint, verdict,\n"
-	"findings digest; ledger/FORMAT.md), and its seq is printed on standard\n"
-	"error.  --no-record evaluates without recording.\n";
+	"Verification Summary Attestation (kind gate: the recorded policies, every\n"
+	"param value, the checkpoint, evidence and findings digests, the verdict;\n"
+	"ledger/FORMAT.md) that mlledger verify --decisions can replay, and its seq\n"
+	"is printed on standard error.  It is made now, on every rule, under recorded\n"
+	"policies: --key refuses --as-of, --param, --phase, --fail-on and draft files.\n"
+	"--no-record evaluates without recording.\n\n"
+	"Several candidates (arguments, or one NAME@VERSION a line in --subjects FILE)\n"
+	"are evaluated on the same checkpoint, reported as text, and their decisions\n"
+	"appended in one transaction (all or none); the exit code is the worst.\n";
 
 /* The --policy files and --param values (argv's strings), and the sets
  * compiled from them. */
@@ -274,30 +284,85 @@ recordable(struct cli *c, const struct policies *ps)
 	return ML_OK;
 }
 
-/* Signs the decision's predicate with k and appends it; prints its seq. */
-static int
-record_decision(struct ml_ledger *l, const struct ml_seckey *k, const char *subject,
-		const uint8_t digest[ML_SHA256_LEN], json_t *pred, struct ml_err *e)
-{
-	struct ml_buf payload = {0}, env = {0};
-	struct ml_statement st = {0};
-	struct ml_append_item item = {0};
-	struct ml_appended out;
-	int rc;
+/* One candidate of a gate run: its predicate and digest when recorded. */
+struct candidate {
+	const char *ref;
+	uint8_t digest[ML_SHA256_LEN];
+	json_t *pred;
+};
 
-	rc = ml_statement_encode_parsed(ML_KIND_GATE, subject, digest, pred, &payload, &st, e);
-	if (rc == ML_OK)
-		rc = ml_envelope_sign(k, payload.data, payload.len, &env, e);
-	if (rc == ML_OK) {
-		item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
-		if ((rc = ml_ledger_append(l, &item, 1, &out, e)) == ML_OK)
-			fprintf(stderr, "gate: decision recorded at seq %llu\n",
-				(unsigned long long)out.seq);
+/* Signs every decision with k and appends them in one batch (all or none);
+ * prints each seq. */
+static int
+record_decisions(struct ml_ledger *l, const struct ml_seckey *k, struct candidate *cs, size_t n,
+		 struct ml_err *e)
+{
+	struct ml_buf *payload = calloc(n, sizeof *payload), *env = calloc(n, sizeof *env);
+	struct ml_statement *st = calloc(n, sizeof *st);
+	struct ml_append_item *items = calloc(n, sizeof *items);
+	struct ml_appended *out = calloc(n, sizeof *out);
+	size_t i;
+	int rc = ML_OK;
+
+	if (!payload || !env || !st || !items || !out)
+		rc = ml_err_set(e, ML_EIO, "out of memory");
+	for (i = 0; rc == ML_OK && i < n; i++) {
+		rc = ml_statement_encode_parsed(ML_KIND_GATE, cs[i].ref, cs[i].digest, cs[i].pred,
+						&payload[i], &st[i], e);
+		cs[i].pred = NULL; /* stolen */
+		if (rc == ML_OK)
+			rc = ml_envelope_sign(k, payload[i].data, payload[i].len, &env[i], e);
+		items[i] = (struct ml_append_item){env[i].data, env[i].len, ml_seckey_public(k),
+						   &st[i], 0};
 	}
-	ml_statement_free(&st);
-	ml_buf_free(&payload);
-	ml_buf_free(&env);
+	if (rc == ML_OK && (rc = ml_ledger_append(l, items, n, out, e)) == ML_OK)
+		for (i = 0; i < n; i++)
+			fprintf(stderr, "gate: decision for %s recorded at seq %llu\n", cs[i].ref,
+				(unsigned long long)out[i].seq);
+	for (i = 0; st && payload && env && i < n; i++) {
+		ml_statement_free(&st[i]);
+		ml_buf_free(&payload[i]);
+		ml_buf_free(&env[i]);
+	}
+	free(payload);
+	free(env);
+	free(st);
+	free(items);
+	free(out);
 	return rc;
+}
+
+/* The candidates: the arguments, then the lines of --subjects FILE. */
+static int
+gate_candidates(struct cli *c, char **text, struct candidate **out, size_t *n,
+		struct ml_err *e)
+{
+	const char *file = cli_get(c, "subjects");
+	size_t len = 0, cap = (size_t)c->nargs, i;
+	char *p, *line;
+
+	*text = NULL;
+	if (file) {
+		int rc = ml_read_file(file, 64u << 20, text, &len, e);
+		if (rc)
+			return ml_err_prefix(e, rc, file);
+		for (p = *text; *p; p++)
+			cap += *p == '\n';
+		cap++;
+	}
+	if (!(*out = calloc(cap + 1, sizeof **out)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	for (i = 0; i < (size_t)c->nargs; i++)
+		(*out)[(*n)++].ref = c->args[i];
+	for (line = *text; line && *line; line = p) {
+		if ((p = strchr(line, '\n')))
+			*p++ = '\0';
+		else
+			p = line + strlen(line);
+		if (*line)
+			(*out)[(*n)++].ref = line;
+	}
+	return ML_OK;
 }
 
 /* Evaluates the decision for one candidate and writes the findings; with
@@ -328,6 +393,15 @@ out:
 	return rc;
 }
 
+/* The worse of two verdicts: indeterminate, deny, pass. */
+static int
+worse(int a, int b)
+{
+	if (a == ML_EPOLICY || b == ML_EPOLICY)
+		return ML_EPOLICY;
+	return a == ML_EDENY || b == ML_EDENY ? ML_EDENY : ML_OK;
+}
+
 int
 cmd_gate(int argc, char **argv)
 {
@@ -338,25 +412,25 @@ cmd_gate(int argc, char **argv)
 	struct ml_ledger *l = NULL;
 	struct ml_seckey *k = NULL;
 	struct ml_evidence *v = NULL;
+	struct candidate *cs = NULL;
 	struct ml_err e;
-	uint8_t digest[ML_SHA256_LEN];
-	json_t *pred = NULL;
+	char *subjects = NULL;
 	int64_t as_of;
 	unsigned flags;
-	size_t npol = 0, i;
-	int rc, record;
+	size_t npol = 0, ncs = 0, i;
+	int rc, record, verdict = ML_OK;
 
 	ml_err_clear(&e);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= env= param= phase= as-of= fail-on= "
-				   "no-record key= passphrase-file=")) ||
+				   "no-record key= passphrase-file= subjects=")) ||
 	    (rc = opt_as_of(&c, &as_of, &flags)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(gate_usage, stdout);
 		return ML_OK;
 	}
-	if (c.nargs != 1 || !cli_get(&c, "env"))
-		return cli_failf(&c, ML_EINPUT, "expected --policy ID|FILE NAME@VERSION --env ENV");
+	if ((c.nargs < 1 && !cli_get(&c, "subjects")) || !cli_get(&c, "env"))
+		return cli_failf(&c, ML_EINPUT, "expected --policy ID|FILE NAME@VERSION... --env ENV");
 	if (cli_get(&c, "fail-on") && strcmp(cli_get(&c, "fail-on"), "warn"))
 		return cli_failf(&c, ML_EINPUT, "--fail-on: only 'warn'");
 	record = cli_get(&c, "key") && !cli_has(&c, "no-record");
@@ -369,23 +443,36 @@ cmd_gate(int argc, char **argv)
 		return rc;
 	if (record)
 		as_of -= as_of % 1000000; /* timeVerified has whole seconds: replay sees the same */
+	if ((rc = gate_candidates(&c, &subjects, &cs, &ncs, &e)))
+		goto out;
+	if (ncs > 1 && cli_get(&c, "format") && strcmp(cli_get(&c, "format"), "text")) {
+		rc = ml_err_set(&e, ML_EINPUT, "--format: several candidates are reported as text "
+				"only");
+		goto out;
+	}
 	if ((record && (rc = cli_load_key(&c, &k, &e))) || (rc = cli_open(&c, record, &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
 	    (rc = gate_policies(&c, &ps, v, pol, &npol, &e)))
 		goto out;
-	in = (struct ml_gate_input){.subject = c.args[0], .env = cli_get(&c, "env"),
-				    .phase = cli_get(&c, "phase"), .policies = pol,
-				    .npolicies = npol};
-	rc = gate_one(&c, l, v, &in, as_of, record, digest, &pred, &e);
+	for (i = 0; i < ncs; i++) {
+		in = (struct ml_gate_input){.subject = cs[i].ref, .env = cli_get(&c, "env"),
+					    .phase = cli_get(&c, "phase"), .policies = pol,
+					    .npolicies = npol};
+		rc = gate_one(&c, l, v, &in, as_of, record, cs[i].digest, &cs[i].pred, &e);
+		if (rc != ML_OK && rc != ML_EDENY && !(rc == ML_EPOLICY && cs[i].pred))
+			goto out; /* nothing is recorded */
+		verdict = worse(verdict, rc);
+	}
 	ml_evidence_close(v); /* its read transaction ends before the append */
 	v = NULL;
-	if (record && (rc == ML_OK || rc == ML_EDENY || rc == ML_EPOLICY) && pred) {
-		int verdict = rc;
-		if ((rc = record_decision(l, k, in.subject, digest, pred, &e)) == ML_OK)
-			rc = verdict;
-	}
+	rc = record ? record_decisions(l, k, cs, ncs, &e) : ML_OK;
+	if (rc == ML_OK)
+		rc = verdict;
 out:
-	json_decref(pred);
+	for (i = 0; cs && i < ncs; i++)
+		json_decref(cs[i].pred);
+	free(cs);
+	free(subjects);
 	for (i = 0; i < npol; i++)
 		ml_gate_policy_free(&pol[i]);
 	ml_evidence_close(v);

@@ -159,7 +159,7 @@ fi
 
 # 5. A second approval, a passing decision, the deployment.
 "$M" record approval m@2 --env prod --decision approve --key bob.key >/dev/null
-expect 0 "gate --key records a PASSED decision" "decision recorded at seq" \
+expect 0 "gate --key records a PASSED decision" "recorded at seq" \
 	"$M" gate --policy production m@2 --env prod --key ci.key
 passed_seq=$(($(size) - 1))
 expect 0 "record deployment --env prod after the passing decision" "" \
@@ -199,6 +199,18 @@ expect 0 "a staging deployment of another version" "" \
 	"$M" record deployment m@1 --env staging --key ci.key
 expect 1 "the PASS for m@2 does not let m@1 into prod" "needs a passing gate decision" \
 	"$M" record deployment m@1 --env prod --key ci.key
+
+# Several candidates: one checkpoint, one transaction, the worst exit code.
+n2=$(size)
+printf 'm@2\n\nm@1\n' >subjects.txt
+expect 1 "two candidates, one denied: exit 1, both decisions recorded" "decision for m@1 recorded" \
+	"$M" gate --policy production --subjects subjects.txt --env prod --key ci.key
+[ "$(size)" = "$((n2 + 2))" ] && ok "two decisions appended" || nok "two decisions appended" "size $n2 -> $(size)"
+expect 2 "several candidates are reported as text only" "text only" \
+	"$M" gate --policy production m@1 m@2 --env prod --format json --no-record
+expect 2 "an unknown candidate among several records nothing" "" \
+	"$M" gate --policy production m@2 nope@1 --env prod --key ci.key
+[ "$(size)" = "$((n2 + 2))" ] && ok "nothing appended for the failed run" || nok "nothing appended for the failed run" "size $(size)"
 
 # 7. Recorded params are what gates bind: a stricter recorded policy
 #    version denies what the shipped one passes.
