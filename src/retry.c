@@ -130,6 +130,10 @@ find_same_bytes(struct ml_store *s, const uint8_t *envelope, size_t len,
 		hit->time_us = h.en.time_us;
 		hit->by_key = 0;
 		memcpy(hit->leaf, h.leaf, ML_SHA256_LEN);
+	} else {
+		/* a held statement under a signature that does not verify: a
+		 * forgery, not a retry (and not merely a duplicate) */
+		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", env->keyid);
 	}
 out:
 	held_free(&h);
