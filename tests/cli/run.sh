@@ -1028,17 +1028,16 @@ input_error "submit of a good and a bad file exits 2 naming the bad one, and wri
 	'otherdigest\.json: .*nothing was written' \
 	"$M" --ledger "$L" submit "$W/good.json" "$W/otherdigest.json"
 begin "submit of the same file twice in one call appends it once, the second already recorded"
-"$M" --ledger "$L" sign monitoring fraud/detector@1.0.0 --env prod --metric drift=0.06 \
-	--key "$K/eng.key" --out "$W/twice.json" >/dev/null 2>&1
-before=$(count "$L")
-run "$M" --ledger "$L" submit "$W/twice.json" "$W/twice.json"
+# on a copy: the story ledger's size matters to later cases
+cp "$L" "$W/twice.db" && cp "$L.log.key" "$W/twice.db.log.key"
+"$M" --ledger "$W/twice.db" sign monitoring fraud/detector@1.0.0 --env prod \
+	--metric drift=0.06 --key "$K/eng.key" --out "$W/twice.json" >/dev/null 2>&1
+before=$(count "$W/twice.db")
+run "$M" --ledger "$W/twice.db" submit "$W/twice.json" "$W/twice.json"
 want_rc 0
-err_has "twice\.json: already recorded at seq $NEXT\$"
-eq "$(grep -Ec "^$NEXT sha256:[0-9a-f]{64}\$" "$OUT")" 2 "lines naming seq $NEXT"
-eq "$(count "$L")" $((before + 1)) "entries"
-echo "$NEXT $(head -1 "$OUT" | sed 's/.*sha256://')" >>"$LEAVES"
-LAST=$NEXT
-NEXT=$((NEXT + 1))
+err_has "twice\.json: already recorded at seq $before\$"
+eq "$(grep -Ec "^$before sha256:[0-9a-f]{64}\$" "$OUT")" 2 "lines naming seq $before"
+eq "$(count "$W/twice.db")" $((before + 1)) "entries"
 end
 # A forged signature: change the first character of the sig.
 sed 's/"sig":"\(.\)/"sig":"\1@/; s/"sig":"A@/"sig":"B/; s/"sig":"[^A]@/"sig":"A/' \
