@@ -65,3 +65,9 @@ CREATE TRIGGER checkpoints_append_only_u BEFORE UPDATE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 CREATE TRIGGER checkpoints_append_only_d BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TABLE idempotency_keys (
+  keyid TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (keyid, idem_key)
+) STRICT, WITHOUT ROWID;

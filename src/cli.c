@@ -39,7 +39,7 @@ static const char usage_text[] =
 	"  record waiver NAME@VERSION --rule ID --expires YYYY-MM-DD --reason TEXT [--ticket ID]\n"
 	"  record retirement NAME@VERSION --env ENV --reason TEXT\n"
 	"  record incident NAME@VERSION --severity low|medium|high|critical --description TEXT\n"
-	"     all take --key K.key [--format text|json]\n"
+	"     all take --key K.key [--idempotency-key K] [--format text|json]\n"
 	"  sign KIND NAME@VERSION [record options] --key K.key --out FILE   (no ledger write)\n"
 	"  submit FILE...                     append envelopes made by 'sign'\n"
 	"  import FILE.jsonl --key K.key      many statements, one transaction\n"
@@ -74,7 +74,9 @@ static const char usage_text[] =
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
 	"\n"
 	"Exit codes: 0 ok/pass, 1 policy deny, 2 usage or bad input, 3 invalid policy,\n"
-	"            4 integrity failure, 5 storage or I/O error, 6 key error.\n";
+	"            4 integrity failure, 5 storage or I/O error, 6 key error,\n"
+	"            7 conflict (an idempotency key already names other content).\n"
+	"A retry of what the ledger holds exits 0: \"already recorded at seq N\".\n";
 
 static const struct {
 	const char *name;

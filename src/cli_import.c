@@ -459,6 +459,49 @@ import_all(struct ml_ledger *l, struct import *im, const struct ml_seckey *k,
 	return rc;
 }
 
+/* The summary on stdout; each line the ledger already held (a retry, or a
+ * repeat of an earlier line) named on stderr as FILE:LINE, and in JSON. */
+static void
+print_imported(const struct cli *c, const struct lines *ls, const struct ml_appended *out)
+{
+	size_t i, added = 0, held = 0;
+	uint64_t first = 0, last = 0;
+	char hex[65];
+
+	for (i = 0; i < ls->n; i++) {
+		if (out[i].existing) {
+			fprintf(stderr, "mlledger: import: %s:%zu: already recorded at seq %llu\n",
+				c->args[0], ls->lineno[i], (unsigned long long)out[i].seq);
+			held++;
+			continue;
+		}
+		if (!added++)
+			first = out[i].seq;
+		last = out[i].seq;
+	}
+	if (c->json) {
+		ml_hex_encode(out[ls->n - 1].leaf, ML_SHA256_LEN, hex);
+		if (added)
+			printf("{\"first\":%llu,\"last\":%llu,\"count\":%zu,", (unsigned long long)first,
+			       (unsigned long long)last, added);
+		else
+			printf("{\"first\":null,\"last\":null,\"count\":0,");
+		printf("\"leafHash\":\"sha256:%s\",\"alreadyRecorded\":[", hex);
+		for (i = 0, held = 0; i < ls->n; i++)
+			if (out[i].existing)
+				printf("%s{\"line\":%zu,\"seq\":%llu,\"message\":\"already recorded at "
+				       "seq %llu\"}", held++ ? "," : "", ls->lineno[i],
+				       (unsigned long long)out[i].seq, (unsigned long long)out[i].seq);
+		printf("]}\n");
+	} else if (added) {
+		printf("%zu entries, %llu..%llu", added, (unsigned long long)first,
+		       (unsigned long long)last);
+		printf(held ? ", %zu already recorded\n" : "\n", held);
+	} else {
+		printf("0 entries, %zu already recorded\n", held);
+	}
+}
+
 int
 cmd_import(int argc, char **argv)
 {
@@ -479,7 +522,14 @@ cmd_import(int argc, char **argv)
 		puts("usage: mlledger import FILE.jsonl --key K.key [--format text|json]\n\n"
 		     "One JSON request object a line (README.md, \"Import format\"); all lines\n"
 		     "are signed with K and appended in one transaction, or none is.\n"
-		     "Use - for standard input.");
+		     "Use - for standard input.\n\n"
+		     "A line whose statement the ledger already holds (the same bytes by K, or\n"
+		     "the same \"idempotencyKey\" member and content, the time aside), an\n"
+		     "earlier line of the file included, is not written again: \"FILE:LINE:\n"
+		     "already recorded at seq N\" on stderr, and the others are appended.  An\n"
+		     "idempotencyKey already naming other content fails the whole file\n"
+		     "(exit 7, conflict; nothing written).  Exit codes: 2 bad input, 5 storage\n"
+		     "error, 6 key error, 7 conflict.");
 		return ML_OK;
 	}
 	if (c.nargs != 1)
@@ -507,16 +557,7 @@ cmd_import(int argc, char **argv)
 		goto out;
 	}
 	cli_progress_done();
-	if (c.json) {
-		char hex[65];
-		ml_hex_encode(out[ls.n - 1].leaf, ML_SHA256_LEN, hex);
-		printf("{\"first\":%llu,\"last\":%llu,\"count\":%zu,\"leafHash\":\"sha256:%s\"}\n",
-		       (unsigned long long)out[0].seq, (unsigned long long)out[ls.n - 1].seq,
-		       ls.n, hex);
-	} else {
-		printf("%zu entries, %llu..%llu\n", ls.n, (unsigned long long)out[0].seq,
-		       (unsigned long long)out[ls.n - 1].seq);
-	}
+	print_imported(&c, &ls, out);
 out:
 	if (f && f != stdin)
 		fclose(f);

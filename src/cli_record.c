@@ -15,7 +15,7 @@
 #define RECORD_SPEC                                                                   \
 	"key= passphrase-file= file= artifact= digest= uri= set= metric= dataset= "    \
 	"parent= env= decision= comment= rule= expires= reason= ticket= severity= "    \
-	"description= jobs="
+	"description= jobs= idempotency-key="
 
 /* Which options each kind takes, beyond --key and --format. */
 static const struct {
@@ -53,12 +53,20 @@ static const char record_usage[] =
 	"digest (or --digest when signing offline).  Values of --set/--metric become JSON\n"
 	"numbers when they parse as numbers, true/false booleans, otherwise strings;\n"
 	"a value in double quotes is always a string (--set 'dpia=\"2024-17\"').\n"
-	"record prints SEQ sha256:LEAFHASH.\n";
+	"record prints SEQ sha256:LEAFHASH.\n"
+	"\n"
+	"--idempotency-key K (1-128 of [A-Za-z0-9._:-]) names the request in the signed\n"
+	"statement: a retry with the same K and the same content (the time aside)\n"
+	"prints the entry already recorded (exit 0, \"already recorded at seq N\" on\n"
+	"stderr); the same K with other content exits 7 (conflict), naming that seq.\n"
+	"Without it, a fresh random key is used, so two records are two entries.\n"
+	"Exit codes: 0 ok, 2 bad input, 5 storage error, 6 key error, 7 conflict.\n";
 
 static int
 opt_allowed(enum ml_kind kind, const char *name)
 {
-	static const char always[] = " key passphrase-file ledger format help out force ";
+	static const char always[] =
+		" key passphrase-file ledger format help out force idempotency-key ";
 	char pad[80];
 	size_t i;
 
@@ -149,6 +157,29 @@ add_kvs(const struct cli *c, json_t *req, const char *opt, const char *member,
 	return ML_OK;
 }
 
+/* --idempotency-key K, or a fresh random one (32 hex digits), so that two
+ * honest records of the same content in the same second are two entries
+ * and not a retry (FORMAT.md §2, "Retries"). */
+static int
+add_idempotency_key(const struct cli *c, json_t *req, struct ml_err *e)
+{
+	const char *k = cli_get(c, "idempotency-key");
+	uint8_t rnd[16];
+	char hex[33];
+
+	if (k && !ml_idempotency_key_valid(k, strlen(k)))
+		return ml_err_set(e, ML_EINPUT, "--idempotency-key: 1-%d of [A-Za-z0-9._:-]",
+				  ML_IDEMPOTENCY_KEY_MAX);
+	if (!k) {
+		randombytes_buf(rnd, sizeof rnd);
+		ml_hex_encode(rnd, sizeof rnd, hex);
+		k = hex;
+	}
+	if (json_object_set_new(req, ML_IDEMPOTENCY_MEMBER, json_string(k)) != 0)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	return ML_OK;
+}
+
 /* Plain string options copied into the request. */
 static const char *const string_opts[][2] = {
 	{"uri", "uri"},         {"env", "environment"}, {"decision", "decision"},
@@ -206,7 +237,8 @@ request_from_cli(const struct cli *c, enum ml_kind kind, json_t **out, struct ml
 		return ml_err_set(e, ML_EINPUT, "give exactly one of --%s PATH and --digest "
 				  "sha256:HEX", kind == ML_KIND_MODEL ? "artifact" : "file");
 	}
-	if ((rc = add_kvs(c, req, "set", "properties", e)) ||
+	if ((rc = add_idempotency_key(c, req, e)) ||
+	    (rc = add_kvs(c, req, "set", "properties", e)) ||
 	    (rc = add_kvs(c, req, "metric", "metrics", e)) ||
 	    (path && (rc = hash_artifact(c, path, req, e)))) {
 		json_decref(req);
@@ -250,16 +282,25 @@ sign_from_cli(struct cli *c, struct ml_ledger *l, struct ml_seckey *k, struct ml
 	return rc;
 }
 
+/* Prints what an append produced; a retry of a held entry also says so on
+ * stderr (where prefix, e.g. a file name, says which input it was). */
 static void
-print_appended(const struct cli *c, const struct ml_appended *a)
+print_appended(const struct cli *c, const struct ml_appended *a, const char *prefix)
 {
 	char hex[65], t[21];
 
 	ml_hex_encode(a->leaf, sizeof a->leaf, hex);
+	if (a->existing)
+		fprintf(stderr, "mlledger: %s: %s%salready recorded at seq %llu\n", c->cmd,
+			prefix ? prefix : "", prefix ? ": " : "", (unsigned long long)a->seq);
 	if (c->json) {
 		ml_time_format(a->time_us, t);
-		printf("{\"seq\":%llu,\"leafHash\":\"sha256:%s\",\"time\":\"%s\"}\n",
+		printf("{\"seq\":%llu,\"leafHash\":\"sha256:%s\",\"time\":\"%s\"",
 		       (unsigned long long)a->seq, hex, t);
+		if (a->existing)
+			printf(",\"alreadyRecorded\":true,\"message\":\"already recorded at seq "
+			       "%llu\"", (unsigned long long)a->seq);
+		printf("}\n");
 	} else {
 		printf("%llu sha256:%s\n", (unsigned long long)a->seq, hex);
 	}
@@ -292,7 +333,7 @@ cmd_record(int argc, char **argv)
 	item.signed_by = ml_seckey_public(k);
 	item.statement = NULL;
 	if ((rc = ml_ledger_append(l, &item, 1, &out, &e)) == ML_OK)
-		print_appended(&c, &out);
+		print_appended(&c, &out, NULL);
 out:
 	ml_seckey_free(k);
 	ml_ledger_close(l);
@@ -384,7 +425,12 @@ cmd_submit(int argc, char **argv)
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger submit FILE...\n\nAppends DSSE envelopes made by "
 		     "'mlledger sign' (or any DSSE signer), all in one\ntransaction: every "
-		     "file is checked as 'verify' would check it, or none is written.");
+		     "file is checked as 'verify' would check it, or none is written.\n"
+		     "An envelope the ledger already holds (the same statement by the same\n"
+		     "key, or the same idempotencyKey and content) is not written again:\n"
+		     "\"FILE: already recorded at seq N\" on stderr, exit 0.  Exit codes: 2 bad\n"
+		     "input, 5 storage error, 6 key error, 7 conflict (an idempotencyKey\n"
+		     "already names other content).");
 		return ML_OK;
 	}
 	if (c.nargs == 0)
@@ -419,7 +465,7 @@ cmd_submit(int argc, char **argv)
 		goto done;
 	}
 	for (i = 0; i < c.nargs; i++)
-		print_appended(&c, &out[i]);
+		print_appended(&c, &out[i], c.args[i]);
 done:
 	for (i = 0; bufs && i < c.nargs; i++)
 		free(bufs[i]);

@@ -14,6 +14,7 @@
 #include "chain.h"
 #include "merkle.h"
 #include "note.h"
+#include "retry.h"
 #include "rules.h"
 #include "statement.h"
 
@@ -315,6 +316,7 @@ struct ml_batch {
 	struct ml_seckey *logk;       /* signs the batch's checkpoint */
 	struct ml_rules_state rules;  /* the governance in force, clock corrections */
 	struct ml_err *e;             /* for store_node, the edge's callback */
+	uint64_t added;               /* new entries (retries of held ones aside) */
 };
 
 /* Loads the right edge of the tree of size n: one complete subtree per set
@@ -396,6 +398,7 @@ ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
 		return rc;
 	}
 	if ((rc = ml_store_head(l->s, &b->next, b->last, &b->last_time, e)) ||
+	    (rc = ml_retry_prepare(l->s, e)) ||
 	    (rc = load_edge(l->s, b->next, &b->edge, e)) ||
 	    (rc = ml_rules_state_load(&b->rules, l->s, e))) {
 		ml_batch_abort(b);
@@ -411,8 +414,21 @@ ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 	     struct ml_appended *out, struct ml_err *e)
 {
 	struct ml_entry en;
-	int rc;
+	struct ml_retry_hit hit;
+	int rc, held;
 
+	/* A retry of what the ledger holds (this batch included) writes
+	 * nothing and answers with that entry. */
+	if ((rc = ml_retry_find(b->l->s, item->envelope, item->len, item->signed_by,
+				item->statement, &hit, &held, e)))
+		return rc;
+	if (held) {
+		out->seq = hit.seq;
+		out->time_us = hit.time_us;
+		memcpy(out->leaf, hit.leaf, ML_SHA256_LEN);
+		out->existing = 1;
+		return ML_OK;
+	}
 	memset(&en, 0, sizeof en);
 	en.seq = b->next;
 	memcpy(en.prev, b->last, ML_SHA256_LEN);
@@ -435,6 +451,8 @@ ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 		return rc;
 	b->last_time = en.time_us;
 	b->next++;
+	b->added++;
+	out->existing = 0;
 	out->seq = en.seq;
 	out->time_us = en.time_us;
 	memcpy(out->leaf, b->last, ML_SHA256_LEN);
@@ -444,7 +462,9 @@ ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 int
 ml_batch_commit(struct ml_batch *b, struct ml_err *e)
 {
-	int rc = store_checkpoint(b, e);
+	/* Only retries: no new tree, no new checkpoint (the table
+	 * ml_retry_prepare may have added is still committed). */
+	int rc = b->added ? store_checkpoint(b, e) : ML_OK;
 
 	if (rc == ML_OK)
 		rc = ml_store_commit(b->l->s, e);

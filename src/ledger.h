@@ -3,8 +3,9 @@
  * Appends are transactions: BEGIN IMMEDIATE (the write lock, waiting up to
  * the busy timeout), every envelope checked by rules against the current
  * projection, entry and projection rows written, COMMIT with WAL and
- * synchronous=FULL.  A batch is all or nothing.  May call rules, chain,
- * statement, keys, store, util.
+ * synchronous=FULL.  A batch is all or nothing.  An envelope the ledger
+ * already holds is answered with the entry it repeats (retry.h).  May call
+ * rules, retry, chain, statement, keys, store, util.
  */
 #ifndef ML_LEDGER_H
 #define ML_LEDGER_H
@@ -46,6 +47,10 @@ struct ml_appended {
 	uint64_t seq;
 	uint8_t leaf[ML_SHA256_LEN];
 	int64_t time_us;
+	/* 1: the item repeats entry seq (the same keyid and statement bytes,
+	 * or the same idempotencyKey and content; retry.h), which is what
+	 * seq, leaf and time_us describe; nothing was written for it. */
+	int existing;
 };
 
 /* The log key file that belongs to a ledger: PATH ".log.key". */
@@ -74,7 +79,9 @@ const char *ml_ledger_origin(const struct ml_ledger *l);
 const char *ml_ledger_logkey(const struct ml_ledger *l);
 
 /* Appends n envelopes in one transaction, in order.  out[i] receives what
- * item i became.  On failure nothing is written and e->seq holds the index
+ * item i became: a new entry, or (out[i].existing) the entry it repeats,
+ * including an earlier item of the same batch.  An idempotency key that
+ * names an entry of other content fails the batch with ML_ECONFLICT.  On failure nothing is written and e->seq holds the index
  * of the item at fault (0-based within the batch), or -1 when the fault is
  * not an item's (the lock, the commit). */
 int ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t n,

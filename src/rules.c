@@ -755,6 +755,10 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
 
 	if (ml_store_index_insert(s, db, &c->ix, e))
 		return e->code;
+	if (pred_str(st, ML_IDEMPOTENCY_MEMBER) &&
+	    ml_store_idem_insert(s, db, c->env.keyid, pred_str(st, ML_IDEMPOTENCY_MEMBER),
+				 (int64_t)c->seq, e))
+		return e->code;
 	if (st->kind == ML_KIND_CLOCK_CORRECTION)
 		r->last_correction = (int64_t)c->seq;
 	if (st->kind == ML_KIND_GOVERNANCE ||

@@ -420,6 +420,33 @@ ml_simple_name(const char *s)
 
 static int only_members(json_t *v, const char *const *names);
 
+int
+ml_idempotency_key_valid(const char *s, size_t len)
+{
+	return s && charset_ok(s, len, "._:-", ML_IDEMPOTENCY_KEY_MAX);
+}
+
+/* idempotencyKey (FORMAT.md §2): optional in every kind that record and
+ * import write; not in genesis, gate, governance or clock-correction. */
+static int
+idempotency_kind(enum ml_kind k)
+{
+	return k >= ML_KIND_KEY_ENROLLMENT && k <= ML_KIND_INCIDENT;
+}
+
+static int
+check_idempotency_key(enum ml_kind kind, json_t *v, struct ml_err *e)
+{
+	if (!idempotency_kind(kind))
+		return ml_err_set(e, ML_EINPUT, "%s: unknown field \"idempotencyKey\"",
+				  ml_kind_name(kind));
+	if (!json_is_string(v) ||
+	    !ml_idempotency_key_valid(json_string_value(v), json_string_length(v)))
+		return ml_err_set(e, ML_EINPUT, "idempotencyKey: must be 1-%d of [A-Za-z0-9._:-]",
+				  ML_IDEMPOTENCY_KEY_MAX);
+	return ML_OK;
+}
+
 static int
 check_person(json_t *v, struct ml_err *e)
 {
@@ -696,11 +723,16 @@ check_predicate(enum ml_kind kind, json_t *pred, struct ml_err *e)
 		if (check_field(f, v, e))
 			return e->code;
 	}
+	if ((v = json_object_get(pred, ML_IDEMPOTENCY_MEMBER))) {
+		if (check_idempotency_key(kind, v, e))
+			return e->code;
+		known++;
+	}
 	if (known != json_object_size(pred)) {
 		json_object_foreach(pred, k, v) {
 			for (f = schemas[kind]; f->name && strcmp(f->name, k); f++)
 				;
-			if (!f->name)
+			if (!f->name && strcmp(k, ML_IDEMPOTENCY_MEMBER) != 0)
 				return ml_err_set(e, ML_EINPUT, "%s: unknown field \"%.64s\"",
 						  ml_kind_name(kind), k);
 		}

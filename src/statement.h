@@ -60,6 +60,14 @@ int ml_kind_about_ledger(enum ml_kind k);
 /* True when s is 1-64 bytes of [A-Za-z0-9._-] (key names, person ids). */
 int ml_simple_name(const char *s);
 
+/* The optional predicate member naming a request for safe retries
+ * (FORMAT.md §2, "Retries"): 1-128 bytes of [A-Za-z0-9._:-], in every kind
+ * record and import write (key-enrollment ... incident). */
+#define ML_IDEMPOTENCY_MEMBER "idempotencyKey"
+#define ML_IDEMPOTENCY_KEY_MAX 128
+/* True when s[0..len) is a valid idempotencyKey value. */
+int ml_idempotency_key_valid(const char *s, size_t len);
+
 /* Splits "NAME@VERSION".  NAME: 1-128 bytes of [A-Za-z0-9._/-] starting with
  * a letter or digit; VERSION: 1-64 bytes of [A-Za-z0-9._+-].  Writes
  * NUL-terminated parts into name[129] and version[65].  0 or -1. */

@@ -43,6 +43,18 @@ static const char *const projection_ddl[] = {
 	"CREATE INDEX %sentry_index_kind ON entry_index (name, kind)",
 	NULL};
 
+/* The idempotency-key projection (FORMAT.md §7): the first entry of each
+ * (keyid, idempotencyKey).  Apart from projection_ddl because ledgers
+ * written before it existed lack it (ml_store_idem_present). */
+static const char *const idem_ddl[] = {
+	"CREATE TABLE %sidempotency_keys (\n"
+	"  keyid TEXT NOT NULL,\n"
+	"  idem_key TEXT NOT NULL,\n"
+	"  seq INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (keyid, idem_key)\n"
+	") STRICT, WITHOUT ROWID",
+	NULL};
+
 /* The Merkle tree's complete subtrees of level >= 1, and the signed
  * checkpoints: only in the ledger (verify recomputes them). */
 static const char *const tree_ddl[] = {
@@ -94,7 +106,7 @@ enum stmt_id {
 	Q_KEY_GET, Q_KEY_BY_NAME, Q_KEY_INS, Q_KEY_REVOKE, Q_ADMINS, Q_KEY_EACH,
 	Q_SUBJ_GET, Q_SUBJ_INS, Q_IX_FIND, Q_IX_INS, Q_SCAN, Q_KEY_BY_PK, Q_META_COUNT,
 	Q_LEAF_GET, Q_NODE_GET, Q_NODE_INS, Q_CKPT_INS, Q_CKPT_GET, Q_CKPT_LAST, Q_CKPT_SCAN,
-	Q_NODE_COUNT,
+	Q_NODE_COUNT, Q_IDEM_FIND, Q_IDEM_INS, Q_IDEM_PRESENT, Q_IDEM_COUNT,
 	Q_COUNT
 };
 
@@ -134,6 +146,13 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_IX_FIND] = "SELECT seq FROM %sentry_index WHERE keyid = ?1 AND stmt_hash = ?2",
 	[Q_IX_INS] = "INSERT INTO %sentry_index (seq, kind, name, version, keyid, stmt_hash) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_IDEM_FIND] = "SELECT seq FROM %sidempotency_keys WHERE keyid = ?1 AND idem_key = ?2",
+	/* the first entry of a (keyid, key) stays the row */
+	[Q_IDEM_INS] = "INSERT OR IGNORE INTO %sidempotency_keys (keyid, idem_key, seq) "
+		       "VALUES (?1, ?2, ?3)",
+	[Q_IDEM_PRESENT] = "SELECT count(*) FROM %ssqlite_master WHERE type = 'table' AND "
+			   "name = 'idempotency_keys'",
+	[Q_IDEM_COUNT] = "SELECT count(*) FROM %sidempotency_keys",
 	[Q_SCAN] = "SELECT e.seq, e.prev, e.appended_us, e.envelope, e.leaf_hash, "
 		   "i.kind, i.name, i.version, i.keyid, i.stmt_hash "
 		   "FROM %sentries e LEFT JOIN %sentry_index i ON i.seq = e.seq "
@@ -322,7 +341,7 @@ ml_store_create(const char *path, struct ml_store **out, struct ml_err *e)
 		 ML_APPLICATION_ID, ML_FORMAT_VERSION);
 	if (exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", e) ||
 	    exec(s, sql, e) || exec(s, "BEGIN", e) || exec_ddl(s, projection_ddl, "", e) ||
-	    exec_ddl(s, main_ddl, "", e) || exec_ddl(s, tree_ddl, "", e) || exec(s, "COMMIT", e)) {
+	    exec_ddl(s, idem_ddl, "", e) || exec_ddl(s, main_ddl, "", e) || exec_ddl(s, tree_ddl, "", e) || exec(s, "COMMIT", e)) {
 		ml_store_close(s);
 		unlink(path);
 		return e->code;
@@ -786,6 +805,57 @@ ml_store_index_insert(struct ml_store *s, enum ml_db db, const struct ml_index_r
 	return step_done(s, st, "index entry", e);
 }
 
+int
+ml_store_idem_present(struct ml_store *s, int *present, struct ml_err *e)
+{
+	int64_t n = 0;
+	int rc = count_rows(s, ML_DB_MAIN, Q_IDEM_PRESENT, &n, "read schema", e);
+
+	if (rc == ML_OK)
+		*present = n > 0;
+	return rc;
+}
+
+int
+ml_store_idem_create(struct ml_store *s, struct ml_err *e)
+{
+	return exec_ddl(s, idem_ddl, "", e);
+}
+
+int
+ml_store_idem_find(struct ml_store *s, enum ml_db db, const char *keyid, const char *key,
+		   int64_t *seq, int *found, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_IDEM_FIND, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		*seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK
+						    : db_errd(s, db, e, "read idempotency keys");
+}
+
+int
+ml_store_idem_insert(struct ml_store *s, enum ml_db db, const char *keyid, const char *key,
+		     int64_t seq, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_IDEM_INS, e);
+
+	if (!st)
+		return e->code;
+	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	return step_done(s, st, "index idempotency key", e);
+}
+
 /* Reads one row of Q_SCAN-shaped results (also used by ml_store_query) and
  * calls fn. */
 static int
@@ -989,7 +1059,8 @@ ml_store_replay_attach(struct ml_store *s, struct ml_err *e)
 	 * nothing is written back, and no per-statement commit costs. */
 	if (exec(&r, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
 		     "PRAGMA cache_size = -262144;", e) ||
-	    exec_ddl(&r, projection_ddl, "", e) || exec(&r, "BEGIN", e))
+	    exec_ddl(&r, projection_ddl, "", e) || exec_ddl(&r, idem_ddl, "", e) ||
+	    exec(&r, "BEGIN", e))
 		return e->code;
 	return ML_OK;
 }
@@ -1054,6 +1125,27 @@ diff_table(struct ml_store *s, const char *table, const char *cols, int ncol,
 	return rc;
 }
 
+/* idempotency_keys against replay; a ledger written before the table
+ * existed may lack it only while no entry carries an idempotencyKey. */
+static int
+idem_diff(struct ml_store *s, struct ml_err *e)
+{
+	int64_t n = 0;
+	int present, rc;
+
+	if ((rc = ml_store_idem_present(s, &present, e)))
+		return rc;
+	if (present)
+		return diff_table(s, "idempotency_keys", "keyid, idem_key, seq", 3,
+				  "keyid, idem_key", e);
+	if ((rc = count_rows(s, ML_DB_REPLAY, Q_IDEM_COUNT, &n, "count idempotency keys", e)))
+		return rc;
+	if (n > 0)
+		return ml_err_set(e, ML_EINTEGRITY, "table idempotency_keys is missing, but "
+				  "entries carry idempotency keys");
+	return ML_OK;
+}
+
 int
 ml_store_replay_diff(struct ml_store *s, struct ml_err *e)
 {
@@ -1061,7 +1153,8 @@ ml_store_replay_diff(struct ml_store *s, struct ml_err *e)
 		       "keyid", e) ||
 	    diff_table(s, "subjects", "ref, kind, digest, seq", 4, "kind, ref", e) ||
 	    diff_table(s, "entry_index", "seq, kind, name, version, keyid, stmt_hash", 6, "seq",
-		       e))
+		       e) ||
+	    idem_diff(s, e))
 		return e->code;
 	return ML_OK;
 }
@@ -1088,14 +1181,14 @@ join_sorted(char **sql, size_t n, struct ml_buf *out)
 
 /* The expected schema text, built from the DDL this version runs. */
 static int
-expected_schema(struct ml_buf *out)
+expected_schema(struct ml_buf *out, int with_idem)
 {
-	const char *const *lists[3] = {projection_ddl, main_ddl, tree_ddl};
+	const char *const *lists[4] = {projection_ddl, main_ddl, tree_ddl, idem_ddl};
 	char *sql[32];
 	size_t n = 0, i;
 	int l;
 
-	for (l = 0; l < 3; l++)
+	for (l = 0; l < (with_idem ? 4 : 3); l++)
 		for (const char *const *d = lists[l]; *d && n < 32; d++) {
 			if (!(sql[n] = malloc(1024)))
 				break;
@@ -1114,14 +1207,20 @@ ml_store_schema_check(struct ml_store *s, struct ml_err *e)
 	 * not records: they are not part of the format. */
 	const char *sql = "SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL "
 			  "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid";
-	struct ml_buf want = {0}, have = {0};
+	struct ml_buf want = {0}, have = {0}, legacy = {0};
 	sqlite3_stmt *st;
 	int rc;
 
-	if (expected_schema(&want) != 0)
+	/* Ledgers written before idempotency_keys existed lack that one table
+	 * (replay_diff then requires that no entry carries a key). */
+	if (expected_schema(&want, 1) != 0 || expected_schema(&legacy, 0) != 0) {
+		ml_buf_free(&want);
+		ml_buf_free(&legacy);
 		return ml_err_set(e, ML_EIO, "out of memory");
+	}
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		ml_buf_free(&want);
+		ml_buf_free(&legacy);
 		return db_err(s, e, "read schema");
 	}
 	{
@@ -1141,7 +1240,9 @@ ml_store_schema_check(struct ml_store *s, struct ml_err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		rc = db_err(s, e, "read schema");
-	} else if (have.oom || want.len != have.len || memcmp(want.data, have.data, want.len)) {
+	} else if (have.oom ||
+		   ((want.len != have.len || memcmp(want.data, have.data, want.len)) &&
+		    (legacy.len != have.len || memcmp(legacy.data, have.data, legacy.len)))) {
 		rc = ml_err_set(e, ML_EINTEGRITY, "%s: the database schema differs from "
 				"format version %d (tables, indexes or append-only triggers "
 				"were changed)", s->path, ML_FORMAT_VERSION);
@@ -1149,6 +1250,7 @@ ml_store_schema_check(struct ml_store *s, struct ml_err *e)
 		rc = ML_OK;
 	}
 	ml_buf_free(&want);
+	ml_buf_free(&legacy);
 	ml_buf_free(&have);
 	return rc;
 }

@@ -2,7 +2,7 @@
  *
  * Owns the sqlite3 handle.  Knows tables and columns, nothing of what
  * entries mean.  Every query is a prepared statement with bound parameters.
- * The projection tables (keys, subjects, entry_index) exist twice while a
+ * The projection tables (keys, subjects, entry_index, idempotency_keys) exist twice while a
  * verification runs: in the ledger ("main") and rebuilt from the entries in
  * a private temporary database ("replay"), so that the one rule module that
  * maintains them can be checked against the stored copy (ml_store_replay_diff).
@@ -108,6 +108,19 @@ int ml_store_index_find(struct ml_store *s, enum ml_db db, const char *keyid,
 			struct ml_err *e);
 int ml_store_index_insert(struct ml_store *s, enum ml_db db,
 			  const struct ml_index_row *row, struct ml_err *e);
+
+/* The idempotency-key projection: the first entry signed by keyid whose
+ * predicate carries idempotencyKey key.  Untrusted like every projection:
+ * callers re-read the entry before acting on a hit.  Ledgers written before
+ * the table existed lack it in main: present tells, create adds it (empty;
+ * the caller fills it from the entries, in the same write transaction). */
+int ml_store_idem_present(struct ml_store *s, int *present, struct ml_err *e);
+int ml_store_idem_create(struct ml_store *s, struct ml_err *e);
+int ml_store_idem_find(struct ml_store *s, enum ml_db db, const char *keyid, const char *key,
+		       int64_t *seq, int *found, struct ml_err *e);
+/* Keeps an existing row for (keyid, key): the first entry stays. */
+int ml_store_idem_insert(struct ml_store *s, enum ml_db db, const char *keyid, const char *key,
+			 int64_t seq, struct ml_err *e);
 
 /* Iterates entries (with their index rows, zeroed when missing) in seq
  * order from first.  The callback's pointers are valid during the call;

@@ -21,7 +21,8 @@ enum ml_rc {
 	ML_EPOLICY = 3,    /* invalid policy or evaluation error */
 	ML_EINTEGRITY = 4, /* ledger integrity failure */
 	ML_EIO = 5,        /* storage or I/O error (also out of memory) */
-	ML_EKEY = 6        /* key missing, wrong passphrase, not enrolled, revoked */
+	ML_EKEY = 6,       /* key missing, wrong passphrase, not enrolled, revoked */
+	ML_ECONFLICT = 7   /* an idempotency key already names other content */
 };
 
 /* A one-line error message.  Filled by the module that failed; never

@@ -187,6 +187,8 @@ def truncate(path, n):
     db.execute("DELETE FROM entries WHERE seq >= ?", (n,))
     db.execute("DELETE FROM entry_index WHERE seq >= ?", (n,))
     db.execute("DELETE FROM subjects WHERE seq >= ?", (n,))
+    if db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'idempotency_keys'").fetchone()[0]:
+        db.execute("DELETE FROM idempotency_keys WHERE seq >= ?", (n,))
     db.execute("DELETE FROM keys WHERE enrolled_seq >= ?", (n,))
     db.execute("UPDATE keys SET revoked_seq = NULL WHERE revoked_seq >= ?", (n,))
     db.execute("DELETE FROM tree WHERE (idx + 1) * (1 << level) > ?", (n,))

@@ -755,7 +755,7 @@ input_error "an approval for an unknown model exits 2" 'unknown model nope@1' \
 input_error "a deployment naming a dataset (not a model) exits 2" 'unknown model train@1' \
 	"${REC[@]}" deployment train@1 --env prod --key "$K/eng.key"
 
-begin "the same envelope submitted twice: the second submit exits 2 (duplicate)"
+begin "the same envelope submitted twice: the second exits 0, already recorded (a safe retry)"
 run "$M" --ledger "$L" sign approval fraud/detector@1.0.0 --env staging --decision approve \
 	--key "$K/appr.key" --out "$W/dup.json"
 want_ok
@@ -763,8 +763,9 @@ run "$M" --ledger "$L" submit "$W/dup.json"
 appended
 before=$(state "$L")
 run "$M" --ledger "$L" submit "$W/dup.json"
-want_err 2 "duplicate: the same statement signed by appr\+[0-9a-f]{8} is entry $LAST"
-err_has 'dup\.json'
+want_rc 0
+err_has "^mlledger: submit: .*dup\.json: already recorded at seq $LAST\$"
+out_has "^$LAST sha256:[0-9a-f]{64}\$"
 eq "$(state "$L")" "$before" "ledger rows"
 end
 
@@ -1026,8 +1027,18 @@ input_error "submit of an envelope whose model digest differs exits 2" \
 input_error "submit of a good and a bad file exits 2 naming the bad one, and writes neither" \
 	'otherdigest\.json: .*nothing was written' \
 	"$M" --ledger "$L" submit "$W/good.json" "$W/otherdigest.json"
-input_error "submit of the same file twice in one call exits 2" 'duplicate' \
-	"$M" --ledger "$L" submit "$W/good.json" "$W/good.json"
+begin "submit of the same file twice in one call appends it once, the second already recorded"
+# on a copy: the story ledger's size matters to later cases
+cp "$L" "$W/twice.db" && cp "$L.log.key" "$W/twice.db.log.key"
+"$M" --ledger "$W/twice.db" sign monitoring fraud/detector@1.0.0 --env prod \
+	--metric drift=0.06 --key "$K/eng.key" --out "$W/twice.json" >/dev/null 2>&1
+before=$(count "$W/twice.db")
+run "$M" --ledger "$W/twice.db" submit "$W/twice.json" "$W/twice.json"
+want_rc 0
+err_has "twice\.json: already recorded at seq $before\$"
+eq "$(grep -Ec "^$before sha256:[0-9a-f]{64}\$" "$OUT")" 2 "lines naming seq $before"
+eq "$(count "$W/twice.db")" $((before + 1)) "entries"
+end
 # A forged signature: change the first character of the sig.
 sed 's/"sig":"\(.\)/"sig":"\1@/; s/"sig":"A@/"sig":"B/; s/"sig":"[^A]@/"sig":"A/' \
 	"$W/good.json" >"$W/forged.json"
@@ -1105,7 +1116,7 @@ begin "import --format json and import from standard input"
 printf '{"kind":"dataset","subject":"imp-data@2","digest":"sha256:%s"}\n' "$HA" >"$W/imp2.jsonl"
 run "$M" --ledger "$L" import - --key "$K/eng.key" --format json <"$W/imp2.jsonl"
 want_ok
-out_has "^\{\"first\":$NEXT,\"last\":$NEXT,\"count\":1,\"leafHash\":\"sha256:[0-9a-f]{64}\"\}\$"
+out_has "^\{\"first\":$NEXT,\"last\":$NEXT,\"count\":1,\"leafHash\":\"sha256:[0-9a-f]{64}\",\"alreadyRecorded\":\[\]\}\$"
 NEXT=$((NEXT + 1))
 end
 
@@ -2534,7 +2545,7 @@ run "$M" --ledger "$C" verify
 want_ok
 end
 
-begin "4 concurrent submits of one envelope: exactly one appends, the others exit 2"
+begin "4 concurrent submits of one envelope: exactly one appends, the others answer already recorded"
 "$M" --ledger "$C" sign deployment cmodel@1 --env prod --key "$K/eng.key" \
 	--out "$W/conc/dep.json" >/dev/null 2>&1
 before=$(count "$C")
@@ -2550,8 +2561,7 @@ for p in $pids; do
 	wait "$p"
 	rc=$?
 	case $rc in
-	0) wins=$((wins + 1)) ;;
-	2) grep -q 'duplicate' "$W/conc/se$i" || bad "loser $i: $(snip "$W/conc/se$i")" ;;
+	0) grep -q 'already recorded at seq' "$W/conc/se$i" || wins=$((wins + 1)) ;;
 	*) bad "process $i exited $rc ($(snip "$W/conc/se$i"))" ;;
 	esac
 done

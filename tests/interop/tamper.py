@@ -110,7 +110,26 @@ def open_rw(path):
     return db
 
 
+def rebuild_idem(db):
+    """idempotency_keys follows the entries, as a forger holding the keys
+    would keep it (FORMAT.md §7): the first entry per (keyid, key)."""
+    if not db.execute("SELECT count(*) FROM sqlite_master "
+                      "WHERE name = 'idempotency_keys'").fetchone()[0]:
+        return
+    db.execute("DELETE FROM idempotency_keys")
+    for seq, env in db.execute("SELECT seq, envelope FROM entries ORDER BY seq").fetchall():
+        try:
+            e = json.loads(bytes(env))
+            st = json.loads(base64.b64decode(e["payload"]))
+            key, keyid = st["predicate"]["idempotencyKey"], e["signatures"][0]["keyid"]
+        except Exception:
+            continue
+        if isinstance(key, str) and isinstance(keyid, str):
+            db.execute("INSERT OR IGNORE INTO idempotency_keys VALUES (?,?,?)", (keyid, key, seq))
+
+
 def close_rw(db, retree=True):
+    rebuild_idem(db)
     if retree:
         rebuild_tree(db, db.path)
     for t in TRIGGERS:                      # re-create in §7 order, exact text

@@ -124,6 +124,16 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 CREATE TRIGGER checkpoints_append_only_d BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 """
+# §7: the idempotency_keys table; a ledger written before it existed lacks it
+# (and then no entry may carry an idempotencyKey).
+IDEM_SQL = """\
+CREATE TABLE idempotency_keys (
+  keyid TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (keyid, idem_key)
+) STRICT, WITHOUT ROWID;
+"""
 
 MODEL_KINDS = ("evaluation", "approval", "deployment", "monitoring",
                "waiver", "retirement", "incident", "gate")
@@ -153,6 +163,12 @@ PREDICATE_MEMBERS = {
     "governance": ({"time", "document"}, set()),
     "clock-correction": ({"time", "from", "reason"}, set()),
 }
+# §2 "Retries": idempotencyKey, optional in every kind record and import write
+IDEMPOTENCY_KINDS = ("key-enrollment", "key-revocation", "dataset", "model", "evaluation",
+                     "approval", "deployment", "monitoring", "waiver", "retirement", "incident")
+for _k in IDEMPOTENCY_KINDS:
+    PREDICATE_MEMBERS[_k][1].add("idempotencyKey")
+RE_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 RE_LEVEL = re.compile(r"[A-Za-z0-9_:.@-]{1,128}")
 RE_VNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -974,6 +990,8 @@ def parse_statement(stmt):
     for k in ("uri", "comment", "reason", "description", "ticket"):
         if k in pred and not isinstance(pred[k], str):
             raise Bad("%s.%s: not a string" % (kind, k))
+    if "idempotencyKey" in pred and not fm(RE_IDEMPOTENCY_KEY, pred["idempotencyKey"]):
+        raise Bad("%s.idempotencyKey: bad value" % kind)
     for k in ("environment", "rule"):
         if k in pred and not fm(RE_ENV, pred[k]):
             raise Bad("%s.%s: bad value" % (kind, k))
@@ -1255,14 +1273,15 @@ def end_of_day_us(date):
 # ---------------------------------------------------------------------------
 # ledger verification (§4, §5, §7)
 
-def expected_schema():
+def expected_schema(with_idem=True):
     """§7: the set of sql texts, as SQLite stores them for the §7 statements."""
+    text = SCHEMA_SQL + (IDEM_SQL if with_idem else "")
     db = sqlite3.connect(":memory:")
-    db.executescript(SCHEMA_SQL)
+    db.executescript(text)
     got = {r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")}
     db.close()
     # SQLite keeps each CREATE statement's text as written, without the ';'
-    want = {x.strip() for x in SCHEMA_SQL.split(";\n") if x.strip()}
+    want = {x.strip() for x in text.split(";\n") if x.strip()}
     assert got == want, "SQLite normalised the §7 text"
     return want
 
@@ -1273,6 +1292,7 @@ class State:
         self.active_name = {}    # name -> keyid of its active key
         self.seen_pubs = {}      # every public key ever enrolled -> keyid
         self.replay = set()      # (keyid, stmt_hash)
+        self.idem = {}           # (keyid, idempotencyKey) -> seq of its first entry
         self.subjects = {}       # (kind, ref) -> (digest, seq)
         self.genesis = None
         self.gov = DEFAULT_GOVERNANCE   # §2: the document in force for the next entry
@@ -1477,6 +1497,8 @@ def check_entry(st, seq, env_bytes, t):
         for i in range(pred["from"], seq):
             st.effective[i] = t
 
+    if "idempotencyKey" in pred:
+        st.idem.setdefault((keyid, pred["idempotencyKey"]), seq)
     if kind in ("genesis", "key-enrollment", "key-revocation") + LEDGER_KINDS:
         name, version = sname, ""
     else:
@@ -1519,6 +1541,9 @@ def verify_db(db, outside=()):
                           "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").fetchall()
     got = {r[2] for r in got_rows}
     want = expected_schema()
+    has_idem = True
+    if got == expected_schema(False):
+        want, has_idem = expected_schema(False), False
     if got != want or len(got_rows) != len(want):
         extra = sorted("%s %s" % (t, n) for t, n, q in got_rows if q not in want)
         if len(got_rows) != len(got):
@@ -1599,6 +1624,15 @@ def verify_db(db, outside=()):
     if have_subj != want_subj:
         diff = sorted({"%s %s" % (r[0], r[1]) for r in set(have_subj) ^ set(want_subj)})
         raise Bad("bad ledger: subjects table does not match the entries (%s)" % ", ".join(diff))
+
+    # §7 idempotency_keys: the first entry of each (keyid, idempotencyKey)
+    want_idem = sorted((kid, k, s) for (kid, k), s in st.idem.items())
+    have_idem = sorted(tuple(r) for r in db.execute(
+        "SELECT keyid, idem_key, seq FROM idempotency_keys")) if has_idem else []
+    if have_idem != want_idem:
+        diff = sorted({"%s %s" % (r[0], r[1]) for r in set(have_idem) ^ set(want_idem)})
+        raise Bad("bad ledger: idempotency_keys table does not match the entries (%s)%s"
+                  % (", ".join(diff), "" if has_idem else " (the table is missing)"))
 
     # §7 tree: exactly the complete subtrees of level >= 1 of the n-leaf
     # tree, (level, idx) covering leaves [idx*2^level, (idx+1)*2^level)

@@ -598,6 +598,67 @@ bad_parts(const char *type, const char *subject, const char *ptype, const char *
 	free(s);
 }
 
+/* ---- idempotencyKey (FORMAT.md §2, "Retries") ----------------------------- */
+
+static void
+idem_pred(char *buf, size_t cap, const char *value_json)
+{
+	snprintf(buf, cap, "{\"time\":\"" T0 "\",\"environment\":\"prod\","
+		 "\"idempotencyKey\":%s}", value_json);
+}
+
+static void
+test_idempotency_key(void **state)
+{
+	char pred[600], key[200], json[220], *s;
+	static const char *const bad[] = {
+		"\"\"", "\"a b\"", "\"a/b\"", "\"k\\n\"", "\"caf\u00e9\"", "\"a@b\"",
+		"\"a+b\"", "\"a\\\\b\"", "1", "true", "null", "[\"k\"]", "{}", NULL};
+	size_t i;
+
+	(void)state;
+	/* good: the charset, 1 and 128 bytes */
+	idem_pred(pred, sizeof pred, "\"Retry-1.2_x:y\"");
+	s = stmt(GOOD_TYPE, GOOD_SUBJ, DEPLOY, pred);
+	parse_ok(s);
+	free(s);
+	memset(key, 'k', 128);
+	key[128] = '\0';
+	snprintf(json, sizeof json, "\"%s\"", key);
+	idem_pred(pred, sizeof pred, json);
+	s = stmt(GOOD_TYPE, GOOD_SUBJ, DEPLOY, pred);
+	parse_ok(s);
+	free(s);
+	assert_true(ml_idempotency_key_valid(key, 128));
+	assert_true(ml_idempotency_key_valid("a", 1));
+	/* too long */
+	memset(key, 'k', 129);
+	key[129] = '\0';
+	assert_false(ml_idempotency_key_valid(key, 129));
+	snprintf(json, sizeof json, "\"%s\"", key);
+	idem_pred(pred, sizeof pred, json);
+	s = stmt(GOOD_TYPE, GOOD_SUBJ, DEPLOY, pred);
+	parse_bad(s, "idempotencyKey");
+	free(s);
+	/* bad characters, empty, not a string */
+	for (i = 0; bad[i]; i++) {
+		idem_pred(pred, sizeof pred, bad[i]);
+		s = stmt(GOOD_TYPE, GOOD_SUBJ, DEPLOY, pred);
+		parse_bad(s, "idempotencyKey");
+		free(s);
+	}
+	assert_false(ml_idempotency_key_valid("", 0));
+	assert_false(ml_idempotency_key_valid("a b", 3));
+	assert_false(ml_idempotency_key_valid("a\0b", 3));
+	/* not in the kinds record and import do not write */
+	s = stmt(GOOD_TYPE,
+		 "[{\"name\":\"" ORIGIN "\",\"digest\":{\"sha256\":\"" HEXB "\"}}]",
+		 "\"https://mlledger.dev/clock-correction/v1\"",
+		 "{\"time\":\"" T0 "\",\"from\":1,\"reason\":\"r\",\"idempotencyKey\":\"k\"}");
+	parse_bad(s, "unknown field \"idempotencyKey\"");
+	free(s);
+}
+
 static void
 test_parse_envelope_shape(void **state)
 {
@@ -1980,6 +2041,7 @@ main(void)
 		cmocka_unit_test(test_envelope_forgeries),
 		cmocka_unit_test(test_envelope_spellings),
 		cmocka_unit_test(test_envelope_sign_limits),
+		cmocka_unit_test(test_idempotency_key),
 		cmocka_unit_test(test_parse_null_err), /* last: crashes today */
 	};
 
