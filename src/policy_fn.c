@@ -760,5 +760,15 @@ ml_pfn_register(xmlXPathContextPtr x)
 		if (xmlXPathRegisterFuncNS(x, (const xmlChar *)fns[i].name,
 					   (const xmlChar *)ML_POLICY_NS, fns[i].fn) != 0)
 			return -1;
+	/* libxml2 2.9 adds a hash entry whose name or namespace could not be
+	 * copied without saying so, and xmlXPathNewContext registers the core
+	 * library without looking at the results: look each function up */
+	for (i = 0; i < sizeof fns / sizeof fns[0]; i++)
+		if (xmlXPathFunctionLookupNS(x, (const xmlChar *)fns[i].name,
+						  (const xmlChar *)ML_POLICY_NS) != fns[i].fn)
+			return -1;
+	for (i = 0; i < sizeof core / sizeof core[0]; i++)
+		if (!xmlXPathFunctionLookup(x, (const xmlChar *)core[i].name))
+			return -1;
 	return 0;
 }

@@ -158,7 +158,9 @@ struct ml_pfn {
 const struct ml_pfn *ml_pfn_find(const char *name, size_t len);
 /* The XPath 1.0 core library function named name, or NULL. */
 const struct ml_pfn *ml_pfn_core(const char *name, size_t len);
-/* Registers every custom function on x.  0 or -1 (out of memory). */
+/* Registers every custom function on x and checks that the XPath core
+ * library is registered (libxml2 does not report when it could not be).
+ * 0 or -1 (out of memory). */
 int ml_pfn_register(xmlXPathContextPtr x);
 
 /* ---- policy_eval.c (called by the functions) --------------------------- */
