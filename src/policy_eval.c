@@ -46,6 +46,7 @@ struct ml_peval {
 	int xerr_set;
 	xmlError xerr;               /* the current evaluation's first XPath error */
 	char detail[256];            /* and why, when a function or lookup said */
+	const char *cause;           /* the error of a failed policy let it used */
 	unsigned long nerr;          /* errors libxml2 reported during this evaluation */
 	int gerr_set;                /* the first one since run() started, when it */
 	int gerr_code;               /* came through the global handlers */
@@ -171,6 +172,7 @@ lookup(void *ctx, const xmlChar *name, const xmlChar *ns_uri)
 			if (!v->glets[i]) {
 				ml_peval_detail(v, "let %s could not be evaluated: %s", p->lets[i].name,
 						v->glet_err[i] ? v->glet_err[i] : "error");
+				v->cause = v->glet_err[i];
 				return NULL;
 			}
 			return copy_value(v, p->lets[i].name, v->glets[i]);
@@ -197,6 +199,7 @@ run(struct ml_peval *v, xmlXPathContextPtr x, const struct ml_pexpr *e, xmlNodeP
 	v->xerr_set = 0;
 	v->gerr_set = 0;
 	v->detail[0] = '\0';
+	v->cause = NULL;
 	x->node = n;
 	x->contextSize = size;
 	x->proximityPosition = pos;
@@ -207,7 +210,11 @@ run(struct ml_peval *v, xmlXPathContextPtr x, const struct ml_pexpr *e, xmlNodeP
 		xmlXPathFreeObject(r);
 		r = NULL;
 	}
-	if (!r)
+	if (!r && v->cause && v->detail[0])
+		/* "let X could not be evaluated: <its error>", not "undefined
+		 * variable" (what libxml2 makes of the lookup's NULL) */
+		snprintf(err, cap, "%s (line %d): %s", e->what, e->line, v->detail);
+	else if (!r)
 		snprintf(err, cap, "%s (line %d): %s%s%s", e->what, e->line, eval_error_text(v),
 			 v->detail[0] ? ": " : "", v->detail);
 	return r;
@@ -1129,7 +1136,8 @@ ml_policyset_eval(const struct ml_policyset *p, xmlDocPtr evidence, const char *
 		v.nglets = i;
 		v.glets[i] = run(&v, v.x, &p->lets[i].value, (xmlNodePtr)evidence, 1, 1, err,
 				 sizeof err);
-		if (!v.glets[i] && !(v.glet_err[i] = strdup(err))) {
+		/* failed through an earlier let: that let's error, not a chain */
+		if (!v.glets[i] && !(v.glet_err[i] = strdup(v.cause ? v.cause : err))) {
 			rc = ml_err_set(e, ML_EIO, "out of memory");
 			goto out;
 		}
