@@ -4,13 +4,14 @@
 #   MLLEDGER=/abs/path/to/mlledger sh tests/cli/exhaustion.sh
 #
 # A policy whose let doubles a string with concat() until it no longer fits
-# in memory, run by `mlledger gate` under `ulimit -v` (in a subshell): libxml2
-# keeps the old string when it cannot grow it, which used to make the rule
-# PASS (exit 0) with only "Memory allocation failed" on stderr.  The gate
-# must exit 3 (indeterminate), name the rule, say "out of memory", and not
-# leave libxml2's own message as the only signal.  A smaller explosion under
-# the same limit must still pass (exit 0): the limit alone does not fail the
-# gate.  The doubling is capped (2^20 KiB = 1 GiB at most, reached in
+# in memory, run by `mlledger gate` under `ulimit -v` (in a subshell).  The
+# rule denies when the string holds "needle" (it always does, once built);
+# libxml2 leaves an empty string when it cannot build it, which used to
+# make the rule PASS (exit 0) with only "Memory allocation failed" on
+# stderr.  The gate must exit 3 (indeterminate), name the rule, say "out of
+# memory", and not leave libxml2's own message as the only signal.  A
+# smaller explosion under the same limit must still deny (exit 1): the
+# limit alone does not break the gate.  The doubling is capped (2^20 KiB = 1 GiB at most, reached in
 # about a second even without a limit), so the case stays quick.
 #
 # Skipped when the binary cannot start under the limit (ASan builds reserve
@@ -80,21 +81,21 @@ if ! setup; then
 fi
 
 # policy FILE DOUBLINGS: $a0 is 1 KiB, $aN is 2^N KiB; the rule asserts
-# that $aN is not empty (true whenever it could be built).
+# that $aN does not contain "needle" (false whenever it could be built).
 policy() {
 	local i
 	{
 		echo '<policy xmlns="https://mlledger.dev/policy/v1" id="boom" version="1">'
 		printf '  <let name="k" value="concat('
 		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do printf "'%s', " "$(printf '%064d' 0)"; done
-		printf "'%s')\"/>\n" "$(printf '%064d' 0)"
+		printf "'needle')\"/>\n"
 		echo '  <let name="a0" value="$k"/>'
 		for ((i = 1; i <= $2; i++)); do
 			echo "  <let name=\"a$i\" value=\"concat(\$a$((i - 1)), \$a$((i - 1)))\"/>"
 		done
 		echo '  <rule id="BOOM" severity="deny" context="/ev:evidence/ev:candidate">'
-		echo '    <title>the string was built</title>'
-		echo "    <assert test=\"string-length(\$a$2) &gt; 0\">empty</assert>"
+		echo '    <title>no needle in the string</title>'
+		echo "    <assert test=\"not(contains(\$a$2, 'needle'))\">needle found</assert>"
 		echo '  </rule>'
 		echo '</policy>'
 	} >"$1"
@@ -109,9 +110,10 @@ if ! (ulimit -v "$LIMIT" && exec "$M" policy lint "$W/small.xml") >/dev/null 2>&
 	exit 0
 fi
 
-begin "under ulimit -v, a policy whose lets fit passes (exit 0)"
+begin "under ulimit -v, a policy whose lets fit is evaluated: it denies (exit 1)"
 limited "$M" --ledger "$L" gate --policy "$W/small.xml" m@1 --env prod --no-record
-[ "$RC" = 0 ] || bad "exit $RC, want 0 (stdout: $(snip "$OUT") stderr: $(snip "$ERR"))"
+[ "$RC" = 1 ] || bad "exit $RC, want 1 (stdout: $(snip "$OUT") stderr: $(snip "$ERR"))"
+grep -q 'needle found' "$OUT" || bad "no 'needle found': $(snip "$OUT")"
 end
 
 begin "gate exits 3 (indeterminate, not PASS) when a let exhausts memory under ulimit -v"
