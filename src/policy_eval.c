@@ -47,6 +47,7 @@ struct ml_peval {
 	xmlError xerr;               /* the current evaluation's first XPath error */
 	char detail[256];            /* and why, when a function or lookup said */
 	const char *cause;           /* the error of a failed policy let it used */
+	int copy_oom;                /* a variable's value could not be copied */
 	unsigned long nerr;          /* errors libxml2 reported during this evaluation */
 	int gerr_set;                /* the first one since run() started, when it */
 	int gerr_code;               /* came through the global handlers */
@@ -140,8 +141,10 @@ copy_value(struct ml_peval *v, const char *name, xmlXPathObjectPtr o)
 		xmlXPathFreeObject(c);
 		c = NULL;
 	}
-	if (!c)
-		ml_peval_detail(v, "$%s: out of memory", name);
+	if (!c) {
+		ml_peval_detail(v, "$%s could not be copied", name);
+		v->copy_oom = 1;
+	}
 	return c;
 }
 
@@ -200,6 +203,7 @@ run(struct ml_peval *v, xmlXPathContextPtr x, const struct ml_pexpr *e, xmlNodeP
 	v->gerr_set = 0;
 	v->detail[0] = '\0';
 	v->cause = NULL;
+	v->copy_oom = 0;
 	x->node = n;
 	x->contextSize = size;
 	x->proximityPosition = pos;
@@ -210,7 +214,10 @@ run(struct ml_peval *v, xmlXPathContextPtr x, const struct ml_pexpr *e, xmlNodeP
 		xmlXPathFreeObject(r);
 		r = NULL;
 	}
-	if (!r && v->cause && v->detail[0])
+	if (!r && v->copy_oom)
+		/* libxml2 calls a NULL from the lookup an undefined variable */
+		snprintf(err, cap, "%s (line %d): out of memory: %s", e->what, e->line, v->detail);
+	else if (!r && v->cause && v->detail[0])
 		/* "let X could not be evaluated: <its error>", not "undefined
 		 * variable" (what libxml2 makes of the lookup's NULL) */
 		snprintf(err, cap, "%s (line %d): %s", e->what, e->line, v->detail);
