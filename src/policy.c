@@ -638,8 +638,61 @@ comp_xerr(void *ctx, xmlErrorPtr err)
 	c->xerr.int1 = err->int1;
 }
 
+/* The static type (ML_XT_*) of a variable visible from the current scope:
+ * data are node-sets, params are not, a let has its value's type. */
+static int
+var_type(void *ctx, const char *name, size_t len)
+{
+	struct comp *c = ctx;
+	const struct ml_policyset *p = c->p;
+	size_t i;
+
+	for (i = 0; i < p->nparams; i++)
+		if (name_eq(p->params[i].name, name, len))
+			return ML_XT_OTHER;
+	for (i = 0; i < p->ndata; i++)
+		if (name_eq(p->data[i].name, name, len))
+			return ML_XT_NODESET;
+	for (i = 0; c->scope == ML_XS_RULE && i < c->nrlets; i++)
+		if (name_eq(c->rlets[i].name, name, len))
+			return c->rlets[i].value.type;
+	for (i = 0; i < c->nglets && i < p->nlets; i++)
+		if (name_eq(p->lets[i].name, name, len))
+			return p->lets[i].value.type;
+	return ML_XT_UNKNOWN;
+}
+
+/* Records a warning about expression x of element n (lint prints them);
+ * out of memory drops it (a warning never fails a load). */
+static void
+pwarn(struct comp *c, xmlNodePtr n, const struct ml_pexpr *x, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+pwarn(struct comp *c, xmlNodePtr n, const struct ml_pexpr *x, const char *fmt, ...)
+{
+	struct ml_policyset *p = c->p;
+	char msg[512], **nw;
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = snprintf(msg, sizeof msg, "%s:%ld: warning: ", p->path, n ? xmlGetLineNo(n) : 0L);
+	if (len > 0 && (size_t)len < sizeof msg)
+		vsnprintf(msg + len, sizeof msg - (size_t)len, fmt, ap);
+	va_end(ap);
+	(void)x;
+	if (!(nw = realloc(p->warnings, (p->nwarnings + 1) * sizeof *nw)))
+		return;
+	p->warnings = nw;
+	if ((nw[p->nwarnings] = strdup(msg)))
+		p->nwarnings++;
+}
+
 /* Compiles src (from attribute/element n) into x, binding every name it
- * uses in the current scope.  what names it in messages. */
+ * uses in the current scope, and notes its static type.  An = or !=
+ * between two node-sets is a warning (XPath 1.0 compares them
+ * existentially).  what names it in messages. */
 static int
 compile_expr(struct comp *c, xmlNodePtr n, const char *src, const char *what,
 	     struct ml_pexpr *x)
@@ -666,6 +719,16 @@ compile_expr(struct comp *c, xmlNodePtr n, const char *src, const char *what,
 	r = ml_xpath_scan(src, bind_ref, c, c->why, sizeof c->why);
 	if (r)
 		return perr(c, n, "%s: %s", what, c->why[0] ? c->why : "invalid expression");
+	{
+		struct ml_xcheck xc = {var_type, c, 0, 0, 0};
+		x->type = ml_xpath_check(src, &xc);
+		if (xc.found)
+			pwarn(c, n, x,
+			      "node-set %s node-set compares existentially (true if any pair "
+			      "matches); use count()/not() or ml: functions (%s, at offset %zu: "
+			      "%.60s)",
+			      xc.op_ne ? "!=" : "=", what, xc.pos, src);
+	}
 	return ML_OK;
 }
 
@@ -1612,6 +1675,7 @@ ml_policyset_free(struct ml_policyset *p)
 		free_rule(&p->rules[i]);
 	free(p->rules);
 	free_words(p->ns, 2 * p->nns);
+	free_words(p->warnings, p->nwarnings);
 	xmlFreeDoc(p->doc);
 	free(p->path);
 	free(p->id);
@@ -1709,4 +1773,16 @@ ml_policyset_param_text(const struct ml_policyset *p, size_t i)
 	r = strdup((const char *)v);
 	xmlFree(v);
 	return r;
+}
+
+size_t
+ml_policyset_warning_count(const struct ml_policyset *p)
+{
+	return p->nwarnings;
+}
+
+const char *
+ml_policyset_warning(const struct ml_policyset *p, size_t i)
+{
+	return i < p->nwarnings ? p->warnings[i] : NULL;
 }

@@ -114,6 +114,13 @@ void ml_policyset_set_op_limit(struct ml_policyset *p, unsigned long ops);
 /* Loads (without params), compiles and binds everything, then frees: the
  * check behind `mlledger policy lint`.  ML_OK or ml_policyset_load's error. */
 int ml_policyset_lint(const char *path, struct ml_err *e);
+/* Warnings found while compiling p: expressions that are valid but
+ * probably wrong.  Today one kind: an = or != whose operands are both
+ * surely node-sets ("PATH:LINE: warning: node-set = node-set compares
+ * existentially ..."; XPath 1.0 makes it true when any pair of nodes
+ * matches).  Strings owned by p; they do not change the load's result. */
+size_t ml_policyset_warning_count(const struct ml_policyset *p);
+const char *ml_policyset_warning(const struct ml_policyset *p, size_t i);
 
 /* Evaluates the rules of phase (NULL: every rule) against evidence, an
  * ev:evidence document, for subject (NAME@VERSION; NULL: the evidence's

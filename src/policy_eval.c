@@ -4,7 +4,14 @@
  * combining algorithm.
  *
  * Fail closed: an expression that errors (including the operation limit)
- * makes its rule indeterminate for that context node, never a pass.
+ * makes its rule indeterminate for that context node, never a pass.  So
+ * does any error libxml2 reports while the rule is evaluated, even one it
+ * does not return: libxml2 often answers an allocation failure with a
+ * shorter value (xmlStrcat keeps the old string, a node-set copy comes back
+ * empty) and only says so through its error handlers.  ml_policyset_eval
+ * installs its own structured and generic handlers for the evaluation
+ * (restoring the caller's after), counts every error they see (v->nerr),
+ * and each evaluation step compares the count before and after.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -39,6 +46,11 @@ struct ml_peval {
 	int xerr_set;
 	xmlError xerr;               /* the current evaluation's first XPath error */
 	char detail[256];            /* and why, when a function or lookup said */
+	const char *cause;           /* the error of a failed policy let it used */
+	int copy_oom;                /* a variable's value could not be copied */
+	unsigned long nerr;          /* errors libxml2 reported during this evaluation */
+	int gerr_set;                /* the first one since run() started, when it */
+	int gerr_code;               /* came through the global handlers */
 };
 
 void
@@ -53,16 +65,87 @@ ml_peval_detail(struct ml_peval *v, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The XPath contexts' error callback: every XPath error of an evaluation
+ * (xmlXPathErr, and xmlXPathErrMemory with a context). */
 static void
 eval_xerr(void *ctx, xmlErrorPtr err)
 {
 	struct ml_peval *v = ctx;
 
+	v->nerr++;
 	if (!err || v->xerr_set)
 		return;
 	v->xerr_set = 1;
 	v->xerr.code = err->code;
 	v->xerr.int1 = err->int1;
+}
+
+/* The structured error handler while a policy is evaluated: what libxml2
+ * reports without an XPath context (xmlErrMemory, xmlXPathErrMemory(NULL),
+ * xmlXPathNodeSetCreate, string and buffer functions).  Counting it here
+ * also keeps libxml2 from printing "Memory allocation failed" to stderr:
+ * the finding says it instead. */
+static void
+eval_gerr(void *ctx, xmlErrorPtr err)
+{
+	struct ml_peval *v = ctx;
+
+	v->nerr++;
+	if (v->gerr_set)
+		return;
+	v->gerr_set = 1;
+	v->gerr_code = err ? err->code : XML_ERR_INTERNAL_ERROR;
+}
+
+/* The generic handler (xmlGenericError, which some XPath paths call
+ * directly): an error too. */
+static void
+eval_generr(void *ctx, const char *msg, ...)
+{
+	struct ml_peval *v = ctx;
+
+	(void)msg;
+	v->nerr++;
+	if (!v->gerr_set) {
+		v->gerr_set = 1;
+		v->gerr_code = XML_ERR_INTERNAL_ERROR;
+	}
+}
+
+/* Why the current evaluation failed, for messages. */
+static const char *
+eval_error_text(const struct ml_peval *v)
+{
+	if (v->xerr_set)
+		return ml_xpath_error_text(&v->xerr);
+	if (v->gerr_set)
+		return v->gerr_code == XML_ERR_NO_MEMORY ? "out of memory"
+							 : "libxml2 reported an error";
+	return "evaluation failed";
+}
+
+/* A copy of a bound value for the variable lookup, or NULL (with the
+ * detail set) when it could not be copied whole: xmlXPathObjectCopy
+ * returns an empty node-set when the nodes could not be copied. */
+static xmlXPathObjectPtr
+copy_value(struct ml_peval *v, const char *name, xmlXPathObjectPtr o)
+{
+	xmlXPathObjectPtr c = xmlXPathObjectCopy(o);
+
+	if (c && (o->type == XPATH_NODESET || o->type == XPATH_XSLT_TREE) && o->nodesetval &&
+	    o->nodesetval->nodeNr && (!c->nodesetval || c->nodesetval->nodeNr != o->nodesetval->nodeNr)) {
+		xmlXPathFreeObject(c);
+		c = NULL;
+	}
+	if (c && o->type == XPATH_STRING && o->stringval && !c->stringval) {
+		xmlXPathFreeObject(c);
+		c = NULL;
+	}
+	if (!c) {
+		ml_peval_detail(v, "$%s could not be copied", name);
+		v->copy_oom = 1;
+	}
+	return c;
 }
 
 static int
@@ -85,45 +168,61 @@ lookup(void *ctx, const xmlChar *name, const xmlChar *ns_uri)
 		if (same(v->rule->lets[i].name, name)) {
 			if (!v->rlets[i])
 				return NULL;
-			return xmlXPathObjectCopy(v->rlets[i]);
+			return copy_value(v, v->rule->lets[i].name, v->rlets[i]);
 		}
 	for (i = 0; i < v->nglets; i++)
 		if (same(p->lets[i].name, name)) {
 			if (!v->glets[i]) {
 				ml_peval_detail(v, "let %s could not be evaluated: %s", p->lets[i].name,
 						v->glet_err[i] ? v->glet_err[i] : "error");
+				v->cause = v->glet_err[i];
 				return NULL;
 			}
-			return xmlXPathObjectCopy(v->glets[i]);
+			return copy_value(v, p->lets[i].name, v->glets[i]);
 		}
 	for (i = 0; i < p->nparams; i++)
 		if (same(p->params[i].name, name))
-			return xmlXPathObjectCopy(p->params[i].obj);
+			return copy_value(v, p->params[i].name, p->params[i].obj);
 	for (i = 0; i < p->ndata; i++)
 		if (same(p->data[i].name, name))
-			return xmlXPathObjectCopy(p->data[i].obj);
+			return copy_value(v, p->data[i].name, p->data[i].obj);
 	return NULL;
 }
 
 /* Evaluates e with context node n (position pos of size).  On failure
- * returns NULL and writes why into err. */
+ * returns NULL and writes why into err.  Any error libxml2 reports during
+ * the evaluation is a failure, even when it returned a value. */
 static xmlXPathObjectPtr
 run(struct ml_peval *v, xmlXPathContextPtr x, const struct ml_pexpr *e, xmlNodePtr n, int pos,
     int size, char *err, size_t cap)
 {
 	xmlXPathObjectPtr r;
+	unsigned long nerr = v->nerr;
 
 	v->xerr_set = 0;
+	v->gerr_set = 0;
 	v->detail[0] = '\0';
+	v->cause = NULL;
+	v->copy_oom = 0;
 	x->node = n;
 	x->contextSize = size;
 	x->proximityPosition = pos;
 	x->opCount = 0;
 	x->opLimit = v->p->op_limit;
 	r = xmlXPathCompiledEval(e->comp, x);
-	if (!r)
-		snprintf(err, cap, "%s (line %d): %s%s%s", e->what, e->line,
-			 v->xerr_set ? ml_xpath_error_text(&v->xerr) : "evaluation failed",
+	if (r && v->nerr != nerr) {
+		xmlXPathFreeObject(r);
+		r = NULL;
+	}
+	if (!r && v->copy_oom)
+		/* libxml2 calls a NULL from the lookup an undefined variable */
+		snprintf(err, cap, "%s (line %d): out of memory: %s", e->what, e->line, v->detail);
+	else if (!r && v->cause && v->detail[0])
+		/* "let X could not be evaluated: <its error>", not "undefined
+		 * variable" (what libxml2 makes of the lookup's NULL) */
+		snprintf(err, cap, "%s (line %d): %s", e->what, e->line, v->detail);
+	else if (!r)
+		snprintf(err, cap, "%s (line %d): %s%s%s", e->what, e->line, eval_error_text(v),
 			 v->detail[0] ? ": " : "", v->detail);
 	return r;
 }
@@ -170,6 +269,7 @@ build_key(struct ml_peval *v, size_t i)
 	const struct ml_pkey *k = &v->p->keys[i];
 	struct keyidx *ix = &v->keys[i];
 	xmlXPathObjectPtr m = NULL, u = NULL;
+	unsigned long nerr = v->nerr;
 	int j, n, rc = -1;
 
 	if (!(ix->h = xmlHashCreate(64))) {
@@ -223,6 +323,11 @@ build_key(struct ml_peval *v, size_t i)
 		xmlXPathFreeObject(u);
 		u = NULL;
 	}
+	/* a value read short (xmlGetNoNsProp, a string cast) is an error too */
+	if (v->nerr != nerr) {
+		snprintf(ix->err, sizeof ix->err, "%s", eval_error_text(v));
+		goto out;
+	}
 	rc = 0;
 out:
 	xmlXPathFreeObject(m);
@@ -267,8 +372,9 @@ ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNode
 		return -1;
 	}
 	if (v->keys[i].state == 0) {
-		/* a nested evaluation: keep the outer one's error state */
-		int xerr_set = v->xerr_set;
+		/* a nested evaluation: keep the outer one's error state (the
+		 * error count goes on: a failed build fails the lookup anyway) */
+		int xerr_set = v->xerr_set, gerr_set = v->gerr_set, gerr_code = v->gerr_code;
 		xmlError xerr = v->xerr;
 		char detail[sizeof v->detail];
 
@@ -276,6 +382,8 @@ ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNode
 		ensure_key(v, i);
 		v->xerr_set = xerr_set;
 		v->xerr = xerr;
+		v->gerr_set = gerr_set;
+		v->gerr_code = gerr_code;
 		memcpy(v->detail, detail, sizeof detail);
 	}
 	if (v->keys[i].state == 2) {
@@ -484,7 +592,12 @@ assertion_message(struct ml_peval *v, const struct ml_passert *a, xmlNodePtr n, 
 			return -1;
 		s = xmlXPathCastToString(r);
 		xmlXPathFreeObject(r);
-		ml_buf_puts(m, s ? (const char *)s : "");
+		if (!s) {
+			snprintf(err, cap, "%s (line %d): out of memory", a->parts[i].x.what,
+				 a->parts[i].x.line);
+			return -1;
+		}
+		ml_buf_puts(m, (const char *)s);
 		xmlFree(s);
 	}
 	return 0;
@@ -524,7 +637,9 @@ message_take(struct ml_buf *m)
 	return s;
 }
 
-/* Evaluates rule r for one context node: one finding. */
+/* Evaluates rule r for one context node: one finding.  Any error libxml2
+ * reports meanwhile, and any allocation that fails, makes it indeterminate
+ * (ML_EIO only when not even that finding can be written). */
 static int
 eval_node(struct ml_peval *v, const struct ml_prule *r, xmlNodePtr n, int pos, int size,
 	  const char *subject, struct fbuf *out)
@@ -534,6 +649,7 @@ eval_node(struct ml_peval *v, const struct ml_prule *r, xmlNodePtr n, int pos, i
 	struct ml_buf m = {0};
 	char err[512];
 	size_t i;
+	unsigned long nerr = v->nerr;
 	int failed = 0, indeterminate = 0, rc = ML_OK;
 
 	if (!f)
@@ -574,10 +690,20 @@ eval_node(struct ml_peval *v, const struct ml_prule *r, xmlNodePtr n, int pos, i
 				indeterminate = 1;
 		ml_buf_puts(&m, r->title);
 	}
+	if (!indeterminate && (v->nerr != nerr || m.oom || seqs.oom)) {
+		/* a value read short (a seq attribute, a cast) or a message or
+		 * seq list that could not grow */
+		indeterminate = 1;
+		snprintf(err, sizeof err, "rule %s: %s while evaluating it", r->id,
+			 v->nerr != nerr && v->gerr_code != XML_ERR_NO_MEMORY
+				 ? "libxml2 reported an error"
+				 : "out of memory");
+	}
 	if (indeterminate) {
 		long long seq;
-		m.len = 0;
+		ml_buf_free(&m);
 		seqs.n = 0;
+		seqs.oom = 0;
 		ml_buf_printf(&m, "indeterminate: %s", err);
 		if (ml_pnode_seq(n, &seq))
 			seq_add(&seqs, seq);
@@ -586,9 +712,13 @@ eval_node(struct ml_peval *v, const struct ml_prule *r, xmlNodePtr n, int pos, i
 		f->outcome = failed ? ML_OUT_FAIL : ML_OUT_PASS;
 	}
 	ml_buf_append(&m, "", 1);
-	if (m.oom || seqs.oom || !(f->message = message_take(&m)))
+	if (!m.oom)
+		f->message = message_take(&m);
+	if (!f->message && f->outcome == ML_OUT_INDETERMINATE)
+		f->message = strdup("indeterminate: out of memory");
+	if (!f->message)
 		rc = ML_EIO;
-	else
+	else if (!seqs.oom)
 		seq_finish(&seqs, f);
 	free(seqs.v);
 	ml_buf_free(&m);
@@ -619,6 +749,8 @@ eval_rule(struct ml_peval *v, const struct ml_prule *r, const char *subject, str
 		ml_buf_printf(&m, "indeterminate: %s", err);
 		ml_buf_append(&m, "", 1);
 		f->message = m.oom ? NULL : message_take(&m);
+		if (!f->message)
+			f->message = strdup("indeterminate: out of memory");
 		ml_buf_free(&m);
 		return f->message ? ML_OK : ML_EIO;
 	}
@@ -959,13 +1091,15 @@ ml_policyset_eval(const struct ml_policyset *p, xmlDocPtr evidence, const char *
 	char *pid = NULL, *pver = NULL, *pfile = NULL;
 	long long as_of;
 	int rc = ML_OK, verdict;
+	xmlStructuredErrorFunc old_serr = xmlStructuredError;
+	void *old_sctx = xmlStructuredErrorContext;
+	xmlGenericErrorFunc old_gerr = xmlGenericError;
+	void *old_gctx = xmlGenericErrorContext;
 
 	memset(&v, 0, sizeof v);
 	if (!is_ev(root, "evidence"))
 		return ml_err_set(e, ML_EINPUT, "not an evidence document (no {%s}evidence root)",
 				  ML_POLICY_EVIDENCE_NS);
-	if ((as_of = num_attr(root, "as-of-epoch", LLONG_MIN)) == LLONG_MIN)
-		return ml_err_set(e, ML_EINPUT, "the evidence has no as-of-epoch");
 	if (phase) {
 		for (i = 0; i < p->nphases; i++)
 			if (strcmp(p->phases[i], phase) == 0)
@@ -973,19 +1107,33 @@ ml_policyset_eval(const struct ml_policyset *p, xmlDocPtr evidence, const char *
 		if (i == p->nphases)
 			return ml_err_set(e, ML_EINPUT, "%s: no phase '%s'", p->path, phase);
 	}
-	if (!subject) {
-		subj_attr = xmlGetNoNsProp(root, (const xmlChar *)"subject");
-		if (!subj_attr)
-			return ml_err_set(e, ML_EINPUT, "the evidence names no subject");
-		subject = (const char *)subj_attr;
-	}
 	v.p = p;
 	v.doc = evidence;
+	/* every error libxml2 reports from here on is counted in v.nerr (and
+	 * not printed); the caller's handlers are back at out */
+	xmlSetStructuredErrorFunc(&v, eval_gerr);
+	xmlSetGenericErrorFunc(&v, eval_generr);
+	as_of = num_attr(root, "as-of-epoch", LLONG_MIN);
+	if (!subject && (subj_attr = xmlGetNoNsProp(root, (const xmlChar *)"subject")))
+		subject = (const char *)subj_attr;
+	if (v.nerr) { /* an attribute read short */
+		rc = ml_err_set(e, ML_EIO, "out of memory");
+		goto out;
+	}
+	if (as_of == LLONG_MIN) {
+		rc = ml_err_set(e, ML_EINPUT, "the evidence has no as-of-epoch");
+		goto out;
+	}
+	if (!subject) {
+		rc = ml_err_set(e, ML_EINPUT, "the evidence names no subject");
+		goto out;
+	}
 	if (!(v.keys = calloc(p->nkeys + 1, sizeof *v.keys)) ||
 	    !(v.glets = calloc(p->nlets + 1, sizeof *v.glets)) ||
 	    !(v.glet_err = calloc(p->nlets + 1, sizeof *v.glet_err)) ||
 	    !(v.x = eval_context(&v)) || !(v.kx = eval_context(&v)) ||
-	    waivers_collect(root, &w, &nw)) {
+	    waivers_collect(root, &w, &nw) || v.nerr) {
+		/* v.nerr: an attribute of a waiver read short */
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 		goto out;
 	}
@@ -995,7 +1143,8 @@ ml_policyset_eval(const struct ml_policyset *p, xmlDocPtr evidence, const char *
 		v.nglets = i;
 		v.glets[i] = run(&v, v.x, &p->lets[i].value, (xmlNodePtr)evidence, 1, 1, err,
 				 sizeof err);
-		if (!v.glets[i] && !(v.glet_err[i] = strdup(err))) {
+		/* failed through an earlier let: that let's error, not a chain */
+		if (!v.glets[i] && !(v.glet_err[i] = strdup(v.cause ? v.cause : err))) {
 			rc = ml_err_set(e, ML_EIO, "out of memory");
 			goto out;
 		}
@@ -1062,5 +1211,7 @@ out:
 	xmlXPathFreeContext(v.x);
 	xmlXPathFreeContext(v.kx);
 	xmlFree(subj_attr);
+	xmlSetStructuredErrorFunc(old_sctx, old_serr);
+	xmlSetGenericErrorFunc(old_gctx, old_gerr);
 	return rc;
 }

@@ -4,8 +4,9 @@
  * documents each function.
  *
  * Functions fail the expression (making the rule indeterminate) on a wrong
- * argument type and on malformed input such as a date that is not a date:
- * fail closed.  Work proportional to their input counts against the
+ * argument type, on malformed input such as a date that is not a date, and
+ * when an allocation fails (XPATH_MEMORY_ERROR, never an empty or false
+ * value in its place): fail closed.  Work proportional to their input counts against the
  * expression's operation limit.
  */
 #include <ctype.h>
@@ -39,6 +40,26 @@ charge(xmlXPathParserContextPtr ctxt, size_t n)
 	}
 	x->opCount += n;
 	return 0;
+}
+
+/* Pushes a function's result.  NULL (an allocation that failed) fails the
+ * expression with XPATH_MEMORY_ERROR instead of leaving no value or an
+ * empty one: fail closed. */
+static void
+push(xmlXPathParserContextPtr ctxt, xmlXPathObjectPtr o)
+{
+	if (!o) {
+		ml_peval_detail(state(ctxt), "out of memory");
+		xmlXPathErr(ctxt, XPATH_MEMORY_ERROR);
+		return;
+	}
+	/* libxml2 2.9 returns 0 both for the first slot and when the stack
+	 * could not grow (not pushed, not freed): look at the stack */
+	valuePush(ctxt, o);
+	if (ctxt->value != o) {
+		xmlXPathFreeObject(o);
+		xmlXPathErr(ctxt, XPATH_MEMORY_ERROR);
+	}
 }
 
 /* Fails the expression with XPath error code and a detail saying why. */
@@ -174,7 +195,12 @@ out:
 			xmlXPathErr(ctxt, bad);
 		return;
 	}
-	valuePush(ctxt, xmlXPathWrapNodeSet(ret));
+	{
+		xmlXPathObjectPtr o = xmlXPathWrapNodeSet(ret);
+		if (!o)
+			xmlXPathFreeNodeSet(ret);
+		push(ctxt, o);
+	}
 }
 
 /* ml:data(name): the <item>s of the policy's data section name. */
@@ -195,7 +221,7 @@ fn_data(xmlXPathParserContextPtr ctxt, int nargs)
 		return;
 	}
 	xmlFree(name);
-	valuePush(ctxt, xmlXPathObjectCopy(d));
+	push(ctxt, xmlXPathObjectCopy(d));
 }
 
 /* Distinct string values of ns: the first node of each, in order. */
@@ -257,7 +283,7 @@ fn_distinct_count(xmlXPathParserContextPtr ctxt, int nargs)
 	CHECK_ARITY(1);
 	if (!(d = pop_distinct(ctxt, "ml:distinct-count")))
 		return;
-	valuePush(ctxt, xmlXPathNewFloat(nodes_count(d)));
+	push(ctxt, xmlXPathNewFloat(nodes_count(d)));
 	xmlXPathFreeNodeSet(d);
 }
 
@@ -269,7 +295,12 @@ fn_distinct(xmlXPathParserContextPtr ctxt, int nargs)
 
 	CHECK_ARITY(1);
 	if ((d = pop_distinct(ctxt, "ml:distinct")))
-		valuePush(ctxt, xmlXPathWrapNodeSet(d));
+		{
+			xmlXPathObjectPtr o = xmlXPathWrapNodeSet(d);
+			if (!o)
+				xmlXPathFreeNodeSet(d);
+			push(ctxt, o);
+		}
 }
 
 /* ml:epoch(s): seconds since 1970 of "YYYY-MM-DD" (its midnight UTC) or
@@ -286,7 +317,7 @@ fn_epoch(xmlXPathParserContextPtr ctxt, int nargs)
 		XP_ERROR(XPATH_MEMORY_ERROR);
 	if (!*s) {
 		xmlFree(s);
-		valuePush(ctxt, xmlXPathNewFloat(NAN));
+		push(ctxt, xmlXPathNewFloat(NAN));
 		return;
 	}
 	if (ml_time_parse((const char *)s, &us) != 0) {
@@ -296,7 +327,7 @@ fn_epoch(xmlXPathParserContextPtr ctxt, int nargs)
 		return;
 	}
 	xmlFree(s);
-	valuePush(ctxt, xmlXPathNewFloat((double)(us / 1000000)));
+	push(ctxt, xmlXPathNewFloat((double)(us / 1000000)));
 }
 
 /* ml:days(n): n days in seconds. */
@@ -307,7 +338,7 @@ fn_days(xmlXPathParserContextPtr ctxt, int nargs)
 
 	CHECK_ARITY(1);
 	n = xmlXPathPopNumber(ctxt);
-	valuePush(ctxt, xmlXPathNewFloat(n * 86400.0));
+	push(ctxt, xmlXPathNewFloat(n * 86400.0));
 }
 
 static void
@@ -318,7 +349,7 @@ format_epoch(xmlXPathParserContextPtr ctxt, int date_only)
 
 	/* years 0000-9999 */
 	if (!isfinite(t) || t < -62167219200.0 || t > 253402300799.0) {
-		valuePush(ctxt, xmlXPathNewString((const xmlChar *)""));
+		push(ctxt, xmlXPathNewString((const xmlChar *)""));
 		return;
 	}
 	{
@@ -329,7 +360,7 @@ format_epoch(xmlXPathParserContextPtr ctxt, int date_only)
 	}
 	if (date_only)
 		buf[10] = '\0';
-	valuePush(ctxt, xmlXPathNewString((const xmlChar *)buf));
+	push(ctxt, xmlXPathNewString((const xmlChar *)buf));
 }
 
 /* ml:date(epoch): "YYYY-MM-DD"; "" when not a finite time. */
@@ -442,7 +473,7 @@ fn_version_compare(xmlXPathParserContextPtr ctxt, int nargs)
 		xmlFree(b);
 		XP_ERROR(XPATH_MEMORY_ERROR);
 	}
-	valuePush(ctxt, xmlXPathNewFloat(version_cmp((const char *)a, (const char *)b)));
+	push(ctxt, xmlXPathNewFloat(version_cmp((const char *)a, (const char *)b)));
 	xmlFree(a);
 	xmlFree(b);
 }
@@ -463,7 +494,7 @@ fn_in_list(xmlXPathParserContextPtr ctxt, int nargs)
 		XP_ERROR(XPATH_MEMORY_ERROR);
 	}
 	if (charge(ctxt, (size_t)xmlStrlen(list) / 16 + 1) == 0)
-		valuePush(ctxt, xmlXPathNewBoolean(in_list((const char *)list,
+		push(ctxt, xmlXPathNewBoolean(in_list((const char *)list,
 							   (const char *)item)));
 	xmlFree(list);
 	xmlFree(item);
@@ -493,7 +524,7 @@ extreme(xmlXPathParserContextPtr ctxt, int nargs, int want_max, const char *fn)
 			r = v;
 	}
 	xmlXPathFreeNodeSet(ns);
-	valuePush(ctxt, xmlXPathNewFloat(r));
+	push(ctxt, xmlXPathNewFloat(r));
 }
 
 /* ml:max(ns), ml:min(ns): the largest / smallest number value; NaN when ns
@@ -537,7 +568,12 @@ fn_latest(xmlXPathParserContextPtr ctxt, int nargs)
 	xmlXPathFreeNodeSet(ns);
 	if (!ret)
 		XP_ERROR(XPATH_MEMORY_ERROR);
-	valuePush(ctxt, xmlXPathWrapNodeSet(ret));
+	{
+		xmlXPathObjectPtr o = xmlXPathWrapNodeSet(ret);
+		if (!o)
+			xmlXPathFreeNodeSet(ret);
+		push(ctxt, o);
+	}
 }
 
 static int
@@ -584,7 +620,7 @@ fn_seqs(xmlXPathParserContextPtr ctxt, int nargs)
 		ml_buf_free(&b);
 		XP_ERROR(XPATH_MEMORY_ERROR);
 	}
-	valuePush(ctxt, xmlXPathNewString(b.data));
+	push(ctxt, xmlXPathNewString(b.data));
 	ml_buf_free(&b);
 }
 
@@ -611,11 +647,15 @@ fn_join(xmlXPathParserContextPtr ctxt, int nargs)
 		xmlFree(sep);
 		return;
 	}
-	for (i = 0; i < nodes_count(ns); i++) {
+	for (i = 0; i < nodes_count(ns) && !b.oom; i++) {
 		xmlChar *s = xmlXPathCastNodeToString(ns->nodeTab[i]);
+		if (!s) {
+			b.oom = 1; /* not an empty value: fail */
+			break;
+		}
 		if (i)
 			ml_buf_puts(&b, sep ? (const char *)sep : ", ");
-		ml_buf_puts(&b, s ? (const char *)s : "");
+		ml_buf_puts(&b, (const char *)s);
 		xmlFree(s);
 	}
 	ml_buf_append(&b, "", 1);
@@ -625,7 +665,7 @@ fn_join(xmlXPathParserContextPtr ctxt, int nargs)
 		ml_buf_free(&b);
 		XP_ERROR(XPATH_MEMORY_ERROR);
 	}
-	valuePush(ctxt, xmlXPathNewString(b.data));
+	push(ctxt, xmlXPathNewString(b.data));
 	ml_buf_free(&b);
 }
 
@@ -641,10 +681,10 @@ fn_if(xmlXPathParserContextPtr ctxt, int nargs)
 	a = valuePop(ctxt);
 	c = xmlXPathPopBoolean(ctxt);
 	if (c) {
-		valuePush(ctxt, a);
+		push(ctxt, a);
 		xmlXPathFreeObject(b);
 	} else {
-		valuePush(ctxt, b);
+		push(ctxt, b);
 		xmlXPathFreeObject(a);
 	}
 }
@@ -719,6 +759,16 @@ ml_pfn_register(xmlXPathContextPtr x)
 	for (i = 0; i < sizeof fns / sizeof fns[0]; i++)
 		if (xmlXPathRegisterFuncNS(x, (const xmlChar *)fns[i].name,
 					   (const xmlChar *)ML_POLICY_NS, fns[i].fn) != 0)
+			return -1;
+	/* libxml2 2.9 adds a hash entry whose name or namespace could not be
+	 * copied without saying so, and xmlXPathNewContext registers the core
+	 * library without looking at the results: look each function up */
+	for (i = 0; i < sizeof fns / sizeof fns[0]; i++)
+		if (xmlXPathFunctionLookupNS(x, (const xmlChar *)fns[i].name,
+						  (const xmlChar *)ML_POLICY_NS) != fns[i].fn)
+			return -1;
+	for (i = 0; i < sizeof core / sizeof core[0]; i++)
+		if (!xmlXPathFunctionLookup(x, (const xmlChar *)core[i].name))
 			return -1;
 	return 0;
 }

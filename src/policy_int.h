@@ -31,6 +31,7 @@ struct ml_pexpr {
 	char *src;
 	xmlXPathCompExprPtr comp;  /* NULL when the optional attribute is absent */
 	int line;
+	int type;                  /* ML_XT_*: its static type (ml_xpath_check) */
 	char what[112];            /* "rule PROD-X: assert test" for messages */
 };
 
@@ -114,6 +115,8 @@ struct ml_policyset {
 	size_t nphases;
 	struct ml_prule *rules;
 	size_t nrules;
+	char **warnings;           /* "path:line: warning: ..." found at load */
+	size_t nwarnings;
 };
 
 /* ---- policy_xpath.c ---------------------------------------------------- */
@@ -142,6 +145,30 @@ struct ml_xref {
  * brackets, stray character). */
 int ml_xpath_scan(const char *expr, int (*cb)(void *ctx, const struct ml_xref *r),
 		  void *ctx, char *why, size_t cap);
+/* The static type of an expression, as far as ml_xpath_check can tell. */
+enum ml_xtype {
+	ML_XT_UNKNOWN,
+	ML_XT_NODESET,             /* a node-set */
+	ML_XT_OTHER,               /* a string, number or boolean */
+	ML_XT_NODE                 /* a node-set of at most one node */
+};
+
+struct ml_xcheck {
+	/* the type of variable name[0..len) (ML_XT_*); NULL: all unknown */
+	int (*var_type)(void *ctx, const char *name, size_t len);
+	void *ctx;
+	int found;                 /* out: an = or != between two node-sets */
+	int op_ne;                 /* out: it is != */
+	size_t pos;                /* out: its offset in the expression */
+};
+
+/* Reads an XPath 1.0 expression (already compiled by libxml2) for its
+ * static type and for the first = or != whose operands are both surely
+ * node-sets (XPath 1.0 compares those existentially: true when any pair of
+ * nodes matches).  Conservative: what it cannot tell is never reported,
+ * and an expression it cannot read gives ML_XT_UNKNOWN and no finding.
+ * Returns the expression's ML_XT_* type. */
+int ml_xpath_check(const char *expr, struct ml_xcheck *c);
 /* A one-line description of an XPath error libxml2 reported (its code is
  * one of xmlXPathError), without a trailing newline. */
 const char *ml_xpath_error_text(const xmlError *err);
@@ -158,7 +185,9 @@ struct ml_pfn {
 const struct ml_pfn *ml_pfn_find(const char *name, size_t len);
 /* The XPath 1.0 core library function named name, or NULL. */
 const struct ml_pfn *ml_pfn_core(const char *name, size_t len);
-/* Registers every custom function on x.  0 or -1 (out of memory). */
+/* Registers every custom function on x and checks that the XPath core
+ * library is registered (libxml2 does not report when it could not be).
+ * 0 or -1 (out of memory). */
 int ml_pfn_register(xmlXPathContextPtr x);
 
 /* ---- policy_eval.c (called by the functions) --------------------------- */

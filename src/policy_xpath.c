@@ -365,3 +365,470 @@ ml_xpath_error_text(const xmlError *err)
 		return text[code];
 	return "XPath error";
 }
+
+/* ---- static types: node-set = node-set ---------------------------------
+ *
+ * A recursive-descent reading of the XPath 1.0 grammar (§3) that computes
+ * only whether each subexpression is surely a node-set: location paths,
+ * unions, filter expressions on node-sets, variables the caller says are
+ * node-sets, and the functions that return node-sets (id(), ml:key,
+ * ml:data, ml:distinct, ml:latest; ml:if when both branches are).  Anything
+ * else is "other" or "unknown", never reported: the check is conservative.
+ * A node-set of at most one node (ML_XT_NODE: ".", "..", "@name", "/",
+ * ml:latest(), and such paths from one of them) compared with another such
+ * is no trap (it is a string comparison); one of them against a larger
+ * set is.
+ * An expression it cannot read (libxml2 compiled it, so that would be a gap
+ * here) gives no finding at all. */
+
+#define XT_MAX_DEPTH 200
+#define IS_NODES(t) ((t) == ML_XT_NODESET || (t) == ML_XT_NODE)
+
+struct xt {
+	const char *s;
+	size_t i;
+	int err, depth;
+	struct ml_xcheck *c;
+};
+
+static void
+xt_ws(struct xt *p)
+{
+	p->i = skip_space(p->s, p->i);
+}
+
+/* An NCName at p->i: its length (0 when none), without consuming it. */
+static size_t
+xt_ncname(const struct xt *p, size_t at)
+{
+	return name_start((unsigned char)p->s[at]) ? ncname_end(p->s, at) - at : 0;
+}
+
+/* Consumes the operator name word when it is next (operator position). */
+static int
+xt_word(struct xt *p, const char *word)
+{
+	size_t n;
+
+	xt_ws(p);
+	n = xt_ncname(p, p->i);
+	if (n && equals(p->s + p->i, n, word)) {
+		p->i += n;
+		return 1;
+	}
+	return 0;
+}
+
+static int xt_expr(struct xt *p);
+
+/* '[' Expr ']' predicates, as many as there are. */
+static void
+xt_predicates(struct xt *p)
+{
+	for (;;) {
+		xt_ws(p);
+		if (p->err || p->s[p->i] != '[')
+			return;
+		p->i++;
+		xt_expr(p);
+		xt_ws(p);
+		if (p->s[p->i] != ']') {
+			p->err = 1;
+			return;
+		}
+		p->i++;
+	}
+}
+
+/* Step: '.', '..', or (axis:: | @)? node-test predicates.  Returns 1 when
+ * it selects at most one node from one node ('.', '..', self::, parent::,
+ * an attribute by name). */
+static int
+xt_step(struct xt *p)
+{
+	size_t n, after;
+	int one = 0;
+
+	xt_ws(p);
+	if (p->s[p->i] == '.') {
+		p->i += p->s[p->i + 1] == '.' ? 2 : 1;
+		xt_predicates(p);
+		return 1;
+	}
+	if (p->s[p->i] == '@') {
+		p->i++;
+		xt_ws(p);
+		one = 2; /* by name only */
+	} else if ((n = xt_ncname(p, p->i))) {
+		after = skip_space(p->s, p->i + n);
+		if (p->s[after] == ':' && p->s[after + 1] == ':') {
+			if (equals(p->s + p->i, n, "self") || equals(p->s + p->i, n, "parent"))
+				one = 1;
+			else if (equals(p->s + p->i, n, "attribute"))
+				one = 2;
+			p->i = skip_space(p->s, after + 2);
+		}
+	}
+	if (p->s[p->i] == '*') {
+		p->i++;
+		if (one == 2)
+			one = 0;
+	} else if ((n = xt_ncname(p, p->i))) {
+		size_t b = p->i;
+		p->i += n;
+		if (p->s[p->i] == ':' && p->s[p->i + 1] == '*') {
+			p->i += 2;
+		} else if (p->s[p->i] == ':' && name_start((unsigned char)p->s[p->i + 1])) {
+			p->i = ncname_end(p->s, p->i + 1);
+		} else if (node_type(p->s + b, n)) {
+			after = skip_space(p->s, p->i);
+			if (p->s[after] == '(') {
+				p->i = skip_space(p->s, after + 1);
+				if (p->s[p->i] == '"' || p->s[p->i] == '\'') {
+					const char *end = strchr(p->s + p->i + 1, p->s[p->i]);
+					if (!end) {
+						p->err = 1;
+						return 0;
+					}
+					p->i = skip_space(p->s, (size_t)(end - p->s) + 1);
+				}
+				if (p->s[p->i] != ')') {
+					p->err = 1;
+					return 0;
+				}
+				p->i++;
+			}
+		}
+	} else {
+		p->err = 1;
+		return 0;
+	}
+	xt_predicates(p);
+	return one != 0;
+}
+
+/* Steps separated by / or //: 1 when every step keeps at most one node. */
+static int
+xt_relative_path(struct xt *p)
+{
+	int one = xt_step(p);
+
+	for (;;) {
+		xt_ws(p);
+		if (p->err || p->s[p->i] != '/')
+			return one;
+		if (p->s[p->i + 1] == '/')
+			one = 0;
+		p->i += p->s[p->i + 1] == '/' ? 2 : 1;
+		one &= xt_step(p);
+	}
+}
+
+/* Whether a step can start at p->i (after a leading '/'). */
+static int
+xt_step_start(const struct xt *p)
+{
+	unsigned char c = (unsigned char)p->s[skip_space(p->s, p->i)];
+
+	return c == '.' || c == '@' || c == '*' || name_start(c);
+}
+
+/* The static type of a function call's result. */
+static int
+xt_call_type(const char *prefix, size_t plen, const char *name, size_t nlen, const int *args,
+	     int nargs)
+{
+	if (plen == 0)
+		return equals(name, nlen, "id") ? ML_XT_NODESET : ML_XT_OTHER;
+	if (!equals(prefix, plen, "ml"))
+		return ML_XT_UNKNOWN;
+	if (equals(name, nlen, "latest"))
+		return ML_XT_NODE;
+	if (equals(name, nlen, "key") || equals(name, nlen, "data") ||
+	    equals(name, nlen, "distinct"))
+		return ML_XT_NODESET;
+	if (equals(name, nlen, "if"))
+		return nargs == 3 && args[1] == args[2] ? args[1] : ML_XT_UNKNOWN;
+	return ML_XT_OTHER;
+}
+
+/* PrimaryExpr: variable, (Expr), literal, number or function call. */
+static int
+xt_primary(struct xt *p)
+{
+	const char *s = p->s;
+	size_t b, e;
+
+	xt_ws(p);
+	b = p->i;
+	if (s[b] == '$') {
+		b++;
+		e = ncname_end(s, b);
+		if (s[e] == ':' && name_start((unsigned char)s[e + 1])) {
+			b = e + 1;
+			e = ncname_end(s, b);
+		}
+		p->i = e;
+		return e > b && p->c->var_type ? p->c->var_type(p->c->ctx, s + b, e - b)
+					       : ML_XT_UNKNOWN;
+	}
+	if (s[b] == '(') {
+		int t;
+		p->i++;
+		t = xt_expr(p);
+		xt_ws(p);
+		if (s[p->i] != ')') {
+			p->err = 1;
+			return ML_XT_UNKNOWN;
+		}
+		p->i++;
+		return t;
+	}
+	if (s[b] == '"' || s[b] == '\'') {
+		const char *end = strchr(s + b + 1, s[b]);
+		if (!end) {
+			p->err = 1;
+			return ML_XT_UNKNOWN;
+		}
+		p->i = (size_t)(end - s) + 1;
+		return ML_XT_OTHER;
+	}
+	if ((s[b] >= '0' && s[b] <= '9') || s[b] == '.') {
+		while ((s[p->i] >= '0' && s[p->i] <= '9') || s[p->i] == '.')
+			p->i++;
+		return ML_XT_OTHER;
+	}
+	{
+		/* QName '(' args ')' */
+		const char *prefix = NULL, *name = s + b;
+		size_t plen = 0, nlen = xt_ncname(p, b);
+		int args[3] = {ML_XT_UNKNOWN, ML_XT_UNKNOWN, ML_XT_UNKNOWN}, nargs = 0;
+
+		e = b + nlen;
+		if (nlen && s[e] == ':' && name_start((unsigned char)s[e + 1])) {
+			prefix = name;
+			plen = nlen;
+			name = s + e + 1;
+			nlen = ncname_end(s, e + 1) - (e + 1);
+			e = e + 1 + nlen;
+		}
+		e = skip_space(s, e);
+		if (!nlen || s[e] != '(') {
+			p->err = 1;
+			return ML_XT_UNKNOWN;
+		}
+		p->i = skip_space(s, e + 1);
+		if (s[p->i] != ')')
+			for (;;) {
+				int t = xt_expr(p);
+				if (nargs < 3)
+					args[nargs] = t;
+				nargs++;
+				xt_ws(p);
+				if (p->err)
+					return ML_XT_UNKNOWN;
+				if (s[p->i] == ',') {
+					p->i++;
+					continue;
+				}
+				break;
+			}
+		if (s[p->i] != ')') {
+			p->err = 1;
+			return ML_XT_UNKNOWN;
+		}
+		p->i++;
+		return xt_call_type(prefix, plen, name, nlen, args, nargs);
+	}
+}
+
+/* PathExpr: a location path, or a filter expression and maybe a path. */
+static int
+xt_path(struct xt *p)
+{
+	const char *s = p->s;
+	size_t b, n, after;
+	int t, primary;
+
+	xt_ws(p);
+	b = p->i;
+	if (s[b] == '/') {
+		p->i += s[b + 1] == '/' ? 2 : 1;
+		if (s[b + 1] == '/' || xt_step_start(p))
+			return xt_relative_path(p) && s[b + 1] != '/' ? ML_XT_NODE : ML_XT_NODESET;
+		return ML_XT_NODE; /* the root */
+	}
+	primary = s[b] == '$' || s[b] == '(' || s[b] == '"' || s[b] == '\'' ||
+		  (s[b] >= '0' && s[b] <= '9') || (s[b] == '.' && s[b + 1] >= '0' && s[b + 1] <= '9');
+	if (!primary && (n = xt_ncname(p, b))) {
+		/* a function call, unless a node type or an axis */
+		after = b + n;
+		if (s[after] == ':' && name_start((unsigned char)s[after + 1]))
+			after = ncname_end(s, after + 1);
+		after = skip_space(s, after);
+		primary = s[after] == '(' && !node_type(s + b, n);
+	}
+	if (!primary) /* from the context node: one node */
+		return xt_relative_path(p) ? ML_XT_NODE : ML_XT_NODESET;
+	t = xt_primary(p);
+	xt_predicates(p);
+	xt_ws(p);
+	if (s[p->i] == '/') {
+		int dbl = s[p->i + 1] == '/';
+		p->i += dbl ? 2 : 1;
+		t = xt_relative_path(p) && !dbl && t == ML_XT_NODE ? ML_XT_NODE : ML_XT_NODESET;
+	}
+	return t;
+}
+
+static int
+xt_union(struct xt *p)
+{
+	int t = xt_path(p);
+
+	for (;;) {
+		xt_ws(p);
+		if (p->err || p->s[p->i] != '|')
+			return t;
+		p->i++;
+		xt_path(p);
+		t = ML_XT_NODESET;
+	}
+}
+
+static int
+xt_unary(struct xt *p)
+{
+	xt_ws(p);
+	if (p->s[p->i] == '-') {
+		p->i++;
+		xt_unary(p);
+		return ML_XT_OTHER;
+	}
+	return xt_union(p);
+}
+
+static int
+xt_mul(struct xt *p)
+{
+	int t = xt_unary(p);
+
+	for (;;) {
+		xt_ws(p);
+		if (p->err)
+			return t;
+		if (p->s[p->i] == '*')
+			p->i++;
+		else if (!xt_word(p, "div") && !xt_word(p, "mod"))
+			return t;
+		xt_unary(p);
+		t = ML_XT_OTHER;
+	}
+}
+
+static int
+xt_add(struct xt *p)
+{
+	int t = xt_mul(p);
+
+	for (;;) {
+		xt_ws(p);
+		if (p->err || (p->s[p->i] != '+' && p->s[p->i] != '-'))
+			return t;
+		p->i++;
+		xt_mul(p);
+		t = ML_XT_OTHER;
+	}
+}
+
+static int
+xt_rel(struct xt *p)
+{
+	int t = xt_add(p);
+
+	for (;;) {
+		xt_ws(p);
+		if (p->err || (p->s[p->i] != '<' && p->s[p->i] != '>'))
+			return t;
+		p->i += p->s[p->i + 1] == '=' ? 2 : 1;
+		xt_add(p);
+		t = ML_XT_OTHER;
+	}
+}
+
+static int
+xt_eq(struct xt *p)
+{
+	int t = xt_rel(p);
+
+	for (;;) {
+		size_t at;
+		int u;
+		xt_ws(p);
+		at = p->i;
+		if (p->err)
+			return t;
+		if (p->s[at] == '=')
+			p->i++;
+		else if (p->s[at] == '!' && p->s[at + 1] == '=')
+			p->i += 2;
+		else
+			return t;
+		u = xt_rel(p);
+		if (IS_NODES(t) && IS_NODES(u) && !(t == ML_XT_NODE && u == ML_XT_NODE) &&
+		    !p->c->found) {
+			p->c->found = 1;
+			p->c->pos = at;
+			p->c->op_ne = p->s[at] == '!';
+		}
+		t = ML_XT_OTHER;
+	}
+}
+
+static int
+xt_and(struct xt *p)
+{
+	int t = xt_eq(p);
+
+	while (!p->err && xt_word(p, "and")) {
+		xt_eq(p);
+		t = ML_XT_OTHER;
+	}
+	return t;
+}
+
+static int
+xt_expr(struct xt *p)
+{
+	int t;
+
+	if (++p->depth > XT_MAX_DEPTH) {
+		p->err = 1;
+		return ML_XT_UNKNOWN;
+	}
+	t = xt_and(p);
+	while (!p->err && xt_word(p, "or")) {
+		xt_and(p);
+		t = ML_XT_OTHER;
+	}
+	p->depth--;
+	return t;
+}
+
+int
+ml_xpath_check(const char *expr, struct ml_xcheck *c)
+{
+	struct xt p = {expr, 0, 0, 0, c};
+	int t;
+
+	c->found = 0;
+	c->pos = 0;
+	c->op_ne = 0;
+	t = xt_expr(&p);
+	xt_ws(&p);
+	if (p.err || expr[p.i] != '\0') {
+		c->found = 0; /* not read to the end: say nothing */
+		return ML_XT_UNKNOWN;
+	}
+	return t;
+}
