@@ -52,7 +52,10 @@ static const char record_usage[] =
 	"digest (or --digest when signing offline).  Values of --set/--metric become JSON\n"
 	"numbers when they parse as numbers, true/false booleans, otherwise strings;\n"
 	"a value in double quotes is always a string (--set 'dpia=\"2024-17\"').\n"
-	"record prints SEQ sha256:LEAFHASH.\n";
+	"record prints SEQ sha256:LEAFHASH.\n"
+	"sign writes the envelope to FILE (temporary name, then renamed); an existing\n"
+	"FILE is replaced only with --force, and never the ledger, its -wal, -shm,\n"
+	"-journal or log key, or a secret key (exit 2).\n";
 
 static int
 opt_allowed(enum ml_kind kind, const char *name)
@@ -320,6 +323,8 @@ cmd_sign(int argc, char **argv)
 	}
 	if (!(outp = cli_get(&c, "out")))
 		return cli_failf(&c, ML_EINPUT, "--out FILE is required");
+	if ((rc = cli_out_check(&c, "--out", outp, 0, &e)))
+		return cli_fail(&c, &e);
 	/* The ledger is optional here: with one, digests are looked up and the
 	 * envelope is checked as its append would be (governance, roles,
 	 * references), so what `submit` would refuse is not signed. */
