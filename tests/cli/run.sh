@@ -1169,7 +1169,7 @@ input_error "import: an approval naming another model digest exits 2" \
 	"$M" --ledger "$L" import "$W/baddigest.jsonl" --key "$K/appr.key"
 : >"$W/empty.jsonl"
 import_error "import of an empty file exits 2" 'no statements' "$W/empty.jsonl"
-input_error "import of a missing file exits 2" 'cannot open' \
+input_error "import of a missing file exits 2" 'none\.jsonl: No such file' \
 	"$M" --ledger "$L" import "$W/none.jsonl" --key "$K/eng.key"
 key_error "import without --key exits 6" 'key' \
 	"$M" --ledger "$L" import "$W/imp2.jsonl"
