@@ -134,6 +134,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/clock.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/outputs.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh
