@@ -2430,7 +2430,7 @@ run "$M" verify --bundle "$TL/bundle" --trust "$TL/p1"
 want_err 4 'trust policy is not met'
 bundle_copy bundle-cos
 "$M" cosign --key "$TL/wk/w1.key" --log-key "$TL/bundle-cos/log.pub" "$TL/bundle-cos/checkpoint" \
-	--out "$TL/bundle-cos/checkpoint" >/dev/null 2>&1 || bad "cosign failed"
+	--out "$TL/bundle-cos/checkpoint" --force >/dev/null 2>&1 || bad "cosign failed"
 run "$M" verify --bundle "$TL/bundle-cos" --trust "$TL/p1"
 want_ok
 end
