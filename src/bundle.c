@@ -300,14 +300,12 @@ dir_is_new(const char *dir, struct ml_err *e)
 					  "folder)", dir);
 }
 
-/* Creates dir (unless it is an empty folder) and dir/keys. */
+/* Creates dir/keys in the new folder dir. */
 static int
 make_dirs(const char *dir, struct ml_err *e)
 {
 	char path[PATH_MAX];
 
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
 	if (snprintf(path, sizeof path, "%s/keys", dir) >= (int)sizeof path)
 		return ml_err_set(e, ML_EINPUT, "%s: path too long", dir);
 	if (mkdir(path, 0755) != 0)
@@ -347,8 +345,35 @@ write_keys(const char *dir, const struct key_list *kl, struct ml_err *e)
 	return ML_OK;
 }
 
-int
-ml_bundle_export(struct ml_ledger *l, const char *dir, struct ml_err *e)
+/* Removes the folder path and everything in it, links not followed.  Only
+ * for the temporary folder export made itself. */
+static void
+remove_tree(const char *path)
+{
+	char sub[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(path);
+
+	if (d) {
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= (int)sizeof sub)
+				continue;
+			if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+				remove_tree(sub);
+			else
+				unlink(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
+/* Writes the bundle's files into the new folder dir. */
+static int
+export_into(struct ml_ledger *l, const char *dir, struct ml_err *e)
 {
 	struct ml_store *s = ml_ledger_store(l);
 	struct key_list kl = {0};
@@ -357,8 +382,6 @@ ml_bundle_export(struct ml_ledger *l, const char *dir, struct ml_err *e)
 	uint64_t size;
 	int rc;
 
-	if ((rc = dir_is_new(dir, e)))
-		return rc;
 	if (snprintf(path, sizeof path, "%s/ledger.db", dir) >= (int)sizeof path)
 		return ml_err_set(e, ML_EINPUT, "%s: path too long", dir);
 	if ((rc = ml_store_begin(s, 0, e)))
@@ -385,6 +408,62 @@ ml_bundle_export(struct ml_ledger *l, const char *dir, struct ml_err *e)
 	free(note);
 	key_list_free(&kl);
 	return rc;
+}
+
+/* Syncs the folder that holds path (its parent). */
+static void
+fsync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path + 1) : 1,
+		 slash ? path : ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int
+ml_bundle_export(struct ml_ledger *l, const char *dir, struct ml_err *e)
+{
+	char out[PATH_MAX], tmp[PATH_MAX + 16];
+	size_t n;
+	mode_t mask;
+	int rc;
+
+	if ((rc = dir_is_new(dir, e)))
+		return rc;
+	if (snprintf(out, sizeof out, "%s", dir) >= (int)sizeof out)
+		return ml_err_set(e, ML_EINPUT, "%s: path too long", dir);
+	n = strlen(out);
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	/* Built beside dir under a new name, renamed into place at the end:
+	 * a failure midway (a full disk) removes everything it made. */
+	snprintf(tmp, sizeof tmp, "%s.export-XXXXXX", out);
+	if (strlen(tmp) >= PATH_MAX || !mkdtemp(tmp))
+		return ml_err_set(e, ML_EIO, "%s: cannot create a folder beside it: %s", out,
+				  strlen(tmp) >= PATH_MAX ? "path too long" : strerror(errno));
+	mask = umask(0);
+	umask(mask);
+	if (chmod(tmp, 0755 & ~mask) != 0)
+		rc = ml_err_set(e, ML_EIO, "%s: %s", tmp, strerror(errno));
+	if (rc == ML_OK)
+		rc = export_into(l, tmp, e);
+	/* rename() replaces dir only when it is absent or an empty folder. */
+	if (rc == ML_OK && rename(tmp, out) != 0)
+		rc = ml_err_set(e, errno == EEXIST || errno == ENOTEMPTY ? ML_EINPUT : ML_EIO,
+				"%s: %s", out, errno == EEXIST || errno == ENOTEMPTY
+				? "not empty (export into a new folder)" : strerror(errno));
+	if (rc) {
+		remove_tree(tmp);
+		return rc;
+	}
+	fsync_parent(out);
+	return ML_OK;
 }
 
 /* ---- verify --bundle: keys/ -------------------------------------------- */

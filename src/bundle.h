@@ -22,9 +22,11 @@
 /* Writes a consistent copy of the ledger (SQLite backup API, while writers
  * may append), keys/KEYID.pub for every key the entries enrolled, log.pub,
  * the latest checkpoint and README.txt into dir, which must be absent or an
- * empty folder.  ML_EINPUT when dir is not new; ML_EINTEGRITY (before
- * anything is created) when an enrolment entry does not parse or the keys
- * table disagrees with the entries; ML_EIO on storage errors. */
+ * empty folder.  Everything is built in a new sibling folder DIR.export-XXXXXX
+ * and renamed to dir at the end; on any failure that folder is removed with
+ * all it holds, so dir is either the whole bundle or as it was.  ML_EINPUT
+ * when dir is not new; ML_EINTEGRITY when an enrolment entry does not parse
+ * or the keys table disagrees with the entries; ML_EIO on storage errors. */
 int ml_bundle_export(struct ml_ledger *l, const char *dir, struct ml_err *e);
 
 /* Checks dir/keys against the keys l's entries enrolled: a folder (not a

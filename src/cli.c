@@ -40,7 +40,8 @@ static const char usage_text[] =
 	"  record retirement NAME@VERSION --env ENV --reason TEXT\n"
 	"  record incident NAME@VERSION --severity low|medium|high|critical --description TEXT\n"
 	"     all take --key K.key [--idempotency-key K] [--format text|json]\n"
-	"  sign KIND NAME@VERSION [record options] --key K.key --out FILE   (no ledger write)\n"
+	"  sign KIND NAME@VERSION [record options] --key K.key --out FILE [--force]\n"
+	"                                     (no ledger write)\n"
 	"  submit FILE...                     append envelopes made by 'sign'\n"
 	"  import FILE.jsonl --key K.key      many statements, one transaction\n"
 	"  digest PATH [--jobs N]             sha256:HEX of a file or folder, as record\n"
@@ -56,9 +57,10 @@ static const char usage_text[] =
 	"  prove SEQ [--size N]               c2sp.org/tlog-proof@v1 bundle for an entry\n"
 	"  prove --consistency OLD [--size NEW]\n"
 	"  verify-proof --log-key LOG.pub PROOF LEAF   offline, no ledger needed\n"
-	"  cosign --key W.key --log-key LOG.pub CHECKPOINT [--out FILE]   witness cosignature\n"
+	"  cosign --key W.key --log-key LOG.pub CHECKPOINT [--out FILE [--force]]\n"
+	"                                     witness cosignature\n"
 	"  witness-key --key W.key            a witness's verifier key for trust policies\n"
-	"  export --out DIR                   everything an auditor needs\n"
+	"  export --out DIR                   everything an auditor needs (new or empty DIR)\n"
 	"Policy\n"
 	"  evidence NAME@VERSION [--env ENV] [--as-of DATE]   the XML the rules read\n"
 	"  gate --policy FILE NAME@VERSION --env ENV [--format text|json|junit|sarif|github]\n"
@@ -67,15 +69,18 @@ static const char usage_text[] =
 	"  policy test FILE...                    run policy test files (policies/TESTING.md)\n"
 	"Audit reports\n"
 	"  report --from DAY --to DAY --format html|md|json|csv --out PATH [--policy FILE]...\n"
-	"         [--sign KEY] [--as-of DATE] [--generated-at TIME] [--allow-unverified]\n"
+	"         [--sign KEY] [--as-of DATE] [--generated-at TIME] [--allow-unverified] [--force]\n"
 	"  verify-report REPORT --key NAME.pub   its detached signature REPORT.sig.json\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
+	"Outputs: an existing file only with --force; never the ledger, its -wal, -shm,\n"
+	"-journal or log key, a secret key or a folder of keys.  Inputs: regular files.\n"
 	"\n"
-	"Exit codes: 0 ok/pass, 1 policy deny, 2 usage or bad input, 3 invalid policy,\n"
-	"            4 integrity failure, 5 storage or I/O error, 6 key error,\n"
-	"            7 conflict (an idempotency key already names other content).\n"
+	"Exit codes: 0 ok/pass, 1 policy deny, 2 usage, bad input or a refused output,\n"
+	"            3 invalid policy, 4 integrity failure, 5 storage or I/O error,\n"
+	"            6 key error, 7 conflict (an idempotency key already names other\n"
+	"            content).\n"
 	"A retry of what the ledger holds exits 0: \"already recorded at seq N\".\n";
 
 static const struct {
@@ -420,6 +425,30 @@ cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e)
 	rc = ml_seckey_load(path, pass_cb, &p, out, e);
 	if (rc && pe.code)
 		*e = pe; /* the passphrase source's own message is more useful */
+	else if (rc && !strncmp(e->msg, path, strlen(path)) && e->msg[strlen(path)] == ':') {
+		char msg[sizeof e->msg];
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		ml_err_set(e, rc, "--key %s", msg); /* "--key /tmp/f: not a regular file" */
+	}
+	return rc;
+}
+
+int
+cli_out_rules(const struct cli *c, struct ml_out_rules *r, struct ml_err *e)
+{
+	ml_out_rules_init(r, cli_has(c, "force"));
+	return ml_out_protect_ledger(r, c->ledger, e);
+}
+
+int
+cli_out_check(const struct cli *c, const char *opt, const char *path, int is_dir,
+	      struct ml_err *e)
+{
+	struct ml_out_rules r;
+	int rc;
+
+	if ((rc = cli_out_rules(c, &r, e)) == ML_OK)
+		rc = ml_out_check(&r, opt, path, is_dir, e);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 
 #include "keys.h"
 #include "ledger.h"
+#include "output.h"
 #include "util.h"
 
 int cli_main(int argc, char **argv);
@@ -61,6 +62,14 @@ int cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e);
  * caller.  0 or -1 (e set). */
 int cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
 		   size_t cap, struct ml_err *e);
+/* The output rules of c (output.h): --force, and the ledger of c protected
+ * (its file, -wal, -shm, -journal and log key). */
+int cli_out_rules(const struct cli *c, struct ml_out_rules *r, struct ml_err *e);
+/* Checks one path c will write (cli_out_rules, then ml_out_check): opt
+ * names the option in the message ("--out").  ML_EINPUT (exit 2) when it
+ * must not be written. */
+int cli_out_check(const struct cli *c, const char *opt, const char *path, int is_dir,
+		  struct ml_err *e);
 /* Opens the ledger of c. */
 int cli_open(const struct cli *c, int writable, struct ml_ledger **out, struct ml_err *e);
 /* Progress on stderr when it is a terminal. */

@@ -534,9 +534,17 @@ cmd_import(int argc, char **argv)
 	}
 	if (c.nargs != 1)
 		return cli_failf(&c, ML_EINPUT, "expected one FILE.jsonl");
-	f = strcmp(c.args[0], "-") ? fopen(c.args[0], "r") : stdin;
-	if (!f)
-		return cli_failf(&c, ML_EINPUT, "%s: cannot open", c.args[0]);
+	if (strcmp(c.args[0], "-")) {
+		int fd; /* a regular file only: a FIFO must not hang (util.h) */
+		if ((rc = ml_open_input(c.args[0], &fd, &e)))
+			return cli_fail(&c, &e);
+		if (!(f = fdopen(fd, "r"))) {
+			close(fd);
+			return cli_failf(&c, ML_EIO, "%s: cannot open", c.args[0]);
+		}
+	} else {
+		f = stdin;
+	}
 	/* Appends go through l; the builder thread reads through its own im.l. */
 	if ((rc = cli_open(&c, 1, &l, &e)) || (rc = cli_open(&c, 0, &im.l, &e)) ||
 	    (rc = cli_load_key(&c, &k, &e)) || (rc = read_lines(&c, f, &ls, &e)))

@@ -1,4 +1,5 @@
 /* cli_key — init and the key commands (new, enroll, revoke, list). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +21,38 @@ static const char key_usage[] =
 	"       mlledger key list [--format text|json]\n"
 	"\n"
 	"key new writes NAME.key (0600, never overwritten without --force) and NAME.pub\n"
-	"(the C2SP verifier key).  The key is encrypted under a passphrase when one is\n"
-	"given: --passphrase-file, MLLEDGER_PASSPHRASE_FILE, or --encrypt (asks twice).\n"
+	"(the C2SP verifier key) into DIR (default: the current folder); even with\n"
+	"--force never over the ledger, its -wal, -shm, -journal or log key (exit 2).\n"
+	"The key is encrypted under a passphrase when one is given: --passphrase-file,\n"
+	"MLLEDGER_PASSPHRASE_FILE, or --encrypt (asks twice).\n"
 	"Roles are those the ledger's governance declares (mlledger governance show);\n"
 	"by default admin, engineer, validator, approver, risk-officer, auditor, each\n"
 	"allowed to sign its own kinds of entries.  Every key belongs to a person:\n"
 	"--person ID (1-64 of [A-Za-z0-9._-]; default: the key's name, so a new key\n"
 	"enrolled under a revoked key's name is that person's rotated key), with an\n"
 	"optional display --name and --email.  Policies count persons, not keys.\n";
+
+/* DIR/NAME.key and DIR/NAME.pub may be written: --force replaces a key
+ * (that is key new's job), never the ledger's files (output.h). */
+static int
+check_key_paths(const struct cli *c, const char *dir, const char *name, struct ml_err *e)
+{
+	static const char *const ext[] = {"key", "pub"};
+	struct ml_out_rules r;
+	char path[PATH_MAX];
+	size_t i;
+	int rc;
+
+	if ((rc = cli_out_rules(c, &r, e)))
+		return rc;
+	r.keys_ok = 1;
+	for (i = 0; i < 2 && rc == ML_OK; i++) {
+		if (snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext[i]) >= (int)sizeof path)
+			return ml_err_set(e, ML_EINPUT, "%.200s...: path too long", dir);
+		rc = ml_out_check(&r, NULL, path, 0, e);
+	}
+	return rc;
+}
 
 static int
 key_new(int argc, char **argv)
@@ -52,6 +77,8 @@ key_new(int argc, char **argv)
 		return cli_failf(&c, ML_EINPUT, "\"%.64s\": a key name is 1-64 of [A-Za-z0-9._-]",
 				 c.args[0]);
 	dir = cli_get(&c, "dir") ? cli_get(&c, "dir") : ".";
+	if ((rc = check_key_paths(&c, dir, c.args[0], &e)))
+		return cli_fail(&c, &e);
 	encrypt = cli_has(&c, "encrypt") || cli_get(&c, "passphrase-file") ||
 		  (getenv("MLLEDGER_PASSPHRASE_FILE") && *getenv("MLLEDGER_PASSPHRASE_FILE"));
 	if (encrypt) {

@@ -252,10 +252,18 @@ check_held(struct cli *c, struct ml_ledger *l, const char *path, struct ml_polic
 static int
 check_state(struct cli *c, struct ml_ledger *l, const char *path, struct ml_err *e)
 {
+	struct ml_out_rules r;
 	uint64_t size;
 	char *latest = NULL;
 	int rc;
 
+	/* Replacing the state file is its use (force), but never the ledger,
+	 * its files or a secret key. */
+	if ((rc = cli_out_rules(c, &r, e)))
+		return rc;
+	r.force = 1;
+	if ((rc = ml_out_check(&r, "--state", path, 0, e)))
+		return rc;
 	if (access(path, F_OK) == 0 && (rc = check_held(c, l, path, NULL, e)))
 		return rc;
 	if ((rc = ml_tlog_checkpoint(l, -1, &size, &latest, e)))
@@ -375,6 +383,8 @@ cmd_verify(int argc, char **argv)
 		     "                   both checkpoints (truncation, rollback, fork)\n"
 		     "--state FILE       the last checkpoint this verifier accepted; checked like\n"
 		     "                   --checkpoint, then moved up to the ledger's latest\n"
+		     "                   (replaced in place; never the ledger, its -wal, -shm,\n"
+		     "                   -journal or log key, nor a secret key: exit 2)\n"
 		     "--trust POLICY     C2SP tlog-policy: held checkpoints must be signed by its\n"
 		     "                   log and cosigned by its quorum of witnesses\n"
 		     "--bundle DIR       verify an 'export' folder offline: its ledger, log.pub,\n"

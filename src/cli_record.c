@@ -60,6 +60,9 @@ static const char record_usage[] =
 	"prints the entry already recorded (exit 0, \"already recorded at seq N\" on\n"
 	"stderr); the same K with other content exits 7 (conflict), naming that seq.\n"
 	"Without it, a fresh random key is used, so two records are two entries.\n"
+	"sign writes the envelope to FILE (temporary name, then renamed); an existing\n"
+	"FILE is replaced only with --force, and never the ledger, its -wal, -shm,\n"
+	"-journal or log key, or a secret key (exit 2).\n"
 	"Exit codes: 0 ok, 2 bad input, 5 storage error, 6 key error, 7 conflict.\n";
 
 static int
@@ -362,6 +365,8 @@ cmd_sign(int argc, char **argv)
 	}
 	if (!(outp = cli_get(&c, "out")))
 		return cli_failf(&c, ML_EINPUT, "--out FILE is required");
+	if ((rc = cli_out_check(&c, "--out", outp, 0, &e)))
+		return cli_fail(&c, &e);
 	/* The ledger is optional here: with one, digests are looked up and the
 	 * envelope is checked as its append would be (governance, roles,
 	 * references), so what `submit` would refuse is not signed. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "report.h"
@@ -20,7 +21,7 @@ static const char report_usage[] =
 	"                       --out PATH [--policy FILE]... [--param NAME=VALUE]...\n"
 	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
-	"                       [--allow-unverified] [--jobs N]\n"
+	"                       [--allow-unverified] [--jobs N] [--force]\n"
 	"\n"
 	"Writes an audit report of the period (both days included, UTC): scope,\n"
 	"integrity (a full verify), inventory and production history, the evidence\n"
@@ -36,9 +37,15 @@ static const char report_usage[] =
 	"--max-gap-days N  monitoring gaps longer than N days are flagged (default: the\n"
 	"                  max-age-days param of a --policy, as monitoring.xml has, else 7)\n"
 	"--allow-unverified  report on a ledger that fails verify, saying so first\n"
+	"--force           replace existing report files (never the ledger, its -wal,\n"
+	"                  -shm, -journal or log key, a secret key, or a folder that\n"
+	"                  holds secret keys: those are refused, exit 2)\n"
 	"\n"
-	"Exit 0; 2 bad input; 3 invalid policy; 4 the ledger fails verification;\n"
-	"5 I/O; 6 key error.  See reports/README.md.\n";
+	"Each file is written under a temporary name in its folder and renamed; an\n"
+	"existing file is refused (exit 2) without --force, before anything is built.\n"
+	"\n"
+	"Exit 0; 2 bad input or a refused --out; 3 invalid policy; 4 the ledger fails\n"
+	"verification; 5 I/O; 6 key error.  See reports/README.md.\n";
 
 /* cli_parse knows --format text|json only: report reads its own. */
 static int
@@ -142,20 +149,21 @@ base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Writes bytes to path, and path.sig.json when k is set. */
+/* Writes bytes to path, and path.sig.json when k is set; existing files are
+ * replaced only with force (check_outputs refused the rest already). */
 static int
-write_out(const char *path, const struct ml_buf *b, const struct ml_seckey *k,
+write_out(const char *path, const struct ml_buf *b, const struct ml_seckey *k, int force,
 	  struct ml_err *e)
 {
 	struct ml_buf sig = {0};
 	char sp[4200];
 	int rc;
 
-	if ((rc = ml_write_file_atomic(path, b->data, b->len, 0644, 0, e)) || !k)
+	if ((rc = ml_write_file_atomic(path, b->data, b->len, 0644, !force, e)) || !k)
 		return rc;
 	snprintf(sp, sizeof sp, "%s.sig.json", path);
 	if ((rc = ml_report_sign(k, base_name(path), b->data, b->len, &sig, e)) == ML_OK)
-		rc = ml_write_file_atomic(sp, sig.data, sig.len, 0644, 0, e);
+		rc = ml_write_file_atomic(sp, sig.data, sig.len, 0644, !force, e);
 	ml_buf_free(&sig);
 	if (rc == ML_OK)
 		printf("signed %s\n", sp);
@@ -172,16 +180,59 @@ read_css(const struct cli *c, char **css, size_t *len, struct ml_err *e)
 	return path ? ml_read_file(path, CSS_MAX, css, len, e) : ML_OK;
 }
 
-/* One file per table in folder dir (made when absent). */
+/* PATH and, when signing, PATH.sig.json: may they be written? */
 static int
-write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k,
+check_file(const struct ml_out_rules *r, const char *path, int sign, struct ml_err *e)
+{
+	char sp[4200];
+	int rc;
+
+	if ((rc = ml_out_check(r, "--out", path, 0, e)) || !sign)
+		return rc;
+	if (snprintf(sp, sizeof sp, "%s.sig.json", path) >= (int)sizeof sp)
+		return ml_err_set(e, ML_EINPUT, "--out %.200s...: path too long", path);
+	return ml_out_check(r, "--out", sp, 0, e);
+}
+
+/* Every path the report would write, checked before anything is built: the
+ * file --out, or the folder --out and each NAME.csv in it (output.h). */
+static int
+check_outputs(const struct cli *c, const char *fmt, struct ml_err *e)
+{
+	const struct ml_report_table *t;
+	const char *out = cli_get(c, "out");
+	struct ml_out_rules r;
+	int rc, sign = cli_get(c, "sign") != NULL;
+	size_t i, n;
+
+	if ((rc = cli_out_rules(c, &r, e)))
+		return rc;
+	if (strcmp(fmt, "csv") || cli_get(c, "table"))
+		return check_file(&r, out, sign, e);
+	if ((rc = ml_out_check(&r, "--out", out, 1, e)))
+		return rc;
+	t = ml_report_tables(&n);
+	for (i = 0; i < n && rc == ML_OK; i++) {
+		char path[4200];
+		if (snprintf(path, sizeof path, "%s/%s.csv", out, t[i].name) >= (int)sizeof path)
+			return ml_err_set(e, ML_EINPUT, "--out %.200s...: path too long", out);
+		rc = check_file(&r, path, sign, e);
+	}
+	return rc;
+}
+
+/* One file per table in folder dir (made when absent).  When this call made
+ * the folder, a failure removes it with every file written so far. */
+static int
+write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k, int force,
 	      struct ml_err *e)
 {
 	const struct ml_report_table *t;
-	size_t i, n;
-	int rc = ML_OK;
+	size_t i, j, n;
+	int rc = ML_OK, made;
 
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+	made = mkdir(dir, 0755) == 0;
+	if (!made && errno != EEXIST)
 		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
 	t = ml_report_tables(&n);
 	for (i = 0; i < n && rc == ML_OK; i++) {
@@ -189,9 +240,19 @@ write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k,
 		char path[4200];
 		snprintf(path, sizeof path, "%s/%s.csv", dir, t[i].name);
 		if ((rc = ml_report_csv(model, &t[i], &b, e)) == ML_OK &&
-		    (rc = write_out(path, &b, k, e)) == ML_OK)
+		    (rc = write_out(path, &b, k, force, e)) == ML_OK)
 			printf("wrote %s (%zu bytes)\n", path, b.len);
 		ml_buf_free(&b);
+	}
+	if (rc && made) {
+		for (j = 0; j < i; j++) {
+			char path[4200];
+			snprintf(path, sizeof path, "%s/%s.csv", dir, t[j].name);
+			unlink(path);
+			snprintf(path, sizeof path, "%s/%s.csv.sig.json", dir, t[j].name);
+			unlink(path);
+		}
+		rmdir(dir);
 	}
 	return rc;
 }
@@ -271,11 +332,11 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o, struc
 	if (rc)
 		goto out;
 	if (!strcmp(fmt, "csv") && !cli_get(c, "table")) {
-		rc = write_csv_dir(model, out, k, e);
+		rc = write_csv_dir(model, out, k, cli_has(c, "force"), e);
 		goto out;
 	}
 	if ((rc = render(c, fmt, model, &b, e)) == ML_OK &&
-	    (rc = write_out(out, &b, k, e)) == ML_OK)
+	    (rc = write_out(out, &b, k, cli_has(c, "force"), e)) == ML_OK)
 		printf("wrote %s (%s, %zu bytes)\n", out, fmt, b.len);
 out:
 	if (model && !json_is_true(ml_report_get(model, "integrity.ok")))
@@ -301,7 +362,7 @@ cmd_report(int argc, char **argv)
 	if ((rc = parse_report_cli(&c, argc, argv,
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
 				   "table= sign= passphrase-file= css= allow-unverified "
-				   "max-gap-days= jobs=", &fmt)))
+				   "max-gap-days= jobs= force", &fmt)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(report_usage, stdout);
@@ -312,6 +373,8 @@ cmd_report(int argc, char **argv)
 				 c.args[0]);
 	if ((rc = check_format(&c, fmt)) || (rc = report_opts(&c, &o, pol, par)))
 		return rc;
+	if ((rc = check_outputs(&c, fmt, &e)))
+		return cli_fail(&c, &e);
 	rc = report_run(&c, fmt, &o, &e);
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }

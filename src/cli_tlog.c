@@ -184,15 +184,18 @@ cmd_cosign(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= out= log-key=")))
+	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= out= log-key= force")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger cosign --key WITNESS.key --log-key LOG.pub CHECKPOINT "
-		     "[--out FILE]\n\n"
+		     "[--out FILE [--force]]\n\n"
 		     "Checks the checkpoint's signature by the log key, then adds a C2SP\n"
 		     "tlog-cosignature (type 0x04, timestamped Ed25519) by the witness key and\n"
 		     "prints the note (or writes FILE).  'mlledger witness-key --key K' prints\n"
 		     "the witness's verifier key for trust policies.\n"
+		     "FILE is written under a temporary name and renamed; an existing FILE is\n"
+		     "replaced only with --force (it may be the CHECKPOINT itself), never the\n"
+		     "ledger, its -wal, -shm, -journal or log key, or a secret key (exit 2).\n"
 		     "A witness should also check that each checkpoint it cosigns extends the\n"
 		     "last one it cosigned ('verify --checkpoint' against the ledger).");
 		return ML_OK;
@@ -200,6 +203,8 @@ cmd_cosign(int argc, char **argv)
 	if (c.nargs != 1 || !cli_get(&c, "log-key"))
 		return cli_failf(&c, ML_EINPUT, "expected --key WITNESS.key --log-key LOG.pub "
 				 "CHECKPOINT");
+	if (cli_get(&c, "out") && (rc = cli_out_check(&c, "--out", cli_get(&c, "out"), 0, &e)))
+		return cli_fail(&c, &e);
 	{
 		struct ml_pubkey logk;
 		struct ml_note n;
@@ -219,7 +224,8 @@ cmd_cosign(int argc, char **argv)
 	    (rc = ml_cosign(k, note, len, (uint64_t)(ml_now_us() / 1000000), &out, &e)))
 		goto out;
 	if (cli_get(&c, "out"))
-		rc = ml_write_file_atomic(cli_get(&c, "out"), out.data, out.len, 0644, 0, &e);
+		rc = ml_write_file_atomic(cli_get(&c, "out"), out.data, out.len, 0644,
+					  !cli_has(&c, "force"), &e);
 	else
 		fwrite(out.data, 1, out.len, stdout);
 out:
@@ -274,11 +280,17 @@ cmd_export(int argc, char **argv)
 		     "ledger (taken while writers may append), every key its entries enrolled\n"
 		     "(keys/KEYID.pub, revoked keys too), the log key, the latest checkpoint\n"
 		     "and a README with the commands.  Check it with\n"
-		     "'mlledger verify --bundle DIR [--trust FILE]' (ledger/FORMAT.md §10).");
+		     "'mlledger verify --bundle DIR [--trust FILE]' (ledger/FORMAT.md §10).\n\n"
+		     "DIR must be absent or an empty folder (exit 2 otherwise; there is no\n"
+		     "--force), and is never the ledger or its files.  The bundle is built in a\n"
+		     "temporary folder beside DIR and renamed to DIR at the end: a failure\n"
+		     "(a full disk) leaves nothing behind.");
 		return ML_OK;
 	}
 	if (!cli_get(&c, "out") || c.nargs)
 		return cli_failf(&c, ML_EINPUT, "expected --out DIR");
+	if ((rc = cli_out_check(&c, "--out", cli_get(&c, "out"), 1, &e)))
+		return cli_fail(&c, &e);
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);
 	rc = ml_bundle_export(l, cli_get(&c, "out"), &e);

@@ -499,6 +499,15 @@ ml_seckey_text_encrypted(const char *text, size_t len)
 	return len >= n && memcmp(text, ENC_FAMILY, n) == 0;
 }
 
+int
+ml_seckey_text_like(const char *text, size_t len)
+{
+	size_t n = strlen(SIGNER_PREFIX);
+
+	return ml_seckey_text_encrypted(text, len) ||
+	       (len >= n && memcmp(text, SIGNER_PREFIX, n) == 0);
+}
+
 /* Parses a decimal number of 1 to 20 digits without sign or leading zeros. */
 static int
 parse_u64(const char *s, size_t len, unsigned long long *out)

@@ -104,5 +104,8 @@ int ml_seckey_load(const char *path, ml_passphrase_fn pass, void *ctx,
 		   struct ml_seckey **out, struct ml_err *e);
 /* True when the file's text is an encrypted key. */
 int ml_seckey_text_encrypted(const char *text, size_t len);
+/* True when text (the first bytes of a file are enough) starts like a secret
+ * key file, plain or encrypted: what outputs must never replace. */
+int ml_seckey_text_like(const char *text, size_t len);
 
 #endif

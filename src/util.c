@@ -300,20 +300,45 @@ ml_sha256_final(struct ml_sha256_ctx *c, uint8_t out[ML_SHA256_LEN])
 }
 
 int
+ml_open_input(const char *path, int *fd, struct ml_err *e)
+{
+	struct stat st;
+	int f, flags;
+
+	/* O_NONBLOCK: opening a FIFO for reading must not wait for a writer.
+	 * Then only a regular file is accepted, and reads block as usual. */
+	f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (f < 0)
+		return ml_err_set(e, errno == ENOENT ? ML_EINPUT : ML_EIO,
+				  "%s: %s", path, strerror(errno));
+	if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(f);
+		return ml_err_set(e, ML_EINPUT, "%s: not a regular file", path);
+	}
+	if ((flags = fcntl(f, F_GETFL)) < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		int err = errno;
+		close(f);
+		return ml_err_set(e, ML_EIO, "%s: %s", path, strerror(err));
+	}
+	*fd = f;
+	return ML_OK;
+}
+
+int
 ml_read_file(const char *path, size_t max, char **out, size_t *outlen,
 	     struct ml_err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
+	int fd, rc;
 
-	if (fd < 0)
-		return ml_err_set(e, errno == ENOENT ? ML_EINPUT : ML_EIO,
-				  "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if ((rc = ml_open_input(path, &fd, e)))
+		return rc;
+	if (fstat(fd, &st) != 0) {
+		rc = errno;
 		close(fd);
-		return ml_err_set(e, ML_EINPUT, "%s: not a regular file", path);
+		return ml_err_set(e, ML_EIO, "%s: %s", path, strerror(rc));
 	}
 	if ((unsigned long long)st.st_size > max) {
 		close(fd);
@@ -407,8 +432,8 @@ ml_write_file_atomic(const char *path, const void *data, size_t len, int mode,
 		unlink(tmp);
 		if (err)
 			return ml_err_set(e, err == EEXIST ? ML_EINPUT : ML_EIO,
-					  "%s: %s%s", path, strerror(err),
-					  err == EEXIST ? " (use --force to replace it)" : "");
+					  "%s: %s", path, err == EEXIST
+					  ? "exists (use --force to replace it)" : strerror(err));
 	} else if (rename(tmp, path) != 0) {
 		rc = errno;
 		unlink(tmp);

@@ -75,8 +75,15 @@ void ml_sha256_update(struct ml_sha256_ctx *c, const void *data, size_t len);
 /* Writes the digest and frees c. */
 void ml_sha256_final(struct ml_sha256_ctx *c, uint8_t out[ML_SHA256_LEN]);
 
-/* Reads a whole file of at most max bytes into a malloc'd buffer with a
- * trailing NUL (caller frees).  Errors name the path. */
+/* Opens an input file for reading: O_NONBLOCK while opening (a FIFO never
+ * hangs), then only a regular file is accepted ("PATH: not a regular file",
+ * ML_EINPUT), and the descriptor is returned blocking and close-on-exec in
+ * *fd (caller closes).  Every path the user names as input goes through
+ * here (ml_read_file does). */
+int ml_open_input(const char *path, int *fd, struct ml_err *e);
+/* Reads a whole regular file of at most max bytes into a malloc'd buffer
+ * with a trailing NUL (caller frees), opened by ml_open_input.  A file that
+ * grows while read is cut at the size fstat gave.  Errors name the path. */
 int ml_read_file(const char *path, size_t max, char **out, size_t *outlen,
 		 struct ml_err *e);
 /* Writes data to path atomically: temp file in the same folder, fsync,

@@ -114,10 +114,11 @@ say "The audit report of the last 30 days (reports/README.md), signed by an audi
 FROM=$(date -u -d '-30 days' +%F)
 TO=$(date -u +%F)
 R="report --policy production --from $FROM --to $TO"
-run $L $R --format html --out ../reports/demo.html --sign keys/auditor.key
-run $L $R --format md --out ../reports/demo.md
-run $L $R --format json --out ../reports/demo.json
-run $L $R --format csv --out ../reports/demo-csv
+# --force: a second 'make demo' replaces the reports of the first.
+run $L $R --format html --out ../reports/demo.html --sign keys/auditor.key --force
+run $L $R --format md --out ../reports/demo.md --force
+run $L $R --format json --out ../reports/demo.json --force
+run $L $R --format csv --out ../reports/demo-csv --force
 run verify-report ../reports/demo.html --key keys/auditor.pub
 
 printf '\nThe demo ledger is demo/ledger.db; try: build/mlledger --ledger demo/ledger.db show 12\n'

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -704,6 +705,42 @@ test_write_file_atomic(void **state)
 	tu_rmtree(dir);
 }
 
+/* A FIFO with no writer: refused at once, not waited on (alarm: a hang
+ * kills the test). */
+static void
+test_read_fifo(void **state)
+{
+	char dir[256], fifo[300], path[300], *text = (char *)0x1;
+	struct ml_err e;
+	size_t len = 777;
+	int fd = -1;
+
+	(void)state;
+	tu_tmpdir(dir, sizeof dir);
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	snprintf(path, sizeof path, "%s/f.txt", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	ml_err_clear(&e);
+	assert_int_equal(ml_read_file(fifo, 100, &text, &len, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "fifo: not a regular file"));
+	assert_ptr_equal(text, (char *)0x1);
+	assert_int_equal(len, 777);
+	ml_err_clear(&e);
+	assert_int_equal(ml_open_input(fifo, &fd, &e), ML_EINPUT);
+	assert_int_equal(fd, -1);
+	alarm(0);
+
+	/* A regular file: the descriptor comes back blocking, close-on-exec. */
+	write_plain(path, "x");
+	assert_int_equal(ml_open_input(path, &fd, &e), ML_OK);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	tu_rmtree(dir);
+}
+
 static void
 test_read_file(void **state)
 {
@@ -915,6 +952,7 @@ main(void)
 		cmocka_unit_test(test_sha256_threads),
 		cmocka_unit_test(test_write_file_atomic),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_read_fifo),
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_time_format_small_years),
