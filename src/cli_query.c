@@ -443,7 +443,8 @@ cmd_verify(int argc, char **argv)
 	if (cli_get(&c, "state") && (rc = check_state(&c, l, cli_get(&c, "state"), &e)))
 		goto out;
 	if (cli_has(&c, "decisions")) {
-		rc = ml_gate_replay_all(l, cli_progress, "replay", &replayed, &e);
+		rc = ml_gate_replay_all(l, res.entries, res.head, cli_progress, "replay", &replayed,
+					&e);
 		cli_progress_done();
 		if (rc)
 			goto out;

@@ -308,6 +308,21 @@ ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SH
 	return v->trusted != 0;
 }
 
+int
+ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n, const uint8_t head[ML_SHA256_LEN])
+{
+	struct ml_entry en;
+	uint8_t *bytes = NULL, stored[ML_SHA256_LEN];
+
+	v->trusted = 0;
+	if (!n || ml_store_entry_get(v->s, n - 1, &en, &bytes, stored, v->e) != ML_OK)
+		return 0;
+	free(bytes);
+	if (memcmp(stored, head, ML_SHA256_LEN) == 0)
+		v->trusted = n < v->size ? n : v->size;
+	return v->trusted != 0;
+}
+
 /* ---- verifying entries ------------------------------------------------- */
 
 static struct ml_key_row *
@@ -339,6 +354,8 @@ read_checked(struct ml_evidence *v, uint64_t seq, struct ml_entry *en, uint8_t *
 	ml_leaf_hash(en, leaf);
 	if (memcmp(leaf, stored, ML_SHA256_LEN) != 0)
 		rc = bad(v, seq, "leaf hash mismatch");
+	else if (seq < v->trusted)
+		rc = ML_OK; /* its stored leaf hash is one the caller verified */
 	else if (v->leaves)
 		rc = memcmp(leaf, v->leaves[seq], ML_SHA256_LEN)
 			     ? bad(v, seq, "not included in the latest signed checkpoint") : ML_OK;
@@ -1094,6 +1111,16 @@ ml_evidence_newest(struct ml_evidence *v, const char *kind, const char *name,
 	*found = n.found;
 	*seq = n.seq;
 	return rc == 1 ? ML_OK : rc;
+}
+
+int
+ml_evidence_set_as_of(struct ml_evidence *v, int64_t as_of_us)
+{
+	if (!(v->flags & ML_EVIDENCE_HEAD))
+		return ml_err_set(v->e, ML_EINPUT, "evidence: the as-of of a session with a "
+				  "cutoff is fixed");
+	v->as_of_us = as_of_us;
+	return ML_OK;
 }
 
 uint64_t

@@ -90,6 +90,9 @@ int ml_evidence_statement(struct ml_evidence *v, uint64_t seq, struct ml_stateme
  * read the entry with ml_evidence_statement and check it says so. */
 int ml_evidence_newest(struct ml_evidence *v, const char *kind, const char *name,
 		       const char *version, uint64_t *seq, int *found);
+/* A session without a cutoff (ML_EVIDENCE_HEAD) evaluates later documents
+ * at as_of_us; with a cutoff, ML_EINPUT (the selection depends on it). */
+int ml_evidence_set_as_of(struct ml_evidence *v, int64_t as_of_us);
 /* The session's checkpoint size and the ledger's origin (borrowed). */
 uint64_t ml_evidence_size(const struct ml_evidence *v);
 const char *ml_evidence_origin(const struct ml_evidence *v);
@@ -102,6 +105,15 @@ const char *ml_evidence_origin(const struct ml_evidence *v);
  * still hash to the verified leaves, which the signed root binds.  Returns
  * 1 when trusted, 0 when not (then everything is checked as usual). */
 int ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SHA256_LEN]);
+
+/* The same for a session at any size: the caller has just verified every
+ * entry below n in full (`verify`), the last one with leaf hash head.  When
+ * the stored leaf hash of entry n - 1 is still head, entries below
+ * min(n, size) are trusted: their bytes must still hash to their stored
+ * (verified) leaf hashes, but signatures and inclusion are not checked
+ * again.  Returns 1 when trusted, 0 when not. */
+int ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n,
+			     const uint8_t head[ML_SHA256_LEN]);
 
 /* Builds the evidence for model version ref in environment env (may be
  * NULL: then nothing is live).  *out is caller-owned (xmlFreeDoc).

@@ -420,52 +420,158 @@ compare(json_t *rec, json_t *rep, const char *subject, struct ml_err *e)
 	return ML_OK;
 }
 
+#define CACHED_POLICIES 64
+
+/* What consecutive replays share: the compiled recorded policies (by seq,
+ * with their recorded params only, so the same for every decision) and the
+ * session of the last checkpoint size. */
+struct ml_gate_replayer {
+	struct ml_ledger *l;
+	struct ml_evidence *v;     /* at size, or NULL */
+	uint64_t size;
+	uint64_t trusted;          /* entries verified in full by the caller */
+	uint8_t head[ML_SHA256_LEN];
+	struct ml_gate_policy pol[CACHED_POLICIES];
+	size_t npol, next;         /* next: the slot to reuse when full */
+};
+
 int
-ml_gate_replay(struct ml_ledger *l, const struct ml_statement *st, struct ml_err *e)
+ml_gate_replayer_new(struct ml_ledger *l, struct ml_gate_replayer **out, struct ml_err *e)
+{
+	if (!(*out = calloc(1, sizeof **out)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	(*out)->l = l;
+	return ML_OK;
+}
+
+void
+ml_gate_replayer_free(struct ml_gate_replayer *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->npol; i++)
+		ml_gate_policy_free(&r->pol[i]);
+	ml_evidence_close(r->v);
+	free(r);
+}
+
+/* The policy entry at seq, compiled once. */
+static int
+cached_policy(struct ml_gate_replayer *r, uint64_t seq, const struct ml_gate_policy **out,
+	      struct ml_err *e)
+{
+	struct ml_gate_policy *slot;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->npol; i++)
+		if (r->pol[i].seq == (int64_t)seq) {
+			*out = &r->pol[i];
+			return ML_OK;
+		}
+	if (r->npol < CACHED_POLICIES) {
+		slot = &r->pol[r->npol];
+	} else {
+		slot = &r->pol[r->next];
+		r->next = (r->next + 1) % CACHED_POLICIES;
+		ml_gate_policy_free(slot);
+	}
+	if ((rc = ml_gate_policy_at(r->v, seq, NULL, 0, slot, e)))
+		return rc;
+	if (slot == &r->pol[r->npol])
+		r->npol++;
+	*out = slot;
+	return ML_OK;
+}
+
+/* The session at size, evaluating at time_us (no cutoff: every entry below
+ * size is evidence), reused while the size stays. */
+static int
+session_at(struct ml_gate_replayer *r, uint64_t size, int64_t time_us, struct ml_err *e)
+{
+	int rc;
+
+	if (r->v && r->size == size)
+		return ml_evidence_set_as_of(r->v, time_us);
+	ml_evidence_close(r->v);
+	r->v = NULL;
+	if ((rc = ml_evidence_open_at(r->l, size, time_us, ML_EVIDENCE_HEAD, &r->v, e)))
+		return rc;
+	r->size = size;
+	if (r->trusted)
+		ml_evidence_trust_prefix(r->v, r->trusted, r->head);
+	return ML_OK;
+}
+
+void
+ml_gate_replayer_trust(struct ml_gate_replayer *r, uint64_t n, const uint8_t head[ML_SHA256_LEN])
+{
+	r->trusted = n;
+	memcpy(r->head, head, ML_SHA256_LEN);
+}
+
+int
+ml_gate_replayer_run(struct ml_gate_replayer *r, const struct ml_statement *st,
+		     struct ml_err *e)
 {
 	struct ml_gate_policy pol[ML_GATE_MAX_POLICIES];
+	const struct ml_gate_policy *p;
 	struct ml_gate_input in;
 	struct ml_findings fs;
-	struct ml_evidence *v = NULL;
-	struct recorded r;
+	struct recorded rec;
 	uint8_t evd[ML_SHA256_LEN], digest[ML_SHA256_LEN];
 	xmlDocPtr doc = NULL;
 	json_t *pred = NULL;
-	size_t i, loaded = 0;
+	size_t i;
 	int rc;
 
 	memset(&fs, 0, sizeof fs);
 	if (st->kind != ML_KIND_GATE)
 		return ml_err_set(e, ML_EINPUT, "not a gate decision");
-	if ((rc = read_recorded(l, st, &r, e)) ||
-	    (rc = ml_evidence_open_at(l, r.size, r.time_us, ML_EVIDENCE_HEAD, &v, e)))
-		goto out;
-	for (; loaded < r.n; loaded++)
-		if ((rc = ml_gate_policy_at(v, r.seqs[loaded], NULL, 0, &pol[loaded], e)))
-			goto out;
-	in = (struct ml_gate_input){.subject = r.subject, .env = r.env, .phase = r.phase,
-				    .policies = pol, .npolicies = r.n};
-	rc = ml_gate_eval(v, &in, &fs, evd, &doc, e);
+	if ((rc = read_recorded(r->l, st, &rec, e)) ||
+	    (rc = session_at(r, rec.size, rec.time_us, e)))
+		return rc;
+	for (i = 0; i < rec.n; i++) {
+		if ((rc = cached_policy(r, rec.seqs[i], &p, e)))
+			return rc;
+		pol[i] = *p; /* borrowed: the cache owns it */
+	}
+	in = (struct ml_gate_input){.subject = rec.subject, .env = rec.env, .phase = rec.phase,
+				    .policies = pol, .npolicies = rec.n};
+	rc = ml_gate_eval(r->v, &in, &fs, evd, &doc, e);
 	if (rc == ML_EINPUT) { /* e.g. a model the checkpoint's ledger does not hold */
 		char why[sizeof e->msg];
 		snprintf(why, sizeof why, "%s", e->msg);
 		rc = ml_err_set(e, ML_EINTEGRITY, "the gate decision for %s does not replay: %.300s",
-				r.subject, why);
+				rec.subject, why);
 	}
-	if (rc || (rc = ml_gate_predicate(l, v, &in, r.time_us, &fs, evd, doc, digest, &pred, e)))
+	if (rc ||
+	    (rc = ml_gate_predicate(r->l, r->v, &in, rec.time_us, &fs, evd, doc, digest, &pred, e)))
 		goto out;
 	if (memcmp(digest, st->digest, ML_SHA256_LEN) != 0)
 		rc = ml_err_set(e, ML_EINTEGRITY, "the gate decision for %s does not replay: its "
-				"subject digest is not the candidate's", r.subject);
+				"subject digest is not the candidate's", rec.subject);
 	else
-		rc = compare(st->predicate, pred, r.subject, e);
+		rc = compare(st->predicate, pred, rec.subject, e);
 out:
 	json_decref(pred);
 	xmlFreeDoc(doc);
 	ml_findings_free(&fs);
-	for (i = 0; i < loaded; i++)
-		ml_gate_policy_free(&pol[i]);
-	ml_evidence_close(v);
+	return rc;
+}
+
+int
+ml_gate_replay(struct ml_ledger *l, const struct ml_statement *st, struct ml_err *e)
+{
+	struct ml_gate_replayer *r;
+	int rc;
+
+	if ((rc = ml_gate_replayer_new(l, &r, e)))
+		return rc;
+	rc = ml_gate_replayer_run(r, st, e);
+	ml_gate_replayer_free(r);
 	return rc;
 }
 
@@ -491,8 +597,9 @@ collect(void *ctx, uint64_t seq)
 
 /* Replays the decision at seq. */
 static int
-replay_seq(struct ml_ledger *l, uint64_t seq, struct ml_err *e)
+replay_seq(struct ml_gate_replayer *r, uint64_t seq, struct ml_err *e)
 {
+	struct ml_ledger *l = r->l;
 	struct ml_envelope env;
 	struct ml_statement st;
 	struct ml_entry en;
@@ -504,7 +611,7 @@ replay_seq(struct ml_ledger *l, uint64_t seq, struct ml_err *e)
 		return rc;
 	if ((rc = ml_envelope_parse(en.envelope, en.envelope_len, &env, e)) == ML_OK) {
 		if ((rc = ml_statement_parse(env.payload, env.payload_len, &st, e)) == ML_OK) {
-			rc = st.kind == ML_KIND_GATE ? ml_gate_replay(l, &st, e) : ML_OK;
+			rc = st.kind == ML_KIND_GATE ? ml_gate_replayer_run(r, &st, e) : ML_OK;
 			ml_statement_free(&st);
 		}
 		ml_envelope_clear(&env);
@@ -519,8 +626,9 @@ replay_seq(struct ml_ledger *l, uint64_t seq, struct ml_err *e)
 }
 
 int
-ml_gate_replay_all(struct ml_ledger *l, void (*progress)(void *, uint64_t, uint64_t),
-		   void *ctx, uint64_t *count, struct ml_err *e)
+ml_gate_replay_all(struct ml_ledger *l, uint64_t verified, const uint8_t head[ML_SHA256_LEN],
+		   void (*progress)(void *, uint64_t, uint64_t), void *ctx, uint64_t *count,
+		   struct ml_err *e)
 {
 	struct {
 		uint64_t *v;
@@ -529,16 +637,21 @@ ml_gate_replay_all(struct ml_ledger *l, void (*progress)(void *, uint64_t, uint6
 	size_t i;
 	int rc;
 
+	struct ml_gate_replayer *r = NULL;
+
 	*count = 0;
 	rc = ml_store_query_seqs(ml_ledger_store(l), "gate", NULL, NULL, 0, collect, &seqs, e);
 	if (rc == -1)
 		rc = ml_err_set(e, ML_EIO, "out of memory");
+	if (rc == ML_OK && (rc = ml_gate_replayer_new(l, &r, e)) == ML_OK && verified)
+		ml_gate_replayer_trust(r, verified, head);
 	for (i = 0; rc == ML_OK && i < seqs.n; i++) {
-		if ((rc = replay_seq(l, seqs.v[i], e)) == ML_OK)
+		if ((rc = replay_seq(r, seqs.v[i], e)) == ML_OK)
 			(*count)++;
-		if (progress)
+		if (progress && ((i & 63) == 0 || i + 1 == seqs.n))
 			progress(ctx, i + 1, seqs.n);
 	}
+	ml_gate_replayer_free(r);
 	free(seqs.v);
 	return rc;
 }

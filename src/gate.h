@@ -98,11 +98,27 @@ int ml_gate_predicate(struct ml_ledger *l, struct ml_evidence *v, const struct m
  * not one, a checkpoint not stored); ML_EIO on storage errors. */
 int ml_gate_replay(struct ml_ledger *l, const struct ml_statement *st, struct ml_err *e);
 
+/* A replayer: replays of several decisions sharing compiled policies and,
+ * while the checkpoint size stays, one evidence session.  Not for
+ * concurrent use. */
+struct ml_gate_replayer;
+int ml_gate_replayer_new(struct ml_ledger *l, struct ml_gate_replayer **out, struct ml_err *e);
+/* ml_gate_replay with r's caches. */
+int ml_gate_replayer_run(struct ml_gate_replayer *r, const struct ml_statement *st,
+			 struct ml_err *e);
+void ml_gate_replayer_free(struct ml_gate_replayer *r);
+/* The caller has just verified entries below n in full, the last with leaf
+ * hash head: sessions trust them (ml_evidence_trust_prefix). */
+void ml_gate_replayer_trust(struct ml_gate_replayer *r, uint64_t n,
+			    const uint8_t head[ML_SHA256_LEN]);
+
 /* Replays every recorded decision of l (seq order), calling progress (may
- * be NULL) as it goes; *count receives how many were replayed.  The first
- * that does not replay is ML_EINTEGRITY with e->seq set to it and the
- * message naming it. */
-int ml_gate_replay_all(struct ml_ledger *l, void (*progress)(void *, uint64_t, uint64_t),
-		       void *ctx, uint64_t *count, struct ml_err *e);
+ * be NULL) as it goes; *count receives how many were replayed.  verified >
+ * 0: the caller verified entries below it in full, the last with leaf hash
+ * head (ml_gate_replayer_trust).  The first that does not replay is
+ * ML_EINTEGRITY with e->seq set to it and the message naming it. */
+int ml_gate_replay_all(struct ml_ledger *l, uint64_t verified, const uint8_t head[ML_SHA256_LEN],
+		       void (*progress)(void *, uint64_t, uint64_t), void *ctx, uint64_t *count,
+		       struct ml_err *e);
 
 #endif
