@@ -159,6 +159,35 @@ C=$(verified_count)
 R_VERIFY=$(calc "$C / $T")
 say "         $C entries in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_VERIFY") entries/s"
 
+# ---- replaying gate decisions (verify --decisions) -----------------------------
+# One decision per deployment: the production policy recorded, then every
+# deployed version gated for production and for staging (--subjects: one
+# checkpoint, one transaction per environment).  Every verdict is a deny
+# (the approvals are the admin's own), which replays as well as a pass.
+# Plain verify and verify --decisions of the same ledger, same run; the goal
+# (issue "Gate decisions anyone can replay") is at most 3x.
+say "[replay] recording production.xml and one gate decision per deployment ..."
+timed "policy record" "$BIN" --ledger "$L100" policy record "$POLICY" --key "$KEY"
+"$BIN" --ledger "$L100" log --kind deployment 2>>"$LOG" | awk 'NR > 1 { print $4 }' |
+	sort -u >"$W/deployed.txt"
+NDEC=0
+for genv in production staging; do
+	S1=$(now)
+	"$BIN" --ledger "$L100" gate --policy production --subjects "$W/deployed.txt" \
+		--env "$genv" --key "$KEY" >"$LOG" 2>&1
+	grc=$?
+	[ "$grc" -le 1 ] || fail "gate --subjects exited $grc"
+	NDEC=$((NDEC + $(grep -c 'recorded at seq' "$LOG")))
+	say "         $genv: $(wc -l <"$W/deployed.txt") decisions in $(calc "$(now) - $S1" | cut -c1-6) s"
+done
+timed "verify of the ledger with decisions" "$BIN" --ledger "$L100" verify
+T_VPLAIN=$T
+timed "verify --decisions" "$BIN" --ledger "$L100" verify --decisions
+T_VDEC=$T
+grep -q "^ok: $NDEC gate decisions replayed" "$LOG" || fail "verify --decisions replayed other than $NDEC decisions"
+R_DEC=$(calc "$T_VDEC / $T_VPLAIN")
+say "         $(verified_count) entries: verify $(calc "$T_VPLAIN" | cut -c1-6) s, verify --decisions ($NDEC decisions) $(calc "$T_VDEC" | cut -c1-6) s = $(calc "$R_DEC" | cut -c1-4)x (goal <= 3x)"
+
 # ---- gate, check and report at one size ------------------------------------
 # The generator deploys each version to staging and production (N/10
 # deployments).  The bench ledger's approvals are the admin's own, so every
@@ -438,6 +467,9 @@ row "------------------------------------------" ------------ ------------ -----
 tp "import, $(fmt_int "$N") lines into a new ledger" "$R_IMPORT" "$B_IMPORT" 20000
 [ "$BIG" != 0 ] && tp "import, last chunk (ledger at $(fmt_int "$LASTCHUNK_AT"))" "$R_LASTCHUNK" "$B_IMPORT" 20000
 tp "verify, $(fmt_int "$((N + 1))") entries" "$R_VERIFY" "$B_VERIFY" 20000
+row "verify --decisions, $(fmt_int "$NDEC") decisions (s)" "$(calc "$T_VDEC" | cut -c1-6)" \
+	"$(calc "$T_VPLAIN" | cut -c1-6)" "$(calc "$R_DEC" | cut -c1-4)x" "<= 3x verify" \
+	"$(awk -v r="$R_DEC" 'BEGIN { print (r <= 3) ? "ok" : "MISSED" }')"
 if [ "$BIG" != 0 ]; then
 	tp "verify, $(fmt_int "$C_BIG") entries" "$R_VERIFY_BIG" "$B_VERIFY" 20000
 else
