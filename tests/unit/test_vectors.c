@@ -4,6 +4,8 @@
 #include <sodium.h>
 
 #include "chain.h"
+#include "decision.h"
+#include "findings.h"
 #include "keys.h"
 #include "request.h"
 #include "statement.h"
@@ -249,11 +251,74 @@ test_person_and_governance_vectors(void **state)
 		      "df83d71ad654646f20340c6d08ba770d503a99943e8ebc8f807902cbb4584697");
 }
 
+/* FORMAT.md §9: a policy entry and a replayable gate decision. */
+static void
+test_policy_and_decision_vectors(void **state)
+{
+	static const char content[] =
+		"<policy xmlns=\"https://mlledger.dev/policy/v1\" id=\"tiny\" version=\"1\"/>\n";
+	static const char pol[] =
+		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"tiny@1\",\"d"
+		"igest\":{\"sha256\":\"6b10dac4fdfb39b2703550f3dd6742ab585c57f020eb5f7288b73d8f3b9ea5"
+		"ba\"}}],\"predicateType\":\"https://mlledger.dev/policy/v1\",\"predicate\":{\"time\""
+		":\"2026-10-01T12:00:00Z\",\"content\":\"<policy xmlns=\\\"https://mlledger.dev/polic"
+		"y/v1\\\" id=\\\"tiny\\\" version=\\\"1\\\"/>\\n\",\"params\":{\"min-approvers\":\"3"
+		"\"}}}";
+	static const char gate[] =
+		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"fraud-detect"
+		"or@3.1.0\",\"digest\":{\"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9c"
+		"b410ff61f20015ad\"}}],\"predicateType\":\"https://slsa.dev/verification_summary/v1\""
+		",\"predicate\":{\"verifier\":{\"id\":\"https://mlledger.dev/gate\",\"version\":{\"ml"
+		"ledger\":\"0.1.0\"}},\"timeVerified\":\"2026-09-21T14:13:20Z\",\"resourceUri\":\"mll"
+		"edger:fraud-detector@3.1.0?env=prod\",\"policy\":{\"name\":\"tiny@1\",\"digest\":{\""
+		"sha256\":\"6b10dac4fdfb39b2703550f3dd6742ab585c57f020eb5f7288b73d8f3b9ea5ba\"},\"uri"
+		"\":\"mlledger:seq/7\"},\"inputAttestations\":[{\"name\":\"checkpoint/12\",\"digest\""
+		":{\"sha256\":\"2222222222222222222222222222222222222222222222222222222222222222\"}}]"
+		",\"verificationResult\":\"PASSED\",\"verifiedLevels\":[\"MLLEDGER_POLICY:tiny@1\"],"
+		"\"environment\":\"prod\",\"policies\":[{\"name\":\"tiny@1\",\"digest\":{\"sha256\":"
+		"\"6b10dac4fdfb39b2703550f3dd6742ab585c57f020eb5f7288b73d8f3b9ea5ba\"},\"uri\":\"mlle"
+		"dger:seq/7\"}],\"ledger\":{\"origin\":\"demo.mlledger.example/fraud\",\"size\":12,\""
+		"root\":\"ERERERERERERERERERERERERERERERERERERERERERE=\"},\"findings\":{\"name\":\"fi"
+		"ndings\",\"digest\":{\"sha256\":\"4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c"
+		"2f11161202b945\"}},\"parameters\":{\"tiny\":{\"min-approvers\":\"3\"}},\"evidence\":"
+		"{\"name\":\"evidence\",\"digest\":{\"sha256\":\"333333333333333333333333333333333333"
+		"3333333333333333333333333333\"}}}}";
+	struct ml_findings fs;
+	struct ml_decision_policy dp = {.id = "tiny", .version = "1", .seq = 7};
+	struct ml_decision d = {.subject = "fraud-detector@3.1.0", .env = "prod",
+				.time_us = 1790000000LL * 1000000, .origin =
+				"demo.mlledger.example/fraud", .size = 12, .policies = &dp,
+				.npolicies = 1, .findings = &fs};
+	uint8_t cd[ML_SHA256_LEN];
+	struct ml_err e;
+	json_t *pred;
+
+	(void)state;
+	assert_int_equal(strlen(content), 71);
+	check_written(ML_KIND_POLICY, "tiny@1", content,
+		      json_pack("{s:s, s:s, s:{s:s}}", "time", "2026-10-01T12:00:00Z", "content",
+				content, "params", "min-approvers", "3"),
+		      pol, "b8b608e0602f00ca0de9f825e73adb92c4feeb08a01d97e2c62622fc6d239032");
+	memset(&fs, 0, sizeof fs);
+	fs.verdict = ML_OK;
+	ml_sha256(content, strlen(content), cd);
+	ml_hex_encode(cd, sizeof cd, dp.sha256);
+	dp.params = json_pack("{s:s}", "min-approvers", "3");
+	memset(d.root, 0x11, sizeof d.root);
+	memset(d.checkpoint_sha256, 0x22, sizeof d.checkpoint_sha256);
+	memset(d.evidence_sha256, 0x33, sizeof d.evidence_sha256);
+	assert_int_equal(ml_decision_predicate(&d, &pred, &e), ML_OK);
+	json_decref(dp.params);
+	check_written(ML_KIND_GATE, "fraud-detector@3.1.0", "abc", pred, gate,
+		      "f6b6e1a1d1171a871c1fc9bef36d85cce1505aa79a03eab6f92b86619ad3d2c1");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_person_and_governance_vectors),
+		cmocka_unit_test(test_policy_and_decision_vectors),
 		cmocka_unit_test(test_key_encodings),
 		cmocka_unit_test(test_statement_bytes),
 		cmocka_unit_test(test_pae),
