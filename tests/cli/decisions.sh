@@ -243,6 +243,28 @@ else
 	echo "ok - # SKIP stale checkpoint: faketime or python3 with PyNaCl is missing"
 fi
 
+# 8b. An auditor replays from the export alone.
+expect 0 "export for an auditor" "" "$M" export --out bundle
+expect 0 "verify --bundle --decisions replays the exported decisions" "gate decisions replayed" \
+	"$M" verify --bundle bundle --decisions
+# A decision made on another ledger (another origin) is not appended here.
+if [ -n "$HAVE_FORGE" ]; then
+	mkdir other && (
+		cd other && export MLLEDGER_LEDGER=$PWD/o.db &&
+		"$M" init --key ../admin.key --origin other.example/ledger >/dev/null &&
+		"$M" key enroll ../ci.pub --role engineer --key ../admin.key >/dev/null &&
+		"$M" key enroll ../rita.pub --role risk-officer --key ../admin.key >/dev/null &&
+		"$M" record dataset d@1 --file ../d.bin --set license=MIT --set pii=false --key ../ci.key >/dev/null &&
+		"$M" record model m@2 --artifact ../m2.bin --dataset d@1 --key ../ci.key >/dev/null &&
+		"$M" policy record "$POL" --key ../rita.key >/dev/null &&
+		"$M" gate --policy production m@2 --env prod --key ../ci.key >/dev/null 2>&1
+		n=$("$M" verify | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p')
+		envelope $((n - 1)) >../other.json
+	)
+	expect 4 "a decision made on another ledger is not appended" "another ledger" \
+		"$M" submit other.json
+fi
+
 # 9. Reports date recorded decisions.
 if [ -n "$PY" ]; then
 	"$M" report --from 2000-01-01 --to 2100-01-01 --format json --out r.json >/dev/null 2>&1
