@@ -244,8 +244,8 @@ not_ahead(struct ml_evidence *v, struct ml_err *e)
 
 /* The gate's policies: recorded ones from the session, files as drafts. */
 static int
-gate_policies(const struct cli *c, const struct policies *ps, struct ml_evidence *v,
-	      struct ml_gate_policy *pol, size_t *n, struct ml_err *e)
+gate_policies(const struct policies *ps, struct ml_evidence *v, struct ml_gate_policy *pol,
+	      size_t *n, struct ml_err *e)
 {
 	size_t i;
 	int rc = ML_OK;
@@ -257,7 +257,6 @@ gate_policies(const struct cli *c, const struct policies *ps, struct ml_evidence
 						       &pol[i], e);
 		*n = i + (rc == ML_OK);
 	}
-	(void)c;
 	return rc;
 }
 
@@ -452,7 +451,7 @@ cmd_gate(int argc, char **argv)
 	}
 	if ((record && (rc = cli_load_key(&c, &k, &e))) || (rc = cli_open(&c, record, &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
-	    (rc = gate_policies(&c, &ps, v, pol, &npol, &e)))
+	    (rc = gate_policies(&ps, v, pol, &npol, &e)))
 		goto out;
 	for (i = 0; i < ncs; i++) {
 		in = (struct ml_gate_input){.subject = cs[i].ref, .env = cli_get(&c, "env"),
@@ -633,7 +632,7 @@ cmd_check(int argc, char **argv)
 	    (rc = opt_as_of(&c, &as_of, &flags)) || (rc = opt_jobs(&c, &jobs)))
 		goto done;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger check --policy FILE [--policy FILE]... [--param NAME=VALUE]...\n"
+		puts("usage: mlledger check --policy ID|FILE [--policy ID|FILE]... [--param NAME=VALUE]...\n"
 		     "                      [--phase ID] [--as-of DATE] [--fail-on warn]\n"
 		     "                      [--format text|json|junit|sarif|github] [--jobs N]\n\n"
 		     "Evaluates the rules for every model version in the ledger: for each\n"

@@ -18,7 +18,7 @@
 
 static const char report_usage[] =
 	"usage: mlledger report --from YYYY-MM-DD --to YYYY-MM-DD --format html|md|json|csv\n"
-	"                       --out PATH [--policy FILE]... [--param NAME=VALUE]...\n"
+	"                       --out PATH [--policy ID|FILE]... [--param NAME=VALUE]...\n"
 	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
 	"                       [--allow-unverified] [--jobs N] [--force]\n"
