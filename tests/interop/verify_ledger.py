@@ -1856,6 +1856,12 @@ def verify_db(db, outside=()):
         diff = sorted({r[0] for r in set(have_keys) ^ set(want_keys)})
         raise Bad("bad ledger: keys table does not match the entries (keyid %s)" % ", ".join(map(str, diff)))
 
+    # SPEC: §7 defines `subjects` as the "first recording of each
+    # dataset/model version: kind (dataset/model)".  FORMAT.md ff72ceb made
+    # `policy` versions immutable too (rule 7) but did not extend §7, so a
+    # row of kind `policy` is a row the entries do not imply, and is refused
+    # here.  OPEN QUESTION (mlledger writes such rows): should §7 list
+    # `policy` among the subjects kinds?  If so, add st.policies here.
     want_subj = sorted((k, r, d, s) for (k, r), (d, s) in st.subjects.items())
     have_subj = sorted(tuple(r) for r in db.execute("SELECT kind, ref, digest, seq FROM subjects"))
     if have_subj != want_subj:
