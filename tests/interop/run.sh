@@ -121,7 +121,10 @@ for n in admin alice bob carol dave; do
     step "key new $n" "$M" key new "$n" --dir "$K"
 done
 step "key new erin (encrypted)" "$M" key new erin --dir "$K" --passphrase-file "$T/erin.pass"
-step "init" ml init --key "$K/admin.key" --origin interop.example/ml/ledger
+# the default document without its gates: this ledger is about everything
+# but gated deployments (section 9 builds one under the default, gated, one)
+step "init" ml init --key "$K/admin.key" --origin interop.example/ml/ledger \
+    --governance "$ROOT/tests/data/governance-ungated.json"
 step "enroll alice" ml key enroll "$K/alice.pub" --role engineer --key "$K/admin.key"
 step "enroll bob" ml key enroll "$K/bob.pub" --role approver,risk-officer --key "$K/admin.key"
 step "enroll carol" ml key enroll "$K/carol.pub" --role admin,auditor --key "$K/admin.key"
@@ -143,9 +146,9 @@ step "approval" ml record approval fraud-detector@1.1.0 --env prod --decision ap
     --comment "$(printf 'validated against holdout\n\tsee RISK-42')" --key "$K/bob.key"
 step "deployment" ml record deployment fraud-detector@1.1.0 --env prod --set replicas=3 --set region=eu-west-1 --key "$K/alice.key"
 step "monitoring" ml record monitoring fraud-detector@1.1.0 --env prod --metric drift=0.02 --metric latency_ms=41 --key "$K/alice.key"
-# a gate decision (a SLSA VSA entry): production.xml denies (one approval)
-gate_recorded() { ml gate --policy "$ROOT/policies/production.xml" fraud-detector@1.1.0 --env prod --key "$K/alice.key"; [ $? -eq 1 ]; }
-step "gate decision (deny, recorded)" gate_recorded
+# (a gate decision recorded by the CLI needs a recorded policy entry, which
+# FORMAT.md §7 does not list in subjects: see section 9, where gate
+# decisions, recorded PASSED and FAILED, are checked)
 step "waiver" ml record waiver fraud-detector@1.1.0 --rule fairness.disparate-impact --expires 2099-03-31 \
     --reason "protected attribute not collected; reviewed by risk" --ticket RISK-42 --key "$K/bob.key"
 step "incident" ml record incident fraud-detector@1.0.0 --severity high --description "false positives on card-present transactions" --key "$K/alice.key"
@@ -167,7 +170,7 @@ if [ -n "$BUILD_ERR" ]; then
 fi
 sql "$L" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
 N=$(sql "$L" 'SELECT count(*) FROM entries;')
-ok "built a ledger with the CLI ($N entries, 9 kinds about models (a gate decision among them), 2 revocations, 1 submitted envelope)"
+ok "built a ledger with the CLI ($N entries, 8 kinds about models, 2 revocations, 1 submitted envelope)"
 
 if "$M" --ledger "$L" record deployment fraud-detector@1.1.0 --env dev --key "$K/dave.key" >"$T/out" 2>&1; then
     notok "mlledger appends with a revoked key"
@@ -1207,7 +1210,7 @@ fi
 
 ORIGIN=interop.example/ml/ledger
 # the roles of the default governance (§2), as JSON members
-DROLES='"admin":["key-enrollment","key-revocation","governance","clock-correction"],"engineer":["dataset","model","deployment","monitoring","retirement","incident","gate"],"validator":["evaluation","monitoring","incident"],"approver":["approval"],"risk-officer":["waiver","incident"],"auditor":[]'
+DROLES='"admin":["key-enrollment","key-revocation","governance","clock-correction","policy"],"engineer":["dataset","model","deployment","monitoring","retirement","incident","gate"],"validator":["evaluation","monitoring","incident"],"approver":["approval"],"risk-officer":["waiver","incident","policy"],"auditor":[]'
 # doc_pred DOC: a governance predicate holding the document text DOC
 doc_pred() { "$PY" -c 'import json, sys; print(json.dumps({"document": sys.argv[1]}))' "$1"; }
 # expect_refused DESC CMD...: a CLI step must fail (any non-zero exit)
