@@ -4,9 +4,10 @@
 # realistic ledger built by the CLI and on tampered copies of it (governance
 # rules included: roles by kind, declared environments, metrics and typed
 # properties, waivers, retirements, clock corrections; policy entries, gate
-# decisions and gated deployments, section 9), and check the §8 proofs (`prove`, `prove --consistency`, `cosign`); go/check.go
-# checks the checkpoints and proofs again with Go's golang.org/x/mod/sumdb
-# note and tlog packages.
+# decisions and gated deployments, section 9), and check the §8 proofs
+# (`prove`, `prove --consistency`, `cosign`); go/check.go checks the
+# checkpoints and proofs again with Go's golang.org/x/mod/sumdb note and
+# tlog packages.
 #
 #   MLLEDGER=/abs/path/mlledger sh tests/interop/run.sh
 #
