@@ -3,10 +3,11 @@
 # (verify_ledger.py, Python + PyNaCl) must agree with `mlledger verify` on a
 # realistic ledger built by the CLI and on tampered copies of it (governance
 # rules included: roles by kind, declared environments, metrics and typed
-# properties, waivers, retirements, clock corrections), and check
-# the §8 proofs (`prove`, `prove --consistency`, `cosign`); go/check.go
-# checks the checkpoints and proofs again with Go's golang.org/x/mod/sumdb
-# note and tlog packages.
+# properties, waivers, retirements, clock corrections; policy entries, gate
+# decisions and gated deployments, section 9), and check the §8 proofs
+# (`prove`, `prove --consistency`, `cosign`); go/check.go checks the
+# checkpoints and proofs again with Go's golang.org/x/mod/sumdb note and
+# tlog packages.
 #
 #   MLLEDGER=/abs/path/mlledger sh tests/interop/run.sh
 #
@@ -121,7 +122,10 @@ for n in admin alice bob carol dave; do
     step "key new $n" "$M" key new "$n" --dir "$K"
 done
 step "key new erin (encrypted)" "$M" key new erin --dir "$K" --passphrase-file "$T/erin.pass"
-step "init" ml init --key "$K/admin.key" --origin interop.example/ml/ledger
+# the default document without its gates: this ledger is about everything
+# but gated deployments (section 9 builds one under the default, gated, one)
+step "init" ml init --key "$K/admin.key" --origin interop.example/ml/ledger \
+    --governance "$ROOT/tests/data/governance-ungated.json"
 step "enroll alice" ml key enroll "$K/alice.pub" --role engineer --key "$K/admin.key"
 step "enroll bob" ml key enroll "$K/bob.pub" --role approver,risk-officer --key "$K/admin.key"
 step "enroll carol" ml key enroll "$K/carol.pub" --role admin,auditor --key "$K/admin.key"
@@ -143,9 +147,9 @@ step "approval" ml record approval fraud-detector@1.1.0 --env prod --decision ap
     --comment "$(printf 'validated against holdout\n\tsee RISK-42')" --key "$K/bob.key"
 step "deployment" ml record deployment fraud-detector@1.1.0 --env prod --set replicas=3 --set region=eu-west-1 --key "$K/alice.key"
 step "monitoring" ml record monitoring fraud-detector@1.1.0 --env prod --metric drift=0.02 --metric latency_ms=41 --key "$K/alice.key"
-# a gate decision (a SLSA VSA entry): production.xml denies (one approval)
-gate_recorded() { ml gate --policy "$ROOT/policies/production.xml" fraud-detector@1.1.0 --env prod --key "$K/alice.key"; [ $? -eq 1 ]; }
-step "gate decision (deny, recorded)" gate_recorded
+# (a gate decision recorded by the CLI needs a recorded policy entry, which
+# FORMAT.md §7 does not list in subjects: see section 9, where gate
+# decisions, recorded PASSED and FAILED, are checked)
 step "waiver" ml record waiver fraud-detector@1.1.0 --rule fairness.disparate-impact --expires 2099-03-31 \
     --reason "protected attribute not collected; reviewed by risk" --ticket RISK-42 --key "$K/bob.key"
 step "incident" ml record incident fraud-detector@1.0.0 --severity high --description "false positives on card-present transactions" --key "$K/alice.key"
@@ -167,7 +171,7 @@ if [ -n "$BUILD_ERR" ]; then
 fi
 sql "$L" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
 N=$(sql "$L" 'SELECT count(*) FROM entries;')
-ok "built a ledger with the CLI ($N entries, 9 kinds about models (a gate decision among them), 2 revocations, 1 submitted envelope)"
+ok "built a ledger with the CLI ($N entries, 8 kinds about models, 2 revocations, 1 submitted envelope)"
 
 if "$M" --ledger "$L" record deployment fraud-detector@1.1.0 --env dev --key "$K/dave.key" >"$T/out" 2>&1; then
     notok "mlledger appends with a revoked key"
@@ -1207,7 +1211,7 @@ fi
 
 ORIGIN=interop.example/ml/ledger
 # the roles of the default governance (§2), as JSON members
-DROLES='"admin":["key-enrollment","key-revocation","governance","clock-correction"],"engineer":["dataset","model","deployment","monitoring","retirement","incident","gate"],"validator":["evaluation","monitoring","incident"],"approver":["approval"],"risk-officer":["waiver","incident"],"auditor":[]'
+DROLES='"admin":["key-enrollment","key-revocation","governance","clock-correction","policy"],"engineer":["dataset","model","deployment","monitoring","retirement","incident","gate"],"validator":["evaluation","monitoring","incident"],"approver":["approval"],"risk-officer":["waiver","incident","policy"],"auditor":[]'
 # doc_pred DOC: a governance predicate holding the document text DOC
 doc_pred() { "$PY" -c 'import json, sys; print(json.dumps({"document": sys.argv[1]}))' "$1"; }
 # expect_refused DESC CMD...: a CLI step must fail (any non-zero exit)
@@ -1505,6 +1509,323 @@ expect_accept "$db" "an entry after the correction, dated after it but before en
 clock clock-back carol 30000000 "$N"
 "$PY" "$TAMPER" append-at "$db" "$T/canary.json" $((T0 + 20000000))
 expect_reject "$db" "an entry after the correction dated before it (times never decrease)"
+
+# ---------------------------------------------------------------------------
+# 9. gated deployments (FORMAT.md ff72ceb: §2 kind `policy`, "Policy
+#    entries", "Gate decisions"; governance `gates`; §5 rules 7, 8, 12) under
+#    the default governance, which gates prod with the policy `production`
+#    (maxAge 24 h).  A ledger built by the CLI must be accepted by both;
+#    entries mlledger refuses to write are forged with tests/cli/forge.py
+#    (envelopes signed with our key files; chain, tree and checkpoints
+#    rebuilt with the log key) and must be rejected by both.  The replay of
+#    decisions (verify --decisions) is mlledger's alone: verify_ledger.py
+#    checks the structural rules only.
+
+FORGE="$ROOT/tests/cli/forge.py"
+PRODXML="$ROOT/policies/production.xml"
+GK="$T/gkeys"
+GL="$T/gated.db"
+mkdir -p "$GK"
+gml() { "$M" --ledger "$GL" "$@"; }
+# gsnap NAME: keep a copy of the gated ledger as it is now, with its log key
+gsnap() {
+    sql "$GL" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+    cp "$GL" "$T/$1.snap.db"
+    cp "$GL.log.key" "$T/$1.snap.db.log.key"
+}
+# gcopy NAME SNAP: db = a fresh copy of snapshot SNAP (with its log key)
+gcopy() {
+    db="$T/$1.db"
+    rm -f "$db" "$db-wal" "$db-shm"
+    cp "$T/$2.snap.db" "$db"
+    cp "$T/$2.snap.db.log.key" "$db.log.key"
+}
+# gput DB append ENVFILE [+DELTA_US|TIME_US] | gput DB replace SEQ ENVFILE:
+# put an envelope into the entries and entry_index tables (triggers dropped
+# and re-made, as forge.py does), then forge.py rebuilds the chain, the tree
+# and the checkpoints with the log key DB.log.key
+gput() {
+    "$PY" - "$@" <<'PYEOF' && "$PY" "$FORGE" rebuild "$1" chain tree "sign=$1.log.key"
+import base64, hashlib, json, sqlite3, sys
+path, op = sys.argv[1], sys.argv[2]
+db = sqlite3.connect(path, isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+trig = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY rowid").fetchall()
+for name, _ in trig:
+    db.execute('DROP TRIGGER "%s"' % name)
+if op == "append":
+    env = open(sys.argv[3], "rb").read().rstrip(b"\n")
+    seq, t = db.execute("SELECT seq, appended_us FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    seq += 1
+    at = sys.argv[4] if len(sys.argv) > 4 else "+1"
+    t = t + int(at) if at[0] in "+-" else int(at)
+    db.execute("INSERT INTO entries VALUES (?, zeroblob(32), ?, ?, zeroblob(32))", (seq, t, env))
+else:
+    seq = int(sys.argv[3])
+    env = open(sys.argv[4], "rb").read().rstrip(b"\n")
+    db.execute("UPDATE entries SET envelope = ? WHERE seq = ?", (env, seq))
+    db.execute("DELETE FROM entry_index WHERE seq = ?", (seq,))
+e = json.loads(env)
+stmt = base64.b64decode(e["payload"])
+st = json.loads(stmt)
+pt = st["predicateType"]
+kind = "gate" if pt == "https://slsa.dev/verification_summary/v1" else pt.split("/")[3]
+sname = st["subject"][0]["name"]
+name, _, version = sname.partition("@")
+db.execute("INSERT INTO entry_index VALUES (?, ?, ?, ?, ?, ?)",
+           (seq, kind, name, version, e["signatures"][0]["keyid"], hashlib.sha256(stmt).digest()))
+for _, q in trig:
+    db.execute(q)
+db.execute("COMMIT")
+PYEOF
+}
+# gstmt DB SEQ: the statement bytes of entry SEQ
+gstmt() {
+    "$PY" -c 'import base64, json, sqlite3, sys
+env = sqlite3.connect(sys.argv[1]).execute("SELECT envelope FROM entries WHERE seq = ?", (int(sys.argv[2]),)).fetchone()[0]
+sys.stdout.buffer.write(base64.b64decode(json.loads(env)["payload"]))' "$1" "$2"
+}
+# gedit EXPR: the statement on stdin with the Python statement EXPR applied
+# to st (the parsed statement), compact JSON on stdout
+gedit() {
+    "$PY" -c 'import datetime, hashlib, json, sys
+st = json.loads(sys.stdin.buffer.read())
+exec(sys.argv[1])
+sys.stdout.buffer.write(json.dumps(st, separators=(",", ":")).encode())' "$1"
+}
+# expect_accept_gated DB DESC: both accept, except that verify_ledger.py may
+# reject only with the subjects-table message naming policy rows (FORMAT.md
+# §7 lists dataset/model subjects only; mlledger also projects policy
+# versions there): a known disagreement, printed as a TAP TODO.  The
+# subjects table is compared after every entry passed §5, so such a
+# rejection still means every entry rule (7, 8, 12 included) held.
+expect_accept_gated() {
+    "$PY" "$VERIFY" "$1" >"$T/py.out" 2>&1
+    prc=$?
+    "$M" --ledger "$1" verify >"$T/ml.out" 2>&1
+    mrc=$?
+    if [ "$prc" -eq 0 ] && [ "$mrc" -eq 0 ]; then
+        ok "$2: both accept"
+    elif [ "$prc" -eq 1 ] && [ "$mrc" -eq 0 ] &&
+        grep -Eq '^bad ledger: subjects table does not match the entries \(policy [^ ,]+(, policy [^ ,]+)*\)$' "$T/py.out"; then
+        TODO=$((TODO + 1))
+        printf 'not ok - %s: mlledger verify accepts; verify_ledger.py passes every entry rule but refuses the policy rows of subjects # TODO FORMAT.md §7 lists dataset/model subjects only\n' "$2"
+        printf '#   verify_ledger.py: %s\n' "$(head -n 1 "$T/py.out")"
+    else
+        notok "$2: verify_ledger.py exit $prc, mlledger verify exit $mrc (want 0 and 0)"
+        indent "$T/py.out"
+        indent "$T/ml.out"
+    fi
+}
+# expect_reject_why DB DESC PATTERN: both reject, verify_ledger.py for the
+# reason PATTERN (grep -E) names
+expect_reject_why() {
+    expect_reject "$1" "$2"
+    if [ "$prc" -eq 1 ] && ! grep -Eq -- "$3" "$T/py.out"; then
+        notok "$2: verify_ledger.py rejects for another reason than /$3/"
+    fi
+}
+
+GBUILD="$T/gbuild.log"
+: >"$GBUILD"
+GERR=""
+# gstep DESC WANT CMD...: a CLI step of the gated build must exit WANT
+gstep() {
+    d=$1
+    w=$2
+    shift 2
+    [ -n "$GERR" ] && return
+    "$@" >>"$GBUILD" 2>&1
+    rc=$?
+    [ "$rc" -eq "$w" ] || GERR="$d (exit $rc, want $w)"
+}
+for n in gadmin ci dave alice bob val; do
+    gstep "key new $n" 0 "$M" key new "$n" --dir "$GK"
+done
+gstep "init (default governance)" 0 gml init --key "$GK/gadmin.key" --origin gated.example/ledger
+gstep "enroll ci" 0 gml key enroll "$GK/ci.pub" --role engineer --key "$GK/gadmin.key"
+gstep "enroll dave" 0 gml key enroll "$GK/dave.pub" --role engineer --key "$GK/gadmin.key"
+gstep "enroll alice" 0 gml key enroll "$GK/alice.pub" --role approver --key "$GK/gadmin.key"
+gstep "enroll bob" 0 gml key enroll "$GK/bob.pub" --role approver --key "$GK/gadmin.key"
+gstep "enroll val" 0 gml key enroll "$GK/val.pub" --role validator --key "$GK/gadmin.key"
+gstep "policy record production.xml" 0 gml policy record "$PRODXML" --key "$GK/gadmin.key"
+printf 'data\n' >"$T/g-d.bin"
+printf 'model-1\n' >"$T/g-m1.bin"
+gstep "dataset" 0 gml record dataset d@1 --file "$T/g-d.bin" --set license=MIT --set pii=false --key "$GK/ci.key"
+gstep "model" 0 gml record model m@1 --artifact "$T/g-m1.bin" --dataset d@1 --metric auc=0.9 --key "$GK/dave.key"
+gstep "evaluation" 0 gml record evaluation m@1 --metric auc=0.9 --key "$GK/val.key"
+gstep "approval alice" 0 gml record approval m@1 --env prod --decision approve --key "$GK/alice.key"
+[ -z "$GERR" ] && gsnap nodec
+gstep "deployment to prod without a decision refused" 1 gml record deployment m@1 --env prod --key "$GK/ci.key"
+gstep "gate with one approval (FAILED, recorded)" 1 gml gate --policy production m@1 --env prod --key "$GK/ci.key"
+gstep "deployment to prod after a FAILED decision refused" 1 gml record deployment m@1 --env prod --key "$GK/ci.key"
+gstep "gate --key with a policy file refused" 2 gml gate --policy "$PRODXML" m@1 --env prod --key "$GK/ci.key"
+gstep "approval bob" 0 gml record approval m@1 --env prod --decision approve --key "$GK/bob.key"
+[ -z "$GERR" ] && gsnap failed
+gstep "gate (PASSED, recorded)" 0 gml gate --policy production m@1 --env prod --key "$GK/ci.key"
+[ -z "$GERR" ] && gsnap passed
+gstep "deployment to prod" 0 gml record deployment m@1 --env prod --key "$GK/ci.key"
+if [ -n "$GERR" ]; then
+    notok "build a gated ledger with the CLI: $GERR"
+    indent "$GBUILD"
+else
+    sql "$GL" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+    GN=$(sql "$GL" 'SELECT count(*) FROM entries;')
+    ok "built a gated ledger with the CLI ($GN entries: policy record, a FAILED and a PASSED decision, a deployment to prod; refused deployments wrote nothing)"
+    gsnap deployed
+    GATE=$(sql "$GL" "SELECT max(seq) FROM entry_index WHERE kind = 'gate';")
+    POLSEQ=$(sql "$GL" "SELECT seq FROM entry_index WHERE kind = 'policy';")
+    MG=$(sql "$GL" "SELECT lower(hex(digest)) FROM subjects WHERE kind = 'model' AND ref = 'm@1';")
+    PDIG=$(sha256sum "$PRODXML" | cut -c1-64)
+
+    expect_accept_gated "$GL" "the gated ledger built by the CLI (policy, decisions, a deployment to prod)"
+    if gml verify --decisions >"$T/out" 2>&1; then
+        ok "mlledger verify --decisions replays the recorded decisions"
+    else
+        notok "mlledger verify --decisions fails on the CLI-built gated ledger"
+        indent "$T/out"
+    fi
+
+    # (a) a deployment to prod, forged at the end of a ledger holding no
+    # decision, signed by engineer ci
+    gcopy g-nodec nodec
+    "$PY" "$TAMPER" stmt deployment m@1 "$MG" '{"environment":"prod"}' |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-deploy.env" &&
+        gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to gated prod forged without any gate decision (rule 12)" "rule 12"
+    # ... and after a FAILED decision only
+    gcopy g-failed failed
+    gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to gated prod forged after a FAILED decision only (rule 12)" "rule 12"
+    # ... after the PASSED decision: more than maxAge (86,400 s) later, and just within it
+    gcopy g-stale passed
+    gput "$db" append "$T/g-deploy.env" +86400000001
+    expect_reject_why "$db" "deployment to prod 86,400 s + 1 µs after its PASSED decision (maxAge; rule 12)" "rule 12"
+    gcopy g-fresh passed
+    gput "$db" append "$T/g-deploy.env" +86400000000
+    expect_accept_gated "$db" "deployment to prod exactly 86,400 s after its PASSED decision (control)"
+    # the decision made not replayable, re-signed by ci: with a phase, or
+    # without the mlledger:seq/N uri of its policy (both in rule 12's list)
+    gcopy g-nouri passed
+    gstmt "$db" "$GATE" | gedit 'del st["predicate"]["policy"]["uri"]; del st["predicate"]["policies"][0]["uri"]' |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-nouri.env" &&
+        gput "$db" replace "$GATE" "$T/g-nouri.env" && gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to prod after a PASSED decision whose policy has no mlledger:seq/N uri (rule 12)" "rule 12"
+    # ... without evidence, or with a uri naming an entry that is not a
+    # policy entry: not replayable (§2), but rule 12's list does not name
+    # these.  verify_ledger.py applies §2's "no deployment rule accepts" a
+    # decision that is not replayable; mlledger applies rule 12's list.
+    gcopy g-noevid passed
+    gstmt "$db" "$GATE" | gedit 'del st["predicate"]["evidence"]' |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-noevid.env" &&
+        gput "$db" replace "$GATE" "$T/g-noevid.env" && gput "$db" append "$T/g-deploy.env"
+    expect_reject_todo "$db" "deployment to prod after a PASSED decision without evidence (not replayable)" \
+        "FORMAT.md: rule 12 does not list evidence; §2 says no deployment rule accepts a decision that is not replayable"
+    gcopy g-baduri passed
+    gstmt "$db" "$GATE" | gedit 'st["predicate"]["policy"]["uri"] = st["predicate"]["policies"][0]["uri"] = "mlledger:seq/1"' |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-baduri.env" &&
+        gput "$db" replace "$GATE" "$T/g-baduri.env" && gput "$db" append "$T/g-deploy.env"
+    expect_reject_todo "$db" "deployment to prod after a PASSED decision whose policy uri names entry 1, a key enrolment (not replayable)" \
+        "FORMAT.md: rule 12 asks only for a mlledger:seq/N uri; §2's replayable needs it to name a policy entry below ledger.size"
+    gcopy g-phase passed
+    gstmt "$db" "$GATE" | gedit 'st["predicate"]["phase"] = "pre-deploy"' |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-phase.env" &&
+        gput "$db" replace "$GATE" "$T/g-phase.env" && gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to prod after a PASSED decision with a phase (rule 12)" "rule 12"
+
+    # (b) the recorded decision's timeVerified moved an hour after its own
+    # append time (re-signed by ci), and 4 minutes (control)
+    TV=$(gstmt "$GL" "$GATE" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["predicate"]["timeVerified"])')
+    for d in 3600:g-tv1h 240:g-tv4m; do
+        gcopy "${d#*:}" deployed
+        gstmt "$db" "$GATE" | gedit "st['predicate']['timeVerified'] = (datetime.datetime.strptime('$TV', '%Y-%m-%dT%H:%M:%SZ') + datetime.timedelta(seconds=${d%%:*})).strftime('%Y-%m-%dT%H:%M:%SZ')" |
+            "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/${d#*:}.env" &&
+            gput "$db" replace "$GATE" "$T/${d#*:}.env"
+    done
+    expect_reject_why "$T/g-tv1h.db" "decision whose timeVerified is an hour after its append time (rule 8)" "rule 8"
+    expect_accept_gated "$T/g-tv4m.db" "decision whose timeVerified is 4 minutes after its append time (control)"
+    # a decision made on an old checkpoint: a copy of the recorded one,
+    # appended 10 minutes after it, still naming its ledger.size (entry
+    # ledger.size was appended more than 5 minutes before timeVerified)
+    gcopy g-oldcp deployed
+    gstmt "$db" "$GATE" | gedit "st['predicate']['timeVerified'] = (datetime.datetime.strptime('$TV', '%Y-%m-%dT%H:%M:%SZ') + datetime.timedelta(seconds=600)).strftime('%Y-%m-%dT%H:%M:%SZ')" |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-oldcp.env" &&
+        gput "$db" append "$T/g-oldcp.env" +600000000
+    expect_reject_why "$db" "decision appended 10 minutes after the checkpoint it names, whose next entry is older than 5 minutes (rule 8)" "rule 8"
+
+    # (c) a policy entry whose content does not hash to its subject digest
+    # (production@1.0.0, the recorded digest, one comment added), signed by
+    # admin; the same content with its own digest re-records the version
+    # with another digest (rule 7)
+    "$PY" - "$PRODXML" "$T/g-prod-edited.xml" <<'PYEOF'
+import sys
+b = open(sys.argv[1], "rb").read()
+i = b.index(b"\n") + 1
+open(sys.argv[2], "wb").write(b[:i] + b"<!-- edited -->\n" + b[i:])
+PYEOF
+    EDIG=$(sha256sum "$T/g-prod-edited.xml" | cut -c1-64)
+    pol_stmt() {
+        "$PY" -c 'import json, sys, time
+print(json.dumps({"_type": "https://in-toto.io/Statement/v1",
+    "subject": [{"name": sys.argv[1], "digest": {"sha256": sys.argv[2]}}],
+    "predicateType": "https://mlledger.dev/policy/v1",
+    "predicate": {"content": open(sys.argv[3], "rb").read().decode("utf-8"),
+                  "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}},
+    separators=(",", ":")), end="")' "$@"
+    }
+    gcopy g-poldigest deployed
+    pol_stmt production@1.0.0 "$PDIG" "$T/g-prod-edited.xml" |
+        "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-poldigest.env" &&
+        gput "$db" append "$T/g-poldigest.env"
+    expect_reject_why "$db" "policy entry whose content does not hash to its subject digest" "subject digest is not SHA-256 of the content"
+    gcopy g-polver deployed
+    pol_stmt production@1.0.0 "$EDIG" "$T/g-prod-edited.xml" |
+        "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-polver.env" &&
+        gput "$db" append "$T/g-polver.env"
+    expect_reject_why "$db" "policy production@1.0.0 recorded again with other bytes (rule 7)" "recorded before with another digest"
+    gcopy g-polsame deployed
+    pol_stmt production@1.0.0 "$PDIG" "$PRODXML" |
+        "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-polsame.env" &&
+        gput "$db" append "$T/g-polsame.env"
+    expect_accept_gated "$db" "policy production@1.0.0 recorded again with the same bytes (rule 7 allows it; control)"
+    # a policy entry whose subject is not its content's id@version (§2: the
+    # subject is "ID@VERSION of the policy (its id and version
+    # attributes)"), signed by admin.  The subjects row mlledger projects for
+    # a new policy version is added so that mlledger's projection check is
+    # not what decides (verify_ledger.py refuses at the entry first).
+    gcopy g-polname deployed
+    pol_stmt other@9.9.9 "$PDIG" "$PRODXML" |
+        "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-polname.env" &&
+        gput "$db" append "$T/g-polname.env" &&
+        sql "$db" "INSERT INTO subjects VALUES ('policy', 'other@9.9.9', X'$PDIG', $GN);"
+    expect_reject_todo "$db" "policy entry other@9.9.9 holding production.xml (id production, version 1.0.0)" \
+        "FORMAT.md §2: is the subject's match with the content's id and version attributes a validity rule?"
+    gcopy g-polrole deployed
+    pol_stmt production@1.0.0 "$PDIG" "$PRODXML" |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-polrole.env" &&
+        gput "$db" append "$T/g-polrole.env"
+    expect_reject_why "$db" "policy entry signed by engineer ci (the default grants policy to admin and risk-officer; rule 9)" "may not sign policy"
+
+    # (d) a governance document whose gates name an undeclared environment
+    QADOC=$("$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+d["gates"]["qa"] = {"policies": ["production"], "maxAge": 3600}
+print(json.dumps(d))' "$ROOT/ledger/governance.default.json")
+    printf '%s\n' "$QADOC" >"$T/g-qa.json"
+    gcopy g-qa-cli deployed
+    expect_refused "mlledger governance set: gates on the undeclared environment qa refused" \
+        "$M" --ledger "$db" governance set "$T/g-qa.json" --key "$GK/gadmin.key"
+    gcopy g-qa deployed
+    "$PY" "$TAMPER" stmt governance gated.example/ledger document "$(doc_pred "$QADOC")" |
+        "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-qa.env" &&
+        gput "$db" append "$T/g-qa.env"
+    expect_reject_why "$db" "governance entry whose gates name the undeclared environment qa (rule 9)" "not a declared environment"
+    gcopy g-ungate deployed
+    "$PY" "$TAMPER" stmt governance gated.example/ledger document "$(doc_pred "$(cat "$ROOT/tests/data/governance-ungated.json")")" |
+        "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-ungate.env" &&
+        gput "$db" append "$T/g-ungate.env" && gput "$db" append "$T/g-deploy.env"
+    expect_accept_gated "$db" "a governance entry without gates, then a deployment to prod without a new decision (gates are not defaulted; control)"
+fi
 
 # control: the untouched ledger still verifies with both after all the copying
 if "$PY" "$VERIFY" "$L" >/dev/null 2>&1 && "$M" --ledger "$L" verify >/dev/null 2>&1; then

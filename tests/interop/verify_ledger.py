@@ -26,7 +26,20 @@ Standard library + PyNaCl only (Debian: python3-nacl).  Interpretations of
 points FORMAT.md leaves open are marked "SPEC:" below.  Section numbers refer
 to FORMAT.md as revised in commit ecdee5b (tree and checkpoints tables in §7,
 §8 Merkle tree, checkpoints and proofs, §9 test vectors) and c6d781a (§2
-persons, governance documents, clock corrections; §5 rules 1, 3, 9-11).
+persons, governance documents, clock corrections; §5 rules 1, 3, 9-11) and
+ff72ceb (§2 kind `policy` and "Policy entries"; gate decisions' optional
+`parameters`, `evidence`, `phase` and `mlledger:seq/N` policy uris; the
+governance `gates` member; §5 rules 7 (policy versions), 8 (time and
+staleness of decisions with parameters) and 12 (gated deployments)).
+
+Replay is NOT done here: re-evaluating a recorded decision's policies
+against the ledger's evidence (`mlledger verify --decisions`, FORMAT.md §2
+"Replay") needs a policy engine.  This verifier checks only the structural
+rules: the form of `policy` and `gate` statements, rule 8's times, and, for
+rule 12, that a qualifying decision exists and looks replayable (parameters,
+evidence, no phase, every policy descriptor naming a recorded `policy`
+entry below its ledger.size).  Whether that decision's verdict, findings and
+evidence digests reproduce is not checked.
 """
 
 import base64
@@ -39,6 +52,7 @@ import sqlite3
 import struct
 import sys
 import urllib.parse
+import xml.etree.ElementTree
 
 import nacl.exceptions
 import nacl.signing
@@ -141,7 +155,7 @@ VSA_TYPE = "https://slsa.dev/verification_summary/v1"   # §2 "Gate decisions"
 # §2: kinds about the ledger itself (subject name = the origin)
 LEDGER_KINDS = ("governance", "clock-correction")
 KINDS = ("genesis", "key-enrollment", "key-revocation", "dataset", "model") + MODEL_KINDS \
-    + LEDGER_KINDS
+    + LEDGER_KINDS + ("policy",)
 
 # predicate members per kind: (required, optional)   -- §2 table
 PREDICATE_MEMBERS = {
@@ -157,11 +171,14 @@ PREDICATE_MEMBERS = {
     "waiver": ({"time", "rule", "expires", "reason"}, {"ticket"}),
     "retirement": ({"time", "environment", "reason"}, set()),
     "incident": ({"time", "severity", "description"}, set()),
+    # §2 "Gate decisions": the first eleven required, then mlledger 0.2's
+    # optional parameters, evidence and phase
     "gate": ({"verifier", "timeVerified", "resourceUri", "policy", "inputAttestations",
               "verificationResult", "verifiedLevels", "environment", "policies", "ledger",
-              "findings"}, set()),
+              "findings"}, {"parameters", "evidence", "phase"}),
     "governance": ({"time", "document"}, set()),
     "clock-correction": ({"time", "from", "reason"}, set()),
+    "policy": ({"time", "content"}, {"params"}),
 }
 # §2 "Retries": idempotencyKey, optional in every kind record and import write
 IDEMPOTENCY_KINDS = ("key-enrollment", "key-revocation", "dataset", "model", "evaluation",
@@ -171,6 +188,21 @@ for _k in IDEMPOTENCY_KINDS:
 RE_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 RE_LEVEL = re.compile(r"[A-Za-z0-9_:.@-]{1,128}")
 RE_VNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+RE_PHASE = re.compile(r"[A-Za-z0-9._-]{1,64}")          # §2 gate `phase`
+RE_PARAM = re.compile(r"[A-Za-z0-9._-]{1,64}")          # §2 policy `params` names
+RE_POLICY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")   # §2 gates ids
+# §2 "Gate decisions": a recorded policy's descriptor has uri mlledger:seq/N.
+# SPEC: N is read as a decimal without leading zeros (seqs are written so).
+RE_SEQ_URI = re.compile(r"mlledger:seq/(0|[1-9][0-9]{0,18})")
+MAX_POLICY_PARAMS = 64
+FIVE_MINUTES_US = 300000000      # §5 rule 8
+MAX_GATE_AGE = 31622400          # §2 gates maxAge 1-31,622,400 s
+
+
+def seq_uri(d):
+    """N of a descriptor's `mlledger:seq/N` uri, or None."""
+    m = RE_SEQ_URI.fullmatch(d.get("uri", "")) if isinstance(d.get("uri"), str) else None
+    return int(m.group(1)) if m else None
 
 
 def check_text(v, what):
@@ -226,6 +258,45 @@ def check_gate(pred):
     if len(b64decode_strict(led["root"], "gate.ledger.root")) != 32:
         raise Bad("gate.ledger.root: not 32 bytes")
     check_descriptor(pred["findings"], "gate.findings")
+    # SPEC: "a descriptor named findings" / "named evidence" read as: its
+    # name member is exactly that word.
+    if pred["findings"].get("name") != "findings":
+        raise Bad("gate.findings: a descriptor named findings")
+    # §2: `policy` is "the first policy, as in policies".  SPEC: read as the
+    # same descriptor (JSON equality) as policies[0].
+    if pred["policy"] != pred["policies"][0]:
+        raise Bad("gate.policy: not the first descriptor of gate.policies")
+    for i, d in enumerate(pred["policies"]):
+        # §2: every policy evaluated is named ID@VERSION
+        if "name" not in d:
+            raise Bad("gate.policies[%d]: no name (ID@VERSION)" % i)
+        split_ref(d["name"], "gate.policies[%d].name" % i)
+    if "parameters" in pred:
+        # §2: {ID:{NAME:TEXT,...},...}.  SPEC: FORMAT.md gives no syntax or
+        # bounds for ID and NAME here; read as a policy id (the gates
+        # syntax) and a param name (the policy `params` syntax), with no
+        # bound on their number, and every value text (non-empty, §2).
+        # Whether the IDs are exactly those of `policies` is not stated
+        # either: not checked (replay compares it).
+        prm = pred["parameters"]
+        if not isinstance(prm, dict):
+            raise Bad("gate.parameters: not an object")
+        for pid, vals in prm.items():
+            if not fm(RE_POLICY_ID, pid):
+                raise Bad("gate.parameters: bad policy id %r" % pid)
+            if not isinstance(vals, dict):
+                raise Bad("gate.parameters.%s: not an object" % pid)
+            for k, x in vals.items():
+                if not fm(RE_PARAM, k):
+                    raise Bad("gate.parameters.%s: bad param name %r" % (pid, k))
+                if not isinstance(x, str):
+                    raise Bad("gate.parameters.%s.%s: not text" % (pid, k))
+    if "evidence" in pred:
+        check_descriptor(pred["evidence"], "gate.evidence")
+        if pred["evidence"].get("name") != "evidence":
+            raise Bad("gate.evidence: a descriptor named evidence")
+    if "phase" in pred and not fm(RE_PHASE, pred["phase"]):
+        raise Bad("gate.phase: 1-64 bytes of [A-Za-z0-9._-]")
 # §2: "long texts — comment, reason, description — may hold \n and \t".
 # SPEC: read as the predicate members of those names only (not, say, a
 # `properties` member that happens to be called "description").
@@ -237,6 +308,9 @@ LONG_TEXT = {"comment", "reason", "description"}
 # Read as: a document may hold \n and \t too (JSON white space), no other
 # control character (not \r).
 DOCUMENT_TEXT = {"document", "governance"}
+# §2 `policy`: content is "UTF-8 text, at most 65,536 bytes, no control
+# character but tab and newline" (so it is a long text too).
+POLICY_TEXT = {"content"}
 
 RE_KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # §1/§7: the origin is 1-128 bytes of [A-Za-z0-9._/:-]
@@ -774,7 +848,8 @@ def check_statement_strings(st):
                 check_all_strings(x, "statement." + k)
         for k, x in st["predicate"].items():
             check_string(k, "predicate member name")
-            check_all_strings(x, "predicate." + k, long_text=k in LONG_TEXT or k in DOCUMENT_TEXT)
+            check_all_strings(x, "predicate." + k, long_text=k in LONG_TEXT or k in DOCUMENT_TEXT
+                              or k in POLICY_TEXT)
     else:
         check_all_strings(st, "statement")
 
@@ -1044,6 +1119,8 @@ def parse_statement(stmt):
         f = pred["from"]
         if not isinstance(f, int) or isinstance(f, bool) or f < 1:
             raise Bad("clock-correction.from: an integer >= 1")
+    elif kind == "policy":
+        check_policy(sname, sdigest, pred)
     elif kind in ("key-enrollment", "key-revocation"):
         kname, _, _ = parse_vkey(pred["key"], RE_KEY_NAME, kind + ".key")
         if sname != kname:
@@ -1070,6 +1147,42 @@ def parse_statement(stmt):
         if kind == "incident" and pred["severity"] not in ("low", "medium", "high", "critical"):
             raise Bad("incident.severity: bad value")
     return kind, sname, sdigest, pred
+
+
+def check_policy(sname, sdigest, pred):
+    """§2 kind `policy` and "Policy entries"."""
+    split_ref(sname, "subject name")
+    content = pred["content"]
+    if not isinstance(content, str):
+        raise Bad("policy.content: not text")
+    raw = content.encode("utf-8")
+    if sdigest != sha256(raw):
+        raise Bad("policy: subject digest is not SHA-256 of the content text")
+    if "params" in pred:
+        prm = pred["params"]
+        if not isinstance(prm, dict) or len(prm) > MAX_POLICY_PARAMS:
+            raise Bad("policy.params: an object of at most %d params" % MAX_POLICY_PARAMS)
+        for k, v in prm.items():
+            if not fm(RE_PARAM, k):
+                raise Bad("policy.params: bad param name %r" % k)
+            if not isinstance(v, str):
+                raise Bad("policy.params.%s: not text" % k)
+    # §2: the subject is "ID@VERSION of the policy (its id and version
+    # attributes, as NAME@VERSION)".  SPEC: read as the id and version
+    # attributes of the content's root element, parsed as XML
+    # (policies/LANGUAGE.md: <policy id=.. version=..>); content that is not
+    # XML has no such attributes, so no subject can name it.  Whether the
+    # file passes `policy lint` (also §2) is not checked here: this verifier
+    # has no policy compiler.
+    try:
+        root = xml.etree.ElementTree.fromstring(raw)
+    except (xml.etree.ElementTree.ParseError, ValueError) as e:
+        raise Bad("policy.content: not XML (%s)" % e)
+    pid, pver = root.get("id"), root.get("version")
+    if pid is None or pver is None:
+        raise Bad("policy.content: the root element has no id or no version attribute")
+    if sname != "%s@%s" % (pid, pver):
+        raise Bad("policy: subject %r is not the content's id@version %s@%s" % (sname, pid, pver))
 
 
 # ---------------------------------------------------------------------------
@@ -1110,9 +1223,11 @@ class Governance:
     """A governance document with its defaults filled in (§2).
     roles: role -> frozenset of kinds; envs: frozenset; metrics: None (open
     set) or name -> (direction, unit); properties: name -> (type, values or
-    None)."""
-    def __init__(self, roles, envs, metrics, properties):
+    None); gates: environment -> (tuple of policy ids, maxAge in seconds),
+    empty when the document has no `gates` (not defaulted)."""
+    def __init__(self, roles, envs, metrics, properties, gates=None):
         self.roles, self.envs, self.metrics, self.properties = roles, envs, metrics, properties
+        self.gates = gates or {}
 
     def direction(self, metric):
         """§2: the direction of a metric, or None ("changed" only)."""
@@ -1122,19 +1237,20 @@ class Governance:
         return DEFAULT_DIRECTIONS.get(metric)
 
     def same_as(self, other):
-        return (self.roles, self.envs, self.metrics, self.properties) == \
-            (other.roles, other.envs, other.metrics, other.properties)
+        return (self.roles, self.envs, self.metrics, self.properties, self.gates) == \
+            (other.roles, other.envs, other.metrics, other.properties, other.gates)
 
 
 # §2 the tables of the default governance (roles; environments; metrics:
 # open, with these directions; properties)
 DEFAULT_ROLES = {
-    "admin": frozenset({"key-enrollment", "key-revocation", "governance", "clock-correction"}),
+    "admin": frozenset({"key-enrollment", "key-revocation", "governance", "clock-correction",
+                        "policy"}),
     "engineer": frozenset({"dataset", "model", "deployment", "monitoring", "retirement",
                            "incident", "gate"}),
     "validator": frozenset({"evaluation", "monitoring", "incident"}),
     "approver": frozenset({"approval"}),
-    "risk-officer": frozenset({"waiver", "incident"}),
+    "risk-officer": frozenset({"waiver", "incident", "policy"}),
     "auditor": frozenset(),
 }
 DEFAULT_ENVS = frozenset({"dev", "staging", "prod"})
@@ -1142,7 +1258,12 @@ DEFAULT_DIRECTIONS = dict([(m, "higher") for m in ("auc", "accuracy", "precision
                           + [(m, "lower") for m in ("loss", "log_loss", "rmse", "mae", "mse")])
 DEFAULT_PROPERTIES = {"pii": ("boolean", None), "license": ("string", None),
                       "dpia": ("string", None)}
+# §2: `gates` is not defaulted: a document without it (and the defaults an
+# ungoverned ledger's reports use) gates nothing.
 DEFAULT_GOVERNANCE = Governance(DEFAULT_ROLES, DEFAULT_ENVS, None, DEFAULT_PROPERTIES)
+# ... but the default document (ledger/governance.default.json, what init
+# writes) declares this member
+DEFAULT_DOCUMENT_GATES = {"prod": (("production",), 86400)}
 
 
 def _distinct_strings(v, lo, hi, ok, what):
@@ -1168,7 +1289,7 @@ def parse_governance(text, what="governance document"):
     doc = parse_json(raw, what)
     if not isinstance(doc, dict):
         raise Bad("%s: not a JSON object" % what)
-    unknown = set(doc) - {"roles", "environments", "metrics", "properties"}
+    unknown = set(doc) - {"roles", "environments", "metrics", "properties", "gates"}
     if unknown:
         raise Bad("%s: unknown member %s" % (what, ", ".join(sorted(unknown))))
 
@@ -1238,7 +1359,30 @@ def parse_governance(text, what="governance document"):
                 values = frozenset(_distinct_strings(d["values"], 1, 256,
                                                      lambda x: isinstance(x, str), w + ".values"))
             properties[name] = (d["type"], values)
-    return Governance(roles, envs, metrics, properties)
+
+    gates = {}              # not defaulted: absent, nothing is gated
+    if "gates" in doc:
+        g = doc["gates"]
+        # SPEC: no bound on the number of gates is given (at most one per
+        # declared environment, so 64) and none below: {} gates nothing.
+        if not isinstance(g, dict):
+            raise Bad("%s: gates: an object" % what)
+        for env, d in g.items():
+            w = "%s: gates.%s" % (what, env)
+            # §2: "declared environment": one of this document's
+            # environments (the default list when it declares none)
+            if env not in envs:
+                raise Bad("%s: gates: %r is not a declared environment" % (what, env))
+            if not isinstance(d, dict) or set(d) != {"policies", "maxAge"}:
+                raise Bad("%s: must be {policies, maxAge}" % w)
+            pols = _distinct_strings(d["policies"], 1, 16, lambda x: fm(RE_POLICY_ID, x),
+                                     w + ".policies")
+            ma = d["maxAge"]
+            # SPEC: SECONDS read as a JSON integer (86400.0 is refused)
+            if not isinstance(ma, int) or isinstance(ma, bool) or not 1 <= ma <= MAX_GATE_AGE:
+                raise Bad("%s.maxAge: an integer from 1 to %d" % (w, MAX_GATE_AGE))
+            gates[env] = (tuple(pols), ma)
+    return Governance(roles, envs, metrics, properties, gates)
 
 
 def check_property_type(name, decl, v):
@@ -1305,6 +1449,11 @@ class State:
         self.effective = []      # §2 "Clock corrections": effective time of every entry
         self.last_correction = None   # seq of the latest clock correction
         self.live = {}           # (NAME@VERSION, environment) -> deployed and not retired since
+        # §5 rule 7: policy versions keep their digest.  Kept apart from
+        # `subjects`, which §7 defines as dataset/model versions only.
+        self.policies = {}       # ID@VERSION -> (digest, seq of its first recording)
+        self.policy_seqs = {}    # seq of every policy entry -> its ID@VERSION
+        self.gates = []          # (seq, time, subject, digest, predicate) of every gate entry
 
     def active_admins(self):
         return [k for k, v in self.keys.items() if v["revoked"] is None and "admin" in v["roles"]]
@@ -1314,6 +1463,106 @@ class State:
                                 enrolled=seq, revoked=None)
         self.active_name[name] = keyid
         self.seen_pubs[pub] = keyid
+
+
+def time_us(v):
+    """µs since the epoch of a checked YYYY-MM-DDTHH:MM:SSZ."""
+    days = days_from_civil(int(v[0:4]), int(v[5:7]), int(v[8:10]))
+    return ((days * 24 + int(v[11:13])) * 60 + int(v[14:16])) * 60000000 \
+        + int(v[17:19]) * 1000000
+
+
+def check_rule8(st, seq, t, pred):
+    """§5 rule 8, for gate entry seq appended at t (µs).
+    SPEC: "its own append time" and "entry ledger.size ... was appended" are
+    read as the entries' time fields (§4), not effective times, as rule 10
+    says explicitly; "within 5 minutes" as a difference of at most
+    300,000,000 µs (inclusive), and "no more than 5 minutes before" as
+    timeVerified - time(ledger.size) <= 300,000,000 µs (an entry appended
+    after timeVerified is within it)."""
+    size = pred["ledger"]["size"]
+    if size > seq:
+        raise Bad("gate decision claims a ledger of %d entries at seq %d" % (size, seq))
+    if "parameters" not in pred:
+        return          # written before mlledger 0.2: rule 8's first clause only
+    tv = time_us(pred["timeVerified"])
+    if abs(tv - t) > FIVE_MINUTES_US:
+        raise Bad("gate decision with parameters: timeVerified %s is %.0f s from its own append "
+                  "time (more than 5 minutes; rule 8)" % (pred["timeVerified"], (tv - t) / 1e6))
+    if size < seq and tv - st.times[size] > FIVE_MINUTES_US:
+        raise Bad("gate decision with parameters made on the checkpoint of size %d, but entry %d "
+                  "was appended %.0f s before its timeVerified %s (more than 5 minutes: not the "
+                  "latest checkpoint when it was made; rule 8)"
+                  % (size, size, (tv - st.times[size]) / 1e6, pred["timeVerified"]))
+
+
+def replayable_problem(st, pred):
+    """§2 "Gate decisions": why a decision is not replayable (structurally),
+    or None.  Replayable: `parameters` and `evidence`, no `phase`, and every
+    policy descriptor has a mlledger:seq/N uri naming a `policy` entry
+    below ledger.size.  (The replay itself, re-evaluating the policies, is
+    `mlledger verify --decisions` and is not done here.)"""
+    if "parameters" not in pred:
+        return "no parameters"
+    if "evidence" not in pred:
+        return "no evidence"
+    if "phase" in pred:
+        return "a phase (%s)" % pred["phase"]
+    for i, d in enumerate(pred["policies"]):
+        n = seq_uri(d)
+        if n is None:
+            return "policies[%d] has no mlledger:seq/N uri" % i
+        if n >= pred["ledger"]["size"] or n not in st.policy_seqs:
+            return "policies[%d] uri mlledger:seq/%d names no policy entry below ledger.size %d" \
+                % (i, n, pred["ledger"]["size"])
+    return None
+
+
+def check_rule12(st, gov, gov_what, t, sname, sdigest, env):
+    """§5 rule 12: a deployment to an environment the document in force
+    gates follows a qualifying gate entry.
+    SPEC: rule 12 comes after "Rules 9 to 11 apply to every entry of a
+    governed ledger" and names "the document in force", which an ungoverned
+    ledger does not have: read as applying to governed ledgers only.
+    SPEC: rule 12 lists: same subject name and digest, that environment,
+    PASSED, parameters, no phase, and for every gated policy ID a policy
+    descriptor named ID@... with a mlledger:seq/N uri.  §2 adds "A decision
+    that is not replayable cannot be replayed, and no deployment rule
+    accepts it", and replayable also needs `evidence` and every policy
+    descriptor's uri naming a `policy` entry below ledger.size: both texts
+    are applied (the qualifying decision must meet rule 12's list and be
+    replayable in that structural sense).
+    SPEC: "appended at most maxAge seconds before" read on the entries' time
+    fields: time(deployment) - time(gate) <= maxAge * 10^6 µs.  Any one
+    qualifying decision suffices (a later FAILED one does not cancel it)."""
+    if env not in gov.gates:
+        return
+    ids, max_age = gov.gates[env]
+    why = []
+    for gseq, gt, gname, gdigest, g in reversed(st.gates):
+        if gname != sname or gdigest != sdigest or g["environment"] != env:
+            continue
+        if t - gt > max_age * 1000000:
+            why.append("entry %d is more than maxAge %d s old" % (gseq, max_age))
+            continue
+        if g["verificationResult"] != "PASSED":
+            why.append("entry %d is %s" % (gseq, g["verificationResult"]))
+            continue
+        p = replayable_problem(st, g)
+        if p:
+            why.append("entry %d is not replayable: %s" % (gseq, p))
+            continue
+        missing = [i for i in ids
+                   if not any(isinstance(d.get("name"), str) and d["name"].startswith(i + "@")
+                              and seq_uri(d) is not None for d in g["policies"])]
+        if missing:
+            why.append("entry %d has no recorded policy %s" % (gseq, missing[0]))
+            continue
+        return
+    raise Bad("deployment of %s to %s, which %s gates (policies %s, maxAge %d s), without a "
+              "passing replayable gate decision for that digest (rule 12)%s"
+              % (sname, env, gov_what, ",".join(ids), max_age,
+                 ": " + "; ".join(why[:3]) if why else ": no gate decision for it"))
 
 
 def check_entry(st, seq, env_bytes, t):
@@ -1464,11 +1713,20 @@ def check_entry(st, seq, env_bytes, t):
                           % (kind, sname, have[1]))
         else:
             st.subjects[(kind, sname)] = (sdigest, seq)
+    elif kind == "policy":
+        # rule 7: "a dataset/model/policy NAME@VERSION recorded before keeps
+        # its digest"
+        have = st.policies.get(sname)
+        if have is not None and have[0] != sdigest:
+            raise Bad("policy %s recorded before with another digest (entry %d)"
+                      % (sname, have[1]))
+        if have is None:
+            st.policies[sname] = (sdigest, seq)
+        st.policy_seqs[seq] = sname
     elif kind in MODEL_KINDS:
         recorded("model", sname, sdigest, kind)
-        if kind == "gate" and pred["ledger"]["size"] > seq:   # rule 8
-            raise Bad("gate decision claims a ledger of %d entries at seq %d"
-                      % (pred["ledger"]["size"], seq))
+        if kind == "gate":
+            check_rule8(st, seq, t, pred)
         if kind == "evaluation" and "dataset" in pred:
             r = pred["dataset"]
             recorded("dataset", r["name"], bytes.fromhex(r["digest"]["sha256"]),
@@ -1481,6 +1739,8 @@ def check_entry(st, seq, env_bytes, t):
         # rule 11: a deployment makes the version live in its environment; a
         # retirement needs it live there, and ends that
         if kind == "deployment":
+            if st.governed:
+                check_rule12(st, gov, gov_what, t, sname, sdigest, pred["environment"])
             st.live[(sname, pred["environment"])] = True
         if kind == "retirement":
             if st.governed and not st.live.get((sname, pred["environment"])):
@@ -1489,6 +1749,8 @@ def check_entry(st, seq, env_bytes, t):
             st.live[(sname, pred["environment"])] = False
 
     # the entry is valid: what it changes for the entries after it
+    if kind == "gate":
+        st.gates.append((seq, t, sname, sdigest, pred))
     if new_gov is not None:
         st.gov, st.gov_seq, st.governed = new_gov, seq, True
     st.effective.append(t)
@@ -1619,6 +1881,12 @@ def verify_db(db, outside=()):
         diff = sorted({r[0] for r in set(have_keys) ^ set(want_keys)})
         raise Bad("bad ledger: keys table does not match the entries (keyid %s)" % ", ".join(map(str, diff)))
 
+    # SPEC: §7 defines `subjects` as the "first recording of each
+    # dataset/model version: kind (dataset/model)".  FORMAT.md ff72ceb made
+    # `policy` versions immutable too (rule 7) but did not extend §7, so a
+    # row of kind `policy` is a row the entries do not imply, and is refused
+    # here.  OPEN QUESTION (mlledger writes such rows): should §7 list
+    # `policy` among the subjects kinds?  If so, add st.policies here.
     want_subj = sorted((k, r, d, s) for (k, r), (d, s) in st.subjects.items())
     have_subj = sorted(tuple(r) for r in db.execute("SELECT kind, ref, digest, seq FROM subjects"))
     if have_subj != want_subj:
@@ -1909,8 +2177,11 @@ def run_vectors():
                          "governance.default.json")
     try:
         dtext = open(dpath, "rb").read().decode("utf-8")
-        check("ledger/governance.default.json is a valid document equal to the §2 default tables",
-              parse_governance(dtext).same_as(DEFAULT_GOVERNANCE))
+        check("ledger/governance.default.json is a valid document equal to the §2 default tables "
+              "and gates",
+              parse_governance(dtext).same_as(Governance(DEFAULT_ROLES, DEFAULT_ENVS, None,
+                                                         DEFAULT_PROPERTIES,
+                                                         DEFAULT_DOCUMENT_GATES)))
     except (OSError, UnicodeDecodeError, Bad) as e:
         check("ledger/governance.default.json is a valid document (%s)" % e, False)
     admin = '"admin":["key-enrollment","key-revocation","governance"]'
@@ -1921,6 +2192,11 @@ def run_vectors():
         '"properties":{"tier":{"type":"string","values":["gold","silver"]},"n":{"type":"number"}}}'
         % admin: "every member, an empty closed metric set",
         '{"metrics":{"auc":{"direction":"higher","unit":"ratio"}}}': "a metric with a unit",
+        '{"gates":{}}': "an empty gates object",
+        '{"gates":{"prod":{"policies":["production","eu/ai-act_v2"],"maxAge":1}}}':
+            "two policies, maxAge 1",
+        '{"environments":["lab"],"gates":{"lab":{"policies":["p"],"maxAge":31622400}}}':
+            "a gate on the document's own environment, maxAge 31,622,400",
     }
     bad = {
         "[]": "not an object",
@@ -1941,6 +2217,21 @@ def run_vectors():
         '{"properties":{"t":{"type":"date"}}}': "type date",
         '{"owners":[]}': "an unknown member",
         '{"environments":["dev"],"environments":["prod"]}': "a duplicated member",
+        '{"gates":{"qa":{"policies":["production"],"maxAge":60}}}': "a gate on an undeclared environment",
+        '{"environments":["lab"],"gates":{"prod":{"policies":["production"],"maxAge":60}}}':
+            "a gate on a default environment the document does not declare",
+        '{"gates":{"prod":{"policies":[],"maxAge":60}}}': "a gate without policies",
+        '{"gates":{"prod":{"policies":["a","a"],"maxAge":60}}}': "a policy listed twice",
+        '{"gates":{"prod":{"policies":[%s],"maxAge":60}}}' % ",".join('"p%d"' % i for i in range(17)):
+            "17 policies",
+        '{"gates":{"prod":{"policies":["-p"],"maxAge":60}}}': "a policy id starting with -",
+        '{"gates":{"prod":{"policies":["production"],"maxAge":0}}}': "maxAge 0",
+        '{"gates":{"prod":{"policies":["production"],"maxAge":31622401}}}': "maxAge 31,622,401",
+        '{"gates":{"prod":{"policies":["production"],"maxAge":60.0}}}': "maxAge 60.0",
+        '{"gates":{"prod":{"policies":["production"]}}}': "a gate without maxAge",
+        '{"gates":{"prod":{"policies":["production"],"maxAge":60,"phase":"x"}}}':
+            "a gate with an unknown member",
+        '{"gates":[]}': "gates not an object",
     }
     for text, desc in good.items():
         try:
