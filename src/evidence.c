@@ -957,11 +957,13 @@ decision_replayable(json_t *p)
 	if (!json_object_get(p, "parameters") || !json_object_get(p, "evidence") ||
 	    json_object_get(p, "phase"))
 		return 0;
-	json_array_foreach(json_object_get(p, "policies"), i, d) {
-		const char *uri = json_string_value(json_object_get(d, "uri"));
-		if (!uri || strncmp(uri, "mlledger:seq/", 13))
+	uint64_t seq, size = (uint64_t)json_integer_value(
+		json_object_get(json_object_get(p, "ledger"), "size"));
+
+	json_array_foreach(json_object_get(p, "policies"), i, d)
+		if (ml_policy_uri_seq(json_string_value(json_object_get(d, "uri")), &seq) ||
+		    seq >= size)
 			return 0;
-	}
 	return 1;
 }
 

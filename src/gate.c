@@ -368,10 +368,8 @@ read_recorded(struct ml_ledger *l, const struct ml_statement *st, struct recorde
 	if (r->n > ML_GATE_MAX_POLICIES)
 		return unreplayable(e, r->subject, "too many policies");
 	json_array_foreach(json_object_get(p, "policies"), i, x) {
-		char *end;
 		uri = json_string_value(json_object_get(x, "uri"));
-		if (!uri || strncmp(uri, "mlledger:seq/", 13) || !uri[13] ||
-		    (r->seqs[i] = strtoull(uri + 13, &end, 10), *end) || r->seqs[i] >= r->size)
+		if (ml_policy_uri_seq(uri, &r->seqs[i]) != 0 || r->seqs[i] >= r->size)
 			return unreplayable(e, r->subject, "a policy was given as a file, not a "
 					    "recorded policy entry of the checkpoint's ledger");
 	}

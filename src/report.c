@@ -93,9 +93,10 @@ gate_fields(json_t *o, const json_t *p)
 	json_object_set(o, "environment", json_object_get(p, "environment") ?: json_null());
 	json_object_set(o, "result", json_object_get(p, "verificationResult") ?: json_null());
 	json_array_foreach(json_object_get(p, "policies"), i, x) {
-		const char *uri = str(x, "uri");
+		uint64_t seq;
 		json_array_append(names, json_object_get(x, "name"));
-		if (!uri || strncmp(uri, "mlledger:seq/", 13))
+		if (ml_policy_uri_seq(str(x, "uri"), &seq) ||
+		    seq >= (uint64_t)json_integer_value(json_object_get(ledger, "size")))
 			replayable = 0; /* a draft policy file */
 	}
 	json_object_set_new(o, "policies", names);

@@ -499,42 +499,109 @@ check_gate(struct ml_store *s, struct ml_checked *c, int64_t time_us, struct ml_
 	return ML_OK;
 }
 
-/* The policy ids a decision names, each a recorded policy entry. */
+/* Reads and parses entry seq's statement into *st.  -1 when it is not one
+ * (the ledger's rules were checked when it was appended). */
 static int
-names_policy(json_t *pred, const char *id)
+statement_at(struct ml_store *s, uint64_t seq, struct ml_statement *st, int64_t *time_us,
+	     struct ml_err *e)
 {
-	size_t i, n = strlen(id);
-	json_t *d;
+	struct ml_entry en;
+	struct ml_envelope ev;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	int rc;
 
-	json_array_foreach(json_object_get(pred, "policies"), i, d) {
-		const char *name = json_string_value(json_object_get(d, "name"));
-		const char *uri = json_string_value(json_object_get(d, "uri"));
-		if (name && uri && !strncmp(uri, "mlledger:seq/", 13) && !strncmp(name, id, n) &&
-		    name[n] == '@')
-			return 1;
+	if ((rc = ml_store_entry_get(s, seq, &en, &bytes, leaf, e)))
+		return rc;
+	if (time_us)
+		*time_us = en.time_us;
+	rc = -1;
+	if (ml_envelope_parse(en.envelope, en.envelope_len, &ev, NULL) == ML_OK) {
+		if (ml_statement_parse(ev.payload, ev.payload_len, st, NULL) == ML_OK)
+			rc = ML_OK;
+		ml_envelope_clear(&ev);
 	}
-	return 0;
+	free(bytes);
+	return rc;
 }
 
-/* Entry seq satisfies req for a deployment of c: a replayable PASSED gate
- * decision for the same subject, digest and environment, evaluated on every
- * rule, under every required policy. */
+/* Descriptor d names, by a mlledger:seq/N uri below size, a `policy` entry
+ * with its name and digest; the policy's id into id (FORMAT.md §2,
+ * replayable). */
 static int
-satisfies(const struct ml_statement *g, const struct ml_checked *c, const char *env,
-	  const struct ml_gate_req *req)
+recorded_policy(struct ml_store *s, json_t *d, uint64_t size, char id[129], struct ml_err *e)
 {
-	json_t *p = g->predicate;
-	size_t i;
+	const char *name = json_string_value(json_object_get(d, "name"));
+	const char *hex = json_string_value(json_object_get(json_object_get(d, "digest"),
+							    "sha256"));
+	struct ml_statement st;
+	char version[65], want[65];
+	uint64_t seq;
+	int ok;
+
+	if (!name || !hex || ml_policy_uri_seq(json_string_value(json_object_get(d, "uri")), &seq) ||
+	    seq >= size || ml_ref_split(name, id, version) != 0 ||
+	    statement_at(s, seq, &st, NULL, e) != ML_OK)
+		return 0;
+	ml_hex_encode(st.digest, ML_SHA256_LEN, want);
+	ok = st.kind == ML_KIND_POLICY && !strcmp(st.subject, name) && !strcmp(want, hex);
+	ml_statement_free(&st);
+	return ok;
+}
+
+/* A decision that may admit a deployment under req (FORMAT.md §5 rule 12):
+ * PASSED, replayable, naming every required policy id. */
+static int
+admits(struct ml_store *s, const struct ml_statement *g, const struct ml_gate_req *req,
+       struct ml_err *e)
+{
+	json_t *p = g->predicate, *d;
+	uint64_t size = (uint64_t)json_integer_value(json_object_get(json_object_get(p, "ledger"),
+								     "size"));
+	char id[129];
+	size_t i, j, found = 0;
+	int named[16] = {0};
+
+	if (strcmp(json_string_value(json_object_get(p, "verificationResult")), "PASSED") ||
+	    json_object_get(p, "phase") || !json_object_get(p, "parameters") ||
+	    !json_object_get(p, "evidence"))
+		return 0;
+	json_array_foreach(json_object_get(p, "policies"), i, d) {
+		if (!recorded_policy(s, d, size, id, e))
+			return 0;
+		for (j = 0; j < req->n; j++)
+			if (!named[j] && !strcmp(id, req->policies[j])) {
+				named[j] = 1;
+				found++;
+			}
+	}
+	return found == req->n;
+}
+
+/* A decision for this deployment's subject, digest and environment that
+ * names every required policy id: the newest one decides. */
+static int
+relevant(const struct ml_statement *g, const struct ml_checked *c, const char *env,
+	 const struct ml_gate_req *req)
+{
+	json_t *p = g->predicate, *d;
+	size_t i, j, n;
+	int named;
 
 	if (g->kind != ML_KIND_GATE || strcmp(g->subject, c->st.subject) ||
 	    memcmp(g->digest, c->st.digest, ML_SHA256_LEN) ||
-	    strcmp(json_string_value(json_object_get(p, "environment")), env) ||
-	    strcmp(json_string_value(json_object_get(p, "verificationResult")), "PASSED") ||
-	    json_object_get(p, "phase") || !json_object_get(p, "parameters"))
+	    strcmp(json_string_value(json_object_get(p, "environment")), env))
 		return 0;
-	for (i = 0; i < req->n; i++)
-		if (!names_policy(p, req->policies[i]))
+	for (j = 0; j < req->n; j++) {
+		n = strlen(req->policies[j]);
+		named = 0;
+		json_array_foreach(json_object_get(p, "policies"), i, d) {
+			const char *name = json_string_value(json_object_get(d, "name"));
+			if (name && !strncmp(name, req->policies[j], n) && name[n] == '@')
+				named = 1;
+		}
+		if (!named)
 			return 0;
+	}
 	return 1;
 }
 
@@ -555,7 +622,9 @@ take_recent(void *ctx, uint64_t seq)
 }
 
 /* A deployment to an environment the governance gates needs a decision
- * (FORMAT.md §5 rule 12).  ML_EDENY naming what is missing. */
+ * (FORMAT.md §5 rule 12): the newest decision for its subject, digest and
+ * environment under the required policies, appended at most maxAge before
+ * it, admits it.  ML_EDENY naming what is missing. */
 static int
 check_deployment_gate(struct ml_store *s, const struct ml_rules_state *r, struct ml_checked *c,
 		      int64_t time_us, struct ml_err *e)
@@ -564,6 +633,8 @@ check_deployment_gate(struct ml_store *s, const struct ml_rules_state *r, struct
 	struct ml_gate_req req;
 	struct recent rec = {.below = c->seq};
 	char name[129], version[65], list[256] = "", hex[65];
+	int64_t at;
+	int64_t decided = -1;
 	size_t i;
 	int rc, ok = 0;
 
@@ -574,25 +645,21 @@ check_deployment_gate(struct ml_store *s, const struct ml_rules_state *r, struct
 	rc = ml_store_query_seqs(s, "gate", name, version, 1, take_recent, &rec, e);
 	if (rc != ML_OK && rc != 1)
 		return rc;
-	for (i = 0; i < rec.n && !ok; i++) {
-		struct ml_entry en;
-		struct ml_envelope ev;
+	for (i = 0; i < rec.n && decided < 0; i++) {
 		struct ml_statement g;
-		uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
-		if ((rc = ml_store_entry_get(s, rec.v[i], &en, &bytes, leaf, e)))
+		if ((rc = statement_at(s, rec.v[i], &g, &at, e)) > 0)
 			return rc;
-		if (en.time_us < time_us - req.max_age_us) {
-			free(bytes);
+		if (rc < 0)
+			continue;
+		if (at < time_us - req.max_age_us) {
+			ml_statement_free(&g);
 			break; /* newest first: every other one is older still */
 		}
-		if (ml_envelope_parse(en.envelope, en.envelope_len, &ev, NULL) == ML_OK) {
-			if (ml_statement_parse(ev.payload, ev.payload_len, &g, NULL) == ML_OK) {
-				ok = satisfies(&g, c, env, &req);
-				ml_statement_free(&g);
-			}
-			ml_envelope_clear(&ev);
+		if (relevant(&g, c, env, &req)) {
+			decided = (int64_t)rec.v[i];
+			ok = admits(s, &g, &req, e);
 		}
-		free(bytes);
+		ml_statement_free(&g);
 	}
 	if (ok)
 		return ML_OK;
@@ -600,6 +667,12 @@ check_deployment_gate(struct ml_store *s, const struct ml_rules_state *r, struct
 		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
 			 req.policies[i]);
 	ml_hex_encode(c->st.digest, ML_SHA256_LEN, hex);
+	if (decided >= 0)
+		return ml_err_set(e, ML_EDENY, "deployment of %s to %s: the latest gate decision "
+				  "under %s for it (entry %lld) does not admit it (FAILED, or not "
+				  "replayable); gate again (mlledger gate --policy ID %s --env %s "
+				  "--key KEY)", c->st.subject, env, list, (long long)decided,
+				  c->st.subject, env);
 	return ml_err_set(e, ML_EDENY, "deployment of %s to %s needs a passing gate decision "
 			  "under %s for digest sha256:%.12s, recorded in the last %lld hours "
 			  "(mlledger gate --policy ID %s --env %s --key KEY)", c->st.subject, env,

@@ -52,6 +52,27 @@ ml_kind_parse(const char *name, enum ml_kind *k)
 }
 
 int
+ml_policy_uri_seq(const char *uri, uint64_t *seq)
+{
+	static const char prefix[] = "mlledger:seq/";
+	const char *d;
+	uint64_t v = 0;
+
+	if (!uri || strncmp(uri, prefix, sizeof prefix - 1))
+		return -1;
+	d = uri + sizeof prefix - 1;
+	if (!*d || strlen(d) > 19 || (d[0] == '0' && d[1]))
+		return -1;
+	for (; *d; d++) {
+		if (*d < '0' || *d > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*d - '0');
+	}
+	*seq = v;
+	return 0;
+}
+
+int
 ml_kind_about_model(enum ml_kind k)
 {
 	return k >= ML_KIND_EVALUATION && k <= ML_KIND_GATE;

@@ -57,6 +57,11 @@ int ml_kind_about_model(enum ml_kind k);
  * clock-correction). */
 int ml_kind_about_ledger(enum ml_kind k);
 
+/* The seq N of a recorded policy's uri "mlledger:seq/N" (FORMAT.md §2, "Gate
+ * decisions"): N decimal, no leading zero, at most 19 digits.  0 and *seq,
+ * or -1 for anything else (NULL included). */
+int ml_policy_uri_seq(const char *uri, uint64_t *seq);
+
 /* True when s is 1-64 bytes of [A-Za-z0-9._-] (key names, person ids). */
 int ml_simple_name(const char *s);
 

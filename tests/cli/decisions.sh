@@ -130,7 +130,7 @@ expect 0 "--param without --key still evaluates a draft" "PASS" \
 expect 1 "gate --key records a FAILED decision (one approval)" "approvals" \
 	"$M" gate --policy production m@2 --env prod --key ci.key
 failed_seq=$(($(size) - 1))
-expect 1 "a FAILED decision lets no deployment through" "needs a passing gate decision" \
+expect 1 "a FAILED decision lets no deployment through" "the latest gate decision" \
 	"$M" record deployment m@2 --env prod --key ci.key
 
 if [ -n "$HAVE_FORGE" ]; then
@@ -242,6 +242,14 @@ if [ -n "$HAVE_FT" ] && [ -n "$HAVE_FORGE" ]; then
 else
 	echo "ok - # SKIP stale checkpoint: faketime or python3 with PyNaCl is missing"
 fi
+
+# 8a. The newest decision decides: a FAILED one after an incident revokes
+#     the earlier PASS, though that is younger than 24 hours.
+"$M" record incident m@2 --severity critical --description "drift" --key ci.key >/dev/null
+expect 1 "after an incident the gate fails (recorded)" "recorded at seq" \
+	"$M" gate --policy production@1.0.0 m@2 --env prod --key ci.key
+expect 1 "the earlier PASS no longer admits a deployment" "the latest gate decision" \
+	"$M" record deployment m@2 --env prod --key ci.key
 
 # 8b. An auditor replays from the export alone.
 expect 0 "export for an auditor" "" "$M" export --out bundle
