@@ -22,6 +22,9 @@ unset MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE
 here=$(cd "$(dirname "$0")" && pwd)
 M=${MLLEDGER:-$here/../../build/mlledger}
 POL=$here/../../policies/production.xml
+# The default governance without "gates": these ledgers deploy to prod to
+# test roles, retirements and reports, not gate decisions.
+UNGATED=$(cd "$here/../data" && pwd)/governance-ungated.json
 W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-gov.XXXXXX") || exit 1
 trap 'rm -rf "$W"' EXIT
 cd "$W" || exit 1
@@ -47,7 +50,7 @@ command -v sqlite3 >/dev/null 2>&1 && HAVE_SQLITE=1
 
 export MLLEDGER_LEDGER=$W/l.db
 for k in admin ci dave alice bob val rita; do "$M" key new $k >/dev/null || exit 1; done
-"$M" init --key admin.key >/dev/null || exit 1
+"$M" init --key admin.key --governance "$UNGATED" >/dev/null || exit 1
 "$M" key enroll ci.pub --role engineer --key admin.key >/dev/null
 "$M" key enroll dave.pub --role engineer,approver --key admin.key >/dev/null
 "$M" key enroll alice.pub --role approver --key admin.key >/dev/null
@@ -181,7 +184,7 @@ expect 2 "a genesis governance is in force from entry 1" "not a declared value" 
 
 # Reports compare metrics in the declared direction only.
 R=$W/r.db
-"$M" --ledger "$R" init --key admin.key >/dev/null
+"$M" --ledger "$R" init --key admin.key --governance "$UNGATED" >/dev/null
 "$M" --ledger "$R" key enroll ci.pub --role engineer --key admin.key >/dev/null
 "$M" --ledger "$R" record dataset d@1 --file d.bin --set license=MIT --key ci.key >/dev/null
 echo model-2 >m2.bin

@@ -33,6 +33,9 @@ PY=${PYTHON:-/usr/bin/python3}
 [ -x "$PY" ] || PY=$(command -v python3)
 CHECK="$PY $here/report_check.py"
 PROD=$REPO/policies/production.xml
+# The default governance without "gates": the fixture deploys fraud@1.0 to
+# prod without a gate decision, as its history happened.
+UNGATED=$REPO/tests/data/governance-ungated.json
 W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-report.XXXXXX") || exit 1
 trap '[ -n "${KEEP:-}" ] || { cd / && rm -rf "$W"; }' EXIT
 cd "$W" || exit 1
@@ -92,7 +95,8 @@ AS_OF=2030-01-01T00:00:00Z
 [[ "$EXPIRES_SOON" < 2029-12-31 ]] || AS_OF=$(date -u -d '+31 days' +%Y-%m-%dT00:00:00Z)
 
 begin "fixture ledger"
-"$M" --ledger "$L" init --key "$W/k/admin.key" --origin report-test/ledger >/dev/null || bad "init"
+"$M" --ledger "$L" init --key "$W/k/admin.key" --origin report-test/ledger \
+	--governance "$UNGATED" >/dev/null || bad "init"
 enrol() { printf '{"kind":"key-enrollment","key":"%s","roles":[%s],"time":"2026-08-01T00:00:00Z"}\n' "$(cat "$W/k/$1.pub")" "$2"; }
 { enrol ci '"engineer"'; enrol alice '"approver"'; enrol bob '"approver","validator"'
   enrol rita '"risk-officer"'; enrol eve '"approver"'; } | imp admin
@@ -125,8 +129,12 @@ imp rita <<EOF
 {"kind":"waiver","subject":"fraud@1.1","rule":"PROD-LICENSE","expires":"2099-12-31","reason":"licence under legal review","ticket":"LEGAL-9","time":"2026-10-14T00:00:00Z"}
 {"kind":"waiver","subject":"fraud@1.1","rule":"PROD-INCIDENT","expires":"$EXPIRES_SOON","reason":"temporary","time":"2026-10-20T00:00:00Z"}
 EOF
-# CI gates fraud@1.1 before deploying it; the decision is recorded (kind gate)
-"$M" --ledger "$L" gate --policy "$PROD" fraud@1.1 --env prod --key "$W/k/ci.key" >/dev/null 2>&1
+# CI gates fraud@1.1 before deploying it; the decision is recorded (kind gate),
+# under the production policy as recorded in the ledger (a decision is made only
+# under recorded policies)
+"$M" --ledger "$L" policy record "$PROD" --key "$W/k/admin.key" >/dev/null 2>&1 ||
+	bad "policy record failed"
+"$M" --ledger "$L" gate --policy production fraud@1.1 --env prod --key "$W/k/ci.key" >/dev/null 2>&1
 [ $? -le 1 ] || bad "gate --key failed"
 imp ci <<EOF
 {"kind":"model","subject":"risk@2.0","digest":"sha256:$(printf '%064d' 6)","datasets":["tx@2026-10"],"metrics":{"auc":0.7},"time":"2026-11-01T00:00:00Z"}

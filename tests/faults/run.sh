@@ -57,7 +57,8 @@ for n in admin eng ops; do "$M" key new "$n" --dir k >/dev/null || exit 1; done
 	"$M" --ledger base.db record model m@0 --digest "sha256:$HA" --dataset d@1 \
 		--key k/eng.key >/dev/null &&
 	"$M" --ledger base.db sign evaluation m@0 --metric auc=0.9 --dataset d@1 \
-		--key k/eng.key --out sub.json >/dev/null || exit 1
+		--key k/eng.key --out sub.json >/dev/null &&
+	"$M" --ledger base.db policy record "$POLICY" --key k/admin.key >/dev/null || exit 1
 awk -v n="$NL" -v ha="$HA" 'BEGIN {
 	printf "{\"kind\":\"model\",\"subject\":\"m@1\",\"digest\":\"sha256:%s\",\"datasets\":[\"d@1\"]}\n", ha
 	for (j = 2; j <= n; j++)
@@ -71,7 +72,7 @@ cmd_args() {
 	record) echo "record evaluation m@0 --metric auc=0.91 --dataset d@1 --key k/eng.key" ;;
 	submit) echo "submit sub.json" ;;
 	enroll) echo "key enroll k/ops.pub --role approver --key k/admin.key" ;;
-	gate) echo "gate --policy $POLICY m@0 --env prod --key k/admin.key" ;;
+	gate) echo "gate --policy production m@0 --env prod --key k/eng.key" ;;
 	check) echo "check --policy $POLICY --jobs 1" ;;
 	report) echo "report --policy $POLICY --from 2000-01-01 --to 2099-12-31 --format json --out r.json --jobs 1" ;;
 	verify) echo "verify --jobs 1" ;;

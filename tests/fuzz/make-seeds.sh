@@ -44,7 +44,10 @@ ml() { "$M" --ledger "$L" "$@" >/dev/null; }
 mkdir k art
 for n in admin eng appr; do "$M" key new $n --dir k >/dev/null; done
 "$M" key new w1 --dir k >/dev/null
-ml init --key k/admin.key --origin fuzz.example/log
+# the default governance without "gates": the story deploys to prod without
+# a gate decision
+ml init --key k/admin.key --origin fuzz.example/log \
+	--governance "$root/tests/data/governance-ungated.json"
 # eng also validates: one key signs the evaluation too (FORMAT.md §2 roles)
 ml key enroll k/eng.pub --role engineer,validator --key k/admin.key
 ml key enroll k/appr.pub --role approver,risk-officer --key k/admin.key

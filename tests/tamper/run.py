@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "cli"))
 import forge  # noqa: E402  (tests/cli/forge.py)
 
 MLLEDGER = os.environ.get("MLLEDGER") or os.path.join(HERE, "..", "..", "build", "mlledger")
+UNGATED = os.path.join(HERE, "..", "data", "governance-ungated.json")
 EARLY, MIDDLE, LAST = 1, 6, 12
 COLUMNS = ("seq", "prev", "appended_us", "envelope", "leaf_hash")
 
@@ -78,7 +79,10 @@ def build(w):
     db = os.path.join(base, "ledger.db")
     m = "fraud/detector@1.0.0"
     steps = [
-        ["init", "--key", k + "/admin.key", "--origin", "tamper-test/story"],          # 0
+        # the default governance without "gates": entry 7 deploys to prod
+        # without a gate decision, and every kind keeps its seq
+        ["init", "--key", k + "/admin.key", "--origin", "tamper-test/story",
+         "--governance", UNGATED],                                                     # 0
         # eng also holds role validator, so that one key signs the evaluation
         # too and every kind keeps its seq (FORMAT.md §2 default roles)
         ["key", "enroll", k + "/eng.pub", "--role", "engineer,validator",

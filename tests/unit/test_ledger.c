@@ -9,6 +9,7 @@
 
 #include "chain.h"
 #include "evidence.h"
+#include "governance.h"
 #include "keys.h"
 #include "ledger.h"
 #include "merkle.h"
@@ -115,6 +116,23 @@ static const char D1[] = "sha256:11111111111111111111111111111111111111111111111
 static const char D2[] = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 static const char D3[] = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
 
+/* The default governance without its "gates" member: entry 7 deploys to
+ * prod without a gate decision, and these tests are about the chain, not
+ * gates (as src/policy_test.c's ungated_governance()). */
+static char *
+ungated_governance(void)
+{
+	json_t *doc = json_loads(ml_governance_default_text(), 0, NULL);
+	char *text;
+
+	assert_non_null(doc);
+	assert_int_equal(json_object_del(doc, "gates"), 0);
+	text = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	assert_non_null(text);
+	return text;
+}
+
 /* Entries: 0 genesis, 1 enrol alice, 2 enrol ci, 3 dataset, 4 model,
  * 5 evaluation, 6 approval, 7 deployment, 8 monitoring. */
 static int
@@ -123,7 +141,7 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	struct ml_appended g;
 	struct ml_err e;
-	char v[ML_VKEY_MAX];
+	char v[ML_VKEY_MAX], *gov = ungated_governance();
 
 	tu_tmpdir(f->dir, sizeof f->dir);
 	snprintf(f->path, sizeof f->path, "%s/ledger/ledger.db", f->dir);
@@ -131,7 +149,9 @@ setup(void **state)
 	f->alice = key("alice", 2);
 	f->ci = key("ci", 3);
 	f->mallory = key("mallory", 4);
-	assert_int_equal(ml_ledger_init(f->path, "test.example/log", f->admin, &g, &e), ML_OK);
+	assert_int_equal(ml_ledger_init_governed(f->path, "test.example/log", f->admin, gov, &g,
+						 &e), ML_OK);
+	free(gov);
 	assert_int_equal(g.seq, 0);
 	vkey(f->alice, v);
 	add_ok(f, f->admin, json_pack("{s:s,s:s,s:[s]}", "kind", "key-enrollment", "key", v,

@@ -1,5 +1,5 @@
 /* Unit tests for statement: NAME@VERSION refs, kinds, the DSSE PAE (spec
- * example), build/parse round trips for all twelve kinds (ledger/FORMAT.md
+ * example), build/parse round trips for every kind (ledger/FORMAT.md
  * §2), every schema rejection class, and DSSE envelopes (§3): sign, parse,
  * verify, canonical encoding and forgeries. */
 #include "testutil.h"
@@ -148,7 +148,7 @@ test_kinds(void **state)
 		"genesis",    "key-enrollment", "key-revocation", "dataset",
 		"model",      "evaluation",     "approval",       "deployment",
 		"monitoring", "waiver",         "retirement",     "incident",
-		"gate",       "governance",     "clock-correction",
+		"gate",       "governance",     "clock-correction", "policy",
 	};
 	enum ml_kind k;
 	int i;
@@ -234,6 +234,8 @@ gate_pred(void)
 
 /* A governance document (FORMAT.md §2), as the text a governance entry holds. */
 #define GOV_DOC "{\"environments\":[\"dev\",\"staging\",\"prod\"]}"
+/* A policy file's bytes, as the content a policy entry holds. */
+#define POLICY_DOC "<policy id=\"production\" version=\"1.0.0\"/>\n"
 
 /* A valid statement of kind k with every member the schema knows. */
 static void
@@ -317,7 +319,13 @@ full_case(const struct fixture *fx, enum ml_kind k, struct case_ *c)
 				    "description", "false positives\nspiked at 02:00");
 		break;
 	case ML_KIND_GATE:
+		/* with the optional members of a decision under recorded policies */
 		c->pred = gate_pred();
+		json_object_set_new(c->pred, "phase", json_string("deploy"));
+		json_object_set_new(c->pred, "parameters",
+				    json_pack("{s:{s:s, s:s}}", "production", "minAuc", "0.9",
+					      "maxAgeDays", "30"));
+		json_object_set_new(c->pred, "evidence", ref_json("evidence", HEXA));
 		break;
 	case ML_KIND_GOVERNANCE:
 		/* subject the origin, digest the SHA-256 of the document text */
@@ -330,6 +338,13 @@ full_case(const struct fixture *fx, enum ml_kind k, struct case_ *c)
 		c->subject = ORIGIN;
 		c->pred = json_pack("{s:s, s:i, s:s}", "time", T0, "from", 3, "reason",
 				    "the CI runner's clock was a year ahead");
+		break;
+	case ML_KIND_POLICY:
+		/* subject ID@VERSION, digest the SHA-256 of the file's bytes */
+		c->subject = "production@1.0.0";
+		vk = POLICY_DOC;
+		c->pred = json_pack("{s:s, s:s, s:{s:s}}", "time", T0, "content", POLICY_DOC,
+				    "params", "minAuc", "0.9");
 		break;
 	default:
 		fail();
@@ -358,6 +373,7 @@ static const char *const required[ML_KIND_COUNT][12] = {
 	 "findings", NULL},
 	{"time", "document", NULL},
 	{"time", "from", "reason", NULL},
+	{"time", "content", NULL},
 };
 
 static int
