@@ -315,9 +315,14 @@ record_decisions(struct ml_ledger *l, const struct ml_seckey *k, struct candidat
 						   &st[i], 0};
 	}
 	if (rc == ML_OK && (rc = ml_ledger_append(l, items, n, out, e)) == ML_OK)
-		for (i = 0; i < n; i++)
-			fprintf(stderr, "gate: decision for %s recorded at seq %llu\n", cs[i].ref,
-				(unsigned long long)out[i].seq);
+		for (i = 0; i < n; i++) {
+			if (n == 1)
+				fprintf(stderr, "gate: decision recorded at seq %llu\n",
+					(unsigned long long)out[i].seq);
+			else
+				fprintf(stderr, "gate: decision for %s recorded at seq %llu\n",
+					cs[i].ref, (unsigned long long)out[i].seq);
+		}
 	for (i = 0; st && payload && env && i < n; i++) {
 		ml_statement_free(&st[i]);
 		ml_buf_free(&payload[i]);

@@ -398,13 +398,22 @@ replay_gates(struct ml_ledger *l, const struct ml_append_item *items, int n, str
 {
 	struct ml_envelope env;
 	struct ml_statement st;
-	int i, rc = ML_OK;
+	uint8_t last[ML_SHA256_LEN];
+	uint64_t head, size;
+	int64_t last_time;
+	int i, rc;
 
+	if ((rc = ml_store_head(ml_ledger_store(l), &head, last, &last_time, e)))
+		return rc;
 	for (i = 0; i < n && rc == ML_OK; i++) {
 		if (ml_envelope_parse(items[i].envelope, items[i].len, &env, NULL) != ML_OK)
 			continue; /* the append says why */
 		if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) == ML_OK) {
-			if (st.kind == ML_KIND_GATE && (rc = ml_gate_replay(l, &st, e)))
+			size = (uint64_t)json_integer_value(json_object_get(
+				json_object_get(st.predicate, "ledger"), "size"));
+			/* one claiming more than came before it: rule 8 says so */
+			if (st.kind == ML_KIND_GATE && size <= head + (uint64_t)i &&
+			    (rc = ml_gate_replay(l, &st, e)))
 				e->seq = i;
 			ml_statement_free(&st);
 		}

@@ -2956,7 +2956,7 @@ if command -v xmllint >/dev/null; then
 else
 	echo "# SKIP evidence schema check: xmllint absent"
 fi
-end_known BUG-5
+end
 
 begin "gate --no-record with --key, and gate without --key, append nothing"
 n1=$(count_entries "$W/vsa.db")
@@ -3007,7 +3007,7 @@ sys.stdout.write(json.dumps(st, separators=(",", ":")))' >"$W/vsa-big.json" &&
 	want_err 2 'claims a ledger of 1000000 entries'
 	vsa verify
 	want_ok
-	end_known BUG-6
+	end
 
 	# Submit replays a decision (its checkpoint, time, recorded policies and
 	# params) before appending it, so only a decision that reproduces can be
