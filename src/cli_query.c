@@ -443,8 +443,10 @@ cmd_verify(int argc, char **argv)
 	if (cli_get(&c, "state") && (rc = check_state(&c, l, cli_get(&c, "state"), &e)))
 		goto out;
 	if (cli_has(&c, "decisions")) {
-		rc = ml_gate_replay_all(l, res.entries, res.head, cli_progress, "replay", &replayed,
-					&e);
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		size_t rjobs = opts.jobs > 0 ? (size_t)opts.jobs : cores > 0 ? (size_t)cores : 1;
+		rc = ml_gate_replay_all(l, res.entries, res.head, rjobs, cli_progress, "replay",
+					&replayed, &e);
 		cli_progress_done();
 		if (rc)
 			goto out;

@@ -1,6 +1,8 @@
 /* gate — see gate.h. */
 #include "gate.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -623,33 +625,95 @@ replay_seq(struct ml_gate_replayer *r, uint64_t seq, struct ml_err *e)
 	return rc ? e->code : ML_OK;
 }
 
+/* One replay worker: seqs [from, to) on a connection of its own. */
+struct rjob {
+	const char *path;
+	const uint64_t *seqs;
+	size_t from, to;
+	uint64_t verified;
+	const uint8_t *head;
+	atomic_size_t *done;
+	size_t total;
+	int first;                 /* reports progress */
+	void (*progress)(void *, uint64_t, uint64_t);
+	void *ctx;
+	int rc;
+	struct ml_err e;           /* when rc: the first decision of the range that failed */
+	uint64_t count;
+};
+
+static void *
+rworker(void *arg)
+{
+	struct rjob *j = arg;
+	struct ml_gate_replayer *r = NULL;
+	struct ml_ledger *l = NULL;
+	size_t i;
+
+	ml_err_clear(&j->e);
+	if (!(j->rc = ml_ledger_open(j->path, 0, &l, &j->e)) &&
+	    !(j->rc = ml_gate_replayer_new(l, &r, &j->e)) && j->verified)
+		ml_gate_replayer_trust(r, j->verified, j->head);
+	for (i = j->from; j->rc == ML_OK && i < j->to; i++) {
+		if ((j->rc = replay_seq(r, j->seqs[i], &j->e)) == ML_OK)
+			j->count++;
+		atomic_fetch_add(j->done, 1);
+		if (j->first && j->progress && ((i & 63) == 0 || i + 1 == j->to))
+			j->progress(j->ctx, atomic_load(j->done), j->total);
+	}
+	ml_gate_replayer_free(r);
+	ml_ledger_close(l);
+	return NULL;
+}
+
 int
 ml_gate_replay_all(struct ml_ledger *l, uint64_t verified, const uint8_t head[ML_SHA256_LEN],
-		   void (*progress)(void *, uint64_t, uint64_t), void *ctx, uint64_t *count,
-		   struct ml_err *e)
+		   size_t jobs, void (*progress)(void *, uint64_t, uint64_t), void *ctx,
+		   uint64_t *count, struct ml_err *e)
 {
 	struct {
 		uint64_t *v;
 		size_t n, cap;
 	} seqs = {0};
-	size_t i;
+	struct rjob job[ML_GATE_MAX_JOBS];
+	pthread_t tid[ML_GATE_MAX_JOBS];
+	atomic_size_t done = 0;
+	size_t i, started = 0;
 	int rc;
-
-	struct ml_gate_replayer *r = NULL;
 
 	*count = 0;
 	rc = ml_store_query_seqs(ml_ledger_store(l), "gate", NULL, NULL, 0, collect, &seqs, e);
 	if (rc == -1)
 		rc = ml_err_set(e, ML_EIO, "out of memory");
-	if (rc == ML_OK && (rc = ml_gate_replayer_new(l, &r, e)) == ML_OK && verified)
-		ml_gate_replayer_trust(r, verified, head);
-	for (i = 0; rc == ML_OK && i < seqs.n; i++) {
-		if ((rc = replay_seq(r, seqs.v[i], e)) == ML_OK)
-			(*count)++;
-		if (progress && ((i & 63) == 0 || i + 1 == seqs.n))
-			progress(ctx, i + 1, seqs.n);
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > ML_GATE_MAX_JOBS)
+		jobs = ML_GATE_MAX_JOBS;
+	if (jobs > seqs.n / 16 + 1)
+		jobs = seqs.n / 16 + 1; /* a session per worker is worth it */
+	for (i = 0; rc == ML_OK && i < jobs; i++) {
+		/* contiguous ranges: checkpoint sizes grow with seq, so each worker
+		 * keeps its sessions */
+		job[i] = (struct rjob){.path = ml_store_path(ml_ledger_store(l)), .seqs = seqs.v,
+				       .from = seqs.n * i / jobs, .to = seqs.n * (i + 1) / jobs,
+				       .verified = verified, .head = head, .done = &done,
+				       .total = seqs.n, .first = i == 0, .progress = progress,
+				       .ctx = ctx};
+		if (pthread_create(&tid[i], NULL, rworker, &job[i]) != 0) {
+			rc = ml_err_set(e, ML_EIO, "cannot start a replay thread");
+			break;
+		}
+		started++;
 	}
-	ml_gate_replayer_free(r);
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; rc == ML_OK && i < started; i++) { /* the first failure in seq order */
+		*count += job[i].count;
+		if (job[i].rc) {
+			*e = job[i].e;
+			rc = job[i].rc;
+		}
+	}
 	free(seqs.v);
 	return rc;
 }

@@ -10,7 +10,7 @@
  * same predicate.
  *
  * May call evidence, policy, decision, findings, ledger, store, statement,
- * util, libxml2, jansson.
+ * util, libxml2, jansson, pthreads.
  */
 #ifndef ML_GATE_H
 #define ML_GATE_H
@@ -28,6 +28,7 @@
 #include "util.h"
 
 #define ML_GATE_MAX_POLICIES 16
+#define ML_GATE_MAX_JOBS 8
 
 /* A policy as a gate evaluates it. */
 struct ml_gate_policy {
@@ -112,13 +113,14 @@ void ml_gate_replayer_free(struct ml_gate_replayer *r);
 void ml_gate_replayer_trust(struct ml_gate_replayer *r, uint64_t n,
 			    const uint8_t head[ML_SHA256_LEN]);
 
-/* Replays every recorded decision of l (seq order), calling progress (may
- * be NULL) as it goes; *count receives how many were replayed.  verified >
+/* Replays every recorded decision of l on jobs worker threads (each with its
+ * own connection to l's file and contiguous seq ranges), calling progress
+ * (may be NULL; from one thread) as it goes; *count receives how many were replayed.  verified >
  * 0: the caller verified entries below it in full, the last with leaf hash
  * head (ml_gate_replayer_trust).  The first that does not replay is
  * ML_EINTEGRITY with e->seq set to it and the message naming it. */
 int ml_gate_replay_all(struct ml_ledger *l, uint64_t verified, const uint8_t head[ML_SHA256_LEN],
-		       void (*progress)(void *, uint64_t, uint64_t), void *ctx, uint64_t *count,
-		       struct ml_err *e);
+		       size_t jobs, void (*progress)(void *, uint64_t, uint64_t), void *ctx,
+		       uint64_t *count, struct ml_err *e);
 
 #endif

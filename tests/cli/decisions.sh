@@ -251,6 +251,40 @@ expect 1 "after an incident the gate fails (recorded)" "recorded at seq" \
 expect 1 "the earlier PASS no longer admits a deployment" "the latest gate decision" \
 	"$M" record deployment m@2 --env prod --key ci.key
 
+# 8c. verify --decisions on several threads still names the first forged
+#     decision in seq order (40 decisions: two workers, contiguous ranges).
+if [ -n "$HAVE_FORGE" ]; then
+	: >bulk.jsonl
+	: >bulk.txt
+	for i in $(seq 1 40); do
+		printf '{"kind":"model","subject":"bulk@%d","digest":"sha256:%064x"}\n' "$i" "$i" >>bulk.jsonl
+		echo "bulk@$i" >>bulk.txt
+	done
+	cp l.db many.db && cp l.db.log.key many.db.log.key
+	MLLEDGER_LEDGER=$W/many.db "$M" import bulk.jsonl --key ci.key >/dev/null &&
+		MLLEDGER_LEDGER=$W/many.db "$M" gate --policy production --subjects bulk.txt --env prod \
+			--key ci.key >/dev/null 2>gates.err
+	first=$(sed -n 's/.*bulk@1 recorded at seq \([0-9]*\).*/\1/p' gates.err)
+	if [ -n "$first" ]; then
+		late=$((first + 30)) early=$((first + 5))
+		MLLEDGER_LEDGER=$W/many.db envelope $late >late.json && flip late.json ci.key >late.flip &&
+			MLLEDGER_LEDGER=$W/many.db envelope $early >early.json && flip early.json ci.key >early.flip &&
+			"$PY" "$here/forge.py" replace many.db $late <late.flip &&
+			"$PY" "$here/forge.py" replace many.db $early <early.flip &&
+			"$PY" "$here/forge.py" rebuild many.db chain tree sign=many.db.log.key
+		expect 4 "with two forged decisions, the first in seq order is named" \
+			"entry $early: the gate decision for bulk@6 does not replay" \
+			"$M" verify --decisions --jobs 2 --ledger many.db
+		"$PY" "$here/forge.py" replace many.db $early <early.json &&
+			"$PY" "$here/forge.py" rebuild many.db chain tree sign=many.db.log.key
+		expect 4 "a forged decision in the second worker's range is named" \
+			"entry $late: the gate decision for bulk@31 does not replay" \
+			"$M" verify --decisions --jobs 2 --ledger many.db
+	else
+		nok "bulk decisions" "no decision for bulk@1 was recorded: $(head -c 300 gates.err)"
+	fi
+fi
+
 # 8b. An auditor replays from the export alone.
 expect 0 "export for an auditor" "" "$M" export --out bundle
 expect 0 "verify --bundle --decisions replays the exported decisions" "gate decisions replayed" \
