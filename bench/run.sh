@@ -159,35 +159,6 @@ C=$(verified_count)
 R_VERIFY=$(calc "$C / $T")
 say "         $C entries in $(calc "$T" | cut -c1-6) s = $(fmt_int "$R_VERIFY") entries/s"
 
-# ---- replaying gate decisions (verify --decisions) -----------------------------
-# One decision per deployment: the production policy recorded, then every
-# deployed version gated for production and for staging (--subjects: one
-# checkpoint, one transaction per environment).  Every verdict is a deny
-# (the approvals are the admin's own), which replays as well as a pass.
-# Plain verify and verify --decisions of the same ledger, same run; the goal
-# (issue "Gate decisions anyone can replay") is at most 3x.
-say "[replay] recording production.xml and one gate decision per deployment ..."
-timed "policy record" "$BIN" --ledger "$L100" policy record "$POLICY" --key "$KEY"
-"$BIN" --ledger "$L100" log --kind deployment 2>>"$LOG" | awk 'NR > 1 { print $4 }' |
-	sort -u >"$W/deployed.txt"
-NDEC=0
-for genv in production staging; do
-	S1=$(now)
-	"$BIN" --ledger "$L100" gate --policy production --subjects "$W/deployed.txt" \
-		--env "$genv" --key "$KEY" >"$LOG" 2>&1
-	grc=$?
-	[ "$grc" -le 1 ] || fail "gate --subjects exited $grc"
-	NDEC=$((NDEC + $(grep -c 'recorded at seq' "$LOG")))
-	say "         $genv: $(wc -l <"$W/deployed.txt") decisions in $(calc "$(now) - $S1" | cut -c1-6) s"
-done
-timed "verify of the ledger with decisions" "$BIN" --ledger "$L100" verify
-T_VPLAIN=$T
-timed "verify --decisions" "$BIN" --ledger "$L100" verify --decisions
-T_VDEC=$T
-grep -q "^ok: $NDEC gate decisions replayed" "$LOG" || fail "verify --decisions replayed other than $NDEC decisions"
-R_DEC=$(calc "$T_VDEC / $T_VPLAIN")
-say "         $(verified_count) entries: verify $(calc "$T_VPLAIN" | cut -c1-6) s, verify --decisions ($NDEC decisions) $(calc "$T_VDEC" | cut -c1-6) s = $(calc "$R_DEC" | cut -c1-4)x (goal <= 3x)"
-
 # ---- gate, check and report at one size ------------------------------------
 # The generator deploys each version to staging and production (N/10
 # deployments).  The bench ledger's approvals are the admin's own, so every
@@ -247,6 +218,38 @@ for t in 1k n big; do
 done
 
 growth n "$L100" "$((N + 1))"
+
+# ---- replaying gate decisions (verify --decisions) ---------------------------
+# After the growth figures, so that those stay comparable with earlier runs
+# (decisions make every gate's evidence larger).
+# One decision per deployment: the production policy recorded, then every
+# deployed version gated for production and for staging (--subjects: one
+# checkpoint, one transaction per environment).  Every verdict is a deny
+# (the approvals are the admin's own), which replays as well as a pass.
+# Plain verify and verify --decisions of the same ledger, same run; the goal
+# (issue "Gate decisions anyone can replay") is at most 3x.
+say "[replay] recording production.xml and one gate decision per deployment ..."
+timed "policy record" "$BIN" --ledger "$L100" policy record "$POLICY" --key "$KEY"
+"$BIN" --ledger "$L100" log --kind deployment 2>>"$LOG" | awk 'NR > 1 { print $4 }' |
+	sort -u >"$W/deployed.txt"
+NDEC=0
+for genv in production staging; do
+	S1=$(now)
+	"$BIN" --ledger "$L100" gate --policy production --subjects "$W/deployed.txt" \
+		--env "$genv" --key "$KEY" >"$LOG" 2>&1
+	grc=$?
+	[ "$grc" -le 1 ] || fail "gate --subjects exited $grc"
+	NDEC=$((NDEC + $(grep -c 'recorded at seq' "$LOG")))
+	say "         $genv: $(wc -l <"$W/deployed.txt") decisions in $(calc "$(now) - $S1" | cut -c1-6) s"
+done
+timed "verify of the ledger with decisions" "$BIN" --ledger "$L100" verify
+T_VPLAIN=$T
+timed "verify --decisions" "$BIN" --ledger "$L100" verify --decisions
+T_VDEC=$T
+grep -q "^ok: $NDEC gate decisions replayed" "$LOG" || fail "verify --decisions replayed other than $NDEC decisions"
+R_DEC=$(calc "$T_VDEC / $T_VPLAIN")
+say "         $(verified_count) entries: verify $(calc "$T_VPLAIN" | cut -c1-6) s, verify --decisions ($NDEC decisions) $(calc "$T_VDEC" | cut -c1-6) s = $(calc "$R_DEC" | cut -c1-4)x (goal <= 3x)"
+
 rm -f "$W"/n.jsonl "$L100" "$L100"-wal "$L100"-shm "$L100".log.key
 
 # ---- record latency --------------------------------------------------------

@@ -382,7 +382,7 @@ gate_one(struct cli *c, struct ml_ledger *l, struct ml_evidence *v,
 	int rc;
 
 	memset(&fs, 0, sizeof fs);
-	if ((rc = ml_gate_eval(v, in, &fs, evd, &doc, e)))
+	if ((rc = ml_gate_eval(v, in, &fs, record ? evd : NULL, &doc, e)))
 		goto out;
 	apply_fail_on(c, &fs);
 	if ((rc = write_findings(c, &fs, e)))

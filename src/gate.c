@@ -256,13 +256,14 @@ ml_gate_eval(struct ml_evidence *v, const struct ml_gate_input *in, struct ml_fi
 				  ML_GATE_MAX_POLICIES);
 	if ((rc = ml_evidence_for(v, in->subject, in->env, &doc, e)))
 		return rc;
-	/* the bytes `mlledger evidence` prints */
-	xmlDocDumpFormatMemoryEnc(doc, &text, &len, "UTF-8", 1);
-	if (!text || len <= 0) {
-		rc = ml_err_set(e, ML_EIO, "out of memory");
-		goto out;
+	if (evidence_sha256) { /* the bytes `mlledger evidence` prints */
+		xmlDocDumpFormatMemoryEnc(doc, &text, &len, "UTF-8", 1);
+		if (!text || len <= 0) {
+			rc = ml_err_set(e, ML_EIO, "out of memory");
+			goto out;
+		}
+		ml_sha256(text, (size_t)len, evidence_sha256);
 	}
-	ml_sha256(text, (size_t)len, evidence_sha256);
 	for (i = 0; i < in->npolicies && rc == ML_OK; i++)
 		rc = ml_policyset_eval(in->policies[i].set, doc, in->phase, in->subject, fs, e);
 	if (rc == ML_OK)

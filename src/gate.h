@@ -76,8 +76,8 @@ struct ml_gate_input {
 /* Builds the evidence for in (the session's as-of is the evaluation time),
  * evaluates every policy into *fs (zeroed by the caller; ml_findings_free)
  * and describes the decision in it (subject, env, as-of, checkpoint).
- * evidence_sha256 receives the SHA-256 of the evidence document as
- * `mlledger evidence` prints it; *doc (when not NULL) the document
+ * evidence_sha256 (unless NULL: not computed) receives the SHA-256 of the
+ * evidence document as `mlledger evidence` prints it; *doc (when not NULL) the document
  * (xmlFreeDoc).  Errors as ml_evidence_for and ml_policyset_eval. */
 int ml_gate_eval(struct ml_evidence *v, const struct ml_gate_input *in, struct ml_findings *fs,
 		 uint8_t evidence_sha256[ML_SHA256_LEN], xmlDocPtr *doc, struct ml_err *e);

@@ -38,6 +38,7 @@ struct rp {
 	json_t *policies;    /* the model's scope.policies */
 	int64_t *policy_seq; /* per policy: its recorded entry, or -1 (a file) */
 	struct ml_ledger *replay; /* a connection of its own for decision replays */
+	struct ml_gate_replayer *replayer; /* on it: policies compiled once */
 	struct ml_governance *gov; /* in force after the entries read: metric directions */
 	long long first_seq, last_seq, in_period, considered;
 };
