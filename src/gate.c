@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "decision.h"
 #include "statement.h"
@@ -172,6 +173,9 @@ ml_gate_policy_seq(struct ml_evidence *v, const char *ref, uint64_t *seq, struct
 	if ((rc = ml_evidence_newest(v, "policy", name, strchr(ref, '@') ? version : NULL, seq,
 				     &found)))
 		return rc;
+	if (!found && access(ref, F_OK) == 0)
+		return ml_err_set(e, ML_EINPUT, "--policy %.200s: no such policy is recorded in the "
+				  "ledger; for the file of that name, write ./%.200s", ref, ref);
 	if (!found)
 		return ml_err_set(e, ML_EINPUT, "--policy %.200s: no such policy is recorded in the "
 				  "ledger (mlledger policy record FILE; a file path needs a '/' "

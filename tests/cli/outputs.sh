@@ -213,9 +213,9 @@ fifo_case "--key FIFO fails at once" "--key fifo: not a regular file" \
 	"$M" record dataset d@9 --digest sha256:$(printf '%064d' 9) --set license=MIT \
 	--set pii=false --key fifo
 fifo_case "--policy FIFO fails at once" "fifo: not a regular file" \
-	"$M" gate --policy fifo d@1 --env prod
+	"$M" gate --policy ./fifo d@1 --env prod
 fifo_case "check --policy FIFO fails at once" "fifo: not a regular file" \
-	"$M" check --policy fifo
+	"$M" check --policy ./fifo
 fifo_case "policy lint FIFO fails at once" "fifo: not a regular file" "$M" policy lint fifo
 fifo_case "--passphrase-file FIFO fails at once" "fifo: not a regular file" \
 	"$M" key new enc --dir "$W" --passphrase-file fifo
