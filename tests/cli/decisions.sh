@@ -120,6 +120,9 @@ expect 2 "a draft policy file with --key is refused" "needs a recorded policy" \
 	"$M" gate --policy "$POL" m@1 --env prod --key ci.key
 expect 2 "--policy naming no recorded policy is refused" "no such policy is recorded" \
 	"$M" gate --policy productoin m@1 --env prod --key ci.key
+cp "$POL" mypolicy
+expect 2 "a bare name that is a file but no recorded policy says how to name the file" \
+	"write ./mypolicy" "$M" gate --policy mypolicy m@1 --env prod --no-record
 [ "$n0" = "$(size)" ] && [ -n "$n0" ] && ok "nothing was recorded by the refused gates" ||
 	nok "nothing was recorded by the refused gates" "size $n0"
 expect 0 "--param without --key still evaluates a draft" "PASS" \
