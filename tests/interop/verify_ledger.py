@@ -1437,7 +1437,7 @@ class State:
         self.seen_pubs = {}      # every public key ever enrolled -> keyid
         self.replay = set()      # (keyid, stmt_hash)
         self.idem = {}           # (keyid, idempotencyKey) -> seq of its first entry
-        self.subjects = {}       # (kind, ref) -> (digest, seq)
+        self.subjects = {}       # (kind, ref) -> (digest, seq): dataset, model, policy
         self.genesis = None
         self.gov = DEFAULT_GOVERNANCE   # §2: the document in force for the next entry
         self.gov_seq = None      # the entry that declared it (None: the default)
@@ -1449,10 +1449,9 @@ class State:
         self.effective = []      # §2 "Clock corrections": effective time of every entry
         self.last_correction = None   # seq of the latest clock correction
         self.live = {}           # (NAME@VERSION, environment) -> deployed and not retired since
-        # §5 rule 7: policy versions keep their digest.  Kept apart from
-        # `subjects`, which §7 defines as dataset/model versions only.
-        self.policies = {}       # ID@VERSION -> (digest, seq of its first recording)
-        self.policy_seqs = {}    # seq of every policy entry -> its ID@VERSION
+        # §5 rule 7: policy versions keep their digest; §7: they are
+        # projected in `subjects` too (kind `policy`, ref ID@VERSION)
+        self.policy_seqs = {}    # seq of every policy entry -> (ID@VERSION, digest)
         self.gates = []          # (seq, time, subject, digest, predicate) of every gate entry
 
     def active_admins(self):
@@ -1716,13 +1715,13 @@ def check_entry(st, seq, env_bytes, t):
     elif kind == "policy":
         # rule 7: "a dataset/model/policy NAME@VERSION recorded before keeps
         # its digest"
-        have = st.policies.get(sname)
+        have = st.subjects.get(("policy", sname))
         if have is not None and have[0] != sdigest:
             raise Bad("policy %s recorded before with another digest (entry %d)"
                       % (sname, have[1]))
         if have is None:
-            st.policies[sname] = (sdigest, seq)
-        st.policy_seqs[seq] = sname
+            st.subjects[("policy", sname)] = (sdigest, seq)
+        st.policy_seqs[seq] = (sname, sdigest)
     elif kind in MODEL_KINDS:
         recorded("model", sname, sdigest, kind)
         if kind == "gate":
@@ -1881,12 +1880,9 @@ def verify_db(db, outside=()):
         diff = sorted({r[0] for r in set(have_keys) ^ set(want_keys)})
         raise Bad("bad ledger: keys table does not match the entries (keyid %s)" % ", ".join(map(str, diff)))
 
-    # SPEC: §7 defines `subjects` as the "first recording of each
-    # dataset/model version: kind (dataset/model)".  FORMAT.md ff72ceb made
-    # `policy` versions immutable too (rule 7) but did not extend §7, so a
-    # row of kind `policy` is a row the entries do not imply, and is refused
-    # here.  OPEN QUESTION (mlledger writes such rows): should §7 list
-    # `policy` among the subjects kinds?  If so, add st.policies here.
+    # §7: the "first recording of each dataset, model and policy version:
+    # kind (dataset/model/policy), NAME@VERSION (ID@VERSION for a policy),
+    # digest, seq" (FORMAT.md 6855965)
     want_subj = sorted((k, r, d, s) for (k, r), (d, s) in st.subjects.items())
     have_subj = sorted(tuple(r) for r in db.execute("SELECT kind, ref, digest, seq FROM subjects"))
     if have_subj != want_subj:
