@@ -1764,18 +1764,16 @@ print(json.dumps({"_type": "https://in-toto.io/Statement/v1",
         "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-polsame.env" &&
         gput "$db" append "$T/g-polsame.env"
     expect_accept "$db" "policy production@1.0.0 recorded again with the same bytes (rule 7 allows it; control)"
-    # a policy entry whose subject is not its content's id@version (§2: the
-    # subject is "ID@VERSION of the policy (its id and version
-    # attributes)"), signed by admin.  The subjects row mlledger projects for
-    # a new policy version is added so that mlledger's projection check is
-    # not what decides (verify_ledger.py refuses at the entry first).
+    # a policy entry whose subject is not its content's id@version, signed
+    # by admin: §2 "Policy entries", validity does not parse the XML, so the
+    # entry is valid (but unusable: gate and replay refuse it).  Its subjects
+    # row (§7: policy versions are projected) is added as mlledger would.
     gcopy g-polname deployed
     pol_stmt other@9.9.9 "$PDIG" "$PRODXML" |
         "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-polname.env" &&
         gput "$db" append "$T/g-polname.env" &&
         sql "$db" "INSERT INTO subjects VALUES ('policy', 'other@9.9.9', X'$PDIG', $GN);"
-    expect_reject_todo "$db" "policy entry other@9.9.9 holding production.xml (id production, version 1.0.0)" \
-        "FORMAT.md §2: is the subject's match with the content's id and version attributes a validity rule?"
+    expect_accept "$db" "policy entry other@9.9.9 holding production.xml (id production, version 1.0.0): valid but unusable (§2)"
     gcopy g-polrole deployed
     pol_stmt production@1.0.0 "$PDIG" "$PRODXML" |
         "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-polrole.env" &&

@@ -52,7 +52,6 @@ import sqlite3
 import struct
 import sys
 import urllib.parse
-import xml.etree.ElementTree
 
 import nacl.exceptions
 import nacl.signing
@@ -1167,22 +1166,10 @@ def check_policy(sname, sdigest, pred):
                 raise Bad("policy.params: bad param name %r" % k)
             if not isinstance(v, str):
                 raise Bad("policy.params.%s: not text" % k)
-    # §2: the subject is "ID@VERSION of the policy (its id and version
-    # attributes, as NAME@VERSION)".  SPEC: read as the id and version
-    # attributes of the content's root element, parsed as XML
-    # (policies/LANGUAGE.md: <policy id=.. version=..>); content that is not
-    # XML has no such attributes, so no subject can name it.  Whether the
-    # file passes `policy lint` (also §2) is not checked here: this verifier
-    # has no policy compiler.
-    try:
-        root = xml.etree.ElementTree.fromstring(raw)
-    except (xml.etree.ElementTree.ParseError, ValueError) as e:
-        raise Bad("policy.content: not XML (%s)" % e)
-    pid, pver = root.get("id"), root.get("version")
-    if pid is None or pver is None:
-        raise Bad("policy.content: the root element has no id or no version attribute")
-    if sname != "%s@%s" % (pid, pver):
-        raise Bad("policy: subject %r is not the content's id@version %s@%s" % (sname, pid, pver))
+    # §2 "Policy entries": "Validity does not parse the XML": a policy entry
+    # whose content's id and version are not its subject is valid (but
+    # unusable: gate and replay refuse it).  Whether the file passes
+    # `policy lint` is not a validity rule either (no policy compiler here).
 
 
 # ---------------------------------------------------------------------------
