@@ -1688,21 +1688,17 @@ else
         gput "$db" replace "$GATE" "$T/g-nouri.env" && gput "$db" append "$T/g-deploy.env"
     expect_reject_why "$db" "deployment to prod after a PASSED decision whose policy has no mlledger:seq/N uri (rule 12)" "rule 12"
     # ... without evidence, or with a uri naming an entry that is not a
-    # policy entry: not replayable (§2), but rule 12's list does not name
-    # these.  verify_ledger.py applies §2's "no deployment rule accepts" a
-    # decision that is not replayable; mlledger applies rule 12's list.
+    # policy entry: not replayable (rule 12)
     gcopy g-noevid passed
     gstmt "$db" "$GATE" | gedit 'del st["predicate"]["evidence"]' |
         "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-noevid.env" &&
         gput "$db" replace "$GATE" "$T/g-noevid.env" && gput "$db" append "$T/g-deploy.env"
-    expect_reject_todo "$db" "deployment to prod after a PASSED decision without evidence (not replayable)" \
-        "FORMAT.md: rule 12 does not list evidence; §2 says no deployment rule accepts a decision that is not replayable"
+    expect_reject_why "$db" "deployment to prod after a PASSED decision without evidence (not replayable; rule 12)" "rule 12"
     gcopy g-baduri passed
     gstmt "$db" "$GATE" | gedit 'st["predicate"]["policy"]["uri"] = st["predicate"]["policies"][0]["uri"] = "mlledger:seq/1"' |
         "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-baduri.env" &&
         gput "$db" replace "$GATE" "$T/g-baduri.env" && gput "$db" append "$T/g-deploy.env"
-    expect_reject_todo "$db" "deployment to prod after a PASSED decision whose policy uri names entry 1, a key enrolment (not replayable)" \
-        "FORMAT.md: rule 12 asks only for a mlledger:seq/N uri; §2's replayable needs it to name a policy entry below ledger.size"
+    expect_reject_why "$db" "deployment to prod after a PASSED decision whose policy uri names entry 1, a key enrolment (not replayable; rule 12)" "rule 12"
     gcopy g-phase passed
     gstmt "$db" "$GATE" | gedit 'st["predicate"]["phase"] = "pre-deploy"' |
         "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-phase.env" &&
