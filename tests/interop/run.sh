@@ -1705,6 +1705,85 @@ else
         gput "$db" replace "$GATE" "$T/g-phase.env" && gput "$db" append "$T/g-deploy.env"
     expect_reject_why "$db" "deployment to prod after a PASSED decision with a phase (rule 12)" "rule 12"
 
+    # the deciding decision (rule 12): the newest gate entry for that
+    # digest, prod and a descriptor named production@..., whatever its verdict.
+    # A PASS revoked: an incident of severity high recorded after the PASSED
+    # decision.  Until a new decision is made the PASS still decides, so
+    # mlledger deploys (control); gated again, the decision is FAILED
+    # (recorded, replayable, same digest, env and policy) and mlledger
+    # refuses the deployment; forged, both reject it.
+    gcopy g-incident passed
+    expect_exit 0 "record incident (high) on m@1 after its PASSED decision" \
+        "$M" --ledger "$db" record incident m@1 --severity high --description "fraud spike" --key "$GK/ci.key"
+    sql "$db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+    cp "$db" "$T/g-revoked.db" && cp "$db.log.key" "$T/g-revoked.db.log.key"
+    expect_exit 0 "record deployment to prod after the incident, the PASSED decision still deciding" \
+        "$M" --ledger "$db" record deployment m@1 --env prod --key "$GK/ci.key"
+    sql "$db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+    expect_accept "$db" "a PASSED decision, an incident, a deployment to prod (no newer decision; control)"
+    db="$T/g-revoked.db"
+    expect_exit 1 "gate after the incident: FAILED (PROD-INCIDENT), recorded" \
+        "$M" --ledger "$db" gate --policy production m@1 --env prod --key "$GK/ci.key"
+    expect_exit 1 "record deployment to prod after a PASS revoked by a newer FAILED decision refused" \
+        "$M" --ledger "$db" record deployment m@1 --env prod --key "$GK/ci.key"
+    sql "$db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+    REVOKE=$(sql "$db" "SELECT max(seq) FROM entry_index WHERE kind = 'gate';")
+    gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to prod forged after a PASSED decision and a newer FAILED one (entry $REVOKE) for the same digest, env and policy (rule 12)" \
+        "deciding gate decision, entry $REVOKE, is FAILED"
+    # a newer PASSED decision that is not replayable (a phase) decides too:
+    # it does not admit, and the older replayable PASS no longer counts
+    gcopy g-laterphase passed
+    gput "$db" append "$T/g-phase.env" && gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to prod after a replayable PASS and a newer PASS with a phase (the newer decides; rule 12)" \
+        "deciding gate decision, entry $((GATE + 1)), is not replayable"
+    # a newer FAILED decision whose only policy descriptor is named other@1
+    # is not a decision under production: the PASS still decides (control)
+    gcopy g-otherpol passed
+    gstmt "$db" "$GATE" | gedit 'p = st["predicate"]; p["verificationResult"] = "FAILED"; p["verifiedLevels"] = ["FAILED"]; p["policy"]["name"] = p["policies"][0]["name"] = "other@1"' |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-otherpol.env" &&
+        gput "$db" append "$T/g-otherpol.env" && gput "$db" append "$T/g-deploy.env"
+    expect_accept "$db" "deployment to prod after a PASS and a newer FAILED decision under other@1 only (not a decision under production; control)"
+
+    # replayable, as rule 12 spells it out: the uri N decimal without a
+    # leading zero, naming a policy entry of the descriptor's name and digest.
+    # The decisions stay valid entries (control); they admit no deployment.
+    gcopy g-uri0 passed
+    gstmt "$db" "$GATE" | gedit "st['predicate']['policy']['uri'] = st['predicate']['policies'][0]['uri'] = 'mlledger:seq/0$POLSEQ'" |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-uri0.env" &&
+        gput "$db" replace "$GATE" "$T/g-uri0.env"
+    expect_accept "$db" "a PASSED decision whose policy uri is mlledger:seq/0$POLSEQ, no deployment after it (a valid entry; control)"
+    gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to prod after a PASSED decision whose policy uri is mlledger:seq/0$POLSEQ (leading zero: not replayable; rule 12)" \
+        "not replayable: policies\[0\] has no mlledger:seq/N uri"
+    gcopy g-descdig passed
+    gstmt "$db" "$GATE" | gedit "st['predicate']['policy']['digest']['sha256'] = st['predicate']['policies'][0]['digest']['sha256'] = '3' * 64" |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-descdig.env" &&
+        gput "$db" replace "$GATE" "$T/g-descdig.env"
+    expect_accept "$db" "a PASSED decision whose policy descriptor's digest is not that of entry $POLSEQ, no deployment after it (a valid entry; control)"
+    gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to prod after a PASSED decision whose policy descriptor's digest is not that of the policy entry it names (not replayable; rule 12)" \
+        "not replayable: policies\[0\] digest is not that of policy entry $POLSEQ"
+    gcopy g-descname passed
+    gstmt "$db" "$GATE" | gedit "st['predicate']['policy']['name'] = st['predicate']['policies'][0]['name'] = 'production@1.0.1'" |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-descname.env" &&
+        gput "$db" replace "$GATE" "$T/g-descname.env" && gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to prod after a PASSED decision whose descriptor production@1.0.1 names entry $POLSEQ, production@1.0.0 (not replayable; rule 12)" \
+        "not replayable: policies\[0\] is named production@1.0.1"
+    # a uri naming a policy entry of the right name and digest, but not
+    # below the decision's ledger.size: production@1.0.0 recorded again
+    # (same bytes, params given: a new entry, rule 7 allows it), then a copy
+    # of the PASSED decision naming that entry, ledger.size unchanged
+    gcopy g-urisize passed
+    gstmt "$db" "$POLSEQ" | gedit 'st["predicate"]["params"] = {"min-approvers": "2"}' |
+        "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-urisize-pol.env" &&
+        gput "$db" append "$T/g-urisize-pol.env" &&
+        gstmt "$db" "$GATE" | gedit "st['predicate']['policy']['uri'] = st['predicate']['policies'][0]['uri'] = 'mlledger:seq/$((GATE + 1))'" |
+        "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-urisize.env" &&
+        gput "$db" append "$T/g-urisize.env" && gput "$db" append "$T/g-deploy.env"
+    expect_reject_why "$db" "deployment to prod after a PASSED decision whose policy uri names a policy entry at or above its ledger.size (not replayable; rule 12)" \
+        "entry $((GATE + 2)), is not replayable: policies\[0\] uri mlledger:seq/$((GATE + 1)) is not below ledger.size"
+
     # (b) the recorded decision's timeVerified moved an hour after its own
     # append time (re-signed by ci), and 4 minutes (control)
     TV=$(gstmt "$GL" "$GATE" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["predicate"]["timeVerified"])')
