@@ -30,16 +30,20 @@ persons, governance documents, clock corrections; §5 rules 1, 3, 9-11) and
 ff72ceb (§2 kind `policy` and "Policy entries"; gate decisions' optional
 `parameters`, `evidence`, `phase` and `mlledger:seq/N` policy uris; the
 governance `gates` member; §5 rules 7 (policy versions), 8 (time and
-staleness of decisions with parameters) and 12 (gated deployments)).
+staleness of decisions with parameters) and 12 (gated deployments)) and
+6855965 (§7 subjects hold policy versions; rule 12's deciding decision; a
+policy entry's XML is not parsed for validity).
 
 Replay is NOT done here: re-evaluating a recorded decision's policies
 against the ledger's evidence (`mlledger verify --decisions`, FORMAT.md §2
 "Replay") needs a policy engine.  This verifier checks only the structural
 rules: the form of `policy` and `gate` statements, rule 8's times, and, for
-rule 12, that a qualifying decision exists and looks replayable (parameters,
-evidence, no phase, every policy descriptor naming a recorded `policy`
-entry below its ledger.size).  Whether that decision's verdict, findings and
-evidence digests reproduce is not checked.
+rule 12, that the deciding decision (the newest gate entry for that digest,
+environment and the gated policy IDs) is recent enough, PASSED and
+replayable as rule 12 defines it (parameters, evidence, no phase, every
+policy descriptor's strict mlledger:seq/N uri naming, below its
+ledger.size, a `policy` entry of that name and digest).  Whether that
+decision's verdict, findings and evidence digests reproduce is not checked.
 """
 
 import base64
@@ -52,7 +56,6 @@ import sqlite3
 import struct
 import sys
 import urllib.parse
-import xml.etree.ElementTree
 
 import nacl.exceptions
 import nacl.signing
@@ -191,9 +194,9 @@ RE_VNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 RE_PHASE = re.compile(r"[A-Za-z0-9._-]{1,64}")          # §2 gate `phase`
 RE_PARAM = re.compile(r"[A-Za-z0-9._-]{1,64}")          # §2 policy `params` names
 RE_POLICY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")   # §2 gates ids
-# §2 "Gate decisions": a recorded policy's descriptor has uri mlledger:seq/N.
-# SPEC: N is read as a decimal without leading zeros (seqs are written so).
-RE_SEQ_URI = re.compile(r"mlledger:seq/(0|[1-9][0-9]{0,18})")
+# §2 "Gate decisions", §5 rule 12: a recorded policy's descriptor has uri
+# mlledger:seq/N, "N decimal without a leading zero"
+RE_SEQ_URI = re.compile(r"mlledger:seq/(0|[1-9][0-9]*)")
 MAX_POLICY_PARAMS = 64
 FIVE_MINUTES_US = 300000000      # §5 rule 8
 MAX_GATE_AGE = 31622400          # §2 gates maxAge 1-31,622,400 s
@@ -1167,22 +1170,10 @@ def check_policy(sname, sdigest, pred):
                 raise Bad("policy.params: bad param name %r" % k)
             if not isinstance(v, str):
                 raise Bad("policy.params.%s: not text" % k)
-    # §2: the subject is "ID@VERSION of the policy (its id and version
-    # attributes, as NAME@VERSION)".  SPEC: read as the id and version
-    # attributes of the content's root element, parsed as XML
-    # (policies/LANGUAGE.md: <policy id=.. version=..>); content that is not
-    # XML has no such attributes, so no subject can name it.  Whether the
-    # file passes `policy lint` (also §2) is not checked here: this verifier
-    # has no policy compiler.
-    try:
-        root = xml.etree.ElementTree.fromstring(raw)
-    except (xml.etree.ElementTree.ParseError, ValueError) as e:
-        raise Bad("policy.content: not XML (%s)" % e)
-    pid, pver = root.get("id"), root.get("version")
-    if pid is None or pver is None:
-        raise Bad("policy.content: the root element has no id or no version attribute")
-    if sname != "%s@%s" % (pid, pver):
-        raise Bad("policy: subject %r is not the content's id@version %s@%s" % (sname, pid, pver))
+    # §2 "Policy entries": "Validity does not parse the XML": a policy entry
+    # whose content's id and version are not its subject is valid (but
+    # unusable: gate and replay refuse it).  Whether the file passes
+    # `policy lint` is not a validity rule either (no policy compiler here).
 
 
 # ---------------------------------------------------------------------------
@@ -1437,7 +1428,7 @@ class State:
         self.seen_pubs = {}      # every public key ever enrolled -> keyid
         self.replay = set()      # (keyid, stmt_hash)
         self.idem = {}           # (keyid, idempotencyKey) -> seq of its first entry
-        self.subjects = {}       # (kind, ref) -> (digest, seq)
+        self.subjects = {}       # (kind, ref) -> (digest, seq): dataset, model, policy
         self.genesis = None
         self.gov = DEFAULT_GOVERNANCE   # §2: the document in force for the next entry
         self.gov_seq = None      # the entry that declared it (None: the default)
@@ -1449,10 +1440,9 @@ class State:
         self.effective = []      # §2 "Clock corrections": effective time of every entry
         self.last_correction = None   # seq of the latest clock correction
         self.live = {}           # (NAME@VERSION, environment) -> deployed and not retired since
-        # §5 rule 7: policy versions keep their digest.  Kept apart from
-        # `subjects`, which §7 defines as dataset/model versions only.
-        self.policies = {}       # ID@VERSION -> (digest, seq of its first recording)
-        self.policy_seqs = {}    # seq of every policy entry -> its ID@VERSION
+        # §5 rule 7: policy versions keep their digest; §7: they are
+        # projected in `subjects` too (kind `policy`, ref ID@VERSION)
+        self.policy_seqs = {}    # seq of every policy entry -> (ID@VERSION, digest)
         self.gates = []          # (seq, time, subject, digest, predicate) of every gate entry
 
     def active_admins(self):
@@ -1497,72 +1487,70 @@ def check_rule8(st, seq, t, pred):
 
 
 def replayable_problem(st, pred):
-    """§2 "Gate decisions": why a decision is not replayable (structurally),
-    or None.  Replayable: `parameters` and `evidence`, no `phase`, and every
-    policy descriptor has a mlledger:seq/N uri naming a `policy` entry
-    below ledger.size.  (The replay itself, re-evaluating the policies, is
-    `mlledger verify --decisions` and is not done here.)"""
+    """§2 "Gate decisions" as §5 rule 12 spells it out: why a decision is
+    not replayable (structurally), or None.  Replayable: `parameters` and
+    `evidence` present, no `phase`, and every policy descriptor's uri is
+    mlledger:seq/N (N decimal without a leading zero) with N below its
+    ledger.size, naming a `policy` entry whose subject is the descriptor's
+    name and whose digest is the descriptor's digest.  (The replay itself,
+    re-evaluating the policies, is `mlledger verify --decisions` and is not
+    done here.)"""
     if "parameters" not in pred:
         return "no parameters"
     if "evidence" not in pred:
         return "no evidence"
     if "phase" in pred:
         return "a phase (%s)" % pred["phase"]
+    size = pred["ledger"]["size"]
     for i, d in enumerate(pred["policies"]):
         n = seq_uri(d)
         if n is None:
-            return "policies[%d] has no mlledger:seq/N uri" % i
-        if n >= pred["ledger"]["size"] or n not in st.policy_seqs:
-            return "policies[%d] uri mlledger:seq/%d names no policy entry below ledger.size %d" \
-                % (i, n, pred["ledger"]["size"])
+            return "policies[%d] has no mlledger:seq/N uri (%r)" % (i, d.get("uri"))
+        if n >= size:
+            return "policies[%d] uri mlledger:seq/%d is not below ledger.size %d" % (i, n, size)
+        if n not in st.policy_seqs:
+            return "policies[%d] uri mlledger:seq/%d names no policy entry" % (i, n)
+        pname, pdigest = st.policy_seqs[n]
+        if d["name"] != pname:
+            return "policies[%d] is named %s, but entry %d records %s" % (i, d["name"], n, pname)
+        if bytes.fromhex(d["digest"]["sha256"]) != pdigest:
+            return "policies[%d] digest is not that of policy entry %d" % (i, n)
     return None
 
 
 def check_rule12(st, gov, gov_what, t, sname, sdigest, env):
-    """§5 rule 12: a deployment to an environment the document in force
-    gates follows a qualifying gate entry.
-    SPEC: rule 12 comes after "Rules 9 to 11 apply to every entry of a
-    governed ledger" and names "the document in force", which an ungoverned
-    ledger does not have: read as applying to governed ledgers only.
-    SPEC: rule 12 lists: same subject name and digest, that environment,
-    PASSED, parameters, no phase, and for every gated policy ID a policy
-    descriptor named ID@... with a mlledger:seq/N uri.  §2 adds "A decision
-    that is not replayable cannot be replayed, and no deployment rule
-    accepts it", and replayable also needs `evidence` and every policy
-    descriptor's uri naming a `policy` entry below ledger.size: both texts
-    are applied (the qualifying decision must meet rule 12's list and be
-    replayable in that structural sense).
-    SPEC: "appended at most maxAge seconds before" read on the entries' time
-    fields: time(deployment) - time(gate) <= maxAge * 10^6 µs.  Any one
-    qualifying decision suffices (a later FAILED one does not cancel it)."""
+    """§5 rule 12 (FORMAT.md 6855965): a deployment to an environment the
+    document in force gates is admitted by its deciding decision: among the
+    gate entries before it with the same subject name and digest, that
+    environment, and a policy descriptor named ID@... for every policy ID
+    the gate lists, the one with the highest seq.  It must have been
+    appended at most maxAge seconds before the deployment (entries' time
+    fields, inclusive), be replayable (replayable_problem) and PASSED; so a
+    later FAILED decision revokes an earlier PASS.  The caller applies it to
+    governed ledgers only."""
     if env not in gov.gates:
         return
     ids, max_age = gov.gates[env]
-    why = []
+    what = ("deployment of %s to %s, which %s gates (policies %s, maxAge %d s)"
+            % (sname, env, gov_what, ",".join(ids), max_age))
     for gseq, gt, gname, gdigest, g in reversed(st.gates):
         if gname != sname or gdigest != sdigest or g["environment"] != env:
             continue
+        if not all(any(d["name"].startswith(i + "@") for d in g["policies"]) for i in ids):
+            continue
+        # the deciding decision
         if t - gt > max_age * 1000000:
-            why.append("entry %d is more than maxAge %d s old" % (gseq, max_age))
-            continue
-        if g["verificationResult"] != "PASSED":
-            why.append("entry %d is %s" % (gseq, g["verificationResult"]))
-            continue
+            raise Bad("%s: its deciding gate decision, entry %d, was appended more than maxAge "
+                      "before it (rule 12)" % (what, gseq))
         p = replayable_problem(st, g)
         if p:
-            why.append("entry %d is not replayable: %s" % (gseq, p))
-            continue
-        missing = [i for i in ids
-                   if not any(isinstance(d.get("name"), str) and d["name"].startswith(i + "@")
-                              and seq_uri(d) is not None for d in g["policies"])]
-        if missing:
-            why.append("entry %d has no recorded policy %s" % (gseq, missing[0]))
-            continue
+            raise Bad("%s: its deciding gate decision, entry %d, is not replayable: %s (rule 12)"
+                      % (what, gseq, p))
+        if g["verificationResult"] != "PASSED":
+            raise Bad("%s: its deciding gate decision, entry %d, is %s (rule 12)"
+                      % (what, gseq, g["verificationResult"]))
         return
-    raise Bad("deployment of %s to %s, which %s gates (policies %s, maxAge %d s), without a "
-              "passing replayable gate decision for that digest (rule 12)%s"
-              % (sname, env, gov_what, ",".join(ids), max_age,
-                 ": " + "; ".join(why[:3]) if why else ": no gate decision for it"))
+    raise Bad("%s, without a gate decision for that digest under those policies (rule 12)" % what)
 
 
 def check_entry(st, seq, env_bytes, t):
@@ -1716,13 +1704,13 @@ def check_entry(st, seq, env_bytes, t):
     elif kind == "policy":
         # rule 7: "a dataset/model/policy NAME@VERSION recorded before keeps
         # its digest"
-        have = st.policies.get(sname)
+        have = st.subjects.get(("policy", sname))
         if have is not None and have[0] != sdigest:
             raise Bad("policy %s recorded before with another digest (entry %d)"
                       % (sname, have[1]))
         if have is None:
-            st.policies[sname] = (sdigest, seq)
-        st.policy_seqs[seq] = sname
+            st.subjects[("policy", sname)] = (sdigest, seq)
+        st.policy_seqs[seq] = (sname, sdigest)
     elif kind in MODEL_KINDS:
         recorded("model", sname, sdigest, kind)
         if kind == "gate":
@@ -1881,12 +1869,9 @@ def verify_db(db, outside=()):
         diff = sorted({r[0] for r in set(have_keys) ^ set(want_keys)})
         raise Bad("bad ledger: keys table does not match the entries (keyid %s)" % ", ".join(map(str, diff)))
 
-    # SPEC: §7 defines `subjects` as the "first recording of each
-    # dataset/model version: kind (dataset/model)".  FORMAT.md ff72ceb made
-    # `policy` versions immutable too (rule 7) but did not extend §7, so a
-    # row of kind `policy` is a row the entries do not imply, and is refused
-    # here.  OPEN QUESTION (mlledger writes such rows): should §7 list
-    # `policy` among the subjects kinds?  If so, add st.policies here.
+    # §7: the "first recording of each dataset, model and policy version:
+    # kind (dataset/model/policy), NAME@VERSION (ID@VERSION for a policy),
+    # digest, seq" (FORMAT.md 6855965)
     want_subj = sorted((k, r, d, s) for (k, r), (d, s) in st.subjects.items())
     have_subj = sorted(tuple(r) for r in db.execute("SELECT kind, ref, digest, seq FROM subjects"))
     if have_subj != want_subj:
