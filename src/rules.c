@@ -626,8 +626,8 @@ take_recent(void *ctx, uint64_t seq)
  * environment under the required policies, appended at most maxAge before
  * it, admits it.  ML_EDENY naming what is missing. */
 static int
-check_deployment_gate(struct ml_store *s, const struct ml_rules_state *r, struct ml_checked *c,
-		      int64_t time_us, struct ml_err *e)
+check_deployment_gate(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		      struct ml_checked *c, int64_t time_us, struct ml_err *e)
 {
 	const char *env = pred_str(&c->st, "environment");
 	struct ml_gate_req req;
@@ -642,7 +642,7 @@ check_deployment_gate(struct ml_store *s, const struct ml_rules_state *r, struct
 		return ML_OK;
 	if (ml_ref_split(c->st.subject, name, version) != 0)
 		return ml_err_set(e, ML_EINPUT, "deployment: bad subject");
-	rc = ml_store_query_seqs(s, "gate", name, version, 1, take_recent, &rec, e);
+	rc = ml_store_index_seqs(s, db, "gate", name, version, take_recent, &rec, e);
 	if (rc != ML_OK && rc != 1)
 		return rc;
 	for (i = 0; i < rec.n && decided < 0; i++) {
@@ -733,7 +733,7 @@ check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	case ML_KIND_DEPLOYMENT:
 		if (check_about_model(s, db, c, e))
 			return e->code;
-		return check_deployment_gate(s, r, c, time_us, e);
+		return check_deployment_gate(s, db, r, c, time_us, e);
 	case ML_KIND_POLICY:
 		return check_versioned(s, db, c, e);
 	default:

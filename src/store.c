@@ -1010,6 +1010,33 @@ ml_store_query_seqs(struct ml_store *s, const char *kind, const char *name,
 }
 
 int
+ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const char *name,
+		    const char *version, int (*fn)(void *ctx, uint64_t seq), void *ctx,
+		    struct ml_err *e)
+{
+	sqlite3_stmt *st;
+	char sql[240];
+	int rc, stop = 0;
+
+	snprintf(sql, sizeof sql, "SELECT seq FROM main.entry_index%s WHERE kind = ?1 AND "
+		 "name = ?2 AND version = ?3 ORDER BY seq DESC", index_hint(kind, name, version));
+	if (!handle(s, db))
+		return ml_err_set(e, ML_EIO, "%s: replay database not open", s->path);
+	if (sqlite3_prepare_v2(handle(s, db), sql, -1, &st, NULL) != SQLITE_OK)
+		return db_errd(s, db, e, "query");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, version, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((stop = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0))) != 0)
+			break;
+	if (!stop && rc != SQLITE_DONE)
+		stop = db_errd(s, db, e, "query");
+	sqlite3_finalize(st);
+	return stop;
+}
+
+int
 ml_store_leaves(struct ml_store *s, uint64_t n, uint8_t (*out)[ML_SHA256_LEN],
 		struct ml_err *e)
 {

@@ -143,6 +143,12 @@ int ml_store_query(struct ml_store *s, const char *kind, const char *name,
 int ml_store_query_seqs(struct ml_store *s, const char *kind, const char *name,
 			const char *version, int newest_first,
 			int (*fn)(void *ctx, uint64_t seq), void *ctx, struct ml_err *e);
+/* The seqs of db's entry_index rows of kind for name and version, newest
+ * first: in verify (ML_DB_REPLAY) the projection rebuilt from the entries
+ * so far, not the stored one.  fn as ml_store_query_seqs's. */
+int ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const char *name,
+			const char *version, int (*fn)(void *ctx, uint64_t seq), void *ctx,
+			struct ml_err *e);
 /* The stored leaf hashes of entries 0 .. n-1 into out[n].  ML_EINTEGRITY
  * when one is missing or not 32 bytes. */
 int ml_store_leaves(struct ml_store *s, uint64_t n, uint8_t (*out)[ML_SHA256_LEN],
