@@ -12,6 +12,12 @@
  * installs its own structured and generic handlers for the evaluation
  * (restoring the caller's after), counts every error they see (v->nerr),
  * and each evaluation step compares the count before and after.
+ *
+ * A policy-level let is evaluated once, up front, and fails only the rules
+ * that read it; one that ran out of memory and that no rule read (a
+ * predicate over an empty node-set never reads it) would leave no trace in
+ * the findings, so the evaluation then fails with out of memory instead of
+ * passing (v->nexh counts the signs of exhaustion).
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -49,6 +55,8 @@ struct ml_peval {
 	const char *cause;           /* the error of a failed policy let it used */
 	int copy_oom;                /* a variable's value could not be copied */
 	unsigned long nerr;          /* errors libxml2 reported during this evaluation */
+	unsigned long nexh;          /* of those and of ours, the ones that say memory ran
+				      * out (or a failure nothing explains) */
 	int gerr_set;                /* the first one since run() started, when it */
 	int gerr_code;               /* came through the global handlers */
 };
@@ -73,6 +81,8 @@ eval_xerr(void *ctx, xmlErrorPtr err)
 	struct ml_peval *v = ctx;
 
 	v->nerr++;
+	if (!err || err->code == XML_ERR_NO_MEMORY || err->code == XML_XPATH_MEMORY_ERROR)
+		v->nexh++;
 	if (!err || v->xerr_set)
 		return;
 	v->xerr_set = 1;
@@ -84,13 +94,15 @@ eval_xerr(void *ctx, xmlErrorPtr err)
  * reports without an XPath context (xmlErrMemory, xmlXPathErrMemory(NULL),
  * xmlXPathNodeSetCreate, string and buffer functions).  Counting it here
  * also keeps libxml2 from printing "Memory allocation failed" to stderr:
- * the finding says it instead. */
+ * the finding says it instead.  None of these is an error of the policy's
+ * making: each counts as exhaustion. */
 static void
 eval_gerr(void *ctx, xmlErrorPtr err)
 {
 	struct ml_peval *v = ctx;
 
 	v->nerr++;
+	v->nexh++;
 	if (v->gerr_set)
 		return;
 	v->gerr_set = 1;
@@ -106,6 +118,7 @@ eval_generr(void *ctx, const char *msg, ...)
 
 	(void)msg;
 	v->nerr++;
+	v->nexh++;
 	if (!v->gerr_set) {
 		v->gerr_set = 1;
 		v->gerr_code = XML_ERR_INTERNAL_ERROR;
@@ -144,6 +157,7 @@ copy_value(struct ml_peval *v, const char *name, xmlXPathObjectPtr o)
 	if (!c) {
 		ml_peval_detail(v, "$%s could not be copied", name);
 		v->copy_oom = 1;
+		v->nexh++;
 	}
 	return c;
 }
@@ -214,6 +228,8 @@ run(struct ml_peval *v, xmlXPathContextPtr x, const struct ml_pexpr *e, xmlNodeP
 		xmlXPathFreeObject(r);
 		r = NULL;
 	}
+	if (!r && !v->xerr_set && !v->gerr_set && !v->copy_oom && !v->cause)
+		v->nexh++; /* failed without a reason: fail closed as if exhausted */
 	if (!r && v->copy_oom)
 		/* libxml2 calls a NULL from the lookup an undefined variable */
 		snprintf(err, cap, "%s (line %d): out of memory: %s", e->what, e->line, v->detail);
@@ -261,6 +277,14 @@ key_add(xmlHashTablePtr h, const xmlChar *value, xmlNodePtr n)
 	return xmlXPathNodeSetAddUnique(list, n);
 }
 
+/* A key that could not be built for want of memory. */
+static void
+key_oom(struct ml_peval *v, struct keyidx *ix)
+{
+	snprintf(ix->err, sizeof ix->err, "out of memory");
+	v->nexh++;
+}
+
 /* Builds key i: evaluates match from the document node, then use for each
  * node matched; every string value of use maps to the node. */
 static int
@@ -273,7 +297,7 @@ build_key(struct ml_peval *v, size_t i)
 	int j, n, rc = -1;
 
 	if (!(ix->h = xmlHashCreate(64))) {
-		snprintf(ix->err, sizeof ix->err, "out of memory");
+		key_oom(v, ix);
 		goto out;
 	}
 	if (!(m = run(v, v->kx, &k->match, (xmlNodePtr)v->doc, 1, 1, ix->err, sizeof ix->err)))
@@ -293,7 +317,7 @@ build_key(struct ml_peval *v, size_t i)
 			int bad = s && key_add(ix->h, s, node);
 			xmlFree(s);
 			if (bad) {
-				snprintf(ix->err, sizeof ix->err, "out of memory");
+				key_oom(v, ix);
 				goto out;
 			}
 			continue;
@@ -307,7 +331,7 @@ build_key(struct ml_peval *v, size_t i)
 				int bad = !s || key_add(ix->h, s, node);
 				xmlFree(s);
 				if (bad) {
-					snprintf(ix->err, sizeof ix->err, "out of memory");
+					key_oom(v, ix);
 					goto out;
 				}
 			}
@@ -316,7 +340,7 @@ build_key(struct ml_peval *v, size_t i)
 			int bad = !s || key_add(ix->h, s, node);
 			xmlFree(s);
 			if (bad) {
-				snprintf(ix->err, sizeof ix->err, "out of memory");
+				key_oom(v, ix);
 				goto out;
 			}
 		}
@@ -1091,6 +1115,7 @@ ml_policyset_eval(const struct ml_policyset *p, xmlDocPtr evidence, const char *
 	char *pid = NULL, *pver = NULL, *pfile = NULL;
 	long long as_of;
 	int rc = ML_OK, verdict;
+	size_t exhausted = 0; /* 1 + the first policy-level let that ran out of memory */
 	xmlStructuredErrorFunc old_serr = xmlStructuredError;
 	void *old_sctx = xmlStructuredErrorContext;
 	xmlGenericErrorFunc old_gerr = xmlGenericError;
@@ -1140,9 +1165,12 @@ ml_policyset_eval(const struct ml_policyset *p, xmlDocPtr evidence, const char *
 	/* policy-level lets, in order; a failed one fails the rules that use it */
 	for (i = 0; i < p->nlets; i++) {
 		char err[512];
+		unsigned long nexh = v.nexh;
 		v.nglets = i;
 		v.glets[i] = run(&v, v.x, &p->lets[i].value, (xmlNodePtr)evidence, 1, 1, err,
 				 sizeof err);
+		if (!v.glets[i] && v.nexh != nexh && !exhausted)
+			exhausted = i + 1;
 		/* failed through an earlier let: that let's error, not a chain */
 		if (!v.glets[i] && !(v.glet_err[i] = strdup(v.cause ? v.cause : err))) {
 			rc = ml_err_set(e, ML_EIO, "out of memory");
@@ -1176,6 +1204,13 @@ ml_policyset_eval(const struct ml_policyset *p, xmlDocPtr evidence, const char *
 		goto out;
 	}
 	verdict = combine(p, &b);
+	if (exhausted && verdict != ML_EPOLICY) {
+		/* a let that ran out of memory, and no rule read it (none is
+		 * indeterminate): the findings would not show it, and a failed
+		 * allocation must not end in a pass */
+		rc = ml_err_set(e, ML_EIO, "out of memory: %s", v.glet_err[exhausted - 1]);
+		goto out;
+	}
 	if ((!out->policy_id && !(pid = strdup(p->id))) ||
 	    (!out->policy_version && !(pver = strdup(p->version))) ||
 	    (!out->policy_file && !(pfile = strdup(p->path))) || append(out, &b)) {

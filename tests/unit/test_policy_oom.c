@@ -15,7 +15,9 @@
  * indeterminate with an indeterminate finding.  After each evaluation and
  * ml_findings_free, every block allocated meanwhile must have been freed
  * (the count of live blocks is back where it was), so failure paths do not
- * leak; under ASan (make check) they must not crash either.
+ * leak; under ASan (make check) they must not crash either.  One kind of
+ * failed allocation may end in a pass, and only with the findings of the
+ * normal evaluation (silent_site).
  */
 #define _GNU_SOURCE /* dladdr */
 #include "testutil.h"
@@ -53,6 +55,32 @@ static long failed;        /* calls that were made to fail */
 static long live;          /* our blocks allocated and not freed (always counted) */
 static long live_xml;      /* libxml2's */
 static long spared;        /* calls not failed (spare_site) */
+static long failed_silent; /* failed calls that libxml2 drops unseen (silent_site) */
+
+/* The names of the first two libxml2 frames of the stack, NULL where
+ * there are none (name[1] is NULL unless the frame after name[0] is
+ * libxml2's too). */
+static void
+xml_frames(const char *name[2])
+{
+	void *frames[12];
+	int n = backtrace(frames, 12), i, k = 0;
+
+	name[0] = name[1] = NULL;
+	for (i = 0; i < n && k < 2; i++) {
+		Dl_info info;
+		if (dladdr(frames[i], &info) && info.dli_fname && strstr(info.dli_fname, "libxml2"))
+			name[k++] = info.dli_sname ? info.dli_sname : "?";
+		else if (k)
+			break;
+	}
+}
+
+static int
+is(const char *name, const char *want)
+{
+	return name && strcmp(name, want) == 0;
+}
 
 /* Two kinds of libxml2 2.9.14 allocation are not failed (counted in
  * spared), the rest all can be:
@@ -67,22 +95,32 @@ static long spared;        /* calls not failed (spare_site) */
 static int
 spare_site(void)
 {
-	void *frames[12];
-	const char *name[12];
-	int n = backtrace(frames, 12), i;
+	const char *name[2];
 
-	for (i = 0; i < n; i++) {
-		Dl_info info;
-		name[i] = NULL;
-		if (dladdr(frames[i], &info) && info.dli_fname && strstr(info.dli_fname, "libxml2"))
-			name[i] = info.dli_sname ? info.dli_sname : "?";
-	}
-	for (i = 0; i + 1 < n; i++)
-		if (name[i])
-			return strcmp(name[i + 1] ? name[i + 1] : "", "xmlXPathCompiledEval") == 0 ||
-			       (strcmp(name[i], "xmlHashCreate") == 0 && name[i + 1] &&
-				strcmp(name[i + 1], "xmlXPathNewContext") == 0);
-	return 0;
+	xml_frames(name);
+	return is(name[1], "xmlXPathCompiledEval") ||
+	       (is(name[0], "xmlHashCreate") && is(name[1], "xmlXPathNewContext"));
+}
+
+/* A third kind is failed, and the evaluation may still pass: the hash
+ * entry of a function xmlXPathNewContext registers (xmlHashAddEntry3
+ * allocates one when the name collides with another).  libxml2 registers
+ * its functions without looking at the results, so the function is then
+ * missing without a trace.  ml_pfn_register looks up each XPath 1.0
+ * function and fails the evaluation when one is missing; the one it cannot
+ * see is escape-uri (XQuery's, which libxml2 registers too, and which the
+ * policy compiler lets no policy call), so the evaluation is complete and
+ * correct.  The sweep accepts a pass after failing only such allocations
+ * when its findings are those of the normal evaluation, to the message and
+ * seq (same_findings); any other outcome after one of them must fail
+ * closed as usual. */
+static int
+silent_site(void)
+{
+	const char *name[2];
+
+	xml_frames(name);
+	return is(name[0], "xmlHashAddEntry3") && is(name[1], "xmlXPathNewContext");
 }
 
 /* Whether this allocation should fail. */
@@ -172,6 +210,7 @@ should_fail_xml(void)
 		calls++;
 		return 0;
 	}
+	failed_silent += silent_site();
 	return should_fail();
 }
 
@@ -283,6 +322,7 @@ eval_armed(const struct ml_policyset *p, xmlDocPtr ev, struct ml_findings *f)
 	ml_err_clear(&e);
 	calls = 0;
 	failed = 0;
+	failed_silent = 0;
 	armed = 1;
 	rc = ml_policyset_eval(p, ev, NULL, NULL, f, &e);
 	armed = 0;
@@ -299,27 +339,54 @@ count_outcome(const struct ml_findings *f, enum ml_outcome o)
 	return n;
 }
 
+static int
+streq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether a and b hold the same verdict and findings (outcome, message,
+ * seqs, waiver of each). */
+static int
+same_findings(const struct ml_findings *a, const struct ml_findings *b)
+{
+	size_t i;
+
+	if (a->verdict != b->verdict || a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		const struct ml_finding *x = &a->items[i], *y = &b->items[i];
+		if (!streq(x->rule_id, y->rule_id) || x->outcome != y->outcome ||
+		    x->severity != y->severity || !streq(x->subject, y->subject) ||
+		    !streq(x->message, y->message) || x->nseqs != y->nseqs ||
+		    (x->nseqs && memcmp(x->seqs, y->seqs, x->nseqs * sizeof *x->seqs) != 0) ||
+		    x->waiver_seq != y->waiver_seq || x->waiver_expired != y->waiver_expired ||
+		    !streq(x->waiver_by, y->waiver_by))
+			return 0;
+	}
+	return 1;
+}
+
 /* The sweep described at the top, for policy file policy on evidence ev. */
 static void
 sweep(const char *policy, const char *ev_path)
 {
 	struct ml_policyset *p = load(policy);
 	xmlDocPtr ev = evidence(ev_path);
-	struct ml_findings f;
+	struct ml_findings f, normal;
 	long total, n, step = stride(), runs = 0, errors = 0, indet = 0, xml_leaks = 0,
-	     unfailed = 0;
+	     unfailed = 0, silent = 0;
 	int mode, rc;
 
 	/* the normal evaluation: a pass, and how many allocations it makes */
 	fail_at = -1;
-	rc = eval_armed(p, ev, &f);
+	rc = eval_armed(p, ev, &normal);
 	assert_int_equal(rc, ML_OK);
-	assert_int_equal(f.verdict, ML_OK);
-	assert_int_equal(count_outcome(&f, ML_OUT_PASS), f.n);
+	assert_int_equal(normal.verdict, ML_OK);
+	assert_int_equal(count_outcome(&normal, ML_OUT_PASS), normal.n);
 	total = calls;
 	spared = 0;
 	assert_true(total > 10);
-	ml_findings_free(&f);
 	xmlResetLastError();
 
 	for (mode = 0; mode < 2; mode++)
@@ -340,13 +407,18 @@ sweep(const char *policy, const char *ev_path)
 				unfailed++;
 				continue;
 			}
-			if (rc == ML_OK) {
+			if (rc == ML_OK && failed_silent == failed && same_findings(&f, &normal)) {
+				/* only a function table entry failed (silent_site), and
+				 * the outcome is exactly the normal one */
+				silent++;
+			} else if (rc == ML_OK) {
 				if (f.verdict != ML_EPOLICY ||
 				    count_outcome(&f, ML_OUT_INDETERMINATE) == 0) {
 					size_t i;
 					fprintf(stderr, "N=%ld of %ld (%s): verdict %d after %ld failed "
-						"allocation(s)\n", n, total,
-						mode ? "all from N on" : "only N", f.verdict, failed);
+						"allocation(s) (%ld in xmlXPathNewContext's function "
+						"table)\n", n, total, mode ? "all from N on" : "only N",
+						f.verdict, failed, failed_silent);
 					for (i = 0; i < f.n; i++)
 						fprintf(stderr, "  %s: %d %s\n", f.items[i].rule_id,
 							f.items[i].outcome, f.items[i].message);
@@ -370,10 +442,12 @@ sweep(const char *policy, const char *ev_path)
 	fail_at = -1;
 	assert_true(unfailed < runs / 20 + 8); /* the sweep did fail allocations */
 	fprintf(stderr, "%s: %ld allocations per evaluation; %ld evaluations with a "
-		"failure: %ld indeterminate, %ld out-of-memory errors, no pass, no leak of ours "
-		"(libxml2 leaked in %ld; %ld allocations spared)\n",
+		"failure: %ld indeterminate, %ld out-of-memory errors, %ld unchanged by a lost "
+		"function table entry, no other pass, no leak of ours (libxml2 leaked in %ld; "
+		"%ld allocations spared)\n",
 		strrchr(policy, '/') ? strrchr(policy, '/') + 1 : policy, total, runs, indet,
-		errors, xml_leaks, spared);
+		errors, silent, xml_leaks, spared);
+	ml_findings_free(&normal);
 	xmlFreeDoc(ev);
 	ml_policyset_free(p);
 }
