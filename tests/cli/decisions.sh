@@ -310,6 +310,18 @@ if [ -n "$HAVE_FORGE" ]; then
 		"$M" submit other.json
 fi
 
+# 8d. A decision made on a host whose clock runs 10 minutes ahead is refused
+#     when submitted (rule 8: made within 5 minutes of its append time).
+if [ -n "$HAVE_FT" ] && [ -n "$HAVE_FORGE" ]; then
+	cp l.db skew.db && cp l.db.log.key skew.db.log.key
+	faketime -f '+10m' "$M" gate --policy production m@1 --env staging --key ci.key \
+		--ledger skew.db >/dev/null 2>&1
+	last=$(($(MLLEDGER_LEDGER=$W/skew.db size) - 1))
+	MLLEDGER_LEDGER=$W/skew.db envelope "$last" >skew.json
+	expect 2 "a decision from a clock 10 minutes ahead is refused" "more than 5 minutes from its append time" \
+		"$M" submit skew.json
+fi
+
 # 9. Reports date recorded decisions.
 if [ -n "$PY" ]; then
 	"$M" report --from 2000-01-01 --to 2100-01-01 --format json --out r.json >/dev/null 2>&1
