@@ -202,6 +202,19 @@ ml_retry_find(struct ml_store *s, const uint8_t *envelope, size_t len,
 	*found = 0;
 	memset(&env, 0, sizeof env);
 	memset(&st, 0, sizeof st);
+	if (hint && signed_by && !json_object_get(hint->predicate, ML_IDEMPOTENCY_MEMBER)) {
+		/* The caller signed hint's bytes just now (an import): look up its
+		 * keyid and statement hash without parsing the envelope back.  Only
+		 * a hit needs the envelope; a wrong hint can only miss a retry, and
+		 * the rules then refuse the duplicate. */
+		char keyid[ML_KEYID_MAX];
+		int64_t seq;
+		int any;
+		ml_pubkey_keyid(signed_by, keyid);
+		if ((rc = ml_store_index_find(s, ML_DB_MAIN, keyid, hint->source_sha256, &seq, &any,
+					      e)) || !any)
+			return rc;
+	}
 	if (len > ML_MAX_ENVELOPE || ml_envelope_parse(envelope, len, &env, &ignore) != ML_OK)
 		return ML_OK; /* the rules say what is wrong with it */
 	ml_sha256(env.payload, env.payload_len, hash);
