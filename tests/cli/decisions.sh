@@ -18,33 +18,7 @@ if [ -z "${BASH_VERSION:-}" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-set -u
-export LC_ALL=C
-unset MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE
-here=$(cd "$(dirname "$0")" && pwd)
-M=${MLLEDGER:-$here/../../build/mlledger}
-POL=$here/../../policies/production.xml
-W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-dec.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
-trap 'exit 130' INT TERM HUP
-cd "$W" || exit 1
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-nok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-# expect CODE NAME PATTERN CMD...: exit CODE and output matching PATTERN
-expect() {
-	local want=$1 name=$2 pat=$3 got
-	shift 3
-	"$@" >out 2>err
-	got=$?
-	if [ "$got" != "$want" ]; then
-		nok "$name" "exit $got, want $want: $(head -c 300 err)"
-	elif [ -n "$pat" ] && ! grep -q -- "$pat" err out; then
-		nok "$name" "output lacks '$pat': $(head -c 300 err)"
-	else
-		ok "$name"
-	fi
-}
+. "$(cd "$(dirname "$0")" && pwd)/harness.sh" dec
 PY=${PYTHON:-/usr/bin/python3}
 [ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || PY=
 HAVE_FORGE=
@@ -341,5 +315,4 @@ found = list(walk(json.load(open("r.json"))))
 assert found, "no decision in the report"'
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

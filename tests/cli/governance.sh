@@ -16,35 +16,7 @@ if [ -z "${BASH_VERSION:-}" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-set -u
-export LC_ALL=C
-unset MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE
-here=$(cd "$(dirname "$0")" && pwd)
-M=${MLLEDGER:-$here/../../build/mlledger}
-POL=$here/../../policies/production.xml
-# The default governance without "gates": these ledgers deploy to prod to
-# test roles, retirements and reports, not gate decisions.
-UNGATED=$(cd "$here/../data" && pwd)/governance-ungated.json
-W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-gov.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
-cd "$W" || exit 1
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-nok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-# expect CODE NAME PATTERN CMD...: exit CODE and stderr matching PATTERN
-expect() {
-	local want=$1 name=$2 pat=$3 got
-	shift 3
-	"$@" >out 2>err
-	got=$?
-	if [ "$got" != "$want" ]; then
-		nok "$name" "exit $got, want $want: $(head -c 300 err)"
-	elif [ -n "$pat" ] && ! grep -q -- "$pat" err out; then
-		nok "$name" "output lacks '$pat': $(head -c 300 err)"
-	else
-		ok "$name"
-	fi
-}
+. "$(cd "$(dirname "$0")" && pwd)/harness.sh" gov
 HAVE_SQLITE=
 command -v sqlite3 >/dev/null 2>&1 && HAVE_SQLITE=1
 
@@ -299,5 +271,4 @@ else
 	echo "ok - the projection-table edits # SKIP no sqlite3"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -19,19 +19,10 @@ if [ -z "${BASH_VERSION:-}" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-set -u
-export LC_ALL=C
-unset MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE
-here=$(cd "$(dirname "$0")" && pwd)
-M=${1:-${MLLEDGER:-$here/../../build/mlledger}}
-case $M in /*) ;; *) M=$(cd "$(dirname "$M")" && pwd)/$(basename "$M") ;; esac
-POL=$here/../../policies/production.xml
-W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-out.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
-cd "$W" || exit 1
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-nok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
+[ -n "${1:-}" ] && MLLEDGER=$1
+. "$(cd "$(dirname "$0")" && pwd)/harness.sh" out
+# expect here is stricter than the harness's: an extended regular expression
+# on stderr, and exactly one line there when the command fails.
 # expect CODE NAME PATTERN CMD...: exit CODE, stderr one line matching PATTERN
 expect() {
 	local want=$1 name=$2 pat=$3 got
@@ -282,5 +273,4 @@ else
 fi
 verify_ok "verify passes at the end"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -23,18 +23,9 @@ if [ -z "${BASH_VERSION:-}" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-set -u
-export LC_ALL=C TZ=UTC
-unset MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE FAKETIME
-here=$(cd "$(dirname "$0")" && pwd)
-M=${MLLEDGER:-$here/../../build/mlledger}
-W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-retries.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
-cd "$W" || exit 1
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-nok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-skip() { echo "ok - $1 # SKIP $2"; pass=$((pass + 1)); }
+. "$(cd "$(dirname "$0")" && pwd)/harness.sh" retries
+export TZ=UTC
+unset FAKETIME
 
 # faketime preloads its library before an ASan build's runtime (make check)
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
@@ -278,5 +269,4 @@ else
 	skip "legacy ledger" "sqlite3 or tests/data/legacy missing"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
