@@ -262,6 +262,29 @@ if [ -n "$HAVE_FORGE" ]; then
 	fi
 fi
 
+# 8e. An edited projection: with the FAILED decision's entry_index row
+#     deleted, an append finds the older PASS and admits the deployment;
+#     verify rebuilds the index from the entries and names the edit (its
+#     rule 12 reads the rebuilt index, so it would refuse the deployment too).
+if [ -n "$HAVE_FORGE" ]; then
+	cp l.db edited.db && cp l.db.log.key edited.db.log.key
+	failed=$(MLLEDGER_LEDGER=$W/edited.db "$M" log --kind gate | awk 'NR > 1 && $4 == "m@2" { s = $1 } END { print s }')
+	"$PY" -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+trig = db.execute("SELECT name, sql FROM sqlite_master WHERE type = \"trigger\" AND tbl_name = \"entry_index\"").fetchall()
+for name, _ in trig:
+    db.execute("DROP TRIGGER \"%s\"" % name)
+db.execute("DELETE FROM entry_index WHERE seq = ?", (int(sys.argv[2]),))
+for _, sql in trig:
+    db.execute(sql)
+db.execute("COMMIT")' edited.db "$failed"
+	expect 0 "with the FAILED decision's index row gone, an append admits the deployment" "" \
+		env MLLEDGER_LEDGER="$W/edited.db" "$M" record deployment m@2 --env prod --key ci.key
+	expect 4 "verify names the edited index row" "entry $failed: entry_index row differs" \
+		"$M" verify --ledger edited.db
+fi
+
 # 8b. An auditor replays from the export alone.
 expect 0 "export for an auditor" "" "$M" export --out bundle
 expect 0 "verify --bundle --decisions replays the exported decisions" "gate decisions replayed" \
