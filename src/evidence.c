@@ -945,28 +945,6 @@ add_ref(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *ref)
 	prop(c, "digest", d);
 }
 
-/* A decision that can be replayed and that may let a deployment through:
- * it records its parameters and evidence, every policy is a recorded entry,
- * and it evaluated every rule (no phase).  FORMAT.md §2, "Gate decisions". */
-static int
-decision_replayable(json_t *p)
-{
-	json_t *d;
-	size_t i;
-
-	if (!json_object_get(p, "parameters") || !json_object_get(p, "evidence") ||
-	    json_object_get(p, "phase"))
-		return 0;
-	uint64_t seq, size = (uint64_t)json_integer_value(
-		json_object_get(json_object_get(p, "ledger"), "size"));
-
-	json_array_foreach(json_object_get(p, "policies"), i, d)
-		if (ml_policy_uri_seq(json_string_value(json_object_get(d, "uri")), &seq) ||
-		    seq >= size)
-			return 0;
-	return 1;
-}
-
 static void
 add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p, const struct ml_governance *gov)
 {
@@ -997,7 +975,7 @@ add_predicate(xmlNsPtr ns, xmlNodePtr n, json_t *p, const struct ml_governance *
 		add_named(ns, n, "property", x, NULL);
 	if (json_is_string(x = json_object_get(p, "verificationResult"))) {
 		prop(n, "result", json_string_value(x)); /* a gate decision */
-		prop(n, "replayable", decision_replayable(p) ? "true" : "false");
+		prop(n, "replayable", ml_gate_replayable_shape(p) ? "true" : "false");
 		if (json_is_string(x = json_object_get(p, "phase")))
 			prop(n, "phase", json_string_value(x));
 	}

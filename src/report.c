@@ -87,18 +87,11 @@ gate_fields(json_t *o, const json_t *p)
 	json_t *names = json_array(), *x;
 	size_t i;
 	json_t *ledger = json_object_get(p, "ledger");
-	int replayable = json_object_get(p, "parameters") && json_object_get(p, "evidence") &&
-			 !json_object_get(p, "phase");
 
 	json_object_set(o, "environment", json_object_get(p, "environment") ?: json_null());
 	json_object_set(o, "result", json_object_get(p, "verificationResult") ?: json_null());
-	json_array_foreach(json_object_get(p, "policies"), i, x) {
-		uint64_t seq;
+	json_array_foreach(json_object_get(p, "policies"), i, x)
 		json_array_append(names, json_object_get(x, "name"));
-		if (ml_policy_uri_seq(str(x, "uri"), &seq) ||
-		    seq >= (uint64_t)json_integer_value(json_object_get(ledger, "size")))
-			replayable = 0; /* a draft policy file */
-	}
 	json_object_set_new(o, "policies", names);
 	json_object_set(o, "phase", json_object_get(p, "phase") ?: json_null());
 	json_object_set(o, "parameters", json_object_get(p, "parameters") ?: json_null());
@@ -107,7 +100,7 @@ gate_fields(json_t *o, const json_t *p)
 	json_object_set(o, "findingsDigest",
 			json_object_get(json_object_get(json_object_get(p, "findings"), "digest"),
 					"sha256") ?: json_null());
-	json_object_set_new(o, "replayable", json_boolean(replayable));
+	json_object_set_new(o, "replayable", json_boolean(ml_gate_replayable_shape(p)));
 }
 
 /* The facts object of a model version, created on first use. */

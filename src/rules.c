@@ -562,8 +562,7 @@ admits(struct ml_store *s, const struct ml_statement *g, const struct ml_gate_re
 	int named[16] = {0};
 
 	if (strcmp(json_string_value(json_object_get(p, "verificationResult")), "PASSED") ||
-	    json_object_get(p, "phase") || !json_object_get(p, "parameters") ||
-	    !json_object_get(p, "evidence"))
+	    !ml_gate_replayable_shape(p))
 		return 0;
 	json_array_foreach(json_object_get(p, "policies"), i, d) {
 		if (!recorded_policy(s, d, size, id, e))

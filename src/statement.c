@@ -73,6 +73,24 @@ ml_policy_uri_seq(const char *uri, uint64_t *seq)
 }
 
 int
+ml_gate_replayable_shape(const json_t *p)
+{
+	uint64_t seq, size = (uint64_t)json_integer_value(
+		json_object_get(json_object_get(p, "ledger"), "size"));
+	json_t *d;
+	size_t i;
+
+	if (!json_object_get(p, "parameters") || !json_object_get(p, "evidence") ||
+	    json_object_get(p, "phase"))
+		return 0;
+	json_array_foreach(json_object_get(p, "policies"), i, d)
+		if (ml_policy_uri_seq(json_string_value(json_object_get(d, "uri")), &seq) ||
+		    seq >= size)
+			return 0;
+	return 1;
+}
+
+int
 ml_kind_about_model(enum ml_kind k)
 {
 	return k >= ML_KIND_EVALUATION && k <= ML_KIND_GATE;

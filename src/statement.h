@@ -62,6 +62,12 @@ int ml_kind_about_ledger(enum ml_kind k);
  * or -1 for anything else (NULL included). */
 int ml_policy_uri_seq(const char *uri, uint64_t *seq);
 
+/* A gate predicate that is replayable in shape (FORMAT.md §2, "Gate
+ * decisions"): it records parameters and an evidence digest, no phase, and
+ * every policy descriptor's uri is a mlledger:seq/N below ledger.size.
+ * Whether those entries are the policies named is the caller's to check. */
+int ml_gate_replayable_shape(const json_t *predicate);
+
 /* True when s is 1-64 bytes of [A-Za-z0-9._-] (key names, person ids). */
 int ml_simple_name(const char *s);
 
