@@ -183,7 +183,7 @@ test: unit cli interop tamper faults crash-short concurrency
 # leak or any memcheck error fails.  The planted leak and invalid read in
 # tests/valgrind/leak.c must fail first (the flags are what they claim).
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
-            --suppressions=tests/valgrind/policy_oom.supp \
+            --suppressions=$(CURDIR)/tests/valgrind/policy_oom.supp \
             --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 valgrind: deps-check $(UNIT_BIN) $(BIN)
 	@command -v valgrind >/dev/null || { echo "mlledger: valgrind missing; run 'make deps'"; exit 1; }
