@@ -582,13 +582,17 @@ ml_gate_replay(struct ml_ledger *l, const struct ml_statement *st, struct ml_err
 	return rc;
 }
 
+/* The seqs of the recorded decisions, growing (the owner frees v). */
+struct seqlist {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* ml_store_query_seqs callback: -1 when out of memory. */
 static int
 collect(void *ctx, uint64_t seq)
 {
-	struct {
-		uint64_t *v;
-		size_t n, cap;
-	} *s = ctx;
+	struct seqlist *s = ctx;
 
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
@@ -678,10 +682,7 @@ ml_gate_replay_all(struct ml_ledger *l, uint64_t verified, const uint8_t head[ML
 		   size_t jobs, void (*progress)(void *, uint64_t, uint64_t), void *ctx,
 		   uint64_t *count, struct ml_err *e)
 {
-	struct {
-		uint64_t *v;
-		size_t n, cap;
-	} seqs = {0};
+	struct seqlist seqs = {0};
 	struct rjob job[ML_GATE_MAX_JOBS];
 	pthread_t tid[ML_GATE_MAX_JOBS];
 	atomic_size_t done = 0;

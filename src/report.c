@@ -231,15 +231,16 @@ replay_into(struct rp *r, const struct scanned *x, json_t *o)
 	ml_err_clear(&e);
 	if (x->seq >= r->verified || !json_is_true(json_object_get(o, "replayable")))
 		return;
-	if (!r->replayer &&
-	    (ml_ledger_open(ml_store_path(r->s), 0, &r->replay, &e) != ML_OK ||
-	     ml_gate_replayer_new(r->replay, &r->replayer, &e) != ML_OK)) {
-		json_object_set_new(o, "replayed", json_false());
-		json_object_set_new(o, "replayError", rp_str(e.msg));
-		return;
+	if (!r->replayer) {
+		if ((!r->replay && ml_ledger_open(ml_store_path(r->s), 0, &r->replay, &e) != ML_OK) ||
+		    ml_gate_replayer_new(r->replay, &r->replayer, &e) != ML_OK) {
+			json_object_set_new(o, "replayed", json_false());
+			json_object_set_new(o, "replayError", rp_str(e.msg));
+			return;
+		}
+		/* the report's full verify checked every entry below r->verified */
+		ml_gate_replayer_trust(r->replayer, r->verified, r->verified_head);
 	}
-	/* the report's full verify checked every entry below r->verified */
-	ml_gate_replayer_trust(r->replayer, r->verified, r->verified_head);
 	if (ml_gate_replayer_run(r->replayer, x->st, &e) == ML_OK) {
 		json_object_set_new(o, "replayed", json_true());
 	} else {
