@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -413,6 +414,20 @@ pass_cb(void *ctx, const char *path, char *buf, size_t cap)
 	return cli_passphrase(p->c, prompt, 0, buf, cap, p->e);
 }
 
+/* A secret key others may read is still used (refusing would strand CI
+ * jobs whose checkout lost the mode), but never silently. */
+static void
+warn_key_mode(const struct cli *c, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077))
+		fprintf(stderr, "mlledger %s: warning: %s is readable by %s (mode %04o): "
+			"run 'chmod 600 %s'\n", c->cmd, path,
+			(st.st_mode & 007) ? "everyone" : "its group",
+			(unsigned)(st.st_mode & 07777), path);
+}
+
 int
 cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e)
 {
@@ -425,6 +440,8 @@ cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e)
 		return ml_err_set(e, ML_EKEY, "--key KEYFILE is required");
 	ml_err_clear(&pe);
 	rc = ml_seckey_load(path, pass_cb, &p, out, e);
+	if (rc == ML_OK)
+		warn_key_mode(c, path);
 	if (rc && pe.code)
 		*e = pe; /* the passphrase source's own message is more useful */
 	else if (rc && !strncmp(e->msg, path, strlen(path)) && e->msg[strlen(path)] == ':') {

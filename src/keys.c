@@ -429,22 +429,34 @@ ml_seckey_sign(const struct ml_seckey *k, const uint8_t *msg, size_t len,
 	crypto_sign_detached(sig, NULL, msg ? msg : empty, len, k->sk);
 }
 
-/* Writes the key file text into a sodium_malloc'd buffer. */
+/* Writes the key file text into a sodium_malloc'd buffer.  New encrypted
+ * files use Argon2id's "moderate" limits (256 MiB, 3 passes: about half a
+ * second here); files written with the older "interactive" limits still
+ * open, since readers take the limits from the file. */
 int
 ml_seckey_encode(const struct ml_seckey *k, const char *passphrase, char **out,
 		 struct ml_err *e)
 {
+	return ml_seckey_encode_kdf(k, passphrase, crypto_pwhash_OPSLIMIT_MODERATE,
+				    crypto_pwhash_MEMLIMIT_MODERATE, out, e);
+}
+
+int
+ml_seckey_encode_kdf(const struct ml_seckey *k, const char *passphrase,
+		     unsigned long long ops, size_t mem, char **out, struct ml_err *e)
+{
 	struct scratch *s = NULL;
 	char *text = NULL, keyid[ML_KEYID_MAX];
 	char salt64[64], nonce64[64];
-	unsigned long long ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-	size_t mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 	int rc = ML_OK, n;
 
 	if (need_sodium(e) != 0)
 		return ML_EIO;
 	if (passphrase && !passphrase[0])
 		return ml_err_set(e, ML_EINPUT, "empty passphrase");
+	if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > ENC_OPS_MAX ||
+	    mem < crypto_pwhash_MEMLIMIT_MIN || mem > ENC_MEM_MAX)
+		return ml_err_set(e, ML_EINPUT, "Argon2id limits out of range");
 	s = sodium_malloc(sizeof *s);
 	text = sodium_malloc(TEXT_CAP);
 	if (!s || !text) {

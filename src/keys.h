@@ -92,14 +92,20 @@ int ml_seckey_save(const struct ml_seckey *k, const char *dir, const char *passp
  * sodium_free).  Used by ml_seckey_save and tests. */
 int ml_seckey_encode(const struct ml_seckey *k, const char *passphrase, char **out,
 		     struct ml_err *e);
+/* The same with explicit Argon2id limits (crypto_pwhash ops and memory
+ * bytes; within what readers accept: ops <= 16, mem <= 1 GiB), for tests
+ * and tools that must write the older "interactive" files.  ML_EINPUT when
+ * out of range. */
+int ml_seckey_encode_kdf(const struct ml_seckey *k, const char *passphrase,
+			 unsigned long long ops, size_t mem, char **out, struct ml_err *e);
 /* Parses key file text.  For an encrypted key, calls pass(ctx, path, ...) for
  * the passphrase (pass may be NULL: then ML_EKEY "passphrase needed").
  * ML_EKEY on a corrupt file or a wrong passphrase, never naming secrets. */
 int ml_seckey_decode(const char *text, size_t len, const char *path,
 		     ml_passphrase_fn pass, void *ctx, struct ml_seckey **out,
 		     struct ml_err *e);
-/* Reads a key file (at most 4 KiB, must not be group/world readable is NOT
- * enforced, only warned by the CLI) and decodes it. */
+/* Reads a key file (at most 4 KiB) and decodes it.  A group- or
+ * world-readable file is not refused here; the CLI warns about it. */
 int ml_seckey_load(const char *path, ml_passphrase_fn pass, void *ctx,
 		   struct ml_seckey **out, struct ml_err *e);
 /* True when the file's text is an encrypted key. */

@@ -55,8 +55,10 @@ pass_cb(void *ctx, const char *path, char *buf, size_t cap)
 	return 0;
 }
 
-/* Shared state: one encrypted key file made once, since Argon2id costs
- * ~100 ms per call. */
+/* Shared state: one encrypted key file made once, with the "interactive"
+ * limits every file had before moderate became the default (so the tests
+ * below also show that such files still open), since Argon2id costs
+ * ~100 ms per call even then. */
 struct fixture {
 	struct ml_seckey *key;
 	char *enc; /* sodium_malloc'd encrypted key file text */
@@ -71,7 +73,8 @@ group_setup(void **state)
 	ml_err_clear(&e);
 	if (ml_seckey_generate("fixture-key", &fx.key, &e) != ML_OK)
 		return -1;
-	if (ml_seckey_encode(fx.key, PASS, &fx.enc, &e) != ML_OK)
+	if (ml_seckey_encode_kdf(fx.key, PASS, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				 crypto_pwhash_MEMLIMIT_INTERACTIVE, &fx.enc, &e) != ML_OK)
 		return -1;
 	*state = &fx;
 	return 0;
@@ -603,6 +606,38 @@ test_roundtrip_encrypted(void **state)
 	ml_seckey_free(k);
 }
 
+/* New files use Argon2id's "moderate" limits, and open again. */
+static void
+test_encode_moderate(void **state)
+{
+	struct fixture *fx = *state;
+	struct pass_ctx pc = {PASS, 0, 0, NULL};
+	struct ml_seckey *k = NULL;
+	struct ml_err e;
+	char want[256], keyid[ML_KEYID_MAX], *text = NULL;
+
+	ml_err_clear(&e);
+	assert_int_equal(ml_seckey_encode(fx->key, PASS, &text, &e), ML_OK);
+	ml_pubkey_keyid(ml_seckey_public(fx->key), keyid);
+	snprintf(want, sizeof want, "mlledger-encrypted-key/v1 %s argon2id13 %llu %zu ",
+		 keyid, (unsigned long long)crypto_pwhash_OPSLIMIT_MODERATE,
+		 (size_t)crypto_pwhash_MEMLIMIT_MODERATE);
+	assert_memory_equal(text, want, strlen(want));
+	assert_int_equal(ml_seckey_decode(text, strlen(text), "moderate.key", pass_cb, &pc,
+					  &k, &e), ML_OK);
+	assert_memory_equal(ml_seckey_public(k)->pk, ml_seckey_public(fx->key)->pk,
+			    ML_PUBKEY_LEN);
+	ml_seckey_free(k);
+	sodium_free(text);
+	/* Limits readers would refuse are never written. */
+	text = NULL;
+	assert_int_equal(ml_seckey_encode_kdf(fx->key, PASS, 17, crypto_pwhash_MEMLIMIT_MIN,
+					      &text, &e), ML_EINPUT);
+	assert_int_equal(ml_seckey_encode_kdf(fx->key, PASS, 3, (size_t)1 << 31, &text, &e),
+			 ML_EINPUT);
+	assert_null(text);
+}
+
 /* Replaces field i (0-based, space-separated) of the encrypted fixture. */
 static void
 with_field(const char *enc, int i, const char *val, char *out, size_t cap)
@@ -1049,6 +1084,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_plain),
 		cmocka_unit_test(test_generate_bad_names),
 		cmocka_unit_test(test_roundtrip_encrypted),
+		cmocka_unit_test(test_encode_moderate),
 		cmocka_unit_test(test_encrypted_negatives),
 		cmocka_unit_test(test_encrypted_hostile_fields),
 		cmocka_unit_test(test_garbage_key_files),
