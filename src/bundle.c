@@ -1444,6 +1444,10 @@ ml_bundle_check_manifest(struct ml_ledger *l, const char *dir, const char *manif
 	}
 	/* The signature: one line "KEYID BASE64\n" by an enrolled, active key. */
 	snprintf(path, sizeof path, "%s/MANIFEST.sig", dir);
+	if (access(path, F_OK) != 0) {
+		rc = bad(e, "%s: missing (the exporter's signature of MANIFEST)", path);
+		goto out;
+	}
 	if ((rc = ml_read_file(path, 4096, &sig, &len, e)))
 		goto out;
 	if (len < 2 || sig[len - 1] != '\n' || !(sp = memchr(sig, ' ', len)) ||

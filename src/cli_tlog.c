@@ -311,11 +311,11 @@ cmd_export(int argc, char **argv)
 		if (o.jobs < 1 || o.jobs > 64)
 			return cli_failf(&c, ML_EINPUT, "--jobs: 1 to 64");
 	}
+	if ((rc = cli_out_check(&c, "--out", cli_get(&c, "out"), 1, &e)))
+		return cli_fail(&c, &e);
 	if (!cli_get(&c, "key"))
 		return cli_failf(&c, ML_EKEY, "--key EXPORTER.key is required: the exporter signs "
 				 "the bundle's MANIFEST with a key enrolled in the ledger");
-	if ((rc = cli_out_check(&c, "--out", cli_get(&c, "out"), 1, &e)))
-		return cli_fail(&c, &e);
 	if (cli_get(&c, "since") &&
 	    (rc = ml_read_file(cli_get(&c, "since"), ML_NOTE_MAX, &since, &o.since_len, &e)))
 		goto out;
