@@ -1234,7 +1234,6 @@ folder_entry(const char *dir, const char *sub, const char *name, struct manifest
 	struct mfile *f;
 
 	shown(name, show);
-	snprintf(rel, sizeof rel, "%s%s", sub, name);
 	snprintf(path, sizeof path, "%s/%s%s", dir, sub, show);
 	if (snprintf(rel, sizeof rel, "%s%s", sub, name) >= (int)sizeof rel)
 		return bad(e, "%s: a name too long for a bundle", path);

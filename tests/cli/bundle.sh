@@ -97,6 +97,11 @@ expect 0 "verify --bundle --checkpoint (a held checkpoint) exits 0" "is a prefix
 expect 0 "verify --bundle --trust (its log is the bundle's) exits 0" "" \
 	"$M" verify --bundle b --trust trust.policy
 
+expect 0 "verify --log-key (no bundle): the ledger's log key is the one held" "" \
+	"$M" verify --log-key log.pub
+expect 4 "verify --log-key of another key (no bundle) exits 4" "rebuilt under another log key" \
+	"$M" verify --log-key mallory.pub
+
 # The forger: the same origin and team keys, a new ledger (so a new log key)
 # with the second dataset left out, exported by the same exporter.
 (
