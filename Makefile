@@ -78,6 +78,16 @@ $(BUILD)/gen/policy_xsd.h: policies/policy.xsd
 
 $(BUILD)/obj/policy.o: $(BUILD)/gen/policy_xsd.h
 
+# ledger/FORMAT.md is embedded too: export copies it into every bundle.
+$(BUILD)/gen/format_md.h: ledger/FORMAT.md
+	@mkdir -p $(@D)
+	{ echo '/* generated from ledger/FORMAT.md by the Makefile */'; \
+	  echo 'static const char format_md[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/bundle.o: $(BUILD)/gen/format_md.h
+
 # policies/policy-test.xsd likewise (policy_test.c validates test files with it).
 $(BUILD)/gen/policy_test_xsd.h: policies/policy-test.xsd
 	@mkdir -p $(@D)
@@ -142,6 +152,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/exhaustion.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/outputs.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/keyfiles.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/bundle.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

@@ -51,7 +51,9 @@ static const char usage_text[] =
 	"  log [--kind K] [--subject NAME[@VERSION]] [--since DATE] [--format text|json]\n"
 	"  show SEQ [--format text|json|raw]\n"
 	"  verify [--decisions] [--jobs N] [--checkpoint FILE]... [--state FILE] [--format text|json]\n"
-	"  verify --bundle DIR [--trust POLICY]   an auditor's export, offline\n"
+	"  verify --bundle DIR --log-key LOG.pub|--checkpoint HELD|--trust POLICY\n"
+	"                                     an auditor's export, offline (exit 8\n"
+	"                                     without an anchor held outside DIR)\n"
 	"Transparency (RFC 6962 tree, C2SP checkpoints)\n"
 	"  checkpoint [--size N]              the latest (or a stored) signed checkpoint\n"
 	"  log-key                            the log's verifier key line\n"
@@ -61,7 +63,8 @@ static const char usage_text[] =
 	"  cosign --key W.key --log-key LOG.pub CHECKPOINT [--out FILE [--force]]\n"
 	"                                     witness cosignature\n"
 	"  witness-key --key W.key            a witness's verifier key for trust policies\n"
-	"  export --out DIR                   everything an auditor needs (new or empty DIR)\n"
+	"  export --out DIR --key K [--since HELD]  everything an auditor needs, verified\n"
+	"                                     and signed by K (new or empty DIR)\n"
 	"Policy\n"
 	"  evidence NAME@VERSION [--env ENV] [--as-of DATE]   the XML the rules read\n"
 	"  gate --policy ID|FILE NAME@VERSION... --env ENV [--key K.key]\n"
@@ -83,7 +86,8 @@ static const char usage_text[] =
 	"Exit codes: 0 ok/pass, 1 policy deny, 2 usage, bad input or a refused output,\n"
 	"            3 invalid policy, 4 integrity failure, 5 storage or I/O error,\n"
 	"            6 key error, 7 conflict (an idempotency key already names other\n"
-	"            content).\n"
+	"            content), 8 verified, but nothing outside the bundle anchors it\n"
+	"            (verify --bundle without --log-key, --checkpoint or --trust).\n"
 	"A retry of what the ledger holds exits 0: \"already recorded at seq N\".\n";
 
 static const struct {

@@ -300,6 +300,47 @@ open_bundle(struct cli *c, const char *dir, struct ml_ledger **l, struct ml_err 
 	return rc;
 }
 
+/* --log-key FILE: the auditor's own copy of the log key must be the
+ * ledger's (and so the bundle's log.pub, which open_bundle compared). */
+static int
+check_log_key(struct ml_ledger *l, const char *path, struct ml_err *e)
+{
+	struct ml_pubkey k;
+	char line[ML_VKEY_MAX];
+	int rc;
+
+	if ((rc = ml_pubkey_load(path, &k, e)))
+		return rc;
+	ml_pubkey_format(&k, line);
+	if (strcmp(line, ml_ledger_logkey(l)) != 0)
+		return ml_err_set(e, ML_EINTEGRITY, "%s: the ledger's log key is %.200s, not "
+				  "this key: the ledger was rebuilt under another log key, or "
+				  "is another log", path, ml_ledger_logkey(l));
+	return ML_OK;
+}
+
+/* --trust POLICY with --bundle: one of the policy's logs must be the
+ * bundle's log key (name and key), else the bundle's own key would do. */
+static int
+check_policy_log(struct ml_ledger *l, const char *trust, const struct ml_policy *pol,
+		 struct ml_err *e)
+{
+	struct ml_pubkey own;
+	const struct ml_pubkey *p;
+	size_t i;
+
+	if (ml_pubkey_parse(ml_ledger_logkey(l), strlen(ml_ledger_logkey(l)), &own, e))
+		return ml_err_set(e, ML_EINTEGRITY, "meta log_key is not a verifier key");
+	for (i = 0; i < ml_policy_nlogs(pol); i++) {
+		p = ml_policy_log(pol, i);
+		if (!strcmp(p->name, own.name) && !memcmp(p->pk, own.pk, sizeof own.pk))
+			return ML_OK;
+	}
+	return ml_err_set(e, ML_EINTEGRITY, "%s: no log of the trust policy is the ledger's "
+			  "log key %.200s: the ledger was rebuilt under another log key, or is "
+			  "another log", trust, ml_ledger_logkey(l));
+}
+
 /* --bundle DIR: DIR/keys holds exactly the keys the verified entries
  * enrolled, byte for byte (ledger/FORMAT.md §10). */
 static int
@@ -360,19 +401,22 @@ cmd_verify(int argc, char **argv)
 	struct ml_ledger *l = NULL;
 	struct ml_policy *pol = NULL;
 	struct ml_err e;
-	const char *jobs, *bundle, *trust;
-	char path[4200];
+	const char *jobs, *bundle, *trust, *logkey;
+	char path[4200], exporter[ML_KEYID_MAX], *manifest = NULL;
+	size_t mlen = 0;
 	double t0, dt;
 	uint64_t replayed = 0;
-	int rc, i, held = 0;
+	int rc, i, held = 0, anchors = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "jobs= checkpoint= state= bundle= trust= decisions")))
+	if ((rc = cli_parse(&c, argc, argv,
+			    "jobs= checkpoint= state= bundle= trust= log-key= decisions")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger verify [--jobs N] [--checkpoint FILE]... [--state FILE]\n"
-		     "                       [--trust POLICY] [--format text|json]\n"
-		     "       mlledger verify --bundle DIR [--trust POLICY]\n\n"
+		     "                       [--trust POLICY] [--log-key LOG.pub] [--format text|json]\n"
+		     "       mlledger verify --bundle DIR --log-key LOG.pub | --checkpoint HELD |\n"
+		     "                       --trust POLICY\n\n"
 		     "Recomputes every leaf hash and link, checks every entry against the rules\n"
 		     "at its place (author key enrolled by an admin and not revoked, no\n"
 		     "duplicates, immutable versions, known references), verifies every\n"
@@ -387,13 +431,22 @@ cmd_verify(int argc, char **argv)
 		     "                   -journal or log key, nor a secret key: exit 2)\n"
 		     "--trust POLICY     C2SP tlog-policy: held checkpoints must be signed by its\n"
 		     "                   log and cosigned by its quorum of witnesses\n"
-		     "--bundle DIR       verify an 'export' folder offline: its ledger, log.pub,\n"
-		     "                   checkpoint, and keys/ (exactly the enrolled keys)\n"
+		     "--log-key LOG.pub  the auditor's own copy of the log key: the ledger's must\n"
+		     "                   be this one (else exit 4)\n"
+		     "--bundle DIR       verify an 'export' folder offline: its signed MANIFEST\n"
+		     "                   (every file's SHA-256, nothing else in DIR), ledger,\n"
+		     "                   log.pub, checkpoint, keys/ (exactly the enrolled keys),\n"
+		     "                   policies/ and consistency.proof.  Needs an anchor held\n"
+		     "                   outside DIR: --log-key, --checkpoint or --trust (whose\n"
+		     "                   log must be the bundle's); without one it still checks\n"
+		     "                   everything, warns \"nothing outside the bundle was\n"
+		     "                   checked\" and exits 8\n"
 		     "--decisions        also replay every recorded gate decision: rebuild its\n"
 		     "                   evidence at its checkpoint and time, evaluate its\n"
 		     "                   recorded policies with its recorded params, and require\n"
 		     "                   the same verdict, findings and evidence digests\n\n"
-		     "Exit 0 when intact; 4 naming the first bad entry and why.");
+		     "Exit 0 when intact; 4 naming the first bad entry and why; 8 for a bundle\n"
+		     "that verified with nothing outside it checked.");
 		return ML_OK;
 	}
 	if ((jobs = cli_get(&c, "jobs"))) {
@@ -417,9 +470,23 @@ cmd_verify(int argc, char **argv)
 		return cli_failf(&c, ML_EINPUT, "--trust applies to checkpoints held outside: give "
 				 "--checkpoint FILE or --bundle DIR");
 	}
+	/* The bundle's files against its manifest before SQLite reads any. */
+	if (bundle && (rc = ml_bundle_check_files(bundle, &manifest, &mlen, &e)))
+		goto out;
 	rc = bundle ? open_bundle(&c, bundle, &l, &e) : cli_open(&c, 0, &l, &e);
 	if (rc)
 		goto out;
+	logkey = cli_get(&c, "log-key");
+	if (logkey) {
+		if ((rc = check_log_key(l, logkey, &e)))
+			goto out;
+		anchors++;
+	}
+	if (bundle && pol) {
+		if ((rc = check_policy_log(l, trust, pol, &e)))
+			goto out;
+		anchors++;
+	}
 	t0 = now_s();
 	rc = ml_verify(l, &opts, &res, &e);
 	dt = now_s() - t0;
@@ -427,18 +494,30 @@ cmd_verify(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (bundle) {
+		/* With --trust, the quorum's cosignatures may be on the bundle's
+		 * checkpoint or on a --checkpoint the auditor holds. */
 		snprintf(path, sizeof path, "%s/checkpoint", bundle);
-		if ((rc = check_held(&c, l, path, pol, &e)) ||
-		    (rc = check_bundle_keys(&c, l, bundle, &e)))
+		if ((rc = check_held(&c, l, path, cli_get(&c, "checkpoint") ? NULL : pol, &e)) ||
+		    (rc = check_bundle_keys(&c, l, bundle, &e)) ||
+		    (rc = ml_bundle_check_manifest(l, bundle, manifest, mlen, exporter, &e)))
 			goto out;
+		if (!c.json)
+			printf("ok: %s/MANIFEST lists every file, signed by the exporter %s\n",
+			       bundle, exporter);
 		held++;
 	}
 	for (i = 0; i < c.nopts; i++) {
 		if (strcmp(c.opts[i].name, "checkpoint"))
 			continue;
-		if ((rc = check_held(&c, l, c.opts[i].value, pol, &e)))
+		/* Against a bundle, a held checkpoint of another log is the
+		 * bundle's fault (a rebuilt log), not the auditor's input. */
+		if ((rc = check_held(&c, l, c.opts[i].value, pol, &e))) {
+			if (bundle && rc == ML_EINPUT)
+				e.code = rc = ML_EINTEGRITY;
 			goto out;
+		}
 		held++;
+		anchors++;
 	}
 	if (cli_get(&c, "state") && (rc = check_state(&c, l, cli_get(&c, "state"), &e)))
 		goto out;
@@ -455,9 +534,19 @@ cmd_verify(int argc, char **argv)
 	if (cli_has(&c, "decisions") && !c.json)
 		printf("ok: %llu gate decisions replayed to the same verdict and findings\n",
 		       (unsigned long long)replayed);
+	if (bundle && !anchors) {
+		fprintf(stderr, "mlledger: verify: warning: nothing outside the bundle was "
+			"checked: its log key, checkpoint and keys all come from %s, so a bundle "
+			"rebuilt under a new log key passes too; give --log-key LOG.pub, "
+			"--checkpoint HELD or --trust POLICY (exit 8)\n", bundle);
+		rc = ML_EUNANCHORED;
+	}
 out:
+	free(manifest);
 	ml_policy_free(pol);
 	ml_ledger_close(l);
+	if (rc == ML_EUNANCHORED)
+		return rc;
 	if (rc) {
 		print_failure(&c, &e);
 		return cli_fail(&c, &e);

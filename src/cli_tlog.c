@@ -267,20 +267,37 @@ int
 cmd_export(int argc, char **argv)
 {
 	struct cli c = {.cmd = "export"};
-	struct ml_ledger *l;
+	struct ml_bundle_opts o = {0};
+	struct ml_seckey *k = NULL;
+	struct ml_ledger *l = NULL;
 	struct ml_err e;
+	char *since = NULL, *trust = NULL, kid[ML_KEYID_MAX] = "";
+	const char *jobs;
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "out=")))
+	if ((rc = cli_parse(&c, argc, argv, "out= key= passphrase-file= since= trust= jobs=")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger export --out DIR\n\n"
+		puts("usage: mlledger export --out DIR --key EXPORTER.key [--since HELD.ckpt]\n"
+		     "                       [--trust POLICY] [--jobs N]\n\n"
 		     "Writes what an auditor needs into DIR (new): a consistent copy of the\n"
-		     "ledger (taken while writers may append), every key its entries enrolled\n"
-		     "(keys/KEYID.pub, revoked keys too), the log key, the latest checkpoint\n"
-		     "and a README with the commands.  Check it with\n"
-		     "'mlledger verify --bundle DIR [--trust FILE]' (ledger/FORMAT.md §10).\n\n"
+		     "ledger (taken while writers may append), verified in full before anything\n"
+		     "else is written (exit 4, nothing written, when it does not verify); then,\n"
+		     "from that verified copy only: every key its entries enrolled\n"
+		     "(keys/KEYID.pub, revoked keys too), every recorded policy\n"
+		     "(policies/ID@VERSION.xml), the log key, the latest checkpoint, FORMAT.md,\n"
+		     "a README with the commands, and MANIFEST (SHA-256 and size of every file,\n"
+		     "and the scope) with MANIFEST.sig, signed by EXPORTER.key: a key enrolled\n"
+		     "in the ledger and not revoked (exit 6 otherwise).\n\n"
+		     "--since HELD.ckpt  a checkpoint the auditor held: the ledger must extend it\n"
+		     "                   (exit 4, nothing written); the bundle then holds it as\n"
+		     "                   since.checkpoint with consistency.proof (for\n"
+		     "                   'mlledger verify-consistency')\n"
+		     "--trust POLICY     copy this trust policy into the bundle (trust.policy)\n\n"
+		     "Check it with 'mlledger verify --bundle DIR --log-key LOG.pub' (or\n"
+		     "--checkpoint HELD, or --trust POLICY: an anchor held outside the bundle;\n"
+		     "ledger/FORMAT.md §10).\n\n"
 		     "DIR must be absent or an empty folder (exit 2 otherwise; there is no\n"
 		     "--force), and is never the ledger or its files.  The bundle is built in a\n"
 		     "temporary folder beside DIR and renamed to DIR at the end: a failure\n"
@@ -288,15 +305,49 @@ cmd_export(int argc, char **argv)
 		return ML_OK;
 	}
 	if (!cli_get(&c, "out") || c.nargs)
-		return cli_failf(&c, ML_EINPUT, "expected --out DIR");
+		return cli_failf(&c, ML_EINPUT, "expected --out DIR --key EXPORTER.key");
+	if ((jobs = cli_get(&c, "jobs"))) {
+		o.jobs = atoi(jobs);
+		if (o.jobs < 1 || o.jobs > 64)
+			return cli_failf(&c, ML_EINPUT, "--jobs: 1 to 64");
+	}
 	if ((rc = cli_out_check(&c, "--out", cli_get(&c, "out"), 1, &e)))
 		return cli_fail(&c, &e);
+	if (!cli_get(&c, "key"))
+		return cli_failf(&c, ML_EKEY, "--key EXPORTER.key is required: the exporter signs "
+				 "the bundle's MANIFEST with a key enrolled in the ledger");
+	if (cli_get(&c, "since") &&
+	    (rc = ml_read_file(cli_get(&c, "since"), ML_NOTE_MAX, &since, &o.since_len, &e)))
+		goto out;
+	if (cli_get(&c, "trust")) {
+		struct ml_policy *pol = NULL;
+		if ((rc = ml_read_file(cli_get(&c, "trust"), ML_POLICY_MAX, &trust, &o.trust_len,
+				       &e)))
+			goto out;
+		if ((rc = ml_policy_parse(trust, o.trust_len, &pol, &e))) {
+			ml_err_prefix(&e, rc, cli_get(&c, "trust"));
+			goto out;
+		}
+		ml_policy_free(pol);
+	}
+	o.since = since;
+	o.trust = trust;
+	if ((rc = cli_load_key(&c, &k, &e)))
+		goto out;
+	o.exporter = k;
+	ml_pubkey_keyid(ml_seckey_public(k), kid);
 	if ((rc = cli_open(&c, 0, &l, &e)))
-		return cli_fail(&c, &e);
-	rc = ml_bundle_export(l, cli_get(&c, "out"), &e);
+		goto out;
+	rc = ml_bundle_export(l, cli_get(&c, "out"), &o, &e);
+out:
 	ml_ledger_close(l);
+	ml_seckey_free(k);
+	free(since);
+	free(trust);
 	if (rc)
 		return cli_fail(&c, &e);
-	printf("%s: ledger.db, log.pub, checkpoint, keys/, README.txt\n", cli_get(&c, "out"));
+	printf("%s: ledger.db, log.pub, checkpoint, keys/, policies/, FORMAT.md, README.txt, "
+	       "%sMANIFEST signed by %s\n", cli_get(&c, "out"),
+	       o.since ? "since.checkpoint, consistency.proof, " : "", kid);
 	return ML_OK;
 }

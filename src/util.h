@@ -22,7 +22,10 @@ enum ml_rc {
 	ML_EINTEGRITY = 4, /* ledger integrity failure */
 	ML_EIO = 5,        /* storage or I/O error (also out of memory) */
 	ML_EKEY = 6,       /* key missing, wrong passphrase, not enrolled, revoked */
-	ML_ECONFLICT = 7   /* an idempotency key already names other content */
+	ML_ECONFLICT = 7,  /* an idempotency key already names other content */
+	ML_EUNANCHORED = 8 /* verified, but nothing outside the bundle anchors it
+			    * (verify --bundle without --log-key, --checkpoint
+			    * or --trust): a rebuilt bundle would pass too */
 };
 
 /* A one-line error message.  Filled by the module that failed; never

@@ -91,9 +91,8 @@ run $L checkpoint
 run verify-proof --log-key log.pub e15.proof e15.leaf
 run cosign --key keys/witness.key --log-key log.pub q4.ckpt --out q4.cosigned
 printf 'log %s\nwitness w1 %s\nquorum w1\n' "$(cat log.pub)" "$("$M" witness-key --key keys/witness.key)" > trust.policy
-run $L export --out audit-bundle
-cp q4.cosigned audit-bundle/checkpoint
-run verify --bundle audit-bundle --trust trust.policy
+run $L export --out audit-bundle --key keys/admin.key
+run verify --bundle audit-bundle --trust trust.policy --checkpoint q4.cosigned
 run $L record monitoring fraud-detector@3.1.0 --env prod --metric auc=0.89 --key keys/ci.key
 run $L verify --checkpoint q4.ckpt
 say "A gate that denies (no approvals for staging); its decision is recorded too"

@@ -286,9 +286,10 @@ db.execute("COMMIT")' edited.db "$failed"
 fi
 
 # 8b. An auditor replays from the export alone.
-expect 0 "export for an auditor" "" "$M" export --out bundle
+"$M" log-key >log.pub
+expect 0 "export for an auditor" "" "$M" export --out bundle --key ci.key
 expect 0 "verify --bundle --decisions replays the exported decisions" "gate decisions replayed" \
-	"$M" verify --bundle bundle --decisions
+	"$M" verify --bundle bundle --decisions --log-key log.pub
 # A decision made on another ledger (another origin) is not appended here.
 if [ -n "$HAVE_FORGE" ]; then
 	mkdir other && (

@@ -29,6 +29,12 @@ rebuild the chain and the tree but not the checkpoints.
                               envelope (FORMAT.md §3) signing them with KEYFILE
   forge.py check-note VKEY    note on stdin: exit 0 when a signature line by
                               the verifier key line VKEY verifies
+  forge.py manifest DIR KEYFILE
+                              rewrite DIR/MANIFEST (FORMAT.md §10) for the
+                              regular files DIR holds now (top level, keys/,
+                              policies/; not MANIFEST*, ledger.db-wal/-shm),
+                              keeping its scope lines, exporter = KEYFILE's
+                              keyid, and sign it into MANIFEST.sig
   forge.py check-consistency M ROOT_M N ROOT_N
                               proof on stdin (one base64 hash a line): exit 0
                               when it is the RFC 9162 §2.1.4.2 proof
@@ -259,6 +265,35 @@ def check_consistency(m, r1, n, r2, proof):
     return 0 if fr == r1 and sr == r2 and sn == 0 else 1
 
 
+def manifest(d, key):
+    import os
+    name, kh, sk = key
+    old = open(os.path.join(d, "MANIFEST"), "rb").read().split(b"\n")
+    head = [l for l in old[1:6]]
+    out = [b"mlledger bundle manifest v1"] + head + [b"exporter %s+%s" % (name.encode(), kh.hex().encode())]
+    paths = []
+    for sub in ("", "keys/", "policies/"):
+        p = os.path.join(d, sub)
+        if not os.path.isdir(p) or os.path.islink(p.rstrip("/")):
+            continue
+        for f in os.listdir(p):
+            rel = sub + f
+            full = os.path.join(d, rel)
+            if os.path.islink(full) or not os.path.isfile(full):
+                continue
+            if rel in ("MANIFEST", "MANIFEST.sig", "ledger.db-wal", "ledger.db-shm"):
+                continue
+            paths.append(rel.encode())
+    for rel in sorted(paths):
+        b = open(os.path.join(d, rel.decode()), "rb").read()
+        out.append(b"file %s %d %s" % (sha(b).hex().encode(), len(b), rel))
+    text = b"\n".join(out) + b"\n"
+    open(os.path.join(d, "MANIFEST"), "wb").write(text)
+    sig = base64.b64encode(sk.sign(text).signature)
+    open(os.path.join(d, "MANIFEST.sig"), "wb").write(
+        b"%s+%s %s\n" % (name.encode(), kh.hex().encode(), sig))
+
+
 def main(a):
     if len(a) >= 2 and a[0] == "rebuild":
         steps = {}
@@ -285,6 +320,9 @@ def main(a):
         return 0
     if len(a) == 2 and a[0] == "sign-envelope":
         sys.stdout.buffer.write(sign_envelope(load_seckey(a[1]), sys.stdin.buffer.read()))
+        return 0
+    if len(a) == 3 and a[0] == "manifest":
+        manifest(a[1], load_seckey(a[2]))
         return 0
     if len(a) == 2 and a[0] == "check-note":
         return check_note(a[1], sys.stdin.buffer.read())

@@ -246,18 +246,19 @@ verify_ok "verify passes after the FIFO cases"
 # ---- 7. export: all or nothing ---------------------------------------------
 fresh
 mkdir empty
-expect 0 "export --out an empty folder" "" "$M" export --out empty
-"$M" verify --bundle empty >/dev/null 2>&1 && ok "the export into an empty folder verifies" ||
+"$M" log-key >lk.pub
+expect 0 "export --out an empty folder" "" "$M" export --out empty --key keys/ci.key
+"$M" verify --bundle empty --log-key lk.pub >/dev/null 2>&1 && ok "the export into an empty folder verifies" ||
 	nok "the export into an empty folder verifies" "verify --bundle failed"
 mkdir busy && echo x >busy/f
-expect 2 "export --out a non-empty folder is refused" "not empty" "$M" export --out busy
+expect 2 "export --out a non-empty folder is refused" "not empty" "$M" export --out busy --key keys/ci.key
 [ "$(ls busy)" = f ] && ok "the non-empty folder is as it was" || nok "the non-empty folder is as it was" "$(ls busy)"
 # A file-size limit (SIGXFSZ ignored, so writes fail with EFBIG as on a full
 # disk) lets the folders and small files be made and fails the ledger copy.
 size=$(wc -c <"$L")
 # (bash counts ulimit -f in KiB; the ledger's 32 KiB -shm file must fit.)
 if [ "$size" -gt 45056 ]; then
-	( trap '' XFSZ; ulimit -f 40; exec "$M" export --out part ) >out 2>err
+	( trap '' XFSZ; ulimit -f 40; exec "$M" export --out part --key keys/ci.key ) >out 2>err
 	got=$?
 	if [ "$got" = 0 ]; then
 		nok "export failing midway (file-size limit) exits non-zero" "exit 0"
@@ -267,7 +268,7 @@ if [ "$size" -gt 45056 ]; then
 	left=$(ls -d part part.* 2>/dev/null)
 	[ -z "$left" ] && ok "a failed export leaves no partial folder" ||
 		nok "a failed export leaves no partial folder" "left: $left $(find part* | head -5)"
-	expect 0 "the same export without the limit succeeds" "" "$M" export --out part
+	expect 0 "the same export without the limit succeeds" "" "$M" export --out part --key keys/ci.key
 else
 	nok "export failing midway" "test setup: the ledger is only $size bytes"
 fi

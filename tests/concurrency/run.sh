@@ -125,7 +125,7 @@ NEXP=0
 export_check() {
 	NEXP=$((NEXP + 1))
 	if [ -d "$W/exp" ] && [ $((NEXP % 5)) = 1 ]; then
-		"$M" verify --bundle "$W/exp" >>"$W/bundle.out" 2>&1
+		"$M" verify --bundle "$W/exp" --log-key "$W/log.pub" >>"$W/bundle.out" 2>&1
 		echo "$?" >>"$W/bundle.rcs"
 	fi
 	rm -rf "$W/exp"
@@ -137,7 +137,8 @@ reader verify "$M" --ledger "$L" verify &
 r1=$!
 reader gate "$M" --ledger "$L" gate --policy "$POLICY" cmodel@1 --env prod --no-record &
 r2=$!
-reader export "$M" --ledger "$L" export --out "$W/exp" &
+"$M" --ledger "$L" log-key >"$W/log.pub"
+reader export "$M" --ledger "$L" export --out "$W/exp" --key k/admin.key &
 r3=$!
 wpids=
 for w in $(seq 1 "$NW"); do

@@ -1875,6 +1875,50 @@ print(json.dumps(d))' "$ROOT/ledger/governance.default.json")
     expect_accept "$db" "a governance entry without gates, then a deployment to prod without a new decision (gates are not defaulted; control)"
 fi
 
+# ---------------------------------------------------------------------------
+# 10. FORMAT.md §10 export bundles: `mlledger export` checked by
+#     verify_ledger.py --bundle and `mlledger verify --bundle --log-key`, both
+#     anchored by the log key held outside the bundle
+
+"$M" --ledger "$L" log-key >"$T/b10.pub"
+B10="$T/bundle10"
+# expect_bundle accept|reject DIR DESC
+expect_bundle() {
+    "$PY" "$VERIFY" --bundle "$T/b10.pub" "$2" >"$T/py.out" 2>&1
+    prc=$?
+    "$M" verify --bundle "$2" --log-key "$T/b10.pub" >"$T/ml.out" 2>&1
+    mrc=$?
+    if [ "$1" = accept ] && [ "$prc" -eq 0 ] && [ "$mrc" -eq 0 ]; then
+        ok "bundle: $3: both accept"
+    elif [ "$1" = reject ] && [ "$prc" -eq 1 ] && [ "$mrc" -eq 4 ]; then
+        ok "bundle: $3: both reject ($(head -c 120 "$T/py.out" | tr '\n' ' '))"
+    else
+        notok "bundle: $3: verify_ledger.py exit $prc, mlledger verify --bundle exit $mrc (want $1)"
+        indent "$T/py.out"
+        indent "$T/ml.out"
+    fi
+}
+b10copy() { rm -rf "$T/b10-$1" && cp -r "$B10" "$T/b10-$1"; }
+if "$M" --ledger "$L" export --out "$B10" --key "$K/carol.key" >"$T/cli.out" 2>&1; then
+    expect_bundle accept "$B10" "the exported bundle"
+    b10copy extra && echo notes >"$T/b10-extra/notes.txt"
+    expect_bundle reject "$T/b10-extra" "an extra file"
+    b10copy keybyte && printf 'x' >>"$(ls "$T/b10-keybyte/keys/"*.pub | head -n 1)"
+    expect_bundle reject "$T/b10-keybyte" "a byte added to a key file"
+    b10copy resigned && printf 'x' >>"$(ls "$T/b10-resigned/keys/"*.pub | head -n 1)" &&
+        "$PY" "$ROOT/tests/cli/forge.py" manifest "$T/b10-resigned" "$K/carol.key"
+    expect_bundle reject "$T/b10-resigned" "a byte added to a key file, MANIFEST re-signed by the exporter"
+    b10copy scope && sed -i 's/^size .*/size 1/' "$T/b10-scope/MANIFEST"
+    expect_bundle reject "$T/b10-scope" "MANIFEST's size changed"
+    b10copy other && "$PY" "$ROOT/tests/cli/forge.py" manifest "$T/b10-other" "$K/dave.key"
+    expect_bundle reject "$T/b10-other" "MANIFEST signed by a revoked key"
+    b10copy dotdot && sed -i 's|^\(file [0-9a-f]* [0-9]* \)README.txt$|\1../README.txt|' "$T/b10-dotdot/MANIFEST"
+    expect_bundle reject "$T/b10-dotdot" "MANIFEST naming ../README.txt"
+else
+    notok "mlledger export --key carol.key failed"
+    indent "$T/cli.out"
+fi
+
 # control: the untouched ledger still verifies with both after all the copying
 if "$PY" "$VERIFY" "$L" >/dev/null 2>&1 && "$M" --ledger "$L" verify >/dev/null 2>&1; then
     ok "original ledger still accepted by both"

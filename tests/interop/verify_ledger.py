@@ -20,6 +20,9 @@ Usage:
                                   between two checkpoints, RFC 9162 §2.1.4.2
     verify_ledger.py --cosignature LOG.pub WITNESS.pub COSIGNED.checkpoint
                                   a C2SP tlog-cosignature (`mlledger cosign`)
+    verify_ledger.py --bundle LOG.pub DIR
+                                  an `mlledger export` folder (§10), anchored
+                                  by the auditor's copy of the log key
     The proof modes print "ok ..." and exit 0, or a reason and exit 1.
 
 Standard library + PyNaCl only (Debian: python3-nacl).  Interpretations of
@@ -2246,6 +2249,7 @@ usage: verify_ledger.py LEDGER.db [--checkpoint FILE]...
        verify_ledger.py --inclusion LOG.pub BUNDLE LEAF
        verify_ledger.py --consistency LOG.pub OLD.checkpoint NEW.checkpoint PROOF
        verify_ledger.py --cosignature LOG.pub WITNESS.pub COSIGNED.checkpoint
+       verify_ledger.py --bundle LOG.pub DIR
 """
 
 
@@ -2259,6 +2263,137 @@ def read_key_line(path):
 
 def rb(path):
     return open(path, "rb").read()
+
+
+# ---------------------------------------------------------------------------
+# §10 export bundles
+
+RE_BUNDLE_NAME = re.compile(r"[A-Za-z0-9._:@+-]{1,200}")
+
+
+def bundle_name_ok(n):
+    return bool(RE_BUNDLE_NAME.fullmatch(n)) and not n.startswith(".")
+
+
+def parse_manifest(raw):
+    """§10 MANIFEST: return (scope dict, {path: (hex, size)} in file order)."""
+    if not raw.endswith(b"\n"):
+        raise Bad("MANIFEST: does not end in a newline")
+    lines = raw[:-1].decode("utf-8").split("\n")
+    heads = ["origin ", "size ", "root ", "exported ", "tool ", "exporter "]
+    if len(lines) < 7 or lines[0] != "mlledger bundle manifest v1":
+        raise Bad("MANIFEST: not a bundle manifest")
+    scope = {}
+    for h, ln in zip(heads, lines[1:7]):
+        if not ln.startswith(h) or len(ln) == len(h):
+            raise Bad("MANIFEST: line %r is not %r" % (ln, h.strip()))
+        scope[h.strip()] = ln[len(h):]
+    if not re.fullmatch(r"[0-9]+", scope["size"]):
+        raise Bad("MANIFEST: size is not decimal")
+    scope["size"] = int(scope["size"])
+    scope["root"] = b64decode_strict(scope["root"], "MANIFEST root")
+    files, last = {}, None
+    for ln in lines[7:]:
+        m = re.fullmatch(r"file ([0-9a-f]{64}) ([0-9]+) (.*)", ln)
+        if not m:
+            raise Bad("MANIFEST: %r is not a file line" % ln)
+        p = m.group(3)
+        parts = p.split("/")
+        if not (len(parts) == 1 and bundle_name_ok(p) and p not in ("MANIFEST", "MANIFEST.sig")
+                or len(parts) == 2 and parts[0] in ("keys", "policies") and bundle_name_ok(parts[1])):
+            raise Bad("MANIFEST: %r is not a file of a bundle" % p)
+        if last is not None and p.encode() <= last.encode():
+            raise Bad("MANIFEST: paths not sorted and unique at %r" % p)
+        last = p
+        files[p] = (m.group(1), int(m.group(2)))
+    for p in ("ledger.db", "log.pub", "checkpoint", "README.txt", "FORMAT.md"):
+        if p not in files:
+            raise Bad("MANIFEST does not list %s" % p)
+    return scope, files
+
+
+def verify_bundle(logkey_line, d):
+    """§10 verify --bundle DIR --log-key: return (entries, exporter)."""
+    import os
+    import stat
+    logkey = LogKey(logkey_line)
+    scope, files = parse_manifest(rb(os.path.join(d, "MANIFEST")))
+    # the folder: exactly the listed regular files (+ MANIFEST*, SQLite's files)
+    seen = set()
+    for sub in ("", "keys/", "policies/"):
+        for n in sorted(os.listdir(os.path.join(d, sub) if sub else d)):
+            rel = sub + n
+            st = os.lstat(os.path.join(d, rel))
+            if not sub and n in ("keys", "policies") and stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise Bad("%s: not a regular file" % rel)
+            if not sub and n in ("MANIFEST", "MANIFEST.sig", "ledger.db-shm"):
+                continue
+            if not sub and n == "ledger.db-wal" and st.st_size == 0:
+                continue
+            if rel not in files:
+                raise Bad("%s: not listed in MANIFEST" % rel)
+            seen.add(rel)
+    for p, (hx, size) in files.items():
+        if p not in seen:
+            raise Bad("%s: missing" % p)
+        b = rb(os.path.join(d, p))
+        if len(b) != size or sha256(b).hex() != hx:
+            raise Bad("%s: differs from MANIFEST" % p)
+    if read_key_line(os.path.join(d, "log.pub")) != logkey.line:
+        raise Bad("log.pub: not the log key given")
+    ckpt = rb(os.path.join(d, "checkpoint"))
+    n = verify(os.path.join(d, "ledger.db"), [(ckpt, "checkpoint")])
+    origin, size, root, _ = open_checkpoint(ckpt, logkey, "checkpoint", only_log_sig=False)
+    if (origin, size, root) != (scope["origin"], scope["size"], scope["root"]):
+        raise Bad("MANIFEST: scope is not the checkpoint's")
+    db = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(os.path.join(d, "ledger.db")),
+                         uri=True)
+    try:
+        if db.execute("SELECT value FROM meta WHERE key = 'log_key'").fetchone()[0] != logkey.line:
+            raise Bad("ledger.db: meta log_key is not the log key given")
+        keys = db.execute("SELECT keyid, vkey, revoked_seq FROM keys").fetchall()
+        envs = [bytes(r[0]) for r in db.execute(
+            "SELECT e.envelope FROM entries e JOIN entry_index i ON i.seq = e.seq "
+            "WHERE i.kind = 'policy' ORDER BY e.seq")]
+    finally:
+        db.close()
+    sig = rb(os.path.join(d, "MANIFEST.sig"))
+    m = re.fullmatch(rb"([^ \n]+) ([A-Za-z0-9+/=]+)\n", sig)
+    if not m or m.group(1).decode() != scope["exporter"]:
+        raise Bad("MANIFEST.sig: not 'KEYID SIG' by the manifest's exporter")
+    ex = [k for k in keys if k[0] == scope["exporter"] and k[2] is None]
+    if not ex:
+        raise Bad("MANIFEST.sig: the exporter is not an active enrolled key")
+    _, _, pub = parse_vkey(ex[0][1], RE_KEY_NAME, "exporter key")
+    if not ed25519_verify(pub, rb(os.path.join(d, "MANIFEST")),
+                          b64decode_strict(m.group(2).decode(), "MANIFEST.sig")):
+        raise Bad("MANIFEST.sig: signature does not verify")
+    want = {"keys/%s.pub" % k[0]: (k[1] + "\n").encode() for k in keys}
+    for p, body in [(p, None) for p in files if p.startswith("keys/")]:
+        if p not in want:
+            raise Bad("%s: not an enrolled key" % p)
+    for p, body in want.items():
+        if p not in files or rb(os.path.join(d, p)) != body:
+            raise Bad("%s: missing or not the enrolled key line" % p)
+    pols = {}
+    for env in envs:
+        st = json.loads(parse_envelope(env)[0])
+        subj = st["subject"][0]["name"]
+        if bundle_name_ok(subj) and "@" in subj:
+            pols.setdefault("policies/%s.xml" % subj, st["predicate"]["content"].encode())
+    if {p for p in files if p.startswith("policies/")} != set(pols):
+        raise Bad("policies/: not exactly the recorded policies")
+    for p, body in pols.items():
+        if rb(os.path.join(d, p)) != body:
+            raise Bad("%s: not the recorded content" % p)
+    if ("since.checkpoint" in files) != ("consistency.proof" in files):
+        raise Bad("since.checkpoint and consistency.proof: one without the other")
+    if "since.checkpoint" in files:
+        check_consistency(logkey, rb(os.path.join(d, "since.checkpoint")), ckpt,
+                          rb(os.path.join(d, "consistency.proof")))
+    return n, scope["exporter"]
 
 
 def main(argv):
@@ -2277,6 +2412,10 @@ def main(argv):
         if len(a) == 4 and a[0] == "--cosignature":
             ts = check_cosignature(rb(a[3]), read_key_line(a[2]), LogKey(read_key_line(a[1])))
             print("ok cosigned at %d" % ts)
+            return 0
+        if len(a) == 3 and a[0] == "--bundle":
+            n, ex = verify_bundle(read_key_line(a[1]), a[2])
+            print("ok bundle: %d entries, MANIFEST signed by %s" % (n, ex))
             return 0
         if a and not a[0].startswith("-") and len(a) % 2 == 1 and all(
                 x == "--checkpoint" for x in a[1::2]):

@@ -92,8 +92,8 @@ vg 0 "verify --checkpoint" --ledger "$L" verify --checkpoint ckpt
 vg 0 "prove" --ledger "$L" prove 3
 vg 0 "prove --consistency" --ledger "$L" prove --consistency 5
 vg 0 "verify-proof" verify-proof --log-key log.pub e3.proof e3.leaf
-vg 0 "export" --ledger "$L" export --out exp
-vg 0 "verify --bundle" verify --bundle exp
+vg 0 "export" --ledger "$L" export --out exp --key k/admin.key
+vg 0 "verify --bundle" verify --bundle exp --log-key log.pub
 vg 0 "evidence" --ledger "$L" evidence m@1 --env prod
 vg 1 "gate (deny)" --ledger "$L" gate --policy "$root/policies/production.xml" m@1 --env prod --no-record
 vg 0 "policy lint" policy lint "$root/policies/production.xml"
