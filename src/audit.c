@@ -806,7 +806,7 @@ sample_csv(const char *path, const char *text, size_t len, const char *seed, siz
 	size_t pos = 0, line = 1, nc, nl, ncols = 0, i, n = 0, cap = 0, picked = 0;
 	size_t hdr_start, hdr_end, seq_col = SIZE_MAX, leaf_col = SIZE_MAX;
 	const char *why;
-	char claimed[512] = "", pre[4096] = "";
+	char claimed[512] = "", pre[8192] = "";
 	uint64_t claimed_n = UINT64_MAX;
 	struct ml_audit_ref *refs = NULL;
 	size_t (*span)[2] = NULL, *pick = NULL;
@@ -818,7 +818,7 @@ sample_csv(const char *path, const char *text, size_t len, const char *seed, siz
 	while (pos < len && text[pos] == '#') {
 		const char *eol = memchr(text + pos, '\n', len - pos);
 		size_t l = eol ? (size_t)(eol - (text + pos)) : len - pos;
-		char ln[512];
+		char ln[1024];
 		if (l >= sizeof ln)
 			return ml_err_set(e, ML_EINPUT, "%s: line %zu: too long", path, line);
 		memcpy(ln, text + pos, l);
@@ -826,7 +826,7 @@ sample_csv(const char *path, const char *text, size_t len, const char *seed, siz
 		if (l && ln[l - 1] == '\r')
 			ln[--l] = '\0';
 		if (!strncmp(ln, "# digest ", 9))
-			snprintf(claimed, sizeof claimed, "%s", ln + 9);
+			snprintf(claimed, sizeof claimed, "%.100s", ln + 9);
 		else if (!strncmp(ln, "# count ", 8) && parse_seq(ln + 8, &claimed_n) != 0)
 			return ml_err_set(e, ML_EINPUT, "%s: line %zu: bad count", path, line);
 		else if (!strncmp(ln, "# origin ", 9) || !strncmp(ln, "# checkpoint ", 13) ||

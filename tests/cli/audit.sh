@@ -161,6 +161,12 @@ assert got == draw(items, "q4-2026", 5), got
 else
 	skip "independent draw" "python3 is missing"
 fi
+# The coreutils re-draw of docs/AUDITING.md.
+grep -v '^#' all.csv | tail -n +2 | cut -d, -f1,2 | while IFS=, read seq leaf; do
+	printf '%s %s\n' "$(printf '%s' "q4-2026:${leaf#sha256:}" | sha256sum | cut -c1-64)" "$seq"
+done | sort | head -n 5 | cut -d' ' -f2 | sort -n >shdraw
+rows s1.csv | cut -d, -f1 | cmp -s - shdraw && ok "the documented coreutils re-draw picks the same items" ||
+	nok "the documented coreutils re-draw picks the same items" "$(tr '\n' ' ' <shdraw)"
 expect 0 "n larger than the population draws all of it, with a note" "every item" \
 	"$M" sample --population all.csv --n 500 --seed x
 [ "$(rows out | wc -l)" = 20 ] && grep -q "^# note n exceeds" out &&
