@@ -232,9 +232,8 @@ fill_item(struct ml_audit *a, struct ml_audit_item *it, const struct ml_statemen
 	it->version = dup_or_empty(version);
 	it->env = dup_or_empty(env);
 	it->decision = dup_or_empty(dec);
-	it->policies = dup_or_empty(pol.oom ? NULL : (const char *)pol.data);
-	if (pol.len == 0 && it->policies)
-		it->policies[0] = '\0';
+	ml_buf_append(&pol, "", 1);
+	it->policies = pol.oom ? NULL : strdup((const char *)pol.data);
 	ml_buf_free(&pol);
 	it->person_id = dup_or_empty(who ? who->id : "");
 	it->person_name = dup_or_empty(who ? who->name : "");

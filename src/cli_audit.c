@@ -148,10 +148,8 @@ open_view(struct cli *c, struct ml_ledger **l, struct ml_audit **a)
 	if ((rc = ml_audit_open(*l, jobs, cli_has(c, "allow-unverified"), a, &e))) {
 		ml_ledger_close(*l);
 		if (rc == ML_EINTEGRITY)
-			fprintf(stderr, "mlledger: %s: the ledger fails verify%s: %s%s\n", c->cmd,
-				e.seq >= 0 ? " at" : "", e.seq >= 0 ? "entry " : "", e.msg);
-		else
-			cli_fail(c, &e);
+			ml_err_prefix(&e, rc, "the ledger fails verify");
+		cli_fail(c, &e);
 		if (rc == ML_EINTEGRITY)
 			fprintf(stderr, "hint: mlledger verify names the fault; "
 				"--allow-unverified reads the ledger anyway\n");
