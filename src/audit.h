@@ -14,7 +14,7 @@
  *
  * The pure parts (the population digest, the sampling rank, the RFC 4180
  * reader and writer, the reconcile CSV and durations) need no ledger and
- * are unit-tested alone.  May call verify, tlog, note, ledger, store,
+ * are unit-tested alone.  May call verify, tlog, note, ledger, store, chain,
  * statement, keys, util, jansson.  Nothing here prints.
  */
 #ifndef ML_AUDIT_H
