@@ -1438,6 +1438,29 @@ ledger_dep_json(const struct ml_audit_item *it)
 	return o;
 }
 
+/* Orders deployments by environment, model name, append time, seq. */
+static int
+key_cmp(const struct ml_audit_item *it, const char *env, const char *name, int64_t t)
+{
+	int c = strcmp(it->env, env);
+
+	if (!c)
+		c = strcmp(it->name, name);
+	if (!c)
+		c = it->append_us < t ? -1 : it->append_us > t;
+	return c;
+}
+
+static int
+by_env_name_time(const void *x, const void *y)
+{
+	const struct ml_audit_item *a = *(const struct ml_audit_item *const *)x;
+	const struct ml_audit_item *b = *(const struct ml_audit_item *const *)y;
+	int c = key_cmp(a, b->env, b->name, b->append_us);
+
+	return c ? c : (a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
 int
 ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows, size_t n,
 		   int64_t tolerance_us, int64_t from_us, int64_t to_us, json_t **out,
@@ -1445,7 +1468,8 @@ ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows, si
 {
 	json_t *matched = json_array(), *pon = json_array(), *lon = json_array(), *doc;
 	uint8_t *used = calloc(a->n + 1, 1);
-	size_t i, j, diff = 0, nled = 0;
+	const struct ml_audit_item **dep = NULL;
+	size_t i, j, k, diff = 0, nled = 0, ndep = 0;
 	char f[21], t[21];
 
 	if (!matched || !pon || !lon || !used)
@@ -1461,16 +1485,36 @@ ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows, si
 		if (to_us < 0)
 			to_us = n ? hi + tolerance_us + 1 : 0;
 	}
+	/* the deployments sorted by (environment, name, append time): each row
+	 * looks at its own model's deployments within the tolerance only */
+	for (j = 0; j < a->n; j++)
+		ndep += a->items[j].kind == ML_KIND_DEPLOYMENT;
+	if (!(dep = calloc(ndep + 1, sizeof *dep)))
+		goto oom;
+	for (j = 0, k = 0; j < a->n; j++)
+		if (a->items[j].kind == ML_KIND_DEPLOYMENT)
+			dep[k++] = &a->items[j];
+	qsort(dep, ndep, sizeof *dep, by_env_name_time);
 	for (i = 0; i < n; i++) {
 		const struct ml_audit_dep *d = &rows[i];
 		const struct ml_audit_item *best = NULL;
 		int64_t bestd = INT64_MAX;
+		size_t lo = 0, hi = ndep;
 		char dg[72];
-		for (j = 0; j < a->n; j++) {
-			const struct ml_audit_item *it = &a->items[j];
+		while (lo < hi) { /* the first at or after (env, model, time - tolerance) */
+			size_t mid = lo + (hi - lo) / 2;
+			if (key_cmp(dep[mid], d->env, d->model, d->time_us - tolerance_us) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (j = lo; j < ndep; j++) {
+			const struct ml_audit_item *it = dep[j];
 			int64_t dt;
-			if (it->kind != ML_KIND_DEPLOYMENT || used[j] || strcmp(it->env, d->env) ||
-			    strcmp(it->name, d->model) || (d->version[0] && strcmp(it->version, d->version)))
+			if (strcmp(it->env, d->env) || strcmp(it->name, d->model) ||
+			    it->append_us > d->time_us + tolerance_us)
+				break;
+			if (used[it->seq] || (d->version[0] && strcmp(it->version, d->version)))
 				continue;
 			memcpy(dg, "sha256:", 7);
 			ml_hex_encode(it->digest, ML_SHA256_LEN, dg + 7);
@@ -1478,7 +1522,7 @@ ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows, si
 				continue;
 			dt = it->append_us - d->time_us;
 			dt = dt < 0 ? -dt : dt;
-			if (dt <= tolerance_us && dt < bestd) {
+			if (dt < bestd) {
 				best = it;
 				bestd = dt;
 			}
@@ -1509,6 +1553,7 @@ ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows, si
 			goto oom;
 	}
 	free(used);
+	free(dep);
 	ml_time_format(from_us, f);
 	ml_time_format(to_us, t);
 	doc = json_pack("{s:{s:s, s:{s:I, s:s}, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I}, s:o, "
@@ -1525,6 +1570,7 @@ ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows, si
 	return ML_OK;
 oom:
 	free(used);
+	free(dep);
 	json_decref(matched);
 	json_decref(pon);
 	json_decref(lon);

@@ -281,6 +281,9 @@ expect 1 "reconcile --format json" '"platformOnly"' "$M" reconcile --deployments
 } >wrongdigest.csv
 expect 1 "a wrong digest does not match" "platform has, ledger lacks (1)" \
 	"$M" reconcile --deployments wrongdigest.csv
+printf 'environment,model,version,digest,time\nprod,m,1,,%s\nprod,m,1,,%s\n' "$T13" "$T13" >twice.csv
+expect 1 "one ledger deployment matches one platform row only" "platform has, ledger lacks (1)" \
+	"$M" reconcile --deployments twice.csv
 late=$(date -u -d "$T13 + 3 hours" +%Y-%m-%dT%H:%M:%SZ)
 printf 'environment,model,version,digest,time\nprod,m,1,,%s\n' "$late" >late.csv
 expect 1 "a time beyond the tolerance does not match" "platform has, ledger lacks (1)" \
