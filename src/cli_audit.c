@@ -7,6 +7,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "report.h"
 
 static const char population_usage[] =
 	"usage: mlledger population [--kind K[,K...]|all]... [--from DATE] [--to DATE]\n"
@@ -300,21 +301,41 @@ jstr(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* A node's text member cleaned for a terminal (report.h: bidi and other
+ * invisible controls shown as codes); "" when absent.  Caller frees. */
+static char *
+clean(const json_t *o, const char *k)
+{
+	const char *s = jstr(o, k);
+	char *c = ml_report_clean(s, strlen(s));
+
+	return c ? c : strdup("?");
+}
+
 static void
 trace_line(struct ml_buf *b, const json_t *n, const char *indent)
 {
-	const char *env = jstr(n, "environment"), *dec = jstr(n, "decision");
+	char *subj = clean(n, "subject"), *env = clean(n, "environment");
+	char *dec = clean(n, "decision"), *who = clean(n, "personId");
+	char *name = clean(n, "personName"), *pol = clean(n, "policies");
 
 	ml_buf_printf(b, "%s%-11s seq %-6lld %-14s %s%s%s%s%s\n", indent, jstr(n, "relation"),
 		      (long long)json_integer_value(json_object_get(n, "seq")), jstr(n, "kind"),
-		      jstr(n, "subject"), *env ? " env=" : "", env, *dec ? " " : "", dec);
+		      subj ? subj : "?", env && *env ? " env=" : "", env ? env : "",
+		      dec && *dec ? " " : "", dec ? dec : "");
 	ml_buf_printf(b, "%s            leaf %s  appended %s  author %s\n", indent,
 		      jstr(n, "leafHash"), jstr(n, "appendTime"), jstr(n, "authorTime"));
 	ml_buf_printf(b, "%s            signer %s  person %s%s%s%s\n", indent, jstr(n, "signer"),
-		      jstr(n, "personId"), *jstr(n, "personName") ? " (" : "",
-		      jstr(n, "personName"), *jstr(n, "personName") ? ")" : "");
-	if (*jstr(n, "policies"))
-		ml_buf_printf(b, "%s            policies %s\n", indent, jstr(n, "policies"));
+		      who ? who : "?", name && *name ? " (" : "", name ? name : "",
+		      name && *name ? ")" : "");
+	if (pol && *pol)
+		ml_buf_printf(b, "%s            policies %s\n", indent, pol);
+	free(subj);
+	free(env);
+	free(dec);
+	free(who);
+	free(name);
+	free(pol);
 }
 
 static void

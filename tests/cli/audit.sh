@@ -337,4 +337,14 @@ else
 	skip "forged ledger" "python3 with PyNaCl is missing"
 fi
 
+# 9. Trace text shows invisible characters from people as codes.
+"$M" key new eve >/dev/null
+"$M" key enroll eve.pub --role approver --name "$(printf 'a\342\200\256lice')" \
+	--key admin.key >/dev/null
+"$M" record approval m@2 --env staging --decision approve --key eve.key >/dev/null
+expect 0 "trace text shows a bidi override in a person's name as a code" "U+202E" \
+	"$M" trace 16
+grep -q "$(printf '\342\200\256')" out && nok "... and never the character itself" "$(grep eve out)" ||
+	ok "... and never the character itself"
+
 finish
