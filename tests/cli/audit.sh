@@ -67,6 +67,12 @@ N=$("$M" verify | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p')
 T2=$("$M" show 16 --format json | sed -n 's/^  "time": "\(.*\)",$/\1/p')
 LEAF13=$("$M" show 13 --format json | sed -n 's/^  "leafHash": "\(.*\)",$/\1/p')
 
+for c in population sample trace reconcile; do
+	expect 0 "$c --help" "usage: mlledger $c" "$M" $c --help
+done
+grep -q "population \[--kind" <("$M" --help) && ok "mlledger --help lists the audit commands" ||
+	nok "mlledger --help lists the audit commands" ""
+
 # 1. population: counts, columns, kinds.
 expect 0 "population (default kinds) runs" "^# count 7" "$M" population
 cp out pop.csv
