@@ -153,6 +153,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/outputs.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/keyfiles.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/bundle.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/audit.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

@@ -77,6 +77,12 @@ static const char usage_text[] =
 	"  report --from DAY --to DAY --format html|md|json|csv --out PATH [--policy ID|FILE]...\n"
 	"         [--sign KEY] [--as-of DATE] [--generated-at TIME] [--allow-unverified] [--force]\n"
 	"  verify-report REPORT --key NAME.pub   its detached signature REPORT.sig.json\n"
+	"Audit testing (docs/AUDITING.md)\n"
+	"  population [--kind K,...|all] [--from DATE] [--to DATE] [--format csv|json]\n"
+	"  sample --population FILE --n N --seed S    a reproducible sample\n"
+	"  trace SEQ [--format text|json]          an entry's evidence chain, with proofs\n"
+	"  reconcile --deployments FILE.csv [--tolerance 1h] [--format text|json|csv]\n"
+	"                                     exit 1 when the platform and ledger differ\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
@@ -105,6 +111,8 @@ static const struct {
 	{"verify-report", cmd_verify_report}, {"digest", cmd_digest},
 	{"governance", cmd_governance},
 	{"clock-correct", cmd_clock_correct},
+	{"population", cmd_population}, {"sample", cmd_sample}, {"trace", cmd_trace},
+	{"reconcile", cmd_reconcile},
 };
 
 static const char *global_ledger;

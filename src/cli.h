@@ -104,5 +104,9 @@ int cmd_report(int argc, char **argv);
 int cmd_verify_report(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_clock_correct(int argc, char **argv);
+int cmd_population(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
 
 #endif

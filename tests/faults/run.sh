@@ -7,7 +7,7 @@
 # append and of an import-sized batch inside the library.  This suite does
 # the same to whole processes, one for each command that writes the ledger
 # (import, record, submit, key enroll, gate --key) and each that reads it for
-# a verdict (check, report, verify), with an LD_PRELOAD shim
+# a verdict (check, report, verify, population, trace), with an LD_PRELOAD shim
 # (tests/faults/fault_step.c) that counts every sqlite3_step the process
 # makes on any connection or thread, reads included.  For each of
 # SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY and SQLITE_NOMEM and each call N the
@@ -76,6 +76,8 @@ cmd_args() {
 	check) echo "check --policy $POLICY --jobs 1" ;;
 	report) echo "report --policy $POLICY --from 2000-01-01 --to 2099-12-31 --format json --out r.json --jobs 1" ;;
 	verify) echo "verify --jobs 1" ;;
+	population) echo "population --kind all --format json --out r.json --jobs 1" ;;
+	trace) echo "trace 3 --format json --out r.json --jobs 1" ;;
 	esac
 }
 # cmd_label NAME: the command name its error lines start with.
@@ -148,7 +150,7 @@ suite() {
 	done
 }
 
-for c in ${FAULT_CMDS:-import record submit enroll gate check report verify}; do
+for c in ${FAULT_CMDS:-import record submit enroll gate check report verify population trace}; do
 	suite "$c"
 done
 echo "$PASS passed, $FAIL failed"
