@@ -2127,11 +2127,12 @@ if need_forge "truncated and re-signed with the stolen log key, then rebuilt: ve
 	end
 fi
 
-begin "verify --state FILE: created by the first run, moved up by a later one, a rollback exits 4 and leaves it"
+begin "verify --state FILE: created by the first run (first use, on stderr), moved up by a later one, a rollback exits 4 and leaves it"
 copydb "$L" "$TL/st.db"
 ST=$TL/state
 run "$M" --ledger "$TL/st.db" verify --state "$ST"
-want_ok
+want_rc 0
+err_has "first use: no earlier state in $ST; trusting size $N"
 cmp -s "$ST" "$TL/ckpt" || bad "the state is not the ledger's checkpoint"
 add_one "$TL/st.db" st
 run "$M" --ledger "$TL/st.db" verify --state "$ST"
@@ -2362,7 +2363,8 @@ end
 begin "cosign adds one timestamped cosignature line by the witness and keeps the note"
 t0=$(date +%s)
 run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" --state "$TL/w1.st" --init "$TL/ckpt"
-want_ok
+want_rc 0
+err_has "first use: no earlier state for .*; trusting size $N"
 cp "$OUT" "$TL/c1"
 eq "$(wc -l <"$OUT")" 6 "lines"
 cmp -s <(head -5 "$OUT") "$TL/ckpt" || bad "the note changed"
