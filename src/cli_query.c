@@ -535,7 +535,7 @@ cmd_verify(int argc, char **argv)
 	struct ml_ledger *l = NULL;
 	struct ml_policy *pol = NULL;
 	struct ml_policy_clock clk = {ml_now_us() / 1000000, ML_CLOCK_TOLERANCE_US / 1000000, 0};
-	struct held held = {NULL, &clk, 0, 0, 0, json_array()};
+	struct held held = {NULL, &clk, 0, 0, 0, NULL};
 	struct ml_err e;
 	const char *jobs, *bundle, *trust, *age;
 	char path[4200];
@@ -601,7 +601,6 @@ cmd_verify(int argc, char **argv)
 	if ((age = cli_get(&c, "max-witness-age"))) {
 		if (!trust || parse_duration(age, &clk.max_age) != 0) {
 			ml_policy_free(pol);
-			json_decref(held.list);
 			return cli_failf(&c, ML_EINPUT, "--max-witness-age: expected a duration such "
 					 "as 30d, 12h, 90m or 45s, with --trust POLICY");
 		}
@@ -610,9 +609,12 @@ cmd_verify(int argc, char **argv)
 	bundle = cli_get(&c, "bundle");
 	if (pol && !bundle && !cli_get(&c, "checkpoint")) {
 		ml_policy_free(pol);
-		json_decref(held.list);
 		return cli_failf(&c, ML_EINPUT, "--trust applies to checkpoints held outside: give "
 				 "--checkpoint FILE or --bundle DIR");
+	}
+	if (!(held.list = json_array())) {
+		rc = ml_err_set(&e, ML_EIO, "out of memory");
+		goto out;
 	}
 	rc = bundle ? open_bundle(&c, bundle, &l, &e) : cli_open(&c, 0, &l, &e);
 	if (rc)
