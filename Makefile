@@ -154,6 +154,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/keyfiles.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/bundle.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/audit.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/witness.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

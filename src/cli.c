@@ -60,8 +60,9 @@ static const char usage_text[] =
 	"  prove SEQ [--size N]               c2sp.org/tlog-proof@v1 bundle for an entry\n"
 	"  prove --consistency OLD [--size NEW]\n"
 	"  verify-proof --log-key LOG.pub PROOF LEAF   offline, no ledger needed\n"
-	"  cosign --key W.key --log-key LOG.pub CHECKPOINT [--out FILE [--force]]\n"
-	"                                     witness cosignature\n"
+	"  verify-consistency --log-key LOG.pub OLD.ckpt NEW.ckpt PROOF   offline\n"
+	"  cosign --key W.key --log-key LOG.pub --state FILE [--init] [--proof PROOF]\n"
+	"         CHECKPOINT [--out FILE [--force]]   witness: checks, cosigns, remembers\n"
 	"  witness-key --key W.key            a witness's verifier key for trust policies\n"
 	"  export --out DIR --key K [--since HELD]  everything an auditor needs, verified\n"
 	"                                     and signed by K (new or empty DIR)\n"
@@ -105,6 +106,7 @@ static const struct {
 	{"log", cmd_log},       {"show", cmd_show},     {"verify", cmd_verify},
 	{"checkpoint", cmd_checkpoint}, {"log-key", cmd_log_key}, {"prove", cmd_prove},
 	{"verify-proof", cmd_verify_proof}, {"cosign", cmd_cosign},
+	{"verify-consistency", cmd_verify_consistency},
 	{"witness-key", cmd_witness_key}, {"export", cmd_export},
 	{"evidence", cmd_evidence}, {"gate", cmd_gate}, {"check", cmd_check},
 	{"policy", cmd_policy}, {"report", cmd_report},

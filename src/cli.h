@@ -94,6 +94,7 @@ int cmd_log_key(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_cosign(int argc, char **argv);
+int cmd_verify_consistency(int argc, char **argv);
 int cmd_witness_key(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);

@@ -12,6 +12,7 @@
 #include "statement.h"
 #include "store.h"
 #include "note.h"
+#include "output.h"
 #include "tlog.h"
 #include "verify.h"
 
@@ -210,65 +211,189 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* What verify learnt from the checkpoints held outside: the largest size
+ * accepted (with a trust policy: witnessed by its quorum), and one JSON
+ * object per checkpoint for --format json. */
+struct held {
+	const struct ml_policy *pol;
+	const struct ml_policy_clock *clk;
+	int n, nstate;          /* checkpoints accepted; of which the --state */
+	uint64_t max_size;
+	json_t *list;
+};
+
+/* "42 s", "3 min", "2 h", "5 d": an age for people. */
+static void
+age_show(int64_t s, char buf[32])
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, 32, "%lld s", (long long)s);
+	else if (s < 7200)
+		snprintf(buf, 32, "%lld min", (long long)(s / 60));
+	else if (s < 172800)
+		snprintf(buf, 32, "%lld h", (long long)(s / 3600));
+	else
+		snprintf(buf, 32, "%lld d", (long long)(s / 86400));
+}
+
+/* Records and prints which witnesses cosigned a held checkpoint: with a
+ * policy, those whose cosignatures it verified (ps); without, the note's
+ * cosignature-shaped lines by names other than the origin, unchecked. */
+static void
+held_note(struct cli *c, struct held *h, const char *path, const struct ml_checkpoint *cp,
+	  const struct ml_note *n, const struct ml_policy_seen *ps)
+{
+	json_t *o, *names = json_array();
+	char list[512] = "", t[21] = "", age[32] = "";
+	size_t i, used = 0;
+	uint64_t ts, newest = 0;
+	int64_t now = ml_now_us() / 1000000;
+
+	if (ps) {
+		snprintf(list, sizeof list, "%s", ps->names);
+		newest = ps->newest;
+	} else {
+		for (i = 0; i < n->nsigs; i++) {
+			const struct ml_note_sig *sg = &n->sigs[i];
+			if (!strcmp(sg->name, cp->origin) || ml_cosig_timestamp(sg, &ts) != 0 ||
+			    !ml_text_valid(sg->name, sg->name_len, ""))
+				continue;
+			if (used + sg->name_len + 3 < sizeof list)
+				used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+							 used ? ", " : "", sg->name);
+		}
+	}
+	for (i = 0; list[i];) {
+		size_t w = strcspn(list + i, ",");
+		json_array_append_new(names, json_stringn(list + i, w));
+		i += w;
+		while (list[i] == ',' || list[i] == ' ')
+			i++;
+	}
+	if (newest) {
+		ml_time_format((int64_t)newest * 1000000, t);
+		age_show(now - (int64_t)newest, age);
+	}
+	o = json_pack("{s:s, s:I, s:o, s:b, s:s*}", "path", path, "size", (json_int_t)cp->size,
+		      "witnesses", names, "witnessesChecked", h->pol != NULL,
+		      "newestCosignature", newest ? t : NULL);
+	if (o)
+		json_array_append_new(h->list, o);
+	if (c->json)
+		return;
+	if (h->pol && list[0])
+		printf("    witnessed by %s (newest cosignature %s, %s old)\n", list, t, age);
+	else if (h->pol)
+		printf("    no witness cosignature (the trust policy's quorum is none)\n");
+	else if (list[0])
+		printf("    cosignature lines by %s (not checked: give --trust POLICY)\n", list);
+}
+
 /* Reads and checks one outside checkpoint note; prints the evidence of a
- * mismatch.  With a policy, the note must also satisfy it. */
+ * mismatch.  With a policy, the note must also satisfy it (at h->clk). */
 static int
-check_held(struct cli *c, struct ml_ledger *l, const char *path, struct ml_policy *pol,
+check_held(struct cli *c, struct ml_ledger *l, const char *path, struct held *h,
 	   struct ml_err *e)
 {
 	struct ml_buf report = {0};
 	struct ml_checkpoint seen;
+	struct ml_policy_seen ps;
+	struct ml_note n;
 	char *note = NULL;
 	size_t len;
-	int rc;
+	int rc, parsed = 0;
 
 	if ((rc = ml_read_file(path, ML_NOTE_MAX, &note, &len, e)))
 		return rc;
 	rc = ml_tlog_check(l, note, len, &seen, &report, e);
-	if (rc == ML_OK && pol) {
-		struct ml_note n;
-		char why[256] = "";
-		if ((rc = ml_note_parse(note, len, &n, e)) == ML_OK) {
-			if (!ml_policy_check(pol, &n, why, sizeof why))
-				rc = ml_err_set(e, ML_EINTEGRITY, "the trust policy is not met: %s",
-						why);
-			ml_note_clear(&n);
-		}
+	if (rc == ML_OK && (rc = ml_note_parse(note, len, &n, e)) == ML_OK)
+		parsed = 1;
+	if (rc == ML_OK && h->pol) {
+		char why[512] = "";
+		if (!ml_policy_check_at(h->pol, &n, h->clk, &ps, why, sizeof why))
+			rc = ml_err_set(e, ML_EINTEGRITY, "the trust policy is not met: %s", why);
 	}
 	if (report.len)
 		fwrite(report.data, 1, report.len, stdout);
-	if (rc)
+	if (rc) {
 		ml_err_prefix(e, rc, path);
-	else if (!c->json)
-		printf("ok: %s (size %llu) is a prefix of the ledger\n", path,
-		       (unsigned long long)seen.size);
+	} else {
+		if (!c->json)
+			printf("ok: %s (size %llu) is a prefix of the ledger\n", path,
+			       (unsigned long long)seen.size);
+		held_note(c, h, path, &seen, &n, h->pol ? &ps : NULL);
+		if (!h->n || seen.size > h->max_size)
+			h->max_size = seen.size;
+		h->n++;
+	}
+	if (parsed)
+		ml_note_clear(&n);
 	ml_buf_free(&report);
 	free(note);
 	return rc;
 }
 
 /* --state FILE: the last checkpoint this verifier accepted.  A ledger that
- * does not extend it fails; on success it moves up to the ledger's latest. */
+ * does not extend it fails; on success it moves up to the checkpoint of the
+ * size just verified (never down).  Locked (FILE.lock) from the read to the
+ * atomic replace, so concurrent verifiers never move it backwards. */
 static int
-check_state(struct cli *c, struct ml_ledger *l, const char *path, struct ml_err *e)
+check_state(struct cli *c, struct ml_ledger *l, const char *path, uint64_t verified,
+	    struct held *h, struct ml_err *e)
 {
 	struct ml_out_rules r;
-	uint64_t size;
+	struct held mine = *h;
+	uint64_t size, was = 0;
 	char *latest = NULL;
-	int rc;
+	int rc, lockfd = -1, exists = 0;
 
 	/* Replacing the state file is its use (force), but never the ledger,
-	 * its files or a secret key. */
+	 * its files or a secret key.  The trust policy is for --checkpoint:
+	 * the state holds the ledger's own checkpoint, without cosignatures. */
 	if ((rc = cli_out_rules(c, &r, e)))
 		return rc;
 	r.force = 1;
-	if ((rc = ml_out_check(&r, "--state", path, 0, e)))
-		return rc;
-	if (access(path, F_OK) == 0 && (rc = check_held(c, l, path, NULL, e)))
-		return rc;
-	if ((rc = ml_tlog_checkpoint(l, -1, &size, &latest, e)))
-		return rc;
-	rc = ml_write_file_atomic(path, latest, strlen(latest), 0644, 0, e);
+	if ((rc = ml_out_check(&r, "--state", path, 0, e)) ||
+	    (rc = ml_state_stat(path, &exists, e)) ||
+	    (rc = ml_state_lock(path, 60, &lockfd, e)) ||
+	    (rc = ml_state_stat(path, &exists, e)))
+		goto out;
+	mine.pol = NULL;
+	mine.n = 0;
+	mine.max_size = 0;
+	if (exists) {
+		if ((rc = check_held(c, l, path, &mine, e)))
+			goto out;
+		was = mine.max_size;
+		h->list = mine.list;
+		if (!h->n || was > h->max_size)
+			h->max_size = was;
+		h->n++;
+		h->nstate++;
+	}
+	rc = ml_tlog_checkpoint(l, (int64_t)verified, &size, &latest, e);
+	if (rc == ML_EINPUT) /* no checkpoint of exactly that size is stored */
+		rc = ml_tlog_checkpoint(l, -1, &size, &latest, e);
+	if (rc)
+		goto out;
+	if (!exists)
+		fprintf(stderr, "mlledger: verify: first use: no earlier state in %s; trusting "
+			"size %llu\n", path, (unsigned long long)size);
+	if (exists && size <= was) {
+		if (!c->json)
+			printf("ok: state %s stays at size %llu\n", path, (unsigned long long)was);
+		goto out;
+	}
+	if ((rc = ml_write_file_atomic(path, latest, strlen(latest), 0644, 0, e)))
+		goto out;
+	if (!c->json)
+		printf("ok: state %s moved to size %llu (was %s%llu)\n", path,
+		       (unsigned long long)size, exists ? "" : "absent, ",
+		       (unsigned long long)was);
+out:
+	ml_state_unlock(lockfd);
 	free(latest);
 	return rc;
 }
@@ -354,26 +479,76 @@ check_bundle_keys(struct cli *c, struct ml_ledger *l, const char *dir, struct ml
 	return rc;
 }
 
+/* Parses a duration "30d", "12h", "90m", "45s" (a bare number is seconds)
+ * into seconds; -1 on error. */
+static int
+parse_duration(const char *v, int64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	int64_t unit = 1;
+
+	if (!v || *v < '0' || *v > '9')
+		return -1;
+	n = strtoull(v, &end, 10);
+	if (!strcmp(end, "d"))
+		unit = 86400;
+	else if (!strcmp(end, "h"))
+		unit = 3600;
+	else if (!strcmp(end, "m"))
+		unit = 60;
+	else if (*end && strcmp(end, "s"))
+		return -1;
+	if (n == 0 || n > (unsigned long long)(INT64_MAX / 86400 / 2))
+		return -1;
+	*out = (int64_t)n * unit;
+	return 0;
+}
+
 static void
-print_result(const struct cli *c, const struct ml_verify_result *res, double dt, int held)
+print_result(const struct cli *c, const struct ml_verify_result *res, double dt,
+	     const struct held *h)
 {
 	char hex[65];
+	int after = h->n > 0 && res->entries > h->max_size;
 
 	ml_hex_encode(res->head, sizeof res->head, hex);
-	if (c->json)
+	if (c->json) {
+		json_t *un = after ? json_pack("{s:I, s:I, s:I, s:b}", "from",
+					       (json_int_t)h->max_size, "to",
+					       (json_int_t)(res->entries - 1), "afterSize",
+					       (json_int_t)h->max_size, "witnessChecked",
+					       h->pol != NULL)
+				   : json_null();
+		char *hs = json_dumps(h->list, JSON_COMPACT);
+		char *us = un ? json_dumps(un, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		printf("{\"ok\":true,\"entries\":%llu,\"keysEnrolled\":%llu,\"keysRevoked\":%llu,"
 		       "\"checkpoints\":%llu,\"heldCheckpoints\":%d,\"head\":\"sha256:%s\","
-		       "\"seconds\":%.3f}\n",
+		       "\"seconds\":%.3f,\"held\":%s,\"notWitnessed\":%s}\n",
 		       (unsigned long long)res->entries, (unsigned long long)res->keys_enrolled,
 		       (unsigned long long)res->keys_revoked, (unsigned long long)res->checkpoints,
-		       held, hex, dt);
+		       h->n - h->nstate, hex, dt, hs ? hs : "[]", us ? us : "null");
+		free(hs);
+		free(us);
+		json_decref(un);
+		return;
+	}
+	printf("ok: %llu entries intact, %llu keys enrolled, %llu revoked, %llu signed "
+	       "checkpoints; head sha256:%s (%.2f s, %.0f entries/s)\n",
+	       (unsigned long long)res->entries, (unsigned long long)res->keys_enrolled,
+	       (unsigned long long)res->keys_revoked, (unsigned long long)res->checkpoints, hex,
+	       dt, dt > 0 ? (double)res->entries / dt : 0.0);
+	if (!after)
+		return;
+	if (res->entries - 1 == h->max_size)
+		printf("note: entry %llu is after the newest %s checkpoint (size %llu): not "
+		       "witnessed\n", (unsigned long long)h->max_size,
+		       h->pol ? "witnessed" : "held", (unsigned long long)h->max_size);
 	else
-		printf("ok: %llu entries intact, %llu keys enrolled, %llu revoked, %llu signed "
-		       "checkpoints; head sha256:%s (%.2f s, %.0f entries/s)\n",
-		       (unsigned long long)res->entries, (unsigned long long)res->keys_enrolled,
-		       (unsigned long long)res->keys_revoked,
-		       (unsigned long long)res->checkpoints, hex, dt,
-		       dt > 0 ? (double)res->entries / dt : 0.0);
+		printf("note: entries %llu..%llu are after the newest %s checkpoint (size %llu): "
+		       "not witnessed\n", (unsigned long long)h->max_size,
+		       (unsigned long long)(res->entries - 1), h->pol ? "witnessed" : "held",
+		       (unsigned long long)h->max_size);
 }
 
 static void
@@ -400,17 +575,19 @@ cmd_verify(int argc, char **argv)
 	struct ml_verify_result res;
 	struct ml_ledger *l = NULL;
 	struct ml_policy *pol = NULL;
+	struct ml_policy_clock clk = {ml_now_us() / 1000000, ML_CLOCK_TOLERANCE_US / 1000000, 0};
+	struct held held = {NULL, &clk, 0, 0, 0, NULL};
 	struct ml_err e;
-	const char *jobs, *bundle, *trust, *logkey;
+	const char *jobs, *bundle, *trust, *age, *logkey;
 	char path[4200], exporter[ML_KEYID_MAX], *manifest = NULL;
 	size_t mlen = 0;
 	double t0, dt;
 	uint64_t replayed = 0;
-	int rc, i, held = 0, anchors = 0;
+	int rc, i, anchors = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv,
-			    "jobs= checkpoint= state= bundle= trust= log-key= decisions")))
+	if ((rc = cli_parse(&c, argc, argv, "jobs= checkpoint= state= bundle= trust= log-key= "
+			    "max-witness-age= decisions")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger verify [--jobs N] [--checkpoint FILE]... [--state FILE]\n"
@@ -426,11 +603,17 @@ cmd_verify(int argc, char **argv)
 		     "                   auditor): the ledger must extend it, else exit 4 with\n"
 		     "                   both checkpoints (truncation, rollback, fork)\n"
 		     "--state FILE       the last checkpoint this verifier accepted; checked like\n"
-		     "                   --checkpoint, then moved up to the ledger's latest\n"
-		     "                   (replaced in place; never the ledger, its -wal, -shm,\n"
-		     "                   -journal or log key, nor a secret key: exit 2)\n"
+		     "                   --checkpoint, then moved up to the size just verified\n"
+		     "                   (never down; locked with FILE.lock; replaced atomically;\n"
+		     "                   never the ledger, its -wal, -shm, -journal or log key, a\n"
+		     "                   secret key, a symbolic link or a non-regular file: exit\n"
+		     "                   2).  No FILE yet: first use, accepted and said on stderr\n"
 		     "--trust POLICY     C2SP tlog-policy: held checkpoints must be signed by its\n"
-		     "                   log and cosigned by its quorum of witnesses\n"
+		     "                   log and cosigned by its quorum of witnesses, with no\n"
+		     "                   cosignature dated in the future (beyond 5 minutes)\n"
+		     "--max-witness-age DURATION  with --trust: cosignatures older than DURATION\n"
+		     "                   (30d, 12h, 90m, 45s) do not count (default: no limit;\n"
+		     "                   the newest cosignature's age is printed)\n"
 		     "--log-key LOG.pub  the auditor's own copy of the log key: the ledger's must\n"
 		     "                   be this one (else exit 4)\n"
 		     "--bundle DIR       verify an 'export' folder offline: its signed MANIFEST\n"
@@ -445,6 +628,9 @@ cmd_verify(int argc, char **argv)
 		     "                   evidence at its checkpoint and time, evaluate its\n"
 		     "                   recorded policies with its recorded params, and require\n"
 		     "                   the same verdict, findings and evidence digests\n\n"
+		     "A checkpoint of another log (another origin or log key: the log was\n"
+		     "replaced) exits 4.  verify names each held checkpoint's witnesses and the\n"
+		     "entries after the newest held (witnessed, with --trust) checkpoint.\n\n"
 		     "Exit 0 when intact; 4 naming the first bad entry and why; 8 for a bundle\n"
 		     "that verified with nothing outside it checked.");
 		return ML_OK;
@@ -464,11 +650,23 @@ cmd_verify(int argc, char **argv)
 		if (rc)
 			return cli_fail(&c, &e);
 	}
+	if ((age = cli_get(&c, "max-witness-age"))) {
+		if (!trust || parse_duration(age, &clk.max_age) != 0) {
+			ml_policy_free(pol);
+			return cli_failf(&c, ML_EINPUT, "--max-witness-age: expected a duration such "
+					 "as 30d, 12h, 90m or 45s, with --trust POLICY");
+		}
+	}
+	held.pol = pol;
 	bundle = cli_get(&c, "bundle");
 	if (pol && !bundle && !cli_get(&c, "checkpoint")) {
 		ml_policy_free(pol);
 		return cli_failf(&c, ML_EINPUT, "--trust applies to checkpoints held outside: give "
 				 "--checkpoint FILE or --bundle DIR");
+	}
+	if (!(held.list = json_array())) {
+		rc = ml_err_set(&e, ML_EIO, "out of memory");
+		goto out;
 	}
 	/* The bundle's files against its manifest before SQLite reads any. */
 	if (bundle && (rc = ml_bundle_check_files(bundle, &manifest, &mlen, &e)))
@@ -497,29 +695,34 @@ cmd_verify(int argc, char **argv)
 		/* With --trust, the quorum's cosignatures may be on the bundle's
 		 * checkpoint or on a --checkpoint the auditor holds. */
 		snprintf(path, sizeof path, "%s/checkpoint", bundle);
-		if ((rc = check_held(&c, l, path, cli_get(&c, "checkpoint") ? NULL : pol, &e)) ||
-		    (rc = check_bundle_keys(&c, l, bundle, &e)) ||
+		{
+			const struct ml_policy *keep = held.pol;
+			if (cli_get(&c, "checkpoint"))
+				held.pol = NULL;
+			rc = check_held(&c, l, path, &held, &e);
+			held.pol = keep;
+		}
+		if (rc || (rc = check_bundle_keys(&c, l, bundle, &e)) ||
 		    (rc = ml_bundle_check_manifest(l, bundle, manifest, mlen, exporter, &e)))
 			goto out;
 		if (!c.json)
 			printf("ok: %s/MANIFEST lists every file, signed by the exporter %s\n",
 			       bundle, exporter);
-		held++;
 	}
 	for (i = 0; i < c.nopts; i++) {
 		if (strcmp(c.opts[i].name, "checkpoint"))
 			continue;
 		/* Against a bundle, a held checkpoint of another log is the
 		 * bundle's fault (a rebuilt log), not the auditor's input. */
-		if ((rc = check_held(&c, l, c.opts[i].value, pol, &e))) {
+		if ((rc = check_held(&c, l, c.opts[i].value, &held, &e))) {
 			if (bundle && rc == ML_EINPUT)
 				e.code = rc = ML_EINTEGRITY;
 			goto out;
 		}
-		held++;
 		anchors++;
 	}
-	if (cli_get(&c, "state") && (rc = check_state(&c, l, cli_get(&c, "state"), &e)))
+	if (cli_get(&c, "state") &&
+	    (rc = check_state(&c, l, cli_get(&c, "state"), res.entries, &held, &e)))
 		goto out;
 	if (cli_has(&c, "decisions")) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -530,7 +733,7 @@ cmd_verify(int argc, char **argv)
 		if (rc)
 			goto out;
 	}
-	print_result(&c, &res, dt, held);
+	print_result(&c, &res, dt, &held);
 	if (cli_has(&c, "decisions") && !c.json)
 		printf("ok: %llu gate decisions replayed to the same verdict and findings\n",
 		       (unsigned long long)replayed);
@@ -544,6 +747,7 @@ cmd_verify(int argc, char **argv)
 out:
 	free(manifest);
 	ml_policy_free(pol);
+	json_decref(held.list);
 	ml_ledger_close(l);
 	if (rc == ML_EUNANCHORED)
 		return rc;

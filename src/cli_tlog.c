@@ -1,4 +1,5 @@
-/* cli_tlog — checkpoint, log-key, prove, verify-proof, cosign, export. */
+/* cli_tlog — checkpoint, log-key, prove, verify-proof, verify-consistency,
+ * cosign, export. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include "bundle.h"
 #include "cli.h"
 #include "note.h"
+#include "output.h"
 #include "tlog.h"
 
 /* Parses a decimal size or seq; -1 on error. */
@@ -172,66 +174,201 @@ out:
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
 
+/* Reads and parses a consistency proof file (one base64 hash a line). */
+static int
+read_proof(const char *path, uint8_t proof[][ML_SHA256_LEN], size_t *len, struct ml_err *e)
+{
+	char *text = NULL;
+	size_t tlen;
+	int rc;
+
+	if ((rc = ml_read_file(path, (ML_PROOF_MAX + 1) * 46, &text, &tlen, e)))
+		return rc;
+	if ((rc = ml_tlog_hashes_parse(text, tlen, proof, len, e)))
+		ml_err_prefix(e, rc, path);
+	free(text);
+	return rc;
+}
+
+/* Reads and checks one checkpoint note of the log; errors name the file. */
+static int
+read_checkpoint(const char *path, const struct ml_pubkey *logk, char **note, size_t *len,
+		struct ml_checkpoint *cp, struct ml_err *e)
+{
+	int rc;
+
+	if ((rc = ml_read_file(path, ML_NOTE_MAX, note, len, e)))
+		return rc;
+	if ((rc = ml_tlog_note_of(logk, *note, *len, cp, e))) {
+		free(*note);
+		*note = NULL;
+		return ml_err_prefix(e, rc, path);
+	}
+	return ML_OK;
+}
+
 int
 cmd_cosign(int argc, char **argv)
 {
 	struct cli c = {.cmd = "cosign"};
 	struct ml_seckey *k = NULL;
 	struct ml_buf out = {0};
+	struct ml_out_rules r;
+	struct ml_pubkey logk;
+	struct ml_checkpoint next, held;
 	struct ml_err e;
-	char *note = NULL;
-	size_t len;
-	int rc;
+	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
+	const char *state, *outp;
+	char *note = NULL, *old = NULL;
+	size_t len, oldlen, plen = 0;
+	int rc, lockfd = -1, exists = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= out= log-key= force")))
+	if ((rc = cli_parse(&c, argc, argv,
+			    "key= passphrase-file= out= log-key= state= proof= init force")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger cosign --key WITNESS.key --log-key LOG.pub CHECKPOINT "
-		     "[--out FILE [--force]]\n\n"
-		     "Checks the checkpoint's signature by the log key, then adds a C2SP\n"
-		     "tlog-cosignature (type 0x04, timestamped Ed25519) by the witness key and\n"
-		     "prints the note (or writes FILE).  'mlledger witness-key --key K' prints\n"
-		     "the witness's verifier key for trust policies.\n"
-		     "FILE is written under a temporary name and renamed; an existing FILE is\n"
-		     "replaced only with --force (it may be the CHECKPOINT itself), never the\n"
-		     "ledger, its -wal, -shm, -journal or log key, or a secret key (exit 2).\n"
-		     "A witness should also check that each checkpoint it cosigns extends the\n"
-		     "last one it cosigned ('verify --checkpoint' against the ledger).");
+		puts("usage: mlledger cosign --key WITNESS.key --log-key LOG.pub --state FILE\n"
+		     "                       [--init] [--proof PROOF] CHECKPOINT [--out FILE [--force]]\n\n"
+		     "Acts as a witness (C2SP tlog-witness, offline): checks that CHECKPOINT is\n"
+		     "signed by the log key and consistent with the last checkpoint this witness\n"
+		     "cosigned for that log, kept in the state FILE (one file per log), then\n"
+		     "adds a C2SP tlog-cosignature (type 0x04, timestamped Ed25519) by the\n"
+		     "witness key, records the note in FILE and prints it (or writes --out).\n\n"
+		     "--state FILE  required: the witness's memory of this log (a signed note;\n"
+		     "              locked with FILE.lock while read, checked and replaced)\n"
+		     "--init        first use: FILE does not exist yet (said on stderr); refused\n"
+		     "              when FILE exists\n"
+		     "--proof PROOF the RFC 9162 consistency proof from the state's size to\n"
+		     "              CHECKPOINT's ('mlledger prove --consistency OLD --size NEW'),\n"
+		     "              needed when CHECKPOINT is larger than the state\n\n"
+		     "Refused with exit 4 (one line naming both sizes and roots): a smaller size\n"
+		     "than the state (rollback), the same size with another root (fork), a proof\n"
+		     "that does not verify, a checkpoint of another log or not signed by it.  The\n"
+		     "same checkpoint again is cosigned again.  Exit 2 for a missing --state,\n"
+		     "--init or --proof.  'mlledger witness-key --key K' prints the witness's\n"
+		     "verifier key for trust policies.\n"
+		     "FILE and --out are written under a temporary name and renamed; an existing\n"
+		     "--out is replaced only with --force (it may be the CHECKPOINT itself), never\n"
+		     "the ledger, its -wal, -shm, -journal or log key, or a secret key (exit 2).");
 		return ML_OK;
 	}
+	state = cli_get(&c, "state");
+	outp = cli_get(&c, "out");
 	if (c.nargs != 1 || !cli_get(&c, "log-key"))
 		return cli_failf(&c, ML_EINPUT, "expected --key WITNESS.key --log-key LOG.pub "
-				 "CHECKPOINT");
-	if (cli_get(&c, "out") && (rc = cli_out_check(&c, "--out", cli_get(&c, "out"), 0, &e)))
+				 "--state FILE CHECKPOINT");
+	if (!state)
+		return cli_failf(&c, ML_EINPUT, "--state FILE is required: a witness must remember "
+				 "what it cosigned (add --init for its first checkpoint of a log)");
+	if (outp && (rc = cli_out_check(&c, "--out", outp, 0, &e)))
 		return cli_fail(&c, &e);
-	{
-		struct ml_pubkey logk;
-		struct ml_note n;
-		if ((rc = ml_pubkey_load(cli_get(&c, "log-key"), &logk, &e)) ||
-		    (rc = ml_read_file(c.args[0], ML_NOTE_MAX, &note, &len, &e)))
-			goto out;
-		if ((rc = ml_note_parse(note, len, &n, &e)))
-			goto out;
-		rc = ml_note_verify(&n, &logk) ? ML_OK
-		     : ml_err_set(&e, ML_EINTEGRITY, "%s: not signed by the log key %s",
-				  c.args[0], logk.name);
-		ml_note_clear(&n);
-		if (rc)
-			goto out;
-	}
-	if ((rc = cli_load_key(&c, &k, &e)) ||
-	    (rc = ml_cosign(k, note, len, (uint64_t)(ml_now_us() / 1000000), &out, &e)))
+	/* Replacing the state file is its use (force), but never the ledger,
+	 * its files or a secret key. */
+	if ((rc = cli_out_rules(&c, &r, &e)))
+		return cli_fail(&c, &e);
+	r.force = 1;
+	if ((rc = ml_out_check(&r, "--state", state, 0, &e)))
+		return cli_fail(&c, &e);
+	if ((rc = ml_pubkey_load(cli_get(&c, "log-key"), &logk, &e)) ||
+	    (rc = read_checkpoint(c.args[0], &logk, &note, &len, &next, &e)))
 		goto out;
-	if (cli_get(&c, "out"))
-		rc = ml_write_file_atomic(cli_get(&c, "out"), out.data, out.len, 0644,
-					  !cli_has(&c, "force"), &e);
+	if (cli_get(&c, "proof") && (rc = read_proof(cli_get(&c, "proof"), proof, &plen, &e)))
+		goto out;
+	/* The passphrase is asked before the lock is taken. */
+	if ((rc = cli_load_key(&c, &k, &e)))
+		goto out;
+	if ((rc = ml_state_lock(state, 60, &lockfd, &e)) ||
+	    (rc = ml_state_stat(state, &exists, &e)))
+		goto out;
+	if (!exists && !cli_has(&c, "init")) {
+		rc = ml_err_set(&e, ML_EINPUT, "--state %s: no such file; for the first "
+				"checkpoint this witness cosigns of %s, add --init", state,
+				logk.name);
+		goto out;
+	}
+	if (exists && cli_has(&c, "init")) {
+		rc = ml_err_set(&e, ML_EINPUT, "--init: the state %s exists (the witness has "
+				"cosigned this log before); drop --init", state);
+		goto out;
+	}
+	if (exists) {
+		struct ml_checkpoint tmp;
+		if ((rc = ml_read_file(state, ML_NOTE_MAX, &old, &oldlen, &e)))
+			goto out;
+		if ((rc = ml_tlog_note_of(&logk, old, oldlen, &tmp, &e))) {
+			ml_err_prefix(&e, rc, state);
+			if (rc == ML_EINTEGRITY)
+				ml_err_prefix(&e, rc, "--state (one state file per log: was the "
+					      "log replaced?)");
+			goto out;
+		}
+		held = tmp;
+	} else {
+		fprintf(stderr, "mlledger: cosign: first use: no earlier state for %s; trusting "
+			"size %llu\n", logk.name, (unsigned long long)next.size);
+	}
+	if ((rc = ml_tlog_witness_step(exists ? &held : NULL, &next, cli_get(&c, "proof") != NULL,
+				       (const uint8_t(*)[ML_SHA256_LEN])proof, plen, &e)))
+		goto out;
+	if ((rc = ml_cosign(k, note, len, (uint64_t)(ml_now_us() / 1000000), &out, &e)))
+		goto out;
+	/* The state first: a cosignature is never given out unrecorded. */
+	if ((rc = ml_write_file_atomic(state, out.data, out.len, 0644, 0, &e)))
+		goto out;
+	if (outp)
+		rc = ml_write_file_atomic(outp, out.data, out.len, 0644, !cli_has(&c, "force"), &e);
 	else
 		fwrite(out.data, 1, out.len, stdout);
 out:
+	ml_state_unlock(lockfd);
 	free(note);
+	free(old);
 	ml_buf_free(&out);
 	ml_seckey_free(k);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+int
+cmd_verify_consistency(int argc, char **argv)
+{
+	struct cli c = {.cmd = "verify-consistency"};
+	struct ml_pubkey k;
+	struct ml_checkpoint o, n;
+	struct ml_err e;
+	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
+	char *old = NULL, *new = NULL;
+	size_t olen, nlen, plen;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "log-key=")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		puts("usage: mlledger verify-consistency --log-key LOG.pub OLD.ckpt NEW.ckpt PROOF\n\n"
+		     "Offline, without the ledger: checks that both checkpoints are signed by\n"
+		     "the log key and of its log (origin = the key's name), that OLD's size is\n"
+		     "at most NEW's, and that PROOF (one base64 hash a line, from 'mlledger\n"
+		     "prove --consistency OLD --size NEW') proves OLD's tree a prefix of NEW's\n"
+		     "(RFC 9162 §2.1.4.2).  Exit 0; 4 when it does not (fork, rollback, a proof\n"
+		     "of other trees, another log); 2 for malformed input.");
+		return ML_OK;
+	}
+	if (c.nargs != 3 || !cli_get(&c, "log-key"))
+		return cli_failf(&c, ML_EINPUT, "expected --log-key LOG.pub OLD.ckpt NEW.ckpt PROOF");
+	if ((rc = ml_pubkey_load(cli_get(&c, "log-key"), &k, &e)) ||
+	    (rc = ml_read_file(c.args[0], ML_NOTE_MAX, &old, &olen, &e)) ||
+	    (rc = ml_read_file(c.args[1], ML_NOTE_MAX, &new, &nlen, &e)) ||
+	    (rc = read_proof(c.args[2], proof, &plen, &e)))
+		goto out;
+	if ((rc = ml_tlog_verify_consistency(&k, old, olen, new, nlen,
+					     (const uint8_t(*)[ML_SHA256_LEN])proof, plen, &o, &n,
+					     &e)) == ML_OK)
+		printf("ok: size %llu of %s is a prefix of size %llu\n",
+		       (unsigned long long)o.size, k.name, (unsigned long long)n.size);
+out:
+	free(old);
+	free(new);
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
 

@@ -999,6 +999,12 @@ policy_log(struct ml_policy *p, const struct token *tok, size_t ntok, size_t lin
 			return ml_err_set(e, ML_EINPUT,
 					  "line %zu: duplicate log (same public key as "
 					  "an earlier log)", lineno);
+	for (i = 0; i < p->nnodes; i++)
+		if (!p->nodes[i].is_group &&
+		    memcmp(p->nodes[i].key.pk, k.pk, ML_PUBKEY_LEN) == 0)
+			return ml_err_set(e, ML_EINPUT,
+					  "line %zu: the log key is also a witness's key (a "
+					  "log cannot witness itself)", lineno);
 	p->logs[p->nlogs++] = k;
 	return ML_OK;
 }
@@ -1031,6 +1037,11 @@ policy_witness(struct ml_policy *p, const struct token *tok, size_t ntok,
 			return ml_err_set(e, ML_EINPUT,
 					  "line %zu: duplicate witness (same public key "
 					  "as an earlier witness)", lineno);
+	for (i = 0; i < p->nlogs; i++)
+		if (memcmp(p->logs[i].pk, k.pk, ML_PUBKEY_LEN) == 0)
+			return ml_err_set(e, ML_EINPUT,
+					  "line %zu: witness key is the log key %s (a log "
+					  "cannot witness itself)", lineno, p->logs[i].name);
 	w = &p->nodes[p->nnodes++];
 	memcpy(w->name, tok[1].s, tok[1].len);
 	w->name[tok[1].len] = '\0';
@@ -1256,16 +1267,38 @@ int
 ml_policy_check(const struct ml_policy *p, const struct ml_note *n, char *why,
 		size_t cap)
 {
+	return ml_policy_check_at(p, n, NULL, NULL, why, cap);
+}
+
+/* Appends name to the seen list (", " between names; cut when full). */
+static void
+seen_add(struct ml_policy_seen *s, const char *name)
+{
+	size_t used = strlen(s->names);
+
+	if (used + 2 + strlen(name) + 1 > sizeof s->names)
+		return;
+	snprintf(s->names + used, sizeof s->names - used, "%s%s", used ? ", " : "", name);
+}
+
+int
+ml_policy_check_at(const struct ml_policy *p, const struct ml_note *n,
+		   const struct ml_policy_clock *clk, struct ml_policy_seen *seen, char *why,
+		   size_t cap)
+{
 	struct ml_checkpoint cp;
 	struct ml_err pe;
-	char ok[POLICY_NODES_MAX];
+	char ok[POLICY_NODES_MAX] = {0};
 	struct token t;
 	char show[200];
-	int log_ok = 0, st;
+	int log_ok = 0, st, expired = -1;
 	uint64_t ts;
 	size_t i, j, count;
+	char more[300] = "";
 
 	set_why(why, cap, "ok");
+	if (seen)
+		memset(seen, 0, sizeof *seen);
 	ml_err_clear(&pe);
 	if (ml_checkpoint_parse(n->text, n->text_len, &cp, &pe) != ML_OK) {
 		set_why(why, cap, "%s", pe.msg);
@@ -1307,6 +1340,28 @@ ml_policy_check(const struct ml_policy *p, const struct ml_note *n, char *why,
 					tok_show(&t, show));
 				return 0;
 			}
+			t.s = nd->name;
+			t.len = nd->name_len;
+			if (st == 1 && clk && (int64_t)ts > clk->now + clk->tolerance) {
+				set_why(why, cap,
+					"the cosignature by witness %s is dated %llu, %lld s "
+					"in the future (the witness's clock or ours is wrong)",
+					tok_show(&t, show), (unsigned long long)ts,
+					(long long)((int64_t)ts - clk->now));
+				return 0;
+			}
+			if (st == 1 && clk && clk->max_age > 0 &&
+			    (int64_t)ts < clk->now - clk->max_age) {
+				/* too old: counts as no cosignature */
+				expired = (int)i;
+				st = 0;
+			}
+			if (st == 1 && seen) {
+				seen_add(seen, tok_show(&t, show));
+				seen->nwitnesses++;
+				if (ts > seen->newest)
+					seen->newest = ts;
+			}
 			ok[i] = st == 1;
 			continue;
 		}
@@ -1316,6 +1371,13 @@ ml_policy_check(const struct ml_policy *p, const struct ml_note *n, char *why,
 	}
 	if (p->quorum >= 0 && !ok[p->quorum]) {
 		const struct policy_node *q = &p->nodes[p->quorum];
+		if (expired >= 0) {
+			t.s = p->nodes[expired].name;
+			t.len = p->nodes[expired].name_len;
+			snprintf(more, sizeof more,
+				 " (the cosignature by witness %s is older than %lld s)",
+				 tok_show(&t, show), (long long)clk->max_age);
+		}
 		t.s = q->name;
 		t.len = q->name_len;
 		if (q->is_group) {
@@ -1323,11 +1385,11 @@ ml_policy_check(const struct ml_policy *p, const struct ml_note *n, char *why,
 				count += ok[q->members[j]] ? 1 : 0;
 			set_why(why, cap,
 				"quorum %s not met: %zu of its %zu members witnessed, "
-				"%zu needed", tok_show(&t, show), count, q->n, q->k);
+				"%zu needed%s", tok_show(&t, show), count, q->n, q->k, more);
 		} else {
 			set_why(why, cap,
-				"quorum not met: no valid cosignature by witness %s",
-				tok_show(&t, show));
+				"quorum not met: no valid cosignature by witness %s%s",
+				tok_show(&t, show), more);
 		}
 		return 0;
 	}

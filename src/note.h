@@ -208,8 +208,9 @@ void ml_tlog_proof_format(uint64_t index, const uint8_t *extra, size_t extra_len
  *                                          witness or group
  * Witnesses and groups share one namespace; "none" is predefined and cannot
  * be a member; a name may be listed as a group member at most once in the
- * whole policy; two logs or two witnesses with the same public key are
- * refused.  Allowed bytes: tab, newline, 0x20-0x7E and 0x80-0xFF (names are
+ * whole policy; two logs or two witnesses with the same public key, and a
+ * witness whose public key is a log's (a log cannot witness itself,
+ * whatever the names and key types), are refused.  Allowed bytes: tab, newline, 0x20-0x7E and 0x80-0xFF (names are
  * opaque octets).  Limits (the spec recommends at least 32 of each): */
 #define ML_POLICY_MAX (64 * 1024)   /* policy bytes */
 #define ML_POLICY_LOGS_MAX 64
@@ -234,8 +235,30 @@ const struct ml_pubkey *ml_policy_log(const struct ml_policy *p, size_t i);
  * a one-line reason.  A signature line of a key the policy names that fails
  * to verify rejects the whole note (signed-note: clients "SHOULD reject the
  * whole note").  A policy without logs accepts no note.  Cosignature times
- * are not compared with a clock. */
+ * are not compared with a clock (ml_policy_check_at does). */
 int ml_policy_check(const struct ml_policy *p, const struct ml_note *n, char *why,
 		    size_t cap);
+/* The clock a cosignature's timestamp is judged by (seconds since the
+ * epoch): a valid cosignature dated after now + tolerance fails the whole
+ * check (a witness never signs in the future); with max_age > 0, one dated
+ * before now - max_age counts as no cosignature (it may still be met by
+ * other witnesses). */
+struct ml_policy_clock {
+	int64_t now, tolerance, max_age;
+};
+/* What a successful check saw: the names of the witnesses whose valid,
+ * counted cosignatures the note carries (", " between them, in policy
+ * order; cut at the buffer's end) and the newest of their timestamps (0
+ * when none). */
+struct ml_policy_seen {
+	char names[512];
+	size_t nwitnesses;
+	uint64_t newest;
+};
+/* ml_policy_check with a clock (NULL: times are not compared) and what it
+ * saw (may be NULL; filled even when the check fails). */
+int ml_policy_check_at(const struct ml_policy *p, const struct ml_note *n,
+		       const struct ml_policy_clock *clk, struct ml_policy_seen *seen,
+		       char *why, size_t cap);
 
 #endif

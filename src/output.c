@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "keys.h"
@@ -243,5 +245,67 @@ ml_out_check(const struct ml_out_rules *r, const char *opt, const char *path,
 	}
 	if (!r->force)
 		return ml_err_set(e, ML_EINPUT, "%s: exists (use --force to replace it)", label);
+	return ML_OK;
+}
+
+int
+ml_state_lock(const char *path, int timeout_s, int *fd, struct ml_err *e)
+{
+	char lock[PATH_MAX];
+	struct stat st;
+	struct timespec nap = {0, 20 * 1000000};
+	int f, i;
+
+	if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
+		return ml_err_set(e, ML_EINPUT, "%s: path too long", path);
+	f = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (f < 0)
+		return ml_err_set(e, errno == ELOOP ? ML_EINPUT : ML_EIO, "%s: %s", lock,
+				  errno == ELOOP ? "a symbolic link, not a lock file"
+						 : strerror(errno));
+	if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(f);
+		return ml_err_set(e, ML_EINPUT, "%s: not a regular file", lock);
+	}
+	for (i = 0; flock(f, LOCK_EX | LOCK_NB) != 0; i++) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || i >= timeout_s * 50) {
+			int err = errno;
+			close(f);
+			return ml_err_set(e, ML_EIO, "%s: %s", lock,
+					  err == EWOULDBLOCK ? "locked by another process"
+							     : strerror(err));
+		}
+		nanosleep(&nap, NULL);
+	}
+	*fd = f;
+	return ML_OK;
+}
+
+void
+ml_state_unlock(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
+
+int
+ml_state_stat(const char *path, int *exists, struct ml_err *e)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0) {
+		if (errno != ENOENT)
+			return ml_err_set(e, ML_EIO, "%s: %s", path, strerror(errno));
+		*exists = 0;
+		return ML_OK;
+	}
+	if (S_ISLNK(st.st_mode))
+		return ml_err_set(e, ML_EINPUT, "%s: a symbolic link (dangling or not), not a "
+				  "regular file: give the state file itself", path);
+	if (!S_ISREG(st.st_mode))
+		return ml_err_set(e, ML_EINPUT, "%s: not a regular file", path);
+	*exists = 1;
 	return ML_OK;
 }

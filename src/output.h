@@ -63,4 +63,16 @@ int ml_out_check(const struct ml_out_rules *r, const char *opt, const char *path
 /* True when the regular file at path starts like a secret key file. */
 int ml_out_is_seckey_file(const char *path);
 
+/* A state file that a command reads, checks and replaces (verify --state,
+ * cosign --state).  ml_state_lock takes an exclusive flock(2) on
+ * "path.lock" (created 0644 if absent, never following a symbolic link,
+ * never truncated), waiting at most timeout_s seconds (ML_EIO "locked by
+ * another process" after that); hold it across read, check and atomic
+ * replace, then ml_state_unlock(fd).  Then ml_state_stat tells whether path
+ * exists (*exists 0 or 1): a symbolic link (dangling or not), a folder,
+ * FIFO, device or socket is ML_EINPUT "not a regular file". */
+int ml_state_lock(const char *path, int timeout_s, int *fd, struct ml_err *e);
+void ml_state_unlock(int fd);
+int ml_state_stat(const char *path, int *exists, struct ml_err *e);
+
 #endif

@@ -166,8 +166,10 @@ ml_tlog_check(struct ml_ledger *l, const char *note, size_t len, struct ml_check
 	}
 	if (strcmp(c.origin, ml_ledger_origin(l)) != 0) {
 		ml_note_clear(&n);
-		return ml_err_set(e, ML_EINPUT, "the checkpoint is of another log (origin %.100s)",
-				  c.origin);
+		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint is of another log (origin "
+				  "%.100s, this ledger's is %.100s): the log was replaced, or "
+				  "the checkpoint is not of this ledger", c.origin,
+				  ml_ledger_origin(l));
 	}
 	rc = ml_note_verify(&n, &logkey);
 	ml_note_clear(&n);
@@ -175,8 +177,9 @@ ml_tlog_check(struct ml_ledger *l, const char *note, size_t len, struct ml_check
 		*seen = c;
 	if (!rc)
 		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint of size %llu is not signed by "
-				  "this ledger's log key: the ledger was rebuilt with another "
-				  "key, or the checkpoint is forged", (unsigned long long)c.size);
+				  "this ledger's log key: the log was replaced (rebuilt with "
+				  "another key), or the checkpoint is forged",
+				  (unsigned long long)c.size);
 	if ((rc = ledger_size(l, &size, e)) ||
 	    (rc = ml_tlog_checkpoint(l, -1, &latest_size, &latest, e)))
 		return rc;
@@ -267,4 +270,137 @@ ml_tlog_verify_proof(const struct ml_pubkey *logkey, const char *bundle, size_t 
 out:
 	ml_tlog_proof_clear(&p);
 	return rc;
+}
+
+int
+ml_tlog_hashes_parse(const char *text, size_t len, uint8_t out[][ML_SHA256_LEN], size_t *n,
+		     struct ml_err *e)
+{
+	size_t off = 0, count = 0, lineno = 0;
+
+	while (off < len) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t end;
+		lineno++;
+		if (!nl)
+			return ml_err_set(e, ML_EINPUT, "line %zu: no newline at its end", lineno);
+		end = (size_t)(nl - text);
+		if (count == ML_PROOF_MAX)
+			return ml_err_set(e, ML_EINPUT, "more than %d hashes", ML_PROOF_MAX);
+		if (ml_b64_decode_exact(text + off, end - off, out[count], ML_SHA256_LEN) != 0)
+			return ml_err_set(e, ML_EINPUT, "line %zu: not a base64 SHA-256 hash",
+					  lineno);
+		count++;
+		off = end + 1;
+	}
+	*n = count;
+	return ML_OK;
+}
+
+int
+ml_tlog_note_of(const struct ml_pubkey *logkey, const char *bytes, size_t len,
+		struct ml_checkpoint *out, struct ml_err *e)
+{
+	struct ml_note n;
+	struct ml_checkpoint c;
+	int ok;
+
+	if (ml_note_parse(bytes, len, &n, e))
+		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
+	if (ml_checkpoint_parse(n.text, n.text_len, &c, e)) {
+		ml_note_clear(&n);
+		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
+	}
+	ok = ml_note_verify(&n, logkey);
+	ml_note_clear(&n);
+	/* C2SP: the log key's name is the log's origin. */
+	if (strcmp(c.origin, logkey->name) != 0)
+		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint (size %llu) is of another log "
+				  "(origin %.100s, not %.100s)", (unsigned long long)c.size,
+				  c.origin, logkey->name);
+	if (!ok)
+		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint of size %llu is not signed by "
+				  "the log key %s", (unsigned long long)c.size, logkey->name);
+	*out = c;
+	return ML_OK;
+}
+
+/* Short display of a root: the first 12 base64 characters. */
+static void
+root_show(const uint8_t root[ML_SHA256_LEN], char buf[16])
+{
+	char *b = ml_b64_encode(root, ML_SHA256_LEN);
+
+	snprintf(buf, 16, "%.12s", b ? b : "?");
+	free(b);
+}
+
+int
+ml_tlog_consistent(const struct ml_checkpoint *old, const struct ml_checkpoint *new,
+		   const uint8_t proof[][ML_SHA256_LEN], size_t len, struct ml_err *e)
+{
+	char ro[16], rn[16];
+
+	root_show(old->root, ro);
+	root_show(new->root, rn);
+	if (strcmp(old->origin, new->origin) != 0)
+		return ml_err_set(e, ML_EINTEGRITY, "the checkpoints are of two logs (%.100s and "
+				  "%.100s)", old->origin, new->origin);
+	if (new->size < old->size)
+		return ml_err_set(e, ML_EINTEGRITY, "size %llu (root %s...) is smaller than size "
+				  "%llu (root %s...): a rollback",
+				  (unsigned long long)new->size, rn,
+				  (unsigned long long)old->size, ro);
+	if (new->size == old->size && memcmp(new->root, old->root, ML_SHA256_LEN) != 0)
+		return ml_err_set(e, ML_EINTEGRITY, "size %llu has two roots (%s... and %s...): "
+				  "the log forked", (unsigned long long)new->size, ro, rn);
+	if (!ml_merkle_verify_consistency(old->size, new->size, old->root, new->root, proof,
+					  len))
+		return ml_err_set(e, ML_EINTEGRITY, "the proof does not show that size %llu "
+				  "(root %s...) is a prefix of size %llu (root %s...): a fork, "
+				  "or a proof for other sizes", (unsigned long long)old->size,
+				  ro, (unsigned long long)new->size, rn);
+	return ML_OK;
+}
+
+int
+ml_tlog_verify_consistency(const struct ml_pubkey *logkey, const char *old, size_t oldlen,
+			   const char *new, size_t newlen,
+			   const uint8_t proof[][ML_SHA256_LEN], size_t len,
+			   struct ml_checkpoint *oldcp, struct ml_checkpoint *newcp,
+			   struct ml_err *e)
+{
+	struct ml_checkpoint o, n;
+	int rc;
+
+	if ((rc = ml_tlog_note_of(logkey, old, oldlen, &o, e)))
+		return ml_err_prefix(e, rc, "old");
+	if ((rc = ml_tlog_note_of(logkey, new, newlen, &n, e)))
+		return ml_err_prefix(e, rc, "new");
+	if ((rc = ml_tlog_consistent(&o, &n, proof, len, e)))
+		return rc;
+	if (oldcp)
+		*oldcp = o;
+	if (newcp)
+		*newcp = n;
+	return ML_OK;
+}
+
+int
+ml_tlog_witness_step(const struct ml_checkpoint *state, const struct ml_checkpoint *next,
+		     int have_proof, const uint8_t proof[][ML_SHA256_LEN], size_t len,
+		     struct ml_err *e)
+{
+	if (!state)
+		return ML_OK;
+	if (next->size > state->size && !have_proof)
+		return ml_err_set(e, ML_EINPUT, "size %llu is larger than the last cosigned "
+				  "size %llu: give --proof FILE (mlledger prove --consistency "
+				  "%llu --size %llu)", (unsigned long long)next->size,
+				  (unsigned long long)state->size,
+				  (unsigned long long)state->size,
+				  (unsigned long long)next->size);
+	if (next->size == state->size && memcmp(next->root, state->root, ML_SHA256_LEN) == 0)
+		return ML_OK; /* the same checkpoint again (any proof is ignored) */
+	return ml_tlog_consistent(state, next, proof, len, e);
 }

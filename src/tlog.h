@@ -44,8 +44,10 @@ int ml_tlog_included(struct ml_ledger *l, uint64_t seq, uint64_t size,
  * root at its size).  ML_OK when consistent; ML_EINTEGRITY when the ledger
  * is shorter (truncated or rolled back) or has another root at that size
  * (forked), with a message naming both (when shorter, e->seq is the first
- * missing entry, which the CLI prints as "entry N: ..."); ML_EINPUT when the note is not a
- * checkpoint of this log.  report (may be NULL) receives, on a mismatch,
+ * missing entry, which the CLI prints as "entry N: ..."), and when the note
+ * is a checkpoint of another log (another origin, or not signed by this
+ * ledger's log key: the log was replaced); ML_EINPUT when it is not a
+ * checkpoint at all.  report (may be NULL) receives, on a mismatch,
  * both checkpoints and the evidence, for printing. */
 int ml_tlog_check(struct ml_ledger *l, const char *note, size_t len,
 		  struct ml_checkpoint *seen, struct ml_buf *report, struct ml_err *e);
@@ -56,6 +58,45 @@ int ml_tlog_check(struct ml_ledger *l, const char *note, size_t len,
  * or the signature fails; ML_EINPUT on malformed input. */
 int ml_tlog_verify_proof(const struct ml_pubkey *logkey, const char *bundle, size_t blen,
 			 const uint8_t *leaf, size_t leaf_len, uint64_t *index,
+			 struct ml_err *e);
+
+/* ---- offline witness checks (pure: no ledger, no I/O, no clock) ---- */
+
+/* Parses a consistency proof as 'prove --consistency' prints it: one
+ * standard base64 SHA-256 hash a line, each line ending in '\n' (an empty
+ * text is the empty proof).  At most ML_PROOF_MAX hashes.  ML_EINPUT naming
+ * the line; out and *n are written only as far as parsed / on success. */
+int ml_tlog_hashes_parse(const char *text, size_t len, uint8_t out[][ML_SHA256_LEN],
+			 size_t *n, struct ml_err *e);
+/* Parses a signed checkpoint note and checks that it is of the log logkey
+ * names (origin == the key's name, as C2SP says) and carries its valid
+ * signature.  ML_EINPUT for a malformed note or checkpoint; ML_EINTEGRITY
+ * "of another log" / "not signed by the log key".  *out set on success. */
+int ml_tlog_note_of(const struct ml_pubkey *logkey, const char *bytes, size_t len,
+		    struct ml_checkpoint *out, struct ml_err *e);
+/* RFC 9162 §2.1.4.2 between two checkpoints already checked with
+ * ml_tlog_note_of: same origin, old->size <= new->size, equal roots at equal
+ * sizes, and proof shows old is a prefix of new.  ML_EINTEGRITY with a line
+ * naming both sizes and roots ("a rollback", "the log forked", "the proof
+ * does not show ..."). */
+int ml_tlog_consistent(const struct ml_checkpoint *old, const struct ml_checkpoint *new,
+		       const uint8_t proof[][ML_SHA256_LEN], size_t len, struct ml_err *e);
+/* verify-consistency: ml_tlog_note_of on both notes ("old: ..." / "new: ..."
+ * prefixes), then ml_tlog_consistent.  oldcp and newcp (may be NULL) are set
+ * on success. */
+int ml_tlog_verify_consistency(const struct ml_pubkey *logkey, const char *old,
+			       size_t oldlen, const char *new, size_t newlen,
+			       const uint8_t proof[][ML_SHA256_LEN], size_t len,
+			       struct ml_checkpoint *oldcp, struct ml_checkpoint *newcp,
+			       struct ml_err *e);
+/* A witness's rule (C2SP tlog-witness, ledger/FORMAT.md §8): may it cosign
+ * next, having last cosigned state (NULL: first use, accepted)?  Equal size
+ * and root: yes (cosign again).  A larger size needs a proof (have_proof 0:
+ * ML_EINPUT saying which 'prove --consistency' to run) that
+ * ml_tlog_consistent accepts; a smaller size (rollback) or the same size with
+ * another root (fork) is ML_EINTEGRITY naming both sizes and roots. */
+int ml_tlog_witness_step(const struct ml_checkpoint *state, const struct ml_checkpoint *next,
+			 int have_proof, const uint8_t proof[][ML_SHA256_LEN], size_t len,
 			 struct ml_err *e);
 
 #endif

@@ -89,7 +89,7 @@ run $L checkpoint
 "$M" $L prove 15 > e15.proof
 "$M" $L show 15 --format raw > e15.leaf
 run verify-proof --log-key log.pub e15.proof e15.leaf
-run cosign --key keys/witness.key --log-key log.pub q4.ckpt --out q4.cosigned
+run cosign --key keys/witness.key --log-key log.pub --state witness.state --init q4.ckpt --out q4.cosigned
 printf 'log %s\nwitness w1 %s\nquorum w1\n' "$(cat log.pub)" "$("$M" witness-key --key keys/witness.key)" > trust.policy
 run $L export --out audit-bundle --key keys/admin.key
 run verify --bundle audit-bundle --trust trust.policy --checkpoint q4.cosigned

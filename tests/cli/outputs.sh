@@ -164,17 +164,17 @@ expect 2 "report --sign: an existing PATH.sig.json is refused before anything is
 fresh
 "$M" checkpoint >ck
 "$M" log-key >log.pub
-expect 0 "cosign --out a new file" "" "$M" cosign --key keys/w1.key --log-key log.pub ck --out ck1
+expect 0 "cosign --out a new file" "" "$M" cosign --key keys/w1.key --log-key log.pub --state w1.st --init ck --out ck1
 csum=$(cksum <ck1)
 expect 2 "cosign --out an existing file is refused" "cosign: --out ck1: exists \(use --force" \
-	"$M" cosign --key keys/w1.key --log-key log.pub ck --out ck1
+	"$M" cosign --key keys/w1.key --log-key log.pub --state w1.st ck --out ck1
 same "the refused cosignature file is unchanged" ck1 "$csum"
 expect 0 "cosign --out an existing file --force replaces it" "" \
-	"$M" cosign --key keys/w1.key --log-key log.pub ck --out ck1 --force
+	"$M" cosign --key keys/w1.key --log-key log.pub --state w1.st ck --out ck1 --force
 expect 2 "cosign --out the witness key --force is refused" "refusing to overwrite a secret key" \
-	"$M" cosign --key keys/w1.key --log-key log.pub ck --out keys/w1.key --force
+	"$M" cosign --key keys/w1.key --log-key log.pub --state w1.st ck --out keys/w1.key --force
 expect 2 "cosign --out the ledger --force is refused" "refusing to overwrite the ledger$" \
-	"$M" cosign --key keys/w1.key --log-key log.pub ck --out "$L" --force
+	"$M" cosign --key keys/w1.key --log-key log.pub --state w1.st ck --out "$L" --force
 same "the ledger is unchanged at the end of the output cases" "$L" "$(cksum <"$L")"
 verify_ok "verify passes at the end of the output cases"
 
@@ -229,9 +229,9 @@ fifo_case "verify --trust FIFO fails at once" "fifo: not a regular file" \
 	"$M" verify --checkpoint ck --trust fifo
 fifo_case "verify --state FIFO fails at once" "fifo" "$M" verify --state fifo
 fifo_case "cosign CHECKPOINT FIFO fails at once" "fifo: not a regular file" \
-	"$M" cosign --key keys/w1.key --log-key log.pub fifo
+	"$M" cosign --key keys/w1.key --log-key log.pub --state w1.st fifo
 fifo_case "cosign --log-key FIFO fails at once" "fifo: not a regular file" \
-	"$M" cosign --key keys/w1.key --log-key fifo ck
+	"$M" cosign --key keys/w1.key --log-key fifo --state w1.st ck
 fifo_case "verify-proof FIFO fails at once" "fifo: not a regular file" \
 	"$M" verify-proof --log-key log.pub fifo fifo
 fifo_case "verify-report FIFO fails at once" "fifo: not a regular file" \

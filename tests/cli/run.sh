@@ -2086,9 +2086,9 @@ want_err 4 "tree of size $((N + 2)) has another root .*forked"
 out_has '^consistency proof from'
 end
 
-begin "verify --checkpoint of another ledger (another origin) exits 2"
+begin "verify --checkpoint of another ledger (another origin: the log was replaced) exits 4"
 ml verify --checkpoint "$TL/other.ckpt"
-want_err 2 'another log \(origin cli-test/other\)'
+want_err 4 'another log \(origin cli-test/other, .*the log was replaced'
 end
 
 begin "verify --checkpoint of the same origin signed by another log key exits 4"
@@ -2127,11 +2127,12 @@ if need_forge "truncated and re-signed with the stolen log key, then rebuilt: ve
 	end
 fi
 
-begin "verify --state FILE: created by the first run, moved up by a later one, a rollback exits 4 and leaves it"
+begin "verify --state FILE: created by the first run (first use, on stderr), moved up by a later one, a rollback exits 4 and leaves it"
 copydb "$L" "$TL/st.db"
 ST=$TL/state
 run "$M" --ledger "$TL/st.db" verify --state "$ST"
-want_ok
+want_rc 0
+err_has "first use: no earlier state in $ST; trusting size $N"
 cmp -s "$ST" "$TL/ckpt" || bad "the state is not the ledger's checkpoint"
 add_one "$TL/st.db" st
 run "$M" --ledger "$TL/st.db" verify --state "$ST"
@@ -2378,8 +2379,9 @@ end
 
 begin "cosign adds one timestamped cosignature line by the witness and keeps the note"
 t0=$(date +%s)
-run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" "$TL/ckpt"
-want_ok
+run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" --state "$TL/w1.st" --init "$TL/ckpt"
+want_rc 0
+err_has "first use: no earlier state for .*; trusting size $N"
 cp "$OUT" "$TL/c1"
 eq "$(wc -l <"$OUT")" 6 "lines"
 cmp -s <(head -5 "$OUT") "$TL/ckpt" || bad "the note changed"
@@ -2388,24 +2390,24 @@ sed -n 6p "$OUT" | cut -d' ' -f3 | base64 -d >"$TL/cosig.bin" 2>/dev/null
 eq "$(head -c4 "$TL/cosig.bin" | hexof)" "$(cut -d+ -f2 "$TL/w1.vkey")" "key ID"
 ts=$((16#$(tail -c +5 "$TL/cosig.bin" | head -c8 | hexof)))
 [ "$ts" -ge $((t0 - 5)) ] && [ "$ts" -le $(($(date +%s) + 5)) ] || bad "timestamp $ts is not now ($t0)"
-run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" "$TL/ckpt" --out "$TL/c1-out"
+run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" --state "$TL/w1.st" "$TL/ckpt" --out "$TL/c1-out"
 want_ok
 cmp -s <(head -5 "$TL/c1-out") "$TL/ckpt" || bad "--out: the note changed"
 grep -Eq "^$EMDASH w1 " "$TL/c1-out" || bad "--out: no cosignature"
 end
 
 begin "cosign of a checkpoint the log key did not sign exits 4; bad input exits 2"
-run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" "$TL/same.ckpt"
+run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" --state "$TL/w1.st" "$TL/same.ckpt"
 want_err 4 'not signed by the log key'
-run "$M" cosign --key "$TL/wk/w1.key" --log-key "$TL/same.pub" "$TL/ckpt"
+run "$M" cosign --key "$TL/wk/w1.key" --log-key "$TL/same.pub" --state "$TL/w1.st" "$TL/ckpt"
 want_err 4 'not signed by the log key'
-run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" "$TL/garbage.ckpt"
+run "$M" cosign --key "$TL/wk/w1.key" --log-key "$LOGPUB" --state "$TL/w1.st" "$TL/garbage.ckpt"
 want_err 2 'garbage\.ckpt|note'
-run "$M" cosign --key "$TL/wk/w1.key" "$TL/ckpt"
+run "$M" cosign --key "$TL/wk/w1.key" --state "$TL/w1.st" "$TL/ckpt"
 want_err 2 'log-key'
 end
 
-"$M" cosign --key "$TL/wk/w2.key" --log-key "$LOGPUB" "$TL/c1" >"$TL/c12" 2>/dev/null
+"$M" cosign --key "$TL/wk/w2.key" --log-key "$LOGPUB" --state "$TL/w2.st" --init "$TL/c1" >"$TL/c12" 2>/dev/null
 printf 'log %s\nwitness w1 %s\nquorum w1\n' "$(cat "$LOGPUB")" "$(cat "$TL/w1.vkey")" >"$TL/p1"
 printf '# two of three\nlog %s\nwitness w1 %s\nwitness w2 %s\nwitness w3 %s\ngroup g 2 w1 w2 w3\nquorum g\n' \
 	"$(cat "$LOGPUB")" "$(cat "$TL/w1.vkey")" "$(cat "$TL/w2.vkey")" "$(cat "$TL/w3.vkey")" >"$TL/p3"
@@ -2436,7 +2438,7 @@ ml verify --checkpoint "$TL/c12" --trust "$TL/p3"
 want_ok
 ml verify --checkpoint "$TL/c1" --trust "$TL/p3"
 want_err 4 'quorum g not met'
-"$M" cosign --key "$TL/wk/w3.key" --log-key "$LOGPUB" "$TL/ckpt" >"$TL/c3" 2>/dev/null
+"$M" cosign --key "$TL/wk/w3.key" --log-key "$LOGPUB" --state "$TL/w3.st" --init "$TL/ckpt" >"$TL/c3" 2>/dev/null
 ml verify --checkpoint "$TL/c3" --trust "$TL/p3"
 want_err 4 'quorum g not met'
 end
@@ -2465,7 +2467,7 @@ begin "verify --bundle DIR --trust POLICY: the bundle's checkpoint must be cosig
 run "$M" verify --bundle "$TL/bundle" --log-key "$LOGPUB" --trust "$TL/p1"
 want_err 4 'trust policy is not met'
 bundle_copy bundle-cos
-"$M" cosign --key "$TL/wk/w1.key" --log-key "$TL/bundle-cos/log.pub" "$TL/bundle-cos/checkpoint" \
+"$M" cosign --key "$TL/wk/w1.key" --log-key "$TL/bundle-cos/log.pub" --state "$TL/w1b.st" --init "$TL/bundle-cos/checkpoint" \
 	--out "$TL/bundle-cos/checkpoint" --force >/dev/null 2>&1 || bad "cosign failed"
 resign "$TL/bundle-cos"
 run "$M" verify --bundle "$TL/bundle-cos" --trust "$TL/p1"

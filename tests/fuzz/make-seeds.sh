@@ -81,7 +81,7 @@ last=$((seq - 1))
 "$M" witness-key --key k/w1.key >w1.vkey
 "$M" --ledger "$L" checkpoint >ckpt
 "$M" --ledger "$L" checkpoint --size 3 >ckpt3
-"$M" cosign --key k/w1.key --log-key log.pub ckpt --out ckpt.cosigned >/dev/null
+"$M" cosign --key k/w1.key --log-key log.pub --state w1.state --init ckpt --out ckpt.cosigned >/dev/null
 sed -n '1,/^$/p' ckpt | sed '$d' >ckpt.text
 put checkpoint ckpt.text
 put cosign ckpt

@@ -882,7 +882,7 @@ expect_reject "$db" "checkpoint of size $((N + 1)) (beyond the ledger) signed by
 "$M" key new witness2 --dir "$K" >/dev/null 2>&1
 "$M" witness-key --key "$K/witness1.key" >"$T/witness1.wpub"
 "$M" witness-key --key "$K/witness2.key" >"$T/witness2.wpub"
-"$M" cosign --key "$K/witness1.key" --log-key "$T/log.pub" "$T/cpN.note" >"$T/cpN.cosigned" 2>"$T/cosign.err"
+"$M" cosign --key "$K/witness1.key" --log-key "$T/log.pub" --state "$T/witness1.state" --init "$T/cpN.note" >"$T/cpN.cosigned" 2>"$T/cosign.err"
 db=$(fresh cp-cosigned)
 "$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cpN.cosigned"
 expect_reject "$db" "stored checkpoint of size $N given a witness cosignature line (mlledger cosign)"
