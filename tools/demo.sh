@@ -55,6 +55,13 @@ run $L record approval fraud-detector@3.0.0 --env prod --decision approve --key 
 gate_then_deploy fraud-detector@3.0.0 --set replicas=3
 run $L record monitoring fraud-detector@3.0.0 --env prod --metric auc=0.87 --key keys/ci.key
 
+say "An outside auditor takes the log key and a checkpoint now, and runs a witness (in demo/auditor)"
+mkdir -p auditor
+"$M" $L log-key > auditor/log.pub          # handed over out of band, once
+"$M" $L checkpoint > auditor/held.ckpt     # the auditor keeps this one
+"$M" key new auditor-witness --dir auditor >/dev/null
+run cosign --key auditor/auditor-witness.key --log-key auditor/log.pub --state auditor/witness.state --init auditor/held.ckpt --out auditor/held.cosigned
+
 say "Retrained v2 on more data, better AUC; approvals signed offline then submitted"
 printf 'weights-v2' > models/fraud-v2/model.bin; printf '{"layers":4}' > models/fraud-v2/config.json
 run $L record model fraud-detector@3.1.0 --artifact models/fraud-v2 --dataset credit-bureau@2026-10 --dataset transactions@2026-11 --parent fraud-detector@3.0.0 --metric auc=0.91 --key keys/ci.key
@@ -119,6 +126,25 @@ run $L $R --format md --out ../reports/demo.md --force
 run $L $R --format json --out ../reports/demo.json --force
 run $L $R --format csv --out ../reports/demo-csv --force
 run verify-report ../reports/demo.html --key keys/auditor.pub
+
+say "For auditors: the team exports since the auditor's checkpoint; the auditor checks it alone"
+run $L export --out q4-bundle --key keys/admin.key --since auditor/held.ckpt
+cd auditor
+B=../q4-bundle
+run verify-consistency --log-key log.pub held.ckpt $B/checkpoint $B/consistency.proof
+run cosign --key auditor-witness.key --log-key log.pub --state witness.state --proof $B/consistency.proof $B/checkpoint --out q4.cosigned
+printf 'log %s\nwitness aw %s\nquorum aw\n' "$(cat log.pub)" "$("$M" witness-key --key auditor-witness.key)" > trust.policy
+run verify --bundle $B --log-key log.pub --checkpoint held.cosigned --checkpoint q4.cosigned --trust trust.policy
+# Read a copy, so that the bundle stays exactly what its manifest lists.
+cp $B/ledger.db q4.db
+run --ledger q4.db population --kind deployment --format csv --out deployments.csv
+cat deployments.csv
+run sample --population deployments.csv --n 2 --seed audit-2026Q4 --out sample.csv
+for seq in $(grep -v '^#' sample.csv | tail -n +2 | cut -d, -f1); do
+	run --ledger q4.db trace "$seq" --out "trace-$seq.txt"
+	sed '/^inclusion proofs/q' "trace-$seq.txt"
+done
+cd ..
 
 printf '\nThe demo ledger is demo/ledger.db; try: build/mlledger --ledger demo/ledger.db show 12\n'
 printf 'The demo report: reports/demo.html (signed: reports/demo.html.sig.json), reports/demo.md,\n'
