@@ -63,6 +63,10 @@ append_document(struct cli *c, struct ml_ledger *l, const char *text, struct ml_
 					     json_incref(pred), &payload, &st, e)) ||
 	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
 		goto out;
+	if (cli_get(c, "out")) { /* for a countersignature (dual control) */
+		rc = cli_envelope_out(c, l, &env, ml_seckey_public(k), &st, e);
+		goto out;
+	}
 	item.envelope = env.data;
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
@@ -90,7 +94,7 @@ gov_set(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file=")))
+	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= out= force")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(gov_usage, stdout);

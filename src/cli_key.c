@@ -119,6 +119,10 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 	    (rc = ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &payload, e)) ||
 	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
 		goto out;
+	if (cli_get(c, "out")) { /* for a countersignature (dual control) */
+		rc = cli_envelope_out(c, l, &env, ml_seckey_public(k), NULL, e);
+		goto out;
+	}
 	item.envelope = env.data;
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
@@ -147,7 +151,7 @@ key_enroll(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file= person= name= email=")))
+	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file= person= name= email= out= force")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(key_usage, stdout);
@@ -195,7 +199,7 @@ key_revoke(int argc, char **argv)
 	int rc, found = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "reason= key= passphrase-file=")))
+	if ((rc = cli_parse(&c, argc, argv, "reason= key= passphrase-file= out= force")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(key_usage, stdout);
