@@ -1268,8 +1268,8 @@ ml_envelope_parse(const uint8_t *bytes, size_t len, struct ml_envelope *out,
 		    take_sig(json_string_value(kid), json_string_length(kid),
 			     json_string_value(sig), json_string_length(sig), &sigs[i]) != 0 ||
 		    strlen(sigs[i].keyid) != json_string_length(kid)) {
-			ml_err_set(e, rc, "envelope: signature %zu must be {\"keyid\": NAME+hash, "
-				   "\"sig\": base64 of 64 bytes}", i + 1);
+			ml_err_set(e, rc, "envelope: signature must be {\"keyid\": NAME+hash, "
+				   "\"sig\": base64 of 64 bytes} (signature %zu)", i + 1);
 			goto out;
 		}
 	}
