@@ -16,8 +16,8 @@
 static const char key_usage[] =
 	"usage: mlledger key new NAME [--dir DIR] [--encrypt] [--passphrase-file F] [--force]\n"
 	"       mlledger key enroll NAME.pub --role ROLE[,ROLE...] [--person ID] [--name TEXT]\n"
-	"                          [--email ADDR] --key ADMIN.key\n"
-	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key\n"
+	"                          [--email ADDR] --key ADMIN.key [--out FILE [--force]]\n"
+	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger key list [--format text|json]\n"
 	"\n"
 	"key new writes NAME.key (0600, never overwritten without --force) and NAME.pub\n"
@@ -30,7 +30,12 @@ static const char key_usage[] =
 	"allowed to sign its own kinds of entries.  Every key belongs to a person:\n"
 	"--person ID (1-64 of [A-Za-z0-9._-]; default: the key's name, so a new key\n"
 	"enrolled under a revoked key's name is that person's rotated key), with an\n"
-	"optional display --name and --email.  Policies count persons, not keys.\n";
+	"optional display --name and --email.  Policies count persons, not keys.\n"
+	"Under dual control (governance dualControl: K admins, as persons, sign key\n"
+	"entries), enroll/revoke --out FILE write the signed entry instead of\n"
+	"appending it: a second admin adds a signature with 'mlledger sign\n"
+	"--countersign FILE', then 'mlledger submit' appends it.  Alone, one admin is\n"
+	"refused (exit 6, naming the persons who signed).\n";
 
 /* DIR/NAME.key and DIR/NAME.pub may be written: --force replaces a key
  * (that is key new's job), never the ledger's files (output.h). */

@@ -536,12 +536,14 @@ ml_ledger_check_partial(struct ml_ledger *l, const struct ml_append_item *item,
 		return rc;
 	if (note)
 		note[0] = '\0';
-	if ((rc = ml_store_head(l->s, &size, last, &last_time, e)) == ML_OK &&
-	    (rc = ml_rules_state_load(&r, l->s, e)) == ML_OK &&
-	    (r.dual_short = note, 1) &&
-	    (rc = ml_rules_check(l->s, ML_DB_MAIN, &r, size, now > last_time ? now : last_time,
+	if ((rc = ml_store_head(l->s, &size, last, &last_time, e)) ||
+	    (rc = ml_rules_state_load(&r, l->s, e)))
+		goto out;
+	r.dual_short = note; /* rule 13 a note, not an error, when given */
+	if ((rc = ml_rules_check(l->s, ML_DB_MAIN, &r, size, now > last_time ? now : last_time,
 				 item->envelope, item->len, 1, item->statement, &c, e)) == ML_OK)
 		ml_checked_free(&c);
+out:
 	ml_rules_state_free(&r);
 	ml_store_rollback(l->s);
 	return rc;
