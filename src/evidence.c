@@ -519,9 +519,16 @@ verify_cosigners(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *
 	struct ml_pubkey co[ML_ENVELOPE_MAX_SIGS - 1];
 	struct ml_key_row *k;
 	size_t i, j;
+	int rc;
 
 	for (i = 0; i < env->nco; i++) {
-		if (!(k = find_key(v, env->co[i].keyid, &j)) || (uint64_t)k->enrolled_seq >= seq ||
+		if (!(k = find_key(v, env->co[i].keyid, &j)))
+			return bad(v, seq, "countersigned by a key that was never enrolled");
+		if (v->key_ok[j] == 2)
+			return bad(v, seq, "key enrolment loop");
+		if ((rc = verify_enrolment(v, j))) /* as the author's: from its entry */
+			return rc;
+		if ((uint64_t)k->enrolled_seq >= seq ||
 		    (k->revoked_seq >= 0 && (uint64_t)k->revoked_seq < seq) ||
 		    ml_pubkey_parse_recorded(k->vkey, strlen(k->vkey), &co[i], v->e))
 			return bad(v, seq, "countersigned by a key not active at its place");
