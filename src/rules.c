@@ -814,7 +814,7 @@ check_dual(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	if (n >= (size_t)k)
 		return ML_OK;
 	if (r->dual_short) {
-		snprintf(r->dual_short, 384, "%s needs %d %ss (persons), has %zu: %s%s",
+		snprintf(r->dual_short, 384, "%s needs %d %.32ss (persons), has %zu: %.150s%.120s",
 			 ml_kind_name(c->st.kind), k, role, n, n ? list : "none", others);
 		return ML_OK;
 	}
