@@ -445,9 +445,12 @@ cmd_submit(int argc, char **argv)
 		     "file is checked as 'verify' would check it, or none is written.\n"
 		     "An envelope the ledger already holds (the same statement by the same\n"
 		     "key, or the same idempotencyKey and content) is not written again:\n"
-		     "\"FILE: already recorded at seq N\" on stderr, exit 0.  Exit codes: 2 bad\n"
-		     "input, 5 storage error, 6 key error, 7 conflict (an idempotencyKey\n"
-		     "already names other content).");
+		     "\"FILE: already recorded at seq N\" on stderr, exit 0.  An envelope may carry\n"
+		     "countersignatures ('mlledger sign --countersign'): every one must verify,\n"
+		     "and kinds under the governance's dualControl need K admins (persons).\n"
+		     "Exit codes: 2 bad input, 5 storage error, 6 key error (a signature that\n"
+		     "does not verify, too few admins), 7 conflict (an idempotencyKey already\n"
+		     "names other content).");
 		return ML_OK;
 	}
 	if (c.nargs == 0)
