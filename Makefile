@@ -155,6 +155,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/bundle.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/audit.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/witness.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

@@ -13,6 +13,7 @@
 
 #include "keys.h"
 #include "ledger.h"
+#include "statement.h"
 #include "output.h"
 #include "util.h"
 
@@ -84,6 +85,15 @@ int cli_governance_file(const char *path, char **text, struct ml_err *e);
 int cmd_key(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
+/* sign --countersign ENVELOPE (cli_countersign.c): c parsed by cmd_sign. */
+int cli_countersign(struct cli *c);
+/* Writes env, just signed by signed_by (may be NULL), to --out of c instead
+ * of appending it, checked as submit would check it (with l, may be NULL)
+ * except for too few signers under dual control, which is a note on stderr.
+ * Appends a newline to env.  Prints the file name. */
+int cli_envelope_out(struct cli *c, struct ml_ledger *l, struct ml_buf *env,
+		     const struct ml_pubkey *signed_by, const struct ml_statement *st,
+		     struct ml_err *e);
 int cmd_submit(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_log(int argc, char **argv);

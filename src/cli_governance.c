@@ -10,7 +10,7 @@
 #include "statement.h"
 
 static const char gov_usage[] =
-	"usage: mlledger governance set FILE --key ADMIN.key\n"
+	"usage: mlledger governance set FILE --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger governance show [--format text|json] [--default]\n"
 	"\n"
 	"A governance document (JSON, at most 64 KiB; ledger/FORMAT.md §2 and\n"
@@ -19,7 +19,15 @@ static const char gov_usage[] =
 	"lower is better) and the typed properties.  'set' appends it, signed by an\n"
 	"admin key; it governs every entry after it.  'show' prints the document in\n"
 	"force (--default: the documented default, which governs ledgers that\n"
-	"declare none).  A ledger can also start with one: init --governance FILE.\n";
+	"declare none).  A ledger can also start with one: init --governance FILE.\n"
+	"dualControl {\"kinds\":[...],\"signers\":K} makes entries of those kinds need K\n"
+	"persons holding admin (or \"role\") among their signers, and separation\n"
+	"[[\"admin\",\"approver\"]] keeps one person from holding both roles.  A document\n"
+	"is judged by the one in force before it: under dual control, set --out FILE\n"
+	"writes the entry for a second admin's 'mlledger sign --countersign', then\n"
+	"'mlledger submit'.  A document the enrolled persons cannot meet (K admins not\n"
+	"enrolled, or a person already holding both roles of a pair) is refused\n"
+	"(exit 2), so dual control never locks a ledger.\n";
 
 /* Reads and checks a governance file: *text is malloc'd (caller frees). */
 int
@@ -63,6 +71,10 @@ append_document(struct cli *c, struct ml_ledger *l, const char *text, struct ml_
 					     json_incref(pred), &payload, &st, e)) ||
 	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
 		goto out;
+	if (cli_get(c, "out")) { /* for a countersignature (dual control) */
+		rc = cli_envelope_out(c, l, &env, ml_seckey_public(k), &st, e);
+		goto out;
+	}
 	item.envelope = env.data;
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
@@ -90,7 +102,7 @@ gov_set(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file=")))
+	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= out= force")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(gov_usage, stdout);

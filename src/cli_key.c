@@ -16,8 +16,8 @@
 static const char key_usage[] =
 	"usage: mlledger key new NAME [--dir DIR] [--encrypt] [--passphrase-file F] [--force]\n"
 	"       mlledger key enroll NAME.pub --role ROLE[,ROLE...] [--person ID] [--name TEXT]\n"
-	"                          [--email ADDR] --key ADMIN.key\n"
-	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key\n"
+	"                          [--email ADDR] --key ADMIN.key [--out FILE [--force]]\n"
+	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger key list [--format text|json]\n"
 	"\n"
 	"key new writes NAME.key (0600, never overwritten without --force) and NAME.pub\n"
@@ -32,7 +32,12 @@ static const char key_usage[] =
 	"allowed to sign its own kinds of entries.  Every key belongs to a person:\n"
 	"--person ID (1-64 of [A-Za-z0-9._-]; default: the key's name, so a new key\n"
 	"enrolled under a revoked key's name is that person's rotated key), with an\n"
-	"optional display --name and --email.  Policies count persons, not keys.\n";
+	"optional display --name and --email.  Policies count persons, not keys.\n"
+	"Under dual control (governance dualControl: K admins, as persons, sign key\n"
+	"entries), enroll/revoke --out FILE write the signed entry instead of\n"
+	"appending it: a second admin adds a signature with 'mlledger sign\n"
+	"--countersign FILE', then 'mlledger submit' appends it.  Alone, one admin is\n"
+	"refused (exit 6, naming the persons who signed).\n";
 
 /* DIR/NAME.key and DIR/NAME.pub may be written: --force replaces a key
  * (that is key new's job), never the ledger's files (output.h). */
@@ -121,6 +126,10 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 	    (rc = ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &payload, e)) ||
 	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
 		goto out;
+	if (cli_get(c, "out")) { /* for a countersignature (dual control) */
+		rc = cli_envelope_out(c, l, &env, ml_seckey_public(k), NULL, e);
+		goto out;
+	}
 	item.envelope = env.data;
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
@@ -149,7 +158,7 @@ key_enroll(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file= person= name= email=")))
+	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file= person= name= email= out= force")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(key_usage, stdout);
@@ -197,7 +206,7 @@ key_revoke(int argc, char **argv)
 	int rc, found = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "reason= key= passphrase-file=")))
+	if ((rc = cli_parse(&c, argc, argv, "reason= key= passphrase-file= out= force")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(key_usage, stdout);

@@ -141,6 +141,8 @@ show_text(const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN])
 	if (ml_envelope_parse(en->envelope, en->envelope_len, &env, NULL) != ML_OK)
 		return;
 	printf("signed by  %s\n", env.keyid);
+	for (size_t i = 0; i < env.nco; i++) /* countersignatures, in order */
+		printf("and by     %s\n", env.co[i].keyid);
 	if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) == ML_OK) {
 		char d[65], *pred = json_dumps(st.predicate, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
 		ml_hex_encode(st.digest, sizeof st.digest, d);

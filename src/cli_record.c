@@ -36,6 +36,8 @@ static const struct {
 static const char record_usage[] =
 	"usage: mlledger record KIND NAME@VERSION [options] --key K.key [--format text|json]\n"
 	"       mlledger sign KIND NAME@VERSION [options] --key K.key --out FILE [--force]\n"
+	"       mlledger sign --countersign ENVELOPE --key K.key --out FILE [--pub S.pub]...\n"
+	"             [--force]\n"
 	"\n"
 	"  dataset     (--file PATH | --digest sha256:HEX) [--uri URI] [--set k=v]...\n"
 	"  model       (--artifact PATH | --digest sha256:HEX) [--dataset N@V]... [--parent N@V]\n"
@@ -63,6 +65,12 @@ static const char record_usage[] =
 	"sign writes the envelope to FILE (temporary name, then renamed); an existing\n"
 	"FILE is replaced only with --force, and never the ledger, its -wal, -shm,\n"
 	"-journal or log key, or a secret key (exit 2).\n"
+	"sign --countersign adds a signature by --key to ENVELOPE (dual control: an entry\n"
+	"kind the governance's dualControl lists needs K admins, FORMAT.md §5 rule 13)\n"
+	"after verifying the signatures it holds, with their keys from the ledger when\n"
+	"there is one, else from --pub files (exit 6 when one is missing or bad); it\n"
+	"prints the statement on stderr.  Without a ledger, whether the signers are\n"
+	"enrolled is left to 'submit'.  A key signs an envelope once (exit 2).\n"
 	"Exit codes: 0 ok, 2 bad input, 5 storage error, 6 key error, 7 conflict.\n";
 
 static int
@@ -357,12 +365,14 @@ cmd_sign(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, RECORD_SPEC " out= force")))
+	if ((rc = cli_parse(&c, argc, argv, RECORD_SPEC " out= force countersign= pub=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(record_usage, stdout);
 		return ML_OK;
 	}
+	if (cli_get(&c, "countersign"))
+		return cli_countersign(&c);
 	if (!(outp = cli_get(&c, "out")))
 		return cli_failf(&c, ML_EINPUT, "--out FILE is required");
 	if ((rc = cli_out_check(&c, "--out", outp, 0, &e)))
@@ -374,15 +384,8 @@ cmd_sign(int argc, char **argv)
 		goto out;
 	if ((rc = cli_load_key(&c, &k, &e)) || (rc = sign_from_cli(&c, l, k, &env, &e)))
 		goto out;
-	if (l) {
-		struct ml_append_item item = {.envelope = env.data, .len = env.len};
-		if ((rc = ml_ledger_check(l, &item, &e)))
-			goto out;
-	}
-	ml_buf_append(&env, "\n", 1);
-	if ((rc = ml_write_file_atomic(outp, env.data, env.len, 0644, !cli_has(&c, "force"),
-				       &e)) == ML_OK)
-		printf("%s\n", outp);
+	/* checked as submit would, short signatures under dual control aside */
+	rc = cli_envelope_out(&c, l, &env, NULL, NULL, &e);
 out:
 	ml_seckey_free(k);
 	ml_ledger_close(l);
@@ -442,9 +445,12 @@ cmd_submit(int argc, char **argv)
 		     "file is checked as 'verify' would check it, or none is written.\n"
 		     "An envelope the ledger already holds (the same statement by the same\n"
 		     "key, or the same idempotencyKey and content) is not written again:\n"
-		     "\"FILE: already recorded at seq N\" on stderr, exit 0.  Exit codes: 2 bad\n"
-		     "input, 5 storage error, 6 key error, 7 conflict (an idempotencyKey\n"
-		     "already names other content).");
+		     "\"FILE: already recorded at seq N\" on stderr, exit 0.  An envelope may carry\n"
+		     "countersignatures ('mlledger sign --countersign'): every one must verify,\n"
+		     "and kinds under the governance's dualControl need K admins (persons).\n"
+		     "Exit codes: 2 bad input, 5 storage error, 6 key error (a signature that\n"
+		     "does not verify, too few admins), 7 conflict (an idempotencyKey already\n"
+		     "names other content).");
 		return ML_OK;
 	}
 	if (c.nargs == 0)

@@ -475,6 +475,9 @@ out:
 
 /* The entry's author: enrolled before seq, not revoked before it, its own
  * enrolment verified, and the signature valid.  *who: its index. */
+static int verify_cosigners(struct ml_evidence *v, uint64_t seq,
+			    const struct ml_envelope *env, const struct ml_pubkey *author);
+
 static int
 verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env, size_t *who)
 {
@@ -501,7 +504,37 @@ verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env
 	    (ml_pubkey_parse_recorded(k->vkey, strlen(k->vkey), &pk, v->e) ||
 	     !ml_envelope_verify(env, &pk)))
 		return bad(v, seq, "bad signature");
+	if (seq >= v->trusted && env->nco && (rc = verify_cosigners(v, seq, env, &pk)))
+		return rc;
 	*who = i;
+	return ML_OK;
+}
+
+/* Every countersignature by a key enrolled before seq and not revoked
+ * before it, and valid (FORMAT.md §5 rule 4). */
+static int
+verify_cosigners(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env,
+		 const struct ml_pubkey *author)
+{
+	struct ml_pubkey co[ML_ENVELOPE_MAX_SIGS - 1];
+	struct ml_key_row *k;
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < env->nco; i++) {
+		if (!(k = find_key(v, env->co[i].keyid, &j)))
+			return bad(v, seq, "countersigned by a key that was never enrolled");
+		if (v->key_ok[j] == 2)
+			return bad(v, seq, "key enrolment loop");
+		if ((rc = verify_enrolment(v, j))) /* as the author's: from its entry */
+			return rc;
+		if ((uint64_t)k->enrolled_seq >= seq ||
+		    (k->revoked_seq >= 0 && (uint64_t)k->revoked_seq < seq) ||
+		    ml_pubkey_parse_recorded(k->vkey, strlen(k->vkey), &co[i], v->e))
+			return bad(v, seq, "countersigned by a key not active at its place");
+	}
+	if (!ml_envelope_verify_all(env, author, co, NULL))
+		return bad(v, seq, "bad countersignature");
 	return ML_OK;
 }
 

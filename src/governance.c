@@ -9,6 +9,7 @@
 #define MAX_ROLES 64
 #define MAX_ENVS 64
 #define MAX_NAMED 256
+#define MAX_PAIRS 64 /* separation: role pairs */
 
 /* FORMAT.md §2; ledger/governance.default.json holds the same bytes (a unit
  * test compares them). */
@@ -72,6 +73,11 @@ struct ml_governance {
 	size_t nenvs;
 	struct gov_prop *props; /* owned array */
 	size_t nprops;
+	uint32_t dual_kinds;    /* dualControl: bit k set for each kind listed */
+	int dual_signers;       /* dualControl.signers; 0 when not declared */
+	const char *dual_role;  /* dualControl.role (default "admin") */
+	const char *sep[MAX_PAIRS][2]; /* separation pairs */
+	size_t nsep;
 };
 
 const char *
@@ -412,7 +418,7 @@ static int
 validate(json_t *doc, struct ml_err *e)
 {
 	static const char *const members[] = {"roles", "environments", "metrics", "properties",
-					      "gates", NULL};
+					      "gates", "dualControl", "separation", NULL};
 	json_t *x;
 
 	if (!json_is_object(doc))
@@ -440,6 +446,66 @@ validate_gates(json_t *doc, struct ml_err *e)
 	return x ? check_gates_member(x, json_object_get(doc, "environments"), e) : ML_OK;
 }
 
+/* dualControl: {"kinds": [kind, ...], "signers": K, "role": ROLE?}, the
+ * role declared (FORMAT.md §2).  After the defaults are in. */
+static int
+validate_dual(json_t *doc, struct ml_err *e)
+{
+	static const char *const members[] = {"kinds", "signers", "role", NULL};
+	json_t *d = json_object_get(doc, "dualControl"), *k, *r;
+
+	if (!d)
+		return ML_OK;
+	if (!json_is_object(d) || only(d, members, "dualControl", e))
+		return ml_err_set(e, ML_EINPUT, "governance: dualControl: must be {\"kinds\": "
+				  "[kind, ...], \"signers\": 1 to %d, \"role\"?: role}",
+				  ML_ENVELOPE_MAX_SIGS);
+	if (check_list(json_object_get(d, "kinds"), 1, ML_KIND_COUNT, signable_kind,
+		       "dualControl.kinds", e))
+		return e->code;
+	k = json_object_get(d, "signers");
+	if (!json_is_integer(k) || json_integer_value(k) < 1 ||
+	    json_integer_value(k) > ML_ENVELOPE_MAX_SIGS)
+		return ml_err_set(e, ML_EINPUT, "governance: dualControl.signers: an integer from "
+				  "1 to %d (distinct persons who must sign)", ML_ENVELOPE_MAX_SIGS);
+	r = json_object_get(d, "role");
+	if (r && !json_is_string(r))
+		return ml_err_set(e, ML_EINPUT, "governance: dualControl.role: a role name");
+	if (r && !json_object_get(json_object_get(doc, "roles"), json_string_value(r)))
+		return undeclared("dualControl.role", json_string_value(r),
+				  json_object_get(doc, "roles"), e);
+	return ML_OK;
+}
+
+/* separation: [[ROLE, ROLE], ...], 1 to MAX_PAIRS pairs of two distinct
+ * declared roles.  After the defaults are in. */
+static int
+validate_separation(json_t *doc, struct ml_err *e)
+{
+	json_t *sep = json_object_get(doc, "separation"), *pair, *r;
+	size_t i, j;
+
+	if (!sep)
+		return ML_OK;
+	if (!json_is_array(sep) || json_array_size(sep) < 1 || json_array_size(sep) > MAX_PAIRS)
+		return ml_err_set(e, ML_EINPUT, "governance: separation: a list of 1 to %d role "
+				  "pairs, like [[\"admin\", \"approver\"]]", MAX_PAIRS);
+	json_array_foreach(sep, i, pair) {
+		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+		    !json_is_string(json_array_get(pair, 0)) ||
+		    !json_is_string(json_array_get(pair, 1)) ||
+		    !strcmp(json_string_value(json_array_get(pair, 0)),
+			    json_string_value(json_array_get(pair, 1))))
+			return ml_err_set(e, ML_EINPUT, "governance: separation[%zu]: must be a pair "
+					  "of two different role names", i);
+		json_array_foreach(pair, j, r)
+			if (!json_object_get(json_object_get(doc, "roles"), json_string_value(r)))
+				return undeclared("separation: role", json_string_value(r),
+						  json_object_get(doc, "roles"), e);
+	}
+	return ML_OK;
+}
+
 /* The tables of a validated, defaults-filled document.  -1 when out of
  * memory. */
 static int
@@ -459,6 +525,19 @@ index_doc(struct ml_governance *g)
 	}
 	json_array_foreach(json_object_get(g->doc, "environments"), i, x)
 		g->envs[g->nenvs++] = json_string_value(x);
+	if ((x = json_object_get(g->doc, "dualControl"))) {
+		json_array_foreach(json_object_get(x, "kinds"), i, kind)
+			if (ml_kind_parse(json_string_value(kind), &kd) == 0)
+				g->dual_kinds |= 1u << kd;
+		g->dual_signers = (int)json_integer_value(json_object_get(x, "signers"));
+		g->dual_role = json_string_value(json_object_get(x, "role"));
+		if (!g->dual_role)
+			g->dual_role = "admin";
+	}
+	json_array_foreach(json_object_get(g->doc, "separation"), i, x) {
+		g->sep[g->nsep][0] = json_string_value(json_array_get(x, 0));
+		g->sep[g->nsep++][1] = json_string_value(json_array_get(x, 1));
+	}
 	json_object_foreach(json_object_get(g->doc, "gates"), k, x) {
 		struct gov_gate *t = &g->gates[g->ngates++];
 		t->env = k;
@@ -527,7 +606,7 @@ ml_governance_parse(const char *text, size_t len, struct ml_governance **out,
 			json_object_set(doc, k, x);
 	json_decref(def);
 	g->doc = doc;
-	if (validate_gates(doc, e)) {
+	if (validate_gates(doc, e) || validate_dual(doc, e) || validate_separation(doc, e)) {
 		ml_governance_free(g);
 		return e->code;
 	}
@@ -718,4 +797,26 @@ ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gat
 		return 1;
 	}
 	return 0;
+}
+
+int
+ml_governance_dual(const struct ml_governance *g, enum ml_kind k, int *signers,
+		   const char **role)
+{
+	if (!g->dual_signers)
+		return 0;
+	*signers = g->dual_signers;
+	*role = g->dual_role;
+	return k == ML_KIND_COUNT || (g->dual_kinds >> k & 1u);
+}
+
+int
+ml_governance_separation(const struct ml_governance *g, size_t i, const char **a,
+			 const char **b)
+{
+	if (i >= g->nsep)
+		return 0;
+	*a = g->sep[i][0];
+	*b = g->sep[i][1];
+	return 1;
 }

@@ -84,4 +84,15 @@ int ml_governance_gate(const struct ml_governance *g, const char *env, struct ml
  * to it, or NULL.  For "did you mean" hints. */
 const char *ml_suggest(const char *word, const char *const *set, size_t n);
 
+/* dualControl (FORMAT.md §2): 1 when entries of kind k need signatures
+ * from *signers distinct persons, each holding *role (borrowed), at the
+ * entry's place; 0 when they do not.  k == ML_KIND_COUNT asks whether the
+ * document declares dualControl at all (and fills *signers and *role). */
+int ml_governance_dual(const struct ml_governance *g, enum ml_kind k, int *signers,
+		       const char **role);
+/* separation (FORMAT.md §2): 1 and the i-th pair of roles no person may
+ * hold both of (borrowed), or 0 when there is no pair i. */
+int ml_governance_separation(const struct ml_governance *g, size_t i, const char **a,
+			     const char **b);
+
 #endif

@@ -281,6 +281,7 @@ append_one(struct ml_ledger *l, struct ml_rules_state *r, const struct ml_append
 	   struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
 {
 	struct ml_checked c;
+	const char *bad = "";
 	int rc, trusted;
 
 	if (it->len > ML_MAX_ENVELOPE)
@@ -294,6 +295,11 @@ append_one(struct ml_ledger *l, struct ml_rules_state *r, const struct ml_append
 		  strcmp(it->signed_by->name, c.signer.name) == 0;
 	if (!trusted && !ml_envelope_verify(&c.env, &c.signer)) {
 		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", c.env.keyid);
+		goto out;
+	}
+	/* countersignatures come from elsewhere: always checked */
+	if (c.env.nco && !ml_envelope_verify_all(&c.env, &c.signer, c.co, &bad)) {
+		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", bad);
 		goto out;
 	}
 	en->envelope = it->envelope;
@@ -512,6 +518,13 @@ ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t
 int
 ml_ledger_check(struct ml_ledger *l, const struct ml_append_item *item, struct ml_err *e)
 {
+	return ml_ledger_check_partial(l, item, NULL, e);
+}
+
+int
+ml_ledger_check_partial(struct ml_ledger *l, const struct ml_append_item *item,
+			char note[384], struct ml_err *e)
+{
 	struct ml_rules_state r = {0};
 	struct ml_checked c;
 	uint8_t last[ML_SHA256_LEN];
@@ -521,11 +534,16 @@ ml_ledger_check(struct ml_ledger *l, const struct ml_append_item *item, struct m
 
 	if ((rc = ml_store_begin(l->s, 0, e)))
 		return rc;
-	if ((rc = ml_store_head(l->s, &size, last, &last_time, e)) == ML_OK &&
-	    (rc = ml_rules_state_load(&r, l->s, e)) == ML_OK &&
-	    (rc = ml_rules_check(l->s, ML_DB_MAIN, &r, size, now > last_time ? now : last_time,
+	if (note)
+		note[0] = '\0';
+	if ((rc = ml_store_head(l->s, &size, last, &last_time, e)) ||
+	    (rc = ml_rules_state_load(&r, l->s, e)))
+		goto out;
+	r.dual_short = note; /* rule 13 a note, not an error, when given */
+	if ((rc = ml_rules_check(l->s, ML_DB_MAIN, &r, size, now > last_time ? now : last_time,
 				 item->envelope, item->len, 1, item->statement, &c, e)) == ML_OK)
 		ml_checked_free(&c);
+out:
 	ml_rules_state_free(&r);
 	ml_store_rollback(l->s);
 	return rc;

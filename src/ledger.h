@@ -91,6 +91,11 @@ int ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, si
  * signer, references, duplicates, the signature) and writes nothing: for
  * `sign`, which makes an envelope to submit later.  Errors as append. */
 int ml_ledger_check(struct ml_ledger *l, const struct ml_append_item *item, struct ml_err *e);
+/* The same for an envelope that may still be countersigned: too few
+ * signers under the dualControl in force (FORMAT.md §5 rule 13) is not an
+ * error but a note (one line, "" when nothing is missing) in note. */
+int ml_ledger_check_partial(struct ml_ledger *l, const struct ml_append_item *item,
+			    char note[384], struct ml_err *e);
 
 /* The same, one item at a time, for callers that produce items while they
  * append (import signs on other threads meanwhile).  begin takes the write

@@ -50,6 +50,31 @@ held_read(struct ml_store *s, int64_t seq, struct held *h, struct ml_err *e)
 	return 0;
 }
 
+/* True when every countersignature of env verifies with the enrolled key
+ * of its keyid (as the author's, revoked or not), so that a held statement
+ * under a forged countersignature is answered as a forgery, not a retry. */
+static int
+cosignatures_ok(struct ml_store *s, const struct ml_envelope *env,
+		const struct ml_pubkey *author, int *ok, struct ml_err *e)
+{
+	struct ml_pubkey co[ML_ENVELOPE_MAX_SIGS - 1];
+	struct ml_key_row row;
+	struct ml_err ignore;
+	size_t i;
+	int found, rc;
+
+	*ok = 0;
+	for (i = 0; i < env->nco; i++) {
+		if ((rc = ml_store_key_get(s, ML_DB_MAIN, env->co[i].keyid, &row, &found, e)))
+			return rc;
+		if (!found ||
+		    ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), &co[i], &ignore) != ML_OK)
+			return ML_OK;
+	}
+	*ok = ml_envelope_verify_all(env, author, co, NULL);
+	return ML_OK;
+}
+
 /* True when env's signature verifies with the enrolled key of its keyid
  * (revoked or not: the entry it repeats was appended while it was valid).
  * signed_by short-cuts the check when it is that key. */
@@ -72,6 +97,8 @@ signature_ok(struct ml_store *s, const struct ml_envelope *env,
 		*ok = 1;
 	else
 		*ok = ml_envelope_verify(env, &k);
+	if (*ok && env->nco)
+		return cosignatures_ok(s, env, &k, ok, e);
 	return ML_OK;
 }
 

@@ -43,6 +43,7 @@ ml_rules_state_init(struct ml_rules_state *r, struct ml_err *e)
 	r->gov_seq = -1;
 	r->last_correction = -1;
 	r->governed = 0;
+	r->dual_short = NULL;
 	if (!(r->gov = ml_governance_default()))
 		return ml_err_set(e, ML_EIO, "out of memory");
 	return ML_OK;
@@ -203,9 +204,12 @@ check_enrollment(struct ml_store *s, enum ml_db db, const struct ml_rules_state 
 	return ML_OK;
 }
 
+static int check_revoke_dual(struct ml_store *s, enum ml_db db,
+			     const struct ml_rules_state *r, const char *keyid, struct ml_err *e);
+
 static int
-check_revocation(struct ml_store *s, enum ml_db db, struct ml_checked *c,
-		 struct ml_err *e)
+check_revocation(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		 struct ml_checked *c, struct ml_err *e)
 {
 	struct ml_pubkey k;
 	struct ml_key_row row;
@@ -227,7 +231,7 @@ check_revocation(struct ml_store *s, enum ml_db db, struct ml_checked *c,
 			return ml_err_set(e, ML_EINPUT, "key %s is the last active admin key; "
 					  "enrol another admin first", keyid);
 	}
-	return ML_OK;
+	return check_revoke_dual(s, db, r, keyid, e);
 }
 
 /* A reference {"name": REF, "digest": {"sha256": HEX}} must name a
@@ -524,6 +528,301 @@ statement_at(struct ml_store *s, uint64_t seq, struct ml_statement *st, int64_t 
 	return rc;
 }
 
+/* ---- persons: dual control and separation of duties ------------------- */
+
+#define PERSON_MAX (ML_KEY_NAME_MAX + 1)
+
+/* The person of an enrolled key (FORMAT.md §2, "Persons"): the person.id
+ * of the entry that enrolled it (the genesis' person for the genesis admin),
+ * else the key's name.  ML_EIO; anything unreadable falls back to the name
+ * (the entry was checked when it was appended). */
+static int
+key_person(struct ml_store *s, const struct ml_key_row *row, char out[PERSON_MAX],
+	   struct ml_err *e)
+{
+	struct ml_statement st;
+	json_t *id;
+	int rc;
+
+	snprintf(out, PERSON_MAX, "%s", row->name);
+	rc = statement_at(s, (uint64_t)row->enrolled_seq, &st, NULL, e);
+	if (rc == ML_EIO)
+		return rc;
+	if (rc != ML_OK)
+		return ML_OK;
+	id = json_object_get(json_object_get(st.predicate, "person"), "id");
+	if (json_is_string(id) && json_string_length(id) < PERSON_MAX)
+		snprintf(out, PERSON_MAX, "%s", json_string_value(id));
+	ml_statement_free(&st);
+	return ML_OK;
+}
+
+/* The active keys of a projection, with their persons. */
+struct holder {
+	char keyid[ML_KEYID_MAX];
+	char person[PERSON_MAX];
+	char roles[256];
+	int64_t enrolled_seq;
+};
+
+struct holders {
+	struct holder *v;
+	size_t n, cap;
+	int oom;
+};
+
+static int
+take_active(void *ctx, const struct ml_key_row *row)
+{
+	struct holders *h = ctx;
+
+	if (row->revoked_seq >= 0)
+		return 0;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		struct holder *v = realloc(h->v, cap * sizeof *v);
+		if (!v) {
+			h->oom = 1;
+			return 1;
+		}
+		h->v = v;
+		h->cap = cap;
+	}
+	memset(&h->v[h->n], 0, sizeof h->v[h->n]);
+	memcpy(h->v[h->n].keyid, row->keyid, ML_KEYID_MAX);
+	snprintf(h->v[h->n].person, PERSON_MAX, "%s", row->name);
+	snprintf(h->v[h->n].roles, sizeof h->v[h->n].roles, "%s", row->roles);
+	h->v[h->n++].enrolled_seq = row->enrolled_seq;
+	return 0;
+}
+
+/* Every active key of db with its person; h->v is the caller's to free. */
+static int
+active_holders(struct ml_store *s, enum ml_db db, struct holders *h, struct ml_err *e)
+{
+	struct ml_key_row row;
+	size_t i;
+	int rc;
+
+	memset(h, 0, sizeof *h);
+	rc = ml_store_key_each_in(s, db, take_active, h, e);
+	if (h->oom)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	if (rc)
+		return rc;
+	for (i = 0; i < h->n; i++) {
+		memset(&row, 0, sizeof row);
+		snprintf(row.name, sizeof row.name, "%s", h->v[i].person);
+		row.enrolled_seq = h->v[i].enrolled_seq;
+		if ((rc = key_person(s, &row, h->v[i].person, e)))
+			return rc;
+	}
+	return ML_OK;
+}
+
+/* Distinct persons among h's keys holding role (except keyid skip, may be
+ * NULL), joined by ", " into list; their number. */
+static size_t
+persons_holding(const struct holders *h, const char *role, const char *skip, char *list,
+		size_t cap)
+{
+	size_t i, j, n = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < h->n; i++) {
+		if (!ml_roles_has(h->v[i].roles, role) || (skip && !strcmp(skip, h->v[i].keyid)))
+			continue;
+		for (j = 0; j < i; j++)
+			if (!strcmp(h->v[j].person, h->v[i].person) &&
+			    ml_roles_has(h->v[j].roles, role) &&
+			    !(skip && !strcmp(skip, h->v[j].keyid)))
+				break;
+		if (j < i)
+			continue;
+		n++;
+		snprintf(list + strlen(list), cap - strlen(list), "%s%s", n > 1 ? ", " : "",
+			 h->v[i].person);
+	}
+	return n;
+}
+
+/* Whether person holds role through one of h's keys, or through extra
+ * (roles being enrolled, may be NULL). */
+static int
+person_holds(const struct holders *h, const char *person, const char *role, const char *extra)
+{
+	size_t i;
+
+	if (extra && ml_roles_has(extra, role))
+		return 1;
+	for (i = 0; i < h->n; i++)
+		if (!strcmp(h->v[i].person, person) && ml_roles_has(h->v[i].roles, role))
+			return 1;
+	return 0;
+}
+
+/* Rule 14: under g's separation, no person holds both roles of a pair;
+ * person (may be NULL) is about to get the comma-separated roles extra. */
+static int
+check_separated(const struct ml_governance *g, const struct holders *h, const char *person,
+		const char *extra, const char *what, struct ml_err *e)
+{
+	const char *a, *b;
+	size_t i, k;
+
+	for (i = 0; ml_governance_separation(g, i, &a, &b); i++) {
+		if (person && person_holds(h, person, a, extra) && person_holds(h, person, b, extra))
+			return ml_err_set(e, ML_EINPUT, "%s: person %s would hold both %s and %s, "
+					  "which the governance separates (separation)", what,
+					  person, a, b);
+		for (k = 0; !person && k < h->n; k++)
+			if (person_holds(h, h->v[k].person, a, NULL) &&
+			    person_holds(h, h->v[k].person, b, NULL))
+				return ml_err_set(e, ML_EINPUT, "%s: person %s holds both %s and %s, "
+						  "which it would separate (separation); revoke one "
+						  "first", what, h->v[k].person, a, b);
+	}
+	return ML_OK;
+}
+
+/* A key-enrollment under a document with separation (rule 14). */
+static int
+check_enrol_separation(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		       struct ml_checked *c, struct ml_err *e)
+{
+	const char *a, *b, *vkey = pred_str(&c->st, "key");
+	json_t *id = json_object_get(json_object_get(c->st.predicate, "person"), "id"), *role;
+	char person[PERSON_MAX], roles[256] = "";
+	struct holders h;
+	struct ml_pubkey k;
+	size_t i;
+	int rc;
+
+	if (!r->governed || !ml_governance_separation(r->gov, 0, &a, &b))
+		return ML_OK;
+	if (json_is_string(id) && json_string_length(id) < PERSON_MAX) {
+		snprintf(person, sizeof person, "%s", json_string_value(id));
+	} else {
+		ml_pubkey_parse(vkey, strlen(vkey), &k, NULL);
+		snprintf(person, sizeof person, "%s", k.name);
+	}
+	json_array_foreach(json_object_get(c->st.predicate, "roles"), i, role)
+		snprintf(roles + strlen(roles), sizeof roles - strlen(roles), "%s%s",
+			 i ? "," : "", json_string_value(role));
+	if ((rc = active_holders(s, db, &h, e)) == ML_OK)
+		rc = check_separated(r->gov, &h, person, roles, "key-enrollment", e);
+	free(h.v);
+	return rc;
+}
+
+/* A governance document g, about to be in force, can be met by the keys
+ * active now: dualControl has enough persons holding its role, and no
+ * person holds both roles of a separation pair.  Otherwise nobody could
+ * ever enrol the persons it needs (a deadlock), so it is refused. */
+static int
+check_doc_meetable(struct ml_store *s, enum ml_db db, const struct ml_governance *g,
+		   struct ml_err *e)
+{
+	const char *role;
+	char list[512];
+	struct holders h;
+	size_t have;
+	int k, rc;
+
+	if (!ml_governance_dual(g, ML_KIND_COUNT, &k, &role) &&
+	    !ml_governance_separation(g, 0, &role, &role))
+		return ML_OK; /* nothing to meet: no keys read */
+	if ((rc = active_holders(s, db, &h, e)))
+		goto out;
+	if (ml_governance_dual(g, ML_KIND_COUNT, &k, &role) &&
+	    (have = persons_holding(&h, role, NULL, list, sizeof list)) < (size_t)k) {
+		rc = ml_err_set(e, ML_EINPUT, "governance: dualControl needs %d persons holding "
+				"%s, and %zu %s enrolled%s%s%s: enrol more first, or nobody could "
+				"sign what it covers", k, role, have, have == 1 ? "is" : "are",
+				have ? " (" : "", list, have ? ")" : "");
+		goto out;
+	}
+	rc = check_separated(g, &h, NULL, NULL, "governance", e);
+out:
+	free(h.v);
+	return rc;
+}
+
+/* A revocation may not leave the dualControl in force without enough
+ * persons holding its role (rule 13): nobody could then enrol more. */
+static int
+check_revoke_dual(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		  const char *keyid, struct ml_err *e)
+{
+	const char *role;
+	char list[512];
+	struct holders h;
+	size_t have;
+	int k, rc;
+
+	if (!r->governed || !ml_governance_dual(r->gov, ML_KIND_COUNT, &k, &role))
+		return ML_OK;
+	if ((rc = active_holders(s, db, &h, e)) == ML_OK &&
+	    (have = persons_holding(&h, role, keyid, list, sizeof list)) < (size_t)k)
+		rc = ml_err_set(e, ML_EINPUT, "revoking %s would leave %zu %s holding %s (%s), "
+				"fewer than dualControl's %d signers; enrol another first", keyid,
+				have, have == 1 ? "person" : "persons", role, list, k);
+	free(h.v);
+	return rc;
+}
+
+/* Rule 13: an entry of a kind under the dualControl in force is signed by
+ * at least K distinct persons holding its role (author and countersigners). */
+static int
+check_dual(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+	   struct ml_checked *c, struct ml_err *e)
+{
+	char persons[ML_ENVELOPE_MAX_SIGS][PERSON_MAX], list[512] = "", others[512] = "";
+	const char *role, *keyid;
+	struct ml_key_row row;
+	size_t i, j, n = 0;
+	int k, found, rc;
+
+	if (!r->governed || c->st.kind == ML_KIND_GENESIS ||
+	    !ml_governance_dual(r->gov, c->st.kind, &k, &role))
+		return ML_OK;
+	for (i = 0; i <= c->env.nco; i++) {
+		char who[PERSON_MAX];
+		keyid = i ? c->env.co[i - 1].keyid : c->env.keyid;
+		if ((rc = ml_store_key_get(s, db, keyid, &row, &found, e)))
+			return rc;
+		if (!found)
+			continue; /* rule 4 refused it already */
+		if ((rc = key_person(s, &row, who, e)))
+			return rc;
+		if (!ml_roles_has(row.roles, role)) {
+			snprintf(others + strlen(others), sizeof others - strlen(others),
+				 "; %s does not hold %s", keyid, role);
+			continue;
+		}
+		for (j = 0; j < n && strcmp(persons[j], who); j++)
+			;
+		if (j < n) {
+			snprintf(others + strlen(others), sizeof others - strlen(others),
+				 "; %s is %s's again", keyid, who);
+			continue;
+		}
+		memcpy(persons[n++], who, PERSON_MAX);
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", n > 1 ? ", " : "",
+			 who);
+	}
+	if (n >= (size_t)k)
+		return ML_OK;
+	if (r->dual_short) {
+		snprintf(r->dual_short, 384, "%s needs %d %.32ss (persons), has %zu: %.150s%.120s",
+			 ml_kind_name(c->st.kind), k, role, n, n ? list : "none", others);
+		return ML_OK;
+	}
+	return ml_err_set(e, ML_EKEY, "%s needs %d %ss (persons), has %zu: %s%s; countersign "
+			  "with 'mlledger sign --countersign' (sign with --out FILE first)",
+			  ml_kind_name(c->st.kind), k, role, n, n ? list : "none", others);
+}
+
 /* Descriptor d names, by a mlledger:seq/N uri below size, a `policy` entry
  * with its name and digest; the policy's id into id (FORMAT.md §2,
  * replayable). */
@@ -693,20 +992,33 @@ check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	switch (c->st.kind) {
 	case ML_KIND_GENESIS: {
 		struct ml_governance *g;
-		const char *doc = pred_str(&c->st, "governance");
+		const char *doc = pred_str(&c->st, "governance"), *role;
+		int k;
 		if (doc && ml_governance_parse(doc, strlen(doc), &g, e))
 			return e->code;
-		if (doc)
+		if (!doc)
+			return ML_OK;
+		/* only the genesis admin is enrolled, holding admin */
+		if (ml_governance_dual(g, ML_KIND_COUNT, &k, &role) &&
+		    (strcmp(role, "admin") ? 0 : 1) < k) {
 			ml_governance_free(g);
+			return ml_err_set(e, ML_EINPUT, "genesis: the governance's dualControl "
+					  "needs %d persons holding %s, and a new ledger has one "
+					  "admin; start without it, enrol the others, then 'mlledger "
+					  "governance set'", k, role);
+		}
+		ml_governance_free(g);
 		return ML_OK;
 	}
 	case ML_KIND_GOVERNANCE: {
 		struct ml_governance *g;
 		const char *doc = pred_str(&c->st, "document");
+		int rc;
 		if (check_origin(s, c, e) || ml_governance_parse(doc, strlen(doc), &g, e))
 			return e->code;
+		rc = check_doc_meetable(s, db, g, e);
 		ml_governance_free(g);
-		return ML_OK;
+		return rc;
 	}
 	case ML_KIND_CLOCK_CORRECTION:
 		return check_origin(s, c, e) ? e->code : check_clock(s, r, c, time_us, e);
@@ -719,9 +1031,12 @@ check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 			return e->code;
 		return r->governed ? check_retirement(s, c, e) : ML_OK;
 	case ML_KIND_KEY_ENROLLMENT:
+		if (check_enrollment(s, db, r, c, e))
+			return e->code;
+		return check_enrol_separation(s, db, r, c, e);
 	case ML_KIND_KEY_REVOCATION:
 		return c->st.kind == ML_KIND_KEY_ENROLLMENT ? check_enrollment(s, db, r, c, e)
-							    : check_revocation(s, db, c, e);
+							    : check_revocation(s, db, r, c, e);
 	case ML_KIND_DATASET:
 	case ML_KIND_MODEL:
 		return check_versioned(s, db, c, e);
@@ -738,6 +1053,33 @@ check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	default:
 		return check_about_model(s, db, c, e);
 	}
+}
+
+/* Rule 4 for countersignatures: each keyid names a key enrolled before the
+ * entry and not revoked (none at entry 0: the genesis has one signer). */
+static int
+co_signers(struct ml_store *s, enum ml_db db, struct ml_checked *c, struct ml_err *e)
+{
+	struct ml_key_row row;
+	size_t i;
+	int found;
+
+	if (c->env.nco && c->seq == 0)
+		return ml_err_set(e, ML_EKEY, "entry 0 is signed by its admin key alone");
+	for (i = 0; i < c->env.nco; i++) {
+		const char *keyid = c->env.co[i].keyid;
+		if (ml_store_key_get(s, db, keyid, &row, &found, e))
+			return e->code;
+		if (!found)
+			return ml_err_set(e, ML_EKEY, "countersignature by %s: the key is not "
+					  "enrolled in this ledger", keyid);
+		if (row.revoked_seq >= 0)
+			return ml_err_set(e, ML_EKEY, "countersignature by %s: the key was revoked "
+					  "at entry %lld", keyid, (long long)row.revoked_seq);
+		if (ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), &c->co[i], e))
+			return ml_err_set(e, ML_EINTEGRITY, "stored key %s is corrupt", row.keyid);
+	}
+	return ML_OK;
 }
 
 static void
@@ -769,6 +1111,7 @@ ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r
 {
 	struct ml_checked c;
 	char keyid[ML_KEYID_MAX];
+	const char *bad = "";
 	int64_t dup;
 	int found, rc;
 
@@ -792,8 +1135,10 @@ ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r
 		rc = ml_err_set(e, ML_EKEY, "entry 0 must be signed by the admin key it enrols");
 		goto fail;
 	}
-	if (check_sig && !ml_envelope_verify(&c.env, &c.signer)) {
-		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", c.env.keyid);
+	if ((rc = co_signers(s, db, &c, e)))
+		goto fail;
+	if (check_sig && !ml_envelope_verify_all(&c.env, &c.signer, c.co, &bad)) {
+		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", bad);
 		goto fail;
 	}
 	if ((rc = ml_store_index_find(s, db, c.env.keyid, c.stmt_hash, &dup, &found, e)))
@@ -803,7 +1148,8 @@ ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r
 				"entry %lld", c.env.keyid, (long long)dup);
 		goto fail;
 	}
-	if ((rc = check_kind(s, db, r, &c, time_us, e)) != ML_OK)
+	if ((rc = check_kind(s, db, r, &c, time_us, e)) != ML_OK ||
+	    (rc = check_dual(s, db, r, &c, e)) != ML_OK)
 		goto fail;
 	fill_index(&c);
 	*out = c;

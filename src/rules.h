@@ -25,6 +25,8 @@ struct ml_checked {
 	struct ml_envelope env;
 	struct ml_statement st;
 	struct ml_pubkey signer;          /* the enrolled key named by keyid */
+	struct ml_pubkey co[ML_ENVELOPE_MAX_SIGS - 1]; /* the enrolled keys of the
+				     * countersignatures env.co[0..env.nco) */
 	char roles[256];                  /* the signer's roles */
 	uint8_t stmt_hash[ML_SHA256_LEN]; /* SHA-256 of the payload */
 	struct ml_index_row ix;           /* the entry_index row it implies */
@@ -39,6 +41,10 @@ struct ml_rules_state {
 				    * (no genesis document), until its first
 				    * governance entry: rules 9-11 wait for it */
 	int64_t last_correction;   /* seq of the latest clock-correction; -1: none */
+	char *dual_short;          /* NULL, or 384 bytes: rule 13 (too few signers
+				    * under dualControl) is not an error but this
+				    * note, for an envelope still to be countersigned;
+				    * "" when nothing is missing */
 };
 
 /* The state before entry 0: the default governance.  ML_EIO when out of
@@ -61,9 +67,13 @@ void ml_rules_state_free(struct ml_rules_state *r);
  * kind; declared roles, environments, metrics and property values), kind-
  * specific rules (admin-only key management, immutable dataset and model
  * versions, references to known versions and digests, waivers not expired
- * at time_us, retirements of live versions, clock corrections).
- * With check_sig, also verifies the signature (verify defers that to its
- * worker threads).  Errors: ML_EINPUT (form, references, duplicates),
+ * at time_us, retirements of live versions, clock corrections), and the
+ * key rules of dual control and separation of duties (FORMAT.md §5 rules
+ * 13 and 14): every countersignature's key enrolled and active, enough
+ * distinct persons for a kind under dualControl, no person holding both
+ * roles of a separation pair.
+ * With check_sig, also verifies every signature (verify defers that to its
+ * worker threads; c->signer and c->co are the keys to verify with).  Errors: ML_EINPUT (form, references, duplicates),
  * ML_EKEY (author key), ML_EIO.  On success *out must be released with
  * ml_checked_free; on failure it needs nothing. */
 int ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,

@@ -993,27 +993,45 @@ ml_dsse_pae(const char *type, const uint8_t *body, size_t len, struct ml_buf *ou
 	ml_buf_append(out, body, len);
 }
 
-/* The canonical envelope encoding.  keyid is written unescaped, so it must
- * be a simple key name plus hash: we only sign with such keys. */
+/* The canonical envelope encoding: the author's signature (keyid, sig),
+ * then the nco countersignatures co, in order.  keyids are written
+ * unescaped, so each must be a simple key name plus hash: we only sign with
+ * such keys, and the parser accepts no other. */
 static int
 encode_raw(const uint8_t *payload, size_t len, const char *keyid,
-	   const uint8_t sig[ML_SIG_LEN], struct ml_buf *out, struct ml_err *e)
+	   const uint8_t sig[ML_SIG_LEN], const struct ml_envelope_sig *co, size_t nco,
+	   struct ml_buf *out, struct ml_err *e)
 {
 	char *p, *s;
+	size_t i;
+	int oom = 0;
 
-	for (const char *k = keyid; *k; k++)
-		if (*k == '"' || *k == '\\' || (unsigned char)*k < 0x20)
-			return ml_err_set(e, ML_EINPUT, "envelope: key name must be [A-Za-z0-9._-]");
+	for (i = 0; i <= nco; i++)
+		for (const char *k = i ? co[i - 1].keyid : keyid; *k; k++)
+			if (*k == '"' || *k == '\\' || (unsigned char)*k < 0x20)
+				return ml_err_set(e, ML_EINPUT,
+						  "envelope: key name must be [A-Za-z0-9._-]");
 	p = ml_b64_encode(payload, len);
 	s = ml_b64_encode(sig, ML_SIG_LEN);
 	if (p && s)
 		ml_buf_printf(out,
 			      "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":"
-			      "[{\"keyid\":\"%s\",\"sig\":\"%s\"}]}",
+			      "[{\"keyid\":\"%s\",\"sig\":\"%s\"}",
 			      p, ML_PAYLOAD_TYPE, keyid, s);
+	for (i = 0; p && s && i < nco; i++) {
+		char *c = ml_b64_encode(co[i].sig, ML_SIG_LEN);
+		if (!c) {
+			oom = 1;
+			break;
+		}
+		ml_buf_printf(out, ",{\"keyid\":\"%s\",\"sig\":\"%s\"}", co[i].keyid, c);
+		free(c);
+	}
+	if (p && s)
+		ml_buf_append(out, "]}", 2);
 	free(p);
 	free(s);
-	if (!p || !s || out->oom)
+	if (!p || !s || oom || out->oom)
 		return ml_err_set(e, ML_EIO, "envelope: out of memory");
 	return ML_OK;
 }
@@ -1021,15 +1039,15 @@ encode_raw(const uint8_t *payload, size_t len, const char *keyid,
 int
 ml_envelope_encode(const struct ml_envelope *env, struct ml_buf *out, struct ml_err *e)
 {
-	return encode_raw(env->payload, env->payload_len, env->keyid, env->sig, out, e);
+	return encode_raw(env->payload, env->payload_len, env->keyid, env->sig, env->co,
+			  env->nco, out, e);
 }
 
-int
-ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
-		 struct ml_buf *out, struct ml_err *e)
+/* k's signature over the PAE of payload, and its keyid. */
+static int
+sign_pae(const struct ml_seckey *k, const uint8_t *payload, size_t len,
+	 uint8_t sig[ML_SIG_LEN], char keyid[ML_KEYID_MAX], struct ml_err *e)
 {
-	uint8_t sig[ML_SIG_LEN];
-	char keyid[ML_KEYID_MAX];
 	struct ml_buf pae = {0};
 
 	if (len > ML_MAX_STATEMENT)
@@ -1043,7 +1061,52 @@ ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
 	ml_seckey_sign(k, pae.data, pae.len, sig);
 	ml_buf_free(&pae);
 	ml_pubkey_keyid(ml_seckey_public(k), keyid);
-	return encode_raw(payload, len, keyid, sig, out, e);
+	return ML_OK;
+}
+
+int
+ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
+		 struct ml_buf *out, struct ml_err *e)
+{
+	uint8_t sig[ML_SIG_LEN];
+	char keyid[ML_KEYID_MAX];
+	int rc;
+
+	if ((rc = sign_pae(k, payload, len, sig, keyid, e)))
+		return rc;
+	return encode_raw(payload, len, keyid, sig, NULL, 0, out, e);
+}
+
+int
+ml_envelope_countersign(const struct ml_envelope *env, const struct ml_seckey *k,
+			struct ml_buf *out, struct ml_err *e)
+{
+	struct ml_envelope_sig co[ML_ENVELOPE_MAX_SIGS - 1];
+	char keyid[ML_KEYID_MAX];
+	uint8_t sig[ML_SIG_LEN];
+	size_t i;
+	int rc;
+
+	ml_pubkey_keyid(ml_seckey_public(k), keyid);
+	if (strcmp(keyid, env->keyid) == 0)
+		return ml_err_set(e, ML_EINPUT, "envelope: %s already signed it (as its author); "
+				  "a countersignature must come from another key", keyid);
+	for (i = 0; i < env->nco; i++)
+		if (strcmp(keyid, env->co[i].keyid) == 0)
+			return ml_err_set(e, ML_EINPUT, "envelope: %s already countersigned it",
+					  keyid);
+	if (env->nco + 1 >= ML_ENVELOPE_MAX_SIGS)
+		return ml_err_set(e, ML_EINPUT, "envelope: already holds %d signatures, the most "
+				  "an envelope may", ML_ENVELOPE_MAX_SIGS);
+	if ((rc = sign_pae(k, env->payload, env->payload_len, sig, keyid, e)))
+		return rc;
+	if (env->nco)
+		memcpy(co, env->co, env->nco * sizeof co[0]);
+	memcpy(co[env->nco].keyid, keyid, sizeof keyid);
+	memcpy(co[env->nco].sig, sig, ML_SIG_LEN);
+	rc = encode_raw(env->payload, env->payload_len, env->keyid, env->sig, co, env->nco + 1,
+			out, e);
+	return rc;
 }
 
 /* FORMAT.md §1: NAME "+" 8 lowercase hex digits, NAME an mlledger key name
@@ -1063,6 +1126,46 @@ keyid_valid(const char *id)
 	return charset_ok(id, (size_t)(plus - id), "._/:-", 128);
 }
 
+/* keyid and sig of a signature into *out, keyid validated.  0 or -1. */
+static int
+take_sig(const char *kid, size_t kidlen, const char *sig, size_t siglen,
+	 struct ml_envelope_sig *out)
+{
+	if (kidlen == 0 || kidlen >= ML_KEYID_MAX)
+		return -1;
+	memcpy(out->keyid, kid, kidlen);
+	out->keyid[kidlen] = '\0';
+	if (!keyid_valid(out->keyid) || ml_b64_decode_exact(sig, siglen, out->sig, ML_SIG_LEN) != 0)
+		return -1;
+	return 0;
+}
+
+/* Publishes sigs[0..n) into env: the first as the author's, the rest as
+ * countersignatures (malloc'd).  ML_EINPUT naming a repeated keyid, ML_EIO. */
+static int
+set_sigs(struct ml_envelope *env, const struct ml_envelope_sig *sigs, size_t n,
+	 struct ml_err *e)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(sigs[i].keyid, sigs[j].keyid) == 0)
+				return ml_err_set(e, ML_EINPUT, "envelope: signature %zu repeats the "
+						  "keyid %s of signature %zu; each key signs once",
+						  i + 1, sigs[i].keyid, j + 1);
+	memcpy(env->keyid, sigs[0].keyid, ML_KEYID_MAX);
+	memcpy(env->sig, sigs[0].sig, ML_SIG_LEN);
+	env->nco = n - 1;
+	env->co = NULL;
+	if (n > 1) {
+		if (!(env->co = malloc((n - 1) * sizeof *env->co)))
+			return ml_err_set(e, ML_EIO, "envelope: out of memory");
+		memcpy(env->co, sigs + 1, (n - 1) * sizeof *env->co);
+	}
+	return ML_OK;
+}
+
 /* Parses an envelope in exactly the canonical encoding mlledger writes,
  * without a JSON library (the common case, and the hot path of verify).
  * Returns 0 on success, else 1 (not canonical, or not decodable): the caller
@@ -1075,9 +1178,11 @@ parse_canonical(const uint8_t *bytes, size_t len, struct ml_envelope *out)
 	static const char mid[] = "\",\"payloadType\":\"" ML_PAYLOAD_TYPE
 				  "\",\"signatures\":[{\"keyid\":\"";
 	static const char sigp[] = "\",\"sig\":\"";
+	static const char next[] = "\"},{\"keyid\":\"";
 	static const char post[] = "\"}]}";
 	const char *p = (const char *)bytes, *end = p + len, *pl, *kid, *sig;
-	size_t pllen, kidlen, siglen;
+	size_t pllen, kidlen, siglen, n = 0;
+	struct ml_envelope_sig sigs[ML_ENVELOPE_MAX_SIGS];
 	struct ml_envelope env = {0};
 
 	if (len < sizeof pre || memcmp(p, pre, sizeof pre - 1) != 0)
@@ -1089,26 +1194,31 @@ parse_canonical(const uint8_t *bytes, size_t len, struct ml_envelope *out)
 	if ((size_t)(end - p) < sizeof mid - 1 || memcmp(p, mid, sizeof mid - 1) != 0)
 		return 1;
 	kid = p + sizeof mid - 1;
-	for (p = kid; p < end && *p != '"' && *p != '\\'; p++)
-		;
-	kidlen = (size_t)(p - kid);
-	if ((size_t)(end - p) < sizeof sigp - 1 || memcmp(p, sigp, sizeof sigp - 1) != 0)
+	for (;;) {
+		for (p = kid; p < end && *p != '"' && *p != '\\'; p++)
+			;
+		kidlen = (size_t)(p - kid);
+		if ((size_t)(end - p) < sizeof sigp - 1 || memcmp(p, sigp, sizeof sigp - 1) != 0)
+			return 1;
+		sig = p + sizeof sigp - 1;
+		for (p = sig; p < end && *p != '"'; p++)
+			;
+		siglen = (size_t)(p - sig);
+		if (n == ML_ENVELOPE_MAX_SIGS || take_sig(kid, kidlen, sig, siglen, &sigs[n]) != 0)
+			return 1;
+		n++;
+		if ((size_t)(end - p) == sizeof post - 1 && memcmp(p, post, sizeof post - 1) == 0)
+			break;
+		if ((size_t)(end - p) < sizeof next - 1 || memcmp(p, next, sizeof next - 1) != 0)
+			return 1;
+		kid = p + sizeof next - 1;
+	}
+	if (set_sigs(&env, sigs, n, NULL) != ML_OK)
+		return 1; /* the general parser names the repeated keyid */
+	if (ml_b64_decode(pl, pllen, &env.payload, &env.payload_len) != 0) {
+		free(env.co);
 		return 1;
-	sig = p + sizeof sigp - 1;
-	for (p = sig; p < end && *p != '"'; p++)
-		;
-	siglen = (size_t)(p - sig);
-	if ((size_t)(end - p) != sizeof post - 1 || memcmp(p, post, sizeof post - 1) != 0)
-		return 1;
-	if (kidlen == 0 || kidlen >= ML_KEYID_MAX)
-		return 1;
-	memcpy(env.keyid, kid, kidlen);
-	env.keyid[kidlen] = '\0';
-	if (!keyid_valid(env.keyid) ||
-	    ml_b64_decode_exact(sig, siglen, env.sig, ML_SIG_LEN) != 0)
-		return 1;
-	if (ml_b64_decode(pl, pllen, &env.payload, &env.payload_len) != 0)
-		return 1;
+	}
 	*out = env;
 	return 0;
 }
@@ -1118,8 +1228,10 @@ ml_envelope_parse(const uint8_t *bytes, size_t len, struct ml_envelope *out,
 		  struct ml_err *e)
 {
 	struct ml_envelope env = {0};
+	struct ml_envelope_sig sigs[ML_ENVELOPE_MAX_SIGS];
 	json_error_t jerr;
-	json_t *root, *sigs, *s0, *kid, *sig, *pl, *pt;
+	json_t *root, *arr, *s0, *kid, *sig, *pl, *pt;
+	size_t i, n;
 	int rc = ML_EINPUT;
 
 	if (len > ML_MAX_ENVELOPE)
@@ -1132,9 +1244,9 @@ ml_envelope_parse(const uint8_t *bytes, size_t len, struct ml_envelope *out,
 				  jerr.text);
 	pl = json_object_get(root, "payload");
 	pt = json_object_get(root, "payloadType");
-	sigs = json_object_get(root, "signatures");
+	arr = json_object_get(root, "signatures");
 	if (!json_is_object(root) || json_object_size(root) != 3 || !json_is_string(pl) ||
-	    !json_is_string(pt) || !json_is_array(sigs)) {
+	    !json_is_string(pt) || !json_is_array(arr)) {
 		ml_err_set(e, rc, "envelope: not a DSSE envelope (payload, payloadType, signatures)");
 		goto out;
 	}
@@ -1142,26 +1254,32 @@ ml_envelope_parse(const uint8_t *bytes, size_t len, struct ml_envelope *out,
 		ml_err_set(e, rc, "envelope: payloadType must be %s", ML_PAYLOAD_TYPE);
 		goto out;
 	}
-	if (json_array_size(sigs) != 1) {
-		ml_err_set(e, rc, "envelope: exactly one signature is required");
+	n = json_array_size(arr);
+	if (n < 1 || n > ML_ENVELOPE_MAX_SIGS) {
+		ml_err_set(e, rc, "envelope: 1 to %d signatures are required, not %zu",
+			   ML_ENVELOPE_MAX_SIGS, n);
 		goto out;
 	}
-	s0 = json_array_get(sigs, 0);
-	kid = json_object_get(s0, "keyid");
-	sig = json_object_get(s0, "sig");
-	if (!json_is_object(s0) || json_object_size(s0) != 2 || !json_is_string(kid) ||
-	    !json_is_string(sig) || json_string_length(kid) >= ML_KEYID_MAX ||
-	    !keyid_valid(json_string_value(kid)) ||
-	    ml_b64_decode_exact(json_string_value(sig), json_string_length(sig), env.sig,
-				ML_SIG_LEN) != 0) {
-		ml_err_set(e, rc, "envelope: signature must be {\"keyid\": NAME+hash, \"sig\": "
-				  "base64 of 64 bytes}");
-		goto out;
+	json_array_foreach(arr, i, s0) {
+		kid = json_object_get(s0, "keyid");
+		sig = json_object_get(s0, "sig");
+		if (!json_is_object(s0) || json_object_size(s0) != 2 || !json_is_string(kid) ||
+		    !json_is_string(sig) ||
+		    take_sig(json_string_value(kid), json_string_length(kid),
+			     json_string_value(sig), json_string_length(sig), &sigs[i]) != 0 ||
+		    strlen(sigs[i].keyid) != json_string_length(kid)) {
+			ml_err_set(e, rc, "envelope: signature must be {\"keyid\": NAME+hash, "
+				   "\"sig\": base64 of 64 bytes} (signature %zu)", i + 1);
+			goto out;
+		}
 	}
-	memcpy(env.keyid, json_string_value(kid), json_string_length(kid) + 1);
+	if ((rc = set_sigs(&env, sigs, n, e)) != ML_OK)
+		goto out;
+	rc = ML_EINPUT;
 	if (ml_b64_decode(json_string_value(pl), json_string_length(pl), &env.payload,
 			  &env.payload_len) != 0) {
 		ml_err_set(e, rc, "envelope: payload is not standard base64");
+		free(env.co);
 		goto out;
 	}
 	*out = env;
@@ -1179,6 +1297,9 @@ ml_envelope_clear(struct ml_envelope *env)
 	free(env->payload);
 	env->payload = NULL;
 	env->payload_len = 0;
+	free(env->co);
+	env->co = NULL;
+	env->nco = 0;
 }
 
 int
@@ -1195,4 +1316,39 @@ ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k)
 	ok = !pae.oom && ml_pubkey_verify(k, pae.data, pae.len, env->sig);
 	ml_buf_free(&pae);
 	return ok;
+}
+
+int
+ml_envelope_verify_all(const struct ml_envelope *env, const struct ml_pubkey *author,
+		       const struct ml_pubkey *co, const char **bad)
+{
+	char keyid[ML_KEYID_MAX];
+	struct ml_buf pae = {0};
+	const char *first_bad = NULL;
+	size_t i;
+
+	ml_dsse_pae(ML_PAYLOAD_TYPE, env->payload, env->payload_len, &pae);
+	if (pae.oom) {
+		first_bad = env->keyid;
+		goto out;
+	}
+	ml_pubkey_keyid(author, keyid);
+	if (strcmp(keyid, env->keyid) != 0 ||
+	    !ml_pubkey_verify(author, pae.data, pae.len, env->sig)) {
+		first_bad = env->keyid;
+		goto out;
+	}
+	for (i = 0; i < env->nco; i++) {
+		ml_pubkey_keyid(&co[i], keyid);
+		if (strcmp(keyid, env->co[i].keyid) != 0 ||
+		    !ml_pubkey_verify(&co[i], pae.data, pae.len, env->co[i].sig)) {
+			first_bad = env->co[i].keyid;
+			goto out;
+		}
+	}
+out:
+	ml_buf_free(&pae);
+	if (first_bad && bad)
+		*bad = first_bad;
+	return first_bad == NULL;
 }

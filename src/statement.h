@@ -1,8 +1,9 @@
 /* statement — in-toto Statement v1 payloads and DSSE envelopes.
  *
  * Builds, parses and validates the statements mlledger records, one
- * predicate type per entry kind, and wraps them in single-signature DSSE
- * envelopes (Ed25519 over the DSSE pre-authentication encoding).  Pure
+ * predicate type per entry kind, and wraps them in DSSE envelopes of 1 to
+ * 16 Ed25519 signatures over the DSSE pre-authentication encoding (the
+ * first is the author's; later ones are countersignatures).  Pure
  * functions over bytes: no I/O, no ledger state.  May call keys, util,
  * jansson.  Byte-exact rules: ledger/FORMAT.md, "Statements" and
  * "Envelopes".
@@ -120,29 +121,55 @@ void ml_statement_free(struct ml_statement *s);
  * "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, lengths in decimal. */
 void ml_dsse_pae(const char *type, const uint8_t *body, size_t len, struct ml_buf *out);
 
-/* A parsed envelope: one signature. */
+/* A DSSE envelope holds 1 to ML_ENVELOPE_MAX_SIGS signatures with distinct
+ * keyids (FORMAT.md §3).  The first is the author's: keyid and sig below,
+ * what every rule about "the signer" reads.  The others, in the order they
+ * were added, are countersignatures. */
+#define ML_ENVELOPE_MAX_SIGS 16
+
+struct ml_envelope_sig {
+	char keyid[ML_KEYID_MAX];
+	uint8_t sig[ML_SIG_LEN];
+};
+
+/* A parsed envelope. */
 struct ml_envelope {
 	uint8_t *payload;  /* owned, malloc'd */
 	size_t payload_len;
-	char keyid[ML_KEYID_MAX];
+	char keyid[ML_KEYID_MAX];       /* signature 1: the author */
 	uint8_t sig[ML_SIG_LEN];
+	size_t nco;                     /* countersignatures, 0..ML_ENVELOPE_MAX_SIGS-1 */
+	struct ml_envelope_sig *co;     /* owned, malloc'd; NULL when nco is 0 */
 };
 
 /* Signs payload (a statement) with k and writes the canonical envelope JSON
  * to out (caller ml_buf_free). */
 int ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
 		     struct ml_buf *out, struct ml_err *e);
-/* Writes the canonical envelope encoding of env to out. */
+/* Appends k's signature over env's payload to env's signatures and writes
+ * the canonical encoding to out (caller ml_buf_free).  ML_EINPUT when k's
+ * keyid already signed env or env holds ML_ENVELOPE_MAX_SIGS signatures.
+ * Checks nothing else: the caller verifies the signatures present first. */
+int ml_envelope_countersign(const struct ml_envelope *env, const struct ml_seckey *k,
+			    struct ml_buf *out, struct ml_err *e);
+/* Writes the canonical encoding of env (every signature, in order) to out. */
 int ml_envelope_encode(const struct ml_envelope *env, struct ml_buf *out,
 		       struct ml_err *e);
-/* Parses envelope JSON: payloadType must be ML_PAYLOAD_TYPE, exactly one
- * signature with a keyid "NAME+hhhhhhhh" and a 64-byte sig.  At most
- * ML_MAX_ENVELOPE bytes.  *out owns its payload (ml_envelope_clear). */
+/* Parses envelope JSON: payloadType must be ML_PAYLOAD_TYPE, 1 to
+ * ML_ENVELOPE_MAX_SIGS signatures, each a keyid "NAME+hhhhhhhh" and a
+ * 64-byte sig, no keyid twice.  At most ML_MAX_ENVELOPE bytes.  *out owns
+ * its payload and countersignatures (ml_envelope_clear). */
 int ml_envelope_parse(const uint8_t *bytes, size_t len, struct ml_envelope *out,
 		      struct ml_err *e);
 void ml_envelope_clear(struct ml_envelope *env);
-/* Verifies env's signature with k (the keyid must also name k).
- * Returns 1 when valid, 0 when not. */
+/* Verifies env's first (author) signature with k (the keyid must also name
+ * k).  Returns 1 when valid, 0 when not.  Countersignatures: below. */
 int ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k);
+/* Verifies every signature: the author's with author, countersignature i
+ * with co[i] (each keyid must name its key).  Returns 1 when all are
+ * valid; else 0 and *bad (may be NULL) = the keyid of the first that is
+ * not. */
+int ml_envelope_verify_all(const struct ml_envelope *env, const struct ml_pubkey *author,
+			   const struct ml_pubkey *co, const char **bad);
 
 #endif

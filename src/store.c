@@ -713,7 +713,14 @@ int
 ml_store_key_each(struct ml_store *s, int (*fn)(void *, const struct ml_key_row *),
 		  void *ctx, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, ML_DB_MAIN, Q_KEY_EACH, e);
+	return ml_store_key_each_in(s, ML_DB_MAIN, fn, ctx, e);
+}
+
+int
+ml_store_key_each_in(struct ml_store *s, enum ml_db db,
+		     int (*fn)(void *, const struct ml_key_row *), void *ctx, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, db, Q_KEY_EACH, e);
 	struct ml_key_row row;
 	int rc, stop = 0;
 
@@ -727,7 +734,7 @@ ml_store_key_each(struct ml_store *s, int (*fn)(void *, const struct ml_key_row 
 	sqlite3_reset(st);
 	if (stop)
 		return stop;
-	return rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read keys");
+	return rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read keys");
 }
 
 int

@@ -94,6 +94,10 @@ int ml_store_admin_count(struct ml_store *s, enum ml_db db, int64_t *n, struct m
  * returned). */
 int ml_store_key_each(struct ml_store *s, int (*fn)(void *, const struct ml_key_row *),
 		      void *ctx, struct ml_err *e);
+/* The same, over db's projection (the replay's, during verify). */
+int ml_store_key_each_in(struct ml_store *s, enum ml_db db,
+			 int (*fn)(void *, const struct ml_key_row *), void *ctx,
+			 struct ml_err *e);
 
 int ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
 			 const char *ref, uint8_t digest[ML_SHA256_LEN], int64_t *seq,

@@ -24,7 +24,8 @@
 struct sigjob {
 	uint64_t seq;           /* entry seq, or checkpoint tree size */
 	struct ml_pubkey key;
-	struct ml_envelope env; /* entries: owns payload */
+	struct ml_envelope env; /* entries: owns payload and countersignatures */
+	struct ml_pubkey *co;   /* the countersigners' keys (env.nco), owned; NULL */
 	char *text;             /* checkpoints: the signed note text, owned */
 	size_t text_len;
 	uint8_t sig[ML_SIG_LEN];
@@ -53,6 +54,7 @@ batch_free(struct batch *b)
 
 	for (i = 0; i < b->n; i++) {
 		ml_envelope_clear(&b->jobs[i].env);
+		free(b->jobs[i].co);
 		free(b->jobs[i].text);
 	}
 	free(b);
@@ -91,11 +93,14 @@ worker(void *arg)
 				}
 				continue;
 			}
-			if (!ml_envelope_verify(&j->env, &j->key)) {
+			/* one signature (the common case) as before; else every one */
+			const char *badk = j->env.keyid;
+			if (j->env.nco ? !ml_envelope_verify_all(&j->env, &j->key, j->co, &badk)
+				       : !ml_envelope_verify(&j->env, &j->key)) {
 				pthread_mutex_lock(&p->mu);
 				if (p->bad_seq < 0 || (int64_t)j->seq < p->bad_seq) {
 					p->bad_seq = (int64_t)j->seq;
-					memcpy(p->bad_keyid, j->env.keyid, ML_KEYID_MAX);
+					memcpy(p->bad_keyid, badk, ML_KEYID_MAX);
 				}
 				pthread_mutex_unlock(&p->mu);
 				break; /* later jobs of this batch cannot be first */
@@ -216,9 +221,19 @@ queue_signature(struct walk *w, struct ml_checked *c)
 		return ML_EIO;
 	j->seq = c->seq;
 	j->key = c->signer;
-	j->env = c->env; /* moves the payload */
+	j->co = NULL;
+	if (c->env.nco) {
+		if (!(j->co = malloc(c->env.nco * sizeof *j->co))) {
+			w->cur->n--;
+			return ml_err_set(w->e, ML_EIO, "out of memory");
+		}
+		memcpy(j->co, c->co, c->env.nco * sizeof *j->co);
+	}
+	j->env = c->env; /* moves the payload and countersignatures */
 	memset(&c->env.payload, 0, sizeof c->env.payload);
 	c->env.payload_len = 0;
+	c->env.co = NULL;
+	c->env.nco = 0;
 	job_done(w);
 	return ML_OK;
 }

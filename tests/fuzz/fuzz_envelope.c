@@ -1,7 +1,8 @@
 /* fuzz_envelope — DSSE envelopes (ml_envelope_parse) as `submit` and verify
  * read them, and the in-toto statement inside (ml_statement_parse).
  * Property: a parsed envelope re-encodes canonically and parses back to the
- * same payload, keyid and signature. */
+ * same payload and signatures (author and countersignatures, in order), at
+ * most 16 of them with distinct keyids. */
 #include "fuzz.h"
 
 #include "statement.h"
@@ -19,6 +20,12 @@ check_roundtrip(const struct ml_envelope *env)
 	FZ_ASSERT(memcmp(again.payload, env->payload, env->payload_len) == 0);
 	FZ_ASSERT(strcmp(again.keyid, env->keyid) == 0);
 	FZ_ASSERT(memcmp(again.sig, env->sig, ML_SIG_LEN) == 0);
+	FZ_ASSERT(again.nco == env->nco && env->nco < ML_ENVELOPE_MAX_SIGS);
+	for (size_t i = 0; i < env->nco; i++) {
+		FZ_ASSERT(strcmp(again.co[i].keyid, env->co[i].keyid) == 0);
+		FZ_ASSERT(strcmp(env->co[i].keyid, env->keyid) != 0);
+		FZ_ASSERT(memcmp(again.co[i].sig, env->co[i].sig, ML_SIG_LEN) == 0);
+	}
 	ml_envelope_clear(&again);
 	ml_buf_free(&out);
 }

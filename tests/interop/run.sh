@@ -1919,6 +1919,63 @@ else
     indent "$T/cli.out"
 fi
 
+# --- dual control (FORMAT.md §3 several signatures, §5 rules 13 and 14) ----
+# A ledger built by the CLI where alice and bob (two persons) must both sign
+# key and governance entries; forged copies, rebuilt with the log key,
+# break only the rule under test.
+DK="$T/dualkeys"
+DL="$T/dual.db"
+mkdir -p "$DK"
+DERR=""
+for n in alice alice2 bob carol; do
+    "$M" key new "$n" --dir "$DK" >/dev/null 2>&1 || DERR="key new $n"
+done
+printf '%s\n' '{"dualControl":{"kinds":["key-enrollment","key-revocation","governance"],"signers":2},"separation":[["admin","approver"]]}' >"$T/dual.json"
+dml() { "$M" --ledger "$DL" "$@" >>"$T/dual.log" 2>&1 || DERR="${DERR:-$*}"; }
+dml init --key "$DK/alice.key"
+dml key enroll "$DK/bob.pub" --role admin --key "$DK/alice.key"
+dml key enroll "$DK/alice2.pub" --role admin --person alice --key "$DK/alice.key"
+dml governance set "$T/dual.json" --key "$DK/alice.key" --out "$T/dual-g1.env"
+dml sign --countersign "$T/dual-g1.env" --key "$DK/bob.key" --out "$T/dual-g2.env"
+dml submit "$T/dual-g2.env"
+dml key enroll "$DK/carol.pub" --role engineer --key "$DK/alice.key" --out "$T/dual-c1.env"
+dml sign --countersign "$T/dual-c1.env" --key "$DK/bob.key" --out "$T/dual-c2.env"
+dml submit "$T/dual-c2.env"
+if [ -n "$DERR" ]; then
+    notok "dual-control ledger built by the CLI: $DERR"
+    indent "$T/dual.log"
+else
+    expect_accept "$DL" "a ledger with countersigned governance and key entries under dualControl"
+    DSEQ=$(sql "$DL" "SELECT seq FROM entry_index WHERE kind = 'key-enrollment' AND name = 'carol';")
+    # dcopy NAME ENVFILE: db = a copy of the dual ledger with carol's
+    # enrolment replaced by ENVFILE, chain, tree and checkpoints rebuilt
+    dcopy() {
+        db="$T/$1.db"
+        rm -f "$db" "$db-wal" "$db-shm"
+        cp "$DL" "$db"
+        "$PY" "$FORGE" replace "$db" "$DSEQ" <"$2" &&
+            "$PY" "$FORGE" rebuild "$db" chain tree "sign=$DL.log.key"
+    }
+    dedit() { "$PY" -c 'import base64, json, sys
+e = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+print(json.dumps(e, separators=(",", ":")))' "$@"; }
+    dcopy dual-one "$T/dual-c1.env"
+    expect_reject_why "$db" "a key-enrollment signed by one admin under dualControl 2 (rule 13)" "rule 13"
+    dedit "$T/dual-c2.env" 'e["signatures"][1]["sig"] = base64.b64encode(bytes(64)).decode()' >"$T/dual-bad.env"
+    dcopy dual-bad "$T/dual-bad.env"
+    expect_reject_why "$db" "a countersignature that does not verify (rule 4)" "countersignature by bob"
+    # offline (no ledger here): the ledger would refuse to sign a statement
+    # it already holds
+    (cd "$DK" && env -u MLLEDGER_LEDGER "$M" sign --countersign "$T/dual-c1.env" \
+        --pub "$DK/alice.pub" --key "$DK/alice2.key" --out "$T/dual-same.env" >/dev/null 2>&1)
+    dcopy dual-same "$T/dual-same.env"
+    expect_reject_why "$db" "countersigned by a second key of the same person (rule 13)" "rule 13"
+    dedit "$T/dual-c2.env" 'e["signatures"].append(e["signatures"][1])' >"$T/dual-twice.env"
+    dcopy dual-twice "$T/dual-twice.env"
+    expect_reject_why "$db" "one keyid signing twice (§3)" "signs twice"
+fi
+
 # control: the untouched ledger still verifies with both after all the copying
 if "$PY" "$VERIFY" "$L" >/dev/null 2>&1 && "$M" --ledger "$L" verify >/dev/null 2>&1; then
     ok "original ledger still accepted by both"

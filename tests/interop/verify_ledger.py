@@ -872,7 +872,9 @@ def is_uint(v):
 # envelope and statement (§2, §3)
 
 def parse_envelope(env_bytes):
-    """Return (statement_bytes, keyid, sig)."""
+    """Return (statement_bytes, keyid, sig, countersignatures): the first
+    signature is the author's (§3); countersignatures is the list of
+    (keyid, sig) of the others, in order."""
     if len(env_bytes) > MAX_ENVELOPE:
         raise Bad("envelope larger than 1 MiB")
     env = parse_json(env_bytes, "envelope")
@@ -881,23 +883,28 @@ def parse_envelope(env_bytes):
     if env["payloadType"] != PAYLOAD_TYPE:
         raise Bad("envelope: payloadType is not %s" % PAYLOAD_TYPE)
     sigs = env["signatures"]
-    if not isinstance(sigs, list) or len(sigs) != 1:
-        raise Bad("envelope: must hold exactly one signature")
-    s = sigs[0]
-    if not isinstance(s, dict) or set(s) != {"keyid", "sig"}:
-        raise Bad("envelope: signature members must be exactly keyid, sig")
-    keyid = s["keyid"]
-    if not isinstance(keyid, str):
-        raise Bad("envelope: keyid is not a string")
-    kparts = keyid.split("+")
-    if len(kparts) != 2 or not fm(RE_HEX8, kparts[1]) or not (
-            fm(RE_KEY_NAME, kparts[0]) or fm(RE_ORIGIN, kparts[0])):
-        raise Bad("envelope: malformed keyid %r" % keyid)
-    sig = b64decode_strict(s["sig"], "envelope sig")
-    if len(sig) != 64:
-        raise Bad("envelope: signature is not 64 bytes")
+    # §3: 1 to 16 signatures, no keyid twice
+    if not isinstance(sigs, list) or not 1 <= len(sigs) <= 16:
+        raise Bad("envelope: must hold 1 to 16 signatures")
+    out = []
+    for s in sigs:
+        if not isinstance(s, dict) or set(s) != {"keyid", "sig"}:
+            raise Bad("envelope: signature members must be exactly keyid, sig")
+        keyid = s["keyid"]
+        if not isinstance(keyid, str):
+            raise Bad("envelope: keyid is not a string")
+        kparts = keyid.split("+")
+        if len(kparts) != 2 or not fm(RE_HEX8, kparts[1]) or not (
+                fm(RE_KEY_NAME, kparts[0]) or fm(RE_ORIGIN, kparts[0])):
+            raise Bad("envelope: malformed keyid %r" % keyid)
+        sig = b64decode_strict(s["sig"], "envelope sig")
+        if len(sig) != 64:
+            raise Bad("envelope: signature is not 64 bytes")
+        if any(keyid == k for k, _ in out):
+            raise Bad("envelope: keyid %s signs twice" % keyid)
+        out.append((keyid, sig))
     stmt = b64decode_strict(env["payload"], "envelope payload")
-    return stmt, keyid, sig
+    return stmt, out[0][0], out[0][1], out[1:]
 
 
 def real_date(y, mo, d):
@@ -1219,9 +1226,14 @@ class Governance:
     set) or name -> (direction, unit); properties: name -> (type, values or
     None); gates: environment -> (tuple of policy ids, maxAge in seconds),
     empty when the document has no `gates` (not defaulted)."""
-    def __init__(self, roles, envs, metrics, properties, gates=None):
+    def __init__(self, roles, envs, metrics, properties, gates=None, dual=None,
+                 separation=()):
         self.roles, self.envs, self.metrics, self.properties = roles, envs, metrics, properties
         self.gates = gates or {}
+        # §2 dualControl: (frozenset of kinds, K, role), or None (not defaulted)
+        self.dual = dual
+        # §2 separation: tuple of (role, role) pairs (not defaulted)
+        self.separation = tuple(separation)
 
     def direction(self, metric):
         """§2: the direction of a metric, or None ("changed" only)."""
@@ -1231,8 +1243,10 @@ class Governance:
         return DEFAULT_DIRECTIONS.get(metric)
 
     def same_as(self, other):
-        return (self.roles, self.envs, self.metrics, self.properties, self.gates) == \
-            (other.roles, other.envs, other.metrics, other.properties, other.gates)
+        return (self.roles, self.envs, self.metrics, self.properties, self.gates, self.dual,
+                self.separation) == \
+            (other.roles, other.envs, other.metrics, other.properties, other.gates, other.dual,
+             other.separation)
 
 
 # §2 the tables of the default governance (roles; environments; metrics:
@@ -1283,7 +1297,8 @@ def parse_governance(text, what="governance document"):
     doc = parse_json(raw, what)
     if not isinstance(doc, dict):
         raise Bad("%s: not a JSON object" % what)
-    unknown = set(doc) - {"roles", "environments", "metrics", "properties", "gates"}
+    unknown = set(doc) - {"roles", "environments", "metrics", "properties", "gates",
+                          "dualControl", "separation"}
     if unknown:
         raise Bad("%s: unknown member %s" % (what, ", ".join(sorted(unknown))))
 
@@ -1376,7 +1391,33 @@ def parse_governance(text, what="governance document"):
             if not isinstance(ma, int) or isinstance(ma, bool) or not 1 <= ma <= MAX_GATE_AGE:
                 raise Bad("%s.maxAge: an integer from 1 to %d" % (w, MAX_GATE_AGE))
             gates[env] = (tuple(pols), ma)
-    return Governance(roles, envs, metrics, properties, gates)
+    dual = None             # §2 dualControl: not defaulted
+    if "dualControl" in doc:
+        d = doc["dualControl"]
+        w = "%s: dualControl" % what
+        if not isinstance(d, dict) or not {"kinds", "signers"} <= set(d) <= \
+                {"kinds", "signers", "role"}:
+            raise Bad("%s: must be {kinds, signers, role?}" % w)
+        kinds = _distinct_strings(d["kinds"], 1, len(SIGNABLE_KINDS),
+                                  lambda k: k in SIGNABLE_KINDS, w + ".kinds")
+        k = d["signers"]
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 16:
+            raise Bad("%s.signers: an integer from 1 to 16" % w)
+        role = d.get("role", "admin")
+        if not isinstance(role, str) or role not in roles:
+            raise Bad("%s.role: %r is not a declared role" % (w, role))
+        dual = (frozenset(kinds), k, role)
+    separation = []         # §2 separation: not defaulted
+    if "separation" in doc:
+        p = doc["separation"]
+        if not isinstance(p, list) or not 1 <= len(p) <= 64:
+            raise Bad("%s: separation: a list of 1-64 pairs" % what)
+        for i, pair in enumerate(p):
+            if not isinstance(pair, list) or len(pair) != 2 or \
+                    not all(isinstance(r, str) and r in roles for r in pair) or pair[0] == pair[1]:
+                raise Bad("%s: separation[%d]: a pair of two different declared roles" % (what, i))
+            separation.append((pair[0], pair[1]))
+    return Governance(roles, envs, metrics, properties, gates, dual, separation)
 
 
 def check_property_type(name, decl, v):
@@ -1451,9 +1492,10 @@ class State:
     def active_admins(self):
         return [k for k, v in self.keys.items() if v["revoked"] is None and "admin" in v["roles"]]
 
-    def enrol(self, seq, keyid, name, vkey, pub, roles):
+    def enrol(self, seq, keyid, name, vkey, pub, roles, person=None):
+        # §2 "Persons": the enrolment's person.id, else the key's name
         self.keys[keyid] = dict(name=name, vkey=vkey, pub=pub, roles=list(roles),
-                                enrolled=seq, revoked=None)
+                                enrolled=seq, revoked=None, person=person or name)
         self.active_name[name] = keyid
         self.seen_pubs[pub] = keyid
 
@@ -1557,10 +1599,10 @@ def check_rule12(st, gov, gov_what, t, sname, sdigest, env):
 
 
 def check_entry(st, seq, env_bytes, t):
-    """Apply §5 rules 1-11 to entry seq (append time t, µs) once its seq,
+    """Apply §5 rules 1-14 to entry seq (append time t, µs) once its seq,
     link and leaf hash are checked; return its expected entry_index row.
     The caller appends t and the leaf hash to st.times and st.leaves."""
-    stmt, keyid, sig = parse_envelope(env_bytes)
+    stmt, keyid, sig, cosigs = parse_envelope(env_bytes)
     kind, sname, sdigest, pred = parse_statement(stmt)
     msg = pae(PAYLOAD_TYPE, stmt)
     stmt_hash = sha256(stmt)
@@ -1579,7 +1621,10 @@ def check_entry(st, seq, env_bytes, t):
             raise Bad("genesis is not signed by its admin key")
         if not ed25519_verify(apub, msg, sig):
             raise Bad("signature does not verify")
-        st.enrol(0, akeyid, aname, pred["admin"], apub, ["admin"])
+        if cosigs:
+            raise Bad("entry 0 has more than one signature (rule 4)")
+        st.enrol(0, akeyid, aname, pred["admin"], apub, ["admin"],
+                 pred.get("person", {}).get("id"))
         st.genesis = pred
     else:
         if kind == "genesis":
@@ -1591,6 +1636,16 @@ def check_entry(st, seq, env_bytes, t):
             raise Bad("signed by revoked key %s (revoked at entry %d)" % (keyid, k["revoked"]))
         if not ed25519_verify(k["pub"], msg, sig):
             raise Bad("signature does not verify")
+        # rule 4, for every countersignature (§3): one bad one is enough
+        for ckid, csig in cosigs:
+            c = st.keys.get(ckid)
+            if c is None:
+                raise Bad("countersigned by unknown key %s" % ckid)
+            if c["revoked"] is not None:
+                raise Bad("countersigned by revoked key %s (revoked at entry %d)"
+                          % (ckid, c["revoked"]))
+            if not ed25519_verify(c["pub"], msg, csig):
+                raise Bad("countersignature by %s does not verify" % ckid)
 
     # rule 6: replay
     if (keyid, stmt_hash) in st.replay:
@@ -1629,13 +1684,38 @@ def check_entry(st, seq, env_bytes, t):
                     check_property_type(k, gov.properties[k], v)
                 except Bad as e:
                     raise Bad("%s, under %s" % (e, gov_what))
+    # rule 13: dual control, under the document in force (so a governance
+    # entry is judged by the one it replaces)
+    if seq > 0 and st.governed and gov.dual is not None and kind in gov.dual[0]:
+        _, need, role = gov.dual
+        persons = {st.keys[k]["person"] for k in [keyid] + [c for c, _ in cosigs]
+                   if role in st.keys[k]["roles"]}
+        if len(persons) < need:
+            raise Bad("%s needs %d persons holding %s among its signers, has %d (rule 13)"
+                      % (kind, need, role, len(persons)))
     new_gov = None
     if kind == "genesis" and "governance" in pred:      # rule 3
         new_gov = parse_governance(pred["governance"], "genesis.governance")
+        # §2 "met at its place": a genesis has one person, its admin
+        if new_gov.dual is not None and new_gov.dual[1] > (1 if new_gov.dual[2] == "admin" else 0):
+            raise Bad("genesis governance: dualControl needs more persons than the genesis admin")
     elif kind in LEDGER_KINDS and sname != st.genesis["origin"]:
         raise Bad("%s: subject name %r is not the ledger's origin" % (kind, sname))
     elif kind == "governance":                            # rule 9
         new_gov = parse_governance(pred["document"], "governance.document")
+        # rule 13: the new document is met at its place (§2), in every ledger
+        active = [v for v in st.keys.values() if v["revoked"] is None]
+        if new_gov.dual is not None:
+            _, need, role = new_gov.dual
+            if len({v["person"] for v in active if role in v["roles"]}) < need:
+                raise Bad("governance: its dualControl needs %d persons holding %s, fewer "
+                          "are enrolled (rule 13)" % (need, role))
+        for a, b in new_gov.separation:
+            holds = {}
+            for v in active:
+                holds.setdefault(v["person"], set()).update(v["roles"])
+            if any(a in r and b in r for r in holds.values()):
+                raise Bad("governance: a person already holds both %s and %s (rule 13)" % (a, b))
 
     # rule 1: a clock correction naming `from` is dated before entry from
     # and not before entry from - 1; from is below its own seq and above the
@@ -1671,13 +1751,32 @@ def check_entry(st, seq, env_bytes, t):
                 raise Bad("enrolment of keyid %s, which is taken" % kkeyid)
             if kname in st.active_name:
                 raise Bad("enrolment of name %r, which has an active key" % kname)
-            st.enrol(seq, kkeyid, kname, pred["key"], kpub, pred["roles"])
+            person = pred.get("person", {}).get("id", kname)
+            # rule 14: separation of duties, under the document in force
+            if st.governed:
+                held = set(pred["roles"])
+                for v in st.keys.values():
+                    if v["revoked"] is None and v["person"] == person:
+                        held.update(v["roles"])
+                for a, b in gov.separation:
+                    if a in held and b in held:
+                        raise Bad("enrolment gives person %s both %s and %s (rule 14)"
+                                  % (person, a, b))
+            st.enrol(seq, kkeyid, kname, pred["key"], kpub, pred["roles"], person)
         else:
             k = st.keys.get(kkeyid)
             if k is None or k["vkey"] != pred["key"] or k["revoked"] is not None:
                 raise Bad("revocation of a key that is not active (%s)" % kkeyid)
             if "admin" in k["roles"] and st.active_admins() == [kkeyid]:
                 raise Bad("revocation of the last active admin key")
+            # rule 13: not fewer than K persons left holding the role
+            if st.governed and gov.dual is not None:
+                _, need, role = gov.dual
+                left = {v["person"] for kid, v in st.keys.items()
+                        if kid != kkeyid and v["revoked"] is None and role in v["roles"]}
+                if len(left) < need:
+                    raise Bad("revocation leaves %d persons holding %s, fewer than "
+                              "dualControl's %d (rule 13)" % (len(left), role, need))
             k["revoked"] = seq
             del st.active_name[kname]
 
@@ -2026,7 +2125,7 @@ def run_vectors():
     check("re-signed envelope equals the vector byte for byte", env == env_want)
     check("envelope is 642 bytes", len(env_want) == 642)
     try:
-        s2, kid2, sig2 = parse_envelope(env_want)
+        s2, kid2, sig2, _ = parse_envelope(env_want)
         check("vector envelope parses (statement, keyid)", s2 == stmt and kid2 == "alice+d32c1872")
         check("vector signature verifies (strict Ed25519)", ed25519_verify(pub, pae(PAYLOAD_TYPE, s2), sig2))
         check("signature does not verify over a changed statement",

@@ -147,6 +147,27 @@ test_invalid_documents(void **state)
 		{"{\"enviroments\": [\"prod\"]}", "unknown member \"enviroments\""},
 		{"{\"environments\": [\"prod\"], \"environments\": [\"dev\"]}", "bad JSON"},
 		{"{\"environments\": [\"prod\"]", "bad JSON"},
+		/* dual control and separation of duties (FORMAT.md §2) */
+		{"{\"dualControl\": []}", "dualControl: must be"},
+		{"{\"dualControl\": {\"kinds\": [\"governance\"], \"signers\": 2, \"x\": 1}}",
+		 "dualControl: must be"},
+		{"{\"dualControl\": {\"kinds\": [], \"signers\": 2}}", "dualControl.kinds: a list"},
+		{"{\"dualControl\": {\"kinds\": [\"genesis\"], \"signers\": 2}}",
+		 "dualControl.kinds: bad name \"genesis\""},
+		{"{\"dualControl\": {\"kinds\": [\"governance\", \"governance\"], \"signers\": 2}}",
+		 "given twice"},
+		{"{\"dualControl\": {\"kinds\": [\"governance\"]}}", "dualControl.signers: an integer"},
+		{"{\"dualControl\": {\"kinds\": [\"governance\"], \"signers\": 17}}",
+		 "dualControl.signers: an integer"},
+		{"{\"dualControl\": {\"kinds\": [\"governance\"], \"signers\": 0}}",
+		 "dualControl.signers"},
+		{"{\"dualControl\": {\"kinds\": [\"governance\"], \"signers\": 2, \"role\": \"admn\"}}",
+		 "dualControl.role \"admn\" is not declared in the ledger's governance; did you mean "
+		 "admin?"},
+		{"{\"separation\": []}", "separation: a list of 1 to"},
+		{"{\"separation\": [[\"admin\"]]}", "separation[0]: must be a pair"},
+		{"{\"separation\": [[\"admin\", \"admin\"]]}", "separation[0]: must be a pair"},
+		{"{\"separation\": [[\"admin\", \"aprover\"]]}", "did you mean approver?"},
 	};
 	struct ml_governance *g;
 	struct ml_err e;
@@ -163,6 +184,42 @@ test_invalid_documents(void **state)
 		}
 		assert_null(g);
 	}
+}
+
+/* dualControl and separation are not defaulted: absent, nothing needs
+ * them; declared, their values are what the rules read. */
+static void
+test_dual_control_members(void **state)
+{
+	static const char doc[] =
+		"{\"dualControl\": {\"kinds\": [\"key-enrollment\", \"governance\"], \"signers\": 2},"
+		" \"separation\": [[\"admin\", \"approver\"], [\"engineer\", \"validator\"]]}";
+	struct ml_governance *g = NULL, *d = ml_governance_default();
+	const char *role = NULL, *a, *b;
+	struct ml_err e;
+	int k = 0;
+
+	(void)state;
+	assert_non_null(d);
+	assert_int_equal(ml_governance_dual(d, ML_KIND_COUNT, &k, &role), 0);
+	assert_int_equal(ml_governance_separation(d, 0, &a, &b), 0);
+	ml_err_clear(&e);
+	assert_int_equal(ml_governance_parse(doc, strlen(doc), &g, &e), ML_OK);
+	assert_int_equal(ml_governance_dual(g, ML_KIND_COUNT, &k, &role), 1);
+	assert_int_equal(k, 2);
+	assert_string_equal(role, "admin");
+	assert_int_equal(ml_governance_dual(g, ML_KIND_KEY_ENROLLMENT, &k, &role), 1);
+	assert_int_equal(ml_governance_dual(g, ML_KIND_GOVERNANCE, &k, &role), 1);
+	assert_int_equal(ml_governance_dual(g, ML_KIND_KEY_REVOCATION, &k, &role), 0);
+	assert_int_equal(ml_governance_dual(g, ML_KIND_MODEL, &k, &role), 0);
+	assert_int_equal(ml_governance_separation(g, 0, &a, &b), 1);
+	assert_string_equal(a, "admin");
+	assert_string_equal(b, "approver");
+	assert_int_equal(ml_governance_separation(g, 1, &a, &b), 1);
+	assert_string_equal(b, "validator");
+	assert_int_equal(ml_governance_separation(g, 2, &a, &b), 0);
+	ml_governance_free(g);
+	ml_governance_free(d);
 }
 
 static void
@@ -186,6 +243,7 @@ main(void)
 		cmocka_unit_test(test_properties),
 		cmocka_unit_test(test_declared_document),
 		cmocka_unit_test(test_invalid_documents),
+		cmocka_unit_test(test_dual_control_members),
 		cmocka_unit_test(test_suggest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1706,10 +1706,10 @@ test_envelope_parse_negatives(void **state)
 		free(t);
 	}
 
-	/* Zero or two signatures. */
-	env_bad(env_text(p64, ML_PAYLOAD_TYPE, "[]", ""), "exactly one signature");
+	/* Zero signatures, or one key's twice (FORMAT.md §3: 1-16, distinct). */
+	env_bad(env_text(p64, ML_PAYLOAD_TYPE, "[]", ""), "1 to 16 signatures");
 	snprintf(sigs, sizeof sigs, "[%s,%s]", sig1, sig1);
-	env_bad(env_text(p64, ML_PAYLOAD_TYPE, sigs, ""), "exactly one signature");
+	env_bad(env_text(p64, ML_PAYLOAD_TYPE, sigs, ""), "repeats the keyid");
 	env_bad(env_text(p64, ML_PAYLOAD_TYPE, sig1, ""), "not a DSSE envelope");
 	/* Wrong payloadType. */
 	snprintf(sigs, sizeof sigs, "[%s]", sig1);
@@ -2031,6 +2031,120 @@ test_parse_null_err(void **state)
 	free(s);
 }
 
+/* FORMAT.md §3: 1-16 signatures, distinct keyids, the author first and
+ * countersignatures in the order added; the canonical form lists them all;
+ * every one must verify. */
+static void
+test_envelope_countersignatures(void **state)
+{
+	struct fixture *fx = *state;
+	const struct ml_pubkey *alice = ml_seckey_public(fx->alice), *bob = ml_seckey_public(fx->bob);
+	struct ml_buf pl = {0}, one = {0}, two = {0}, again = {0}, want = {0}, bad = {0};
+	struct ml_envelope e1, e2, e3;
+	struct ml_pubkey co[2];
+	struct ml_err e;
+	char ka[ML_KEYID_MAX], kb[ML_KEYID_MAX], *p64, *sa, *sb, *t;
+	const char *which = NULL;
+	size_t i;
+
+	payload_of(&pl);
+	ml_err_clear(&e);
+	ml_pubkey_keyid(alice, ka);
+	ml_pubkey_keyid(bob, kb);
+	assert_int_equal(ml_envelope_sign(fx->alice, pl.data, pl.len, &one, &e), ML_OK);
+	assert_int_equal(ml_envelope_parse(one.data, one.len, &e1, &e), ML_OK);
+	assert_int_equal(e1.nco, 0);
+	assert_null(e1.co);
+	/* bob countersigns: two signatures, alice's first */
+	assert_int_equal(ml_envelope_countersign(&e1, fx->bob, &two, &e), ML_OK);
+	assert_int_equal(ml_envelope_parse(two.data, two.len, &e2, &e), ML_OK);
+	assert_int_equal(e2.nco, 1);
+	assert_string_equal(e2.keyid, ka);
+	assert_string_equal(e2.co[0].keyid, kb);
+	assert_memory_equal(e2.sig, e1.sig, ML_SIG_LEN);
+	/* the canonical form, byte for byte */
+	p64 = ml_b64_encode(pl.data, pl.len);
+	sa = ml_b64_encode(e2.sig, ML_SIG_LEN);
+	sb = ml_b64_encode(e2.co[0].sig, ML_SIG_LEN);
+	ml_buf_printf(&want, "{\"payload\":\"%s\",\"payloadType\":\"application/vnd.in-toto+json\","
+		      "\"signatures\":[{\"keyid\":\"%s\",\"sig\":\"%s\"},{\"keyid\":\"%s\","
+		      "\"sig\":\"%s\"}]}", p64, ka, sa, kb, sb);
+	assert_int_equal(two.len, want.len);
+	assert_memory_equal(two.data, want.data, want.len);
+	assert_int_equal(ml_envelope_encode(&e2, &again, &e), ML_OK);
+	assert_int_equal(again.len, two.len);
+	assert_memory_equal(again.data, two.data, two.len);
+	/* the same through the general JSON parser (white space, order) */
+	assert_non_null(t = malloc(two.len + 64));
+	snprintf(t, two.len + 64, "{ \"signatures\": [{\"sig\":\"%s\",\"keyid\":\"%s\"}, "
+		 "{\"keyid\":\"%s\",\"sig\":\"%s\"}], \"payloadType\": \"%s\", \"payload\": "
+		 "\"%s\" }", sa, ka, kb, sb, ML_PAYLOAD_TYPE, p64);
+	assert_int_equal(ml_envelope_parse((uint8_t *)t, strlen(t), &e3, &e), ML_OK);
+	assert_int_equal(e3.nco, 1);
+	assert_string_equal(e3.co[0].keyid, kb);
+	assert_memory_equal(e3.co[0].sig, e2.co[0].sig, ML_SIG_LEN);
+	ml_envelope_clear(&e3);
+	free(t);
+	/* every signature verifies, each with its own key */
+	co[0] = *bob;
+	assert_int_equal(ml_envelope_verify(&e2, alice), 1);
+	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 1);
+	co[0] = *alice;
+	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_string_equal(which, kb);
+	co[0] = *bob;
+	e2.co[0].sig[3] ^= 1;
+	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_string_equal(which, kb);
+	e2.co[0].sig[3] ^= 1;
+	e2.sig[3] ^= 1;
+	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_string_equal(which, ka);
+	e2.sig[3] ^= 1;
+	/* a key signs once: neither the author nor bob again */
+	assert_int_equal(ml_envelope_countersign(&e2, fx->bob, &bad, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "already countersigned"));
+	assert_int_equal(ml_envelope_countersign(&e2, fx->alice, &bad, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "as its author"));
+	/* 16 signatures parse, 17 do not; a repeated keyid in the canonical
+	 * form is named too */
+	ml_buf_free(&want);
+	ml_buf_printf(&want, "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":[", p64,
+		      ML_PAYLOAD_TYPE);
+	for (i = 0; i < 17; i++) {
+		ml_buf_printf(&want, "%s{\"keyid\":\"k%zu+0000000%zx\",\"sig\":\"%s\"}",
+			      i ? "," : "", i, i % 16, sa);
+		if (i == 15) {
+			ml_buf_free(&bad);
+			ml_buf_append(&bad, want.data, want.len);
+			ml_buf_append(&bad, "]}", 2);
+			assert_int_equal(ml_envelope_parse(bad.data, bad.len, &e3, &e), ML_OK);
+			assert_int_equal(e3.nco, 15);
+			ml_envelope_clear(&e3);
+		}
+	}
+	ml_buf_append(&want, "]}", 2);
+	assert_int_equal(ml_envelope_parse(want.data, want.len, &e3, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "1 to 16 signatures"));
+	ml_buf_free(&bad);
+	ml_buf_printf(&bad, "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":["
+		      "{\"keyid\":\"%s\",\"sig\":\"%s\"},{\"keyid\":\"%s\",\"sig\":\"%s\"}]}",
+		      p64, ML_PAYLOAD_TYPE, ka, sa, ka, sb);
+	assert_int_equal(ml_envelope_parse(bad.data, bad.len, &e3, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "signature 2 repeats the keyid"));
+	free(p64);
+	free(sa);
+	free(sb);
+	ml_envelope_clear(&e1);
+	ml_envelope_clear(&e2);
+	ml_buf_free(&pl);
+	ml_buf_free(&one);
+	ml_buf_free(&two);
+	ml_buf_free(&again);
+	ml_buf_free(&want);
+	ml_buf_free(&bad);
+}
+
 int
 main(void)
 {
@@ -2057,6 +2171,7 @@ main(void)
 		cmocka_unit_test(test_envelope_forgeries),
 		cmocka_unit_test(test_envelope_spellings),
 		cmocka_unit_test(test_envelope_sign_limits),
+		cmocka_unit_test(test_envelope_countersignatures),
 		cmocka_unit_test(test_idempotency_key),
 		cmocka_unit_test(test_parse_null_err), /* last: crashes today */
 	};
