@@ -140,6 +140,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/clock.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/decisions.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/exhaustion.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/timescope.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/outputs.sh
 
 interop: deps-check $(BIN)
