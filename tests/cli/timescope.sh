@@ -90,4 +90,67 @@ else
 fi
 expect 0 "the real ledger verifies" "intact" "$M" verify
 
+# 2. Report signatures carry the scope; a CSV folder is signed as a whole.
+printf '%s\n' \
+	'{"kind":"incident","subject":"m@1","severity":"low","description":"q1 drift","time":"2026-02-10T10:00:00Z"}' \
+	'{"kind":"monitoring","subject":"m@1","environment":"staging","metrics":{"auc":0.8},"time":"2026-11-20T10:00:00Z"}' \
+	>mixed.jsonl
+"$M" import mixed.jsonl --key ci.key >/dev/null 2>imp.err || echo "# import: $(cat imp.err)"
+rep() { "$M" report --policy production --generated-at 2026-12-06T00:00:00Z "$@"; }
+expect 0 "report --format csv --sign writes one manifest for the folder" "MANIFEST.sig.json" \
+	rep --from 2026-01-01 --to 2026-03-31 --format csv --out q1 --sign admin.key
+expect 0 "the Q4 folder too" "signed" \
+	rep --from 2026-10-01 --to 2026-12-31 --format csv --out q4 --sign admin.key
+ls q4/*.sig.json 2>/dev/null | grep -v MANIFEST >/dev/null &&
+	nok "no per-table signatures" "$(ls q4)" || ok "no per-table signatures"
+expect 0 "verify-report DIR accepts the folder and prints its scope" \
+	"^period: 2026-10-01 to 2026-12-31" "$M" verify-report q4 --key admin.pub
+grep -q "^scope: ledger .*checkpoint size [0-9]" out && grep -q "^policy: production@" out &&
+	grep -q "^file: findings.csv sha256:" out && ok "the scope names checkpoint, policies, files" ||
+	nok "the scope names checkpoint, policies, files" "$(cat out)"
+# a table of the Q1 report (with its old-style per-table signature) in Q4
+t=findings
+cmp -s q1/$t.csv q4/$t.csv && for f in q1/*.csv; do
+	cmp -s "$f" "q4/${f#q1/}" || { t=$(basename "$f" .csv); break; }
+done
+cp -r q4 mix && cp q1/$t.csv mix/$t.csv && echo '{}' >mix/$t.csv.sig.json
+expect 4 "a Q1 table (and its signature) in the Q4 folder: exit 4 naming the table" \
+	"table $t.csv is not the signed one" "$M" verify-report mix --key admin.pub
+cp -r q4 extra && cp q1/$t.csv extra/q1-$t.csv
+expect 4 "an extra table in the folder: exit 4 naming it" "q1-$t.csv is in the folder but not" \
+	"$M" verify-report extra --key admin.pub
+cp -r q4 missing && rm missing/$t.csv
+expect 4 "a missing table: exit 4 naming it" "table $t.csv is signed but missing" \
+	"$M" verify-report missing --key admin.pub
+cp -r q4 edited && echo "x" >>edited/findings.csv
+expect 4 "an edited table: exit 4" "findings.csv is not the signed one" \
+	"$M" verify-report edited --key admin.pub
+cp -r q4 linked && rm linked/findings.csv && ln -s "$W/q4/findings.csv" linked/findings.csv
+expect 4 "a table replaced by a symlink (to the right bytes): exit 4" "not a regular file" \
+	"$M" verify-report linked --key admin.pub
+expect 4 "another key: exit 4" "not by ci" "$M" verify-report q4 --key ci.pub
+expect 4 "the folder's manifest does not sign a single table" "CSV folder's manifest" \
+	"$M" verify-report q4/findings.csv --key admin.pub --sig q4/MANIFEST.sig.json
+
+expect 0 "report --format html --sign" "signed" \
+	rep --from 2026-10-01 --to 2026-12-31 --format html --out q4.html --sign admin.key
+expect 0 "verify-report REPORT prints the scope" "^period: 2026-10-01 to 2026-12-31" \
+	"$M" verify-report q4.html --key admin.pub
+if [ -n "$HAVE_FORGE" ]; then
+	# the period changed inside the signed scope (not re-signed, then re-signed by ci)
+	"$PY" -c 'import base64,json,sys
+e = json.load(open(sys.argv[1]))
+st = json.loads(base64.b64decode(e["payload"]))
+st["predicate"]["scope"]["from"] = "2026-01-01"
+e["payload"] = base64.b64encode(json.dumps(st, separators=(",", ":")).encode()).decode()
+json.dump(e, sys.stdout)' q4.html.sig.json >scope.sig.json
+	expect 4 "a single-file report with its signed scope altered: exit 4" "does not verify" \
+		"$M" verify-report q4.html --key admin.pub --sig scope.sig.json
+	printf '%s\n' '{"payloadType":"application/vnd.mlledger.report.v1","payloadSha256":"00","signatures":[{"keyid":"admin+00000000","sig":"AA=="}]}' >old.sig.json
+	expect 2 "an old-format signature is refused as such" "old-format report signature" \
+		"$M" verify-report q4.html --key admin.pub --sig old.sig.json
+else
+	skip "signed-scope forgeries" "needs /usr/bin/python3"
+fi
+
 finish
