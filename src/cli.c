@@ -487,3 +487,21 @@ cli_progress_done(void)
 		fputs("\r\033[K", stderr);
 	progress_shown = 0;
 }
+
+int
+cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o)
+{
+	const char *v = cli_get(c, "time-tolerance");
+	char *end;
+	long h;
+
+	ml_timecheck_defaults(o);
+	if (!v)
+		return ML_OK;
+	errno = 0;
+	h = strtol(v, &end, 10);
+	if (!*v || *end || errno || h < 1 || h > 87600)
+		return cli_failf(c, ML_EINPUT, "--time-tolerance: hours, from 1 to 87600");
+	o->past_us = (int64_t)h * 3600 * 1000000;
+	return ML_OK;
+}

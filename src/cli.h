@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "ledger.h"
 #include "output.h"
+#include "timecheck.h"
 #include "util.h"
 
 int cli_main(int argc, char **argv);
@@ -104,5 +105,9 @@ int cmd_report(int argc, char **argv);
 int cmd_verify_report(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_clock_correct(int argc, char **argv);
+
+/* The time-warning thresholds (timecheck.h defaults), with --time-tolerance
+ * HOURS (1 to 87600) for the backdating tolerance.  Prints the error. */
+int cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o);
 
 #endif

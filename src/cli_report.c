@@ -22,7 +22,7 @@ static const char report_usage[] =
 	"                       --out PATH [--policy ID|FILE]... [--param NAME=VALUE]...\n"
 	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
-	"                       [--allow-unverified] [--jobs N] [--force]\n"
+	"                       [--allow-unverified] [--jobs N] [--force] [--time-tolerance H]\n"
 	"\n"
 	"Writes an audit report of the period (both days included, UTC): scope,\n"
 	"integrity (a full verify), inventory and production history, the evidence\n"
@@ -40,6 +40,11 @@ static const char report_usage[] =
 	"                  policies); check it with verify-report\n"
 	"--max-gap-days N  monitoring gaps longer than N days are flagged (default: the\n"
 	"                  max-age-days param of a --policy, as monitoring.xml has, else 7)\n"
+	"--time-tolerance H  list author times more than H hours (default 24) before\n"
+	"                  their append time (more than 5 minutes after: always), and\n"
+	"                  backfills, in the integrity section (tables time-warnings,\n"
+	"                  backfills); a period starting before the ledger's first\n"
+	"                  entry is flagged at the top\n"
 	"--allow-unverified  report on a ledger that fails verify, saying so first\n"
 	"--force           replace existing report files (never the ledger, its -wal,\n"
 	"                  -shm, -journal or log key, a secret key, or a folder that\n"
@@ -112,7 +117,8 @@ opt_int(struct cli *c, const char *name, long lo, long hi, long dflt, long *out)
 
 /* Fills the build options from the command line. */
 static int
-report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const char **par)
+report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const char **par,
+	    struct ml_timecheck_opts *to)
 {
 	struct ml_err e;
 	long gap, jobs;
@@ -140,6 +146,9 @@ report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const cha
 	o->allow_unverified = cli_has(c, "allow-unverified");
 	o->tool_version = ML_VERSION;
 	o->progress = cli_progress;
+	if (cli_time_opts(c, to))
+		return ML_EINPUT;
+	o->time = to;
 	if (o->from_us >= o->to_us)
 		return cli_failf(c, ML_EINPUT, "--from must not come after --to");
 	return ML_OK;
@@ -379,6 +388,7 @@ cmd_report(int argc, char **argv)
 {
 	struct cli c = {.cmd = "report"};
 	struct ml_report_opts o;
+	struct ml_timecheck_opts to;
 	struct ml_err e;
 	const char *fmt, *pol[MAX_POLICIES], *par[MAX_PARAMS];
 	int rc;
@@ -387,7 +397,7 @@ cmd_report(int argc, char **argv)
 	if ((rc = parse_report_cli(&c, argc, argv,
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
 				   "table= sign= passphrase-file= css= allow-unverified "
-				   "max-gap-days= jobs= force", &fmt)))
+				   "max-gap-days= jobs= force time-tolerance=", &fmt)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(report_usage, stdout);
@@ -396,7 +406,7 @@ cmd_report(int argc, char **argv)
 	if (c.nargs)
 		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%.40s\" (see --help)",
 				 c.args[0]);
-	if ((rc = check_format(&c, fmt)) || (rc = report_opts(&c, &o, pol, par)))
+	if ((rc = check_format(&c, fmt)) || (rc = report_opts(&c, &o, pol, par, &to)))
 		return rc;
 	if ((rc = check_outputs(&c, fmt, &e)))
 		return cli_fail(&c, &e);

@@ -153,4 +153,64 @@ else
 	skip "signed-scope forgeries" "needs /usr/bin/python3"
 fi
 
+# 3. Time: when the ledger began, author times far from append times, backfills.
+expect 0 "a report on a period starting before the ledger" "wrote" \
+	rep --from 2026-10-01 --to 2026-12-31 --format md --out q4.md
+grep -q "^> \*\*WARNING: The ledger began on 20.*: the period's first [0-9]* days (from 2026-10-01) have no record" q4.md &&
+	ok "... says so at the top" || nok "... says so at the top" "$(head -5 q4.md)"
+grep -q "^| Ledger began | " q4.md && ok "the scope states when the ledger began" ||
+	nok "the scope states when the ledger began" "$(grep -i began q4.md | head -3)"
+rep --from 2026-01-01 --to 2026-03-31 --format md --out q1.md >/dev/null 2>&1
+grep -q "BEGAN AFTER THE PERIOD" q1.md && ok "a period wholly before the ledger says it has no record" ||
+	nok "a period wholly before the ledger says it has no record" "$(head -5 q1.md)"
+grep -q '"ledgerStart": "20' q4.html.sig.json || "$PY" -c 'import base64,json,sys
+st = json.loads(base64.b64decode(json.load(open(sys.argv[1]))["payload"]))
+sys.exit(0 if st["predicate"]["scope"]["ledgerStart"] else 1)' q4.html.sig.json &&
+	ok "the signed scope names the ledger start" || nok "the signed scope names the ledger start" ""
+# a backdated incident (February) and an approval dated a year ahead
+printf '%s\n' \
+	'{"kind":"approval","subject":"m@1","environment":"staging","decision":"approve","time":"2027-12-01T00:00:00Z"}' \
+	>ahead.jsonl
+"$M" import ahead.jsonl --key alice.key >/dev/null 2>imp.err || echo "# import: $(cat imp.err)"
+"$M" verify --format json >v.json 2>/dev/null
+rc=$?
+[ $rc = 0 ] && "$PY" -c 'import json,sys
+d = json.load(open("v.json"))
+w = {(x["kind"], x["warning"]) for x in d["timeWarnings"]}
+assert ("incident", "backdated") in w and ("approval", "future-dated") in w, w
+assert d["timeWarningsTotal"] >= 2 and d["ledgerStart"] and "backfills" in d
+i = [x for x in d["timeWarnings"] if x["kind"] == "incident"][0]
+assert i["authorTime"] == "2026-02-10T10:00:00Z" and i["skewSeconds"] < -86400, i' 2>py.err &&
+	ok "verify --format json lists the backdated incident and the future approval (exit 0)" ||
+	nok "verify --format json lists the backdated incident and the future approval (exit 0)" \
+		"exit $rc: $(head -c 300 py.err)"
+expect 0 "text verify prints a count line, exit 0" "^time warnings: [0-9]* entries" "$M" verify
+expect 0 "the report lists them too" "wrote" \
+	rep --from 2026-10-01 --to 2026-12-31 --format csv --table time-warnings --out tw.csv
+grep -q ",incident,backdated,2026-02-10T10:00:00Z," tw.csv && grep -q ",approval,future-dated," tw.csv &&
+	ok "the time-warnings table names the backdated incident" ||
+	nok "the time-warnings table names the backdated incident" "$(head -5 tw.csv)"
+expect 0 "--time-tolerance 87600 (ten years) lists no backdated entry" "" \
+	"$M" verify --format json --time-tolerance 87600
+grep -q '"warning":"backdated"' out && nok "--time-tolerance" "$(head -c 300 out)" ||
+	ok "--time-tolerance raises the backdating tolerance"
+expect 2 "--time-tolerance 0 is refused" "time-tolerance" "$M" verify --time-tolerance 0
+# a backfill: 60 entries imported in one go, author times over two years
+for i in $(seq 1 60); do
+	printf '{"kind":"monitoring","subject":"m@1","environment":"staging","metrics":{"auc":0.8,"n":%d},"time":"20%02d-06-01T00:00:00Z"}\n' \
+		"$i" $((24 + i % 2))
+done >bf.jsonl
+"$M" import bf.jsonl --key ci.key >/dev/null 2>imp.err || echo "# import: $(cat imp.err)"
+"$M" verify --format json >v2.json 2>/dev/null
+"$PY" -c 'import json
+d = json.load(open("v2.json"))
+b = d["backfills"]
+assert d["ok"] and len(b) == d["backfillsTotal"] >= 1, d.get("backfills")
+assert b[-1]["entries"] >= 60 and b[-1]["authorFrom"] <= "2024-06-01T00:00:00Z", b[-1]' 2>py.err &&
+	ok "verify --format json flags the backfill burst" ||
+	nok "verify --format json flags the backfill burst" "$(head -c 300 py.err)"
+expect 0 "the report's backfills table names it" "" \
+	rep --from 2026-10-01 --to 2026-12-31 --format csv --table backfills --out bf.csv
+[ "$(wc -l <bf.csv)" -ge 2 ] && ok "backfills.csv has the burst" || nok "backfills.csv has the burst" "$(cat bf.csv)"
+
 finish
