@@ -96,7 +96,7 @@ printf '%s\n' \
 	'{"kind":"monitoring","subject":"m@1","environment":"staging","metrics":{"auc":0.8},"time":"2026-11-20T10:00:00Z"}' \
 	>mixed.jsonl
 "$M" import mixed.jsonl --key ci.key >/dev/null 2>imp.err || echo "# import: $(cat imp.err)"
-rep() { "$M" report --policy production --generated-at 2026-12-06T00:00:00Z "$@"; }
+rep() { "$M" report --policy production --generated-at 2027-01-05T09:00:00Z "$@"; }
 expect 0 "report --format csv --sign writes one manifest for the folder" "MANIFEST.sig.json" \
 	rep --from 2026-01-01 --to 2026-03-31 --format csv --out q1 --sign admin.key
 expect 0 "the Q4 folder too" "signed" \
