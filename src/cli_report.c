@@ -526,6 +526,7 @@ print_scope(const json_t *stmt)
 	const json_t *ck = json_object_get(sc, "checkpoint"), *x;
 	size_t i;
 
+	printf("format: %s\n", str_or(p, "format", "?"));
 	printf("scope: ledger %s, checkpoint size %lld root %s\n", str_or(sc, "origin", "?"),
 	       (long long)json_integer_value(json_object_get(ck, "size")),
 	       str_or(ck, "root", "?"));
