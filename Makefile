@@ -150,6 +150,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/clock.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/decisions.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/exhaustion.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/timescope.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/outputs.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/keyfiles.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/bundle.sh

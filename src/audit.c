@@ -309,7 +309,7 @@ ml_audit_open(struct ml_ledger *l, int jobs, int allow_unverified, struct ml_aud
 	      struct ml_err *e)
 {
 	static char label[] = "audit: verify";
-	struct ml_verify_opts vo = {jobs, NULL, label};
+	struct ml_verify_opts vo = {.jobs = jobs, .ctx = label};
 	struct ml_verify_result res;
 	struct ml_checkpoint c;
 	struct ml_note note;

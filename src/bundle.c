@@ -769,7 +769,7 @@ export_into(struct ml_ledger *l, const char *dir, const struct ml_bundle_opts *o
 	    struct ml_err *e)
 {
 	struct ml_store *s = ml_ledger_store(l);
-	struct ml_verify_opts vo = {o->jobs, NULL, NULL};
+	struct ml_verify_opts vo = {.jobs = o->jobs};
 	struct ml_verify_result res;
 	struct ml_ledger *c = NULL;
 	struct ml_checkpoint cp;

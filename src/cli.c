@@ -81,7 +81,8 @@ static const char usage_text[] =
 	"Audit reports\n"
 	"  report --from DAY --to DAY --format html|md|json|csv --out PATH [--policy ID|FILE]...\n"
 	"         [--sign KEY] [--as-of DATE] [--generated-at TIME] [--allow-unverified] [--force]\n"
-	"  verify-report REPORT --key NAME.pub   its detached signature REPORT.sig.json\n"
+	"  verify-report REPORT|DIR --key NAME.pub  its signature and signed scope\n"
+	"                                         (REPORT.sig.json, DIR/MANIFEST.sig.json)\n"
 	"Audit testing (docs/AUDITING.md)\n"
 	"  population [--kind K,...|all] [--from DATE] [--to DATE] [--format csv|json]\n"
 	"  sample --population FILE --n N --seed S    a reproducible sample\n"
@@ -520,4 +521,22 @@ cli_progress_done(void)
 	if (progress_shown)
 		fputs("\r\033[K", stderr);
 	progress_shown = 0;
+}
+
+int
+cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o)
+{
+	const char *v = cli_get(c, "time-tolerance");
+	char *end;
+	long h;
+
+	ml_timecheck_defaults(o);
+	if (!v)
+		return ML_OK;
+	errno = 0;
+	h = strtol(v, &end, 10);
+	if (!*v || *end || errno || h < 1 || h > 87600)
+		return cli_failf(c, ML_EINPUT, "--time-tolerance: hours, from 1 to 87600");
+	o->past_us = (int64_t)h * 3600 * 1000000;
+	return ML_OK;
 }

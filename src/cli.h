@@ -15,6 +15,7 @@
 #include "ledger.h"
 #include "statement.h"
 #include "output.h"
+#include "timecheck.h"
 #include "util.h"
 
 int cli_main(int argc, char **argv);
@@ -119,5 +120,9 @@ int cmd_population(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+
+/* The time-warning thresholds (timecheck.h defaults), with --time-tolerance
+ * HOURS (1 to 87600) for the backdating tolerance.  Prints the error. */
+int cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o);
 
 #endif

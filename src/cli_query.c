@@ -507,9 +507,25 @@ parse_duration(const char *v, int64_t *out)
 	return 0;
 }
 
+/* The time warnings' members, after the result's own (timecheck.h). */
+static void
+print_time_json(json_t *tw)
+{
+	const char *k;
+	json_t *v;
+	char *s;
+
+	json_object_foreach(tw, k, v) {
+		if (!(s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)))
+			continue;
+		printf(",\"%s\":%s", k, s);
+		free(s);
+	}
+}
+
 static void
 print_result(const struct cli *c, const struct ml_verify_result *res, double dt,
-	     const struct held *h)
+	     const struct held *h, json_t *tw)
 {
 	char hex[65];
 	int after = h->n > 0 && res->entries > h->max_size;
@@ -526,10 +542,12 @@ print_result(const struct cli *c, const struct ml_verify_result *res, double dt,
 		char *us = un ? json_dumps(un, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		printf("{\"ok\":true,\"entries\":%llu,\"keysEnrolled\":%llu,\"keysRevoked\":%llu,"
 		       "\"checkpoints\":%llu,\"heldCheckpoints\":%d,\"head\":\"sha256:%s\","
-		       "\"seconds\":%.3f,\"held\":%s,\"notWitnessed\":%s}\n",
+		       "\"seconds\":%.3f,\"held\":%s,\"notWitnessed\":%s",
 		       (unsigned long long)res->entries, (unsigned long long)res->keys_enrolled,
 		       (unsigned long long)res->keys_revoked, (unsigned long long)res->checkpoints,
 		       h->n - h->nstate, hex, dt, hs ? hs : "[]", us ? us : "null");
+		print_time_json(tw);
+		printf("}\n");
 		free(hs);
 		free(us);
 		json_decref(un);
@@ -540,6 +558,12 @@ print_result(const struct cli *c, const struct ml_verify_result *res, double dt,
 	       (unsigned long long)res->entries, (unsigned long long)res->keys_enrolled,
 	       (unsigned long long)res->keys_revoked, (unsigned long long)res->checkpoints, hex,
 	       dt, dt > 0 ? (double)res->entries / dt : 0.0);
+	if (json_integer_value(json_object_get(tw, "timeWarningsTotal")) ||
+	    json_integer_value(json_object_get(tw, "backfillsTotal")))
+		printf("time warnings: %lld entries dated far from their append time, %lld "
+		       "backfill bursts (verify --format json lists them; not failures)\n",
+		       (long long)json_integer_value(json_object_get(tw, "timeWarningsTotal")),
+		       (long long)json_integer_value(json_object_get(tw, "backfillsTotal")));
 	if (!after)
 		return;
 	if (res->entries - 1 == h->max_size)
@@ -573,7 +597,9 @@ int
 cmd_verify(int argc, char **argv)
 {
 	struct cli c = {.cmd = "verify"};
-	struct ml_verify_opts opts = {0, cli_progress, "verify"};
+	struct ml_verify_opts opts = {0, cli_progress, "verify", NULL};
+	struct ml_timecheck_opts to;
+	json_t *tw = NULL;
 	struct ml_verify_result res;
 	struct ml_ledger *l = NULL;
 	struct ml_policy *pol = NULL;
@@ -589,7 +615,7 @@ cmd_verify(int argc, char **argv)
 
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv, "jobs= checkpoint= state= bundle= trust= log-key= "
-			    "max-witness-age= decisions")))
+			    "max-witness-age= decisions time-tolerance=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger verify [--jobs N] [--checkpoint FILE]... [--state FILE]\n"
@@ -629,10 +655,17 @@ cmd_verify(int argc, char **argv)
 		     "--decisions        also replay every recorded gate decision: rebuild its\n"
 		     "                   evidence at its checkpoint and time, evaluate its\n"
 		     "                   recorded policies with its recorded params, and require\n"
-		     "                   the same verdict, findings and evidence digests\n\n"
+		     "                   the same verdict, findings and evidence digests\n"
+		     "--time-tolerance H  author times more than H hours (default 24) before\n"
+		     "                   their append time are listed as backdated\n\n"
 		     "A checkpoint of another log (another origin or log key: the log was\n"
 		     "replaced) exits 4.  verify names each held checkpoint's witnesses and the\n"
 		     "entries after the newest held (witnessed, with --trust) checkpoint.\n\n"
+		     "Time warnings (never failures): entries whose author time is more than\n"
+		     "24 hours before or 5 minutes after their append time, and backfills (50\n"
+		     "or more entries appended at most 1 s apart whose author times span more\n"
+		     "than a day) are counted in a line, listed by --format json\n"
+		     "(timeWarnings, backfills, ledgerStart; ledger/FORMAT.md §5).\n\n"
 		     "Exit 0 when intact; 4 naming the first bad entry and why; 8 for a bundle\n"
 		     "that verified with nothing outside it checked.");
 		return ML_OK;
@@ -660,13 +693,17 @@ cmd_verify(int argc, char **argv)
 		}
 	}
 	held.pol = pol;
+	if (cli_time_opts(&c, &to)) {
+		ml_policy_free(pol);
+		return ML_EINPUT;
+	}
 	bundle = cli_get(&c, "bundle");
 	if (pol && !bundle && !cli_get(&c, "checkpoint")) {
 		ml_policy_free(pol);
 		return cli_failf(&c, ML_EINPUT, "--trust applies to checkpoints held outside: give "
 				 "--checkpoint FILE or --bundle DIR");
 	}
-	if (!(held.list = json_array())) {
+	if (!(held.list = json_array()) || !(opts.timecheck = ml_timecheck_new(&to))) {
 		rc = ml_err_set(&e, ML_EIO, "out of memory");
 		goto out;
 	}
@@ -735,7 +772,11 @@ cmd_verify(int argc, char **argv)
 		if (rc)
 			goto out;
 	}
-	print_result(&c, &res, dt, &held);
+	if (!(tw = ml_timecheck_json(opts.timecheck))) {
+		rc = ml_err_set(&e, ML_EIO, "out of memory");
+		goto out;
+	}
+	print_result(&c, &res, dt, &held, tw);
 	if (cli_has(&c, "decisions") && !c.json)
 		printf("ok: %llu gate decisions replayed to the same verdict and findings\n",
 		       (unsigned long long)replayed);
@@ -748,6 +789,8 @@ cmd_verify(int argc, char **argv)
 	}
 out:
 	free(manifest);
+	json_decref(tw);
+	ml_timecheck_free(opts.timecheck);
 	ml_policy_free(pol);
 	json_decref(held.list);
 	ml_ledger_close(l);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@ static const char report_usage[] =
 	"                       --out PATH [--policy ID|FILE]... [--param NAME=VALUE]...\n"
 	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
-	"                       [--allow-unverified] [--jobs N] [--force]\n"
+	"                       [--allow-unverified] [--jobs N] [--force] [--time-tolerance H]\n"
 	"\n"
 	"Writes an audit report of the period (both days included, UTC): scope,\n"
 	"integrity (a full verify), inventory and production history, the evidence\n"
@@ -33,9 +34,17 @@ static const char report_usage[] =
 	"\n"
 	"--format csv      one NAME.csv per table in the folder --out, or the one\n"
 	"                  table --table NAME in the file --out\n"
-	"--sign KEY        also writes PATH.sig.json, a detached DSSE signature\n"
+	"--sign KEY        also writes PATH.sig.json (a CSV folder: PATH/MANIFEST.sig.json\n"
+	"                  listing every table), a DSSE signature over the files'\n"
+	"                  SHA-256 and the report's scope (ledger, checkpoint, period,\n"
+	"                  policies); check it with verify-report\n"
 	"--max-gap-days N  monitoring gaps longer than N days are flagged (default: the\n"
 	"                  max-age-days param of a --policy, as monitoring.xml has, else 7)\n"
+	"--time-tolerance H  list author times more than H hours (default 24) before\n"
+	"                  their append time (more than 5 minutes after: always), and\n"
+	"                  backfills, in the integrity section (tables time-warnings,\n"
+	"                  backfills); a period starting before the ledger's first\n"
+	"                  entry is flagged at the top\n"
 	"--allow-unverified  report on a ledger that fails verify, saying so first\n"
 	"--force           replace existing report files (never the ledger, its -wal,\n"
 	"                  -shm, -journal or log key, a secret key, or a folder that\n"
@@ -108,7 +117,8 @@ opt_int(struct cli *c, const char *name, long lo, long hi, long dflt, long *out)
 
 /* Fills the build options from the command line. */
 static int
-report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const char **par)
+report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const char **par,
+	    struct ml_timecheck_opts *to)
 {
 	struct ml_err e;
 	long gap, jobs;
@@ -136,6 +146,9 @@ report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const cha
 	o->allow_unverified = cli_has(c, "allow-unverified");
 	o->tool_version = ML_VERSION;
 	o->progress = cli_progress;
+	if (cli_time_opts(c, to))
+		return ML_EINPUT;
+	o->time = to;
 	if (o->from_us >= o->to_us)
 		return cli_failf(c, ML_EINPUT, "--from must not come after --to");
 	return ML_OK;
@@ -149,12 +162,14 @@ base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Writes bytes to path, and path.sig.json when k is set; existing files are
+/* Writes bytes to path, and path.sig.json when k is set (a signature over
+ * the file and the report's scope, report_sig.h); existing files are
  * replaced only with force (check_outputs refused the rest already). */
 static int
-write_out(const char *path, const struct ml_buf *b, const struct ml_seckey *k, int force,
-	  struct ml_err *e)
+write_out(const char *path, const char *fmt, const json_t *model, const struct ml_buf *b,
+	  const struct ml_seckey *k, int force, struct ml_err *e)
 {
+	struct ml_report_file f = {base_name(path), (const uint8_t *)b->data, b->len};
 	struct ml_buf sig = {0};
 	char sp[4200];
 	int rc;
@@ -162,7 +177,7 @@ write_out(const char *path, const struct ml_buf *b, const struct ml_seckey *k, i
 	if ((rc = ml_write_file_atomic(path, b->data, b->len, 0644, !force, e)) || !k)
 		return rc;
 	snprintf(sp, sizeof sp, "%s.sig.json", path);
-	if ((rc = ml_report_sign(k, base_name(path), b->data, b->len, &sig, e)) == ML_OK)
+	if ((rc = ml_report_sign(k, fmt, model, &f, 1, &sig, e)) == ML_OK)
 		rc = ml_write_file_atomic(sp, sig.data, sig.len, 0644, !force, e);
 	ml_buf_free(&sig);
 	if (rc == ML_OK)
@@ -212,44 +227,63 @@ check_outputs(const struct cli *c, const char *fmt, struct ml_err *e)
 	if ((rc = ml_out_check(&r, "--out", out, 1, e)))
 		return rc;
 	t = ml_report_tables(&n);
-	for (i = 0; i < n && rc == ML_OK; i++) {
+	for (i = 0; i <= n && rc == ML_OK; i++) {
 		char path[4200];
-		if (snprintf(path, sizeof path, "%s/%s.csv", out, t[i].name) >= (int)sizeof path)
+		if (i == n && !sign)
+			break;
+		if (snprintf(path, sizeof path, "%s/%s%s", out, i < n ? t[i].name : "",
+			     i < n ? ".csv" : ML_REPORT_MANIFEST) >= (int)sizeof path)
 			return ml_err_set(e, ML_EINPUT, "--out %.200s...: path too long", out);
-		rc = check_file(&r, path, sign, e);
+		rc = check_file(&r, path, 0, e);
 	}
 	return rc;
 }
 
-/* One file per table in folder dir (made when absent).  When this call made
- * the folder, a failure removes it with every file written so far. */
+/* One file per table in folder dir (made when absent), and with k one
+ * signed manifest of them all, ML_REPORT_MANIFEST (no per-table
+ * signatures: a table is checked as part of its folder).  When this call
+ * made the folder, a failure removes it with every file written so far. */
 static int
 write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k, int force,
 	      struct ml_err *e)
 {
 	const struct ml_report_table *t;
+	struct ml_report_file files[ML_REPORT_FILES_MAX];
+	struct ml_buf bufs[ML_REPORT_FILES_MAX], sig = {0};
+	char names[ML_REPORT_FILES_MAX][80], path[4200];
 	size_t i, j, n;
 	int rc = ML_OK, made;
 
+	t = ml_report_tables(&n);
+	if (n > ML_REPORT_FILES_MAX)
+		return ml_err_set(e, ML_EIO, "too many tables");
+	memset(bufs, 0, sizeof bufs);
 	made = mkdir(dir, 0755) == 0;
 	if (!made && errno != EEXIST)
 		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
-	t = ml_report_tables(&n);
 	for (i = 0; i < n && rc == ML_OK; i++) {
-		struct ml_buf b = {0};
-		char path[4200];
-		snprintf(path, sizeof path, "%s/%s.csv", dir, t[i].name);
-		if ((rc = ml_report_csv(model, &t[i], &b, e)) == ML_OK &&
-		    (rc = write_out(path, &b, k, force, e)) == ML_OK)
-			printf("wrote %s (%zu bytes)\n", path, b.len);
-		ml_buf_free(&b);
+		snprintf(names[i], sizeof names[i], "%s.csv", t[i].name);
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if ((rc = ml_report_csv(model, &t[i], &bufs[i], e)) == ML_OK &&
+		    (rc = ml_write_file_atomic(path, bufs[i].data, bufs[i].len, 0644, !force,
+					       e)) == ML_OK)
+			printf("wrote %s (%zu bytes)\n", path, bufs[i].len);
+		files[i].name = names[i];
+		files[i].bytes = (const uint8_t *)bufs[i].data;
+		files[i].len = bufs[i].len;
 	}
+	if (rc == ML_OK && k) {
+		snprintf(path, sizeof path, "%s/%s", dir, ML_REPORT_MANIFEST);
+		if ((rc = ml_report_sign(k, "csv-folder", model, files, n, &sig, e)) == ML_OK &&
+		    (rc = ml_write_file_atomic(path, sig.data, sig.len, 0644, !force, e)) == ML_OK)
+			printf("signed %s (%zu tables)\n", path, n);
+	}
+	ml_buf_free(&sig);
+	for (j = 0; j < n; j++)
+		ml_buf_free(&bufs[j]);
 	if (rc && made) {
 		for (j = 0; j < i; j++) {
-			char path[4200];
 			snprintf(path, sizeof path, "%s/%s.csv", dir, t[j].name);
-			unlink(path);
-			snprintf(path, sizeof path, "%s/%s.csv.sig.json", dir, t[j].name);
 			unlink(path);
 		}
 		rmdir(dir);
@@ -336,7 +370,7 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o, struc
 		goto out;
 	}
 	if ((rc = render(c, fmt, model, &b, e)) == ML_OK &&
-	    (rc = write_out(out, &b, k, cli_has(c, "force"), e)) == ML_OK)
+	    (rc = write_out(out, fmt, model, &b, k, cli_has(c, "force"), e)) == ML_OK)
 		printf("wrote %s (%s, %zu bytes)\n", out, fmt, b.len);
 out:
 	if (model && !json_is_true(ml_report_get(model, "integrity.ok")))
@@ -354,6 +388,7 @@ cmd_report(int argc, char **argv)
 {
 	struct cli c = {.cmd = "report"};
 	struct ml_report_opts o;
+	struct ml_timecheck_opts to;
 	struct ml_err e;
 	const char *fmt, *pol[MAX_POLICIES], *par[MAX_PARAMS];
 	int rc;
@@ -362,7 +397,7 @@ cmd_report(int argc, char **argv)
 	if ((rc = parse_report_cli(&c, argc, argv,
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
 				   "table= sign= passphrase-file= css= allow-unverified "
-				   "max-gap-days= jobs= force", &fmt)))
+				   "max-gap-days= jobs= force time-tolerance=", &fmt)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(report_usage, stdout);
@@ -371,12 +406,141 @@ cmd_report(int argc, char **argv)
 	if (c.nargs)
 		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%.40s\" (see --help)",
 				 c.args[0]);
-	if ((rc = check_format(&c, fmt)) || (rc = report_opts(&c, &o, pol, par)))
+	if ((rc = check_format(&c, fmt)) || (rc = report_opts(&c, &o, pol, par, &to)))
 		return rc;
 	if ((rc = check_outputs(&c, fmt, &e)))
 		return cli_fail(&c, &e);
 	rc = report_run(&c, fmt, &o, &e);
 	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
+/* The SHA-256 (hex) of the file path, which must be a regular file (not
+ * a symlink) of at most 2 GiB: ML_EINTEGRITY when it is not one, ML_EINPUT
+ * when it does not exist. */
+static int
+file_sha256(const char *path, char hex[65], struct ml_err *e)
+{
+	uint8_t d[ML_SHA256_LEN];
+	struct stat st;
+	char *bytes = NULL;
+	size_t len;
+	int rc;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? ml_err_set(e, ML_EINPUT, "%.200s: no such file", path)
+				       : ml_err_set(e, ML_EIO, "%.200s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ml_err_set(e, ML_EINTEGRITY, "%.200s is not a regular file (a symlink or "
+				  "a folder is never part of a signed report)", path);
+	if ((rc = ml_read_file(path, (size_t)1 << 31, &bytes, &len, e)))
+		return rc;
+	ml_sha256(bytes, len, d);
+	ml_hex_encode(d, sizeof d, hex);
+	free(bytes);
+	return ML_OK;
+}
+
+/* A signed CSV folder: every listed table present with its signed bytes,
+ * and nothing else in the folder but the manifest. */
+static int
+check_folder(const char *dir, const json_t *stmt, struct ml_err *e)
+{
+	const char *fmt = json_string_value(json_object_get(json_object_get(stmt, "predicate"),
+							    "format"));
+	char path[4200], hex[65];
+	struct dirent *d;
+	json_t *s;
+	size_t i;
+	DIR *dp;
+	int rc = ML_OK;
+
+	if (strcmp(fmt, "csv-folder"))
+		return ml_err_set(e, ML_EINTEGRITY, "%s signs a %.20s report, not a CSV folder",
+				  ML_REPORT_MANIFEST, fmt);
+	json_array_foreach(json_object_get(stmt, "subject"), i, s) {
+		const char *name = json_string_value(json_object_get(s, "name"));
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		if ((rc = file_sha256(path, hex, e))) {
+			if (rc == ML_EINPUT)
+				return ml_err_set(e, ML_EINTEGRITY, "table %s is signed but missing "
+						  "from the folder", name);
+			return rc;
+		}
+		if (strcmp(hex, ml_report_subject_sha256(stmt, name)))
+			return ml_err_set(e, ML_EINTEGRITY, "table %s is not the signed one (changed, "
+					  "or from another report)", name);
+	}
+	if (!(dp = opendir(dir)))
+		return ml_err_set(e, ML_EIO, "%.200s: %s", dir, strerror(errno));
+	while ((d = readdir(dp))) {
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") ||
+		    !strcmp(d->d_name, ML_REPORT_MANIFEST))
+			continue;
+		if (!ml_report_name_ok(d->d_name) || !ml_report_subject_sha256(stmt, d->d_name)) {
+			rc = ml_err_set(e, ML_EINTEGRITY, "%.140s is in the folder but not in its "
+					"signed manifest (a table or file from another report?)",
+					d->d_name);
+			break;
+		}
+	}
+	closedir(dp);
+	return rc;
+}
+
+/* A signed single-file report: the file has the one signed digest. */
+static int
+check_single(const char *path, const json_t *stmt, struct ml_err *e)
+{
+	const json_t *subj = json_object_get(stmt, "subject");
+	const char *want, *fmt = json_string_value(json_object_get(json_object_get(stmt,
+							"predicate"), "format"));
+	char hex[65];
+	int rc;
+
+	if (json_array_size(subj) != 1 || !strcmp(fmt, "csv-folder"))
+		return ml_err_set(e, ML_EINTEGRITY, "the signature is a CSV folder's manifest: "
+				  "verify the folder (verify-report DIR)");
+	want = json_string_value(json_object_get(json_object_get(json_array_get(subj, 0),
+								 "digest"), "sha256"));
+	if ((rc = file_sha256(path, hex, e)))
+		return rc;
+	if (strcmp(hex, want))
+		return ml_err_set(e, ML_EINTEGRITY, "the report's bytes (sha256:%.12s…) are not the "
+				  "signed ones (sha256:%.12s…)", hex, want);
+	return ML_OK;
+}
+
+static const char *
+str_or(const json_t *o, const char *k, const char *dflt)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : dflt;
+}
+
+/* What was signed: the auditor sees the scope they verified. */
+static void
+print_scope(const json_t *stmt)
+{
+	const json_t *p = json_object_get(stmt, "predicate"), *sc = json_object_get(p, "scope");
+	const json_t *ck = json_object_get(sc, "checkpoint"), *x;
+	size_t i;
+
+	printf("format: %s\n", str_or(p, "format", "?"));
+	printf("scope: ledger %s, checkpoint size %lld root %s\n", str_or(sc, "origin", "?"),
+	       (long long)json_integer_value(json_object_get(ck, "size")),
+	       str_or(ck, "root", "?"));
+	printf("period: %s to %s (as of %s), generated %s\n", str_or(sc, "from", "?"),
+	       str_or(sc, "to", "?"), str_or(sc, "asOf", "?"), str_or(p, "generatedAt", "?"));
+	printf("ledger began: %s\n", str_or(sc, "ledgerStart", "unknown"));
+	if (!json_array_size(json_object_get(sc, "policies")))
+		printf("policies: none\n");
+	json_array_foreach(json_object_get(sc, "policies"), i, x)
+		printf("policy: %s@%s sha256:%s (%s)\n", str_or(x, "id", "?"),
+		       str_or(x, "version", "?"), str_or(x, "sha256", "?"), str_or(x, "file", "?"));
+	json_array_foreach(json_object_get(stmt, "subject"), i, x)
+		printf("file: %s sha256:%s\n", str_or(x, "name", "?"),
+		       str_or(json_object_get(x, "digest"), "sha256", "?"));
 }
 
 int
@@ -385,34 +549,52 @@ cmd_verify_report(int argc, char **argv)
 	struct cli c = {.cmd = "verify-report"};
 	struct ml_pubkey k;
 	struct ml_err e;
-	char sp[4200], *sig = NULL, *bytes = NULL, keyid[ML_KEYID_MAX];
-	size_t slen, blen;
-	int rc;
+	struct stat st;
+	char sp[4200], *sig = NULL, keyid[ML_KEYID_MAX];
+	const char *path;
+	json_t *stmt = NULL;
+	size_t slen;
+	int rc, dir;
 
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv, "key= sig=")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger verify-report REPORT --key NAME.pub [--sig FILE]\n\n"
-		     "Checks the detached signature REPORT.sig.json (or --sig FILE) over the\n"
-		     "exact bytes of REPORT with the verifier key NAME.pub.  Exit 0 when it\n"
-		     "holds; 4 when the report was changed or not signed by that key; 2 when\n"
-		     "a file is missing or not a report signature.");
+		puts("usage: mlledger verify-report REPORT|DIR --key NAME.pub [--sig FILE]\n\n"
+		     "Checks a report's signature with the verifier key NAME.pub and prints what\n"
+		     "was signed: the ledger origin, checkpoint, period, as-of and generation\n"
+		     "times, when the ledger began, the policies and every file's SHA-256.\n"
+		     "REPORT: its signature REPORT.sig.json (or --sig FILE) must sign exactly\n"
+		     "its bytes.  DIR (a CSV folder): DIR/" ML_REPORT_MANIFEST " (or --sig FILE)\n"
+		     "must list every table in it with its bytes, and the folder must hold\n"
+		     "nothing else (no extra table, no symlink).  Exit 0 when it holds; 4 when\n"
+		     "a file was changed, added, removed or comes from another report, or the\n"
+		     "signature is not by that key; 2 when a file is missing or not a report\n"
+		     "signature (signatures of mlledger 0.2 and before, without a scope, are\n"
+		     "refused as the old format).");
 		return ML_OK;
 	}
 	if (c.nargs != 1 || !cli_get(&c, "key"))
-		return cli_failf(&c, ML_EINPUT, "expected REPORT --key NAME.pub");
-	snprintf(sp, sizeof sp, "%s.sig.json", c.args[0]);
+		return cli_failf(&c, ML_EINPUT, "expected REPORT|DIR --key NAME.pub");
+	path = c.args[0];
+	dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (snprintf(sp, sizeof sp, dir ? "%s/" ML_REPORT_MANIFEST : "%s.sig.json", path) >=
+	    (int)sizeof sp)
+		return cli_failf(&c, ML_EINPUT, "%.200s...: path too long", path);
+	if (cli_get(&c, "sig"))
+		snprintf(sp, sizeof sp, "%s", cli_get(&c, "sig"));
 	if (!(rc = ml_pubkey_load(cli_get(&c, "key"), &k, &e)) &&
-	    !(rc = ml_read_file(cli_get(&c, "sig") ? cli_get(&c, "sig") : sp, ML_REPORT_SIG_MAX,
-				&sig, &slen, &e)) &&
-	    !(rc = ml_read_file(c.args[0], (size_t)1 << 31, &bytes, &blen, &e)))
-		rc = ml_report_verify(&k, sig, slen, (const uint8_t *)bytes, blen, &e);
+	    !(rc = ml_read_file(sp, ML_REPORT_SIG_MAX, &sig, &slen, &e)) &&
+	    !(rc = ml_report_open(&k, sig, slen, &stmt, &e)))
+		rc = dir ? check_folder(path, stmt, &e) : check_single(path, stmt, &e);
 	free(sig);
-	free(bytes);
-	if (rc)
+	if (rc) {
+		json_decref(stmt);
 		return cli_fail(&c, &e);
+	}
 	ml_pubkey_keyid(&k, keyid);
-	printf("ok: %s is signed by %s\n", c.args[0], keyid);
+	printf("ok: %s is signed by %s\n", path, keyid);
+	print_scope(stmt);
+	json_decref(stmt);
 	return ML_OK;
 }

@@ -30,6 +30,7 @@
 #include "policy_test_xsd.h" /* generated from policies/policy-test.xsd */
 #include "request.h"
 #include "statement.h"
+#include "tlog.h"
 
 #define MAX_KEYS 65       /* admin and 64 declared */
 #define MAX_LINE (1024 * 1024)
@@ -581,7 +582,7 @@ line_prepare(struct run *t, json_t *req, struct tkey **signer, char *why, size_t
 /* A fixture line of kind gate: a recorded gate decision (a SLSA VSA, as
  * `mlledger gate --key` writes it) for "subject" in "environment", with
  * "result" PASSED or FAILED, naming the fixture policy and the ledger's
- * first entry as the checkpoint it evaluated. */
+ * first entry as the checkpoint it evaluated (size 1, with its root). */
 static int
 append_gate(struct ml_batch *b, struct ml_ledger *l, json_t *req, const struct ml_seckey *k,
 	    struct ml_err *e)
@@ -616,8 +617,9 @@ append_gate(struct ml_batch *b, struct ml_ledger *l, json_t *req, const struct m
 		return ml_err_set(e, ML_EINPUT, "a gate line needs subject, environment and "
 				  "result (PASSED or FAILED)");
 	fs.verdict = strcmp(result, "PASSED") ? ML_EDENY : ML_OK;
+	/* the ledger's own root at size 1 (FORMAT.md §5 rule 8) */
 	if ((rc = ml_ledger_subject(l, "model", subject, digest, &seq, e)) ||
-	    (rc = ml_decision_predicate(&d, &pred, e)))
+	    (rc = ml_tlog_root(l, 1, d.root, e)) || (rc = ml_decision_predicate(&d, &pred, e)))
 		return rc;
 	if ((rc = ml_statement_encode_parsed(ML_KIND_GATE, subject, digest, pred, &payload, &st,
 					     e)) == ML_OK &&

@@ -1171,7 +1171,8 @@ static int
 verify_ledger(struct rp *r, json_t **integrity)
 {
 	static char label[] = "report: verify";
-	struct ml_verify_opts vo = {r->o->jobs, r->o->progress, label};
+	struct ml_verify_opts vo = {r->o->jobs, r->o->progress, label, NULL};
+	struct ml_timecheck_opts to;
 	struct ml_verify_result res;
 	struct ml_err ve;
 	uint64_t size;
@@ -1181,7 +1182,17 @@ verify_ledger(struct rp *r, json_t **integrity)
 
 	ml_err_clear(&ve);
 	memset(&res, 0, sizeof res);
+	if (r->o->time)
+		to = *r->o->time;
+	else
+		ml_timecheck_defaults(&to);
+	if (!(vo.timecheck = ml_timecheck_new(&to)))
+		return ml_err_set(r->e, ML_EIO, "out of memory");
 	rc = ml_verify(r->l, &vo, &res, &ve);
+	r->start_us = ml_timecheck_start(vo.timecheck, &r->start_known);
+	if (rc == ML_OK && !(r->time = ml_timecheck_json(vo.timecheck)))
+		rc = ml_err_set(&ve, ML_EIO, "out of memory");
+	ml_timecheck_free(vo.timecheck);
 	if (rc == ML_EIO || (rc && !r->o->allow_unverified)) {
 		*r->e = ve;
 		return rc;
@@ -1198,6 +1209,62 @@ verify_ledger(struct rp *r, json_t **integrity)
 	}
 	*integrity = integrity_of(&res, ve.code, &ve);
 	return ML_OK;
+}
+
+/* A period that starts before the ledger's first entry: its first days have
+ * no record, which an empty table would not say (null when it does not). */
+static json_t *
+start_warning(const struct rp *r)
+{
+	const int64_t day = (int64_t)86400 * 1000000;
+	int64_t start_day, days;
+	char t[21], msg[300];
+
+	if (!r->start_known || r->start_us < r->o->from_us + day)
+		return json_null();
+	ml_time_format(r->start_us, t);
+	start_day = r->start_us - r->start_us % day;
+	days = (start_day - r->o->from_us) / day;
+	if (r->start_us >= r->o->to_us)
+		snprintf(msg, sizeof msg, "THE LEDGER BEGAN AFTER THE PERIOD: its first entry was "
+			 "appended %s; the period %s to %s has no record in it.", t, r->o->from,
+			 r->o->to);
+	else
+		snprintf(msg, sizeof msg, "The ledger began on %.10s (first entry appended %s): the "
+			 "period's first %lld day%s (from %s) %s no record.", t, t, (long long)days,
+			 days == 1 ? "" : "s", r->o->from, days == 1 ? "has" : "have");
+	return json_pack("{s:s, s:I, s:s}", "ledgerStart", t, "daysWithoutRecord",
+			 (json_int_t)days, "statement", msg);
+}
+
+/* integrity.time: verify's time warnings and a sentence about them. */
+static json_t *
+time_of(const struct rp *r)
+{
+	json_t *o;
+	char msg[400];
+	long long w, b;
+
+	if (!r->time)
+		return json_null();
+	o = json_deep_copy(r->time);
+	w = (long long)json_integer_value(json_object_get(o, "timeWarningsTotal"));
+	b = (long long)json_integer_value(json_object_get(o, "backfillsTotal"));
+	snprintf(msg, sizeof msg, "Across the whole ledger, %lld entr%s an author time more than "
+		 "%lld hours before or %lld seconds after its append time, and %lld burst%s of "
+		 "%lld or more entries appended at most %lld s apart span%s more than %lld hours "
+		 "of author time (a backfill). These are warnings, not failures.", w,
+		 w == 1 ? "y has" : "ies have",
+		 (long long)json_integer_value(ml_report_get(o, "tolerance.pastSeconds")) / 3600,
+		 (long long)json_integer_value(ml_report_get(o, "tolerance.futureSeconds")), b,
+		 b == 1 ? "" : "s",
+		 (long long)json_integer_value(ml_report_get(o, "tolerance.burstMinEntries")),
+		 (long long)json_integer_value(ml_report_get(o, "tolerance.burstGapSeconds")),
+		 b == 1 ? "s" : "",
+		 (long long)json_integer_value(ml_report_get(o, "tolerance.burstSpanSeconds")) /
+			 3600);
+	json_object_set_new(o, "statement", json_string(msg));
+	return o;
 }
 
 static json_t *
@@ -1224,6 +1291,11 @@ scope_of(struct rp *r, json_t *ckpt)
 				      "lastSeq",
 				      r->last_seq >= 0 ? json_integer(r->last_seq) : json_null()));
 	json_object_set(sc, "checkpoint", ckpt);
+	if (r->start_known)
+		set_time(sc, "ledgerStart", r->start_us);
+	else
+		json_object_set_new(sc, "ledgerStart", json_null());
+	json_object_set_new(sc, "ledgerStartWarning", start_warning(r));
 	json_object_set_new(sc, "monitoringMaxGapDays", json_integer(r->max_gap_days));
 	json_object_set_new(sc, "unreadableSeqs", json_incref(r->unreadable));
 	return sc;
@@ -1271,6 +1343,7 @@ rp_free(struct rp *r)
 	json_decref(r->pairs);
 	json_decref(r->findings);
 	json_decref(r->policies);
+	json_decref(r->time);
 	ml_governance_free(r->gov);
 	ml_gate_replayer_free(r->replayer);
 	ml_ledger_close(r->replay);
@@ -1327,6 +1400,7 @@ assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 	}
 	json_object_set_new(model, "scope", scope_of(r, ckpt));
 	json_object_set(json_object_get(model, "scope"), "policies", r->policies);
+	json_object_set_new(integrity, "time", time_of(r));
 	json_object_set(model, "integrity", integrity);
 	json_object_set_new(model, "inventory", inventory(r, retirements, &am));
 	json_object_set_new(model, "chains", chains(r));

@@ -15,8 +15,8 @@
  * options and nothing else (no clock, no host name), so reports are
  * byte-reproducible.
  *
- * May call sweep, gate, policy, findings, evidence, verify, governance, tlog, ledger,
- * store, statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
+ * May call sweep, gate, policy, findings, evidence, verify, timecheck, governance,
+ * tlog, ledger, store, statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
  */
 #ifndef ML_REPORT_H
 #define ML_REPORT_H
@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "ledger.h"
+#include "timecheck.h"
 #include "util.h"
 
 #define ML_REPORT_SCHEMA_VERSION 1
@@ -46,6 +47,8 @@ struct ml_report_opts {
 	int allow_unverified;        /* build the report even when verify fails */
 	int jobs;                    /* verify threads and policy workers, <= 0: one per CPU */
 	const char *tool_version;
+	/* Time-warning thresholds (timecheck.h); NULL: the defaults. */
+	const struct ml_timecheck_opts *time;
 	/* Called now and then in the long phases, with ctx a label naming the
 	 * phase ("report: verify", "report: policies"); NULL: none. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);

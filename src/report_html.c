@@ -514,6 +514,11 @@ sec_integrity(xmlNodePtr body, const json_t *model)
 	int ok = json_is_true(ml_report_get(model, "integrity.ok"));
 
 	el_text(s, "p", ok ? "ok" : "bad", jstr(model, "integrity.statement"));
+	if (!json_is_object(ml_report_get(model, "integrity.time")))
+		return;
+	el_text(s, "p", NULL, jstr(model, "integrity.time.statement"));
+	table(s, model, "time-warnings", 1);
+	table(s, model, "backfills", 1);
 }
 
 static void
@@ -609,6 +614,8 @@ front(xmlNodePtr body, const json_t *model)
 		el_text(body, "div", "alert", jstr(model, "integrity.statement"));
 	if (json_is_object(ml_report_get(model, "integrity.futureDated")))
 		el_text(body, "div", "alert", jstr(model, "integrity.futureDated.statement"));
+	if (json_is_object(ml_report_get(model, "scope.ledgerStartWarning")))
+		el_text(body, "div", "alert start", jstr(model, "scope.ledgerStartWarning.statement"));
 	el_text(body, "h1", NULL, "Audit report");
 	snprintf(run, sizeof run, "%s, %s to %s", jstr(model, "scope.ledger.origin"),
 		 jstr(model, "scope.from"), jstr(model, "scope.to"));

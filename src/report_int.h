@@ -20,6 +20,9 @@ struct rp {
 	uint64_t verified;   /* entries a full verify passed (0: it failed) */
 	int64_t max_gap_days; /* o->max_gap_days, else a policy's max-age-days, else 7 */
 	uint8_t verified_head[ML_SHA256_LEN]; /* leaf hash of the last of them */
+	json_t *time;        /* verify's time warnings (timecheck.h), or null */
+	int64_t start_us;    /* the ledger's first append time */
+	int start_known;
 	json_t *models;      /* ref -> model version */
 	json_t *datasets;    /* ref -> dataset version */
 	json_t *facts;       /* ref -> {evaluations, approvals, monitoring, ...} */

@@ -161,6 +161,7 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 					  "incidents", NULL};
 	static const char *const cmp[] = {"comparisons", NULL}, *const mon[] = {"monitoring", NULL};
 	static const char *const ppl[] = {"keys", "key-events", NULL};
+	static const char *const tim[] = {"time-warnings", "backfills", NULL};
 
 	ml_buf_puts(out, "# Audit report: ");
 	md_text(out, json_string_value(ml_report_get(model, "scope.ledger.origin")) ?: "");
@@ -175,9 +176,21 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 							     "integrity.futureDated.statement")) ?: "");
 		ml_buf_puts(out, "**\n");
 	}
+	if (json_is_object(ml_report_get(model, "scope.ledgerStartWarning"))) {
+		ml_buf_puts(out, "\n> **WARNING: ");
+		md_text(out, json_string_value(ml_report_get(model,
+							     "scope.ledgerStartWarning.statement")) ?: "");
+		ml_buf_puts(out, "**\n");
+	}
 	md_scope(out, model);
 	ml_buf_puts(out, "\n## 2. Integrity\n\n");
 	md_text(out, json_string_value(ml_report_get(model, "integrity.statement")) ?: "");
+	if (json_is_object(ml_report_get(model, "integrity.time"))) {
+		ml_buf_puts(out, "\n\n");
+		md_text(out, json_string_value(ml_report_get(model, "integrity.time.statement")) ?: "");
+		ml_buf_puts(out, "\n");
+		md_tables(out, model, tim);
+	}
 	ml_buf_puts(out, "\n\n## 3. Inventory\n");
 	md_tables(out, model, inv);
 	md_chains(out, model);

@@ -66,6 +66,13 @@ static const struct ml_report_column keys_cols[] = {
 static const struct ml_report_column keyev_cols[] = {
 	{"seq", "Seq"}, {"time", "Time"}, {"event", "Event"}, {"key", "Key"},
 	{"roles", "Roles"}, {"author", "By"}, {"reason", "Reason"}};
+static const struct ml_report_column timew_cols[] = {
+	{"seq", "Seq"}, {"kind", "Kind"}, {"warning", "Warning"}, {"authorTime", "Author time"},
+	{"appendTime", "Appended"}, {"skewSeconds", "Author minus append (s)"}};
+static const struct ml_report_column backfill_cols[] = {
+	{"fromSeq", "From seq"}, {"toSeq", "To seq"}, {"entries", "Entries"},
+	{"firstAppend", "First appended"}, {"lastAppend", "Last appended"},
+	{"authorFrom", "Author times from"}, {"authorTo", "Author times to"}};
 
 static const struct ml_report_table tables[] = {
 	{"models", "Model versions", "inventory.models", COLS(models_cols)},
@@ -82,6 +89,9 @@ static const struct ml_report_table tables[] = {
 	{"keys", "Keys", "people.keys", COLS(keys_cols)},
 	{"key-events", "Enrolments and revocations in the period", "people.events",
 	 COLS(keyev_cols)},
+	{"time-warnings", "Author times far from append times", "integrity.time.timeWarnings",
+	 COLS(timew_cols)},
+	{"backfills", "Backfill bursts", "integrity.time.backfills", COLS(backfill_cols)},
 };
 
 const struct ml_report_table *
@@ -233,6 +243,10 @@ ml_report_scope_rows(const json_t *model)
 	row(rows, "Checkpoint", &b);
 	ml_buf_puts(&b, s_of(model, "scope.checkpoint.logKey"));
 	row(rows, "Log key", &b);
+	ml_buf_puts(&b, s_of(model, "scope.ledgerStart"));
+	if (json_is_object(ml_report_get(model, "scope.ledgerStartWarning")))
+		ml_buf_printf(&b, " (%s)", s_of(model, "scope.ledgerStartWarning.statement"));
+	row(rows, "Ledger began", &b);
 	ml_buf_puts(&b, s_of(model, "scope.asOf"));
 	row(rows, "As of", &b);
 	ml_buf_puts(&b, s_of(model, "scope.generatedAt"));

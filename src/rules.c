@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merkle.h"
+
 /* Kinds only role admin may sign, whatever the governance says. */
 static int
 admin_only(enum ml_kind k)
@@ -465,6 +467,56 @@ check_origin(struct ml_store *s, struct ml_checked *c, struct ml_err *e)
 
 /* ---- gate decisions and the deployments that need them ------------------ */
 
+struct gate_nodes {
+	struct ml_store *s;
+	struct ml_err *e;
+};
+
+static int
+gate_node(void *ctx, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
+{
+	struct gate_nodes *n = ctx;
+
+	return ml_store_node_get(n->s, level, index, out, n->e) == ML_OK ? 0 : -1;
+}
+
+/* A decision names this ledger's origin and its tree: ledger.root is the
+ * root of this ledger's first ledger.size entries (FORMAT.md §5 rule 8).
+ * The tree nodes below the decision's own seq are the checked ones (verify
+ * checks each complete subtree as it forms), so a decision evaluated on
+ * another ledger, or on a root made up, is refused. */
+static int
+check_gate_tree(struct ml_store *s, struct ml_checked *c, uint64_t size, struct ml_err *e)
+{
+	json_t *led = json_object_get(c->st.predicate, "ledger");
+	const char *b64 = json_string_value(json_object_get(led, "root"));
+	const char *origin = json_string_value(json_object_get(led, "origin"));
+	struct gate_nodes n = {s, e};
+	uint8_t want[ML_SHA256_LEN], have[ML_SHA256_LEN];
+	char mine[160];
+	int rc;
+
+	if ((rc = ml_store_meta_get(s, "origin", mine, sizeof mine, e)))
+		return rc;
+	if (!origin || strcmp(origin, mine))
+		return ml_err_set(e, ML_EINPUT, "gate decision for %s names the ledger %.80s, "
+				  "not this one (%.80s)", c->st.subject, origin ? origin : "?",
+				  mine);
+	if (!b64 || ml_b64_decode_exact(b64, strlen(b64), have, sizeof have))
+		return ml_err_set(e, ML_EINPUT, "gate decision for %s: ledger.root is not a "
+				  "base64 SHA-256", c->st.subject);
+	if (size == 0 || ml_merkle_root(gate_node, &n, size, want) != 0)
+		return e->code == ML_EIO ? ML_EIO
+					 : ml_err_set(e, ML_EINPUT, "gate decision for %s: no "
+						      "tree of size %llu", c->st.subject,
+						      (unsigned long long)size);
+	if (memcmp(want, have, sizeof want))
+		return ml_err_set(e, ML_EINPUT, "gate decision for %s: its ledger root at size "
+				  "%llu is not this ledger's (evaluated on another ledger or "
+				  "another tree)", c->st.subject, (unsigned long long)size);
+	return ML_OK;
+}
+
 /* A decision (one that records its parameters: replayable, FORMAT.md §2) is
  * made at its append time, within the tolerance, on a checkpoint that was
  * the latest one then: the first entry it does not cover was appended no
@@ -484,6 +536,8 @@ check_gate(struct ml_store *s, struct ml_checked *c, int64_t time_us, struct ml_
 		return ml_err_set(e, ML_EINPUT, "gate decision for %s claims a ledger of %llu "
 				  "entries, more than came before it", c->st.subject,
 				  (unsigned long long)size);
+	if ((rc = check_gate_tree(s, c, size, e)))
+		return rc;
 	if (!json_object_get(p, "parameters"))
 		return ML_OK; /* made before decisions were replayable: rule 8 only */
 	ml_time_parse(json_string_value(json_object_get(p, "timeVerified")), &tv);

@@ -5,7 +5,8 @@
  * and verify call the same functions, the first against the ledger's own
  * projection (ML_DB_MAIN), the second against the projection it rebuilds
  * from the entries (ML_DB_REPLAY).  So `record` refuses exactly what
- * `verify` would reject.  May call governance, statement, keys, store, util.
+ * `verify` would reject.  May call governance, statement, merkle, keys, store,
+ * util.
  */
 #ifndef ML_RULES_H
 #define ML_RULES_H

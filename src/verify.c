@@ -238,6 +238,22 @@ queue_signature(struct walk *w, struct ml_checked *c)
 	return ML_OK;
 }
 
+/* The entry's author time against its append time (timecheck.h), from
+ * the statement the rules already parsed. */
+static int
+time_of(struct walk *w, const struct ml_entry *en, const struct ml_checked *c)
+{
+	const char *v = json_string_value(json_object_get(c->st.predicate,
+			c->st.kind == ML_KIND_GATE ? "timeVerified" : "time"));
+	int64_t author = 0;
+	int has = v && ml_time_parse(v, &author) == 0;
+
+	if (ml_timecheck_add(w->opts->timecheck, en->seq, ml_kind_name(c->st.kind), en->time_us,
+			     has, author))
+		return ml_err_set(w->e, ML_EIO, "out of memory");
+	return ML_OK;
+}
+
 static int
 visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
       const struct ml_index_row *ix, int has_ix)
@@ -271,6 +287,8 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 		return bad(w, en->seq, "entry_index row differs from the entry", NULL);
 	}
 	rc = ml_rules_apply(s, ML_DB_REPLAY, &w->rules, &c, w->e);
+	if (rc == ML_OK && w->opts->timecheck)
+		rc = time_of(w, en, &c);
 	if (rc == ML_OK)
 		rc = queue_signature(w, &c);
 	if (c.st.kind == ML_KIND_KEY_ENROLLMENT)

@@ -5,7 +5,7 @@
  * worker threads), and compares the stored projection tables and schema
  * with what the entries imply.  Reads one consistent snapshot, so writers
  * may append meanwhile.  May call ledger, rules, chain, statement, keys,
- * store, util.
+ * store, timecheck, util.
  */
 #ifndef ML_VERIFY_H
 #define ML_VERIFY_H
@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ledger.h"
+#include "timecheck.h"
 #include "util.h"
 
 struct ml_verify_opts {
@@ -20,6 +21,9 @@ struct ml_verify_opts {
 	/* Called about every 4096 entries from the calling thread; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *ctx;
+	/* When set, every valid entry is fed to it (author vs append time,
+	 * backfills; timecheck.h): warnings, never failures.  May be NULL. */
+	struct ml_timecheck *timecheck;
 };
 
 struct ml_verify_result {

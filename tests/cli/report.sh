@@ -248,11 +248,12 @@ begin "report --sign writes REPORT.sig.json; verify-report accepts it"
 rep --format html --out "$W/s.html" --sign "$W/k/auditor.key"
 want_rc 0
 [ -s "$W/s.html.sig.json" ] || bad "no signature file"
-grep -q '"payloadType": "application/vnd.mlledger.report.v1"' "$W/s.html.sig.json" ||
+grep -q '"payloadType": "application/vnd.in-toto+json"' "$W/s.html.sig.json" ||
 	bad "payloadType"
 run "$M" verify-report "$W/s.html" --key "$W/k/auditor.pub"
 want_rc 0
 grep -q "^ok: $W/s.html is signed by auditor+" "$OUT" || bad "stdout: $(snip "$OUT")"
+grep -q "^period: " "$OUT" || bad "no scope printed: $(snip "$OUT")"
 end
 
 begin "verify-report: one changed byte exits 4"
@@ -262,9 +263,14 @@ run "$M" verify-report "$W/t.html" --key "$W/k/auditor.pub"
 want_err 4 'not the signed ones'
 end
 
-begin "verify-report: a signature with the sha256 hint fixed up but the bytes changed exits 4"
+begin "verify-report: a signature with the signed sha256 fixed up but not re-signed exits 4"
 sum=$(sha256sum "$W/t.html" | cut -c1-64)
-sed "s/\"payloadSha256\": \"[0-9a-f]*\"/\"payloadSha256\": \"$sum\"/" "$W/s.html.sig.json" >"$W/t.html.sig.json"
+"$PY" -c 'import base64,json,sys
+e = json.load(open(sys.argv[1]))
+st = json.loads(base64.b64decode(e["payload"]))
+st["subject"][0]["digest"]["sha256"] = sys.argv[2]
+e["payload"] = base64.b64encode(json.dumps(st, separators=(",", ":")).encode()).decode()
+json.dump(e, sys.stdout)' "$W/s.html.sig.json" "$sum" >"$W/t.html.sig.json"
 run "$M" verify-report "$W/t.html" --key "$W/k/auditor.pub"
 want_err 4 'does not verify'
 end

@@ -45,6 +45,14 @@ def check_json(path):
     check(r["scope"]["from"] == "2026-10-01" and r["scope"]["to"] == "2026-12-31", "period")
     check(r["scope"]["policies"][0]["id"] == "production", "policy id")
     check(len(r["scope"]["policies"][0]["sha256"]) == 64, "policy sha256")
+    # when the ledger began, and verify's time warnings (the fixture is an
+    # import of backdated history: a backfill)
+    check(isinstance(r["scope"]["ledgerStart"], str), "scope.ledgerStart")
+    t = r["integrity"]["time"]
+    check(t["timeWarningsTotal"] == len(t["timeWarnings"]) and t["timeWarningsTotal"] > 0,
+          "integrity.time.timeWarnings")
+    check(isinstance(t["backfills"], list) and isinstance(t["statement"], str),
+          "integrity.time.backfills")
     # entries before the period (a model of September) are not in the period
     check(r["scope"]["ledger"]["entriesInPeriod"] < r["scope"]["ledger"]["entriesConsidered"],
           "entries in period < considered")
@@ -186,7 +194,8 @@ def check_csv(d):
     mrows = list(csv.reader(open(os.path.join(d, "comparisons.csv"), newline="",
                                  encoding="utf-8")))
     check(any(r[3] == "latency_ms" and r[6] == "5" for r in mrows), "numbers stay numbers")
-    for name in ("models", "deployments", "chains", "findings", "controls", "keys"):
+    for name in ("models", "deployments", "chains", "findings", "controls", "keys",
+                 "time-warnings", "backfills"):
         check(os.path.exists(os.path.join(d, name + ".csv")), name + ".csv")
     for row in rows[1:]:
         for c in row:

@@ -517,16 +517,21 @@ db=$(fresh emptystr)
 expect_exit 2 "mlledger record --set note= (empty string) refused" \
     "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env prod --set note= --key "$K/alice.key"
 # §2 "Gate decisions" and §5 rule 8: a VSA whose ledger.size is more than its seq
+# (and, rule 8, the ledger's own origin and root at size 3)
+V_ORIGIN=$(sql "$L" "SELECT value FROM meta WHERE key = 'origin';")
+V_ROOT=$("$PY" "$ROOT/tests/cli/forge.py" root "$L" 3)
 vsa_pred() {
     printf '{"verifier":{"id":"https://mlledger.dev/gate"},"timeVerified":"2026-11-27T00:00:00Z",'
     printf '"resourceUri":"mlledger:fraud-detector@1.1.0?env=prod","policy":{"name":"p@1","digest":{"sha256":"%s"}},' "$H_A"
     printf '"inputAttestations":[{"name":"checkpoint/3","digest":{"sha256":"%s"}}],"verificationResult":"PASSED",' "$H_B"
     printf '"verifiedLevels":["MLLEDGER_POLICY:p@1"],"environment":"prod","policies":[{"name":"p@1","digest":{"sha256":"%s"}}],' "$H_A"
-    printf '"ledger":{"origin":"o","size":%s,"root":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},' "$1"
+    printf '"ledger":{"origin":"%s","size":%s,"root":"%s"},' "$V_ORIGIN" "$1" "${2:-$V_ROOT}"
     printf '"findings":{"name":"findings","digest":{"sha256":"%s"}}}' "$H_B"
 }
 forge gate-ok alice gate fraud-detector@1.1.0 "$M11" "$(vsa_pred 3)"
 expect_accept "$db" "a crafted gate decision (SLSA VSA) naming an earlier ledger size"
+forge gate-root alice gate fraud-detector@1.1.0 "$M11" "$(vsa_pred 3 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=)"
+expect_reject "$db" "a gate decision whose ledger.root is not this ledger's root at its size (rule 8)"
 forge gate-future alice gate fraud-detector@1.1.0 "$M11" "$(vsa_pred 100000)"
 expect_reject "$db" "a gate decision whose ledger.size is more than its seq (rule 8)"
 forge gate-time alice gate fraud-detector@1.1.0 "$M11" "$(vsa_pred 3 | sed 's/"timeVerified"/"time"/')"

@@ -40,7 +40,8 @@ policy entry's XML is not parsed for validity).
 Replay is NOT done here: re-evaluating a recorded decision's policies
 against the ledger's evidence (`mlledger verify --decisions`, FORMAT.md §2
 "Replay") needs a policy engine.  This verifier checks only the structural
-rules: the form of `policy` and `gate` statements, rule 8's times, and, for
+rules: the form of `policy` and `gate` statements, rule 8's times, origin
+and root (recomputed from the leaves), and, for
 rule 12, that the deciding decision (the newest gate entry for that digest,
 environment and the gated policy IDs) is recent enough, PASSED and
 replayable as rule 12 defines it (parameters, evidence, no phase, every
@@ -1518,6 +1519,13 @@ def check_rule8(st, seq, t, pred):
     size = pred["ledger"]["size"]
     if size > seq:
         raise Bad("gate decision claims a ledger of %d entries at seq %d" % (size, seq))
+    # rule 8: this ledger's origin and its own root at ledger.size
+    if pred["ledger"]["origin"] != st.genesis["origin"]:
+        raise Bad("gate decision names the ledger %r, not this one (rule 8)"
+                  % pred["ledger"]["origin"])
+    if base64.b64decode(pred["ledger"]["root"]) != root_of(tree_levels(st.leaves[:size]), size):
+        raise Bad("gate decision's ledger.root is not this ledger's root at size %d (rule 8)"
+                  % size)
     if "parameters" not in pred:
         return          # written before mlledger 0.2: rule 8's first clause only
     tv = time_us(pred["timeVerified"])

@@ -117,7 +117,7 @@ size_of_ledger(void)
 static void
 verify_ok(void)
 {
-	struct ml_verify_opts o = {1, NULL, NULL};
+	struct ml_verify_opts o = {.jobs = 1};
 	struct ml_verify_result r;
 	struct ml_ledger *l;
 	struct ml_err e;

@@ -194,7 +194,7 @@ teardown(void **state)
 static int
 verify(struct fx *f, long long *bad_seq, char *msg, size_t cap)
 {
-	struct ml_verify_opts o = {2, NULL, NULL};
+	struct ml_verify_opts o = {.jobs = 2};
 	struct ml_verify_result r;
 	struct ml_ledger *l;
 	struct ml_err e;
@@ -419,7 +419,7 @@ static void
 test_intact(void **state)
 {
 	struct fx *f = *state;
-	struct ml_verify_opts o = {1, NULL, NULL};
+	struct ml_verify_opts o = {.jobs = 1};
 	struct ml_verify_result r;
 	struct ml_ledger *l;
 	struct ml_err e;
@@ -1035,7 +1035,7 @@ static void
 test_evidence_trust(void **state)
 {
 	struct fx *f = *state;
-	struct ml_verify_opts o = {2, NULL, NULL};
+	struct ml_verify_opts o = {.jobs = 2};
 	struct ml_verify_result r;
 	struct ml_evidence *v;
 	struct ml_ledger *l;
