@@ -416,13 +416,20 @@ pass_cb(void *ctx, const char *path, char *buf, size_t cap)
 int
 cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e)
 {
-	const char *path = cli_get(c, "key");
+	return cli_load_key_opt(c, "key", out, e);
+}
+
+int
+cli_load_key_opt(const struct cli *c, const char *opt, struct ml_seckey **out,
+		 struct ml_err *e)
+{
+	const char *path = cli_get(c, opt);
 	struct ml_err pe;
 	struct pass_ctx p = {c, &pe};
 	int rc;
 
 	if (!path)
-		return ml_err_set(e, ML_EKEY, "--key KEYFILE is required");
+		return ml_err_set(e, ML_EKEY, "--%s KEYFILE is required", opt);
 	ml_err_clear(&pe);
 	rc = ml_seckey_load(path, pass_cb, &p, out, e);
 	if (rc && pe.code)
@@ -430,7 +437,7 @@ cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e)
 	else if (rc && !strncmp(e->msg, path, strlen(path)) && e->msg[strlen(path)] == ':') {
 		char msg[sizeof e->msg];
 		snprintf(msg, sizeof msg, "%s", e->msg);
-		ml_err_set(e, rc, "--key %s", msg); /* "--key /tmp/f: not a regular file" */
+		ml_err_set(e, rc, "--%s %s", opt, msg); /* "--key /tmp/f: not a regular file" */
 	}
 	return rc;
 }

@@ -92,7 +92,7 @@ genesis_envelope(const char *origin, const struct ml_seckey *logk,
 	ml_time_format(ml_now_us(), now);
 	ml_sha256(logline, strlen(logline), digest);
 	pred = json_pack("{s:s, s:i, s:s, s:s, s:s}", "time", now, "format",
-			 ML_FORMAT_VERSION, "origin", origin, "logKey", logline, "admin",
+			 ML_STATEMENT_FORMAT, "origin", origin, "logKey", logline, "admin",
 			 adminline);
 	if (!pred || (governance && json_object_set_new(pred, "governance",
 							 json_string(governance)) != 0)) {

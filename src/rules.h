@@ -39,6 +39,8 @@ struct ml_rules_state {
 				    * (no genesis document), until its first
 				    * governance entry: rules 9-11 wait for it */
 	int64_t last_correction;   /* seq of the latest clock-correction; -1: none */
+	int format;                /* the genesis "format" (1 or 2); 0 before entry 0 */
+	char origin[129];          /* the genesis origin; "" before entry 0 */
 };
 
 /* The state before entry 0: the default governance.  ML_EIO when out of

@@ -93,7 +93,7 @@ mkdir "$K"
 for n in admin eng; do "$M" key new "$n" --dir "$K" >/dev/null || exit 1; done
 B=$W/base.db
 "$M" --ledger "$B" init --key "$K/admin.key" >/dev/null &&
-	"$M" --ledger "$B" key enroll "$K/eng.pub" --role engineer,validator --key "$K/admin.key" \
+	"$M" --ledger "$B" key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer,validator --key "$K/admin.key" \
 		>/dev/null ||
 	{ echo "not ok - fixture: init"; echo "0 passed, 1 failed"; exit 1; }
 BASE=$(count "$B")

@@ -126,11 +126,11 @@ step "key new erin (encrypted)" "$M" key new erin --dir "$K" --passphrase-file "
 # but gated deployments (section 9 builds one under the default, gated, one)
 step "init" ml init --key "$K/admin.key" --origin interop.example/ml/ledger \
     --governance "$ROOT/tests/data/governance-ungated.json"
-step "enroll alice" ml key enroll "$K/alice.pub" --role engineer --key "$K/admin.key"
-step "enroll bob" ml key enroll "$K/bob.pub" --role approver,risk-officer --key "$K/admin.key"
-step "enroll carol" ml key enroll "$K/carol.pub" --role admin,auditor --key "$K/admin.key"
-step "enroll dave" ml key enroll "$K/dave.pub" --role engineer --key "$K/admin.key"
-step "enroll erin" ml key enroll "$K/erin.pub" --role validator --key "$K/carol.key"
+step "enroll alice" ml key enroll "$K/alice.pub" --holder-key "$K/alice.key" --role engineer --key "$K/admin.key"
+step "enroll bob" ml key enroll "$K/bob.pub" --holder-key "$K/bob.key" --role approver,risk-officer --key "$K/admin.key"
+step "enroll carol" ml key enroll "$K/carol.pub" --holder-key "$K/carol.key" --role admin,auditor --key "$K/admin.key"
+step "enroll dave" ml key enroll "$K/dave.pub" --holder-key "$K/dave.key" --role engineer --key "$K/admin.key"
+step "enroll erin" ml key enroll "$K/erin.pub" --holder-key "$K/erin.key" --role validator --key "$K/carol.key"
 step "dataset train" ml record dataset credit-card/transactions@2024.01 --file "$T/data/train.csv" \
     --uri s3://risk-data/transactions/2024-01.csv --set rows=3 --set source=core-banking --set pii=false --key "$K/alice.key"
 step "dataset holdout (folder)" ml record dataset credit-card/holdout@1 --file "$T/data/holdout" --key "$K/alice.key"
@@ -411,13 +411,13 @@ H_B=$(printf b | sha256sum | cut -c1-64)
 
 db=$(fresh cli-reenrol)
 expect_exit 2 "mlledger key enroll: revoked dave's public key under the new name dave2 refused" \
-    "$M" --ledger "$db" key enroll "$K/dave2.pub" --role engineer --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/dave2.pub" --holder-key "$K/dave2.key" --role engineer --key "$K/carol.key"
 expect_exit 2 "mlledger key enroll: revoked dave.pub enrolled again under its own name refused" \
-    "$M" --ledger "$db" key enroll "$K/dave.pub" --role engineer --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/dave.pub" --holder-key "$K/dave.key" --role engineer --key "$K/carol.key"
 expect_exit 2 "mlledger key enroll: the genesis admin key's public key (revoked) as admin2 refused" \
-    "$M" --ledger "$db" key enroll "$K/admin2.pub" --role admin --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/admin2.pub" --holder-key "$K/admin2.key" --role admin --key "$K/carol.key"
 expect_exit 2 "mlledger key enroll: active alice's public key as alice2 refused" \
-    "$M" --ledger "$db" key enroll "$K/alice2.pub" --role engineer --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/alice2.pub" --holder-key "$K/alice2.key" --role engineer --key "$K/carol.key"
 if [ "$(sql "$db" 'SELECT count(*) FROM entries;')" = "$N" ]; then
     ok "refused enrolments wrote nothing"
 else
@@ -438,7 +438,7 @@ db=$(fresh newdave)
 mkdir -p "$K/new"
 "$M" key new dave --dir "$K/new" >/dev/null 2>&1
 expect_exit 0 "mlledger key enroll: a new key for the revoked name dave" \
-    "$M" --ledger "$db" key enroll "$K/new/dave.pub" --role engineer --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/new/dave.pub" --holder-key "$K/new/dave.key" --role engineer --key "$K/carol.key"
 expect_accept "$db" "new public key enrolled under revoked name dave"
 
 # §1: digest of the key line is over the line without its newline
@@ -455,7 +455,7 @@ expect_accept "$db" "forged enrolment with SHA-256 of the key line without newli
 "$PY" "$TAMPER" seedkey frank 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 "$K"
 db=$(fresh plus)
 if cut -d+ -f3- "$K/frank.pub" | grep -q '+' &&
-    "$M" --ledger "$db" key enroll "$K/frank.pub" --role engineer --key "$K/carol.key" >"$T/out" 2>&1 &&
+    "$M" --ledger "$db" key enroll "$K/frank.pub" --holder-key "$K/frank.key" --role engineer --key "$K/carol.key" >"$T/out" 2>&1 &&
     "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env dev --key "$K/frank.key" >>"$T/out" 2>&1 &&
     [ "$(sql "$db" "SELECT keyid FROM keys WHERE name = 'frank';")" = "$(cut -d+ -f1-2 "$K/frank.pub")" ]; then
     ok "key whose base64 field holds '+' enrolled and used with the CLI; keyid is the first two fields"
@@ -471,14 +471,14 @@ R32=$(printf '%032d' 0 | tr 0 r)
 "$M" key new ivan --dir "$K" >/dev/null 2>&1
 db=$(fresh role)
 expect_exit 2 "mlledger key enroll --role of 33 bytes refused" \
-    "$M" --ledger "$db" key enroll "$K/hank.pub" --role "${R32}r" --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/hank.pub" --holder-key "$K/hank.key" --role "${R32}r" --key "$K/carol.key"
 # the role must be declared (§5 rule 9): a governance entry by admin carol
 # declares it, made here since the CLI may not write governance entries yet
 "$PY" "$TAMPER" stmt governance interop.example/ml/ledger document \
     "$("$PY" -c 'import json, sys; print(json.dumps({"document": sys.argv[1]}))' "{\"roles\":{\"admin\":[\"key-enrollment\",\"key-revocation\",\"governance\"],\"$R32\":[\"dataset\"]}}")" |
     "$PY" "$TAMPER" sign "$K/carol.key" "$T/role32.env" && "$PY" "$TAMPER" append "$db" "$T/role32.env"
 expect_exit 0 "mlledger key enroll --role of 32 bytes (declared by a governance entry)" \
-    "$M" --ledger "$db" key enroll "$K/hank.pub" --role "$R32" --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/hank.pub" --holder-key "$K/hank.key" --role "$R32" --key "$K/carol.key"
 expect_accept "$db" "role name of 32 bytes"
 forge_enrol role33 "$K/ivan.pub" "${R32}r"
 expect_reject "$db" "forged enrolment with a role name of 33 bytes"
@@ -945,7 +945,7 @@ for i in range(999):
     print("{\"kind\":\"dataset\",\"subject\":\"bulk/d@%d\",\"digest\":\"sha256:%s\"}"
           % (i, hashlib.sha256(b"%d" % i).hexdigest()))' >"$T/big.jsonl"
 if "$M" --ledger "$BIG" init --key "$K/carol.key" --origin big.example/log >"$T/cli.out" 2>&1 &&
-    "$M" --ledger "$BIG" key enroll "$K/alice.pub" --role engineer --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
+    "$M" --ledger "$BIG" key enroll "$K/alice.pub" --holder-key "$K/alice.key" --role engineer --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
     "$M" --ledger "$BIG" import "$T/big.jsonl" --key "$K/alice.key" >>"$T/cli.out" 2>&1 &&
     [ "$(sql "$BIG" 'SELECT group_concat(size) FROM checkpoints;')" = "1,2,1001" ]; then
     ok "a 1001-entry ledger made by init, one enrolment and one import of 999 (checkpoints of sizes 1, 2 and 1001)"
@@ -1280,7 +1280,7 @@ expect_accept "$db" "incident signed by engineer alice (control)"
 "$M" key new jane --dir "$K" >/dev/null 2>&1
 db=$(fresh role-typo)
 expect_refused "mlledger key enroll --role aprover (undeclared) refused" \
-    "$M" --ledger "$db" key enroll "$K/jane.pub" --role aprover --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/jane.pub" --holder-key "$K/jane.key" --role aprover --key "$K/carol.key"
 forge_enrol role-typo "$K/jane.pub" aprover
 expect_reject "$db" "enrolment with the undeclared role aprover (rule 9)"
 forge_enrol role-declared "$K/jane.pub" auditor
@@ -1387,7 +1387,7 @@ done
 regen gen-gov "$(doc_pred "$GDOC" | sed 's/"document"/"governance"/')"
 expect_accept "$db" "forged genesis with a governance member (control)"
 if "$M" key new mia --dir "$K" >/dev/null 2>&1 &&
-    "$M" --ledger "$db" key enroll "$K/mia.pub" --role ml --key "$K/govadmin.key" >"$T/out" 2>&1 &&
+    "$M" --ledger "$db" key enroll "$K/mia.pub" --holder-key "$K/mia.key" --role ml --key "$K/govadmin.key" >"$T/out" 2>&1 &&
     "$M" --ledger "$db" record dataset lab/data@1 --digest "sha256:$H_A" --key "$K/mia.key" >>"$T/out" 2>&1 &&
     "$M" --ledger "$db" record model lab/model@1 --digest "sha256:$H_B" --key "$K/mia.key" >>"$T/out" 2>&1 &&
     "$M" --ledger "$db" record deployment lab/model@1 --env lab --key "$K/mia.key" >>"$T/out" 2>&1; then
@@ -1618,11 +1618,11 @@ for n in gadmin ci dave alice bob val; do
     gstep "key new $n" 0 "$M" key new "$n" --dir "$GK"
 done
 gstep "init (default governance)" 0 gml init --key "$GK/gadmin.key" --origin gated.example/ledger
-gstep "enroll ci" 0 gml key enroll "$GK/ci.pub" --role engineer --key "$GK/gadmin.key"
-gstep "enroll dave" 0 gml key enroll "$GK/dave.pub" --role engineer --key "$GK/gadmin.key"
-gstep "enroll alice" 0 gml key enroll "$GK/alice.pub" --role approver --key "$GK/gadmin.key"
-gstep "enroll bob" 0 gml key enroll "$GK/bob.pub" --role approver --key "$GK/gadmin.key"
-gstep "enroll val" 0 gml key enroll "$GK/val.pub" --role validator --key "$GK/gadmin.key"
+gstep "enroll ci" 0 gml key enroll "$GK/ci.pub" --holder-key "$GK/ci.key" --role engineer --key "$GK/gadmin.key"
+gstep "enroll dave" 0 gml key enroll "$GK/dave.pub" --holder-key "$GK/dave.key" --role engineer --key "$GK/gadmin.key"
+gstep "enroll alice" 0 gml key enroll "$GK/alice.pub" --holder-key "$GK/alice.key" --role approver --key "$GK/gadmin.key"
+gstep "enroll bob" 0 gml key enroll "$GK/bob.pub" --holder-key "$GK/bob.key" --role approver --key "$GK/gadmin.key"
+gstep "enroll val" 0 gml key enroll "$GK/val.pub" --holder-key "$GK/val.key" --role validator --key "$GK/gadmin.key"
 gstep "policy record production.xml" 0 gml policy record "$PRODXML" --key "$GK/gadmin.key"
 printf 'data\n' >"$T/g-d.bin"
 printf 'model-1\n' >"$T/g-m1.bin"

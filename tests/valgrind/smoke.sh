@@ -52,10 +52,10 @@ printf 'world\n' >data/b.txt
 
 vg 0 "key new" key new carol --dir k
 vg 0 "init" --ledger "$L" init --key k/admin.key
-vg 0 "key enroll" --ledger "$L" key enroll k/eng.pub --role engineer --key k/admin.key
-"$M" --ledger "$L" key enroll k/alice.pub --role approver --key k/admin.key >/dev/null
+vg 0 "key enroll" --ledger "$L" key enroll k/eng.pub --holder-key k/eng.key --role engineer --key k/admin.key
+"$M" --ledger "$L" key enroll k/alice.pub --holder-key k/alice.key --role approver --key k/admin.key >/dev/null
 # bob also validates: evaluations are a validator's to sign (FORMAT.md §2)
-"$M" --ledger "$L" key enroll k/bob.pub --role approver,validator --key k/admin.key >/dev/null
+"$M" --ledger "$L" key enroll k/bob.pub --holder-key k/bob.key --role approver,validator --key k/admin.key >/dev/null
 vg 0 "record dataset --file" --ledger "$L" record dataset ds@1 --file data/a.txt \
 	--set license=MIT --set pii=false --key k/eng.key
 vg 0 "record model --artifact (folder)" --ledger "$L" record model m@1 --artifact data \
