@@ -192,7 +192,8 @@ ml_ledger_init_governed(const char *path, const char *origin,
 	made_db = 1;
 	ml_pubkey_format(ml_seckey_public(logk), logline);
 	if ((rc = ml_store_begin(s, 1, e)) ||
-	    (rc = ml_store_meta_set(s, "format", "1", e)) ||
+	    /* meta.format is the genesis format (FORMAT.md §7) */
+	    (rc = ml_store_meta_set(s, "format", "2" /* ML_STATEMENT_FORMAT */, e)) ||
 	    (rc = ml_store_meta_set(s, "origin", org, e)) ||
 	    (rc = ml_store_meta_set(s, "log_key", logline, e)) ||
 	    (rc = ml_store_commit(s, e)))
