@@ -141,6 +141,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/decisions.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/exhaustion.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/outputs.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

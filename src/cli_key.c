@@ -462,30 +462,76 @@ key_revoke(int argc, char **argv)
 
 struct list_ctx {
 	int json, n;
+	struct ml_store *s;
 };
+
+/* The person of the key enrolled at seq (FORMAT.md §2, "Persons"), from
+ * its enrolment statement (owned; NULL when it names none). */
+static json_t *
+enrolled_person(struct ml_store *s, int64_t seq)
+{
+	struct ml_entry en;
+	struct ml_envelope env;
+	struct ml_statement st;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	json_t *who = NULL;
+
+	if (seq < 0 || ml_store_entry_get(s, (uint64_t)seq, &en, &bytes, leaf, NULL))
+		return NULL;
+	if (ml_envelope_parse(en.envelope, en.envelope_len, &env, NULL) == ML_OK) {
+		if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) == ML_OK) {
+			who = json_incref(json_object_get(st.predicate, "person"));
+			ml_statement_free(&st);
+		}
+		ml_envelope_clear(&env);
+	}
+	free(bytes);
+	return who;
+}
 
 static int
 print_key(void *ctx, const struct ml_key_row *r)
 {
 	struct list_ctx *lc = ctx;
+	json_t *who = enrolled_person(lc->s, r->enrolled_seq);
 
 	if (lc->json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "keyid", r->keyid, "name",
-				      r->name, "key", r->vkey, "roles", r->roles, "enrolledSeq",
-				      (json_int_t)r->enrolled_seq, "revokedSeq",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:O}", "keyid", r->keyid,
+				      "name", r->name, "key", r->vkey, "roles", r->roles,
+				      "enrolledSeq", (json_int_t)r->enrolled_seq, "revokedSeq",
 				      r->revoked_seq >= 0 ? json_integer(r->revoked_seq)
-							  : json_null());
+							  : json_null(),
+				      "person", who ? who : json_null());
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		printf("%s%s", lc->n ? ",\n" : "[\n", s ? s : "null");
 		free(s);
 		json_decref(o);
 	} else {
 		char rev[32] = "-";
+		json_t *oidc = json_object_get(who, "oidc");
+		const char *v;
 		if (r->revoked_seq >= 0)
 			snprintf(rev, sizeof rev, "%lld", (long long)r->revoked_seq);
-		printf("%-24s %-34s %-8lld %-8s %s\n", r->name, r->keyid,
+		printf("%-24s %-34s %-8lld %-8s %s", r->name, r->keyid,
 		       (long long)r->enrolled_seq, rev, r->roles);
+		/* the person and the identity claims, when the enrolment names them */
+		if (who) {
+			printf("  %s", json_string_value(json_object_get(who, "id")));
+			if ((v = json_string_value(json_object_get(who, "name"))))
+				printf(" \"%s\"", v);
+			if ((v = json_string_value(json_object_get(who, "email"))))
+				printf(" <%s>", v);
+			if ((v = json_string_value(json_object_get(who, "employeeId"))))
+				printf(" employee=%s", v);
+			if ((v = json_string_value(json_object_get(who, "x509"))))
+				printf(" x509=%s", v);
+			if (oidc)
+				printf(" oidc=%s#%s", json_string_value(json_object_get(oidc, "iss")),
+				       json_string_value(json_object_get(oidc, "sub")));
+		}
+		putchar('\n');
 	}
+	json_decref(who);
 	lc->n++;
 	return 0;
 }
@@ -495,7 +541,7 @@ key_list(int argc, char **argv)
 {
 	struct cli c = {.cmd = "key list"};
 	struct ml_ledger *l;
-	struct list_ctx lc = {0, 0};
+	struct list_ctx lc = {0, 0, NULL};
 	struct ml_err e;
 	int rc;
 
@@ -509,9 +555,10 @@ key_list(int argc, char **argv)
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);
 	lc.json = c.json;
+	lc.s = ml_ledger_store(l);
 	if (!c.json)
-		printf("%-24s %-34s %-8s %-8s %s\n", "NAME", "KEYID", "ENROLLED", "REVOKED",
-		       "ROLES");
+		printf("%-24s %-34s %-8s %-8s %s  %s\n", "NAME", "KEYID", "ENROLLED", "REVOKED",
+		       "ROLES", "PERSON");
 	rc = ml_store_key_each(ml_ledger_store(l), print_key, &lc, &e);
 	if (c.json)
 		printf("%s]\n", lc.n ? "\n" : "[");
