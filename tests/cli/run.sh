@@ -869,7 +869,8 @@ grep -Eq '^mlledger-encrypted-key/v1 sec\+[0-9a-f]{8} argon2id13 [0-9]+ [0-9]+ '
 	bad "not an encrypted key file: $(snip "$K/sec.key")"
 ! grep -q PRIVATE "$K/sec.key" || bad "plain key text in the encrypted file"
 eq "$(ls -l "$K/sec.key" | cut -c1-10)" "-rw-------" "mode"
-run "$M" --ledger "$L" key enroll "$K/sec.pub" --holder-key "$K/sec.key" --role engineer --key "$K/admin.key"
+run "$M" --ledger "$L" key enroll "$K/sec.pub" --holder-key "$K/sec.key" --passphrase-file "$W/pass" \
+	--role engineer --key "$K/admin.key"
 appended
 end
 
@@ -957,7 +958,7 @@ key_error "a non-admin revoking a key exits 6" 'does not hold role admin' \
 	"$M" --ledger "$L" key revoke aud --reason x --key "$K/eng.key"
 
 begin "an envelope signed by a key never enrolled: sign works, submit exits 6"
-run "$M" --ledger "$W/nowhere.db" sign dataset d@9 --digest "sha256:$HE" \
+run "$M" --ledger "$W/nowhere.db" sign --origin cli-test/story dataset d@9 --digest "sha256:$HE" \
 	--key "$K/stranger.key" --out "$W/stranger.json"
 want_ok
 before=$(state "$L")
@@ -975,7 +976,7 @@ end
 # ---- 7. sign and submit --------------------------------------------------
 
 begin "sign on a laptop (no ledger, --digest) then submit appends the entry"
-run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign approval fraud/detector@1.0.0 \
+run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign --origin cli-test/story approval fraud/detector@1.0.0 \
 	--env prod --decision approve --comment offline --digest "sha256:$MODEL_DIGEST" \
 	--key "$K/appr.key" --out "$W/offline.json"
 want_ok
@@ -995,7 +996,7 @@ eq "$(tail -c +54 "$OUT")" "$(tr -d '\n' <"$W/offline.json")" "stored envelope v
 end
 
 begin "sign without --digest and without a ledger exits 2"
-run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign approval fraud/detector@1.0.0 \
+run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign --origin cli-test/story approval fraud/detector@1.0.0 \
 	--env prod --decision approve --key "$K/appr.key" --out "$W/nodigest.json"
 want_err 2 'no ledger at hand'
 [ ! -e "$W/nodigest.json" ] || bad "an envelope was written"
@@ -1026,11 +1027,11 @@ input_error "submit of an empty file exits 2" 'empty\.json' \
 	"$M" --ledger "$L" submit "$W/empty.json"
 input_error "submit without files exits 2" 'envelope files' \
 	"$M" --ledger "$L" submit
-"$M" --ledger "$W/none.db" sign approval fraud/detector@1.0.0 --env staging --decision reject \
+"$M" --ledger "$W/none.db" sign --origin cli-test/story approval fraud/detector@1.0.0 --env staging --decision reject \
 	--digest "sha256:$HE" --key "$K/appr.key" --out "$W/otherdigest.json" >/dev/null 2>&1
 input_error "submit of an envelope whose model digest differs exits 2" \
 	'names another artifact digest' "$M" --ledger "$L" submit "$W/otherdigest.json"
-"$M" --ledger "$W/none.db" sign approval fraud/detector@1.0.0 --env dev --decision reject \
+"$M" --ledger "$W/none.db" sign --origin cli-test/story approval fraud/detector@1.0.0 --env dev --decision reject \
 	--digest "sha256:$MODEL_DIGEST" --key "$K/appr.key" --out "$W/good.json" >/dev/null 2>&1
 input_error "submit of a good and a bad file exits 2 naming the bad one, and writes neither" \
 	'otherdigest\.json: .*nothing was written' \
@@ -1202,7 +1203,7 @@ key_error "import with a revoked key exits 6" 'revoked' \
 
 mkdir -p "$W/nolk"
 NL=$W/nolk/ledger.db
-"$M" --ledger "$W/nolk/none.db" sign dataset lk@1 --digest "sha256:$HA" --key "$K/eng.key" \
+"$M" --ledger "$W/nolk/none.db" sign --origin cli-test/story dataset lk@1 --digest "sha256:$HA" --key "$K/eng.key" \
 	--out "$W/nolk/lk.json" >/dev/null 2>&1
 printf '{"kind":"dataset","subject":"lk@2","digest":"sha256:%s"}\n' "$HA" >"$W/nolk/lk.jsonl"
 
@@ -2722,7 +2723,7 @@ begin "a storage error at COMMIT during submit: exit 5 with a message, nothing w
 copydb "$CB" "$CT"
 BIGV=$(head -c 60000 /dev/zero | tr '\0' v)
 for i in 1 2; do
-	"$M" --ledger "$W/none.db" sign dataset "big$i@1" --digest "sha256:$HA" --set "blob=$BIGV" \
+	"$M" --ledger "$W/none.db" sign --origin "$("$M" --ledger "$CB" log-key | cut -d+ -f1)" dataset "big$i@1" --digest "sha256:$HA" --set "blob=$BIGV" \
 		--key "$K/eng.key" --out "$CR/big$i.json" >/dev/null 2>&1
 done
 before=$(state "$CT")

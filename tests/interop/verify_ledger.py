@@ -2305,6 +2305,19 @@ def run_vectors():
           "-62167132800 s", end_of_day_us("1970-01-01") == 86400 * 10**6
           and end_of_day_us("2000-02-29") == 951868800 * 10**6
           and end_of_day_us("0000-01-01") == -62167132800 * 10**6)
+    # §9 "Proof of possession" and "Statement naming its origin"
+    person = {"id": "alice", "name": "Alice Martin", "email": "alice@example.com",
+              "employeeId": "E-1042"}
+    pmsg = possession_message("demo.mlledger.example/fraud", vkey, person)
+    check("possession message: 202 bytes, SHA-256 0b9840ae...",
+          len(pmsg) == 202 and sha256(pmsg).hex()
+          == "0b9840ae094f1f8946043008095442ea1457011f2d9cc51cdd6f4e7737b2dcd4")
+    psig = base64.b64encode(sk.sign(pmsg).signature).decode()
+    check("possession signature", psig == "9t+0VA9lBTSULHxcFY8WqiXT8zXjionVOwgyRIKts7/"
+          "AHeEnrJA7sYn/dibn+k4ls13KedYRl2be3IX2GYZkAA==")
+    check("possession for another origin does not verify",
+          not ed25519_verify(pub, possession_message("other.example/log", vkey, person),
+                             base64.b64decode(psig)))
 
     failed = sum(1 for _, ok in results if not ok)
     print("vectors: %d passed, %d failed" % (len(results) - failed, failed))
