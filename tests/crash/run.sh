@@ -112,6 +112,7 @@ gen_import 0 $((CKN - BASE)) "$W/grow.jsonl"
 "$M" --ledger "$CK" import "$W/grow.jsonl" --key "$K/eng.key" >/dev/null || exit 1
 for i in 1 2 3; do
 	"$M" --ledger "$W/none.db" sign dataset "sub$i@1" --digest "sha256:$HA" \
+		--origin "$("$M" --ledger "$B" log-key | cut -d+ -f1)" \
 		--key "$K/eng.key" --out "$W/sub$i.json" >/dev/null || exit 1
 done
 

@@ -63,6 +63,7 @@ vg 0 "record model --artifact (folder)" --ledger "$L" record model m@1 --artifac
 vg 0 "record evaluation" --ledger "$L" record evaluation m@1 --metric auc=0.92 \
 	--dataset ds@1 --key k/bob.key
 vg 0 "sign (offline)" --ledger "$W/none.db" sign approval m@1 --env prod --decision approve \
+	--origin "$("$M" --ledger "$L" log-key | cut -d+ -f1)" \
 	--digest "sha256:$(sha256sum data/a.txt | cut -c1-64)" --key k/alice.key --out appr.dsse
 vg 2 "submit of an envelope with the wrong digest: refused" --ledger "$L" submit appr.dsse
 "$M" --ledger "$L" record approval m@1 --env prod --decision approve --key k/alice.key >/dev/null
