@@ -157,6 +157,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/audit.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/witness.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

@@ -23,8 +23,10 @@ static const char usage_text[] =
 	"Keys and ledger\n"
 	"  key new NAME [--dir D] [--encrypt] [--passphrase-file F] [--force]\n"
 	"  init --key ADMIN.key [--origin NAME] [--governance FILE]\n"
-	"  key enroll NAME.pub --role ROLE[,ROLE...] [--person ID] [--name TEXT] [--email ADDR]\n"
-	"             --key ADMIN.key [--out FILE]\n"
+	"  key possess --key NAME.key --origin ORIGIN [PERSON] --out NAME.pop   (the holder)\n"
+	"  key enroll NAME.pub --role ROLE[,ROLE...] (--possession NAME.pop | --holder-key NAME.key)\n"
+	"             [PERSON] --key ADMIN.key [--out FILE]   PERSON: --person ID --name --email\n"
+	"             --employee-id --x509-sha256 --oidc-issuer --oidc-subject (key --help)\n"
 	"  governance set FILE --key ADMIN.key [--out FILE]\n"
 	"  governance show [--format json] [--default]\n"
 	"  key revoke NAME --reason TEXT --key ADMIN.key [--out FILE]\n"
@@ -43,7 +45,8 @@ static const char usage_text[] =
 	"  record retirement NAME@VERSION --env ENV --reason TEXT\n"
 	"  record incident NAME@VERSION --severity low|medium|high|critical --description TEXT\n"
 	"     all take --key K.key [--idempotency-key K] [--format text|json]\n"
-	"  sign KIND NAME@VERSION [record options] --key K.key --out FILE [--force]\n"
+	"  sign KIND NAME@VERSION [record options] [--origin ORIGIN] --key K.key --out FILE\n"
+	"       [--force]\n"
 	"                                     (no ledger write)\n"
 	"  sign --countersign ENVELOPE --key K.key --out FILE [--pub S.pub]...\n"
 	"                                     add a signature (dual control)\n"
@@ -450,13 +453,20 @@ warn_key_mode(const struct cli *c, const char *path)
 int
 cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e)
 {
-	const char *path = cli_get(c, "key");
+	return cli_load_key_opt(c, "key", out, e);
+}
+
+int
+cli_load_key_opt(const struct cli *c, const char *opt, struct ml_seckey **out,
+		 struct ml_err *e)
+{
+	const char *path = cli_get(c, opt);
 	struct ml_err pe;
 	struct pass_ctx p = {c, &pe};
 	int rc;
 
 	if (!path)
-		return ml_err_set(e, ML_EKEY, "--key KEYFILE is required");
+		return ml_err_set(e, ML_EKEY, "--%s KEYFILE is required", opt);
 	ml_err_clear(&pe);
 	rc = ml_seckey_load(path, pass_cb, &p, out, e);
 	if (rc == ML_OK)
@@ -466,7 +476,7 @@ cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e)
 	else if (rc && !strncmp(e->msg, path, strlen(path)) && e->msg[strlen(path)] == ':') {
 		char msg[sizeof e->msg];
 		snprintf(msg, sizeof msg, "%s", e->msg);
-		ml_err_set(e, rc, "--key %s", msg); /* "--key /tmp/f: not a regular file" */
+		ml_err_set(e, rc, "--%s %s", opt, msg); /* "--key /tmp/f: not a regular file" */
 	}
 	return rc;
 }

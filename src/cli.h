@@ -59,6 +59,9 @@ int cli_failf(const struct cli *c, int code, const char *fmt, ...)
 /* Loads a secret key named by --key, asking for a passphrase when it is
  * encrypted (--passphrase-file, MLLEDGER_PASSPHRASE_FILE, or the terminal). */
 int cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e);
+/* The same for the key file named by option opt (e.g. "holder-key"). */
+int cli_load_key_opt(const struct cli *c, const char *opt, struct ml_seckey **out,
+		     struct ml_err *e);
 /* Reads a passphrase from --passphrase-file / MLLEDGER_PASSPHRASE_FILE, or
  * from the terminal (twice when confirm).  buf is sodium_malloc'd by the
  * caller.  0 or -1 (e set). */

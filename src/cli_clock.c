@@ -84,8 +84,9 @@ append_fix(struct cli *c, struct ml_ledger *l, const struct ml_seckey *k, uint64
 	if (rc)
 		return rc;
 	ml_time_format(now, t);
-	if (!(pred = json_pack("{s:s, s:I, s:s}", "time", t, "from", (json_int_t)from, "reason",
-			       cli_get(c, "reason"))))
+	if (!(pred = json_pack("{s:s, s:I, s:s, s:s}", "time", t, "from", (json_int_t)from,
+			       "reason", cli_get(c, "reason"), ML_ORIGIN_MEMBER,
+			       ml_ledger_origin(l))))
 		return ml_err_set(e, ML_EINPUT, "--reason: invalid UTF-8");
 	rc = ml_statement_encode_parsed(ML_KIND_CLOCK_CORRECTION, ml_ledger_origin(l), leaf, pred,
 					&payload, &st, e);

@@ -64,7 +64,8 @@ append_document(struct cli *c, struct ml_ledger *l, const char *text, struct ml_
 
 	ml_time_format(ml_now_us(), now);
 	ml_sha256(text, strlen(text), digest);
-	if (!(pred = json_pack("{s:s, s:s}", "time", now, "document", text)))
+	if (!(pred = json_pack("{s:s, s:s, s:s}", "time", now, "document", text,
+			       ML_ORIGIN_MEMBER, ml_ledger_origin(l))))
 		return ml_err_set(e, ML_EINPUT, "the document is not valid UTF-8");
 	if ((rc = cli_load_key(c, &k, e)) ||
 	    (rc = ml_statement_encode_parsed(ML_KIND_GOVERNANCE, ml_ledger_origin(l), digest,

@@ -144,7 +144,10 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
 
 	if ((rc = ml_request_load(line, len, &req, e)))
 		return rc;
-	rc = ml_request_build_parsed(req, resolve, im, now, &kind, payload, st, e);
+	/* the line's statement names this ledger (FORMAT.md §2, "Origin") */
+	rc = ml_request_bind_origin(req, ml_ledger_origin(im->l), NULL, e);
+	if (rc == ML_OK)
+		rc = ml_request_build_parsed(req, resolve, im, now, &kind, payload, st, e);
 	if (rc == ML_OK && (kind == ML_KIND_DATASET || kind == ML_KIND_MODEL)) {
 		char key[300];
 		uint8_t d[ML_SHA256_LEN];

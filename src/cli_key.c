@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -15,10 +16,15 @@
 
 static const char key_usage[] =
 	"usage: mlledger key new NAME [--dir DIR] [--encrypt] [--passphrase-file F] [--force]\n"
-	"       mlledger key enroll NAME.pub --role ROLE[,ROLE...] [--person ID] [--name TEXT]\n"
-	"                          [--email ADDR] --key ADMIN.key [--out FILE [--force]]\n"
+	"       mlledger key possess --key NAME.key (--origin ORIGIN | --ledger L) [PERSON]\n"
+	"                          --out NAME.pop [--force]\n"
+	"       mlledger key enroll NAME.pub --role ROLE[,ROLE...]\n"
+	"                          (--possession NAME.pop | --holder-key NAME.key) [PERSON]\n"
+	"                          --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger key list [--format text|json]\n"
+	"  PERSON: [--person ID] [--name TEXT] [--email ADDR] [--employee-id ID]\n"
+	"          [--x509-sha256 HEX] [--oidc-issuer https://... --oidc-subject SUB]\n"
 	"\n"
 	"key new writes NAME.key (0600, never overwritten without --force) and NAME.pub\n"
 	"(the C2SP verifier key) into DIR (default: the current folder); even with\n"
@@ -32,12 +38,25 @@ static const char key_usage[] =
 	"allowed to sign its own kinds of entries.  Every key belongs to a person:\n"
 	"--person ID (1-64 of [A-Za-z0-9._-]; default: the key's name, so a new key\n"
 	"enrolled under a revoked key's name is that person's rotated key), with an\n"
-	"optional display --name and --email.  Policies count persons, not keys.\n"
+	"optional display --name, --email, --employee-id, the SHA-256 of an X.509\n"
+	"certificate (--x509-sha256, 64 hex) and an OIDC identity (--oidc-issuer\n"
+	"https URL, --oidc-subject).  Policies count persons, not keys.\n"
+	"\n"
+	"Proof of possession: the key's holder signs, with the new key, the ledger's\n"
+	"origin, the key and the person it is enrolled as (key possess, on the\n"
+	"holder's machine; 'mlledger log-key' prints ORIGIN+...), and sends NAME.pub\n"
+	"and NAME.pop to the admin, whose key enroll --possession checks and records\n"
+	"it: the ceremony.  --holder-key NAME.key signs the proof on the spot, for a\n"
+	"one-machine setup where the admin holds the new secret key (demos, tests).\n"
+	"A ledger created by this version requires the proof in every enrolment.\n"
+	"\n"
 	"Under dual control (governance dualControl: K admins, as persons, sign key\n"
 	"entries), enroll/revoke --out FILE write the signed entry instead of\n"
 	"appending it: a second admin adds a signature with 'mlledger sign\n"
 	"--countersign FILE', then 'mlledger submit' appends it.  Alone, one admin is\n"
-	"refused (exit 6, naming the persons who signed).\n";
+	"refused (exit 6, naming the persons who signed).\n"
+	"Exit codes: 0 ok, 2 bad input, 5 storage error, 6 key error (a proof that\n"
+	"does not verify; too few admins under dual control).\n";
 
 /* DIR/NAME.key and DIR/NAME.pub may be written: --force replaces a key
  * (that is key new's job), never the ledger's files (output.h). */
@@ -123,6 +142,7 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 	int rc;
 
 	if ((rc = cli_load_key(c, &k, e)) ||
+	    (rc = ml_request_bind_origin(req, ml_ledger_origin(l), NULL, e)) ||
 	    (rc = ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &payload, e)) ||
 	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
 		goto out;
@@ -145,20 +165,216 @@ out:
 	return rc;
 }
 
+#define PERSON_SPEC "person= name= email= employee-id= x509-sha256= oidc-issuer= oidc-subject="
+
+/* The person the PERSON options describe (FORMAT.md §2, "Persons"), id
+ * defaulting to the key's name; *out NULL when no option names one. */
+static int
+person_from_cli(const struct cli *c, const char *keyname, json_t **out, struct ml_err *e)
+{
+	static const char *const opts[][2] = {
+		{"name", "name"}, {"email", "email"}, {"employee-id", "employeeId"},
+	};
+	const char *iss = cli_get(c, "oidc-issuer"), *sub = cli_get(c, "oidc-subject");
+	const char *x509 = cli_get(c, "x509-sha256");
+	json_t *who;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!cli_get(c, "person") && !cli_get(c, "name") && !cli_get(c, "email") &&
+	    !cli_get(c, "employee-id") && !x509 && !iss && !sub)
+		return ML_OK;
+	if (!iss != !sub)
+		return ml_err_set(e, ML_EINPUT, "--oidc-issuer and --oidc-subject go together");
+	if (!(who = json_pack("{s:s}", "id", cli_get(c, "person") ? cli_get(c, "person")
+								    : keyname)))
+		return ml_err_set(e, ML_EINPUT, "--person: invalid UTF-8");
+	for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if (cli_get(c, opts[i][0]) &&
+		    json_object_set_new(who, opts[i][1], json_string(cli_get(c, opts[i][0]))))
+			goto bad;
+	if (x509) {
+		/* the hex as sha256sum or `openssl x509 -fingerprint -sha256`
+		 * print it: colons dropped, lowercased; the check below wants 64 */
+		char v[80] = "sha256:";
+		size_t n = 7;
+		if (!strncmp(x509, "sha256:", 7))
+			x509 += 7;
+		for (; *x509 && n < sizeof v - 1; x509++)
+			if (*x509 != ':')
+				v[n++] = *x509 >= 'A' && *x509 <= 'F' ? (char)(*x509 + 32) : *x509;
+		v[n] = '\0';
+		if (json_object_set_new(who, "x509", json_string(v)))
+			goto bad;
+	}
+	if (iss && json_object_set_new(who, "oidc", json_pack("{s:s, s:s}", "iss", iss,
+							      "sub", sub)))
+		goto bad;
+	if ((rc = ml_person_check(who, e))) {
+		json_decref(who);
+		return rc;
+	}
+	*out = who;
+	return ML_OK;
+bad:
+	json_decref(who);
+	return ml_err_set(e, ML_EINPUT, "person: invalid UTF-8");
+}
+
+/* A proof of possession file (key possess --out): one JSON object. */
+#define POP_TYPE "mlledger-key-possession/v1"
+#define POP_MAX 8192
+
+/* Reads path, checks it is vkey's proof for origin and returns its person
+ * (owned) and signature (owned).  Errors name the file. */
+static int
+pop_load(const char *path, const char *origin, const char *vkey, json_t **person,
+	 char **sig, struct ml_err *e)
+{
+	static const char *const members[] = {"type", "origin", "key", "person", "possession"};
+	json_t *o, *x;
+	char *text = NULL;
+	size_t len, i;
+	int rc;
+
+	if ((rc = ml_read_file(path, POP_MAX, &text, &len, e)))
+		return rc;
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	free(text);
+	if (!json_is_object(o) || json_object_size(o) != 5 ||
+	    !json_is_string(json_object_get(o, "type")) ||
+	    strcmp(json_string_value(json_object_get(o, "type")), POP_TYPE)) {
+		json_decref(o);
+		return ml_err_set(e, ML_EINPUT, "%s: not a proof of possession (key possess "
+				  "--out writes one)", path);
+	}
+	for (i = 0; i < 5; i++)
+		if (!json_object_get(o, members[i]) ||
+		    (i != 3 && !json_is_string(json_object_get(o, members[i])))) {
+			json_decref(o);
+			return ml_err_set(e, ML_EINPUT, "%s: member \"%s\" missing or not text",
+					  path, members[i]);
+		}
+	if (strcmp(json_string_value(json_object_get(o, "key")), vkey)) {
+		rc = ml_err_set(e, ML_EKEY, "%s: the proof is for another key (%.80s)", path,
+				json_string_value(json_object_get(o, "key")));
+	} else if (strcmp(json_string_value(json_object_get(o, "origin")), origin)) {
+		rc = ml_err_set(e, ML_EKEY, "%s: the proof is for the ledger %.128s, not this "
+				"one (%s)", path, json_string_value(json_object_get(o, "origin")),
+				origin);
+	} else if ((rc = ml_possession_verify(origin, vkey, json_object_get(o, "person"),
+					      json_string_value(json_object_get(o, "possession")),
+					      e))) {
+		ml_err_prefix(e, rc, path);
+	}
+	if (rc == ML_OK) {
+		x = json_object_get(o, "person");
+		*person = json_incref(x);
+		if (!(*sig = strdup(json_string_value(json_object_get(o, "possession"))))) {
+			json_decref(x);
+			rc = ml_err_set(e, ML_EIO, "out of memory");
+		}
+	}
+	json_decref(o);
+	return rc;
+}
+
+static int
+key_possess(int argc, char **argv)
+{
+	struct cli c = {.cmd = "key possess"};
+	struct ml_ledger *l = NULL;
+	struct ml_seckey *k = NULL;
+	struct ml_err e;
+	struct stat st;
+	json_t *who = NULL, *o = NULL;
+	char vkey[ML_VKEY_MAX], *sig = NULL, *text = NULL;
+	const char *origin, *outp;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= origin= out= force "
+			    PERSON_SPEC)))
+		return rc;
+	if (cli_has(&c, "help")) {
+		fputs(key_usage, stdout);
+		return ML_OK;
+	}
+	if (c.nargs)
+		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%.64s\"", c.args[0]);
+	if (!(outp = cli_get(&c, "out")))
+		return cli_failf(&c, ML_EINPUT, "--out NAME.pop is required");
+	if ((rc = cli_out_check(&c, "--out", outp, 0, &e)))
+		return cli_fail(&c, &e);
+	origin = cli_get(&c, "origin");
+	if (!origin && stat(c.ledger, &st) == 0) {
+		if ((rc = cli_open(&c, 0, &l, &e)))
+			goto out;
+		origin = ml_ledger_origin(l);
+	}
+	if (!origin) {
+		rc = ml_err_set(&e, ML_EINPUT, "the proof must name the ledger it is for: give "
+				"--origin ORIGIN ('mlledger log-key' prints ORIGIN+...)");
+		goto out;
+	}
+	if ((rc = cli_load_key(&c, &k, &e)))
+		goto out;
+	ml_pubkey_format(ml_seckey_public(k), vkey);
+	if ((rc = person_from_cli(&c, ml_seckey_public(k)->name, &who, &e)))
+		goto out;
+	if (!who && !(who = json_pack("{s:s}", "id", ml_seckey_public(k)->name))) {
+		rc = ml_err_set(&e, ML_EIO, "out of memory");
+		goto out;
+	}
+	if ((rc = ml_possession_sign(k, origin, who, &sig, &e)))
+		goto out;
+	o = json_pack("{s:s, s:s, s:s, s:O, s:s}", "type", POP_TYPE, "origin", origin, "key",
+		      vkey, "person", who, "possession", sig);
+	if (!o || !(text = json_dumps(o, JSON_COMPACT))) {
+		rc = ml_err_set(&e, ML_EIO, "out of memory");
+		goto out;
+	}
+	{
+		size_t n = strlen(text);
+		char *t2 = realloc(text, n + 2);
+		if (!t2) {
+			rc = ml_err_set(&e, ML_EIO, "out of memory");
+			goto out;
+		}
+		text = t2;
+		text[n] = '\n';
+		text[n + 1] = '\0';
+	}
+	if ((rc = ml_write_file_atomic(outp, text, strlen(text), 0644, !cli_has(&c, "force"),
+				       &e)) == ML_OK)
+		printf("%s\n", outp);
+out:
+	free(text);
+	free(sig);
+	json_decref(o);
+	json_decref(who);
+	ml_seckey_free(k);
+	ml_ledger_close(l);
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}
+
 static int
 key_enroll(int argc, char **argv)
 {
 	struct cli c = {.cmd = "key enroll"};
 	struct ml_ledger *l = NULL;
+	struct ml_seckey *holder = NULL;
 	struct ml_pubkey pk;
 	struct ml_err e;
-	char vkey[ML_VKEY_MAX];
+	char vkey[ML_VKEY_MAX], *sig = NULL;
 	const char *roles, *p;
-	json_t *req = NULL, *arr;
+	json_t *req = NULL, *arr, *who = NULL, *pop_who = NULL;
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file= person= name= email= out= force")))
+	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file= possession= "
+			    "holder-key= out= force " PERSON_SPEC)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(key_usage, stdout);
@@ -167,9 +383,14 @@ key_enroll(int argc, char **argv)
 	roles = cli_get(&c, "role");
 	if (c.nargs != 1 || !roles)
 		return cli_failf(&c, ML_EINPUT, "expected NAME.pub --role ROLE[,ROLE...]");
+	if (cli_get(&c, "possession") && cli_get(&c, "holder-key"))
+		return cli_failf(&c, ML_EINPUT, "give one of --possession NAME.pop and "
+				 "--holder-key NAME.key");
 	if ((rc = ml_pubkey_load(c.args[0], &pk, &e)))
 		return cli_fail(&c, &e);
 	ml_pubkey_format(&pk, vkey);
+	if ((rc = person_from_cli(&c, pk.name, &who, &e)))
+		return cli_fail(&c, &e);
 	arr = json_array();
 	for (p = roles; *p;) {
 		size_t n = strcspn(p, ",");
@@ -179,18 +400,38 @@ key_enroll(int argc, char **argv)
 			p++;
 	}
 	req = json_pack("{s:s, s:s, s:o}", "kind", "key-enrollment", "key", vkey, "roles", arr);
-	if (cli_get(&c, "person") || cli_get(&c, "name") || cli_get(&c, "email")) {
-		json_t *who = json_pack("{s:s}", "id", cli_get(&c, "person") ? cli_get(&c, "person")
-									  : pk.name);
-		if (who && cli_get(&c, "name"))
-			json_object_set_new(who, "name", json_string(cli_get(&c, "name")));
-		if (who && cli_get(&c, "email"))
-			json_object_set_new(who, "email", json_string(cli_get(&c, "email")));
-		json_object_set_new(req, "person", who);
+	if ((rc = cli_open(&c, 1, &l, &e)))
+		goto out;
+	if (cli_get(&c, "possession")) {
+		/* the holder's proof names the person: the admin's options may
+		 * only repeat it */
+		if ((rc = pop_load(cli_get(&c, "possession"), ml_ledger_origin(l), vkey, &pop_who,
+				   &sig, &e)))
+			goto out;
+		if (who && !json_equal(who, pop_who)) {
+			rc = ml_err_set(&e, ML_EINPUT, "%s names another person than the options "
+					"give; the holder's proof decides who the key belongs to",
+					cli_get(&c, "possession"));
+			goto out;
+		}
+		json_object_set(req, "person", pop_who);
+		json_object_set_new(req, "possession", json_string(sig));
+	} else {
+		if (who)
+			json_object_set(req, "person", who);
+		if (cli_get(&c, "holder-key")) {
+			if ((rc = cli_load_key_opt(&c, "holder-key", &holder, &e)) ||
+			    (rc = ml_request_add_possession(req, ml_ledger_origin(l), holder, &e)))
+				goto out;
+		}
 	}
-	if ((rc = cli_open(&c, 1, &l, &e)) == ML_OK)
-		rc = sign_append(&c, l, req, &e);
+	rc = sign_append(&c, l, req, &e);
+out:
+	free(sig);
+	json_decref(who);
+	json_decref(pop_who);
 	json_decref(req);
+	ml_seckey_free(holder);
 	ml_ledger_close(l);
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
@@ -233,30 +474,76 @@ key_revoke(int argc, char **argv)
 
 struct list_ctx {
 	int json, n;
+	struct ml_store *s;
 };
+
+/* The person of the key enrolled at seq (FORMAT.md §2, "Persons"), from
+ * its enrolment statement (owned; NULL when it names none). */
+static json_t *
+enrolled_person(struct ml_store *s, int64_t seq)
+{
+	struct ml_entry en;
+	struct ml_envelope env;
+	struct ml_statement st;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	json_t *who = NULL;
+
+	if (seq < 0 || ml_store_entry_get(s, (uint64_t)seq, &en, &bytes, leaf, NULL))
+		return NULL;
+	if (ml_envelope_parse(en.envelope, en.envelope_len, &env, NULL) == ML_OK) {
+		if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) == ML_OK) {
+			who = json_incref(json_object_get(st.predicate, "person"));
+			ml_statement_free(&st);
+		}
+		ml_envelope_clear(&env);
+	}
+	free(bytes);
+	return who;
+}
 
 static int
 print_key(void *ctx, const struct ml_key_row *r)
 {
 	struct list_ctx *lc = ctx;
+	json_t *who = enrolled_person(lc->s, r->enrolled_seq);
 
 	if (lc->json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "keyid", r->keyid, "name",
-				      r->name, "key", r->vkey, "roles", r->roles, "enrolledSeq",
-				      (json_int_t)r->enrolled_seq, "revokedSeq",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:O}", "keyid", r->keyid,
+				      "name", r->name, "key", r->vkey, "roles", r->roles,
+				      "enrolledSeq", (json_int_t)r->enrolled_seq, "revokedSeq",
 				      r->revoked_seq >= 0 ? json_integer(r->revoked_seq)
-							  : json_null());
+							  : json_null(),
+				      "person", who ? who : json_null());
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		printf("%s%s", lc->n ? ",\n" : "[\n", s ? s : "null");
 		free(s);
 		json_decref(o);
 	} else {
 		char rev[32] = "-";
+		json_t *oidc = json_object_get(who, "oidc");
+		const char *v;
 		if (r->revoked_seq >= 0)
 			snprintf(rev, sizeof rev, "%lld", (long long)r->revoked_seq);
-		printf("%-24s %-34s %-8lld %-8s %s\n", r->name, r->keyid,
+		printf("%-24s %-34s %-8lld %-8s %s", r->name, r->keyid,
 		       (long long)r->enrolled_seq, rev, r->roles);
+		/* the person and the identity claims, when the enrolment names them */
+		if (who) {
+			printf("  %s", json_string_value(json_object_get(who, "id")));
+			if ((v = json_string_value(json_object_get(who, "name"))))
+				printf(" \"%s\"", v);
+			if ((v = json_string_value(json_object_get(who, "email"))))
+				printf(" <%s>", v);
+			if ((v = json_string_value(json_object_get(who, "employeeId"))))
+				printf(" employee=%s", v);
+			if ((v = json_string_value(json_object_get(who, "x509"))))
+				printf(" x509=%s", v);
+			if (oidc)
+				printf(" oidc=%s#%s", json_string_value(json_object_get(oidc, "iss")),
+				       json_string_value(json_object_get(oidc, "sub")));
+		}
+		putchar('\n');
 	}
+	json_decref(who);
 	lc->n++;
 	return 0;
 }
@@ -266,7 +553,7 @@ key_list(int argc, char **argv)
 {
 	struct cli c = {.cmd = "key list"};
 	struct ml_ledger *l;
-	struct list_ctx lc = {0, 0};
+	struct list_ctx lc = {0, 0, NULL};
 	struct ml_err e;
 	int rc;
 
@@ -280,9 +567,10 @@ key_list(int argc, char **argv)
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);
 	lc.json = c.json;
+	lc.s = ml_ledger_store(l);
 	if (!c.json)
-		printf("%-24s %-34s %-8s %-8s %s\n", "NAME", "KEYID", "ENROLLED", "REVOKED",
-		       "ROLES");
+		printf("%-24s %-34s %-8s %-8s %s  %s\n", "NAME", "KEYID", "ENROLLED", "REVOKED",
+		       "ROLES", "PERSON");
 	rc = ml_store_key_each(ml_ledger_store(l), print_key, &lc, &e);
 	if (c.json)
 		printf("%s]\n", lc.n ? "\n" : "[");
@@ -297,6 +585,8 @@ cmd_key(int argc, char **argv)
 		return key_new(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "enroll"))
 		return key_enroll(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "possess"))
+		return key_possess(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "revoke"))
 		return key_revoke(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "list"))

@@ -866,6 +866,7 @@ policy_record(int argc, char **argv)
 	if ((rc = policy_predicate(&ps, text, &pred, &e)) ||
 	    (rc = cli_load_key(&c, &k, &e)) || (rc = cli_open(&c, 1, &l, &e)))
 		goto out;
+	json_object_set_new(pred, ML_ORIGIN_MEMBER, json_string(ml_ledger_origin(l)));
 	rc = ml_statement_encode_parsed(ML_KIND_POLICY, ref, digest, pred, &payload, &st, &e);
 	pred = NULL; /* stolen */
 	if (rc || (rc = ml_envelope_sign(k, payload.data, payload.len, &env, &e)))

@@ -36,6 +36,7 @@ static const struct {
 static const char record_usage[] =
 	"usage: mlledger record KIND NAME@VERSION [options] --key K.key [--format text|json]\n"
 	"       mlledger sign KIND NAME@VERSION [options] --key K.key --out FILE [--force]\n"
+	"                     [--origin ORIGIN]\n"
 	"       mlledger sign --countersign ENVELOPE --key K.key --out FILE [--pub S.pub]...\n"
 	"             [--force]\n"
 	"\n"
@@ -62,6 +63,9 @@ static const char record_usage[] =
 	"prints the entry already recorded (exit 0, \"already recorded at seq N\" on\n"
 	"stderr); the same K with other content exits 7 (conflict), naming that seq.\n"
 	"Without it, a fresh random key is used, so two records are two entries.\n"
+	"Every statement names the ledger it is for (its origin): record takes it from\n"
+	"the ledger; sign from --origin ORIGIN or, without it, from the ledger when one\n"
+	"is reachable (--ledger, MLLEDGER_LEDGER); submit refuses another ledger's.\n"
 	"sign writes the envelope to FILE (temporary name, then renamed); an existing\n"
 	"FILE is replaced only with --force, and never the ledger, its -wal, -shm,\n"
 	"-journal or log key, or a secret key (exit 2).\n"
@@ -77,7 +81,7 @@ static int
 opt_allowed(enum ml_kind kind, const char *name)
 {
 	static const char always[] =
-		" key passphrase-file ledger format help out force idempotency-key ";
+		" key passphrase-file ledger format help out force idempotency-key origin ";
 	char pad[80];
 	size_t i;
 
@@ -285,6 +289,12 @@ sign_from_cli(struct cli *c, struct ml_ledger *l, struct ml_seckey *k, struct ml
 	}
 	if ((rc = request_from_cli(c, kind, &req, e)))
 		return rc;
+	/* the statement names the ledger it is for (FORMAT.md §2, "Origin") */
+	if ((rc = ml_request_bind_origin(req, l ? ml_ledger_origin(l) : cli_get(c, "origin"),
+					 NULL, e))) {
+		json_decref(req);
+		return rc;
+	}
 	rc = ml_request_build(req, resolve_ledger, &r, ml_now_us(), &kind, &payload, e);
 	json_decref(req);
 	if (rc == ML_OK)
@@ -365,7 +375,7 @@ cmd_sign(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, RECORD_SPEC " out= force countersign= pub=")))
+	if ((rc = cli_parse(&c, argc, argv, RECORD_SPEC " out= force countersign= pub= origin=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(record_usage, stdout);
@@ -382,6 +392,17 @@ cmd_sign(int argc, char **argv)
 	 * references), so what `submit` would refuse is not signed. */
 	if (stat(c.ledger, &st) == 0 && (rc = cli_open(&c, 0, &l, &e)))
 		goto out;
+	if (!l && !cli_get(&c, "origin")) {
+		rc = ml_err_set(&e, ML_EINPUT, "the statement must name the ledger it is for: give "
+				"--origin ORIGIN ('mlledger log-key' prints ORIGIN+...), or the "
+				"ledger with --ledger");
+		goto out;
+	}
+	if (l && cli_get(&c, "origin") && strcmp(cli_get(&c, "origin"), ml_ledger_origin(l))) {
+		rc = ml_err_set(&e, ML_EINPUT, "--origin %.128s is not the origin of the ledger "
+				"%s (%s)", cli_get(&c, "origin"), c.ledger, ml_ledger_origin(l));
+		goto out;
+	}
 	if ((rc = cli_load_key(&c, &k, &e)) || (rc = sign_from_cli(&c, l, k, &env, &e)))
 		goto out;
 	/* checked as submit would, short signatures under dual control aside */

@@ -92,7 +92,7 @@ genesis_envelope(const char *origin, const struct ml_seckey *logk,
 	ml_time_format(ml_now_us(), now);
 	ml_sha256(logline, strlen(logline), digest);
 	pred = json_pack("{s:s, s:i, s:s, s:s, s:s}", "time", now, "format",
-			 ML_FORMAT_VERSION, "origin", origin, "logKey", logline, "admin",
+			 ML_STATEMENT_FORMAT, "origin", origin, "logKey", logline, "admin",
 			 adminline);
 	if (!pred || (governance && json_object_set_new(pred, "governance",
 							 json_string(governance)) != 0)) {
@@ -192,7 +192,8 @@ ml_ledger_init_governed(const char *path, const char *origin,
 	made_db = 1;
 	ml_pubkey_format(ml_seckey_public(logk), logline);
 	if ((rc = ml_store_begin(s, 1, e)) ||
-	    (rc = ml_store_meta_set(s, "format", "1", e)) ||
+	    /* meta.format is the genesis format (FORMAT.md §7) */
+	    (rc = ml_store_meta_set(s, "format", "2" /* ML_STATEMENT_FORMAT */, e)) ||
 	    (rc = ml_store_meta_set(s, "origin", org, e)) ||
 	    (rc = ml_store_meta_set(s, "log_key", logline, e)) ||
 	    (rc = ml_store_commit(s, e)))

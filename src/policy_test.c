@@ -524,7 +524,8 @@ append_request(struct ml_batch *b, struct ml_ledger *l, json_t *req,
 	int rc;
 
 	memset(&st, 0, sizeof st);
-	if ((rc = ml_request_build_parsed(req, resolve_ref, l, ml_now_us(), &kind, &payload, &st,
+	if ((rc = ml_request_bind_origin(req, ml_ledger_origin(l), NULL, e)) == ML_OK &&
+	    (rc = ml_request_build_parsed(req, resolve_ref, l, ml_now_us(), &kind, &payload, &st,
 					  e)) == ML_OK &&
 	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)) == ML_OK) {
 		item.envelope = env.data;
@@ -697,7 +698,11 @@ fill(struct run *t, struct fixture *f, const struct tlines *ls)
 		return rc;
 	for (i = 1; i < t->nkeys && rc == ML_OK; i++) {
 		json_t *req = enrolment(&t->keys[i]);
-		rc = req ? append_request(b, f->l, req, t->keys[0].k, t->e) : oom(t);
+		/* the fixture holds every key: each proves possession itself */
+		rc = req ? ml_request_add_possession(req, ml_ledger_origin(f->l), t->keys[i].k,
+						     t->e) : oom(t);
+		if (rc == ML_OK)
+			rc = append_request(b, f->l, req, t->keys[0].k, t->e);
 		json_decref(req);
 		if (rc && rc != ML_EIO)
 			rc = ferr(t, f->node, "fixture %s: enrolling key %s: %s", f->id,

@@ -285,3 +285,41 @@ ml_request_build_parsed(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t n
 		*kind = k;
 	return rc;
 }
+
+int
+ml_request_bind_origin(json_t *req, const char *origin, const char *what,
+		       struct ml_err *e)
+{
+	json_t *have = json_object_get(req, ML_ORIGIN_MEMBER);
+
+	if (!json_is_object(req))
+		return ml_err_set(e, ML_EINPUT, "request: expected a JSON object");
+	if (have && (!json_is_string(have) || strcmp(json_string_value(have), origin) != 0))
+		return ml_err_set(e, ML_EINPUT, "%s%sorigin \"%.128s\" is not this ledger's (%s): "
+				  "a statement is bound to the ledger it names", what ? what : "",
+				  what ? ": " : "",
+				  json_is_string(have) ? json_string_value(have) : "?", origin);
+	if (!have && json_object_set_new(req, ML_ORIGIN_MEMBER, json_string(origin)) != 0)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	return ML_OK;
+}
+
+int
+ml_request_add_possession(json_t *req, const char *origin, const struct ml_seckey *holder,
+			  struct ml_err *e)
+{
+	const char *vkey = json_string_value(json_object_get(req, "key"));
+	char mine[ML_VKEY_MAX], *b64 = NULL;
+	int rc;
+
+	ml_pubkey_format(ml_seckey_public(holder), mine);
+	if (!vkey || strcmp(vkey, mine) != 0)
+		return ml_err_set(e, ML_EKEY, "the holder's secret key %s is not the key enrolled",
+				  ml_seckey_public(holder)->name);
+	if ((rc = ml_possession_sign(holder, origin, json_object_get(req, "person"), &b64, e)))
+		return rc;
+	if (json_object_set_new(req, "possession", json_string(b64)) != 0)
+		rc = ml_err_set(e, ML_EIO, "out of memory");
+	free(b64);
+	return rc;
+}

@@ -54,6 +54,18 @@ int ml_request_build_parsed(json_t *req, ml_resolve_fn resolve, void *ctx, int64
  * name, a missing '=', invalid UTF-8 or control characters. */
 int ml_request_add_kv(json_t *obj, const char *kv, const char *what, struct ml_err *e);
 
+/* Binds req to the ledger named origin (FORMAT.md §2, "Origin"): sets its
+ * "origin" member when it has none; ML_EINPUT when it names another
+ * ledger (the message says which).  what names the input ("line 3"). */
+int ml_request_bind_origin(json_t *req, const char *origin, const char *what,
+			   struct ml_err *e);
+/* For a key-enrollment request whose "key" is holder's verifier key: adds
+ * "possession", holder's proof of possession for origin and the request's
+ * "person" (FORMAT.md §2, "Proof of possession").  ML_EKEY when holder is
+ * not the key the request enrols. */
+int ml_request_add_possession(json_t *req, const char *origin,
+			      const struct ml_seckey *holder, struct ml_err *e);
+
 /* Parses "sha256:HEX" (64 hex digits). 0 or -1. */
 int ml_digest_parse(const char *s, uint8_t out[ML_SHA256_LEN]);
 

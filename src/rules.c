@@ -46,6 +46,8 @@ ml_rules_state_init(struct ml_rules_state *r, struct ml_err *e)
 	r->last_correction = -1;
 	r->governed = 0;
 	r->dual_short = NULL;
+	r->format = 0;
+	r->origin[0] = '\0';
 	if (!(r->gov = ml_governance_default()))
 		return ml_err_set(e, ML_EIO, "out of memory");
 	return ML_OK;
@@ -95,6 +97,35 @@ newest_of(struct ml_store *s, const char *origin, const char *kind, int64_t *seq
 	return rc == 1 ? ML_OK : rc;
 }
 
+/* The format and origin the genesis entry declares (an empty ledger: none). */
+static int
+load_genesis(struct ml_rules_state *r, struct ml_store *s, struct ml_err *e)
+{
+	struct ml_statement st;
+	struct ml_envelope env;
+	struct ml_entry en;
+	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
+	int rc;
+
+	if ((rc = ml_store_entry_get(s, 0, &en, &bytes, leaf, e)))
+		return rc == ML_EINPUT ? ML_OK : rc;
+	rc = ml_envelope_parse(en.envelope, en.envelope_len, &env, NULL);
+	free(bytes);
+	if (rc)
+		return ml_err_set(e, ML_EINTEGRITY, "entry 0 is not an envelope");
+	rc = ml_statement_parse(env.payload, env.payload_len, &st, NULL);
+	ml_envelope_clear(&env);
+	if (rc || st.kind != ML_KIND_GENESIS) {
+		if (!rc)
+			ml_statement_free(&st);
+		return ml_err_set(e, ML_EINTEGRITY, "entry 0 is not a genesis statement");
+	}
+	r->format = (int)json_integer_value(json_object_get(st.predicate, "format"));
+	snprintf(r->origin, sizeof r->origin, "%s", pred_str(&st, "origin"));
+	ml_statement_free(&st);
+	return ML_OK;
+}
+
 int
 ml_rules_state_load(struct ml_rules_state *r, struct ml_store *s, struct ml_err *e)
 {
@@ -108,6 +139,7 @@ ml_rules_state_load(struct ml_rules_state *r, struct ml_store *s, struct ml_err 
 	int rc;
 
 	if ((rc = ml_rules_state_init(r, e)) ||
+	    (rc = load_genesis(r, s, e)) ||
 	    (rc = ml_store_meta_get(s, "origin", origin, sizeof origin, e)) ||
 	    (rc = newest_of(s, origin, "clock-correction", &r->last_correction, e)) ||
 	    (rc = newest_of(s, origin, "governance", &seq, e)))
@@ -142,8 +174,8 @@ genesis_signer(struct ml_checked *c, struct ml_err *e)
 
 	if (c->st.kind != ML_KIND_GENESIS)
 		return ml_err_set(e, ML_EINPUT, "entry 0 must be the genesis entry");
-	if (json_integer_value(format) != 1)
-		return ml_err_set(e, ML_EINPUT, "genesis: format %lld is not 1, the only format "
+	if (json_integer_value(format) != 1 && json_integer_value(format) != 2)
+		return ml_err_set(e, ML_EINPUT, "genesis: format %lld is not 1 or 2, the formats "
 				  "this version reads", (long long)json_integer_value(format));
 	if (ml_pubkey_parse(admin, strlen(admin), &c->signer, e))
 		return e->code;
@@ -1031,6 +1063,48 @@ check_deployment_gate(struct ml_store *s, enum ml_db db, const struct ml_rules_s
 			  list, hex, (long long)(req.max_age_us / 3600000000LL), c->st.subject, env);
 }
 
+/* A statement names the ledger it is for (FORMAT.md §5 rule 15): the
+ * origin it names is this ledger's; in a format-2 ledger every statement
+ * names one, and every enrolment carries its key's proof of possession,
+ * which verifies (in format 1, when present). */
+static int
+check_binding(const struct ml_rules_state *r, struct ml_checked *c, struct ml_err *e)
+{
+	const char *origin = ml_statement_origin(&c->st);
+
+	if (c->st.kind == ML_KIND_GENESIS)
+		return ML_OK;
+	if (origin && strcmp(origin, r->origin) != 0)
+		return ml_err_set(e, ML_EINPUT, "%s: the statement is for ledger \"%.128s\", not "
+				  "this one (%s): a statement signed for one ledger is not "
+				  "valid in another", ml_kind_name(c->st.kind), origin, r->origin);
+	if (!origin && r->format >= 2)
+		return ml_err_set(e, ML_EINPUT, "%s: the statement names no ledger origin, which "
+				  "every statement of this ledger must (sign it with --origin %s)",
+				  ml_kind_name(c->st.kind), r->origin);
+	return ML_OK;
+}
+
+/* After the enrolment's other rules (so that a key enrolled twice is named
+ * as such): its proof of possession. */
+static int
+check_possession(const struct ml_rules_state *r, struct ml_checked *c, struct ml_err *e)
+{
+	const char *pop;
+
+	if (c->st.kind != ML_KIND_KEY_ENROLLMENT)
+		return ML_OK;
+	pop = pred_str(&c->st, "possession");
+	if (!pop && r->format >= 2)
+		return ml_err_set(e, ML_EINPUT, "key-enrollment of %s: no proof of possession "
+				  "(the key's holder signs one: mlledger key possess)",
+				  c->st.subject);
+	if (pop && ml_possession_verify(r->origin, pred_str(&c->st, "key"),
+					json_object_get(c->st.predicate, "person"), pop, e))
+		return ml_err_prefix(e, e->code, "key-enrollment");
+	return ML_OK;
+}
+
 static int
 check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	   struct ml_checked *c, int64_t time_us, struct ml_err *e)
@@ -1202,7 +1276,9 @@ ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r
 				"entry %lld", c.env.keyid, (long long)dup);
 		goto fail;
 	}
-	if ((rc = check_kind(s, db, r, &c, time_us, e)) != ML_OK ||
+	if ((rc = check_binding(r, &c, e)) != ML_OK ||
+	    (rc = check_kind(s, db, r, &c, time_us, e)) != ML_OK ||
+	    (rc = check_possession(r, &c, e)) != ML_OK ||
 	    (rc = check_dual(s, db, r, &c, e)) != ML_OK)
 		goto fail;
 	fill_index(&c);
@@ -1233,6 +1309,10 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
 		return e->code;
 	if (st->kind == ML_KIND_CLOCK_CORRECTION)
 		r->last_correction = (int64_t)c->seq;
+	if (st->kind == ML_KIND_GENESIS) {
+		r->format = (int)json_integer_value(json_object_get(st->predicate, "format"));
+		snprintf(r->origin, sizeof r->origin, "%s", pred_str(st, "origin"));
+	}
 	if (st->kind == ML_KIND_GOVERNANCE ||
 	    (st->kind == ML_KIND_GENESIS && pred_str(st, "governance"))) {
 		int rc = set_governance(r, pred_str(st, st->kind == ML_KIND_GENESIS ? "governance"

@@ -46,6 +46,8 @@ struct ml_rules_state {
 				    * under dualControl) is not an error but this
 				    * note, for an envelope still to be countersigned;
 				    * "" when nothing is missing */
+	int format;                /* the genesis "format" (1 or 2); 0 before entry 0 */
+	char origin[129];          /* the genesis origin; "" before entry 0 */
 };
 
 /* The state before entry 0: the default governance.  ML_EIO when out of

@@ -166,7 +166,8 @@ enum ftype {
 	F_DOCUMENT,   /* a JSON object as text (its meaning is the governance module's) */
 	F_PARAMS,     /* object: param name -> text, at most 64 */
 	F_PARAMSETS,  /* object: policy id -> F_PARAMS, at most 64 */
-	F_PHASE       /* [A-Za-z0-9._-]{1,64} */
+	F_PHASE,      /* [A-Za-z0-9._-]{1,64} */
+	F_SIG         /* base64 of a 64-byte Ed25519 signature */
 };
 
 struct field {
@@ -182,7 +183,7 @@ static const struct field f_genesis[] = {
 	{"governance", F_DOCUMENT, 0}, END};
 static const struct field f_enroll[] = {
 	{"time", F_TIME, 1}, {"key", F_VKEY, 1}, {"roles", F_ROLES, 1},
-	{"person", F_PERSON, 0}, END};
+	{"person", F_PERSON, 0}, {"possession", F_SIG, 0}, END};
 static const struct field f_revoke[] = {
 	{"time", F_TIME, 1}, {"key", F_VKEY, 1}, {"reason", F_LONG, 1}, END};
 static const struct field f_dataset[] = {
@@ -460,6 +461,12 @@ ml_simple_name(const char *s)
 static int only_members(json_t *v, const char *const *names);
 
 int
+ml_origin_valid(const char *s, size_t len)
+{
+	return s && charset_ok(s, len, "._/:-", 128);
+}
+
+int
 ml_idempotency_key_valid(const char *s, size_t len)
 {
 	return s && charset_ok(s, len, "._:-", ML_IDEMPOTENCY_KEY_MAX);
@@ -489,13 +496,15 @@ check_idempotency_key(enum ml_kind kind, json_t *v, struct ml_err *e)
 static int
 check_person(json_t *v, struct ml_err *e)
 {
-	static const char *const members[] = {"id", "name", "email", NULL};
+	static const char *const members[] = {"id", "name", "email", "employeeId", "x509",
+					      "oidc", NULL};
+	static const char *const oidc_members[] = {"iss", "sub", NULL};
 	json_t *x;
 
 	if (!json_is_object(v) || !only_members(v, members) ||
 	    !ml_simple_name(json_string_value(json_object_get(v, "id"))))
 		return ml_err_set(e, ML_EINPUT, "person: must be {\"id\": 1-64 of [A-Za-z0-9._-], "
-				  "\"name\"?, \"email\"?}");
+				  "\"name\"?, \"email\"?, \"employeeId\"?, \"x509\"?, \"oidc\"?}");
 	if ((x = json_object_get(v, "name")) &&
 	    (check_text(x, 0, "person.name", e) || json_string_length(x) > 128))
 		return ml_err_set(e, ML_EINPUT, "person.name: 1-128 bytes of text");
@@ -506,7 +515,36 @@ check_person(json_t *v, struct ml_err *e)
 		    strpbrk(json_string_value(x), " <>"))
 			return ml_err_set(e, ML_EINPUT, "person.email: one address, at most 254 bytes");
 	}
+	if ((x = json_object_get(v, "employeeId")) && !ml_simple_name(json_string_value(x)))
+		return ml_err_set(e, ML_EINPUT, "person.employeeId: 1-64 of [A-Za-z0-9._-]");
+	if ((x = json_object_get(v, "x509"))) {
+		uint8_t d[ML_SHA256_LEN];
+		json_t *h = json_is_string(x) && json_string_length(x) == 71 &&
+				    !strncmp(json_string_value(x), "sha256:", 7)
+			    ? json_string(json_string_value(x) + 7) : NULL;
+		int bad = !h || hex64(h, d) != 0;
+		json_decref(h);
+		if (bad)
+			return ml_err_set(e, ML_EINPUT, "person.x509: must be \"sha256:\" and the "
+					  "certificate's 64 lowercase hex SHA-256");
+	}
+	if ((x = json_object_get(v, "oidc"))) {
+		json_t *iss = json_object_get(x, "iss"), *sub = json_object_get(x, "sub");
+		if (!json_is_object(x) || json_object_size(x) != 2 || !only_members(x, oidc_members) ||
+		    check_text(iss, 0, "person.oidc.iss", e) || json_string_length(iss) > 256 ||
+		    strncmp(json_string_value(iss), "https://", 8) != 0 ||
+		    json_string_length(iss) == 8 ||
+		    check_text(sub, 0, "person.oidc.sub", e) || json_string_length(sub) > 255)
+			return ml_err_set(e, ML_EINPUT, "person.oidc: must be {\"iss\": https URL of "
+					  "at most 256 bytes, \"sub\": 1-255 bytes}");
+	}
 	return ML_OK;
+}
+
+int
+ml_person_check(json_t *person, struct ml_err *e)
+{
+	return check_person(person, e);
 }
 
 /* Text holding one JSON object (duplicate names refused); its members are
@@ -736,6 +774,14 @@ check_field(const struct field *f, json_t *v, struct ml_err *e)
 						      "._-", 64))
 			return ml_err_set(e, ML_EINPUT, "phase: 1-64 of [A-Za-z0-9._-]");
 		return ML_OK;
+	case F_SIG: {
+		uint8_t sig[ML_SIG_LEN];
+		if (!json_is_string(v) || json_string_length(v) != 88 ||
+		    ml_b64_decode_exact(json_string_value(v), 88, sig, sizeof sig) != 0)
+			return ml_err_set(e, ML_EINPUT, "%s: must be base64 of a 64-byte signature",
+					  f->name);
+		return ML_OK;
+	}
 	}
 	return ml_err_set(e, ML_EINPUT, "%s: unknown field type", f->name);
 }
@@ -767,11 +813,21 @@ check_predicate(enum ml_kind kind, json_t *pred, struct ml_err *e)
 			return e->code;
 		known++;
 	}
+	/* the ledger a statement is for (FORMAT.md §2, "Origin"): genesis
+	 * declares it, a gate names it in ledger.origin */
+	if (kind != ML_KIND_GENESIS && kind != ML_KIND_GATE &&
+	    (v = json_object_get(pred, ML_ORIGIN_MEMBER))) {
+		if (!json_is_string(v) || !ml_origin_valid(json_string_value(v),
+							   json_string_length(v)))
+			return ml_err_set(e, ML_EINPUT, "origin: must be 1-128 of [A-Za-z0-9._/:-]");
+		known++;
+	}
 	if (known != json_object_size(pred)) {
 		json_object_foreach(pred, k, v) {
 			for (f = schemas[kind]; f->name && strcmp(f->name, k); f++)
 				;
-			if (!f->name && strcmp(k, ML_IDEMPOTENCY_MEMBER) != 0)
+			if (!f->name && strcmp(k, ML_IDEMPOTENCY_MEMBER) != 0 &&
+			    (strcmp(k, ML_ORIGIN_MEMBER) != 0 || kind == ML_KIND_GATE))
 				return ml_err_set(e, ML_EINPUT, "%s: unknown field \"%.64s\"",
 						  ml_kind_name(kind), k);
 		}
@@ -981,6 +1037,152 @@ ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
 			ml_statement_free(&check);
 	}
 	free(text);
+	return rc;
+}
+
+/* ---- origin and proof of possession (FORMAT.md §2) ---------------------- */
+
+const char *
+ml_statement_origin(const struct ml_statement *s)
+{
+	if (s->kind == ML_KIND_GATE)
+		return json_string_value(json_object_get(json_object_get(s->predicate, "ledger"),
+							 "origin"));
+	return json_string_value(json_object_get(s->predicate, ML_ORIGIN_MEMBER));
+}
+
+/* A JSON string in the RFC 8785 (JCS) form: only '"', '\\' and controls
+ * escaped (a validated person holds no controls). */
+static void
+jcs_string(struct ml_buf *b, const char *s, size_t len)
+{
+	static const char hexd[] = "0123456789abcdef";
+	size_t i;
+
+	ml_buf_append(b, "\"", 1);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+			ml_buf_append(b, esc, 2);
+		} else if (c < 0x20) {
+			char esc[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
+			ml_buf_append(b, esc, 6);
+		} else {
+			ml_buf_append(b, &s[i], 1);
+		}
+	}
+	ml_buf_append(b, "\"", 1);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* An object whose values are strings or such objects, in JCS form: members
+ * sorted by name (ASCII names: bytewise), no white space. */
+static int
+jcs_object(struct ml_buf *b, json_t *o, int depth)
+{
+	const char *names[16], *k;
+	json_t *v;
+	size_t n = 0, i;
+
+	if (!json_is_object(o) || json_object_size(o) > 16 || depth > 2)
+		return -1;
+	json_object_foreach(o, k, v)
+		names[n++] = k;
+	qsort(names, n, sizeof names[0], cmp_str);
+	ml_buf_append(b, "{", 1);
+	for (i = 0; i < n; i++) {
+		if (i)
+			ml_buf_append(b, ",", 1);
+		jcs_string(b, names[i], strlen(names[i]));
+		ml_buf_append(b, ":", 1);
+		v = json_object_get(o, names[i]);
+		if (json_is_string(v))
+			jcs_string(b, json_string_value(v), json_string_length(v));
+		else if (jcs_object(b, v, depth + 1) != 0)
+			return -1;
+	}
+	ml_buf_append(b, "}", 1);
+	return 0;
+}
+
+int
+ml_possession_message(const char *origin, const char *vkey, json_t *person,
+		      struct ml_buf *out, struct ml_err *e)
+{
+	struct ml_pubkey pk;
+	json_t *who = person;
+	int rc;
+
+	if (!origin || !ml_origin_valid(origin, strlen(origin)))
+		return ml_err_set(e, ML_EINPUT, "possession: the origin must be 1-128 of "
+				  "[A-Za-z0-9._/:-]");
+	if (!vkey || ml_pubkey_parse(vkey, strlen(vkey), &pk, e))
+		return ml_err_set(e, ML_EINPUT, "possession: not a verifier key");
+	if (!who && !(who = json_pack("{s:s}", "id", pk.name)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	rc = check_person(who, e);
+	if (rc == ML_OK) {
+		ml_buf_puts(out, ML_POSSESSION_DOMAIN);
+		ml_buf_puts(out, origin);
+		ml_buf_puts(out, "\n");
+		ml_buf_puts(out, vkey);
+		ml_buf_puts(out, "\n");
+		if (jcs_object(out, who, 0) != 0)
+			rc = ml_err_set(e, ML_EINPUT, "person: not a flat object of text");
+		ml_buf_puts(out, "\n");
+		if (rc == ML_OK && out->oom)
+			rc = ml_err_set(e, ML_EIO, "out of memory");
+	}
+	if (who != person)
+		json_decref(who);
+	return rc;
+}
+
+int
+ml_possession_sign(const struct ml_seckey *k, const char *origin, json_t *person,
+		   char **b64, struct ml_err *e)
+{
+	struct ml_buf msg = {0};
+	char vkey[ML_VKEY_MAX];
+	uint8_t sig[ML_SIG_LEN];
+	int rc;
+
+	ml_pubkey_format(ml_seckey_public(k), vkey);
+	if ((rc = ml_possession_message(origin, vkey, person, &msg, e)) == ML_OK) {
+		ml_seckey_sign(k, msg.data, msg.len, sig);
+		if (!(*b64 = ml_b64_encode(sig, sizeof sig)))
+			rc = ml_err_set(e, ML_EIO, "out of memory");
+	}
+	ml_buf_free(&msg);
+	return rc;
+}
+
+int
+ml_possession_verify(const char *origin, const char *vkey, json_t *person,
+		     const char *b64, struct ml_err *e)
+{
+	struct ml_buf msg = {0};
+	struct ml_pubkey pk;
+	uint8_t sig[ML_SIG_LEN];
+	int rc;
+
+	if (!b64 || ml_b64_decode_exact(b64, strlen(b64), sig, sizeof sig) != 0)
+		return ml_err_set(e, ML_EINPUT, "possession: must be base64 of a 64-byte "
+				  "signature");
+	if ((rc = ml_possession_message(origin, vkey, person, &msg, e)))
+		return rc;
+	ml_pubkey_parse(vkey, strlen(vkey), &pk, NULL);
+	if (!ml_pubkey_verify(&pk, msg.data, msg.len, sig))
+		rc = ml_err_set(e, ML_EKEY, "possession: the proof does not verify with key %s "
+				"for origin %s and this person (signed by another key, for "
+				"another ledger or another person)", pk.name, origin);
+	ml_buf_free(&msg);
 	return rc;
 }
 

@@ -23,6 +23,10 @@
 #define ML_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
 #define ML_PREDICATE_PREFIX "https://mlledger.dev/"
 #define ML_NAME_MAX 200   /* NAME@VERSION */
+/* The genesis "format" new ledgers declare (FORMAT.md §2): 2 = every
+ * statement names the origin, every enrolment proves possession.  Format-1
+ * ledgers stay valid. */
+#define ML_STATEMENT_FORMAT 2
 /* The one kind whose predicate type is not ML_PREDICATE_PREFIX KIND "/v1". */
 #define ML_VSA_TYPE "https://slsa.dev/verification_summary/v1"
 
@@ -80,6 +84,34 @@ int ml_simple_name(const char *s);
 /* True when s[0..len) is a valid idempotencyKey value. */
 int ml_idempotency_key_valid(const char *s, size_t len);
 
+/* The predicate member naming the ledger a statement is for (FORMAT.md §2,
+ * "Origin"): optional in every kind but genesis (which declares the origin)
+ * and gate (whose ledger.origin names it); required in a format-2 ledger. */
+#define ML_ORIGIN_MEMBER "origin"
+/* True when s[0..len) is a valid origin: 1-128 of [A-Za-z0-9._/:-]. */
+int ml_origin_valid(const char *s, size_t len);
+
+/* Checks a person object (FORMAT.md §2, "Persons"): id, name, email,
+ * employeeId, x509, oidc.  ML_OK or ML_EINPUT naming the member. */
+int ml_person_check(json_t *person, struct ml_err *e);
+
+/* Proof of possession of an enrolled key (FORMAT.md §2, "Proof of
+ * possession"): an Ed25519 signature by the enrolled key over
+ *   ML_POSSESSION_DOMAIN || origin || "\n" || vkey || "\n" || JCS(person) || "\n"
+ * where person is the enrolment's person, or {"id": key name} when it names
+ * none (person NULL).  The message is appended to out. */
+#define ML_POSSESSION_DOMAIN "mlledger key possession v1\n"
+int ml_possession_message(const char *origin, const char *vkey, json_t *person,
+			  struct ml_buf *out, struct ml_err *e);
+/* Signs that message with k (whose verifier key is vkey); *b64 receives the
+ * base64 signature (caller frees). */
+int ml_possession_sign(const struct ml_seckey *k, const char *origin, json_t *person,
+		       char **b64, struct ml_err *e);
+/* ML_OK when b64 is vkey's signature of that message; ML_EKEY when it does
+ * not verify, ML_EINPUT when it is not a signature. */
+int ml_possession_verify(const char *origin, const char *vkey, json_t *person,
+			 const char *b64, struct ml_err *e);
+
 /* Splits "NAME@VERSION".  NAME: 1-128 bytes of [A-Za-z0-9._/-] starting with
  * a letter or digit; VERSION: 1-64 bytes of [A-Za-z0-9._+-].  Writes
  * NUL-terminated parts into name[129] and version[65].  0 or -1. */
@@ -116,6 +148,9 @@ int ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
 int ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 		       struct ml_err *e);
 void ml_statement_free(struct ml_statement *s);
+/* The origin s names: predicate.origin, a gate's ledger.origin, a genesis
+ * origin; NULL when it names none (borrowed from s). */
+const char *ml_statement_origin(const struct ml_statement *s);
 
 /* DSSE pre-authentication encoding:
  * "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, lengths in decimal. */

@@ -348,7 +348,9 @@ check_meta(struct walk *w)
 			ml_statement_free(&st);
 		return ML_OK;
 	}
-	ok = strcmp(fmt, "1") == 0 &&
+	ok = json_is_integer(json_object_get(st.predicate, "format")) &&
+	     strtoll(fmt, NULL, 10) == json_integer_value(json_object_get(st.predicate, "format")) &&
+	     strlen(fmt) == 1 &&
 	     strcmp(ml_ledger_origin(w->l),
 		    json_string_value(json_object_get(st.predicate, "origin"))) == 0 &&
 	     strcmp(ml_ledger_logkey(w->l),

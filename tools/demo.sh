@@ -30,10 +30,13 @@ say "A new ledger: its genesis enrols the admin and declares the governance (the
 run $L init --key keys/admin.key --origin demo.mlledger.example/fraud
 run $L governance show
 say "Every key belongs to a person: policies count people, not keys"
-run $L key enroll keys/ci.pub --role engineer --key keys/admin.key
-run $L key enroll keys/alice.pub --role approver --name "Alice Martin" --key keys/admin.key
-run $L key enroll keys/bob.pub --role approver,validator --name "Bob Chen" --key keys/admin.key
-run $L key enroll keys/rita.pub --role risk-officer --name "Rita Okafor" --key keys/admin.key
+run $L key enroll keys/ci.pub --holder-key keys/ci.key --role engineer --key keys/admin.key
+say "Alice, on her own machine, proves she holds her key and says who she is (for this ledger only)"
+run key possess --key keys/alice.key --origin demo.mlledger.example/fraud --name "Alice Martin" \
+	--email alice@example.com --employee-id E-1042 --out keys/alice.pop
+run $L key enroll keys/alice.pub --possession keys/alice.pop --role approver --key keys/admin.key
+run $L key enroll keys/bob.pub --holder-key keys/bob.key --role approver,validator --name "Bob Chen" --key keys/admin.key
+run $L key enroll keys/rita.pub --holder-key keys/rita.key --role risk-officer --name "Rita Okafor" --key keys/admin.key
 
 say "The risk officer records the policies: gates use the recorded bytes and params, never a local file"
 run $L policy record ../policies/production.xml --key keys/rita.key

@@ -139,10 +139,10 @@ fixture() {
 	local db=$1 ok=1
 	{
 		"$M" --ledger "$db" init --key "$K/admin.key" --origin "clock-test/$(basename "$db")" &&
-			"$M" --ledger "$db" key enroll "$K/eng.pub" --role engineer --key "$K/admin.key" &&
-			"$M" --ledger "$db" key enroll "$K/val.pub" --role validator --key "$K/admin.key" &&
-			"$M" --ledger "$db" key enroll "$K/appr1.pub" --role approver --key "$K/admin.key" &&
-			"$M" --ledger "$db" key enroll "$K/appr2.pub" --role approver --key "$K/admin.key" &&
+			"$M" --ledger "$db" key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer --key "$K/admin.key" &&
+			"$M" --ledger "$db" key enroll "$K/val.pub" --holder-key "$K/val.key" --role validator --key "$K/admin.key" &&
+			"$M" --ledger "$db" key enroll "$K/appr1.pub" --holder-key "$K/appr1.key" --role approver --key "$K/admin.key" &&
+			"$M" --ledger "$db" key enroll "$K/appr2.pub" --holder-key "$K/appr2.key" --role approver --key "$K/admin.key" &&
 			"$M" --ledger "$db" record dataset train@1 --digest "sha256:$(sha train)" \
 				--set license=MIT --key "$K/eng.key" &&
 			"$M" --ledger "$db" record model fraud@1 --digest "sha256:$(sha model)" \

@@ -50,11 +50,11 @@ sys.stdout.write(json.dumps(st, separators=(",", ":")))' "$1" |
 export MLLEDGER_LEDGER=$W/l.db
 for k in admin ci alice bob val rita; do "$M" key new $k >/dev/null || exit 1; done
 "$M" init --key admin.key >/dev/null || exit 1
-"$M" key enroll ci.pub --role engineer --key admin.key >/dev/null
-"$M" key enroll alice.pub --role approver --key admin.key >/dev/null
-"$M" key enroll bob.pub --role approver --key admin.key >/dev/null
-"$M" key enroll val.pub --role validator --key admin.key >/dev/null
-"$M" key enroll rita.pub --role risk-officer --key admin.key >/dev/null
+"$M" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null
+"$M" key enroll alice.pub --holder-key alice.key --role approver --key admin.key >/dev/null
+"$M" key enroll bob.pub --holder-key bob.key --role approver --key admin.key >/dev/null
+"$M" key enroll val.pub --holder-key val.key --role validator --key admin.key >/dev/null
+"$M" key enroll rita.pub --holder-key rita.key --role risk-officer --key admin.key >/dev/null
 echo data >d.bin
 echo model-1 >m1.bin
 echo model-2 >m2.bin
@@ -295,8 +295,8 @@ if [ -n "$HAVE_FORGE" ]; then
 	mkdir other && (
 		cd other && export MLLEDGER_LEDGER=$PWD/o.db &&
 		"$M" init --key ../admin.key --origin other.example/ledger >/dev/null &&
-		"$M" key enroll ../ci.pub --role engineer --key ../admin.key >/dev/null &&
-		"$M" key enroll ../rita.pub --role risk-officer --key ../admin.key >/dev/null &&
+		"$M" key enroll ../ci.pub --holder-key ../ci.key --role engineer --key ../admin.key >/dev/null &&
+		"$M" key enroll ../rita.pub --holder-key ../rita.key --role risk-officer --key ../admin.key >/dev/null &&
 		"$M" record dataset d@1 --file ../d.bin --set license=MIT --set pii=false --key ../ci.key >/dev/null &&
 		"$M" record model m@2 --artifact ../m2.bin --dataset d@1 --key ../ci.key >/dev/null &&
 		"$M" policy record "$POL" --key ../rita.key >/dev/null &&

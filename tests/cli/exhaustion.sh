@@ -69,7 +69,7 @@ setup() {
 		"$M" key new admin --dir "$K" &&
 		"$M" key new eng --dir "$K" &&
 		"$M" --ledger "$L" init --key "$K/admin.key" &&
-		"$M" --ledger "$L" key enroll "$K/eng.pub" --role engineer --key "$K/admin.key" &&
+		"$M" --ledger "$L" key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer --key "$K/admin.key" &&
 		"$M" --ledger "$L" record model m@1 \
 			--digest sha256:0f9ff3d9a6d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 \
 			--key "$K/eng.key"

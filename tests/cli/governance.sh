@@ -23,12 +23,12 @@ command -v sqlite3 >/dev/null 2>&1 && HAVE_SQLITE=1
 export MLLEDGER_LEDGER=$W/l.db
 for k in admin ci dave alice bob val rita; do "$M" key new $k >/dev/null || exit 1; done
 "$M" init --key admin.key --governance "$UNGATED" >/dev/null || exit 1
-"$M" key enroll ci.pub --role engineer --key admin.key >/dev/null
-"$M" key enroll dave.pub --role engineer,approver --key admin.key >/dev/null
-"$M" key enroll alice.pub --role approver --key admin.key >/dev/null
-"$M" key enroll bob.pub --role approver --key admin.key >/dev/null
-"$M" key enroll val.pub --role validator --key admin.key >/dev/null
-"$M" key enroll rita.pub --role risk-officer --key admin.key >/dev/null
+"$M" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null
+"$M" key enroll dave.pub --holder-key dave.key --role engineer,approver --key admin.key >/dev/null
+"$M" key enroll alice.pub --holder-key alice.key --role approver --key admin.key >/dev/null
+"$M" key enroll bob.pub --holder-key bob.key --role approver --key admin.key >/dev/null
+"$M" key enroll val.pub --holder-key val.key --role validator --key admin.key >/dev/null
+"$M" key enroll rita.pub --holder-key rita.key --role risk-officer --key admin.key >/dev/null
 echo data >d.bin
 echo model-1 >m1.bin
 "$M" record dataset d@1 --file d.bin --set license=MIT --set pii=false --key ci.key >/dev/null
@@ -47,11 +47,11 @@ expect 1 "a re-record of the model by another key does not lift separation of du
 # 2. One person is one approval, whatever keys they rotate through.
 "$M" key revoke alice --reason "rotation" --key admin.key >/dev/null
 "$M" key new alice --force >/dev/null
-"$M" key enroll alice.pub --role approver --key admin.key >/dev/null
+"$M" key enroll alice.pub --holder-key alice.key --role approver --key admin.key >/dev/null
 "$M" record approval m@1 --env prod --decision approve --key alice.key >/dev/null
 expect 1 "a rotated key of the same person counts once (deny)" "1 of 2 required approvals" gate
 "$M" key new dave2 >/dev/null
-"$M" key enroll dave2.pub --role approver --person dave --name "Dave D." --key admin.key >/dev/null
+"$M" key enroll dave2.pub --holder-key dave2.key --role approver --person dave --name "Dave D." --key admin.key >/dev/null
 "$M" record approval m@1 --env prod --decision approve --key dave2.key >/dev/null
 expect 1 "the author's second key (same person) is still the author" "1 of 2 required" gate
 "$M" record approval m@1 --env prod --decision approve --key bob.key >/dev/null
@@ -66,9 +66,9 @@ fi
 # 3. Closed sets: roles, kinds per role, environments, property values.
 "$M" key new eve >/dev/null
 expect 2 "an undeclared role at enrolment is refused, with the near miss" "did you mean approver" \
-	"$M" key enroll eve.pub --role aprover --key admin.key
+	"$M" key enroll eve.pub --holder-key eve.key --role aprover --key admin.key
 expect 2 "a person id outside [A-Za-z0-9._-] is refused" "person" \
-	"$M" key enroll eve.pub --role approver --person "eve smith" --key admin.key
+	"$M" key enroll eve.pub --holder-key eve.key --role approver --person "eve smith" --key admin.key
 expect 6 "an engineer may not sign a waiver" "lets risk-officer sign" \
 	"$M" record waiver m@1 --rule PROD-LICENSE --expires 2099-12-31 --reason x --key ci.key
 expect 6 "an engineer may not sign an evaluation" "lets validator sign" \
@@ -150,14 +150,14 @@ expect 2 "init --governance with a bad document writes nothing" "badkind.json" \
 	ok "init --governance: nothing written"
 expect 0 "init --governance sets the genesis document" "" \
 	"$M" --ledger "$W/g.db" init --governance gov.json --key admin.key
-"$M" --ledger "$W/g.db" key enroll ci.pub --role engineer --key admin.key >/dev/null
+"$M" --ledger "$W/g.db" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null
 expect 2 "a genesis governance is in force from entry 1" "not a declared value" \
 	"$M" --ledger "$W/g.db" record dataset d@1 --file d.bin --set license=GPL --key ci.key
 
 # Reports compare metrics in the declared direction only.
 R=$W/r.db
 "$M" --ledger "$R" init --key admin.key --governance "$UNGATED" >/dev/null
-"$M" --ledger "$R" key enroll ci.pub --role engineer --key admin.key >/dev/null
+"$M" --ledger "$R" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null
 "$M" --ledger "$R" record dataset d@1 --file d.bin --set license=MIT --key ci.key >/dev/null
 echo model-2 >m2.bin
 "$M" --ledger "$R" record model m@1 --artifact m1.bin --dataset d@1 --metric auc=0.9 \
@@ -187,7 +187,7 @@ case $v in *"auc better"*"demographic_parity_diff worse"*) ok "report: a fairnes
 
 # Reports name people: the author of an approval by a key with a display name.
 "$M" key new ann >/dev/null
-"$M" --ledger "$R" key enroll ann.pub --role approver --person ann --name "Ann Example" \
+"$M" --ledger "$R" key enroll ann.pub --holder-key ann.key --role approver --person ann --name "Ann Example" \
 	--key admin.key >/dev/null
 "$M" --ledger "$R" record approval m@2 --env prod --decision approve --key ann.key >/dev/null
 "$M" --ledger "$R" record deployment m@2 --env prod --key ci.key >/dev/null
@@ -229,10 +229,10 @@ expect 0 "and the whole ledger still verifies" "" "$M" --ledger "$L/ledger-v1.db
 # engineer re-recording the model with a better number changes nothing.
 I="$M --ledger $W/ind.db"
 $I init --key admin.key --governance "$UNGATED" >/dev/null || exit 1
-$I key enroll ci.pub --role engineer --key admin.key >/dev/null
-$I key enroll val.pub --role validator --key admin.key >/dev/null
-$I key enroll alice.pub --role approver --key admin.key >/dev/null
-$I key enroll bob.pub --role approver --key admin.key >/dev/null
+$I key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null
+$I key enroll val.pub --holder-key val.key --role validator --key admin.key >/dev/null
+$I key enroll alice.pub --holder-key alice.key --role approver --key admin.key >/dev/null
+$I key enroll bob.pub --holder-key bob.key --role approver --key admin.key >/dev/null
 echo model-r1 >r1.bin
 echo model-r2 >r2.bin
 $I record dataset d@1 --file d.bin --set license=MIT --set pii=false --key ci.key >/dev/null

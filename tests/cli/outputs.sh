@@ -51,7 +51,7 @@ mkdir -p keys l
 for k in admin ci w1; do "$M" key new $k --dir keys >/dev/null || exit 1; done
 export MLLEDGER_LEDGER=$W/l/ledger.db
 "$M" init --key keys/admin.key >/dev/null || exit 1
-"$M" key enroll keys/ci.pub --role engineer --key keys/admin.key >/dev/null || exit 1
+"$M" key enroll keys/ci.pub --holder-key keys/ci.key --role engineer --key keys/admin.key >/dev/null || exit 1
 for i in 1 2 3 4 5 6; do
 	echo "data $i" >d$i.bin
 	"$M" record dataset d@$i --file d$i.bin --set license=MIT --set pii=false \

@@ -97,7 +97,17 @@ AS_OF=2030-01-01T00:00:00Z
 begin "fixture ledger"
 "$M" --ledger "$L" init --key "$W/k/admin.key" --origin report-test/ledger \
 	--governance "$UNGATED" >/dev/null || bad "init"
-enrol() { printf '{"kind":"key-enrollment","key":"%s","roles":[%s],"time":"2026-08-01T00:00:00Z"}\n' "$(cat "$W/k/$1.pub")" "$2"; }
+# enrol NAME ROLES: the import line enrolling NAME, with its holder's proof
+# of possession (ledger/FORMAT.md §2), made by key possess
+enrol() {
+	"$M" key possess --key "$W/k/$1.key" --origin report-test/ledger --out "$W/k/$1.pop" \
+		--force >/dev/null
+	"$PY" -c 'import json,sys
+pop = json.load(open(sys.argv[1]))
+print(json.dumps({"kind": "key-enrollment", "key": pop["key"], "roles": json.loads("[" + sys.argv[2] + "]"),
+                  "person": pop["person"], "possession": pop["possession"],
+                  "time": "2026-08-01T00:00:00Z"}, separators=(",", ":")))' "$W/k/$1.pop" "$2"
+}
 { enrol ci '"engineer"'; enrol alice '"approver"'; enrol bob '"approver","validator"'
   enrol rita '"risk-officer"'; enrol eve '"approver"'; } | imp admin
 imp ci <<EOF

@@ -55,7 +55,7 @@ sha() { printf %s "$1" | sha256sum | cut -c1-64; }
 L=$W/l.db
 "$M" key new admin >/dev/null 2>&1 && "$M" key new ci >/dev/null 2>&1 &&
 	"$M" --ledger "$L" init --key admin.key >/dev/null 2>&1 &&
-	"$M" --ledger "$L" key enroll ci.pub --role engineer --key admin.key >/dev/null 2>&1 ||
+	"$M" --ledger "$L" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null 2>&1 ||
 	{ nok setup "init failed"; echo "$pass passed, $fail failed"; exit 1; }
 count() { "$M" --ledger "$L" log --format json 2>/dev/null | grep -o '"seq":' | wc -l; }
 # entries per the log: a JSON array of objects, one "seq" each
@@ -89,7 +89,7 @@ fi
 
 # 2. the same envelope submitted twice
 "$M" key new alice >/dev/null 2>&1
-"$M" --ledger "$L" key enroll alice.pub --role approver --key admin.key >/dev/null 2>&1
+"$M" --ledger "$L" key enroll alice.pub --holder-key alice.key --role approver --key admin.key >/dev/null 2>&1
 "$M" --ledger "$L" record model m@1 --digest "sha256:$(sha model-1)" --dataset ds@1 \
 	--key ci.key >/dev/null 2>&1
 "$M" --ledger "$L" sign approval m@1 --env prod --decision approve --key alice.key \

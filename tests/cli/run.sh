@@ -257,14 +257,14 @@ fi
 end
 
 begin "key enroll with one role prints '1 sha256:...'"
-ml key enroll "$K/eng.pub" --role engineer --key "$K/admin.key"
+ml key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer --key "$K/admin.key"
 appended
 end
 
 begin "key enroll with several roles"
-ml key enroll "$K/appr.pub" --role approver,risk-officer --key "$K/admin.key"
+ml key enroll "$K/appr.pub" --holder-key "$K/appr.key" --role approver,risk-officer --key "$K/admin.key"
 appended
-ml key enroll "$K/aud.pub" --role auditor,validator --key "$K/admin.key"
+ml key enroll "$K/aud.pub" --holder-key "$K/aud.key" --role auditor,validator --key "$K/admin.key"
 appended
 end
 
@@ -810,7 +810,7 @@ want_err 2 'key name'
 end
 
 input_error "enrolling a key twice exits 2" 'already enrolled .*entry 1' \
-	"$M" --ledger "$L" key enroll "$K/eng.pub" --role engineer --key "$K/admin.key"
+	"$M" --ledger "$L" key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer --key "$K/admin.key"
 # The public key of eng under another name (C2SP key hash recomputed).
 ENG_B64=$(sed 's/^[^+]*+[^+]*+//' "$K/eng.pub")
 ENG2_HASH=$({ printf 'eng2\n'; printf '%s' "$ENG_B64" | base64 -d; } | sha256sum | cut -c1-8)
@@ -821,9 +821,9 @@ input_error "the same public key under another name cannot be enrolled (exit 2)"
 mkdir -p "$W/k3"
 "$M" key new eng --dir "$W/k3" >/dev/null 2>&1
 input_error "enrolling a second active key with the same name exits 2" 'active key named "eng"' \
-	"$M" --ledger "$L" key enroll "$W/k3/eng.pub" --role engineer --key "$K/admin.key"
+	"$M" --ledger "$L" key enroll "$W/k3/eng.pub" --holder-key "$W/k3/eng.key" --role engineer --key "$K/admin.key"
 input_error "an invalid role name exits 2" 'role' \
-	"$M" --ledger "$L" key enroll "$K/stranger.pub" --role Admin --key "$K/admin.key"
+	"$M" --ledger "$L" key enroll "$K/stranger.pub" --holder-key "$K/stranger.key" --role Admin --key "$K/admin.key"
 input_error "revoking the last admin key exits 2" 'last active admin' \
 	"$M" --ledger "$L" key revoke admin --reason test --key "$K/admin.key"
 input_error "revoking an unknown key name exits 2" 'no active key named "nobody"' \
@@ -869,7 +869,8 @@ grep -Eq '^mlledger-encrypted-key/v1 sec\+[0-9a-f]{8} argon2id13 [0-9]+ [0-9]+ '
 	bad "not an encrypted key file: $(snip "$K/sec.key")"
 ! grep -q PRIVATE "$K/sec.key" || bad "plain key text in the encrypted file"
 eq "$(ls -l "$K/sec.key" | cut -c1-10)" "-rw-------" "mode"
-run "$M" --ledger "$L" key enroll "$K/sec.pub" --role engineer --key "$K/admin.key"
+run "$M" --ledger "$L" key enroll "$K/sec.pub" --holder-key "$K/sec.key" --passphrase-file "$W/pass" \
+	--role engineer --key "$K/admin.key"
 appended
 end
 
@@ -927,11 +928,11 @@ input_error "a waiver already expired when recorded exits 2" 'must not be expire
 	--key "$K/appr.key"
 input_error "enrolling a key with a role the governance does not declare exits 2" \
 	'role "wizard" is not declared in the ledger.s governance' \
-	"$M" --ledger "$L" key enroll "$K/stranger.pub" --role wizard --key "$K/admin.key"
+	"$M" --ledger "$L" key enroll "$K/stranger.pub" --holder-key "$K/stranger.key" --role wizard --key "$K/admin.key"
 
 begin "revoke: the revoked key can no longer record (exit 6), verify still passes"
 "$M" key new temp --dir "$K" >/dev/null 2>&1
-ml key enroll "$K/temp.pub" --role engineer --key "$K/admin.key"
+ml key enroll "$K/temp.pub" --holder-key "$K/temp.key" --role engineer --key "$K/admin.key"
 appended
 ml record dataset temp@1 --digest "sha256:$HE" --key "$K/temp.key"
 appended
@@ -950,14 +951,14 @@ out_has "^ok: $NEXT entries intact, 5 keys enrolled, 1 revoked"
 end
 
 input_error "re-enrolling a revoked key exits 2" 'already enrolled .*revoked' \
-	"$M" --ledger "$L" key enroll "$K/temp.pub" --role engineer,auditor --key "$K/admin.key"
+	"$M" --ledger "$L" key enroll "$K/temp.pub" --holder-key "$K/temp.key" --role engineer,auditor --key "$K/admin.key"
 key_error "a non-admin enrolling a key exits 6" 'does not hold role admin' \
-	"$M" --ledger "$L" key enroll "$K/stranger.pub" --role engineer --key "$K/eng.key"
+	"$M" --ledger "$L" key enroll "$K/stranger.pub" --holder-key "$K/stranger.key" --role engineer --key "$K/eng.key"
 key_error "a non-admin revoking a key exits 6" 'does not hold role admin' \
 	"$M" --ledger "$L" key revoke aud --reason x --key "$K/eng.key"
 
 begin "an envelope signed by a key never enrolled: sign works, submit exits 6"
-run "$M" --ledger "$W/nowhere.db" sign dataset d@9 --digest "sha256:$HE" \
+run "$M" --ledger "$W/nowhere.db" sign --origin cli-test/story dataset d@9 --digest "sha256:$HE" \
 	--key "$K/stranger.key" --out "$W/stranger.json"
 want_ok
 before=$(state "$L")
@@ -975,7 +976,7 @@ end
 # ---- 7. sign and submit --------------------------------------------------
 
 begin "sign on a laptop (no ledger, --digest) then submit appends the entry"
-run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign approval fraud/detector@1.0.0 \
+run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign --origin cli-test/story approval fraud/detector@1.0.0 \
 	--env prod --decision approve --comment offline --digest "sha256:$MODEL_DIGEST" \
 	--key "$K/appr.key" --out "$W/offline.json"
 want_ok
@@ -995,7 +996,7 @@ eq "$(tail -c +54 "$OUT")" "$(tr -d '\n' <"$W/offline.json")" "stored envelope v
 end
 
 begin "sign without --digest and without a ledger exits 2"
-run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign approval fraud/detector@1.0.0 \
+run env MLLEDGER_LEDGER="$W/laptop/none.db" "$M" sign --origin cli-test/story approval fraud/detector@1.0.0 \
 	--env prod --decision approve --key "$K/appr.key" --out "$W/nodigest.json"
 want_err 2 'no ledger at hand'
 [ ! -e "$W/nodigest.json" ] || bad "an envelope was written"
@@ -1026,11 +1027,11 @@ input_error "submit of an empty file exits 2" 'empty\.json' \
 	"$M" --ledger "$L" submit "$W/empty.json"
 input_error "submit without files exits 2" 'envelope files' \
 	"$M" --ledger "$L" submit
-"$M" --ledger "$W/none.db" sign approval fraud/detector@1.0.0 --env staging --decision reject \
+"$M" --ledger "$W/none.db" sign --origin cli-test/story approval fraud/detector@1.0.0 --env staging --decision reject \
 	--digest "sha256:$HE" --key "$K/appr.key" --out "$W/otherdigest.json" >/dev/null 2>&1
 input_error "submit of an envelope whose model digest differs exits 2" \
 	'names another artifact digest' "$M" --ledger "$L" submit "$W/otherdigest.json"
-"$M" --ledger "$W/none.db" sign approval fraud/detector@1.0.0 --env dev --decision reject \
+"$M" --ledger "$W/none.db" sign --origin cli-test/story approval fraud/detector@1.0.0 --env dev --decision reject \
 	--digest "sha256:$MODEL_DIGEST" --key "$K/appr.key" --out "$W/good.json" >/dev/null 2>&1
 input_error "submit of a good and a bad file exits 2 naming the bad one, and writes neither" \
 	'otherdigest\.json: .*nothing was written' \
@@ -1202,7 +1203,7 @@ key_error "import with a revoked key exits 6" 'revoked' \
 
 mkdir -p "$W/nolk"
 NL=$W/nolk/ledger.db
-"$M" --ledger "$W/nolk/none.db" sign dataset lk@1 --digest "sha256:$HA" --key "$K/eng.key" \
+"$M" --ledger "$W/nolk/none.db" sign --origin cli-test/story dataset lk@1 --digest "sha256:$HA" --key "$K/eng.key" \
 	--out "$W/nolk/lk.json" >/dev/null 2>&1
 printf '{"kind":"dataset","subject":"lk@2","digest":"sha256:%s"}\n' "$HA" >"$W/nolk/lk.jsonl"
 
@@ -2479,9 +2480,9 @@ end
 C=$W/conc/ledger.db
 mkdir -p "$W/conc"
 "$M" --ledger "$C" init --key "$K/admin.key" --governance "$UNGATED" >/dev/null 2>&1
-"$M" --ledger "$C" key enroll "$K/eng.pub" --role engineer --key "$K/admin.key" >/dev/null 2>&1
+"$M" --ledger "$C" key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer --key "$K/admin.key" >/dev/null 2>&1
 # Evaluations are signed by a validator (FORMAT.md §2 default roles).
-"$M" --ledger "$C" key enroll "$K/aud.pub" --role validator --key "$K/admin.key" >/dev/null 2>&1
+"$M" --ledger "$C" key enroll "$K/aud.pub" --holder-key "$K/aud.key" --role validator --key "$K/admin.key" >/dev/null 2>&1
 "$M" --ledger "$C" record dataset cdata@1 --digest "sha256:$HA" --key "$K/eng.key" >/dev/null 2>&1
 "$M" --ledger "$C" record model cmodel@1 --digest "sha256:$HB" --dataset cdata@1 \
 	--key "$K/eng.key" >/dev/null 2>&1
@@ -2608,7 +2609,7 @@ CT=$CR/t.db
 "$M" --ledger "$CB" init --key "$K/admin.key" >/dev/null 2>&1
 # One import mixes datasets, models and evaluations, all signed by eng: it
 # holds both roles that may sign them (engineer, validator).
-"$M" --ledger "$CB" key enroll "$K/eng.pub" --role engineer,validator --key "$K/admin.key" \
+"$M" --ledger "$CB" key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer,validator --key "$K/admin.key" \
 	>/dev/null 2>&1
 CBASE=$(count "$CB")
 NIMP=200
@@ -2742,7 +2743,7 @@ begin "a storage error at COMMIT during submit: exit 5 with a message, nothing w
 copydb "$CB" "$CT"
 BIGV=$(head -c 60000 /dev/zero | tr '\0' v)
 for i in 1 2; do
-	"$M" --ledger "$W/none.db" sign dataset "big$i@1" --digest "sha256:$HA" --set "blob=$BIGV" \
+	"$M" --ledger "$W/none.db" sign --origin "$("$M" --ledger "$CB" log-key | cut -d+ -f1)" dataset "big$i@1" --digest "sha256:$HA" --set "blob=$BIGV" \
 		--key "$K/eng.key" --out "$CR/big$i.json" >/dev/null 2>&1
 done
 before=$(state "$CT")
@@ -3217,7 +3218,7 @@ CJ=$W/jobs.db
 	bad "init failed"
 # One import of datasets, models, evaluations and deployments: one key with
 # the roles that may sign them all.
-"$M" --ledger "$CJ" key enroll "$K/eng.pub" --role engineer,validator --key "$K/admin.key" \
+"$M" --ledger "$CJ" key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer,validator --key "$K/admin.key" \
 	>/dev/null 2>&1 || bad "key enroll failed"
 {
 	printf '{"kind":"dataset","subject":"shared@1","digest":"sha256:%s","properties":{"license":"MIT"}}\n' "$HA"

@@ -74,7 +74,7 @@ L=$W/ledger.db
 mkdir k
 for n in admin eng; do "$M" key new "$n" --dir k >/dev/null || exit 1; done
 "$M" --ledger "$L" init --key k/admin.key >/dev/null &&
-	"$M" --ledger "$L" key enroll k/eng.pub --role engineer --key k/admin.key >/dev/null &&
+	"$M" --ledger "$L" key enroll k/eng.pub --holder-key k/eng.key --role engineer --key k/admin.key >/dev/null &&
 	"$M" --ledger "$L" record dataset cdata@1 --digest "sha256:$HA" --set license=MIT \
 		--key k/eng.key >/dev/null &&
 	"$M" --ledger "$L" record model cmodel@1 --digest "sha256:$HA" --dataset cdata@1 \

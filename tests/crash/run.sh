@@ -93,7 +93,7 @@ mkdir "$K"
 for n in admin eng; do "$M" key new "$n" --dir "$K" >/dev/null || exit 1; done
 B=$W/base.db
 "$M" --ledger "$B" init --key "$K/admin.key" >/dev/null &&
-	"$M" --ledger "$B" key enroll "$K/eng.pub" --role engineer,validator --key "$K/admin.key" \
+	"$M" --ledger "$B" key enroll "$K/eng.pub" --holder-key "$K/eng.key" --role engineer,validator --key "$K/admin.key" \
 		>/dev/null ||
 	{ echo "not ok - fixture: init"; echo "0 passed, 1 failed"; exit 1; }
 BASE=$(count "$B")
@@ -112,6 +112,7 @@ gen_import 0 $((CKN - BASE)) "$W/grow.jsonl"
 "$M" --ledger "$CK" import "$W/grow.jsonl" --key "$K/eng.key" >/dev/null || exit 1
 for i in 1 2 3; do
 	"$M" --ledger "$W/none.db" sign dataset "sub$i@1" --digest "sha256:$HA" \
+		--origin "$("$M" --ledger "$B" log-key | cut -d+ -f1)" \
 		--key "$K/eng.key" --out "$W/sub$i.json" >/dev/null || exit 1
 done
 

@@ -52,7 +52,7 @@ HA=$(printf '%064d' 0 | tr 0 a)
 mkdir k
 for n in admin eng ops; do "$M" key new "$n" --dir k >/dev/null || exit 1; done
 "$M" --ledger base.db init --key k/admin.key >/dev/null &&
-	"$M" --ledger base.db key enroll k/eng.pub --role engineer,validator --key k/admin.key >/dev/null &&
+	"$M" --ledger base.db key enroll k/eng.pub --holder-key k/eng.key --role engineer,validator --key k/admin.key >/dev/null &&
 	"$M" --ledger base.db record dataset d@1 --digest "sha256:$HA" --key k/eng.key >/dev/null &&
 	"$M" --ledger base.db record model m@0 --digest "sha256:$HA" --dataset d@1 \
 		--key k/eng.key >/dev/null &&
@@ -71,7 +71,7 @@ cmd_args() {
 	import) echo "import imp.jsonl --key k/eng.key" ;;
 	record) echo "record evaluation m@0 --metric auc=0.91 --dataset d@1 --key k/eng.key" ;;
 	submit) echo "submit sub.json" ;;
-	enroll) echo "key enroll k/ops.pub --role approver --key k/admin.key" ;;
+	enroll) echo "key enroll k/ops.pub --holder-key k/ops.key --role approver --key k/admin.key" ;;
 	gate) echo "gate --policy production m@0 --env prod --key k/eng.key" ;;
 	check) echo "check --policy $POLICY --jobs 1" ;;
 	report) echo "report --policy $POLICY --from 2000-01-01 --to 2099-12-31 --format json --out r.json --jobs 1" ;;

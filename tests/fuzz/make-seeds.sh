@@ -49,8 +49,8 @@ for n in admin eng appr; do "$M" key new $n --dir k >/dev/null; done
 ml init --key k/admin.key --origin fuzz.example/log \
 	--governance "$root/tests/data/governance-ungated.json"
 # eng also validates: one key signs the evaluation too (FORMAT.md §2 roles)
-ml key enroll k/eng.pub --role engineer,validator --key k/admin.key
-ml key enroll k/appr.pub --role approver,risk-officer --key k/admin.key
+ml key enroll k/eng.pub --holder-key k/eng.key --role engineer,validator --key k/admin.key
+ml key enroll k/appr.pub --holder-key k/appr.key --role approver,risk-officer --key k/admin.key
 printf 'id,label\n1,0\n' >train.csv
 printf 'weights' >art/model.bin
 ml record dataset train@1 --file train.csv --set license=MIT --set pii=false --key k/eng.key

@@ -126,11 +126,14 @@ step "key new erin (encrypted)" "$M" key new erin --dir "$K" --passphrase-file "
 # but gated deployments (section 9 builds one under the default, gated, one)
 step "init" ml init --key "$K/admin.key" --origin interop.example/ml/ledger \
     --governance "$ROOT/tests/data/governance-ungated.json"
-step "enroll alice" ml key enroll "$K/alice.pub" --role engineer --key "$K/admin.key"
-step "enroll bob" ml key enroll "$K/bob.pub" --role approver,risk-officer --key "$K/admin.key"
-step "enroll carol" ml key enroll "$K/carol.pub" --role admin,auditor --key "$K/admin.key"
-step "enroll dave" ml key enroll "$K/dave.pub" --role engineer --key "$K/admin.key"
-step "enroll erin" ml key enroll "$K/erin.pub" --role validator --key "$K/carol.key"
+# a format-2 ledger: what tamper.py forges names this origin, and its
+# enrolments carry their holders' proofs from $K (FORMAT.md §2)
+export TAMPER_ORIGIN=interop.example/ml/ledger TAMPER_KEYDIR="$K"
+step "enroll alice" ml key enroll "$K/alice.pub" --holder-key "$K/alice.key" --role engineer --key "$K/admin.key"
+step "enroll bob" ml key enroll "$K/bob.pub" --holder-key "$K/bob.key" --role approver,risk-officer --key "$K/admin.key"
+step "enroll carol" ml key enroll "$K/carol.pub" --holder-key "$K/carol.key" --role admin,auditor --key "$K/admin.key"
+step "enroll dave" ml key enroll "$K/dave.pub" --holder-key "$K/dave.key" --role engineer --key "$K/admin.key"
+step "enroll erin" ml key enroll "$K/erin.pub" --holder-key "$K/erin.key" --passphrase-file "$T/erin.pass" --role validator --key "$K/carol.key"
 step "dataset train" ml record dataset credit-card/transactions@2024.01 --file "$T/data/train.csv" \
     --uri s3://risk-data/transactions/2024-01.csv --set rows=3 --set source=core-banking --set pii=false --key "$K/alice.key"
 step "dataset holdout (folder)" ml record dataset credit-card/holdout@1 --file "$T/data/holdout" --key "$K/alice.key"
@@ -311,7 +314,7 @@ expect_reject "$db" "append-only trigger dropped"
 
 # j. entry signed by the revoked key, appended with consistent projections
 db=$(fresh revoked)
-"$M" sign deployment fraud-detector@1.1.0 --env prod --digest "sha256:$M11" --set note=backdated \
+"$M" sign --origin "$TAMPER_ORIGIN" deployment fraud-detector@1.1.0 --env prod --digest "sha256:$M11" --set note=backdated \
     --key "$K/dave.key" --out "$T/revoked.json" >/dev/null 2>&1 &&
     "$PY" "$TAMPER" append "$db" "$T/revoked.json"
 expect_reject "$db" "deployment signed by revoked key dave appended"
@@ -332,14 +335,14 @@ expect_reject "$db" "envelope of entry $APPROVAL appended again (replay)"
 
 # m. approval of a model version that was never recorded (valid signer)
 db=$(fresh dangling)
-"$M" sign approval fraud-detector@9.9.9 --env prod --decision approve --digest "sha256:$M11" \
+"$M" sign --origin "$TAMPER_ORIGIN" approval fraud-detector@9.9.9 --env prod --decision approve --digest "sha256:$M11" \
     --key "$K/bob.key" --out "$T/dangling.json" >/dev/null 2>&1 &&
     "$PY" "$TAMPER" append "$db" "$T/dangling.json"
 expect_reject "$db" "approval of unrecorded fraud-detector@9.9.9 appended"
 
 # n. a recorded model version re-recorded with another digest (valid signer)
 db=$(fresh immutable)
-"$M" sign model fraud-detector@1.0.0 --digest "sha256:$(printf 'other bytes' | sha256sum | cut -c1-64)" \
+"$M" sign --origin "$TAMPER_ORIGIN" model fraud-detector@1.0.0 --digest "sha256:$(printf 'other bytes' | sha256sum | cut -c1-64)" \
     --key "$K/alice.key" --out "$T/immutable.json" >/dev/null 2>&1 &&
     "$PY" "$TAMPER" append "$db" "$T/immutable.json"
 expect_reject "$db" "fraud-detector@1.0.0 re-recorded with another digest"
@@ -413,7 +416,7 @@ db=$(fresh cli-reenrol)
 expect_exit 2 "mlledger key enroll: revoked dave's public key under the new name dave2 refused" \
     "$M" --ledger "$db" key enroll "$K/dave2.pub" --role engineer --key "$K/carol.key"
 expect_exit 2 "mlledger key enroll: revoked dave.pub enrolled again under its own name refused" \
-    "$M" --ledger "$db" key enroll "$K/dave.pub" --role engineer --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/dave.pub" --holder-key "$K/dave.key" --role engineer --key "$K/carol.key"
 expect_exit 2 "mlledger key enroll: the genesis admin key's public key (revoked) as admin2 refused" \
     "$M" --ledger "$db" key enroll "$K/admin2.pub" --role admin --key "$K/carol.key"
 expect_exit 2 "mlledger key enroll: active alice's public key as alice2 refused" \
@@ -438,7 +441,7 @@ db=$(fresh newdave)
 mkdir -p "$K/new"
 "$M" key new dave --dir "$K/new" >/dev/null 2>&1
 expect_exit 0 "mlledger key enroll: a new key for the revoked name dave" \
-    "$M" --ledger "$db" key enroll "$K/new/dave.pub" --role engineer --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/new/dave.pub" --holder-key "$K/new/dave.key" --role engineer --key "$K/carol.key"
 expect_accept "$db" "new public key enrolled under revoked name dave"
 
 # §1: digest of the key line is over the line without its newline
@@ -455,7 +458,7 @@ expect_accept "$db" "forged enrolment with SHA-256 of the key line without newli
 "$PY" "$TAMPER" seedkey frank 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 "$K"
 db=$(fresh plus)
 if cut -d+ -f3- "$K/frank.pub" | grep -q '+' &&
-    "$M" --ledger "$db" key enroll "$K/frank.pub" --role engineer --key "$K/carol.key" >"$T/out" 2>&1 &&
+    "$M" --ledger "$db" key enroll "$K/frank.pub" --holder-key "$K/frank.key" --role engineer --key "$K/carol.key" >"$T/out" 2>&1 &&
     "$M" --ledger "$db" record deployment fraud-detector@1.1.0 --env dev --key "$K/frank.key" >>"$T/out" 2>&1 &&
     [ "$(sql "$db" "SELECT keyid FROM keys WHERE name = 'frank';")" = "$(cut -d+ -f1-2 "$K/frank.pub")" ]; then
     ok "key whose base64 field holds '+' enrolled and used with the CLI; keyid is the first two fields"
@@ -471,14 +474,14 @@ R32=$(printf '%032d' 0 | tr 0 r)
 "$M" key new ivan --dir "$K" >/dev/null 2>&1
 db=$(fresh role)
 expect_exit 2 "mlledger key enroll --role of 33 bytes refused" \
-    "$M" --ledger "$db" key enroll "$K/hank.pub" --role "${R32}r" --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/hank.pub" --holder-key "$K/hank.key" --role "${R32}r" --key "$K/carol.key"
 # the role must be declared (§5 rule 9): a governance entry by admin carol
 # declares it, made here since the CLI may not write governance entries yet
 "$PY" "$TAMPER" stmt governance interop.example/ml/ledger document \
     "$("$PY" -c 'import json, sys; print(json.dumps({"document": sys.argv[1]}))' "{\"roles\":{\"admin\":[\"key-enrollment\",\"key-revocation\",\"governance\"],\"$R32\":[\"dataset\"]}}")" |
     "$PY" "$TAMPER" sign "$K/carol.key" "$T/role32.env" && "$PY" "$TAMPER" append "$db" "$T/role32.env"
 expect_exit 0 "mlledger key enroll --role of 32 bytes (declared by a governance entry)" \
-    "$M" --ledger "$db" key enroll "$K/hank.pub" --role "$R32" --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/hank.pub" --holder-key "$K/hank.key" --role "$R32" --key "$K/carol.key"
 expect_accept "$db" "role name of 32 bytes"
 forge_enrol role33 "$K/ivan.pub" "${R32}r"
 expect_reject "$db" "forged enrolment with a role name of 33 bytes"
@@ -491,7 +494,7 @@ db=$(fresh pretty)
 "$PY" "$TAMPER" sign "$K/alice.key" "$T/pretty.json" <"$T/pretty.stmt"
 expect_exit 0 "mlledger submit: statement with white space (indented, trailing newline)" \
     "$M" --ledger "$db" submit "$T/pretty.json"
-"$M" sign deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
+"$M" sign --origin "$TAMPER_ORIGIN" deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/penv.json" >/dev/null 2>&1
 "$PY" "$TAMPER" envelope "$T/penv.json" "$T/penv2.json" pretty
 expect_exit 0 "mlledger submit: envelope with white space (indented)" \
@@ -732,7 +735,7 @@ for n in 524288 524289; do
         expect_reject "$db" "statement of 512 KiB + 1 byte"
     fi
 done
-"$M" sign deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
+"$M" sign --origin "$TAMPER_ORIGIN" deployment fraud-detector@1.1.0 --env staging --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/small.json" >/dev/null 2>&1
 for n in 1048576 1048577; do
     db=$(fresh "env$n")
@@ -870,7 +873,7 @@ db=$(fresh cp-otherroot2)
 "$PY" "$TAMPER" set-checkpoint "$db" "$N" "$T/cp-otherroot.note"
 expect_reject "$db" "checkpoint of size $N signed by the log key over another tree's root"
 # the log's own checkpoint of a size beyond the ledger
-"$M" sign deployment fraud-detector@1.1.0 --env dev --digest "sha256:$M11" \
+"$M" sign --origin "$TAMPER_ORIGIN" deployment fraud-detector@1.1.0 --env dev --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/canary.json" >/dev/null 2>&1
 db=$(fresh cp-beyond)
 "$PY" "$TAMPER" append "$db" "$T/canary.json"
@@ -950,7 +953,7 @@ for i in range(999):
     print("{\"kind\":\"dataset\",\"subject\":\"bulk/d@%d\",\"digest\":\"sha256:%s\"}"
           % (i, hashlib.sha256(b"%d" % i).hexdigest()))' >"$T/big.jsonl"
 if "$M" --ledger "$BIG" init --key "$K/carol.key" --origin big.example/log >"$T/cli.out" 2>&1 &&
-    "$M" --ledger "$BIG" key enroll "$K/alice.pub" --role engineer --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
+    "$M" --ledger "$BIG" key enroll "$K/alice.pub" --holder-key "$K/alice.key" --role engineer --key "$K/carol.key" >>"$T/cli.out" 2>&1 &&
     "$M" --ledger "$BIG" import "$T/big.jsonl" --key "$K/alice.key" >>"$T/cli.out" 2>&1 &&
     [ "$(sql "$BIG" 'SELECT group_concat(size) FROM checkpoints;')" = "1,2,1001" ]; then
     ok "a 1001-entry ledger made by init, one enrolment and one import of 999 (checkpoints of sizes 1, 2 and 1001)"
@@ -1285,7 +1288,7 @@ expect_accept "$db" "incident signed by engineer alice (control)"
 "$M" key new jane --dir "$K" >/dev/null 2>&1
 db=$(fresh role-typo)
 expect_refused "mlledger key enroll --role aprover (undeclared) refused" \
-    "$M" --ledger "$db" key enroll "$K/jane.pub" --role aprover --key "$K/carol.key"
+    "$M" --ledger "$db" key enroll "$K/jane.pub" --holder-key "$K/jane.key" --role aprover --key "$K/carol.key"
 forge_enrol role-typo "$K/jane.pub" aprover
 expect_reject "$db" "enrolment with the undeclared role aprover (rule 9)"
 forge_enrol role-declared "$K/jane.pub" auditor
@@ -1366,6 +1369,7 @@ expect_accept "$db" "deploy, retire, deploy, retire in one environment"
 "$M" key new govadmin --dir "$K" >/dev/null 2>&1
 rm -f "$T/gg.db" "$T/gg.db-wal" "$T/gg.db-shm" "$T/gg.db.log.key"
 "$M" --ledger "$T/gg.db" init --key "$K/govadmin.key" --origin gov.example >/dev/null 2>&1
+export TAMPER_ORIGIN=gov.example
 sql "$T/gg.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
 GDOC="{\"roles\":{\"admin\":[\"key-enrollment\",\"key-revocation\",\"governance\"],\"ml\":[\"dataset\",\"model\",\"deployment\"]},\"environments\":[\"lab\"]}"
 GBAD="{\"roles\":{\"admin\":[\"key-enrollment\",\"key-revocation\"]}}"
@@ -1378,12 +1382,14 @@ regen() {
 }
 regen gen-f1 '{"format":1,"person":{"id":"root","name":"Root Admin"}}'
 expect_accept "$db" "forged genesis with format 1 and a person (control)"
-for f in 0 2 999 '"1"' 1.0; do
+regen gen-f2 '{"format":2}'
+expect_accept "$db" "forged genesis with format 2 (origin and possession required; control)"
+for f in 0 3 999 '"1"' 1.0; do
     regen "gen-f$f" "{\"format\":$f}"
     expect_reject "$db" "forged genesis with format $f (meta format follows it)"
 done
-# §7 wants meta format = 1 and = the genesis format: a genesis format other
-# than 1 breaks one or the other; here meta stays 1, so only rule 3 is broken
+# §7 wants meta format = the genesis format (1 or 2): here meta stays 1, so
+# format 2 breaks §7 and the others rule 3
 for f in 0 2 999; do
     regen "gen-m$f" "{\"format\":$f}"
     sql "$db" "UPDATE meta SET value = '1' WHERE key = 'format';"
@@ -1392,7 +1398,7 @@ done
 regen gen-gov "$(doc_pred "$GDOC" | sed 's/"document"/"governance"/')"
 expect_accept "$db" "forged genesis with a governance member (control)"
 if "$M" key new mia --dir "$K" >/dev/null 2>&1 &&
-    "$M" --ledger "$db" key enroll "$K/mia.pub" --role ml --key "$K/govadmin.key" >"$T/out" 2>&1 &&
+    "$M" --ledger "$db" key enroll "$K/mia.pub" --holder-key "$K/mia.key" --role ml --key "$K/govadmin.key" >"$T/out" 2>&1 &&
     "$M" --ledger "$db" record dataset lab/data@1 --digest "sha256:$H_A" --key "$K/mia.key" >>"$T/out" 2>&1 &&
     "$M" --ledger "$db" record model lab/model@1 --digest "sha256:$H_B" --key "$K/mia.key" >>"$T/out" 2>&1 &&
     "$M" --ledger "$db" record deployment lab/model@1 --env lab --key "$K/mia.key" >>"$T/out" 2>&1; then
@@ -1414,6 +1420,7 @@ regen gen-badgov "$(doc_pred "$GBAD" | sed 's/"document"/"governance"/')"
 expect_reject "$db" "forged genesis whose governance lacks governance in admin's kinds (rule 3)"
 regen gen-notjson '{"governance":"roles: admin"}'
 expect_reject "$db" "forged genesis whose governance is not JSON (rule 3)"
+export TAMPER_ORIGIN=interop.example/ml/ledger   # the main ledger's again
 
 # --- governance entries ---------------------------------------------------------------
 DOC2="{\"roles\":{$DROLES,\"steward\":[\"dataset\"]},\"environments\":[\"dev\",\"prod\",\"eu:prod\"],\"metrics\":{\"auc\":{\"direction\":\"higher\"},\"drift\":{\"direction\":\"lower\",\"unit\":\"psi\"}},\"properties\":{\"tier\":{\"type\":\"string\",\"values\":[\"gold\",\"silver\"]},\"pii\":{\"type\":\"boolean\"}}}"
@@ -1469,7 +1476,7 @@ expect_accept "$db" "enrolment with the role steward, declared by the governance
 # --- rule 1: clock corrections -------------------------------------------------------
 # entry N: a deployment appended by a machine whose clock was 60 s ahead;
 # entry N+1: a clock correction from N, dated TIME (µs from entry N-1's time)
-"$M" sign deployment fraud-detector@1.1.0 --env dev --set note=ahead --digest "sha256:$M11" \
+"$M" sign --origin "$TAMPER_ORIGIN" deployment fraud-detector@1.1.0 --env dev --set note=ahead --digest "sha256:$M11" \
     --key "$K/alice.key" --out "$T/ahead.json" >/dev/null 2>&1
 T0=$(sql "$L" 'SELECT max(appended_us) FROM entries;')
 db=$(fresh clock-base)
@@ -1623,11 +1630,12 @@ for n in gadmin ci dave alice bob val; do
     gstep "key new $n" 0 "$M" key new "$n" --dir "$GK"
 done
 gstep "init (default governance)" 0 gml init --key "$GK/gadmin.key" --origin gated.example/ledger
-gstep "enroll ci" 0 gml key enroll "$GK/ci.pub" --role engineer --key "$GK/gadmin.key"
-gstep "enroll dave" 0 gml key enroll "$GK/dave.pub" --role engineer --key "$GK/gadmin.key"
-gstep "enroll alice" 0 gml key enroll "$GK/alice.pub" --role approver --key "$GK/gadmin.key"
-gstep "enroll bob" 0 gml key enroll "$GK/bob.pub" --role approver --key "$GK/gadmin.key"
-gstep "enroll val" 0 gml key enroll "$GK/val.pub" --role validator --key "$GK/gadmin.key"
+export TAMPER_ORIGIN=gated.example/ledger TAMPER_KEYDIR="$GK"
+gstep "enroll ci" 0 gml key enroll "$GK/ci.pub" --holder-key "$GK/ci.key" --role engineer --key "$GK/gadmin.key"
+gstep "enroll dave" 0 gml key enroll "$GK/dave.pub" --holder-key "$GK/dave.key" --role engineer --key "$GK/gadmin.key"
+gstep "enroll alice" 0 gml key enroll "$GK/alice.pub" --holder-key "$GK/alice.key" --role approver --key "$GK/gadmin.key"
+gstep "enroll bob" 0 gml key enroll "$GK/bob.pub" --holder-key "$GK/bob.key" --role approver --key "$GK/gadmin.key"
+gstep "enroll val" 0 gml key enroll "$GK/val.pub" --holder-key "$GK/val.key" --role validator --key "$GK/gadmin.key"
 gstep "policy record production.xml" 0 gml policy record "$PRODXML" --key "$GK/gadmin.key"
 printf 'data\n' >"$T/g-d.bin"
 printf 'model-1\n' >"$T/g-m1.bin"
@@ -1820,12 +1828,13 @@ open(sys.argv[2], "wb").write(b[:i] + b"<!-- edited -->\n" + b[i:])
 PYEOF
     EDIG=$(sha256sum "$T/g-prod-edited.xml" | cut -c1-64)
     pol_stmt() {
-        "$PY" -c 'import json, sys, time
+        "$PY" -c 'import json, os, sys, time
 print(json.dumps({"_type": "https://in-toto.io/Statement/v1",
     "subject": [{"name": sys.argv[1], "digest": {"sha256": sys.argv[2]}}],
     "predicateType": "https://mlledger.dev/policy/v1",
     "predicate": {"content": open(sys.argv[3], "rb").read().decode("utf-8"),
-                  "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}},
+                  "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "origin": os.environ["TAMPER_ORIGIN"]}},
     separators=(",", ":")), end="")' "$@"
     }
     gcopy g-poldigest deployed

@@ -205,6 +205,45 @@ def cmd_sign(keyfile, out):
     open(out, "wb").write(envelope(sys.stdin.buffer.read(), keyfile))
 
 
+def _holder(key_line):
+    """The SigningKey among TAMPER_KEYDIR's unencrypted *.key files whose
+    public key is key_line's (under any name), or None."""
+    d = os.environ.get("TAMPER_KEYDIR")
+    pub = base64.b64decode(key_line.split("+", 2)[2])[1:]
+    for f in sorted(os.listdir(d)) if d and os.path.isdir(d) else ():
+        if not f.endswith(".key"):
+            continue
+        try:
+            _, sk = read_signer(os.path.join(d, f))
+        except (SystemExit, ValueError, TypeError):
+            continue
+        if bytes(sk.verify_key) == pub:
+            return sk
+    return None
+
+
+def bind(kind, subject, pred):
+    """FORMAT.md §2 "Origin" and "Proof of possession": with TAMPER_ORIGIN
+    set, a statement names that origin (unless its predicate says
+    "origin": null) and an enrolment carries the proof of the key's holder
+    found in TAMPER_KEYDIR (unless it says "possession": null)."""
+    origin = os.environ.get("TAMPER_ORIGIN")
+    no_origin = "origin" in pred and pred["origin"] is None
+    no_pop = "possession" in pred and pred["possession"] is None
+    for m, drop in (("origin", no_origin), ("possession", no_pop)):
+        if drop:
+            del pred[m]
+    if not origin or kind in ("genesis", "gate"):
+        return
+    if not no_origin:
+        pred.setdefault("origin", origin)
+    if kind == "key-enrollment" and not no_pop and "possession" not in pred:
+        sk = _holder(pred["key"])
+        if sk is not None:
+            msg = V.possession_message(origin, pred["key"], pred.get("person", {"id": subject}))
+            pred["possession"] = base64.b64encode(sk.sign(msg).signature).decode()
+
+
 def cmd_enrol_stmt(pubfile, role):
     k = open(pubfile).read().strip()
     name = k.split("+")[0]
@@ -213,6 +252,7 @@ def cmd_enrol_stmt(pubfile, role):
           "predicateType": "https://mlledger.dev/key-enrollment/v1",
           "predicate": {"key": k, "roles": [role],
                         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+    bind("key-enrollment", name, st["predicate"])
     sys.stdout.write(json.dumps(st, separators=(",", ":")))
 
 
@@ -319,6 +359,7 @@ def cmd_stmt(kind, subject, digest, predicate, pretty=None):
         digest = hashlib.sha256(V.manifest(pred["artifact"]["files"])).hexdigest()
     elif digest == "document":
         digest = hashlib.sha256(pred["document"].encode("utf-8")).hexdigest()
+    bind(kind, subject, pred)
     st = {"_type": V.STATEMENT_TYPE,
           "subject": [{"name": subject, "digest": {"sha256": digest}}],
           "predicateType": V.VSA_TYPE if kind == "gate" else "https://mlledger.dev/%s/v1" % kind,

@@ -167,7 +167,7 @@ KINDS = ("genesis", "key-enrollment", "key-revocation", "dataset", "model") + MO
 # predicate members per kind: (required, optional)   -- §2 table
 PREDICATE_MEMBERS = {
     "genesis": ({"time", "format", "origin", "logKey", "admin"}, {"person", "governance"}),
-    "key-enrollment": ({"time", "key", "roles"}, {"person"}),
+    "key-enrollment": ({"time", "key", "roles"}, {"person", "possession"}),
     "key-revocation": ({"time", "key", "reason"}, set()),
     "dataset": ({"time"}, {"uri", "artifact", "properties"}),
     "model": ({"time"}, {"artifact", "datasets", "parent", "metrics", "properties"}),
@@ -192,6 +192,13 @@ IDEMPOTENCY_KINDS = ("key-enrollment", "key-revocation", "dataset", "model", "ev
                      "approval", "deployment", "monitoring", "waiver", "retirement", "incident")
 for _k in IDEMPOTENCY_KINDS:
     PREDICATE_MEMBERS[_k][1].add("idempotencyKey")
+# §2 "Origin": every kind but genesis (which declares it) and gate (whose
+# ledger.origin names it) may name the ledger it is for
+for _k in PREDICATE_MEMBERS:
+    if _k not in ("genesis", "gate"):
+        PREDICATE_MEMBERS[_k][1].add("origin")
+GENESIS_FORMATS = (1, 2)     # §2 genesis `format`; 2: origin and possession required
+POSSESSION_DOMAIN = b"mlledger key possession v1\n"   # §2 "Proof of possession"
 RE_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 RE_LEVEL = re.compile(r"[A-Za-z0-9_:.@-]{1,128}")
 RE_VNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -1081,6 +1088,8 @@ def parse_statement(stmt):
             raise Bad("%s.%s: not a string" % (kind, k))
     if "idempotencyKey" in pred and not fm(RE_IDEMPOTENCY_KEY, pred["idempotencyKey"]):
         raise Bad("%s.idempotencyKey: bad value" % kind)
+    if kind != "genesis" and "origin" in pred and not fm(RE_ORIGIN, pred["origin"]):
+        raise Bad("%s.origin: bad origin" % kind)
     for k in ("environment", "rule"):
         if k in pred and not fm(RE_ENV, pred[k]):
             raise Bad("%s.%s: bad value" % (kind, k))
@@ -1102,8 +1111,8 @@ def parse_statement(stmt):
 
     if kind == "genesis":
         f = pred["format"]
-        if not (isinstance(f, int) and not isinstance(f, bool) and f == FORMAT_VERSION):
-            raise Bad("genesis.format is not 1")
+        if not (isinstance(f, int) and not isinstance(f, bool) and f in GENESIS_FORMATS):
+            raise Bad("genesis.format is not 1 or 2")
         if not fm(RE_ORIGIN, pred["origin"]):
             raise Bad("genesis.origin: bad origin")
         if sname != pred["origin"]:
@@ -1152,6 +1161,9 @@ def parse_statement(stmt):
                 raise Bad("key-enrollment.roles: roles not distinct")
             if "person" in pred:
                 check_person(pred["person"], "key-enrollment.person")
+            if "possession" in pred and len(b64decode_strict(
+                    pred["possession"], "key-enrollment.possession")) != 64:
+                raise Bad("key-enrollment.possession: not a 64-byte signature")
     else:
         split_ref(sname, "subject name")
         if kind == "approval" and pred["decision"] not in ("approve", "reject"):
@@ -1194,9 +1206,10 @@ RE_PERSON_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def check_person(p, what):
-    """§2 Persons: {"id", "name"?, "email"?}, no other member."""
-    if not isinstance(p, dict) or "id" not in p or not set(p) <= {"id", "name", "email"}:
-        raise Bad("%s: must be {id, name?, email?}" % what)
+    """§2 Persons: {"id", "name"?, "email"?, "employeeId"?, "x509"?, "oidc"?}."""
+    if not isinstance(p, dict) or "id" not in p or not set(p) <= {
+            "id", "name", "email", "employeeId", "x509", "oidc"}:
+        raise Bad("%s: must be {id, name?, email?, employeeId?, x509?, oidc?}" % what)
     if not fm(RE_PERSON_ID, p["id"]):
         raise Bad("%s.id: 1-64 bytes of [A-Za-z0-9._-]" % what)
     if "name" in p and (not isinstance(p["name"], str) or len(p["name"].encode("utf-8")) > 128):
@@ -1206,6 +1219,44 @@ def check_person(p, what):
     if "email" in p and (not isinstance(p["email"], str) or len(p["email"].encode("utf-8")) > 254
                          or p["email"].count("@") != 1):
         raise Bad("%s.email: at most 254 bytes with one @" % what)
+    if "employeeId" in p and not fm(RE_PERSON_ID, p["employeeId"]):
+        raise Bad("%s.employeeId: 1-64 bytes of [A-Za-z0-9._-]" % what)
+    if "x509" in p and not fm(re.compile(r"sha256:[0-9a-f]{64}"), p["x509"]):
+        raise Bad("%s.x509: sha256:<64 lowercase hex>" % what)
+    if "oidc" in p:
+        o = p["oidc"]
+        if (not isinstance(o, dict) or set(o) != {"iss", "sub"}
+                or not isinstance(o["iss"], str) or not isinstance(o["sub"], str)
+                or not o["iss"].startswith("https://") or len(o["iss"]) == 8
+                or len(o["iss"].encode("utf-8")) > 256
+                or not 1 <= len(o["sub"].encode("utf-8")) <= 255):
+            raise Bad("%s.oidc: {iss: https URL of at most 256 bytes, sub: 1-255 bytes}" % what)
+
+
+def jcs(v):
+    """RFC 8785 for what a person holds (strings and objects of them): members
+    sorted by name, no white space, strings escaping only '"', '\\' and
+    controls, everything else as UTF-8."""
+    if isinstance(v, str):
+        out = ['"']
+        for ch in v:
+            if ch in '"\\':
+                out.append("\\" + ch)
+            elif ord(ch) < 0x20:
+                out.append("\\u%04x" % ord(ch))
+            else:
+                out.append(ch)
+        out.append('"')
+        return "".join(out)
+    if isinstance(v, dict):
+        return "{" + ",".join(jcs(k) + ":" + jcs(v[k]) for k in sorted(v)) + "}"
+    raise Bad("person: only text and objects of text")
+
+
+def possession_message(origin, key_line, person):
+    """§2 "Proof of possession": the bytes the enrolled key signs."""
+    return (POSSESSION_DOMAIN + origin.encode() + b"\n" + key_line.encode() + b"\n"
+            + jcs(person).encode("utf-8") + b"\n")
 
 
 MAX_DOCUMENT = 65536
@@ -1654,6 +1705,26 @@ def check_entry(st, seq, env_bytes, t):
                           % (ckid, c["revoked"]))
             if not ed25519_verify(c["pub"], msg, csig):
                 raise Bad("countersignature by %s does not verify" % ckid)
+
+    # rule 15: the statement names this ledger; format 2 requires it, and a
+    # proof of possession in every enrolment (checked when present in 1)
+    if seq > 0:
+        named = pred["ledger"]["origin"] if kind == "gate" else pred.get("origin")
+        if named is not None and named != st.genesis["origin"]:
+            raise Bad("%s: statement for ledger %r, not this one (%r)"
+                      % (kind, named, st.genesis["origin"]))
+        if named is None and st.genesis["format"] >= 2:
+            raise Bad("%s: names no origin, which format 2 requires" % kind)
+        if kind == "key-enrollment":
+            if "possession" not in pred and st.genesis["format"] >= 2:
+                raise Bad("key-enrollment: no proof of possession, which format 2 requires")
+            if "possession" in pred:
+                _, _, epub = parse_vkey(pred["key"], RE_KEY_NAME, "key-enrollment.key")
+                who = pred.get("person", {"id": sname})
+                if not ed25519_verify(epub, possession_message(st.genesis["origin"], pred["key"],
+                                                               who),
+                                      b64decode_strict(pred["possession"], "possession")):
+                    raise Bad("key-enrollment: the proof of possession does not verify")
 
     # rule 6: replay
     if (keyid, stmt_hash) in st.replay:
@@ -2344,6 +2415,19 @@ def run_vectors():
           "-62167132800 s", end_of_day_us("1970-01-01") == 86400 * 10**6
           and end_of_day_us("2000-02-29") == 951868800 * 10**6
           and end_of_day_us("0000-01-01") == -62167132800 * 10**6)
+    # §9 "Proof of possession" and "Statement naming its origin"
+    person = {"id": "alice", "name": "Alice Martin", "email": "alice@example.com",
+              "employeeId": "E-1042"}
+    pmsg = possession_message("demo.mlledger.example/fraud", vkey, person)
+    check("possession message: 202 bytes, SHA-256 0b9840ae...",
+          len(pmsg) == 202 and sha256(pmsg).hex()
+          == "0b9840ae094f1f8946043008095442ea1457011f2d9cc51cdd6f4e7737b2dcd4")
+    psig = base64.b64encode(sk.sign(pmsg).signature).decode()
+    check("possession signature", psig == "9t+0VA9lBTSULHxcFY8WqiXT8zXjionVOwgyRIKts7/"
+          "AHeEnrJA7sYn/dibn+k4ls13KedYRl2be3IX2GYZkAA==")
+    check("possession for another origin does not verify",
+          not ed25519_verify(pub, possession_message("other.example/log", vkey, person),
+                             base64.b64decode(psig)))
 
     failed = sum(1 for _, ok in results if not ok)
     print("vectors: %d passed, %d failed" % (len(results) - failed, failed))

@@ -85,9 +85,9 @@ def build(w):
          "--governance", UNGATED],                                                     # 0
         # eng also holds role validator, so that one key signs the evaluation
         # too and every kind keeps its seq (FORMAT.md §2 default roles)
-        ["key", "enroll", k + "/eng.pub", "--role", "engineer,validator",
+        ["key", "enroll", k + "/eng.pub", "--holder-key", k + "/eng.key", "--role", "engineer,validator",
          "--key", k + "/admin.key"],
-        ["key", "enroll", k + "/appr.pub", "--role", "approver,risk-officer",
+        ["key", "enroll", k + "/appr.pub", "--holder-key", k + "/appr.key", "--role", "approver,risk-officer",
          "--key", k + "/admin.key"],
         ["record", "dataset", "train@1", "--file", w + "/train.csv", "--set", "license=MIT",
          "--key", k + "/eng.key"],                                                     # 3
@@ -277,7 +277,7 @@ def cases(w, held):
         digest = "sha256:" + bytes(sqlite3.connect(db).execute(
             "SELECT digest FROM subjects WHERE kind = 'model'").fetchone()[0]).hex()
         sh("sign", "deployment", "fraud/detector@1.0.0", "--env", "prod", "--digest", digest,
-           "--key", k + "/stranger.key", "--out", f)
+           "--origin", "tamper-test/story", "--key", k + "/stranger.key", "--out", f)
         env = open(f, "rb").read().rstrip(b"\n")
         edit(db, lambda x: put_envelope(x, 7, env))
         stolen_rebuild(db)
@@ -289,7 +289,7 @@ def cases(w, held):
         digest = "sha256:" + bytes(sqlite3.connect(db).execute(
             "SELECT digest FROM subjects WHERE kind = 'model'").fetchone()[0]).hex()
         sh("sign", "deployment", "fraud/detector@1.0.0", "--env", "prod", "--digest", digest,
-           "--key", k + "/appr.key", "--out", f)
+           "--origin", "tamper-test/story", "--key", k + "/appr.key", "--out", f)
         env = open(f, "rb").read().rstrip(b"\n")
         edit(db, lambda x: put_envelope(x, 7, env))
         stolen_rebuild(db)
@@ -325,7 +325,7 @@ def cases(w, held):
     def person_swapped(db):
         sh("--ledger", db, "key", "new", "p2", "--dir", os.path.dirname(db))
         sh("--ledger", db, "key", "enroll", os.path.join(os.path.dirname(db), "p2.pub"),
-           "--role", "approver", "--person", "carol", "--key", k + "/admin.key")
+           "--holder-key", os.path.join(os.path.dirname(db), "p2.key"), "--role", "approver", "--person", "carol", "--key", k + "/admin.key")
 
         def swap(st):
             st["predicate"]["person"]["id"] = "admin"

@@ -59,8 +59,9 @@ setup(void **state)
 	assert_int_equal(ml_seckey_from_seed("eng", seed, &eng, &e), ML_OK);
 	assert_int_equal(ml_ledger_init(path, "faults.example/log", admin, &g, &e), ML_OK);
 	ml_pubkey_format(ml_seckey_public(eng), v);
-	req = json_pack("{s:s,s:s,s:[s]}", "kind", "key-enrollment", "key", v, "roles",
-			"engineer");
+	req = json_pack("{s:s,s:s,s:[s],s:s}", "kind", "key-enrollment", "key", v, "roles",
+			"engineer", "origin", "faults.example/log");
+	assert_int_equal(ml_request_add_possession(req, "faults.example/log", eng, &e), ML_OK);
 	assert_int_equal(ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &p, &e), ML_OK);
 	json_decref(req);
 	assert_int_equal(ml_envelope_sign(admin, p.data, p.len, &env, &e), ML_OK);
@@ -87,8 +88,9 @@ teardown(void **state)
 static void
 envelope(const char *subject, struct ml_buf *env)
 {
-	json_t *req = json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", subject, "digest",
-				"sha256:4444444444444444444444444444444444444444444444444444444444444444");
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "kind", "dataset", "subject", subject, "digest",
+				"sha256:4444444444444444444444444444444444444444444444444444444444444444",
+				"origin", "faults.example/log");
 	struct ml_buf p = {0};
 	enum ml_kind kind;
 	struct ml_err e;

@@ -50,16 +50,35 @@ resolve(void *ctx, const char *kind, const char *ref, uint8_t d[32], struct ml_e
 	return ml_ledger_subject(ctx, kind, ref, d, &seq, e);
 }
 
-/* Signs req (stolen) with k into env; returns the build result. */
+/* The fixture's keys, whose holders prove possession when enrolled. */
+static struct ml_seckey *holders[8];
+
+/* Signs req (stolen) with k into env; returns the build result.  With a
+ * ledger, req is bound to its origin and an enrolment of a fixture key
+ * carries that key's proof of possession (FORMAT.md §2). */
 static int
 try_sign(struct ml_seckey *k, json_t *req, struct ml_ledger *l, struct ml_buf *env,
 	 struct ml_err *e)
 {
 	struct ml_buf p = {0};
 	enum ml_kind kind;
+	const char *want;
+	char v[ML_VKEY_MAX];
+	size_t i;
 	int rc;
 
 	assert_non_null(req);
+	if (l) {
+		assert_int_equal(ml_request_bind_origin(req, ml_ledger_origin(l), NULL, e), ML_OK);
+		want = json_string_value(json_object_get(req, "key"));
+		for (i = 0; want && !strcmp(json_string_value(json_object_get(req, "kind")),
+					    "key-enrollment") && i < 8 && holders[i]; i++) {
+			ml_pubkey_format(ml_seckey_public(holders[i]), v);
+			if (!strcmp(v, want))
+				assert_int_equal(ml_request_add_possession(req, ml_ledger_origin(l),
+									   holders[i], e), ML_OK);
+		}
+	}
 	rc = ml_request_build(req, resolve, l, ml_now_us(), &kind, &p, e);
 	if (rc == ML_OK)
 		assert_int_equal(ml_envelope_sign(k, p.data, p.len, env, e), ML_OK);
@@ -149,6 +168,10 @@ setup(void **state)
 	f->alice = key("alice", 2);
 	f->ci = key("ci", 3);
 	f->mallory = key("mallory", 4);
+	holders[0] = f->alice;
+	holders[1] = f->ci;
+	holders[2] = f->mallory;
+	holders[3] = NULL;
 	assert_int_equal(ml_ledger_init_governed(f->path, "test.example/log", f->admin, gov, &g,
 						 &e), ML_OK);
 	free(gov);
@@ -965,14 +988,15 @@ test_hint_bound_to_bytes(void **state)
 	json_t *req;
 
 	assert_int_equal(ml_ledger_open(f->path, 1, &l, &e), ML_OK);
-	req = json_pack("{s:s,s:s,s:s}", "kind", "deployment", "subject", "fraud@1.0",
-			"environment", "dev");
+	req = json_pack("{s:s,s:s,s:s,s:s}", "kind", "deployment", "subject", "fraud@1.0",
+			"environment", "dev", "origin", ml_ledger_origin(l));
 	assert_int_equal(ml_request_build_parsed(req, resolve, l, ml_now_us(), &kind, &good, &st,
 						 &e), ML_OK);
 	json_decref(req);
 	/* an approval of an unknown model, with the deployment's parse as hint */
-	req = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "approval", "subject", "ghost@1",
-			"digest", D3, "environment", "prod", "decision", "approve");
+	req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "approval", "subject", "ghost@1",
+			"digest", D3, "environment", "prod", "decision", "approve", "origin",
+			ml_ledger_origin(l));
 	assert_int_equal(ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &bad, &e), ML_OK);
 	json_decref(req);
 	/* signed by alice, who may sign approvals: only the unknown model is wrong */

@@ -675,6 +675,73 @@ test_idempotency_key(void **state)
 	free(s);
 }
 
+/* ---- origin, persons' claims, possession (FORMAT.md §2) ------------------ */
+
+static void
+test_origin_and_claims(void **state)
+{
+	static const char *const bad_origins[] = {"\"\"", "\"a b\"", "\"a@b\"", "1", "null",
+						  "\"caf\u00e9\"", NULL};
+	static const char *const bad_persons[] = {
+		"{\"id\":\"a\",\"employeeId\":\"E 1\"}",
+		"{\"id\":\"a\",\"x509\":\"sha256:abc\"}",
+		"{\"id\":\"a\",\"x509\":\"" HEXB "\"}",
+		"{\"id\":\"a\",\"x509\":\"sha256:ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789\"}",
+		"{\"id\":\"a\",\"oidc\":{\"iss\":\"http://id.example\",\"sub\":\"x\"}}",
+		"{\"id\":\"a\",\"oidc\":{\"iss\":\"https://\",\"sub\":\"x\"}}",
+		"{\"id\":\"a\",\"oidc\":{\"iss\":\"https://id.example\"}}",
+		"{\"id\":\"a\",\"oidc\":{\"iss\":\"https://id.example\",\"sub\":\"x\",\"aud\":\"y\"}}",
+		"{\"id\":\"a\",\"phone\":\"1\"}", NULL};
+	char pred[700], key[ML_VKEY_MAX], digest[65], subj[200], *s;
+	struct ml_seckey *k = NULL;
+	struct ml_err e;
+	uint8_t seed[32], d[ML_SHA256_LEN];
+	size_t i;
+
+	(void)state;
+	/* origin: optional, the origin charset, in every kind but genesis and gate */
+	s = stmt(GOOD_TYPE, GOOD_SUBJ, DEPLOY,
+		 "{\"time\":\"" T0 "\",\"environment\":\"prod\",\"origin\":\"a.example/l:1\"}");
+	parse_ok(s);
+	free(s);
+	for (i = 0; bad_origins[i]; i++) {
+		snprintf(pred, sizeof pred, "{\"time\":\"" T0 "\",\"environment\":\"prod\","
+			 "\"origin\":%s}", bad_origins[i]);
+		s = stmt(GOOD_TYPE, GOOD_SUBJ, DEPLOY, pred);
+		parse_bad(s, "origin");
+		free(s);
+	}
+	assert_true(ml_origin_valid("x", 1));
+	assert_false(ml_origin_valid("a b", 3));
+	/* persons: the claims' forms */
+	memset(seed, 3, sizeof seed);
+	assert_int_equal(ml_seckey_from_seed("a", seed, &k, &e), ML_OK);
+	ml_pubkey_format(ml_seckey_public(k), key);
+	ml_sha256(key, strlen(key), d);
+	ml_hex_encode(d, sizeof d, digest);
+	snprintf(subj, sizeof subj, "[{\"name\":\"a\",\"digest\":{\"sha256\":\"%s\"}}]", digest);
+	snprintf(pred, sizeof pred, "{\"time\":\"" T0 "\",\"key\":\"%s\",\"roles\":[\"approver\"],"
+		 "\"person\":{\"id\":\"a\",\"employeeId\":\"E-1\",\"x509\":\"sha256:" HEXB "\","
+		 "\"oidc\":{\"iss\":\"https://id.example\",\"sub\":\"x\"}}}", key);
+	s = stmt(GOOD_TYPE, subj, "\"https://mlledger.dev/key-enrollment/v1\"", pred);
+	parse_ok(s);
+	free(s);
+	for (i = 0; bad_persons[i]; i++) {
+		snprintf(pred, sizeof pred, "{\"time\":\"" T0 "\",\"key\":\"%s\",\"roles\":"
+			 "[\"approver\"],\"person\":%s}", key, bad_persons[i]);
+		s = stmt(GOOD_TYPE, subj, "\"https://mlledger.dev/key-enrollment/v1\"", pred);
+		parse_bad(s, "person");
+		free(s);
+	}
+	/* possession: base64 of exactly 64 bytes */
+	snprintf(pred, sizeof pred, "{\"time\":\"" T0 "\",\"key\":\"%s\",\"roles\":[\"approver\"],"
+		 "\"possession\":\"AAAA\"}", key);
+	s = stmt(GOOD_TYPE, subj, "\"https://mlledger.dev/key-enrollment/v1\"", pred);
+	parse_bad(s, "possession");
+	free(s);
+	ml_seckey_free(k);
+}
+
 static void
 test_parse_envelope_shape(void **state)
 {
@@ -2173,6 +2240,7 @@ main(void)
 		cmocka_unit_test(test_envelope_sign_limits),
 		cmocka_unit_test(test_envelope_countersignatures),
 		cmocka_unit_test(test_idempotency_key),
+		cmocka_unit_test(test_origin_and_claims),
 		cmocka_unit_test(test_parse_null_err), /* last: crashes today */
 	};
 

@@ -251,6 +251,73 @@ test_person_and_governance_vectors(void **state)
 		      "df83d71ad654646f20340c6d08ba770d503a99943e8ebc8f807902cbb4584697");
 }
 
+/* FORMAT.md §9: a proof of possession, an enrolment carrying it and a
+ * statement naming its origin (computed with PyNaCl from FORMAT.md). */
+static void
+test_identity_vectors(void **state)
+{
+	static const char origin[] = "demo.mlledger.example/fraud";
+	static const char msg[] =
+		"mlledger key possession v1\ndemo.mlledger.example/fraud\n"
+		"alice+d32c1872+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea\n"
+		"{\"email\":\"alice@example.com\",\"employeeId\":\"E-1042\",\"id\":\"alice\","
+		"\"name\":\"Alice Martin\"}\n";
+	static const char sig[] =
+		"9t+0VA9lBTSULHxcFY8WqiXT8zXjionVOwgyRIKts7/AHeEnrJA7sYn/dibn+k4ls13KedYRl2be3IX2GYZkAA==";
+	static const char enrol[] =
+		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"alice\","
+		"\"digest\":{\"sha256\":\"03ed6fee77392094d70ef3ea45f1f9359f9cb4477b187eb30c735b2be9b9a67a\""
+		"}}],\"predicateType\":\"https://mlledger.dev/key-enrollment/v1\",\"predicate\":{\"key\":"
+		"\"alice+d32c1872+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea\",\"roles\":[\"approver\"],"
+		"\"person\":{\"id\":\"alice\",\"name\":\"Alice Martin\",\"email\":\"alice@example.com\","
+		"\"employeeId\":\"E-1042\"},\"possession\":\"9t+0VA9lBTSULHxcFY8WqiXT8zXjionVOwgyRIKts7/"
+		"AHeEnrJA7sYn/dibn+k4ls13KedYRl2be3IX2GYZkAA==\",\"origin\":\"demo.mlledger.example/fraud\","
+		"\"time\":\"2026-10-01T12:00:00Z\"}}";
+	static const char approval[] =
+		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":"
+		"\"fraud-detector@3.1.0\",\"digest\":{\"sha256\":"
+		"\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}}],"
+		"\"predicateType\":\"https://mlledger.dev/approval/v1\",\"predicate\":{"
+		"\"environment\":\"prod\",\"decision\":\"approve\",\"comment\":\"validated\","
+		"\"time\":\"2026-10-01T12:00:00Z\",\"origin\":\"demo.mlledger.example/fraud\"}}";
+	struct ml_seckey *k = alice();
+	struct ml_buf m = {0};
+	struct ml_err e;
+	uint8_t got[ML_SHA256_LEN], want[ML_SHA256_LEN];
+	json_t *person = json_pack("{s:s, s:s, s:s, s:s}", "id", "alice", "name", "Alice Martin",
+				   "email", "alice@example.com", "employeeId", "E-1042");
+	char *b64 = NULL;
+
+	(void)state;
+	assert_int_equal(ml_possession_message(origin, vkey, person, &m, &e), ML_OK);
+	assert_int_equal(m.len, 202);
+	assert_memory_equal(m.data, msg, m.len);
+	ml_sha256(m.data, m.len, got);
+	tu_unhex("0b9840ae094f1f8946043008095442ea1457011f2d9cc51cdd6f4e7737b2dcd4", want,
+		 sizeof want);
+	assert_memory_equal(got, want, sizeof want);
+	assert_int_equal(ml_possession_sign(k, origin, person, &b64, &e), ML_OK);
+	assert_string_equal(b64, sig);
+	assert_int_equal(ml_possession_verify(origin, vkey, person, sig, &e), ML_OK);
+	/* the same proof for another ledger or person does not verify */
+	assert_int_equal(ml_possession_verify("other.example/log", vkey, person, sig, &e), ML_EKEY);
+	assert_int_equal(ml_possession_verify(origin, vkey, NULL, sig, &e), ML_EKEY);
+	check_written(ML_KIND_KEY_ENROLLMENT, "alice", vkey,
+		      json_pack("{s:s, s:[s], s:O, s:s, s:s, s:s}", "key", vkey, "roles", "approver",
+				"person", person, "possession", sig, "origin", origin, "time",
+				"2026-10-01T12:00:00Z"),
+		      enrol, "c2c84681d0ddeb0efe86362f0e6f6b180708b1c64fe23076c1cd9f62e1af5385");
+	check_written(ML_KIND_APPROVAL, "fraud-detector@3.1.0", "abc",
+		      json_pack("{s:s, s:s, s:s, s:s, s:s}", "environment", "prod", "decision",
+				"approve", "comment", "validated", "time", "2026-10-01T12:00:00Z",
+				"origin", origin),
+		      approval, "eb8d862ae42aa4df9878235e07e69830941cc58585256183e8455a45d939cfb9");
+	free(b64);
+	json_decref(person);
+	ml_buf_free(&m);
+	ml_seckey_free(k);
+}
+
 /* FORMAT.md §9: a policy entry and a replayable gate decision. */
 static void
 test_policy_and_decision_vectors(void **state)
@@ -318,6 +385,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_person_and_governance_vectors),
+		cmocka_unit_test(test_identity_vectors),
 		cmocka_unit_test(test_policy_and_decision_vectors),
 		cmocka_unit_test(test_key_encodings),
 		cmocka_unit_test(test_statement_bytes),

@@ -52,10 +52,10 @@ printf 'world\n' >data/b.txt
 
 vg 0 "key new" key new carol --dir k
 vg 0 "init" --ledger "$L" init --key k/admin.key
-vg 0 "key enroll" --ledger "$L" key enroll k/eng.pub --role engineer --key k/admin.key
-"$M" --ledger "$L" key enroll k/alice.pub --role approver --key k/admin.key >/dev/null
+vg 0 "key enroll" --ledger "$L" key enroll k/eng.pub --holder-key k/eng.key --role engineer --key k/admin.key
+"$M" --ledger "$L" key enroll k/alice.pub --holder-key k/alice.key --role approver --key k/admin.key >/dev/null
 # bob also validates: evaluations are a validator's to sign (FORMAT.md §2)
-"$M" --ledger "$L" key enroll k/bob.pub --role approver,validator --key k/admin.key >/dev/null
+"$M" --ledger "$L" key enroll k/bob.pub --holder-key k/bob.key --role approver,validator --key k/admin.key >/dev/null
 vg 0 "record dataset --file" --ledger "$L" record dataset ds@1 --file data/a.txt \
 	--set license=MIT --set pii=false --key k/eng.key
 vg 0 "record model --artifact (folder)" --ledger "$L" record model m@1 --artifact data \
@@ -63,6 +63,7 @@ vg 0 "record model --artifact (folder)" --ledger "$L" record model m@1 --artifac
 vg 0 "record evaluation" --ledger "$L" record evaluation m@1 --metric auc=0.92 \
 	--dataset ds@1 --key k/bob.key
 vg 0 "sign (offline)" --ledger "$W/none.db" sign approval m@1 --env prod --decision approve \
+	--origin "$("$M" --ledger "$L" log-key | cut -d+ -f1)" \
 	--digest "sha256:$(sha256sum data/a.txt | cut -c1-64)" --key k/alice.key --out appr.dsse
 vg 2 "submit of an envelope with the wrong digest: refused" --ledger "$L" submit appr.dsse
 "$M" --ledger "$L" record approval m@1 --env prod --decision approve --key k/alice.key >/dev/null
