@@ -38,12 +38,12 @@ rows() { grep -v '^#' "$1" | tail -n +2; }
 export MLLEDGER_LEDGER=$W/l.db
 for k in admin ci alice bob val rita; do "$M" key new $k >/dev/null || exit 1; done
 "$M" init --key admin.key --governance "$UNGATED" >/dev/null || exit 1
-"$M" key enroll ci.pub --role engineer --key admin.key >/dev/null
-"$M" key enroll alice.pub --role approver --person alice --name '=HYPERLINK("http://evil","x")' \
+"$M" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null
+"$M" key enroll alice.pub --holder-key alice.key --role approver --person alice --name '=HYPERLINK("http://evil","x")' \
 	--key admin.key >/dev/null
-"$M" key enroll bob.pub --role approver --person bob --name "Bob, Jr." --key admin.key >/dev/null
-"$M" key enroll val.pub --role validator --key admin.key >/dev/null
-"$M" key enroll rita.pub --role risk-officer --key admin.key >/dev/null
+"$M" key enroll bob.pub --holder-key bob.key --role approver --person bob --name "Bob, Jr." --key admin.key >/dev/null
+"$M" key enroll val.pub --holder-key val.key --role validator --key admin.key >/dev/null
+"$M" key enroll rita.pub --holder-key rita.key --role risk-officer --key admin.key >/dev/null
 echo data >d.bin
 echo model-1 >m1.bin
 echo model-2 >m2.bin
@@ -345,7 +345,7 @@ fi
 
 # 9. Trace text shows invisible characters from people as codes.
 "$M" key new eve >/dev/null
-"$M" key enroll eve.pub --role approver --name "$(printf 'a\342\200\256lice')" \
+"$M" key enroll eve.pub --holder-key eve.key --role approver --name "$(printf 'a\342\200\256lice')" \
 	--key admin.key >/dev/null
 "$M" record approval m@2 --env staging --decision approve --key eve.key >/dev/null
 expect 0 "trace text shows a bidi override in a person's name as a code" "U+202E" \

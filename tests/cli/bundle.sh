@@ -46,8 +46,8 @@ verify_4() {
 export MLLEDGER_LEDGER=$W/l.db
 for k in admin ci rita mallory; do "$M" key new $k >/dev/null || exit 1; done
 "$M" init --key admin.key --origin "$ORIGIN" >/dev/null || exit 1
-"$M" key enroll ci.pub --role engineer --key admin.key >/dev/null
-"$M" key enroll rita.pub --role risk-officer --key admin.key >/dev/null
+"$M" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null
+"$M" key enroll rita.pub --holder-key rita.key --role risk-officer --key admin.key >/dev/null
 "$M" policy record "$here/../../policies/production.xml" --key rita.key >/dev/null
 echo data >d.bin
 "$M" record dataset d@1 --file d.bin --key ci.key >/dev/null
@@ -107,8 +107,8 @@ expect 4 "verify --log-key of another key (no bundle) exits 4" "rebuilt under an
 (
 	export MLLEDGER_LEDGER=$W/forged.db
 	"$M" init --key admin.key --origin "$ORIGIN" >/dev/null &&
-		"$M" key enroll ci.pub --role engineer --key admin.key >/dev/null &&
-		"$M" key enroll rita.pub --role risk-officer --key admin.key >/dev/null &&
+		"$M" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null &&
+		"$M" key enroll rita.pub --holder-key rita.key --role risk-officer --key admin.key >/dev/null &&
 		"$M" policy record "$here/../../policies/production.xml" --key rita.key >/dev/null &&
 		"$M" record dataset d@1 --file d.bin --key ci.key >/dev/null &&
 		"$M" export --out forged --key ci.key >/dev/null

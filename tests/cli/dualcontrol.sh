@@ -51,15 +51,15 @@ expect 2 "init --governance with dualControl (one admin) is refused" \
 [ -e l.db ] && nok "the refused init wrote no ledger" "l.db exists" ||
 	ok "the refused init wrote no ledger"
 "$M" init --key alice.key >/dev/null || exit 1
-"$M" key enroll ci.pub --role engineer --key alice.key >/dev/null || exit 1
+"$M" key enroll ci.pub --holder-key ci.key --role engineer --key alice.key >/dev/null || exit 1
 expect 2 "governance set with dualControl and one admin is refused" \
 	"dualControl needs 2 persons holding admin, and 1 is enrolled (alice)" \
 	"$M" governance set dual.json --key alice.key
-"$M" key enroll alice2.pub --role admin --person alice --key alice.key >/dev/null || exit 1
+"$M" key enroll alice2.pub --holder-key alice2.key --role admin --person alice --key alice.key >/dev/null || exit 1
 expect 2 "two admin keys of one person do not meet dualControl" \
 	"and 1 is enrolled (alice)" "$M" governance set dual.json --key alice.key --out g.env
-"$M" key enroll bob.pub --role admin --key alice.key >/dev/null || exit 1
-"$M" key enroll dave.pub --role approver --key alice.key >/dev/null || exit 1
+"$M" key enroll bob.pub --holder-key bob.key --role admin --key alice.key >/dev/null || exit 1
+"$M" key enroll dave.pub --holder-key dave.key --role approver --key alice.key >/dev/null || exit 1
 
 # 2. Turning it on: signed by alice, countersigned offline by bob, submitted.
 expect 0 "governance set --out writes the envelope for a countersignature" "g.env" \
@@ -92,7 +92,7 @@ grep -q "bob+" out && ok "show names the countersigner" || nok "show names the c
 n=$(size)
 expect 6 "key enroll by one admin is refused, naming who signed" \
 	"key-enrollment needs 2 admins (persons), has 1: alice; countersign" \
-	"$M" key enroll carol.pub --role engineer --key alice.key
+	"$M" key enroll carol.pub --holder-key carol.key --role engineer --key alice.key
 expect 6 "key revoke by one admin is refused" "key-revocation needs 2 admins" \
 	"$M" key revoke ci --reason test --key alice.key
 expect 6 "turning dual control off with one signature is refused" \
@@ -100,7 +100,7 @@ expect 6 "turning dual control off with one signature is refused" \
 	"$M" governance set off.json --key bob.key
 expect 0 "key enroll --out writes an envelope, with a note of what is missing" \
 	"has 1: alice: countersign it" \
-	"$M" key enroll carol.pub --role engineer --key alice.key --out c1.env
+	"$M" key enroll carol.pub --holder-key carol.key --role engineer --key alice.key --out c1.env
 expect 6 "submit of the one-admin enrolment is refused" \
 	"key-enrollment needs 2 admins (persons), has 1: alice" "$M" submit c1.env
 [ "$(size)" = "$n" ] && ok "nothing was appended" || nok "nothing was appended" "size $n -> $(size)"
@@ -144,15 +144,15 @@ expect 0 "sign KIND with a ledger works as before (no dual control on dataset)" 
 # 6. Separation: a person never holds both admin and approver.
 expect 2 "enrolling an approver key for a person holding admin is refused" \
 	"person bob would hold both admin and approver" \
-	sh -c "'$M' key new bob3 >/dev/null && '$M' key enroll bob3.pub --role approver --person bob --key alice.key --out b3.env"
+	sh -c "'$M' key new bob3 >/dev/null && '$M' key enroll bob3.pub --holder-key bob3.key --role approver --person bob --key alice.key --out b3.env"
 expect 2 "enrolling a key with both roles is refused" "person eve would hold both admin and approver" \
-	"$M" key enroll eve.pub --role admin,approver --key alice.key --out e.env
+	"$M" key enroll eve.pub --holder-key eve.key --role admin,approver --key alice.key --out e.env
 expect 2 "making an approver an admin is refused" "person dave would hold both" \
-	sh -c "'$M' key new dave2 >/dev/null && '$M' key enroll dave2.pub --role admin --person dave --key alice.key --out d2.env"
+	sh -c "'$M' key new dave2 >/dev/null && '$M' key enroll dave2.pub --holder-key dave2.key --role admin --person dave --key alice.key --out d2.env"
 expect 2 "governance set: a separation already broken is refused" \
 	"person mixed holds both admin and approver" \
 	sh -c "export MLLEDGER_LEDGER=\$PWD/s.db; '$M' init --key alice.key >/dev/null &&
-	'$M' key new mixed >/dev/null && '$M' key enroll mixed.pub --role admin,approver --key alice.key >/dev/null &&
+	'$M' key new mixed >/dev/null && '$M' key enroll mixed.pub --holder-key mixed.key --role admin,approver --key alice.key >/dev/null &&
 	'$M' governance set off.json --key alice.key"
 
 # 7. Revocations may not leave dual control without its signers.
@@ -167,7 +167,7 @@ expect 2 "a revocation that leaves one admin under dualControl 2 is refused" \
 "$M" governance set off.json --key bob.key --out off.env >/dev/null 2>&1
 "$M" sign --countersign off.env --key alice.key --out off2.env >/dev/null 2>&1
 expect 0 "turning dual control off with two admins is appended" "" "$M" submit off2.env
-expect 0 "after it, one admin enrols alone again" "" "$M" key enroll eve.pub --role engineer --key alice.key
+expect 0 "after it, one admin enrols alone again" "" "$M" key enroll eve.pub --holder-key eve.key --role engineer --key alice.key
 expect 0 "verify accepts the whole history" "entries intact" "$M" verify
 
 # 9. Forged into the ledger: verify says 4.

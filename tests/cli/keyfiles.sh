@@ -37,7 +37,7 @@ else
 	nok "new encrypted key: Argon2id moderate limits" "$(cut -d' ' -f1-5 mod.key)"
 fi
 expect 0 "moderate key enrolls and signs" "" \
-	"$M" --ledger l.db key enroll mod.pub --role engineer --key admin.key
+	"$M" --ledger l.db key enroll mod.pub --holder-key mod.key --role engineer --key admin.key --passphrase-file pass
 expect 0 "moderate key signs with its passphrase" "" \
 	"$M" --ledger l.db record dataset d@1 --digest "sha256:$(printf '%064d' 0)" \
 	--key mod.key --passphrase-file pass
@@ -65,7 +65,7 @@ with open("old.pub", "w") as f:
     f.write(keyid + "+" + b(bytes([1]) + pk) + "\n")
 PY
 	expect 0 "interactive-limits key enrolls" "" \
-		"$M" --ledger l.db key enroll old.pub --role engineer --key admin.key
+		"$M" --ledger l.db key enroll old.pub --holder-key old.key --role engineer --key admin.key --passphrase-file pass
 	expect 0 "interactive-limits key (old file) still signs" "" \
 		"$M" --ledger l.db record dataset d@2 --digest "sha256:$(printf '%064d' 0)" \
 		--key old.key --passphrase-file pass

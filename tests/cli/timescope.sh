@@ -39,10 +39,10 @@ sys.stdout.write(json.dumps(st, separators=(",", ":")))' "$1" "$3" "$4" |
 export MLLEDGER_LEDGER=$W/l.db
 for k in admin ci alice val rita; do "$M" key new $k >/dev/null || exit 1; done
 "$M" init --key admin.key >/dev/null || exit 1
-"$M" key enroll ci.pub --role engineer --key admin.key >/dev/null
-"$M" key enroll alice.pub --role approver --key admin.key >/dev/null
-"$M" key enroll val.pub --role validator --key admin.key >/dev/null
-"$M" key enroll rita.pub --role risk-officer --key admin.key >/dev/null
+"$M" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key >/dev/null
+"$M" key enroll alice.pub --holder-key alice.key --role approver --key admin.key >/dev/null
+"$M" key enroll val.pub --holder-key val.key --role validator --key admin.key >/dev/null
+"$M" key enroll rita.pub --holder-key rita.key --role risk-officer --key admin.key >/dev/null
 echo data >d.bin
 echo model-1 >m1.bin
 "$M" record dataset d@1 --file d.bin --set license=MIT --set pii=false --key ci.key >/dev/null
@@ -60,7 +60,7 @@ if [ -n "$HAVE_FORGE" ]; then
 	MLLEDGER_LEDGER=$W/other.db "$M" init --key admin.key >/dev/null
 	for i in $(seq 1 "$gate_seq"); do
 		MLLEDGER_LEDGER=$W/other.db "$M" key new o$i >/dev/null
-		MLLEDGER_LEDGER=$W/other.db "$M" key enroll o$i.pub --role engineer \
+		MLLEDGER_LEDGER=$W/other.db "$M" key enroll o$i.pub --holder-key o$i.key --role engineer \
 			--key admin.key >/dev/null
 	done
 	gsize=$("$PY" -c 'import base64,json,sys
@@ -79,7 +79,7 @@ print(st["predicate"]["ledger"]["size"])' gate.json)
 	"$PY" "$here/forge.py" replace forged2.db "$gate_seq" <origin.json &&
 		"$PY" "$here/forge.py" rebuild forged2.db chain tree sign=l.db.log.key
 	expect 4 "verify: a gate decision naming another origin is caught" \
-		"names the ledger other.example" "$M" verify --ledger forged2.db
+		"entry $gate_seq.*ledger.*other.example" "$M" verify --ledger forged2.db
 	n1=$(size)
 	expect 4 "submit of a decision with a foreign root is refused" "does not replay" \
 		"$M" submit foreign.json

@@ -46,7 +46,7 @@ L=$W/real.db
 export MLLEDGER_LEDGER=$L
 for k in admin eng w1 w2 w3; do "$M" key new $k >/dev/null || exit 1; done
 "$M" init --key admin.key >/dev/null || exit 1
-"$M" key enroll eng.pub --role engineer --key admin.key >/dev/null || exit 1
+"$M" key enroll eng.pub --holder-key eng.key --role engineer --key admin.key >/dev/null || exit 1
 add "$L" d1
 add "$L" d2
 # The fork point: a copy of the ledger (and its log key: the attacker holds
