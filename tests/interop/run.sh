@@ -1947,12 +1947,12 @@ done
 printf '%s\n' '{"dualControl":{"kinds":["key-enrollment","key-revocation","governance"],"signers":2},"separation":[["admin","approver"]]}' >"$T/dual.json"
 dml() { "$M" --ledger "$DL" "$@" >>"$T/dual.log" 2>&1 || DERR="${DERR:-$*}"; }
 dml init --key "$DK/alice.key"
-dml key enroll "$DK/bob.pub" --role admin --key "$DK/alice.key"
-dml key enroll "$DK/alice2.pub" --role admin --person alice --key "$DK/alice.key"
+dml key enroll "$DK/bob.pub" --holder-key "$DK/bob.key" --role admin --key "$DK/alice.key"
+dml key enroll "$DK/alice2.pub" --holder-key "$DK/alice2.key" --role admin --person alice --key "$DK/alice.key"
 dml governance set "$T/dual.json" --key "$DK/alice.key" --out "$T/dual-g1.env"
 dml sign --countersign "$T/dual-g1.env" --key "$DK/bob.key" --out "$T/dual-g2.env"
 dml submit "$T/dual-g2.env"
-dml key enroll "$DK/carol.pub" --role engineer --key "$DK/alice.key" --out "$T/dual-c1.env"
+dml key enroll "$DK/carol.pub" --holder-key "$DK/carol.key" --role engineer --key "$DK/alice.key" --out "$T/dual-c1.env"
 dml sign --countersign "$T/dual-c1.env" --key "$DK/bob.key" --out "$T/dual-c2.env"
 dml submit "$T/dual-c2.env"
 if [ -n "$DERR" ]; then
