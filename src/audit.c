@@ -376,28 +376,6 @@ ml_audit_open(struct ml_ledger *l, int jobs, int allow_unverified, struct ml_aud
 /* ---- CSV ---------------------------------------------------------------- */
 
 void
-ml_audit_csv_cell(struct ml_buf *b, const char *s)
-{
-	int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
-		      s[0] == '\t' || s[0] == '\r';
-	int quote = strpbrk(s, ",\"\r\n") != NULL;
-	const char *p;
-
-	if (quote)
-		ml_buf_puts(b, "\"");
-	if (formula)
-		ml_buf_puts(b, "'");
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			ml_buf_puts(b, "\"\"");
-		else
-			ml_buf_append(b, p, 1);
-	}
-	if (quote)
-		ml_buf_puts(b, "\"");
-}
-
-void
 ml_audit_csv_free(char **cells, size_t n)
 {
 	size_t i;
@@ -576,29 +554,29 @@ item_csv(struct ml_buf *b, const struct ml_audit_item *it)
 	ml_hex_encode(it->digest, ML_SHA256_LEN, dg + 7);
 	ml_time_format(it->append_us, at);
 	ml_buf_printf(b, "%llu,", (unsigned long long)it->seq);
-	ml_audit_csv_cell(b, leaf);
+	ml_csv_cell(b, leaf, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, ml_kind_name(it->kind));
+	ml_csv_cell(b, ml_kind_name(it->kind), 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, it->subject);
+	ml_csv_cell(b, it->subject, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, dg);
+	ml_csv_cell(b, dg, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, it->env);
+	ml_csv_cell(b, it->env, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, it->author_time);
+	ml_csv_cell(b, it->author_time, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, at);
+	ml_csv_cell(b, at, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, it->keyid);
+	ml_csv_cell(b, it->keyid, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, it->person_id);
+	ml_csv_cell(b, it->person_id, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, it->person_name);
+	ml_csv_cell(b, it->person_name, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, it->decision);
+	ml_csv_cell(b, it->decision, 0);
 	ml_buf_puts(b, ",");
-	ml_audit_csv_cell(b, it->policies);
+	ml_csv_cell(b, it->policies, 0);
 	ml_buf_puts(b, "\r\n");
 }
 

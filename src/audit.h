@@ -159,11 +159,7 @@ int ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows
 
 /* ---- CSV (RFC 4180) ----------------------------------------------------- */
 
-/* Appends one cell: quoted when it holds , " CR or LF (quotes doubled);
- * a cell that starts with = + - @, tab or CR gets a leading apostrophe
- * first, so a spreadsheet reads it as text (numbers are written with
- * ml_buf_printf, not here). */
-void ml_audit_csv_cell(struct ml_buf *b, const char *s);
+/* Cells are written with util.h's ml_csv_cell. */
 
 /* Reads one record at text[*pos..len): cells into cells[0..*ncells) (each
  * malloc'd, NUL-terminated; ml_audit_csv_free), at most cap cells of at most

@@ -482,6 +482,26 @@ cli_load_key_opt(const struct cli *c, const char *opt, struct ml_seckey **out,
 }
 
 int
+cli_parse_format(struct cli *c, int argc, char **argv, const char *spec, const char **fmt)
+{
+	int i, rc;
+
+	*fmt = NULL;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			*fmt = argv[i + 1];
+			argv[i + 1] = "text";
+		} else if (!strncmp(argv[i], "--format=", 9)) {
+			*fmt = argv[i] + 9;
+			argv[i] = "--format=text";
+		}
+	}
+	rc = cli_parse(c, argc, argv, spec);
+	c->json = 0;
+	return rc;
+}
+
+int
 cli_out_rules(const struct cli *c, struct ml_out_rules *r, struct ml_err *e)
 {
 	ml_out_rules_init(r, cli_has(c, "force"));

@@ -44,6 +44,12 @@ struct cli {
  * "name=" takes a value, "name" is a flag.  Prints the error and returns
  * ML_EINPUT on an unknown or malformed option. */
 int cli_parse(struct cli *c, int argc, char **argv, const char *spec);
+/* The same for commands with formats of their own (csv, html, ...), which
+ * cli_parse's --format text|json does not know: *fmt is the last --format
+ * value given (NULL: none; argv is rewritten so cli_parse accepts it), and
+ * c->json stays 0. */
+int cli_parse_format(struct cli *c, int argc, char **argv, const char *spec,
+		     const char **fmt);
 /* The last value of --name, or NULL. */
 const char *cli_get(const struct cli *c, const char *name);
 int cli_has(const struct cli *c, const char *name);

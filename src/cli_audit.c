@@ -71,27 +71,6 @@ static const char reconcile_usage[] =
 	"Exit: 0 both sides agree, 1 differences, 2 usage or a bad file (naming the\n"
 	"line), 4 the ledger fails verify, 5 I/O.\n";
 
-/* cli_parse knows --format text|json only: these commands read their own. */
-static int
-parse_own_format(struct cli *c, int argc, char **argv, const char *spec, const char **fmt)
-{
-	int i, rc;
-
-	*fmt = NULL;
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			*fmt = argv[i + 1];
-			argv[i + 1] = "text";
-		} else if (!strncmp(argv[i], "--format=", 9)) {
-			*fmt = argv[i] + 9;
-			argv[i] = "--format=text";
-		}
-	}
-	rc = cli_parse(c, argc, argv, spec);
-	c->json = 0;
-	return rc;
-}
-
 /* Standard output, or --out through the output rules. */
 static int
 emit(struct cli *c, const struct ml_buf *b, struct ml_err *e)
@@ -199,7 +178,7 @@ cmd_population(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = parse_own_format(&c, argc, argv, "kind= from= to= out= force "
+	if ((rc = cli_parse_format(&c, argc, argv, "kind= from= to= out= force "
 				   "allow-unverified jobs=", &fmt)))
 		return rc;
 	if (cli_has(&c, "help")) {
@@ -426,7 +405,7 @@ rec_csv_row(struct ml_buf *b, const char *status, const json_t *o)
 	json_t *line = json_object_get(o, "line"), *seq = json_object_get(o, "seq");
 	size_t i;
 
-	ml_audit_csv_cell(b, status);
+	ml_csv_cell(b, status, 0);
 	if (line)
 		ml_buf_printf(b, ",%lld", (long long)json_integer_value(line));
 	else
@@ -444,7 +423,7 @@ rec_csv_row(struct ml_buf *b, const char *status, const json_t *o)
 	cells[6] = seq ? jstr(o, "appendTime") : "";
 	for (i = 0; i < 7; i++) {
 		ml_buf_puts(b, ",");
-		ml_audit_csv_cell(b, cells[i]);
+		ml_csv_cell(b, cells[i], 0);
 	}
 	ml_buf_puts(b, "\r\n");
 }
@@ -493,7 +472,7 @@ cmd_reconcile(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = parse_own_format(&c, argc, argv, "deployments= tolerance= from= to= out= force "
+	if ((rc = cli_parse_format(&c, argc, argv, "deployments= tolerance= from= to= out= force "
 				   "allow-unverified jobs=", &fmt)))
 		return rc;
 	if (cli_has(&c, "help")) {

@@ -638,6 +638,27 @@ ml_buf_puts(struct ml_buf *b, const char *s)
 }
 
 void
+ml_csv_cell(struct ml_buf *b, const char *s, int numeric)
+{
+	int formula = !numeric && s[0] && strchr("=+-@\t\r", s[0]);
+	int quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+	const char *p;
+
+	if (quote)
+		ml_buf_puts(b, "\"");
+	if (formula)
+		ml_buf_puts(b, "'");
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			ml_buf_puts(b, "\"\"");
+		else
+			ml_buf_append(b, p, 1);
+	}
+	if (quote)
+		ml_buf_puts(b, "\"");
+}
+
+void
 ml_buf_printf(struct ml_buf *b, const char *fmt, ...)
 {
 	char small[512];

@@ -122,6 +122,11 @@ struct ml_buf {
 };
 void ml_buf_append(struct ml_buf *b, const void *data, size_t len);
 void ml_buf_puts(struct ml_buf *b, const char *s);
+/* Appends s as one RFC 4180 CSV cell: quoted when it holds a comma, a quote
+ * (doubled), CR or LF, or when it starts like a spreadsheet formula (= + -
+ * @, tab or CR), which also gets a leading apostrophe so that it stays
+ * text.  numeric: s is a number mlledger wrote ("-0.5"), never prefixed. */
+void ml_csv_cell(struct ml_buf *b, const char *s, int numeric);
 void ml_buf_printf(struct ml_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ml_buf_free(struct ml_buf *b);

@@ -276,7 +276,7 @@ grep -A3 "platform has, ledger lacks (2)" out | grep -q '"prod","m","2"' &&
 grep -A3 "ledger has, platform lacks (2)" out | grep -q "seq 15" && grep -q "seq 18 " out &&
 	ok "... and what the platform lacks" || nok "... and what the platform lacks" "$(cat out)"
 expect 1 "reconcile --format csv" "" "$M" reconcile --deployments differ.csv --format csv
-grep -q "^platform-only,4,,,'-2-3,m,'+1,," out && ok "CSV output escapes formula cells" ||
+grep -q "^platform-only,4,,,\"'-2-3\",m,\"'+1\",," out && ok "CSV output escapes formula cells" ||
 	nok "CSV output escapes formula cells" "$(grep platform-only out)"
 grep -q "^matched,2,13,$LEAF13,prod,m,1,sha256:" out && ok "CSV output lists the match with seq and leaf hash" ||
 	nok "CSV output lists the match with seq and leaf hash" "$(grep ^matched out)"

@@ -115,16 +115,23 @@ test_seed(void **state)
 }
 
 static void
-cell(const char *in, const char *want)
+cell_as(const char *in, int numeric, const char *want)
 {
 	struct ml_buf b = {0};
 
-	ml_audit_csv_cell(&b, in);
+	ml_csv_cell(&b, in, numeric);
 	ml_buf_append(&b, "", 1);
 	assert_string_equal((const char *)b.data, want);
 	ml_buf_free(&b);
 }
 
+static void
+cell(const char *in, const char *want)
+{
+	cell_as(in, 0, want);
+}
+
+/* util.h's ml_csv_cell, which population, reconcile and reports share. */
 static void
 test_csv_cell(void **state)
 {
@@ -134,11 +141,13 @@ test_csv_cell(void **state)
 	cell("a,b", "\"a,b\"");
 	cell("say \"hi\"", "\"say \"\"hi\"\"\"");
 	cell("two\nlines", "\"two\nlines\"");
-	cell("=1+1", "'=1+1");
-	cell("+1", "'+1");
-	cell("-1", "'-1");
-	cell("@SUM(A1)", "'@SUM(A1)");
-	cell("\tx", "'\tx");
+	cell("=1+1", "\"'=1+1\"");
+	cell("+1", "\"'+1\"");
+	cell("-1", "\"'-1\"");
+	cell_as("-1", 1, "-1");
+	cell_as("-0.5", 1, "-0.5");
+	cell("@SUM(A1)", "\"'@SUM(A1)\"");
+	cell("\tx", "\"'\tx\"");
 	cell("=HYPERLINK(\"u\",\"x\")", "\"'=HYPERLINK(\"\"u\"\",\"\"x\"\")\"");
 	cell("a=b", "a=b");
 }
