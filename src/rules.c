@@ -499,19 +499,6 @@ check_origin(struct ml_store *s, struct ml_checked *c, struct ml_err *e)
 
 /* ---- gate decisions and the deployments that need them ------------------ */
 
-struct gate_nodes {
-	struct ml_store *s;
-	struct ml_err *e;
-};
-
-static int
-gate_node(void *ctx, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
-{
-	struct gate_nodes *n = ctx;
-
-	return ml_store_node_get(n->s, level, index, out, n->e) == ML_OK ? 0 : -1;
-}
-
 /* A decision names this ledger's origin and its tree: ledger.root is the
  * root of this ledger's first ledger.size entries (FORMAT.md §5 rule 8).
  * The tree nodes below the decision's own seq are the checked ones (verify
@@ -523,7 +510,7 @@ check_gate_tree(struct ml_store *s, struct ml_checked *c, uint64_t size, struct 
 	json_t *led = json_object_get(c->st.predicate, "ledger");
 	const char *b64 = json_string_value(json_object_get(led, "root"));
 	const char *origin = json_string_value(json_object_get(led, "origin"));
-	struct gate_nodes n = {s, e};
+	struct ml_store_nodes n = {s, e};
 	uint8_t want[ML_SHA256_LEN], have[ML_SHA256_LEN];
 	char mine[160];
 	int rc;
@@ -537,7 +524,7 @@ check_gate_tree(struct ml_store *s, struct ml_checked *c, uint64_t size, struct 
 	if (!b64 || ml_b64_decode_exact(b64, strlen(b64), have, sizeof have))
 		return ml_err_set(e, ML_EINPUT, "gate decision for %s: ledger.root is not a "
 				  "base64 SHA-256", c->st.subject);
-	if (size == 0 || ml_merkle_root(gate_node, &n, size, want) != 0)
+	if (size == 0 || ml_merkle_root(ml_store_node_read, &n, size, want) != 0)
 		return e->code == ML_EIO ? ML_EIO
 					 : ml_err_set(e, ML_EINPUT, "gate decision for %s: no "
 						      "tree of size %llu", c->st.subject,

@@ -1290,6 +1290,14 @@ ml_store_schema_check(struct ml_store *s, struct ml_err *e)
 }
 
 int
+ml_store_node_read(void *ctx, unsigned level, uint64_t idx, uint8_t out[ML_SHA256_LEN])
+{
+	struct ml_store_nodes *n = ctx;
+
+	return ml_store_node_get(n->s, level, idx, out, n->e) == ML_OK ? 0 : -1;
+}
+
+int
 ml_store_node_get(struct ml_store *s, unsigned level, uint64_t idx,
 		  uint8_t out[ML_SHA256_LEN], struct ml_err *e)
 {

@@ -165,6 +165,13 @@ int ml_store_node_get(struct ml_store *s, unsigned level, uint64_t idx,
 int ml_store_node_put(struct ml_store *s, unsigned level, uint64_t idx,
 		      const uint8_t hash[ML_SHA256_LEN], struct ml_err *e);
 int ml_store_node_count(struct ml_store *s, int64_t *n, struct ml_err *e);
+/* The node callback of merkle.h's root and proof builders, reading stored
+ * nodes: pass a struct ml_store_nodes as ctx.  0, or -1 with ctx->e set. */
+struct ml_store_nodes {
+	struct ml_store *s;
+	struct ml_err *e;
+};
+int ml_store_node_read(void *ctx, unsigned level, uint64_t idx, uint8_t out[ML_SHA256_LEN]);
 
 /* Signed checkpoints, one per tree size.  get with size < 0 is the latest;
  * *note is malloc'd (caller frees).  ML_EINPUT when there is none. */

@@ -7,19 +7,6 @@
 
 #include "store.h"
 
-struct nodes {
-	struct ml_store *s;
-	struct ml_err *e;
-};
-
-static int
-get_node(void *ctx, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
-{
-	struct nodes *n = ctx;
-
-	return ml_store_node_get(n->s, level, index, out, n->e) == ML_OK ? 0 : -1;
-}
-
 static int
 ledger_size(struct ml_ledger *l, uint64_t *size, struct ml_err *e)
 {
@@ -32,7 +19,7 @@ ledger_size(struct ml_ledger *l, uint64_t *size, struct ml_err *e)
 int
 ml_tlog_root(struct ml_ledger *l, uint64_t n, uint8_t root[ML_SHA256_LEN], struct ml_err *e)
 {
-	struct nodes ctx = {ml_ledger_store(l), e};
+	struct ml_store_nodes ctx = {ml_ledger_store(l), e};
 	uint64_t size;
 	int rc;
 
@@ -41,7 +28,7 @@ ml_tlog_root(struct ml_ledger *l, uint64_t n, uint8_t root[ML_SHA256_LEN], struc
 	if (n > size)
 		return ml_err_set(e, ML_EINPUT, "the ledger has %llu entries, not %llu",
 				  (unsigned long long)size, (unsigned long long)n);
-	if (ml_merkle_root(get_node, &ctx, n, root) != 0)
+	if (ml_merkle_root(ml_store_node_read, &ctx, n, root) != 0)
 		return e->code ? e->code : ML_EIO;
 	return ML_OK;
 }
@@ -57,7 +44,7 @@ int
 ml_tlog_prove(struct ml_ledger *l, uint64_t seq, int64_t n, struct ml_buf *out,
 	      struct ml_err *e)
 {
-	struct nodes ctx = {ml_ledger_store(l), e};
+	struct ml_store_nodes ctx = {ml_ledger_store(l), e};
 	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
 	uint64_t size;
 	size_t len;
@@ -72,7 +59,7 @@ ml_tlog_prove(struct ml_ledger *l, uint64_t seq, int64_t n, struct ml_buf *out,
 				  (unsigned long long)seq, (unsigned long long)size);
 	}
 	ml_err_clear(e);
-	if (ml_merkle_inclusion(get_node, &ctx, seq, size, proof, &len) != 0) {
+	if (ml_merkle_inclusion(ml_store_node_read, &ctx, seq, size, proof, &len) != 0) {
 		free(note);
 		return e->code ? e->code : ml_err_set(e, ML_EIO, "cannot build the proof");
 	}
@@ -86,7 +73,7 @@ int
 ml_tlog_consistency(struct ml_ledger *l, uint64_t m, int64_t n, uint64_t *to,
 		    uint8_t proof[][ML_SHA256_LEN], size_t *len, struct ml_err *e)
 {
-	struct nodes ctx = {ml_ledger_store(l), e};
+	struct ml_store_nodes ctx = {ml_ledger_store(l), e};
 	uint64_t size;
 	int rc;
 
@@ -102,7 +89,7 @@ ml_tlog_consistency(struct ml_ledger *l, uint64_t m, int64_t n, uint64_t *to,
 		return ml_err_set(e, ML_EINPUT, "old size must be 1 to %llu",
 				  (unsigned long long)size);
 	ml_err_clear(e);
-	if (ml_merkle_consistency(get_node, &ctx, m, size, proof, len) != 0)
+	if (ml_merkle_consistency(ml_store_node_read, &ctx, m, size, proof, len) != 0)
 		return e->code ? e->code : ml_err_set(e, ML_EIO, "cannot build the proof");
 	*to = size;
 	return ML_OK;
@@ -113,12 +100,12 @@ ml_tlog_included(struct ml_ledger *l, uint64_t seq, uint64_t size,
 		 const uint8_t leaf[ML_SHA256_LEN], const uint8_t root[ML_SHA256_LEN],
 		 struct ml_err *e)
 {
-	struct nodes ctx = {ml_ledger_store(l), e};
+	struct ml_store_nodes ctx = {ml_ledger_store(l), e};
 	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
 	size_t len;
 
 	ml_err_clear(e);
-	if (ml_merkle_inclusion(get_node, &ctx, seq, size, proof, &len) != 0) {
+	if (ml_merkle_inclusion(ml_store_node_read, &ctx, seq, size, proof, &len) != 0) {
 		if (e->code && e->code != ML_EINTEGRITY)
 			return e->code;
 		return ml_err_set(e, ML_EINTEGRITY, "no inclusion proof for entry %llu",
