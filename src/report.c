@@ -304,6 +304,32 @@ scan_about_model(struct rp *r, const struct scanned *x)
 	json_decref(o);
 }
 
+/* The identity claims of an enrolment's person (FORMAT.md §2: employeeId,
+ * email, x509, oidc), as one line for people ("employee E-1042,
+ * alice@example.com, x509 sha256:..., oidc ISS SUB"), or NULL when it has
+ * none.  The verified entry's values (statement.c checked their shape). */
+static json_t *
+identity_of(const json_t *who)
+{
+	const json_t *oidc = json_object_get(who, "oidc");
+	struct ml_buf b = {0};
+	const char *v;
+	json_t *out;
+
+	if ((v = str(who, "employeeId")))
+		ml_buf_printf(&b, "employee %s", v);
+	if ((v = str(who, "email")))
+		ml_buf_printf(&b, "%s%s", b.len ? ", " : "", v);
+	if ((v = str(who, "x509")))
+		ml_buf_printf(&b, "%sx509 %s", b.len ? ", " : "", v);
+	if (str(oidc, "iss") && str(oidc, "sub"))
+		ml_buf_printf(&b, "%soidc %s %s", b.len ? ", " : "", str(oidc, "iss"),
+			      str(oidc, "sub"));
+	out = b.len && !b.oom ? json_stringn((const char *)b.data, b.len) : json_null();
+	ml_buf_free(&b);
+	return out ? out : json_null();
+}
+
 /* The person of an enrolled key (FORMAT.md §2: the key's name unless the
  * enrolment names one), into the event o and r->persons, so that entries
  * are labelled with people, not keys. */
@@ -323,6 +349,7 @@ note_person(struct rp *r, json_t *o, const char *vkey, const json_t *pred)
 		id = pk.name;
 	json_object_set_new(o, "person", rp_str(id));
 	json_object_set_new(o, "personName", rp_str(display));
+	json_object_set_new(o, "identity", identity_of(who));
 	rec = json_pack("{s:s, s:O, s:s}", "person", id, "personName",
 			json_object_get(o, "personName"), "label", display ? display : id);
 	if (rec)
@@ -1030,11 +1057,13 @@ key_row(void *ctx, const struct ml_key_row *row)
 		snprintf(s, sizeof s, "%lld", (long long)row->revoked_seq);
 		rv = json_object_get(k->by_seq, s);
 	}
-	o = json_pack("{s:O, s:O, s:s, s:s, s:s, s:I, s:O, s:o, s:O, s:O}", "person",
+	o = json_pack("{s:O, s:O, s:O, s:s, s:s, s:s, s:I, s:O, s:o, s:O, s:O}", "person",
 		      en && json_object_get(en, "person") ? json_object_get(en, "person")
 							  : json_null(),
 		      "personName", en && json_object_get(en, "personName")
 				    ? json_object_get(en, "personName") : json_null(),
+		      "identity", en && json_object_get(en, "identity")
+				  ? json_object_get(en, "identity") : json_null(),
 		      "name", row->name,
 		      "keyid", row->keyid, "roles", row->roles, "enrolledSeq",
 		      (json_int_t)row->enrolled_seq, "enrolledTime",

@@ -58,7 +58,8 @@ static const struct ml_report_column incident_cols[] = {
 	{"seq", "Seq"}, {"time", "Recorded"}, {"ref", "Model version"},
 	{"severity", "Severity"}, {"author", "By"}, {"description", "Description"}};
 static const struct ml_report_column keys_cols[] = {
-	{"personName", "Name"}, {"person", "Person"}, {"name", "Key"}, {"keyid", "Key id"},
+	{"personName", "Name"}, {"person", "Person"}, {"identity", "Identity"},
+	{"name", "Key"}, {"keyid", "Key id"},
 	{"roles", "Roles"},
 	{"enrolledSeq", "Enrolled seq"}, {"enrolledTime", "Enrolled"},
 	{"revokedSeq", "Revoked seq"}, {"revokedTime", "Revoked"},

@@ -42,9 +42,11 @@ PERIOD="--from 2026-01-01 --to 2027-12-31"
 
 L=$W/real.db
 export MLLEDGER_LEDGER=$L
-for k in admin eng w1 w2 auditor; do "$M" key new $k >/dev/null || exit 1; done
+for k in admin eng w1 w2 auditor alice; do "$M" key new $k >/dev/null || exit 1; done
 "$M" init --key admin.key >/dev/null || exit 1
 "$M" key enroll eng.pub --holder-key eng.key --role engineer --key admin.key >/dev/null || exit 1
+"$M" key enroll alice.pub --holder-key alice.key --role approver --person alice --name "Alice Martin" \
+	--email alice@example.com --employee-id E-1042 --key admin.key >/dev/null || echo "setup: enroll alice failed" >&2
 add "$L" d1
 add "$L" d2
 copydb "$L" "$W/fork.db"
@@ -110,6 +112,18 @@ expect 0 "a held checkpoint of the whole ledger: nothing after it" "" \
 	"$M" report $PERIOD --format json --out rall.json --checkpoint real.all
 check "notWitnessed is null when the held checkpoint covers every entry" rall.json \
 	'i["notWitnessed"] is None and "Every entry is in the newest held checkpoint." in i["heldStatement"]'
+
+# ---- people: the identity claims of their enrolments ----------------------
+"$PY" -c 'import json
+k = [k for k in json.load(open("r.json"))["people"]["keys"] if k["person"] == "alice"]
+assert len(k) == 1 and k[0]["personName"] == "Alice Martin" and k[0]["identity"] == "employee E-1042, alice@example.com", k
+e = [k for k in json.load(open("r.json"))["people"]["keys"] if k["name"] == "eng"]
+assert e[0]["identity"] is None, e' 2>err.py &&
+	ok "people.keys carries the enrolment's identity claims (null without)" ||
+	nok "people.keys carries the enrolment's identity claims (null without)" "$(tail -1 err.py | head -c 300)"
+grep -q "employee E-1042, alice@example.com" r.md && grep -q "employee E-1042, alice@example.com" r.html &&
+	ok "Markdown and HTML show the identity claims beside the person" ||
+	nok "Markdown and HTML show the identity claims beside the person" "$(grep -c E-1042 r.md r.html)"
 
 # ---- nothing held outside --------------------------------------------------
 expect 0 "a report without --checkpoint" "" "$M" report $PERIOD --format json --out r0.json
