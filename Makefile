@@ -158,6 +158,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/witness.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

@@ -570,3 +570,29 @@ cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o)
 	o->past_us = (int64_t)h * 3600 * 1000000;
 	return ML_OK;
 }
+
+/* Parses a duration "30d", "12h", "90m", "45s" (a bare number is seconds)
+ * into seconds; -1 on error. */
+int
+cli_duration(const char *v, int64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	int64_t unit = 1;
+
+	if (!v || *v < '0' || *v > '9')
+		return -1;
+	n = strtoull(v, &end, 10);
+	if (!strcmp(end, "d"))
+		unit = 86400;
+	else if (!strcmp(end, "h"))
+		unit = 3600;
+	else if (!strcmp(end, "m"))
+		unit = 60;
+	else if (*end && strcmp(end, "s"))
+		return -1;
+	if (n == 0 || n > (unsigned long long)(INT64_MAX / 86400 / 2))
+		return -1;
+	*out = (int64_t)n * unit;
+	return 0;
+}

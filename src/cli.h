@@ -132,6 +132,9 @@ int cmd_reconcile(int argc, char **argv);
 
 /* The time-warning thresholds (timecheck.h defaults), with --time-tolerance
  * HOURS (1 to 87600) for the backdating tolerance.  Prints the error. */
+/* Parses a duration "30d", "12h", "90m", "45s" (a bare number is seconds)
+ * into seconds (--max-witness-age); -1 on error. */
+int cli_duration(const char *v, int64_t *out);
 int cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o);
 
 #endif

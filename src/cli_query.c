@@ -241,32 +241,17 @@ age_show(int64_t s, char buf[32])
 }
 
 /* Records and prints which witnesses cosigned a held checkpoint: with a
- * policy, those whose cosignatures it verified (ps); without, the note's
+ * policy, those whose cosignatures it verified; without, the note's
  * cosignature-shaped lines by names other than the origin, unchecked. */
 static void
-held_note(struct cli *c, struct held *h, const char *path, const struct ml_checkpoint *cp,
-	  const struct ml_note *n, const struct ml_policy_seen *ps)
+held_note(struct cli *c, struct held *h, const char *path, const struct ml_tlog_held *th)
 {
 	json_t *o, *names = json_array();
-	char list[512] = "", t[21] = "", age[32] = "";
-	size_t i, used = 0;
-	uint64_t ts, newest = 0;
+	char t[21] = "", age[32] = "";
+	const char *list = th->witnesses;
+	size_t i;
 	int64_t now = ml_now_us() / 1000000;
 
-	if (ps) {
-		snprintf(list, sizeof list, "%s", ps->names);
-		newest = ps->newest;
-	} else {
-		for (i = 0; i < n->nsigs; i++) {
-			const struct ml_note_sig *sg = &n->sigs[i];
-			if (!strcmp(sg->name, cp->origin) || ml_cosig_timestamp(sg, &ts) != 0 ||
-			    !ml_text_valid(sg->name, sg->name_len, ""))
-				continue;
-			if (used + sg->name_len + 3 < sizeof list)
-				used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-							 used ? ", " : "", sg->name);
-		}
-	}
 	for (i = 0; list[i];) {
 		size_t w = strcspn(list + i, ",");
 		json_array_append_new(names, json_stringn(list + i, w));
@@ -274,20 +259,20 @@ held_note(struct cli *c, struct held *h, const char *path, const struct ml_check
 		while (list[i] == ',' || list[i] == ' ')
 			i++;
 	}
-	if (newest) {
-		ml_time_format((int64_t)newest * 1000000, t);
-		age_show(now - (int64_t)newest, age);
+	if (th->newest) {
+		ml_time_format((int64_t)th->newest * 1000000, t);
+		age_show(now - (int64_t)th->newest, age);
 	}
-	o = json_pack("{s:s, s:I, s:o, s:b, s:s*}", "path", path, "size", (json_int_t)cp->size,
-		      "witnesses", names, "witnessesChecked", h->pol != NULL,
-		      "newestCosignature", newest ? t : NULL);
+	o = json_pack("{s:s, s:I, s:o, s:b, s:s*}", "path", path, "size",
+		      (json_int_t)th->cp.size, "witnesses", names, "witnessesChecked",
+		      th->checked, "newestCosignature", th->newest ? t : NULL);
 	if (o)
 		json_array_append_new(h->list, o);
 	if (c->json)
 		return;
-	if (h->pol && list[0])
+	if (th->checked && list[0])
 		printf("    witnessed by %s (newest cosignature %s, %s old)\n", list, t, age);
-	else if (h->pol)
+	else if (th->checked)
 		printf("    no witness cosignature (the trust policy's quorum is none)\n");
 	else if (list[0])
 		printf("    cosignature lines by %s (not checked: give --trust POLICY)\n", list);
@@ -300,23 +285,14 @@ check_held(struct cli *c, struct ml_ledger *l, const char *path, struct held *h,
 	   struct ml_err *e)
 {
 	struct ml_buf report = {0};
-	struct ml_checkpoint seen;
-	struct ml_policy_seen ps;
-	struct ml_note n;
+	struct ml_tlog_held th;
 	char *note = NULL;
 	size_t len;
-	int rc, parsed = 0;
+	int rc;
 
 	if ((rc = ml_read_file(path, ML_NOTE_MAX, &note, &len, e)))
 		return rc;
-	rc = ml_tlog_check(l, note, len, &seen, &report, e);
-	if (rc == ML_OK && (rc = ml_note_parse(note, len, &n, e)) == ML_OK)
-		parsed = 1;
-	if (rc == ML_OK && h->pol) {
-		char why[512] = "";
-		if (!ml_policy_check_at(h->pol, &n, h->clk, &ps, why, sizeof why))
-			rc = ml_err_set(e, ML_EINTEGRITY, "the trust policy is not met: %s", why);
-	}
+	rc = ml_tlog_check_held(l, note, len, h->pol, h->clk, &th, &report, e);
 	if (report.len)
 		fwrite(report.data, 1, report.len, stdout);
 	if (rc) {
@@ -324,14 +300,12 @@ check_held(struct cli *c, struct ml_ledger *l, const char *path, struct held *h,
 	} else {
 		if (!c->json)
 			printf("ok: %s (size %llu) is a prefix of the ledger\n", path,
-			       (unsigned long long)seen.size);
-		held_note(c, h, path, &seen, &n, h->pol ? &ps : NULL);
-		if (!h->n || seen.size > h->max_size)
-			h->max_size = seen.size;
+			       (unsigned long long)th.cp.size);
+		held_note(c, h, path, &th);
+		if (!h->n || th.cp.size > h->max_size)
+			h->max_size = th.cp.size;
 		h->n++;
 	}
-	if (parsed)
-		ml_note_clear(&n);
 	ml_buf_free(&report);
 	free(note);
 	return rc;
@@ -479,32 +453,6 @@ check_bundle_keys(struct cli *c, struct ml_ledger *l, const char *dir, struct ml
 	if (rc == ML_OK && !c->json)
 		printf("ok: %s/keys holds exactly the %zu keys the entries enrolled\n", dir, n);
 	return rc;
-}
-
-/* Parses a duration "30d", "12h", "90m", "45s" (a bare number is seconds)
- * into seconds; -1 on error. */
-static int
-parse_duration(const char *v, int64_t *out)
-{
-	char *end;
-	unsigned long long n;
-	int64_t unit = 1;
-
-	if (!v || *v < '0' || *v > '9')
-		return -1;
-	n = strtoull(v, &end, 10);
-	if (!strcmp(end, "d"))
-		unit = 86400;
-	else if (!strcmp(end, "h"))
-		unit = 3600;
-	else if (!strcmp(end, "m"))
-		unit = 60;
-	else if (*end && strcmp(end, "s"))
-		return -1;
-	if (n == 0 || n > (unsigned long long)(INT64_MAX / 86400 / 2))
-		return -1;
-	*out = (int64_t)n * unit;
-	return 0;
 }
 
 /* The time warnings' members, after the result's own (timecheck.h). */
@@ -686,7 +634,7 @@ cmd_verify(int argc, char **argv)
 			return cli_fail(&c, &e);
 	}
 	if ((age = cli_get(&c, "max-witness-age"))) {
-		if (!trust || parse_duration(age, &clk.max_age) != 0) {
+		if (!trust || cli_duration(age, &clk.max_age) != 0) {
 			ml_policy_free(pol);
 			return cli_failf(&c, ML_EINPUT, "--max-witness-age: expected a duration such "
 					 "as 30d, 12h, 90m or 45s, with --trust POLICY");

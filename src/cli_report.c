@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "note.h"
 #include "report.h"
 #include "report_html.h"
 #include "report_sig.h"
@@ -16,6 +17,7 @@
 #define CSS_MAX (1024 * 1024)
 #define MAX_POLICIES 64
 #define MAX_PARAMS 64
+#define MAX_HELD 32
 
 static const char report_usage[] =
 	"usage: mlledger report --from YYYY-MM-DD --to YYYY-MM-DD --format html|md|json|csv\n"
@@ -23,6 +25,8 @@ static const char report_usage[] =
 	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
 	"                       [--allow-unverified] [--jobs N] [--force] [--time-tolerance H]\n"
+	"                       [--checkpoint FILE]... [--trust POLICY]\n"
+	"                       [--max-witness-age DURATION]\n"
 	"\n"
 	"Writes an audit report of the period (both days included, UTC): scope,\n"
 	"integrity (a full verify), inventory and production history, the evidence\n"
@@ -45,7 +49,19 @@ static const char report_usage[] =
 	"                  backfills, in the integrity section (tables time-warnings,\n"
 	"                  backfills); a period starting before the ledger's first\n"
 	"                  entry is flagged at the top\n"
-	"--allow-unverified  report on a ledger that fails verify, saying so first\n"
+	"--checkpoint FILE  a checkpoint held outside (from 'checkpoint', a witness or\n"
+	"                  an auditor), checked as verify does: signed by the log key\n"
+	"                  and extended by the ledger, else exit 4 and no report.  The\n"
+	"                  integrity section names each one, its witnesses and the\n"
+	"                  entries after the newest (not witnessed); the signature's\n"
+	"                  scope lists them.  Without one the report says nothing\n"
+	"                  outside the ledger was checked\n"
+	"--trust POLICY    C2SP tlog-policy: each --checkpoint must also be cosigned by\n"
+	"                  its quorum of witnesses (none dated in the future)\n"
+	"--max-witness-age DURATION  with --trust: cosignatures older than DURATION\n"
+	"                  (30d, 12h, 90m, 45s) do not count\n"
+	"--allow-unverified  report on a ledger that fails verify (or a --checkpoint),\n"
+	"                  saying so first\n"
 	"--force           replace existing report files (never the ledger, its -wal,\n"
 	"                  -shm, -journal or log key, a secret key, or a folder that\n"
 	"                  holds secret keys: those are refused, exit 2)\n"
@@ -348,19 +364,111 @@ load_signer(const struct cli *c, struct ml_seckey **k, struct ml_err *e)
 	return cli_load_key(&kc, k, e);
 }
 
+/* --trust POLICY and --max-witness-age, read before anything is built
+ * (*pol NULL without --trust; caller ml_policy_free).  Prints its errors. */
 static int
-report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o, struct ml_err *e)
+read_trust(struct cli *c, struct ml_policy **pol, struct ml_policy_clock *clk)
+{
+	const char *trust = cli_get(c, "trust"), *age = cli_get(c, "max-witness-age");
+	struct ml_err e;
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	ml_err_clear(&e);
+	*pol = NULL;
+	clk->now = ml_now_us() / 1000000;
+	clk->tolerance = ML_CLOCK_TOLERANCE_US / 1000000;
+	clk->max_age = 0;
+	if (age && (!trust || cli_duration(age, &clk->max_age) != 0))
+		return cli_failf(c, ML_EINPUT, "--max-witness-age: expected a duration such as "
+				 "30d, 12h, 90m or 45s, with --trust POLICY");
+	if (!trust)
+		return ML_OK;
+	if (!cli_get(c, "checkpoint"))
+		return cli_failf(c, ML_EINPUT, "--trust applies to checkpoints held outside: give "
+				 "--checkpoint FILE");
+	rc = ml_read_file(trust, ML_POLICY_MAX, &text, &len, &e);
+	if (rc == ML_OK && (rc = ml_policy_parse(text, len, pol, &e)))
+		ml_err_prefix(&e, rc, trust);
+	free(text);
+	return rc ? cli_fail(c, &e) : ML_OK;
+}
+
+/* Checks every --checkpoint against the ledger exactly as verify does
+ * (ml_tlog_check_held), printing the evidence of a mismatch and what each
+ * one showed; the first failure stops (its error in e, naming its path). */
+static int
+check_held(const struct cli *c, struct ml_ledger *l, const struct ml_policy *pol,
+	   const struct ml_policy_clock *clk, struct ml_report_held *held, size_t *n,
+	   struct ml_err *e)
+{
+	int i, rc = ML_OK;
+
+	*n = 0;
+	for (i = 0; i < c->nopts && rc == ML_OK; i++) {
+		struct ml_buf report = {0};
+		struct ml_report_held *h = &held[*n];
+		const char *path = c->opts[i].value;
+		char *note = NULL;
+		size_t len;
+
+		if (strcmp(c->opts[i].name, "checkpoint"))
+			continue;
+		if (*n == MAX_HELD)
+			return ml_err_set(e, ML_EINPUT, "--checkpoint: at most %d", MAX_HELD);
+		if ((rc = ml_read_file(path, ML_NOTE_MAX, &note, &len, e)) == ML_OK)
+			rc = ml_tlog_check_held(l, note, len, pol, clk, &h->th, &report, e);
+		if (report.len)
+			fwrite(report.data, 1, report.len, stdout);
+		ml_buf_free(&report);
+		free(note);
+		if (rc) {
+			ml_err_prefix(e, rc, path);
+			break;
+		}
+		h->path = path;
+		printf("ok: %s (size %llu) is a prefix of the ledger", path,
+		       (unsigned long long)h->th.cp.size);
+		if (h->th.checked)
+			printf("%s%s\n", h->th.witnesses[0] ? ", witnessed by " :
+			       ", no witness (the trust policy's quorum is none)",
+			       h->th.witnesses);
+		else
+			printf(" (witnesses not checked: no --trust)\n");
+		(*n)++;
+	}
+	return rc;
+}
+
+static int
+report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
+	   const struct ml_policy *pol, const struct ml_policy_clock *clk, struct ml_err *e)
 {
 	struct ml_seckey *k = NULL;
 	struct ml_ledger *l = NULL;
 	struct ml_buf b = {0};
+	struct ml_report_opts ro = *o;
+	struct ml_report_held held[MAX_HELD];
+	struct ml_err he;
 	const char *out = cli_get(c, "out");
 	json_t *model = NULL;
 	int rc;
 
+	ml_err_clear(&he);
 	rc = load_signer(c, &k, e);
 	if (rc == ML_OK && (rc = cli_open(c, 0, &l, e)) == ML_OK) {
-		rc = ml_report_build(l, o, &model, e);
+		/* a held checkpoint that fails fails the report as verify would */
+		rc = check_held(c, l, pol, clk, held, &ro.nheld, &he);
+		if (rc == ML_EINTEGRITY && o->allow_unverified)
+			ro.held_err = &he;
+		else if (rc)
+			*e = he;
+		ro.held = held;
+		ro.held_trust = pol != NULL;
+	}
+	if (rc == ML_OK || ro.held_err) {
+		rc = ml_report_build(l, &ro, &model, e);
 		cli_progress_done();
 	}
 	if (rc)
@@ -391,13 +499,16 @@ cmd_report(int argc, char **argv)
 	struct ml_timecheck_opts to;
 	struct ml_err e;
 	const char *fmt, *pol[MAX_POLICIES], *par[MAX_PARAMS];
+	struct ml_policy *tp = NULL;
+	struct ml_policy_clock clk;
 	int rc;
 
 	ml_err_clear(&e);
 	if ((rc = parse_report_cli(&c, argc, argv,
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
 				   "table= sign= passphrase-file= css= allow-unverified "
-				   "max-gap-days= jobs= force time-tolerance=", &fmt)))
+				   "max-gap-days= jobs= force time-tolerance= checkpoint= "
+				   "trust= max-witness-age=", &fmt)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(report_usage, stdout);
@@ -410,7 +521,10 @@ cmd_report(int argc, char **argv)
 		return rc;
 	if ((rc = check_outputs(&c, fmt, &e)))
 		return cli_fail(&c, &e);
-	rc = report_run(&c, fmt, &o, &e);
+	if ((rc = read_trust(&c, &tp, &clk)))
+		return rc;
+	rc = report_run(&c, fmt, &o, tp, &clk, &e);
+	ml_policy_free(tp);
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
 
@@ -538,6 +652,25 @@ print_scope(const json_t *stmt)
 	json_array_foreach(json_object_get(sc, "policies"), i, x)
 		printf("policy: %s@%s sha256:%s (%s)\n", str_or(x, "id", "?"),
 		       str_or(x, "version", "?"), str_or(x, "sha256", "?"), str_or(x, "file", "?"));
+	/* signatures made before held checkpoints were signed lack "held" */
+	if (json_is_array(json_object_get(sc, "held")) &&
+	    !json_array_size(json_object_get(sc, "held")))
+		printf("held checkpoints: none (nothing outside the ledger was checked)\n");
+	json_array_foreach(json_object_get(sc, "held"), i, x) {
+		const json_t *w = json_object_get(x, "witnesses"), *n;
+		size_t j;
+		printf("held checkpoint: size %lld root %s", (long long)json_integer_value(
+			       json_object_get(x, "size")), str_or(x, "root", "?"));
+		if (json_is_true(json_object_get(x, "witnessesChecked")))
+			printf(", witnessed by ");
+		else if (json_array_size(w))
+			printf(", cosignature lines (not checked) by ");
+		json_array_foreach(w, j, n)
+			printf("%s%s", j ? ", " : "", json_string_value(n) ? json_string_value(n) : "?");
+		if (!json_array_size(w))
+			printf(json_is_true(json_object_get(x, "witnessesChecked")) ? "nobody" : "");
+		printf("\n");
+	}
 	json_array_foreach(json_object_get(stmt, "subject"), i, x)
 		printf("file: %s sha256:%s\n", str_or(x, "name", "?"),
 		       str_or(json_object_get(x, "digest"), "sha256", "?"));
@@ -563,7 +696,8 @@ cmd_verify_report(int argc, char **argv)
 		puts("usage: mlledger verify-report REPORT|DIR --key NAME.pub [--sig FILE]\n\n"
 		     "Checks a report's signature with the verifier key NAME.pub and prints what\n"
 		     "was signed: the ledger origin, checkpoint, period, as-of and generation\n"
-		     "times, when the ledger began, the policies and every file's SHA-256.\n"
+		     "times, when the ledger began, the policies, the checkpoints held outside\n"
+		     "it was checked against (with their witnesses) and every file's SHA-256.\n"
 		     "REPORT: its signature REPORT.sig.json (or --sig FILE) must sign exactly\n"
 		     "its bytes.  DIR (a CSV folder): DIR/" ML_REPORT_MANIFEST " (or --sig FILE)\n"
 		     "must list every table in it with its bytes, and the folder must hold\n"

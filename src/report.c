@@ -304,6 +304,32 @@ scan_about_model(struct rp *r, const struct scanned *x)
 	json_decref(o);
 }
 
+/* The identity claims of an enrolment's person (FORMAT.md §2: employeeId,
+ * email, x509, oidc), as one line for people ("employee E-1042,
+ * alice@example.com, x509 sha256:..., oidc ISS SUB"), or NULL when it has
+ * none.  The verified entry's values (statement.c checked their shape). */
+static json_t *
+identity_of(const json_t *who)
+{
+	const json_t *oidc = json_object_get(who, "oidc");
+	struct ml_buf b = {0};
+	const char *v;
+	json_t *out;
+
+	if ((v = str(who, "employeeId")))
+		ml_buf_printf(&b, "employee %s", v);
+	if ((v = str(who, "email")))
+		ml_buf_printf(&b, "%s%s", b.len ? ", " : "", v);
+	if ((v = str(who, "x509")))
+		ml_buf_printf(&b, "%sx509 %s", b.len ? ", " : "", v);
+	if (str(oidc, "iss") && str(oidc, "sub"))
+		ml_buf_printf(&b, "%soidc %s %s", b.len ? ", " : "", str(oidc, "iss"),
+			      str(oidc, "sub"));
+	out = b.len && !b.oom ? json_stringn((const char *)b.data, b.len) : json_null();
+	ml_buf_free(&b);
+	return out ? out : json_null();
+}
+
 /* The person of an enrolled key (FORMAT.md §2: the key's name unless the
  * enrolment names one), into the event o and r->persons, so that entries
  * are labelled with people, not keys. */
@@ -323,6 +349,7 @@ note_person(struct rp *r, json_t *o, const char *vkey, const json_t *pred)
 		id = pk.name;
 	json_object_set_new(o, "person", rp_str(id));
 	json_object_set_new(o, "personName", rp_str(display));
+	json_object_set_new(o, "identity", identity_of(who));
 	rec = json_pack("{s:s, s:O, s:s}", "person", id, "personName",
 			json_object_get(o, "personName"), "label", display ? display : id);
 	if (rec)
@@ -1030,11 +1057,13 @@ key_row(void *ctx, const struct ml_key_row *row)
 		snprintf(s, sizeof s, "%lld", (long long)row->revoked_seq);
 		rv = json_object_get(k->by_seq, s);
 	}
-	o = json_pack("{s:O, s:O, s:s, s:s, s:s, s:I, s:O, s:o, s:O, s:O}", "person",
+	o = json_pack("{s:O, s:O, s:O, s:s, s:s, s:s, s:I, s:O, s:o, s:O, s:O}", "person",
 		      en && json_object_get(en, "person") ? json_object_get(en, "person")
 							  : json_null(),
 		      "personName", en && json_object_get(en, "personName")
 				    ? json_object_get(en, "personName") : json_null(),
+		      "identity", en && json_object_get(en, "identity")
+				  ? json_object_get(en, "identity") : json_null(),
 		      "name", row->name,
 		      "keyid", row->keyid, "roles", row->roles, "enrolledSeq",
 		      (json_int_t)row->enrolled_seq, "enrolledTime",
@@ -1165,6 +1194,110 @@ future_of(struct rp *r, json_t **out)
 	return *out ? ML_OK : ml_err_set(r->e, ML_EIO, "out of memory");
 }
 
+/* integrity.held, integrity.notWitnessed and integrity.heldStatement: the
+ * checkpoints held outside that the caller checked against the ledger
+ * (report.h), and the entries after the newest of them.  entries: the
+ * verified size (0 when verify failed: no range is claimed then). */
+static int
+held_of(struct rp *r, json_t *integrity, uint64_t entries)
+{
+	const struct ml_report_opts *o = r->o;
+	json_t *list = json_array(), *un = json_null();
+	struct ml_buf b = {0};
+	uint64_t max = 0;
+	size_t i;
+	const char *kind = o->held_trust ? "witnessed" : "held";
+
+	for (i = 0; i < o->nheld && list; i++) {
+		const struct ml_tlog_held *th = &o->held[i].th;
+		const char *w = th->witnesses;
+		json_t *names = json_array();
+		char t[21], *root = ml_b64_encode(th->cp.root, ML_SHA256_LEN);
+		size_t k;
+
+		for (k = 0; w[k] && names;) {
+			size_t n = strcspn(w + k, ",");
+			json_array_append_new(names, json_stringn(w + k, n));
+			k += n;
+			while (w[k] == ',' || w[k] == ' ')
+				k++;
+		}
+		if (th->newest)
+			ml_time_format((int64_t)th->newest * 1000000, t);
+		if (!root || !names ||
+		    json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:o, s:b, s:o}",
+							  "path", o->held[i].path, "size",
+							  (json_int_t)th->cp.size, "root", root,
+							  "witnesses", names, "witnessesChecked",
+							  th->checked, "newestCosignature",
+							  th->newest ? json_string(t)
+								     : json_null()))) {
+			free(root);
+			json_decref(list);
+			return ml_err_set(r->e, ML_EIO, "out of memory");
+		}
+		free(root);
+		if (i == 0 || th->cp.size > max)
+			max = th->cp.size;
+	}
+	if (!list)
+		return ml_err_set(r->e, ML_EIO, "out of memory");
+	if (o->nheld == 0) {
+		ml_buf_puts(&b, "Nothing outside the ledger was checked: a ledger rewritten with "
+			    "its log key would pass. Give --checkpoint FILE (a checkpoint held "
+			    "outside) and --trust POLICY (its witnesses).");
+	} else {
+		ml_buf_printf(&b, "Checked against %zu checkpoint%s held outside the ledger, each "
+			      "signed by its log key and extended by it", o->nheld,
+			      o->nheld == 1 ? "" : "s");
+		if (o->held_trust)
+			ml_buf_puts(&b, ", and cosigned by the trust policy's quorum of witnesses");
+		ml_buf_puts(&b, ":");
+		for (i = 0; i < o->nheld; i++) {
+			const struct ml_tlog_held *th = &o->held[i].th;
+			ml_buf_printf(&b, "%s %s (size %llu, ", i ? ";" : "", o->held[i].path,
+				      (unsigned long long)th->cp.size);
+			if (th->checked && th->witnesses[0])
+				ml_buf_printf(&b, "witnessed by %s)", th->witnesses);
+			else if (th->checked)
+				ml_buf_puts(&b, "no witness: the trust policy's quorum is none)");
+			else if (th->witnesses[0])
+				ml_buf_printf(&b, "cosignature lines by %s, not checked: no "
+					      "--trust)", th->witnesses);
+			else
+				ml_buf_puts(&b, "no cosignatures, witnesses not checked)");
+		}
+		ml_buf_puts(&b, ".");
+		if (entries > max) {
+			if (entries - 1 == max)
+				ml_buf_printf(&b, " Entry %llu is after the newest %s checkpoint "
+					      "(size %llu): not witnessed.", (unsigned long long)max,
+					      kind, (unsigned long long)max);
+			else
+				ml_buf_printf(&b, " Entries %llu to %llu are after the newest %s "
+					      "checkpoint (size %llu): not witnessed.",
+					      (unsigned long long)max,
+					      (unsigned long long)(entries - 1), kind,
+					      (unsigned long long)max);
+			un = json_pack("{s:I, s:I, s:I}", "from", (json_int_t)max, "to",
+				       (json_int_t)(entries - 1), "afterSize", (json_int_t)max);
+		} else if (entries) {
+			ml_buf_printf(&b, " Every entry is in the newest %s checkpoint.", kind);
+		}
+	}
+	if (b.oom || !un) {
+		ml_buf_free(&b);
+		json_decref(list);
+		json_decref(un);
+		return ml_err_set(r->e, ML_EIO, "out of memory");
+	}
+	json_object_set_new(integrity, "held", list);
+	json_object_set_new(integrity, "notWitnessed", un);
+	json_object_set_new(integrity, "heldStatement", json_stringn((const char *)b.data, b.len));
+	ml_buf_free(&b);
+	return ML_OK;
+}
+
 /* Verifies the whole ledger.  When it fails and allow_unverified is set,
  * the report reads every entry (r->limit = the size) and says so. */
 static int
@@ -1189,6 +1322,11 @@ verify_ledger(struct rp *r, json_t **integrity)
 	if (!(vo.timecheck = ml_timecheck_new(&to)))
 		return ml_err_set(r->e, ML_EIO, "out of memory");
 	rc = ml_verify(r->l, &vo, &res, &ve);
+	/* a held checkpoint the caller found failing fails the report like verify */
+	if (rc == ML_OK && r->o->held_err) {
+		ve = *r->o->held_err;
+		rc = ve.code;
+	}
 	r->start_us = ml_timecheck_start(vo.timecheck, &r->start_known);
 	if (rc == ML_OK && !(r->time = ml_timecheck_json(vo.timecheck)))
 		rc = ml_err_set(&ve, ML_EIO, "out of memory");
@@ -1207,8 +1345,9 @@ verify_ledger(struct rp *r, json_t **integrity)
 			return rc;
 		r->limit = size;
 	}
-	*integrity = integrity_of(&res, ve.code, &ve);
-	return ML_OK;
+	if (!(*integrity = integrity_of(&res, ve.code, &ve)))
+		return ml_err_set(r->e, ML_EIO, "out of memory");
+	return held_of(r, *integrity, ve.code == ML_OK ? res.entries : 0);
 }
 
 /* A period that starts before the ledger's first entry: its first days have

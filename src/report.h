@@ -28,9 +28,17 @@
 
 #include "ledger.h"
 #include "timecheck.h"
+#include "tlog.h"
 #include "util.h"
 
 #define ML_REPORT_SCHEMA_VERSION 1
+
+/* A checkpoint held outside the ledger (report --checkpoint), checked by
+ * the caller with ml_tlog_check_held before the build. */
+struct ml_report_held {
+	const char *path;        /* as the user gave it */
+	struct ml_tlog_held th;
+};
 
 struct ml_report_opts {
 	const char *const *policies; /* policy files, evaluated in this order */
@@ -47,6 +55,14 @@ struct ml_report_opts {
 	int allow_unverified;        /* build the report even when verify fails */
 	int jobs;                    /* verify threads and policy workers, <= 0: one per CPU */
 	const char *tool_version;
+	/* The checkpoints held outside that passed (integrity.held), whether a
+	 * trust policy checked their witnesses, and the error of one that
+	 * failed (only with allow_unverified: the report then says the ledger
+	 * failed verification), or NULL. */
+	const struct ml_report_held *held;
+	size_t nheld;
+	int held_trust;
+	const struct ml_err *held_err;
 	/* Time-warning thresholds (timecheck.h); NULL: the defaults. */
 	const struct ml_timecheck_opts *time;
 	/* Called now and then in the long phases, with ctx a label naming the

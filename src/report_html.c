@@ -514,6 +514,10 @@ sec_integrity(xmlNodePtr body, const json_t *model)
 	int ok = json_is_true(ml_report_get(model, "integrity.ok"));
 
 	el_text(s, "p", ok ? "ok" : "bad", jstr(model, "integrity.statement"));
+	el_text(s, "p", json_array_size(ml_report_get(model, "integrity.held")) ? NULL : "bad",
+		jstr(model, "integrity.heldStatement"));
+	if (json_array_size(ml_report_get(model, "integrity.held")))
+		table(s, model, "held-checkpoints", 1);
 	if (!json_is_object(ml_report_get(model, "integrity.time")))
 		return;
 	el_text(s, "p", NULL, jstr(model, "integrity.time.statement"));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report.h"
 #include "statement.h"
 
 static json_t *
@@ -22,6 +23,7 @@ scope_of(const json_t *model)
 {
 	const json_t *sc = json_object_get(model, "scope");
 	json_t *ck = json_object_get(sc, "checkpoint"), *pols = json_array(), *p, *o;
+	json_t *held = json_array();
 	size_t i;
 
 	json_array_foreach(json_object_get(sc, "policies"), i, p)
@@ -30,12 +32,20 @@ scope_of(const json_t *model)
 						      member(p, "version", NULL), "sha256",
 						      member(p, "sha256", NULL), "file",
 						      member(p, "file", NULL)));
-	o = json_pack("{s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:o}", "origin",
+	/* the checkpoints held outside that the report was checked against */
+	json_array_foreach(ml_report_get(model, "integrity.held"), i, p)
+		json_array_append_new(held, json_pack("{s:o, s:o, s:o, s:o}", "size",
+						      member(p, "size", NULL), "root",
+						      member(p, "root", NULL), "witnesses",
+						      member(p, "witnesses", NULL),
+						      "witnessesChecked",
+						      member(p, "witnessesChecked", NULL)));
+	o = json_pack("{s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:o}", "origin",
 		      member(sc, "ledger", "origin"), "checkpoint", "size",
 		      member(ck, "size", NULL), "root", member(ck, "root", NULL), "from",
 		      member(sc, "from", NULL), "to", member(sc, "to", NULL), "asOf",
 		      member(sc, "asOf", NULL), "ledgerStart", member(sc, "ledgerStart", NULL),
-		      "policies", pols);
+		      "policies", pols, "held", held);
 	return o;
 }
 

@@ -7,14 +7,17 @@
  * the report's format, generation time, tool and scope: the ledger origin,
  * the checkpoint (size and root) it was built on, the period, the as-of
  * time, when the ledger began, and the policies (id, version, SHA-256,
- * file or recorded seq).  Ed25519 over PAE("application/vnd.in-toto+json",
+ * file or recorded seq), and the checkpoints held outside it was checked
+ * against (held: size, root, witness names, whether a trust policy checked
+ * them; empty when none).  Ed25519 over PAE("application/vnd.in-toto+json",
  * payload) with an author key (keys).  So a table from another report, a
  * report signed for another period or ledger, or a changed byte fails, and
  * the verifier shows what was signed.
  *
  * Signatures of mlledger 0.2 and before (payloadType
  * application/vnd.mlledger.report.v1, one file, no scope) are refused as
- * the old format.  May call statement (PAE), keys, util, jansson.
+ * the old format.  May call report (ml_report_get), statement (PAE), keys,
+ * util, jansson.
  */
 #ifndef ML_REPORT_SIG_H
 #define ML_REPORT_SIG_H

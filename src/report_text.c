@@ -162,6 +162,7 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 	static const char *const cmp[] = {"comparisons", NULL}, *const mon[] = {"monitoring", NULL};
 	static const char *const ppl[] = {"keys", "key-events", NULL};
 	static const char *const tim[] = {"time-warnings", "backfills", NULL};
+	static const char *const held[] = {"held-checkpoints", NULL};
 
 	ml_buf_puts(out, "# Audit report: ");
 	md_text(out, json_string_value(ml_report_get(model, "scope.ledger.origin")) ?: "");
@@ -185,6 +186,13 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 	md_scope(out, model);
 	ml_buf_puts(out, "\n## 2. Integrity\n\n");
 	md_text(out, json_string_value(ml_report_get(model, "integrity.statement")) ?: "");
+	ml_buf_puts(out, "\n\n");
+	if (!json_array_size(ml_report_get(model, "integrity.held")))
+		ml_buf_puts(out, "**Warning:** ");
+	md_text(out, json_string_value(ml_report_get(model, "integrity.heldStatement")) ?: "");
+	ml_buf_puts(out, "\n");
+	if (json_array_size(ml_report_get(model, "integrity.held")))
+		md_tables(out, model, held);
 	if (json_is_object(ml_report_get(model, "integrity.time"))) {
 		ml_buf_puts(out, "\n\n");
 		md_text(out, json_string_value(ml_report_get(model, "integrity.time.statement")) ?: "");

@@ -58,7 +58,8 @@ static const struct ml_report_column incident_cols[] = {
 	{"seq", "Seq"}, {"time", "Recorded"}, {"ref", "Model version"},
 	{"severity", "Severity"}, {"author", "By"}, {"description", "Description"}};
 static const struct ml_report_column keys_cols[] = {
-	{"personName", "Name"}, {"person", "Person"}, {"name", "Key"}, {"keyid", "Key id"},
+	{"personName", "Name"}, {"person", "Person"}, {"identity", "Identity"},
+	{"name", "Key"}, {"keyid", "Key id"},
 	{"roles", "Roles"},
 	{"enrolledSeq", "Enrolled seq"}, {"enrolledTime", "Enrolled"},
 	{"revokedSeq", "Revoked seq"}, {"revokedTime", "Revoked"},
@@ -73,6 +74,10 @@ static const struct ml_report_column backfill_cols[] = {
 	{"fromSeq", "From seq"}, {"toSeq", "To seq"}, {"entries", "Entries"},
 	{"firstAppend", "First appended"}, {"lastAppend", "Last appended"},
 	{"authorFrom", "Author times from"}, {"authorTo", "Author times to"}};
+static const struct ml_report_column held_cols[] = {
+	{"path", "Checkpoint file"}, {"size", "Size"}, {"root", "Root"},
+	{"witnesses", "Witnesses"}, {"witnessesChecked", "Witnesses checked"},
+	{"newestCosignature", "Newest cosignature"}};
 
 static const struct ml_report_table tables[] = {
 	{"models", "Model versions", "inventory.models", COLS(models_cols)},
@@ -92,6 +97,8 @@ static const struct ml_report_table tables[] = {
 	{"time-warnings", "Author times far from append times", "integrity.time.timeWarnings",
 	 COLS(timew_cols)},
 	{"backfills", "Backfill bursts", "integrity.time.backfills", COLS(backfill_cols)},
+	{"held-checkpoints", "Checkpoints held outside the ledger", "integrity.held",
+	 COLS(held_cols)},
 };
 
 const struct ml_report_table *
@@ -257,6 +264,8 @@ ml_report_scope_rows(const json_t *model)
 	ml_buf_printf(&b, "%s", json_is_true(ml_report_get(model, "integrity.ok"))
 		      ? "verified" : "FAILED");
 	row(rows, "Integrity", &b);
+	ml_buf_puts(&b, s_of(model, "integrity.heldStatement"));
+	row(rows, "Held outside", &b);
 	return rows;
 }
 

@@ -391,3 +391,55 @@ ml_tlog_witness_step(const struct ml_checkpoint *state, const struct ml_checkpoi
 		return ML_OK; /* the same checkpoint again (any proof is ignored) */
 	return ml_tlog_consistent(state, next, proof, len, e);
 }
+
+/* The names of a note's cosignature-shaped lines other than the origin's
+ * (not checked: without a trust policy nobody knows the witnesses' keys). */
+static void
+cosig_names(const struct ml_checkpoint *cp, const struct ml_note *n, char *list, size_t cap)
+{
+	size_t i, used = 0;
+	uint64_t ts;
+
+	list[0] = '\0';
+	for (i = 0; i < n->nsigs; i++) {
+		const struct ml_note_sig *sg = &n->sigs[i];
+		if (!strcmp(sg->name, cp->origin) || ml_cosig_timestamp(sg, &ts) != 0 ||
+		    !ml_text_valid(sg->name, sg->name_len, ""))
+			continue;
+		if (used + sg->name_len + 3 < cap)
+			used += (size_t)snprintf(list + used, cap - used, "%s%s",
+						 used ? ", " : "", sg->name);
+	}
+}
+
+int
+ml_tlog_check_held(struct ml_ledger *l, const char *note, size_t len,
+		   const struct ml_policy *pol, const struct ml_policy_clock *clk,
+		   struct ml_tlog_held *out, struct ml_buf *report, struct ml_err *e)
+{
+	struct ml_tlog_held h;
+	struct ml_policy_seen ps;
+	struct ml_note n;
+	char why[512] = "";
+	int rc;
+
+	memset(&h, 0, sizeof h);
+	if ((rc = ml_tlog_check(l, note, len, &h.cp, report, e)) ||
+	    (rc = ml_note_parse(note, len, &n, e)))
+		return rc;
+	if (pol) {
+		if (!ml_policy_check_at(pol, &n, clk, &ps, why, sizeof why)) {
+			rc = ml_err_set(e, ML_EINTEGRITY, "the trust policy is not met: %s", why);
+		} else {
+			snprintf(h.witnesses, sizeof h.witnesses, "%s", ps.names);
+			h.newest = ps.newest;
+			h.checked = 1;
+		}
+	} else {
+		cosig_names(&h.cp, &n, h.witnesses, sizeof h.witnesses);
+	}
+	ml_note_clear(&n);
+	if (rc == ML_OK)
+		*out = h;
+	return rc;
+}

@@ -52,6 +52,26 @@ int ml_tlog_included(struct ml_ledger *l, uint64_t seq, uint64_t size,
 int ml_tlog_check(struct ml_ledger *l, const char *note, size_t len,
 		  struct ml_checkpoint *seen, struct ml_buf *report, struct ml_err *e);
 
+/* What ml_tlog_check_held learnt from one checkpoint held outside. */
+struct ml_tlog_held {
+	struct ml_checkpoint cp; /* its origin, size and root */
+	/* With a policy: the witnesses whose cosignatures it verified and
+	 * counted (", " between them); without: the names of the note's
+	 * cosignature-shaped lines other than the origin, not checked.  Cut at
+	 * the buffer's end. */
+	char witnesses[512];
+	uint64_t newest;         /* newest counted cosignature (0: none or no policy) */
+	int checked;             /* a trust policy checked the witnesses */
+};
+/* ml_tlog_check, and with pol (may be NULL) the note must also satisfy
+ * the trust policy's quorum at clk (ml_policy_check_at).  verify and
+ * report --checkpoint both use it; they print.  *out is set only on
+ * success.  Errors as ml_tlog_check; ML_EINTEGRITY when the policy is
+ * not met (the message says why). */
+int ml_tlog_check_held(struct ml_ledger *l, const char *note, size_t len,
+		       const struct ml_policy *pol, const struct ml_policy_clock *clk,
+		       struct ml_tlog_held *out, struct ml_buf *report, struct ml_err *e);
+
 /* Offline: checks a tlog-proof bundle for the given leaf bytes with the log's
  * verifier key: the checkpoint's signature, and the inclusion of
  * SHA-256(0x00 || leaf) at the bundle's index.  ML_EINTEGRITY when the proof
