@@ -502,6 +502,22 @@ cli_parse_format(struct cli *c, int argc, char **argv, const char *spec, const c
 }
 
 int
+cli_opt_long(struct cli *c, const char *name, long lo, long hi, long dflt, long *out)
+{
+	const char *v = cli_get(c, name);
+	char *end;
+
+	*out = dflt;
+	if (!v)
+		return ML_OK;
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	if (!*v || *end || errno || *out < lo || *out > hi)
+		return cli_failf(c, ML_EINPUT, "--%s: a number from %ld to %ld", name, lo, hi);
+	return ML_OK;
+}
+
+int
 cli_out_rules(const struct cli *c, struct ml_out_rules *r, struct ml_err *e)
 {
 	ml_out_rules_init(r, cli_has(c, "force"));

@@ -50,6 +50,9 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *spec);
  * c->json stays 0. */
 int cli_parse_format(struct cli *c, int argc, char **argv, const char *spec,
 		     const char **fmt);
+/* --NAME N: a decimal integer in [lo, hi] into *out, dflt when absent.
+ * Prints "--NAME: a number from LO to HI" and returns ML_EINPUT otherwise. */
+int cli_opt_long(struct cli *c, const char *name, long lo, long hi, long dflt, long *out);
 /* The last value of --name, or NULL. */
 const char *cli_get(const struct cli *c, const char *name);
 int cli_has(const struct cli *c, const char *name);

@@ -95,37 +95,21 @@ check_out(struct cli *c, struct ml_err *e)
 	return path ? cli_out_check(c, "--out", path, 0, e) : ML_OK;
 }
 
-static int
-opt_jobs(struct cli *c, int *jobs)
-{
-	const char *v = cli_get(c, "jobs");
-	char *end;
-	long n;
-
-	*jobs = 0;
-	if (!v)
-		return ML_OK;
-	n = strtol(v, &end, 10);
-	if (*end || n < 1 || n > 256)
-		return cli_failf(c, ML_EINPUT, "--jobs: 1 to 256");
-	*jobs = (int)n;
-	return ML_OK;
-}
-
 /* Opens the ledger and the verified view.  On failure prints and returns the
  * exit code. */
 static int
 open_view(struct cli *c, struct ml_ledger **l, struct ml_audit **a)
 {
 	struct ml_err e;
-	int rc, jobs;
+	long jobs;
+	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = opt_jobs(c, &jobs)))
+	if ((rc = cli_opt_long(c, "jobs", 1, 256, 0, &jobs)))
 		return rc;
 	if ((rc = cli_open(c, 0, l, &e)))
 		return cli_fail(c, &e);
-	if ((rc = ml_audit_open(*l, jobs, cli_has(c, "allow-unverified"), a, &e))) {
+	if ((rc = ml_audit_open(*l, (int)jobs, cli_has(c, "allow-unverified"), a, &e))) {
 		ml_ledger_close(*l);
 		if (rc == ML_EINTEGRITY)
 			ml_err_prefix(&e, rc, "the ledger fails verify");

@@ -20,7 +20,6 @@ cmd_digest(int argc, char **argv)
 	struct cli c = {.cmd = "digest"};
 	struct ml_artifact *a = NULL;
 	struct ml_err e;
-	const char *jobs;
 	char hex[2 * ML_SHA256_LEN + 1];
 	int rc, njobs = 0;
 
@@ -39,10 +38,11 @@ cmd_digest(int argc, char **argv)
 	}
 	if (c.nargs != 1)
 		return cli_failf(&c, ML_EINPUT, "want one PATH (see --help)");
-	if ((jobs = cli_get(&c, "jobs"))) {
-		njobs = atoi(jobs);
-		if (njobs < 1 || njobs > 256)
-			return cli_failf(&c, ML_EINPUT, "--jobs: 1 to 256");
+	{
+		long n;
+		if ((rc = cli_opt_long(&c, "jobs", 1, 256, 0, &n)))
+			return rc;
+		njobs = (int)n;
 	}
 	rc = ml_artifact_hash(c.args[0], njobs, cli_progress, "hashing", &a, &e);
 	cli_progress_done();

@@ -567,24 +567,6 @@ scope_finish(struct scope *s)
 	s->n = n;
 }
 
-/* --jobs N (1..ML_SWEEP_MAX_JOBS); 0 when not given. */
-static int
-opt_jobs(struct cli *c, size_t *jobs)
-{
-	const char *v = cli_get(c, "jobs");
-	char *end;
-	long n;
-
-	*jobs = 0;
-	if (!v)
-		return ML_OK;
-	n = strtol(v, &end, 10);
-	if (*end || end == v || n < 1 || n > ML_SWEEP_MAX_JOBS)
-		return cli_failf(c, ML_EINPUT, "--jobs: a number from 1 to %d", ML_SWEEP_MAX_JOBS);
-	*jobs = (size_t)n;
-	return ML_OK;
-}
-
 /* Evaluates every subject of the scope into fs (sweep), in subject order;
  * each worker compiles its own copy of ps's files. */
 static int
@@ -628,13 +610,14 @@ cmd_check(int argc, char **argv)
 	struct ml_evidence *v = NULL;
 	int64_t as_of;
 	unsigned flags;
-	size_t jobs;
+	long jobs;
 	int rc;
 
 	ml_err_clear(&e);
 	memset(&fs, 0, sizeof fs);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= param= phase= as-of= fail-on= jobs=")) ||
-	    (rc = opt_as_of(&c, &as_of, &flags)) || (rc = opt_jobs(&c, &jobs)))
+	    (rc = opt_as_of(&c, &as_of, &flags)) ||
+	    (rc = cli_opt_long(&c, "jobs", 1, ML_SWEEP_MAX_JOBS, 0, &jobs)))
 		goto done;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger check --policy ID|FILE [--policy ID|FILE]... [--param NAME=VALUE]...\n"
@@ -668,7 +651,7 @@ cmd_check(int argc, char **argv)
 	policies_free(&ps); /* loaded to fail early; each worker loads its own */
 	ml_ledger_close(l);
 	l = NULL;
-	if ((rc = check_scope(&c, &ps, &sc, as_of, flags, jobs, &fs, &e)))
+	if ((rc = check_scope(&c, &ps, &sc, as_of, flags, (size_t)jobs, &fs, &e)))
 		goto out;
 	apply_fail_on(&c, &fs);
 	if ((rc = write_findings(&c, &fs, &e)) == ML_OK)

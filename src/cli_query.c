@@ -554,7 +554,7 @@ cmd_verify(int argc, char **argv)
 	struct ml_policy_clock clk = {ml_now_us() / 1000000, ML_CLOCK_TOLERANCE_US / 1000000, 0};
 	struct held held = {NULL, &clk, 0, 0, 0, NULL};
 	struct ml_err e;
-	const char *jobs, *bundle, *trust, *age, *logkey;
+	const char *bundle, *trust, *age, *logkey;
 	char path[4200], exporter[ML_KEYID_MAX], *manifest = NULL;
 	size_t mlen = 0;
 	double t0, dt;
@@ -618,10 +618,11 @@ cmd_verify(int argc, char **argv)
 		     "that verified with nothing outside it checked.");
 		return ML_OK;
 	}
-	if ((jobs = cli_get(&c, "jobs"))) {
-		opts.jobs = atoi(jobs);
-		if (opts.jobs < 1 || opts.jobs > 64)
-			return cli_failf(&c, ML_EINPUT, "--jobs: 1 to 64");
+	{
+		long n;
+		if ((rc = cli_opt_long(&c, "jobs", 1, 64, 0, &n)))
+			return rc;
+		opts.jobs = (int)n;
 	}
 	if ((trust = cli_get(&c, "trust"))) {
 		char *text = NULL;

@@ -72,27 +72,6 @@ static const char report_usage[] =
 	"Exit 0; 2 bad input or a refused --out; 3 invalid policy; 4 the ledger fails\n"
 	"verification; 5 I/O; 6 key error.  See reports/README.md.\n";
 
-/* cli_parse knows --format text|json only: report reads its own. */
-static int
-parse_report_cli(struct cli *c, int argc, char **argv, const char *spec, const char **fmt)
-{
-	int i, rc;
-
-	*fmt = NULL;
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			*fmt = argv[i + 1];
-			argv[i + 1] = "text";
-		} else if (!strncmp(argv[i], "--format=", 9)) {
-			*fmt = argv[i] + 9;
-			argv[i] = "--format=text";
-		}
-	}
-	rc = cli_parse(c, argc, argv, spec);
-	c->json = 0;
-	return rc;
-}
-
 static int
 opt_day(struct cli *c, const char *name, int64_t *us)
 {
@@ -115,22 +94,6 @@ opt_time(struct cli *c, const char *name, int64_t *us)
 	return ML_OK;
 }
 
-static int
-opt_int(struct cli *c, const char *name, long lo, long hi, long dflt, long *out)
-{
-	const char *v = cli_get(c, name);
-	char *end;
-
-	*out = dflt;
-	if (!v)
-		return ML_OK;
-	errno = 0;
-	*out = strtol(v, &end, 10);
-	if (!*v || *end || errno || *out < lo || *out > hi)
-		return cli_failf(c, ML_EINPUT, "--%s: a number from %ld to %ld", name, lo, hi);
-	return ML_OK;
-}
-
 /* Fills the build options from the command line. */
 static int
 report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const char **par,
@@ -145,8 +108,8 @@ report_opts(struct cli *c, struct ml_report_opts *o, const char **pol, const cha
 	if ((rc = opt_day(c, "from", &o->from_us)) || (rc = opt_day(c, "to", &o->to_us)) ||
 	    (rc = opt_time(c, "as-of", &o->as_of_us)) ||
 	    (rc = opt_time(c, "generated-at", &o->generated_us)) ||
-	    (rc = opt_int(c, "max-gap-days", 1, 3650, 0, &gap)) ||
-	    (rc = opt_int(c, "jobs", 1, 64, 0, &jobs)))
+	    (rc = cli_opt_long(c, "max-gap-days", 1, 3650, 0, &gap)) ||
+	    (rc = cli_opt_long(c, "jobs", 1, 64, 0, &jobs)))
 		return rc;
 	o->to_us += (int64_t)86400 * 1000000;
 	o->from = cli_get(c, "from");
@@ -504,7 +467,7 @@ cmd_report(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = parse_report_cli(&c, argc, argv,
+	if ((rc = cli_parse_format(&c, argc, argv,
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
 				   "table= sign= passphrase-file= css= allow-unverified "
 				   "max-gap-days= jobs= force time-tolerance= checkpoint= "

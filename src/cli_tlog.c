@@ -409,7 +409,6 @@ cmd_export(int argc, char **argv)
 	struct ml_ledger *l = NULL;
 	struct ml_err e;
 	char *since = NULL, *trust = NULL, kid[ML_KEYID_MAX] = "";
-	const char *jobs;
 	int rc;
 
 	ml_err_clear(&e);
@@ -443,10 +442,11 @@ cmd_export(int argc, char **argv)
 	}
 	if (!cli_get(&c, "out") || c.nargs)
 		return cli_failf(&c, ML_EINPUT, "expected --out DIR --key EXPORTER.key");
-	if ((jobs = cli_get(&c, "jobs"))) {
-		o.jobs = atoi(jobs);
-		if (o.jobs < 1 || o.jobs > 64)
-			return cli_failf(&c, ML_EINPUT, "--jobs: 1 to 64");
+	{
+		long n;
+		if ((rc = cli_opt_long(&c, "jobs", 1, 64, 0, &n)))
+			return rc;
+		o.jobs = (int)n;
 	}
 	if ((rc = cli_out_check(&c, "--out", cli_get(&c, "out"), 1, &e)))
 		return cli_fail(&c, &e);

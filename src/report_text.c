@@ -215,27 +215,6 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 
 /* ---- CSV ------------------------------------------------------------------- */
 
-static void
-csv_field(struct ml_buf *b, const char *s, int numeric)
-{
-	int formula = !numeric && s[0] && strchr("=+-@\t\r", s[0]);
-	int quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-	const char *p;
-
-	if (quote)
-		ml_buf_puts(b, "\"");
-	if (formula)
-		ml_buf_puts(b, "'");
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			ml_buf_puts(b, "\"\"");
-		else
-			ml_buf_append(b, p, 1);
-	}
-	if (quote)
-		ml_buf_puts(b, "\"");
-}
-
 int
 ml_report_csv(const json_t *model, const struct ml_report_table *t, struct ml_buf *out,
 	      struct ml_err *e)
@@ -246,7 +225,7 @@ ml_report_csv(const json_t *model, const struct ml_report_table *t, struct ml_bu
 	if (!t)
 		return ml_err_set(e, ML_EINPUT, "no such table");
 	for (j = 0; j < t->ncols; j++) {
-		csv_field(out, t->cols[j].header, 0);
+		ml_csv_cell(out, t->cols[j].header, 0);
 		ml_buf_puts(out, j + 1 < t->ncols ? "," : "\r\n");
 	}
 	json_array_foreach(ml_report_get(model, t->path), i, r) {
@@ -255,7 +234,7 @@ ml_report_csv(const json_t *model, const struct ml_report_table *t, struct ml_bu
 			char *c = ml_report_cell(json_object_get(r, t->cols[j].key), &numeric);
 			if (!c)
 				return ml_err_set(e, ML_EIO, "out of memory");
-			csv_field(out, c, numeric);
+			ml_csv_cell(out, c, numeric);
 			free(c);
 			ml_buf_puts(out, j + 1 < t->ncols ? "," : "\r\n");
 		}
