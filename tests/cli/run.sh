@@ -321,7 +321,7 @@ want_err 2 'digest: .*no-such-file: No such file'
 run "$M" digest
 want_err 2 'digest: want one PATH'
 run "$M" digest "$W/art" --jobs 0
-want_err 2 'digest: --jobs: 1 to 256'
+want_err 2 'digest: --jobs: a number from 1 to 256'
 end
 
 begin "record model --digest --parent"
