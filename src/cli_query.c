@@ -1,4 +1,5 @@
 /* cli_query — log, show and verify. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,37 @@ open_bundle(struct cli *c, const char *dir, struct ml_ledger **l, struct ml_err 
 	return rc;
 }
 
+/* --bundle DIR: an anchor (--log-key, --trust, --checkpoint) read from
+ * inside DIR comes from whoever made the bundle, so it anchors nothing:
+ * refused (exit 2), also through a symbolic link.  A path that does not
+ * resolve is left for its own reader to report. */
+static int
+anchors_outside(const struct cli *c, const char *bundle, struct ml_err *e)
+{
+	char *dir = realpath(bundle, NULL), *p;
+	size_t n;
+	int i, rc = ML_OK;
+
+	if (!dir)
+		return ML_OK; /* the bundle's own checks name it */
+	n = strlen(dir);
+	for (i = 0; rc == ML_OK && i < c->nopts; i++) {
+		const char *name = c->opts[i].name;
+		if (strcmp(name, "log-key") && strcmp(name, "trust") && strcmp(name, "checkpoint"))
+			continue;
+		if (!(p = realpath(c->opts[i].value, NULL)))
+			continue;
+		if (!strncmp(p, dir, n) && (p[n] == '/' || (n == 1 && dir[0] == '/')))
+			rc = ml_err_set(e, ML_EINPUT, "--%s %s is inside the bundle %s: an anchor "
+					"must be held outside it (the bundle's own log.pub, "
+					"checkpoint or trust.policy come from whoever made it)",
+					name, c->opts[i].value, bundle);
+		free(p);
+	}
+	free(dir);
+	return rc;
+}
+
 /* --log-key FILE: the auditor's own copy of the log key must be the
  * ledger's (and so the bundle's log.pub, which open_bundle compared). */
 static int
@@ -599,7 +631,8 @@ cmd_verify(int argc, char **argv)
 		     "                   outside DIR: --log-key, --checkpoint or --trust (whose\n"
 		     "                   log must be the bundle's); without one it still checks\n"
 		     "                   everything, warns \"nothing outside the bundle was\n"
-		     "                   checked\" and exits 8\n"
+		     "                   checked\" and exits 8.  An anchor inside DIR (its own\n"
+		     "                   log.pub, checkpoint, trust.policy) is refused: exit 2\n"
 		     "--decisions        also replay every recorded gate decision: rebuild its\n"
 		     "                   evidence at its checkpoint and time, evaluate its\n"
 		     "                   recorded policies with its recorded params, and require\n"
@@ -656,6 +689,8 @@ cmd_verify(int argc, char **argv)
 		rc = ml_err_set(&e, ML_EIO, "out of memory");
 		goto out;
 	}
+	if (bundle && (rc = anchors_outside(&c, bundle, &e)))
+		goto out;
 	/* The bundle's files against its manifest before SQLite reads any. */
 	if (bundle && (rc = ml_bundle_check_files(bundle, &manifest, &mlen, &e)))
 		goto out;

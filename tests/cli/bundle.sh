@@ -96,6 +96,21 @@ expect 0 "verify --bundle --checkpoint (a held checkpoint) exits 0" "is a prefix
 	"$M" verify --bundle b --checkpoint held.ckpt
 expect 0 "verify --bundle --trust (its log is the bundle's) exits 0" "" \
 	"$M" verify --bundle b --trust trust.policy
+# An anchor read from inside the bundle comes from whoever made it: refused
+# (exit 2), also by a symbolic link from outside, and the bundle's own
+# trust.policy (export --trust writes one) among them.
+expect 2 "--checkpoint of the bundle's own checkpoint is refused" "inside the bundle" \
+	"$M" verify --bundle b --checkpoint b/checkpoint
+expect 2 "--log-key of the bundle's own log.pub is refused" "inside the bundle" \
+	"$M" verify --bundle b --log-key b/log.pub
+expect 2 "--trust of the bundle's own trust.policy is refused" "inside the bundle" \
+	"$M" verify --bundle b --trust b/trust.policy
+ln -s b/log.pub sneaky.pub
+expect 2 "--log-key through a symbolic link into the bundle is refused" "inside the bundle" \
+	"$M" verify --bundle ./b/ --log-key sneaky.pub
+expect 2 "... also beside a real anchor" "inside the bundle" \
+	"$M" verify --bundle b --log-key log.pub --checkpoint b/checkpoint
+rm -f sneaky.pub
 
 expect 0 "verify --log-key (no bundle): the ledger's log key is the one held" "" \
 	"$M" verify --log-key log.pub
