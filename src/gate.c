@@ -699,9 +699,10 @@ ml_gate_replay_all(struct ml_ledger *l, uint64_t verified, const uint8_t head[ML
 		jobs = ML_GATE_MAX_JOBS;
 	if (jobs > seqs.n / 16 + 1)
 		jobs = seqs.n / 16 + 1; /* a session per worker is worth it */
-	/* libxml2's global state (its mutexes, the dictionary's random seed)
-	 * must be set up once before threads use it: a race there deadlocks */
-	xmlInitParser();
+	/* libxml2's global state (its mutexes, the dictionary's random seed,
+	 * the schema types) must be set up once before threads use it: a race
+	 * there deadlocks or leaks */
+	ml_policy_global_init();
 	for (i = 0; rc == ML_OK && i < jobs; i++) {
 		/* contiguous ranges: checkpoint sizes grow with seq, so each worker
 		 * keeps its sessions */

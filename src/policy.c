@@ -4,6 +4,7 @@
  * in policy_eval.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,9 +16,25 @@
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
 #include <libxml/xmlschemas.h>
+#include <libxml/xmlschemastypes.h>
 
 #include "policy_int.h"
 #include "policy_xsd.h" /* generated from policies/policy.xsd: policy_xsd[] */
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void
+xml_setup(void)
+{
+	xmlInitParser();
+	xmlSchemaInitTypes();
+}
+
+void
+ml_policy_global_init(void)
+{
+	pthread_once(&xml_once, xml_setup);
+}
 
 #define MAX_EXPR 16384
 #define MAX_MESSAGE_PARTS 64
@@ -122,7 +139,7 @@ ml_policy_xml_parse(const char *bytes, size_t len, const char *name, int max_dep
 		return ml_err_set(e, ML_EPOLICY, "%s: empty", name);
 	memset(&s, 0, sizeof s);
 	s.max_depth = max_depth > 0 ? max_depth : ML_POLICY_MAX_DEPTH;
-	xmlInitParser();
+	ml_policy_global_init();
 	if (!(c = xmlCreateMemoryParserCtxt(bytes, (int)len)))
 		return ml_err_set(e, ML_EIO, "%s: out of memory", name);
 	/* Never NOENT, DTDLOAD, DTDATTR, HUGE or XINCLUDE. */

@@ -156,6 +156,12 @@ int ml_policy_xml_parse(const char *bytes, size_t len, const char *name, int max
  * ml_policy_xml_parse. */
 int ml_policy_xml_read(const char *path, size_t max, int max_depth, xmlDocPtr *out,
 		       struct ml_err *e);
+/* Sets up libxml2's process-wide state once: the parser, and the XML
+ * Schema built-in types, which libxml2 2.9 creates lazily and without a
+ * lock (two threads validating for the first time at once leak one set, or
+ * worse).  Every loader calls it; call it before starting threads that load
+ * or validate policies.  Thread-safe (pthread_once). */
+void ml_policy_global_init(void);
 /* Validates doc against an XML schema held in memory (xsd, xsd_len bytes;
  * xsd_name for messages).  "{ns}" is dropped from the messages.  ML_OK, or
  * ML_EPOLICY "path:line: reason" (ML_EIO when out of memory).  Used for

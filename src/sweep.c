@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "evidence.h"
@@ -149,8 +148,8 @@ ml_sweep(const struct ml_sweep_opts *o, const struct ml_sweep_subject *v, size_t
 	share = (n + nt - 1) / nt;
 
 	/* libxml2's global state is set up once here, before any worker uses
-	 * it: done from two threads at once, it deadlocks */
-	xmlInitParser();
+	 * it: done from two threads at once, it deadlocks or leaks */
+	ml_policy_global_init();
 	for (t = 0; t < nt; t++) {
 		size_t end = t + 1 == nt ? n : split_at(v, n, at, share);
 		jobs[t] = (struct job){.o = o, .v = v + at, .out = out + at * o->npolicies,
