@@ -7,10 +7,11 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0
+PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0 libmicrohttpd libcurl
 TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
+           libmicrohttpd-dev libcurl4-openssl-dev curl \
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
            clang libclang-rt-14-dev valgrind \
            chromium \
