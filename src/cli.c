@@ -73,6 +73,14 @@ static const char usage_text[] =
 	"  witness-key --key W.key            a witness's verifier key for trust policies\n"
 	"  export --out DIR --key K [--since HELD]  everything an auditor needs, verified\n"
 	"                                     and signed by K (new or empty DIR)\n"
+	"A ledger server ('mlledger serve', docs/SERVER.md): every answer verified\n"
+	"  mirror --server URL --log-key LOG.pub [--state FILE] [--out LEDGER]\n"
+	"                                     a local, verified, read-only copy\n"
+	"  submit --server URL --log-key LOG.pub [--state FILE] FILE...   POST /add, proofs\n"
+	"                                     checked\n"
+	"  checkpoint --server URL --log-key LOG.pub [--state FILE]   fork/rollback check\n"
+	"  verify --server URL --log-key LOG.pub [--mirror F] [--state FILE]  mirror, verify\n"
+	"     URL also from MLLEDGER_SERVER\n"
 	"Policy\n"
 	"  evidence NAME@VERSION [--env ENV] [--as-of DATE]   the XML the rules read\n"
 	"  gate --policy ID|FILE NAME@VERSION... --env ENV [--key K.key]\n"
@@ -122,7 +130,7 @@ static const struct {
 	{"governance", cmd_governance},
 	{"clock-correct", cmd_clock_correct},
 	{"population", cmd_population}, {"sample", cmd_sample}, {"trace", cmd_trace},
-	{"reconcile", cmd_reconcile},
+	{"reconcile", cmd_reconcile}, {"mirror", cmd_mirror},
 };
 
 static const char *global_ledger;

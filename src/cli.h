@@ -132,6 +132,33 @@ int cmd_population(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+int cmd_mirror(int argc, char **argv);
+
+/* ---- --server URL (cli_remote.c) ---------------------------------------- */
+struct ml_remote;
+struct ml_remote_ckpt;
+struct ml_remote_mirrored;
+/* --server, else MLLEDGER_SERVER (empty: none); NULL when neither. */
+const char *cli_server(const struct cli *c);
+/* A client of cli_server(c) pinned to --log-key (both required: ML_EINPUT).
+ * *out: ml_remote_close. */
+int cli_remote_open(const struct cli *c, struct ml_remote **out, struct ml_err *e);
+/* With --state FILE (else nothing): checks ck against the state and moves
+ * it (remote.h's ml_remote_state_update; latest: ck is the server's
+ * latest); first use and moves are said on stderr. */
+int cli_remote_state(const struct cli *c, struct ml_remote *r, const struct ml_remote_ckpt *ck,
+		     int latest, struct ml_err *e);
+/* GET /checkpoint, verified, then cli_remote_state.  *ck set on success. */
+int cli_remote_latest(const struct cli *c, struct ml_remote *r, struct ml_remote_ckpt *ck,
+		      struct ml_err *e);
+/* A path a mirror may be written to: not a ledger with its log key beside
+ * it, not a secret key, a regular file when it exists.  ML_EINPUT. */
+int cli_mirror_ok(const char *path, struct ml_err *e);
+/* Brings the mirror of the server of c up to its latest checkpoint
+ * (cli_remote_latest, ml_remote_mirror): the mirror is --OPT FILE, else
+ * the default cache file of the origin; its path goes to path. */
+int cli_remote_sync(const struct cli *c, const char *opt, char *path, size_t cap,
+		    struct ml_remote_mirrored *m, struct ml_err *e);
 
 /* The time-warning thresholds (timecheck.h defaults), with --time-tolerance
  * HOURS (1 to 87600) for the backdating tolerance.  Prints the error. */

@@ -10,6 +10,7 @@
 #include "chain.h"
 #include "cli.h"
 #include "gate.h"
+#include "remote.h"
 #include "statement.h"
 #include "store.h"
 #include "note.h"
@@ -595,7 +596,7 @@ cmd_verify(int argc, char **argv)
 
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv, "jobs= checkpoint= state= bundle= trust= log-key= "
-			    "max-witness-age= decisions time-tolerance=")))
+			    "max-witness-age= decisions time-tolerance= server= mirror=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger verify [--jobs N] [--checkpoint FILE]... [--state FILE]\n"
@@ -647,9 +648,27 @@ cmd_verify(int argc, char **argv)
 		     "or more entries appended at most 1 s apart whose author times span more\n"
 		     "than a day) are counted in a line, listed by --format json\n"
 		     "(timeWarnings, backfills, ledgerStart; ledger/FORMAT.md §5).\n\n"
+		     "With --server URL (or MLLEDGER_SERVER) and --log-key LOG.pub: first\n"
+		     "brings the mirror (--mirror FILE, default as 'mlledger mirror') up to the\n"
+		     "server's latest checkpoint, every entry and proof checked ('mlledger\n"
+		     "mirror --help'; --state FILE as there), then verifies the mirror in full\n"
+		     "as above.\n\n"
 		     "Exit 0 when intact; 4 naming the first bad entry and why; 8 for a bundle\n"
 		     "that verified with nothing outside it checked.");
 		return ML_OK;
+	}
+	if (cli_server(&c)) {
+		static char mirror[4200];
+		struct ml_remote_mirrored m;
+		if (cli_get(&c, "bundle"))
+			return cli_failf(&c, ML_EINPUT, "--bundle: not with --server");
+		if ((rc = cli_remote_sync(&c, "mirror", mirror, sizeof mirror, &m, &e)))
+			return cli_fail(&c, &e);
+		if (!c.json)
+			printf("ok: mirror %s: %llu entries (%llu new) from %s\n", mirror,
+			       (unsigned long long)m.after, (unsigned long long)(m.after - m.before),
+			       cli_server(&c));
+		c.ledger = mirror;
 	}
 	{
 		long n;

@@ -8,6 +8,7 @@
 
 #include "artifact.h"
 #include "cli.h"
+#include "remote.h"
 #include "gate.h"
 #include "request.h"
 #include "statement.h"
@@ -446,6 +447,48 @@ replay_gates(struct ml_ledger *l, const struct ml_append_item *items, int n, str
 	return rc;
 }
 
+/* submit --server: each file posted (POST /add) and its proof verified,
+ * then the state.  Stops at the first refusal; those before stay
+ * appended (each is its own entry on the server). */
+static int
+submit_remote(struct cli *c, struct ml_err *e)
+{
+	struct ml_remote *r = NULL;
+	struct ml_remote_added a;
+	struct ml_appended out;
+	char *buf = NULL;
+	size_t len;
+	int i, rc;
+
+	if ((rc = cli_remote_open(c, &r, e)))
+		return rc;
+	for (i = 0; i < c->nargs && rc == ML_OK; i++) {
+		memset(&a, 0, sizeof a);
+		if ((rc = ml_read_file(c->args[i], ML_MAX_ENVELOPE + 2, &buf, &len, e)))
+			break;
+		rc = ml_remote_submit(r, (const uint8_t *)buf, len, ML_REMOTE_ATTEMPTS, &a, e);
+		free(buf);
+		buf = NULL;
+		if (rc == ML_OK)
+			rc = cli_remote_state(c, r, &a.ck, 0, e);
+		if (rc) {
+			char msg[sizeof e->msg];
+			snprintf(msg, sizeof msg, "%s", e->msg);
+			ml_err_set(e, rc, "%s: %.300s", c->args[i], msg);
+			ml_remote_added_free(&a);
+			break;
+		}
+		out.seq = a.seq;
+		memcpy(out.leaf, a.leaf, sizeof out.leaf);
+		out.time_us = a.time_us;
+		out.existing = a.existing;
+		print_appended(c, &out, c->args[i]);
+		ml_remote_added_free(&a);
+	}
+	ml_remote_close(r);
+	return rc;
+}
+
 int
 cmd_submit(int argc, char **argv)
 {
@@ -458,10 +501,12 @@ cmd_submit(int argc, char **argv)
 	int i, rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "")))
+	if ((rc = cli_parse(&c, argc, argv, "server= log-key= state=")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger submit FILE...\n\nAppends DSSE envelopes made by "
+		puts("usage: mlledger submit FILE...\n"
+		     "       mlledger submit --server URL --log-key LOG.pub [--state FILE] FILE...\n"
+		     "\nAppends DSSE envelopes made by "
 		     "'mlledger sign' (or any DSSE signer), all in one\ntransaction: every "
 		     "file is checked as 'verify' would check it, or none is written.\n"
 		     "An envelope the ledger already holds (the same statement by the same\n"
@@ -471,11 +516,22 @@ cmd_submit(int argc, char **argv)
 		     "and kinds under the governance's dualControl need K admins (persons).\n"
 		     "Exit codes: 2 bad input, 5 storage error, 6 key error (a signature that\n"
 		     "does not verify, too few admins), 7 conflict (an idempotencyKey already\n"
-		     "names other content).");
+		     "names other content).\n\n"
+		     "With --server URL (or MLLEDGER_SERVER), each FILE is posted to the\n"
+		     "ledger server ('mlledger serve', POST /add) in turn, as its own entry:\n"
+		     "the answer's inclusion proof is checked against a checkpoint signed by\n"
+		     "LOG.pub for the leaf rebuilt from the envelope sent, and with --state FILE\n"
+		     "that checkpoint must be consistent with the last one accepted (exit 4:\n"
+		     "fork, rollback, a bad proof).  503 and lost connections are retried (the\n"
+		     "server answers a retry with the entry it holds).  The first refusal stops\n"
+		     "(the files before it stay appended); its line is the server's, exit code\n"
+		     "as above (5 for a server or network error).");
 		return ML_OK;
 	}
 	if (c.nargs == 0)
 		return cli_failf(&c, ML_EINPUT, "expected one or more envelope files");
+	if (cli_server(&c))
+		return (rc = submit_remote(&c, &e)) ? cli_fail(&c, &e) : ML_OK;
 	items = calloc((size_t)c.nargs, sizeof *items);
 	out = calloc((size_t)c.nargs, sizeof *out);
 	bufs = calloc((size_t)c.nargs, sizeof *bufs);

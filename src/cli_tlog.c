@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "note.h"
 #include "output.h"
+#include "remote.h"
 #include "tlog.h"
 
 /* Parses a decimal size or seq; -1 on error. */
@@ -50,13 +51,34 @@ cmd_checkpoint(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "size=")) || (rc = opt_size(&c, &n)))
+	if ((rc = cli_parse(&c, argc, argv, "size= server= log-key= state=")) ||
+	    (rc = opt_size(&c, &n)))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger checkpoint [--size N]\n\n"
+		puts("usage: mlledger checkpoint [--size N]\n"
+		     "       mlledger checkpoint --server URL --log-key LOG.pub [--state FILE]\n\n"
 		     "Prints the latest signed checkpoint (a C2SP tlog-checkpoint in a signed\n"
-		     "note, signed by the log key), or the stored one of tree size N.");
+		     "note, signed by the log key), or the stored one of tree size N.\n\n"
+		     "With --server URL (or MLLEDGER_SERVER): the server's latest, checked\n"
+		     "against the log key LOG.pub (exit 4 when it is of another log or not\n"
+		     "signed by it); with --state FILE (the last checkpoint this client\n"
+		     "accepted, per log) it must be consistent with the state (the server's\n"
+		     "consistency proof is checked), and the state moves up to it.  A smaller\n"
+		     "tree, another root at the same size or a bad proof: exit 4 (fork or\n"
+		     "rollback), the state unchanged.");
 		return ML_OK;
+	}
+	if (cli_server(&c)) {
+		struct ml_remote *r = NULL;
+		struct ml_remote_ckpt ck = {0};
+		if (n >= 0)
+			return cli_failf(&c, ML_EINPUT, "--size: not with --server");
+		if ((rc = cli_remote_open(&c, &r, &e)) == ML_OK &&
+		    (rc = cli_remote_latest(&c, r, &ck, &e)) == ML_OK)
+			fputs(ck.note, stdout);
+		ml_remote_ckpt_free(&ck);
+		ml_remote_close(r);
+		return rc ? cli_fail(&c, &e) : ML_OK;
 	}
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);

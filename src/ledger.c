@@ -563,3 +563,230 @@ ml_ledger_subject(struct ml_ledger *l, const char *kind, const char *ref,
 		return ml_err_set(e, ML_EINPUT, "unknown %s %s (record it first)", kind, ref);
 	return ML_OK;
 }
+
+/* ---- replicas ------------------------------------------------------------ */
+
+int
+ml_ledger_create_replica(const char *path, const char *origin, const char *logkey,
+			 struct ml_err *e)
+{
+	struct ml_store *s = NULL;
+	struct ml_pubkey k;
+	int rc;
+
+	if (!origin_valid(origin))
+		return ml_err_set(e, ML_EINTEGRITY, "the log's origin \"%.130s\" is not one a "
+				  "ledger can have", origin);
+	if ((rc = ml_pubkey_parse(logkey, strlen(logkey), &k, e)))
+		return rc;
+	if ((rc = mkdir_parent(path, e)) || (rc = ml_store_create(path, &s, e)))
+		return rc;
+	if ((rc = ml_store_begin(s, 1, e)) ||
+	    (rc = ml_store_meta_set(s, "format", "2", e)) ||
+	    (rc = ml_store_meta_set(s, "origin", origin, e)) ||
+	    (rc = ml_store_meta_set(s, "log_key", logkey, e)) ||
+	    (rc = ml_store_commit(s, e))) {
+		char aux[PATH_MAX + 8];
+		ml_store_close(s);
+		unlink(path);
+		snprintf(aux, sizeof aux, "%s-wal", path);
+		unlink(aux);
+		snprintf(aux, sizeof aux, "%s-shm", path);
+		unlink(aux);
+		return rc;
+	}
+	ml_store_close(s);
+	return ML_OK;
+}
+
+struct ml_replica {
+	struct ml_ledger *l;
+	uint64_t next;
+	uint8_t last[ML_SHA256_LEN];
+	int64_t last_time;
+	struct ml_merkle_edge edge;
+	struct ml_rules_state rules;
+	struct ml_err *e;       /* for replica_node, the edge's callback */
+	int genesis_format;     /* the format the genesis copied here declares; 0: none */
+};
+
+static int
+replica_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[ML_SHA256_LEN])
+{
+	struct ml_replica *r = ctx;
+
+	return ml_store_node_put(r->l->s, level, index, hash, r->e);
+}
+
+int
+ml_replica_begin(struct ml_ledger *l, struct ml_replica **out, struct ml_err *e)
+{
+	struct ml_replica *r = calloc(1, sizeof *r);
+	int rc;
+
+	if (!r)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	r->l = l;
+	if ((rc = ml_store_begin(l->s, 1, e))) {
+		free(r);
+		return rc;
+	}
+	if ((rc = ml_store_head(l->s, &r->next, r->last, &r->last_time, e)) ||
+	    (rc = load_edge(l->s, r->next, &r->edge, e)) ||
+	    (rc = ml_rules_state_load(&r->rules, l->s, e))) {
+		ml_replica_abort(r);
+		return rc;
+	}
+	*out = r;
+	return ML_OK;
+}
+
+uint64_t
+ml_replica_next(const struct ml_replica *r)
+{
+	return r->next;
+}
+
+static int
+replica_bad(struct ml_err *e, uint64_t seq, const char *what)
+{
+	ml_err_set(e, ML_EINTEGRITY, "entry %llu: %s", (unsigned long long)seq, what);
+	e->seq = (long long)seq;
+	return ML_EINTEGRITY;
+}
+
+/* The genesis copied must name this replica's origin and log key. */
+static int
+replica_genesis(struct ml_replica *r, const struct ml_checked *c, struct ml_err *e)
+{
+	const char *o = json_string_value(json_object_get(c->st.predicate, "origin"));
+	const char *k = json_string_value(json_object_get(c->st.predicate, "logKey"));
+
+	if (!o || !k || strcmp(o, r->l->origin) != 0 || strcmp(k, r->l->logkey) != 0)
+		return replica_bad(e, c->seq, "the genesis names another origin or log key than "
+				   "the pinned one");
+	r->genesis_format = (int)json_integer_value(json_object_get(c->st.predicate, "format"));
+	return ML_OK;
+}
+
+int
+ml_replica_add(struct ml_replica *r, const struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN],
+	       struct ml_err *e)
+{
+	struct ml_checked c;
+	const char *bad = "";
+	int rc;
+
+	if (en->seq != r->next)
+		return replica_bad(e, en->seq, "not the next entry of the copy");
+	if (memcmp(en->prev, r->last, ML_SHA256_LEN) != 0)
+		return replica_bad(e, en->seq, "broken link: prev is not the leaf hash of the "
+				   "entry before");
+	if (en->envelope_len > ML_MAX_ENVELOPE)
+		return replica_bad(e, en->seq, "envelope too large");
+	rc = ml_rules_check(r->l->s, ML_DB_MAIN, &r->rules, en->seq, en->time_us, en->envelope,
+			    en->envelope_len, 1, NULL, &c, e);
+	if (rc == ML_EIO)
+		return rc;
+	if (rc) {
+		char why[sizeof e->msg];
+		snprintf(why, sizeof why, "%.360s", e->msg);
+		ml_err_set(e, ML_EINTEGRITY, "entry %llu: invalid entry: %s",
+			   (unsigned long long)en->seq, why);
+		e->seq = (long long)en->seq;
+		return ML_EINTEGRITY;
+	}
+	if (c.st.kind != ML_KIND_CLOCK_CORRECTION && en->time_us < r->last_time)
+		rc = replica_bad(e, en->seq, "append time goes backwards");
+	else if (c.env.nco && !ml_envelope_verify_all(&c.env, &c.signer, c.co, &bad))
+		rc = replica_bad(e, en->seq, "a countersignature does not verify");
+	else if (c.st.kind == ML_KIND_GENESIS)
+		rc = replica_genesis(r, &c, e);
+	if (rc == ML_OK) {
+		ml_leaf_hash(en, leaf);
+		if ((rc = ml_store_entry_insert(r->l->s, en, leaf, e)) == ML_OK)
+			rc = ml_rules_apply(r->l->s, ML_DB_MAIN, &r->rules, &c, e);
+	}
+	ml_checked_free(&c);
+	if (rc)
+		return rc;
+	r->e = e;
+	if ((rc = ml_merkle_edge_add(&r->edge, leaf, replica_node, r)))
+		return rc;
+	memcpy(r->last, leaf, ML_SHA256_LEN);
+	r->last_time = en->time_us;
+	r->next++;
+	return ML_OK;
+}
+
+/* note is a checkpoint of the replica's log, of its size and root. */
+static int
+replica_note_ok(struct ml_replica *r, const char *note, size_t len, struct ml_err *e)
+{
+	struct ml_note n;
+	struct ml_checkpoint cp;
+	struct ml_pubkey k;
+	uint8_t root[ML_SHA256_LEN];
+	int rc;
+
+	if ((rc = ml_pubkey_parse(r->l->logkey, strlen(r->l->logkey), &k, e)))
+		return rc;
+	if ((rc = ml_note_parse(note, len, &n, e)))
+		return ml_err_prefix(e, ML_EINTEGRITY, "the checkpoint");
+	rc = ml_checkpoint_parse(n.text, n.text_len, &cp, e);
+	if (rc == ML_OK && !ml_note_verify(&n, &k))
+		rc = ml_err_set(e, ML_EINTEGRITY, "the checkpoint is not signed by the log key %s",
+				k.name);
+	ml_note_clear(&n);
+	if (rc)
+		return ml_err_prefix(e, ML_EINTEGRITY, "the checkpoint");
+	ml_merkle_edge_root(&r->edge, root);
+	if (strcmp(cp.origin, r->l->origin) != 0 || cp.size != r->next ||
+	    memcmp(cp.root, root, ML_SHA256_LEN) != 0) {
+		char want[ML_SHA256_LEN * 2 + 1], got[ML_SHA256_LEN * 2 + 1];
+		ml_hex_encode(cp.root, ML_SHA256_LEN, want);
+		ml_hex_encode(root, ML_SHA256_LEN, got);
+		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint (size %llu, root %.16s...) is "
+				  "not the tree of the entries copied (size %llu, root %.16s...)",
+				  (unsigned long long)cp.size, want, (unsigned long long)r->next,
+				  got);
+	}
+	return ML_OK;
+}
+
+int
+ml_replica_commit(struct ml_replica *r, const char *note, size_t len, struct ml_err *e)
+{
+	char fmt[4], *held = NULL;
+	uint64_t got;
+	int rc;
+
+	if ((rc = replica_note_ok(r, note, len, e)))
+		goto out;
+	rc = ml_store_checkpoint_get(r->l->s, (int64_t)r->next, &got, &held, e);
+	free(held);
+	if (rc == ML_EINPUT)
+		rc = ml_store_checkpoint_put(r->l->s, r->next, note, e);
+	if (rc == ML_OK && r->genesis_format) {
+		snprintf(fmt, sizeof fmt, "%d", r->genesis_format);
+		rc = ml_store_meta_set(r->l->s, "format", fmt, e);
+	}
+	if (rc == ML_OK) {
+		rc = ml_store_commit(r->l->s, e);
+		r->l = NULL; /* committed: nothing to roll back */
+	}
+out:
+	ml_replica_abort(r);
+	return rc;
+}
+
+void
+ml_replica_abort(struct ml_replica *r)
+{
+	if (!r)
+		return;
+	if (r->l)
+		ml_store_rollback(r->l->s);
+	ml_rules_state_free(&r->rules);
+	free(r);
+}

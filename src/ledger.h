@@ -4,8 +4,10 @@
  * the busy timeout), every envelope checked by rules against the current
  * projection, entry and projection rows written, COMMIT with WAL and
  * synchronous=FULL.  A batch is all or nothing.  An envelope the ledger
- * already holds is answered with the entry it repeats (retry.h).  May call
- * rules, retry, chain, statement, keys, store, util.
+ * already holds is answered with the entry it repeats (retry.h).  A replica
+ * (`mlledger mirror`) is a ledger without a log key whose entries are
+ * copied from a server under the same rules (ml_replica_*).  May call
+ * rules, retry, chain, statement, merkle, note, keys, store, util.
  */
 #ifndef ML_LEDGER_H
 #define ML_LEDGER_H
@@ -113,5 +115,47 @@ void ml_batch_abort(struct ml_batch *b);
  * ML_EINPUT "unknown ..." when absent. */
 int ml_ledger_subject(struct ml_ledger *l, const char *kind, const char *ref,
 		      uint8_t digest[ML_SHA256_LEN], int64_t *seq, struct ml_err *e);
+
+/* ---- replicas: a verified copy of another host's ledger ----------------
+ *
+ * `mlledger mirror` keeps a local copy of a served ledger that every
+ * reading command can open.  It holds no log key (appends to it are
+ * refused: ml_batch_begin finds no key), and its entries are written only
+ * through a replica batch, which checks each as verify would and as the
+ * server's append did: seq, prev link and non-decreasing time, every rule of
+ * rules.h at its place with every signature verified, then the tree nodes;
+ * at commit the recomputed root must equal a checkpoint signed by the log
+ * key the replica was created with.  One transaction: a refused batch
+ * leaves the replica as it was. */
+
+/* Creates an empty replica at path (must not exist; no log key file) whose
+ * meta holds origin and the log's verifier key line logkey; the format is
+ * set from the genesis entry when it is copied.  On failure nothing is
+ * left behind. */
+int ml_ledger_create_replica(const char *path, const char *origin, const char *logkey,
+			     struct ml_err *e);
+
+struct ml_replica;
+/* Takes the write lock of l (a replica, or any ledger) and loads its head,
+ * tree edge and rules state.  *out is freed by commit or abort. */
+int ml_replica_begin(struct ml_ledger *l, struct ml_replica **out, struct ml_err *e);
+/* The seq the next entry must have. */
+uint64_t ml_replica_next(const struct ml_replica *r);
+/* Checks en as entry ml_replica_next(r) and writes it.  leaf receives its
+ * leaf hash.  ML_EINTEGRITY (e->seq = en->seq) for a wrong seq, a broken
+ * prev link, a time before the previous entry's, an envelope larger than
+ * ML_MAX_ENVELOPE, a genesis whose origin or log key is not the replica's,
+ * or anything the rules refuse (the message says what); ML_EIO for storage
+ * errors.  After an error only abort is allowed. */
+int ml_replica_add(struct ml_replica *r, const struct ml_entry *en,
+		   uint8_t leaf[ML_SHA256_LEN], struct ml_err *e);
+/* Checks note (len bytes): a checkpoint signed by the replica's log key, of
+ * its origin, whose size is the replica's and whose root is the tree's;
+ * stores it (unless a checkpoint of that size is stored) and commits.
+ * ML_EINTEGRITY when it does not match (nothing is written); frees r
+ * whatever the result. */
+int ml_replica_commit(struct ml_replica *r, const char *note, size_t len, struct ml_err *e);
+/* Writes nothing; frees r (NULL is fine). */
+void ml_replica_abort(struct ml_replica *r);
 
 #endif

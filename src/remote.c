@@ -1,0 +1,573 @@
+/* remote — see remote.h. */
+#include "remote.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "http.h"
+#include "ledger.h"
+#include "merkle.h"
+#include "output.h"
+#include "tiles.h"
+#include "tlog.h"
+
+/* Largest answers read: a checkpoint note, a consistency proof, a hash
+ * tile, an entry bundle (256 entries of at most 65,535 bytes and their
+ * lengths), an error line. */
+#define PROOF_TEXT_MAX ((ML_PROOF_MAX + 1) * 46)
+#define BUNDLE_MAX ((size_t)ML_TILE_WIDTH * (ML_TILE_ENTRY_MAX + 2))
+#define RETRY_WAIT_MAX 30
+
+struct ml_remote {
+	struct ml_http *http;
+	char base[ML_HTTP_URL_MAX - 127]; /* room for the paths appended */
+	struct ml_pubkey logkey;
+	char logline[ML_VKEY_MAX];
+};
+
+int
+ml_remote_open(const char *url, const struct ml_pubkey *logkey, struct ml_remote **out,
+	       struct ml_err *e)
+{
+	struct ml_remote *r;
+	size_t n;
+	int rc;
+
+	/* room for the longest path appended ("/tile/entries/..."): 128 */
+	if (!ml_http_url_ok(url) || strlen(url) > ML_HTTP_URL_MAX - 128)
+		return ml_err_set(e, ML_EINPUT, "--server %.200s: expected an http:// or https:// "
+				  "URL of at most %d bytes", url, ML_HTTP_URL_MAX - 128);
+	if (!(r = calloc(1, sizeof *r)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	if ((rc = ml_http_new(&r->http, e))) {
+		free(r);
+		return rc;
+	}
+	snprintf(r->base, sizeof r->base, "%s", url);
+	n = strlen(r->base);
+	if (n && r->base[n - 1] == '/')
+		r->base[n - 1] = '\0';
+	r->logkey = *logkey;
+	ml_pubkey_format(logkey, r->logline);
+	*out = r;
+	return ML_OK;
+}
+
+void
+ml_remote_close(struct ml_remote *r)
+{
+	if (!r)
+		return;
+	ml_http_free(r->http);
+	free(r);
+}
+
+const char *
+ml_remote_url(const struct ml_remote *r)
+{
+	return r->base;
+}
+
+void
+ml_remote_ckpt_free(struct ml_remote_ckpt *c)
+{
+	if (!c)
+		return;
+	free(c->note);
+	memset(c, 0, sizeof *c);
+}
+
+void
+ml_remote_added_free(struct ml_remote_added *a)
+{
+	if (a)
+		ml_remote_ckpt_free(&a->ck);
+}
+
+/* The server's one-line error body, printable, at most 300 bytes. */
+static void
+body_line(const struct ml_http_resp *resp, char *out, size_t cap)
+{
+	size_t i, n = resp->body.len < cap - 1 ? resp->body.len : cap - 1;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = resp->body.data[i];
+		if (ch == '\n' || ch == '\r')
+			break;
+		out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	out[i] = '\0';
+}
+
+/* GET base + path into *resp; a status other than 200 is ML_EIO naming the
+ * URL and the server's line, and *status (may be NULL) tells which (0: none
+ * came). */
+static int
+get200s(struct ml_remote *r, const char *path, size_t max, struct ml_http_resp *resp,
+	long *status, struct ml_err *e)
+{
+	char url[ML_HTTP_URL_MAX + 1], line[300];
+	int rc;
+
+	snprintf(url, sizeof url, "%s%s", r->base, path);
+	if (status)
+		*status = 0;
+	if ((rc = ml_http_get(r->http, url, max, resp, e)))
+		return rc;
+	if (status)
+		*status = resp->status;
+	if (resp->status != 200) {
+		body_line(resp, line, sizeof line);
+		rc = ml_err_set(e, ML_EIO, "%s: HTTP %ld%s%s", url, resp->status, *line ? ": " : "",
+				line);
+		ml_http_resp_free(resp);
+		return rc;
+	}
+	/* NUL-terminate for the text parsers (not counted in len) */
+	ml_buf_append(&resp->body, "", 1);
+	if (resp->body.oom) {
+		ml_http_resp_free(resp);
+		return ml_err_set(e, ML_EIO, "out of memory");
+	}
+	resp->body.len--;
+	return ML_OK;
+}
+
+static int
+get200(struct ml_remote *r, const char *path, size_t max, struct ml_http_resp *resp,
+       struct ml_err *e)
+{
+	return get200s(r, path, max, resp, NULL, e);
+}
+
+int
+ml_remote_checkpoint(struct ml_remote *r, struct ml_remote_ckpt *out, struct ml_err *e)
+{
+	struct ml_http_resp resp;
+	struct ml_checkpoint cp;
+	int rc;
+
+	if ((rc = get200(r, "/checkpoint", ML_NOTE_MAX, &resp, e)))
+		return rc;
+	if ((rc = ml_tlog_note_of(&r->logkey, (const char *)resp.body.data, resp.body.len, &cp,
+				  e))) {
+		ml_http_resp_free(&resp);
+		return ml_err_prefix(e, ML_EINTEGRITY, "the server's checkpoint");
+	}
+	out->note = (char *)resp.body.data; /* NUL-terminated by get200 */
+	out->len = resp.body.len;
+	out->cp = cp;
+	return ML_OK;
+}
+
+/* "size N (root B64...)" for messages. */
+static void
+ckpt_name(const struct ml_checkpoint *c, char *buf, size_t cap)
+{
+	char *b = ml_b64_encode(c->root, ML_SHA256_LEN);
+
+	snprintf(buf, cap, "size %llu, root %s", (unsigned long long)c->size, b ? b : "?");
+	free(b);
+}
+
+int
+ml_remote_consistent(struct ml_remote *r, const struct ml_checkpoint *old,
+		     const struct ml_checkpoint *new, struct ml_err *e)
+{
+	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
+	struct ml_http_resp resp;
+	char path[96], a[80], b[80];
+	size_t n = 0;
+	long status;
+	int rc;
+
+	if (old->size == 0 || old->size >= new->size)
+		return ml_tlog_consistent(old, new, (const uint8_t(*)[ML_SHA256_LEN])proof, 0, e);
+	snprintf(path, sizeof path, "/consistency?old=%llu&new=%llu",
+		 (unsigned long long)old->size, (unsigned long long)new->size);
+	if ((rc = get200s(r, path, PROOF_TEXT_MAX, &resp, &status, e))) {
+		/* a server that signed both sizes can always prove them */
+		if (status == 400 || status == 404)
+			e->code = rc = ML_EINTEGRITY;
+		if (rc != ML_EINTEGRITY)
+			return rc;
+	} else {
+		rc = ml_tlog_hashes_parse((const char *)resp.body.data, resp.body.len, proof, &n, e);
+		ml_http_resp_free(&resp);
+		if (rc == ML_OK)
+			rc = ml_tlog_consistent(old, new, (const uint8_t(*)[ML_SHA256_LEN])proof, n,
+						e);
+	}
+	if (rc) {
+		ckpt_name(old, a, sizeof a);
+		ckpt_name(new, b, sizeof b);
+		ml_err_prefix(e, ML_EINTEGRITY, "the server's consistency proof");
+		return ml_err_set(e, ML_EINTEGRITY, "%.200s (held: %s; server: %s)", e->msg, a, b);
+	}
+	return ML_OK;
+}
+
+/* The state held in path: *held set when it exists. */
+static int
+state_read(struct ml_remote *r, const char *path, int *exists, struct ml_checkpoint *held,
+	   struct ml_err *e)
+{
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = ml_state_stat(path, exists, e)) || !*exists)
+		return rc;
+	if ((rc = ml_read_file(path, ML_NOTE_MAX, &text, &len, e)))
+		return rc;
+	rc = ml_tlog_note_of(&r->logkey, text, len, held, e);
+	free(text);
+	if (rc) {
+		ml_err_prefix(e, ML_EINTEGRITY, path);
+		return ml_err_prefix(e, ML_EINTEGRITY, "--state (one state file per log: was the "
+				     "log replaced?)");
+	}
+	return ML_OK;
+}
+
+/* ck against the held checkpoint; *move set when the file should take ck. */
+static int
+state_step(struct ml_remote *r, const struct ml_checkpoint *held, const struct ml_remote_ckpt *ck,
+	   int latest, int *move, struct ml_err *e)
+{
+	char a[80], b[80];
+
+	*move = 0;
+	if (ck->cp.size > held->size) {
+		*move = 1;
+		return ml_remote_consistent(r, held, &ck->cp, e);
+	}
+	if (ck->cp.size == held->size) {
+		if (memcmp(ck->cp.root, held->root, ML_SHA256_LEN) == 0)
+			return ML_OK;
+		ckpt_name(held, a, sizeof a);
+		ckpt_name(&ck->cp, b, sizeof b);
+		return ml_err_set(e, ML_EINTEGRITY, "the log forked: the server shows another "
+				  "tree at the size this client holds (held: %s; server: %s)", a, b);
+	}
+	if (latest) {
+		ckpt_name(held, a, sizeof a);
+		ckpt_name(&ck->cp, b, sizeof b);
+		return ml_err_set(e, ML_EINTEGRITY, "a rollback: the server's latest checkpoint "
+				  "is smaller than the one this client holds (held: %s; server: %s)",
+				  a, b);
+	}
+	return ml_remote_consistent(r, &ck->cp, held, e);
+}
+
+int
+ml_remote_state_update(struct ml_remote *r, const char *path, const struct ml_remote_ckpt *ck,
+		       int latest, struct ml_remote_state *out, struct ml_err *e)
+{
+	struct ml_checkpoint held;
+	struct ml_remote_state st = {0, 0, 0};
+	int rc, lockfd = -1, exists = 0, move = 1;
+
+	if ((rc = ml_state_lock(path, 60, &lockfd, e)) ||
+	    (rc = state_read(r, path, &exists, &held, e)))
+		goto out;
+	st.existed = exists;
+	if (exists) {
+		st.was = held.size;
+		if ((rc = state_step(r, &held, ck, latest, &move, e)))
+			goto out;
+	}
+	if (move && (rc = ml_write_file_atomic(path, ck->note, ck->len, 0644, 0, e)) == ML_OK)
+		st.moved = 1;
+out:
+	ml_state_unlock(lockfd);
+	if (rc == ML_OK && out)
+		*out = st;
+	return rc;
+}
+
+/* ---- submit ---------------------------------------------------------- */
+
+static void
+sleep_s(long s, long extra_ms)
+{
+	struct timespec ts = {s, extra_ms * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* The exit code a refusal of POST /add maps to (docs/SERVER.md). */
+static int
+status_rc(long status, const char *line)
+{
+	switch (status) {
+	case 400:
+	case 405:
+	case 413:
+		return ML_EINPUT;
+	case 403:
+		return ML_EKEY;
+	case 409:
+		return strncmp(line, "conflict: idempotency key", 25) == 0 ? ML_ECONFLICT
+									   : ML_EINPUT;
+	default:
+		return ML_EIO;
+	}
+}
+
+/* Checks a 200 answer of POST /add for env and fills *out. */
+static int
+check_added(struct ml_remote *r, const struct ml_http_resp *resp, const uint8_t *env,
+	    size_t len, struct ml_remote_added *out, struct ml_err *e)
+{
+	struct ml_tlog_proof p;
+	struct ml_entry en;
+	struct ml_buf leaf = {0};
+	struct ml_checkpoint cp;
+	uint64_t index;
+	char *note;
+	int rc;
+
+	if (ml_tlog_proof_parse((const char *)resp->body.data, resp->body.len, &p, e))
+		return ml_err_prefix(e, ML_EINTEGRITY, "the server's proof");
+	if (!p.extra || p.extra_len != ML_SHA256_LEN + 8) {
+		ml_tlog_proof_clear(&p);
+		return ml_err_set(e, ML_EINTEGRITY, "the server's proof: its extra line is not "
+				  "prev (32 bytes) and time (8 bytes)");
+	}
+	memset(&en, 0, sizeof en);
+	en.seq = p.index;
+	memcpy(en.prev, p.extra, ML_SHA256_LEN);
+	en.time_us = (int64_t)ml_get_be64(p.extra + ML_SHA256_LEN);
+	en.envelope = env;
+	en.envelope_len = len;
+	ml_leaf_encode(&en, &leaf);
+	rc = leaf.oom ? ml_err_set(e, ML_EIO, "out of memory")
+		      : ml_tlog_verify_proof(&r->logkey, (const char *)resp->body.data,
+					     resp->body.len, leaf.data, leaf.len, &index, e);
+	if (rc == ML_OK && index != p.index)
+		rc = ml_err_set(e, ML_EINTEGRITY, "the proof's index changed");
+	if (rc == ML_OK &&
+	    (rc = ml_tlog_note_of(&r->logkey, p.note.bytes, p.note.len, &cp, e)) == ML_OK &&
+	    !(note = strdup(p.note.bytes)))
+		rc = ml_err_set(e, ML_EIO, "out of memory");
+	if (rc == ML_OK) {
+		out->seq = p.index;
+		ml_leaf_hash(&en, out->leaf);
+		out->time_us = en.time_us;
+		out->existing = resp->existing;
+		out->ck.note = note;
+		out->ck.len = p.note.len;
+		out->ck.cp = cp;
+	} else if (rc != ML_EIO) {
+		ml_err_prefix(e, ML_EINTEGRITY, "the server's proof");
+	}
+	ml_buf_free(&leaf);
+	ml_tlog_proof_clear(&p);
+	return rc;
+}
+
+int
+ml_remote_submit(struct ml_remote *r, const uint8_t *env, size_t len, unsigned attempts,
+		 struct ml_remote_added *out, struct ml_err *e)
+{
+	struct ml_http_resp resp;
+	struct ml_remote_added a;
+	char url[ML_HTTP_URL_MAX + 1], line[300];
+	unsigned i;
+	int rc = ML_EIO;
+
+	while (len && (env[len - 1] == '\n' || env[len - 1] == '\r'))
+		len--;
+	if (len == 0 || len > ML_TILE_ENVELOPE_MAX)
+		return ml_err_set(e, ML_EINPUT, "an envelope of 1 to %d bytes is needed (a served "
+				  "ledger's limit), not %zu", ML_TILE_ENVELOPE_MAX, len);
+	snprintf(url, sizeof url, "%s/add", r->base);
+	memset(&a, 0, sizeof a);
+	for (i = 1; i <= (attempts ? attempts : 1); i++) {
+		long wait = 0;
+		a.attempts = i;
+		rc = ml_http_post(r->http, url, env, len, "application/json", ML_TLOG_PROOF_MAX,
+				  &resp, e);
+		if (rc == ML_EIO) { /* on the wire: the server answers a retry */
+			wait = (long)i;
+		} else if (rc) {
+			return rc;
+		} else if (resp.status == 200) {
+			rc = check_added(r, &resp, env, len, &a, e);
+			ml_http_resp_free(&resp);
+			if (rc)
+				return rc;
+			*out = a;
+			return ML_OK;
+		} else {
+			body_line(&resp, line, sizeof line);
+			rc = ml_err_set(e, status_rc(resp.status, line), "%s%s(HTTP %ld from %s)",
+					line, *line ? " " : "", resp.status, url);
+			wait = resp.status == 503 ? (resp.retry_after >= 0 ? resp.retry_after : 1)
+						  : -1;
+			ml_http_resp_free(&resp);
+			if (wait < 0)
+				return rc;
+		}
+		if (i < attempts)
+			sleep_s(wait > RETRY_WAIT_MAX ? RETRY_WAIT_MAX : wait, wait ? 0 : 100);
+	}
+	return rc;
+}
+
+/* ---- mirror ---------------------------------------------------------- */
+
+/* Fetches tile t (hash tile or bundle) of the tree. */
+static int
+get_tile(struct ml_remote *r, const struct ml_tile *t, size_t max, struct ml_http_resp *resp,
+	 struct ml_err *e)
+{
+	char path[ML_TILE_PATH_MAX + 1];
+
+	path[0] = '/';
+	if (ml_tile_format(t, path + 1, sizeof path - 1))
+		return ml_err_set(e, ML_EINPUT, "tile beyond the format");
+	return get200(r, path, max, resp, e);
+}
+
+/* Copies the entries of bundle n (of the tree of size) from seq next on
+ * through rep, each checked against the level-0 tile. */
+static int
+mirror_bundle(struct ml_remote *r, struct ml_replica *rep, uint64_t n, uint64_t size,
+	      struct ml_err *e)
+{
+	struct ml_tile t = {1, 0, n, 0};
+	struct ml_http_resp tile = {0}, bundle = {0};
+	struct ml_bundle_iter it;
+	const uint8_t *bytes;
+	uint8_t h[ML_SHA256_LEN], leaf[ML_SHA256_LEN];
+	size_t blen, i = 0;
+	int rc, more;
+
+	t.width = size - n * ML_TILE_WIDTH >= ML_TILE_WIDTH ? ML_TILE_WIDTH
+							    : (unsigned)(size - n * ML_TILE_WIDTH);
+	if ((rc = get_tile(r, &t, BUNDLE_MAX, &bundle, e)))
+		goto out;
+	t.entries = 0;
+	if ((rc = get_tile(r, &t, (size_t)ML_TILE_WIDTH * ML_SHA256_LEN, &tile, e)))
+		goto out;
+	if (tile.body.len != (size_t)t.width * ML_SHA256_LEN) {
+		rc = ml_err_set(e, ML_EINTEGRITY, "tile 0/%llu: %zu bytes, not %u hashes",
+				(unsigned long long)n, tile.body.len, t.width);
+		goto out;
+	}
+	ml_bundle_iter_init(&it, bundle.body.data, bundle.body.len);
+	while ((more = ml_bundle_next(&it, &bytes, &blen)) == 1 && i < t.width) {
+		uint64_t seq = n * ML_TILE_WIDTH + i;
+		struct ml_entry en;
+		uint8_t zero = 0;
+		struct ml_sha256_ctx *c = ml_sha256_new();
+		if (!c) {
+			rc = ml_err_set(e, ML_EIO, "out of memory");
+			goto out;
+		}
+		ml_sha256_update(c, &zero, 1);
+		ml_sha256_update(c, bytes, blen);
+		ml_sha256_final(c, h);
+		if (memcmp(h, tile.body.data + i * ML_SHA256_LEN, ML_SHA256_LEN) != 0) {
+			rc = ml_err_set(e, ML_EINTEGRITY, "entry %llu: its bytes in the entry bundle "
+					"do not hash to the tile's leaf hash",
+					(unsigned long long)seq);
+			e->seq = (long long)seq;
+			goto out;
+		}
+		if (ml_leaf_decode(bytes, blen, &en) != 0 || en.seq != seq) {
+			rc = ml_err_set(e, ML_EINTEGRITY, "entry %llu: not the leaf bytes of entry "
+					"%llu", (unsigned long long)seq, (unsigned long long)seq);
+			e->seq = (long long)seq;
+			goto out;
+		}
+		if (seq >= ml_replica_next(rep) && (rc = ml_replica_add(rep, &en, leaf, e)))
+			goto out;
+		i++;
+	}
+	if (more == -1 || i != t.width || (more == 1 && i == t.width)) {
+		rc = ml_err_set(e, ML_EINTEGRITY, "entry bundle %llu: malformed or not %u entries",
+				(unsigned long long)n, t.width);
+		goto out;
+	}
+out:
+	ml_http_resp_free(&tile);
+	ml_http_resp_free(&bundle);
+	return rc;
+}
+
+/* The replica's own checks before copying: its log, not longer than ck. */
+static int
+mirror_fits(struct ml_remote *r, struct ml_ledger *l, uint64_t held,
+	    const struct ml_remote_ckpt *ck, struct ml_err *e)
+{
+	if (strcmp(ml_ledger_logkey(l), r->logline) != 0 ||
+	    strcmp(ml_ledger_origin(l), ck->cp.origin) != 0)
+		return ml_err_set(e, ML_EINPUT, "the mirror is of another log (%s), not %s",
+				  ml_ledger_origin(l), ck->cp.origin);
+	if (held > ck->cp.size)
+		return ml_err_set(e, ML_EINTEGRITY, "a rollback: the mirror holds %llu entries, "
+				  "the server's checkpoint %llu", (unsigned long long)held,
+				  (unsigned long long)ck->cp.size);
+	return ML_OK;
+}
+
+static void
+remove_db(const char *path)
+{
+	char aux[4200];
+
+	unlink(path);
+	snprintf(aux, sizeof aux, "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof aux, "%s-shm", path);
+	unlink(aux);
+}
+
+int
+ml_remote_mirror(struct ml_remote *r, const char *path, const struct ml_remote_ckpt *ck,
+		 struct ml_remote_mirrored *out, struct ml_err *e)
+{
+	struct ml_remote_mirrored m = {0, 0, 0};
+	struct ml_ledger *l = NULL;
+	struct ml_replica *rep = NULL;
+	struct stat sb;
+	uint64_t n, size = ck->cp.size;
+	int rc;
+
+	if (lstat(path, &sb) != 0) {
+		if (errno != ENOENT)
+			return ml_err_set(e, ML_EIO, "%s: %s", path, strerror(errno));
+		if ((rc = ml_ledger_create_replica(path, r->logkey.name, r->logline, e)))
+			return rc;
+		m.created = 1;
+	}
+	if ((rc = ml_ledger_open(path, 1, &l, e)) || (rc = ml_replica_begin(l, &rep, e)))
+		goto out;
+	m.before = ml_replica_next(rep);
+	if ((rc = mirror_fits(r, l, m.before, ck, e)))
+		goto out;
+	for (n = m.before / ML_TILE_WIDTH; n * ML_TILE_WIDTH < size; n++)
+		if ((rc = mirror_bundle(r, rep, n, size, e)))
+			goto out;
+	m.after = ml_replica_next(rep);
+	rc = ml_replica_commit(rep, ck->note, ck->len, e);
+	rep = NULL;
+out:
+	ml_replica_abort(rep);
+	ml_ledger_close(l);
+	if (rc && m.created)
+		remove_db(path);
+	if (rc == ML_OK && out)
+		*out = m;
+	return rc;
+}
