@@ -7,6 +7,7 @@
 #include <libxml/tree.h>
 
 #include "cli.h"
+#include "remote.h"
 #include "evidence.h"
 
 /* --as-of DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ): the evidence is the
@@ -109,7 +110,14 @@ static const char gate_usage[] =
 	"--no-record evaluates without recording.\n\n"
 	"Several candidates (arguments, or one NAME@VERSION a line in --subjects FILE)\n"
 	"are evaluated on the same checkpoint, reported as text, and their decisions\n"
-	"appended in one transaction (all or none); the exit code is the worst.\n";
+	"appended in one transaction (all or none); the exit code is the worst.\n\n"
+	"With --server URL (or MLLEDGER_SERVER), --log-key LOG.pub [--state FILE]\n"
+	"[--mirror FILE]: the mirror ('mlledger mirror --help') is brought up to the\n"
+	"server's latest checkpoint, every entry checked, and the gate evaluates it\n"
+	"here exactly as above; with --key the decision is signed here (the key\n"
+	"never leaves this host) and posted to the server (POST /add), which\n"
+	"replays it before appending it; the returned proof is checked.  Several\n"
+	"decisions are posted one by one (the first refusal stops).\n";
 
 /* The --policy files and --param values (argv's strings), and the sets
  * compiled from them. */
@@ -290,11 +298,42 @@ struct candidate {
 	json_t *pred;
 };
 
-/* Signs every decision with k and appends them in one batch (all or none);
- * prints each seq. */
+/* gate --server: posts the signed decisions (items) one by one to the
+ * server of c (POST /add, proof and state checked); out[i] as an append's.
+ * Stops at the first refusal. */
 static int
-record_decisions(struct ml_ledger *l, const struct ml_seckey *k, struct candidate *cs, size_t n,
-		 struct ml_err *e)
+post_decisions(const struct cli *c, const struct ml_append_item *items, size_t n,
+	       struct ml_appended *out, struct ml_err *e)
+{
+	struct ml_remote *r = NULL;
+	struct ml_remote_added a;
+	size_t i;
+	int rc;
+
+	if ((rc = cli_remote_open(c, &r, e)))
+		return rc;
+	for (i = 0; i < n && rc == ML_OK; i++) {
+		memset(&a, 0, sizeof a);
+		rc = ml_remote_submit(r, items[i].envelope, items[i].len, ML_REMOTE_ATTEMPTS, &a, e);
+		if (rc == ML_OK)
+			rc = cli_remote_state(c, r, &a.ck, 0, e);
+		if (rc == ML_OK) {
+			out[i].seq = a.seq;
+			memcpy(out[i].leaf, a.leaf, ML_SHA256_LEN);
+			out[i].time_us = a.time_us;
+			out[i].existing = a.existing;
+		}
+		ml_remote_added_free(&a);
+	}
+	ml_remote_close(r);
+	return rc;
+}
+
+/* Signs every decision with k and appends them in one batch (all or none);
+ * prints each seq.  With --server (c), posts them instead. */
+static int
+record_decisions(const struct cli *c, struct ml_ledger *l, const struct ml_seckey *k,
+		 struct candidate *cs, size_t n, struct ml_err *e)
 {
 	struct ml_buf *payload = calloc(n, sizeof *payload), *env = calloc(n, sizeof *env);
 	struct ml_statement *st = calloc(n, sizeof *st);
@@ -314,7 +353,8 @@ record_decisions(struct ml_ledger *l, const struct ml_seckey *k, struct candidat
 		items[i] = (struct ml_append_item){env[i].data, env[i].len, ml_seckey_public(k),
 						   &st[i], 0};
 	}
-	if (rc == ML_OK && (rc = ml_ledger_append(l, items, n, out, e)) == ML_OK)
+	if (rc == ML_OK && (rc = cli_server(c) ? post_decisions(c, items, n, out, e)
+					       : ml_ledger_append(l, items, n, out, e)) == ML_OK)
 		for (i = 0; i < n; i++) {
 			if (n == 1)
 				fprintf(stderr, "gate: decision recorded at seq %llu\n",
@@ -426,7 +466,8 @@ cmd_gate(int argc, char **argv)
 
 	ml_err_clear(&e);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= env= param= phase= as-of= fail-on= "
-				   "no-record key= passphrase-file= subjects=")) ||
+				   "no-record key= passphrase-file= subjects= server= log-key= "
+				   "state= mirror=")) ||
 	    (rc = opt_as_of(&c, &as_of, &flags)))
 		return rc;
 	if (cli_has(&c, "help")) {
@@ -454,7 +495,16 @@ cmd_gate(int argc, char **argv)
 				"only");
 		goto out;
 	}
-	if ((record && (rc = cli_load_key(&c, &k, &e))) || (rc = cli_open(&c, record, &l, &e)) ||
+	if (record && (rc = cli_load_key(&c, &k, &e)))
+		goto out;
+	if (cli_server(&c)) {
+		static char mirror[4200];
+		struct ml_remote_mirrored m;
+		if ((rc = cli_remote_sync(&c, "mirror", mirror, sizeof mirror, &m, &e)))
+			goto out;
+		c.ledger = mirror;
+	}
+	if ((rc = cli_open(&c, record && !cli_server(&c), &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
 	    (rc = gate_policies(&ps, v, pol, &npol, &e)))
 		goto out;
@@ -469,7 +519,7 @@ cmd_gate(int argc, char **argv)
 	}
 	ml_evidence_close(v); /* its read transaction ends before the append */
 	v = NULL;
-	rc = record ? record_decisions(l, k, cs, ncs, &e) : ML_OK;
+	rc = record ? record_decisions(&c, l, k, cs, ncs, &e) : ML_OK;
 	if (rc == ML_OK)
 		rc = verdict;
 out:

@@ -650,7 +650,7 @@ ml_replica_next(const struct ml_replica *r)
 static int
 replica_bad(struct ml_err *e, uint64_t seq, const char *what)
 {
-	ml_err_set(e, ML_EINTEGRITY, "entry %llu: %s", (unsigned long long)seq, what);
+	ml_err_set(e, ML_EINTEGRITY, "%s", what); /* the CLI prints "entry N: " */
 	e->seq = (long long)seq;
 	return ML_EINTEGRITY;
 }
@@ -691,8 +691,7 @@ ml_replica_add(struct ml_replica *r, const struct ml_entry *en, uint8_t leaf[ML_
 	if (rc) {
 		char why[sizeof e->msg];
 		snprintf(why, sizeof why, "%.360s", e->msg);
-		ml_err_set(e, ML_EINTEGRITY, "entry %llu: invalid entry: %s",
-			   (unsigned long long)en->seq, why);
+		ml_err_set(e, ML_EINTEGRITY, "invalid entry: %s", why);
 		e->seq = (long long)en->seq;
 		return ML_EINTEGRITY;
 	}

@@ -153,6 +153,8 @@ ml_remote_checkpoint(struct ml_remote *r, struct ml_remote_ckpt *out, struct ml_
 	struct ml_checkpoint cp;
 	int rc;
 
+	if (e)
+		e->seq = -1;
 	if ((rc = get200(r, "/checkpoint", ML_NOTE_MAX, &resp, e)))
 		return rc;
 	if ((rc = ml_tlog_note_of(&r->logkey, (const char *)resp.body.data, resp.body.len, &cp,
@@ -205,10 +207,12 @@ ml_remote_consistent(struct ml_remote *r, const struct ml_checkpoint *old,
 						e);
 	}
 	if (rc) {
+		char why[208];
+		snprintf(why, sizeof why, "%.200s", e->msg);
 		ckpt_name(old, a, sizeof a);
 		ckpt_name(new, b, sizeof b);
-		ml_err_prefix(e, ML_EINTEGRITY, "the server's consistency proof");
-		return ml_err_set(e, ML_EINTEGRITY, "%.200s (held: %s; server: %s)", e->msg, a, b);
+		return ml_err_set(e, ML_EINTEGRITY, "the server's consistency proof: %s (older: %s; "
+				  "newer: %s)", why, a, b);
 	}
 	return ML_OK;
 }
@@ -273,6 +277,9 @@ ml_remote_state_update(struct ml_remote *r, const char *path, const struct ml_re
 	struct ml_checkpoint held;
 	struct ml_remote_state st = {0, 0, 0};
 	int rc, lockfd = -1, exists = 0, move = 1;
+
+	if (e)
+		e->seq = -1;
 
 	if ((rc = ml_state_lock(path, 60, &lockfd, e)) ||
 	    (rc = state_read(r, path, &exists, &held, e)))
@@ -384,6 +391,9 @@ ml_remote_submit(struct ml_remote *r, const uint8_t *env, size_t len, unsigned a
 	unsigned i;
 	int rc = ML_EIO;
 
+	if (e)
+		e->seq = -1;
+
 	while (len && (env[len - 1] == '\n' || env[len - 1] == '\r'))
 		len--;
 	if (len == 0 || len > ML_TILE_ENVELOPE_MAX)
@@ -478,15 +488,14 @@ mirror_bundle(struct ml_remote *r, struct ml_replica *rep, uint64_t n, uint64_t 
 		ml_sha256_update(c, bytes, blen);
 		ml_sha256_final(c, h);
 		if (memcmp(h, tile.body.data + i * ML_SHA256_LEN, ML_SHA256_LEN) != 0) {
-			rc = ml_err_set(e, ML_EINTEGRITY, "entry %llu: its bytes in the entry bundle "
-					"do not hash to the tile's leaf hash",
-					(unsigned long long)seq);
+			rc = ml_err_set(e, ML_EINTEGRITY, "its bytes in the entry bundle do not "
+					"hash to the tile's leaf hash");
 			e->seq = (long long)seq;
 			goto out;
 		}
 		if (ml_leaf_decode(bytes, blen, &en) != 0 || en.seq != seq) {
-			rc = ml_err_set(e, ML_EINTEGRITY, "entry %llu: not the leaf bytes of entry "
-					"%llu", (unsigned long long)seq, (unsigned long long)seq);
+			rc = ml_err_set(e, ML_EINTEGRITY, "the entry bundle holds no leaf bytes of "
+					"this entry");
 			e->seq = (long long)seq;
 			goto out;
 		}
@@ -543,6 +552,9 @@ ml_remote_mirror(struct ml_remote *r, const char *path, const struct ml_remote_c
 	struct stat sb;
 	uint64_t n, size = ck->cp.size;
 	int rc;
+
+	if (e)
+		e->seq = -1;
 
 	if (lstat(path, &sb) != 0) {
 		if (errno != ENOENT)
