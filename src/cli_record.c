@@ -16,7 +16,7 @@
 #define RECORD_SPEC                                                                   \
 	"key= passphrase-file= file= artifact= digest= uri= set= metric= dataset= "    \
 	"parent= env= decision= comment= rule= expires= reason= ticket= severity= "    \
-	"description= jobs= idempotency-key="
+	"description= jobs= idempotency-key= server= log-key= state= mirror="
 
 /* Which options each kind takes, beyond --key and --format. */
 static const struct {
@@ -76,13 +76,20 @@ static const char record_usage[] =
 	"there is one, else from --pub files (exit 6 when one is missing or bad); it\n"
 	"prints the statement on stderr.  Without a ledger, whether the signers are\n"
 	"enrolled is left to 'submit'.  A key signs an envelope once (exit 2).\n"
-	"Exit codes: 0 ok, 2 bad input, 5 storage error, 6 key error, 7 conflict.\n";
+	"With --server URL (or MLLEDGER_SERVER), --log-key LOG.pub [--state FILE]\n"
+	"[--mirror FILE], record and sign look up digests and the origin in the\n"
+	"mirror ('mlledger mirror --help'; brought up to the server's latest\n"
+	"checkpoint first, every entry checked); record signs here (the key never\n"
+	"leaves this host), posts the envelope (POST /add) and checks the proof.\n"
+	"Exit codes: 0 ok, 2 bad input, 4 fork, rollback or a bad proof from the\n"
+	"server, 5 storage or network error, 6 key error, 7 conflict.\n";
 
 static int
 opt_allowed(enum ml_kind kind, const char *name)
 {
 	static const char always[] =
-		" key passphrase-file ledger format help out force idempotency-key origin ";
+		" key passphrase-file ledger format help out force idempotency-key origin "
+		"server log-key state mirror ";
 	char pad[80];
 	size_t i;
 
@@ -328,6 +335,56 @@ print_appended(const struct cli *c, const struct ml_appended *a, const char *pre
 	}
 }
 
+/* Brings the mirror of c's server up to date and points c->ledger at it
+ * (static storage: one per process). */
+static int
+use_mirror(struct cli *c, struct ml_err *e)
+{
+	static char mirror[4200];
+	struct ml_remote_mirrored m;
+	int rc;
+
+	if ((rc = cli_remote_sync(c, "mirror", mirror, sizeof mirror, &m, e)))
+		return rc;
+	c->ledger = mirror;
+	return ML_OK;
+}
+
+/* record --server: the statement is built against the mirror (digests of
+ * recorded versions, the origin), signed here, posted (POST /add), its
+ * proof and the state checked. */
+static int
+record_remote(struct cli *c, struct ml_err *e)
+{
+	struct ml_ledger *l = NULL;
+	struct ml_seckey *k = NULL;
+	struct ml_remote *r = NULL;
+	struct ml_remote_added a;
+	struct ml_appended out;
+	struct ml_buf env = {0};
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	if ((rc = cli_load_key(c, &k, e)) || (rc = use_mirror(c, e)) ||
+	    (rc = cli_open(c, 0, &l, e)) || (rc = sign_from_cli(c, l, k, &env, e)) ||
+	    (rc = cli_remote_open(c, &r, e)) ||
+	    (rc = ml_remote_submit(r, env.data, env.len, ML_REMOTE_ATTEMPTS, &a, e)) ||
+	    (rc = cli_remote_state(c, r, &a.ck, 0, e)))
+		goto out;
+	out.seq = a.seq;
+	memcpy(out.leaf, a.leaf, sizeof out.leaf);
+	out.time_us = a.time_us;
+	out.existing = a.existing;
+	print_appended(c, &out, NULL);
+out:
+	ml_remote_added_free(&a);
+	ml_remote_close(r);
+	ml_ledger_close(l);
+	ml_seckey_free(k);
+	ml_buf_free(&env);
+	return rc;
+}
+
 int
 cmd_record(int argc, char **argv)
 {
@@ -346,6 +403,10 @@ cmd_record(int argc, char **argv)
 	if (cli_has(&c, "help")) {
 		fputs(record_usage, stdout);
 		return ML_OK;
+	}
+	if (cli_server(&c)) {
+		rc = record_remote(&c, &e);
+		goto out;
 	}
 	if ((rc = cli_open(&c, 1, &l, &e)) || (rc = cli_load_key(&c, &k, &e)) ||
 	    (rc = sign_from_cli(&c, l, k, &env, &e)))
@@ -387,6 +448,8 @@ cmd_sign(int argc, char **argv)
 	if (!(outp = cli_get(&c, "out")))
 		return cli_failf(&c, ML_EINPUT, "--out FILE is required");
 	if ((rc = cli_out_check(&c, "--out", outp, 0, &e)))
+		return cli_fail(&c, &e);
+	if (cli_server(&c) && (rc = use_mirror(&c, &e)))
 		return cli_fail(&c, &e);
 	/* The ledger is optional here: with one, digests are looked up and the
 	 * envelope is checked as its append would be (governance, roles,

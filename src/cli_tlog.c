@@ -434,7 +434,8 @@ cmd_export(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "out= key= passphrase-file= since= trust= jobs=")))
+	if ((rc = cli_parse(&c, argc, argv, "out= key= passphrase-file= since= trust= jobs= "
+			    "server= log-key= state= mirror=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger export --out DIR --key EXPORTER.key [--since HELD.ckpt]\n"
@@ -459,11 +460,21 @@ cmd_export(int argc, char **argv)
 		     "DIR must be absent or an empty folder (exit 2 otherwise; there is no\n"
 		     "--force), and is never the ledger or its files.  The bundle is built in a\n"
 		     "temporary folder beside DIR and renamed to DIR at the end: a failure\n"
-		     "(a full disk) leaves nothing behind.");
+		     "(a full disk) leaves nothing behind.\n\n"
+		     "With --server URL (or MLLEDGER_SERVER) and --log-key LOG.pub [--state FILE]\n"
+		     "[--mirror FILE]: the mirror ('mlledger mirror --help') is first brought\n"
+		     "up to the server's latest checkpoint, every entry checked, and exported.");
 		return ML_OK;
 	}
 	if (!cli_get(&c, "out") || c.nargs)
 		return cli_failf(&c, ML_EINPUT, "expected --out DIR --key EXPORTER.key");
+	if (cli_server(&c)) {
+		static char mirror[4200];
+		struct ml_remote_mirrored m;
+		if ((rc = cli_remote_sync(&c, "mirror", mirror, sizeof mirror, &m, &e)))
+			return cli_fail(&c, &e);
+		c.ledger = mirror;
+	}
 	{
 		long n;
 		if ((rc = cli_opt_long(&c, "jobs", 1, 64, 0, &n)))
