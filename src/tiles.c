@@ -157,7 +157,10 @@ ml_tile_in_tree(const struct ml_tile *t, uint64_t size)
 
 	if (t->width == 0 || t->width > ML_TILE_WIDTH || t->index > (UINT64_MAX >> 8))
 		return 0;
-	return t->index * ML_TILE_WIDTH + t->width <= have;
+	/* N*256 + W <= have, without overflow */
+	if (t->index > have / ML_TILE_WIDTH)
+		return 0;
+	return have - t->index * ML_TILE_WIDTH >= t->width;
 }
 
 int
