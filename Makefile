@@ -160,6 +160,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/remote.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh

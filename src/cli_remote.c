@@ -109,13 +109,15 @@ default_mirror(const char *origin, char *buf, size_t cap, struct ml_err *e)
 		if (name[i] == '/' || name[i] == ':' || name[i] == '\\' ||
 		    (i == 0 && name[i] == '.'))
 			name[i] = '_';
-	if (xdg && *xdg == '/')
-		;
-	else if (mkdir(dir, 0700) != 0 && errno == ENOENT) {
-		/* ~/.cache itself may be missing */
-		char parent[4096];
-		snprintf(parent, sizeof parent, "%s/.cache", home);
-		mkdir(parent, 0700);
+	/* the cache folder itself (~/.cache) may be missing: one level up too */
+	{
+		char parent[4096], *slash;
+		snprintf(parent, sizeof parent, "%s", dir);
+		if ((slash = strrchr(parent, '/')) && slash != parent) {
+			*slash = '\0';
+			if (mkdir(parent, 0700) != 0 && errno != EEXIST)
+				return ml_err_set(e, ML_EIO, "%s: %s", parent, strerror(errno));
+		}
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));

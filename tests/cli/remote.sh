@@ -1,0 +1,213 @@
+#!/bin/sh
+# tests/cli/remote.sh — the C client of `mlledger serve` (--server URL),
+# against real servers on loopback, attacked.
+#
+#   MLLEDGER=/abs/path/to/mlledger sh tests/cli/remote.sh
+#
+# Appends through the server come back with proofs the client checks;
+# retries give the same index; a mirror verifies, gates and exports as the
+# server's ledger does; a gate decision is signed here and lands on the
+# server.  Refused with exit 4: a server rolled back to an older copy, a
+# forked history under the same log key, a checkpoint or proof signed by
+# another key, a server whose ledger was edited in SQLite (the mirror stays
+# as it was).  Error statuses map to the documented exit codes.
+# Prints "ok - NAME" / "not ok - NAME: DETAIL", then "N passed, N failed".
+
+if [ -z "${BASH_VERSION:-}" ]; then
+	command -v bash >/dev/null 2>&1 && exec bash "$0" "$@"
+	echo "not ok - environment: tests/cli/remote.sh needs bash"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+. "$(cd "$(dirname "$0")" && pwd)/harness.sh" remote
+. "$here/serverlib.sh"
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || PY=
+unset MLLEDGER_SERVER XDG_CACHE_HOME
+export HOME=$W/home # the default mirror lives under it (~/.cache: made by the client)
+mkdir "$HOME"
+ORIGIN=test.example/remote
+L=$W/a.db
+
+# copy SRC DST: a ledger file and its log key, taken while no server runs
+copy() { cp "$1" "$2" && cp "$1.log.key" "$2.log.key" &&
+	{ [ ! -e "$1-wal" ] || cp "$1-wal" "$2-wal"; }; }
+entries() { "$M" --ledger "$1" verify 2>/dev/null | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p'; }
+
+for k in admin ci val alice rita other; do "$M" key new $k >/dev/null 2>&1 || exit 1; done
+{ "$M" --ledger "$L" init --key admin.key --origin "$ORIGIN" &&
+	"$M" --ledger "$L" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key &&
+	"$M" --ledger "$L" key enroll val.pub --holder-key val.key --role validator --key admin.key &&
+	"$M" --ledger "$L" key enroll alice.pub --holder-key alice.key --role approver --key admin.key &&
+	"$M" --ledger "$L" key enroll rita.pub --holder-key rita.key --role risk-officer --key admin.key &&
+	echo data >d.bin && echo model >m.bin &&
+	"$M" --ledger "$L" record dataset d@1 --file d.bin --key ci.key &&
+	"$M" --ledger "$L" record model m@1 --artifact m.bin --dataset d@1 --metric auc=0.9 --key ci.key &&
+	"$M" --ledger "$L" policy record "$POL" --key rita.key &&
+	"$M" --ledger "$L" log-key >log.pub; } >/dev/null 2>&1 ||
+	{ nok setup "init failed"; finish; exit 1; }
+R="--log-key log.pub"
+
+# ---- 0. usage ----------------------------------------------------------------
+expect 2 "--server without --log-key is refused" "log-key LOG.pub is needed" \
+	"$M" checkpoint --server http://127.0.0.1:1
+expect 2 "a file:// server URL is refused" "not an http\|http:// or https://" \
+	"$M" checkpoint --server file:///etc/passwd $R
+expect 5 "no server listening: exit 5 naming the URL" "127.0.0.1:1" \
+	"$M" checkpoint --server http://127.0.0.1:1 $R
+
+serve_start A "$L" || { nok "serve A" "did not start"; finish; exit 1; }
+UA=$SERVE_URL
+
+# ---- 1. checkpoint and state --------------------------------------------------
+expect 0 "checkpoint --server: first use trusts and says so" "first use" \
+	"$M" checkpoint --server "$UA" $R --state st
+grep -q "^$ORIGIN\$" st && ok "the state holds the server's checkpoint" ||
+	nok "state written" "$(head -c 200 st)"
+MLLEDGER_SERVER=$UA expect 0 "MLLEDGER_SERVER stands for --server" "$ORIGIN" \
+	"$M" checkpoint $R --state st
+
+# ---- 2. submit, retries ---------------------------------------------------------
+"$M" --ledger "$L" sign evaluation m@1 --metric auc=0.9 --key val.key --out ev.json >/dev/null 2>&1
+expect 0 "submit --server appends and checks the proof" "^[0-9]* sha256:" \
+	"$M" submit --server "$UA" $R --state st ev.json
+first=$(cat out)
+expect 0 "a retry answers the same entry" "already recorded" \
+	"$M" submit --server "$UA" $R --state st ev.json
+[ "$(cat out)" = "$first" ] && ok "the retry has the same index and leaf hash" ||
+	nok "retry index" "$first vs $(cat out)"
+seq=${first%% *}
+"$M" --ledger "$L" show "$seq" --format raw >leaf.bin 2>/dev/null &&
+	[ "sha256:$( (printf '\0'; cat leaf.bin) | sha256sum | cut -c1-64)" = "${first#* }" ] &&
+	ok "the server's ledger holds that entry with that leaf hash" ||
+	nok "entry on the server" "seq $seq"
+printf 'not an envelope' >junk.json
+expect 2 "a malformed envelope: 400, exit 2, the server's line" "submit: junk.json: " \
+	"$M" submit --server "$UA" $R junk.json
+"$M" --ledger "$W/none.db" sign dataset z@1 --digest "sha256:$(printf %064d 7)" \
+	--key other.key --origin "$ORIGIN" --out unknown.json >/dev/null 2>&1
+expect 6 "an envelope by a key not enrolled: 403, exit 6" "" \
+	"$M" submit --server "$UA" $R unknown.json
+
+# ---- 3. record, gate, mirror, verify, export -----------------------------------
+expect 0 "record --server signs here and posts" "^[0-9]* sha256:" \
+	"$M" record approval m@1 --env staging --decision approve --key alice.key \
+	--server "$UA" $R --state st --mirror mirror.db
+expect 0 "mirror --server copies the ledger" "mirror.db: " \
+	"$M" mirror --server "$UA" $R --state st --out mirror.db
+[ "$(entries mirror.db)" = "$(entries "$L")" ] && [ -n "$(entries mirror.db)" ] &&
+	ok "the mirror verifies with the server's entries" ||
+	nok "mirror verify" "$(entries mirror.db) vs $(entries "$L")"
+"$M" --ledger "$L" gate --policy production m@1 --env staging --no-record >gl.out 2>&1
+glrc=$?
+"$M" gate --server "$UA" $R --mirror mirror.db --policy production m@1 --env staging \
+	--no-record >gr.out 2>&1
+grrc=$?
+[ "$glrc" = "$grrc" ] && cmp -s gl.out gr.out && ok "gate on the mirror = gate on the server's ledger" ||
+	nok "gate same" "exit $glrc vs $grrc: $(diff gl.out gr.out | head -c 300)"
+n0=$("$M" --ledger "$L" log --kind gate 2>/dev/null | wc -l)
+"$M" gate --server "$UA" $R --state st --policy production m@1 --env staging --key ci.key \
+	>/dev/null 2>gate.err
+n1=$("$M" --ledger "$L" log --kind gate 2>/dev/null | wc -l)
+[ "$n1" = $((n0 + 1)) ] && grep -q "decision recorded at seq" gate.err &&
+	ok "gate --server --key: the decision is on the server" ||
+	nok "gate decision" "$n0 -> $n1: $(head -c 300 gate.err)"
+expect 0 "verify --server mirrors and verifies" "entries intact" \
+	"$M" verify --server "$UA" $R --state st --mirror mirror.db
+expect 0 "verify --server with the default mirror (~/.cache)" "entries intact" \
+	"$M" verify --server "$UA" $R
+ls "$HOME/.cache/mlledger/"*.db >/dev/null 2>&1 && ok "the default mirror is under ~/.cache/mlledger" ||
+	nok "default mirror" "$(ls -R "$HOME" 2>&1 | head -c 200)"
+expect 0 "export --server exports the mirror" "MANIFEST signed" \
+	"$M" export --server "$UA" $R --mirror mirror.db --out bundle --key admin.key
+expect 0 "the exported bundle verifies against the pinned key" "entries intact" \
+	"$M" verify --bundle bundle $R
+expect 6 "the mirror holds no log key: appends to it are refused" "log key" \
+	"$M" --ledger mirror.db record dataset d@2 --file d.bin --key ci.key
+expect 2 "mirror --out a ledger with its log key is refused" "not a mirror" \
+	"$M" mirror --server "$UA" $R --out "$L"
+
+# ---- 4. rollback, fork, another key --------------------------------------------
+serve_stop A
+copy "$L" old.db
+n_old=$(entries old.db)
+serve_start A "$L" || { nok "serve A again" "did not start"; finish; exit 1; }
+UA=$SERVE_URL
+"$M" record dataset d@2 --file d.bin --key ci.key --server "$UA" $R --mirror mirror.db >/dev/null 2>&1
+"$M" record dataset d@3 --file d.bin --key ci.key --server "$UA" $R --mirror mirror.db >/dev/null 2>&1
+expect 0 "the state moves up with a consistency proof" "moved to size" \
+	"$M" checkpoint --server "$UA" $R --state st
+cp st st.held
+serve_stop A
+serve_start B old.db || { nok "serve B" "did not start"; finish; exit 1; }
+UB=$SERVE_URL
+expect 4 "a server rolled back to an older copy is refused" "rollback" \
+	"$M" checkpoint --server "$UB" $R --state st
+cmp -s st st.held && ok "the state is unchanged after the refusal" || nok "state kept" "changed"
+expect 4 "mirror --state of a rolled-back server is refused" "rollback" \
+	"$M" mirror --server "$UB" $R --state st --out mirror2.db
+[ ! -e mirror2.db ] && ok "no mirror is left behind" || nok "mirror2" "exists"
+# the old copy grows another history to the held size, and beyond
+"$M" record dataset x@1 --digest "sha256:$(printf %064d 1)" --key ci.key --server "$UB" $R \
+	--mirror fork.db >/dev/null 2>&1
+"$M" record dataset x@2 --digest "sha256:$(printf %064d 2)" --key ci.key --server "$UB" $R \
+	--mirror fork.db >/dev/null 2>&1
+[ "$(entries old.db)" = $((n_old + 2)) ] || nok "fork setup" "$(entries old.db) entries"
+expect 4 "another root at the held size is a fork" "forked" \
+	"$M" checkpoint --server "$UB" $R --state st
+"$M" record dataset x@3 --digest "sha256:$(printf %064d 3)" --key ci.key --server "$UB" $R \
+	--mirror fork.db >/dev/null 2>&1
+expect 4 "a larger forked tree fails its consistency proof" "consistency proof" \
+	"$M" checkpoint --server "$UB" $R --state st
+"$M" --ledger old.db sign dataset x@9 --digest "sha256:$(printf %064d 9)" --key ci.key \
+	--out x9.json >/dev/null 2>&1
+expect 4 "submit to the forked server: its proof is refused against the state" "" \
+	"$M" submit --server "$UB" $R --state st x9.json
+cmp -s st st.held && ok "the state is still the one held" || nok "state kept" "changed"
+serve_stop B
+
+# another log under the same origin name
+O=$W/other.db
+{ "$M" --ledger "$O" init --key admin.key --origin "$ORIGIN" &&
+	"$M" --ledger "$O" key enroll ci.pub --holder-key ci.key --role engineer --key admin.key; } \
+	>/dev/null 2>&1 || nok "other ledger" "init failed"
+serve_start C "$O" || { nok "serve C" "did not start"; finish; exit 1; }
+UC=$SERVE_URL
+expect 4 "a checkpoint signed by another log key is refused" "not signed\|another log" \
+	"$M" checkpoint --server "$UC" $R
+"$M" --ledger "$O" sign dataset y@1 --digest "sha256:$(printf %064d 5)" --key ci.key \
+	--out y1.json >/dev/null 2>&1
+expect 4 "a proof whose checkpoint another key signed is refused" "not signed" \
+	"$M" submit --server "$UC" $R y1.json
+expect 4 "mirror of another log's server is refused" "" \
+	"$M" mirror --server "$UC" $R --out mirror3.db
+serve_stop C
+
+# ---- 5. a server whose ledger was edited in SQLite ------------------------------
+if [ -n "$PY" ]; then
+	copy "$L" tam.db
+	n_m=$(entries mirror.db)
+	"$M" --ledger tam.db record dataset t@1 --file d.bin --key ci.key >/dev/null 2>&1
+	last=$(( $(entries tam.db) - 1 ))
+	"$PY" - tam.db "$last" <<'EOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); s = int(sys.argv[2])
+c.execute("DROP TRIGGER entries_append_only_u")
+c.execute("UPDATE entries SET envelope = (SELECT envelope FROM entries WHERE seq = ?) WHERE seq = ?", (s - 1, s))
+c.commit()
+EOF
+	serve_start D tam.db || { nok "serve D" "did not start"; finish; exit 1; }
+	UD=$SERVE_URL
+	expect 4 "a fresh mirror of an edited ledger is refused" "entry $last" \
+		"$M" mirror --server "$UD" $R --out tam-mirror.db
+	[ ! -e tam-mirror.db ] && ok "the refused fresh mirror is removed" || nok "tam-mirror" "exists"
+	expect 4 "an existing mirror refuses the edited entry" "entry $last" \
+		"$M" mirror --server "$UD" $R --out mirror.db
+	[ "$(entries mirror.db)" = "$n_m" ] && ok "the mirror stays as it was ($n_m entries)" ||
+		nok "mirror intact" "$(entries mirror.db) entries, was $n_m"
+	serve_stop D
+else
+	skip "edited ledger" "no python3"
+fi
+
+finish
