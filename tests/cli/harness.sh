@@ -15,7 +15,7 @@
 #   finish    prints "N passed, N failed"; exit status 1 when any failed
 set -u
 export LC_ALL=C
-unset MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE
+unset MLLEDGER_LEDGER MLLEDGER_PASSPHRASE_FILE MLLEDGER_SERVER
 here=$(cd "$(dirname "$0")" && pwd)
 M=${MLLEDGER:-$here/../../build/mlledger}
 case $M in /*) ;; *) M=$(cd "$(dirname "$M")" && pwd)/$(basename "$M") ;; esac
