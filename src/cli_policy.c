@@ -467,7 +467,7 @@ cmd_gate(int argc, char **argv)
 	ml_err_clear(&e);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= env= param= phase= as-of= fail-on= "
 				   "no-record key= passphrase-file= subjects= server= log-key= "
-				   "state= mirror=")) ||
+				   "trust= state= mirror=")) ||
 	    (rc = opt_as_of(&c, &as_of, &flags)))
 		return rc;
 	if (cli_has(&c, "help")) {

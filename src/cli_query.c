@@ -660,8 +660,10 @@ cmd_verify(int argc, char **argv)
 	if (cli_server(&c)) {
 		static char mirror[4200];
 		struct ml_remote_mirrored m;
-		if (cli_get(&c, "bundle"))
-			return cli_failf(&c, ML_EINPUT, "--bundle: not with --server");
+		if (cli_get(&c, "bundle") || cli_get(&c, "trust"))
+			return cli_failf(&c, ML_EINPUT, "--%s: not with --server (pin the server's "
+					 "log with --log-key)",
+					 cli_get(&c, "trust") ? "trust" : "bundle");
 		if ((rc = cli_remote_sync(&c, "mirror", mirror, sizeof mirror, &m, &e)))
 			return cli_fail(&c, &e);
 		if (!c.json)

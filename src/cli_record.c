@@ -16,7 +16,7 @@
 #define RECORD_SPEC                                                                   \
 	"key= passphrase-file= file= artifact= digest= uri= set= metric= dataset= "    \
 	"parent= env= decision= comment= rule= expires= reason= ticket= severity= "    \
-	"description= jobs= idempotency-key= server= log-key= state= mirror="
+	"description= jobs= idempotency-key= server= log-key= trust= state= mirror="
 
 /* Which options each kind takes, beyond --key and --format. */
 static const struct {
@@ -89,7 +89,7 @@ opt_allowed(enum ml_kind kind, const char *name)
 {
 	static const char always[] =
 		" key passphrase-file ledger format help out force idempotency-key origin "
-		"server log-key state mirror ";
+		"server log-key trust state mirror ";
 	char pad[80];
 	size_t i;
 
@@ -564,7 +564,7 @@ cmd_submit(int argc, char **argv)
 	int i, rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "server= log-key= state=")))
+	if ((rc = cli_parse(&c, argc, argv, "server= log-key= trust= state=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger submit FILE...\n"

@@ -21,22 +21,46 @@ cli_server(const struct cli *c)
 	return s;
 }
 
+/* Whether --trust of c names the server's trust policy (verify and export
+ * give --trust other meanings). */
+static int
+remote_trust(const struct cli *c)
+{
+	return strcmp(c->cmd, "verify") != 0 && strcmp(c->cmd, "export") != 0;
+}
+
 int
 cli_remote_open(const struct cli *c, struct ml_remote **out, struct ml_err *e)
 {
 	const char *url = cli_server(c), *kf = cli_get(c, "log-key");
+	const char *tf = remote_trust(c) ? cli_get(c, "trust") : NULL;
+	struct ml_policy *pol = NULL;
 	struct ml_pubkey k;
+	char *text = NULL;
+	size_t len;
 	int rc;
 
 	if (!url)
 		return ml_err_set(e, ML_EINPUT, "--server URL (or MLLEDGER_SERVER) is needed");
-	if (!kf)
+	if (!kf && !tf)
 		return ml_err_set(e, ML_EINPUT, "--log-key LOG.pub is needed with --server: the "
 				  "log's verifier key ('mlledger log-key' on the server's host), "
-				  "which every answer is checked against");
-	if ((rc = ml_pubkey_load(kf, &k, e)))
+				  "which every answer is checked against%s",
+				  remote_trust(c) ? " (or --trust POLICY)" : "");
+	if (kf && tf)
+		return ml_err_set(e, ML_EINPUT, "--log-key and --trust: give one");
+	if (kf) {
+		if ((rc = ml_pubkey_load(kf, &k, e)))
+			return rc;
+		return ml_remote_open(url, &k, out, e);
+	}
+	if ((rc = ml_read_file(tf, ML_POLICY_MAX, &text, &len, e)))
 		return rc;
-	return ml_remote_open(url, &k, out, e);
+	rc = ml_policy_parse(text, len, &pol, e);
+	free(text);
+	if (rc)
+		return ml_err_prefix(e, rc, tf);
+	return ml_remote_open_policy(url, pol, out, e);
 }
 
 /* --state FILE of c: a file this command may replace (never the ledger,
@@ -181,11 +205,11 @@ cmd_mirror(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "server= log-key= state= out=")))
+	if ((rc = cli_parse(&c, argc, argv, "server= log-key= trust= state= out=")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger mirror --server URL --log-key LOG.pub [--state FILE]\n"
-		     "                       [--out LEDGER]\n\n"
+		puts("usage: mlledger mirror --server URL --log-key LOG.pub|--trust POLICY\n"
+		     "                       [--state FILE] [--out LEDGER]\n\n"
 		     "Copies the ledger served at URL ('mlledger serve'; or MLLEDGER_SERVER) into\n"
 		     "a local, read-only ledger that verify, gate, export, log, show and prove\n"
 		     "open with --ledger LEDGER.  The server's checkpoint must be signed by the\n"
@@ -196,6 +220,10 @@ cmd_mirror(int argc, char **argv)
 		     "checkpoint's.  Anything that does not match is refused (exit 4) and the\n"
 		     "copy stays as it was (one transaction).  A later run fetches only what is\n"
 		     "new.  The copy holds no log key: appends to it are refused.\n\n"
+		     "--trust POLICY  instead of --log-key: a C2SP tlog-policy; the log is its\n"
+		     "              log named by the server's origin, and every checkpoint the\n"
+		     "              server shows must be cosigned by the policy's quorum (exit 4)\n"
+		     "              (submit, record, sign, checkpoint and gate take it too)\n"
 		     "--out LEDGER  the copy (default: $XDG_CACHE_HOME/mlledger/ORIGIN.db, else\n"
 		     "              ~/.cache/mlledger/ORIGIN.db)\n"
 		     "--state FILE  the last checkpoint this client accepted from the log: a\n"

@@ -51,7 +51,7 @@ cmd_checkpoint(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "size= server= log-key= state=")) ||
+	if ((rc = cli_parse(&c, argc, argv, "size= server= log-key= trust= state=")) ||
 	    (rc = opt_size(&c, &n)))
 		return rc;
 	if (cli_has(&c, "help")) {
@@ -471,6 +471,9 @@ cmd_export(int argc, char **argv)
 	if (cli_server(&c)) {
 		static char mirror[4200];
 		struct ml_remote_mirrored m;
+		if (cli_get(&c, "trust"))
+			return cli_failf(&c, ML_EINPUT, "--trust: not with --server (pin the "
+					 "server's log with --log-key)");
 		if ((rc = cli_remote_sync(&c, "mirror", mirror, sizeof mirror, &m, &e)))
 			return cli_fail(&c, &e);
 		c.ledger = mirror;

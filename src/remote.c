@@ -29,6 +29,8 @@ struct ml_remote {
 	char base[ML_HTTP_URL_MAX - 127]; /* room for the paths appended */
 	struct ml_pubkey logkey;
 	char logline[ML_VKEY_MAX];
+	int pinned;               /* logkey is set (always, without a policy) */
+	struct ml_policy *pol;    /* owned; NULL: pinned to one key */
 };
 
 int
@@ -53,9 +55,26 @@ ml_remote_open(const char *url, const struct ml_pubkey *logkey, struct ml_remote
 	n = strlen(r->base);
 	if (n && r->base[n - 1] == '/')
 		r->base[n - 1] = '\0';
-	r->logkey = *logkey;
-	ml_pubkey_format(logkey, r->logline);
+	if (logkey) {
+		r->logkey = *logkey;
+		ml_pubkey_format(logkey, r->logline);
+		r->pinned = 1;
+	}
 	*out = r;
+	return ML_OK;
+}
+
+int
+ml_remote_open_policy(const char *url, struct ml_policy *pol, struct ml_remote **out,
+		      struct ml_err *e)
+{
+	int rc = ml_remote_open(url, NULL, out, e);
+
+	if (rc) {
+		ml_policy_free(pol);
+		return rc;
+	}
+	(*out)->pol = pol;
 	return ML_OK;
 }
 
@@ -65,7 +84,60 @@ ml_remote_close(struct ml_remote *r)
 	if (!r)
 		return;
 	ml_http_free(r->http);
+	ml_policy_free(r->pol);
 	free(r);
+}
+
+/* With a policy and no key yet: the policy's log named by the origin of
+ * note (whose signature is checked next, by the caller). */
+static int
+pin(struct ml_remote *r, const char *note, size_t len, struct ml_err *e)
+{
+	struct ml_note n;
+	struct ml_checkpoint cp;
+	size_t i;
+	int rc;
+
+	if (r->pinned)
+		return ML_OK;
+	if ((rc = ml_note_parse(note, len, &n, e)))
+		return ml_err_prefix(e, ML_EINTEGRITY, "the server's checkpoint");
+	rc = ml_checkpoint_parse(n.text, n.text_len, &cp, e);
+	ml_note_clear(&n);
+	if (rc)
+		return ml_err_prefix(e, ML_EINTEGRITY, "the server's checkpoint");
+	for (i = 0; i < ml_policy_nlogs(r->pol); i++) {
+		const struct ml_pubkey *k = ml_policy_log(r->pol, i);
+		if (strcmp(k->name, cp.origin) == 0) {
+			r->logkey = *k;
+			ml_pubkey_format(k, r->logline);
+			r->pinned = 1;
+			return ML_OK;
+		}
+	}
+	return ml_err_set(e, ML_EINTEGRITY, "the server's checkpoint is of %.100s, a log the "
+			  "trust policy does not name", cp.origin);
+}
+
+/* With a policy: note must satisfy its quorum. */
+static int
+quorum(struct ml_remote *r, const char *note, size_t len, struct ml_err *e)
+{
+	struct ml_policy_clock clk = {ml_now_us() / 1000000,
+				      ML_CLOCK_TOLERANCE_US / 1000000, 0};
+	struct ml_note n;
+	char why[200];
+	int ok;
+
+	if (!r->pol)
+		return ML_OK;
+	if (ml_note_parse(note, len, &n, e))
+		return ml_err_prefix(e, ML_EINTEGRITY, "the server's checkpoint");
+	ok = ml_policy_check_at(r->pol, &n, &clk, NULL, why, sizeof why);
+	ml_note_clear(&n);
+	return ok ? ML_OK
+		  : ml_err_set(e, ML_EINTEGRITY, "the server's checkpoint does not satisfy the "
+			       "trust policy: %s", why);
 }
 
 const char *
@@ -157,10 +229,15 @@ ml_remote_checkpoint(struct ml_remote *r, struct ml_remote_ckpt *out, struct ml_
 		e->seq = -1;
 	if ((rc = get200(r, "/checkpoint", ML_NOTE_MAX, &resp, e)))
 		return rc;
-	if ((rc = ml_tlog_note_of(&r->logkey, (const char *)resp.body.data, resp.body.len, &cp,
-				  e))) {
+	if ((rc = pin(r, (const char *)resp.body.data, resp.body.len, e)) == ML_OK &&
+	    (rc = ml_tlog_note_of(&r->logkey, (const char *)resp.body.data, resp.body.len, &cp,
+				  e)))
+		rc = ml_err_prefix(e, ML_EINTEGRITY, "the server's checkpoint");
+	if (rc == ML_OK)
+		rc = quorum(r, (const char *)resp.body.data, resp.body.len, e);
+	if (rc) {
 		ml_http_resp_free(&resp);
-		return ml_err_prefix(e, ML_EINTEGRITY, "the server's checkpoint");
+		return rc;
 	}
 	out->note = (char *)resp.body.data; /* NUL-terminated by get200 */
 	out->len = resp.body.len;
@@ -399,6 +476,12 @@ ml_remote_submit(struct ml_remote *r, const uint8_t *env, size_t len, unsigned a
 	if (len == 0 || len > ML_TILE_ENVELOPE_MAX)
 		return ml_err_set(e, ML_EINPUT, "an envelope of 1 to %d bytes is needed (a served "
 				  "ledger's limit), not %zu", ML_TILE_ENVELOPE_MAX, len);
+	if (!r->pinned) { /* a policy: the server's checkpoint names the log */
+		struct ml_remote_ckpt ck = {0};
+		if ((rc = ml_remote_checkpoint(r, &ck, e)))
+			return rc;
+		ml_remote_ckpt_free(&ck);
+	}
 	snprintf(url, sizeof url, "%s/add", r->base);
 	memset(&a, 0, sizeof a);
 	for (i = 1; i <= (attempts ? attempts : 1); i++) {

@@ -71,6 +71,22 @@ grep -q "^$ORIGIN\$" st && ok "the state holds the server's checkpoint" ||
 MLLEDGER_SERVER=$UA expect 0 "MLLEDGER_SERVER stands for --server" "$ORIGIN" \
 	"$M" checkpoint $R --state st
 
+# a trust policy instead of the key: its log is picked by the origin
+"$M" key new w1 >/dev/null 2>&1
+printf 'log %s\nquorum none\n' "$(cat log.pub)" >trust.policy
+printf 'log %s\nwitness w1 %s\nquorum w1\n' "$(cat log.pub)" \
+	"$("$M" witness-key --key w1.key)" >witnessed.policy
+printf 'log %s\nquorum none\n' "$("$M" key new stranger >/dev/null 2>&1; cut -d' ' -f1 stranger.pub)" \
+	>stranger.policy
+expect 0 "checkpoint --trust POLICY pins the policy's log" "$ORIGIN" \
+	"$M" checkpoint --server "$UA" --trust trust.policy --state st
+expect 4 "a checkpoint without the policy's quorum of cosignatures is refused" \
+	"trust policy" "$M" checkpoint --server "$UA" --trust witnessed.policy
+expect 4 "a policy that does not name the server's log is refused" "does not name" \
+	"$M" checkpoint --server "$UA" --trust stranger.policy
+expect 2 "verify --server --trust is refused (verify's --trust is for held checkpoints)" \
+	"not with --server" "$M" verify --server "$UA" --trust trust.policy
+
 # ---- 2. submit, retries ---------------------------------------------------------
 "$M" --ledger "$L" sign evaluation m@1 --metric auc=0.9 --key val.key --out ev.json >/dev/null 2>&1
 expect 0 "submit --server appends and checks the proof" "^[0-9]* sha256:" \
@@ -80,6 +96,8 @@ expect 0 "a retry answers the same entry" "already recorded" \
 	"$M" submit --server "$UA" $R --state st ev.json
 [ "$(cat out)" = "$first" ] && ok "the retry has the same index and leaf hash" ||
 	nok "retry index" "$first vs $(cat out)"
+expect 0 "submit --trust POLICY: the proof is checked against the policy's log" \
+	"already recorded" "$M" submit --server "$UA" --trust trust.policy ev.json
 seq=${first%% *}
 "$M" --ledger "$L" show "$seq" --format raw >leaf.bin 2>/dev/null &&
 	[ "sha256:$( (printf '\0'; cat leaf.bin) | sha256sum | cut -c1-64)" = "${first#* }" ] &&
