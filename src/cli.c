@@ -207,6 +207,12 @@ spec_find(const char *spec, const char *name, size_t n, int *takes)
 }
 
 int
+cli_ledger_given(const struct cli *c)
+{
+	return cli_get(c, "ledger") != NULL || global_ledger != NULL;
+}
+
+int
 cli_parse(struct cli *c, int argc, char **argv, const char *spec)
 {
 	char full[1024];

@@ -139,7 +139,11 @@ int cmd_mirror(int argc, char **argv);
 struct ml_remote;
 struct ml_remote_ckpt;
 struct ml_remote_mirrored;
-/* --server, else MLLEDGER_SERVER (empty: none); NULL when neither. */
+/* 1 when --ledger was given on the command line (before or after the
+ * command), not taken from MLLEDGER_LEDGER or the default. */
+int cli_ledger_given(const struct cli *c);
+/* --server, else MLLEDGER_SERVER (empty: none) unless --ledger was given;
+ * NULL when neither. */
 const char *cli_server(const struct cli *c);
 /* A client of cli_server(c) pinned to --log-key (both required: ML_EINPUT).
  * *out: ml_remote_close. */

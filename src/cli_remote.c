@@ -16,7 +16,8 @@ cli_server(const struct cli *c)
 {
 	const char *s = cli_get(c, "server");
 
-	if (!s && (s = getenv("MLLEDGER_SERVER")) && !*s)
+	/* an explicit --ledger outranks the environment's server */
+	if (!s && !cli_ledger_given(c) && (s = getenv("MLLEDGER_SERVER")) && !*s)
 		s = NULL;
 	return s;
 }

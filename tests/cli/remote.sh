@@ -70,6 +70,8 @@ grep -q "^$ORIGIN\$" st && ok "the state holds the server's checkpoint" ||
 	nok "state written" "$(head -c 200 st)"
 MLLEDGER_SERVER=$UA expect 0 "MLLEDGER_SERVER stands for --server" "$ORIGIN" \
 	"$M" checkpoint $R --state st
+MLLEDGER_SERVER=http://127.0.0.1:1 expect 0 "an explicit --ledger outranks MLLEDGER_SERVER" \
+	"$ORIGIN" "$M" --ledger "$L" checkpoint
 
 # a trust policy instead of the key: its log is picked by the origin
 "$M" key new w1 >/dev/null 2>&1
