@@ -164,6 +164,9 @@ int cli_mirror_ok(const char *path, struct ml_err *e);
  * the default cache file of the origin; its path goes to path. */
 int cli_remote_sync(const struct cli *c, const char *opt, char *path, size_t cap,
 		    struct ml_remote_mirrored *m, struct ml_err *e);
+/* cli_remote_sync with --mirror, then c->ledger is the mirror (a path in
+ * static storage: one mirror a process).  m may be NULL. */
+int cli_use_mirror(struct cli *c, struct ml_remote_mirrored *m, struct ml_err *e);
 
 /* The time-warning thresholds (timecheck.h defaults), with --time-tolerance
  * HOURS (1 to 87600) for the backdating tolerance.  Prints the error. */

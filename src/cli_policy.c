@@ -497,13 +497,8 @@ cmd_gate(int argc, char **argv)
 	}
 	if (record && (rc = cli_load_key(&c, &k, &e)))
 		goto out;
-	if (cli_server(&c)) {
-		static char mirror[4200];
-		struct ml_remote_mirrored m;
-		if ((rc = cli_remote_sync(&c, "mirror", mirror, sizeof mirror, &m, &e)))
-			goto out;
-		c.ledger = mirror;
-	}
+	if (cli_server(&c) && (rc = cli_use_mirror(&c, NULL, &e)))
+		goto out;
 	if ((rc = cli_open(&c, record && !cli_server(&c), &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
 	    (rc = gate_policies(&ps, v, pol, &npol, &e)))

@@ -64,12 +64,15 @@ cmd_log(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "kind= subject= since=")))
+	if ((rc = cli_parse(&c, argc, argv, "kind= subject= since="" server= log-key= trust= state= mirror=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger log [--kind K] [--subject NAME[@VERSION]] [--since DATE]\n"
 		     "                    [--format text|json]\n\n"
-		     "Lists entries: seq, append time (UTC), kind, subject, signing key.");
+		     "Lists entries: seq, append time (UTC), kind, subject, signing key.\n\n"
+		     "With --server URL (or MLLEDGER_SERVER) and --log-key LOG.pub|--trust POLICY\n"
+		     "[--state FILE] [--mirror FILE]: reads the mirror, first brought up to the\n"
+		     "server's latest checkpoint ('mlledger mirror --help').");
 		return ML_OK;
 	}
 	kind = cli_get(&c, "kind");
@@ -87,6 +90,8 @@ cmd_log(int argc, char **argv)
 			*at++ = '\0';
 		subject = at;
 	}
+	if (cli_server(&c) && (rc = cli_use_mirror(&c, NULL, &e)))
+		return cli_fail(&c, &e);
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);
 	lc.json = c.json;
@@ -170,11 +175,14 @@ cmd_show(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "")))
+	if ((rc = cli_parse(&c, argc, argv, "server= log-key= trust= state= mirror=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger show SEQ [--format text|json|raw]\n\n"
-		     "raw writes the exact leaf bytes (ledger/FORMAT.md) to standard output.");
+		     "raw writes the exact leaf bytes (ledger/FORMAT.md) to standard output.\n\n"
+		     "With --server URL (or MLLEDGER_SERVER) and --log-key LOG.pub|--trust POLICY\n"
+		     "[--state FILE] [--mirror FILE]: reads the mirror, first brought up to the\n"
+		     "server's latest checkpoint ('mlledger mirror --help').");
 		return ML_OK;
 	}
 	fmt = cli_get(&c, "format");
@@ -185,6 +193,8 @@ cmd_show(int argc, char **argv)
 	seq = strtoull(c.args[0], &end, 10);
 	if (*end)
 		return cli_failf(&c, ML_EINPUT, "\"%.40s\" is not an entry number", c.args[0]);
+	if (cli_server(&c) && (rc = cli_use_mirror(&c, NULL, &e)))
+		return cli_fail(&c, &e);
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);
 	rc = ml_store_entry_get(ml_ledger_store(l), seq, &en, &env, leaf, &e);
@@ -658,19 +668,17 @@ cmd_verify(int argc, char **argv)
 		return ML_OK;
 	}
 	if (cli_server(&c)) {
-		static char mirror[4200];
 		struct ml_remote_mirrored m;
 		if (cli_get(&c, "bundle") || cli_get(&c, "trust"))
 			return cli_failf(&c, ML_EINPUT, "--%s: not with --server (pin the server's "
 					 "log with --log-key)",
 					 cli_get(&c, "trust") ? "trust" : "bundle");
-		if ((rc = cli_remote_sync(&c, "mirror", mirror, sizeof mirror, &m, &e)))
+		if ((rc = cli_use_mirror(&c, &m, &e)))
 			return cli_fail(&c, &e);
 		if (!c.json)
-			printf("ok: mirror %s: %llu entries (%llu new) from %s\n", mirror,
+			printf("ok: mirror %s: %llu entries (%llu new) from %s\n", c.ledger,
 			       (unsigned long long)m.after, (unsigned long long)(m.after - m.before),
 			       cli_server(&c));
-		c.ledger = mirror;
 	}
 	{
 		long n;

@@ -335,21 +335,6 @@ print_appended(const struct cli *c, const struct ml_appended *a, const char *pre
 	}
 }
 
-/* Brings the mirror of c's server up to date and points c->ledger at it
- * (static storage: one per process). */
-static int
-use_mirror(struct cli *c, struct ml_err *e)
-{
-	static char mirror[4200];
-	struct ml_remote_mirrored m;
-	int rc;
-
-	if ((rc = cli_remote_sync(c, "mirror", mirror, sizeof mirror, &m, e)))
-		return rc;
-	c->ledger = mirror;
-	return ML_OK;
-}
-
 /* record --server: the statement is built against the mirror (digests of
  * recorded versions, the origin), signed here, posted (POST /add), its
  * proof and the state checked. */
@@ -365,7 +350,7 @@ record_remote(struct cli *c, struct ml_err *e)
 	int rc;
 
 	memset(&a, 0, sizeof a);
-	if ((rc = cli_load_key(c, &k, e)) || (rc = use_mirror(c, e)) ||
+	if ((rc = cli_load_key(c, &k, e)) || (rc = cli_use_mirror(c, NULL, e)) ||
 	    (rc = cli_open(c, 0, &l, e)) || (rc = sign_from_cli(c, l, k, &env, e)) ||
 	    (rc = cli_remote_open(c, &r, e)) ||
 	    (rc = ml_remote_submit(r, env.data, env.len, ML_REMOTE_ATTEMPTS, &a, e)) ||
@@ -449,7 +434,7 @@ cmd_sign(int argc, char **argv)
 		return cli_failf(&c, ML_EINPUT, "--out FILE is required");
 	if ((rc = cli_out_check(&c, "--out", outp, 0, &e)))
 		return cli_fail(&c, &e);
-	if (cli_server(&c) && (rc = use_mirror(&c, &e)))
+	if (cli_server(&c) && (rc = cli_use_mirror(&c, NULL, &e)))
 		return cli_fail(&c, &e);
 	/* The ledger is optional here: with one, digests are looked up and the
 	 * envelope is checked as its append would be (governance, roles,

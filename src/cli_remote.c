@@ -197,6 +197,19 @@ out:
 }
 
 int
+cli_use_mirror(struct cli *c, struct ml_remote_mirrored *m, struct ml_err *e)
+{
+	static char mirror[4200];
+	struct ml_remote_mirrored mine;
+	int rc;
+
+	if ((rc = cli_remote_sync(c, "mirror", mirror, sizeof mirror, m ? m : &mine, e)))
+		return rc;
+	c->ledger = mirror;
+	return ML_OK;
+}
+
+int
 cmd_mirror(int argc, char **argv)
 {
 	struct cli c = {.cmd = "mirror"};

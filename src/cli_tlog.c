@@ -127,7 +127,7 @@ cmd_prove(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "size= consistency=")) || (rc = opt_size(&c, &n)))
+	if ((rc = cli_parse(&c, argc, argv, "size= consistency="" server= log-key= trust= state= mirror=")) || (rc = opt_size(&c, &n)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger prove SEQ [--size N]\n"
@@ -136,13 +136,18 @@ cmd_prove(int argc, char **argv)
 		     "proof in the tree of the stored checkpoint of size N (default: the latest),\n"
 		     "and that checkpoint.  'show SEQ --format raw' gives the leaf bytes it\n"
 		     "proves.  The second prints the RFC 9162 consistency proof from tree size\n"
-		     "OLD to NEW (default: the current size), one base64 hash a line.");
+		     "OLD to NEW (default: the current size), one base64 hash a line.\n\n"
+		     "With --server URL (or MLLEDGER_SERVER) and --log-key LOG.pub|--trust POLICY\n"
+		     "[--state FILE] [--mirror FILE]: reads the mirror, first brought up to the\n"
+		     "server's latest checkpoint ('mlledger mirror --help').");
 		return ML_OK;
 	}
 	old = cli_get(&c, "consistency");
 	if (old ? (c.nargs != 0 || parse_u64(old, &m) != 0)
 		: (c.nargs != 1 || parse_u64(c.args[0], &seq) != 0))
 		return cli_failf(&c, ML_EINPUT, "expected SEQ, or --consistency OLD (see --help)");
+	if (cli_server(&c) && (rc = cli_use_mirror(&c, NULL, &e)))
+		return cli_fail(&c, &e);
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		return cli_fail(&c, &e);
 	if (old) {
@@ -469,14 +474,11 @@ cmd_export(int argc, char **argv)
 	if (!cli_get(&c, "out") || c.nargs)
 		return cli_failf(&c, ML_EINPUT, "expected --out DIR --key EXPORTER.key");
 	if (cli_server(&c)) {
-		static char mirror[4200];
-		struct ml_remote_mirrored m;
 		if (cli_get(&c, "trust"))
 			return cli_failf(&c, ML_EINPUT, "--trust: not with --server (pin the "
 					 "server's log with --log-key)");
-		if ((rc = cli_remote_sync(&c, "mirror", mirror, sizeof mirror, &m, &e)))
+		if ((rc = cli_use_mirror(&c, NULL, &e)))
 			return cli_fail(&c, &e);
-		c.ledger = mirror;
 	}
 	{
 		long n;

@@ -142,6 +142,14 @@ expect 0 "verify --server with the default mirror (~/.cache)" "entries intact" \
 	"$M" verify --server "$UA" $R
 ls "$HOME/.cache/mlledger/"*.db >/dev/null 2>&1 && ok "the default mirror is under ~/.cache/mlledger" ||
 	nok "default mirror" "$(ls -R "$HOME" 2>&1 | head -c 200)"
+"$M" --ledger "$L" log --kind approval >ll.out 2>/dev/null
+"$M" log --server "$UA" $R --mirror mirror.db --kind approval >lr.out 2>/dev/null &&
+	cmp -s ll.out lr.out && [ -s ll.out ] && ok "log --server = log on the server's ledger" ||
+	nok "log --server" "$(diff ll.out lr.out | head -c 300)"
+"$M" prove --server "$UA" $R --mirror mirror.db "$seq" >p.proof 2>/dev/null &&
+	"$M" show --server "$UA" $R --mirror mirror.db "$seq" --format raw >p.leaf 2>/dev/null
+expect 0 "prove and show --server give a proof that verifies offline" "entry $seq" \
+	"$M" verify-proof $R p.proof p.leaf
 expect 0 "export --server exports the mirror" "MANIFEST signed" \
 	"$M" export --server "$UA" $R --mirror mirror.db --out bundle --key admin.key
 expect 0 "the exported bundle verifies against the pinned key" "entries intact" \
