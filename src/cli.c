@@ -85,7 +85,7 @@ static const char usage_text[] =
 	"  verify --server URL --log-key LOG.pub [--mirror F] [--state FILE]  mirror, verify\n"
 	"  record, sign, gate, export, log, show, prove ... --server URL --log-key LOG.pub\n"
 	"                                     on the mirror; record and gate --key post\n"
-	"     --trust POLICY for --log-key (mirror, checkpoint, submit, record, sign, gate)\n"
+	"     --trust POLICY for --log-key (all but verify and export)\n"
 	"     URL also from MLLEDGER_SERVER\n"
 	"Policy\n"
 	"  evidence NAME@VERSION [--env ENV] [--as-of DATE]   the XML the rules read\n"
