@@ -242,4 +242,63 @@ else
 	skip "edited ledger" "no python3"
 fi
 
+# ---- 6. a hostile server (tests/cli/hostile_proxy.py lies in front of A) ----------
+PROXY_PIDS=""
+trap 'for p in $PROXY_PIDS; do kill "$p" 2>/dev/null; done; serve_stop_all; cd / && rm -rf "$W"' EXIT
+# proxy MODE: starts the lying proxy in front of $UA, sets UP (its URL)
+proxy() {
+	local i
+	rm -f "$W/proxy.url"
+	"$PY" "$here/hostile_proxy.py" "$UA" "$1" "$W/proxy.url" 2>"$W/proxy.log" &
+	PROXY_PIDS="$PROXY_PIDS $!"
+	PROXY=$!
+	for i in $(seq 1 100); do
+		[ -s "$W/proxy.url" ] && { UP=$(cat "$W/proxy.url"); return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+unproxy() { kill "$PROXY" 2>/dev/null; wait "$PROXY" 2>/dev/null; }
+if [ -n "$PY" ] && serve_start A "$L"; then
+	UA=$SERVE_URL
+	for mode in tile-short bundle-extra bundle-swap; do
+		proxy $mode || { nok "proxy $mode" "did not start"; continue; }
+		rm -f h.db
+		expect 4 "a mirror refuses a server whose tiles lie ($mode)" "" \
+			"$M" mirror --server "$UP" $R --out h.db
+		[ ! -e h.db ] && ok "nothing is kept of the lying server's copy ($mode)" ||
+			nok "$mode copy" "h.db exists"
+		unproxy
+	done
+	n=0
+	for mode in extra-short index-shift; do
+		n=$((n + 1))
+		"$M" --ledger "$L" sign dataset h@$n --digest "sha256:$(printf %064d $((n + 40)))" \
+			--key ci.key --out h$n.json >/dev/null 2>&1
+		proxy $mode || { nok "proxy $mode" "did not start"; continue; }
+		expect 4 "submit refuses an answer whose proof lies ($mode)" "proof" \
+			"$M" submit --server "$UP" $R h$n.json
+		unproxy
+	done
+	"$M" checkpoint --server "$UA" $R --state sth >/dev/null 2>&1
+	"$M" record dataset h@9 --file d.bin --key ci.key --server "$UA" $R --mirror mirror.db \
+		>/dev/null 2>&1
+	proxy no-consistency && {
+		expect 4 "a server that will not prove consistency is refused" "consistency" \
+			"$M" checkpoint --server "$UP" $R --state sth
+		unproxy
+	}
+	proxy huge-checkpoint && {
+		expect 5 "an answer larger than its limit is an error, not read whole" "larger than" \
+			"$M" checkpoint --server "$UP" $R
+		unproxy
+	}
+	ln -s st st-link
+	expect 2 "a --state that is a symbolic link is refused" "not a regular file\|symbolic" \
+		"$M" checkpoint --server "$UA" $R --state st-link
+	serve_stop A
+else
+	skip "hostile server" "no python3 or no server"
+fi
+
 finish

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""A hostile mlledger server for tests/cli/remote.sh: a proxy on 127.0.0.1
+in front of a real `mlledger serve` that passes every request through and
+lies in one way, chosen by MODE:
+
+  tile-short      level-0 hash tiles lose their last hash
+  bundle-extra    entry bundles carry one more entry than their width
+  bundle-swap     the last two entries of a bundle (and their tile hashes)
+                  trade places: every entry still hashes to its tile hash
+  extra-short     POST /add answers: the extra line loses a byte
+  index-shift     POST /add answers: the index line says the next entry
+  no-consistency  GET /consistency answers 404
+  huge-checkpoint GET /checkpoint answers 1 MiB
+
+  hostile_proxy.py UPSTREAM MODE READYFILE
+writes its URL to READYFILE (temporary name, then renamed) and serves until
+killed.  Standard library only.
+"""
+import base64
+import os
+import re
+import struct
+import sys
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+UPSTREAM, MODE, READY = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+
+
+def bundle_entries(data):
+    out, off = [], 0
+    while off < len(data):
+        n = struct.unpack(">H", data[off:off + 2])[0]
+        out.append(data[off + 2:off + 2 + n])
+        off += 2 + n
+    return out
+
+
+def bundle_bytes(entries):
+    return b"".join(struct.pack(">H", len(e)) + e for e in entries)
+
+
+def fetch(method, path, body=None, headers=None):
+    req = urllib.request.Request(UPSTREAM + path, data=body, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def lie(method, path, status, body):
+    if status != 200:
+        return status, body
+    if MODE == "tile-short" and re.match(r"^/tile/0/", path):
+        return status, body[:-32]
+    if MODE == "bundle-extra" and path.startswith("/tile/entries/"):
+        es = bundle_entries(body)
+        return status, bundle_bytes(es + [es[-1]])
+    if MODE == "bundle-swap" and path.startswith("/tile/"):
+        if path.startswith("/tile/entries/"):
+            es = bundle_entries(body)
+            if len(es) >= 2:
+                es[-1], es[-2] = es[-2], es[-1]
+            return status, bundle_bytes(es)
+        if path.startswith("/tile/0/") and len(body) >= 64:
+            return status, body[:-64] + body[-32:] + body[-64:-32]
+    if MODE in ("extra-short", "index-shift") and method == "POST" and path == "/add":
+        lines = body.decode().split("\n")
+        for i, line in enumerate(lines):
+            if MODE == "extra-short" and line.startswith("extra "):
+                raw = base64.b64decode(line[6:])
+                lines[i] = "extra " + base64.b64encode(raw[:-1]).decode()
+            if MODE == "index-shift" and line.startswith("index "):
+                lines[i] = "index %d" % (int(line[6:]) + 1)
+        return status, "\n".join(lines).encode()
+    if MODE == "no-consistency" and path.startswith("/consistency"):
+        return 404, b"not found\n"
+    if MODE == "huge-checkpoint" and path == "/checkpoint":
+        return status, body + b"x" * (1 << 20)
+    return status, body
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, method, body=None):
+        hdrs = {"Content-Type": self.headers.get("Content-Type", "application/json")}
+        status, h, data = fetch(method, self.path, body, hdrs if body is not None else None)
+        status, data = lie(method, self.path, status, data)
+        self.send_response(status)
+        for k in ("Content-Type", "Retry-After", "Mlledger-Existing"):
+            if k in h:
+                self.send_header(k, h[k])
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.answer("GET")
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        self.answer("POST", self.rfile.read(n) if n else b"")
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+with open(READY + ".tmp", "w") as f:
+    f.write("http://127.0.0.1:%d\n" % server.server_address[1])
+os.rename(READY + ".tmp", READY)
+server.serve_forever()
