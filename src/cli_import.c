@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "remote.h"
 #include "request.h"
 #include "statement.h"
 
@@ -393,9 +394,35 @@ wait_chunk(struct pipeline *p, size_t c)
 
 /* Builds, signs and appends every line in one transaction.  On failure
  * e->seq is the index of the line at fault, or -1. */
+/* import --server: posts item (POST /add) and fills *out from the
+ * verified answer.  The checkpoints of the proofs are not compared with
+ * one another here: the mirror taken after the last line covers them all
+ * (cmd_import checks every acknowledged entry in it). */
 static int
-import_all(struct ml_ledger *l, struct import *im, const struct ml_seckey *k,
-	   struct lines *ls, struct ml_appended *out, struct ml_err *e)
+post_item(struct ml_remote *r, const struct ml_append_item *item, struct ml_appended *out,
+	  struct ml_err *e)
+{
+	struct ml_remote_added a;
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	rc = ml_remote_submit(r, item->envelope, item->len, ML_REMOTE_ATTEMPTS, &a, e);
+	if (rc == ML_OK) {
+		out->seq = a.seq;
+		memcpy(out->leaf, a.leaf, ML_SHA256_LEN);
+		out->time_us = a.time_us;
+		out->existing = a.existing;
+	}
+	ml_remote_added_free(&a);
+	return rc;
+}
+
+/* Appends the lines in one batch of l, or with r (import --server) posts
+ * them in order, each its own entry. */
+static int
+import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
+	   const struct ml_seckey *k, struct lines *ls, struct ml_appended *out,
+	   struct ml_err *e)
 {
 	struct pipeline p;
 	struct signer sg[16];
@@ -425,7 +452,7 @@ import_all(struct ml_ledger *l, struct import *im, const struct ml_seckey *k,
 	}
 	if (started != p.nsigners + 1)
 		rc = ml_err_set(e, ML_EIO, "cannot start threads");
-	if (rc == ML_OK)
+	if (rc == ML_OK && !r)
 		rc = ml_batch_begin(l, &b, e);
 	for (i = 0; rc == ML_OK && i < ls->n; i++) {
 		struct ml_append_item item = {0};
@@ -438,7 +465,7 @@ import_all(struct ml_ledger *l, struct import *im, const struct ml_seckey *k,
 		item.len = ls->bufs[i].len;
 		item.signed_by = ml_seckey_public(k);
 		item.statement = &ls->stmts[i];
-		if ((rc = ml_batch_add(b, &item, &out[i], e)))
+		if ((rc = r ? post_item(r, &item, &out[i], e) : ml_batch_add(b, &item, &out[i], e)))
 			e->seq = (long long)i;
 	}
 	pthread_mutex_lock(&p.mu);
@@ -505,6 +532,34 @@ print_imported(const struct cli *c, const struct lines *ls, const struct ml_appe
 	}
 }
 
+/* import --server, after the lines were posted: the mirror brought up to
+ * the server's latest checkpoint (every entry and the state checked) must
+ * hold each acknowledged entry at its seq with its leaf hash. */
+static int
+confirm_posted(struct cli *c, const struct lines *ls, const struct ml_appended *out,
+	       struct ml_err *e)
+{
+	struct ml_ledger *m = NULL;
+	struct ml_entry en;
+	uint8_t *env, leaf[ML_SHA256_LEN];
+	size_t i;
+	int rc;
+
+	if ((rc = cli_use_mirror(c, NULL, e)) || (rc = cli_open(c, 0, &m, e)))
+		return rc;
+	for (i = 0; rc == ML_OK && i < ls->n; i++) {
+		env = NULL;
+		rc = ml_store_entry_get(ml_ledger_store(m), out[i].seq, &en, &env, leaf, e);
+		free(env);
+		if (rc == ML_EINPUT || (rc == ML_OK && memcmp(leaf, out[i].leaf, ML_SHA256_LEN)))
+			rc = ml_err_set(e, ML_EINTEGRITY, "%s:%zu: acknowledged as entry %llu, which "
+					"the server's tree does not hold", c->args[0], ls->lineno[i],
+					(unsigned long long)out[i].seq);
+	}
+	ml_ledger_close(m);
+	return rc;
+}
+
 int
 cmd_import(int argc, char **argv)
 {
@@ -514,12 +569,14 @@ cmd_import(int argc, char **argv)
 	struct ml_ledger *l = NULL;
 	struct ml_seckey *k = NULL;
 	struct ml_appended *out = NULL;
+	struct ml_remote *r = NULL;
 	struct ml_err e;
 	FILE *f = NULL;
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file=")))
+	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= server= log-key= trust= state= "
+			    "mirror=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger import FILE.jsonl --key K.key [--format text|json]\n\n"
@@ -532,7 +589,15 @@ cmd_import(int argc, char **argv)
 		     "already recorded at seq N\" on stderr, and the others are appended.  An\n"
 		     "idempotencyKey already naming other content fails the whole file\n"
 		     "(exit 7, conflict; nothing written).  Exit codes: 2 bad input, 5 storage\n"
-		     "error, 6 key error, 7 conflict.");
+		     "error, 6 key error, 7 conflict.\n\n"
+		     "With --server URL (or MLLEDGER_SERVER), --log-key LOG.pub|--trust POLICY\n"
+		     "[--state FILE] [--mirror FILE]: references are looked up in the mirror\n"
+		     "(brought up to date first), the lines are signed here and posted in order\n"
+		     "(POST /add), each its own entry, each proof checked; then the mirror is\n"
+		     "brought up to date again and must hold every acknowledged entry (exit 4\n"
+		     "otherwise).  A refused line stops the import: the lines before it stay\n"
+		     "appended; give lines an \"idempotencyKey\" so that importing the file\n"
+		     "again appends nothing twice.");
 		return ML_OK;
 	}
 	if (c.nargs != 1)
@@ -548,25 +613,32 @@ cmd_import(int argc, char **argv)
 	} else {
 		f = stdin;
 	}
-	/* Appends go through l; the builder thread reads through its own im.l. */
-	if ((rc = cli_open(&c, 1, &l, &e)) || (rc = cli_open(&c, 0, &im.l, &e)) ||
-	    (rc = cli_load_key(&c, &k, &e)) || (rc = read_lines(&c, f, &ls, &e)))
+	/* Appends go through l; the builder thread reads through its own im.l.
+	 * With --server: no l; im.l is the mirror, r posts. */
+	if (cli_server(&c) ? (rc = cli_load_key(&c, &k, &e)) || (rc = cli_use_mirror(&c, NULL, &e)) ||
+				     (rc = cli_remote_open(&c, &r, &e))
+			   : (rc = cli_open(&c, 1, &l, &e)) || (rc = cli_load_key(&c, &k, &e)))
+		goto out;
+	if ((rc = cli_open(&c, 0, &im.l, &e)) || (rc = read_lines(&c, f, &ls, &e)))
 		goto out;
 	if (!(out = calloc(ls.n, sizeof *out))) {
 		rc = ml_err_set(&e, ML_EIO, "out of memory");
 		goto out;
 	}
-	if ((rc = import_all(l, &im, k, &ls, out, &e))) {
+	if ((rc = import_all(l, r, &im, k, &ls, out, &e))) {
 		char msg[sizeof e.msg];
-		snprintf(msg, sizeof msg, "%s", e.msg);
+		const char *after = r ? "the lines before it were appended" : "nothing was written";
+		snprintf(msg, sizeof msg, "%.300s", e.msg);
 		if (e.seq >= 0 && (size_t)e.seq < ls.n)
-			ml_err_set(&e, rc, "%s:%zu: %s (nothing was written)", c.args[0],
-				   ls.lineno[e.seq], msg);
+			ml_err_set(&e, rc, "%s:%zu: %s (%s)", c.args[0], ls.lineno[e.seq], msg,
+				   after);
 		else
-			ml_err_set(&e, rc, "%s: %s (nothing was written)", c.args[0], msg);
+			ml_err_set(&e, rc, "%s: %s (%s)", c.args[0], msg, after);
 		e.seq = -1;
 		goto out;
 	}
+	if (r && ls.n && (rc = confirm_posted(&c, &ls, out, &e)))
+		goto out;
 	cli_progress_done();
 	print_imported(&c, &ls, out);
 out:
@@ -578,5 +650,6 @@ out:
 	ml_seckey_free(k);
 	ml_ledger_close(im.l);
 	ml_ledger_close(l);
+	ml_remote_close(r);
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }

@@ -150,6 +150,21 @@ ls "$HOME/.cache/mlledger/"*.db >/dev/null 2>&1 && ok "the default mirror is und
 	"$M" show --server "$UA" $R --mirror mirror.db "$seq" --format raw >p.leaf 2>/dev/null
 expect 0 "prove and show --server give a proof that verifies offline" "entry $seq" \
 	"$M" verify-proof $R p.proof p.leaf
+for i in 1 2 3; do
+	printf '{"kind":"dataset","subject":"imp@%d","digest":"sha256:%064d","idempotencyKey":"imp-%d"}\n' \
+		"$i" "$i" "$i"
+done >imp.jsonl
+printf '{"kind":"model","subject":"impm@1","digest":"sha256:%064d","datasets":["imp@3"],"idempotencyKey":"impm"}\n' 7 \
+	>>imp.jsonl
+expect 0 "import --server posts every line, a later one naming an earlier one" "^4 entries" \
+	"$M" import imp.jsonl --key ci.key --server "$UA" $R --state st --mirror mirror.db
+expect 0 "importing it again appends nothing (idempotency keys)" "0 entries, 4 already" \
+	"$M" import imp.jsonl --key ci.key --server "$UA" $R --state st --mirror mirror.db
+"$M" --ledger "$L" log --subject impm@1 2>/dev/null | grep -q impm &&
+	ok "the imported lines are on the server" || nok "import on server" "impm@1 missing"
+printf '{"kind":"model","subject":"impm@2","digest":"sha256:%064d","datasets":["nope@1"]}\n' 8 >bad.jsonl
+expect 2 "a refused line stops import --server, naming it" "bad.jsonl:1: unknown dataset" \
+	"$M" import bad.jsonl --key ci.key --server "$UA" $R --mirror mirror.db
 expect 0 "export --server exports the mirror" "MANIFEST signed" \
 	"$M" export --server "$UA" $R --mirror mirror.db --out bundle --key admin.key
 expect 0 "the exported bundle verifies against the pinned key" "entries intact" \
