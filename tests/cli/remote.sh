@@ -165,6 +165,11 @@ expect 0 "importing it again appends nothing (idempotency keys)" "0 entries, 4 a
 printf '{"kind":"model","subject":"impm@2","digest":"sha256:%064d","datasets":["nope@1"]}\n' 8 >bad.jsonl
 expect 2 "a refused line stops import --server, naming it" "bad.jsonl:1: unknown dataset" \
 	"$M" import bad.jsonl --key ci.key --server "$UA" $R --mirror mirror.db
+"$M" record dataset idem@1 --digest "sha256:$(printf %064d 11)" --idempotency-key k1 \
+	--key ci.key --server "$UA" $R --mirror mirror.db >/dev/null 2>&1
+expect 7 "an idempotency key naming other content: 409, exit 7" "conflict: idempotency key" \
+	"$M" record dataset idem@2 --digest "sha256:$(printf %064d 12)" --idempotency-key k1 \
+	--key ci.key --server "$UA" $R --mirror mirror.db
 expect 0 "export --server exports the mirror" "MANIFEST signed" \
 	"$M" export --server "$UA" $R --mirror mirror.db --out bundle --key admin.key
 expect 0 "the exported bundle verifies against the pinned key" "entries intact" \
