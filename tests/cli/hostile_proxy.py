@@ -7,6 +7,8 @@ lies in one way, chosen by MODE:
   bundle-extra    entry bundles carry one more entry than their width
   bundle-swap     the last two entries of a bundle (and their tile hashes)
                   trade places: every entry still hashes to its tile hash
+  time-back       the last entry of each bundle is dated before the one
+                  before it, and its tile hash recomputed to match
   extra-short     POST /add answers: the extra line loses a byte
   index-shift     POST /add answers: the index line says the next entry
   no-consistency  GET /consistency answers 404
@@ -17,6 +19,7 @@ writes its URL to READYFILE (temporary name, then renamed) and serves until
 killed.  Standard library only.
 """
 import base64
+import hashlib
 import os
 import re
 import struct
@@ -51,6 +54,15 @@ def fetch(method, path, body=None, headers=None):
         return e.code, dict(e.headers), e.read()
 
 
+def backdate(bundle):
+    """The bundle with its last entry dated 1 µs before the one before it."""
+    es = bundle_entries(bundle)
+    if len(es) >= 2:
+        t = struct.unpack(">q", es[-2][41:49])[0] - 1
+        es[-1] = es[-1][:41] + struct.pack(">q", t) + es[-1][49:]
+    return es
+
+
 def lie(method, path, status, body):
     if status != 200:
         return status, body
@@ -67,6 +79,13 @@ def lie(method, path, status, body):
             return status, bundle_bytes(es)
         if path.startswith("/tile/0/") and len(body) >= 64:
             return status, body[:-64] + body[-32:] + body[-64:-32]
+    if MODE == "time-back" and path.startswith("/tile/entries/"):
+        return status, bundle_bytes(backdate(body))
+    if MODE == "time-back" and path.startswith("/tile/0/"):
+        st, _, bundle = fetch("GET", "/tile/entries/" + path[len("/tile/0/"):])
+        es = backdate(bundle)
+        if st == 200 and len(es) * 32 == len(body):
+            return status, body[:-32] + hashlib.sha256(b"\0" + es[-1]).digest()
     if MODE in ("extra-short", "index-shift") and method == "POST" and path == "/add":
         lines = body.decode().split("\n")
         for i, line in enumerate(lines):

@@ -290,6 +290,12 @@ if [ -n "$PY" ] && serve_start A "$L"; then
 			nok "$mode copy" "h.db exists"
 		unproxy
 	done
+	proxy time-back && {
+		rm -f h.db
+		expect 4 "a mirror refuses an entry dated before the one before it" \
+			"append time goes backwards" "$M" mirror --server "$UP" $R --out h.db
+		unproxy
+	}
 	n=0
 	for mode in extra-short index-shift; do
 		n=$((n + 1))
