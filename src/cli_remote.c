@@ -189,7 +189,9 @@ cli_remote_sync(const struct cli *c, const char *opt, char *path, size_t cap,
 	}
 	if ((rc = cli_mirror_ok(path, e)))
 		goto out;
+	ml_remote_progress(r, cli_progress, "mirroring");
 	rc = ml_remote_mirror(r, path, &ck, m, e);
+	cli_progress_done();
 out:
 	ml_remote_ckpt_free(&ck);
 	ml_remote_close(r);

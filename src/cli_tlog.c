@@ -121,7 +121,7 @@ cmd_prove(int argc, char **argv)
 	struct ml_err e;
 	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
 	const char *old;
-	uint64_t seq, m, to;
+	uint64_t seq = 0, m = 0, to;
 	size_t len, i;
 	int64_t n;
 	int rc;

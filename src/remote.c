@@ -30,6 +30,8 @@ struct ml_remote {
 	struct ml_pubkey logkey;
 	char logline[ML_VKEY_MAX];
 	int pinned;               /* logkey is set (always, without a policy) */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
 	struct ml_policy *pol;    /* owned; NULL: pinned to one key */
 };
 
@@ -144,6 +146,14 @@ const char *
 ml_remote_url(const struct ml_remote *r)
 {
 	return r->base;
+}
+
+void
+ml_remote_progress(struct ml_remote *r, void (*fn)(void *ctx, uint64_t done, uint64_t total),
+		   void *ctx)
+{
+	r->progress = fn;
+	r->progress_ctx = ctx;
 }
 
 void
@@ -651,9 +661,12 @@ ml_remote_mirror(struct ml_remote *r, const char *path, const struct ml_remote_c
 	m.before = ml_replica_next(rep);
 	if ((rc = mirror_fits(r, l, m.before, ck, e)))
 		goto out;
-	for (n = m.before / ML_TILE_WIDTH; n * ML_TILE_WIDTH < size; n++)
+	for (n = m.before / ML_TILE_WIDTH; n * ML_TILE_WIDTH < size; n++) {
 		if ((rc = mirror_bundle(r, rep, n, size, e)))
 			goto out;
+		if (r->progress)
+			r->progress(r->progress_ctx, ml_replica_next(rep), size);
+	}
 	m.after = ml_replica_next(rep);
 	rc = ml_replica_commit(rep, ck->note, ck->len, e);
 	rep = NULL;

@@ -44,6 +44,10 @@ int ml_remote_open_policy(const char *url, struct ml_policy *pol, struct ml_remo
 			  struct ml_err *e);
 void ml_remote_close(struct ml_remote *r);
 const char *ml_remote_url(const struct ml_remote *r);
+/* fn (may be NULL) is called from the calling thread after each entry
+ * bundle a mirror copies, with the entries copied so far and the target. */
+void ml_remote_progress(struct ml_remote *r, void (*fn)(void *ctx, uint64_t done,
+							 uint64_t total), void *ctx);
 
 /* A checkpoint checked against the pinned key: note is malloc'd and
  * NUL-terminated (len bytes).  Free with ml_remote_ckpt_free (a zeroed
