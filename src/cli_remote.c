@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "output.h"
@@ -28,6 +29,22 @@ static int
 remote_trust(const struct cli *c)
 {
 	return strcmp(c->cmd, "verify") != 0 && strcmp(c->cmd, "export") != 0;
+}
+
+/* MLLEDGER_CA_FILE: the PEM certificates an https server is checked
+ * against instead of the system's (an organisation's own CA). */
+static int
+remote_ca(struct ml_remote *r, struct ml_err *e)
+{
+	const char *ca = getenv("MLLEDGER_CA_FILE");
+	int fd, rc;
+
+	if (!ca || !*ca)
+		return ML_OK;
+	if ((rc = ml_open_input(ca, &fd, e)))
+		return ml_err_prefix(e, rc, "MLLEDGER_CA_FILE");
+	close(fd);
+	return ml_remote_cainfo(r, ca, e);
 }
 
 int
@@ -53,7 +70,8 @@ cli_remote_open(const struct cli *c, struct ml_remote **out, struct ml_err *e)
 	if (kf) {
 		if ((rc = ml_pubkey_load(kf, &k, e)))
 			return rc;
-		return ml_remote_open(url, &k, out, e);
+		rc = ml_remote_open(url, &k, out, e);
+		goto ca;
 	}
 	if ((rc = ml_read_file(tf, ML_POLICY_MAX, &text, &len, e)))
 		return rc;
@@ -61,7 +79,13 @@ cli_remote_open(const struct cli *c, struct ml_remote **out, struct ml_err *e)
 	free(text);
 	if (rc)
 		return ml_err_prefix(e, rc, tf);
-	return ml_remote_open_policy(url, pol, out, e);
+	rc = ml_remote_open_policy(url, pol, out, e);
+ca:
+	if (rc == ML_OK && (rc = remote_ca(*out, e))) {
+		ml_remote_close(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 /* --state FILE of c: a file this command may replace (never the ledger,

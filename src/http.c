@@ -12,6 +12,7 @@
 struct ml_http {
 	CURL *curl;
 	long connect_ms, total_ms;
+	char *cainfo; /* NULL: the system's store */
 };
 
 /* Per request: where the callbacks write. */
@@ -65,7 +66,20 @@ ml_http_free(struct ml_http *h)
 	if (!h)
 		return;
 	curl_easy_cleanup(h->curl);
+	free(h->cainfo);
 	free(h);
+}
+
+int
+ml_http_cainfo(struct ml_http *h, const char *path, struct ml_err *e)
+{
+	char *copy = NULL;
+
+	if (path && !(copy = strdup(path)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	free(h->cainfo);
+	h->cainfo = copy;
+	return ML_OK;
 }
 
 void
@@ -166,7 +180,10 @@ setup(struct ml_http *h, const char *url, struct xfer *x)
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, x) != CURLE_OK ||
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, x) != CURLE_OK ||
-		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max) != CURLE_OK)
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max) != CURLE_OK ||
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+		(h->cainfo && curl_easy_setopt(c, CURLOPT_CAINFO, h->cainfo) != CURLE_OK))
 		       ? -1 : 0;
 }
 

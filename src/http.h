@@ -44,6 +44,10 @@ void ml_http_resp_free(struct ml_http_resp *r);
  * caller's (ml_http_free; NULL is fine). */
 int ml_http_new(struct ml_http **out, struct ml_err *e);
 void ml_http_free(struct ml_http *h);
+/* https: trust the certificates in the PEM file at path (copied; NULL: the
+ * system's store again) instead of the system's, for the following
+ * requests.  Peers and host names are always verified. */
+int ml_http_cainfo(struct ml_http *h, const char *path, struct ml_err *e);
 /* Overrides the timeouts (milliseconds, > 0) for the following requests. */
 void ml_http_timeouts(struct ml_http *h, long connect_ms, long total_ms);
 

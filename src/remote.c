@@ -14,6 +14,8 @@
 #include "ledger.h"
 #include "merkle.h"
 #include "output.h"
+#include "retry.h"
+#include "statement.h"
 #include "tiles.h"
 #include "tlog.h"
 
@@ -146,6 +148,12 @@ const char *
 ml_remote_url(const struct ml_remote *r)
 {
 	return r->base;
+}
+
+int
+ml_remote_cainfo(struct ml_remote *r, const char *path, struct ml_err *e)
+{
+	return ml_http_cainfo(r->http, path, e);
 }
 
 void
@@ -416,6 +424,82 @@ status_rc(long status, const char *line)
 	}
 }
 
+static int get_tile(struct ml_remote *r, const struct ml_tile *t, size_t max,
+		    struct ml_http_resp *resp, struct ml_err *e);
+
+/* 1 when held (an entry's envelope) repeats ours by its idempotency key:
+ * the same keyid and key, the same statement but for predicate.time
+ * (retry.h); else 0. */
+static int
+same_request(const uint8_t *ours, size_t olen, const uint8_t *held, size_t hlen)
+{
+	struct ml_envelope a, b;
+	struct ml_statement sa, sb;
+	const char *ka, *kb;
+	int same = 0, pa = 0, pb = 0;
+
+	if (ml_envelope_parse(ours, olen, &a, NULL))
+		return 0;
+	if (ml_envelope_parse(held, hlen, &b, NULL)) {
+		ml_envelope_clear(&a);
+		return 0;
+	}
+	if (strcmp(a.keyid, b.keyid) == 0 &&
+	    (pa = ml_statement_parse(a.payload, a.payload_len, &sa, NULL) == ML_OK) &&
+	    (pb = ml_statement_parse(b.payload, b.payload_len, &sb, NULL) == ML_OK)) {
+		ka = json_string_value(json_object_get(sa.predicate, ML_IDEMPOTENCY_MEMBER));
+		kb = json_string_value(json_object_get(sb.predicate, ML_IDEMPOTENCY_MEMBER));
+		same = ka && kb && strcmp(ka, kb) == 0 &&
+		       ml_retry_same_content(sa.root, sb.root) == 1;
+	}
+	if (pa)
+		ml_statement_free(&sa);
+	if (pb)
+		ml_statement_free(&sb);
+	ml_envelope_clear(&a);
+	ml_envelope_clear(&b);
+	return same;
+}
+
+/* A retry answered with an earlier entry of other bytes (the same
+ * idempotency key and content, another author time): the entry's leaf
+ * bytes from its entry bundle must be what the proof includes and must
+ * repeat our request.  *held receives them (the entry points into *buf,
+ * which the caller frees with ml_http_resp_free). */
+static int
+held_entry(struct ml_remote *r, const struct ml_tlog_proof *p, const struct ml_http_resp *resp,
+	   const uint8_t *env, size_t len, struct ml_entry *held, struct ml_http_resp *buf,
+	   struct ml_err *e)
+{
+	struct ml_bundle_iter it;
+	struct ml_tile t;
+	const uint8_t *bytes = NULL;
+	size_t blen = 0, i;
+	uint64_t index;
+	int rc;
+
+	if (ml_tile_of(1, 0, p->index, p->checkpoint.size, &t))
+		return ml_err_set(e, ML_EINTEGRITY, "entry %llu is not in the proof's tree",
+				  (unsigned long long)p->index);
+	if ((rc = get_tile(r, &t, BUNDLE_MAX, buf, e)))
+		return rc;
+	ml_bundle_iter_init(&it, buf->body.data, buf->body.len);
+	for (i = 0; i <= p->index % ML_TILE_WIDTH; i++)
+		if (ml_bundle_next(&it, &bytes, &blen) != 1)
+			return ml_err_set(e, ML_EINTEGRITY, "entry bundle of entry %llu: malformed",
+					  (unsigned long long)p->index);
+	if ((rc = ml_tlog_verify_proof(&r->logkey, (const char *)resp->body.data, resp->body.len,
+				       bytes, blen, &index, e)))
+		return rc;
+	if (ml_leaf_decode(bytes, blen, held) != 0 || held->seq != p->index)
+		return ml_err_set(e, ML_EINTEGRITY, "entry %llu: not its leaf bytes",
+				  (unsigned long long)p->index);
+	if (!same_request(env, len, held->envelope, held->envelope_len))
+		return ml_err_set(e, ML_EINTEGRITY, "the server answered with entry %llu, which "
+				  "does not repeat this request", (unsigned long long)p->index);
+	return ML_OK;
+}
+
 /* Checks a 200 answer of POST /add for env and fills *out. */
 static int
 check_added(struct ml_remote *r, const struct ml_http_resp *resp, const uint8_t *env,
@@ -424,6 +508,7 @@ check_added(struct ml_remote *r, const struct ml_http_resp *resp, const uint8_t 
 	struct ml_tlog_proof p;
 	struct ml_entry en;
 	struct ml_buf leaf = {0};
+	struct ml_http_resp hbuf = {0};
 	struct ml_checkpoint cp;
 	uint64_t index;
 	char *note;
@@ -448,6 +533,9 @@ check_added(struct ml_remote *r, const struct ml_http_resp *resp, const uint8_t 
 					     resp->body.len, leaf.data, leaf.len, &index, e);
 	if (rc == ML_OK && index != p.index)
 		rc = ml_err_set(e, ML_EINTEGRITY, "the proof's index changed");
+	/* a retry by idempotency key is answered with the earlier entry */
+	if (rc == ML_EINTEGRITY && resp->existing)
+		rc = held_entry(r, &p, resp, env, len, &en, &hbuf, e);
 	if (rc == ML_OK &&
 	    (rc = ml_tlog_note_of(&r->logkey, p.note.bytes, p.note.len, &cp, e)) == ML_OK &&
 	    !(note = strdup(p.note.bytes)))
@@ -464,6 +552,7 @@ check_added(struct ml_remote *r, const struct ml_http_resp *resp, const uint8_t 
 		ml_err_prefix(e, ML_EINTEGRITY, "the server's proof");
 	}
 	ml_buf_free(&leaf);
+	ml_http_resp_free(&hbuf);
 	ml_tlog_proof_clear(&p);
 	return rc;
 }

@@ -44,6 +44,8 @@ int ml_remote_open_policy(const char *url, struct ml_policy *pol, struct ml_remo
 			  struct ml_err *e);
 void ml_remote_close(struct ml_remote *r);
 const char *ml_remote_url(const struct ml_remote *r);
+/* https: trust the CA certificates of the PEM file at path (http.h). */
+int ml_remote_cainfo(struct ml_remote *r, const char *path, struct ml_err *e);
 /* fn (may be NULL) is called from the calling thread after each entry
  * bundle a mirror copies, with the entries copied so far and the target. */
 void ml_remote_progress(struct ml_remote *r, void (*fn)(void *ctx, uint64_t done,

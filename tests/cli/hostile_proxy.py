@@ -11,6 +11,9 @@ lies in one way, chosen by MODE:
                   before it, and its tile hash recomputed to match
   extra-short     POST /add answers: the extra line loses a byte
   index-shift     POST /add answers: the index line says the next entry
+  other-entry     POST /add: the envelope in the file $HOSTILE_BODY (one the
+                  ledger holds) is posted instead of the client's, and the
+                  answer (a proof of that entry) marked Mlledger-Existing: 1
   no-consistency  GET /consistency answers 404
   huge-checkpoint GET /checkpoint answers 1 MiB
 
@@ -113,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
         status, h, data = fetch(method, self.path, body, hdrs if body is not None else None)
         status, data = lie(method, self.path, status, data)
         self.send_response(status)
+        if MODE == "other-entry":
+            h["Mlledger-Existing"] = "1"
         for k in ("Content-Type", "Retry-After", "Mlledger-Existing"):
             if k in h:
                 self.send_header(k, h[k])
@@ -125,7 +130,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
-        self.answer("POST", self.rfile.read(n) if n else b"")
+        body = self.rfile.read(n) if n else b""
+        if MODE == "other-entry":
+            with open(os.environ["HOSTILE_BODY"], "rb") as f:
+                body = f.read()
+        self.answer("POST", body)
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

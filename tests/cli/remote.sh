@@ -158,8 +158,12 @@ printf '{"kind":"model","subject":"impm@1","digest":"sha256:%064d","datasets":["
 	>>imp.jsonl
 expect 0 "import --server posts every line, a later one naming an earlier one" "^4 entries" \
 	"$M" import imp.jsonl --key ci.key --server "$UA" $R --state st --mirror mirror.db
-expect 0 "importing it again appends nothing (idempotency keys)" "0 entries, 4 already" \
-	"$M" import imp.jsonl --key ci.key --server "$UA" $R --state st --mirror mirror.db
+# the same requests at another author time: retries by their idempotency keys,
+# answered with the entries held (other bytes than those posted)
+sed 's/^{/{"time":"2026-01-02T03:04:05Z",/' imp.jsonl >imp2.jsonl
+expect 0 "importing it again appends nothing (idempotency keys, other times)" \
+	"0 entries, 4 already" \
+	"$M" import imp2.jsonl --key ci.key --server "$UA" $R --state st --mirror mirror.db
 "$M" --ledger "$L" log --subject impm@1 2>/dev/null | grep -q impm &&
 	ok "the imported lines are on the server" || nok "import on server" "impm@1 missing"
 printf '{"kind":"model","subject":"impm@2","digest":"sha256:%064d","datasets":["nope@1"]}\n' 8 >bad.jsonl
@@ -309,6 +313,14 @@ if [ -n "$PY" ] && serve_start A "$L"; then
 	"$M" checkpoint --server "$UA" $R --state sth >/dev/null 2>&1
 	"$M" record dataset h@9 --file d.bin --key ci.key --server "$UA" $R --mirror mirror.db \
 		>/dev/null 2>&1
+	"$M" --ledger "$L" sign dataset h@7 --digest "sha256:$(printf %064d 47)" --key ci.key \
+		--out h7.json >/dev/null 2>&1
+	export HOSTILE_BODY=$W/ev.json # an envelope the ledger holds
+	proxy other-entry && {
+		expect 4 "an 'existing' answer with an entry that is not this request is refused" \
+			"does not repeat this request" "$M" submit --server "$UP" $R h7.json
+		unproxy
+	}
 	proxy no-consistency && {
 		expect 4 "a server that will not prove consistency is refused" "consistency" \
 			"$M" checkpoint --server "$UP" $R --state sth
@@ -325,6 +337,26 @@ if [ -n "$PY" ] && serve_start A "$L"; then
 	serve_stop A
 else
 	skip "hostile server" "no python3 or no server"
+fi
+
+# ---- 7. https --------------------------------------------------------------------
+if command -v openssl >/dev/null 2>&1 &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout tls.key -out tls.crt >/dev/null 2>&1 &&
+	serve_start T "$L" --tls-cert tls.crt --tls-key tls.key 2>/dev/null; then
+	UT=$SERVE_URL
+	expect 5 "https: a certificate no CA vouches for is refused" "$UT" \
+		"$M" checkpoint --server "$UT" $R
+	MLLEDGER_CA_FILE=$W/tls.crt expect 0 "https: MLLEDGER_CA_FILE names the CA to trust" \
+		"$ORIGIN" "$M" checkpoint --server "$UT" $R --state st
+	MLLEDGER_CA_FILE=$W/tls.crt expect 0 "https: mirror and verify" "entries intact" \
+		"$M" verify --server "$UT" $R --mirror mirror.db
+	MLLEDGER_CA_FILE=$W/none.pem expect 2 "https: a missing MLLEDGER_CA_FILE is an error" \
+		"MLLEDGER_CA_FILE" "$M" checkpoint --server "$UT" $R
+	serve_stop T
+else
+	skip "https" "no openssl CLI, or a libmicrohttpd without TLS"
 fi
 
 finish
