@@ -220,6 +220,11 @@ expect 4 "a larger forked tree fails its consistency proof" "consistency proof" 
 expect 4 "submit to the forked server: its proof is refused against the state" "" \
 	"$M" submit --server "$UB" $R --state st x9.json
 cmp -s st st.held && ok "the state is still the one held" || nok "state kept" "changed"
+n_m=$(entries mirror.db)
+expect 4 "a mirror of the real log refuses the fork, without a state file" "" \
+	"$M" mirror --server "$UB" $R --out mirror.db
+[ "$(entries mirror.db)" = "$n_m" ] && ok "the mirror is unchanged by the fork" ||
+	nok "mirror after fork" "$(entries mirror.db) entries, was $n_m"
 serve_stop B
 
 # another log under the same origin name
