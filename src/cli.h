@@ -164,6 +164,14 @@ int cli_mirror_ok(const char *path, struct ml_err *e);
  * the default cache file of the origin; its path goes to path. */
 int cli_remote_sync(const struct cli *c, const char *opt, char *path, size_t cap,
 		    struct ml_remote_mirrored *m, struct ml_err *e);
+/* Opens the ledger an append of c goes to: writable, or with --server the
+ * mirror (brought up to date first), read-only. */
+int cli_open_append(struct cli *c, struct ml_ledger **l, struct ml_err *e);
+/* Appends one item to l, or with --server posts it (POST /add, proof and
+ * --state checked) and fills out alike ("already recorded" said on
+ * stderr). */
+int cli_append(const struct cli *c, struct ml_ledger *l, const struct ml_append_item *item,
+	       struct ml_appended *out, struct ml_err *e);
 /* cli_remote_sync with --mirror, then c->ledger is the mirror (a path in
  * static storage: one mirror a process).  m may be NULL. */
 int cli_use_mirror(struct cli *c, struct ml_remote_mirrored *m, struct ml_err *e);

@@ -27,7 +27,11 @@ static const char gov_usage[] =
 	"writes the entry for a second admin's 'mlledger sign --countersign', then\n"
 	"'mlledger submit'.  A document the enrolled persons cannot meet (K admins not\n"
 	"enrolled, or a person already holding both roles of a pair) is refused\n"
-	"(exit 2), so dual control never locks a ledger.\n";
+	"(exit 2), so dual control never locks a ledger.\n"
+	"governance set with --server URL (or MLLEDGER_SERVER) and --log-key\n"
+	"LOG.pub|--trust POLICY [--state FILE] [--mirror FILE]: looked up in the\n"
+	"mirror ('mlledger mirror --help'), signed here (keys never leave this\n"
+	"host) and posted (POST /add), the proof checked.\n";
 
 /* Reads and checks a governance file: *text is malloc'd (caller frees). */
 int
@@ -80,7 +84,7 @@ append_document(struct cli *c, struct ml_ledger *l, const char *text, struct ml_
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
 	item.statement = &st;
-	if ((rc = ml_ledger_append(l, &item, 1, &out, e)) == ML_OK) {
+	if ((rc = cli_append(c, l, &item, &out, e)) == ML_OK) {
 		ml_hex_encode(out.leaf, sizeof out.leaf, hex);
 		printf("%llu sha256:%s\n", (unsigned long long)out.seq, hex);
 	}
@@ -103,7 +107,7 @@ gov_set(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= out= force")))
+	if ((rc = cli_parse(&c, argc, argv, "key= passphrase-file= out= force server= log-key= trust= state= mirror=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(gov_usage, stdout);
@@ -112,7 +116,7 @@ gov_set(int argc, char **argv)
 	if (c.nargs != 1 || !cli_get(&c, "key"))
 		return cli_failf(&c, ML_EINPUT, "expected FILE --key ADMIN.key");
 	if ((rc = cli_governance_file(c.args[0], &text, &e)) == ML_OK &&
-	    (rc = cli_open(&c, 1, &l, &e)) == ML_OK)
+	    (rc = cli_open_append(&c, &l, &e)) == ML_OK)
 		rc = append_document(&c, l, text, &e);
 	free(text);
 	ml_ledger_close(l);

@@ -56,7 +56,11 @@ static const char key_usage[] =
 	"--countersign FILE', then 'mlledger submit' appends it.  Alone, one admin is\n"
 	"refused (exit 6, naming the persons who signed).\n"
 	"Exit codes: 0 ok, 2 bad input, 5 storage error, 6 key error (a proof that\n"
-	"does not verify; too few admins under dual control).\n";
+	"does not verify; too few admins under dual control).\n"
+	"key enroll and key revoke with --server URL (or MLLEDGER_SERVER) and --log-key\n"
+	"LOG.pub|--trust POLICY [--state FILE] [--mirror FILE]: looked up in the\n"
+	"mirror ('mlledger mirror --help'), signed here (keys never leave this\n"
+	"host) and posted (POST /add), the proof checked.\n";
 
 /* DIR/NAME.key and DIR/NAME.pub may be written: --force replaces a key
  * (that is key new's job), never the ledger's files (output.h). */
@@ -154,7 +158,7 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
 	item.statement = NULL;
-	if ((rc = ml_ledger_append(l, &item, 1, &out, e)))
+	if ((rc = cli_append(c, l, &item, &out, e)))
 		goto out;
 	ml_hex_encode(out.leaf, sizeof out.leaf, hex);
 	printf("%llu sha256:%s\n", (unsigned long long)out.seq, hex);
@@ -374,7 +378,7 @@ key_enroll(int argc, char **argv)
 
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv, "role= key= passphrase-file= possession= "
-			    "holder-key= out= force " PERSON_SPEC)))
+			    "holder-key= out= force server= log-key= trust= state= mirror= " PERSON_SPEC)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(key_usage, stdout);
@@ -400,7 +404,7 @@ key_enroll(int argc, char **argv)
 			p++;
 	}
 	req = json_pack("{s:s, s:s, s:o}", "kind", "key-enrollment", "key", vkey, "roles", arr);
-	if ((rc = cli_open(&c, 1, &l, &e)))
+	if ((rc = cli_open_append(&c, &l, &e)))
 		goto out;
 	if (cli_get(&c, "possession")) {
 		/* the holder's proof names the person: the admin's options may
@@ -447,7 +451,7 @@ key_revoke(int argc, char **argv)
 	int rc, found = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "reason= key= passphrase-file= out= force")))
+	if ((rc = cli_parse(&c, argc, argv, "reason= key= passphrase-file= out= force server= log-key= trust= state= mirror=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(key_usage, stdout);
@@ -455,7 +459,7 @@ key_revoke(int argc, char **argv)
 	}
 	if (c.nargs != 1 || !cli_get(&c, "reason"))
 		return cli_failf(&c, ML_EINPUT, "expected NAME --reason TEXT");
-	if ((rc = cli_open(&c, 1, &l, &e)))
+	if ((rc = cli_open_append(&c, &l, &e)))
 		return cli_fail(&c, &e);
 	rc = ml_store_key_active_by_name(ml_ledger_store(l), ML_DB_MAIN, c.args[0], &row,
 					 &found, &e);

@@ -735,7 +735,11 @@ static const char policy_usage[] =
 	"gate, check and report take --policy ID for its latest recorded version, and\n"
 	"only a decision under recorded policies can be recorded.  The key needs a\n"
 	"role the governance lets sign `policy` (by default admin or risk-officer).\n"
-	"Exit 0, 2 bad param or file, 3 invalid policy, 6 key or role.\n";
+	"Exit 0, 2 bad param or file, 3 invalid policy, 6 key or role.\n"
+	"policy record with --server URL (or MLLEDGER_SERVER) and --log-key\n"
+	"LOG.pub|--trust POLICY [--state FILE] [--mirror FILE]: looked up in the\n"
+	"mirror ('mlledger mirror --help'), signed here (keys never leave this\n"
+	"host) and posted (POST /add), the proof checked.\n";
 
 static int
 policy_lint(int argc, char **argv)
@@ -872,7 +876,7 @@ policy_record(int argc, char **argv)
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "param= key= passphrase-file=")))
+	if ((rc = cli_parse(&c, argc, argv, "param= key= passphrase-file= server= log-key= trust= state= mirror=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(policy_usage, stdout);
@@ -892,7 +896,7 @@ policy_record(int argc, char **argv)
 	snprintf(ref, sizeof ref, "%s@%s", ml_policyset_id(set), ml_policyset_version(set));
 	ml_sha256(text, len, digest);
 	if ((rc = policy_predicate(&ps, text, &pred, &e)) ||
-	    (rc = cli_load_key(&c, &k, &e)) || (rc = cli_open(&c, 1, &l, &e)))
+	    (rc = cli_load_key(&c, &k, &e)) || (rc = cli_open_append(&c, &l, &e)))
 		goto out;
 	json_object_set_new(pred, ML_ORIGIN_MEMBER, json_string(ml_ledger_origin(l)));
 	rc = ml_statement_encode_parsed(ML_KIND_POLICY, ref, digest, pred, &payload, &st, &e);
@@ -900,7 +904,7 @@ policy_record(int argc, char **argv)
 	if (rc || (rc = ml_envelope_sign(k, payload.data, payload.len, &env, &e)))
 		goto out;
 	item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
-	if ((rc = ml_ledger_append(l, &item, 1, &out, &e)) == ML_OK)
+	if ((rc = cli_append(&c, l, &item, &out, &e)) == ML_OK)
 		printf("policy: %s recorded at seq %llu\n", ref, (unsigned long long)out.seq);
 out:
 	json_decref(pred);

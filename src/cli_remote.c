@@ -236,6 +236,46 @@ cli_use_mirror(struct cli *c, struct ml_remote_mirrored *m, struct ml_err *e)
 }
 
 int
+cli_open_append(struct cli *c, struct ml_ledger **l, struct ml_err *e)
+{
+	int rc;
+
+	if (!cli_server(c))
+		return cli_open(c, 1, l, e);
+	if ((rc = cli_use_mirror(c, NULL, e)))
+		return rc;
+	return cli_open(c, 0, l, e);
+}
+
+int
+cli_append(const struct cli *c, struct ml_ledger *l, const struct ml_append_item *item,
+	   struct ml_appended *out, struct ml_err *e)
+{
+	struct ml_remote *r = NULL;
+	struct ml_remote_added a;
+	int rc;
+
+	if (!cli_server(c))
+		return ml_ledger_append(l, item, 1, out, e);
+	memset(&a, 0, sizeof a);
+	if ((rc = cli_remote_open(c, &r, e)) ||
+	    (rc = ml_remote_submit(r, item->envelope, item->len, ML_REMOTE_ATTEMPTS, &a, e)) ||
+	    (rc = cli_remote_state(c, r, &a.ck, 0, e)))
+		goto out;
+	out->seq = a.seq;
+	memcpy(out->leaf, a.leaf, ML_SHA256_LEN);
+	out->time_us = a.time_us;
+	out->existing = a.existing;
+	if (a.existing)
+		fprintf(stderr, "mlledger: %s: already recorded at seq %llu\n", c->cmd,
+			(unsigned long long)a.seq);
+out:
+	ml_remote_added_free(&a);
+	ml_remote_close(r);
+	return rc;
+}
+
+int
 cmd_mirror(int argc, char **argv)
 {
 	struct cli c = {.cmd = "mirror"};

@@ -174,6 +174,24 @@ expect 2 "a refused line stops import --server, naming it" "bad.jsonl:1: unknown
 expect 7 "an idempotency key naming other content: 409, exit 7" "conflict: idempotency key" \
 	"$M" record dataset idem@2 --digest "sha256:$(printf %064d 12)" --idempotency-key k1 \
 	--key ci.key --server "$UA" $R --mirror mirror.db
+"$M" key new newbie >/dev/null 2>&1
+expect 0 "key enroll --server: signed by the admin here, posted" "^[0-9]* sha256:" \
+	"$M" key enroll newbie.pub --holder-key newbie.key --role engineer --key admin.key \
+	--server "$UA" $R --mirror mirror.db
+expect 0 "key revoke --server" "^[0-9]* sha256:" \
+	"$M" key revoke newbie --reason "left" --key admin.key --server "$UA" $R --mirror mirror.db
+"$M" --ledger "$L" key list --format json 2>/dev/null | grep '"name":"newbie"' |
+	grep -q '"revokedSeq":[0-9]' &&
+	ok "the enrolment and revocation are on the server" ||
+	nok "key on server" "$("$M" --ledger "$L" key list 2>&1 | grep newbie)"
+expect 0 "governance set --server" "^[0-9]* sha256:" \
+	"$M" governance set "$UNGATED" --key admin.key --server "$UA" $R --mirror mirror.db
+expect 0 "policy record --server" "recorded at seq" \
+	"$M" policy record "$POL" --param min-approvers=1 --key rita.key --server "$UA" $R \
+	--mirror mirror.db
+expect 6 "policy record --server by a role that may not: 403, exit 6" "" \
+	"$M" policy record "$POL" --param min-approvers=3 --key ci.key --server "$UA" $R \
+	--mirror mirror.db
 expect 0 "export --server exports the mirror" "MANIFEST signed" \
 	"$M" export --server "$UA" $R --mirror mirror.db --out bundle --key admin.key
 expect 0 "the exported bundle verifies against the pinned key" "entries intact" \
