@@ -215,6 +215,10 @@ for q in "old=0&new=$SIZE" "old=5&new=4" "old=1&new=$((SIZE + 1))" "old=1" "old=
 done
 [ -z "$bad" ] && ok "bad consistency sizes: 400" || nok "bad consistency sizes: 400" "$bad"
 [ "$($CURL "$SERVE_URL/healthz")" = ok ] && ok "/healthz: ok" || nok "/healthz: ok" ""
+c=$($CURL -I -o /dev/null -w '%{http_code}' "$SERVE_URL/checkpoint")
+[ "$c" = 200 ] && ok "HEAD /checkpoint: 200" || nok "HEAD /checkpoint: 200" "$c"
+c=$($CURL -o /dev/null -w '%{http_code}' -X DELETE "$SERVE_URL/checkpoint")
+[ "$c" = 405 ] && ok "DELETE /checkpoint: 405" || nok "DELETE /checkpoint: 405" "$c"
 $CURL "$SERVE_URL/metrics" >metrics
 if grep -q '^mlledger_appends_total [1-9]' metrics &&
 	grep -q '^mlledger_refusals_total{reason="key",status="403"} [1-9]' metrics &&
