@@ -292,6 +292,22 @@ if command -v openssl >/dev/null 2>&1 &&
 else
 	skip "TLS" "no openssl CLI to make a certificate"
 fi
+# ---- 8. --max-connections --------------------------------------------------
+if serve_start D "$W/l.db" --threads 1 --max-connections 2; then
+	"$PY" "$CHECK" hold "$SERVE_URL" 2 3 >hold.out &
+	HOLD=$!
+	sleep 1
+	c=$($CURL --max-time 2 -o /dev/null -w '%{http_code}' "$SERVE_URL/healthz")
+	[ "$c" != 200 ] && ok "--max-connections 2: a third connection is not served" ||
+		nok "--max-connections 2: a third connection is not served" "$c"
+	wait $HOLD
+	c=$($CURL -o /dev/null -w '%{http_code}' "$SERVE_URL/healthz")
+	[ "$c" = 200 ] && ok "--max-connections: served again once they close" ||
+		nok "--max-connections: served again once they close" "$c"
+	serve_stop D
+else
+	nok "serve --max-connections 2 starts" "$(tail -2 D.log)"
+fi
 expect 2 "--tls-cert without --tls-key: exit 2" "go together" "$M" serve --listen 127.0.0.1:0 --tls-cert tls.crt
 expect 2 "--listen without a port: exit 2" "listen" "$M" serve --listen 127.0.0.1
 expect 2 "--listen with a host name: exit 2" "not an IPv4" "$M" serve --listen localhost:0
