@@ -197,7 +197,7 @@ expect 0 "every tile and bundle matches the ledger; outside the tree 404" "^ok" 
 bad=
 for p in tile/0/0 tile/00/000 tile/0/000.p/0 tile/0/000.p/256 tile/0/000.p/01 \
 	tile/entries/x000/000 tile/0/x001 tile/64/000 tile/0/000/ tile/ tile/entries/000.p/ \
-	tile/1/000.p/1x; do
+	tile/1/000.p/1x tile/0/%30%30%30 tile%2F0%2F000; do
 	c=$($CURL -o /dev/null -w '%{http_code}' "$SERVE_URL/$p")
 	[ "$c" = 404 ] || bad="$bad $p=$c"
 done
