@@ -115,8 +115,10 @@ fail:
 	{
 		char msg[sizeof e.msg + 48];
 		snprintf(msg, sizeof msg, "%s (nothing of the batch was written)", e.msg);
+		/* the batch's own failure (the lock, the log key, the commit) is
+		 * no refusal of the items: a storage error to each */
 		for (i = 0; i < n; i++)
-			item_fail(items[i], rc == ML_OK ? ML_EIO : rc, msg);
+			item_fail(items[i], rc == ML_EINTEGRITY ? rc : ML_EIO, msg);
 	}
 	return rc;
 }

@@ -804,8 +804,14 @@ open_ledgers(struct ml_server *s, struct ml_err *e)
 	char *note = NULL;
 	int rc, i;
 
+	struct ml_batch *b;
+
 	if ((rc = ml_ledger_open(s->o.ledger, 1, &s->writer, e)))
 		return rc;
+	/* the log key and the write lock, now rather than at the first append */
+	if ((rc = ml_batch_begin(s->writer, &b, e)))
+		return rc;
+	ml_batch_abort(b);
 	s->nreaders = (int)s->o.threads + 2;
 	for (i = 0; i < s->nreaders; i++)
 		if ((rc = ml_ledger_open(s->o.ledger, 0, &s->readers[i], e))) {

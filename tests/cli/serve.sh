@@ -308,6 +308,9 @@ if serve_start D "$W/l.db" --threads 1 --max-connections 2; then
 else
 	nok "serve --max-connections 2 starts" "$(tail -2 D.log)"
 fi
+mv l.db.log.key lk.saved
+expect 6 "without the log key serve does not start: exit 6" "log key" "$M" serve --listen 127.0.0.1:0
+mv lk.saved l.db.log.key
 expect 2 "--tls-cert without --tls-key: exit 2" "go together" "$M" serve --listen 127.0.0.1:0 --tls-cert tls.crt
 expect 2 "--listen without a port: exit 2" "listen" "$M" serve --listen 127.0.0.1
 expect 2 "--listen with a host name: exit 2" "not an IPv4" "$M" serve --listen localhost:0
