@@ -113,6 +113,24 @@ expect 2 "a malformed envelope: 400, exit 2, the server's line" "submit: junk.js
 expect 6 "an envelope by a key not enrolled: 403, exit 6" "" \
 	"$M" submit --server "$UA" $R unknown.json
 
+# parallel clients sharing one state file: a proof's checkpoint may be older
+# than the state another process just wrote (then it must be a prefix of it)
+for i in 1 2 3 4 5 6 7 8; do
+	"$M" --ledger "$L" sign dataset par@$i --digest "sha256:$(printf %064d $((i + 100)))" \
+		--key ci.key --out par$i.json >/dev/null 2>&1
+done
+pids=""
+for i in 1 2 3 4 5 6 7 8; do
+	"$M" submit --server "$UA" $R --state shared par$i.json >par$i.out 2>par$i.err &
+	pids="$pids $!"
+done
+bad=0
+for p in $pids; do wait "$p" || bad=$((bad + 1)); done
+[ "$bad" = 0 ] && ok "8 parallel submits sharing a state file all verify" ||
+	nok "parallel submits" "$bad failed: $(cat par*.err | grep -v 'state\|first use' | head -c 300)"
+expect 0 "the shared state ends consistent with the server" "" \
+	"$M" checkpoint --server "$UA" $R --state shared
+
 # ---- 3. record, gate, mirror, verify, export -----------------------------------
 expect 0 "record --server signs here and posts" "^[0-9]* sha256:" \
 	"$M" record approval m@1 --env staging --decision approve --key alice.key \
