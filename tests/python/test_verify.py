@@ -260,6 +260,46 @@ class ThroughFakeServer(unittest.TestCase):
         self.fake.mutate = None                                        # the real one is fine
         self.assertEqual(self.client.checkpoint().size, 3)
 
+    def test_deferred_state_is_written_at_close(self):
+        lazy = Ledger(self.fake.url, self.ld.path("ci.key"), self.ld.log_pub, self.state,
+                      persist_every=3600)
+        try:
+            lazy.record_dataset("a", "1", digest="sha256:" + "01" * 32)   # first: written
+            first = slurp(self.state)
+            lazy.record_dataset("b", "1", digest="sha256:" + "02" * 32)   # deferred
+            self.assertEqual(slurp(self.state), first)
+        finally:
+            lazy.close()
+        self.assertEqual(slurp(self.state), self.ld.cli("checkpoint"))
+
+    def test_forked_state_written_meanwhile_refused_at_persist(self):
+        lazy = Ledger(self.fake.url, self.ld.path("ci.key"), self.ld.log_pub, self.state,
+                      persist_every=3600)
+        try:
+            lazy.record_dataset("a", "1", digest="sha256:" + "01" * 32)        # size 3
+            lazy.record_dataset("b", "1", digest="sha256:" + "02" * 32)        # size 4, deferred
+            with open(self.state, "wb") as f:    # another writer: a fork at size 3
+                f.write(forge_checkpoint(self.ld, self.ld.origin, 3, bytes(32)))
+            with self.assertRaisesRegex(ForkError, "fork"):
+                lazy.close()
+        finally:
+            lazy._close()
+
+    def test_two_clients_share_a_state_file(self):
+        other = Ledger(self.fake.url, self.ld.path("ci.key"), self.ld.log_pub, self.state)
+        try:
+            self.client.record_dataset("a", "1", digest="sha256:" + "01" * 32)
+            other.record_dataset("b", "1", digest="sha256:" + "02" * 32)
+            # the first client moves the file forward, never back
+            self.client.record_dataset("c", "1", digest="sha256:" + "03" * 32)
+            self.assertEqual(slurp(self.state), self.ld.cli("checkpoint"))
+            self.fake.mutate = (lambda path, body: self.ld.cli("checkpoint", "--size", "4")
+                                if path == "/checkpoint" else body)
+            with self.assertRaisesRegex(ForkError, "rollback"):
+                other.checkpoint()
+        finally:
+            other.close()
+
     def test_state_of_another_log_refused(self):
         other = LedgerDir()
         try:

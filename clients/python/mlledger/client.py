@@ -128,6 +128,10 @@ class Ledger:
     log_key_file  the log's verifier key (`mlledger log-key` > LOG.pub), pinned
     state_file    optional: the last verified checkpoint, kept across runs
     passphrase / passphrase_file   for an encrypted key file
+    persist_every seconds between two writes of the state file (default 0:
+                  after every new checkpoint; each write is an fsync).  A
+                  crash loses at most that much: the file then holds an
+                  older checkpoint, which is still checked, never a wrong one
     timeout       seconds per HTTP exchange; retries: attempts after a 503
                   or a connection error (each retry is safe: the server answers
                   a repeated envelope with the entry it already holds)
@@ -138,7 +142,8 @@ class Ledger:
     """
 
     def __init__(self, url, key_file, log_key_file, state_file=None, *, passphrase=None,
-                 passphrase_file=None, timeout=10.0, retries=5, mlledger=None):
+                 passphrase_file=None, timeout=10.0, retries=5, persist_every=0.0,
+                 mlledger=None):
         u = urllib.parse.urlsplit(url)
         if u.scheme not in ("http", "https") or not u.hostname or u.query or u.fragment:
             raise InputError("url: want http[s]://HOST[:PORT][/PREFIX], got %r" % url)
@@ -153,6 +158,10 @@ class Ledger:
         self.state_file = state_file
         self._state = StateFile(state_file) if state_file else None
         self._held = None                     # the last verified Checkpoint
+        self._loaded = False                  # the state file was read
+        self._dirty = False                   # _held is newer than the file
+        self._persisted = float("-inf")
+        self.persist_every = persist_every
         self._digests = {}                    # NAME@VERSION -> hex, of what we recorded
         self._conn = None
         self.mlledger = mlledger or os.environ.get("MLLEDGER") or "mlledger"
@@ -164,6 +173,15 @@ class Ledger:
     # ---- lifecycle ----------------------------------------------------
 
     def close(self):
+        """Writes a pending state, wipes the secret key, closes the
+        connection."""
+        try:
+            if self._state is not None and self._dirty:
+                self._persist()
+        finally:
+            self._close()
+
+    def _close(self):
         if self.key is not None:
             self.key.close()
             self.key = None
@@ -258,34 +276,55 @@ class Ledger:
                             "held (size %d): its consistency proof fails"
                             % (new.size, old.size))
 
-    def _accept(self, ckpt):
+    def _accept(self, ckpt, reread=False):
         """Accepts a verified checkpoint as the newest this client knows,
-        after checking it against the one held (in memory and in the state
-        file): refuses a smaller size or another root at the same size
-        (ForkError), fetches and checks a consistency proof for a larger one,
-        then records it.  The state file only moves forward."""
-        if self._state is None:
-            self._advance(self._held, ckpt)
-            self._held = ckpt if (self._held is None or ckpt.size >= self._held.size) \
-                else self._held
-            return
+        after checking it against the one held: refuses a smaller size or
+        another root at the same size (ForkError), fetches and checks a
+        consistency proof for a larger one, against both the checkpoint
+        held in memory and the state file's (read first, and again with
+        ``reread``: another client may share the file); the file is then replaced (only ever forward) at
+        once, or at most every ``persist_every`` seconds and at close()."""
+        disk = None
+        if self._state is not None and (reread or not self._loaded):
+            with self._state as st:
+                raw = st.read()
+            if raw is not None and (self._held is None or raw != self._held.note):
+                disk = self._verify_state(raw)
+            self._loaded = True
+        self._advance(disk, ckpt)       # what any client sharing the file saw
+        self._advance(self._held, ckpt)
+        if self._held is None or ckpt.size > self._held.size:
+            self._held = ckpt
+            self._dirty = True
+        if self._state is not None and self._dirty and (
+                _time.monotonic() - self._persisted >= self.persist_every):
+            self._persist()
+
+    def _verify_state(self, raw):
+        try:
+            return tlog.verify_checkpoint(raw, self.log_key)
+        except VerificationError as exc:
+            raise ForkError("state %s: %s" % (self.state_file, exc)) from None
+
+    def _persist(self):
+        """Writes the held checkpoint to the state file, under its lock,
+        unless the file (moved on by another client meanwhile) holds a larger
+        one, which must then be consistent with ours."""
         with self._state as st:
-            held = self._held
             raw = st.read()
-            if raw is not None:
-                try:
-                    disk = tlog.verify_checkpoint(raw, self.log_key)
-                except VerificationError as exc:
-                    raise ForkError("state %s: %s" % (self.state_file, exc)) from None
-                if held is None or disk.size > held.size:
-                    if held is not None:
-                        self._advance(held, disk)
-                    held = disk
-            self._advance(held, ckpt)
-            if held is None or ckpt.size > held.size:
-                st.write(ckpt.note)
-                held = ckpt
-            self._held = held
+            held = self._held
+            if raw is not None and raw != held.note:
+                disk = self._verify_state(raw)
+                if disk.size > held.size:
+                    self._advance(held, disk)
+                    self._held = disk
+                else:
+                    self._advance(disk, held)
+                    st.write(held.note)
+            elif raw is None:
+                st.write(held.note)
+        self._dirty = False
+        self._persisted = _time.monotonic()
 
     def _advance(self, held, ckpt):
         if held is None:
@@ -305,7 +344,9 @@ class Ledger:
         origin) and checked consistent with the one held.  Returns a
         Checkpoint."""
         ckpt = tlog.verify_checkpoint(self._get("/checkpoint"), self.log_key)
-        self._accept(ckpt)
+        self._accept(ckpt, reread=True)
+        if self._state is not None and self._dirty:
+            self._persist()
         return ckpt
 
     # ---- appending ----------------------------------------------------
