@@ -300,6 +300,33 @@ class ThroughFakeServer(unittest.TestCase):
         finally:
             other.close()
 
+    def test_older_add_proof_needs_a_prefix_proof(self):
+        a = self.client.record_dataset("a", "1", digest="sha256:" + "01" * 32)   # seq 2
+        self.client.record_dataset("b", "1", digest="sha256:" + "02" * 32)       # held: 4
+        older = self.ld.server_proof(a.seq, a.seq + 1)           # proved in the tree of 3
+        self.fake.mutate = lambda path, body: older if path == "/add" else body
+        r = self.client.submit(a.envelope)
+        self.assertEqual((r.seq, r.checkpoint.size), (2, 3))
+        self.assertIn(("GET", "/consistency?old=3&new=4"), self.fake.requests)
+        self.assertEqual(slurp(self.state), self.ld.cli("checkpoint"))          # kept
+        # the same, but the server cannot show the older tree a prefix of the held one
+        bad = self.ld.cli("prove", "--consistency", "2", "--size", "4")
+        self.fake.mutate = lambda path, body: (older if path == "/add" else
+                                               bad if path.startswith("/consistency") else body)
+        with self.assertRaisesRegex(ForkError, "consistency proof fails"):
+            self.client.submit(a.envelope)
+
+    def test_consistency_refused_by_the_server_is_a_fork(self):
+        self.client.checkpoint()
+        self.ld.cli("record", "dataset", "y@1", "--digest", "sha256:" + "11" * 32, "--key",
+                    "ci.key")
+        orig = self.fake.route
+        self.fake.route = lambda m, p, h: ((404, b"not found\n", []) if p.startswith("/consistency")
+                                           else orig(m, p, h))
+        with self.assertRaises(ForkError) as cm:
+            self.client.checkpoint()
+        self.assertEqual(cm.exception.exit_code, 4)
+
     def test_state_of_another_log_refused(self):
         other = LedgerDir()
         try:

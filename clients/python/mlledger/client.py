@@ -263,7 +263,12 @@ class Ledger:
     # ---- checkpoints and the state --------------------------------------
 
     def _consistency(self, old, new):
-        data = self._get("/consistency?old=%d&new=%d" % (old.size, new.size))
+        try:
+            data = self._get("/consistency?old=%d&new=%d" % (old.size, new.size))
+        except RefusedError as exc:
+            # two sizes the log signed: a server that cannot prove them fails
+            raise ForkError("fork: no consistency proof from size %d to %d (%s)"
+                            % (old.size, new.size, exc)) from None
         try:
             lines = data.decode("ascii").split("\n")
         except UnicodeDecodeError:
@@ -276,13 +281,14 @@ class Ledger:
                             "held (size %d): its consistency proof fails"
                             % (new.size, old.size))
 
-    def _accept(self, ckpt, reread=False):
+    def _accept(self, ckpt, reread=False, older_ok=False):
         """Accepts a verified checkpoint as the newest this client knows,
-        after checking it against the one held: refuses a smaller size or
-        another root at the same size (ForkError), fetches and checks a
-        consistency proof for a larger one, against both the checkpoint
-        held in memory and the state file's (read first, and again with
-        ``reread``: another client may share the file); the file is then replaced (only ever forward) at
+        after checking it against the one held: refuses a smaller size
+        (unless ``older_ok`` and proved a prefix) or another root at the same
+        size (ForkError), fetches and checks a consistency proof for a larger
+        one; against both the checkpoint held in memory and the state
+        file's (read first, and again with ``reread``: other clients may
+        share the file).  The file is then replaced (only ever forward) at
         once, or at most every ``persist_every`` seconds and at close()."""
         disk = None
         if self._state is not None and (reread or not self._loaded):
@@ -291,8 +297,12 @@ class Ledger:
             if raw is not None and (self._held is None or raw != self._held.note):
                 disk = self._verify_state(raw)
             self._loaded = True
-        self._advance(disk, ckpt)       # what any client sharing the file saw
-        self._advance(self._held, ckpt)
+        self._advance(disk, ckpt, older_ok)     # what any client sharing the file saw
+        self._advance(self._held, ckpt, older_ok)
+        if disk is not None and (self._held is None or disk.size > self._held.size):
+            if self._held is not None and self._held.size > ckpt.size:
+                self._advance(self._held, disk)     # not implied through ckpt
+            self._held = disk
         if self._held is None or ckpt.size > self._held.size:
             self._held = ckpt
             self._dirty = True
@@ -326,8 +336,15 @@ class Ledger:
         self._dirty = False
         self._persisted = _time.monotonic()
 
-    def _advance(self, held, ckpt):
+    def _advance(self, held, ckpt, older_ok=False):
+        """Checks ckpt against held.  ``older_ok`` (the checkpoint of a POST
+        /add proof, which may predate what another client sharing the state
+        file saw): a smaller ckpt must be a prefix of held (consistency
+        proof), and held stays."""
         if held is None:
+            return
+        if ckpt.size < held.size and older_ok:
+            self._consistency(ckpt, held)
             return
         if ckpt.size < held.size:
             raise ForkError("rollback: the server shows a tree of size %d, but a checkpoint "
@@ -368,7 +385,7 @@ class Ledger:
             raise ServerError("POST /add: %d %s" % (status, self._message(data)), status)
         proof = tlog.parse_tlog_proof(data)
         ckpt, lh, prev, t = tlog.verify_entry(envelope, proof, self.log_key)
-        self._accept(ckpt)
+        self._accept(ckpt, older_ok=True)
         try:
             _, st, _ = stm.parse_envelope(envelope)
             subject = st["subject"][0]["name"]

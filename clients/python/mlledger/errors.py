@@ -39,7 +39,7 @@ class RefusedError(LedgerError):
         self.status = status
         self.message = message
         self.exit_code = self.EXIT_CODES.get(status, 2)
-        if status == 409 and "conflict" in message:
+        if status == 409 and message.startswith("conflict: idempotency key"):
             self.exit_code = 7
         super().__init__("HTTP %d: %s" % (status, message))
 
@@ -61,4 +61,7 @@ class VerificationError(LedgerError):
 class ForkError(VerificationError):
     """The server showed a checkpoint that is not an extension of the one
     held in the state file: a smaller tree (rollback), another root at the
-    same size, or a consistency proof that fails (fork).  The CLI exits 4."""
+    same size, or a consistency proof that fails or that the server cannot
+    give (fork).  The CLI exits 4: ``exit_code``."""
+
+    exit_code = 4
