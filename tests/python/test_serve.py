@@ -167,5 +167,65 @@ class EndToEnd(unittest.TestCase):
         sys.stderr.write("\n")
 
 
+def gate_has_server():
+    p = subprocess.run([M, "gate", "--help"], capture_output=True, env=CLEAN_ENV, timeout=30)
+    return b"--server" in p.stdout + p.stderr
+
+
+@unittest.skipUnless(HAVE_SERVE and gate_has_server(),
+                     "this mlledger has no serve, or no 'gate --server' (the C client)")
+class Gate(unittest.TestCase):
+    """Ledger.gate runs `mlledger gate --server`: the same verdict as a local
+    gate on the same ledger, and a recorded decision the server accepts."""
+
+    @classmethod
+    def setUpClass(cls):
+        ld = cls.ld = LedgerDir(roles="engineer")
+        for k, role in (("alice", "approver"), ("bob", "approver"), ("rita", "risk-officer"),
+                        ("val", "validator")):
+            run(["key", "new", k], ld.dir)
+            ld.cli("key", "enroll", k + ".pub", "--holder-key", k + ".key", "--role", role,
+                   "--key", "admin.key")
+        ld.cli("policy", "record", os.path.join(ROOT, "policies", "production.xml"), "--key",
+               "rita.key")
+        cls.srv = Serve(ld, "--batch-wait", "1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+        cls.ld.close()
+
+    def test_gate_through_the_server(self):
+        ld = self.ld
+        with Ledger(self.srv.url, ld.path("ci.key"), ld.log_pub, ld.path("gate.state"),
+                    mlledger=M) as c:
+            d = c.record_dataset("d", "1", digest="sha256:" + "0d" * 32,
+                                 properties={"license": "MIT", "pii": False})
+            m = c.record_model("m", "1", digest="sha256:" + "0e" * 32, trained_on=[d],
+                               metrics={"auc": 0.9})
+            c.record_model("m", "2", digest="sha256:" + "0f" * 32, trained_on=[d],
+                           metrics={"auc": 0.9})
+            with Ledger(self.srv.url, ld.path("val.key"), ld.log_pub) as v:
+                v.record_evaluation("m", "1", digest=m.digest, metrics={"auc": 0.9})
+            for who in ("alice", "bob"):
+                with Ledger(self.srv.url, ld.path(who + ".key"), ld.log_pub) as a:
+                    a.record("approval", "m", "1", digest=m.digest, env="prod",
+                             decision="approve")
+            ok = c.gate("m@1", "prod", record=False, mirror=ld.path("mirror.db"))
+            deny = c.gate("m@2", "prod", record=False, mirror=ld.path("mirror.db"))
+            self.assertEqual((ok.exit_code, ok.passed), (0, True), ok.stdout + ok.stderr)
+            self.assertEqual((deny.exit_code, deny.passed), (1, False), deny.stderr)
+            self.assertIn("DENY", deny.stdout)
+            # the same verdicts as a local gate on the ledger itself
+            for ref, want in (("m@1", 0), ("m@2", 1)):
+                local = ld.cli("gate", "--policy", "production", ref, "--env", "prod",
+                               "--no-record", check=False)
+                self.assertEqual(local.returncode, want)
+            rec = c.gate("m@1", "prod", key_file=ld.path("ci.key"), mirror=ld.path("mirror.db"))
+            self.assertEqual(rec.exit_code, 0, rec.stderr)
+        self.assertIn("m@1", ld.cli("log", "--kind", "gate").decode())
+        ld.cli("verify", "--decisions")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -527,11 +527,12 @@ class Ledger:
     # ---- gate -----------------------------------------------------------
 
     def gate(self, model_ref, env, policy="production", *, policies=None, key_file=None,
-             passphrase_file=None, record=None, fmt="text", timeout=300):
+             passphrase_file=None, mirror=None, record=None, fmt="text", timeout=300):
         """Runs `mlledger gate --server URL --log-key LOG.pub [--state F]
-        --policy P... MODEL --env ENV [--key K]` (the CLI fetches /evidence,
-        verifies every entry and proof, evaluates locally and, with a key,
-        submits the decision).  Returns a GateResult; raises LedgerError when
+        [--mirror F] --policy P... MODEL --env ENV [--key K]` (the CLI
+        mirrors the ledger, verifying every tile, entry and checkpoint,
+        evaluates locally and, with a key, submits the signed decision, which
+        the server replays).  ``record=False`` adds --no-record.  Returns a GateResult; raises LedgerError when
         the CLI cannot gate through a server."""
         exe = shutil.which(self.mlledger) or self.mlledger
         try:
@@ -545,6 +546,8 @@ class Ledger:
         argv = [exe, "gate", "--server", self.url, "--log-key", self.log_key_file]
         if self.state_file:
             argv += ["--state", self.state_file]
+        if mirror:
+            argv += ["--mirror", mirror]
         for p in (policies or [policy]):
             argv += ["--policy", p]
         argv += [model_ref, "--env", env, "--format", fmt]
