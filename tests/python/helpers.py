@@ -113,6 +113,7 @@ class FakeServer:
         self.fail_next = 0
         self.drop_next = 0
         self.requests = []
+        self.connections = 0
         self.lock = threading.Lock()
         fake = self
 
@@ -121,6 +122,11 @@ class FakeServer:
 
             def log_message(self, *a):
                 pass
+
+            def setup(self):
+                super().setup()
+                with fake.lock:
+                    fake.connections += 1
 
             def answer(self, status, body, ctype="text/plain; charset=utf-8", hdrs=()):
                 self.send_response(status)

@@ -327,6 +327,30 @@ class ThroughFakeServer(unittest.TestCase):
             self.client.checkpoint()
         self.assertEqual(cm.exception.exit_code, 4)
 
+    def test_oversized_envelope_refused_before_sending(self):
+        from mlledger import InputError
+        with self.assertRaisesRegex(InputError, "larger than 65482"):
+            self.client.submit(b"{" + b" " * 65481 + b"}")
+        self.assertEqual(self.fake.requests, [])
+        # the largest that fits is sent (and refused by the server as not an envelope)
+        with self.assertRaises(RefusedError):
+            self.client.submit(b"{" + b" " * 65480 + b"}")
+        self.assertEqual(len(self.fake.requests), 1)
+
+    def test_oversized_answer_refused(self):
+        self.fake.mutate = lambda path, body: body + b"x" * (200 * 1024)
+        with self.assertRaisesRegex(ServerError, "larger than"):
+            self.client.checkpoint()
+        self.fake.mutate = None
+        self.assertEqual(self.client.checkpoint().size, 2)    # a new connection works
+
+    def test_one_keep_alive_connection(self):
+        for i in range(5):
+            self.client.record_dataset("k", str(i), digest="sha256:" + "%064x" % i)
+        self.client.checkpoint()
+        self.assertGreaterEqual(len(self.fake.requests), 10)
+        self.assertEqual(self.fake.connections, 1)
+
     def test_state_of_another_log_refused(self):
         other = LedgerDir()
         try:
