@@ -105,7 +105,9 @@ class FakeServer:
     tested with answers the test tampers with: ``mutate(path, body) ->
     body`` rewrites an answer; ``fail_next`` answers that many requests
     with 503 (Retry-After: 0) first; ``drop_next`` closes that many
-    connections without an answer."""
+    connections without an answer; ``answer_seq`` makes POST /add claim
+    (without appending) that the envelope repeats that entry.  Also
+    serves /tile/entries bundles (from `show --format raw`)."""
 
     def __init__(self, ld):
         self.ld = ld
@@ -114,6 +116,7 @@ class FakeServer:
         self.drop_next = 0
         self.requests = []
         self.connections = 0
+        self.answer_seq = None         # answer POST /add: "repeats entry N"
         self.lock = threading.Lock()
         fake = self
 
@@ -167,6 +170,8 @@ class FakeServer:
 
     def route(self, method, path, h):
         ld = self.ld
+        if method == "POST" and path == "/add" and self.answer_seq is not None:
+            return 200, ld.server_proof(self.answer_seq), [("Mlledger-Existing", "1")]
         if method == "POST" and path == "/add":
             p = ld.cli("submit", ld.write("fake.env", h.body), check=False)
             if p.returncode:
@@ -175,6 +180,19 @@ class FakeServer:
             seq = int(p.stdout.split()[0])
             hdrs = [("Mlledger-Existing", "1")] if b"already" in p.stderr else []
             return 200, ld.server_proof(seq), hdrs
+        if method == "GET" and path.startswith("/tile/entries/"):
+            rest = path[len("/tile/entries/"):]
+            rest, _, w = rest.partition(".p/")
+            n = int("".join(g.lstrip("x") for g in rest.split("/")))
+            size = int(ld.cli("checkpoint").split(b"\n")[1])
+            width = int(w) if w else 256
+            if n * 256 + width > size:
+                return 404, b"not found\n", []
+            out = b""
+            for seq in range(n * 256, n * 256 + width):
+                leaf = ld.cli("show", str(seq), "--format", "raw")
+                out += struct.pack(">H", len(leaf)) + leaf
+            return 200, out, []
         if method == "GET" and path == "/checkpoint":
             return 200, ld.cli("checkpoint"), []
         if method == "GET" and path.startswith("/consistency?"):

@@ -91,6 +91,19 @@ class EndToEnd(unittest.TestCase):
             with self.assertRaises(RefusedError) as cm:
                 c.submit(b'{"payload":"e30=","payloadType":"x","signatures":[]}')
             self.assertEqual(cm.exception.status, 400)
+            # the same idempotency key, other content: a conflict (exit 7)
+            first = c.record_dataset("idem", "1", digest="sha256:" + "21" * 32,
+                                     idempotency_key="job-42")
+            again = c.record_dataset("idem", "1", digest="sha256:" + "21" * 32,
+                                     idempotency_key="job-42", time="2020-01-01T00:00:00Z")
+            self.assertEqual((again.seq, again.existing), (first.seq, True))
+            self.assertEqual(again.envelope, first.envelope)       # the one held
+            self.assertEqual(again.leaf_hash, first.leaf_hash)
+            with self.assertRaises(RefusedError) as cm:
+                c.record_dataset("idem", "1", digest="sha256:" + "22" * 32,
+                                 idempotency_key="job-42")
+            self.assertEqual((cm.exception.status, cm.exception.exit_code), (409, 7),
+                             cm.exception.message)
 
     def test_3_state_refuses_a_server_restored_from_an_old_backup(self):
         import shutil

@@ -351,6 +351,63 @@ class ThroughFakeServer(unittest.TestCase):
         self.assertGreaterEqual(len(self.fake.requests), 10)
         self.assertEqual(self.fake.connections, 1)
 
+    def test_retry_by_idempotency_key_is_verified_from_the_entry_bundle(self):
+        first = self.client.record_dataset("r", "1", digest="sha256:" + "31" * 32,
+                                           idempotency_key="job-7")
+        again = self.client.record_dataset("r", "1", digest="sha256:" + "31" * 32,
+                                           idempotency_key="job-7",
+                                           time="2020-01-01T00:00:00Z")
+        self.assertEqual((again.seq, again.existing, again.envelope),
+                         (first.seq, True, first.envelope))
+        self.assertTrue(any(p.startswith("/tile/entries/") for _, p in self.fake.requests))
+
+    def test_a_claimed_retry_of_another_entry_is_refused(self):
+        other = self.client.record_dataset("o", "1", digest="sha256:" + "41" * 32,
+                                           idempotency_key="job-8")
+        self.fake.answer_seq = other.seq
+        for what, kw in (("other content", {"digest": "sha256:" + "42" * 32,
+                                            "idempotency_key": "job-8"}),
+                         ("other key", {"digest": "sha256:" + "41" * 32,
+                                        "idempotency_key": "job-9"})):
+            with self.subTest(what):
+                with self.assertRaisesRegex(VerificationError, "not a retry"):
+                    self.client.record_dataset("o", "1", **kw)
+
+    def test_a_claimed_retry_by_another_signer_is_refused(self):
+        from helpers import run
+        held = self.client.record_dataset("o", "1", digest="sha256:" + "41" * 32,
+                                          idempotency_key="job-8")
+        run(["key", "new", "other"], self.ld.dir)
+        self.fake.answer_seq = held.seq
+        with Ledger(self.fake.url, self.ld.path("other.key"), self.ld.log_pub) as o:
+            with self.assertRaisesRegex(VerificationError, "not a retry"):
+                o.record_dataset("o", "1", digest="sha256:" + "41" * 32,
+                                 idempotency_key="job-8")
+
+    def test_a_forged_entry_bundle_is_refused(self):
+        held = self.client.record_dataset("f", "1", digest="sha256:" + "51" * 32,
+                                          idempotency_key="job-10")
+        mine = self.client.sign("dataset", "f", "1", digest="sha256:" + "51" * 32,
+                                idempotency_key="job-10", time="2020-01-01T00:00:00Z")
+        prev, t = self.ld.extra(held.seq)[:32], self.ld.extra(held.seq)[32:]
+        forged = (b"\x01" + struct.pack(">Q", held.seq) + prev + t
+                  + struct.pack(">I", len(mine)) + mine)
+
+        def swap(path, body):           # the held entry replaced by our own envelope
+            if not path.startswith("/tile/entries/"):
+                return body
+            out, off = b"", 0
+            for i in range(held.seq + 1):
+                n = struct.unpack(">H", body[off:off + 2])[0]
+                out += struct.pack(">H", len(forged)) + forged if i == held.seq else \
+                    body[off:off + 2 + n]
+                off += 2 + n
+            return out + body[off:]
+        self.fake.answer_seq = held.seq
+        self.fake.mutate = swap
+        with self.assertRaisesRegex(VerificationError, "not the one proved"):
+            self.client.submit(mine)
+
     def test_state_of_another_log_refused(self):
         other = LedgerDir()
         try:

@@ -71,9 +71,9 @@ def main():
     except RefusedError as e:
         print("the ledger refused: %s" % e.message, file=sys.stderr)
         return e.exit_code
-    except LedgerError as e:
+    except LedgerError as e:            # a VerificationError: stop, call security
         print("mlledger: %s" % e, file=sys.stderr)
-        return 4 if "fork" in type(e).__name__.lower() else 5
+        return e.exit_code
     return 0
 
 

@@ -384,19 +384,62 @@ class Ledger:
                 raise RefusedError(status, self._message(data))
             raise ServerError("POST /add: %d %s" % (status, self._message(data)), status)
         proof = tlog.parse_tlog_proof(data)
-        ckpt, lh, prev, t = tlog.verify_entry(envelope, proof, self.log_key)
+        existing = resp.getheader("Mlledger-Existing") == "1"
+        try:
+            ckpt, lh, prev, t = tlog.verify_entry(envelope, proof, self.log_key)
+        except VerificationError:
+            if not existing:
+                raise
+            # a retry by idempotency key (FORMAT.md §2 "Retries"): the entry
+            # held is another envelope, read from its entry bundle
+            envelope, ckpt, lh, prev, t = self._verify_retry(envelope, proof)
         self._accept(ckpt, older_ok=True)
+        subject = digest = None
         try:
             _, st, _ = stm.parse_envelope(envelope)
             subject = st["subject"][0]["name"]
             digest = "sha256:" + st["subject"][0]["digest"]["sha256"]
-            if st.get("predicateType", "").rsplit("/", 2)[-2:-1] in (["dataset"], ["model"]):
-                self._digests[(st["predicateType"].rsplit("/", 2)[-2], subject)] = digest
+            kind = st["predicateType"][len(stm.PREDICATE_PREFIX):].split("/")[0]
+            if kind in ("dataset", "model"):    # for references by name later
+                self._digests[(kind, subject)] = digest
         except (InputError, KeyError, IndexError, TypeError, AttributeError):
-            subject = digest = None
+            pass                                # verified anyway; just not remembered
         return Receipt(seq=proof.index, leaf_hash=lh, prev=prev, time_us=t, checkpoint=ckpt,
-                       existing=resp.getheader("Mlledger-Existing") == "1",
+                       existing=existing,
                        envelope=envelope, subject=subject, digest=digest)
+
+    def _verify_retry(self, envelope, proof):
+        """The entry the server says our envelope repeats, when it is not
+        byte-identical: its leaf bytes from GET /tile/entries, checked to be
+        entry proof.index, in the proof's checkpoint (inclusion), signed by
+        the same author keyid with the same statement but predicate.time
+        (the retry rule).  Returns (its envelope, checkpoint, leaf hash,
+        prev, time)."""
+        ckpt = tlog.verify_checkpoint(proof.note, self.log_key)
+        if proof.index >= ckpt.size:
+            raise VerificationError("entry %d: not in the tree of size %d"
+                                    % (proof.index, ckpt.size))
+        bundle = self._get(tlog.entry_bundle_path(proof.index, ckpt.size), cap=tlog.BUNDLE_MAX)
+        leaf = tlog.bundle_entry(bundle, proof.index % 256)
+        seq, prev, t, held = tlog.parse_leaf(leaf)
+        lh = tlog.leaf_hash(leaf)
+        if seq != proof.index or not tlog.verify_inclusion(proof.index, ckpt.size, lh,
+                                                           proof.hashes, ckpt.root):
+            raise VerificationError("entry %d: the entry served is not the one proved"
+                                    % proof.index)
+        try:
+            _, mine, my_keyid = stm.parse_envelope(envelope)
+            _, theirs, their_keyid = stm.parse_envelope(held)
+            mine["predicate"].pop("time", None)
+            theirs["predicate"].pop("time", None)
+            same = (my_keyid == their_keyid and mine == theirs
+                    and mine["predicate"].get("idempotencyKey") is not None)
+        except (InputError, KeyError, TypeError, AttributeError):
+            same = False
+        if not same:
+            raise VerificationError("entry %d: the server answered with an entry that is not "
+                                    "a retry of this envelope" % proof.index)
+        return held, ckpt, lh, prev, t
 
     # ---- signing ------------------------------------------------------
 

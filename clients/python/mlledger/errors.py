@@ -15,15 +15,22 @@ tell "the server refused my entry" (fix the input) from "the server lied"
 
 
 class LedgerError(Exception):
-    """Base class of every error this package raises."""
+    """Base class of every error this package raises.  ``exit_code`` is
+    the exit code the CLI gives the same failure (docs/SERVER.md)."""
+
+    exit_code = 5
 
 
 class KeyFileError(LedgerError):
     """A secret or verifier key file is missing, corrupt or locked."""
 
+    exit_code = 6
+
 
 class InputError(LedgerError, ValueError):
     """An argument that would make an invalid statement."""
+
+    exit_code = 2
 
 
 class RefusedError(LedgerError):
@@ -56,6 +63,8 @@ class VerificationError(LedgerError):
     """An answer of the server does not verify: a bad signature, origin,
     inclusion or consistency proof.  Never retry blindly: the server (or
     something between) is not telling the truth."""
+
+    exit_code = 4
 
 
 class ForkError(VerificationError):

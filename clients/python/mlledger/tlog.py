@@ -232,3 +232,55 @@ def verify_entry(envelope, proof, log_key, prev=None, time_us=None):
         raise VerificationError("entry %d: the inclusion proof does not lead to the "
                                 "checkpoint's root (size %d)" % (proof.index, ckpt.size))
     return ckpt, lh, bytes(prev), time_us
+
+
+BUNDLE_MAX = 256 * (2 + 65535)
+
+
+def tile_path(n):
+    """tlog-tiles index N as zero-padded 3-digit groups, all but the last
+    prefixed with x (1234067 -> x001/x234/067)."""
+    groups = []
+    while True:
+        groups.insert(0, n % 1000)
+        n //= 1000
+        if n == 0:
+            break
+    return "/".join(("x%03d" if i < len(groups) - 1 else "%03d") % g
+                    for i, g in enumerate(groups))
+
+
+def entry_bundle_path(seq, size):
+    """The path of the entry bundle that holds entry seq in a tree of size
+    leaves (a partial bundle .p/W when its tile is not full)."""
+    n = seq // 256
+    w = min(256, size - n * 256)
+    return "/tile/entries/" + tile_path(n) + ("" if w == 256 else ".p/%d" % w)
+
+
+def bundle_entry(bundle, i):
+    """The i-th leaf bytes of an entry bundle (big-endian uint16 length,
+    then the bytes, for each entry)."""
+    off = 0
+    for j in range(i + 1):
+        if off + 2 > len(bundle):
+            raise VerificationError("entry bundle: too short")
+        n = struct.unpack(">H", bundle[off:off + 2])[0]
+        if off + 2 + n > len(bundle):
+            raise VerificationError("entry bundle: truncated entry")
+        if j == i:
+            return bytes(bundle[off + 2:off + 2 + n])
+        off += 2 + n
+    raise VerificationError("entry bundle: no such entry")
+
+
+def parse_leaf(leaf):
+    """(seq, prev, time_us, envelope) of leaf bytes (FORMAT.md §4)."""
+    if len(leaf) < 53 or leaf[0] != 1:
+        raise VerificationError("leaf: not format 1")
+    seq, = struct.unpack(">Q", leaf[1:9])
+    t, = struct.unpack(">q", leaf[41:49])
+    n, = struct.unpack(">I", leaf[49:53])
+    if n != len(leaf) - 53:
+        raise VerificationError("leaf: length field does not match")
+    return seq, leaf[9:41], t, leaf[53:]
