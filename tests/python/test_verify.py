@@ -363,12 +363,15 @@ class ThroughFakeServer(unittest.TestCase):
 
     def test_a_claimed_retry_of_another_entry_is_refused(self):
         other = self.client.record_dataset("o", "1", digest="sha256:" + "41" * 32,
-                                           idempotency_key="job-8")
+                                           idempotency_key="job-8", properties={"n": 1})
         self.fake.answer_seq = other.seq
         for what, kw in (("other content", {"digest": "sha256:" + "42" * 32,
                                             "idempotency_key": "job-8"}),
                          ("other key", {"digest": "sha256:" + "41" * 32,
-                                        "idempotency_key": "job-9"})):
+                                        "idempotency_key": "job-9"}),
+                         ("1.0 for 1", {"digest": "sha256:" + "41" * 32,
+                                        "idempotency_key": "job-8",
+                                        "properties": {"n": 1.0}})):
             with self.subTest(what):
                 with self.assertRaisesRegex(VerificationError, "not a retry"):
                     self.client.record_dataset("o", "1", **kw)

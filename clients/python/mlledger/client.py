@@ -428,8 +428,8 @@ class Ledger:
             raise VerificationError("entry %d: the entry served is not the one proved"
                                     % proof.index)
         try:
-            _, mine, my_keyid = stm.parse_envelope(envelope)
-            _, theirs, their_keyid = stm.parse_envelope(held)
+            _, mine, my_keyid = stm.parse_envelope(envelope, typed=True)
+            _, theirs, their_keyid = stm.parse_envelope(held, typed=True)
             mine["predicate"].pop("time", None)
             theirs["predicate"].pop("time", None)
             same = (my_keyid == their_keyid and mine == theirs

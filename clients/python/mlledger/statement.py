@@ -283,13 +283,20 @@ def sign_envelope(key, payload):
                base64.b64encode(sig).decode())).encode()
 
 
-def parse_envelope(data):
+def _typed_number(kind):
+    return lambda s: (kind, int(s) if kind == "int" else float(s))
+
+
+def parse_envelope(data, typed=False):
     """(payload bytes, statement dict, author keyid) of an envelope; raises
-    InputError when it is not one."""
+    InputError when it is not one.  ``typed``: numbers come as ("int", n) or
+    ("real", x), so that comparing two statements tells 1 from 1.0 and from
+    true, as JSON equality (jansson's json_equal) does."""
     try:
         env = json.loads(data)
         payload = base64.b64decode(env["payload"], validate=True)
-        st = json.loads(payload)
+        st = (json.loads(payload, parse_int=_typed_number("int"),
+                         parse_float=_typed_number("real")) if typed else json.loads(payload))
         keyid = env["signatures"][0]["keyid"]
     except (ValueError, KeyError, IndexError, TypeError):
         raise InputError("not a DSSE envelope holding an in-toto statement") from None
