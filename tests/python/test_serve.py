@@ -14,7 +14,7 @@ import unittest
 
 from helpers import CLEAN_ENV, M, ROOT, LedgerDir, Serve, run, serve_available, slurp
 
-from mlledger import ForkError, Ledger, RefusedError, tlog
+from mlledger import ForkError, Ledger, RefusedError, ServerError, tlog
 
 HAVE_SERVE = serve_available()
 if not HAVE_SERVE:
@@ -199,6 +199,36 @@ class EndToEnd(unittest.TestCase):
                                 1000 * lat[int(len(lat) * 0.9)],
                                 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))]))
         sys.stderr.write("\n")
+
+
+@unittest.skipUnless(HAVE_SERVE, "mlledger serve is not available in this build")
+class Https(unittest.TestCase):
+    """Over TLS (serve --tls-cert/--tls-key, a self-signed certificate for
+    127.0.0.1): trusted with cafile=, refused without it."""
+
+    def test_https(self):
+        ld = LedgerDir()
+        try:
+            p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                                "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                "-keyout", ld.path("tls.key"), "-out", ld.path("tls.pem")],
+                               capture_output=True, timeout=60)
+            if p.returncode != 0:
+                self.skipTest("openssl cannot make a certificate")
+            srv = Serve(ld, "--tls-cert", ld.path("tls.pem"), "--tls-key", ld.path("tls.key"))
+            try:
+                url = srv.url.replace("http://", "https://")
+                with Ledger(url, ld.path("ci.key"), ld.log_pub, cafile=ld.path("tls.pem")) as c:
+                    r = c.record_dataset("tls", "1", digest="sha256:" + "61" * 32)
+                    self.assertEqual(r.seq, 2)
+                with Ledger(url, ld.path("ci.key"), ld.log_pub, retries=0) as c:
+                    with self.assertRaisesRegex(ServerError, "CERTIFICATE_VERIFY_FAILED|certificate"):
+                        c.checkpoint()
+            finally:
+                self.assertEqual(srv.close(), 0)
+        finally:
+            ld.close()
 
 
 def gate_has_server():

@@ -7,12 +7,11 @@ FILE.lock and replaced atomically), and a newer checkpoint accepted only
 with a consistency proof from the held one.
 """
 
-import base64
 import fcntl
 import http.client
 import os
 import shutil
-import socket
+import ssl
 import subprocess
 import tempfile
 import time as _time
@@ -123,7 +122,10 @@ class StateFile:
 class Ledger:
     """A long-lived client of one ledger server.
 
-    url           the server's base URL (http:// or https://, a path prefix allowed)
+    url           the server's base URL (http:// or https://, a path prefix allowed);
+                  None: $MLLEDGER_SERVER
+    cafile        for https: the CA (or self-signed certificate) to trust, PEM;
+                  default: the system's.  Certificates and names are always checked
     key_file      the signer's secret key file (NAME.key); None for a read-only client
     log_key_file  the log's verifier key (`mlledger log-key` > LOG.pub), pinned
     state_file    optional: the last verified checkpoint, kept across runs
@@ -143,13 +145,16 @@ class Ledger:
 
     def __init__(self, url, key_file, log_key_file, state_file=None, *, passphrase=None,
                  passphrase_file=None, timeout=10.0, retries=5, persist_every=0.0,
-                 mlledger=None):
+                 cafile=None, mlledger=None):
+        url = url or os.environ.get("MLLEDGER_SERVER") or ""
         u = urllib.parse.urlsplit(url)
         if u.scheme not in ("http", "https") or not u.hostname or u.query or u.fragment:
             raise InputError("url: want http[s]://HOST[:PORT][/PREFIX], got %r" % url)
         self.url = url.rstrip("/")
         self._scheme, self._host, self._port = u.scheme, u.hostname, u.port
         self._prefix = u.path.rstrip("/")
+        self._ssl = (ssl.create_default_context(cafile=cafile) if u.scheme == "https"
+                     else None)
         self.timeout = timeout
         self.retries = retries
         self.log_key = PublicKey.load(log_key_file, log_key=True)
@@ -199,21 +204,25 @@ class Ledger:
 
     def _connect(self):
         if self._conn is None:
-            cls = (http.client.HTTPSConnection if self._scheme == "https"
-                   else http.client.HTTPConnection)
-            self._conn = cls(self._host, self._port, timeout=self.timeout)
+            if self._scheme == "https":
+                self._conn = http.client.HTTPSConnection(self._host, self._port,
+                                                         timeout=self.timeout,
+                                                         context=self._ssl)
+            else:
+                self._conn = http.client.HTTPConnection(self._host, self._port,
+                                                        timeout=self.timeout)
         return self._conn
 
     def _request(self, method, path, body=None, cap=RESPONSE_MAX):
         """One exchange, with retries after 503 (honouring Retry-After, at
-        most 5 s a wait) and connection errors.  Returns (status, headers,
-        body) of a non-503 answer; raises ServerError when every attempt
-        failed."""
+        most 5 s a wait) and connection errors.  Returns (status, response,
+        body) of a non-503 answer (redirects are not followed); raises
+        ServerError when every attempt failed."""
         last = None
+        wait = 0.0
         for attempt in range(self.retries + 1):
-            if attempt:
-                _time.sleep(min(wait, 5.0))
-            wait = 0.05 * (2 ** attempt)
+            _time.sleep(min(wait, 5.0))
+            wait = 0.05 * (2 ** attempt)    # after a connection error; a 503 says
             conn = self._connect()
             try:
                 headers = {"User-Agent": USER_AGENT}
