@@ -9,7 +9,7 @@ import unittest
 
 from helpers import LedgerDir, envelope_time, run, slurp
 
-from mlledger import KeyFileError, Ledger, InputError, SecretKey, artifact_digest
+from mlledger import KeyFileError, Ledger, InputError, PublicKey, SecretKey, artifact_digest
 
 
 class Signing(unittest.TestCase):
@@ -213,6 +213,39 @@ class KeyFiles(unittest.TestCase):
         p = self.ld.write("huge.key", " ".join(line))
         with self.assertRaisesRegex(KeyFileError, "memory limit"):
             SecretKey.load(p, passphrase_file=self.ld.path("pass.txt"))
+
+    def test_key_file_readable_by_others_warns(self):
+        from mlledger.keys import KeyFileWarning
+        p = self.ld.write("loose.key", slurp(self.ld.path("ci.key")))
+        os.chmod(p, 0o644)
+        with self.assertWarnsRegex(KeyFileWarning, "chmod 600"):
+            SecretKey.load(p).close()
+        os.chmod(p, 0o600)
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            SecretKey.load(p).close()
+        with self.assertRaises(KeyFileError):
+            SecretKey.load(self.ld.dir)
+
+    def test_fifo_is_never_waited_on(self):
+        import signal
+        fifo = self.ld.path("fifo.key")
+        os.mkfifo(fifo)
+
+        def hung(*a):
+            raise AssertionError("blocked opening a FIFO")
+        old = signal.signal(signal.SIGALRM, hung)
+        signal.alarm(5)
+        try:
+            for load in (lambda: SecretKey.load(fifo),
+                         lambda: SecretKey.load(self.ld.path("enc.key"), passphrase_file=fifo),
+                         lambda: PublicKey.load(fifo)):
+                with self.assertRaisesRegex(KeyFileError, "not a regular file"):
+                    load()
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
 
     def test_closed_key_is_wiped(self):
         k = SecretKey.load(self.ld.path("ci.key"))

@@ -421,6 +421,21 @@ class ThroughFakeServer(unittest.TestCase):
         with self.assertRaises(ForkError):
             self.client.checkpoint()
 
+    def test_state_fifo_refused_without_waiting(self):
+        import signal
+        os.mkfifo(self.state)
+
+        def hung(*a):
+            raise AssertionError("blocked opening a FIFO")
+        old = signal.signal(signal.SIGALRM, hung)
+        signal.alarm(5)
+        try:
+            with self.assertRaisesRegex(Exception, "not a regular file"):
+                self.client.checkpoint()
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+
     def test_state_symlink_refused(self):
         os.symlink(self.ld.path("elsewhere"), self.state)
         with self.assertRaises(Exception):

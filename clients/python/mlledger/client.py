@@ -12,6 +12,7 @@ import http.client
 import os
 import shutil
 import ssl
+import stat
 import subprocess
 import tempfile
 import time as _time
@@ -85,15 +86,16 @@ class StateFile:
 
     def read(self):
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise LedgerError("state %s: %s (a symbolic link is refused)"
                               % (self.path, exc.strerror)) from None
         with os.fdopen(fd, "rb") as f:
-            if not os.path.stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise LedgerError("state %s: not a regular file" % self.path)
+            os.set_blocking(f.fileno(), True)
             data = f.read(tlog.NOTE_MAX + 1)
         if len(data) > tlog.NOTE_MAX:
             raise LedgerError("state %s: too large" % self.path)
@@ -521,6 +523,8 @@ class Ledger:
             ds = fields["datasets"]
             if isinstance(ds, dict):
                 ds = list(ds.items())
+            if len(ds) > 256:
+                raise InputError("datasets: at most 256")
             pred["datasets"] = [self._ref("dataset", x) for x in ds]
         if kind == "evaluation" and not fields.get("metrics"):
             raise InputError("evaluation needs metrics")

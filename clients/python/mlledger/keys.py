@@ -11,7 +11,9 @@ import base64
 import hashlib
 import os
 import re
+import stat
 import struct
+import warnings
 
 from nacl._sodium import ffi, lib
 import nacl.exceptions
@@ -31,6 +33,10 @@ ENC_MEM_MAX = 1 << 30
 _KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 _ORIGIN = re.compile(r"[A-Za-z0-9._/:-]{1,128}\Z")
 _HEX8 = re.compile(r"[0-9a-f]{8}\Z")
+
+
+class KeyFileWarning(UserWarning):
+    """A secret key file others may read (the CLI warns the same way)."""
 
 
 def b64decode_strict(text, what="base64"):
@@ -157,9 +163,23 @@ class PublicKey:
             return False
 
 
+def _open_regular(path):
+    """Opens path for reading, refusing anything but a regular file before
+    reading it (a FIFO is never waited on)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise KeyFileError("%s: not a regular file" % path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_bounded(path, cap):
     try:
-        with open(path, "rb") as f:
+        with _open_regular(path) as f:
             data = f.read(cap + 1)
     except OSError as exc:
         raise KeyFileError("%s: %s" % (path, exc.strerror or exc)) from None
@@ -179,7 +199,7 @@ def _read_passphrase(passphrase, passphrase_file):
             return None
         buf = bytearray(4097)
         try:
-            with open(path, "rb") as f:
+            with _open_regular(path) as f:
                 n = f.readinto(buf)
         except OSError as exc:
             raise KeyFileError("passphrase file: %s: %s" % (path, exc.strerror)) from None
@@ -226,7 +246,8 @@ class SecretKey:
         KeyFileError naming the file; never includes key bytes in a message."""
         buf = bytearray(FILE_MAX + 1)
         try:
-            with open(path, "rb") as f:
+            with _open_regular(path) as f:
+                mode = os.fstat(f.fileno()).st_mode
                 n = f.readinto(buf)
         except OSError as exc:
             raise KeyFileError("%s: %s" % (path, exc.strerror or exc)) from None
@@ -240,6 +261,11 @@ class SecretKey:
             line = memoryview(buf)[:n]
             if n >= TEXT_CAP or 0x0A in line or 0 in line:
                 raise KeyFileError("%s: corrupt key file (want exactly one line)" % path)
+            if mode & 0o077:
+                # used anyway, as the CLI does, but never silently
+                warnings.warn("%s is readable by %s (mode %04o): run 'chmod 600 %s'"
+                              % (path, "everyone" if mode & 0o007 else "its group",
+                                 mode & 0o7777, path), KeyFileWarning, stacklevel=3)
             if bytes(line[:len(ENC_MAGIC)]) == ENC_MAGIC.encode():
                 return cls._load_encrypted(path, bytes(line), passphrase, passphrase_file)
             return cls._load_plain(path, line)
