@@ -36,6 +36,8 @@ def main():
     ap.add_argument("--server", default=os.environ.get("MLLEDGER_SERVER"), required=
                     "MLLEDGER_SERVER" not in os.environ)
     ap.add_argument("--key", required=True, help="this pipeline's secret key (NAME.key)")
+    ap.add_argument("--eval-key", help="the validator's key that records the evaluation "
+                    "(default: --key)")
     ap.add_argument("--log-key", required=True, help="the ledger's verifier key (LOG.pub)")
     ap.add_argument("--state", help="where to keep the last verified checkpoint")
     ap.add_argument("--workdir", default="work")
@@ -61,8 +63,12 @@ def main():
                                         properties={"framework": "example"})
             print("recorded model %s at seq %d (%s)" % (model.subject, model.seq, model.digest))
 
-            ev = ledger.record_evaluation("digits", version, metrics={"auc": 0.97, "f1": 0.95},
-                                          dataset=ds)
+            # an independent validator evaluates: another key, another client
+            # (the model's digest comes from the receipt)
+            with Ledger(a.server, a.eval_key or a.key, a.log_key, a.state) as validator:
+                ev = validator.record_evaluation("digits", version, digest=model.digest,
+                                                 metrics={"auc": 0.97, "f1": 0.95},
+                                                 dataset=ds)
             print("recorded evaluation of %s at seq %d" % (ev.subject, ev.seq))
 
             ck = ledger.checkpoint()
