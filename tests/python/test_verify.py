@@ -411,6 +411,24 @@ class ThroughFakeServer(unittest.TestCase):
         with self.assertRaisesRegex(VerificationError, "not the one proved"):
             self.client.submit(mine)
 
+    def test_state_file_shared_with_the_cli(self):
+        """The CLI's `verify --state` reads the file this client writes and
+        moves it forward; this client reads what the CLI wrote."""
+        self.client.record_dataset("s", "1", digest="sha256:" + "71" * 32)
+        self.ld.cli("record", "dataset", "t@1", "--digest", "sha256:" + "72" * 32, "--key",
+                    "ci.key")
+        self.ld.cli("verify", "--state", self.state)
+        self.assertEqual(slurp(self.state), self.ld.cli("checkpoint"))   # moved by the CLI
+        with Ledger(self.fake.url, None, self.ld.log_pub, self.state) as fresh:
+            self.assertEqual(fresh.checkpoint().size, 4)
+        # and a state the client refuses, the CLI refuses too (exit 4)
+        with open(self.state, "wb") as f:
+            f.write(forge_checkpoint(self.ld, self.ld.origin, 4, bytes(32)))
+        self.assertEqual(self.ld.cli("verify", "--state", self.state, check=False).returncode, 4)
+        with Ledger(self.fake.url, None, self.ld.log_pub, self.state) as fresh:
+            with self.assertRaises(ForkError):
+                fresh.checkpoint()
+
     def test_state_of_another_log_refused(self):
         other = LedgerDir()
         try:
