@@ -5,6 +5,7 @@ Every ledger lives in a fresh temporary folder that is removed afterwards.
 Servers (the real `mlledger serve`, or FakeServer below) listen on
 127.0.0.1 only, on a port the kernel picks, and are always stopped."""
 
+import atexit
 import base64
 import http.server
 import json
@@ -221,6 +222,7 @@ class Serve:
             [M, "serve", "--listen", "127.0.0.1:0", "--ledger", ld.ledger, "--ready-file",
              self.ready] + list(extra), cwd=ld.dir, stdout=subprocess.DEVNULL,
             stderr=self.log, env=CLEAN_ENV)
+        atexit.register(self._kill)          # never left running, whatever happens
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if os.path.exists(self.ready) and os.path.getsize(self.ready) > 0:
@@ -231,6 +233,11 @@ class Serve:
             time.sleep(0.05)
         self.close()
         raise AssertionError("serve did not come up: " + slurp(ld.path("serve.log"), False)[-500:])
+
+    def _kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def close(self):
         if self.proc.poll() is None:

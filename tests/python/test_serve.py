@@ -36,10 +36,10 @@ class EndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.ld = LedgerDir(roles="engineer,validator,approver")
-        cls.srv = Serve(cls.ld, "--batch-wait", "1")
         cls.ld.write("train.csv", "x,y\n1,0\n")
         os.makedirs(cls.ld.path("model"))
         cls.ld.write("model/weights.bin", b"\x07" * 4096)
+        cls.srv = Serve(cls.ld, "--batch-wait", "1")         # last: tearDownClass stops it
 
     @classmethod
     def tearDownClass(cls):
