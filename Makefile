@@ -36,13 +36,14 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 
-.PHONY: all deps deps-check test unit cli interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench demo install clean help
+.PHONY: all deps deps-check test unit cli python-client interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench demo install clean help
 all: deps-check $(BIN)
 
 help:
 	@echo "make            build $(BIN)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
+	@echo "make python-client  the Python client (clients/python) against the CLI and serve"
 	@echo "make crash      the crash suite: CRASH_RUNS (default 200) writers killed at random"
 	@echo "make faults     SQLite faults at every step of the writing and judging commands"
 	@echo "make concurrency  CONC_WRITERS x CONC_RECORDS appends (default 8 x 500) with readers"
@@ -163,6 +164,13 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/remote.sh
 
+# The Python client (clients/python/): signs byte for byte as the CLI,
+# verifies proofs (tampered ones refused), and records end to end through
+# a real 'mlledger serve' on 127.0.0.1 (tests/python/, unittest).
+python-client: deps-check $(BIN)
+	@cd tests/python && MLLEDGER=$(abspath $(BIN)) /usr/bin/python3 -m unittest -v \
+	  test_signing test_verify test_serve
+
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh
 
@@ -196,7 +204,7 @@ concurrency: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) CONC_WRITERS=$(CONC_WRITERS) CONC_RECORDS=$(CONC_RECORDS) \
 	  CONC_MODE=$(CONC_MODE) sh tests/concurrency/run.sh
 
-test: unit cli interop tamper faults crash-short concurrency
+test: unit cli python-client interop tamper faults crash-short concurrency
 	@echo "make test: all unit, CLI, interop, tamper, fault, crash and concurrency tests passed ($(BUILD))"
 
 # Valgrind memcheck over the unit tests and a short CLI subset

@@ -149,6 +149,31 @@ for seq in $(grep -v '^#' sample.csv | tail -n +2 | cut -d, -f1); do
 done
 cd ..
 
+say "One ledger for the organisation: serve on loopback; a Python training pipeline records through it"
+# (clients/python/examples/pipeline.py: signs on its host, verifies every proof, keeps a state)
+if /usr/bin/python3 -c 'import nacl' 2>/dev/null; then
+	rm -f serve.url
+	"$M" $L serve --listen 127.0.0.1:0 --ready-file serve.url 2>serve.log &
+	spid=$!
+	trap 'kill -TERM $spid 2>/dev/null || true' EXIT
+	i=0
+	while [ ! -s serve.url ] && [ $i -lt 100 ] && kill -0 $spid 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$M" $L log-key > log.pub
+	printf '$ python3 clients/python/examples/pipeline.py --server %s ...\n' "$(cat serve.url)"
+	PYTHONPATH=../clients/python /usr/bin/python3 ../clients/python/examples/pipeline.py \
+		--server "$(cat serve.url)" --key keys/ci.key --eval-key keys/bob.key \
+		--log-key log.pub --state pipeline.state --workdir pipeline --version 2026.12
+	kill -TERM $spid
+	wait $spid || true
+	trap - EXIT
+	run $L verify
+else
+	echo "(python3-nacl is not installed: the Python client part is skipped)"
+fi
+
 printf '\nThe demo ledger is demo/ledger.db; try: build/mlledger --ledger demo/ledger.db show 12\n'
 printf 'The demo report: reports/demo.html (signed: reports/demo.html.sig.json), reports/demo.md,\n'
 printf 'reports/demo.json and reports/demo-csv/*.csv\n'
