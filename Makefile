@@ -36,7 +36,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 
-.PHONY: all deps deps-check test unit cli interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench demo install clean help
+.PHONY: all deps deps-check test unit cli interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench loadtest serve-crash demo install clean help
 all: deps-check $(BIN)
 
 help:
@@ -247,6 +247,22 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libml.a
 
 bench: $(BIN)
 	@sh bench/run.sh $(abspath $(BIN))
+
+# The load client and envelope generator of `make loadtest` and the serve
+# reliability suites (bench/loadtest.c), linked with the library.
+LOADTEST := $(BUILD)/bench/loadtest
+$(LOADTEST): bench/loadtest.c $(BUILD)/libml.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libml.a $(LIBS)
+
+# mlledger serve under load (bench/loadtest.sh, docs/PERFORMANCE.md):
+# LOAD_N (default 20000) pre-signed envelopes over LOAD_CONNS (16) keep-alive
+# connections, against `mlledger submit` of the same envelopes in one process.
+LOAD_N ?= 20000
+LOAD_CONNS ?= 16
+loadtest: deps-check $(BIN) $(LOADTEST)
+	@LOAD_N=$(LOAD_N) LOAD_CONNS=$(LOAD_CONNS) sh bench/loadtest.sh $(abspath $(BIN)) \
+	  $(abspath $(LOADTEST))
 
 # The build runs in a sub-make: this make read pkg-config's flags when it
 # parsed the Makefile, before deps could install the libraries.
