@@ -35,6 +35,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
+LOADTEST := $(BUILD)/bench/loadtest
 
 .PHONY: all deps deps-check test unit cli interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench loadtest serve-crash demo install clean help
 all: deps-check $(BIN)
@@ -143,7 +144,7 @@ unit: deps-check $(UNIT_BIN)
 	  echo "== $$t"; MLLEDGER_TEST_DATA=tests/data $$t || fail=1; done; \
 	  exit $$fail
 
-cli: deps-check $(BIN)
+cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
@@ -160,6 +161,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
+	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_kill.sh
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh
@@ -250,7 +252,6 @@ bench: $(BIN)
 
 # The load client and envelope generator of `make loadtest` and the serve
 # reliability suites (bench/loadtest.c), linked with the library.
-LOADTEST := $(BUILD)/bench/loadtest
 $(LOADTEST): bench/loadtest.c $(BUILD)/libml.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libml.a $(LIBS)

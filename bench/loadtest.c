@@ -482,7 +482,7 @@ parse_resp(struct conn *c, int eof, struct resp *r)
 
 	memset(r, 0, sizeof *r);
 	if (!(end = find_blank(c->rbuf, c->rlen)))
-		return c->rlen > MAX_HEADER ? -1 : 0;
+		return c->rlen > MAX_HEADER || eof ? -1 : 0;
 	hlen = (size_t)(end - c->rbuf) + 4;
 	if (c->rlen < 12 || memcmp(c->rbuf, "HTTP/1.", 7) != 0)
 		return -1;

@@ -4,11 +4,13 @@
 #
 #   MLLEDGER=/abs/mlledger LOADTEST=/abs/loadtest sh tests/cli/serve_kill.sh
 #
-# SERVE_KILLS times (default 50): serve is started on the same ledger, the
-# load client (bench/loadtest.c, 16 keep-alive connections) POSTs the
-# envelopes not yet acknowledged and a random sample of acknowledged ones
-# (retries), and the server is killed with SIGKILL at a random moment
-# (SERVE_KILL_MAX_MS, default 700 ms, after the client started).  The
+# SERVE_KILLS times (default 50): serve is started on the same ledger of
+# SERVE_KILL_N (default 12,000) envelopes to come, the load client
+# (bench/loadtest.c, 16 keep-alive connections) POSTs those not yet
+# acknowledged and a random sample of 1,500 acknowledged ones (retries),
+# shuffled together, and the server is killed with SIGKILL at a random
+# moment (20 ms to SERVE_KILL_MAX_MS + 20, default 720 ms, after the client
+# started; at least half the kills must find the client running).  The
 # client logs every acknowledged answer (envelope number, index, leaf hash
 # rebuilt from the envelope sent and checked against the proof and the
 # signed checkpoint).  Then a last server gets every envelope once more.
@@ -31,7 +33,7 @@ fi
 LT=${LOADTEST:-$here/../../build/bench/loadtest}
 case $LT in /*) ;; *) LT=$(cd "$(dirname "$LT")" && pwd)/$(basename "$LT") ;; esac
 KILLS=${SERVE_KILLS:-50}
-N=${SERVE_KILL_N:-4000}
+N=${SERVE_KILL_N:-12000}
 MAXMS=${SERVE_KILL_MAX_MS:-700}
 RANDOM=${SERVE_KILL_SEED:-$$}
 GOV=$here/../../bench/governance.json
@@ -96,17 +98,19 @@ for r in $(seq 1 "$KILLS"); do
 		rounds_failed=$((rounds_failed + 1))
 		break
 	fi
-	# the envelopes not acknowledged yet, then up to 200 acknowledged ones again
+	# the envelopes not acknowledged yet and up to 1,500 acknowledged ones
+	# again (retries), mixed: enough work that the kill finds it running
 	awk '$1 == "ack" { print $2 }' acks.txt | sort -n -u >acked.lst
-	awk 'NR == FNR { a[$1] = 1; next } !($1 in a)' acked.lst all.lst >todo.lst
-	shuf -n 200 acked.lst >>todo.lst 2>/dev/null
+	awk 'FILENAME == ARGV[1] { a[$1] = 1; next } !($1 in a)' acked.lst all.lst >todo.lst
+	shuf -n 1500 acked.lst >>todo.lst 2>/dev/null
+	shuf todo.lst >todo.mix && mv todo.mix todo.lst
 	"$LT" post "$SERVE_URL" log.pub env.txt --only todo.lst --acks acks.txt --stop-on-error \
 		--timeout 30 --conns 16 >post.$r.out 2>post.$r.err &
 	cpid=$!
 	ms=$((RANDOM % MAXMS + 20))
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -0 "$cpid" 2>/dev/null || cut=$((cut + 1)) # the client finished first
-	serve_stop s KILL
+	serve_stop s KILL 2>/dev/null # (no "Killed" job notice)
 	killed=$((killed + 1))
 	wait "$cpid"
 	crc=$?
@@ -115,10 +119,16 @@ for r in $(seq 1 "$KILLS"); do
 		rounds_failed=$((rounds_failed + 1))
 	fi
 done
-[ "$rounds_failed" = 0 ] && ok "$killed kills of serve under load (killed after 20-$((MAXMS + 20)) ms; $cut rounds whose client had finished), every answer checked"
+[ "$rounds_failed" = 0 ] && ok "$killed kills of serve under load (killed after 20-$((MAXMS + 20)) ms), every answer checked"
 a=$(awk '$1 == "ack" && $5 == 0' acks.txt | wc -l)
 e=$(awk '$1 == "ack" && $5 == 1' acks.txt | wc -l)
 echo "# acknowledged before the last pass: $a new entries, $e retries answered with their entry"
+# the kills must have hit the load, not an idle server
+if [ $((killed - cut)) -ge $((KILLS / 2)) ] && [ "$a" -gt 0 ] && [ "$e" -gt 0 ]; then
+	ok "$((killed - cut)) of $killed kills hit a client in flight"
+else
+	nok "kills under load" "only $((killed - cut)) of $killed kills hit a running client ($a new, $e retries acknowledged)"
+fi
 
 # ---- every envelope once more ------------------------------------------------------
 if serve_start s l.db; then
