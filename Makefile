@@ -37,7 +37,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 LOADTEST := $(BUILD)/bench/loadtest
 
-.PHONY: all deps deps-check test unit cli interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench loadtest serve-crash demo install clean help
+.PHONY: all deps deps-check test unit cli interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench loadtest serve-hostile demo install clean help
 all: deps-check $(BIN)
 
 help:
@@ -54,6 +54,9 @@ help:
 	@echo "make bench      benchmarks against the baselines and the alternatives (git,"
 	@echo "                minisign, sha256sum, openssl); sizes: BENCH_N=... BENCH_BIG=0"
 	@echo "                BENCH_PEER_N=... BENCH_HASH_MB=... BENCH_PEERS=0 (docs/PERFORMANCE.md)"
+	@echo "make loadtest   mlledger serve under 16 connections of pre-signed envelopes"
+	@echo "                against in-process appends (LOAD_N=20000; docs/PERFORMANCE.md)"
+	@echo "make serve-hostile  hostile clients against serve beside a well-behaved one"
 	@echo "make demo       build and run the demo story in demo/"
 	@echo "make install    install to \$$PREFIX/bin (PREFIX=$(PREFIX))"
 	@echo "make clean      remove build folders"
@@ -261,6 +264,11 @@ $(LOADTEST): bench/loadtest.c $(BUILD)/libml.a
 # connections, against `mlledger submit` of the same envelopes in one process.
 LOAD_N ?= 20000
 LOAD_CONNS ?= 16
+# Hostile clients beside a well-behaved one (tests/cli/serve_hostile.sh,
+# about 50 s; raises ulimit -n for 10,000 idle connections).
+serve-hostile: deps-check $(BIN) $(LOADTEST)
+	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_hostile.sh
+
 loadtest: deps-check $(BIN) $(LOADTEST)
 	@LOAD_N=$(LOAD_N) LOAD_CONNS=$(LOAD_CONNS) sh bench/loadtest.sh $(abspath $(BIN)) \
 	  $(abspath $(LOADTEST))

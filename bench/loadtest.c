@@ -29,6 +29,8 @@
  *                      those in flight are finished (for kill -9 tests)
  *     --pace-ms MS     each connection waits MS between requests
  *     --read-every K   every K-th request is GET /checkpoint (checked)
+ *     --plant-wrong-leaf  (tests of this client) rebuild each leaf with a
+ *                      wrong time: every answer must then fail its check
  *   Prints "key value" lines (acked, rate, p50_ms, ...).  Exit 0 when every
  *   envelope was acknowledged and every answer checked; 1 when an answer
  *   failed a check; 3 when some were not acknowledged (refused, broken
@@ -273,6 +275,7 @@ lat_add(struct stats *s, double v)
 struct checker {
 	struct ml_pubkey logkey;
 	uint64_t first_index;
+	int plant;           /* tests: rebuild every leaf with a wrong time */
 	char *note;          /* the last checkpoint note verified (malloc) */
 	size_t note_len;
 	uint8_t *seen;       /* seen[i]: a new entry was acknowledged at index i */
@@ -336,6 +339,7 @@ check_proof(struct checker *c, size_t envno, const char *env, size_t len, const 
 		head[1] = 0x01;
 		ml_put_be64(head + 2, p.index);
 		memcpy(tail, p.extra + 32, 8);
+		tail[7] ^= (uint8_t)c->plant;
 		ml_put_be32(tail + 8, (uint32_t)len);
 		crypto_hash_sha256_init(&h);
 		crypto_hash_sha256_update(&h, head, sizeof head);
@@ -900,6 +904,10 @@ cmd_post(int argc, char **argv)
 		const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
 		if (!strcmp(o, "--stop-on-error")) {
 			cl.stop_on_error = 1;
+			continue;
+		}
+		if (!strcmp(o, "--plant-wrong-leaf")) {
+			cl.chk.plant = 1;
 			continue;
 		}
 		if (!v)

@@ -63,7 +63,7 @@ mkdir fx
 		"$LT" gen admin.key hostile.example/ledger 1000 fx/probe.txt 1000000 &&
 		/usr/bin/python3 -c '
 import base64, sys
-f = open("admin.key").read().split("+")
+f = open("admin.key").read().strip().split("+", 4)
 open("fx/admin.seed", "w").write(base64.b64decode(f[4])[1:].hex())
 open("fx/admin.keyid", "w").write(f[2] + "+" + f[3])'
 } >setup.log 2>&1 || { nok setup "$(tail -n 3 setup.log)"; finish; exit 1; }
@@ -71,6 +71,16 @@ BASE=$("$M" --ledger l.db log --format json | grep -c '"seq"')
 
 serve_start h l.db || { nok "serve" "did not start"; finish; exit 1; }
 ok "serve started ($SERVE_URL)"
+
+# ---- the load client's checks can fail ----------------------------------------------------
+"$M" --ledger o.db log-key >other.pub
+expect 1 "planted: the load client refuses proofs under another log's key" \
+	"checkpoint not signed by the log key" \
+	"$LT" post "$SERVE_URL" other.pub fx/probe.txt --count 3 --from 990 --conns 1 --timeout 10
+expect 1 "planted: the load client refuses a leaf that is not the one in the tree" \
+	"not in the tree" \
+	"$LT" post "$SERVE_URL" log.pub fx/probe.txt --count 3 --from 993 --conns 1 --timeout 10 \
+	--plant-wrong-leaf
 
 # ---- the well-behaved client, all along --------------------------------------------------
 "$LT" post "$SERVE_URL" log.pub good.txt --conns 2 --pace-ms 25 --read-every 4 --timeout 150 \
