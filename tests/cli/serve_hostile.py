@@ -309,10 +309,14 @@ def oversized_expect():
 
 
 # ---- slow clients ------------------------------------------------------------------
-def slow_clients(n=20, limit=10.0, slack=5.0):
+def slow_clients(n=20, limit=10.0, idle=30.0, slack=5.0):
     """n connections dribbling a body (headers whole, then 1 byte a second)
-    and n dribbling their headers: each must be cut (408 or closed) within
-    limit + slack seconds of its first byte, while probes keep succeeding."""
+    and n dribbling their headers (1 byte a second): a slow body must be cut
+    (408 or closed) within the request limit + slack seconds, slow headers
+    within the idle timeout + slack (docs/SERVER.md: libmicrohttpd calls
+    the server only once the headers are in), while probes keep
+    succeeding."""
+    deadline = {"body": limit + slack, "headers": idle + slack}
     conns = []
     t0 = time.time()
     for i in range(n):
@@ -323,12 +327,13 @@ def slow_clients(n=20, limit=10.0, slack=5.0):
         s = socket.create_connection(ADDR, timeout=5)
         s.sendall(b"P")
         conns.append([s, "headers", None])
-    hdr = ("OST %s/add HTTP/1.1\r\nHost: %s\r\nContent-Length: 2\r\n\r\n{}" % (PREFIX, HOSTPORT)).encode()
+    hdr = ("OST %s/add HTTP/1.1\r\nHost: %s\r\nX-Pad: %s\r\nContent-Length: 2\r\n\r\n{}"
+           % (PREFIX, HOSTPORT, "a" * 200)).encode()
     pos = 0
     probes_bad = []
     nprobe = 0
     last_probe = 0.0
-    while time.time() - t0 < limit + slack and any(c[2] is None for c in conns):
+    while time.time() - t0 < max(deadline.values()) and any(c[2] is None for c in conns):
         live = [c for c in conns if c[2] is None]
         r, _, _ = select.select([c[0] for c in live], [], [], 0.2)
         for c in live:
@@ -353,22 +358,21 @@ def slow_clients(n=20, limit=10.0, slack=5.0):
             why = probe("slow")
             if why:
                 probes_bad.append(why)
-    uncut = [c for c in conns if c[2] is None]
     for kind in ("body", "headers"):
         mine = [c for c in conns if c[1] == kind]
         cut = sorted(c[2][1] for c in mine if c[2])
+        late = [c for c in mine if c[2] is None or c[2][1] > deadline[kind]]
+        bad = [c for c in mine if c[2] is not None and c[2][0] not in ("408", "closed", "reset")]
         note("slow %s: %d of %d cut%s" % (kind, len(cut), len(mine),
              ", after %.1f-%.1f s" % (cut[0], cut[-1]) if cut else ""))
-    bad = [c for c in conns if c[2] is not None and c[2][0] not in ("408", "closed", "reset")]
+        if late:
+            nok("slow %s" % kind, "%d of %d connections not cut within %.0f s" % (len(late), len(mine), deadline[kind]))
+        elif bad:
+            nok("slow %s" % kind, "answered %s, want 408 or closed" % bad[0][2][0])
+        else:
+            ok("%d slow %s cut (408 or closed) within %.0f s" % (n, kind if kind == "headers" else "bodies", deadline[kind]))
     for c in conns:
         c[0].close()
-    if uncut:
-        nok("slow bodies and headers", "%d of %d connections (%s) still open after %.0f s" % (
-            len(uncut), len(conns), ", ".join(sorted(set("slow " + c[1] for c in uncut))), limit + slack))
-    elif bad:
-        nok("slow bodies and headers", "answered %s, want 408 or closed" % bad[0][2][0])
-    else:
-        ok("%d slow bodies and %d slow headers cut (408 or closed) within %.0f s" % (n, n, limit + slack))
     if probes_bad:
         nok("a well-behaved client is served among slow clients", "%d of %d probes failed: %s" % (len(probes_bad), nprobe, probes_bad[0]))
     else:

@@ -5,15 +5,15 @@
 #
 #   MLLEDGER=/abs/mlledger LOADTEST=/abs/loadtest sh tests/cli/serve_hostile.sh
 #
-# A well-behaved client (bench/loadtest.c: 2 keep-alive connections, one
-# request each 25 ms, every 4th a GET /checkpoint; every answer checked:
+# A well-behaved client (bench/loadtest.c: HOSTILE_GOOD_N (4,400) envelopes
+# over 2 keep-alive connections, one request each 25 ms, every 4th a GET /checkpoint; every answer checked:
 # proof, rebuilt leaf, checkpoint signature) runs through the whole suite and
 # must have every envelope acknowledged.  Meanwhile serve_hostile.py sends:
 # malformed envelopes (400), a bad signature, a revoked and an unknown key
 # (403), an envelope replayed from another ledger (409 or 403), bodies over
 # 64 KiB (413; 1 GiB announced or an endless chunked body: refused having
-# read far less), slow bodies and slow headers (cut within 10 s + 5 s),
-# and HOSTILE_IDLE (default 10,000, less when `ulimit -n` cannot be raised
+# read far less), slow bodies (cut within the 10 s request limit + 5 s)
+# and slow headers (within the 30 s idle timeout + 5 s), and HOSTILE_IDLE (default 10,000, less when `ulimit -n` cannot be raised
 # enough) idle connections, probing a well-behaved append and read between
 # and during each.  Loopback only; every wait is bounded.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -26,7 +26,7 @@ LT=${LOADTEST:-$here/../../build/bench/loadtest}
 case $LT in /*) ;; *) LT=$(cd "$(dirname "$LT")" && pwd)/$(basename "$LT") ;; esac
 GOV=$here/../../bench/governance.json
 IDLE=${HOSTILE_IDLE:-10000}
-GOOD_N=${HOSTILE_GOOD_N:-2400}
+GOOD_N=${HOSTILE_GOOD_N:-4400}
 T0=$(date +%s)
 if [ ! -x "$LT" ]; then
 	nok environment "$LT is not built (make build/bench/loadtest)"
