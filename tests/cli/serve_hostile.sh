@@ -5,17 +5,20 @@
 #
 #   MLLEDGER=/abs/mlledger LOADTEST=/abs/loadtest sh tests/cli/serve_hostile.sh
 #
-# A well-behaved client (bench/loadtest.c: HOSTILE_GOOD_N (4,400) envelopes
-# over 2 keep-alive connections, one request each 25 ms, every 4th a GET /checkpoint; every answer checked:
-# proof, rebuilt leaf, checkpoint signature) runs through the whole suite and
-# must have every envelope acknowledged.  Meanwhile serve_hostile.py sends:
-# malformed envelopes (400), a bad signature, a revoked and an unknown key
-# (403), an envelope replayed from another ledger (409 or 403), bodies over
-# 64 KiB (413; 1 GiB announced or an endless chunked body: refused having
-# read far less), slow bodies (cut within the 10 s request limit + 5 s)
-# and slow headers (within the 30 s idle timeout + 5 s), and HOSTILE_IDLE (default 10,000, less when `ulimit -n` cannot be raised
-# enough) idle connections, probing a well-behaved append and read between
-# and during each.  Loopback only; every wait is bounded.
+# A well-behaved client (bench/loadtest.c: HOSTILE_GOOD_N, default 4,400,
+# envelopes over 2 keep-alive connections, one request each 25 ms, every
+# 4th a GET /checkpoint; every answer checked: proof, rebuilt leaf,
+# checkpoint signature) runs through the whole suite and must have every
+# envelope acknowledged.  Meanwhile serve_hostile.py sends: malformed
+# envelopes (400), a bad signature, a revoked and an unknown key (403), an
+# envelope replayed from another ledger (409 or 403), bodies over 64 KiB
+# (413; 1 GiB announced or an endless chunked body: refused having read far
+# less), slow bodies (cut within the 10 s request limit + 5 s), slow headers
+# (within the 30 s idle timeout + 5 s), and HOSTILE_IDLE (default 10,000,
+# less when `ulimit -n` cannot be raised enough) idle connections, probing
+# a well-behaved append and read between and during each.  The load
+# client's own checks are first shown to fail on planted faults.  Loopback
+# only; every wait is bounded (about 80 s in all).
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
