@@ -5,7 +5,7 @@
 #
 #   MLLEDGER=/abs/mlledger LOADTEST=/abs/loadtest sh tests/cli/serve_hostile.sh
 #
-# A well-behaved client (bench/loadtest.c: HOSTILE_GOOD_N, default 4,400,
+# A well-behaved client (bench/loadtest.c: HOSTILE_GOOD_N, default 3,000,
 # envelopes over 2 keep-alive connections, one request each 25 ms, every
 # 4th a GET /checkpoint; every answer checked: proof, rebuilt leaf,
 # checkpoint signature) runs through the whole suite and must have every
@@ -29,7 +29,7 @@ LT=${LOADTEST:-$here/../../build/bench/loadtest}
 case $LT in /*) ;; *) LT=$(cd "$(dirname "$LT")" && pwd)/$(basename "$LT") ;; esac
 GOV=$here/../../bench/governance.json
 IDLE=${HOSTILE_IDLE:-10000}
-GOOD_N=${HOSTILE_GOOD_N:-4400}
+GOOD_N=${HOSTILE_GOOD_N:-3000}
 T0=$(date +%s)
 if [ ! -x "$LT" ]; then
 	nok environment "$LT is not built (make build/bench/loadtest)"
@@ -77,9 +77,14 @@ ok "serve started ($SERVE_URL)"
 
 # ---- the load client's checks can fail ----------------------------------------------------
 "$M" --ledger o.db log-key >other.pub
-expect 1 "planted: the load client refuses proofs under another log's key" \
+"$M" --ledger x.db init --key admin.key --origin hostile.example/ledger >/dev/null 2>&1
+"$M" --ledger x.db log-key >twin.pub # the same origin, another log key
+expect 1 "planted: the load client refuses proofs of another log" \
+	"checkpoint of another log" \
+	"$LT" post "$SERVE_URL" other.pub fx/probe.txt --count 3 --from 987 --conns 1 --timeout 10
+expect 1 "planted: the load client refuses a checkpoint not signed by the pinned log key" \
 	"checkpoint not signed by the log key" \
-	"$LT" post "$SERVE_URL" other.pub fx/probe.txt --count 3 --from 990 --conns 1 --timeout 10
+	"$LT" post "$SERVE_URL" twin.pub fx/probe.txt --count 3 --from 990 --conns 1 --timeout 10
 expect 1 "planted: the load client refuses a leaf that is not the one in the tree" \
 	"not in the tree" \
 	"$LT" post "$SERVE_URL" log.pub fx/probe.txt --count 3 --from 993 --conns 1 --timeout 10 \
