@@ -218,6 +218,9 @@ t=$(sed -n 's/^cut after \([0-9]*\).*/\1/p' slow.out)
 
 # ---- 6. SIGTERM with appends in flight ----------------------------------
 serve_stop A
+[ "$SERVE_RC" = 0 ] && ! grep -q 'Sanitizer\|runtime error' A.log &&
+	ok "SIGTERM after all that: exit 0, nothing on stderr from sanitizers" ||
+	nok "SIGTERM after all that: exit 0" "exit $SERVE_RC: $(tail -5 A.log)"
 serve_start B "$W/l.db" --batch-wait 20 || { nok "serve restarts" ""; finish; exit 1; }
 for i in $(seq 1 40); do sign t$i@1 $((3000 + i)) ci.key t$i.env || exit 1; done
 pids=
