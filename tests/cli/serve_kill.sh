@@ -13,7 +13,8 @@
 # started; at least half the kills must find the client running).  The
 # client logs every acknowledged answer (envelope number, index, leaf hash
 # rebuilt from the envelope sent and checked against the proof and the
-# signed checkpoint).  Then a last server gets every envelope once more.
+# signed checkpoint).  Every 10th kill, `mlledger verify` checks the ledger
+# as the kill left it.  Then a last server gets every envelope once more.
 # At the end:
 #   * every envelope was acknowledged, and every acknowledgement of one
 #     envelope (first append or retry, across kills) names the same index
@@ -116,6 +117,11 @@ for r in $(seq 1 "$KILLS"); do
 	crc=$?
 	if [ "$crc" != 0 ] && [ "$crc" != 3 ]; then
 		nok "round $r" "the load client exited $crc: $(head -c 300 post.$r.err)"
+		rounds_failed=$((rounds_failed + 1))
+	fi
+	# every 10th kill: the ledger as the kill left it, before a server opens it
+	if [ $((r % 10)) = 0 ] && ! "$M" --ledger l.db verify >verify.$r 2>&1; then
+		nok "round $r" "verify after the kill: $(tail -n 2 verify.$r)"
 		rounds_failed=$((rounds_failed + 1))
 	fi
 done
