@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -827,6 +828,7 @@ static void
 report(struct client *cl, double elapsed)
 {
 	struct stats *s = &cl->st;
+	struct rusage ru;
 
 	qsort(s->lat, s->nlat, sizeof *s->lat, cmp_double);
 	printf("conns %d\nsent %zu\nacked %zu\nexisting %zu\nrefused %zu\n", cl->nconns,
@@ -835,7 +837,10 @@ report(struct client *cl, double elapsed)
 	       s->retries503);
 	printf("conn_errors %zu\nunacked %zu\nbad_answers %zu\nreads %zu\nread_fail %zu\n",
 	       s->conn_errors, cl->pending, s->bad, s->reads, s->read_fail);
+	getrusage(RUSAGE_SELF, &ru);
 	printf("elapsed_s %.3f\nrate %.1f\n", elapsed, elapsed > 0 ? s->acked / elapsed : 0.0);
+	printf("client_cpu_s %.2f\n", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	printf("p50_ms %.2f\np99_ms %.2f\nmax_ms %.2f\n", 1000 * pct(s->lat, s->nlat, 0.50),
 	       1000 * pct(s->lat, s->nlat, 0.99), s->nlat ? 1000 * s->lat[s->nlat - 1] : 0.0);
 }

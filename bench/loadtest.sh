@@ -170,7 +170,7 @@ say "[serve]  $(pv acked) of $N acknowledged in $(pv elapsed_s) s = $(fmt_int "$
 say "         answers: $(pv acked) checked (proof, rebuilt leaf, checkpoint signature), $(pv bad_answers) failed a check; refused $(pv refused), 503 retries $(pv retries_503), broken connections $(pv conn_errors)"
 if [ "$CPU0" != n/a ] && [ "$CPU1" != n/a ]; then
 	SCPU=$(calc "$CPU1 - $CPU0")
-	say "         server CPU $(calc "$SCPU" | cut -c1-5) s = $(calc "$SCPU * 1000000 / $N" | cut -d. -f1) µs per append; exit on SIGTERM: $SRC"
+	say "         server CPU $(calc "$SCPU" | cut -c1-5) s = $(calc "$SCPU * 1000000 / $N" | cut -d. -f1) µs per append; client CPU $(pv client_cpu_s) s; exit on SIGTERM: $SRC"
 fi
 [ -s "$W/post.err" ] && head -n 5 "$W/post.err"
 
