@@ -29,6 +29,9 @@
  *                      those in flight are finished (for kill -9 tests)
  *     --pace-ms MS     each connection waits MS between requests
  *     --read-every K   every K-th request is GET /checkpoint (checked)
+ *     --sample K       every K-th checked answer (default 100; 0: none) is
+ *                      also checked by the library's ml_tlog_verify_proof
+ *                      with the leaf bytes built in full
  *     --plant-wrong-leaf  (tests of this client) rebuild each leaf with a
  *                      wrong time: every answer must then fail its check
  *   Prints "key value" lines (acked, rate, p50_ms, ...).  Exit 0 when every
@@ -277,6 +280,8 @@ struct checker {
 	struct ml_pubkey logkey;
 	uint64_t first_index;
 	int plant;           /* tests: rebuild every leaf with a wrong time */
+	size_t sample;       /* every sample-th answer also through ml_tlog_verify_proof */
+	size_t nchecked, sampled;
 	char *note;          /* the last checkpoint note verified (malloc) */
 	size_t note_len;
 	uint8_t *seen;       /* seen[i]: a new entry was acknowledged at index i */
@@ -307,6 +312,37 @@ note_ok(struct checker *c, const struct ml_note *n)
 	memcpy(c->note, n->bytes, n->len);
 	c->note_len = n->len;
 	return 1;
+}
+
+/* The library's own offline check (ml_tlog_verify_proof) of a bundle, with
+ * the leaf bytes (FORMAT.md §4) built in full: a second, independent path
+ * to the same verdict as check_proof's.  0 or -1. */
+static int
+check_sample(struct checker *c, size_t envno, const struct ml_tlog_proof *p, const char *env,
+	     size_t len, const char *body, size_t blen)
+{
+	uint8_t *leaf = malloc(53 + len);
+	uint64_t idx = 0;
+	struct ml_err e;
+	int rc;
+
+	if (!leaf)
+		die("%s", "out of memory");
+	leaf[0] = 0x01;
+	ml_put_be64(leaf + 1, p->index);
+	memcpy(leaf + 9, p->extra, 40);
+	leaf[48] ^= (uint8_t)c->plant;
+	ml_put_be32(leaf + 49, (uint32_t)len);
+	memcpy(leaf + 53, env, len);
+	ml_err_clear(&e);
+	rc = ml_tlog_verify_proof(&c->logkey, body, blen, leaf, 53 + len, &idx, &e);
+	free(leaf);
+	c->sampled++;
+	if (rc != ML_OK || idx != p->index) {
+		complain(c, envno, "ml_tlog_verify_proof refuses the answer", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* Checks a 200 answer to envelope env (len bytes); on success sets *index
@@ -356,6 +392,9 @@ check_proof(struct checker *c, size_t envno, const char *env, size_t len, const 
 		else
 			ok = 1;
 	}
+	if (ok && c->sample && c->nchecked++ % c->sample == 0 &&
+	    check_sample(c, envno, &p, env, len, body, blen) != 0)
+		ok = 0;
 	if (ok && !existing) {
 		if (p.index >= 1ull << 32) {
 			complain(c, envno, "index beyond what this client tracks", NULL);
@@ -837,6 +876,7 @@ report(struct client *cl, double elapsed)
 	       s->retries503);
 	printf("conn_errors %zu\nunacked %zu\nbad_answers %zu\nreads %zu\nread_fail %zu\n",
 	       s->conn_errors, cl->pending, s->bad, s->reads, s->read_fail);
+	printf("sampled %zu\n", cl->chk.sampled);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("elapsed_s %.3f\nrate %.1f\n", elapsed, elapsed > 0 ? s->acked / elapsed : 0.0);
 	printf("client_cpu_s %.2f\n", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
@@ -905,6 +945,7 @@ cmd_post(int argc, char **argv)
 		die("%s", "usage: loadtest post URL LOG.pub ENVELOPES [options] (see the source)");
 	cl.nconns = 16;
 	cl.chk.first_index = 1;
+	cl.chk.sample = 100;
 	for (a = 5; a < argc; a++) {
 		const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
 		if (!strcmp(o, "--stop-on-error")) {
@@ -934,6 +975,8 @@ cmd_post(int argc, char **argv)
 			cl.pace_ms = atoi(v);
 		else if (!strcmp(o, "--read-every"))
 			cl.read_every = atoi(v);
+		else if (!strcmp(o, "--sample"))
+			cl.chk.sample = strtoull(v, NULL, 10);
 		else if (!strcmp(o, "--acks")) {
 			if (!(cl.acks = fopen(v, "a")))
 				die("cannot write %s", v);

@@ -167,7 +167,7 @@ pv() { awk -v k="$1" '$1 == k { print $2 }' "$W/post.out"; }
 [ -s "$W/post.out" ] || fail "the load client printed nothing: $(head -c 300 "$W/post.err")"
 R_SRV=$(pv rate)
 say "[serve]  $(pv acked) of $N acknowledged in $(pv elapsed_s) s = $(fmt_int "$R_SRV")/s over $CONNS connections; p50 $(pv p50_ms) ms, p99 $(pv p99_ms) ms, max $(pv max_ms) ms"
-say "         answers: $(pv acked) checked (proof, rebuilt leaf, checkpoint signature), $(pv bad_answers) failed a check; refused $(pv refused), 503 retries $(pv retries_503), broken connections $(pv conn_errors)"
+say "         answers: $(pv acked) checked (proof, rebuilt leaf, checkpoint signature), $(pv sampled) of them also by ml_tlog_verify_proof, $(pv bad_answers) failed a check; refused $(pv refused), 503 retries $(pv retries_503), broken connections $(pv conn_errors)"
 if [ "$CPU0" != n/a ] && [ "$CPU1" != n/a ]; then
 	SCPU=$(calc "$CPU1 - $CPU0")
 	say "         server CPU $(calc "$SCPU" | cut -c1-5) s = $(calc "$SCPU * 1000000 / $N" | cut -d. -f1) µs per append; client CPU $(pv client_cpu_s) s; exit on SIGTERM: $SRC"
