@@ -115,8 +115,10 @@ fail:
 	{
 		char msg[sizeof e.msg + 48];
 		snprintf(msg, sizeof msg, "%s (nothing of the batch was written)", e.msg);
+		/* the batch's own failure (the lock, the log key, the commit) is
+		 * no refusal of the items: a storage error to each */
 		for (i = 0; i < n; i++)
-			item_fail(items[i], rc == ML_OK ? ML_EIO : rc, msg);
+			item_fail(items[i], rc == ML_EINTEGRITY ? rc : ML_EIO, msg);
 	}
 	return rc;
 }
@@ -129,10 +131,13 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 	uint64_t size = 0;
 	char *note = NULL;
 	size_t i;
-	int rc;
+	int rc, snap;
 
 	ml_err_clear(&e);
 	rc = batch_run(q, items, n);
+	/* one read snapshot for the checkpoint and every proof: one lock,
+	 * not one per node read */
+	snap = rc == ML_OK && ml_store_begin(ml_ledger_store(q->l), 0, &e) == ML_OK;
 	if (rc == ML_OK && (rc = ml_tlog_checkpoint(q->l, -1, &size, &note, &e)))
 		for (i = 0; i < n; i++)
 			if (items[i]->rc == ML_OK)
@@ -144,6 +149,8 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 		if (item_prove(q, items[i], size, note, &e))
 			item_fail(items[i], e.code ? e.code : ML_EIO, e.msg);
 	}
+	if (snap)
+		ml_store_rollback(ml_ledger_store(q->l));
 	if (rc == ML_OK && q->o.committed)
 		q->o.committed(q->o.ctx, size, note, strlen(note), n);
 	free(note);
@@ -169,11 +176,12 @@ committer(void *arg)
 			pthread_mutex_unlock(&q->mu);
 			break;
 		}
-		/* the first arrived: wait for more, up to wait_ms */
-		until = mono_us() + (int64_t)q->o.wait_ms * 1000;
+		/* wait for more, up to wait_ms after the first arrived (which
+		 * may have been while the last batch was committing) */
+		until = q->head->submitted_us + (int64_t)q->o.wait_ms * 1000;
 		dl.tv_sec = (time_t)(until / 1000000);
 		dl.tv_nsec = (long)(until % 1000000) * 1000;
-		while (q->count < q->o.batch_max && !q->stopping && q->o.wait_ms)
+		while (q->count < q->o.batch_max && !q->stopping && until > mono_us())
 			if (pthread_cond_timedwait(&q->more, &q->mu, &dl) == ETIMEDOUT)
 				break;
 		while (q->head && n < q->o.batch_max) {
