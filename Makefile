@@ -35,8 +35,9 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
+LOADTEST := $(BUILD)/bench/loadtest
 
-.PHONY: all deps deps-check test unit cli python-client interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench demo install clean help
+.PHONY: all deps deps-check test unit cli python-client interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench loadtest serve-hostile demo install clean help
 all: deps-check $(BIN)
 
 help:
@@ -54,6 +55,9 @@ help:
 	@echo "make bench      benchmarks against the baselines and the alternatives (git,"
 	@echo "                minisign, sha256sum, openssl); sizes: BENCH_N=... BENCH_BIG=0"
 	@echo "                BENCH_PEER_N=... BENCH_HASH_MB=... BENCH_PEERS=0 (docs/PERFORMANCE.md)"
+	@echo "make loadtest   mlledger serve under 16 connections of pre-signed envelopes"
+	@echo "                against in-process appends (LOAD_N=20000; docs/PERFORMANCE.md)"
+	@echo "make serve-hostile  hostile clients against serve beside a well-behaved one"
 	@echo "make demo       build and run the demo story in demo/"
 	@echo "make install    install to \$$PREFIX/bin (PREFIX=$(PREFIX))"
 	@echo "make clean      remove build folders"
@@ -144,7 +148,7 @@ unit: deps-check $(UNIT_BIN)
 	  echo "== $$t"; MLLEDGER_TEST_DATA=tests/data $$t || fail=1; done; \
 	  exit $$fail
 
-cli: deps-check $(BIN)
+cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
@@ -163,6 +167,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/remote.sh
+	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_kill.sh
 
 # The Python client (clients/python/): signs byte for byte as the CLI,
 # verifies proofs (tampered ones refused), and records end to end through
@@ -257,6 +262,26 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libml.a
 
 bench: $(BIN)
 	@sh bench/run.sh $(abspath $(BIN))
+
+# The load client and envelope generator of `make loadtest` and the serve
+# reliability suites (bench/loadtest.c), linked with the library.
+$(LOADTEST): bench/loadtest.c $(BUILD)/libml.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libml.a $(LIBS)
+
+# mlledger serve under load (bench/loadtest.sh, docs/PERFORMANCE.md):
+# LOAD_N (default 20000) pre-signed envelopes over LOAD_CONNS (16) keep-alive
+# connections, against `mlledger submit` of the same envelopes in one process.
+LOAD_N ?= 20000
+LOAD_CONNS ?= 16
+# Hostile clients beside a well-behaved one (tests/cli/serve_hostile.sh,
+# about 50 s; raises ulimit -n for 10,000 idle connections).
+serve-hostile: deps-check $(BIN) $(LOADTEST)
+	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_hostile.sh
+
+loadtest: deps-check $(BIN) $(LOADTEST)
+	@LOAD_N=$(LOAD_N) LOAD_CONNS=$(LOAD_CONNS) sh bench/loadtest.sh $(abspath $(BIN)) \
+	  $(abspath $(LOADTEST))
 
 # The build runs in a sub-make: this make read pkg-config's flags when it
 # parsed the Makefile, before deps could install the libraries.
