@@ -97,7 +97,8 @@ parse_old(const char *s, size_t len, uint64_t *old, struct ml_err *e)
 	s += 4;
 	len -= 4;
 	if (len > 19 || (len > 1 && s[0] == '0'))
-		return ml_err_set(e, ML_EINPUT, "old size: not a decimal without leading zeros");
+		return ml_err_set(e, ML_EINPUT, "old size: not a decimal of at most 19 digits without leading "
+				  "zeros");
 	for (i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return ml_err_set(e, ML_EINPUT, "old size: not a decimal");
