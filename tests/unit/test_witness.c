@@ -868,7 +868,7 @@ test_add_race_processes(void **state)
 			pid[i] = fork();
 			assert_true(pid[i] >= 0);
 			if (pid[i] == 0) {
-				char c, out[80];
+				char c, out[256];
 				int n;
 				close(gate[1]);
 				(void)!read(gate[0], &c, 1); /* EOF: go */
@@ -877,6 +877,8 @@ test_add_race_processes(void **state)
 				     i && round % 2 ? f.n14 : f.n12, &r);
 				n = snprintf(out, sizeof out, "%d %.*s", r.status,
 					     (int)r.body.len, (char *)r.body.data);
+				if (n > (int)sizeof out - 1)
+					n = (int)sizeof out - 1;
 				(void)!write(back[i][1], out, (size_t)n);
 				_exit(0);
 			}
@@ -885,7 +887,7 @@ test_add_race_processes(void **state)
 		close(gate[0]);
 		close(gate[1]);
 		for (i = 0; i < 2; i++) {
-			char in[80] = {0};
+			char in[256] = {0};
 			int status, n;
 			assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
 			assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
