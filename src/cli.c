@@ -73,6 +73,9 @@ static const char usage_text[] =
 	"  witness-key --key W.key            a witness's verifier key for trust policies\n"
 	"  export --out DIR --key K [--since HELD]  everything an auditor needs, verified\n"
 	"                                     and signed by K (new or empty DIR)\n"
+	"Server (docs/SERVER.md)\n"
+	"  serve --listen ADDR:PORT [--ready-file F] [--threads N] [--batch-wait MS]\n"
+	"        [--max-connections N] [--tls-cert F --tls-key F]   the ledger over HTTP\n"
 	"Policy\n"
 	"  evidence NAME@VERSION [--env ENV] [--as-of DATE]   the XML the rules read\n"
 	"  gate --policy ID|FILE NAME@VERSION... --env ENV [--key K.key]\n"
@@ -122,7 +125,7 @@ static const struct {
 	{"governance", cmd_governance},
 	{"clock-correct", cmd_clock_correct},
 	{"population", cmd_population}, {"sample", cmd_sample}, {"trace", cmd_trace},
-	{"reconcile", cmd_reconcile},
+	{"reconcile", cmd_reconcile}, {"serve", cmd_serve},
 };
 
 static const char *global_ledger;

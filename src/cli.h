@@ -132,6 +132,7 @@ int cmd_population(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* The time-warning thresholds (timecheck.h defaults), with --time-tolerance
  * HOURS (1 to 87600) for the backdating tolerance.  Prints the error. */

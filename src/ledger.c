@@ -495,6 +495,96 @@ ml_batch_abort(struct ml_batch *b)
 }
 
 int
+ml_batch_refusal(int rc)
+{
+	return rc == ML_EINPUT || rc == ML_EKEY || rc == ML_ECONFLICT;
+}
+
+uint64_t
+ml_batch_size(const struct ml_batch *b)
+{
+	return b->next;
+}
+
+/* What ml_batch_try restores after a refusal.  The governance document is
+ * not copied: ml_rules_apply replaces it only after every check passed,
+ * when nothing but a storage error can follow. */
+struct batch_mark {
+	uint64_t next, added;
+	uint8_t last[ML_SHA256_LEN];
+	int64_t last_time;
+	struct ml_merkle_edge edge;
+	struct ml_governance *gov;
+	int64_t gov_seq, last_correction;
+	int governed, format;
+	char origin[sizeof ((struct ml_rules_state *)0)->origin];
+};
+
+static void
+batch_mark(const struct ml_batch *b, struct batch_mark *m)
+{
+	m->next = b->next;
+	m->added = b->added;
+	memcpy(m->last, b->last, ML_SHA256_LEN);
+	m->last_time = b->last_time;
+	m->edge = b->edge;
+	m->gov = b->rules.gov;
+	m->gov_seq = b->rules.gov_seq;
+	m->last_correction = b->rules.last_correction;
+	m->governed = b->rules.governed;
+	m->format = b->rules.format;
+	memcpy(m->origin, b->rules.origin, sizeof m->origin);
+}
+
+static void
+batch_restore(struct ml_batch *b, const struct batch_mark *m)
+{
+	b->next = m->next;
+	b->added = m->added;
+	memcpy(b->last, m->last, ML_SHA256_LEN);
+	b->last_time = m->last_time;
+	b->edge = m->edge;
+	b->rules.gov_seq = m->gov_seq;
+	b->rules.last_correction = m->last_correction;
+	b->rules.governed = m->governed;
+	b->rules.format = m->format;
+	memcpy(b->rules.origin, m->origin, sizeof m->origin);
+}
+
+int
+ml_batch_try(struct ml_batch *b, const struct ml_append_item *item,
+	     struct ml_appended *out, struct ml_err *e)
+{
+	struct batch_mark *m = malloc(sizeof *m);
+	struct ml_err e2;
+	int rc;
+
+	if (!m)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	batch_mark(b, m);
+	if ((rc = ml_store_savepoint(b->l->s, e))) {
+		free(m);
+		return rc;
+	}
+	rc = ml_batch_add(b, item, out, e);
+	if (rc == ML_OK) {
+		rc = ml_store_savepoint_release(b->l->s, e);
+	} else if (ml_batch_refusal(rc)) {
+		if (b->rules.gov != m->gov) {
+			snprintf(e2.msg, sizeof e2.msg, "%s", e->msg);
+			rc = ml_err_set(e, ML_EIO, "refused after the governance changed: %s",
+					e2.msg);
+		}
+		else if (ml_store_savepoint_undo(b->l->s, &e2))
+			rc = ml_err_set(e, ML_EIO, "%s", e2.msg);
+		else
+			batch_restore(b, m);
+	}
+	free(m);
+	return rc;
+}
+
+int
 ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t n,
 		 struct ml_appended *out, struct ml_err *e)
 {

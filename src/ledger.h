@@ -108,6 +108,19 @@ int ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 		 struct ml_appended *out, struct ml_err *e);
 int ml_batch_commit(struct ml_batch *b, struct ml_err *e);
 void ml_batch_abort(struct ml_batch *b);
+/* ml_batch_add under a savepoint, for a server that batches items of many
+ * clients: when the ledger refuses item (ML_EINPUT, ML_EKEY, ML_ECONFLICT,
+ * e says why) nothing of it is written and the batch (next seq, last leaf,
+ * tree edge, governance in force) is exactly as before the call, so the
+ * caller goes on adding and commits the others.  Any other error
+ * (ML_EIO, ML_EINTEGRITY, ...): the batch is unusable, the caller aborts.
+ * e must not be NULL. */
+int ml_batch_try(struct ml_batch *b, const struct ml_append_item *item,
+		 struct ml_appended *out, struct ml_err *e);
+/* 1 when rc is a refusal of one item that ml_batch_try undid. */
+int ml_batch_refusal(int rc);
+/* The size of the batch's tree so far (its committed checkpoint's size). */
+uint64_t ml_batch_size(const struct ml_batch *b);
 
 /* Looks up a recorded dataset or model version: its digest and seq.
  * ML_EINPUT "unknown ..." when absent. */

@@ -460,6 +460,31 @@ ml_store_rollback(struct ml_store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int
+ml_store_savepoint(struct ml_store *s, struct ml_err *e)
+{
+	if (sqlite3_exec(s->db, "SAVEPOINT ml_item", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, e, "savepoint");
+	return ML_OK;
+}
+
+int
+ml_store_savepoint_release(struct ml_store *s, struct ml_err *e)
+{
+	if (sqlite3_exec(s->db, "RELEASE ml_item", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, e, "release savepoint");
+	return ML_OK;
+}
+
+int
+ml_store_savepoint_undo(struct ml_store *s, struct ml_err *e)
+{
+	if (sqlite3_exec(s->db, "ROLLBACK TO ml_item", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "RELEASE ml_item", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, e, "roll back to savepoint");
+	return ML_OK;
+}
+
 /* Steps a statement that returns no rows. */
 static int
 step_done(struct ml_store *s, sqlite3_stmt *st, const char *what, struct ml_err *e)

@@ -58,6 +58,13 @@ const char *ml_store_path(const struct ml_store *s);
 int ml_store_begin(struct ml_store *s, int write, struct ml_err *e);
 int ml_store_commit(struct ml_store *s, struct ml_err *e);
 void ml_store_rollback(struct ml_store *s);
+/* Inside a write transaction: a savepoint (one level; ml_batch_try's per
+ * item), its release (keeps what was written since) and its undo (rolls
+ * back to it and releases it; the transaction stays open).  ML_EIO on
+ * SQLite errors: the caller then rolls the whole transaction back. */
+int ml_store_savepoint(struct ml_store *s, struct ml_err *e);
+int ml_store_savepoint_release(struct ml_store *s, struct ml_err *e);
+int ml_store_savepoint_undo(struct ml_store *s, struct ml_err *e);
 
 int ml_store_meta_get(struct ml_store *s, const char *key, char *buf, size_t cap,
 		      struct ml_err *e);

@@ -456,6 +456,69 @@ test_intact(void **state)
 	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
 }
 
+/* ml_batch_try: items refused in the middle of a batch (a malformed
+ * envelope, an unenrolled key, a dataset version recorded again with
+ * another digest) leave the batch
+ * usable; the others are committed as consecutive entries under one
+ * checkpoint, and the ledger verifies. */
+static void
+test_batch_try_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct ml_ledger *l;
+	struct ml_batch *b;
+	struct ml_err e;
+	struct ml_buf env[7] = {{0}};
+	struct ml_appended out;
+	struct ml_append_item it = {0};
+	uint64_t seqs[7], size, i;
+	int want[7] = {ML_OK, ML_EINPUT, ML_EKEY, ML_OK, ML_EINPUT, ML_OK, ML_OK};
+	char *note = NULL;
+
+	assert_int_equal(ml_ledger_open(f->path, 1, &l, &e), ML_OK);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "a@1",
+				  "digest", D1), l, &env[0]);
+	ml_buf_puts(&env[1], "{\"payloadType\": 1}"); /* not an envelope */
+	sign_req(f->mallory, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "x@1",
+				       "digest", D1), l, &env[2]);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "b@1",
+				  "digest", D2), l, &env[3]);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "b@1",
+				  "digest", D3), l, &env[4]);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "c@1",
+				  "digest", D3), l, &env[5]);
+	env[6].data = malloc(env[0].len); /* a retry of item 0 */
+	memcpy(env[6].data, env[0].data, env[0].len);
+	env[6].len = env[0].len;
+
+	assert_int_equal(ml_batch_begin(l, &b, &e), ML_OK);
+	for (i = 0; i < 7; i++) {
+		int rc;
+
+		it.envelope = env[i].data;
+		it.len = env[i].len;
+		ml_err_clear(&e);
+		rc = ml_batch_try(b, &it, &out, &e);
+		if (rc != want[i])
+			fail_msg("item %llu: %d (%s), wanted %d", (unsigned long long)i, rc, e.msg,
+				 want[i]);
+		assert_true(rc == ML_OK || ml_batch_refusal(rc));
+		seqs[i] = rc == ML_OK ? out.seq : UINT64_MAX;
+		if (i == 6)
+			assert_int_equal(out.existing, 1);
+	}
+	assert_true(ml_batch_size(b) == 12);
+	assert_int_equal(ml_batch_commit(b, &e), ML_OK);
+	assert_true(seqs[0] == 9 && seqs[3] == 10 && seqs[5] == 11 && seqs[6] == 9);
+	assert_int_equal(ml_tlog_checkpoint(l, -1, &size, &note, &e), ML_OK);
+	assert_true(size == 12);
+	free(note);
+	ml_ledger_close(l);
+	for (i = 0; i < 7; i++)
+		ml_buf_free(&env[i]);
+	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
+}
+
 /* One byte of each stored column of an early, a middle and the last entry. */
 static void
 test_flipped_bytes(void **state)
@@ -1119,6 +1182,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_intact),
+		T(test_batch_try_refusals),
 		T(test_flipped_bytes),
 		T(test_rechained_without_log_key),
 		T(test_time_changed),

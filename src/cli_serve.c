@@ -1,0 +1,182 @@
+/* cli_serve — `mlledger serve`: options, the ready file, signals.  The
+ * server itself is serve.c. */
+#include "cli.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "serve.h"
+#include "tiles.h"
+
+static const char serve_usage[] =
+	"usage: mlledger serve --listen ADDR:PORT [--ready-file F] [--threads N]\n"
+	"                      [--batch-wait MS] [--max-connections N]\n"
+	"                      [--tls-cert CERT.pem --tls-key KEY.pem]\n"
+	"\n"
+	"Serves the ledger (--ledger, opened as 'record' opens it, the log key\n"
+	"beside it) over HTTP, as docs/SERVER.md specifies: POST /add (one DSSE\n"
+	"envelope; answered with a c2sp.org/tlog-proof once its batch is durable),\n"
+	"GET /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]\n"
+	"(C2SP tlog-tiles), /consistency?old=M&new=N, /healthz and /metrics.\n"
+	"\n"
+	"  --listen ADDR:PORT     an IPv4 address, or [IPv6]; port 0: the kernel picks\n"
+	"  --ready-file F         once listening, F receives the base URL and a newline\n"
+	"                         (written atomically)\n"
+	"  --threads N            HTTP threads, 1 to 64 (default 2)\n"
+	"  --batch-wait MS        how long a batch waits for more envelopes after the\n"
+	"                         first, 0 to 1000 (default 2); at most 256 a batch\n"
+	"  --max-connections N    1 to 100000 (default 10000)\n"
+	"  --tls-cert/--tls-key   PEM files: serve HTTPS\n"
+	"\n"
+	"SIGTERM or SIGINT: stop accepting, commit and answer every pending\n"
+	"envelope, exit 0.\n"
+	"Exit codes: 0 stopped cleanly, 2 usage or bad option, 5 cannot listen or a\n"
+	"storage error, 6 the log key is missing or not this ledger's.";
+
+/* Splits ADDR:PORT ("127.0.0.1:8420", "[::1]:0") into host and port. */
+static int
+parse_listen(const char *v, char *host, size_t cap, unsigned *port)
+{
+	const char *colon = strrchr(v, ':');
+	const char *h = v;
+	size_t hlen;
+	char *end;
+	unsigned long p;
+
+	if (!colon || !colon[1])
+		return -1;
+	hlen = (size_t)(colon - v);
+	if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
+		h = v + 1;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= cap)
+		return -1;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (*end || errno || p > 65535 || colon[1] == '-' || colon[1] == '+')
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (unsigned)p;
+	return 0;
+}
+
+/* Writes url and a newline to path through a temporary file and rename. */
+static int
+write_ready(const char *path, const char *url, struct ml_err *e)
+{
+	char tmp[4200];
+	FILE *f;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	if (!(f = fopen(tmp, "w")))
+		return ml_err_set(e, ML_EIO, "%s: %s", tmp, strerror(errno));
+	if (fprintf(f, "%s\n", url) < 0 || fclose(f) != 0) {
+		unlink(tmp);
+		return ml_err_set(e, ML_EIO, "%s: write failed", tmp);
+	}
+	if (rename(tmp, path) != 0) {
+		int err = errno;
+		unlink(tmp);
+		return ml_err_set(e, ML_EIO, "%s: %s", path, strerror(err));
+	}
+	return ML_OK;
+}
+
+/* Up to the hard limit of open files: every connection is one. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	struct cli c = {.cmd = "serve"};
+	struct ml_serve_opts o = {0};
+	struct ml_server *srv = NULL;
+	struct ml_err e;
+	sigset_t set;
+	char host[64], *cert = NULL, *key = NULL;
+	size_t certlen = 0, keylen = 0;
+	long threads, wait, maxc;
+	int rc, sig;
+
+	ml_err_clear(&e);
+	if ((rc = cli_parse(&c, argc, argv,
+			    "listen= ready-file= threads= batch-wait= max-connections= "
+			    "tls-cert= tls-key=")))
+		return rc;
+	if (cli_has(&c, "help")) {
+		puts(serve_usage);
+		return ML_OK;
+	}
+	if (c.nargs)
+		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%.64s\"", c.args[0]);
+	if (!cli_get(&c, "listen") ||
+	    parse_listen(cli_get(&c, "listen"), host, sizeof host, &o.port))
+		return cli_failf(&c, ML_EINPUT, "--listen ADDR:PORT is required (e.g. "
+			       "127.0.0.1:8420, [::1]:0)");
+	if ((rc = cli_opt_long(&c, "threads", 1, 64, 2, &threads)) ||
+	    (rc = cli_opt_long(&c, "batch-wait", 0, 1000, 2, &wait)) ||
+	    (rc = cli_opt_long(&c, "max-connections", 1, 100000, ML_SERVE_MAX_CONNECTIONS,
+			       &maxc)))
+		return rc;
+	if (!cli_get(&c, "tls-cert") != !cli_get(&c, "tls-key"))
+		return cli_failf(&c, ML_EINPUT, "--tls-cert and --tls-key go together");
+	if (cli_get(&c, "tls-cert") &&
+	    ((rc = ml_read_file(cli_get(&c, "tls-cert"), 1 << 20, &cert, &certlen, &e)) ||
+	     (rc = ml_read_file(cli_get(&c, "tls-key"), 1 << 20, &key, &keylen, &e))))
+		goto out;
+	o.ledger = c.ledger;
+	o.host = host;
+	o.threads = (unsigned)threads;
+	o.batch_wait_ms = (unsigned)wait;
+	o.max_connections = (unsigned)maxc;
+	o.tls_cert = cert;
+	o.tls_key = key;
+	/* Every thread started from here on inherits the mask: only sigwait
+	 * below sees SIGTERM and SIGINT. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	if ((rc = ml_serve_start(&o, &srv, &e)))
+		goto out;
+	if (cli_get(&c, "ready-file") &&
+	    (rc = write_ready(cli_get(&c, "ready-file"), ml_serve_url(srv), &e)))
+		goto out;
+	fprintf(stderr, "mlledger: serve: listening on %s (ledger %s)\n", ml_serve_url(srv),
+		c.ledger);
+	while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		;
+	fprintf(stderr, "mlledger: serve: %s: finishing pending appends\n",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT");
+out:
+	ml_serve_stop(srv);
+	if (key) {
+		sodium_memzero(key, keylen);
+		free(key);
+	}
+	free(cert);
+	if (rc == ML_OK)
+		fprintf(stderr, "mlledger: serve: stopped\n");
+	return rc ? cli_fail(&c, &e) : ML_OK;
+}

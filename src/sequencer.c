@@ -1,0 +1,290 @@
+/* sequencer — see sequencer.h. */
+#include "sequencer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "merkle.h"
+#include "note.h"
+#include "store.h"
+#include "tlog.h"
+
+struct ml_seq {
+	struct ml_ledger *l;
+	struct ml_seq_opts o;
+	pthread_mutex_t mu;
+	pthread_cond_t more;         /* an item arrived, or stopping */
+	struct ml_seq_item *head, *tail;
+	size_t count;
+	int stopping, started, joined;
+	pthread_t thread;
+};
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Sets item's answer to an error. */
+static void
+item_fail(struct ml_seq_item *it, int rc, const char *msg)
+{
+	it->rc = rc;
+	snprintf(it->msg, sizeof it->msg, "%.*s", (int)sizeof it->msg - 1, msg);
+	ml_buf_free(&it->proof);
+}
+
+/* Builds it's tlog-proof against the checkpoint (size, note): extra is
+ * prev || time (i64 BE), so that the client rebuilds the leaf bytes. */
+static int
+item_prove(struct ml_seq *q, struct ml_seq_item *it, uint64_t size, const char *note,
+	   struct ml_err *e)
+{
+	struct ml_store *s = ml_ledger_store(q->l);
+	struct ml_store_nodes ctx = {s, e};
+	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN], extra[ML_SHA256_LEN + 8];
+	size_t n;
+	int rc;
+
+	if (it->seq >= size)
+		return ml_err_set(e, ML_EIO, "entry %llu is not under the latest checkpoint (%llu)",
+				  (unsigned long long)it->seq, (unsigned long long)size);
+	memset(extra, 0, sizeof extra);
+	if (it->seq > 0 && (rc = ml_store_node_get(s, 0, it->seq - 1, extra, e)))
+		return rc;
+	ml_put_be64(extra + ML_SHA256_LEN, (uint64_t)it->time_us);
+	ml_err_clear(e);
+	if (ml_merkle_inclusion(ml_store_node_read, &ctx, it->seq, size, proof, &n) != 0)
+		return e->code ? e->code : ml_err_set(e, ML_EIO, "cannot build the proof");
+	ml_buf_free(&it->proof);
+	ml_tlog_proof_format(it->seq, extra, sizeof extra, (const uint8_t(*)[ML_SHA256_LEN])proof,
+			     n, note, strlen(note), &it->proof);
+	it->size = size;
+	return it->proof.oom ? ml_err_set(e, ML_EIO, "out of memory") : ML_OK;
+}
+
+/* Appends items[0..n) in one transaction; sets each item's rc (proofs
+ * come after).  Returns the batch's own failure (every item then failed),
+ * or ML_OK. */
+static int
+batch_run(struct ml_seq *q, struct ml_seq_item **items, size_t n)
+{
+	struct ml_batch *b;
+	struct ml_err e;
+	size_t i;
+	int rc;
+
+	ml_err_clear(&e);
+	if ((rc = ml_batch_begin(q->l, &b, &e)))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		struct ml_seq_item *it = items[i];
+		struct ml_append_item ai = {0};
+		struct ml_appended out;
+
+		ai.envelope = it->envelope;
+		ai.len = it->len;
+		ai.signed_by = it->has_signer ? &it->signer : NULL;
+		ai.statement = it->statement;
+		ml_err_clear(&e);
+		rc = ml_batch_try(b, &ai, &out, &e);
+		if (rc == ML_OK) {
+			it->rc = ML_OK;
+			it->seq = out.seq;
+			it->existing = out.existing;
+			it->time_us = out.time_us;
+			memcpy(it->leaf, out.leaf, ML_SHA256_LEN);
+		} else if (ml_batch_refusal(rc)) {
+			item_fail(it, rc, e.msg);
+		} else {
+			ml_batch_abort(b);
+			goto fail;
+		}
+	}
+	if ((rc = ml_batch_commit(b, &e)) == ML_OK)
+		return ML_OK;
+fail:
+	{
+		char msg[sizeof e.msg + 48];
+		snprintf(msg, sizeof msg, "%s (nothing of the batch was written)", e.msg);
+		for (i = 0; i < n; i++)
+			item_fail(items[i], rc == ML_OK ? ML_EIO : rc, msg);
+	}
+	return rc;
+}
+
+/* Commits and answers one batch. */
+static void
+batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
+{
+	struct ml_err e;
+	uint64_t size = 0;
+	char *note = NULL;
+	size_t i;
+	int rc;
+
+	ml_err_clear(&e);
+	rc = batch_run(q, items, n);
+	if (rc == ML_OK && (rc = ml_tlog_checkpoint(q->l, -1, &size, &note, &e)))
+		for (i = 0; i < n; i++)
+			if (items[i]->rc == ML_OK)
+				item_fail(items[i], ML_EIO, e.msg);
+	for (i = 0; rc == ML_OK && i < n; i++) {
+		if (items[i]->rc != ML_OK)
+			continue;
+		ml_err_clear(&e);
+		if (item_prove(q, items[i], size, note, &e))
+			item_fail(items[i], e.code ? e.code : ML_EIO, e.msg);
+	}
+	if (rc == ML_OK && q->o.committed)
+		q->o.committed(q->o.ctx, size, note, strlen(note), n);
+	free(note);
+	for (i = 0; i < n; i++)
+		items[i]->done(items[i]);
+}
+
+static void *
+committer(void *arg)
+{
+	struct ml_seq *q = arg;
+	struct ml_seq_item *items[ML_SEQ_BATCH_MAX];
+
+	for (;;) {
+		struct timespec dl;
+		int64_t until;
+		size_t n = 0;
+
+		pthread_mutex_lock(&q->mu);
+		while (!q->head && !q->stopping)
+			pthread_cond_wait(&q->more, &q->mu);
+		if (!q->head) {
+			pthread_mutex_unlock(&q->mu);
+			break;
+		}
+		/* the first arrived: wait for more, up to wait_ms */
+		until = mono_us() + (int64_t)q->o.wait_ms * 1000;
+		dl.tv_sec = (time_t)(until / 1000000);
+		dl.tv_nsec = (long)(until % 1000000) * 1000;
+		while (q->count < q->o.batch_max && !q->stopping && q->o.wait_ms)
+			if (pthread_cond_timedwait(&q->more, &q->mu, &dl) == ETIMEDOUT)
+				break;
+		while (q->head && n < q->o.batch_max) {
+			items[n++] = q->head;
+			q->head = q->head->next;
+			q->count--;
+		}
+		if (!q->head)
+			q->tail = NULL;
+		pthread_mutex_unlock(&q->mu);
+		batch_answer(q, items, n);
+	}
+	return NULL;
+}
+
+int
+ml_seq_start(struct ml_ledger *l, const struct ml_seq_opts *o, struct ml_seq **out,
+	     struct ml_err *e)
+{
+	struct ml_seq *q = calloc(1, sizeof *q);
+	pthread_condattr_t ca;
+
+	if (!q)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	if (o->batch_max < 1 || o->batch_max > ML_SEQ_BATCH_MAX || o->wait_ms > 1000 ||
+	    o->queue_max < 1 || o->queue_max > ML_SEQ_QUEUE_MAX) {
+		free(q);
+		return ml_err_set(e, ML_EINPUT, "sequencer limits out of range");
+	}
+	q->l = l;
+	q->o = *o;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->more, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&q->thread, NULL, committer, q) != 0) {
+		pthread_cond_destroy(&q->more);
+		pthread_mutex_destroy(&q->mu);
+		free(q);
+		return ml_err_set(e, ML_EIO, "cannot start the committer thread");
+	}
+	q->started = 1;
+	*out = q;
+	return ML_OK;
+}
+
+int
+ml_seq_submit(struct ml_seq *q, struct ml_seq_item *it, void (*before)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->stopping) {
+		pthread_mutex_unlock(&q->mu);
+		return ML_EINPUT;
+	}
+	if (q->count >= q->o.queue_max) {
+		pthread_mutex_unlock(&q->mu);
+		return ML_EIO;
+	}
+	it->next = NULL;
+	it->rc = ML_OK;
+	it->existing = 0;
+	it->msg[0] = '\0';
+	it->submitted_us = mono_us();
+	if (before)
+		before(ctx);
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->count++;
+	if (q->count == 1 || q->count >= q->o.batch_max)
+		pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->mu);
+	return ML_OK;
+}
+
+size_t
+ml_seq_pending(struct ml_seq *q)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q->mu);
+	n = q->count;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+void
+ml_seq_stop(struct ml_seq *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stopping = 1;
+	pthread_cond_broadcast(&q->more);
+	pthread_mutex_unlock(&q->mu);
+	if (q->started && !q->joined) {
+		pthread_join(q->thread, NULL);
+		q->joined = 1;
+	}
+}
+
+void
+ml_seq_free(struct ml_seq *q)
+{
+	if (!q)
+		return;
+	ml_seq_stop(q);
+	pthread_cond_destroy(&q->more);
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+}

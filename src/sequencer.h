@@ -1,0 +1,92 @@
+/* sequencer — group commit for a server: a bounded queue of appends from
+ * many request threads and one committer thread that drains it in batches
+ * (up to batch_max items, or what arrived within wait_ms of the first),
+ * each one ledger transaction (ml_batch_begin, ml_batch_try per item,
+ * ml_batch_commit: one fsync, one checkpoint signature), then answers every
+ * item: a c2sp.org/tlog-proof@v1 of its entry against the batch's
+ * checkpoint (a retry: against the latest), or its refusal.
+ *
+ * The committer owns the writable ledger while it runs; nothing else may
+ * use that handle.  It knows nothing of HTTP: the caller maps results.
+ * May call ledger, statement, tlog, merkle, note, store, keys, util.
+ */
+#ifndef ML_SEQUENCER_H
+#define ML_SEQUENCER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "ledger.h"
+#include "statement.h"
+#include "util.h"
+
+#define ML_SEQ_QUEUE_MAX 4096
+#define ML_SEQ_BATCH_MAX 256
+
+struct ml_seq;
+
+/* One append, owned by the caller from ml_seq_submit until its done
+ * callback has been called (exactly once, from the committer thread, or
+ * from ml_seq_stop); the sequencer never frees it. */
+struct ml_seq_item {
+	/* in */
+	const uint8_t *envelope;
+	size_t len;
+	/* Optional: the enrolled key the caller verified the author's
+	 * signature with (ledger.h's signed_by); has_signer says it is set. */
+	struct ml_pubkey signer;
+	int has_signer;
+	/* Optional: the caller's parse of the envelope's statement (ledger.h's
+	 * statement hint), alive until done. */
+	const struct ml_statement *statement;
+	void (*done)(struct ml_seq_item *it); /* called once the answer is set */
+	void *ctx;                            /* the caller's */
+	int64_t submitted_us;                 /* set by ml_seq_submit (monotonic) */
+	/* out, valid in done */
+	int rc;              /* ML_OK, a refusal (ML_EINPUT/EKEY/ECONFLICT), or
+			      * ML_EIO/ML_EINTEGRITY: nothing of the batch written */
+	int existing;        /* the envelope repeats entry seq */
+	uint64_t seq;
+	int64_t time_us;     /* the entry's append time */
+	uint8_t leaf[ML_SHA256_LEN];
+	uint64_t size;       /* rc == ML_OK: the checkpoint the proof is against */
+	char msg[384];       /* rc != ML_OK: the one-line reason */
+	struct ml_buf proof; /* rc == ML_OK: the tlog-proof text; the caller
+			      * frees it (ml_buf_free) */
+	struct ml_seq_item *next; /* the queue's link */
+};
+
+struct ml_seq_opts {
+	unsigned batch_max;   /* 1..ML_SEQ_BATCH_MAX */
+	unsigned wait_ms;     /* 0..1000: how long a batch waits for more */
+	unsigned queue_max;   /* 1..ML_SEQ_QUEUE_MAX pending items */
+	/* Optional, from the committer thread after each commit: the latest
+	 * checkpoint (size and note, valid during the call) and the batch's
+	 * size (items answered). */
+	void (*committed)(void *ctx, uint64_t size, const char *note, size_t len,
+			  size_t items);
+	void *ctx;
+};
+
+/* Starts the committer thread on l (writable, not owned: close it after
+ * ml_seq_free).  ML_EIO when the thread cannot start. */
+int ml_seq_start(struct ml_ledger *l, const struct ml_seq_opts *o, struct ml_seq **out,
+		 struct ml_err *e);
+/* Queues it.  before (may be NULL) is called with ctx under the queue's
+ * lock once the item is accepted, before the committer can see it (a
+ * server suspends the connection there, so the resume cannot come first).
+ * Returns ML_OK, or without queueing and without calling done: ML_EIO
+ * "busy" when queue_max items are pending, ML_EINPUT "shutting down"
+ * after ml_seq_stop began. */
+int ml_seq_submit(struct ml_seq *q, struct ml_seq_item *it,
+		  void (*before)(void *ctx), void *ctx);
+/* Items waiting (not yet taken by the committer). */
+size_t ml_seq_pending(struct ml_seq *q);
+/* Stops accepting, lets the committer commit and answer everything
+ * queued, and joins it.  Idempotent. */
+void ml_seq_stop(struct ml_seq *q);
+/* Stops (if not yet) and frees; NULL is fine. */
+void ml_seq_free(struct ml_seq *q);
+
+#endif

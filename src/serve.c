@@ -1,0 +1,961 @@
+/* serve — see serve.h and docs/SERVER.md. */
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "gate.h"
+#include "ledger.h"
+#include "merkle.h"
+#include "sequencer.h"
+#include "statement.h"
+#include "store.h"
+#include "tiles.h"
+#include "tlog.h"
+
+#define READERS_MAX 66
+
+/* ---- metrics ----------------------------------------------------------- */
+
+static const unsigned batch_buckets[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+#define NBATCH (sizeof batch_buckets / sizeof batch_buckets[0])
+static const double ack_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+				     0.1, 0.25, 0.5, 1, 2.5, 10};
+#define NACK (sizeof ack_buckets / sizeof ack_buckets[0])
+
+/* Why an append was refused, as /metrics labels it. */
+enum reason { R_MALFORMED, R_KEY, R_RULE, R_CONFLICT, R_TOO_LARGE, R_BUSY, R_SHUTDOWN,
+	      R_STORAGE, R_COUNT };
+static const char *const reason_name[R_COUNT] = {
+	"malformed", "key", "rule", "conflict", "too_large", "busy", "shutting_down", "storage",
+};
+static const int reason_status[R_COUNT] = {400, 403, 409, 409, 413, 503, 503, 500};
+
+struct metrics {
+	pthread_mutex_t mu;
+	uint64_t appends, existing, refusals[R_COUNT];
+	uint64_t batches[NBATCH + 1], batch_count, batch_sum;
+	uint64_t acks[NACK + 1], ack_count;
+	double ack_sum;
+};
+
+/* ---- the server ---------------------------------------------------------- */
+
+struct ml_server {
+	struct ml_serve_opts o;
+	struct MHD_Daemon *d;
+	struct ml_ledger *writer;
+	struct ml_seq *seq;
+	char url[128];
+	int stopping;
+	/* read-only ledger handles, one per request at a time */
+	pthread_mutex_t rmu;
+	pthread_cond_t rfree;
+	struct ml_ledger *readers[READERS_MAX];
+	int nreaders, navail;
+	/* the latest checkpoint, as the committer left it */
+	pthread_mutex_t cmu;
+	uint64_t size;
+	char *note;
+	size_t note_len;
+	/* POST /add requests queued and not yet completed */
+	pthread_mutex_t imu;
+	pthread_cond_t idone;
+	long inflight;
+	struct metrics m;
+};
+
+struct req;
+typedef enum MHD_Result (*route_fn)(struct req *r);
+
+/* One route: exact path, or (prefix) every path starting with it. */
+struct route {
+	const char *method;
+	const char *path;
+	int prefix;
+	size_t body_max;   /* 0: no body accepted */
+	route_fn fn;
+};
+
+enum state { S_NEW, S_BODY, S_QUEUED, S_ANSWERED };
+
+/* One request: made by the URI log callback, freed when MHD completes it. */
+struct req {
+	struct ml_server *srv;
+	struct MHD_Connection *conn;
+	const struct route *route;
+	const char *url;
+	int uri_too_long, too_large, queued;
+	enum state state;
+	int64_t start_us;
+	struct ml_buf body;
+	/* POST /add */
+	struct ml_seq_item item;
+	struct ml_envelope env;
+	struct ml_statement st;
+	int have_env, have_st;
+	int status;
+	enum reason reason;
+};
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+static enum MHD_Result
+reply(struct req *r, unsigned status, const char *ctype, const void *data, size_t len,
+      const char *cache)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (cache)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	if (status == 503)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* A one-line error body (the text the CLI prints after "mlledger: CMD: "). */
+static enum MHD_Result
+reply_error(struct req *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static enum MHD_Result
+reply_error(struct req *r, unsigned status, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	size_t n;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	n = w < 0 ? 0 : (size_t)w >= sizeof line - 1 ? sizeof line - 2 : (size_t)w;
+	/* one line: no newline inside */
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	return reply(r, status, "text/plain; charset=utf-8", line, n, "no-store");
+}
+
+static enum MHD_Result
+not_found(struct req *r)
+{
+	return reply_error(r, 404, "not found");
+}
+
+/* ---- read handles ----------------------------------------------------- */
+
+static struct ml_ledger *
+reader_get(struct ml_server *s)
+{
+	struct ml_ledger *l;
+
+	pthread_mutex_lock(&s->rmu);
+	while (s->navail == 0)
+		pthread_cond_wait(&s->rfree, &s->rmu);
+	l = s->readers[--s->navail];
+	pthread_mutex_unlock(&s->rmu);
+	return l;
+}
+
+static void
+reader_put(struct ml_server *s, struct ml_ledger *l)
+{
+	pthread_mutex_lock(&s->rmu);
+	s->readers[s->navail++] = l;
+	pthread_cond_signal(&s->rfree);
+	pthread_mutex_unlock(&s->rmu);
+}
+
+/* The latest checkpoint's size (0 before the first). */
+static uint64_t
+latest_size(struct ml_server *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->cmu);
+	n = s->size;
+	pthread_mutex_unlock(&s->cmu);
+	return n;
+}
+
+/* Keeps a copy of the latest checkpoint (from the committer). */
+static void
+latest_set(struct ml_server *s, uint64_t size, const char *note, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return; /* the older one stays: still a valid checkpoint */
+	memcpy(copy, note, len);
+	copy[len] = '\0';
+	pthread_mutex_lock(&s->cmu);
+	if (size >= s->size) {
+		free(s->note);
+		s->note = copy;
+		s->note_len = len;
+		s->size = size;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&s->cmu);
+	free(copy);
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void
+metrics_refusal(struct ml_server *s, enum reason why)
+{
+	pthread_mutex_lock(&s->m.mu);
+	s->m.refusals[why]++;
+	pthread_mutex_unlock(&s->m.mu);
+}
+
+static void
+metrics_ack(struct ml_server *s, int existing, int64_t us)
+{
+	double secs = (double)us / 1e6;
+	size_t i;
+
+	pthread_mutex_lock(&s->m.mu);
+	if (existing)
+		s->m.existing++;
+	else
+		s->m.appends++;
+	for (i = 0; i < NACK && secs > ack_buckets[i]; i++)
+		;
+	s->m.acks[i]++;
+	s->m.ack_count++;
+	s->m.ack_sum += secs;
+	pthread_mutex_unlock(&s->m.mu);
+}
+
+/* The committer's hook after each batch. */
+static void
+on_committed(void *ctx, uint64_t size, const char *note, size_t len, size_t items)
+{
+	struct ml_server *s = ctx;
+	size_t i;
+
+	latest_set(s, size, note, len);
+	pthread_mutex_lock(&s->m.mu);
+	for (i = 0; i < NBATCH && items > batch_buckets[i]; i++)
+		;
+	s->m.batches[i]++;
+	s->m.batch_count++;
+	s->m.batch_sum += items;
+	pthread_mutex_unlock(&s->m.mu);
+}
+
+static enum MHD_Result
+h_metrics(struct req *r)
+{
+	struct ml_server *s = r->srv;
+	struct metrics m;
+	struct ml_buf b = {0};
+	uint64_t cum = 0;
+	size_t i;
+	enum MHD_Result ret;
+
+	pthread_mutex_lock(&s->m.mu);
+	m = s->m;
+	pthread_mutex_unlock(&s->m.mu);
+	ml_buf_puts(&b, "# HELP mlledger_appends_total Entries appended through POST /add.\n"
+			"# TYPE mlledger_appends_total counter\n");
+	ml_buf_printf(&b, "mlledger_appends_total %llu\n", (unsigned long long)m.appends);
+	ml_buf_puts(&b, "# HELP mlledger_existing_total POST /add answered with an entry "
+			"already held (retries).\n# TYPE mlledger_existing_total counter\n");
+	ml_buf_printf(&b, "mlledger_existing_total %llu\n", (unsigned long long)m.existing);
+	ml_buf_puts(&b, "# HELP mlledger_refusals_total POST /add refused, by reason and "
+			"status.\n# TYPE mlledger_refusals_total counter\n");
+	for (i = 0; i < R_COUNT; i++)
+		ml_buf_printf(&b, "mlledger_refusals_total{reason=\"%s\",status=\"%d\"} %llu\n",
+			      reason_name[i], reason_status[i],
+			      (unsigned long long)m.refusals[i]);
+	ml_buf_puts(&b, "# HELP mlledger_batch_size Envelopes per committed batch.\n"
+			"# TYPE mlledger_batch_size histogram\n");
+	for (i = 0; i < NBATCH; i++) {
+		cum += m.batches[i];
+		ml_buf_printf(&b, "mlledger_batch_size_bucket{le=\"%u\"} %llu\n", batch_buckets[i],
+			      (unsigned long long)cum);
+	}
+	cum += m.batches[NBATCH];
+	ml_buf_printf(&b, "mlledger_batch_size_bucket{le=\"+Inf\"} %llu\n"
+		      "mlledger_batch_size_sum %llu\nmlledger_batch_size_count %llu\n",
+		      (unsigned long long)cum, (unsigned long long)m.batch_sum,
+		      (unsigned long long)m.batch_count);
+	ml_buf_puts(&b, "# HELP mlledger_ack_seconds From a POST /add's arrival in the queue "
+			"to its answer.\n# TYPE mlledger_ack_seconds histogram\n");
+	cum = 0;
+	for (i = 0; i < NACK; i++) {
+		cum += m.acks[i];
+		ml_buf_printf(&b, "mlledger_ack_seconds_bucket{le=\"%g\"} %llu\n", ack_buckets[i],
+			      (unsigned long long)cum);
+	}
+	cum += m.acks[NACK];
+	ml_buf_printf(&b, "mlledger_ack_seconds_bucket{le=\"+Inf\"} %llu\n"
+		      "mlledger_ack_seconds_sum %.6f\nmlledger_ack_seconds_count %llu\n",
+		      (unsigned long long)cum, m.ack_sum, (unsigned long long)m.ack_count);
+	ml_buf_printf(&b, "# HELP mlledger_pending Appends queued, not yet in a batch.\n"
+		      "# TYPE mlledger_pending gauge\nmlledger_pending %zu\n",
+		      ml_seq_pending(s->seq));
+	ml_buf_printf(&b, "# HELP mlledger_tree_size The latest checkpoint's size.\n"
+		      "# TYPE mlledger_tree_size gauge\nmlledger_tree_size %llu\n",
+		      (unsigned long long)latest_size(s));
+	if (b.oom) {
+		ml_buf_free(&b);
+		return reply_error(r, 500, "out of memory");
+	}
+	ret = reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
+		    "no-store");
+	ml_buf_free(&b);
+	return ret;
+}
+
+/* ---- reads --------------------------------------------------------------- */
+
+static enum MHD_Result
+h_healthz(struct req *r)
+{
+	if (r->srv->stopping)
+		return reply(r, 503, "text/plain; charset=utf-8", "shutting down\n", 14,
+			     "no-store");
+	return reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3, "no-store");
+}
+
+static enum MHD_Result
+h_checkpoint(struct req *r)
+{
+	struct ml_server *s = r->srv;
+	enum MHD_Result ret;
+
+	pthread_mutex_lock(&s->cmu);
+	if (!s->note) {
+		pthread_mutex_unlock(&s->cmu);
+		return not_found(r);
+	}
+	ret = reply(r, 200, "text/plain; charset=utf-8", s->note, s->note_len, "no-store");
+	pthread_mutex_unlock(&s->cmu);
+	return ret;
+}
+
+static enum MHD_Result
+h_tile(struct req *r)
+{
+	struct ml_server *s = r->srv;
+	struct ml_tile t;
+	struct ml_buf b = {0};
+	struct ml_ledger *l;
+	struct ml_err e;
+	uint64_t size = latest_size(s);
+	enum MHD_Result ret;
+	int rc;
+
+	if (ml_tile_parse(r->url + 1, strlen(r->url + 1), &t) != ML_OK ||
+	    !ml_tile_in_tree(&t, size))
+		return not_found(r);
+	ml_err_clear(&e);
+	l = reader_get(s);
+	rc = t.entries ? ml_tile_entries(ml_ledger_store(l), &t, size, &b, &e)
+		       : ml_tile_hashes(ml_ledger_store(l), &t, size, &b, &e);
+	reader_put(s, l);
+	if (rc)
+		ret = reply_error(r, 500, "%s", e.msg);
+	else
+		ret = reply(r, 200, "application/octet-stream", b.data, b.len,
+			    "public, max-age=31536000, immutable");
+	ml_buf_free(&b);
+	return ret;
+}
+
+/* A decimal 0..2^63-1 without sign, spaces or leading zeros. */
+static int
+parse_size(const char *v, uint64_t *out)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	if (!v || !*v || strlen(v) > 19 || (v[0] == '0' && v[1]))
+		return -1;
+	for (i = 0; v[i]; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (n > INT64_MAX)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static enum MHD_Result
+h_consistency(struct req *r)
+{
+	struct ml_server *s = r->srv;
+	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
+	struct ml_buf b = {0};
+	struct ml_ledger *l;
+	struct ml_err e;
+	uint64_t m, n, got, to;
+	size_t len, i;
+	char *note = NULL;
+	enum MHD_Result ret;
+	int rc;
+
+	if (parse_size(MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "old"), &m) ||
+	    parse_size(MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "new"), &n))
+		return reply_error(r, 400, "expected ?old=M&new=N (decimal sizes)");
+	if (m < 1 || m > n || n > latest_size(s))
+		return reply_error(r, 400, "need 1 <= old <= new <= %llu",
+				   (unsigned long long)latest_size(s));
+	ml_err_clear(&e);
+	l = reader_get(s);
+	rc = ml_store_checkpoint_get(ml_ledger_store(l), (int64_t)n, &got, &note, &e);
+	free(note);
+	if (rc == ML_EINPUT) {
+		reader_put(s, l);
+		return reply_error(r, 404, "the log signed no checkpoint of size %llu",
+				   (unsigned long long)n);
+	}
+	if (rc == ML_OK)
+		rc = ml_tlog_consistency(l, m, (int64_t)n, &to, proof, &len, &e);
+	reader_put(s, l);
+	if (rc)
+		return reply_error(r, rc == ML_EINPUT ? 400 : 500, "%s", e.msg);
+	for (i = 0; i < len; i++) {
+		char *h = ml_b64_encode(proof[i], ML_SHA256_LEN);
+		if (!h) {
+			b.oom = 1;
+			break;
+		}
+		ml_buf_printf(&b, "%s\n", h);
+		free(h);
+	}
+	if (b.oom)
+		ret = reply_error(r, 500, "out of memory");
+	else
+		ret = reply(r, 200, "text/plain; charset=utf-8", b.data ? (char *)b.data : "",
+			    b.len, "public, max-age=31536000, immutable");
+	ml_buf_free(&b);
+	return ret;
+}
+
+/* ---- POST /add -------------------------------------------------------------- */
+
+/* Called under the sequencer's lock before the committer can see the item. */
+static void
+add_suspend(void *ctx)
+{
+	struct req *r = ctx;
+
+	MHD_suspend_connection(r->conn);
+}
+
+/* The committer's answer (committer thread): record it, wake the
+ * connection. */
+static void
+add_done(struct ml_seq_item *it)
+{
+	struct req *r = it->ctx;
+
+	switch (it->rc) {
+	case ML_OK:
+		r->status = 200;
+		metrics_ack(r->srv, it->existing, mono_us() - it->submitted_us);
+		break;
+	case ML_EKEY:
+		r->status = 403;
+		r->reason = R_KEY;
+		break;
+	case ML_EINPUT:
+		r->status = 409;
+		r->reason = R_RULE;
+		break;
+	case ML_ECONFLICT:
+		r->status = 409;
+		r->reason = R_CONFLICT;
+		break;
+	default:
+		r->status = 500;
+		r->reason = R_STORAGE;
+		break;
+	}
+	if (r->status != 200)
+		metrics_refusal(r->srv, r->reason);
+	r->state = S_ANSWERED;
+	MHD_resume_connection(r->conn);
+}
+
+/* A gate decision is accepted only when it replays, as `submit` checks
+ * it (ledger/FORMAT.md §5 rule 12). */
+static int
+add_replay_gate(struct req *r, struct ml_err *e)
+{
+	struct ml_ledger *l;
+	uint8_t last[ML_SHA256_LEN];
+	uint64_t head, size;
+	int64_t last_time;
+	int rc;
+
+	if (r->st.kind != ML_KIND_GATE)
+		return ML_OK;
+	l = reader_get(r->srv);
+	rc = ml_store_head(ml_ledger_store(l), &head, last, &last_time, e);
+	size = (uint64_t)json_integer_value(json_object_get(json_object_get(r->st.predicate,
+									   "ledger"), "size"));
+	if (rc == ML_OK && size <= head)
+		rc = ml_gate_replay(l, &r->st, e);
+	reader_put(r->srv, l);
+	return rc;
+}
+
+/* Verifies the author's signature with the enrolled key now, on this
+ * thread, so that the committer need not (ledger.h's signed_by: it is
+ * trusted only while that key is still the enrolled one at commit).  A
+ * signature that does not verify is left to the committer to refuse. */
+static void
+add_presign(struct req *r)
+{
+	struct ml_ledger *l = reader_get(r->srv);
+	struct ml_key_row row;
+	struct ml_err e;
+	int found = 0;
+
+	if (ml_store_key_get(ml_ledger_store(l), ML_DB_MAIN, r->env.keyid, &row, &found, &e) ==
+		    ML_OK &&
+	    found && row.revoked_seq < 0 &&
+	    ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), &r->item.signer, &e) == ML_OK &&
+	    ml_envelope_verify(&r->env, &r->item.signer))
+		r->item.has_signer = 1;
+	reader_put(r->srv, l);
+}
+
+static enum MHD_Result
+add_refuse(struct req *r, enum reason why, const char *msg)
+{
+	metrics_refusal(r->srv, why);
+	return reply_error(r, (unsigned)reason_status[why], "%s", msg);
+}
+
+/* The whole body is in: check its form, queue it, suspend. */
+static enum MHD_Result
+add_submit(struct req *r)
+{
+	struct ml_err e;
+	size_t len = r->body.len;
+	int rc;
+
+	if (r->too_large)
+		return add_refuse(r, R_TOO_LARGE, "request body larger than 65536 bytes");
+	while (len && (r->body.data[len - 1] == '\n' || r->body.data[len - 1] == '\r'))
+		len--;
+	if (len > ML_TILE_ENVELOPE_MAX) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "envelope larger than %d bytes", ML_TILE_ENVELOPE_MAX);
+		return add_refuse(r, R_TOO_LARGE, msg);
+	}
+	ml_err_clear(&e);
+	if (ml_envelope_parse(r->body.data, len, &r->env, &e) != ML_OK)
+		return add_refuse(r, R_MALFORMED, e.msg);
+	r->have_env = 1;
+	if (ml_statement_parse(r->env.payload, r->env.payload_len, &r->st, &e) != ML_OK)
+		return add_refuse(r, R_MALFORMED, e.msg);
+	r->have_st = 1;
+	if ((rc = add_replay_gate(r, &e)) != ML_OK)
+		return add_refuse(r, rc == ML_EIO ? R_STORAGE : R_RULE, e.msg);
+	add_presign(r);
+	r->item.envelope = r->body.data;
+	r->item.len = len;
+	r->item.statement = &r->st;
+	r->item.done = add_done;
+	r->item.ctx = r;
+	pthread_mutex_lock(&r->srv->imu);
+	r->srv->inflight++;
+	pthread_mutex_unlock(&r->srv->imu);
+	r->state = S_QUEUED;
+	r->queued = 1;
+	rc = ml_seq_submit(r->srv->seq, &r->item, add_suspend, r);
+	if (rc != ML_OK) {
+		r->state = S_BODY;
+		r->queued = 0;
+		pthread_mutex_lock(&r->srv->imu);
+		r->srv->inflight--;
+		pthread_cond_broadcast(&r->srv->idone);
+		pthread_mutex_unlock(&r->srv->imu);
+		return rc == ML_EIO ? add_refuse(r, R_BUSY, "busy: too many appends pending")
+				    : add_refuse(r, R_SHUTDOWN, "shutting down");
+	}
+	return MHD_YES;
+}
+
+/* After the committer resumed the connection. */
+static enum MHD_Result
+add_answer(struct req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->status != 200)
+		return reply_error(r, (unsigned)r->status, "%s", r->item.msg);
+	resp = MHD_create_response_from_buffer(r->item.proof.len, r->item.proof.data,
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/x.tlog-proof");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (r->item.existing)
+		MHD_add_response_header(resp, "Mlledger-Existing", "1");
+	ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+h_add(struct req *r)
+{
+	return r->state == S_ANSWERED ? add_answer(r) : add_submit(r);
+}
+
+/* ---- routing ---------------------------------------------------------------- */
+
+/* The route table.  Another endpoint is one more line (its handler is
+ * called once the whole body, at most body_max bytes, is in r->body). */
+static const struct route routes[] = {
+	{"POST", "/add", 0, ML_SERVE_BODY_MAX, h_add},
+	{"GET", "/checkpoint", 0, 0, h_checkpoint},
+	{"GET", "/tile/", 1, 0, h_tile},
+	{"GET", "/consistency", 0, 0, h_consistency},
+	{"GET", "/healthz", 0, 0, h_healthz},
+	{"GET", "/metrics", 0, 0, h_metrics},
+};
+
+/* The route for url and method; *wrong_method when only the method differs. */
+static const struct route *
+route_find(const char *url, const char *method, int *wrong_method)
+{
+	size_t i;
+
+	*wrong_method = 0;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const struct route *rt = &routes[i];
+		int match = rt->prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
+				       : strcmp(url, rt->path) == 0;
+		if (!match)
+			continue;
+		if (strcmp(method, rt->method) == 0 ||
+		    (!strcmp(rt->method, "GET") && !strcmp(method, "HEAD")))
+			return rt;
+		*wrong_method = 1;
+	}
+	return NULL;
+}
+
+/* MHD's first callback of a request: the whole URI, before the handler. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->srv = cls;
+	r->conn = conn;
+	r->start_us = mono_us();
+	r->uri_too_long = strlen(uri) > ML_SERVE_URL_MAX;
+	return r;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct ml_server *s = cls;
+	struct req *r = *con_cls;
+
+	if (!r)
+		return;
+	if (r->queued) {
+		pthread_mutex_lock(&s->imu);
+		s->inflight--;
+		pthread_cond_broadcast(&s->idone);
+		pthread_mutex_unlock(&s->imu);
+	}
+	if (r->have_st)
+		ml_statement_free(&r->st);
+	if (r->have_env)
+		ml_envelope_clear(&r->env);
+	ml_buf_free(&r->item.proof);
+	ml_buf_free(&r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	   const char *version, const char *upload, size_t *upload_len, void **con_cls)
+{
+	struct req *r = *con_cls;
+	int wrong;
+
+	if (!r)
+		return MHD_NO; /* out of memory in on_uri */
+	if (r->state == S_NEW) {
+		const char *cl;
+
+		r->state = S_BODY;
+		r->url = url;
+		if (r->uri_too_long)
+			return reply_error(r, 414, "URL longer than %d bytes", ML_SERVE_URL_MAX);
+		r->route = route_find(url, method, &wrong);
+		if (!r->route)
+			return wrong ? reply_error(r, 405, "method %s not allowed here", method)
+				     : not_found(r);
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > r->route->body_max) {
+			if (r->route->body_max == 0)
+				return reply_error(r, 413, "this request takes no body");
+			if (r->route->fn == h_add)
+				metrics_refusal(r->srv, R_TOO_LARGE);
+			return reply_error(r, 413, "request body larger than %zu bytes",
+					   r->route->body_max);
+		}
+		return MHD_YES;
+	}
+	if (*upload_len) {
+		/* a slow body is cut when the request takes too long */
+		if (mono_us() - r->start_us > (int64_t)ML_SERVE_REQUEST_SECONDS * 1000000)
+			return MHD_NO;
+		if (r->body.len + *upload_len > r->route->body_max)
+			r->too_large = 1;
+		else
+			ml_buf_append(&r->body, upload, *upload_len);
+		*upload_len = 0;
+		return MHD_YES;
+	}
+	if (r->body.oom)
+		return reply_error(r, 500, "out of memory");
+	if (r->state == S_QUEUED)
+		return MHD_YES; /* spurious call while suspended */
+	if (r->too_large && r->route->fn != h_add)
+		return reply_error(r, 413, "request body larger than %zu bytes",
+				   r->route->body_max);
+	return r->route->fn(r);
+}
+
+/* ---- start and stop ------------------------------------------------------- */
+
+static void
+server_free(struct ml_server *s)
+{
+	int i;
+
+	if (!s)
+		return;
+	ml_seq_free(s->seq);
+	ml_ledger_close(s->writer);
+	for (i = 0; i < s->nreaders; i++)
+		ml_ledger_close(s->readers[i]);
+	free(s->note);
+	pthread_mutex_destroy(&s->rmu);
+	pthread_cond_destroy(&s->rfree);
+	pthread_mutex_destroy(&s->cmu);
+	pthread_mutex_destroy(&s->imu);
+	pthread_cond_destroy(&s->idone);
+	pthread_mutex_destroy(&s->m.mu);
+	free(s);
+}
+
+static int
+open_ledgers(struct ml_server *s, struct ml_err *e)
+{
+	struct ml_seq_opts so = {0};
+	uint64_t size;
+	char *note = NULL;
+	int rc, i;
+
+	if ((rc = ml_ledger_open(s->o.ledger, 1, &s->writer, e)))
+		return rc;
+	s->nreaders = (int)s->o.threads + 2;
+	for (i = 0; i < s->nreaders; i++)
+		if ((rc = ml_ledger_open(s->o.ledger, 0, &s->readers[i], e))) {
+			s->nreaders = i;
+			return rc;
+		}
+	s->navail = s->nreaders;
+	rc = ml_tlog_checkpoint(s->writer, -1, &size, &note, e);
+	if (rc == ML_OK)
+		latest_set(s, size, note, strlen(note));
+	else if (rc != ML_EINPUT)
+		return rc;
+	free(note);
+	so.batch_max = ML_SEQ_BATCH_MAX;
+	so.wait_ms = s->o.batch_wait_ms;
+	so.queue_max = ML_SEQ_QUEUE_MAX;
+	so.committed = on_committed;
+	so.ctx = s;
+	return ml_seq_start(s->writer, &so, &s->seq, e);
+}
+
+/* Fills addr from host and port; the URL's host part into host. */
+static int
+make_addr(const struct ml_serve_opts *o, struct sockaddr_storage *ss, int *v6,
+	  struct ml_err *e)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, o->host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)o->port);
+		*v6 = 0;
+		return ML_OK;
+	}
+	if (inet_pton(AF_INET6, o->host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)o->port);
+		*v6 = 1;
+		return ML_OK;
+	}
+	return ml_err_set(e, ML_EINPUT, "--listen: \"%.64s\" is not an IPv4 or IPv6 address",
+			  o->host);
+}
+
+int
+ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct ml_err *e)
+{
+	struct ml_server *s;
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
+	int v6 = 0, rc;
+
+	if (o->threads < 1 || o->threads > 64 || o->batch_wait_ms > 1000 ||
+	    o->max_connections < 1 || o->port > 65535 || (!o->tls_cert != !o->tls_key))
+		return ml_err_set(e, ML_EINPUT, "serve: options out of range");
+	if ((rc = make_addr(o, &ss, &v6, e)))
+		return rc;
+	if (o->tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return ml_err_set(e, ML_EINPUT, "this libmicrohttpd was built without TLS");
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		flags |= MHD_USE_EPOLL;
+	if (o->tls_cert)
+		flags |= MHD_USE_TLS;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	if (!(s = calloc(1, sizeof *s)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	s->o = *o;
+	pthread_mutex_init(&s->rmu, NULL);
+	pthread_cond_init(&s->rfree, NULL);
+	pthread_mutex_init(&s->cmu, NULL);
+	pthread_mutex_init(&s->imu, NULL);
+	pthread_cond_init(&s->idone, NULL);
+	pthread_mutex_init(&s->m.mu, NULL);
+	if ((rc = open_ledgers(s, e))) {
+		server_free(s);
+		return rc;
+	}
+	{
+		struct MHD_OptionItem opts[] = {
+			{MHD_OPTION_SOCK_ADDR, 0, &ss},
+			{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
+			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+			{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)o->max_connections, NULL},
+			{MHD_OPTION_CONNECTION_TIMEOUT, ML_SERVE_IDLE_SECONDS, NULL},
+			{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
+			{MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
+			{o->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+			 (intptr_t)o->threads, NULL},
+			{MHD_OPTION_END, 0, NULL}, /* TLS below */
+			{MHD_OPTION_END, 0, NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
+		size_t n = sizeof opts / sizeof opts[0];
+
+		if (o->threads > 1 && o->tls_cert) {
+			opts[n - 3] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+							      (void *)(uintptr_t)o->tls_cert};
+			opts[n - 2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+							      (void *)(uintptr_t)o->tls_key};
+		} else if (o->tls_cert) {
+			opts[n - 4] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+							      (void *)(uintptr_t)o->tls_cert};
+			opts[n - 3] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+							      (void *)(uintptr_t)o->tls_key};
+		}
+		s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
+					MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	}
+	if (!s->d) {
+		server_free(s);
+		return ml_err_set(e, ML_EIO, "cannot listen on %s port %u (in use, or not an "
+				  "address of this host)", o->host, o->port);
+	}
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	snprintf(s->url, sizeof s->url, "%s://%s%s%s:%u", o->tls_cert ? "https" : "http",
+		 v6 ? "[" : "", o->host, v6 ? "]" : "", info ? info->port : o->port);
+	*out = s;
+	return ML_OK;
+}
+
+const char *
+ml_serve_url(const struct ml_server *s)
+{
+	return s->url;
+}
+
+void
+ml_serve_stop(struct ml_server *s)
+{
+	struct timespec dl;
+	MHD_socket fd;
+
+	if (!s)
+		return;
+	s->stopping = 1;
+	fd = MHD_quiesce_daemon(s->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	/* commit and answer everything queued; new appends get 503 */
+	ml_seq_stop(s->seq);
+	/* let the answers go out */
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 5;
+	pthread_mutex_lock(&s->imu);
+	while (s->inflight > 0)
+		if (pthread_cond_timedwait(&s->idone, &s->imu, &dl) != 0)
+			break;
+	pthread_mutex_unlock(&s->imu);
+	MHD_stop_daemon(s->d);
+	server_free(s);
+}

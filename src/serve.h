@@ -1,0 +1,54 @@
+/* serve — `mlledger serve`: one ledger as an HTTP service (docs/SERVER.md)
+ * on libmicrohttpd.  POST /add goes through the sequencer (group commit);
+ * reads are C2SP tlog-tiles (/checkpoint, /tile/...), /consistency,
+ * /healthz and /metrics.  A thin layer: it turns requests into the calls
+ * the CLI makes and maps their results to statuses; it decides no ledger
+ * rule.  Routing is one table (serve.c's routes[]).
+ *
+ * Threads: libmicrohttpd's pool (threads), each taking a read-only ledger
+ * handle from a pool per request; one committer (sequencer.h) owning the
+ * writable handle.  Never logs or returns the log key.
+ * May call sequencer, tiles, ledger, tlog, gate, statement, store, keys,
+ * note, merkle, util.
+ */
+#ifndef ML_SERVE_H
+#define ML_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define ML_SERVE_BODY_MAX 65536        /* POST /add */
+#define ML_SERVE_URL_MAX 1024          /* path and query */
+#define ML_SERVE_REQUEST_SECONDS 10    /* first byte to last */
+#define ML_SERVE_IDLE_SECONDS 30       /* an idle keep-alive connection */
+#define ML_SERVE_MAX_CONNECTIONS 10000
+
+struct ml_serve_opts {
+	const char *ledger;      /* path of the ledger (its log key beside it) */
+	const char *host;        /* an IPv4 or IPv6 literal */
+	unsigned port;           /* 0: the kernel picks */
+	unsigned threads;        /* 1..64 HTTP threads */
+	unsigned batch_wait_ms;  /* 0..1000 */
+	unsigned max_connections;
+	/* PEM text (NUL-terminated), both or neither: TLS.  Borrowed until
+	 * ml_serve_stop. */
+	const char *tls_cert, *tls_key;
+};
+
+struct ml_server;
+
+/* Opens the ledger, starts the committer and listens.  ML_EINPUT (bad
+ * options, no TLS support), ML_EKEY (the log key), ML_EIO (cannot
+ * listen).  *out owned by the caller: ml_serve_stop. */
+int ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct ml_err *e);
+/* "http://HOST:PORT" (https with TLS; IPv6 in brackets), the port the
+ * server actually listens on. */
+const char *ml_serve_url(const struct ml_server *s);
+/* Clean shutdown: stops accepting, commits and answers everything queued,
+ * waits (at most 5 s) for those answers to be sent, stops the HTTP
+ * threads, closes the ledger and frees s.  NULL is fine. */
+void ml_serve_stop(struct ml_server *s);
+
+#endif
