@@ -266,5 +266,13 @@ expect_status "a dangling symlink as the state: 500, not followed" 500 "" "symbo
 serve_stop a3
 
 serve_stop a
+a_rc=${SERVE_RC:-1}
 serve_stop b
+[ "$a_rc" = 0 ] && [ "${SERVE_RC:-1}" = 0 ] && ok "both servers stop cleanly at the end" ||
+	nok "both servers stop cleanly at the end" "exit $a_rc and ${SERVE_RC:-?}"
+if grep -l "Sanitizer\|runtime error" "$W"/*.log >/dev/null 2>&1; then
+	nok "no sanitizer report in the servers' logs" "$(grep -h -m3 "Sanitizer\|runtime error" "$W"/*.log)"
+else
+	ok "no sanitizer report in the servers' logs"
+fi
 finish
