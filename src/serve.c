@@ -655,6 +655,8 @@ h_add_checkpoint(struct req *r)
 		return not_found(r);
 	ml_witness_add_checkpoint(r->srv->o.witness, (const char *)r->body.data, r->body.len,
 				  (uint64_t)(ml_now_us() / 1000000), &w);
+	if (w.log[0])
+		fprintf(stderr, "mlledger: serve: witness: %s\n", w.log);
 	ret = reply(r, (unsigned)w.status, w.content_type, w.body.data, w.body.len,
 		    "no-store");
 	ml_witness_reply_free(&w);

@@ -3,6 +3,7 @@
 #include "witness.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,6 +223,40 @@ check_against(const struct ml_witness_state *st, const struct request *q,
 	return 0;
 }
 
+/* The log signed two roots at one size: keeps both notes, under the
+ * state's lock, as STATE.fork-SIZE.cosigned (what this witness cosigned)
+ * and STATE.fork-SIZE.refused (the request's), the first pair for each size
+ * only (existing files are kept), and says so in r->log.  Anyone can check
+ * them with 'mlledger verify-consistency --log-key LOG.pub A B EMPTY'.
+ * Best effort: a failure only changes the log line. */
+static void
+keep_fork(const char *state, uint64_t size, const char *note, size_t len,
+	  struct ml_witness_reply *r)
+{
+	char path[PATH_MAX], *held = NULL;
+	size_t hlen;
+	struct ml_err e;
+	int n;
+
+	n = snprintf(path, sizeof path, "%s.fork-%" PRIu64 ".cosigned", state, size);
+	if (n < 0 || (size_t)n >= sizeof path ||
+	    ml_read_file(state, ML_NOTE_MAX, &held, &hlen, &e) ||
+	    (ml_write_file_atomic(path, held, hlen, 0644, 1, &e) && e.code != ML_EINPUT)) {
+		snprintf(r->log, sizeof r->log, "the log signed two roots at size %" PRIu64
+			 ": the evidence could not be kept (%.160s)", size, e.msg);
+		free(held);
+		return;
+	}
+	free(held);
+	snprintf(path + n - 8, sizeof path - (size_t)n + 8, "refused");
+	if (ml_write_file_atomic(path, note, len, 0644, 1, &e) && e.code != ML_EINPUT)
+		snprintf(r->log, sizeof r->log, "the log signed two roots at size %" PRIu64
+			 ": the evidence could not be kept (%.160s)", size, e.msg);
+	else
+		snprintf(r->log, sizeof r->log, "the log signed two roots at size %" PRIu64
+			 ": kept as %.*s{cosigned,refused}", size, n - 8, path);
+}
+
 /* Appends the witness's own signature line (with its '\n') of the cosigned
  * note to out. */
 static int
@@ -281,8 +316,11 @@ ml_witness_add_checkpoint(const struct ml_witness_config *w, const char *body, s
 		status = 500;
 		goto out;
 	}
-	if ((status = check_against(&st, q, &cp, &e)))
+	if ((status = check_against(&st, q, &cp, &e))) {
+		if (status == 422 && st.exists && cp.size == st.held.size)
+			keep_fork(w->state, cp.size, q->note, q->note_len, r);
 		goto out;
+	}
 	if (ml_witness_state_commit(&st, w->state, w->key, q->note, q->note_len, now_s, &cos,
 				    &e) ||
 	    own_line(w->key, &cos, &r->body, &e)) {

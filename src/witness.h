@@ -74,6 +74,10 @@ struct ml_witness_reply {
 	int status;
 	const char *content_type;
 	struct ml_buf body;
+	/* Non-empty: a line for the server's log (not for the client), e.g.
+	 * that the log signed two roots at one size and where both notes were
+	 * kept. */
+	char log[256];
 };
 
 /* Handles one POST /add-checkpoint body (len bytes, not NUL-terminated
@@ -91,7 +95,10 @@ struct ml_witness_reply {
  *   413  body larger than ML_WITNESS_BODY_MAX;
  *   422  the proof does not verify, a proof where none can be (old 0 or old
  *        equal to the checkpoint's size), another root at the stored size,
- *        a size-0 checkpoint whose root is not the empty tree's;
+ *        a size-0 checkpoint whose root is not the empty tree's; another
+ *        root at the stored size is proof that the log forked, so both notes
+ *        are kept beside the state as STATE.fork-SIZE.cosigned and
+ *        STATE.fork-SIZE.refused (the first pair per size; r->log says so);
  *   500  the state file cannot be read, locked or written (a
  *        misconfiguration the message names; nothing was cosigned).
  * Every status but 200 and 409 carries one line of text (text/plain;

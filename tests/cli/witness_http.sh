@@ -168,6 +168,12 @@ sum=$(cksum <a-wit.state)
 body "$N3" cp3
 post "$A" req
 expect_status "another root at the stored size (the real log after the fork): 422" 422 "" "two roots"
+: >empty.proof
+expect 4 "A kept both of the log's notes at size $N3: verify-consistency shows the fork" "two roots" \
+	"$M" verify-consistency --log-key b.pub "a-wit.state.fork-$N3.cosigned" \
+	"a-wit.state.fork-$N3.refused" empty.proof
+grep -q "witness: the log signed two roots at size $N3: kept as" "$W/a.log" &&
+	ok "A's log says where the evidence is" || nok "A's log says where the evidence is" "$(tail -2 "$W/a.log")"
 # and a real proof offered for the fork's next size
 body "$N3" fork4 p23
 post "$A" req

@@ -676,6 +676,30 @@ test_add_403_404(void **state)
 	wfx_free(&f);
 }
 
+/* STATE.fork-SIZE.cosigned is the state (the real checkpoint) and
+ * .refused the fork's note: together, checkable proof of a fork. */
+static void
+assert_fork_kept(struct wfx *f, uint64_t size)
+{
+	uint8_t none[1][ML_SHA256_LEN];
+	char p[400], q[400], *a, *b;
+	size_t alen, blen;
+	struct ml_err e;
+
+	snprintf(p, sizeof p, "%s.fork-%llu.cosigned", f->state, (unsigned long long)size);
+	snprintf(q, sizeof q, "%s.fork-%llu.refused", f->state, (unsigned long long)size);
+	assert_int_equal(ml_read_file(p, ML_NOTE_MAX, &a, &alen, &e), ML_OK);
+	assert_int_equal(ml_read_file(q, ML_NOTE_MAX, &b, &blen, &e), ML_OK);
+	assert_int_equal(blen, strlen(f->nf10));
+	assert_memory_equal(b, f->nf10, blen);
+	assert_int_equal(ml_tlog_verify_consistency(f->cfg.log, a, alen, b, blen,
+						    (const uint8_t(*)[ML_SHA256_LEN])none, 0,
+						    NULL, NULL, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "two roots"));
+	free(a);
+	free(b);
+}
+
 static void
 test_add_422(void **state)
 {
@@ -707,8 +731,13 @@ test_add_422(void **state)
 	/* from the empty tree: old 0 and no proof */
 	assert_int_equal(post(&f, 0, f.p10_12, 0, f.n10, &r), 200);
 	ml_witness_reply_free(&r);
-	/* a fork at the same size */
+	/* a fork at the same size: both notes kept as evidence, once */
 	post_expect(&f, 10, f.p10_12, 0, f.nf10, 422, ct, "two roots");
+	assert_fork_kept(&f, 10);
+	assert_int_equal(post(&f, 10, f.p10_12, 0, f.nf10, &r), 422);
+	assert_non_null(strstr(r.log, "two roots at size 10"));
+	ml_witness_reply_free(&r);
+	assert_fork_kept(&f, 10);
 	/* a proof where old equals the checkpoint's size */
 	post_expect(&f, 10, f.p10_12, f.l10_12, f.n10, 422, ct, "is empty");
 	/* bad proofs: none, one for other sizes, the fork's own */
@@ -717,9 +746,14 @@ test_add_422(void **state)
 	post_expect(&f, 10, f.pf10_12, f.lf10_12, f.nf12, 422, ct, "proof does not show");
 	/* the real proof offered for the fork's root */
 	post_expect(&f, 10, f.p10_12, f.l10_12, f.nf12, 422, ct, NULL);
-	/* nothing moved */
+	/* nothing moved; no evidence kept for bad proofs */
 	assert_int_equal(stored(&f, root), 10);
 	assert_memory_equal(root, f.c10.root, ML_SHA256_LEN);
+	{
+		char p[400];
+		snprintf(p, sizeof p, "%s.fork-12.refused", f.state);
+		assert_int_equal(access(p, F_OK), -1);
+	}
 	wfx_free(&f);
 }
 
