@@ -8,7 +8,8 @@
  * reaches the state, the proof and the cosignature.  Mode bit 1: no state
  * (first use); else the state holds size 5 of the fixed tree below (leaf i
  * = SHA-256 of the byte i; tests/fuzz/corpus/add_checkpoint holds valid
- * requests from it).
+ * requests from it).  A fork at size 5 leaves its evidence files (kept
+ * once, witness.h); they change no answer but its log line.
  *
  * Properties (witness.h): the status is one the header lists; 409 is
  * text/x.tlog.size with the stored size; other refusals are one line; a
@@ -53,6 +54,22 @@ node(void *ctx, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
 	return 0;
 }
 
+/* Removes the scratch folder at exit: the state, its lock and the fork
+ * evidence (the stored size is always 5). */
+static void
+cleanup(void)
+{
+	const char *const names[] = {"", ".lock", ".fork-5.cosigned", ".fork-5.refused"};
+	char p[192];
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(p, sizeof p, "%s%s", state, names[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -77,6 +94,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(state, sizeof state, "%s/w.state", dir);
+	atexit(cleanup);
 	snprintf(c.origin, sizeof c.origin, ORIGIN);
 	if (ml_merkle_root(node, NULL, 5, c.root))
 		abort();
