@@ -148,6 +148,7 @@ cli: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/retries.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/serve.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/clock.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/decisions.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/exhaustion.sh

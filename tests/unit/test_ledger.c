@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <sodium.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "chain.h"
@@ -15,6 +16,7 @@
 #include "merkle.h"
 #include "note.h"
 #include "request.h"
+#include "sequencer.h"
 #include "statement.h"
 #include "tlog.h"
 #include "verify.h"
@@ -516,6 +518,132 @@ test_batch_try_refusals(void **state)
 	ml_ledger_close(l);
 	for (i = 0; i < 7; i++)
 		ml_buf_free(&env[i]);
+	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
+}
+
+/* The sequencer: items queued together are committed in one batch and each
+ * answered with a tlog-proof that verifies for the leaf rebuilt from its
+ * extra line; refused ones get their code and reason; a full queue and a
+ * stopped sequencer refuse without calling done. */
+static pthread_mutex_t seq_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t seq_cv = PTHREAD_COND_INITIALIZER;
+static int seq_done;
+
+static void
+seq_item_done(struct ml_seq_item *it)
+{
+	pthread_mutex_lock(&seq_mu);
+	seq_done++;
+	pthread_cond_broadcast(&seq_cv);
+	pthread_mutex_unlock(&seq_mu);
+}
+
+static void
+seq_check_proof(struct ml_ledger *l, const struct ml_seq_item *it)
+{
+	struct ml_tlog_proof p;
+	struct ml_pubkey k;
+	struct ml_entry en = {0};
+	struct ml_buf leaf = {0};
+	struct ml_err e;
+	uint64_t index;
+	const char *lk = ml_ledger_logkey(l);
+
+	assert_int_equal(ml_tlog_proof_parse((const char *)it->proof.data, it->proof.len, &p, &e),
+			 ML_OK);
+	assert_int_equal(p.extra_len, 40);
+	en.seq = p.index;
+	memcpy(en.prev, p.extra, 32);
+	en.time_us = (int64_t)ml_get_be64(p.extra + 32);
+	en.envelope = it->envelope;
+	en.envelope_len = it->len;
+	ml_leaf_encode(&en, &leaf);
+	assert_int_equal(ml_pubkey_parse(lk, strlen(lk), &k, &e), ML_OK);
+	assert_int_equal(ml_tlog_verify_proof(&k, (const char *)it->proof.data, it->proof.len,
+					      leaf.data, leaf.len, &index, &e), ML_OK);
+	assert_true(index == it->seq);
+	/* a wrong time in extra gives a leaf that is not in the tree */
+	leaf.data[1 + 8 + 32 + 7] ^= 1;
+	assert_int_equal(ml_tlog_verify_proof(&k, (const char *)it->proof.data, it->proof.len,
+					      leaf.data, leaf.len, &index, &e), ML_EINTEGRITY);
+	ml_buf_free(&leaf);
+	ml_tlog_proof_clear(&p);
+}
+
+static void
+test_sequencer(void **state)
+{
+	struct fx *f = *state;
+	struct ml_ledger *l;
+	struct ml_seq *q;
+	struct ml_seq_opts o = {.batch_max = 256, .wait_ms = 200, .queue_max = 16};
+	struct ml_seq_item it[5];
+	struct ml_buf env[5] = {{0}};
+	struct ml_err e;
+	int want[5] = {ML_OK, ML_EKEY, ML_OK, ML_EINPUT, ML_OK};
+	size_t i;
+
+	assert_int_equal(ml_ledger_open(f->path, 1, &l, &e), ML_OK);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "q1@1",
+				  "digest", D1), l, &env[0]);
+	sign_req(f->mallory, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "q2@1",
+				       "digest", D1), l, &env[1]);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "q3@1",
+				  "digest", D2), l, &env[2]);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject", "q1@1",
+				  "digest", D3), l, &env[3]); /* q1@1 again, another digest */
+	env[4].data = malloc(env[0].len);              /* a retry of item 0 */
+	memcpy(env[4].data, env[0].data, env[0].len);
+	env[4].len = env[0].len;
+	assert_int_equal(ml_seq_start(l, &o, &q, &e), ML_OK);
+	seq_done = 0;
+	for (i = 0; i < 5; i++) {
+		memset(&it[i], 0, sizeof it[i]);
+		it[i].envelope = env[i].data;
+		it[i].len = env[i].len;
+		it[i].done = seq_item_done;
+		assert_int_equal(ml_seq_submit(q, &it[i], NULL, NULL), ML_OK);
+	}
+	pthread_mutex_lock(&seq_mu);
+	while (seq_done < 5)
+		pthread_cond_wait(&seq_cv, &seq_mu);
+	pthread_mutex_unlock(&seq_mu);
+	for (i = 0; i < 5; i++)
+		if (it[i].rc != want[i])
+			fail_msg("item %zu: %d (%s), want %d", i, it[i].rc, it[i].msg, want[i]);
+	assert_non_null(strstr(it[3].msg, "q1@1"));
+	assert_true(it[0].seq == 9 && it[2].seq == 10 && it[4].seq == 9 && it[4].existing);
+	assert_true(it[0].size == 11 && it[2].size == 11); /* one batch, one checkpoint */
+	seq_check_proof(l, &it[0]);
+	seq_check_proof(l, &it[2]);
+	seq_check_proof(l, &it[4]);
+
+	/* a full queue: the committer waits 1 s for more, holding two */
+	ml_seq_stop(q);
+	assert_int_equal(ml_seq_submit(q, &it[1], NULL, NULL), ML_EINPUT); /* stopped */
+	ml_seq_free(q);
+	o.queue_max = 2;
+	o.wait_ms = 1000;
+	o.batch_max = 256;
+	assert_int_equal(ml_seq_start(l, &o, &q, &e), ML_OK);
+	seq_done = 0;
+	for (i = 0; i < 2; i++) {
+		ml_buf_free(&it[i].proof);
+		assert_int_equal(ml_seq_submit(q, &it[i], NULL, NULL), ML_OK);
+	}
+	/* the committer holds them in the queue while it waits for more */
+	assert_int_equal(ml_seq_pending(q), 2);
+	assert_int_equal(ml_seq_submit(q, &it[2], NULL, NULL), ML_EIO);
+	ml_seq_free(q); /* drains: everything queued is committed and answered */
+	assert_int_equal(seq_done, 2);
+	assert_int_equal(it[0].rc, ML_OK);
+	assert_int_equal(it[0].existing, 1);
+	assert_int_equal(it[1].rc, ML_EKEY);
+	for (i = 0; i < 5; i++) {
+		ml_buf_free(&it[i].proof);
+		ml_buf_free(&env[i]);
+	}
+	ml_ledger_close(l);
 	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
 }
 
@@ -1183,6 +1311,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_intact),
 		T(test_batch_try_refusals),
+		T(test_sequencer),
 		T(test_flipped_bytes),
 		T(test_rechained_without_log_key),
 		T(test_time_changed),
