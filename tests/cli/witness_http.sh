@@ -262,6 +262,20 @@ expect 2 "the ledger's log key as the witness key is refused" "log key" \
 expect 2 "the ledger as the witness state is refused" "ledger" \
 	timeout 20 "$M" serve --listen 127.0.0.1:0 --ledger "$W/a.db" --witness-key wa.key \
 	--witness-log b.pub --witness-state "$W/a.db"
+# an encrypted witness key: the passphrase as for any key
+printf 'correct horse\n' >pass
+printf 'wrong horse\n' >badpass
+"$M" key new wx --encrypt --passphrase-file pass >/dev/null || echo "setup: key new wx failed" >&2
+expect 6 "an encrypted witness key with the wrong passphrase: exit 6" "" \
+	timeout 20 "$M" serve --listen 127.0.0.1:0 --ledger "$W/a.db" --witness-key wx.key \
+	--witness-log b.pub --witness-state x.state --passphrase-file badpass
+serve_start a4 "$W/a.db" --witness-key wx.key --witness-log b.pub --witness-state "$W/a4.state" \
+	--passphrase-file pass || nok "A4 serves with an encrypted witness key" "did not start"
+body 0 cp3
+post "$SERVE_URL" req
+expect_status "... and cosigns with it" 200 "" "^— wx "
+serve_stop a4
+[ "${SERVE_RC:-1}" = 0 ] && ok "A4 stops cleanly" || nok "A4 stops cleanly" "exit ${SERVE_RC:-?}"
 ln -s nowhere dangling.state
 serve_start a3 "$W/a.db" --witness-key wa.key --witness-log b.pub --witness-state "$W/dangling.state" ||
 	nok "A3 serves" "did not start"
