@@ -41,8 +41,13 @@ static const char *const reason_name[R_COUNT] = {
 };
 static const int reason_status[R_COUNT] = {400, 403, 409, 409, 413, 503, 503, 500};
 
+/* POST /add-checkpoint answers (witness.h), by status. */
+static const int witness_status[] = {200, 400, 403, 404, 409, 413, 422, 500};
+#define NWITNESS (sizeof witness_status / sizeof witness_status[0])
+
 struct metrics {
 	pthread_mutex_t mu;
+	uint64_t witness[NWITNESS], witness_forks;
 	uint64_t appends, existing, refusals[R_COUNT];
 	uint64_t batches[NBATCH + 1], batch_count, batch_sum;
 	uint64_t acks[NACK + 1], ack_count;
@@ -329,6 +334,19 @@ h_metrics(struct req *r)
 	ml_buf_printf(&b, "# HELP mlledger_tree_size The latest checkpoint's size.\n"
 		      "# TYPE mlledger_tree_size gauge\nmlledger_tree_size %llu\n",
 		      (unsigned long long)latest_size(s));
+	if (s->o.witness) {
+		ml_buf_puts(&b, "# HELP mlledger_witness_answers_total POST /add-checkpoint "
+				"answers, by status.\n"
+				"# TYPE mlledger_witness_answers_total counter\n");
+		for (i = 0; i < NWITNESS; i++)
+			ml_buf_printf(&b, "mlledger_witness_answers_total{status=\"%d\"} %llu\n",
+				      witness_status[i], (unsigned long long)m.witness[i]);
+		ml_buf_printf(&b, "# HELP mlledger_witness_forks_total Checkpoints of the "
+			      "witnessed log with another root at the size last cosigned (the "
+			      "log forked).\n# TYPE mlledger_witness_forks_total counter\n"
+			      "mlledger_witness_forks_total %llu\n",
+			      (unsigned long long)m.witness_forks);
+	}
 	if (b.oom) {
 		ml_buf_free(&b);
 		return reply_error(r, 500, "out of memory");
@@ -657,6 +675,12 @@ h_add_checkpoint(struct req *r)
 				  (uint64_t)(ml_now_us() / 1000000), &w);
 	if (w.log[0])
 		fprintf(stderr, "mlledger: serve: witness: %s\n", w.log);
+	pthread_mutex_lock(&r->srv->m.mu);
+	for (size_t i = 0; i < NWITNESS; i++)
+		if (witness_status[i] == w.status)
+			r->srv->m.witness[i]++;
+	r->srv->m.witness_forks += (uint64_t)w.forked;
+	pthread_mutex_unlock(&r->srv->m.mu);
 	ret = reply(r, (unsigned)w.status, w.content_type, w.body.data, w.body.len,
 		    "no-store");
 	ml_witness_reply_free(&w);

@@ -317,8 +317,11 @@ ml_witness_add_checkpoint(const struct ml_witness_config *w, const char *body, s
 		goto out;
 	}
 	if ((status = check_against(&st, q, &cp, &e))) {
-		if (status == 422 && st.exists && cp.size == st.held.size)
+		if (status == 422 && st.exists && cp.size == st.held.size &&
+		    memcmp(cp.root, st.held.root, ML_SHA256_LEN) != 0) {
+			r->forked = 1;
 			keep_fork(w->state, cp.size, q->note, q->note_len, r);
+		}
 		goto out;
 	}
 	if (ml_witness_state_commit(&st, w->state, w->key, q->note, q->note_len, now_s, &cos,

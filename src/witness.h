@@ -78,6 +78,7 @@ struct ml_witness_reply {
 	 * that the log signed two roots at one size and where both notes were
 	 * kept. */
 	char log[256];
+	int forked;    /* the log signed another root at the stored size */
 };
 
 /* Handles one POST /add-checkpoint body (len bytes, not NUL-terminated

@@ -195,6 +195,14 @@ expect_status "a malformed proof line: 400" 400
 post "$A" req
 expect_status "a body above 8 KiB: 413" 413
 [ "$(cksum <a-wit.state)" = "$sum" ] && ok "no refusal moved A's state" || nok "no refusal moved A's state" "changed"
+$CURL -o metrics "$A/metrics"
+grep -q '^mlledger_witness_forks_total 1$' metrics &&
+	grep -q '^mlledger_witness_answers_total{status="422"} 3$' metrics &&
+	grep -q '^mlledger_witness_answers_total{status="409"} 2$' metrics &&
+	ok "A's /metrics counts its answers by status, and the one fork" ||
+	nok "A's /metrics counts its answers by status, and the one fork" "$(grep witness metrics | tr '\n' ' ')"
+$CURL "$B/metrics" | grep -q mlledger_witness && nok "B (no witness) has no witness metrics" "it has" ||
+	ok "B (no witness) has no witness metrics"
 body "$N3" cp3
 post "$B" req
 expect_status "B (no --witness-key) has no /add-checkpoint: 404" 404
