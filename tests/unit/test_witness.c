@@ -736,6 +736,12 @@ test_add_422(void **state)
 	assert_fork_kept(&f, 10);
 	assert_int_equal(post(&f, 10, f.p10_12, 0, f.nf10, &r), 422);
 	assert_non_null(strstr(r.log, "two roots at size 10"));
+	assert_int_equal(r.forked, 1);
+	ml_witness_reply_free(&r);
+	/* a bad proof is no fork */
+	assert_int_equal(post(&f, 10, f.p10_12, 0, f.n12, &r), 422);
+	assert_int_equal(r.forked, 0);
+	assert_int_equal(r.log[0], '\0');
 	ml_witness_reply_free(&r);
 	assert_fork_kept(&f, 10);
 	/* a proof where old equals the checkpoint's size */
