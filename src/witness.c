@@ -164,7 +164,6 @@ check_request(const struct ml_witness_config *w, const struct request *q,
 {
 	struct ml_note n;
 	uint8_t empty[ML_SHA256_LEN];
-
 	int bad;
 
 	if (ml_note_parse(q->note, q->note_len, &n, e)) {
@@ -238,6 +237,7 @@ keep_fork(const char *state, uint64_t size, const char *note, size_t len,
 	struct ml_err e;
 	int n;
 
+	ml_err_clear(&e);
 	n = snprintf(path, sizeof path, "%s.fork-%" PRIu64 ".cosigned", state, size);
 	if (n < 0 || (size_t)n >= sizeof path ||
 	    ml_read_file(state, ML_NOTE_MAX, &held, &hlen, &e) ||
