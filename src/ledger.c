@@ -23,6 +23,14 @@ struct ml_ledger {
 	char origin[ML_ORIGIN_MAX + 1];
 	char logkey[ML_VKEY_MAX];
 	char logkey_path[4200];
+	/* The rules state after the last batch this handle committed, for the
+	 * next batch when the ledger's head is still what that batch left (a
+	 * server commits a batch every few ms; loading the state parses the
+	 * genesis and governance entries).  Owned; rules_valid says it is set. */
+	struct ml_rules_state rules;
+	uint64_t rules_size;
+	uint8_t rules_last[ML_SHA256_LEN];
+	int rules_valid;
 };
 
 void
@@ -255,6 +263,7 @@ ml_ledger_close(struct ml_ledger *l)
 	if (!l)
 		return;
 	ml_store_close(l->s);
+	ml_rules_state_free(&l->rules);
 	free(l);
 }
 
@@ -376,6 +385,24 @@ store_checkpoint(struct ml_batch *b, struct ml_err *e)
 	return rc;
 }
 
+/* The batch's rules state: the one l kept from its last commit when the
+ * head (size and last leaf) is still the one it left, else loaded. */
+static int
+rules_take(struct ml_ledger *l, struct ml_batch *b, struct ml_err *e)
+{
+	int keep = l->rules_valid && l->rules_size == b->next &&
+		   memcmp(l->rules_last, b->last, ML_SHA256_LEN) == 0;
+
+	l->rules_valid = 0;
+	if (keep) {
+		b->rules = l->rules;
+		memset(&l->rules, 0, sizeof l->rules);
+		return ML_OK;
+	}
+	ml_rules_state_free(&l->rules);
+	return ml_rules_state_load(&b->rules, l->s, e);
+}
+
 int
 ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
 {
@@ -407,7 +434,7 @@ ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
 	if ((rc = ml_store_head(l->s, &b->next, b->last, &b->last_time, e)) ||
 	    (rc = ml_retry_prepare(l->s, e)) ||
 	    (rc = load_edge(l->s, b->next, &b->edge, e)) ||
-	    (rc = ml_rules_state_load(&b->rules, l->s, e))) {
+	    (rc = rules_take(l, b, e))) {
 		ml_batch_abort(b);
 		return rc;
 	}
@@ -478,7 +505,16 @@ ml_batch_commit(struct ml_batch *b, struct ml_err *e)
 	else
 		ml_store_rollback(b->l->s);
 	ml_seckey_free(b->logk);
-	ml_rules_state_free(&b->rules);
+	if (rc == ML_OK) {
+		/* kept for the next batch of this handle (rules_take) */
+		ml_rules_state_free(&b->l->rules);
+		b->l->rules = b->rules;
+		b->l->rules_size = b->next;
+		memcpy(b->l->rules_last, b->last, ML_SHA256_LEN);
+		b->l->rules_valid = 1;
+	} else {
+		ml_rules_state_free(&b->rules);
+	}
 	free(b);
 	return rc;
 }

@@ -101,7 +101,10 @@ int ml_ledger_check_partial(struct ml_ledger *l, const struct ml_append_item *it
  * append (import signs on other threads meanwhile).  begin takes the write
  * lock; add checks and writes one item (after a failed add, abort); commit
  * makes all durable; abort writes nothing.  commit and abort free b,
- * whatever the result. */
+ * whatever the result.  A handle keeps the rules state (governance in
+ * force, clock corrections) its last committed batch left and starts its
+ * next batch from it while the ledger's head (size, last leaf) is still
+ * the one that batch left; otherwise it is loaded again. */
 struct ml_batch;
 int ml_batch_begin(struct ml_ledger *l, struct ml_batch **b, struct ml_err *e);
 int ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,

@@ -129,10 +129,13 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 	uint64_t size = 0;
 	char *note = NULL;
 	size_t i;
-	int rc;
+	int rc, snap;
 
 	ml_err_clear(&e);
 	rc = batch_run(q, items, n);
+	/* one read snapshot for the checkpoint and every proof: one lock,
+	 * not one per node read */
+	snap = rc == ML_OK && ml_store_begin(ml_ledger_store(q->l), 0, &e) == ML_OK;
 	if (rc == ML_OK && (rc = ml_tlog_checkpoint(q->l, -1, &size, &note, &e)))
 		for (i = 0; i < n; i++)
 			if (items[i]->rc == ML_OK)
@@ -144,6 +147,8 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 		if (item_prove(q, items[i], size, note, &e))
 			item_fail(items[i], e.code ? e.code : ML_EIO, e.msg);
 	}
+	if (snap)
+		ml_store_rollback(ml_ledger_store(q->l));
 	if (rc == ML_OK && q->o.committed)
 		q->o.committed(q->o.ctx, size, note, strlen(note), n);
 	free(note);

@@ -165,6 +165,27 @@ done
 	nok "each good one is in the ledger at its answered index" ""
 expect 0 "the ledger verifies" "" "$M" verify
 
+# ---- 3b. the rules in force move with each batch ------------------------
+# The committer keeps the governance in force between batches: a change
+# appended through the server binds its next batch, and one appended by
+# another writer (the head moved) is read again.
+sign x1@1 4001 ci.key x1.env || exit 1
+sign x2@1 4002 ci.key x2.env || exit 1
+"$M" governance show --default --format json >gov.json
+"$PY" -c 'import json,sys
+d=json.load(open("gov.json"))["document"]
+json.dump(d, open("gov0.json","w"))
+d["roles"]["engineer"].remove("dataset"); json.dump(d, open("gov1.json","w"))'
+"$M" governance set gov1.json --key admin.key --out g1.env >/dev/null 2>&1 || exit 1
+status 200 "a governance change through the server: 200" g1.env
+post x1.env px1
+case $(code px1) in
+403 | 409) ok "the next batch applies it: a dataset by an engineer is refused ($(code px1))" ;;
+*) nok "the next batch applies the new governance" "$(code px1) $(head -c 200 px1.body)" ;;
+esac
+"$M" governance set gov0.json --key admin.key >/dev/null 2>&1 || exit 1
+status 200 "a change by another writer is seen: the dataset is accepted again" x2.env
+
 # ---- 4. reads -------------------------------------------------------------
 $CURL "$SERVE_URL/checkpoint" >cp.served
 "$M" checkpoint >cp.cli
