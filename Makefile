@@ -163,6 +163,8 @@ cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/bundle.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/audit.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/witness.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/witness_http.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/backup.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh

@@ -13,13 +13,63 @@
 
 #include <sodium.h>
 
+#include "output.h"
 #include "serve.h"
 #include "tiles.h"
+#include "witness.h"
+
+/* How long an add-checkpoint request waits for the witness state's lock. */
+#define WITNESS_LOCK_SECONDS 10
+
+/* The witness options: all of --witness-key and --witness-log, or none
+ * (and no --witness-state).  On success with a witness, *k is the loaded
+ * key (caller frees), and w points at logk, k and state (state may be
+ * statebuf, the default beside the ledger). */
+static int
+witness_opts(const struct cli *c, struct ml_witness_config *w, struct ml_seckey **k,
+	     struct ml_pubkey *logk, char *statebuf, size_t cap, struct ml_err *e)
+{
+	const char *state = cli_get(c, "witness-state");
+	struct ml_out_rules r;
+	int rc;
+
+	if (!cli_get(c, "witness-key") && !cli_get(c, "witness-log")) {
+		if (state)
+			return ml_err_set(e, ML_EINPUT, "--witness-state needs --witness-key "
+					  "and --witness-log");
+		return ML_OK;
+	}
+	if (!cli_get(c, "witness-key") || !cli_get(c, "witness-log"))
+		return ml_err_set(e, ML_EINPUT, "--witness-key and --witness-log go together");
+	if (!state) {
+		if (snprintf(statebuf, cap, "%s.witness.state", c->ledger) >= (int)cap)
+			return ml_err_set(e, ML_EINPUT, "--ledger: path too long");
+		state = statebuf;
+	}
+	/* Replacing the state is its use, but never the ledger, its files, the
+	 * witness key or another secret key. */
+	ml_out_rules_init(&r, 1);
+	if ((rc = ml_out_protect_ledger(&r, c->ledger, e)) ||
+	    (rc = ml_out_protect(&r, cli_get(c, "witness-key"), "the witness key", e)) ||
+	    (rc = ml_out_check(&r, "--witness-state", state, 0, e)))
+		return rc;
+	if ((rc = ml_pubkey_load(cli_get(c, "witness-log"), logk, e)))
+		return ml_err_prefix(e, rc, "--witness-log");
+	if ((rc = cli_load_key_opt(c, "witness-key", k, e)))
+		return rc;
+	w->key = *k;
+	w->log = logk;
+	w->state = state;
+	w->lock_timeout_s = WITNESS_LOCK_SECONDS;
+	return ML_OK;
+}
 
 static const char serve_usage[] =
 	"usage: mlledger serve --listen ADDR:PORT [--ready-file F] [--threads N]\n"
 	"                      [--batch-wait MS] [--max-connections N]\n"
 	"                      [--tls-cert CERT.pem --tls-key KEY.pem]\n"
+	"                      [--witness-key W.key --witness-log LOG.pub\n"
+	"                       [--witness-state FILE]]\n"
 	"\n"
 	"Serves the ledger (--ledger, opened as 'record' opens it, the log key\n"
 	"beside it) over HTTP, as docs/SERVER.md specifies: POST /add (one DSSE\n"
@@ -35,11 +85,19 @@ static const char serve_usage[] =
 	"                         first, 0 to 1000 (default 2); at most 256 a batch\n"
 	"  --max-connections N    1 to 100000 (default 10000)\n"
 	"  --tls-cert/--tls-key   PEM files: serve HTTPS\n"
+	"  --witness-key W.key    also be a C2SP tlog-witness of the log LOG.pub:\n"
+	"  --witness-log LOG.pub  POST /add-checkpoint cosigns its checkpoints with W\n"
+	"                         when they extend the last one W cosigned (W: a key of\n"
+	"                         its own, not a log key; encrypted: the passphrase as\n"
+	"                         for any key, e.g. MLLEDGER_PASSPHRASE_FILE)\n"
+	"  --witness-state FILE   that last checkpoint, as 'cosign --state' keeps it\n"
+	"                         (default LEDGER.witness.state; FILE.lock beside it)\n"
 	"\n"
 	"SIGTERM or SIGINT: stop accepting, commit and answer every pending\n"
 	"envelope, exit 0.\n"
 	"Exit codes: 0 stopped cleanly, 2 usage or bad option, 5 cannot listen or a\n"
-	"storage error, 6 the log key is missing or not this ledger's.";
+	"storage error, 6 the log key is missing or not this ledger's, or the\n"
+	"witness key cannot be loaded.";
 
 /* Splits ADDR:PORT ("127.0.0.1:8420", "[::1]:0") into host and port. */
 static int
@@ -110,7 +168,11 @@ cmd_serve(int argc, char **argv)
 	struct cli c = {.cmd = "serve"};
 	struct ml_serve_opts o = {0};
 	struct ml_server *srv = NULL;
+	struct ml_witness_config wc = {0};
+	struct ml_seckey *wkey = NULL;
+	struct ml_pubkey wlog;
 	struct ml_err e;
+	char wstate[4200];
 	sigset_t set;
 	char host[64], *cert = NULL, *key = NULL;
 	size_t certlen = 0, keylen = 0;
@@ -120,7 +182,8 @@ cmd_serve(int argc, char **argv)
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv,
 			    "listen= ready-file= threads= batch-wait= max-connections= "
-			    "tls-cert= tls-key=")))
+			    "tls-cert= tls-key= witness-key= witness-log= witness-state= "
+			    "passphrase-file=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts(serve_usage);
@@ -143,6 +206,9 @@ cmd_serve(int argc, char **argv)
 	    ((rc = ml_read_file(cli_get(&c, "tls-cert"), 1 << 20, &cert, &certlen, &e)) ||
 	     (rc = ml_read_file(cli_get(&c, "tls-key"), 1 << 20, &key, &keylen, &e))))
 		goto out;
+	if ((rc = witness_opts(&c, &wc, &wkey, &wlog, wstate, sizeof wstate, &e)))
+		goto out;
+	o.witness = wkey ? &wc : NULL;
 	o.ledger = c.ledger;
 	o.host = host;
 	o.threads = (unsigned)threads;
@@ -165,12 +231,16 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	fprintf(stderr, "mlledger: serve: listening on %s (ledger %s)\n", ml_serve_url(srv),
 		c.ledger);
+	if (o.witness)
+		fprintf(stderr, "mlledger: serve: witnessing %s at POST /add-checkpoint (state "
+			"%s)\n", wlog.name, wc.state);
 	while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
 	fprintf(stderr, "mlledger: serve: %s: finishing pending appends\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
 	ml_serve_stop(srv);
+	ml_seckey_free(wkey);
 	if (key) {
 		sodium_memzero(key, keylen);
 		free(key);

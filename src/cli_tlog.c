@@ -11,6 +11,7 @@
 #include "output.h"
 #include "remote.h"
 #include "tlog.h"
+#include "witness.h"
 
 /* Parses a decimal size or seq; -1 on error. */
 static int
@@ -242,13 +243,14 @@ cmd_cosign(int argc, char **argv)
 	struct ml_buf out = {0};
 	struct ml_out_rules r;
 	struct ml_pubkey logk;
-	struct ml_checkpoint next, held;
+	struct ml_checkpoint next;
+	struct ml_witness_state st = {.lockfd = -1};
 	struct ml_err e;
 	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN];
 	const char *state, *outp;
-	char *note = NULL, *old = NULL;
-	size_t len, oldlen, plen = 0;
-	int rc, lockfd = -1, exists = 0;
+	char *note = NULL;
+	size_t len, plen = 0;
+	int rc;
 
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv,
@@ -305,52 +307,37 @@ cmd_cosign(int argc, char **argv)
 	/* The passphrase is asked before the lock is taken. */
 	if ((rc = cli_load_key(&c, &k, &e)))
 		goto out;
-	if ((rc = ml_state_lock(state, 60, &lockfd, &e)) ||
-	    (rc = ml_state_stat(state, &exists, &e)))
+	if ((rc = ml_witness_state_open(state, &logk, 60, &st, &e)))
 		goto out;
-	if (!exists && !cli_has(&c, "init")) {
+	if (!st.exists && !cli_has(&c, "init")) {
 		rc = ml_err_set(&e, ML_EINPUT, "--state %s: no such file; for the first "
 				"checkpoint this witness cosigns of %s, add --init", state,
 				logk.name);
 		goto out;
 	}
-	if (exists && cli_has(&c, "init")) {
+	if (st.exists && cli_has(&c, "init")) {
 		rc = ml_err_set(&e, ML_EINPUT, "--init: the state %s exists (the witness has "
 				"cosigned this log before); drop --init", state);
 		goto out;
 	}
-	if (exists) {
-		struct ml_checkpoint tmp;
-		if ((rc = ml_read_file(state, ML_NOTE_MAX, &old, &oldlen, &e)))
-			goto out;
-		if ((rc = ml_tlog_note_of(&logk, old, oldlen, &tmp, &e))) {
-			ml_err_prefix(&e, rc, state);
-			if (rc == ML_EINTEGRITY)
-				ml_err_prefix(&e, rc, "--state (one state file per log: was the "
-					      "log replaced?)");
-			goto out;
-		}
-		held = tmp;
-	} else {
+	if (!st.exists)
 		fprintf(stderr, "mlledger: cosign: first use: no earlier state for %s; trusting "
 			"size %llu\n", logk.name, (unsigned long long)next.size);
-	}
-	if ((rc = ml_tlog_witness_step(exists ? &held : NULL, &next, cli_get(&c, "proof") != NULL,
+	if ((rc = ml_tlog_witness_step(st.exists ? &st.held : NULL, &next,
+				       cli_get(&c, "proof") != NULL,
 				       (const uint8_t(*)[ML_SHA256_LEN])proof, plen, &e)))
 		goto out;
-	if ((rc = ml_cosign(k, note, len, (uint64_t)(ml_now_us() / 1000000), &out, &e)))
-		goto out;
-	/* The state first: a cosignature is never given out unrecorded. */
-	if ((rc = ml_write_file_atomic(state, out.data, out.len, 0644, 0, &e)))
+	/* The state is written before the cosignature is given out. */
+	if ((rc = ml_witness_state_commit(&st, state, k, note, len,
+					  (uint64_t)(ml_now_us() / 1000000), &out, &e)))
 		goto out;
 	if (outp)
 		rc = ml_write_file_atomic(outp, out.data, out.len, 0644, !cli_has(&c, "force"), &e);
 	else
 		fwrite(out.data, 1, out.len, stdout);
 out:
-	ml_state_unlock(lockfd);
+	ml_witness_state_close(&st);
 	free(note);
-	free(old);
 	ml_buf_free(&out);
 	ml_seckey_free(k);
 	return rc ? cli_fail(&c, &e) : ML_OK;

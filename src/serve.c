@@ -42,8 +42,13 @@ static const char *const reason_name[R_COUNT] = {
 };
 static const int reason_status[R_COUNT] = {400, 403, 409, 409, 413, 503, 503, 500};
 
+/* POST /add-checkpoint answers (witness.h), by status. */
+static const int witness_status[] = {200, 400, 403, 404, 409, 413, 422, 500};
+#define NWITNESS (sizeof witness_status / sizeof witness_status[0])
+
 struct metrics {
 	pthread_mutex_t mu;
+	uint64_t witness[NWITNESS], witness_forks;
 	uint64_t appends, existing, refusals[R_COUNT];
 	uint64_t batches[NBATCH + 1], batch_count, batch_sum;
 	uint64_t acks[NACK + 1], ack_count;
@@ -330,6 +335,19 @@ h_metrics(struct req *r)
 	ml_buf_printf(&b, "# HELP mlledger_tree_size The latest checkpoint's size.\n"
 		      "# TYPE mlledger_tree_size gauge\nmlledger_tree_size %llu\n",
 		      (unsigned long long)latest_size(s));
+	if (s->o.witness) {
+		ml_buf_puts(&b, "# HELP mlledger_witness_answers_total POST /add-checkpoint "
+				"answers, by status.\n"
+				"# TYPE mlledger_witness_answers_total counter\n");
+		for (i = 0; i < NWITNESS; i++)
+			ml_buf_printf(&b, "mlledger_witness_answers_total{status=\"%d\"} %llu\n",
+				      witness_status[i], (unsigned long long)m.witness[i]);
+		ml_buf_printf(&b, "# HELP mlledger_witness_forks_total Checkpoints of the "
+			      "witnessed log with another root at the size last cosigned (the "
+			      "log forked).\n# TYPE mlledger_witness_forks_total counter\n"
+			      "mlledger_witness_forks_total %llu\n",
+			      (unsigned long long)m.witness_forks);
+	}
 	if (b.oom) {
 		ml_buf_free(&b);
 		return reply_error(r, 500, "out of memory");
@@ -645,6 +663,32 @@ h_add(struct req *r)
 	return r->state == S_ANSWERED ? add_answer(r) : add_submit(r);
 }
 
+/* ---- POST /add-checkpoint (witness.h does the work) ------------------------ */
+
+static enum MHD_Result
+h_add_checkpoint(struct req *r)
+{
+	struct ml_witness_reply w;
+	enum MHD_Result ret;
+
+	if (!r->srv->o.witness)
+		return not_found(r);
+	ml_witness_add_checkpoint(r->srv->o.witness, (const char *)r->body.data, r->body.len,
+				  (uint64_t)(ml_now_us() / 1000000), &w);
+	if (w.log[0])
+		fprintf(stderr, "mlledger: serve: witness: %s\n", w.log);
+	pthread_mutex_lock(&r->srv->m.mu);
+	for (size_t i = 0; i < NWITNESS; i++)
+		if (witness_status[i] == w.status)
+			r->srv->m.witness[i]++;
+	r->srv->m.witness_forks += (uint64_t)w.forked;
+	pthread_mutex_unlock(&r->srv->m.mu);
+	ret = reply(r, (unsigned)w.status, w.content_type, w.body.data, w.body.len,
+		    "no-store");
+	ml_witness_reply_free(&w);
+	return ret;
+}
+
 /* ---- routing ---------------------------------------------------------------- */
 
 /* The route table.  Another endpoint is one more line (its handler is
@@ -656,6 +700,7 @@ static const struct route routes[] = {
 	{"GET", "/consistency", 0, 0, h_consistency},
 	{"GET", "/healthz", 0, 0, h_healthz},
 	{"GET", "/metrics", 0, 0, h_metrics},
+	{"POST", "/add-checkpoint", 0, ML_WITNESS_BODY_MAX, h_add_checkpoint},
 };
 
 /* The route for url and method; *wrong_method when only the method differs. */
@@ -833,6 +878,35 @@ open_ledgers(struct ml_server *s, struct ml_err *e)
 	return ml_seq_start(s->writer, &so, &s->seq, e);
 }
 
+/* A witness must be another party than the log it witnesses: its key is
+ * neither this ledger's log key nor the witnessed log's, and the witnessed
+ * log is not this ledger. */
+static int
+witness_check(struct ml_server *s, struct ml_err *e)
+{
+	const struct ml_witness_config *w = s->o.witness;
+	const struct ml_pubkey *wk;
+	struct ml_pubkey own;
+	const char *line;
+
+	if (!w)
+		return ML_OK;
+	wk = ml_seckey_public(w->key);
+	line = ml_ledger_logkey(s->writer);
+	if (ml_pubkey_parse(line, strlen(line), &own, e))
+		return ml_err_prefix(e, ML_EINPUT, "the ledger's log key");
+	if (!memcmp(wk->pk, own.pk, ML_PUBKEY_LEN))
+		return ml_err_set(e, ML_EINPUT, "--witness-key is this ledger's log key: a "
+				  "witness needs a key of its own ('mlledger key new')");
+	if (!memcmp(wk->pk, w->log->pk, ML_PUBKEY_LEN))
+		return ml_err_set(e, ML_EINPUT, "--witness-key is the witnessed log's key: a "
+				  "log cannot witness itself");
+	if (!memcmp(w->log->pk, own.pk, ML_PUBKEY_LEN))
+		return ml_err_set(e, ML_EINPUT, "--witness-log is this ledger's own log: a log "
+				  "cannot witness itself");
+	return ML_OK;
+}
+
 /* Fills addr from host and port; the URL's host part into host. */
 static int
 make_addr(const struct ml_serve_opts *o, struct sockaddr_storage *ss, int *v6,
@@ -890,7 +964,7 @@ ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct ml_
 	pthread_mutex_init(&s->imu, NULL);
 	pthread_cond_init(&s->idone, NULL);
 	pthread_mutex_init(&s->m.mu, NULL);
-	if ((rc = open_ledgers(s, e))) {
+	if ((rc = open_ledgers(s, e)) || (rc = witness_check(s, e))) {
 		server_free(s);
 		return rc;
 	}

@@ -1,15 +1,16 @@
 /* serve — `mlledger serve`: one ledger as an HTTP service (docs/SERVER.md)
  * on libmicrohttpd.  POST /add goes through the sequencer (group commit);
  * reads are C2SP tlog-tiles (/checkpoint, /tile/...), /consistency,
- * /healthz and /metrics.  A thin layer: it turns requests into the calls
+ * /healthz and /metrics; with a witness configured, POST /add-checkpoint
+ * (C2SP tlog-witness, witness.h).  A thin layer: it turns requests into the calls
  * the CLI makes and maps their results to statuses; it decides no ledger
  * rule.  Routing is one table (serve.c's routes[]).
  *
  * Threads: libmicrohttpd's pool (threads), each taking a read-only ledger
  * handle from a pool per request; one committer (sequencer.h) owning the
  * writable handle.  Never logs or returns the log key.
- * May call sequencer, tiles, ledger, tlog, gate, statement, store, keys,
- * note, merkle, util.
+ * May call sequencer, tiles, witness, ledger, tlog, gate, statement, store,
+ * keys, note, merkle, util.
  */
 #ifndef ML_SERVE_H
 #define ML_SERVE_H
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "util.h"
+#include "witness.h"
 
 #define ML_SERVE_BODY_MAX 65536        /* POST /add */
 #define ML_SERVE_URL_MAX 1024          /* path and query */
@@ -35,6 +37,11 @@ struct ml_serve_opts {
 	/* PEM text (NUL-terminated), both or neither: TLS.  Borrowed until
 	 * ml_serve_stop. */
 	const char *tls_cert, *tls_key;
+	/* NULL, or the witness POST /add-checkpoint answers as (its key may be
+	 * neither this ledger's log key nor the witnessed log's, and the
+	 * witnessed log may not be this one: ML_EINPUT).  Borrowed until
+	 * ml_serve_stop. */
+	const struct ml_witness_config *witness;
 };
 
 struct ml_server;
