@@ -438,10 +438,10 @@ def idle_flood(count):
                 del live[fd]
                 last_close = time.time() - t0
         now = time.time()
-        if first_new is None and now - last_try >= 5:
+        if first_new is None and now - last_try >= 2:
             last_try = now
             tries += 1
-            if not probe("flood-new", timeout=3):
+            if not probe("flood-new", timeout=1.5):
                 first_new = time.time() - t0
         if now - last_keep >= 5:
             last_keep = now
