@@ -21,6 +21,7 @@
  *     --from I         first envelope (line, 0-based) to send (default 0)
  *     --count N        how many (default: all from --from)
  *     --only FILE      send only the envelope numbers FILE lists, one a line
+ *                      (at most twice the number of envelopes)
  *     --timeout S      give up after S seconds (default 120)
  *     --acks FILE      log "ack ENVNO INDEX LEAFHEX EXISTING" per 200 answer,
  *                      "refused ENVNO STATUS" per 4xx
@@ -993,7 +994,7 @@ cmd_post(int argc, char **argv)
 	for (i = 0; i < cl.envs.n; i++)
 		if (cl.envs.len[i] > ENVELOPE_LIMIT)
 			die("%s: an envelope beyond the server's limit", argv[4]);
-	cl.q.cap = cl.envs.n + 1;
+	cl.q.cap = 2 * cl.envs.n + 1; /* --only may list each envelope twice */
 	cl.q.item = malloc(cl.q.cap * sizeof *cl.q.item);
 	cl.conns = calloc((size_t)cl.nconns, sizeof *cl.conns);
 	pfd = calloc((size_t)cl.nconns, sizeof *pfd);

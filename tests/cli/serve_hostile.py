@@ -438,10 +438,10 @@ def idle_flood(count):
                 del live[fd]
                 last_close = time.time() - t0
         now = time.time()
-        if first_new is None and now - last_try >= 5:
+        if first_new is None and now - last_try >= 2:
             last_try = now
             tries += 1
-            if not probe("flood-new", timeout=3):
+            if not probe("flood-new", timeout=1.5):
                 first_new = time.time() - t0
         if now - last_keep >= 5:
             last_keep = now
@@ -453,16 +453,18 @@ def idle_flood(count):
          " (the last after %.1f s)" % last_close if last_close else "",
          "%.1f s" % first_new if first_new else "never", tries))
     # beyond --max-connections, connections wait in the listen backlog and
-    # are accepted (and timed) only once slots free up
-    backlog = max(0, len(socks) + OTHERS - MAXCONN)
+    # are accepted (and timed) only once slots free up; those accepted while
+    # the server closes the others time out 30 s later: up to 1% more may
+    # still be open
+    backlog = max(0, len(socks) + OTHERS - MAXCONN) + len(socks) // 100
     if len(live) > backlog:
         nok("idle connections closed by the idle timeout",
             "%d of %d still open after %.0f s (%d may wait in the backlog)"
             % (len(live), len(socks), idle_limit, backlog))
     else:
-        ok("the server closed all %d idle connections it had accepted within %.0f s "
-           "(%d over --max-connections %d waited in the backlog)"
-           % (len(socks) - len(live), idle_limit, len(live), MAXCONN))
+        ok("the server closed %d of %d idle connections within %.0f s (%d still open: "
+           "over --max-connections %d, they waited in the backlog)"
+           % (len(socks) - len(live), len(socks), idle_limit, len(live), MAXCONN))
     if first_new is None:
         nok("a new client while %d connections idle" % len(socks),
             "not served within %.0f s" % idle_limit)

@@ -8,9 +8,10 @@
 # SERVE_KILL_N (default 12,000) envelopes to come, the load client
 # (bench/loadtest.c, 16 keep-alive connections) POSTs those not yet
 # acknowledged and a random sample of 1,500 acknowledged ones (retries),
-# shuffled together, and the server is killed with SIGKILL at a random
-# moment (20 ms to SERVE_KILL_MAX_MS + 20, default 720 ms, after the client
-# started; at least half the kills must find the client running).  The
+# shuffled together, then every acknowledged one again, and the server is
+# killed with SIGKILL at a random moment (20 ms to SERVE_KILL_MAX_MS + 20,
+# default 720 ms, after the client started; at least half the kills must
+# find the client running).  The
 # client logs every acknowledged answer (envelope number, index, leaf hash
 # rebuilt from the envelope sent and checked against the proof and the
 # signed checkpoint).  Every 10th kill, `mlledger verify` checks the ledger
@@ -100,11 +101,12 @@ for r in $(seq 1 "$KILLS"); do
 		break
 	fi
 	# the envelopes not acknowledged yet and up to 1,500 acknowledged ones
-	# again (retries), mixed: enough work that the kill finds it running
+	# again (retries), mixed; then every acknowledged one again, so that the
+	# kill finds the client running however fast the server is
 	awk '$1 == "ack" { print $2 }' acks.txt | sort -n -u >acked.lst
 	awk 'FILENAME == ARGV[1] { a[$1] = 1; next } !($1 in a)' acked.lst all.lst >todo.lst
 	shuf -n 1500 acked.lst >>todo.lst 2>/dev/null
-	shuf todo.lst >todo.mix && mv todo.mix todo.lst
+	{ shuf todo.lst; shuf acked.lst; } >todo.mix && mv todo.mix todo.lst
 	"$LT" post "$SERVE_URL" log.pub env.txt --only todo.lst --acks acks.txt --stop-on-error \
 		--timeout 30 --conns 16 >post.$r.out 2>post.$r.err &
 	cpid=$!
