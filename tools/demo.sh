@@ -149,7 +149,7 @@ for seq in $(grep -v '^#' sample.csv | tail -n +2 | cut -d, -f1); do
 done
 cd ..
 
-say "One ledger for the organisation: serve on loopback; a Python training pipeline records through it"
+say "One ledger for the organisation: serve on loopback; a CI runner (CLI) and a Python training pipeline record through it"
 # (clients/python/examples/pipeline.py: signs on its host, verifies every proof, keeps a state)
 if /usr/bin/python3 -c 'import nacl' 2>/dev/null; then
 	rm -f serve.url
@@ -162,6 +162,20 @@ if /usr/bin/python3 -c 'import nacl' 2>/dev/null; then
 		i=$((i + 1))
 	done
 	"$M" $L log-key > log.pub
+	# A CI runner on another host: it pins the log key, keeps a state file
+	# (fork detection) and a verified mirror; its key never leaves it.
+	C="--server $(cat serve.url) --log-key log.pub --state runner.state"
+	S="$C --mirror runner-mirror.db"
+	run checkpoint $C
+	printf 'weights-v3' > models/fraud-v3.bin
+	run record model fraud-detector@3.2.0 --artifact models/fraud-v3.bin --dataset credit-bureau@2026-10 --parent fraud-detector@3.1.0 --metric auc=0.92 $S --key keys/ci.key
+	run record evaluation fraud-detector@3.2.0 --metric auc=0.92 --dataset credit-bureau@2026-10 $S --key keys/bob.key
+	run record approval fraud-detector@3.2.0 --env staging --decision approve $S --key keys/alice.key
+	run record approval fraud-detector@3.2.0 --env staging --decision approve $S --key keys/bob.key
+	# The remote gate: evidence mirrored and checked here, evaluated here,
+	# the decision signed here and posted (the server replays it).
+	run gate --policy production fraud-detector@3.2.0 --env staging $S --key keys/ci.key ||
+		echo "(the gate denied fraud-detector@3.2.0 in staging)"
 	printf '$ python3 clients/python/examples/pipeline.py --server %s ...\n' "$(cat serve.url)"
 	PYTHONPATH=../clients/python /usr/bin/python3 ../clients/python/examples/pipeline.py \
 		--server "$(cat serve.url)" --key keys/ci.key --eval-key keys/bob.key \
