@@ -33,6 +33,7 @@ max_len() {
 	consistency) echo 4096 ;;
 	import | statement | trust_policy | note | cosign | governance) echo 8192 ;;
 	envelope | tlog_proof) echo 16384 ;;
+	tiles) echo 65536 ;;
 	policy_xml) echo 65536 ;;
 	*) echo 4096 ;;
 	esac
