@@ -180,6 +180,7 @@ python-client: deps-check $(BIN)
 
 interop: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/run.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/interop/tiles.sh
 
 # Tampering with the SQLite file, one case at a time: verify must exit 4
 # naming the entry (tests/tamper/run.py).

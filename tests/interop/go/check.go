@@ -14,6 +14,13 @@
 //	check tree LOG.pub DUMP NOTE...                DUMP: "level idx hex" lines (level 0:
 //	                                               leaf hashes, then the tree table);
 //	                                               each NOTE's root = tlog.TreeHash
+//	check tiles LOG.pub URL                        a live `mlledger serve` read as a
+//	                                               C2SP tlog-tiles log with x/mod's own
+//	                                               tile reader (tlog.TileHashReader):
+//	                                               the checkpoint, every hash through
+//	                                               tiles checked against its root, every
+//	                                               entry bundle against the leaf hashes,
+//	                                               and a record proof per entry
 //
 // Exit status 0 when the check holds, 1 when it does not (reason on stdout),
 // 2 on usage errors.  "vectors" prints TAP-like "ok - " / "not ok - " lines.
@@ -36,6 +43,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -450,6 +459,131 @@ func vectors() error {
 	return nil
 }
 
+// httpTiles reads hash tiles from a C2SP tlog-tiles server.  x/mod v0.7.0
+// names tiles as Go's checksum database does, "tile/8/L/N[.p/W]", with the
+// tile height in the path; C2SP tlog-tiles fixes the height at 8 and drops
+// it: "tile/L/N[.p/W]".  Data tiles ("tile/8/data/N") are C2SP's entry
+// bundles ("tile/entries/N"), read by get directly.
+type httpTiles struct {
+	base string
+	n    int // requests made
+}
+
+func (h *httpTiles) get(path string) ([]byte, error) {
+	h.n++
+	resp, err := http.Get(h.base + "/" + path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 256*65537+1))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d", path, resp.StatusCode)
+	}
+	return b, nil
+}
+
+func c2spPath(t tlog.Tile) string {
+	p := t.Path() // "tile/8/L/..." or "tile/8/data/..."
+	p = strings.TrimPrefix(p, "tile/8/")
+	if strings.HasPrefix(p, "data/") {
+		return "tile/entries/" + strings.TrimPrefix(p, "data/")
+	}
+	return "tile/" + p
+}
+
+func (h *httpTiles) Height() int { return 8 }
+
+func (h *httpTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		b, err := h.get(c2spPath(t))
+		if err != nil {
+			return nil, err
+		}
+		if len(b) != t.W*tlog.HashSize {
+			return nil, fmt.Errorf("%s: %d bytes, want %d", c2spPath(t), len(b), t.W*tlog.HashSize)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func (h *httpTiles) SaveTiles(tiles []tlog.Tile, data [][]byte) {}
+
+// tiles checks a served log end to end with x/mod's tile code.
+func tiles(args []string) error {
+	vkey, err := readKey(args[0])
+	if err != nil {
+		return err
+	}
+	h := &httpTiles{base: strings.TrimSuffix(args[1], "/")}
+	cpb, err := h.get("checkpoint")
+	if err != nil {
+		return err
+	}
+	cp, err := openCheckpoint(vkey, cpb)
+	if err != nil {
+		return err
+	}
+	tree := tlog.Tree{N: cp.size, Hash: cp.root}
+	th := tlog.TileHashReader(tree, h)
+	root, err := tlog.TreeHash(cp.size, th)
+	if err != nil {
+		return fmt.Errorf("tlog.TreeHash through tiles: %v", err)
+	}
+	if root != cp.root {
+		return errors.New("the root computed from the tiles is not the checkpoint's")
+	}
+	// Entry bundles: each entry's record hash is the leaf hash the tiles
+	// (checked against the signed root) hold at its index.
+	for start := int64(0); start < cp.size; start += 256 {
+		w := cp.size - start
+		if w > 256 {
+			w = 256
+		}
+		t := tlog.Tile{H: 8, L: -1, N: start / 256, W: int(w)}
+		b, err := h.get(c2spPath(t))
+		if err != nil {
+			return err
+		}
+		for i := int64(0); i < w; i++ {
+			if len(b) < 2 {
+				return fmt.Errorf("%s: entry %d missing", c2spPath(t), start+i)
+			}
+			n := int(b[0])<<8 | int(b[1])
+			if n == 0 || len(b) < 2+n {
+				return fmt.Errorf("%s: entry %d: bad length", c2spPath(t), start+i)
+			}
+			rec := b[2 : 2+n]
+			b = b[2+n:]
+			hs, err := th.ReadHashes([]int64{tlog.StoredHashIndex(0, start+i)})
+			if err != nil {
+				return err
+			}
+			if tlog.RecordHash(rec) != hs[0] {
+				return fmt.Errorf("entry %d: its record hash is not the tile's leaf hash", start+i)
+			}
+			p, err := tlog.ProveRecord(cp.size, start+i, th)
+			if err != nil {
+				return err
+			}
+			if err := tlog.CheckRecord(p, cp.size, cp.root, start+i, hs[0]); err != nil {
+				return fmt.Errorf("entry %d: %v", start+i, err)
+			}
+		}
+		if len(b) != 0 {
+			return fmt.Errorf("%s: %d bytes after the last entry", c2spPath(t), len(b))
+		}
+	}
+	fmt.Printf("ok %s size %d: root through tiles, %d entries and their record proofs (%d requests)\n",
+		cp.origin, cp.size, cp.size, h.n)
+	return nil
+}
+
 func main() {
 	a := os.Args[1:]
 	var err error
@@ -473,9 +607,11 @@ func main() {
 		err = consistency(a[1:])
 	case len(a) >= 3 && a[0] == "tree":
 		err = tree(a[1:])
+	case len(a) == 3 && a[0] == "tiles":
+		err = tiles(a[1:])
 	default:
 		fmt.Fprintln(os.Stderr, "usage: check vectors | checkpoint LOG.pub NOTE | inclusion LOG.pub BUNDLE LEAF |")
-		fmt.Fprintln(os.Stderr, "       consistency LOG.pub OLD NEW PROOF | tree LOG.pub DUMP NOTE...")
+		fmt.Fprintln(os.Stderr, "       consistency LOG.pub OLD NEW PROOF | tree LOG.pub DUMP NOTE... | tiles LOG.pub URL")
 		os.Exit(2)
 	}
 	if err != nil {
