@@ -7,10 +7,13 @@
 # Appends through the server come back with proofs the client checks;
 # retries give the same index; a mirror verifies, gates and exports as the
 # server's ledger does; a gate decision is signed here and lands on the
-# server.  Refused with exit 4: a server rolled back to an older copy, a
-# forked history under the same log key, a checkpoint or proof signed by
-# another key, a server whose ledger was edited in SQLite (the mirror stays
-# as it was).  Error statuses map to the documented exit codes.
+# server; a mirror fetches the checkpoint notes its gate decisions name
+# (GET /checkpoint/N) and replays them.  Refused with exit 4: a server
+# rolled back to an older copy, a forked history under the same log key, a
+# checkpoint or proof signed by another key, a server whose ledger was
+# edited in SQLite (the mirror stays as it was), a note for /checkpoint/N
+# of another size, key or root.  Error statuses map to the documented exit
+# codes.
 # Prints "ok - NAME" / "not ok - NAME: DETAIL", then "N passed, N failed".
 
 if [ -z "${BASH_VERSION:-}" ]; then
