@@ -741,8 +741,9 @@ struct ml_replica {
 };
 
 /* Notes that a gate decision copied (c, entry seq) names the checkpoint of
- * its ledger.size: replaying it needs that note (FORMAT.md §5 rule 12).
- * Decisions of another origin or beyond the copy name none we can check. */
+ * its ledger.size: replaying it needs that note (FORMAT.md §2 "Gate
+ * decisions").  Decisions that are not replayable, of another origin or
+ * beyond the copy name none it needs or can check. */
 static int
 replica_want(struct ml_replica *r, const struct ml_checked *c, struct ml_err *e)
 {
@@ -751,7 +752,8 @@ replica_want(struct ml_replica *r, const struct ml_checked *c, struct ml_err *e)
 	json_int_t n = json_integer_value(json_object_get(led, "size"));
 	uint64_t *w;
 
-	if (!o || strcmp(o, r->l->origin) != 0 || n < 1 || (uint64_t)n > c->seq)
+	if (!ml_gate_replayable_shape(c->st.predicate) || !o || strcmp(o, r->l->origin) != 0 ||
+	    n < 1 || (uint64_t)n > c->seq)
 		return ML_OK;
 	if (r->nwant && r->want[r->nwant - 1] == (uint64_t)n)
 		return ML_OK;

@@ -698,18 +698,26 @@ out:
 
 /* Fetches GET /checkpoint/<size> and passes it to the replica, which checks
  * its root against the copied tree: a note of another log, key, size or root
- * is ML_EINTEGRITY. */
+ * is ML_EINTEGRITY.  A 404 stores nothing and is no error: a server before
+ * the route, or a decision naming a size the log never signed (any author
+ * may record one), must not stop every mirror; verify --decisions then
+ * says the note is missing. */
 static int
 mirror_note(struct ml_remote *r, struct ml_replica *rep, uint64_t size, struct ml_err *e)
 {
 	struct ml_http_resp resp;
 	struct ml_checkpoint cp;
 	char path[40];
+	long status;
 	int rc;
 
 	snprintf(path, sizeof path, "/checkpoint/%llu", (unsigned long long)size);
-	if ((rc = get200(r, path, ML_NOTE_MAX, &resp, e)))
-		return rc;
+	if ((rc = get200s(r, path, ML_NOTE_MAX, &resp, &status, e))) {
+		if (status != 404)
+			return rc;
+		ml_err_clear(e);
+		return ML_OK;
+	}
 	if ((rc = ml_tlog_note_of(&r->logkey, (const char *)resp.body.data, resp.body.len, &cp,
 				  e)))
 		rc = ml_err_prefix(e, ML_EINTEGRITY, path + 1);
