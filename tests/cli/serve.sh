@@ -8,8 +8,8 @@
 # rebuilt from the proof and the envelope; a retry answers the same entry
 # (Mlledger-Existing); every refusal class has its status (400, 403 unknown
 # and revoked, 409, 413, 405, 404, 414); refused envelopes in a batch leave
-# the others in; /checkpoint, every tile and bundle, /consistency agree with
-# the CLI; a slow body is cut while others are served; SIGTERM with appends
+# the others in; /checkpoint, /checkpoint/N (404 for sizes never signed),
+# every tile and bundle, /consistency agree with the CLI; a slow body is cut while others are served; SIGTERM with appends
 # in flight loses no answered entry and the ledger verifies.  Bounded: about
 # 30 s.  Prints "ok - NAME" / "not ok - NAME: DETAIL", then "N passed, N failed".
 
