@@ -734,7 +734,39 @@ struct ml_replica {
 	struct ml_rules_state rules;
 	struct ml_err *e;       /* for replica_node, the edge's callback */
 	int genesis_format;     /* the format the genesis copied here declares; 0: none */
+	/* sizes of past checkpoints that gate decisions copied name, for
+	 * ml_replica_wanted; at most one per entry copied */
+	uint64_t *want;
+	size_t nwant, capwant;
 };
+
+/* Notes that a gate decision copied (c, entry seq) names the checkpoint of
+ * its ledger.size: replaying it needs that note (FORMAT.md §2 "Gate
+ * decisions").  Decisions that are not replayable, of another origin or
+ * beyond the copy name none it needs or can check. */
+static int
+replica_want(struct ml_replica *r, const struct ml_checked *c, struct ml_err *e)
+{
+	json_t *led = json_object_get(c->st.predicate, "ledger");
+	const char *o = json_string_value(json_object_get(led, "origin"));
+	json_int_t n = json_integer_value(json_object_get(led, "size"));
+	uint64_t *w;
+
+	if (!ml_gate_replayable_shape(c->st.predicate) || !o || strcmp(o, r->l->origin) != 0 ||
+	    n < 1 || (uint64_t)n > c->seq)
+		return ML_OK;
+	if (r->nwant && r->want[r->nwant - 1] == (uint64_t)n)
+		return ML_OK;
+	if (r->nwant == r->capwant) {
+		size_t cap = r->capwant ? r->capwant * 2 : 16;
+		if (!(w = realloc(r->want, cap * sizeof *w)))
+			return ml_err_set(e, ML_EIO, "out of memory");
+		r->want = w;
+		r->capwant = cap;
+	}
+	r->want[r->nwant++] = (uint64_t)n;
+	return ML_OK;
+}
 
 static int
 replica_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[ML_SHA256_LEN])
@@ -825,6 +857,8 @@ ml_replica_add(struct ml_replica *r, const struct ml_entry *en, uint8_t leaf[ML_
 		rc = replica_bad(e, en->seq, "append time goes backwards");
 	else if (c.st.kind == ML_KIND_GENESIS)
 		rc = replica_genesis(r, &c, e);
+	else if (c.st.kind == ML_KIND_GATE)
+		rc = replica_want(r, &c, e);
 	if (rc == ML_OK) {
 		ml_leaf_hash(en, leaf);
 		if ((rc = ml_store_entry_insert(r->l->s, en, leaf, e)) == ML_OK)
@@ -842,14 +876,14 @@ ml_replica_add(struct ml_replica *r, const struct ml_entry *en, uint8_t leaf[ML_
 	return ML_OK;
 }
 
-/* note is a checkpoint of the replica's log, of its size and root. */
+/* note is a checkpoint of the replica's log, of size and root. */
 static int
-replica_note_ok(struct ml_replica *r, const char *note, size_t len, struct ml_err *e)
+replica_note_ok(struct ml_replica *r, const char *note, size_t len, uint64_t size,
+		const uint8_t root[ML_SHA256_LEN], struct ml_err *e)
 {
 	struct ml_note n;
 	struct ml_checkpoint cp;
 	struct ml_pubkey k;
-	uint8_t root[ML_SHA256_LEN];
 	int rc;
 
 	if ((rc = ml_pubkey_parse(r->l->logkey, strlen(r->l->logkey), &k, e)))
@@ -863,33 +897,87 @@ replica_note_ok(struct ml_replica *r, const char *note, size_t len, struct ml_er
 	ml_note_clear(&n);
 	if (rc)
 		return ml_err_prefix(e, ML_EINTEGRITY, "the checkpoint");
-	ml_merkle_edge_root(&r->edge, root);
-	if (strcmp(cp.origin, r->l->origin) != 0 || cp.size != r->next ||
+	if (strcmp(cp.origin, r->l->origin) != 0 || cp.size != size ||
 	    memcmp(cp.root, root, ML_SHA256_LEN) != 0) {
 		char want[ML_SHA256_LEN * 2 + 1], got[ML_SHA256_LEN * 2 + 1];
 		ml_hex_encode(cp.root, ML_SHA256_LEN, want);
 		ml_hex_encode(root, ML_SHA256_LEN, got);
 		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint (size %llu, root %.16s...) is "
 				  "not the tree of the entries copied (size %llu, root %.16s...)",
-				  (unsigned long long)cp.size, want, (unsigned long long)r->next,
+				  (unsigned long long)cp.size, want, (unsigned long long)size,
 				  got);
 	}
 	return ML_OK;
 }
 
-int
-ml_replica_commit(struct ml_replica *r, const char *note, size_t len, struct ml_err *e)
+/* Stores note as the checkpoint of size unless one of that size is. */
+static int
+replica_note_put(struct ml_replica *r, uint64_t size, const char *note, struct ml_err *e)
 {
-	char fmt[4], *held = NULL;
+	char *held = NULL;
 	uint64_t got;
 	int rc;
 
-	if ((rc = replica_note_ok(r, note, len, e)))
-		goto out;
-	rc = ml_store_checkpoint_get(r->l->s, (int64_t)r->next, &got, &held, e);
+	rc = ml_store_checkpoint_get(r->l->s, (int64_t)size, &got, &held, e);
 	free(held);
 	if (rc == ML_EINPUT)
-		rc = ml_store_checkpoint_put(r->l->s, r->next, note, e);
+		rc = ml_store_checkpoint_put(r->l->s, size, note, e);
+	return rc;
+}
+
+int
+ml_replica_wanted(struct ml_replica *r, uint64_t *size, struct ml_err *e)
+{
+	char *held;
+	uint64_t got;
+	int rc;
+
+	*size = 0;
+	while (r->nwant) {
+		uint64_t n = r->want[--r->nwant];
+		held = NULL;
+		rc = ml_store_checkpoint_get(r->l->s, (int64_t)n, &got, &held, e);
+		free(held);
+		if (rc == ML_EINPUT) {
+			*size = n;
+			return ML_OK;
+		}
+		if (rc)
+			return rc;
+	}
+	return ML_OK;
+}
+
+int
+ml_replica_checkpoint(struct ml_replica *r, uint64_t size, const char *note, size_t len,
+		      struct ml_err *e)
+{
+	struct ml_store_nodes ctx = {r->l->s, e};
+	uint8_t root[ML_SHA256_LEN];
+	int rc;
+
+	if (size < 1 || size > r->next)
+		return ml_err_set(e, ML_EINTEGRITY, "a checkpoint of size %llu, beyond the %llu "
+				  "entries copied", (unsigned long long)size,
+				  (unsigned long long)r->next);
+	if (ml_merkle_root(ml_store_node_read, &ctx, size, root) != 0)
+		return e->code ? e->code : ML_EIO;
+	if ((rc = replica_note_ok(r, note, len, size, root, e)))
+		return rc;
+	return replica_note_put(r, size, note, e);
+}
+
+int
+ml_replica_commit(struct ml_replica *r, const char *note, size_t len, struct ml_err *e)
+{
+	uint8_t root[ML_SHA256_LEN];
+	char fmt[4];
+	int rc;
+
+	ml_merkle_edge_root(&r->edge, root);
+	if ((rc = replica_note_ok(r, note, len, r->next, root, e)))
+		goto out;
+	rc = replica_note_put(r, r->next, note, e);
 	if (rc == ML_OK && r->genesis_format) {
 		snprintf(fmt, sizeof fmt, "%d", r->genesis_format);
 		rc = ml_store_meta_set(r->l->s, "format", fmt, e);
@@ -911,5 +999,6 @@ ml_replica_abort(struct ml_replica *r)
 	if (r->l)
 		ml_store_rollback(r->l->s);
 	ml_rules_state_free(&r->rules);
+	free(r->want);
 	free(r);
 }

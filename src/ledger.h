@@ -165,6 +165,18 @@ uint64_t ml_replica_next(const struct ml_replica *r);
  * errors.  After an error only abort is allowed. */
 int ml_replica_add(struct ml_replica *r, const struct ml_entry *en,
 		   uint8_t leaf[ML_SHA256_LEN], struct ml_err *e);
+/* A past checkpoint size that a gate decision copied since the last call
+ * names (its ledger.size, FORMAT.md §2 "Gate decisions") and the replica does
+ * not store; its replay needs that note.  *size = 0 when none is left; each
+ * size is told once. */
+int ml_replica_wanted(struct ml_replica *r, uint64_t *size, struct ml_err *e);
+/* Checks note (len bytes): a checkpoint signed by the replica's log key, of
+ * its origin, of size (1 <= size <= ml_replica_next(r)) and whose root is the
+ * copied tree's at size; stores it (unless a checkpoint of that size is
+ * stored) in the replica's transaction.  ML_EINTEGRITY when it does not
+ * match (nothing is stored); after an error only abort is allowed. */
+int ml_replica_checkpoint(struct ml_replica *r, uint64_t size, const char *note, size_t len,
+			  struct ml_err *e);
 /* Checks note (len bytes): a checkpoint signed by the replica's log key, of
  * its origin, whose size is the replica's and whose root is the tree's;
  * stores it (unless a checkpoint of that size is stored) and commits.

@@ -696,6 +696,55 @@ out:
 	return rc;
 }
 
+/* Fetches GET /checkpoint/<size> and passes it to the replica, which checks
+ * its root against the copied tree: a note of another log, key, size or root
+ * is ML_EINTEGRITY.  A 404 stores nothing and is no error: a server before
+ * the route, or a decision naming a size the log never signed (any author
+ * may record one), must not stop every mirror; verify --decisions then
+ * says the note is missing. */
+static int
+mirror_note(struct ml_remote *r, struct ml_replica *rep, uint64_t size, struct ml_err *e)
+{
+	struct ml_http_resp resp;
+	struct ml_checkpoint cp;
+	char path[40];
+	long status;
+	int rc;
+
+	snprintf(path, sizeof path, "/checkpoint/%llu", (unsigned long long)size);
+	if ((rc = get200s(r, path, ML_NOTE_MAX, &resp, &status, e))) {
+		if (status != 404)
+			return rc;
+		ml_err_clear(e);
+		return ML_OK;
+	}
+	if ((rc = ml_tlog_note_of(&r->logkey, (const char *)resp.body.data, resp.body.len, &cp,
+				  e)))
+		rc = ml_err_prefix(e, ML_EINTEGRITY, path + 1);
+	else if (cp.size != size)
+		rc = ml_err_set(e, ML_EINTEGRITY, "%s: a checkpoint of size %llu", path + 1,
+				(unsigned long long)cp.size);
+	else if ((rc = ml_replica_checkpoint(rep, size, (const char *)resp.body.data,
+					     resp.body.len, e)))
+		rc = ml_err_prefix(e, rc == ML_EIO ? ML_EIO : ML_EINTEGRITY, path + 1);
+	ml_http_resp_free(&resp);
+	return rc;
+}
+
+/* The checkpoints that the gate decisions copied so far name (their replay
+ * needs each note, FORMAT.md §5 rule 12), each fetched once. */
+static int
+mirror_notes(struct ml_remote *r, struct ml_replica *rep, struct ml_err *e)
+{
+	uint64_t size;
+	int rc;
+
+	while ((rc = ml_replica_wanted(rep, &size, e)) == ML_OK && size)
+		if ((rc = mirror_note(r, rep, size, e)))
+			return rc;
+	return rc;
+}
+
 /* The replica's own checks before copying: its log, not longer than ck. */
 static int
 mirror_fits(struct ml_remote *r, struct ml_ledger *l, uint64_t held,
@@ -751,7 +800,7 @@ ml_remote_mirror(struct ml_remote *r, const char *path, const struct ml_remote_c
 	if ((rc = mirror_fits(r, l, m.before, ck, e)))
 		goto out;
 	for (n = m.before / ML_TILE_WIDTH; n * ML_TILE_WIDTH < size; n++) {
-		if ((rc = mirror_bundle(r, rep, n, size, e)))
+		if ((rc = mirror_bundle(r, rep, n, size, e)) || (rc = mirror_notes(r, rep, e)))
 			goto out;
 		if (r->progress)
 			r->progress(r->progress_ctx, ml_replica_next(rep), size);

@@ -487,6 +487,39 @@ h_consistency(struct req *r)
 	return ret;
 }
 
+/* GET /checkpoint/<N>: the signed note the log stored at size N, one URL per
+ * size (decimal, no leading zeros, 1 <= N <= the latest size); 404 when no
+ * checkpoint of size N was signed.  A stored note never changes: immutable. */
+static enum MHD_Result
+h_checkpoint_n(struct req *r)
+{
+	struct ml_server *s = r->srv;
+	struct ml_ledger *l;
+	struct ml_err e;
+	uint64_t n, got;
+	char *note = NULL;
+	enum MHD_Result ret;
+	int rc;
+
+	if (r->uri_escaped || parse_size(r->url + strlen("/checkpoint/"), &n) || n < 1 ||
+	    n > latest_size(s))
+		return not_found(r);
+	ml_err_clear(&e);
+	l = reader_get(s);
+	rc = ml_store_checkpoint_get(ml_ledger_store(l), (int64_t)n, &got, &note, &e);
+	reader_put(s, l);
+	if (rc == ML_EINPUT || (rc == ML_OK && got != n))
+		ret = reply_error(r, 404, "the log signed no checkpoint of size %llu",
+				  (unsigned long long)n);
+	else if (rc)
+		ret = reply_error(r, 500, "%s", e.msg);
+	else
+		ret = reply(r, 200, "text/plain; charset=utf-8", note, strlen(note),
+			    "public, max-age=31536000, immutable");
+	free(note);
+	return ret;
+}
+
 /* ---- POST /add -------------------------------------------------------------- */
 
 /* Called under the sequencer's lock before the committer can see the item. */
@@ -696,6 +729,7 @@ h_add_checkpoint(struct req *r)
 static const struct route routes[] = {
 	{"POST", "/add", 0, ML_SERVE_BODY_MAX, h_add},
 	{"GET", "/checkpoint", 0, 0, h_checkpoint},
+	{"GET", "/checkpoint/", 1, 0, h_checkpoint_n},
 	{"GET", "/tile/", 1, 0, h_tile},
 	{"GET", "/consistency", 0, 0, h_consistency},
 	{"GET", "/healthz", 0, 0, h_healthz},

@@ -16,6 +16,13 @@ lies in one way, chosen by MODE:
                   answer (a proof of that entry) marked Mlledger-Existing: 1
   no-consistency  GET /consistency answers 404
   huge-checkpoint GET /checkpoint answers 1 MiB
+  ckpt-latest     GET /checkpoint/N answers the latest note (another size)
+  ckpt-bad-sig    GET /checkpoint/N answers the note with its signature
+                  altered (not signed by the log key)
+  ckpt-missing    GET /checkpoint/N answers 404
+  ckpt-fork       GET /checkpoint/N answers $HOSTILE_UPSTREAM2's note of
+                  size N: a server of the same log key with another history
+                  (another root at N)
 
   hostile_proxy.py UPSTREAM MODE READYFILE
 writes its URL to READYFILE (temporary name, then renamed) and serves until
@@ -66,6 +73,28 @@ def backdate(bundle):
     return es
 
 
+def lie_note(path, status, body):
+    """The ckpt-* modes' answer to GET /checkpoint/N."""
+    if MODE == "ckpt-latest":
+        st, _, latest = fetch("GET", "/checkpoint")
+        return st, latest
+    if MODE == "ckpt-bad-sig":
+        lines = body.decode().split("\n")
+        sig = lines[-2].split(" ")
+        raw = bytearray(base64.b64decode(sig[2]))
+        raw[-1] ^= 1
+        sig[2] = base64.b64encode(bytes(raw)).decode()
+        lines[-2] = " ".join(sig)
+        return status, "\n".join(lines).encode()
+    if MODE == "ckpt-missing":
+        return 404, b"not found\n"
+    if MODE == "ckpt-fork":
+        other = os.environ["HOSTILE_UPSTREAM2"].rstrip("/")
+        with urllib.request.urlopen(other + path, timeout=20) as r:
+            return r.status, r.read()
+    return status, body
+
+
 def lie(method, path, status, body):
     if status != 200:
         return status, body
@@ -102,6 +131,8 @@ def lie(method, path, status, body):
         return 404, b"not found\n"
     if MODE == "huge-checkpoint" and path == "/checkpoint":
         return status, body + b"x" * (1 << 20)
+    if MODE.startswith("ckpt-") and path.startswith("/checkpoint/"):
+        return lie_note(path, status, body)
     return status, body
 
 

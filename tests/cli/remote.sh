@@ -7,10 +7,13 @@
 # Appends through the server come back with proofs the client checks;
 # retries give the same index; a mirror verifies, gates and exports as the
 # server's ledger does; a gate decision is signed here and lands on the
-# server.  Refused with exit 4: a server rolled back to an older copy, a
-# forked history under the same log key, a checkpoint or proof signed by
-# another key, a server whose ledger was edited in SQLite (the mirror stays
-# as it was).  Error statuses map to the documented exit codes.
+# server; a mirror fetches the checkpoint notes its gate decisions name
+# (GET /checkpoint/N) and replays them.  Refused with exit 4: a server
+# rolled back to an older copy, a forked history under the same log key, a
+# checkpoint or proof signed by another key, a server whose ledger was
+# edited in SQLite (the mirror stays as it was), a note for /checkpoint/N
+# of another size, key or root.  Error statuses map to the documented exit
+# codes.
 # Prints "ok - NAME" / "not ok - NAME: DETAIL", then "N passed, N failed".
 
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -154,6 +157,60 @@ n1=$("$M" --ledger "$L" log --kind gate 2>/dev/null | wc -l)
 [ "$n1" = $((n0 + 1)) ] && grep -q "decision recorded at seq" gate.err &&
 	ok "gate --server --key: the decision is on the server" ||
 	nok "gate decision" "$n0 -> $n1: $(head -c 300 gate.err)"
+
+# ---- 3b. a mirror holds the checkpoints its gate decisions name ------------------
+# A gate decision records the SHA-256 of the checkpoint note of its size;
+# tlog-tiles serves only the latest note, so mirror fetches /checkpoint/N.
+for i in 1 2; do
+	"$M" record dataset gd@$i --digest "sha256:$(printf %064d $((i + 60)))" --key ci.key \
+		--server "$UA" $R --state st --mirror mirror.db >/dev/null 2>&1
+	"$M" gate --server "$UA" $R --state st --mirror mirror.db --policy production m@1 \
+		--env staging --key ci.key >/dev/null 2>&1
+done
+# decsizes LEDGER: the sizes its gate decisions name, one a line
+decsizes() {
+	local q
+	for q in $("$M" --ledger "$1" log --kind gate --format json 2>/dev/null |
+		grep -o '"seq": *[0-9]*' | grep -o '[0-9]*$'); do
+		"$M" --ledger "$1" show "$q" --format json 2>/dev/null | tr -d ' \n' |
+			grep -o '"ledger":{[^}]*}' | grep -o '"size":[0-9]*' | grep -o '[0-9]*$'
+	done | sort -un
+}
+decsizes "$L" >dec.sizes
+[ "$(wc -l <dec.sizes)" -ge 3 ] && ok "gate decisions at $(wc -l <dec.sizes) sizes" ||
+	nok "gate decisions at several sizes" "$(tr '\n' ' ' <dec.sizes)"
+expect 0 "mirror copies a ledger with gate decisions" "dec.db: " \
+	"$M" mirror --server "$UA" $R --out dec.db
+same=1
+for n in $(cat dec.sizes); do
+	"$M" --ledger "$L" checkpoint --size "$n" >n.server 2>/dev/null
+	"$M" --ledger dec.db checkpoint --size "$n" >n.mirror 2>/dev/null
+	[ -s n.server ] && cmp -s n.server n.mirror || { same=0; break; }
+done
+[ $same = 1 ] && ok "the mirror holds the server's note of each size a decision names" ||
+	nok "notes in the mirror" "size $n: $(head -c 200 n.mirror)"
+expect 0 "verify --decisions on the mirror replays every gate decision" "" \
+	"$M" --ledger dec.db verify --decisions
+expect 0 "verify --decisions on a mirror brought up step by step" "" \
+	"$M" --ledger mirror.db verify --decisions
+if [ -n "$PY" ]; then
+	# what mirrors held before: only the notes of the sizes copied to
+	cp dec.db gap.db
+	"$PY" - gap.db $(head -1 dec.sizes) <<'EOF2'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+t = c.execute("SELECT sql FROM sqlite_master WHERE name = 'checkpoints_append_only_d'").fetchone()[0]
+c.execute("DROP TRIGGER checkpoints_append_only_d")
+c.execute("DELETE FROM checkpoints WHERE size = ?", (int(sys.argv[2]),))
+c.execute(t)
+c.commit()
+EOF2
+	expect 4 "without the note a decision names, its replay fails" \
+		"no signed checkpoint of size $(head -1 dec.sizes)" \
+		"$M" --ledger gap.db verify --decisions
+fi
+cp dec.db lag.db # a mirror behind: 6. lies to it about later decisions' notes
+
 expect 0 "verify --server mirrors and verifies" "entries intact" \
 	"$M" verify --server "$UA" $R --state st --mirror mirror.db
 expect 0 "verify --server with the default mirror (~/.cache)" "entries intact" \
@@ -324,8 +381,51 @@ proxy() {
 	return 1
 }
 unproxy() { kill "$PROXY" 2>/dev/null; wait "$PROXY" 2>/dev/null; }
+[ -n "$PY" ] && copy "$L" fork2.db # the same log key, another history from here
 if [ -n "$PY" ] && serve_start A "$L"; then
 	UA=$SERVE_URL
+	for mode in ckpt-latest ckpt-bad-sig; do
+		proxy $mode || { nok "proxy $mode" "did not start"; continue; }
+		rm -f h.db
+		expect 4 "a mirror refuses a wrong answer to /checkpoint/N ($mode)" \
+			"checkpoint" "$M" mirror --server "$UP" $R --out h.db
+		[ ! -e h.db ] && ok "nothing is kept ($mode)" || nok "$mode copy" "h.db exists"
+		unproxy
+	done
+	# withheld (or a server before the route): copied, the replay says so
+	proxy ckpt-missing && {
+		rm -f h.db
+		expect 0 "a 404 for /checkpoint/N does not stop the mirror" "h.db: " \
+			"$M" mirror --server "$UP" $R --out h.db
+		expect 4 "... and verify --decisions names the note it lacks" \
+			"no signed checkpoint of size" "$M" --ledger h.db verify --decisions
+		unproxy
+	}
+	# a decision at a size where the fork has another root
+	"$M" record dataset fk@1 --digest "sha256:$(printf %064d 71)" --key ci.key \
+		--server "$UA" $R --mirror mirror.db >/dev/null 2>&1
+	"$M" gate --server "$UA" $R --mirror mirror.db --policy production m@1 --env staging \
+		--key ci.key >/dev/null 2>&1
+	if serve_start F fork2.db; then
+		"$M" record dataset fk@2 --digest "sha256:$(printf %064d 72)" --key ci.key \
+			--server "$SERVE_URL" $R --mirror fork2-mirror.db >/dev/null 2>&1
+		export HOSTILE_UPSTREAM2=$SERVE_URL
+		n_m=$(entries lag.db)
+		c_m=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(
+			"SELECT count(*) FROM checkpoints").fetchone()[0])' lag.db)
+		proxy ckpt-fork && {
+			expect 4 "a note of another root at a decision's size is refused" \
+				"not the tree" "$M" mirror --server "$UP" $R --out lag.db
+			unproxy
+		}
+		[ "$(entries lag.db)" = "$n_m" ] && [ "$("$PY" -c 'import sqlite3,sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM checkpoints").fetchone()[0])' \
+			lag.db)" = "$c_m" ] && ok "the mirror is unchanged by the forked note" ||
+			nok "lag.db after fork note" "$(entries lag.db) entries, was $n_m"
+		serve_stop F
+	else
+		nok "serve F" "did not start"
+	fi
 	for mode in tile-short bundle-extra bundle-swap; do
 		proxy $mode || { nok "proxy $mode" "did not start"; continue; }
 		rm -f h.db

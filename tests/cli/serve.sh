@@ -8,8 +8,8 @@
 # rebuilt from the proof and the envelope; a retry answers the same entry
 # (Mlledger-Existing); every refusal class has its status (400, 403 unknown
 # and revoked, 409, 413, 405, 404, 414); refused envelopes in a batch leave
-# the others in; /checkpoint, every tile and bundle, /consistency agree with
-# the CLI; a slow body is cut while others are served; SIGTERM with appends
+# the others in; /checkpoint, /checkpoint/N (404 for sizes never signed),
+# every tile and bundle, /consistency agree with the CLI; a slow body is cut while others are served; SIGTERM with appends
 # in flight loses no answered entry and the ledger verifies.  Bounded: about
 # 30 s.  Prints "ok - NAME" / "not ok - NAME: DETAIL", then "N passed, N failed".
 
@@ -214,6 +214,37 @@ for q in "old=0&new=$SIZE" "old=5&new=4" "old=1&new=$((SIZE + 1))" "old=1" "old=
 	[ "$c" = 400 ] || bad="$bad $q=$c"
 done
 [ -z "$bad" ] && ok "bad consistency sizes: 400" || nok "bad consistency sizes: 400" "$bad"
+# /checkpoint/N: the note stored at size N, immutable; 404 for a size never
+# signed (the grouped batches above left some), 0, beyond, or misspelt
+"$PY" - "$MLLEDGER_LEDGER" "$SIZE" >ck.sizes <<'EOF2'
+import sqlite3, sys
+c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+have = {r[0] for r in c.execute("SELECT size FROM checkpoints")}
+print(" ".join(str(n) for n in sorted(have) if n <= int(sys.argv[2])))
+print(next(n for n in range(1, int(sys.argv[2])) if n not in have))
+EOF2
+good=1 nck=0
+for n in $(sed -n 1p ck.sizes); do
+	nck=$((nck + 1))
+	$CURL -D ck.hdr "$SERVE_URL/checkpoint/$n" >ck.served
+	"$M" checkpoint --size "$n" >ck.cli
+	[ -s ck.cli ] && cmp -s ck.served ck.cli &&
+		grep -qi '^cache-control: public, max-age=31536000, immutable' ck.hdr &&
+		grep -qi '^content-type: text/plain; charset=utf-8' ck.hdr || { good=0; break; }
+done
+[ $good = 1 ] && [ $nck -gt 2 ] && ok "/checkpoint/N is 'checkpoint --size N', immutable ($nck sizes)" ||
+	nok "/checkpoint/N is 'checkpoint --size N'" "size $n: $(head -c 200 ck.served)"
+unsigned=$(sed -n 2p ck.sizes)
+bad=
+for p in 0 $((SIZE + 1)) "$unsigned" 0$SIZE +$SIZE -1 "%20$SIZE" x 1x 99999999999999999999 \
+	"" "$SIZE/" "%3$((SIZE % 10))" 18446744073709551617; do
+	c=$($CURL -o /dev/null -w '%{http_code}' "$SERVE_URL/checkpoint/$p")
+	[ "$c" = 404 ] || bad="$bad '$p'=$c"
+done
+[ -z "$bad" ] && ok "/checkpoint/N: 404 for 0, beyond, never signed ($unsigned), misspelt" ||
+	nok "/checkpoint/N 404s" "$bad"
+c=$($CURL -I -o /dev/null -w '%{http_code}' "$SERVE_URL/checkpoint/$SIZE")
+[ "$c" = 200 ] && ok "HEAD /checkpoint/N: 200" || nok "HEAD /checkpoint/N: 200" "$c"
 [ "$($CURL "$SERVE_URL/healthz")" = ok ] && ok "/healthz: ok" || nok "/healthz: ok" ""
 c=$($CURL -I -o /dev/null -w '%{http_code}' "$SERVE_URL/checkpoint")
 [ "$c" = 200 ] && ok "HEAD /checkpoint: 200" || nok "HEAD /checkpoint: 200" "$c"

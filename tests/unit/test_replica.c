@@ -4,7 +4,9 @@
  * log, an envelope whose signature does not verify, a time the checkpoint
  * does not cover (root mismatch), a checkpoint of another size or not
  * signed by the replica's log key.  Appends to a replica are refused: it
- * has no log key. */
+ * has no log key.  A past checkpoint (ml_replica_checkpoint) is stored only
+ * when of a size copied, signed by the log key and of the copied tree's
+ * root at that size. */
 #include "testutil.h"
 
 #include <sodium.h>
@@ -208,12 +210,70 @@ test_refusals(void **state)
 	free(onote);
 }
 
+/* ml_replica_checkpoint with en (or, tampered, bad) copied first. */
+static int
+past(struct fx *f, const struct ml_entry *en, uint64_t size, const char *note,
+     struct ml_err *e)
+{
+	struct ml_ledger *l;
+	struct ml_replica *r;
+	uint8_t leaf[ML_SHA256_LEN];
+	uint64_t want = 1;
+	int rc;
+
+	assert_int_equal(ml_ledger_open(f->rep, 1, &l, e), ML_OK);
+	assert_int_equal(ml_replica_begin(l, &r, e), ML_OK);
+	assert_int_equal(ml_replica_add(r, en, leaf, e), ML_OK);
+	assert_int_equal(ml_replica_wanted(r, &want, e), ML_OK);
+	assert_int_equal(want, 0); /* a genesis names no checkpoint */
+	rc = ml_replica_checkpoint(r, size, note, strlen(note), e);
+	if (rc == ML_OK)
+		rc = ml_replica_commit(r, note, strlen(note), e);
+	else
+		ml_replica_abort(r);
+	ml_ledger_close(l);
+	return rc;
+}
+
+static void
+test_past_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	struct ml_entry en, oth, bad;
+	uint8_t *buf, *obuf;
+	char *note, *onote;
+	struct ml_err e;
+
+	read_src(f->src, 0, &en, &buf, &note);
+	read_src(f->other, 0, &oth, &obuf, &onote);
+	make_replica(f, f->src);
+	assert_int_equal(past(f, &en, 0, note, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "beyond"));
+	assert_int_equal(past(f, &en, 2, note, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "beyond"));
+	assert_int_equal(past(f, &en, 1, onote, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "not signed by the log key"));
+	bad = en;
+	bad.time_us++; /* another leaf: another root at size 1 */
+	assert_int_equal(past(f, &bad, 1, note, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "not the tree"));
+	assert_int_equal(replica_size(f), 0); /* nothing was written */
+	ml_err_clear(&e);
+	assert_int_equal(past(f, &en, 1, note, &e), ML_OK); /* and commit stores it once */
+	assert_int_equal(replica_size(f), 1);
+	free(buf);
+	free(obuf);
+	free(note);
+	free(onote);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_copy_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_past_checkpoint, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
