@@ -115,8 +115,10 @@ fail:
 	{
 		char msg[sizeof e.msg + 48];
 		snprintf(msg, sizeof msg, "%s (nothing of the batch was written)", e.msg);
+		/* the batch's own failure (the lock, the log key, the commit) is
+		 * no refusal of the items: a storage error to each */
 		for (i = 0; i < n; i++)
-			item_fail(items[i], rc == ML_OK ? ML_EIO : rc, msg);
+			item_fail(items[i], rc == ML_EINTEGRITY ? rc : ML_EIO, msg);
 	}
 	return rc;
 }
@@ -174,11 +176,12 @@ committer(void *arg)
 			pthread_mutex_unlock(&q->mu);
 			break;
 		}
-		/* the first arrived: wait for more, up to wait_ms */
-		until = mono_us() + (int64_t)q->o.wait_ms * 1000;
+		/* wait for more, up to wait_ms after the first arrived (which
+		 * may have been while the last batch was committing) */
+		until = q->head->submitted_us + (int64_t)q->o.wait_ms * 1000;
 		dl.tv_sec = (time_t)(until / 1000000);
 		dl.tv_nsec = (long)(until % 1000000) * 1000;
-		while (q->count < q->o.batch_max && !q->stopping && q->o.wait_ms)
+		while (q->count < q->o.batch_max && !q->stopping && until > mono_us())
 			if (pthread_cond_timedwait(&q->more, &q->mu, &dl) == ETIMEDOUT)
 				break;
 		while (q->head && n < q->o.batch_max) {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ struct ml_server {
 	struct ml_ledger *writer;
 	struct ml_seq *seq;
 	char url[128];
-	int stopping;
+	atomic_int stopping;
 	/* read-only ledger handles, one per request at a time */
 	pthread_mutex_t rmu;
 	pthread_cond_t rfree;
@@ -100,7 +101,7 @@ struct req {
 	struct MHD_Connection *conn;
 	const struct route *route;
 	const char *url;
-	int uri_too_long, too_large, queued;
+	int uri_too_long, uri_escaped, too_large, queued;
 	enum state state;
 	int64_t start_us;
 	struct ml_buf body;
@@ -396,7 +397,8 @@ h_tile(struct req *r)
 	enum MHD_Result ret;
 	int rc;
 
-	if (ml_tile_parse(r->url + 1, strlen(r->url + 1), &t) != ML_OK ||
+	/* one URL per tile: no percent-escaped spellings of a path */
+	if (r->uri_escaped || ml_tile_parse(r->url + 1, strlen(r->url + 1), &t) != ML_OK ||
 	    !ml_tile_in_tree(&t, size))
 		return not_found(r);
 	ml_err_clear(&e);
@@ -734,6 +736,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->conn = conn;
 	r->start_us = mono_us();
 	r->uri_too_long = strlen(uri) > ML_SERVE_URL_MAX;
+	r->uri_escaped = strchr(uri, '%') != NULL;
 	return r;
 }
 
@@ -846,8 +849,14 @@ open_ledgers(struct ml_server *s, struct ml_err *e)
 	char *note = NULL;
 	int rc, i;
 
+	struct ml_batch *b;
+
 	if ((rc = ml_ledger_open(s->o.ledger, 1, &s->writer, e)))
 		return rc;
+	/* the log key and the write lock, now rather than at the first append */
+	if ((rc = ml_batch_begin(s->writer, &b, e)))
+		return rc;
+	ml_batch_abort(b);
 	s->nreaders = (int)s->o.threads + 2;
 	for (i = 0; i < s->nreaders; i++)
 		if ((rc = ml_ledger_open(s->o.ledger, 0, &s->readers[i], e))) {

@@ -197,7 +197,7 @@ expect 0 "every tile and bundle matches the ledger; outside the tree 404" "^ok" 
 bad=
 for p in tile/0/0 tile/00/000 tile/0/000.p/0 tile/0/000.p/256 tile/0/000.p/01 \
 	tile/entries/x000/000 tile/0/x001 tile/64/000 tile/0/000/ tile/ tile/entries/000.p/ \
-	tile/1/000.p/1x; do
+	tile/1/000.p/1x tile/0/%30%30%30 tile%2F0%2F000; do
 	c=$($CURL -o /dev/null -w '%{http_code}' "$SERVE_URL/$p")
 	[ "$c" = 404 ] || bad="$bad $p=$c"
 done
@@ -215,6 +215,10 @@ for q in "old=0&new=$SIZE" "old=5&new=4" "old=1&new=$((SIZE + 1))" "old=1" "old=
 done
 [ -z "$bad" ] && ok "bad consistency sizes: 400" || nok "bad consistency sizes: 400" "$bad"
 [ "$($CURL "$SERVE_URL/healthz")" = ok ] && ok "/healthz: ok" || nok "/healthz: ok" ""
+c=$($CURL -I -o /dev/null -w '%{http_code}' "$SERVE_URL/checkpoint")
+[ "$c" = 200 ] && ok "HEAD /checkpoint: 200" || nok "HEAD /checkpoint: 200" "$c"
+c=$($CURL -o /dev/null -w '%{http_code}' -X DELETE "$SERVE_URL/checkpoint")
+[ "$c" = 405 ] && ok "DELETE /checkpoint: 405" || nok "DELETE /checkpoint: 405" "$c"
 $CURL "$SERVE_URL/metrics" >metrics
 if grep -q '^mlledger_appends_total [1-9]' metrics &&
 	grep -q '^mlledger_refusals_total{reason="key",status="403"} [1-9]' metrics &&
@@ -288,6 +292,25 @@ if command -v openssl >/dev/null 2>&1 &&
 else
 	skip "TLS" "no openssl CLI to make a certificate"
 fi
+# ---- 8. --max-connections --------------------------------------------------
+if serve_start D "$W/l.db" --threads 1 --max-connections 2; then
+	"$PY" "$CHECK" hold "$SERVE_URL" 2 3 >hold.out &
+	HOLD=$!
+	sleep 1
+	c=$($CURL --max-time 2 -o /dev/null -w '%{http_code}' "$SERVE_URL/healthz")
+	[ "$c" != 200 ] && ok "--max-connections 2: a third connection is not served" ||
+		nok "--max-connections 2: a third connection is not served" "$c"
+	wait $HOLD
+	c=$($CURL -o /dev/null -w '%{http_code}' "$SERVE_URL/healthz")
+	[ "$c" = 200 ] && ok "--max-connections: served again once they close" ||
+		nok "--max-connections: served again once they close" "$c"
+	serve_stop D
+else
+	nok "serve --max-connections 2 starts" "$(tail -2 D.log)"
+fi
+mv l.db.log.key lk.saved
+expect 6 "without the log key serve does not start: exit 6" "log key" "$M" serve --listen 127.0.0.1:0
+mv lk.saved l.db.log.key
 expect 2 "--tls-cert without --tls-key: exit 2" "go together" "$M" serve --listen 127.0.0.1:0 --tls-cert tls.crt
 expect 2 "--listen without a port: exit 2" "listen" "$M" serve --listen 127.0.0.1
 expect 2 "--listen with a host name: exit 2" "not an IPv4" "$M" serve --listen localhost:0

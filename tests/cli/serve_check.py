@@ -11,6 +11,7 @@ answers, for tests/cli/serve.sh (standard library only).
   slow URL SECONDS            sends POST /add headers, then one body byte a
                               second; prints how long until the server cut
                               the connection (or "not cut")
+  hold URL N SECONDS          opens N idle connections and keeps them open
 Exit 0 on success; a failed check prints one line and exits 1.
 """
 import base64
@@ -172,6 +173,15 @@ def cmd_slow(url, seconds):
     print("not cut")
 
 
+def cmd_hold(url, n, seconds):
+    u = urllib.parse.urlparse(url)
+    socks = [socket.create_connection((u.hostname, u.port), timeout=5) for _ in range(n)]
+    print("holding %d" % len(socks), flush=True)
+    time.sleep(seconds)
+    for s in socks:
+        s.close()
+
+
 def main():
     a = sys.argv[1:]
     if a[:1] == ["leaf"] and len(a) == 3:
@@ -180,6 +190,8 @@ def main():
         cmd_tiles(a[1], a[2])
     elif a[:1] == ["slow"] and len(a) == 3:
         cmd_slow(a[1], float(a[2]))
+    elif a[:1] == ["hold"] and len(a) == 4:
+        cmd_hold(a[1], int(a[2]), float(a[3]))
     else:
         fail("usage: leaf PROOF ENV | tiles URL LOGJSON | slow URL SECONDS")
 
