@@ -230,6 +230,15 @@ else
 	nok "/metrics counts appends, refusals, batches, latency, pending" "$(head -c 400 metrics)"
 fi
 
+# ---- 4b. a client that gives up while its batch waits -----------------
+sign gone@1 5001 ci.key gone.env || exit 1
+$CURL --max-time 0.05 -o /dev/null --data-binary @gone.env "$SERVE_URL/add" 2>/dev/null
+sleep 0.5
+post gone.env gone
+[ "$(code gone)" = 200 ] && grep -qi '^mlledger-existing: 1' gone.hdr &&
+	ok "a client gone before its answer: the entry was committed, its retry finds it" ||
+	nok "a client gone before its answer: its retry finds the entry" "$(code gone) $(cat gone.hdr)"
+
 # ---- 5. a slow body is cut while others are served ----------------------
 "$PY" "$CHECK" slow "$SERVE_URL" 20 >slow.out &
 SLOW=$!
