@@ -101,7 +101,7 @@ struct req {
 	struct MHD_Connection *conn;
 	const struct route *route;
 	const char *url;
-	int uri_too_long, uri_escaped, too_large, queued;
+	int uri_too_long, uri_escaped, queued;
 	enum state state;
 	int64_t start_us;
 	struct ml_buf body;
@@ -592,8 +592,6 @@ add_submit(struct req *r)
 	size_t len = r->body.len;
 	int rc;
 
-	if (r->too_large)
-		return add_refuse(r, R_TOO_LARGE, "request body larger than 65536 bytes");
 	while (len && (r->body.data[len - 1] == '\n' || r->body.data[len - 1] == '\r'))
 		len--;
 	if (len > ML_TILE_ENVELOPE_MAX) {
@@ -765,6 +763,37 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* A body over the route's limit while it arrives (chunked: no
+ * Content-Length to refuse it by at once).  libmicrohttpd 0.9.75 cannot
+ * queue a response once the body has begun (MHD_queue_response returns
+ * MHD_NO there, suspended or not: tried), so on plain HTTP the server
+ * writes this fixed 413 on the socket itself (nothing else of this request
+ * has been sent: at most "100 Continue", whole); with TLS it cannot.  Then
+ * MHD_NO: MHD closes the connection at once, having read at most one
+ * buffer (32 KiB) beyond the limit. */
+static enum MHD_Result
+body_too_large(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	char line[96], msg[320];
+	int n, m;
+
+	if (r->route->fn == h_add)
+		metrics_refusal(r->srv, R_TOO_LARGE);
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (r->srv->o.tls_cert || !ci)
+		return MHD_NO;
+	n = snprintf(line, sizeof line, "request body larger than %zu bytes\n",
+		     r->route->body_max);
+	m = snprintf(msg, sizeof msg, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
+		     "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n"
+		     "Content-Length: %d\r\n\r\n%s", n, line);
+	if (n > 0 && m > 0 && (size_t)m < sizeof msg &&
+	    send(ci->connect_fd, msg, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT) == m)
+		shutdown(ci->connect_fd, SHUT_WR);
+	return MHD_NO;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	   const char *version, const char *upload, size_t *upload_len, void **con_cls)
@@ -802,9 +831,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (mono_us() - r->start_us > (int64_t)ML_SERVE_REQUEST_SECONDS * 1000000)
 			return MHD_NO;
 		if (r->body.len + *upload_len > r->route->body_max)
-			r->too_large = 1;
-		else
-			ml_buf_append(&r->body, upload, *upload_len);
+			return body_too_large(r); /* a chunked body: no Content-Length */
+		ml_buf_append(&r->body, upload, *upload_len);
 		*upload_len = 0;
 		return MHD_YES;
 	}
@@ -812,9 +840,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return reply_error(r, 500, "out of memory");
 	if (r->state == S_QUEUED)
 		return MHD_YES; /* spurious call while suspended */
-	if (r->too_large && r->route->fn != h_add)
-		return reply_error(r, 413, "request body larger than %zu bytes",
-				   r->route->body_max);
 	return r->route->fn(r);
 }
 
