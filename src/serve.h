@@ -23,8 +23,8 @@
 
 #define ML_SERVE_BODY_MAX 65536        /* POST /add */
 #define ML_SERVE_URL_MAX 1024          /* path and query */
-#define ML_SERVE_REQUEST_SECONDS 10    /* first byte to last */
-#define ML_SERVE_IDLE_SECONDS 30       /* an idle keep-alive connection */
+#define ML_SERVE_REQUEST_SECONDS 10    /* request line to the body's last byte */
+#define ML_SERVE_IDLE_SECONDS 30       /* accept or answer to the next request line */
 #define ML_SERVE_MAX_CONNECTIONS 10000
 
 struct ml_serve_opts {
