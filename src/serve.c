@@ -987,6 +987,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (!r->route)
 			return wrong ? reply_error(r, 405, "method %s not allowed here", method)
 				     : not_found(r);
+		if (r->route->fn == h_add && r->srv->stopping)
+			return add_refuse(r, R_SHUTDOWN, "shutting down"); /* before its body */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > r->route->body_max) {
@@ -1076,7 +1078,7 @@ open_ledgers(struct ml_server *s, struct ml_err *e)
 	free(note);
 	so.batch_max = ML_SEQ_BATCH_MAX;
 	so.wait_ms = s->o.batch_wait_ms;
-	so.queue_max = ML_SEQ_QUEUE_MAX;
+	so.queue_max = s->o.queue_max ? s->o.queue_max : ML_SEQ_QUEUE_MAX;
 	so.committed = on_committed;
 	so.ctx = s;
 	return ml_seq_start(s->writer, &so, &s->seq, e);
@@ -1147,6 +1149,7 @@ ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct ml_
 	int v6 = 0, rc;
 
 	if (o->threads < 1 || o->threads > 64 || o->batch_wait_ms > 1000 ||
+	    o->queue_max > ML_SEQ_QUEUE_MAX || o->drain_seconds > ML_SERVE_DRAIN_MAX ||
 	    o->max_connections < 1 || o->port > 65535 || (!o->tls_cert != !o->tls_key))
 		return ml_err_set(e, ML_EINPUT, "serve: options out of range");
 	if ((rc = make_addr(o, &ss, &v6, e)))
@@ -1233,6 +1236,12 @@ ml_serve_stop(struct ml_server *s)
 	if (!s)
 		return;
 	s->stopping = 1;
+	/* draining: /healthz and new appends 503, reads served */
+	if (s->o.drain_seconds) {
+		struct timespec ts = {(time_t)s->o.drain_seconds, 0};
+		while (nanosleep(&ts, &ts) != 0)
+			;
+	}
 	fd = MHD_quiesce_daemon(s->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
