@@ -59,6 +59,7 @@ mkdir fx
 	"$M" key new admin --dir . && "$M" key new ci --dir . && "$M" key new stranger --dir . &&
 		"$M" --ledger l.db init --key admin.key --origin hostile.example/ledger --governance "$GOV" &&
 		"$M" --ledger o.db init --key admin.key --origin other.example/ledger --governance "$GOV" &&
+		"$M" --ledger q.db init --key admin.key --origin hostile.example/ledger --governance "$GOV" &&
 		"$M" --ledger l.db key enroll ci.pub --holder-key ci.key --role admin --key admin.key &&
 		"$M" --ledger l.db sign dataset revoked@1 --digest "$D" --key ci.key --out fx/revoked.env &&
 		"$M" --ledger l.db key revoke ci --reason test --key admin.key &&
@@ -121,6 +122,29 @@ hostile() {
 # ---- the hostile clients -------------------------------------------------------------------
 hostile hostile
 
+# ---- the two 503s: a full queue, and shutting down -------------------------------------
+# each against a server of its own, on a ledger of its own (q.db), while
+# the well-behaved client finishes
+if serve_start q q.db --queue-max 2 --batch-wait 1000; then
+	hostile queue HOSTILE_MODE=queue
+	serve_stop q TERM
+else
+	nok "serve --queue-max 2" "did not start"
+fi
+if serve_start d q.db --drain-seconds 3; then
+	hostile drain HOSTILE_MODE=drain HOSTILE_PID="$SERVE_PID_d"
+	t=$(date +%s)
+	serve_stop d TERM # SIGTERM was sent: it exits after its drain
+	[ "$SERVE_RC" = 0 ] && ok "serve exits 0 after its drain ($(($(date +%s) - t)) s more)" ||
+		nok "drain" "serve exited $SERVE_RC"
+	drained=$(sed -n 's/^# drained at size //p' drain.out)
+	n=$("$M" --ledger q.db log --format json | grep -c '"seq"')
+	[ -n "$drained" ] && [ "$n" = "$drained" ] &&
+		ok "nothing was appended while draining ($n entries)" ||
+		nok "drain" "${drained:-no} entries at the drain, $n after"
+else
+	nok "serve --drain-seconds 3" "did not start"
+fi
 wait "$GPID"
 grc=$?
 gv() { awk -v k="$1" '$1 == k { print $2 }' good.out; }
@@ -134,27 +158,6 @@ fi
 serve_stop h TERM
 [ "$SERVE_RC" = 0 ] && ok "serve exits 0 on SIGTERM" || nok "SIGTERM" "serve exited $SERVE_RC"
 
-# ---- the two 503s: a full queue, and shutting down ---------------------------------------
-if serve_start q l.db --queue-max 2 --batch-wait 1000; then
-	hostile queue HOSTILE_MODE=queue
-	serve_stop q TERM
-else
-	nok "serve --queue-max 2" "did not start"
-fi
-if serve_start d l.db --drain-seconds 3; then
-	hostile drain HOSTILE_MODE=drain HOSTILE_PID="$SERVE_PID_d"
-	t=$(date +%s)
-	serve_stop d TERM # SIGTERM was sent: it exits after its drain
-	[ "$SERVE_RC" = 0 ] && ok "serve exits 0 after its drain ($(($(date +%s) - t)) s more)" ||
-		nok "drain" "serve exited $SERVE_RC"
-	drained=$(sed -n 's/^# drained at size //p' drain.out)
-	n=$("$M" --ledger l.db log --format json | grep -c '"seq"')
-	[ -n "$drained" ] && [ "$n" = "$drained" ] &&
-		ok "nothing was appended while draining ($n entries)" ||
-		nok "drain" "${drained:-no} entries at the drain, $n after"
-else
-	nok "serve --drain-seconds 3" "did not start"
-fi
 # nothing refused was written: the entries are the base, the good client's
 # and the probes' (each probe envelope at most once, retries aside)
 probes=$(grep -c . fx/probe.txt)
