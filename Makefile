@@ -170,6 +170,7 @@ cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/remote.sh
 	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_kill.sh
+	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_hostile.sh
 
 # The Python client (clients/python/): signs byte for byte as the CLI,
 # verifies proofs (tampered ones refused), and records end to end through
@@ -282,7 +283,8 @@ loadtest: deps-check $(BIN) $(LOADTEST)
 	  $(abspath $(LOADTEST))
 
 # Hostile clients beside a well-behaved one (tests/cli/serve_hostile.sh,
-# about 90 s; raises ulimit -n for 10,000 idle connections).
+# about 90 s; raises ulimit -n for 10,000 idle connections).  Also the
+# last step of 'make cli', hence of 'make test'.
 serve-hostile: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_hostile.sh
 

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "output.h"
+#include "sequencer.h"
 #include "serve.h"
 #include "tiles.h"
 #include "witness.h"
@@ -67,6 +68,7 @@ witness_opts(const struct cli *c, struct ml_witness_config *w, struct ml_seckey 
 static const char serve_usage[] =
 	"usage: mlledger serve --listen ADDR:PORT [--ready-file F] [--threads N]\n"
 	"                      [--batch-wait MS] [--max-connections N]\n"
+	"                      [--queue-max N] [--drain-seconds S]\n"
 	"                      [--tls-cert CERT.pem --tls-key KEY.pem]\n"
 	"                      [--witness-key W.key --witness-log LOG.pub\n"
 	"                       [--witness-state FILE]]\n"
@@ -84,6 +86,11 @@ static const char serve_usage[] =
 	"  --batch-wait MS        how long a batch waits for more envelopes after the\n"
 	"                         first, 0 to 1000 (default 2); at most 256 a batch\n"
 	"  --max-connections N    1 to 100000 (default 10000)\n"
+	"  --queue-max N          appends pending at most, 1 to 4096 (default 4096),\n"
+	"                         then 503 (smaller: for tests of that 503)\n"
+	"  --drain-seconds S      on SIGTERM, first answer /healthz and POST /add 503\n"
+	"                         for S seconds, 0 to 60 (default 0), so that a load\n"
+	"                         balancer stops sending\n"
 	"  --tls-cert/--tls-key   PEM files: serve HTTPS\n"
 	"  --witness-key W.key    also be a C2SP tlog-witness of the log LOG.pub:\n"
 	"  --witness-log LOG.pub  POST /add-checkpoint cosigns its checkpoints with W\n"
@@ -93,8 +100,8 @@ static const char serve_usage[] =
 	"  --witness-state FILE   that last checkpoint, as 'cosign --state' keeps it\n"
 	"                         (default LEDGER.witness.state; FILE.lock beside it)\n"
 	"\n"
-	"SIGTERM or SIGINT: stop accepting, commit and answer every pending\n"
-	"envelope, exit 0.\n"
+	"SIGTERM or SIGINT: /healthz and POST /add answer 503 (after --drain-seconds:)\n"
+	"stop accepting, commit and answer every pending envelope, exit 0.\n"
 	"Exit codes: 0 stopped cleanly, 2 usage or bad option, 5 cannot listen or a\n"
 	"storage error, 6 the log key is missing or not this ledger's, or the\n"
 	"witness key cannot be loaded.";
@@ -176,14 +183,14 @@ cmd_serve(int argc, char **argv)
 	sigset_t set;
 	char host[64], *cert = NULL, *key = NULL;
 	size_t certlen = 0, keylen = 0;
-	long threads, wait, maxc;
+	long threads, wait, maxc, qmax, drain;
 	int rc, sig;
 
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv,
 			    "listen= ready-file= threads= batch-wait= max-connections= "
 			    "tls-cert= tls-key= witness-key= witness-log= witness-state= "
-			    "passphrase-file=")))
+			    "passphrase-file= queue-max= drain-seconds=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts(serve_usage);
@@ -198,7 +205,9 @@ cmd_serve(int argc, char **argv)
 	if ((rc = cli_opt_long(&c, "threads", 1, 64, 2, &threads)) ||
 	    (rc = cli_opt_long(&c, "batch-wait", 0, 1000, 2, &wait)) ||
 	    (rc = cli_opt_long(&c, "max-connections", 1, 100000, ML_SERVE_MAX_CONNECTIONS,
-			       &maxc)))
+			       &maxc)) ||
+	    (rc = cli_opt_long(&c, "queue-max", 1, ML_SEQ_QUEUE_MAX, ML_SEQ_QUEUE_MAX, &qmax)) ||
+	    (rc = cli_opt_long(&c, "drain-seconds", 0, ML_SERVE_DRAIN_MAX, 0, &drain)))
 		return rc;
 	if (!cli_get(&c, "tls-cert") != !cli_get(&c, "tls-key"))
 		return cli_failf(&c, ML_EINPUT, "--tls-cert and --tls-key go together");
@@ -214,6 +223,8 @@ cmd_serve(int argc, char **argv)
 	o.threads = (unsigned)threads;
 	o.batch_wait_ms = (unsigned)wait;
 	o.max_connections = (unsigned)maxc;
+	o.queue_max = (unsigned)qmax;
+	o.drain_seconds = (unsigned)drain;
 	o.tls_cert = cert;
 	o.tls_key = key;
 	/* Every thread started from here on inherits the mask: only sigwait

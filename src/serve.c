@@ -79,6 +79,23 @@ struct ml_server {
 	pthread_cond_t idone;
 	long inflight;
 	struct metrics m;
+	/* open connections and their deadlines (the sweeper's) */
+	pthread_mutex_t tmu;
+	pthread_cond_t tcv;        /* the sweeper's tick, or sweeper_stop */
+	struct conn *conns;
+	int sweeper_stop, sweeper_started;
+	pthread_t sweeper;
+};
+
+/* One open connection, from libmicrohttpd's STARTED notification to its
+ * CLOSED one (the fd stays this connection's until then: MHD closes it
+ * after CLOSED).  deadline_us (monotonic): by when the client must have
+ * sent its next request line (idle) or its request's head and body; 0
+ * while the server works on or answers a request; -1 once cut. */
+struct conn {
+	struct conn *prev, *next; /* in srv->conns, under srv->tmu */
+	int fd;
+	_Atomic int64_t deadline_us;
 };
 
 struct req;
@@ -101,7 +118,7 @@ struct req {
 	struct MHD_Connection *conn;
 	const struct route *route;
 	const char *url;
-	int uri_too_long, uri_escaped, too_large, queued;
+	int uri_too_long, uri_escaped, queued;
 	enum state state;
 	int64_t start_us;
 	struct ml_buf body;
@@ -121,6 +138,158 @@ mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- connection deadlines: the sweeper ------------------------------------ */
+
+/* libmicrohttpd's own timeout (MHD_OPTION_CONNECTION_TIMEOUT) restarts at
+ * every byte, so a client sending a byte a second would hold a connection
+ * for ever.  Each connection has a deadline instead (struct conn), set
+ * from the MHD threads at each step of a request, and a sweeper thread
+ * shuts down (SHUT_RDWR: MHD then sees the end and closes it) every
+ * connection past its deadline. */
+#define SWEEP_MS 250
+
+static struct conn *
+conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The connection must move on within seconds from now (0: no deadline).
+ * Called on the connection's MHD thread; the conn outlives the call. */
+static void
+conn_deadline(struct MHD_Connection *conn, unsigned seconds)
+{
+	struct conn *c = conn_of(conn);
+
+	if (c)
+		atomic_store(&c->deadline_us,
+			     seconds ? mono_us() + (int64_t)seconds * 1000000 : 0);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: tracks each connection from its accept
+ * (idle: its first request line within ML_SERVE_IDLE_SECONDS) to its close.
+ * Out of memory: the connection is not tracked (MHD's timeout only). */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+	      enum MHD_ConnectionNotificationCode toe)
+{
+	struct ml_server *s = cls;
+	struct conn *c = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci || !(c = calloc(1, sizeof *c)))
+			return;
+		c->fd = ci->connect_fd;
+		atomic_store(&c->deadline_us,
+			     mono_us() + (int64_t)ML_SERVE_IDLE_SECONDS * 1000000);
+		pthread_mutex_lock(&s->tmu);
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		pthread_mutex_unlock(&s->tmu);
+		*socket_context = c;
+		return;
+	}
+	if (!c)
+		return;
+	/* under tmu: the sweeper never shuts down an fd MHD may have closed
+	 * (and the kernel given to another connection) */
+	pthread_mutex_lock(&s->tmu);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&s->tmu);
+	free(c);
+	*socket_context = NULL;
+}
+
+/* Shuts down every connection past its deadline.  Holds tmu. */
+static void
+sweep(struct ml_server *s, int64_t now)
+{
+	struct conn *c;
+
+	for (c = s->conns; c; c = c->next) {
+		int64_t d = atomic_load(&c->deadline_us);
+
+		/* the exchange fails when the request moved on meanwhile */
+		if (d > 0 && now >= d && atomic_compare_exchange_strong(&c->deadline_us, &d, -1))
+			shutdown(c->fd, SHUT_RDWR);
+	}
+}
+
+static void *
+sweeper(void *arg)
+{
+	struct ml_server *s = arg;
+	struct timespec dl;
+
+	pthread_mutex_lock(&s->tmu);
+	while (!s->sweeper_stop) {
+		sweep(s, mono_us());
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_nsec += SWEEP_MS * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->tcv, &s->tmu, &dl);
+	}
+	pthread_mutex_unlock(&s->tmu);
+	return NULL;
+}
+
+/* The sweeper's lock and tick (monotonic clock). */
+static void
+sweeper_init(struct ml_server *s)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&s->tmu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->tcv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static int
+sweeper_start(struct ml_server *s, struct ml_err *e)
+{
+	if (pthread_create(&s->sweeper, NULL, sweeper, s) != 0)
+		return ml_err_set(e, ML_EIO, "cannot start the connection sweeper");
+	s->sweeper_started = 1;
+	return ML_OK;
+}
+
+/* Stops the sweeper (after MHD_stop_daemon: no connection is left). */
+static void
+sweeper_stop(struct ml_server *s)
+{
+	struct conn *c;
+
+	if (s->sweeper_started) {
+		pthread_mutex_lock(&s->tmu);
+		s->sweeper_stop = 1;
+		pthread_cond_signal(&s->tcv);
+		pthread_mutex_unlock(&s->tmu);
+		pthread_join(s->sweeper, NULL);
+		s->sweeper_started = 0;
+	}
+	while ((c = s->conns)) {
+		s->conns = c->next;
+		free(c);
+	}
 }
 
 /* ---- responses ------------------------------------------------------------ */
@@ -625,8 +794,6 @@ add_submit(struct req *r)
 	size_t len = r->body.len;
 	int rc;
 
-	if (r->too_large)
-		return add_refuse(r, R_TOO_LARGE, "request body larger than 65536 bytes");
 	while (len && (r->body.data[len - 1] == '\n' || r->body.data[len - 1] == '\r'))
 		len--;
 	if (len > ML_TILE_ENVELOPE_MAX) {
@@ -769,6 +936,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->srv = cls;
 	r->conn = conn;
 	r->start_us = mono_us();
+	/* the request line is in: its head and body within the request limit */
+	conn_deadline(conn, ML_SERVE_REQUEST_SECONDS);
 	r->uri_too_long = strlen(uri) > ML_SERVE_URL_MAX;
 	r->uri_escaped = strchr(uri, '%') != NULL;
 	return r;
@@ -781,6 +950,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct ml_server *s = cls;
 	struct req *r = *con_cls;
 
+	/* answered (or closing): idle until the next request line */
+	conn_deadline(conn, ML_SERVE_IDLE_SECONDS);
 	if (!r)
 		return;
 	if (r->queued) {
@@ -797,6 +968,37 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	ml_buf_free(&r->body);
 	free(r);
 	*con_cls = NULL;
+}
+
+/* A body over the route's limit while it arrives (chunked: no
+ * Content-Length to refuse it by at once).  libmicrohttpd 0.9.75 cannot
+ * queue a response once the body has begun (MHD_queue_response returns
+ * MHD_NO there, suspended or not: tried), so on plain HTTP the server
+ * writes this fixed 413 on the socket itself (nothing else of this request
+ * has been sent: at most "100 Continue", whole); with TLS it cannot.  Then
+ * MHD_NO: MHD closes the connection at once, having read at most one
+ * buffer (32 KiB) beyond the limit. */
+static enum MHD_Result
+body_too_large(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	char line[96], msg[320];
+	int n, m;
+
+	if (r->route->fn == h_add)
+		metrics_refusal(r->srv, R_TOO_LARGE);
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (r->srv->o.tls_cert || !ci)
+		return MHD_NO;
+	n = snprintf(line, sizeof line, "request body larger than %zu bytes\n",
+		     r->route->body_max);
+	m = snprintf(msg, sizeof msg, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
+		     "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n"
+		     "Content-Length: %d\r\n\r\n%s", n, line);
+	if (n > 0 && m > 0 && (size_t)m < sizeof msg &&
+	    send(ci->connect_fd, msg, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT) == m)
+		shutdown(ci->connect_fd, SHUT_WR);
+	return MHD_NO;
 }
 
 static enum MHD_Result
@@ -819,6 +1021,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (!r->route)
 			return wrong ? reply_error(r, 405, "method %s not allowed here", method)
 				     : not_found(r);
+		if (r->route->fn == h_add && r->srv->stopping)
+			return add_refuse(r, R_SHUTDOWN, "shutting down"); /* before its body */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > r->route->body_max) {
@@ -836,19 +1040,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (mono_us() - r->start_us > (int64_t)ML_SERVE_REQUEST_SECONDS * 1000000)
 			return MHD_NO;
 		if (r->body.len + *upload_len > r->route->body_max)
-			r->too_large = 1;
-		else
-			ml_buf_append(&r->body, upload, *upload_len);
+			return body_too_large(r); /* a chunked body: no Content-Length */
+		ml_buf_append(&r->body, upload, *upload_len);
 		*upload_len = 0;
 		return MHD_YES;
 	}
+	/* the whole request is in: no deadline while the server works on it
+	 * (a POST /add waits for its batch) and answers */
+	conn_deadline(conn, 0);
 	if (r->body.oom)
 		return reply_error(r, 500, "out of memory");
 	if (r->state == S_QUEUED)
 		return MHD_YES; /* spurious call while suspended */
-	if (r->too_large && r->route->fn != h_add)
-		return reply_error(r, 413, "request body larger than %zu bytes",
-				   r->route->body_max);
 	return r->route->fn(r);
 }
 
@@ -861,6 +1064,7 @@ server_free(struct ml_server *s)
 
 	if (!s)
 		return;
+	sweeper_stop(s);
 	ml_seq_free(s->seq);
 	ml_ledger_close(s->writer);
 	for (i = 0; i < s->nreaders; i++)
@@ -872,6 +1076,8 @@ server_free(struct ml_server *s)
 	pthread_mutex_destroy(&s->imu);
 	pthread_cond_destroy(&s->idone);
 	pthread_mutex_destroy(&s->m.mu);
+	pthread_mutex_destroy(&s->tmu);
+	pthread_cond_destroy(&s->tcv);
 	free(s);
 }
 
@@ -906,7 +1112,7 @@ open_ledgers(struct ml_server *s, struct ml_err *e)
 	free(note);
 	so.batch_max = ML_SEQ_BATCH_MAX;
 	so.wait_ms = s->o.batch_wait_ms;
-	so.queue_max = ML_SEQ_QUEUE_MAX;
+	so.queue_max = s->o.queue_max ? s->o.queue_max : ML_SEQ_QUEUE_MAX;
 	so.committed = on_committed;
 	so.ctx = s;
 	return ml_seq_start(s->writer, &so, &s->seq, e);
@@ -977,6 +1183,7 @@ ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct ml_
 	int v6 = 0, rc;
 
 	if (o->threads < 1 || o->threads > 64 || o->batch_wait_ms > 1000 ||
+	    o->queue_max > ML_SEQ_QUEUE_MAX || o->drain_seconds > ML_SERVE_DRAIN_MAX ||
 	    o->max_connections < 1 || o->port > 65535 || (!o->tls_cert != !o->tls_key))
 		return ml_err_set(e, ML_EINPUT, "serve: options out of range");
 	if ((rc = make_addr(o, &ss, &v6, e)))
@@ -998,7 +1205,9 @@ ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct ml_
 	pthread_mutex_init(&s->imu, NULL);
 	pthread_cond_init(&s->idone, NULL);
 	pthread_mutex_init(&s->m.mu, NULL);
-	if ((rc = open_ledgers(s, e)) || (rc = witness_check(s, e))) {
+	sweeper_init(s);
+	if ((rc = open_ledgers(s, e)) || (rc = witness_check(s, e)) ||
+	    (rc = sweeper_start(s, e))) {
 		server_free(s);
 		return rc;
 	}
@@ -1007,6 +1216,7 @@ ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct ml_
 			{MHD_OPTION_SOCK_ADDR, 0, &ss},
 			{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
 			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+			{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
 			{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)o->max_connections, NULL},
 			{MHD_OPTION_CONNECTION_TIMEOUT, ML_SERVE_IDLE_SECONDS, NULL},
 			{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
@@ -1060,6 +1270,12 @@ ml_serve_stop(struct ml_server *s)
 	if (!s)
 		return;
 	s->stopping = 1;
+	/* draining: /healthz and new appends 503, reads served */
+	if (s->o.drain_seconds) {
+		struct timespec ts = {(time_t)s->o.drain_seconds, 0};
+		while (nanosleep(&ts, &ts) != 0)
+			;
+	}
 	fd = MHD_quiesce_daemon(s->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);

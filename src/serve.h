@@ -23,8 +23,9 @@
 
 #define ML_SERVE_BODY_MAX 65536        /* POST /add */
 #define ML_SERVE_URL_MAX 1024          /* path and query */
-#define ML_SERVE_REQUEST_SECONDS 10    /* first byte to last */
-#define ML_SERVE_IDLE_SECONDS 30       /* an idle keep-alive connection */
+#define ML_SERVE_REQUEST_SECONDS 10    /* request line to the body's last byte */
+#define ML_SERVE_IDLE_SECONDS 30       /* accept or answer to the next request line */
+#define ML_SERVE_DRAIN_MAX 60          /* drain_seconds */
 #define ML_SERVE_MAX_CONNECTIONS 10000
 
 struct ml_serve_opts {
@@ -34,6 +35,13 @@ struct ml_serve_opts {
 	unsigned threads;        /* 1..64 HTTP threads */
 	unsigned batch_wait_ms;  /* 0..1000 */
 	unsigned max_connections;
+	/* 0: ML_SEQ_QUEUE_MAX; else 1..ML_SEQ_QUEUE_MAX appends pending at
+	 * most (then 503).  Smaller for tests of the 503. */
+	unsigned queue_max;
+	/* 0..ML_SERVE_DRAIN_MAX: on ml_serve_stop, answer /healthz and POST
+	 * /add 503 (still accepting, still serving reads) this long first, so
+	 * that a load balancer stops sending. */
+	unsigned drain_seconds;
 	/* PEM text (NUL-terminated), both or neither: TLS.  Borrowed until
 	 * ml_serve_stop. */
 	const char *tls_cert, *tls_key;
@@ -53,7 +61,8 @@ int ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct
 /* "http://HOST:PORT" (https with TLS; IPv6 in brackets), the port the
  * server actually listens on. */
 const char *ml_serve_url(const struct ml_server *s);
-/* Clean shutdown: stops accepting, commits and answers everything queued,
+/* Clean shutdown: /healthz and POST /add answer 503 from now on; after
+ * drain_seconds, stops accepting, commits and answers everything queued,
  * waits (at most 5 s) for those answers to be sent, stops the HTTP
  * threads, closes the ledger and frees s.  NULL is fine. */
 void ml_serve_stop(struct ml_server *s);

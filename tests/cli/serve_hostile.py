@@ -34,6 +34,14 @@ HOSTPORT = URL[len("http://"):].split("/", 1)[0]
 PREFIX = "/" + URL[len("http://"):].split("/", 1)[1] if "/" in URL[len("http://"):] else ""
 ADDR = ("127.0.0.1", int(HOSTPORT.split(":")[1]))
 LIMIT = 65536  # docs/SERVER.md: request body of POST /add
+# docs/SERVER.md, Limits: the deadlines the server cuts a connection at
+IDLE_S = 30.0     # from accept or the last answer to the next request line
+REQUEST_S = 10.0  # from the request line to the body's last byte
+SWEEP_SLACK = 2.0  # the server checks every 0.25 s; scheduling
+# an oversized body: the server reads the limit and at most one 32 KiB
+# buffer more; the rest of what the client got taken sits in the kernels'
+# socket buffers (the client's send buffer is small, its sends paced)
+TAKEN_MAX = 1 << 20
 
 passed = failed = 0
 
@@ -241,41 +249,44 @@ def refusals():
 
 # ---- oversized bodies ---------------------------------------------------------------
 def oversized_stream(name, chunked):
-    """Announces 1 GiB (or sends chunks without end) as fast as the server
-    takes it, for at most 10 s; the server must answer 413 (or close) having
-    taken far less than 1 GiB."""
-    s = socket.create_connection(ADDR, timeout=5)
+    """Announces 1 GiB (or sends chunks without end), paced (16 KiB every
+    5 ms through a small send buffer, so that little waits in the kernels'
+    buffers), for at most 10 s; the server must answer 413 having read at
+    most the limit plus one 32 KiB buffer (docs/SERVER.md, Limits): what
+    the client got taken is that plus what the two kernels hold, under
+    TAKEN_MAX."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(5)
+    s.connect(ADDR)
     if chunked:
         h = "POST %s/add HTTP/1.1\r\nHost: %s\r\nTransfer-Encoding: chunked\r\n\r\n" % (PREFIX, HOSTPORT)
     else:
         h = "POST %s/add HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n" % (PREFIX, HOSTPORT, 1 << 30)
     s.sendall(h.encode())
-    s.setblocking(False)
-    block = b"x" * 65536
+    block = b"x" * 16384
     if chunked:
         block = b"%x\r\n" % len(block) + block + b"\r\n"
     sent, t0, status = 0, time.time(), None
     while time.time() - t0 < 10 and sent < (256 << 20):
-        r, w, _ = select.select([s], [s], [], 0.5)
+        r, _, _ = select.select([s], [], [], 0.005)
         if r:
-            s.setblocking(True)
             try:
                 resp = read_response(s, time.time() + 5)
                 status = resp[0] if resp else "closed"
             except OSError as e:
                 status = "reset (%s)" % e.__class__.__name__
             break
-        if w:
-            try:
-                sent += s.send(block)
-            except BlockingIOError:
-                pass
-            except OSError as e:
-                status = "closed while sending (%s)" % e.__class__.__name__
-                break
+        try:
+            sent += s.send(block)
+        except socket.timeout:
+            pass
+        except OSError as e:
+            status = "closed while sending (%s)" % e.__class__.__name__
+            break
     if status is None:
-        # the server took 256 MiB or 10 s of it: what does it say now?
-        s.setblocking(True)
+        # the server took it all for 10 s: what does it say now?
         try:
             if chunked:
                 s.sendall(b"0\r\n\r\n")
@@ -288,10 +299,10 @@ def oversized_stream(name, chunked):
     note("%s: %s after %.2f s, %d bytes taken" % (name, status, dt, sent))
     if status != 413:
         nok(name, "answer %s after %.1f s and %d bytes taken, want 413 before the body is read further" % (status, dt, sent))
-    elif sent > 64 << 20:
-        nok(name, "413, but only after %d bytes (the server read on)" % sent)
+    elif sent > TAKEN_MAX:
+        nok(name, "413, but only after %d bytes taken (over %d: the server read on)" % (sent, TAKEN_MAX))
     else:
-        ok("%s: 413 after %d bytes (of %s)" % (name, sent, "an endless chunked body" if chunked else "1 GiB announced"))
+        ok("%s: 413 after %d bytes taken (at most %d) of %s" % (name, sent, TAKEN_MAX, "an endless chunked body" if chunked else "1 GiB announced"))
 
 
 def oversized_expect():
@@ -312,70 +323,89 @@ def oversized_expect():
 
 
 # ---- slow clients ------------------------------------------------------------------
-def slow_clients(n=20, limit=10.0, idle=30.0, slack=5.0):
-    """n connections dribbling a body (headers whole, then 1 byte a second)
-    and n dribbling their headers (1 byte a second): a slow body must be cut
-    (408 or closed) within the request limit + slack seconds, slow headers
-    within the idle timeout + slack (docs/SERVER.md: libmicrohttpd calls
-    the server only once the headers are in), while probes keep
+def slow_clients(n=15):
+    """n connections of each kind dribble one byte a second: a body (line
+    and head whole), a head (line whole), a request line (never ending), or
+    nothing at all (idle).  Each must be cut (408 or closed) within its
+    limit (docs/SERVER.md, Limits: the body and the head REQUEST_S after
+    the request line, the line and the idle IDLE_S after the accept), not
+    before it and at most SWEEP_SLACK after it, while probes keep
     succeeding."""
-    deadline = {"body": limit + slack, "headers": idle + slack}
+    limit = {"body": REQUEST_S, "head": REQUEST_S, "line": IDLE_S, "idle": IDLE_S}
+    pad = "a" * 200
+    first = {
+        "body": "POST %s/add HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\n{" % (PREFIX, HOSTPORT),
+        "head": "POST %s/add HTTP/1.1\r\n" % PREFIX,
+        "line": "G",
+        "idle": "",
+    }
+    drip = {
+        "body": " " * 1000,
+        "head": "Host: %s\r\nX-Pad: %s\r\n" % (HOSTPORT, pad),
+        "line": "ET %s/%s" % (PREFIX, "a" * 100),
+        "idle": "",
+    }
     conns = []
+    for kind in ("body", "head", "line", "idle"):
+        for i in range(n):
+            t = time.time()  # before the connect: the server's clock starts later
+            s = socket.create_connection(ADDR, timeout=5)
+            if first[kind]:
+                s.sendall(first[kind].encode())
+            conns.append({"s": s, "kind": kind, "t0": t, "end": None, "sent": 0})
     t0 = time.time()
-    for i in range(n):
-        s = socket.create_connection(ADDR, timeout=5)
-        s.sendall(("POST %s/add HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\n{" % (PREFIX, HOSTPORT)).encode())
-        conns.append([s, "body", None])
-    for i in range(n):
-        s = socket.create_connection(ADDR, timeout=5)
-        s.sendall(b"P")
-        conns.append([s, "headers", None])
-    hdr = ("OST %s/add HTTP/1.1\r\nHost: %s\r\nX-Pad: %s\r\nContent-Length: 2\r\n\r\n{}"
-           % (PREFIX, HOSTPORT, "a" * 200)).encode()
-    pos = 0
-    probes_bad = []
-    nprobe = 0
-    last_probe = 0.0
-    while time.time() - t0 < max(deadline.values()) and any(c[2] is None for c in conns):
-        live = [c for c in conns if c[2] is None]
-        r, _, _ = select.select([c[0] for c in live], [], [], 0.2)
+    probes_bad, nprobe, last_probe = [], 0, 0.0
+    while time.time() - t0 < max(limit.values()) + SWEEP_SLACK + 1 and \
+            any(c["end"] is None for c in conns):
+        live = [c for c in conns if c["end"] is None]
+        r, _, _ = select.select([c["s"] for c in live], [], [], 0.1)
+        now = time.time()
         for c in live:
-            if c[0] in r:
+            if c["s"] in r:
                 try:
-                    d = c[0].recv(4096)
-                    c[2] = ("408" if d.startswith(b"HTTP/1.1 408") or d.startswith(b"HTTP/1.0 408")
-                            else ("closed" if not d else d[:12].decode("latin-1")), time.time() - t0)
+                    d = c["s"].recv(4096)
+                    what = ("408" if d[9:12] == b"408" else
+                            "closed" if not d else d[:12].decode("latin-1"))
                 except OSError:
-                    c[2] = ("reset", time.time() - t0)
-        if time.time() - t0 >= pos + 1:
-            pos += 1
-            for c in conns:
-                if c[2] is None:
-                    try:
-                        c[0].send(b" " if c[1] == "body" else hdr[pos - 1:pos])
-                    except OSError:
-                        c[2] = ("closed while sending", time.time() - t0)
-        if time.time() - last_probe >= 2:
-            last_probe = time.time()
+                    what = "reset"
+                c["end"] = (what, now - c["t0"])
+            elif now - c["t0"] >= c["sent"] + 1 and c["sent"] < len(drip[c["kind"]]):
+                try:
+                    c["s"].send(drip[c["kind"]][c["sent"]].encode())
+                    c["sent"] += 1
+                except OSError:
+                    c["end"] = ("closed while sending", now - c["t0"])
+        # a probe blocks this loop (5 s at most): none near a deadline, so
+        # that each cut is seen when it happens
+        near = any(-1 <= now - t0 - lim <= SWEEP_SLACK for lim in set(limit.values()))
+        if now - last_probe >= 2 and not near:
+            last_probe = now
             nprobe += 1
             why = probe("slow")
             if why:
                 probes_bad.append(why)
-    for kind in ("body", "headers"):
-        mine = [c for c in conns if c[1] == kind]
-        cut = sorted(c[2][1] for c in mine if c[2])
-        late = [c for c in mine if c[2] is None or c[2][1] > deadline[kind]]
-        bad = [c for c in mine if c[2] is not None and c[2][0] not in ("408", "closed", "reset")]
+    for kind in ("body", "head", "line", "idle"):
+        mine = [c for c in conns if c["kind"] == kind]
+        cut = sorted(c["end"][1] for c in mine if c["end"])
+        lim = limit[kind]
+        late = [c for c in mine if c["end"] is None or c["end"][1] > lim + SWEEP_SLACK]
+        early = [c for c in mine if c["end"] is not None and c["end"][1] < lim]
+        bad = [c for c in mine if c["end"] is not None and c["end"][0] not in ("408", "closed", "reset")]
         note("slow %s: %d of %d cut%s" % (kind, len(cut), len(mine),
-             ", after %.1f-%.1f s" % (cut[0], cut[-1]) if cut else ""))
+             ", after %.2f-%.2f s" % (cut[0], cut[-1]) if cut else ""))
+        what = {"body": "slow bodies", "head": "slow heads", "line": "slow request lines",
+                "idle": "connections sending nothing"}[kind]
         if late:
-            nok("slow %s" % kind, "%d of %d connections not cut within %.0f s" % (len(late), len(mine), deadline[kind]))
+            nok(what, "%d of %d connections not cut within %.0f + %.0f s" % (len(late), len(mine), lim, SWEEP_SLACK))
+        elif early:
+            nok(what, "%d of %d connections cut before %.0f s (after %.2f s)" % (len(early), len(mine), lim, early[0]["end"][1]))
         elif bad:
-            nok("slow %s" % kind, "answered %s, want 408 or closed" % bad[0][2][0])
+            nok(what, "answered %s, want 408 or closed" % bad[0]["end"][0])
         else:
-            ok("%d slow %s cut (408 or closed) within %.0f s" % (n, kind if kind == "headers" else "bodies", deadline[kind]))
+            ok("%d %s cut (408 or closed) %.0f-%.0f s after %s" % (n, what, lim, lim + SWEEP_SLACK,
+               "the request line" if lim == REQUEST_S else "the accept"))
     for c in conns:
-        c[0].close()
+        c["s"].close()
     if probes_bad:
         nok("a well-behaved client is served among slow clients", "%d of %d probes failed: %s" % (len(probes_bad), nprobe, probes_bad[0]))
     else:
@@ -420,23 +450,27 @@ def idle_flood(count):
         nok("a keep-alive client is served while %d connections idle" % len(socks), why)
     else:
         ok("a keep-alive client is served while %d connections idle" % len(socks))
-    # The idle timeout (30 s, docs/SERVER.md): the server must close every
-    # one of them by then (+ 5 s), and a new client must get in by then at
+    # The idle limit (IDLE_S after the accept, docs/SERVER.md): the server
+    # must close every one of them then, not before, and at most FLOOD_SLACK
+    # after (10,000 closes at once), and a new client must get in by then at
     # the latest; the keep-alive client is probed every 5 s meanwhile.
-    idle_limit = 30.0 + 5.0
+    FLOOD_SLACK = 3.0
+    idle_limit = IDLE_S + FLOOD_SLACK
     live = {s.fileno(): s for s in socks}
     pl = select.poll()
     for s in socks:
         pl.register(s, select.POLLIN)
     first_new, tries, keep_bad = None, 0, []
     last_try = last_keep = 0.0
-    last_close = None
+    first_close = last_close = None
     while time.time() - t0 < idle_limit and (live or first_new is None):
         for fd, ev in pl.poll(200):
             if fd in live:
                 pl.unregister(fd)
                 del live[fd]
                 last_close = time.time() - t0
+                if first_close is None:
+                    first_close = last_close
         now = time.time()
         if first_new is None and now - last_try >= 2:
             last_try = now
@@ -450,7 +484,7 @@ def idle_flood(count):
                 keep_bad.append(why)
     note("the server closed %d of %d idle connections within %.0f s%s; a new client was first "
          "served after %s (%d tries)" % (len(socks) - len(live), len(socks), time.time() - t0,
-         " (the last after %.1f s)" % last_close if last_close else "",
+         " (%.1f-%.1f s)" % (first_close, last_close) if last_close else "",
          "%.1f s" % first_new if first_new else "never", tries))
     # beyond --max-connections, connections wait in the listen backlog and
     # are accepted (and timed) only once slots free up; those accepted while
@@ -465,6 +499,11 @@ def idle_flood(count):
         ok("the server closed %d of %d idle connections within %.0f s (%d still open: "
            "over --max-connections %d, they waited in the backlog)"
            % (len(socks) - len(live), len(socks), idle_limit, len(live), MAXCONN))
+    if first_close is not None and first_close < IDLE_S:
+        nok("idle connections closed by the idle limit", "the first closed after %.1f s, before %.0f s"
+            % (first_close, IDLE_S))
+    elif first_close is not None:
+        ok("no idle connection closed before %.0f s (the first after %.1f s)" % (IDLE_S, first_close))
     if first_new is None:
         nok("a new client while %d connections idle" % len(socks),
             "not served within %.0f s" % idle_limit)
@@ -483,7 +522,120 @@ def idle_flood(count):
     keep.close()
 
 
+# ---- the two 503s (each against a server of its own) ----------------------------------
+def concurrently(bodies, timeout=10.0):
+    """POSTs each body to /add at once, one connection each: the answers
+    (or None), in order."""
+    import threading
+    out = [None] * len(bodies)
+    socks = [socket.create_connection(ADDR, timeout=timeout) for _ in bodies]
+    gate = threading.Barrier(len(bodies))
+
+    def one(i):
+        gate.wait()
+        try:
+            out[i] = request("POST", "/add", bodies[i], timeout=timeout, sock=socks[i])
+        except OSError:
+            pass
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(len(bodies))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for s in socks:
+        s.close()
+    return out
+
+
+def is_503(r, line):
+    return (r is not None and r[0] == 503 and r[1].get("retry-after") == "1"
+            and r[2] == line)
+
+
+def queue_full():
+    """Against serve --queue-max 2 --batch-wait 1000 (a batch waits 1 s for
+    more, its envelopes pending meanwhile): of 8 appends at once, 2 are
+    queued and the rest answered 503 busy with Retry-After at once; a
+    refused one retried is appended; /metrics counts the refusals."""
+    bodies = PROBES[-8:]
+    t = time.time()
+    got = concurrently(bodies)
+    dt = time.time() - t
+    codes = [r[0] if r else None for r in got]
+    busy = [i for i, r in enumerate(got) if is_503(r, b"busy: too many appends pending\n")]
+    note("8 appends at once with 2 pending at most: %s in %.2f s" % (codes, dt))
+    if codes.count(200) == 2 and len(busy) == 6:
+        ok("a full queue: 2 appends queued, 6 answered 503 busy with Retry-After: 1")
+    else:
+        nok("a full queue", "answers %s, want two 200 and six 503 'busy' with Retry-After: 1" % codes)
+        return
+    r = request("POST", "/add", bodies[busy[0]])
+    if r and r[0] == 200 and r[2].startswith(b"c2sp.org/tlog-proof@v1\n"):
+        ok("a refused append retried after Retry-After is appended (200)")
+    else:
+        nok("a refused append retried", "answer %s" % (r[0] if r else "none"))
+    r = request("GET", "/metrics")
+    want = b'mlledger_refusals_total{reason="busy",status="503"} 6\n'
+    if r and r[0] == 200 and want in r[2]:
+        ok("/metrics counts the 6 busy refusals")
+    else:
+        nok("/metrics after a full queue", "no line %r" % want)
+
+
+def drain(pid):
+    """Against serve --drain-seconds 3: after SIGTERM, /healthz and POST /add
+    answer 503 with Retry-After (new connections still accepted), reads are
+    served; prints the tree size then ("# drained at size N")."""
+    import signal
+    r = request("GET", "/healthz")
+    if not (r and r[0] == 200 and r[2] == b"ok\n"):
+        nok("/healthz before SIGTERM", "answer %s" % (r[0] if r else "none"))
+        return
+    ok("/healthz before SIGTERM: 200 ok")
+    os.kill(pid, signal.SIGTERM)
+    t0 = time.time()
+    r = None
+    while time.time() - t0 < 2:  # the signal is taken by the server's main thread
+        r = request("GET", "/healthz", timeout=2)
+        if r is None or r[0] != 200:
+            break
+        time.sleep(0.02)
+    if is_503(r, b"shutting down\n"):
+        ok("/healthz while shutting down: 503 with Retry-After: 1 (after %.2f s)" % (time.time() - t0))
+    else:
+        nok("/healthz while shutting down", "answer %s, want 503 'shutting down' with Retry-After: 1"
+            % ((r[0], r[1].get("retry-after"), r[2][:40]) if r else "none"))
+    r = request("POST", "/add", PROBES[-9], timeout=2)
+    if is_503(r, b"shutting down\n"):
+        ok("POST /add while shutting down: 503 with Retry-After: 1")
+    else:
+        nok("POST /add while shutting down", "answer %s, want 503 'shutting down' with Retry-After: 1"
+            % ((r[0], r[1].get("retry-after"), r[2][:40]) if r else "none"))
+    r = request("GET", "/checkpoint", timeout=2)
+    if r and r[0] == 200:
+        ok("reads are served while shutting down (GET /checkpoint: 200)")
+        note("drained at size %s" % r[2].split(b"\n")[1].decode())
+    else:
+        nok("GET /checkpoint while shutting down", "answer %s" % (r[0] if r else "none"))
+    if time.time() - t0 > 3:
+        nok("drain", "the checks took %.1f s, longer than the drain: not all were made during it"
+            % (time.time() - t0))
+
+
 def main():
+    mode = os.environ.get("HOSTILE_MODE", "main")
+    if mode == "queue":
+        queue_full()
+    elif mode == "drain":
+        drain(int(os.environ["HOSTILE_PID"]))
+    else:
+        main_suite()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+def main_suite():
     check_probe("a well-behaved client is served")
     refusals()
     oversized_stream("1 GiB announced by Content-Length", chunked=False)
@@ -492,8 +644,6 @@ def main():
     check_probe("a well-behaved client is served after the oversized bodies")
     slow_clients()
     idle_flood(IDLE)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
 
 
 main()

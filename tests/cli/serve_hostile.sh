@@ -12,15 +12,19 @@
 # envelope acknowledged.  Meanwhile serve_hostile.py sends: malformed
 # envelopes (400), a bad signature, a revoked and an unknown key (403), an
 # envelope replayed from another ledger (409 or 403), bodies over 64 KiB
-# (413; 1 GiB announced or an endless chunked body: refused having read far
-# less), slow bodies (cut within the 10 s request limit + 5 s), slow headers
-# (within the 30 s idle timeout + 5 s), and HOSTILE_IDLE (default 10,000,
-# less when `ulimit -n` cannot be raised enough) idle connections (the
-# server, at its default --max-connections 10,000, must close them within
-# its 30 s idle timeout + 5 s and serve a new client by then), probing a
-# well-behaved append and read between and during each.  The load client's
-# own checks are first shown to fail on planted faults.  Loopback only;
-# every wait is bounded (about 95 s in all).
+# (413; 1 GiB announced or an endless chunked body: refused having taken at
+# most 1 MiB), and connections that dribble a byte a second: a body or a
+# head (cut 10-12 s after the request line), a request line or nothing
+# (cut 30-32 s after the accept: docs/SERVER.md, Limits), and HOSTILE_IDLE
+# (default 10,000, less when `ulimit -n` cannot be raised enough) idle
+# connections (the server, at its default --max-connections 10,000, must
+# close them 30-33 s after they opened and serve a new client by then),
+# probing a well-behaved append and read between and during each.  Then,
+# each against a server of its own, the two 503s with Retry-After: a full
+# queue (--queue-max 2) and shutting down (--drain-seconds 3).  The load
+# client's own checks are first shown to fail on planted faults.  Loopback
+# only; every wait is bounded (about 95 s in all; the Python parts at most
+# 150 s each, the servers always stopped).
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -55,6 +59,7 @@ mkdir fx
 	"$M" key new admin --dir . && "$M" key new ci --dir . && "$M" key new stranger --dir . &&
 		"$M" --ledger l.db init --key admin.key --origin hostile.example/ledger --governance "$GOV" &&
 		"$M" --ledger o.db init --key admin.key --origin other.example/ledger --governance "$GOV" &&
+		"$M" --ledger q.db init --key admin.key --origin hostile.example/ledger --governance "$GOV" &&
 		"$M" --ledger l.db key enroll ci.pub --holder-key ci.key --role admin --key admin.key &&
 		"$M" --ledger l.db sign dataset revoked@1 --digest "$D" --key ci.key --out fx/revoked.env &&
 		"$M" --ledger l.db key revoke ci --reason test --key admin.key &&
@@ -98,16 +103,48 @@ expect 1 "planted: the load client refuses a leaf that is not the one in the tre
 GPID=$!
 sleep 1
 
-# ---- the hostile clients -------------------------------------------------------------------
-/usr/bin/python3 "$here/serve_hostile.py" "$SERVE_URL" fx "$IDLE" 10000 >hostile.out 2>hostile.err
-hrc=$?
-cat hostile.out
-pass=$((pass + $(grep -c '^ok - ' hostile.out)))
-fail=$((fail + $(grep -c '^not ok - ' hostile.out)))
-if [ "$hrc" != 0 ] && ! grep -q '^not ok - ' hostile.out; then
-	nok "serve_hostile.py" "exited $hrc: $(tail -n 3 hostile.err)"
-fi
+# hostile NAME [ENV=VALUE...]: serve_hostile.py against $SERVE_URL (at
+# most 150 s), its lines counted as ours
+hostile() {
+	local name=$1 rc
+	shift
+	env "$@" timeout 150 /usr/bin/python3 "$here/serve_hostile.py" "$SERVE_URL" fx "$IDLE" 10000 \
+		>"$name.out" 2>"$name.err"
+	rc=$?
+	grep -v '^[0-9]* passed, [0-9]* failed$' "$name.out"
+	pass=$((pass + $(grep -c '^ok - ' "$name.out")))
+	fail=$((fail + $(grep -c '^not ok - ' "$name.out")))
+	if [ "$rc" != 0 ] && ! grep -q '^not ok - ' "$name.out"; then
+		nok "serve_hostile.py ($name)" "exited $rc: $(tail -n 3 "$name.err")"
+	fi
+}
 
+# ---- the hostile clients -------------------------------------------------------------------
+hostile hostile
+
+# ---- the two 503s: a full queue, and shutting down -------------------------------------
+# each against a server of its own, on a ledger of its own (q.db), while
+# the well-behaved client finishes
+if serve_start q q.db --queue-max 2 --batch-wait 1000; then
+	hostile queue HOSTILE_MODE=queue
+	serve_stop q TERM
+else
+	nok "serve --queue-max 2" "did not start"
+fi
+if serve_start d q.db --drain-seconds 3; then
+	hostile drain HOSTILE_MODE=drain HOSTILE_PID="$SERVE_PID_d"
+	t=$(date +%s)
+	serve_stop d TERM # SIGTERM was sent: it exits after its drain
+	[ "$SERVE_RC" = 0 ] && ok "serve exits 0 after its drain ($(($(date +%s) - t)) s more)" ||
+		nok "drain" "serve exited $SERVE_RC"
+	drained=$(sed -n 's/^# drained at size //p' drain.out)
+	n=$("$M" --ledger q.db log --format json | grep -c '"seq"')
+	[ -n "$drained" ] && [ "$n" = "$drained" ] &&
+		ok "nothing was appended while draining ($n entries)" ||
+		nok "drain" "${drained:-no} entries at the drain, $n after"
+else
+	nok "serve --drain-seconds 3" "did not start"
+fi
 wait "$GPID"
 grc=$?
 gv() { awk -v k="$1" '$1 == k { print $2 }' good.out; }
@@ -120,6 +157,7 @@ fi
 
 serve_stop h TERM
 [ "$SERVE_RC" = 0 ] && ok "serve exits 0 on SIGTERM" || nok "SIGTERM" "serve exited $SERVE_RC"
+
 # nothing refused was written: the entries are the base, the good client's
 # and the probes' (each probe envelope at most once, retries aside)
 probes=$(grep -c . fx/probe.txt)
