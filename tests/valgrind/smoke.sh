@@ -6,7 +6,8 @@
 #
 # One run of each main path (keys, init, enroll, record, sign/submit,
 # import, log, show, verify, checkpoint, prove/verify-proof, export and
-# verify --bundle, evidence, gate, check, report) and some refusals (bad
+# verify --bundle, evidence, gate, check, report, and serve with --server
+# clients: mirror, record, checkpoint, gate) and some refusals (bad
 # input, tampering-free integrity errors are in the unit tests), each under
 # VALGRIND with --error-exitcode=99: a memcheck error or a definite or
 # indirect leak makes the case fail whatever the command's own exit code.
@@ -102,5 +103,43 @@ vg 1 "check" --ledger "$L" check --policy "$root/policies/production.xml"
 vg 0 "report --format html" --ledger "$L" report --policy "$root/policies/production.xml" \
 	--from 2020-01-01 --to 2035-12-31 \
 	--format html --out r.html
+
+# serve under valgrind (its HTTP threads, the committer, the sweeper and
+# the shutdown), with clients under valgrind too: a mirror, an append, a
+# checkpoint, a refusal; then SIGTERM, and valgrind's own exit status.
+$VG --error-exitcode=99 "$M" serve --listen 127.0.0.1:0 --ledger "$L" --ready-file srv.url \
+	2>srv.err &
+SPID=$!
+trap 'kill -KILL $SPID 2>/dev/null; cd / && rm -rf "$W"' EXIT
+i=0
+while [ ! -s srv.url ] && [ $i -lt 600 ] && kill -0 $SPID 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ -s srv.url ]; then
+	U=$(cat srv.url)
+	R="--server $U --log-key log.pub --state cli.state"
+	vg 0 "mirror --server" mirror $R --out mirror.db
+	vg 0 "record --server" record dataset remote@1 --file data/b.txt $R --mirror mirror.db \
+		--key k/eng.key
+	vg 0 "checkpoint --server" checkpoint $R
+	vg 6 "record --server with a key not enrolled: 403" record dataset remote@2 \
+		--file data/b.txt $R --mirror mirror.db --key k/carol.key
+	vg 1 "gate --server (deny)" gate --policy "$root/policies/production.xml" m@1 --env prod \
+		$R --mirror mirror.db --no-record
+	curl -s -o /dev/null -o /dev/null -o /dev/null "$U/tile/0/000.p/3" "$U/tile/entries/000.p/3" \
+		"$U/metrics" || true
+fi
+kill -TERM $SPID 2>/dev/null
+wait $SPID
+rc=$?
+if [ "$rc" = 0 ]; then
+	PASS=$((PASS + 1))
+	echo "ok - serve (appends, reads, SIGTERM)"
+else
+	FAIL=$((FAIL + 1))
+	echo "not ok - serve (appends, reads, SIGTERM): exit $rc, want 0"
+	sed 's/^/#   /' srv.err | head -40
+fi
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
