@@ -83,8 +83,9 @@ static const char serve_usage[] =
 	"  --ready-file F         once listening, F receives the base URL and a newline\n"
 	"                         (written atomically)\n"
 	"  --threads N            HTTP threads, 1 to 64 (default 2)\n"
-	"  --batch-wait MS        how long a batch waits for more envelopes after the\n"
-	"                         first, 0 to 1000 (default 2); at most 256 a batch\n"
+	"  --batch-wait MS        extra wait for more envelopes after a batch's first,\n"
+	"                         0 to 1000 (default 0: a batch is what arrived while\n"
+	"                         the previous one committed); at most 256 a batch\n"
 	"  --max-connections N    1 to 100000 (default 10000)\n"
 	"  --queue-max N          appends pending at most, 1 to 4096 (default 4096),\n"
 	"                         then 503 (smaller: for tests of that 503)\n"
@@ -203,7 +204,7 @@ cmd_serve(int argc, char **argv)
 		return cli_failf(&c, ML_EINPUT, "--listen ADDR:PORT is required (e.g. "
 			       "127.0.0.1:8420, [::1]:0)");
 	if ((rc = cli_opt_long(&c, "threads", 1, 64, 2, &threads)) ||
-	    (rc = cli_opt_long(&c, "batch-wait", 0, 1000, 2, &wait)) ||
+	    (rc = cli_opt_long(&c, "batch-wait", 0, 1000, 0, &wait)) ||
 	    (rc = cli_opt_long(&c, "max-connections", 1, 100000, ML_SERVE_MAX_CONNECTIONS,
 			       &maxc)) ||
 	    (rc = cli_opt_long(&c, "queue-max", 1, ML_SEQ_QUEUE_MAX, ML_SEQ_QUEUE_MAX, &qmax)) ||

@@ -31,6 +31,10 @@ struct ml_ledger {
 	uint64_t rules_size;
 	uint8_t rules_last[ML_SHA256_LEN];
 	int rules_valid;
+	/* The log key, loaded by the first batch and checked against logkey,
+	 * kept until close (loading decodes it into locked memory: a few
+	 * system calls a batch).  Owned; NULL until then. */
+	struct ml_seckey *logk;
 };
 
 void
@@ -264,6 +268,7 @@ ml_ledger_close(struct ml_ledger *l)
 		return;
 	ml_store_close(l->s);
 	ml_rules_state_free(&l->rules);
+	ml_seckey_free(l->logk);
 	free(l);
 }
 
@@ -329,7 +334,7 @@ struct ml_batch {
 	uint8_t last[ML_SHA256_LEN];  /* leaf hash of the entry before it */
 	int64_t last_time, now;
 	struct ml_merkle_edge edge;   /* the tree's right edge */
-	struct ml_seckey *logk;       /* signs the batch's checkpoint */
+	const struct ml_seckey *logk; /* signs the batch's checkpoint (the handle's) */
 	struct ml_rules_state rules;  /* the governance in force, clock corrections */
 	struct ml_err *e;             /* for store_node, the edge's callback */
 	uint64_t added;               /* new entries (retries of held ones aside) */
@@ -403,6 +408,28 @@ rules_take(struct ml_ledger *l, struct ml_batch *b, struct ml_err *e)
 	return ml_rules_state_load(&b->rules, l->s, e);
 }
 
+/* Loads the log key into l->logk unless a batch of this handle already
+ * did, and checks that it is the ledger's. */
+static int
+logkey_take(struct ml_ledger *l, struct ml_err *e)
+{
+	char line[ML_VKEY_MAX];
+	struct ml_seckey *k;
+
+	if (l->logk)
+		return ML_OK;
+	if (ml_seckey_load(l->logkey_path, NULL, NULL, &k, e))
+		return ml_err_prefix(e, ML_EKEY, "the log key (it signs checkpoints)");
+	ml_pubkey_format(ml_seckey_public(k), line);
+	if (strcmp(line, l->logkey) != 0) {
+		ml_seckey_free(k);
+		return ml_err_set(e, ML_EKEY, "%s is not this ledger's log key (%s)",
+				  l->logkey_path, l->logkey);
+	}
+	l->logk = k;
+	return ML_OK;
+}
+
 int
 ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
 {
@@ -412,22 +439,12 @@ ml_batch_begin(struct ml_ledger *l, struct ml_batch **out, struct ml_err *e)
 	if (!b)
 		return ml_err_set(e, ML_EIO, "out of memory");
 	b->l = l;
-	if ((rc = ml_seckey_load(l->logkey_path, NULL, NULL, &b->logk, e))) {
+	if ((rc = logkey_take(l, e))) {
 		free(b);
-		return ml_err_prefix(e, ML_EKEY, "the log key (it signs checkpoints)");
+		return rc;
 	}
-	{
-		char line[ML_VKEY_MAX];
-		ml_pubkey_format(ml_seckey_public(b->logk), line);
-		if (strcmp(line, l->logkey) != 0) {
-			ml_seckey_free(b->logk);
-			free(b);
-			return ml_err_set(e, ML_EKEY, "%s is not this ledger's log key (%s)",
-					  l->logkey_path, l->logkey);
-		}
-	}
+	b->logk = l->logk;
 	if ((rc = ml_store_begin(l->s, 1, e))) {
-		ml_seckey_free(b->logk);
 		free(b);
 		return rc;
 	}
@@ -504,7 +521,6 @@ ml_batch_commit(struct ml_batch *b, struct ml_err *e)
 		rc = ml_store_commit(b->l->s, e);
 	else
 		ml_store_rollback(b->l->s);
-	ml_seckey_free(b->logk);
 	if (rc == ML_OK) {
 		/* kept for the next batch of this handle (rules_take) */
 		ml_rules_state_free(&b->l->rules);
@@ -525,7 +541,6 @@ ml_batch_abort(struct ml_batch *b)
 	if (!b)
 		return;
 	ml_store_rollback(b->l->s);
-	ml_seckey_free(b->logk);
 	ml_rules_state_free(&b->rules);
 	free(b);
 }

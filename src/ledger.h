@@ -106,7 +106,10 @@ int ml_ledger_check_partial(struct ml_ledger *l, const struct ml_append_item *it
  * whatever the result.  A handle keeps the rules state (governance in
  * force, clock corrections) its last committed batch left and starts its
  * next batch from it while the ledger's head (size, last leaf) is still
- * the one that batch left; otherwise it is loaded again. */
+ * the one that batch left; otherwise it is loaded again.  It also keeps
+ * the log key its first batch loaded (and checked against the ledger's
+ * log key line) until ml_ledger_close: a key file replaced or removed
+ * later does not affect that handle. */
 struct ml_batch;
 int ml_batch_begin(struct ml_ledger *l, struct ml_batch **b, struct ml_err *e);
 int ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,

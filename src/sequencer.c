@@ -13,8 +13,24 @@
 #include "store.h"
 #include "tlog.h"
 
+/* A direct-mapped cache of tree nodes for the proofs, touched only by the
+ * committer thread.  A complete subtree's hash never changes once the
+ * tree holds it, so a slot is valid until another node takes it; a miss
+ * reads the store.  Filled with the leaves of each committed batch and
+ * with what the proofs read, so a batch's proofs mostly read memory: the
+ * upper nodes are shared by every proof, the lower ones by the batch's
+ * neighbouring entries. */
+#define NODE_SLOTS 4096 /* a power of two */
+
+struct node_slot {
+	uint64_t index;
+	unsigned level; /* of the subtree + 1; 0: empty */
+	uint8_t hash[ML_SHA256_LEN];
+};
+
 struct ml_seq {
 	struct ml_ledger *l;
+	struct node_slot *nodes; /* NODE_SLOTS */
 	struct ml_seq_opts o;
 	pthread_mutex_t mu;
 	pthread_cond_t more;         /* an item arrived, or stopping */
@@ -42,27 +58,79 @@ item_fail(struct ml_seq_item *it, int rc, const char *msg)
 	ml_buf_free(&it->proof);
 }
 
+static struct node_slot *
+node_slot(struct ml_seq *q, unsigned level, uint64_t index)
+{
+	uint64_t h = (index ^ (uint64_t)level << 58) * 0x9E3779B97F4A7C15ull;
+
+	return &q->nodes[h >> 52 & (NODE_SLOTS - 1)];
+}
+
+static void
+node_put(struct ml_seq *q, unsigned level, uint64_t index, const uint8_t hash[ML_SHA256_LEN])
+{
+	struct node_slot *sl = node_slot(q, level, index);
+
+	sl->index = index;
+	sl->level = level + 1;
+	memcpy(sl->hash, hash, ML_SHA256_LEN);
+}
+
+static int
+node_hit(struct ml_seq *q, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
+{
+	struct node_slot *sl = node_slot(q, level, index);
+
+	if (sl->level != level + 1 || sl->index != index)
+		return 0;
+	memcpy(out, sl->hash, ML_SHA256_LEN);
+	return 1;
+}
+
+/* ctx of node_read: the sequencer and the store to read on a miss. */
+struct node_src {
+	struct ml_seq *q;
+	struct ml_store_nodes store;
+};
+
+/* merkle.h's node callback over the cache: a hit, the hash of two cached
+ * children, or the store's node (then cached). */
+static int
+node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
+{
+	struct node_src *src = ctx;
+	uint8_t l[ML_SHA256_LEN], r[ML_SHA256_LEN];
+
+	if (node_hit(src->q, level, index, out))
+		return 0;
+	if (level > 0 && node_hit(src->q, level - 1, 2 * index, l) &&
+	    node_hit(src->q, level - 1, 2 * index + 1, r))
+		ml_merkle_node(l, r, out);
+	else if (ml_store_node_read(&src->store, level, index, out) != 0)
+		return -1;
+	node_put(src->q, level, index, out);
+	return 0;
+}
+
 /* Builds it's tlog-proof against the checkpoint (size, note): extra is
  * prev || time (i64 BE), so that the client rebuilds the leaf bytes. */
 static int
 item_prove(struct ml_seq *q, struct ml_seq_item *it, uint64_t size, const char *note,
 	   struct ml_err *e)
 {
-	struct ml_store *s = ml_ledger_store(q->l);
-	struct ml_store_nodes ctx = {s, e};
+	struct node_src src = {q, {ml_ledger_store(q->l), e}};
 	uint8_t proof[ML_PROOF_MAX][ML_SHA256_LEN], extra[ML_SHA256_LEN + 8];
 	size_t n;
-	int rc;
 
 	if (it->seq >= size)
 		return ml_err_set(e, ML_EIO, "entry %llu is not under the latest checkpoint (%llu)",
 				  (unsigned long long)it->seq, (unsigned long long)size);
 	memset(extra, 0, sizeof extra);
-	if (it->seq > 0 && (rc = ml_store_node_get(s, 0, it->seq - 1, extra, e)))
-		return rc;
+	if (it->seq > 0 && node_read(&src, 0, it->seq - 1, extra) != 0)
+		return e->code ? e->code : ml_err_set(e, ML_EIO, "cannot read the previous leaf");
 	ml_put_be64(extra + ML_SHA256_LEN, (uint64_t)it->time_us);
 	ml_err_clear(e);
-	if (ml_merkle_inclusion(ml_store_node_read, &ctx, it->seq, size, proof, &n) != 0)
+	if (ml_merkle_inclusion(node_read, &src, it->seq, size, proof, &n) != 0)
 		return e->code ? e->code : ml_err_set(e, ML_EIO, "cannot build the proof");
 	ml_buf_free(&it->proof);
 	ml_tlog_proof_format(it->seq, extra, sizeof extra, (const uint8_t(*)[ML_SHA256_LEN])proof,
@@ -138,6 +206,9 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 	/* one read snapshot for the checkpoint and every proof: one lock,
 	 * not one per node read */
 	snap = rc == ML_OK && ml_store_begin(ml_ledger_store(q->l), 0, &e) == ML_OK;
+	for (i = 0; rc == ML_OK && i < n; i++)
+		if (items[i]->rc == ML_OK)
+			node_put(q, 0, items[i]->seq, items[i]->leaf);
 	if (rc == ML_OK && (rc = ml_tlog_checkpoint(q->l, -1, &size, &note, &e)))
 		for (i = 0; i < n; i++)
 			if (items[i]->rc == ML_OK)
@@ -211,6 +282,10 @@ ml_seq_start(struct ml_ledger *l, const struct ml_seq_opts *o, struct ml_seq **o
 		free(q);
 		return ml_err_set(e, ML_EINPUT, "sequencer limits out of range");
 	}
+	if (!(q->nodes = calloc(NODE_SLOTS, sizeof *q->nodes))) {
+		free(q);
+		return ml_err_set(e, ML_EIO, "out of memory");
+	}
 	q->l = l;
 	q->o = *o;
 	pthread_mutex_init(&q->mu, NULL);
@@ -221,6 +296,7 @@ ml_seq_start(struct ml_ledger *l, const struct ml_seq_opts *o, struct ml_seq **o
 	if (pthread_create(&q->thread, NULL, committer, q) != 0) {
 		pthread_cond_destroy(&q->more);
 		pthread_mutex_destroy(&q->mu);
+		free(q->nodes);
 		free(q);
 		return ml_err_set(e, ML_EIO, "cannot start the committer thread");
 	}
@@ -294,5 +370,6 @@ ml_seq_free(struct ml_seq *q)
 	ml_seq_stop(q);
 	pthread_cond_destroy(&q->more);
 	pthread_mutex_destroy(&q->mu);
+	free(q->nodes);
 	free(q);
 }

@@ -1,6 +1,8 @@
 /* sequencer — group commit for a server: a bounded queue of appends from
  * many request threads and one committer thread that drains it in batches
- * (up to batch_max items, or what arrived within wait_ms of the first),
+ * (natural group commit: whenever the committer is free it takes what is
+ * pending, up to batch_max items, after waiting until wait_ms past the
+ * first item's arrival for more when wait_ms > 0),
  * each one ledger transaction (ml_batch_begin, ml_batch_try per item,
  * ml_batch_commit: one fsync, one checkpoint signature), then answers every
  * item: a c2sp.org/tlog-proof@v1 of its entry against the batch's
@@ -59,7 +61,8 @@ struct ml_seq_item {
 
 struct ml_seq_opts {
 	unsigned batch_max;   /* 1..ML_SEQ_BATCH_MAX */
-	unsigned wait_ms;     /* 0..1000: how long a batch waits for more */
+	unsigned wait_ms;     /* 0..1000: extra wait for more after the first
+			       * item's arrival (0: none) */
 	unsigned queue_max;   /* 1..ML_SEQ_QUEUE_MAX pending items */
 	/* Optional, from the committer thread after each commit: the latest
 	 * checkpoint (size and note, valid during the call) and the batch's

@@ -107,10 +107,15 @@ enum stmt_id {
 	Q_SUBJ_GET, Q_SUBJ_INS, Q_IX_FIND, Q_IX_INS, Q_SCAN, Q_KEY_BY_PK, Q_META_COUNT,
 	Q_LEAF_GET, Q_NODE_GET, Q_NODE_INS, Q_CKPT_INS, Q_CKPT_GET, Q_CKPT_LAST, Q_CKPT_SCAN,
 	Q_NODE_COUNT, Q_IDEM_FIND, Q_IDEM_INS, Q_IDEM_PRESENT, Q_IDEM_COUNT,
+	Q_SAVEPOINT, Q_RELEASE, Q_UNDO,
 	Q_COUNT
 };
 
 static const char *const stmt_sql[Q_COUNT] = {
+	/* a server's batch takes one savepoint an item: prepared once */
+	[Q_SAVEPOINT] = "SAVEPOINT ml_item",
+	[Q_RELEASE] = "RELEASE ml_item",
+	[Q_UNDO] = "ROLLBACK TO ml_item",
 	[Q_META_GET] = "SELECT value FROM %smeta WHERE key = ?1",
 	[Q_META_SET] = "INSERT OR REPLACE INTO %smeta (key, value) VALUES (?1, ?2)",
 	[Q_HEAD] = "SELECT seq, leaf_hash, appended_us FROM %sentries ORDER BY seq DESC LIMIT 1",
@@ -460,29 +465,39 @@ ml_store_rollback(struct ml_store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Runs the cached statement id, which returns no rows (transaction
+ * control of the main database). */
+static int
+exec_cached(struct ml_store *s, enum stmt_id id, const char *what, struct ml_err *e)
+{
+	sqlite3_stmt *st = prep(s, ML_DB_MAIN, id, e);
+	int rc;
+
+	if (!st)
+		return e->code;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? ML_OK : db_err(s, e, what);
+}
+
 int
 ml_store_savepoint(struct ml_store *s, struct ml_err *e)
 {
-	if (sqlite3_exec(s->db, "SAVEPOINT ml_item", NULL, NULL, NULL) != SQLITE_OK)
-		return db_err(s, e, "savepoint");
-	return ML_OK;
+	return exec_cached(s, Q_SAVEPOINT, "savepoint", e);
 }
 
 int
 ml_store_savepoint_release(struct ml_store *s, struct ml_err *e)
 {
-	if (sqlite3_exec(s->db, "RELEASE ml_item", NULL, NULL, NULL) != SQLITE_OK)
-		return db_err(s, e, "release savepoint");
-	return ML_OK;
+	return exec_cached(s, Q_RELEASE, "release savepoint", e);
 }
 
 int
 ml_store_savepoint_undo(struct ml_store *s, struct ml_err *e)
 {
-	if (sqlite3_exec(s->db, "ROLLBACK TO ml_item", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, "RELEASE ml_item", NULL, NULL, NULL) != SQLITE_OK)
-		return db_err(s, e, "roll back to savepoint");
-	return ML_OK;
+	int rc = exec_cached(s, Q_UNDO, "roll back to savepoint", e);
+
+	return rc ? rc : exec_cached(s, Q_RELEASE, "roll back to savepoint", e);
 }
 
 /* Steps a statement that returns no rows. */
