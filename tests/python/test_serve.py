@@ -39,7 +39,7 @@ class EndToEnd(unittest.TestCase):
         cls.ld.write("train.csv", "x,y\n1,0\n")
         os.makedirs(cls.ld.path("model"))
         cls.ld.write("model/weights.bin", b"\x07" * 4096)
-        cls.srv = Serve(cls.ld, "--batch-wait", "1")         # last: tearDownClass stops it
+        cls.srv = Serve(cls.ld)         # the default --batch-wait (0); last: tearDownClass stops it
 
     @classmethod
     def tearDownClass(cls):
@@ -170,7 +170,7 @@ class EndToEnd(unittest.TestCase):
         finally:
             conn.close()
         sys.stderr.write("\nMEASURE serve alone, POST /add of a pre-signed envelope "
-                         "(--batch-wait 1): n=%d median %.2f ms"
+                         "(default --batch-wait): n=%d median %.2f ms"
                          % (len(lat), 1000 * statistics.median(lat)))
         for label, kw in (("no state file", {"state": None}),
                           ("state file, persist_every=1", {"state": "lat.state",
