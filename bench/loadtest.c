@@ -870,7 +870,8 @@ report(struct client *cl, double elapsed)
 	struct stats *s = &cl->st;
 	struct rusage ru;
 
-	qsort(s->lat, s->nlat, sizeof *s->lat, cmp_double);
+	if (s->nlat) /* qsort must not be given NULL, even for 0 items */
+		qsort(s->lat, s->nlat, sizeof *s->lat, cmp_double);
 	printf("conns %d\nsent %zu\nacked %zu\nexisting %zu\nrefused %zu\n", cl->nconns,
 	       s->sent, s->acked, s->existing, s->refused);
 	printf("status_4xx %zu\nstatus_5xx %zu\nretries_503 %zu\n", s->status[4], s->status[5],
