@@ -129,27 +129,6 @@ key_name_ok(const char *s, size_t len)
 	return 1;
 }
 
-/* Parses an ASCII decimal of 1 to 19 digits, without sign or leading zeros
- * (except "0"), at most max (<= 2^63 - 1).  0 or -1. */
-static int
-parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits fit in a u64 */
-	}
-	if (v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Finds the end of the line starting at off: *eol gets the index of its
  * '\n' and 0 is returned, or *eol gets len and -1 when there is none. */
 static int
@@ -422,7 +401,7 @@ ml_checkpoint_parse(const char *text, size_t len, struct ml_checkpoint *out,
 	off = eol + 1;
 	if (line_end(text, len, off, &eol) != 0)
 		return ml_err_set(e, ML_EINPUT, "checkpoint: no tree size line");
-	if (parse_decimal(text + off, eol - off, INT63_MAX, &c.size) != 0)
+	if (ml_decimal_parse(text + off, eol - off, INT63_MAX, &c.size) != 0)
 		return ml_err_set(e, ML_EINPUT,
 				  "checkpoint: tree size is not a decimal number without "
 				  "leading zeros below 2^63");
@@ -800,7 +779,7 @@ ml_tlog_proof_parse(const char *bytes, size_t len, struct ml_tlog_proof *out,
 		}
 	}
 	if (eol - off < 6 || memcmp(bytes + off, "index ", 6) != 0 ||
-	    parse_decimal(bytes + off + 6, eol - off - 6, INT63_MAX, &p->index) != 0) {
+	    ml_decimal_parse(bytes + off + 6, eol - off - 6, INT63_MAX, &p->index) != 0) {
 		rc = ml_err_set(e, ML_EINPUT,
 				"tlog-proof: want \"index N\" with N decimal without "
 				"leading zeros");

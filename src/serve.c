@@ -584,24 +584,12 @@ h_tile(struct req *r)
 	return ret;
 }
 
-/* A decimal 0..2^63-1 without sign, spaces or leading zeros. */
+/* A decimal 0..2^63-1 without sign, spaces or leading zeros; v may be NULL
+ * (an absent query argument). */
 static int
 parse_size(const char *v, uint64_t *out)
 {
-	uint64_t n = 0;
-	size_t i;
-
-	if (!v || !*v || strlen(v) > 19 || (v[0] == '0' && v[1]))
-		return -1;
-	for (i = 0; v[i]; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		n = n * 10 + (uint64_t)(v[i] - '0');
-	}
-	if (n > INT64_MAX)
-		return -1;
-	*out = n;
-	return 0;
+	return v ? ml_decimal_parse(v, strlen(v), INT64_MAX, out) : -1;
 }
 
 static enum MHD_Result

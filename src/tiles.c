@@ -7,23 +7,15 @@
 
 #include "chain.h"
 
-/* Parses a decimal 0..max without leading zeros from p[0..n). -1 if not. */
+/* A decimal 0..max (max < 2^32) without leading zeros from p[0..n). */
 static int
 parse_small(const char *p, size_t n, unsigned max, unsigned *out)
 {
-	unsigned v = 0;
-	size_t i;
+	uint64_t v;
 
-	if (n == 0 || n > 3 || (n > 1 && p[0] == '0'))
+	if (ml_decimal_parse(p, n, max, &v) != 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(p[i] - '0');
-	}
-	if (v > max)
-		return -1;
-	*out = v;
+	*out = (unsigned)v;
 	return 0;
 }
 

@@ -546,6 +546,25 @@ digits(const char *s, int n, int *out)
 }
 
 int
+ml_decimal_parse(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits fit in a u64 */
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
 ml_time_parse(const char *s, int64_t *us)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

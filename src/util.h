@@ -107,6 +107,12 @@ void ml_time_format(int64_t us, char buf[21]);
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" to microseconds.  0 or -1. */
 int ml_time_parse(const char *s, int64_t *us);
 
+/* Parses s[0..len) as an ASCII decimal of 1 to 19 digits without sign or
+ * leading zeros ("0" itself is fine), at most max (<= 2^63 - 1): the form
+ * every size, index, level and width of the C2SP formats takes.  0 and *out
+ * set, or -1. */
+int ml_decimal_parse(const char *s, size_t len, uint64_t max, uint64_t *out);
+
 /* Big-endian helpers. */
 void ml_put_be64(uint8_t *p, uint64_t v);
 void ml_put_be32(uint8_t *p, uint32_t v);
