@@ -13,6 +13,8 @@
 
 #include <sodium.h>
 
+#include "note.h"
+
 
 static const char usage_text[] =
 	"usage: mlledger [--ledger PATH] COMMAND [ARGS]\n"
@@ -469,6 +471,19 @@ warn_key_mode(const struct cli *c, const char *path)
 			"run 'chmod 600 %s'\n", c->cmd, path,
 			(st.st_mode & 007) ? "everyone" : "its group",
 			(unsigned)(st.st_mode & 07777), path);
+}
+
+int
+cli_trust_load(const char *path, struct ml_policy **pol, struct ml_err *e)
+{
+	char *text = NULL;
+	size_t len;
+	int rc = ml_read_file(path, ML_POLICY_MAX, &text, &len, e);
+
+	if (rc == ML_OK && (rc = ml_policy_parse(text, len, pol, e)))
+		ml_err_prefix(e, rc, path);
+	free(text);
+	return rc;
 }
 
 int

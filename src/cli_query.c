@@ -686,16 +686,8 @@ cmd_verify(int argc, char **argv)
 			return rc;
 		opts.jobs = (int)n;
 	}
-	if ((trust = cli_get(&c, "trust"))) {
-		char *text = NULL;
-		size_t len;
-		rc = ml_read_file(trust, ML_POLICY_MAX, &text, &len, &e);
-		if (rc == ML_OK && (rc = ml_policy_parse(text, len, &pol, &e)))
-			ml_err_prefix(&e, rc, trust);
-		free(text);
-		if (rc)
-			return cli_fail(&c, &e);
-	}
+	if ((trust = cli_get(&c, "trust")) && cli_trust_load(trust, &pol, &e))
+		return cli_fail(&c, &e);
 	if ((age = cli_get(&c, "max-witness-age"))) {
 		if (!trust || cli_duration(age, &clk.max_age) != 0) {
 			ml_policy_free(pol);

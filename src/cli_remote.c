@@ -54,8 +54,6 @@ cli_remote_open(const struct cli *c, struct ml_remote **out, struct ml_err *e)
 	const char *tf = remote_trust(c) ? cli_get(c, "trust") : NULL;
 	struct ml_policy *pol = NULL;
 	struct ml_pubkey k;
-	char *text = NULL;
-	size_t len;
 	int rc;
 
 	if (!url)
@@ -73,12 +71,8 @@ cli_remote_open(const struct cli *c, struct ml_remote **out, struct ml_err *e)
 		rc = ml_remote_open(url, &k, out, e);
 		goto ca;
 	}
-	if ((rc = ml_read_file(tf, ML_POLICY_MAX, &text, &len, e)))
+	if ((rc = cli_trust_load(tf, &pol, e)))
 		return rc;
-	rc = ml_policy_parse(text, len, &pol, e);
-	free(text);
-	if (rc)
-		return ml_err_prefix(e, rc, tf);
 	rc = ml_remote_open_policy(url, pol, out, e);
 ca:
 	if (rc == ML_OK && (rc = remote_ca(*out, e))) {

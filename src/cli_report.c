@@ -334,9 +334,6 @@ read_trust(struct cli *c, struct ml_policy **pol, struct ml_policy_clock *clk)
 {
 	const char *trust = cli_get(c, "trust"), *age = cli_get(c, "max-witness-age");
 	struct ml_err e;
-	char *text = NULL;
-	size_t len;
-	int rc;
 
 	ml_err_clear(&e);
 	*pol = NULL;
@@ -351,11 +348,7 @@ read_trust(struct cli *c, struct ml_policy **pol, struct ml_policy_clock *clk)
 	if (!cli_get(c, "checkpoint"))
 		return cli_failf(c, ML_EINPUT, "--trust applies to checkpoints held outside: give "
 				 "--checkpoint FILE");
-	rc = ml_read_file(trust, ML_POLICY_MAX, &text, &len, &e);
-	if (rc == ML_OK && (rc = ml_policy_parse(text, len, pol, &e)))
-		ml_err_prefix(&e, rc, trust);
-	free(text);
-	return rc ? cli_fail(c, &e) : ML_OK;
+	return cli_trust_load(trust, pol, &e) ? cli_fail(c, &e) : ML_OK;
 }
 
 /* Checks every --checkpoint against the ledger exactly as verify does
