@@ -842,22 +842,26 @@ replica_genesis(struct ml_replica *r, const struct ml_checked *c, struct ml_err 
 	return ML_OK;
 }
 
-int
-ml_replica_add(struct ml_replica *r, const struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN],
-	       struct ml_err *e)
+/* Checks en, an entry written elsewhere, as the entry after (next, last,
+ * last_time) of the ledger whose rules state is rules: seq, prev link,
+ * size, every rule with every signature, non-decreasing time.  On ML_OK
+ * c holds the check (the caller frees it). */
+static int
+copied_check(struct ml_ledger *l, const struct ml_rules_state *rules, uint64_t next,
+	     const uint8_t last[ML_SHA256_LEN], int64_t last_time, const struct ml_entry *en,
+	     struct ml_checked *c, struct ml_err *e)
 {
-	struct ml_checked c;
 	int rc;
 
-	if (en->seq != r->next)
+	if (en->seq != next)
 		return replica_bad(e, en->seq, "not the next entry of the copy");
-	if (memcmp(en->prev, r->last, ML_SHA256_LEN) != 0)
+	if (memcmp(en->prev, last, ML_SHA256_LEN) != 0)
 		return replica_bad(e, en->seq, "broken link: prev is not the leaf hash of the "
 				   "entry before");
 	if (en->envelope_len > ML_MAX_ENVELOPE)
 		return replica_bad(e, en->seq, "envelope too large");
-	rc = ml_rules_check(r->l->s, ML_DB_MAIN, &r->rules, en->seq, en->time_us, en->envelope,
-			    en->envelope_len, 1, NULL, &c, e);
+	rc = ml_rules_check(l->s, ML_DB_MAIN, rules, en->seq, en->time_us, en->envelope,
+			    en->envelope_len, 1, NULL, c, e);
 	if (rc == ML_EIO)
 		return rc;
 	if (rc) {
@@ -867,18 +871,43 @@ ml_replica_add(struct ml_replica *r, const struct ml_entry *en, uint8_t leaf[ML_
 		e->seq = (long long)en->seq;
 		return ML_EINTEGRITY;
 	}
-	/* check_sig above verified the signature and every countersignature */
-	if (c.st.kind != ML_KIND_CLOCK_CORRECTION && en->time_us < r->last_time)
-		rc = replica_bad(e, en->seq, "append time goes backwards");
-	else if (c.st.kind == ML_KIND_GENESIS)
+	/* ml_rules_check verified the signature and every countersignature */
+	if (c->st.kind != ML_KIND_CLOCK_CORRECTION && en->time_us < last_time) {
+		ml_checked_free(c);
+		return replica_bad(e, en->seq, "append time goes backwards");
+	}
+	return ML_OK;
+}
+
+/* Writes a checked copied entry and what it implies; leaf receives its
+ * leaf hash. */
+static int
+copied_write(struct ml_ledger *l, struct ml_rules_state *rules, const struct ml_checked *c,
+	     const struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
+{
+	int rc;
+
+	ml_leaf_hash(en, leaf);
+	if ((rc = ml_store_entry_insert(l->s, en, leaf, e)) == ML_OK)
+		rc = ml_rules_apply(l->s, ML_DB_MAIN, rules, c, e);
+	return rc;
+}
+
+int
+ml_replica_add(struct ml_replica *r, const struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN],
+	       struct ml_err *e)
+{
+	struct ml_checked c;
+	int rc;
+
+	if ((rc = copied_check(r->l, &r->rules, r->next, r->last, r->last_time, en, &c, e)))
+		return rc;
+	if (c.st.kind == ML_KIND_GENESIS)
 		rc = replica_genesis(r, &c, e);
 	else if (c.st.kind == ML_KIND_GATE)
 		rc = replica_want(r, &c, e);
-	if (rc == ML_OK) {
-		ml_leaf_hash(en, leaf);
-		if ((rc = ml_store_entry_insert(r->l->s, en, leaf, e)) == ML_OK)
-			rc = ml_rules_apply(r->l->s, ML_DB_MAIN, &r->rules, &c, e);
-	}
+	if (rc == ML_OK)
+		rc = copied_write(r->l, &r->rules, &c, en, leaf, e);
 	ml_checked_free(&c);
 	if (rc)
 		return rc;
@@ -888,6 +917,33 @@ ml_replica_add(struct ml_replica *r, const struct ml_entry *en, uint8_t leaf[ML_
 	memcpy(r->last, leaf, ML_SHA256_LEN);
 	r->last_time = en->time_us;
 	r->next++;
+	return ML_OK;
+}
+
+int
+ml_batch_adopt(struct ml_batch *b, const struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN],
+	       struct ml_err *e)
+{
+	struct ml_checked c;
+	int rc;
+
+	if ((rc = copied_check(b->l, &b->rules, b->next, b->last, b->last_time, en, &c, e)))
+		return rc;
+	/* a genesis is copied only into a new replica (ml_replica_add) */
+	if (c.st.kind == ML_KIND_GENESIS)
+		rc = replica_bad(e, en->seq, "a second genesis");
+	else
+		rc = copied_write(b->l, &b->rules, &c, en, leaf, e);
+	ml_checked_free(&c);
+	if (rc)
+		return rc;
+	b->e = e;
+	if ((rc = ml_merkle_edge_add(&b->edge, leaf, store_node, b)))
+		return rc;
+	memcpy(b->last, leaf, ML_SHA256_LEN);
+	b->last_time = en->time_us;
+	b->next++;
+	b->added++;
 	return ML_OK;
 }
 

@@ -125,6 +125,16 @@ void ml_batch_abort(struct ml_batch *b);
  * e must not be NULL. */
 int ml_batch_try(struct ml_batch *b, const struct ml_append_item *item,
 		 struct ml_appended *out, struct ml_err *e);
+/* Adds en, an entry another writer of the same store of record already
+ * appended (pgstore.h), as entry ml_batch_size(b) of the batch: checked as
+ * ml_replica_add checks a copied entry (seq, prev link, non-decreasing
+ * time, size, every rule with every signature verified), written with its
+ * own time and bytes, then the tree nodes.  The batch goes on from it.
+ * leaf receives its leaf hash.  ML_EINTEGRITY (e->seq = en->seq) when it
+ * does not fit; after any error only abort is allowed.  Call it before any
+ * ml_batch_add or ml_batch_try of the batch. */
+int ml_batch_adopt(struct ml_batch *b, const struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN],
+		   struct ml_err *e);
 /* 1 when rc is a refusal of one item that ml_batch_try undid. */
 int ml_batch_refusal(int rc);
 /* The size of the batch's tree so far (its committed checkpoint's size). */
