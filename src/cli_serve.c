@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "output.h"
+#include "pgstore.h"
 #include "sequencer.h"
 #include "serve.h"
 #include "tiles.h"
@@ -72,6 +73,8 @@ static const char serve_usage[] =
 	"                      [--tls-cert CERT.pem --tls-key KEY.pem]\n"
 	"                      [--witness-key W.key --witness-log LOG.pub\n"
 	"                       [--witness-state FILE]]\n"
+	"                      [--store URL [--min-sync-standbys N] [--read-only]\n"
+	"                       [--follow-interval MS] [--log-key FILE]]\n"
 	"\n"
 	"Serves the ledger (--ledger, opened as 'record' opens it, the log key\n"
 	"beside it) over HTTP, as docs/SERVER.md specifies: POST /add (one DSSE\n"
@@ -100,6 +103,20 @@ static const char serve_usage[] =
 	"                         for any key, e.g. MLLEDGER_PASSPHRASE_FILE)\n"
 	"  --witness-state FILE   that last checkpoint, as 'cosign --state' keeps it\n"
 	"                         (default LEDGER.witness.state; FILE.lock beside it)\n"
+	"  --store URL            a PostgreSQL store of record (postgresql://..., libpq\n"
+	"                         multi-host with target_session_attrs=read-write to\n"
+	"                         follow a failover): --ledger is then this front-end's\n"
+	"                         working copy, made from the store when absent; an\n"
+	"                         append is answered only once the store holds it\n"
+	"                         replicated (README, \"High availability\")\n"
+	"  --min-sync-standbys N  synchronous standbys streaming that a store commit\n"
+	"                         needs, 0 to 16 (default 1; 0 only for a store\n"
+	"                         without replication); fewer: POST /add answers 503\n"
+	"  --read-only            serve reads only (e.g. on a hot standby), following\n"
+	"                         the store's latest checkpoint; POST /add answers 503\n"
+	"  --follow-interval MS   how often the store is read for newer checkpoints,\n"
+	"                         10 to 60000 (default 500)\n"
+	"  --log-key FILE         the log key, when not beside the working copy\n"
 	"\n"
 	"SIGTERM or SIGINT: /healthz and POST /add answer 503 (after --drain-seconds:)\n"
 	"stop accepting, commit and answer every pending envelope, exit 0.\n"
@@ -184,14 +201,15 @@ cmd_serve(int argc, char **argv)
 	sigset_t set;
 	char host[64], *cert = NULL, *key = NULL;
 	size_t certlen = 0, keylen = 0;
-	long threads, wait, maxc, qmax, drain;
+	long threads, wait, maxc, qmax, drain, minsync, follow;
 	int rc, sig;
 
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv,
 			    "listen= ready-file= threads= batch-wait= max-connections= "
 			    "tls-cert= tls-key= witness-key= witness-log= witness-state= "
-			    "passphrase-file= queue-max= drain-seconds=")))
+			    "passphrase-file= queue-max= drain-seconds= store= min-sync-standbys= "
+			    "read-only follow-interval= log-key=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts(serve_usage);
@@ -208,8 +226,18 @@ cmd_serve(int argc, char **argv)
 	    (rc = cli_opt_long(&c, "max-connections", 1, 100000, ML_SERVE_MAX_CONNECTIONS,
 			       &maxc)) ||
 	    (rc = cli_opt_long(&c, "queue-max", 1, ML_SEQ_QUEUE_MAX, ML_SEQ_QUEUE_MAX, &qmax)) ||
-	    (rc = cli_opt_long(&c, "drain-seconds", 0, ML_SERVE_DRAIN_MAX, 0, &drain)))
+	    (rc = cli_opt_long(&c, "drain-seconds", 0, ML_SERVE_DRAIN_MAX, 0, &drain)) ||
+	    (rc = cli_opt_long(&c, "min-sync-standbys", 0, 16, 1, &minsync)) ||
+	    (rc = cli_opt_long(&c, "follow-interval", 10, 60000, 500, &follow)))
 		return rc;
+	if (!cli_get(&c, "store") &&
+	    (cli_get(&c, "min-sync-standbys") || cli_has(&c, "read-only") ||
+	     cli_get(&c, "follow-interval") || cli_get(&c, "log-key")))
+		return cli_failf(&c, ML_EINPUT, "--min-sync-standbys, --read-only, "
+			       "--follow-interval and --log-key go with --store");
+	if (cli_get(&c, "store") && !ml_pg_is_url(cli_get(&c, "store")))
+		return cli_failf(&c, ML_EINPUT, "--store: \"%.64s\" is not a postgresql:// URL",
+			       cli_get(&c, "store"));
 	if (!cli_get(&c, "tls-cert") != !cli_get(&c, "tls-key"))
 		return cli_failf(&c, ML_EINPUT, "--tls-cert and --tls-key go together");
 	if (cli_get(&c, "tls-cert") &&
@@ -228,6 +256,11 @@ cmd_serve(int argc, char **argv)
 	o.drain_seconds = (unsigned)drain;
 	o.tls_cert = cert;
 	o.tls_key = key;
+	o.store = cli_get(&c, "store");
+	o.min_sync = (unsigned)minsync;
+	o.read_only = cli_has(&c, "read-only");
+	o.follow_ms = (unsigned)follow;
+	o.logkey = cli_get(&c, "log-key");
 	/* Every thread started from here on inherits the mask: only sigwait
 	 * below sees SIGTERM and SIGINT. */
 	sigemptyset(&set);

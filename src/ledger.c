@@ -272,6 +272,15 @@ ml_ledger_close(struct ml_ledger *l)
 	free(l);
 }
 
+int
+ml_ledger_use_logkey(struct ml_ledger *l, const char *path, struct ml_err *e)
+{
+	if (strlen(path) >= sizeof l->logkey_path)
+		return ml_err_set(e, ML_EINPUT, "--log-key: path too long");
+	snprintf(l->logkey_path, sizeof l->logkey_path, "%s", path);
+	return ML_OK;
+}
+
 struct ml_store *
 ml_ledger_store(struct ml_ledger *l)
 {

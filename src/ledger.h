@@ -79,6 +79,11 @@ struct ml_store *ml_ledger_store(struct ml_ledger *l);
 const char *ml_ledger_origin(const struct ml_ledger *l);
 /* The log's verifier key line. */
 const char *ml_ledger_logkey(const struct ml_ledger *l);
+/* Uses the log key at path instead of the one beside the ledger (a
+ * front-end's working copy of a store of record: pgsync.h).  Before the
+ * handle's first batch; the key is still checked against the ledger's log
+ * key line.  ML_EINPUT when path is too long. */
+int ml_ledger_use_logkey(struct ml_ledger *l, const char *path, struct ml_err *e);
 
 /* Appends n envelopes in one transaction, in order.  out[i] receives what
  * item i became: a new entry, or (out[i].existing) the entry it repeats,

@@ -139,20 +139,30 @@ item_prove(struct ml_seq *q, struct ml_seq_item *it, uint64_t size, const char *
 	return it->proof.oom ? ml_err_set(e, ML_EIO, "out of memory") : ML_OK;
 }
 
-/* Appends items[0..n) in one transaction; sets each item's rc (proofs
- * come after).  Returns the batch's own failure (every item then failed),
- * or ML_OK. */
-static int
-batch_run(struct ml_seq *q, struct ml_seq_item **items, size_t n)
+/* Fails every item with the batch's own failure rc (the lock, the log key,
+ * the store of record, the commit): no refusal of the items but a storage
+ * error to each, ML_EINTEGRITY kept. */
+static void
+batch_fail(struct ml_seq_item **items, size_t n, int rc, int unavailable, const char *why)
 {
-	struct ml_batch *b;
-	struct ml_err e;
+	char msg[sizeof items[0]->msg];
+	size_t i;
+
+	snprintf(msg, sizeof msg, "%.300s (nothing of the batch was written)", why);
+	for (i = 0; i < n; i++) {
+		item_fail(items[i], rc == ML_EINTEGRITY ? rc : ML_EIO, msg);
+		items[i]->unavailable = unavailable && rc != ML_EINTEGRITY;
+	}
+}
+
+/* Runs items[0..n) through the batch; sets each item's rc.  ML_OK, or the
+ * error that makes the batch unusable (the caller aborts). */
+static int
+batch_items(struct ml_batch *b, struct ml_seq_item **items, size_t n, struct ml_err *e)
+{
 	size_t i;
 	int rc;
 
-	ml_err_clear(&e);
-	if ((rc = ml_batch_begin(q->l, &b, &e)))
-		goto fail;
 	for (i = 0; i < n; i++) {
 		struct ml_seq_item *it = items[i];
 		struct ml_append_item ai = {0};
@@ -162,8 +172,8 @@ batch_run(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 		ai.len = it->len;
 		ai.signed_by = it->has_signer ? &it->signer : NULL;
 		ai.statement = it->statement;
-		ml_err_clear(&e);
-		rc = ml_batch_try(b, &ai, &out, &e);
+		ml_err_clear(e);
+		rc = ml_batch_try(b, &ai, &out, e);
 		if (rc == ML_OK) {
 			it->rc = ML_OK;
 			it->seq = out.seq;
@@ -171,23 +181,53 @@ batch_run(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 			it->time_us = out.time_us;
 			memcpy(it->leaf, out.leaf, ML_SHA256_LEN);
 		} else if (ml_batch_refusal(rc)) {
-			item_fail(it, rc, e.msg);
+			item_fail(it, rc, e->msg);
 		} else {
-			ml_batch_abort(b);
-			goto fail;
+			return rc;
 		}
+	}
+	return ML_OK;
+}
+
+/* Appends items[0..n) in one transaction (and, with a store of record,
+ * first through it); sets each item's rc (proofs come after).  Returns the
+ * batch's own failure (every item then failed), or ML_OK. */
+static int
+batch_run(struct ml_seq *q, struct ml_seq_item **items, size_t n)
+{
+	const struct ml_seq_record *rec = q->o.record;
+	struct ml_batch *b;
+	struct ml_err e;
+	uint64_t from;
+	int rc, unavailable = 0;
+
+	ml_err_clear(&e);
+	if ((rc = ml_batch_begin(q->l, &b, &e)))
+		goto fail;
+	if (rec && (rc = rec->begin(rec->ctx, q->l, b, &e))) {
+		unavailable = 1;
+		rec->abort(rec->ctx);
+		ml_batch_abort(b);
+		goto fail;
+	}
+	from = ml_batch_size(b);
+	if ((rc = batch_items(b, items, n, &e))) {
+		if (rec)
+			rec->abort(rec->ctx);
+		ml_batch_abort(b);
+		goto fail;
+	}
+	/* the store of record first: a ledger commit it lacks would be a
+	 * size signed that a failover can lose */
+	if (rec && (rc = rec->commit(rec->ctx, q->l, from, ml_batch_size(b), &e))) {
+		unavailable = 1;
+		ml_batch_abort(b);
+		goto fail;
 	}
 	if ((rc = ml_batch_commit(b, &e)) == ML_OK)
 		return ML_OK;
 fail:
-	{
-		char msg[sizeof e.msg + 48];
-		snprintf(msg, sizeof msg, "%s (nothing of the batch was written)", e.msg);
-		/* the batch's own failure (the lock, the log key, the commit) is
-		 * no refusal of the items: a storage error to each */
-		for (i = 0; i < n; i++)
-			item_fail(items[i], rc == ML_EINTEGRITY ? rc : ML_EIO, msg);
-	}
+	batch_fail(items, n, rc, unavailable, e.msg);
 	return rc;
 }
 
@@ -222,6 +262,8 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 	}
 	if (snap)
 		ml_store_rollback(ml_ledger_store(q->l));
+	if (rc == ML_OK && q->o.record && q->o.record->published)
+		q->o.record->published(q->o.record->ctx, size, note, strlen(note));
 	if (rc == ML_OK && q->o.committed)
 		q->o.committed(q->o.ctx, size, note, strlen(note), n);
 	free(note);
@@ -322,6 +364,7 @@ ml_seq_submit(struct ml_seq *q, struct ml_seq_item *it, void (*before)(void *ctx
 	it->existing = 0;
 	it->msg[0] = '\0';
 	it->submitted_us = mono_us();
+	it->unavailable = 0;
 	if (before)
 		before(ctx);
 	if (q->tail)

@@ -8,6 +8,11 @@
  * item: a c2sp.org/tlog-proof@v1 of its entry against the batch's
  * checkpoint (a retry: against the latest), or its refusal.
  *
+ * With a store of record (struct ml_seq_record: PostgreSQL, pgsync.h) each
+ * batch also goes through it: its lock and what other writers appended
+ * first, its durable commit before the ledger's, so an item is answered
+ * ML_OK only once the store of record holds it.
+ *
  * The committer owns the writable ledger while it runs; nothing else may
  * use that handle.  It knows nothing of HTTP: the caller maps results.
  * May call ledger, statement, tlog, merkle, note, store, keys, util.
@@ -49,6 +54,9 @@ struct ml_seq_item {
 	int rc;              /* ML_OK, a refusal (ML_EINPUT/EKEY/ECONFLICT), or
 			      * ML_EIO/ML_EINTEGRITY: nothing of the batch written */
 	int existing;        /* the envelope repeats entry seq */
+	int unavailable;     /* rc != ML_OK because the store of record could not
+			      * take the batch now (no synchronous standby, a
+			      * failover): worth a retry */
 	uint64_t seq;
 	int64_t time_us;     /* the entry's append time */
 	uint8_t leaf[ML_SHA256_LEN];
@@ -57,6 +65,28 @@ struct ml_seq_item {
 	struct ml_buf proof; /* rc == ML_OK: the tlog-proof text; the caller
 			      * frees it (ml_buf_free) */
 	struct ml_seq_item *next; /* the queue's link */
+};
+
+/* A store of record the ledger is a working copy of.  All calls come from
+ * the committer thread, in this order per batch: begin (after
+ * ml_batch_begin), then commit or abort; published after the ledger's
+ * commit. */
+struct ml_seq_record {
+	/* Takes the store's write lock and adopts into b (ml_batch_adopt)
+	 * what the store holds beyond the ledger.  An error fails the batch:
+	 * ML_EINTEGRITY when the two disagree, else the store is unavailable. */
+	int (*begin)(void *ctx, struct ml_ledger *l, struct ml_batch *b, struct ml_err *e);
+	/* Writes the batch's new entries [from, to) (read from l inside the
+	 * batch's transaction; from == to: none) and commits them durably,
+	 * then releases the lock.  ML_OK only when durable: anything else and
+	 * the ledger's batch is aborted. */
+	int (*commit)(void *ctx, struct ml_ledger *l, uint64_t from, uint64_t to,
+		      struct ml_err *e);
+	/* After a failed begin or any failure before commit: writes nothing. */
+	void (*abort)(void *ctx);
+	/* After the ledger's commit: its checkpoint (note, len bytes). */
+	void (*published)(void *ctx, uint64_t size, const char *note, size_t len);
+	void *ctx;
 };
 
 struct ml_seq_opts {
@@ -70,6 +100,8 @@ struct ml_seq_opts {
 	void (*committed)(void *ctx, uint64_t size, const char *note, size_t len,
 			  size_t items);
 	void *ctx;
+	/* NULL, or the store of record (borrowed until ml_seq_free). */
+	const struct ml_seq_record *record;
 };
 
 /* Starts the committer thread on l (writable, not owned: close it after

@@ -18,6 +18,9 @@
 #include "gate.h"
 #include "ledger.h"
 #include "merkle.h"
+#include "migrate.h"
+#include "pgstore.h"
+#include "pgsync.h"
 #include "sequencer.h"
 #include "statement.h"
 #include "store.h"
@@ -36,11 +39,12 @@ static const double ack_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
 
 /* Why an append was refused, as /metrics labels it. */
 enum reason { R_MALFORMED, R_KEY, R_RULE, R_CONFLICT, R_TOO_LARGE, R_BUSY, R_SHUTDOWN,
-	      R_STORAGE, R_COUNT };
+	      R_STORAGE, R_UNAVAILABLE, R_READ_ONLY, R_COUNT };
 static const char *const reason_name[R_COUNT] = {
 	"malformed", "key", "rule", "conflict", "too_large", "busy", "shutting_down", "storage",
+	"store_unavailable", "read_only",
 };
-static const int reason_status[R_COUNT] = {400, 403, 409, 409, 413, 503, 503, 500};
+static const int reason_status[R_COUNT] = {400, 403, 409, 409, 413, 503, 503, 500, 503, 503};
 
 /* POST /add-checkpoint answers (witness.h), by status. */
 static const int witness_status[] = {200, 400, 403, 404, 409, 413, 422, 500};
@@ -85,6 +89,14 @@ struct ml_server {
 	struct conn *conns;
 	int sweeper_stop, sweeper_started;
 	pthread_t sweeper;
+	/* with a store of record: the committer's connection and hooks, and
+	 * the follower's (its own thread, connection and ledger handle) */
+	struct ml_pg *pg, *fpg;
+	struct ml_pgsync *sync;
+	struct ml_ledger *fl;
+	pthread_t follower;
+	int follower_started;
+	atomic_int follower_stop;
 };
 
 /* One open connection, from libmicrohttpd's STARTED notification to its
@@ -713,8 +725,8 @@ add_done(struct ml_seq_item *it)
 		r->reason = R_CONFLICT;
 		break;
 	default:
-		r->status = 500;
-		r->reason = R_STORAGE;
+		r->status = it->unavailable ? 503 : 500;
+		r->reason = it->unavailable ? R_UNAVAILABLE : R_STORAGE;
 		break;
 	}
 	if (r->status != 200)
@@ -782,6 +794,9 @@ add_submit(struct req *r)
 	size_t len = r->body.len;
 	int rc;
 
+	if (!r->srv->seq)
+		return add_refuse(r, R_READ_ONLY, "this front-end only reads (--read-only): send "
+				  "appends to a writer");
 	while (len && (r->body.data[len - 1] == '\n' || r->body.data[len - 1] == '\r'))
 		len--;
 	if (len > ML_TILE_ENVELOPE_MAX) {
@@ -1045,6 +1060,102 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 
 /* ---- start and stop ------------------------------------------------------- */
 
+/* ---- a store of record (pgstore.h) ----------------------------------------- */
+
+/* Brings the follower's handle up to the store's latest checkpoint and
+ * publishes it to readers.  Errors are told once per change of message. */
+static void
+follow_once(struct ml_server *s, char *last_msg, size_t cap)
+{
+	struct ml_err e;
+	uint64_t size = 0;
+	char *note = NULL;
+	int rc;
+
+	ml_err_clear(&e);
+	rc = ml_migrate_follow(s->fpg, s->fl, &size, &e);
+	if (rc == ML_OK && (rc = ml_tlog_checkpoint(s->fl, -1, &size, &note, &e)) == ML_OK)
+		latest_set(s, size, note, strlen(note));
+	free(note);
+	if (rc != ML_OK && rc != ML_EINPUT && strcmp(last_msg, e.msg) != 0) {
+		fprintf(stderr, "mlledger: serve: following %s: %s\n", ml_pg_name(s->fpg), e.msg);
+		snprintf(last_msg, cap, "%s", e.msg);
+	} else if (rc == ML_OK) {
+		last_msg[0] = '\0';
+	}
+}
+
+static void *
+follower(void *arg)
+{
+	struct ml_server *s = arg;
+	unsigned ms = s->o.follow_ms ? s->o.follow_ms : 500;
+	char last_msg[sizeof ((struct ml_err *)0)->msg] = "";
+
+	while (!s->follower_stop) {
+		struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+		follow_once(s, last_msg, sizeof last_msg);
+		while (!s->follower_stop && nanosleep(&ts, &ts) != 0)
+			;
+	}
+	return NULL;
+}
+
+/* Connects the store, checks that it is this working copy's ledger (or
+ * makes the working copy from it when the file does not exist), catches
+ * up to its latest checkpoint and starts the follower. */
+static int
+store_open(struct ml_server *s, struct ml_err *e)
+{
+	struct ml_pg_opts po = {s->o.min_sync, 0};
+	int rc;
+
+	if ((rc = ml_pg_connect(s->o.store, &po, &s->pg, e)) ||
+	    (rc = ml_pg_connect(s->o.store, &po, &s->fpg, e)))
+		return rc;
+	if (access(s->o.ledger, F_OK) != 0) {
+		struct ml_migrate_opts mo = {0};
+		struct ml_migrate_result res;
+		if ((rc = ml_migrate_from_pg(s->fpg, s->o.ledger, &mo, &res, e)))
+			return ml_err_prefix(e, rc, "making the working copy");
+	}
+	if ((rc = ml_ledger_open(s->o.ledger, 1, &s->fl, e)))
+		return rc;
+	{
+		uint64_t size;
+		if ((rc = ml_migrate_follow(s->fpg, s->fl, &size, e)))
+			return rc;
+	}
+	if (!s->o.read_only && (rc = ml_pgsync_new(s->pg, &s->sync, e)))
+		return rc;
+	return ML_OK;
+}
+
+static int
+follower_start(struct ml_server *s, struct ml_err *e)
+{
+	if (!s->o.store)
+		return ML_OK;
+	if (pthread_create(&s->follower, NULL, follower, s) != 0)
+		return ml_err_set(e, ML_EIO, "cannot start the follower thread");
+	s->follower_started = 1;
+	return ML_OK;
+}
+
+static void
+store_close(struct ml_server *s)
+{
+	if (s->follower_started) {
+		s->follower_stop = 1;
+		pthread_join(s->follower, NULL);
+		s->follower_started = 0;
+	}
+	ml_ledger_close(s->fl);
+	ml_pg_close(s->fpg);
+	ml_pgsync_free(s->sync);
+	ml_pg_close(s->pg);
+}
+
 static void
 server_free(struct ml_server *s)
 {
@@ -1054,6 +1165,7 @@ server_free(struct ml_server *s)
 		return;
 	sweeper_stop(s);
 	ml_seq_free(s->seq);
+	store_close(s);
 	ml_ledger_close(s->writer);
 	for (i = 0; i < s->nreaders; i++)
 		ml_ledger_close(s->readers[i]);
@@ -1079,12 +1191,18 @@ open_ledgers(struct ml_server *s, struct ml_err *e)
 
 	struct ml_batch *b;
 
+	if (s->o.store && (rc = store_open(s, e)))
+		return rc;
 	if ((rc = ml_ledger_open(s->o.ledger, 1, &s->writer, e)))
 		return rc;
-	/* the log key and the write lock, now rather than at the first append */
-	if ((rc = ml_batch_begin(s->writer, &b, e)))
+	if (s->o.logkey && (rc = ml_ledger_use_logkey(s->writer, s->o.logkey, e)))
 		return rc;
-	ml_batch_abort(b);
+	/* the log key and the write lock, now rather than at the first append */
+	if (!s->o.read_only) {
+		if ((rc = ml_batch_begin(s->writer, &b, e)))
+			return rc;
+		ml_batch_abort(b);
+	}
 	s->nreaders = (int)s->o.threads + 2;
 	for (i = 0; i < s->nreaders; i++)
 		if ((rc = ml_ledger_open(s->o.ledger, 0, &s->readers[i], e))) {
@@ -1103,6 +1221,9 @@ open_ledgers(struct ml_server *s, struct ml_err *e)
 	so.queue_max = s->o.queue_max ? s->o.queue_max : ML_SEQ_QUEUE_MAX;
 	so.committed = on_committed;
 	so.ctx = s;
+	so.record = s->sync ? ml_pgsync_record(s->sync) : NULL;
+	if (s->o.read_only)
+		return ML_OK;
 	return ml_seq_start(s->writer, &so, &s->seq, e);
 }
 
@@ -1195,7 +1316,7 @@ ml_serve_start(const struct ml_serve_opts *o, struct ml_server **out, struct ml_
 	pthread_mutex_init(&s->m.mu, NULL);
 	sweeper_init(s);
 	if ((rc = open_ledgers(s, e)) || (rc = witness_check(s, e)) ||
-	    (rc = sweeper_start(s, e))) {
+	    (rc = sweeper_start(s, e)) || (rc = follower_start(s, e))) {
 		server_free(s);
 		return rc;
 	}

@@ -9,7 +9,7 @@
  * Threads: libmicrohttpd's pool (threads), each taking a read-only ledger
  * handle from a pool per request; one committer (sequencer.h) owning the
  * writable handle.  Never logs or returns the log key.
- * May call sequencer, tiles, witness, ledger, tlog, gate, statement, store,
+ * May call sequencer, pgsync, pgstore, migrate, tiles, witness, ledger, tlog, gate, statement, store,
  * keys, note, merkle, util.
  */
 #ifndef ML_SERVE_H
@@ -50,6 +50,16 @@ struct ml_serve_opts {
 	 * witnessed log may not be this one: ML_EINPUT).  Borrowed until
 	 * ml_serve_stop. */
 	const struct ml_witness_config *witness;
+	/* NULL, or a PostgreSQL store of record (pgstore.h URL): the ledger is
+	 * then its working copy, made from it when the file does not exist,
+	 * caught up at start and followed every follow_ms (0: 500) to the
+	 * store's latest checkpoint; a writer's batches go through it first
+	 * (pgsync.h), and an append it cannot take now is a 503. */
+	const char *store;
+	unsigned min_sync;   /* synchronous standbys a store commit needs */
+	int read_only;       /* with store: serve reads only (POST /add 503) */
+	unsigned follow_ms;
+	const char *logkey;  /* NULL: the key file beside the ledger */
 };
 
 struct ml_server;
