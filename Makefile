@@ -7,11 +7,11 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0 libmicrohttpd libcurl
+PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0 libmicrohttpd libcurl libpq
 TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
-           libmicrohttpd-dev libcurl4-openssl-dev curl \
+           libmicrohttpd-dev libcurl4-openssl-dev curl libpq-dev postgresql-15 \
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
            clang libclang-rt-14-dev valgrind \
            chromium \
@@ -113,6 +113,17 @@ $(BUILD)/gen/report_css.h: reports/report.css
 	  echo '};'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/report_html.o: $(BUILD)/gen/report_css.h
+
+# ledger/postgresql.sql is the one text of the PostgreSQL schema:
+# ml_pg_create runs it (pgstore.c), NUL-terminated.
+$(BUILD)/gen/postgresql_sql.h: ledger/postgresql.sql
+	@mkdir -p $(@D)
+	{ echo '/* generated from ledger/postgresql.sql by the Makefile */'; \
+	  echo 'static const unsigned char pg_schema_sql[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/pgstore.o: $(BUILD)/gen/postgresql_sql.h
 
 $(BUILD)/libml.a: $(LIB_OBJ)
 	ar rcs $@ $^
