@@ -14,10 +14,12 @@
 #include <sodium.h>
 
 #include "migrate.h"
+#include "store.h"
 #include "pgstore.h"
 
 static const char migrate_help[] =
 	"usage: mlledger migrate --from SRC --to DST [--log-key LOG.key] [--jobs N]\n"
+	"       mlledger migrate --from URL --to LEDGER --update\n"
 	"\n"
 	"Moves a ledger between a SQLite ledger file and the PostgreSQL store of\n"
 	"record ('serve --store', docs/SERVER.md): exactly one of SRC and DST is a\n"
@@ -42,6 +44,13 @@ static const char migrate_help[] =
 	"                           LEDGER (LEDGER.log.key, mode 0600) so the copy is\n"
 	"                           appendable.  Without it the copy is a read-only\n"
 	"                           replica.\n"
+	"  --update                 (from a URL) LEDGER exists, a copy of the database's\n"
+	"                           ledger ('migrate' before, or a serve --store working\n"
+	"                           copy): brought up to the latest signed checkpoint,\n"
+	"                           every row checked.  Exit 4 when LEDGER holds more\n"
+	"                           entries than the database, or another entry at its\n"
+	"                           last seq (a fork: a failover lost what the copy\n"
+	"                           holds), LEDGER unchanged.\n"
 	"  --jobs N                 signature threads of the source's verification\n"
 	"\n"
 	"Progress on stderr when it is a terminal.  Passwords in URLs are never\n"
@@ -66,6 +75,9 @@ migrate_sides(struct cli *c, const char **from, const char **to, int *to_pg)
 				 "a postgresql:// URL", ml_pg_is_url(*from) ? "two URLs" :
 				 "two ledger files");
 	*to_pg = ml_pg_is_url(*to);
+	if (cli_has(c, "update") && (*to_pg || cli_get(c, "log-key")))
+		return cli_failf(c, ML_EINPUT, "--update: only from a URL to an existing ledger, "
+				 "without --log-key");
 	if (*to_pg && cli_get(c, "log-key"))
 		return cli_failf(c, ML_EINPUT, "--log-key: only when the target is a ledger file "
 				 "(serve --store reads the log key itself)");
@@ -183,6 +195,29 @@ out:
 	return rc;
 }
 
+/* --update: an existing copy brought up to the database's latest checkpoint. */
+static int
+migrate_update(struct cli *c, struct ml_pg *p, const char *to, struct ml_err *e)
+{
+	struct ml_ledger *l = NULL;
+	uint64_t before, size;
+	int rc;
+
+	if ((rc = ml_ledger_open(to, 1, &l, e)))
+		return rc;
+	before = 0;
+	{
+		uint8_t last[ML_SHA256_LEN];
+		int64_t lt;
+		rc = ml_store_head(ml_ledger_store(l), &before, last, &lt, e);
+	}
+	if (rc == ML_OK && (rc = ml_migrate_follow(p, l, &size, e)) == ML_OK)
+		printf("%s: size %llu (was %llu), up to %s's latest signed checkpoint\n", to,
+		       (unsigned long long)size, (unsigned long long)before, ml_pg_name(p));
+	ml_ledger_close(l);
+	return rc;
+}
+
 int
 cmd_migrate(int argc, char **argv)
 {
@@ -192,10 +227,10 @@ cmd_migrate(int argc, char **argv)
 	struct ml_err e;
 	const char *from, *to;
 	long jobs;
-	int rc, to_pg;
+	int rc, to_pg = 0;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "from= to= log-key= jobs=")))
+	if ((rc = cli_parse(&c, argc, argv, "from= to= log-key= jobs= update")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts(migrate_help);
@@ -207,7 +242,12 @@ cmd_migrate(int argc, char **argv)
 	o.jobs = (int)jobs;
 	if ((rc = ml_pg_connect(to_pg ? to : from, NULL, &p, &e)))
 		return cli_fail(&c, &e);
-	rc = to_pg ? migrate_to_pg(&c, from, p, &o, &e) : migrate_from_pg(&c, p, to, &o, &e);
+	if (to_pg)
+		rc = migrate_to_pg(&c, from, p, &o, &e);
+	else if (cli_has(&c, "update"))
+		rc = migrate_update(&c, p, to, &e);
+	else
+		rc = migrate_from_pg(&c, p, to, &o, &e);
 	ml_pg_close(p);
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
