@@ -373,8 +373,8 @@ sizes_add(void *ctx, uint64_t size, const char *note, struct ml_err *e)
 	uint64_t *v;
 
 	(void)note;
-	if (size > s->max)
-		return ML_OK;
+	if (size == 0 || size > s->max)
+		return ML_OK; /* no note of the empty tree is copied */
 	if (s->n && size <= s->v[s->n - 1])
 		return ml_err_set(e, ML_EINTEGRITY, "checkpoints not in size order");
 	if (s->n == s->cap) {
@@ -410,8 +410,7 @@ pg_signed(struct ml_pg *p, uint64_t *to, uint64_t *tail, struct ml_err *e)
 	char *note = NULL;
 	int rc;
 
-	if ((rc = ml_pg_head(p, &head, last, &lt, e)))
-		return rc;
+	/* the checkpoint first: the head only grows, so it is read after */
 	rc = ml_pg_checkpoint_latest(p, UINT64_MAX, to, &note, e);
 	free(note);
 	if (rc == ML_EINPUT) {
@@ -420,7 +419,7 @@ pg_signed(struct ml_pg *p, uint64_t *to, uint64_t *tail, struct ml_err *e)
 		e->seq = -1;
 		rc = ML_OK;
 	}
-	if (rc)
+	if (rc || (rc = ml_pg_head(p, &head, last, &lt, e)))
 		return rc;
 	if (*to > head)
 		return ml_err_set(e, ML_EINTEGRITY, "%s: a checkpoint of size %llu, beyond its "
