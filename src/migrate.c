@@ -21,6 +21,7 @@ struct to_pg {
 	struct ml_pg *p;
 	const struct ml_migrate_opts *o;
 	uint64_t next, limit; /* next seq expected; entries to copy */
+	size_t queued;        /* envelope bytes put since the last commit */
 	uint8_t last[ML_SHA256_LEN];
 	struct ml_err *e;
 	int rc;
@@ -53,8 +54,11 @@ to_pg_entry(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_L
 	if ((t->rc = ml_pg_put(t->p, en, h, t->e)))
 		return 1;
 	memcpy(t->last, h, ML_SHA256_LEN);
-	if (++t->next % ML_MIGRATE_CHUNK || t->next == t->limit)
+	t->queued += en->envelope_len;
+	if (++t->next == t->limit ||
+	    (t->next % ML_MIGRATE_CHUNK && t->queued < ML_MIGRATE_CHUNK_BYTES))
 		return 0;
+	t->queued = 0;
 	if ((t->rc = ml_pg_commit(t->p, t->e)) ||
 	    (t->rc = ml_pg_begin(t->p, &size, last, &lt, t->e)))
 		return 1;
@@ -95,7 +99,7 @@ static int
 to_pg_copy(struct ml_store *s, struct ml_pg *p, const struct ml_verify_result *r,
 	   const struct ml_migrate_opts *o, struct ml_migrate_result *out, struct ml_err *e)
 {
-	struct to_pg t = {p, o, 0, r->entries, {0}, e, ML_OK};
+	struct to_pg t = {p, o, 0, r->entries, 0, {0}, e, ML_OK};
 	struct to_pg_notes nt = {p, r->entries, 0, e, ML_OK};
 	uint8_t last[ML_SHA256_LEN];
 	uint64_t size;

@@ -8,8 +8,9 @@
  * whose root is the copied tree's.  PostgreSQL's own leaf column is
  * compared with the leaf recomputed from the row, so a tampered row is
  * named by its seq.  Memory is bounded: entries move in chunks of
- * ML_MIGRATE_CHUNK (to PostgreSQL: one transaction each; from it: one
- * replica transaction per stored checkpoint at least that far apart).
+ * ML_MIGRATE_CHUNK entries (to PostgreSQL: one transaction each, ended
+ * sooner at ML_MIGRATE_CHUNK_BYTES of envelopes; from it: one replica
+ * transaction per stored checkpoint at least that far apart).
  * May call pgstore, ledger, verify, store, chain, util.
  */
 #ifndef ML_MIGRATE_H
@@ -22,6 +23,7 @@
 #include "util.h"
 
 #define ML_MIGRATE_CHUNK 1024
+#define ML_MIGRATE_CHUNK_BYTES (16u << 20) /* to PostgreSQL: a transaction ends here too */
 
 /* Progress: done of total entries; called about once a chunk. */
 typedef void (*ml_migrate_progress_fn)(void *ctx, uint64_t done, uint64_t total);
