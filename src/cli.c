@@ -75,9 +75,12 @@ static const char usage_text[] =
 	"  witness-key --key W.key            a witness's verifier key for trust policies\n"
 	"  export --out DIR --key K [--since HELD]  everything an auditor needs, verified\n"
 	"                                     and signed by K (new or empty DIR)\n"
+	"  export --store URL --out DIR --key K   the same from the PostgreSQL store\n"
 	"Server (docs/SERVER.md)\n"
 	"  serve --listen ADDR:PORT [--ready-file F] [--threads N] [--batch-wait MS]\n"
 	"        [--max-connections N] [--tls-cert F --tls-key F]   the ledger over HTTP\n"
+	"  migrate --from LEDGER|URL --to URL|LEDGER [--log-key LOG.key]   a ledger into\n"
+	"                                     the PostgreSQL store of record, or back\n"
 	"A ledger server ('mlledger serve', docs/SERVER.md): every answer verified\n"
 	"  mirror --server URL --log-key LOG.pub [--state FILE] [--out LEDGER]\n"
 	"                                     a local, verified, read-only copy\n"
@@ -140,6 +143,7 @@ static const struct {
 	{"clock-correct", cmd_clock_correct},
 	{"population", cmd_population}, {"sample", cmd_sample}, {"trace", cmd_trace},
 	{"reconcile", cmd_reconcile}, {"mirror", cmd_mirror}, {"serve", cmd_serve},
+	{"migrate", cmd_migrate},
 };
 
 static const char *global_ledger;

@@ -118,6 +118,14 @@ int cmd_log(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+/* export --store URL (cli_migrate.c): a replica of the PostgreSQL store of
+ * record at URL copied into a new temporary folder (dir, mkdtemp) as
+ * path (dir/ledger.db), every row checked; remove both with
+ * cli_store_replica_remove.  On failure nothing is left. */
+int cli_store_replica(const char *url, char *dir, size_t dcap, char *path, size_t pcap,
+		      struct ml_err *e);
+void cli_store_replica_remove(const char *dir, const char *path);
 int cmd_log_key(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);

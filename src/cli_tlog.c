@@ -1,6 +1,7 @@
 /* cli_tlog — checkpoint, log-key, prove, verify-proof, verify-consistency,
  * cosign, export. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli.h"
 #include "note.h"
 #include "output.h"
+#include "pgstore.h"
 #include "remote.h"
 #include "tlog.h"
 #include "witness.h"
@@ -423,11 +425,12 @@ cmd_export(int argc, char **argv)
 	struct ml_ledger *l = NULL;
 	struct ml_err e;
 	char *since = NULL, *trust = NULL, kid[ML_KEYID_MAX] = "";
+	char tmpdir[PATH_MAX] = "", tmpdb[PATH_MAX + 16] = "";
 	int rc;
 
 	ml_err_clear(&e);
 	if ((rc = cli_parse(&c, argc, argv, "out= key= passphrase-file= since= trust= jobs= "
-			    "server= log-key= state= mirror=")))
+			    "server= log-key= state= mirror= store=")))
 		return rc;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger export --out DIR --key EXPORTER.key [--since HELD.ckpt]\n"
@@ -455,11 +458,19 @@ cmd_export(int argc, char **argv)
 		     "(a full disk) leaves nothing behind.\n\n"
 		     "With --server URL (or MLLEDGER_SERVER) and --log-key LOG.pub [--state FILE]\n"
 		     "[--mirror FILE]: the mirror ('mlledger mirror --help') is first brought\n"
-		     "up to the server's latest checkpoint, every entry checked, and exported.");
+		     "up to the server's latest checkpoint, every entry checked, and exported.\n\n"
+		     "With --store postgresql://...: the PostgreSQL store of record is first\n"
+		     "copied into a temporary replica (as 'mlledger migrate --from URL'), every\n"
+		     "row checked, up to its latest signed checkpoint; that copy is exported and\n"
+		     "removed.  The bundle is the same as from a ledger file.");
 		return ML_OK;
 	}
 	if (!cli_get(&c, "out") || c.nargs)
 		return cli_failf(&c, ML_EINPUT, "expected --out DIR --key EXPORTER.key");
+	if (cli_get(&c, "store") && (cli_server(&c) || cli_ledger_given(&c)))
+		return cli_failf(&c, ML_EINPUT, "--store: not with --server or --ledger");
+	if (cli_get(&c, "store") && !ml_pg_is_url(cli_get(&c, "store")))
+		return cli_failf(&c, ML_EINPUT, "--store: a postgresql:// URL");
 	if (cli_server(&c)) {
 		if (cli_get(&c, "trust"))
 			return cli_failf(&c, ML_EINPUT, "--trust: not with --server (pin the "
@@ -498,11 +509,19 @@ cmd_export(int argc, char **argv)
 		goto out;
 	o.exporter = k;
 	ml_pubkey_keyid(ml_seckey_public(k), kid);
+	if (cli_get(&c, "store")) {
+		if ((rc = cli_store_replica(cli_get(&c, "store"), tmpdir, sizeof tmpdir, tmpdb,
+					    sizeof tmpdb, &e)))
+			goto out;
+		c.ledger = tmpdb;
+	}
 	if ((rc = cli_open(&c, 0, &l, &e)))
 		goto out;
 	rc = ml_bundle_export(l, cli_get(&c, "out"), &o, &e);
 out:
 	ml_ledger_close(l);
+	if (*tmpdir)
+		cli_store_replica_remove(tmpdir, tmpdb);
 	ml_seckey_free(k);
 	free(since);
 	free(trust);
