@@ -9,7 +9,7 @@ Every acknowledgement, already verified by the client library (the leaf
 rebuilt from the envelope, the inclusion proof, the checkpoint's signature
 with the pinned log key, and consistency with the last checkpoint this
 client held from that front-end: its state file STATE.N), is appended to OUT as one JSON line:
-{"seq", "leaf", "size", "root", "existing", "t"}; t is the time.monotonic()
+{"seq", "leaf", "size", "root", "existing", "t"}; t is the time.time()
 of the answer.  Exit 0 when every entry was acknowledged, 1 when some were
 not by the deadline (their names on stderr), 2 on a verification failure
 (a fork: that is a test failure)."""
@@ -73,9 +73,16 @@ def main():
                                   "size": r.checkpoint.size,
                                   "root": r.checkpoint.root.hex(),
                                   "existing": bool(r.existing),
-                                  "t": time.monotonic()}) + "\n")
+                                  "t": time.time()}) + "\n")
     for c in clients:
-        c.close()
+        try:
+            c.close()            # persists the state: checked for consistency
+        except VerificationError as exc:
+            print("ha_client: state: VERIFICATION FAILED: %s" % exc, file=sys.stderr)
+            return 2
+        except LedgerError as exc:
+            print("ha_client: closing: %s: %s" % (type(exc).__name__, exc), file=sys.stderr)
+            return 1
     if missing:
         print("ha_client: not acknowledged by the deadline: %s" % " ".join(missing[:10]),
               file=sys.stderr)
