@@ -35,8 +35,8 @@
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_WAIT=${PG_WAIT:-30}
-PG_DIR=""
-PG_PRIMARY_PORT="" PG_STANDBY_PORT=""
+PG_DIR=${PG_DIR:-}
+PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-} PG_STANDBY_PORT=${PG_STANDBY_PORT:-}
 
 # pg_as CMD...: runs CMD as the cluster's owner, from /, bounded in time.
 pg_as() {
