@@ -382,13 +382,25 @@ par_text(struct par *q, const char *s)
 	q->fmt[q->n++] = 0;
 }
 
-/* Runs sql with q (may be NULL), binary results.  Never NULL (libpq makes
- * a fatal result when out of memory or disconnected... or NULL: checked). */
 static PGresult *
-q_exec(struct ml_pg *p, const char *sql, const struct par *q)
+q_send(struct ml_pg *p, const char *sql, const struct par *q)
 {
 	return PQexecParams(p->c, sql, q ? q->n : 0, q ? q->type : NULL, q ? q->val : NULL,
 			    q ? q->len : NULL, q ? q->fmt : NULL, 1);
+}
+
+/* Runs sql with q (may be NULL), binary results (NULL only when out of
+ * memory; the callers' status checks treat it as an error).  Outside a
+ * transaction, a connection found lost by this very query (the server
+ * restarted, a standby was promoted) is reset and the query run once more. */
+static PGresult *
+q_exec(struct ml_pg *p, const char *sql, const struct par *q)
+{
+	PGresult *r = q_send(p, sql, q);
+	if (p->in_tx || PQstatus(p->c) == CONNECTION_OK || ensure_conn(p, NULL) != ML_OK)
+		return r;
+	PQclear(r);
+	return q_send(p, sql, q);
 }
 
 /* The error of r (cleared here), naming the store; a transaction in

@@ -2,7 +2,8 @@
 # tests/ha/pgstore.sh — the PostgreSQL store of record (src/pgstore.c)
 # against a real primary and synchronous standby (pglib.sh): runs the
 # cmocka test build/tests/test_pgstore with ML_TEST_PG_URL, and with
-# ML_TEST_PG_CTL so that it can stop and start the standby.
+# ML_TEST_PG_CTL so that it can stop and start the standby, and (its last
+# case) kill the primary and promote the standby.
 #
 #   PGSTORE_TEST=/abs/test_pgstore bash tests/ha/pgstore.sh
 #
@@ -23,7 +24,8 @@ if [ $rc = 2 ]; then
 	exit 0
 fi
 [ $rc = 0 ] || { echo "not ok - pgstore: the cluster did not start"; exit 1; }
-ML_TEST_PG_URL=$PG_URL ML_TEST_PG_CTL="bash $here/pglib.sh" \
+ML_TEST_PG_URL=$PG_URL ML_TEST_PG_URL_MULTI=$PG_URL_MULTI ML_TEST_PG_URL_STANDBY=$PG_URL_STANDBY \
+	ML_TEST_PG_CTL="bash $here/pglib.sh" \
 	timeout "${HA_TIMEOUT:-120}" "$T"
 rc=$?
 [ $rc = 0 ] && echo "ok - pgstore" || echo "not ok - pgstore: test_pgstore exit $rc"

@@ -465,6 +465,86 @@ test_reconnect(void **state)
 	ml_pg_close(p);
 }
 
+
+/* ML_TEST_PG_BENCH=N: N commits of 256 entries of 1 KiB through ml_pg_put
+ * (COPY binary), against the same rows by one multi-row parameterised
+ * INSERT per batch (libpq directly): prints entries/s of each. */
+static double
+bench_pgstore(int n)
+{
+	struct ml_pg *p = open_created();
+	int64_t t0 = now_ms();
+	int i;
+	for (i = 0; i < n; i++)
+		append_n(p, 256);
+	ml_pg_close(p);
+	return 256.0 * n * 1000.0 / (double)(now_ms() - t0 + 1);
+}
+
+static double
+bench_insert(int n)
+{
+	static uint8_t be[256][2][8], h[32];
+	static const char *val[256 * 5];
+	static int len[256 * 5], fmt[256 * 5];
+	static char sql[256 * 64];
+	PGconn *c = PQconnectdb(url);
+	PGresult *r;
+	int64_t t0;
+	int i, j, k;
+	size_t o = (size_t)snprintf(sql, sizeof sql, "INSERT INTO mlledger_entries "
+				    "(seq, time_us, prev, leaf, envelope) VALUES ");
+	for (j = 0; j < 256; j++)
+		o += (size_t)snprintf(sql + o, sizeof sql - o, "%s($%d::int8,$%d::int8,$%d,$%d,$%d)",
+				      j ? "," : "", 5 * j + 1, 5 * j + 2, 5 * j + 3, 5 * j + 4,
+				      5 * j + 5);
+	t0 = now_ms();
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 256; j++) {
+			ml_put_be64(be[j][0], (uint64_t)(i * 256 + j));
+			ml_put_be64(be[j][1], 1);
+			for (k = 0; k < 5; k++)
+				fmt[5 * j + k] = 1;
+			val[5 * j] = (const char *)be[j][0];
+			len[5 * j] = 8;
+			val[5 * j + 1] = (const char *)be[j][1];
+			len[5 * j + 1] = 8;
+			val[5 * j + 2] = val[5 * j + 3] = (const char *)h;
+			len[5 * j + 2] = len[5 * j + 3] = 32;
+			val[5 * j + 4] = (const char *)env_buf[1];
+			len[5 * j + 4] = 1024;
+		}
+		PQclear(PQexec(c, "BEGIN"));
+		r = PQexecParams(c, sql, 256 * 5, NULL, val, len, fmt, 0);
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		PQclear(PQexec(c, "COMMIT"));
+	}
+	PQfinish(c);
+	return 256.0 * n * 1000.0 / (double)(now_ms() - t0 + 1);
+}
+
+static void
+test_bench(void **state)
+{
+	const char *b = getenv("ML_TEST_PG_BENCH");
+	int n = b ? atoi(b) : 0;
+	double copy, insert;
+	NEED_PG();
+	if (n <= 0)
+		skip();
+	env_len[0] = env_len[1] = env_len[2] = 1024;
+	copy = bench_pgstore(n);
+	setup(state);
+	ml_pg_close(open_created());
+	insert = bench_insert(n);
+	printf("# bench: %d x 256 entries of 1 KiB: ml_pg_put/commit (COPY binary) %.0f/s, "
+	       "multi-row INSERT %.0f/s\n", n, copy, insert);
+	env_len[0] = 1;
+	env_len[1] = 700;
+	env_len[2] = 65536;
+}
+
 static int
 pg_ctl(const char *what)
 {
@@ -519,6 +599,73 @@ test_standby_lost(void **state)
 	ml_pg_close(lax);
 }
 
+
+static void *
+kill_primary_later(void *arg)
+{
+	usleep(500000);
+	*(int *)arg = pg_ctl("primary-kill9");
+	return NULL;
+}
+
+/* Last (it kills the primary).  Three entries acknowledged; then, standby
+ * stopped, a fourth's COMMIT waits and the primary dies under it: ML_EIO.
+ * The standby is promoted: a front-end on the multi-host URL finds it,
+ * sees exactly the acknowledged entries, and may not write while the new
+ * primary has no synchronous standby of its own.  On the promoted node,
+ * pg_is_in_recovery is false; on the standby before, true. */
+static void
+test_failover(void **state)
+{
+	const char *multi = getenv("ML_TEST_PG_URL_MULTI");
+	const char *sby = getenv("ML_TEST_PG_URL_STANDBY");
+	char murl[ML_PG_URL_MAX + 1];
+	struct ml_pg_opts o = {1, 3000}, lax = {0, 3000};
+	struct ml_pg *p, *p0, *s = NULL;
+	struct ml_err e;
+	uint64_t size;
+	uint8_t last[32];
+	int64_t t;
+	int standby = -1, killed = -1;
+	pthread_t th;
+	NEED_PG();
+	if (!multi || !sby || !getenv("ML_TEST_PG_CTL"))
+		skip();
+	ml_pg_close(open_created());
+	snprintf(murl, sizeof murl, "%s&options=-c%%20search_path%%3Dt%d", multi, schema_no);
+	assert_int_equal(ml_pg_connect(murl, &o, &p, &e), ML_OK);
+	assert_int_equal(ml_pg_connect(murl, &lax, &p0, &e), ML_OK);
+	assert_int_equal(append_n(p, 3), 3);
+	assert_int_equal(ml_pg_connect(sby, NULL, &s, &e), ML_OK);
+	assert_int_equal(ml_pg_standby(s, &standby, &e), ML_OK);
+	assert_int_equal(standby, 1);
+	ml_pg_close(s);
+
+	assert_int_equal(pg_ctl("standby-stop"), 0);
+	/* min_sync 0: straight to the COMMIT wait. */
+	assert_int_equal(ml_pg_begin(p0, &size, last, &t, &e), ML_OK);
+	put_n(p0, size, last, 1);
+	assert_int_equal(pthread_create(&th, NULL, kill_primary_later, &killed), 0);
+	assert_int_equal(ml_pg_commit(p0, &e), ML_EIO);
+	ml_pg_close(p0);
+	printf("# %s\n", e.msg);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(killed, 0);
+
+	assert_int_equal(pg_ctl("standby-start nowait"), 0);
+	assert_int_equal(pg_ctl("standby-promote"), 0);
+	if (ml_pg_head(p, &size, last, &t, &e))
+		fail_msg("head after failover: %s", e.msg);
+	assert_int_equal(size, 3);
+	assert_int_equal(ml_pg_standby(p, &standby, &e), ML_OK);
+	assert_int_equal(standby, 0);
+	assert_int_equal(ml_pg_begin(p, &size, last, &t, &e), ML_OK);
+	put_n(p, size, last, 1);
+	assert_int_equal(ml_pg_commit(p, &e), ML_EIO);
+	assert_non_null(strstr(e.msg, "no synchronous standby"));
+	ml_pg_close(p);
+}
+
 int
 main(void)
 {
@@ -533,6 +680,8 @@ main(void)
 		cmocka_unit_test_setup(test_bad_urls, setup),
 		cmocka_unit_test_setup(test_reconnect, setup),
 		cmocka_unit_test_setup(test_standby_lost, setup),
+		cmocka_unit_test_setup(test_bench, setup),
+		cmocka_unit_test_setup(test_failover, setup), /* last: kills the primary */
 	};
 	base_url = getenv("ML_TEST_PG_URL");
 	if (base_url && !*base_url)
