@@ -161,6 +161,10 @@ test_create_identity(void **state)
 	assert_int_equal(ml_pg_identity(p, origin, sizeof origin, key, sizeof key, &format, &e),
 			 ML_EINPUT);
 	assert_non_null(strstr(e.msg, "newer"));
+	sql1("UPDATE mlledger_meta SET value = '1' WHERE key = 'schema_version'");
+	sql1("DELETE FROM mlledger_meta WHERE key = 'origin'");
+	assert_int_equal(ml_pg_identity(p, origin, sizeof origin, key, sizeof key, &format, &e),
+			 ML_EINTEGRITY);
 	ml_pg_close(p);
 }
 
@@ -346,6 +350,13 @@ test_missing_seq(void **state)
 	g.n = 0;
 	assert_int_equal(ml_pg_entries(p, 3, 7, collect, &g, &e), ML_EINTEGRITY);
 	assert_int_equal(e.seq, 5);
+	/* A row of the wrong shape (its CHECK dropped first). */
+	sql1("ALTER TABLE mlledger_entries DROP CONSTRAINT mlledger_entries_prev_check");
+	sql1("UPDATE mlledger_entries SET prev = '\\x0102' WHERE seq = 1");
+	g.n = 0;
+	assert_int_equal(ml_pg_entries(p, 0, 2, collect, &g, &e), ML_EINTEGRITY);
+	assert_int_equal(e.seq, 1);
+	assert_non_null(strstr(e.msg, "entry 1 is malformed"));
 	ml_pg_close(p);
 }
 
@@ -619,14 +630,14 @@ test_failover(void **state)
 {
 	const char *multi = getenv("ML_TEST_PG_URL_MULTI");
 	const char *sby = getenv("ML_TEST_PG_URL_STANDBY");
-	char murl[ML_PG_URL_MAX + 1];
+	char murl[ML_PG_URL_MAX + 1], surl[ML_PG_URL_MAX + 1];
 	struct ml_pg_opts o = {1, 3000}, lax = {0, 3000};
 	struct ml_pg *p, *p0, *s = NULL;
 	struct ml_err e;
 	uint64_t size;
 	uint8_t last[32];
 	int64_t t;
-	int standby = -1, killed = -1;
+	int standby = -1, killed = -1, i;
 	pthread_t th;
 	NEED_PG();
 	if (!multi || !sby || !getenv("ML_TEST_PG_CTL"))
@@ -636,9 +647,17 @@ test_failover(void **state)
 	assert_int_equal(ml_pg_connect(murl, &o, &p, &e), ML_OK);
 	assert_int_equal(ml_pg_connect(murl, &lax, &p0, &e), ML_OK);
 	assert_int_equal(append_n(p, 3), 3);
-	assert_int_equal(ml_pg_connect(sby, NULL, &s, &e), ML_OK);
+	snprintf(surl, sizeof surl, "%s?options=-c%%20search_path%%3Dt%d", sby, schema_no);
+	assert_int_equal(ml_pg_connect(surl, NULL, &s, &e), ML_OK);
 	assert_int_equal(ml_pg_standby(s, &standby, &e), ML_OK);
 	assert_int_equal(standby, 1);
+	/* A hot standby takes no write transaction (once it has replayed the
+	 * schema: synchronous_commit on waits for the flush, not the replay). */
+	for (i = 0; i < 50 && ml_pg_head(s, &size, last, &t, &e) == ML_EINPUT; i++)
+		usleep(100000);
+	assert_int_equal(ml_pg_begin(s, &size, last, &t, &e), ML_EIO);
+	printf("# %s\n", e.msg);
+	assert_non_null(strstr(e.msg, "read-only"));
 	ml_pg_close(s);
 
 	assert_int_equal(pg_ctl("standby-stop"), 0);
