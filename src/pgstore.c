@@ -34,6 +34,7 @@
 #define PG_CANCEL_WAIT_MS 5000    /* for the answer after a PQcancel */
 #define PG_STMT_SLACK_MS 20000    /* see stmt_ms */
 #define PG_NOTE_MAX 65536         /* ledger/postgresql.sql's CHECK */
+#define PG_BATCH_MAX (512u << 20) /* COPY bytes of one transaction (< INT_MAX) */
 
 struct ml_pg {
 	PGconn *c;
@@ -755,6 +756,11 @@ ml_pg_put(struct ml_pg *p, const struct ml_entry *en, const uint8_t leaf[ML_SHA2
 		return ml_err_set(e, ML_EINPUT, "%s: put of entry %" PRIu64 " where %" PRIu64
 				  " comes next, or an empty or oversized envelope",
 				  p->name, en->seq, p->next_seq);
+	}
+	if (p->copy.len + en->envelope_len + 200 > PG_BATCH_MAX) {
+		ml_pg_rollback(p);
+		return ml_err_set(e, ML_EINPUT, "%s: more than %u MiB of entries in one "
+				  "transaction", p->name, PG_BATCH_MAX >> 20);
 	}
 	if (!p->queued)
 		ml_buf_append(&p->copy, copy_header, sizeof copy_header);
