@@ -11,7 +11,11 @@
  *     COMMIT is in flight: its text may be translated), and such a commit
  *     is ML_EIO although the server said COMMIT;
  *   - a COMMIT whose answer never came (connection lost, or no answer to
- *     the cancel either) is ML_EIO and the connection is dropped.
+ *     the cancel either) is ML_EIO, and the connection is reset before its
+ *     next use;
+ *   - every other statement is bounded the same way, by the commit timeout
+ *     plus the head row's lock_timeout plus 20 s, so a hung server hangs
+ *     no caller.
  * Entries go in with COPY ... FROM STDIN (FORMAT binary): no hex or escape
  * encoding of the envelopes, one round trip per batch. */
 #include "pgstore.h"
