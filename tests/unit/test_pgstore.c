@@ -603,10 +603,20 @@ test_standby_lost(void **state)
 	assert_non_null(strstr(e.msg, "not replicated"));
 	/* The trap is real: the row is on the primary all the same. */
 	assert_string_equal(sql1("SELECT count(*) FROM mlledger_entries"), "2");
+	/* A commit with nothing put waits for the standby too: what its begin
+	 * returned (that row) is not replicated, so it may not count. */
+	assert_int_equal(ml_pg_begin(lax, &size, last, &t, &e), ML_OK);
+	assert_int_equal(size, 2);
+	assert_int_equal(ml_pg_commit(lax, &e), ML_EIO);
+	assert_non_null(strstr(e.msg, "not replicated"));
 
 	assert_int_equal(pg_ctl("standby-start"), 0);
 	assert_int_equal(append_n(strict, 1), 3);
 	assert_int_equal(append_n(lax, 1), 4);
+	assert_int_equal(ml_pg_begin(lax, &size, last, &t, &e), ML_OK);
+	assert_int_equal(ml_pg_commit(lax, &e), ML_OK); /* empty, replicated */
+	assert_int_equal(ml_pg_head(lax, &size, last, &t, &e), ML_OK);
+	assert_int_equal(size, 4);
 	ml_pg_close(strict);
 	ml_pg_close(lax);
 }
