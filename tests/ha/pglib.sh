@@ -19,7 +19,8 @@
 #       (binaries missing, or not root and not able to run initdb).
 #   pg_standby_stop       stops the standby (fast; the primary keeps its
 #                         synchronous_standby_names, so commits wait)
-#   pg_standby_start      starts it again and waits until it streams
+#   pg_standby_start [nowait]  starts it again and waits until it streams
+#                         (nowait: does not, as when the primary is dead)
 #   pg_primary_kill9      SIGKILL to the primary's postmaster and children
 #   pg_standby_promote    promotes the standby (it keeps the primary's
 #                         synchronous_standby_names: with no standby of its
@@ -35,8 +36,8 @@
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_WAIT=${PG_WAIT:-30}
-PG_DIR=""
-PG_PRIMARY_PORT="" PG_STANDBY_PORT=""
+PG_DIR=${PG_DIR:-}
+PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-} PG_STANDBY_PORT=${PG_STANDBY_PORT:-}
 
 # pg_as CMD...: runs CMD as the cluster's owner, from /, bounded in time.
 pg_as() {
@@ -167,9 +168,9 @@ pg_standby_stop() {
 	pg_as "$PG_BIN/pg_ctl" stop -w -t "$PG_WAIT" -m fast -D "$PG_DIR/standby" >/dev/null
 }
 
-pg_standby_start() {
+pg_standby_start() { # [nowait]: do not wait for it to stream (no primary)
 	pg_start_node "$PG_DIR/standby" || pg_fail "the standby did not start" || return 1
-	pg_wait_sync
+	[ "${1:-}" = nowait ] || pg_wait_sync
 }
 
 # pg_is_postgres PID: a live postgres process (a stale postmaster.pid's pid
@@ -204,13 +205,13 @@ pg_cluster_stop() {
 	return 0
 }
 
-# Run as a command (bash tests/ha/pglib.sh standby-stop|standby-start|
+# Run as a command (bash tests/ha/pglib.sh standby-stop|standby-start [nowait]|
 # primary-kill9|standby-promote) by a test program, with PG_DIR,
 # PG_PRIMARY_PORT and PG_STANDBY_PORT from the environment.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case ${1:-} in
 	standby-stop) pg_standby_stop ;;
-	standby-start) pg_standby_start ;;
+	standby-start) pg_standby_start "${2:-}" ;;
 	primary-kill9) pg_primary_kill9 ;;
 	standby-promote) pg_standby_promote ;;
 	*) echo "usage: pglib.sh standby-stop|standby-start|primary-kill9|standby-promote" >&2
