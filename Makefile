@@ -7,11 +7,11 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0 libmicrohttpd libcurl
+PKGS    := libsodium sqlite3 jansson libcrypto libxml-2.0 libmicrohttpd libcurl libpq
 TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
-           libmicrohttpd-dev libcurl4-openssl-dev curl \
+           libmicrohttpd-dev libcurl4-openssl-dev curl libpq-dev postgresql-15 \
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
            clang libclang-rt-14-dev valgrind \
            chromium \
@@ -37,7 +37,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/mlledger
 LOADTEST := $(BUILD)/bench/loadtest
 
-.PHONY: all deps deps-check test unit cli python-client interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench loadtest serve-hostile demo install clean help
+.PHONY: all deps deps-check test unit ha-test cli python-client interop tamper faults crash crash-short concurrency valgrind check fuzz fuzz-build bench loadtest serve-hostile demo install clean help
 all: deps-check $(BIN)
 
 help:
@@ -45,6 +45,8 @@ help:
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
 	@echo "make python-client  the Python client (clients/python) against the CLI and serve"
+	@echo "make ha-test    PostgreSQL store of record: each tests/ha/*.sh starts its own"
+	@echo "                primary + synchronous standby on 127.0.0.1 (as the postgres user)"
 	@echo "make crash      the crash suite: CRASH_RUNS (default 200) writers killed at random"
 	@echo "make faults     SQLite faults at every step of the writing and judging commands"
 	@echo "make concurrency  CONC_WRITERS x CONC_RECORDS appends (default 8 x 500) with readers"
@@ -114,6 +116,17 @@ $(BUILD)/gen/report_css.h: reports/report.css
 
 $(BUILD)/obj/report_html.o: $(BUILD)/gen/report_css.h
 
+# ledger/postgresql.sql is the one text of the PostgreSQL schema:
+# ml_pg_create runs it (pgstore.c), NUL-terminated.
+$(BUILD)/gen/postgresql_sql.h: ledger/postgresql.sql
+	@mkdir -p $(@D)
+	{ echo '/* generated from ledger/postgresql.sql by the Makefile */'; \
+	  echo 'static const unsigned char pg_schema_sql[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/pgstore.o: $(BUILD)/gen/postgresql_sql.h
+
 $(BUILD)/libml.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
@@ -147,6 +160,15 @@ unit: deps-check $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
 	  echo "== $$t"; MLLEDGER_TEST_DATA=tests/data $$t || fail=1; done; \
 	  exit $$fail
+
+# The PostgreSQL suites (tests/ha/): each script starts its own primary and
+# synchronous standby (tests/ha/pglib.sh) and stops them on exit; a script
+# prints a SKIP line when PostgreSQL cannot run here.
+HA_SH := $(filter-out tests/ha/pglib.sh,$(sort $(wildcard tests/ha/*.sh)))
+ha-test: deps-check $(BIN) $(BUILD)/tests/test_pgstore
+	@fail=0; for s in $(HA_SH); do echo "== $$s"; \
+	  MLLEDGER=$(abspath $(BIN)) PGSTORE_TEST=$(abspath $(BUILD)/tests/test_pgstore) \
+	  bash $$s || fail=1; done; exit $$fail
 
 cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh

@@ -15,15 +15,25 @@
  * min_sync > 0 the commit first requires that many synchronous standbys
  * streaming (pg_stat_replication, sync_state 'sync' or 'quorum'; the role
  * needs pg_monitor), else ML_EIO "no synchronous standby"; and the COMMIT
- * is bounded by commit_timeout_ms, after which PostgreSQL cancels the wait
- * (the warning, so ML_EIO).  A commit whose outcome is unknown (the
- * connection died) is ML_EIO too: the caller acknowledges nothing, and the
+ * is bounded by commit_timeout_ms, after which pgstore asks the server to
+ * cancel the wait (PQcancel: statement_timeout does not cover a COMMIT,
+ * PostgreSQL disables it first), which gives the warning, so ML_EIO.  A
+ * commit whose outcome is unknown (the connection died, or no answer to
+ * the cancel) is ML_EIO too: the caller acknowledges nothing, and the
  * rows, if they were written, are found again by the next ml_pg_begin.
+ * Every commit, one with nothing put included, writes the head row, so
+ * that its COMMIT waits for the standbys: once it succeeded, everything
+ * begin and entries returned (other writers' rows too) is replicated.
+ * checkpoint_put outside a transaction commits the same way.
  *
  * Connections: any libpq connection string or URI, multi-host included
  * ("postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write"); a
  * broken connection is re-established (PQreset) at the next ml_pg_begin or
- * read, so a front-end follows a promoted standby.
+ * read, so a front-end follows a promoted standby; outside a transaction,
+ * a statement that finds the connection lost is run once more after the
+ * reset.  Sessions run with synchronous_commit = on and lock_timeout =
+ * commit_timeout_ms + 10 s (a begin waiting longer for the head row is
+ * ML_EIO).
  *
  * One handle, one thread.  Every query has bound parameters; nothing is
  * built from input by string formatting.  Errors are one line naming the
@@ -82,7 +92,8 @@ int ml_pg_head(struct ml_pg *p, uint64_t *size, uint8_t last[ML_SHA256_LEN],
 /* ---- a write transaction ------------------------------------------------
  * begin: BEGIN, then the head row FOR UPDATE (so every writer of the
  * database is serialised on it), returning it.  put: queues one entry at
- * seq size, size+1, ... in order (ML_EINPUT for any other seq).  commit:
+ * seq size, size+1, ... in order (ML_EINPUT for any other seq, or an
+ * envelope empty or over ML_MAX_ENVELOPE); it copies the bytes.  commit:
  * writes what put queued, moves the head to the last of them, checks the
  * synchronous standbys, COMMITs (see Durability).  rollback writes nothing.
  * After any error of begin, put or commit the transaction is rolled back
@@ -95,7 +106,9 @@ int ml_pg_commit(struct ml_pg *p, struct ml_err *e);
 void ml_pg_rollback(struct ml_pg *p);
 
 /* Calls each for entries [from, to) in seq order (inside a begun
- * transaction: its snapshot; else one snapshot per chunk of rows).  en's
+ * transaction: READ COMMITTED, one snapshot per chunk, all after the head
+ * row lock, so no writer can add rows meanwhile; else one snapshot per
+ * chunk of rows; chunks of 16 to 1024 rows, about 8 MiB each).  en's
  * envelope is valid during the call only.  each's nonzero return stops the
  * walk and is returned.  ML_EINTEGRITY when a seq is missing (e->seq). */
 typedef int (*ml_pg_entry_fn)(void *ctx, const struct ml_entry *en,
