@@ -180,6 +180,7 @@ migrate_from_pg(struct cli *c, struct ml_pg *p, const char *to, struct ml_migrat
 	printf("%s: %llu entries and %llu checkpoints copied from %s (size %llu)\n", to,
 	       (unsigned long long)r.entries, (unsigned long long)r.checkpoints, ml_pg_name(p),
 	       (unsigned long long)r.size);
+	fflush(stdout); /* the result line before the notes */
 	if (r.unsigned_tail)
 		fprintf(stderr, "mlledger: migrate: note: %llu entries beyond %s's latest signed "
 			"checkpoint were not copied (no checkpoint signs them yet)\n",

@@ -19,8 +19,13 @@ HA=$(cd "$(dirname "$0")" && pwd)
 . "$HA/pglib.sh"
 trap 'pg_cluster_stop; cd / && rm -rf "$W"' EXIT
 PY=/usr/bin/python3
-# the whole suite is bounded: a watchdog ends it (and the trap stops PG)
-( sleep "${MIGRATE_TIMEOUT:-300}"; echo "not ok - timeout" >&2; kill -TERM $$ ) 2>/dev/null &
+# the whole suite is bounded: a watchdog ends it (and the trap stops PG);
+# its sleep ends with it, so no pipe the caller reads stays open
+(
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	sleep "${MIGRATE_TIMEOUT:-300}" & s=$!
+	wait "$s" && { echo "not ok - timeout after ${MIGRATE_TIMEOUT:-300}s"; kill -TERM $$; }
+) &
 WATCHDOG=$!
 trap 'kill "$WATCHDOG" 2>/dev/null; pg_cluster_stop; cd / && rm -rf "$W"' EXIT
 
@@ -58,7 +63,7 @@ echo data >d.bin && echo model >m.bin &&
 "$M" record approval m@1 --env prod --decision approve --key alice.key >/dev/null &&
 "$M" record approval m@1 --env prod --decision approve --key bob.key >/dev/null &&
 "$M" policy record "$POL" --key rita.key >/dev/null &&
-"$M" gate --policy production m@1 --env prod --key ci.key >/dev/null &&
+"$M" gate --policy production m@1 --env prod --key ci.key >/dev/null 2>&1 &&
 "$M" record deployment m@1 --env prod --key ci.key >/dev/null ||
 	{ nok "build the source ledger" "a command failed"; finish; exit 1; }
 "$M" log-key >log.pub
