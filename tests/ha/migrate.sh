@@ -211,4 +211,28 @@ expect 4 "--update: another entry at the copy's last seq is a fork" "fork" \
 	nok "the forked copy is unchanged" "$(rows wc3.db | wc -l) rows"
 expect 0 "the caught-up copy verifies" "" "$M" --ledger wc2.db verify
 
+# ---- more than one chunk each way ------------------------------------------
+# 4 imports of 700 entries: checkpoints at about 700, 1400, 2100, 2800, so
+# the copy into PostgreSQL takes 3 transactions and the copy back commits
+# at 2 stored checkpoints (ML_MIGRATE_CHUNK 1024).
+"$M" --ledger big.db init --key admin.key >/dev/null &&
+	"$M" --ledger big.db key enroll ci.pub --holder-key ci.key --role engineer \
+		--key admin.key >/dev/null || nok "the larger ledger" "init"
+for i in 1 2 3 4; do
+	"$PY" -c 'import sys
+i = int(sys.argv[1])
+for j in range(700):
+    print("{\"kind\":\"dataset\",\"subject\":\"d%d@%d\",\"digest\":\"sha256:%064x\",\"properties\":{\"license\":\"MIT\",\"pii\":false}}" % (i, j, i * 1000 + j))' "$i" >imp$i.jsonl
+	"$M" --ledger big.db import imp$i.jsonl --key ci.key >/dev/null 2>&1 ||
+		nok "the larger ledger" "import $i"
+done
+BIG=$(newdb big)
+expect 0 "a ledger of $(rows big.db | wc -l) entries into PostgreSQL" "" \
+	"$M" migrate --from big.db --to "$BIG"
+expect 0 "and back" "" "$M" migrate --from "$BIG" --to bigback.db
+[ "$(rows big.db)" = "$(rows bigback.db)" ] && [ "$(notes big.db)" = "$(notes bigback.db)" ] &&
+	ok "byte-identical entries and notes after chunked copies" ||
+	nok "byte-identical entries and notes after chunked copies" ""
+expect 0 "the chunked copy verifies" "" "$M" --ledger bigback.db verify
+
 finish
