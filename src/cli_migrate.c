@@ -223,7 +223,7 @@ int
 cmd_migrate(int argc, char **argv)
 {
 	struct cli c = {.cmd = "migrate"};
-	struct ml_migrate_opts o = {cli_progress, NULL, 0};
+	struct ml_migrate_opts o = {cli_progress, NULL, 0, "verified"};
 	struct ml_pg *p = NULL;
 	struct ml_err e;
 	const char *from, *to;
@@ -257,7 +257,7 @@ int
 cli_store_replica(const char *url, char *dir, size_t dcap, char *path, size_t pcap,
 		  struct ml_err *e)
 {
-	struct ml_migrate_opts o = {cli_progress, "copied from the store", 0};
+	struct ml_migrate_opts o = {cli_progress, "copied from the store", 0, NULL};
 	struct ml_pg *p = NULL;
 	const char *tmp = getenv("TMPDIR");
 	int rc;
