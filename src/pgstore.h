@@ -92,8 +92,9 @@ int ml_pg_head(struct ml_pg *p, uint64_t *size, uint8_t last[ML_SHA256_LEN],
 /* ---- a write transaction ------------------------------------------------
  * begin: BEGIN, then the head row FOR UPDATE (so every writer of the
  * database is serialised on it), returning it.  put: queues one entry at
- * seq size, size+1, ... in order (ML_EINPUT for any other seq, or an
- * envelope empty or over ML_MAX_ENVELOPE); it copies the bytes.  commit:
+ * seq size, size+1, ... in order (ML_EINPUT for any other seq, an
+ * envelope empty or over ML_MAX_ENVELOPE, or over 512 MiB in one
+ * transaction); it copies the bytes.  commit:
  * writes what put queued, moves the head to the last of them, checks the
  * synchronous standbys, COMMITs (see Durability).  rollback writes nothing.
  * After any error of begin, put or commit the transaction is rolled back

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -602,14 +603,97 @@ test_standby_lost(void **state)
 	assert_non_null(strstr(e.msg, "not replicated"));
 	/* The trap is real: the row is on the primary all the same. */
 	assert_string_equal(sql1("SELECT count(*) FROM mlledger_entries"), "2");
+	/* A commit with nothing put waits for the standby too: what its begin
+	 * returned (that row) is not replicated, so it may not count. */
+	assert_int_equal(ml_pg_begin(lax, &size, last, &t, &e), ML_OK);
+	assert_int_equal(size, 2);
+	assert_int_equal(ml_pg_commit(lax, &e), ML_EIO);
+	assert_non_null(strstr(e.msg, "not replicated"));
 
 	assert_int_equal(pg_ctl("standby-start"), 0);
 	assert_int_equal(append_n(strict, 1), 3);
 	assert_int_equal(append_n(lax, 1), 4);
+	assert_int_equal(ml_pg_begin(lax, &size, last, &t, &e), ML_OK);
+	assert_int_equal(ml_pg_commit(lax, &e), ML_OK); /* empty, replicated */
+	assert_int_equal(ml_pg_head(lax, &size, last, &t, &e), ML_OK);
+	assert_int_equal(size, 4);
 	ml_pg_close(strict);
 	ml_pg_close(lax);
 }
 
+
+/* A writer holding the head row longer than lock_timeout (the other's
+ * commit timeout + 10 s): the other's begin gives up, ML_EIO. */
+static void
+test_lock_timeout(void **state)
+{
+	struct ml_pg *a, *b;
+	struct ml_err e;
+	uint64_t size;
+	uint8_t last[32];
+	int64_t t, t0;
+	NEED_PG();
+	a = open_created();
+	b = open_pg(0, 100);
+	assert_int_equal(ml_pg_begin(a, &size, last, &t, &e), ML_OK);
+	t0 = now_ms();
+	assert_int_equal(ml_pg_begin(b, &size, last, &t, &e), ML_EIO);
+	assert_true(now_ms() - t0 >= 10000 && now_ms() - t0 < 20000);
+	printf("# %s\n", e.msg);
+	assert_non_null(strstr(e.msg, "lock timeout"));
+	ml_pg_rollback(a);
+	assert_int_equal(append_n(b, 1), 1);
+	ml_pg_close(a);
+	ml_pg_close(b);
+}
+
+static void *
+stop_backend_later(void *arg)
+{
+	usleep(200000);
+	*(int *)arg = kill((pid_t) * (int *)arg, SIGSTOP);
+	return NULL;
+}
+
+/* The server stops answering under a COMMIT (its backend SIGSTOPped while
+ * waiting for the stopped standby): after the timeout, the cancel and its
+ * 5 s, ML_EIO, outcome unknown; the next begin opens a new connection. */
+static void
+test_commit_hung(void **state)
+{
+	struct ml_pg *p;
+	struct ml_err e;
+	uint64_t size;
+	uint8_t last[32];
+	int64_t t, t0;
+	int pid, arg;
+	pthread_t th;
+	NEED_PG();
+	if (!getenv("ML_TEST_PG_CTL"))
+		skip();
+	ml_pg_close(open_created());
+	p = open_pg(0, 300);
+	pid = atoi(sql1("SELECT pid FROM pg_stat_activity WHERE application_name = 'mlledger'"));
+	assert_true(pid > 0);
+	assert_int_equal(pg_ctl("standby-stop"), 0);
+	assert_int_equal(ml_pg_begin(p, &size, last, &t, &e), ML_OK);
+	put_n(p, size, last, 1);
+	arg = pid;
+	assert_int_equal(pthread_create(&th, NULL, stop_backend_later, &arg), 0);
+	t0 = now_ms();
+	assert_int_equal(ml_pg_commit(p, &e), ML_EIO);
+	assert_true(now_ms() - t0 >= 5000);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(arg, 0);
+	printf("# %s\n", e.msg);
+	assert_non_null(strstr(e.msg, "outcome unknown"));
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_int_equal(pg_ctl("standby-start"), 0);
+	assert_int_equal(ml_pg_begin(p, &size, last, &t, &e), ML_OK);
+	assert_int_equal(size, 1); /* committed locally after all, then replicated */
+	ml_pg_rollback(p);
+	ml_pg_close(p);
+}
 
 static void *
 kill_primary_later(void *arg)
@@ -699,6 +783,8 @@ main(void)
 		cmocka_unit_test_setup(test_bad_urls, setup),
 		cmocka_unit_test_setup(test_reconnect, setup),
 		cmocka_unit_test_setup(test_standby_lost, setup),
+		cmocka_unit_test_setup(test_lock_timeout, setup),
+		cmocka_unit_test_setup(test_commit_hung, setup),
 		cmocka_unit_test_setup(test_bench, setup),
 		cmocka_unit_test_setup(test_failover, setup), /* last: kills the primary */
 	};
