@@ -180,6 +180,7 @@ migrate_from_pg(struct cli *c, struct ml_pg *p, const char *to, struct ml_migrat
 	printf("%s: %llu entries and %llu checkpoints copied from %s (size %llu)\n", to,
 	       (unsigned long long)r.entries, (unsigned long long)r.checkpoints, ml_pg_name(p),
 	       (unsigned long long)r.size);
+	fflush(stdout); /* the result line before the notes */
 	if (r.unsigned_tail)
 		fprintf(stderr, "mlledger: migrate: note: %llu entries beyond %s's latest signed "
 			"checkpoint were not copied (no checkpoint signs them yet)\n",
@@ -222,7 +223,7 @@ int
 cmd_migrate(int argc, char **argv)
 {
 	struct cli c = {.cmd = "migrate"};
-	struct ml_migrate_opts o = {cli_progress, NULL, 0};
+	struct ml_migrate_opts o = {cli_progress, NULL, 0, "verified"};
 	struct ml_pg *p = NULL;
 	struct ml_err e;
 	const char *from, *to;
@@ -256,7 +257,7 @@ int
 cli_store_replica(const char *url, char *dir, size_t dcap, char *path, size_t pcap,
 		  struct ml_err *e)
 {
-	struct ml_migrate_opts o = {cli_progress, "copied from the store", 0};
+	struct ml_migrate_opts o = {cli_progress, "copied from the store", 0, NULL};
 	struct ml_pg *p = NULL;
 	const char *tmp = getenv("TMPDIR");
 	int rc;

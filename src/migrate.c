@@ -165,7 +165,11 @@ ml_migrate_to_pg(const char *ledger_path, struct ml_pg *p, const struct ml_migra
 
 	if (e)
 		e->seq = -1;
-	vo.jobs = o ? o->jobs : 0;
+	if (o) {
+		vo.jobs = o->jobs;
+		vo.progress = o->progress;
+		vo.ctx = o->verify_ctx;
+	}
 	if ((rc = ml_ledger_open(ledger_path, 0, &l, e)))
 		return rc;
 	s = ml_ledger_store(l);

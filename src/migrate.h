@@ -32,6 +32,7 @@ struct ml_migrate_opts {
 	ml_migrate_progress_fn progress; /* may be NULL */
 	void *ctx;
 	int jobs;                        /* to_pg's verify: signature threads, <= 0 all CPUs */
+	void *verify_ctx;                /* to_pg: progress's ctx while the source is verified */
 };
 
 struct ml_migrate_result {
