@@ -114,7 +114,7 @@ streaming_count() {
 has_sync_standbys() { [ "$(streaming_count "$1")" -ge "$2" ]; }
 
 write_env() {
-	local p=$1 s1=$2 s2=$3 url_node multi
+	local p=$1 s1=$2 s2=$3 multi
 	url_node() { echo "postgresql://mlledger@127.0.0.1:$(port_of "$1")/ledger"; }
 	multi="postgresql://mlledger@127.0.0.1:$(port_of 1),127.0.0.1:$(port_of 2),127.0.0.1:$(port_of 3)/ledger?target_session_attrs=read-write"
 	{
@@ -278,13 +278,13 @@ kill9() {
 }
 
 cmd_failover() {
-	local p s a b new other u diff
+	local p a b new other u diff
 	need_cluster
 	u=$(pg_user)
 	p=$(state_get primary)
 	read -r a b <<<"$(state_get standbys)"
-	[ -n "$a" ] && [ -n "$b" ] || die "$D: failover needs two standbys (one failover per demo cluster)"
-	running "$a" && running "$b" || die "$D: a standby is not running"
+	{ [ -n "$a" ] && [ -n "$b" ]; } || die "$D: failover needs two standbys (one failover per demo cluster)"
+	{ running "$a" && running "$b"; } || die "$D: a standby is not running"
 	running "$p" || die "$D/n$p: the primary is not running"
 	echo "$PROG: kill -9 of the primary n$p"
 	kill9 "$p"

@@ -18,7 +18,7 @@
 # seconds, default 240).  Without PostgreSQL 15, or as root without a usable
 # `runuser -u postgres`, it prints SKIP and exits 0.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 if [ -z "${HA_TEST_UNDER_TIMEOUT:-}" ]; then
 	export HA_TEST_UNDER_TIMEOUT=1
 	exec timeout -k 10 "${HA_TEST_TIMEOUT:-240}" bash "$0" "$@"
