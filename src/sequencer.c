@@ -262,13 +262,16 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 	}
 	if (snap)
 		ml_store_rollback(ml_ledger_store(q->l));
-	if (rc == ML_OK && q->o.record && q->o.record->published)
-		q->o.record->published(q->o.record->ctx, size, note, strlen(note));
 	if (rc == ML_OK && q->o.committed)
 		q->o.committed(q->o.ctx, size, note, strlen(note), n);
-	free(note);
 	for (i = 0; i < n; i++)
 		items[i]->done(items[i]);
+	/* after the answers: storing the note is a commit of its own (a
+	 * synchronous standby's round trip) that no answer depends on, the
+	 * entries being in the store of record already */
+	if (rc == ML_OK && q->o.record && q->o.record->published)
+		q->o.record->published(q->o.record->ctx, size, note, strlen(note));
+	free(note);
 }
 
 static void *
