@@ -15,6 +15,8 @@
 #   LOAD_PG_CONNS=8     connections to each front-end
 #   LOAD_PG_SERVE_ARGS  extra `serve` options for both front-ends
 #   LOAD_TIMEOUT=120    seconds each load client may take
+#   LOAD_PG_SETTINGS    durable settings for both nodes, "name = value" lines
+#                       (none by default; e.g. "wal_sync_method = open_datasync")
 #
 # Steps: a throwaway cluster (tests/ha/pglib.sh: 127.0.0.1 only, fsync on,
 # synchronous_commit on, ANY 1 (s1,s2) with s1 streaming; always stopped on
@@ -95,6 +97,18 @@ case $? in
    exit 0 ;;
 *) fail "the PostgreSQL cluster did not start" ;;
 esac
+# Durable settings only (fsync and synchronous_commit stay on):
+# LOAD_PG_SETTINGS, "name = value" lines appended to both nodes'
+# postgresql.conf, then a reload (only settings a reload takes).
+PG_SETTINGS=${LOAD_PG_SETTINGS:-}
+if [ -n "$PG_SETTINGS" ]; then
+	for n in primary standby; do
+		printf '%s\n' "$PG_SETTINGS" | pg_as sh -c "cat >>'$PG_DIR/$n/postgresql.conf'" &&
+			pg_as "$PG_BIN/pg_ctl" reload -D "$PG_DIR/$n" >/dev/null ||
+			fail "could not apply LOAD_PG_SETTINGS"
+	done
+	sleep 0.5
+fi
 say "[pg]     primary :$PG_PRIMARY_PORT + synchronous standby :$PG_STANDBY_PORT (fsync on, synchronous_commit on, ANY 1 (s1,s2)) in $(calc "$(now) - $S0" | cut -c1-4) s"
 say "         $(pg_sql "$PG_PRIMARY_PORT" "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync','synchronous_commit','wal_sync_method','shared_buffers','wal_buffers','commit_delay','full_page_writes')")"
 
