@@ -178,6 +178,10 @@ for n in 1 2; do
 	[ -s "$W/post$n.err" ] && head -n 3 "$W/post$n.err"
 done
 say "[pg]     $((A1 + A2)) of $N acknowledged by both in $E s = $(fmt_int "$R_PG")/s"
+# every batch that appended stores its checkpoint: about the store commits
+NB=$(q "SELECT count(*) - 1 FROM mlledger_checkpoints") || NB=0
+[ "${NB:-0}" -gt 0 ] &&
+	say "         $NB checkpoints stored = batches through the head row lock: $(calc "($A1 + $A2) / $NB" | cut -c1-4) entries a batch, $(calc "$E * 1000 / $NB" | cut -c1-4) ms a batch"
 
 # ---- nothing lost, nothing twice ----------------------------------------------------------
 CHECK=ok
