@@ -297,7 +297,10 @@ $(LOADTEST): bench/loadtest.c $(BUILD)/libml.a
 
 # mlledger serve under load (bench/loadtest.sh, docs/PERFORMANCE.md):
 # LOAD_N (default 20000) pre-signed envelopes over LOAD_CONNS (16) keep-alive
-# connections, against appending the same envelopes in one process.
+# connections, against appending the same envelopes in one process; then
+# the same envelopes through two front-ends on a PostgreSQL primary +
+# synchronous standby (bench/loadtest_pg.sh; LOAD_PG=0 skips it, and it
+# skips itself with a notice without PostgreSQL 15).
 LOAD_N ?= 20000
 LOAD_CONNS ?= 16
 loadtest: deps-check $(BIN) $(LOADTEST)

@@ -12,6 +12,9 @@
 #   LOAD_SUBMIT_CLI=1 0 skips the `mlledger submit` row (256 files a call)
 #   LOAD_SERVE_ARGS   extra `serve` options (e.g. "--threads 4 --batch-wait 1")
 #   TMPDIR            where the scratch folder goes (every batch is fsync'ed)
+#   LOAD_PG=1         0 skips the PostgreSQL part (bench/loadtest_pg.sh: two
+#                     front-ends on a primary + synchronous standby, the same
+#                     envelopes; LOAD_PG_CONNS, LOAD_PG_SERVE_ARGS there)
 #
 # The same envelopes go into two fresh ledgers of the same origin and admin
 # key: once through `mlledger serve` on 127.0.0.1 (a kernel-chosen port) by
@@ -198,4 +201,10 @@ printf '%-46s %12s %12s  %s\n' "acknowledgement latency max (ms)" "$(pv max_ms)"
 
 [ "$PRC" = 0 ] || fail "the load client exited $PRC (some envelopes not acknowledged or an answer failed a check)"
 [ "$SRC" = 0 ] || fail "serve exited $SRC on SIGTERM"
+
+# ---- the same envelopes through two front-ends on PostgreSQL ---------------------------
+# (skipped with a notice when PostgreSQL 15 cannot run here)
+if [ "${LOAD_PG:-1}" != 0 ]; then
+	bash "$HERE/loadtest_pg.sh" "$BIN" "$LT" "$W" "$R_SRV" || exit 1
+fi
 exit 0

@@ -189,16 +189,36 @@ batch_items(struct ml_batch *b, struct ml_seq_item **items, size_t n, struct ml_
 	return ML_OK;
 }
 
-/* Appends items[0..n) in one transaction (and, with a store of record,
+/* Moves queued items to items[n..batch_max); returns the new n.  With
+ * q->mu held. */
+static size_t
+take(struct ml_seq *q, struct ml_seq_item **items, size_t n)
+{
+	while (q->head && n < q->o.batch_max) {
+		items[n++] = q->head;
+		q->head = q->head->next;
+		q->count--;
+	}
+	if (!q->head)
+		q->tail = NULL;
+	return n;
+}
+
+/* Appends items[0..*n) in one transaction (and, with a store of record,
  * first through it); sets each item's rc (proofs come after).  Returns the
- * batch's own failure (every item then failed), or ML_OK. */
+ * batch's own failure (every item then failed), or ML_OK.  With a store of
+ * record, what arrived while begin waited for the store's lock joins the
+ * batch (items has room for batch_max): the lock is held for the commit's
+ * round trip to the standbys whatever the batch's size, so the more a
+ * batch carries, the more the front-ends sharing the store append. */
 static int
-batch_run(struct ml_seq *q, struct ml_seq_item **items, size_t n)
+batch_run(struct ml_seq *q, struct ml_seq_item **items, size_t *np)
 {
 	const struct ml_seq_record *rec = q->o.record;
 	struct ml_batch *b;
 	struct ml_err e;
 	uint64_t from;
+	size_t n = *np;
 	int rc, unavailable = 0;
 
 	ml_err_clear(&e);
@@ -209,6 +229,11 @@ batch_run(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 		rec->abort(rec->ctx);
 		ml_batch_abort(b);
 		goto fail;
+	}
+	if (rec) {
+		pthread_mutex_lock(&q->mu);
+		n = *np = take(q, items, n);
+		pthread_mutex_unlock(&q->mu);
 	}
 	from = ml_batch_size(b);
 	if ((rc = batch_items(b, items, n, &e))) {
@@ -231,7 +256,7 @@ fail:
 	return rc;
 }
 
-/* Commits and answers one batch. */
+/* Commits and answers one batch (items has room for batch_max). */
 static void
 batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 {
@@ -242,7 +267,7 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 	int rc, snap;
 
 	ml_err_clear(&e);
-	rc = batch_run(q, items, n);
+	rc = batch_run(q, items, &n);
 	/* one read snapshot for the checkpoint and every proof: one lock,
 	 * not one per node read */
 	snap = rc == ML_OK && ml_store_begin(ml_ledger_store(q->l), 0, &e) == ML_OK;
@@ -262,13 +287,16 @@ batch_answer(struct ml_seq *q, struct ml_seq_item **items, size_t n)
 	}
 	if (snap)
 		ml_store_rollback(ml_ledger_store(q->l));
-	if (rc == ML_OK && q->o.record && q->o.record->published)
-		q->o.record->published(q->o.record->ctx, size, note, strlen(note));
 	if (rc == ML_OK && q->o.committed)
 		q->o.committed(q->o.ctx, size, note, strlen(note), n);
-	free(note);
 	for (i = 0; i < n; i++)
 		items[i]->done(items[i]);
+	/* after the answers: storing the note is a commit of its own (a
+	 * synchronous standby's round trip) that no answer depends on, the
+	 * entries being in the store of record already */
+	if (rc == ML_OK && q->o.record && q->o.record->published)
+		q->o.record->published(q->o.record->ctx, size, note, strlen(note));
+	free(note);
 }
 
 static void *
@@ -297,13 +325,7 @@ committer(void *arg)
 		while (q->count < q->o.batch_max && !q->stopping && until > mono_us())
 			if (pthread_cond_timedwait(&q->more, &q->mu, &dl) == ETIMEDOUT)
 				break;
-		while (q->head && n < q->o.batch_max) {
-			items[n++] = q->head;
-			q->head = q->head->next;
-			q->count--;
-		}
-		if (!q->head)
-			q->tail = NULL;
+		n = take(q, items, n);
 		pthread_mutex_unlock(&q->mu);
 		batch_answer(q, items, n);
 	}

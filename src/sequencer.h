@@ -70,7 +70,7 @@ struct ml_seq_item {
 /* A store of record the ledger is a working copy of.  All calls come from
  * the committer thread, in this order per batch: begin (after
  * ml_batch_begin), then commit or abort; published after the ledger's
- * commit. */
+ * commit and after the batch's items have been answered. */
 struct ml_seq_record {
 	/* Takes the store's write lock and adopts into b (ml_batch_adopt)
 	 * what the store holds beyond the ledger.  An error fails the batch:
