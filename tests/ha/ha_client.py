@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A client of a failover test (tests/ha/failover.sh): signs COUNT dataset
-entries with KEY and submits each to one of the front-ends URLS (round
+entries (fewer: it stops STOP_AFTER seconds after STOP_FILE appears, and
+writes how many it signed to OUT.names) with KEY and submits each to one of the front-ends URLS (round
 robin) until it is acknowledged or DEADLINE passes, retrying the same
 envelope after a 503 or a broken connection (so a retry after a failover is
 the same bytes, and a held entry must come back as existing).
@@ -37,6 +38,8 @@ def main():
     ap.add_argument("--count", type=int, required=True)
     ap.add_argument("--deadline", type=float, required=True, help="seconds from now")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--stop-file", help="stop STOP_AFTER seconds after this file appears")
+    ap.add_argument("--stop-after", type=float, default=1.0)
     a = ap.parse_args()
     urls = a.urls.split(",")
     end = time.monotonic() + a.deadline
@@ -45,8 +48,13 @@ def main():
     clients = [Ledger(u, a.key, a.log_key, "%s.%d" % (a.state, n), retries=2, timeout=5.0)
                for n, u in enumerate(urls)]
     missing = []
+    names = 0
     with open(a.out, "a", buffering=1) as out:
         for i in range(a.count):
+            if a.stop_file and os.path.exists(a.stop_file) and \
+                    os.stat(a.stop_file).st_mtime + a.stop_after < time.time():
+                break
+            names += 1
             name = "%s-%d" % (a.prefix, i)
             digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
             env = clients[0].sign("dataset", name, "1", digest=digest)
@@ -74,6 +82,8 @@ def main():
                                   "root": r.checkpoint.root.hex(),
                                   "existing": bool(r.existing),
                                   "t": time.time()}) + "\n")
+    with open(a.out + ".names", "w") as f:
+        f.write("%d\n" % names)
     for c in clients:
         try:
             c.close()            # persists the state: checked for consistency
