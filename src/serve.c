@@ -1093,10 +1093,17 @@ follower(void *arg)
 	char last_msg[sizeof ((struct ml_err *)0)->msg] = "";
 
 	while (!s->follower_stop) {
-		struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+		unsigned left;
 		follow_once(s, last_msg, sizeof last_msg);
-		while (!s->follower_stop && nanosleep(&ts, &ts) != 0)
-			;
+		/* in slices of at most 50 ms, so that a stop (SIGTERM) does not
+		 * wait out a --follow-interval of up to a minute */
+		for (left = ms; left > 0 && !s->follower_stop;) {
+			unsigned step = left < 50 ? left : 50;
+			struct timespec ts = {0, (long)step * 1000000L};
+			while (!s->follower_stop && nanosleep(&ts, &ts) != 0)
+				;
+			left -= step;
+		}
 	}
 	return NULL;
 }
