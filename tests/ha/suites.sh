@@ -97,5 +97,6 @@ py_serve() {
 	return $rc
 }
 want python && run python py_serve
+want serve_tamper && run serve_tamper bash "$HA/serve_tamper.sh"
 echo "suites: $passed passed, $failed failed, $skipped skipped (store of record)${bad:+; failing:$bad}"
 [ "$failed" = 0 ] && [ -z "$bad" ]
