@@ -1078,7 +1078,12 @@ follow_once(struct ml_server *s, char *last_msg, size_t cap)
 		latest_set(s, size, note, strlen(note));
 	free(note);
 	if (rc != ML_OK && rc != ML_EINPUT && strcmp(last_msg, e.msg) != 0) {
-		fprintf(stderr, "mlledger: serve: following %s: %s\n", ml_pg_name(s->fpg), e.msg);
+		if (e.seq >= 0) /* as the CLI says it: which entry */
+			fprintf(stderr, "mlledger: serve: following %s: entry %lld: %s\n",
+				ml_pg_name(s->fpg), e.seq, e.msg);
+		else
+			fprintf(stderr, "mlledger: serve: following %s: %s\n", ml_pg_name(s->fpg),
+				e.msg);
 		snprintf(last_msg, cap, "%s", e.msg);
 	} else if (rc == ML_OK) {
 		last_msg[0] = '\0';
