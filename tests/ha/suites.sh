@@ -82,19 +82,30 @@ want() { [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" $1 "* ]]; }
 want serve && run serve bash "$CLI/serve.sh"
 want remote && run remote bash "$CLI/remote.sh"
 want witness_http && run witness_http bash "$CLI/witness_http.sh"
-# unittest's summary, in the shell suites' words
+# tests/python/test_serve.py, one line a test, in the shell suites' words
 py_serve() {
-	local out
-	out=$(cd "$HA/../python" && /usr/bin/python3 -m unittest -v test_serve 2>&1)
-	local rc=$?
-	printf '%s\n' "$out" | sed -n 's/^\(test_[^ ]*\) (\([^)]*\)) \.\.\. \(.*\)$/\3 - \2/p' |
-		sed 's/^ok - /ok - /; s/^skipped \(.*\) - \(.*\)$/ok - \2 # SKIP \1/; s/^\(FAIL\|ERROR\) - /not ok - /'
-	printf '%s\n' "$out" | grep -A30 '^\(FAIL\|ERROR\):' | head -60 >&2
-	local n f
-	n=$(printf '%s\n' "$out" | sed -n 's/^Ran \([0-9]*\) tests\? .*/\1/p')
-	f=$(printf '%s\n' "$out" | grep -c '^\(FAIL\|ERROR\):')
-	echo "$((${n:-0} - f)) passed, $f failed"
-	return $rc
+	(cd "$HA/../python" && /usr/bin/python3 - <<'PYEOF'
+import sys, traceback, unittest
+sys.path.insert(0, ".")
+class Lines(unittest.TestResult):
+    def addSuccess(self, t):
+        super().addSuccess(t); print("ok - %s" % t.id(), flush=True)
+    def addSkip(self, t, why):
+        super().addSkip(t, why); print("ok - %s # SKIP %s" % (t.id(), why), flush=True)
+    def _bad(self, t, err):
+        print("not ok - %s: %s" % (t.id(), "".join(traceback.format_exception_only(*err[:2])).strip()[:300]), flush=True)
+        sys.stderr.write("".join(traceback.format_exception(*err)))
+    def addFailure(self, t, err):
+        super().addFailure(t, err); self._bad(t, err)
+    def addError(self, t, err):
+        super().addError(t, err); self._bad(t, err)
+r = Lines()
+unittest.defaultTestLoader.loadTestsFromName("test_serve").run(r)
+bad = len(r.failures) + len(r.errors)
+print("%d passed, %d failed" % (r.testsRun - bad, bad))
+sys.exit(1 if bad else 0)
+PYEOF
+	)
 }
 want python && run python py_serve
 want serve_tamper && run serve_tamper bash "$HA/serve_tamper.sh"
