@@ -28,7 +28,8 @@ export MLLEDGER=$M
 S=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-suites.XXXXXX") || exit 1
 . "$HA/pglib.sh"
 trap 'pg_cluster_stop; cd / && rm -rf "$S"' EXIT
-trap 'exit 130' INT TERM HUP
+CHILD=
+trap '[ -z "$CHILD" ] || { kill -TERM "$CHILD"; wait "$CHILD"; }; exit 130' INT TERM HUP
 # the whole run is bounded: a watchdog ends it (the EXIT trap stops PG)
 # (its sleep is ended with it: a stray sleep would hold our output open)
 ( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
@@ -58,8 +59,13 @@ run() {
 	local name=$1 out=$S/$1.out t0=$SECONDS
 	shift
 	echo "== $name (store of record)"
-	"$@" >"$out" 2>"$S/$name.err"
+	# in the background, waited for: a trap (the watchdog's TERM) runs at
+	# once rather than after the suite, and passes the TERM on to it
+	"$@" >"$out" 2>"$S/$name.err" &
+	CHILD=$!
+	wait "$CHILD"
 	local rc=$?
+	CHILD=
 	cat "$out"
 	local p f s
 	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$out" | tail -1)
