@@ -20,7 +20,12 @@ HA=$(cd "$(dirname "$0")" && pwd)
 trap 'pg_cluster_stop; cd / && rm -rf "$W"' EXIT
 PY=/usr/bin/python3
 # the whole suite is bounded: a watchdog ends it (and the trap stops PG)
-( sleep "${MIGRATE_TIMEOUT:-300}"; echo "not ok - timeout" >&2; kill -TERM $$ ) 2>/dev/null &
+# (its sleep ends with it: a stray sleep would hold our output open, and a
+# pipe reading it would wait out the whole timeout)
+( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  sleep "${MIGRATE_TIMEOUT:-300}" & sp=$!
+  wait "$sp" || exit 0
+  echo "not ok - timeout" >&2; kill -TERM $$ ) 2>/dev/null &
 WATCHDOG=$!
 trap 'kill "$WATCHDOG" 2>/dev/null; pg_cluster_stop; cd / && rm -rf "$W"' EXIT
 
