@@ -46,7 +46,8 @@ help:
 	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
 	@echo "make python-client  the Python client (clients/python) against the CLI and serve"
 	@echo "make ha-test    PostgreSQL store of record: each tests/ha/*.sh starts its own"
-	@echo "                primary + synchronous standby on 127.0.0.1 (as the postgres user)"
+	@echo "                primary + synchronous standby on 127.0.0.1 (as the postgres user);"
+	@echo "                tests/ha/suites.sh runs the server suites on it (about 3 minutes)"
 	@echo "make crash      the crash suite: CRASH_RUNS (default 200) writers killed at random"
 	@echo "make faults     SQLite faults at every step of the writing and judging commands"
 	@echo "make concurrency  CONC_WRITERS x CONC_RECORDS appends (default 8 x 500) with readers"
@@ -163,8 +164,10 @@ unit: deps-check $(UNIT_BIN)
 
 # The PostgreSQL suites (tests/ha/): each script starts its own primary and
 # synchronous standby (tests/ha/pglib.sh) and stops them on exit; a script
-# prints a SKIP line when PostgreSQL cannot run here.
-HA_SH := $(filter-out tests/ha/pglib.sh,$(sort $(wildcard tests/ha/*.sh)))
+# prints a SKIP line when PostgreSQL cannot run here.  tests/ha/suites.sh
+# runs serve.sh, remote.sh, witness_http.sh, test_serve.py and
+# serve_tamper.sh with the store of record behind every server.
+HA_SH := $(filter-out tests/ha/pglib.sh tests/ha/serve_tamper.sh,$(sort $(wildcard tests/ha/*.sh)))
 ha-test: deps-check $(BIN) $(BUILD)/tests/test_pgstore
 	@fail=0; for s in $(HA_SH); do echo "== $$s"; \
 	  MLLEDGER=$(abspath $(BIN)) PGSTORE_TEST=$(abspath $(BUILD)/tests/test_pgstore) \

@@ -37,8 +37,16 @@ adopt_one(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN
 	uint8_t got[ML_SHA256_LEN];
 	int rc;
 
-	if ((rc = ml_batch_adopt(a->b, en, got, e)))
+	if ((rc = ml_batch_adopt(a->b, en, got, e))) {
+		/* the row another writer left, not the client's envelope: say so */
+		char what[80];
+		snprintf(what, sizeof what, "the store of record's entry %llu",
+			 (unsigned long long)en->seq);
+		rc = ml_err_prefix(e, rc == ML_EIO ? ML_EIO : ML_EINTEGRITY, what);
+		if (e)
+			e->seq = (long long)en->seq;
 		return rc;
+	}
 	if (memcmp(got, leaf, ML_SHA256_LEN) != 0) {
 		ml_err_set(e, ML_EINTEGRITY, "the store of record's leaf hash of entry %llu is "
 			   "not the hash of its bytes", (unsigned long long)en->seq);

@@ -1078,7 +1078,12 @@ follow_once(struct ml_server *s, char *last_msg, size_t cap)
 		latest_set(s, size, note, strlen(note));
 	free(note);
 	if (rc != ML_OK && rc != ML_EINPUT && strcmp(last_msg, e.msg) != 0) {
-		fprintf(stderr, "mlledger: serve: following %s: %s\n", ml_pg_name(s->fpg), e.msg);
+		if (e.seq >= 0) /* as the CLI says it: which entry */
+			fprintf(stderr, "mlledger: serve: following %s: entry %lld: %s\n",
+				ml_pg_name(s->fpg), e.seq, e.msg);
+		else
+			fprintf(stderr, "mlledger: serve: following %s: %s\n", ml_pg_name(s->fpg),
+				e.msg);
 		snprintf(last_msg, cap, "%s", e.msg);
 	} else if (rc == ML_OK) {
 		last_msg[0] = '\0';
@@ -1093,10 +1098,17 @@ follower(void *arg)
 	char last_msg[sizeof ((struct ml_err *)0)->msg] = "";
 
 	while (!s->follower_stop) {
-		struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+		unsigned left;
 		follow_once(s, last_msg, sizeof last_msg);
-		while (!s->follower_stop && nanosleep(&ts, &ts) != 0)
-			;
+		/* in slices of at most 50 ms, so that a stop (SIGTERM) does not
+		 * wait out a --follow-interval of up to a minute */
+		for (left = ms; left > 0 && !s->follower_stop;) {
+			unsigned step = left < 50 ? left : 50;
+			struct timespec ts = {0, (long)step * 1000000L};
+			while (!s->follower_stop && nanosleep(&ts, &ts) != 0)
+				;
+			left -= step;
+		}
 	}
 	return NULL;
 }

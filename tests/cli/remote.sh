@@ -343,6 +343,8 @@ if [ -n "$PY" ]; then
 	n_m=$(entries mirror.db)
 	"$M" --ledger tam.db record dataset t@1 --file d.bin --key ci.key >/dev/null 2>&1
 	last=$(( $(entries tam.db) - 1 ))
+	# with a store of record: tam.db, still intact, becomes its working copy
+	serve_store_attach tam.db || nok "tam.db into the store" "$(tail -2 migrate.log)"
 	"$PY" - tam.db "$last" <<'EOF'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1]); s = int(sys.argv[2])

@@ -183,8 +183,17 @@ case $(code px1) in
 403 | 409) ok "the next batch applies it: a dataset by an engineer is refused ($(code px1))" ;;
 *) nok "the next batch applies the new governance" "$(code px1) $(head -c 200 px1.body)" ;;
 esac
+if serve_store; then
+	# the working copy is the store's: a local append would be a fork
+	"$M" governance set gov0.json --key admin.key --out g0.env >/dev/null 2>&1 || exit 1
+	status 200 "the governance restored through the server: 200" g0.env
+	store_skip "a change by another writer is seen" "a CLI append to the working copy is \
+a fork the store lacks, refused with 500 (another front-end's appends: tests/ha/serve_tamper.sh)"
+	status 200 "the next batch applies it: the dataset is accepted again" x2.env
+else
 "$M" governance set gov0.json --key admin.key >/dev/null 2>&1 || exit 1
 status 200 "a change by another writer is seen: the dataset is accepted again" x2.env
+fi
 
 # ---- 4. reads -------------------------------------------------------------
 $CURL "$SERVE_URL/checkpoint" >cp.served

@@ -46,7 +46,12 @@ fo_cleanup() {
 	cd / && rm -rf "$W"
 }
 trap 'kill "$WATCHDOG" 2>/dev/null; fo_cleanup' EXIT
-( sleep "${FAILOVER_TIMEOUT:-600}"; echo "not ok - timeout" >&2; kill -TERM $$ ) 2>/dev/null &
+# (its sleep ends with it, so no pipe the caller reads stays open)
+(
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	sleep "${FAILOVER_TIMEOUT:-600}" & s=$!
+	wait "$s" && { echo "not ok - timeout after ${FAILOVER_TIMEOUT:-600}s"; kill -TERM $$; }
+) &
 WATCHDOG=$!
 
 pg_available || { echo "SKIP: failover (PostgreSQL cannot run here)"; exit 0; }

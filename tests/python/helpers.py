@@ -211,13 +211,45 @@ def serve_available():
     return p.returncode == 0 and b"--listen" in (p.stdout + p.stderr)
 
 
+_STORE_DBS = {}
+
+
+def store_url(ledger):
+    """With ML_TEST_STORE=postgresql (tests/ha/suites.sh: PG_DIR and
+    PG_PRIMARY_PORT of tests/ha/pglib.sh's cluster), the URL of a database
+    of ledger's own, made and filled by `mlledger migrate` at the first
+    call for that file; None without the store."""
+    if os.environ.get("ML_TEST_STORE") != "postgresql":
+        return None
+    key = os.path.abspath(ledger)
+    if key not in _STORE_DBS:
+        pg_dir, port = os.environ["PG_DIR"], os.environ["PG_PRIMARY_PORT"]
+        db = "py%d_%d" % (os.getpid(), len(_STORE_DBS) + 1)
+        psql = [os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "psql"),
+                "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", os.path.join(pg_dir, "sock"),
+                "-p", port, "-U", "postgres", "-d", "postgres",
+                "-c", "CREATE DATABASE %s OWNER mlledger" % db]
+        if os.getuid() == 0:                 # pglib.sh: the cluster is postgres's
+            psql = ["runuser", "-u", "postgres", "--"] + psql
+        subprocess.run(psql, cwd="/", check=True, capture_output=True, timeout=60)
+        url = "postgresql://mlledger@127.0.0.1:%s/%s" % (port, db)
+        run(["migrate", "--from", key, "--to", url], os.path.dirname(key))
+        _STORE_DBS[key] = url
+    return _STORE_DBS[key]
+
+
 class Serve:
     """A real `mlledger serve` on 127.0.0.1:0 (its URL read from
-    --ready-file), stopped by close() (SIGTERM, then SIGKILL after 10 s)."""
+    --ready-file), stopped by close() (SIGTERM, then SIGKILL after 10 s).
+    With ML_TEST_STORE=postgresql, with the ledger's database (store_url)
+    as its store of record and the ledger file as its working copy."""
 
     def __init__(self, ld, *extra):
         self.ready = ld.path("serve.url")
         self.log = open(ld.path("serve.log"), "wb")
+        url = store_url(ld.ledger)
+        if url:
+            extra = ("--store", url) + tuple(extra)
         self.proc = subprocess.Popen(
             [M, "serve", "--listen", "127.0.0.1:0", "--ledger", ld.ledger, "--ready-file",
              self.ready] + list(extra), cwd=ld.dir, stdout=subprocess.DEVNULL,
