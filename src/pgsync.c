@@ -124,14 +124,25 @@ rec_published(void *ctx, uint64_t size, const char *note, size_t len)
 {
 	struct ml_pgsync *s = ctx;
 	struct ml_err e;
+	char *held = NULL;
 
-	(void)len;
 	ml_err_clear(&e);
-	if (ml_pg_checkpoint_put(s->p, size, note, &e) != ML_OK) {
+	if (ml_pg_checkpoint_put(s->p, size, note, &e) != ML_OK ||
+	    ml_pg_checkpoint_get(s->p, size, &held, &e) != ML_OK) {
 		s->publish_failures++;
 		fprintf(stderr, "mlledger: serve: checkpoint %llu not stored in %s: %s\n",
 			(unsigned long long)size, ml_pg_name(s->p), e.msg);
+	} else if (strlen(held) != len || memcmp(held, note, len) != 0) {
+		/* The store keeps the first note of a size: one that is not
+		 * this front-end's was written by someone who can write the
+		 * database (ours signs each size once).  Followers refuse it. */
+		s->publish_failures++;
+		fprintf(stderr, "mlledger: serve: %s holds another checkpoint note of size %llu "
+			"than the one this front-end signed: the store was written by "
+			"someone else (SECURITY.md, adversary 8); followers refuse it\n",
+			ml_pg_name(s->p), (unsigned long long)size);
 	}
+	free(held);
 }
 
 int

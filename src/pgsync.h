@@ -30,8 +30,9 @@ int ml_pgsync_new(struct ml_pg *p, struct ml_pgsync **out, struct ml_err *e);
 void ml_pgsync_free(struct ml_pgsync *s);
 /* The hooks for ml_seq_opts.record, valid until ml_pgsync_free. */
 const struct ml_seq_record *ml_pgsync_record(struct ml_pgsync *s);
-/* The last checkpoint that could not be stored in PostgreSQL (published
- * is best-effort: the next batch's stores a newer one); 0 when none. */
+/* How many signed checkpoints could not be stored in PostgreSQL, or found
+ * another note already stored at their size (each also told on stderr).
+ * Publishing is best-effort: the next batch stores a newer one. */
 unsigned long ml_pgsync_publish_failures(const struct ml_pgsync *s);
 
 #endif
