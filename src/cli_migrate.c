@@ -119,18 +119,6 @@ out:
 	return rc;
 }
 
-static void
-remove_ledger(const char *path)
-{
-	char aux[PATH_MAX + 8];
-
-	unlink(path);
-	snprintf(aux, sizeof aux, "%s-wal", path);
-	unlink(aux);
-	snprintf(aux, sizeof aux, "%s-shm", path);
-	unlink(aux);
-}
-
 static int
 migrate_to_pg(struct cli *c, const char *from, struct ml_pg *p, struct ml_migrate_opts *o,
 	      struct ml_err *e)
@@ -173,7 +161,7 @@ migrate_from_pg(struct cli *c, struct ml_pg *p, const char *to, struct ml_migrat
 	if (key) {
 		ml_ledger_logkey_path(to, keypath, sizeof keypath);
 		if ((rc = ml_write_file_atomic(keypath, key, klen, 0600, 1, e))) {
-			remove_ledger(to);
+			ml_store_unlink(to);
 			goto out;
 		}
 	}
@@ -281,6 +269,6 @@ cli_store_replica(const char *url, char *dir, size_t dcap, char *path, size_t pc
 void
 cli_store_replica_remove(const char *dir, const char *path)
 {
-	remove_ledger(path);
+	ml_store_unlink(path);
 	rmdir(dir);
 }

@@ -736,13 +736,8 @@ ml_ledger_create_replica(const char *path, const char *origin, const char *logke
 	    (rc = ml_store_meta_set(s, "origin", origin, e)) ||
 	    (rc = ml_store_meta_set(s, "log_key", logkey, e)) ||
 	    (rc = ml_store_commit(s, e))) {
-		char aux[PATH_MAX + 8];
 		ml_store_close(s);
-		unlink(path);
-		snprintf(aux, sizeof aux, "%s-wal", path);
-		unlink(aux);
-		snprintf(aux, sizeof aux, "%s-shm", path);
-		unlink(aux);
+		ml_store_unlink(path);
 		return rc;
 	}
 	ml_store_close(s);

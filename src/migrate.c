@@ -396,18 +396,6 @@ sizes_add(void *ctx, uint64_t size, const char *note, struct ml_err *e)
 	return ML_OK;
 }
 
-static void
-remove_db(const char *path)
-{
-	char aux[PATH_MAX + 8];
-
-	unlink(path);
-	snprintf(aux, sizeof aux, "%s-wal", path);
-	unlink(aux);
-	snprintf(aux, sizeof aux, "%s-shm", path);
-	unlink(aux);
-}
-
 /* PostgreSQL's latest checkpoint size (*to) and how far its head is beyond. */
 static int
 pg_signed(struct ml_pg *p, uint64_t *to, uint64_t *tail, struct ml_err *e)
@@ -491,7 +479,7 @@ out:
 	ml_ledger_close(c.l);
 	free(sz.v);
 	if (rc && created)
-		remove_db(path);
+		ml_store_unlink(path);
 	if (rc == ML_OK && out)
 		*out = res;
 	return rc;

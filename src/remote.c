@@ -761,18 +761,6 @@ mirror_fits(struct ml_remote *r, struct ml_ledger *l, uint64_t held,
 	return ML_OK;
 }
 
-static void
-remove_db(const char *path)
-{
-	char aux[4200];
-
-	unlink(path);
-	snprintf(aux, sizeof aux, "%s-wal", path);
-	unlink(aux);
-	snprintf(aux, sizeof aux, "%s-shm", path);
-	unlink(aux);
-}
-
 int
 ml_remote_mirror(struct ml_remote *r, const char *path, const struct ml_remote_ckpt *ck,
 		 struct ml_remote_mirrored *out, struct ml_err *e)
@@ -812,7 +800,7 @@ out:
 	ml_replica_abort(rep);
 	ml_ledger_close(l);
 	if (rc && m.created)
-		remove_db(path);
+		ml_store_unlink(path);
 	if (rc == ML_OK && out)
 		*out = m;
 	return rc;

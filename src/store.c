@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,6 +405,18 @@ ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_e
 	}
 	*out = s;
 	return ML_OK;
+}
+
+void
+ml_store_unlink(const char *path)
+{
+	char aux[PATH_MAX + 8];
+
+	unlink(path);
+	snprintf(aux, sizeof aux, "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof aux, "%s-shm", path);
+	unlink(aux);
 }
 
 void

@@ -51,6 +51,9 @@ int ml_store_create(const char *path, struct ml_store **out, struct ml_err *e);
 int ml_store_open(const char *path, int writable, struct ml_store **out,
 		  struct ml_err *e);
 void ml_store_close(struct ml_store *s);
+/* Removes a ledger file that failed half-made, with its -wal and -shm
+ * (closed first; errors ignored: there may be nothing to remove). */
+void ml_store_unlink(const char *path);
 const char *ml_store_path(const struct ml_store *s);
 
 /* BEGIN IMMEDIATE (writers: takes the write lock now, waits up to the busy

@@ -287,15 +287,7 @@ for run in $(seq 1 "$RUNS"); do
 		sleep 0.5
 	fi
 	KILL_T=$($PY -c 'import time; print(time.time())')
-	pg_primary_kill9_node() {
-		local pid kids
-		pid=$(head -n 1 "$PG_DIR/p/postmaster.pid" 2>/dev/null) || return 1
-		pg_is_postgres "$pid" || return 1
-		kids=$(pgrep -P "$pid")
-		# shellcheck disable=SC2086
-		kill -KILL "$pid" $kids 2>/dev/null
-	}
-	pg_primary_kill9_node || nok "run $run: kill the primary" "not running"
+	pg_kill9 "$PG_DIR/p" || nok "run $run: kill the primary" "not running"
 	sleep 0.5 # detection, as a failover manager would take
 	P0=$($PY -c 'import time; print(time.time())')
 	PROMOTED=$(fo_failover) || { nok "run $run: failover" "promotion failed"; }

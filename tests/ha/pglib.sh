@@ -179,9 +179,12 @@ pg_is_postgres() {
 	[ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = postgres ]
 }
 
-pg_primary_kill9() {
+pg_primary_kill9() { pg_kill9 "$PG_DIR/primary"; }
+
+# pg_kill9 DATADIR: SIGKILL to that node's postmaster and its children.
+pg_kill9() {
 	local pid kids
-	pid=$(head -n 1 "$PG_DIR/primary/postmaster.pid" 2>/dev/null) || return 1
+	pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null) || return 1
 	pg_is_postgres "$pid" || return 1
 	kids=$(pgrep -P "$pid")
 	# shellcheck disable=SC2086
