@@ -151,15 +151,16 @@ fo_failover() {
 	echo "$best"
 }
 
-fe_start() { # NAME URL: a writer front-end; sets FE_URL_<NAME>
+fe_start() { # NAME URL [PORT]: a writer front-end; sets FE_URL_<NAME>
 	local name=$1 i
 	rm -f "$RD/$name.url"
-	"$M" serve --listen 127.0.0.1:0 --ready-file "$RD/$name.url" --ledger "$RD/$name.db" \
+	"$M" serve --listen "127.0.0.1:${3:-0}" --ready-file "$RD/$name.url" --ledger "$RD/$name.db" \
 		--store "$2" --log-key "$W/L.key" 2>>"$RD/$name.log" &
 	eval "FE_PID_$name=$!"
 	FE_PIDS="$FE_PIDS $!"
 	for i in $(seq 1 300); do
 		[ -s "$RD/$name.url" ] && { eval "FE_URL_$name=$(cat "$RD/$name.url")"; return 0; }
+		kill -0 "$(eval echo "\$FE_PID_$name")" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
@@ -283,7 +284,9 @@ for run in $(seq 1 "$RUNS"); do
 	if [ "$run" = 1 ]; then
 		fe_kill fe2 KILL # mid-batch, most likely
 		ok "run $run: front-end fe2 killed with SIGKILL under load"
-		fe_start fe2 "$MULTI" || nok "run $run: fe2 restarts" "$(tail -c 300 "$RD/fe2.log")"
+		# on its old port: the clients were given its URL
+		fe_start fe2 "$MULTI" "${FE_URL_fe2##*:}" ||
+			nok "run $run: fe2 restarts" "$(tail -c 300 "$RD/fe2.log")"
 		sleep 0.5
 	fi
 	KILL_T=$($PY -c 'import time; print(time.time())')
