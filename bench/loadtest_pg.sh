@@ -54,17 +54,7 @@ mkdir -p "$W" || exit 1
 [ "$(id -u)" = 0 ] && chmod o+x "$D"
 
 say() { printf '%s\n' "$*"; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-fmt_int() {
-	awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); out = ""
-		while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
-		printf "%s%s", s, out }'
-}
-cpu_s() {
-	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null ||
-		echo n/a
-}
+. "$HERE/benchlib.sh"
 FE1= FE2=
 . "$HERE/../tests/ha/pglib.sh"
 cleanup() {
