@@ -15,7 +15,7 @@ DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-de
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
            clang libclang-rt-14-dev valgrind \
            chromium \
-           git openssh-client minisign faketime
+           git openssh-client minisign faketime procps
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wno-unused-parameter
