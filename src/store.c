@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1466,13 +1467,22 @@ ml_store_backup(struct ml_store *s, const char *path, struct ml_err *e)
 {
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
-	int rc;
+	int rc, fd;
 
-	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_EXCLUSIVE, NULL) != SQLITE_OK) {
-		rc = ml_err_set(e, ML_EIO, "%s: cannot create: %s", path,
+	/* The file is made here, exclusively: sqlite3_open_v2 ignores
+	 * SQLITE_OPEN_EXCLUSIVE, and a backup into an existing file would
+	 * overwrite it (and the unlink below delete it).  An empty file is
+	 * an empty database. */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return ml_err_set(e, errno == EEXIST ? ML_EINPUT : ML_EIO, "%s: cannot create: %s",
+				  path, errno == EEXIST ? "it exists (never overwritten)"
+							: strerror(errno));
+	close(fd);
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		rc = ml_err_set(e, ML_EIO, "%s: cannot open: %s", path,
 				dst ? sqlite3_errmsg(dst) : "out of memory");
 		sqlite3_close(dst);
+		unlink(path);
 		return rc;
 	}
 	/* One step copies everything from one read snapshot, so writers

@@ -195,8 +195,9 @@ int ml_store_checkpoint_each(struct ml_store *s,
 			     int (*fn)(void *ctx, uint64_t size, const char *note, size_t len),
 			     void *ctx, struct ml_err *e);
 
-/* Copies the ledger to a new file at path (which must not exist) from one
- * consistent snapshot, with SQLite's backup API. */
+/* Copies the ledger to a new file at path from one consistent snapshot,
+ * with SQLite's backup API.  ML_EINPUT when path exists (it is never
+ * touched); on any other failure the file this call made is removed. */
 int ml_store_backup(struct ml_store *s, const char *path, struct ml_err *e);
 
 /* Attaches an empty private "replay" database with the projection tables. */
