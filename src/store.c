@@ -520,9 +520,14 @@ step_done(struct ml_store *s, sqlite3_stmt *st, const char *what, struct ml_err 
 {
 	int rc = sqlite3_step(st);
 
+	/* the error of the connection the statement ran on (the ledger's or
+	 * the replay projection's), read before the reset */
+	if (rc != SQLITE_DONE) {
+		rc = errh(s, sqlite3_db_handle(st), e, what);
+		sqlite3_reset(st);
+		return rc;
+	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return db_err(s, e, what);
 	return ML_OK;
 }
 

@@ -2,7 +2,10 @@
  * for the bundle's ledger.db): a new file receives a copy that opens as the
  * same ledger; an existing file is refused with ML_EINPUT and left exactly
  * as it was (SQLite ignores SQLITE_OPEN_EXCLUSIVE, so the old code copied
- * over it, and deleted it when the copy failed). */
+ * over it, and deleted it when the copy failed).  A write that fails on the
+ * replay projection's connection reports that connection's error (a
+ * constraint: ML_EINTEGRITY with SQLite's message), not the ledger
+ * connection's "not an error". */
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -98,12 +101,38 @@ test_backup_never_overwrites(void **state)
 	assert_int_equal(access(f->src, F_OK), 0);
 }
 
+static void
+test_replay_error_is_its_own(void **state)
+{
+	struct fx *f = *state;
+	struct ml_key_row row;
+	struct ml_store *s;
+	struct ml_err e;
+
+	memset(&row, 0, sizeof row);
+	snprintf(row.keyid, sizeof row.keyid, "dup+01020304");
+	snprintf(row.name, sizeof row.name, "dup");
+	snprintf(row.vkey, sizeof row.vkey, "dup+01020304+AAAA");
+	snprintf(row.roles, sizeof row.roles, "engineer");
+	row.enrolled_seq = 1;
+	row.revoked_seq = -1;
+	assert_int_equal(ml_store_open(f->src, 0, &s, &e), ML_OK);
+	assert_int_equal(ml_store_replay_attach(s, &e), ML_OK);
+	assert_int_equal(ml_store_key_insert(s, ML_DB_REPLAY, &row, &e), ML_OK);
+	ml_err_clear(&e);
+	assert_int_equal(ml_store_key_insert(s, ML_DB_REPLAY, &row, &e), ML_EINTEGRITY);
+	assert_null(strstr(e.msg, "not an error"));
+	assert_non_null(strstr(e.msg, "constraint"));
+	ml_store_close(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_backup_new_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_never_overwrites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_error_is_its_own, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
