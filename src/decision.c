@@ -97,7 +97,8 @@ ml_decision_predicate(const struct ml_decision *d, json_t **out, struct ml_err *
 	snprintf(uri, sizeof uri, "mlledger:%s?env=%s", d->subject, d->env);
 	ml_hex_encode(d->checkpoint_sha256, ML_SHA256_LEN, ckpt);
 	snprintf(cname, sizeof cname, "checkpoint/%llu", (unsigned long long)d->size);
-	ml_findings_digest(d->findings, fd);
+	if (ml_findings_digest(d->findings, fd) != ML_OK)
+		return ml_err_set(e, ML_EIO, "out of memory");
 	ml_hex_encode(fd, ML_SHA256_LEN, fhex);
 	all = policies_of(d, 0);
 	first = json_deep_copy(json_array_get(all, 0));

@@ -783,7 +783,8 @@ write_json(const struct ml_findings *fs, struct ml_buf *b)
 	{
 		uint8_t d[ML_SHA256_LEN];
 		char hex[7 + 2 * ML_SHA256_LEN + 1] = "sha256:";
-		ml_findings_digest(fs, d);
+		if (ml_findings_digest(fs, d) != ML_OK)
+			bad = 1;
 		ml_hex_encode(d, ML_SHA256_LEN, hex + 7);
 		jset(root, "findingsDigest", json_string(hex), &bad);
 	}
@@ -1406,7 +1407,7 @@ dstr(struct dsink *d, const char *s)
 	json_str(dsink_put, d, s, "0123456789abcdef");
 }
 
-void
+int
 ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN])
 {
 	struct dsink d;
@@ -1415,7 +1416,7 @@ ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN])
 	memset(out, 0, ML_SHA256_LEN);
 	d.len = 0;
 	if (!(d.c = ml_sha256_new()))
-		return; /* out of memory: all zero, never a digest in practice */
+		return ML_EIO;
 	dputs(&d, "[");
 	for (i = 0; fs && fs->items && i < fs->n; i++) {
 		const struct ml_finding *f = &fs->items[i];
@@ -1439,4 +1440,5 @@ ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN])
 	if (d.len)
 		ml_sha256_update(d.c, d.buf, d.len);
 	ml_sha256_final(d.c, out);
+	return ML_OK;
 }

@@ -93,8 +93,8 @@ void ml_findings_free(struct ml_findings *fs);
 /* SHA-256 over a canonical JSON of the findings (rule id, subject, outcome,
  * message, seqs, in order): the digest a gate decision records.  The exact
  * bytes hashed are specified in policies/FINDINGS.md.  fs may be NULL (the
- * digest of "[]").  When out of memory (only the hash context is allocated)
- * out is all zero bytes. */
-void ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN]);
+ * digest of "[]").  ML_OK, or ML_EIO when out of memory (only the hash
+ * context is allocated): out is then not a digest and must not be used. */
+int ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN]);
 
 #endif

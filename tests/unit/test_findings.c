@@ -1000,10 +1000,39 @@ test_write_contract(void **state)
 
 /* ---- digest ------------------------------------------------------------- */
 
+/* Linked with --wrap=ml_sha256_new (Makefile): fail_hash makes the next
+ * hash context "out of memory". */
+static int fail_hash;
+struct ml_sha256_ctx *__real_ml_sha256_new(void);
+struct ml_sha256_ctx *__wrap_ml_sha256_new(void);
+struct ml_sha256_ctx *
+__wrap_ml_sha256_new(void)
+{
+	if (fail_hash) {
+		fail_hash = 0;
+		return NULL;
+	}
+	return __real_ml_sha256_new();
+}
+
 static void
 digest_of(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN])
 {
-	ml_findings_digest(fs, out);
+	assert_int_equal(ml_findings_digest(fs, out), ML_OK);
+}
+
+/* Out of memory is an error, never an all-zero "digest" a gate decision
+ * would sign. */
+static void
+test_digest_out_of_memory(void **state)
+{
+	uint8_t out[ML_SHA256_LEN];
+
+	(void)state;
+	fail_hash = 1;
+	assert_int_equal(ml_findings_digest(NULL, out), ML_EIO);
+	assert_int_equal(fail_hash, 0); /* the wrapper was reached */
+	digest_of(NULL, out);
 }
 
 static void
@@ -1352,6 +1381,7 @@ main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_write_contract),
 		cmocka_unit_test(test_digest_known_answer),
+		cmocka_unit_test(test_digest_out_of_memory),
 		cmocka_unit_test(test_digest_stable_and_sensitive),
 		cmocka_unit_test(test_digest_matches_python),
 	};
