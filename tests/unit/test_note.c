@@ -1710,6 +1710,10 @@ mutate_all(const uint8_t *in, size_t len, void (*fn)(const char *, size_t))
 static struct ml_pubkey fuzz_log;
 static struct ml_cosig_key fuzz_wit;
 
+static struct ml_note fuzz_note;
+/* How many mutants (the unmutated input among them) passed each stage. */
+static unsigned verified_log, verified_wit, parsed_proofs, satisfied_policies, parsed_vkeys;
+
 static void
 try_note(const char *s, size_t len)
 {
@@ -1721,8 +1725,17 @@ try_note(const char *s, size_t len)
 
 	if (ml_note_parse(s, len, &n, &e) != ML_OK)
 		return;
-	(void)ml_note_verify(&n, &fuzz_log);
-	(void)ml_cosig_verify(&n, &fuzz_wit, &ts);
+	/* No mutation may keep a valid signature over another text. */
+	if (ml_note_verify(&n, &fuzz_log)) {
+		assert_true(n.text_len == fuzz_note.text_len &&
+			    memcmp(n.text, fuzz_note.text, n.text_len) == 0);
+		verified_log++;
+	}
+	if (ml_cosig_verify(&n, &fuzz_wit, &ts)) {
+		assert_true(n.text_len == fuzz_note.text_len &&
+			    memcmp(n.text, fuzz_note.text, n.text_len) == 0);
+		verified_wit++;
+	}
 	for (i = 0; i < n.nsigs; i++)
 		(void)ml_cosig_timestamp(&n.sigs[i], &ts);
 	(void)ml_checkpoint_parse(n.text, n.text_len, &c, &e);
@@ -1735,11 +1748,12 @@ try_proof(const char *s, size_t len)
 	struct ml_tlog_proof p;
 	struct ml_err e;
 
-	if (ml_tlog_proof_parse(s, len, &p, &e) == ML_OK)
+	if (ml_tlog_proof_parse(s, len, &p, &e) == ML_OK) {
+		parsed_proofs++;
 		ml_tlog_proof_clear(&p);
+	}
 }
 
-static struct ml_note fuzz_note;
 
 static void
 try_policy(const char *s, size_t len)
@@ -1750,7 +1764,8 @@ try_policy(const char *s, size_t len)
 
 	if (ml_policy_parse(s, len, &p, &e) != ML_OK)
 		return;
-	(void)ml_policy_check(p, &fuzz_note, why, sizeof why);
+	if (ml_policy_check(p, &fuzz_note, why, sizeof why) == 1)
+		satisfied_policies++;
 	ml_policy_free(p);
 }
 
@@ -1760,7 +1775,8 @@ try_vkey(const char *s, size_t len)
 	struct ml_cosig_key k;
 	struct ml_err e;
 
-	(void)ml_cosig_vkey_parse(s, len, &k, &e);
+	if (ml_cosig_vkey_parse(s, len, &k, &e) == ML_OK)
+		parsed_vkeys++;
 }
 
 static void
@@ -1777,17 +1793,23 @@ test_mutations(void **state)
 
 	witnessed(&f, "example.com/log", 0x3, &fuzz_note);
 	mutate_all((const uint8_t *)fuzz_note.bytes, fuzz_note.len, try_note);
+	/* the unmutated note verifies (so the checks above were reached), and
+	 * a few mutants do too: dropped or damaged lines of other signatures */
+	assert_true(verified_log >= 1 && verified_wit >= 1);
 
 	example_hashes(h);
 	fancylog_note(&note);
 	ml_tlog_proof_format(73894, (const uint8_t *)"xy", 2, (const uint8_t(*)[32])h, 17,
 			     (const char *)note.data, note.len, &proof);
 	mutate_all(proof.data, proof.len, try_proof);
+	assert_true(parsed_proofs >= 1);
 
 	ml_buf_printf(&pol, "log %s\nwitness a %s\nwitness b %s\ngroup g 2 a b\nquorum g\n",
 		      f.logv, f.wv[0], f.wv[1]);
 	mutate_all(pol.data, pol.len, try_policy);
+	assert_true(satisfied_policies >= 1);
 	mutate_all((const uint8_t *)f.wv[0], strlen(f.wv[0]), try_vkey);
+	assert_true(parsed_vkeys >= 1);
 
 	ml_note_clear(&fuzz_note);
 	ml_buf_free(&pol);
