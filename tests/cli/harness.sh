@@ -9,7 +9,8 @@
 #             governance without gates (tests/data/governance-ungated.json)
 #   W         a new scratch folder (mlledger-NAME.XXXXXX, removed on exit),
 #             the working directory
-#   ok NAME / nok NAME DETAIL / skip NAME WHY   counted TAP-like lines
+#   ok NAME / nok NAME DETAIL / skip NAME WHY   TAP-like lines; skips are
+#             counted apart from passes (finish prints them on a line of their own)
 #   expect CODE NAME PATTERN CMD...   CMD exits CODE and its stderr or
 #             stdout matches the basic regular expression PATTERN (none: "")
 #   finish    prints "N passed, N failed"; exit status 1 when any failed
@@ -25,10 +26,10 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-${1:-cli}.XXXXXX") || exit 1
 trap 'cd / && rm -rf "$W"' EXIT
 trap 'exit 130' INT TERM HUP
 cd "$W" || exit 1
-pass=0 fail=0
+pass=0 fail=0 skipped=0
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
 nok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-skip() { echo "ok - $1 # SKIP $2"; pass=$((pass + 1)); }
+skip() { echo "ok - $1 # SKIP $2"; skipped=$((skipped + 1)); } # never counted as passed
 expect() {
 	local want=$1 name=$2 pat=$3 got
 	shift 3
@@ -44,5 +45,6 @@ expect() {
 }
 finish() {
 	echo "$pass passed, $fail failed"
+	[ "$skipped" = 0 ] || echo "$skipped skipped (not run here: see the # SKIP lines)"
 	[ "$fail" = 0 ]
 }
