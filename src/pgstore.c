@@ -101,23 +101,15 @@ pg_fail(struct ml_pg *p, const PGresult *r, struct ml_err *e, const char *what)
 
 /* ---- bounded statements ------------------------------------------------ */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Waits until a result can be read without blocking.  1 ready, 0 when
  * ms (< 0: no bound) passed first, -1 when the connection failed. */
 static int
 wait_ready(PGconn *c, int ms)
 {
-	int64_t end = mono_ms() + ms;
+	int64_t end = ml_mono_us() / 1000 + ms;
 	for (;;) {
 		struct pollfd f = {.fd = PQsocket(c), .events = POLLIN};
-		int left = ms < 0 ? -1 : (int)(end - mono_ms());
+		int left = ms < 0 ? -1 : (int)(end - ml_mono_us() / 1000);
 		if (!PQconsumeInput(c))
 			return -1;
 		if (!PQisBusy(c))
@@ -150,14 +142,14 @@ static PGresult *
 bounded_result(struct ml_pg *p, int ms)
 {
 	PGresult *last = NULL, *r;
-	int64_t end = mono_ms() + ms;
+	int64_t end = ml_mono_us() / 1000 + ms;
 	int cancelled = 0, w;
 	for (;;) {
-		w = wait_ready(p->c, (int)(end > mono_ms() ? end - mono_ms() : 0));
+		w = wait_ready(p->c, (int)(end > ml_mono_us() / 1000 ? end - ml_mono_us() / 1000 : 0));
 		if (w == 0 && !cancelled) {
 			send_cancel(p->c);
 			cancelled = 1;
-			end = mono_ms() + PG_CANCEL_WAIT_MS;
+			end = ml_mono_us() / 1000 + PG_CANCEL_WAIT_MS;
 			continue;
 		}
 		if (w != 1) {

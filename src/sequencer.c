@@ -40,15 +40,6 @@ struct ml_seq {
 	pthread_t thread;
 };
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Sets item's answer to an error. */
 static void
 item_fail(struct ml_seq_item *it, int rc, const char *msg)
@@ -322,7 +313,7 @@ committer(void *arg)
 		until = q->head->submitted_us + (int64_t)q->o.wait_ms * 1000;
 		dl.tv_sec = (time_t)(until / 1000000);
 		dl.tv_nsec = (long)(until % 1000000) * 1000;
-		while (q->count < q->o.batch_max && !q->stopping && until > mono_us())
+		while (q->count < q->o.batch_max && !q->stopping && until > ml_mono_us())
 			if (pthread_cond_timedwait(&q->more, &q->mu, &dl) == ETIMEDOUT)
 				break;
 		n = take(q, items, n);
@@ -385,7 +376,7 @@ ml_seq_submit(struct ml_seq *q, struct ml_seq_item *it, void (*before)(void *ctx
 	it->rc = ML_OK;
 	it->existing = 0;
 	it->msg[0] = '\0';
-	it->submitted_us = mono_us();
+	it->submitted_us = ml_mono_us();
 	it->unavailable = 0;
 	if (before)
 		before(ctx);

@@ -143,15 +143,6 @@ struct req {
 	enum reason reason;
 };
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- connection deadlines: the sweeper ------------------------------------ */
 
 /* libmicrohttpd's own timeout (MHD_OPTION_CONNECTION_TIMEOUT) restarts at
@@ -180,7 +171,7 @@ conn_deadline(struct MHD_Connection *conn, unsigned seconds)
 
 	if (c)
 		atomic_store(&c->deadline_us,
-			     seconds ? mono_us() + (int64_t)seconds * 1000000 : 0);
+			     seconds ? ml_mono_us() + (int64_t)seconds * 1000000 : 0);
 }
 
 /* MHD_OPTION_NOTIFY_CONNECTION: tracks each connection from its accept
@@ -200,7 +191,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			return;
 		c->fd = ci->connect_fd;
 		atomic_store(&c->deadline_us,
-			     mono_us() + (int64_t)ML_SERVE_IDLE_SECONDS * 1000000);
+			     ml_mono_us() + (int64_t)ML_SERVE_IDLE_SECONDS * 1000000);
 		pthread_mutex_lock(&s->tmu);
 		c->next = s->conns;
 		if (s->conns)
@@ -249,7 +240,7 @@ sweeper(void *arg)
 
 	pthread_mutex_lock(&s->tmu);
 	while (!s->sweeper_stop) {
-		sweep(s, mono_us());
+		sweep(s, ml_mono_us());
 		clock_gettime(CLOCK_MONOTONIC, &dl);
 		dl.tv_nsec += SWEEP_MS * 1000000L;
 		if (dl.tv_nsec >= 1000000000L) {
@@ -710,7 +701,7 @@ add_done(struct ml_seq_item *it)
 	switch (it->rc) {
 	case ML_OK:
 		r->status = 200;
-		metrics_ack(r->srv, it->existing, mono_us() - it->submitted_us);
+		metrics_ack(r->srv, it->existing, ml_mono_us() - it->submitted_us);
 		break;
 	case ML_EKEY:
 		r->status = 403;
@@ -938,7 +929,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		return NULL;
 	r->srv = cls;
 	r->conn = conn;
-	r->start_us = mono_us();
+	r->start_us = ml_mono_us();
 	/* the request line is in: its head and body within the request limit */
 	conn_deadline(conn, ML_SERVE_REQUEST_SECONDS);
 	r->uri_too_long = strlen(uri) > ML_SERVE_URL_MAX;
@@ -1040,7 +1031,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (*upload_len) {
 		/* a slow body is cut when the request takes too long */
-		if (mono_us() - r->start_us > (int64_t)ML_SERVE_REQUEST_SECONDS * 1000000)
+		if (ml_mono_us() - r->start_us > (int64_t)ML_SERVE_REQUEST_SECONDS * 1000000)
 			return MHD_NO;
 		if (r->body.len + *upload_len > r->route->body_max)
 			return body_too_large(r); /* a chunked body: no Content-Length */

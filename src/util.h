@@ -101,6 +101,9 @@ int ml_text_valid(const char *s, size_t len, const char *allowed);
 
 /* Microseconds since the Unix epoch, UTC. */
 int64_t ml_now_us(void);
+/* Microseconds of a monotonic clock (for deadlines and durations only:
+ * its origin is arbitrary). */
+int64_t ml_mono_us(void);
 /* Formats as RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (seconds truncated).  buf
  * must hold 21 bytes. */
 void ml_time_format(int64_t us, char buf[21]);
