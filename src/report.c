@@ -1550,6 +1550,10 @@ assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 	json_decref(retirements);
 	json_decref(am);
 	strip(model);
+	if (rp_summary_attach(&model)) {
+		json_decref(model);
+		return ml_err_set(r->e, ML_EIO, "out of memory");
+	}
 	*out = model;
 	return ML_OK;
 }

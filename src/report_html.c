@@ -474,6 +474,53 @@ section(xmlNodePtr body, const char *id, const char *title)
 	return s;
 }
 
+/* Page one: the summary's lines, each heading a link to its section, and
+ * the failed and waived findings per control framework. */
+static void
+sec_summary(xmlNodePtr body, const json_t *model)
+{
+	xmlNodePtr s = section(body, "summary", "Summary"), tab, tr;
+	json_t *l, *fw;
+	size_t i;
+	char href[80];
+
+	tab = el(s, "table", "kv summary");
+	json_array_foreach(ml_report_get(model, "summary.lines"), i, l) {
+		const char *head = json_string_value(json_object_get(l, "heading"));
+		snprintf(href, sizeof href, "#%s", json_string_value(json_object_get(l, "section")));
+		if (head && !strcmp(head, "Result")) { /* the answer: a paragraph of its own */
+			xmlNodePtr p = el(s, "p", json_is_true(ml_report_get(model, "summary.clean"))
+					  ? "ok result" : "bad result");
+			xmlUnlinkNode(p); /* before the table */
+			xmlAddPrevSibling(tab, p);
+			attr(el_text(p, "a", NULL, head), "href", href);
+			text(p, ": ");
+			el_text(p, "b", NULL, json_string_value(json_object_get(l, "text")));
+			continue;
+		}
+		tr = el(tab, "tr", NULL);
+		attr(el_text(el(tr, "th", NULL), "a", NULL, head), "href", href);
+		el_text(tr, "td", NULL, json_string_value(json_object_get(l, "text")));
+	}
+	if (!json_array_size(ml_report_get(model, "summary.byFramework")))
+		return;
+	tab = el(s, "table", "frameworks");
+	tr = el(el(tab, "thead", NULL), "tr", NULL);
+	el_text(tr, "th", NULL, "Control framework");
+	el_text(tr, "th", NULL, "Deny (failed)");
+	el_text(tr, "th", NULL, "Warn (failed)");
+	el_text(tr, "th", NULL, "Waived");
+	tab = el(tab, "tbody", NULL);
+	json_array_foreach(ml_report_get(model, "summary.byFramework"), i, fw) {
+		tr = el(tab, "tr", NULL);
+		attr(el_text(el(tr, "td", NULL), "a", NULL,
+			     json_string_value(json_object_get(fw, "framework"))), "href", "#findings");
+		cell(tr, "deny", json_object_get(fw, "deny"));
+		cell(tr, "warn", json_object_get(fw, "warn"));
+		cell(tr, "waived", json_object_get(fw, "waived"));
+	}
+}
+
 static void
 sec_scope(xmlNodePtr body, const json_t *model)
 {
@@ -582,15 +629,15 @@ sec_chains(xmlNodePtr body, const json_t *model)
 static void
 sec_findings(xmlNodePtr body, const json_t *model)
 {
-	xmlNodePtr s = section(body, "findings", "7. Findings"), tab = el(s, "table", "kv");
-	const char *k;
-	json_t *v;
+	xmlNodePtr s = section(body, "findings", "7. Findings"), ul = el(s, "ul", "summary");
+	json_t *lines = ml_report_findings_lines(model), *v;
+	size_t i;
 
-	json_object_foreach(ml_report_get(model, "findings.summary"), k, v) {
-		char *c = ml_report_cell(v, NULL);
-		kv_row(tab, k, c ? c : "");
-		free(c);
-	}
+	json_array_foreach(lines, i, v)
+		el_text(ul, "li", NULL, json_string_value(v));
+	if (!lines)
+		oom_flag = 1;
+	json_decref(lines);
 	chart_severity(s, model);
 	chart_controls(s, model);
 	table(s, model, "controls", 1);
@@ -602,7 +649,7 @@ static void
 front(xmlNodePtr body, const json_t *model)
 {
 	static const char *const toc[][2] = {
-		{"#scope", "Scope"}, {"#integrity", "Integrity"}, {"#inventory", "Inventory"},
+		{"#summary", "Summary"}, {"#scope", "Scope"}, {"#integrity", "Integrity"}, {"#inventory", "Inventory"},
 		{"#chains", "Evidence chains"}, {"#comparison", "Version comparison"},
 		{"#monitoring", "Monitoring cadence"}, {"#findings", "Findings"},
 		{"#people", "Keys and people"}};
@@ -650,6 +697,7 @@ sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model)
 	xmlNodePtr s;
 
 	front(body, model);
+	sec_summary(body, model);
 	sec_scope(body, model);
 	sec_integrity(body, model);
 	flush(ob, body);

@@ -142,16 +142,70 @@ static void
 md_findings(struct ml_buf *b, const json_t *model)
 {
 	static const char *const tabs[] = {"controls", "findings", "waivers", NULL};
-	const char *k;
-	json_t *v;
+	json_t *lines = ml_report_findings_lines(model), *v;
+	size_t i;
 
 	ml_buf_puts(b, "\n## 7. Findings\n\n");
-	json_object_foreach(ml_report_get(model, "findings.summary"), k, v) {
-		ml_buf_printf(b, "- %s: ", k);
-		md_cell(b, v);
+	if (!lines)
+		b->oom = 1;
+	json_array_foreach(lines, i, v) {
+		ml_buf_puts(b, "- ");
+		md_text(b, json_string_value(v));
 		ml_buf_puts(b, "\n");
 	}
+	json_decref(lines);
 	md_tables(b, model, tabs);
+}
+
+/* The Markdown anchor of a section's heading (GitHub's slugs of the
+ * headings written below), by the HTML section id. */
+static const char *
+md_anchor(const char *section)
+{
+	static const char *const map[][2] = {
+		{"summary", "summary"}, {"scope", "1-scope"}, {"integrity", "2-integrity"},
+		{"inventory", "3-inventory"}, {"chains", "4-evidence-chain-per-deployment"},
+		{"comparison", "5-version-comparison"}, {"monitoring", "6-monitoring-cadence"},
+		{"findings", "7-findings"}, {"people", "8-keys-and-people"}};
+	size_t i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i][0], section))
+			return map[i][1];
+	return "summary";
+}
+
+/* Page one (report_summary.c): the result, then one linked line each. */
+static void
+md_summary(struct ml_buf *b, const json_t *model)
+{
+	json_t *l, *fw;
+	size_t i;
+
+	ml_buf_puts(b, "\n## Summary\n\n");
+	json_array_foreach(ml_report_get(model, "summary.lines"), i, l) {
+		const char *head = json_string_value(json_object_get(l, "heading")) ?: "";
+		int first = !strcmp(head, "Result"); /* the result: a paragraph of its own */
+		ml_buf_printf(b, "%s[%s](#%s): ", first ? "**" : "- ", head,
+			      md_anchor(json_string_value(json_object_get(l, "section")) ?: ""));
+		md_text(b, json_string_value(json_object_get(l, "text")) ?: "");
+		ml_buf_puts(b, first ? "**\n\n" : "\n");
+	}
+	if (!json_array_size(ml_report_get(model, "summary.byFramework")))
+		return;
+	ml_buf_puts(b, "\n| Control framework | Deny (failed) | Warn (failed) | Waived |\n"
+		    "|---|---|---|---|\n");
+	json_array_foreach(ml_report_get(model, "summary.byFramework"), i, fw) {
+		ml_buf_puts(b, "| [");
+		md_cell(b, json_object_get(fw, "framework"));
+		ml_buf_puts(b, "](#7-findings) | ");
+		md_cell(b, json_object_get(fw, "deny"));
+		ml_buf_puts(b, " | ");
+		md_cell(b, json_object_get(fw, "warn"));
+		ml_buf_puts(b, " | ");
+		md_cell(b, json_object_get(fw, "waived"));
+		ml_buf_puts(b, " |\n");
+	}
 }
 
 int
@@ -183,6 +237,7 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 							     "scope.ledgerStartWarning.statement")) ?: "");
 		ml_buf_puts(out, "**\n");
 	}
+	md_summary(out, model);
 	md_scope(out, model);
 	ml_buf_puts(out, "\n## 2. Integrity\n\n");
 	md_text(out, json_string_value(ml_report_get(model, "integrity.statement")) ?: "");
