@@ -128,6 +128,43 @@ cell(xmlNodePtr tr, const char *key, json_t *v)
 	free(c);
 }
 
+/* The key id after a signer's name, in small type. */
+static void
+key_small(xmlNodePtr n, const json_t *o)
+{
+	const char *k = json_string_value(json_object_get(o, "authorKey"));
+
+	if (!k)
+		return;
+	text(n, " ");
+	el_text(n, "small", "keyid", k);
+}
+
+/* People by name (issue 15): an "author" cell is the signer's name (the
+ * enrolment's person, else the key label) with the key id in small type;
+ * a "personName" cell with no display name falls back to the person id,
+ * then the key label.  1 when it wrote the cell. */
+static int
+person_cell(xmlNodePtr tr, const char *key, const json_t *row)
+{
+	const char *v;
+	xmlNodePtr td;
+
+	if (!strcmp(key, "author") && json_is_string(json_object_get(row, "author"))) {
+		td = el_text(tr, "td", "who", json_string_value(json_object_get(row, "author")));
+		key_small(td, row);
+		return 1;
+	}
+	if (!strcmp(key, "personName") && !json_is_string(json_object_get(row, key))) {
+		v = json_string_value(json_object_get(row, "person"));
+		if (!v)
+			v = json_string_value(json_object_get(row, "name"));
+		el_text(tr, "td", "who", v ? v : "");
+		return 1;
+	}
+	return 0;
+}
+
 static void
 table(xmlNodePtr parent, const json_t *model, const char *name, int heading)
 {
@@ -150,7 +187,8 @@ table(xmlNodePtr parent, const json_t *model, const char *name, int heading)
 	json_array_foreach(rows, i, r) {
 		tr = el(body, "tr", NULL);
 		for (j = 0; j < t->ncols; j++)
-			cell(tr, t->cols[j].key, json_object_get(r, t->cols[j].key));
+			if (!person_cell(tr, t->cols[j].key, r))
+				cell(tr, t->cols[j].key, json_object_get(r, t->cols[j].key));
 	}
 }
 
@@ -583,7 +621,8 @@ chain_step(xmlNodePtr ol, const char *head, json_t *v)
 	if (json_is_array(v) && json_array_size(v) > 1) {
 		ul = el(li, "ul", NULL);
 		json_array_foreach(v, i, x)
-			el_text(ul, "li", NULL, json_string_value(json_object_get(x, "label")));
+			key_small(el_text(ul, "li", NULL, json_string_value(json_object_get(x, "label"))),
+				  x);
 	} else if (json_is_null(v) || (json_is_array(v) && !json_array_size(v))) {
 		el_text(li, "span", "none", "none");
 	} else {
@@ -593,6 +632,7 @@ chain_step(xmlNodePtr ol, const char *head, json_t *v)
 		snprintf(cls, sizeof cls, "v-%s", verdict ? verdict : "x");
 		el_text(li, "span", verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") ==
 			strlen(verdict) ? cls : NULL, c ? c : "");
+		key_small(li, json_is_array(v) ? json_array_get(v, 0) : v);
 		free(c);
 	}
 }

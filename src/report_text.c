@@ -46,6 +46,25 @@ md_cell(struct ml_buf *b, json_t *v)
 	free(c);
 }
 
+/* A cell, with people by name (as report_html.c's person_cell): an author
+ * with "(key KEYID)" after the name; a missing display name falls back to
+ * the person id, then the key label. */
+static void
+md_person(struct ml_buf *b, const char *key, json_t *row)
+{
+	json_t *v = json_object_get(row, key);
+
+	if (!strcmp(key, "personName") && !json_is_string(v))
+		v = json_is_string(json_object_get(row, "person")) ? json_object_get(row, "person")
+		  : json_object_get(row, "name");
+	md_cell(b, v);
+	if (!strcmp(key, "author") && json_is_string(json_object_get(row, "authorKey"))) {
+		ml_buf_puts(b, " (key ");
+		md_cell(b, json_object_get(row, "authorKey"));
+		ml_buf_puts(b, ")");
+	}
+}
+
 static void
 md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
 {
@@ -66,7 +85,7 @@ md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
 	json_array_foreach(rows, i, r) {
 		for (j = 0; j < t->ncols; j++) {
 			ml_buf_puts(b, "| ");
-			md_cell(b, json_object_get(r, t->cols[j].key));
+			md_person(b, t->cols[j].key, r);
 			ml_buf_puts(b, " ");
 		}
 		ml_buf_puts(b, "|\n");

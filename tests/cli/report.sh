@@ -177,14 +177,26 @@ end
 begin "the evidence chain shows the gate decision recorded before the deployment"
 if [ -f "$W/r.json" ]; then
 	/usr/bin/python3 - "$W/r.json" <<'PY' 2>"$W/gd.err" || bad "$(snip "$W/gd.err")"
-import json, sys
+import json, re, sys
 m = json.load(open(sys.argv[1]))
 chains = {(c["ref"], c["environment"]): c for c in m["chains"]}
 g = chains[("fraud@1.1", "prod")]["gateDecisions"]
 assert len(g) == 1, g
 assert g[0]["result"] in ("PASSED", "FAILED") and g[0]["policies"] == ["production@1.0.0"], g
 assert g[0]["seq"] < chains[("fraud@1.1", "prod")]["deploymentSeq"], g
-assert g[0]["label"].startswith("seq %d: %s by ci" % (g[0]["seq"], g[0]["result"])), g[0]["label"]
+# the decision's own time (timeVerified), never empty ("PASSED by ci at " was)
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", g[0]["time"]), g[0]
+assert g[0]["label"].startswith("seq %d: %s at %s by ci under production@1.0.0, every rule"
+                                % (g[0]["seq"], g[0]["result"], g[0]["time"])), g[0]["label"]
+assert " at  " not in g[0]["label"] and not re.search(r" at (;|,|$)", g[0]["label"]), g[0]["label"]
+# its parameters and replay status, in words
+assert g[0]["parameters"]["production"]["min-approvers"] == "2", g[0]
+assert "; parameters production: " in g[0]["label"] and "min-approvers=2" in g[0]["label"], g[0]["label"]
+assert g[0]["replayStatus"] == "same result" and g[0]["replayed"] is True, g[0]
+assert g[0]["label"].endswith("; replay: same result"), g[0]["label"]
+assert "DOES NOT REPLAY" not in g[0]["label"], g[0]["label"]
+# the signer's key id beside the name
+assert g[0]["author"] == "ci" and g[0]["authorKey"].startswith("ci+"), g[0]
 assert chains[("fraud@1.0", "prod")]["gateDecisions"] == [], "fraud@1.0 was never gated"
 PY
 else
