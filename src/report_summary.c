@@ -292,23 +292,21 @@ lines_scope(json_t *lines, const json_t *model, const json_t *pol)
 static void
 lines_facts(json_t *lines, const json_t *sum)
 {
-	const json_t *t = json_object_get(sum, "findings"), *fw;
+	const json_t *t = json_object_get(sum, "findings");
 	const json_t *d = json_object_get(sum, "deployments");
 	const json_t *w = json_object_get(sum, "waivers"), *g = json_object_get(sum, "monitoring");
 	long long n, k;
 	struct ml_buf b = {0};
 	size_t i;
 
-	ml_buf_printf(&b, "%lld deny, %lld warn failed; %lld waived",
+	ml_buf_printf(&b, "failed: %lld deny, %lld warn; waived: %lld; indeterminate: %lld",
 		      (long long)json_integer_value(json_object_get(t, "deny")),
 		      (long long)json_integer_value(json_object_get(t, "warn")),
-		      (long long)json_integer_value(json_object_get(t, "waived")));
-	json_array_foreach(json_object_get(sum, "byFramework"), i, fw)
-		ml_buf_printf(&b, "%s %s: %lld deny, %lld warn, %lld waived", i ? ";" : ". By framework:",
-			      s_of(fw, "framework"),
-			      (long long)json_integer_value(json_object_get(fw, "deny")),
-			      (long long)json_integer_value(json_object_get(fw, "warn")),
-			      (long long)json_integer_value(json_object_get(fw, "waived")));
+		      (long long)json_integer_value(json_object_get(t, "waived")),
+		      (long long)json_integer_value(json_object_get(t, "indeterminate")));
+	i = json_array_size(json_object_get(sum, "byFramework"));
+	if (i)
+		ml_buf_printf(&b, "; per control framework (%zu) in the table below", i);
 	line(lines, "Findings", "findings", &b);
 	n = json_integer_value(json_object_get(d, "inPeriod"));
 	k = json_integer_value(json_object_get(d, "gated"));
