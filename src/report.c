@@ -703,6 +703,10 @@ gate_label(struct ml_buf *b, json_t *x)
 	ml_buf_printf(b, "; replay: %s", st ? st : "-");
 	if (st && (!strcmp(st, "differs") || !strcmp(st, "could not replay")))
 		ml_buf_printf(b, " (%s)", str(x, "replayError") ? str(x, "replayError") : "");
+	else if (st && !strcmp(st, "not replayed"))
+		ml_buf_puts(b, " (the ledger failed verification before this entry)");
+	else if (st && !strcmp(st, "not replayable"))
+		ml_buf_puts(b, " (its shape admits no deployment)");
 }
 
 /* Gives each entry of a chain list its one-line label. */

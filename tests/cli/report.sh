@@ -418,7 +418,12 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	"$PY" -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]
 assert s["result"] == "ledger failed verification; no policy evaluated", s["result"]
 assert s["clean"] is False and s["integrity"]["verified"] is False, s
-assert any(l["heading"] == "Integrity" and l["text"].startswith("full verify FAILED") for l in s["lines"]), s["lines"]' \
+assert any(l["heading"] == "Integrity" and l["text"].startswith("full verify FAILED") for l in s["lines"]), s["lines"]
+r = json.load(open(sys.argv[1]))
+g = [d for c in r["chains"] for d in c["gateDecisions"]]
+assert g and all(d["replayStatus"] == "not replayed" and d["label"].endswith(
+    "; replay: not replayed (the ledger failed verification before this entry)") for d in g), g
+assert s["deployments"]["gated"] == 0, s["deployments"]' \
 		"$W/bad.json" 2>"$W/bs.err" || bad "summary of a failed ledger: $(snip "$W/bs.err")"
 	end
 else
