@@ -517,25 +517,26 @@ section(xmlNodePtr body, const char *id, const char *title)
 static void
 sec_summary(xmlNodePtr body, const json_t *model)
 {
-	xmlNodePtr s = section(body, "summary", "Summary"), tab, tr;
+	xmlNodePtr s = section(body, "summary", "Summary"), tab = NULL, tr, p;
 	json_t *l, *fw;
 	size_t i;
 	char href[80];
 
-	tab = el(s, "table", "kv summary");
+	/* the "Result" line first, as a paragraph of its own; the rest a table */
 	json_array_foreach(ml_report_get(model, "summary.lines"), i, l) {
 		const char *head = json_string_value(json_object_get(l, "heading"));
+		int result = head && !strcmp(head, "Result");
 		snprintf(href, sizeof href, "#%s", json_string_value(json_object_get(l, "section")));
-		if (head && !strcmp(head, "Result")) { /* the answer: a paragraph of its own */
-			xmlNodePtr p = el(s, "p", json_is_true(ml_report_get(model, "summary.clean"))
-					  ? "ok result" : "bad result");
-			xmlUnlinkNode(p); /* before the table */
-			xmlAddPrevSibling(tab, p);
+		if (result) {
+			p = el(s, "p", json_is_true(ml_report_get(model, "summary.clean"))
+			       ? "ok result" : "bad result");
 			attr(el_text(p, "a", NULL, head), "href", href);
 			text(p, ": ");
 			el_text(p, "b", NULL, json_string_value(json_object_get(l, "text")));
 			continue;
 		}
+		if (!tab)
+			tab = el(s, "table", "kv summary");
 		tr = el(tab, "tr", NULL);
 		attr(el_text(el(tr, "th", NULL), "a", NULL, head), "href", href);
 		el_text(tr, "td", NULL, json_string_value(json_object_get(l, "text")));
