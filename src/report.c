@@ -159,6 +159,7 @@ base_obj(const struct scanned *x)
 	json_object_set_new(o, "seq", json_integer((json_int_t)x->seq));
 	json_object_set_new(o, "time", rp_str(x->time));
 	json_object_set_new(o, "author", rp_str(x->author));
+	json_object_set_new(o, "authorKey", rp_str(x->keyid));
 	json_object_set_new(o, "_t", json_integer(x->t));
 	return o;
 }
@@ -249,6 +250,25 @@ replay_into(struct rp *r, const struct scanned *x, json_t *o)
 	}
 }
 
+/* "replayStatus" of a gate decision object, from what replay_into set:
+ * "same result", "differs" (gate.c: "... does not replay: ..."), "could
+ * not replay" (any other error: "cannot be replayed", a policy entry or
+ * storage error), "not replayed" (an unverified entry) or "not
+ * replayable" (its shape admits no deployment). */
+static void
+replay_status(json_t *o)
+{
+	const json_t *done = json_object_get(o, "replayed");
+	const char *err = str(o, "replayError");
+	const char *st = json_is_true(done) ? "same result"
+		       : json_is_false(done) ? (err && strstr(err, "does not replay")
+						? "differs" : "could not replay")
+		       : json_is_true(json_object_get(o, "replayable")) ? "not replayed"
+		       : "not replayable";
+
+	json_object_set_new(o, "replayStatus", json_string(st));
+}
+
 static void
 scan_about_model(struct rp *r, const struct scanned *x)
 {
@@ -294,6 +314,7 @@ scan_about_model(struct rp *r, const struct scanned *x)
 	case ML_KIND_GATE: /* a recorded gate decision (SLSA VSA) */
 		gate_fields(o, p);
 		replay_into(r, x, o);
+		replay_status(o);
 		json_array_append(json_object_get(f, "gates"), o);
 		break;
 	default: /* deployment, retirement */
@@ -656,6 +677,38 @@ chain_pick(const json_t *list, const char *env, int64_t lo, int64_t hi, int64_t 
 	return out;
 }
 
+/* A recorded gate decision for people: "PASSED at TIME by WHO under
+ * production@1.0.0, every rule, on checkpoint 13; parameters production:
+ * k=v, ...; replay: same result". */
+static void
+gate_label(struct ml_buf *b, json_t *x)
+{
+	char *pol = ml_report_cell(json_object_get(x, "policies"), NULL);
+	json_t *params = json_object_get(x, "parameters"), *v;
+	const char *k, *st = str(x, "replayStatus");
+	size_t n = 0;
+
+	ml_buf_printf(b, ": %s at %s by %s under %s, %s, on checkpoint %lld", str(x, "result"),
+		      str(x, "time"), str(x, "author"), pol && *pol ? pol : "no policy",
+		      str(x, "phase") ? str(x, "phase") : "every rule",
+		      (long long)num_i(x, "checkpointSize"));
+	free(pol);
+	json_object_foreach(params, k, v) {
+		char *c = ml_report_cell(v, NULL);
+		ml_buf_printf(b, "%s%s: %s", n++ ? "; " : "; parameters ", k, c ? c : "");
+		free(c);
+	}
+	if (!n)
+		ml_buf_puts(b, "; no parameters");
+	ml_buf_printf(b, "; replay: %s", st ? st : "-");
+	if (st && (!strcmp(st, "differs") || !strcmp(st, "could not replay")))
+		ml_buf_printf(b, " (%s)", str(x, "replayError") ? str(x, "replayError") : "");
+	else if (st && !strcmp(st, "not replayed"))
+		ml_buf_puts(b, " (the ledger failed verification before this entry)");
+	else if (st && !strcmp(st, "not replayable"))
+		ml_buf_puts(b, " (its shape admits no deployment)");
+}
+
 /* Gives each entry of a chain list its one-line label. */
 static void
 label_entries(json_t *list, const char *kind)
@@ -677,19 +730,7 @@ label_entries(json_t *list, const char *kind)
 			if (str(x, "comment"))
 				ml_buf_printf(&b, ": \"%s\"", str(x, "comment"));
 		} else if (!strcmp(kind, "gate")) {
-			char *pol = ml_report_cell(json_object_get(x, "policies"), NULL);
-			ml_buf_printf(&b, ": %s by %s at %s under %s, %s, on checkpoint %lld; %s",
-				      str(x, "result"), str(x, "author"), str(x, "time"),
-				      pol ? pol : "-", str(x, "phase") ? str(x, "phase") : "every rule",
-				      (long long)num_i(x, "checkpointSize"),
-				      json_is_true(json_object_get(x, "replayed"))
-					      ? "replayed: the same verdict and findings"
-				      : json_is_false(json_object_get(x, "replayed"))
-					      ? "DOES NOT REPLAY"
-				      : json_is_true(json_object_get(x, "replayable"))
-					      ? "replayable, not replayed (unverified ledger)"
-					      : "not replayable: it admits no deployment");
-			free(pol);
+			gate_label(&b, x);
 		} else if (!strcmp(kind, "incident")) {
 			ml_buf_printf(&b, ": %s, %s", str(x, "severity"), str(x, "description"));
 		} else {
@@ -729,6 +770,7 @@ chain_of(struct rp *r, json_t *d)
 	short_digest(m ? str(m, "digest") : NULL, sd);
 	json_object_set(mo, "seq", m ? json_object_get(m, "seq") : json_null());
 	json_object_set(mo, "digest", m ? json_object_get(m, "digest") : json_null());
+	json_object_set(mo, "authorKey", m ? json_object_get(m, "authorKey") : json_null());
 	json_object_set_new(c, "model", labelled(mo, "seq %s, %s, by %s", seq, sd,
 						  m ? str(m, "author") : "?"));
 	json_object_set_new(c, "evaluations", chain_pick(json_object_get(f, "evaluations"),
@@ -741,7 +783,9 @@ chain_of(struct rp *r, json_t *d)
 	pair = json_object_get(r->pairs, key);
 	json_object_set(c, "gate", pair ? pair : json_null());
 	snprintf(seq, sizeof seq, "%lld", (long long)dseq);
-	json_object_set_new(c, "deployment", labelled(json_object(), "seq %s at %s by %s", seq,
+	json_object_set_new(c, "deployment", labelled(json_pack("{s:O}", "authorKey",
+								json_object_get(d, "authorKey") ?: json_null()),
+						       "seq %s at %s by %s", seq,
 						       str(d, "time"), str(d, "author")));
 	json_object_set_new(c, "monitoring",
 			    chain_pick(json_object_get(f, "monitoring"), env, dseq, end_seq(d), -1));
@@ -1550,6 +1594,10 @@ assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 	json_decref(retirements);
 	json_decref(am);
 	strip(model);
+	if (rp_summary_attach(&model)) {
+		json_decref(model);
+		return ml_err_set(r->e, ML_EIO, "out of memory");
+	}
 	*out = model;
 	return ML_OK;
 }

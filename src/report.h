@@ -106,6 +106,12 @@ json_t *ml_report_get(const json_t *model, const char *path);
  * (caller json_decref; NULL when out of memory). */
 json_t *ml_report_scope_rows(const json_t *model);
 
+/* findings.summary in plain words for people, one string per line ("13
+ * findings: 12 passed, 1 failed, ...", "Failed, by rule severity: ...",
+ * "2 gate decisions now ...: 1 passed, 1 denied, ..."): a JSON array
+ * (caller json_decref).  The writers show these, never the member names. */
+json_t *ml_report_findings_lines(const json_t *model);
+
 /* Text of one cell (malloc'd, caller frees; NULL when out of memory):
  * strings as they are, numbers in decimal (reals %.15g), booleans
  * yes/no, null as "", arrays joined with "; " (objects in them by their

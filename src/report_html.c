@@ -128,6 +128,43 @@ cell(xmlNodePtr tr, const char *key, json_t *v)
 	free(c);
 }
 
+/* The key id after a signer's name, in small type. */
+static void
+key_small(xmlNodePtr n, const json_t *o)
+{
+	const char *k = json_string_value(json_object_get(o, "authorKey"));
+
+	if (!k)
+		return;
+	text(n, " ");
+	el_text(n, "small", "keyid", k);
+}
+
+/* People by name (issue 15): an "author" cell is the signer's name (the
+ * enrolment's person, else the key label) with the key id in small type;
+ * a "personName" cell with no display name falls back to the person id,
+ * then the key label.  1 when it wrote the cell. */
+static int
+person_cell(xmlNodePtr tr, const char *key, const json_t *row)
+{
+	const char *v;
+	xmlNodePtr td;
+
+	if (!strcmp(key, "author") && json_is_string(json_object_get(row, "author"))) {
+		td = el_text(tr, "td", "who", json_string_value(json_object_get(row, "author")));
+		key_small(td, row);
+		return 1;
+	}
+	if (!strcmp(key, "personName") && !json_is_string(json_object_get(row, key))) {
+		v = json_string_value(json_object_get(row, "person"));
+		if (!v)
+			v = json_string_value(json_object_get(row, "name"));
+		el_text(tr, "td", "who", v ? v : "");
+		return 1;
+	}
+	return 0;
+}
+
 static void
 table(xmlNodePtr parent, const json_t *model, const char *name, int heading)
 {
@@ -150,7 +187,8 @@ table(xmlNodePtr parent, const json_t *model, const char *name, int heading)
 	json_array_foreach(rows, i, r) {
 		tr = el(body, "tr", NULL);
 		for (j = 0; j < t->ncols; j++)
-			cell(tr, t->cols[j].key, json_object_get(r, t->cols[j].key));
+			if (!person_cell(tr, t->cols[j].key, r))
+				cell(tr, t->cols[j].key, json_object_get(r, t->cols[j].key));
 	}
 }
 
@@ -474,6 +512,54 @@ section(xmlNodePtr body, const char *id, const char *title)
 	return s;
 }
 
+/* Page one: the summary's lines, each heading a link to its section, and
+ * the failed and waived findings per control framework. */
+static void
+sec_summary(xmlNodePtr body, const json_t *model)
+{
+	xmlNodePtr s = section(body, "summary", "Summary"), tab = NULL, tr, p;
+	json_t *l, *fw;
+	size_t i;
+	char href[80];
+
+	/* the "Result" line first, as a paragraph of its own; the rest a table */
+	json_array_foreach(ml_report_get(model, "summary.lines"), i, l) {
+		const char *head = json_string_value(json_object_get(l, "heading"));
+		int result = head && !strcmp(head, "Result");
+		snprintf(href, sizeof href, "#%s", json_string_value(json_object_get(l, "section")));
+		if (result) {
+			p = el(s, "p", json_is_true(ml_report_get(model, "summary.clean"))
+			       ? "ok result" : "bad result");
+			attr(el_text(p, "a", NULL, head), "href", href);
+			text(p, ": ");
+			el_text(p, "b", NULL, json_string_value(json_object_get(l, "text")));
+			continue;
+		}
+		if (!tab)
+			tab = el(s, "table", "kv summary");
+		tr = el(tab, "tr", NULL);
+		attr(el_text(el(tr, "th", NULL), "a", NULL, head), "href", href);
+		el_text(tr, "td", NULL, json_string_value(json_object_get(l, "text")));
+	}
+	if (!json_array_size(ml_report_get(model, "summary.byFramework")))
+		return;
+	tab = el(s, "table", "frameworks");
+	tr = el(el(tab, "thead", NULL), "tr", NULL);
+	el_text(tr, "th", NULL, "Control framework");
+	el_text(tr, "th", NULL, "Deny (failed)");
+	el_text(tr, "th", NULL, "Warn (failed)");
+	el_text(tr, "th", NULL, "Waived");
+	tab = el(tab, "tbody", NULL);
+	json_array_foreach(ml_report_get(model, "summary.byFramework"), i, fw) {
+		tr = el(tab, "tr", NULL);
+		attr(el_text(el(tr, "td", NULL), "a", NULL,
+			     json_string_value(json_object_get(fw, "framework"))), "href", "#findings");
+		cell(tr, "deny", json_object_get(fw, "deny"));
+		cell(tr, "warn", json_object_get(fw, "warn"));
+		cell(tr, "waived", json_object_get(fw, "waived"));
+	}
+}
+
 static void
 sec_scope(xmlNodePtr body, const json_t *model)
 {
@@ -536,7 +622,8 @@ chain_step(xmlNodePtr ol, const char *head, json_t *v)
 	if (json_is_array(v) && json_array_size(v) > 1) {
 		ul = el(li, "ul", NULL);
 		json_array_foreach(v, i, x)
-			el_text(ul, "li", NULL, json_string_value(json_object_get(x, "label")));
+			key_small(el_text(ul, "li", NULL, json_string_value(json_object_get(x, "label"))),
+				  x);
 	} else if (json_is_null(v) || (json_is_array(v) && !json_array_size(v))) {
 		el_text(li, "span", "none", "none");
 	} else {
@@ -546,6 +633,7 @@ chain_step(xmlNodePtr ol, const char *head, json_t *v)
 		snprintf(cls, sizeof cls, "v-%s", verdict ? verdict : "x");
 		el_text(li, "span", verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") ==
 			strlen(verdict) ? cls : NULL, c ? c : "");
+		key_small(li, json_is_array(v) ? json_array_get(v, 0) : v);
 		free(c);
 	}
 }
@@ -582,15 +670,15 @@ sec_chains(xmlNodePtr body, const json_t *model)
 static void
 sec_findings(xmlNodePtr body, const json_t *model)
 {
-	xmlNodePtr s = section(body, "findings", "7. Findings"), tab = el(s, "table", "kv");
-	const char *k;
-	json_t *v;
+	xmlNodePtr s = section(body, "findings", "7. Findings"), ul = el(s, "ul", "summary");
+	json_t *lines = ml_report_findings_lines(model), *v;
+	size_t i;
 
-	json_object_foreach(ml_report_get(model, "findings.summary"), k, v) {
-		char *c = ml_report_cell(v, NULL);
-		kv_row(tab, k, c ? c : "");
-		free(c);
-	}
+	json_array_foreach(lines, i, v)
+		el_text(ul, "li", NULL, json_string_value(v));
+	if (!lines)
+		oom_flag = 1;
+	json_decref(lines);
 	chart_severity(s, model);
 	chart_controls(s, model);
 	table(s, model, "controls", 1);
@@ -602,7 +690,7 @@ static void
 front(xmlNodePtr body, const json_t *model)
 {
 	static const char *const toc[][2] = {
-		{"#scope", "Scope"}, {"#integrity", "Integrity"}, {"#inventory", "Inventory"},
+		{"#summary", "Summary"}, {"#scope", "Scope"}, {"#integrity", "Integrity"}, {"#inventory", "Inventory"},
 		{"#chains", "Evidence chains"}, {"#comparison", "Version comparison"},
 		{"#monitoring", "Monitoring cadence"}, {"#findings", "Findings"},
 		{"#people", "Keys and people"}};
@@ -650,6 +738,7 @@ sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model)
 	xmlNodePtr s;
 
 	front(body, model);
+	sec_summary(body, model);
 	sec_scope(body, model);
 	sec_integrity(body, model);
 	flush(ob, body);

@@ -1,4 +1,4 @@
-/* report_int — what report.c and report_policy.c share.  Not an interface:
+/* report_int — what report.c, report_policy.c and report_summary.c share.  Not an interface:
  * only the report module's own files include it. */
 #ifndef ML_REPORT_INT_H
 #define ML_REPORT_INT_H
@@ -54,5 +54,13 @@ void rp_pair_key(const char *ref, const char *env, char *buf, size_t cap);
 /* Loads every policy, evaluates it for every (version, environment) of the
  * deployments in scope, and fills r->findings, r->policies and r->pairs. */
 int rp_policies(struct rp *r);
+
+/* Puts the executive summary (report_summary.c: reports/README.md, "What is
+ * in it", item 0) into a finished, stripped model, right after
+ * schemaVersion and title.  It is computed from the model alone.  On
+ * success *model is replaced by a new object holding the same members
+ * (the old reference is released); ML_EIO when out of memory (*model is
+ * then unchanged). */
+int rp_summary_attach(json_t **model);
 
 #endif

@@ -46,6 +46,25 @@ md_cell(struct ml_buf *b, json_t *v)
 	free(c);
 }
 
+/* A cell, with people by name (as report_html.c's person_cell): an author
+ * with "(key KEYID)" after the name; a missing display name falls back to
+ * the person id, then the key label. */
+static void
+md_person(struct ml_buf *b, const char *key, json_t *row)
+{
+	json_t *v = json_object_get(row, key);
+
+	if (!strcmp(key, "personName") && !json_is_string(v))
+		v = json_is_string(json_object_get(row, "person")) ? json_object_get(row, "person")
+		  : json_object_get(row, "name");
+	md_cell(b, v);
+	if (!strcmp(key, "author") && json_is_string(json_object_get(row, "authorKey"))) {
+		ml_buf_puts(b, " (key ");
+		md_cell(b, json_object_get(row, "authorKey"));
+		ml_buf_puts(b, ")");
+	}
+}
+
 static void
 md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
 {
@@ -66,7 +85,7 @@ md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
 	json_array_foreach(rows, i, r) {
 		for (j = 0; j < t->ncols; j++) {
 			ml_buf_puts(b, "| ");
-			md_cell(b, json_object_get(r, t->cols[j].key));
+			md_person(b, t->cols[j].key, r);
 			ml_buf_puts(b, " ");
 		}
 		ml_buf_puts(b, "|\n");
@@ -142,16 +161,70 @@ static void
 md_findings(struct ml_buf *b, const json_t *model)
 {
 	static const char *const tabs[] = {"controls", "findings", "waivers", NULL};
-	const char *k;
-	json_t *v;
+	json_t *lines = ml_report_findings_lines(model), *v;
+	size_t i;
 
 	ml_buf_puts(b, "\n## 7. Findings\n\n");
-	json_object_foreach(ml_report_get(model, "findings.summary"), k, v) {
-		ml_buf_printf(b, "- %s: ", k);
-		md_cell(b, v);
+	if (!lines)
+		b->oom = 1;
+	json_array_foreach(lines, i, v) {
+		ml_buf_puts(b, "- ");
+		md_text(b, json_string_value(v));
 		ml_buf_puts(b, "\n");
 	}
+	json_decref(lines);
 	md_tables(b, model, tabs);
+}
+
+/* The Markdown anchor of a section's heading (GitHub's slugs of the
+ * headings written below), by the HTML section id. */
+static const char *
+md_anchor(const char *section)
+{
+	static const char *const map[][2] = {
+		{"summary", "summary"}, {"scope", "1-scope"}, {"integrity", "2-integrity"},
+		{"inventory", "3-inventory"}, {"chains", "4-evidence-chain-per-deployment"},
+		{"comparison", "5-version-comparison"}, {"monitoring", "6-monitoring-cadence"},
+		{"findings", "7-findings"}, {"people", "8-keys-and-people"}};
+	size_t i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i][0], section))
+			return map[i][1];
+	return "summary";
+}
+
+/* Page one (report_summary.c): the result, then one linked line each. */
+static void
+md_summary(struct ml_buf *b, const json_t *model)
+{
+	json_t *l, *fw;
+	size_t i;
+
+	ml_buf_puts(b, "\n## Summary\n\n");
+	json_array_foreach(ml_report_get(model, "summary.lines"), i, l) {
+		const char *head = json_string_value(json_object_get(l, "heading")) ?: "";
+		int first = !strcmp(head, "Result"); /* the result: a paragraph of its own */
+		ml_buf_printf(b, "%s[%s](#%s): ", first ? "**" : "- ", head,
+			      md_anchor(json_string_value(json_object_get(l, "section")) ?: ""));
+		md_text(b, json_string_value(json_object_get(l, "text")) ?: "");
+		ml_buf_puts(b, first ? "**\n\n" : "\n");
+	}
+	if (!json_array_size(ml_report_get(model, "summary.byFramework")))
+		return;
+	ml_buf_puts(b, "\n| Control framework | Deny (failed) | Warn (failed) | Waived |\n"
+		    "|---|---|---|---|\n");
+	json_array_foreach(ml_report_get(model, "summary.byFramework"), i, fw) {
+		ml_buf_puts(b, "| [");
+		md_cell(b, json_object_get(fw, "framework"));
+		ml_buf_puts(b, "](#7-findings) | ");
+		md_cell(b, json_object_get(fw, "deny"));
+		ml_buf_puts(b, " | ");
+		md_cell(b, json_object_get(fw, "warn"));
+		ml_buf_puts(b, " | ");
+		md_cell(b, json_object_get(fw, "waived"));
+		ml_buf_puts(b, " |\n");
+	}
 }
 
 int
@@ -183,6 +256,7 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 							     "scope.ledgerStartWarning.statement")) ?: "");
 		ml_buf_puts(out, "**\n");
 	}
+	md_summary(out, model);
 	md_scope(out, model);
 	ml_buf_puts(out, "\n## 2. Integrity\n\n");
 	md_text(out, json_string_value(ml_report_get(model, "integrity.statement")) ?: "");

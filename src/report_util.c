@@ -35,7 +35,7 @@ static const struct ml_report_column chain_cols[] = {
 static const struct ml_report_column cmp_cols[] = {
 	{"ref", "Model version"}, {"baseline", "Compared with"}, {"basis", "Why"},
 	{"metric", "Metric"}, {"value", "Value"}, {"baselineValue", "Previous"},
-	{"delta", "Delta"}, {"verdict", "Better/worse"}};
+	{"delta", "Delta"}, {"verdict", "Change (declared direction)"}};
 static const struct ml_report_column mon_cols[] = {
 	{"ref", "Model version"}, {"environment", "Environment"},
 	{"deploymentSeq", "Deployment seq"}, {"checks", "Checks in period"},

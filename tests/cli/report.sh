@@ -8,7 +8,10 @@
 # force and an expired one, a retirement, an incident, a revoked key, and
 # hostile field values), writes the report in every format and checks the
 # facts in the JSON and in the HTML (parsed with python3's html.parser,
-# tests/cli/report_check.py), safety (no script, no external reference,
+# tests/cli/report_check.py), the summary first (recomputed from the rest
+# of the report, in JSON, HTML and Markdown), plain labels, people by name,
+# metric verdicts by declared direction (two small ledgers), safety (no
+# script, no external reference,
 # escaping, CSV formula neutralisation), reproducibility, signatures, the
 # refusal of a ledger that fails verification, every error exit, and a
 # render to PDF and PNG with headless Chromium (skipped, visibly, without
@@ -177,14 +180,26 @@ end
 begin "the evidence chain shows the gate decision recorded before the deployment"
 if [ -f "$W/r.json" ]; then
 	/usr/bin/python3 - "$W/r.json" <<'PY' 2>"$W/gd.err" || bad "$(snip "$W/gd.err")"
-import json, sys
+import json, re, sys
 m = json.load(open(sys.argv[1]))
 chains = {(c["ref"], c["environment"]): c for c in m["chains"]}
 g = chains[("fraud@1.1", "prod")]["gateDecisions"]
 assert len(g) == 1, g
 assert g[0]["result"] in ("PASSED", "FAILED") and g[0]["policies"] == ["production@1.0.0"], g
 assert g[0]["seq"] < chains[("fraud@1.1", "prod")]["deploymentSeq"], g
-assert g[0]["label"].startswith("seq %d: %s by ci" % (g[0]["seq"], g[0]["result"])), g[0]["label"]
+# the decision's own time (timeVerified), never empty ("PASSED by ci at " was)
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", g[0]["time"]), g[0]
+assert g[0]["label"].startswith("seq %d: %s at %s by ci under production@1.0.0, every rule"
+                                % (g[0]["seq"], g[0]["result"], g[0]["time"])), g[0]["label"]
+assert " at  " not in g[0]["label"] and not re.search(r" at (;|,|$)", g[0]["label"]), g[0]["label"]
+# its parameters and replay status, in words
+assert g[0]["parameters"]["production"]["min-approvers"] == "2", g[0]
+assert "; parameters production: " in g[0]["label"] and "min-approvers=2" in g[0]["label"], g[0]["label"]
+assert g[0]["replayStatus"] == "same result" and g[0]["replayed"] is True, g[0]
+assert g[0]["label"].endswith("; replay: same result"), g[0]["label"]
+assert "DOES NOT REPLAY" not in g[0]["label"], g[0]["label"]
+# the signer's key id beside the name
+assert g[0]["author"] == "ci" and g[0]["authorKey"].startswith("ci+"), g[0]
 assert chains[("fraud@1.0", "prod")]["gateDecisions"] == [], "fraud@1.0 was never gated"
 PY
 else
@@ -223,6 +238,79 @@ grep -q '^| fraud@1.1 | fraud@1.0 | replaced it in production | auc | 0.91 | 0.8
 	bad "no auc comparison row"
 grep -q '<script' "$W/r.md" && bad "an unescaped <script in Markdown"
 grep -qF '&lt;script&gt;alert("x")&lt;/script&gt;' "$W/r.md" || bad "the hostile value is not there, escaped"
+end
+
+begin "page one is the answer: the summary first in JSON, HTML and Markdown, recomputed from the rest; plain words; people by name"
+if [ -s "$W/r.json" ] && [ -s "$W/r.html" ] && [ -s "$W/r.md" ]; then
+	check_py summary "$W/r.json" "$W/r.html" "$W/r.md"
+	# the fixture's own facts: risk@2.0 lacks approvals (deny); fraud@1.0 and
+	# risk@2.0 were deployed without a gate decision, fraud@1.1 after one; the
+	# incident on fraud@1.1 (in service) is open; a waiver in force, one expired;
+	# a monitoring gap over 20 days
+	"$PY" - "$W/r.json" <<'PY' 2>"$W/sf.err" || bad "$(snip "$W/sf.err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["summary"]
+assert s["result"].startswith("findings: ") and s["findings"]["deny"] >= 1 and not s["clean"], s["result"]
+seq = {(c["ref"], c["environment"]): c["deploymentSeq"] for c in r["chains"]}
+g = [c for c in r["chains"] if c["ref"] == "fraud@1.1"][0]["gateDecisions"]
+assert seq[("fraud@1.0", "prod")] in s["deployments"]["notGated"], s["deployments"]
+assert seq[("risk@2.0", "staging")] in s["deployments"]["notGated"], s["deployments"]
+assert (seq[("fraud@1.1", "prod")] in s["deployments"]["notGated"]) == (g[-1]["result"] != "PASSED"), s["deployments"]
+assert s["deployments"]["inPeriod"] == 3, s["deployments"]
+inc = [x["seq"] for x in r["inventory"]["incidents"] if x["ref"] == "fraud@1.1"]
+assert len(inc) == 1 and s["openIncidents"] == inc, (s["openIncidents"], inc)
+assert s["waivers"] == {"active": 1, "expired": 1}, s["waivers"]
+assert s["monitoring"]["gaps"] >= 1 and s["monitoring"]["deploymentsWithGaps"] >= 1, s["monitoring"]
+assert [f["framework"] for f in s["byFramework"]] == sorted(f["framework"] for f in s["byFramework"])
+assert any(f["framework"] == "EU-AI-Act" and f["deny"] >= 1 for f in s["byFramework"]), s["byFramework"]
+assert s["scope"]["policies"] == ["production@1.0.0"], s["scope"]
+PY
+else
+	bad "no r.json, r.html or r.md"
+fi
+# a period with nothing deployed: nothing failed, so clean (and said so first)
+ml report --policy "$PROD" --from 2026-01-01 --to 2026-01-31 --as-of $AS_OF \
+	--generated-at 2027-01-05T09:00:00Z --format json --out "$W/clean.json"
+want_rc 0
+ml report --policy "$PROD" --from 2026-01-01 --to 2026-01-31 --as-of $AS_OF \
+	--generated-at 2027-01-05T09:00:00Z --format md --out "$W/clean.md"
+want_rc 0
+"$PY" -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]
+assert s["result"] == "clean" and s["clean"] is True, s["result"]
+assert s["deployments"]["inPeriod"] == 0 and s["byFramework"] == [], s' "$W/clean.json" 2>"$W/cl.err" ||
+	bad "an empty period: $(snip "$W/cl.err")"
+grep -q '^\*\*\[Result\](#7-findings): clean\*\*$' "$W/clean.md" || bad "Markdown: no clean result line"
+end
+
+begin "metric comparisons follow the declared direction: lower-is-better got worse (red), higher improved (green), undeclared changed (neutral)"
+# two ledgers with the same history: one whose governance declares the metrics
+# (demographic_parity_diff lower is better, auc higher), one that declares none
+"$PY" -c 'import json,sys; g=json.load(open(sys.argv[1]))
+g["metrics"]={"auc":{"direction":"higher"},"demographic_parity_diff":{"direction":"lower"}}
+print(json.dumps(g))' "$UNGATED" >"$W/gov-declared.json"
+for mode in declared open; do
+	gov=$UNGATED
+	[ $mode = declared ] && gov=$W/gov-declared.json
+	DL=$W/dir-$mode.db
+	"$M" --ledger "$DL" init --key "$W/k/admin.key" --origin report-test/dir --governance "$gov" \
+		>/dev/null 2>&1 || bad "$mode: init"
+	"$M" --ledger "$DL" key enroll "$W/k/ci.pub" --holder-key "$W/k/ci.key" --role engineer \
+		--key "$W/k/admin.key" >/dev/null 2>&1 || bad "$mode: enroll"
+	printf '%s\n' \
+		'{"kind":"model","subject":"m@1","digest":"sha256:'"$D1"'","metrics":{"auc":0.80,"demographic_parity_diff":0.0006},"time":"2026-10-02T00:00:00Z"}' \
+		'{"kind":"model","subject":"m@2","digest":"sha256:'"$D2"'","parent":"m@1","metrics":{"auc":0.85,"demographic_parity_diff":0.0967},"time":"2026-10-03T00:00:00Z"}' \
+		>"$W/dir.jsonl"
+	"$M" --ledger "$DL" import "$W/dir.jsonl" --key "$W/k/ci.key" >/dev/null 2>"$W/dir.err" ||
+		bad "$mode: import: $(snip "$W/dir.err")"
+	for f in json html; do
+		run "$M" --ledger "$DL" report $FIX --format $f --out "$W/dir-$mode.$f"
+		want_rc 0
+	done
+	[ -s "$W/dir-$mode.json" ] && check_py direction $mode "$W/dir-$mode.json" "$W/dir-$mode.html"
+	[ -s "$W/dir-$mode.json" ] && { grep -q '"result": "no policy evaluated"' "$W/dir-$mode.json" ||
+		bad "$mode: the summary of a report without policies"; }
+done
 end
 
 begin "report --format csv: one file per table, RFC 4180, formulas neutralised"
@@ -326,6 +414,17 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	[ -s "$W/bad.html" ] && check_py unverified "$W/bad.html"
 	run "$M" --ledger "$W/bad.db" report $FIX --format json --out "$W/bad.json" --allow-unverified
 	grep -q '"ok": false' "$W/bad.json" || bad "integrity.ok is not false in JSON"
+	# the summary never calls a ledger that failed verify clean
+	"$PY" -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]
+assert s["result"] == "ledger failed verification; no policy evaluated", s["result"]
+assert s["clean"] is False and s["integrity"]["verified"] is False, s
+assert any(l["heading"] == "Integrity" and l["text"].startswith("full verify FAILED") for l in s["lines"]), s["lines"]
+r = json.load(open(sys.argv[1]))
+g = [d for c in r["chains"] for d in c["gateDecisions"]]
+assert g and all(d["replayStatus"] == "not replayed" and d["label"].endswith(
+    "; replay: not replayed (the ledger failed verification before this entry)") for d in g), g
+assert s["deployments"]["gated"] == 0, s["deployments"]' \
+		"$W/bad.json" 2>"$W/bs.err" || bad "summary of a failed ledger: $(snip "$W/bs.err")"
 	end
 else
 	skip "a ledger that fails verify" "sqlite3 absent"

@@ -5,6 +5,11 @@
     report_check.py html REPORT.html        the same facts, parsed as HTML, and safety
     report_check.py csv DIR                 RFC 4180 and formula neutralisation
     report_check.py schema SCHEMA REPORT.json   validates (skips without jsonschema)
+    report_check.py summary R.json R.html R.md  the summary first, recomputed from the
+                                            rest of the JSON, as HTML and Markdown show it;
+                                            plain labels and people by name
+    report_check.py direction declared|open R.json R.html
+                                            metric verdicts by declared direction
 
 Prints one line per failed check and exits 1 when any failed.  The fixture
 (see report.sh) has hostile values: HOSTILE below, a 60,000-byte string, and
@@ -182,6 +187,242 @@ def check_html_unverified(path):
     finish()
 
 
+VOID = {"meta", "br", "img", "hr", "link", "input", "col", "area", "base", "wbr"}
+
+
+class Node:
+    def __init__(self, tag, attrs, parent):
+        self.tag, self.attrs, self.parent, self.kids = tag, dict(attrs), parent, []
+
+    def text(self):
+        return "".join(k if isinstance(k, str) else k.text() for k in self.kids)
+
+    def walk(self):
+        yield self
+        for k in self.kids:
+            if isinstance(k, Node):
+                yield from k.walk()
+
+    def find_all(self, tag=None, cls=None, **attrs):
+        return [n for n in self.walk() if (tag is None or n.tag == tag) and
+                (cls is None or cls in n.attrs.get("class", "").split()) and
+                all(n.attrs.get(k) == v for k, v in attrs.items())]
+
+
+class Tree(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = self.cur = Node("#root", [], None)
+
+    def handle_starttag(self, tag, attrs):
+        n = Node(tag, attrs, self.cur)
+        self.cur.kids.append(n)
+        if tag not in VOID:
+            self.cur = n
+
+    def handle_endtag(self, tag):
+        n = self.cur
+        while n is not None and n.tag != tag:
+            n = n.parent
+        if n is not None and n.parent is not None:
+            self.cur = n.parent
+
+    def handle_data(self, data):
+        if self.cur.tag != "style":
+            self.cur.kids.append(data)
+
+
+def tree(path):
+    t = Tree()
+    t.feed(open(path, encoding="utf-8").read())
+    return t.root
+
+
+def expected_summary(r):
+    """The summary recomputed here from the other members (the definitions
+    of reports/README.md, item 0)."""
+    items = r["findings"]["items"]
+    deny = sum(1 for i in items if i["outcome"] == "fail" and i["severity"] == "deny")
+    warn = sum(1 for i in items if i["outcome"] == "fail" and i["severity"] == "warn")
+    waived = sum(1 for i in items if i["outcome"] == "waived")
+    ind = sum(1 for i in items if i["outcome"] == "indeterminate")
+    if not r["findings"]["evaluated"]:
+        result = "no policy evaluated"
+    elif r["integrity"]["ok"] and not (deny or warn or ind):
+        result = "clean"
+    else:
+        result = "findings: %d deny, %d warn" % (deny, warn) + (
+            ", %d indeterminate" % ind if ind else "")
+    if not r["integrity"]["ok"]:
+        result = "ledger failed verification; " + result
+    fw = {}
+    for i in items:
+        key = {"fail": i["severity"], "waived": "waived"}.get(i["outcome"])
+        if key not in ("deny", "warn", "waived"):
+            continue
+        for name in sorted({c["framework"] for c in i["controls"]}):
+            fw.setdefault(name, {"framework": name, "deny": 0, "warn": 0, "waived": 0})[key] += 1
+    start, end = r["scope"]["periodStart"], r["scope"]["periodEnd"]
+    dep = [c for c in r["chains"] if start <= c["time"] <= end]
+    gated = [c for c in dep if c["gateDecisions"] and
+             c["gateDecisions"][-1]["result"] == "PASSED" and
+             c["gateDecisions"][-1].get("replayStatus") == "same result"]
+    live = {d["ref"] for d in r["inventory"]["deployments"] if d["end"] is None}
+    return {
+        "result": result, "deny": deny, "warn": warn, "waived": waived, "indeterminate": ind,
+        "byFramework": [fw[k] for k in sorted(fw)],
+        "inPeriod": len(dep), "gated": len(gated),
+        "notGated": [c["deploymentSeq"] for c in dep if c not in gated],
+        "openIncidents": [x["seq"] for x in r["inventory"]["incidents"] if x["ref"] in live],
+        "active": sum(1 for w in r["findings"]["waivers"] if w["status"] != "expired"),
+        "expired": sum(1 for w in r["findings"]["waivers"] if w["status"] == "expired"),
+        "gaps": sum(len(m["gaps"]) for m in r["monitoring"]),
+    }
+
+
+def check_summary(jpath, hpath, mpath):
+    r = json.load(open(jpath, encoding="utf-8"))
+    s = r.get("summary", {})
+    check(list(r)[:3] == ["schemaVersion", "title", "summary"],
+          "summary right after title: %s" % list(r)[:4])
+    e = expected_summary(r)
+    check(s.get("result") == e["result"], "result %r, want %r" % (s.get("result"), e["result"]))
+    check(s.get("clean") is (e["result"] == "clean"), "clean flag")
+    f = s.get("findings", {})
+    check((f.get("deny"), f.get("warn"), f.get("waived"), f.get("indeterminate")) ==
+          (e["deny"], e["warn"], e["waived"], e["indeterminate"]), "finding counts %s, want %s" % (f, e))
+    check(s.get("byFramework") == e["byFramework"], "byFramework %s, want %s"
+          % (s.get("byFramework"), e["byFramework"]))
+    d = s.get("deployments", {})
+    check((d.get("inPeriod"), d.get("gated"), d.get("notGated")) ==
+          (e["inPeriod"], e["gated"], e["notGated"]), "deployments %s, want %s" % (d, e))
+    check(s.get("openIncidents") == e["openIncidents"], "open incidents %s, want %s"
+          % (s.get("openIncidents"), e["openIncidents"]))
+    w = s.get("waivers", {})
+    check((w.get("active"), w.get("expired")) == (e["active"], e["expired"]), "waivers %s" % w)
+    check(s.get("monitoring", {}).get("gaps") == e["gaps"], "gaps %s, want %d"
+          % (s.get("monitoring"), e["gaps"]))
+    check(s.get("integrity", {}).get("verified") is r["integrity"]["ok"], "integrity verdict")
+    check(s.get("integrity", {}).get("outside") == r["integrity"]["heldStatement"],
+          "what was checked outside")
+    check(s.get("scope", {}).get("policies") ==
+          ["%s@%s" % (p["id"], p["version"]) for p in r["scope"]["policies"]], "policies by id")
+    heads = [l["heading"] for l in s.get("lines", [])]
+    check(heads == ["Result", "Period", "Scope", "Integrity", "Findings", "Deployments",
+                    "Incidents", "Waivers", "Monitoring"], "summary lines %s" % heads)
+    dl = [l for l in s.get("lines", []) if l["heading"] == "Deployments"]
+    check(dl and dl[0]["text"].startswith("%d deployment" % e["inPeriod"]) and
+          "; %d had a passing, replayed gate decision" % e["gated"] in dl[0]["text"],
+          "deployments line %s" % dl)
+
+    # HTML: the summary is the first section, its lines link to sections
+    root = tree(hpath)
+    secs = root.find_all("section")
+    check(secs and secs[0].attrs.get("id") == "summary", "first section %s"
+          % (secs[0].attrs if secs else None))
+    ids = {n.attrs["id"] for n in root.walk() if "id" in n.attrs}
+    summ = secs[0] if secs else Node("x", [], None)
+    links = [a.attrs.get("href", "") for a in summ.find_all("a")]
+    check(len(links) >= len(heads), "summary links %s" % links)
+    for h in links:
+        check(h.startswith("#") and h[1:] in ids, "summary link %r to a section" % h)
+    res = summ.find_all("p", cls="result")
+    check(res and res[0].text() == "Result: " + e["result"], "HTML result line %r"
+          % (res[0].text() if res else None))
+    check(res and ("ok" if e["result"] == "clean" else "bad") in res[0].attrs["class"].split(),
+          "result colour")
+    stext = summ.text()
+    for l in s.get("lines", []):
+        check(l["text"] in stext, "summary line %r in the HTML" % l["heading"])
+    text = root.text()
+    # plain words, never member names
+    for internal in ("failedBySeverity", "decisions: pass=", "pass=", "deny=", "Better/worse"):
+        check(internal not in text, "internal label %r in the HTML text" % internal)
+    fs = r["findings"]["summary"]
+    dec = fs["decisions"]
+    for want in ("%d findings: %d passed, %d failed, %d waived, %d indeterminate"
+                 % (fs["findings"], fs["pass"], fs["fail"], fs["waived"], fs["indeterminate"]),
+                 "Failed, by rule severity: %d deny, %d warn, %d info"
+                 % (fs["failedBySeverity"]["deny"], fs["failedBySeverity"]["warn"],
+                    fs["failedBySeverity"]["info"]),
+                 "%d gate decisions now (one per model version and environment): %d passed, "
+                 "%d denied, %d indeterminate" % (sum(dec.values()), dec["pass"], dec["deny"],
+                                                 dec["indeterminate"])):
+        check(want in text, "plain findings summary %r in the HTML" % want)
+    # people by name, key id in small type
+    smalls = [n.text() for n in root.find_all("small", cls="keyid")]
+    for c in r["chains"]:
+        for g in c["gateDecisions"]:
+            check(g["label"] in text, "gate decision label in the HTML")
+            check(g.get("authorKey", "-") in smalls, "the gate signer's key id in small type")
+    who = root.find_all("td", cls="who")
+    check(any(n.text().startswith("Alice") or n.text().startswith("alice") for n in who)
+          or any(k["personName"] for k in r["people"]["keys"]), "people cells")
+    for n in who:
+        sm = n.find_all("small")
+        if sm:
+            check(n.text().replace(sm[0].text(), "").strip() != "", "a name before the key id")
+    for k in r["people"]["keys"]:
+        check(k["personName"] or k["person"] or k["name"], "a key with no name at all")
+
+    # Markdown: the same summary first, linked to headings that exist
+    md = open(mpath, encoding="utf-8").read()
+    check(0 <= md.find("## Summary") < md.find("## 1. Scope"), "Markdown summary first")
+    check("**[Result](#7-findings): " + e["result"].replace("_", "\\_") + "**" in md,
+          "Markdown result line")
+    import re
+    slugs = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+             for h in re.findall(r"^#+ (.*)$", md, re.M)}
+    for a in re.findall(r"\]\(#([^)]*)\)", md):
+        check(a in slugs, "Markdown link #%s to a heading" % a)
+    for internal in ("failedBySeverity", "decisions: pass="):
+        check(internal not in md, "internal label %r in the Markdown" % internal)
+    check("(key ci+" in md, "Markdown author with its key id")
+    finish()
+
+
+def comparison_rows(hpath):
+    """The HTML comparison table as (cells, classes) per row."""
+    root = tree(hpath)
+    sec = root.find_all("section", id="comparison")
+    rows = []
+    for tr in (sec[0].find_all("tr") if sec else []):
+        tds = tr.find_all("td")
+        if tds:
+            rows.append(([td.text() for td in tds], [td.attrs.get("class", "") for td in tds]))
+    return rows
+
+
+def check_direction(mode, jpath, hpath):
+    r = json.load(open(jpath, encoding="utf-8"))
+    cmp = {c["metric"]: c for c in r["comparisons"] if c["ref"] == "m@2"}
+    rows = {cells[3]: (cells, cls) for cells, cls in comparison_rows(hpath) if cells[0] == "m@2"}
+    dpd = "demographic_parity_diff"
+    want = {"declared": {dpd: "worse", "auc": "better"},
+            "open": {dpd: "changed", "auc": "better"}}[mode]
+    for metric, verdict in want.items():
+        c = cmp.get(metric)
+        check(c is not None and c["verdict"] == verdict, "%s %s: %s, want %s"
+              % (mode, metric, c, verdict))
+        cells, cls = rows.get(metric, ([""] * 8, [""] * 8))
+        check(cells[7] == verdict, "%s HTML %s verdict %r, want %r" % (mode, metric, cells[7], verdict))
+        check(cls[7] == "v-" + verdict, "%s HTML %s class %r, want v-%s" % (mode, metric, cls[7], verdict))
+    # the regression of the issue, never better nor green
+    c = cmp.get(dpd, {})
+    check(c.get("verdict") != "better", "%s: a fairness regression shown as better" % mode)
+    check(abs(c.get("delta", 0) - 0.0961) < 1e-9, "%s: delta %s" % (mode, c.get("delta")))
+    cells, cls = rows.get(dpd, ([""] * 8, [""] * 8))
+    check("v-better" not in cls and "v-pass" not in cls, "%s: a green class on the regression" % mode)
+    if mode == "open":  # neutral: no colour rule for changed
+        css = open(hpath, encoding="utf-8").read()
+        css = css[css.find("<style>"):css.find("</style>")]
+        import re
+        for rule in re.findall(r"([^{}]*)\{([^}]*)\}", css):
+            if ".v-changed" in rule[0]:
+                check("color" not in rule[1], "changed has a colour: %s" % rule[1].strip())
+    finish()
+
+
 def check_csv(d):
     rows = list(csv.reader(open(os.path.join(d, "datasets.csv"), newline="",
                                 encoding="utf-8")))
@@ -216,4 +457,5 @@ def check_schema(schema, report):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"json": check_json, "html": check_html, "unverified": check_html_unverified,
-     "csv": check_csv, "schema": check_schema}[cmd](*args)
+     "csv": check_csv, "schema": check_schema, "summary": check_summary,
+     "direction": check_direction}[cmd](*args)
