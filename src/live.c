@@ -10,6 +10,7 @@
 #include "store.h"
 #include "timecheck.h"
 #include "tlog.h"
+#include "verify.h"
 
 /* The deployment and retirement seqs of the index, ascending. */
 struct seqlist {
@@ -315,6 +316,8 @@ int
 ml_live_query(struct ml_ledger *l, const struct ml_live_opts *o, json_t **out,
 	      struct ml_err *e)
 {
+	struct ml_verify_opts vo = {0};
+	struct ml_verify_result vr;
 	struct seqlist s = {0};
 	struct walk w = {.o = o, .e = e};
 	json_t *res = NULL;
@@ -323,9 +326,13 @@ ml_live_query(struct ml_ledger *l, const struct ml_live_opts *o, json_t **out,
 
 	if ((rc = env_declared(l, o->env, e)))
 		return rc;
+	memset(&vr, 0, sizeof vr);
+	if ((rc = ml_verify(l, &vo, &vr, e)))
+		return rc;
 	if ((rc = ml_evidence_open(l, o->at ? o->at_us : ml_now_us(),
 				   ML_EVIDENCE_WHOLE | (o->at ? 0 : ML_EVIDENCE_HEAD), &w.v, e)))
 		return rc;
+	ml_evidence_trust_prefix(w.v, vr.entries, vr.head);
 	rc = ml_store_query_seqs(ml_ledger_store(l), "deployment", NULL, NULL, 0, add_seq, &s, e);
 	if (rc == ML_OK)
 		rc = ml_store_query_seqs(ml_ledger_store(l), "retirement", NULL, NULL, 0, add_seq,

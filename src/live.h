@@ -10,13 +10,16 @@
  * is replacing).  Events are ordered by seq and cut by the entries'
  * effective append time (FORMAT.md §4/§2 "Clock corrections", the time
  * --as-of reads), never by the author's claimed predicate time: a
- * deployment backdated by its author does not become live earlier.  Every
- * entry read is verified as evidence.h verifies entries (leaf hash,
- * inclusion, enrolled author, signature) against the latest checkpoint,
- * whose stored leaves are root-checked first.
+ * deployment backdated by its author does not become live earlier.
+ * Integrity: the whole ledger is verified first (verify.h: every entry,
+ * signature and rule, and the stored projection, so a deleted index row
+ * cannot hide a retirement); then every entry read is checked as
+ * evidence.h checks entries (its bytes against the verified leaf hashes,
+ * whose root is the latest signed checkpoint's).  A query costs a full
+ * verify.
  *
- * May call evidence, tlog, rules, governance, store, statement, ledger,
- * keys, util, jansson.
+ * May call verify, evidence, tlog, rules, governance, store, statement,
+ * ledger, keys, util, jansson.
  */
 #ifndef ML_LIVE_H
 #define ML_LIVE_H
