@@ -36,7 +36,8 @@ static const char live_usage[] =
 	"against 'show SEQ --format raw').  Nothing live is an answer: exit 0.\n"
 	"\n"
 	"Exit codes: 0 answered (also when nothing is live); 2 bad option, TIME or\n"
-	"an environment the ledger's governance does not declare (\"did you mean\");\n"
+	"an environment the ledger's governance does not declare and no entry names\n"
+	"(\"did you mean\"; one dropped from the governance keeps its history);\n"
 	"4 the checkpoint, the stored tree or an entry read does not verify;\n"
 	"5 storage error.  JSON shape: README.md, \"live\".\n";
 

@@ -318,14 +318,18 @@ ml_live_query(struct ml_ledger *l, const struct ml_live_opts *o, json_t **out,
 {
 	struct ml_verify_opts vo = {0};
 	struct ml_verify_result vr;
+	struct ml_err undeclared;
 	struct seqlist s = {0};
 	struct walk w = {.o = o, .e = e};
 	json_t *res = NULL;
 	size_t i;
 	int rc, stop = 0;
 
-	if ((rc = env_declared(l, o->env, e)))
+	ml_err_clear(&undeclared);
+	if ((rc = env_declared(l, o->env, &undeclared)) && rc != ML_EINPUT) {
+		*e = undeclared;
 		return rc;
+	}
 	memset(&vr, 0, sizeof vr);
 	if ((rc = ml_verify(l, &vo, &vr, e)))
 		return rc;
@@ -346,6 +350,11 @@ ml_live_query(struct ml_ledger *l, const struct ml_live_opts *o, json_t **out,
 	for (i = 0; rc == ML_OK && !stop && i < s.n; i++)
 		if (s.v[i] < ml_evidence_size(w.v))
 			rc = visit(&w, s.v[i], &stop);
+	/* not declared now and never deployed to: a typo, not history */
+	if (rc == ML_OK && undeclared.code && !json_object_size(w.versions)) {
+		*e = undeclared;
+		rc = ML_EINPUT;
+	}
 	if (rc == ML_OK) {
 		res = json_object();
 		json_object_set_new(res, "environment", json_string(o->env));

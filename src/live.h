@@ -51,8 +51,10 @@ struct ml_live_opts {
  *   replaces and replacesSeq (a deployment: the version of the same model
  *   live in the environment with the latest deployment before it, else
  *   null), proof (a c2sp.org/tlog-proof@v1 bundle, as `prove SEQ`)}.
- * ML_EINPUT when the ledger's governance declares environments and env is
- * not one (the message has "did you mean"); ML_EINTEGRITY (e->seq set when
+ * ML_EINPUT when the governance in force at the head of a governed ledger
+ * does not declare env and no verified deployment or retirement names it
+ * (a typo: the message has "did you mean"; an environment dropped from the
+ * governance later still has its history); ML_EINTEGRITY (e->seq set when
  * an entry is at fault) when the checkpoint, the stored leaves or an entry
  * read do not verify; ML_EIO. */
 int ml_live_query(struct ml_ledger *l, const struct ml_live_opts *o, json_t **out,

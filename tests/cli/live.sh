@@ -247,4 +247,19 @@ else
 	skip "backdated deployment" "no python3 with sqlite3 and nacl"
 fi
 
+# An environment dropped from the governance later keeps its history; a
+# typo is still refused.
+"$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1])); d["environments"] = ["dev", "prod"]
+json.dump(d, open("gov2.json", "w"))' "$UNGATED" &&
+	"$M" governance set gov2.json --key admin.key >/dev/null 2>err
+if [ $? = 0 ]; then
+	expect 0 "staging, no longer declared, still answers with its history" "^live: m@1" \
+		"$M" live --env staging
+	expect 2 "an environment never declared nor deployed to is still refused" "did you mean" \
+		"$M" live --env prd
+else
+	nok "setup: governance without staging" "$(head -c 300 err)"
+fi
+
 finish
