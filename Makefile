@@ -188,6 +188,7 @@ cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/outputs.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/keyfiles.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/bundle.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/live.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/audit.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/witness.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/witness_http.sh

@@ -112,6 +112,8 @@ static const char usage_text[] =
 	"  trace SEQ [--format text|json]          an entry's evidence chain, with proofs\n"
 	"  reconcile --deployments FILE.csv [--tolerance 1h] [--format text|json|csv]\n"
 	"                                     exit 1 when the platform and ledger differ\n"
+	"  live --env ENV [--at TIME] [--format text|json]   what was in production\n"
+	"                                     then: deciding entries, inclusion proofs\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
@@ -137,7 +139,7 @@ static const struct {
 	{"verify-consistency", cmd_verify_consistency},
 	{"witness-key", cmd_witness_key}, {"export", cmd_export},
 	{"evidence", cmd_evidence}, {"gate", cmd_gate}, {"check", cmd_check},
-	{"policy", cmd_policy}, {"report", cmd_report},
+	{"policy", cmd_policy}, {"report", cmd_report}, {"live", cmd_live},
 	{"verify-report", cmd_verify_report}, {"digest", cmd_digest},
 	{"governance", cmd_governance},
 	{"clock-correct", cmd_clock_correct},

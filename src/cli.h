@@ -145,6 +145,7 @@ int cmd_population(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+int cmd_live(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mirror(int argc, char **argv);
 

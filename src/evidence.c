@@ -1076,6 +1076,13 @@ int
 ml_evidence_statement(struct ml_evidence *v, uint64_t seq, struct ml_statement *st,
 		      int64_t *time_us)
 {
+	return ml_evidence_signed(v, seq, st, time_us, NULL);
+}
+
+int
+ml_evidence_signed(struct ml_evidence *v, uint64_t seq, struct ml_statement *st,
+		   int64_t *time_us, struct ml_evidence_signer *by)
+{
 	struct ml_envelope env;
 	struct ml_entry en;
 	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
@@ -1090,6 +1097,12 @@ ml_evidence_statement(struct ml_evidence *v, uint64_t seq, struct ml_statement *
 		return rc;
 	if ((rc = verify_author(v, seq, &env, &who)) == ML_OK && time_us)
 		rc = effective_time(v, seq, time_us);
+	if (rc == ML_OK && by) {
+		snprintf(by->keyid, sizeof by->keyid, "%s", v->keys[who].keyid);
+		snprintf(by->person, sizeof by->person, "%s", v->persons[who].id);
+		snprintf(by->person_name, sizeof by->person_name, "%s", v->persons[who].name);
+		by->append_us = en.time_us;
+	}
 	ml_envelope_clear(&env);
 	if (rc)
 		ml_statement_free(st);

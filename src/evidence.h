@@ -24,7 +24,9 @@
 
 #include <libxml/tree.h>
 
+#include "keys.h"
 #include "ledger.h"
+#include "statement.h"
 #include "util.h"
 
 #define ML_EVIDENCE_NS "https://mlledger.dev/evidence/v1"
@@ -85,6 +87,16 @@ void ml_evidence_close(struct ml_evidence *v);
  * fails. */
 int ml_evidence_statement(struct ml_evidence *v, uint64_t seq, struct ml_statement *st,
 			  int64_t *time_us);
+/* Who signed a verified entry (its author), and when it was appended. */
+struct ml_evidence_signer {
+	char keyid[ML_KEYID_MAX];
+	char person[ML_KEY_NAME_MAX + 1]; /* the enrolment's person id, else the key name */
+	char person_name[129];            /* its display name, "" when none */
+	int64_t append_us;                /* the entry's own time (FORMAT.md §4) */
+};
+/* ml_evidence_statement, and (by not NULL) the author as *by. */
+int ml_evidence_signed(struct ml_evidence *v, uint64_t seq, struct ml_statement *st,
+		       int64_t *time_us, struct ml_evidence_signer *by);
 /* The newest entry_index row of kind for name (and version, when not NULL)
  * below the session's size: *found, and *seq.  The row is only a pointer:
  * read the entry with ml_evidence_statement and check it says so. */

@@ -964,6 +964,22 @@ series_of(const json_t *checks, const json_t *base)
 	return out;
 }
 
+/* The policy's limit for metric k, approval value b (the monitoring rule:
+ * not worse than b by more than metric-tolerance, in the declared
+ * direction): "threshold" and "thresholdSource" into s.  None for another
+ * metric or one without a declared direction. */
+static void
+threshold_into(const struct rp *r, const char *k, double b, json_t *s)
+{
+	enum ml_direction d = ml_governance_direction(r->gov, k);
+
+	if (!r->thr_metric[0] || strcmp(k, r->thr_metric) || d == ML_DIR_NONE)
+		return;
+	json_object_set_new(s, "threshold", json_real(d == ML_DIR_HIGHER ? b - r->thr_tol
+									 : b + r->thr_tol));
+	json_object_set_new(s, "thresholdSource", rp_str(r->thr_source));
+}
+
 static json_t *
 trend_of(const struct rp *r, json_t *series_obj)
 {
@@ -981,6 +997,7 @@ trend_of(const struct rp *r, json_t *series_obj)
 				 verdict_of(r, k, dl));
 			json_object_set_new(s, "delta", json_real(dl));
 			json_object_set_new(s, "verdict", json_string(verdict_of(r, k, dl)));
+			threshold_into(r, k, json_number_value(b), s);
 		} else {
 			snprintf(lab, sizeof lab, "%s %.6g (no approval-time value)", k,
 				 json_number_value(last));

@@ -12,11 +12,10 @@
 #include <libxml/tree.h>
 
 #include "report.h"
+#include "report_svg.h"
 #include "report_css.h" /* generated from reports/report.css by the Makefile */
 
-#define MAX_TREND_CHARTS 12
 #define MAX_CONTROL_BARS 30
-#define BUCKETS 24
 
 const char *
 ml_report_default_css(size_t *len)
@@ -232,17 +231,6 @@ rect(xmlNodePtr svg, const char *cls, double x, double y, double w, double h)
 }
 
 static void
-line(xmlNodePtr svg, const char *cls, double x1, double y1, double x2, double y2)
-{
-	xmlNodePtr l = el(svg, "line", cls);
-
-	attrf(l, "x1", x1);
-	attrf(l, "y1", y1);
-	attrf(l, "x2", x2);
-	attrf(l, "y2", y2);
-}
-
-static void
 label(xmlNodePtr svg, double x, double y, const char *anchor, const char *s)
 {
 	xmlNodePtr t = el_text(svg, "text", NULL, s);
@@ -251,72 +239,6 @@ label(xmlNodePtr svg, double x, double y, const char *anchor, const char *s)
 	attrf(t, "y", y);
 	if (anchor)
 		attr(t, "text-anchor", anchor);
-}
-
-static int64_t
-time_of(const json_t *o, const char *key)
-{
-	int64_t us = 0;
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s && ml_time_parse(s, &us) == 0 ? us : INT64_MIN;
-}
-
-/* Deployments per environment in BUCKETS equal spans of the period. */
-static void
-chart_deployments(xmlNodePtr parent, const json_t *model)
-{
-	int64_t from = time_of(ml_report_get(model, "scope"), "periodStart");
-	int64_t to = time_of(ml_report_get(model, "scope"), "periodEnd") + 1000000;
-	json_t *envs = json_object(), *d, *counts;
-	const char *env;
-	double lane = 46, left = 130, width = 560, max = 1;
-	size_t i, n = 0, k;
-	xmlNodePtr svg;
-
-	json_array_foreach(ml_report_get(model, "inventory.deployments"), i, d) {
-		int64_t t = time_of(d, "time");
-		const char *e = json_string_value(json_object_get(d, "environment"));
-		if (t < from || t >= to || !e)
-			continue;
-		if (!(counts = json_object_get(envs, e))) {
-			counts = json_array();
-			for (k = 0; k < BUCKETS; k++)
-				json_array_append_new(counts, json_integer(0));
-			json_object_set_new(envs, e, counts);
-		}
-		k = (size_t)((double)(t - from) / (double)(to - from) * BUCKETS);
-		k = k >= BUCKETS ? BUCKETS - 1 : k;
-		json_array_set_new(counts, k, json_integer(json_integer_value(json_array_get(counts, k)) + 1));
-		if (json_integer_value(json_array_get(counts, k)) > max)
-			max = (double)json_integer_value(json_array_get(counts, k));
-	}
-	if (!json_object_size(envs)) {
-		json_decref(envs);
-		return;
-	}
-	svg = svg_new(parent, left + width + 20, lane * (double)json_object_size(envs) + 40,
-		      "Deployments over the period, per environment");
-	json_object_foreach(envs, env, counts) {
-		double y0 = 10 + lane * (double)n++;
-		label(svg, left - 8, y0 + lane / 2, "end", env);
-		line(svg, "axis", left, y0 + lane - 6, left + width, y0 + lane - 6);
-		for (k = 0; k < BUCKETS; k++) {
-			double c = (double)json_integer_value(json_array_get(counts, k));
-			double h = c / max * (lane - 12);
-			if (c > 0)
-				rect(svg, "bar", left + width / BUCKETS * (double)k + 1, y0 + lane - 6 - h,
-				     width / BUCKETS - 2, h);
-		}
-	}
-	label(svg, left, lane * (double)n + 30, "start", jstr(model, "scope.from"));
-	label(svg, left + width, lane * (double)n + 30, "end", jstr(model, "scope.to"));
-	{
-		char m[32];
-		snprintf(m, sizeof m, "tallest bar: %.0f", max);
-		label(svg, left + width / 2, lane * (double)n + 30, "middle", m);
-	}
-	json_decref(envs);
 }
 
 static const char *const outcomes[] = {"fail", "waived", "indeterminate", "pass"};
@@ -416,88 +338,6 @@ chart_controls(xmlNodePtr parent, const json_t *model)
 	stacked(svg, rows, labels, n, max);
 	legend(svg, 24 * (double)n + 16);
 	free(buf);
-}
-
-/* A metric's checks over the period, with the approval-time value dashed. */
-static void
-chart_trend(xmlNodePtr parent, const json_t *mon, const json_t *series, int64_t from,
-	    int64_t to)
-{
-	const json_t *pts = json_object_get(series, "points"), *p;
-	const json_t *base = json_object_get(series, "approvalValue");
-	double lo = INFINITY, hi = -INFINITY, left = 70, w = 600, top = 14, h = 150;
-	char title[600], num[32];
-	struct ml_buf path = {0};
-	xmlNodePtr svg, pl;
-	size_t i;
-
-	json_array_foreach(pts, i, p) {
-		double v = json_number_value(json_object_get(p, "value"));
-		lo = v < lo ? v : lo;
-		hi = v > hi ? v : hi;
-	}
-	if (json_is_number(base)) {
-		lo = json_number_value(base) < lo ? json_number_value(base) : lo;
-		hi = json_number_value(base) > hi ? json_number_value(base) : hi;
-	}
-	if (hi - lo < 1e-9)
-		hi = lo + 1, lo = lo - 1;
-	snprintf(title, sizeof title, "%s in %s: %s (dashed: at approval)",
-		 json_string_value(json_object_get(mon, "ref")),
-		 json_string_value(json_object_get(mon, "environment")),
-		 json_string_value(json_object_get(series, "metric")));
-	svg = svg_new(parent, left + w + 20, top + h + 34, title);
-	line(svg, "axis", left, top + h, left + w, top + h);
-	line(svg, "axis", left, top, left, top + h);
-	snprintf(num, sizeof num, "%.4g", hi);
-	label(svg, left - 6, top + 4, "end", num);
-	snprintf(num, sizeof num, "%.4g", lo);
-	label(svg, left - 6, top + h, "end", num);
-	if (json_is_number(base)) {
-		double y = top + h - (json_number_value(base) - lo) / (hi - lo) * h;
-		line(svg, "approval", left, y, left + w, y);
-	}
-	json_array_foreach(pts, i, p) {
-		int64_t t = time_of(p, "time");
-		double x = left + (double)(t - from) / (double)(to - from) * w;
-		double y = top + h - (json_number_value(json_object_get(p, "value")) - lo) / (hi - lo) * h;
-		xmlNodePtr c = el(svg, "circle", "dot");
-		x = x < left ? left : x > left + w ? left + w : x;
-		ml_buf_printf(&path, "%s%.1f,%.1f", i ? " " : "", x, y);
-		attrf(c, "cx", x);
-		attrf(c, "cy", y);
-		attr(c, "r", "3");
-	}
-	ml_buf_append(&path, "", 1);
-	pl = el(svg, "polyline", "line");
-	attr(pl, "points", path.oom ? "" : (const char *)path.data);
-	ml_buf_free(&path);
-	label(svg, left, top + h + 18, "start", "period start");
-	label(svg, left + w, top + h + 18, "end", "period end");
-}
-
-static void
-trend_charts(xmlNodePtr parent, const json_t *model)
-{
-	int64_t from = time_of(ml_report_get(model, "scope"), "periodStart");
-	int64_t to = time_of(ml_report_get(model, "scope"), "periodEnd") + 1000000;
-	json_t *rows = ml_report_get(model, "monitoring"), *m, *s;
-	size_t i, j, n = 0, total = 0;
-
-	json_array_foreach(rows, i, m)
-		json_array_foreach(json_object_get(m, "trend"), j, s) {
-			total++;
-			if (n < MAX_TREND_CHARTS && json_array_size(json_object_get(s, "points"))) {
-				chart_trend(parent, m, s, from, to);
-				n++;
-			}
-		}
-	if (total > n) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "%zu of %zu metric series are drawn; the table below "
-			 "and the JSON report hold all of them.", n, total);
-		el_text(parent, "p", "none", msg);
-	}
 }
 
 /* ---- sections ------------------------------------------------------------- */
@@ -743,7 +583,7 @@ sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model)
 	sec_integrity(body, model);
 	flush(ob, body);
 	s = section(body, "inventory", "3. Inventory");
-	chart_deployments(s, model);
+	ml_report_svg_timelines(s, model, &oom_flag);
 	table(s, model, "models", 1);
 	table(s, model, "datasets", 1);
 	table(s, model, "deployments", 1);
@@ -754,7 +594,7 @@ sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model)
 	flush(ob, body);
 	table(section(body, "comparison", "5. Version comparison"), model, "comparisons", 0);
 	s = section(body, "monitoring", "6. Monitoring cadence");
-	trend_charts(s, model);
+	ml_report_svg_trends(s, model, &oom_flag);
 	table(s, model, "monitoring", 0);
 	flush(ob, body);
 	sec_findings(body, model);

@@ -7,11 +7,11 @@
  * are first cleaned (ml_report_clean: bidi and other invisible controls
  * shown as visible codes).  The stylesheet (reports/report.css, embedded at
  * build time, or the caller's) is inlined; there are no scripts and no
- * external references.  Charts are inline SVG drawn here: deployments over
- * time per environment, findings by severity and by control, and monitoring
- * metric trends against the approval-time value.
+ * external references.  Charts are inline SVG: findings by severity and by
+ * control drawn here; the timeline of versions per environment and the
+ * monitoring metric charts with their thresholds by report_svg.h.
  *
- * May call report, util, jansson, libxml2.  No I/O.
+ * May call report, report_svg, util, jansson, libxml2.  No I/O.
  */
 #ifndef ML_REPORT_HTML_H
 #define ML_REPORT_HTML_H

@@ -43,6 +43,12 @@ struct rp {
 	struct ml_ledger *replay; /* a connection of its own for decision replays */
 	struct ml_gate_replayer *replayer; /* on it: policies compiled once */
 	struct ml_governance *gov; /* in force after the entries read: metric directions */
+	/* The monitoring threshold (report_policy.c, from the first policy that
+	 * declares primary-metric and metric-tolerance, preferring one that
+	 * also declares max-age-days: monitoring.xml): "" when none. */
+	char thr_metric[129];
+	double thr_tol;
+	char thr_source[300]; /* "ID@VERSION metric-tolerance T" */
 	long long first_seq, last_seq, in_period, considered;
 };
 

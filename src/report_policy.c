@@ -463,6 +463,47 @@ findings_of(struct rp *r)
 				"waivers", waivers_of(r, items), "items", items);
 }
 
+/* The text param name of p, or NULL (caller frees). */
+static char *
+param_text(const struct ml_policyset *p, const char *name)
+{
+	size_t i, n = ml_policyset_param_count(p);
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ml_policyset_param_name(p, i), name))
+			return ml_policyset_param_text(p, i);
+	return NULL;
+}
+
+/* r->thr_*: the monitored metric's tolerance, as the monitoring policy's
+ * rule reads it (monitoring.xml: primary-metric, metric-tolerance), for the
+ * threshold lines of the metric charts.  A policy that also declares
+ * max-age-days (a monitoring policy) wins over one that does not. */
+static void
+threshold_of(struct rp *r, struct ml_policyset **ps)
+{
+	int pass, found = 0;
+	size_t i;
+
+	r->thr_metric[0] = '\0';
+	for (pass = 0; pass < 2 && !found; pass++)
+		for (i = 0; i < r->o->npolicies && !found; i++) {
+			double tol, age;
+			char *m;
+			if (pass == 0 && ml_policyset_param_number(ps[i], "max-age-days", &age))
+				continue;
+			if (ml_policyset_param_number(ps[i], "metric-tolerance", &tol) ||
+			    !(tol >= 0) || !(m = param_text(ps[i], "primary-metric")))
+				continue;
+			snprintf(r->thr_metric, sizeof r->thr_metric, "%s", m);
+			snprintf(r->thr_source, sizeof r->thr_source, "%.128s@%.64s metric-tolerance %g",
+				 ml_policyset_id(ps[i]), ml_policyset_version(ps[i]), tol);
+			r->thr_tol = tol;
+			found = 1;
+			free(m);
+		}
+}
+
 int
 rp_policies(struct rp *r)
 {
@@ -485,6 +526,8 @@ rp_policies(struct rp *r)
 			break;
 		}
 	}
+	if (rc == ML_OK)
+		threshold_of(r, ps);
 	if (rc == ML_OK)
 		findings_of(r);
 	if (ps)

@@ -227,6 +227,51 @@ md_summary(struct ml_buf *b, const json_t *model)
 	}
 }
 
+/* A number cell: %.6g, or "" for none. */
+static void
+md_num(struct ml_buf *b, const json_t *v)
+{
+	if (json_is_number(v))
+		ml_buf_printf(b, "%.6g", json_number_value(v));
+}
+
+/* The HTML report's metric charts as a plain table: every point of every
+ * monitoring series, with the approval-time value and the threshold. */
+static void
+md_trends(struct ml_buf *b, const json_t *model)
+{
+	const json_t *m, *s, *p;
+	size_t i, j, k, n = 0;
+
+	ml_buf_puts(b, "\n### Metric values over time\n\n");
+	json_array_foreach(ml_report_get(model, "monitoring"), i, m)
+		json_array_foreach(json_object_get(m, "trend"), j, s)
+			json_array_foreach(json_object_get(s, "points"), k, p) {
+				if (!n++)
+					ml_buf_puts(b, "| Model version | Environment | Metric | Seq | "
+						    "Time | Value | At approval | Threshold |\n"
+						    "|---|---|---|---|---|---|---|---|\n");
+				ml_buf_puts(b, "| ");
+				md_text(b, json_string_value(json_object_get(m, "ref")) ?: "");
+				ml_buf_puts(b, " | ");
+				md_text(b, json_string_value(json_object_get(m, "environment")) ?: "");
+				ml_buf_puts(b, " | ");
+				md_text(b, json_string_value(json_object_get(s, "metric")) ?: "");
+				ml_buf_printf(b, " | %lld | ",
+					      (long long)json_integer_value(json_object_get(p, "seq")));
+				md_text(b, json_string_value(json_object_get(p, "time")) ?: "");
+				ml_buf_puts(b, " | ");
+				md_num(b, json_object_get(p, "value"));
+				ml_buf_puts(b, " | ");
+				md_num(b, json_object_get(s, "approvalValue"));
+				ml_buf_puts(b, " | ");
+				md_num(b, json_object_get(s, "threshold"));
+				ml_buf_puts(b, " |\n");
+			}
+	if (!n)
+		ml_buf_puts(b, "None.\n");
+}
+
 int
 ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 {
@@ -280,6 +325,7 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 	md_tables(out, model, cmp);
 	ml_buf_puts(out, "\n## 6. Monitoring cadence\n");
 	md_tables(out, model, mon);
+	md_trends(out, model);
 	md_findings(out, model);
 	ml_buf_puts(out, "\n## 8. Keys and people\n");
 	md_tables(out, model, ppl);

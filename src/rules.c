@@ -384,11 +384,26 @@ check_waiver(struct ml_checked *c, int64_t time_us, struct ml_err *e)
 	return ML_OK;
 }
 
+void
+ml_live_step(struct ml_live_mark *m, enum ml_kind k, uint64_t seq)
+{
+	if (k == ML_KIND_DEPLOYMENT)
+		m->deployed = (int64_t)seq;
+	else if (k == ML_KIND_RETIREMENT)
+		m->retired = (int64_t)seq;
+}
+
+int
+ml_live_is(const struct ml_live_mark *m)
+{
+	return m->deployed >= 0 && m->deployed > m->retired;
+}
+
 /* Whether the version was deployed in env and not retired there since. */
 struct live {
 	uint64_t before;
 	const char *env;
-	int64_t deployed, retired; /* the latest such entries, -1 */
+	struct ml_live_mark m;
 	struct ml_err *e;
 };
 
@@ -410,12 +425,8 @@ live_visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LE
 		return ML_EINTEGRITY;
 	}
 	where = json_string_value(json_object_get(st.predicate, "environment"));
-	if (where && strcmp(where, lv->env) == 0) {
-		if (st.kind == ML_KIND_DEPLOYMENT)
-			lv->deployed = (int64_t)en->seq;
-		else if (st.kind == ML_KIND_RETIREMENT)
-			lv->retired = (int64_t)en->seq;
-	}
+	if (where && strcmp(where, lv->env) == 0)
+		ml_live_step(&lv->m, st.kind, en->seq);
 	ml_statement_free(&st);
 	ml_envelope_clear(&env);
 	return 0;
@@ -425,7 +436,7 @@ static int
 check_retirement(struct ml_store *s, struct ml_checked *c, struct ml_err *e)
 {
 	struct live lv = {.before = c->seq, .env = pred_str(&c->st, "environment"),
-			  .deployed = -1, .retired = -1, .e = e};
+			  .m = ML_LIVE_MARK_INIT, .e = e};
 	char name[129], version[65];
 	int rc;
 
@@ -436,12 +447,12 @@ check_retirement(struct ml_store *s, struct ml_checked *c, struct ml_err *e)
 		rc = ml_store_query(s, "retirement", name, version, -1, live_visit, &lv, e);
 	if (rc != ML_OK && rc != 1)
 		return rc;
-	if (lv.deployed < 0)
+	if (lv.m.deployed < 0)
 		return ml_err_set(e, ML_EINPUT, "retirement: %s was never deployed in %s; only a "
 				  "live version can be retired", c->st.subject, lv.env);
-	if (lv.retired > lv.deployed)
+	if (!ml_live_is(&lv.m))
 		return ml_err_set(e, ML_EINPUT, "retirement: %s was already retired from %s at "
-				  "entry %lld", c->st.subject, lv.env, (long long)lv.retired);
+				  "entry %lld", c->st.subject, lv.env, (long long)lv.m.retired);
 	return ML_OK;
 }
 

@@ -90,6 +90,19 @@ int ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
 		   const struct ml_checked *c, struct ml_err *e);
 void ml_checked_free(struct ml_checked *c);
 
+/* "Live" (FORMAT.md §5 rule 11), the one definition: a version is live in
+ * an environment when it has a deployment there with no retirement there
+ * after it, in seq order.  Fold the version's deployments and retirements
+ * in that environment into a mark (ml_live_step, seq ascending; other kinds
+ * are ignored), then ask ml_live_is.  The retirement rule and live.c both
+ * use it. */
+struct ml_live_mark {
+	int64_t deployed, retired; /* the latest such entries' seqs, -1: none */
+};
+#define ML_LIVE_MARK_INIT {-1, -1}
+void ml_live_step(struct ml_live_mark *m, enum ml_kind k, uint64_t seq);
+int ml_live_is(const struct ml_live_mark *m);
+
 /* True when the comma-separated roles list holds role. */
 int ml_roles_has(const char *roles, const char *role);
 

@@ -236,6 +236,9 @@ want_rc 0
 grep -q '^## 4. Evidence chain per deployment' "$W/r.md" || bad "no chain section"
 grep -q '^| fraud@1.1 | fraud@1.0 | replaced it in production | auc | 0.91 | 0.88 | 0.03 | better |' "$W/r.md" ||
 	bad "no auc comparison row"
+grep -q '^| fraud@1.1 | prod | auc | 30 | 2026-12-15T00:00:00Z | 0.87 | 0.91 | 0.9 |$' "$W/r.md" ||
+	bad "no metric-over-time row with its threshold (the chart's plain table)"
+[ "$(grep -c '^| fraud@1.1 | prod | auc | ' "$W/r.md")" = 3 ] || bad "not three auc points"
 grep -q '<script' "$W/r.md" && bad "an unescaped <script in Markdown"
 grep -qF '&lt;script&gt;alert("x")&lt;/script&gt;' "$W/r.md" || bad "the hostile value is not there, escaped"
 end

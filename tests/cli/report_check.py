@@ -19,6 +19,7 @@ import csv
 import html.parser
 import json
 import os
+import re
 import sys
 
 HOSTILE = '<script>alert("x")</script>\'"><img src=x onerror=alert(1)>'
@@ -106,6 +107,10 @@ def check_json(path):
     tr = mon["trend"][0]
     check(tr["metric"] == "auc" and tr["approvalValue"] == 0.91 and tr["verdict"] == "worse",
           "trend against the approval value: %s" % tr)
+    check(abs(tr.get("threshold", 0) - 0.90) < 1e-9 and
+          tr.get("thresholdSource", "").startswith("production@") and
+          tr["thresholdSource"].endswith("metric-tolerance 0.01"),
+          "the threshold: approval value minus the policy's metric-tolerance: %s" % tr)
     f = r["findings"]
     check(f["evaluated"] is True, "findings evaluated")
     check(f["summary"]["findings"] == len(f["items"]) > 0, "findings counted")
@@ -169,6 +174,22 @@ def check_html(path):
                  "Monitoring cadence", "Keys and people", "left"):
         check(fact in text, "fact %r in the HTML text" % fact)
     check(p.tags.count("svg") >= 3, "inline SVG charts: %d" % p.tags.count("svg"))
+    # a timeline per environment: versions as labelled bars, seqs in titles
+    figs = re.findall(r"<figure>(.*?)</figure>", raw, re.S)
+    tl = {e: [f for f in figs if "Versions in %s over the period" % e in f] for e in ("prod", "staging")}
+    check(all(len(v) == 1 for v in tl.values()), "one timeline per environment: %s" %
+          {e: len(v) for e, v in tl.items()})
+    prod = tl["prod"][0] if tl["prod"] else ""
+    check(">fraud@1.0</text>" in prod and ">fraud@1.1</text>" in prod and prod.count("<rect") == 2,
+          "prod's timeline: a labelled bar for fraud@1.0 and fraud@1.1")
+    check("fraud@1.0 in prod: deployed at seq" in prod and "superseded by fraud@1.1" in prod,
+          "the bar's title names its deployment seq and what ended it")
+    stg = tl["staging"][0] if tl["staging"] else ""
+    check(">risk@2.0</text>" in stg and "in service" in stg, "staging's timeline: risk@2.0 in service")
+    # the monitored metric over time, with the policy's threshold line
+    auc = [f for f in figs if "fraud@1.1 in prod: auc" in f]
+    check(len(auc) == 1 and 'class="threshold"' in auc[0] and "production@" in auc[0] and
+          auc[0].count("<circle") == 3, "the auc chart: three checks and the threshold line")
     check(p.tags.count("thead") >= 5, "tables with header rows")
     alert = raw.find('class="alert"')
     check(alert < 0, "an integrity alert on a verified ledger")
