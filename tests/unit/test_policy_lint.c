@@ -146,7 +146,7 @@ static void
 test_shipped(void **state)
 {
 	static const char *const files[] = {"production.xml", "monitoring.xml",
-					    "eu-ai-act-high-risk.xml", "sr-11-7.xml"};
+					    "eu-ai-act-high-risk.xml", "us-model-risk.xml"};
 	const char *d = getenv("MLLEDGER_TEST_DATA");
 	size_t i, j;
 
