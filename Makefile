@@ -179,6 +179,7 @@ cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/packs.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/retries.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/serve.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/clock.sh

@@ -24,7 +24,7 @@ enum ml_outcome {
 };
 
 struct ml_control {
-	char *framework;  /* "EU-AI-Act", "SR-11-7", "ISO-42001", "NIST-AI-RMF" */
+	char *framework;  /* "EU-AI-Act", "SR-26-2", "ISO-42001", "NIST-AI-RMF" */
 	char *ref;        /* "Art. 14", ... */
 };
 
