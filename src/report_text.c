@@ -46,13 +46,14 @@ md_cell(struct ml_buf *b, json_t *v)
 	free(c);
 }
 
+/* Table t over rows (an array of objects), under the heading title. */
 static void
-md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
+md_rows(struct ml_buf *b, const struct ml_report_table *t, const char *title, const json_t *rows)
 {
-	json_t *rows = ml_report_get(model, t->path), *r;
+	json_t *r;
 	size_t i, j;
 
-	ml_buf_printf(b, "\n### %s\n\n", t->title);
+	ml_buf_printf(b, "\n### %s\n\n", title);
 	if (!json_array_size(rows)) {
 		ml_buf_puts(b, "None.\n");
 		return;
@@ -71,6 +72,12 @@ md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
 		}
 		ml_buf_puts(b, "|\n");
 	}
+}
+
+static void
+md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
+{
+	md_rows(b, t, t->title, ml_report_get(model, t->path));
 }
 
 static void
@@ -138,12 +145,14 @@ md_chains(struct ml_buf *b, const json_t *model)
 	}
 }
 
+/* The findings: every one a row (ML_REPORT_DETAIL_ALL), or those that are
+ * not a pass a row each and the passes one row per rule. */
 static void
-md_findings(struct ml_buf *b, const json_t *model)
+md_findings(struct ml_buf *b, const json_t *model, enum ml_report_detail detail)
 {
-	static const char *const tabs[] = {"controls", "findings", "waivers", NULL};
+	static const char *const ctl[] = {"controls", NULL}, *const wai[] = {"waivers", NULL};
+	json_t *listed = ml_report_listed_findings(model, detail), *passes = NULL, *v;
 	const char *k;
-	json_t *v;
 
 	ml_buf_puts(b, "\n## 7. Findings\n\n");
 	json_object_foreach(ml_report_get(model, "findings.summary"), k, v) {
@@ -151,11 +160,26 @@ md_findings(struct ml_buf *b, const json_t *model)
 		md_cell(b, v);
 		ml_buf_puts(b, "\n");
 	}
-	md_tables(b, model, tabs);
+	md_tables(b, model, ctl);
+	if (!listed || (detail != ML_REPORT_DETAIL_ALL && !(passes = ml_report_passes_by_rule(model)))) {
+		b->oom = 1;
+	} else if (detail == ML_REPORT_DETAIL_ALL) {
+		md_rows(b, ml_report_table("findings"), ml_report_table("findings")->title, listed);
+	} else {
+		ml_buf_puts(b, "\nFailed, warned, waived and indeterminate findings, one row each; "
+			    "passing findings are summarised per rule (report --detail all "
+			    "lists every one; the JSON and CSV forms always do).\n");
+		md_rows(b, ml_report_table("findings"), "Findings that need attention", listed);
+		md_rows(b, ml_report_passes_table(), ml_report_passes_table()->title, passes);
+	}
+	json_decref(listed);
+	json_decref(passes);
+	md_tables(b, model, wai);
 }
 
 int
-ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
+ml_report_markdown(const json_t *model, enum ml_report_detail detail, struct ml_buf *out,
+		   struct ml_err *e)
 {
 	static const char *const inv[] = {"models", "datasets", "deployments", "retirements",
 					  "incidents", NULL};
@@ -206,7 +230,7 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 	md_tables(out, model, cmp);
 	ml_buf_puts(out, "\n## 6. Monitoring cadence\n");
 	md_tables(out, model, mon);
-	md_findings(out, model);
+	md_findings(out, model, detail);
 	ml_buf_puts(out, "\n## 8. Keys and people\n");
 	md_tables(out, model, ppl);
 	return out->oom ? ml_err_set(e, ML_EIO, "out of memory writing the Markdown report")

@@ -101,6 +101,19 @@ static const struct ml_report_table tables[] = {
 	 COLS(held_cols)},
 };
 
+/* Not a table of the model (no CSV): the rows of ml_report_passes_by_rule. */
+static const struct ml_report_column passes_cols[] = {
+	{"ruleId", "Rule"}, {"severity", "Severity"}, {"title", "Checks"},
+	{"summary", "Result"}, {"policy", "Policy"}};
+static const struct ml_report_table passes_table = {
+	"passes", "Passing findings, per rule", NULL, COLS(passes_cols)};
+
+const struct ml_report_table *
+ml_report_passes_table(void)
+{
+	return &passes_table;
+}
+
 const struct ml_report_table *
 ml_report_tables(size_t *n)
 {
@@ -225,6 +238,92 @@ static long long
 i_of(const json_t *model, const char *path)
 {
 	return (long long)json_integer_value(ml_report_get(model, path));
+}
+
+/* ---- findings for print ------------------------------------------------- */
+
+static int
+is_pass(const json_t *f)
+{
+	const char *o = json_string_value(json_object_get(f, "outcome"));
+
+	return o && !strcmp(o, "pass");
+}
+
+json_t *
+ml_report_listed_findings(const json_t *model, enum ml_report_detail detail)
+{
+	json_t *out = json_array(), *f;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	json_array_foreach(ml_report_get(model, "findings.items"), i, f)
+		if ((detail == ML_REPORT_DETAIL_ALL || !is_pass(f)) && json_array_append(out, f)) {
+			json_decref(out);
+			return NULL;
+		}
+	return out;
+}
+
+/* The row of rule (ruleId, policy) in rows, appended when new; index maps
+ * "policy\nruleId" to the row's "_pairs" set ("ref\nenv" -> true). */
+static json_t *
+rule_row(json_t *rows, json_t *index, const json_t *f)
+{
+	const char *rule = json_string_value(json_object_get(f, "ruleId"));
+	const char *pol = json_string_value(json_object_get(f, "policy"));
+	json_t *row, *pairs;
+	char key[600];
+
+	snprintf(key, sizeof key, "%.250s\n%.250s", pol ? pol : "", rule ? rule : "");
+	if ((pairs = json_object_get(index, key)))
+		return pairs;
+	row = json_pack("{s:O?, s:O?, s:O?, s:O?}", "ruleId", json_object_get(f, "ruleId"),
+			"severity", json_object_get(f, "severity"), "title",
+			json_object_get(f, "title"), "policy", json_object_get(f, "policy"));
+	pairs = json_object();
+	if (!row || !pairs || json_object_set_new(row, "_pairs", pairs) ||
+	    json_array_append_new(rows, row) || json_object_set(index, key, pairs))
+		return NULL;
+	return pairs;
+}
+
+json_t *
+ml_report_passes_by_rule(const json_t *model)
+{
+	json_t *rows = json_array(), *index = json_object(), *f, *pairs, *row;
+	size_t i, n;
+	char key[600], words[96];
+
+	if (!rows || !index)
+		goto oom;
+	json_array_foreach(ml_report_get(model, "findings.items"), i, f) {
+		const char *ref = json_string_value(json_object_get(f, "subject"));
+		const char *env = json_string_value(json_object_get(f, "environment"));
+		if (!is_pass(f))
+			continue;
+		if (!(pairs = rule_row(rows, index, f)))
+			goto oom;
+		snprintf(key, sizeof key, "%.250s\n%.250s", ref ? ref : "", env ? env : "");
+		if (json_object_set_new(pairs, key, json_true()))
+			goto oom;
+	}
+	json_array_foreach(rows, i, row) {
+		n = json_object_size(json_object_get(row, "_pairs"));
+		snprintf(words, sizeof words, "passed for %zu version/environment pair%s", n,
+			 n == 1 ? "" : "s");
+		if (json_object_del(row, "_pairs") ||
+		    json_object_set_new(row, "pairs", json_integer((json_int_t)n)) ||
+		    json_object_set_new(row, "summary", json_string(words)))
+			goto oom;
+	}
+	json_decref(index);
+	return rows;
+oom:
+	json_decref(index);
+	json_decref(rows);
+	return NULL;
 }
 
 json_t *
