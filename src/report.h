@@ -112,18 +112,21 @@ json_t *ml_report_get(const json_t *model, const char *path);
  * item of findings.items with ALL, else those whose outcome is not "pass"
  * (failed, warned, waived, indeterminate), in model order.  A new array
  * holding references to the model's items (caller json_decref); NULL when
- * out of memory. */
+ * out of memory.  Under SUMMARY they are printed with the columns of
+ * ml_report_listed_table (no controls: those belong to the rule). */
 json_t *ml_report_listed_findings(const json_t *model, enum ml_report_detail detail);
-/* The passing findings summarised per rule, in the order each rule first
- * passed: a new array (caller json_decref; NULL when out of memory) of
- * {"ruleId", "severity", "title", "policy", "pairs", "summary"} where
- * pairs counts the distinct (version, environment) pairs the rule passed
- * for and summary says so in words ("passed for 27 version/environment
- * pairs").  A rule that failed for some pairs and passed for others has a
- * row here for the passes and its failures among the listed findings. */
-json_t *ml_report_passes_by_rule(const json_t *model);
-/* The columns of those rows (path NULL: not a table of the model, no CSV). */
-const struct ml_report_table *ml_report_passes_table(void);
+/* The findings summarised per rule (policy and rule id), in the order each
+ * rule first appears: a new array (caller json_decref; NULL when out of
+ * memory) of {"ruleId", "severity", "title", "controls", "policy",
+ * "pairs", "summary"}, where pairs counts the distinct (version,
+ * environment) pairs the rule passed for and summary says so in words,
+ * with the count of each other outcome ("passed for 27
+ * version/environment pairs; failed for 2 (listed above)").  Controls are
+ * the rule's (every finding of a rule shares them). */
+json_t *ml_report_rules_summary(const json_t *model);
+/* The columns of those two (path NULL: not tables of the model, no CSV). */
+const struct ml_report_table *ml_report_listed_table(void);
+const struct ml_report_table *ml_report_rules_table(void);
 
 /* The scope as rows for people: a JSON array of [heading, text] pairs
  * (caller json_decref; NULL when out of memory). */

@@ -765,39 +765,43 @@ sec_chains(xmlNodePtr body, const json_t *model)
 	}
 }
 
-/* The findings: every one a row (ML_REPORT_DETAIL_ALL), or those that are
- * not a pass a row each and the passes one row per rule. */
+/* The findings: every one a row with its controls (ML_REPORT_DETAIL_ALL),
+ * or those that are not a pass a row each, then every rule a row: its
+ * controls and what it found (the passes counted). */
 static void
 findings_tables(xmlNodePtr s, const json_t *model, enum ml_report_detail detail)
 {
-	json_t *listed = ml_report_listed_findings(model, detail), *passes = NULL;
+	json_t *listed = ml_report_listed_findings(model, detail), *rules = NULL;
 
-	if (!listed || (detail != ML_REPORT_DETAIL_ALL && !(passes = ml_report_passes_by_rule(model)))) {
+	if (!listed || (detail != ML_REPORT_DETAIL_ALL && !(rules = ml_report_rules_summary(model)))) {
 		oom_flag = 1;
 		json_decref(listed);
 		return;
 	}
 	if (detail == ML_REPORT_DETAIL_ALL) {
 		el_text(s, "h3", NULL, ml_report_table("findings")->title);
+		if (json_array_size(listed))
+			rows_table(s, ml_report_table("findings"), listed, "findings");
+		else
+			el_text(s, "p", "none", "None.");
 	} else {
-		el_text(s, "h3", NULL, "Findings that need attention");
+		el_text(s, "h3", NULL, ml_report_listed_table()->title);
 		el_text(s, "p", "sub", "Failed, warned, waived and indeterminate findings, one row "
-			"each; passing findings are summarised per rule below (report --detail all "
-			"lists every one; the JSON and CSV forms always do).");
-	}
-	if (json_array_size(listed))
-		rows_table(s, ml_report_table("findings"), listed, "findings");
-	else
-		el_text(s, "p", "none", "None.");
-	if (passes) {
-		el_text(s, "h3", NULL, ml_report_passes_table()->title);
-		if (json_array_size(passes))
-			rows_table(s, ml_report_passes_table(), passes, "passes");
+			"each; the controls of each rule and its passing findings, counted, are in the "
+			"table per rule below (report --detail all lists every finding; the JSON and "
+			"CSV forms always do).");
+		if (json_array_size(listed))
+			rows_table(s, ml_report_listed_table(), listed, "findings listed");
+		else
+			el_text(s, "p", "none", "None.");
+		el_text(s, "h3", NULL, ml_report_rules_table()->title);
+		if (json_array_size(rules))
+			rows_table(s, ml_report_rules_table(), rules, "rules");
 		else
 			el_text(s, "p", "none", "None.");
 	}
 	json_decref(listed);
-	json_decref(passes);
+	json_decref(rules);
 }
 
 static void

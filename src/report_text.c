@@ -145,13 +145,14 @@ md_chains(struct ml_buf *b, const json_t *model)
 	}
 }
 
-/* The findings: every one a row (ML_REPORT_DETAIL_ALL), or those that are
- * not a pass a row each and the passes one row per rule. */
+/* The findings: every one a row with its controls (ML_REPORT_DETAIL_ALL),
+ * or those that are not a pass a row each, then every rule a row: its
+ * controls and what it found (the passes counted). */
 static void
 md_findings(struct ml_buf *b, const json_t *model, enum ml_report_detail detail)
 {
 	static const char *const ctl[] = {"controls", NULL}, *const wai[] = {"waivers", NULL};
-	json_t *listed = ml_report_listed_findings(model, detail), *passes = NULL, *v;
+	json_t *listed = ml_report_listed_findings(model, detail), *rules = NULL, *v;
 	const char *k;
 
 	ml_buf_puts(b, "\n## 7. Findings\n\n");
@@ -161,19 +162,20 @@ md_findings(struct ml_buf *b, const json_t *model, enum ml_report_detail detail)
 		ml_buf_puts(b, "\n");
 	}
 	md_tables(b, model, ctl);
-	if (!listed || (detail != ML_REPORT_DETAIL_ALL && !(passes = ml_report_passes_by_rule(model)))) {
+	if (!listed || (detail != ML_REPORT_DETAIL_ALL && !(rules = ml_report_rules_summary(model)))) {
 		b->oom = 1;
 	} else if (detail == ML_REPORT_DETAIL_ALL) {
-		md_rows(b, ml_report_table("findings"), ml_report_table("findings")->title, listed);
+		md_table(b, model, ml_report_table("findings"));
 	} else {
 		ml_buf_puts(b, "\nFailed, warned, waived and indeterminate findings, one row each; "
-			    "passing findings are summarised per rule (report --detail all "
-			    "lists every one; the JSON and CSV forms always do).\n");
-		md_rows(b, ml_report_table("findings"), "Findings that need attention", listed);
-		md_rows(b, ml_report_passes_table(), ml_report_passes_table()->title, passes);
+			    "the controls of each rule and its passing findings, counted, are in "
+			    "the table per rule (report --detail all lists every finding; the JSON "
+			    "and CSV forms always do).\n");
+		md_rows(b, ml_report_listed_table(), ml_report_listed_table()->title, listed);
+		md_rows(b, ml_report_rules_table(), ml_report_rules_table()->title, rules);
 	}
 	json_decref(listed);
-	json_decref(passes);
+	json_decref(rules);
 	md_tables(b, model, wai);
 }
 
