@@ -295,11 +295,15 @@ cell(xmlNodePtr tr, const char *key, json_t *v)
 	if (numeric) {
 		el_text(tr, "td", "num", c);
 	} else {
+		int id = json_is_string(v) && id_column(key);
 		vc = value_class(key, c);
-		snprintf(cls, sizeof cls, "%s%s%s", vc ? vc : "", vc ? " " : "",
-			 json_is_string(v) && id_column(key) ? "id" : "");
+		snprintf(cls, sizeof cls, "%s%s%s", vc ? vc : "", vc && id ? " " : "",
+			 id ? "id" : "");
 		td = el(tr, "td", cls[0] ? cls : NULL);
-		breakable(td, c);
+		if (id)
+			text(td, c); /* the whole cell is never broken */
+		else
+			breakable(td, c);
 	}
 	free(c);
 }

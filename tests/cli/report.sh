@@ -225,6 +225,38 @@ grep -q '<script' "$W/r.md" && bad "an unescaped <script in Markdown"
 grep -qF '&lt;script&gt;alert("x")&lt;/script&gt;' "$W/r.md" || bad "the hostile value is not there, escaped"
 end
 
+begin "--detail summary (the default): html and md list the findings that are not a pass, then one row per rule"
+[ -s "$W/r.html" ] && [ -s "$W/r.json" ] && check_py findings "$W/r.html" "$W/r.json" summary
+rep --format html --detail summary --out "$W/sum.html"
+cmp -s "$W/r.html" "$W/sum.html" || bad "--detail summary is not the default"
+grep -q '^### Findings per rule' "$W/r.md" || bad "md: no table per rule"
+grep -Eq '^\| PROD-APPROVAL \| deny \| .* \| passed for [0-9]+ version/environment pairs?[;|]' "$W/r.md" ||
+	bad "md: no 'passed for N version/environment pairs' row for PROD-APPROVAL"
+npass=$("$PY" -c 'import json,sys; print(sum(i["outcome"] == "pass" for i in json.load(open(sys.argv[1]))["findings"]["items"]))' "$W/r.json")
+[ "$npass" -gt 0 ] || bad "the fixture has no passing finding"
+sed -n '/^### Findings that need attention/,/^### /p' "$W/r.md" | grep -q '| pass |' &&
+	bad "md: a passing finding listed on its own row"
+end
+
+begin "--detail all: html and md list every finding; json and csv always do"
+rep --format html --detail all --out "$W/all.html"
+want_rc 0
+[ -s "$W/all.html" ] && [ -s "$W/r.json" ] && check_py findings "$W/all.html" "$W/r.json" all
+rep --format md --detail all --out "$W/all.md"
+nitems=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]["items"]))' "$W/r.json")
+nrows=$(sed -n '/^### Findings$/,/^### /p' "$W/all.md" | grep -c '^| [a-z]* | [a-z]* | ')
+[ "$nrows" = "$nitems" ] || bad "md --detail all: $nrows finding rows, want $nitems"
+rep --format json --detail all --out "$W/all.json"
+cmp -s "$W/r.json" "$W/all.json" || bad "--detail changed the JSON"
+rep --format csv --table findings --detail summary --out "$W/findings.csv"
+ncsv=$("$PY" -c 'import csv,sys; print(len(list(csv.reader(open(sys.argv[1], newline="")))) - 1)' "$W/findings.csv" 2>&1)
+[ "$ncsv" = "$nitems" ] || bad "findings.csv has $ncsv rows, want every finding ($nitems)"
+end
+
+begin "print markup: A4 @page, running header (origin, period), page N of M, breaks only at sensible points"
+[ -s "$W/r.html" ] && check_py print "$W/r.html"
+end
+
 begin "report --format csv: one file per table, RFC 4180, formulas neutralised"
 rep --format csv --out "$W/csv"
 want_rc 0
@@ -344,6 +376,8 @@ rep --format csv --table nope --out "$W/x"
 want_err 2 'unknown table'
 rep --format json --table models --out "$W/x"
 want_err 2 'table applies to --format csv'
+rep --format html --detail some --out "$W/x"
+want_err 2 '--detail: "some" is not summary or all'
 printf 'body { color: red }\n</style><script>alert(1)</script>\n' >"$W/evil.css"
 rep --format html --css "$W/evil.css" --out "$W/x"
 want_err 2 'stylesheet'
