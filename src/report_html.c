@@ -296,9 +296,10 @@ cell(xmlNodePtr tr, const char *key, json_t *v)
 		el_text(tr, "td", "num", c);
 	} else {
 		int id = json_is_string(v) && id_column(key);
+		int digest = !strcmp(key, "digest") || !strcmp(key, "sha256") || !strcmp(key, "root");
 		vc = value_class(key, c);
-		snprintf(cls, sizeof cls, "%s%s%s", vc ? vc : "", vc && id ? " " : "",
-			 id ? "id" : "");
+		snprintf(cls, sizeof cls, "%s%s%s", vc ? vc : "", vc && (id || digest) ? " " : "",
+			 id ? "id" : digest ? "digest" : "");
 		td = el(tr, "td", cls[0] ? cls : NULL);
 		if (id)
 			text(td, c); /* the whole cell is never broken */
@@ -726,7 +727,7 @@ chain_step(xmlNodePtr ol, const char *head, json_t *v)
 	if (json_is_array(v) && json_array_size(v) > 1) {
 		ul = el(li, "ul", NULL);
 		json_array_foreach(v, i, x)
-			el_text(ul, "li", NULL, json_string_value(json_object_get(x, "label")));
+			breakable(el(ul, "li", NULL), json_string_value(json_object_get(x, "label")));
 	} else if (json_is_null(v) || (json_is_array(v) && !json_array_size(v))) {
 		el_text(li, "span", "none", "none");
 	} else {
@@ -734,8 +735,8 @@ chain_step(xmlNodePtr ol, const char *head, json_t *v)
 		const char *verdict = json_string_value(json_object_get(v, "verdict"));
 		char cls[32];
 		snprintf(cls, sizeof cls, "v-%s", verdict ? verdict : "x");
-		el_text(li, "span", verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") ==
-			strlen(verdict) ? cls : NULL, c ? c : "");
+		breakable(el(li, "span", verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") ==
+			     strlen(verdict) ? cls : NULL), c ? c : "");
 		free(c);
 	}
 }
