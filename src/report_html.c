@@ -153,14 +153,14 @@ wbr(xmlNodePtr n)
 	}
 }
 
-/* A rule id: upper-case words joined by hyphens (PROD-EVALUATION), maybe
- * followed by punctuation. */
+/* A rule id: upper-case words joined by hyphens (PROD-EVALUATION), the
+ * first of two characters or more, maybe followed by punctuation. */
 static int
 rule_like(const char *w, size_t len)
 {
 	size_t i, hyphens = 0;
 
-	if (len > 64 || !(w[0] >= 'A' && w[0] <= 'Z'))
+	if (len > 64 || len < 4 || !(w[0] >= 'A' && w[0] <= 'Z') || w[1] == '-')
 		return 0;
 	for (i = 0; i < len && w[i] != ',' && w[i] != ';' && w[i] != ')' && w[i] != '.'; i++) {
 		if (w[i] == '-' && i + 1 < len && w[i + 1] != '-')
@@ -184,13 +184,14 @@ time_like(const char *w, size_t len)
 
 enum word_kind { W_PLAIN, W_WHOLE, W_TIME, W_LONG };
 
-/* How a whitespace-free word w[0..len) is set: NAME@VERSION and rule ids
- * whole, a time breakable only between date and time, a long word (a
+/* How a whitespace-free word w[0..len) is set: NAME@VERSION (with a
+ * hyphen: without one it does not break anyway) and rule ids whole, a time breakable only between date and time, a long word (a
  * digest, a key) every CHUNK bytes, anything else as plain text. */
 static enum word_kind
 word_kind(const char *w, size_t len)
 {
-	if ((len <= 80 && memchr(w, '@', len)) || rule_like(w, len))
+	/* only a hyphen lets a browser break inside such a word */
+	if ((len <= 80 && memchr(w, '@', len) && memchr(w, '-', len)) || rule_like(w, len))
 		return W_WHOLE;
 	if (time_like(w, len))
 		return W_TIME;
