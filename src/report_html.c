@@ -296,11 +296,12 @@ cell(xmlNodePtr tr, const char *key, json_t *v)
 	if (numeric) {
 		el_text(tr, "td", "num", c);
 	} else {
-		int id = json_is_string(v) && id_column(key);
 		int digest = !strcmp(key, "digest") || !strcmp(key, "sha256") || !strcmp(key, "root");
-		vc = value_class(key, c);
-		snprintf(cls, sizeof cls, "%s%s%s", vc ? vc : "", vc && (id || digest) ? " " : "",
-			 id ? "id" : digest ? "digest" : "");
+		int id;
+		vc = value_class(key, c); /* outcomes: one word, never broken anyway */
+		/* a name a browser could break: at a hyphen, a slash or a space */
+		id = !vc && json_is_string(v) && id_column(key) && strpbrk(c, "-/ ");
+		snprintf(cls, sizeof cls, "%s", vc ? vc : id ? "id" : digest ? "digest" : "");
 		td = el(tr, "td", cls[0] ? cls : NULL);
 		if (id)
 			text(td, c); /* the whole cell is never broken */

@@ -258,7 +258,8 @@ def check_print(path):
           "a digest with a break chance every 16 characters")
     check("</wbr>" not in raw, "a closing wbr tag")
     check('<td class="id">PROD-APPROVAL</td>' in raw, "a rule id cell that never breaks")
-    check('<td class="id">fraud@1.1</td>' in raw, "a NAME@VERSION cell that never breaks")
+    check('<td class="id">cb@2026-09</td>' in raw, "a NAME@VERSION cell that never breaks")
+    check('<td class="v-better">better</td>' in raw, "a verdict cell: its value class only")
     check('<span class="id">2026-10-05</span><wbr><span class="id">T00:00:00Z</span>' in raw,
           "a time that breaks only between date and time")
     finish()
