@@ -24,6 +24,7 @@ static const char report_usage[] =
 	"                       --out PATH [--policy ID|FILE]... [--param NAME=VALUE]...\n"
 	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
+	"                       [--detail summary|all]\n"
 	"                       [--allow-unverified] [--jobs N] [--force] [--time-tolerance H]\n"
 	"                       [--checkpoint FILE]... [--trust POLICY]\n"
 	"                       [--max-witness-age DURATION]\n"
@@ -42,6 +43,11 @@ static const char report_usage[] =
 	"                  listing every table), a DSSE signature over the files'\n"
 	"                  SHA-256 and the report's scope (ledger, checkpoint, period,\n"
 	"                  policies); check it with verify-report\n"
+	"--detail summary|all  how html and md list findings: summary (the default)\n"
+	"                  gives failed, warned, waived and indeterminate findings a row\n"
+	"                  each and passing findings one row per rule (\"passed for N\n"
+	"                  version/environment pairs\"); all, a row per finding.  json\n"
+	"                  and csv always hold every finding\n"
 	"--max-gap-days N  monitoring gaps longer than N days are flagged (default: the\n"
 	"                  max-age-days param of a --policy, as monitoring.xml has, else 7)\n"
 	"--time-tolerance H  list author times more than H hours (default 24) before\n"
@@ -270,6 +276,15 @@ write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k, i
 	return rc;
 }
 
+/* --detail summary|all (checked by check_format). */
+static enum ml_report_detail
+detail_of(const struct cli *c)
+{
+	const char *d = cli_get(c, "detail");
+
+	return d && !strcmp(d, "all") ? ML_REPORT_DETAIL_ALL : ML_REPORT_DETAIL_SUMMARY;
+}
+
 static int
 render(const struct cli *c, const char *fmt, const json_t *model, struct ml_buf *b,
        struct ml_err *e)
@@ -282,13 +297,13 @@ render(const struct cli *c, const char *fmt, const json_t *model, struct ml_buf 
 	if (!strcmp(fmt, "json"))
 		return ml_report_json(model, b, e);
 	if (!strcmp(fmt, "md"))
-		return ml_report_markdown(model, b, e);
+		return ml_report_markdown(model, detail_of(c), b, e);
 	if (!strcmp(fmt, "csv")) {
 		t = ml_report_table(cli_get(c, "table"));
 		return ml_report_csv(model, t, b, e);
 	}
 	if ((rc = read_css(c, &css, &len, e)) == ML_OK)
-		rc = ml_report_html(model, css, len, b, e);
+		rc = ml_report_html(model, css, len, detail_of(c), b, e);
 	free(css);
 	return rc;
 }
@@ -296,7 +311,7 @@ render(const struct cli *c, const char *fmt, const json_t *model, struct ml_buf 
 static int
 check_format(struct cli *c, const char *fmt)
 {
-	const char *table = cli_get(c, "table");
+	const char *table = cli_get(c, "table"), *detail = cli_get(c, "detail");
 
 	if (!fmt || (strcmp(fmt, "html") && strcmp(fmt, "md") && strcmp(fmt, "json") &&
 		     strcmp(fmt, "csv")))
@@ -305,6 +320,9 @@ check_format(struct cli *c, const char *fmt)
 		return cli_failf(c, ML_EINPUT, "--out PATH is required");
 	if (table && strcmp(fmt, "csv"))
 		return cli_failf(c, ML_EINPUT, "--table applies to --format csv");
+	if (detail && strcmp(detail, "summary") && strcmp(detail, "all"))
+		return cli_failf(c, ML_EINPUT, "--detail: \"%.40s\" is not summary or all",
+				 detail);
 	if (table && !ml_report_table(table))
 		return cli_failf(c, ML_EINPUT, "--table: unknown table \"%.40s\" (see "
 				 "reports/README.md)", table);
@@ -462,7 +480,7 @@ cmd_report(int argc, char **argv)
 	ml_err_clear(&e);
 	if ((rc = cli_parse_format(&c, argc, argv,
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
-				   "table= sign= passphrase-file= css= allow-unverified "
+				   "table= sign= passphrase-file= css= detail= allow-unverified "
 				   "max-gap-days= jobs= force time-tolerance= checkpoint= "
 				   "trust= max-witness-age=", &fmt)))
 		return rc;

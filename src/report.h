@@ -78,6 +78,12 @@ struct ml_report_opts {
 int ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t **out,
 		    struct ml_err *e);
 
+/* How the print formats (HTML, Markdown) show findings: SUMMARY (the
+ * default) gives failed, warned, waived and indeterminate findings a row
+ * each and the passing ones one row per rule; ALL a row per finding.  The
+ * JSON and CSV forms always hold every finding (they are data). */
+enum ml_report_detail { ML_REPORT_DETAIL_SUMMARY = 0, ML_REPORT_DETAIL_ALL = 1 };
+
 /* The JSON report: the model indented by two spaces, keys in model order,
  * reals with up to 15 significant digits, a final newline. */
 int ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e);
@@ -101,6 +107,26 @@ const struct ml_report_table *ml_report_tables(size_t *n);
 const struct ml_report_table *ml_report_table(const char *name);
 /* The array at a dot-separated path of the model (borrowed), or NULL. */
 json_t *ml_report_get(const json_t *model, const char *path);
+
+/* The findings a print format lists one row each under `detail`: every
+ * item of findings.items with ALL, else those whose outcome is not "pass"
+ * (failed, warned, waived, indeterminate), in model order.  A new array
+ * holding references to the model's items (caller json_decref); NULL when
+ * out of memory.  Under SUMMARY they are printed with the columns of
+ * ml_report_listed_table (no controls: those belong to the rule). */
+json_t *ml_report_listed_findings(const json_t *model, enum ml_report_detail detail);
+/* The findings summarised per rule (policy and rule id), in the order each
+ * rule first appears: a new array (caller json_decref; NULL when out of
+ * memory) of {"ruleId", "severity", "title", "controls", "policy",
+ * "pairs", "summary"}, where pairs counts the distinct (version,
+ * environment) pairs the rule passed for and summary says so in words,
+ * with the count of each other outcome ("passed for 27
+ * version/environment pairs; failed for 2 (listed above)").  Controls are
+ * the rule's (every finding of a rule shares them). */
+json_t *ml_report_rules_summary(const json_t *model);
+/* The columns of those two (path NULL: not tables of the model, no CSV). */
+const struct ml_report_table *ml_report_listed_table(void);
+const struct ml_report_table *ml_report_rules_table(void);
 
 /* The scope as rows for people: a JSON array of [heading, text] pairs
  * (caller json_decref; NULL when out of memory). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <libxml/HTMLtree.h>
+#include <libxml/parserInternals.h> /* xmlStringTextNoenc */
 #include <libxml/tree.h>
 
 #include "report.h"
@@ -113,17 +114,199 @@ value_class(const char *key, const char *v)
 	return NULL;
 }
 
+/* ---- text that breaks only where it should ------------------------------ */
+
+/* A span of s[0..len) (already cleaned) that is never broken (class id). */
+static void
+raw_text(xmlNodePtr n, const char *s, size_t len)
+{
+	xmlNodePtr t = xmlNewTextLen((const xmlChar *)s, (int)len);
+
+	if (!t || !xmlAddChild(n, t))
+		oom_flag = 1;
+}
+
+static void
+whole(xmlNodePtr n, const char *s, size_t len)
+{
+	raw_text(el(n, "span", "id"), s, len);
+}
+
+/* A line-break opportunity: the fixed markup <wbr> (a void element, which
+ * libxml2's HTML writer does not know and would close with </wbr>), as a
+ * text node the writer emits unescaped.  Nothing from the ledger is ever
+ * written this way. */
+static void
+wbr(xmlNodePtr n)
+{
+	xmlNodePtr t = xmlNewText((const xmlChar *)"<wbr>");
+
+	if (!t) {
+		oom_flag = 1;
+		return;
+	}
+	t->name = xmlStringTextNoenc; /* before xmlAddChild: never merged with text */
+	if (!xmlAddChild(n, t)) {
+		xmlFreeNode(t);
+		oom_flag = 1;
+	}
+}
+
+/* A rule id: upper-case words joined by hyphens (PROD-EVALUATION), the
+ * first of two characters or more, maybe followed by punctuation. */
+static int
+rule_like(const char *w, size_t len)
+{
+	size_t i, hyphens = 0;
+
+	if (len > 64 || len < 4 || !(w[0] >= 'A' && w[0] <= 'Z') || w[1] == '-')
+		return 0;
+	for (i = 0; i < len && w[i] != ',' && w[i] != ';' && w[i] != ')' && w[i] != '.'; i++) {
+		if (w[i] == '-' && i + 1 < len && w[i + 1] != '-')
+			hyphens++;
+		else if (!((w[i] >= 'A' && w[i] <= 'Z') || (w[i] >= '0' && w[i] <= '9')))
+			return 0;
+	}
+	return hyphens > 0;
+}
+
+/* YYYY-MM-DDTHH:MM:SS...Z */
+static int
+time_like(const char *w, size_t len)
+{
+	return len >= 20 && len <= 40 && w[4] == '-' && w[7] == '-' && w[10] == 'T' &&
+	       w[13] == ':' && memchr(w, 'Z', len);
+}
+
+#define LONG_WORD 24  /* a word longer than this gets a break chance ... */
+#define CHUNK 16      /* ... every CHUNK bytes (digests, keys, long values) */
+
+enum word_kind { W_PLAIN, W_WHOLE, W_TIME, W_LONG };
+
+/* How a whitespace-free word w[0..len) is set: NAME@VERSION (with a
+ * hyphen: without one it does not break anyway) and rule ids whole, a time breakable only between date and time, a long word (a
+ * digest, a key) every CHUNK bytes, anything else as plain text. */
+static enum word_kind
+word_kind(const char *w, size_t len)
+{
+	/* only a hyphen lets a browser break inside such a word */
+	if ((len <= 80 && memchr(w, '@', len) && memchr(w, '-', len)) || rule_like(w, len))
+		return W_WHOLE;
+	if (time_like(w, len))
+		return W_TIME;
+	return len > LONG_WORD ? W_LONG : W_PLAIN;
+}
+
+static void
+word(xmlNodePtr n, enum word_kind k, const char *w, size_t len)
+{
+	size_t i, j;
+
+	if (k == W_WHOLE) {
+		whole(n, w, len);
+	} else if (k == W_TIME) {
+		whole(n, w, 10);
+		wbr(n);
+		whole(n, w + 10, len - 10);
+	} else {
+		const char *colon = memchr(w, ':', len < 12 ? len : 12);
+		if (colon) { /* "sha256:" apart, then the hex in CHUNKs */
+			raw_text(n, w, (size_t)(colon + 1 - w));
+			wbr(n);
+			len -= (size_t)(colon + 1 - w);
+			w = colon + 1;
+		}
+		for (i = 0; i < len; i = j) {
+			j = i + CHUNK < len ? i + CHUNK : len;
+			while (j < len && ((unsigned char)w[j] & 0xc0) == 0x80)
+				j++; /* never inside a UTF-8 character */
+			if (i)
+				wbr(n);
+			raw_text(n, w + i, j - i);
+		}
+	}
+}
+
+/* Text s (cleaned here) into n, each word set by word_kind: ids and
+ * versions never broken inside, digests only at fixed intervals.  The text
+ * a reader copies is s, unchanged (wbr adds no character). */
+static void
+breakable(xmlNodePtr n, const char *s)
+{
+	char *c;
+	const char *p, *plain, *w;
+	enum word_kind k;
+
+	if (!s)
+		return;
+	if (!(c = ml_report_clean(s, strlen(s)))) {
+		oom_flag = 1;
+		return;
+	}
+	for (p = plain = c; *p;) {
+		if (*p == ' ' || *p == '\n' || *p == '\t') {
+			p++;
+			continue;
+		}
+		for (w = p; *p && *p != ' ' && *p != '\n' && *p != '\t'; p++)
+			;
+		if ((k = word_kind(w, (size_t)(p - w))) == W_PLAIN)
+			continue;
+		if (w > plain)
+			raw_text(n, plain, (size_t)(w - plain));
+		word(n, k, w, (size_t)(p - w));
+		plain = p;
+	}
+	if (p > plain)
+		raw_text(n, plain, (size_t)(p - plain));
+	free(c);
+}
+
+/* Columns that hold one name each (NAME@VERSION, a rule id, an
+ * environment, an outcome): the cell is never broken (class id). */
+static int
+id_column(const char *key)
+{
+	static const char *const ids[] = {"ref", "ruleId", "subject", "environment", "rule",
+					  "baseline", "replaces", "parent", "framework",
+					  "policy", "id", "version", "severity", "outcome",
+					  "verdict", "status", "name", "event", "kind", "seq",
+					  "deploymentSeq", "enrolledSeq", "revokedSeq", NULL};
+	size_t i;
+
+	for (i = 0; ids[i]; i++)
+		if (!strcmp(key, ids[i]))
+			return 1;
+	return 0;
+}
+
 static void
 cell(xmlNodePtr tr, const char *key, json_t *v)
 {
 	int numeric;
-	char *c = ml_report_cell(v, &numeric);
+	char *c = ml_report_cell(v, &numeric), cls[48];
+	const char *vc;
+	xmlNodePtr td;
 
 	if (!c) {
 		oom_flag = 1;
 		return;
 	}
-	el_text(tr, "td", numeric ? "num" : value_class(key, c), c);
+	if (numeric) {
+		el_text(tr, "td", "num", c);
+	} else {
+		int digest = !strcmp(key, "digest") || !strcmp(key, "sha256") || !strcmp(key, "root");
+		int id;
+		vc = value_class(key, c); /* outcomes: one word, never broken anyway */
+		/* a name a browser could break: at a hyphen, a slash or a space */
+		id = !vc && json_is_string(v) && id_column(key) && strpbrk(c, "-/ ");
+		snprintf(cls, sizeof cls, "%s", vc ? vc : id ? "id" : digest ? "digest" : "");
+		td = el(tr, "td", cls[0] ? cls : NULL);
+		if (id)
+			text(td, c); /* the whole cell is never broken */
+		else
+			breakable(td, c);
+	}
 	free(c);
 }
 
@@ -164,21 +347,16 @@ person_cell(xmlNodePtr tr, const char *key, const json_t *row)
 	return 0;
 }
 
+/* Table t over rows (an array of objects); class cls. */
 static void
-table(xmlNodePtr parent, const json_t *model, const char *name, int heading)
+rows_table(xmlNodePtr parent, const struct ml_report_table *t, const json_t *rows,
+	   const char *cls)
 {
-	const struct ml_report_table *t = ml_report_table(name);
-	json_t *rows = ml_report_get(model, t->path), *r;
 	xmlNodePtr tab, tr, body;
+	json_t *r;
 	size_t i, j;
 
-	if (heading)
-		el_text(parent, "h3", NULL, t->title);
-	if (!json_array_size(rows)) {
-		el_text(parent, "p", "none", "None.");
-		return;
-	}
-	tab = el(parent, "table", name);
+	tab = el(parent, "table", cls);
 	tr = el(el(tab, "thead", NULL), "tr", NULL);
 	for (j = 0; j < t->ncols; j++)
 		el_text(tr, "th", NULL, t->cols[j].header);
@@ -192,12 +370,27 @@ table(xmlNodePtr parent, const json_t *model, const char *name, int heading)
 }
 
 static void
+table(xmlNodePtr parent, const json_t *model, const char *name, int heading)
+{
+	const struct ml_report_table *t = ml_report_table(name);
+	json_t *rows = ml_report_get(model, t->path);
+
+	if (heading)
+		el_text(parent, "h3", NULL, t->title);
+	if (!json_array_size(rows)) {
+		el_text(parent, "p", "none", "None.");
+		return;
+	}
+	rows_table(parent, t, rows, name);
+}
+
+static void
 kv_row(xmlNodePtr tab, const char *k, const char *v)
 {
 	xmlNodePtr tr = el(tab, "tr", NULL);
 
 	el_text(tr, "th", NULL, k);
-	el_text(tr, "td", NULL, v);
+	breakable(el(tr, "td", NULL), v);
 }
 
 /* ---- SVG ------------------------------------------------------------------ */
@@ -461,9 +654,12 @@ chain_step(xmlNodePtr ol, const char *head, json_t *v)
 	el_text(li, "b", NULL, head);
 	if (json_is_array(v) && json_array_size(v) > 1) {
 		ul = el(li, "ul", NULL);
-		json_array_foreach(v, i, x)
-			key_small(el_text(ul, "li", NULL, json_string_value(json_object_get(x, "label"))),
-				  x);
+		json_array_foreach(v, i, x) {
+			xmlNodePtr item = el(ul, "li", NULL);
+
+			breakable(item, json_string_value(json_object_get(x, "label")));
+			key_small(item, x);
+		}
 	} else if (json_is_null(v) || (json_is_array(v) && !json_array_size(v))) {
 		el_text(li, "span", "none", "none");
 	} else {
@@ -471,8 +667,8 @@ chain_step(xmlNodePtr ol, const char *head, json_t *v)
 		const char *verdict = json_string_value(json_object_get(v, "verdict"));
 		char cls[32];
 		snprintf(cls, sizeof cls, "v-%s", verdict ? verdict : "x");
-		el_text(li, "span", verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") ==
-			strlen(verdict) ? cls : NULL, c ? c : "");
+		breakable(el(li, "span", verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") ==
+			     strlen(verdict) ? cls : NULL), c ? c : "");
 		key_small(li, json_is_array(v) ? json_array_get(v, 0) : v);
 		free(c);
 	}
@@ -507,8 +703,47 @@ sec_chains(xmlNodePtr body, const json_t *model)
 	}
 }
 
+/* The findings: every one a row with its controls (ML_REPORT_DETAIL_ALL),
+ * or those that are not a pass a row each, then every rule a row: its
+ * controls and what it found (the passes counted). */
 static void
-sec_findings(xmlNodePtr body, const json_t *model)
+findings_tables(xmlNodePtr s, const json_t *model, enum ml_report_detail detail)
+{
+	json_t *listed = ml_report_listed_findings(model, detail), *rules = NULL;
+
+	if (!listed || (detail != ML_REPORT_DETAIL_ALL && !(rules = ml_report_rules_summary(model)))) {
+		oom_flag = 1;
+		json_decref(listed);
+		return;
+	}
+	if (detail == ML_REPORT_DETAIL_ALL) {
+		el_text(s, "h3", NULL, ml_report_table("findings")->title);
+		if (json_array_size(listed))
+			rows_table(s, ml_report_table("findings"), listed, "findings");
+		else
+			el_text(s, "p", "none", "None.");
+	} else {
+		el_text(s, "h3", NULL, ml_report_listed_table()->title);
+		el_text(s, "p", "sub", "Failed, warned, waived and indeterminate findings, one row "
+			"each; the controls of each rule and its passing findings, counted, are in the "
+			"table per rule below (report --detail all lists every finding; the JSON and "
+			"CSV forms always do).");
+		if (json_array_size(listed))
+			rows_table(s, ml_report_listed_table(), listed, "findings listed");
+		else
+			el_text(s, "p", "none", "None.");
+		el_text(s, "h3", NULL, ml_report_rules_table()->title);
+		if (json_array_size(rules))
+			rows_table(s, ml_report_rules_table(), rules, "rules");
+		else
+			el_text(s, "p", "none", "None.");
+	}
+	json_decref(listed);
+	json_decref(rules);
+}
+
+static void
+sec_findings(xmlNodePtr body, const json_t *model, enum ml_report_detail detail)
 {
 	xmlNodePtr s = section(body, "findings", "7. Findings"), ul = el(s, "ul", "summary");
 	json_t *lines = ml_report_findings_lines(model), *v;
@@ -522,7 +757,7 @@ sec_findings(xmlNodePtr body, const json_t *model)
 	chart_severity(s, model);
 	chart_controls(s, model);
 	table(s, model, "controls", 1);
-	table(s, model, "findings", 1);
+	findings_tables(s, model, detail);
 	table(s, model, "waivers", 1);
 }
 
@@ -573,7 +808,8 @@ flush(xmlOutputBufferPtr ob, xmlNodePtr body)
 }
 
 static void
-sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model)
+sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model,
+	 enum ml_report_detail detail)
 {
 	xmlNodePtr s;
 
@@ -597,7 +833,7 @@ sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model)
 	ml_report_svg_trends(s, model, &oom_flag);
 	table(s, model, "monitoring", 0);
 	flush(ob, body);
-	sec_findings(body, model);
+	sec_findings(body, model, detail);
 	flush(ob, body);
 	s = section(body, "people", "8. Keys and people");
 	table(s, model, "keys", 1);
@@ -611,10 +847,53 @@ sections(xmlOutputBufferPtr ob, xmlNodePtr body, const json_t *model)
 
 /* ---- the document ----------------------------------------------------------- */
 
+int
+ml_report_css_string(const char *s, struct ml_buf *out)
+{
+	char *c = ml_report_clean(s, strlen(s));
+	const unsigned char *p;
+
+	if (!c)
+		return ML_EIO;
+	ml_buf_puts(out, "\"");
+	for (p = (const unsigned char *)c; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || strchr("\"\\'<>&", *p))
+			ml_buf_printf(out, "\\%x ", *p);
+		else
+			ml_buf_append(out, p, 1);
+	}
+	ml_buf_puts(out, "\"");
+	free(c);
+	return out->oom ? ML_EIO : ML_OK;
+}
+
+/* The running header of printed pages (report.css sets its look and the
+ * page numbers): the ledger origin and the period, as a CSS string. */
+static void
+page_header(xmlNodePtr style, const json_t *model)
+{
+	struct ml_buf b = {0};
+	char run[400];
+	xmlNodePtr t;
+
+	snprintf(run, sizeof run, "Audit report \xc2\xb7 %.200s \xc2\xb7 %.40s to %.40s",
+		 jstr(model, "scope.ledger.origin"), jstr(model, "scope.from"),
+		 jstr(model, "scope.to"));
+	ml_buf_puts(&b, "\n/* the running header of this report (emitted by mlledger) */\n"
+		    "@page { @top-left { content: ");
+	ml_report_css_string(run, &b);
+	ml_buf_puts(&b, "; } }\n");
+	if (b.oom || !(t = xmlNewTextLen((const xmlChar *)b.data, (int)b.len)) ||
+	    !xmlAddChild(style, t))
+		oom_flag = 1;
+	ml_buf_free(&b);
+}
+
 /* The document: the head is written whole, then the body's sections one by
  * one (flush); the html and body tags are fixed text. */
 static void
-document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css_len)
+document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css_len,
+	 enum ml_report_detail detail)
 {
 	xmlDocPtr doc = htmlNewDocNoDtD(NULL, NULL);
 	xmlNodePtr html, head, body, st;
@@ -642,11 +921,12 @@ document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css
 	st = el(head, "style", NULL);
 	if (!xmlAddChild(st, xmlNewTextLen((const xmlChar *)css, (int)css_len)))
 		oom_flag = 1;
+	page_header(st, model);
 	body = el(html, "body", NULL);
 	xmlOutputBufferWriteString(ob, "<!DOCTYPE html>\n<html lang=\"en\">\n");
 	htmlNodeDumpFormatOutput(ob, doc, head, "UTF-8", 1);
 	xmlOutputBufferWriteString(ob, "\n<body>\n");
-	sections(ob, body, model);
+	sections(ob, body, model, detail);
 	xmlOutputBufferWriteString(ob, "</body>\n</html>\n");
 	xmlFreeDoc(doc);
 }
@@ -662,8 +942,8 @@ append_out(void *ctx, const char *bytes, int len)
 }
 
 int
-ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_buf *out,
-	       struct ml_err *e)
+ml_report_html(const json_t *model, const char *css, size_t css_len,
+	       enum ml_report_detail detail, struct ml_buf *out, struct ml_err *e)
 {
 	xmlOutputBufferPtr ob;
 	size_t i;
@@ -681,7 +961,7 @@ ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_b
 	 * second copy of a document that can be large is ever held */
 	ob = xmlOutputBufferCreateIO(append_out, NULL, out, NULL); /* UTF-8 in and out */
 	if (ob) {
-		document(ob, model, css, css_len);
+		document(ob, model, css, css_len, detail);
 		xmlOutputBufferClose(ob);
 	}
 	if (oom_flag)

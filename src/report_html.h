@@ -20,15 +20,25 @@
 
 #include <jansson.h>
 
+#include "report.h"
 #include "util.h"
 
 /* The stylesheet compiled in (reports/report.css). */
 const char *ml_report_default_css(size_t *len);
 
 /* Appends the HTML report to out.  css (len bytes, NULL: the default) is
- * inlined; ML_EINPUT when it contains "</" (it could end the style
- * element).  ML_EIO when out of memory. */
-int ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_buf *out,
-		   struct ml_err *e);
+ * inlined, followed by the @page rule of the running header (the ledger
+ * origin and the period, see ml_report_css_string); ML_EINPUT when css
+ * contains "</" (it could end the style element).  detail: how findings
+ * are listed (report.h).  ML_EIO when out of memory. */
+int ml_report_html(const json_t *model, const char *css, size_t css_len,
+		   enum ml_report_detail detail, struct ml_buf *out, struct ml_err *e);
+
+/* Appends s as a quoted CSS string that is safe inside a style element:
+ * cleaned (ml_report_clean), then every control character, DEL and each of
+ * " \ ' < > & written as a CSS hex escape ("\3c "), so the value can
+ * neither end the string, the rule nor the element.  ML_EIO when out of
+ * memory. */
+int ml_report_css_string(const char *s, struct ml_buf *out);
 
 #endif

@@ -65,13 +65,14 @@ md_person(struct ml_buf *b, const char *key, json_t *row)
 	}
 }
 
+/* Table t over rows (an array of objects), under the heading title. */
 static void
-md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
+md_rows(struct ml_buf *b, const struct ml_report_table *t, const char *title, const json_t *rows)
 {
-	json_t *rows = ml_report_get(model, t->path), *r;
+	json_t *r;
 	size_t i, j;
 
-	ml_buf_printf(b, "\n### %s\n\n", t->title);
+	ml_buf_printf(b, "\n### %s\n\n", title);
 	if (!json_array_size(rows)) {
 		ml_buf_puts(b, "None.\n");
 		return;
@@ -90,6 +91,12 @@ md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
 		}
 		ml_buf_puts(b, "|\n");
 	}
+}
+
+static void
+md_table(struct ml_buf *b, const json_t *model, const struct ml_report_table *t)
+{
+	md_rows(b, t, t->title, ml_report_get(model, t->path));
 }
 
 static void
@@ -157,11 +164,15 @@ md_chains(struct ml_buf *b, const json_t *model)
 	}
 }
 
+/* The findings: every one a row with its controls (ML_REPORT_DETAIL_ALL),
+ * or those that are not a pass a row each, then every rule a row: its
+ * controls and what it found (the passes counted). */
 static void
-md_findings(struct ml_buf *b, const json_t *model)
+md_findings(struct ml_buf *b, const json_t *model, enum ml_report_detail detail)
 {
-	static const char *const tabs[] = {"controls", "findings", "waivers", NULL};
+	static const char *const ctl[] = {"controls", NULL}, *const wai[] = {"waivers", NULL};
 	json_t *lines = ml_report_findings_lines(model), *v;
+	json_t *listed = ml_report_listed_findings(model, detail), *rules = NULL;
 	size_t i;
 
 	ml_buf_puts(b, "\n## 7. Findings\n\n");
@@ -173,7 +184,22 @@ md_findings(struct ml_buf *b, const json_t *model)
 		ml_buf_puts(b, "\n");
 	}
 	json_decref(lines);
-	md_tables(b, model, tabs);
+	md_tables(b, model, ctl);
+	if (!listed || (detail != ML_REPORT_DETAIL_ALL && !(rules = ml_report_rules_summary(model)))) {
+		b->oom = 1;
+	} else if (detail == ML_REPORT_DETAIL_ALL) {
+		md_table(b, model, ml_report_table("findings"));
+	} else {
+		ml_buf_puts(b, "\nFailed, warned, waived and indeterminate findings, one row each; "
+			    "the controls of each rule and its passing findings, counted, are in "
+			    "the table per rule (report --detail all lists every finding; the JSON "
+			    "and CSV forms always do).\n");
+		md_rows(b, ml_report_listed_table(), ml_report_listed_table()->title, listed);
+		md_rows(b, ml_report_rules_table(), ml_report_rules_table()->title, rules);
+	}
+	json_decref(listed);
+	json_decref(rules);
+	md_tables(b, model, wai);
 }
 
 /* The Markdown anchor of a section's heading (GitHub's slugs of the
@@ -273,7 +299,8 @@ md_trends(struct ml_buf *b, const json_t *model)
 }
 
 int
-ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
+ml_report_markdown(const json_t *model, enum ml_report_detail detail, struct ml_buf *out,
+		   struct ml_err *e)
 {
 	static const char *const inv[] = {"models", "datasets", "deployments", "retirements",
 					  "incidents", NULL};
@@ -326,7 +353,7 @@ ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e)
 	ml_buf_puts(out, "\n## 6. Monitoring cadence\n");
 	md_tables(out, model, mon);
 	md_trends(out, model);
-	md_findings(out, model);
+	md_findings(out, model, detail);
 	ml_buf_puts(out, "\n## 8. Keys and people\n");
 	md_tables(out, model, ppl);
 	return out->oom ? ml_err_set(e, ML_EIO, "out of memory writing the Markdown report")

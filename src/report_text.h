@@ -22,8 +22,10 @@
 #include "report.h"
 #include "util.h"
 
-/* Appends the Markdown report to out.  ML_EIO when out of memory. */
-int ml_report_markdown(const json_t *model, struct ml_buf *out, struct ml_err *e);
+/* Appends the Markdown report to out; detail: how findings are listed
+ * (report.h).  ML_EIO when out of memory. */
+int ml_report_markdown(const json_t *model, enum ml_report_detail detail, struct ml_buf *out,
+		       struct ml_err *e);
 /* Appends table t as CSV (a header row, then one row per object).  ML_EIO
  * when out of memory. */
 int ml_report_csv(const json_t *model, const struct ml_report_table *t, struct ml_buf *out,

@@ -101,6 +101,32 @@ static const struct ml_report_table tables[] = {
 	 COLS(held_cols)},
 };
 
+/* Not tables of the model (no CSV): what html and md print of the
+ * findings under --detail summary (report.h). */
+static const struct ml_report_column listed_cols[] = {
+	{"severity", "Severity"}, {"outcome", "Outcome"}, {"ruleId", "Rule"},
+	{"subject", "Subject"}, {"environment", "Environment"}, {"message", "Message"},
+	{"seqs", "Seqs"}, {"waiver", "Waiver"}, {"policy", "Policy"}};
+static const struct ml_report_table listed_table = {
+	"findings-listed", "Findings that need attention", NULL, COLS(listed_cols)};
+static const struct ml_report_column rules_cols[] = {
+	{"ruleId", "Rule"}, {"severity", "Severity"}, {"title", "Checks"},
+	{"summary", "Result"}, {"controls", "Controls"}, {"policy", "Policy"}};
+static const struct ml_report_table rules_table = {
+	"rules", "Findings per rule", NULL, COLS(rules_cols)};
+
+const struct ml_report_table *
+ml_report_listed_table(void)
+{
+	return &listed_table;
+}
+
+const struct ml_report_table *
+ml_report_rules_table(void)
+{
+	return &rules_table;
+}
+
 const struct ml_report_table *
 ml_report_tables(size_t *n)
 {
@@ -225,6 +251,117 @@ static long long
 i_of(const json_t *model, const char *path)
 {
 	return (long long)json_integer_value(ml_report_get(model, path));
+}
+
+/* ---- findings for print ------------------------------------------------- */
+
+static int
+is_pass(const json_t *f)
+{
+	const char *o = json_string_value(json_object_get(f, "outcome"));
+
+	return o && !strcmp(o, "pass");
+}
+
+json_t *
+ml_report_listed_findings(const json_t *model, enum ml_report_detail detail)
+{
+	json_t *out = json_array(), *f;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	json_array_foreach(ml_report_get(model, "findings.items"), i, f)
+		if ((detail == ML_REPORT_DETAIL_ALL || !is_pass(f)) && json_array_append(out, f)) {
+			json_decref(out);
+			return NULL;
+		}
+	return out;
+}
+
+/* The row of rule (policy, ruleId) in rows, appended when new, found
+ * through index ("policy\nruleId" -> row).  The row carries "_pairs" (the
+ * passing "ref\nenv" -> true) and "_others" (outcome -> count) until
+ * ml_report_rules_summary replaces them with words. */
+static json_t *
+rule_row(json_t *rows, json_t *index, const json_t *f)
+{
+	const char *rule = json_string_value(json_object_get(f, "ruleId"));
+	const char *pol = json_string_value(json_object_get(f, "policy"));
+	json_t *row;
+	char key[600];
+
+	snprintf(key, sizeof key, "%.250s\n%.250s", pol ? pol : "", rule ? rule : "");
+	if ((row = json_object_get(index, key)))
+		return row;
+	row = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:o, s:o}", "ruleId",
+			json_object_get(f, "ruleId"), "severity", json_object_get(f, "severity"),
+			"title", json_object_get(f, "title"), "controls",
+			json_object_get(f, "controls"), "policy", json_object_get(f, "policy"),
+			"_pairs", json_object(), "_others", json_object());
+	if (!row || json_array_append_new(rows, row) || json_object_set(index, key, row))
+		return NULL;
+	return row;
+}
+
+/* "passed for N version/environment pairs", then "; failed for N" etc. for
+ * the other outcomes, "(listed above)" when there are any. */
+static json_t *
+rule_words(const json_t *row)
+{
+	struct ml_buf b = {0};
+	const char *k;
+	json_t *v, *s;
+	size_t n = json_object_size(json_object_get(row, "_pairs"));
+
+	ml_buf_printf(&b, "passed for %zu version/environment pair%s", n, n == 1 ? "" : "s");
+	json_object_foreach(json_object_get(row, "_others"), k, v)
+		ml_buf_printf(&b, "; %s for %lld", !strcmp(k, "fail") ? "failed" : k,
+			      (long long)json_integer_value(v));
+	if (json_object_size(json_object_get(row, "_others")))
+		ml_buf_puts(&b, " (listed above)");
+	ml_buf_append(&b, "", 1);
+	s = b.oom ? NULL : json_string((const char *)b.data);
+	ml_buf_free(&b);
+	return s;
+}
+
+json_t *
+ml_report_rules_summary(const json_t *model)
+{
+	json_t *rows = json_array(), *index = json_object(), *f, *row, *others;
+	size_t i;
+	char key[600];
+
+	if (!rows || !index)
+		goto oom;
+	json_array_foreach(ml_report_get(model, "findings.items"), i, f) {
+		const char *ref = json_string_value(json_object_get(f, "subject"));
+		const char *env = json_string_value(json_object_get(f, "environment"));
+		const char *o = json_string_value(json_object_get(f, "outcome"));
+		if (!(row = rule_row(rows, index, f)))
+			goto oom;
+		snprintf(key, sizeof key, "%.250s\n%.250s", ref ? ref : "", env ? env : "");
+		others = json_object_get(row, "_others");
+		if (is_pass(f) ? json_object_set_new(json_object_get(row, "_pairs"), key, json_true())
+			       : json_object_set_new(others, o ? o : "?", json_integer(
+					 json_integer_value(json_object_get(others, o ? o : "?")) + 1)))
+			goto oom;
+	}
+	json_array_foreach(rows, i, row) {
+		json_t *w = rule_words(row);
+		if (!w || json_object_set_new(row, "pairs", json_integer((json_int_t)json_object_size(
+					 json_object_get(row, "_pairs")))) ||
+		    json_object_set_new(row, "summary", w) || json_object_del(row, "_pairs") ||
+		    json_object_del(row, "_others"))
+			goto oom;
+	}
+	json_decref(index);
+	return rows;
+oom:
+	json_decref(index);
+	json_decref(rows);
+	return NULL;
 }
 
 json_t *

@@ -15,8 +15,12 @@
 # escaping, CSV formula neutralisation), reproducibility, signatures, the
 # refusal of a ledger that fails verification, every error exit, and a
 # render to PDF and PNG with headless Chromium (skipped, visibly, without
-# it).  Output: "ok - NAME" / "not ok - NAME: DETAIL" lines, then
-# "N passed, N failed"; exits 1 when any case failed.
+# it), with the page count of the demo report and of a ledger of 32 model
+# versions bounded, and the printed text read back with pdftotext (rule ids
+# and NAME@VERSION whole, running header, page numbers; skipped, visibly,
+# without poppler-utils).  Output: "ok - NAME" / "not ok - NAME: DETAIL" /
+# "ok - NAME # SKIP WHY" lines, then "N passed, N failed, N skipped"; exits
+# 1 when any case failed.
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	if command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
@@ -55,7 +59,8 @@ end() {
 	if [ -z "$WHY" ]; then PASS=$((PASS + 1)); echo "ok - $CASE"
 	else FAIL=$((FAIL + 1)); echo "not ok - $CASE: $WHY"; fi
 }
-skip() { PASS=$((PASS + 1)); echo "ok - $1 # SKIP $2"; }
+SKIP=0
+skip() { SKIP=$((SKIP + 1)); echo "ok - $1 # SKIP $2"; }
 run() { "$@" >"$OUT" 2>"$ERR"; RC=$?; }
 snip() { tr '\n' ' ' <"$1" | cut -c1-300; }
 want_rc() { [ "$RC" = "$1" ] || bad "exit $RC, want $1 (stderr: $(snip "$ERR"))"; }
@@ -316,6 +321,38 @@ for mode in declared open; do
 done
 end
 
+begin "--detail summary (the default): html and md list the findings that are not a pass, then one row per rule"
+[ -s "$W/r.html" ] && [ -s "$W/r.json" ] && check_py findings "$W/r.html" "$W/r.json" summary
+rep --format html --detail summary --out "$W/sum.html"
+cmp -s "$W/r.html" "$W/sum.html" || bad "--detail summary is not the default"
+grep -q '^### Findings per rule' "$W/r.md" || bad "md: no table per rule"
+grep -Eq '^\| PROD-APPROVAL \| deny \| .* \| passed for [0-9]+ version/environment pairs?[;|]' "$W/r.md" ||
+	bad "md: no 'passed for N version/environment pairs' row for PROD-APPROVAL"
+npass=$("$PY" -c 'import json,sys; print(sum(i["outcome"] == "pass" for i in json.load(open(sys.argv[1]))["findings"]["items"]))' "$W/r.json")
+[ "$npass" -gt 0 ] || bad "the fixture has no passing finding"
+sed -n '/^### Findings that need attention/,/^### /p' "$W/r.md" | grep -q '| pass |' &&
+	bad "md: a passing finding listed on its own row"
+end
+
+begin "--detail all: html and md list every finding; json and csv always do"
+rep --format html --detail all --out "$W/all.html"
+want_rc 0
+[ -s "$W/all.html" ] && [ -s "$W/r.json" ] && check_py findings "$W/all.html" "$W/r.json" all
+rep --format md --detail all --out "$W/all.md"
+nitems=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]["items"]))' "$W/r.json")
+nrows=$(sed -n '/^### Findings$/,/^### /p' "$W/all.md" | grep -c '^| [a-z]* | [a-z]* | ')
+[ "$nrows" = "$nitems" ] || bad "md --detail all: $nrows finding rows, want $nitems"
+rep --format json --detail all --out "$W/all.json"
+cmp -s "$W/r.json" "$W/all.json" || bad "--detail changed the JSON"
+rep --format csv --table findings --detail summary --out "$W/findings.csv"
+ncsv=$("$PY" -c 'import csv,sys; print(len(list(csv.reader(open(sys.argv[1], newline="")))) - 1)' "$W/findings.csv" 2>&1)
+[ "$ncsv" = "$nitems" ] || bad "findings.csv has $ncsv rows, want every finding ($nitems)"
+end
+
+begin "print markup: A4 @page, running header (origin, period), page N of M, breaks only at sensible points"
+[ -s "$W/r.html" ] && check_py print "$W/r.html"
+end
+
 begin "report --format csv: one file per table, RFC 4180, formulas neutralised"
 rep --format csv --out "$W/csv"
 want_rc 0
@@ -446,6 +483,8 @@ rep --format csv --table nope --out "$W/x"
 want_err 2 'unknown table'
 rep --format json --table models --out "$W/x"
 want_err 2 'table applies to --format csv'
+rep --format html --detail some --out "$W/x"
+want_err 2 '--detail: "some" is not summary or all'
 printf 'body { color: red }\n</style><script>alert(1)</script>\n' >"$W/evil.css"
 rep --format html --css "$W/evil.css" --out "$W/x"
 want_err 2 'stylesheet'
@@ -474,29 +513,137 @@ run "$M" verify-report --help
 want_rc 0
 end
 
-# ---- headless Chromium ----------------------------------------------------
+# ---- headless Chromium: print to PDF, count pages, read the text -----------
+
+# The demo (tools/demo.sh, run in $W with the repository's policies) and a
+# ledger of 32 model versions (tests/cli/report_many.py: 8 families, each
+# version deployed to staging and prod, so 64 evidence chains), as HTML.
+# Page bounds on A4: the demo at most 8 (today 6: room for the executive
+# summary and sign-off sections); 32 versions at most 22 (today 19: 64
+# deployments keep an evidence chain each, about 8 to a page in two
+# columns, and 42 failed findings a row each; 3 pages of headroom for the
+# summary and sign-off sections, not for a return of the old layout, which
+# took 38).
+many_fixture() {
+	local B=$W/many
+	mkdir -p "$B/k"
+	for k in admin ci alice bob; do "$M" key new "$k" --dir "$B/k" >/dev/null; done
+	"$M" --ledger "$B/m.db" init --key "$B/k/admin.key" --origin report-test/many \
+		--governance "$UNGATED" >/dev/null || return 1
+	for k in ci alice bob; do
+		"$M" key possess --key "$B/k/$k.key" --origin report-test/many --out "$B/k/$k.pop" \
+			--force >/dev/null || return 1
+	done
+	"$PY" -c 'import json,sys
+for k, r in (("ci", ["engineer"]), ("alice", ["approver"]), ("bob", ["approver", "validator"])):
+    pop = json.load(open(sys.argv[1] + "/" + k + ".pop"))
+    print(json.dumps({"kind": "key-enrollment", "key": pop["key"], "roles": r, "person": pop["person"],
+                      "possession": pop["possession"], "time": "2026-03-01T00:00:00Z"}))' "$B/k" >"$B/e.jsonl"
+	"$M" --ledger "$B/m.db" import "$B/e.jsonl" --key "$B/k/admin.key" >/dev/null || return 1
+	for w in ci bob alice; do
+		"$PY" "$here/report_many.py" "$w" 32 >"$B/$w.jsonl" &&
+			"$M" --ledger "$B/m.db" import "$B/$w.jsonl" --key "$B/k/$w.key" >/dev/null || return 1
+	done
+	"$M" --ledger "$B/m.db" policy record "$PROD" --key "$B/k/admin.key" >/dev/null || return 1
+	"$PY" "$here/report_many.py" refs 32 | while read -r ref env; do
+		"$M" --ledger "$B/m.db" gate --policy production "$ref" --env "$env" \
+			--key "$B/k/ci.key" >/dev/null 2>&1
+		[ $? -le 1 ] || echo "gate $ref $env failed"
+	done | grep -q . && return 1
+	"$PY" "$here/report_many.py" deploy 32 >"$B/d.jsonl" &&
+		"$M" --ledger "$B/m.db" import "$B/d.jsonl" --key "$B/k/ci.key" >/dev/null
+}
 
 CHROME=$(command -v chromium || command -v chromium-browser || true)
+PDFTOTEXT=$(command -v pdftotext || true)
 if [ -n "$CHROME" ] && [ -s "$W/r.html" ]; then
-	begin "headless Chromium renders the HTML report to PDF and to a screenshot"
 	mkdir -p "$W/chrome"
+	# chrome FILE.html ARGS...
 	chrome() {
+		local f=$1
+		shift
 		timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run \
 			--disable-background-networking --user-data-dir="$W/chrome" "$@" \
-			"file://$W/r.html" >"$W/chrome.log" 2>&1
+			"file://$f" >"$W/chrome.log" 2>&1
 	}
-	chrome --print-to-pdf="$W/r.pdf" --no-pdf-header-footer || bad "print-to-pdf failed: $(tail -c 300 "$W/chrome.log")"
-	[ "$(head -c 5 "$W/r.pdf" 2>/dev/null)" = "%PDF-" ] || bad "no PDF"
+	# to_pdf FILE.html: FILE.pdf, and FILE.txt when pdftotext is there
+	to_pdf() {
+		chrome "$1" --print-to-pdf="${1%.html}.pdf" --no-pdf-header-footer ||
+			bad "print-to-pdf of $1 failed: $(tail -c 300 "$W/chrome.log")"
+		[ "$(head -c 5 "${1%.html}.pdf" 2>/dev/null)" = "%PDF-" ] || bad "no PDF of $1"
+		grep -Eq 'net::ERR|Refused to|Failed to load' "$W/chrome.log" &&
+			bad "chromium: $(grep -E 'net::ERR|Refused|Failed to load' "$W/chrome.log" | head -1)"
+		[ -z "$PDFTOTEXT" ] || "$PDFTOTEXT" "${1%.html}.pdf" "${1%.html}.txt" ||
+			bad "pdftotext ${1%.html}.pdf failed"
+	}
+
+	begin "headless Chromium renders the HTML report to PDF and to a screenshot"
+	to_pdf "$W/r.html"
 	[ "$(wc -c <"$W/r.pdf" 2>/dev/null || echo 0)" -gt 20000 ] || bad "the PDF is too small"
-	chrome --screenshot="$W/r.png" --window-size=1200,1600 || bad "screenshot failed"
+	chrome "$W/r.html" --screenshot="$W/r.png" --window-size=1200,1600 || bad "screenshot failed"
 	[ "$(head -c 8 "$W/r.png" 2>/dev/null | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] ||
 		bad "no PNG"
-	grep -Eq 'net::ERR|Refused to|Failed to load' "$W/chrome.log" && bad "chromium: $(grep -E 'net::ERR|Refused|Failed to load' "$W/chrome.log" | head -1)"
 	end
+
+	begin "the demo report prints on at most 8 A4 pages"
+	mkdir -p "$W/demo-run/reports"
+	ln -s "$REPO/policies" "$W/demo-run/policies"
+	ln -s "$REPO/clients" "$W/demo-run/clients"
+	(cd "$W/demo-run" && sh "$REPO/tools/demo.sh" "$M") >"$W/demo.log" 2>&1 ||
+		bad "tools/demo.sh failed: $(tail -c 300 "$W/demo.log")"
+	if [ -s "$W/demo-run/reports/demo.html" ]; then
+		to_pdf "$W/demo-run/reports/demo.html"
+		check_py pages 8 "$W/demo-run/reports/demo.pdf"
+		echo "# demo report: $(cat "$W/.py")"
+	fi
+	end
+
+	begin "a report over 30 model versions prints on at most 22 A4 pages"
+	many_fixture || bad "the 32-version fixture failed"
+	MANY="--from 2026-04-01 --to 2026-09-30 --time-tolerance 87600 --as-of $AS_OF --generated-at 2027-01-05T09:00:00Z"
+	run "$M" --ledger "$W/many/m.db" report --policy "$PROD" $MANY --format html --out "$W/many.html"
+	want_rc 0
+	run "$M" --ledger "$W/many/m.db" report --policy "$PROD" $MANY --format json --out "$W/many.json"
+	want_rc 0
+	[ "$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["inventory"]["models"]))' "$W/many.json" 2>&1)" -gt 30 ] ||
+		bad "the fixture does not have over 30 model versions"
+	if [ -s "$W/many.html" ]; then
+		to_pdf "$W/many.html"
+		check_py pages 22 "$W/many.pdf"
+		echo "# 32 model versions: $(cat "$W/.py")"
+	fi
+	end
+
+	if [ -n "$PDFTOTEXT" ]; then
+		begin "printed text: rule ids and NAME@VERSION whole, the running header and Page N of M on every page"
+		[ -s "$W/r.txt" ] && check_py pdftext "$W/r.txt" PROD-APPROVAL fraud@1.1 risk@2.0 \
+			"Audit report · report-test/ledger · 2026-10-01 to 2026-12-31"
+		[ -s "$W/demo-run/reports/demo.txt" ] && check_py pdftext "$W/demo-run/reports/demo.txt" \
+			$("$PY" "$here/report_check.py" counts "$W/demo-run/reports/demo.json" PROD-EVALUATION \
+				fraud-detector@3.1.0) PROD-APPROVAL demo.mlledger.example/fraud
+		[ -s "$W/many.txt" ] && check_py pdftext "$W/many.txt" \
+			$("$PY" "$here/report_check.py" counts "$W/many.json" PROD-EVALUATION \
+				kyc-document-classifier@1.3.0) collections-priority@1.2.0 PROD-GATED \
+			"Audit report · report-test/many · 2026-04-01 to 2026-09-30"
+		end
+	else
+		echo "# NOTICE: pdftotext is not installed: the printed-text test is SKIPPED (apt-get install poppler-utils, or make deps)"
+		skip "printed text: ids whole, running header, page numbers" "pdftotext absent"
+	fi
+	# the pages as PNG, to look at (KEEP=1 keeps $W)
+	if command -v pdftoppm >/dev/null 2>&1 && [ -n "${KEEP:-}" ]; then
+		for f in r demo-run/reports/demo many; do
+			[ -s "$W/$f.pdf" ] && pdftoppm -r 60 -png "$W/$f.pdf" "$W/$f-page"
+		done
+		echo "# page images: $W/*-page-*.png"
+	fi
 else
-	echo "# NOTICE: chromium is not installed: the PDF/screenshot test is SKIPPED (apt-get install chromium, or make deps)"
+	echo "# NOTICE: chromium is not installed: the PDF/screenshot tests are SKIPPED (apt-get install chromium, or make deps)"
 	skip "headless Chromium renders the HTML report" "chromium absent"
+	skip "the demo report prints on at most 8 A4 pages" "chromium absent"
+	skip "a report over 30 model versions prints on at most 22 A4 pages" "chromium absent"
+	skip "printed text: ids whole, running header, page numbers" "chromium absent"
 fi
 
-echo "$PASS passed, $FAIL failed"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" = 0 ]

@@ -10,6 +10,15 @@
                                             plain labels and people by name
     report_check.py direction declared|open R.json R.html
                                             metric verdicts by declared direction
+    report_check.py findings REPORT.html REPORT.json summary|all
+                                            the findings as --detail prints them
+    report_check.py print REPORT.html       print markup: running header, breaks
+    report_check.py pages MAX FILE.pdf      at most MAX pages (prints the count)
+    report_check.py pdftext FILE.txt WORD[:N]...  pdftotext output: each WORD
+                                            whole (at least N times), page numbers,
+                                            the running header
+    report_check.py counts REPORT.json RULE REF   "RULE:N REF:N" for pdftext: how
+                                            often the print shows them at least
 
 Prints one line per failed check and exits 1 when any failed.  The fixture
 (see report.sh) has hostile values: HOSTILE below, a 60,000-byte string, and
@@ -194,6 +203,135 @@ def check_html(path):
     alert = raw.find('class="alert"')
     check(alert < 0, "an integrity alert on a verified ledger")
     finish()
+
+
+class Tables(html.parser.HTMLParser):
+    """The rows of every table: (class, [[cell text, ...], ...])."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.cell, self.in_body = [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append((dict(attrs).get("class") or "", []))
+        elif tag == "tbody":
+            self.in_body = True
+        elif tag == "tr" and self.in_body and self.tables:
+            self.tables[-1][1].append([])
+        elif tag == "td" and self.in_body and self.tables:
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            self.tables[-1][1][-1].append("".join(self.cell))
+            self.cell = None
+        elif tag in ("tbody", "table"):
+            self.in_body = False
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def check_findings(path, json_path, mode):
+    items = json.load(open(json_path, encoding="utf-8"))["findings"]["items"]
+    p = Tables()
+    p.feed(open(path, encoding="utf-8").read())
+    tables = {c: rows for c, rows in p.tables}
+    passes = [i for i in items if i["outcome"] == "pass"]
+    check(passes and len(passes) < len(items), "the fixture has passing and other findings")
+    if mode == "all":
+        check(len(tables.get("findings", [])) == len(items),
+              "--detail all: %d finding rows, want %d" % (len(tables.get("findings", [])), len(items)))
+        check("rules" not in tables and "findings listed" not in tables, "--detail all: no summary")
+        finish()
+    listed = tables.get("findings listed", [])
+    check(len(listed) == len(items) - len(passes),
+          "summary: %d listed rows, want %d (every finding that is not a pass)" %
+          (len(listed), len(items) - len(passes)))
+    check(all(r[1] != "pass" for r in listed), "a passing finding listed on its own row")
+    rules = {}
+    for i in items:
+        rules.setdefault((i["policy"], i["ruleId"]), []).append(i)
+    rows = tables.get("rules", [])
+    check(len(rows) == len(rules), "summary: %d rule rows, want %d" % (len(rows), len(rules)))
+    for r in rows:
+        key = (r[5], r[0])
+        fs = rules.get(key, [])
+        pairs = {(f["subject"], f["environment"]) for f in fs if f["outcome"] == "pass"}
+        want = "passed for %d version/environment pair%s" % (len(pairs), "" if len(pairs) == 1 else "s")
+        check(r[3].startswith(want), "rule %s: %r, want it to start %r" % (key, r[3], want))
+        fails = sum(1 for f in fs if f["outcome"] == "fail")
+        check(not fails or (("failed for %d" % fails) in r[3] and "(listed above)" in r[3]),
+              "rule %s: %r does not count %d failures" % (key, r[3], fails))
+        check(fs and r[4] == "; ".join(c["label"] for c in fs[0]["controls"]),
+              "rule %s: controls %r" % (key, r[4][:80]))
+    finish()
+
+
+def check_print(path):
+    raw = open(path, encoding="utf-8").read()
+    style = raw[raw.find("<style>"):raw.find("</style>")]
+    check("@page" in style and "size: A4" in style, "an A4 @page rule")
+    check('counter(page) " of " counter(pages)' in style, "page N of M")
+    check("thead { display: table-header-group; }" in style, "repeated table headers")
+    check('@page { @top-left { content: "Audit report \u00b7 report-test/ledger \u00b7 '
+          '2026-10-01 to 2026-12-31"; } }' in style, "the running header with origin and period")
+    check("overflow-wrap: anywhere" not in style, "cells that break anywhere")
+    # digests break every 16 hex characters, nowhere else; ids are whole
+    check("sha256:<wbr>" + "<wbr>".join(["0" * 16] * 3) + "<wbr>" + "0" * 15 + "3" in raw,
+          "a digest with a break chance every 16 characters")
+    check("</wbr>" not in raw, "a closing wbr tag")
+    check('<td class="id">PROD-APPROVAL</td>' in raw, "a rule id cell that never breaks")
+    check('<td class="id">cb@2026-09</td>' in raw, "a NAME@VERSION cell that never breaks")
+    check('<td class="v-better">better</td>' in raw, "a verdict cell: its value class only")
+    check('<span class="id">2026-10-05</span><wbr><span class="id">T00:00:00Z</span>' in raw,
+          "a time that breaks only between date and time")
+    finish()
+
+
+def check_pages(most, pdf):
+    import re
+    n = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", open(pdf, "rb").read()))
+    print("%d pages" % n)
+    check(0 < n <= int(most), "%s: %d A4 pages, want at most %s" % (pdf, n, most))
+    finish()
+
+
+def check_pdftext(txt, *words):
+    import re
+    text = open(txt, encoding="utf-8").read()
+    for spec in words:
+        w, _, most = spec.partition(":") if not spec.rpartition(":")[2].isdigit() else \
+            (spec.rpartition(":")[0], ":", spec.rpartition(":")[2])
+        n = text.count(w)
+        check(n >= int(most or 1), "%r is whole %d times in the PDF's text, want at least %s"
+              % (w, n, most or 1))
+    words = [spec.rpartition(":")[0] if spec.rpartition(":")[2].isdigit() else spec
+             for spec in words]
+    pages = text.count("\f")
+    check(("Page 1 of %d" % pages) in text and ("Page %d of %d" % (pages, pages)) in text,
+          "page numbers 'Page N of %d'" % pages)
+    check(text.count("Audit report \u00b7 ") >= pages, "the running header on every page")
+    # an id broken across lines: its characters with line ends between
+    broken = []
+    for w in words:
+        gap = r"(?:[ \t]*\n\s*)?"
+        rx = re.compile(gap.join(re.escape(c) for c in w))
+        broken += [m.group(0) for m in rx.finditer(text) if "\n" in m.group(0)]
+    check(not broken, "ids broken across lines: %r" % broken[:5])
+    finish()
+
+
+def counts(json_path, rule, ref):
+    """How often a print of the report shows RULE and REF at least: the
+    rule in each listed finding and its row per rule; the version in the
+    inventory and each of its deployments."""
+    r = json.load(open(json_path, encoding="utf-8"))
+    listed = sum(1 for i in r["findings"]["items"] if i["ruleId"] == rule and i["outcome"] != "pass")
+    deps = sum(1 for d in r["inventory"]["deployments"] if d["ref"] == ref)
+    print("%s:%d %s:%d" % (rule, listed + 1, ref, deps + 1))
 
 
 def check_html_unverified(path):
@@ -479,4 +617,6 @@ if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"json": check_json, "html": check_html, "unverified": check_html_unverified,
      "csv": check_csv, "schema": check_schema, "summary": check_summary,
-     "direction": check_direction}[cmd](*args)
+     "direction": check_direction, "findings": check_findings,
+     "print": check_print, "pages": check_pages, "pdftext": check_pdftext,
+     "counts": counts}[cmd](*args)
