@@ -12,6 +12,7 @@
 #include "report.h"
 #include "report_html.h"
 #include "report_sig.h"
+#include "report_signoff.h"
 #include "report_text.h"
 
 #define CSS_MAX (1024 * 1024)
@@ -22,7 +23,7 @@
 static const char report_usage[] =
 	"usage: mlledger report --from YYYY-MM-DD --to YYYY-MM-DD --format html|md|json|csv\n"
 	"                       --out PATH [--policy ID|FILE]... [--param NAME=VALUE]...\n"
-	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
+	"                       [--phase ID] [--table NAME] [--sign KEY [--record]] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
 	"                       [--allow-unverified] [--jobs N] [--force] [--time-tolerance H]\n"
 	"                       [--checkpoint FILE]... [--trust POLICY]\n"
@@ -41,7 +42,23 @@ static const char report_usage[] =
 	"--sign KEY        also writes PATH.sig.json (a CSV folder: PATH/MANIFEST.sig.json\n"
 	"                  listing every table), a DSSE signature over the files'\n"
 	"                  SHA-256 and the report's scope (ledger, checkpoint, period,\n"
-	"                  policies); check it with verify-report\n"
+	"                  policies); check it with verify-report.  The report's last\n"
+	"                  section, the sign-off, names the signer (the person the\n"
+	"                  key's enrolment names, or the key id of a key not enrolled\n"
+	"                  in this ledger), what the signature covers and the command\n"
+	"                  that verifies it; unsigned, it says so\n"
+	"--record          with --sign: also appends a report entry signed by KEY\n"
+	"                  (role auditor by default): the report's SHA-256 (a CSV\n"
+	"                  folder: its manifest's), format, period, as-of and\n"
+	"                  policies.  Checked before any file is written (a key that\n"
+	"                  may not sign report, revoked or not enrolled: exit 6 and\n"
+	"                  nothing written); the files are written, then the entry\n"
+	"                  appended; if that append fails the files stay and the\n"
+	"                  command fails (run it again with --force).  The same\n"
+	"                  report by the same key again: the entry it repeats.  With\n"
+	"                  --server URL --log-key LOG.pub [--state F] [--mirror F]\n"
+	"                  (or MLLEDGER_SERVER) the report is of the server's mirror\n"
+	"                  and the entry is posted to the server\n"
 	"--max-gap-days N  monitoring gaps longer than N days are flagged (default: the\n"
 	"                  max-age-days param of a --policy, as monitoring.xml has, else 7)\n"
 	"--time-tolerance H  list author times more than H hours (default 24) before\n"
@@ -141,29 +158,6 @@ base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Writes bytes to path, and path.sig.json when k is set (a signature over
- * the file and the report's scope, report_sig.h); existing files are
- * replaced only with force (check_outputs refused the rest already). */
-static int
-write_out(const char *path, const char *fmt, const json_t *model, const struct ml_buf *b,
-	  const struct ml_seckey *k, int force, struct ml_err *e)
-{
-	struct ml_report_file f = {base_name(path), (const uint8_t *)b->data, b->len};
-	struct ml_buf sig = {0};
-	char sp[4200];
-	int rc;
-
-	if ((rc = ml_write_file_atomic(path, b->data, b->len, 0644, !force, e)) || !k)
-		return rc;
-	snprintf(sp, sizeof sp, "%s.sig.json", path);
-	if ((rc = ml_report_sign(k, fmt, model, &f, 1, &sig, e)) == ML_OK)
-		rc = ml_write_file_atomic(sp, sig.data, sig.len, 0644, !force, e);
-	ml_buf_free(&sig);
-	if (rc == ML_OK)
-		printf("signed %s\n", sp);
-	return rc;
-}
-
 static int
 read_css(const struct cli *c, char **css, size_t *len, struct ml_err *e)
 {
@@ -218,58 +212,6 @@ check_outputs(const struct cli *c, const char *fmt, struct ml_err *e)
 	return rc;
 }
 
-/* One file per table in folder dir (made when absent), and with k one
- * signed manifest of them all, ML_REPORT_MANIFEST (no per-table
- * signatures: a table is checked as part of its folder).  When this call
- * made the folder, a failure removes it with every file written so far. */
-static int
-write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k, int force,
-	      struct ml_err *e)
-{
-	const struct ml_report_table *t;
-	struct ml_report_file files[ML_REPORT_FILES_MAX];
-	struct ml_buf bufs[ML_REPORT_FILES_MAX], sig = {0};
-	char names[ML_REPORT_FILES_MAX][80], path[4200];
-	size_t i, j, n;
-	int rc = ML_OK, made;
-
-	t = ml_report_tables(&n);
-	if (n > ML_REPORT_FILES_MAX)
-		return ml_err_set(e, ML_EIO, "too many tables");
-	memset(bufs, 0, sizeof bufs);
-	made = mkdir(dir, 0755) == 0;
-	if (!made && errno != EEXIST)
-		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
-	for (i = 0; i < n && rc == ML_OK; i++) {
-		snprintf(names[i], sizeof names[i], "%s.csv", t[i].name);
-		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		if ((rc = ml_report_csv(model, &t[i], &bufs[i], e)) == ML_OK &&
-		    (rc = ml_write_file_atomic(path, bufs[i].data, bufs[i].len, 0644, !force,
-					       e)) == ML_OK)
-			printf("wrote %s (%zu bytes)\n", path, bufs[i].len);
-		files[i].name = names[i];
-		files[i].bytes = (const uint8_t *)bufs[i].data;
-		files[i].len = bufs[i].len;
-	}
-	if (rc == ML_OK && k) {
-		snprintf(path, sizeof path, "%s/%s", dir, ML_REPORT_MANIFEST);
-		if ((rc = ml_report_sign(k, "csv-folder", model, files, n, &sig, e)) == ML_OK &&
-		    (rc = ml_write_file_atomic(path, sig.data, sig.len, 0644, !force, e)) == ML_OK)
-			printf("signed %s (%zu tables)\n", path, n);
-	}
-	ml_buf_free(&sig);
-	for (j = 0; j < n; j++)
-		ml_buf_free(&bufs[j]);
-	if (rc && made) {
-		for (j = 0; j < i; j++) {
-			snprintf(path, sizeof path, "%s/%s.csv", dir, t[j].name);
-			unlink(path);
-		}
-		rmdir(dir);
-	}
-	return rc;
-}
-
 static int
 render(const struct cli *c, const char *fmt, const json_t *model, struct ml_buf *b,
        struct ml_err *e)
@@ -308,6 +250,25 @@ check_format(struct cli *c, const char *fmt)
 	if (table && !ml_report_table(table))
 		return cli_failf(c, ML_EINPUT, "--table: unknown table \"%.40s\" (see "
 				 "reports/README.md)", table);
+	return ML_OK;
+}
+
+/* --record needs --sign (the entry is signed by the report's signer) and an
+ * --out whose last part can be the entry's subject. */
+static int
+check_record(struct cli *c)
+{
+	const char *name;
+
+	if (!cli_has(c, "record"))
+		return ML_OK;
+	if (!cli_get(c, "sign"))
+		return cli_failf(c, ML_EINPUT, "--record needs --sign KEY: the report entry is "
+				 "signed by the report's signer");
+	name = base_name(cli_get(c, "out"));
+	if (!ml_report_name_ok(name))
+		return cli_failf(c, ML_EINPUT, "--out %.200s: with --record its last part is the "
+				 "report entry's subject, 1-128 of [A-Za-z0-9._-]", cli_get(c, "out"));
 	return ML_OK;
 }
 
@@ -397,23 +358,221 @@ check_held(const struct cli *c, struct ml_ledger *l, const struct ml_policy *pol
 	return rc;
 }
 
+/* The report's files, rendered and signed in memory before any is written
+ * (so that a refused --record leaves nothing behind). */
+struct rendered {
+	int folder;                 /* a CSV folder: one file per table */
+	size_t n;
+	char names[ML_REPORT_FILES_MAX][80];
+	struct ml_buf bufs[ML_REPORT_FILES_MAX];
+	struct ml_report_file files[ML_REPORT_FILES_MAX];
+	struct ml_buf sig;          /* the signature file; empty when unsigned */
+};
+
+static void
+rendered_free(struct rendered *rd)
+{
+	size_t i;
+
+	for (i = 0; i < rd->n; i++)
+		ml_buf_free(&rd->bufs[i]);
+	ml_buf_free(&rd->sig);
+}
+
+/* Renders the model into rd (a CSV folder: every table) and, with k, signs
+ * the files with the report's scope (report_sig.h). */
+static int
+render_all(const struct cli *c, const char *fmt, const json_t *model,
+	   const struct ml_seckey *k, struct rendered *rd, struct ml_err *e)
+{
+	const struct ml_report_table *t;
+	size_t i, n;
+	int rc = ML_OK;
+
+	rd->folder = !strcmp(fmt, "csv") && !cli_get(c, "table");
+	if (!rd->folder) {
+		snprintf(rd->names[0], sizeof rd->names[0], "%.79s", base_name(cli_get(c, "out")));
+		rd->n = 1;
+		rc = render(c, fmt, model, &rd->bufs[0], e);
+	} else {
+		t = ml_report_tables(&n);
+		if (n > ML_REPORT_FILES_MAX)
+			return ml_err_set(e, ML_EIO, "too many tables");
+		for (i = 0; i < n && rc == ML_OK; i++, rd->n++) {
+			snprintf(rd->names[i], sizeof rd->names[i], "%s.csv", t[i].name);
+			rc = ml_report_csv(model, &t[i], &rd->bufs[i], e);
+		}
+	}
+	for (i = 0; i < rd->n; i++) {
+		rd->files[i].name = rd->names[i];
+		rd->files[i].bytes = (const uint8_t *)rd->bufs[i].data;
+		rd->files[i].len = rd->bufs[i].len;
+	}
+	if (rc == ML_OK && k)
+		rc = ml_report_sign(k, rd->folder ? "csv-folder" : fmt, model, rd->files, rd->n,
+				    &rd->sig, e);
+	return rc;
+}
+
+/* Writes a single-file report (out) and its signature (out.sig.json). */
+static int
+write_single(const char *out, const char *fmt, const struct rendered *rd, int force,
+	     struct ml_err *e)
+{
+	char sp[4200];
+	int rc;
+
+	if ((rc = ml_write_file_atomic(out, rd->bufs[0].data, rd->bufs[0].len, 0644, !force, e)))
+		return rc;
+	if (rd->sig.len) {
+		snprintf(sp, sizeof sp, "%s.sig.json", out);
+		if ((rc = ml_write_file_atomic(sp, rd->sig.data, rd->sig.len, 0644, !force, e)))
+			return rc;
+		printf("signed %s\n", sp);
+	}
+	printf("wrote %s (%s, %zu bytes)\n", out, fmt, rd->bufs[0].len);
+	return ML_OK;
+}
+
+/* One file per table in folder dir (made when absent), and when signed
+ * the manifest of them all, ML_REPORT_MANIFEST (no per-table signatures:
+ * a table is checked as part of its folder).  When this call made the
+ * folder, a failure removes it with every file written so far. */
+static int
+write_folder(const char *dir, const struct rendered *rd, int force, struct ml_err *e)
+{
+	char path[4200];
+	size_t i, j;
+	int rc = ML_OK, made;
+
+	made = mkdir(dir, 0755) == 0;
+	if (!made && errno != EEXIST)
+		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
+	for (i = 0; i < rd->n && rc == ML_OK; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, rd->names[i]);
+		if ((rc = ml_write_file_atomic(path, rd->bufs[i].data, rd->bufs[i].len, 0644,
+					       !force, e)) == ML_OK)
+			printf("wrote %s (%zu bytes)\n", path, rd->bufs[i].len);
+	}
+	if (rc == ML_OK && rd->sig.len) {
+		snprintf(path, sizeof path, "%s/%s", dir, ML_REPORT_MANIFEST);
+		if ((rc = ml_write_file_atomic(path, rd->sig.data, rd->sig.len, 0644, !force,
+					       e)) == ML_OK)
+			printf("signed %s (%zu tables)\n", path, rd->n);
+	}
+	if (rc && made) {
+		for (j = 0; j < i; j++) {
+			snprintf(path, sizeof path, "%s/%s", dir, rd->names[j]);
+			unlink(path);
+		}
+		rmdir(dir);
+	}
+	return rc;
+}
+
+/* The report entry's predicate (FORMAT.md §2, "Report entries") from the
+ * model's scope; NULL when out of memory. */
+static json_t *
+report_predicate(const json_t *model, const char *format, const char *origin)
+{
+	json_t *pol = json_array(), *p, *pred;
+	size_t i;
+
+	json_array_foreach(ml_report_get(model, "scope.policies"), i, p)
+		json_array_append_new(pol, json_pack("{s:O, s:O, s:O}", "id",
+						     json_object_get(p, "id"), "version",
+						     json_object_get(p, "version"), "sha256",
+						     json_object_get(p, "sha256")));
+	pred = json_pack("{s:O, s:s, s:O, s:O, s:O, s:o, s:s}", "time",
+			 ml_report_get(model, "scope.generatedAt"), "format", format, "from",
+			 ml_report_get(model, "scope.from"), "to", ml_report_get(model, "scope.to"),
+			 "asOf", ml_report_get(model, "scope.asOf"), "policies", pol, ML_ORIGIN_MEMBER,
+			 origin);
+	return pred;
+}
+
+/* The entry --record appends, built and signed with k: subject the
+ * report's file (folder) name, digest the SHA-256 of the report file (a
+ * CSV folder: of its signed manifest).  env and st: the caller frees. */
+static int
+report_entry(const struct cli *c, struct ml_ledger *l, const struct ml_seckey *k,
+	     const char *fmt, const json_t *model, const struct rendered *rd,
+	     struct ml_buf *env, struct ml_statement *st, struct ml_err *e)
+{
+	struct ml_buf payload = {0};
+	uint8_t digest[ML_SHA256_LEN];
+	json_t *pred;
+	int rc;
+
+	if (rd->folder)
+		ml_sha256(rd->sig.data, rd->sig.len, digest);
+	else
+		ml_sha256(rd->bufs[0].data, rd->bufs[0].len, digest);
+	if (!(pred = report_predicate(model, rd->folder ? "csv-folder" : fmt,
+				      ml_ledger_origin(l))))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	rc = ml_statement_encode_parsed(ML_KIND_REPORT, base_name(cli_get(c, "out")), digest,
+					pred, &payload, st, e);
+	if (rc == ML_OK)
+		rc = ml_envelope_sign(k, payload.data, payload.len, env, e);
+	ml_buf_free(&payload);
+	return rc;
+}
+
+/* The sign-off section (report_signoff.h), added before any byte is
+ * rendered: the signature is over bytes that hold it. */
+static int
+add_signoff(const struct cli *c, const char *fmt, json_t *model, const struct ml_seckey *k,
+	    struct ml_err *e)
+{
+	const struct ml_pubkey *pk = k ? ml_seckey_public(k) : NULL;
+	char keyid[ML_KEYID_MAX];
+	struct ml_report_signer s;
+
+	if (!pk)
+		return ml_report_signoff(model, NULL, e);
+	ml_pubkey_keyid(pk, keyid);
+	s.keyid = keyid;
+	s.key_name = pk->name;
+	s.file = base_name(cli_get(c, "out"));
+	s.format = !strcmp(fmt, "csv") && !cli_get(c, "table") ? "csv-folder" : fmt;
+	s.record = cli_has(c, "record");
+	return ml_report_signoff(model, &s, e);
+}
+
+/* Opens the ledger the report reads: with --record the one appends go to
+ * (writable, or with --server the mirror brought up to date), else
+ * read-only. */
+static int
+open_ledger(struct cli *c, struct ml_ledger **l, struct ml_err *e)
+{
+	return cli_has(c, "record") ? cli_open_append(c, l, e) : cli_open(c, 0, l, e);
+}
+
 static int
 report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	   const struct ml_policy *pol, const struct ml_policy_clock *clk, struct ml_err *e)
 {
 	struct ml_seckey *k = NULL;
 	struct ml_ledger *l = NULL;
-	struct ml_buf b = {0};
 	struct ml_report_opts ro = *o;
 	struct ml_report_held held[MAX_HELD];
+	struct rendered *rd = calloc(1, sizeof *rd);
+	struct ml_buf env = {0};
+	struct ml_statement st = {0};
+	struct ml_append_item item = {0};
+	struct ml_appended app;
 	struct ml_err he;
 	const char *out = cli_get(c, "out");
 	json_t *model = NULL;
-	int rc;
+	int64_t held_seq = -1;
+	int rc, record = cli_has(c, "record");
 
 	ml_err_clear(&he);
+	if (!rd)
+		return ml_err_set(e, ML_EIO, "out of memory");
 	rc = load_signer(c, &k, e);
-	if (rc == ML_OK && (rc = cli_open(c, 0, &l, e)) == ML_OK) {
+	if (rc == ML_OK && (rc = open_ledger(c, &l, e)) == ML_OK) {
 		/* a held checkpoint that fails fails the report as verify would */
 		rc = check_held(c, l, pol, clk, held, &ro.nheld, &he);
 		if (rc == ML_EINTEGRITY && o->allow_unverified)
@@ -427,20 +586,42 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 		rc = ml_report_build(l, &ro, &model, e);
 		cli_progress_done();
 	}
-	if (rc)
+	if (rc || (rc = add_signoff(c, fmt, model, k, e)) ||
+	    (rc = render_all(c, fmt, model, k, rd, e)))
 		goto out;
-	if (!strcmp(fmt, "csv") && !cli_get(c, "table")) {
-		rc = write_csv_dir(model, out, k, cli_has(c, "force"), e);
+	/* --record: the entry is built and checked as the append will check it
+	 * (signer enrolled, not revoked, allowed to sign report) before any
+	 * file is written */
+	if (record) {
+		if ((rc = report_entry(c, l, k, fmt, model, rd, &env, &st, e)))
+			goto out;
+		item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
+		if ((rc = ml_ledger_check_held(l, &item, &held_seq, e))) {
+			ml_err_prefix(e, rc, "--record: the ledger would refuse the report entry, "
+				      "so no file was written");
+			goto out;
+		}
+	}
+	rc = rd->folder ? write_folder(out, rd, cli_has(c, "force"), e)
+			: write_single(out, fmt, rd, cli_has(c, "force"), e);
+	if (rc || !record)
+		goto out;
+	if ((rc = cli_append(c, l, &item, &app, e))) {
+		ml_err_prefix(e, rc, "--record: the report was written and signed, but its entry "
+			      "was NOT appended (run the same command again with --force to retry)");
 		goto out;
 	}
-	if ((rc = render(c, fmt, model, &b, e)) == ML_OK &&
-	    (rc = write_out(out, fmt, model, &b, k, cli_has(c, "force"), e)) == ML_OK)
-		printf("wrote %s (%s, %zu bytes)\n", out, fmt, b.len);
+	printf("report: %s recorded at seq %llu%s\n", base_name(out),
+	       (unsigned long long)app.seq, app.existing ? " (already recorded: the same "
+	       "report by the same key)" : "");
 out:
 	if (model && !json_is_true(ml_report_get(model, "integrity.ok")))
 		fprintf(stderr, "mlledger: report: warning: the ledger FAILED verification; the "
 			"report says so at the top\n");
-	ml_buf_free(&b);
+	ml_statement_free(&st);
+	ml_buf_free(&env);
+	rendered_free(rd);
+	free(rd);
 	json_decref(model);
 	ml_ledger_close(l);
 	ml_seckey_free(k);
@@ -464,7 +645,8 @@ cmd_report(int argc, char **argv)
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
 				   "table= sign= passphrase-file= css= allow-unverified "
 				   "max-gap-days= jobs= force time-tolerance= checkpoint= "
-				   "trust= max-witness-age=", &fmt)))
+				   "trust= max-witness-age= record server= log-key= state= mirror=",
+				   &fmt)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(report_usage, stdout);
@@ -473,7 +655,8 @@ cmd_report(int argc, char **argv)
 	if (c.nargs)
 		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%.40s\" (see --help)",
 				 c.args[0]);
-	if ((rc = check_format(&c, fmt)) || (rc = report_opts(&c, &o, pol, par, &to)))
+	if ((rc = check_format(&c, fmt)) || (rc = check_record(&c)) ||
+	    (rc = report_opts(&c, &o, pol, par, &to)))
 		return rc;
 	if ((rc = check_outputs(&c, fmt, &e)))
 		return cli_fail(&c, &e);
