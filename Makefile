@@ -195,6 +195,7 @@ cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportrecord.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/remote.sh
 	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_kill.sh
 	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_hostile.sh
