@@ -2216,6 +2216,21 @@ def run_vectors():
               kind == "approval" and sname == "fraud-detector@3.1.0" and sdig.hex() == abc)
     except Bad as e:
         check("statement is well formed (%s)" % e, False)
+    # §9 "Report entry"
+    rep = ('{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"q3-2026.html","digest":{"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}}],"predicateType":"https://mlledger.dev/report/v1","predicate":{"time":"2026-10-01T12:00:00Z","format":"html","from":"2026-07-01","to":"2026-09-30","asOf":"2026-10-01T00:00:00Z","policies":[{"id":"tiny","version":"1","sha256":"6b10dac4fdfb39b2703550f3dd6742ab585c57f020eb5f7288b73d8f3b9ea5ba"}],"origin":"demo.mlledger.example/fraud"}}').encode()
+    check("report entry is 499 bytes, SHA-256 64db3ab59b6c…", len(rep) == 499 and
+          hashlib.sha256(rep).hexdigest() == "64db3ab59b6c1d5a015c7eeee021efa804937518fc640b3ea5d2e580965904fc")
+    try:
+        kind, sname, sdig, _ = parse_statement(rep)
+        check("report entry is well formed (report q3-2026.html, digest SHA-256(abc))",
+              kind == "report" and sname == "q3-2026.html" and sdig.hex() == abc)
+    except Bad as e:
+        check("report entry is well formed (%s)" % e, False)
+    try:
+        parse_statement(rep.replace(b'"format":"html"', b'"format":"pdf"'))
+        check("report entry with format pdf is refused", False)
+    except Bad:
+        check("report entry with format pdf is refused", True)
     p = pae(PAYLOAD_TYPE, stmt)
     check("PAE prefix", p.startswith(b"DSSEv1 28 application/vnd.in-toto+json 333 ") and p.endswith(stmt))
     check("PAE is 376 bytes", len(p) == 376)
