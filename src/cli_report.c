@@ -815,6 +815,74 @@ print_scope(const json_t *stmt)
 		       str_or(json_object_get(x, "digest"), "sha256", "?"));
 }
 
+/* --in-ledger: the report entries whose subject digest is want (hex). */
+struct recorded {
+	const char *want;   /* the report's digest: the file's, a folder's manifest's */
+	const char *signer; /* the keyid that signed the report */
+	int n;
+};
+
+static int
+recorded_fn(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
+	    const struct ml_index_row *ix, int has_ix)
+{
+	struct recorded *r = ctx;
+	struct ml_envelope env;
+	struct ml_statement st;
+	char hex[65], t[21];
+
+	(void)leaf;
+	(void)ix;
+	(void)has_ix;
+	if (ml_envelope_parse(en->envelope, en->envelope_len, &env, NULL) != ML_OK)
+		return 0;
+	if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) == ML_OK) {
+		ml_hex_encode(st.digest, ML_SHA256_LEN, hex);
+		if (st.kind == ML_KIND_REPORT && !strcmp(hex, r->want)) {
+			ml_time_format(en->time_us, t);
+			printf("recorded: entry %llu, appended %s, by %s%s: %s, %s, %s to %s\n",
+			       (unsigned long long)en->seq, t, env.keyid,
+			       strcmp(env.keyid, r->signer) ? " (not the report's signer)" : "",
+			       st.subject, str_or(st.predicate, "format", "?"),
+			       str_or(st.predicate, "from", "?"), str_or(st.predicate, "to", "?"));
+			r->n++;
+		}
+		ml_statement_free(&st);
+	}
+	ml_envelope_clear(&env);
+	return 0;
+}
+
+/* Says whether the ledger (--ledger, MLLEDGER_LEDGER) holds report entries
+ * for this report, and by whom.  ML_EDENY (exit 1) when it holds none. */
+static int
+in_ledger(const struct cli *c, const char *path, int dir, const json_t *stmt, const char *sig,
+	  size_t slen, const char *keyid, struct ml_err *e)
+{
+	struct recorded r = {NULL, keyid, 0};
+	struct ml_ledger *l = NULL;
+	uint8_t d[ML_SHA256_LEN];
+	char hex[65];
+	int rc;
+
+	if (dir) {
+		ml_sha256(sig, slen, d);
+		ml_hex_encode(d, sizeof d, hex);
+		r.want = hex;
+	} else {
+		r.want = json_string_value(json_object_get(json_object_get(json_array_get(
+				json_object_get(stmt, "subject"), 0), "digest"), "sha256"));
+	}
+	if ((rc = cli_open(c, 0, &l, e)) == ML_OK)
+		rc = ml_store_query(ml_ledger_store(l), ml_kind_name(ML_KIND_REPORT), NULL, NULL,
+				    -1, recorded_fn, &r, e);
+	ml_ledger_close(l);
+	if (rc == ML_OK && !r.n)
+		rc = ml_err_set(e, ML_EDENY, "%.200s (sha256:%.12s…) is not recorded in this "
+				"ledger: no report entry has its digest", path, r.want);
+	return rc;
+}
+
 int
 cmd_verify_report(int argc, char **argv)
 {
@@ -829,10 +897,10 @@ cmd_verify_report(int argc, char **argv)
 	int rc, dir;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= sig=")))
+	if ((rc = cli_parse(&c, argc, argv, "key= sig= in-ledger")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger verify-report REPORT|DIR --key NAME.pub [--sig FILE]\n\n"
+		puts("usage: mlledger verify-report REPORT|DIR --key NAME.pub [--sig FILE] [--in-ledger]\n\n"
 		     "Checks a report's signature with the verifier key NAME.pub and prints what\n"
 		     "was signed: the ledger origin, checkpoint, period, as-of and generation\n"
 		     "times, when the ledger began, the policies, the checkpoints held outside\n"
@@ -844,7 +912,12 @@ cmd_verify_report(int argc, char **argv)
 		     "a file was changed, added, removed or comes from another report, or the\n"
 		     "signature is not by that key; 2 when a file is missing or not a report\n"
 		     "signature (signatures of mlledger 0.2 and before, without a scope, are\n"
-		     "refused as the old format).");
+		     "refused as the old format).\n\n"
+		     "--in-ledger  also says whether the ledger (--ledger, MLLEDGER_LEDGER) holds\n"
+		     "             a report entry with this report's SHA-256 (a CSV folder: its\n"
+		     "             manifest's; 'report --record'), naming each: seq, append\n"
+		     "             time, signer.  Exit 1 when none does.  The ledger is read,\n"
+		     "             not verified: run 'mlledger verify' for that.");
 		return ML_OK;
 	}
 	if (c.nargs != 1 || !cli_get(&c, "key"))
@@ -860,14 +933,17 @@ cmd_verify_report(int argc, char **argv)
 	    !(rc = ml_read_file(sp, ML_REPORT_SIG_MAX, &sig, &slen, &e)) &&
 	    !(rc = ml_report_open(&k, sig, slen, &stmt, &e)))
 		rc = dir ? check_folder(path, stmt, &e) : check_single(path, stmt, &e);
-	free(sig);
 	if (rc) {
+		free(sig);
 		json_decref(stmt);
 		return cli_fail(&c, &e);
 	}
 	ml_pubkey_keyid(&k, keyid);
 	printf("ok: %s is signed by %s\n", path, keyid);
 	print_scope(stmt);
+	if (cli_has(&c, "in-ledger"))
+		rc = in_ledger(&c, path, dir, stmt, sig, slen, keyid, &e);
+	free(sig);
 	json_decref(stmt);
-	return ML_OK;
+	return rc ? cli_fail(&c, &e) : ML_OK;
 }

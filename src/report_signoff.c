@@ -90,10 +90,10 @@ signed_section(const json_t *model, const struct ml_report_signer *s)
 	if (s->record)
 		ml_buf_printf(&ledger, "Recorded in the ledger as a report entry signed by the same "
 			      "key, subject %s, digest the SHA-256 of %s%s (compare sha256sum). "
-			      "Find it with mlledger log --kind report --subject %s; mlledger "
-			      "show SEQ prints it and mlledger prove SEQ proves its inclusion.",
-			      s->file, folder ? s->file : "this file",
-			      folder ? "/" ML_REPORT_MANIFEST : "", s->file);
+			      "mlledger verify-report %s --key %s.pub --in-ledger finds it; so "
+			      "does mlledger log --kind report --subject %s, and mlledger prove "
+			      "SEQ proves its inclusion.", s->file, folder ? s->file : "this file",
+			      folder ? "/" ML_REPORT_MANIFEST : "", s->file, s->key_name, s->file);
 	else
 		ml_buf_puts(&ledger, "Not recorded in the ledger (mlledger report --sign KEY "
 			    "--record records it).");

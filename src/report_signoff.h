@@ -11,7 +11,8 @@
  * is a function of the model and the signer, so output stays
  * byte-reproducible: file names, never paths.
  *
- * May call report (ml_report_get), util, jansson.  No I/O.
+ * May call report (ml_report_get), report_sig (the manifest's name), util,
+ * jansson.  No I/O.
  */
 #ifndef ML_REPORT_SIGNOFF_H
 #define ML_REPORT_SIGNOFF_H

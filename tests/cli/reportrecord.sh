@@ -247,6 +247,17 @@ seq2=$(sed -n 's/^report: recdir recorded at seq \([0-9]*\)$/\1/p' "$OUT")
 [ "$(jget recdir.stmt 'd["predicate"]["format"]')" = csv-folder ] || bad "format"
 end
 
+begin "verify-report --in-ledger names the entry; an unrecorded report exits 1"
+run "$M" verify-report rec.html --key carol.pub --in-ledger
+want_rc 0
+want_out "^recorded: entry $seq, appended [0-9T:Z-]+, by carol\+[0-9a-f]{8}: rec.html, html, 2026-01-01 to 2026-12-31\$"
+run "$M" verify-report recdir --key carol.pub --in-ledger
+want_rc 0
+want_out "^recorded: entry $seq2, "
+run "$M" verify-report s.html --key carol.pub --in-ledger
+want_err 1 'not recorded in this ledger'
+end
+
 begin "mlledger verify passes on the ledger with report entries"
 run "$M" verify
 want_rc 0
