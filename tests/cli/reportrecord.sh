@@ -283,6 +283,39 @@ grep -q "already recorded at seq $seq\|seq $seq" "$OUT" "$ERR" || bad "not answe
 [ "$(size)" = "$n1" ] || bad "a second entry was appended"
 end
 
+begin "--record --server: the report is of the server's mirror, the entry is posted there"
+SRV=$W/srv.db
+cp "$L" "$SRV" && cp "$L.log.key" "$SRV.log.key"
+"$M" --ledger "$SRV" log-key >log.pub
+"$M" serve --listen 127.0.0.1:0 --ledger "$SRV" --ready-file "$W/srv.url" 2>"$W/srv.log" &
+SRV_PID=$!
+trap 'kill "$SRV_PID" 2>/dev/null; [ -n "${KEEP:-}" ] || { cd / && rm -rf "$W"; }' EXIT
+for i in $(seq 1 200); do [ -s "$W/srv.url" ] && break; sleep 0.1; done
+if [ -s "$W/srv.url" ]; then
+	URL=$(cat "$W/srv.url")
+	ns=$("$M" --ledger "$SRV" log --format json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	run "$M" report $A --format md --out srv.md --sign carol.key --record --server "$URL" \
+		--log-key log.pub --mirror "$W/mirror.db"
+	want_rc 0
+	want_out '^report: srv.md recorded at seq [0-9]+$'
+	sseq=$(sed -n 's/^report: srv.md recorded at seq \([0-9]*\)$/\1/p' "$OUT")
+	[ "$("$M" --ledger "$SRV" log --format json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')" = $((ns + 1)) ] ||
+		bad "the server's ledger did not grow by one"
+	"$M" --ledger "$SRV" show "${sseq:-0}" --format json >srv.show 2>/dev/null
+	[ "$(jget srv.show 'd["statement"]["subject"][0]["digest"]["sha256"]')" = "$(sha256sum srv.md | cut -c1-64)" ] ||
+		bad "the server's entry does not hold sha256sum of srv.md"
+	# refused through the server too, before any file is written
+	run "$M" report $A --format md --out srv2.md --sign eng.key --record --server "$URL" \
+		--log-key log.pub --mirror "$W/mirror.db"
+	want_err 6 'may not sign report entries'
+	[ ! -e srv2.md ] || bad "srv2.md written"
+else
+	bad "the server did not start: $(snip "$W/srv.log")"
+fi
+kill "$SRV_PID" 2>/dev/null
+wait "$SRV_PID" 2>/dev/null
+end
+
 begin "a recorded report edited afterwards: verify-report fails, the digest no longer matches"
 sed 's/Audit report/Audit rep0rt/' rec.html >rec.edit && cat rec.edit >rec.html
 run "$M" verify-report rec.html --key carol.pub
