@@ -597,8 +597,8 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 			goto out;
 		item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
 		if ((rc = ml_ledger_check_held(l, &item, &held_seq, e))) {
-			ml_err_prefix(e, rc, "--record: the ledger would refuse the report entry, "
-				      "so no file was written");
+			ml_err_prefix(e, rc, "--record: the report entry did not pass the "
+				      "append's checks, so no file was written");
 			goto out;
 		}
 	}
