@@ -608,8 +608,9 @@ sec_signoff(xmlNodePtr body, const json_t *model)
 	if (!json_is_object(ml_report_get(model, "signOff")))
 		return;
 	s = section(body, "signoff", "9. Sign-off");
-	el_text(s, "p", json_is_true(ml_report_get(model, "signOff.signed")) ? NULL : "bad",
-		jstr(model, "signOff.statement"));
+	/* signed, the table's first row is the statement */
+	if (!json_is_true(ml_report_get(model, "signOff.signed")))
+		el_text(s, "p", "bad", jstr(model, "signOff.statement"));
 	table(s, model, "signoff", 0);
 }
 

@@ -162,9 +162,13 @@ md_signoff(struct ml_buf *b, const json_t *model)
 
 	if (!json_is_object(ml_report_get(model, "signOff")))
 		return;
-	ml_buf_puts(b, "\n## 9. Sign-off\n\n");
-	md_text(b, json_string_value(ml_report_get(model, "signOff.statement")) ?: "");
-	ml_buf_puts(b, "\n");
+	ml_buf_puts(b, "\n## 9. Sign-off\n");
+	/* signed, the table's first row is the statement */
+	if (!json_is_true(ml_report_get(model, "signOff.signed"))) {
+		ml_buf_puts(b, "\n**");
+		md_text(b, json_string_value(ml_report_get(model, "signOff.statement")) ?: "");
+		ml_buf_puts(b, "**\n");
+	}
 	md_tables(b, model, so);
 }
 
