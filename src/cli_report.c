@@ -519,6 +519,15 @@ report_entry(const struct cli *c, struct ml_ledger *l, const struct ml_seckey *k
 	return rc;
 }
 
+/* Appends text to e's message (cut at its size). */
+static void
+err_append(struct ml_err *e, const char *text)
+{
+	size_t n = strlen(e->msg);
+
+	snprintf(e->msg + n, sizeof e->msg - n, "%s", text);
+}
+
 /* The sign-off section (report_signoff.h), added before any byte is
  * rendered: the signature is over bytes that hold it. */
 static int
@@ -599,6 +608,10 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 		if ((rc = ml_ledger_check_held(l, &item, &held_seq, e))) {
 			ml_err_prefix(e, rc, "--record: the report entry did not pass the "
 				      "append's checks, so no file was written");
+			if (rc == ML_EKEY) /* a ledger governed before the kind existed */
+				err_append(e, " (the signer needs an active key with a role "
+					   "that may sign report: auditor by default; see mlledger "
+					   "governance show)");
 			goto out;
 		}
 	}
