@@ -175,7 +175,7 @@ ha-test: deps-check $(BIN) $(BUILD)/tests/test_pgstore
 	  MLLEDGER=$(abspath $(BIN)) PGSTORE_TEST=$(abspath $(BUILD)/tests/test_pgstore) \
 	  bash $$s || fail=1; done; exit $$fail
 
-cli: deps-check $(BIN) $(LOADTEST)
+cli: deps-check $(BIN) $(LOADTEST) $(BUILD)/faults/fault_step.so
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
@@ -197,6 +197,8 @@ cli: deps-check $(BIN) $(LOADTEST)
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
+	@MLLEDGER=$(abspath $(BIN)) FAULT_SHIM=$(abspath $(BUILD)/faults/fault_step.so) \
+	  sh tests/cli/reportrecord.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/remote.sh
 	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_kill.sh
 	@MLLEDGER=$(abspath $(BIN)) LOADTEST=$(abspath $(LOADTEST)) sh tests/cli/serve_hostile.sh

@@ -12,6 +12,7 @@
 #include "report.h"
 #include "report_html.h"
 #include "report_sig.h"
+#include "report_signoff.h"
 #include "report_text.h"
 
 #define CSS_MAX (1024 * 1024)
@@ -22,7 +23,7 @@
 static const char report_usage[] =
 	"usage: mlledger report --from YYYY-MM-DD --to YYYY-MM-DD --format html|md|json|csv\n"
 	"                       --out PATH [--policy ID|FILE]... [--param NAME=VALUE]...\n"
-	"                       [--phase ID] [--table NAME] [--sign KEY] [--as-of DATE]\n"
+	"                       [--phase ID] [--table NAME] [--sign KEY [--record]] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
 	"                       [--detail summary|all]\n"
 	"                       [--allow-unverified] [--jobs N] [--force] [--time-tolerance H]\n"
@@ -42,7 +43,23 @@ static const char report_usage[] =
 	"--sign KEY        also writes PATH.sig.json (a CSV folder: PATH/MANIFEST.sig.json\n"
 	"                  listing every table), a DSSE signature over the files'\n"
 	"                  SHA-256 and the report's scope (ledger, checkpoint, period,\n"
-	"                  policies); check it with verify-report\n"
+	"                  policies); check it with verify-report.  The report's last\n"
+	"                  section, the sign-off, names the signer (the person the\n"
+	"                  key's enrolment names, or the key id of a key not enrolled\n"
+	"                  in this ledger), what the signature covers and the command\n"
+	"                  that verifies it; unsigned, it says so\n"
+	"--record          with --sign: also appends a report entry signed by KEY\n"
+	"                  (role auditor by default): the report's SHA-256 (a CSV\n"
+	"                  folder: its manifest's), format, period, as-of and\n"
+	"                  policies.  Checked before any file is written (a key that\n"
+	"                  may not sign report, revoked or not enrolled: exit 6 and\n"
+	"                  nothing written); the files are written, then the entry\n"
+	"                  appended; if that append fails the files stay and the\n"
+	"                  command fails (run it again with --force).  The same\n"
+	"                  report by the same key again: the entry it repeats.  With\n"
+	"                  --server URL --log-key LOG.pub [--state F] [--mirror F]\n"
+	"                  (or MLLEDGER_SERVER) the report is of the server's mirror\n"
+	"                  and the entry is posted to the server\n"
 	"--detail summary|all  how html and md list findings: summary (the default)\n"
 	"                  gives failed, warned, waived and indeterminate findings a row\n"
 	"                  each and passing findings one row per rule (\"passed for N\n"
@@ -147,29 +164,6 @@ base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Writes bytes to path, and path.sig.json when k is set (a signature over
- * the file and the report's scope, report_sig.h); existing files are
- * replaced only with force (check_outputs refused the rest already). */
-static int
-write_out(const char *path, const char *fmt, const json_t *model, const struct ml_buf *b,
-	  const struct ml_seckey *k, int force, struct ml_err *e)
-{
-	struct ml_report_file f = {base_name(path), (const uint8_t *)b->data, b->len};
-	struct ml_buf sig = {0};
-	char sp[4200];
-	int rc;
-
-	if ((rc = ml_write_file_atomic(path, b->data, b->len, 0644, !force, e)) || !k)
-		return rc;
-	snprintf(sp, sizeof sp, "%s.sig.json", path);
-	if ((rc = ml_report_sign(k, fmt, model, &f, 1, &sig, e)) == ML_OK)
-		rc = ml_write_file_atomic(sp, sig.data, sig.len, 0644, !force, e);
-	ml_buf_free(&sig);
-	if (rc == ML_OK)
-		printf("signed %s\n", sp);
-	return rc;
-}
-
 static int
 read_css(const struct cli *c, char **css, size_t *len, struct ml_err *e)
 {
@@ -224,58 +218,6 @@ check_outputs(const struct cli *c, const char *fmt, struct ml_err *e)
 	return rc;
 }
 
-/* One file per table in folder dir (made when absent), and with k one
- * signed manifest of them all, ML_REPORT_MANIFEST (no per-table
- * signatures: a table is checked as part of its folder).  When this call
- * made the folder, a failure removes it with every file written so far. */
-static int
-write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k, int force,
-	      struct ml_err *e)
-{
-	const struct ml_report_table *t;
-	struct ml_report_file files[ML_REPORT_FILES_MAX];
-	struct ml_buf bufs[ML_REPORT_FILES_MAX], sig = {0};
-	char names[ML_REPORT_FILES_MAX][80], path[4200];
-	size_t i, j, n;
-	int rc = ML_OK, made;
-
-	t = ml_report_tables(&n);
-	if (n > ML_REPORT_FILES_MAX)
-		return ml_err_set(e, ML_EIO, "too many tables");
-	memset(bufs, 0, sizeof bufs);
-	made = mkdir(dir, 0755) == 0;
-	if (!made && errno != EEXIST)
-		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
-	for (i = 0; i < n && rc == ML_OK; i++) {
-		snprintf(names[i], sizeof names[i], "%s.csv", t[i].name);
-		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		if ((rc = ml_report_csv(model, &t[i], &bufs[i], e)) == ML_OK &&
-		    (rc = ml_write_file_atomic(path, bufs[i].data, bufs[i].len, 0644, !force,
-					       e)) == ML_OK)
-			printf("wrote %s (%zu bytes)\n", path, bufs[i].len);
-		files[i].name = names[i];
-		files[i].bytes = (const uint8_t *)bufs[i].data;
-		files[i].len = bufs[i].len;
-	}
-	if (rc == ML_OK && k) {
-		snprintf(path, sizeof path, "%s/%s", dir, ML_REPORT_MANIFEST);
-		if ((rc = ml_report_sign(k, "csv-folder", model, files, n, &sig, e)) == ML_OK &&
-		    (rc = ml_write_file_atomic(path, sig.data, sig.len, 0644, !force, e)) == ML_OK)
-			printf("signed %s (%zu tables)\n", path, n);
-	}
-	ml_buf_free(&sig);
-	for (j = 0; j < n; j++)
-		ml_buf_free(&bufs[j]);
-	if (rc && made) {
-		for (j = 0; j < i; j++) {
-			snprintf(path, sizeof path, "%s/%s.csv", dir, t[j].name);
-			unlink(path);
-		}
-		rmdir(dir);
-	}
-	return rc;
-}
-
 /* --detail summary|all (checked by check_format). */
 static enum ml_report_detail
 detail_of(const struct cli *c)
@@ -326,6 +268,25 @@ check_format(struct cli *c, const char *fmt)
 	if (table && !ml_report_table(table))
 		return cli_failf(c, ML_EINPUT, "--table: unknown table \"%.40s\" (see "
 				 "reports/README.md)", table);
+	return ML_OK;
+}
+
+/* --record needs --sign (the entry is signed by the report's signer) and an
+ * --out whose last part can be the entry's subject. */
+static int
+check_record(struct cli *c)
+{
+	const char *name;
+
+	if (!cli_has(c, "record"))
+		return ML_OK;
+	if (!cli_get(c, "sign"))
+		return cli_failf(c, ML_EINPUT, "--record needs --sign KEY: the report entry is "
+				 "signed by the report's signer");
+	name = base_name(cli_get(c, "out"));
+	if (!ml_report_name_ok(name))
+		return cli_failf(c, ML_EINPUT, "--out %.200s: with --record its last part is the "
+				 "report entry's subject, 1-128 of [A-Za-z0-9._-]", cli_get(c, "out"));
 	return ML_OK;
 }
 
@@ -415,23 +376,230 @@ check_held(const struct cli *c, struct ml_ledger *l, const struct ml_policy *pol
 	return rc;
 }
 
+/* The report's files, rendered and signed in memory before any is written
+ * (so that a refused --record leaves nothing behind). */
+struct rendered {
+	int folder;                 /* a CSV folder: one file per table */
+	size_t n;
+	char names[ML_REPORT_FILES_MAX][80];
+	struct ml_buf bufs[ML_REPORT_FILES_MAX];
+	struct ml_report_file files[ML_REPORT_FILES_MAX];
+	struct ml_buf sig;          /* the signature file; empty when unsigned */
+};
+
+static void
+rendered_free(struct rendered *rd)
+{
+	size_t i;
+
+	for (i = 0; i < rd->n; i++)
+		ml_buf_free(&rd->bufs[i]);
+	ml_buf_free(&rd->sig);
+}
+
+/* Renders the model into rd (a CSV folder: every table) and, with k, signs
+ * the files with the report's scope (report_sig.h). */
+static int
+render_all(const struct cli *c, const char *fmt, const json_t *model,
+	   const struct ml_seckey *k, struct rendered *rd, struct ml_err *e)
+{
+	const struct ml_report_table *t;
+	size_t i, n;
+	int rc = ML_OK;
+
+	rd->folder = !strcmp(fmt, "csv") && !cli_get(c, "table");
+	if (!rd->folder) {
+		snprintf(rd->names[0], sizeof rd->names[0], "%.79s", base_name(cli_get(c, "out")));
+		rd->n = 1;
+		rc = render(c, fmt, model, &rd->bufs[0], e);
+	} else {
+		t = ml_report_tables(&n);
+		if (n > ML_REPORT_FILES_MAX)
+			return ml_err_set(e, ML_EIO, "too many tables");
+		for (i = 0; i < n && rc == ML_OK; i++, rd->n++) {
+			snprintf(rd->names[i], sizeof rd->names[i], "%s.csv", t[i].name);
+			rc = ml_report_csv(model, &t[i], &rd->bufs[i], e);
+		}
+	}
+	for (i = 0; i < rd->n; i++) {
+		rd->files[i].name = rd->names[i];
+		rd->files[i].bytes = (const uint8_t *)rd->bufs[i].data;
+		rd->files[i].len = rd->bufs[i].len;
+	}
+	if (rc == ML_OK && k)
+		rc = ml_report_sign(k, rd->folder ? "csv-folder" : fmt, model, rd->files, rd->n,
+				    &rd->sig, e);
+	return rc;
+}
+
+/* Writes a single-file report (out) and its signature (out.sig.json). */
+static int
+write_single(const char *out, const char *fmt, const struct rendered *rd, int force,
+	     struct ml_err *e)
+{
+	char sp[4200];
+	int rc;
+
+	if ((rc = ml_write_file_atomic(out, rd->bufs[0].data, rd->bufs[0].len, 0644, !force, e)))
+		return rc;
+	if (rd->sig.len) {
+		snprintf(sp, sizeof sp, "%s.sig.json", out);
+		if ((rc = ml_write_file_atomic(sp, rd->sig.data, rd->sig.len, 0644, !force, e)))
+			return rc;
+		printf("signed %s\n", sp);
+	}
+	printf("wrote %s (%s, %zu bytes)\n", out, fmt, rd->bufs[0].len);
+	return ML_OK;
+}
+
+/* One file per table in folder dir (made when absent), and when signed
+ * the manifest of them all, ML_REPORT_MANIFEST (no per-table signatures:
+ * a table is checked as part of its folder).  When this call made the
+ * folder, a failure removes it with every file written so far. */
+static int
+write_folder(const char *dir, const struct rendered *rd, int force, struct ml_err *e)
+{
+	char path[4200];
+	size_t i, j;
+	int rc = ML_OK, made;
+
+	made = mkdir(dir, 0755) == 0;
+	if (!made && errno != EEXIST)
+		return ml_err_set(e, ML_EIO, "%s: %s", dir, strerror(errno));
+	for (i = 0; i < rd->n && rc == ML_OK; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, rd->names[i]);
+		if ((rc = ml_write_file_atomic(path, rd->bufs[i].data, rd->bufs[i].len, 0644,
+					       !force, e)) == ML_OK)
+			printf("wrote %s (%zu bytes)\n", path, rd->bufs[i].len);
+	}
+	if (rc == ML_OK && rd->sig.len) {
+		snprintf(path, sizeof path, "%s/%s", dir, ML_REPORT_MANIFEST);
+		if ((rc = ml_write_file_atomic(path, rd->sig.data, rd->sig.len, 0644, !force,
+					       e)) == ML_OK)
+			printf("signed %s (%zu tables)\n", path, rd->n);
+	}
+	if (rc && made) {
+		for (j = 0; j < i; j++) {
+			snprintf(path, sizeof path, "%s/%s", dir, rd->names[j]);
+			unlink(path);
+		}
+		rmdir(dir);
+	}
+	return rc;
+}
+
+/* The report entry's predicate (FORMAT.md §2, "Report entries") from the
+ * model's scope; NULL when out of memory. */
+static json_t *
+report_predicate(const json_t *model, const char *format, const char *origin)
+{
+	json_t *pol = json_array(), *p, *pred;
+	size_t i;
+
+	json_array_foreach(ml_report_get(model, "scope.policies"), i, p)
+		json_array_append_new(pol, json_pack("{s:O, s:O, s:O}", "id",
+						     json_object_get(p, "id"), "version",
+						     json_object_get(p, "version"), "sha256",
+						     json_object_get(p, "sha256")));
+	pred = json_pack("{s:O, s:s, s:O, s:O, s:O, s:o, s:s}", "time",
+			 ml_report_get(model, "scope.generatedAt"), "format", format, "from",
+			 ml_report_get(model, "scope.from"), "to", ml_report_get(model, "scope.to"),
+			 "asOf", ml_report_get(model, "scope.asOf"), "policies", pol, ML_ORIGIN_MEMBER,
+			 origin);
+	return pred;
+}
+
+/* The entry --record appends, built and signed with k: subject the
+ * report's file (folder) name, digest the SHA-256 of the report file (a
+ * CSV folder: of its signed manifest).  env and st: the caller frees. */
+static int
+report_entry(const struct cli *c, struct ml_ledger *l, const struct ml_seckey *k,
+	     const char *fmt, const json_t *model, const struct rendered *rd,
+	     struct ml_buf *env, struct ml_statement *st, struct ml_err *e)
+{
+	struct ml_buf payload = {0};
+	uint8_t digest[ML_SHA256_LEN];
+	json_t *pred;
+	int rc;
+
+	if (rd->folder)
+		ml_sha256(rd->sig.data, rd->sig.len, digest);
+	else
+		ml_sha256(rd->bufs[0].data, rd->bufs[0].len, digest);
+	if (!(pred = report_predicate(model, rd->folder ? "csv-folder" : fmt,
+				      ml_ledger_origin(l))))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	rc = ml_statement_encode_parsed(ML_KIND_REPORT, base_name(cli_get(c, "out")), digest,
+					pred, &payload, st, e);
+	if (rc == ML_OK)
+		rc = ml_envelope_sign(k, payload.data, payload.len, env, e);
+	ml_buf_free(&payload);
+	return rc;
+}
+
+/* Appends text to e's message (cut at its size). */
+static void
+err_append(struct ml_err *e, const char *text)
+{
+	size_t n = strlen(e->msg);
+
+	snprintf(e->msg + n, sizeof e->msg - n, "%s", text);
+}
+
+/* The sign-off section (report_signoff.h), added before any byte is
+ * rendered: the signature is over bytes that hold it. */
+static int
+add_signoff(const struct cli *c, const char *fmt, json_t *model, const struct ml_seckey *k,
+	    struct ml_err *e)
+{
+	const struct ml_pubkey *pk = k ? ml_seckey_public(k) : NULL;
+	char keyid[ML_KEYID_MAX];
+	struct ml_report_signer s;
+
+	if (!pk)
+		return ml_report_signoff(model, NULL, e);
+	ml_pubkey_keyid(pk, keyid);
+	s.keyid = keyid;
+	s.key_name = pk->name;
+	s.file = base_name(cli_get(c, "out"));
+	s.format = !strcmp(fmt, "csv") && !cli_get(c, "table") ? "csv-folder" : fmt;
+	s.record = cli_has(c, "record");
+	return ml_report_signoff(model, &s, e);
+}
+
+/* Opens the ledger the report reads: with --record the one appends go to
+ * (writable, or with --server the mirror brought up to date), else
+ * read-only. */
+static int
+open_ledger(struct cli *c, struct ml_ledger **l, struct ml_err *e)
+{
+	return cli_has(c, "record") ? cli_open_append(c, l, e) : cli_open(c, 0, l, e);
+}
+
 static int
 report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	   const struct ml_policy *pol, const struct ml_policy_clock *clk, struct ml_err *e)
 {
 	struct ml_seckey *k = NULL;
 	struct ml_ledger *l = NULL;
-	struct ml_buf b = {0};
 	struct ml_report_opts ro = *o;
 	struct ml_report_held held[MAX_HELD];
+	struct rendered *rd = calloc(1, sizeof *rd);
+	struct ml_buf env = {0};
+	struct ml_statement st = {0};
+	struct ml_append_item item = {0};
+	struct ml_appended app;
 	struct ml_err he;
 	const char *out = cli_get(c, "out");
 	json_t *model = NULL;
-	int rc;
+	int64_t held_seq = -1;
+	int rc, record = cli_has(c, "record");
 
 	ml_err_clear(&he);
+	if (!rd)
+		return ml_err_set(e, ML_EIO, "out of memory");
 	rc = load_signer(c, &k, e);
-	if (rc == ML_OK && (rc = cli_open(c, 0, &l, e)) == ML_OK) {
+	if (rc == ML_OK && (rc = open_ledger(c, &l, e)) == ML_OK) {
 		/* a held checkpoint that fails fails the report as verify would */
 		rc = check_held(c, l, pol, clk, held, &ro.nheld, &he);
 		if (rc == ML_EINTEGRITY && o->allow_unverified)
@@ -445,20 +613,46 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 		rc = ml_report_build(l, &ro, &model, e);
 		cli_progress_done();
 	}
-	if (rc)
+	if (rc || (rc = add_signoff(c, fmt, model, k, e)) ||
+	    (rc = render_all(c, fmt, model, k, rd, e)))
 		goto out;
-	if (!strcmp(fmt, "csv") && !cli_get(c, "table")) {
-		rc = write_csv_dir(model, out, k, cli_has(c, "force"), e);
+	/* --record: the entry is built and checked as the append will check it
+	 * (signer enrolled, not revoked, allowed to sign report) before any
+	 * file is written */
+	if (record) {
+		if ((rc = report_entry(c, l, k, fmt, model, rd, &env, &st, e)))
+			goto out;
+		item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
+		if ((rc = ml_ledger_check_held(l, &item, &held_seq, e))) {
+			ml_err_prefix(e, rc, "--record: the report entry did not pass the "
+				      "append's checks, so no file was written");
+			if (rc == ML_EKEY) /* a ledger governed before the kind existed */
+				err_append(e, " (the signer needs an active key with a role "
+					   "that may sign report: auditor by default; see mlledger "
+					   "governance show)");
+			goto out;
+		}
+	}
+	rc = rd->folder ? write_folder(out, rd, cli_has(c, "force"), e)
+			: write_single(out, fmt, rd, cli_has(c, "force"), e);
+	if (rc || !record)
+		goto out;
+	if ((rc = cli_append(c, l, &item, &app, e))) {
+		ml_err_prefix(e, rc, "--record: the report was written and signed, but its entry "
+			      "was NOT appended (run the same command again with --force to retry)");
 		goto out;
 	}
-	if ((rc = render(c, fmt, model, &b, e)) == ML_OK &&
-	    (rc = write_out(out, fmt, model, &b, k, cli_has(c, "force"), e)) == ML_OK)
-		printf("wrote %s (%s, %zu bytes)\n", out, fmt, b.len);
+	printf("report: %s recorded at seq %llu%s\n", base_name(out),
+	       (unsigned long long)app.seq, app.existing ? " (already recorded: the same "
+	       "report by the same key)" : "");
 out:
 	if (model && !json_is_true(ml_report_get(model, "integrity.ok")))
 		fprintf(stderr, "mlledger: report: warning: the ledger FAILED verification; the "
 			"report says so at the top\n");
-	ml_buf_free(&b);
+	ml_statement_free(&st);
+	ml_buf_free(&env);
+	rendered_free(rd);
+	free(rd);
 	json_decref(model);
 	ml_ledger_close(l);
 	ml_seckey_free(k);
@@ -482,7 +676,8 @@ cmd_report(int argc, char **argv)
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
 				   "table= sign= passphrase-file= css= detail= allow-unverified "
 				   "max-gap-days= jobs= force time-tolerance= checkpoint= "
-				   "trust= max-witness-age=", &fmt)))
+				   "trust= max-witness-age= record server= log-key= state= mirror=",
+				   &fmt)))
 		return rc;
 	if (cli_has(&c, "help")) {
 		fputs(report_usage, stdout);
@@ -491,7 +686,8 @@ cmd_report(int argc, char **argv)
 	if (c.nargs)
 		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%.40s\" (see --help)",
 				 c.args[0]);
-	if ((rc = check_format(&c, fmt)) || (rc = report_opts(&c, &o, pol, par, &to)))
+	if ((rc = check_format(&c, fmt)) || (rc = check_record(&c)) ||
+	    (rc = report_opts(&c, &o, pol, par, &to)))
 		return rc;
 	if ((rc = check_outputs(&c, fmt, &e)))
 		return cli_fail(&c, &e);
@@ -650,6 +846,74 @@ print_scope(const json_t *stmt)
 		       str_or(json_object_get(x, "digest"), "sha256", "?"));
 }
 
+/* --in-ledger: the report entries whose subject digest is want (hex). */
+struct recorded {
+	const char *want;   /* the report's digest: the file's, a folder's manifest's */
+	const char *signer; /* the keyid that signed the report */
+	int n;
+};
+
+static int
+recorded_fn(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
+	    const struct ml_index_row *ix, int has_ix)
+{
+	struct recorded *r = ctx;
+	struct ml_envelope env;
+	struct ml_statement st;
+	char hex[65], t[21];
+
+	(void)leaf;
+	(void)ix;
+	(void)has_ix;
+	if (ml_envelope_parse(en->envelope, en->envelope_len, &env, NULL) != ML_OK)
+		return 0;
+	if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) == ML_OK) {
+		ml_hex_encode(st.digest, ML_SHA256_LEN, hex);
+		if (st.kind == ML_KIND_REPORT && !strcmp(hex, r->want)) {
+			ml_time_format(en->time_us, t);
+			printf("recorded: entry %llu, appended %s, by %s%s: %s, %s, %s to %s\n",
+			       (unsigned long long)en->seq, t, env.keyid,
+			       strcmp(env.keyid, r->signer) ? " (not the report's signer)" : "",
+			       st.subject, str_or(st.predicate, "format", "?"),
+			       str_or(st.predicate, "from", "?"), str_or(st.predicate, "to", "?"));
+			r->n++;
+		}
+		ml_statement_free(&st);
+	}
+	ml_envelope_clear(&env);
+	return 0;
+}
+
+/* Says whether the ledger (--ledger, MLLEDGER_LEDGER) holds report entries
+ * for this report, and by whom.  ML_EDENY (exit 1) when it holds none. */
+static int
+in_ledger(const struct cli *c, const char *path, int dir, const json_t *stmt, const char *sig,
+	  size_t slen, const char *keyid, struct ml_err *e)
+{
+	struct recorded r = {NULL, keyid, 0};
+	struct ml_ledger *l = NULL;
+	uint8_t d[ML_SHA256_LEN];
+	char hex[65];
+	int rc;
+
+	if (dir) {
+		ml_sha256(sig, slen, d);
+		ml_hex_encode(d, sizeof d, hex);
+		r.want = hex;
+	} else {
+		r.want = json_string_value(json_object_get(json_object_get(json_array_get(
+				json_object_get(stmt, "subject"), 0), "digest"), "sha256"));
+	}
+	if ((rc = cli_open(c, 0, &l, e)) == ML_OK)
+		rc = ml_store_query(ml_ledger_store(l), ml_kind_name(ML_KIND_REPORT), NULL, NULL,
+				    -1, recorded_fn, &r, e);
+	ml_ledger_close(l);
+	if (rc == ML_OK && !r.n)
+		rc = ml_err_set(e, ML_EDENY, "%.200s (sha256:%.12s…) is not recorded in this "
+				"ledger: no report entry has its digest", path, r.want);
+	return rc;
+}
+
 int
 cmd_verify_report(int argc, char **argv)
 {
@@ -664,10 +928,10 @@ cmd_verify_report(int argc, char **argv)
 	int rc, dir;
 
 	ml_err_clear(&e);
-	if ((rc = cli_parse(&c, argc, argv, "key= sig=")))
+	if ((rc = cli_parse(&c, argc, argv, "key= sig= in-ledger")))
 		return rc;
 	if (cli_has(&c, "help")) {
-		puts("usage: mlledger verify-report REPORT|DIR --key NAME.pub [--sig FILE]\n\n"
+		puts("usage: mlledger verify-report REPORT|DIR --key NAME.pub [--sig FILE] [--in-ledger]\n\n"
 		     "Checks a report's signature with the verifier key NAME.pub and prints what\n"
 		     "was signed: the ledger origin, checkpoint, period, as-of and generation\n"
 		     "times, when the ledger began, the policies, the checkpoints held outside\n"
@@ -679,7 +943,12 @@ cmd_verify_report(int argc, char **argv)
 		     "a file was changed, added, removed or comes from another report, or the\n"
 		     "signature is not by that key; 2 when a file is missing or not a report\n"
 		     "signature (signatures of mlledger 0.2 and before, without a scope, are\n"
-		     "refused as the old format).");
+		     "refused as the old format).\n\n"
+		     "--in-ledger  also says whether the ledger (--ledger, MLLEDGER_LEDGER) holds\n"
+		     "             a report entry with this report's SHA-256 (a CSV folder: its\n"
+		     "             manifest's; 'report --record'), naming each: seq, append\n"
+		     "             time, signer.  Exit 1 when none does.  The ledger is read,\n"
+		     "             not verified: run 'mlledger verify' for that.");
 		return ML_OK;
 	}
 	if (c.nargs != 1 || !cli_get(&c, "key"))
@@ -695,14 +964,17 @@ cmd_verify_report(int argc, char **argv)
 	    !(rc = ml_read_file(sp, ML_REPORT_SIG_MAX, &sig, &slen, &e)) &&
 	    !(rc = ml_report_open(&k, sig, slen, &stmt, &e)))
 		rc = dir ? check_folder(path, stmt, &e) : check_single(path, stmt, &e);
-	free(sig);
 	if (rc) {
+		free(sig);
 		json_decref(stmt);
 		return cli_fail(&c, &e);
 	}
 	ml_pubkey_keyid(&k, keyid);
 	printf("ok: %s is signed by %s\n", path, keyid);
 	print_scope(stmt);
+	if (cli_has(&c, "in-ledger"))
+		rc = in_ledger(&c, path, dir, stmt, sig, slen, keyid, &e);
+	free(sig);
 	json_decref(stmt);
-	return ML_OK;
+	return rc ? cli_fail(&c, &e) : ML_OK;
 }

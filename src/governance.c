@@ -23,7 +23,7 @@ static const char default_text[] =
 	"    \"validator\": [\"evaluation\", \"monitoring\", \"incident\"],\n"
 	"    \"approver\": [\"approval\"],\n"
 	"    \"risk-officer\": [\"waiver\", \"incident\", \"policy\"],\n"
-	"    \"auditor\": []\n"
+	"    \"auditor\": [\"report\"]\n"
 	"  },\n"
 	"  \"environments\": [\"dev\", \"staging\", \"prod\"],\n"
 	"  \"gates\": {\n"

@@ -673,6 +673,32 @@ ml_ledger_check(struct ml_ledger *l, const struct ml_append_item *item, struct m
 }
 
 int
+ml_ledger_check_held(struct ml_ledger *l, const struct ml_append_item *item, int64_t *held,
+		     struct ml_err *e)
+{
+	char keyid[ML_KEYID_MAX];
+	int64_t seq = -1;
+	int found = 0, rc;
+
+	*held = -1;
+	if (item->statement && item->signed_by) {
+		ml_pubkey_keyid(item->signed_by, keyid);
+		if ((rc = ml_store_begin(l->s, 0, e)))
+			return rc;
+		rc = ml_store_index_find(l->s, ML_DB_MAIN, keyid, item->statement->source_sha256,
+					 &seq, &found, e);
+		ml_store_rollback(l->s);
+		if (rc)
+			return rc;
+		if (found) {
+			*held = seq;
+			return ML_OK;
+		}
+	}
+	return ml_ledger_check(l, item, e);
+}
+
+int
 ml_ledger_check_partial(struct ml_ledger *l, const struct ml_append_item *item,
 			char note[384], struct ml_err *e)
 {

@@ -98,6 +98,14 @@ int ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, si
  * signer, references, duplicates, the signature) and writes nothing: for
  * `sign`, which makes an envelope to submit later.  Errors as append. */
 int ml_ledger_check(struct ml_ledger *l, const struct ml_append_item *item, struct ml_err *e);
+/* ml_ledger_check for an item that may repeat an entry: when the ledger
+ * already holds the same statement by the same key (item->statement and
+ * item->signed_by given; found through the entry index), *held is that
+ * entry's seq and nothing else is checked (an append answers with it,
+ * retry.h); else *held is -1 and the item is checked as ml_ledger_check
+ * does.  For `report --record`, which checks before it writes a file. */
+int ml_ledger_check_held(struct ml_ledger *l, const struct ml_append_item *item,
+			 int64_t *held, struct ml_err *e);
 /* The same for an envelope that may still be countersigned: too few
  * signers under the dualControl in force (FORMAT.md §5 rule 13) is not an
  * error but a note (one line, "" when nothing is missing) in note. */

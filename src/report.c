@@ -465,7 +465,8 @@ scan_statement(struct rp *r, struct scanned *x)
 		break;
 	case ML_KIND_CLOCK_CORRECTION:
 	case ML_KIND_POLICY:
-		break; /* about the ledger or its rules, not a model */
+	case ML_KIND_REPORT:
+		break; /* about the ledger, its rules or its reports, not a model */
 	default:
 		scan_about_model(r, x);
 		break;

@@ -298,6 +298,24 @@ md_trends(struct ml_buf *b, const json_t *model)
 		ml_buf_puts(b, "None.\n");
 }
 
+/* The sign-off, last (report_signoff.h), when the model has one. */
+static void
+md_signoff(struct ml_buf *b, const json_t *model)
+{
+	static const char *const so[] = {"signoff", NULL};
+
+	if (!json_is_object(ml_report_get(model, "signOff")))
+		return;
+	ml_buf_puts(b, "\n## 9. Sign-off\n");
+	/* signed, the table's first row is the statement */
+	if (!json_is_true(ml_report_get(model, "signOff.signed"))) {
+		ml_buf_puts(b, "\n**");
+		md_text(b, json_string_value(ml_report_get(model, "signOff.statement")) ?: "");
+		ml_buf_puts(b, "**\n");
+	}
+	md_tables(b, model, so);
+}
+
 int
 ml_report_markdown(const json_t *model, enum ml_report_detail detail, struct ml_buf *out,
 		   struct ml_err *e)
@@ -356,6 +374,7 @@ ml_report_markdown(const json_t *model, enum ml_report_detail detail, struct ml_
 	md_findings(out, model, detail);
 	ml_buf_puts(out, "\n## 8. Keys and people\n");
 	md_tables(out, model, ppl);
+	md_signoff(out, model);
 	return out->oom ? ml_err_set(e, ML_EIO, "out of memory writing the Markdown report")
 			: ML_OK;
 }

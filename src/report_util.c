@@ -79,6 +79,9 @@ static const struct ml_report_column held_cols[] = {
 	{"witnesses", "Witnesses"}, {"witnessesChecked", "Witnesses checked"},
 	{"newestCosignature", "Newest cosignature"}};
 
+static const struct ml_report_column signoff_cols[] = {
+	{"item", "Item"}, {"text", "Detail"}};
+
 static const struct ml_report_table tables[] = {
 	{"models", "Model versions", "inventory.models", COLS(models_cols)},
 	{"datasets", "Datasets", "inventory.datasets", COLS(datasets_cols)},
@@ -99,6 +102,7 @@ static const struct ml_report_table tables[] = {
 	{"backfills", "Backfill bursts", "integrity.time.backfills", COLS(backfill_cols)},
 	{"held-checkpoints", "Checkpoints held outside the ledger", "integrity.held",
 	 COLS(held_cols)},
+	{"signoff", "Sign-off", "signOff.rows", COLS(signoff_cols)},
 };
 
 /* Not tables of the model (no CSV): what html and md print of the

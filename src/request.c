@@ -264,6 +264,9 @@ ml_request_build_parsed(json_t *req, ml_resolve_fn resolve, void *ctx, int64_t n
 	if (k == ML_KIND_POLICY)
 		return ml_err_set(e, ML_EINPUT, "kind: policies are recorded by "
 				  "`mlledger policy record`, not imported");
+	if (k == ML_KIND_REPORT)
+		return ml_err_set(e, ML_EINPUT, "kind: reports are recorded by "
+				  "`mlledger report --sign KEY --record`, not imported");
 	if (ml_kind_about_ledger(k))
 		return ml_err_set(e, ML_EINPUT, "kind: %s entries are appended by `mlledger %s`, "
 				  "not imported", kname, k == ML_KIND_GOVERNANCE

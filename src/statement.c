@@ -12,6 +12,7 @@ static const char *const kind_names[ML_KIND_COUNT] = {
 	"model",      "evaluation",     "approval",       "deployment",
 	"monitoring", "waiver",         "retirement",     "incident",
 	"gate",       "governance",     "clock-correction", "policy",
+	"report",
 };
 
 static const char *const predicate_types[ML_KIND_COUNT] = {
@@ -23,6 +24,7 @@ static const char *const predicate_types[ML_KIND_COUNT] = {
 	ML_PREDICATE_PREFIX "retirement/v1", ML_PREDICATE_PREFIX "incident/v1",
 	ML_VSA_TYPE,                         ML_PREDICATE_PREFIX "governance/v1",
 	ML_PREDICATE_PREFIX "clock-correction/v1", ML_PREDICATE_PREFIX "policy/v1",
+	ML_PREDICATE_PREFIX "report/v1",
 };
 
 const char *
@@ -167,7 +169,9 @@ enum ftype {
 	F_PARAMS,     /* object: param name -> text, at most 64 */
 	F_PARAMSETS,  /* object: policy id -> F_PARAMS, at most 64 */
 	F_PHASE,      /* [A-Za-z0-9._-]{1,64} */
-	F_SIG         /* base64 of a 64-byte Ed25519 signature */
+	F_SIG,        /* base64 of a 64-byte Ed25519 signature */
+	F_RFORMAT,    /* a report's format: html | md | json | csv | csv-folder */
+	F_RPOLICIES   /* 0..64 {"id", "version", "sha256"}: a report's policies */
 };
 
 struct field {
@@ -226,12 +230,16 @@ static const struct field f_clock[] = {
 	{"time", F_TIME, 1}, {"from", F_INT, 1}, {"reason", F_LONG, 1}, END};
 static const struct field f_policy[] = {
 	{"time", F_TIME, 1}, {"content", F_LONG, 1}, {"params", F_PARAMS, 0}, END};
+/* FORMAT.md §2, "Report entries": time is the report's generatedAt */
+static const struct field f_report[] = {
+	{"time", F_TIME, 1}, {"format", F_RFORMAT, 1}, {"from", F_DATE, 1},
+	{"to", F_DATE, 1}, {"asOf", F_TIME, 1}, {"policies", F_RPOLICIES, 1}, END};
 #undef END
 
 static const struct field *const schemas[ML_KIND_COUNT] = {
 	f_genesis,  f_enroll,     f_revoke,     f_dataset,   f_model,      f_evaluation,
 	f_approval, f_deployment, f_monitoring, f_waiver,    f_retirement, f_incident,
-	f_gate,     f_governance, f_clock,      f_policy,
+	f_gate,     f_governance, f_clock,      f_policy,    f_report,
 };
 
 #define MAX_ITEMS 256
@@ -682,12 +690,39 @@ check_paramsets(json_t *v, struct ml_err *e)
 	return ML_OK;
 }
 
+/* A report's policies: at most 64 {"id": [A-Za-z0-9][A-Za-z0-9._/-]{0,127},
+ * "version": 1-64 of [A-Za-z0-9._+-], "sha256": 64 lowercase hex}. */
+static int
+check_report_policies(json_t *v, struct ml_err *e)
+{
+	static const char *const members[] = {"id", "version", "sha256", NULL};
+	uint8_t d[ML_SHA256_LEN];
+	char ref[200], n[129], ver[65];
+	json_t *x;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) > 64)
+		return ml_err_set(e, ML_EINPUT, "policies: a list of at most 64 policies");
+	json_array_foreach(v, i, x) {
+		const char *id = json_string_value(json_object_get(x, "id"));
+		const char *vs = json_string_value(json_object_get(x, "version"));
+		if (!json_is_object(x) || json_object_size(x) != 3 || !only_members(x, members) ||
+		    !id || !vs || strlen(id) > 128 || strlen(vs) > 64 ||
+		    snprintf(ref, sizeof ref, "%s@%s", id, vs) >= (int)sizeof ref ||
+		    ml_ref_split(ref, n, ver) != 0 || hex64(json_object_get(x, "sha256"), d) != 0)
+			return ml_err_set(e, ML_EINPUT, "policies[%zu]: must be {\"id\", \"version\", "
+					  "\"sha256\": 64 lowercase hex}", i);
+	}
+	return ML_OK;
+}
+
 static int
 check_field(const struct field *f, json_t *v, struct ml_err *e)
 {
 	static const char *const decisions[] = {"approve", "reject", NULL};
 	static const char *const severities[] = {"low", "medium", "high", "critical", NULL};
 	static const char *const results[] = {"PASSED", "FAILED", NULL};
+	static const char *const rformats[] = {"html", "md", "json", "csv", "csv-folder", NULL};
 	struct ml_pubkey pk;
 	int64_t t;
 	json_t *x;
@@ -782,6 +817,10 @@ check_field(const struct field *f, json_t *v, struct ml_err *e)
 					  f->name);
 		return ML_OK;
 	}
+	case F_RFORMAT:
+		return check_string_in(v, rformats, f->name, e);
+	case F_RPOLICIES:
+		return check_report_policies(v, e);
 	}
 	return ml_err_set(e, ML_EINPUT, "%s: unknown field type", f->name);
 }
@@ -883,6 +922,17 @@ check_subject(struct ml_statement *s, struct ml_err *e)
 		if (ml_ref_split(s->subject, n, v) != 0)
 			return ml_err_set(e, ML_EINPUT, "subject: \"%.200s\" is not ID@VERSION",
 					  s->subject);
+		return ML_OK;
+	case ML_KIND_REPORT:
+		/* the report's file name; the digest is its bytes' (unchecked:
+		 * the bytes are not in the ledger) */
+		if (!charset_ok(s->subject, strlen(s->subject), "._-", 128) ||
+		    !strcmp(s->subject, ".") || !strcmp(s->subject, ".."))
+			return ml_err_set(e, ML_EINPUT, "report: subject must be the report's file "
+					  "name, 1-128 of [A-Za-z0-9._-]");
+		if (strcmp(json_string_value(json_object_get(s->predicate, "from")),
+			   json_string_value(json_object_get(s->predicate, "to"))) > 0)
+			return ml_err_set(e, ML_EINPUT, "report: from must not come after to");
 		return ML_OK;
 	default:
 		if (ml_ref_split(s->subject, n, v) != 0)

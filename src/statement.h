@@ -47,6 +47,7 @@ enum ml_kind {
 	ML_KIND_GOVERNANCE,       /* a governance document (FORMAT.md §2) */
 	ML_KIND_CLOCK_CORRECTION, /* entries from..seq-1 were dated ahead */
 	ML_KIND_POLICY,    /* a policy file's exact bytes, and its recorded params */
+	ML_KIND_REPORT,    /* an issued audit report: its SHA-256, format, period, policies */
 	ML_KIND_COUNT
 };
 

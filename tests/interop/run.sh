@@ -1218,7 +1218,7 @@ fi
 
 ORIGIN=interop.example/ml/ledger
 # the roles of the default governance (§2), as JSON members
-DROLES='"admin":["key-enrollment","key-revocation","governance","clock-correction","policy"],"engineer":["dataset","model","deployment","monitoring","retirement","incident","gate"],"validator":["evaluation","monitoring","incident"],"approver":["approval"],"risk-officer":["waiver","incident","policy"],"auditor":[]'
+DROLES='"admin":["key-enrollment","key-revocation","governance","clock-correction","policy"],"engineer":["dataset","model","deployment","monitoring","retirement","incident","gate"],"validator":["evaluation","monitoring","incident"],"approver":["approval"],"risk-officer":["waiver","incident","policy"],"auditor":["report"]'
 # doc_pred DOC: a governance predicate holding the document text DOC
 doc_pred() { "$PY" -c 'import json, sys; print(json.dumps({"document": sys.argv[1]}))' "$1"; }
 # expect_refused DESC CMD...: a CLI step must fail (any non-zero exit)

@@ -162,7 +162,7 @@ VSA_TYPE = "https://slsa.dev/verification_summary/v1"   # §2 "Gate decisions"
 # §2: kinds about the ledger itself (subject name = the origin)
 LEDGER_KINDS = ("governance", "clock-correction")
 KINDS = ("genesis", "key-enrollment", "key-revocation", "dataset", "model") + MODEL_KINDS \
-    + LEDGER_KINDS + ("policy",)
+    + LEDGER_KINDS + ("policy", "report")
 
 # predicate members per kind: (required, optional)   -- §2 table
 PREDICATE_MEMBERS = {
@@ -186,6 +186,8 @@ PREDICATE_MEMBERS = {
     "governance": ({"time", "document"}, set()),
     "clock-correction": ({"time", "from", "reason"}, set()),
     "policy": ({"time", "content"}, {"params"}),
+    # §2 "Report entries"
+    "report": ({"time", "format", "from", "to", "asOf", "policies"}, set()),
 }
 # §2 "Retries": idempotencyKey, optional in every kind record and import write
 IDEMPOTENCY_KINDS = ("key-enrollment", "key-revocation", "dataset", "model", "evaluation",
@@ -1144,6 +1146,8 @@ def parse_statement(stmt):
             raise Bad("clock-correction.from: an integer >= 1")
     elif kind == "policy":
         check_policy(sname, sdigest, pred)
+    elif kind == "report":
+        check_report(sname, pred)
     elif kind in ("key-enrollment", "key-revocation"):
         kname, _, _ = parse_vkey(pred["key"], RE_KEY_NAME, kind + ".key")
         if sname != kname:
@@ -1173,6 +1177,35 @@ def parse_statement(stmt):
         if kind == "incident" and pred["severity"] not in ("low", "medium", "high", "critical"):
             raise Bad("incident.severity: bad value")
     return kind, sname, sdigest, pred
+
+
+RE_REPORT_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
+REPORT_FORMATS = ("html", "md", "json", "csv", "csv-folder")
+
+
+def check_report(sname, pred):
+    """§2 "Report entries": subject the report's file name, digest its bytes'
+    SHA-256 (not checkable here: the file is not in the ledger)."""
+    if not fm(RE_REPORT_NAME, sname) or sname in (".", ".."):
+        raise Bad("report: subject name is not a file name")
+    if pred["format"] not in REPORT_FORMATS:
+        raise Bad("report.format: not one of %s" % ", ".join(REPORT_FORMATS))
+    check_date(pred["from"], "report.from")
+    check_date(pred["to"], "report.to")
+    if pred["from"] > pred["to"]:
+        raise Bad("report: from comes after to")
+    check_time(pred["asOf"], "report.asOf")
+    pols = pred["policies"]
+    if not isinstance(pols, list) or len(pols) > 64:
+        raise Bad("report.policies: a list of at most 64")
+    for i, p in enumerate(pols):
+        w = "report.policies[%d]" % i
+        if not isinstance(p, dict) or set(p) != {"id", "version", "sha256"}:
+            raise Bad(w + ": must be exactly {id, version, sha256}")
+        if not fm(RE_REF_NAME, p["id"]) or not fm(RE_REF_VERSION, p["version"]):
+            raise Bad(w + ": bad id or version")
+        if not fm(RE_HEX64, p["sha256"]):
+            raise Bad(w + ".sha256: not 64 lowercase hex")
 
 
 def check_policy(sname, sdigest, pred):
@@ -1311,7 +1344,7 @@ DEFAULT_ROLES = {
     "validator": frozenset({"evaluation", "monitoring", "incident"}),
     "approver": frozenset({"approval"}),
     "risk-officer": frozenset({"waiver", "incident", "policy"}),
-    "auditor": frozenset(),
+    "auditor": frozenset({"report"}),
 }
 DEFAULT_ENVS = frozenset({"dev", "staging", "prod"})
 DEFAULT_DIRECTIONS = dict([(m, "higher") for m in ("auc", "accuracy", "precision", "recall", "f1")]
@@ -1930,8 +1963,8 @@ def check_entry(st, seq, env_bytes, t):
 
     if "idempotencyKey" in pred:
         st.idem.setdefault((keyid, pred["idempotencyKey"]), seq)
-    if kind in ("genesis", "key-enrollment", "key-revocation") + LEDGER_KINDS:
-        name, version = sname, ""
+    if kind in ("genesis", "key-enrollment", "key-revocation", "report") + LEDGER_KINDS:
+        name, version = sname, ""   # a report's subject is a file name, never NAME@VERSION
     else:
         name, version = split_ref(sname, "subject name")
     return (seq, kind, name, version, keyid, stmt_hash)
@@ -2183,6 +2216,21 @@ def run_vectors():
               kind == "approval" and sname == "fraud-detector@3.1.0" and sdig.hex() == abc)
     except Bad as e:
         check("statement is well formed (%s)" % e, False)
+    # §9 "Report entry"
+    rep = ('{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"q3-2026.html","digest":{"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}}],"predicateType":"https://mlledger.dev/report/v1","predicate":{"time":"2026-10-01T12:00:00Z","format":"html","from":"2026-07-01","to":"2026-09-30","asOf":"2026-10-01T00:00:00Z","policies":[{"id":"tiny","version":"1","sha256":"6b10dac4fdfb39b2703550f3dd6742ab585c57f020eb5f7288b73d8f3b9ea5ba"}],"origin":"demo.mlledger.example/fraud"}}').encode()
+    check("report entry is 499 bytes, SHA-256 64db3ab59b6c…", len(rep) == 499 and
+          hashlib.sha256(rep).hexdigest() == "64db3ab59b6c1d5a015c7eeee021efa804937518fc640b3ea5d2e580965904fc")
+    try:
+        kind, sname, sdig, _ = parse_statement(rep)
+        check("report entry is well formed (report q3-2026.html, digest SHA-256(abc))",
+              kind == "report" and sname == "q3-2026.html" and sdig.hex() == abc)
+    except Bad as e:
+        check("report entry is well formed (%s)" % e, False)
+    try:
+        parse_statement(rep.replace(b'"format":"html"', b'"format":"pdf"'))
+        check("report entry with format pdf is refused", False)
+    except Bad:
+        check("report entry with format pdf is refused", True)
     p = pae(PAYLOAD_TYPE, stmt)
     check("PAE prefix", p.startswith(b"DSSEv1 28 application/vnd.in-toto+json 333 ") and p.endswith(stmt))
     check("PAE is 376 bytes", len(p) == 376)

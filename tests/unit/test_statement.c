@@ -149,6 +149,7 @@ test_kinds(void **state)
 		"model",      "evaluation",     "approval",       "deployment",
 		"monitoring", "waiver",         "retirement",     "incident",
 		"gate",       "governance",     "clock-correction", "policy",
+		"report",
 	};
 	enum ml_kind k;
 	int i;
@@ -346,6 +347,14 @@ full_case(const struct fixture *fx, enum ml_kind k, struct case_ *c)
 		c->pred = json_pack("{s:s, s:s, s:{s:s}}", "time", T0, "content", POLICY_DOC,
 				    "params", "minAuc", "0.9");
 		break;
+	case ML_KIND_REPORT:
+		/* subject the report's file name, digest its bytes' SHA-256 */
+		c->subject = "q3-2026.html";
+		c->pred = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "time", T0,
+				    "format", "html", "from", "2026-07-01", "to", "2026-09-30",
+				    "asOf", T0, "policies", "id", "production", "version",
+				    "1.0.0", "sha256", HEXA);
+		break;
 	default:
 		fail();
 	}
@@ -374,7 +383,78 @@ static const char *const required[ML_KIND_COUNT][12] = {
 	{"time", "document", NULL},
 	{"time", "from", "reason", NULL},
 	{"time", "content", NULL},
+	{"time", "format", "from", "to", "asOf", "policies", NULL},
 };
+
+/* A report statement: the payload bytes for subject and predicate text
+ * (FORMAT.md §2, "Report entries"). */
+static int
+parse_report(const char *subject, const char *pred)
+{
+	char buf[2048];
+	struct ml_statement st;
+	struct ml_err e;
+	int rc;
+
+	snprintf(buf, sizeof buf, "{\"_type\":\"https://in-toto.io/Statement/v1\","
+		 "\"subject\":[{\"name\":\"%s\",\"digest\":{\"sha256\":\"" HEXA "\"}}],"
+		 "\"predicateType\":\"https://mlledger.dev/report/v1\",\"predicate\":%s}",
+		 subject, pred);
+	ml_err_clear(&e);
+	rc = ml_statement_parse((const uint8_t *)buf, strlen(buf), &st, &e);
+	if (rc == ML_OK) {
+		assert_int_equal(st.kind, ML_KIND_REPORT);
+		ml_statement_free(&st);
+	}
+	return rc;
+}
+
+#define RP_HEAD "{\"time\":\"2026-10-01T00:00:00Z\",\"asOf\":\"2026-10-01T00:00:00Z\","
+#define RP_OKPOL "\"policies\":[{\"id\":\"production\",\"version\":\"1.0.0\",\"sha256\":\"" HEXA "\"}]"
+
+/* The report kind's members: each malformed one is refused. */
+static void
+test_report_members(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_report("q3.html", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-09-30\"," RP_OKPOL "}"), ML_OK);
+	assert_int_equal(parse_report("q3", RP_HEAD "\"format\":\"csv-folder\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-07-01\",\"policies\":[]}"), ML_OK);
+	/* format not one of the five */
+	assert_int_equal(parse_report("q3.pdf", RP_HEAD "\"format\":\"pdf\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-09-30\"," RP_OKPOL "}"), ML_EINPUT);
+	/* from after to */
+	assert_int_equal(parse_report("q3.html", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-09-30\",\"to\":\"2026-07-01\"," RP_OKPOL "}"), ML_EINPUT);
+	/* a date that is not YYYY-MM-DD */
+	assert_int_equal(parse_report("q3.html", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-7-1\",\"to\":\"2026-09-30\"," RP_OKPOL "}"), ML_EINPUT);
+	/* a subject that is a path, not a file name */
+	assert_int_equal(parse_report("a/q3.html", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-09-30\"," RP_OKPOL "}"), ML_EINPUT);
+	assert_int_equal(parse_report("..", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-09-30\"," RP_OKPOL "}"), ML_EINPUT);
+	/* a policy with a member too many, an uppercase digest, no version */
+	assert_int_equal(parse_report("q3.html", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-09-30\",\"policies\":[{\"id\":"
+				      "\"p\",\"version\":\"1\",\"sha256\":\"" HEXA "\",\"file\":\"x\"}]}"),
+			 ML_EINPUT);
+	assert_int_equal(parse_report("q3.html", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-09-30\",\"policies\":[{\"id\":"
+				      "\"p\",\"version\":\"1\",\"sha256\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+				      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}"), ML_EINPUT);
+	assert_int_equal(parse_report("q3.html", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-09-30\",\"policies\":[{\"id\":"
+				      "\"p\",\"sha256\":\"" HEXA "\"}]}"), ML_EINPUT);
+	/* an unknown member; a missing asOf */
+	assert_int_equal(parse_report("q3.html", RP_HEAD "\"format\":\"html\",\"from\":"
+				      "\"2026-07-01\",\"to\":\"2026-09-30\"," RP_OKPOL ",\"x\":1}"),
+			 ML_EINPUT);
+	assert_int_equal(parse_report("q3.html", "{\"time\":\"2026-10-01T00:00:00Z\","
+				      "\"format\":\"html\",\"from\":\"2026-07-01\",\"to\":"
+				      "\"2026-09-30\"," RP_OKPOL "}"), ML_EINPUT);
+}
 
 static int
 is_required(enum ml_kind k, const char *member)
@@ -2218,6 +2298,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ref_split),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_report_members),
 		cmocka_unit_test(test_dsse_pae),
 		cmocka_unit_test(test_roundtrip_all_kinds),
 		cmocka_unit_test(test_encode_golden),

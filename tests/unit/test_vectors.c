@@ -380,6 +380,31 @@ test_policy_and_decision_vectors(void **state)
 		      "f6b6e1a1d1171a871c1fc9bef36d85cce1505aa79a03eab6f92b86619ad3d2c1");
 }
 
+/* FORMAT.md §9: a report entry as `report --record` writes it (subject the
+ * file name, digest the SHA-256 of the report's bytes, here "abc"). */
+static void
+test_report_vector(void **state)
+{
+	static const char rep[] =
+		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"q3-2026."
+		"html\",\"digest\":{\"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9c"
+		"b410ff61f20015ad\"}}],\"predicateType\":\"https://mlledger.dev/report/v1\",\"pre"
+		"dicate\":{\"time\":\"2026-10-01T12:00:00Z\",\"format\":\"html\",\"from\":\"2026-"
+		"07-01\",\"to\":\"2026-09-30\",\"asOf\":\"2026-10-01T00:00:00Z\",\"policies\":[{\""
+		"id\":\"tiny\",\"version\":\"1\",\"sha256\":\"6b10dac4fdfb39b2703550f3dd6742ab585"
+		"c57f020eb5f7288b73d8f3b9ea5ba\"}],\"origin\":\"demo.mlledger.example/fraud\"}}";
+
+	(void)state;
+	check_written(ML_KIND_REPORT, "q3-2026.html", "abc",
+		      json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:s}", "time",
+				"2026-10-01T12:00:00Z", "format", "html", "from", "2026-07-01", "to",
+				"2026-09-30", "asOf", "2026-10-01T00:00:00Z", "policies", "id",
+				"tiny", "version", "1", "sha256",
+				"6b10dac4fdfb39b2703550f3dd6742ab585c57f020eb5f7288b73d8f3b9ea5ba",
+				"origin", "demo.mlledger.example/fraud"),
+		      rep, "64db3ab59b6c1d5a015c7eeee021efa804937518fc640b3ea5d2e580965904fc");
+}
+
 int
 main(void)
 {
@@ -387,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_person_and_governance_vectors),
 		cmocka_unit_test(test_identity_vectors),
 		cmocka_unit_test(test_policy_and_decision_vectors),
+		cmocka_unit_test(test_report_vector),
 		cmocka_unit_test(test_key_encodings),
 		cmocka_unit_test(test_statement_bytes),
 		cmocka_unit_test(test_pae),
