@@ -679,7 +679,7 @@ chain_pick(const json_t *list, const char *env, int64_t lo, int64_t hi, int64_t 
 }
 
 /* A recorded gate decision for people: "PASSED at TIME by WHO under
- * production@1.0.0, every rule, on checkpoint 13; parameters production:
+ * production@1.1.0, every rule, on checkpoint 13; parameters production:
  * k=v, ...; replay: same result". */
 static void
 gate_label(struct ml_buf *b, json_t *x)

@@ -83,7 +83,7 @@ grep -q '^seq,leaf_hash,kind,subject,subject_digest,environment,author_time,appe
 grep -q "^13,$LEAF13,deployment,m@1,sha256:[0-9a-f]\{64\},prod," pop.csv &&
 	ok "a deployment row carries seq, leaf hash, kind, subject, digest, environment" ||
 	nok "a deployment row carries seq, leaf hash, kind, subject, digest, environment" "$(grep ^13, pop.csv)"
-grep -q ",gate,m@1,.*,ci,,PASSED,production@1.0.0" pop.csv &&
+grep -q ",gate,m@1,.*,ci,,PASSED,production@1.1.0" pop.csv &&
 	ok "a gate row carries its verdict and policies" || nok "a gate row carries its verdict and policies" "$(grep gate, pop.csv)"
 grep -q ",approval,m@2,.*,alice+[0-9a-f]*,alice,.*,reject," pop.csv &&
 	ok "an approval row carries signer, person and decision" || nok "an approval row carries signer, person and decision" "$(grep approval,m@2 pop.csv)"

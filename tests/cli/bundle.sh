@@ -69,12 +69,12 @@ expect 6 "export signed by a key the ledger never enrolled exits 6" "not enrolle
 [ ! -e x ] && ok "an unenrolled exporter writes nothing" || nok "an unenrolled exporter writes nothing" "x exists"
 expect 0 "export --key ci.key" "MANIFEST signed by ci+" "$M" export --out b --key ci.key --trust trust.policy
 for f in ledger.db log.pub checkpoint README.txt FORMAT.md MANIFEST MANIFEST.sig trust.policy \
-	policies/production@1.0.0.xml policies/monitoring@1.0.0.xml; do
+	policies/production@1.1.0.xml policies/monitoring@1.1.0.xml; do
 	[ -f "b/$f" ] || nok "export writes $f" "missing"
 done
 cmp -s b/FORMAT.md "$here/../../ledger/FORMAT.md" && ok "the bundle's FORMAT.md is ledger/FORMAT.md" ||
 	nok "the bundle's FORMAT.md is ledger/FORMAT.md" "differs"
-cmp -s b/policies/production@1.0.0.xml "$here/../../policies/production.xml" &&
+cmp -s b/policies/production@1.1.0.xml "$here/../../policies/production.xml" &&
 	ok "policies/ID@VERSION.xml holds the recorded bytes" ||
 	nok "policies/ID@VERSION.xml holds the recorded bytes" "differs"
 grep -q -- '--log-key' b/README.txt && grep -q 'verify-consistency' b/README.txt &&
@@ -149,7 +149,7 @@ copy t1 && printf 'x' >>"t1/keys/$(cut -d+ -f1,2 ci.pub).pub"
 verify_4 "a byte added to a key file exits 4" "keys/ci+[0-9a-f]*\.pub: differs from MANIFEST" t1
 copy t2 && printf 'x' >>t2/ledger.db
 verify_4 "a byte added to ledger.db exits 4 (before SQLite opens it)" "ledger\.db: differs from MANIFEST" t2
-copy t3 && sed -i 's/production/prodution/' t3/policies/production@1.0.0.xml
+copy t3 && sed -i 's/production/prodution/' t3/policies/production@1.1.0.xml
 verify_4 "a policy file changed exits 4" "policies/production@1\.0\.0\.xml: differs from MANIFEST" t3
 copy t4 && sed -i 's/^exported .*/exported 2030-01-01T00:00:00Z/' t4/MANIFEST
 verify_4 "MANIFEST changed (its signature no longer matches) exits 4" "not a valid signature of MANIFEST" t4
@@ -189,11 +189,11 @@ copy t17 && rm t17/FORMAT.md && resign t17
 verify_4 "a MANIFEST (re-signed) without FORMAT.md exits 4" "MANIFEST does not list FORMAT\.md" t17
 copy t18 && printf 'junk' >t18/ledger.db-wal
 verify_4 "a ledger.db-wal with content (changes SQLite would apply) exits 4" "ledger\.db-wal: holds changes" t18
-copy t19 && sed -i 's/production/prodution/' t19/policies/production@1.0.0.xml && resign t19
+copy t19 && sed -i 's/production/prodution/' t19/policies/production@1.1.0.xml && resign t19
 verify_4 "a policy file changed and re-signed exits 4" "differs from the policy entry [0-9]* recorded" t19
-copy t20 && rm t20/policies/monitoring@1.0.0.xml && resign t20
+copy t20 && rm t20/policies/monitoring@1.1.0.xml && resign t20
 verify_4 "a recorded policy left out (re-signed) exits 4" "monitoring@1\.0\.0\.xml: missing (entry" t20
-copy t21 && cp b/policies/production@1.0.0.xml t21/policies/other@9.xml && resign t21
+copy t21 && cp b/policies/production@1.1.0.xml t21/policies/other@9.xml && resign t21
 verify_4 "a policy no entry recorded (re-signed) exits 4" "holds a file of no recorded policy" t21
 copy t22 && cp mallory.pub "t22/keys/$(cut -d+ -f1,2 mallory.pub).pub" && resign t22
 verify_4 "keys/ with a key never enrolled (re-signed) exits 4" "not the file of a key the ledger enrolled" t22

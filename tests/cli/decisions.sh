@@ -42,7 +42,7 @@ flip() {
 st = json.loads(base64.b64decode(json.load(open(sys.argv[1]))["payload"]))
 p = st["predicate"]
 p["verificationResult"] = "PASSED"
-p["verifiedLevels"] = ["MLLEDGER_POLICY:production@1.0.0"]
+p["verifiedLevels"] = ["MLLEDGER_POLICY:production@1.1.0"]
 sys.stdout.write(json.dumps(st, separators=(",", ":")))' "$1" |
 		"$PY" "$here/forge.py" sign-envelope "$2"
 }
@@ -197,8 +197,8 @@ if ! cmp -s "$POL" strict.xml; then
 		"$M" policy record strict.xml --param min-approvers=3 --key rita.key
 	expect 1 "gate --policy production takes the latest recorded version" "approvals" \
 		"$M" gate --policy production m@2 --env prod --no-record
-	expect 0 "gate --policy production@1.0.0 takes that version" "PASS" \
-		"$M" gate --policy production@1.0.0 m@2 --env prod --no-record
+	expect 0 "gate --policy production@1.1.0 takes that version" "PASS" \
+		"$M" gate --policy production@1.1.0 m@2 --env prod --no-record
 else
 	nok "strict policy" "could not rewrite the version of $POL"
 fi
@@ -210,7 +210,7 @@ if [ -n "$HAVE_FT" ] && [ -n "$HAVE_FORGE" ]; then
 	"$M" record incident m@2 --severity critical --description "leak" --key ci.key >/dev/null
 	# ten minutes later, a gate on the copy (which lacks the incident)
 	expect 0 "a gate on a stale copy of the ledger passes there" "recorded at seq" \
-		faketime -f '+10m' "$M" gate --policy production@1.0.0 m@2 --env prod \
+		faketime -f '+10m' "$M" gate --policy production@1.1.0 m@2 --env prod \
 		--key ci.key --ledger stale.db
 	last=$(($(MLLEDGER_LEDGER=$W/stale.db size) - 1))
 	MLLEDGER_LEDGER=$W/stale.db envelope "$last" >stale.json
@@ -224,7 +224,7 @@ fi
 #     the earlier PASS, though that is younger than 24 hours.
 "$M" record incident m@2 --severity critical --description "drift" --key ci.key >/dev/null
 expect 1 "after an incident the gate fails (recorded)" "recorded at seq" \
-	"$M" gate --policy production@1.0.0 m@2 --env prod --key ci.key
+	"$M" gate --policy production@1.1.0 m@2 --env prod --key ci.key
 expect 1 "the earlier PASS no longer admits a deployment" "the latest gate decision" \
 	"$M" record deployment m@2 --env prod --key ci.key
 

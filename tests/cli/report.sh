@@ -190,11 +190,11 @@ m = json.load(open(sys.argv[1]))
 chains = {(c["ref"], c["environment"]): c for c in m["chains"]}
 g = chains[("fraud@1.1", "prod")]["gateDecisions"]
 assert len(g) == 1, g
-assert g[0]["result"] in ("PASSED", "FAILED") and g[0]["policies"] == ["production@1.0.0"], g
+assert g[0]["result"] in ("PASSED", "FAILED") and g[0]["policies"] == ["production@1.1.0"], g
 assert g[0]["seq"] < chains[("fraud@1.1", "prod")]["deploymentSeq"], g
 # the decision's own time (timeVerified), never empty ("PASSED by ci at " was)
 assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", g[0]["time"]), g[0]
-assert g[0]["label"].startswith("seq %d: %s at %s by ci under production@1.0.0, every rule"
+assert g[0]["label"].startswith("seq %d: %s at %s by ci under production@1.1.0, every rule"
                                 % (g[0]["seq"], g[0]["result"], g[0]["time"])), g[0]["label"]
 assert " at  " not in g[0]["label"] and not re.search(r" at (;|,|$)", g[0]["label"]), g[0]["label"]
 # its parameters and replay status, in words
@@ -272,7 +272,7 @@ assert s["waivers"] == {"active": 1, "expired": 1}, s["waivers"]
 assert s["monitoring"]["gaps"] >= 1 and s["monitoring"]["deploymentsWithGaps"] >= 1, s["monitoring"]
 assert [f["framework"] for f in s["byFramework"]] == sorted(f["framework"] for f in s["byFramework"])
 assert any(f["framework"] == "EU-AI-Act" and f["deny"] >= 1 for f in s["byFramework"]), s["byFramework"]
-assert s["scope"]["policies"] == ["production@1.0.0"], s["scope"]
+assert s["scope"]["policies"] == ["production@1.1.0"], s["scope"]
 PY
 else
 	bad "no r.json, r.html or r.md"

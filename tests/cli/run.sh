@@ -2940,7 +2940,7 @@ out_has '"verificationResult": "FAILED"'
 out_has '"verifiedLevels": \[$'
 out_has '^ *"FAILED"$'
 out_has '"environment": "prod"'
-out_has '"name": "production@1.0.0"'
+out_has '"name": "production@1.1.0"'
 out_has "\"size\": $n0"
 vsa verify
 want_ok

@@ -1780,10 +1780,10 @@ else
     gstmt "$db" "$GATE" | gedit "st['predicate']['policy']['name'] = st['predicate']['policies'][0]['name'] = 'production@1.0.1'" |
         "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-descname.env" &&
         gput "$db" replace "$GATE" "$T/g-descname.env" && gput "$db" append "$T/g-deploy.env"
-    expect_reject_why "$db" "deployment to prod after a PASSED decision whose descriptor production@1.0.1 names entry $POLSEQ, production@1.0.0 (not replayable; rule 12)" \
+    expect_reject_why "$db" "deployment to prod after a PASSED decision whose descriptor production@1.0.1 names entry $POLSEQ, production@1.1.0 (not replayable; rule 12)" \
         "not replayable: policies\[0\] is named production@1.0.1"
     # a uri naming a policy entry of the right name and digest, but not
-    # below the decision's ledger.size: production@1.0.0 recorded again
+    # below the decision's ledger.size: production@1.1.0 recorded again
     # (same bytes, params given: a new entry, rule 7 allows it), then a copy
     # of the PASSED decision naming that entry, ledger.size unchanged
     gcopy g-urisize passed
@@ -1817,7 +1817,7 @@ else
     expect_reject_why "$db" "decision appended 10 minutes after the checkpoint it names, whose next entry is older than 5 minutes (rule 8)" "rule 8"
 
     # (c) a policy entry whose content does not hash to its subject digest
-    # (production@1.0.0, the recorded digest, one comment added), signed by
+    # (production@1.1.0, the recorded digest, one comment added), signed by
     # admin; the same content with its own digest re-records the version
     # with another digest (rule 7)
     "$PY" - "$PRODXML" "$T/g-prod-edited.xml" <<'PYEOF'
@@ -1838,20 +1838,20 @@ print(json.dumps({"_type": "https://in-toto.io/Statement/v1",
     separators=(",", ":")), end="")' "$@"
     }
     gcopy g-poldigest deployed
-    pol_stmt production@1.0.0 "$PDIG" "$T/g-prod-edited.xml" |
+    pol_stmt production@1.1.0 "$PDIG" "$T/g-prod-edited.xml" |
         "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-poldigest.env" &&
         gput "$db" append "$T/g-poldigest.env"
     expect_reject_why "$db" "policy entry whose content does not hash to its subject digest" "subject digest is not SHA-256 of the content"
     gcopy g-polver deployed
-    pol_stmt production@1.0.0 "$EDIG" "$T/g-prod-edited.xml" |
+    pol_stmt production@1.1.0 "$EDIG" "$T/g-prod-edited.xml" |
         "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-polver.env" &&
         gput "$db" append "$T/g-polver.env"
-    expect_reject_why "$db" "policy production@1.0.0 recorded again with other bytes (rule 7)" "recorded before with another digest"
+    expect_reject_why "$db" "policy production@1.1.0 recorded again with other bytes (rule 7)" "recorded before with another digest"
     gcopy g-polsame deployed
-    pol_stmt production@1.0.0 "$PDIG" "$PRODXML" |
+    pol_stmt production@1.1.0 "$PDIG" "$PRODXML" |
         "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-polsame.env" &&
         gput "$db" append "$T/g-polsame.env"
-    expect_accept "$db" "policy production@1.0.0 recorded again with the same bytes (rule 7 allows it; control)"
+    expect_accept "$db" "policy production@1.1.0 recorded again with the same bytes (rule 7 allows it; control)"
     # a policy entry whose subject is not its content's id@version, signed
     # by admin: §2 "Policy entries", validity does not parse the XML, so the
     # entry is valid (but unusable: gate and replay refuse it).  Its subjects
@@ -1861,9 +1861,9 @@ print(json.dumps({"_type": "https://in-toto.io/Statement/v1",
         "$PY" "$FORGE" sign-envelope "$GK/gadmin.key" >"$T/g-polname.env" &&
         gput "$db" append "$T/g-polname.env" &&
         sql "$db" "INSERT INTO subjects VALUES ('policy', 'other@9.9.9', X'$PDIG', $GN);"
-    expect_accept "$db" "policy entry other@9.9.9 holding production.xml (id production, version 1.0.0): valid but unusable (§2)"
+    expect_accept "$db" "policy entry other@9.9.9 holding production.xml (id production, version 1.1.0): valid but unusable (§2)"
     gcopy g-polrole deployed
-    pol_stmt production@1.0.0 "$PDIG" "$PRODXML" |
+    pol_stmt production@1.1.0 "$PDIG" "$PRODXML" |
         "$PY" "$FORGE" sign-envelope "$GK/ci.key" >"$T/g-polrole.env" &&
         gput "$db" append "$T/g-polrole.env"
     expect_reject_why "$db" "policy entry signed by engineer ci (the default grants policy to admin and risk-officer; rule 9)" "may not sign policy"

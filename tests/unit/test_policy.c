@@ -264,7 +264,7 @@ test_load_accessors(void **state)
 	production(path, sizeof path);
 	p = load_params(path, NULL, 0);
 	assert_string_equal(ml_policyset_id(p), "production");
-	assert_string_equal(ml_policyset_version(p), "1.0.0");
+	assert_string_equal(ml_policyset_version(p), "1.1.0");
 	assert_string_equal(ml_policyset_path(p), path);
 	{
 		double num = 0;
@@ -306,7 +306,7 @@ test_all_pass(void **state)
 	assert_seqs(finding(&f, "PROD-APPROVAL", 0), approval, 3);
 	assert_seqs(finding(&f, "PROD-EVALUATION", 0), eval, 4);
 	assert_string_equal(f.policy_id, "production");
-	assert_string_equal(f.policy_version, "1.0.0");
+	assert_string_equal(f.policy_version, "1.1.0");
 	assert_int_equal(strlen(f.policy_sha256), 64);
 	{
 		const struct ml_finding *x = finding(&f, "PROD-APPROVAL", 0);

@@ -224,10 +224,10 @@ gate_pred(void)
 			 "verifier", "id", "https://mlledger.dev/gate", "version", "mlledger",
 			 "0.1.0", "timeVerified", T0, "resourceUri",
 			 "mlledger:fraud/xgb@1.2.0?env=prod", "policy",
-			 ref_json("production@1.0.0", HEXA), "inputAttestations",
+			 ref_json("production@1.1.0", HEXA), "inputAttestations",
 			 ref_json("checkpoint/7", HEXB), "verificationResult", "PASSED",
-			 "verifiedLevels", "MLLEDGER_POLICY:production@1.0.0", "environment", "prod",
-			 "policies", ref_json("production@1.0.0", HEXA), "ledger", "origin",
+			 "verifiedLevels", "MLLEDGER_POLICY:production@1.1.0", "environment", "prod",
+			 "policies", ref_json("production@1.1.0", HEXA), "ledger", "origin",
 			 "example.com/l", "size", 7, "root",
 			 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "findings",
 			 ref_json("findings", HEXB));
@@ -342,7 +342,7 @@ full_case(const struct fixture *fx, enum ml_kind k, struct case_ *c)
 		break;
 	case ML_KIND_POLICY:
 		/* subject ID@VERSION, digest the SHA-256 of the file's bytes */
-		c->subject = "production@1.0.0";
+		c->subject = "production@1.1.0";
 		vk = POLICY_DOC;
 		c->pred = json_pack("{s:s, s:s, s:{s:s}}", "time", T0, "content", POLICY_DOC,
 				    "params", "minAuc", "0.9");
