@@ -715,8 +715,11 @@ cmd_check(int argc, char **argv)
 		     "never was.  The whole tree is checked against the latest signed\n"
 		     "checkpoint once; every entry in any evidence is verified.  --jobs N: at\n"
 		     "most N worker threads (default: one per core, at most 8); the output\n"
-		     "does not depend on it.  Exit codes as gate; time (--as-of, entries\n"
-		     "dated in the future) as gate.");
+		     "does not depend on it.  Findings are kept in a temporary file in\n"
+		     "$TMPDIR (or /tmp; unlinked at once) until the verdict is known, so memory\n"
+		     "does not grow with them (junit and sarif hold them in memory).  Exit\n"
+		     "codes as gate (5 also when no temporary file can be written); time\n"
+		     "(--as-of, entries dated in the future) as gate.");
 		goto done;
 	}
 	if ((rc = policies_load(&c, &ps, &e)) || (rc = cli_open(&c, 0, &l, &e)) ||
