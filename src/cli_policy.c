@@ -190,18 +190,47 @@ apply_fail_on(const struct cli *c, struct ml_findings *fs)
 			fs->verdict = ML_EDENY;
 }
 
+/* --format for the policy commands (text unless given). */
+static int
+findings_format(const struct cli *c, enum ml_format *f, struct ml_err *e)
+{
+	const char *fmt = cli_get(c, "format");
+
+	*f = ML_FMT_TEXT;
+	if (fmt && ml_format_parse(fmt, f) != 0)
+		return ml_err_set(e, ML_EINPUT, "--format: text, json, junit, sarif or github");
+	return ML_OK;
+}
+
 static int
 write_findings(struct cli *c, const struct ml_findings *fs, struct ml_err *e)
 {
-	const char *fmt = cli_get(c, "format");
 	struct ml_buf out = {0};
-	enum ml_format f = ML_FMT_TEXT;
+	enum ml_format f;
 	int rc;
 
-	if (fmt && ml_format_parse(fmt, &f) != 0)
-		return ml_err_set(e, ML_EINPUT, "--format: text, json, junit, sarif or github");
+	if ((rc = findings_format(c, &f, e)))
+		return rc;
 	out.sink = stdout; /* a check's findings can run to gigabytes */
 	rc = ml_findings_write(fs, f, &out, e);
+	if (rc == ML_OK) {
+		ml_buf_drain(&out, 0);
+		if (out.oom || fflush(stdout) != 0)
+			rc = ml_err_set(e, ML_EIO, "cannot write the findings to standard output");
+	}
+	ml_buf_free(&out);
+	return rc;
+}
+
+/* check's output: the stream's findings to stdout, as they drain. */
+static int
+write_stream(struct ml_findings_stream *s, struct ml_err *e)
+{
+	struct ml_buf out = {0};
+	int rc;
+
+	out.sink = stdout;
+	rc = ml_findings_stream_finish(s, &out, e);
 	if (rc == ML_OK) {
 		ml_buf_drain(&out, 0);
 		if (out.oom || fflush(stdout) != 0)
@@ -612,11 +641,33 @@ scope_finish(struct scope *s)
 	s->n = n;
 }
 
-/* Evaluates every subject of the scope into fs (sweep), in subject order;
- * each worker compiles its own copy of ps's files. */
+/* Where check's findings go, and how many policies each subject has. */
+struct check_run {
+	struct ml_findings_stream *s;
+	size_t np;
+};
+
+/* ml_sweep_each's callback: a subject's findings, policy after policy,
+ * into the stream. */
+static int
+check_take(void *ctx, size_t i, struct ml_sweep_result *r, struct ml_err *e)
+{
+	struct check_run *cr = ctx;
+	size_t k;
+	int rc = ML_OK;
+
+	(void)i;
+	for (k = 0; k < cr->np && rc == ML_OK; k++)
+		rc = ml_findings_stream_add(cr->s, &r[k].fs, e);
+	return rc;
+}
+
+/* Evaluates every subject of the scope into the stream s (sweep), in
+ * subject order, without holding them all; each worker compiles its own
+ * copy of ps's files. */
 static int
 check_scope(struct cli *c, const struct policies *ps, const struct scope *sc, int64_t as_of,
-	    unsigned flags, size_t jobs, struct ml_findings *fs, struct ml_err *e)
+	    unsigned flags, size_t jobs, struct ml_findings_stream *s, struct ml_err *e)
 {
 	static char label[] = "check";
 	struct ml_sweep_opts o = {.ledger = c->ledger, .policies = ps->path, .npolicies = ps->n,
@@ -626,20 +677,11 @@ check_scope(struct cli *c, const struct policies *ps, const struct scope *sc, in
 				  .evidence_flags = flags,
 				  .jobs = jobs ? jobs : ml_sweep_default_jobs(sc->n),
 				  .progress = cli_progress, .progress_ctx = label};
-	struct ml_sweep_result *r;
-	size_t i;
+	struct check_run cr = {s, ps->n};
 	int rc;
 
-	if (!(r = calloc(sc->n * o.npolicies + 1, sizeof *r)))
-		return ml_err_set(e, ML_EIO, "out of memory");
-	rc = ml_sweep(&o, sc->v, sc->n, r, e);
+	rc = ml_sweep_each(&o, sc->v, sc->n, check_take, &cr, e);
 	cli_progress_done();
-	for (i = 0; i < sc->n * o.npolicies; i++) {
-		if (rc == ML_OK && ml_findings_move(fs, &r[i].fs))
-			rc = ml_err_set(e, ML_EIO, "out of memory");
-		ml_findings_free(&r[i].fs);
-	}
-	free(r);
 	return rc;
 }
 
@@ -649,17 +691,17 @@ cmd_check(int argc, char **argv)
 	struct cli c = {.cmd = "check"};
 	struct scope sc = {0};
 	struct policies ps = {0};
-	struct ml_findings fs;
+	struct ml_findings_stream *fs = NULL;
 	struct ml_ledger *l = NULL;
 	struct ml_err e;
 	struct ml_evidence *v = NULL;
+	enum ml_format fmt;
 	int64_t as_of;
 	unsigned flags;
 	long jobs;
 	int rc;
 
 	ml_err_clear(&e);
-	memset(&fs, 0, sizeof fs);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= param= phase= as-of= fail-on= jobs=")) ||
 	    (rc = opt_as_of(&c, &as_of, &flags)) ||
 	    (rc = cli_opt_long(&c, "jobs", 1, ML_SWEEP_MAX_JOBS, 0, &jobs)))
@@ -673,8 +715,11 @@ cmd_check(int argc, char **argv)
 		     "never was.  The whole tree is checked against the latest signed\n"
 		     "checkpoint once; every entry in any evidence is verified.  --jobs N: at\n"
 		     "most N worker threads (default: one per core, at most 8); the output\n"
-		     "does not depend on it.  Exit codes as gate; time (--as-of, entries\n"
-		     "dated in the future) as gate.");
+		     "does not depend on it.  Findings are kept in a temporary file in\n"
+		     "$TMPDIR (or /tmp; unlinked at once) until the verdict is known, so memory\n"
+		     "does not grow with them (junit and sarif hold them in memory).  Exit\n"
+		     "codes as gate (5 also when no temporary file can be written); time\n"
+		     "(--as-of, entries dated in the future) as gate.");
 		goto done;
 	}
 	if ((rc = policies_load(&c, &ps, &e)) || (rc = cli_open(&c, 0, &l, &e)) ||
@@ -696,16 +741,20 @@ cmd_check(int argc, char **argv)
 	policies_free(&ps); /* loaded to fail early; each worker loads its own */
 	ml_ledger_close(l);
 	l = NULL;
-	if ((rc = check_scope(&c, &ps, &sc, as_of, flags, (size_t)jobs, &fs, &e)))
+	if ((rc = findings_format(&c, &fmt, &e)) || (rc = ml_findings_stream_new(fmt, &fs, &e)) ||
+	    (rc = check_scope(&c, &ps, &sc, as_of, flags, (size_t)jobs, fs, &e)))
 		goto out;
-	apply_fail_on(&c, &fs);
-	if ((rc = write_findings(&c, &fs, &e)) == ML_OK)
-		rc = fs.verdict;
+	/* --fail-on warn: an unwaived warn failure denies too (apply_fail_on) */
+	if (cli_get(&c, "fail-on") && !strcmp(cli_get(&c, "fail-on"), "warn") &&
+	    ml_findings_stream_verdict(fs) == ML_OK && ml_findings_stream_warn_failures(fs))
+		ml_findings_stream_set_verdict(fs, ML_EDENY);
+	if ((rc = write_stream(fs, &e)) == ML_OK)
+		rc = ml_findings_stream_verdict(fs);
 out:
 	ml_evidence_close(v);
 	ml_ledger_close(l);
 	policies_free(&ps);
-	ml_findings_free(&fs);
+	ml_findings_stream_free(fs);
 	if (!(rc == ML_EDENY || (rc == ML_EPOLICY && !e.msg[0])) && rc)
 		rc = cli_fail(&c, &e);
 done:

@@ -95,6 +95,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libxml/tree.h>
@@ -176,36 +177,41 @@ struct tally {
 	size_t total, passed, failed, deny, warn, info, waived, indet;
 };
 
+/* Counts f into t. */
+static void
+tally_add(struct tally *t, const struct ml_finding *f)
+{
+	t->total++;
+	switch (outcome_of(f)) {
+	case ML_OUT_PASS:
+		t->passed++;
+		break;
+	case ML_OUT_FAIL:
+		t->failed++;
+		if (sev_of(f) == ML_SEV_DENY)
+			t->deny++;
+		else if (sev_of(f) == ML_SEV_WARN)
+			t->warn++;
+		else
+			t->info++;
+		break;
+	case ML_OUT_WAIVED:
+		t->waived++;
+		break;
+	default:
+		t->indet++;
+		break;
+	}
+}
+
 static void
 tally_findings(const struct ml_findings *fs, struct tally *t)
 {
 	size_t i;
 
 	memset(t, 0, sizeof *t);
-	t->total = fs->n;
-	for (i = 0; i < fs->n; i++) {
-		const struct ml_finding *f = &fs->items[i];
-		switch (outcome_of(f)) {
-		case ML_OUT_PASS:
-			t->passed++;
-			break;
-		case ML_OUT_FAIL:
-			t->failed++;
-			if (sev_of(f) == ML_SEV_DENY)
-				t->deny++;
-			else if (sev_of(f) == ML_SEV_WARN)
-				t->warn++;
-			else
-				t->info++;
-			break;
-		case ML_OUT_WAIVED:
-			t->waived++;
-			break;
-		default:
-			t->indet++;
-			break;
-		}
-	}
+	for (i = 0; i < fs->n; i++)
+		tally_add(t, &fs->items[i]);
 }
 
 /* ---- UTF-8 ---- */
@@ -418,14 +424,14 @@ put_waiver_text(struct ml_buf *b, const struct ml_finding *f)
 	put_text(b, f->waiver_reason);
 }
 
-/* "gate: PASS — N rules, ..." without a newline. */
+/* "gate: PASS — N rules, ..." without a newline: fs's policy and verdict,
+ * the counts of t. */
 static void
-put_summary(struct ml_buf *b, const struct ml_findings *fs)
+put_summary_of(struct ml_buf *b, const struct ml_findings *fs, const struct tally *tp)
 {
-	struct tally t;
+	struct tally t = *tp;
 	char sha[65];
 
-	tally_findings(fs, &t);
 	ml_buf_printf(b, "%s: %s " EM_DASH " %zu rules, %zu failed (deny %zu, warn %zu, info %zu), "
 		      "%zu waived, %zu indeterminate; policy ",
 		      fs->subject ? "gate" : "check", verdict_upper(fs->verdict), t.total,
@@ -438,16 +444,22 @@ put_summary(struct ml_buf *b, const struct ml_findings *fs)
 	put_text(b, sha[0] ? sha : NULL);
 }
 
-static int
-write_text(const struct ml_findings *fs, struct ml_buf *b)
+static void
+put_summary(struct ml_buf *b, const struct ml_findings *fs)
 {
-	size_t i;
+	struct tally t;
 
-	for (i = 0; i < fs->n; i++) {
-		const struct ml_finding *f = &fs->items[i];
-		enum ml_outcome o = outcome_of(f);
-		if (o == ML_OUT_PASS)
-			continue;
+	tally_findings(fs, &t);
+	put_summary_of(b, fs, &t);
+}
+
+/* The line of f, nothing for a pass. */
+static void
+text_item(struct ml_buf *b, const struct ml_finding *f)
+{
+	enum ml_outcome o = outcome_of(f);
+
+	if (o != ML_OUT_PASS) {
 		ml_buf_puts(b, sev_upper(sev_of(f)));
 		ml_buf_puts(b, " ");
 		put_text(b, f->rule_id);
@@ -467,6 +479,16 @@ write_text(const struct ml_findings *fs, struct ml_buf *b)
 			ml_buf_puts(b, "]");
 		}
 		ml_buf_puts(b, "\n");
+	}
+}
+
+static int
+write_text(const struct ml_findings *fs, struct ml_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++) {
+		text_item(b, &fs->items[i]);
 		ml_buf_drain(b, DRAIN_AT);
 	}
 	put_summary(b, fs);
@@ -476,18 +498,15 @@ write_text(const struct ml_findings *fs, struct ml_buf *b)
 
 /* ---- github ---- */
 
-static int
-write_github(const struct ml_findings *fs, struct ml_buf *b)
+/* The workflow command of f, nothing for a pass. */
+static void
+github_item(struct ml_buf *b, const struct ml_finding *f)
 {
-	size_t i;
+	enum ml_outcome o = outcome_of(f);
+	enum ml_severity s = sev_of(f);
+	const char *cmd;
 
-	for (i = 0; i < fs->n; i++) {
-		const struct ml_finding *f = &fs->items[i];
-		enum ml_outcome o = outcome_of(f);
-		enum ml_severity s = sev_of(f);
-		const char *cmd;
-		if (o == ML_OUT_PASS)
-			continue;
+	if (o != ML_OUT_PASS) {
 		if (o == ML_OUT_INDETERMINATE)
 			cmd = "error"; /* it makes the verdict indeterminate */
 		else if (o == ML_OUT_WAIVED || s == ML_SEV_INFO)
@@ -515,6 +534,16 @@ write_github(const struct ml_findings *fs, struct ml_buf *b)
 			ml_buf_puts(b, " (indeterminate)");
 		}
 		ml_buf_puts(b, "\n");
+	}
+}
+
+static int
+write_github(const struct ml_findings *fs, struct ml_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++) {
+		github_item(b, &fs->items[i]);
 		ml_buf_drain(b, DRAIN_AT);
 	}
 	put_summary(b, fs);
@@ -634,12 +663,11 @@ jledger(const struct ml_findings *fs, int *bad)
 }
 
 static json_t *
-jsummary(const struct ml_findings *fs, int *bad)
+jsummary_of(const struct tally *tp, int *bad)
 {
 	json_t *s = json_object(), *by = json_object();
-	struct tally t;
+	struct tally t = *tp;
 
-	tally_findings(fs, &t);
 	jset(s, "findings", json_integer((json_int_t)t.total), bad);
 	jset(s, "passed", json_integer((json_int_t)t.passed), bad);
 	jset(s, "failed", json_integer((json_int_t)t.failed), bad);
@@ -650,6 +678,15 @@ jsummary(const struct ml_findings *fs, int *bad)
 	jset(s, "waived", json_integer((json_int_t)t.waived), bad);
 	jset(s, "indeterminate", json_integer((json_int_t)t.indet), bad);
 	return s;
+}
+
+static json_t *
+jsummary(const struct ml_findings *fs, int *bad)
+{
+	struct tally t;
+
+	tally_findings(fs, &t);
+	return jsummary_of(&t, bad);
 }
 
 /* Dumps root (and releases it) onto b with a trailing newline. */
@@ -761,15 +798,18 @@ jw_finding(struct ml_buf *b, const struct ml_finding *f)
 /* The document is dumped with an empty findings array, and the findings are
  * written into it one at a time (jw_finding).  The bytes are those of
  * dumping the whole tree (two-space indent). */
+static const char json_mark[] = "\n  \"findings\": [],\n";
+
+/* The document of fs's policy and verdict, t's counts and digest d, with an
+ * empty findings array: *s (free) and *at, where json_mark is in it.
+ * ML_EIO when out of memory. */
 static int
-write_json(const struct ml_findings *fs, struct ml_buf *b)
+json_frame(const struct ml_findings *fs, const struct tally *t, const uint8_t d[ML_SHA256_LEN],
+	   char **s, const char **at)
 {
-	static const char mark[] = "\n  \"findings\": [],\n";
 	json_t *root = json_object();
-	const char *at;
-	char *s = NULL;
+	char hex[7 + 2 * ML_SHA256_LEN + 1] = "sha256:";
 	int bad = 0;
-	size_t i;
 
 	jset(root, "schemaVersion", json_integer(1), &bad);
 	jset(root, "policy", jpolicy(fs, &bad), &bad);
@@ -779,26 +819,35 @@ write_json(const struct ml_findings *fs, struct ml_buf *b)
 	jset(root, "ledger", jledger(fs, &bad), &bad);
 	jset(root, "verdict", json_string(verdict_word(fs->verdict)), &bad);
 	jset(root, "findings", json_array(), &bad);
-	jset(root, "summary", jsummary(fs, &bad), &bad);
-	{
-		uint8_t d[ML_SHA256_LEN];
-		char hex[7 + 2 * ML_SHA256_LEN + 1] = "sha256:";
-		if (ml_findings_digest(fs, d) != ML_OK)
-			bad = 1;
-		ml_hex_encode(d, ML_SHA256_LEN, hex + 7);
-		jset(root, "findingsDigest", json_string(hex), &bad);
-	}
-	if (!bad)
-		s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	jset(root, "summary", jsummary_of(t, &bad), &bad);
+	ml_hex_encode(d, ML_SHA256_LEN, hex + 7);
+	jset(root, "findingsDigest", json_string(hex), &bad);
+	*s = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
-	if (!s || !(at = strstr(s, mark))) {
-		free(s);
+	if (!*s || !(*at = strstr(*s, json_mark))) {
+		free(*s);
+		*s = NULL;
 		return ML_EIO;
 	}
+	return ML_OK;
+}
+
+static int
+write_json(const struct ml_findings *fs, struct ml_buf *b)
+{
+	uint8_t d[ML_SHA256_LEN];
+	const char *at;
+	char *s = NULL;
+	struct tally t;
+	size_t i;
+
+	tally_findings(fs, &t);
+	if (ml_findings_digest(fs, d) != ML_OK || json_frame(fs, &t, d, &s, &at) != ML_OK)
+		return ML_EIO;
 	if (fs->n == 0) {
 		ml_buf_puts(b, s);
 	} else {
-		ml_buf_append(b, s, (size_t)(at - s) + sizeof mark - 4); /* up to '[' */
+		ml_buf_append(b, s, (size_t)(at - s) + sizeof json_mark - 4); /* up to '[' */
 		ml_buf_puts(b, "\n");
 		for (i = 0; i < fs->n && !b->oom; i++) {
 			if (i)
@@ -807,11 +856,11 @@ write_json(const struct ml_findings *fs, struct ml_buf *b)
 			ml_buf_drain(b, DRAIN_AT);
 		}
 		ml_buf_puts(b, "\n  ]");
-		ml_buf_puts(b, at + sizeof mark - 3); /* from ",\n" on: after the "]" */
+		ml_buf_puts(b, at + sizeof json_mark - 3); /* from ",\n" on: after the "]" */
 	}
 	free(s);
 	ml_buf_puts(b, "\n");
-	return bad || b->oom ? ML_EIO : ML_OK;
+	return b->oom ? ML_EIO : ML_OK;
 }
 
 /* ---- sarif ---- */
@@ -1323,13 +1372,12 @@ ml_findings_move(struct ml_findings *into, struct ml_findings *from)
 	return ML_OK;
 }
 
-void
-ml_findings_free(struct ml_findings *fs)
+/* Frees fs's findings (not the array); fs->n becomes 0. */
+static void
+free_items(struct ml_findings *fs)
 {
 	size_t i, j;
 
-	if (!fs)
-		return;
 	for (i = 0; i < fs->n && fs->items; i++) {
 		struct ml_finding *f = &fs->items[i];
 		free(f->rule_id);
@@ -1347,6 +1395,15 @@ ml_findings_free(struct ml_findings *fs)
 		free(f->waiver_reason);
 		free(f->waiver_expires);
 	}
+	fs->n = 0;
+}
+
+void
+ml_findings_free(struct ml_findings *fs)
+{
+	if (!fs)
+		return;
+	free_items(fs);
 	free(fs->items);
 	free(fs->policy_id);
 	free(fs->policy_version);
@@ -1407,38 +1464,255 @@ dstr(struct dsink *d, const char *s)
 	json_str(dsink_put, d, s, "0123456789abcdef");
 }
 
+/* One element of the digested array; first: the array's first. */
+static void
+digest_item(struct dsink *d, const struct ml_finding *f, int first)
+{
+	char num[24];
+	size_t j;
+
+	dputs(d, first ? "{\"message\":" : ",{\"message\":");
+	dstr(d, f->message);
+	dputs(d, ",\"outcome\":");
+	dstr(d, outcome_word(outcome_of(f)));
+	dputs(d, ",\"ruleId\":");
+	dstr(d, f->rule_id);
+	dputs(d, ",\"seqs\":[");
+	for (j = 0; j < f->nseqs && f->seqs; j++) {
+		snprintf(num, sizeof num, "%s%lld", j ? "," : "", (long long)f->seqs[j]);
+		dputs(d, num);
+	}
+	dputs(d, "],\"subject\":");
+	dstr(d, f->subject);
+	dputs(d, "}");
+}
+
+/* Closes the array and finishes the hash (d->c is freed). */
+static void
+digest_final(struct dsink *d, uint8_t out[ML_SHA256_LEN])
+{
+	dputs(d, "]");
+	if (d->len)
+		ml_sha256_update(d->c, d->buf, d->len);
+	ml_sha256_final(d->c, out);
+	d->c = NULL;
+}
+
 int
 ml_findings_digest(const struct ml_findings *fs, uint8_t out[ML_SHA256_LEN])
 {
 	struct dsink d;
-	size_t i, j;
+	size_t i;
 
 	memset(out, 0, ML_SHA256_LEN);
 	d.len = 0;
 	if (!(d.c = ml_sha256_new()))
 		return ML_EIO;
 	dputs(&d, "[");
-	for (i = 0; fs && fs->items && i < fs->n; i++) {
-		const struct ml_finding *f = &fs->items[i];
-		char num[24];
-		dputs(&d, i ? ",{\"message\":" : "{\"message\":");
-		dstr(&d, f->message);
-		dputs(&d, ",\"outcome\":");
-		dstr(&d, outcome_word(outcome_of(f)));
-		dputs(&d, ",\"ruleId\":");
-		dstr(&d, f->rule_id);
-		dputs(&d, ",\"seqs\":[");
-		for (j = 0; j < f->nseqs && f->seqs; j++) {
-			snprintf(num, sizeof num, "%s%lld", j ? "," : "", (long long)f->seqs[j]);
-			dputs(&d, num);
-		}
-		dputs(&d, "],\"subject\":");
-		dstr(&d, f->subject);
-		dputs(&d, "}");
-	}
-	dputs(&d, "]");
-	if (d.len)
-		ml_sha256_update(d.c, d.buf, d.len);
-	ml_sha256_final(d.c, out);
+	for (i = 0; fs && fs->items && i < fs->n; i++)
+		digest_item(&d, &fs->items[i], i == 0);
+	digest_final(&d, out);
 	return ML_OK;
+}
+
+/* ---- stream ---- */
+
+struct ml_findings_stream {
+	enum ml_format f;
+	struct ml_findings all;  /* policy fields and verdict; junit, sarif: every finding */
+	struct tally t;
+	struct dsink d;          /* the digest so far */
+	FILE *spool;             /* text, github, json: the findings written so far */
+	struct ml_buf b;         /* draining into spool */
+};
+
+/* An anonymous file in $TMPDIR (or /tmp): removed when closed. */
+static FILE *
+spool_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	FILE *fp;
+	int fd;
+
+	if (!dir || !*dir || strlen(dir) > sizeof path - 32)
+		dir = "/tmp";
+	snprintf(path, sizeof path, "%s/mlledger-findings.XXXXXX", dir);
+	if ((fd = mkstemp(path)) < 0)
+		return NULL;
+	unlink(path);
+	if (!(fp = fdopen(fd, "w+")))
+		close(fd);
+	return fp;
+}
+
+int
+ml_findings_stream_new(enum ml_format f, struct ml_findings_stream **out, struct ml_err *e)
+{
+	struct ml_findings_stream *s;
+
+	if ((unsigned)f > (unsigned)ML_FMT_GITHUB)
+		return ml_err_set(e, ML_EINPUT, "findings: unknown output format %d", (int)f);
+	if (!(s = calloc(1, sizeof *s)) || !(s->d.c = ml_sha256_new())) {
+		free(s);
+		return ml_err_set(e, ML_EIO, "findings: out of memory");
+	}
+	s->f = f;
+	dputs(&s->d, "[");
+	if (f != ML_FMT_JUNIT && f != ML_FMT_SARIF) {
+		if (!(s->spool = spool_open())) {
+			ml_findings_stream_free(s);
+			return ml_err_set(e, ML_EIO, "findings: cannot create a temporary file in "
+					  "$TMPDIR or /tmp");
+		}
+		s->b.sink = s->spool;
+	}
+	*out = s;
+	return ML_OK;
+}
+
+int
+ml_findings_stream_add(struct ml_findings_stream *s, struct ml_findings *part, struct ml_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < part->n && s->spool; i++) {
+		const struct ml_finding *f = &part->items[i];
+		if (s->f == ML_FMT_JSON) {
+			if (s->t.total)
+				ml_buf_puts(&s->b, ",\n");
+			jw_finding(&s->b, f);
+		} else if (s->f == ML_FMT_TEXT) {
+			text_item(&s->b, f);
+		} else {
+			github_item(&s->b, f);
+		}
+		digest_item(&s->d, f, s->t.total == 0);
+		tally_add(&s->t, f);
+		ml_buf_drain(&s->b, DRAIN_AT);
+	}
+	for (i = 0; i < part->n && !s->spool; i++) {
+		digest_item(&s->d, &part->items[i], s->t.total == 0);
+		tally_add(&s->t, &part->items[i]);
+	}
+	if (s->spool)
+		free_items(part); /* written: only the policy fields and verdict are kept */
+	if (s->b.oom || ml_findings_move(&s->all, part) != ML_OK) {
+		ml_findings_free(part);
+		s->b.oom = 1;
+		return ml_err_set(e, ML_EIO, "findings: out of memory or a failed write to the "
+				  "temporary file");
+	}
+	return ML_OK;
+}
+
+size_t
+ml_findings_stream_warn_failures(const struct ml_findings_stream *s)
+{
+	return s->t.warn;
+}
+
+int
+ml_findings_stream_verdict(const struct ml_findings_stream *s)
+{
+	return s->all.verdict;
+}
+
+void
+ml_findings_stream_set_verdict(struct ml_findings_stream *s, int verdict)
+{
+	s->all.verdict = verdict;
+}
+
+/* Appends what the spool holds to out, draining as it goes. */
+static int
+copy_spool(struct ml_findings_stream *s, struct ml_buf *out)
+{
+	char chunk[65536];
+	size_t n;
+
+	if (fflush(s->spool) != 0 || fseek(s->spool, 0, SEEK_SET) != 0)
+		return ML_EIO;
+	while ((n = fread(chunk, 1, sizeof chunk, s->spool)) > 0 && !out->oom) {
+		ml_buf_append(out, chunk, n);
+		ml_buf_drain(out, DRAIN_AT);
+	}
+	return ferror(s->spool) || out->oom ? ML_EIO : ML_OK;
+}
+
+static int
+stream_write(struct ml_findings_stream *s, struct ml_buf *out)
+{
+	uint8_t d[ML_SHA256_LEN];
+	const char *at;
+	char *js = NULL;
+	int rc;
+
+	digest_final(&s->d, d);
+	if (s->f == ML_FMT_JUNIT || s->f == ML_FMT_SARIF)
+		return s->f == ML_FMT_JUNIT ? write_junit(&s->all, out) : write_sarif(&s->all, out);
+	ml_buf_drain(&s->b, 0);
+	if (s->b.oom)
+		return ML_EIO;
+	if (s->f != ML_FMT_JSON) {
+		if ((rc = copy_spool(s, out)) == ML_OK) {
+			put_summary_of(out, &s->all, &s->t);
+			ml_buf_puts(out, "\n");
+		}
+		return rc;
+	}
+	if (json_frame(&s->all, &s->t, d, &js, &at) != ML_OK)
+		return ML_EIO;
+	if (s->t.total == 0) {
+		ml_buf_puts(out, js);
+		rc = ML_OK;
+	} else {
+		ml_buf_append(out, js, (size_t)(at - js) + sizeof json_mark - 4); /* up to '[' */
+		ml_buf_puts(out, "\n");
+		if ((rc = copy_spool(s, out)) == ML_OK) {
+			ml_buf_puts(out, "\n  ]");
+			ml_buf_puts(out, at + sizeof json_mark - 3); /* after the "]" */
+		}
+	}
+	free(js);
+	ml_buf_puts(out, "\n");
+	return rc;
+}
+
+int
+ml_findings_stream_finish(struct ml_findings_stream *s, struct ml_buf *out, struct ml_err *e)
+{
+	size_t start;
+	int rc;
+
+	if (!s->d.c)
+		return ml_err_set(e, ML_EINPUT, "findings: the stream was finished already");
+	if (out->oom)
+		return ml_err_set(e, ML_EIO, "findings: out of memory");
+	start = out->len;
+	rc = stream_write(s, out);
+	if (rc == ML_OK && !out->oom)
+		return ML_OK;
+	out->len = out->sink ? 0 : start;
+	if (out->data)
+		out->data[out->len] = 0;
+	out->oom = 0;
+	return ml_err_set(e, ML_EIO, "findings: cannot write the output (out of memory or a "
+			  "failed write)");
+}
+
+void
+ml_findings_stream_free(struct ml_findings_stream *s)
+{
+	uint8_t d[ML_SHA256_LEN];
+
+	if (!s)
+		return;
+	if (s->d.c)
+		ml_sha256_final(s->d.c, d);
+	if (s->spool)
+		fclose(s->spool);
+	ml_buf_free(&s->b);
+	ml_findings_free(&s->all);
+	free(s);
 }

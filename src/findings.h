@@ -2,7 +2,8 @@
  * (text, json, junit, sarif, github).
  *
  * Plain data owned by the struct (free with ml_findings_free).  The writers
- * are pure: they format into a buffer.  May call util, jansson, libxml2.
+ * are pure: they format into a buffer (the stream writer also into a
+ * temporary file).  May call util, jansson, libxml2.
  * Every string may be NULL and may hold anything (the writers escape it for
  * their format; bytes that are not UTF-8 are replaced).  The formats and the
  * JSON schema are documented in policies/FINDINGS.md.
@@ -78,6 +79,39 @@ int ml_format_parse(const char *name, enum ml_format *out);
  * reached the sink stays there.  e may be NULL. */
 int ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
 		      struct ml_err *e);
+/* A writer that takes the findings a part at a time, for outputs too big
+ * to hold (check over a long history).  text, github and json keep only
+ * the counts, the digest and the policy fields in memory: the findings go
+ * to an anonymous temporary file in $TMPDIR (or /tmp) as they come, and
+ * finish writes the head, that file and the summary.  junit and sarif
+ * (whose heads list every rule and count) hold the findings.  The bytes are
+ * those of ml_findings_write on all the parts moved into one struct
+ * (ml_findings_move). */
+struct ml_findings_stream;
+/* *out is the caller's (ml_findings_stream_free).  ML_EINPUT for an
+ * unknown format, ML_EIO when out of memory or no temporary file can be
+ * created.  e may be NULL. */
+int ml_findings_stream_new(enum ml_format f, struct ml_findings_stream **out,
+			   struct ml_err *e);
+/* Takes part's findings (after the ones added before) and its verdict and
+ * policy fields as ml_findings_move does; part is freed and zeroed on every
+ * path.  ML_EIO when out of memory or the temporary file cannot be written
+ * (then the stream can only be freed). */
+int ml_findings_stream_add(struct ml_findings_stream *s, struct ml_findings *part,
+			   struct ml_err *e);
+/* Findings so far whose outcome is fail with severity warn (--fail-on). */
+size_t ml_findings_stream_warn_failures(const struct ml_findings_stream *s);
+/* The verdict so far (the worst of the parts'), and a caller's override. */
+int ml_findings_stream_verdict(const struct ml_findings_stream *s);
+void ml_findings_stream_set_verdict(struct ml_findings_stream *s, int verdict);
+/* Appends the whole output to out, as ml_findings_write does (with
+ * out->sink, passing it on as it goes; on error out is as there).  Once
+ * only: then free the stream. */
+int ml_findings_stream_finish(struct ml_findings_stream *s, struct ml_buf *out,
+			      struct ml_err *e);
+/* Frees s and removes its temporary file; NULL is fine. */
+void ml_findings_stream_free(struct ml_findings_stream *s);
+
 /* Makes room for more findings after the n there are (capacity grows
  * geometrically, so appending is amortised O(1)).  0, or -1 when out of
  * memory (fs unchanged). */

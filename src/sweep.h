@@ -3,11 +3,13 @@
  * and audit reports need it.
  *
  * Subjects should come grouped by model name: they are split into
- * contiguous runs of whole model names, one per worker, and each worker has
- * its own ledger connection, compiled policies and evidence session
- * (inclusion proven once for the whole tree, each entry verified once per
- * worker).  Results come back per subject, in subject order, whatever the
- * number of workers.
+ * contiguous units of whole model names, which the workers take in turn,
+ * and each worker has its own ledger connection, compiled policies and
+ * evidence session (inclusion proven once for the whole tree, each entry
+ * verified once per model name).  Results come back per subject, in subject
+ * order, whatever the number of workers; ml_sweep_each hands them on as
+ * they come, holding at most the results of jobs + 1 units, so its memory
+ * does not grow with the number of subjects.
  *
  * May call gate, evidence, policy, findings, ledger, statement, util, libxml2 and
  * pthreads.  Nothing here prints.
@@ -63,6 +65,21 @@ struct ml_sweep_opts {
  * or, without keep_going, an evidence error: e->seq names the entry). */
 int ml_sweep(const struct ml_sweep_opts *o, const struct ml_sweep_subject *v, size_t n,
 	     struct ml_sweep_result *out, struct ml_err *e);
+
+/* Called for subject i's results r[0..npolicies) (policy k in r[k]), in
+ * subject order, by one thread at a time (not always the same one).  It
+ * takes what it wants of each r[k].fs (ml_findings_move, or leaving it: the
+ * sweep frees what is left).  A non-zero return (with e set) stops the
+ * sweep: ml_sweep_each then returns it. */
+typedef int (*ml_sweep_fn)(void *ctx, size_t i, struct ml_sweep_result *r, struct ml_err *e);
+
+/* Evaluates o's policies for v[0..n-1] as ml_sweep does, handing each
+ * subject's results to fn in subject order as they are ready.  Returns
+ * ML_OK, or the first error in subject order (fn's, a policy that does not
+ * load, storage, or, without keep_going, an evidence error): fn has then
+ * been called for no subject after it. */
+int ml_sweep_each(const struct ml_sweep_opts *o, const struct ml_sweep_subject *v, size_t n,
+		  ml_sweep_fn fn, void *ctx, struct ml_err *e);
 
 /* One worker per online core, at most ML_SWEEP_MAX_JOBS, and at most one
  * per 16 subjects. */

@@ -3243,6 +3243,52 @@ run "$M" --ledger "$CJ" check --policy "$PROD" --jobs 0
 want_err 2 '--jobs: a number from 1 to 8'
 end
 
+begin "check streams: every format the same with --jobs 1, 3 and 8; no temporary file left"
+mkdir -p "$W/ck-tmp"
+for fmt in text json junit sarif github; do
+	TMPDIR=$W/ck-tmp run "$M" --ledger "$CJ" check --policy "$PROD" --format "$fmt" --jobs 1 \
+		--as-of 2027-06-01
+	[ "$RC" = 1 ] || bad "$fmt: exit $RC, want 1 (deny)"
+	[ -s "$OUT" ] || bad "$fmt: no output"
+	cp "$OUT" "$W/ck1.$fmt"
+	for j in 3 8; do
+		TMPDIR=$W/ck-tmp run "$M" --ledger "$CJ" check --policy "$PROD" --format "$fmt" \
+			--jobs "$j" --as-of 2027-06-01
+		cmp -s "$OUT" "$W/ck1.$fmt" || bad "$fmt: --jobs $j and --jobs 1 differ"
+	done
+done
+grep -q '^check: DENY .* 45 rules\|^check: DENY' "$W/ck1.text" || bad "no check summary line"
+[ -z "$(ls -A "$W/ck-tmp")" ] || bad "left in TMPDIR: $(ls -A "$W/ck-tmp")"
+end
+
+begin "check: no temporary file possible is exit 5 naming it, nothing on stdout"
+TMPDIR=$W/no-such-dir run "$M" --ledger "$CJ" check --policy "$PROD" --format json
+want_err 5 'temporary file'
+[ ! -s "$OUT" ] || bad "stdout: $(snip "$OUT")"
+end
+
+if [ -n "$HAVE_SQLITE" ]; then
+	# An entry of the last model name (gamma) changed: the workers reach it
+	# after findings of earlier names were handed on, and still nothing is
+	# printed but the error.
+	GS=$(sqlite3 "$CJ" "SELECT max(seq) FROM entry_index WHERE name = 'gamma' AND kind = 'model'")
+	for j in 1 3; do
+		begin "check --jobs $j: an entry changed in the last model name is exit 4 naming it, nothing on stdout"
+		copydb "$CJ" "$W/ckt.db"
+		tamper "$W/ckt.db" "UPDATE entries SET envelope = CAST(substr(CAST(envelope AS TEXT), 1, 39) ||
+			 CASE substr(CAST(envelope AS TEXT), 40, 1) WHEN 'A' THEN 'B' ELSE 'A' END ||
+			 substr(CAST(envelope AS TEXT), 41) AS BLOB) WHERE seq = $GS" ||
+			bad "the test could not change the file"
+		run "$M" --ledger "$W/ckt.db" check --policy "$PROD" --format json --jobs "$j" \
+			--as-of 2027-06-01
+		want_err 4 "entry $GS"
+		[ ! -s "$OUT" ] || bad "stdout: $(snip "$OUT")"
+		end
+	done
+else
+	skip "check: an entry changed in the last model name (exit 4)" "no sqlite3"
+fi
+
 # ---- summary ----------------------------------------------------------------
 
 bug_text() {

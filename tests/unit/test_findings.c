@@ -1362,12 +1362,222 @@ test_move(void **state)
 	ml_findings_free(&b);
 }
 
+/* ---- stream -------------------------------------------------------------- */
+
+/* What check's findings look like: no subject, env, as-of or ledger. */
+static void
+as_check(struct ml_findings *fs)
+{
+	free(fs->subject);
+	free(fs->env);
+	free(fs->as_of);
+	free(fs->ledger_root);
+	fs->subject = fs->env = fs->as_of = fs->ledger_root = NULL;
+	fs->ledger_size = 0;
+}
+
+/* The hostile fixture (as_check) and bulk more findings. */
+static void
+check_fixture(struct ml_findings *fs, size_t bulk)
+{
+	size_t i;
+
+	hostile(fs);
+	as_check(fs);
+	for (i = 0; i < bulk; i++)
+		add(fs, i % 2 ? "bulk" : RULE2, i % 3 ? ML_SEV_WARN : ML_SEV_DENY,
+		    (enum ml_outcome)(i % 4), SUBJ, MSG, NULL, 0);
+}
+
+/* The fixture fed to a stream in parts of 0, 1, 2, 3, 0, ... findings (the
+ * first carrying the policy fields and verdict, every part freed by the
+ * stream); verdict >= 0 overrides the verdict before finishing.  Returns
+ * the output (caller frees) and *warn, the stream's warn failures. */
+static char *
+stream_render(enum ml_format f, size_t bulk, int verdict, size_t *len, size_t *warn)
+{
+	struct ml_findings src, part;
+	struct ml_findings_stream *s = NULL;
+	struct ml_buf b = {0};
+	struct ml_err e;
+	size_t i = 0, k = 0;
+
+	check_fixture(&src, bulk);
+	ml_err_clear(&e);
+	assert_int_equal(ml_findings_stream_new(f, &s, &e), ML_OK);
+	while (i < src.n || k < 2) {
+		size_t take = k % 4;
+		memset(&part, 0, sizeof part);
+		if (take > src.n - i)
+			take = src.n - i;
+		if (k == 0) {
+			part.policy_id = src.policy_id;
+			part.policy_version = src.policy_version;
+			part.policy_file = src.policy_file;
+			src.policy_id = src.policy_version = src.policy_file = NULL;
+			memcpy(part.policy_sha256, src.policy_sha256, sizeof part.policy_sha256);
+			part.verdict = src.verdict;
+		}
+		if (take) {
+			part.items = malloc(take * sizeof *part.items);
+			assert_non_null(part.items);
+			memcpy(part.items, src.items + i, take * sizeof *part.items);
+			part.n = take;
+		}
+		i += take;
+		k++;
+		assert_int_equal(ml_findings_stream_add(s, &part, &e), ML_OK);
+		assert_int_equal(part.n, 0);
+		assert_null(part.items);
+		assert_null(part.policy_id);
+	}
+	src.n = 0; /* the stream owns (and has freed) them */
+	ml_findings_free(&src);
+	*warn = ml_findings_stream_warn_failures(s);
+	if (verdict >= 0)
+		ml_findings_stream_set_verdict(s, verdict);
+	assert_int_equal(ml_findings_stream_verdict(s), verdict >= 0 ? verdict : ML_EDENY);
+	assert_int_equal(ml_findings_stream_finish(s, &b, &e), ML_OK);
+	/* once only */
+	assert_int_equal(ml_findings_stream_finish(s, &b, &e), ML_EINPUT);
+	ml_findings_stream_free(s);
+	assert_non_null(b.data);
+	assert_int_equal(strlen((char *)b.data), b.len);
+	*len = b.len;
+	return (char *)b.data;
+}
+
+/* Every format: the stream's bytes are ml_findings_write's on the whole,
+ * with and without findings, with a verdict override (--fail-on). */
+static void
+test_stream_identical(void **state)
+{
+	static const enum ml_format fmts[] = {ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT,
+					      ML_FMT_SARIF, ML_FMT_GITHUB};
+	static const size_t bulks[] = {0, 9000}; /* 9000: past a 1 MiB drain */
+	size_t i, j, v;
+
+	(void)state;
+	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		for (j = 0; j < 2; j++) {
+			for (v = 0; v < 2; v++) {
+				struct ml_findings whole;
+				size_t wlen, slen, warn, want_warn = 0, x;
+				char *want, *got;
+				check_fixture(&whole, bulks[j]);
+				if (v)
+					whole.verdict = ML_EPOLICY;
+				for (x = 0; x < whole.n; x++)
+					want_warn += whole.items[x].outcome == ML_OUT_FAIL &&
+						     whole.items[x].severity == ML_SEV_WARN;
+				want = render(&whole, fmts[i], &wlen);
+				got = stream_render(fmts[i], bulks[j], v ? ML_EPOLICY : -1, &slen,
+						    &warn);
+				assert_int_equal(slen, wlen);
+				assert_memory_equal(got, want, wlen);
+				assert_int_equal(warn, want_warn);
+				assert_true(warn > 0);
+				free(want);
+				free(got);
+				ml_findings_free(&whole);
+			}
+		}
+	}
+}
+
+/* A stream with no findings at all writes what an empty struct gives. */
+static void
+test_stream_empty(void **state)
+{
+	static const enum ml_format fmts[] = {ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT,
+					      ML_FMT_SARIF, ML_FMT_GITHUB};
+	size_t i, len;
+	char *want;
+
+	(void)state;
+	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		struct ml_findings none, part;
+		struct ml_findings_stream *s = NULL;
+		struct ml_buf b = {0};
+		struct ml_err e;
+		memset(&none, 0, sizeof none);
+		memset(&part, 0, sizeof part);
+		want = render(&none, fmts[i], &len);
+		ml_err_clear(&e);
+		assert_int_equal(ml_findings_stream_new(fmts[i], &s, &e), ML_OK);
+		assert_int_equal(ml_findings_stream_add(s, &part, &e), ML_OK);
+		assert_int_equal(ml_findings_stream_warn_failures(s), 0);
+		assert_int_equal(ml_findings_stream_finish(s, &b, &e), ML_OK);
+		assert_int_equal(b.len, len);
+		assert_memory_equal(b.data, want, len);
+		ml_findings_stream_free(s);
+		ml_buf_free(&b);
+		free(want);
+	}
+}
+
+/* Errors: unknown format, no hash context, no temporary file, a failed
+ * write of the output; NULL frees. */
+static void
+test_stream_errors(void **state)
+{
+	struct ml_findings_stream *s = (struct ml_findings_stream *)&s;
+	struct ml_findings fs;
+	struct ml_buf b = {0};
+	struct ml_err e;
+	const char *tmp = getenv("TMPDIR");
+	char *saved = tmp ? strdup(tmp) : NULL;
+	FILE *full;
+
+	(void)state;
+	ml_findings_stream_free(NULL);
+	ml_err_clear(&e);
+	assert_int_equal(ml_findings_stream_new((enum ml_format)99, &s, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "unknown output format"));
+	assert_ptr_equal(s, (struct ml_findings_stream *)&s); /* untouched */
+	fail_hash = 1;
+	assert_int_equal(ml_findings_stream_new(ML_FMT_JSON, &s, &e), ML_EIO);
+	assert_int_equal(fail_hash, 0);
+	assert_ptr_equal(s, (struct ml_findings_stream *)&s);
+	/* no temporary file: text, github and json need one, junit does not */
+	assert_int_equal(setenv("TMPDIR", "/nonexistent/mlledger-test", 1), 0);
+	assert_int_equal(ml_findings_stream_new(ML_FMT_TEXT, &s, &e), ML_EIO);
+	assert_non_null(strstr(e.msg, "temporary file"));
+	assert_int_equal(ml_findings_stream_new(ML_FMT_JUNIT, &s, &e), ML_OK);
+	ml_findings_stream_free(s);
+	if (saved)
+		assert_int_equal(setenv("TMPDIR", saved, 1), 0);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+	/* the output cannot be written */
+	full = fopen("/dev/full", "w");
+	if (!full) {
+		print_message("SKIP: /dev/full missing\n");
+		return;
+	}
+	setvbuf(full, NULL, _IONBF, 0);
+	check_fixture(&fs, 12000);
+	assert_int_equal(ml_findings_stream_new(ML_FMT_JSON, &s, &e), ML_OK);
+	assert_int_equal(ml_findings_stream_add(s, &fs, &e), ML_OK);
+	assert_int_equal(fs.n, 0);
+	b.sink = full;
+	assert_int_equal(ml_findings_stream_finish(s, &b, &e), ML_EIO);
+	assert_non_null(strstr(e.msg, "cannot write the output"));
+	ml_findings_stream_free(s);
+	ml_buf_free(&b);
+	fclose(full);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_parse),
 		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_stream_identical),
+		cmocka_unit_test(test_stream_empty),
+		cmocka_unit_test(test_stream_errors),
 		cmocka_unit_test(test_text_hostile),
 		cmocka_unit_test(test_verdict_words),
 		cmocka_unit_test(test_github_hostile),
