@@ -174,6 +174,54 @@ read_css(const struct cli *c, char **css, size_t *len, struct ml_err *e)
 	return path ? ml_read_file(path, CSS_MAX, css, len, e) : ML_OK;
 }
 
+static int
+afile_put(void *ctx, const void *bytes, size_t len)
+{
+	return ml_afile_write(ctx, bytes, len);
+}
+
+/* The HTML report, rendered straight into the file out (util.h, ml_afile:
+ * never held whole), and out.sig.json when k is set, signed over the bytes
+ * written before the file is put in place.  *len receives the size. */
+static int
+write_html(const struct cli *c, const char *path, const json_t *model,
+	   const struct ml_seckey *k, int force, size_t *len, struct ml_err *e)
+{
+	struct ml_afile f;
+	struct ml_buf sig = {0};
+	struct ml_report_file rf = {base_name(path), NULL, 0};
+	char *css = NULL, sp[4200];
+	size_t csslen;
+	int rc;
+
+	if ((rc = read_css(c, &css, &csslen, e)))
+		return rc;
+	if ((rc = ml_afile_open(&f, path, 0644, !force, e))) {
+		free(css);
+		return rc;
+	}
+	rc = ml_report_html_to(model, css, csslen, afile_put, &f, e);
+	free(css);
+	if (rc == ML_EIO && f.err)
+		rc = ml_err_set(e, ML_EIO, "%s: write failed: %s", path, strerror(f.err));
+	*len = (size_t)f.len;
+	if (rc == ML_OK && k && (rc = ml_afile_map(&f, &rf.bytes, &rf.len, e)) == ML_OK)
+		rc = ml_report_sign(k, "html", model, &rf, 1, &sig, e);
+	if (rc) {
+		ml_afile_abort(&f);
+		ml_buf_free(&sig);
+		return rc;
+	}
+	if ((rc = ml_afile_commit(&f, e)) == ML_OK && k) {
+		snprintf(sp, sizeof sp, "%s.sig.json", path);
+		rc = ml_write_file_atomic(sp, sig.data, sig.len, 0644, !force, e);
+		if (rc == ML_OK)
+			printf("signed %s\n", sp);
+	}
+	ml_buf_free(&sig);
+	return rc;
+}
+
 /* PATH and, when signing, PATH.sig.json: may they be written? */
 static int
 check_file(const struct ml_out_rules *r, const char *path, int sign, struct ml_err *e)
@@ -270,27 +318,16 @@ write_csv_dir(const json_t *model, const char *dir, const struct ml_seckey *k, i
 	return rc;
 }
 
+/* json, md or csv (one table) into b; html is streamed (write_html). */
 static int
 render(const struct cli *c, const char *fmt, const json_t *model, struct ml_buf *b,
        struct ml_err *e)
 {
-	const struct ml_report_table *t;
-	char *css = NULL;
-	size_t len;
-	int rc;
-
 	if (!strcmp(fmt, "json"))
 		return ml_report_json(model, b, e);
 	if (!strcmp(fmt, "md"))
 		return ml_report_markdown(model, b, e);
-	if (!strcmp(fmt, "csv")) {
-		t = ml_report_table(cli_get(c, "table"));
-		return ml_report_csv(model, t, b, e);
-	}
-	if ((rc = read_css(c, &css, &len, e)) == ML_OK)
-		rc = ml_report_html(model, css, len, b, e);
-	free(css);
-	return rc;
+	return ml_report_csv(model, ml_report_table(cli_get(c, "table")), b, e);
 }
 
 static int
@@ -431,6 +468,12 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 		goto out;
 	if (!strcmp(fmt, "csv") && !cli_get(c, "table")) {
 		rc = write_csv_dir(model, out, k, cli_has(c, "force"), e);
+		goto out;
+	}
+	if (!strcmp(fmt, "html")) {
+		size_t len = 0;
+		if ((rc = write_html(c, out, model, k, cli_has(c, "force"), &len, e)) == ML_OK)
+			printf("wrote %s (%s, %zu bytes)\n", out, fmt, len);
 		goto out;
 	}
 	if ((rc = render(c, fmt, model, &b, e)) == ML_OK &&

@@ -722,20 +722,31 @@ document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css
 	xmlFreeDoc(doc);
 }
 
-/* libxml2 output callback: appends to the ml_buf in ctx. */
-static int
-append_out(void *ctx, const char *bytes, int len)
-{
-	struct ml_buf *out = ctx;
+/* libxml2 output callback: hands the bytes to the caller's writer. */
+struct sink {
+	int (*write)(void *ctx, const void *bytes, size_t len);
+	void *ctx;
+	int failed;
+};
 
-	ml_buf_append(out, bytes, (size_t)len);
-	return out->oom ? -1 : len;
+static int
+sink_out(void *ctx, const char *bytes, int len)
+{
+	struct sink *k = ctx;
+
+	if (k->failed || k->write(k->ctx, bytes, (size_t)len) != 0) {
+		k->failed = 1;
+		return -1;
+	}
+	return len;
 }
 
 int
-ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_buf *out,
-	       struct ml_err *e)
+ml_report_html_to(const json_t *model, const char *css, size_t css_len,
+		  int (*write)(void *ctx, const void *bytes, size_t len), void *ctx,
+		  struct ml_err *e)
 {
+	struct sink k = {write, ctx, 0};
 	xmlOutputBufferPtr ob;
 	size_t i;
 
@@ -748,14 +759,31 @@ ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_b
 	if (css_len > INT32_MAX || memchr(css, '\0', css_len))
 		return ml_err_set(e, ML_EINPUT, "the stylesheet is not text");
 	oom_flag = 0;
-	/* straight into out, section by section: neither the whole tree nor a
-	 * second copy of a document that can be large is ever held */
-	ob = xmlOutputBufferCreateIO(append_out, NULL, out, NULL); /* UTF-8 in and out */
+	/* straight to the writer, section by section (and long sections piece
+	 * by piece): neither the whole tree nor the whole document is held */
+	ob = xmlOutputBufferCreateIO(sink_out, NULL, &k, NULL); /* UTF-8 in and out */
 	if (ob) {
 		document(ob, model, css, css_len);
 		xmlOutputBufferClose(ob);
 	}
 	if (oom_flag)
 		return ml_err_set(e, ML_EIO, "out of memory building the HTML report");
-	return ob && !out->oom ? ML_OK : ml_err_set(e, ML_EIO, "out of memory writing HTML");
+	return ob && !k.failed ? ML_OK : ml_err_set(e, ML_EIO, "out of memory writing HTML");
+}
+
+/* ml_report_html_to's writer into an ml_buf. */
+static int
+append_out(void *ctx, const void *bytes, size_t len)
+{
+	struct ml_buf *out = ctx;
+
+	ml_buf_append(out, bytes, len);
+	return out->oom ? -1 : 0;
+}
+
+int
+ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_buf *out,
+	       struct ml_err *e)
+{
+	return ml_report_html_to(model, css, css_len, append_out, out, e);
 }

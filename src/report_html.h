@@ -31,4 +31,12 @@ const char *ml_report_default_css(size_t *len);
 int ml_report_html(const json_t *model, const char *css, size_t css_len, struct ml_buf *out,
 		   struct ml_err *e);
 
+/* The same bytes, handed to write(ctx, bytes, len) piece by piece as they
+ * are rendered (a few KiB at a time; write returns 0, or -1 to stop with
+ * ML_EIO), so that neither the document nor its tree is held whole: the
+ * HTML of a large ledger can go straight to a file (util.h, ml_afile). */
+int ml_report_html_to(const json_t *model, const char *css, size_t css_len,
+		      int (*write)(void *ctx, const void *bytes, size_t len), void *ctx,
+		      struct ml_err *e);
+
 #endif
