@@ -28,6 +28,7 @@ ml_report_default_css(size_t *len)
 /* ---- tree helpers ----------------------------------------------------- */
 
 static int oom_flag;
+static void stream_flush(xmlNodePtr node);
 
 static void
 text(xmlNodePtr n, const char *s)
@@ -151,6 +152,8 @@ table(xmlNodePtr parent, const json_t *model, const char *name, int heading)
 		tr = el(body, "tr", NULL);
 		for (j = 0; j < t->ncols; j++)
 			cell(tr, t->cols[j].key, json_object_get(r, t->cols[j].key));
+		if (i % 256 == 255)
+			stream_flush(body); /* a long table a few rows at a time */
 	}
 }
 
@@ -576,6 +579,7 @@ sec_chains(xmlNodePtr body, const json_t *model)
 		ol = el(art, "ol", "steps");
 		for (j = 4; j < t->ncols; j++)
 			chain_step(ol, t->cols[j].header, json_object_get(c, t->cols[j].key));
+		stream_flush(s); /* one article at a time */
 	}
 }
 
@@ -629,19 +633,135 @@ front(xmlNodePtr body, const json_t *model)
 		attr(el_text(el(ol, "li", NULL), "a", NULL, toc[i][1]), "href", toc[i][0]);
 }
 
-/* Writes the children of body built so far and frees them: the document
- * is streamed section by section, so only one section's tree is held. */
+/* ---- streaming ---------------------------------------------------------------
+ *
+ * The body is written while it is built: stream_flush writes every node
+ * that can no longer change (all but the last child at each level of the
+ * path from body to the node being built) and frees it, and writes the
+ * start tag of each element on that path that has at least two children,
+ * marking it open (_private).  The bytes are those htmlNodeDumpFormatOutput
+ * would write for the whole tree: a complete node is dumped while still
+ * linked (its separators depend on its next sibling and its parent), and
+ * the open elements' tags and newlines follow the same rules (libxml2
+ * HTMLtree.c: a newline after a block element's start tag when its first
+ * child is an element and it has several children, before its end tag
+ * when its last child is, and after it when a next sibling is an element,
+ * none of them under p, pre or param).  Builders only ever append, and
+ * keep no pointer to a node outside the path across a stream_flush. */
+struct stream {
+	xmlOutputBufferPtr ob;
+	xmlNodePtr body;
+};
+
+static int
+is_block(xmlNodePtr n)
+{
+	const htmlElemDesc *info;
+
+	if (n->type != XML_ELEMENT_NODE || n->ns)
+		return 0;
+	info = htmlTagLookup(n->name);
+	return info && !info->isinline;
+}
+
+static int
+is_markup(xmlNodePtr n)
+{
+	return n && n->type != XML_TEXT_NODE && n->type != XML_ENTITY_REF_NODE;
+}
+
+/* An open element's start tag: the dump of a copy with one text child, cut
+ * before that child. */
+static void
+open_tag(struct stream *st, xmlNodePtr n)
+{
+	xmlNodePtr c = xmlDocCopyNode(n, n->doc, 2);
+	xmlOutputBufferPtr mem = xmlAllocOutputBuffer(NULL);
+	size_t tail = strlen((const char *)n->name) + 4, len;
+
+	if (!c || !mem || !xmlAddChild(c, xmlNewText((const xmlChar *)"x"))) {
+		oom_flag = 1;
+	} else {
+		htmlNodeDumpFormatOutput(mem, n->doc, c, "UTF-8", 0);
+		len = xmlOutputBufferGetSize(mem);
+		if (len > tail)
+			xmlOutputBufferWrite(st->ob, (int)(len - tail),
+					     (const char *)xmlOutputBufferGetContent(mem));
+		else
+			oom_flag = 1;
+	}
+	if (mem)
+		xmlOutputBufferClose(mem);
+	xmlFreeNode(c);
+	if (is_block(n) && is_markup(n->children) && n->name[0] != 'p')
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+	n->_private = st;
+}
+
+static void emit(struct stream *st, xmlNodePtr n);
+
+/* The rest of an open element: its children, its end tag. */
+static void
+close_open(struct stream *st, xmlNodePtr n)
+{
+	int last_markup = is_markup(n->last);
+
+	while (n->children)
+		emit(st, n->children);
+	if (is_block(n) && last_markup && n->name[0] != 'p')
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+	xmlOutputBufferWriteString(st->ob, "</");
+	xmlOutputBufferWriteString(st->ob, (const char *)n->name);
+	xmlOutputBufferWriteString(st->ob, ">");
+	if (is_block(n) && is_markup(n->next) && n->parent && n->parent->name &&
+	    n->parent->name[0] != 'p')
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+}
+
+/* Writes the complete (or open) node n, the first child of its parent,
+ * and frees it; the body's children are followed by a newline. */
+static void
+emit(struct stream *st, xmlNodePtr n)
+{
+	if (n->_private == st)
+		close_open(st, n);
+	else
+		htmlNodeDumpFormatOutput(st->ob, n->doc, n, "UTF-8", 1);
+	if (n->parent == st->body)
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+	xmlUnlinkNode(n);
+	xmlFreeNode(n);
+}
+
+/* Writes and frees what node's document holds that can no longer change. */
+static void
+stream_flush(xmlNodePtr node)
+{
+	struct stream *st = node->doc->_private;
+	xmlNodePtr parent = st->body, cur;
+
+	while ((cur = parent->last)) {
+		while (parent->children != cur)
+			emit(st, parent->children);
+		if (cur->_private != st) { /* opened with two children or more */
+			if (cur->type != XML_ELEMENT_NODE || !cur->children ||
+			    cur->children == cur->last)
+				break;
+			open_tag(st, cur);
+		}
+		parent = cur;
+	}
+}
+
+/* Writes the children of body built so far and frees them. */
 static void
 flush(xmlOutputBufferPtr ob, xmlNodePtr body)
 {
-	xmlNodePtr n;
+	struct stream *st = body->doc->_private;
 
-	while ((n = body->children)) {
-		htmlNodeDumpFormatOutput(ob, body->doc, n, "UTF-8", 1);
-		xmlOutputBufferWrite(ob, 1, "\n");
-		xmlUnlinkNode(n);
-		xmlFreeNode(n);
-	}
+	(void)ob;
+	while (body->children)
+		emit(st, body->children);
 }
 
 static void
@@ -688,7 +808,8 @@ static void
 document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css_len)
 {
 	xmlDocPtr doc = htmlNewDocNoDtD(NULL, NULL);
-	xmlNodePtr html, head, body, st;
+	xmlNodePtr html, head, body, sty;
+	struct stream st;
 	char title[400];
 
 	if (!doc) {
@@ -710,10 +831,13 @@ document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css
 		 jstr(model, "scope.ledger.origin"), jstr(model, "scope.from"),
 		 jstr(model, "scope.to"));
 	el_text(head, "title", NULL, title);
-	st = el(head, "style", NULL);
-	if (!xmlAddChild(st, xmlNewTextLen((const xmlChar *)css, (int)css_len)))
+	sty = el(head, "style", NULL);
+	if (!xmlAddChild(sty, xmlNewTextLen((const xmlChar *)css, (int)css_len)))
 		oom_flag = 1;
 	body = el(html, "body", NULL);
+	st.ob = ob;
+	st.body = body;
+	doc->_private = &st;
 	xmlOutputBufferWriteString(ob, "<!DOCTYPE html>\n<html lang=\"en\">\n");
 	htmlNodeDumpFormatOutput(ob, doc, head, "UTF-8", 1);
 	xmlOutputBufferWriteString(ob, "\n<body>\n");
