@@ -1322,6 +1322,7 @@ verify_ledger(struct rp *r, json_t **integrity)
 	if (!(vo.timecheck = ml_timecheck_new(&to)))
 		return ml_err_set(r->e, ML_EIO, "out of memory");
 	rc = ml_verify(r->l, &vo, &res, &ve);
+	ml_store_replay_detach(r->s); /* verify's projection: not needed again */
 	/* a held checkpoint the caller found failing fails the report like verify */
 	if (rc == ML_OK && r->o->held_err) {
 		ve = *r->o->held_err;
