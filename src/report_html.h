@@ -3,7 +3,11 @@
  *
  * The document is built with libxml2's tree API and serialized by its HTML
  * writer: every value from the ledger becomes a text node or an attribute
- * value, which the writer escapes; nothing is pasted into markup.  Values
+ * value, which the writer escapes; nothing is pasted into markup.  It is
+ * written while it is built: each finished part (a chain, a few hundred
+ * rows of a long table, a section) is serialized and freed at once, with
+ * the bytes the whole tree would have given, so only the model is held
+ * whole.  Values
  * are first cleaned (ml_report_clean: bidi and other invisible controls
  * shown as visible codes).  The stylesheet (reports/report.css, embedded at
  * build time, or the caller's) is inlined; there are no scripts and no
