@@ -651,7 +651,18 @@ front(xmlNodePtr body, const json_t *model)
 struct stream {
 	xmlOutputBufferPtr ob;
 	xmlNodePtr body;
+	xmlOutputBufferPtr tag; /* open_tag's scratch writer, into tagbuf */
+	struct ml_buf tagbuf;
 };
+
+static int
+tag_out(void *ctx, const char *bytes, int len)
+{
+	struct ml_buf *b = ctx;
+
+	ml_buf_append(b, bytes, (size_t)len);
+	return b->oom ? -1 : len;
+}
 
 static int
 is_block(xmlNodePtr n)
@@ -676,22 +687,22 @@ static void
 open_tag(struct stream *st, xmlNodePtr n)
 {
 	xmlNodePtr c = xmlDocCopyNode(n, n->doc, 2);
-	xmlOutputBufferPtr mem = xmlAllocOutputBuffer(NULL);
-	size_t tail = strlen((const char *)n->name) + 4, len;
+	size_t tail = strlen((const char *)n->name) + 4;
 
-	if (!c || !mem || !xmlAddChild(c, xmlNewText((const xmlChar *)"x"))) {
+	st->tagbuf.len = 0;
+	if (!st->tag)
+		st->tag = xmlOutputBufferCreateIO(tag_out, NULL, &st->tagbuf, NULL);
+	if (!c || !st->tag || !xmlAddChild(c, xmlNewText((const xmlChar *)"x"))) {
 		oom_flag = 1;
 	} else {
-		htmlNodeDumpFormatOutput(mem, n->doc, c, "UTF-8", 0);
-		len = xmlOutputBufferGetSize(mem);
-		if (len > tail)
-			xmlOutputBufferWrite(st->ob, (int)(len - tail),
-					     (const char *)xmlOutputBufferGetContent(mem));
+		htmlNodeDumpFormatOutput(st->tag, n->doc, c, "UTF-8", 0);
+		xmlOutputBufferFlush(st->tag);
+		if (st->tagbuf.len > tail && !st->tagbuf.oom)
+			xmlOutputBufferWrite(st->ob, (int)(st->tagbuf.len - tail),
+					     (const char *)st->tagbuf.data);
 		else
 			oom_flag = 1;
 	}
-	if (mem)
-		xmlOutputBufferClose(mem);
 	xmlFreeNode(c);
 	if (is_block(n) && is_markup(n->children) && n->name[0] != 'p')
 		xmlOutputBufferWrite(st->ob, 1, "\n");
@@ -835,6 +846,7 @@ document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css
 	if (!xmlAddChild(sty, xmlNewTextLen((const xmlChar *)css, (int)css_len)))
 		oom_flag = 1;
 	body = el(html, "body", NULL);
+	memset(&st, 0, sizeof st);
 	st.ob = ob;
 	st.body = body;
 	doc->_private = &st;
@@ -843,6 +855,9 @@ document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css
 	xmlOutputBufferWriteString(ob, "\n<body>\n");
 	sections(ob, body, model);
 	xmlOutputBufferWriteString(ob, "</body>\n</html>\n");
+	if (st.tag)
+		xmlOutputBufferClose(st.tag);
+	ml_buf_free(&st.tagbuf);
 	xmlFreeDoc(doc);
 }
 
