@@ -193,7 +193,7 @@ growth() {
 	rm -f "$W/check.out"
 	eval "GR_check_$tag=$1 GR_checkmb_$tag=$(calc "$2 / 1024" | cut -d. -f1)"
 	# The whole-history report holds its document model (the HTML is
-	# written as it is rendered): about 6 KB of memory per entry (617 MiB
+	# written as it is rendered): about 6 KB of memory per entry (569 MiB
 	# at 100k); skip it rather than swap or be killed when the machine has
 	# less than 8 KB per entry available.
 	avail=$(awk '/^MemAvailable/ { print $2 }' /proc/meminfo 2>/dev/null)
