@@ -227,27 +227,16 @@ detail_of(const struct cli *c)
 	return d && !strcmp(d, "all") ? ML_REPORT_DETAIL_ALL : ML_REPORT_DETAIL_SUMMARY;
 }
 
+/* json, md or csv (one table) into b; html is streamed (write_html). */
 static int
 render(const struct cli *c, const char *fmt, const json_t *model, struct ml_buf *b,
        struct ml_err *e)
 {
-	const struct ml_report_table *t;
-	char *css = NULL;
-	size_t len;
-	int rc;
-
 	if (!strcmp(fmt, "json"))
 		return ml_report_json(model, b, e);
 	if (!strcmp(fmt, "md"))
 		return ml_report_markdown(model, detail_of(c), b, e);
-	if (!strcmp(fmt, "csv")) {
-		t = ml_report_table(cli_get(c, "table"));
-		return ml_report_csv(model, t, b, e);
-	}
-	if ((rc = read_css(c, &css, &len, e)) == ML_OK)
-		rc = ml_report_html(model, css, len, detail_of(c), b, e);
-	free(css);
-	return rc;
+	return ml_report_csv(model, ml_report_table(cli_get(c, "table")), b, e);
 }
 
 static int
@@ -385,6 +374,8 @@ struct rendered {
 	struct ml_buf bufs[ML_REPORT_FILES_MAX];
 	struct ml_report_file files[ML_REPORT_FILES_MAX];
 	struct ml_buf sig;          /* the signature file; empty when unsigned */
+	struct ml_afile af;         /* html: the file being written, not yet in place */
+	int af_open;
 };
 
 static void
@@ -395,6 +386,42 @@ rendered_free(struct rendered *rd)
 	for (i = 0; i < rd->n; i++)
 		ml_buf_free(&rd->bufs[i]);
 	ml_buf_free(&rd->sig);
+	if (rd->af_open)
+		ml_afile_abort(&rd->af);
+	rd->af_open = 0;
+}
+
+static int
+afile_put(void *ctx, const void *bytes, size_t len)
+{
+	return ml_afile_write(ctx, bytes, len);
+}
+
+/* The HTML report, rendered straight into out's temporary file (util.h,
+ * ml_afile: never held whole), mapped as rd->files[0] for signing and
+ * --record; write_single puts it in place, rendered_free removes it. */
+static int
+render_html(const struct cli *c, const char *out, const json_t *model, struct rendered *rd,
+	    struct ml_err *e)
+{
+	char *css = NULL;
+	size_t csslen;
+	int rc;
+
+	if ((rc = read_css(c, &css, &csslen, e)))
+		return rc;
+	if ((rc = ml_afile_open(&rd->af, out, 0644, !cli_has(c, "force"), e))) {
+		free(css);
+		return rc;
+	}
+	rd->af_open = 1;
+	rc = ml_report_html_to(model, css, csslen, detail_of(c), afile_put, &rd->af, e);
+	free(css);
+	if (rc == ML_EIO && rd->af.err)
+		rc = ml_err_set(e, ML_EIO, "%s: write failed: %s", out, strerror(rd->af.err));
+	if (rc == ML_OK)
+		rc = ml_afile_map(&rd->af, &rd->files[0].bytes, &rd->files[0].len, e);
+	return rc;
 }
 
 /* Renders the model into rd (a CSV folder: every table) and, with k, signs
@@ -411,7 +438,10 @@ render_all(const struct cli *c, const char *fmt, const json_t *model,
 	if (!rd->folder) {
 		snprintf(rd->names[0], sizeof rd->names[0], "%.79s", base_name(cli_get(c, "out")));
 		rd->n = 1;
-		rc = render(c, fmt, model, &rd->bufs[0], e);
+		if (strcmp(fmt, "html"))
+			rc = render(c, fmt, model, &rd->bufs[0], e);
+		else
+			rc = render_html(c, cli_get(c, "out"), model, rd, e);
 	} else {
 		t = ml_report_tables(&n);
 		if (n > ML_REPORT_FILES_MAX)
@@ -423,6 +453,8 @@ render_all(const struct cli *c, const char *fmt, const json_t *model,
 	}
 	for (i = 0; i < rd->n; i++) {
 		rd->files[i].name = rd->names[i];
+		if (rd->af_open) /* mapped by render_html */
+			continue;
 		rd->files[i].bytes = (const uint8_t *)rd->bufs[i].data;
 		rd->files[i].len = rd->bufs[i].len;
 	}
@@ -434,13 +466,20 @@ render_all(const struct cli *c, const char *fmt, const json_t *model,
 
 /* Writes a single-file report (out) and its signature (out.sig.json). */
 static int
-write_single(const char *out, const char *fmt, const struct rendered *rd, int force,
+write_single(const char *out, const char *fmt, struct rendered *rd, int force,
 	     struct ml_err *e)
 {
 	char sp[4200];
+	size_t len = rd->files[0].len;
 	int rc;
 
-	if ((rc = ml_write_file_atomic(out, rd->bufs[0].data, rd->bufs[0].len, 0644, !force, e)))
+	if (rd->af_open) {
+		rd->af_open = 0;
+		rc = ml_afile_commit(&rd->af, e);
+	} else {
+		rc = ml_write_file_atomic(out, rd->bufs[0].data, rd->bufs[0].len, 0644, !force, e);
+	}
+	if (rc)
 		return rc;
 	if (rd->sig.len) {
 		snprintf(sp, sizeof sp, "%s.sig.json", out);
@@ -448,7 +487,7 @@ write_single(const char *out, const char *fmt, const struct rendered *rd, int fo
 			return rc;
 		printf("signed %s\n", sp);
 	}
-	printf("wrote %s (%s, %zu bytes)\n", out, fmt, rd->bufs[0].len);
+	printf("wrote %s (%s, %zu bytes)\n", out, fmt, len);
 	return ML_OK;
 }
 

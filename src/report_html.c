@@ -28,6 +28,7 @@ ml_report_default_css(size_t *len)
 /* ---- tree helpers ----------------------------------------------------- */
 
 static int oom_flag;
+static void stream_flush(xmlNodePtr node);
 
 static void
 text(xmlNodePtr n, const char *s)
@@ -366,6 +367,8 @@ rows_table(xmlNodePtr parent, const struct ml_report_table *t, const json_t *row
 		for (j = 0; j < t->ncols; j++)
 			if (!person_cell(tr, t->cols[j].key, r))
 				cell(tr, t->cols[j].key, json_object_get(r, t->cols[j].key));
+		if (i % 256 == 255)
+			stream_flush(body); /* a long table a few rows at a time */
 	}
 }
 
@@ -700,6 +703,7 @@ sec_chains(xmlNodePtr body, const json_t *model)
 		ol = el(art, "ol", "steps");
 		for (j = 4; j < t->ncols; j++)
 			chain_step(ol, t->cols[j].header, json_object_get(c, t->cols[j].key));
+		stream_flush(s); /* one article at a time */
 	}
 }
 
@@ -808,19 +812,146 @@ front(xmlNodePtr body, const json_t *model)
 		attr(el_text(el(ol, "li", NULL), "a", NULL, toc[i][1]), "href", toc[i][0]);
 }
 
-/* Writes the children of body built so far and frees them: the document
- * is streamed section by section, so only one section's tree is held. */
+/* ---- streaming ---------------------------------------------------------------
+ *
+ * The body is written while it is built: stream_flush writes every node
+ * that can no longer change (all but the last child at each level of the
+ * path from body to the node being built) and frees it, and writes the
+ * start tag of each element on that path that has at least two children,
+ * marking it open (_private).  The bytes are those htmlNodeDumpFormatOutput
+ * would write for the whole tree: a complete node is dumped while still
+ * linked (its separators depend on its next sibling and its parent), and
+ * the open elements' tags and newlines follow the same rules (libxml2
+ * HTMLtree.c: a newline after a block element's start tag when its first
+ * child is an element and it has several children, before its end tag
+ * when its last child is, and after it when a next sibling is an element,
+ * none of them under p, pre or param).  Builders only ever append, and
+ * keep no pointer to a node outside the path across a stream_flush. */
+struct stream {
+	xmlOutputBufferPtr ob;
+	xmlNodePtr body;
+	xmlOutputBufferPtr tag; /* open_tag's scratch writer, into tagbuf */
+	struct ml_buf tagbuf;
+};
+
+static int
+tag_out(void *ctx, const char *bytes, int len)
+{
+	struct ml_buf *b = ctx;
+
+	ml_buf_append(b, bytes, (size_t)len);
+	return b->oom ? -1 : len;
+}
+
+static int
+is_block(xmlNodePtr n)
+{
+	const htmlElemDesc *info;
+
+	if (n->type != XML_ELEMENT_NODE || n->ns)
+		return 0;
+	info = htmlTagLookup(n->name);
+	return info && !info->isinline;
+}
+
+static int
+is_markup(xmlNodePtr n)
+{
+	return n && n->type != XML_TEXT_NODE && n->type != XML_ENTITY_REF_NODE;
+}
+
+/* An open element's start tag: the dump of a copy with one text child, cut
+ * before that child. */
+static void
+open_tag(struct stream *st, xmlNodePtr n)
+{
+	xmlNodePtr c = xmlDocCopyNode(n, n->doc, 2);
+	size_t tail = strlen((const char *)n->name) + 4;
+
+	st->tagbuf.len = 0;
+	if (!st->tag)
+		st->tag = xmlOutputBufferCreateIO(tag_out, NULL, &st->tagbuf, NULL);
+	if (!c || !st->tag || !xmlAddChild(c, xmlNewText((const xmlChar *)"x"))) {
+		oom_flag = 1;
+	} else {
+		htmlNodeDumpFormatOutput(st->tag, n->doc, c, "UTF-8", 0);
+		xmlOutputBufferFlush(st->tag);
+		if (st->tagbuf.len > tail && !st->tagbuf.oom)
+			xmlOutputBufferWrite(st->ob, (int)(st->tagbuf.len - tail),
+					     (const char *)st->tagbuf.data);
+		else
+			oom_flag = 1;
+	}
+	xmlFreeNode(c);
+	if (is_block(n) && is_markup(n->children) && n->name[0] != 'p')
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+	n->_private = st;
+}
+
+static void emit(struct stream *st, xmlNodePtr n);
+
+/* The rest of an open element: its children, its end tag. */
+static void
+close_open(struct stream *st, xmlNodePtr n)
+{
+	int last_markup = is_markup(n->last);
+
+	while (n->children)
+		emit(st, n->children);
+	if (is_block(n) && last_markup && n->name[0] != 'p')
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+	xmlOutputBufferWriteString(st->ob, "</");
+	xmlOutputBufferWriteString(st->ob, (const char *)n->name);
+	xmlOutputBufferWriteString(st->ob, ">");
+	if (is_block(n) && is_markup(n->next) && n->parent && n->parent->name &&
+	    n->parent->name[0] != 'p')
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+}
+
+/* Writes the complete (or open) node n, the first child of its parent,
+ * and frees it; the body's children are followed by a newline. */
+static void
+emit(struct stream *st, xmlNodePtr n)
+{
+	if (n->_private == st)
+		close_open(st, n);
+	else
+		htmlNodeDumpFormatOutput(st->ob, n->doc, n, "UTF-8", 1);
+	if (n->parent == st->body)
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+	xmlUnlinkNode(n);
+	xmlFreeNode(n);
+}
+
+/* Writes and frees what node's document holds that can no longer change. */
+static void
+stream_flush(xmlNodePtr node)
+{
+	struct stream *st = node->doc->_private;
+	xmlNodePtr parent = st->body, cur;
+
+	while ((cur = parent->last)) {
+		while (parent->children != cur)
+			emit(st, parent->children);
+		if (cur->_private != st) { /* opened with two children or more */
+			if (cur->type != XML_ELEMENT_NODE || !cur->children ||
+			    cur->children == cur->last)
+				break;
+			open_tag(st, cur);
+		}
+		parent = cur;
+	}
+}
+
+/* Writes the children of body built so far and frees them. */
 static void
 flush(xmlOutputBufferPtr ob, xmlNodePtr body)
 {
-	xmlNodePtr n;
+	struct stream *st = body->doc->_private;
 
-	while ((n = body->children)) {
-		htmlNodeDumpFormatOutput(ob, body->doc, n, "UTF-8", 1);
-		xmlOutputBufferWrite(ob, 1, "\n");
-		xmlUnlinkNode(n);
-		xmlFreeNode(n);
-	}
+	(void)ob;
+	while (body->children)
+		emit(st, body->children);
 }
 
 static void
@@ -914,7 +1045,8 @@ document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css
 	 enum ml_report_detail detail)
 {
 	xmlDocPtr doc = htmlNewDocNoDtD(NULL, NULL);
-	xmlNodePtr html, head, body, st;
+	xmlNodePtr html, head, body, sty;
+	struct stream st;
 	char title[400];
 
 	if (!doc) {
@@ -936,33 +1068,52 @@ document(xmlOutputBufferPtr ob, const json_t *model, const char *css, size_t css
 		 jstr(model, "scope.ledger.origin"), jstr(model, "scope.from"),
 		 jstr(model, "scope.to"));
 	el_text(head, "title", NULL, title);
-	st = el(head, "style", NULL);
-	if (!xmlAddChild(st, xmlNewTextLen((const xmlChar *)css, (int)css_len)))
+	sty = el(head, "style", NULL);
+	if (!xmlAddChild(sty, xmlNewTextLen((const xmlChar *)css, (int)css_len)))
 		oom_flag = 1;
-	page_header(st, model);
+	page_header(sty, model);
 	body = el(html, "body", NULL);
+	memset(&st, 0, sizeof st);
+	st.ob = ob;
+	st.body = body;
+	doc->_private = &st;
 	xmlOutputBufferWriteString(ob, "<!DOCTYPE html>\n<html lang=\"en\">\n");
 	htmlNodeDumpFormatOutput(ob, doc, head, "UTF-8", 1);
 	xmlOutputBufferWriteString(ob, "\n<body>\n");
 	sections(ob, body, model, detail);
 	xmlOutputBufferWriteString(ob, "</body>\n</html>\n");
+	if (st.tag)
+		xmlOutputBufferClose(st.tag);
+	ml_buf_free(&st.tagbuf);
 	xmlFreeDoc(doc);
 }
 
-/* libxml2 output callback: appends to the ml_buf in ctx. */
-static int
-append_out(void *ctx, const char *bytes, int len)
-{
-	struct ml_buf *out = ctx;
+/* libxml2 output callback: hands the bytes to the caller's writer. */
+struct sink {
+	int (*write)(void *ctx, const void *bytes, size_t len);
+	void *ctx;
+	int failed;
+};
 
-	ml_buf_append(out, bytes, (size_t)len);
-	return out->oom ? -1 : len;
+static int
+sink_out(void *ctx, const char *bytes, int len)
+{
+	struct sink *k = ctx;
+
+	if (k->failed || k->write(k->ctx, bytes, (size_t)len) != 0) {
+		k->failed = 1;
+		return -1;
+	}
+	return len;
 }
 
 int
-ml_report_html(const json_t *model, const char *css, size_t css_len,
-	       enum ml_report_detail detail, struct ml_buf *out, struct ml_err *e)
+ml_report_html_to(const json_t *model, const char *css, size_t css_len,
+		  enum ml_report_detail detail,
+		  int (*write)(void *ctx, const void *bytes, size_t len), void *ctx,
+		  struct ml_err *e)
 {
+	struct sink k = {write, ctx, 0};
 	xmlOutputBufferPtr ob;
 	size_t i;
 
@@ -975,14 +1126,31 @@ ml_report_html(const json_t *model, const char *css, size_t css_len,
 	if (css_len > INT32_MAX || memchr(css, '\0', css_len))
 		return ml_err_set(e, ML_EINPUT, "the stylesheet is not text");
 	oom_flag = 0;
-	/* straight into out, section by section: neither the whole tree nor a
-	 * second copy of a document that can be large is ever held */
-	ob = xmlOutputBufferCreateIO(append_out, NULL, out, NULL); /* UTF-8 in and out */
+	/* straight to the writer, section by section (and long sections piece
+	 * by piece): neither the whole tree nor the whole document is held */
+	ob = xmlOutputBufferCreateIO(sink_out, NULL, &k, NULL); /* UTF-8 in and out */
 	if (ob) {
 		document(ob, model, css, css_len, detail);
 		xmlOutputBufferClose(ob);
 	}
 	if (oom_flag)
 		return ml_err_set(e, ML_EIO, "out of memory building the HTML report");
-	return ob && !out->oom ? ML_OK : ml_err_set(e, ML_EIO, "out of memory writing HTML");
+	return ob && !k.failed ? ML_OK : ml_err_set(e, ML_EIO, "out of memory writing HTML");
+}
+
+/* ml_report_html_to's writer into an ml_buf. */
+static int
+append_out(void *ctx, const void *bytes, size_t len)
+{
+	struct ml_buf *out = ctx;
+
+	ml_buf_append(out, bytes, len);
+	return out->oom ? -1 : 0;
+}
+
+int
+ml_report_html(const json_t *model, const char *css, size_t css_len,
+	       enum ml_report_detail detail, struct ml_buf *out, struct ml_err *e)
+{
+	return ml_report_html_to(model, css, css_len, detail, append_out, out, e);
 }

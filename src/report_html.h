@@ -3,7 +3,11 @@
  *
  * The document is built with libxml2's tree API and serialized by its HTML
  * writer: every value from the ledger becomes a text node or an attribute
- * value, which the writer escapes; nothing is pasted into markup.  Values
+ * value, which the writer escapes; nothing is pasted into markup.  It is
+ * written while it is built: each finished part (a chain, a few hundred
+ * rows of a long table, a section) is serialized and freed at once, with
+ * the bytes the whole tree would have given, so only the model is held
+ * whole.  Values
  * are first cleaned (ml_report_clean: bidi and other invisible controls
  * shown as visible codes).  The stylesheet (reports/report.css, embedded at
  * build time, or the caller's) is inlined; there are no scripts and no
@@ -40,5 +44,13 @@ int ml_report_html(const json_t *model, const char *css, size_t css_len,
  * neither end the string, the rule nor the element.  ML_EIO when out of
  * memory. */
 int ml_report_css_string(const char *s, struct ml_buf *out);
+
+/* The same bytes, handed to write(ctx, bytes, len) piece by piece as they
+ * are rendered (a few KiB at a time; write returns 0, or -1 to stop with
+ * ML_EIO), so that neither the document nor its tree is held whole: the
+ * HTML of a large ledger can go straight to a file (util.h, ml_afile). */
+int ml_report_html_to(const json_t *model, const char *css, size_t css_len,
+		      int (*write)(void *ctx, const void *bytes, size_t len), void *ctx,
+		      struct ml_err *e);
 
 #endif

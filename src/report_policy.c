@@ -150,6 +150,27 @@ shared_controls(const struct ml_finding *f, const char *policy, json_t *shared)
 	return c;
 }
 
+/* A JSON string of s, one value per distinct text, shared through the
+ * table shared (under "\1" + s): the same rule id, title, subject,
+ * environment and policy recur in every pair's findings. */
+static json_t *
+shared_str(const char *s, json_t *shared)
+{
+	char key[256];
+	json_t *v;
+
+	if (!s || strlen(s) >= sizeof key - 1)
+		return rp_str(s);
+	key[0] = '\1';
+	memcpy(key + 1, s, strlen(s) + 1);
+	if (!(v = json_object_get(shared, key))) {
+		v = rp_str(s);
+		json_object_set(shared, key, v);
+		return v;
+	}
+	return json_incref(v);
+}
+
 static json_t *
 finding_json(const struct ml_finding *f, const char *env, const char *policy, json_t *shared)
 {
@@ -158,17 +179,17 @@ finding_json(const struct ml_finding *f, const char *env, const char *policy, js
 
 	for (i = 0; i < f->nseqs; i++)
 		json_array_append_new(seqs, json_integer(f->seqs[i]));
-	json_object_set_new(o, "severity", json_string(severity_names[f->severity]));
-	json_object_set_new(o, "outcome", json_string(outcome_names[f->outcome]));
-	json_object_set_new(o, "ruleId", rp_str(f->rule_id));
-	json_object_set_new(o, "title", rp_str(f->title));
-	json_object_set_new(o, "subject", rp_str(f->subject));
-	json_object_set_new(o, "environment", rp_str(env));
+	json_object_set_new(o, "severity", shared_str(severity_names[f->severity], shared));
+	json_object_set_new(o, "outcome", shared_str(outcome_names[f->outcome], shared));
+	json_object_set_new(o, "ruleId", shared_str(f->rule_id, shared));
+	json_object_set_new(o, "title", shared_str(f->title, shared));
+	json_object_set_new(o, "subject", shared_str(f->subject, shared));
+	json_object_set_new(o, "environment", shared_str(env, shared));
 	json_object_set_new(o, "message", rp_str(f->message));
 	json_object_set_new(o, "seqs", seqs);
 	json_object_set(o, "controls", shared_controls(f, policy, shared));
 	json_object_set_new(o, "waiver", waiver_json(f));
-	json_object_set_new(o, "policy", rp_str(policy));
+	json_object_set_new(o, "policy", shared_str(policy, shared));
 	return o;
 }
 
@@ -323,6 +344,8 @@ eval_all(struct rp *r, struct ml_policyset **ps)
 			pair_error(pair, res[i * np].msg);
 		else
 			pair_results(r, ps, &res[i * np], env, pair, shared);
+		for (k = 0; k < np; k++) /* in the model now: not held twice */
+			ml_findings_free(&res[i * np + k].fs);
 	}
 out:
 	for (k = 0; res && k < n * np; k++)

@@ -1158,6 +1158,21 @@ ml_store_replay_attach(struct ml_store *s, struct ml_err *e)
 	return ML_OK;
 }
 
+void
+ml_store_replay_detach(struct ml_store *s)
+{
+	int i;
+
+	if (!s->rdb)
+		return;
+	for (i = 0; i < Q_COUNT; i++) {
+		sqlite3_finalize(s->stmts[ML_DB_REPLAY][i]);
+		s->stmts[ML_DB_REPLAY][i] = NULL;
+	}
+	sqlite3_close(s->rdb);
+	s->rdb = NULL;
+}
+
 /* Compares two result sets row by row, column by column (type and bytes).
  * Returns 0 when equal; else 1 and the first differing row's first column
  * in first[]. */

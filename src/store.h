@@ -202,6 +202,10 @@ int ml_store_backup(struct ml_store *s, const char *path, struct ml_err *e);
 
 /* Attaches an empty private "replay" database with the projection tables. */
 int ml_store_replay_attach(struct ml_store *s, struct ml_err *e);
+/* Closes the replay database (its statements and its page cache: up to
+ * 256 MiB after a large verify); a later attach starts a new, empty one.
+ * No-op when none is attached. */
+void ml_store_replay_detach(struct ml_store *s);
 /* Compares each projection table in main with replay.  On a difference sets
  * e (ML_EINTEGRITY, naming the table and a row) and returns it. */
 int ml_store_replay_diff(struct ml_store *s, struct ml_err *e);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -406,41 +407,139 @@ fsync_dir_of(const char *path)
 }
 
 int
+ml_afile_open(struct ml_afile *f, const char *path, int mode, int exclusive,
+	      struct ml_err *e)
+{
+	memset(f, 0, sizeof *f);
+	f->fd = -1;
+	if (snprintf(f->path, sizeof f->path, "%s", path) >= (int)sizeof f->path ||
+	    snprintf(f->tmp, sizeof f->tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+	    (int)sizeof f->tmp)
+		return ml_err_set(e, ML_EINPUT, "%s: path too long", path);
+	f->mode = mode;
+	f->exclusive = exclusive;
+	f->fd = open(f->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (f->fd < 0)
+		return ml_err_set(e, ML_EIO, "%s: %s", f->tmp, strerror(errno));
+	if (fchmod(f->fd, (mode_t)mode) != 0)
+		f->err = errno;
+	f->buf = malloc(ML_AFILE_BUF); /* NULL: unbuffered writes */
+	return ML_OK;
+}
+
+static int
+afile_flush(struct ml_afile *f)
+{
+	if (f->used && !f->err && write_all(f->fd, f->buf, f->used) != 0)
+		f->err = errno ? errno : EIO;
+	f->used = 0;
+	return f->err ? -1 : 0;
+}
+
+int
+ml_afile_write(struct ml_afile *f, const void *data, size_t len)
+{
+	if (f->err)
+		return -1;
+	f->len += len;
+	if (!f->buf || len >= ML_AFILE_BUF) {
+		if (afile_flush(f) || write_all(f->fd, data, len) != 0)
+			f->err = f->err ? f->err : errno ? errno : EIO;
+		return f->err ? -1 : 0;
+	}
+	if (f->used + len > ML_AFILE_BUF && afile_flush(f))
+		return -1;
+	memcpy(f->buf + f->used, data, len);
+	f->used += len;
+	return 0;
+}
+
+int
+ml_afile_map(struct ml_afile *f, const uint8_t **data, size_t *len, struct ml_err *e)
+{
+	static const uint8_t empty[1];
+
+	if (afile_flush(f))
+		return ml_err_set(e, ML_EIO, "%s: write failed: %s", f->path, strerror(f->err));
+	if (f->map)
+		munmap(f->map, f->maplen);
+	f->map = NULL;
+	f->maplen = (size_t)f->len;
+	if (!f->maplen) {
+		*data = empty, *len = 0;
+		return ML_OK;
+	}
+	f->map = mmap(NULL, f->maplen, PROT_READ, MAP_SHARED, f->fd, 0);
+	if (f->map == MAP_FAILED) {
+		f->map = NULL;
+		return ml_err_set(e, ML_EIO, "%s: %s", f->tmp, strerror(errno));
+	}
+	*data = f->map, *len = f->maplen;
+	return ML_OK;
+}
+
+static void
+afile_release(struct ml_afile *f)
+{
+	if (f->map)
+		munmap(f->map, f->maplen);
+	f->map = NULL;
+	free(f->buf);
+	f->buf = NULL;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+void
+ml_afile_abort(struct ml_afile *f)
+{
+	if (f->fd >= 0)
+		unlink(f->tmp);
+	afile_release(f);
+}
+
+int
+ml_afile_commit(struct ml_afile *f, struct ml_err *e)
+{
+	int rc;
+
+	if (afile_flush(f) || fsync(f->fd) != 0) {
+		rc = f->err ? f->err : errno;
+		ml_afile_abort(f);
+		return ml_err_set(e, ML_EIO, "%s: write failed: %s", f->path, strerror(rc));
+	}
+	afile_release(f);
+	if (f->exclusive) {
+		/* link() fails when path exists: no window where it is clobbered. */
+		int err = link(f->tmp, f->path) == 0 ? 0 : errno;
+		unlink(f->tmp);
+		if (err)
+			return ml_err_set(e, err == EEXIST ? ML_EINPUT : ML_EIO,
+					  "%s: %s", f->path, err == EEXIST
+					  ? "exists (use --force to replace it)" : strerror(err));
+	} else if (rename(f->tmp, f->path) != 0) {
+		rc = errno;
+		unlink(f->tmp);
+		return ml_err_set(e, ML_EIO, "%s: %s", f->path, strerror(rc));
+	}
+	fsync_dir_of(f->path);
+	return ML_OK;
+}
+
+int
 ml_write_file_atomic(const char *path, const void *data, size_t len, int mode,
 		     int exclusive, struct ml_err *e)
 {
-	char tmp[PATH_MAX];
-	int fd, rc;
+	struct ml_afile f;
+	int rc;
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
-	    (int)sizeof tmp)
-		return ml_err_set(e, ML_EINPUT, "%s: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return ml_err_set(e, ML_EIO, "%s: %s", tmp, strerror(errno));
-	if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 ||
-	    fsync(fd) != 0) {
-		rc = errno;
-		close(fd);
-		unlink(tmp);
-		return ml_err_set(e, ML_EIO, "%s: write failed: %s", path, strerror(rc));
-	}
-	close(fd);
-	if (exclusive) {
-		/* link() fails when path exists: no window where it is clobbered. */
-		int err = link(tmp, path) == 0 ? 0 : errno;
-		unlink(tmp);
-		if (err)
-			return ml_err_set(e, err == EEXIST ? ML_EINPUT : ML_EIO,
-					  "%s: %s", path, err == EEXIST
-					  ? "exists (use --force to replace it)" : strerror(err));
-	} else if (rename(tmp, path) != 0) {
-		rc = errno;
-		unlink(tmp);
-		return ml_err_set(e, ML_EIO, "%s: %s", path, strerror(rc));
-	}
-	fsync_dir_of(path);
-	return ML_OK;
+	if ((rc = ml_afile_open(&f, path, mode, exclusive, e)))
+		return rc;
+	free(f.buf); /* one write: no buffer needed */
+	f.buf = NULL;
+	ml_afile_write(&f, data, len);
+	return ml_afile_commit(&f, e);
 }
 
 int

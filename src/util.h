@@ -95,6 +95,34 @@ int ml_read_file(const char *path, size_t max, char **out, size_t *outlen,
 int ml_write_file_atomic(const char *path, const void *data, size_t len,
 			 int mode, int exclusive, struct ml_err *e);
 
+/* The same, written piece by piece, so that a large output is never held
+ * whole: ml_afile_open creates the temporary file (path.tmp.PID, mode),
+ * ml_afile_write appends (buffered; a failure is kept and reported by
+ * commit), ml_afile_commit flushes, fsyncs and puts the file in place as
+ * ml_write_file_atomic does (exclusive: ML_EINPUT when path exists), and
+ * ml_afile_abort removes the temporary file.  After open, exactly one of
+ * commit or abort must be called; both release everything.  The file is
+ * opened read-write: ml_afile_map maps what was written so far (flushed)
+ * for reading, e.g. to sign it before it is put in place. */
+struct ml_afile {
+	int fd;
+	int mode, exclusive;
+	int err;              /* errno of the first failed write, or 0 */
+	unsigned char *buf;   /* ML_AFILE_BUF bytes, or NULL (unbuffered) */
+	size_t used;
+	uint64_t len;         /* bytes written so far */
+	void *map;            /* ml_afile_map's mapping, or NULL */
+	size_t maplen;
+	char path[4096], tmp[4096];
+};
+#define ML_AFILE_BUF ((size_t)1 << 20)
+int ml_afile_open(struct ml_afile *f, const char *path, int mode, int exclusive,
+		  struct ml_err *e);
+int ml_afile_write(struct ml_afile *f, const void *data, size_t len);
+int ml_afile_map(struct ml_afile *f, const uint8_t **data, size_t *len, struct ml_err *e);
+int ml_afile_commit(struct ml_afile *f, struct ml_err *e);
+void ml_afile_abort(struct ml_afile *f);
+
 /* True when s[0..len) is valid UTF-8 without C0 controls other than those in
  * allowed (for example "\n\t"), without DEL and C1 controls. */
 int ml_text_valid(const char *s, size_t len, const char *allowed);

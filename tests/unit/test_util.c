@@ -705,6 +705,81 @@ test_write_file_atomic(void **state)
 	tu_rmtree(dir);
 }
 
+/* ml_afile: pieces of every size (around the buffer) make the same file
+ * as one write; map sees what was written; abort and a refused commit
+ * leave nothing behind; the target appears only at commit. */
+static void
+test_afile(void **state)
+{
+	char dir[256], path[300], *text = NULL;
+	size_t big = ML_AFILE_BUF + 12345, done = 0, n, len;
+	unsigned char *want = malloc(big);
+	const uint8_t *m;
+	struct ml_afile f;
+	struct ml_err e;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(want);
+	for (n = 0; n < big; n++)
+		want[n] = (unsigned char)('a' + n % 26);
+	tu_tmpdir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/r.html", dir);
+	ml_err_clear(&e);
+	assert_int_equal(ml_afile_open(&f, path, 0644, 1, &e), ML_OK);
+	for (n = 1; done < big; n = n * 3 + 7) { /* 1, 10, 37, ... then one large piece */
+		size_t k = n < big - done ? n : big - done;
+		assert_int_equal(ml_afile_write(&f, want + done, k), 0);
+		done += k;
+	}
+	assert_int_equal(stat(path, &st), -1); /* not there before commit */
+	assert_int_equal(ml_afile_map(&f, &m, &len, &e), ML_OK);
+	assert_int_equal(len, big);
+	assert_memory_equal(m, want, big);
+	assert_int_equal(ml_afile_commit(&f, &e), ML_OK);
+	assert_int_equal(ml_read_file(path, big + 1, &text, &len, &e), ML_OK);
+	assert_int_equal(len, big);
+	assert_memory_equal(text, want, big);
+	free(text);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(count_entries(dir), 1);
+
+	/* exclusive: an existing file is refused at commit and kept */
+	assert_int_equal(ml_afile_open(&f, path, 0644, 1, &e), ML_OK);
+	assert_int_equal(ml_afile_write(&f, "other", 5), 0);
+	assert_int_equal(ml_afile_commit(&f, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "--force"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((size_t)st.st_size, big);
+	assert_int_equal(count_entries(dir), 1);
+
+	/* abort: the temporary file goes, the target stays as it was */
+	assert_int_equal(ml_afile_open(&f, path, 0644, 0, &e), ML_OK);
+	assert_int_equal(ml_afile_write(&f, "partial", 7), 0);
+	assert_int_equal(count_entries(dir), 2);
+	ml_afile_abort(&f);
+	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((size_t)st.st_size, big);
+
+	/* an empty file maps to zero bytes and replaces the target */
+	assert_int_equal(ml_afile_open(&f, path, 0600, 0, &e), ML_OK);
+	assert_int_equal(ml_afile_map(&f, &m, &len, &e), ML_OK);
+	assert_int_equal(len, 0);
+	assert_int_equal(ml_afile_commit(&f, &e), ML_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+
+	/* a folder that does not exist: refused at open, naming the path */
+	snprintf(path, sizeof path, "%s/missing/r.html", dir);
+	ml_err_clear(&e);
+	assert_int_equal(ml_afile_open(&f, path, 0644, 1, &e), ML_EIO);
+	assert_non_null(strstr(e.msg, "missing"));
+	free(want);
+	tu_rmtree(dir);
+}
+
 /* A FIFO with no writer: refused at once, not waited on (alarm: a hang
  * kills the test). */
 static void
@@ -951,6 +1026,7 @@ main(void)
 		cmocka_unit_test(test_sha256_incremental),
 		cmocka_unit_test(test_sha256_threads),
 		cmocka_unit_test(test_write_file_atomic),
+		cmocka_unit_test(test_afile),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_read_fifo),
 		cmocka_unit_test(test_be),
