@@ -563,8 +563,8 @@ report_entry(const struct cli *c, struct ml_ledger *l, const struct ml_seckey *k
 
 	if (rd->folder)
 		ml_sha256(rd->sig.data, rd->sig.len, digest);
-	else
-		ml_sha256(rd->bufs[0].data, rd->bufs[0].len, digest);
+	else /* the bytes as written (html: mapped from its file) */
+		ml_sha256(rd->files[0].bytes, rd->files[0].len, digest);
 	if (!(pred = report_predicate(model, rd->folder ? "csv-folder" : fmt,
 				      ml_ledger_origin(l))))
 		return ml_err_set(e, ML_EIO, "out of memory");

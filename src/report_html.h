@@ -50,6 +50,7 @@ int ml_report_css_string(const char *s, struct ml_buf *out);
  * ML_EIO), so that neither the document nor its tree is held whole: the
  * HTML of a large ledger can go straight to a file (util.h, ml_afile). */
 int ml_report_html_to(const json_t *model, const char *css, size_t css_len,
+		      enum ml_report_detail detail,
 		      int (*write)(void *ctx, const void *bytes, size_t len), void *ctx,
 		      struct ml_err *e);
 
