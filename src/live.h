@@ -18,7 +18,7 @@
  * whose root is the latest signed checkpoint's).  A query costs a full
  * verify.
  *
- * May call verify, evidence, tlog, rules, governance, store, statement,
+ * May call verify, evidence, timecheck, tlog, rules, governance, store, statement,
  * ledger, keys, util, jansson.
  */
 #ifndef ML_LIVE_H
