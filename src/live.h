@@ -18,8 +18,8 @@
  * whose root is the latest signed checkpoint's).  A query costs a full
  * verify.
  *
- * May call verify, evidence, timecheck, tlog, rules, governance, store, statement,
- * ledger, keys, util, jansson.
+ * May call verify, evidence, timecheck, tlog, rules, governance, store,
+ * statement, ledger, keys, util, jansson.
  */
 #ifndef ML_LIVE_H
 #define ML_LIVE_H
