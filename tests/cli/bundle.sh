@@ -150,7 +150,7 @@ verify_4 "a byte added to a key file exits 4" "keys/ci+[0-9a-f]*\.pub: differs f
 copy t2 && printf 'x' >>t2/ledger.db
 verify_4 "a byte added to ledger.db exits 4 (before SQLite opens it)" "ledger\.db: differs from MANIFEST" t2
 copy t3 && sed -i 's/production/prodution/' t3/policies/production@1.1.0.xml
-verify_4 "a policy file changed exits 4" "policies/production@1\.0\.0\.xml: differs from MANIFEST" t3
+verify_4 "a policy file changed exits 4" "policies/production@1\.1\.0\.xml: differs from MANIFEST" t3
 copy t4 && sed -i 's/^exported .*/exported 2030-01-01T00:00:00Z/' t4/MANIFEST
 verify_4 "MANIFEST changed (its signature no longer matches) exits 4" "not a valid signature of MANIFEST" t4
 copy t5 && sed -i 's/^\(ci+[0-9a-f]* \)A/\1B/; t; s/^\(ci+[0-9a-f]* \)./\1A/' t5/MANIFEST.sig
@@ -192,7 +192,7 @@ verify_4 "a ledger.db-wal with content (changes SQLite would apply) exits 4" "le
 copy t19 && sed -i 's/production/prodution/' t19/policies/production@1.1.0.xml && resign t19
 verify_4 "a policy file changed and re-signed exits 4" "differs from the policy entry [0-9]* recorded" t19
 copy t20 && rm t20/policies/monitoring@1.1.0.xml && resign t20
-verify_4 "a recorded policy left out (re-signed) exits 4" "monitoring@1\.0\.0\.xml: missing (entry" t20
+verify_4 "a recorded policy left out (re-signed) exits 4" "monitoring@1\.1\.0\.xml: missing (entry" t20
 copy t21 && cp b/policies/production@1.1.0.xml t21/policies/other@9.xml && resign t21
 verify_4 "a policy no entry recorded (re-signed) exits 4" "holds a file of no recorded policy" t21
 copy t22 && cp mallory.pub "t22/keys/$(cut -d+ -f1,2 mallory.pub).pub" && resign t22
