@@ -161,6 +161,13 @@ m2 = [d for d in r["inventory"]["deployments"] if d["ref"] == "m@2"]
 sys.exit(0 if len(m2) == 1 and m2[0]["replaces"] == "m@1" and m2[0]["end"] is None else 1)' &&
 		ok "report: m@2 replaces m@1 (informational) without ending it" ||
 		nok "report: m@2 replaces m@1 (informational) without ending it" "$(head -c 300 rl.json)"
+	# The timelines draw the same history: at the canary moment three bars in
+	# service (m@1 and m@2 in prod, m@1 in staging), none ended.
+	"$M" report --from 2000-01-01 --to 2100-12-31 --as-of "$A2" --generated-at 2000-01-01T00:00:00Z \
+		--format html --force --out rl.html >/dev/null 2>&1
+	nl=$(grep -o 'class="bar live"' rl.html | wc -l); ne=$(grep -o 'class="bar"' rl.html | wc -l)
+	[ "$nl" = 3 ] && [ "$ne" = 0 ] && ok "report timelines: m@1 and m@2 both drawn in service in prod" ||
+		nok "report timelines: m@1 and m@2 both drawn in service in prod" "live bars $nl, ended bars $ne"
 else
 	skip "report agrees with live" "no python3"
 fi
