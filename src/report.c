@@ -16,6 +16,7 @@
 #include "gate.h"
 #include "governance.h"
 #include "note.h"
+#include "rules.h"
 #include "statement.h"
 #include "store.h"
 #include "tlog.h"
@@ -561,31 +562,90 @@ end_deployment(json_t *d, const json_t *by, const char *why)
 	json_object_set_new(d, "endReason", label_new(&b));
 }
 
+/* Production history follows FORMAT.md §5 rule 11 through rules.h's
+ * ml_live_step / ml_live_is, as live.c does: a deployment of ref in env stays
+ * in service until a retirement of ref in env.  Deploying another version
+ * beside it ends nothing (its "replaces" only names the version of the same
+ * model in service there before it, the one deployed last); a re-deployment
+ * of ref in env ends the earlier row ("redeployed:") while ref stays in
+ * service through the later one.  live maps "name\nenv" -> ref -> state
+ * {"_d","_r": the mark, "dep": the row in service} for the refs in service
+ * there (a retired ref's state is dropped). */
 static void
-history_event(json_t *live, json_t *ev)
+state_mark(const json_t *st, struct ml_live_mark *m)
+{
+	m->deployed = json_integer_value(json_object_get(st, "_d"));
+	m->retired = json_integer_value(json_object_get(st, "_r"));
+}
+
+static json_t *
+history_state(json_t *live, const char *ref, const char *env)
 {
 	char key[400], name[129], version[65];
-	const char *ref = str(ev, "ref"), *env = str(ev, "environment");
-	json_t *prev;
+	json_t *byref, *st;
 
 	ml_ref_split(ref, name, version);
 	snprintf(key, sizeof key, "%s\n%s", name, env ? env : "");
-	prev = json_object_get(live, key);
-	if (!strcmp(str(ev, "kind"), "retirement")) {
-		if (prev && !strcmp(str(prev, "ref"), ref)) {
-			end_deployment(prev, ev, "retired:");
-			json_object_del(live, key);
+	if (!(byref = json_object_get(live, key))) {
+		json_object_set_new(live, key, json_object());
+		byref = json_object_get(live, key);
+	}
+	if (!(st = json_object_get(byref, ref))) {
+		st = json_pack("{s:I, s:I}", "_d", (json_int_t)-1, "_r", (json_int_t)-1);
+		json_object_set_new(byref, ref, st);
+	}
+	return byref;
+}
+
+/* The version of ref's model in service in byref before this deployment,
+ * other than ref: the one deployed last (as live.c's replaced()). */
+static const json_t *
+history_replaced(json_t *byref, const char *ref)
+{
+	const json_t *best = NULL;
+	json_t *st;
+	const char *k;
+	struct ml_live_mark m, bm = ML_LIVE_MARK_INIT;
+
+	json_object_foreach(byref, k, st) {
+		state_mark(st, &m);
+		if (strcmp(k, ref) && ml_live_is(&m) && m.deployed > bm.deployed) {
+			best = json_object_get(st, "dep");
+			bm = m;
 		}
+	}
+	return best;
+}
+
+static void
+history_event(json_t *live, json_t *ev)
+{
+	const char *ref = str(ev, "ref");
+	json_t *byref = history_state(live, ref, str(ev, "environment"));
+	json_t *st = json_object_get(byref, ref), *cur = json_object_get(st, "dep");
+	const json_t *prev;
+	struct ml_live_mark m;
+	int retire = !strcmp(str(ev, "kind"), "retirement");
+
+	state_mark(st, &m);
+	if (ml_live_is(&m) && cur)
+		end_deployment(cur, ev, retire ? "retired:" : "redeployed:");
+	if (!retire && (prev = history_replaced(byref, ref))) {
+		json_object_set(ev, "replaces", json_object_get(prev, "ref"));
+		json_object_set(ev, "replacesSeq", json_object_get(prev, "seq"));
+	}
+	ml_live_step(&m, retire ? ML_KIND_RETIREMENT : ML_KIND_DEPLOYMENT,
+		     (uint64_t)num_i(ev, "seq"));
+	if (!ml_live_is(&m)) {
+		/* Retired: as if never deployed for what follows, so byref
+		 * holds only versions in service and the scan above stays
+		 * short. */
+		json_object_del(byref, ref);
 		return;
 	}
-	if (prev) {
-		if (strcmp(str(prev, "ref"), ref)) {
-			json_object_set(ev, "replaces", json_object_get(prev, "ref"));
-			json_object_set(ev, "replacesSeq", json_object_get(prev, "seq"));
-		}
-		end_deployment(prev, ev, "superseded by");
-	}
-	json_object_set(live, key, ev);
+	json_object_set_new(st, "_d", json_integer(m.deployed));
+	json_object_set_new(st, "_r", json_integer(m.retired));
+	json_object_set(st, "dep", ev);
 }
 
 /* Deployments in scope: made before the period ends and not ended before it
@@ -756,7 +816,7 @@ label_entries(json_t *list, const char *kind)
 	}
 }
 
-/* The seq that ended a deployment (retirement, next deployment), or the
+/* The seq that ended a deployment (retirement, re-deployment), or the
  * largest seq there can be. */
 static int64_t
 end_seq(const json_t *d)

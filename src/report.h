@@ -15,7 +15,7 @@
  * options and nothing else (no clock, no host name), so reports are
  * byte-reproducible.
  *
- * May call sweep, gate, policy, findings, evidence, verify, timecheck, governance,
+ * May call sweep, gate, policy, findings, evidence, verify, timecheck, governance, rules,
  * tlog, ledger, store, statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
  */
 #ifndef ML_REPORT_H

@@ -166,7 +166,7 @@ timeline(xmlNodePtr parent, const char *env, const json_t *deps, int64_t from, i
 	skipped = first;
 	h = top + lane * (double)(n - first) + 22;
 	snprintf(title, sizeof title, "Versions in %s over the period (bars: deployed until "
-		 "retired or superseded)", env);
+		 "retired)", env);
 	svg = svg_new(parent, left + w + 20, h, title, oom);
 	json_array_foreach(deps, i, d) {
 		size_t k;

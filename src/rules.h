@@ -94,8 +94,8 @@ void ml_checked_free(struct ml_checked *c);
  * an environment when it has a deployment there with no retirement there
  * after it, in seq order.  Fold the version's deployments and retirements
  * in that environment into a mark (ml_live_step, seq ascending; other kinds
- * are ignored), then ask ml_live_is.  The retirement rule and live.c both
- * use it. */
+ * are ignored), then ask ml_live_is.  The retirement rule, live.c and the
+ * report's production history (report.c) all use it. */
 struct ml_live_mark {
 	int64_t deployed, retired; /* the latest such entries' seqs, -1: none */
 };

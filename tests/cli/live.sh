@@ -9,7 +9,8 @@
 # is checked with verify-proof and by recomputing the RFC 6962 root in
 # Python, and the failures are attacked: unknown environment, bad --at,
 # --format xml, a ledger edited in SQLite, and a deployment backdated by
-# its author.
+# its author.  The report's production history is checked against live at
+# each moment (one definition, rule 11), and a re-deployment's rows.
 # Prints "ok - NAME" / "not ok - NAME: DETAIL", then "N passed, N failed".
 
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -106,6 +107,69 @@ if [ -n "$PY" ]; then
 		"each deciding entry names its signer, author and append times"
 else
 	skip "JSON answers" "no python3"
+fi
+
+# One definition (FORMAT.md §5 rule 11): the report's production history
+# and live agree.  At each moment (--as-of for the report, --at for live)
+# the report's deployments still in service at the period's end are exactly
+# what live lists, per environment: both m@1 and m@2 in prod after the
+# canary deployment (no retirement yet), then m@2 alone once m@1 is retired.
+# The old report ended m@1 at m@2's deployment ("superseded"); this fails.
+reportlive() {
+	local at=$1 env=$2 want=$3 name=$4 rc
+	"$M" report --from 2000-01-01 --to 2100-12-31 --as-of "$at" --generated-at 2000-01-01T00:00:00Z \
+		--format json --force --out rl.json >/dev/null 2>err
+	rc=$?
+	[ $rc = 0 ] || { nok "$name" "report exit $rc: $(head -c 300 err)"; return; }
+	"$M" live --env "$env" --at "$at" --format json >rl-live.json 2>err ||
+		{ nok "$name" "live: $(head -c 300 err)"; return; }
+	if D1=$d1 S1=$s1 D2=$d2 ENV=$env "$PY" -c '
+import json, os, sys
+D1, S1, D2 = (int(os.environ[k]) for k in ("D1", "S1", "D2"))
+r = json.load(open("rl.json"))
+lv = json.load(open("rl-live.json"))
+env = os.environ["ENV"]
+deps = [d for d in r["inventory"]["deployments"] if d["environment"] == env]
+rep = sorted((d["ref"], d["seq"]) for d in deps if d["end"] is None)
+assert all(d["endReason"] == "in service" for d in deps if d["end"] is None), deps
+live = sorted((v["ref"], v["deployment"]["seq"]) for v in lv["live"])
+assert rep == live, ("report", rep, "live", live)
+assert rep == sorted('"$want"'), ("want", '"$want"', "got", rep)
+for d in deps:
+    assert "superseded" not in (d["endReason"] or ""), d
+sys.exit(0)' 2>pyerr; then
+		ok "$name"
+	else
+		nok "$name" "$(tail -c 400 pyerr)"
+	fi
+}
+
+if [ -n "$PY" ]; then
+	reportlive "$A1" prod '[("m@1", D1)]' "report and live agree after deploying m@1"
+	reportlive "$A2" prod '[("m@1", D1), ("m@2", D2)]' \
+		"report and live agree after deploying m@2 beside m@1: both in service at the period end"
+	reportlive "$A2" staging '[("m@1", S1)]' "... and in staging, untouched by prod's deployments"
+	reportlive "$A3" prod '[("m@2", D2)]' "report and live agree after retiring m@1: only m@2 in service"
+	reportlive "$A4" prod '[]' "report and live agree after retiring m@2: nothing in service"
+	reportlive "$A4" staging '[("m@1", S1)]' "... and m@1 still in service in staging"
+	"$M" report --from 2000-01-01 --to 2100-12-31 --as-of "$A2" --generated-at 2000-01-01T00:00:00Z \
+		--format json --force --out rl.json >/dev/null 2>&1
+	"$PY" -c '
+import json, sys
+r = json.load(open("rl.json"))
+m2 = [d for d in r["inventory"]["deployments"] if d["ref"] == "m@2"]
+sys.exit(0 if len(m2) == 1 and m2[0]["replaces"] == "m@1" and m2[0]["end"] is None else 1)' &&
+		ok "report: m@2 replaces m@1 (informational) without ending it" ||
+		nok "report: m@2 replaces m@1 (informational) without ending it" "$(head -c 300 rl.json)"
+	# The timelines draw the same history: at the canary moment three bars in
+	# service (m@1 and m@2 in prod, m@1 in staging), none ended.
+	"$M" report --from 2000-01-01 --to 2100-12-31 --as-of "$A2" --generated-at 2000-01-01T00:00:00Z \
+		--format html --force --out rl.html >/dev/null 2>&1
+	nl=$(grep -o 'class="bar live"' rl.html | wc -l); ne=$(grep -o 'class="bar"' rl.html | wc -l)
+	[ "$nl" = 3 ] && [ "$ne" = 0 ] && ok "report timelines: m@1 and m@2 both drawn in service in prod" ||
+		nok "report timelines: m@1 and m@2 both drawn in service in prod" "live bars $nl, ended bars $ne"
+else
+	skip "report agrees with live" "no python3"
 fi
 
 # Text: the facts an auditor reads.
@@ -260,6 +324,35 @@ if [ $? = 0 ]; then
 		"$M" live --env prd
 else
 	nok "setup: governance without staging" "$(head -c 300 err)"
+fi
+
+
+# A re-deployment of a version already in service there is not an end of
+# service: the report ends the earlier row "redeployed: REF (seq N)" and the
+# version stays in service through the later one, the row live names.
+if [ -n "$PY" ]; then
+	e1=$(seqof "$("$M" record deployment m@1 --env dev --key ci.key 2>err)"); step
+	e2=$(seqof "$("$M" record deployment m@1 --env dev --key ci.key 2>>err)")
+	AE=$(after "$e2")
+	"$M" report --from 2000-01-01 --to 2100-12-31 --as-of "$AE" --generated-at 2000-01-01T00:00:00Z \
+		--format json --force --out rl.json >/dev/null 2>>err
+	"$M" live --env dev --at "$AE" --format json >rl-live.json 2>>err
+	if E1=$e1 E2=$e2 "$PY" -c '
+import json, os, sys
+E1, E2 = int(os.environ["E1"]), int(os.environ["E2"])
+r = json.load(open("rl.json"))
+lv = json.load(open("rl-live.json"))
+deps = [(d["ref"], d["seq"], d["endSeq"] if d["end"] else None, d["endReason"])
+        for d in r["inventory"]["deployments"] if d["environment"] == "dev"]
+want = [("m@1", E1, E2, "redeployed: m@1 (seq %d)" % E2), ("m@1", E2, None, "in service")]
+assert deps == want, deps
+assert [(v["ref"], v["deployment"]["seq"]) for v in lv["live"]] == [("m@1", E2)], lv["live"]
+' 2>pyerr; then
+		ok "a re-deployment: the earlier row ends \"redeployed\", the version stays in service, as live says"
+	else
+		nok "a re-deployment: the earlier row ends \"redeployed\", the version stays in service, as live says" \
+			"$(head -c 200 err) $(tail -c 400 pyerr)"
+	fi
 fi
 
 finish

@@ -85,7 +85,11 @@ def check_json(path):
           "deployments (seq order) %s" % [(d["ref"], d["environment"]) for d in deps])
     d10, d11 = by(deps, "ref", "fraud@1.0")[0], by(deps, "ref", "fraud@1.1")[0]
     check(d11["replaces"] == "fraud@1.0", "1.1 replaces 1.0")
-    check(d10["endSeq"] == d11["seq"], "1.0 ended by the 1.1 deployment")
+    # rule 11: deploying 1.1 beside 1.0 ends nothing; 1.0's retirement does
+    ret10 = [x for x in inv["retirements"] if x["ref"] == "fraud@1.0"]
+    check(len(ret10) == 1 and d10["endSeq"] == ret10[0]["seq"] and d10["endSeq"] > d11["seq"]
+          and d10["endReason"] == "retired: fraud@1.0 (seq %d)" % ret10[0]["seq"],
+          "1.0 ended by its retirement, not by the 1.1 deployment: %s" % d10.get("endReason"))
     check(d11["end"] is None and d11["endReason"] == "in service", "1.1 in service")
     check(len(inv["retirements"]) == 1 and inv["retirements"][0]["ref"] == "fraud@1.0",
           "retirement of 1.0")
@@ -178,7 +182,7 @@ def check_html(path):
     check(RLO not in raw, "a raw right-to-left override")
     check("\u2039U+202E\u203a" in text, "the override shown as a visible code")
     for fact in ("fraud@1.0", "fraud@1.1", "risk@2.0", "cb@2026-09", "tx@2026-10",
-                 "DPIA-7", "PROD-APPROVAL", "EU-AI-Act", "superseded by fraud@1.1",
+                 "DPIA-7", "PROD-APPROVAL", "EU-AI-Act", "retired: fraud@1.0",
                  "replaced it in production", "Evidence chain per deployment",
                  "Monitoring cadence", "Keys and people", "left"):
         check(fact in text, "fact %r in the HTML text" % fact)
@@ -191,7 +195,8 @@ def check_html(path):
     prod = tl["prod"][0] if tl["prod"] else ""
     check(">fraud@1.0</text>" in prod and ">fraud@1.1</text>" in prod and prod.count("<rect") == 2,
           "prod's timeline: a labelled bar for fraud@1.0 and fraud@1.1")
-    check("fraud@1.0 in prod: deployed at seq" in prod and "superseded by fraud@1.1" in prod,
+    check("fraud@1.0 in prod: deployed at seq" in prod and "retired: fraud@1.0" in prod
+          and "superseded" not in prod,
           "the bar's title names its deployment seq and what ended it")
     stg = tl["staging"][0] if tl["staging"] else ""
     check(">risk@2.0</text>" in stg and "in service" in stg, "staging's timeline: risk@2.0 in service")
