@@ -429,6 +429,53 @@ summary_of(struct rp *r, const json_t *items)
 	return s;
 }
 
+/* People by name in the findings too: a finding's waiver names the person
+ * who signed the waiver entry (its "author", as every other table does) and
+ * that key's id (authorKey), not the key's label the policy engine gives;
+ * its label is written again with the name.  A waiver entry the scan did not
+ * keep (none: every waiver entry is in r->waivers) keeps the engine's
+ * "by".  Out of memory leaves the engine's text. */
+static void
+waiver_people(struct rp *r, json_t *items)
+{
+	json_t *by_seq = json_object(), *w, *f;
+	size_t i;
+
+	if (!by_seq)
+		return;
+	json_array_foreach(r->waivers, i, w) {
+		char k[32];
+		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(w, "seq")));
+		json_object_set(by_seq, k, w);
+	}
+	json_array_foreach(items, i, f) {
+		json_t *wv = json_object_get(f, "waiver"), *entry;
+		struct ml_buf b = {0};
+		char k[32];
+
+		if (!json_is_object(wv))
+			continue;
+		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(wv, "seq")));
+		if (!(entry = json_object_get(by_seq, k)) ||
+		    !json_is_string(json_object_get(entry, "author")))
+			continue;
+		json_object_set(wv, "by", json_object_get(entry, "author"));
+		json_object_set(wv, "authorKey", json_object_get(entry, "authorKey"));
+		ml_buf_printf(&b, "%s seq %s by %s (key %s) until %s: %s",
+			      json_is_true(json_object_get(wv, "expired")) ? "expired waiver"
+									 : "waived,",
+			      k, json_string_value(json_object_get(wv, "by")),
+			      json_string_value(json_object_get(entry, "authorKey")) ?: "-",
+			      json_string_value(json_object_get(wv, "expires")) ?: "-",
+			      json_string_value(json_object_get(wv, "reason")) ?: "-");
+		ml_buf_append(&b, "", 1);
+		if (!b.oom)
+			json_object_set_new(wv, "label", json_string((const char *)b.data));
+		ml_buf_free(&b);
+	}
+	json_decref(by_seq);
+}
+
 /* Waivers recorded in the period or met by a finding, with their use. */
 static json_t *
 waivers_of(struct rp *r, const json_t *items)
@@ -481,6 +528,7 @@ findings_of(struct rp *r)
 			json_object_del(pair, "_items"); /* once per pair */
 		}
 	}
+	waiver_people(r, items);
 	r->findings = json_pack("{s:b, s:o, s:o, s:o, s:o}", "evaluated", r->o->npolicies > 0,
 				"summary", summary_of(r, items), "byControl", by_control(items),
 				"waivers", waivers_of(r, items), "items", items);

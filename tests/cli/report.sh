@@ -291,6 +291,28 @@ assert s["deployments"]["inPeriod"] == 0 and s["byFramework"] == [], s' "$W/clea
 grep -q '^\*\*\[Result\](#7-findings): clean\*\*$' "$W/clean.md" || bad "Markdown: no clean result line"
 end
 
+begin "a finding's waiver names the person who signed it (and the key id), as the waivers table does"
+if [ -s "$W/r.json" ] && [ -s "$W/r.html" ]; then
+	"$PY" - "$W/r.json" "$W/r.html" <<'PY' 2>"$W/wp.err" || bad "$(snip "$W/wp.err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+html = open(sys.argv[2], encoding="utf-8").read()
+by_seq = {w["seq"]: w for w in r["findings"]["waivers"]}
+used = [f["waiver"] for f in r["findings"]["items"] if isinstance(f["waiver"], dict)]
+assert used, "the fixture has no finding met by a waiver"
+for wv in used:
+    w = by_seq[wv["seq"]]
+    assert wv["by"] == w["author"], (wv["by"], w["author"])
+    assert wv["authorKey"] == w["authorKey"] and wv["authorKey"], wv
+    assert ("by %s (key %s)" % (w["author"], w["authorKey"])) in wv["label"], wv["label"]
+    # the engine's key label is not what a reader sees when a person is enrolled
+    assert wv["label"] in html.replace("&amp;", "&") or wv["by"] in html, "waiver label not in the HTML"
+PY
+else
+	bad "no r.json or r.html"
+fi
+end
+
 begin "metric comparisons follow the declared direction: lower-is-better got worse (red), higher improved (green), undeclared changed (neutral)"
 # two ledgers with the same history: one whose governance declares the metrics
 # (demographic_parity_diff lower is better, auc higher), one that declares none
