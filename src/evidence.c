@@ -900,13 +900,46 @@ prop(xmlNodePtr n, const char *name, const char *value)
 	xmlNewProp(n, (const xmlChar *)name, (const xmlChar *)value);
 }
 
+/* value in decimal, as "%lld" writes it, at the end of buf (returned):
+ * cheaper than snprintf on the path every evidence node takes. */
+static const char *
+i64_text(long long value, char buf[24])
+{
+	unsigned long long u = value < 0 ? 0ull - (unsigned long long)value
+					 : (unsigned long long)value;
+	char *p = buf + 23;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (value < 0)
+		*--p = '-';
+	return p;
+}
+
+/* a then b into buf (cap bytes), cut as snprintf(buf, cap, "%s%s", a, b)
+ * would cut them. */
+static void
+cat2(char *buf, size_t cap, const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na >= cap)
+		na = cap - 1;
+	memcpy(buf, a, na);
+	if (nb > cap - 1 - na)
+		nb = cap - 1 - na;
+	memcpy(buf + na, b, nb);
+	buf[na + nb] = '\0';
+}
+
 static void
 prop_i64(xmlNodePtr n, const char *name, long long value)
 {
-	char buf[32];
+	char buf[24];
 
-	snprintf(buf, sizeof buf, "%lld", value);
-	prop(n, name, buf);
+	prop(n, name, i64_text(value, buf));
 }
 
 static void
@@ -929,17 +962,23 @@ prop_digest(xmlNodePtr n, const char *name, const uint8_t d[ML_SHA256_LEN])
 	prop(n, name, hex);
 }
 
-static void
+/* The text of a scalar, cut to cap - 1 bytes: the string itself when it
+ * fits, else written into buf (cap >= 24). */
+static const char *
 scalar_text(json_t *v, char *buf, size_t cap)
 {
-	if (json_is_string(v))
-		snprintf(buf, cap, "%s", json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
+	if (json_is_string(v)) {
+		if (strlen(json_string_value(v)) < cap)
+			return json_string_value(v);
+		cat2(buf, cap, json_string_value(v), "");
+	} else if (json_is_integer(v)) {
+		return i64_text((long long)json_integer_value(v), buf);
+	} else if (json_is_real(v)) {
 		snprintf(buf, cap, "%.15g", json_real_value(v));
-	else
-		snprintf(buf, cap, "%s", json_is_true(v) ? "true" : "false");
+	} else {
+		return json_is_true(v) ? "true" : "false";
+	}
+	return buf;
 }
 
 /* ev:metric or ev:property children; metrics (gov not NULL) carry their
@@ -955,9 +994,8 @@ add_named(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *obj,
 		char buf[ML_MAX_FIELD + 1];
 		xmlNodePtr c = xmlNewChild(parent, ns, (const xmlChar *)elem, NULL);
 		enum ml_direction d = gov ? ml_governance_direction(gov, k) : ML_DIR_NONE;
-		scalar_text(x, buf, sizeof buf);
 		prop(c, "name", k);
-		prop(c, "value", buf);
+		prop(c, "value", scalar_text(x, buf, sizeof buf));
 		if (d != ML_DIR_NONE)
 			prop(c, "direction", d == ML_DIR_HIGHER ? "higher" : "lower");
 		if (gov && (unit = ml_governance_unit(gov, k)))
@@ -974,7 +1012,7 @@ add_ref(xmlNsPtr ns, xmlNodePtr parent, const char *elem, json_t *ref)
 	char d[80];
 
 	prop(c, "ref", json_string_value(json_object_get(ref, "name")));
-	snprintf(d, sizeof d, "sha256:%s", hex ? hex : "");
+	cat2(d, sizeof d, "sha256:", hex ? hex : "");
 	prop(c, "digest", d);
 }
 
@@ -1050,12 +1088,12 @@ add_fact(struct build *b, const struct fact *f)
 	prop_i64(n, "seq", (long long)f->seq);
 	prop(n, "kind", ml_kind_name(f->kind));
 	prop(n, "ref", subject);
-	snprintf(name, sizeof name, "%s", subject);
+	cat2(name, sizeof name, subject ? subject : "(null)", "");
 	if ((at = strchr(name, '@')))
 		*at = '\0';
 	prop(n, "name", name);
 	prop(n, "version", fact_version(f));
-	snprintf(d, sizeof d, "sha256:%s", hex ? hex : "");
+	cat2(d, sizeof d, "sha256:", hex ? hex : "");
 	prop(n, "digest", d);
 	prop_digest(n, "leaf", f->leaf);
 	prop_time(n, "time", "epoch", f->time_us);

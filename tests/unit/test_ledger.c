@@ -1282,6 +1282,34 @@ test_evidence_trust(void **state)
 	xmlDocDumpMemory(trusted, &a, &alen);
 	xmlDocDumpMemory(checked, &b, &blen);
 	assert_non_null(strstr((const char *)a, "author=\"alice\""));
+	/* numbers, digests and times as the evidence writes them (no snprintf) */
+	assert_non_null(strstr((const char *)a, " size=\"9\""));
+	{
+		const char *q = strstr((const char *)a, " seq=\"");
+		assert_non_null(q);
+		q += 6;
+		assert_true(*q >= '1' && *q <= '9'); /* no padding, no sign */
+		while (*q >= '0' && *q <= '9')
+			q++;
+		assert_int_equal(*q, '"');
+	}
+	assert_non_null(strstr((const char *)a, "name=\"auc\" value=\"0.91\""));
+	assert_non_null(strstr((const char *)a, " digest=\"sha256:"));
+	{
+		const char *t = strstr((const char *)a, " time=\"");
+		char want[21], got[21];
+		int64_t us;
+		assert_non_null(t);
+		t += 7;
+		memcpy(got, t, 20);
+		got[20] = '\0';
+		assert_int_equal(ml_time_parse(got, &us), 0);
+		ml_time_format(us, want);
+		assert_memory_equal(t, want, 20);
+		assert_int_equal(t[20], '"');
+		assert_int_equal(t[4], '-');
+		assert_int_equal(t[10], 'T');
+	}
 	assert_int_equal(alen, blen);
 	assert_memory_equal(a, b, (size_t)alen);
 	xmlFree(a);
