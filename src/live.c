@@ -305,8 +305,7 @@ env_declared(struct ml_ledger *l, const char *env, struct ml_err *e)
 	struct ml_rules_state r = {0};
 	int rc;
 
-	if ((rc = ml_rules_state_init(&r, e)) == ML_OK &&
-	    (rc = ml_rules_state_load(&r, ml_ledger_store(l), e)) == ML_OK && r.governed)
+	if ((rc = ml_rules_state_load(&r, ml_ledger_store(l), e)) == ML_OK && r.governed)
 		rc = ml_governance_check_env(r.gov, env, e);
 	ml_rules_state_free(&r);
 	return rc;

@@ -55,8 +55,10 @@ struct ml_rules_state {
 int ml_rules_state_init(struct ml_rules_state *r, struct ml_err *e);
 /* The state after the last entry of the ledger's own projection (main), for
  * appends: the latest governance entry, else the genesis document, else
- * the default.  ML_EINTEGRITY when a stored governance entry does not
- * parse; ML_EIO. */
+ * the default.  It initialises r itself (r need not be initialised; one
+ * that is would leak its governance); free it with ml_rules_state_free
+ * whatever the result.  ML_EINTEGRITY when a stored governance entry does
+ * not parse; ML_EIO. */
 int ml_rules_state_load(struct ml_rules_state *r, struct ml_store *s, struct ml_err *e);
 void ml_rules_state_free(struct ml_rules_state *r);
 
