@@ -178,6 +178,7 @@ ha-test: deps-check $(BIN) $(BUILD)/tests/test_pgstore
 cli: deps-check $(BIN) $(LOADTEST) $(BUILD)/faults/fault_step.so
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/xmlinit.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/packs.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/retries.sh
