@@ -14,7 +14,7 @@ DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-de
            libmicrohttpd-dev libcurl4-openssl-dev curl libpq-dev postgresql-15 \
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
            clang libclang-rt-14-dev valgrind \
-           chromium poppler-utils \
+           chromium poppler-utils cmark-gfm \
            git openssh-client minisign faketime procps
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
