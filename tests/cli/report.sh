@@ -588,20 +588,30 @@ if [ -n "$CHROME" ] && [ -s "$W/r.html" ]; then
 	chrome() {
 		local f=$1
 		shift
-		# every host name maps to nothing: a print that tried to fetch
-		# anything would fail to (and log net::ERR_NAME_NOT_RESOLVED)
+		# every host name maps to nothing, so nothing is fetched; the
+		# verbose log names every request made (net_fetches)
 		timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run \
 			--disable-background-networking --host-resolver-rules="MAP * ~NOTFOUND" \
-			--user-data-dir="$W/chrome" "$@" \
+			--enable-logging=stderr --v=1 --user-data-dir="$W/chrome" "$@" \
 			"file://$f" >"$W/chrome.log" 2>&1
+	}
+	# net_fetches: the network requests of the last chrome run, less the
+	# browser's own (its update, account, clock and dictionary services at
+	# google.com, googleapis.com and gvt1.com, which it asks for whatever
+	# the page); a page's subresource from anywhere else is listed
+	net_fetches() {
+		sed -n 's/.*NotifyBeforeURLRequest: \([^ ]*\).*/\1/p' "$W/chrome.log" |
+			grep -Ev '^https?://([a-z0-9-]+\.)*(google\.com|googleapis\.com|gvt1\.com)([:/?]|$)' |
+			grep -Ev '^(file|data|chrome|about):'
 	}
 	# to_pdf FILE.html: FILE.pdf, and FILE.txt when pdftotext is there
 	to_pdf() {
 		chrome "$1" --print-to-pdf="${1%.html}.pdf" --no-pdf-header-footer ||
 			bad "print-to-pdf of $1 failed: $(tail -c 300 "$W/chrome.log")"
 		[ "$(head -c 5 "${1%.html}.pdf" 2>/dev/null)" = "%PDF-" ] || bad "no PDF of $1"
-		grep -Eq 'net::ERR|Refused to|Failed to load' "$W/chrome.log" &&
-			bad "chromium: $(grep -E 'net::ERR|Refused|Failed to load' "$W/chrome.log" | head -1)"
+		grep -Eq 'Refused to|Failed to load' "$W/chrome.log" &&
+			bad "chromium: $(grep -E 'Refused|Failed to load' "$W/chrome.log" | head -1)"
+		[ -z "$(net_fetches)" ] || bad "printing $1 asked the network for: $(net_fetches | head -3)"
 		[ -z "$PDFTOTEXT" ] || "$PDFTOTEXT" "${1%.html}.pdf" "${1%.html}.txt" ||
 			bad "pdftotext ${1%.html}.pdf failed"
 	}
@@ -694,7 +704,11 @@ if [ -n "$CHROME" ] && [ -s "$W/r.html" ]; then
 		begin "every format prints: Markdown, JSON and CSV to PDF"
 		bad "needs cmark-gfm and pdftotext (apt-get install cmark-gfm poppler-utils, or make deps)"
 		end
-	elif [ -s "$DR/demo.md" ] && [ -s "$DR/demo.json" ] && [ -d "$DR/demo-csv" ]; then
+	elif ! [ -s "$DR/demo.md" ] || ! [ -s "$DR/demo.json" ] || ! [ -d "$DR/demo-csv" ]; then
+		begin "every format prints: Markdown, JSON and CSV to PDF"
+		bad "the demo wrote no demo.md, demo.json or demo-csv/ to print"
+		end
+	else
 		begin "every format prints on bounded A4 pages with its summary on page 1: html, md (tables as tables), json, csv (controls first)"
 		print_check html 8 "$DR/demo.html" ../demo-run/reports/demo
 		for f in md json csv; do
@@ -713,7 +727,7 @@ if [ -n "$CHROME" ] && [ -s "$W/r.html" ]; then
 		echo "# fixture report, md: $(cat "$W/.py")"
 		end
 
-		begin "the print checks fail: a copy without its summary (html, md, json, csv), a page with an external reference, a document over the page limit"
+		begin "the print checks fail: a copy without its summary (html, md, json, csv), a page with an external reference (before and while printing), a document over the page limit"
 		sed '/^## Summary$/,/^## 1\. Scope$/{/^## 1\. Scope$/!d}' "$DR/demo.md" >"$W/print/nosum.md"
 		grep -q '^## Summary' "$W/print/nosum.md" && bad "the Markdown summary was not removed"
 		print_fmt md "$W/print/nosum.md" nosum-md
@@ -739,6 +753,11 @@ assert u != t; open(sys.argv[2], "w").write(u)' "$DR/demo.html" "$W/print/nosum.
 		else
 			grep -q 'references outside itself' "$W/.py" || bad "ext.md: $(snip "$W/.py")"
 		fi
+		# a page that does reference the network: the log shows the request
+		printf '<!DOCTYPE html><p>x</p><img src="http://example.invalid/logo.png">\n' >"$W/print/net.html"
+		chrome "$W/print/net.html" --print-to-pdf="$W/print/net.pdf" --no-pdf-header-footer
+		net_fetches | grep -q '^http://example.invalid/logo.png$' ||
+			bad "an image from the network was not seen in Chromium's log: $(net_fetches | head -3)"
 		# over the limit: the fixture's Markdown (its 60,000-byte value alone
 		# takes pages) against the demo's bound
 		print_refused md 8 "$W/r.md" fixture-md "A4 pages, want 1 to 8"
