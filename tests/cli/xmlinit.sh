@@ -9,7 +9,9 @@
 # often mlledger called xmlInitParser, whether the first call came from the
 # main thread, and how many threads had started and ledgers had been opened
 # before it.  Each case runs in a fresh process: `--version` (no policy at
-# all), `check --jobs 4` (sweep workers each compile the policy) and `gate`.
+# all), `check --jobs 4` (sweep workers each compile the policy; with
+# `--policy production`, the policy recorded in the ledger, no policy is
+# loaded on the main thread at all) and `gate`.
 # Each must show exactly one call (idempotent: the loaders' and workers'
 # calls are no-ops), from the main thread, before any thread and before the
 # ledger is opened.
@@ -32,8 +34,11 @@ REPO=$(cd "$here/../.." && pwd)
 M=${MLLEDGER:-$REPO/build/mlledger}
 CC=${CC:-cc}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mlledger-xmlinit.XXXXXX") || exit 1
-trap 'cd / && rm -rf "$W"' EXIT
+SPID=
+trap '[ -z "$SPID" ] || kill -KILL $SPID 2>/dev/null; cd / && rm -rf "$W"' EXIT
 cd "$W" || exit 1
+# gate --server keeps its mirror in the cache folder: the test's own
+export XDG_CACHE_HOME=$W/cache
 
 PASS=0
 FAIL=0
@@ -161,10 +166,50 @@ t=$(field check threads)
 [ "${t:-0}" = 0 ] && echo "# check: no thread seen (ASan's own pthread_create?): the order of init and ledger open is what was checked"
 end
 
+begin "check --policy ID --jobs 4 (the recorded policy, loaded first by the workers): one set-up, on the main thread, before any worker"
+"$M" --ledger "$L" policy record "$REPO/policies/production.xml" --key "$W/k/admin.key" >/dev/null 2>"$W/rec.err" ||
+	bad "policy record: $(head -c 300 "$W/rec.err")"
+traced checkid --ledger "$L" check --policy production --jobs 4
+[ "$RC" -le 1 ] || bad "check exit $RC: $(head -c 300 "$W/checkid.err")"
+once_first checkid
+t=$(field checkid threads)
+[ "${t:-0}" -ge 2 ] || [ "${t:-0}" = 0 ] || bad "check --jobs 4 started $t thread(s): the sweep did not run workers"
+end
+
 begin "gate: one set-up, on the main thread, before the ledger is opened"
 traced gate --ledger "$L" gate --policy "$REPO/policies/production.xml" m3@1.0 --env prod
 [ "$RC" -le 1 ] || bad "gate exit $RC: $(head -c 300 "$W/gate.err")"
 once_first gate
+end
+
+# serve replays a submitted gate decision (loading its policy) on a
+# connection thread: before main() set libxml2 up, that thread did it
+begin "serve, replaying a submitted gate decision on a connection thread: one set-up, on the main thread, first"
+"$M" --ledger "$L" log-key >"$W/log.pub" 2>/dev/null || bad "log-key"
+rm -f "$W/serve.url"
+XMLINIT_LOG=$W/serve.log LD_PRELOAD=$W/shim.so \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	"$M" serve --listen 127.0.0.1:0 --ledger "$L" --ready-file "$W/serve.url" 2>"$W/serve.err" &
+SPID=$!
+i=0
+while [ ! -s "$W/serve.url" ] && [ $i -lt 200 ] && kill -0 $SPID 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+if [ -s "$W/serve.url" ]; then
+	n0=$("$M" --ledger "$L" log --kind gate 2>/dev/null | wc -l)
+	"$M" gate --server "$(cat "$W/serve.url")" --log-key "$W/log.pub" --state "$W/st" \
+		--policy production m5@1.0 --env prod --key "$W/k/ci.key" >/dev/null 2>"$W/sgate.err"
+else
+	bad "serve did not start: $(head -c 300 "$W/serve.err")"
+fi
+kill -TERM $SPID 2>/dev/null
+wait $SPID 2>/dev/null
+SPID=
+grep -q "decision recorded at seq" "$W/sgate.err" 2>/dev/null ||
+	bad "the gate decision was not submitted: $(head -c 300 "$W/sgate.err") (server: $(cat "$W/serve.log" 2>/dev/null))"
+n1=$("$M" --ledger "$L" log --kind gate 2>/dev/null | wc -l)
+[ "${n1:-0}" -gt "${n0:-0}" ] || bad "no gate decision in the ledger after the submission"
+once_first serve
+t=$(field serve threads)
+[ "${t:-0}" -ge 1 ] || [ "${t:-0}" = 0 ] || bad "serve started no thread"
 end
 
 echo "$PASS passed, $FAIL failed"
