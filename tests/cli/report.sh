@@ -727,7 +727,7 @@ if [ -n "$CHROME" ] && [ -s "$W/r.html" ]; then
 		echo "# fixture report, md: $(cat "$W/.py")"
 		end
 
-		begin "the print checks fail: a copy without its summary (html, md, json, csv), a page with an external reference (before and while printing), a document over the page limit"
+		begin "the print checks fail: a copy without its summary (html, md, json, csv), Markdown tables left as text, a page with an external reference (before and while printing), a document over the page limit"
 		sed '/^## Summary$/,/^## 1\. Scope$/{/^## 1\. Scope$/!d}' "$DR/demo.md" >"$W/print/nosum.md"
 		grep -q '^## Summary' "$W/print/nosum.md" && bad "the Markdown summary was not removed"
 		print_fmt md "$W/print/nosum.md" nosum-md
@@ -746,6 +746,9 @@ assert u != t; open(sys.argv[2], "w").write(u)' "$DR/demo.html" "$W/print/nosum.
 		cp "$DR"/demo-csv/*.csv "$W/print/nosum-csv/" && rm "$W/print/nosum-csv/controls.csv"
 		print_fmt csv "$W/print/nosum-csv" nosum-csv
 		print_refused csv 5 "$W/print/nosum-csv" nosum-csv "no controls.csv"
+		# Markdown printed as its source text: the tables are not tables
+		print_fmt json "$DR/demo.md" md-as-text
+		print_refused md 8 "$DR/demo.md" md-as-text "tables not rendered"
 		# a page that would fetch from the network is refused before printing
 		printf '# x\n\n![logo](http://example.invalid/logo.png)\n' >"$W/print/ext.md"
 		if $PRINT page md "$W/print/ext.md" "$W/print/ext.html" "$CMARK" >"$W/.py" 2>&1; then

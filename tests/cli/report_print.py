@@ -179,7 +179,7 @@ def check_print(fmt, most, src, pdf, txt):
               "no 'Summary' heading on page 1")
         res = html_result(src)
         if res:
-            check(res in first, "the result line %r is not on page 1" % res)
+            check(res in squash_lines(first), "the result line %r is not on page 1" % res)
     elif fmt == "md":
         res = md_result(src)
         check("Summary" in [l.strip() for l in first.splitlines()],
@@ -193,8 +193,9 @@ def check_print(fmt, most, src, pdf, txt):
         check(not rows, "Markdown table rows printed as text (tables not rendered): %r" % rows[:2])
         # a rendered table: the header row's cells on one line, and each cell
         # of the first row its own whole line (pdftotext's reading order)
-        check(any("Control framework" in l and "Waived" in l for l in lines),
-              "the summary table's header cells are not on one line")
+        if "\n| Control framework |" in open(src, encoding="utf-8").read():
+            check(any("Control framework" in l and "Waived" in l for l in lines),
+                  "the summary table's header cells are not on one line")
         cell = md_first_cell(src)
         check(cell is None or cell in lines,
               "the summary table's first cell %r is not whole on a line" % cell)
