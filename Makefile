@@ -14,7 +14,7 @@ DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-de
            libmicrohttpd-dev libcurl4-openssl-dev curl libpq-dev postgresql-15 \
            golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
            clang libclang-rt-14-dev valgrind \
-           chromium poppler-utils \
+           chromium poppler-utils cmark-gfm \
            git openssh-client minisign faketime procps
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -178,6 +178,7 @@ ha-test: deps-check $(BIN) $(BUILD)/tests/test_pgstore
 cli: deps-check $(BIN) $(LOADTEST) $(BUILD)/faults/fault_step.so
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/run.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/report.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/xmlinit.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/packs.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/retries.sh

@@ -159,8 +159,13 @@ int ml_policy_xml_read(const char *path, size_t max, int max_depth, xmlDocPtr *o
 /* Sets up libxml2's process-wide state once: the parser, and the XML
  * Schema built-in types, which libxml2 2.9 creates lazily and without a
  * lock (two threads validating for the first time at once leak one set, or
- * worse).  Every loader calls it; call it before starting threads that load
- * or validate policies.  Thread-safe (pthread_once). */
+ * worse).  The binary calls it first thing in main() (src/main.c), on the
+ * main thread before any command runs, so no thread ever does it first;
+ * tests/cli/xmlinit.sh checks that order.  Idempotent and thread-safe
+ * (pthread_once): the calls in every loader and before gate's and sweep's
+ * workers are then no-ops, kept for callers that are not the binary (unit
+ * tests, fuzzers), which must call it before starting threads that load or
+ * validate policies. */
 void ml_policy_global_init(void);
 /* Validates doc against an XML schema held in memory (xsd, xsd_len bytes;
  * xsd_name for messages).  "{ns}" is dropped from the messages.  ML_OK, or

@@ -18,7 +18,11 @@
 # it), with the page count of the demo report and of a ledger of 32 model
 # versions bounded, and the printed text read back with pdftotext (rule ids
 # and NAME@VERSION whole, running header, page numbers; skipped, visibly,
-# without poppler-utils).  Output: "ok - NAME" / "not ok - NAME: DETAIL" /
+# without poppler-utils), and every other format printed too
+# (tests/cli/report_print.py: Markdown through cmark-gfm, JSON and CSV as
+# text), each within a page bound with its summary on page 1, and the
+# checks shown to fail on a copy without its summary and on a document over
+# the bound.  Output: "ok - NAME" / "not ok - NAME: DETAIL" /
 # "ok - NAME # SKIP WHY" lines, then "N passed, N failed, N skipped"; exits
 # 1 when any case failed.
 
@@ -584,17 +588,30 @@ if [ -n "$CHROME" ] && [ -s "$W/r.html" ]; then
 	chrome() {
 		local f=$1
 		shift
+		# every host name maps to nothing, so nothing is fetched; the
+		# verbose log names every request made (net_fetches)
 		timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run \
-			--disable-background-networking --user-data-dir="$W/chrome" "$@" \
+			--disable-background-networking --host-resolver-rules="MAP * ~NOTFOUND" \
+			--enable-logging=stderr --v=1 --user-data-dir="$W/chrome" "$@" \
 			"file://$f" >"$W/chrome.log" 2>&1
+	}
+	# net_fetches: the network requests of the last chrome run, less the
+	# browser's own (its update, account, clock and dictionary services at
+	# google.com, googleapis.com and gvt1.com, which it asks for whatever
+	# the page); a page's subresource from anywhere else is listed
+	net_fetches() {
+		sed -n 's/.*NotifyBeforeURLRequest: \([^ ]*\).*/\1/p' "$W/chrome.log" |
+			grep -Ev '^https?://([a-z0-9-]+\.)*(google\.com|googleapis\.com|gvt1\.com)([:/?]|$)' |
+			grep -Ev '^(file|data|chrome|about):'
 	}
 	# to_pdf FILE.html: FILE.pdf, and FILE.txt when pdftotext is there
 	to_pdf() {
 		chrome "$1" --print-to-pdf="${1%.html}.pdf" --no-pdf-header-footer ||
 			bad "print-to-pdf of $1 failed: $(tail -c 300 "$W/chrome.log")"
 		[ "$(head -c 5 "${1%.html}.pdf" 2>/dev/null)" = "%PDF-" ] || bad "no PDF of $1"
-		grep -Eq 'net::ERR|Refused to|Failed to load' "$W/chrome.log" &&
-			bad "chromium: $(grep -E 'net::ERR|Refused|Failed to load' "$W/chrome.log" | head -1)"
+		grep -Eq 'Refused to|Failed to load' "$W/chrome.log" &&
+			bad "chromium: $(grep -E 'Refused|Failed to load' "$W/chrome.log" | head -1)"
+		[ -z "$(net_fetches)" ] || bad "printing $1 asked the network for: $(net_fetches | head -3)"
 		[ -z "$PDFTOTEXT" ] || "$PDFTOTEXT" "${1%.html}.pdf" "${1%.html}.txt" ||
 			bad "pdftotext ${1%.html}.pdf failed"
 	}
@@ -652,6 +669,103 @@ if [ -n "$CHROME" ] && [ -s "$W/r.html" ]; then
 		echo "# NOTICE: pdftotext is not installed: the printed-text test is SKIPPED (apt-get install poppler-utils, or make deps)"
 		skip "printed text: ids whole, running header, page numbers" "pdftotext absent"
 	fi
+	# ---- every format printed: Markdown as GitHub renders it (cmark-gfm),
+	# JSON and CSV as text in a <pre> page (tests/cli/report_print.py)
+	# Page bounds on A4, for the demo report: Markdown at most 8 (today 6;
+	# the HTML report's bound, it holds the same sections), JSON at most 26
+	# (today 20: the whole model, two-space indented, in 7pt monospace;
+	# 30% headroom for new members, not for a duplicated section or an
+	# unwrapped 60,000-byte value), the CSV folder at most 5 (today 3).
+	CMARK=$(command -v cmark-gfm || true)
+	PRINT="$PY $here/report_print.py"
+	DR=$W/demo-run/reports
+	mkdir -p "$W/print"
+	# print_fmt FMT SOURCE NAME: $W/print/NAME.{html,pdf,txt}; the page
+	# fails the case when it would reference anything outside itself
+	print_fmt() {
+		$PRINT page "$1" "$2" "$W/print/$3.html" ${CMARK:+"$CMARK"} >"$W/.py" 2>&1 ||
+			{ bad "$(snip "$W/.py")"; return 1; }
+		to_pdf "$W/print/$3.html"
+	}
+	# print_check FMT MAX SOURCE NAME: report_print.py check, its failures the case's
+	print_check() {
+		$PRINT check "$1" "$2" "$3" "$W/print/$4.pdf" "$W/print/$4.txt" >"$W/.py" 2>&1 ||
+			bad "$(snip "$W/.py")"
+	}
+	# print_refused FMT MAX SOURCE NAME WHY: the check must fail, saying WHY
+	print_refused() {
+		if $PRINT check "$1" "$2" "$3" "$W/print/$4.pdf" "$W/print/$4.txt" >"$W/.py" 2>&1; then
+			bad "$4: the check passed"
+		else
+			grep -q -- "$5" "$W/.py" || bad "$4: failed, but not for /$5/: $(snip "$W/.py")"
+		fi
+	}
+	if [ -z "$CMARK" ] || [ -z "$PDFTOTEXT" ]; then
+		begin "every format prints: Markdown, JSON and CSV to PDF"
+		bad "needs cmark-gfm and pdftotext (apt-get install cmark-gfm poppler-utils, or make deps)"
+		end
+	elif ! [ -s "$DR/demo.md" ] || ! [ -s "$DR/demo.json" ] || ! [ -d "$DR/demo-csv" ]; then
+		begin "every format prints: Markdown, JSON and CSV to PDF"
+		bad "the demo wrote no demo.md, demo.json or demo-csv/ to print"
+		end
+	else
+		begin "every format prints on bounded A4 pages with its summary on page 1: html, md (tables as tables), json, csv (controls first)"
+		print_check html 8 "$DR/demo.html" ../demo-run/reports/demo
+		for f in md json csv; do
+			src=$DR/demo.$f
+			[ $f = csv ] && src=$DR/demo-csv
+			max=8
+			[ $f = json ] && max=26
+			[ $f = csv ] && max=5
+			print_fmt $f "$src" demo-$f && print_check $f $max "$src" demo-$f
+			echo "# demo report, $f: $(cat "$W/.py")"
+		done
+		# the fixture's Markdown, hostile values and all, renders to a
+		# page with no reference outside it and its summary first (at most
+		# 40 pages; 23 today, most of them its 60,000-byte value)
+		print_fmt md "$W/r.md" fixture-md && print_check md 40 "$W/r.md" fixture-md
+		echo "# fixture report, md: $(cat "$W/.py")"
+		end
+
+		begin "the print checks fail: a copy without its summary (html, md, json, csv), Markdown tables left as text, a page with an external reference (before and while printing), a document over the page limit"
+		sed '/^## Summary$/,/^## 1\. Scope$/{/^## 1\. Scope$/!d}' "$DR/demo.md" >"$W/print/nosum.md"
+		grep -q '^## Summary' "$W/print/nosum.md" && bad "the Markdown summary was not removed"
+		print_fmt md "$W/print/nosum.md" nosum-md
+		print_refused md 8 "$W/print/nosum.md" nosum-md "no .Summary. heading on page 1"
+		grep -q "^Summary$" "$W/print/nosum-md.txt" && bad "nosum-md: a Summary heading printed"
+		"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); del r["summary"]
+json.dump(r, open(sys.argv[2], "w"), indent=2)' "$DR/demo.json" "$W/print/nosum.json"
+		print_fmt json "$W/print/nosum.json" nosum-json
+		print_refused json 26 "$W/print/nosum.json" nosum-json "the summary member is not on page 1"
+		"$PY" -c 'import re,sys; t=open(sys.argv[1]).read()
+u=re.sub(r"<section id=\"summary\">.*?</section>", "", t, count=1, flags=re.S)
+assert u != t; open(sys.argv[2], "w").write(u)' "$DR/demo.html" "$W/print/nosum.html" || bad "no summary section to remove"
+		to_pdf "$W/print/nosum.html"
+		print_refused html 8 "$W/print/nosum.html" nosum "no .Summary. heading on page 1"
+		mkdir -p "$W/print/nosum-csv"
+		cp "$DR"/demo-csv/*.csv "$W/print/nosum-csv/" && rm "$W/print/nosum-csv/controls.csv"
+		print_fmt csv "$W/print/nosum-csv" nosum-csv
+		print_refused csv 5 "$W/print/nosum-csv" nosum-csv "no controls.csv"
+		# Markdown printed as its source text: the tables are not tables
+		print_fmt json "$DR/demo.md" md-as-text
+		print_refused md 8 "$DR/demo.md" md-as-text "tables not rendered"
+		# a page that would fetch from the network is refused before printing
+		printf '# x\n\n![logo](http://example.invalid/logo.png)\n' >"$W/print/ext.md"
+		if $PRINT page md "$W/print/ext.md" "$W/print/ext.html" "$CMARK" >"$W/.py" 2>&1; then
+			bad "a page with an image from the network was accepted"
+		else
+			grep -q 'references outside itself' "$W/.py" || bad "ext.md: $(snip "$W/.py")"
+		fi
+		# a page that does reference the network: the log shows the request
+		printf '<!DOCTYPE html><p>x</p><img src="http://example.invalid/logo.png">\n' >"$W/print/net.html"
+		chrome "$W/print/net.html" --print-to-pdf="$W/print/net.pdf" --no-pdf-header-footer
+		net_fetches | grep -q '^http://example.invalid/logo.png$' ||
+			bad "an image from the network was not seen in Chromium's log: $(net_fetches | head -3)"
+		# over the limit: the fixture's Markdown (its 60,000-byte value alone
+		# takes pages) against the demo's bound
+		print_refused md 8 "$W/r.md" fixture-md "A4 pages, want 1 to 8"
+		end
+	fi
 	# the pages as PNG, to look at (KEEP=1 keeps $W)
 	if command -v pdftoppm >/dev/null 2>&1 && [ -n "${KEEP:-}" ]; then
 		for f in r demo-run/reports/demo many; do
@@ -665,6 +779,8 @@ else
 	skip "the demo report prints on at most 8 A4 pages" "chromium absent"
 	skip "a report over 30 model versions prints on at most 22 A4 pages" "chromium absent"
 	skip "printed text: ids whole, running header, page numbers" "chromium absent"
+	skip "every format prints on bounded A4 pages with its summary on page 1" "chromium absent"
+	skip "the print checks fail: a copy without its summary, a document over the page limit" "chromium absent"
 fi
 
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
