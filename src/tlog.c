@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "note_cosig.h"
+#include "note_proof.h"
 #include "store.h"
 
 static int
@@ -414,11 +416,11 @@ cosig_names(const struct ml_checkpoint *cp, const struct ml_note *n, char *list,
 
 int
 ml_tlog_check_held(struct ml_ledger *l, const char *note, size_t len,
-		   const struct ml_policy *pol, const struct ml_policy_clock *clk,
+		   const struct ml_trust *pol, const struct ml_trust_clock *clk,
 		   struct ml_tlog_held *out, struct ml_buf *report, struct ml_err *e)
 {
 	struct ml_tlog_held h;
-	struct ml_policy_seen ps;
+	struct ml_trust_seen ps;
 	struct ml_note n;
 	char why[512] = "";
 	int rc;
@@ -428,7 +430,7 @@ ml_tlog_check_held(struct ml_ledger *l, const char *note, size_t len,
 	    (rc = ml_note_parse(note, len, &n, e)))
 		return rc;
 	if (pol) {
-		if (!ml_policy_check_at(pol, &n, clk, &ps, why, sizeof why)) {
+		if (!ml_trust_check_at(pol, &n, clk, &ps, why, sizeof why)) {
 			rc = ml_err_set(e, ML_EINTEGRITY, "the trust policy is not met: %s", why);
 		} else {
 			snprintf(h.witnesses, sizeof h.witnesses, "%s", ps.names);
