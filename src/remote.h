@@ -14,8 +14,8 @@
  * Errors: ML_EIO for the wire and for unexpected HTTP statuses (the message
  * names the URL, the status and the server's one-line body); submit maps
  * the statuses of POST /add to exit codes as docs/SERVER.md says.
- * May call http, tiles, tlog, ledger, note, chain, merkle, output, keys,
- * util.
+ * May call http, tiles, tlog, ledger, retry (idempotency), statement, store,
+ * note, chain, merkle, output, keys, util.
  */
 #ifndef ML_REMOTE_H
 #define ML_REMOTE_H
