@@ -5,6 +5,7 @@
  * locals that are copied to *out only on success.
  */
 #include "note_checkpoint.h"
+#include "note.h"
 #include "note_int.h"
 
 #include <string.h>
@@ -72,4 +73,46 @@ ml_checkpoint_format(const struct ml_checkpoint *c, struct ml_buf *out)
 	ml_buf_printf(out, "%s\n%llu\n", c->origin, (unsigned long long)c->size);
 	ml_note_b64_append(out, c->root, ML_SHA256_LEN);
 	ml_buf_puts(out, "\n");
+}
+
+int
+ml_checkpoint_sign(const struct ml_seckey *k, const struct ml_checkpoint *c,
+		   struct ml_buf *out, struct ml_err *e)
+{
+	struct ml_buf text = {0};
+	int rc;
+
+	ml_checkpoint_format(c, &text);
+	rc = text.oom ? ml_err_set(e, ML_EIO, "out of memory")
+		      : ml_note_sign(k, (const char *)text.data, text.len, out, e);
+	ml_buf_free(&text);
+	return rc;
+}
+
+int
+ml_checkpoint_open(const struct ml_pubkey *logkey, const char *bytes, size_t len,
+		   struct ml_checkpoint *out, struct ml_err *e)
+{
+	struct ml_note n;
+	struct ml_checkpoint c;
+	int ok;
+
+	if (ml_note_parse(bytes, len, &n, e))
+		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
+	if (ml_checkpoint_parse(n.text, n.text_len, &c, e)) {
+		ml_note_clear(&n);
+		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
+	}
+	ok = ml_note_verify(&n, logkey);
+	ml_note_clear(&n);
+	/* C2SP: the log key's name is the log's origin. */
+	if (strcmp(c.origin, logkey->name) != 0)
+		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint (size %llu) is of another log "
+				  "(origin %.100s, not %.100s)", (unsigned long long)c.size,
+				  c.origin, logkey->name);
+	if (!ok)
+		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint of size %llu is not signed by "
+				  "the log key %s", (unsigned long long)c.size, logkey->name);
+	*out = c;
+	return ML_OK;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "util.h"
 
 /* A C2SP tlog-checkpoint body: origin line, decimal tree size (no leading
@@ -33,5 +34,22 @@ int ml_checkpoint_parse(const char *text, size_t len, struct ml_checkpoint *out,
  * spec says "The use of extension lines is NOT RECOMMENDED").  c->origin must
  * be a valid origin.  Out of memory sets out->oom. */
 void ml_checkpoint_format(const struct ml_checkpoint *c, struct ml_buf *out);
+
+/* Signed checkpoints, written and read in one place (the ledger writes one
+ * per batch; tlog, witness, remote and the replica read them).
+ *
+ * ml_checkpoint_sign: formats c (as ml_checkpoint_format) and signs it with
+ * the log key k (whose name must be c->origin, as C2SP says), appending the
+ * signed note to out.  ML_EIO when out of memory, ML_EINPUT as ml_note_sign;
+ * out is left as it was on failure. */
+int ml_checkpoint_sign(const struct ml_seckey *k, const struct ml_checkpoint *c,
+		       struct ml_buf *out, struct ml_err *e);
+/* ml_checkpoint_open: parses a signed checkpoint note and checks that it is
+ * of the log logkey names (origin == the key's name) and carries its valid
+ * signature.  ML_EINPUT ("checkpoint: ...") for a malformed note or
+ * checkpoint; ML_EINTEGRITY "of another log" / "not signed by the log
+ * key".  *out is set only on success. */
+int ml_checkpoint_open(const struct ml_pubkey *logkey, const char *bytes, size_t len,
+		       struct ml_checkpoint *out, struct ml_err *e);
 
 #endif

@@ -290,28 +290,7 @@ int
 ml_tlog_note_of(const struct ml_pubkey *logkey, const char *bytes, size_t len,
 		struct ml_checkpoint *out, struct ml_err *e)
 {
-	struct ml_note n;
-	struct ml_checkpoint c;
-	int ok;
-
-	if (ml_note_parse(bytes, len, &n, e))
-		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
-	if (ml_checkpoint_parse(n.text, n.text_len, &c, e)) {
-		ml_note_clear(&n);
-		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
-	}
-	ok = ml_note_verify(&n, logkey);
-	ml_note_clear(&n);
-	/* C2SP: the log key's name is the log's origin. */
-	if (strcmp(c.origin, logkey->name) != 0)
-		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint (size %llu) is of another log "
-				  "(origin %.100s, not %.100s)", (unsigned long long)c.size,
-				  c.origin, logkey->name);
-	if (!ok)
-		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint of size %llu is not signed by "
-				  "the log key %s", (unsigned long long)c.size, logkey->name);
-	*out = c;
-	return ML_OK;
+	return ml_checkpoint_open(logkey, bytes, len, out, e);
 }
 
 /* Short display of a root: the first 12 base64 characters. */

@@ -90,10 +90,10 @@ int ml_tlog_verify_proof(const struct ml_pubkey *logkey, const char *bundle, siz
  * the line; out and *n are written only as far as parsed / on success. */
 int ml_tlog_hashes_parse(const char *text, size_t len, uint8_t out[][ML_SHA256_LEN],
 			 size_t *n, struct ml_err *e);
-/* Parses a signed checkpoint note and checks that it is of the log logkey
- * names (origin == the key's name, as C2SP says) and carries its valid
- * signature.  ML_EINPUT for a malformed note or checkpoint; ML_EINTEGRITY
- * "of another log" / "not signed by the log key".  *out set on success. */
+/* ml_checkpoint_open (note_checkpoint.h, where checkpoints are also signed):
+ * a signed checkpoint note of the log logkey names, its signature checked.
+ * ML_EINPUT for a malformed note or checkpoint; ML_EINTEGRITY "of another
+ * log" / "not signed by the log key".  *out set on success. */
 int ml_tlog_note_of(const struct ml_pubkey *logkey, const char *bytes, size_t len,
 		    struct ml_checkpoint *out, struct ml_err *e);
 /* RFC 9162 §2.1.4.2 between two checkpoints already checked with

@@ -712,6 +712,62 @@ test_checkpoint_lines(void **state)
 	assert_non_null(strstr(cp_bad(text), "longer"));
 }
 
+/* Signed checkpoints: what ml_checkpoint_sign writes, ml_checkpoint_open
+ * reads back; another key, another origin, a flipped byte and a body that
+ * is not a checkpoint are refused with the documented codes. */
+static void
+test_checkpoint_sign_open(void **state)
+{
+	struct ml_seckey *k = key_from_byte("example.com/log", 7);
+	struct ml_seckey *other = key_from_byte("example.com/log", 8);
+	struct ml_seckey *named = key_from_byte("other.example/log", 7);
+	const struct ml_pubkey *pk = ml_seckey_public(k);
+	struct ml_checkpoint c, got;
+	struct ml_buf note = {0}, bad = {0};
+	struct ml_err e;
+	char *flip;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	snprintf(c.origin, sizeof c.origin, "example.com/log");
+	c.size = 42;
+	memset(c.root, 0xab, sizeof c.root);
+	ml_err_clear(&e);
+	assert_int_equal(ml_checkpoint_sign(k, &c, &note, &e), ML_OK);
+	assert_int_equal(ml_checkpoint_open(pk, (const char *)note.data, note.len, &got, &e),
+			 ML_OK);
+	assert_string_equal(got.origin, "example.com/log");
+	assert_int_equal(got.size, 42);
+	assert_memory_equal(got.root, c.root, sizeof c.root);
+
+	/* The same name, another key: not signed by the log key. */
+	assert_int_equal(ml_checkpoint_open(ml_seckey_public(other), (const char *)note.data,
+					    note.len, &got, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "not signed by the log key"));
+	/* A key named otherwise: a checkpoint of another log. */
+	assert_int_equal(ml_checkpoint_open(ml_seckey_public(named), (const char *)note.data,
+					    note.len, &got, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "of another log"));
+	/* One byte of the root's base64 changed: the signature fails. */
+	flip = strndup((const char *)note.data, note.len);
+	assert_non_null(flip);
+	flip[strlen("example.com/log\n42\n") + 2] ^= 1;
+	assert_int_equal(ml_checkpoint_open(pk, flip, note.len, &got, &e), ML_EINTEGRITY);
+	free(flip);
+	/* A signed note that is not a checkpoint; bytes that are not a note. */
+	assert_int_equal(ml_note_sign(k, "hello\n", 6, &bad, &e), ML_OK);
+	assert_int_equal(ml_checkpoint_open(pk, (const char *)bad.data, bad.len, &got, &e),
+			 ML_EINPUT);
+	assert_int_equal(ml_checkpoint_open(pk, "junk", 4, &got, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "checkpoint"));
+
+	ml_buf_free(&note);
+	ml_buf_free(&bad);
+	ml_seckey_free(k);
+	ml_seckey_free(other);
+	ml_seckey_free(named);
+}
+
 /* ---- cosignatures ---- */
 
 static void
@@ -1843,6 +1899,7 @@ main(void)
 		cmocka_unit_test(test_checkpoint_size_errors),
 		cmocka_unit_test(test_checkpoint_root_errors),
 		cmocka_unit_test(test_checkpoint_lines),
+		cmocka_unit_test(test_checkpoint_sign_open),
 		cmocka_unit_test(test_cosignature_example),
 		cmocka_unit_test(test_cosignature_transparency_dev),
 		cmocka_unit_test(test_cosig_vkey_errors),
