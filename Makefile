@@ -44,6 +44,7 @@ help:
 	@echo "make            build $(BIN)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 	@echo "make test       unit tests (cmocka), CLI, interop and tamper tests"
+	@echo "make layers     the headers' \"May call\" lines against includes and calls"
 	@echo "make python-client  the Python client (clients/python) against the CLI and serve"
 	@echo "make ha-test    PostgreSQL store of record: each tests/ha/*.sh starts its own"
 	@echo "                primary + synchronous standby on 127.0.0.1 (as the postgres user);"
@@ -66,8 +67,10 @@ help:
 	@echo "make clean      remove build folders"
 
 # deps: install what is missing when root, else print the exact command.
+# DEPS_CMD replaces the step (tests/build/deps_order.sh fakes it).
+DEPS_CMD ?= sh tools/deps.sh $(DEBS)
 deps:
-	@sh tools/deps.sh $(DEBS)
+	@$(DEPS_CMD)
 
 deps-check:
 	@for p in $(PKGS) $(TESTPKGS); do \
@@ -245,7 +248,7 @@ concurrency: deps-check $(BIN)
 	@MLLEDGER=$(abspath $(BIN)) CONC_WRITERS=$(CONC_WRITERS) CONC_RECORDS=$(CONC_RECORDS) \
 	  CONC_MODE=$(CONC_MODE) sh tests/concurrency/run.sh
 
-test: unit cli python-client interop tamper faults crash-short concurrency
+test: layers deps-order unit cli python-client interop tamper faults crash-short concurrency
 	@echo "make test: all unit, CLI, interop, tamper, fault, crash and concurrency tests passed ($(BUILD))"
 
 # Valgrind memcheck over the unit tests and a short CLI subset
@@ -296,6 +299,23 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libml.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libml.a $(LIBS)
 
+# ---- layering and build-order checks (issue 16 items 1 and 5) ----
+.PHONY: layers deps-order deps-build
+# Every #include and every call between modules (read from the objects'
+# symbols) must be on the caller's "May call" line, and neither graph may
+# have a cycle (tests/layers.py says the rules); tests/layers.sh also
+# plants violations in copies of src/ that must be caught.
+layers: $(BUILD)/libml.a $(BUILD)/obj/main.o
+	@sh tests/layers.sh $(BUILD)/obj
+
+# Packages that appear during the same invocation (issue 16 item 1): a
+# fake pkg-config that fails until a fake deps step ran; deps-build must
+# build in one go, and building in the deps step's own make must not.
+# Reuses $(BUILD)'s objects in a temporary folder.
+deps-order: $(BUILD)/libml.a $(BUILD)/obj/main.o
+	@MAKE='$(MAKE)' sh tests/build/deps_order.sh $(BUILD)
+# ---- end of layering and build-order checks ----
+
 bench: $(BIN)
 	@sh bench/run.sh $(abspath $(BIN))
 
@@ -325,8 +345,11 @@ serve-hostile: deps-check $(BIN) $(LOADTEST)
 
 # The build runs in a sub-make: this make read pkg-config's flags when it
 # parsed the Makefile, before deps could install the libraries.
-demo: deps
+# tests/build/deps_order.sh (make deps-order) keeps it so.
+deps-build: deps
 	@$(MAKE) --no-print-directory $(BIN)
+
+demo: deps-build
 	@sh tools/demo.sh $(abspath $(BIN))
 
 install: $(BIN)

@@ -72,6 +72,8 @@
 #include "ledger.h"
 #include "merkle.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_proof.h"
 #include "request.h"
 #include "statement.h"
 #include "tlog.h"

@@ -10,6 +10,7 @@
 #include "chain.h"
 #include "keys.h"
 #include "note.h"
+#include "note_checkpoint.h"
 #include "store.h"
 #include "tlog.h"
 #include "verify.h"

@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "merkle.h"
 #include "note.h"
+#include "note_checkpoint.h"
 #include "statement.h"
 #include "store.h"
 #include "tlog.h"

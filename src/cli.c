@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "note.h"
+#include "note_trust.h"
 
 
 static const char usage_text[] =
@@ -482,13 +483,13 @@ warn_key_mode(const struct cli *c, const char *path)
 }
 
 int
-cli_trust_load(const char *path, struct ml_policy **pol, struct ml_err *e)
+cli_trust_load(const char *path, struct ml_trust **pol, struct ml_err *e)
 {
 	char *text = NULL;
 	size_t len;
-	int rc = ml_read_file(path, ML_POLICY_MAX, &text, &len, e);
+	int rc = ml_read_file(path, ML_TRUST_MAX, &text, &len, e);
 
-	if (rc == ML_OK && (rc = ml_policy_parse(text, len, pol, e)))
+	if (rc == ML_OK && (rc = ml_trust_parse(text, len, pol, e)))
 		ml_err_prefix(e, rc, path);
 	free(text);
 	return rc;

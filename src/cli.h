@@ -72,10 +72,10 @@ int cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e);
 int cli_load_key_opt(const struct cli *c, const char *opt, struct ml_seckey **out,
 		     struct ml_err *e);
 /* Reads and parses a C2SP tlog-policy file (--trust POLICY), at most
- * ML_POLICY_MAX bytes.  *pol is the caller's (ml_policy_free).  Errors of
+ * ML_TRUST_MAX bytes.  *pol is the caller's (ml_trust_free).  Errors of
  * the read name the file; a parse error is prefixed with path. */
-struct ml_policy;
-int cli_trust_load(const char *path, struct ml_policy **pol, struct ml_err *e);
+struct ml_trust;
+int cli_trust_load(const char *path, struct ml_trust **pol, struct ml_err *e);
 /* Reads a passphrase from --passphrase-file / MLLEDGER_PASSPHRASE_FILE, or
  * from the terminal (twice when confirm).  buf is sodium_malloc'd by the
  * caller.  0 or -1 (e set). */

@@ -14,6 +14,7 @@
 #include "statement.h"
 #include "store.h"
 #include "note.h"
+#include "note_trust.h"
 #include "output.h"
 #include "tlog.h"
 #include "verify.h"
@@ -229,8 +230,8 @@ now_s(void)
  * accepted (with a trust policy: witnessed by its quorum), and one JSON
  * object per checkpoint for --format json. */
 struct held {
-	const struct ml_policy *pol;
-	const struct ml_policy_clock *clk;
+	const struct ml_trust *pol;
+	const struct ml_trust_clock *clk;
 	int n, nstate;          /* checkpoints accepted; of which the --state */
 	uint64_t max_size;
 	json_t *list;
@@ -466,7 +467,7 @@ check_log_key(struct ml_ledger *l, const char *path, struct ml_err *e)
 /* --trust POLICY with --bundle: one of the policy's logs must be the
  * bundle's log key (name and key), else the bundle's own key would do. */
 static int
-check_policy_log(struct ml_ledger *l, const char *trust, const struct ml_policy *pol,
+check_policy_log(struct ml_ledger *l, const char *trust, const struct ml_trust *pol,
 		 struct ml_err *e)
 {
 	struct ml_pubkey own;
@@ -475,8 +476,8 @@ check_policy_log(struct ml_ledger *l, const char *trust, const struct ml_policy 
 
 	if (ml_pubkey_parse(ml_ledger_logkey(l), strlen(ml_ledger_logkey(l)), &own, e))
 		return ml_err_set(e, ML_EINTEGRITY, "meta log_key is not a verifier key");
-	for (i = 0; i < ml_policy_nlogs(pol); i++) {
-		p = ml_policy_log(pol, i);
+	for (i = 0; i < ml_trust_nlogs(pol); i++) {
+		p = ml_trust_log(pol, i);
 		if (!strcmp(p->name, own.name) && !memcmp(p->pk, own.pk, sizeof own.pk))
 			return ML_OK;
 	}
@@ -593,8 +594,8 @@ cmd_verify(int argc, char **argv)
 	json_t *tw = NULL;
 	struct ml_verify_result res;
 	struct ml_ledger *l = NULL;
-	struct ml_policy *pol = NULL;
-	struct ml_policy_clock clk = {ml_now_us() / 1000000, ML_CLOCK_TOLERANCE_US / 1000000, 0};
+	struct ml_trust *pol = NULL;
+	struct ml_trust_clock clk = {ml_now_us() / 1000000, ML_CLOCK_TOLERANCE_US / 1000000, 0};
 	struct held held = {NULL, &clk, 0, 0, 0, NULL};
 	struct ml_err e;
 	const char *bundle, *trust, *age, *logkey;
@@ -690,19 +691,19 @@ cmd_verify(int argc, char **argv)
 		return cli_fail(&c, &e);
 	if ((age = cli_get(&c, "max-witness-age"))) {
 		if (!trust || cli_duration(age, &clk.max_age) != 0) {
-			ml_policy_free(pol);
+			ml_trust_free(pol);
 			return cli_failf(&c, ML_EINPUT, "--max-witness-age: expected a duration such "
 					 "as 30d, 12h, 90m or 45s, with --trust POLICY");
 		}
 	}
 	held.pol = pol;
 	if (cli_time_opts(&c, &to)) {
-		ml_policy_free(pol);
+		ml_trust_free(pol);
 		return ML_EINPUT;
 	}
 	bundle = cli_get(&c, "bundle");
 	if (pol && !bundle && !cli_get(&c, "checkpoint")) {
-		ml_policy_free(pol);
+		ml_trust_free(pol);
 		return cli_failf(&c, ML_EINPUT, "--trust applies to checkpoints held outside: give "
 				 "--checkpoint FILE or --bundle DIR");
 	}
@@ -740,7 +741,7 @@ cmd_verify(int argc, char **argv)
 		 * checkpoint or on a --checkpoint the auditor holds. */
 		snprintf(path, sizeof path, "%s/checkpoint", bundle);
 		{
-			const struct ml_policy *keep = held.pol;
+			const struct ml_trust *keep = held.pol;
 			if (cli_get(&c, "checkpoint"))
 				held.pol = NULL;
 			rc = check_held(&c, l, path, &held, &e);
@@ -796,7 +797,7 @@ out:
 	free(manifest);
 	json_decref(tw);
 	ml_timecheck_free(opts.timecheck);
-	ml_policy_free(pol);
+	ml_trust_free(pol);
 	json_decref(held.list);
 	ml_ledger_close(l);
 	if (rc == ML_EUNANCHORED)

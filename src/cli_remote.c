@@ -52,7 +52,7 @@ cli_remote_open(const struct cli *c, struct ml_remote **out, struct ml_err *e)
 {
 	const char *url = cli_server(c), *kf = cli_get(c, "log-key");
 	const char *tf = remote_trust(c) ? cli_get(c, "trust") : NULL;
-	struct ml_policy *pol = NULL;
+	struct ml_trust *pol = NULL;
 	struct ml_pubkey k;
 	int rc;
 

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "note.h"
+#include "note_trust.h"
 #include "report.h"
 #include "report_html.h"
 #include "report_sig.h"
@@ -296,9 +297,9 @@ load_signer(const struct cli *c, struct ml_seckey **k, struct ml_err *e)
 }
 
 /* --trust POLICY and --max-witness-age, read before anything is built
- * (*pol NULL without --trust; caller ml_policy_free).  Prints its errors. */
+ * (*pol NULL without --trust; caller ml_trust_free).  Prints its errors. */
 static int
-read_trust(struct cli *c, struct ml_policy **pol, struct ml_policy_clock *clk)
+read_trust(struct cli *c, struct ml_trust **pol, struct ml_trust_clock *clk)
 {
 	const char *trust = cli_get(c, "trust"), *age = cli_get(c, "max-witness-age");
 	struct ml_err e;
@@ -323,8 +324,8 @@ read_trust(struct cli *c, struct ml_policy **pol, struct ml_policy_clock *clk)
  * (ml_tlog_check_held), printing the evidence of a mismatch and what each
  * one showed; the first failure stops (its error in e, naming its path). */
 static int
-check_held(const struct cli *c, struct ml_ledger *l, const struct ml_policy *pol,
-	   const struct ml_policy_clock *clk, struct ml_report_held *held, size_t *n,
+check_held(const struct cli *c, struct ml_ledger *l, const struct ml_trust *pol,
+	   const struct ml_trust_clock *clk, struct ml_report_held *held, size_t *n,
 	   struct ml_err *e)
 {
 	int i, rc = ML_OK;
@@ -617,7 +618,7 @@ open_ledger(struct cli *c, struct ml_ledger **l, struct ml_err *e)
 
 static int
 report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
-	   const struct ml_policy *pol, const struct ml_policy_clock *clk, struct ml_err *e)
+	   const struct ml_trust *pol, const struct ml_trust_clock *clk, struct ml_err *e)
 {
 	struct ml_seckey *k = NULL;
 	struct ml_ledger *l = NULL;
@@ -706,8 +707,8 @@ cmd_report(int argc, char **argv)
 	struct ml_timecheck_opts to;
 	struct ml_err e;
 	const char *fmt, *pol[MAX_POLICIES], *par[MAX_PARAMS];
-	struct ml_policy *tp = NULL;
-	struct ml_policy_clock clk;
+	struct ml_trust *tp = NULL;
+	struct ml_trust_clock clk;
 	int rc;
 
 	ml_err_clear(&e);
@@ -733,7 +734,7 @@ cmd_report(int argc, char **argv)
 	if ((rc = read_trust(&c, &tp, &clk)))
 		return rc;
 	rc = report_run(&c, fmt, &o, tp, &clk, &e);
-	ml_policy_free(tp);
+	ml_trust_free(tp);
 	return rc ? cli_fail(&c, &e) : ML_OK;
 }
 

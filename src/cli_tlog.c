@@ -9,6 +9,10 @@
 #include "bundle.h"
 #include "cli.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_cosig.h"
+#include "note_proof.h"
+#include "note_trust.h"
 #include "output.h"
 #include "pgstore.h"
 #include "remote.h"
@@ -493,15 +497,15 @@ cmd_export(int argc, char **argv)
 	    (rc = ml_read_file(cli_get(&c, "since"), ML_NOTE_MAX, &since, &o.since_len, &e)))
 		goto out;
 	if (cli_get(&c, "trust")) {
-		struct ml_policy *pol = NULL;
-		if ((rc = ml_read_file(cli_get(&c, "trust"), ML_POLICY_MAX, &trust, &o.trust_len,
+		struct ml_trust *pol = NULL;
+		if ((rc = ml_read_file(cli_get(&c, "trust"), ML_TRUST_MAX, &trust, &o.trust_len,
 				       &e)))
 			goto out;
-		if ((rc = ml_policy_parse(trust, o.trust_len, &pol, &e))) {
+		if ((rc = ml_trust_parse(trust, o.trust_len, &pol, &e))) {
 			ml_err_prefix(&e, rc, cli_get(&c, "trust"));
 			goto out;
 		}
-		ml_policy_free(pol);
+		ml_trust_free(pol);
 	}
 	o.since = since;
 	o.trust = trust;

@@ -9,6 +9,7 @@
 #include "governance.h"
 #include "merkle.h"
 #include "note.h"
+#include "note_checkpoint.h"
 #include "rules.h"
 #include "statement.h"
 #include "store.h"

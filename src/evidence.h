@@ -13,8 +13,8 @@
  * projection (which `mlledger verify` checks); every selected entry is
  * verified.
  *
- * May call tlog, rules, note, merkle, ledger, store, statement, keys, chain,
- * util, libxml2.
+ * May call tlog, rules, governance, note, merkle, ledger, store, statement,
+ * keys, chain, util, libxml2.
  */
 #ifndef ML_EVIDENCE_H
 #define ML_EVIDENCE_H

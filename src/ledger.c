@@ -13,7 +13,7 @@
 
 #include "chain.h"
 #include "merkle.h"
-#include "note.h"
+#include "note_checkpoint.h"
 #include "retry.h"
 #include "rules.h"
 #include "statement.h"
@@ -382,19 +382,16 @@ static int
 store_checkpoint(struct ml_batch *b, struct ml_err *e)
 {
 	struct ml_checkpoint c;
-	struct ml_buf text = {0}, note = {0};
+	struct ml_buf note = {0};
 	int rc;
 
 	memset(&c, 0, sizeof c);
 	snprintf(c.origin, sizeof c.origin, "%s", b->l->origin);
 	c.size = b->edge.size;
 	ml_merkle_edge_root(&b->edge, c.root);
-	ml_checkpoint_format(&c, &text);
-	rc = text.oom ? ml_err_set(e, ML_EIO, "out of memory")
-		      : ml_note_sign(b->logk, (const char *)text.data, text.len, &note, e);
+	rc = ml_checkpoint_sign(b->logk, &c, &note, e);
 	if (rc == ML_OK)
 		rc = ml_store_checkpoint_put(b->l->s, c.size, (const char *)note.data, e);
-	ml_buf_free(&text);
 	ml_buf_free(&note);
 	return rc;
 }
@@ -982,22 +979,17 @@ static int
 replica_note_ok(struct ml_replica *r, const char *note, size_t len, uint64_t size,
 		const uint8_t root[ML_SHA256_LEN], struct ml_err *e)
 {
-	struct ml_note n;
 	struct ml_checkpoint cp;
 	struct ml_pubkey k;
 	int rc;
 
 	if ((rc = ml_pubkey_parse(r->l->logkey, strlen(r->l->logkey), &k, e)))
 		return rc;
-	if ((rc = ml_note_parse(note, len, &n, e)))
-		return ml_err_prefix(e, ML_EINTEGRITY, "the checkpoint");
-	rc = ml_checkpoint_parse(n.text, n.text_len, &cp, e);
-	if (rc == ML_OK && !ml_note_verify(&n, &k))
-		rc = ml_err_set(e, ML_EINTEGRITY, "the checkpoint is not signed by the log key %s",
-				k.name);
-	ml_note_clear(&n);
-	if (rc)
-		return ml_err_prefix(e, ML_EINTEGRITY, "the checkpoint");
+	/* Checks the origin is the log key's name, and the signature. */
+	if ((rc = ml_checkpoint_open(&k, note, len, &cp, e))) {
+		e->code = ML_EINTEGRITY;
+		return ML_EINTEGRITY;
+	}
 	if (strcmp(cp.origin, r->l->origin) != 0 || cp.size != size ||
 	    memcmp(cp.root, root, ML_SHA256_LEN) != 0) {
 		char want[ML_SHA256_LEN * 2 + 1], got[ML_SHA256_LEN * 2 + 1];

@@ -7,7 +7,7 @@
  * already holds is answered with the entry it repeats (retry.h).  A replica
  * (`mlledger mirror`) is a ledger without a log key whose entries are
  * copied from a server under the same rules (ml_replica_*).  May call
- * rules, retry, chain, statement, merkle, note, keys, store, util.
+ * rules, governance, retry, chain, statement, merkle, note, keys, store, util.
  */
 #ifndef ML_LEDGER_H
 #define ML_LEDGER_H

@@ -19,8 +19,8 @@
  * Test files are parsed with ml_policy_xml_read (no DTD, no entities, no
  * network, bounded) and validated against the embedded policy-test.xsd.
  *
- * May call evidence, policy, findings, decision, ledger, tlog, request, statement,
- * keys, util, libxml2 and jansson.  Nothing here prints or exits: results are
+ * May call evidence, policy, findings, decision, governance, ledger, tlog,
+ * request, statement, keys, util, libxml2 and jansson.  Nothing here prints or exits: results are
  * plain data, formatted by ml_ptest_write.
  */
 #ifndef ML_POLICY_TEST_H

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "ledger.h"
 #include "merkle.h"
+#include "note_proof.h"
 #include "output.h"
 #include "retry.h"
 #include "statement.h"
@@ -34,7 +35,7 @@ struct ml_remote {
 	int pinned;               /* logkey is set (always, without a policy) */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
-	struct ml_policy *pol;    /* owned; NULL: pinned to one key */
+	struct ml_trust *pol;    /* owned; NULL: pinned to one key */
 };
 
 int
@@ -69,13 +70,13 @@ ml_remote_open(const char *url, const struct ml_pubkey *logkey, struct ml_remote
 }
 
 int
-ml_remote_open_policy(const char *url, struct ml_policy *pol, struct ml_remote **out,
+ml_remote_open_policy(const char *url, struct ml_trust *pol, struct ml_remote **out,
 		      struct ml_err *e)
 {
 	int rc = ml_remote_open(url, NULL, out, e);
 
 	if (rc) {
-		ml_policy_free(pol);
+		ml_trust_free(pol);
 		return rc;
 	}
 	(*out)->pol = pol;
@@ -88,7 +89,7 @@ ml_remote_close(struct ml_remote *r)
 	if (!r)
 		return;
 	ml_http_free(r->http);
-	ml_policy_free(r->pol);
+	ml_trust_free(r->pol);
 	free(r);
 }
 
@@ -110,8 +111,8 @@ pin(struct ml_remote *r, const char *note, size_t len, struct ml_err *e)
 	ml_note_clear(&n);
 	if (rc)
 		return ml_err_prefix(e, ML_EINTEGRITY, "the server's checkpoint");
-	for (i = 0; i < ml_policy_nlogs(r->pol); i++) {
-		const struct ml_pubkey *k = ml_policy_log(r->pol, i);
+	for (i = 0; i < ml_trust_nlogs(r->pol); i++) {
+		const struct ml_pubkey *k = ml_trust_log(r->pol, i);
 		if (strcmp(k->name, cp.origin) == 0) {
 			r->logkey = *k;
 			ml_pubkey_format(k, r->logline);
@@ -127,7 +128,7 @@ pin(struct ml_remote *r, const char *note, size_t len, struct ml_err *e)
 static int
 quorum(struct ml_remote *r, const char *note, size_t len, struct ml_err *e)
 {
-	struct ml_policy_clock clk = {ml_now_us() / 1000000,
+	struct ml_trust_clock clk = {ml_now_us() / 1000000,
 				      ML_CLOCK_TOLERANCE_US / 1000000, 0};
 	struct ml_note n;
 	char why[200];
@@ -137,7 +138,7 @@ quorum(struct ml_remote *r, const char *note, size_t len, struct ml_err *e)
 		return ML_OK;
 	if (ml_note_parse(note, len, &n, e))
 		return ml_err_prefix(e, ML_EINTEGRITY, "the server's checkpoint");
-	ok = ml_policy_check_at(r->pol, &n, &clk, NULL, why, sizeof why);
+	ok = ml_trust_check_at(r->pol, &n, &clk, NULL, why, sizeof why);
 	ml_note_clear(&n);
 	return ok ? ML_OK
 		  : ml_err_set(e, ML_EINTEGRITY, "the server's checkpoint does not satisfy the "

@@ -14,8 +14,8 @@
  * Errors: ML_EIO for the wire and for unexpected HTTP statuses (the message
  * names the URL, the status and the server's one-line body); submit maps
  * the statuses of POST /add to exit codes as docs/SERVER.md says.
- * May call http, tiles, tlog, ledger, note, chain, merkle, output, keys,
- * util.
+ * May call http, tiles, tlog, ledger, retry (idempotency), statement, store,
+ * note, chain, merkle, output, keys, util.
  */
 #ifndef ML_REMOTE_H
 #define ML_REMOTE_H
@@ -25,6 +25,8 @@
 
 #include "keys.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_trust.h"
 #include "util.h"
 
 struct ml_remote;
@@ -38,9 +40,9 @@ int ml_remote_open(const char *url, const struct ml_pubkey *logkey, struct ml_re
  * to the client, whatever the result): the log key is the policy's log
  * whose name is the origin of the first checkpoint the server shows (none:
  * ML_EINTEGRITY), and every checkpoint GET /checkpoint answers must also
- * satisfy the policy's quorum of witnesses (ml_policy_check_at, with this
+ * satisfy the policy's quorum of witnesses (ml_trust_check_at, with this
  * machine's clock and 5 minutes of tolerance). */
-int ml_remote_open_policy(const char *url, struct ml_policy *pol, struct ml_remote **out,
+int ml_remote_open_policy(const char *url, struct ml_trust *pol, struct ml_remote **out,
 			  struct ml_err *e);
 void ml_remote_close(struct ml_remote *r);
 const char *ml_remote_url(const struct ml_remote *r);

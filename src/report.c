@@ -16,6 +16,7 @@
 #include "gate.h"
 #include "governance.h"
 #include "note.h"
+#include "note_checkpoint.h"
 #include "rules.h"
 #include "statement.h"
 #include "store.h"

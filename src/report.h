@@ -16,7 +16,7 @@
  * byte-reproducible.
  *
  * May call sweep, gate, policy, findings, evidence, verify, timecheck, governance, rules,
- * tlog, ledger, store, statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
+ * tlog, note, ledger, store, statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
  */
 #ifndef ML_REPORT_H
 #define ML_REPORT_H

@@ -10,6 +10,7 @@
 
 #include "merkle.h"
 #include "note.h"
+#include "note_proof.h"
 #include "store.h"
 #include "tlog.h"
 

@@ -6,7 +6,7 @@
  * verification runs: in the ledger ("main") and rebuilt from the entries in
  * a private temporary database ("replay"), so that the one rule module that
  * maintains them can be checked against the stored copy (ml_store_replay_diff).
- * May call util and chain.  Schema text: ledger/FORMAT.md, "Database".
+ * May call util, chain and keys (the size limits of names and key IDs).  Schema text: ledger/FORMAT.md, "Database".
  */
 #ifndef ML_STORE_H
 #define ML_STORE_H

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "note_cosig.h"
+#include "note_proof.h"
 #include "store.h"
 
 static int
@@ -288,28 +290,7 @@ int
 ml_tlog_note_of(const struct ml_pubkey *logkey, const char *bytes, size_t len,
 		struct ml_checkpoint *out, struct ml_err *e)
 {
-	struct ml_note n;
-	struct ml_checkpoint c;
-	int ok;
-
-	if (ml_note_parse(bytes, len, &n, e))
-		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
-	if (ml_checkpoint_parse(n.text, n.text_len, &c, e)) {
-		ml_note_clear(&n);
-		return ml_err_prefix(e, ML_EINPUT, "checkpoint");
-	}
-	ok = ml_note_verify(&n, logkey);
-	ml_note_clear(&n);
-	/* C2SP: the log key's name is the log's origin. */
-	if (strcmp(c.origin, logkey->name) != 0)
-		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint (size %llu) is of another log "
-				  "(origin %.100s, not %.100s)", (unsigned long long)c.size,
-				  c.origin, logkey->name);
-	if (!ok)
-		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint of size %llu is not signed by "
-				  "the log key %s", (unsigned long long)c.size, logkey->name);
-	*out = c;
-	return ML_OK;
+	return ml_checkpoint_open(logkey, bytes, len, out, e);
 }
 
 /* Short display of a root: the first 12 base64 characters. */
@@ -414,11 +395,11 @@ cosig_names(const struct ml_checkpoint *cp, const struct ml_note *n, char *list,
 
 int
 ml_tlog_check_held(struct ml_ledger *l, const char *note, size_t len,
-		   const struct ml_policy *pol, const struct ml_policy_clock *clk,
+		   const struct ml_trust *pol, const struct ml_trust_clock *clk,
 		   struct ml_tlog_held *out, struct ml_buf *report, struct ml_err *e)
 {
 	struct ml_tlog_held h;
-	struct ml_policy_seen ps;
+	struct ml_trust_seen ps;
 	struct ml_note n;
 	char why[512] = "";
 	int rc;
@@ -428,7 +409,7 @@ ml_tlog_check_held(struct ml_ledger *l, const char *note, size_t len,
 	    (rc = ml_note_parse(note, len, &n, e)))
 		return rc;
 	if (pol) {
-		if (!ml_policy_check_at(pol, &n, clk, &ps, why, sizeof why)) {
+		if (!ml_trust_check_at(pol, &n, clk, &ps, why, sizeof why)) {
 			rc = ml_err_set(e, ML_EINTEGRITY, "the trust policy is not met: %s", why);
 		} else {
 			snprintf(h.witnesses, sizeof h.witnesses, "%s", ps.names);

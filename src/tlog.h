@@ -13,6 +13,8 @@
 #include "ledger.h"
 #include "merkle.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_trust.h"
 #include "util.h"
 
 /* Root of the ledger's tree at size n (n <= size), from stored nodes. */
@@ -64,12 +66,12 @@ struct ml_tlog_held {
 	int checked;             /* a trust policy checked the witnesses */
 };
 /* ml_tlog_check, and with pol (may be NULL) the note must also satisfy
- * the trust policy's quorum at clk (ml_policy_check_at).  verify and
+ * the trust policy's quorum at clk (ml_trust_check_at).  verify and
  * report --checkpoint both use it; they print.  *out is set only on
  * success.  Errors as ml_tlog_check; ML_EINTEGRITY when the policy is
  * not met (the message says why). */
 int ml_tlog_check_held(struct ml_ledger *l, const char *note, size_t len,
-		       const struct ml_policy *pol, const struct ml_policy_clock *clk,
+		       const struct ml_trust *pol, const struct ml_trust_clock *clk,
 		       struct ml_tlog_held *out, struct ml_buf *report, struct ml_err *e);
 
 /* Offline: checks a tlog-proof bundle for the given leaf bytes with the log's
@@ -88,10 +90,10 @@ int ml_tlog_verify_proof(const struct ml_pubkey *logkey, const char *bundle, siz
  * the line; out and *n are written only as far as parsed / on success. */
 int ml_tlog_hashes_parse(const char *text, size_t len, uint8_t out[][ML_SHA256_LEN],
 			 size_t *n, struct ml_err *e);
-/* Parses a signed checkpoint note and checks that it is of the log logkey
- * names (origin == the key's name, as C2SP says) and carries its valid
- * signature.  ML_EINPUT for a malformed note or checkpoint; ML_EINTEGRITY
- * "of another log" / "not signed by the log key".  *out set on success. */
+/* ml_checkpoint_open (note_checkpoint.h, where checkpoints are also signed):
+ * a signed checkpoint note of the log logkey names, its signature checked.
+ * ML_EINPUT for a malformed note or checkpoint; ML_EINTEGRITY "of another
+ * log" / "not signed by the log key".  *out set on success. */
 int ml_tlog_note_of(const struct ml_pubkey *logkey, const char *bytes, size_t len,
 		    struct ml_checkpoint *out, struct ml_err *e);
 /* RFC 9162 §2.1.4.2 between two checkpoints already checked with

@@ -14,6 +14,7 @@
 #include "chain.h"
 #include "merkle.h"
 #include "note.h"
+#include "note_checkpoint.h"
 #include "rules.h"
 #include "statement.h"
 

@@ -4,8 +4,8 @@
  * against a projection rebuilt from scratch, verifies every signature (on
  * worker threads), and compares the stored projection tables and schema
  * with what the entries imply.  Reads one consistent snapshot, so writers
- * may append meanwhile.  May call ledger, rules, chain, statement, keys,
- * store, timecheck, util.
+ * may append meanwhile.  May call ledger, rules, chain, merkle, note,
+ * statement, keys, store, timecheck, util.
  */
 #ifndef ML_VERIFY_H
 #define ML_VERIFY_H

@@ -21,6 +21,8 @@
 
 #include "keys.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_cosig.h"
 #include "util.h"
 
 /* Bytes of an add-checkpoint request body (docs/SERVER.md "Limits"). */

@@ -24,6 +24,8 @@
 #include "keys.h"
 #include "merkle.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_cosig.h"
 #include "tlog.h"
 #include "witness.h"
 

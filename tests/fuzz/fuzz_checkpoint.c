@@ -5,6 +5,7 @@
 #include "fuzz.h"
 
 #include "note.h"
+#include "note_checkpoint.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,6 +8,7 @@
 
 #include "keys.h"
 #include "note.h"
+#include "note_cosig.h"
 
 static struct ml_seckey *witness;
 static struct ml_cosig_key wkey;

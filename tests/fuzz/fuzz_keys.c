@@ -17,6 +17,7 @@
 
 #include "keys.h"
 #include "note.h"
+#include "note_cosig.h"
 
 static int
 passphrase(void *ctx, const char *path, char *buf, size_t cap)

@@ -10,6 +10,8 @@
 #include "fuzz.h"
 
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_cosig.h"
 
 static void
 check_checkpoint(const struct ml_note *n)

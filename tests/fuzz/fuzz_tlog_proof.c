@@ -9,6 +9,7 @@
 
 #include "keys.h"
 #include "note.h"
+#include "note_proof.h"
 #include "tlog.h"
 
 int

@@ -15,6 +15,8 @@
 #include "ledger.h"
 #include "merkle.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_proof.h"
 #include "request.h"
 #include "sequencer.h"
 #include "statement.h"

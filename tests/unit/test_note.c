@@ -7,6 +7,10 @@
 
 #include "keys.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_cosig.h"
+#include "note_proof.h"
+#include "note_trust.h"
 #include "util.h"
 
 #define DASH "\xe2\x80\x94 " /* U+2014 EM DASH, then a space */
@@ -708,6 +712,62 @@ test_checkpoint_lines(void **state)
 	assert_non_null(strstr(cp_bad(text), "longer"));
 }
 
+/* Signed checkpoints: what ml_checkpoint_sign writes, ml_checkpoint_open
+ * reads back; another key, another origin, a flipped byte and a body that
+ * is not a checkpoint are refused with the documented codes. */
+static void
+test_checkpoint_sign_open(void **state)
+{
+	struct ml_seckey *k = key_from_byte("example.com/log", 7);
+	struct ml_seckey *other = key_from_byte("example.com/log", 8);
+	struct ml_seckey *named = key_from_byte("other.example/log", 7);
+	const struct ml_pubkey *pk = ml_seckey_public(k);
+	struct ml_checkpoint c, got;
+	struct ml_buf note = {0}, bad = {0};
+	struct ml_err e;
+	char *flip;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	snprintf(c.origin, sizeof c.origin, "example.com/log");
+	c.size = 42;
+	memset(c.root, 0xab, sizeof c.root);
+	ml_err_clear(&e);
+	assert_int_equal(ml_checkpoint_sign(k, &c, &note, &e), ML_OK);
+	assert_int_equal(ml_checkpoint_open(pk, (const char *)note.data, note.len, &got, &e),
+			 ML_OK);
+	assert_string_equal(got.origin, "example.com/log");
+	assert_int_equal(got.size, 42);
+	assert_memory_equal(got.root, c.root, sizeof c.root);
+
+	/* The same name, another key: not signed by the log key. */
+	assert_int_equal(ml_checkpoint_open(ml_seckey_public(other), (const char *)note.data,
+					    note.len, &got, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "not signed by the log key"));
+	/* A key named otherwise: a checkpoint of another log. */
+	assert_int_equal(ml_checkpoint_open(ml_seckey_public(named), (const char *)note.data,
+					    note.len, &got, &e), ML_EINTEGRITY);
+	assert_non_null(strstr(e.msg, "of another log"));
+	/* One byte of the root's base64 changed: the signature fails. */
+	flip = strndup((const char *)note.data, note.len);
+	assert_non_null(flip);
+	flip[strlen("example.com/log\n42\n") + 2] ^= 1;
+	assert_int_equal(ml_checkpoint_open(pk, flip, note.len, &got, &e), ML_EINTEGRITY);
+	free(flip);
+	/* A signed note that is not a checkpoint; bytes that are not a note. */
+	assert_int_equal(ml_note_sign(k, "hello\n", 6, &bad, &e), ML_OK);
+	assert_int_equal(ml_checkpoint_open(pk, (const char *)bad.data, bad.len, &got, &e),
+			 ML_EINPUT);
+	assert_int_equal(ml_checkpoint_open(pk, "junk", 4, &got, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "checkpoint"));
+
+	ml_buf_free(&note);
+	ml_buf_free(&bad);
+	ml_seckey_free(k);
+	ml_seckey_free(other);
+	ml_seckey_free(named);
+}
+
 /* ---- cosignatures ---- */
 
 static void
@@ -1295,14 +1355,14 @@ pfix_free(struct pfix *f)
 		ml_seckey_free(f->w[i]);
 }
 
-static struct ml_policy *
+static struct ml_trust *
 policy_ok(const char *text)
 {
-	struct ml_policy *p = NULL;
+	struct ml_trust *p = NULL;
 	struct ml_err e;
 
 	ml_err_clear(&e);
-	if (ml_policy_parse(text, strlen(text), &p, &e) != ML_OK)
+	if (ml_trust_parse(text, strlen(text), &p, &e) != ML_OK)
 		fail_msg("policy: %s\n%s", e.msg, text);
 	return p;
 }
@@ -1311,11 +1371,11 @@ static const char *
 policy_bad(const char *text)
 {
 	static struct ml_err e;
-	struct ml_policy *p = (struct ml_policy *)0x1;
+	struct ml_trust *p = (struct ml_trust *)0x1;
 
 	ml_err_clear(&e);
-	assert_int_equal(ml_policy_parse(text, strlen(text), &p, &e), ML_EINPUT);
-	assert_ptr_equal(p, (struct ml_policy *)0x1);
+	assert_int_equal(ml_trust_parse(text, strlen(text), &p, &e), ML_EINPUT);
+	assert_ptr_equal(p, (struct ml_trust *)0x1);
 	return e.msg;
 }
 
@@ -1346,7 +1406,7 @@ static void
 test_policy_two_of_three(void **state)
 {
 	struct pfix f;
-	struct ml_policy *p;
+	struct ml_trust *p;
 	struct ml_note n;
 	char text[4096], why[256];
 
@@ -1364,34 +1424,34 @@ test_policy_two_of_three(void **state)
 		 "quorum g", /* no final newline */
 		 f.logv, f.wv[0], f.wv[1], f.wv[2]);
 	p = policy_ok(text);
-	assert_int_equal(ml_policy_nlogs(p), 1);
-	assert_memory_equal(ml_policy_log(p, 0)->pk, ml_seckey_public(f.log)->pk, 32);
-	assert_null(ml_policy_log(p, 1));
+	assert_int_equal(ml_trust_nlogs(p), 1);
+	assert_memory_equal(ml_trust_log(p, 0)->pk, ml_seckey_public(f.log)->pk, 32);
+	assert_null(ml_trust_log(p, 1));
 
 	witnessed(&f, "example.com/log", 0x3, &n); /* w1, w2 */
-	assert_true(ml_policy_check(p, &n, why, sizeof why));
+	assert_true(ml_trust_check(p, &n, why, sizeof why));
 	ml_note_clear(&n);
 	witnessed(&f, "example.com/log", 0x5, &n); /* w1, w3 */
-	assert_true(ml_policy_check(p, &n, NULL, 0));
+	assert_true(ml_trust_check(p, &n, NULL, 0));
 	ml_note_clear(&n);
 	witnessed(&f, "example.com/log", 0x7 | 0x8, &n); /* all three, and one unknown */
-	assert_true(ml_policy_check(p, &n, why, sizeof why));
+	assert_true(ml_trust_check(p, &n, why, sizeof why));
 	ml_note_clear(&n);
 
 	witnessed(&f, "example.com/log", 0x2, &n); /* w2 only */
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	assert_non_null(strstr(why, "1 of its 3 members"));
 	ml_note_clear(&n);
 	witnessed(&f, "example.com/log", 0x8 | 0x10, &n); /* witnesses not in the policy */
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	ml_note_clear(&n);
 
 	/* The origin must be the log key's name. */
 	witnessed(&f, "example.com/other", 0x7, &n);
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	assert_non_null(strstr(why, "origin"));
 	ml_note_clear(&n);
-	ml_policy_free(p);
+	ml_trust_free(p);
 	pfix_free(&f);
 }
 
@@ -1399,7 +1459,7 @@ static void
 test_policy_check_failures(void **state)
 {
 	struct pfix f;
-	struct ml_policy *p;
+	struct ml_trust *p;
 	struct ml_note n;
 	struct ml_buf note = {0};
 	char text[4096], why[256], *edited;
@@ -1419,7 +1479,7 @@ test_policy_check_failures(void **state)
 	ml_note_clear(&n);
 	retime(&note, 2, 1); /* w2's line */
 	parse_ok((const char *)note.data, note.len, &n);
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	assert_non_null(strstr(why, "w2 does not verify"));
 	ml_note_clear(&n);
 	ml_buf_free(&note);
@@ -1435,7 +1495,7 @@ test_policy_check_failures(void **state)
 		memmove(first, next, strlen(next) + 1);
 	}
 	parse_ok(edited, strlen(edited), &n);
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	assert_non_null(strstr(why, "no log"));
 	ml_note_clear(&n);
 	free(edited);
@@ -1446,26 +1506,26 @@ test_policy_check_failures(void **state)
 	ml_note_clear(&n);
 	edited[0] = 'E'; /* the text changes: every signature fails */
 	parse_ok(edited, strlen(edited), &n);
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	ml_note_clear(&n);
 	free(edited);
 
 	/* A note whose text is no checkpoint. */
 	parse_ok(C2SP_NOTE, strlen(C2SP_NOTE), &n);
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	assert_non_null(strstr(why, "checkpoint"));
 	ml_note_clear(&n);
-	ml_policy_free(p);
+	ml_trust_free(p);
 
 	/* A policy with no log accepts nothing. */
 	snprintf(text, sizeof text, "quorum none\n");
 	p = policy_ok(text);
-	assert_int_equal(ml_policy_nlogs(p), 0);
+	assert_int_equal(ml_trust_nlogs(p), 0);
 	witnessed(&f, "example.com/log", 0, &n);
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	assert_non_null(strstr(why, "no log"));
 	ml_note_clear(&n);
-	ml_policy_free(p);
+	ml_trust_free(p);
 	pfix_free(&f);
 }
 
@@ -1474,7 +1534,7 @@ static void
 test_policy_nested(void **state)
 {
 	struct pfix f;
-	struct ml_policy *p;
+	struct ml_trust *p;
 	struct ml_note n;
 	char text[4096], why[256];
 	static const struct {
@@ -1500,29 +1560,29 @@ test_policy_nested(void **state)
 	p = policy_ok(text);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		witnessed(&f, "example.com/log", cases[i].mask, &n);
-		assert_int_equal(ml_policy_check(p, &n, why, sizeof why), cases[i].ok);
+		assert_int_equal(ml_trust_check(p, &n, why, sizeof why), cases[i].ok);
 		ml_note_clear(&n);
 	}
-	ml_policy_free(p);
+	ml_trust_free(p);
 
 	/* quorum none: the log's signature suffices; a single witness as
 	 * the quorum. */
 	snprintf(text, sizeof text, "log %s\nwitness w %s\nquorum none\n", f.logv, f.wv[0]);
 	p = policy_ok(text);
 	witnessed(&f, "example.com/log", 0, &n);
-	assert_true(ml_policy_check(p, &n, why, sizeof why));
+	assert_true(ml_trust_check(p, &n, why, sizeof why));
 	ml_note_clear(&n);
-	ml_policy_free(p);
+	ml_trust_free(p);
 	snprintf(text, sizeof text, "log %s\nwitness w %s\nquorum w\n", f.logv, f.wv[0]);
 	p = policy_ok(text);
 	witnessed(&f, "example.com/log", 0, &n);
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	assert_non_null(strstr(why, "witness w"));
 	ml_note_clear(&n);
 	witnessed(&f, "example.com/log", 1, &n);
-	assert_true(ml_policy_check(p, &n, why, sizeof why));
+	assert_true(ml_trust_check(p, &n, why, sizeof why));
 	ml_note_clear(&n);
-	ml_policy_free(p);
+	ml_trust_free(p);
 	pfix_free(&f);
 }
 
@@ -1591,13 +1651,13 @@ test_policy_errors(void **state)
 	/* characters: CR, NUL, DEL, other controls */
 	BAD("quorum none\r\n");
 	{
-		struct ml_policy *none = NULL;
-		assert_int_equal(ml_policy_parse("quorum none\n\0", 13, &none, NULL), ML_EINPUT);
+		struct ml_trust *none = NULL;
+		assert_int_equal(ml_trust_parse("quorum none\n\0", 13, &none, NULL), ML_EINPUT);
 		assert_null(none);
 	}
 	BAD("quorum none\n#\x7f\n");
 	BAD("quorum none\n#\x01\n");
-	/* names longer than ML_POLICY_NAME_MAX */
+	/* names longer than ML_TRUST_NAME_MAX */
 	memset(t + 4000, 'n', 129);
 	t[4129] = '\0';
 	{
@@ -1605,8 +1665,8 @@ test_policy_errors(void **state)
 		memcpy(name, t + 4000, 130);
 		BAD("witness %s %s\nquorum none\n", name, f.wv[0]);
 	}
-	/* more than ML_POLICY_WITNESSES_MAX witnesses, all distinct */
-	for (i = 0; i < ML_POLICY_WITNESSES_MAX + 1; i++) {
+	/* more than ML_TRUST_WITNESSES_MAX witnesses, all distinct */
+	for (i = 0; i < ML_TRUST_WITNESSES_MAX + 1; i++) {
 		struct ml_seckey *k;
 		struct ml_cosig_key ck;
 		char name[32], v[ML_VKEY_MAX];
@@ -1630,7 +1690,7 @@ static void
 test_policy_names_and_limits(void **state)
 {
 	struct pfix f;
-	struct ml_policy *p;
+	struct ml_trust *p;
 	struct ml_buf b = {0};
 	struct ml_note n;
 	char why[256];
@@ -1644,13 +1704,13 @@ test_policy_names_and_limits(void **state)
 	p = policy_ok((const char *)b.data);
 	ml_buf_free(&b);
 	witnessed(&f, "example.com/log", 0x1, &n);
-	assert_false(ml_policy_check(p, &n, why, sizeof why));
+	assert_false(ml_trust_check(p, &n, why, sizeof why));
 	assert_non_null(strstr(why, "\\xc3\\xa9quipe")); /* shown escaped */
 	ml_note_clear(&n);
 	witnessed(&f, "example.com/log", 0x3, &n);
-	assert_true(ml_policy_check(p, &n, why, sizeof why));
+	assert_true(ml_trust_check(p, &n, why, sizeof why));
 	ml_note_clear(&n);
-	ml_policy_free(p);
+	ml_trust_free(p);
 
 	/* 32 logs, 32 witnesses, 32 groups (a chain), all accepted */
 	for (i = 0; i < 32; i++) {
@@ -1674,9 +1734,9 @@ test_policy_names_and_limits(void **state)
 		ml_buf_printf(&b, "group g%d 1 g%d w%d\n", i, i - 1, i);
 	ml_buf_puts(&b, "quorum g31\n");
 	p = policy_ok((const char *)b.data);
-	assert_int_equal(ml_policy_nlogs(p), 32);
-	ml_policy_free(p);
-	ml_policy_free(NULL);
+	assert_int_equal(ml_trust_nlogs(p), 32);
+	ml_trust_free(p);
+	ml_trust_free(NULL);
 	ml_buf_free(&b);
 	pfix_free(&f);
 }
@@ -1758,15 +1818,15 @@ try_proof(const char *s, size_t len)
 static void
 try_policy(const char *s, size_t len)
 {
-	struct ml_policy *p;
+	struct ml_trust *p;
 	struct ml_err e;
 	char why[128];
 
-	if (ml_policy_parse(s, len, &p, &e) != ML_OK)
+	if (ml_trust_parse(s, len, &p, &e) != ML_OK)
 		return;
-	if (ml_policy_check(p, &fuzz_note, why, sizeof why) == 1)
+	if (ml_trust_check(p, &fuzz_note, why, sizeof why) == 1)
 		satisfied_policies++;
-	ml_policy_free(p);
+	ml_trust_free(p);
 }
 
 static void
@@ -1839,6 +1899,7 @@ main(void)
 		cmocka_unit_test(test_checkpoint_size_errors),
 		cmocka_unit_test(test_checkpoint_root_errors),
 		cmocka_unit_test(test_checkpoint_lines),
+		cmocka_unit_test(test_checkpoint_sign_open),
 		cmocka_unit_test(test_cosignature_example),
 		cmocka_unit_test(test_cosignature_transparency_dev),
 		cmocka_unit_test(test_cosig_vkey_errors),

@@ -14,6 +14,9 @@
 #include "keys.h"
 #include "merkle.h"
 #include "note.h"
+#include "note_checkpoint.h"
+#include "note_cosig.h"
+#include "note_trust.h"
 #include "tlog.h"
 #include "util.h"
 #include "witness.h"
@@ -256,7 +259,7 @@ test_policy_log_as_witness(void **state)
 {
 	struct ml_seckey *log = NULL;
 	struct ml_cosig_key w;
-	struct ml_policy *p = NULL;
+	struct ml_trust *p = NULL;
 	struct ml_err e;
 	char lk[ML_VKEY_MAX], wk[ML_VKEY_MAX], text[1024];
 	uint8_t seed[32];
@@ -272,10 +275,10 @@ test_policy_log_as_witness(void **state)
 	w.hash = ml_cosig_key_hash(w.name, w.pk);
 	ml_cosig_vkey_format(&w, wk);
 	snprintf(text, sizeof text, "log %s\nwitness sneaky %s\nquorum sneaky\n", lk, wk);
-	assert_int_equal(ml_policy_parse(text, strlen(text), &p, &e), ML_EINPUT);
+	assert_int_equal(ml_trust_parse(text, strlen(text), &p, &e), ML_EINPUT);
 	assert_non_null(strstr(e.msg, "line 2: witness key is the log key"));
 	snprintf(text, sizeof text, "witness sneaky %s\nlog %s\nquorum sneaky\n", wk, lk);
-	assert_int_equal(ml_policy_parse(text, strlen(text), &p, &e), ML_EINPUT);
+	assert_int_equal(ml_trust_parse(text, strlen(text), &p, &e), ML_EINPUT);
 	assert_non_null(strstr(e.msg, "line 2: the log key is also a witness"));
 	assert_null(p);
 	ml_seckey_free(log);
@@ -288,10 +291,10 @@ test_policy_clock(void **state)
 {
 	struct ml_seckey *log = NULL, *w1 = NULL, *w2 = NULL;
 	struct ml_cosig_key k1, k2;
-	struct ml_policy *p = NULL;
+	struct ml_trust *p = NULL;
 	struct ml_checkpoint c;
-	struct ml_policy_seen seen;
-	struct ml_policy_clock clk = {1000000, 300, 0};
+	struct ml_trust_seen seen;
+	struct ml_trust_clock clk = {1000000, 300, 0};
 	struct ml_buf a = {0}, b = {0};
 	struct ml_note n;
 	struct ml_err e;
@@ -311,41 +314,41 @@ test_policy_clock(void **state)
 	ml_cosig_vkey_format(&k2, v2);
 	snprintf(text, sizeof text, "log %s\nwitness w1 %s\nwitness w2 %s\ngroup g any w1 w2\n"
 		 "quorum g\n", lk, v1, v2);
-	assert_int_equal(ml_policy_parse(text, strlen(text), &p, &e), ML_OK);
+	assert_int_equal(ml_trust_parse(text, strlen(text), &p, &e), ML_OK);
 	cp_of(&t, 3, &c);
 	note = signed_cp(log, &c);
 	/* w1 an hour ago, w2 a day ago */
 	assert_int_equal(ml_cosign(w1, note, strlen(note), 1000000 - 3600, &a, &e), ML_OK);
 	assert_int_equal(ml_cosign(w2, (char *)a.data, a.len, 1000000 - 86400, &b, &e), ML_OK);
 	assert_int_equal(ml_note_parse((char *)b.data, b.len, &n, &e), ML_OK);
-	assert_int_equal(ml_policy_check_at(p, &n, &clk, &seen, why, sizeof why), 1);
+	assert_int_equal(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why), 1);
 	assert_string_equal(seen.names, "w1, w2");
 	assert_int_equal(seen.nwitnesses, 2);
 	assert_int_equal(seen.newest, 1000000 - 3600);
 	/* a 2-hour limit: w2 no longer counts, w1 still meets "any" */
 	clk.max_age = 7200;
-	assert_int_equal(ml_policy_check_at(p, &n, &clk, &seen, why, sizeof why), 1);
+	assert_int_equal(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why), 1);
 	assert_string_equal(seen.names, "w1");
 	/* a 10-minute limit: neither counts */
 	clk.max_age = 600;
-	assert_int_equal(ml_policy_check_at(p, &n, &clk, &seen, why, sizeof why), 0);
+	assert_int_equal(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why), 0);
 	assert_non_null(strstr(why, "older than 600 s"));
 	/* the clock an hour and a half earlier: w1's cosignature is in the future */
 	clk.max_age = 0;
 	clk.now = 1000000 - 5400;
-	assert_int_equal(ml_policy_check_at(p, &n, &clk, NULL, why, sizeof why), 0);
+	assert_int_equal(ml_trust_check_at(p, &n, &clk, NULL, why, sizeof why), 0);
 	assert_non_null(strstr(why, "witness w1 is dated"));
 	assert_non_null(strstr(why, "in the future"));
 	/* within the tolerance */
 	clk.now = 1000000 - 3600 - 200;
-	assert_int_equal(ml_policy_check_at(p, &n, &clk, NULL, why, sizeof why), 1);
+	assert_int_equal(ml_trust_check_at(p, &n, &clk, NULL, why, sizeof why), 1);
 	/* no clock: times are not compared */
-	assert_int_equal(ml_policy_check(p, &n, why, sizeof why), 1);
+	assert_int_equal(ml_trust_check(p, &n, why, sizeof why), 1);
 	ml_note_clear(&n);
 	ml_buf_free(&a);
 	ml_buf_free(&b);
 	free(note);
-	ml_policy_free(p);
+	ml_trust_free(p);
 	ml_seckey_free(log);
 	ml_seckey_free(w1);
 	ml_seckey_free(w2);
