@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/tree.h>
 
 #include "cli.h"
 #include "remote.h"
 #include "evidence.h"
+#include "policypath.h"
 
 /* --as-of DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ): the evidence is the
  * prefix of entries whose effective time is at most DATE, evaluated at
@@ -126,7 +128,53 @@ struct policies {
 	size_t n, nparams;
 	struct ml_policyset *p[MAX_POLICIES]; /* the files' (NULL for recorded ones) */
 	int64_t seq[MAX_POLICIES];            /* recorded ones' entries, else -1 */
+	char *installed[MAX_POLICIES];        /* path[i] when found by id (owned) */
 };
+
+/* --policy ID that the ledger has no policy of: the installed policy of
+ * that id (policypath.h), a draft file from here on (path[i] names it;
+ * load: compiled into p[i] too).  ID@VERSION and recorded IDs stay as they
+ * are, and so does a name that is neither installed nor recorded but a
+ * file here (ml_gate_policy_seq tells how to name it).  record: a recorded
+ * decision takes no drafts, so an installed file only names the fix.
+ * ML_EINPUT naming the id, the ledger and the folders searched. */
+static int
+policies_installed(struct policies *ps, struct ml_evidence *v, int record, int load,
+		   struct ml_err *e)
+{
+	char path[ML_POLICYPATH_MAX], why[sizeof e->msg];
+	uint64_t seq;
+	size_t i;
+	int found, rc;
+
+	for (i = 0; i < ps->n; i++) {
+		const char *id = ps->path[i];
+		if (ml_gate_is_policy_file(id) || strchr(id, '@'))
+			continue;
+		if ((rc = ml_evidence_newest(v, "policy", id, NULL, &seq, &found)))
+			return rc;
+		if (found)
+			continue;
+		if (ml_policypath_find(id, path, e) != ML_OK) {
+			if (access(id, F_OK) == 0)
+				continue;
+			snprintf(why, sizeof why, "%s", e->msg);
+			return ml_err_set(e, ML_EINPUT, "--policy %.128s: no such policy is recorded "
+					  "in the ledger (mlledger policy record), and %s", id, why);
+		}
+		if (record)
+			return ml_err_set(e, ML_EINPUT, "--policy %.128s: no such policy is recorded "
+					  "in the ledger; the installed %.200s is a draft: mlledger "
+					  "policy record %.128s --key K first", id, path, id);
+		if (!(ps->installed[i] = strdup(path)))
+			return ml_err_set(e, ML_EIO, "out of memory");
+		ps->path[i] = ps->installed[i];
+		if (load && (rc = ml_policyset_load(ps->path[i], ps->param, ps->nparams, &ps->p[i],
+						    e)))
+			return rc;
+	}
+	return ML_OK;
+}
 
 /* The entries of the recorded policies among ps, from session v. */
 static int
@@ -149,10 +197,24 @@ policies_resolve(struct policies *ps, struct ml_evidence *v, struct ml_err *e)
 	return ML_OK;
 }
 
+/* The compiled sets (again: idempotent); path[] stays valid. */
 static void
 policies_free(struct policies *ps)
 {
 	ml_policyset_free_all(ps->p, ps->n);
+}
+
+/* Everything, path[] included (the installed files' paths). */
+static void
+policies_free_all(struct policies *ps)
+{
+	size_t i;
+
+	policies_free(ps);
+	for (i = 0; i < ps->n; i++) {
+		free(ps->installed[i]);
+		ps->installed[i] = NULL;
+	}
 }
 
 /* Collects the --policy and --param values and compiles every policy. */
@@ -530,6 +592,7 @@ cmd_gate(int argc, char **argv)
 		goto out;
 	if ((rc = cli_open(&c, record && !cli_server(&c), &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
+	    (rc = policies_installed(&ps, v, record, 0, &e)) ||
 	    (rc = gate_policies(&ps, v, pol, &npol, &e)))
 		goto out;
 	for (i = 0; i < ncs; i++) {
@@ -553,6 +616,7 @@ out:
 	free(subjects);
 	for (i = 0; i < npol; i++)
 		ml_gate_policy_free(&pol[i]);
+	policies_free_all(&ps);
 	ml_evidence_close(v);
 	ml_seckey_free(k);
 	ml_ledger_close(l);
@@ -724,7 +788,7 @@ cmd_check(int argc, char **argv)
 	}
 	if ((rc = policies_load(&c, &ps, &e)) || (rc = cli_open(&c, 0, &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
-	    (rc = policies_resolve(&ps, v, &e)))
+	    (rc = policies_installed(&ps, v, 0, 1, &e)) || (rc = policies_resolve(&ps, v, &e)))
 		goto out;
 	ml_evidence_close(v);
 	v = NULL;
@@ -753,7 +817,7 @@ cmd_check(int argc, char **argv)
 out:
 	ml_evidence_close(v);
 	ml_ledger_close(l);
-	policies_free(&ps);
+	policies_free_all(&ps);
 	ml_findings_stream_free(fs);
 	if (!(rc == ML_EDENY || (rc == ML_EPOLICY && !e.msg[0])) && rc)
 		rc = cli_fail(&c, &e);
@@ -790,6 +854,24 @@ static const char policy_usage[] =
 	"mirror ('mlledger mirror --help'), signed here (keys never leave this\n"
 	"host) and posted (POST /add), the proof checked.\n";
 
+/* A policy FILE argument of policy lint and record: a path (a '/' or the
+ * .xml suffix) as given; a bare name is an id found on the policy path
+ * (policypath.h) into buf (ML_POLICYPATH_MAX), or, when no installed
+ * policy has it, a file of that name here, as before ids.  *out borrows
+ * arg or buf.  ML_EINPUT naming the id and the folders searched. */
+static int
+policy_file_arg(const char *arg, char *buf, const char **out, struct ml_err *e)
+{
+	*out = arg;
+	if (ml_gate_is_policy_file(arg))
+		return ML_OK;
+	if (ml_policypath_find(arg, buf, e) == ML_OK)
+		*out = buf;
+	else if (access(arg, F_OK) != 0)
+		return e->code;
+	return ML_OK;
+}
+
 static int
 policy_lint(int argc, char **argv)
 {
@@ -805,10 +887,13 @@ policy_lint(int argc, char **argv)
 	}
 	for (i = 0; i < c.nargs; i++) {
 		struct ml_policyset *p = NULL;
+		char buf[ML_POLICYPATH_MAX];
+		const char *file;
 		size_t w;
 
 		ml_err_clear(&e);
-		if ((rc = ml_policyset_load(c.args[i], NULL, 0, &p, &e))) {
+		if ((rc = policy_file_arg(c.args[i], buf, &file, &e)) ||
+		    (rc = ml_policyset_load(file, NULL, 0, &p, &e))) {
 			cli_fail(&c, &e);
 			if (worst == ML_OK || rc == ML_EPOLICY)
 				worst = rc;
@@ -816,7 +901,7 @@ policy_lint(int argc, char **argv)
 			/* warnings do not change the exit status */
 			for (w = 0; w < ml_policyset_warning_count(p); w++)
 				fprintf(stderr, "%s\n", ml_policyset_warning(p, w));
-			printf("ok: %s\n", c.args[i]);
+			printf("ok: %s\n", file);
 		}
 		ml_policyset_free(p);
 	}
@@ -919,7 +1004,8 @@ policy_record(int argc, char **argv)
 	struct ml_appended out;
 	struct ml_err e;
 	uint8_t digest[ML_SHA256_LEN];
-	char *text = NULL, ref[300];
+	char *text = NULL, ref[300], buf[ML_POLICYPATH_MAX];
+	const char *file = NULL;
 	json_t *pred = NULL;
 	size_t len = 0;
 	int rc;
@@ -934,12 +1020,13 @@ policy_record(int argc, char **argv)
 	if (c.nargs != 1 || !cli_get(&c, "key"))
 		return cli_failf(&c, ML_EINPUT, "expected FILE --key KEY");
 	if ((rc = cli_values(&c, "param", ps.param, MAX_PARAMS, &ps.nparams, &e)) ||
-	    (rc = ml_policyset_load(c.args[0], ps.param, ps.nparams, &set, &e)) ||
-	    (rc = ml_read_file(c.args[0], ML_MAX_FIELD, &text, &len, &e)))
+	    (rc = policy_file_arg(c.args[0], buf, &file, &e)) ||
+	    (rc = ml_policyset_load(file, ps.param, ps.nparams, &set, &e)) ||
+	    (rc = ml_read_file(file, ML_MAX_FIELD, &text, &len, &e)))
 		goto out;
 	if (strlen(text) != len || !ml_text_valid(text, len, "\n\t")) {
 		rc = ml_err_set(&e, ML_EINPUT, "%s: a recorded policy is UTF-8 text without NUL, CR "
-				"or other control characters but tab and newline", c.args[0]);
+				"or other control characters but tab and newline", file);
 		goto out;
 	}
 	snprintf(ref, sizeof ref, "%s@%s", ml_policyset_id(set), ml_policyset_version(set));
