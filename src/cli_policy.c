@@ -862,13 +862,17 @@ static const char policy_usage[] =
 static int
 policy_file_arg(const char *arg, char *buf, const char **out, struct ml_err *e)
 {
+	char why[sizeof e->msg];
+
 	*out = arg;
 	if (ml_gate_is_policy_file(arg))
 		return ML_OK;
 	if (ml_policypath_find(arg, buf, e) == ML_OK)
 		*out = buf;
-	else if (access(arg, F_OK) != 0)
-		return e->code;
+	else if (access(arg, F_OK) != 0) {
+		snprintf(why, sizeof why, "%s", e->msg);
+		return ml_err_set(e, ML_EINPUT, "%.128s: %s", arg, why);
+	}
 	return ML_OK;
 }
 

@@ -61,9 +61,8 @@ ml_policypath_find(const char *id, char *out, struct ml_err *e)
 	char searched[SEARCHED_MAX + 1] = "";
 
 	if (!id_valid(id))
-		return ml_err_set(e, ML_EINPUT, "policy %.*s: not a policy id (letters, digits, "
-				  "'.', '_', '-') nor a path (a '/' or the .xml suffix)",
-				  ML_POLICYPATH_ID_MAX, id);
+		return ml_err_set(e, ML_EINPUT, "not a policy id (letters, digits, '.', '_', "
+				  "'-') nor a path (a '/' or the .xml suffix)");
 	for (p = env; p && *p; p = *colon ? colon + 1 : colon) {
 		colon = strchr(p, ':');
 		if (!colon)
@@ -73,6 +72,6 @@ ml_policypath_find(const char *id, char *out, struct ml_err *e)
 	}
 	if (try_dir(ML_POLICY_DIR, strlen(ML_POLICY_DIR), id, out, searched))
 		return ML_OK;
-	return ml_err_set(e, ML_EINPUT, "policy %s: no %s.xml in %s (MLLEDGER_POLICY_PATH, then "
-			  "the installed policies)", id, id, searched[0] ? searched : "no folder");
+	return ml_err_set(e, ML_EINPUT, "no %s.xml in %s (MLLEDGER_POLICY_PATH, then the "
+			  "installed policies)", id, searched[0] ? searched : "no folder");
 }

@@ -25,10 +25,11 @@
 const char *ml_policypath_dir(void);
 
 /* Finds id's file: ML_OK and the path in out (ML_POLICYPATH_MAX bytes,
- * caller's); else ML_EINPUT with a one-line message naming the id and
- * every folder searched (an id of other than letters, digits, '.', '_' and
- * '-', or starting with '.', is refused the same way before any search).
- * out is written only on success. */
+ * caller's); else ML_EINPUT with a one-line message naming ID.xml and
+ * every folder searched, for the caller to prefix with where the id came
+ * from (an id of other than letters, digits, '.', '_' and '-', or starting
+ * with '.', is refused the same way before any search).  out is written
+ * only on success. */
 int ml_policypath_find(const char *id, char *out, struct ml_err *e);
 
 #endif
