@@ -378,7 +378,7 @@ uninstall:
 # install with PREFIX=/usr in a copy of $(BUILD), the policies by id, the
 # man pages under mandoc -T lint, the completion in bash, the uninstall.
 install-test: deps-check $(BIN)
-	@sh tests/install/run.sh
+	@BUILD=$(BUILD) sh tests/install/run.sh
 
 # make deb: the Debian package (debian/) built from a copy of the tracked
 # files in $(BUILD)/deb; make package-test installs it, runs it, lints it
