@@ -387,7 +387,7 @@ deb:
 	@sh tools/deb.sh $(BUILD)/deb
 
 package-test: deb
-	@sh tests/install/package.sh $(BUILD)/deb
+	@timeout 900 sh tests/install/package.sh $(BUILD)/deb
 
 clean:
 	rm -rf build build-check build-bench build-fuzz demo
