@@ -102,7 +102,9 @@ static const char gate_usage[] =
 	"mlledger clock-correct.\n\n"
 	"--policy ID takes the latest policy recorded in the ledger (mlledger policy\n"
 	"record) with its recorded params; a value with a '/' or ending in .xml is a\n"
-	"draft file.\n\n"
+	"draft file.  An ID the ledger does not hold is the installed file ID.xml\n"
+	"(MLLEDGER_POLICY_PATH, then the folder compiled in), as a draft; exit 2\n"
+	"naming the id, the ledger and the folders when there is none.\n\n"
 	"With --key, the decision is appended to the ledger as a signed SLSA\n"
 	"Verification Summary Attestation (kind gate: the recorded policies, every\n"
 	"param value, the checkpoint, evidence and findings digests, the verdict;\n"
@@ -827,8 +829,8 @@ done:
 }
 
 static const char policy_usage[] =
-	"usage: mlledger policy lint FILE...\n"
-	"       mlledger policy record FILE [--param NAME=VALUE]... --key KEY\n"
+	"usage: mlledger policy lint ID|FILE...\n"
+	"       mlledger policy record ID|FILE [--param NAME=VALUE]... --key KEY\n"
 	"                              [--passphrase-file F]\n"
 	"       mlledger policy test [--format text|json] [--require-coverage] FILE...\n\n"
 	"lint validates each policy file against policies/policy.xsd and compiles every\n"
@@ -843,6 +845,10 @@ static const char policy_usage[] =
 	"--require-coverage, every rule is covered), 1 when one does not, 2 for a usage\n"
 	"error or a missing file, 3 for an invalid test or policy file (naming file and\n"
 	"line), 5 for a storage error.\n\n"
+	"lint and record take a policy ID (no '/', no .xml suffix) for the installed\n"
+	"file ID.xml: the first folder of MLLEDGER_POLICY_PATH (colon-separated) that\n"
+	"has it, else the folder compiled in (mlledger(1), README \"Install\"); exit 2\n"
+	"naming the id and the folders when none has it.\n\n"
 	"record appends the policy file's exact bytes (and the --param values, which\n"
 	"every gate then uses) to the ledger as a `policy` entry, after lint passes:\n"
 	"gate, check and report take --policy ID for its latest recorded version, and\n"
