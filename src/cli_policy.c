@@ -133,24 +133,17 @@ struct policies {
 	char *installed[MAX_POLICIES];        /* path[i] when found by id (owned) */
 };
 
-/* --policy ID that the ledger has no policy of: the installed policy of
- * that id (policypath.h), a draft file from here on (path[i] names it;
- * load: compiled into p[i] too).  ID@VERSION and recorded IDs stay as they
- * are, and so does a name that is neither installed nor recorded but a
- * file here (ml_gate_policy_seq tells how to name it).  record: a recorded
- * decision takes no drafts, so an installed file only names the fix.
- * ML_EINPUT naming the id, the ledger and the folders searched. */
-static int
-policies_installed(struct policies *ps, struct ml_evidence *v, int record, int load,
-		   struct ml_err *e)
+int
+cli_policy_ids(struct ml_evidence *v, const char **paths, char **owned, size_t n, int record,
+	       struct ml_err *e)
 {
 	char path[ML_POLICYPATH_MAX], why[sizeof e->msg];
 	uint64_t seq;
 	size_t i;
 	int found, rc;
 
-	for (i = 0; i < ps->n; i++) {
-		const char *id = ps->path[i];
+	for (i = 0; i < n; i++) {
+		const char *id = paths[i];
 		if (ml_gate_is_policy_file(id) || strchr(id, '@'))
 			continue;
 		if ((rc = ml_evidence_newest(v, "policy", id, NULL, &seq, &found)))
@@ -159,7 +152,7 @@ policies_installed(struct policies *ps, struct ml_evidence *v, int record, int l
 			continue;
 		if (ml_policypath_find(id, path, e) != ML_OK) {
 			if (access(id, F_OK) == 0)
-				continue;
+				continue; /* ml_gate_policy_seq tells how to name it */
 			snprintf(why, sizeof why, "%s", e->msg);
 			return ml_err_set(e, ML_EINPUT, "--policy %.128s: no such policy is recorded "
 					  "in the ledger (mlledger policy record), and %s", id, why);
@@ -168,13 +161,28 @@ policies_installed(struct policies *ps, struct ml_evidence *v, int record, int l
 			return ml_err_set(e, ML_EINPUT, "--policy %.128s: no such policy is recorded "
 					  "in the ledger; the installed %.200s is a draft: mlledger "
 					  "policy record %.128s --key K first", id, path, id);
-		if (!(ps->installed[i] = strdup(path)))
+		if (!(owned[i] = strdup(path)))
 			return ml_err_set(e, ML_EIO, "out of memory");
-		ps->path[i] = ps->installed[i];
-		if (load && (rc = ml_policyset_load(ps->path[i], ps->param, ps->nparams, &ps->p[i],
-						    e)))
-			return rc;
+		paths[i] = owned[i];
 	}
+	return ML_OK;
+}
+
+/* cli_policy_ids over ps; load: the installed files compiled into p[]
+ * (check), as policies_load compiled the others. */
+static int
+policies_installed(struct policies *ps, struct ml_evidence *v, int record, int load,
+		   struct ml_err *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = cli_policy_ids(v, ps->path, ps->installed, ps->n, record, e)))
+		return rc;
+	for (i = 0; load && i < ps->n; i++)
+		if (ps->installed[i] && (rc = ml_policyset_load(ps->path[i], ps->param,
+								 ps->nparams, &ps->p[i], e)))
+			return rc;
 	return ML_OK;
 }
 

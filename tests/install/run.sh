@@ -109,6 +109,16 @@ out=$(MLLEDGER_POLICY_PATH=$T/none "$M" gate --policy nopolicy m@1 --env prod --
 [ $rc = 2 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q "nopolicy: no such policy is recorded in the ledger.*no nopolicy.xml in $T/none:/usr/share/mlledger/policies" &&
 	ok "gate: an id neither recorded nor installed exits 2, one line naming the id, the ledger and the folders" ||
 	bad "unknown id in gate: exit $rc: $out"
+MLLEDGER_POLICY_PATH=$PDIR "$M" report --from 2026-01-01 --to 2099-12-31 --format json \
+	--out r.json --policy monitoring >out 2>&1
+rc=$?; [ $rc = 0 ] && grep -q "\"file\": *\"$PDIR/monitoring.xml\"" r.json &&
+	ok "report --policy monitoring evaluates the installed file (named in the scope)" ||
+	bad "report by id: exit $rc: $(cat out)"
+out=$(MLLEDGER_POLICY_PATH=$T/none "$M" report --from 2026-01-01 --to 2099-12-31 --format json \
+	--out r2.json --policy monitoring 2>&1); rc=$?
+[ $rc = 2 ] && [ ! -e r2.json ] && echo "$out" | grep -q "monitoring: no such policy is recorded.*no monitoring.xml in $T/none:" &&
+	ok "report: an id neither recorded nor installed exits 2 and writes nothing" ||
+	bad "report, unknown id: exit $rc: $out"
 MLLEDGER_POLICY_PATH=$PDIR "$M" policy record production --key rita.key >out 2>&1 &&
 	grep -q "production@1.1.0 recorded" out && ok "policy record production records the installed file" ||
 	bad "policy record by id: $(cat out)"
