@@ -44,9 +44,13 @@ try_dir(const char *dir, size_t len, const char *id, char *out, char *searched)
 
 	if (len == 0)
 		return 0;
-	if (used < SEARCHED_MAX)
-		snprintf(searched + used, SEARCHED_MAX + 1 - used, "%s%.*s", used ? ":" : "",
-			 (int)len, dir);
+	if (used < SEARCHED_MAX) {
+		char *p = searched + used;
+		snprintf(p, SEARCHED_MAX + 1 - used, "%s%.*s", used ? ":" : "", (int)len, dir);
+		for (; *p; p++) /* the error stays one printable line */
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
 	n = snprintf(path, sizeof path, "%.*s/%s.xml", (int)len, dir, id);
 	if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;

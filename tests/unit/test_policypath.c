@@ -95,6 +95,11 @@ test_not_found(void **state)
 	assert_non_null(strstr(e.msg, ml_policypath_dir()));
 	assert_null(strchr(e.msg, '\n'));
 	assert_int_equal(ml_policypath_find("x", out, &e), ML_EINPUT); /* no .xml */
+	setpath("@/a\n\x1b[31m:@/b");
+	assert_int_equal(ml_policypath_find("dir", out, &e), ML_EINPUT);
+	assert_null(strchr(e.msg, '\n'));
+	assert_null(strchr(e.msg, '\x1b'));
+	assert_non_null(strstr(e.msg, "/a??[31m:"));
 }
 
 static void
