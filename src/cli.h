@@ -91,6 +91,17 @@ int cli_out_check(const struct cli *c, const char *opt, const char *path, int is
 		  struct ml_err *e);
 /* Opens the ledger of c. */
 int cli_open(const struct cli *c, int writable, struct ml_ledger **out, struct ml_err *e);
+/* --policy values of gate, check and report (cli_policy.c): each ID (no
+ * '/', no .xml suffix, no @VERSION) that session v holds no policy of is
+ * looked up as the installed file ID.xml (policypath.h); paths[i] then
+ * points to it, malloc'd in owned[i] (the caller frees owned[0..n), NULL
+ * or not).  A name neither recorded nor installed but a file here is left
+ * as it is.  record: an installed file is refused (a recorded decision
+ * takes no drafts).  ML_EINPUT naming the id, the ledger and the folders
+ * searched. */
+struct ml_evidence;
+int cli_policy_ids(struct ml_evidence *v, const char **paths, char **owned, size_t n,
+		   int record, struct ml_err *e);
 /* Progress on stderr when it is a terminal. */
 void cli_progress(void *ctx, uint64_t done, uint64_t total);
 void cli_progress_done(void);

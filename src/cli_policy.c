@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/tree.h>
 
 #include "cli.h"
 #include "remote.h"
 #include "evidence.h"
+#include "policypath.h"
 
 /* --as-of DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ): the evidence is the
  * prefix of entries whose effective time is at most DATE, evaluated at
@@ -100,7 +102,9 @@ static const char gate_usage[] =
 	"mlledger clock-correct.\n\n"
 	"--policy ID takes the latest policy recorded in the ledger (mlledger policy\n"
 	"record) with its recorded params; a value with a '/' or ending in .xml is a\n"
-	"draft file.\n\n"
+	"draft file.  An ID the ledger does not hold is the installed file ID.xml\n"
+	"(MLLEDGER_POLICY_PATH, then the folder compiled in), as a draft; exit 2\n"
+	"naming the id, the ledger and the folders when there is none.\n\n"
 	"With --key, the decision is appended to the ledger as a signed SLSA\n"
 	"Verification Summary Attestation (kind gate: the recorded policies, every\n"
 	"param value, the checkpoint, evidence and findings digests, the verdict;\n"
@@ -126,7 +130,61 @@ struct policies {
 	size_t n, nparams;
 	struct ml_policyset *p[MAX_POLICIES]; /* the files' (NULL for recorded ones) */
 	int64_t seq[MAX_POLICIES];            /* recorded ones' entries, else -1 */
+	char *installed[MAX_POLICIES];        /* path[i] when found by id (owned) */
 };
+
+int
+cli_policy_ids(struct ml_evidence *v, const char **paths, char **owned, size_t n, int record,
+	       struct ml_err *e)
+{
+	char path[ML_POLICYPATH_MAX], why[sizeof e->msg];
+	uint64_t seq;
+	size_t i;
+	int found, rc;
+
+	for (i = 0; i < n; i++) {
+		const char *id = paths[i];
+		if (ml_gate_is_policy_file(id) || strchr(id, '@'))
+			continue;
+		if ((rc = ml_evidence_newest(v, "policy", id, NULL, &seq, &found)))
+			return rc;
+		if (found)
+			continue;
+		if (ml_policypath_find(id, path, e) != ML_OK) {
+			if (access(id, F_OK) == 0)
+				continue; /* ml_gate_policy_seq tells how to name it */
+			snprintf(why, sizeof why, "%s", e->msg);
+			return ml_err_set(e, ML_EINPUT, "--policy %.128s: no such policy is recorded "
+					  "in the ledger (mlledger policy record), and %s", id, why);
+		}
+		if (record)
+			return ml_err_set(e, ML_EINPUT, "--policy %.128s: no such policy is recorded "
+					  "in the ledger; the installed %.200s is a draft: mlledger "
+					  "policy record %.128s --key K first", id, path, id);
+		if (!(owned[i] = strdup(path)))
+			return ml_err_set(e, ML_EIO, "out of memory");
+		paths[i] = owned[i];
+	}
+	return ML_OK;
+}
+
+/* cli_policy_ids over ps; load: the installed files compiled into p[]
+ * (check), as policies_load compiled the others. */
+static int
+policies_installed(struct policies *ps, struct ml_evidence *v, int record, int load,
+		   struct ml_err *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = cli_policy_ids(v, ps->path, ps->installed, ps->n, record, e)))
+		return rc;
+	for (i = 0; load && i < ps->n; i++)
+		if (ps->installed[i] && (rc = ml_policyset_load(ps->path[i], ps->param,
+								 ps->nparams, &ps->p[i], e)))
+			return rc;
+	return ML_OK;
+}
 
 /* The entries of the recorded policies among ps, from session v. */
 static int
@@ -149,10 +207,24 @@ policies_resolve(struct policies *ps, struct ml_evidence *v, struct ml_err *e)
 	return ML_OK;
 }
 
+/* The compiled sets (again: idempotent); path[] stays valid. */
 static void
 policies_free(struct policies *ps)
 {
 	ml_policyset_free_all(ps->p, ps->n);
+}
+
+/* Everything, path[] included (the installed files' paths). */
+static void
+policies_free_all(struct policies *ps)
+{
+	size_t i;
+
+	policies_free(ps);
+	for (i = 0; i < ps->n; i++) {
+		free(ps->installed[i]);
+		ps->installed[i] = NULL;
+	}
 }
 
 /* Collects the --policy and --param values and compiles every policy. */
@@ -530,6 +602,7 @@ cmd_gate(int argc, char **argv)
 		goto out;
 	if ((rc = cli_open(&c, record && !cli_server(&c), &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
+	    (rc = policies_installed(&ps, v, record, 0, &e)) ||
 	    (rc = gate_policies(&ps, v, pol, &npol, &e)))
 		goto out;
 	for (i = 0; i < ncs; i++) {
@@ -553,6 +626,7 @@ out:
 	free(subjects);
 	for (i = 0; i < npol; i++)
 		ml_gate_policy_free(&pol[i]);
+	policies_free_all(&ps);
 	ml_evidence_close(v);
 	ml_seckey_free(k);
 	ml_ledger_close(l);
@@ -724,7 +798,7 @@ cmd_check(int argc, char **argv)
 	}
 	if ((rc = policies_load(&c, &ps, &e)) || (rc = cli_open(&c, 0, &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
-	    (rc = policies_resolve(&ps, v, &e)))
+	    (rc = policies_installed(&ps, v, 0, 1, &e)) || (rc = policies_resolve(&ps, v, &e)))
 		goto out;
 	ml_evidence_close(v);
 	v = NULL;
@@ -753,7 +827,7 @@ cmd_check(int argc, char **argv)
 out:
 	ml_evidence_close(v);
 	ml_ledger_close(l);
-	policies_free(&ps);
+	policies_free_all(&ps);
 	ml_findings_stream_free(fs);
 	if (!(rc == ML_EDENY || (rc == ML_EPOLICY && !e.msg[0])) && rc)
 		rc = cli_fail(&c, &e);
@@ -763,8 +837,8 @@ done:
 }
 
 static const char policy_usage[] =
-	"usage: mlledger policy lint FILE...\n"
-	"       mlledger policy record FILE [--param NAME=VALUE]... --key KEY\n"
+	"usage: mlledger policy lint ID|FILE...\n"
+	"       mlledger policy record ID|FILE [--param NAME=VALUE]... --key KEY\n"
 	"                              [--passphrase-file F]\n"
 	"       mlledger policy test [--format text|json] [--require-coverage] FILE...\n\n"
 	"lint validates each policy file against policies/policy.xsd and compiles every\n"
@@ -779,6 +853,10 @@ static const char policy_usage[] =
 	"--require-coverage, every rule is covered), 1 when one does not, 2 for a usage\n"
 	"error or a missing file, 3 for an invalid test or policy file (naming file and\n"
 	"line), 5 for a storage error.\n\n"
+	"lint and record take a policy ID (no '/', no .xml suffix) for the installed\n"
+	"file ID.xml: the first folder of MLLEDGER_POLICY_PATH (colon-separated) that\n"
+	"has it, else the folder compiled in (mlledger(1), README \"Install\"); exit 2\n"
+	"naming the id and the folders when none has it.\n\n"
 	"record appends the policy file's exact bytes (and the --param values, which\n"
 	"every gate then uses) to the ledger as a `policy` entry, after lint passes:\n"
 	"gate, check and report take --policy ID for its latest recorded version, and\n"
@@ -789,6 +867,28 @@ static const char policy_usage[] =
 	"LOG.pub|--trust POLICY [--state FILE] [--mirror FILE]: looked up in the\n"
 	"mirror ('mlledger mirror --help'), signed here (keys never leave this\n"
 	"host) and posted (POST /add), the proof checked.\n";
+
+/* A policy FILE argument of policy lint and record: a path (a '/' or the
+ * .xml suffix) as given; a bare name is an id found on the policy path
+ * (policypath.h) into buf (ML_POLICYPATH_MAX), or, when no installed
+ * policy has it, a file of that name here, as before ids.  *out borrows
+ * arg or buf.  ML_EINPUT naming the id and the folders searched. */
+static int
+policy_file_arg(const char *arg, char *buf, const char **out, struct ml_err *e)
+{
+	char why[sizeof e->msg];
+
+	*out = arg;
+	if (ml_gate_is_policy_file(arg))
+		return ML_OK;
+	if (ml_policypath_find(arg, buf, e) == ML_OK)
+		*out = buf;
+	else if (access(arg, F_OK) != 0) {
+		snprintf(why, sizeof why, "%s", e->msg);
+		return ml_err_set(e, ML_EINPUT, "%.128s: %s", arg, why);
+	}
+	return ML_OK;
+}
 
 static int
 policy_lint(int argc, char **argv)
@@ -805,10 +905,13 @@ policy_lint(int argc, char **argv)
 	}
 	for (i = 0; i < c.nargs; i++) {
 		struct ml_policyset *p = NULL;
+		char buf[ML_POLICYPATH_MAX];
+		const char *file;
 		size_t w;
 
 		ml_err_clear(&e);
-		if ((rc = ml_policyset_load(c.args[i], NULL, 0, &p, &e))) {
+		if ((rc = policy_file_arg(c.args[i], buf, &file, &e)) ||
+		    (rc = ml_policyset_load(file, NULL, 0, &p, &e))) {
 			cli_fail(&c, &e);
 			if (worst == ML_OK || rc == ML_EPOLICY)
 				worst = rc;
@@ -816,7 +919,7 @@ policy_lint(int argc, char **argv)
 			/* warnings do not change the exit status */
 			for (w = 0; w < ml_policyset_warning_count(p); w++)
 				fprintf(stderr, "%s\n", ml_policyset_warning(p, w));
-			printf("ok: %s\n", c.args[i]);
+			printf("ok: %s\n", file);
 		}
 		ml_policyset_free(p);
 	}
@@ -919,7 +1022,8 @@ policy_record(int argc, char **argv)
 	struct ml_appended out;
 	struct ml_err e;
 	uint8_t digest[ML_SHA256_LEN];
-	char *text = NULL, ref[300];
+	char *text = NULL, ref[300], buf[ML_POLICYPATH_MAX];
+	const char *file = NULL;
 	json_t *pred = NULL;
 	size_t len = 0;
 	int rc;
@@ -934,12 +1038,13 @@ policy_record(int argc, char **argv)
 	if (c.nargs != 1 || !cli_get(&c, "key"))
 		return cli_failf(&c, ML_EINPUT, "expected FILE --key KEY");
 	if ((rc = cli_values(&c, "param", ps.param, MAX_PARAMS, &ps.nparams, &e)) ||
-	    (rc = ml_policyset_load(c.args[0], ps.param, ps.nparams, &set, &e)) ||
-	    (rc = ml_read_file(c.args[0], ML_MAX_FIELD, &text, &len, &e)))
+	    (rc = policy_file_arg(c.args[0], buf, &file, &e)) ||
+	    (rc = ml_policyset_load(file, ps.param, ps.nparams, &set, &e)) ||
+	    (rc = ml_read_file(file, ML_MAX_FIELD, &text, &len, &e)))
 		goto out;
 	if (strlen(text) != len || !ml_text_valid(text, len, "\n\t")) {
 		rc = ml_err_set(&e, ML_EINPUT, "%s: a recorded policy is UTF-8 text without NUL, CR "
-				"or other control characters but tab and newline", c.args[0]);
+				"or other control characters but tab and newline", file);
 		goto out;
 	}
 	snprintf(ref, sizeof ref, "%s@%s", ml_policyset_id(set), ml_policyset_version(set));

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "evidence.h"
+#include "gate.h"
 #include "note.h"
 #include "note_trust.h"
 #include "report.h"
@@ -38,6 +40,9 @@ static const char report_usage[] =
 	"Times are the authors' signed times; entries appended after --as-of\n"
 	"(default: now) are left out.  Same ledger, options, --as-of and\n"
 	"--generated-at (default: now) give the same bytes.\n"
+	"--policy ID is the latest policy of that id recorded by --as-of; an ID the\n"
+	"ledger does not hold is the installed ID.xml (MLLEDGER_POLICY_PATH, then the\n"
+	"folder compiled in; mlledger policy --help); a '/' or .xml names a file.\n"
 	"\n"
 	"--format csv      one NAME.csv per table in the folder --out, or the one\n"
 	"                  table --table NAME in the file --out\n"
@@ -616,6 +621,32 @@ open_ledger(struct cli *c, struct ml_ledger **l, struct ml_err *e)
 	return cli_has(c, "record") ? cli_open_append(c, l, e) : cli_open(c, 0, l, e);
 }
 
+/* The report's --policy IDs the ledger does not hold, as the installed
+ * files (cli_policy_ids), read from a session at the report's as-of time
+ * as the report's own policy loading does: ro->policies then points to
+ * rpol (n entries), the found paths malloc'd in owned (caller frees).
+ * Without such IDs the ledger is not read here. */
+static int
+policy_ids(struct ml_ledger *l, struct ml_report_opts *ro, const char **rpol, char **owned,
+	   struct ml_err *e)
+{
+	struct ml_evidence *v = NULL;
+	size_t i;
+	int rc, any = 0;
+
+	for (i = 0; i < ro->npolicies; i++) {
+		rpol[i] = ro->policies[i];
+		any |= !ml_gate_is_policy_file(rpol[i]) && !strchr(rpol[i], '@');
+	}
+	if (!any)
+		return ML_OK;
+	if ((rc = ml_evidence_open(l, ro->as_of_us, ML_EVIDENCE_HEAD, &v, e)) == ML_OK &&
+	    (rc = cli_policy_ids(v, rpol, owned, ro->npolicies, 0, e)) == ML_OK)
+		ro->policies = rpol;
+	ml_evidence_close(v);
+	return rc;
+}
+
 static int
 report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	   const struct ml_trust *pol, const struct ml_trust_clock *clk, struct ml_err *e)
@@ -630,9 +661,11 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	struct ml_append_item item = {0};
 	struct ml_appended app;
 	struct ml_err he;
-	const char *out = cli_get(c, "out");
+	const char *out = cli_get(c, "out"), *rpol[MAX_POLICIES];
+	char *owned[MAX_POLICIES] = {0};
 	json_t *model = NULL;
 	int64_t held_seq = -1;
+	size_t i;
 	int rc, record = cli_has(c, "record");
 
 	ml_err_clear(&he);
@@ -649,7 +682,8 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 		ro.held = held;
 		ro.held_trust = pol != NULL;
 	}
-	if (rc == ML_OK || ro.held_err) {
+	if ((rc == ML_OK || ro.held_err) &&
+	    (rc = policy_ids(l, &ro, rpol, owned, e)) == ML_OK) {
 		rc = ml_report_build(l, &ro, &model, e);
 		cli_progress_done();
 	}
@@ -696,6 +730,8 @@ out:
 	json_decref(model);
 	ml_ledger_close(l);
 	ml_seckey_free(k);
+	for (i = 0; i < MAX_POLICIES; i++)
+		free(owned[i]);
 	return rc;
 }
 

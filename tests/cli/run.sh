@@ -3201,7 +3201,7 @@ run "$M" policy test "$PT/none.tests.xml"
 want_err 2 'none.tests.xml: No such file'
 run "$M" policy test --help
 want_ok
-out_has '^usage: mlledger policy lint FILE'
+out_has '^usage: mlledger policy lint ID\|FILE'
 out_has 'policy test \[--format text\|json\] \[--require-coverage\] FILE'
 end
 
