@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "note.h"
@@ -226,6 +227,58 @@ cli_ledger_given(const struct cli *c)
 	return cli_get(c, "ledger") != NULL || global_ledger != NULL;
 }
 
+/* The --format values of each command (docs/CLI.md lists the JSON members
+ * each prints), the default first; why: what a command that refuses json
+ * prints instead.  A command not listed takes "text, json".  gate, check,
+ * report, population and reconcile check their own --format values
+ * (cli_parse_format or alike), so cli_parse sees "text" for them. */
+static const struct {
+	const char *cmd;
+	const char *allowed; /* ", "-separated, as printed in errors */
+	const char *why;     /* NULL when json is allowed */
+} cmd_formats[] = {
+	{"show", "text, json, raw", NULL},
+	{"checkpoint", "text", "its output is a C2SP signed checkpoint"},
+	{"log-key", "text", "its output is a C2SP verifier key line"},
+	{"witness-key", "text", "its output is a C2SP verifier key line"},
+	{"prove", "text", "its output is a c2sp.org/tlog-proof@v1 bundle"},
+	{"cosign", "text", "its output is a C2SP cosigned checkpoint"},
+	{"evidence", "text", "its output is the evidence XML the rules read"},
+	{"serve", "text", "it serves HTTP and prints no result"},
+	{"sample", "", "the sample has the population file's format"},
+};
+
+/* Checks --format of c against cmd_formats and sets c->json.  ML_EINPUT
+ * with a message naming --format and listing the allowed values. */
+static int
+check_format(struct cli *c)
+{
+	const char *fmt = cli_get(c, "format"), *allowed = "text, json", *why = NULL, *p;
+	size_t i, n;
+
+	for (i = 0; i < sizeof cmd_formats / sizeof cmd_formats[0]; i++)
+		if (!strcmp(c->cmd, cmd_formats[i].cmd)) {
+			allowed = cmd_formats[i].allowed;
+			why = cmd_formats[i].why;
+		}
+	c->json = 0;
+	if (!fmt)
+		return ML_OK;
+	for (p = allowed; *p; p += n + strspn(p + n, ", ")) {
+		n = strcspn(p, ",");
+		if (strlen(fmt) == n && !strncmp(p, fmt, n)) {
+			c->json = !strcmp(fmt, "json");
+			return ML_OK;
+		}
+	}
+	if (!*allowed)
+		return cli_failf(c, ML_EINPUT, "--format: not accepted, %s", why);
+	if (!strcmp(fmt, "json") && why)
+		return cli_failf(c, ML_EINPUT, "--format json: not accepted, %s (allowed: %s)",
+				 why, allowed);
+	return cli_failf(c, ML_EINPUT, "--format: must be one of %s", allowed);
+}
+
 int
 cli_parse(struct cli *c, int argc, char **argv, const char *spec)
 {
@@ -283,15 +336,7 @@ cli_parse(struct cli *c, int argc, char **argv, const char *spec)
 	c->ledger = cli_get(c, "ledger");
 	if (!c->ledger)
 		c->ledger = global_ledger ? global_ledger : (env && *env ? env : ML_DEFAULT_LEDGER);
-	{
-		const char *fmt = cli_get(c, "format");
-		if (fmt && strcmp(fmt, "text") && strcmp(fmt, "json") &&
-		    !(strcmp(fmt, "raw") == 0 && strcmp(c->cmd, "show") == 0))
-			return cli_failf(c, ML_EINPUT, "--format: text or json%s",
-					 strcmp(c->cmd, "show") ? "" : " or raw");
-		c->json = fmt && !strcmp(fmt, "json");
-	}
-	return ML_OK;
+	return check_format(c);
 }
 
 const char *
@@ -357,6 +402,51 @@ cli_failf(const struct cli *c, int code, const char *fmt, ...)
 	cli_progress_done();
 	fprintf(stderr, "mlledger: %s: %s\n", c->cmd, msg);
 	return code;
+}
+
+int
+cli_print_json(json_t *o, struct ml_err *e)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int bad;
+
+	json_decref(o);
+	if (!s)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	bad = puts(s) == EOF;
+	free(s);
+	return bad ? ml_err_set(e, ML_EIO, "standard output: write failed") : ML_OK;
+}
+
+int
+cli_print_written(const struct cli *c, const char *path, struct ml_err *e)
+{
+	if (c->json)
+		return cli_print_json(json_pack("{s:s}", "file", path), e);
+	printf("%s\n", path);
+	return ML_OK;
+}
+
+void
+cli_print_appended(const struct cli *c, const struct ml_appended *a, const char *prefix)
+{
+	char hex[65], t[21];
+
+	ml_hex_encode(a->leaf, sizeof a->leaf, hex);
+	if (a->existing)
+		fprintf(stderr, "mlledger: %s: %s%salready recorded at seq %llu\n", c->cmd,
+			prefix ? prefix : "", prefix ? ": " : "", (unsigned long long)a->seq);
+	if (c->json) {
+		ml_time_format(a->time_us, t);
+		printf("{\"seq\":%llu,\"leafHash\":\"sha256:%s\",\"time\":\"%s\"",
+		       (unsigned long long)a->seq, hex, t);
+		if (a->existing)
+			printf(",\"alreadyRecorded\":true,\"message\":\"already recorded at seq "
+			       "%llu\"", (unsigned long long)a->seq);
+		printf("}\n");
+	} else {
+		printf("%llu sha256:%s\n", (unsigned long long)a->seq, hex);
+	}
 }
 
 /* Reads the first line of a passphrase file into buf. */

@@ -65,6 +65,19 @@ int cli_fail(const struct cli *c, const struct ml_err *e);
 int cli_failf(const struct cli *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- results (docs/CLI.md: the formats and JSON members per command) --- */
+/* An appended entry: "SEQ sha256:LEAF", or with --format json one line
+ * {"seq","leafHash","time"[,"alreadyRecorded","message"]}.  A retry of a
+ * held entry is also said on stderr (prefix, e.g. a file name, or NULL). */
+struct ml_appended;
+void cli_print_appended(const struct cli *c, const struct ml_appended *a, const char *prefix);
+/* A file written (--out): its name, or with --format json {"file"}. */
+int cli_print_written(const struct cli *c, const char *path, struct ml_err *e);
+/* Prints o as one compact JSON line and frees it (o NULL: out of memory).
+ * ML_EIO when o is NULL or stdout fails. */
+struct json_t;
+int cli_print_json(struct json_t *o, struct ml_err *e);
+
 /* Loads a secret key named by --key, asking for a passphrase when it is
  * encrypted (--passphrase-file, MLLEDGER_PASSPHRASE_FILE, or the terminal). */
 int cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e);

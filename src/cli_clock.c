@@ -72,7 +72,7 @@ append_fix(struct cli *c, struct ml_ledger *l, const struct ml_seckey *k, uint64
 	struct ml_appended out;
 	struct ml_entry en;
 	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
-	char t[21], hex[65];
+	char t[21];
 	json_t *pred;
 	int rc;
 
@@ -96,10 +96,8 @@ append_fix(struct cli *c, struct ml_ledger *l, const struct ml_seckey *k, uint64
 		item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 1};
 		rc = ml_ledger_append(l, &item, 1, &out, e);
 	}
-	if (rc == ML_OK) {
-		ml_hex_encode(out.leaf, sizeof out.leaf, hex);
-		printf("%llu sha256:%s\n", (unsigned long long)out.seq, hex);
-	}
+	if (rc == ML_OK)
+		cli_print_appended(c, &out, NULL);
 	ml_statement_free(&st);
 	ml_buf_free(&payload);
 	ml_buf_free(&env);

@@ -34,7 +34,8 @@ cli_envelope_out(struct cli *c, struct ml_ledger *l, struct ml_buf *env,
 	if ((rc = ml_write_file_atomic(outp, env->data, env->len, 0644, !cli_has(c, "force"),
 				       e)))
 		return rc;
-	printf("%s\n", outp);
+	if ((rc = cli_print_written(c, outp, e)))
+		return rc;
 	if (l && note[0])
 		fprintf(stderr, "mlledger: %s: note: %s: countersign it ('mlledger sign "
 			"--countersign %s --key K.key --out FILE'), then 'mlledger submit'\n",

@@ -311,30 +311,6 @@ sign_from_cli(struct cli *c, struct ml_ledger *l, struct ml_seckey *k, struct ml
 	return rc;
 }
 
-/* Prints what an append produced; a retry of a held entry also says so on
- * stderr (where prefix, e.g. a file name, says which input it was). */
-static void
-print_appended(const struct cli *c, const struct ml_appended *a, const char *prefix)
-{
-	char hex[65], t[21];
-
-	ml_hex_encode(a->leaf, sizeof a->leaf, hex);
-	if (a->existing)
-		fprintf(stderr, "mlledger: %s: %s%salready recorded at seq %llu\n", c->cmd,
-			prefix ? prefix : "", prefix ? ": " : "", (unsigned long long)a->seq);
-	if (c->json) {
-		ml_time_format(a->time_us, t);
-		printf("{\"seq\":%llu,\"leafHash\":\"sha256:%s\",\"time\":\"%s\"",
-		       (unsigned long long)a->seq, hex, t);
-		if (a->existing)
-			printf(",\"alreadyRecorded\":true,\"message\":\"already recorded at seq "
-			       "%llu\"", (unsigned long long)a->seq);
-		printf("}\n");
-	} else {
-		printf("%llu sha256:%s\n", (unsigned long long)a->seq, hex);
-	}
-}
-
 /* record --server: the statement is built against the mirror (digests of
  * recorded versions, the origin), signed here, posted (POST /add), its
  * proof and the state checked. */
@@ -360,7 +336,7 @@ record_remote(struct cli *c, struct ml_err *e)
 	memcpy(out.leaf, a.leaf, sizeof out.leaf);
 	out.time_us = a.time_us;
 	out.existing = a.existing;
-	print_appended(c, &out, NULL);
+	cli_print_appended(c, &out, NULL);
 out:
 	ml_remote_added_free(&a);
 	ml_remote_close(r);
@@ -401,7 +377,7 @@ cmd_record(int argc, char **argv)
 	item.signed_by = ml_seckey_public(k);
 	item.statement = NULL;
 	if ((rc = ml_ledger_append(l, &item, 1, &out, &e)) == ML_OK)
-		print_appended(&c, &out, NULL);
+		cli_print_appended(&c, &out, NULL);
 out:
 	ml_seckey_free(k);
 	ml_ledger_close(l);
@@ -530,7 +506,7 @@ submit_remote(struct cli *c, struct ml_err *e)
 		memcpy(out.leaf, a.leaf, sizeof out.leaf);
 		out.time_us = a.time_us;
 		out.existing = a.existing;
-		print_appended(c, &out, c->args[i]);
+		cli_print_appended(c, &out, c->args[i]);
 		ml_remote_added_free(&a);
 	}
 	ml_remote_close(r);
@@ -610,7 +586,7 @@ cmd_submit(int argc, char **argv)
 		goto done;
 	}
 	for (i = 0; i < c.nargs; i++)
-		print_appended(&c, &out[i], c.args[i]);
+		cli_print_appended(&c, &out[i], c.args[i]);
 done:
 	for (i = 0; bufs && i < c.nargs; i++)
 		free(bufs[i]);
