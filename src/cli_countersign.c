@@ -111,7 +111,7 @@ cli_countersign(struct cli *c)
 		if (strcmp(c->opts[i].name, "countersign") && strcmp(c->opts[i].name, "key") &&
 		    strcmp(c->opts[i].name, "passphrase-file") && strcmp(c->opts[i].name, "out") &&
 		    strcmp(c->opts[i].name, "force") && strcmp(c->opts[i].name, "pub") &&
-		    strcmp(c->opts[i].name, "ledger"))
+		    strcmp(c->opts[i].name, "ledger") && strcmp(c->opts[i].name, "format"))
 			return cli_failf(c, ML_EINPUT, "--%s is not an option of sign "
 					 "--countersign", c->opts[i].name);
 	if (c->nargs)
