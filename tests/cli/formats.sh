@@ -228,6 +228,16 @@ for f in d["files"]:
 EOF
 	nok "export --format json lists the files the folder holds" "$(cat out)"
 
+# ---- a ledger server's client --------------------------------------------------
+. "$here/serverlib.sh"
+if serve_start fj "$MLLEDGER_LEDGER"; then
+	json "mirror --format json: the copy, its entries" one 'mirror="mir.db" entries new created=true' \
+		"$M" mirror --server "$SERVE_URL" --log-key log.pub --out mir.db --format json
+	serve_stop fj
+else
+	nok "mirror --format json: the copy, its entries" "the server did not start"
+fi
+
 # ---- reports ----------------------------------------------------------------
 today=$(date -u +%Y-%m-%d)
 "$M" report --from "$today" --to "$today" --format md --out r.md --sign keys/aud.key --record \
