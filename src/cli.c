@@ -119,6 +119,8 @@ static const char usage_text[] =
 	"                                     then: deciding entries, inclusion proofs\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
+	"--format json: every command that prints a result (docs/CLI.md lists the\n"
+	"members); checkpoint, log-key, witness-key, prove, cosign, evidence refuse it.\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
 	"Outputs: an existing file only with --force; never the ledger, its -wal, -shm,\n"
 	"-journal or log key, a secret key or a folder of keys.  Inputs: regular files.\n"
