@@ -301,6 +301,15 @@ fails "import: a bad member is named as the file spells it, with its line" 2 \
 printf '{"payload":"x","payloadType":"y","signatures":[]}\n' >junk.env
 fails "submit: the second file of three is named" 2 '^mlledger: submit: junk\.env: .*\(nothing was written\)$' \
 	"$M" submit ok1.env junk.env ok2.env
+# import: a statement that conflicts with a held entry is named by its line
+# (ml_err.index) and the entry by its seq (ml_err.seq)
+HELD=$("$M" record deployment m@1 --env dev --idempotency-key dep-k --key keys/ci.key | cut -d' ' -f1)
+printf '%s\n' '{"kind":"deployment","subject":"m@1","environment":"staging"}' \
+	'{"kind":"deployment","subject":"m@1","environment":"staging"}' \
+	'{"kind":"deployment","subject":"m@1","environment":"staging","idempotencyKey":"dep-k"}' >conflict.jsonl
+fails "import: a conflict names its line and the held entry's seq" 7 \
+	"^mlledger: import: conflict\.jsonl:3: conflict: .* already recorded at seq $HELD with other content .*\(nothing was written\)$" \
+	"$M" import conflict.jsonl --key keys/ci.key
 # errors stay one line on stderr in JSON mode, stdout empty
 fails "errors in JSON mode stay one line on stderr" 2 '^mlledger: record: --env is required$' \
 	"$M" record approval m@1 --decision approve --key keys/app.key --format json
