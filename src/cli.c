@@ -406,6 +406,48 @@ cli_failf(const struct cli *c, int code, const char *fmt, ...)
 	return code;
 }
 
+/* The one table of which option gives which statement member, for every
+ * command that builds a statement from options (record, sign, key enroll,
+ * key revoke, clock-correct): copy marks the plain strings record and sign
+ * copy into the request as they are.  A member path ("person.email") comes
+ * before its prefix ("person"). */
+const struct cli_member cli_members[] = {
+	{"uri", "uri", 1},         {"env", "environment", 1}, {"decision", "decision", 1},
+	{"comment", "comment", 1}, {"rule", "rule", 1},       {"expires", "expires", 1},
+	{"reason", "reason", 1},   {"ticket", "ticket", 1},   {"severity", "severity", 1},
+	{"description", "description", 1}, {"parent", "parent", 1}, {"digest", "digest", 1},
+	{"set", "properties", 0},  {"metric", "metrics", 0},  {"dataset", "datasets", 0},
+	{"dataset", "dataset", 0}, {"role", "roles", 0},      {"name", "person.name", 0},
+	{"email", "person.email", 0}, {"employee-id", "person.employeeId", 0},
+	{"x509-sha256", "person.x509", 0}, {"oidc-issuer, --oidc-subject", "person.oidc", 0},
+	{"person", "person", 0},   {NULL, NULL, 0},
+};
+
+void
+cli_flag_error(struct ml_err *e)
+{
+	char msg[sizeof e->msg], want[96];
+	const char *p;
+	size_t i, n;
+
+	snprintf(msg, sizeof msg, "%s", e->msg);
+	for (i = 0; cli_members[i].opt; i++) {
+		snprintf(want, sizeof want, ": field \"%s\" is required", cli_members[i].member);
+		if ((p = strstr(msg, want)) && !strcmp(p, want) &&
+		    strcspn(msg, ": ") == (size_t)(p - msg)) { /* "KIND: field ..." */
+			ml_err_set(e, e->code, "--%s is required", cli_members[i].opt);
+			return;
+		}
+		n = strlen(cli_members[i].member);
+		if (!strncmp(msg, cli_members[i].member, n) &&
+		    (msg[n] == ':' || msg[n] == '.' || msg[n] == ' ')) {
+			ml_err_set(e, e->code, "--%s%s%s", cli_members[i].opt,
+				   msg[n] == ':' ? "" : " ", msg + n + (msg[n] != ':'));
+			return;
+		}
+	}
+}
+
 int
 cli_print_json(json_t *o, struct ml_err *e)
 {

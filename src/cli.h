@@ -65,6 +65,21 @@ int cli_fail(const struct cli *c, const struct ml_err *e);
 int cli_failf(const struct cli *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- errors naming options (docs/CLI.md, "Errors") ----------------------- */
+struct cli_member {
+	const char *opt;    /* without the leading "--" */
+	const char *member; /* the statement member, or a path "person.email" */
+	int copy;           /* record/sign copy the value into the request as is */
+};
+/* The one option -> member table, ended by {NULL}. */
+extern const struct cli_member cli_members[];
+/* Rewrites an error of the statement or request module about a member
+ * (`MEMBER: ...`, `MEMBER.NAME: ...`, `KIND: field "MEMBER" is required`)
+ * to name the option the value came from (`--env is required`,
+ * `--decision: must be one of approve, reject`); other errors are left.
+ * For commands whose statement members all come from options. */
+void cli_flag_error(struct ml_err *e);
+
 /* ---- results (docs/CLI.md: the formats and JSON members per command) --- */
 /* An appended entry: "SEQ sha256:LEAF", or with --format json one line
  * {"seq","leafHash","time"[,"alreadyRecorded","message"]}.  A retry of a

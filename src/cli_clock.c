@@ -88,8 +88,9 @@ append_fix(struct cli *c, struct ml_ledger *l, const struct ml_seckey *k, uint64
 			       "reason", cli_get(c, "reason"), ML_ORIGIN_MEMBER,
 			       ml_ledger_origin(l))))
 		return ml_err_set(e, ML_EINPUT, "--reason: invalid UTF-8");
-	rc = ml_statement_encode_parsed(ML_KIND_CLOCK_CORRECTION, ml_ledger_origin(l), leaf, pred,
-					&payload, &st, e);
+	if ((rc = ml_statement_encode_parsed(ML_KIND_CLOCK_CORRECTION, ml_ledger_origin(l), leaf,
+					     pred, &payload, &st, e)))
+		cli_flag_error(e); /* reason: from --reason */
 	if (rc == ML_OK)
 		rc = ml_envelope_sign(k, payload.data, payload.len, &env, e);
 	if (rc == ML_OK) {

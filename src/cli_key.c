@@ -164,9 +164,13 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 	int rc;
 
 	if ((rc = cli_load_key(c, &k, e)) ||
-	    (rc = ml_request_bind_origin(req, ml_ledger_origin(l), NULL, e)) ||
-	    (rc = ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &payload, e)) ||
-	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
+	    (rc = ml_request_bind_origin(req, ml_ledger_origin(l), NULL, e)))
+		goto out;
+	if ((rc = ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &payload, e))) {
+		cli_flag_error(e); /* the members came from options */
+		goto out;
+	}
+	if ((rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
 		goto out;
 	if (cli_get(c, "out")) { /* for a countersignature (dual control) */
 		rc = cli_envelope_out(c, l, &env, ml_seckey_public(k), NULL, e);
@@ -233,6 +237,7 @@ person_from_cli(const struct cli *c, const char *keyname, json_t **out, struct m
 							      "sub", sub)))
 		goto bad;
 	if ((rc = ml_person_check(who, e))) {
+		cli_flag_error(e); /* person.email: -> --email: */
 		json_decref(who);
 		return rc;
 	}

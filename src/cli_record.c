@@ -205,50 +205,6 @@ add_idempotency_key(const struct cli *c, json_t *req, struct ml_err *e)
 	return ML_OK;
 }
 
-/* The one table of which option fills which request member: copy marks
- * the plain string options copied as they are; the others are built by
- * request_from_cli.  flag_error maps member errors back to the options. */
-static const struct {
-	const char *opt, *member;
-	int copy;
-} opt_members[] = {
-	{"uri", "uri", 1},         {"env", "environment", 1}, {"decision", "decision", 1},
-	{"comment", "comment", 1}, {"rule", "rule", 1},       {"expires", "expires", 1},
-	{"reason", "reason", 1},   {"ticket", "ticket", 1},   {"severity", "severity", 1},
-	{"description", "description", 1}, {"parent", "parent", 1}, {"digest", "digest", 1},
-	{"set", "properties", 0},  {"metric", "metrics", 0},  {"dataset", "datasets", 0},
-	{"dataset", "dataset", 0},
-};
-
-/* Rewrites an error of the statement or request module about a member
- * (`MEMBER: ...`, `MEMBER.NAME: ...`, `KIND: field "MEMBER" is required`)
- * to name the option the value came from (`--env is required`,
- * `--decision: must be one of approve, reject`).  Others are left. */
-static void
-flag_error(struct ml_err *e)
-{
-	char msg[sizeof e->msg], want[96];
-	const char *p;
-	size_t i, n;
-
-	snprintf(msg, sizeof msg, "%s", e->msg);
-	for (i = 0; i < sizeof opt_members / sizeof opt_members[0]; i++) {
-		snprintf(want, sizeof want, ": field \"%s\" is required", opt_members[i].member);
-		if ((p = strstr(msg, want)) && !strcmp(p, want) &&
-		    strcspn(msg, ": ") == (size_t)(p - msg)) { /* "KIND: field ..." */
-			ml_err_set(e, e->code, "--%s is required", opt_members[i].opt);
-			return;
-		}
-		n = strlen(opt_members[i].member);
-		if (!strncmp(msg, opt_members[i].member, n) &&
-		    (msg[n] == ':' || msg[n] == '.' || msg[n] == ' ')) {
-			ml_err_set(e, e->code, "--%s%s%s", opt_members[i].opt,
-				   msg[n] == ':' ? "" : " ", msg + n + (msg[n] != ':'));
-			return;
-		}
-	}
-}
-
 /* Turns the command line into a request object (README "Import format"). */
 static int
 request_from_cli(const struct cli *c, enum ml_kind kind, json_t **out, struct ml_err *e)
@@ -267,11 +223,11 @@ request_from_cli(const struct cli *c, enum ml_kind kind, json_t **out, struct ml
 			return ml_err_set(e, ML_EINPUT, "--%s is not an option of %s %s",
 					  c->opts[k].name, c->cmd, ml_kind_name(kind));
 		}
-	for (i = 0; i < sizeof opt_members / sizeof opt_members[0]; i++) {
-		const char *v = opt_members[i].copy ? cli_get(c, opt_members[i].opt) : NULL;
-		if (v && json_object_set_new(req, opt_members[i].member, json_string(v)) != 0) {
+	for (i = 0; cli_members[i].opt; i++) {
+		const char *v = cli_members[i].copy ? cli_get(c, cli_members[i].opt) : NULL;
+		if (v && json_object_set_new(req, cli_members[i].member, json_string(v)) != 0) {
 			json_decref(req);
-			return ml_err_set(e, ML_EINPUT, "--%s: invalid UTF-8", opt_members[i].opt);
+			return ml_err_set(e, ML_EINPUT, "--%s: invalid UTF-8", cli_members[i].opt);
 		}
 	}
 	for (k = 0; k < c->nopts; k++) {
@@ -342,7 +298,7 @@ sign_from_cli(struct cli *c, struct ml_ledger *l, struct ml_seckey *k, struct ml
 		return rc;
 	}
 	if ((rc = ml_request_build(req, resolve_ledger, &r, ml_now_us(), &kind, &payload, e)))
-		flag_error(e);
+		cli_flag_error(e);
 	json_decref(req);
 	if (rc == ML_OK)
 		rc = ml_envelope_sign(k, payload.data, payload.len, env, e);

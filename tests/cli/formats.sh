@@ -287,6 +287,14 @@ fails "a repeated --metric is named as the option" 2 '^mlledger: record: --metri
 	"$M" record evaluation m@1 --metric auc=1 --metric auc=2 --key keys/val.key
 fails "sign names the option too" 2 '^mlledger: sign: --decision: must be one of approve, reject$' \
 	"$M" sign approval m@1 --env prod --decision maybe --key keys/app.key --out x.env
+fails "key enroll: a bad --email is named as the option" 2 '^mlledger: key enroll: --email: ' \
+	"$M" key enroll keys/txt.pub --holder-key keys/txt.key --role engineer --email x --key keys/admin.key
+fails "key enroll: a bad --role is named as the option" 2 '^mlledger: key enroll: --role: ' \
+	"$M" key enroll keys/txt.pub --holder-key keys/txt.key --role 'a b' --key keys/admin.key
+fails "key revoke: an empty --reason is named as the option" 2 '^mlledger: key revoke: --reason: must not be empty$' \
+	"$M" key revoke ci --reason '' --key keys/admin.key
+fails "clock-correct: an empty --reason is named as the option" 2 '^mlledger: clock-correct: --reason: must not be empty$' \
+	"$M" clock-correct --reason '' --from 1 --key keys/admin.key
 fails "log --kind lists the kinds" 2 '^mlledger: log: --kind: unknown kind "modle"; must be one of genesis, .*, model, .*report$' \
 	"$M" log --kind modle
 # an import names the member, as the file spells it, and its line
