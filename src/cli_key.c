@@ -23,6 +23,7 @@ static const char key_usage[] =
 	"                          --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger key list [--format text|json]\n"
+	"  each takes --format json: one JSON object (key list: an array; docs/CLI.md)\n"
 	"  PERSON: [--person ID] [--name TEXT] [--email ADDR] [--employee-id ID]\n"
 	"          [--x509-sha256 HEX] [--oidc-issuer https://... --oidc-subject SUB]\n"
 	"\n"
