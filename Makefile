@@ -204,6 +204,7 @@ cli: deps-check $(BIN) $(LOADTEST) $(BUILD)/faults/fault_step.so
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/backup.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/dualcontrol.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/identity.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/formats.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/reportheld.sh
 	@MLLEDGER=$(abspath $(BIN)) FAULT_SHIM=$(abspath $(BUILD)/faults/fault_step.so) \
 	  sh tests/cli/reportrecord.sh

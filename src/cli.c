@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "note.h"
@@ -119,6 +120,8 @@ static const char usage_text[] =
 	"                                     then: deciding entries, inclusion proofs\n"
 	"\n"
 	"Options: --ledger PATH (or MLLEDGER_LEDGER; default " ML_DEFAULT_LEDGER ").\n"
+	"--format json: every command that prints a result (docs/CLI.md lists the\n"
+	"members); checkpoint, log-key, witness-key, prove, cosign, evidence refuse it.\n"
 	"Passphrases: --passphrase-file F, MLLEDGER_PASSPHRASE_FILE, or the terminal.\n"
 	"Outputs: an existing file only with --force; never the ledger, its -wal, -shm,\n"
 	"-journal or log key, a secret key or a folder of keys.  Inputs: regular files.\n"
@@ -227,6 +230,58 @@ cli_ledger_given(const struct cli *c)
 	return cli_get(c, "ledger") != NULL || global_ledger != NULL;
 }
 
+/* The --format values of each command (docs/CLI.md lists the JSON members
+ * each prints), the default first; why: what a command that refuses json
+ * prints instead.  A command not listed takes "text, json".  gate, check,
+ * report, population and reconcile check their own --format values
+ * (cli_parse_format or alike), so cli_parse sees "text" for them. */
+static const struct {
+	const char *cmd;
+	const char *allowed; /* ", "-separated, as printed in errors */
+	const char *why;     /* NULL when json is allowed */
+} cmd_formats[] = {
+	{"show", "text, json, raw", NULL},
+	{"checkpoint", "text", "its output is a C2SP signed checkpoint"},
+	{"log-key", "text", "its output is a C2SP verifier key line"},
+	{"witness-key", "text", "its output is a C2SP verifier key line"},
+	{"prove", "text", "its output is a c2sp.org/tlog-proof@v1 bundle"},
+	{"cosign", "text", "its output is a C2SP cosigned checkpoint"},
+	{"evidence", "text", "its output is the evidence XML the rules read"},
+	{"serve", "text", "it serves HTTP and prints no result"},
+	{"sample", "", "the sample has the population file's format"},
+};
+
+/* Checks --format of c against cmd_formats and sets c->json.  ML_EINPUT
+ * with a message naming --format and listing the allowed values. */
+static int
+check_format(struct cli *c)
+{
+	const char *fmt = cli_get(c, "format"), *allowed = "text, json", *why = NULL, *p;
+	size_t i, n;
+
+	for (i = 0; i < sizeof cmd_formats / sizeof cmd_formats[0]; i++)
+		if (!strcmp(c->cmd, cmd_formats[i].cmd)) {
+			allowed = cmd_formats[i].allowed;
+			why = cmd_formats[i].why;
+		}
+	c->json = 0;
+	if (!fmt)
+		return ML_OK;
+	for (p = allowed; *p; p += n + strspn(p + n, ", ")) {
+		n = strcspn(p, ",");
+		if (strlen(fmt) == n && !strncmp(p, fmt, n)) {
+			c->json = !strcmp(fmt, "json");
+			return ML_OK;
+		}
+	}
+	if (!*allowed)
+		return cli_failf(c, ML_EINPUT, "--format: not accepted, %s", why);
+	if (!strcmp(fmt, "json") && why)
+		return cli_failf(c, ML_EINPUT, "--format json: not accepted, %s (allowed: %s)",
+				 why, allowed);
+	return cli_failf(c, ML_EINPUT, "--format: must be one of %s", allowed);
+}
+
 int
 cli_parse(struct cli *c, int argc, char **argv, const char *spec)
 {
@@ -284,15 +339,7 @@ cli_parse(struct cli *c, int argc, char **argv, const char *spec)
 	c->ledger = cli_get(c, "ledger");
 	if (!c->ledger)
 		c->ledger = global_ledger ? global_ledger : (env && *env ? env : ML_DEFAULT_LEDGER);
-	{
-		const char *fmt = cli_get(c, "format");
-		if (fmt && strcmp(fmt, "text") && strcmp(fmt, "json") &&
-		    !(strcmp(fmt, "raw") == 0 && strcmp(c->cmd, "show") == 0))
-			return cli_failf(c, ML_EINPUT, "--format: text or json%s",
-					 strcmp(c->cmd, "show") ? "" : " or raw");
-		c->json = fmt && !strcmp(fmt, "json");
-	}
-	return ML_OK;
+	return check_format(c);
 }
 
 const char *
@@ -358,6 +405,93 @@ cli_failf(const struct cli *c, int code, const char *fmt, ...)
 	cli_progress_done();
 	fprintf(stderr, "mlledger: %s: %s\n", c->cmd, msg);
 	return code;
+}
+
+/* The one table of which option gives which statement member, for every
+ * command that builds a statement from options (record, sign, key enroll,
+ * key revoke, clock-correct): copy marks the plain strings record and sign
+ * copy into the request as they are.  A member path ("person.email") comes
+ * before its prefix ("person"). */
+const struct cli_member cli_members[] = {
+	{"uri", "uri", 1},         {"env", "environment", 1}, {"decision", "decision", 1},
+	{"comment", "comment", 1}, {"rule", "rule", 1},       {"expires", "expires", 1},
+	{"reason", "reason", 1},   {"ticket", "ticket", 1},   {"severity", "severity", 1},
+	{"description", "description", 1}, {"parent", "parent", 1}, {"digest", "digest", 1},
+	{"set", "properties", 0},  {"metric", "metrics", 0},  {"dataset", "datasets", 0},
+	{"dataset", "dataset", 0}, {"role", "roles", 0},      {"name", "person.name", 0},
+	{"email", "person.email", 0}, {"employee-id", "person.employeeId", 0},
+	{"x509-sha256", "person.x509", 0}, {"oidc-issuer, --oidc-subject", "person.oidc", 0},
+	{"person", "person", 0},   {NULL, NULL, 0},
+};
+
+void
+cli_flag_error(struct ml_err *e)
+{
+	char msg[sizeof e->msg], want[96];
+	const char *p;
+	size_t i, n;
+
+	snprintf(msg, sizeof msg, "%s", e->msg);
+	for (i = 0; cli_members[i].opt; i++) {
+		snprintf(want, sizeof want, ": field \"%s\" is required", cli_members[i].member);
+		if ((p = strstr(msg, want)) && !strcmp(p, want) &&
+		    strcspn(msg, ": ") == (size_t)(p - msg)) { /* "KIND: field ..." */
+			ml_err_set(e, e->code, "--%s is required", cli_members[i].opt);
+			return;
+		}
+		n = strlen(cli_members[i].member);
+		if (!strncmp(msg, cli_members[i].member, n) &&
+		    (msg[n] == ':' || msg[n] == '.' || msg[n] == ' ')) {
+			ml_err_set(e, e->code, "--%s%s%s", cli_members[i].opt,
+				   msg[n] == ':' ? "" : " ", msg + n + (msg[n] != ':'));
+			return;
+		}
+	}
+}
+
+int
+cli_print_json(json_t *o, struct ml_err *e)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int bad;
+
+	json_decref(o);
+	if (!s)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	bad = puts(s) == EOF;
+	free(s);
+	return bad ? ml_err_set(e, ML_EIO, "standard output: write failed") : ML_OK;
+}
+
+int
+cli_print_written(const struct cli *c, const char *path, struct ml_err *e)
+{
+	if (c->json)
+		return cli_print_json(json_pack("{s:s}", "file", path), e);
+	printf("%s\n", path);
+	return ML_OK;
+}
+
+void
+cli_print_appended(const struct cli *c, const struct ml_appended *a, const char *prefix)
+{
+	char hex[65], t[21];
+
+	ml_hex_encode(a->leaf, sizeof a->leaf, hex);
+	if (a->existing)
+		fprintf(stderr, "mlledger: %s: %s%salready recorded at seq %llu\n", c->cmd,
+			prefix ? prefix : "", prefix ? ": " : "", (unsigned long long)a->seq);
+	if (c->json) {
+		ml_time_format(a->time_us, t);
+		printf("{\"seq\":%llu,\"leafHash\":\"sha256:%s\",\"time\":\"%s\"",
+		       (unsigned long long)a->seq, hex, t);
+		if (a->existing)
+			printf(",\"alreadyRecorded\":true,\"message\":\"already recorded at seq "
+			       "%llu\"", (unsigned long long)a->seq);
+		printf("}\n");
+	} else {
+		printf("%llu sha256:%s\n", (unsigned long long)a->seq, hex);
+	}
 }
 
 /* Reads the first line of a passphrase file into buf. */

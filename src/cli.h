@@ -65,6 +65,34 @@ int cli_fail(const struct cli *c, const struct ml_err *e);
 int cli_failf(const struct cli *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- errors naming options (docs/CLI.md, "Errors") ----------------------- */
+struct cli_member {
+	const char *opt;    /* without the leading "--" */
+	const char *member; /* the statement member, or a path "person.email" */
+	int copy;           /* record/sign copy the value into the request as is */
+};
+/* The one option -> member table, ended by {NULL}. */
+extern const struct cli_member cli_members[];
+/* Rewrites an error of the statement or request module about a member
+ * (`MEMBER: ...`, `MEMBER.NAME: ...`, `KIND: field "MEMBER" is required`)
+ * to name the option the value came from (`--env is required`,
+ * `--decision: must be one of approve, reject`); other errors are left.
+ * For commands whose statement members all come from options. */
+void cli_flag_error(struct ml_err *e);
+
+/* ---- results (docs/CLI.md: the formats and JSON members per command) --- */
+/* An appended entry: "SEQ sha256:LEAF", or with --format json one line
+ * {"seq","leafHash","time"[,"alreadyRecorded","message"]}.  A retry of a
+ * held entry is also said on stderr (prefix, e.g. a file name, or NULL). */
+struct ml_appended;
+void cli_print_appended(const struct cli *c, const struct ml_appended *a, const char *prefix);
+/* A file written (--out): its name, or with --format json {"file"}. */
+int cli_print_written(const struct cli *c, const char *path, struct ml_err *e);
+/* Prints o as one compact JSON line and frees it (o NULL: out of memory).
+ * ML_EIO when o is NULL or stdout fails. */
+struct json_t;
+int cli_print_json(struct json_t *o, struct ml_err *e);
+
 /* Loads a secret key named by --key, asking for a passphrase when it is
  * encrypted (--passphrase-file, MLLEDGER_PASSPHRASE_FILE, or the terminal). */
 int cli_load_key(const struct cli *c, struct ml_seckey **out, struct ml_err *e);

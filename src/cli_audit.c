@@ -173,7 +173,7 @@ cmd_population(int argc, char **argv)
 		return cli_failf(&c, ML_EINPUT, "unexpected argument \"%.40s\" (see --help)",
 				 c.args[0]);
 	if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "json"))
-		return cli_failf(&c, ML_EINPUT, "--format: csv or json");
+		return cli_failf(&c, ML_EINPUT, "--format: must be one of csv, json");
 	if ((rc = cli_values(&c, "kind", kv, 64, &nk, &e)))
 		return cli_fail(&c, &e);
 	if (!nk) {
@@ -464,7 +464,7 @@ cmd_reconcile(int argc, char **argv)
 		return ML_OK;
 	}
 	if (fmt && strcmp(fmt, "text") && strcmp(fmt, "json") && strcmp(fmt, "csv"))
-		return cli_failf(&c, ML_EINPUT, "--format: text, json or csv");
+		return cli_failf(&c, ML_EINPUT, "--format: must be one of text, json, csv");
 	path = cli_get(&c, "deployments");
 	if (!path || c.nargs)
 		return cli_failf(&c, ML_EINPUT, "expected --deployments FILE.csv (see --help)");

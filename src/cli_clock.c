@@ -72,7 +72,7 @@ append_fix(struct cli *c, struct ml_ledger *l, const struct ml_seckey *k, uint64
 	struct ml_appended out;
 	struct ml_entry en;
 	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
-	char t[21], hex[65];
+	char t[21];
 	json_t *pred;
 	int rc;
 
@@ -88,18 +88,17 @@ append_fix(struct cli *c, struct ml_ledger *l, const struct ml_seckey *k, uint64
 			       "reason", cli_get(c, "reason"), ML_ORIGIN_MEMBER,
 			       ml_ledger_origin(l))))
 		return ml_err_set(e, ML_EINPUT, "--reason: invalid UTF-8");
-	rc = ml_statement_encode_parsed(ML_KIND_CLOCK_CORRECTION, ml_ledger_origin(l), leaf, pred,
-					&payload, &st, e);
+	if ((rc = ml_statement_encode_parsed(ML_KIND_CLOCK_CORRECTION, ml_ledger_origin(l), leaf,
+					     pred, &payload, &st, e)))
+		cli_flag_error(e); /* reason: from --reason */
 	if (rc == ML_OK)
 		rc = ml_envelope_sign(k, payload.data, payload.len, &env, e);
 	if (rc == ML_OK) {
 		item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 1};
 		rc = ml_ledger_append(l, &item, 1, &out, e);
 	}
-	if (rc == ML_OK) {
-		ml_hex_encode(out.leaf, sizeof out.leaf, hex);
-		printf("%llu sha256:%s\n", (unsigned long long)out.seq, hex);
-	}
+	if (rc == ML_OK)
+		cli_print_appended(c, &out, NULL);
 	ml_statement_free(&st);
 	ml_buf_free(&payload);
 	ml_buf_free(&env);

@@ -34,7 +34,8 @@ cli_envelope_out(struct cli *c, struct ml_ledger *l, struct ml_buf *env,
 	if ((rc = ml_write_file_atomic(outp, env->data, env->len, 0644, !cli_has(c, "force"),
 				       e)))
 		return rc;
-	printf("%s\n", outp);
+	if ((rc = cli_print_written(c, outp, e)))
+		return rc;
 	if (l && note[0])
 		fprintf(stderr, "mlledger: %s: note: %s: countersign it ('mlledger sign "
 			"--countersign %s --key K.key --out FILE'), then 'mlledger submit'\n",
@@ -110,7 +111,7 @@ cli_countersign(struct cli *c)
 		if (strcmp(c->opts[i].name, "countersign") && strcmp(c->opts[i].name, "key") &&
 		    strcmp(c->opts[i].name, "passphrase-file") && strcmp(c->opts[i].name, "out") &&
 		    strcmp(c->opts[i].name, "force") && strcmp(c->opts[i].name, "pub") &&
-		    strcmp(c->opts[i].name, "ledger"))
+		    strcmp(c->opts[i].name, "ledger") && strcmp(c->opts[i].name, "format"))
 			return cli_failf(c, ML_EINPUT, "--%s is not an option of sign "
 					 "--countersign", c->opts[i].name);
 	if (c->nargs)

@@ -62,7 +62,7 @@ append_document(struct cli *c, struct ml_ledger *l, const char *text, struct ml_
 	struct ml_append_item item = {0};
 	struct ml_appended out;
 	uint8_t digest[ML_SHA256_LEN];
-	char now[21], hex[65];
+	char now[21];
 	json_t *pred;
 	int rc;
 
@@ -84,10 +84,8 @@ append_document(struct cli *c, struct ml_ledger *l, const char *text, struct ml_
 	item.len = env.len;
 	item.signed_by = ml_seckey_public(k);
 	item.statement = &st;
-	if ((rc = cli_append(c, l, &item, &out, e)) == ML_OK) {
-		ml_hex_encode(out.leaf, sizeof out.leaf, hex);
-		printf("%llu sha256:%s\n", (unsigned long long)out.seq, hex);
-	}
+	if ((rc = cli_append(c, l, &item, &out, e)) == ML_OK)
+		cli_print_appended(c, &out, NULL);
 out:
 	json_decref(pred);
 	ml_statement_free(&st);

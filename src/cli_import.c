@@ -393,7 +393,8 @@ wait_chunk(struct pipeline *p, size_t c)
 }
 
 /* Builds, signs and appends every line in one transaction.  On failure
- * e->seq is the index of the line at fault, or -1. */
+ * e->index is the index of the statement at fault (ls->lineno maps it to
+ * its line), or -1; e->seq an entry at fault, or -1 (util.h). */
 /* import --server: posts item (POST /add) and fills *out from the
  * verified answer.  The checkpoints of the proofs are not compared with
  * one another here: the mirror taken after the last line covers them all
@@ -466,7 +467,7 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 		item.signed_by = ml_seckey_public(k);
 		item.statement = &ls->stmts[i];
 		if ((rc = r ? post_item(r, &item, &out[i], e) : ml_batch_add(b, &item, &out[i], e)))
-			e->seq = (long long)i;
+			e->index = (long long)i;
 	}
 	pthread_mutex_lock(&p.mu);
 	p.stop = 1;
@@ -474,7 +475,7 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	if (rc == ML_OK && p.rc) {
 		rc = p.rc;
 		*e = p.e;
-		e->seq = (long long)p.bad;
+		e->index = (long long)p.bad;
 	}
 	pthread_mutex_unlock(&p.mu);
 	for (i = 0; i < started; i++)
@@ -482,7 +483,7 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	if (b && rc)
 		ml_batch_abort(b);
 	else if (b && (rc = ml_batch_commit(b, e)))
-		e->seq = -1;
+		e->index = -1;
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);
 	free(p.signed_);
@@ -629,12 +630,12 @@ cmd_import(int argc, char **argv)
 		char msg[sizeof e.msg];
 		const char *after = r ? "the lines before it were appended" : "nothing was written";
 		snprintf(msg, sizeof msg, "%.300s", e.msg);
-		if (e.seq >= 0 && (size_t)e.seq < ls.n)
-			ml_err_set(&e, rc, "%s:%zu: %s (%s)", c.args[0], ls.lineno[e.seq], msg,
+		if (e.index >= 0 && (size_t)e.index < ls.n)
+			ml_err_set(&e, rc, "%s:%zu: %s (%s)", c.args[0], ls.lineno[e.index], msg,
 				   after);
 		else
 			ml_err_set(&e, rc, "%s: %s (%s)", c.args[0], msg, after);
-		e.seq = -1;
+		e.index = -1;
 		goto out;
 	}
 	if (r && ls.n && (rc = confirm_posted(&c, &ls, out, &e)))

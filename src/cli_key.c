@@ -23,6 +23,7 @@ static const char key_usage[] =
 	"                          --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger key revoke NAME --reason TEXT --key ADMIN.key [--out FILE [--force]]\n"
 	"       mlledger key list [--format text|json]\n"
+	"  each takes --format json: one JSON object (key list: an array; docs/CLI.md)\n"
 	"  PERSON: [--person ID] [--name TEXT] [--email ADDR] [--employee-id ID]\n"
 	"          [--x509-sha256 HEX] [--oidc-issuer https://... --oidc-subject SUB]\n"
 	"\n"
@@ -84,13 +85,35 @@ check_key_paths(const struct cli *c, const char *dir, const char *name, struct m
 	return rc;
 }
 
+/* What key new wrote: the two file names and the verifier key, as text
+ * or one JSON object (never the secret key itself). */
+static int
+print_new_key(const struct cli *c, const char *dir, const struct ml_pubkey *pk, int encrypted,
+	      struct ml_err *e)
+{
+	char vkey[ML_VKEY_MAX], kid[ML_KEYID_MAX], sec[PATH_MAX], pub[PATH_MAX];
+
+	ml_pubkey_format(pk, vkey);
+	ml_pubkey_keyid(pk, kid);
+	snprintf(sec, sizeof sec, "%s/%s.key", dir, c->args[0]);
+	snprintf(pub, sizeof pub, "%s/%s.pub", dir, c->args[0]);
+	if (c->json)
+		return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name",
+						c->args[0], "keyid", kid, "publicKey", vkey,
+						"publicKeyFile", pub, "secretKeyFile", sec,
+						"encrypted", encrypted),
+				      e);
+	printf("%s%s\n%s %s\n", sec, encrypted ? " (encrypted)" : "", pub, vkey);
+	return ML_OK;
+}
+
 static int
 key_new(int argc, char **argv)
 {
 	struct cli c = {.cmd = "key new"};
 	struct ml_seckey *k = NULL;
 	struct ml_err e;
-	char *pass = NULL, vkey[ML_VKEY_MAX];
+	char *pass = NULL;
 	const char *dir;
 	int rc, encrypt;
 
@@ -122,11 +145,8 @@ key_new(int argc, char **argv)
 	rc = ml_seckey_generate(c.args[0], &k, &e);
 	if (rc == ML_OK)
 		rc = ml_seckey_save(k, dir, pass, cli_has(&c, "force"), &e);
-	if (rc == ML_OK) {
-		ml_pubkey_format(ml_seckey_public(k), vkey);
-		printf("%s/%s.key%s\n%s/%s.pub %s\n", dir, c.args[0],
-		       pass ? " (encrypted)" : "", dir, c.args[0], vkey);
-	}
+	if (rc == ML_OK)
+		rc = print_new_key(&c, dir, ml_seckey_public(k), pass != NULL, &e);
 	if (pass)
 		sodium_free(pass);
 	ml_seckey_free(k);
@@ -142,13 +162,16 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 	struct ml_append_item item = {0};
 	struct ml_appended out;
 	enum ml_kind kind;
-	char hex[65];
 	int rc;
 
 	if ((rc = cli_load_key(c, &k, e)) ||
-	    (rc = ml_request_bind_origin(req, ml_ledger_origin(l), NULL, e)) ||
-	    (rc = ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &payload, e)) ||
-	    (rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
+	    (rc = ml_request_bind_origin(req, ml_ledger_origin(l), NULL, e)))
+		goto out;
+	if ((rc = ml_request_build(req, NULL, NULL, ml_now_us(), &kind, &payload, e))) {
+		cli_flag_error(e); /* the members came from options */
+		goto out;
+	}
+	if ((rc = ml_envelope_sign(k, payload.data, payload.len, &env, e)))
 		goto out;
 	if (cli_get(c, "out")) { /* for a countersignature (dual control) */
 		rc = cli_envelope_out(c, l, &env, ml_seckey_public(k), NULL, e);
@@ -160,8 +183,7 @@ sign_append(struct cli *c, struct ml_ledger *l, json_t *req, struct ml_err *e)
 	item.statement = NULL;
 	if ((rc = cli_append(c, l, &item, &out, e)))
 		goto out;
-	ml_hex_encode(out.leaf, sizeof out.leaf, hex);
-	printf("%llu sha256:%s\n", (unsigned long long)out.seq, hex);
+	cli_print_appended(c, &out, NULL);
 out:
 	ml_seckey_free(k);
 	ml_buf_free(&payload);
@@ -216,6 +238,7 @@ person_from_cli(const struct cli *c, const char *keyname, json_t **out, struct m
 							      "sub", sub)))
 		goto bad;
 	if ((rc = ml_person_check(who, e))) {
+		cli_flag_error(e); /* person.email: -> --email: */
 		json_decref(who);
 		return rc;
 	}
@@ -352,7 +375,7 @@ key_possess(int argc, char **argv)
 	}
 	if ((rc = ml_write_file_atomic(outp, text, strlen(text), 0644, !cli_has(&c, "force"),
 				       &e)) == ML_OK)
-		printf("%s\n", outp);
+		rc = cli_print_written(&c, outp, &e);
 out:
 	free(text);
 	free(sig);
@@ -610,7 +633,7 @@ cmd_init(int argc, char **argv)
 	struct ml_seckey *k = NULL;
 	struct ml_appended g;
 	struct ml_err e;
-	char hex[65], keypath[4200], *gov = NULL;
+	char hex[72] = "sha256:", keypath[4200], *gov = NULL;
 	int rc;
 
 	ml_err_clear(&e);
@@ -640,8 +663,17 @@ cmd_init(int argc, char **argv)
 	ml_seckey_free(k);
 	if (rc)
 		return cli_fail(&c, &e);
-	ml_hex_encode(g.leaf, sizeof g.leaf, hex);
+	ml_hex_encode(g.leaf, sizeof g.leaf, hex + 7);
 	ml_ledger_logkey_path(c.ledger, keypath, sizeof keypath);
-	printf("created %s (log key %s)\n0 sha256:%s\n", c.ledger, keypath, hex);
+	if (c.json) {
+		char t[21];
+		ml_time_format(g.time_us, t);
+		rc = cli_print_json(json_pack("{s:s, s:s, s:I, s:s, s:s}", "ledger", c.ledger,
+					      "logKeyFile", keypath, "seq", (json_int_t)g.seq,
+					      "leafHash", hex, "time", t),
+				    &e);
+		return rc ? cli_fail(&c, &e) : ML_OK;
+	}
+	printf("created %s (log key %s)\n0 %s\n", c.ledger, keypath, hex);
 	return ML_OK;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "migrate.h"
@@ -130,6 +131,11 @@ migrate_to_pg(struct cli *c, const char *from, struct ml_pg *p, struct ml_migrat
 	if ((rc = ml_migrate_to_pg(from, p, o, &r, e)))
 		return rc;
 	cli_progress_done();
+	if (c->json)
+		return cli_print_json(json_pack("{s:s, s:s, s:I, s:I}", "to", ml_pg_name(p), "from",
+						from, "entries", (json_int_t)r.entries,
+						"checkpoints", (json_int_t)r.checkpoints),
+				      e);
 	printf("%s: %llu entries and %llu checkpoints copied from %s\n", ml_pg_name(p),
 	       (unsigned long long)r.entries, (unsigned long long)r.checkpoints, from);
 	return ML_OK;
@@ -165,9 +171,16 @@ migrate_from_pg(struct cli *c, struct ml_pg *p, const char *to, struct ml_migrat
 			goto out;
 		}
 	}
-	printf("%s: %llu entries and %llu checkpoints copied from %s (size %llu)\n", to,
-	       (unsigned long long)r.entries, (unsigned long long)r.checkpoints, ml_pg_name(p),
-	       (unsigned long long)r.size);
+	if (c->json)
+		rc = cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I}", "to", to, "from",
+					      ml_pg_name(p), "entries", (json_int_t)r.entries,
+					      "checkpoints", (json_int_t)r.checkpoints, "size",
+					      (json_int_t)r.size),
+				    e);
+	else
+		printf("%s: %llu entries and %llu checkpoints copied from %s (size %llu)\n", to,
+		       (unsigned long long)r.entries, (unsigned long long)r.checkpoints,
+		       ml_pg_name(p), (unsigned long long)r.size);
 	fflush(stdout); /* the result line before the notes */
 	if (r.unsigned_tail)
 		fprintf(stderr, "mlledger: migrate: note: %llu entries beyond %s's latest signed "
@@ -200,7 +213,12 @@ migrate_update(struct cli *c, struct ml_pg *p, const char *to, struct ml_err *e)
 		int64_t lt;
 		rc = ml_store_head(ml_ledger_store(l), &before, last, &lt, e);
 	}
-	if (rc == ML_OK && (rc = ml_migrate_follow(p, l, &size, e)) == ML_OK)
+	if (rc == ML_OK && (rc = ml_migrate_follow(p, l, &size, e)) == ML_OK && c->json)
+		rc = cli_print_json(json_pack("{s:s, s:s, s:I, s:I}", "to", to, "from",
+					      ml_pg_name(p), "size", (json_int_t)size,
+					      "previousSize", (json_int_t)before),
+				    e);
+	else if (rc == ML_OK)
 		printf("%s: size %llu (was %llu), up to %s's latest signed checkpoint\n", to,
 		       (unsigned long long)size, (unsigned long long)before, ml_pg_name(p));
 	ml_ledger_close(l);

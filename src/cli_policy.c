@@ -890,6 +890,25 @@ policy_file_arg(const char *arg, char *buf, const char **out, struct ml_err *e)
 	return ML_OK;
 }
 
+/* policy lint --format json: {"file","ok","id","version","warnings"} for
+ * a file that compiles (errors stay on stderr, one line each). */
+static void
+lint_json(const struct cli *c, const char *file, const struct ml_policyset *p)
+{
+	json_t *w = json_array();
+	size_t k;
+	struct ml_err e;
+
+	for (k = 0; k < ml_policyset_warning_count(p); k++)
+		json_array_append_new(w, json_string(ml_policyset_warning(p, k)));
+	ml_err_clear(&e);
+	if (cli_print_json(json_pack("{s:s, s:b, s:s, s:s, s:o}", "file", file, "ok", 1, "id",
+				     ml_policyset_id(p), "version", ml_policyset_version(p),
+				     "warnings", w),
+			   &e))
+		cli_fail(c, &e);
+}
+
 static int
 policy_lint(int argc, char **argv)
 {
@@ -919,7 +938,10 @@ policy_lint(int argc, char **argv)
 			/* warnings do not change the exit status */
 			for (w = 0; w < ml_policyset_warning_count(p); w++)
 				fprintf(stderr, "%s\n", ml_policyset_warning(p, w));
-			printf("ok: %s\n", file);
+			if (c.json) /* JSON lines: one per file that compiles */
+				lint_json(&c, file, p);
+			else
+				printf("ok: %s\n", file);
 		}
 		ml_policyset_free(p);
 	}
@@ -1058,8 +1080,16 @@ policy_record(int argc, char **argv)
 	if (rc || (rc = ml_envelope_sign(k, payload.data, payload.len, &env, &e)))
 		goto out;
 	item = (struct ml_append_item){env.data, env.len, ml_seckey_public(k), &st, 0};
-	if ((rc = cli_append(&c, l, &item, &out, &e)) == ML_OK)
+	if ((rc = cli_append(&c, l, &item, &out, &e)) == ML_OK && c.json) {
+		char hex[72] = "sha256:", t[21];
+		ml_hex_encode(out.leaf, sizeof out.leaf, hex + 7);
+		ml_time_format(out.time_us, t);
+		rc = cli_print_json(json_pack("{s:s, s:I, s:s, s:s}", "policy", ref, "seq",
+					      (json_int_t)out.seq, "leafHash", hex, "time", t),
+				    &e);
+	} else if (rc == ML_OK) {
 		printf("policy: %s recorded at seq %llu\n", ref, (unsigned long long)out.seq);
+	}
 out:
 	json_decref(pred);
 	ml_statement_free(&st);

@@ -79,8 +79,15 @@ cmd_log(int argc, char **argv)
 	kind = cli_get(&c, "kind");
 	subject = cli_get(&c, "subject");
 	since = cli_get(&c, "since");
-	if (kind && ml_kind_parse(kind, &k) != 0)
-		return cli_failf(&c, ML_EINPUT, "--kind: unknown kind \"%.40s\"", kind);
+	if (kind && ml_kind_parse(kind, &k) != 0) {
+		char list[400] = "";
+		size_t n = 0;
+		for (k = 0; k < ML_KIND_COUNT && n < sizeof list; k++)
+			n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k ? ", " : "",
+					      ml_kind_name(k));
+		return cli_failf(&c, ML_EINPUT, "--kind: unknown kind \"%.40s\"; must be one of %s",
+				 kind, list);
+	}
 	if (since && ml_time_parse(since, &since_us) != 0)
 		return cli_failf(&c, ML_EINPUT, "--since: expected YYYY-MM-DD or "
 				 "YYYY-MM-DDTHH:MM:SSZ");
@@ -188,7 +195,7 @@ cmd_show(int argc, char **argv)
 	}
 	fmt = cli_get(&c, "format");
 	if (fmt && strcmp(fmt, "text") && strcmp(fmt, "json") && strcmp(fmt, "raw"))
-		return cli_failf(&c, ML_EINPUT, "--format: text, json or raw");
+		return cli_failf(&c, ML_EINPUT, "--format: must be one of text, json, raw");
 	if (c.nargs != 1 || !*c.args[0] || c.args[0][0] == '-')
 		return cli_failf(&c, ML_EINPUT, "expected SEQ");
 	seq = strtoull(c.args[0], &end, 10);

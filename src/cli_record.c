@@ -163,14 +163,16 @@ add_kvs(const struct cli *c, json_t *req, const char *opt, const char *member,
 	struct ml_err *e)
 {
 	json_t *obj = NULL;
+	char flag[32];
 	int i, rc;
 
+	snprintf(flag, sizeof flag, "--%s", opt); /* errors name the option */
 	for (i = 0; i < c->nopts; i++) {
 		if (strcmp(c->opts[i].name, opt))
 			continue;
 		if (!obj)
 			obj = json_object();
-		if ((rc = ml_request_add_kv(obj, c->opts[i].value, opt, e))) {
+		if ((rc = ml_request_add_kv(obj, c->opts[i].value, flag, e))) {
 			json_decref(obj);
 			return rc;
 		}
@@ -203,14 +205,6 @@ add_idempotency_key(const struct cli *c, json_t *req, struct ml_err *e)
 	return ML_OK;
 }
 
-/* Plain string options copied into the request. */
-static const char *const string_opts[][2] = {
-	{"uri", "uri"},         {"env", "environment"}, {"decision", "decision"},
-	{"comment", "comment"}, {"rule", "rule"},       {"expires", "expires"},
-	{"reason", "reason"},   {"ticket", "ticket"},   {"severity", "severity"},
-	{"description", "description"}, {"parent", "parent"}, {"digest", "digest"},
-};
-
 /* Turns the command line into a request object (README "Import format"). */
 static int
 request_from_cli(const struct cli *c, enum ml_kind kind, json_t **out, struct ml_err *e)
@@ -229,11 +223,11 @@ request_from_cli(const struct cli *c, enum ml_kind kind, json_t **out, struct ml
 			return ml_err_set(e, ML_EINPUT, "--%s is not an option of %s %s",
 					  c->opts[k].name, c->cmd, ml_kind_name(kind));
 		}
-	for (i = 0; i < sizeof string_opts / sizeof string_opts[0]; i++) {
-		const char *v = cli_get(c, string_opts[i][0]);
-		if (v && json_object_set_new(req, string_opts[i][1], json_string(v)) != 0) {
+	for (i = 0; cli_members[i].opt; i++) {
+		const char *v = cli_members[i].copy ? cli_get(c, cli_members[i].opt) : NULL;
+		if (v && json_object_set_new(req, cli_members[i].member, json_string(v)) != 0) {
 			json_decref(req);
-			return ml_err_set(e, ML_EINPUT, "--%s: invalid UTF-8", string_opts[i][0]);
+			return ml_err_set(e, ML_EINPUT, "--%s: invalid UTF-8", cli_members[i].opt);
 		}
 	}
 	for (k = 0; k < c->nopts; k++) {
@@ -303,36 +297,13 @@ sign_from_cli(struct cli *c, struct ml_ledger *l, struct ml_seckey *k, struct ml
 		json_decref(req);
 		return rc;
 	}
-	rc = ml_request_build(req, resolve_ledger, &r, ml_now_us(), &kind, &payload, e);
+	if ((rc = ml_request_build(req, resolve_ledger, &r, ml_now_us(), &kind, &payload, e)))
+		cli_flag_error(e);
 	json_decref(req);
 	if (rc == ML_OK)
 		rc = ml_envelope_sign(k, payload.data, payload.len, env, e);
 	ml_buf_free(&payload);
 	return rc;
-}
-
-/* Prints what an append produced; a retry of a held entry also says so on
- * stderr (where prefix, e.g. a file name, says which input it was). */
-static void
-print_appended(const struct cli *c, const struct ml_appended *a, const char *prefix)
-{
-	char hex[65], t[21];
-
-	ml_hex_encode(a->leaf, sizeof a->leaf, hex);
-	if (a->existing)
-		fprintf(stderr, "mlledger: %s: %s%salready recorded at seq %llu\n", c->cmd,
-			prefix ? prefix : "", prefix ? ": " : "", (unsigned long long)a->seq);
-	if (c->json) {
-		ml_time_format(a->time_us, t);
-		printf("{\"seq\":%llu,\"leafHash\":\"sha256:%s\",\"time\":\"%s\"",
-		       (unsigned long long)a->seq, hex, t);
-		if (a->existing)
-			printf(",\"alreadyRecorded\":true,\"message\":\"already recorded at seq "
-			       "%llu\"", (unsigned long long)a->seq);
-		printf("}\n");
-	} else {
-		printf("%llu sha256:%s\n", (unsigned long long)a->seq, hex);
-	}
 }
 
 /* record --server: the statement is built against the mirror (digests of
@@ -360,7 +331,7 @@ record_remote(struct cli *c, struct ml_err *e)
 	memcpy(out.leaf, a.leaf, sizeof out.leaf);
 	out.time_us = a.time_us;
 	out.existing = a.existing;
-	print_appended(c, &out, NULL);
+	cli_print_appended(c, &out, NULL);
 out:
 	ml_remote_added_free(&a);
 	ml_remote_close(r);
@@ -401,7 +372,7 @@ cmd_record(int argc, char **argv)
 	item.signed_by = ml_seckey_public(k);
 	item.statement = NULL;
 	if ((rc = ml_ledger_append(l, &item, 1, &out, &e)) == ML_OK)
-		print_appended(&c, &out, NULL);
+		cli_print_appended(&c, &out, NULL);
 out:
 	ml_seckey_free(k);
 	ml_ledger_close(l);
@@ -487,7 +458,7 @@ replay_gates(struct ml_ledger *l, const struct ml_append_item *items, int n, str
 			/* one claiming more than came before it: rule 8 says so */
 			if (st.kind == ML_KIND_GATE && size <= head + (uint64_t)i &&
 			    (rc = ml_gate_replay(l, &st, e)))
-				e->seq = i;
+				e->index = i;
 			ml_statement_free(&st);
 		}
 		ml_envelope_clear(&env);
@@ -530,7 +501,7 @@ submit_remote(struct cli *c, struct ml_err *e)
 		memcpy(out.leaf, a.leaf, sizeof out.leaf);
 		out.time_us = a.time_us;
 		out.existing = a.existing;
-		print_appended(c, &out, c->args[i]);
+		cli_print_appended(c, &out, c->args[i]);
 		ml_remote_added_free(&a);
 	}
 	ml_remote_close(r);
@@ -602,15 +573,15 @@ cmd_submit(int argc, char **argv)
 	    (rc = ml_ledger_append(l, items, (size_t)c.nargs, out, &e))) {
 		char msg[sizeof e.msg];
 		snprintf(msg, sizeof msg, "%s", e.msg);
-		if (e.seq >= 0 && e.seq < c.nargs)
-			ml_err_set(&e, rc, "%s: %s (nothing was written)", c.args[e.seq], msg);
+		if (e.index >= 0 && e.index < c.nargs)
+			ml_err_set(&e, rc, "%s: %s (nothing was written)", c.args[e.index], msg);
 		else
 			ml_err_set(&e, rc, "%s (nothing was written)", msg);
-		e.seq = -1;
+		e.index = -1;
 		goto done;
 	}
 	for (i = 0; i < c.nargs; i++)
-		print_appended(&c, &out[i], c.args[i]);
+		cli_print_appended(&c, &out[i], c.args[i]);
 done:
 	for (i = 0; bufs && i < c.nargs; i++)
 		free(bufs[i]);

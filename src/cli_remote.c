@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "output.h"
 #include "remote.h"
@@ -317,6 +319,14 @@ cmd_mirror(int argc, char **argv)
 		return cli_fail(&c, &e);
 	if ((rc = cli_remote_sync(&c, "out", path, sizeof path, &m, &e)))
 		return cli_fail(&c, &e);
+	if (c.json)
+		return (rc = cli_print_json(json_pack("{s:s, s:I, s:I, s:b}", "mirror", path,
+						      "entries", (json_int_t)m.after, "new",
+						      (json_int_t)(m.after - m.before), "created",
+						      m.created),
+					    &e))
+			       ? cli_fail(&c, &e)
+			       : ML_OK;
 	printf("%s: %" PRIu64 " entries (%" PRIu64 " new)%s\n", path, m.after,
 	       m.after - m.before, m.created ? ", created" : "");
 	return ML_OK;

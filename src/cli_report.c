@@ -927,6 +927,7 @@ struct recorded {
 	const char *want;   /* the report's digest: the file's, a folder's manifest's */
 	const char *signer; /* the keyid that signed the report */
 	int n;
+	json_t *json;       /* --format json: the entries go here, not stdout */
 };
 
 static int
@@ -947,11 +948,20 @@ recorded_fn(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_L
 		ml_hex_encode(st.digest, ML_SHA256_LEN, hex);
 		if (st.kind == ML_KIND_REPORT && !strcmp(hex, r->want)) {
 			ml_time_format(en->time_us, t);
-			printf("recorded: entry %llu, appended %s, by %s%s: %s, %s, %s to %s\n",
-			       (unsigned long long)en->seq, t, env.keyid,
-			       strcmp(env.keyid, r->signer) ? " (not the report's signer)" : "",
-			       st.subject, str_or(st.predicate, "format", "?"),
-			       str_or(st.predicate, "from", "?"), str_or(st.predicate, "to", "?"));
+			if (r->json)
+				json_array_append_new(r->json, json_pack(
+					"{s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s}", "seq",
+					(json_int_t)en->seq, "time", t, "keyid", env.keyid,
+					"reportSigner", !strcmp(env.keyid, r->signer), "subject",
+					st.subject, "format", str_or(st.predicate, "format", "?"),
+					"from", str_or(st.predicate, "from", "?"), "to",
+					str_or(st.predicate, "to", "?")));
+			else
+				printf("recorded: entry %llu, appended %s, by %s%s: %s, %s, %s to %s\n",
+				       (unsigned long long)en->seq, t, env.keyid,
+				       strcmp(env.keyid, r->signer) ? " (not the report's signer)" : "",
+				       st.subject, str_or(st.predicate, "format", "?"),
+				       str_or(st.predicate, "from", "?"), str_or(st.predicate, "to", "?"));
 			r->n++;
 		}
 		ml_statement_free(&st);
@@ -961,12 +971,13 @@ recorded_fn(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_L
 }
 
 /* Says whether the ledger (--ledger, MLLEDGER_LEDGER) holds report entries
- * for this report, and by whom.  ML_EDENY (exit 1) when it holds none. */
+ * for this report, and by whom: printed, or appended to out (a JSON array)
+ * when out is not NULL.  ML_EDENY (exit 1) when it holds none. */
 static int
 in_ledger(const struct cli *c, const char *path, int dir, const json_t *stmt, const char *sig,
-	  size_t slen, const char *keyid, struct ml_err *e)
+	  size_t slen, const char *keyid, json_t *out, struct ml_err *e)
 {
-	struct recorded r = {NULL, keyid, 0};
+	struct recorded r = {NULL, keyid, 0, out};
 	struct ml_ledger *l = NULL;
 	uint8_t d[ML_SHA256_LEN];
 	char hex[65];
@@ -988,6 +999,42 @@ in_ledger(const struct cli *c, const char *path, int dir, const json_t *stmt, co
 		rc = ml_err_set(e, ML_EDENY, "%.200s (sha256:%.12s…) is not recorded in this "
 				"ledger: no report entry has its digest", path, r.want);
 	return rc;
+}
+
+/* verify-report --format json: one object {"ok","report","signedBy",
+ * "format","generatedAt","scope","files"[,"recorded"]}, the scope as the
+ * signature signs it.  Printed also when --in-ledger finds nothing (exit
+ * 1, "recorded": []). */
+static int
+verified_json(const struct cli *c, const char *path, const char *keyid, const json_t *stmt,
+	      const char *sig, size_t slen, int dir, struct ml_err *e)
+{
+	const json_t *p = json_object_get(stmt, "predicate"), *x;
+	json_t *files = json_array(), *rec = NULL, *o;
+	size_t i;
+	int rc = ML_OK, prc;
+
+	json_array_foreach(json_object_get(stmt, "subject"), i, x)
+		json_array_append_new(files, json_pack("{s:s, s:s}", "name", str_or(x, "name", "?"),
+						       "sha256", str_or(json_object_get(x, "digest"),
+									"sha256", "?")));
+	o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:O, s:o}", "ok", 1, "report", path, "signedBy",
+		      keyid, "format", str_or(p, "format", "?"), "generatedAt",
+		      str_or(p, "generatedAt", "?"), "scope",
+		      json_object_get(p, "scope") ? json_object_get(p, "scope") : json_null(),
+		      "files", files);
+	if (o && cli_has(c, "in-ledger")) {
+		rec = json_array();
+		rc = in_ledger(c, path, dir, stmt, sig, slen, keyid, rec, e);
+		if (rc != ML_OK && rc != ML_EDENY) {
+			json_decref(rec);
+			json_decref(o);
+			return rc;
+		}
+		json_object_set_new(o, "recorded", rec);
+	}
+	prc = cli_print_json(o, e);
+	return prc ? prc : rc;
 }
 
 int
@@ -1046,10 +1093,14 @@ cmd_verify_report(int argc, char **argv)
 		return cli_fail(&c, &e);
 	}
 	ml_pubkey_keyid(&k, keyid);
-	printf("ok: %s is signed by %s\n", path, keyid);
-	print_scope(stmt);
-	if (cli_has(&c, "in-ledger"))
-		rc = in_ledger(&c, path, dir, stmt, sig, slen, keyid, &e);
+	if (c.json) {
+		rc = verified_json(&c, path, keyid, stmt, sig, slen, dir, &e);
+	} else {
+		printf("ok: %s is signed by %s\n", path, keyid);
+		print_scope(stmt);
+		if (cli_has(&c, "in-ledger"))
+			rc = in_ledger(&c, path, dir, stmt, sig, slen, keyid, NULL, &e);
+	}
 	free(sig);
 	json_decref(stmt);
 	return rc ? cli_fail(&c, &e) : ML_OK;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "bundle.h"
 #include "cli.h"
 #include "note.h"
@@ -200,7 +202,11 @@ cmd_verify_proof(int argc, char **argv)
 	    (rc = ml_read_file(c.args[1], ML_MAX_ENVELOPE + 64, &leaf, &llen, &e)))
 		goto out;
 	if ((rc = ml_tlog_verify_proof(&k, bundle, blen, (const uint8_t *)leaf, llen, &index,
-				       &e)) == ML_OK)
+				       &e)) == ML_OK && c.json)
+		rc = cli_print_json(json_pack("{s:b, s:I, s:s}", "ok", 1, "index",
+					      (json_int_t)index, "origin", k.name),
+				    &e);
+	else if (rc == ML_OK)
 		printf("ok: the leaf is entry %" PRIu64 " of the log %s\n", index, k.name);
 out:
 	free(bundle);
@@ -383,7 +389,12 @@ cmd_verify_consistency(int argc, char **argv)
 		goto out;
 	if ((rc = ml_tlog_verify_consistency(&k, old, olen, new, nlen,
 					     (const uint8_t(*)[ML_SHA256_LEN])proof, plen, &o, &n,
-					     &e)) == ML_OK)
+					     &e)) == ML_OK && c.json)
+		rc = cli_print_json(json_pack("{s:b, s:s, s:I, s:I}", "ok", 1, "origin", k.name,
+					      "oldSize", (json_int_t)o.size, "newSize",
+					      (json_int_t)n.size),
+				    &e);
+	else if (rc == ML_OK)
 		printf("ok: size %llu of %s is a prefix of size %llu\n",
 		       (unsigned long long)o.size, k.name, (unsigned long long)n.size);
 out:
@@ -418,6 +429,29 @@ cmd_witness_key(int argc, char **argv)
 	puts(line);
 	ml_seckey_free(k);
 	return ML_OK;
+}
+
+/* export --format json: {"out","files","signedBy"}, files as the text
+ * line names them (folders with a trailing '/'). */
+static int
+export_json(const struct cli *c, int since, const char *kid, struct ml_err *e)
+{
+	static const char *const base[] = {"ledger.db", "log.pub", "checkpoint", "keys/",
+					   "policies/", "FORMAT.md", "README.txt"};
+	json_t *files = json_array();
+	size_t i;
+
+	for (i = 0; i < sizeof base / sizeof base[0]; i++)
+		json_array_append_new(files, json_string(base[i]));
+	if (since) {
+		json_array_append_new(files, json_string("since.checkpoint"));
+		json_array_append_new(files, json_string("consistency.proof"));
+	}
+	json_array_append_new(files, json_string("MANIFEST"));
+	json_array_append_new(files, json_string("MANIFEST.sig"));
+	return cli_print_json(json_pack("{s:s, s:o, s:s}", "out", cli_get(c, "out"), "files",
+					files, "signedBy", kid),
+			      e);
 }
 
 int
@@ -529,8 +563,12 @@ out:
 	ml_seckey_free(k);
 	free(since);
 	free(trust);
+	if (rc == ML_OK && c.json)
+		rc = export_json(&c, o.since != NULL, kid, &e);
 	if (rc)
 		return cli_fail(&c, &e);
+	if (c.json)
+		return ML_OK;
 	printf("%s: ledger.db, log.pub, checkpoint, keys/, policies/, FORMAT.md, README.txt, "
 	       "%sMANIFEST signed by %s\n", cli_get(&c, "out"),
 	       o.since ? "since.checkpoint, consistency.proof, " : "", kid);

@@ -650,12 +650,12 @@ ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t
 	int rc;
 
 	if (e)
-		e->seq = -1;
+		e->seq = e->index = -1;
 	if ((rc = ml_batch_begin(l, &b, e)))
 		return rc;
 	for (i = 0; i < n; i++) {
 		if ((rc = ml_batch_add(b, &items[i], &out[i], e))) {
-			e->seq = (long long)i;
+			e->index = (long long)i;
 			ml_batch_abort(b);
 			return rc;
 		}

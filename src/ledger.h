@@ -88,9 +88,10 @@ int ml_ledger_use_logkey(struct ml_ledger *l, const char *path, struct ml_err *e
 /* Appends n envelopes in one transaction, in order.  out[i] receives what
  * item i became: a new entry, or (out[i].existing) the entry it repeats,
  * including an earlier item of the same batch.  An idempotency key that
- * names an entry of other content fails the batch with ML_ECONFLICT.  On failure nothing is written and e->seq holds the index
- * of the item at fault (0-based within the batch), or -1 when the fault is
- * not an item's (the lock, the commit). */
+ * names an entry of other content fails the batch with ML_ECONFLICT.  On failure nothing is written and e->index holds the
+ * index of the item at fault (0-based within the batch), or -1 when the
+ * fault is not an item's (the lock, the commit); e->seq names a ledger
+ * entry only when one is at fault (util.h). */
 int ml_ledger_append(struct ml_ledger *l, const struct ml_append_item *items, size_t n,
 		     struct ml_appended *out, struct ml_err *e);
 

@@ -213,6 +213,8 @@ find_same_key(struct ml_store *s, const struct ml_envelope *env, const struct ml
 		rc = ml_err_set(e, ML_ECONFLICT, "conflict: idempotency key \"%s\" of %s is "
 				"already recorded at seq %lld with other content (a new request "
 				"needs a new key)", key, env->keyid, (long long)seq);
+		if (e)
+			e->seq = (long long)seq; /* the entry the conflict names */
 	}
 out:
 	ml_statement_free(&old);

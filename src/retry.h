@@ -42,7 +42,7 @@ struct ml_retry_hit {
  * checked again.  hint (may be NULL): a parse of the payload, used only when
  * its source_sha256 matches.  Sets *found to 1 and fills *hit, or to 0.
  * Errors: ML_ECONFLICT (the idempotency key names an entry of other content;
- * the message names its seq), ML_EKEY (a held statement under a signature
+ * the message names its seq, and e->seq is it), ML_EKEY (a held statement under a signature
  * that does not verify), ML_EIO. */
 int ml_retry_find(struct ml_store *s, const uint8_t *envelope, size_t len,
 		  const struct ml_pubkey *signed_by, const struct ml_statement *hint,

@@ -271,10 +271,16 @@ check_string_in(json_t *v, const char *const *set, const char *what, struct ml_e
 	const char *s = json_string_value(v);
 	int i;
 
+	char list[128] = "";
+	size_t n = 0;
+
 	for (i = 0; s && set[i]; i++)
 		if (strcmp(s, set[i]) == 0)
 			return ML_OK;
-	return ml_err_set(e, ML_EINPUT, "%s: must be one of the documented values", what);
+	/* the allowed values, listed: the sets are short constants */
+	for (i = 0; set[i] && n < sizeof list; i++)
+		n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", set[i]);
+	return ml_err_set(e, ML_EINPUT, "%s: must be one of %s", what, list);
 }
 
 /* A JSON string of 64 lowercase hex digits; decodes into out. */

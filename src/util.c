@@ -25,6 +25,7 @@ ml_err_clear(struct ml_err *e)
 		return;
 	e->code = 0;
 	e->seq = -1;
+	e->index = -1;
 	e->msg[0] = '\0';
 }
 

@@ -29,10 +29,15 @@ enum ml_rc {
 };
 
 /* A one-line error message.  Filled by the module that failed; never
- * allocated, so setting it cannot fail. */
+ * allocated, so setting it cannot fail.  Two numbers, each with one
+ * meaning: seq is a ledger entry's seq (FORMAT.md), index a position in
+ * what the caller handed over in one call (the items of one
+ * ml_ledger_append or batch, an import file's statements, submit's
+ * files); the caller maps index back to its line or file name. */
 struct ml_err {
 	int code;
-	long long seq; /* entry at fault, or -1 */
+	long long seq;   /* the ledger entry at fault, or -1 */
+	long long index; /* 0-based item of the batch at fault, or -1 */
 	char msg[384];
 };
 

@@ -94,7 +94,7 @@ cmp -s a.csv b.csv && [ "$(rows a.csv | wc -l)" = 6 ] &&
 	ok "--kind repeats or takes a comma list" || nok "--kind repeats or takes a comma list" "$(rows a.csv | wc -l)"
 expect 2 "an unknown kind is refused naming it" 'unknown kind "deploy"' \
 	"$M" population --kind deploy
-expect 2 "--format text is not a population format" "csv or json" "$M" population --format text
+expect 2 "--format text is not a population format" "--format: must be one of csv, json" "$M" population --format text
 
 # 2. The period: append time, --from inclusive, --to DAY inclusive, --to TIME exclusive.
 expect 0 "--from the second batch's time" "^# count 2" "$M" population --from "$T2"

@@ -144,10 +144,10 @@ expect 0 "key list shows the person and claims" \
 	"$M" --ledger "$B" key list
 expect 0 "key list --format json carries the person" '"employeeId":"E-1042"' \
 	"$M" --ledger "$B" key list --format json
-expect 2 "a bad claim is refused (x509 not 64 hex)" 'person.x509' \
+expect 2 "a bad claim is refused (x509 not 64 hex), naming the option" 'key enroll: --x509-sha256: must be' \
 	"$M" --ledger "$B" key enroll carl.pub --holder-key carl.key --x509-sha256 abc \
 	--role approver --key admin.key
-expect 2 "an OIDC issuer that is not https is refused" 'person.oidc' \
+expect 2 "an OIDC issuer that is not https is refused, naming the options" 'key enroll: --oidc-issuer, --oidc-subject: must be' \
 	"$M" --ledger "$B" key enroll carl.pub --holder-key carl.key \
 	--oidc-issuer http://id.example --oidc-subject x --role approver --key admin.key
 expect 0 "ledger B verifies" '^ok: ' "$M" --ledger "$B" verify

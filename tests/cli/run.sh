@@ -658,7 +658,7 @@ want_err 2 'control character'
 run "${REC[@]}" dataset d@9 --digest "sha256:$HE" --uri "$(printf 'a\nb')" --key "$K/eng.key"
 want_err 2 'control character'
 run "${REC[@]}" approval fraud/detector@1.0.0 --env "pr od" --decision approve --key "$K/appr.key"
-want_err 2 'environment'
+want_err 2 '^mlledger: record: --env: '
 eq "$(state "$L")" "$before" "ledger rows"
 end
 

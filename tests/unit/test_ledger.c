@@ -1157,9 +1157,49 @@ test_batch_all_or_nothing(void **state)
 	it[0] = (struct ml_append_item){a.data, a.len, NULL, NULL, 0};
 	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL, 0};
 	assert_int_equal(ml_ledger_append(l, it, 2, out, &e), ML_EKEY);
-	assert_int_equal(e.seq, 1);
+	/* the item at fault is the batch's second; no ledger entry is at
+	 * fault (util.h: index and seq each mean one thing) */
+	assert_int_equal(e.index, 1);
+	assert_int_equal(e.seq, -1);
 	assert_int_equal(ml_store_head(ml_ledger_store(l), &size, last, &t, &e), ML_OK);
 	assert_int_equal(size, 9);
+	ml_ledger_close(l);
+	ml_buf_free(&a);
+	ml_buf_free(&b);
+}
+
+/* A batch item that conflicts with a held entry (its idempotency key,
+ * other content): e.index names the item, e.seq the held entry, each
+ * with its own meaning (util.h); confusing them fails here. */
+static void
+test_batch_conflict_index_and_seq(void **state)
+{
+	struct fx *f = *state;
+	struct ml_ledger *l;
+	struct ml_buf a = {0}, b = {0};
+	struct ml_append_item it[2];
+	struct ml_appended out[2];
+	struct ml_err e;
+	uint64_t held;
+
+	ml_err_clear(&e);
+	assert_int_equal(add(f, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "deployment",
+						 "subject", "fraud@1.0", "environment", "dev",
+						 ML_IDEMPOTENCY_MEMBER, "dep-1"),
+			     &held, &e),
+			 ML_OK);
+	assert_int_equal(ml_ledger_open(f->path, 1, &l, &e), ML_OK);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s}", "kind", "deployment", "subject", "fraud@1.0",
+				  "environment", "staging"), l, &a);
+	sign_req(f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "deployment", "subject",
+				  "fraud@1.0", "environment", "prod", ML_IDEMPOTENCY_MEMBER,
+				  "dep-1"), l, &b);
+	it[0] = (struct ml_append_item){a.data, a.len, NULL, NULL, 0};
+	it[1] = (struct ml_append_item){b.data, b.len, NULL, NULL, 0};
+	assert_int_equal(ml_ledger_append(l, it, 2, out, &e), ML_ECONFLICT);
+	assert_int_equal(e.index, 1);
+	assert_int_equal(e.seq, (long long)held);
+	assert_true(held != 1); /* the two numbers differ, so a mix-up shows */
 	ml_ledger_close(l);
 	ml_buf_free(&a);
 	ml_buf_free(&b);
@@ -1360,6 +1400,7 @@ main(void)
 		T(test_projection_tampered),
 		T(test_refusals),
 		T(test_batch_all_or_nothing),
+		T(test_batch_conflict_index_and_seq),
 		T(test_hint_bound_to_bytes),
 		T(test_not_a_ledger),
 		T(test_evidence_trust),

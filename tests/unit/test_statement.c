@@ -966,7 +966,7 @@ test_gate_members(void **state)
 		{"policy", "{\"name\":\"p\",\"x\":1,\"digest\":{\"sha256\":\"" HEXA "\"}}",
 		 "policy: must be"},
 		{"inputAttestations", "[]", "inputAttestations: a list of 1 to 64"},
-		{"verificationResult", "\"passed\"", "verificationResult: must be one of"},
+		{"verificationResult", "\"passed\"", "verificationResult: must be one of PASSED, FAILED"},
 		{"verifiedLevels", "[]", "verifiedLevels: a list of 1 to 16"},
 		{"verifiedLevels", "[\"A B\"]", "verifiedLevels: bad level"},
 		{"environment", "\"pr od\"", "environment: must be"},
@@ -1131,12 +1131,12 @@ test_predicate_wrong_types(void **state)
 		mutate_bad(fx, ML_KIND_DEPLOYMENT, "environment", v, "environment: must be");
 	}
 	/* enumerations */
-	mutate_bad(fx, ML_KIND_APPROVAL, "decision", "\"maybe\"", "decision: must be one of");
-	mutate_bad(fx, ML_KIND_APPROVAL, "decision", "\"Approve\"", "decision: must be one of");
-	mutate_bad(fx, ML_KIND_APPROVAL, "decision", "1", "decision: must be one of");
+	mutate_bad(fx, ML_KIND_APPROVAL, "decision", "\"maybe\"", "decision: must be one of approve, reject");
+	mutate_bad(fx, ML_KIND_APPROVAL, "decision", "\"Approve\"", "decision: must be one of approve, reject");
+	mutate_bad(fx, ML_KIND_APPROVAL, "decision", "1", "decision: must be one of approve, reject");
 	mutate_ok(fx, ML_KIND_APPROVAL, "decision", "\"reject\"");
-	mutate_bad(fx, ML_KIND_INCIDENT, "severity", "\"urgent\"", "severity: must be one of");
-	mutate_bad(fx, ML_KIND_INCIDENT, "severity", "\"\"", "severity: must be one of");
+	mutate_bad(fx, ML_KIND_INCIDENT, "severity", "\"urgent\"", "severity: must be one of low, medium, high, critical");
+	mutate_bad(fx, ML_KIND_INCIDENT, "severity", "\"\"", "severity: must be one of low, medium, high, critical");
 	mutate_ok(fx, ML_KIND_INCIDENT, "severity", "\"low\"");
 	mutate_ok(fx, ML_KIND_INCIDENT, "severity", "\"medium\"");
 	mutate_ok(fx, ML_KIND_INCIDENT, "severity", "\"critical\"");

@@ -23,6 +23,7 @@ test_err(void **state)
 	ml_err_clear(&e);
 	assert_int_equal(e.code, 0);
 	assert_int_equal(e.seq, -1);
+	assert_int_equal(e.index, -1);
 	assert_string_equal(e.msg, "");
 	ml_err_clear(NULL);
 
