@@ -1,6 +1,6 @@
 /* findings — see findings.h.
  *
- * Five writers over one struct.  None of them trusts the strings it writes:
+ * Six writers over one struct.  None of them trusts the strings it writes:
  * rule files, statements and waivers are written by people, so every string
  * goes through the escaping its format needs (policies/FINDINGS.md has the
  * same text as below, with examples).
@@ -17,6 +17,7 @@
  *             DENY <rule-id> <subject>: <message> [waiver expired: by K until D, seq S: R]
  *             gate: DENY — N rules, F failed (deny D, warn W, info I), V waived,
  *               X indeterminate; policy <id> <version> sha256:<hex>
+ *             (several policies: "; policies <id> <version> sha256:<hex>, ...")
  *
  *           ("check:" instead of "gate:" when the findings have no subject.
  *           N counts findings, one per rule and subject; F counts outcome
@@ -26,7 +27,8 @@
  *
  *     {
  *       "schemaVersion": 1,
- *       "policy": {"id": S, "version": S, "file": S, "sha256": HEX},
+ *       "policy": {"id": S, "version": S, "file": S, "sha256": HEX},  the first
+ *       "policies": [{"id": ..., "sha256": HEX|null}, ...],  every one, in order
  *       "subject": S|null,            candidate NAME@VERSION (gate) or null (check)
  *       "env": S|null,
  *       "asOf": "YYYY-MM-DDTHH:MM:SSZ"|null,
@@ -54,7 +56,8 @@
  *           (JSON escapes what it must).  New keys may be added; existing
  *           keys keep their meaning while schemaVersion is 1.
  *
- *   junit   Apache Ant JUnit XML (<testsuites><testsuite> with properties,
+ *   junit   Apache Ant JUnit XML (<testsuites><testsuite> with properties
+ *           (policy.* for the first policy, policy.2.* ... for the others),
  *           one <testcase classname=RULE name=SUBJECT> per finding, system-out
  *           holding the summary line).  fail: <failure type=SEVERITY>,
  *           indeterminate: <error type="indeterminate">, waived: <skipped>.
@@ -63,14 +66,27 @@
  *           non-UTF-8 bytes) become U+FFFD.  timestamp is asOf without its
  *           "Z" (the schema allows no zone), 1970-01-01T00:00:00 without one.
  *
- *   sarif   SARIF 2.1.0, one run.  fail: kind "fail", level error/warning/
+ *   sarif   SARIF 2.1.0, one run, as GitHub code scanning takes it: results
+ *           only for findings that are not a pass (all with opts.all), each
+ *           with a physical location (the policy file as given, relative to
+ *           opts.cwd when below it, or policies/ID.xml for a recorded one, or
+ *           opts.location; startLine the rule's line) and a fingerprint
+ *           (partialFingerprints).  fail: kind "fail", level error/warning/
  *           note for deny/warn/info; waived: the same plus an external,
  *           accepted suppression carrying the reason; pass: kind "pass";
  *           indeterminate: kind "open" (SARIF: not enough information to
  *           decide).  Kinds other than "fail" must have level "none" (SARIF
  *           §3.27.10), so severity is also in properties.severity.  Rules are
  *           listed once per rule id (the first finding's title, description
- *           and controls); subjects are logical locations.
+ *           and controls; help.text the description; the controls also as
+ *           properties.tags); subjects are logical locations.
+ *
+ *   gitlab  GitLab Code Quality: an array of {description, check_name,
+ *           fingerprint, severity, location {path, lines {begin}}} for the
+ *           failed and indeterminate findings; severity info/minor/critical
+ *           for info/warn/deny, blocker for indeterminate.  Fingerprints:
+ *           hex SHA-256 of "POLICY-ID\0RULE-ID\0SUBJECT\0N", N the earlier
+ *           findings with the same three.
  *
  *   github  workflow commands, one per finding that is not a pass:
  *           "::error title=RULE::SUBJECT: MESSAGE" (deny, and every
