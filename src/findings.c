@@ -232,6 +232,18 @@ tally_findings(const struct ml_findings *fs, struct tally *t)
 
 /* ---- policies ---- */
 
+/* *one: a view (borrowed strings) of the policy fs's policy fields name. */
+static void
+fields_policy(const struct ml_findings *fs, struct ml_findings_policy *one)
+{
+	memset(one, 0, sizeof *one);
+	one->id = fs->policy_id;
+	one->version = fs->policy_version;
+	one->file = fs->policy_file;
+	snprintf(one->sha256, sizeof one->sha256, "%.64s", fs->policy_sha256);
+	one->seq = -1;
+}
+
 /* fs's policies: fs->policies, or (none noted) the one its policy fields
  * name, as *one.  Returns how many (at least 1). */
 static size_t
@@ -242,12 +254,7 @@ policy_list(const struct ml_findings *fs, struct ml_findings_policy *one,
 		*out = fs->policies;
 		return fs->npolicies;
 	}
-	memset(one, 0, sizeof *one);
-	one->id = fs->policy_id;
-	one->version = fs->policy_version;
-	one->file = fs->policy_file;
-	snprintf(one->sha256, sizeof one->sha256, "%.64s", fs->policy_sha256);
-	one->seq = -1;
+	fields_policy(fs, one);
 	*out = one;
 	return 1;
 }
@@ -780,20 +787,7 @@ jwaiver(const struct ml_finding *f, int *bad)
 	return w;
 }
 
-static json_t *
-jpolicy(const struct ml_findings *fs, int *bad)
-{
-	json_t *p = json_object();
-	size_t hl = strnlen(fs->policy_sha256, 64);
-
-	jset(p, "id", jstr(fs->policy_id), bad);
-	jset(p, "version", jstr(fs->policy_version), bad);
-	jset(p, "file", jstr(fs->policy_file), bad);
-	jset(p, "sha256", hl ? jstrn(fs->policy_sha256, hl) : json_null(), bad);
-	return p;
-}
-
-/* {"id", "version", "file", "sha256"} of one policy, as jpolicy. */
+/* {"id", "version", "file", "sha256"} of one policy. */
 static json_t *
 jpolicy_ref(const struct ml_findings_policy *p, int *bad)
 {
@@ -805,6 +799,16 @@ jpolicy_ref(const struct ml_findings_policy *p, int *bad)
 	jset(o, "file", jstr(p->file), bad);
 	jset(o, "sha256", hl ? jstrn(p->sha256, hl) : json_null(), bad);
 	return o;
+}
+
+/* The first policy of fs (its policy fields). */
+static json_t *
+jpolicy(const struct ml_findings *fs, int *bad)
+{
+	struct ml_findings_policy one;
+
+	fields_policy(fs, &one);
+	return jpolicy_ref(&one, bad);
 }
 
 /* Every policy of fs, in --policy order. */

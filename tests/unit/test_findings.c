@@ -1488,6 +1488,22 @@ test_two_policies_named(void **state)
 	assert_null(fs.policies);
 }
 
+/* The results of fs as SARIF with o; *root is the caller's (json_decref). */
+static json_t *
+sarif_results(const struct ml_findings *fs, const struct ml_findings_opts *o, json_t **root)
+{
+	struct ml_buf b = {0};
+	struct ml_err e;
+	json_error_t je;
+
+	ml_err_clear(&e);
+	assert_int_equal(ml_findings_write_opts(fs, ML_FMT_SARIF, o, &b, &e), ML_OK);
+	*root = json_loads((const char *)b.data, 0, &je);
+	assert_non_null(*root);
+	ml_buf_free(&b);
+	return json_object_get(json_array_get(json_object_get(*root, "runs"), 0), "results");
+}
+
 /* Locations: each result at its policy (a file as given, relative to cwd
  * below it; a recorded one as policies/ID.xml) and its rule's line; or
  * everything at --sarif-location; --sarif-all adds the passes. */
@@ -1496,19 +1512,12 @@ test_sarif_locations(void **state)
 {
 	struct ml_findings_opts o = {0};
 	struct ml_findings fs;
-	struct ml_buf b = {0};
-	struct ml_err e;
 	json_t *root, *res;
-	json_error_t je;
 
 	(void)state;
 	two_policies(&fs);
-	ml_err_clear(&e);
 	o.cwd = "/work/repo";
-	assert_int_equal(ml_findings_write_opts(&fs, ML_FMT_SARIF, &o, &b, &e), ML_OK);
-	root = json_loads((const char *)b.data, 0, &je);
-	assert_non_null(root);
-	res = json_object_get(json_array_get(json_object_get(root, "runs"), 0), "results");
+	res = sarif_results(&fs, &o, &root);
 	assert_int_equal(json_array_size(res), 2); /* the pass left out */
 	assert_string_equal(jget_str(json_array_get(res, 0), "ruleId"), "R1");
 	assert_string_equal(result_uri(json_array_get(res, 0)), "pol/a.xml");
@@ -1516,32 +1525,25 @@ test_sarif_locations(void **state)
 	assert_string_equal(result_uri(json_array_get(res, 1)), "policies/pb.xml");
 	assert_int_equal(result_line(json_array_get(res, 1)), 3);
 	json_decref(root);
-	ml_buf_free(&b);
 
 	/* outside cwd: a file: URI; --sarif-all: every result */
 	o.cwd = "/work/rep";
 	o.all = 1;
-	assert_int_equal(ml_findings_write_opts(&fs, ML_FMT_SARIF, &o, &b, &e), ML_OK);
-	root = json_loads((const char *)b.data, 0, &je);
-	res = json_object_get(json_array_get(json_object_get(root, "runs"), 0), "results");
+	res = sarif_results(&fs, &o, &root);
 	assert_int_equal(json_array_size(res), 3);
 	assert_string_equal(result_uri(json_array_get(res, 0)), "file:///work/repo/pol/a.xml");
 	assert_string_equal(jget_str(json_array_get(res, 1), "kind"), "pass");
 	assert_int_equal(result_line(json_array_get(res, 1)), 9);
 	json_decref(root);
-	ml_buf_free(&b);
 
 	/* --sarif-location names the file of every result, "./" dropped */
 	o.location = "./ci/our policy.xml";
 	o.all = 0;
-	assert_int_equal(ml_findings_write_opts(&fs, ML_FMT_SARIF, &o, &b, &e), ML_OK);
-	root = json_loads((const char *)b.data, 0, &je);
-	res = json_object_get(json_array_get(json_object_get(root, "runs"), 0), "results");
+	res = sarif_results(&fs, &o, &root);
 	assert_string_equal(result_uri(json_array_get(res, 0)), "ci/our%20policy.xml");
 	assert_string_equal(result_uri(json_array_get(res, 1)), "ci/our%20policy.xml");
 	assert_int_equal(result_line(json_array_get(res, 1)), 3);
 	json_decref(root);
-	ml_buf_free(&b);
 	ml_findings_free(&fs);
 }
 
