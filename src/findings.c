@@ -1191,8 +1191,11 @@ first_with_rule(const struct ml_findings *fs, size_t i)
 	return i;
 }
 
+/* Tags per rule GitHub code scanning accepts. */
+#define SARIF_MAX_TAGS 20
+
 /* "compliance" and "FRAMEWORK REF" of each control (code scanning filters
- * on tags). */
+ * on tags), at most SARIF_MAX_TAGS (properties.controls has them all). */
 static json_t *
 sarif_tags(const struct ml_finding *f, int *bad)
 {
@@ -1201,7 +1204,7 @@ sarif_tags(const struct ml_finding *f, int *bad)
 	size_t i;
 
 	jpush(a, json_string("compliance"), bad);
-	for (i = 0; i < f->ncontrols; i++) {
+	for (i = 0; i < f->ncontrols && i + 1 < SARIF_MAX_TAGS; i++) {
 		t.len = 0;
 		ml_buf_puts(&t, f->controls[i].framework ? f->controls[i].framework : "-");
 		ml_buf_puts(&t, " ");

@@ -1619,6 +1619,38 @@ test_gitlab(void **state)
 	free(out);
 }
 
+/* A rule with more controls than code scanning takes tags: 20 tags, every
+ * control still in properties.controls. */
+static void
+test_sarif_tag_limit(void **state)
+{
+	struct ml_findings fs;
+	struct ml_finding *f;
+	json_t *root, *props;
+	json_error_t je;
+	char *out, ref[16];
+	int i;
+
+	(void)state;
+	memset(&fs, 0, sizeof fs);
+	f = add(&fs, "R", ML_SEV_DENY, ML_OUT_FAIL, "m@1", "x", NULL, 0);
+	for (i = 0; i < 25; i++) {
+		snprintf(ref, sizeof ref, "C%d", i);
+		add_control(f, "ISO-42001", ref);
+	}
+	out = render(&fs, ML_FMT_SARIF, NULL);
+	root = json_loads(out, 0, &je);
+	assert_non_null(root);
+	props = json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(
+		json_array_get(json_object_get(root, "runs"), 0), "tool"), "driver"), "rules"), 0),
+		"properties");
+	assert_int_equal(json_array_size(json_object_get(props, "tags")), 20);
+	assert_int_equal(json_array_size(json_object_get(props, "controls")), 25);
+	json_decref(root);
+	free(out);
+	ml_findings_free(&fs);
+}
+
 /* move joins the policies: equal ones once, the moved findings follow. */
 static void
 test_move_policies(void **state)
@@ -1861,6 +1893,7 @@ main(void)
 		cmocka_unit_test(test_two_policies_named),
 		cmocka_unit_test(test_sarif_locations),
 		cmocka_unit_test(test_gitlab),
+		cmocka_unit_test(test_sarif_tag_limit),
 		cmocka_unit_test(test_stream_identical),
 		cmocka_unit_test(test_stream_empty),
 		cmocka_unit_test(test_stream_errors),
