@@ -222,7 +222,7 @@ findings_format(const struct cli *c, enum ml_format *f, struct ml_err *e)
 	return ML_OK;
 }
 
-/* The sarif and gitlab options of c; cwd (PATH_MAX) holds the working
+/* The sarif and gitlab options of c; cwd (cwd_len bytes) holds the working
  * directory (left out when it cannot be read: paths stay as given). */
 static void
 findings_opts(const struct cli *c, struct ml_findings_opts *o, char *cwd, size_t cwd_len)
