@@ -12,7 +12,7 @@ TESTPKGS := cmocka
 DEBS    := build-essential pkg-config libsodium-dev libsqlite3-dev libjansson-dev \
            libssl-dev libcmocka-dev libxml2-dev sqlite3 python3 python3-nacl \
            libmicrohttpd-dev libcurl4-openssl-dev curl libpq-dev postgresql-15 \
-           golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema \
+           golang-go golang-golang-x-mod-dev libxml2-utils python3-jsonschema python3-yaml \
            clang libclang-rt-14-dev valgrind mandoc \
            chromium poppler-utils cmark-gfm \
            git openssh-client minisign faketime procps
@@ -195,6 +195,7 @@ cli: deps-check $(BIN) $(LOADTEST) $(BUILD)/faults/fault_step.so
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/exhaustion.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/timescope.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/outputs.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/sarif.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/keyfiles.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/bundle.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/live.sh

@@ -98,7 +98,7 @@ static const char usage_text[] =
 	"Policy\n"
 	"  evidence NAME@VERSION [--env ENV] [--as-of DATE]   the XML the rules read\n"
 	"  gate --policy ID|FILE NAME@VERSION... --env ENV [--key K.key]\n"
-	"       [--format text|json|junit|sarif|github]   decide; --key records a decision\n"
+	"       [--format text|json|junit|sarif|github|gitlab]   decide; --key records one\n"
 	"  check --policy ID|FILE [--as-of DATE]  every model version and deployment\n"
 	"  policy record ID|FILE [--param NAME=VALUE]... --key K.key   a policy into the ledger\n"
 	"  policy lint ID|FILE...                 validate and compile policy files\n"

@@ -82,18 +82,24 @@ cmd_evidence(int argc, char **argv)
 
 #define MAX_POLICIES 32
 #define MAX_PARAMS 64
+#define ML_SARIF_LOCATION_MAX 4096
 
 static const char gate_usage[] =
 	"usage: mlledger gate --policy ID|FILE [--policy ID|FILE]... NAME@VERSION... --env ENV\n"
 	"                     [--subjects FILE]\n"
 	"                     [--param NAME=VALUE]... [--phase ID] [--as-of DATE]\n"
-	"                     [--fail-on warn] [--format text|json|junit|sarif|github]\n"
+	"                     [--fail-on warn]\n"
+	"                     [--format text|json|junit|sarif|github|gitlab]\n"
+	"                     [--sarif-location PATH] [--sarif-all]\n"
 	"                     [--key KEY [--passphrase-file F]] [--no-record]\n\n"
 	"Evaluates the rules against the verified evidence of the candidate\n"
 	"(policies/EVIDENCE.md) and decides: exit 0 pass, 1 deny, 3 invalid policy or\n"
 	"evaluation error (fail closed), 4 ledger integrity failure, 5 the decision\n"
 	"could not be recorded, 6 key problem.  The findings go to standard output in\n"
-	"the chosen format; diagnostics to standard error.\n\n"
+	"the chosen format; diagnostics to standard error.  sarif and gitlab point\n"
+	"each result at its rule's line in the policy file as given (a recorded\n"
+	"policy: policies/ID.xml), or in --sarif-location PATH; sarif leaves out\n"
+	"passing results unless --sarif-all (policies/FINDINGS.md).\n\n"
 	"Time: without --as-of the evidence is every entry up to the ledger's head,\n"
 	"evaluated at this machine's clock; --as-of DATE takes the entries whose\n"
 	"effective time (ledger/FORMAT.md, clock corrections) is at most DATE and\n"
@@ -128,7 +134,8 @@ static const char gate_usage[] =
 struct policies {
 	const char *path[MAX_POLICIES], *param[MAX_PARAMS];
 	size_t n, nparams;
-	struct ml_policyset *p[MAX_POLICIES]; /* the files' (NULL for recorded ones) */
+	struct ml_policyset *p[MAX_POLICIES]; /* each compiled once here (check names
+					       * its policies and rule lines from them) */
 	int64_t seq[MAX_POLICIES];            /* recorded ones' entries, else -1 */
 	char *installed[MAX_POLICIES];        /* path[i] when found by id (owned) */
 };
@@ -201,6 +208,8 @@ policies_resolve(struct policies *ps, struct ml_evidence *v, struct ml_err *e)
 		if ((rc = ml_gate_policy_seq(v, ps->path[i], &seq, e)) ||
 		    (rc = ml_gate_policy_at(v, seq, ps->param, ps->nparams, &g, e)))
 			return rc; /* loaded once here to fail early, as files are */
+		ps->p[i] = g.set; /* kept */
+		g.set = NULL;
 		ml_gate_policy_free(&g);
 		ps->seq[i] = (int64_t)seq;
 	}
@@ -262,36 +271,67 @@ apply_fail_on(const struct cli *c, struct ml_findings *fs)
 			fs->verdict = ML_EDENY;
 }
 
-/* --format for the policy commands (text unless given). */
+/* --format for the policy commands (text unless given), and what
+ * --sarif-location and --sarif-all may go with. */
 static int
 findings_format(const struct cli *c, enum ml_format *f, struct ml_err *e)
 {
-	const char *fmt = cli_get(c, "format");
+	const char *fmt = cli_get(c, "format"), *loc = cli_get(c, "sarif-location");
 
 	*f = ML_FMT_TEXT;
 	if (fmt && ml_format_parse(fmt, f) != 0)
-		return ml_err_set(e, ML_EINPUT, "--format: text, json, junit, sarif or github");
+		return ml_err_set(e, ML_EINPUT, "--format: text, json, junit, sarif, github or "
+				  "gitlab");
+	if (loc && *f != ML_FMT_SARIF && *f != ML_FMT_GITLAB)
+		return ml_err_set(e, ML_EINPUT, "--sarif-location: only with --format sarif or "
+				  "gitlab");
+	if (loc && (!*loc || strlen(loc) > ML_SARIF_LOCATION_MAX))
+		return ml_err_set(e, ML_EINPUT, "--sarif-location: expected a path of 1 to %d "
+				  "bytes", ML_SARIF_LOCATION_MAX);
+	if (cli_has(c, "sarif-all") && *f != ML_FMT_SARIF)
+		return ml_err_set(e, ML_EINPUT, "--sarif-all: only with --format sarif");
 	return ML_OK;
+}
+
+/* The sarif and gitlab options of c; cwd (cwd_len bytes) holds the working
+ * directory (left out when it cannot be read: paths stay as given). */
+static void
+findings_opts(const struct cli *c, struct ml_findings_opts *o, char *cwd, size_t cwd_len)
+{
+	memset(o, 0, sizeof *o);
+	o->location = cli_get(c, "sarif-location");
+	o->all = cli_has(c, "sarif-all");
+	o->cwd = getcwd(cwd, cwd_len) ? cwd : NULL;
+}
+
+/* After a writer's rc: what out still holds to stdout and a flush; one
+ * error for both failing. */
+static int
+drain_stdout(struct ml_buf *out, int rc, struct ml_err *e)
+{
+	if (rc == ML_OK) {
+		ml_buf_drain(out, 0);
+		if (out->oom || fflush(stdout) != 0)
+			rc = ml_err_set(e, ML_EIO, "cannot write the findings to standard output");
+	}
+	ml_buf_free(out);
+	return rc;
 }
 
 static int
 write_findings(struct cli *c, const struct ml_findings *fs, struct ml_err *e)
 {
+	struct ml_findings_opts o;
 	struct ml_buf out = {0};
+	char cwd[4096];
 	enum ml_format f;
 	int rc;
 
 	if ((rc = findings_format(c, &f, e)))
 		return rc;
+	findings_opts(c, &o, cwd, sizeof cwd);
 	out.sink = stdout; /* a check's findings can run to gigabytes */
-	rc = ml_findings_write(fs, f, &out, e);
-	if (rc == ML_OK) {
-		ml_buf_drain(&out, 0);
-		if (out.oom || fflush(stdout) != 0)
-			rc = ml_err_set(e, ML_EIO, "cannot write the findings to standard output");
-	}
-	ml_buf_free(&out);
-	return rc;
+	return drain_stdout(&out, ml_findings_write_opts(fs, f, &o, &out, e), e);
 }
 
 /* check's output: the stream's findings to stdout, as they drain. */
@@ -299,17 +339,9 @@ static int
 write_stream(struct ml_findings_stream *s, struct ml_err *e)
 {
 	struct ml_buf out = {0};
-	int rc;
 
 	out.sink = stdout;
-	rc = ml_findings_stream_finish(s, &out, e);
-	if (rc == ML_OK) {
-		ml_buf_drain(&out, 0);
-		if (out.oom || fflush(stdout) != 0)
-			rc = ml_err_set(e, ML_EIO, "cannot write the findings to standard output");
-	}
-	ml_buf_free(&out);
-	return rc;
+	return drain_stdout(&out, ml_findings_stream_finish(s, &out, e), e);
 }
 
 /* cli_parse accepts only text/json for --format: the policy commands take
@@ -560,6 +592,7 @@ cmd_gate(int argc, char **argv)
 	struct candidate *cs = NULL;
 	struct ml_err e;
 	char *subjects = NULL;
+	enum ml_format fmt;
 	int64_t as_of;
 	unsigned flags;
 	size_t npol = 0, ncs = 0, i;
@@ -568,7 +601,7 @@ cmd_gate(int argc, char **argv)
 	ml_err_clear(&e);
 	if ((rc = parse_policy_cli(&c, argc, argv, "policy= env= param= phase= as-of= fail-on= "
 				   "no-record key= passphrase-file= subjects= server= log-key= "
-				   "trust= state= mirror=")) ||
+				   "trust= state= mirror= sarif-location= sarif-all")) ||
 	    (rc = opt_as_of(&c, &as_of, &flags)))
 		return rc;
 	if (cli_has(&c, "help")) {
@@ -589,7 +622,8 @@ cmd_gate(int argc, char **argv)
 		return rc;
 	if (record)
 		as_of -= as_of % 1000000; /* timeVerified has whole seconds: replay sees the same */
-	if ((rc = gate_candidates(&c, &subjects, &cs, &ncs, &e)))
+	if ((rc = findings_format(&c, &fmt, &e)) ||
+	    (rc = gate_candidates(&c, &subjects, &cs, &ncs, &e)))
 		goto out;
 	if (ncs > 1 && cli_get(&c, "format") && strcmp(cli_get(&c, "format"), "text")) {
 		rc = ml_err_set(&e, ML_EINPUT, "--format: several candidates are reported as text "
@@ -718,7 +752,7 @@ scope_finish(struct scope *s)
 /* Where check's findings go, and how many policies each subject has. */
 struct check_run {
 	struct ml_findings_stream *s;
-	size_t np;
+	const struct policies *ps;
 };
 
 /* ml_sweep_each's callback: a subject's findings, policy after policy,
@@ -731,8 +765,9 @@ check_take(void *ctx, size_t i, struct ml_sweep_result *r, struct ml_err *e)
 	int rc = ML_OK;
 
 	(void)i;
-	for (k = 0; k < cr->np && rc == ML_OK; k++)
-		rc = ml_findings_stream_add(cr->s, &r[k].fs, e);
+	for (k = 0; k < cr->ps->n && rc == ML_OK; k++)
+		if ((rc = ml_gate_note_policy(&r[k].fs, 0, cr->ps->p[k], cr->ps->seq[k], e)) == ML_OK)
+			rc = ml_findings_stream_add(cr->s, &r[k].fs, e);
 	return rc;
 }
 
@@ -751,7 +786,7 @@ check_scope(struct cli *c, const struct policies *ps, const struct scope *sc, in
 				  .evidence_flags = flags,
 				  .jobs = jobs ? jobs : ml_sweep_default_jobs(sc->n),
 				  .progress = cli_progress, .progress_ctx = label};
-	struct check_run cr = {s, ps->n};
+	struct check_run cr = {s, ps};
 	int rc;
 
 	rc = ml_sweep_each(&o, sc->v, sc->n, check_take, &cr, e);
@@ -766,24 +801,28 @@ cmd_check(int argc, char **argv)
 	struct scope sc = {0};
 	struct policies ps = {0};
 	struct ml_findings_stream *fs = NULL;
+	struct ml_findings_opts fo;
 	struct ml_ledger *l = NULL;
 	struct ml_err e;
 	struct ml_evidence *v = NULL;
 	enum ml_format fmt;
+	char cwd[4096];
 	int64_t as_of;
 	unsigned flags;
 	long jobs;
 	int rc;
 
 	ml_err_clear(&e);
-	if ((rc = parse_policy_cli(&c, argc, argv, "policy= param= phase= as-of= fail-on= jobs=")) ||
+	if ((rc = parse_policy_cli(&c, argc, argv, "policy= param= phase= as-of= fail-on= jobs= "
+					 "sarif-location= sarif-all")) ||
 	    (rc = opt_as_of(&c, &as_of, &flags)) ||
 	    (rc = cli_opt_long(&c, "jobs", 1, ML_SWEEP_MAX_JOBS, 0, &jobs)))
 		goto done;
 	if (cli_has(&c, "help")) {
 		puts("usage: mlledger check --policy ID|FILE [--policy ID|FILE]... [--param NAME=VALUE]...\n"
 		     "                      [--phase ID] [--as-of DATE] [--fail-on warn]\n"
-		     "                      [--format text|json|junit|sarif|github] [--jobs N]\n\n"
+		     "                      [--format text|json|junit|sarif|github|gitlab]\n"
+		     "                      [--sarif-location PATH] [--sarif-all] [--jobs N]\n\n"
 		     "Evaluates the rules for every model version in the ledger: for each\n"
 		     "environment it was deployed to, or once without an environment when it\n"
 		     "never was.  The whole tree is checked against the latest signed\n"
@@ -791,12 +830,14 @@ cmd_check(int argc, char **argv)
 		     "most N worker threads (default: one per core, at most 8); the output\n"
 		     "does not depend on it.  Findings are kept in a temporary file in\n"
 		     "$TMPDIR (or /tmp; unlinked at once) until the verdict is known, so memory\n"
-		     "does not grow with them (junit and sarif hold them in memory).  Exit\n"
+		     "does not grow with them (junit, sarif and gitlab hold them in memory).\n"
+		     "--sarif-location, --sarif-all: as gate.  Exit\n"
 		     "codes as gate (5 also when no temporary file can be written); time\n"
 		     "(--as-of, entries dated in the future) as gate.");
 		goto done;
 	}
-	if ((rc = policies_load(&c, &ps, &e)) || (rc = cli_open(&c, 0, &l, &e)) ||
+	if ((rc = findings_format(&c, &fmt, &e)) || (rc = policies_load(&c, &ps, &e)) ||
+	    (rc = cli_open(&c, 0, &l, &e)) ||
 	    (rc = ml_evidence_open(l, as_of, flags, &v, &e)) || (rc = not_ahead(v, &e)) ||
 	    (rc = policies_installed(&ps, v, 0, 1, &e)) || (rc = policies_resolve(&ps, v, &e)))
 		goto out;
@@ -812,11 +853,14 @@ cmd_check(int argc, char **argv)
 		goto out;
 	}
 	scope_finish(&sc);
-	policies_free(&ps); /* loaded to fail early; each worker loads its own */
+	/* ps stays loaded (names and rule lines); each worker loads its own */
 	ml_ledger_close(l);
 	l = NULL;
-	if ((rc = findings_format(&c, &fmt, &e)) || (rc = ml_findings_stream_new(fmt, &fs, &e)) ||
-	    (rc = check_scope(&c, &ps, &sc, as_of, flags, (size_t)jobs, fs, &e)))
+	findings_opts(&c, &fo, cwd, sizeof cwd);
+	if ((rc = ml_findings_stream_new(fmt, &fs, &e)))
+		goto out;
+	ml_findings_stream_set_opts(fs, &fo);
+	if ((rc = check_scope(&c, &ps, &sc, as_of, flags, (size_t)jobs, fs, &e)))
 		goto out;
 	/* --fail-on warn: an unwaived warn failure denies too (apply_fail_on) */
 	if (cli_get(&c, "fail-on") && !strcmp(cli_get(&c, "fail-on"), "warn") &&

@@ -1,6 +1,6 @@
 /* findings — see findings.h.
  *
- * Five writers over one struct.  None of them trusts the strings it writes:
+ * Six writers over one struct.  None of them trusts the strings it writes:
  * rule files, statements and waivers are written by people, so every string
  * goes through the escaping its format needs (policies/FINDINGS.md has the
  * same text as below, with examples).
@@ -17,6 +17,7 @@
  *             DENY <rule-id> <subject>: <message> [waiver expired: by K until D, seq S: R]
  *             gate: DENY — N rules, F failed (deny D, warn W, info I), V waived,
  *               X indeterminate; policy <id> <version> sha256:<hex>
+ *             (several policies: "; policies <id> <version> sha256:<hex>, ...")
  *
  *           ("check:" instead of "gate:" when the findings have no subject.
  *           N counts findings, one per rule and subject; F counts outcome
@@ -26,7 +27,8 @@
  *
  *     {
  *       "schemaVersion": 1,
- *       "policy": {"id": S, "version": S, "file": S, "sha256": HEX},
+ *       "policy": {"id": S, "version": S, "file": S, "sha256": HEX},  the first
+ *       "policies": [{"id": ..., "sha256": HEX|null}, ...],  every one, in order
  *       "subject": S|null,            candidate NAME@VERSION (gate) or null (check)
  *       "env": S|null,
  *       "asOf": "YYYY-MM-DDTHH:MM:SSZ"|null,
@@ -54,7 +56,8 @@
  *           (JSON escapes what it must).  New keys may be added; existing
  *           keys keep their meaning while schemaVersion is 1.
  *
- *   junit   Apache Ant JUnit XML (<testsuites><testsuite> with properties,
+ *   junit   Apache Ant JUnit XML (<testsuites><testsuite> with properties
+ *           (policy.* for the first policy, policy.2.* ... for the others),
  *           one <testcase classname=RULE name=SUBJECT> per finding, system-out
  *           holding the summary line).  fail: <failure type=SEVERITY>,
  *           indeterminate: <error type="indeterminate">, waived: <skipped>.
@@ -63,14 +66,27 @@
  *           non-UTF-8 bytes) become U+FFFD.  timestamp is asOf without its
  *           "Z" (the schema allows no zone), 1970-01-01T00:00:00 without one.
  *
- *   sarif   SARIF 2.1.0, one run.  fail: kind "fail", level error/warning/
+ *   sarif   SARIF 2.1.0, one run, as GitHub code scanning takes it: results
+ *           only for findings that are not a pass (all with opts.all), each
+ *           with a physical location (the policy file as given, relative to
+ *           opts.cwd when below it, or policies/ID.xml for a recorded one, or
+ *           opts.location; startLine the rule's line) and a fingerprint
+ *           (partialFingerprints).  fail: kind "fail", level error/warning/
  *           note for deny/warn/info; waived: the same plus an external,
  *           accepted suppression carrying the reason; pass: kind "pass";
  *           indeterminate: kind "open" (SARIF: not enough information to
  *           decide).  Kinds other than "fail" must have level "none" (SARIF
  *           §3.27.10), so severity is also in properties.severity.  Rules are
  *           listed once per rule id (the first finding's title, description
- *           and controls); subjects are logical locations.
+ *           and controls; help.text the description; the controls also as
+ *           properties.tags); subjects are logical locations.
+ *
+ *   gitlab  GitLab Code Quality: an array of {description, check_name,
+ *           fingerprint, severity, location {path, lines {begin}}} for the
+ *           failed and indeterminate findings; severity info/minor/critical
+ *           for info/warn/deny, blocker for indeterminate.  Fingerprints:
+ *           hex SHA-256 of "POLICY-ID\0RULE-ID\0SUBJECT\0N", N the earlier
+ *           findings with the same three.
  *
  *   github  workflow commands, one per finding that is not a pass:
  *           "::error title=RULE::SUBJECT: MESSAGE" (deny, and every
@@ -212,6 +228,128 @@ tally_findings(const struct ml_findings *fs, struct tally *t)
 	memset(t, 0, sizeof *t);
 	for (i = 0; i < fs->n; i++)
 		tally_add(t, &fs->items[i]);
+}
+
+/* ---- policies ---- */
+
+/* *one: a view (borrowed strings) of the policy fs's policy fields name. */
+static void
+fields_policy(const struct ml_findings *fs, struct ml_findings_policy *one)
+{
+	memset(one, 0, sizeof *one);
+	one->id = fs->policy_id;
+	one->version = fs->policy_version;
+	one->file = fs->policy_file;
+	snprintf(one->sha256, sizeof one->sha256, "%.64s", fs->policy_sha256);
+	one->seq = -1;
+}
+
+/* fs's policies: fs->policies, or (none noted) the one its policy fields
+ * name, as *one.  Returns how many (at least 1). */
+static size_t
+policy_list(const struct ml_findings *fs, struct ml_findings_policy *one,
+	    const struct ml_findings_policy **out)
+{
+	if (fs->npolicies && fs->policies) {
+		*out = fs->policies;
+		return fs->npolicies;
+	}
+	fields_policy(fs, one);
+	*out = one;
+	return 1;
+}
+
+/* The policy of f among list[0..n). */
+static const struct ml_findings_policy *
+policy_of(const struct ml_findings_policy *list, size_t n, const struct ml_finding *f)
+{
+	return f->policy < n ? &list[f->policy] : &list[0];
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int
+policy_eq(const struct ml_findings_policy *a, const struct ml_findings_policy *b)
+{
+	return str_eq(a->id, b->id) && str_eq(a->version, b->version) &&
+	       str_eq(a->file, b->file) && strncmp(a->sha256, b->sha256, 64) == 0 &&
+	       a->seq == b->seq;
+}
+
+/* Index of p in fs->policies, or fs->npolicies when absent. */
+static size_t
+policy_find(const struct ml_findings *fs, const struct ml_findings_policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < fs->npolicies; i++)
+		if (policy_eq(&fs->policies[i], p))
+			break;
+	return i;
+}
+
+/* Room for more policies in fs.  0, or -1 when out of memory (fs as it was). */
+static int
+policy_reserve(struct ml_findings *fs, size_t more)
+{
+	struct ml_findings_policy *v;
+
+	if (!more)
+		return 0;
+	if (!(v = realloc(fs->policies, (fs->npolicies + more) * sizeof *v)))
+		return -1;
+	fs->policies = v;
+	return 0;
+}
+
+static void
+policy_clear(struct ml_findings_policy *p)
+{
+	free(p->id);
+	free(p->version);
+	free(p->file);
+	memset(p, 0, sizeof *p);
+}
+
+static char *
+dup_or_null(const char *s, int *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*oom = 1;
+	return d;
+}
+
+int
+ml_findings_note_policy(struct ml_findings *fs, size_t from, const char *id,
+			const char *version, const char *file, const char *sha256, int64_t seq)
+{
+	struct ml_findings_policy c = {0};
+	size_t i, k;
+	int oom = 0;
+
+	c.id = dup_or_null(id, &oom);
+	c.version = dup_or_null(version, &oom);
+	c.file = dup_or_null(file, &oom);
+	snprintf(c.sha256, sizeof c.sha256, "%.64s", sha256 ? sha256 : "");
+	c.seq = seq;
+	k = policy_find(fs, &c);
+	if (oom || (k == fs->npolicies && policy_reserve(fs, 1) != 0)) {
+		policy_clear(&c);
+		return ML_EIO;
+	}
+	if (k == fs->npolicies)
+		fs->policies[fs->npolicies++] = c;
+	else
+		policy_clear(&c);
+	for (i = from; i < fs->n; i++)
+		fs->items[i].policy = k;
+	return ML_OK;
 }
 
 /* ---- UTF-8 ---- */
@@ -429,19 +567,29 @@ put_waiver_text(struct ml_buf *b, const struct ml_finding *f)
 static void
 put_summary_of(struct ml_buf *b, const struct ml_findings *fs, const struct tally *tp)
 {
+	const struct ml_findings_policy *pl;
+	struct ml_findings_policy one;
 	struct tally t = *tp;
 	char sha[65];
+	size_t np, i;
 
 	ml_buf_printf(b, "%s: %s " EM_DASH " %zu rules, %zu failed (deny %zu, warn %zu, info %zu), "
-		      "%zu waived, %zu indeterminate; policy ",
+		      "%zu waived, %zu indeterminate; ",
 		      fs->subject ? "gate" : "check", verdict_upper(fs->verdict), t.total,
 		      t.failed, t.deny, t.warn, t.info, t.waived, t.indet);
-	put_text(b, fs->policy_id);
-	ml_buf_puts(b, " ");
-	put_text(b, fs->policy_version);
-	snprintf(sha, sizeof sha, "%.64s", fs->policy_sha256);
-	ml_buf_puts(b, " sha256:");
-	put_text(b, sha[0] ? sha : NULL);
+	np = policy_list(fs, &one, &pl);
+	/* "policy A 1 sha256:X", "policies A 1 sha256:X, B 2 sha256:Y" */
+	ml_buf_puts(b, np > 1 ? "policies " : "policy ");
+	for (i = 0; i < np; i++) {
+		if (i)
+			ml_buf_puts(b, ", ");
+		put_text(b, pl[i].id);
+		ml_buf_puts(b, " ");
+		put_text(b, pl[i].version);
+		snprintf(sha, sizeof sha, "%.64s", pl[i].sha256);
+		ml_buf_puts(b, " sha256:");
+		put_text(b, sha[0] ? sha : NULL);
+	}
 }
 
 static void
@@ -639,17 +787,42 @@ jwaiver(const struct ml_finding *f, int *bad)
 	return w;
 }
 
+/* {"id", "version", "file", "sha256"} of one policy. */
+static json_t *
+jpolicy_ref(const struct ml_findings_policy *p, int *bad)
+{
+	json_t *o = json_object();
+	size_t hl = strnlen(p->sha256, 64);
+
+	jset(o, "id", jstr(p->id), bad);
+	jset(o, "version", jstr(p->version), bad);
+	jset(o, "file", jstr(p->file), bad);
+	jset(o, "sha256", hl ? jstrn(p->sha256, hl) : json_null(), bad);
+	return o;
+}
+
+/* The first policy of fs (its policy fields). */
 static json_t *
 jpolicy(const struct ml_findings *fs, int *bad)
 {
-	json_t *p = json_object();
-	size_t hl = strnlen(fs->policy_sha256, 64);
+	struct ml_findings_policy one;
 
-	jset(p, "id", jstr(fs->policy_id), bad);
-	jset(p, "version", jstr(fs->policy_version), bad);
-	jset(p, "file", jstr(fs->policy_file), bad);
-	jset(p, "sha256", hl ? jstrn(fs->policy_sha256, hl) : json_null(), bad);
-	return p;
+	fields_policy(fs, &one);
+	return jpolicy_ref(&one, bad);
+}
+
+/* Every policy of fs, in --policy order. */
+static json_t *
+jpolicies(const struct ml_findings *fs, int *bad)
+{
+	const struct ml_findings_policy *pl;
+	struct ml_findings_policy one;
+	json_t *a = json_array();
+	size_t i, n = policy_list(fs, &one, &pl);
+
+	for (i = 0; i < n; i++)
+		jpush(a, jpolicy_ref(&pl[i], bad), bad);
+	return a;
 }
 
 static json_t *
@@ -813,6 +986,7 @@ json_frame(const struct ml_findings *fs, const struct tally *t, const uint8_t d[
 
 	jset(root, "schemaVersion", json_integer(1), &bad);
 	jset(root, "policy", jpolicy(fs, &bad), &bad);
+	jset(root, "policies", jpolicies(fs, &bad), &bad);
 	jset(root, "subject", jstr(fs->subject), &bad);
 	jset(root, "env", jstr(fs->env), &bad);
 	jset(root, "asOf", jstr(fs->as_of), &bad);
@@ -863,6 +1037,137 @@ write_json(const struct ml_findings *fs, struct ml_buf *b)
 	return b->oom ? ML_EIO : ML_OK;
 }
 
+/* ---- locations (sarif, gitlab) ---- */
+
+/* The path reports give for policy p: o->location, else its file (a draft),
+ * else "policies/ID.xml" (a recorded policy, as the shipped ones are laid
+ * out); an absolute path below o->cwd made relative to it, "./" dropped. */
+static void
+put_report_path(struct ml_buf *b, const struct ml_findings_policy *p,
+		const struct ml_findings_opts *o)
+{
+	const char *path = o->location ? o->location : p->seq < 0 ? p->file : NULL;
+	size_t cl = o->cwd ? strlen(o->cwd) : 0;
+
+	if (!path) {
+		ml_buf_puts(b, "policies/");
+		ml_buf_puts(b, p->id ? p->id : "policy");
+		ml_buf_puts(b, ".xml");
+		return;
+	}
+	if (path[0] == '/' && cl == 1 && o->cwd[0] == '/')
+		path++;
+	else if (path[0] == '/' && cl > 1 && !strncmp(path, o->cwd, cl) && path[cl] == '/')
+		path += cl + 1;
+	while (path[0] == '.' && path[1] == '/') {
+		path += 2;
+		while (*path == '/')
+			path++;
+	}
+	ml_buf_puts(b, *path ? path : ".");
+}
+
+/* path as a URI reference (RFC 3986): a relative one stays relative, an
+ * absolute one becomes file://; every byte but A-Z a-z 0-9 - . _ ~ / is
+ * written %HH. */
+static void
+put_uri(struct ml_buf *b, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)path;
+
+	if (*p == '/')
+		ml_buf_puts(b, "file://");
+	for (; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~' || *p == '/') {
+			ml_buf_append(b, p, 1);
+		} else {
+			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			ml_buf_append(b, e, 3);
+		}
+	}
+}
+
+/* The line a finding points at: its rule's, or 1 when unknown. */
+static int
+line_of(const struct ml_finding *f)
+{
+	return f->line > 0 ? f->line : 1;
+}
+
+struct occ_key {
+	const char *pid, *rule, *subject;
+	size_t i;
+};
+
+static int
+cmp_str0(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int
+cmp_occ(const void *a, const void *b)
+{
+	const struct occ_key *x = a, *y = b;
+	int c;
+
+	if ((c = cmp_str0(x->pid, y->pid)) || (c = cmp_str0(x->rule, y->rule)) ||
+	    (c = cmp_str0(x->subject, y->subject)))
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* occ[i]: how many findings before i have finding i's policy id, rule id
+ * and subject (a rule may find several things about one subject).  malloc'd,
+ * NULL when out of memory (or fs has no findings). */
+static size_t *
+occurrences(const struct ml_findings *fs, const struct ml_findings_policy *pl, size_t np)
+{
+	struct occ_key *k;
+	size_t *occ, i;
+
+	if (!fs->n || !(k = malloc(fs->n * sizeof *k)))
+		return NULL;
+	if (!(occ = malloc(fs->n * sizeof *occ))) {
+		free(k);
+		return NULL;
+	}
+	for (i = 0; i < fs->n; i++)
+		k[i] = (struct occ_key){policy_of(pl, np, &fs->items[i])->id, fs->items[i].rule_id,
+					fs->items[i].subject, i};
+	qsort(k, fs->n, sizeof *k, cmp_occ);
+	for (i = 0; i < fs->n; i++)
+		occ[k[i].i] = i && !cmp_str0(k[i].pid, k[i - 1].pid) &&
+					   !cmp_str0(k[i].rule, k[i - 1].rule) &&
+					   !cmp_str0(k[i].subject, k[i - 1].subject)
+				      ? occ[k[i - 1].i] + 1
+				      : 0;
+	free(k);
+	return occ;
+}
+
+/* A finding's fingerprint, stable across runs: hex SHA-256 of
+ * "POLICY-ID\0RULE-ID\0SUBJECT\0N" (N: occurrences). */
+static void
+fingerprint(const char *pid, const struct ml_finding *f, size_t occ, char hex[65], int *bad)
+{
+	struct ml_buf t = {0};
+	uint8_t d[ML_SHA256_LEN];
+
+	ml_buf_append(&t, pid ? pid : "", strlen(pid ? pid : "") + 1);
+	ml_buf_append(&t, f->rule_id ? f->rule_id : "", strlen(f->rule_id ? f->rule_id : "") + 1);
+	ml_buf_append(&t, f->subject ? f->subject : "", strlen(f->subject ? f->subject : "") + 1);
+	ml_buf_printf(&t, "%zu", occ);
+	if (t.oom)
+		*bad = 1;
+	ml_sha256(t.data ? t.data : (uint8_t *)"", t.len, d);
+	ml_hex_encode(d, ML_SHA256_LEN, hex);
+	hex[64] = 0;
+	ml_buf_free(&t);
+}
+
 /* ---- sarif ---- */
 
 static const char *
@@ -886,10 +1191,37 @@ first_with_rule(const struct ml_findings *fs, size_t i)
 	return i;
 }
 
+/* Tags per rule GitHub code scanning accepts. */
+#define SARIF_MAX_TAGS 20
+
+/* "compliance" and "FRAMEWORK REF" of each control (code scanning filters
+ * on tags), at most SARIF_MAX_TAGS (properties.controls has them all). */
 static json_t *
-sarif_rule(const struct ml_finding *f, int *bad)
+sarif_tags(const struct ml_finding *f, int *bad)
 {
-	json_t *r = json_object(), *sd = json_object(), *fd = json_object();
+	json_t *a = json_array();
+	struct ml_buf t = {0};
+	size_t i;
+
+	jpush(a, json_string("compliance"), bad);
+	for (i = 0; i < f->ncontrols && i + 1 < SARIF_MAX_TAGS; i++) {
+		t.len = 0;
+		ml_buf_puts(&t, f->controls[i].framework ? f->controls[i].framework : "-");
+		ml_buf_puts(&t, " ");
+		ml_buf_puts(&t, f->controls[i].ref ? f->controls[i].ref : "-");
+		if (t.oom)
+			*bad = 1;
+		else
+			jpush(a, jstrn((const char *)t.data, t.len), bad);
+	}
+	ml_buf_free(&t);
+	return a;
+}
+
+static json_t *
+sarif_rule(const struct ml_finding *f, const char *pid, int *bad)
+{
+	json_t *r = json_object(), *sd = json_object(), *fd = json_object(), *help = json_object();
 	json_t *cfg = json_object(), *props = json_object();
 	const char *title = f->title ? f->title : f->rule_id ? f->rule_id : "";
 	const char *desc = f->description ? f->description : title;
@@ -899,22 +1231,62 @@ sarif_rule(const struct ml_finding *f, int *bad)
 	jset(r, "shortDescription", sd, bad);
 	jset(fd, "text", jstr(desc), bad);
 	jset(r, "fullDescription", fd, bad);
+	jset(help, "text", jstr(desc), bad);
+	jset(r, "help", help, bad);
 	jset(cfg, "level", json_string(sarif_level(sev_of(f))), bad);
 	jset(r, "defaultConfiguration", cfg, bad);
 	jset(props, "severity", json_string(sev_word(sev_of(f))), bad);
 	jset(props, "controls", jcontrols(f, bad), bad);
+	jset(props, "tags", sarif_tags(f, bad), bad);
+	jset(props, "policy", jstr(pid), bad);
 	jset(r, "properties", props, bad);
 	return r;
 }
 
+/* The result's location: the policy file (or --sarif-location) at the
+ * rule's line, and the subject as a logical location. */
 static json_t *
-sarif_result(const struct ml_finding *f, size_t rule_index, int *bad)
+sarif_locations(const struct ml_finding *f, const struct ml_findings_policy *p,
+		const struct ml_findings_opts *o, int *bad)
+{
+	json_t *locs = json_array(), *loc = json_object(), *phys = json_object();
+	json_t *art = json_object(), *reg = json_object();
+	struct ml_buf path = {0}, uri = {0};
+
+	put_report_path(&path, p, o);
+	if (!path.oom)
+		put_uri(&uri, (const char *)path.data);
+	if (path.oom || uri.oom)
+		*bad = 1;
+	jset(art, "uri", uri.oom ? NULL : jstrn((const char *)uri.data, uri.len), bad);
+	ml_buf_free(&path);
+	ml_buf_free(&uri);
+	jset(phys, "artifactLocation", art, bad);
+	jset(reg, "startLine", json_integer(line_of(f)), bad);
+	jset(phys, "region", reg, bad);
+	jset(loc, "physicalLocation", phys, bad);
+	if (f->subject) {
+		json_t *lls = json_array(), *ll = json_object();
+		jset(ll, "name", jstr(f->subject), bad);
+		jset(ll, "fullyQualifiedName", jstr(f->subject), bad);
+		jset(ll, "kind", json_string("resource"), bad);
+		jpush(lls, ll, bad);
+		jset(loc, "logicalLocations", lls, bad);
+	}
+	jpush(locs, loc, bad);
+	return locs;
+}
+
+static json_t *
+sarif_result(const struct ml_finding *f, size_t rule_index, const struct ml_findings_policy *p,
+	     const struct ml_findings_opts *o, const char *fp, int *bad)
 {
 	json_t *r = json_object(), *msg = json_object(), *props = json_object();
-	enum ml_outcome o = outcome_of(f);
+	json_t *pfp = json_object();
+	enum ml_outcome oc = outcome_of(f);
 	const char *kind;
 
-	switch (o) {
+	switch (oc) {
 	case ML_OUT_PASS:
 		kind = "pass";
 		break;
@@ -933,18 +1305,10 @@ sarif_result(const struct ml_finding *f, size_t rule_index, int *bad)
 	     bad);
 	jset(msg, "text", jstr(f->message ? f->message : ""), bad);
 	jset(r, "message", msg, bad);
-	if (f->subject) {
-		json_t *locs = json_array(), *loc = json_object(), *lls = json_array();
-		json_t *ll = json_object();
-		jset(ll, "name", jstr(f->subject), bad);
-		jset(ll, "fullyQualifiedName", jstr(f->subject), bad);
-		jset(ll, "kind", json_string("resource"), bad);
-		jpush(lls, ll, bad);
-		jset(loc, "logicalLocations", lls, bad);
-		jpush(locs, loc, bad);
-		jset(r, "locations", locs, bad);
-	}
-	if (o == ML_OUT_WAIVED) {
+	jset(r, "locations", sarif_locations(f, p, o, bad), bad);
+	jset(pfp, "mlledgerFinding/v1", json_string(fp), bad);
+	jset(r, "partialFingerprints", pfp, bad);
+	if (oc == ML_OUT_WAIVED) {
 		json_t *sups = json_array(), *s = json_object(), *sp = json_object();
 		jset(s, "kind", json_string("external"), bad);
 		jset(s, "status", json_string("accepted"), bad);
@@ -957,7 +1321,7 @@ sarif_result(const struct ml_finding *f, size_t rule_index, int *bad)
 		jpush(sups, s, bad);
 		jset(r, "suppressions", sups, bad);
 	}
-	jset(props, "outcome", json_string(outcome_word(o)), bad);
+	jset(props, "outcome", json_string(outcome_word(oc)), bad);
 	jset(props, "severity", json_string(sev_word(sev_of(f))), bad);
 	jset(props, "seqs", jseqs(f, bad), bad);
 	if (has_waiver(f))
@@ -966,31 +1330,52 @@ sarif_result(const struct ml_finding *f, size_t rule_index, int *bad)
 	return r;
 }
 
-static int
-write_sarif(const struct ml_findings *fs, struct ml_buf *b)
+/* Every rule once (rules), and the results: those that are not a pass, or
+ * all with o->all. */
+static void
+sarif_rules_results(const struct ml_findings *fs, const struct ml_findings_opts *o,
+		    json_t *rules, json_t *results, int *bad)
 {
-	json_t *root = json_object(), *runs = json_array(), *run = json_object();
-	json_t *tool = json_object(), *driver = json_object(), *rules = json_array();
-	json_t *results = json_array(), *props = json_object();
-	size_t *rule_of = NULL, nrules = 0, i;
-	int bad = 0;
+	const struct ml_findings_policy *pl;
+	struct ml_findings_policy one;
+	size_t np = policy_list(fs, &one, &pl), *rule_of = NULL, *occ = NULL, nrules = 0, i;
+	char fp[65];
 
-	if (fs->n && !(rule_of = calloc(fs->n, sizeof *rule_of)))
-		bad = 1;
+	if (fs->n && (!(rule_of = calloc(fs->n, sizeof *rule_of)) ||
+		      !(occ = occurrences(fs, pl, np))))
+		*bad = 1;
 	/* rule_of[i]: position in rules of finding i's rule. */
-	for (i = 0; i < fs->n && !bad; i++) {
+	for (i = 0; i < fs->n && !*bad; i++) {
 		size_t j = first_with_rule(fs, i);
 		if (j == i) {
 			rule_of[i] = nrules++;
-			jpush(rules, sarif_rule(&fs->items[i], &bad), &bad);
+			jpush(rules, sarif_rule(&fs->items[i], policy_of(pl, np, &fs->items[i])->id,
+						bad), bad);
 		} else {
 			rule_of[i] = rule_of[j];
 		}
 	}
-	for (i = 0; i < fs->n && !bad; i++)
-		jpush(results, sarif_result(&fs->items[i], rule_of[i], &bad), &bad);
+	for (i = 0; i < fs->n && !*bad; i++) {
+		const struct ml_finding *f = &fs->items[i];
+		const struct ml_findings_policy *p = policy_of(pl, np, f);
+		if (outcome_of(f) == ML_OUT_PASS && !o->all)
+			continue;
+		fingerprint(p->id, f, occ[i], fp, bad);
+		jpush(results, sarif_result(f, rule_of[i], p, o, fp, bad), bad);
+	}
 	free(rule_of);
+	free(occ);
+}
 
+static int
+write_sarif(const struct ml_findings *fs, const struct ml_findings_opts *o, struct ml_buf *b)
+{
+	json_t *root = json_object(), *runs = json_array(), *run = json_object();
+	json_t *tool = json_object(), *driver = json_object(), *rules = json_array();
+	json_t *results = json_array(), *props = json_object();
+	int bad = 0;
+
+	sarif_rules_results(fs, o, rules, results, &bad);
 	jset(root, "$schema", json_string(SARIF_SCHEMA), &bad);
 	jset(root, "version", json_string("2.1.0"), &bad);
 	jset(driver, "name", json_string("mlledger"), &bad);
@@ -1001,6 +1386,7 @@ write_sarif(const struct ml_findings *fs, struct ml_buf *b)
 	jset(run, "tool", tool, &bad);
 	jset(run, "results", results, &bad);
 	jset(props, "policy", jpolicy(fs, &bad), &bad);
+	jset(props, "policies", jpolicies(fs, &bad), &bad);
 	jset(props, "subject", jstr(fs->subject), &bad);
 	jset(props, "env", jstr(fs->env), &bad);
 	jset(props, "asOf", jstr(fs->as_of), &bad);
@@ -1010,6 +1396,73 @@ write_sarif(const struct ml_findings *fs, struct ml_buf *b)
 	jset(run, "properties", props, &bad);
 	jpush(runs, run, &bad);
 	jset(root, "runs", runs, &bad);
+	return jdump(root, bad, b);
+}
+
+/* ---- gitlab ---- */
+
+/* GitLab's severity: info, minor (warn), critical (deny), blocker
+ * (indeterminate: the gate cannot decide at all). */
+static const char *
+gitlab_severity(const struct ml_finding *f)
+{
+	if (outcome_of(f) == ML_OUT_INDETERMINATE)
+		return "blocker";
+	return sev_of(f) == ML_SEV_DENY ? "critical" : sev_of(f) == ML_SEV_WARN ? "minor" : "info";
+}
+
+static json_t *
+gitlab_issue(const struct ml_finding *f, const struct ml_findings_policy *p,
+	     const struct ml_findings_opts *o, const char *fp, int *bad)
+{
+	json_t *it = json_object(), *loc = json_object(), *lines = json_object();
+	struct ml_buf d = {0}, path = {0};
+
+	ml_buf_puts(&d, f->subject ? f->subject : "-");
+	ml_buf_puts(&d, ": ");
+	ml_buf_puts(&d, f->message ? f->message : "");
+	if (outcome_of(f) == ML_OUT_INDETERMINATE)
+		ml_buf_puts(&d, " (indeterminate)");
+	put_report_path(&path, p, o);
+	if (d.oom || path.oom)
+		*bad = 1;
+	jset(it, "description", d.oom ? NULL : jstrn((const char *)d.data, d.len), bad);
+	jset(it, "check_name", jstr(f->rule_id ? f->rule_id : ""), bad);
+	jset(it, "fingerprint", json_string(fp), bad);
+	jset(it, "severity", json_string(gitlab_severity(f)), bad);
+	jset(loc, "path", path.oom ? NULL : jstrn((const char *)path.data, path.len), bad);
+	jset(lines, "begin", json_integer(line_of(f)), bad);
+	jset(loc, "lines", lines, bad);
+	jset(it, "location", loc, bad);
+	ml_buf_free(&d);
+	ml_buf_free(&path);
+	return it;
+}
+
+/* A GitLab Code Quality report: one issue per failed or indeterminate
+ * finding (waived ones are accepted, passes are not issues). */
+static int
+write_gitlab(const struct ml_findings *fs, const struct ml_findings_opts *o, struct ml_buf *b)
+{
+	const struct ml_findings_policy *pl;
+	struct ml_findings_policy one;
+	size_t np = policy_list(fs, &one, &pl), *occ = NULL, i;
+	json_t *root = json_array();
+	char fp[65];
+	int bad = 0;
+
+	if (fs->n && !(occ = occurrences(fs, pl, np)))
+		bad = 1;
+	for (i = 0; i < fs->n && !bad; i++) {
+		const struct ml_finding *f = &fs->items[i];
+		const struct ml_findings_policy *p = policy_of(pl, np, f);
+		enum ml_outcome oc = outcome_of(f);
+		if (oc != ML_OUT_FAIL && oc != ML_OUT_INDETERMINATE)
+			continue;
+		fingerprint(p->id, f, occ[i], fp, &bad);
+		jpush(root, gitlab_issue(f, p, o, fp, &bad), &bad);
+	}
+	free(occ);
 	return jdump(root, bad, b);
 }
 
@@ -1173,6 +1626,50 @@ out:
 	return rc;
 }
 
+/* With several policies, the second and later ones as properties
+ * policy.N.id, .version, .file, .sha256 (N from 2; the first is policy.*).
+ * 0 or -1. */
+static int
+junit_policies(xmlNodePtr props, const struct ml_findings *fs)
+{
+	const struct ml_findings_policy *pl;
+	struct ml_findings_policy one;
+	size_t i, n = policy_list(fs, &one, &pl);
+	char name[48];
+
+	for (i = 1; i < n; i++) {
+		snprintf(name, sizeof name, "policy.%zu.id", i + 1);
+		if (xproperty(props, name, pl[i].id) != 0)
+			return -1;
+		snprintf(name, sizeof name, "policy.%zu.version", i + 1);
+		if (xproperty(props, name, pl[i].version) != 0)
+			return -1;
+		snprintf(name, sizeof name, "policy.%zu.file", i + 1);
+		if (xproperty(props, name, pl[i].file) != 0)
+			return -1;
+		snprintf(name, sizeof name, "policy.%zu.sha256", i + 1);
+		if (xproperty(props, name, pl[i].sha256[0] ? pl[i].sha256 : NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "mlledger A" or "mlledger A, B" for the suite name. */
+static void
+junit_suite_name(struct ml_buf *name, const struct ml_findings *fs)
+{
+	const struct ml_findings_policy *pl;
+	struct ml_findings_policy one;
+	size_t i, n = policy_list(fs, &one, &pl);
+
+	ml_buf_puts(name, "mlledger ");
+	for (i = 0; i < n; i++) {
+		if (i)
+			ml_buf_puts(name, ", ");
+		ml_buf_puts(name, pl[i].id ? pl[i].id : "policy");
+	}
+}
+
 static int
 write_junit(const struct ml_findings *fs, struct ml_buf *b)
 {
@@ -1190,8 +1687,7 @@ write_junit(const struct ml_findings *fs, struct ml_buf *b)
 	xmlDocSetRootElement(doc, root);
 	tally_findings(fs, &t);
 	junit_timestamp(fs->as_of, ts);
-	ml_buf_puts(&name, "mlledger ");
-	ml_buf_puts(&name, fs->policy_id ? fs->policy_id : "policy");
+	junit_suite_name(&name, fs);
 	if (name.oom)
 		goto out;
 	suite = xchild(root, "testsuite", NULL, 0);
@@ -1219,7 +1715,8 @@ write_junit(const struct ml_findings *fs, struct ml_buf *b)
 		    xproperty(props, "asOf", fs->as_of) != 0 ||
 		    xproperty(props, "ledger.size", size_s) != 0 ||
 		    xproperty(props, "ledger.root", fs->ledger_root) != 0 ||
-		    xproperty(props, "verdict", verdict_word(fs->verdict)) != 0)
+		    xproperty(props, "verdict", verdict_word(fs->verdict)) != 0 ||
+		    junit_policies(props, fs) != 0)
 			goto out;
 	}
 	for (i = 0; i < fs->n; i++)
@@ -1254,7 +1751,7 @@ ml_format_parse(const char *name, enum ml_format *out)
 		enum ml_format f;
 	} names[] = {
 		{"text", ML_FMT_TEXT},   {"json", ML_FMT_JSON},     {"junit", ML_FMT_JUNIT},
-		{"sarif", ML_FMT_SARIF}, {"github", ML_FMT_GITHUB},
+		{"sarif", ML_FMT_SARIF}, {"github", ML_FMT_GITHUB}, {"gitlab", ML_FMT_GITLAB},
 	};
 	size_t i;
 
@@ -1270,40 +1767,11 @@ ml_format_parse(const char *name, enum ml_format *out)
 	return -1;
 }
 
-int
-ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
-		  struct ml_err *e)
+/* After a writer's error rc (or out->oom): leaves out as it was at start
+ * (what went to a sink is gone) and says so in e. */
+static int
+write_failed(struct ml_buf *out, size_t start, struct ml_err *e)
 {
-	size_t start;
-	int rc;
-
-	if (!fs || !out || (fs->n && !fs->items))
-		return ml_err_set(e, ML_EINPUT, "findings: nothing to write");
-	if (out->oom)
-		return ml_err_set(e, ML_EIO, "findings: out of memory");
-	start = out->len;
-	switch (f) {
-	case ML_FMT_TEXT:
-		rc = write_text(fs, out);
-		break;
-	case ML_FMT_JSON:
-		rc = write_json(fs, out);
-		break;
-	case ML_FMT_JUNIT:
-		rc = write_junit(fs, out);
-		break;
-	case ML_FMT_SARIF:
-		rc = write_sarif(fs, out);
-		break;
-	case ML_FMT_GITHUB:
-		rc = write_github(fs, out);
-		break;
-	default:
-		return ml_err_set(e, ML_EINPUT, "findings: unknown output format %d", (int)f);
-	}
-	if (rc == ML_OK && !out->oom)
-		return ML_OK;
-	/* Leave out as it was (what went to a sink is gone). */
 	out->len = out->sink ? 0 : start;
 	if (out->data)
 		out->data[out->len] = 0;
@@ -1311,6 +1779,55 @@ ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf 
 	return ml_err_set(e, ML_EIO, out->sink ? "findings: cannot write the output (out of memory "
 						"or a failed write)"
 					      : "findings: out of memory while writing the report");
+}
+
+/* The writer of format f (known) for fs with options o. */
+static int
+write_format(const struct ml_findings *fs, enum ml_format f, const struct ml_findings_opts *o,
+	     struct ml_buf *out)
+{
+	switch (f) {
+	case ML_FMT_TEXT:
+		return write_text(fs, out);
+	case ML_FMT_JSON:
+		return write_json(fs, out);
+	case ML_FMT_JUNIT:
+		return write_junit(fs, out);
+	case ML_FMT_SARIF:
+		return write_sarif(fs, o, out);
+	case ML_FMT_GITHUB:
+		return write_github(fs, out);
+	default:
+		return write_gitlab(fs, o, out);
+	}
+}
+
+int
+ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
+		  struct ml_err *e)
+{
+	return ml_findings_write_opts(fs, f, NULL, out, e);
+}
+
+int
+ml_findings_write_opts(const struct ml_findings *fs, enum ml_format f,
+		       const struct ml_findings_opts *o, struct ml_buf *out, struct ml_err *e)
+{
+	static const struct ml_findings_opts none;
+	size_t start;
+	int rc;
+
+	if (!fs || !out || (fs->n && !fs->items))
+		return ml_err_set(e, ML_EINPUT, "findings: nothing to write");
+	if (out->oom)
+		return ml_err_set(e, ML_EIO, "findings: out of memory");
+	if ((unsigned)f > (unsigned)ML_FMT_GITLAB)
+		return ml_err_set(e, ML_EINPUT, "findings: unknown output format %d", (int)f);
+	start = out->len;
+	rc = write_format(fs, f, o ? o : &none, out);
+	if (rc == ML_OK && !out->oom)
+		return ML_OK;
+	return write_failed(out, start, e);
 }
 
 static int
@@ -1349,12 +1866,52 @@ ml_findings_reserve(struct ml_findings *fs, size_t more)
 	return 0;
 }
 
+/* map[j]: where from's policy j is (or goes) in into.  Reserves room for
+ * the new ones first; -1 when out of memory (nothing changed). */
+static int
+policies_map(struct ml_findings *into, const struct ml_findings *from, size_t *map)
+{
+	size_t j, add = 0;
+
+	for (j = 0; j < from->npolicies; j++)
+		if (policy_find(into, &from->policies[j]) == into->npolicies)
+			add++;
+	if (policy_reserve(into, add) != 0)
+		return -1;
+	for (j = 0; j < from->npolicies; j++) {
+		size_t k = policy_find(into, &from->policies[j]);
+		if (k == into->npolicies) {
+			into->policies[into->npolicies++] = from->policies[j];
+			memset(&from->policies[j], 0, sizeof from->policies[j]); /* stolen */
+		}
+		map[j] = k;
+	}
+	return 0;
+}
+
 int
 ml_findings_move(struct ml_findings *into, struct ml_findings *from)
 {
+	size_t mapbuf[16], *map = mapbuf, i;
+
+	if (from->npolicies > 16 && !(map = malloc(from->npolicies * sizeof *map)))
+		return ML_EIO;
+	if (from->n && ml_findings_reserve(into, from->n)) {
+		if (map != mapbuf)
+			free(map);
+		return ML_EIO;
+	}
+	if (policies_map(into, from, map) != 0) {
+		if (map != mapbuf)
+			free(map);
+		return ML_EIO;
+	}
+	for (i = 0; from->npolicies && i < from->n; i++)
+		from->items[i].policy = map[from->items[i].policy < from->npolicies
+						    ? from->items[i].policy : 0];
+	if (map != mapbuf)
+		free(map);
 	if (from->n) {
-		if (ml_findings_reserve(into, from->n))
-			return ML_EIO;
 		memcpy(into->items + into->n, from->items, from->n * sizeof *into->items);
 		into->n += from->n;
 		free(from->items);
@@ -1401,6 +1958,8 @@ free_items(struct ml_findings *fs)
 void
 ml_findings_free(struct ml_findings *fs)
 {
+	size_t i;
+
 	if (!fs)
 		return;
 	free_items(fs);
@@ -1412,6 +1971,9 @@ ml_findings_free(struct ml_findings *fs)
 	free(fs->env);
 	free(fs->as_of);
 	free(fs->ledger_root);
+	for (i = 0; i < fs->npolicies && fs->policies; i++)
+		policy_clear(&fs->policies[i]);
+	free(fs->policies);
 	memset(fs, 0, sizeof *fs);
 }
 
@@ -1524,6 +2086,7 @@ struct ml_findings_stream {
 	struct dsink d;          /* the digest so far */
 	FILE *spool;             /* text, github, json: the findings written so far */
 	struct ml_buf b;         /* draining into spool */
+	struct ml_findings_opts o;
 };
 
 /* An anonymous file in $TMPDIR (or /tmp): removed when closed. */
@@ -1546,12 +2109,27 @@ spool_open(void)
 	return fp;
 }
 
+/* junit, sarif and gitlab need every finding at once. */
+static int
+holds_findings(enum ml_format f)
+{
+	return f == ML_FMT_JUNIT || f == ML_FMT_SARIF || f == ML_FMT_GITLAB;
+}
+
+void
+ml_findings_stream_set_opts(struct ml_findings_stream *s, const struct ml_findings_opts *o)
+{
+	static const struct ml_findings_opts none;
+
+	s->o = o ? *o : none;
+}
+
 int
 ml_findings_stream_new(enum ml_format f, struct ml_findings_stream **out, struct ml_err *e)
 {
 	struct ml_findings_stream *s;
 
-	if ((unsigned)f > (unsigned)ML_FMT_GITHUB)
+	if ((unsigned)f > (unsigned)ML_FMT_GITLAB)
 		return ml_err_set(e, ML_EINPUT, "findings: unknown output format %d", (int)f);
 	if (!(s = calloc(1, sizeof *s)) || !(s->d.c = ml_sha256_new())) {
 		free(s);
@@ -1559,7 +2137,7 @@ ml_findings_stream_new(enum ml_format f, struct ml_findings_stream **out, struct
 	}
 	s->f = f;
 	dputs(&s->d, "[");
-	if (f != ML_FMT_JUNIT && f != ML_FMT_SARIF) {
+	if (!holds_findings(f)) {
 		if (!(s->spool = spool_open())) {
 			ml_findings_stream_free(s);
 			return ml_err_set(e, ML_EIO, "findings: cannot create a temporary file in "
@@ -1649,8 +2227,8 @@ stream_write(struct ml_findings_stream *s, struct ml_buf *out)
 	int rc;
 
 	digest_final(&s->d, d);
-	if (s->f == ML_FMT_JUNIT || s->f == ML_FMT_SARIF)
-		return s->f == ML_FMT_JUNIT ? write_junit(&s->all, out) : write_sarif(&s->all, out);
+	if (holds_findings(s->f))
+		return write_format(&s->all, s->f, &s->o, out);
 	ml_buf_drain(&s->b, 0);
 	if (s->b.oom)
 		return ML_EIO;
@@ -1693,12 +2271,7 @@ ml_findings_stream_finish(struct ml_findings_stream *s, struct ml_buf *out, stru
 	rc = stream_write(s, out);
 	if (rc == ML_OK && !out->oom)
 		return ML_OK;
-	out->len = out->sink ? 0 : start;
-	if (out->data)
-		out->data[out->len] = 0;
-	out->oom = 0;
-	return ml_err_set(e, ML_EIO, "findings: cannot write the output (out of memory or a "
-			  "failed write)");
+	return write_failed(out, start, e);
 }
 
 void

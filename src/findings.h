@@ -1,5 +1,5 @@
 /* findings — the result of evaluating a policy, and its output formats
- * (text, json, junit, sarif, github).
+ * (text, json, junit, sarif, github, gitlab).
  *
  * Plain data owned by the struct (free with ml_findings_free).  The writers
  * are pure: they format into a buffer (the stream writer also into a
@@ -47,6 +47,17 @@ struct ml_finding {
 	char *waiver_reason;
 	char *waiver_expires;     /* YYYY-MM-DD */
 	int waiver_expired;       /* 1: a waiver existed but had expired */
+	/* where it comes from (ml_findings_note_policy; 0 when not noted): */
+	size_t policy;            /* index in the findings' policies */
+	int line;                 /* line of the rule's element in that policy, 0 unknown */
+};
+
+/* A policy findings were evaluated under. */
+struct ml_findings_policy {
+	char *id, *version;
+	char *file;               /* the --policy path as given, or a recorded one's name */
+	char sha256[65];          /* hex of the policy's bytes, "" unknown */
+	int64_t seq;              /* its recorded `policy` entry, or -1 (a file) */
 };
 
 struct ml_findings {
@@ -64,13 +75,37 @@ struct ml_findings {
 	size_t cap;               /* items allocated (ml_findings_reserve) */
 	/* the decision: ML_OK pass, ML_EDENY deny, ML_EPOLICY indeterminate */
 	int verdict;
+	/* every policy, in --policy order (the first is policy_id ...); none:
+	 * the writers take the one policy_id ... name */
+	struct ml_findings_policy *policies;
+	size_t npolicies;
 };
 
-enum ml_format { ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT, ML_FMT_SARIF, ML_FMT_GITHUB };
+enum ml_format {
+	ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT, ML_FMT_SARIF, ML_FMT_GITHUB, ML_FMT_GITLAB
+};
 
-/* "text", "json", "junit", "sarif", "github" -> format: 0, or -1 when
- * unknown (then *out is untouched). */
+/* "text", "json", "junit", "sarif", "github", "gitlab" -> format: 0, or -1
+ * when unknown (then *out is untouched). */
 int ml_format_parse(const char *name, enum ml_format *out);
+
+/* What the sarif and gitlab writers point at (strings borrowed). */
+struct ml_findings_opts {
+	const char *location;     /* --sarif-location: the file every result names
+				   * (NULL: the finding's policy file) */
+	const char *cwd;          /* the working directory: absolute paths below it
+				   * are written relative to it (NULL: as given) */
+	int all;                  /* --sarif-all: sarif lists passing results too */
+};
+
+/* Notes the policy id, version, file, sha256 (hex; NULL: unknown), seq (as
+ * struct ml_findings_policy's; strings copied, an equal policy already
+ * there reused) in fs->policies and marks the findings [from, fs->n) as
+ * evaluated under it (their policy; their line is the caller's).  ML_OK, or
+ * ML_EIO when out of memory (fs unchanged). */
+int ml_findings_note_policy(struct ml_findings *fs, size_t from, const char *id,
+			    const char *version, const char *file, const char *sha256,
+			    int64_t seq);
 /* Appends the findings in format f to out.  ML_EINPUT for an unknown format
  * or a NULL fs/out, ML_EIO when out of memory (or out->oom already set); on
  * any error out is left as it was.  With out->sink set, the text and JSON
@@ -79,12 +114,16 @@ int ml_format_parse(const char *name, enum ml_format *out);
  * reached the sink stays there.  e may be NULL. */
 int ml_findings_write(const struct ml_findings *fs, enum ml_format f, struct ml_buf *out,
 		      struct ml_err *e);
+/* ml_findings_write with options o (NULL: the defaults, all zero). */
+int ml_findings_write_opts(const struct ml_findings *fs, enum ml_format f,
+			   const struct ml_findings_opts *o, struct ml_buf *out, struct ml_err *e);
 /* A writer that takes the findings a part at a time, for outputs too big
  * to hold (check over a long history).  text, github and json keep only
  * the counts, the digest and the policy fields in memory: the findings go
  * to an anonymous temporary file in $TMPDIR (or /tmp) as they come, and
- * finish writes the head, that file and the summary.  junit and sarif
- * (whose heads list every rule and count) hold the findings.  The bytes are
+ * finish writes the head, that file and the summary.  junit, sarif and
+ * gitlab (whose heads list every rule and count, or that number repeated
+ * findings) hold the findings.  The bytes are
  * those of ml_findings_write on all the parts moved into one struct
  * (ml_findings_move). */
 struct ml_findings_stream;
@@ -93,6 +132,8 @@ struct ml_findings_stream;
  * created.  e may be NULL. */
 int ml_findings_stream_new(enum ml_format f, struct ml_findings_stream **out,
 			   struct ml_err *e);
+/* The options finish writes with (o is borrowed until then; NULL: none). */
+void ml_findings_stream_set_opts(struct ml_findings_stream *s, const struct ml_findings_opts *o);
 /* Takes part's findings (after the ones added before) and its verdict and
  * policy fields as ml_findings_move does; part is freed and zeroed on every
  * path.  ML_EIO when out of memory or the temporary file cannot be written
@@ -117,8 +158,9 @@ void ml_findings_stream_free(struct ml_findings_stream *s);
  * memory (fs unchanged). */
 int ml_findings_reserve(struct ml_findings *fs, size_t more);
 /* Moves every finding of from to the end of into, in order; into's
- * verdict becomes the worse of the two (indeterminate, deny, pass) and its
- * unset policy fields are taken from from.  from is then freed and zeroed.
+ * verdict becomes the worse of the two (indeterminate, deny, pass), its
+ * unset policy fields are taken from from, and from's policies join
+ * into's (equal ones once; the moved findings' policy follows).  from is then freed and zeroed.
  * ML_EIO when out of memory (then neither is changed). */
 int ml_findings_move(struct ml_findings *into, struct ml_findings *from);
 /* Frees everything the struct owns (not the struct itself); NULL is fine.

@@ -13,6 +13,12 @@
 #include "decision.h"
 #include "statement.h"
 
+static int
+str_same(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
 int
 ml_gate_is_policy_file(const char *arg)
 {
@@ -249,6 +255,31 @@ describe(struct ml_findings *fs, xmlDocPtr doc, const char *subject, const char 
 }
 
 int
+ml_gate_note_policy(struct ml_findings *fs, size_t from, const struct ml_policyset *set,
+		    int64_t seq, struct ml_err *e)
+{
+	size_t i, r = 0, n = ml_policyset_rule_count(set);
+	char sha[65];
+
+	ml_policyset_sha256(set, sha);
+	if (ml_findings_note_policy(fs, from, ml_policyset_id(set), ml_policyset_version(set),
+				    ml_policyset_path(set), sha, seq) != ML_OK)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	/* findings come in rule order: search on from the last rule found */
+	for (i = from; i < fs->n && n; i++) {
+		const char *id = fs->items[i].rule_id;
+		size_t k;
+		for (k = 0; k < n && !str_same(ml_policyset_rule_id(set, (r + k) % n), id); k++)
+			;
+		if (k < n) {
+			r = (r + k) % n;
+			fs->items[i].line = ml_policyset_rule_line(set, r);
+		}
+	}
+	return ML_OK;
+}
+
+int
 ml_gate_eval(struct ml_evidence *v, const struct ml_gate_input *in, struct ml_findings *fs,
 	     uint8_t evidence_sha256[ML_SHA256_LEN], xmlDocPtr *out, struct ml_err *e)
 {
@@ -270,8 +301,12 @@ ml_gate_eval(struct ml_evidence *v, const struct ml_gate_input *in, struct ml_fi
 		}
 		ml_sha256(text, (size_t)len, evidence_sha256);
 	}
-	for (i = 0; i < in->npolicies && rc == ML_OK; i++)
+	for (i = 0; i < in->npolicies && rc == ML_OK; i++) {
+		size_t from = fs->n;
 		rc = ml_policyset_eval(in->policies[i].set, doc, in->phase, in->subject, fs, e);
+		if (rc == ML_OK)
+			rc = ml_gate_note_policy(fs, from, in->policies[i].set, in->policies[i].seq, e);
+	}
 	if (rc == ML_OK)
 		rc = describe(fs, doc, in->subject, in->env, e);
 out:

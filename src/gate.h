@@ -64,6 +64,12 @@ int ml_gate_policy_seq(struct ml_evidence *v, const char *ref, uint64_t *seq, st
 int ml_gate_policy_at(struct ml_evidence *v, uint64_t seq, const char *const *params,
 		      size_t nparams, struct ml_gate_policy *out, struct ml_err *e);
 
+/* Notes set (recorded at seq, or -1 for a file) as the policy of the
+ * findings [from, fs->n) (ml_findings_note_policy) and sets each one's line
+ * to its rule's in set.  ML_EIO when out of memory. */
+int ml_gate_note_policy(struct ml_findings *fs, size_t from, const struct ml_policyset *set,
+			int64_t seq, struct ml_err *e);
+
 /* What one evaluation takes. */
 struct ml_gate_input {
 	const char *subject;       /* NAME@VERSION */

@@ -1751,6 +1751,12 @@ ml_policyset_rule_id(const struct ml_policyset *p, size_t i)
 	return i < p->nrules ? p->rules[i].id : NULL;
 }
 
+int
+ml_policyset_rule_line(const struct ml_policyset *p, size_t i)
+{
+	return i < p->nrules ? p->rules[i].line : 0;
+}
+
 void
 ml_policyset_set_op_limit(struct ml_policyset *p, unsigned long ops)
 {

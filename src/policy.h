@@ -100,6 +100,9 @@ void ml_policyset_sha256(const struct ml_policyset *p, char hex[65]);
 /* Rules in document order (for coverage counts): n, then id of rule i. */
 size_t ml_policyset_rule_count(const struct ml_policyset *p);
 const char *ml_policyset_rule_id(const struct ml_policyset *p, size_t i);
+/* The line of rule i's element in the policy's XML (0 when unknown or i is
+ * out of range): where SARIF and GitLab reports point. */
+int ml_policyset_rule_line(const struct ml_policyset *p, size_t i);
 /* The value of the number param name (its default or override): 0 and
  * *out set, or -1 when p declares no such param or it is not a number. */
 int ml_policyset_param_number(const struct ml_policyset *p, const char *name, double *out);

@@ -228,6 +228,8 @@ test_format_parse(void **state)
 	assert_int_equal(f, ML_FMT_SARIF);
 	assert_int_equal(ml_format_parse("github", &f), 0);
 	assert_int_equal(f, ML_FMT_GITHUB);
+	assert_int_equal(ml_format_parse("gitlab", &f), 0);
+	assert_int_equal(f, ML_FMT_GITLAB);
 
 	f = ML_FMT_SARIF;
 	assert_int_equal(ml_format_parse("JSON", &f), -1);
@@ -394,7 +396,7 @@ jget_int(json_t *o, const char *k)
 static void
 test_json_hostile(void **state)
 {
-	static const char *const top[] = {"schemaVersion", "policy", "subject", "env", "asOf",
+	static const char *const top[] = {"schemaVersion", "policy", "policies", "subject", "env", "asOf",
 					  "ledger", "verdict", "findings", "summary", "findingsDigest"};
 	static const char *const fkeys[] = {"ruleId", "title", "description", "severity", "outcome",
 					    "subject", "message", "seqs", "controls"};
@@ -729,7 +731,7 @@ static void
 test_sarif_hostile(void **state)
 {
 	struct ml_findings fs;
-	json_t *root, *run, *driver, *rules, *results, *r, *props, *sup, *ll;
+	json_t *root, *run, *driver, *rules, *results, *r, *props, *sup, *ll, *phys;
 	json_error_t je;
 	char *out;
 
@@ -762,8 +764,16 @@ test_sarif_hostile(void **state)
 			    "Art. 14");
 	assert_string_equal(jget_str(json_array_get(rules, 1), "id"), RULE2);
 
+	/* help text and the controls as tags (code scanning) */
+	assert_string_equal(jget_str(json_object_get(r, "help"), "text"),
+			    "Description of the rule & <why> it matters.");
+	assert_int_equal(json_array_size(json_object_get(props, "tags")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(props, "tags"), 1)),
+			    "EU-AI-Act Art. 14");
+
+	/* no passing results by default */
 	results = json_object_get(run, "results");
-	assert_int_equal(json_array_size(results), 7);
+	assert_int_equal(json_array_size(results), 5);
 
 	r = json_array_get(results, 0); /* deny fail */
 	assert_string_equal(jget_str(r, "ruleId"), "approval.two-person");
@@ -774,6 +784,14 @@ test_sarif_hostile(void **state)
 	ll = json_array_get(json_object_get(json_array_get(json_object_get(r, "locations"), 0),
 					    "logicalLocations"), 0);
 	assert_string_equal(jget_str(ll, "name"), SUBJ);
+	/* the policy file, percent-encoded, at line 1 (no line noted) */
+	phys = json_object_get(json_array_get(json_object_get(r, "locations"), 0),
+			       "physicalLocation");
+	assert_string_equal(jget_str(json_object_get(phys, "artifactLocation"), "uri"),
+			    "policies/prod%20%26%20%3Cx%3E.xml");
+	assert_int_equal(jget_int(json_object_get(phys, "region"), "startLine"), 1);
+	assert_int_equal(strlen(jget_str(json_object_get(r, "partialFingerprints"),
+					 "mlledgerFinding/v1")), 64);
 	assert_null(json_object_get(r, "suppressions"));
 	props = json_object_get(r, "properties");
 	assert_string_equal(jget_str(props, "outcome"), "fail");
@@ -799,24 +817,19 @@ test_sarif_hostile(void **state)
 	assert_string_equal(jget_str(json_object_get(r, "message"), "text"), BAD_JSON);
 	assert_string_equal(jget_str(json_object_get(r, "properties"), "severity"), "info");
 
-	r = json_array_get(results, 3); /* pass */
-	assert_string_equal(jget_str(r, "kind"), "pass");
-	assert_string_equal(jget_str(r, "level"), "none");
-
-	r = json_array_get(results, 4); /* warn fail, expired waiver, no subject */
+	r = json_array_get(results, 3); /* warn fail, expired waiver, no subject */
 	assert_string_equal(jget_str(r, "kind"), "fail");
 	assert_string_equal(jget_str(r, "level"), "warning");
-	assert_null(json_object_get(r, "locations"));
+	assert_null(json_object_get(json_array_get(json_object_get(r, "locations"), 0),
+				    "logicalLocations"));
+	assert_non_null(json_object_get(json_array_get(json_object_get(r, "locations"), 0),
+					"physicalLocation"));
 	assert_null(json_object_get(r, "suppressions"));
 	assert_true(json_is_true(json_object_get(
 		json_object_get(json_object_get(r, "properties"), "waiver"), "expired")));
 
-	r = json_array_get(results, 5); /* info fail */
+	r = json_array_get(results, 4); /* info fail */
 	assert_string_equal(jget_str(r, "level"), "note");
-
-	r = json_array_get(results, 6); /* second subject of rule 2 */
-	assert_int_equal(jget_int(r, "ruleIndex"), 1);
-	assert_string_equal(jget_str(r, "ruleId"), RULE2);
 
 	props = json_object_get(run, "properties");
 	assert_string_equal(jget_str(props, "verdict"), "deny");
@@ -827,6 +840,8 @@ test_sarif_hostile(void **state)
 	free(out);
 	ml_findings_free(&fs);
 }
+
+static void two_policies(struct ml_findings *fs);
 
 static int
 sarif_valid(const char *dir, const char *path, int quiet)
@@ -877,6 +892,20 @@ test_sarif_schema(void **state)
 	write_file(path, out, len);
 	assert_false(sarif_valid(dir, path, 1));
 	free(out);
+
+	/* several policies, every result (--sarif-all) */
+	{
+		struct ml_findings_opts o = {.all = 1};
+		struct ml_findings two;
+		struct ml_buf b = {0};
+		struct ml_err e;
+		two_policies(&two);
+		assert_int_equal(ml_findings_write_opts(&two, ML_FMT_SARIF, &o, &b, &e), ML_OK);
+		write_file(path, (const char *)b.data, b.len);
+		assert_true(sarif_valid(dir, path, 0));
+		ml_buf_free(&b);
+		ml_findings_free(&two);
+	}
 
 	memset(&empty, 0, sizeof empty);
 	out = render(&empty, ML_FMT_SARIF, &len);
@@ -964,7 +993,7 @@ test_write_contract(void **state)
 	(void)state;
 	hostile(&fs);
 	/* Appends: what was in the buffer stays. */
-	for (f = ML_FMT_TEXT; f <= ML_FMT_GITHUB; f++) {
+	for (f = ML_FMT_TEXT; f <= ML_FMT_GITLAB; f++) {
 		ml_buf_free(&b);
 		ml_buf_puts(&b, "PREFIX|");
 		assert_int_equal(ml_findings_write(&fs, (enum ml_format)f, &b, &e), ML_OK);
@@ -1362,6 +1391,291 @@ test_move(void **state)
 	ml_findings_free(&b);
 }
 
+
+/* ---- several policies, locations, gitlab -------------------------------- */
+
+/* Two policies: A (a file; findings R1 fail at line 7, R2 pass at line 9)
+ * and B (recorded at seq 5; R3 indeterminate at line 3), noted as gate
+ * notes them. */
+static void
+two_policies(struct ml_findings *fs)
+{
+	struct ml_finding *f;
+
+	memset(fs, 0, sizeof *fs);
+	fs->policy_id = xdup("pa");
+	fs->policy_version = xdup("1");
+	fs->policy_file = xdup("/work/repo/pol/a.xml");
+	memcpy(fs->policy_sha256, SHA, 65);
+	fs->subject = xdup("m@1");
+	fs->verdict = ML_EPOLICY;
+	f = add(fs, "R1", ML_SEV_DENY, ML_OUT_FAIL, "m@1", "no", NULL, 0);
+	f->line = 7;
+	f = add(fs, "R2", ML_SEV_WARN, ML_OUT_PASS, "m@1", "yes", NULL, 0);
+	f->line = 9;
+	assert_int_equal(ml_findings_note_policy(fs, 0, "pa", "1", "/work/repo/pol/a.xml", SHA,
+						 -1), ML_OK);
+	f = add(fs, "R3", ML_SEV_INFO, ML_OUT_INDETERMINATE, "m@1", "?", NULL, 0);
+	f->line = 3;
+	assert_int_equal(ml_findings_note_policy(fs, 2, "pb", "2", "pb (policy entry 5)", NULL, 5),
+			 ML_OK);
+	/* noting an equal policy again reuses it */
+	assert_int_equal(ml_findings_note_policy(fs, 3, "pa", "1", "/work/repo/pol/a.xml", SHA,
+						 -1), ML_OK);
+	assert_int_equal(fs->npolicies, 2);
+	assert_int_equal(fs->items[0].policy, 0);
+	assert_int_equal(fs->items[2].policy, 1);
+}
+
+static const char *
+result_uri(json_t *r)
+{
+	return jget_str(json_object_get(json_object_get(json_array_get(json_object_get(r,
+		"locations"), 0), "physicalLocation"), "artifactLocation"), "uri");
+}
+
+static json_int_t
+result_line(json_t *r)
+{
+	return jget_int(json_object_get(json_object_get(json_array_get(json_object_get(r,
+		"locations"), 0), "physicalLocation"), "region"), "startLine");
+}
+
+/* Every output names both policies. */
+static void
+test_two_policies_named(void **state)
+{
+	struct ml_findings fs;
+	json_t *root, *a;
+	json_error_t je;
+	char *out;
+
+	(void)state;
+	two_policies(&fs);
+	out = render(&fs, ML_FMT_TEXT, NULL);
+	assert_non_null(strstr(out, "; policies pa 1 sha256:" SHA ", pb 2 sha256:-\n"));
+	free(out);
+	out = render(&fs, ML_FMT_GITHUB, NULL);
+	assert_non_null(strstr(out, "; policies pa 1 sha256:" SHA ", pb 2 sha256:-\n"));
+	free(out);
+	out = render(&fs, ML_FMT_JSON, NULL);
+	root = json_loads(out, 0, &je);
+	assert_non_null(root);
+	assert_string_equal(jget_str(json_object_get(root, "policy"), "id"), "pa");
+	a = json_object_get(root, "policies");
+	assert_int_equal(json_array_size(a), 2);
+	assert_string_equal(jget_str(json_array_get(a, 0), "id"), "pa");
+	assert_string_equal(jget_str(json_array_get(a, 1), "id"), "pb");
+	assert_true(json_is_null(json_object_get(json_array_get(a, 1), "sha256")));
+	json_decref(root);
+	free(out);
+	out = render(&fs, ML_FMT_JUNIT, NULL);
+	assert_non_null(strstr(out, "<testsuite name=\"mlledger pa, pb\""));
+	assert_non_null(strstr(out, "<property name=\"policy.id\" value=\"pa\"/>"));
+	assert_non_null(strstr(out, "<property name=\"policy.2.id\" value=\"pb\"/>"));
+	assert_non_null(strstr(out, "<property name=\"policy.2.file\" value=\"pb (policy entry 5)\"/>"));
+	free(out);
+	out = render(&fs, ML_FMT_SARIF, NULL);
+	root = json_loads(out, 0, &je);
+	assert_non_null(root);
+	a = json_object_get(json_object_get(json_array_get(json_object_get(root, "runs"), 0),
+					    "properties"), "policies");
+	assert_int_equal(json_array_size(a), 2);
+	assert_string_equal(jget_str(json_array_get(a, 1), "version"), "2");
+	json_decref(root);
+	free(out);
+	ml_findings_free(&fs);
+	assert_null(fs.policies);
+}
+
+/* The results of fs as SARIF with o; *root is the caller's (json_decref). */
+static json_t *
+sarif_results(const struct ml_findings *fs, const struct ml_findings_opts *o, json_t **root)
+{
+	struct ml_buf b = {0};
+	struct ml_err e;
+	json_error_t je;
+
+	ml_err_clear(&e);
+	assert_int_equal(ml_findings_write_opts(fs, ML_FMT_SARIF, o, &b, &e), ML_OK);
+	*root = json_loads((const char *)b.data, 0, &je);
+	assert_non_null(*root);
+	ml_buf_free(&b);
+	return json_object_get(json_array_get(json_object_get(*root, "runs"), 0), "results");
+}
+
+/* Locations: each result at its policy (a file as given, relative to cwd
+ * below it; a recorded one as policies/ID.xml) and its rule's line; or
+ * everything at --sarif-location; --sarif-all adds the passes. */
+static void
+test_sarif_locations(void **state)
+{
+	struct ml_findings_opts o = {0};
+	struct ml_findings fs;
+	json_t *root, *res;
+
+	(void)state;
+	two_policies(&fs);
+	o.cwd = "/work/repo";
+	res = sarif_results(&fs, &o, &root);
+	assert_int_equal(json_array_size(res), 2); /* the pass left out */
+	assert_string_equal(jget_str(json_array_get(res, 0), "ruleId"), "R1");
+	assert_string_equal(result_uri(json_array_get(res, 0)), "pol/a.xml");
+	assert_int_equal(result_line(json_array_get(res, 0)), 7);
+	assert_string_equal(result_uri(json_array_get(res, 1)), "policies/pb.xml");
+	assert_int_equal(result_line(json_array_get(res, 1)), 3);
+	json_decref(root);
+
+	/* outside cwd: a file: URI; --sarif-all: every result */
+	o.cwd = "/work/rep";
+	o.all = 1;
+	res = sarif_results(&fs, &o, &root);
+	assert_int_equal(json_array_size(res), 3);
+	assert_string_equal(result_uri(json_array_get(res, 0)), "file:///work/repo/pol/a.xml");
+	assert_string_equal(jget_str(json_array_get(res, 1), "kind"), "pass");
+	assert_int_equal(result_line(json_array_get(res, 1)), 9);
+	json_decref(root);
+
+	/* --sarif-location names the file of every result, "./" dropped */
+	o.location = "./ci/our policy.xml";
+	o.all = 0;
+	res = sarif_results(&fs, &o, &root);
+	assert_string_equal(result_uri(json_array_get(res, 0)), "ci/our%20policy.xml");
+	assert_string_equal(result_uri(json_array_get(res, 1)), "ci/our%20policy.xml");
+	assert_int_equal(result_line(json_array_get(res, 1)), 3);
+	json_decref(root);
+	ml_findings_free(&fs);
+}
+
+/* gitlab: exactly GitLab's keys, failed and indeterminate findings only,
+ * severities mapped, fingerprints stable and distinct. */
+static void
+test_gitlab(void **state)
+{
+	static const char *const keys[] = {"description", "check_name", "fingerprint", "severity",
+					   "location"};
+	struct ml_findings fs;
+	json_t *root, *it, *v;
+	json_error_t je;
+	const char *k;
+	char *out, *again, fp0[65];
+	size_t i, j, nk;
+
+	(void)state;
+	hostile(&fs);
+	/* the same rule and subject twice: two issues, two fingerprints */
+	add(&fs, "info.fail", ML_SEV_INFO, ML_OUT_FAIL, SUBJ, "note again", NULL, 0);
+	out = render(&fs, ML_FMT_GITLAB, NULL);
+	again = render(&fs, ML_FMT_GITLAB, NULL);
+	assert_string_equal(out, again); /* stable */
+	free(again);
+	root = json_loads(out, JSON_REJECT_DUPLICATES, &je);
+	assert_non_null(root);
+	assert_true(json_is_array(root));
+	/* deny fail, indeterminate, long warn fail, info fail, info fail again */
+	assert_int_equal(json_array_size(root), 5);
+	for (i = 0; i < json_array_size(root); i++) {
+		it = json_array_get(root, i);
+		nk = 0;
+		json_object_foreach(it, k, v) {
+			assert_true(nk < 5);
+			assert_string_equal(k, keys[nk]);
+			nk++;
+		}
+		assert_int_equal(nk, 5);
+		assert_int_equal(json_object_size(json_object_get(it, "location")), 2);
+		assert_string_equal(jget_str(json_object_get(it, "location"), "path"),
+				    "policies/prod & <x>.xml");
+		assert_int_equal(jget_int(json_object_get(json_object_get(it, "location"), "lines"),
+					  "begin"), 1);
+		assert_int_equal(strlen(jget_str(it, "fingerprint")), 64);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(jget_str(it, "fingerprint"),
+						jget_str(json_array_get(root, j), "fingerprint"));
+	}
+	it = json_array_get(root, 0);
+	assert_string_equal(jget_str(it, "check_name"), "approval.two-person");
+	assert_string_equal(jget_str(it, "severity"), "critical");
+	assert_string_equal(jget_str(it, "description"), SUBJ ": " MSG);
+	assert_string_equal(jget_str(json_array_get(root, 1), "severity"), "blocker");
+	assert_string_equal(jget_str(json_array_get(root, 2), "severity"), "minor");
+	assert_string_equal(jget_str(json_array_get(root, 3), "severity"), "info");
+	snprintf(fp0, sizeof fp0, "%s", jget_str(it, "fingerprint"));
+	json_decref(root);
+	free(out);
+
+	/* the fingerprint does not depend on the message (it changes with time) */
+	free(fs.items[0].message);
+	fs.items[0].message = xdup("other words");
+	out = render(&fs, ML_FMT_GITLAB, NULL);
+	assert_non_null(strstr(out, fp0));
+	free(out);
+	ml_findings_free(&fs);
+
+	/* no findings: an empty array */
+	memset(&fs, 0, sizeof fs);
+	out = render(&fs, ML_FMT_GITLAB, NULL);
+	assert_string_equal(out, "[]\n");
+	free(out);
+}
+
+/* A rule with more controls than code scanning takes tags: 20 tags, every
+ * control still in properties.controls. */
+static void
+test_sarif_tag_limit(void **state)
+{
+	struct ml_findings fs;
+	struct ml_finding *f;
+	json_t *root, *props;
+	json_error_t je;
+	char *out, ref[16];
+	int i;
+
+	(void)state;
+	memset(&fs, 0, sizeof fs);
+	f = add(&fs, "R", ML_SEV_DENY, ML_OUT_FAIL, "m@1", "x", NULL, 0);
+	for (i = 0; i < 25; i++) {
+		snprintf(ref, sizeof ref, "C%d", i);
+		add_control(f, "ISO-42001", ref);
+	}
+	out = render(&fs, ML_FMT_SARIF, NULL);
+	root = json_loads(out, 0, &je);
+	assert_non_null(root);
+	props = json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(
+		json_array_get(json_object_get(root, "runs"), 0), "tool"), "driver"), "rules"), 0),
+		"properties");
+	assert_int_equal(json_array_size(json_object_get(props, "tags")), 20);
+	assert_int_equal(json_array_size(json_object_get(props, "controls")), 25);
+	json_decref(root);
+	free(out);
+	ml_findings_free(&fs);
+}
+
+/* move joins the policies: equal ones once, the moved findings follow. */
+static void
+test_move_policies(void **state)
+{
+	struct ml_findings a, b;
+
+	(void)state;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	add(&a, "R1", ML_SEV_DENY, ML_OUT_FAIL, "m@1", "x", NULL, 0);
+	assert_int_equal(ml_findings_note_policy(&a, 0, "pa", "1", "a.xml", SHA, -1), ML_OK);
+	add(&b, "R2", ML_SEV_DENY, ML_OUT_FAIL, "m@1", "x", NULL, 0);
+	assert_int_equal(ml_findings_note_policy(&b, 0, "pb", "1", "b.xml", SHA, -1), ML_OK);
+	add(&b, "R3", ML_SEV_DENY, ML_OUT_FAIL, "m@1", "x", NULL, 0);
+	assert_int_equal(ml_findings_note_policy(&b, 1, "pa", "1", "a.xml", SHA, -1), ML_OK);
+	assert_int_equal(ml_findings_move(&a, &b), ML_OK);
+	assert_int_equal(a.npolicies, 2);
+	assert_string_equal(a.policies[1].id, "pb");
+	assert_int_equal(a.items[1].policy, 1); /* R2: pb */
+	assert_int_equal(a.items[2].policy, 0); /* R3: pa, the one a had */
+	assert_int_equal(b.npolicies, 0);
+	ml_findings_free(&a);
+	ml_findings_free(&b);
+}
+
 /* ---- stream -------------------------------------------------------------- */
 
 /* What check's findings look like: no subject, env, as-of or ledger. */
@@ -1453,7 +1767,7 @@ static void
 test_stream_identical(void **state)
 {
 	static const enum ml_format fmts[] = {ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT,
-					      ML_FMT_SARIF, ML_FMT_GITHUB};
+					      ML_FMT_SARIF, ML_FMT_GITHUB, ML_FMT_GITLAB};
 	static const size_t bulks[] = {0, 9000}; /* 9000: past a 1 MiB drain */
 	size_t i, j, v;
 
@@ -1490,7 +1804,7 @@ static void
 test_stream_empty(void **state)
 {
 	static const enum ml_format fmts[] = {ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT,
-					      ML_FMT_SARIF, ML_FMT_GITHUB};
+					      ML_FMT_SARIF, ML_FMT_GITHUB, ML_FMT_GITLAB};
 	size_t i, len;
 	char *want;
 
@@ -1575,6 +1889,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_parse),
 		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_move_policies),
+		cmocka_unit_test(test_two_policies_named),
+		cmocka_unit_test(test_sarif_locations),
+		cmocka_unit_test(test_gitlab),
+		cmocka_unit_test(test_sarif_tag_limit),
 		cmocka_unit_test(test_stream_identical),
 		cmocka_unit_test(test_stream_empty),
 		cmocka_unit_test(test_stream_errors),
