@@ -32,6 +32,9 @@ struct fact {
 	int64_t time_us;               /* effective (FORMAT.md §2, clock corrections) */
 	uint8_t leaf[ML_SHA256_LEN];
 	size_t key;                    /* its author, an index into keys */
+	xmlNodePtr node;               /* its ev:entry in v->view (ml_evidence_view), built
+					* once; owned here while unlinked, NULL until built */
+	uint64_t seen;                 /* the v->view_gen that last linked node */
 };
 
 struct ml_evidence {
@@ -57,6 +60,11 @@ struct ml_evidence {
 	char family[129];              /* the model name the cache serves */
 	uint64_t trusted;              /* entries below this were verified in full */
 	xmlDictPtr dict;               /* names, shared by the session's documents */
+	xmlDocPtr view;                /* ml_evidence_view's document, reused */
+	xmlNsPtr view_ns;              /* on its root */
+	xmlNodePtr *key_nodes;         /* its ev:key elements, built once (nkeys) */
+	char view_ref[300];            /* the subject it was last built for */
+	uint64_t view_gen;             /* counts the subjects (NAME@VERSION) it served */
 	int in_tx;
 };
 
@@ -218,13 +226,18 @@ collect_key(void *ctx, const struct ml_key_row *row)
 	return 0;
 }
 
+static void view_detach(struct ml_evidence *v);
+
 static void
 cache_clear(struct ml_evidence *v)
 {
 	size_t i;
 
-	for (i = 0; i < v->cap; i++)
+	view_detach(v); /* the cached nodes are unlinked before they are freed */
+	for (i = 0; i < v->cap; i++) {
 		json_decref(v->facts[i].stmt);
+		xmlFreeNode(v->facts[i].node);
+	}
 	memset(v->facts, 0, v->cap * sizeof *v->facts);
 	v->nfacts = 0;
 }
@@ -240,6 +253,11 @@ ml_evidence_close(struct ml_evidence *v)
 	free(v->facts);
 	free(v->fixes);
 	free(v->leaves);
+	if (v->key_nodes)
+		for (size_t i = 0; i < v->nkeys; i++)
+			xmlFreeNode(v->key_nodes[i]); /* unlinked by cache_clear */
+	free(v->key_nodes);
+	xmlFreeDoc(v->view);
 	if (v->dict)
 		xmlDictFree(v->dict);
 	free(v->keys);
@@ -639,9 +657,10 @@ slot(struct ml_evidence *v, uint64_t seq)
 	return &v->facts[i];
 }
 
-/* The verified fact of entry seq, from the cache or checked now. */
+/* The verified fact of entry seq, from the cache or checked now: its
+ * cache slot (valid until the next lookup). */
 static int
-fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
+fact_get(struct ml_evidence *v, uint64_t seq, struct fact **out)
 {
 	struct fact *f = slot(v, seq), nf = {.seq = seq, .used = 1};
 	struct ml_envelope env;
@@ -676,6 +695,18 @@ fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
 	v->nfacts++;
 	*out = f;
 	return ML_OK;
+}
+
+/* fact_get, read-only. */
+static int
+fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
+{
+	struct fact *f;
+	int rc = fact_get(v, seq, &f);
+
+	if (rc == ML_OK)
+		*out = f;
+	return rc;
 }
 
 /* ---- time: clock corrections and future-dated entries ----------------- */
@@ -1070,20 +1101,23 @@ add_person(xmlNodePtr n, const struct person *p)
 		prop(n, "person-name", p->name);
 }
 
-/* Appends the ev:entry of a verified fact. */
-static void
-add_fact(struct build *b, const struct fact *f)
+/* The ev:entry of a verified fact, made in doc (not linked; NULL when out
+ * of memory). */
+static xmlNodePtr
+fact_node(struct ml_evidence *v, xmlDocPtr doc, xmlNsPtr ns, const struct fact *f)
 {
-	struct ml_key_row *who = &b->v->keys[f->key];
+	struct ml_key_row *who = &v->keys[f->key];
 	json_t *p = json_object_get(f->stmt, "predicate"), *x;
 	json_t *s0 = json_array_get(json_object_get(f->stmt, "subject"), 0);
 	const char *subject = json_string_value(json_object_get(s0, "name"));
 	const char *hex = json_string_value(json_object_get(json_object_get(s0, "digest"),
 							    "sha256"));
 	char name[129], d[80];
-	xmlNodePtr n = xmlNewChild(xmlDocGetRootElement(b->doc), b->ns,
-				   (const xmlChar *)"entry", NULL);
+	xmlNodePtr n = xmlNewDocNode(doc, ns, (const xmlChar *)"entry", NULL);
 	char *at;
+
+	if (!n)
+		return NULL;
 
 	prop_i64(n, "seq", (long long)f->seq);
 	prop(n, "kind", ml_kind_name(f->kind));
@@ -1106,8 +1140,19 @@ add_fact(struct build *b, const struct fact *f)
 	prop(n, "author", who->name);
 	prop(n, "keyid", who->keyid);
 	prop(n, "roles", who->roles);
-	add_person(n, &b->v->persons[f->key]);
-	add_predicate(b->ns, n, p, b->v->gov);
+	add_person(n, &v->persons[f->key]);
+	add_predicate(ns, n, p, v->gov);
+	return n;
+}
+
+/* Appends the ev:entry of a verified fact. */
+static void
+add_fact(struct build *b, const struct fact *f)
+{
+	xmlNodePtr n = fact_node(b->v, b->doc, b->ns, f);
+
+	if (n)
+		xmlAddChild(xmlDocGetRootElement(b->doc), n);
 }
 
 int
@@ -1340,42 +1385,32 @@ cmp_u64(const void *a, const void *b)
 
 /* ---- the document ------------------------------------------------------ */
 
-static void
-add_keys(struct build *b)
+/* ev:key i, made in b->doc (not linked). */
+static xmlNodePtr
+key_node(struct build *b, size_t i)
 {
-	struct ml_evidence *v = b->v;
-	size_t i;
+	const struct ml_key_row *k = &b->v->keys[i];
+	xmlNodePtr n = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"key", NULL);
 
-	for (i = 0; i < v->nkeys; i++) {
-		xmlNodePtr k = xmlNewChild(xmlDocGetRootElement(b->doc), b->ns,
-					   (const xmlChar *)"key", NULL);
-		prop(k, "name", v->keys[i].name);
-		prop(k, "keyid", v->keys[i].keyid);
-		prop(k, "roles", v->keys[i].roles);
-		add_person(k, &v->persons[i]);
-		prop_i64(k, "enrolled-seq", v->keys[i].enrolled_seq);
-		if (v->keys[i].revoked_seq >= 0)
-			prop_i64(k, "revoked-seq", v->keys[i].revoked_seq);
-	}
+	if (!n)
+		return NULL;
+	prop(n, "name", k->name);
+	prop(n, "keyid", k->keyid);
+	prop(n, "roles", k->roles);
+	add_person(n, &b->v->persons[i]);
+	prop_i64(n, "enrolled-seq", k->enrolled_seq);
+	if (k->revoked_seq >= 0)
+		prop_i64(n, "revoked-seq", k->revoked_seq);
+	return n;
 }
 
-/* The root element, ev:candidate and the keys. */
+/* The root element's attributes. */
 static void
-skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], int64_t mseq)
+root_props(struct build *b, xmlNodePtr root, const char *ref)
 {
 	struct ml_evidence *v = b->v;
-	xmlNodePtr root, c;
 	char *r;
 
-	b->doc = xmlNewDoc((const xmlChar *)"1.0");
-	/* element and attribute names interned once per session (each document
-	 * holds a reference), not allocated per node */
-	if (v->dict && xmlDictReference(v->dict) == 0)
-		b->doc->dict = v->dict;
-	root = xmlNewDocNode(b->doc, NULL, (const xmlChar *)"evidence", NULL);
-	xmlDocSetRootElement(b->doc, root);
-	b->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev");
-	xmlSetNs(root, b->ns);
 	prop(root, "origin", v->origin);
 	prop_i64(root, "size", (long long)v->size);
 	r = ml_b64_encode(v->root, ML_SHA256_LEN);
@@ -1387,7 +1422,17 @@ skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], 
 	prop(root, "version", b->version);
 	if (b->env)
 		prop(root, "env", b->env);
-	c = xmlNewChild(root, b->ns, (const xmlChar *)"candidate", NULL);
+}
+
+/* ev:candidate, made in b->doc (not linked). */
+static xmlNodePtr
+candidate_node(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN],
+	       int64_t mseq)
+{
+	xmlNodePtr c = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"candidate", NULL);
+
+	if (!c)
+		return NULL;
 	prop(c, "ref", ref);
 	prop(c, "name", b->name);
 	prop(c, "version", b->version);
@@ -1395,7 +1440,144 @@ skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], 
 	prop_i64(c, "seq", mseq);
 	if (b->env)
 		prop(c, "env", b->env);
-	add_keys(b);
+	return c;
+}
+
+/* A new document with the evidence root (its namespace into b->ns), its
+ * names from the session's dictionary; NULL when out of memory. */
+static xmlDocPtr
+new_doc(struct build *b)
+{
+	struct ml_evidence *v = b->v;
+	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+	xmlNodePtr root;
+
+	if (!doc)
+		return NULL;
+	/* element and attribute names interned once per session (each document
+	 * holds a reference), not allocated per node */
+	if (v->dict && xmlDictReference(v->dict) == 0)
+		doc->dict = v->dict;
+	if (!(root = xmlNewDocNode(doc, NULL, (const xmlChar *)"evidence", NULL))) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	xmlDocSetRootElement(doc, root);
+	if (!(b->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev"))) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	xmlSetNs(root, b->ns);
+	return doc;
+}
+
+/* The root element, ev:candidate and the keys. */
+static void
+skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], int64_t mseq)
+{
+	xmlNodePtr root, c;
+	size_t i;
+
+	if (!(b->doc = new_doc(b)))
+		return; /* ml_evidence_for reports it */
+	root = xmlDocGetRootElement(b->doc);
+	root_props(b, root, ref);
+	if ((c = candidate_node(b, ref, digest, mseq)))
+		xmlAddChild(root, c);
+	for (i = 0; i < b->v->nkeys; i++)
+		if ((c = key_node(b, i)))
+			xmlAddChild(root, c);
+}
+
+/* ---- the reused document (ml_evidence_view) --------------------------- */
+
+/* Cached nodes (a fact's ev:entry, an ev:key) carry the session in
+ * _private: they are unlinked, not freed, when the view is reset. */
+static void
+view_detach(struct ml_evidence *v)
+{
+	xmlNodePtr root = v->view ? xmlDocGetRootElement(v->view) : NULL, c, next;
+
+	for (c = root ? root->children : NULL; c; c = next) {
+		next = c->next;
+		xmlUnlinkNode(c);
+		if (c->_private != v)
+			xmlFreeNode(c);
+	}
+}
+
+/* Frees the cached elements not linked for this subject (generation gen)
+ * or the one before: most entries serve one model version (its documents
+ * follow each other), the rest its next version, so the cache holds about
+ * two versions' elements, not the model name's. */
+static void
+view_evict(struct ml_evidence *v, uint64_t gen)
+{
+	size_t i;
+
+	for (i = 0; i < v->cap; i++) {
+		struct fact *f = &v->facts[i];
+		if (f->node && f->seen + 1 < gen) {
+			xmlFreeNode(f->node); /* unlinked by view_detach */
+			f->node = NULL;
+		}
+	}
+}
+
+/* Resets the view for a new subject: its root's attributes and the
+ * candidate anew, the cached keys relinked. */
+static int
+view_skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN],
+	      int64_t mseq)
+{
+	struct ml_evidence *v = b->v;
+	xmlNodePtr root, c;
+	size_t i;
+
+	if (!v->view) {
+		if (!(v->view = new_doc(b)))
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		v->view_ns = b->ns;
+		b->doc = v->view;
+		if (v->nkeys && !(v->key_nodes = calloc(v->nkeys, sizeof *v->key_nodes)))
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		for (i = 0; i < v->nkeys; i++) {
+			if (!(v->key_nodes[i] = key_node(b, i)))
+				return ml_err_set(v->e, ML_EIO, "out of memory");
+			v->key_nodes[i]->_private = v;
+		}
+	}
+	view_detach(v);
+	if (strcmp(v->view_ref, ref)) {
+		snprintf(v->view_ref, sizeof v->view_ref, "%s", ref);
+		view_evict(v, ++v->view_gen);
+	}
+	b->doc = v->view;
+	b->ns = v->view_ns;
+	root = xmlDocGetRootElement(v->view);
+	xmlFreePropList(root->properties);
+	root->properties = NULL;
+	root_props(b, root, ref);
+	if (!(c = candidate_node(b, ref, digest, mseq)))
+		return ml_err_set(v->e, ML_EIO, "out of memory");
+	xmlAddChild(root, c);
+	for (i = 0; i < v->nkeys; i++)
+		xmlAddChild(root, v->key_nodes[i]);
+	return ML_OK;
+}
+
+/* Links fact f's cached ev:entry (built now if need be) into the view. */
+static int
+view_add(struct build *b, struct fact *f)
+{
+	if (!f->node) {
+		if (!(f->node = fact_node(b->v, b->doc, b->ns, f)))
+			return ml_err_set(b->v->e, ML_EIO, "out of memory");
+		f->node->_private = b->v;
+	}
+	f->seen = b->v->view_gen;
+	xmlAddChild(xmlDocGetRootElement(b->doc), f->node);
+	return ML_OK;
 }
 
 static int
@@ -1413,11 +1595,12 @@ select_entries(struct build *b, uint64_t mseq)
 	return pick_live(b);
 }
 
-/* Adds the selected entries, in seq order, once each. */
+/* Adds the selected entries, in seq order, once each: new nodes, or (view)
+ * the cached ones. */
 static int
-add_selected(struct build *b)
+add_selected(struct build *b, int view)
 {
-	const struct fact *f;
+	struct fact *f;
 	size_t i;
 	int rc;
 
@@ -1425,17 +1608,22 @@ add_selected(struct build *b)
 	for (i = 0; i < b->sel.n; i++) {
 		if (i && b->sel.v[i] == b->sel.v[i - 1])
 			continue;
-		if ((rc = fact_of(b->v, b->sel.v[i], &f)))
+		if ((rc = fact_get(b->v, b->sel.v[i], &f)))
 			return rc;
-		if (!f->excluded)
+		if (f->excluded)
+			continue;
+		if (!view)
 			add_fact(b, f);
+		else if ((rc = view_add(b, f)))
+			return rc;
 	}
 	return ML_OK;
 }
 
-int
-ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocPtr *out,
-		struct ml_err *e)
+/* ml_evidence_for and ml_evidence_view. */
+static int
+evidence_doc(struct ml_evidence *v, const char *ref, const char *env, int view,
+	     xmlDocPtr *out, struct ml_err *e)
 {
 	struct build b = {.v = v, .env = env, .sel = {.e = e}};
 	uint8_t digest[ML_SHA256_LEN];
@@ -1451,16 +1639,38 @@ ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocP
 		cache_clear(v);
 		snprintf(v->family, sizeof v->family, "%s", b.name);
 	}
-	skeleton(&b, ref, digest, mseq);
+	if (view) {
+		if ((rc = view_skeleton(&b, ref, digest, mseq)))
+			return rc;
+	} else {
+		skeleton(&b, ref, digest, mseq);
+		if (!b.doc)
+			return ml_err_set(e, ML_EIO, "out of memory");
+	}
 	if ((rc = select_entries(&b, (uint64_t)mseq)) == ML_OK)
-		rc = add_selected(&b);
+		rc = add_selected(&b, view);
 	free(b.sel.v);
 	if (rc) {
-		xmlFreeDoc(b.doc);
+		if (!view)
+			xmlFreeDoc(b.doc);
 		return rc;
 	}
 	*out = b.doc;
 	return ML_OK;
+}
+
+int
+ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocPtr *out,
+		struct ml_err *e)
+{
+	return evidence_doc(v, ref, env, 0, out, e);
+}
+
+int
+ml_evidence_view(struct ml_evidence *v, const char *ref, const char *env, xmlDocPtr *out,
+		 struct ml_err *e)
+{
+	return evidence_doc(v, ref, env, 1, out, e);
 }
 
 int
