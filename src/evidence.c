@@ -37,6 +37,8 @@ struct fact {
 	uint64_t seen;                 /* the v->view_gen that last linked node */
 };
 
+struct seqs;
+
 struct ml_evidence {
 	struct ml_ledger *l;
 	struct ml_store *s;
@@ -63,6 +65,13 @@ struct ml_evidence {
 	xmlDocPtr view;                /* ml_evidence_view's document, reused */
 	xmlNsPtr view_ns;              /* on its root */
 	xmlNodePtr *key_nodes;         /* its ev:key elements, built once (nkeys) */
+	/* selections that do not depend on the environment, kept while the
+	 * cache serves the model name: the entries of model version sel_version
+	 * and its lineage (as picked), and the name's incidents, retirements
+	 * and deployments (newest first, as the index lists them) */
+	struct seqs *sel_ver, *sel_inc, *sel_ret, *sel_dep;
+	char sel_version[65];
+	int have_ver, have_fam;
 	char view_ref[300];            /* the subject it was last built for */
 	uint64_t view_gen;             /* counts the subjects (NAME@VERSION) it served */
 	int in_tx;
@@ -91,6 +100,26 @@ collect_seq(void *ctx, uint64_t seq)
 	}
 	s->v[s->n++] = seq;
 	return 0;
+}
+
+static void
+seqs_free(struct seqs *s)
+{
+	if (s)
+		free(s->v);
+	free(s);
+}
+
+/* *s (allocated on first use, the session's) emptied; ML_EIO when out of
+ * memory. */
+static int
+seqs_reset(struct ml_evidence *v, struct seqs **s)
+{
+	if (!*s && !(*s = calloc(1, sizeof **s)))
+		return ml_err_set(v->e, ML_EIO, "out of memory");
+	(*s)->n = 0;
+	(*s)->e = v->e;
+	return ML_OK;
 }
 
 /* What one document is being built from. */
@@ -240,6 +269,7 @@ cache_clear(struct ml_evidence *v)
 	}
 	memset(v->facts, 0, v->cap * sizeof *v->facts);
 	v->nfacts = 0;
+	v->have_ver = v->have_fam = 0;
 }
 
 void
@@ -258,6 +288,10 @@ ml_evidence_close(struct ml_evidence *v)
 			xmlFreeNode(v->key_nodes[i]); /* unlinked by cache_clear */
 	free(v->key_nodes);
 	xmlFreeDoc(v->view);
+	seqs_free(v->sel_ver);
+	seqs_free(v->sel_inc);
+	seqs_free(v->sel_ret);
+	seqs_free(v->sel_dep);
 	if (v->dict)
 		xmlDictFree(v->dict);
 	free(v->keys);
@@ -1362,12 +1396,14 @@ walk_deployment(void *ctx, uint64_t seq)
 static int
 pick_live(struct build *b)
 {
+	size_t i;
 	int rc;
 
 	if (!b->env)
 		return ML_OK;
-	rc = ml_store_query_seqs(b->v->s, "deployment", b->name, NULL, 1, walk_deployment, b,
-				 b->v->e);
+	/* the name's deployments newest first, as the index lists them */
+	for (i = 0, rc = 0; i < b->v->sel_dep->n && !rc; i++)
+		rc = walk_deployment(b, b->v->sel_dep->v[i]);
 	if (rc < 0 || rc > 1)
 		return rc;
 	if (b->have_live && strcmp(b->live, b->version))
@@ -1580,16 +1616,80 @@ view_add(struct build *b, struct fact *f)
 	return ML_OK;
 }
 
+/* The model name's incidents, retirements and deployments, read once while
+ * the cache serves it. */
+static int
+family_lists(struct build *b)
+{
+	struct ml_evidence *v = b->v;
+	int rc;
+
+	if (v->have_fam)
+		return ML_OK;
+	if ((rc = seqs_reset(v, &v->sel_inc)) || (rc = seqs_reset(v, &v->sel_ret)) ||
+	    (rc = seqs_reset(v, &v->sel_dep)) ||
+	    (rc = ml_store_query_seqs(v->s, "incident", b->name, NULL, 0, collect_seq, v->sel_inc,
+				      v->e)) ||
+	    (rc = ml_store_query_seqs(v->s, "retirement", b->name, NULL, 0, collect_seq,
+				      v->sel_ret, v->e)) ||
+	    (rc = ml_store_query_seqs(v->s, "deployment", b->name, NULL, 1, collect_seq,
+				      v->sel_dep, v->e)))
+		return rc;
+	v->have_fam = 1;
+	return ML_OK;
+}
+
+/* Picks each of list's seqs, as pick_query would have. */
+static int
+pick_list(struct build *b, const struct seqs *list)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < list->n; i++)
+		if ((rc = pick(b, list->v[i])))
+			return rc;
+	return ML_OK;
+}
+
+/* The entries about the candidate's version and its lineage, picked now or
+ * (the same version as the last document's, in another environment) as
+ * they were then. */
+static int
+pick_candidate(struct build *b, uint64_t mseq)
+{
+	struct ml_evidence *v = b->v;
+	int rc;
+
+	if (v->have_ver && !strcmp(v->sel_version, b->version))
+		return pick_list(b, v->sel_ver);
+	v->have_ver = 0;
+	if ((rc = pick_query(b, NULL, b->name, b->version)) || (rc = pick_lineage(b, mseq)) ||
+	    (rc = seqs_reset(v, &v->sel_ver)))
+		return rc;
+	if (b->sel.n) {
+		uint64_t *p = realloc(v->sel_ver->v, b->sel.n * sizeof *p);
+		if (!p)
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		memcpy(p, b->sel.v, b->sel.n * sizeof *p);
+		v->sel_ver->v = p;
+		v->sel_ver->n = v->sel_ver->cap = b->sel.n;
+	}
+	snprintf(v->sel_version, sizeof v->sel_version, "%s", b->version);
+	v->have_ver = 1;
+	return ML_OK;
+}
+
 static int
 select_entries(struct build *b, uint64_t mseq)
 {
 	int rc;
 
-	if ((rc = pick_query(b, NULL, b->name, b->version)) || (rc = pick_lineage(b, mseq)) ||
-	    (rc = pick_query(b, "incident", b->name, NULL)))
+	if ((rc = family_lists(b)) || (rc = pick_candidate(b, mseq)) ||
+	    (rc = pick_list(b, b->v->sel_inc)))
 		return rc;
 	b->retire_from = b->sel.n;
-	if ((rc = pick_query(b, "retirement", b->name, NULL)))
+	if ((rc = pick_list(b, b->v->sel_ret)))
 		return rc;
 	b->retire_to = b->sel.n;
 	return pick_live(b);
