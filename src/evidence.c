@@ -74,6 +74,9 @@ struct ml_evidence {
 	int have_ver, have_fam;
 	char view_ref[300];            /* the subject it was last built for */
 	uint64_t view_gen;             /* counts the subjects (NAME@VERSION) it served */
+	int view_const;                /* its root holds the session's attributes */
+	uint64_t *built;               /* the seqs of the facts whose node is built */
+	size_t nbuilt, builtcap;
 	int in_tx;
 };
 
@@ -270,6 +273,7 @@ cache_clear(struct ml_evidence *v)
 	memset(v->facts, 0, v->cap * sizeof *v->facts);
 	v->nfacts = 0;
 	v->have_ver = v->have_fam = 0;
+	v->nbuilt = 0;
 }
 
 void
@@ -288,6 +292,7 @@ ml_evidence_close(struct ml_evidence *v)
 			xmlFreeNode(v->key_nodes[i]); /* unlinked by cache_clear */
 	free(v->key_nodes);
 	xmlFreeDoc(v->view);
+	free(v->built);
 	seqs_free(v->sel_ver);
 	seqs_free(v->sel_inc);
 	seqs_free(v->sel_ret);
@@ -689,6 +694,19 @@ slot(struct ml_evidence *v, uint64_t seq)
 	     v->facts[i].used && v->facts[i].seq != seq; i = (i + 1) % v->cap)
 		;
 	return &v->facts[i];
+}
+
+/* The cached fact of seq, or NULL (no insertion, no growth). */
+static struct fact *
+cached(struct ml_evidence *v, uint64_t seq)
+{
+	size_t i;
+
+	for (i = (size_t)(seq * 0x9e3779b97f4a7c15ULL >> 7) % v->cap; v->facts[i].used;
+	     i = (i + 1) % v->cap)
+		if (v->facts[i].seq == seq)
+			return &v->facts[i];
+	return NULL;
 }
 
 /* The verified fact of entry seq, from the cache or checked now: its
@@ -1263,6 +1281,7 @@ ml_evidence_set_as_of(struct ml_evidence *v, int64_t as_of_us)
 		return ml_err_set(v->e, ML_EINPUT, "evidence: the as-of of a session with a "
 				  "cutoff is fixed");
 	v->as_of_us = as_of_us;
+	v->view_const = 0; /* the view's as-of attributes change */
 	return ML_OK;
 }
 
@@ -1440,11 +1459,11 @@ key_node(struct build *b, size_t i)
 	return n;
 }
 
-/* The root element's attributes. */
+/* The root element's first ROOT_CONST attributes: the session's. */
+#define ROOT_CONST 5
 static void
-root_props(struct build *b, xmlNodePtr root, const char *ref)
+root_const(struct ml_evidence *v, xmlNodePtr root)
 {
-	struct ml_evidence *v = b->v;
 	char *r;
 
 	prop(root, "origin", v->origin);
@@ -1453,6 +1472,12 @@ root_props(struct build *b, xmlNodePtr root, const char *ref)
 	prop(root, "root", r ? r : "");
 	free(r);
 	prop_time(root, "as-of", "as-of-epoch", v->as_of_us);
+}
+
+/* The root element's attributes after those: the subject's. */
+static void
+root_subject(struct build *b, xmlNodePtr root, const char *ref)
+{
 	prop(root, "subject", ref);
 	prop(root, "name", b->name);
 	prop(root, "version", b->version);
@@ -1517,7 +1542,8 @@ skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], 
 	if (!(b->doc = new_doc(b)))
 		return; /* ml_evidence_for reports it */
 	root = xmlDocGetRootElement(b->doc);
-	root_props(b, root, ref);
+	root_const(b->v, root);
+	root_subject(b, root, ref);
 	if ((c = candidate_node(b, ref, digest, mseq)))
 		xmlAddChild(root, c);
 	for (i = 0; i < b->v->nkeys; i++)
@@ -1549,14 +1575,43 @@ view_detach(struct ml_evidence *v)
 static void
 view_evict(struct ml_evidence *v, uint64_t gen)
 {
-	size_t i;
+	size_t i, j = 0;
 
-	for (i = 0; i < v->cap; i++) {
-		struct fact *f = &v->facts[i];
-		if (f->node && f->seen + 1 < gen) {
+	for (i = 0; i < v->nbuilt; i++) {
+		struct fact *f = cached(v, v->built[i]);
+		if (!f || !f->node)
+			continue;
+		if (f->seen + 1 < gen) {
 			xmlFreeNode(f->node); /* unlinked by view_detach */
 			f->node = NULL;
+		} else {
+			v->built[j++] = v->built[i];
 		}
+	}
+	v->nbuilt = j;
+}
+
+/* Keeps the view root's session attributes (made anew after
+ * ml_evidence_set_as_of) and frees the subject's. */
+static void
+view_root_attrs(struct ml_evidence *v, xmlNodePtr root)
+{
+	xmlAttrPtr a = root->properties, rest;
+	int i;
+
+	for (i = 1; a && i < ROOT_CONST; i++)
+		a = a->next;
+	if (!v->view_const || !a) {
+		xmlFreePropList(root->properties);
+		root->properties = NULL;
+		root_const(v, root);
+		v->view_const = 1;
+		return;
+	}
+	if ((rest = a->next)) {
+		a->next = NULL;
+		rest->prev = NULL;
+		xmlFreePropList(rest);
 	}
 }
 
@@ -1591,9 +1646,8 @@ view_skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_L
 	b->doc = v->view;
 	b->ns = v->view_ns;
 	root = xmlDocGetRootElement(v->view);
-	xmlFreePropList(root->properties);
-	root->properties = NULL;
-	root_props(b, root, ref);
+	view_root_attrs(v, root);
+	root_subject(b, root, ref);
 	if (!(c = candidate_node(b, ref, digest, mseq)))
 		return ml_err_set(v->e, ML_EIO, "out of memory");
 	xmlAddChild(root, c);
@@ -1606,10 +1660,21 @@ view_skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_L
 static int
 view_add(struct build *b, struct fact *f)
 {
+	struct ml_evidence *v = b->v;
+
 	if (!f->node) {
-		if (!(f->node = fact_node(b->v, b->doc, b->ns, f)))
-			return ml_err_set(b->v->e, ML_EIO, "out of memory");
-		f->node->_private = b->v;
+		if (v->nbuilt == v->builtcap) {
+			size_t cap = v->builtcap ? v->builtcap * 2 : 256;
+			uint64_t *p = realloc(v->built, cap * sizeof *p);
+			if (!p)
+				return ml_err_set(v->e, ML_EIO, "out of memory");
+			v->built = p;
+			v->builtcap = cap;
+		}
+		if (!(f->node = fact_node(v, b->doc, b->ns, f)))
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		f->node->_private = v;
+		v->built[v->nbuilt++] = f->seq;
 	}
 	f->seen = b->v->view_gen;
 	xmlAddChild(xmlDocGetRootElement(b->doc), f->node);
