@@ -1629,14 +1629,23 @@ view_skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_L
 		if (!(v->view = new_doc(b)))
 			return ml_err_set(v->e, ML_EIO, "out of memory");
 		v->view_ns = b->ns;
-		b->doc = v->view;
-		if (v->nkeys && !(v->key_nodes = calloc(v->nkeys, sizeof *v->key_nodes)))
-			return ml_err_set(v->e, ML_EIO, "out of memory");
-		for (i = 0; i < v->nkeys; i++) {
-			if (!(v->key_nodes[i] = key_node(b, i)))
-				return ml_err_set(v->e, ML_EIO, "out of memory");
-			v->key_nodes[i]->_private = v;
+	}
+	b->doc = v->view;
+	b->ns = v->view_ns;
+	if (v->nkeys && !v->key_nodes) { /* all of them, or none (tried again next time) */
+		xmlNodePtr *k = calloc(v->nkeys, sizeof *k);
+		for (i = 0; k && i < v->nkeys; i++) {
+			if (!(k[i] = key_node(b, i)))
+				break;
+			k[i]->_private = v;
 		}
+		if (!k || i < v->nkeys) {
+			while (k && i-- > 0)
+				xmlFreeNode(k[i]);
+			free(k);
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		}
+		v->key_nodes = k;
 	}
 	view_detach(v);
 	if (strcmp(v->view_ref, ref)) {
