@@ -33,7 +33,12 @@ struct fact {
 	int64_t time_us;               /* effective (FORMAT.md §2, clock corrections) */
 	uint8_t leaf[ML_SHA256_LEN];
 	size_t key;                    /* its author, an index into keys */
+	xmlNodePtr node;               /* its ev:entry in v->view (ml_evidence_view), built
+					* once; owned here while unlinked, NULL until built */
+	uint64_t seen;                 /* the v->view_gen that last linked node */
 };
+
+struct seqs;
 
 struct ml_evidence {
 	struct ml_ledger *l;
@@ -58,6 +63,21 @@ struct ml_evidence {
 	char family[129];              /* the model name the cache serves */
 	uint64_t trusted;              /* entries below this were verified in full */
 	xmlDictPtr dict;               /* names, shared by the session's documents */
+	xmlDocPtr view;                /* ml_evidence_view's document, reused */
+	xmlNsPtr view_ns;              /* on its root */
+	xmlNodePtr *key_nodes;         /* its ev:key elements, built once (nkeys) */
+	/* selections that do not depend on the environment, kept while the
+	 * cache serves the model name: the entries of model version sel_version
+	 * and its lineage (as picked), and the name's incidents, retirements
+	 * and deployments (newest first, as the index lists them) */
+	struct seqs *sel_ver, *sel_inc, *sel_ret, *sel_dep;
+	char sel_version[65];
+	int have_ver, have_fam;
+	char view_ref[300];            /* the subject it was last built for */
+	uint64_t view_gen;             /* counts the subjects (NAME@VERSION) it served */
+	int view_const;                /* its root holds the session's attributes */
+	uint64_t *built;               /* the seqs of the facts whose node is built */
+	size_t nbuilt, builtcap;
 	int in_tx;
 };
 
@@ -84,6 +104,26 @@ collect_seq(void *ctx, uint64_t seq)
 	}
 	s->v[s->n++] = seq;
 	return 0;
+}
+
+static void
+seqs_free(struct seqs *s)
+{
+	if (s)
+		free(s->v);
+	free(s);
+}
+
+/* *s (allocated on first use, the session's) emptied; ML_EIO when out of
+ * memory. */
+static int
+seqs_reset(struct ml_evidence *v, struct seqs **s)
+{
+	if (!*s && !(*s = calloc(1, sizeof **s)))
+		return ml_err_set(v->e, ML_EIO, "out of memory");
+	(*s)->n = 0;
+	(*s)->e = v->e;
+	return ML_OK;
 }
 
 /* What one document is being built from. */
@@ -219,15 +259,22 @@ collect_key(void *ctx, const struct ml_key_row *row)
 	return 0;
 }
 
+static void view_detach(struct ml_evidence *v);
+
 static void
 cache_clear(struct ml_evidence *v)
 {
 	size_t i;
 
-	for (i = 0; i < v->cap; i++)
+	view_detach(v); /* the cached nodes are unlinked before they are freed */
+	for (i = 0; i < v->cap; i++) {
 		json_decref(v->facts[i].stmt);
+		xmlFreeNode(v->facts[i].node);
+	}
 	memset(v->facts, 0, v->cap * sizeof *v->facts);
 	v->nfacts = 0;
+	v->have_ver = v->have_fam = 0;
+	v->nbuilt = 0;
 }
 
 void
@@ -241,6 +288,16 @@ ml_evidence_close(struct ml_evidence *v)
 	free(v->facts);
 	free(v->fixes);
 	free(v->leaves);
+	if (v->key_nodes)
+		for (size_t i = 0; i < v->nkeys; i++)
+			xmlFreeNode(v->key_nodes[i]); /* unlinked by cache_clear */
+	free(v->key_nodes);
+	xmlFreeDoc(v->view);
+	free(v->built);
+	seqs_free(v->sel_ver);
+	seqs_free(v->sel_inc);
+	seqs_free(v->sel_ret);
+	seqs_free(v->sel_dep);
 	if (v->dict)
 		xmlDictFree(v->dict);
 	free(v->keys);
@@ -640,9 +697,23 @@ slot(struct ml_evidence *v, uint64_t seq)
 	return &v->facts[i];
 }
 
-/* The verified fact of entry seq, from the cache or checked now. */
+/* The cached fact of seq, or NULL (no insertion, no growth). */
+static struct fact *
+cached(struct ml_evidence *v, uint64_t seq)
+{
+	size_t i;
+
+	for (i = (size_t)(seq * 0x9e3779b97f4a7c15ULL >> 7) % v->cap; v->facts[i].used;
+	     i = (i + 1) % v->cap)
+		if (v->facts[i].seq == seq)
+			return &v->facts[i];
+	return NULL;
+}
+
+/* The verified fact of entry seq, from the cache or checked now: its
+ * cache slot (valid until the next lookup). */
 static int
-fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
+fact_get(struct ml_evidence *v, uint64_t seq, struct fact **out)
 {
 	struct fact *f = slot(v, seq), nf = {.seq = seq, .used = 1};
 	struct ml_envelope env;
@@ -677,6 +748,18 @@ fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
 	v->nfacts++;
 	*out = f;
 	return ML_OK;
+}
+
+/* fact_get, read-only. */
+static int
+fact_of(struct ml_evidence *v, uint64_t seq, const struct fact **out)
+{
+	struct fact *f;
+	int rc = fact_get(v, seq, &f);
+
+	if (rc == ML_OK)
+		*out = f;
+	return rc;
 }
 
 /* ---- time: clock corrections and future-dated entries ----------------- */
@@ -1071,20 +1154,23 @@ add_person(xmlNodePtr n, const struct person *p)
 		prop(n, "person-name", p->name);
 }
 
-/* Appends the ev:entry of a verified fact. */
-static void
-add_fact(struct build *b, const struct fact *f)
+/* The ev:entry of a verified fact, made in doc (not linked; NULL when out
+ * of memory). */
+static xmlNodePtr
+fact_node(struct ml_evidence *v, xmlDocPtr doc, xmlNsPtr ns, const struct fact *f)
 {
-	struct ml_key_row *who = &b->v->keys[f->key];
+	struct ml_key_row *who = &v->keys[f->key];
 	json_t *p = json_object_get(f->stmt, "predicate"), *x;
 	json_t *s0 = json_array_get(json_object_get(f->stmt, "subject"), 0);
 	const char *subject = json_string_value(json_object_get(s0, "name"));
 	const char *hex = json_string_value(json_object_get(json_object_get(s0, "digest"),
 							    "sha256"));
 	char name[129], d[80];
-	xmlNodePtr n = xmlNewChild(xmlDocGetRootElement(b->doc), b->ns,
-				   (const xmlChar *)"entry", NULL);
+	xmlNodePtr n = xmlNewDocNode(doc, ns, (const xmlChar *)"entry", NULL);
 	char *at;
+
+	if (!n)
+		return NULL;
 
 	prop_i64(n, "seq", (long long)f->seq);
 	prop(n, "kind", ml_kind_name(f->kind));
@@ -1107,8 +1193,19 @@ add_fact(struct build *b, const struct fact *f)
 	prop(n, "author", who->name);
 	prop(n, "keyid", who->keyid);
 	prop(n, "roles", who->roles);
-	add_person(n, &b->v->persons[f->key]);
-	add_predicate(b->ns, n, p, b->v->gov);
+	add_person(n, &v->persons[f->key]);
+	add_predicate(ns, n, p, v->gov);
+	return n;
+}
+
+/* Appends the ev:entry of a verified fact. */
+static void
+add_fact(struct build *b, const struct fact *f)
+{
+	xmlNodePtr n = fact_node(b->v, b->doc, b->ns, f);
+
+	if (n)
+		xmlAddChild(xmlDocGetRootElement(b->doc), n);
 }
 
 int
@@ -1185,6 +1282,7 @@ ml_evidence_set_as_of(struct ml_evidence *v, int64_t as_of_us)
 		return ml_err_set(v->e, ML_EINPUT, "evidence: the as-of of a session with a "
 				  "cutoff is fixed");
 	v->as_of_us = as_of_us;
+	v->view_const = 0; /* the view's as-of attributes change */
 	return ML_OK;
 }
 
@@ -1318,12 +1416,14 @@ walk_deployment(void *ctx, uint64_t seq)
 static int
 pick_live(struct build *b)
 {
+	size_t i;
 	int rc;
 
 	if (!b->env)
 		return ML_OK;
-	rc = ml_store_query_seqs(b->v->s, "deployment", b->name, NULL, 1, walk_deployment, b,
-				 b->v->e);
+	/* the name's deployments newest first, as the index lists them */
+	for (i = 0, rc = 0; i < b->v->sel_dep->n && !rc; i++)
+		rc = walk_deployment(b, b->v->sel_dep->v[i]);
 	if (rc < 0 || rc > 1)
 		return rc;
 	if (b->have_live && strcmp(b->live, b->version))
@@ -1341,54 +1441,60 @@ cmp_u64(const void *a, const void *b)
 
 /* ---- the document ------------------------------------------------------ */
 
-static void
-add_keys(struct build *b)
+/* ev:key i, made in b->doc (not linked). */
+static xmlNodePtr
+key_node(struct build *b, size_t i)
 {
-	struct ml_evidence *v = b->v;
-	size_t i;
+	const struct ml_key_row *k = &b->v->keys[i];
+	xmlNodePtr n = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"key", NULL);
 
-	for (i = 0; i < v->nkeys; i++) {
-		xmlNodePtr k = xmlNewChild(xmlDocGetRootElement(b->doc), b->ns,
-					   (const xmlChar *)"key", NULL);
-		prop(k, "name", v->keys[i].name);
-		prop(k, "keyid", v->keys[i].keyid);
-		prop(k, "roles", v->keys[i].roles);
-		add_person(k, &v->persons[i]);
-		prop_i64(k, "enrolled-seq", v->keys[i].enrolled_seq);
-		if (v->keys[i].revoked_seq >= 0)
-			prop_i64(k, "revoked-seq", v->keys[i].revoked_seq);
-	}
+	if (!n)
+		return NULL;
+	prop(n, "name", k->name);
+	prop(n, "keyid", k->keyid);
+	prop(n, "roles", k->roles);
+	add_person(n, &b->v->persons[i]);
+	prop_i64(n, "enrolled-seq", k->enrolled_seq);
+	if (k->revoked_seq >= 0)
+		prop_i64(n, "revoked-seq", k->revoked_seq);
+	return n;
 }
 
-/* The root element, ev:candidate and the keys. */
+/* The root element's first ROOT_CONST attributes: the session's. */
+#define ROOT_CONST 5
 static void
-skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], int64_t mseq)
+root_const(struct ml_evidence *v, xmlNodePtr root)
 {
-	struct ml_evidence *v = b->v;
-	xmlNodePtr root, c;
 	char *r;
 
-	b->doc = xmlNewDoc((const xmlChar *)"1.0");
-	/* element and attribute names interned once per session (each document
-	 * holds a reference), not allocated per node */
-	if (v->dict && xmlDictReference(v->dict) == 0)
-		b->doc->dict = v->dict;
-	root = xmlNewDocNode(b->doc, NULL, (const xmlChar *)"evidence", NULL);
-	xmlDocSetRootElement(b->doc, root);
-	b->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev");
-	xmlSetNs(root, b->ns);
 	prop(root, "origin", v->origin);
 	prop_i64(root, "size", (long long)v->size);
 	r = ml_b64_encode(v->root, ML_SHA256_LEN);
 	prop(root, "root", r ? r : "");
 	free(r);
 	prop_time(root, "as-of", "as-of-epoch", v->as_of_us);
+}
+
+/* The root element's attributes after those: the subject's. */
+static void
+root_subject(struct build *b, xmlNodePtr root, const char *ref)
+{
 	prop(root, "subject", ref);
 	prop(root, "name", b->name);
 	prop(root, "version", b->version);
 	if (b->env)
 		prop(root, "env", b->env);
-	c = xmlNewChild(root, b->ns, (const xmlChar *)"candidate", NULL);
+}
+
+/* ev:candidate, made in b->doc (not linked). */
+static xmlNodePtr
+candidate_node(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN],
+	       int64_t mseq)
+{
+	xmlNodePtr c = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"candidate", NULL);
+
+	if (!c)
+		return NULL;
 	prop(c, "ref", ref);
 	prop(c, "name", b->name);
 	prop(c, "version", b->version);
@@ -1396,7 +1502,257 @@ skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], 
 	prop_i64(c, "seq", mseq);
 	if (b->env)
 		prop(c, "env", b->env);
-	add_keys(b);
+	return c;
+}
+
+/* A new document with the evidence root (its namespace into b->ns), its
+ * names from the session's dictionary; NULL when out of memory. */
+static xmlDocPtr
+new_doc(struct build *b)
+{
+	struct ml_evidence *v = b->v;
+	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+	xmlNodePtr root;
+
+	if (!doc)
+		return NULL;
+	/* element and attribute names interned once per session (each document
+	 * holds a reference), not allocated per node */
+	if (v->dict && xmlDictReference(v->dict) == 0)
+		doc->dict = v->dict;
+	if (!(root = xmlNewDocNode(doc, NULL, (const xmlChar *)"evidence", NULL))) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	xmlDocSetRootElement(doc, root);
+	if (!(b->ns = xmlNewNs(root, (const xmlChar *)ML_EVIDENCE_NS, (const xmlChar *)"ev"))) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	xmlSetNs(root, b->ns);
+	return doc;
+}
+
+/* The root element, ev:candidate and the keys. */
+static void
+skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN], int64_t mseq)
+{
+	xmlNodePtr root, c;
+	size_t i;
+
+	if (!(b->doc = new_doc(b)))
+		return; /* ml_evidence_for reports it */
+	root = xmlDocGetRootElement(b->doc);
+	root_const(b->v, root);
+	root_subject(b, root, ref);
+	if ((c = candidate_node(b, ref, digest, mseq)))
+		xmlAddChild(root, c);
+	for (i = 0; i < b->v->nkeys; i++)
+		if ((c = key_node(b, i)))
+			xmlAddChild(root, c);
+}
+
+/* ---- the reused document (ml_evidence_view) --------------------------- */
+
+/* Cached nodes (a fact's ev:entry, an ev:key) carry the session in
+ * _private: they are unlinked, not freed, when the view is reset. */
+static void
+view_detach(struct ml_evidence *v)
+{
+	xmlNodePtr root = v->view ? xmlDocGetRootElement(v->view) : NULL, c, next;
+
+	for (c = root ? root->children : NULL; c; c = next) {
+		next = c->next;
+		xmlUnlinkNode(c);
+		if (c->_private != v)
+			xmlFreeNode(c);
+	}
+}
+
+/* Frees the cached elements not linked for this subject (generation gen)
+ * or the one before: most entries serve one model version (its documents
+ * follow each other), the rest its next version, so the cache holds about
+ * two versions' elements, not the model name's. */
+static void
+view_evict(struct ml_evidence *v, uint64_t gen)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < v->nbuilt; i++) {
+		struct fact *f = cached(v, v->built[i]);
+		if (!f || !f->node)
+			continue;
+		if (f->seen + 1 < gen) {
+			xmlFreeNode(f->node); /* unlinked by view_detach */
+			f->node = NULL;
+		} else {
+			v->built[j++] = v->built[i];
+		}
+	}
+	v->nbuilt = j;
+}
+
+/* Keeps the view root's session attributes (made anew after
+ * ml_evidence_set_as_of) and frees the subject's. */
+static void
+view_root_attrs(struct ml_evidence *v, xmlNodePtr root)
+{
+	xmlAttrPtr a = root->properties, rest;
+	int i;
+
+	for (i = 1; a && i < ROOT_CONST; i++)
+		a = a->next;
+	if (!v->view_const || !a) {
+		xmlFreePropList(root->properties);
+		root->properties = NULL;
+		root_const(v, root);
+		v->view_const = 1;
+		return;
+	}
+	if ((rest = a->next)) {
+		a->next = NULL;
+		rest->prev = NULL;
+		xmlFreePropList(rest);
+	}
+}
+
+/* Resets the view for a new subject: its root's attributes and the
+ * candidate anew, the cached keys relinked. */
+static int
+view_skeleton(struct build *b, const char *ref, const uint8_t digest[ML_SHA256_LEN],
+	      int64_t mseq)
+{
+	struct ml_evidence *v = b->v;
+	xmlNodePtr root, c;
+	size_t i;
+
+	if (!v->view) {
+		if (!(v->view = new_doc(b)))
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		v->view_ns = b->ns;
+	}
+	b->doc = v->view;
+	b->ns = v->view_ns;
+	if (v->nkeys && !v->key_nodes) { /* all of them, or none (tried again next time) */
+		xmlNodePtr *k = calloc(v->nkeys, sizeof *k);
+		for (i = 0; k && i < v->nkeys; i++) {
+			if (!(k[i] = key_node(b, i)))
+				break;
+			k[i]->_private = v;
+		}
+		if (!k || i < v->nkeys) {
+			while (k && i-- > 0)
+				xmlFreeNode(k[i]);
+			free(k);
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		}
+		v->key_nodes = k;
+	}
+	view_detach(v);
+	if (strcmp(v->view_ref, ref)) {
+		snprintf(v->view_ref, sizeof v->view_ref, "%s", ref);
+		view_evict(v, ++v->view_gen);
+	}
+	b->doc = v->view;
+	b->ns = v->view_ns;
+	root = xmlDocGetRootElement(v->view);
+	view_root_attrs(v, root);
+	root_subject(b, root, ref);
+	if (!(c = candidate_node(b, ref, digest, mseq)))
+		return ml_err_set(v->e, ML_EIO, "out of memory");
+	xmlAddChild(root, c);
+	for (i = 0; i < v->nkeys; i++)
+		xmlAddChild(root, v->key_nodes[i]);
+	return ML_OK;
+}
+
+/* Links fact f's cached ev:entry (built now if need be) into the view. */
+static int
+view_add(struct build *b, struct fact *f)
+{
+	struct ml_evidence *v = b->v;
+
+	if (!f->node) {
+		if (v->nbuilt == v->builtcap) {
+			size_t cap = v->builtcap ? v->builtcap * 2 : 256;
+			uint64_t *p = realloc(v->built, cap * sizeof *p);
+			if (!p)
+				return ml_err_set(v->e, ML_EIO, "out of memory");
+			v->built = p;
+			v->builtcap = cap;
+		}
+		if (!(f->node = fact_node(v, b->doc, b->ns, f)))
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		f->node->_private = v;
+		v->built[v->nbuilt++] = f->seq;
+	}
+	f->seen = b->v->view_gen;
+	xmlAddChild(xmlDocGetRootElement(b->doc), f->node);
+	return ML_OK;
+}
+
+/* The model name's incidents, retirements and deployments, read once while
+ * the cache serves it. */
+static int
+family_lists(struct build *b)
+{
+	struct ml_evidence *v = b->v;
+	int rc;
+
+	if (v->have_fam)
+		return ML_OK;
+	if ((rc = seqs_reset(v, &v->sel_inc)) || (rc = seqs_reset(v, &v->sel_ret)) ||
+	    (rc = seqs_reset(v, &v->sel_dep)) ||
+	    (rc = ml_store_query_seqs(v->s, "incident", b->name, NULL, 0, collect_seq, v->sel_inc,
+				      v->e)) ||
+	    (rc = ml_store_query_seqs(v->s, "retirement", b->name, NULL, 0, collect_seq,
+				      v->sel_ret, v->e)) ||
+	    (rc = ml_store_query_seqs(v->s, "deployment", b->name, NULL, 1, collect_seq,
+				      v->sel_dep, v->e)))
+		return rc;
+	v->have_fam = 1;
+	return ML_OK;
+}
+
+/* Picks each of list's seqs, as pick_query would have. */
+static int
+pick_list(struct build *b, const struct seqs *list)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < list->n; i++)
+		if ((rc = pick(b, list->v[i])))
+			return rc;
+	return ML_OK;
+}
+
+/* The entries about the candidate's version and its lineage, picked now or
+ * (the same version as the last document's, in another environment) as
+ * they were then. */
+static int
+pick_candidate(struct build *b, uint64_t mseq)
+{
+	struct ml_evidence *v = b->v;
+	int rc;
+
+	if (v->have_ver && !strcmp(v->sel_version, b->version))
+		return pick_list(b, v->sel_ver);
+	v->have_ver = 0;
+	if ((rc = pick_query(b, NULL, b->name, b->version)) || (rc = pick_lineage(b, mseq)) ||
+	    (rc = seqs_reset(v, &v->sel_ver)))
+		return rc;
+	if (b->sel.n) {
+		uint64_t *p = realloc(v->sel_ver->v, b->sel.n * sizeof *p);
+		if (!p)
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		memcpy(p, b->sel.v, b->sel.n * sizeof *p);
+		v->sel_ver->v = p;
+		v->sel_ver->n = v->sel_ver->cap = b->sel.n;
+	}
+	snprintf(v->sel_version, sizeof v->sel_version, "%s", b->version);
+	v->have_ver = 1;
+	return ML_OK;
 }
 
 static int
@@ -1404,21 +1760,22 @@ select_entries(struct build *b, uint64_t mseq)
 {
 	int rc;
 
-	if ((rc = pick_query(b, NULL, b->name, b->version)) || (rc = pick_lineage(b, mseq)) ||
-	    (rc = pick_query(b, "incident", b->name, NULL)))
+	if ((rc = family_lists(b)) || (rc = pick_candidate(b, mseq)) ||
+	    (rc = pick_list(b, b->v->sel_inc)))
 		return rc;
 	b->retire_from = b->sel.n;
-	if ((rc = pick_query(b, "retirement", b->name, NULL)))
+	if ((rc = pick_list(b, b->v->sel_ret)))
 		return rc;
 	b->retire_to = b->sel.n;
 	return pick_live(b);
 }
 
-/* Adds the selected entries, in seq order, once each. */
+/* Adds the selected entries, in seq order, once each: new nodes, or (view)
+ * the cached ones. */
 static int
-add_selected(struct build *b)
+add_selected(struct build *b, int view)
 {
-	const struct fact *f;
+	struct fact *f;
 	size_t i;
 	int rc;
 
@@ -1426,17 +1783,22 @@ add_selected(struct build *b)
 	for (i = 0; i < b->sel.n; i++) {
 		if (i && b->sel.v[i] == b->sel.v[i - 1])
 			continue;
-		if ((rc = fact_of(b->v, b->sel.v[i], &f)))
+		if ((rc = fact_get(b->v, b->sel.v[i], &f)))
 			return rc;
-		if (!f->excluded)
+		if (f->excluded)
+			continue;
+		if (!view)
 			add_fact(b, f);
+		else if ((rc = view_add(b, f)))
+			return rc;
 	}
 	return ML_OK;
 }
 
-int
-ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocPtr *out,
-		struct ml_err *e)
+/* ml_evidence_for and ml_evidence_view. */
+static int
+evidence_doc(struct ml_evidence *v, const char *ref, const char *env, int view,
+	     xmlDocPtr *out, struct ml_err *e)
 {
 	struct build b = {.v = v, .env = env, .sel = {.e = e}};
 	uint8_t digest[ML_SHA256_LEN];
@@ -1452,16 +1814,38 @@ ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocP
 		cache_clear(v);
 		snprintf(v->family, sizeof v->family, "%s", b.name);
 	}
-	skeleton(&b, ref, digest, mseq);
+	if (view) {
+		if ((rc = view_skeleton(&b, ref, digest, mseq)))
+			return rc;
+	} else {
+		skeleton(&b, ref, digest, mseq);
+		if (!b.doc)
+			return ml_err_set(e, ML_EIO, "out of memory");
+	}
 	if ((rc = select_entries(&b, (uint64_t)mseq)) == ML_OK)
-		rc = add_selected(&b);
+		rc = add_selected(&b, view);
 	free(b.sel.v);
 	if (rc) {
-		xmlFreeDoc(b.doc);
+		if (!view)
+			xmlFreeDoc(b.doc);
 		return rc;
 	}
 	*out = b.doc;
 	return ML_OK;
+}
+
+int
+ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env, xmlDocPtr *out,
+		struct ml_err *e)
+{
+	return evidence_doc(v, ref, env, 0, out, e);
+}
+
+int
+ml_evidence_view(struct ml_evidence *v, const char *ref, const char *env, xmlDocPtr *out,
+		 struct ml_err *e)
+{
+	return evidence_doc(v, ref, env, 1, out, e);
 }
 
 int

@@ -135,6 +135,17 @@ int ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n,
 int ml_evidence_for(struct ml_evidence *v, const char *ref, const char *env,
 		    xmlDocPtr *out, struct ml_err *e);
 
+/* The same document as ml_evidence_for, but borrowed: *out belongs to the
+ * session and stays valid until the next ml_evidence_view, ml_evidence_for
+ * or ml_evidence_close on v; the caller must neither free nor change it.
+ * The session reuses one document and builds each entry's element once
+ * while the cache serves the model name (the elements depend only on the
+ * entry and the session), relinking it into each document that selects
+ * it: for callers that evaluate many subjects one after another (check's
+ * sweep).  Errors as ml_evidence_for, and ML_EIO when out of memory. */
+int ml_evidence_view(struct ml_evidence *v, const char *ref, const char *env,
+		     xmlDocPtr *out, struct ml_err *e);
+
 /* Future-dated entries: ML_OK when no entry's effective time is more than
  * ML_CLOCK_TOLERANCE_US after now_us (the caller's clock).  Otherwise
  * ML_EPOLICY with *seq and *time_us (its effective time) set to the first

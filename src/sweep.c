@@ -66,7 +66,8 @@ one(const struct ml_sweep_opts *o, struct ml_evidence *v, struct ml_policyset **
 	size_t k;
 	int rc;
 
-	rc = ml_evidence_for(v, s->ref, s->env[0] ? s->env : NULL, &doc, e);
+	/* borrowed from the session: its entries' elements are built once */
+	rc = ml_evidence_view(v, s->ref, s->env[0] ? s->env : NULL, &doc, e);
 	if (rc) {
 		for (k = 0; k < o->npolicies; k++) {
 			r[k].rc = rc;
@@ -76,7 +77,6 @@ one(const struct ml_sweep_opts *o, struct ml_evidence *v, struct ml_policyset **
 	}
 	for (k = 0; k < o->npolicies && rc == ML_OK; k++)
 		rc = ml_policyset_eval(ps[k], doc, o->phase, s->ref, &r[k].fs, e);
-	xmlFreeDoc(doc);
 	return rc;
 }
 

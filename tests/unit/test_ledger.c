@@ -1374,6 +1374,98 @@ test_evidence_trust(void **state)
 	ml_ledger_close(l);
 }
 
+/* The document as ml_evidence_build makes it in a fresh session, dumped. */
+static void
+fresh_dump(struct ml_ledger *l, const char *ref, const char *env, int64_t as_of, int *rc,
+	   xmlChar **out, int *len)
+{
+	xmlDocPtr d = NULL;
+	struct ml_err e;
+
+	*out = NULL;
+	*len = 0;
+	*rc = ml_evidence_build(l, ref, env, as_of, ML_EVIDENCE_WHOLE, &d, &e);
+	if (*rc == ML_OK)
+		xmlDocDumpMemory(d, out, len);
+	xmlFreeDoc(d);
+}
+
+/* ml_evidence_view: one session, subjects one after another (versions in
+ * several environments, another model name in between, a name seen again),
+ * each document byte for byte the one a fresh session builds; a forged
+ * entry fails every view that selects it, not only the first. */
+static void
+test_evidence_view(void **state)
+{
+	static const struct {
+		const char *ref, *env;
+	} seq[] = {
+		{"fraud@1.0", "prod"}, {"fraud@1.0", "staging"}, {"fraud@2.0", NULL},
+		{"fraud@2.0", "prod"}, {"fraud@2.0", "staging"}, {"churn@1", NULL},
+		{"fraud@1.0", NULL},   {"fraud@1.0", "prod"},    {"fraud@2.0", "prod"},
+	};
+	struct fx *f = *state;
+	struct ml_evidence *v;
+	struct ml_ledger *l, *l2; /* the session's, and the fresh builds' */
+	struct ml_err e;
+	xmlDocPtr doc;
+	xmlChar *a, *b;
+	int alen, blen, rc, pass;
+	size_t i;
+	int64_t later = ml_now_us() + 60000000;
+
+	ml_err_clear(&e);
+	add_ok(f, f->ci, json_pack("{s:s,s:s,s:s,s:[s],s:s}", "kind", "model", "subject",
+				   "fraud@2.0", "digest", D3, "datasets", "cb@2026-10", "parent",
+				   "fraud@1.0"));
+	add_ok(f, f->ci, json_pack("{s:s,s:s,s:s}", "kind", "deployment", "subject", "fraud@2.0",
+				   "environment", "staging"));
+	add_ok(f, f->ci, json_pack("{s:s,s:s,s:s}", "kind", "deployment", "subject", "fraud@1.0",
+				   "environment", "staging"));
+	add_ok(f, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "retirement", "subject",
+				   "fraud@1.0", "environment", "staging", "reason", "superseded"));
+	add_ok(f, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "incident", "subject",
+				   "fraud@2.0", "severity", "low", "description", "drift"));
+	add_ok(f, f->ci, json_pack("{s:s,s:s,s:s,s:[s]}", "kind", "model", "subject", "churn@1",
+				   "digest", D1, "datasets", "cb@2026-10"));
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) { /* the approval (entry 6) forged, chain and tree re-made */
+			flip_signature(f);
+			rechain(f);
+		}
+		assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+		assert_int_equal(ml_ledger_open(f->path, 0, &l2, &e), ML_OK);
+		assert_int_equal(ml_evidence_open(l, later, ML_EVIDENCE_WHOLE, &v, &e), ML_OK);
+		for (i = 0; i < sizeof seq / sizeof *seq; i++) {
+			fresh_dump(l2, seq[i].ref, seq[i].env, later, &rc, &b, &blen);
+			doc = NULL;
+			assert_int_equal(ml_evidence_view(v, seq[i].ref, seq[i].env, &doc, &e), rc);
+			if (pass == 1 && !strcmp(seq[i].ref, "fraud@1.0") && seq[i].env &&
+			    !strcmp(seq[i].env, "prod")) {
+				assert_int_equal(rc, ML_EINTEGRITY); /* each time */
+				assert_int_equal(e.seq, 6);
+			}
+			if (rc != ML_OK)
+				continue;
+			assert_int_equal(rc, ML_OK);
+			xmlDocDumpMemory(doc, &a, &alen);
+			assert_int_equal(alen, blen);
+			assert_memory_equal(a, b, (size_t)alen);
+			/* the selections differ: the documents are not all alike */
+			if (!strcmp(seq[i].ref, "fraud@2.0") && seq[i].env)
+				assert_non_null(strstr((const char *)a, "kind=\"incident\""));
+			if (!strcmp(seq[i].ref, "fraud@1.0") && seq[i].env &&
+			    !strcmp(seq[i].env, "staging")) /* retired: nothing live */
+				assert_non_null(strstr((const char *)a, "kind=\"retirement\""));
+			xmlFree(a);
+			xmlFree(b);
+		}
+		ml_evidence_close(v);
+		ml_ledger_close(l);
+		ml_ledger_close(l2);
+	}
+}
+
 int
 main(void)
 {
@@ -1404,6 +1496,7 @@ main(void)
 		T(test_hint_bound_to_bytes),
 		T(test_not_a_ledger),
 		T(test_evidence_trust),
+		T(test_evidence_view),
 	};
 	if (sodium_init() < 0)
 		return 1;
