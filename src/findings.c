@@ -352,42 +352,7 @@ ml_findings_note_policy(struct ml_findings *fs, size_t from, const char *id,
 	return ML_OK;
 }
 
-/* ---- UTF-8 ---- */
-
-/* Decodes the UTF-8 sequence at s[0..len) (len >= 1): shortest form, no
- * surrogates, at most U+10FFFF.  Returns its length and sets *cp, or returns
- * 0 when s does not start with a valid sequence. */
-static size_t
-utf8_take(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	uint32_t v, min;
-	size_t n, i;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2, v = s[0] & 0x1fu, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3, v = s[0] & 0x0fu, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4, v = s[0] & 0x07u, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (s[i] & 0x3fu);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return n;
-}
+/* ---- UTF-8 (decoded by ml_utf8_next, util.h) ---- */
 
 static int
 xml_char_ok(uint32_t cp)
@@ -408,7 +373,7 @@ put_clean(struct ml_buf *b, const char *s, size_t len, int xml)
 	ml_buf_append(b, "", 0); /* data is never NULL afterwards */
 	while (i < len) {
 		uint32_t cp;
-		size_t k = utf8_take(p + i, len - i, &cp);
+		size_t k = ml_utf8_next(p + i, len - i, &cp);
 		if (k && (!xml || xml_char_ok(cp))) {
 			i += k;
 			continue;
@@ -442,7 +407,7 @@ json_str(put_fn put, void *ctx, const char *s, const char *hex)
 	put(ctx, "\"", 1);
 	while (i < len) {
 		uint32_t cp = 0;
-		size_t k = utf8_take(p + i, len - i, &cp);
+		size_t k = ml_utf8_next(p + i, len - i, &cp);
 		const char *named;
 		char esc[7] = "\\u00";
 		if (k && cp >= 0x20 && cp != '"' && cp != '\\') {
@@ -490,7 +455,7 @@ put_text(struct ml_buf *b, const char *s)
 	len = strlen(s);
 	while (i < len) {
 		uint32_t cp;
-		size_t k = utf8_take(p + i, len - i, &cp);
+		size_t k = ml_utf8_next(p + i, len - i, &cp);
 		if (k && cp >= 0x20 && cp != 0x7f && !text_hidden(cp)) {
 			i += k;
 			continue;
@@ -529,7 +494,7 @@ put_gh(struct ml_buf *b, const char *s, int property)
 	len = strlen(s);
 	while (i < len) {
 		uint32_t cp;
-		size_t k = utf8_take(p + i, len - i, &cp);
+		size_t k = ml_utf8_next(p + i, len - i, &cp);
 		if (k && cp >= 0x20 && cp != 0x7f && cp != '%' &&
 		    !(property && (cp == ':' || cp == ','))) {
 			i += k;

@@ -16,48 +16,6 @@
 
 /* ---- text checks ---- */
 
-/* Decodes the UTF-8 sequence at s[0..len) (len >= 1) as Go's
- * utf8.DecodeRune accepts it: shortest form, no surrogates, at most
- * U+10FFFF.  Returns its length and writes the code point, or returns 0. */
-static size_t
-utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned c = s[0];
-	uint32_t v, min;
-	size_t n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		v = c & 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		v = c & 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		v = c & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return n;
-}
-
 /* Go's unicode.IsSpace: the White_Space property. */
 static int
 unicode_space(uint32_t cp)
@@ -82,7 +40,7 @@ ml_note_chars_ok(const char *s, size_t len, const char *what, struct ml_err *e)
 	uint32_t cp;
 
 	while (i < len) {
-		n = utf8_decode(p + i, len - i, &cp);
+		n = ml_utf8_next(p + i, len - i, &cp);
 		if (n == 0) {
 			ml_err_set(e, ML_EINPUT, "%s: invalid UTF-8 at byte %zu", what,
 				   i);
@@ -111,7 +69,7 @@ key_name_ok(const char *s, size_t len)
 	if (len == 0)
 		return 0;
 	while (i < len) {
-		n = utf8_decode(p + i, len - i, &cp);
+		n = ml_utf8_next(p + i, len - i, &cp);
 		if (n == 0 || cp < 0x20 || cp == '+' || unicode_space(cp))
 			return 0;
 		i += n;

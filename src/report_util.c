@@ -412,38 +412,16 @@ ml_report_scope_rows(const json_t *model)
 
 /* ---- cleaning -------------------------------------------------------------- */
 
-/* Decodes one UTF-8 sequence at p (at most n bytes): the code point, or -1
- * when invalid (then one byte is consumed). */
+/* Decodes one UTF-8 sequence at p (at most n bytes) with ml_utf8_next: the
+ * code point, or -1 when invalid (then one byte is consumed). */
 static long
 utf8_next(const unsigned char *p, size_t n, size_t *used)
 {
-	unsigned c = p[0];
-	size_t k, i;
-	long cp;
+	uint32_t cp;
+	size_t k = ml_utf8_next(p, n, &cp);
 
-	*used = 1;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xc2 && c <= 0xdf)
-		k = 1, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		k = 2, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		k = 3, cp = c & 0x07;
-	else
-		return -1;
-	if (n <= k)
-		return -1;
-	for (i = 1; i <= k; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*used = k + 1;
-	return cp;
+	*used = k ? k : 1;
+	return k ? (long)cp : -1;
 }
 
 /* Characters shown as a visible code instead of themselves. */

@@ -242,7 +242,9 @@ prep(struct ml_store *s, enum ml_db db, enum stmt_id id, struct ml_err *e)
 	}
 	if (sqlite3_prepare_v3(handle(s, db), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
 	    SQLITE_OK) {
-		db_errd(s, db, e, "prepare");
+		char what[96]; /* names the statement: its SQL, cut */
+		snprintf(what, sizeof what, "prepare \"%.80s%s\"", sql, strlen(sql) > 80 ? "..." : "");
+		db_errd(s, db, e, what);
 		return NULL;
 	}
 	s->stmts[db][id] = st;

@@ -126,7 +126,8 @@ deliver(struct run *R)
 	if (R->delivering)
 		return;
 	R->delivering = 1;
-	while (R->deliver < R->nu && R->u[R->deliver].done) {
+	/* not after an error: fn is called for no subject after it (sweep.h) */
+	while (!R->stop && R->deliver < R->nu && R->u[R->deliver].done) {
 		struct unit *u = &R->u[R->deliver];
 		size_t i;
 		int rc = ML_OK;

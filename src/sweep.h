@@ -81,8 +81,8 @@ typedef int (*ml_sweep_fn)(void *ctx, size_t i, struct ml_sweep_result *r, struc
 int ml_sweep_each(const struct ml_sweep_opts *o, const struct ml_sweep_subject *v, size_t n,
 		  ml_sweep_fn fn, void *ctx, struct ml_err *e);
 
-/* One worker per online core, at most ML_SWEEP_MAX_JOBS, and at most one
- * per 16 subjects. */
+/* One worker per online core, at most ML_SWEEP_MAX_JOBS, and at most
+ * nsubjects / 16 + 1 (one for up to 15 subjects). */
 size_t ml_sweep_default_jobs(size_t nsubjects);
 
 #endif

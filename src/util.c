@@ -543,45 +543,52 @@ ml_write_file_atomic(const char *path, const void *data, size_t len, int mode,
 	return ml_afile_commit(&f, e);
 }
 
+size_t
+ml_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	uint32_t v, min;
+	size_t n, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2, v = s[0] & 0x1fu, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3, v = s[0] & 0x0fu, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4, v = s[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3fu);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
 int
 ml_text_valid(const char *s, size_t len, const char *allowed)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
 	while (p < end) {
-		unsigned c = *p;
-		size_t n, i;
 		uint32_t cp;
-		if (c < 0x80) {
-			if ((c < 0x20 && !(c && allowed && strchr(allowed, (int)c))) ||
-			    c == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		size_t n = ml_utf8_next(p, (size_t)(end - p), &cp);
+		if (n == 0)
 			return 0;
-		}
-		if ((size_t)(end - p) <= n)
+		if ((cp < 0x20 && !(cp && allowed && strchr(allowed, (int)cp))) ||
+		    (cp >= 0x7f && cp <= 0x9f))
 			return 0;
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-			return 0;
-		p += n + 1;
+		p += n;
 	}
 	return 1;
 }

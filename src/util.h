@@ -1,5 +1,11 @@
 /* util — errors, encodings, bounded file I/O, time, UTF-8 checks, SHA-256.
  *
+ * UTF-8: ml_utf8_next is the one decoder (ml_text_valid, note text checks,
+ * findings' JSON/SARIF/XML escaping and the report's text cleaning all use
+ * it).  Strict: shortest form only (no overlongs, so no C0/C1 lead bytes),
+ * no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated
+ * sequence; each caller decides what to do with a byte it refuses.
+ *
  * The bottom of the dependency graph: may call libc, libsodium and OpenSSL's
  * libcrypto only.  Nothing here prints or exits.
  */
@@ -127,6 +133,11 @@ int ml_afile_write(struct ml_afile *f, const void *data, size_t len);
 int ml_afile_map(struct ml_afile *f, const uint8_t **data, size_t *len, struct ml_err *e);
 int ml_afile_commit(struct ml_afile *f, struct ml_err *e);
 void ml_afile_abort(struct ml_afile *f);
+
+/* Decodes the UTF-8 sequence at s[0..len) (len >= 1): returns its length
+ * (1..4) and sets *cp, or returns 0 (and leaves *cp alone) when s does not
+ * start with a valid, complete, shortest-form sequence of a scalar value. */
+size_t ml_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* True when s[0..len) is valid UTF-8 without C0 controls other than those in
  * allowed (for example "\n\t"), without DEL and C1 controls. */

@@ -5,10 +5,17 @@
  * over it, and deleted it when the copy failed).  A write that fails on the
  * replay projection's connection reports that connection's error (a
  * constraint: ML_EINTEGRITY with SQLite's message), not the ledger
- * connection's "not an error". */
+ * connection's "not an error".
+ *
+ * Also the store's open and close contracts: create refuses an existing
+ * path, open refuses a missing file and a file that is not a ledger
+ * (ML_EINPUT, naming the path); a read-only open refuses writes with
+ * ML_EIO naming the path and the write and leaves the file as it was; a
+ * statement that does not prepare (a table gone) is named in the error. */
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "ledger.h"
@@ -126,6 +133,99 @@ test_replay_error_is_its_own(void **state)
 	ml_store_close(s);
 }
 
+static void
+test_open_close(void **state)
+{
+	struct fx *f = *state;
+	struct ml_store *s;
+	struct ml_err e;
+	uint8_t last[ML_SHA256_LEN];
+	uint64_t n;
+	int64_t t;
+	char other[320];
+	FILE *fp;
+
+	ml_err_clear(&e);
+	assert_int_equal(ml_store_create(f->src, &s, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "already exists"));
+	assert_non_null(strstr(e.msg, f->src));
+	ml_err_clear(&e);
+	assert_int_equal(ml_store_open(f->dst, 0, &s, &e), ML_EINPUT); /* no such file */
+	assert_non_null(strstr(e.msg, f->dst));
+	snprintf(other, sizeof other, "%s/notes.txt", f->dir);
+	assert_non_null(fp = fopen(other, "w"));
+	fputs("not a database, just text long enough to have a header of sorts......\n"
+	      "................................................................\n", fp);
+	fclose(fp);
+	ml_err_clear(&e);
+	assert_int_equal(ml_store_open(other, 0, &s, &e), ML_EINPUT);
+	assert_non_null(strstr(e.msg, "not an mlledger ledger"));
+	assert_non_null(strstr(e.msg, other));
+	/* a new empty store, then the fixture's ledger */
+	assert_int_equal(ml_store_create(f->dst, &s, &e), ML_OK);
+	assert_string_equal(ml_store_path(s), f->dst);
+	assert_int_equal(ml_store_head(s, &n, last, &t, &e), ML_OK);
+	assert_int_equal(n, 0);
+	ml_store_close(s);
+	assert_int_equal(ml_store_open(f->src, 1, &s, &e), ML_OK);
+	assert_int_equal(ml_store_head(s, &n, last, &t, &e), ML_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ml_store_schema_check(s, &e), ML_OK);
+	ml_store_close(s);
+	ml_store_close(NULL); /* harmless */
+}
+
+static void
+test_readonly_refuses_writes(void **state)
+{
+	struct fx *f = *state;
+	struct ml_store *s;
+	struct ml_err e;
+	char got[64];
+
+	assert_int_equal(ml_store_open(f->src, 0, &s, &e), ML_OK);
+	ml_err_clear(&e);
+	assert_int_equal(ml_store_meta_set(s, "note", "written", &e), ML_EIO);
+	assert_non_null(strstr(e.msg, f->src));
+	assert_non_null(strstr(e.msg, "write meta"));
+	assert_non_null(strstr(e.msg, "readonly"));
+	ml_store_close(s);
+	/* nothing was written: a writable open finds no such key */
+	assert_int_equal(ml_store_open(f->src, 1, &s, &e), ML_OK);
+	assert_int_not_equal(ml_store_meta_get(s, "note", got, sizeof got, &e), ML_OK);
+	assert_int_equal(ml_store_meta_set(s, "note", "written", &e), ML_OK);
+	assert_int_equal(ml_store_meta_get(s, "note", got, sizeof got, &e), ML_OK);
+	assert_string_equal(got, "written");
+	ml_store_close(s);
+}
+
+static void
+test_prepare_error_names_statement(void **state)
+{
+	struct fx *f = *state;
+	struct ml_store *s;
+	struct ml_err e;
+	sqlite3 *db;
+	uint64_t got;
+	char *note = NULL;
+
+	assert_int_equal(sqlite3_open(f->src, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE checkpoints RENAME TO gone", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(ml_store_open(f->src, 0, &s, &e), ML_OK);
+	ml_err_clear(&e);
+	assert_int_equal(ml_store_checkpoint_get(s, -1, &got, &note, &e), ML_EIO);
+	assert_null(note);
+	assert_non_null(strstr(e.msg, f->src));
+	assert_non_null(strstr(e.msg, "prepare \"SELECT"));
+	assert_non_null(strstr(e.msg, "main.checkpoints"));
+	assert_non_null(strstr(e.msg, "no such table"));
+	/* and the schema check says the schema differs */
+	assert_int_equal(ml_store_schema_check(s, &e), ML_EINTEGRITY);
+	ml_store_close(s);
+}
+
 int
 main(void)
 {
@@ -133,6 +233,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_backup_new_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_never_overwrites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_error_is_its_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepare_error_names_statement, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -272,6 +272,87 @@ test_b64_decode_exact(void **state)
 
 #define TV(lit, allowed) ml_text_valid(lit, sizeof(lit) - 1, allowed)
 
+/* ml_utf8_next, the one decoder: n bytes of s must decode to cp with length
+ * n, or be refused (0) with *cp left alone. */
+static void
+utf8_ok(const char *s, size_t n, uint32_t want)
+{
+	uint32_t cp = 0xdeadbeef;
+
+	assert_int_equal(ml_utf8_next((const unsigned char *)s, n, &cp), n);
+	assert_int_equal(cp, want);
+}
+
+static void
+utf8_bad(const char *s, size_t n)
+{
+	uint32_t cp = 0xdeadbeef;
+
+	assert_int_equal(ml_utf8_next((const unsigned char *)s, n, &cp), 0);
+	assert_int_equal(cp, 0xdeadbeef);
+}
+
+static void
+test_utf8_next_valid(void **state)
+{
+	uint32_t cp;
+
+	(void)state;
+	/* every length, at both ends of its range */
+	utf8_ok("\x00", 1, 0x00);
+	utf8_ok("\x7f", 1, 0x7f);
+	utf8_ok("\xc2\x80", 2, 0x80);
+	utf8_ok("\xdf\xbf", 2, 0x7ff);
+	utf8_ok("\xe0\xa0\x80", 3, 0x800);
+	utf8_ok("\xed\x9f\xbf", 3, 0xd7ff);  /* just below the surrogates */
+	utf8_ok("\xee\x80\x80", 3, 0xe000);  /* just above them */
+	utf8_ok("\xef\xbf\xbf", 3, 0xffff);
+	utf8_ok("\xf0\x90\x80\x80", 4, 0x10000);
+	utf8_ok("\xf4\x8f\xbf\xbf", 4, 0x10ffff);
+	utf8_ok("\xe2\x82\xac", 3, 0x20ac);  /* EURO SIGN */
+	/* only the first sequence is taken; what follows is not looked at */
+	assert_int_equal(ml_utf8_next((const unsigned char *)"a\xff", 2, &cp), 1);
+	assert_int_equal(cp, 'a');
+	assert_int_equal(ml_utf8_next((const unsigned char *)"\xc3\xa9\xff", 3, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+}
+
+static void
+test_utf8_next_invalid(void **state)
+{
+	(void)state;
+	/* lone continuation bytes and bytes that never lead */
+	utf8_bad("\x80", 1);
+	utf8_bad("\xbf", 1);
+	utf8_bad("\xfe", 1);
+	utf8_bad("\xff", 1);
+	/* overlong forms of every length */
+	utf8_bad("\xc0\x80", 2);               /* U+0000 in two bytes */
+	utf8_bad("\xc1\xbf", 2);               /* U+007F in two bytes */
+	utf8_bad("\xe0\x80\x80", 3);
+	utf8_bad("\xe0\x9f\xbf", 3);           /* U+07FF in three bytes */
+	utf8_bad("\xf0\x80\x80\x80", 4);
+	utf8_bad("\xf0\x8f\xbf\xbf", 4);       /* U+FFFF in four bytes */
+	/* surrogates, first and last */
+	utf8_bad("\xed\xa0\x80", 3);           /* U+D800 */
+	utf8_bad("\xed\xbf\xbf", 3);           /* U+DFFF */
+	/* above U+10FFFF */
+	utf8_bad("\xf4\x90\x80\x80", 4);       /* U+110000 */
+	utf8_bad("\xf5\x80\x80\x80", 4);
+	utf8_bad("\xf8\x88\x80\x80\x80", 5);   /* old five-byte form */
+	/* truncated: the buffer ends inside the sequence */
+	utf8_bad("\xc3", 1);
+	utf8_bad("\xe2\x82", 2);
+	utf8_bad("\xf0\x9f\x98", 3);
+	utf8_bad("\xf4\x8f\xbf\xbf", 3);       /* valid, but len cuts it */
+	/* a continuation byte missing in the middle */
+	utf8_bad("\xc3\x28", 2);
+	utf8_bad("\xe2\x28\xa1", 3);
+	utf8_bad("\xe2\x82\x28", 3);
+	utf8_bad("\xf0\x9f\x98\x28", 4);
+	utf8_bad("\xf0\x28\x98\x80", 4);
+}
+
 static void
 test_text_valid_utf8(void **state)
 {
@@ -1020,6 +1101,8 @@ main(void)
 		cmocka_unit_test(test_b64_binary_roundtrip),
 		cmocka_unit_test(test_b64_decode_rejects),
 		cmocka_unit_test(test_b64_decode_exact),
+		cmocka_unit_test(test_utf8_next_valid),
+		cmocka_unit_test(test_utf8_next_invalid),
 		cmocka_unit_test(test_text_valid_utf8),
 		cmocka_unit_test(test_text_valid_controls),
 		cmocka_unit_test(test_time_parse),
