@@ -78,7 +78,7 @@ mark_of(const json_t *st, struct ml_live_mark *m)
 }
 
 /* Among name's versions live before this deployment (other than ref), the
- * one deployed last: what the deployment replaces. */
+ * one deployed last (rules.h, ml_live_pick): what the deployment replaces. */
 static const json_t *
 replaced(json_t *byref, const char *ref)
 {
@@ -89,10 +89,8 @@ replaced(json_t *byref, const char *ref)
 
 	json_object_foreach(byref, k, st) {
 		mark_of(st, &m);
-		if (strcmp(k, ref) && ml_live_is(&m) && m.deployed > bm.deployed) {
+		if (strcmp(k, ref) && ml_live_pick(&bm, &m))
 			best = st;
-			bm = m;
-		}
 	}
 	return best;
 }

@@ -599,7 +599,7 @@ history_state(json_t *live, const char *ref, const char *env)
 }
 
 /* The version of ref's model in service in byref before this deployment,
- * other than ref: the one deployed last (as live.c's replaced()). */
+ * other than ref: the one deployed last (rules.h, ml_live_pick). */
 static const json_t *
 history_replaced(json_t *byref, const char *ref)
 {
@@ -610,10 +610,8 @@ history_replaced(json_t *byref, const char *ref)
 
 	json_object_foreach(byref, k, st) {
 		state_mark(st, &m);
-		if (strcmp(k, ref) && ml_live_is(&m) && m.deployed > bm.deployed) {
+		if (strcmp(k, ref) && ml_live_pick(&bm, &m))
 			best = json_object_get(st, "dep");
-			bm = m;
-		}
 	}
 	return best;
 }

@@ -399,6 +399,15 @@ ml_live_is(const struct ml_live_mark *m)
 	return m->deployed >= 0 && m->deployed > m->retired;
 }
 
+int
+ml_live_pick(struct ml_live_mark *best, const struct ml_live_mark *m)
+{
+	if (!ml_live_is(m) || m->deployed <= best->deployed)
+		return 0;
+	*best = *m;
+	return 1;
+}
+
 /* Whether the version was deployed in env and not retired there since. */
 struct live {
 	uint64_t before;
