@@ -385,10 +385,11 @@ ml_audit_csv_free(char **cells, size_t n)
 		free(cells[i]);
 }
 
-int
+enum ml_rc
 ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells, size_t cap,
 		    size_t *ncells, size_t *lines, const char **why)
 {
+	enum ml_rc rc = ML_EINPUT; /* ML_EIO once out of memory */
 	size_t i = *pos, n = 0, nl = 0;
 	struct ml_buf cell = {0};
 	int done = 0;
@@ -450,6 +451,7 @@ ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells, siz
 		ml_buf_append(&cell, "", 1);
 		if (cell.oom || !(cells[n] = strdup((const char *)cell.data))) {
 			*why = "out of memory";
+			rc = ML_EIO;
 			goto fail;
 		}
 		n++;
@@ -469,11 +471,11 @@ ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells, siz
 	*pos = i;
 	*ncells = n;
 	*lines = nl;
-	return 0;
+	return ML_OK;
 fail:
 	ml_buf_free(&cell);
 	ml_audit_csv_free(cells, n);
-	return -1;
+	return rc;
 }
 
 /* ---- populations ---------------------------------------------------------- */
@@ -745,16 +747,16 @@ parse_seq(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int
+static enum ml_rc
 parse_leaf(const char *s, uint8_t out[ML_SHA256_LEN])
 {
 	size_t i;
 
 	if (strncmp(s, "sha256:", 7) || strlen(s) != 71)
-		return -1;
+		return ML_EINPUT;
 	for (i = 7; i < 71; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return -1;
+			return ML_EINPUT;
 	return ml_hex_decode(s + 7, 64, out, ML_SHA256_LEN);
 }
 

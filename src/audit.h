@@ -165,10 +165,10 @@ int ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows
  * malloc'd, NUL-terminated; ml_audit_csv_free), at most cap cells of at most
  * ML_AUDIT_CELL_MAX bytes.  Lines end with LF or CRLF; the last may lack
  * one.  *pos moves past the record, *lines counts the line ends consumed.
- * 0, or -1 with why set (a bare quote, an unterminated quote, too many or
- * too long cells, a NUL byte). */
-int ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells, size_t cap,
-			size_t *ncells, size_t *lines, const char **why);
+ * ML_OK, or ML_EINPUT with why set (a bare quote, an unterminated quote, too
+ * many or too long cells, a NUL byte), or ML_EIO when out of memory. */
+enum ml_rc ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells,
+			       size_t cap, size_t *ncells, size_t *lines, const char **why);
 void ml_audit_csv_free(char **cells, size_t n);
 
 #endif

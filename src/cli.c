@@ -495,29 +495,26 @@ cli_print_appended(const struct cli *c, const struct ml_appended *a, const char 
 }
 
 /* Reads the first line of a passphrase file into buf. */
-static int
+static enum ml_rc
 passphrase_file(const char *path, char *buf, size_t cap, struct ml_err *e)
 {
 	char *text = NULL;
 	size_t len, n;
 	int rc = ml_read_file(path, 4096, &text, &len, e);
 
-	if (rc) {
-		ml_err_prefix(e, ML_EKEY, "passphrase file");
-		return -1;
-	}
+	if (rc)
+		return ml_err_prefix(e, ML_EKEY, "passphrase file");
 	n = strcspn(text, "\r\n");
 	if (n == 0 || n >= cap) {
 		sodium_memzero(text, len);
 		free(text);
-		ml_err_set(e, ML_EKEY, "%s: passphrase file is empty or too long", path);
-		return -1;
+		return ml_err_set(e, ML_EKEY, "%s: passphrase file is empty or too long", path);
 	}
 	memcpy(buf, text, n);
 	buf[n] = '\0';
 	sodium_memzero(text, len);
 	free(text);
-	return 0;
+	return ML_OK;
 }
 
 static int
@@ -555,7 +552,7 @@ tty_read(const char *prompt, char *buf, size_t cap)
 	return ok == 0 && n > 0 ? 0 : -1;
 }
 
-int
+enum ml_rc
 cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
 	       size_t cap, struct ml_err *e)
 {
@@ -567,24 +564,18 @@ cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
 		f = getenv("MLLEDGER_PASSPHRASE_FILE");
 	if (f && *f)
 		return passphrase_file(f, buf, cap, e);
-	if (tty_read(prompt, buf, cap) != 0) {
-		ml_err_set(e, ML_EKEY, "no passphrase: give --passphrase-file F or set "
-			   "MLLEDGER_PASSPHRASE_FILE");
-		return -1;
-	}
+	if (tty_read(prompt, buf, cap) != 0)
+		return ml_err_set(e, ML_EKEY, "no passphrase: give --passphrase-file F or set "
+				  "MLLEDGER_PASSPHRASE_FILE");
 	if (!confirm)
-		return 0;
-	if (!(again = sodium_malloc(cap))) {
-		ml_err_set(e, ML_EIO, "out of memory");
-		return -1;
-	}
+		return ML_OK;
+	if (!(again = sodium_malloc(cap)))
+		return ml_err_set(e, ML_EIO, "out of memory");
 	ok = tty_read("Repeat passphrase: ", again, cap) == 0 && !strcmp(again, buf);
 	sodium_free(again);
-	if (!ok) {
-		ml_err_set(e, ML_EKEY, "the passphrases differ");
-		return -1;
-	}
-	return 0;
+	if (!ok)
+		return ml_err_set(e, ML_EKEY, "the passphrases differ");
+	return ML_OK;
 }
 
 struct pass_ctx {
@@ -768,7 +759,7 @@ cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o)
 
 /* Parses a duration "30d", "12h", "90m", "45s" (a bare number is seconds)
  * into seconds; -1 on error. */
-int
+enum ml_rc
 cli_duration(const char *v, int64_t *out)
 {
 	char *end;
@@ -776,7 +767,7 @@ cli_duration(const char *v, int64_t *out)
 	int64_t unit = 1;
 
 	if (!v || *v < '0' || *v > '9')
-		return -1;
+		return ML_EINPUT;
 	n = strtoull(v, &end, 10);
 	if (!strcmp(end, "d"))
 		unit = 86400;
@@ -785,9 +776,9 @@ cli_duration(const char *v, int64_t *out)
 	else if (!strcmp(end, "m"))
 		unit = 60;
 	else if (*end && strcmp(end, "s"))
-		return -1;
+		return ML_EINPUT;
 	if (n == 0 || n > (unsigned long long)(INT64_MAX / 86400 / 2))
-		return -1;
+		return ML_EINPUT;
 	*out = (int64_t)n * unit;
-	return 0;
+	return ML_OK;
 }

@@ -106,9 +106,9 @@ struct ml_trust;
 int cli_trust_load(const char *path, struct ml_trust **pol, struct ml_err *e);
 /* Reads a passphrase from --passphrase-file / MLLEDGER_PASSPHRASE_FILE, or
  * from the terminal (twice when confirm).  buf is sodium_malloc'd by the
- * caller.  0 or -1 (e set). */
-int cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
-		   size_t cap, struct ml_err *e);
+ * caller.  ML_OK, or ML_EKEY / ML_EIO with e set. */
+enum ml_rc cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
+			  size_t cap, struct ml_err *e);
 /* The output rules of c (output.h): --force, and the ledger of c protected
  * (its file, -wal, -shm, -journal and log key). */
 int cli_out_rules(const struct cli *c, struct ml_out_rules *r, struct ml_err *e);
@@ -232,8 +232,8 @@ int cli_use_mirror(struct cli *c, struct ml_remote_mirrored *m, struct ml_err *e
 /* The time-warning thresholds (timecheck.h defaults), with --time-tolerance
  * HOURS (1 to 87600) for the backdating tolerance.  Prints the error. */
 /* Parses a duration "30d", "12h", "90m", "45s" (a bare number is seconds)
- * into seconds (--max-witness-age); -1 on error. */
-int cli_duration(const char *v, int64_t *out);
+ * into seconds (--max-witness-age); ML_OK, or ML_EINPUT (*out untouched). */
+enum ml_rc cli_duration(const char *v, int64_t *out);
 int cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o);
 
 #endif

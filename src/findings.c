@@ -1708,7 +1708,7 @@ out:
 
 /* ---- public ---- */
 
-int
+enum ml_rc
 ml_format_parse(const char *name, enum ml_format *out)
 {
 	static const struct {
@@ -1721,15 +1721,15 @@ ml_format_parse(const char *name, enum ml_format *out)
 	size_t i;
 
 	if (!name)
-		return -1;
+		return ML_EINPUT;
 	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (strcmp(name, names[i].name) == 0) {
 			if (out)
 				*out = names[i].f;
-			return 0;
+			return ML_OK;
 		}
 	}
-	return -1;
+	return ML_EINPUT;
 }
 
 /* After a writer's error rc (or out->oom): leaves out as it was at start
@@ -1811,7 +1811,7 @@ take_str(char **into, char **from)
 	}
 }
 
-int
+enum ml_rc
 ml_findings_reserve(struct ml_findings *fs, size_t more)
 {
 	struct ml_finding *items;
@@ -1820,15 +1820,15 @@ ml_findings_reserve(struct ml_findings *fs, size_t more)
 	if (fs->cap < fs->n)
 		fs->cap = fs->n; /* a caller that filled items itself */
 	if (fs->n + more <= fs->cap)
-		return 0;
+		return ML_OK;
 	cap = fs->cap * 2 > fs->n + more ? fs->cap * 2 : fs->n + more;
 	if (cap < 16)
 		cap = 16;
 	if (!(items = realloc(fs->items, cap * sizeof *items)))
-		return -1;
+		return ML_EIO;
 	fs->items = items;
 	fs->cap = cap;
-	return 0;
+	return ML_OK;
 }
 
 /* map[j]: where from's policy j is (or goes) in into.  Reserves room for

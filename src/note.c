@@ -32,7 +32,7 @@ unicode_space(uint32_t cp)
 
 /* Checks signed-note text rules on s[0..len): valid UTF-8, no code point
  * below U+0020 other than '\n'.  Returns 0, or -1 with the reason in e. */
-int
+enum ml_rc
 ml_note_chars_ok(const char *s, size_t len, const char *what, struct ml_err *e)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -44,17 +44,17 @@ ml_note_chars_ok(const char *s, size_t len, const char *what, struct ml_err *e)
 		if (n == 0) {
 			ml_err_set(e, ML_EINPUT, "%s: invalid UTF-8 at byte %zu", what,
 				   i);
-			return -1;
+			return ML_EINPUT;
 		}
 		if (cp < 0x20 && cp != '\n') {
 			ml_err_set(e, ML_EINPUT,
 				   "%s: control character 0x%02x at byte %zu", what,
 				   (unsigned)cp, i);
-			return -1;
+			return ML_EINPUT;
 		}
 		i += n;
 	}
-	return 0;
+	return ML_OK;
 }
 
 /* signed-note: "Key names MUST be non-empty and MUST NOT contain any Unicode
@@ -79,20 +79,20 @@ key_name_ok(const char *s, size_t len)
 
 /* Finds the end of the line starting at off: *eol gets the index of its
  * '\n' and 0 is returned, or *eol gets len and -1 when there is none. */
-int
+enum ml_rc
 ml_note_line_end(const char *s, size_t len, size_t off, size_t *eol)
 {
 	const char *nl = off < len ? memchr(s + off, '\n', len - off) : NULL;
 
 	*eol = nl ? (size_t)(nl - s) : len;
-	return nl ? 0 : -1;
+	return nl ? ML_OK : ML_EINPUT;
 }
 
 /* Decodes strict base64 of exactly 32 bytes. */
-int
+enum ml_rc
 ml_note_hash_decode(const char *s, size_t len, uint8_t out[ML_SHA256_LEN])
 {
-	return len == HASH_B64_LEN ? ml_b64_decode_exact(s, len, out, ML_SHA256_LEN) : -1;
+	return len == HASH_B64_LEN ? ml_b64_decode_exact(s, len, out, ML_SHA256_LEN) : ML_EINPUT;
 }
 
 /* Appends base64(data) to out. */

@@ -156,18 +156,18 @@ ml_cosig_message(const char *text, size_t len, uint64_t timestamp, struct ml_buf
 	ml_buf_append(out, text, len);
 }
 
-int
+enum ml_rc
 ml_cosig_timestamp(const struct ml_note_sig *s, uint64_t *timestamp)
 {
 	uint64_t t;
 
 	if (s->sig_len != COSIG_LINE_LEN - 4)
-		return -1;
+		return ML_EINPUT;
 	t = ml_get_be64(s->sig);
 	if (t > INT63_MAX)
-		return -1;
+		return ML_EINPUT;
 	*timestamp = t;
-	return 0;
+	return ML_OK;
 }
 
 int

@@ -60,8 +60,8 @@ int ml_cosign(const struct ml_seckey *witness, const char *note, size_t len,
 int ml_cosig_verify(const struct ml_note *n, const struct ml_cosig_key *k,
 		    uint64_t *timestamp);
 /* Reads the timestamp of a cosignature line without verifying it (for
- * display).  0, or -1 when the line is not 72 bytes or the timestamp exceeds
- * 2^63 - 1. */
-int ml_cosig_timestamp(const struct ml_note_sig *s, uint64_t *timestamp);
+ * display).  ML_OK, or ML_EINPUT when the line is not 72 bytes or the
+ * timestamp exceeds 2^63 - 1. */
+enum ml_rc ml_cosig_timestamp(const struct ml_note_sig *s, uint64_t *timestamp);
 
 #endif

@@ -1712,7 +1712,7 @@ ml_policyset_version(const struct ml_policyset *p)
 	return p->version;
 }
 
-int
+enum ml_rc
 ml_policyset_param_number(const struct ml_policyset *p, const char *name, double *out)
 {
 	size_t i;
@@ -1720,11 +1720,11 @@ ml_policyset_param_number(const struct ml_policyset *p, const char *name, double
 	for (i = 0; i < p->nparams; i++)
 		if (!strcmp(p->params[i].name, name)) {
 			if (p->params[i].type != ML_PT_NUMBER || !p->params[i].obj)
-				return -1;
+				return ML_EPOLICY;
 			*out = xmlXPathCastToNumber(p->params[i].obj);
-			return 0;
+			return ML_OK;
 		}
-	return -1;
+	return ML_EPOLICY;
 }
 
 const char *

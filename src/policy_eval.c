@@ -383,7 +383,7 @@ ensure_key(struct ml_peval *v, size_t i)
 	build_key(v, i);
 }
 
-int
+enum ml_rc
 ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNodeSetPtr *out)
 {
 	size_t i;
@@ -393,7 +393,7 @@ ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNode
 			break;
 	if (i == v->p->nkeys) {
 		ml_peval_detail(v, "ml:key: no key named '%.64s'", name);
-		return -1;
+		return ML_EPOLICY;
 	}
 	if (v->keys[i].state == 0) {
 		/* a nested evaluation: keep the outer one's error state (the
@@ -412,14 +412,14 @@ ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNode
 	}
 	if (v->keys[i].state == 2) {
 		ml_peval_detail(v, "key %s is used while it is being built", name);
-		return -1;
+		return ML_EPOLICY;
 	}
 	if (v->keys[i].state < 0) {
 		ml_peval_detail(v, "key %s could not be built: %s", name, v->keys[i].err);
-		return -1;
+		return ML_EPOLICY;
 	}
 	*out = xmlHashLookup(v->keys[i].h, value);
-	return 0;
+	return ML_OK;
 }
 
 xmlXPathObjectPtr

@@ -751,7 +751,7 @@ ml_pfn_core(const char *name, size_t len)
 	return find(core, sizeof core / sizeof core[0], name, len);
 }
 
-int
+enum ml_rc
 ml_pfn_register(xmlXPathContextPtr x)
 {
 	size_t i;
@@ -759,16 +759,16 @@ ml_pfn_register(xmlXPathContextPtr x)
 	for (i = 0; i < sizeof fns / sizeof fns[0]; i++)
 		if (xmlXPathRegisterFuncNS(x, (const xmlChar *)fns[i].name,
 					   (const xmlChar *)ML_POLICY_NS, fns[i].fn) != 0)
-			return -1;
+			return ML_EIO;
 	/* libxml2 2.9 adds a hash entry whose name or namespace could not be
 	 * copied without saying so, and xmlXPathNewContext registers the core
 	 * library without looking at the results: look each function up */
 	for (i = 0; i < sizeof fns / sizeof fns[0]; i++)
 		if (xmlXPathFunctionLookupNS(x, (const xmlChar *)fns[i].name,
 						  (const xmlChar *)ML_POLICY_NS) != fns[i].fn)
-			return -1;
+			return ML_EIO;
 	for (i = 0; i < sizeof core / sizeof core[0]; i++)
 		if (!xmlXPathFunctionLookup(x, (const xmlChar *)core[i].name))
-			return -1;
-	return 0;
+			return ML_EIO;
+	return ML_OK;
 }

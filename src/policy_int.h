@@ -187,18 +187,18 @@ const struct ml_pfn *ml_pfn_find(const char *name, size_t len);
 const struct ml_pfn *ml_pfn_core(const char *name, size_t len);
 /* Registers every custom function on x and checks that the XPath core
  * library is registered (libxml2 does not report when it could not be).
- * 0 or -1 (out of memory). */
-int ml_pfn_register(xmlXPathContextPtr x);
+ * ML_OK, or ML_EIO (out of memory). */
+enum ml_rc ml_pfn_register(xmlXPathContextPtr x);
 
 /* ---- policy_eval.c (called by the functions) --------------------------- */
 
 struct ml_peval;
 
 /* The nodes key `name` maps value to (borrowed; NULL when none).  Builds the
- * key's index on first use.  Returns 0, or -1 when the key is unknown or its
- * index could not be built (a detail is recorded). */
-int ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value,
-		 xmlNodeSetPtr *out);
+ * key's index on first use.  ML_OK, or ML_EPOLICY when the key is unknown
+ * or its index could not be built (a detail is recorded). */
+enum ml_rc ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value,
+			xmlNodeSetPtr *out);
 /* The node-set object of data `name` (borrowed), or NULL when unknown. */
 xmlXPathObjectPtr ml_peval_data(struct ml_peval *v, const char *name);
 /* Records why the current evaluation failed (the first detail wins). */

@@ -155,28 +155,28 @@ resolve_path(struct run *t, const char *rel, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-int
+enum ml_rc
 ml_ptest_time(const char *s, int64_t now_us, int64_t *us)
 {
 	long days = 0;
 	char *end;
 
 	if (!s)
-		return -1;
+		return ML_EINPUT;
 	if (strncmp(s, "now", 3) != 0)
 		return ml_time_parse(s, us);
 	if (s[3]) {
 		if ((s[3] != '+' && s[3] != '-') || s[4] < '0' || s[4] > '9')
-			return -1;
+			return ML_EINPUT;
 		errno = 0;
 		days = strtol(s + 4, &end, 10);
 		if (errno || strcmp(end, "d") != 0 || end - (s + 4) > 5)
-			return -1;
+			return ML_EINPUT;
 		if (s[3] == '-')
 			days = -days;
 	}
 	*us = now_us + (int64_t)days * 86400 * 1000000;
-	return 0;
+	return ML_OK;
 }
 
 /* "now..." as YYYY-MM-DD (date) or YYYY-MM-DDTHH:MM:SSZ; other values are

@@ -39,7 +39,7 @@ ml_kind_name(enum ml_kind k)
 	return (unsigned)k < ML_KIND_COUNT ? kind_names[k] : "?";
 }
 
-int
+enum ml_rc
 ml_kind_parse(const char *name, enum ml_kind *k)
 {
 	int i;
@@ -47,13 +47,13 @@ ml_kind_parse(const char *name, enum ml_kind *k)
 	for (i = 0; i < ML_KIND_COUNT; i++) {
 		if (strcmp(name, kind_names[i]) == 0) {
 			*k = (enum ml_kind)i;
-			return 0;
+			return ML_OK;
 		}
 	}
-	return -1;
+	return ML_EINPUT;
 }
 
-int
+enum ml_rc
 ml_policy_uri_seq(const char *uri, uint64_t *seq)
 {
 	static const char prefix[] = "mlledger:seq/";
@@ -61,17 +61,17 @@ ml_policy_uri_seq(const char *uri, uint64_t *seq)
 	uint64_t v = 0;
 
 	if (!uri || strncmp(uri, prefix, sizeof prefix - 1))
-		return -1;
+		return ML_EINPUT;
 	d = uri + sizeof prefix - 1;
 	if (!*d || strlen(d) > 19 || (d[0] == '0' && d[1]))
-		return -1;
+		return ML_EINPUT;
 	for (; *d; d++) {
 		if (*d < '0' || *d > '9')
-			return -1;
+			return ML_EINPUT;
 		v = v * 10 + (uint64_t)(*d - '0');
 	}
 	*seq = v;
-	return 0;
+	return ML_OK;
 }
 
 int
@@ -120,24 +120,24 @@ charset_ok(const char *s, size_t len, const char *extra, size_t max)
 	return 1;
 }
 
-int
+enum ml_rc
 ml_ref_split(const char *ref, char name[129], char version[65])
 {
 	const char *at = strchr(ref, '@');
 	size_t nlen, vlen;
 
 	if (!at || strchr(at + 1, '@'))
-		return -1;
+		return ML_EINPUT;
 	nlen = (size_t)(at - ref);
 	vlen = strlen(at + 1);
 	if (!charset_ok(ref, nlen, "._/-", 128) || !charset_ok(at + 1, vlen, "._+-", 64))
-		return -1;
+		return ML_EINPUT;
 	if (ref[0] == '.' || ref[0] == '/' || ref[0] == '-' || ref[0] == '_')
-		return -1;
+		return ML_EINPUT;
 	memcpy(name, ref, nlen);
 	name[nlen] = '\0';
 	memcpy(version, at + 1, vlen + 1);
-	return 0;
+	return ML_OK;
 }
 
 /* ---- predicate schemas -------------------------------------------------- */

@@ -53,8 +53,8 @@ enum ml_kind {
 
 /* "dataset", "key-enrollment", ... */
 const char *ml_kind_name(enum ml_kind k);
-/* Returns 0 and sets *k, or -1 for an unknown name. */
-int ml_kind_parse(const char *name, enum ml_kind *k);
+/* Returns ML_OK and sets *k, or ML_EINPUT for an unknown name. */
+enum ml_rc ml_kind_parse(const char *name, enum ml_kind *k);
 /* The predicateType URI of kind k (static storage). */
 const char *ml_kind_predicate_type(enum ml_kind k);
 /* Kinds whose subject is a model version (evaluation ... incident, gate). */
@@ -64,9 +64,9 @@ int ml_kind_about_model(enum ml_kind k);
 int ml_kind_about_ledger(enum ml_kind k);
 
 /* The seq N of a recorded policy's uri "mlledger:seq/N" (FORMAT.md §2, "Gate
- * decisions"): N decimal, no leading zero, at most 19 digits.  0 and *seq,
- * or -1 for anything else (NULL included). */
-int ml_policy_uri_seq(const char *uri, uint64_t *seq);
+ * decisions"): N decimal, no leading zero, at most 19 digits.  ML_OK and
+ * *seq, or ML_EINPUT for anything else (NULL included). */
+enum ml_rc ml_policy_uri_seq(const char *uri, uint64_t *seq);
 
 /* A gate predicate that is replayable in shape (FORMAT.md §2, "Gate
  * decisions"): it records parameters and an evidence digest, no phase, and
@@ -115,8 +115,9 @@ int ml_possession_verify(const char *origin, const char *vkey, json_t *person,
 
 /* Splits "NAME@VERSION".  NAME: 1-128 bytes of [A-Za-z0-9._/-] starting with
  * a letter or digit; VERSION: 1-64 bytes of [A-Za-z0-9._+-].  Writes
- * NUL-terminated parts into name[129] and version[65].  0 or -1. */
-int ml_ref_split(const char *ref, char name[129], char version[65]);
+ * NUL-terminated parts into name[129] and version[65].  ML_OK, or
+ * ML_EINPUT. */
+enum ml_rc ml_ref_split(const char *ref, char name[129], char version[65]);
 
 /* A parsed, validated statement.  root owns everything; predicate and the
  * strings point into it. */

@@ -79,20 +79,20 @@ hexval(char c)
 	return -1;
 }
 
-int
+enum ml_rc
 ml_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
 {
 	size_t i;
 
 	if (hexlen != 2 * outlen)
-		return -1;
+		return ML_EINPUT;
 	for (i = 0; i < outlen; i++) {
 		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
-			return -1;
+			return ML_EINPUT;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
-	return 0;
+	return ML_OK;
 }
 
 static const char b64chars[] =
@@ -191,39 +191,39 @@ b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 	return 0;
 }
 
-int
+enum ml_rc
 ml_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
 {
 	uint8_t *buf = malloc(inlen / 4 * 3 + 1);
 	size_t n;
 
 	if (!buf)
-		return -1;
+		return ML_EIO;
 	if (b64_decode_into(in, inlen, buf, &n) != 0) {
 		free(buf);
-		return -1;
+		return ML_EINPUT;
 	}
 	buf[n] = 0;
 	*out = buf;
 	*outlen = n;
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_rc
 ml_b64_decode_exact(const char *in, size_t inlen, uint8_t *out, size_t want)
 {
 	uint8_t tmp[256];
 	size_t n;
 
 	if (inlen != 4 * ((want + 2) / 3) || inlen / 4 * 3 > sizeof tmp)
-		return -1;
+		return ML_EINPUT;
 	if (b64_decode_into(in, inlen, tmp, &n) != 0 || n != want) {
 		sodium_memzero(tmp, sizeof tmp);
-		return -1;
+		return ML_EINPUT;
 	}
 	memcpy(out, tmp, want);
 	sodium_memzero(tmp, sizeof tmp);
-	return 0;
+	return ML_OK;
 }
 
 static EVP_MD *sha256_md;
@@ -575,7 +575,7 @@ ml_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 	return n;
 }
 
-int
+bool
 ml_text_valid(const char *s, size_t len, const char *allowed)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
@@ -584,13 +584,13 @@ ml_text_valid(const char *s, size_t len, const char *allowed)
 		uint32_t cp;
 		size_t n = ml_utf8_next(p, (size_t)(end - p), &cp);
 		if (n == 0)
-			return 0;
+			return false;
 		if ((cp < 0x20 && !(cp && allowed && strchr(allowed, (int)cp))) ||
 		    (cp >= 0x7f && cp <= 0x9f))
-			return 0;
+			return false;
 		p += n;
 	}
-	return 1;
+	return true;
 }
 
 int64_t
@@ -682,26 +682,26 @@ digits(const char *s, int n, int *out)
 	return 0;
 }
 
-int
+enum ml_rc
 ml_decimal_parse(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
 	size_t i;
 
 	if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
-		return -1;
+		return ML_EINPUT;
 	for (i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return -1;
+			return ML_EINPUT;
 		v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits fit in a u64 */
 	}
 	if (v > max)
-		return -1;
+		return ML_EINPUT;
 	*out = v;
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_rc
 ml_time_parse(const char *s, int64_t *us)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -709,23 +709,23 @@ ml_time_parse(const char *s, int64_t *us)
 	int y, mo, d, h = 0, mi = 0, se = 0;
 
 	if (len != 10 && len != 20)
-		return -1;
+		return ML_EINPUT;
 	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
 	    digits(s + 8, 2, &d))
-		return -1;
+		return ML_EINPUT;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-		return -1;
+		return ML_EINPUT;
 	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return -1;
+		return ML_EINPUT;
 	if (len == 20) {
 		if (s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
 		    digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se) ||
 		    s[19] != 'Z' || h > 23 || mi > 59 || se > 59)
-			return -1;
+			return ML_EINPUT;
 	}
 	*us = ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + se) *
 	      (int64_t)1000000;
-	return 0;
+	return ML_OK;
 }
 
 void

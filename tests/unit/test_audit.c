@@ -176,7 +176,7 @@ record_bad(const char *text, size_t cap, const char *want_why)
 	const char *why;
 
 	assert_int_equal(ml_audit_csv_record(text, strlen(text), &pos, cells, cap, &n, &lines,
-					     &why), -1);
+					     &why), ML_EINPUT);
 	assert_non_null(why);
 	assert_non_null(strstr(why, want_why));
 }
@@ -213,7 +213,7 @@ test_csv_record_long_cell(void **state)
 	assert_non_null(text);
 	memset(text, 'x', len);
 	text[len] = '\0';
-	assert_int_equal(ml_audit_csv_record(text, len, &pos, cells, 2, &n, &lines, &why), -1);
+	assert_int_equal(ml_audit_csv_record(text, len, &pos, cells, 2, &n, &lines, &why), ML_EINPUT);
 	assert_non_null(strstr(why, "longer than"));
 	free(text);
 }

@@ -275,7 +275,7 @@ test_node_and_empty(void **state)
 	assert_int_equal(ml_merkle_range(table_get, &c, 5, 5, got), 0);
 	assert_memory_equal(got, empty, H);
 	memset(got, 0xee, H);
-	assert_int_equal(ml_merkle_range(table_get, &c, 6, 5, got), -1);
+	assert_int_equal(ml_merkle_range(table_get, &c, 6, 5, got), ML_EINPUT);
 	memset(want, 0xee, H);
 	assert_memory_equal(got, want, H);
 	assert_int_equal(c.calls, 0);
@@ -591,13 +591,13 @@ test_degenerate(void **state)
 	assert_int_equal(ml_merkle_verify_inclusion(hash, 0, 1, (const uint8_t (*)[H])one, 1, hash), 0);
 
 	/* generation refuses bad arguments and writes nothing */
-	assert_int_equal(ml_merkle_inclusion(table_get, &c, 0, 0, proof, &len), -1);
-	assert_int_equal(ml_merkle_inclusion(table_get, &c, 8, 8, proof, &len), -1);
-	assert_int_equal(ml_merkle_inclusion(table_get, &c, 2, 1, proof, &len), -1);
-	assert_int_equal(ml_merkle_consistency(table_get, &c, 0, 8, proof, &len), -1);
-	assert_int_equal(ml_merkle_consistency(table_get, &c, 0, 0, proof, &len), -1);
-	assert_int_equal(ml_merkle_consistency(table_get, &c, 5, 0, proof, &len), -1);
-	assert_int_equal(ml_merkle_consistency(table_get, &c, 9, 8, proof, &len), -1);
+	assert_int_equal(ml_merkle_inclusion(table_get, &c, 0, 0, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_inclusion(table_get, &c, 8, 8, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_inclusion(table_get, &c, 2, 1, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_consistency(table_get, &c, 0, 8, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_consistency(table_get, &c, 0, 0, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_consistency(table_get, &c, 5, 0, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_consistency(table_get, &c, 9, 8, proof, &len), ML_EINPUT);
 	assert_int_equal(len, 999);
 	assert_int_equal(c.calls, 0);
 	for (i = 1; i <= 8; i++) {
@@ -1153,7 +1153,7 @@ test_callback_failure(void **state)
 				case 2: rc = ml_merkle_root(table_get, &c, 300, out); break;
 				default: rc = ml_merkle_range(table_get, &c, 3, 250, out); break;
 				}
-				assert_int_equal(rc, -1);
+				assert_int_equal(rc, ML_EIO); /* the source failed */
 				/* outputs written only on success */
 				assert_int_equal(len, 999);
 				assert_memory_equal(proof, fill, sizeof proof);

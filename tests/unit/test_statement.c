@@ -86,9 +86,9 @@ ref_bad(const char *ref)
 {
 	char n[129] = "untouched", v[65] = "untouched";
 
-	if (ml_ref_split(ref, n, v) != -1)
+	if (ml_ref_split(ref, n, v) != ML_EINPUT)
 		print_error("accepted ref [%s]\n", ref);
-	assert_int_equal(ml_ref_split(ref, n, v), -1);
+	assert_int_equal(ml_ref_split(ref, n, v), ML_EINPUT);
 	assert_string_equal(n, "untouched");
 	assert_string_equal(v, "untouched");
 }
@@ -166,12 +166,12 @@ test_kinds(void **state)
 	assert_string_equal(ml_kind_name(ML_KIND_COUNT), "?");
 	assert_string_equal(ml_kind_name((enum ml_kind)-1), "?");
 	k = ML_KIND_MODEL;
-	assert_int_equal(ml_kind_parse("", &k), -1);
-	assert_int_equal(ml_kind_parse("Dataset", &k), -1);
-	assert_int_equal(ml_kind_parse("datasets", &k), -1);
-	assert_int_equal(ml_kind_parse("data", &k), -1);
-	assert_int_equal(ml_kind_parse("key_enrollment", &k), -1);
-	assert_int_equal(ml_kind_parse("?", &k), -1);
+	assert_int_equal(ml_kind_parse("", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("Dataset", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("datasets", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("data", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("key_enrollment", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("?", &k), ML_EINPUT);
 	assert_int_equal(k, ML_KIND_MODEL); /* untouched */
 }
 

@@ -63,19 +63,19 @@ test_hex(void **state)
 	assert_int_equal(ml_hex_decode("", 0, out, 0), 0);
 
 	/* Bad lengths: odd, short, long. */
-	assert_int_equal(ml_hex_decode("abc", 3, four, 2), -1);
-	assert_int_equal(ml_hex_decode("abcdef", 6, four, 4), -1);
-	assert_int_equal(ml_hex_decode("abcdef0011", 10, four, 4), -1);
-	assert_int_equal(ml_hex_decode("a", 1, four, 0), -1);
+	assert_int_equal(ml_hex_decode("abc", 3, four, 2), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("abcdef", 6, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("abcdef0011", 10, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("a", 1, four, 0), ML_EINPUT);
 	/* Non-hex in either nibble and anywhere in the string. */
-	assert_int_equal(ml_hex_decode("0g000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("g0000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("0000000z", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("00 00000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("0x000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("-1000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("00\0000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("00\xc3\xa9" "0000", 8, four, 4), -1);
+	assert_int_equal(ml_hex_decode("0g000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("g0000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("0000000z", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("00 00000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("0x000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("-1000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("00\0000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("00\xc3\xa9" "0000", 8, four, 4), ML_EINPUT);
 }
 
 /* ---- base64 ------------------------------------------------------------- */
@@ -151,9 +151,9 @@ expect_b64_bad(const char *s, size_t len)
 	uint8_t *out = (uint8_t *)0x1;
 	size_t n = 12345;
 
-	if (ml_b64_decode(s, len, &out, &n) != -1)
+	if (ml_b64_decode(s, len, &out, &n) != ML_EINPUT)
 		print_error("accepted base64 [%.*s]\n", (int)len, s);
-	assert_int_equal(ml_b64_decode(s, len, &out, &n), -1);
+	assert_int_equal(ml_b64_decode(s, len, &out, &n), ML_EINPUT);
 	assert_ptr_equal(out, (uint8_t *)0x1); /* untouched on failure */
 	assert_int_equal(n, 12345);
 }
@@ -231,7 +231,7 @@ test_b64_decode_exact(void **state)
 	enc = ml_b64_encode(sig, 63);
 	assert_int_equal(strlen(enc), 84);
 	memset(out, 0xee, sizeof out);
-	assert_int_equal(ml_b64_decode_exact(enc, 84, out, 64), -1);
+	assert_int_equal(ml_b64_decode_exact(enc, 84, out, 64), ML_EINPUT);
 	assert_int_equal(out[0], 0xee); /* untouched */
 	free(enc);
 	/* 65 and 66 bytes encode to the same length (88) as 64: still refused. */
@@ -243,7 +243,7 @@ test_b64_decode_exact(void **state)
 		for (i = 65; i <= 66; i++) {
 			enc = ml_b64_encode(sig66, i);
 			assert_int_equal(strlen(enc), 88);
-			assert_int_equal(ml_b64_decode_exact(enc, 88, out, 64), -1);
+			assert_int_equal(ml_b64_decode_exact(enc, 88, out, 64), ML_EINPUT);
 			assert_int_equal(out[0], 0xee);
 			free(enc);
 		}
@@ -251,20 +251,20 @@ test_b64_decode_exact(void **state)
 
 	/* Wrong size either way, bad input, non-canonical bits. */
 	memset(out, 0xee, sizeof out);
-	assert_int_equal(ml_b64_decode_exact("Zm9v", 4, out, 2), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm9v", 4, out, 4), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm9vYg==", 8, out, 5), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm8=", 4, out, 3), -1);
-	assert_int_equal(ml_b64_decode_exact("Zh==", 4, out, 1), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm9", 3, out, 2), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm-v", 4, out, 3), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm9 ", 4, out, 3), -1);
+	assert_int_equal(ml_b64_decode_exact("Zm9v", 4, out, 2), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm9v", 4, out, 4), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm9vYg==", 8, out, 5), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm8=", 4, out, 3), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zh==", 4, out, 1), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm9", 3, out, 2), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm-v", 4, out, 3), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm9 ", 4, out, 3), ML_EINPUT);
 	assert_int_equal(out[0], 0xee);
 
 	/* Larger than the internal bound: refused, not overflowed. */
 	memset(big, 1, sizeof big);
 	enc = ml_b64_encode(big, sizeof big);
-	assert_int_equal(ml_b64_decode_exact(enc, strlen(enc), big, sizeof big), -1);
+	assert_int_equal(ml_b64_decode_exact(enc, strlen(enc), big, sizeof big), ML_EINPUT);
 	free(enc);
 }
 
@@ -458,9 +458,9 @@ static void
 parse_bad(const char *s)
 {
 	int64_t us = 424242;
-	if (ml_time_parse(s, &us) != -1)
+	if (ml_time_parse(s, &us) != ML_EINPUT)
 		print_error("accepted time [%s]\n", s);
-	assert_int_equal(ml_time_parse(s, &us), -1);
+	assert_int_equal(ml_time_parse(s, &us), ML_EINPUT);
 	assert_int_equal(us, 424242); /* untouched */
 }
 
