@@ -116,7 +116,7 @@ ml_audit_root(const struct ml_audit *a)
 	return a->root;
 }
 
-int
+bool
 ml_audit_verified(const struct ml_audit *a, const char **why)
 {
 	if (why)
@@ -656,17 +656,17 @@ ml_audit_population(const struct ml_audit *a, uint32_t mask, int64_t from_us, in
 
 /* ---- sampling --------------------------------------------------------------- */
 
-int
+bool
 ml_audit_seed_valid(const char *seed)
 {
 	size_t n = strlen(seed), i;
 
 	if (n < 1 || n > ML_AUDIT_SEED_MAX)
-		return 0;
+		return false;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)seed[i] < 0x21 || (unsigned char)seed[i] > 0x7e)
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
 void

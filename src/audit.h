@@ -71,8 +71,8 @@ const char *ml_audit_origin(const struct ml_audit *a);
 /* The checkpoint the view was read below: size and base64 root. */
 uint64_t ml_audit_size(const struct ml_audit *a);
 const char *ml_audit_root(const struct ml_audit *a);
-/* 1 when verify passed; else 0 and the reason it gave. */
-int ml_audit_verified(const struct ml_audit *a, const char **why);
+/* True when verify passed; else false and the reason it gave. */
+bool ml_audit_verified(const struct ml_audit *a, const char **why);
 
 /* ---- populations -------------------------------------------------------- */
 
@@ -101,7 +101,7 @@ void ml_audit_digest(const struct ml_audit_ref *refs, size_t n, uint8_t out[ML_S
 void ml_audit_rank(const char *seed, const uint8_t leaf[ML_SHA256_LEN],
 		   uint8_t out[ML_SHA256_LEN]);
 /* A seed is 1-128 bytes of printable ASCII (0x21-0x7e). */
-int ml_audit_seed_valid(const char *seed);
+bool ml_audit_seed_valid(const char *seed);
 /* Draws min(n, count) of refs: the ones of smallest rank (ties: smaller
  * seq), returned as ascending indices into refs in pick[] (the caller's,
  * count long); *picked the number drawn.  ML_EIO when out of memory. */

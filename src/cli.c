@@ -224,7 +224,7 @@ spec_find(const char *spec, const char *name, size_t n, int *takes)
 	return 0;
 }
 
-int
+bool
 cli_ledger_given(const struct cli *c)
 {
 	return cli_get(c, "ledger") != NULL || global_ledger != NULL;
@@ -371,15 +371,15 @@ cli_values(const struct cli *c, const char *name, const char **out, size_t cap, 
 	return ML_OK;
 }
 
-int
+bool
 cli_has(const struct cli *c, const char *name)
 {
 	int i;
 
 	for (i = 0; i < c->nopts; i++)
 		if (!strcmp(c->opts[i].name, name))
-			return 1;
-	return 0;
+			return true;
+	return false;
 }
 
 int

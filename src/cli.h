@@ -55,7 +55,7 @@ int cli_parse_format(struct cli *c, int argc, char **argv, const char *spec,
 int cli_opt_long(struct cli *c, const char *name, long lo, long hi, long dflt, long *out);
 /* The last value of --name, or NULL. */
 const char *cli_get(const struct cli *c, const char *name);
-int cli_has(const struct cli *c, const char *name);
+bool cli_has(const struct cli *c, const char *name);
 /* The values of every --name, in order, into out[0..*n); the strings are
  * argv's.  More than cap of them is ML_EINPUT. */
 int cli_values(const struct cli *c, const char *name, const char **out, size_t cap, size_t *n,
@@ -192,9 +192,9 @@ int cmd_mirror(int argc, char **argv);
 struct ml_remote;
 struct ml_remote_ckpt;
 struct ml_remote_mirrored;
-/* 1 when --ledger was given on the command line (before or after the
+/* True when --ledger was given on the command line (before or after the
  * command), not taken from MLLEDGER_LEDGER or the default. */
-int cli_ledger_given(const struct cli *c);
+bool cli_ledger_given(const struct cli *c);
 /* --server, else MLLEDGER_SERVER (empty: none) unless --ledger was given;
  * NULL when neither. */
 const char *cli_server(const struct cli *c);

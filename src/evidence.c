@@ -356,7 +356,7 @@ fail:
 	return rc;
 }
 
-int
+bool
 ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SHA256_LEN])
 {
 	v->trusted = 0;
@@ -366,7 +366,7 @@ ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SH
 	return v->trusted != 0;
 }
 
-int
+bool
 ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n, const uint8_t head[ML_SHA256_LEN])
 {
 	struct ml_entry en;
@@ -374,7 +374,7 @@ ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n, const uint8_t head[M
 
 	v->trusted = 0;
 	if (!n || ml_store_entry_get(v->s, n - 1, &en, &bytes, stored, v->e) != ML_OK)
-		return 0;
+		return false;
 	free(bytes);
 	if (memcmp(stored, head, ML_SHA256_LEN) == 0)
 		v->trusted = n < v->size ? n : v->size;

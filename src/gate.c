@@ -19,7 +19,7 @@ str_same(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
-int
+bool
 ml_gate_is_policy_file(const char *arg)
 {
 	size_t n = strlen(arg);

@@ -631,7 +631,7 @@ ml_governance_default(void)
 
 /* ---- checks ------------------------------------------------------------ */
 
-int
+bool
 ml_governance_role_known(const struct ml_governance *g, const char *role)
 {
 	return role && find_role(g, role, strlen(role)) != NULL;
@@ -689,7 +689,7 @@ ml_governance_check_env(const struct ml_governance *g, const char *env, struct m
 			  json_object_get(g->doc, "environments"), e);
 }
 
-int
+bool
 ml_governance_metrics_closed(const struct ml_governance *g)
 {
 	return g->metrics_closed;
@@ -799,12 +799,12 @@ ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gat
 	return 0;
 }
 
-int
+bool
 ml_governance_dual(const struct ml_governance *g, enum ml_kind k, int *signers,
 		   const char **role)
 {
 	if (!g->dual_signers)
-		return 0;
+		return false;
 	*signers = g->dual_signers;
 	*role = g->dual_role;
 	return k == ML_KIND_COUNT || (g->dual_kinds >> k & 1u);

@@ -91,16 +91,16 @@ ml_http_timeouts(struct ml_http *h, long connect_ms, long total_ms)
 		h->total_ms = total_ms;
 }
 
-int
+bool
 ml_http_url_ok(const char *url)
 {
 	size_t n = strnlen(url, ML_HTTP_URL_MAX + 1), i;
 
 	if (n > ML_HTTP_URL_MAX)
-		return 0;
+		return false;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
-			return 0;
+			return false;
 	return (strncasecmp(url, "http://", 7) == 0 && n > 7) ||
 	       (strncasecmp(url, "https://", 8) == 0 && n > 8);
 }

@@ -72,37 +72,37 @@ need_sodium(struct ml_err *e)
 	return -1;
 }
 
-int
+bool
 ml_key_name_valid(const char *name)
 {
 	size_t i;
 
 	if (!name || !name[0])
-		return 0;
+		return false;
 	for (i = 0; name[i]; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (i >= ML_KEY_NAME_MAX || c <= 0x20 || c >= 0x7f || c == '+')
-			return 0;
+			return false;
 	}
-	return 1;
+	return true;
 }
 
-int
+bool
 ml_key_name_simple(const char *name)
 {
 	size_t i;
 
 	if (!name || !name[0])
-		return 0;
+		return false;
 	for (i = 0; name[i]; i++) {
 		char c = name[i];
 		if (i >= 64)
-			return 0;
+			return false;
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
+			return false;
 	}
-	return 1;
+	return true;
 }
 
 uint32_t
@@ -340,14 +340,14 @@ ml_pubkey_load(const char *path, struct ml_pubkey *out, struct ml_err *e)
 	return rc;
 }
 
-int
+bool
 ml_pubkey_verify(const struct ml_pubkey *k, const uint8_t *msg, size_t len,
 		 const uint8_t sig[ML_SIG_LEN])
 {
 	static const uint8_t empty[1];
 
 	if (need_sodium(NULL) != 0)
-		return 0;
+		return false;
 	return crypto_sign_verify_detached(sig, msg ? msg : empty, len, k->pk) == 0;
 }
 
@@ -503,7 +503,7 @@ out:
 	return rc;
 }
 
-int
+bool
 ml_seckey_text_encrypted(const char *text, size_t len)
 {
 	size_t n = strlen(ENC_FAMILY);
@@ -511,7 +511,7 @@ ml_seckey_text_encrypted(const char *text, size_t len)
 	return len >= n && memcmp(text, ENC_FAMILY, n) == 0;
 }
 
-int
+bool
 ml_seckey_text_like(const char *text, size_t len)
 {
 	size_t n = strlen(SIGNER_PREFIX);

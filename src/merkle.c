@@ -253,7 +253,7 @@ ml_merkle_consistency(ml_node_fn get, void *ctx, uint64_t m, uint64_t n,
 	return ML_OK;
 }
 
-int
+bool
 ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 			   uint64_t n, const uint8_t proof[][ML_SHA256_LEN], size_t len,
 			   const uint8_t root[ML_SHA256_LEN])
@@ -265,11 +265,11 @@ ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 
 	/* 1. */
 	if (index >= n)
-		return 0;
+		return false;
 	/* Not in the RFC's steps, which reject a wrong length by themselves;
 	 * checked up front anyway as a second, independent guard. */
 	if (len != inclusion_ranges(index, n, lo, hi))
-		return 0;
+		return false;
 	/* 2., 3. */
 	fn = index;
 	sn = n - 1;
@@ -277,7 +277,7 @@ ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 	/* 4. */
 	for (i = 0; i < len; i++) {
 		if (sn == 0)
-			return 0;
+			return false;
 		if ((fn & 1) || fn == sn) {
 			ml_merkle_node(proof[i], r, r);
 			while (!(fn & 1) && fn != 0) {
@@ -294,7 +294,7 @@ ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 	return sn == 0 && memcmp(r, root, ML_SHA256_LEN) == 0;
 }
 
-int
+bool
 ml_merkle_verify_consistency(uint64_t m, uint64_t n,
 			     const uint8_t root_m[ML_SHA256_LEN],
 			     const uint8_t root_n[ML_SHA256_LEN],
@@ -307,18 +307,18 @@ ml_merkle_verify_consistency(uint64_t m, uint64_t n,
 	int last;
 
 	if (m > n)
-		return 0;
+		return false;
 	if (m == n)
 		return len == 0 && memcmp(root_m, root_n, ML_SHA256_LEN) == 0;
 	if (m == 0)
 		return len == 0;
 	/* 1. */
 	if (len == 0)
-		return 0;
+		return false;
 	/* As for inclusion: an independent length check before the RFC's. */
 	k = consistency_ranges(m, n, lo, hi, &last);
 	if (k == (size_t)-1 || len != k + (size_t)last)
-		return 0;
+		return false;
 	/* 2. (prepending first_hash) and 5.: the first value of the path is
 	 * root_m when m is a power of two, else proof[0]. */
 	if ((m & (m - 1)) == 0) {
@@ -340,7 +340,7 @@ ml_merkle_verify_consistency(uint64_t m, uint64_t n,
 	/* 6. */
 	for (; i < len; i++) {
 		if (sn == 0)
-			return 0;
+			return false;
 		if ((fn & 1) || fn == sn) {
 			ml_merkle_node(proof[i], fr, fr);
 			ml_merkle_node(proof[i], sr, sr);

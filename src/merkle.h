@@ -57,25 +57,25 @@ enum ml_rc ml_merkle_inclusion(ml_node_fn get, void *ctx, uint64_t index, uint64
 enum ml_rc ml_merkle_consistency(ml_node_fn get, void *ctx, uint64_t m, uint64_t n,
 				 uint8_t proof[][ML_SHA256_LEN], size_t *len);
 
-/* RFC 9162 §2.1.3.2: 1 when proof shows leaf hash `leaf` at index in the
- * tree of size n with the given root, else 0 (also for index >= n, a proof
+/* RFC 9162 §2.1.3.2: true when proof shows leaf hash `leaf` at index in the
+ * tree of size n with the given root, else false (also for index >= n, a proof
  * of the wrong length, and so on).  As in the RFC, n only decides which
  * side each proof hash goes on: a proof for (index, n) also passes for any
  * other size that puts them on the same sides (leaf 0 of 3 and of 4), so
  * trust root only together with the size it was signed with. */
-int ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
-			       uint64_t n, const uint8_t proof[][ML_SHA256_LEN], size_t len,
-			       const uint8_t root[ML_SHA256_LEN]);
-/* RFC 9162 §2.1.4.2: 1 when proof shows that the tree (m, root_m) is a prefix
- * of (n, root_n), else 0 (also for m > n).  m == n (0 included): valid only
+bool ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
+			        uint64_t n, const uint8_t proof[][ML_SHA256_LEN], size_t len,
+			        const uint8_t root[ML_SHA256_LEN]);
+/* RFC 9162 §2.1.4.2: true when proof shows that the tree (m, root_m) is a prefix
+ * of (n, root_n), else false (also for m > n).  m == n (0 included): valid only
  * with an empty proof and equal roots; otherwise m == 0: valid only with an
  * empty proof, whatever root_m is (the empty tree is a prefix of every tree;
  * as transparency-dev/merkle does).  The sizes are bound only as for
  * inclusion: pair the roots with their signed sizes. */
-int ml_merkle_verify_consistency(uint64_t m, uint64_t n,
-				 const uint8_t root_m[ML_SHA256_LEN],
-				 const uint8_t root_n[ML_SHA256_LEN],
-				 const uint8_t proof[][ML_SHA256_LEN], size_t len);
+bool ml_merkle_verify_consistency(uint64_t m, uint64_t n,
+				  const uint8_t root_m[ML_SHA256_LEN],
+				  const uint8_t root_n[ML_SHA256_LEN],
+				  const uint8_t proof[][ML_SHA256_LEN], size_t len);
 
 /* Incremental builder: feed leaf hashes in order; it keeps the right edge
  * (one hash per level) and reports every complete subtree as it forms. */

@@ -285,7 +285,7 @@ ml_note_sign(const struct ml_seckey *k, const char *text, size_t len,
 }
 
 /* True when the line's name and key ID are those of (name, hash). */
-int
+bool
 ml_note_sig_is(const struct ml_note_sig *s, const char *name, uint32_t hash)
 {
 	return s->hash == hash && s->name_len == strlen(name) &&
@@ -312,7 +312,7 @@ ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k)
 	return found;
 }
 
-int
+bool
 ml_note_verify(const struct ml_note *n, const struct ml_pubkey *k)
 {
 	return ml_note_sig_status(n, k) == 1;

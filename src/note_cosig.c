@@ -206,17 +206,17 @@ ml_note_cosig_status(const struct ml_note *n, const struct ml_cosig_key *k, uint
 	return rc;
 }
 
-int
+bool
 ml_cosig_verify(const struct ml_note *n, const struct ml_cosig_key *k,
 		uint64_t *timestamp)
 {
 	uint64_t t = 0;
 
 	if (ml_note_cosig_status(n, k, &t) != 1)
-		return 0;
+		return false;
 	if (timestamp)
 		*timestamp = t;
-	return 1;
+	return true;
 }
 
 int

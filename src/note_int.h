@@ -33,7 +33,7 @@ enum ml_rc ml_note_hash_decode(const char *s, size_t len, uint8_t out[ML_SHA256_
 /* Appends base64(data) to out (out of memory sets out->oom). */
 void ml_note_b64_append(struct ml_buf *out, const uint8_t *data, size_t len);
 /* True when the line's name and key ID are those of (name, hash). */
-int ml_note_sig_is(const struct ml_note_sig *s, const char *name, uint32_t hash);
+bool ml_note_sig_is(const struct ml_note_sig *s, const char *name, uint32_t hash);
 /* 1 when k signed n and every line by k verifies, 0 when k did not sign,
  * -1 when a line by k fails. */
 int ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k);

@@ -394,7 +394,7 @@ set_why(char *why, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-int
+bool
 ml_trust_check(const struct ml_trust *p, const struct ml_note *n, char *why,
 		size_t cap)
 {
@@ -412,7 +412,7 @@ seen_add(struct ml_trust_seen *s, const char *name)
 	snprintf(s->names + used, sizeof s->names - used, "%s%s", used ? ", " : "", name);
 }
 
-int
+bool
 ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 		   const struct ml_trust_clock *clk, struct ml_trust_seen *seen, char *why,
 		   size_t cap)
@@ -433,11 +433,11 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 	ml_err_clear(&pe);
 	if (ml_checkpoint_parse(n->text, n->text_len, &cp, &pe) != ML_OK) {
 		set_why(why, cap, "%s", pe.msg);
-		return 0;
+		return false;
 	}
 	if (p->nlogs == 0) {
 		set_why(why, cap, "the policy names no log");
-		return 0;
+		return false;
 	}
 	for (i = 0; i < p->nlogs; i++) {
 		st = ml_note_sig_status(n, &p->logs[i]);
@@ -445,7 +445,7 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 			set_why(why, cap,
 				"the signature by log key %s+%08x does not verify",
 				p->logs[i].name, (unsigned)p->logs[i].hash);
-			return 0;
+			return false;
 		}
 		if (st == 1 && strcmp(p->logs[i].name, cp.origin) == 0)
 			log_ok = 1;
@@ -456,7 +456,7 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 		set_why(why, cap,
 			"no log of the policy for origin %s signed the checkpoint",
 			tok_show(&t, show));
-		return 0;
+		return false;
 	}
 	/* Nodes are defined before use, so one pass in order settles groups. */
 	for (i = 0; i < p->nnodes; i++) {
@@ -469,7 +469,7 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 				set_why(why, cap,
 					"the cosignature by witness %s does not verify",
 					tok_show(&t, show));
-				return 0;
+				return false;
 			}
 			t.s = nd->name;
 			t.len = nd->name_len;
@@ -479,7 +479,7 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 					"in the future (the witness's clock or ours is wrong)",
 					tok_show(&t, show), (unsigned long long)ts,
 					(long long)((int64_t)ts - clk->now));
-				return 0;
+				return false;
 			}
 			if (st == 1 && clk && clk->max_age > 0 &&
 			    (int64_t)ts < clk->now - clk->max_age) {
@@ -522,7 +522,7 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 				"quorum not met: no valid cosignature by witness %s%s",
 				tok_show(&t, show), more);
 		}
-		return 0;
+		return false;
 	}
-	return 1;
+	return true;
 }

@@ -144,14 +144,14 @@ sniff_fd(int fd)
 	return ml_seckey_text_like(buf, len);
 }
 
-int
+bool
 ml_out_is_seckey_file(const char *path)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), rc = 0;
 
 	if (fd < 0)
-		return 0;
+		return false;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		rc = sniff_fd(fd) == 1;
 	close(fd);

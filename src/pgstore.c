@@ -58,7 +58,7 @@ struct ml_pg {
 
 static const char copy_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 
-int
+bool
 ml_pg_is_url(const char *s)
 {
 	return s && (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0);

@@ -1266,7 +1266,7 @@ ml_ptest_run(const char *path, struct ml_ptest_result *r, struct ml_err *e)
 
 /* ---- output ------------------------------------------------------------ */
 
-int
+bool
 ml_ptest_fully_covered(const struct ml_ptest_result *r)
 {
 	size_t i, j;
@@ -1274,8 +1274,8 @@ ml_ptest_fully_covered(const struct ml_ptest_result *r)
 	for (i = 0; i < r->npolicies; i++)
 		for (j = 0; j < r->policies[i].nrules; j++)
 			if (!r->policies[i].pass[j] || !r->policies[i].fail[j])
-				return 0;
-	return 1;
+				return false;
+	return true;
 }
 
 /* s for a terminal: control characters, DEL and (when s is not UTF-8)

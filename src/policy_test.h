@@ -89,7 +89,7 @@ int ml_ptest_run(const char *path, struct ml_ptest_result *r, struct ml_err *e);
 int ml_ptest_write(const struct ml_ptest_result *r, int json, struct ml_buf *out);
 
 /* True when every rule of every policy run has both paths covered. */
-int ml_ptest_fully_covered(const struct ml_ptest_result *r);
+bool ml_ptest_fully_covered(const struct ml_ptest_result *r);
 
 /* Frees what r owns and zeroes it; NULL is fine. */
 void ml_ptest_result_free(struct ml_ptest_result *r);

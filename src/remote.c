@@ -428,22 +428,23 @@ status_rc(long status, const char *line)
 static int get_tile(struct ml_remote *r, const struct ml_tile *t, size_t max,
 		    struct ml_http_resp *resp, struct ml_err *e);
 
-/* 1 when held (an entry's envelope) repeats ours by its idempotency key:
+/* True when held (an entry's envelope) repeats ours by its idempotency key:
  * the same keyid and key, the same statement but for predicate.time
- * (retry.h); else 0. */
-static int
+ * (retry.h); else false (also when out of memory). */
+static bool
 same_request(const uint8_t *ours, size_t olen, const uint8_t *held, size_t hlen)
 {
 	struct ml_envelope a, b;
 	struct ml_statement sa, sb;
 	const char *ka, *kb;
-	int same = 0, pa = 0, pb = 0;
+	bool same = false, eq = false;
+	int pa = 0, pb = 0;
 
 	if (ml_envelope_parse(ours, olen, &a, NULL))
-		return 0;
+		return false;
 	if (ml_envelope_parse(held, hlen, &b, NULL)) {
 		ml_envelope_clear(&a);
-		return 0;
+		return false;
 	}
 	if (strcmp(a.keyid, b.keyid) == 0 &&
 	    (pa = ml_statement_parse(a.payload, a.payload_len, &sa, NULL) == ML_OK) &&
@@ -451,7 +452,7 @@ same_request(const uint8_t *ours, size_t olen, const uint8_t *held, size_t hlen)
 		ka = json_string_value(json_object_get(sa.predicate, ML_IDEMPOTENCY_MEMBER));
 		kb = json_string_value(json_object_get(sb.predicate, ML_IDEMPOTENCY_MEMBER));
 		same = ka && kb && strcmp(ka, kb) == 0 &&
-		       ml_retry_same_content(sa.root, sb.root) == 1;
+		       ml_retry_same_content(sa.root, sb.root, &eq) == ML_OK && eq;
 	}
 	if (pa)
 		ml_statement_free(&sa);

@@ -15,7 +15,7 @@ admin_only(enum ml_kind k)
 	       k == ML_KIND_GOVERNANCE || k == ML_KIND_CLOCK_CORRECTION;
 }
 
-int
+bool
 ml_roles_has(const char *roles, const char *role)
 {
 	size_t n = strlen(role);
@@ -25,10 +25,10 @@ ml_roles_has(const char *roles, const char *role)
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		if (len == n && strncmp(p, role, n) == 0)
-			return 1;
+			return true;
 		p = comma ? comma + 1 : NULL;
 	}
-	return 0;
+	return false;
 }
 
 static const char *
@@ -393,7 +393,7 @@ ml_live_step(struct ml_live_mark *m, enum ml_kind k, uint64_t seq)
 		m->retired = (int64_t)seq;
 }
 
-int
+bool
 ml_live_is(const struct ml_live_mark *m)
 {
 	return m->deployed >= 0 && m->deployed > m->retired;

@@ -103,7 +103,7 @@ struct ml_live_mark {
 };
 #define ML_LIVE_MARK_INIT {-1, -1}
 void ml_live_step(struct ml_live_mark *m, enum ml_kind k, uint64_t seq);
-int ml_live_is(const struct ml_live_mark *m);
+bool ml_live_is(const struct ml_live_mark *m);
 /* What a deployment replaces, the one definition (live.c's "replaces" and
  * the report's production history): of the other versions of its model
  * name in its environment, the live one deployed last.  Fold each other
@@ -114,6 +114,6 @@ int ml_live_is(const struct ml_live_mark *m);
 int ml_live_pick(struct ml_live_mark *best, const struct ml_live_mark *m);
 
 /* True when the comma-separated roles list holds role. */
-int ml_roles_has(const char *roles, const char *role);
+bool ml_roles_has(const char *roles, const char *role);
 
 #endif

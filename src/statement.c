@@ -74,7 +74,7 @@ ml_policy_uri_seq(const char *uri, uint64_t *seq)
 	return ML_OK;
 }
 
-int
+bool
 ml_gate_replayable_shape(const json_t *p)
 {
 	uint64_t seq, size = (uint64_t)json_integer_value(
@@ -84,21 +84,21 @@ ml_gate_replayable_shape(const json_t *p)
 
 	if (!json_object_get(p, "parameters") || !json_object_get(p, "evidence") ||
 	    json_object_get(p, "phase"))
-		return 0;
+		return false;
 	json_array_foreach(json_object_get(p, "policies"), i, d)
 		if (ml_policy_uri_seq(json_string_value(json_object_get(d, "uri")), &seq) ||
 		    seq >= size)
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
-int
+bool
 ml_kind_about_model(enum ml_kind k)
 {
 	return k >= ML_KIND_EVALUATION && k <= ML_KIND_GATE;
 }
 
-int
+bool
 ml_kind_about_ledger(enum ml_kind k)
 {
 	return k == ML_KIND_GENESIS || k == ML_KIND_GOVERNANCE || k == ML_KIND_CLOCK_CORRECTION;
@@ -466,7 +466,7 @@ check_roles(json_t *v, struct ml_err *e)
 	return ML_OK;
 }
 
-int
+bool
 ml_simple_name(const char *s)
 {
 	return s && charset_ok(s, strlen(s), "._-", 64);
@@ -474,13 +474,13 @@ ml_simple_name(const char *s)
 
 static int only_members(json_t *v, const char *const *names);
 
-int
+bool
 ml_origin_valid(const char *s, size_t len)
 {
 	return s && charset_ok(s, len, "._/:-", 128);
 }
 
-int
+bool
 ml_idempotency_key_valid(const char *s, size_t len)
 {
 	return s && charset_ok(s, len, "._:-", ML_IDEMPOTENCY_KEY_MAX);
@@ -1560,7 +1560,7 @@ ml_envelope_clear(struct ml_envelope *env)
 	env->nco = 0;
 }
 
-int
+bool
 ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k)
 {
 	char keyid[ML_KEYID_MAX];
@@ -1569,14 +1569,14 @@ ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k)
 
 	ml_pubkey_keyid(k, keyid);
 	if (strcmp(keyid, env->keyid) != 0)
-		return 0;
+		return false;
 	ml_dsse_pae(ML_PAYLOAD_TYPE, env->payload, env->payload_len, &pae);
 	ok = !pae.oom && ml_pubkey_verify(k, pae.data, pae.len, env->sig);
 	ml_buf_free(&pae);
 	return ok;
 }
 
-int
+bool
 ml_envelope_verify_all(const struct ml_envelope *env, const struct ml_pubkey *author,
 		       const struct ml_pubkey *co, const char **bad)
 {

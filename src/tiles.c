@@ -142,16 +142,16 @@ ml_tile_nodes(unsigned level, uint64_t size)
 	return shift >= 64 ? 0 : size >> shift;
 }
 
-int
+bool
 ml_tile_in_tree(const struct ml_tile *t, uint64_t size)
 {
 	uint64_t have = ml_tile_nodes(t->entries ? 0 : t->level, size);
 
 	if (t->width == 0 || t->width > ML_TILE_WIDTH || t->index > (UINT64_MAX >> 8))
-		return 0;
+		return false;
 	/* N*256 + W <= have, without overflow */
 	if (t->index > have / ML_TILE_WIDTH)
-		return 0;
+		return false;
 	return have - t->index * ML_TILE_WIDTH >= t->width;
 }
 

@@ -56,10 +56,10 @@ int ml_tile_format(const struct ml_tile *t, char *buf, size_t cap);
 /* Nodes the tree of the given size has at tile level L (complete subtrees
  * of height 8L): size >> 8L, 0 when 8L >= 64. */
 uint64_t ml_tile_nodes(unsigned level, uint64_t size);
-/* 1 when t lies inside the tree of the given size (a full tile: its whole
+/* True when t lies inside the tree of the given size (a full tile: its whole
  * range; a partial one: N*256 + W at most what that tree has at that
- * level), else 0. */
-int ml_tile_in_tree(const struct ml_tile *t, uint64_t size);
+ * level), else false. */
+bool ml_tile_in_tree(const struct ml_tile *t, uint64_t size);
 /* The tile (level L; entries: an entry bundle, level 0) that holds node idx
  * of level 8L in the tree of the given size, with the width that tree gives
  * it.  ML_EINPUT when that node is not in the tree. */

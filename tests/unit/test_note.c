@@ -1824,7 +1824,7 @@ try_policy(const char *s, size_t len)
 
 	if (ml_trust_parse(s, len, &p, &e) != ML_OK)
 		return;
-	if (ml_trust_check(p, &fuzz_note, why, sizeof why) == 1)
+	if (ml_trust_check(p, &fuzz_note, why, sizeof why))
 		satisfied_policies++;
 	ml_trust_free(p);
 }

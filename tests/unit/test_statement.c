@@ -1735,7 +1735,7 @@ test_envelope_roundtrip(void **state)
 	ml_pubkey_keyid(ml_seckey_public(fx->alice), keyid);
 	assert_string_equal(ev.keyid, keyid);
 	assert_non_null(strstr(ev.keyid, "alice+"));
-	assert_int_equal(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)), 1);
+	assert_true(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)));
 
 	/* The canonical form of FORMAT.md §3, byte for byte. */
 	b64p = ml_b64_encode(pl.data, pl.len);
@@ -1848,7 +1848,7 @@ test_envelope_parse_negatives(void **state)
 		snprintf(sigs, sizeof sigs, "[%s]", sig1);
 		t = env_text(p64, ML_PAYLOAD_TYPE, sigs, "");
 		assert_int_equal(ml_envelope_parse((uint8_t *)t, strlen(t), &ev, &e), ML_OK);
-		assert_int_equal(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)), 0);
+		assert_false(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)));
 		ml_envelope_clear(&ev);
 		free(t);
 	}
@@ -1975,64 +1975,64 @@ test_envelope_forgeries(void **state)
 	payload_of(&pl);
 	assert_int_equal(ml_envelope_sign(fx->alice, pl.data, pl.len, &env, &e), ML_OK);
 	assert_int_equal(ml_envelope_parse(env.data, env.len, &ev, &e), ML_OK);
-	assert_int_equal(ml_envelope_verify(&ev, alice), 1);
+	assert_true(ml_envelope_verify(&ev, alice));
 
 	/* Another key: refused. */
-	assert_int_equal(ml_envelope_verify(&ev, bob), 0);
+	assert_false(ml_envelope_verify(&ev, bob));
 
 	/* Any flipped payload byte breaks the signature. */
 	for (i = 0; i < ev.payload_len; i += 7) {
 		ev.payload[i] ^= 0x01;
-		assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+		assert_false(ml_envelope_verify(&ev, alice));
 		ev.payload[i] ^= 0x01;
 	}
 	/* A truncated payload, and an empty one. */
 	ev.payload_len--;
-	assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+	assert_false(ml_envelope_verify(&ev, alice));
 	ev.payload_len = 0;
-	assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+	assert_false(ml_envelope_verify(&ev, alice));
 	ev.payload_len = pl.len;
-	assert_int_equal(ml_envelope_verify(&ev, alice), 1);
+	assert_true(ml_envelope_verify(&ev, alice));
 	/* Flipped signature bits. */
 	for (i = 0; i < ML_SIG_LEN; i += 5) {
 		ev.sig[i] ^= 0x80;
-		assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+		assert_false(ml_envelope_verify(&ev, alice));
 		ev.sig[i] ^= 0x80;
 	}
-	assert_int_equal(ml_envelope_verify(&ev, alice), 1);
+	assert_true(ml_envelope_verify(&ev, alice));
 
 	/* The keyid names another key: refused even with the right public key. */
 	ml_pubkey_keyid(bob, bob_id);
 	memcpy(ev.keyid, bob_id, strlen(bob_id) + 1);
-	assert_int_equal(ml_envelope_verify(&ev, alice), 0);
-	assert_int_equal(ml_envelope_verify(&ev, bob), 0);
+	assert_false(ml_envelope_verify(&ev, alice));
+	assert_false(ml_envelope_verify(&ev, bob));
 	/* Same public key under another name (so another keyid): refused. */
 	ml_pubkey_keyid(alice, ev.keyid);
 	renamed = *alice;
 	snprintf(renamed.name, sizeof renamed.name, "mallory");
 	renamed.hash = ml_key_hash(renamed.name, renamed.pk);
-	assert_int_equal(ml_envelope_verify(&ev, &renamed), 0);
+	assert_false(ml_envelope_verify(&ev, &renamed));
 	/* The keyid's hash differs, the name is the same. */
 	{
 		char *plus = strrchr(ev.keyid, '+');
 		plus[1] = plus[1] == '0' ? '1' : '0';
-		assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+		assert_false(ml_envelope_verify(&ev, alice));
 	}
 
 	/* Bob signs, then claims to be alice: refused by alice's key. */
 	ml_buf_free(&env);
 	assert_int_equal(ml_envelope_sign(fx->bob, pl.data, pl.len, &env, &e), ML_OK);
 	assert_int_equal(ml_envelope_parse(env.data, env.len, &bobs, &e), ML_OK);
-	assert_int_equal(ml_envelope_verify(&bobs, bob), 1);
+	assert_true(ml_envelope_verify(&bobs, bob));
 	ml_pubkey_keyid(alice, bobs.keyid);
-	assert_int_equal(ml_envelope_verify(&bobs, alice), 0);
+	assert_false(ml_envelope_verify(&bobs, alice));
 
 	/* A signature moved to another payload. */
 	memcpy(ev.sig, bobs.sig, ML_SIG_LEN);
 	ml_pubkey_keyid(bob, ev.keyid);
-	assert_int_equal(ml_envelope_verify(&ev, bob), 1); /* same payload: fine */
+	assert_true(ml_envelope_verify(&ev, bob)); /* same payload: fine */
 	ev.payload[ev.payload_len - 2] ^= 0x20;
-	assert_int_equal(ml_envelope_verify(&ev, bob), 0);
+	assert_false(ml_envelope_verify(&ev, bob));
 
 	ml_envelope_clear(&ev);
 	ml_envelope_clear(&bobs);
@@ -2234,18 +2234,18 @@ test_envelope_countersignatures(void **state)
 	free(t);
 	/* every signature verifies, each with its own key */
 	co[0] = *bob;
-	assert_int_equal(ml_envelope_verify(&e2, alice), 1);
-	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 1);
+	assert_true(ml_envelope_verify(&e2, alice));
+	assert_true(ml_envelope_verify_all(&e2, alice, co, &which));
 	co[0] = *alice;
-	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_false(ml_envelope_verify_all(&e2, alice, co, &which));
 	assert_string_equal(which, kb);
 	co[0] = *bob;
 	e2.co[0].sig[3] ^= 1;
-	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_false(ml_envelope_verify_all(&e2, alice, co, &which));
 	assert_string_equal(which, kb);
 	e2.co[0].sig[3] ^= 1;
 	e2.sig[3] ^= 1;
-	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_false(ml_envelope_verify_all(&e2, alice, co, &which));
 	assert_string_equal(which, ka);
 	e2.sig[3] ^= 1;
 	/* a key signs once: neither the author nor bob again */
