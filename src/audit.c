@@ -1257,18 +1257,18 @@ ml_audit_deps_free(struct ml_audit_dep *rows, size_t n)
 	free(rows);
 }
 
-int
+enum ml_rc
 ml_audit_duration_parse(const char *s, int64_t *us)
 {
 	char *end;
 	long long v, mul = 1;
 
 	if (!*s || *s < '0' || *s > '9' || strlen(s) > 12)
-		return -1;
+		return ML_EINPUT;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno)
-		return -1;
+		return ML_EINPUT;
 	if (!strcmp(end, "s") || !*end)
 		mul = 1;
 	else if (!strcmp(end, "m"))
@@ -1278,11 +1278,11 @@ ml_audit_duration_parse(const char *s, int64_t *us)
 	else if (!strcmp(end, "d"))
 		mul = 86400;
 	else
-		return -1;
+		return ML_EINPUT;
 	if (v > 366LL * 86400 / mul)
-		return -1;
+		return ML_EINPUT;
 	*us = v * mul * 1000000;
-	return 0;
+	return ML_OK;
 }
 
 static int

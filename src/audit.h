@@ -145,8 +145,9 @@ int ml_audit_deps_parse(const char *name, const char *text, size_t len,
 			struct ml_audit_dep **rows, size_t *n, struct ml_err *e);
 void ml_audit_deps_free(struct ml_audit_dep *rows, size_t n);
 
-/* "90s", "30m", "1h", "2d" or plain seconds, at most 366 days, to µs. */
-int ml_audit_duration_parse(const char *s, int64_t *us);
+/* "90s", "30m", "1h", "2d" or plain seconds, at most 366 days, to µs:
+ * ML_OK, or ML_EINPUT (*us untouched). */
+enum ml_rc ml_audit_duration_parse(const char *s, int64_t *us);
 
 /* Compares rows with the view's deployment entries (docs/AUDITING.md,
  * "reconcile").  The result is a JSON object {"scope", "matched",

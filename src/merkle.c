@@ -365,7 +365,7 @@ ml_merkle_edge_init(struct ml_merkle_edge *m)
 	memset(m, 0, sizeof *m);
 }
 
-int
+enum ml_rc
 ml_merkle_edge_add(struct ml_merkle_edge *m, const uint8_t leaf[ML_SHA256_LEN],
 		   int (*done)(void *ctx, unsigned level, uint64_t index,
 			       const uint8_t hash[ML_SHA256_LEN]),
@@ -376,7 +376,7 @@ ml_merkle_edge_add(struct ml_merkle_edge *m, const uint8_t leaf[ML_SHA256_LEN],
 	int rc;
 
 	if (m->size == UINT64_MAX)
-		return -1;
+		return ML_EINPUT;
 	memcpy(cur, leaf, ML_SHA256_LEN);
 	/* Each set low bit of size is a complete subtree that the new leaf's
 	 * subtree merges with; m is written only once all callbacks agreed. */
@@ -388,7 +388,7 @@ ml_merkle_edge_add(struct ml_merkle_edge *m, const uint8_t leaf[ML_SHA256_LEN],
 	}
 	memcpy(m->nodes[level], cur, ML_SHA256_LEN);
 	m->size++;
-	return 0;
+	return ML_OK;
 }
 
 void

@@ -86,13 +86,14 @@ struct ml_merkle_edge {
 void ml_merkle_edge_init(struct ml_merkle_edge *m);
 /* Adds a leaf; for each complete subtree of level >= 1 that it completes,
  * calls done(ctx, level, index, hash) (may be NULL), lowest level first.
- * A non-zero return from done is returned at once, and m is left as it was
- * (the leaf is not added; done may already have seen lower levels).  -1
- * when m already holds UINT64_MAX leaves. */
-int ml_merkle_edge_add(struct ml_merkle_edge *m, const uint8_t leaf[ML_SHA256_LEN],
-		       int (*done)(void *ctx, unsigned level, uint64_t index,
-				   const uint8_t hash[ML_SHA256_LEN]),
-		       void *ctx);
+ * done returns ML_OK or an ML_E* code; a non-zero return is returned at
+ * once, and m is left as it was (the leaf is not added; done may already
+ * have seen lower levels).  ML_EINPUT when m already holds UINT64_MAX
+ * leaves. */
+enum ml_rc ml_merkle_edge_add(struct ml_merkle_edge *m, const uint8_t leaf[ML_SHA256_LEN],
+			      int (*done)(void *ctx, unsigned level, uint64_t index,
+					  const uint8_t hash[ML_SHA256_LEN]),
+			      void *ctx);
 /* The root of the leaves added so far. */
 void ml_merkle_edge_root(const struct ml_merkle_edge *m, uint8_t out[ML_SHA256_LEN]);
 

@@ -294,10 +294,10 @@ ml_note_sig_is(const struct ml_note_sig *s, const char *name, uint32_t hash)
 
 /* 1 when k signed n and every line by k verifies, 0 when k did not sign,
  * -1 when a line by k fails. */
-int
+enum ml_note_sig_state
 ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k)
 {
-	int found = 0;
+	enum ml_note_sig_state found = ML_NOTE_SIG_NONE;
 	size_t i;
 
 	for (i = 0; i < n->nsigs; i++) {
@@ -306,8 +306,8 @@ ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k)
 			continue;
 		if (s->sig_len != ML_SIG_LEN ||
 		    !ml_pubkey_verify(k, (const uint8_t *)n->text, n->text_len, s->sig))
-			return -1;
-		found = 1;
+			return ML_NOTE_SIG_BAD;
+		found = ML_NOTE_SIG_VALID;
 	}
 	return found;
 }
@@ -315,5 +315,5 @@ ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k)
 bool
 ml_note_verify(const struct ml_note *n, const struct ml_pubkey *k)
 {
-	return ml_note_sig_status(n, k) == 1;
+	return ml_note_sig_status(n, k) == ML_NOTE_SIG_VALID;
 }

@@ -34,11 +34,18 @@ enum ml_rc ml_note_hash_decode(const char *s, size_t len, uint8_t out[ML_SHA256_
 void ml_note_b64_append(struct ml_buf *out, const uint8_t *data, size_t len);
 /* True when the line's name and key ID are those of (name, hash). */
 bool ml_note_sig_is(const struct ml_note_sig *s, const char *name, uint32_t hash);
-/* 1 when k signed n and every line by k verifies, 0 when k did not sign,
- * -1 when a line by k fails. */
-int ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k);
-/* As ml_note_sig_status, for cosignatures by k; *ts gets the largest
- * timestamp. */
-int ml_note_cosig_status(const struct ml_note *n, const struct ml_cosig_key *k, uint64_t *ts);
+/* What a note says about one key: a verdict, neither a result code nor a
+ * yes/no (util.h). */
+enum ml_note_sig_state {
+	ML_NOTE_SIG_NONE,  /* k did not sign */
+	ML_NOTE_SIG_VALID, /* k signed and every line by k verifies */
+	ML_NOTE_SIG_BAD    /* a line by k fails */
+};
+enum ml_note_sig_state ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k);
+/* As ml_note_sig_status, for cosignatures by k (a line whose timestamp
+ * cannot be read, or out of memory, is BAD); *ts gets the largest timestamp
+ * when VALID. */
+enum ml_note_sig_state ml_note_cosig_status(const struct ml_note *n,
+					    const struct ml_cosig_key *k, uint64_t *ts);
 
 #endif

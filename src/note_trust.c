@@ -422,7 +422,8 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 	char ok[POLICY_NODES_MAX] = {0};
 	struct token t;
 	char show[200];
-	int log_ok = 0, st, expired = -1;
+	enum ml_note_sig_state st;
+	int log_ok = 0, expired = -1;
 	uint64_t ts;
 	size_t i, j, count;
 	char more[300] = "";
@@ -441,13 +442,13 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 	}
 	for (i = 0; i < p->nlogs; i++) {
 		st = ml_note_sig_status(n, &p->logs[i]);
-		if (st < 0) {
+		if (st == ML_NOTE_SIG_BAD) {
 			set_why(why, cap,
 				"the signature by log key %s+%08x does not verify",
 				p->logs[i].name, (unsigned)p->logs[i].hash);
 			return false;
 		}
-		if (st == 1 && strcmp(p->logs[i].name, cp.origin) == 0)
+		if (st == ML_NOTE_SIG_VALID && strcmp(p->logs[i].name, cp.origin) == 0)
 			log_ok = 1;
 	}
 	if (!log_ok) {
@@ -463,7 +464,7 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 		const struct policy_node *nd = &p->nodes[i];
 		if (!nd->is_group) {
 			st = ml_note_cosig_status(n, &nd->key, &ts);
-			if (st < 0) {
+			if (st == ML_NOTE_SIG_BAD) {
 				t.s = nd->name;
 				t.len = nd->name_len;
 				set_why(why, cap,
@@ -473,7 +474,7 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 			}
 			t.s = nd->name;
 			t.len = nd->name_len;
-			if (st == 1 && clk && (int64_t)ts > clk->now + clk->tolerance) {
+			if (st == ML_NOTE_SIG_VALID && clk && (int64_t)ts > clk->now + clk->tolerance) {
 				set_why(why, cap,
 					"the cosignature by witness %s is dated %llu, %lld s "
 					"in the future (the witness's clock or ours is wrong)",
@@ -481,19 +482,19 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 					(long long)((int64_t)ts - clk->now));
 				return false;
 			}
-			if (st == 1 && clk && clk->max_age > 0 &&
+			if (st == ML_NOTE_SIG_VALID && clk && clk->max_age > 0 &&
 			    (int64_t)ts < clk->now - clk->max_age) {
 				/* too old: counts as no cosignature */
 				expired = (int)i;
-				st = 0;
+				st = ML_NOTE_SIG_NONE;
 			}
-			if (st == 1 && seen) {
+			if (st == ML_NOTE_SIG_VALID && seen) {
 				seen_add(seen, tok_show(&t, show));
 				seen->nwitnesses++;
 				if (ts > seen->newest)
 					seen->newest = ts;
 			}
-			ok[i] = st == 1;
+			ok[i] = st == ML_NOTE_SIG_VALID;
 			continue;
 		}
 		for (j = 0, count = 0; j < nd->n; j++)

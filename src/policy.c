@@ -538,6 +538,7 @@ var_visible(struct comp *c, const char *name, size_t len, int *later)
 	return 0;
 }
 
+/* ml_xpath_scan's callback: ML_OK, or ML_EPOLICY with why set. */
 static int
 bind_ref(void *ctx, const struct ml_xref *r)
 {
@@ -551,7 +552,7 @@ bind_ref(void *ctx, const struct ml_xref *r)
 		if (r->plen) {
 			snprintf(c->why, sizeof c->why, "variable $%.*s:%.*s: variables have no prefix",
 				 (int)r->plen, r->prefix, (int)r->nlen, r->name);
-			return 1;
+			return ML_EPOLICY;
 		}
 		if (!var_visible(c, r->name, r->nlen, &later)) {
 			snprintf(c->why, sizeof c->why, "unknown variable $%.*s%s", (int)r->nlen,
@@ -560,17 +561,17 @@ bind_ref(void *ctx, const struct ml_xref *r)
 						  ? " (keys see only params and data)"
 						  : " (a let is visible only after its definition)")
 				       : "");
-			return 1;
+			return ML_EPOLICY;
 		}
-		return 0;
+		return ML_OK;
 	case ML_XREF_PREFIX:
 		if (!ns_uri(c->p, r->prefix, r->plen)) {
 			snprintf(c->why, sizeof c->why,
 				 "unknown namespace prefix '%.*s' (declare it with <ns>)",
 				 (int)r->plen, r->prefix);
-			return 1;
+			return ML_EPOLICY;
 		}
-		return 0;
+		return ML_OK;
 	case ML_XREF_FUNC:
 		break;
 	}
@@ -579,7 +580,7 @@ bind_ref(void *ctx, const struct ml_xref *r)
 			snprintf(c->why, sizeof c->why, "unknown function %.*s()%s", (int)r->nlen,
 				 r->name,
 				 ml_pfn_find(r->name, r->nlen) ? " (ours are in the ml: namespace)" : "");
-			return 1;
+			return ML_EPOLICY;
 		}
 	} else {
 		uri = ns_uri(c->p, r->prefix, r->plen);
@@ -587,12 +588,12 @@ bind_ref(void *ctx, const struct ml_xref *r)
 			snprintf(c->why, sizeof c->why, "unknown namespace prefix '%.*s' in %.*s:%.*s()",
 				 (int)r->plen, r->prefix, (int)r->plen, r->prefix, (int)r->nlen,
 				 r->name);
-			return 1;
+			return ML_EPOLICY;
 		}
 		if (strcmp(uri, ML_POLICY_NS) != 0 || !(f = ml_pfn_find(r->name, r->nlen))) {
 			snprintf(c->why, sizeof c->why, "unknown function %.*s:%.*s()", (int)r->plen,
 				 r->prefix, (int)r->nlen, r->name);
-			return 1;
+			return ML_EPOLICY;
 		}
 		if (name_eq("key", r->name, r->nlen)) {
 			if (c->scope == ML_XS_KEY) {
@@ -604,11 +605,11 @@ bind_ref(void *ctx, const struct ml_xref *r)
 					snprintf(c->why, sizeof c->why,
 						 "in a key, ml:key() must name an earlier key with a "
 						 "string literal");
-					return 1;
+					return ML_EPOLICY;
 				}
 				if (!(nd = realloc(k->deps, (k->ndeps + 1) * sizeof *nd))) {
 					snprintf(c->why, sizeof c->why, "out of memory");
-					return 1;
+					return ML_EPOLICY;
 				}
 				k->deps = nd;
 				k->deps[k->ndeps++] = (size_t)d;
@@ -616,14 +617,14 @@ bind_ref(void *ctx, const struct ml_xref *r)
 			if (r->arg1 && !key_exists(c->p, r->arg1, r->arg1len)) {
 				snprintf(c->why, sizeof c->why, "ml:key(): unknown key '%.*s'",
 					 (int)r->arg1len, r->arg1);
-				return 1;
+				return ML_EPOLICY;
 			}
 		}
 		if (name_eq("data", r->name, r->nlen) && r->arg1 &&
 		    !data_exists(c->p, r->arg1, r->arg1len)) {
 			snprintf(c->why, sizeof c->why, "ml:data(): unknown data '%.*s'",
 				 (int)r->arg1len, r->arg1);
-			return 1;
+			return ML_EPOLICY;
 		}
 	}
 	if (r->nargs < f->min_args || (f->max_args >= 0 && r->nargs > f->max_args)) {
@@ -638,9 +639,9 @@ bind_ref(void *ctx, const struct ml_xref *r)
 			 r->plen ? "" : "", (int)r->plen, r->prefix ? r->prefix : "",
 			 r->plen ? ":" : "", (int)r->nlen, r->name, want,
 			 strcmp(want, "1") == 0 ? "" : "s", r->nargs);
-		return 1;
+		return ML_EPOLICY;
 	}
-	return 0;
+	return ML_OK;
 }
 
 static void

@@ -140,11 +140,12 @@ struct ml_xref {
 /* Scans an XPath 1.0 expression (lexical structure of XPath 1.0 §3.7) and
  * calls cb for each variable reference, each namespace prefix of a name
  * test, and each function call (after its closing parenthesis, with its
- * argument count).  Returns 0, the first non-zero cb result, or -1 with a
- * reason in why for a lexical error (unterminated literal, unbalanced
- * brackets, stray character). */
-int ml_xpath_scan(const char *expr, int (*cb)(void *ctx, const struct ml_xref *r),
-		  void *ctx, char *why, size_t cap);
+ * argument count; cb returns ML_OK to go on, an ML_E* code to stop).
+ * Returns ML_OK, the first non-zero cb result, or ML_EPOLICY with a reason
+ * in why for a lexical error (unterminated literal, unbalanced brackets,
+ * stray character). */
+enum ml_rc ml_xpath_scan(const char *expr, int (*cb)(void *ctx, const struct ml_xref *r),
+			 void *ctx, char *why, size_t cap);
 /* The static type of an expression, as far as ml_xpath_check can tell. */
 enum ml_xtype {
 	ML_XT_UNKNOWN,

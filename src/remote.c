@@ -487,7 +487,7 @@ held_entry(struct ml_remote *r, const struct ml_tlog_proof *p, const struct ml_h
 		return rc;
 	ml_bundle_iter_init(&it, buf->body.data, buf->body.len);
 	for (i = 0; i <= p->index % ML_TILE_WIDTH; i++)
-		if (ml_bundle_next(&it, &bytes, &blen) != 1)
+		if (ml_bundle_next(&it, &bytes, &blen) != ML_OK || !bytes)
 			return ml_err_set(e, ML_EINTEGRITY, "entry bundle of entry %llu: malformed",
 					  (unsigned long long)p->index);
 	if ((rc = ml_tlog_verify_proof(&r->logkey, (const char *)resp->body.data, resp->body.len,
@@ -644,7 +644,8 @@ mirror_bundle(struct ml_remote *r, struct ml_replica *rep, uint64_t n, uint64_t 
 	const uint8_t *bytes;
 	uint8_t h[ML_SHA256_LEN], leaf[ML_SHA256_LEN];
 	size_t blen, i = 0;
-	int rc, more;
+	enum ml_rc next; /* the bundle's last answer */
+	int rc;
 
 	t.width = size - n * ML_TILE_WIDTH >= ML_TILE_WIDTH ? ML_TILE_WIDTH
 							    : (unsigned)(size - n * ML_TILE_WIDTH);
@@ -659,7 +660,7 @@ mirror_bundle(struct ml_remote *r, struct ml_replica *rep, uint64_t n, uint64_t 
 		goto out;
 	}
 	ml_bundle_iter_init(&it, bundle.body.data, bundle.body.len);
-	while ((more = ml_bundle_next(&it, &bytes, &blen)) == 1 && i < t.width) {
+	while ((next = ml_bundle_next(&it, &bytes, &blen)) == ML_OK && bytes && i < t.width) {
 		uint64_t seq = n * ML_TILE_WIDTH + i;
 		struct ml_entry en;
 		uint8_t zero = 0;
@@ -687,7 +688,7 @@ mirror_bundle(struct ml_remote *r, struct ml_replica *rep, uint64_t n, uint64_t 
 			goto out;
 		i++;
 	}
-	if (more == -1 || i != t.width || (more == 1 && i == t.width)) {
+	if (next != ML_OK || i != t.width || bytes) {
 		rc = ml_err_set(e, ML_EINTEGRITY, "entry bundle %llu: malformed or not %u entries",
 				(unsigned long long)n, t.width);
 		goto out;

@@ -242,15 +242,18 @@ ml_bundle_iter_init(struct ml_bundle_iter *it, const uint8_t *data, size_t len)
 	it->count = 0;
 }
 
-int
+enum ml_rc
 ml_bundle_next(struct ml_bundle_iter *it, const uint8_t **entry, size_t *elen)
 {
 	size_t n;
 
 	if (it->off == SIZE_MAX)
-		return -1;
-	if (it->off == it->len)
-		return 0;
+		return ML_EINPUT;
+	if (it->off == it->len) {
+		*entry = NULL;
+		*elen = 0;
+		return ML_OK;
+	}
 	if (it->len - it->off < 2 || it->count >= ML_TILE_WIDTH)
 		goto bad;
 	n = (size_t)it->data[it->off] << 8 | it->data[it->off + 1];
@@ -260,8 +263,8 @@ ml_bundle_next(struct ml_bundle_iter *it, const uint8_t **entry, size_t *elen)
 	*elen = n;
 	it->off += 2 + n;
 	it->count++;
-	return 1;
+	return ML_OK;
 bad:
 	it->off = SIZE_MAX;
-	return -1;
+	return ML_EINPUT;
 }

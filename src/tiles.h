@@ -86,9 +86,10 @@ struct ml_bundle_iter {
 	size_t count; /* entries yielded so far */
 };
 void ml_bundle_iter_init(struct ml_bundle_iter *it, const uint8_t *data, size_t len);
-/* 1 and *entry, *elen set: the next entry; 0: the bundle ended cleanly;
- * -1: malformed (a length running past the end, an empty entry, or more
- * than ML_TILE_WIDTH entries); the iterator then stays at -1. */
-int ml_bundle_next(struct ml_bundle_iter *it, const uint8_t **entry, size_t *elen);
+/* ML_OK and *entry, *elen set: the next entry, or *entry NULL (and *elen
+ * 0) when the bundle ended cleanly; ML_EINPUT: malformed (a length running
+ * past the end, an empty entry, or more than ML_TILE_WIDTH entries); the
+ * iterator then stays at ML_EINPUT. */
+enum ml_rc ml_bundle_next(struct ml_bundle_iter *it, const uint8_t **entry, size_t *elen);
 
 #endif

@@ -372,7 +372,7 @@ ml_read_file(const char *path, size_t max, char **out, size_t *outlen,
 	return ML_OK;
 }
 
-static int
+static enum ml_rc
 write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -382,11 +382,11 @@ write_all(int fd, const void *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -1;
+			return ML_EIO; /* errno says why */
 		p += n;
 		len -= (size_t)n;
 	}
-	return 0;
+	return ML_OK;
 }
 
 static void
@@ -428,31 +428,31 @@ ml_afile_open(struct ml_afile *f, const char *path, int mode, int exclusive,
 	return ML_OK;
 }
 
-static int
+static enum ml_rc
 afile_flush(struct ml_afile *f)
 {
-	if (f->used && !f->err && write_all(f->fd, f->buf, f->used) != 0)
+	if (f->used && !f->err && write_all(f->fd, f->buf, f->used) != ML_OK)
 		f->err = errno ? errno : EIO;
 	f->used = 0;
-	return f->err ? -1 : 0;
+	return f->err ? ML_EIO : ML_OK;
 }
 
-int
+enum ml_rc
 ml_afile_write(struct ml_afile *f, const void *data, size_t len)
 {
 	if (f->err)
-		return -1;
+		return ML_EIO;
 	f->len += len;
 	if (!f->buf || len >= ML_AFILE_BUF) {
-		if (afile_flush(f) || write_all(f->fd, data, len) != 0)
+		if (afile_flush(f) != ML_OK || write_all(f->fd, data, len) != ML_OK)
 			f->err = f->err ? f->err : errno ? errno : EIO;
-		return f->err ? -1 : 0;
+		return f->err ? ML_EIO : ML_OK;
 	}
 	if (f->used + len > ML_AFILE_BUF && afile_flush(f))
-		return -1;
+		return ML_EIO;
 	memcpy(f->buf + f->used, data, len);
 	f->used += len;
-	return 0;
+	return ML_OK;
 }
 
 int

@@ -125,8 +125,8 @@ int ml_write_file_atomic(const char *path, const void *data, size_t len,
 
 /* The same, written piece by piece, so that a large output is never held
  * whole: ml_afile_open creates the temporary file (path.tmp.PID, mode),
- * ml_afile_write appends (buffered; a failure is kept and reported by
- * commit), ml_afile_commit flushes, fsyncs and puts the file in place as
+ * ml_afile_write appends (buffered; ML_OK, or ML_EIO once a write failed:
+ * the failure is kept and reported by commit), ml_afile_commit flushes, fsyncs and puts the file in place as
  * ml_write_file_atomic does (exclusive: ML_EINPUT when path exists), and
  * ml_afile_abort removes the temporary file.  After open, exactly one of
  * commit or abort must be called; both release everything.  The file is
@@ -146,7 +146,7 @@ struct ml_afile {
 #define ML_AFILE_BUF ((size_t)1 << 20)
 int ml_afile_open(struct ml_afile *f, const char *path, int mode, int exclusive,
 		  struct ml_err *e);
-int ml_afile_write(struct ml_afile *f, const void *data, size_t len);
+enum ml_rc ml_afile_write(struct ml_afile *f, const void *data, size_t len);
 int ml_afile_map(struct ml_afile *f, const uint8_t **data, size_t *len, struct ml_err *e);
 int ml_afile_commit(struct ml_afile *f, struct ml_err *e);
 void ml_afile_abort(struct ml_afile *f);

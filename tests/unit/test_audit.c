@@ -291,12 +291,12 @@ test_duration(void **state)
 	assert_int_equal(ml_audit_duration_parse("1h", &us), 0);
 	assert_int_equal(us, 3600LL * 1000000);
 	assert_int_equal(ml_audit_duration_parse("366d", &us), 0);
-	assert_int_equal(ml_audit_duration_parse("367d", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("1w", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("-1h", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("h", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("99999999999999d", &us), -1);
+	assert_int_equal(ml_audit_duration_parse("367d", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("1w", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("-1h", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("h", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("99999999999999d", &us), ML_EINPUT);
 }
 
 static void

@@ -1109,7 +1109,7 @@ test_edge(void **state)
 	edge.size = UINT64_MAX;
 	snap = edge;
 	memset(&ev, 0, sizeof ev);
-	assert_int_equal(ml_merkle_edge_add(&edge, tbl[0][0], record_done, &ev), -1);
+	assert_int_equal(ml_merkle_edge_add(&edge, tbl[0][0], record_done, &ev), ML_EINPUT);
 	assert_int_equal(ev.count, 0);
 	assert_memory_equal(&edge, &snap, sizeof edge);
 }
