@@ -731,20 +731,20 @@ ml_audit_draw(const struct ml_audit_ref *refs, size_t count, const char *seed, s
 	return ML_OK;
 }
 
-static int
+static enum ml_rc
 parse_seq(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 
 	if (!*s || *s < '0' || *s > '9' || (s[0] == '0' && s[1]) || strlen(s) > 19)
-		return -1;
+		return ML_EINPUT;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (*end || errno)
-		return -1;
+		return ML_EINPUT;
 	*out = v;
-	return 0;
+	return ML_OK;
 }
 
 static enum ml_rc

@@ -517,27 +517,29 @@ passphrase_file(const char *path, char *buf, size_t cap, struct ml_err *e)
 	return ML_OK;
 }
 
-static int
+/* Reads one non-empty line from the terminal without echo.  ML_OK, or
+ * ML_EKEY when there is no terminal or no line (the caller says why). */
+static enum ml_rc
 tty_read(const char *prompt, char *buf, size_t cap)
 {
 	struct termios old, quiet;
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	size_t n = 0;
-	int ok = -1;
+	bool ok = false;
 	char ch;
 
 	if (fd < 0)
-		return -1;
+		return ML_EKEY;
 	if (write(fd, prompt, strlen(prompt)) < 0 || tcgetattr(fd, &old) != 0) {
 		close(fd);
-		return -1;
+		return ML_EKEY;
 	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	tcsetattr(fd, TCSAFLUSH, &quiet);
 	while (read(fd, &ch, 1) == 1) {
 		if (ch == '\n' || ch == '\r') {
-			ok = 0;
+			ok = true;
 			break;
 		}
 		if (n + 1 < cap)
@@ -547,9 +549,9 @@ tty_read(const char *prompt, char *buf, size_t cap)
 	ch = 0;
 	tcsetattr(fd, TCSAFLUSH, &old);
 	if (write(fd, "\n", 1) < 0)
-		ok = -1;
+		ok = false;
 	close(fd);
-	return ok == 0 && n > 0 ? 0 : -1;
+	return ok && n > 0 ? ML_OK : ML_EKEY;
 }
 
 enum ml_rc
@@ -564,14 +566,14 @@ cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
 		f = getenv("MLLEDGER_PASSPHRASE_FILE");
 	if (f && *f)
 		return passphrase_file(f, buf, cap, e);
-	if (tty_read(prompt, buf, cap) != 0)
+	if (tty_read(prompt, buf, cap) != ML_OK)
 		return ml_err_set(e, ML_EKEY, "no passphrase: give --passphrase-file F or set "
 				  "MLLEDGER_PASSPHRASE_FILE");
 	if (!confirm)
 		return ML_OK;
 	if (!(again = sodium_malloc(cap)))
 		return ml_err_set(e, ML_EIO, "out of memory");
-	ok = tty_read("Repeat passphrase: ", again, cap) == 0 && !strcmp(again, buf);
+	ok = tty_read("Repeat passphrase: ", again, cap) == ML_OK && !strcmp(again, buf);
 	sodium_free(again);
 	if (!ok)
 		return ml_err_set(e, ML_EKEY, "the passphrases differ");

@@ -506,9 +506,9 @@ validate_separation(json_t *doc, struct ml_err *e)
 	return ML_OK;
 }
 
-/* The tables of a validated, defaults-filled document.  -1 when out of
+/* The tables of a validated, defaults-filled document.  ML_EIO when out of
  * memory. */
-static int
+static enum ml_rc
 index_doc(struct ml_governance *g)
 {
 	json_t *props = json_object_get(g->doc, "properties"), *x, *kind;
@@ -546,13 +546,13 @@ index_doc(struct ml_governance *g)
 	}
 	if (json_object_size(props) &&
 	    !(g->props = calloc(json_object_size(props), sizeof *g->props)))
-		return -1;
+		return ML_EIO;
 	json_object_foreach(props, k, x) {
 		g->props[g->nprops].name = k;
 		g->props[g->nprops].type = json_string_value(json_object_get(x, "type"));
 		g->props[g->nprops++].values = json_object_get(x, "values");
 	}
-	return 0;
+	return ML_OK;
 }
 
 static const struct gov_role *

@@ -39,7 +39,8 @@ struct ml_seckey; /* opaque; secret bytes in sodium_malloc memory */
 
 /* Supplies a passphrase for an encrypted key.  Writes a NUL-terminated
  * passphrase into buf (cap bytes, sodium_malloc'd by the caller) and returns
- * 0, or returns -1 when none can be had.  `path` names the key file. */
+ * ML_OK, or an ML_E* code (ML_EKEY) when none can be had.  `path` names the
+ * key file. */
 typedef int (*ml_passphrase_fn)(void *ctx, const char *path, char *buf, size_t cap);
 
 /* True when name is a valid C2SP key name: non-empty, at most

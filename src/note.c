@@ -121,8 +121,8 @@ ml_note_clear(struct ml_note *n)
 }
 
 /* Parses one signature line (without '\n') into s, copying the name and the
- * decoded signature to *arena (advanced).  Returns 0, or -1 with *why. */
-static int
+ * decoded signature to *arena (advanced).  ML_OK, or ML_EINPUT with *why. */
+static enum ml_rc
 parse_sig_line(const char *line, size_t len, char **arena, struct ml_note_sig *s,
 	       const char **why)
 {
@@ -132,29 +132,29 @@ parse_sig_line(const char *line, size_t len, char **arena, struct ml_note_sig *s
 
 	if (len < SIG_PREFIX_LEN || memcmp(line, SIG_PREFIX, SIG_PREFIX_LEN) != 0) {
 		*why = "does not start with an em dash (U+2014) and a space";
-		return -1;
+		return ML_EINPUT;
 	}
 	name = line + SIG_PREFIX_LEN;
 	sp = memchr(name, ' ', len - SIG_PREFIX_LEN);
 	if (!sp) {
 		*why = "has no space between key name and signature";
-		return -1;
+		return ML_EINPUT;
 	}
 	name_len = (size_t)(sp - name);
 	b64 = sp + 1;
 	b64_len = len - SIG_PREFIX_LEN - name_len - 1;
 	if (!key_name_ok(name, name_len)) {
 		*why = "has an empty key name or one holding a space or '+'";
-		return -1;
+		return ML_EINPUT;
 	}
 	if (b64_len == 0 || ml_b64_decode(b64, b64_len, &raw, &raw_len) != 0) {
 		*why = "has a signature that is not standard padded base64";
-		return -1;
+		return ML_EINPUT;
 	}
 	if (raw_len < 5) {
 		free(raw);
 		*why = "has a signature shorter than its 4-byte key ID plus one byte";
-		return -1;
+		return ML_EINPUT;
 	}
 	s->name = *arena;
 	memcpy(*arena, name, name_len);
@@ -169,7 +169,7 @@ parse_sig_line(const char *line, size_t len, char **arena, struct ml_note_sig *s
 	s->line = line;
 	s->line_len = len;
 	free(raw);
-	return 0;
+	return ML_OK;
 }
 
 int

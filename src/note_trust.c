@@ -83,8 +83,8 @@ find_node(const struct ml_trust *p, const struct token *t)
 	return -1;
 }
 
-/* Checks a new witness or group name; returns 0 or sets e. */
-static int
+/* Checks a new witness or group name: ML_OK, or ML_EINPUT with e set. */
+static enum ml_rc
 new_name_ok(const struct ml_trust *p, const struct token *t, size_t lineno,
 	    struct ml_err *e)
 {
@@ -93,18 +93,18 @@ new_name_ok(const struct ml_trust *p, const struct token *t, size_t lineno,
 	if (t->len > ML_TRUST_NAME_MAX) {
 		ml_err_set(e, ML_EINPUT, "line %zu: name longer than %d bytes", lineno,
 			   ML_TRUST_NAME_MAX);
-		return -1;
+		return ML_EINPUT;
 	}
 	if (tok_is(t, "none")) {
 		ml_err_set(e, ML_EINPUT, "line %zu: \"none\" is predefined", lineno);
-		return -1;
+		return ML_EINPUT;
 	}
 	if (find_node(p, t) >= 0) {
 		ml_err_set(e, ML_EINPUT, "line %zu: duplicate name %s", lineno,
 			   tok_show(t, show));
-		return -1;
+		return ML_EINPUT;
 	}
-	return 0;
+	return ML_OK;
 }
 
 static int

@@ -91,7 +91,7 @@ split_resolve(const char *p, struct ident *id)
 		id->dir[0] = '\0';
 }
 
-static int
+static enum ml_rc
 resolve(const char *path, struct ident *id)
 {
 	char buf[PATH_MAX], real[PATH_MAX];
@@ -99,7 +99,7 @@ resolve(const char *path, struct ident *id)
 
 	memset(id, 0, sizeof *id);
 	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return -1;
+		return ML_EIO;
 	n = strlen(buf);
 	while (n > 1 && buf[n - 1] == '/')
 		buf[--n] = '\0';
@@ -112,7 +112,7 @@ resolve(const char *path, struct ident *id)
 		else
 			id->dir[0] = '\0';
 	}
-	return 0;
+	return ML_OK;
 }
 
 static int

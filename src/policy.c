@@ -393,7 +393,7 @@ child_text(xmlNodePtr n, const char *name)
 }
 
 /* Splits a space-separated attribute into a malloc'd array of strings. */
-static int
+static enum ml_rc
 split_words(const char *s, char ***out, size_t *n)
 {
 	char **v = NULL;
@@ -417,14 +417,14 @@ split_words(const char *s, char ***out, size_t *n)
 			while (k)
 				free(v[--k]);
 			free(v);
-			return -1;
+			return ML_EIO;
 		}
 		v = nv;
 		k++;
 	}
 	*out = v;
 	*n = k;
-	return 0;
+	return ML_OK;
 }
 
 static void
@@ -782,7 +782,7 @@ name_taken(struct comp *c, const char *name)
 
 /* ---- params ------------------------------------------------------------ */
 
-static int
+static enum ml_rc
 parse_type(const char *s, enum ml_ptype *t)
 {
 	static const char *const names[] = {"string", "number", "boolean", "list", "date"};
@@ -790,19 +790,19 @@ parse_type(const char *s, enum ml_ptype *t)
 
 	if (!s) {
 		*t = ML_PT_STRING;
-		return 0;
+		return ML_OK;
 	}
 	for (i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(s, names[i]) == 0) {
 			*t = (enum ml_ptype)i;
-			return 0;
+			return ML_OK;
 		}
-	return -1;
+	return ML_EPOLICY;
 }
 
 /* Checks value against param q's type and allowed values; on success
  * *obj is the XPath value to bind.  why says what is wrong. */
-static int
+static enum ml_rc
 param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj, char *why,
 	    size_t cap)
 {
@@ -817,7 +817,7 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 		d = strtod(value, &end);
 		if (!*value || *end || errno || !isfinite(d)) {
 			snprintf(why, cap, "'%.64s' is not a number", value);
-			return -1;
+			return ML_EPOLICY;
 		}
 		o = xmlXPathNewFloat(d);
 		break;
@@ -825,14 +825,14 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 	case ML_PT_BOOLEAN:
 		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
 			snprintf(why, cap, "'%.64s' is not true or false", value);
-			return -1;
+			return ML_EPOLICY;
 		}
 		o = xmlXPathNewBoolean(value[0] == 't');
 		break;
 	case ML_PT_DATE:
 		if (ml_time_parse(value, &us) != 0) {
 			snprintf(why, cap, "'%.64s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", value);
-			return -1;
+			return ML_EPOLICY;
 		}
 		o = xmlXPathNewString((const xmlChar *)value);
 		break;
@@ -843,7 +843,7 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 			int bad = 0;
 			if (!copy) {
 				snprintf(why, cap, "out of memory");
-				return -1;
+				return ML_EPOLICY;
 			}
 			if (q->type == ML_PT_STRING) {
 				bad = !has_word(q->values, q->nvalues, value);
@@ -868,7 +868,7 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 				snprintf(why, cap, "'%.64s' is not one of %.160s", value,
 					 b.data ? (const char *)b.data : "");
 				ml_buf_free(&b);
-				return -1;
+				return ML_EPOLICY;
 			}
 		}
 		o = xmlXPathNewString((const xmlChar *)value);
@@ -876,10 +876,10 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 	}
 	if (!o) {
 		snprintf(why, cap, "out of memory");
-		return -1;
+		return ML_EPOLICY;
 	}
 	*obj = o;
-	return 0;
+	return ML_OK;
 }
 
 static int

@@ -25,21 +25,22 @@ state(xmlXPathParserContextPtr ctxt)
 	return ctxt->context->userData;
 }
 
-/* Charges n operations; 0, or -1 (and the error set) past the limit. */
-static int
+/* Charges n operations; ML_OK, or ML_EPOLICY (and the error set) past the
+ * limit. */
+static enum ml_rc
 charge(xmlXPathParserContextPtr ctxt, size_t n)
 {
 	xmlXPathContextPtr x = ctxt->context;
 
 	if (x->opLimit == 0)
-		return 0;
+		return ML_OK;
 	if (n > x->opLimit || x->opCount > x->opLimit - n) {
 		x->opCount = x->opLimit;
 		xmlXPathErr(ctxt, XPATH_OP_LIMIT_EXCEEDED);
-		return -1;
+		return ML_EPOLICY;
 	}
 	x->opCount += n;
-	return 0;
+	return ML_OK;
 }
 
 /* Pushes a function's result.  NULL (an allocation that failed) fails the

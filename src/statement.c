@@ -284,17 +284,17 @@ check_string_in(json_t *v, const char *const *set, const char *what, struct ml_e
 }
 
 /* A JSON string of 64 lowercase hex digits; decodes into out. */
-static int
+static enum ml_rc
 hex64(json_t *h, uint8_t out[ML_SHA256_LEN])
 {
 	const char *p = json_string_value(h);
 
 	if (!p || json_string_length(h) != 64 || ml_hex_decode(p, 64, out, ML_SHA256_LEN))
-		return -1;
+		return ML_EINPUT;
 	for (; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
-			return -1;
-	return 0;
+			return ML_EINPUT;
+	return ML_OK;
 }
 
 static int
@@ -966,7 +966,7 @@ check_subject(struct ml_statement *s, struct ml_err *e)
 	return ML_OK;
 }
 
-static int
+static enum ml_rc
 kind_of_type(const char *type, enum ml_kind *k)
 {
 	int i;
@@ -974,9 +974,9 @@ kind_of_type(const char *type, enum ml_kind *k)
 	for (i = 0; i < ML_KIND_COUNT; i++)
 		if (strcmp(type, predicate_types[i]) == 0) {
 			*k = (enum ml_kind)i;
-			return 0;
+			return ML_OK;
 		}
-	return -1;
+	return ML_EINPUT;
 }
 
 int
@@ -1139,7 +1139,7 @@ cmp_str(const void *a, const void *b)
 
 /* An object whose values are strings or such objects, in JCS form: members
  * sorted by name (ASCII names: bytewise), no white space. */
-static int
+static enum ml_rc
 jcs_object(struct ml_buf *b, json_t *o, int depth)
 {
 	const char *names[16], *k;
@@ -1147,7 +1147,7 @@ jcs_object(struct ml_buf *b, json_t *o, int depth)
 	size_t n = 0, i;
 
 	if (!json_is_object(o) || json_object_size(o) > 16 || depth > 2)
-		return -1;
+		return ML_EINPUT;
 	json_object_foreach(o, k, v)
 		names[n++] = k;
 	qsort(names, n, sizeof names[0], cmp_str);
@@ -1161,10 +1161,10 @@ jcs_object(struct ml_buf *b, json_t *o, int depth)
 		if (json_is_string(v))
 			jcs_string(b, json_string_value(v), json_string_length(v));
 		else if (jcs_object(b, v, depth + 1) != 0)
-			return -1;
+			return ML_EINPUT;
 	}
 	ml_buf_append(b, "}", 1);
-	return 0;
+	return ML_OK;
 }
 
 int
@@ -1384,18 +1384,19 @@ keyid_valid(const char *id)
 	return charset_ok(id, (size_t)(plus - id), "._/:-", 128);
 }
 
-/* keyid and sig of a signature into *out, keyid validated.  0 or -1. */
-static int
+/* keyid and sig of a signature into *out, keyid validated.  ML_OK or
+ * ML_EINPUT. */
+static enum ml_rc
 take_sig(const char *kid, size_t kidlen, const char *sig, size_t siglen,
 	 struct ml_envelope_sig *out)
 {
 	if (kidlen == 0 || kidlen >= ML_KEYID_MAX)
-		return -1;
+		return ML_EINPUT;
 	memcpy(out->keyid, kid, kidlen);
 	out->keyid[kidlen] = '\0';
 	if (!keyid_valid(out->keyid) || ml_b64_decode_exact(sig, siglen, out->sig, ML_SIG_LEN) != 0)
-		return -1;
-	return 0;
+		return ML_EINPUT;
+	return ML_OK;
 }
 
 /* Publishes sigs[0..n) into env: the first as the author's, the rest as

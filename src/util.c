@@ -149,14 +149,14 @@ b64val(unsigned char c)
 
 /* Decodes into out (room for 3*inlen/4 bytes).  Rejects non-canonical
  * padding bits so that every byte string has exactly one encoding. */
-static int
+static enum ml_rc
 b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 {
 	size_t i, o = 0, pad = 0;
 
 	pthread_once(&b64_once, b64_init);
 	if (inlen % 4)
-		return -1;
+		return ML_EINPUT;
 	if (inlen >= 1 && in[inlen - 1] == '=')
 		pad++;
 	if (inlen >= 2 && in[inlen - 2] == '=')
@@ -167,13 +167,13 @@ b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 		for (k = 0; k < 4; k++) {
 			if (last && k >= 4 - (int)pad) {
 				if (in[i + k] != '=')
-					return -1;
+					return ML_EINPUT;
 				v[k] = 0;
 				continue;
 			}
 			v[k] = b64val((unsigned char)in[i + k]);
 			if (v[k] < 0)
-				return -1;
+				return ML_EINPUT;
 		}
 		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
 			     (uint32_t)v[2] << 6 | (uint32_t)v[3];
@@ -181,14 +181,14 @@ b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 		if (!(last && pad == 2))
 			out[o++] = (uint8_t)(w >> 8);
 		else if (w & 0xffff)
-			return -1;
+			return ML_EINPUT;
 		if (!(last && pad >= 1))
 			out[o++] = (uint8_t)w;
 		else if (pad == 1 && (w & 0xff))
-			return -1;
+			return ML_EINPUT;
 	}
 	*outlen = o;
-	return 0;
+	return ML_OK;
 }
 
 enum ml_rc
@@ -668,18 +668,18 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static int
+static enum ml_rc
 digits(const char *s, int n, int *out)
 {
 	int v = 0, i;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return -1;
+			return ML_EINPUT;
 		v = v * 10 + (s[i] - '0');
 	}
 	*out = v;
-	return 0;
+	return ML_OK;
 }
 
 enum ml_rc
