@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "retry.h"
 #include "statement.h"
 
 #define T0 "2026-01-02T03:04:05Z"
@@ -173,6 +174,61 @@ test_kinds(void **state)
 	assert_int_equal(ml_kind_parse("key_enrollment", &k), ML_EINPUT);
 	assert_int_equal(ml_kind_parse("?", &k), ML_EINPUT);
 	assert_int_equal(k, ML_KIND_MODEL); /* untouched */
+}
+
+/* A recorded policy's uri "mlledger:seq/N": ML_OK and N, else ML_EINPUT. */
+static void
+test_policy_uri_seq(void **state)
+{
+	uint64_t seq = 0;
+
+	(void)state;
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/0", &seq), ML_OK);
+	assert_true(seq == 0);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/4096", &seq), ML_OK);
+	assert_true(seq == 4096);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/9999999999999999999", &seq), ML_OK);
+	assert_true(seq == 9999999999999999999ULL);
+
+	seq = 5;
+	assert_int_equal(ml_policy_uri_seq(NULL, &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/01", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/-1", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/1x", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/10000000000000000000", &seq),
+			 ML_EINPUT); /* 20 digits */
+	assert_int_equal(ml_policy_uri_seq("MLLEDGER:seq/1", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("file:policy.xml", &seq), ML_EINPUT);
+	assert_true(seq == 5); /* untouched */
+}
+
+/* retry.h: the same statement but for predicate.time is a retry. */
+static void
+test_retry_same_content(void **state)
+{
+	json_t *a = json_pack("{s:s, s:{s:s, s:i}}", "subject", "m@1", "predicate", "time",
+			      "2026-01-01T00:00:00Z", "n", 1);
+	json_t *b = json_pack("{s:s, s:{s:s, s:i}}", "subject", "m@1", "predicate", "time",
+			      "2026-02-02T00:00:00Z", "n", 1);
+	json_t *c = json_pack("{s:s, s:{s:s, s:i}}", "subject", "m@1", "predicate", "time",
+			      "2026-01-01T00:00:00Z", "n", 2);
+	bool same = false;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(ml_retry_same_content(a, b, &same), ML_OK);
+	assert_true(same);
+	assert_int_equal(ml_retry_same_content(a, c, &same), ML_OK);
+	assert_false(same);
+	assert_int_equal(ml_retry_same_content(b, b, &same), ML_OK);
+	assert_true(same);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
 }
 
 /* ---- DSSE PAE ------------------------------------------------------------ */
@@ -2298,6 +2354,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ref_split),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_policy_uri_seq),
+		cmocka_unit_test(test_retry_same_content),
 		cmocka_unit_test(test_report_members),
 		cmocka_unit_test(test_dsse_pae),
 		cmocka_unit_test(test_roundtrip_all_kinds),
