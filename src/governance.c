@@ -781,7 +781,7 @@ ml_governance_unit(const struct ml_governance *g, const char *metric)
 		json_object_get(json_object_get(g->doc, "metrics"), metric), "unit"));
 }
 
-int
+bool
 ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gate_req *out)
 {
 	size_t i, j;
@@ -794,9 +794,9 @@ ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gat
 		for (j = 0; j < out->n; j++)
 			out->policies[j] = json_string_value(json_array_get(g->gates[i].policies, j));
 		out->max_age_us = g->gates[i].max_age_s * 1000000LL;
-		return 1;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 bool
@@ -810,13 +810,13 @@ ml_governance_dual(const struct ml_governance *g, enum ml_kind k, int *signers,
 	return k == ML_KIND_COUNT || (g->dual_kinds >> k & 1u);
 }
 
-int
+bool
 ml_governance_separation(const struct ml_governance *g, size_t i, const char **a,
 			 const char **b)
 {
 	if (i >= g->nsep)
-		return 0;
+		return false;
 	*a = g->sep[i][0];
 	*b = g->sep[i][1];
-	return 1;
+	return true;
 }

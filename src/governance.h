@@ -76,9 +76,9 @@ struct ml_gate_req {
 	int64_t max_age_us;
 };
 
-/* 1 and *out filled when g requires a decision before a deployment to env;
- * 0 (and *out zeroed) when it does not. */
-int ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gate_req *out);
+/* True and *out filled when g requires a decision before a deployment to
+ * env; false (and *out zeroed) when it does not. */
+bool ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gate_req *out);
 
 /* The member of set (n strings) within edit distance 2 of word and closest
  * to it, or NULL.  For "did you mean" hints. */
@@ -90,9 +90,9 @@ const char *ml_suggest(const char *word, const char *const *set, size_t n);
  * document declares dualControl at all (and fills *signers and *role). */
 bool ml_governance_dual(const struct ml_governance *g, enum ml_kind k, int *signers,
 		        const char **role);
-/* separation (FORMAT.md §2): 1 and the i-th pair of roles no person may
- * hold both of (borrowed), or 0 when there is no pair i. */
-int ml_governance_separation(const struct ml_governance *g, size_t i, const char **a,
-			     const char **b);
+/* separation (FORMAT.md §2): true and the i-th pair of roles no person may
+ * hold both of (borrowed), or false when there is no pair i. */
+bool ml_governance_separation(const struct ml_governance *g, size_t i, const char **a,
+			      const char **b);
 
 #endif

@@ -161,9 +161,9 @@ on_header(char *data, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-/* Sets up the handle for one request to url.  -1 when libcurl refuses an
- * option (the caller fails). */
-static int
+/* Sets up the handle for one request to url.  ML_EIO when libcurl refuses
+ * an option (the caller fails). */
+static enum ml_rc
 setup(struct ml_http *h, const char *url, struct xfer *x)
 {
 	CURL *c = h->curl;
@@ -184,7 +184,7 @@ setup(struct ml_http *h, const char *url, struct xfer *x)
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
 		(h->cainfo && curl_easy_setopt(c, CURLOPT_CAINFO, h->cainfo) != CURLE_OK))
-		       ? -1 : 0;
+		       ? ML_EIO : ML_OK;
 }
 
 /* Runs the request set up on h; fills *r on success. */

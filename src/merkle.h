@@ -21,8 +21,9 @@
 
 /* Returns the hash of complete subtree (level, index) into out; ML_OK on
  * success, an ML_E* code on failure (which the caller's ctx explains; any
- * non-zero return counts as failure and the builders below return ML_EIO).  The functions below only ask for subtrees
- * that lie wholly inside the tree or range they were given. */
+ * non-zero return counts as failure and the builders below return ML_EIO).
+ * The functions below only ask for subtrees that lie wholly inside the tree
+ * or range they were given. */
 typedef int (*ml_node_fn)(void *ctx, unsigned level, uint64_t index,
 			  uint8_t out[ML_SHA256_LEN]);
 
@@ -66,9 +67,9 @@ enum ml_rc ml_merkle_consistency(ml_node_fn get, void *ctx, uint64_t m, uint64_t
 bool ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 			        uint64_t n, const uint8_t proof[][ML_SHA256_LEN], size_t len,
 			        const uint8_t root[ML_SHA256_LEN]);
-/* RFC 9162 §2.1.4.2: true when proof shows that the tree (m, root_m) is a prefix
- * of (n, root_n), else false (also for m > n).  m == n (0 included): valid only
- * with an empty proof and equal roots; otherwise m == 0: valid only with an
+/* RFC 9162 §2.1.4.2: true when proof shows that the tree (m, root_m) is a
+ * prefix of (n, root_n), else false (also for m > n).  m == n (0 included):
+ * valid only with an empty proof and equal roots; otherwise m == 0: valid only with an
  * empty proof, whatever root_m is (the empty tree is a prefix of every tree;
  * as transparency-dev/merkle does).  The sizes are bound only as for
  * inclusion: pair the roots with their signed sizes. */

@@ -55,7 +55,7 @@ int ml_cosign(const struct ml_seckey *witness, const char *note, size_t len,
 	      uint64_t timestamp, struct ml_buf *out, struct ml_err *e);
 /* True when n carries a valid cosignature by k, and then writes its timestamp
  * (the largest, if k signed more than one line; timestamp may be NULL); else
- * 0.  As with ml_note_verify, every line with k's name and key ID must
+ * false.  As with ml_note_verify, every line with k's name and key ID must
  * verify. */
 bool ml_cosig_verify(const struct ml_note *n, const struct ml_cosig_key *k,
 		     uint64_t *timestamp);

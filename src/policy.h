@@ -106,7 +106,8 @@ int ml_policyset_rule_line(const struct ml_policyset *p, size_t i);
 /* The value of the number param name (its default or override): ML_OK and
  * *out set, or ML_EPOLICY when p declares no such param or it is not a
  * number. */
-enum ml_rc ml_policyset_param_number(const struct ml_policyset *p, const char *name, double *out);
+enum ml_rc ml_policyset_param_number(const struct ml_policyset *p, const char *name,
+				      double *out);
 /* The params in declaration order: n, name of param i, and the text of its
  * bound value (XPath string() of it; malloc'd, NULL when out of memory). */
 size_t ml_policyset_param_count(const struct ml_policyset *p);

@@ -933,14 +933,15 @@ roles_ok(const struct ml_prule *r, const char *roles)
 	return 0;
 }
 
-static int
+/* Marks f waived by w.  ML_OK, or ML_EIO (out of memory). */
+static enum ml_rc
 set_waiver(struct ml_finding *f, const struct waiver *w)
 {
 	f->waiver_seq = w->seq;
 	return (f->waiver_by = strdup(w->author)) && (f->waiver_reason = strdup(w->reason)) &&
 		       (f->waiver_expires = strdup(w->expires))
-		       ? 0
-		       : -1;
+		       ? ML_OK
+		       : ML_EIO;
 }
 
 /* Applies the waivers to the failed findings. */

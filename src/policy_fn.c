@@ -127,7 +127,7 @@ in_list(const char *list, const char *item)
 	return 0;
 }
 
-int
+bool
 ml_pnode_seq(xmlNodePtr n, long long *seq)
 {
 	if (n && n->type == XML_ATTRIBUTE_NODE)
@@ -141,11 +141,11 @@ ml_pnode_seq(xmlNodePtr n, long long *seq)
 			xmlFree(v);
 			if (ok) {
 				*seq = x;
-				return 1;
+				return true;
 			}
 		}
 	}
-	return 0;
+	return false;
 }
 
 /* ml:key(name, value): the nodes key name maps value to; a node-set value

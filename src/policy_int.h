@@ -207,7 +207,7 @@ void ml_peval_detail(struct ml_peval *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The nearest ancestor-or-self element of n with a seq attribute: its value
- * in *seq, and 1; or 0 when none. */
-int ml_pnode_seq(xmlNodePtr n, long long *seq);
+ * in *seq, and true; or false when none. */
+bool ml_pnode_seq(xmlNodePtr n, long long *seq);
 
 #endif

@@ -145,14 +145,15 @@ oom(struct run *t)
 	return ml_err_set(t->e, ML_EIO, "out of memory");
 }
 
-/* path relative to the test file's folder, unless absolute. */
-static int
+/* path relative to the test file's folder, unless absolute.  ML_OK, or
+ * ML_EINPUT when it does not fit in cap. */
+static enum ml_rc
 resolve_path(struct run *t, const char *rel, char *out, size_t cap)
 {
 	int n = rel[0] == '/' || !strcmp(t->dir, ".") ? snprintf(out, cap, "%s", rel)
 						      : snprintf(out, cap, "%s/%s", t->dir, rel);
 
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
+	return n < 0 || (size_t)n >= cap ? ML_EINPUT : ML_OK;
 }
 
 enum ml_rc

@@ -399,13 +399,13 @@ ml_live_is(const struct ml_live_mark *m)
 	return m->deployed >= 0 && m->deployed > m->retired;
 }
 
-int
+bool
 ml_live_pick(struct ml_live_mark *best, const struct ml_live_mark *m)
 {
 	if (!ml_live_is(m) || m->deployed <= best->deployed)
-		return 0;
+		return false;
 	*best = *m;
-	return 1;
+	return true;
 }
 
 /* Whether the version was deployed in env and not retired there since. */

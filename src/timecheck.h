@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "util.h"
+
 #define ML_TIMECHECK_PAST_US (24LL * 3600 * 1000000)  /* 24 hours */
 #define ML_TIMECHECK_BURST_MIN 50
 #define ML_TIMECHECK_BURST_GAP_US 1000000LL            /* 1 second */

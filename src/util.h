@@ -29,9 +29,15 @@
  *    mistaken for success, and the code can travel up to the exit status
  *    unchanged.  (Many older fallible functions are declared `int`; they
  *    return the same codes.)
- *  - A pure yes/no question (is it valid? does it match?) returns bool,
- *    named as a question (..._valid, ..._is_..., ..._ok), so it cannot be
- *    confused with a result code: true means yes.
+ *  - A pure yes/no question (is it valid? does it match? did it verify?)
+ *    returns bool, named as a question (..._valid, ..._is_..., ..._ok,
+ *    ..._verify), so it cannot be confused with a result code: true = yes.
+ *  - An answer with more than two values is a named enum (note_int.h's
+ *    ml_note_sig_state), or ML_OK plus a bool out-parameter ("found",
+ *    "held"); never 1/0/-1.
+ *  - Callbacks handed to walkers return int holding ML_OK or an ML_E* code
+ *    (non-zero stops the walk and comes back), so their pointer types stay
+ *    plain int.
  *  - -1 is only ever a value (a seq, an index, "none"), never an error. */
 
 /* Result codes double as the process exit codes documented in README.md. */
@@ -126,8 +132,9 @@ int ml_write_file_atomic(const char *path, const void *data, size_t len,
 /* The same, written piece by piece, so that a large output is never held
  * whole: ml_afile_open creates the temporary file (path.tmp.PID, mode),
  * ml_afile_write appends (buffered; ML_OK, or ML_EIO once a write failed:
- * the failure is kept and reported by commit), ml_afile_commit flushes, fsyncs and puts the file in place as
- * ml_write_file_atomic does (exclusive: ML_EINPUT when path exists), and
+ * the failure is kept and reported by commit), ml_afile_commit flushes,
+ * fsyncs and puts the file in place as ml_write_file_atomic does
+ * (exclusive: ML_EINPUT when path exists), and
  * ml_afile_abort removes the temporary file.  After open, exactly one of
  * commit or abort must be called; both release everything.  The file is
  * opened read-write: ml_afile_map maps what was written so far (flushed)

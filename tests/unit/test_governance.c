@@ -202,7 +202,7 @@ test_dual_control_members(void **state)
 	(void)state;
 	assert_non_null(d);
 	assert_false(ml_governance_dual(d, ML_KIND_COUNT, &k, &role));
-	assert_int_equal(ml_governance_separation(d, 0, &a, &b), 0);
+	assert_false(ml_governance_separation(d, 0, &a, &b));
 	ml_err_clear(&e);
 	assert_int_equal(ml_governance_parse(doc, strlen(doc), &g, &e), ML_OK);
 	assert_true(ml_governance_dual(g, ML_KIND_COUNT, &k, &role));
@@ -212,12 +212,12 @@ test_dual_control_members(void **state)
 	assert_true(ml_governance_dual(g, ML_KIND_GOVERNANCE, &k, &role));
 	assert_false(ml_governance_dual(g, ML_KIND_KEY_REVOCATION, &k, &role));
 	assert_false(ml_governance_dual(g, ML_KIND_MODEL, &k, &role));
-	assert_int_equal(ml_governance_separation(g, 0, &a, &b), 1);
+	assert_true(ml_governance_separation(g, 0, &a, &b));
 	assert_string_equal(a, "admin");
 	assert_string_equal(b, "approver");
-	assert_int_equal(ml_governance_separation(g, 1, &a, &b), 1);
+	assert_true(ml_governance_separation(g, 1, &a, &b));
 	assert_string_equal(b, "validator");
-	assert_int_equal(ml_governance_separation(g, 2, &a, &b), 0);
+	assert_false(ml_governance_separation(g, 2, &a, &b));
 	ml_governance_free(g);
 	ml_governance_free(d);
 }
