@@ -238,7 +238,7 @@ name_list_free(struct name_list *l)
 }
 
 /* Takes ownership of s (freed on failure). */
-static int
+static enum ml_rc
 name_list_add(struct name_list *l, char *s)
 {
 	if (l->n == l->cap) {
@@ -246,13 +246,13 @@ name_list_add(struct name_list *l, char *s)
 		char **v = realloc(l->v, cap * sizeof *v);
 		if (!v) {
 			free(s);
-			return -1;
+			return ML_EIO;
 		}
 		l->v = v;
 		l->cap = cap;
 	}
 	l->v[l->n++] = s;
-	return 0;
+	return ML_OK;
 }
 
 /* Lists the regular files below root/rel (rel "" for the root itself) into

@@ -116,7 +116,7 @@ ml_audit_root(const struct ml_audit *a)
 	return a->root;
 }
 
-int
+bool
 ml_audit_verified(const struct ml_audit *a, const char **why)
 {
 	if (why)
@@ -385,10 +385,11 @@ ml_audit_csv_free(char **cells, size_t n)
 		free(cells[i]);
 }
 
-int
+enum ml_rc
 ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells, size_t cap,
 		    size_t *ncells, size_t *lines, const char **why)
 {
+	enum ml_rc rc = ML_EINPUT; /* ML_EIO once out of memory */
 	size_t i = *pos, n = 0, nl = 0;
 	struct ml_buf cell = {0};
 	int done = 0;
@@ -450,6 +451,7 @@ ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells, siz
 		ml_buf_append(&cell, "", 1);
 		if (cell.oom || !(cells[n] = strdup((const char *)cell.data))) {
 			*why = "out of memory";
+			rc = ML_EIO;
 			goto fail;
 		}
 		n++;
@@ -469,11 +471,11 @@ ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells, siz
 	*pos = i;
 	*ncells = n;
 	*lines = nl;
-	return 0;
+	return ML_OK;
 fail:
 	ml_buf_free(&cell);
 	ml_audit_csv_free(cells, n);
-	return -1;
+	return rc;
 }
 
 /* ---- populations ---------------------------------------------------------- */
@@ -654,17 +656,17 @@ ml_audit_population(const struct ml_audit *a, uint32_t mask, int64_t from_us, in
 
 /* ---- sampling --------------------------------------------------------------- */
 
-int
+bool
 ml_audit_seed_valid(const char *seed)
 {
 	size_t n = strlen(seed), i;
 
 	if (n < 1 || n > ML_AUDIT_SEED_MAX)
-		return 0;
+		return false;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)seed[i] < 0x21 || (unsigned char)seed[i] > 0x7e)
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
 void
@@ -729,32 +731,32 @@ ml_audit_draw(const struct ml_audit_ref *refs, size_t count, const char *seed, s
 	return ML_OK;
 }
 
-static int
+static enum ml_rc
 parse_seq(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 
 	if (!*s || *s < '0' || *s > '9' || (s[0] == '0' && s[1]) || strlen(s) > 19)
-		return -1;
+		return ML_EINPUT;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (*end || errno)
-		return -1;
+		return ML_EINPUT;
 	*out = v;
-	return 0;
+	return ML_OK;
 }
 
-static int
+static enum ml_rc
 parse_leaf(const char *s, uint8_t out[ML_SHA256_LEN])
 {
 	size_t i;
 
 	if (strncmp(s, "sha256:", 7) || strlen(s) != 71)
-		return -1;
+		return ML_EINPUT;
 	for (i = 7; i < 71; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return -1;
+			return ML_EINPUT;
 	return ml_hex_decode(s + 7, 64, out, ML_SHA256_LEN);
 }
 
@@ -1255,18 +1257,18 @@ ml_audit_deps_free(struct ml_audit_dep *rows, size_t n)
 	free(rows);
 }
 
-int
+enum ml_rc
 ml_audit_duration_parse(const char *s, int64_t *us)
 {
 	char *end;
 	long long v, mul = 1;
 
 	if (!*s || *s < '0' || *s > '9' || strlen(s) > 12)
-		return -1;
+		return ML_EINPUT;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno)
-		return -1;
+		return ML_EINPUT;
 	if (!strcmp(end, "s") || !*end)
 		mul = 1;
 	else if (!strcmp(end, "m"))
@@ -1276,11 +1278,11 @@ ml_audit_duration_parse(const char *s, int64_t *us)
 	else if (!strcmp(end, "d"))
 		mul = 86400;
 	else
-		return -1;
+		return ML_EINPUT;
 	if (v > 366LL * 86400 / mul)
-		return -1;
+		return ML_EINPUT;
 	*us = v * mul * 1000000;
-	return 0;
+	return ML_OK;
 }
 
 static int

@@ -71,8 +71,8 @@ const char *ml_audit_origin(const struct ml_audit *a);
 /* The checkpoint the view was read below: size and base64 root. */
 uint64_t ml_audit_size(const struct ml_audit *a);
 const char *ml_audit_root(const struct ml_audit *a);
-/* 1 when verify passed; else 0 and the reason it gave. */
-int ml_audit_verified(const struct ml_audit *a, const char **why);
+/* True when verify passed; else false and the reason it gave. */
+bool ml_audit_verified(const struct ml_audit *a, const char **why);
 
 /* ---- populations -------------------------------------------------------- */
 
@@ -101,7 +101,7 @@ void ml_audit_digest(const struct ml_audit_ref *refs, size_t n, uint8_t out[ML_S
 void ml_audit_rank(const char *seed, const uint8_t leaf[ML_SHA256_LEN],
 		   uint8_t out[ML_SHA256_LEN]);
 /* A seed is 1-128 bytes of printable ASCII (0x21-0x7e). */
-int ml_audit_seed_valid(const char *seed);
+bool ml_audit_seed_valid(const char *seed);
 /* Draws min(n, count) of refs: the ones of smallest rank (ties: smaller
  * seq), returned as ascending indices into refs in pick[] (the caller's,
  * count long); *picked the number drawn.  ML_EIO when out of memory. */
@@ -145,8 +145,9 @@ int ml_audit_deps_parse(const char *name, const char *text, size_t len,
 			struct ml_audit_dep **rows, size_t *n, struct ml_err *e);
 void ml_audit_deps_free(struct ml_audit_dep *rows, size_t n);
 
-/* "90s", "30m", "1h", "2d" or plain seconds, at most 366 days, to µs. */
-int ml_audit_duration_parse(const char *s, int64_t *us);
+/* "90s", "30m", "1h", "2d" or plain seconds, at most 366 days, to µs:
+ * ML_OK, or ML_EINPUT (*us untouched). */
+enum ml_rc ml_audit_duration_parse(const char *s, int64_t *us);
 
 /* Compares rows with the view's deployment entries (docs/AUDITING.md,
  * "reconcile").  The result is a JSON object {"scope", "matched",
@@ -165,10 +166,10 @@ int ml_audit_reconcile(const struct ml_audit *a, const struct ml_audit_dep *rows
  * malloc'd, NUL-terminated; ml_audit_csv_free), at most cap cells of at most
  * ML_AUDIT_CELL_MAX bytes.  Lines end with LF or CRLF; the last may lack
  * one.  *pos moves past the record, *lines counts the line ends consumed.
- * 0, or -1 with why set (a bare quote, an unterminated quote, too many or
- * too long cells, a NUL byte). */
-int ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells, size_t cap,
-			size_t *ncells, size_t *lines, const char **why);
+ * ML_OK, or ML_EINPUT with why set (a bare quote, an unterminated quote, too
+ * many or too long cells, a NUL byte), or ML_EIO when out of memory. */
+enum ml_rc ml_audit_csv_record(const char *text, size_t len, size_t *pos, char **cells,
+			       size_t cap, size_t *ncells, size_t *lines, const char **why);
 void ml_audit_csv_free(char **cells, size_t n);
 
 #endif

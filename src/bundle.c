@@ -77,9 +77,9 @@ shown(const char *in, char out[80])
 }
 
 /* Writes "KEYID.pub" into out[ML_KEYID_MAX + 4] when keyid is NAME+hhhhhhhh
- * with NAME an mlledger key name (FORMAT.md §1) and returns 0; else -1.  The
+ * with NAME an mlledger key name (FORMAT.md §1): ML_OK; else ML_EINPUT.  The
  * only way a key file name is built: no '/', no "." or "..". */
-static int
+static enum ml_rc
 key_file_name(const char *keyid, char out[ML_KEYID_MAX + 4])
 {
 	char name[ML_KEYID_MAX];
@@ -87,16 +87,16 @@ key_file_name(const char *keyid, char out[ML_KEYID_MAX + 4])
 	size_t n, i;
 
 	if (!plus || (n = (size_t)(plus - keyid)) >= sizeof name || strlen(plus + 1) != 8)
-		return -1;
+		return ML_EINPUT;
 	memcpy(name, keyid, n);
 	name[n] = '\0';
 	if (!ml_key_name_simple(name) || !strcmp(name, ".") || !strcmp(name, ".."))
-		return -1;
+		return ML_EINPUT;
 	for (i = 1; i <= 8; i++)
 		if (!((plus[i] >= '0' && plus[i] <= '9') || (plus[i] >= 'a' && plus[i] <= 'f')))
-			return -1;
+			return ML_EINPUT;
 	snprintf(out, ML_KEYID_MAX + 4, "%s.pub", keyid);
-	return 0;
+	return ML_OK;
 }
 
 /* Appends the key line vkey (len bytes, from entry seq's signed statement)
@@ -156,12 +156,13 @@ add_entry_key(struct key_list *kl, const struct ml_entry *en, enum ml_kind kind,
 		goto broken;
 	v = st.kind == kind ? json_object_get(st.predicate,
 					      kind == ML_KIND_GENESIS ? "admin" : "key") : NULL;
-	rc = json_is_string(v) ? add_key(kl, json_string_value(v), json_string_length(v),
-					 (int64_t)en->seq, e)
-			       : -1;
+	if (!json_is_string(v)) {
+		ml_statement_free(&st);
+		goto broken;
+	}
+	rc = add_key(kl, json_string_value(v), json_string_length(v), (int64_t)en->seq, e);
 	ml_statement_free(&st);
-	if (rc != -1)
-		return rc;
+	return rc;
 broken:
 	ml_err_set(e, ML_EINTEGRITY, "not a %s entry with a key (run 'mlledger verify')",
 		   ml_kind_name(kind));
@@ -280,16 +281,17 @@ file_name_ok(const char *name, size_t len)
 }
 
 /* Writes "policies/SUBJECT.xml" into out[256] when the policy subject
- * (ID@VERSION) passes file_name_ok; else -1 (the policy is not extracted). */
-static int
+ * (ID@VERSION) passes file_name_ok: ML_OK; else ML_EINPUT (the policy is
+ * not extracted). */
+static enum ml_rc
 policy_file_name(const char *subject, char out[256])
 {
 	size_t n = strlen(subject);
 
 	if (!file_name_ok(subject, n) || !strchr(subject, '@'))
-		return -1;
+		return ML_EINPUT;
 	snprintf(out, 256, "policies/%s.xml", subject);
-	return 0;
+	return ML_OK;
 }
 
 /* ---- the policies the entries recorded --------------------------------- */
@@ -1132,21 +1134,21 @@ manifest_path_ok(const char *p)
 }
 
 /* Takes the line at *p (up to '\n') into out[cap], after the given prefix. */
-static int
+static enum ml_rc
 take_line(const char **p, const char *end, const char *prefix, char *out, size_t cap)
 {
 	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
 	size_t pl = strlen(prefix), n;
 
 	if (!nl || (size_t)(nl - *p) < pl || memcmp(*p, prefix, pl))
-		return -1;
+		return ML_EINPUT;
 	n = (size_t)(nl - *p) - pl;
 	if (n == 0 || n >= cap || memchr(*p + pl, '\0', n))
-		return -1;
+		return ML_EINPUT;
 	memcpy(out, *p + pl, n);
 	out[n] = '\0';
 	*p = nl + 1;
-	return 0;
+	return ML_OK;
 }
 
 /* Parses MANIFEST's bytes (FORMAT.md §10). */

@@ -48,17 +48,17 @@ ml_leaf_hash(const struct ml_entry *en, uint8_t out[ML_SHA256_LEN])
 	ml_sha256_final(c, out);
 }
 
-int
+enum ml_rc
 ml_leaf_decode(const uint8_t *bytes, size_t len, struct ml_entry *en)
 {
 	if (len < ML_LEAF_HEADER || bytes[0] != ML_LEAF_VERSION)
-		return -1;
+		return ML_EINPUT;
 	if (ml_get_be32(bytes + 49) != len - ML_LEAF_HEADER)
-		return -1;
+		return ML_EINPUT;
 	en->seq = ml_get_be64(bytes + 1);
 	memcpy(en->prev, bytes + 9, ML_SHA256_LEN);
 	en->time_us = (int64_t)ml_get_be64(bytes + 41);
 	en->envelope = bytes + ML_LEAF_HEADER;
 	en->envelope_len = len - ML_LEAF_HEADER;
-	return 0;
+	return ML_OK;
 }

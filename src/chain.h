@@ -35,8 +35,8 @@ struct ml_entry {
 void ml_leaf_encode(const struct ml_entry *en, struct ml_buf *out);
 /* SHA-256(0x00 || leaf bytes) without building the leaf in memory. */
 void ml_leaf_hash(const struct ml_entry *en, uint8_t out[ML_SHA256_LEN]);
-/* Parses leaf bytes; en->envelope points into bytes.  0, or -1 when the
- * bytes are not one whole leaf of this version. */
-int ml_leaf_decode(const uint8_t *bytes, size_t len, struct ml_entry *en);
+/* Parses leaf bytes; en->envelope points into bytes.  ML_OK, or ML_EINPUT
+ * when the bytes are not one whole leaf of this version. */
+enum ml_rc ml_leaf_decode(const uint8_t *bytes, size_t len, struct ml_entry *en);
 
 #endif

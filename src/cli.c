@@ -224,7 +224,7 @@ spec_find(const char *spec, const char *name, size_t n, int *takes)
 	return 0;
 }
 
-int
+bool
 cli_ledger_given(const struct cli *c)
 {
 	return cli_get(c, "ledger") != NULL || global_ledger != NULL;
@@ -371,15 +371,15 @@ cli_values(const struct cli *c, const char *name, const char **out, size_t cap, 
 	return ML_OK;
 }
 
-int
+bool
 cli_has(const struct cli *c, const char *name)
 {
 	int i;
 
 	for (i = 0; i < c->nopts; i++)
 		if (!strcmp(c->opts[i].name, name))
-			return 1;
-	return 0;
+			return true;
+	return false;
 }
 
 int
@@ -495,52 +495,51 @@ cli_print_appended(const struct cli *c, const struct ml_appended *a, const char 
 }
 
 /* Reads the first line of a passphrase file into buf. */
-static int
+static enum ml_rc
 passphrase_file(const char *path, char *buf, size_t cap, struct ml_err *e)
 {
 	char *text = NULL;
 	size_t len, n;
 	int rc = ml_read_file(path, 4096, &text, &len, e);
 
-	if (rc) {
-		ml_err_prefix(e, ML_EKEY, "passphrase file");
-		return -1;
-	}
+	if (rc)
+		return ml_err_prefix(e, ML_EKEY, "passphrase file");
 	n = strcspn(text, "\r\n");
 	if (n == 0 || n >= cap) {
 		sodium_memzero(text, len);
 		free(text);
-		ml_err_set(e, ML_EKEY, "%s: passphrase file is empty or too long", path);
-		return -1;
+		return ml_err_set(e, ML_EKEY, "%s: passphrase file is empty or too long", path);
 	}
 	memcpy(buf, text, n);
 	buf[n] = '\0';
 	sodium_memzero(text, len);
 	free(text);
-	return 0;
+	return ML_OK;
 }
 
-static int
+/* Reads one non-empty line from the terminal without echo.  ML_OK, or
+ * ML_EKEY when there is no terminal or no line (the caller says why). */
+static enum ml_rc
 tty_read(const char *prompt, char *buf, size_t cap)
 {
 	struct termios old, quiet;
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	size_t n = 0;
-	int ok = -1;
+	bool ok = false;
 	char ch;
 
 	if (fd < 0)
-		return -1;
+		return ML_EKEY;
 	if (write(fd, prompt, strlen(prompt)) < 0 || tcgetattr(fd, &old) != 0) {
 		close(fd);
-		return -1;
+		return ML_EKEY;
 	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	tcsetattr(fd, TCSAFLUSH, &quiet);
 	while (read(fd, &ch, 1) == 1) {
 		if (ch == '\n' || ch == '\r') {
-			ok = 0;
+			ok = true;
 			break;
 		}
 		if (n + 1 < cap)
@@ -550,12 +549,12 @@ tty_read(const char *prompt, char *buf, size_t cap)
 	ch = 0;
 	tcsetattr(fd, TCSAFLUSH, &old);
 	if (write(fd, "\n", 1) < 0)
-		ok = -1;
+		ok = false;
 	close(fd);
-	return ok == 0 && n > 0 ? 0 : -1;
+	return ok && n > 0 ? ML_OK : ML_EKEY;
 }
 
-int
+enum ml_rc
 cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
 	       size_t cap, struct ml_err *e)
 {
@@ -567,24 +566,18 @@ cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
 		f = getenv("MLLEDGER_PASSPHRASE_FILE");
 	if (f && *f)
 		return passphrase_file(f, buf, cap, e);
-	if (tty_read(prompt, buf, cap) != 0) {
-		ml_err_set(e, ML_EKEY, "no passphrase: give --passphrase-file F or set "
-			   "MLLEDGER_PASSPHRASE_FILE");
-		return -1;
-	}
+	if (tty_read(prompt, buf, cap) != ML_OK)
+		return ml_err_set(e, ML_EKEY, "no passphrase: give --passphrase-file F or set "
+				  "MLLEDGER_PASSPHRASE_FILE");
 	if (!confirm)
-		return 0;
-	if (!(again = sodium_malloc(cap))) {
-		ml_err_set(e, ML_EIO, "out of memory");
-		return -1;
-	}
-	ok = tty_read("Repeat passphrase: ", again, cap) == 0 && !strcmp(again, buf);
+		return ML_OK;
+	if (!(again = sodium_malloc(cap)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	ok = tty_read("Repeat passphrase: ", again, cap) == ML_OK && !strcmp(again, buf);
 	sodium_free(again);
-	if (!ok) {
-		ml_err_set(e, ML_EKEY, "the passphrases differ");
-		return -1;
-	}
-	return 0;
+	if (!ok)
+		return ml_err_set(e, ML_EKEY, "the passphrases differ");
+	return ML_OK;
 }
 
 struct pass_ctx {
@@ -768,7 +761,7 @@ cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o)
 
 /* Parses a duration "30d", "12h", "90m", "45s" (a bare number is seconds)
  * into seconds; -1 on error. */
-int
+enum ml_rc
 cli_duration(const char *v, int64_t *out)
 {
 	char *end;
@@ -776,7 +769,7 @@ cli_duration(const char *v, int64_t *out)
 	int64_t unit = 1;
 
 	if (!v || *v < '0' || *v > '9')
-		return -1;
+		return ML_EINPUT;
 	n = strtoull(v, &end, 10);
 	if (!strcmp(end, "d"))
 		unit = 86400;
@@ -785,9 +778,9 @@ cli_duration(const char *v, int64_t *out)
 	else if (!strcmp(end, "m"))
 		unit = 60;
 	else if (*end && strcmp(end, "s"))
-		return -1;
+		return ML_EINPUT;
 	if (n == 0 || n > (unsigned long long)(INT64_MAX / 86400 / 2))
-		return -1;
+		return ML_EINPUT;
 	*out = (int64_t)n * unit;
-	return 0;
+	return ML_OK;
 }

@@ -55,7 +55,7 @@ int cli_parse_format(struct cli *c, int argc, char **argv, const char *spec,
 int cli_opt_long(struct cli *c, const char *name, long lo, long hi, long dflt, long *out);
 /* The last value of --name, or NULL. */
 const char *cli_get(const struct cli *c, const char *name);
-int cli_has(const struct cli *c, const char *name);
+bool cli_has(const struct cli *c, const char *name);
 /* The values of every --name, in order, into out[0..*n); the strings are
  * argv's.  More than cap of them is ML_EINPUT. */
 int cli_values(const struct cli *c, const char *name, const char **out, size_t cap, size_t *n,
@@ -106,9 +106,9 @@ struct ml_trust;
 int cli_trust_load(const char *path, struct ml_trust **pol, struct ml_err *e);
 /* Reads a passphrase from --passphrase-file / MLLEDGER_PASSPHRASE_FILE, or
  * from the terminal (twice when confirm).  buf is sodium_malloc'd by the
- * caller.  0 or -1 (e set). */
-int cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
-		   size_t cap, struct ml_err *e);
+ * caller.  ML_OK, or ML_EKEY / ML_EIO with e set. */
+enum ml_rc cli_passphrase(const struct cli *c, const char *prompt, int confirm, char *buf,
+			  size_t cap, struct ml_err *e);
 /* The output rules of c (output.h): --force, and the ledger of c protected
  * (its file, -wal, -shm, -journal and log key). */
 int cli_out_rules(const struct cli *c, struct ml_out_rules *r, struct ml_err *e);
@@ -192,9 +192,9 @@ int cmd_mirror(int argc, char **argv);
 struct ml_remote;
 struct ml_remote_ckpt;
 struct ml_remote_mirrored;
-/* 1 when --ledger was given on the command line (before or after the
+/* True when --ledger was given on the command line (before or after the
  * command), not taken from MLLEDGER_LEDGER or the default. */
-int cli_ledger_given(const struct cli *c);
+bool cli_ledger_given(const struct cli *c);
 /* --server, else MLLEDGER_SERVER (empty: none) unless --ledger was given;
  * NULL when neither. */
 const char *cli_server(const struct cli *c);
@@ -232,8 +232,8 @@ int cli_use_mirror(struct cli *c, struct ml_remote_mirrored *m, struct ml_err *e
 /* The time-warning thresholds (timecheck.h defaults), with --time-tolerance
  * HOURS (1 to 87600) for the backdating tolerance.  Prints the error. */
 /* Parses a duration "30d", "12h", "90m", "45s" (a bare number is seconds)
- * into seconds (--max-witness-age); -1 on error. */
-int cli_duration(const char *v, int64_t *out);
+ * into seconds (--max-witness-age); ML_OK, or ML_EINPUT (*out untouched). */
+enum ml_rc cli_duration(const char *v, int64_t *out);
 int cli_time_opts(const struct cli *c, struct ml_timecheck_opts *o);
 
 #endif

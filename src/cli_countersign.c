@@ -44,30 +44,34 @@ cli_envelope_out(struct cli *c, struct ml_ledger *l, struct ml_buf *env,
 }
 
 /* The key of a signature: from a --pub file naming it, else from the
- * ledger's keys (enrolled at any time).  1 when found. */
-static int
+ * ledger's keys (enrolled at any time).  ML_OK with *got (false: no such
+ * key), or the code of a --pub file that cannot be read (e set). */
+static enum ml_rc
 signer_key(const struct cli *c, struct ml_ledger *l, const char *keyid, struct ml_pubkey *out,
-	   struct ml_err *e)
+	   bool *got, struct ml_err *e)
 {
 	char have[ML_KEYID_MAX];
 	struct ml_key_row row;
 	struct ml_err ignore;
-	int i, found = 0;
+	int i, found = 0, rc;
 
+	*got = false;
 	for (i = 0; i < c->nopts; i++) {
 		if (strcmp(c->opts[i].name, "pub"))
 			continue;
-		if (ml_pubkey_load(c->opts[i].value, out, e))
-			return -1;
+		if ((rc = ml_pubkey_load(c->opts[i].value, out, e)))
+			return rc;
 		ml_pubkey_keyid(out, have);
-		if (!strcmp(have, keyid))
-			return 1;
+		if (!strcmp(have, keyid)) {
+			*got = true;
+			return ML_OK;
+		}
 	}
 	if (l && ml_store_key_get(ml_ledger_store(l), ML_DB_MAIN, keyid, &row, &found,
 				  &ignore) == ML_OK && found &&
 	    ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), out, &ignore) == ML_OK)
-		return 1;
-	return 0;
+		*got = true;
+	return ML_OK;
 }
 
 /* Prints what is being countersigned: kind, subject, signers, and the
@@ -135,11 +139,9 @@ cli_countersign(struct cli *c)
 		goto out;
 	for (i = 0; i <= env.nco; i++) {
 		const char *keyid = i ? env.co[i - 1].keyid : env.keyid;
-		int got = signer_key(c, l, keyid, &keys[i], &e);
-		if (got < 0) {
-			rc = e.code;
+		bool got;
+		if ((rc = signer_key(c, l, keyid, &keys[i], &got, &e)) != ML_OK)
 			goto out;
-		}
 		if (!got) {
 			rc = ml_err_set(&e, ML_EKEY, "%s: cannot check the signature by %s: give its "
 					"verifier key (--pub %s.pub), or run where the ledger is",

@@ -43,7 +43,7 @@ vmap_slot(const struct vmap *m, const char *key)
 	return i;
 }
 
-static int
+static enum ml_rc
 vmap_grow(struct vmap *m)
 {
 	struct vmap bigger = {0};
@@ -55,7 +55,7 @@ vmap_grow(struct vmap *m)
 	if (!bigger.keys || !bigger.digests) {
 		free(bigger.keys);
 		free(bigger.digests);
-		return -1;
+		return ML_EIO;
 	}
 	for (i = 0; i < m->cap; i++) {
 		if (!m->keys[i])
@@ -68,25 +68,25 @@ vmap_grow(struct vmap *m)
 	free(m->keys);
 	free(m->digests);
 	*m = bigger;
-	return 0;
+	return ML_OK;
 }
 
 /* Remembers the first digest given for key. */
-static int
+static enum ml_rc
 vmap_put(struct vmap *m, const char *key, const uint8_t d[ML_SHA256_LEN])
 {
 	size_t i;
 
 	if ((m->n + 1) * 2 > m->cap && vmap_grow(m) != 0)
-		return -1;
+		return ML_EIO;
 	i = vmap_slot(m, key);
 	if (m->keys[i])
-		return 0;
+		return ML_OK;
 	if (!(m->keys[i] = strdup(key)))
-		return -1;
+		return ML_EIO;
 	memcpy(m->digests[i], d, ML_SHA256_LEN);
 	m->n++;
-	return 0;
+	return ML_OK;
 }
 
 static const uint8_t *
@@ -171,7 +171,7 @@ struct lines {
 	size_t n, cap;
 };
 
-static int
+static enum ml_rc
 lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 {
 	if (ls->n == ls->cap) {
@@ -180,13 +180,13 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 		struct ml_statement *stmts;
 		size_t *nos;
 		if (!bufs)
-			return -1;
+			return ML_EIO;
 		ls->bufs = bufs;
 		if (!(stmts = realloc(ls->stmts, cap * sizeof *stmts)))
-			return -1;
+			return ML_EIO;
 		ls->stmts = stmts;
 		if (!(nos = realloc(ls->lineno, cap * sizeof *nos)))
-			return -1;
+			return ML_EIO;
 		ls->lineno = nos;
 		ls->cap = cap;
 	}
@@ -194,7 +194,7 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 	memset(&ls->stmts[ls->n], 0, sizeof ls->stmts[0]);
 	ml_buf_append(&ls->bufs[ls->n], text, len);
 	ls->lineno[ls->n++] = lineno;
-	return ls->bufs[ls->n - 1].oom ? -1 : 0;
+	return ls->bufs[ls->n - 1].oom ? ML_EIO : ML_OK;
 }
 
 static void

@@ -125,7 +125,7 @@ static const char serve_usage[] =
 	"witness key cannot be loaded.";
 
 /* Splits ADDR:PORT ("127.0.0.1:8420", "[::1]:0") into host and port. */
-static int
+static enum ml_rc
 parse_listen(const char *v, char *host, size_t cap, unsigned *port)
 {
 	const char *colon = strrchr(v, ':');
@@ -135,22 +135,22 @@ parse_listen(const char *v, char *host, size_t cap, unsigned *port)
 	unsigned long p;
 
 	if (!colon || !colon[1])
-		return -1;
+		return ML_EINPUT;
 	hlen = (size_t)(colon - v);
 	if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
 		h = v + 1;
 		hlen -= 2;
 	}
 	if (hlen == 0 || hlen >= cap)
-		return -1;
+		return ML_EINPUT;
 	errno = 0;
 	p = strtoul(colon + 1, &end, 10);
 	if (*end || errno || p > 65535 || colon[1] == '-' || colon[1] == '+')
-		return -1;
+		return ML_EINPUT;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
 	*port = (unsigned)p;
-	return 0;
+	return ML_OK;
 }
 
 /* Writes url and a newline to path through a temporary file and rename. */

@@ -21,16 +21,16 @@
 #include "tlog.h"
 #include "witness.h"
 
-/* Parses a decimal size or seq; -1 on error. */
-static int
+/* Parses a decimal size or seq; ML_OK, or ML_EINPUT. */
+static enum ml_rc
 parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 
 	if (!s || !*s || *s == '-' || *s == '+')
-		return -1;
+		return ML_EINPUT;
 	*out = strtoull(s, &end, 10);
-	return *end ? -1 : 0;
+	return *end ? ML_EINPUT : ML_OK;
 }
 
 static int

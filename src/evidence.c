@@ -356,7 +356,7 @@ fail:
 	return rc;
 }
 
-int
+bool
 ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SHA256_LEN])
 {
 	v->trusted = 0;
@@ -366,7 +366,7 @@ ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SH
 	return v->trusted != 0;
 }
 
-int
+bool
 ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n, const uint8_t head[ML_SHA256_LEN])
 {
 	struct ml_entry en;
@@ -374,7 +374,7 @@ ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n, const uint8_t head[M
 
 	v->trusted = 0;
 	if (!n || ml_store_entry_get(v->s, n - 1, &en, &bytes, stored, v->e) != ML_OK)
-		return 0;
+		return false;
 	free(bytes);
 	if (memcmp(stored, head, ML_SHA256_LEN) == 0)
 		v->trusted = n < v->size ? n : v->size;
@@ -1387,22 +1387,22 @@ retired_after(struct build *b, const char *version, uint64_t seq, int *yes)
 	return ML_OK;
 }
 
-/* Walks the model's deployments newest first, picking each, down to the
- * first one in env (appended by as-of) whose version was not retired there
- * afterwards: that version is live. */
-static int
-walk_deployment(void *ctx, uint64_t seq)
+/* One step of the walk over the model's deployments, newest first: picks
+ * seq; when it is in env (appended by as-of) and its version was not
+ * retired there afterwards, that version is live (b->have_live set: the
+ * walk stops).  ML_OK, or the code of a failed read. */
+static enum ml_rc
+walk_deployment(struct build *b, uint64_t seq)
 {
-	struct build *b = ctx;
 	const struct fact *f;
 	int rc, retired;
 
 	if (seq >= b->v->size)
-		return 0; /* after the checkpoint: not evidence */
+		return ML_OK; /* after the checkpoint: not evidence */
 	if ((rc = pick(b, seq)) || (rc = fact_of(b->v, seq, &f)))
 		return rc;
 	if (f->excluded || strcmp(fact_str(f, "environment"), b->env))
-		return 0;
+		return ML_OK;
 	/* fact_of may move the cache: keep the version, not the fact */
 	snprintf(b->live, sizeof b->live, "%s", fact_version(f));
 	if ((rc = retired_after(b, b->live, seq, &retired)) || retired) {
@@ -1410,7 +1410,7 @@ walk_deployment(void *ctx, uint64_t seq)
 		return rc;
 	}
 	b->have_live = 1;
-	return 1; /* stop */
+	return ML_OK;
 }
 
 static int
@@ -1422,9 +1422,10 @@ pick_live(struct build *b)
 	if (!b->env)
 		return ML_OK;
 	/* the name's deployments newest first, as the index lists them */
-	for (i = 0, rc = 0; i < b->v->sel_dep->n && !rc; i++)
+	b->have_live = 0;
+	for (i = 0, rc = ML_OK; i < b->v->sel_dep->n && rc == ML_OK && !b->have_live; i++)
 		rc = walk_deployment(b, b->v->sel_dep->v[i]);
-	if (rc < 0 || rc > 1)
+	if (rc != ML_OK)
 		return rc;
 	if (b->have_live && strcmp(b->live, b->version))
 		return pick_version(b, b->name, b->live);

@@ -115,17 +115,17 @@ const char *ml_evidence_origin(const struct ml_evidence *v);
  * its stored leaves (whose root matched the signed checkpoint) end with
  * head, entries below size are not signature-checked again: their bytes
  * still hash to the verified leaves, which the signed root binds.  Returns
- * 1 when trusted, 0 when not (then everything is checked as usual). */
-int ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SHA256_LEN]);
+ * true when trusted, false when not (then everything is checked as usual). */
+bool ml_evidence_trust(struct ml_evidence *v, uint64_t size, const uint8_t head[ML_SHA256_LEN]);
 
 /* The same for a session at any size: the caller has just verified every
  * entry below n in full (`verify`), the last one with leaf hash head.  When
  * the stored leaf hash of entry n - 1 is still head, entries below
  * min(n, size) are trusted: their bytes must still hash to their stored
  * (verified) leaf hashes, but signatures and inclusion are not checked
- * again.  Returns 1 when trusted, 0 when not. */
-int ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n,
-			     const uint8_t head[ML_SHA256_LEN]);
+ * again.  True when trusted, false when not. */
+bool ml_evidence_trust_prefix(struct ml_evidence *v, uint64_t n,
+			      const uint8_t head[ML_SHA256_LEN]);
 
 /* Builds the evidence for model version ref in environment env (may be
  * NULL: then nothing is live).  *out is caller-owned (xmlFreeDoc).

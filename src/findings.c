@@ -292,18 +292,19 @@ policy_find(const struct ml_findings *fs, const struct ml_findings_policy *p)
 	return i;
 }
 
-/* Room for more policies in fs.  0, or -1 when out of memory (fs as it was). */
-static int
+/* Room for more policies in fs.  ML_OK, or ML_EIO when out of memory (fs as
+ * it was). */
+static enum ml_rc
 policy_reserve(struct ml_findings *fs, size_t more)
 {
 	struct ml_findings_policy *v;
 
 	if (!more)
-		return 0;
+		return ML_OK;
 	if (!(v = realloc(fs->policies, (fs->npolicies + more) * sizeof *v)))
-		return -1;
+		return ML_EIO;
 	fs->policies = v;
-	return 0;
+	return ML_OK;
 }
 
 static void
@@ -1433,23 +1434,24 @@ write_gitlab(const struct ml_findings *fs, const struct ml_findings_opts *o, str
 
 /* ---- junit ---- */
 
-/* Sets attribute name on n to value made XML-safe.  0 or -1. */
-static int
+/* Sets attribute name on n to value made XML-safe.  ML_OK, or ML_EIO (out
+ * of memory, or n NULL: its creation ran out). */
+static enum ml_rc
 xprop(xmlNodePtr n, const char *name, const char *value)
 {
 	struct ml_buf t = {0};
-	int rc = -1;
+	enum ml_rc rc = ML_EIO;
 
 	if (!n)
-		return -1;
+		return ML_EIO;
 	put_clean(&t, value ? value : "", value ? strlen(value) : 0, 1);
 	if (!t.oom && xmlNewProp(n, (const xmlChar *)name, t.data))
-		rc = 0;
+		rc = ML_OK;
 	ml_buf_free(&t);
 	return rc;
 }
 
-static int
+static enum ml_rc
 xprop_num(xmlNodePtr n, const char *name, unsigned long long v)
 {
 	char num[24];
@@ -1477,15 +1479,17 @@ xchild(xmlNodePtr parent, const char *name, const char *text, size_t len)
 	return n;
 }
 
-static int
+static enum ml_rc
 xproperty(xmlNodePtr props, const char *name, const char *value)
 {
 	xmlNodePtr p;
 
 	if (!value)
-		return 0;
+		return ML_OK;
 	p = xchild(props, "property", NULL, 0);
-	return p && xprop(p, "name", name) == 0 && xprop(p, "value", value) == 0 ? 0 : -1;
+	return p && xprop(p, "name", name) == ML_OK && xprop(p, "value", value) == ML_OK
+		       ? ML_OK
+		       : ML_EIO;
 }
 
 /* The body of a failure/error/skipped element: everything the finding
@@ -1542,20 +1546,22 @@ junit_timestamp(const char *as_of, char out[20])
 	}
 }
 
-static int
+/* One finding as a testcase of suite.  ML_OK, or ML_EIO (out of memory). */
+static enum ml_rc
 junit_testcase(xmlNodePtr suite, const struct ml_finding *f)
 {
 	enum ml_outcome o = outcome_of(f);
 	struct ml_buf d = {0};
 	xmlNodePtr tc, el = NULL;
-	int rc = -1;
+	enum ml_rc rc = ML_EIO;
 
 	tc = xchild(suite, "testcase", NULL, 0);
-	if (!tc || xprop(tc, "classname", f->rule_id) != 0 ||
-	    xprop(tc, "name", f->subject ? f->subject : "-") != 0 || xprop(tc, "time", "0") != 0)
-		return -1;
+	if (!tc || xprop(tc, "classname", f->rule_id) != ML_OK ||
+	    xprop(tc, "name", f->subject ? f->subject : "-") != ML_OK ||
+	    xprop(tc, "time", "0") != ML_OK)
+		return ML_EIO;
 	if (o == ML_OUT_PASS)
-		return 0;
+		return ML_OK;
 	junit_detail(&d, f);
 	if (d.oom)
 		goto out;
@@ -1580,12 +1586,12 @@ junit_testcase(xmlNodePtr suite, const struct ml_finding *f)
 		ml_buf_puts(&m, ": ");
 		ml_buf_puts(&m, f->waiver_reason ? f->waiver_reason : "");
 		el = xchild(tc, "skipped", (const char *)d.data, d.len);
-		rc = m.oom || !el ? -1 : xprop(el, "message", (const char *)m.data);
+		rc = m.oom || !el ? ML_EIO : xprop(el, "message", (const char *)m.data);
 		ml_buf_free(&m);
-		if (rc != 0)
+		if (rc != ML_OK)
 			goto out;
 	}
-	rc = 0;
+	rc = ML_OK;
 out:
 	ml_buf_free(&d);
 	return rc;
@@ -1593,8 +1599,8 @@ out:
 
 /* With several policies, the second and later ones as properties
  * policy.N.id, .version, .file, .sha256 (N from 2; the first is policy.*).
- * 0 or -1. */
-static int
+ * ML_OK, or ML_EIO (out of memory). */
+static enum ml_rc
 junit_policies(xmlNodePtr props, const struct ml_findings *fs)
 {
 	const struct ml_findings_policy *pl;
@@ -1605,18 +1611,18 @@ junit_policies(xmlNodePtr props, const struct ml_findings *fs)
 	for (i = 1; i < n; i++) {
 		snprintf(name, sizeof name, "policy.%zu.id", i + 1);
 		if (xproperty(props, name, pl[i].id) != 0)
-			return -1;
+			return ML_EIO;
 		snprintf(name, sizeof name, "policy.%zu.version", i + 1);
 		if (xproperty(props, name, pl[i].version) != 0)
-			return -1;
+			return ML_EIO;
 		snprintf(name, sizeof name, "policy.%zu.file", i + 1);
 		if (xproperty(props, name, pl[i].file) != 0)
-			return -1;
+			return ML_EIO;
 		snprintf(name, sizeof name, "policy.%zu.sha256", i + 1);
 		if (xproperty(props, name, pl[i].sha256[0] ? pl[i].sha256 : NULL) != 0)
-			return -1;
+			return ML_EIO;
 	}
-	return 0;
+	return ML_OK;
 }
 
 /* "mlledger A" or "mlledger A, B" for the suite name. */
@@ -1708,7 +1714,7 @@ out:
 
 /* ---- public ---- */
 
-int
+enum ml_rc
 ml_format_parse(const char *name, enum ml_format *out)
 {
 	static const struct {
@@ -1721,15 +1727,15 @@ ml_format_parse(const char *name, enum ml_format *out)
 	size_t i;
 
 	if (!name)
-		return -1;
+		return ML_EINPUT;
 	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (strcmp(name, names[i].name) == 0) {
 			if (out)
 				*out = names[i].f;
-			return 0;
+			return ML_OK;
 		}
 	}
-	return -1;
+	return ML_EINPUT;
 }
 
 /* After a writer's error rc (or out->oom): leaves out as it was at start
@@ -1811,7 +1817,7 @@ take_str(char **into, char **from)
 	}
 }
 
-int
+enum ml_rc
 ml_findings_reserve(struct ml_findings *fs, size_t more)
 {
 	struct ml_finding *items;
@@ -1820,20 +1826,20 @@ ml_findings_reserve(struct ml_findings *fs, size_t more)
 	if (fs->cap < fs->n)
 		fs->cap = fs->n; /* a caller that filled items itself */
 	if (fs->n + more <= fs->cap)
-		return 0;
+		return ML_OK;
 	cap = fs->cap * 2 > fs->n + more ? fs->cap * 2 : fs->n + more;
 	if (cap < 16)
 		cap = 16;
 	if (!(items = realloc(fs->items, cap * sizeof *items)))
-		return -1;
+		return ML_EIO;
 	fs->items = items;
 	fs->cap = cap;
-	return 0;
+	return ML_OK;
 }
 
 /* map[j]: where from's policy j is (or goes) in into.  Reserves room for
- * the new ones first; -1 when out of memory (nothing changed). */
-static int
+ * the new ones first; ML_EIO when out of memory (nothing changed). */
+static enum ml_rc
 policies_map(struct ml_findings *into, const struct ml_findings *from, size_t *map)
 {
 	size_t j, add = 0;
@@ -1842,7 +1848,7 @@ policies_map(struct ml_findings *into, const struct ml_findings *from, size_t *m
 		if (policy_find(into, &from->policies[j]) == into->npolicies)
 			add++;
 	if (policy_reserve(into, add) != 0)
-		return -1;
+		return ML_EIO;
 	for (j = 0; j < from->npolicies; j++) {
 		size_t k = policy_find(into, &from->policies[j]);
 		if (k == into->npolicies) {
@@ -1851,7 +1857,7 @@ policies_map(struct ml_findings *into, const struct ml_findings *from, size_t *m
 		}
 		map[j] = k;
 	}
-	return 0;
+	return ML_OK;
 }
 
 int

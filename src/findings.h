@@ -85,9 +85,9 @@ enum ml_format {
 	ML_FMT_TEXT, ML_FMT_JSON, ML_FMT_JUNIT, ML_FMT_SARIF, ML_FMT_GITHUB, ML_FMT_GITLAB
 };
 
-/* "text", "json", "junit", "sarif", "github", "gitlab" -> format: 0, or -1
- * when unknown (then *out is untouched). */
-int ml_format_parse(const char *name, enum ml_format *out);
+/* "text", "json", "junit", "sarif", "github", "gitlab" -> format: ML_OK, or
+ * ML_EINPUT when unknown (then *out is untouched). */
+enum ml_rc ml_format_parse(const char *name, enum ml_format *out);
 
 /* What the sarif and gitlab writers point at (strings borrowed). */
 struct ml_findings_opts {
@@ -154,9 +154,9 @@ int ml_findings_stream_finish(struct ml_findings_stream *s, struct ml_buf *out,
 void ml_findings_stream_free(struct ml_findings_stream *s);
 
 /* Makes room for more findings after the n there are (capacity grows
- * geometrically, so appending is amortised O(1)).  0, or -1 when out of
- * memory (fs unchanged). */
-int ml_findings_reserve(struct ml_findings *fs, size_t more);
+ * geometrically, so appending is amortised O(1)).  ML_OK, or ML_EIO when
+ * out of memory (fs unchanged). */
+enum ml_rc ml_findings_reserve(struct ml_findings *fs, size_t more);
 /* Moves every finding of from to the end of into, in order; into's
  * verdict becomes the worse of the two (indeterminate, deny, pass), its
  * unset policy fields are taken from from, and from's policies join

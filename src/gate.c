@@ -19,7 +19,7 @@ str_same(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
-int
+bool
 ml_gate_is_policy_file(const char *arg)
 {
 	size_t n = strlen(arg);
@@ -621,9 +621,11 @@ ml_gate_replay(struct ml_ledger *l, const struct ml_statement *st, struct ml_err
 struct seqlist {
 	uint64_t *v;
 	size_t n, cap;
+	int oom;
 };
 
-/* ml_store_query_seqs callback: -1 when out of memory. */
+/* ml_store_query_seqs callback: ML_OK, or ML_EIO (and oom set) when out of
+ * memory. */
 static int
 collect(void *ctx, uint64_t seq)
 {
@@ -632,13 +634,15 @@ collect(void *ctx, uint64_t seq)
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
 		uint64_t *p = realloc(s->v, cap * sizeof *p);
-		if (!p)
-			return -1;
+		if (!p) {
+			s->oom = 1;
+			return ML_EIO;
+		}
 		s->v = p;
 		s->cap = cap;
 	}
 	s->v[s->n++] = seq;
-	return 0;
+	return ML_OK;
 }
 
 /* Replays the decision at seq. */
@@ -726,7 +730,7 @@ ml_gate_replay_all(struct ml_ledger *l, uint64_t verified, const uint8_t head[ML
 
 	*count = 0;
 	rc = ml_store_query_seqs(ml_ledger_store(l), "gate", NULL, NULL, 0, collect, &seqs, e);
-	if (rc == -1)
+	if (seqs.oom)
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 	if (jobs < 1)
 		jobs = 1;

@@ -39,7 +39,7 @@ struct ml_gate_policy {
 
 /* A --policy value names a file when it has a '/' or ends in ".xml";
  * otherwise it is the ID (or ID@VERSION) of a recorded policy. */
-int ml_gate_is_policy_file(const char *arg);
+bool ml_gate_is_policy_file(const char *arg);
 
 /* Frees what pol owns and zeroes it; NULL-safe. */
 void ml_gate_policy_free(struct ml_gate_policy *pol);

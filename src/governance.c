@@ -506,9 +506,9 @@ validate_separation(json_t *doc, struct ml_err *e)
 	return ML_OK;
 }
 
-/* The tables of a validated, defaults-filled document.  -1 when out of
+/* The tables of a validated, defaults-filled document.  ML_EIO when out of
  * memory. */
-static int
+static enum ml_rc
 index_doc(struct ml_governance *g)
 {
 	json_t *props = json_object_get(g->doc, "properties"), *x, *kind;
@@ -546,13 +546,13 @@ index_doc(struct ml_governance *g)
 	}
 	if (json_object_size(props) &&
 	    !(g->props = calloc(json_object_size(props), sizeof *g->props)))
-		return -1;
+		return ML_EIO;
 	json_object_foreach(props, k, x) {
 		g->props[g->nprops].name = k;
 		g->props[g->nprops].type = json_string_value(json_object_get(x, "type"));
 		g->props[g->nprops++].values = json_object_get(x, "values");
 	}
-	return 0;
+	return ML_OK;
 }
 
 static const struct gov_role *
@@ -631,7 +631,7 @@ ml_governance_default(void)
 
 /* ---- checks ------------------------------------------------------------ */
 
-int
+bool
 ml_governance_role_known(const struct ml_governance *g, const char *role)
 {
 	return role && find_role(g, role, strlen(role)) != NULL;
@@ -689,7 +689,7 @@ ml_governance_check_env(const struct ml_governance *g, const char *env, struct m
 			  json_object_get(g->doc, "environments"), e);
 }
 
-int
+bool
 ml_governance_metrics_closed(const struct ml_governance *g)
 {
 	return g->metrics_closed;
@@ -781,7 +781,7 @@ ml_governance_unit(const struct ml_governance *g, const char *metric)
 		json_object_get(json_object_get(g->doc, "metrics"), metric), "unit"));
 }
 
-int
+bool
 ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gate_req *out)
 {
 	size_t i, j;
@@ -794,29 +794,29 @@ ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gat
 		for (j = 0; j < out->n; j++)
 			out->policies[j] = json_string_value(json_array_get(g->gates[i].policies, j));
 		out->max_age_us = g->gates[i].max_age_s * 1000000LL;
-		return 1;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
-int
+bool
 ml_governance_dual(const struct ml_governance *g, enum ml_kind k, int *signers,
 		   const char **role)
 {
 	if (!g->dual_signers)
-		return 0;
+		return false;
 	*signers = g->dual_signers;
 	*role = g->dual_role;
 	return k == ML_KIND_COUNT || (g->dual_kinds >> k & 1u);
 }
 
-int
+bool
 ml_governance_separation(const struct ml_governance *g, size_t i, const char **a,
 			 const char **b)
 {
 	if (i >= g->nsep)
-		return 0;
+		return false;
 	*a = g->sep[i][0];
 	*b = g->sep[i][1];
-	return 1;
+	return true;
 }

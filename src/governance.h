@@ -44,7 +44,7 @@ const char *ml_governance_text(const struct ml_governance *g);
 json_t *ml_governance_json(const struct ml_governance *g);
 
 /* A role declared in g. */
-int ml_governance_role_known(const struct ml_governance *g, const char *role);
+bool ml_governance_role_known(const struct ml_governance *g, const char *role);
 /* ML_OK when one of the comma-separated roles may sign kind; else ML_EKEY
  * naming keyid, its roles and the roles that may. */
 int ml_governance_check_signer(const struct ml_governance *g, const char *keyid,
@@ -55,7 +55,7 @@ int ml_governance_check_roles(const struct ml_governance *g, json_t *roles,
 int ml_governance_check_env(const struct ml_governance *g, const char *env,
 			    struct ml_err *e);
 /* The document declares its metrics: other names are refused. */
-int ml_governance_metrics_closed(const struct ml_governance *g);
+bool ml_governance_metrics_closed(const struct ml_governance *g);
 /* Metric names of a metrics object are declared (when the set is closed). */
 int ml_governance_check_metrics(const struct ml_governance *g, json_t *metrics,
 				struct ml_err *e);
@@ -76,23 +76,23 @@ struct ml_gate_req {
 	int64_t max_age_us;
 };
 
-/* 1 and *out filled when g requires a decision before a deployment to env;
- * 0 (and *out zeroed) when it does not. */
-int ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gate_req *out);
+/* True and *out filled when g requires a decision before a deployment to
+ * env; false (and *out zeroed) when it does not. */
+bool ml_governance_gate(const struct ml_governance *g, const char *env, struct ml_gate_req *out);
 
 /* The member of set (n strings) within edit distance 2 of word and closest
  * to it, or NULL.  For "did you mean" hints. */
 const char *ml_suggest(const char *word, const char *const *set, size_t n);
 
-/* dualControl (FORMAT.md §2): 1 when entries of kind k need signatures
+/* dualControl (FORMAT.md §2): true when entries of kind k need signatures
  * from *signers distinct persons, each holding *role (borrowed), at the
- * entry's place; 0 when they do not.  k == ML_KIND_COUNT asks whether the
+ * entry's place; false when they do not.  k == ML_KIND_COUNT asks whether the
  * document declares dualControl at all (and fills *signers and *role). */
-int ml_governance_dual(const struct ml_governance *g, enum ml_kind k, int *signers,
-		       const char **role);
-/* separation (FORMAT.md §2): 1 and the i-th pair of roles no person may
- * hold both of (borrowed), or 0 when there is no pair i. */
-int ml_governance_separation(const struct ml_governance *g, size_t i, const char **a,
-			     const char **b);
+bool ml_governance_dual(const struct ml_governance *g, enum ml_kind k, int *signers,
+		        const char **role);
+/* separation (FORMAT.md §2): true and the i-th pair of roles no person may
+ * hold both of (borrowed), or false when there is no pair i. */
+bool ml_governance_separation(const struct ml_governance *g, size_t i, const char **a,
+			      const char **b);
 
 #endif

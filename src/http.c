@@ -91,16 +91,16 @@ ml_http_timeouts(struct ml_http *h, long connect_ms, long total_ms)
 		h->total_ms = total_ms;
 }
 
-int
+bool
 ml_http_url_ok(const char *url)
 {
 	size_t n = strnlen(url, ML_HTTP_URL_MAX + 1), i;
 
 	if (n > ML_HTTP_URL_MAX)
-		return 0;
+		return false;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
-			return 0;
+			return false;
 	return (strncasecmp(url, "http://", 7) == 0 && n > 7) ||
 	       (strncasecmp(url, "https://", 8) == 0 && n > 8);
 }
@@ -161,9 +161,9 @@ on_header(char *data, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-/* Sets up the handle for one request to url.  -1 when libcurl refuses an
- * option (the caller fails). */
-static int
+/* Sets up the handle for one request to url.  ML_EIO when libcurl refuses
+ * an option (the caller fails). */
+static enum ml_rc
 setup(struct ml_http *h, const char *url, struct xfer *x)
 {
 	CURL *c = h->curl;
@@ -184,7 +184,7 @@ setup(struct ml_http *h, const char *url, struct xfer *x)
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
 		(h->cainfo && curl_easy_setopt(c, CURLOPT_CAINFO, h->cainfo) != CURLE_OK))
-		       ? -1 : 0;
+		       ? ML_EIO : ML_OK;
 }
 
 /* Runs the request set up on h; fills *r on success. */

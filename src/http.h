@@ -51,9 +51,9 @@ int ml_http_cainfo(struct ml_http *h, const char *path, struct ml_err *e);
 /* Overrides the timeouts (milliseconds, > 0) for the following requests. */
 void ml_http_timeouts(struct ml_http *h, long connect_ms, long total_ms);
 
-/* 1 when url starts with http:// or https:// (case-insensitive) and is at
+/* True when url starts with http:// or https:// (case-insensitive) and is at
  * most ML_HTTP_URL_MAX bytes without control characters or spaces. */
-int ml_http_url_ok(const char *url);
+bool ml_http_url_ok(const char *url);
 
 /* GET url; a body longer than max bytes fails (ML_EIO).  *r is filled on
  * success (ML_OK, whatever the status) and must then be freed; on error it

@@ -61,48 +61,48 @@ sodium_setup(void)
 	sodium_ready = sodium_init() >= 0;
 }
 
-/* Returns 0 once libsodium is usable, else -1. */
-static int
+/* ML_OK once libsodium is usable, else ML_EIO (e set). */
+static enum ml_rc
 need_sodium(struct ml_err *e)
 {
 	pthread_once(&sodium_once, sodium_setup);
 	if (sodium_ready)
-		return 0;
+		return ML_OK;
 	ml_err_set(e, ML_EIO, "libsodium failed to initialise");
-	return -1;
+	return ML_EIO;
 }
 
-int
+bool
 ml_key_name_valid(const char *name)
 {
 	size_t i;
 
 	if (!name || !name[0])
-		return 0;
+		return false;
 	for (i = 0; name[i]; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (i >= ML_KEY_NAME_MAX || c <= 0x20 || c >= 0x7f || c == '+')
-			return 0;
+			return false;
 	}
-	return 1;
+	return true;
 }
 
-int
+bool
 ml_key_name_simple(const char *name)
 {
 	size_t i;
 
 	if (!name || !name[0])
-		return 0;
+		return false;
 	for (i = 0; name[i]; i++) {
 		char c = name[i];
 		if (i >= 64)
-			return 0;
+			return false;
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
+			return false;
 	}
-	return 1;
+	return true;
 }
 
 uint32_t
@@ -131,26 +131,26 @@ ml_key_hash(const char *name, const uint8_t pk[ML_PUBKEY_LEN])
 }
 
 /* Strict standard base64 with padding into out[0..max); *outlen gets the
- * decoded length.  Returns 0 or -1. */
-static int
+ * decoded length.  ML_OK or ML_EINPUT. */
+static enum ml_rc
 b64_decode(const char *in, size_t inlen, uint8_t *out, size_t max, size_t *outlen)
 {
 	*outlen = 0;
 	if (sodium_base642bin(out, max, in, inlen, NULL, outlen, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return 0;
+		return ML_EINPUT;
+	return ML_OK;
 }
 
 /* Parses exactly 8 lowercase hex digits. */
-static int
+static enum ml_rc
 parse_hash(const char *s, size_t len, uint32_t *out)
 {
 	uint32_t v = 0;
 	size_t i;
 
 	if (len != 8)
-		return -1;
+		return ML_EINPUT;
 	for (i = 0; i < 8; i++) {
 		char c = s[i];
 		if (c >= '0' && c <= '9')
@@ -158,16 +158,17 @@ parse_hash(const char *s, size_t len, uint32_t *out)
 		else if (c >= 'a' && c <= 'f')
 			v = v << 4 | (uint32_t)(c - 'a' + 10);
 		else
-			return -1;
+			return ML_EINPUT;
 	}
 	*out = v;
-	return 0;
+	return ML_OK;
 }
 
 /* Parses "NAME+HASH" (the keyid): split at the first '+', name a valid C2SP
  * key name copied NUL-terminated into name[ML_KEY_NAME_MAX + 1], HASH 8
- * lowercase hex digits.  Returns 0, or -1 with *why set to a static phrase. */
-static int
+ * lowercase hex digits.  ML_OK, or ML_EINPUT with *why set to a static
+ * phrase. */
+static enum ml_rc
 parse_keyid(const char *s, size_t len, char *name, uint32_t *hash, const char **why)
 {
 	const char *p = memchr(s, '+', len);
@@ -175,29 +176,29 @@ parse_keyid(const char *s, size_t len, char *name, uint32_t *hash, const char **
 
 	if (!p) {
 		*why = "missing '+' separator";
-		return -1;
+		return ML_EINPUT;
 	}
 	nlen = (size_t)(p - s);
 	if (nlen == 0 || nlen > ML_KEY_NAME_MAX) {
 		*why = nlen ? "key name too long" : "empty key name";
-		return -1;
+		return ML_EINPUT;
 	}
 	memcpy(name, s, nlen);
 	name[nlen] = '\0';
 	if (!ml_key_name_valid(name)) {
 		*why = "invalid key name";
-		return -1;
+		return ML_EINPUT;
 	}
 	if (parse_hash(p + 1, len - nlen - 1, hash) != 0) {
 		*why = "key hash is not 8 lowercase hex digits";
-		return -1;
+		return ML_EINPUT;
 	}
-	return 0;
+	return ML_OK;
 }
 
 /* Splits "NAME+HASH+REST" at its first two '+' (REST is base64, which may
  * itself hold '+').  See parse_keyid. */
-static int
+static enum ml_rc
 split_key(const char *s, size_t len, char *name, uint32_t *hash, const char **rest,
 	  size_t *restlen, const char **why)
 {
@@ -205,18 +206,18 @@ split_key(const char *s, size_t len, char *name, uint32_t *hash, const char **re
 
 	if (!p1) {
 		*why = "missing '+' separators";
-		return -1;
+		return ML_EINPUT;
 	}
 	p2 = memchr(p1 + 1, '+', len - (size_t)(p1 + 1 - s));
 	if (!p2) {
 		*why = "missing second '+' separator";
-		return -1;
+		return ML_EINPUT;
 	}
 	if (parse_keyid(s, (size_t)(p2 - s), name, hash, why) != 0)
-		return -1;
+		return ML_EINPUT;
 	*rest = p2 + 1;
 	*restlen = len - (size_t)(p2 + 1 - s);
-	return 0;
+	return ML_OK;
 }
 
 /* True when every byte is printable ASCII, space included. */
@@ -340,14 +341,14 @@ ml_pubkey_load(const char *path, struct ml_pubkey *out, struct ml_err *e)
 	return rc;
 }
 
-int
+bool
 ml_pubkey_verify(const struct ml_pubkey *k, const uint8_t *msg, size_t len,
 		 const uint8_t sig[ML_SIG_LEN])
 {
 	static const uint8_t empty[1];
 
 	if (need_sodium(NULL) != 0)
-		return 0;
+		return false;
 	return crypto_sign_verify_detached(sig, msg ? msg : empty, len, k->pk) == 0;
 }
 
@@ -503,7 +504,7 @@ out:
 	return rc;
 }
 
-int
+bool
 ml_seckey_text_encrypted(const char *text, size_t len)
 {
 	size_t n = strlen(ENC_FAMILY);
@@ -511,7 +512,7 @@ ml_seckey_text_encrypted(const char *text, size_t len)
 	return len >= n && memcmp(text, ENC_FAMILY, n) == 0;
 }
 
-int
+bool
 ml_seckey_text_like(const char *text, size_t len)
 {
 	size_t n = strlen(SIGNER_PREFIX);
@@ -521,25 +522,25 @@ ml_seckey_text_like(const char *text, size_t len)
 }
 
 /* Parses a decimal number of 1 to 20 digits without sign or leading zeros. */
-static int
+static enum ml_rc
 parse_u64(const char *s, size_t len, unsigned long long *out)
 {
 	unsigned long long v = 0;
 	size_t i;
 
 	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
-		return -1;
+		return ML_EINPUT;
 	for (i = 0; i < len; i++) {
 		unsigned d;
 		if (s[i] < '0' || s[i] > '9')
-			return -1;
+			return ML_EINPUT;
 		d = (unsigned)(s[i] - '0');
 		if (v > (ULLONG_MAX - d) / 10)
-			return -1;
+			return ML_EINPUT;
 		v = v * 10 + d;
 	}
 	*out = v;
-	return 0;
+	return ML_OK;
 }
 
 /* Decodes the unencrypted signer key line (no newline) in s->line. */
@@ -588,7 +589,7 @@ decode_plain(struct scratch *s, size_t len, const char *path, struct ml_seckey *
 }
 
 /* Splits s->line[0..len) at single spaces into exactly n fields. */
-static int
+static enum ml_rc
 split_fields(const char *line, size_t len, const char **f, size_t *flen, size_t n)
 {
 	size_t i = 0, start = 0, pos;
@@ -597,13 +598,13 @@ split_fields(const char *line, size_t len, const char **f, size_t *flen, size_t 
 		if (pos < len && line[pos] != ' ')
 			continue;
 		if (i == n || pos == start)
-			return -1;
+			return ML_EINPUT;
 		f[i] = line + start;
 		flen[i] = pos - start;
 		i++;
 		start = pos + 1;
 	}
-	return i == n ? 0 : -1;
+	return i == n ? ML_OK : ML_EINPUT;
 }
 
 /* Decodes the encrypted key line (no newline) in s->line.  Everything is

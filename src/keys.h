@@ -39,14 +39,15 @@ struct ml_seckey; /* opaque; secret bytes in sodium_malloc memory */
 
 /* Supplies a passphrase for an encrypted key.  Writes a NUL-terminated
  * passphrase into buf (cap bytes, sodium_malloc'd by the caller) and returns
- * 0, or returns -1 when none can be had.  `path` names the key file. */
+ * ML_OK, or an ML_E* code (ML_EKEY) when none can be had.  `path` names the
+ * key file. */
 typedef int (*ml_passphrase_fn)(void *ctx, const char *path, char *buf, size_t cap);
 
 /* True when name is a valid C2SP key name: non-empty, at most
  * ML_KEY_NAME_MAX bytes, printable ASCII without '+' or space. */
-int ml_key_name_valid(const char *name);
+bool ml_key_name_valid(const char *name);
 /* Stricter rule for names mlledger creates: [A-Za-z0-9._-], 1..64 bytes. */
-int ml_key_name_simple(const char *name);
+bool ml_key_name_simple(const char *name);
 
 /* C2SP key hash: first 4 bytes (big-endian) of SHA-256(name || 0x0A || 0x01 || pk). */
 uint32_t ml_key_hash(const char *name, const uint8_t pk[ML_PUBKEY_LEN]);
@@ -65,9 +66,9 @@ void ml_pubkey_format(const struct ml_pubkey *k, char buf[ML_VKEY_MAX]);
 void ml_pubkey_keyid(const struct ml_pubkey *k, char buf[ML_KEYID_MAX]);
 /* Reads a NAME.pub file (at most 4 KiB).  Errors name the path. */
 int ml_pubkey_load(const char *path, struct ml_pubkey *out, struct ml_err *e);
-/* Ed25519 verification (libsodium, strict).  Returns 1 when valid, else 0. */
-int ml_pubkey_verify(const struct ml_pubkey *k, const uint8_t *msg, size_t len,
-		     const uint8_t sig[ML_SIG_LEN]);
+/* Ed25519 verification (libsodium, strict).  True when valid, else false. */
+bool ml_pubkey_verify(const struct ml_pubkey *k, const uint8_t *msg, size_t len,
+		      const uint8_t sig[ML_SIG_LEN]);
 
 /* Makes a new random key pair.  *out is owned by the caller
  * (ml_seckey_free).  ML_EINPUT for a bad name, ML_EIO when out of memory. */
@@ -109,9 +110,9 @@ int ml_seckey_decode(const char *text, size_t len, const char *path,
 int ml_seckey_load(const char *path, ml_passphrase_fn pass, void *ctx,
 		   struct ml_seckey **out, struct ml_err *e);
 /* True when the file's text is an encrypted key. */
-int ml_seckey_text_encrypted(const char *text, size_t len);
+bool ml_seckey_text_encrypted(const char *text, size_t len);
 /* True when text (the first bytes of a file are enough) starts like a secret
  * key file, plain or encrypted: what outputs must never replace. */
-int ml_seckey_text_like(const char *text, size_t len);
+bool ml_seckey_text_like(const char *text, size_t len);
 
 #endif

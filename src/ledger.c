@@ -551,7 +551,7 @@ ml_batch_abort(struct ml_batch *b)
 	free(b);
 }
 
-int
+bool
 ml_batch_refusal(int rc)
 {
 	return rc == ML_EINPUT || rc == ML_EKEY || rc == ML_ECONFLICT;

@@ -149,8 +149,8 @@ int ml_batch_try(struct ml_batch *b, const struct ml_append_item *item,
  * ml_batch_add or ml_batch_try of the batch. */
 int ml_batch_adopt(struct ml_batch *b, const struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN],
 		   struct ml_err *e);
-/* 1 when rc is a refusal of one item that ml_batch_try undid. */
-int ml_batch_refusal(int rc);
+/* True when rc is a refusal of one item that ml_batch_try undid. */
+bool ml_batch_refusal(int rc);
 /* The size of the batch's tree so far (its committed checkpoint's size). */
 uint64_t ml_batch_size(const struct ml_batch *b);
 

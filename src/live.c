@@ -29,12 +29,12 @@ add_seq(void *ctx, uint64_t seq)
 		s->cap = s->cap ? s->cap * 2 : 64;
 		if (!(nv = realloc(s->v, s->cap * sizeof *nv))) {
 			s->oom = 1;
-			return -1;
+			return ML_EIO;
 		}
 		s->v = nv;
 	}
 	s->v[s->n++] = seq;
-	return 0;
+	return ML_OK;
 }
 
 static int

@@ -52,19 +52,20 @@ ml_merkle_node(const uint8_t l[ML_SHA256_LEN], const uint8_t r[ML_SHA256_LEN],
 	ml_sha256(buf, sizeof buf, out);
 }
 
-/* One complete subtree from the caller; any non-zero return is -1. */
-static int
+/* One complete subtree from the caller; any non-zero return is ML_EIO (the
+ * source says why in its own ctx). */
+static enum ml_rc
 fetch(ml_node_fn get, void *ctx, unsigned level, uint64_t index,
       uint8_t out[ML_SHA256_LEN])
 {
-	return get(ctx, level, index, out) == 0 ? 0 : -1;
+	return get(ctx, level, index, out) == 0 ? ML_OK : ML_EIO;
 }
 
 /* MTH(D[off : off + 2^j]), a perfect tree whose leaves start at off.  One
  * call when off is a multiple of 2^j (always so for split-shaped ranges);
  * otherwise the tree is built from the 2^(j-t) aligned subtrees of level
  * t = ctz(off) that it covers, with an edge as the stack. */
-static int
+static enum ml_rc
 block_hash(ml_node_fn get, void *ctx, uint64_t off, unsigned j,
 	   uint8_t out[ML_SHA256_LEN])
 {
@@ -80,29 +81,30 @@ block_hash(ml_node_fn get, void *ctx, uint64_t off, unsigned j,
 	first = off >> t;
 	ml_merkle_edge_init(&edge);
 	for (i = 0; i < count; i++) {
-		if (fetch(get, ctx, t, first + i, h) != 0)
-			return -1;
-		if (ml_merkle_edge_add(&edge, h, NULL, NULL) != 0)
-			return -1;
+		if (fetch(get, ctx, t, first + i, h) != ML_OK)
+			return ML_EIO;
+		if (ml_merkle_edge_add(&edge, h, NULL, NULL) != ML_OK)
+			return ML_EINPUT; /* not reached: count < 2^64 */
 	}
 	memcpy(out, edge.nodes[j - t], ML_SHA256_LEN);
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_rc
 ml_merkle_range(ml_node_fn get, void *ctx, uint64_t begin, uint64_t end,
 		uint8_t out[ML_SHA256_LEN])
 {
+	enum ml_rc rc;
 	uint8_t acc[ML_SHA256_LEN], h[ML_SHA256_LEN];
 	uint64_t len, pos;
 	unsigned j;
 	int have = 0;
 
 	if (begin > end)
-		return -1;
+		return ML_EINPUT;
 	if (begin == end) {
 		empty_root(out);
-		return 0;
+		return ML_OK;
 	}
 	/* The blocks of MTH(D[begin:end]) are the set bits of len, largest
 	 * first; walk them from the right and fold each onto the accumulator:
@@ -113,8 +115,8 @@ ml_merkle_range(ml_node_fn get, void *ctx, uint64_t begin, uint64_t end,
 		if (!(len >> j & 1))
 			continue;
 		pos -= (uint64_t)1 << j;
-		if (block_hash(get, ctx, pos, j, h) != 0)
-			return -1;
+		if ((rc = block_hash(get, ctx, pos, j, h)) != ML_OK)
+			return rc;
 		if (have)
 			ml_merkle_node(h, acc, acc);
 		else
@@ -122,10 +124,10 @@ ml_merkle_range(ml_node_fn get, void *ctx, uint64_t begin, uint64_t end,
 		have = 1;
 	}
 	memcpy(out, acc, ML_SHA256_LEN);
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_rc
 ml_merkle_root(ml_node_fn get, void *ctx, uint64_t n, uint8_t out[ML_SHA256_LEN])
 {
 	return ml_merkle_range(get, ctx, 0, n, out);
@@ -158,26 +160,27 @@ inclusion_ranges(uint64_t index, uint64_t n, uint64_t lo_out[ML_PROOF_MAX],
 	return k;
 }
 
-int
+enum ml_rc
 ml_merkle_inclusion(ml_node_fn get, void *ctx, uint64_t index, uint64_t n,
 		    uint8_t proof[][ML_SHA256_LEN], size_t *len)
 {
+	enum ml_rc rc;
 	uint64_t lo[ML_PROOF_MAX], hi[ML_PROOF_MAX];
 	uint8_t tmp[ML_PROOF_MAX][ML_SHA256_LEN];
 	size_t k, i;
 
 	if (index >= n)
-		return -1;
+		return ML_EINPUT;
 	k = inclusion_ranges(index, n, lo, hi);
 	/* At most one of these ranges is not a complete subtree (the right
 	 * sibling taken where the path leaves the tree's right edge), so the
 	 * proof costs at most k + popcount(n) - 1 calls. */
 	for (i = 0; i < k; i++)
-		if (ml_merkle_range(get, ctx, lo[k - 1 - i], hi[k - 1 - i], tmp[i]) != 0)
-			return -1;
+		if ((rc = ml_merkle_range(get, ctx, lo[k - 1 - i], hi[k - 1 - i], tmp[i])) != ML_OK)
+			return rc;
 	memcpy(proof, tmp, k * ML_SHA256_LEN);
 	*len = k;
-	return 0;
+	return ML_OK;
 }
 
 /* The ranges of a consistency proof, from the root down: SUBPROOF(m, D[n],
@@ -218,38 +221,39 @@ consistency_ranges(uint64_t m, uint64_t n, uint64_t lo_out[ML_PROOF_MAX + 1],
 	return k;
 }
 
-int
+enum ml_rc
 ml_merkle_consistency(ml_node_fn get, void *ctx, uint64_t m, uint64_t n,
 		      uint8_t proof[][ML_SHA256_LEN], size_t *len)
 {
+	enum ml_rc rc;
 	uint64_t lo[ML_PROOF_MAX + 1], hi[ML_PROOF_MAX + 1];
 	uint8_t tmp[ML_PROOF_MAX][ML_SHA256_LEN];
 	size_t k, i, out = 0;
 	int last;
 
 	if (m == 0 || m > n)
-		return -1;
+		return ML_EINPUT;
 	if (m == n) {
 		*len = 0;
-		return 0;
+		return ML_OK;
 	}
 	k = consistency_ranges(m, n, lo, hi, &last);
 	if (k == (size_t)-1)
-		return -1;
+		return ML_EINPUT;
 	/* The innermost subtree first, then the siblings bottom-up.  Only the
 	 * first sibling taken (if the walk went left from the right edge) can
 	 * be incomplete: the proof costs at most k + popcount(n) calls. */
-	if (last && ml_merkle_range(get, ctx, lo[k], hi[k], tmp[out++]) != 0)
-		return -1;
+	if (last && (rc = ml_merkle_range(get, ctx, lo[k], hi[k], tmp[out++])) != ML_OK)
+		return rc;
 	for (i = 0; i < k; i++)
-		if (ml_merkle_range(get, ctx, lo[k - 1 - i], hi[k - 1 - i], tmp[out++]) != 0)
-			return -1;
+		if ((rc = ml_merkle_range(get, ctx, lo[k - 1 - i], hi[k - 1 - i], tmp[out++])) != ML_OK)
+			return rc;
 	memcpy(proof, tmp, out * ML_SHA256_LEN);
 	*len = out;
-	return 0;
+	return ML_OK;
 }
 
-int
+bool
 ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 			   uint64_t n, const uint8_t proof[][ML_SHA256_LEN], size_t len,
 			   const uint8_t root[ML_SHA256_LEN])
@@ -261,11 +265,11 @@ ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 
 	/* 1. */
 	if (index >= n)
-		return 0;
+		return false;
 	/* Not in the RFC's steps, which reject a wrong length by themselves;
 	 * checked up front anyway as a second, independent guard. */
 	if (len != inclusion_ranges(index, n, lo, hi))
-		return 0;
+		return false;
 	/* 2., 3. */
 	fn = index;
 	sn = n - 1;
@@ -273,7 +277,7 @@ ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 	/* 4. */
 	for (i = 0; i < len; i++) {
 		if (sn == 0)
-			return 0;
+			return false;
 		if ((fn & 1) || fn == sn) {
 			ml_merkle_node(proof[i], r, r);
 			while (!(fn & 1) && fn != 0) {
@@ -290,7 +294,7 @@ ml_merkle_verify_inclusion(const uint8_t leaf[ML_SHA256_LEN], uint64_t index,
 	return sn == 0 && memcmp(r, root, ML_SHA256_LEN) == 0;
 }
 
-int
+bool
 ml_merkle_verify_consistency(uint64_t m, uint64_t n,
 			     const uint8_t root_m[ML_SHA256_LEN],
 			     const uint8_t root_n[ML_SHA256_LEN],
@@ -303,18 +307,18 @@ ml_merkle_verify_consistency(uint64_t m, uint64_t n,
 	int last;
 
 	if (m > n)
-		return 0;
+		return false;
 	if (m == n)
 		return len == 0 && memcmp(root_m, root_n, ML_SHA256_LEN) == 0;
 	if (m == 0)
 		return len == 0;
 	/* 1. */
 	if (len == 0)
-		return 0;
+		return false;
 	/* As for inclusion: an independent length check before the RFC's. */
 	k = consistency_ranges(m, n, lo, hi, &last);
 	if (k == (size_t)-1 || len != k + (size_t)last)
-		return 0;
+		return false;
 	/* 2. (prepending first_hash) and 5.: the first value of the path is
 	 * root_m when m is a power of two, else proof[0]. */
 	if ((m & (m - 1)) == 0) {
@@ -336,7 +340,7 @@ ml_merkle_verify_consistency(uint64_t m, uint64_t n,
 	/* 6. */
 	for (; i < len; i++) {
 		if (sn == 0)
-			return 0;
+			return false;
 		if ((fn & 1) || fn == sn) {
 			ml_merkle_node(proof[i], fr, fr);
 			ml_merkle_node(proof[i], sr, sr);
@@ -361,7 +365,7 @@ ml_merkle_edge_init(struct ml_merkle_edge *m)
 	memset(m, 0, sizeof *m);
 }
 
-int
+enum ml_rc
 ml_merkle_edge_add(struct ml_merkle_edge *m, const uint8_t leaf[ML_SHA256_LEN],
 		   int (*done)(void *ctx, unsigned level, uint64_t index,
 			       const uint8_t hash[ML_SHA256_LEN]),
@@ -372,7 +376,7 @@ ml_merkle_edge_add(struct ml_merkle_edge *m, const uint8_t leaf[ML_SHA256_LEN],
 	int rc;
 
 	if (m->size == UINT64_MAX)
-		return -1;
+		return ML_EINPUT;
 	memcpy(cur, leaf, ML_SHA256_LEN);
 	/* Each set low bit of size is a complete subtree that the new leaf's
 	 * subtree merges with; m is written only once all callbacks agreed. */
@@ -384,7 +388,7 @@ ml_merkle_edge_add(struct ml_merkle_edge *m, const uint8_t leaf[ML_SHA256_LEN],
 	}
 	memcpy(m->nodes[level], cur, ML_SHA256_LEN);
 	m->size++;
-	return 0;
+	return ML_OK;
 }
 
 void

@@ -32,7 +32,7 @@ unicode_space(uint32_t cp)
 
 /* Checks signed-note text rules on s[0..len): valid UTF-8, no code point
  * below U+0020 other than '\n'.  Returns 0, or -1 with the reason in e. */
-int
+enum ml_rc
 ml_note_chars_ok(const char *s, size_t len, const char *what, struct ml_err *e)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -44,17 +44,17 @@ ml_note_chars_ok(const char *s, size_t len, const char *what, struct ml_err *e)
 		if (n == 0) {
 			ml_err_set(e, ML_EINPUT, "%s: invalid UTF-8 at byte %zu", what,
 				   i);
-			return -1;
+			return ML_EINPUT;
 		}
 		if (cp < 0x20 && cp != '\n') {
 			ml_err_set(e, ML_EINPUT,
 				   "%s: control character 0x%02x at byte %zu", what,
 				   (unsigned)cp, i);
-			return -1;
+			return ML_EINPUT;
 		}
 		i += n;
 	}
-	return 0;
+	return ML_OK;
 }
 
 /* signed-note: "Key names MUST be non-empty and MUST NOT contain any Unicode
@@ -79,20 +79,20 @@ key_name_ok(const char *s, size_t len)
 
 /* Finds the end of the line starting at off: *eol gets the index of its
  * '\n' and 0 is returned, or *eol gets len and -1 when there is none. */
-int
+enum ml_rc
 ml_note_line_end(const char *s, size_t len, size_t off, size_t *eol)
 {
 	const char *nl = off < len ? memchr(s + off, '\n', len - off) : NULL;
 
 	*eol = nl ? (size_t)(nl - s) : len;
-	return nl ? 0 : -1;
+	return nl ? ML_OK : ML_EINPUT;
 }
 
 /* Decodes strict base64 of exactly 32 bytes. */
-int
+enum ml_rc
 ml_note_hash_decode(const char *s, size_t len, uint8_t out[ML_SHA256_LEN])
 {
-	return len == HASH_B64_LEN ? ml_b64_decode_exact(s, len, out, ML_SHA256_LEN) : -1;
+	return len == HASH_B64_LEN ? ml_b64_decode_exact(s, len, out, ML_SHA256_LEN) : ML_EINPUT;
 }
 
 /* Appends base64(data) to out. */
@@ -121,8 +121,8 @@ ml_note_clear(struct ml_note *n)
 }
 
 /* Parses one signature line (without '\n') into s, copying the name and the
- * decoded signature to *arena (advanced).  Returns 0, or -1 with *why. */
-static int
+ * decoded signature to *arena (advanced).  ML_OK, or ML_EINPUT with *why. */
+static enum ml_rc
 parse_sig_line(const char *line, size_t len, char **arena, struct ml_note_sig *s,
 	       const char **why)
 {
@@ -132,29 +132,29 @@ parse_sig_line(const char *line, size_t len, char **arena, struct ml_note_sig *s
 
 	if (len < SIG_PREFIX_LEN || memcmp(line, SIG_PREFIX, SIG_PREFIX_LEN) != 0) {
 		*why = "does not start with an em dash (U+2014) and a space";
-		return -1;
+		return ML_EINPUT;
 	}
 	name = line + SIG_PREFIX_LEN;
 	sp = memchr(name, ' ', len - SIG_PREFIX_LEN);
 	if (!sp) {
 		*why = "has no space between key name and signature";
-		return -1;
+		return ML_EINPUT;
 	}
 	name_len = (size_t)(sp - name);
 	b64 = sp + 1;
 	b64_len = len - SIG_PREFIX_LEN - name_len - 1;
 	if (!key_name_ok(name, name_len)) {
 		*why = "has an empty key name or one holding a space or '+'";
-		return -1;
+		return ML_EINPUT;
 	}
 	if (b64_len == 0 || ml_b64_decode(b64, b64_len, &raw, &raw_len) != 0) {
 		*why = "has a signature that is not standard padded base64";
-		return -1;
+		return ML_EINPUT;
 	}
 	if (raw_len < 5) {
 		free(raw);
 		*why = "has a signature shorter than its 4-byte key ID plus one byte";
-		return -1;
+		return ML_EINPUT;
 	}
 	s->name = *arena;
 	memcpy(*arena, name, name_len);
@@ -169,7 +169,7 @@ parse_sig_line(const char *line, size_t len, char **arena, struct ml_note_sig *s
 	s->line = line;
 	s->line_len = len;
 	free(raw);
-	return 0;
+	return ML_OK;
 }
 
 int
@@ -285,7 +285,7 @@ ml_note_sign(const struct ml_seckey *k, const char *text, size_t len,
 }
 
 /* True when the line's name and key ID are those of (name, hash). */
-int
+bool
 ml_note_sig_is(const struct ml_note_sig *s, const char *name, uint32_t hash)
 {
 	return s->hash == hash && s->name_len == strlen(name) &&
@@ -294,10 +294,10 @@ ml_note_sig_is(const struct ml_note_sig *s, const char *name, uint32_t hash)
 
 /* 1 when k signed n and every line by k verifies, 0 when k did not sign,
  * -1 when a line by k fails. */
-int
+enum ml_note_sig_state
 ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k)
 {
-	int found = 0;
+	enum ml_note_sig_state found = ML_NOTE_SIG_NONE;
 	size_t i;
 
 	for (i = 0; i < n->nsigs; i++) {
@@ -306,14 +306,14 @@ ml_note_sig_status(const struct ml_note *n, const struct ml_pubkey *k)
 			continue;
 		if (s->sig_len != ML_SIG_LEN ||
 		    !ml_pubkey_verify(k, (const uint8_t *)n->text, n->text_len, s->sig))
-			return -1;
-		found = 1;
+			return ML_NOTE_SIG_BAD;
+		found = ML_NOTE_SIG_VALID;
 	}
 	return found;
 }
 
-int
+bool
 ml_note_verify(const struct ml_note *n, const struct ml_pubkey *k)
 {
-	return ml_note_sig_status(n, k) == 1;
+	return ml_note_sig_status(n, k) == ML_NOTE_SIG_VALID;
 }

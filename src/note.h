@@ -84,10 +84,10 @@ void ml_note_clear(struct ml_note *n);
  * of memory.  out is left as it was on failure. */
 int ml_note_sign(const struct ml_seckey *k, const char *text, size_t len,
 		 struct ml_buf *out, struct ml_err *e);
-/* 1 when n carries a valid Ed25519 signature (type 0x01) by k, else 0.
+/* True when n carries a valid Ed25519 signature (type 0x01) by k, else false.
  * Lines whose name or key ID differ from k's are ignored, as the spec says;
  * every line with k's name and key ID must verify ("If a signature from a
  * known key fails to verify, clients SHOULD reject the whole note"). */
-int ml_note_verify(const struct ml_note *n, const struct ml_pubkey *k);
+bool ml_note_verify(const struct ml_note *n, const struct ml_pubkey *k);
 
 #endif

@@ -156,27 +156,27 @@ ml_cosig_message(const char *text, size_t len, uint64_t timestamp, struct ml_buf
 	ml_buf_append(out, text, len);
 }
 
-int
+enum ml_rc
 ml_cosig_timestamp(const struct ml_note_sig *s, uint64_t *timestamp)
 {
 	uint64_t t;
 
 	if (s->sig_len != COSIG_LINE_LEN - 4)
-		return -1;
+		return ML_EINPUT;
 	t = ml_get_be64(s->sig);
 	if (t > INT63_MAX)
-		return -1;
+		return ML_EINPUT;
 	*timestamp = t;
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_note_sig_state
 ml_note_cosig_status(const struct ml_note *n, const struct ml_cosig_key *k, uint64_t *ts)
 {
 	struct ml_pubkey pub;
 	struct ml_buf msg = {0};
 	uint64_t t, best = 0;
-	int found = 0, rc;
+	enum ml_note_sig_state found = ML_NOTE_SIG_NONE;
 	size_t i;
 
 	memset(&pub, 0, sizeof pub);
@@ -185,38 +185,37 @@ ml_note_cosig_status(const struct ml_note *n, const struct ml_cosig_key *k, uint
 		const struct ml_note_sig *s = &n->sigs[i];
 		if (!ml_note_sig_is(s, k->name, k->hash))
 			continue;
-		if (ml_cosig_timestamp(s, &t) != 0) {
-			found = -1;
+		if (ml_cosig_timestamp(s, &t) != ML_OK) {
+			found = ML_NOTE_SIG_BAD;
 			break;
 		}
 		msg.len = 0;
 		ml_cosig_message(n->text, n->text_len, t, &msg);
 		if (msg.oom || !ml_pubkey_verify(&pub, msg.data, msg.len, s->sig + 8)) {
-			found = -1;
+			found = ML_NOTE_SIG_BAD;
 			break;
 		}
-		if (!found || t > best)
+		if (found == ML_NOTE_SIG_NONE || t > best)
 			best = t;
-		found = 1;
+		found = ML_NOTE_SIG_VALID;
 	}
 	ml_buf_free(&msg);
-	rc = found;
-	if (rc == 1)
+	if (found == ML_NOTE_SIG_VALID)
 		*ts = best;
-	return rc;
+	return found;
 }
 
-int
+bool
 ml_cosig_verify(const struct ml_note *n, const struct ml_cosig_key *k,
 		uint64_t *timestamp)
 {
 	uint64_t t = 0;
 
-	if (ml_note_cosig_status(n, k, &t) != 1)
-		return 0;
+	if (ml_note_cosig_status(n, k, &t) != ML_NOTE_SIG_VALID)
+		return false;
 	if (timestamp)
 		*timestamp = t;
-	return 1;
+	return true;
 }
 
 int

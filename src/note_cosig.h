@@ -53,15 +53,15 @@ void ml_cosig_message(const char *text, size_t len, uint64_t timestamp,
  * out of memory.  out is left as it was on failure. */
 int ml_cosign(const struct ml_seckey *witness, const char *note, size_t len,
 	      uint64_t timestamp, struct ml_buf *out, struct ml_err *e);
-/* 1 when n carries a valid cosignature by k, and then writes its timestamp
+/* True when n carries a valid cosignature by k, and then writes its timestamp
  * (the largest, if k signed more than one line; timestamp may be NULL); else
- * 0.  As with ml_note_verify, every line with k's name and key ID must
+ * false.  As with ml_note_verify, every line with k's name and key ID must
  * verify. */
-int ml_cosig_verify(const struct ml_note *n, const struct ml_cosig_key *k,
-		    uint64_t *timestamp);
+bool ml_cosig_verify(const struct ml_note *n, const struct ml_cosig_key *k,
+		     uint64_t *timestamp);
 /* Reads the timestamp of a cosignature line without verifying it (for
- * display).  0, or -1 when the line is not 72 bytes or the timestamp exceeds
- * 2^63 - 1. */
-int ml_cosig_timestamp(const struct ml_note_sig *s, uint64_t *timestamp);
+ * display).  ML_OK, or ML_EINPUT when the line is not 72 bytes or the
+ * timestamp exceeds 2^63 - 1. */
+enum ml_rc ml_cosig_timestamp(const struct ml_note_sig *s, uint64_t *timestamp);
 
 #endif

@@ -83,8 +83,8 @@ find_node(const struct ml_trust *p, const struct token *t)
 	return -1;
 }
 
-/* Checks a new witness or group name; returns 0 or sets e. */
-static int
+/* Checks a new witness or group name: ML_OK, or ML_EINPUT with e set. */
+static enum ml_rc
 new_name_ok(const struct ml_trust *p, const struct token *t, size_t lineno,
 	    struct ml_err *e)
 {
@@ -93,18 +93,18 @@ new_name_ok(const struct ml_trust *p, const struct token *t, size_t lineno,
 	if (t->len > ML_TRUST_NAME_MAX) {
 		ml_err_set(e, ML_EINPUT, "line %zu: name longer than %d bytes", lineno,
 			   ML_TRUST_NAME_MAX);
-		return -1;
+		return ML_EINPUT;
 	}
 	if (tok_is(t, "none")) {
 		ml_err_set(e, ML_EINPUT, "line %zu: \"none\" is predefined", lineno);
-		return -1;
+		return ML_EINPUT;
 	}
 	if (find_node(p, t) >= 0) {
 		ml_err_set(e, ML_EINPUT, "line %zu: duplicate name %s", lineno,
 			   tok_show(t, show));
-		return -1;
+		return ML_EINPUT;
 	}
-	return 0;
+	return ML_OK;
 }
 
 static int
@@ -394,7 +394,7 @@ set_why(char *why, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-int
+bool
 ml_trust_check(const struct ml_trust *p, const struct ml_note *n, char *why,
 		size_t cap)
 {
@@ -412,7 +412,7 @@ seen_add(struct ml_trust_seen *s, const char *name)
 	snprintf(s->names + used, sizeof s->names - used, "%s%s", used ? ", " : "", name);
 }
 
-int
+bool
 ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 		   const struct ml_trust_clock *clk, struct ml_trust_seen *seen, char *why,
 		   size_t cap)
@@ -422,7 +422,8 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 	char ok[POLICY_NODES_MAX] = {0};
 	struct token t;
 	char show[200];
-	int log_ok = 0, st, expired = -1;
+	enum ml_note_sig_state st;
+	int log_ok = 0, expired = -1;
 	uint64_t ts;
 	size_t i, j, count;
 	char more[300] = "";
@@ -433,21 +434,21 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 	ml_err_clear(&pe);
 	if (ml_checkpoint_parse(n->text, n->text_len, &cp, &pe) != ML_OK) {
 		set_why(why, cap, "%s", pe.msg);
-		return 0;
+		return false;
 	}
 	if (p->nlogs == 0) {
 		set_why(why, cap, "the policy names no log");
-		return 0;
+		return false;
 	}
 	for (i = 0; i < p->nlogs; i++) {
 		st = ml_note_sig_status(n, &p->logs[i]);
-		if (st < 0) {
+		if (st == ML_NOTE_SIG_BAD) {
 			set_why(why, cap,
 				"the signature by log key %s+%08x does not verify",
 				p->logs[i].name, (unsigned)p->logs[i].hash);
-			return 0;
+			return false;
 		}
-		if (st == 1 && strcmp(p->logs[i].name, cp.origin) == 0)
+		if (st == ML_NOTE_SIG_VALID && strcmp(p->logs[i].name, cp.origin) == 0)
 			log_ok = 1;
 	}
 	if (!log_ok) {
@@ -456,44 +457,44 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 		set_why(why, cap,
 			"no log of the policy for origin %s signed the checkpoint",
 			tok_show(&t, show));
-		return 0;
+		return false;
 	}
 	/* Nodes are defined before use, so one pass in order settles groups. */
 	for (i = 0; i < p->nnodes; i++) {
 		const struct policy_node *nd = &p->nodes[i];
 		if (!nd->is_group) {
 			st = ml_note_cosig_status(n, &nd->key, &ts);
-			if (st < 0) {
+			if (st == ML_NOTE_SIG_BAD) {
 				t.s = nd->name;
 				t.len = nd->name_len;
 				set_why(why, cap,
 					"the cosignature by witness %s does not verify",
 					tok_show(&t, show));
-				return 0;
+				return false;
 			}
 			t.s = nd->name;
 			t.len = nd->name_len;
-			if (st == 1 && clk && (int64_t)ts > clk->now + clk->tolerance) {
+			if (st == ML_NOTE_SIG_VALID && clk && (int64_t)ts > clk->now + clk->tolerance) {
 				set_why(why, cap,
 					"the cosignature by witness %s is dated %llu, %lld s "
 					"in the future (the witness's clock or ours is wrong)",
 					tok_show(&t, show), (unsigned long long)ts,
 					(long long)((int64_t)ts - clk->now));
-				return 0;
+				return false;
 			}
-			if (st == 1 && clk && clk->max_age > 0 &&
+			if (st == ML_NOTE_SIG_VALID && clk && clk->max_age > 0 &&
 			    (int64_t)ts < clk->now - clk->max_age) {
 				/* too old: counts as no cosignature */
 				expired = (int)i;
-				st = 0;
+				st = ML_NOTE_SIG_NONE;
 			}
-			if (st == 1 && seen) {
+			if (st == ML_NOTE_SIG_VALID && seen) {
 				seen_add(seen, tok_show(&t, show));
 				seen->nwitnesses++;
 				if (ts > seen->newest)
 					seen->newest = ts;
 			}
-			ok[i] = st == 1;
+			ok[i] = st == ML_NOTE_SIG_VALID;
 			continue;
 		}
 		for (j = 0, count = 0; j < nd->n; j++)
@@ -522,7 +523,7 @@ ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
 				"quorum not met: no valid cosignature by witness %s%s",
 				tok_show(&t, show), more);
 		}
-		return 0;
+		return false;
 	}
-	return 1;
+	return true;
 }

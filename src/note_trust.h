@@ -47,15 +47,15 @@ void ml_trust_free(struct ml_trust *p);
 /* The logs' verifier keys the policy names, in order (i < ml_trust_nlogs). */
 size_t ml_trust_nlogs(const struct ml_trust *p);
 const struct ml_pubkey *ml_trust_log(const struct ml_trust *p, size_t i);
-/* 1 when the note's text is a checkpoint, it is signed by one of the
+/* True when the note's text is a checkpoint, it is signed by one of the
  * policy's logs whose key name equals the checkpoint's origin, and it is
- * cosigned by the quorum; else 0, and why (cap bytes, may be NULL) receives
+ * cosigned by the quorum; else false, and why (cap bytes, may be NULL) receives
  * a one-line reason.  A signature line of a key the policy names that fails
  * to verify rejects the whole note (signed-note: clients "SHOULD reject the
  * whole note").  A policy without logs accepts no note.  Cosignature times
  * are not compared with a clock (ml_trust_check_at does). */
-int ml_trust_check(const struct ml_trust *p, const struct ml_note *n, char *why,
-		    size_t cap);
+bool ml_trust_check(const struct ml_trust *p, const struct ml_note *n, char *why,
+		     size_t cap);
 /* The clock a cosignature's timestamp is judged by (seconds since the
  * epoch): a valid cosignature dated after now + tolerance fails the whole
  * check (a witness never signs in the future); with max_age > 0, one dated
@@ -75,8 +75,8 @@ struct ml_trust_seen {
 };
 /* ml_trust_check with a clock (NULL: times are not compared) and what it
  * saw (may be NULL; filled even when the check fails). */
-int ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
-		       const struct ml_trust_clock *clk, struct ml_trust_seen *seen,
-		       char *why, size_t cap);
+bool ml_trust_check_at(const struct ml_trust *p, const struct ml_note *n,
+		        const struct ml_trust_clock *clk, struct ml_trust_seen *seen,
+		        char *why, size_t cap);
 
 #endif

@@ -91,7 +91,7 @@ split_resolve(const char *p, struct ident *id)
 		id->dir[0] = '\0';
 }
 
-static int
+static enum ml_rc
 resolve(const char *path, struct ident *id)
 {
 	char buf[PATH_MAX], real[PATH_MAX];
@@ -99,7 +99,7 @@ resolve(const char *path, struct ident *id)
 
 	memset(id, 0, sizeof *id);
 	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return -1;
+		return ML_EIO;
 	n = strlen(buf);
 	while (n > 1 && buf[n - 1] == '/')
 		buf[--n] = '\0';
@@ -112,7 +112,7 @@ resolve(const char *path, struct ident *id)
 		else
 			id->dir[0] = '\0';
 	}
-	return 0;
+	return ML_OK;
 }
 
 static int
@@ -125,37 +125,41 @@ same_file(const struct ident *a, const struct ident *b)
 	return a->dir[0] && b->dir[0] && !strcmp(a->dir, b->dir) && !strcmp(a->name, b->name);
 }
 
-/* 1 when the regular file open at fd starts like a secret key file, 0 when
- * not, -1 when it cannot be read. */
-static int
-sniff_fd(int fd)
+/* Whether the regular file open at fd starts like a secret key file:
+ * ML_OK and *key, or ML_EIO (errno says why; *key false) when it cannot be
+ * read. */
+static enum ml_rc
+sniff_fd(int fd, bool *key)
 {
 	char buf[SNIFF_LEN];
 	size_t len = 0;
 	ssize_t n;
 
+	*key = false;
 	while (len < sizeof buf && (n = read(fd, buf + len, sizeof buf - len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -1;
+			return ML_EIO;
 		len += (size_t)n;
 	}
-	return ml_seckey_text_like(buf, len);
+	*key = ml_seckey_text_like(buf, len);
+	return ML_OK;
 }
 
-int
+bool
 ml_out_is_seckey_file(const char *path)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), rc = 0;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	bool key = false;
 
 	if (fd < 0)
-		return 0;
+		return false;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		rc = sniff_fd(fd) == 1;
+		(void)sniff_fd(fd, &key); /* unreadable: not a key */
 	close(fd);
-	return rc;
+	return key;
 }
 
 /* ML_OK when folder dir holds no secret key file (regular files only, links
@@ -172,7 +176,8 @@ scan_for_keys(const char *label, const char *dir, struct ml_err *e)
 		return ml_err_set(e, ML_EIO, "%s: %s", label, strerror(errno));
 	while (rc == ML_OK && (errno = 0, de = readdir(d))) {
 		struct stat st;
-		int fd, k;
+		bool key = false;
+		int fd;
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (++seen > SCAN_MAX) {
@@ -184,9 +189,10 @@ scan_for_keys(const char *label, const char *dir, struct ml_err *e)
 			    O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			continue; /* a link, or unreadable: not a key this tool reads */
-		k = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? sniff_fd(fd) : 0;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			(void)sniff_fd(fd, &key); /* unreadable: not a key this tool reads */
 		close(fd);
-		if (k == 1)
+		if (key)
 			rc = ml_err_set(e, ML_EINPUT, "%s: holds secret keys (%.100s); refusing "
 					"to write into a keys folder", label, de->d_name);
 	}
@@ -203,7 +209,6 @@ ml_out_check(const struct ml_out_rules *r, const char *opt, const char *path,
 	struct ident t, g;
 	char label[PATH_MAX + 64];
 	size_t i;
-	int k;
 
 	snprintf(label, sizeof label, "%s%s%s", opt ? opt : "", opt ? " " : "",
 		 path ? path : "");
@@ -228,18 +233,21 @@ ml_out_check(const struct ml_out_rules *r, const char *opt, const char *path,
 		return ml_err_set(e, ML_EINPUT, "%s: exists and is not a regular file", label);
 	if (!r->keys_ok) {
 		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), err = 0;
+		bool key = false, unreadable = false;
 		if (fd < 0) {
-			k = -1;
+			unreadable = true;
 			err = errno;
 		} else {
-			if ((k = sniff_fd(fd)) < 0)
+			if (sniff_fd(fd, &key) != ML_OK) {
+				unreadable = true;
 				err = errno;
+			}
 			close(fd);
 		}
-		if (k == 1)
+		if (key)
 			return ml_err_set(e, ML_EINPUT, "%s: refusing to overwrite a secret key",
 					  label);
-		if (k < 0)
+		if (unreadable)
 			return ml_err_set(e, ML_EINPUT, "%s: cannot read it to check it is not a "
 					  "secret key: %s", label, strerror(err));
 	}

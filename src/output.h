@@ -61,7 +61,7 @@ int ml_out_check(const struct ml_out_rules *r, const char *opt, const char *path
 		 int is_dir, struct ml_err *e);
 
 /* True when the regular file at path starts like a secret key file. */
-int ml_out_is_seckey_file(const char *path);
+bool ml_out_is_seckey_file(const char *path);
 
 /* A state file that a command reads, checks and replaces (verify --state,
  * cosign --state).  ml_state_lock takes an exclusive flock(2) on

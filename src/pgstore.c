@@ -58,7 +58,7 @@ struct ml_pg {
 
 static const char copy_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 
-int
+bool
 ml_pg_is_url(const char *s)
 {
 	return s && (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0);
@@ -451,24 +451,24 @@ is_tuples(const PGresult *r)
 	return PQresultStatus(r) == PGRES_TUPLES_OK;
 }
 
-/* Column col of row as a big-endian int8; -1 when it is not one. */
-static int
+/* Column col of row as a big-endian int8; ML_EINTEGRITY when it is not one. */
+static enum ml_rc
 get_i64(const PGresult *r, int row, int col, int64_t *v)
 {
 	if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
-		return -1;
+		return ML_EINTEGRITY;
 	*v = (int64_t)ml_get_be64((const uint8_t *)PQgetvalue(r, row, col));
-	return 0;
+	return ML_OK;
 }
 
-/* Column col of row as exactly n bytes; -1 otherwise. */
-static int
+/* Column col of row as exactly n bytes; ML_EINTEGRITY otherwise. */
+static enum ml_rc
 get_fixed(const PGresult *r, int row, int col, uint8_t *out, size_t n)
 {
 	if (PQgetisnull(r, row, col) || (size_t)PQgetlength(r, row, col) != n)
-		return -1;
+		return ML_EINTEGRITY;
 	memcpy(out, PQgetvalue(r, row, col), n);
-	return 0;
+	return ML_OK;
 }
 
 /* ---- identity ------------------------------------------------------------ */

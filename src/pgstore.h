@@ -59,8 +59,8 @@ struct ml_pg_opts {
 	unsigned commit_timeout_ms; /* 0: ML_PG_COMMIT_TIMEOUT_MS */
 };
 
-/* 1 when s is a PostgreSQL URI ("postgresql://" or "postgres://"). */
-int ml_pg_is_url(const char *s);
+/* True when s is a PostgreSQL URI ("postgresql://" or "postgres://"). */
+bool ml_pg_is_url(const char *s);
 
 /* Connects (o NULL: min_sync 0 and the default timeout).  ML_EIO naming the
  * store when it cannot; ML_EINPUT for a malformed URL or one longer than

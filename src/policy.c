@@ -393,7 +393,7 @@ child_text(xmlNodePtr n, const char *name)
 }
 
 /* Splits a space-separated attribute into a malloc'd array of strings. */
-static int
+static enum ml_rc
 split_words(const char *s, char ***out, size_t *n)
 {
 	char **v = NULL;
@@ -417,14 +417,14 @@ split_words(const char *s, char ***out, size_t *n)
 			while (k)
 				free(v[--k]);
 			free(v);
-			return -1;
+			return ML_EIO;
 		}
 		v = nv;
 		k++;
 	}
 	*out = v;
 	*n = k;
-	return 0;
+	return ML_OK;
 }
 
 static void
@@ -538,6 +538,7 @@ var_visible(struct comp *c, const char *name, size_t len, int *later)
 	return 0;
 }
 
+/* ml_xpath_scan's callback: ML_OK, or ML_EPOLICY with why set. */
 static int
 bind_ref(void *ctx, const struct ml_xref *r)
 {
@@ -551,7 +552,7 @@ bind_ref(void *ctx, const struct ml_xref *r)
 		if (r->plen) {
 			snprintf(c->why, sizeof c->why, "variable $%.*s:%.*s: variables have no prefix",
 				 (int)r->plen, r->prefix, (int)r->nlen, r->name);
-			return 1;
+			return ML_EPOLICY;
 		}
 		if (!var_visible(c, r->name, r->nlen, &later)) {
 			snprintf(c->why, sizeof c->why, "unknown variable $%.*s%s", (int)r->nlen,
@@ -560,17 +561,17 @@ bind_ref(void *ctx, const struct ml_xref *r)
 						  ? " (keys see only params and data)"
 						  : " (a let is visible only after its definition)")
 				       : "");
-			return 1;
+			return ML_EPOLICY;
 		}
-		return 0;
+		return ML_OK;
 	case ML_XREF_PREFIX:
 		if (!ns_uri(c->p, r->prefix, r->plen)) {
 			snprintf(c->why, sizeof c->why,
 				 "unknown namespace prefix '%.*s' (declare it with <ns>)",
 				 (int)r->plen, r->prefix);
-			return 1;
+			return ML_EPOLICY;
 		}
-		return 0;
+		return ML_OK;
 	case ML_XREF_FUNC:
 		break;
 	}
@@ -579,7 +580,7 @@ bind_ref(void *ctx, const struct ml_xref *r)
 			snprintf(c->why, sizeof c->why, "unknown function %.*s()%s", (int)r->nlen,
 				 r->name,
 				 ml_pfn_find(r->name, r->nlen) ? " (ours are in the ml: namespace)" : "");
-			return 1;
+			return ML_EPOLICY;
 		}
 	} else {
 		uri = ns_uri(c->p, r->prefix, r->plen);
@@ -587,12 +588,12 @@ bind_ref(void *ctx, const struct ml_xref *r)
 			snprintf(c->why, sizeof c->why, "unknown namespace prefix '%.*s' in %.*s:%.*s()",
 				 (int)r->plen, r->prefix, (int)r->plen, r->prefix, (int)r->nlen,
 				 r->name);
-			return 1;
+			return ML_EPOLICY;
 		}
 		if (strcmp(uri, ML_POLICY_NS) != 0 || !(f = ml_pfn_find(r->name, r->nlen))) {
 			snprintf(c->why, sizeof c->why, "unknown function %.*s:%.*s()", (int)r->plen,
 				 r->prefix, (int)r->nlen, r->name);
-			return 1;
+			return ML_EPOLICY;
 		}
 		if (name_eq("key", r->name, r->nlen)) {
 			if (c->scope == ML_XS_KEY) {
@@ -604,11 +605,11 @@ bind_ref(void *ctx, const struct ml_xref *r)
 					snprintf(c->why, sizeof c->why,
 						 "in a key, ml:key() must name an earlier key with a "
 						 "string literal");
-					return 1;
+					return ML_EPOLICY;
 				}
 				if (!(nd = realloc(k->deps, (k->ndeps + 1) * sizeof *nd))) {
 					snprintf(c->why, sizeof c->why, "out of memory");
-					return 1;
+					return ML_EPOLICY;
 				}
 				k->deps = nd;
 				k->deps[k->ndeps++] = (size_t)d;
@@ -616,14 +617,14 @@ bind_ref(void *ctx, const struct ml_xref *r)
 			if (r->arg1 && !key_exists(c->p, r->arg1, r->arg1len)) {
 				snprintf(c->why, sizeof c->why, "ml:key(): unknown key '%.*s'",
 					 (int)r->arg1len, r->arg1);
-				return 1;
+				return ML_EPOLICY;
 			}
 		}
 		if (name_eq("data", r->name, r->nlen) && r->arg1 &&
 		    !data_exists(c->p, r->arg1, r->arg1len)) {
 			snprintf(c->why, sizeof c->why, "ml:data(): unknown data '%.*s'",
 				 (int)r->arg1len, r->arg1);
-			return 1;
+			return ML_EPOLICY;
 		}
 	}
 	if (r->nargs < f->min_args || (f->max_args >= 0 && r->nargs > f->max_args)) {
@@ -638,9 +639,9 @@ bind_ref(void *ctx, const struct ml_xref *r)
 			 r->plen ? "" : "", (int)r->plen, r->prefix ? r->prefix : "",
 			 r->plen ? ":" : "", (int)r->nlen, r->name, want,
 			 strcmp(want, "1") == 0 ? "" : "s", r->nargs);
-		return 1;
+		return ML_EPOLICY;
 	}
-	return 0;
+	return ML_OK;
 }
 
 static void
@@ -781,7 +782,7 @@ name_taken(struct comp *c, const char *name)
 
 /* ---- params ------------------------------------------------------------ */
 
-static int
+static enum ml_rc
 parse_type(const char *s, enum ml_ptype *t)
 {
 	static const char *const names[] = {"string", "number", "boolean", "list", "date"};
@@ -789,19 +790,19 @@ parse_type(const char *s, enum ml_ptype *t)
 
 	if (!s) {
 		*t = ML_PT_STRING;
-		return 0;
+		return ML_OK;
 	}
 	for (i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(s, names[i]) == 0) {
 			*t = (enum ml_ptype)i;
-			return 0;
+			return ML_OK;
 		}
-	return -1;
+	return ML_EPOLICY;
 }
 
 /* Checks value against param q's type and allowed values; on success
  * *obj is the XPath value to bind.  why says what is wrong. */
-static int
+static enum ml_rc
 param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj, char *why,
 	    size_t cap)
 {
@@ -816,7 +817,7 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 		d = strtod(value, &end);
 		if (!*value || *end || errno || !isfinite(d)) {
 			snprintf(why, cap, "'%.64s' is not a number", value);
-			return -1;
+			return ML_EPOLICY;
 		}
 		o = xmlXPathNewFloat(d);
 		break;
@@ -824,14 +825,14 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 	case ML_PT_BOOLEAN:
 		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
 			snprintf(why, cap, "'%.64s' is not true or false", value);
-			return -1;
+			return ML_EPOLICY;
 		}
 		o = xmlXPathNewBoolean(value[0] == 't');
 		break;
 	case ML_PT_DATE:
 		if (ml_time_parse(value, &us) != 0) {
 			snprintf(why, cap, "'%.64s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", value);
-			return -1;
+			return ML_EPOLICY;
 		}
 		o = xmlXPathNewString((const xmlChar *)value);
 		break;
@@ -842,7 +843,7 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 			int bad = 0;
 			if (!copy) {
 				snprintf(why, cap, "out of memory");
-				return -1;
+				return ML_EPOLICY;
 			}
 			if (q->type == ML_PT_STRING) {
 				bad = !has_word(q->values, q->nvalues, value);
@@ -867,7 +868,7 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 				snprintf(why, cap, "'%.64s' is not one of %.160s", value,
 					 b.data ? (const char *)b.data : "");
 				ml_buf_free(&b);
-				return -1;
+				return ML_EPOLICY;
 			}
 		}
 		o = xmlXPathNewString((const xmlChar *)value);
@@ -875,10 +876,10 @@ param_value(const struct ml_pparam *q, const char *value, xmlXPathObjectPtr *obj
 	}
 	if (!o) {
 		snprintf(why, cap, "out of memory");
-		return -1;
+		return ML_EPOLICY;
 	}
 	*obj = o;
-	return 0;
+	return ML_OK;
 }
 
 static int
@@ -1712,7 +1713,7 @@ ml_policyset_version(const struct ml_policyset *p)
 	return p->version;
 }
 
-int
+enum ml_rc
 ml_policyset_param_number(const struct ml_policyset *p, const char *name, double *out)
 {
 	size_t i;
@@ -1720,11 +1721,11 @@ ml_policyset_param_number(const struct ml_policyset *p, const char *name, double
 	for (i = 0; i < p->nparams; i++)
 		if (!strcmp(p->params[i].name, name)) {
 			if (p->params[i].type != ML_PT_NUMBER || !p->params[i].obj)
-				return -1;
+				return ML_EPOLICY;
 			*out = xmlXPathCastToNumber(p->params[i].obj);
-			return 0;
+			return ML_OK;
 		}
-	return -1;
+	return ML_EPOLICY;
 }
 
 const char *

@@ -103,9 +103,11 @@ const char *ml_policyset_rule_id(const struct ml_policyset *p, size_t i);
 /* The line of rule i's element in the policy's XML (0 when unknown or i is
  * out of range): where SARIF and GitLab reports point. */
 int ml_policyset_rule_line(const struct ml_policyset *p, size_t i);
-/* The value of the number param name (its default or override): 0 and
- * *out set, or -1 when p declares no such param or it is not a number. */
-int ml_policyset_param_number(const struct ml_policyset *p, const char *name, double *out);
+/* The value of the number param name (its default or override): ML_OK and
+ * *out set, or ML_EPOLICY when p declares no such param or it is not a
+ * number. */
+enum ml_rc ml_policyset_param_number(const struct ml_policyset *p, const char *name,
+				      double *out);
 /* The params in declaration order: n, name of param i, and the text of its
  * bound value (XPath string() of it; malloc'd, NULL when out of memory). */
 size_t ml_policyset_param_count(const struct ml_policyset *p);

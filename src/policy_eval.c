@@ -258,23 +258,24 @@ free_list(void *payload, const xmlChar *name)
 	xmlXPathFreeNodeSet(payload);
 }
 
-static int
+/* Adds n to the list of value in h.  ML_OK, or ML_EIO (out of memory). */
+static enum ml_rc
 key_add(xmlHashTablePtr h, const xmlChar *value, xmlNodePtr n)
 {
 	xmlNodeSetPtr list = xmlHashLookup(h, value);
 
 	if (!list) {
 		if (!(list = xmlXPathNodeSetCreate(n)))
-			return -1;
+			return ML_EIO;
 		if (xmlHashAddEntry(h, value, list) != 0) {
 			xmlXPathFreeNodeSet(list);
-			return -1;
+			return ML_EIO;
 		}
-		return 0;
+		return ML_OK;
 	}
 	if (list->nodeNr && list->nodeTab[list->nodeNr - 1] == n)
-		return 0; /* one node, the same value twice */
-	return xmlXPathNodeSetAddUnique(list, n);
+		return ML_OK; /* one node, the same value twice */
+	return xmlXPathNodeSetAddUnique(list, n) == 0 ? ML_OK : ML_EIO;
 }
 
 /* A key that could not be built for want of memory. */
@@ -383,7 +384,7 @@ ensure_key(struct ml_peval *v, size_t i)
 	build_key(v, i);
 }
 
-int
+enum ml_rc
 ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNodeSetPtr *out)
 {
 	size_t i;
@@ -393,7 +394,7 @@ ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNode
 			break;
 	if (i == v->p->nkeys) {
 		ml_peval_detail(v, "ml:key: no key named '%.64s'", name);
-		return -1;
+		return ML_EPOLICY;
 	}
 	if (v->keys[i].state == 0) {
 		/* a nested evaluation: keep the outer one's error state (the
@@ -412,14 +413,14 @@ ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value, xmlNode
 	}
 	if (v->keys[i].state == 2) {
 		ml_peval_detail(v, "key %s is used while it is being built", name);
-		return -1;
+		return ML_EPOLICY;
 	}
 	if (v->keys[i].state < 0) {
 		ml_peval_detail(v, "key %s could not be built: %s", name, v->keys[i].err);
-		return -1;
+		return ML_EPOLICY;
 	}
 	*out = xmlHashLookup(v->keys[i].h, value);
-	return 0;
+	return ML_OK;
 }
 
 xmlXPathObjectPtr
@@ -568,8 +569,8 @@ seq_finish(struct seqset *s, struct ml_finding *f)
 }
 
 /* Adds the entries an assertion names (its seqs expression, else the
- * context node's entry).  0, or -1 with err set. */
-static int
+ * context node's entry).  ML_OK, or ML_EPOLICY with err set. */
+static enum ml_rc
 assertion_seqs(struct ml_peval *v, const struct ml_passert *a, xmlNodePtr n, int pos, int size,
 	       struct seqset *s, char *err, size_t cap)
 {
@@ -579,22 +580,22 @@ assertion_seqs(struct ml_peval *v, const struct ml_passert *a, xmlNodePtr n, int
 	if (!a->seqs.comp) {
 		if (ml_pnode_seq(n, &seq))
 			seq_add(s, seq);
-		return 0;
+		return ML_OK;
 	}
 	if (!(r = run(v, v->x, &a->seqs, n, pos, size, err, cap)))
-		return -1;
+		return ML_EPOLICY;
 	if (!is_nodeset(r)) {
 		snprintf(err, cap, "%s (line %d): not a node-set", a->seqs.what, a->seqs.line);
 		xmlXPathFreeObject(r);
-		return -1;
+		return ML_EPOLICY;
 	}
 	seq_add_nodes(s, r->nodesetval);
 	xmlXPathFreeObject(r);
-	return 0;
+	return ML_OK;
 }
 
 /* Appends assertion a's message for context node n to m. */
-static int
+static enum ml_rc
 assertion_message(struct ml_peval *v, const struct ml_passert *a, xmlNodePtr n, int pos,
 		  int size, struct ml_buf *m, char *err, size_t cap)
 {
@@ -613,18 +614,18 @@ assertion_message(struct ml_peval *v, const struct ml_passert *a, xmlNodePtr n, 
 			continue;
 		}
 		if (!(r = run(v, v->x, &a->parts[i].x, n, pos, size, err, cap)))
-			return -1;
+			return ML_EPOLICY;
 		s = xmlXPathCastToString(r);
 		xmlXPathFreeObject(r);
 		if (!s) {
 			snprintf(err, cap, "%s (line %d): out of memory", a->parts[i].x.what,
 				 a->parts[i].x.line);
-			return -1;
+			return ML_EPOLICY;
 		}
 		ml_buf_puts(m, (const char *)s);
 		xmlFree(s);
 	}
-	return 0;
+	return ML_OK;
 }
 
 static void
@@ -863,7 +864,7 @@ waivers_free(struct waiver *w, size_t n)
 }
 
 /* The waiver entries of the evidence. */
-static int
+static enum ml_rc
 waivers_collect(xmlNodePtr root, struct waiver **out, size_t *nout)
 {
 	struct waiver *w = NULL;
@@ -903,10 +904,10 @@ waivers_collect(xmlNodePtr root, struct waiver **out, size_t *nout)
 	}
 	*out = w;
 	*nout = n;
-	return 0;
+	return ML_OK;
 oom:
 	waivers_free(w, n);
-	return -1;
+	return ML_EIO;
 }
 
 static int
@@ -932,18 +933,19 @@ roles_ok(const struct ml_prule *r, const char *roles)
 	return 0;
 }
 
-static int
+/* Marks f waived by w.  ML_OK, or ML_EIO (out of memory). */
+static enum ml_rc
 set_waiver(struct ml_finding *f, const struct waiver *w)
 {
 	f->waiver_seq = w->seq;
 	return (f->waiver_by = strdup(w->author)) && (f->waiver_reason = strdup(w->reason)) &&
 		       (f->waiver_expires = strdup(w->expires))
-		       ? 0
-		       : -1;
+		       ? ML_OK
+		       : ML_EIO;
 }
 
 /* Applies the waivers to the failed findings. */
-static int
+static enum ml_rc
 apply_waivers(const struct ml_policyset *p, const struct waiver *w, size_t nw, long long as_of,
 	      const char *subject, struct fbuf *b)
 {
@@ -1017,9 +1019,9 @@ apply_waivers(const struct ml_policyset *p, const struct waiver *w, size_t nw, l
 		}
 		ml_buf_free(&notes);
 	}
-	return 0;
+	return ML_OK;
 oom:
-	return -1;
+	return ML_EIO;
 }
 
 /* ---- the evaluation ---------------------------------------------------- */
@@ -1088,18 +1090,18 @@ fail:
 }
 
 /* Moves the findings of b to the end of out's. */
-static int
+static enum ml_rc
 append(struct ml_findings *out, struct fbuf *b)
 {
 	if (b->n == 0)
-		return 0;
+		return ML_OK;
 	if (ml_findings_reserve(out, b->n))
-		return -1;
+		return ML_EIO;
 	memcpy(out->items + out->n, b->v, b->n * sizeof *out->items);
 	out->n += b->n;
 	free(b->v);
 	memset(b, 0, sizeof *b);
-	return 0;
+	return ML_OK;
 }
 
 int

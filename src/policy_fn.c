@@ -25,21 +25,22 @@ state(xmlXPathParserContextPtr ctxt)
 	return ctxt->context->userData;
 }
 
-/* Charges n operations; 0, or -1 (and the error set) past the limit. */
-static int
+/* Charges n operations; ML_OK, or ML_EPOLICY (and the error set) past the
+ * limit. */
+static enum ml_rc
 charge(xmlXPathParserContextPtr ctxt, size_t n)
 {
 	xmlXPathContextPtr x = ctxt->context;
 
 	if (x->opLimit == 0)
-		return 0;
+		return ML_OK;
 	if (n > x->opLimit || x->opCount > x->opLimit - n) {
 		x->opCount = x->opLimit;
 		xmlXPathErr(ctxt, XPATH_OP_LIMIT_EXCEEDED);
-		return -1;
+		return ML_EPOLICY;
 	}
 	x->opCount += n;
-	return 0;
+	return ML_OK;
 }
 
 /* Pushes a function's result.  NULL (an allocation that failed) fails the
@@ -126,7 +127,7 @@ in_list(const char *list, const char *item)
 	return 0;
 }
 
-int
+bool
 ml_pnode_seq(xmlNodePtr n, long long *seq)
 {
 	if (n && n->type == XML_ATTRIBUTE_NODE)
@@ -140,11 +141,11 @@ ml_pnode_seq(xmlNodePtr n, long long *seq)
 			xmlFree(v);
 			if (ok) {
 				*seq = x;
-				return 1;
+				return true;
 			}
 		}
 	}
-	return 0;
+	return false;
 }
 
 /* ml:key(name, value): the nodes key name maps value to; a node-set value
@@ -751,7 +752,7 @@ ml_pfn_core(const char *name, size_t len)
 	return find(core, sizeof core / sizeof core[0], name, len);
 }
 
-int
+enum ml_rc
 ml_pfn_register(xmlXPathContextPtr x)
 {
 	size_t i;
@@ -759,16 +760,16 @@ ml_pfn_register(xmlXPathContextPtr x)
 	for (i = 0; i < sizeof fns / sizeof fns[0]; i++)
 		if (xmlXPathRegisterFuncNS(x, (const xmlChar *)fns[i].name,
 					   (const xmlChar *)ML_POLICY_NS, fns[i].fn) != 0)
-			return -1;
+			return ML_EIO;
 	/* libxml2 2.9 adds a hash entry whose name or namespace could not be
 	 * copied without saying so, and xmlXPathNewContext registers the core
 	 * library without looking at the results: look each function up */
 	for (i = 0; i < sizeof fns / sizeof fns[0]; i++)
 		if (xmlXPathFunctionLookupNS(x, (const xmlChar *)fns[i].name,
 						  (const xmlChar *)ML_POLICY_NS) != fns[i].fn)
-			return -1;
+			return ML_EIO;
 	for (i = 0; i < sizeof core / sizeof core[0]; i++)
 		if (!xmlXPathFunctionLookup(x, (const xmlChar *)core[i].name))
-			return -1;
-	return 0;
+			return ML_EIO;
+	return ML_OK;
 }

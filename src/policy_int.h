@@ -140,11 +140,12 @@ struct ml_xref {
 /* Scans an XPath 1.0 expression (lexical structure of XPath 1.0 §3.7) and
  * calls cb for each variable reference, each namespace prefix of a name
  * test, and each function call (after its closing parenthesis, with its
- * argument count).  Returns 0, the first non-zero cb result, or -1 with a
- * reason in why for a lexical error (unterminated literal, unbalanced
- * brackets, stray character). */
-int ml_xpath_scan(const char *expr, int (*cb)(void *ctx, const struct ml_xref *r),
-		  void *ctx, char *why, size_t cap);
+ * argument count; cb returns ML_OK to go on, an ML_E* code to stop).
+ * Returns ML_OK, the first non-zero cb result, or ML_EPOLICY with a reason
+ * in why for a lexical error (unterminated literal, unbalanced brackets,
+ * stray character). */
+enum ml_rc ml_xpath_scan(const char *expr, int (*cb)(void *ctx, const struct ml_xref *r),
+			 void *ctx, char *why, size_t cap);
 /* The static type of an expression, as far as ml_xpath_check can tell. */
 enum ml_xtype {
 	ML_XT_UNKNOWN,
@@ -187,18 +188,18 @@ const struct ml_pfn *ml_pfn_find(const char *name, size_t len);
 const struct ml_pfn *ml_pfn_core(const char *name, size_t len);
 /* Registers every custom function on x and checks that the XPath core
  * library is registered (libxml2 does not report when it could not be).
- * 0 or -1 (out of memory). */
-int ml_pfn_register(xmlXPathContextPtr x);
+ * ML_OK, or ML_EIO (out of memory). */
+enum ml_rc ml_pfn_register(xmlXPathContextPtr x);
 
 /* ---- policy_eval.c (called by the functions) --------------------------- */
 
 struct ml_peval;
 
 /* The nodes key `name` maps value to (borrowed; NULL when none).  Builds the
- * key's index on first use.  Returns 0, or -1 when the key is unknown or its
- * index could not be built (a detail is recorded). */
-int ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value,
-		 xmlNodeSetPtr *out);
+ * key's index on first use.  ML_OK, or ML_EPOLICY when the key is unknown
+ * or its index could not be built (a detail is recorded). */
+enum ml_rc ml_peval_key(struct ml_peval *v, const char *name, const xmlChar *value,
+			xmlNodeSetPtr *out);
 /* The node-set object of data `name` (borrowed), or NULL when unknown. */
 xmlXPathObjectPtr ml_peval_data(struct ml_peval *v, const char *name);
 /* Records why the current evaluation failed (the first detail wins). */
@@ -206,7 +207,7 @@ void ml_peval_detail(struct ml_peval *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The nearest ancestor-or-self element of n with a seq attribute: its value
- * in *seq, and 1; or 0 when none. */
-int ml_pnode_seq(xmlNodePtr n, long long *seq);
+ * in *seq, and true; or false when none. */
+bool ml_pnode_seq(xmlNodePtr n, long long *seq);
 
 #endif

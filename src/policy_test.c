@@ -145,55 +145,59 @@ oom(struct run *t)
 	return ml_err_set(t->e, ML_EIO, "out of memory");
 }
 
-/* path relative to the test file's folder, unless absolute. */
-static int
+/* path relative to the test file's folder, unless absolute.  ML_OK, or
+ * ML_EINPUT when it does not fit in cap. */
+static enum ml_rc
 resolve_path(struct run *t, const char *rel, char *out, size_t cap)
 {
 	int n = rel[0] == '/' || !strcmp(t->dir, ".") ? snprintf(out, cap, "%s", rel)
 						      : snprintf(out, cap, "%s/%s", t->dir, rel);
 
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
+	return n < 0 || (size_t)n >= cap ? ML_EINPUT : ML_OK;
 }
 
-int
+enum ml_rc
 ml_ptest_time(const char *s, int64_t now_us, int64_t *us)
 {
 	long days = 0;
 	char *end;
 
 	if (!s)
-		return -1;
+		return ML_EINPUT;
 	if (strncmp(s, "now", 3) != 0)
 		return ml_time_parse(s, us);
 	if (s[3]) {
 		if ((s[3] != '+' && s[3] != '-') || s[4] < '0' || s[4] > '9')
-			return -1;
+			return ML_EINPUT;
 		errno = 0;
 		days = strtol(s + 4, &end, 10);
 		if (errno || strcmp(end, "d") != 0 || end - (s + 4) > 5)
-			return -1;
+			return ML_EINPUT;
 		if (s[3] == '-')
 			days = -days;
 	}
 	*us = now_us + (int64_t)days * 86400 * 1000000;
-	return 0;
+	return ML_OK;
 }
 
-/* "now..." as YYYY-MM-DD (date) or YYYY-MM-DDTHH:MM:SSZ; other values are
- * left alone (0 and *out unset).  1 when rewritten, -1 for a bad "now". */
-static int
-relative(const char *s, int64_t now, int date, char out[21])
+/* "now..." as YYYY-MM-DD (date) or YYYY-MM-DDTHH:MM:SSZ into out (then
+ * *rewritten is true); other values are left alone (*rewritten false, out
+ * unset).  ML_OK, or ML_EINPUT for a bad "now". */
+static enum ml_rc
+relative(const char *s, int64_t now, int date, char out[21], bool *rewritten)
 {
 	int64_t us;
 
+	*rewritten = false;
 	if (!s || strncmp(s, "now", 3) != 0)
-		return 0;
-	if (ml_ptest_time(s, now, &us) != 0)
-		return -1;
+		return ML_OK;
+	if (ml_ptest_time(s, now, &us) != ML_OK)
+		return ML_EINPUT;
 	ml_time_format(us, out);
 	if (date)
 		out[10] = '\0';
-	return 1;
+	*rewritten = true;
+	return ML_OK;
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -542,42 +546,44 @@ append_request(struct ml_batch *b, struct ml_ledger *l, json_t *req,
 
 /* Rewrites the fixture conveniences of a line: "as" (removed; the signing
  * key), relative "time" and "expires", and "key" naming a declared key. */
-static int
+static enum ml_rc
 line_prepare(struct run *t, json_t *req, struct tkey **signer, char *why, size_t cap)
 {
 	json_t *as = json_object_get(req, "as"), *v;
 	char buf[21], vkey[ML_VKEY_MAX];
 	struct tkey *k;
-	int r;
+	bool bad, rewritten;
 
 	*signer = &t->keys[0];
 	if (as) {
 		if (!json_is_string(as) || !(*signer = find_key(t, json_string_value(as)))) {
 			snprintf(why, cap, "as: no key named \"%.64s\" (declare it in <keys>)",
 				 json_is_string(as) ? json_string_value(as) : "");
-			return -1;
+			return ML_EPOLICY;
 		}
 		json_object_del(req, "as");
 	}
 	if ((v = json_object_get(req, "time")) &&
-	    (r = relative(json_string_value(v), t->now, 0, buf)) != 0) {
-		if (r < 0 || json_object_set_new(req, "time", json_string(buf))) {
+	    ((bad = relative(json_string_value(v), t->now, 0, buf, &rewritten) != ML_OK) ||
+	     rewritten)) {
+		if (bad || json_object_set_new(req, "time", json_string(buf))) {
 			snprintf(why, cap, "time: expected now, now+Nd, now-Nd or a UTC time");
-			return -1;
+			return ML_EPOLICY;
 		}
 	}
 	if ((v = json_object_get(req, "expires")) &&
-	    (r = relative(json_string_value(v), t->now, 1, buf)) != 0) {
-		if (r < 0 || json_object_set_new(req, "expires", json_string(buf))) {
+	    ((bad = relative(json_string_value(v), t->now, 1, buf, &rewritten) != ML_OK) ||
+	     rewritten)) {
+		if (bad || json_object_set_new(req, "expires", json_string(buf))) {
 			snprintf(why, cap, "expires: expected now, now+Nd, now-Nd or a date");
-			return -1;
+			return ML_EPOLICY;
 		}
 	}
 	if ((v = json_object_get(req, "key")) && (k = find_key(t, json_string_value(v)))) {
 		ml_pubkey_format(ml_seckey_public(k->k), vkey);
 		json_object_set_new(req, "key", json_string(vkey));
 	}
-	return 0;
+	return ML_OK;
 }
 
 /* A fixture line of kind gate: a recorded gate decision (a SLSA VSA, as
@@ -963,12 +969,13 @@ resolve_data(struct run *t, xmlNodePtr data)
 		for (a = it->properties; a; a = a->next) {
 			xmlChar *v = xmlNodeGetContent((xmlNodePtr)a);
 			char out[21];
-			int r = relative((const char *)v, t->now, 1, out);
+			bool rewritten;
+			enum ml_rc r = relative((const char *)v, t->now, 1, out, &rewritten);
 			xmlFree(v);
-			if (r < 0)
+			if (r != ML_OK)
 				return ferr(t, it, "data item: %s: expected now, now+Nd or now-Nd",
 					    (const char *)a->name);
-			if (r > 0 && !xmlSetProp(it, a->name, (const xmlChar *)out))
+			if (rewritten && !xmlSetProp(it, a->name, (const xmlChar *)out))
 				return oom(t);
 		}
 	}
@@ -1266,7 +1273,7 @@ ml_ptest_run(const char *path, struct ml_ptest_result *r, struct ml_err *e)
 
 /* ---- output ------------------------------------------------------------ */
 
-int
+bool
 ml_ptest_fully_covered(const struct ml_ptest_result *r)
 {
 	size_t i, j;
@@ -1274,8 +1281,8 @@ ml_ptest_fully_covered(const struct ml_ptest_result *r)
 	for (i = 0; i < r->npolicies; i++)
 		for (j = 0; j < r->policies[i].nrules; j++)
 			if (!r->policies[i].pass[j] || !r->policies[i].fail[j])
-				return 0;
-	return 1;
+				return false;
+	return true;
 }
 
 /* s for a terminal: control characters, DEL and (when s is not UTF-8)

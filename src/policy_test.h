@@ -69,8 +69,8 @@ struct ml_ptest_result {
 
 /* Parses a test time: "now", "now+Nd", "now-Nd" (N days, at most 99999,
  * from now_us), "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SSZ".
- * Sets *us and returns 0, or returns -1 (then *us is untouched). */
-int ml_ptest_time(const char *s, int64_t now_us, int64_t *us);
+ * Sets *us and returns ML_OK, or returns ML_EINPUT (then *us is untouched). */
+enum ml_rc ml_ptest_time(const char *s, int64_t now_us, int64_t *us);
 
 /* Runs the test file at path and adds its counts, failures and coverage to
  * r.  Returns ML_OK when every case ran (whatever the expectations say:
@@ -89,7 +89,7 @@ int ml_ptest_run(const char *path, struct ml_ptest_result *r, struct ml_err *e);
 int ml_ptest_write(const struct ml_ptest_result *r, int json, struct ml_buf *out);
 
 /* True when every rule of every policy run has both paths covered. */
-int ml_ptest_fully_covered(const struct ml_ptest_result *r);
+bool ml_ptest_fully_covered(const struct ml_ptest_result *r);
 
 /* Frees what r owns and zeroes it; NULL is fine. */
 void ml_ptest_result_free(struct ml_ptest_result *r);

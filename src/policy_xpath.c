@@ -107,7 +107,7 @@ count_token(struct frame *f, int is_literal, const char *lit, size_t litlen)
 	}
 }
 
-int
+enum ml_rc
 ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void *ctx,
 	      char *why, size_t cap)
 {
@@ -131,7 +131,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 			const char *end = strchr(s + i + 1, c);
 			if (!end) {
 				snprintf(why, cap, "unterminated string literal at offset %zu", i);
-				return -1;
+				return ML_EPOLICY;
 			}
 			count_token(top, 1, s + i + 1, (size_t)(end - (s + i + 1)));
 			i = (size_t)(end - s) + 1;
@@ -150,7 +150,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 			size_t b = i + 1, e;
 			if (!name_start((unsigned char)s[b])) {
 				snprintf(why, cap, "'$' without a variable name at offset %zu", i);
-				return -1;
+				return ML_EPOLICY;
 			}
 			e = ncname_end(s, b);
 			if (s[e] == ':' && name_start((unsigned char)s[e + 1])) {
@@ -191,7 +191,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 					e = ncname_end(s, b);
 				} else {
 					snprintf(why, cap, "stray ':' at offset %zu", e);
-					return -1;
+					return ML_EPOLICY;
 				}
 			}
 			r.name = star ? s + e - 1 : s + b;
@@ -202,7 +202,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 				/* a function call: counted when its ')' closes */
 				if (depth == MAX_NESTING) {
 					snprintf(why, cap, "nested too deeply");
-					return -1;
+					return ML_EPOLICY;
 				}
 				r.kind = ML_XREF_FUNC;
 				memset(&stack[depth], 0, sizeof stack[depth]);
@@ -217,7 +217,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 			if (!star && s[after] == ':' && s[after + 1] == ':') {
 				if (r.plen) {
 					snprintf(why, cap, "an axis name has no prefix (offset %zu)", i);
-					return -1;
+					return ML_EPOLICY;
 				}
 				i = after + 2;
 				prev = T_AXIS;
@@ -235,7 +235,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 			count_token(top, 0, NULL, 0);
 			if (depth == MAX_NESTING) {
 				snprintf(why, cap, "nested too deeply");
-				return -1;
+				return ML_EPOLICY;
 			}
 			memset(&stack[depth], 0, sizeof stack[depth]);
 			stack[depth].kind = (char)c;
@@ -247,7 +247,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 		case ']':
 			if (!top || top->kind != (c == ')' ? '(' : '[')) {
 				snprintf(why, cap, "unbalanced '%c' at offset %zu", c, i);
-				return -1;
+				return ML_EPOLICY;
 			}
 			if (top->func) {
 				struct ml_xref r = top->ref;
@@ -266,7 +266,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 		case ',':
 			if (!top || top->kind != '(' || !top->func) {
 				snprintf(why, cap, "',' outside a function call at offset %zu", i);
-				return -1;
+				return ML_EPOLICY;
 			}
 			if (top->arg1 == 1 && top->commas == 0)
 				top->arg1 = 2;
@@ -305,7 +305,7 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 		case '!':
 			if (s[i + 1] != '=') {
 				snprintf(why, cap, "stray '!' at offset %zu", i);
-				return -1;
+				return ML_EPOLICY;
 			}
 			count_token(top, 0, NULL, 0);
 			i += 2;
@@ -314,14 +314,14 @@ ml_xpath_scan(const char *s, int (*cb)(void *ctx, const struct ml_xref *r), void
 		default:
 			snprintf(why, cap, "unexpected character '%c' at offset %zu",
 				 c >= 0x20 && c < 0x7f ? c : '?', i);
-			return -1;
+			return ML_EPOLICY;
 		}
 	}
 	if (depth) {
 		snprintf(why, cap, "unclosed '%c'", stack[depth - 1].kind);
-		return -1;
+		return ML_EPOLICY;
 	}
-	return 0;
+	return ML_OK;
 }
 
 const char *

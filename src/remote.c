@@ -428,22 +428,23 @@ status_rc(long status, const char *line)
 static int get_tile(struct ml_remote *r, const struct ml_tile *t, size_t max,
 		    struct ml_http_resp *resp, struct ml_err *e);
 
-/* 1 when held (an entry's envelope) repeats ours by its idempotency key:
+/* True when held (an entry's envelope) repeats ours by its idempotency key:
  * the same keyid and key, the same statement but for predicate.time
- * (retry.h); else 0. */
-static int
+ * (retry.h); else false (also when out of memory). */
+static bool
 same_request(const uint8_t *ours, size_t olen, const uint8_t *held, size_t hlen)
 {
 	struct ml_envelope a, b;
 	struct ml_statement sa, sb;
 	const char *ka, *kb;
-	int same = 0, pa = 0, pb = 0;
+	bool same = false, eq = false;
+	int pa = 0, pb = 0;
 
 	if (ml_envelope_parse(ours, olen, &a, NULL))
-		return 0;
+		return false;
 	if (ml_envelope_parse(held, hlen, &b, NULL)) {
 		ml_envelope_clear(&a);
-		return 0;
+		return false;
 	}
 	if (strcmp(a.keyid, b.keyid) == 0 &&
 	    (pa = ml_statement_parse(a.payload, a.payload_len, &sa, NULL) == ML_OK) &&
@@ -451,7 +452,7 @@ same_request(const uint8_t *ours, size_t olen, const uint8_t *held, size_t hlen)
 		ka = json_string_value(json_object_get(sa.predicate, ML_IDEMPOTENCY_MEMBER));
 		kb = json_string_value(json_object_get(sb.predicate, ML_IDEMPOTENCY_MEMBER));
 		same = ka && kb && strcmp(ka, kb) == 0 &&
-		       ml_retry_same_content(sa.root, sb.root) == 1;
+		       ml_retry_same_content(sa.root, sb.root, &eq) == ML_OK && eq;
 	}
 	if (pa)
 		ml_statement_free(&sa);
@@ -486,7 +487,7 @@ held_entry(struct ml_remote *r, const struct ml_tlog_proof *p, const struct ml_h
 		return rc;
 	ml_bundle_iter_init(&it, buf->body.data, buf->body.len);
 	for (i = 0; i <= p->index % ML_TILE_WIDTH; i++)
-		if (ml_bundle_next(&it, &bytes, &blen) != 1)
+		if (ml_bundle_next(&it, &bytes, &blen) != ML_OK || !bytes)
 			return ml_err_set(e, ML_EINTEGRITY, "entry bundle of entry %llu: malformed",
 					  (unsigned long long)p->index);
 	if ((rc = ml_tlog_verify_proof(&r->logkey, (const char *)resp->body.data, resp->body.len,
@@ -643,7 +644,8 @@ mirror_bundle(struct ml_remote *r, struct ml_replica *rep, uint64_t n, uint64_t 
 	const uint8_t *bytes;
 	uint8_t h[ML_SHA256_LEN], leaf[ML_SHA256_LEN];
 	size_t blen, i = 0;
-	int rc, more;
+	enum ml_rc next; /* the bundle's last answer */
+	int rc;
 
 	t.width = size - n * ML_TILE_WIDTH >= ML_TILE_WIDTH ? ML_TILE_WIDTH
 							    : (unsigned)(size - n * ML_TILE_WIDTH);
@@ -658,7 +660,7 @@ mirror_bundle(struct ml_remote *r, struct ml_replica *rep, uint64_t n, uint64_t 
 		goto out;
 	}
 	ml_bundle_iter_init(&it, bundle.body.data, bundle.body.len);
-	while ((more = ml_bundle_next(&it, &bytes, &blen)) == 1 && i < t.width) {
+	while ((next = ml_bundle_next(&it, &bytes, &blen)) == ML_OK && bytes && i < t.width) {
 		uint64_t seq = n * ML_TILE_WIDTH + i;
 		struct ml_entry en;
 		uint8_t zero = 0;
@@ -686,7 +688,7 @@ mirror_bundle(struct ml_remote *r, struct ml_replica *rep, uint64_t n, uint64_t 
 			goto out;
 		i++;
 	}
-	if (more == -1 || i != t.width || (more == 1 && i == t.width)) {
+	if (next != ML_OK || i != t.width || bytes) {
 		rc = ml_err_set(e, ML_EINTEGRITY, "entry bundle %llu: malformed or not %u entries",
 				(unsigned long long)n, t.width);
 		goto out;

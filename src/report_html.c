@@ -1145,7 +1145,7 @@ append_out(void *ctx, const void *bytes, size_t len)
 	struct ml_buf *out = ctx;
 
 	ml_buf_append(out, bytes, len);
-	return out->oom ? -1 : 0;
+	return out->oom ? ML_EIO : ML_OK;
 }
 
 int

@@ -46,9 +46,10 @@ int ml_report_html(const json_t *model, const char *css, size_t css_len,
 int ml_report_css_string(const char *s, struct ml_buf *out);
 
 /* The same bytes, handed to write(ctx, bytes, len) piece by piece as they
- * are rendered (a few KiB at a time; write returns 0, or -1 to stop with
- * ML_EIO), so that neither the document nor its tree is held whole: the
- * HTML of a large ledger can go straight to a file (util.h, ml_afile). */
+ * are rendered (a few KiB at a time; write returns ML_OK, or any ML_E* code
+ * to stop with ML_EIO), so that neither the document nor its tree is held
+ * whole: the HTML of a large ledger can go straight to a file (util.h,
+ * ml_afile). */
 int ml_report_html_to(const json_t *model, const char *css, size_t css_len,
 		      enum ml_report_detail detail,
 		      int (*write)(void *ctx, const void *bytes, size_t len), void *ctx,

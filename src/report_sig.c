@@ -49,13 +49,13 @@ scope_of(const json_t *model)
 	return o;
 }
 
-int
+bool
 ml_report_name_ok(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
 
 	if (n == 0 || n > 128 || !strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
+		return false;
 	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 

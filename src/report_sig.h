@@ -65,6 +65,6 @@ int ml_report_open(const struct ml_pubkey *k, const char *sig, size_t siglen, js
 const char *ml_report_subject_sha256(const json_t *stmt, const char *name);
 
 /* True when name is a plain file name a signature may list. */
-int ml_report_name_ok(const char *name);
+bool ml_report_name_ok(const char *name);
 
 #endif

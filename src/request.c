@@ -9,16 +9,16 @@
 
 #include "keys.h"
 
-int
+enum ml_rc
 ml_digest_parse(const char *s, uint8_t out[ML_SHA256_LEN])
 {
 	const char *p;
 
 	if (!s || strncmp(s, "sha256:", 7) != 0 || strlen(s + 7) != 64)
-		return -1;
+		return ML_EINPUT;
 	for (p = s + 7; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
-			return -1;
+			return ML_EINPUT;
 	return ml_hex_decode(s + 7, 64, out, ML_SHA256_LEN);
 }
 

@@ -66,7 +66,8 @@ int ml_request_bind_origin(json_t *req, const char *origin, const char *what,
 int ml_request_add_possession(json_t *req, const char *origin,
 			      const struct ml_seckey *holder, struct ml_err *e);
 
-/* Parses "sha256:HEX" (64 hex digits). 0 or -1. */
-int ml_digest_parse(const char *s, uint8_t out[ML_SHA256_LEN]);
+/* Parses "sha256:HEX" (64 lowercase hex digits).  ML_OK, or ML_EINPUT (NULL
+ * included). */
+enum ml_rc ml_digest_parse(const char *s, uint8_t out[ML_SHA256_LEN]);
 
 #endif

@@ -24,30 +24,33 @@ held_free(struct held *h)
 	free(h->bytes);
 }
 
-/* Reads and parses entry seq.  0 when it reads and parses; 1 when it does
- * not (missing or malformed: the projection row is wrong, so no answer);
- * ML_EIO. */
-static int
-held_read(struct ml_store *s, int64_t seq, struct held *h, struct ml_err *e)
+/* Reads and parses entry seq.  ML_OK with *held true when it reads and
+ * parses, or false when it does not (missing or malformed: the projection
+ * row is wrong, so no answer); ML_EIO (the store's code) when it cannot
+ * tell. */
+static enum ml_rc
+held_read(struct ml_store *s, int64_t seq, struct held *h, bool *held, struct ml_err *e)
 {
 	struct ml_err ignore;
 	int rc;
 
 	memset(h, 0, sizeof *h);
+	*held = false;
 	if (seq < 0)
-		return 1;
+		return ML_OK;
 	rc = ml_store_entry_get(s, (uint64_t)seq, &h->en, &h->bytes, h->leaf, e);
 	if (rc == ML_EINPUT)
-		return 1;
+		return ML_OK;
 	if (rc)
 		return rc;
 	if (ml_envelope_parse(h->en.envelope, h->en.envelope_len, &h->env, &ignore) != ML_OK) {
 		free(h->bytes);
 		h->bytes = NULL;
-		return 1;
+		return ML_OK;
 	}
 	ml_sha256(h->env.payload, h->env.payload_len, h->stmt_hash);
-	return 0;
+	*held = true;
+	return ML_OK;
 }
 
 /* True when every countersignature of env verifies with the enrolled key
@@ -114,23 +117,17 @@ without_time(json_t *root)
 	return copy;
 }
 
-/* 1 when a and b are the same statement but for predicate.time; -1 when
- * out of memory. */
-static int
-same_content(json_t *a, json_t *b)
+enum ml_rc
+ml_retry_same_content(json_t *a, json_t *b, bool *same)
 {
 	json_t *x = without_time(a), *y = without_time(b);
-	int same = x && y ? json_equal(x, y) : -1;
+	enum ml_rc rc = x && y ? ML_OK : ML_EIO;
 
+	if (rc == ML_OK)
+		*same = json_equal(x, y) == 1;
 	json_decref(x);
 	json_decref(y);
-	return same;
-}
-
-int
-ml_retry_same_content(json_t *a, json_t *b)
-{
-	return same_content(a, b);
+	return rc;
 }
 
 /* The same keyid and statement bytes: entry_index, confirmed. */
@@ -143,13 +140,14 @@ find_same_bytes(struct ml_store *s, const uint8_t *envelope, size_t len,
 	struct held h;
 	int64_t seq;
 	int any, ok, rc;
+	bool held;
 
 	if ((rc = ml_store_index_find(s, ML_DB_MAIN, env->keyid, hash, &seq, &any, e)))
 		return rc;
 	if (!any)
 		return ML_OK;
-	if ((rc = held_read(s, seq, &h, e)) != 0)
-		return rc == 1 ? ML_OK : rc;
+	if ((rc = held_read(s, seq, &h, &held, e)) != ML_OK || !held)
+		return rc;
 	if (strcmp(h.env.keyid, env->keyid) != 0 ||
 	    memcmp(h.stmt_hash, hash, ML_SHA256_LEN) != 0)
 		goto out; /* a wrong index row: no answer */
@@ -184,14 +182,15 @@ find_same_key(struct ml_store *s, const struct ml_envelope *env, const struct ml
 	struct held h;
 	const char *k2;
 	int64_t seq;
-	int any, ok, same, rc;
+	int any, ok, rc;
+	bool held, same;
 
 	if ((rc = ml_store_idem_find(s, ML_DB_MAIN, env->keyid, key, &seq, &any, e)))
 		return rc;
 	if (!any)
 		return ML_OK;
-	if ((rc = held_read(s, seq, &h, e)) != 0)
-		return rc == 1 ? ML_OK : rc;
+	if ((rc = held_read(s, seq, &h, &held, e)) != ML_OK || !held)
+		return rc;
 	memset(&old, 0, sizeof old);
 	if (strcmp(h.env.keyid, env->keyid) != 0 ||
 	    ml_statement_parse(h.env.payload, h.env.payload_len, &old, &ignore) != ML_OK)
@@ -201,7 +200,7 @@ find_same_key(struct ml_store *s, const struct ml_envelope *env, const struct ml
 		goto out;
 	if ((rc = signature_ok(s, env, signed_by, &ok, e)) || !ok)
 		goto out;
-	if ((same = same_content(st->root, old.root)) < 0) {
+	if (ml_retry_same_content(st->root, old.root, &same) != ML_OK) {
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 	} else if (same) {
 		*found = 1;

@@ -48,10 +48,10 @@ int ml_retry_find(struct ml_store *s, const uint8_t *envelope, size_t len,
 		  const struct ml_pubkey *signed_by, const struct ml_statement *hint,
 		  struct ml_retry_hit *hit, int *found, struct ml_err *e);
 
-/* 1 when the statements (their whole JSON) a and b are equal but for
- * predicate.time (what makes a request with an idempotency key a retry);
- * 0 when not; -1 when out of memory. */
-int ml_retry_same_content(json_t *a, json_t *b);
+/* Whether the statements (their whole JSON) a and b are equal but for
+ * predicate.time (what makes a request with an idempotency key a retry):
+ * ML_OK and *same, or ML_EIO when out of memory (*same untouched). */
+enum ml_rc ml_retry_same_content(json_t *a, json_t *b, bool *same);
 
 /* Makes sure main has the idempotency_keys table: a ledger written before
  * it existed gets it, filled from its entries.  Inside the caller's write

@@ -15,7 +15,7 @@ admin_only(enum ml_kind k)
 	       k == ML_KIND_GOVERNANCE || k == ML_KIND_CLOCK_CORRECTION;
 }
 
-int
+bool
 ml_roles_has(const char *roles, const char *role)
 {
 	size_t n = strlen(role);
@@ -25,10 +25,10 @@ ml_roles_has(const char *roles, const char *role)
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		if (len == n && strncmp(p, role, n) == 0)
-			return 1;
+			return true;
 		p = comma ? comma + 1 : NULL;
 	}
-	return 0;
+	return false;
 }
 
 static const char *
@@ -393,19 +393,19 @@ ml_live_step(struct ml_live_mark *m, enum ml_kind k, uint64_t seq)
 		m->retired = (int64_t)seq;
 }
 
-int
+bool
 ml_live_is(const struct ml_live_mark *m)
 {
 	return m->deployed >= 0 && m->deployed > m->retired;
 }
 
-int
+bool
 ml_live_pick(struct ml_live_mark *best, const struct ml_live_mark *m)
 {
 	if (!ml_live_is(m) || m->deployed <= best->deployed)
-		return 0;
+		return false;
 	*best = *m;
-	return 1;
+	return true;
 }
 
 /* Whether the version was deployed in env and not retired there since. */
@@ -596,29 +596,29 @@ check_gate(struct ml_store *s, struct ml_checked *c, int64_t time_us, struct ml_
 	return ML_OK;
 }
 
-/* Reads and parses entry seq's statement into *st.  -1 when it is not one
- * (the ledger's rules were checked when it was appended). */
-static int
+/* Reads entry seq and parses its statement into *st (then *parsed is true;
+ * false when it is not one: the ledger's rules were checked when it was
+ * appended).  ML_OK, or the store's code (*parsed false). */
+static enum ml_rc
 statement_at(struct ml_store *s, uint64_t seq, struct ml_statement *st, int64_t *time_us,
-	     struct ml_err *e)
+	     bool *parsed, struct ml_err *e)
 {
 	struct ml_entry en;
 	struct ml_envelope ev;
 	uint8_t *bytes = NULL, leaf[ML_SHA256_LEN];
 	int rc;
 
+	*parsed = false;
 	if ((rc = ml_store_entry_get(s, seq, &en, &bytes, leaf, e)))
 		return rc;
 	if (time_us)
 		*time_us = en.time_us;
-	rc = -1;
 	if (ml_envelope_parse(en.envelope, en.envelope_len, &ev, NULL) == ML_OK) {
-		if (ml_statement_parse(ev.payload, ev.payload_len, st, NULL) == ML_OK)
-			rc = ML_OK;
+		*parsed = ml_statement_parse(ev.payload, ev.payload_len, st, NULL) == ML_OK;
 		ml_envelope_clear(&ev);
 	}
 	free(bytes);
-	return rc;
+	return ML_OK;
 }
 
 /* ---- persons: dual control and separation of duties ------------------- */
@@ -635,13 +635,14 @@ key_person(struct ml_store *s, const struct ml_key_row *row, char out[PERSON_MAX
 {
 	struct ml_statement st;
 	json_t *id;
+	bool parsed;
 	int rc;
 
 	snprintf(out, PERSON_MAX, "%s", row->name);
-	rc = statement_at(s, (uint64_t)row->enrolled_seq, &st, NULL, e);
+	rc = statement_at(s, (uint64_t)row->enrolled_seq, &st, NULL, &parsed, e);
 	if (rc == ML_EIO)
 		return rc;
-	if (rc != ML_OK)
+	if (rc != ML_OK || !parsed)
 		return ML_OK;
 	id = json_object_get(json_object_get(st.predicate, "person"), "id");
 	if (json_is_string(id) && json_string_length(id) < PERSON_MAX)
@@ -928,11 +929,12 @@ recorded_policy(struct ml_store *s, json_t *d, uint64_t size, char id[129], stru
 	struct ml_statement st;
 	char version[65], want[65];
 	uint64_t seq;
+	bool parsed;
 	int ok;
 
 	if (!name || !hex || ml_policy_uri_seq(json_string_value(json_object_get(d, "uri")), &seq) ||
 	    seq >= size || ml_ref_split(name, id, version) != 0 ||
-	    statement_at(s, seq, &st, NULL, e) != ML_OK)
+	    statement_at(s, seq, &st, NULL, &parsed, e) != ML_OK || !parsed)
 		return 0;
 	ml_hex_encode(st.digest, ML_SHA256_LEN, want);
 	ok = st.kind == ML_KIND_POLICY && !strcmp(st.subject, name) && !strcmp(want, hex);
@@ -1038,9 +1040,10 @@ check_deployment_gate(struct ml_store *s, enum ml_db db, const struct ml_rules_s
 		return rc;
 	for (i = 0; i < rec.n && decided < 0; i++) {
 		struct ml_statement g;
-		if ((rc = statement_at(s, rec.v[i], &g, &at, e)) > 0)
+		bool parsed;
+		if ((rc = statement_at(s, rec.v[i], &g, &at, &parsed, e)) != ML_OK)
 			return rc;
-		if (rc < 0)
+		if (!parsed)
 			continue;
 		if (at < time_us - req.max_age_us) {
 			ml_statement_free(&g);

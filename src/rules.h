@@ -103,17 +103,17 @@ struct ml_live_mark {
 };
 #define ML_LIVE_MARK_INIT {-1, -1}
 void ml_live_step(struct ml_live_mark *m, enum ml_kind k, uint64_t seq);
-int ml_live_is(const struct ml_live_mark *m);
+bool ml_live_is(const struct ml_live_mark *m);
 /* What a deployment replaces, the one definition (live.c's "replaces" and
  * the report's production history): of the other versions of its model
  * name in its environment, the live one deployed last.  Fold each other
- * version's mark m into *best (starting from ML_LIVE_MARK_INIT): returns 1
- * when m is the best so far (the caller keeps that version; *best becomes
- * m), else 0.  Versions tie only on the same deployment seq, which cannot
+ * version's mark m into *best (starting from ML_LIVE_MARK_INIT): true when
+ * m is the best so far (the caller keeps that version; *best becomes m),
+ * else false.  Versions tie only on the same deployment seq, which cannot
  * happen, so the order of the fold does not matter. */
-int ml_live_pick(struct ml_live_mark *best, const struct ml_live_mark *m);
+bool ml_live_pick(struct ml_live_mark *best, const struct ml_live_mark *m);
 
 /* True when the comma-separated roles list holds role. */
-int ml_roles_has(const char *roles, const char *role);
+bool ml_roles_has(const char *roles, const char *role);
 
 #endif

@@ -93,15 +93,17 @@ node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[ML_SHA256_LEN])
 	struct node_src *src = ctx;
 	uint8_t l[ML_SHA256_LEN], r[ML_SHA256_LEN];
 
+	int rc;
+
 	if (node_hit(src->q, level, index, out))
-		return 0;
+		return ML_OK;
 	if (level > 0 && node_hit(src->q, level - 1, 2 * index, l) &&
 	    node_hit(src->q, level - 1, 2 * index + 1, r))
 		ml_merkle_node(l, r, out);
-	else if (ml_store_node_read(&src->store, level, index, out) != 0)
-		return -1;
+	else if ((rc = ml_store_node_read(&src->store, level, index, out)) != ML_OK)
+		return rc;
 	node_put(src->q, level, index, out);
-	return 0;
+	return ML_OK;
 }
 
 /* Builds it's tlog-proof against the checkpoint (size, note): extra is

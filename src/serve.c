@@ -589,10 +589,10 @@ h_tile(struct req *r)
 
 /* A decimal 0..2^63-1 without sign, spaces or leading zeros; v may be NULL
  * (an absent query argument). */
-static int
+static enum ml_rc
 parse_size(const char *v, uint64_t *out)
 {
-	return v ? ml_decimal_parse(v, strlen(v), INT64_MAX, out) : -1;
+	return v ? ml_decimal_parse(v, strlen(v), INT64_MAX, out) : ML_EINPUT;
 }
 
 static enum MHD_Result

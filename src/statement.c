@@ -39,7 +39,7 @@ ml_kind_name(enum ml_kind k)
 	return (unsigned)k < ML_KIND_COUNT ? kind_names[k] : "?";
 }
 
-int
+enum ml_rc
 ml_kind_parse(const char *name, enum ml_kind *k)
 {
 	int i;
@@ -47,13 +47,13 @@ ml_kind_parse(const char *name, enum ml_kind *k)
 	for (i = 0; i < ML_KIND_COUNT; i++) {
 		if (strcmp(name, kind_names[i]) == 0) {
 			*k = (enum ml_kind)i;
-			return 0;
+			return ML_OK;
 		}
 	}
-	return -1;
+	return ML_EINPUT;
 }
 
-int
+enum ml_rc
 ml_policy_uri_seq(const char *uri, uint64_t *seq)
 {
 	static const char prefix[] = "mlledger:seq/";
@@ -61,20 +61,20 @@ ml_policy_uri_seq(const char *uri, uint64_t *seq)
 	uint64_t v = 0;
 
 	if (!uri || strncmp(uri, prefix, sizeof prefix - 1))
-		return -1;
+		return ML_EINPUT;
 	d = uri + sizeof prefix - 1;
 	if (!*d || strlen(d) > 19 || (d[0] == '0' && d[1]))
-		return -1;
+		return ML_EINPUT;
 	for (; *d; d++) {
 		if (*d < '0' || *d > '9')
-			return -1;
+			return ML_EINPUT;
 		v = v * 10 + (uint64_t)(*d - '0');
 	}
 	*seq = v;
-	return 0;
+	return ML_OK;
 }
 
-int
+bool
 ml_gate_replayable_shape(const json_t *p)
 {
 	uint64_t seq, size = (uint64_t)json_integer_value(
@@ -84,21 +84,21 @@ ml_gate_replayable_shape(const json_t *p)
 
 	if (!json_object_get(p, "parameters") || !json_object_get(p, "evidence") ||
 	    json_object_get(p, "phase"))
-		return 0;
+		return false;
 	json_array_foreach(json_object_get(p, "policies"), i, d)
 		if (ml_policy_uri_seq(json_string_value(json_object_get(d, "uri")), &seq) ||
 		    seq >= size)
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
-int
+bool
 ml_kind_about_model(enum ml_kind k)
 {
 	return k >= ML_KIND_EVALUATION && k <= ML_KIND_GATE;
 }
 
-int
+bool
 ml_kind_about_ledger(enum ml_kind k)
 {
 	return k == ML_KIND_GENESIS || k == ML_KIND_GOVERNANCE || k == ML_KIND_CLOCK_CORRECTION;
@@ -120,24 +120,24 @@ charset_ok(const char *s, size_t len, const char *extra, size_t max)
 	return 1;
 }
 
-int
+enum ml_rc
 ml_ref_split(const char *ref, char name[129], char version[65])
 {
 	const char *at = strchr(ref, '@');
 	size_t nlen, vlen;
 
 	if (!at || strchr(at + 1, '@'))
-		return -1;
+		return ML_EINPUT;
 	nlen = (size_t)(at - ref);
 	vlen = strlen(at + 1);
 	if (!charset_ok(ref, nlen, "._/-", 128) || !charset_ok(at + 1, vlen, "._+-", 64))
-		return -1;
+		return ML_EINPUT;
 	if (ref[0] == '.' || ref[0] == '/' || ref[0] == '-' || ref[0] == '_')
-		return -1;
+		return ML_EINPUT;
 	memcpy(name, ref, nlen);
 	name[nlen] = '\0';
 	memcpy(version, at + 1, vlen + 1);
-	return 0;
+	return ML_OK;
 }
 
 /* ---- predicate schemas -------------------------------------------------- */
@@ -284,17 +284,17 @@ check_string_in(json_t *v, const char *const *set, const char *what, struct ml_e
 }
 
 /* A JSON string of 64 lowercase hex digits; decodes into out. */
-static int
+static enum ml_rc
 hex64(json_t *h, uint8_t out[ML_SHA256_LEN])
 {
 	const char *p = json_string_value(h);
 
 	if (!p || json_string_length(h) != 64 || ml_hex_decode(p, 64, out, ML_SHA256_LEN))
-		return -1;
+		return ML_EINPUT;
 	for (; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
-			return -1;
-	return 0;
+			return ML_EINPUT;
+	return ML_OK;
 }
 
 static int
@@ -466,7 +466,7 @@ check_roles(json_t *v, struct ml_err *e)
 	return ML_OK;
 }
 
-int
+bool
 ml_simple_name(const char *s)
 {
 	return s && charset_ok(s, strlen(s), "._-", 64);
@@ -474,13 +474,13 @@ ml_simple_name(const char *s)
 
 static int only_members(json_t *v, const char *const *names);
 
-int
+bool
 ml_origin_valid(const char *s, size_t len)
 {
 	return s && charset_ok(s, len, "._/:-", 128);
 }
 
-int
+bool
 ml_idempotency_key_valid(const char *s, size_t len)
 {
 	return s && charset_ok(s, len, "._:-", ML_IDEMPOTENCY_KEY_MAX);
@@ -966,7 +966,7 @@ check_subject(struct ml_statement *s, struct ml_err *e)
 	return ML_OK;
 }
 
-static int
+static enum ml_rc
 kind_of_type(const char *type, enum ml_kind *k)
 {
 	int i;
@@ -974,9 +974,9 @@ kind_of_type(const char *type, enum ml_kind *k)
 	for (i = 0; i < ML_KIND_COUNT; i++)
 		if (strcmp(type, predicate_types[i]) == 0) {
 			*k = (enum ml_kind)i;
-			return 0;
+			return ML_OK;
 		}
-	return -1;
+	return ML_EINPUT;
 }
 
 int
@@ -1139,7 +1139,7 @@ cmp_str(const void *a, const void *b)
 
 /* An object whose values are strings or such objects, in JCS form: members
  * sorted by name (ASCII names: bytewise), no white space. */
-static int
+static enum ml_rc
 jcs_object(struct ml_buf *b, json_t *o, int depth)
 {
 	const char *names[16], *k;
@@ -1147,7 +1147,7 @@ jcs_object(struct ml_buf *b, json_t *o, int depth)
 	size_t n = 0, i;
 
 	if (!json_is_object(o) || json_object_size(o) > 16 || depth > 2)
-		return -1;
+		return ML_EINPUT;
 	json_object_foreach(o, k, v)
 		names[n++] = k;
 	qsort(names, n, sizeof names[0], cmp_str);
@@ -1161,10 +1161,10 @@ jcs_object(struct ml_buf *b, json_t *o, int depth)
 		if (json_is_string(v))
 			jcs_string(b, json_string_value(v), json_string_length(v));
 		else if (jcs_object(b, v, depth + 1) != 0)
-			return -1;
+			return ML_EINPUT;
 	}
 	ml_buf_append(b, "}", 1);
-	return 0;
+	return ML_OK;
 }
 
 int
@@ -1384,18 +1384,19 @@ keyid_valid(const char *id)
 	return charset_ok(id, (size_t)(plus - id), "._/:-", 128);
 }
 
-/* keyid and sig of a signature into *out, keyid validated.  0 or -1. */
-static int
+/* keyid and sig of a signature into *out, keyid validated.  ML_OK or
+ * ML_EINPUT. */
+static enum ml_rc
 take_sig(const char *kid, size_t kidlen, const char *sig, size_t siglen,
 	 struct ml_envelope_sig *out)
 {
 	if (kidlen == 0 || kidlen >= ML_KEYID_MAX)
-		return -1;
+		return ML_EINPUT;
 	memcpy(out->keyid, kid, kidlen);
 	out->keyid[kidlen] = '\0';
 	if (!keyid_valid(out->keyid) || ml_b64_decode_exact(sig, siglen, out->sig, ML_SIG_LEN) != 0)
-		return -1;
-	return 0;
+		return ML_EINPUT;
+	return ML_OK;
 }
 
 /* Publishes sigs[0..n) into env: the first as the author's, the rest as
@@ -1560,7 +1561,7 @@ ml_envelope_clear(struct ml_envelope *env)
 	env->nco = 0;
 }
 
-int
+bool
 ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k)
 {
 	char keyid[ML_KEYID_MAX];
@@ -1569,14 +1570,14 @@ ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k)
 
 	ml_pubkey_keyid(k, keyid);
 	if (strcmp(keyid, env->keyid) != 0)
-		return 0;
+		return false;
 	ml_dsse_pae(ML_PAYLOAD_TYPE, env->payload, env->payload_len, &pae);
 	ok = !pae.oom && ml_pubkey_verify(k, pae.data, pae.len, env->sig);
 	ml_buf_free(&pae);
 	return ok;
 }
 
-int
+bool
 ml_envelope_verify_all(const struct ml_envelope *env, const struct ml_pubkey *author,
 		       const struct ml_pubkey *co, const char **bad)
 {

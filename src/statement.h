@@ -53,29 +53,29 @@ enum ml_kind {
 
 /* "dataset", "key-enrollment", ... */
 const char *ml_kind_name(enum ml_kind k);
-/* Returns 0 and sets *k, or -1 for an unknown name. */
-int ml_kind_parse(const char *name, enum ml_kind *k);
+/* Returns ML_OK and sets *k, or ML_EINPUT for an unknown name. */
+enum ml_rc ml_kind_parse(const char *name, enum ml_kind *k);
 /* The predicateType URI of kind k (static storage). */
 const char *ml_kind_predicate_type(enum ml_kind k);
 /* Kinds whose subject is a model version (evaluation ... incident, gate). */
-int ml_kind_about_model(enum ml_kind k);
+bool ml_kind_about_model(enum ml_kind k);
 /* Kinds whose subject is the ledger's origin (genesis, governance,
  * clock-correction). */
-int ml_kind_about_ledger(enum ml_kind k);
+bool ml_kind_about_ledger(enum ml_kind k);
 
 /* The seq N of a recorded policy's uri "mlledger:seq/N" (FORMAT.md §2, "Gate
- * decisions"): N decimal, no leading zero, at most 19 digits.  0 and *seq,
- * or -1 for anything else (NULL included). */
-int ml_policy_uri_seq(const char *uri, uint64_t *seq);
+ * decisions"): N decimal, no leading zero, at most 19 digits.  ML_OK and
+ * *seq, or ML_EINPUT for anything else (NULL included). */
+enum ml_rc ml_policy_uri_seq(const char *uri, uint64_t *seq);
 
 /* A gate predicate that is replayable in shape (FORMAT.md §2, "Gate
  * decisions"): it records parameters and an evidence digest, no phase, and
  * every policy descriptor's uri is a mlledger:seq/N below ledger.size.
  * Whether those entries are the policies named is the caller's to check. */
-int ml_gate_replayable_shape(const json_t *predicate);
+bool ml_gate_replayable_shape(const json_t *predicate);
 
 /* True when s is 1-64 bytes of [A-Za-z0-9._-] (key names, person ids). */
-int ml_simple_name(const char *s);
+bool ml_simple_name(const char *s);
 
 /* The optional predicate member naming a request for safe retries
  * (FORMAT.md §2, "Retries"): 1-128 bytes of [A-Za-z0-9._:-], in every kind
@@ -83,14 +83,14 @@ int ml_simple_name(const char *s);
 #define ML_IDEMPOTENCY_MEMBER "idempotencyKey"
 #define ML_IDEMPOTENCY_KEY_MAX 128
 /* True when s[0..len) is a valid idempotencyKey value. */
-int ml_idempotency_key_valid(const char *s, size_t len);
+bool ml_idempotency_key_valid(const char *s, size_t len);
 
 /* The predicate member naming the ledger a statement is for (FORMAT.md §2,
  * "Origin"): optional in every kind but genesis (which declares the origin)
  * and gate (whose ledger.origin names it); required in a format-2 ledger. */
 #define ML_ORIGIN_MEMBER "origin"
 /* True when s[0..len) is a valid origin: 1-128 of [A-Za-z0-9._/:-]. */
-int ml_origin_valid(const char *s, size_t len);
+bool ml_origin_valid(const char *s, size_t len);
 
 /* Checks a person object (FORMAT.md §2, "Persons"): id, name, email,
  * employeeId, x509, oidc.  ML_OK or ML_EINPUT naming the member. */
@@ -115,8 +115,9 @@ int ml_possession_verify(const char *origin, const char *vkey, json_t *person,
 
 /* Splits "NAME@VERSION".  NAME: 1-128 bytes of [A-Za-z0-9._/-] starting with
  * a letter or digit; VERSION: 1-64 bytes of [A-Za-z0-9._+-].  Writes
- * NUL-terminated parts into name[129] and version[65].  0 or -1. */
-int ml_ref_split(const char *ref, char name[129], char version[65]);
+ * NUL-terminated parts into name[129] and version[65].  ML_OK, or
+ * ML_EINPUT. */
+enum ml_rc ml_ref_split(const char *ref, char name[129], char version[65]);
 
 /* A parsed, validated statement.  root owns everything; predicate and the
  * strings point into it. */
@@ -199,13 +200,13 @@ int ml_envelope_parse(const uint8_t *bytes, size_t len, struct ml_envelope *out,
 		      struct ml_err *e);
 void ml_envelope_clear(struct ml_envelope *env);
 /* Verifies env's first (author) signature with k (the keyid must also name
- * k).  Returns 1 when valid, 0 when not.  Countersignatures: below. */
-int ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k);
+ * k).  True when valid, false when not.  Countersignatures: below. */
+bool ml_envelope_verify(const struct ml_envelope *env, const struct ml_pubkey *k);
 /* Verifies every signature: the author's with author, countersignature i
- * with co[i] (each keyid must name its key).  Returns 1 when all are
- * valid; else 0 and *bad (may be NULL) = the keyid of the first that is
+ * with co[i] (each keyid must name its key).  True when all are
+ * valid; else false and *bad (may be NULL) = the keyid of the first that is
  * not. */
-int ml_envelope_verify_all(const struct ml_envelope *env, const struct ml_pubkey *author,
-			   const struct ml_pubkey *co, const char **bad);
+bool ml_envelope_verify_all(const struct ml_envelope *env, const struct ml_pubkey *author,
+			    const struct ml_pubkey *co, const char **bad);
 
 #endif

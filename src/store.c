@@ -1370,7 +1370,7 @@ ml_store_node_read(void *ctx, unsigned level, uint64_t idx, uint8_t out[ML_SHA25
 {
 	struct ml_store_nodes *n = ctx;
 
-	return ml_store_node_get(n->s, level, idx, out, n->e) == ML_OK ? 0 : -1;
+	return ml_store_node_get(n->s, level, idx, out, n->e);
 }
 
 int

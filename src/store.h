@@ -176,7 +176,8 @@ int ml_store_node_put(struct ml_store *s, unsigned level, uint64_t idx,
 		      const uint8_t hash[ML_SHA256_LEN], struct ml_err *e);
 int ml_store_node_count(struct ml_store *s, int64_t *n, struct ml_err *e);
 /* The node callback of merkle.h's root and proof builders, reading stored
- * nodes: pass a struct ml_store_nodes as ctx.  0, or -1 with ctx->e set. */
+ * nodes: pass a struct ml_store_nodes as ctx.  ML_OK, or the ML_E* code
+ * with ctx->e set. */
 struct ml_store_nodes {
 	struct ml_store *s;
 	struct ml_err *e;

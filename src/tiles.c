@@ -8,20 +8,20 @@
 #include "chain.h"
 
 /* A decimal 0..max (max < 2^32) without leading zeros from p[0..n). */
-static int
+static enum ml_rc
 parse_small(const char *p, size_t n, unsigned max, unsigned *out)
 {
 	uint64_t v;
 
 	if (ml_decimal_parse(p, n, max, &v) != 0)
-		return -1;
+		return ML_EINPUT;
 	*out = (unsigned)v;
-	return 0;
+	return ML_OK;
 }
 
 /* Parses <N>: groups "xDDD/" then a last "DDD", up to the end or ".p/".
- * *used receives the bytes consumed.  -1 when malformed or too large. */
-static int
+ * *used receives the bytes consumed.  ML_EINPUT when malformed or too large. */
+static enum ml_rc
 parse_index(const char *p, size_t n, uint64_t *out, size_t *used)
 {
 	uint64_t v = 0;
@@ -34,30 +34,30 @@ parse_index(const char *p, size_t n, uint64_t *out, size_t *used)
 		unsigned g = 0;
 
 		if (start + 3 > n)
-			return -1;
+			return ML_EINPUT;
 		for (i = start; i < start + 3; i++) {
 			if (p[i] < '0' || p[i] > '9')
-				return -1;
+				return ML_EINPUT;
 			g = g * 10 + (unsigned)(p[i] - '0');
 		}
 		/* A value fits 7 groups (2^64-1 has 20 digits). */
 		if (++groups > 7 || v > (UINT64_MAX - g) / 1000)
-			return -1;
+			return ML_EINPUT;
 		v = v * 1000 + g;
 		off = start + 3;
 		if (last)
 			break;
 		if (off >= n || p[off] != '/')
-			return -1;
+			return ML_EINPUT;
 		off++;
 	}
 	/* No group may be redundant: "x000/..." as the first of several is a
 	 * leading zero, so the same tile would have two paths. */
 	if (groups > 1 && p[1] == '0' && p[2] == '0' && p[3] == '0')
-		return -1;
+		return ML_EINPUT;
 	*out = v;
 	*used = off;
-	return 0;
+	return ML_OK;
 }
 
 int
@@ -142,16 +142,16 @@ ml_tile_nodes(unsigned level, uint64_t size)
 	return shift >= 64 ? 0 : size >> shift;
 }
 
-int
+bool
 ml_tile_in_tree(const struct ml_tile *t, uint64_t size)
 {
 	uint64_t have = ml_tile_nodes(t->entries ? 0 : t->level, size);
 
 	if (t->width == 0 || t->width > ML_TILE_WIDTH || t->index > (UINT64_MAX >> 8))
-		return 0;
+		return false;
 	/* N*256 + W <= have, without overflow */
 	if (t->index > have / ML_TILE_WIDTH)
-		return 0;
+		return false;
 	return have - t->index * ML_TILE_WIDTH >= t->width;
 }
 
@@ -242,15 +242,18 @@ ml_bundle_iter_init(struct ml_bundle_iter *it, const uint8_t *data, size_t len)
 	it->count = 0;
 }
 
-int
+enum ml_rc
 ml_bundle_next(struct ml_bundle_iter *it, const uint8_t **entry, size_t *elen)
 {
 	size_t n;
 
 	if (it->off == SIZE_MAX)
-		return -1;
-	if (it->off == it->len)
-		return 0;
+		return ML_EINPUT;
+	if (it->off == it->len) {
+		*entry = NULL;
+		*elen = 0;
+		return ML_OK;
+	}
 	if (it->len - it->off < 2 || it->count >= ML_TILE_WIDTH)
 		goto bad;
 	n = (size_t)it->data[it->off] << 8 | it->data[it->off + 1];
@@ -260,8 +263,8 @@ ml_bundle_next(struct ml_bundle_iter *it, const uint8_t **entry, size_t *elen)
 	*elen = n;
 	it->off += 2 + n;
 	it->count++;
-	return 1;
+	return ML_OK;
 bad:
 	it->off = SIZE_MAX;
-	return -1;
+	return ML_EINPUT;
 }

@@ -56,10 +56,10 @@ int ml_tile_format(const struct ml_tile *t, char *buf, size_t cap);
 /* Nodes the tree of the given size has at tile level L (complete subtrees
  * of height 8L): size >> 8L, 0 when 8L >= 64. */
 uint64_t ml_tile_nodes(unsigned level, uint64_t size);
-/* 1 when t lies inside the tree of the given size (a full tile: its whole
+/* True when t lies inside the tree of the given size (a full tile: its whole
  * range; a partial one: N*256 + W at most what that tree has at that
- * level), else 0. */
-int ml_tile_in_tree(const struct ml_tile *t, uint64_t size);
+ * level), else false. */
+bool ml_tile_in_tree(const struct ml_tile *t, uint64_t size);
 /* The tile (level L; entries: an entry bundle, level 0) that holds node idx
  * of level 8L in the tree of the given size, with the width that tree gives
  * it.  ML_EINPUT when that node is not in the tree. */
@@ -86,9 +86,10 @@ struct ml_bundle_iter {
 	size_t count; /* entries yielded so far */
 };
 void ml_bundle_iter_init(struct ml_bundle_iter *it, const uint8_t *data, size_t len);
-/* 1 and *entry, *elen set: the next entry; 0: the bundle ended cleanly;
- * -1: malformed (a length running past the end, an empty entry, or more
- * than ML_TILE_WIDTH entries); the iterator then stays at -1. */
-int ml_bundle_next(struct ml_bundle_iter *it, const uint8_t **entry, size_t *elen);
+/* ML_OK and *entry, *elen set: the next entry, or *entry NULL (and *elen
+ * 0) when the bundle ended cleanly; ML_EINPUT: malformed (a length running
+ * past the end, an empty entry, or more than ML_TILE_WIDTH entries); the
+ * iterator then stays at ML_EINPUT. */
+enum ml_rc ml_bundle_next(struct ml_bundle_iter *it, const uint8_t **entry, size_t *elen);
 
 #endif

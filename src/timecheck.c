@@ -108,7 +108,7 @@ skew(struct ml_timecheck *t, uint64_t seq, const char *kind, int64_t append_us,
 		t->oom = 1;
 }
 
-int
+enum ml_rc
 ml_timecheck_add(struct ml_timecheck *t, uint64_t seq, const char *kind, int64_t append_us,
 		 int has_author, int64_t author_us)
 {
@@ -134,7 +134,7 @@ ml_timecheck_add(struct ml_timecheck *t, uint64_t seq, const char *kind, int64_t
 			t->run_amax = author_us;
 		t->run_has_author = 1;
 	}
-	return t->oom ? -1 : 0;
+	return t->oom ? ML_EIO : ML_OK;
 }
 
 json_t *

@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "util.h"
+
 #define ML_TIMECHECK_PAST_US (24LL * 3600 * 1000000)  /* 24 hours */
 #define ML_TIMECHECK_BURST_MIN 50
 #define ML_TIMECHECK_BURST_GAP_US 1000000LL            /* 1 second */
@@ -44,10 +46,10 @@ void ml_timecheck_defaults(struct ml_timecheck_opts *o);
 struct ml_timecheck *ml_timecheck_new(const struct ml_timecheck_opts *o);
 void ml_timecheck_free(struct ml_timecheck *t);
 /* Feeds entry seq (kind its kind name, static storage) appended at
- * append_us, with author time author_us when has_author.  -1 when out of
- * memory (the check is then incomplete; ml_timecheck_json says so). */
-int ml_timecheck_add(struct ml_timecheck *t, uint64_t seq, const char *kind,
-		     int64_t append_us, int has_author, int64_t author_us);
+ * append_us, with author time author_us when has_author.  ML_EIO when out
+ * of memory (the check is then incomplete; ml_timecheck_json says so). */
+enum ml_rc ml_timecheck_add(struct ml_timecheck *t, uint64_t seq, const char *kind,
+			    int64_t append_us, int has_author, int64_t author_us);
 /* Closes the last run and returns (caller json_decref), or NULL when out of
  * memory:
  *   {"ledgerStart": TIME|null,

@@ -142,6 +142,7 @@ ml_tlog_check(struct ml_ledger *l, const char *note, size_t len, struct ml_check
 	uint8_t root[ML_SHA256_LEN];
 	uint64_t size, latest_size;
 	char *latest = NULL;
+	bool signed_ok;
 	int rc;
 
 	if (ml_pubkey_parse(ml_ledger_logkey(l), strlen(ml_ledger_logkey(l)), &logkey, e))
@@ -160,11 +161,11 @@ ml_tlog_check(struct ml_ledger *l, const char *note, size_t len, struct ml_check
 				  "the checkpoint is not of this ledger", c.origin,
 				  ml_ledger_origin(l));
 	}
-	rc = ml_note_verify(&n, &logkey);
+	signed_ok = ml_note_verify(&n, &logkey);
 	ml_note_clear(&n);
 	if (seen)
 		*seen = c;
-	if (!rc)
+	if (!signed_ok)
 		return ml_err_set(e, ML_EINTEGRITY, "the checkpoint of size %llu is not signed by "
 				  "this ledger's log key: the log was replaced (rebuilt with "
 				  "another key), or the checkpoint is forged",

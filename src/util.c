@@ -79,20 +79,20 @@ hexval(char c)
 	return -1;
 }
 
-int
+enum ml_rc
 ml_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
 {
 	size_t i;
 
 	if (hexlen != 2 * outlen)
-		return -1;
+		return ML_EINPUT;
 	for (i = 0; i < outlen; i++) {
 		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
-			return -1;
+			return ML_EINPUT;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
-	return 0;
+	return ML_OK;
 }
 
 static const char b64chars[] =
@@ -149,14 +149,14 @@ b64val(unsigned char c)
 
 /* Decodes into out (room for 3*inlen/4 bytes).  Rejects non-canonical
  * padding bits so that every byte string has exactly one encoding. */
-static int
+static enum ml_rc
 b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 {
 	size_t i, o = 0, pad = 0;
 
 	pthread_once(&b64_once, b64_init);
 	if (inlen % 4)
-		return -1;
+		return ML_EINPUT;
 	if (inlen >= 1 && in[inlen - 1] == '=')
 		pad++;
 	if (inlen >= 2 && in[inlen - 2] == '=')
@@ -167,13 +167,13 @@ b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 		for (k = 0; k < 4; k++) {
 			if (last && k >= 4 - (int)pad) {
 				if (in[i + k] != '=')
-					return -1;
+					return ML_EINPUT;
 				v[k] = 0;
 				continue;
 			}
 			v[k] = b64val((unsigned char)in[i + k]);
 			if (v[k] < 0)
-				return -1;
+				return ML_EINPUT;
 		}
 		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
 			     (uint32_t)v[2] << 6 | (uint32_t)v[3];
@@ -181,49 +181,49 @@ b64_decode_into(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 		if (!(last && pad == 2))
 			out[o++] = (uint8_t)(w >> 8);
 		else if (w & 0xffff)
-			return -1;
+			return ML_EINPUT;
 		if (!(last && pad >= 1))
 			out[o++] = (uint8_t)w;
 		else if (pad == 1 && (w & 0xff))
-			return -1;
+			return ML_EINPUT;
 	}
 	*outlen = o;
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_rc
 ml_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
 {
 	uint8_t *buf = malloc(inlen / 4 * 3 + 1);
 	size_t n;
 
 	if (!buf)
-		return -1;
+		return ML_EIO;
 	if (b64_decode_into(in, inlen, buf, &n) != 0) {
 		free(buf);
-		return -1;
+		return ML_EINPUT;
 	}
 	buf[n] = 0;
 	*out = buf;
 	*outlen = n;
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_rc
 ml_b64_decode_exact(const char *in, size_t inlen, uint8_t *out, size_t want)
 {
 	uint8_t tmp[256];
 	size_t n;
 
 	if (inlen != 4 * ((want + 2) / 3) || inlen / 4 * 3 > sizeof tmp)
-		return -1;
+		return ML_EINPUT;
 	if (b64_decode_into(in, inlen, tmp, &n) != 0 || n != want) {
 		sodium_memzero(tmp, sizeof tmp);
-		return -1;
+		return ML_EINPUT;
 	}
 	memcpy(out, tmp, want);
 	sodium_memzero(tmp, sizeof tmp);
-	return 0;
+	return ML_OK;
 }
 
 static EVP_MD *sha256_md;
@@ -372,7 +372,7 @@ ml_read_file(const char *path, size_t max, char **out, size_t *outlen,
 	return ML_OK;
 }
 
-static int
+static enum ml_rc
 write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -382,11 +382,11 @@ write_all(int fd, const void *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -1;
+			return ML_EIO; /* errno says why */
 		p += n;
 		len -= (size_t)n;
 	}
-	return 0;
+	return ML_OK;
 }
 
 static void
@@ -428,31 +428,31 @@ ml_afile_open(struct ml_afile *f, const char *path, int mode, int exclusive,
 	return ML_OK;
 }
 
-static int
+static enum ml_rc
 afile_flush(struct ml_afile *f)
 {
-	if (f->used && !f->err && write_all(f->fd, f->buf, f->used) != 0)
+	if (f->used && !f->err && write_all(f->fd, f->buf, f->used) != ML_OK)
 		f->err = errno ? errno : EIO;
 	f->used = 0;
-	return f->err ? -1 : 0;
+	return f->err ? ML_EIO : ML_OK;
 }
 
-int
+enum ml_rc
 ml_afile_write(struct ml_afile *f, const void *data, size_t len)
 {
 	if (f->err)
-		return -1;
+		return ML_EIO;
 	f->len += len;
 	if (!f->buf || len >= ML_AFILE_BUF) {
-		if (afile_flush(f) || write_all(f->fd, data, len) != 0)
+		if (afile_flush(f) != ML_OK || write_all(f->fd, data, len) != ML_OK)
 			f->err = f->err ? f->err : errno ? errno : EIO;
-		return f->err ? -1 : 0;
+		return f->err ? ML_EIO : ML_OK;
 	}
 	if (f->used + len > ML_AFILE_BUF && afile_flush(f))
-		return -1;
+		return ML_EIO;
 	memcpy(f->buf + f->used, data, len);
 	f->used += len;
-	return 0;
+	return ML_OK;
 }
 
 int
@@ -575,7 +575,7 @@ ml_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 	return n;
 }
 
-int
+bool
 ml_text_valid(const char *s, size_t len, const char *allowed)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
@@ -584,13 +584,13 @@ ml_text_valid(const char *s, size_t len, const char *allowed)
 		uint32_t cp;
 		size_t n = ml_utf8_next(p, (size_t)(end - p), &cp);
 		if (n == 0)
-			return 0;
+			return false;
 		if ((cp < 0x20 && !(cp && allowed && strchr(allowed, (int)cp))) ||
 		    (cp >= 0x7f && cp <= 0x9f))
-			return 0;
+			return false;
 		p += n;
 	}
-	return 1;
+	return true;
 }
 
 int64_t
@@ -668,40 +668,40 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static int
+static enum ml_rc
 digits(const char *s, int n, int *out)
 {
 	int v = 0, i;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return -1;
+			return ML_EINPUT;
 		v = v * 10 + (s[i] - '0');
 	}
 	*out = v;
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_rc
 ml_decimal_parse(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
 	size_t i;
 
 	if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
-		return -1;
+		return ML_EINPUT;
 	for (i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return -1;
+			return ML_EINPUT;
 		v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits fit in a u64 */
 	}
 	if (v > max)
-		return -1;
+		return ML_EINPUT;
 	*out = v;
-	return 0;
+	return ML_OK;
 }
 
-int
+enum ml_rc
 ml_time_parse(const char *s, int64_t *us)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -709,23 +709,23 @@ ml_time_parse(const char *s, int64_t *us)
 	int y, mo, d, h = 0, mi = 0, se = 0;
 
 	if (len != 10 && len != 20)
-		return -1;
+		return ML_EINPUT;
 	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
 	    digits(s + 8, 2, &d))
-		return -1;
+		return ML_EINPUT;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-		return -1;
+		return ML_EINPUT;
 	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return -1;
+		return ML_EINPUT;
 	if (len == 20) {
 		if (s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
 		    digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se) ||
 		    s[19] != 'Z' || h > 23 || mi > 59 || se > 59)
-			return -1;
+			return ML_EINPUT;
 	}
 	*us = ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + se) *
 	      (int64_t)1000000;
-	return 0;
+	return ML_OK;
 }
 
 void

@@ -12,12 +12,33 @@
 #ifndef ML_UTIL_H
 #define ML_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 /* The tool's version: --version, SARIF's driver, gate decisions' verifier. */
 #define ML_VERSION "0.1.0"
+
+/* Result convention (one for the whole tree, as SQLite's rc):
+ *  - A function that can fail returns enum ml_rc: ML_OK (0), or the ML_E*
+ *    code naming the kind of failure (ML_EINPUT bad input, ML_EIO storage,
+ *    I/O or out of memory, ML_EINTEGRITY, ...), with a struct ml_err *e
+ *    where a message helps.  Callers test `!= ML_OK` (or plain truth),
+ *    never `< 0` or `== -1`: the codes are positive, so a failure is never
+ *    mistaken for success, and the code can travel up to the exit status
+ *    unchanged.  (Many older fallible functions are declared `int`; they
+ *    return the same codes.)
+ *  - A pure yes/no question (is it valid? does it match? did it verify?)
+ *    returns bool, named as a question (..._valid, ..._is_..., ..._ok,
+ *    ..._verify), so it cannot be confused with a result code: true = yes.
+ *  - An answer with more than two values is a named enum (note_int.h's
+ *    ml_note_sig_state), or ML_OK plus a bool out-parameter ("found",
+ *    "held"); never 1/0/-1.
+ *  - Callbacks handed to walkers return int holding ML_OK or an ML_E* code
+ *    (non-zero stops the walk and comes back), so their pointer types stay
+ *    plain int.
+ *  - -1 is only ever a value (a seq, an index, "none"), never an error. */
 
 /* Result codes double as the process exit codes documented in README.md. */
 enum ml_rc {
@@ -68,17 +89,19 @@ int ml_err_prefix(struct ml_err *e, int code, const char *prefix);
 /* Lowercase hex.  out must hold 2*len+1 bytes; it is NUL-terminated. */
 void ml_hex_encode(const uint8_t *in, size_t len, char *out);
 /* Decodes exactly outlen bytes from 2*outlen hex digits (either case).
- * Returns 0, or -1 when hex is not exactly that long or not hex. */
-int ml_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
+ * ML_OK, or ML_EINPUT when hex is not exactly that long or not hex. */
+enum ml_rc ml_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
 
 /* Standard base64 with padding.  Returns a malloc'd NUL-terminated string
  * (caller frees), or NULL when out of memory. */
 char *ml_b64_encode(const uint8_t *in, size_t len);
 /* Strict standard base64 with padding (no whitespace).  *out is malloc'd
- * (caller frees; one spare NUL byte after the data).  Returns 0 or -1. */
-int ml_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
-/* Decodes into a caller buffer of exactly want bytes.  Returns 0 or -1. */
-int ml_b64_decode_exact(const char *in, size_t inlen, uint8_t *out, size_t want);
+ * (caller frees; one spare NUL byte after the data).  ML_OK, ML_EINPUT
+ * (not strict base64) or ML_EIO (out of memory); *out is set only on ML_OK. */
+enum ml_rc ml_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
+/* Decodes into a caller buffer of exactly want bytes.  ML_OK, or
+ * ML_EINPUT (not strict base64, or not exactly want bytes). */
+enum ml_rc ml_b64_decode_exact(const char *in, size_t inlen, uint8_t *out, size_t want);
 
 /* SHA-256 with OpenSSL (SHA-NI where the CPU has it).  Thread-safe. */
 void ml_sha256(const void *data, size_t len, uint8_t out[ML_SHA256_LEN]);
@@ -108,9 +131,10 @@ int ml_write_file_atomic(const char *path, const void *data, size_t len,
 
 /* The same, written piece by piece, so that a large output is never held
  * whole: ml_afile_open creates the temporary file (path.tmp.PID, mode),
- * ml_afile_write appends (buffered; a failure is kept and reported by
- * commit), ml_afile_commit flushes, fsyncs and puts the file in place as
- * ml_write_file_atomic does (exclusive: ML_EINPUT when path exists), and
+ * ml_afile_write appends (buffered; ML_OK, or ML_EIO once a write failed:
+ * the failure is kept and reported by commit), ml_afile_commit flushes,
+ * fsyncs and puts the file in place as ml_write_file_atomic does
+ * (exclusive: ML_EINPUT when path exists), and
  * ml_afile_abort removes the temporary file.  After open, exactly one of
  * commit or abort must be called; both release everything.  The file is
  * opened read-write: ml_afile_map maps what was written so far (flushed)
@@ -129,7 +153,7 @@ struct ml_afile {
 #define ML_AFILE_BUF ((size_t)1 << 20)
 int ml_afile_open(struct ml_afile *f, const char *path, int mode, int exclusive,
 		  struct ml_err *e);
-int ml_afile_write(struct ml_afile *f, const void *data, size_t len);
+enum ml_rc ml_afile_write(struct ml_afile *f, const void *data, size_t len);
 int ml_afile_map(struct ml_afile *f, const uint8_t **data, size_t *len, struct ml_err *e);
 int ml_afile_commit(struct ml_afile *f, struct ml_err *e);
 void ml_afile_abort(struct ml_afile *f);
@@ -141,7 +165,7 @@ size_t ml_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* True when s[0..len) is valid UTF-8 without C0 controls other than those in
  * allowed (for example "\n\t"), without DEL and C1 controls. */
-int ml_text_valid(const char *s, size_t len, const char *allowed);
+bool ml_text_valid(const char *s, size_t len, const char *allowed);
 
 /* Microseconds since the Unix epoch, UTC. */
 int64_t ml_now_us(void);
@@ -151,14 +175,15 @@ int64_t ml_mono_us(void);
 /* Formats as RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (seconds truncated).  buf
  * must hold 21 bytes. */
 void ml_time_format(int64_t us, char buf[21]);
-/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" to microseconds.  0 or -1. */
-int ml_time_parse(const char *s, int64_t *us);
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" to microseconds.  ML_OK,
+ * or ML_EINPUT (then *us is untouched). */
+enum ml_rc ml_time_parse(const char *s, int64_t *us);
 
 /* Parses s[0..len) as an ASCII decimal of 1 to 19 digits without sign or
  * leading zeros ("0" itself is fine), at most max (<= 2^63 - 1): the form
- * every size, index, level and width of the C2SP formats takes.  0 and *out
- * set, or -1. */
-int ml_decimal_parse(const char *s, size_t len, uint64_t max, uint64_t *out);
+ * every size, index, level and width of the C2SP formats takes.  ML_OK and
+ * *out set, or ML_EINPUT. */
+enum ml_rc ml_decimal_parse(const char *s, size_t len, uint64_t max, uint64_t *out);
 
 /* Big-endian helpers. */
 void ml_put_be64(uint8_t *p, uint64_t v);

@@ -190,7 +190,7 @@ check_cosigned(const char *body, size_t len, const struct ml_witness_reply *r)
 	ml_buf_append(&all, note, (size_t)(body + len - note));
 	ml_buf_append(&all, r->body.data, r->body.len);
 	FZ_ASSERT(ml_note_parse((const char *)all.data, all.len, &n, &e) == ML_OK);
-	FZ_ASSERT(ml_cosig_verify(&n, &wck, &ts) == 1 && ts == NOW);
+	FZ_ASSERT(ml_cosig_verify(&n, &wck, &ts) && ts == NOW);
 	FZ_ASSERT(ml_checkpoint_parse(n.text, n.text_len, &cp, &e) == ML_OK);
 	FZ_ASSERT(strcmp(cp.origin, ORIGIN) == 0);
 	ml_note_clear(&n);

@@ -25,9 +25,9 @@ passphrase(void *ctx, const char *path, char *buf, size_t cap)
 	(void)ctx;
 	(void)path;
 	if (cap < 5)
-		return -1;
+		return ML_EKEY;
 	memcpy(buf, "fuzz", 5);
-	return 0;
+	return ML_OK;
 }
 
 static int
@@ -37,7 +37,7 @@ no_passphrase(void *ctx, const char *path, char *buf, size_t cap)
 	(void)path;
 	(void)buf;
 	(void)cap;
-	return -1;
+	return ML_EKEY;
 }
 
 /* True when fields 4 and 5 of the line are " 1 8192 ": the cheap KDF. */

@@ -33,7 +33,7 @@ fuzz_bundle(const uint8_t *data, size_t size)
 	int r;
 
 	ml_bundle_iter_init(&it, data, size);
-	while ((r = ml_bundle_next(&it, &entry, &elen)) == 1) {
+	while ((r = ml_bundle_next(&it, &entry, &elen)) == ML_OK && entry) {
 		FZ_ASSERT(elen >= 1 && elen <= ML_TILE_ENTRY_MAX);
 		FZ_ASSERT(entry >= data + 2 && entry + elen <= data + size);
 		FZ_ASSERT(entry == data + used + 2);
@@ -41,10 +41,10 @@ fuzz_bundle(const uint8_t *data, size_t size)
 		n++;
 		FZ_ASSERT(n <= ML_TILE_WIDTH);
 	}
-	if (r == 0)
+	if (r == ML_OK)
 		FZ_ASSERT(used == size);
 	else
-		FZ_ASSERT(r == -1 && ml_bundle_next(&it, &entry, &elen) == -1);
+		FZ_ASSERT(r == ML_EINPUT && ml_bundle_next(&it, &entry, &elen) == ML_EINPUT);
 }
 
 int

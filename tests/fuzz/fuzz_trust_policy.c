@@ -20,7 +20,7 @@ check_note(const struct ml_trust *p, const uint8_t *bytes, size_t len)
 
 	if (ml_note_parse((const char *)bytes, len, &n, &e) != ML_OK)
 		return;
-	if (ml_trust_check(p, &n, why, sizeof why) == 1) {
+	if (ml_trust_check(p, &n, why, sizeof why)) {
 		for (i = 0; i < ml_trust_nlogs(p); i++)
 			signed_by_log |= ml_note_verify(&n, ml_trust_log(p, i));
 		FZ_ASSERT(signed_by_log);

@@ -176,7 +176,7 @@ record_bad(const char *text, size_t cap, const char *want_why)
 	const char *why;
 
 	assert_int_equal(ml_audit_csv_record(text, strlen(text), &pos, cells, cap, &n, &lines,
-					     &why), -1);
+					     &why), ML_EINPUT);
 	assert_non_null(why);
 	assert_non_null(strstr(why, want_why));
 }
@@ -213,7 +213,7 @@ test_csv_record_long_cell(void **state)
 	assert_non_null(text);
 	memset(text, 'x', len);
 	text[len] = '\0';
-	assert_int_equal(ml_audit_csv_record(text, len, &pos, cells, 2, &n, &lines, &why), -1);
+	assert_int_equal(ml_audit_csv_record(text, len, &pos, cells, 2, &n, &lines, &why), ML_EINPUT);
 	assert_non_null(strstr(why, "longer than"));
 	free(text);
 }
@@ -291,12 +291,12 @@ test_duration(void **state)
 	assert_int_equal(ml_audit_duration_parse("1h", &us), 0);
 	assert_int_equal(us, 3600LL * 1000000);
 	assert_int_equal(ml_audit_duration_parse("366d", &us), 0);
-	assert_int_equal(ml_audit_duration_parse("367d", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("1w", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("-1h", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("h", &us), -1);
-	assert_int_equal(ml_audit_duration_parse("99999999999999d", &us), -1);
+	assert_int_equal(ml_audit_duration_parse("367d", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("1w", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("-1h", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("h", &us), ML_EINPUT);
+	assert_int_equal(ml_audit_duration_parse("99999999999999d", &us), ML_EINPUT);
 }
 
 static void

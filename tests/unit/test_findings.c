@@ -232,11 +232,11 @@ test_format_parse(void **state)
 	assert_int_equal(f, ML_FMT_GITLAB);
 
 	f = ML_FMT_SARIF;
-	assert_int_equal(ml_format_parse("JSON", &f), -1);
-	assert_int_equal(ml_format_parse("xml", &f), -1);
-	assert_int_equal(ml_format_parse("", &f), -1);
-	assert_int_equal(ml_format_parse("text ", &f), -1);
-	assert_int_equal(ml_format_parse(NULL, &f), -1);
+	assert_int_equal(ml_format_parse("JSON", &f), ML_EINPUT);
+	assert_int_equal(ml_format_parse("xml", &f), ML_EINPUT);
+	assert_int_equal(ml_format_parse("", &f), ML_EINPUT);
+	assert_int_equal(ml_format_parse("text ", &f), ML_EINPUT);
+	assert_int_equal(ml_format_parse(NULL, &f), ML_EINPUT);
 	assert_int_equal(f, ML_FMT_SARIF); /* untouched on failure */
 }
 

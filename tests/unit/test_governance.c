@@ -103,7 +103,7 @@ test_declared_document(void **state)
 
 	(void)state;
 	/* roles take the default */
-	assert_int_equal(ml_governance_role_known(g, "validator"), 1);
+	assert_true(ml_governance_role_known(g, "validator"));
 	assert_int_equal(ml_governance_check_env(g, "staging", &e), ML_EINPUT);
 	assert_int_equal(ml_governance_direction(g, "dpd"), ML_DIR_LOWER);
 	assert_string_equal(ml_governance_unit(g, "dpd"), "ratio");
@@ -201,23 +201,23 @@ test_dual_control_members(void **state)
 
 	(void)state;
 	assert_non_null(d);
-	assert_int_equal(ml_governance_dual(d, ML_KIND_COUNT, &k, &role), 0);
-	assert_int_equal(ml_governance_separation(d, 0, &a, &b), 0);
+	assert_false(ml_governance_dual(d, ML_KIND_COUNT, &k, &role));
+	assert_false(ml_governance_separation(d, 0, &a, &b));
 	ml_err_clear(&e);
 	assert_int_equal(ml_governance_parse(doc, strlen(doc), &g, &e), ML_OK);
-	assert_int_equal(ml_governance_dual(g, ML_KIND_COUNT, &k, &role), 1);
+	assert_true(ml_governance_dual(g, ML_KIND_COUNT, &k, &role));
 	assert_int_equal(k, 2);
 	assert_string_equal(role, "admin");
-	assert_int_equal(ml_governance_dual(g, ML_KIND_KEY_ENROLLMENT, &k, &role), 1);
-	assert_int_equal(ml_governance_dual(g, ML_KIND_GOVERNANCE, &k, &role), 1);
-	assert_int_equal(ml_governance_dual(g, ML_KIND_KEY_REVOCATION, &k, &role), 0);
-	assert_int_equal(ml_governance_dual(g, ML_KIND_MODEL, &k, &role), 0);
-	assert_int_equal(ml_governance_separation(g, 0, &a, &b), 1);
+	assert_true(ml_governance_dual(g, ML_KIND_KEY_ENROLLMENT, &k, &role));
+	assert_true(ml_governance_dual(g, ML_KIND_GOVERNANCE, &k, &role));
+	assert_false(ml_governance_dual(g, ML_KIND_KEY_REVOCATION, &k, &role));
+	assert_false(ml_governance_dual(g, ML_KIND_MODEL, &k, &role));
+	assert_true(ml_governance_separation(g, 0, &a, &b));
 	assert_string_equal(a, "admin");
 	assert_string_equal(b, "approver");
-	assert_int_equal(ml_governance_separation(g, 1, &a, &b), 1);
+	assert_true(ml_governance_separation(g, 1, &a, &b));
 	assert_string_equal(b, "validator");
-	assert_int_equal(ml_governance_separation(g, 2, &a, &b), 0);
+	assert_false(ml_governance_separation(g, 2, &a, &b));
 	ml_governance_free(g);
 	ml_governance_free(d);
 }

@@ -47,12 +47,12 @@ pass_cb(void *ctx, const char *path, char *buf, size_t cap)
 	p->path = path;
 	if (p->overfill) {
 		memset(buf, 'a', cap);
-		return 0;
+		return ML_OK;
 	}
 	if (!p->pass || strlen(p->pass) >= cap)
-		return -1;
+		return ML_EKEY;
 	memcpy(buf, p->pass, strlen(p->pass) + 1);
-	return 0;
+	return ML_OK;
 }
 
 /* Shared state: one encrypted key file made once, with the "interactive"

@@ -1310,13 +1310,13 @@ test_evidence_trust(void **state)
 	memset(other, 7, sizeof other);
 	/* per-entry inclusion proofs (no stored leaves to bind): never trusted */
 	assert_int_equal(ml_evidence_open(l, later, 0, &v, &e), ML_OK);
-	assert_int_equal(ml_evidence_trust(v, r.entries, r.head), 0);
+	assert_false(ml_evidence_trust(v, r.entries, r.head));
 	ml_evidence_close(v);
 	assert_int_equal(ml_evidence_open(l, later, ML_EVIDENCE_WHOLE, &v, &e), ML_OK);
-	assert_int_equal(ml_evidence_trust(v, r.entries - 1, r.head), 0); /* another size */
-	assert_int_equal(ml_evidence_trust(v, r.entries, other), 0);      /* another head */
-	assert_int_equal(ml_evidence_trust(v, 0, r.head), 0);
-	assert_int_equal(ml_evidence_trust(v, r.entries, r.head), 1);
+	assert_false(ml_evidence_trust(v, r.entries - 1, r.head)); /* another size */
+	assert_false(ml_evidence_trust(v, r.entries, other));      /* another head */
+	assert_false(ml_evidence_trust(v, 0, r.head));
+	assert_true(ml_evidence_trust(v, r.entries, r.head));
 	assert_int_equal(ml_evidence_for(v, "fraud@1.0", "prod", &trusted, &e), ML_OK);
 	ml_evidence_close(v);
 	assert_int_equal(ml_evidence_build(l, "fraud@1.0", "prod", later, 0, &checked, &e), ML_OK);
@@ -1366,7 +1366,7 @@ test_evidence_trust(void **state)
 	rechain(f);
 	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
 	assert_int_equal(ml_evidence_open(l, later, ML_EVIDENCE_WHOLE, &v, &e), ML_OK);
-	assert_int_equal(ml_evidence_trust(v, r.entries, r.head), 0);
+	assert_false(ml_evidence_trust(v, r.entries, r.head));
 	assert_int_equal(ml_evidence_for(v, "fraud@1.0", "prod", &trusted, &e), ML_EINTEGRITY);
 	assert_int_equal(e.seq, 6);
 	assert_non_null(strstr(e.msg, "bad signature"));

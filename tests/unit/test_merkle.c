@@ -275,7 +275,7 @@ test_node_and_empty(void **state)
 	assert_int_equal(ml_merkle_range(table_get, &c, 5, 5, got), 0);
 	assert_memory_equal(got, empty, H);
 	memset(got, 0xee, H);
-	assert_int_equal(ml_merkle_range(table_get, &c, 6, 5, got), -1);
+	assert_int_equal(ml_merkle_range(table_get, &c, 6, 5, got), ML_EINPUT);
 	memset(want, 0xee, H);
 	assert_memory_equal(got, want, H);
 	assert_int_equal(c.calls, 0);
@@ -420,39 +420,39 @@ inclusion_probes(const uint8_t leaf[H], uint64_t i, uint64_t n,
 	unhex(empty_hex, empty);
 	ml_sha256("WrongLeaf", 9, wrong_leaf);
 
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, proof, len, root), 1);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i - 1, n, proof, len, root), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i + 1, n, proof, len, root), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i ^ 2, n, proof, len, root), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n * 2, proof, len, root), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n / 2, proof, len, root), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(wrong_leaf, i, n, proof, len, root), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, proof, len, empty), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, proof, len, some), 0);
+	assert_true(ml_merkle_verify_inclusion(leaf, i, n, proof, len, root));
+	assert_false(ml_merkle_verify_inclusion(leaf, i - 1, n, proof, len, root));
+	assert_false(ml_merkle_verify_inclusion(leaf, i + 1, n, proof, len, root));
+	assert_false(ml_merkle_verify_inclusion(leaf, i ^ 2, n, proof, len, root));
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n * 2, proof, len, root));
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n / 2, proof, len, root));
+	assert_false(ml_merkle_verify_inclusion(wrong_leaf, i, n, proof, len, root));
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n, proof, len, empty));
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n, proof, len, some));
 	/* trailing garbage / root, preceding garbage / root */
 	copy_proof(bad, proof, len);
 	memset(bad[len], 0, H);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root), 0);
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root));
 	memcpy(bad[len], root, H);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root), 0);
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root));
 	copy_proof(bad + 1, proof, len);
 	memset(bad[0], 0, H);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root), 0);
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root));
 	memcpy(bad[0], root, H);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root), 0);
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root));
 	/* bit 3 of each element */
 	for (k = 0; k < len; k++) {
 		copy_proof(bad, proof, len);
 		bad[k][0] ^= 8;
-		assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len, root), 0);
+		assert_false(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len, root));
 	}
 	if (len > 0)
-		assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, proof, len - 1, root), 0);
+		assert_false(ml_merkle_verify_inclusion(leaf, i, n, proof, len - 1, root));
 	if (len > 1) { /* inserted component */
 		memcpy(bad[0], proof[0], H);
 		memcpy(bad[1], some, H);
 		copy_proof(bad + 2, proof + 1, len - 1);
-		assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root), 0);
+		assert_false(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])bad, len + 1, root));
 	}
 }
 
@@ -488,56 +488,56 @@ consistency_probes(uint64_t m, uint64_t n, const uint8_t r1[H], const uint8_t r2
 	const uint8_t (*b)[H] = (const uint8_t (*)[H])bad;
 	size_t k;
 
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, proof, len), 1);
+	assert_true(ml_merkle_verify_consistency(m, n, r1, r2, proof, len));
 	if (len == 0)
 		return;
-	assert_int_equal(ml_merkle_verify_consistency(m - 1, n, r1, r2, proof, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m + 1, n, r1, r2, proof, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m ^ 2, n, r1, r2, proof, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m, n * 2, r1, r2, proof, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m, n / 2, r1, r2, proof, len), 0);
+	assert_false(ml_merkle_verify_consistency(m - 1, n, r1, r2, proof, len));
+	assert_false(ml_merkle_verify_consistency(m + 1, n, r1, r2, proof, len));
+	assert_false(ml_merkle_verify_consistency(m ^ 2, n, r1, r2, proof, len));
+	assert_false(ml_merkle_verify_consistency(m, n * 2, r1, r2, proof, len));
+	assert_false(ml_merkle_verify_consistency(m, n / 2, r1, r2, proof, len));
 	ml_sha256("WrongRoot", 9, w1);
 	memcpy(w2, w1, H);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, w1, r2, proof, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, w2, proof, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r2, r1, proof, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, proof, 0), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, w1, r2, proof, len));
+	assert_false(ml_merkle_verify_consistency(m, n, r1, w2, proof, len));
+	assert_false(ml_merkle_verify_consistency(m, n, r2, r1, proof, len));
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, proof, 0));
 	/* trailing garbage, root1, root2 */
 	copy_proof(bad, proof, len);
 	memset(bad[len], 0, H);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1));
 	memcpy(bad[len], r1, H);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1));
 	memcpy(bad[len], r2, H);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1));
 	/* preceding garbage, root1, root2, proof[0] */
 	copy_proof(bad + 1, proof, len);
 	memset(bad[0], 0, H);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1));
 	memcpy(bad[0], r1, H);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1));
 	memcpy(bad[0], r2, H);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1));
 	memcpy(bad[0], proof[0], H);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len + 1));
 	/* truncated, each element dropped */
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, proof, len - 1), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, proof, len - 1));
 	for (k = 0; k < len; k++) {
 		copy_proof(bad, proof, k);
 		copy_proof(bad + k, proof + k + 1, len - k - 1);
-		assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len - 1), 0);
+		assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len - 1));
 	}
 	/* bit 4 of each element; adjacent elements swapped */
 	for (k = 0; k < len; k++) {
 		copy_proof(bad, proof, len);
 		bad[k][0] ^= 16;
-		assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len), 0);
+		assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len));
 	}
 	for (k = 0; k + 1 < len; k++) {
 		copy_proof(bad, proof, len);
 		memcpy(bad[k], proof[k + 1], H);
 		memcpy(bad[k + 1], proof[k], H);
-		assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len), 0);
+		assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len));
 	}
 }
 
@@ -583,21 +583,21 @@ test_degenerate(void **state)
 		assert_int_equal(ml_merkle_verify_inclusion(some, probes[i][0], probes[i][1],
 							    NULL, 0, empty), 0);
 	ref_leaf((const uint8_t *)"data", 4, hash);
-	assert_int_equal(ml_merkle_verify_inclusion(hash, 0, 1, NULL, 0, hash), 1);
-	assert_int_equal(ml_merkle_verify_inclusion(hash, 0, 1, NULL, 0, empty), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(empty, 0, 1, NULL, 0, hash), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(hash, UINT64_MAX, UINT64_MAX, NULL, 0, hash), 0);
+	assert_true(ml_merkle_verify_inclusion(hash, 0, 1, NULL, 0, hash));
+	assert_false(ml_merkle_verify_inclusion(hash, 0, 1, NULL, 0, empty));
+	assert_false(ml_merkle_verify_inclusion(empty, 0, 1, NULL, 0, hash));
+	assert_false(ml_merkle_verify_inclusion(hash, UINT64_MAX, UINT64_MAX, NULL, 0, hash));
 	memcpy(one[0], hash, H);
-	assert_int_equal(ml_merkle_verify_inclusion(hash, 0, 1, (const uint8_t (*)[H])one, 1, hash), 0);
+	assert_false(ml_merkle_verify_inclusion(hash, 0, 1, (const uint8_t (*)[H])one, 1, hash));
 
 	/* generation refuses bad arguments and writes nothing */
-	assert_int_equal(ml_merkle_inclusion(table_get, &c, 0, 0, proof, &len), -1);
-	assert_int_equal(ml_merkle_inclusion(table_get, &c, 8, 8, proof, &len), -1);
-	assert_int_equal(ml_merkle_inclusion(table_get, &c, 2, 1, proof, &len), -1);
-	assert_int_equal(ml_merkle_consistency(table_get, &c, 0, 8, proof, &len), -1);
-	assert_int_equal(ml_merkle_consistency(table_get, &c, 0, 0, proof, &len), -1);
-	assert_int_equal(ml_merkle_consistency(table_get, &c, 5, 0, proof, &len), -1);
-	assert_int_equal(ml_merkle_consistency(table_get, &c, 9, 8, proof, &len), -1);
+	assert_int_equal(ml_merkle_inclusion(table_get, &c, 0, 0, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_inclusion(table_get, &c, 8, 8, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_inclusion(table_get, &c, 2, 1, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_consistency(table_get, &c, 0, 8, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_consistency(table_get, &c, 0, 0, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_consistency(table_get, &c, 5, 0, proof, &len), ML_EINPUT);
+	assert_int_equal(ml_merkle_consistency(table_get, &c, 9, 8, proof, &len), ML_EINPUT);
 	assert_int_equal(len, 999);
 	assert_int_equal(c.calls, 0);
 	for (i = 1; i <= 8; i++) {
@@ -611,22 +611,22 @@ test_degenerate(void **state)
 	ml_sha256("don't care 1", 12, r1);
 	ml_sha256("don't care 2", 12, r2);
 	memcpy(one[0], empty, H);
-	assert_int_equal(ml_merkle_verify_consistency(0, 0, r1, r2, NULL, 0), 0);
-	assert_int_equal(ml_merkle_verify_consistency(1, 1, r1, r2, NULL, 0), 0);
-	assert_int_equal(ml_merkle_verify_consistency(0, 0, r1, r1, NULL, 0), 1);
-	assert_int_equal(ml_merkle_verify_consistency(0, 1, r1, r2, NULL, 0), 1);
-	assert_int_equal(ml_merkle_verify_consistency(1, 1, r2, r2, NULL, 0), 1);
-	assert_int_equal(ml_merkle_verify_consistency(1, 0, r1, r2, NULL, 0), 0);
-	assert_int_equal(ml_merkle_verify_consistency(2, 1, r1, r2, NULL, 0), 0);
-	assert_int_equal(ml_merkle_verify_consistency(1, 2, r1, r2, NULL, 0), 0);
-	assert_int_equal(ml_merkle_verify_consistency(0, 0, empty, r2, NULL, 0), 0);
-	assert_int_equal(ml_merkle_verify_consistency(1, 1, empty, r2, NULL, 0), 0);
-	assert_int_equal(ml_merkle_verify_consistency(0, 0, empty, empty, (const uint8_t (*)[H])one, 1), 0);
-	assert_int_equal(ml_merkle_verify_consistency(0, 1, empty, empty, (const uint8_t (*)[H])one, 1), 0);
-	assert_int_equal(ml_merkle_verify_consistency(1, 1, empty, empty, (const uint8_t (*)[H])one, 1), 0);
+	assert_false(ml_merkle_verify_consistency(0, 0, r1, r2, NULL, 0));
+	assert_false(ml_merkle_verify_consistency(1, 1, r1, r2, NULL, 0));
+	assert_true(ml_merkle_verify_consistency(0, 0, r1, r1, NULL, 0));
+	assert_true(ml_merkle_verify_consistency(0, 1, r1, r2, NULL, 0));
+	assert_true(ml_merkle_verify_consistency(1, 1, r2, r2, NULL, 0));
+	assert_false(ml_merkle_verify_consistency(1, 0, r1, r2, NULL, 0));
+	assert_false(ml_merkle_verify_consistency(2, 1, r1, r2, NULL, 0));
+	assert_false(ml_merkle_verify_consistency(1, 2, r1, r2, NULL, 0));
+	assert_false(ml_merkle_verify_consistency(0, 0, empty, r2, NULL, 0));
+	assert_false(ml_merkle_verify_consistency(1, 1, empty, r2, NULL, 0));
+	assert_false(ml_merkle_verify_consistency(0, 0, empty, empty, (const uint8_t (*)[H])one, 1));
+	assert_false(ml_merkle_verify_consistency(0, 1, empty, empty, (const uint8_t (*)[H])one, 1));
+	assert_false(ml_merkle_verify_consistency(1, 1, empty, empty, (const uint8_t (*)[H])one, 1));
 	/* m > n with anything */
-	assert_int_equal(ml_merkle_verify_consistency(9, 8, r1, r1, NULL, 0), 0);
-	assert_int_equal(ml_merkle_verify_consistency(UINT64_MAX, 8, r1, r2, (const uint8_t (*)[H])one, 1), 0);
+	assert_false(ml_merkle_verify_consistency(9, 8, r1, r1, NULL, 0));
+	assert_false(ml_merkle_verify_consistency(UINT64_MAX, 8, r1, r2, (const uint8_t (*)[H])one, 1));
 }
 
 /* ---- proof layouts (transparency-dev/merkle proof/proof_test.go) --------- */
@@ -831,34 +831,34 @@ check_inclusion(uint64_t i, uint64_t n, int all_bits, int sweep)
 				continue;
 			copy_proof(bad, g, len);
 			bad[k][bit / 8] ^= (uint8_t)(1u << (bit % 8));
-			assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, b, len, root), 0);
+			assert_false(ml_merkle_verify_inclusion(leaf, i, n, b, len, root));
 		}
 	}
 	memcpy(wleaf, leaf, H);
 	wleaf[31] ^= 0x80;
-	assert_int_equal(ml_merkle_verify_inclusion(wleaf, i, n, g, len, root), 0);
+	assert_false(ml_merkle_verify_inclusion(wleaf, i, n, g, len, root));
 	memcpy(wroot, root, H);
 	wroot[0] ^= 1;
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, g, len, wroot), 0);
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n, g, len, wroot));
 	/* truncation at either end, extension with the leaf or a sibling,
 	 * adjacent elements swapped */
 	if (len > 0) {
-		assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, g + 1, len - 1, root), 0);
+		assert_false(ml_merkle_verify_inclusion(leaf, i, n, g + 1, len - 1, root));
 		copy_proof(bad, g, len);
 		memcpy(bad[len], got[len - 1], H);
-		assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, b, len + 1, root), 0);
+		assert_false(ml_merkle_verify_inclusion(leaf, i, n, b, len + 1, root));
 	}
 	copy_proof(bad + 1, g, len);
 	memcpy(bad[0], leaf, H);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, b, len + 1, root), 0);
+	assert_false(ml_merkle_verify_inclusion(leaf, i, n, b, len + 1, root));
 	for (k = 0; k + 1 < len; k++) {
 		copy_proof(bad, g, len);
 		memcpy(bad[k], got[k + 1], H);
 		memcpy(bad[k + 1], got[k], H);
-		assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, b, len, root), 0);
+		assert_false(ml_merkle_verify_inclusion(leaf, i, n, b, len, root));
 	}
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, UINT64_MAX, n, g, len, root), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, UINT64_MAX, g, len, root), 0);
+	assert_false(ml_merkle_verify_inclusion(leaf, UINT64_MAX, n, g, len, root));
+	assert_false(ml_merkle_verify_inclusion(leaf, i, UINT64_MAX, g, len, root));
 
 	if (!sweep)
 		return;
@@ -943,8 +943,8 @@ check_consistency(uint64_t m, uint64_t n, int all_bits, int sweep)
 		uint8_t one[1][H];
 
 		memcpy(one[0], r1, H);
-		assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, (const uint8_t (*)[H])one, 1), 0);
-		assert_int_equal(ml_merkle_verify_consistency(m, n, r1, roots[n - 1], NULL, 0), 0);
+		assert_false(ml_merkle_verify_consistency(m, n, r1, r2, (const uint8_t (*)[H])one, 1));
+		assert_false(ml_merkle_verify_consistency(m, n, r1, roots[n - 1], NULL, 0));
 		return;
 	}
 	for (k = 0; k < len; k++) {
@@ -953,14 +953,14 @@ check_consistency(uint64_t m, uint64_t n, int all_bits, int sweep)
 				continue;
 			copy_proof(bad, g, len);
 			bad[k][bit / 8] ^= (uint8_t)(1u << (bit % 8));
-			assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, b, len), 0);
+			assert_false(ml_merkle_verify_consistency(m, n, r1, r2, b, len));
 		}
 	}
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, r2, g + 1, len - 1), 0);
-	assert_int_equal(ml_merkle_verify_consistency(0, n, r1, r2, g, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m, m, r1, r1, g, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(n, m, r2, r1, g, len), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m, UINT64_MAX, r1, r2, g, len), 0);
+	assert_false(ml_merkle_verify_consistency(m, n, r1, r2, g + 1, len - 1));
+	assert_false(ml_merkle_verify_consistency(0, n, r1, r2, g, len));
+	assert_false(ml_merkle_verify_consistency(m, m, r1, r1, g, len));
+	assert_false(ml_merkle_verify_consistency(n, m, r2, r1, g, len));
+	assert_false(ml_merkle_verify_consistency(m, UINT64_MAX, r1, r2, g, len));
 
 	if (!sweep)
 		return;
@@ -1109,7 +1109,7 @@ test_edge(void **state)
 	edge.size = UINT64_MAX;
 	snap = edge;
 	memset(&ev, 0, sizeof ev);
-	assert_int_equal(ml_merkle_edge_add(&edge, tbl[0][0], record_done, &ev), -1);
+	assert_int_equal(ml_merkle_edge_add(&edge, tbl[0][0], record_done, &ev), ML_EINPUT);
 	assert_int_equal(ev.count, 0);
 	assert_memory_equal(&edge, &snap, sizeof edge);
 }
@@ -1153,7 +1153,7 @@ test_callback_failure(void **state)
 				case 2: rc = ml_merkle_root(table_get, &c, 300, out); break;
 				default: rc = ml_merkle_range(table_get, &c, 3, 250, out); break;
 				}
-				assert_int_equal(rc, -1);
+				assert_int_equal(rc, ML_EIO); /* the source failed */
 				/* outputs written only on success */
 				assert_int_equal(len, 999);
 				assert_memory_equal(proof, fill, sizeof proof);
@@ -1224,7 +1224,7 @@ count_inclusion(uint64_t n, uint64_t i, const uint8_t root[H], struct counts *k)
 		k->max_len = len;
 	c.calls = 0;
 	assert_int_equal(virt_get(&c, 0, i, leaf), 0);
-	assert_int_equal(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])proof, len, root), 1);
+	assert_true(ml_merkle_verify_inclusion(leaf, i, n, (const uint8_t (*)[H])proof, len, root));
 }
 
 static void
@@ -1243,7 +1243,7 @@ count_consistency(uint64_t m, uint64_t n, const uint8_t root[H], struct counts *
 		k->max_len = len;
 	c = (struct vctx){ .n = m };
 	assert_int_equal(ml_merkle_root(virt_get, &c, m, r1), 0);
-	assert_int_equal(ml_merkle_verify_consistency(m, n, r1, root, (const uint8_t (*)[H])proof, len), 1);
+	assert_true(ml_merkle_verify_consistency(m, n, r1, root, (const uint8_t (*)[H])proof, len));
 }
 
 static unsigned

@@ -139,7 +139,7 @@ test_secret_keys(void **state)
 	/* Plain and encrypted keys, whatever their names. */
 	snprintf(p, sizeof p, "%s/alice.sec", keys);
 	put(p, "PRIVATE+KEY+alice+01234567+AAAA\n");
-	assert_int_equal(ml_out_is_seckey_file(p), 1);
+	assert_true(ml_out_is_seckey_file(p));
 	assert_int_equal(check(&r, p, 0, &e), ML_EINPUT);
 	assert_non_null(strstr(e.msg, "refusing to overwrite a secret key"));
 	assert_int_equal(check(&r, keys, 1, &e), ML_EINPUT);
@@ -154,7 +154,7 @@ test_secret_keys(void **state)
 	r.keys_ok = 1;
 	assert_int_equal(check(&r, p, 0, &e), ML_OK);
 	snprintf(p, sizeof p, "%s/alice.pub", keys);
-	assert_int_equal(ml_out_is_seckey_file(p), 0);
+	assert_false(ml_out_is_seckey_file(p));
 	tu_rmtree(dir);
 }
 

@@ -270,8 +270,8 @@ test_load_accessors(void **state)
 		double num = 0;
 		assert_int_equal(ml_policyset_param_number(p, "min-approvers", &num), 0);
 		assert_true(num == 2.0);
-		assert_int_equal(ml_policyset_param_number(p, "primary-metric", &num), -1);
-		assert_int_equal(ml_policyset_param_number(p, "no-such-param", &num), -1);
+		assert_int_equal(ml_policyset_param_number(p, "primary-metric", &num), ML_EPOLICY);
+		assert_int_equal(ml_policyset_param_number(p, "no-such-param", &num), ML_EPOLICY);
 		assert_true(num == 2.0); /* untouched */
 	}
 	assert_int_equal(ml_policyset_rule_count(p), 6);
@@ -1376,7 +1376,7 @@ test_xpath_scan(void **state)
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct scan_log l = {{0}};
 		char why[128] = "";
-		assert_int_equal(ml_xpath_scan(bad[i].expr, scan_cb, &l, why, sizeof why), -1);
+		assert_int_equal(ml_xpath_scan(bad[i].expr, scan_cb, &l, why, sizeof why), ML_EPOLICY);
 		assert_contains(why, bad[i].why);
 	}
 }

@@ -257,27 +257,27 @@ test_digest_parse(void **state)
 	assert_memory_equal(d, want, sizeof d);
 
 	memset(d, 0x77, sizeof d);
-	assert_int_equal(ml_digest_parse(NULL, d), -1);
-	assert_int_equal(ml_digest_parse("", d), -1);
-	assert_int_equal(ml_digest_parse(HEXB, d), -1);                  /* no prefix */
-	assert_int_equal(ml_digest_parse("SHA256:" HEXB, d), -1);
-	assert_int_equal(ml_digest_parse("sha512:" HEXB, d), -1);
-	assert_int_equal(ml_digest_parse("sha256 " HEXB, d), -1);
-	assert_int_equal(ml_digest_parse("sha256:" HEXB "0", d), -1);    /* 65 digits */
-	assert_int_equal(ml_digest_parse("sha256:" HEXB " ", d), -1);
+	assert_int_equal(ml_digest_parse(NULL, d), ML_EINPUT);
+	assert_int_equal(ml_digest_parse("", d), ML_EINPUT);
+	assert_int_equal(ml_digest_parse(HEXB, d), ML_EINPUT);                  /* no prefix */
+	assert_int_equal(ml_digest_parse("SHA256:" HEXB, d), ML_EINPUT);
+	assert_int_equal(ml_digest_parse("sha512:" HEXB, d), ML_EINPUT);
+	assert_int_equal(ml_digest_parse("sha256 " HEXB, d), ML_EINPUT);
+	assert_int_equal(ml_digest_parse("sha256:" HEXB "0", d), ML_EINPUT);    /* 65 digits */
+	assert_int_equal(ml_digest_parse("sha256:" HEXB " ", d), ML_EINPUT);
 	assert_int_equal(ml_digest_parse(
 				 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
 				 d),
-			 -1); /* 63 */
+			 ML_EINPUT); /* 63 */
 	assert_int_equal(ml_digest_parse(
 				 "sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
 				 d),
-			 -1); /* uppercase */
+			 ML_EINPUT); /* uppercase */
 	assert_int_equal(ml_digest_parse(
 				 "sha256:g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 				 d),
-			 -1);
-	assert_int_equal(ml_digest_parse("sha256:", d), -1);
+			 ML_EINPUT);
+	assert_int_equal(ml_digest_parse("sha256:", d), ML_EINPUT);
 	assert_int_equal(d[0], 0x77); /* untouched */
 }
 

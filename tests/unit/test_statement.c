@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "retry.h"
 #include "statement.h"
 
 #define T0 "2026-01-02T03:04:05Z"
@@ -86,9 +87,9 @@ ref_bad(const char *ref)
 {
 	char n[129] = "untouched", v[65] = "untouched";
 
-	if (ml_ref_split(ref, n, v) != -1)
+	if (ml_ref_split(ref, n, v) != ML_EINPUT)
 		print_error("accepted ref [%s]\n", ref);
-	assert_int_equal(ml_ref_split(ref, n, v), -1);
+	assert_int_equal(ml_ref_split(ref, n, v), ML_EINPUT);
 	assert_string_equal(n, "untouched");
 	assert_string_equal(v, "untouched");
 }
@@ -166,13 +167,68 @@ test_kinds(void **state)
 	assert_string_equal(ml_kind_name(ML_KIND_COUNT), "?");
 	assert_string_equal(ml_kind_name((enum ml_kind)-1), "?");
 	k = ML_KIND_MODEL;
-	assert_int_equal(ml_kind_parse("", &k), -1);
-	assert_int_equal(ml_kind_parse("Dataset", &k), -1);
-	assert_int_equal(ml_kind_parse("datasets", &k), -1);
-	assert_int_equal(ml_kind_parse("data", &k), -1);
-	assert_int_equal(ml_kind_parse("key_enrollment", &k), -1);
-	assert_int_equal(ml_kind_parse("?", &k), -1);
+	assert_int_equal(ml_kind_parse("", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("Dataset", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("datasets", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("data", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("key_enrollment", &k), ML_EINPUT);
+	assert_int_equal(ml_kind_parse("?", &k), ML_EINPUT);
 	assert_int_equal(k, ML_KIND_MODEL); /* untouched */
+}
+
+/* A recorded policy's uri "mlledger:seq/N": ML_OK and N, else ML_EINPUT. */
+static void
+test_policy_uri_seq(void **state)
+{
+	uint64_t seq = 0;
+
+	(void)state;
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/0", &seq), ML_OK);
+	assert_true(seq == 0);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/4096", &seq), ML_OK);
+	assert_true(seq == 4096);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/9999999999999999999", &seq), ML_OK);
+	assert_true(seq == 9999999999999999999ULL);
+
+	seq = 5;
+	assert_int_equal(ml_policy_uri_seq(NULL, &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/01", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/-1", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/1x", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("mlledger:seq/10000000000000000000", &seq),
+			 ML_EINPUT); /* 20 digits */
+	assert_int_equal(ml_policy_uri_seq("MLLEDGER:seq/1", &seq), ML_EINPUT);
+	assert_int_equal(ml_policy_uri_seq("file:policy.xml", &seq), ML_EINPUT);
+	assert_true(seq == 5); /* untouched */
+}
+
+/* retry.h: the same statement but for predicate.time is a retry. */
+static void
+test_retry_same_content(void **state)
+{
+	json_t *a = json_pack("{s:s, s:{s:s, s:i}}", "subject", "m@1", "predicate", "time",
+			      "2026-01-01T00:00:00Z", "n", 1);
+	json_t *b = json_pack("{s:s, s:{s:s, s:i}}", "subject", "m@1", "predicate", "time",
+			      "2026-02-02T00:00:00Z", "n", 1);
+	json_t *c = json_pack("{s:s, s:{s:s, s:i}}", "subject", "m@1", "predicate", "time",
+			      "2026-01-01T00:00:00Z", "n", 2);
+	bool same = false;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(ml_retry_same_content(a, b, &same), ML_OK);
+	assert_true(same);
+	assert_int_equal(ml_retry_same_content(a, c, &same), ML_OK);
+	assert_false(same);
+	assert_int_equal(ml_retry_same_content(b, b, &same), ML_OK);
+	assert_true(same);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
 }
 
 /* ---- DSSE PAE ------------------------------------------------------------ */
@@ -1735,7 +1791,7 @@ test_envelope_roundtrip(void **state)
 	ml_pubkey_keyid(ml_seckey_public(fx->alice), keyid);
 	assert_string_equal(ev.keyid, keyid);
 	assert_non_null(strstr(ev.keyid, "alice+"));
-	assert_int_equal(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)), 1);
+	assert_true(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)));
 
 	/* The canonical form of FORMAT.md §3, byte for byte. */
 	b64p = ml_b64_encode(pl.data, pl.len);
@@ -1848,7 +1904,7 @@ test_envelope_parse_negatives(void **state)
 		snprintf(sigs, sizeof sigs, "[%s]", sig1);
 		t = env_text(p64, ML_PAYLOAD_TYPE, sigs, "");
 		assert_int_equal(ml_envelope_parse((uint8_t *)t, strlen(t), &ev, &e), ML_OK);
-		assert_int_equal(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)), 0);
+		assert_false(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)));
 		ml_envelope_clear(&ev);
 		free(t);
 	}
@@ -1975,64 +2031,64 @@ test_envelope_forgeries(void **state)
 	payload_of(&pl);
 	assert_int_equal(ml_envelope_sign(fx->alice, pl.data, pl.len, &env, &e), ML_OK);
 	assert_int_equal(ml_envelope_parse(env.data, env.len, &ev, &e), ML_OK);
-	assert_int_equal(ml_envelope_verify(&ev, alice), 1);
+	assert_true(ml_envelope_verify(&ev, alice));
 
 	/* Another key: refused. */
-	assert_int_equal(ml_envelope_verify(&ev, bob), 0);
+	assert_false(ml_envelope_verify(&ev, bob));
 
 	/* Any flipped payload byte breaks the signature. */
 	for (i = 0; i < ev.payload_len; i += 7) {
 		ev.payload[i] ^= 0x01;
-		assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+		assert_false(ml_envelope_verify(&ev, alice));
 		ev.payload[i] ^= 0x01;
 	}
 	/* A truncated payload, and an empty one. */
 	ev.payload_len--;
-	assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+	assert_false(ml_envelope_verify(&ev, alice));
 	ev.payload_len = 0;
-	assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+	assert_false(ml_envelope_verify(&ev, alice));
 	ev.payload_len = pl.len;
-	assert_int_equal(ml_envelope_verify(&ev, alice), 1);
+	assert_true(ml_envelope_verify(&ev, alice));
 	/* Flipped signature bits. */
 	for (i = 0; i < ML_SIG_LEN; i += 5) {
 		ev.sig[i] ^= 0x80;
-		assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+		assert_false(ml_envelope_verify(&ev, alice));
 		ev.sig[i] ^= 0x80;
 	}
-	assert_int_equal(ml_envelope_verify(&ev, alice), 1);
+	assert_true(ml_envelope_verify(&ev, alice));
 
 	/* The keyid names another key: refused even with the right public key. */
 	ml_pubkey_keyid(bob, bob_id);
 	memcpy(ev.keyid, bob_id, strlen(bob_id) + 1);
-	assert_int_equal(ml_envelope_verify(&ev, alice), 0);
-	assert_int_equal(ml_envelope_verify(&ev, bob), 0);
+	assert_false(ml_envelope_verify(&ev, alice));
+	assert_false(ml_envelope_verify(&ev, bob));
 	/* Same public key under another name (so another keyid): refused. */
 	ml_pubkey_keyid(alice, ev.keyid);
 	renamed = *alice;
 	snprintf(renamed.name, sizeof renamed.name, "mallory");
 	renamed.hash = ml_key_hash(renamed.name, renamed.pk);
-	assert_int_equal(ml_envelope_verify(&ev, &renamed), 0);
+	assert_false(ml_envelope_verify(&ev, &renamed));
 	/* The keyid's hash differs, the name is the same. */
 	{
 		char *plus = strrchr(ev.keyid, '+');
 		plus[1] = plus[1] == '0' ? '1' : '0';
-		assert_int_equal(ml_envelope_verify(&ev, alice), 0);
+		assert_false(ml_envelope_verify(&ev, alice));
 	}
 
 	/* Bob signs, then claims to be alice: refused by alice's key. */
 	ml_buf_free(&env);
 	assert_int_equal(ml_envelope_sign(fx->bob, pl.data, pl.len, &env, &e), ML_OK);
 	assert_int_equal(ml_envelope_parse(env.data, env.len, &bobs, &e), ML_OK);
-	assert_int_equal(ml_envelope_verify(&bobs, bob), 1);
+	assert_true(ml_envelope_verify(&bobs, bob));
 	ml_pubkey_keyid(alice, bobs.keyid);
-	assert_int_equal(ml_envelope_verify(&bobs, alice), 0);
+	assert_false(ml_envelope_verify(&bobs, alice));
 
 	/* A signature moved to another payload. */
 	memcpy(ev.sig, bobs.sig, ML_SIG_LEN);
 	ml_pubkey_keyid(bob, ev.keyid);
-	assert_int_equal(ml_envelope_verify(&ev, bob), 1); /* same payload: fine */
+	assert_true(ml_envelope_verify(&ev, bob)); /* same payload: fine */
 	ev.payload[ev.payload_len - 2] ^= 0x20;
-	assert_int_equal(ml_envelope_verify(&ev, bob), 0);
+	assert_false(ml_envelope_verify(&ev, bob));
 
 	ml_envelope_clear(&ev);
 	ml_envelope_clear(&bobs);
@@ -2234,18 +2290,18 @@ test_envelope_countersignatures(void **state)
 	free(t);
 	/* every signature verifies, each with its own key */
 	co[0] = *bob;
-	assert_int_equal(ml_envelope_verify(&e2, alice), 1);
-	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 1);
+	assert_true(ml_envelope_verify(&e2, alice));
+	assert_true(ml_envelope_verify_all(&e2, alice, co, &which));
 	co[0] = *alice;
-	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_false(ml_envelope_verify_all(&e2, alice, co, &which));
 	assert_string_equal(which, kb);
 	co[0] = *bob;
 	e2.co[0].sig[3] ^= 1;
-	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_false(ml_envelope_verify_all(&e2, alice, co, &which));
 	assert_string_equal(which, kb);
 	e2.co[0].sig[3] ^= 1;
 	e2.sig[3] ^= 1;
-	assert_int_equal(ml_envelope_verify_all(&e2, alice, co, &which), 0);
+	assert_false(ml_envelope_verify_all(&e2, alice, co, &which));
 	assert_string_equal(which, ka);
 	e2.sig[3] ^= 1;
 	/* a key signs once: neither the author nor bob again */
@@ -2298,6 +2354,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ref_split),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_policy_uri_seq),
+		cmocka_unit_test(test_retry_same_content),
 		cmocka_unit_test(test_report_members),
 		cmocka_unit_test(test_dsse_pae),
 		cmocka_unit_test(test_roundtrip_all_kinds),

@@ -312,7 +312,7 @@ test_entry_bundles(void **state)
 	assert_int_equal(ml_tile_entries(f->s, &t, f->n, &b, &e), ML_OK);
 	assert_int_equal(b.len, 88 * (2 + ML_LEAF_HEADER + ENV_LEN));
 	ml_bundle_iter_init(&it, b.data, b.len);
-	while ((r = ml_bundle_next(&it, &ent, &len)) == 1) {
+	while ((r = ml_bundle_next(&it, &ent, &len)) == ML_OK && ent) {
 		uint8_t h[H], buf[1 + ML_LEAF_HEADER + ENV_LEN];
 		struct ml_entry en;
 
@@ -325,7 +325,7 @@ test_entry_bundles(void **state)
 		assert_true(en.seq == 512 + n);
 		n++;
 	}
-	assert_int_equal(r, 0);
+	assert_int_equal(r, ML_OK);
 	assert_int_equal(n, 88);
 	/* a hash tile's path is not a bundle; outside the tree */
 	t.entries = 0;
@@ -335,6 +335,35 @@ test_entry_bundles(void **state)
 	t = (struct ml_tile){1, 0, 2, 256};
 	assert_int_equal(ml_tile_entries(f->s, &t, f->n, &b, &e), ML_EINPUT);
 	ml_buf_free(&b);
+}
+
+/* The reader's three answers: an entry (ML_OK, ent set), the clean end
+ * (ML_OK, ent NULL) and a malformed bundle (ML_EINPUT). */
+static void
+expect_entry(struct ml_bundle_iter *it, const uint8_t **ent, size_t *len)
+{
+	assert_int_equal(ml_bundle_next(it, ent, len), ML_OK);
+	assert_non_null(*ent);
+}
+
+static void
+expect_end(struct ml_bundle_iter *it)
+{
+	const uint8_t *ent = (const uint8_t *)"";
+	size_t len = 7;
+
+	assert_int_equal(ml_bundle_next(it, &ent, &len), ML_OK);
+	assert_null(ent);
+	assert_int_equal(len, 0);
+}
+
+static void
+expect_malformed(struct ml_bundle_iter *it)
+{
+	const uint8_t *ent;
+	size_t len;
+
+	assert_int_equal(ml_bundle_next(it, &ent, &len), ML_EINPUT);
 }
 
 static void
@@ -353,27 +382,27 @@ test_bundle_reader(void **state)
 
 	(void)state;
 	ml_bundle_iter_init(&it, ok, sizeof ok);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), 1);
+	expect_entry(&it, &ent, &len);
 	assert_int_equal(len, 2);
 	assert_memory_equal(ent, "ab", 2);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), 1);
+	expect_entry(&it, &ent, &len);
 	assert_int_equal(len, 1);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), 0);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), 0);
+	expect_end(&it);
+	expect_end(&it);
 
 	ml_bundle_iter_init(&it, trunc_len, sizeof trunc_len);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), 1);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), -1);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), -1); /* stays */
+	expect_entry(&it, &ent, &len);
+	expect_malformed(&it);
+	expect_malformed(&it); /* stays */
 	ml_bundle_iter_init(&it, trunc_body, sizeof trunc_body);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), 1);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), -1);
+	expect_entry(&it, &ent, &len);
+	expect_malformed(&it);
 	ml_bundle_iter_init(&it, empty_entry, sizeof empty_entry);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), -1);
+	expect_malformed(&it);
 	ml_bundle_iter_init(&it, huge, sizeof huge);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), -1);
+	expect_malformed(&it);
 	ml_bundle_iter_init(&it, NULL, 0);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), 0);
+	expect_end(&it);
 
 	/* at most 256 entries */
 	many = calloc(257, 3);
@@ -384,8 +413,8 @@ test_bundle_reader(void **state)
 	}
 	ml_bundle_iter_init(&it, many, 257 * 3);
 	for (i = 0; i < 256; i++)
-		assert_int_equal(ml_bundle_next(&it, &ent, &len), 1);
-	assert_int_equal(ml_bundle_next(&it, &ent, &len), -1);
+		expect_entry(&it, &ent, &len);
+	expect_malformed(&it);
 	free(many);
 }
 

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -63,19 +64,19 @@ test_hex(void **state)
 	assert_int_equal(ml_hex_decode("", 0, out, 0), 0);
 
 	/* Bad lengths: odd, short, long. */
-	assert_int_equal(ml_hex_decode("abc", 3, four, 2), -1);
-	assert_int_equal(ml_hex_decode("abcdef", 6, four, 4), -1);
-	assert_int_equal(ml_hex_decode("abcdef0011", 10, four, 4), -1);
-	assert_int_equal(ml_hex_decode("a", 1, four, 0), -1);
+	assert_int_equal(ml_hex_decode("abc", 3, four, 2), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("abcdef", 6, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("abcdef0011", 10, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("a", 1, four, 0), ML_EINPUT);
 	/* Non-hex in either nibble and anywhere in the string. */
-	assert_int_equal(ml_hex_decode("0g000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("g0000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("0000000z", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("00 00000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("0x000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("-1000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("00\0000000", 8, four, 4), -1);
-	assert_int_equal(ml_hex_decode("00\xc3\xa9" "0000", 8, four, 4), -1);
+	assert_int_equal(ml_hex_decode("0g000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("g0000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("0000000z", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("00 00000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("0x000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("-1000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("00\0000000", 8, four, 4), ML_EINPUT);
+	assert_int_equal(ml_hex_decode("00\xc3\xa9" "0000", 8, four, 4), ML_EINPUT);
 }
 
 /* ---- base64 ------------------------------------------------------------- */
@@ -151,9 +152,9 @@ expect_b64_bad(const char *s, size_t len)
 	uint8_t *out = (uint8_t *)0x1;
 	size_t n = 12345;
 
-	if (ml_b64_decode(s, len, &out, &n) != -1)
+	if (ml_b64_decode(s, len, &out, &n) != ML_EINPUT)
 		print_error("accepted base64 [%.*s]\n", (int)len, s);
-	assert_int_equal(ml_b64_decode(s, len, &out, &n), -1);
+	assert_int_equal(ml_b64_decode(s, len, &out, &n), ML_EINPUT);
 	assert_ptr_equal(out, (uint8_t *)0x1); /* untouched on failure */
 	assert_int_equal(n, 12345);
 }
@@ -231,7 +232,7 @@ test_b64_decode_exact(void **state)
 	enc = ml_b64_encode(sig, 63);
 	assert_int_equal(strlen(enc), 84);
 	memset(out, 0xee, sizeof out);
-	assert_int_equal(ml_b64_decode_exact(enc, 84, out, 64), -1);
+	assert_int_equal(ml_b64_decode_exact(enc, 84, out, 64), ML_EINPUT);
 	assert_int_equal(out[0], 0xee); /* untouched */
 	free(enc);
 	/* 65 and 66 bytes encode to the same length (88) as 64: still refused. */
@@ -243,7 +244,7 @@ test_b64_decode_exact(void **state)
 		for (i = 65; i <= 66; i++) {
 			enc = ml_b64_encode(sig66, i);
 			assert_int_equal(strlen(enc), 88);
-			assert_int_equal(ml_b64_decode_exact(enc, 88, out, 64), -1);
+			assert_int_equal(ml_b64_decode_exact(enc, 88, out, 64), ML_EINPUT);
 			assert_int_equal(out[0], 0xee);
 			free(enc);
 		}
@@ -251,20 +252,20 @@ test_b64_decode_exact(void **state)
 
 	/* Wrong size either way, bad input, non-canonical bits. */
 	memset(out, 0xee, sizeof out);
-	assert_int_equal(ml_b64_decode_exact("Zm9v", 4, out, 2), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm9v", 4, out, 4), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm9vYg==", 8, out, 5), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm8=", 4, out, 3), -1);
-	assert_int_equal(ml_b64_decode_exact("Zh==", 4, out, 1), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm9", 3, out, 2), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm-v", 4, out, 3), -1);
-	assert_int_equal(ml_b64_decode_exact("Zm9 ", 4, out, 3), -1);
+	assert_int_equal(ml_b64_decode_exact("Zm9v", 4, out, 2), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm9v", 4, out, 4), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm9vYg==", 8, out, 5), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm8=", 4, out, 3), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zh==", 4, out, 1), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm9", 3, out, 2), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm-v", 4, out, 3), ML_EINPUT);
+	assert_int_equal(ml_b64_decode_exact("Zm9 ", 4, out, 3), ML_EINPUT);
 	assert_int_equal(out[0], 0xee);
 
 	/* Larger than the internal bound: refused, not overflowed. */
 	memset(big, 1, sizeof big);
 	enc = ml_b64_encode(big, sizeof big);
-	assert_int_equal(ml_b64_decode_exact(enc, strlen(enc), big, sizeof big), -1);
+	assert_int_equal(ml_b64_decode_exact(enc, strlen(enc), big, sizeof big), ML_EINPUT);
 	free(enc);
 }
 
@@ -458,9 +459,9 @@ static void
 parse_bad(const char *s)
 {
 	int64_t us = 424242;
-	if (ml_time_parse(s, &us) != -1)
+	if (ml_time_parse(s, &us) != ML_EINPUT)
 		print_error("accepted time [%s]\n", s);
-	assert_int_equal(ml_time_parse(s, &us), -1);
+	assert_int_equal(ml_time_parse(s, &us), ML_EINPUT);
 	assert_int_equal(us, 424242); /* untouched */
 }
 
@@ -1091,10 +1092,97 @@ test_time_format_int64_min(void **state)
 	assert_non_null(memchr(buf, '\0', sizeof buf));
 }
 
+/* util.h's convention: every failure is a positive ML_E* code, never -1, so
+ * a caller's `!= ML_OK` catches it and a `< 0` test (the old convention)
+ * would not: the helpers below must fail with the documented kind. */
+_Static_assert(ML_OK == 0 && ML_EDENY > 0 && ML_EINPUT > 0 && ML_EIO > 0 &&
+		       ML_EINTEGRITY > 0,
+	       "result codes are positive");
+
+static void
+test_result_convention(void **state)
+{
+	uint8_t four[4], *out = NULL;
+	size_t n;
+	int64_t us;
+	uint64_t v;
+	int rc;
+
+	(void)state;
+	rc = ml_hex_decode("zz", 2, four, 1);
+	assert_int_equal(rc, ML_EINPUT);
+	assert_true(rc > 0);
+	rc = ml_b64_decode("Zm9", 3, &out, &n);
+	assert_int_equal(rc, ML_EINPUT);
+	assert_null(out);
+	assert_true(ml_b64_decode_exact("Zm9v", 4, four, 2) > 0);
+	assert_true(ml_time_parse("2026-02-30", &us) > 0);
+	assert_true(ml_decimal_parse("x", 1, 9, &v) > 0);
+	/* and success is exactly ML_OK */
+	assert_int_equal(ml_hex_decode("00ff", 4, four, 2), ML_OK);
+	assert_int_equal(ml_decimal_parse("7", 1, 9, &v), ML_OK);
+	/* yes/no questions are bool: true is 1, not some result code */
+	assert_true(ml_text_valid("ok", 2, NULL) == true);
+	assert_true(ml_text_valid("\x01", 1, NULL) == false);
+}
+
+static void
+test_decimal_parse(void **state)
+{
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(ml_decimal_parse("0", 1, 10, &v), ML_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(ml_decimal_parse("1234", 4, 10000, &v), ML_OK);
+	assert_int_equal(v, 1234);
+	assert_int_equal(ml_decimal_parse("9223372036854775807", 19, INT64_MAX, &v), ML_OK);
+	assert_true(v == (uint64_t)INT64_MAX);
+	assert_int_equal(ml_decimal_parse("1234", 3, 10000, &v), ML_OK); /* len counts */
+	assert_int_equal(v, 123);
+
+	v = 77;
+	assert_int_equal(ml_decimal_parse("", 0, 10, &v), ML_EINPUT);
+	assert_int_equal(ml_decimal_parse("01", 2, 10, &v), ML_EINPUT);   /* leading zero */
+	assert_int_equal(ml_decimal_parse("11", 2, 10, &v), ML_EINPUT);   /* above max */
+	assert_int_equal(ml_decimal_parse("-1", 2, 10, &v), ML_EINPUT);
+	assert_int_equal(ml_decimal_parse("+1", 2, 10, &v), ML_EINPUT);
+	assert_int_equal(ml_decimal_parse("1 ", 2, 10, &v), ML_EINPUT);
+	assert_int_equal(ml_decimal_parse("12345678901234567890", 20, UINT64_MAX, &v),
+			 ML_EINPUT); /* 20 digits */
+	assert_int_equal(ml_decimal_parse("9223372036854775808", 19, INT64_MAX, &v), ML_EINPUT);
+	assert_int_equal(v, 77); /* untouched on failure */
+}
+
+/* A write failure is kept: every later write says ML_EIO, and commit
+ * refuses to put the file in place. */
+static void
+test_afile_write_sticky_failure(void **state)
+{
+	char dir[] = "/tmp/ml_afile_rc_XXXXXX", path[64];
+	struct ml_afile f;
+	struct ml_err e;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/out", dir);
+	assert_int_equal(ml_afile_open(&f, path, 0644, 1, &e), ML_OK);
+	assert_int_equal(ml_afile_write(&f, "abc", 3), ML_OK);
+	f.err = EIO; /* as a failed write(2) leaves it */
+	assert_int_equal(ml_afile_write(&f, "def", 3), ML_EIO);
+	assert_int_equal(ml_afile_write(&f, "", 0), ML_EIO);
+	assert_int_equal(ml_afile_commit(&f, &e), ML_EIO);
+	assert_int_equal(access(path, F_OK), -1); /* nothing put in place */
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_result_convention),
+		cmocka_unit_test(test_decimal_parse),
+		cmocka_unit_test(test_afile_write_sticky_failure),
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_b64_rfc4648),

@@ -162,9 +162,9 @@ test_leaf(void **state)
 	assert_int_equal(back.time_us, en.time_us);
 	assert_memory_equal(back.prev, en.prev, 32);
 	assert_int_equal(back.envelope_len, en.envelope_len);
-	assert_int_equal(ml_leaf_decode(leaf.data, leaf.len - 1, &back), -1);
+	assert_int_equal(ml_leaf_decode(leaf.data, leaf.len - 1, &back), ML_EINPUT);
 	leaf.data[0] = 0x02;
-	assert_int_equal(ml_leaf_decode(leaf.data, leaf.len, &back), -1);
+	assert_int_equal(ml_leaf_decode(leaf.data, leaf.len, &back), ML_EINPUT);
 	ml_buf_free(&leaf);
 	/* RFC 6962: the hash of the empty leaf is SHA-256(0x00) */
 	ml_sha256("\0", 1, h);

@@ -321,29 +321,29 @@ test_policy_clock(void **state)
 	assert_int_equal(ml_cosign(w1, note, strlen(note), 1000000 - 3600, &a, &e), ML_OK);
 	assert_int_equal(ml_cosign(w2, (char *)a.data, a.len, 1000000 - 86400, &b, &e), ML_OK);
 	assert_int_equal(ml_note_parse((char *)b.data, b.len, &n, &e), ML_OK);
-	assert_int_equal(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why), 1);
+	assert_true(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why));
 	assert_string_equal(seen.names, "w1, w2");
 	assert_int_equal(seen.nwitnesses, 2);
 	assert_int_equal(seen.newest, 1000000 - 3600);
 	/* a 2-hour limit: w2 no longer counts, w1 still meets "any" */
 	clk.max_age = 7200;
-	assert_int_equal(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why), 1);
+	assert_true(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why));
 	assert_string_equal(seen.names, "w1");
 	/* a 10-minute limit: neither counts */
 	clk.max_age = 600;
-	assert_int_equal(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why), 0);
+	assert_false(ml_trust_check_at(p, &n, &clk, &seen, why, sizeof why));
 	assert_non_null(strstr(why, "older than 600 s"));
 	/* the clock an hour and a half earlier: w1's cosignature is in the future */
 	clk.max_age = 0;
 	clk.now = 1000000 - 5400;
-	assert_int_equal(ml_trust_check_at(p, &n, &clk, NULL, why, sizeof why), 0);
+	assert_false(ml_trust_check_at(p, &n, &clk, NULL, why, sizeof why));
 	assert_non_null(strstr(why, "witness w1 is dated"));
 	assert_non_null(strstr(why, "in the future"));
 	/* within the tolerance */
 	clk.now = 1000000 - 3600 - 200;
-	assert_int_equal(ml_trust_check_at(p, &n, &clk, NULL, why, sizeof why), 1);
+	assert_true(ml_trust_check_at(p, &n, &clk, NULL, why, sizeof why));
 	/* no clock: times are not compared */
-	assert_int_equal(ml_trust_check(p, &n, why, sizeof why), 1);
+	assert_true(ml_trust_check(p, &n, why, sizeof why));
 	ml_note_clear(&n);
 	ml_buf_free(&a);
 	ml_buf_free(&b);
@@ -504,9 +504,9 @@ assert_cosigned(struct wfx *f, const char *note, const struct ml_witness_reply *
 	ml_buf_append(&all, r->body.data, r->body.len);
 	assert_int_equal(ml_note_parse((const char *)all.data, all.len, &n, &e), ML_OK);
 	ml_cosig_key_of(f->w, &ck);
-	assert_int_equal(ml_cosig_verify(&n, &ck, &ts), 1);
+	assert_true(ml_cosig_verify(&n, &ck, &ts));
 	assert_int_equal(ts, NOW);
-	assert_int_equal(ml_note_verify(&n, f->cfg.log), 1);
+	assert_true(ml_note_verify(&n, f->cfg.log));
 	ml_note_clear(&n);
 	ml_buf_free(&all);
 }
