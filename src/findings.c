@@ -408,9 +408,16 @@ json_str(put_fn put, void *ctx, const char *s, const char *hex)
 	put(ctx, "\"", 1);
 	while (i < len) {
 		uint32_t cp = 0;
-		size_t k = ml_utf8_next(p + i, len - i, &cp);
+		size_t k;
 		const char *named;
 		char esc[7] = "\\u00";
+		/* printable ASCII, most of every finding: as ml_utf8_next would
+		 * pass it (k 1, cp the byte), without the call */
+		if (p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\') {
+			i++;
+			continue;
+		}
+		k = ml_utf8_next(p + i, len - i, &cp);
 		if (k && cp >= 0x20 && cp != '"' && cp != '\\') {
 			i += k;
 			continue;
@@ -872,7 +879,9 @@ jw_key(struct ml_buf *b, int *first, const char *indent, const char *key)
 	ml_buf_puts(b, *first ? "\n" : ",\n");
 	*first = 0;
 	ml_buf_puts(b, indent);
-	ml_buf_printf(b, "\"%s\": ", key);
+	ml_buf_puts(b, "\"");
+	ml_buf_puts(b, key);
+	ml_buf_puts(b, "\": ");
 }
 
 /* One finding, an element of the findings array (depth 2). */

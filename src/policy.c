@@ -354,6 +354,26 @@ is_ws(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
+/* s after its leading XPath white space. */
+static const char *
+skip_ws(const char *s)
+{
+	while (is_ws(*s))
+		s++;
+	return s;
+}
+
+/* The length of the attribute name at s (after the "@"), as the key
+ * shortcuts take it: ASCII letters, digits, '_', '-', '.', not starting
+ * with a digit, '-' or '.'; 0 when there is none. */
+static size_t
+attr_name_len(const char *s)
+{
+	if ((*s >= '0' && *s <= '9') || *s == '-' || *s == '.')
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.");
+}
+
 /* Collapses runs of white space in s to one space, in place. */
 static void
 collapse(char *s, int trim_left, int trim_right)
@@ -953,6 +973,84 @@ apply_params(struct ml_policyset *p, const char *const *params, size_t n, struct
 	return ML_OK;
 }
 
+/* Frees a key's concat parts (NULL is fine). */
+static void
+free_use_parts(struct ml_puse *u, size_t n)
+{
+	size_t i;
+
+	for (i = 0; u && i < n; i++)
+		free(u[i].text);
+	free(u);
+}
+
+/* use="concat(ARG, ARG, ...)", at least two arguments, each "@name" (as
+ * use_attr takes it) or a string literal ('...' or "...", XPath has no
+ * escapes), white space between the tokens: k->use_parts, so that the key
+ * is built without an XPath run per node.  Anything else (a function of
+ * the policy's namespace, a path, a number, "@ name") leaves use_parts
+ * NULL and the compiled expression is run, as before.  The result is the
+ * same: concat() joins string() of each argument, and string() of @name is
+ * the value of the node's first no-namespace attribute so named, "" when
+ * it has none (or is not an element).  ML_OK, or oom. */
+static int
+use_concat(struct comp *c, const char *use, struct ml_pkey *k)
+{
+	struct {
+		int attr;
+		const char *text;
+		size_t len;
+	} parts[16];
+	struct ml_puse *u;
+	const char *a = skip_ws(use);
+	size_t n = 0, i;
+
+	if (strncmp(a, "concat", 6) != 0)
+		return ML_OK;
+	a = skip_ws(a + 6);
+	if (*a != '(')
+		return ML_OK;
+	for (a = skip_ws(a + 1);; a = skip_ws(a + 1)) {
+		const char *end;
+		size_t len;
+		if (n == sizeof parts / sizeof parts[0])
+			return ML_OK;
+		if (*a == '@' && (len = attr_name_len(a + 1)) > 0) {
+			parts[n].attr = 1;
+			parts[n].text = a + 1;
+			parts[n++].len = len;
+			end = a + 1 + len;
+		} else if ((*a == '\'' || *a == '"') && (end = strchr(a + 1, *a))) {
+			parts[n].attr = 0;
+			parts[n].text = a + 1;
+			parts[n++].len = (size_t)(end - a - 1);
+			end++;
+		} else {
+			return ML_OK;
+		}
+		a = skip_ws(end);
+		if (*a == ')')
+			break;
+		if (*a != ',')
+			return ML_OK;
+	}
+	if (n < 2 || *skip_ws(a + 1))
+		return ML_OK; /* concat() of one argument is an error XPath reports */
+	if (!(u = calloc(n, sizeof *u)))
+		return oom(c);
+	for (i = 0; i < n; i++) {
+		u[i].attr = parts[i].attr;
+		u[i].len = parts[i].len;
+		if (!(u[i].text = strndup(parts[i].text, parts[i].len))) {
+			free_use_parts(u, n);
+			return oom(c);
+		}
+	}
+	k->use_parts = u;
+	k->nuse_parts = n;
+	return ML_OK;
+}
+
 /* ---- data, keys, lets, phases ------------------------------------------ */
 
 static int
@@ -1013,18 +1111,13 @@ compile_key(struct comp *c, xmlNodePtr n)
 		goto out;
 	{
 		/* the common case, an attribute of the node: no XPath run per node */
-		const char *a = use;
+		const char *a = skip_ws(use);
 		size_t len;
-		while (is_ws(*a))
-			a++;
-		if (*a == '@' && (len = strspn(a + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-							 "qrstuvwxyz0123456789_-.")) > 0 &&
-		    !(a[1] >= '0' && a[1] <= '9') && a[1] != '-' && a[1] != '.') {
-			const char *t = a + 1 + len;
-			while (is_ws(*t))
-				t++;
-			if (!*t && !(k->use_attr = strndup(a + 1, len)))
+		if (*a == '@' && (len = attr_name_len(a + 1)) > 0 && !*skip_ws(a + 1 + len)) {
+			if (!(k->use_attr = strndup(a + 1, len)))
 				rc = oom(c);
+		} else {
+			rc = use_concat(c, use, k);
 		}
 	}
 out:
@@ -1685,6 +1778,7 @@ ml_policyset_free(struct ml_policyset *p)
 		free_expr(&p->keys[i].use);
 		free(p->keys[i].deps);
 		free(p->keys[i].use_attr);
+		free_use_parts(p->keys[i].use_parts, p->keys[i].nuse_parts);
 	}
 	free(p->keys);
 	free_lets(p->lets, p->nlets);

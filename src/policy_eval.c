@@ -286,6 +286,60 @@ key_oom(struct ml_peval *v, struct keyidx *ix)
 	v->nexh++;
 }
 
+/* The value of attribute name (no namespace) of element n, as XPath's
+ * string(@name) reads it: the first such attribute's text; NULL when n
+ * has none (or is no element).  *own is set when the result was allocated
+ * (xmlFree it); a value of one text node is not copied. */
+static const xmlChar *
+attr_text(xmlNodePtr n, const char *name, xmlChar **own)
+{
+	xmlAttrPtr a;
+
+	*own = NULL;
+	if (n->type != XML_ELEMENT_NODE)
+		return NULL;
+	for (a = n->properties; a; a = a->next)
+		if (!a->ns && xmlStrEqual(a->name, (const xmlChar *)name))
+			break;
+	if (!a)
+		return NULL;
+	if (!a->children)
+		return (const xmlChar *)"";
+	if (a->children->type == XML_TEXT_NODE && !a->children->next && a->children->content)
+		return a->children->content;
+	*own = xmlNodeListGetString(n->doc, a->children, 1);
+	return *own ? *own : (const xmlChar *)"";
+}
+
+/* Adds node n to key k under its use="concat(...)" value, joined from
+ * k->use_parts without an XPath run (policy.c, use_concat, says why it is
+ * the same string).  ML_OK, or ML_EIO (out of memory; a value read short
+ * is counted by libxml2's handlers, as in a run). */
+static enum ml_rc
+key_add_concat(xmlHashTablePtr h, const struct ml_pkey *k, xmlNodePtr n)
+{
+	struct ml_buf b = {0};
+	size_t i;
+	enum ml_rc rc;
+
+	for (i = 0; i < k->nuse_parts; i++) {
+		const struct ml_puse *u = &k->use_parts[i];
+		if (u->attr) {
+			xmlChar *own;
+			const xmlChar *t = attr_text(n, u->text, &own);
+			if (t)
+				ml_buf_puts(&b, (const char *)t);
+			xmlFree(own);
+		} else {
+			ml_buf_append(&b, u->text, u->len);
+		}
+	}
+	ml_buf_append(&b, "", 1);
+	rc = b.oom ? ML_EIO : key_add(h, b.data, n);
+	ml_buf_free(&b);
+	return rc;
+}
+
 /* Builds key i: evaluates match from the document node, then use for each
  * node matched; every string value of use maps to the node. */
 static int
@@ -318,6 +372,13 @@ build_key(struct ml_peval *v, size_t i)
 			int bad = s && key_add(ix->h, s, node);
 			xmlFree(s);
 			if (bad) {
+				key_oom(v, ix);
+				goto out;
+			}
+			continue;
+		}
+		if (k->use_parts) {
+			if (key_add_concat(ix->h, k, node)) {
 				key_oom(v, ix);
 				goto out;
 			}

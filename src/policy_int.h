@@ -67,10 +67,22 @@ struct ml_pdata {
 	xmlXPathObjectPtr obj;     /* node-set of its <item>s (in the policy doc) */
 };
 
+/* One argument of a key's use="concat(...)": an attribute of the node
+ * (its value, "" when absent, as XPath's string() of @name gives) or a
+ * literal. */
+struct ml_puse {
+	int attr;                  /* 1: text names an attribute; 0: text is literal */
+	char *text;
+	size_t len;
+};
+
 struct ml_pkey {
 	char *name;
 	struct ml_pexpr match, use;
 	char *use_attr;            /* use is "@name": read natively (same result) */
+	struct ml_puse *use_parts; /* use is concat() of "@name"s and string literals:
+				    * joined natively (same result); NULL otherwise */
+	size_t nuse_parts;
 	size_t *deps;              /* earlier keys its expressions look up */
 	size_t ndeps;
 };
