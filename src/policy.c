@@ -1682,7 +1682,8 @@ ml_policyset_load_ex(const char *path, const struct ml_policy_opts *o,
 	} else if ((rc = read_bounded(path, ML_POLICY_MAX_BYTES, &buf, &len, e))) {
 		return rc;
 	}
-	if (!(p = calloc(1, sizeof *p)) || !(p->path = strdup(path))) {
+	if (!(p = calloc(1, sizeof *p)) || !(p->path = strdup(path)) ||
+	    !(p->keep = ml_peval_keep_new())) {
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 		goto out;
 	}
@@ -1761,6 +1762,7 @@ ml_policyset_free(struct ml_policyset *p)
 
 	if (!p)
 		return;
+	ml_peval_keep_free(p->keep);
 	for (i = 0; i < p->nparams; i++) {
 		free(p->params[i].name);
 		free_words(p->params[i].values, p->params[i].nvalues);

@@ -129,7 +129,17 @@ struct ml_policyset {
 	size_t nrules;
 	char **warnings;           /* "path:line: warning: ..." found at load */
 	size_t nwarnings;
+	struct ml_peval_keep *keep; /* the XPath contexts the last evaluation left
+				     * for the next (policy_eval.c); evaluations
+				     * of a set never run concurrently */
 };
+
+/* ---- policy_eval.c ----------------------------------------------------- */
+
+/* A new, empty keep for ml_policyset.keep (NULL when out of memory). */
+struct ml_peval_keep *ml_peval_keep_new(void);
+/* Frees k and the contexts it holds; NULL is fine. */
+void ml_peval_keep_free(struct ml_peval_keep *k);
 
 /* ---- policy_xpath.c ---------------------------------------------------- */
 

@@ -1607,6 +1607,70 @@ test_repeated_eval(void **state)
 	ml_policyset_free(p);
 }
 
+/* Asserts two findings lists are the same, finding by finding. */
+static void
+assert_same_findings(const struct ml_findings *a, const struct ml_findings *b)
+{
+	size_t i;
+
+	assert_int_equal(a->n, b->n);
+	assert_int_equal(a->verdict, b->verdict);
+	for (i = 0; i < a->n; i++) {
+		assert_string_equal(a->items[i].rule_id, b->items[i].rule_id);
+		assert_int_equal(a->items[i].outcome, b->items[i].outcome);
+		assert_string_equal(a->items[i].message ? a->items[i].message : "(null)",
+				    b->items[i].message ? b->items[i].message : "(null)");
+		assert_int_equal(a->items[i].nseqs, b->items[i].nseqs);
+		if (a->items[i].nseqs)
+			assert_memory_equal(a->items[i].seqs, b->items[i].seqs,
+					    a->items[i].nseqs * sizeof *a->items[i].seqs);
+	}
+}
+
+/* A set keeps its XPath contexts from one evaluation to the next
+ * (policy_eval.c, take_contexts): one set evaluating every fixture in turn
+ * (each document freed after its evaluation), forwards and back, gives what
+ * a new set gives for each, for the production policy and for one whose
+ * rules fail in evaluation (indeterminate). */
+static void
+test_kept_contexts(void **state)
+{
+	static const char *const ev[] = {
+		"ev-pass.xml", "ev-approval-fail.xml", "ev-approval-reapproved.xml",
+		"ev-eval-missing.xml", "ev-freeze.xml", "ev-incident.xml", "ev-license-fail.xml",
+		"ev-metric-lower.xml", "ev-metric-undeclared.xml", "ev-metric-worse.xml",
+		"ev-waived-pass.xml", "ev-waivers.xml",
+	};
+	const size_t n = sizeof ev / sizeof ev[0];
+	char path[4096];
+	size_t pass, i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		struct ml_policyset *kept;
+		if (k == 0)
+			production(path, sizeof path);
+		else
+			fixture(path, sizeof path, "indeterminate.xml");
+		kept = load_params(path, NULL, 0);
+		for (pass = 0; pass < 2; pass++)
+			for (i = 0; i < n; i++) {
+				const char *name = ev[pass ? n - 1 - i : i];
+				struct ml_policyset *fresh = load_params(path, NULL, 0);
+				struct ml_findings a, b;
+				memset(&a, 0, sizeof a);
+				memset(&b, 0, sizeof b);
+				eval_into(kept, name, NULL, &a);
+				eval_into(fresh, name, NULL, &b);
+				assert_same_findings(&a, &b);
+				ml_findings_free(&a);
+				ml_findings_free(&b);
+				ml_policyset_free(fresh);
+			}
+		ml_policyset_free(kept);
+	}
+}
+
 int
 main(void)
 {
@@ -1635,6 +1699,7 @@ main(void)
 		cmocka_unit_test(test_expect),
 		cmocka_unit_test(test_key_concat_compile),
 		cmocka_unit_test(test_key_concat_same),
+		cmocka_unit_test(test_kept_contexts),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_load_error_fixtures),
 		cmocka_unit_test(test_xxe),
