@@ -1243,7 +1243,7 @@ all_bytes(void)
 static void
 test_json_is_canonical_dump(void **state)
 {
-	static const int64_t many[] = {0, 1, 9223372036854775807LL, 42, 7};
+	static const int64_t many[] = {0, 1, 9223372036854775807LL, 42, 7, -1, INT64_MIN};
 	struct ml_findings fs;
 	struct ml_finding *f;
 	json_error_t je;
@@ -1253,7 +1253,7 @@ test_json_is_canonical_dump(void **state)
 
 	(void)state;
 	hostile(&fs);
-	f = add(&fs, ab, ML_SEV_DENY, ML_OUT_FAIL, ab, ab, many, 5);
+	f = add(&fs, ab, ML_SEV_DENY, ML_OUT_FAIL, ab, ab, many, sizeof many / sizeof many[0]);
 	add_control(f, ab, "");
 	add_control(f, "", ab);
 	set_waiver(f, 3, ab, ab, ab, 1);
