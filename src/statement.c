@@ -1320,6 +1320,17 @@ ml_dsse_pae(const char *type, const uint8_t *body, size_t len, struct ml_buf *ou
 	ml_buf_append(out, body, len);
 }
 
+/* {"keyid":"KEYID","sig":"SIG64"}, keyid checked by the caller. */
+static void
+sig_out(struct ml_buf *out, const char *keyid, const char *sig64)
+{
+	ml_buf_puts(out, "{\"keyid\":\"");
+	ml_buf_puts(out, keyid);
+	ml_buf_puts(out, "\",\"sig\":\"");
+	ml_buf_puts(out, sig64);
+	ml_buf_puts(out, "\"}");
+}
+
 /* The canonical envelope encoding: the author's signature (keyid, sig),
  * then the nco countersignatures co, in order.  keyids are written
  * unescaped, so each must be a simple key name plus hash: we only sign with
@@ -1340,18 +1351,20 @@ encode_raw(const uint8_t *payload, size_t len, const char *keyid,
 						  "envelope: key name must be [A-Za-z0-9._-]");
 	p = ml_b64_encode(payload, len);
 	s = ml_b64_encode(sig, ML_SIG_LEN);
-	if (p && s)
-		ml_buf_printf(out,
-			      "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":"
-			      "[{\"keyid\":\"%s\",\"sig\":\"%s\"}",
-			      p, ML_PAYLOAD_TYPE, keyid, s);
+	if (p && s) { /* appends, not printf: this runs once per entry imported */
+		ml_buf_puts(out, "{\"payload\":\"");
+		ml_buf_puts(out, p);
+		ml_buf_puts(out, "\",\"payloadType\":\"" ML_PAYLOAD_TYPE "\",\"signatures\":[");
+		sig_out(out, keyid, s);
+	}
 	for (i = 0; p && s && i < nco; i++) {
 		char *c = ml_b64_encode(co[i].sig, ML_SIG_LEN);
 		if (!c) {
 			oom = 1;
 			break;
 		}
-		ml_buf_printf(out, ",{\"keyid\":\"%s\",\"sig\":\"%s\"}", co[i].keyid, c);
+		ml_buf_append(out, ",", 1);
+		sig_out(out, co[i].keyid, c);
 		free(c);
 	}
 	if (p && s)
