@@ -120,21 +120,25 @@ ml_jsonw_integer(struct ml_buf *b, long long n)
 	ml_buf_append(b, p, (size_t)(buf + sizeof buf - p));
 }
 
-/* With ML_JSONW_LOADABLE: the real v as json_loadb reads its text back
- * (jansson refuses an overflow to infinity, not an underflow). */
+/* Appends the real v; with ML_JSONW_LOADABLE first sets v to the value
+ * json_loadb reads its text back as (jansson refuses an overflow to
+ * infinity, not an underflow).  The text is formatted once. */
 static int
-real_loadable(json_t *v, struct ml_err *e)
+real_out(struct ml_buf *b, json_t *v, unsigned flags, struct ml_err *e)
 {
 	char buf[32];
+	size_t n = real_text(json_real_value(v), buf);
 	double r;
 
-	real_text(json_real_value(v), buf);
-	errno = 0;
-	r = strtod(buf, NULL);
-	if ((r == HUGE_VAL || r == -HUGE_VAL) && errno == ERANGE)
-		return ml_err_set(e, ML_EINPUT, "real number overflow (%s)", buf);
-	if (r != json_real_value(v) && json_real_set(v, r) != 0)
-		return ml_err_set(e, ML_EINPUT, "real number %s", buf);
+	if (flags & ML_JSONW_LOADABLE) {
+		errno = 0;
+		r = strtod(buf, NULL);
+		if ((r == HUGE_VAL || r == -HUGE_VAL) && errno == ERANGE)
+			return ml_err_set(e, ML_EINPUT, "real number overflow (%s)", buf);
+		if (r != json_real_value(v) && json_real_set(v, r) != 0)
+			return ml_err_set(e, ML_EINPUT, "real number %s", buf);
+	}
+	ml_buf_append(b, buf, n);
 	return ML_OK;
 }
 
@@ -189,10 +193,7 @@ value_out(struct ml_buf *b, json_t *v, unsigned flags, int depth, struct ml_err 
 		ml_jsonw_integer(b, (long long)json_integer_value(v));
 		return ML_OK;
 	case JSON_REAL:
-		if ((flags & ML_JSONW_LOADABLE) && (rc = real_loadable(v, e)))
-			return rc;
-		ml_jsonw_real(b, json_real_value(v));
-		return ML_OK;
+		return real_out(b, v, flags, e);
 	case JSON_TRUE:
 		ml_buf_append(b, "true", 4);
 		return ML_OK;
