@@ -5,7 +5,9 @@
  * against the parse-back it replaced (json_pack, json_dumps and
  * ml_statement_parse), results, bytes, trees and messages; every statement
  * and envelope vector of ledger/FORMAT.md re-encoded to its exact bytes;
- * envelopes with countersignatures against json_dumps. */
+ * envelopes with countersignatures against json_dumps; ml_request_load (a
+ * fast path before json_loadb) against json_loadb on hand-made and on
+ * randomly mutated import lines. */
 #include "testutil.h"
 
 #include <float.h>
@@ -14,6 +16,7 @@
 #include <sodium.h>
 
 #include "jsonw.h"
+#include "request.h"
 #include "statement.h"
 
 #define HEX64 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -578,6 +581,102 @@ test_envelopes(void **state)
 	}
 }
 
+
+/* ---- ml_request_load against json_loadb ---------------------------------- */
+
+/* Asserts that ml_request_load accepts line exactly when json_loadb
+ * (JSON_REJECT_DUPLICATES) does, with the same tree (members in the same
+ * order, reals to the bit) or the same message. */
+static void
+load_agrees(const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *ref = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *got = NULL;
+	struct ml_err e;
+	int rc;
+
+	ml_err_clear(&e);
+	rc = ml_request_load(line, len, &got, &e);
+	if ((rc == ML_OK) != (ref != NULL))
+		fail_msg("[%.*s]: load rc %d, json_loadb %s", (int)len, line, rc,
+			 ref ? "accepts" : jerr.text);
+	if (ref) {
+		char *a = json_dumps(ref, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY);
+		char *b = json_dumps(got, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY);
+		assert_true(json_equal(ref, got));
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		json_decref(got);
+		json_decref(ref);
+	} else {
+		char want[300];
+		snprintf(want, sizeof want, "bad JSON at column %d: %s", jerr.column, jerr.text);
+		assert_int_equal(rc, ML_EINPUT);
+		assert_string_equal(e.msg, want);
+	}
+}
+
+static const char *const load_lines[] = {
+	"{\"kind\":\"evaluation\",\"subject\":\"fraud-scorer@1.0.0\",\"dataset\":"
+	"\"fraud-scorer-eval@2024.0\",\"metrics\":{\"accuracy\":0.9289,\"f1\":0.8261,"
+	"\"samples\":608978},\"properties\":{\"suite\":\"fairness\",\"seed\":74487,"
+	"\"pii\":false,\"x\":null,\"t\":true}}",
+	"{\"kind\":\"dataset\",\"subject\":\"d@1\",\"digest\":\"sha256:00\",\"uri\":"
+	"\"s3://a/b/*.parquet\",\"properties\":{\"rows\":8617535,\"columns\":143}}",
+	"{\"kind\":\"model\",\"subject\":\"m@1\",\"datasets\":[\"a@1\",\"b@2\"],\"parent\":\"m@0\"}",
+	" \t{ \"a\" : [ 1 , -2 , 3.5 , -0.0 , 1e5 , 1E-5 , 2e+3 , [ ] , { } ] }\r\n ",
+	"{}", "[]", "[1]", "1", "\"s\"", "", " ", "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\":1,}",
+	"{\"a\":1 \"b\":2}", "{\"a\":1}x", "{\"a\":1}{}", "{\"a\":1,\"a\":2}",
+	"{\"a\":{\"b\":1,\"b\":1}}", "{\"a\":01}", "{\"a\":-}", "{\"a\":1.}", "{\"a\":.5}",
+	"{\"a\":1e}", "{\"a\":1e+}", "{\"a\":+1}", "{\"a\":-01}", "{\"a\":1.5e3.2}",
+	"{\"a\":9223372036854775807}", "{\"a\":9223372036854775808}",
+	"{\"a\":-9223372036854775808}", "{\"a\":-9223372036854775809}", "{\"a\":1e400}",
+	"{\"a\":-1e400}", "{\"a\":1e-400}", "{\"a\":4.9e-324}",
+	"{\"a\":0.000000000000000000000000000000000000000000000000000000000000000000001}",
+	"{\"a\":123456789012345678901234567890}", "{\"a\":truex}", "{\"a\":true1}",
+	"{\"a\":tru}", "{\"a\":nul}", "{\"a\":NULL}", "{\"a\":falsey}", "{\"a\":True}",
+	"{\"a\":\"tab\there\"}", "{\"a\":\"esc\\\"q\"}", "{\"a\":\"\\u00e9\"}",
+	"{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\x\"}", "{\"a\":\"caf\xc3\xa9\"}",
+	"{\"a\":\"\xc3\"}", "{\"a\":\"\xff\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xc0\xaf\"}",
+	"{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xf0\x9f\x98\x80\"}", "{\"a\":\"\x7f\"}",
+	"{\"\xc3\xa9\":1}", "{\"a\":\"unterminated}", "{\"a\":1", "{\"a\":[1,2}", "{\"a\":[1,]}",
+	"{\"a\":[,1]}", "{\"a\"\n:\n1\n}", "{\"a\":\v1}", "\xef\xbb\xbf{}",
+	"{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+};
+
+static void
+test_request_load(void **state)
+{
+	static const char set[] = "{}[]\":,.-+eE0129 \t\n\r\\tfnaul\x01\x7f\xc3\xa9\xff\xed\xa0\x80";
+	char buf[1024];
+	size_t i, n, len;
+	int k;
+
+	for (i = 0; i < sizeof load_lines / sizeof load_lines[0]; i++)
+		load_agrees(load_lines[i], strlen(load_lines[i]));
+	load_agrees("{\"a\":\"x\0y\"}", 11); /* a NUL byte inside the length */
+	load_agrees("{\"a\":1}\0", 8);
+	for (n = 0; n < 30000; n++) { /* 1-3 random edits of a line above */
+		const char *base = load_lines[randombytes_uniform(3 + (n & 1) * 2)];
+		len = strlen(base);
+		memcpy(buf, base, len);
+		for (k = 0, i = 1 + randombytes_uniform(3); k < (int)i && len > 1; k++) {
+			size_t at = randombytes_uniform((uint32_t)len);
+			char c = set[randombytes_uniform(sizeof set - 1)];
+			switch (randombytes_uniform(3)) {
+			case 0: buf[at] = c; break;
+			case 1: memmove(buf + at, buf + at + 1, len - at - 1); len--; break;
+			default:
+				memmove(buf + at + 1, buf + at, len - at);
+				buf[at] = c;
+				len++;
+			}
+		}
+		load_agrees(buf, len);
+	}
+}
+
 int
 main(void)
 {
@@ -588,6 +687,7 @@ main(void)
 		cmocka_unit_test(test_encode_both_ways),
 		cmocka_unit_test(test_format_vectors),
 		cmocka_unit_test(test_envelopes),
+		cmocka_unit_test(test_request_load),
 	};
 
 	if (sodium_init() < 0)
