@@ -63,17 +63,89 @@ ml_jsonw_string(struct ml_buf *b, const char *s, size_t len)
 	return ML_OK;
 }
 
+/* The common real, such as a metric 0.9289, written without printf: one
+ * in fixed notation ("%.15g" uses it for decimal exponents -4..14) with at
+ * most 15 significant digits.  Finds the smallest k for which
+ * m = round(|d| * 10^k) is an integer below 10^15 with m / 10^k == |d|:
+ * m and 10^k are exact and IEEE division rounds correctly, so the decimal
+ * m * 10^-k (at most 15 digits) has |d| as its nearest double; since every
+ * decimal of at most 15 digits survives the trip to a double and back
+ * (DBL_DIG), "%.15g" of d writes exactly those digits, and reading them
+ * back gives d.  Returns the length written to buf (jansson's form: ".0"
+ * added to an integer), or 0 when d is not such a real. */
+static size_t
+short_real(double d, char buf[32])
+{
+	static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+				     1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+	double a = d < 0 ? -d : d, m = 0;
+	char dig[20];
+	int k, nd = 0, x;
+	size_t n = 0;
+	unsigned long long u;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (k = 0; k < (int)(sizeof p10 / sizeof p10[0]); k++) {
+		m = nearbyint(a * p10[k]);
+		if (m >= 1e15)
+			return 0;
+		if (m >= 1 && m / p10[k] == a)
+			break;
+	}
+	if (k == (int)(sizeof p10 / sizeof p10[0]))
+		return 0;
+	for (u = (unsigned long long)m; u; u /= 10)
+		dig[sizeof dig - 1 - nd++] = (char)('0' + u % 10);
+	x = nd - 1 - k; /* the decimal exponent "%.15g" would see */
+	if (x < -4 || x >= 15)
+		return 0;
+	if (d < 0)
+		buf[n++] = '-';
+	if (k == 0) {
+		memcpy(buf + n, dig + sizeof dig - nd, (size_t)nd);
+		n += (size_t)nd;
+		memcpy(buf + n, ".0", 2);
+		n += 2;
+	} else if (nd > k) {
+		memcpy(buf + n, dig + sizeof dig - nd, (size_t)(nd - k));
+		n += (size_t)(nd - k);
+		buf[n++] = '.';
+		memcpy(buf + n, dig + sizeof dig - k, (size_t)k);
+		n += (size_t)k;
+	} else {
+		buf[n++] = '0';
+		buf[n++] = '.';
+		memset(buf + n, '0', (size_t)(k - nd));
+		n += (size_t)(k - nd);
+		memcpy(buf + n, dig + sizeof dig - nd, (size_t)nd);
+		n += (size_t)nd;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
 /* jansson's jsonp_dtostr with precision 15: "%.15g", the locale's decimal
  * point turned into '.', ".0" added to a text without '.' or 'e', the
  * exponent's '+' and leading zeros dropped.  Returns the length of the NUL
- * terminated text in buf[32] ("%.15g" of a double is at most 23 bytes). */
+ * terminated text in buf[32] ("%.15g" of a double is at most 23 bytes);
+ * *exact = 1 when the text is known to read back as d (short_real). */
 static size_t
-real_text(double d, char buf[32])
+real_text(double d, char buf[32], int *exact)
 {
-	const char *point = localeconv()->decimal_point;
+	const char *point;
 	char *start, *x;
-	int ret = snprintf(buf, 32, "%.15g", d);
-	size_t len = ret > 0 && ret < 28 ? (size_t)ret : 0;
+	int ret;
+	size_t len;
+
+	if ((len = short_real(d, buf))) {
+		*exact = 1;
+		return len;
+	}
+	*exact = 0;
+	point = localeconv()->decimal_point;
+	ret = snprintf(buf, 32, "%.15g", d);
+	len = ret > 0 && ret < 28 ? (size_t)ret : 0;
 
 	buf[len] = '\0';
 	if (*point != '.' && (x = strchr(buf, *point)))
@@ -101,7 +173,8 @@ void
 ml_jsonw_real(struct ml_buf *b, double d)
 {
 	char buf[32];
-	size_t n = real_text(d, buf);
+	int exact;
+	size_t n = real_text(d, buf, &exact);
 
 	ml_buf_append(b, buf, n);
 }
@@ -127,10 +200,11 @@ static int
 real_out(struct ml_buf *b, json_t *v, unsigned flags, struct ml_err *e)
 {
 	char buf[32];
-	size_t n = real_text(json_real_value(v), buf);
+	int exact;
+	size_t n = real_text(json_real_value(v), buf, &exact);
 	double r;
 
-	if (flags & ML_JSONW_LOADABLE) {
+	if ((flags & ML_JSONW_LOADABLE) && !exact) {
 		errno = 0;
 		r = strtod(buf, NULL);
 		if ((r == HUGE_VAL || r == -HUGE_VAL) && errno == ERANGE)

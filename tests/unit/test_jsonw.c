@@ -182,6 +182,52 @@ test_random(void **state)
 	}
 }
 
+static void loadable_agrees(json_t *v);
+
+/* Reals the writer formats without printf (fixed notation, at most 15
+ * digits) and their neighbours, against json_dumps and json_loadb. */
+static void
+test_short_reals(void **state)
+{
+	static const double edges[] = {
+		1e-4, 0.0001, 0.00010000000000000001, 0.000099999999999999, 9.99999999999999e-5,
+		1e15, 999999999999999.0, 999999999999999.4, 999999999999999.5, 99999999999999.99,
+		123456789012345.0, 12345678901234.5, 1.23456789012345, 0.123456789012345,
+		0.1234567890123456, 1.0000000000000002, 0.9999999999999999, 0.3, 0.7, 1.1, 2.675,
+		1e-3, 5e-4, 0.5, 1.0, 10.0, 1e14, 0.9289, 0.8261, 4503599627370496.5,
+		9007199254740992.0, 0.1 + 0.2, 1.0 / 3.0, 100.0 / 7.0, 123.456, -0.9289, -1e-4,
+	};
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+		json_array_append_new(a, json_real(edges[i]));
+		json_array_append_new(a, json_real(nextafter(edges[i], 0)));
+		json_array_append_new(a, json_real(nextafter(edges[i], 1e300)));
+	}
+	same_as_dumps(a);
+	loadable_agrees(a);
+	json_decref(a);
+	for (i = 0; i < 20000; i++) {
+		uint64_t m;
+		char text[64];
+		int k = (int)randombytes_uniform(22), digits = 1 + (int)randombytes_uniform(17);
+		double d;
+		randombytes_buf(&m, sizeof m);
+		m %= (uint64_t)pow(10, digits);
+		snprintf(text, sizeof text, "%s%llue-%d", randombytes_uniform(2) ? "-" : "",
+			 (unsigned long long)m, k);
+		d = strtod(text, NULL);
+		a = json_array();
+		json_array_append_new(a, json_real(d));
+		/* and a random double of about that size */
+		json_array_append_new(a, json_real(d * (1 + (randombytes_uniform(1000) - 500) * 1e-12)));
+		same_as_dumps(a);
+		loadable_agrees(a);
+		json_decref(a);
+	}
+}
+
 /* ---- ML_JSONW_LOADABLE against json_loadb ------------------------------- */
 
 /* Whether json_loadb(JSON_REJECT_DUPLICATES) accepts json_dumps of v. */
@@ -683,6 +729,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adversarial),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_short_reals),
 		cmocka_unit_test(test_loadable),
 		cmocka_unit_test(test_encode_both_ways),
 		cmocka_unit_test(test_format_vectors),
