@@ -170,16 +170,6 @@ real_text(double d, char buf[32], int *exact)
 }
 
 void
-ml_jsonw_real(struct ml_buf *b, double d)
-{
-	char buf[32];
-	int exact;
-	size_t n = real_text(d, buf, &exact);
-
-	ml_buf_append(b, buf, n);
-}
-
-void
 ml_jsonw_integer(struct ml_buf *b, long long n)
 {
 	char buf[24], *p = buf + sizeof buf;

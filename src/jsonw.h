@@ -46,9 +46,6 @@ int ml_jsonw_value(struct ml_buf *b, json_t *v, unsigned flags, struct ml_err *e
  * ML_OK, or ML_EINPUT on invalid UTF-8 (b then holds a partial encoding). */
 enum ml_rc ml_jsonw_string(struct ml_buf *b, const char *s, size_t len);
 
-/* Appends a real as jansson writes it with precision 15. */
-void ml_jsonw_real(struct ml_buf *b, double d);
-
 /* Appends a signed decimal integer. */
 void ml_jsonw_integer(struct ml_buf *b, long long n);
 
