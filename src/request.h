@@ -35,7 +35,9 @@ typedef int (*ml_resolve_fn)(void *ctx, const char *kind, const char *ref,
  * JSON object, duplicate members refused.  *out is set only on success and
  * then owns a reference (json_decref).  ML_EINPUT naming the column on bad
  * JSON.  The parser of `mlledger import` lines, kept here so that it can be
- * fuzzed (tests/fuzz/fuzz_import.c). */
+ * fuzzed (tests/fuzz/fuzz_import.c).  Accepts exactly what
+ * json_loadb(JSON_REJECT_DUPLICATES) accepts and builds the same tree: a
+ * fast path reads the common line (no escapes), json_loadb the rest. */
 int ml_request_load(const char *line, size_t len, json_t **out, struct ml_err *e);
 
 /* Builds the statement payload for req (borrowed).  resolve may be NULL when

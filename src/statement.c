@@ -2,6 +2,7 @@
 #include "statement.h"
 
 #include "artifact.h"
+#include "jsonw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1060,6 +1061,72 @@ ml_statement_encode(enum ml_kind kind, const char *subject,
 	return ml_statement_encode_parsed(kind, subject, digest, predicate, out, NULL, e);
 }
 
+/* The statement's tree, members in the order the payload has them:
+ * {_type, subject: [{name, digest: {sha256}}], predicateType, predicate}.
+ * predicate is stolen on every path.  NULL when subject is NULL or not
+ * valid UTF-8, when predicate is NULL, or out of memory. */
+static json_t *
+statement_tree(const char *type, const char *subject, const char *hex, json_t *predicate)
+{
+	json_t *root = json_object(), *subj = json_array(), *s0 = json_object();
+	json_t *dg = json_object(), *name = subject ? json_string(subject) : NULL;
+	int bad = !root || !subj || !s0 || !dg || !name || !predicate;
+
+	bad |= json_object_set_new_nocheck(dg, "sha256", json_string_nocheck(hex));
+	bad |= json_object_set_new_nocheck(s0, "name", name);
+	bad |= json_object_set_nocheck(s0, "digest", dg);
+	bad |= json_array_append(subj, s0);
+	bad |= json_object_set_new_nocheck(root, "_type", json_string_nocheck(ML_STATEMENT_TYPE));
+	bad |= json_object_set_nocheck(root, "subject", subj);
+	bad |= json_object_set_new_nocheck(root, "predicateType", json_string_nocheck(type));
+	bad |= json_object_set_new_nocheck(root, "predicate", predicate);
+	json_decref(dg);
+	json_decref(s0);
+	json_decref(subj);
+	if (bad) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* What ml_statement_parse checks after json_loadb, made on the tree s->root
+ * that statement_tree built and on payload[0..len), the bytes ml_jsonw
+ * wrote of it with ML_JSONW_LOADABLE (so the tree equals their parse):
+ * the same checks in the same order with the same messages, minus those
+ * that hold by construction (four members, _type, one subject of two
+ * members, a well-formed digest).  Fills the rest of *s. */
+static int
+check_built(struct ml_statement *s, const char *type, const uint8_t digest[ML_SHA256_LEN],
+	    const uint8_t *payload, size_t len, struct ml_err *e)
+{
+	json_t *name = json_object_get(json_array_get(json_object_get(s->root, "subject"), 0),
+				       "name");
+
+	if (len > ML_MAX_STATEMENT)
+		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes", ML_MAX_STATEMENT);
+	if (!ml_text_valid((const char *)payload, len, "\n\t\r"))
+		return ml_err_set(e, ML_EINPUT, "statement: not valid UTF-8 text");
+	if (json_string_length(name) > ML_NAME_MAX || check_text(name, 0, "subject.name", e))
+		return ml_err_set(e, ML_EINPUT, "statement: subject must be {\"name\", "
+				  "\"digest\": {\"sha256\"}}");
+	s->subject = json_string_value(name);
+	memcpy(s->digest, digest, ML_SHA256_LEN);
+	s->predicate = json_object_get(s->root, "predicate");
+	if (kind_of_type(type, &s->kind) != 0)
+		return ml_err_set(e, ML_EINPUT, "statement: unknown predicateType \"%.100s\"", type);
+	if (check_predicate(s->kind, s->predicate, e) || check_subject(s, e))
+		return ML_EINPUT;
+	ml_sha256(payload, len, s->source_sha256);
+	return ML_OK;
+}
+
+/* The payload is written once, by the canonical writer (jsonw.h: the bytes
+ * json_dumps wrote before), and validated on the tree it was written from
+ * rather than parsed back: ML_JSONW_LOADABLE refuses what json_loadb would
+ * refuse and rounds reals to what it would read, so the tree handed over in
+ * *parsed is the one a parse of the bytes gives.  tests/unit/test_jsonw.c
+ * compares this with the parse-back it replaces. */
 int
 ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
 			   const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
@@ -1067,32 +1134,34 @@ ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
 {
 	char hex[2 * ML_SHA256_LEN + 1];
 	const char *type = ml_kind_predicate_type(kind);
-	struct ml_statement check;
-	json_t *root;
-	char *text;
-	int rc;
+	struct ml_statement s = {0};
+	struct ml_err local;
+	size_t start = out->len;
+	int had = out->data != NULL || out->oom, rc;
 
+	if (!e) /* check_built reads e back: give it one */
+		e = &local;
+	ml_err_clear(e);
 	ml_hex_encode(digest, ML_SHA256_LEN, hex);
-	root = json_pack("{s:s, s:[{s:s, s:{s:s}}], s:s, s:o}", "_type", ML_STATEMENT_TYPE,
-			 "subject", "name", subject, "digest", "sha256", hex,
-			 "predicateType", type, "predicate", predicate);
-	if (!root)
+	if (!(s.root = statement_tree(type, subject, hex, predicate)))
 		return ml_err_set(e, ML_EINPUT, "statement: subject is not valid UTF-8");
-	text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	json_decref(root);
-	if (!text)
-		return ml_err_set(e, ML_EIO, "statement: out of memory");
-	rc = ml_statement_parse((const uint8_t *)text, strlen(text), &check, e);
-	if (rc == ML_OK) {
-		ml_buf_append(out, text, strlen(text));
-		if (out->oom)
-			rc = ml_err_set(e, ML_EIO, "statement: out of memory");
-		if (rc == ML_OK && parsed)
-			*parsed = check;
-		else
-			ml_statement_free(&check);
+	rc = ml_jsonw_value(out, s.root, ML_JSONW_LOADABLE, e);
+	if (rc == ML_EIO)
+		rc = ml_err_set(e, ML_EIO, "statement: out of memory");
+	else if (rc)
+		rc = ml_err_prefix(e, rc, "statement: bad JSON");
+	else
+		rc = check_built(&s, type, digest, out->data + start, out->len - start, e);
+	if (rc == ML_OK && parsed)
+		*parsed = s;
+	else
+		json_decref(s.root);
+	if (rc && !had) { /* nothing invalid is handed out: out as it was */
+		ml_buf_free(out);
+	} else if (rc && !out->oom) {
+		out->len = start;
+		out->data[start] = '\0';
 	}
-	free(text);
 	return rc;
 }
 
@@ -1251,6 +1320,17 @@ ml_dsse_pae(const char *type, const uint8_t *body, size_t len, struct ml_buf *ou
 	ml_buf_append(out, body, len);
 }
 
+/* {"keyid":"KEYID","sig":"SIG64"}, keyid checked by the caller. */
+static void
+sig_out(struct ml_buf *out, const char *keyid, const char *sig64)
+{
+	ml_buf_puts(out, "{\"keyid\":\"");
+	ml_buf_puts(out, keyid);
+	ml_buf_puts(out, "\",\"sig\":\"");
+	ml_buf_puts(out, sig64);
+	ml_buf_puts(out, "\"}");
+}
+
 /* The canonical envelope encoding: the author's signature (keyid, sig),
  * then the nco countersignatures co, in order.  keyids are written
  * unescaped, so each must be a simple key name plus hash: we only sign with
@@ -1271,18 +1351,20 @@ encode_raw(const uint8_t *payload, size_t len, const char *keyid,
 						  "envelope: key name must be [A-Za-z0-9._-]");
 	p = ml_b64_encode(payload, len);
 	s = ml_b64_encode(sig, ML_SIG_LEN);
-	if (p && s)
-		ml_buf_printf(out,
-			      "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":"
-			      "[{\"keyid\":\"%s\",\"sig\":\"%s\"}",
-			      p, ML_PAYLOAD_TYPE, keyid, s);
+	if (p && s) { /* appends, not printf: this runs once per entry imported */
+		ml_buf_puts(out, "{\"payload\":\"");
+		ml_buf_puts(out, p);
+		ml_buf_puts(out, "\",\"payloadType\":\"" ML_PAYLOAD_TYPE "\",\"signatures\":[");
+		sig_out(out, keyid, s);
+	}
 	for (i = 0; p && s && i < nco; i++) {
 		char *c = ml_b64_encode(co[i].sig, ML_SIG_LEN);
 		if (!c) {
 			oom = 1;
 			break;
 		}
-		ml_buf_printf(out, ",{\"keyid\":\"%s\",\"sig\":\"%s\"}", co[i].keyid, c);
+		ml_buf_append(out, ",", 1);
+		sig_out(out, co[i].keyid, c);
 		free(c);
 	}
 	if (p && s)

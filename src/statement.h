@@ -5,7 +5,7 @@
  * 16 Ed25519 signatures over the DSSE pre-authentication encoding (the
  * first is the author's; later ones are countersignatures).  Pure
  * functions over bytes: no I/O, no ledger state.  May call artifact
- * (its limit on files per artifact), keys, util, jansson.  Byte-exact rules:
+ * (its limit on files per artifact), jsonw, keys, util, jansson.  Byte-exact rules:
  * ledger/FORMAT.md, "Statements" and "Envelopes".
  */
 #ifndef ML_STATEMENT_H
@@ -130,16 +130,25 @@ struct ml_statement {
 	uint8_t source_sha256[ML_SHA256_LEN]; /* SHA-256 of the bytes parsed */
 };
 
-/* Builds a statement and encodes it as compact JSON (the payload bytes).
- * predicate is stolen (decref'd) on every path.  The result is validated
- * with ml_statement_parse before it is returned, so nothing invalid can be
- * signed.  out receives the bytes (caller ml_buf_free). */
+/* Builds a statement and encodes it as compact JSON (the payload bytes,
+ * written by jsonw: what json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(15))
+ * writes).  predicate is stolen (decref'd) on every path; its reals are
+ * rounded in place to the value the payload reads back as (so are those of
+ * any node the caller still shares with it).  The result is validated with
+ * ml_statement_parse's checks before it is returned (on the tree, which
+ * equals the parse of the bytes, rather than by parsing them again), so
+ * nothing invalid can be signed.  The bytes are appended to out (caller
+ * ml_buf_free); on error out is left as it was. */
 int ml_statement_encode(enum ml_kind kind, const char *subject,
 			const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
 			struct ml_buf *out, struct ml_err *e);
-/* The same, also handing over the validating parse of the bytes written
- * (*parsed, released with ml_statement_free), so that an append of these
- * bytes need not parse them again. */
+/* The same, also handing over the validated tree of the bytes written
+ * (*parsed, released with ml_statement_free; equal to what
+ * ml_statement_parse of the bytes gives, source_sha256 included), so that
+ * an append of these bytes need not parse them again.  The tree may share
+ * nodes with the predicate's members the caller still holds (request.c's
+ * are its request's): the caller must not change them while *parsed is in
+ * use. */
 int ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
 			       const uint8_t digest[ML_SHA256_LEN], json_t *predicate,
 			       struct ml_buf *out, struct ml_statement *parsed,
