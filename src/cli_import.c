@@ -706,12 +706,15 @@ cmd_import(int argc, char **argv)
 		f = stdin;
 	}
 	/* Appends go through l; the builder thread reads through its own im.l.
-	 * With --server: no l; im.l is the mirror, r posts. */
+	 * With --server: no l; im.l is the mirror, r posts.  Each connection is
+	 * used by one thread only (ML_STORE_ONE_THREAD: no SQLite mutexes). */
 	if (cli_server(&c) ? (rc = cli_load_key(&c, &k, &e)) || (rc = cli_use_mirror(&c, NULL, &e)) ||
 				     (rc = cli_remote_open(&c, &r, &e))
-			   : (rc = cli_open(&c, 1, &l, &e)) || (rc = cli_load_key(&c, &k, &e)))
+			   : (rc = cli_open(&c, 1 | ML_STORE_ONE_THREAD, &l, &e)) ||
+				     (rc = cli_load_key(&c, &k, &e)))
 		goto out;
-	if ((rc = cli_open(&c, 0, &im.l, &e)) || (rc = read_lines(&c, f, &ls, &e)))
+	if ((rc = cli_open(&c, ML_STORE_ONE_THREAD, &im.l, &e)) ||
+	    (rc = read_lines(&c, f, &ls, &e)))
 		goto out;
 	if (!(out = calloc(ls.n, sizeof *out))) {
 		rc = ml_err_set(&e, ML_EIO, "out of memory");
