@@ -359,8 +359,9 @@ struct signer {
  * its bytes, both in the chunk's arena a, and fills *hint for the append.
  * The envelope is what ml_envelope_sign writes (the same PAE signature,
  * the same canonical encoder), built from its parts so that the appender
- * need not parse it back; the payload's SHA-256 is the one its statement's
- * parse holds (statement.h: source_sha256, the hash of the bytes built). */
+ * need not parse it back, nor hash the payload: the signer hashes the bytes
+ * it signs (not the builder's source_sha256, so that the hint stands on
+ * what this thread wrote alone). */
 static int
 sign_line(struct signer *sg, size_t i, struct ml_arena *a, struct ml_envelope *env,
 	  struct ml_envelope_hint *hint, struct ml_err *e)
@@ -385,7 +386,7 @@ sign_line(struct signer *sg, size_t i, struct ml_arena *a, struct ml_envelope *e
 		return ml_err_set(e, ML_EIO, "envelope: out of memory");
 	hint->len = sg->env.len;
 	hint->env = env;
-	memcpy(hint->payload_sha256, sg->p->ls->stmts[i].source_sha256, ML_SHA256_LEN);
+	ml_sha256(b->data, b->len, hint->payload_sha256);
 	ml_buf_free(b);
 	return ML_OK;
 }
