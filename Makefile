@@ -189,6 +189,7 @@ cli: deps-check $(BIN) $(LOADTEST) $(BUILD)/faults/fault_step.so
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/governance.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/packs.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/retries.sh
+	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/storage.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/serve.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/clock.sh
 	@MLLEDGER=$(abspath $(BIN)) sh tests/cli/decisions.sh

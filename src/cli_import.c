@@ -8,9 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "cli.h"
 #include "remote.h"
 #include "request.h"
+#include "rules.h"
 #include "statement.h"
 
 #define MAX_LINE (1024 * 1024)
@@ -163,7 +165,9 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
 }
 
 /* The lines of the file.  bufs[i] holds line i's text, then its statement
- * (payload), then its signed envelope, as the pipeline moves it on. */
+ * (payload), as the pipeline moves it on; the signer then moves the payload
+ * and its envelope into the chunk's arena (struct signed_chunk) and empties
+ * bufs[i]. */
 struct lines {
 	struct ml_buf *bufs;
 	struct ml_statement *stmts; /* the payloads' parses, handed to the append */
@@ -249,6 +253,17 @@ read_lines(struct cli *c, FILE *f, struct lines *ls, struct ml_err *e)
  * the signed envelopes in order inside one transaction.  They meet only
  * once a chunk, so the threads rarely wait on each other. */
 #define CHUNK 64
+#define CHUNK_ARENA (128 * 1024) /* about a chunk's envelopes and payloads */
+
+/* A chunk's signed envelopes, all in arena a, which the signer fills and
+ * the appender frees once it appended them (or after the threads joined):
+ * no envelope is freed one by one.  hints[j] describes line
+ * c * CHUNK + j: its bytes, and envs[j], the parse they were written from. */
+struct signed_chunk {
+	struct ml_arena *a;
+	struct ml_envelope *envs;
+	struct ml_envelope_hint *hints;
+};
 
 struct pipeline {
 	struct lines *ls;
@@ -257,6 +272,7 @@ struct pipeline {
 	int64_t now;
 	size_t built;           /* lines built so far (a prefix) */
 	unsigned char *signed_; /* signed_[c]: chunk c is signed */
+	struct signed_chunk *chunks; /* [nchunks] */
 	size_t nchunks;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -336,7 +352,66 @@ build_all(void *arg)
 struct signer {
 	struct pipeline *p;
 	size_t first;
+	struct ml_buf pae, env; /* reused for every line: no allocation per line */
 };
+
+/* Signs line i's payload (ls->bufs[i], then freed) into envelope *env and
+ * its bytes, both in the chunk's arena a, and fills *hint for the append.
+ * The envelope is what ml_envelope_sign writes (the same PAE signature,
+ * the same canonical encoder), built from its parts so that the appender
+ * need not parse it back, nor hash the payload: the signer hashes the bytes
+ * it signs (not the builder's source_sha256, so that the hint stands on
+ * what this thread wrote alone). */
+static int
+sign_line(struct signer *sg, size_t i, struct ml_arena *a, struct ml_envelope *env,
+	  struct ml_envelope_hint *hint, struct ml_err *e)
+{
+	struct ml_buf *b = &sg->p->ls->bufs[i];
+	const struct ml_pubkey *pub = ml_seckey_public(sg->p->k);
+
+	if (b->len > ML_MAX_STATEMENT)
+		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes",
+				  ML_MAX_STATEMENT);
+	memset(env, 0, sizeof *env);
+	sg->pae.len = sg->env.len = 0;
+	ml_dsse_pae(ML_PAYLOAD_TYPE, b->data, b->len, &sg->pae);
+	if (sg->pae.oom || !(env->payload = ml_arena_dup(a, b->data, b->len)))
+		return ml_err_set(e, ML_EIO, "envelope: out of memory");
+	env->payload_len = b->len;
+	ml_seckey_sign(sg->p->k, sg->pae.data, sg->pae.len, env->sig);
+	ml_pubkey_keyid(pub, env->keyid);
+	if (ml_envelope_encode(env, &sg->env, e))
+		return e->code;
+	if (sg->env.oom || !(hint->bytes = ml_arena_dup(a, sg->env.data, sg->env.len)))
+		return ml_err_set(e, ML_EIO, "envelope: out of memory");
+	hint->len = sg->env.len;
+	hint->env = env;
+	ml_sha256(b->data, b->len, hint->payload_sha256);
+	ml_buf_free(b);
+	return ML_OK;
+}
+
+/* Signs chunk c into p->chunks[c]. */
+static int
+sign_chunk(struct signer *sg, size_t c, size_t begin, size_t end, size_t *bad,
+	   struct ml_err *e)
+{
+	struct signed_chunk *ch = &sg->p->chunks[c];
+	size_t i;
+	int rc;
+
+	*bad = begin;
+	if (!(ch->a = ml_arena_new(CHUNK_ARENA)) ||
+	    !(ch->envs = ml_arena_alloc(ch->a, (end - begin) * sizeof *ch->envs)) ||
+	    !(ch->hints = ml_arena_alloc(ch->a, (end - begin) * sizeof *ch->hints)))
+		return ml_err_set(e, ML_EIO, "out of memory");
+	for (i = begin; i < end; i++) {
+		*bad = i;
+		if ((rc = sign_line(sg, i, ch->a, &ch->envs[i - begin], &ch->hints[i - begin], e)))
+			return rc;
+	}
+	return ML_OK;
+}
 
 static void *
 sign_some(void *arg)
@@ -344,36 +419,40 @@ sign_some(void *arg)
 	struct signer *sg = arg;
 	struct pipeline *p = sg->p;
 	struct ml_err e;
-	size_t c, i;
+	size_t c, bad;
 
 	ml_err_clear(&e);
 	for (c = sg->first; c < p->nchunks; c += p->nsigners) {
 		size_t begin = c * CHUNK, end = begin + CHUNK < p->ls->n ? begin + CHUNK : p->ls->n;
-		int stop;
+		int stop, rc;
 		pthread_mutex_lock(&p->mu);
 		while (p->built < end && !failed_before(p, end))
 			sleep_on(p);
 		stop = failed_before(p, end);
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
-			return NULL;
-		for (i = begin; i < end; i++) {
-			struct ml_buf env = {0}, *b = &p->ls->bufs[i];
-			int rc = ml_envelope_sign(p->k, b->data, b->len, &env, &e);
-			if (rc) {
-				ml_buf_free(&env);
-				pipeline_fail(p, i, rc, &e);
-				return NULL;
-			}
-			ml_buf_free(b);
-			*b = env;
+			break;
+		if ((rc = sign_chunk(sg, c, begin, end, &bad, &e))) {
+			pipeline_fail(p, bad, rc, &e);
+			break;
 		}
 		pthread_mutex_lock(&p->mu);
 		p->signed_[c] = 1;
 		wake(p);
 		pthread_mutex_unlock(&p->mu);
 	}
+	ml_buf_free(&sg->pae);
+	ml_buf_free(&sg->env);
 	return NULL;
+}
+
+/* Frees a chunk's envelopes (after the appender used them, or once the
+ * threads joined); a chunk dropped already, or never signed, is left. */
+static void
+chunk_drop(struct signed_chunk *ch)
+{
+	ml_arena_free(ch->a);
+	memset(ch, 0, sizeof *ch);
 }
 
 /* Waits until chunk c is signed; non-zero when the pipeline failed before
@@ -439,14 +518,19 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	p.now = ml_now_us();
 	p.nsigners = n < 1 ? 1 : n > 16 ? 16 : n;
 	p.nchunks = (ls->n + CHUNK - 1) / CHUNK;
-	if (!(p.signed_ = calloc(p.nchunks, 1)))
+	p.signed_ = calloc(p.nchunks, 1);
+	p.chunks = calloc(p.nchunks, sizeof *p.chunks);
+	if (!p.signed_ || !p.chunks) {
+		free(p.signed_);
+		free(p.chunks);
 		return ml_err_set(e, ML_EIO, "out of memory");
+	}
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 	if (pthread_create(&th[started], NULL, build_all, &p) == 0)
 		started++;
 	for (i = 0; started && i < p.nsigners; i++) {
-		sg[i] = (struct signer){&p, i};
+		sg[i] = (struct signer){.p = &p, .first = i};
 		if (pthread_create(&th[started], NULL, sign_some, &sg[i]) != 0)
 			break;
 		started++;
@@ -457,16 +541,21 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 		rc = ml_batch_begin(l, &b, e);
 	for (i = 0; rc == ML_OK && i < ls->n; i++) {
 		struct ml_append_item item = {0};
+		const struct ml_envelope_hint *hint;
 		if (i % CHUNK == 0) {
+			if (i) /* the chunk before is appended: drop it */
+				chunk_drop(&p.chunks[i / CHUNK - 1]);
 			if (wait_chunk(&p, i / CHUNK))
 				break;
 			cli_progress("importing", i, ls->n);
 		}
-		item.envelope = ls->bufs[i].data;
-		item.len = ls->bufs[i].len;
+		hint = &p.chunks[i / CHUNK].hints[i % CHUNK];
+		item.envelope = hint->bytes;
+		item.len = hint->len;
 		item.signed_by = ml_seckey_public(k);
 		item.statement = &ls->stmts[i];
-		if ((rc = r ? post_item(r, &item, &out[i], e) : ml_batch_add(b, &item, &out[i], e)))
+		if ((rc = r ? post_item(r, &item, &out[i], e)
+			    : ml_batch_add_hinted(b, &item, hint, &out[i], e)))
 			e->index = (long long)i;
 	}
 	pthread_mutex_lock(&p.mu);
@@ -480,6 +569,8 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	pthread_mutex_unlock(&p.mu);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	for (i = 0; i < p.nchunks; i++) /* the threads are done: any left */
+		chunk_drop(&p.chunks[i]);
 	if (b && rc)
 		ml_batch_abort(b);
 	else if (b && (rc = ml_batch_commit(b, e)))
@@ -487,6 +578,7 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);
 	free(p.signed_);
+	free(p.chunks);
 	return rc;
 }
 
@@ -615,12 +707,15 @@ cmd_import(int argc, char **argv)
 		f = stdin;
 	}
 	/* Appends go through l; the builder thread reads through its own im.l.
-	 * With --server: no l; im.l is the mirror, r posts. */
+	 * With --server: no l; im.l is the mirror, r posts.  Each connection is
+	 * used by one thread only (ML_STORE_ONE_THREAD: no SQLite mutexes). */
 	if (cli_server(&c) ? (rc = cli_load_key(&c, &k, &e)) || (rc = cli_use_mirror(&c, NULL, &e)) ||
 				     (rc = cli_remote_open(&c, &r, &e))
-			   : (rc = cli_open(&c, 1, &l, &e)) || (rc = cli_load_key(&c, &k, &e)))
+			   : (rc = cli_open(&c, 1 | ML_STORE_ONE_THREAD, &l, &e)) ||
+				     (rc = cli_load_key(&c, &k, &e)))
 		goto out;
-	if ((rc = cli_open(&c, 0, &im.l, &e)) || (rc = read_lines(&c, f, &ls, &e)))
+	if ((rc = cli_open(&c, ML_STORE_ONE_THREAD, &im.l, &e)) ||
+	    (rc = read_lines(&c, f, &ls, &e)))
 		goto out;
 	if (!(out = calloc(ls.n, sizeof *out))) {
 		rc = ml_err_set(&e, ML_EIO, "out of memory");

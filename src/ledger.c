@@ -302,7 +302,8 @@ ml_ledger_logkey(const struct ml_ledger *l)
 /* Checks and writes one item as entry en->seq.  en->prev and time are set. */
 static int
 append_one(struct ml_ledger *l, struct ml_rules_state *r, const struct ml_append_item *it,
-	   struct ml_entry *en, uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
+	   const struct ml_envelope_hint *env_hint, struct ml_entry *en,
+	   uint8_t leaf[ML_SHA256_LEN], struct ml_err *e)
 {
 	struct ml_checked c;
 	const char *bad = "";
@@ -310,8 +311,8 @@ append_one(struct ml_ledger *l, struct ml_rules_state *r, const struct ml_append
 
 	if (it->len > ML_MAX_ENVELOPE)
 		return ml_err_set(e, ML_EINPUT, "envelope larger than %d bytes", ML_MAX_ENVELOPE);
-	rc = ml_rules_check(l->s, ML_DB_MAIN, r, en->seq, en->time_us, it->envelope, it->len, 0,
-			    it->statement, &c, e);
+	rc = ml_rules_check_hinted(l->s, ML_DB_MAIN, r, en->seq, en->time_us, it->envelope,
+				   it->len, 0, it->statement, env_hint, &c, e);
 	if (rc)
 		return rc;
 	trusted = it->signed_by &&
@@ -470,6 +471,14 @@ int
 ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 	     struct ml_appended *out, struct ml_err *e)
 {
+	return ml_batch_add_hinted(b, item, NULL, out, e);
+}
+
+int
+ml_batch_add_hinted(struct ml_batch *b, const struct ml_append_item *item,
+		    const struct ml_envelope_hint *env_hint, struct ml_appended *out,
+		    struct ml_err *e)
+{
 	struct ml_entry en;
 	struct ml_retry_hit hit;
 	int rc, held;
@@ -501,7 +510,7 @@ ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 	/* Append times never go backwards, whatever the clock does (a clock
 	 * correction aside: rules bound its time). */
 	en.time_us = b->now > b->last_time || item->at_clock ? b->now : b->last_time;
-	if ((rc = append_one(b->l, &b->rules, item, &en, b->last, e)))
+	if ((rc = append_one(b->l, &b->rules, item, env_hint, &en, b->last, e)))
 		return rc;
 	b->e = e;
 	if ((rc = ml_merkle_edge_add(&b->edge, b->last, store_node, b)))

@@ -128,6 +128,13 @@ struct ml_batch;
 int ml_batch_begin(struct ml_ledger *l, struct ml_batch **b, struct ml_err *e);
 int ml_batch_add(struct ml_batch *b, const struct ml_append_item *item,
 		 struct ml_appended *out, struct ml_err *e);
+/* ml_batch_add with what the caller knows of the envelope it just built
+ * (import's signers; rules.h, ml_rules_check_hinted: used only when it
+ * describes item's bytes exactly).  env_hint may be NULL. */
+struct ml_envelope_hint;
+int ml_batch_add_hinted(struct ml_batch *b, const struct ml_append_item *item,
+			const struct ml_envelope_hint *env_hint, struct ml_appended *out,
+			struct ml_err *e);
 int ml_batch_commit(struct ml_batch *b, struct ml_err *e);
 void ml_batch_abort(struct ml_batch *b);
 /* ml_batch_add under a savepoint, for a server that batches items of many

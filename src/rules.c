@@ -1243,11 +1243,63 @@ fill_index(struct ml_checked *c)
 	memcpy(ix->stmt_hash, c->stmt_hash, ML_SHA256_LEN);
 }
 
+/* *to: a copy of from that owns its payload and countersignatures. */
+static enum ml_rc
+envelope_copy(struct ml_envelope *to, const struct ml_envelope *from, struct ml_err *e)
+{
+	*to = *from;
+	to->payload = malloc(from->payload_len ? from->payload_len : 1);
+	to->co = NULL;
+	if (to->payload && from->nco)
+		to->co = malloc(from->nco * sizeof *to->co);
+	if (!to->payload || (from->nco && !to->co)) {
+		free(to->payload);
+		memset(to, 0, sizeof *to);
+		return ml_err_set(e, ML_EIO, "out of memory");
+	}
+	memcpy(to->payload, from->payload, from->payload_len);
+	if (from->nco)
+		memcpy(to->co, from->co, from->nco * sizeof *to->co);
+	return ML_OK;
+}
+
+/* c->env and c->stmt_hash from the envelope's bytes, or from env_hint when
+ * it describes exactly those bytes (rules.h). */
+static int
+envelope_of(struct ml_checked *c, const uint8_t *envelope, size_t len,
+	    const struct ml_envelope_hint *env_hint, struct ml_err *e)
+{
+	int rc;
+
+	if (env_hint && env_hint->env && env_hint->len == len && len <= ML_MAX_ENVELOPE &&
+	    memcmp(env_hint->bytes, envelope, len) == 0) {
+		if ((rc = envelope_copy(&c->env, env_hint->env, e)))
+			return rc;
+		memcpy(c->stmt_hash, env_hint->payload_sha256, ML_SHA256_LEN);
+		return ML_OK;
+	}
+	if ((rc = ml_envelope_parse(envelope, len, &c->env, e)) != ML_OK)
+		return rc;
+	ml_sha256(c->env.payload, c->env.payload_len, c->stmt_hash);
+	return ML_OK;
+}
+
 int
 ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	       uint64_t seq, int64_t time_us, const uint8_t *envelope, size_t len,
 	       int check_sig,
 	       const struct ml_statement *hint, struct ml_checked *out, struct ml_err *e)
+{
+	return ml_rules_check_hinted(s, db, r, seq, time_us, envelope, len, check_sig, hint,
+				     NULL, out, e);
+}
+
+int
+ml_rules_check_hinted(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		      uint64_t seq, int64_t time_us, const uint8_t *envelope, size_t len,
+		      int check_sig, const struct ml_statement *hint,
+		      const struct ml_envelope_hint *env_hint, struct ml_checked *out,
+		      struct ml_err *e)
 {
 	struct ml_checked c;
 	char keyid[ML_KEYID_MAX];
@@ -1257,9 +1309,8 @@ ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r
 
 	memset(&c, 0, sizeof c);
 	c.seq = seq;
-	if ((rc = ml_envelope_parse(envelope, len, &c.env, e)) != ML_OK)
+	if ((rc = envelope_of(&c, envelope, len, env_hint, e)) != ML_OK)
 		return rc;
-	ml_sha256(c.env.payload, c.env.payload_len, c.stmt_hash);
 	if (hint && memcmp(hint->source_sha256, c.stmt_hash, ML_SHA256_LEN) == 0) {
 		c.st = *hint; /* the same bytes: the same parse */
 		json_incref(c.st.root);

@@ -86,6 +86,28 @@ int ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_stat
 		   int check_sig,
 		   const struct ml_statement *hint, struct ml_checked *out,
 		   struct ml_err *e);
+/* What the builder of an envelope knows of it (import's signers): the bytes
+ * it wrote, the parse it wrote them from, and the SHA-256 of the payload.
+ * The builder vouches for env and payload_sha256 (it made bytes from env
+ * with ml_envelope_encode, and hashed env->payload); the check vouches for
+ * nothing else: it uses the hint only when the envelope it checks is byte
+ * for byte hint->bytes, so a hint for other bytes cannot change a result. */
+struct ml_envelope_hint {
+	const uint8_t *bytes;                 /* the envelope described */
+	size_t len;
+	const struct ml_envelope *env;        /* its parse (borrowed) */
+	uint8_t payload_sha256[ML_SHA256_LEN]; /* SHA-256 of env->payload */
+};
+
+/* ml_rules_check, with env_hint (when not NULL) used instead of parsing
+ * the envelope and hashing its payload again when, and only when, len
+ * bytes at envelope equal env_hint's bytes (then *out holds a copy of
+ * env_hint->env).  The same results as ml_rules_check otherwise. */
+int ml_rules_check_hinted(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+			  uint64_t seq, int64_t time_us, const uint8_t *envelope, size_t len,
+			  int check_sig, const struct ml_statement *hint,
+			  const struct ml_envelope_hint *env_hint, struct ml_checked *out,
+			  struct ml_err *e);
 /* Writes what a checked entry implies into db's projection tables, and
  * into r (a governance document, a clock correction). */
 int ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,

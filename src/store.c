@@ -348,7 +348,12 @@ ml_store_create(const char *path, struct ml_store **out, struct ml_err *e)
 		return e->code;
 	snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
 		 ML_APPLICATION_ID, ML_FORMAT_VERSION);
-	if (exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", e) ||
+	/* 16 KiB pages, set before the first write fixes them (WAL mode cannot
+	 * change them later): a quarter of the WAL writes and reads of 4 KiB
+	 * pages for an import, and a smaller file (FORMAT.md §7, "Storage
+	 * notes").  Ledgers made before keep their page size. */
+	if (exec(s, "PRAGMA page_size = " ML_STORE_PAGE_SIZE ";", e) ||
+	    exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", e) ||
 	    exec(s, sql, e) || exec(s, "BEGIN", e) || exec_ddl(s, projection_ddl, "", e) ||
 	    exec_ddl(s, idem_ddl, "", e) || exec_ddl(s, main_ddl, "", e) || exec_ddl(s, tree_ddl, "", e) || exec(s, "COMMIT", e)) {
 		ml_store_close(s);
@@ -375,8 +380,12 @@ ml_store_open(const char *path, int writable, struct ml_store **out, struct ml_e
 				  "path", path);
 	if (!S_ISREG(st.st_mode))
 		return ml_err_set(e, ML_EINPUT, "%s: not a ledger file", path);
-	if (open_db(path, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, &s, e))
+	if (open_db(path, ((writable & ~ML_STORE_ONE_THREAD) ? SQLITE_OPEN_READWRITE
+							     : SQLITE_OPEN_READONLY) |
+				  ((writable & ML_STORE_ONE_THREAD) ? SQLITE_OPEN_NOMUTEX : 0),
+		    &s, e))
 		return e->code;
+	writable &= ~ML_STORE_ONE_THREAD;
 	if ((rc = pragma_int(s, "PRAGMA application_id", &app, e))) {
 		ml_store_close(s);
 		return rc;

@@ -43,11 +43,19 @@ struct ml_index_row {
 	uint8_t stmt_hash[ML_SHA256_LEN];
 };
 
+/* The page size of new ledgers (bytes, as SQL text); existing ledgers keep
+ * theirs, and any page size SQLite reads is accepted. */
+#define ML_STORE_PAGE_SIZE "16384"
 /* Creates a new ledger file (fails when path exists) with the schema, in WAL
- * mode.  *out is owned by the caller (ml_store_close). */
+ * mode, with pages of ML_STORE_PAGE_SIZE bytes.  *out is owned by the caller
+ * (ml_store_close). */
 int ml_store_create(const char *path, struct ml_store **out, struct ml_err *e);
 /* Opens an existing ledger.  ML_EINPUT when path is not an mlledger ledger or
- * is of a newer format; ML_EIO on SQLite errors. */
+ * is of a newer format; ML_EIO on SQLite errors.  writable: 0 read-only,
+ * 1 read-write; ML_STORE_ONE_THREAD or'd in when the caller uses the
+ * connection from one thread at a time only (SQLite's mutexes are then
+ * left out: SQLITE_OPEN_NOMUTEX). */
+#define ML_STORE_ONE_THREAD 2
 int ml_store_open(const char *path, int writable, struct ml_store **out,
 		  struct ml_err *e);
 void ml_store_close(struct ml_store *s);

@@ -4,7 +4,8 @@
  * redeployment and a backdated deployment, seen by the retirement rule and
  * by ml_live_step/ml_live_is; a signer whose roles may not sign the kind is
  * refused (ML_EKEY); a revoked key's later entry is refused (ML_EKEY) while
- * its earlier entries stay; ml_roles_has matches whole roles only. */
+ * its earlier entries stay; ml_roles_has matches whole roles only; an
+ * envelope hint is used only for the bytes it describes. */
 #include "testutil.h"
 #include "testledger.h"
 
@@ -241,6 +242,114 @@ test_revoked_key_refused(void **state)
 	assert_true(live_now(f));
 }
 
+/* The envelope of req signed by k, for the ledger at path (caller frees). */
+static void
+signed_env(const char *path, struct ml_seckey *k, json_t *req, struct ml_buf *env)
+{
+	struct ml_ledger *l;
+	struct ml_buf p = {0};
+	struct ml_err e;
+	enum ml_kind kind;
+
+	assert_int_equal(ml_ledger_open(path, 0, &l, &e), ML_OK);
+	assert_int_equal(ml_request_bind_origin(req, ml_ledger_origin(l), NULL, &e), ML_OK);
+	assert_int_equal(ml_request_build(req, tl_resolve, l, ml_now_us(), &kind, &p, &e), ML_OK);
+	assert_int_equal(ml_envelope_sign(k, p.data, p.len, env, &e), ML_OK);
+	json_decref(req);
+	ml_buf_free(&p);
+	ml_ledger_close(l);
+}
+
+/* ml_rules_check_hinted of bytes as the next entry; *c released here. */
+static int
+check_hinted(struct ml_store *s, const struct ml_rules_state *r, uint64_t size,
+	     const struct ml_buf *bytes, const struct ml_envelope_hint *h, struct ml_checked *c,
+	     struct ml_err *e)
+{
+	return ml_rules_check_hinted(s, ML_DB_MAIN, r, size, ml_now_us(), bytes->data,
+				     bytes->len, 0, NULL, h, c, e);
+}
+
+/* An envelope hint (rules.h) is used only for the very bytes it describes:
+ * for other bytes, even of the same length and one byte apart, the check
+ * parses the bytes it was given.  To show that the hint is used at all,
+ * a hint that lies (the parse of an accepted envelope, given with a refused
+ * envelope's bytes) changes the result when its bytes are those checked. */
+static void
+test_envelope_hint(void **state)
+{
+	struct fx *f = *state;
+	struct ml_buf ok = {0}, refused = {0}, flipped = {0}, big;
+	struct ml_envelope env_ok;
+	struct ml_envelope_hint h;
+	struct ml_rules_state r;
+	struct ml_checked c, plain;
+	struct ml_store *s;
+	struct ml_err e;
+	uint8_t last[ML_SHA256_LEN];
+	uint64_t size;
+	int64_t t;
+
+	signed_env(f->path, f->ci, json_pack("{s:s,s:s,s:s}", "kind", "dataset", "subject",
+					     "cb@2026-11", "digest", TL_D2), &ok);
+	/* an engineer may not approve: ML_EKEY */
+	signed_env(f->path, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "approval", "subject",
+					     "fraud@1.0", "environment", "prod", "decision",
+					     "approve"), &refused);
+	assert_int_equal(ml_envelope_parse(ok.data, ok.len, &env_ok, &e), ML_OK);
+	h.bytes = ok.data;
+	h.len = ok.len;
+	h.env = &env_ok;
+	ml_sha256(env_ok.payload, env_ok.payload_len, h.payload_sha256);
+
+	assert_int_equal(ml_store_open(f->path, 0, &s, &e), ML_OK);
+	assert_int_equal(ml_store_begin(s, 0, &e), ML_OK);
+	assert_int_equal(ml_store_head(s, &size, last, &t, &e), ML_OK);
+	assert_int_equal(ml_rules_state_load(&r, s, &e), ML_OK);
+
+	/* its own bytes: the same result as without the hint */
+	assert_int_equal(check_hinted(s, &r, size, &ok, NULL, &plain, &e), ML_OK);
+	assert_int_equal(check_hinted(s, &r, size, &ok, &h, &c, &e), ML_OK);
+	assert_int_equal(c.env.payload_len, plain.env.payload_len);
+	assert_memory_equal(c.env.payload, plain.env.payload, c.env.payload_len);
+	assert_memory_equal(c.env.sig, plain.env.sig, ML_SIG_LEN);
+	assert_string_equal(c.env.keyid, plain.env.keyid);
+	assert_memory_equal(c.stmt_hash, plain.stmt_hash, ML_SHA256_LEN);
+	assert_true(c.env.payload != env_ok.payload); /* a copy: c owns it */
+	ml_checked_free(&c);
+	ml_checked_free(&plain);
+
+	/* other bytes: not used, the refusal stands */
+	assert_int_equal(check_hinted(s, &r, size, &refused, &h, &c, &e), ML_EKEY);
+	assert_non_null(strstr(e.msg, "may not sign approval"));
+	/* the same length, one byte apart (the signature's last character) */
+	ml_buf_append(&flipped, ok.data, ok.len);
+	flipped.data[flipped.len - 5] ^= 1;
+	assert_int_not_equal(check_hinted(s, &r, size, &flipped, &h, &c, &e), ML_OK);
+	/* too long for an envelope: refused even with a hint for those bytes */
+	memset(&big, 0, sizeof big);
+	while (big.len <= ML_MAX_ENVELOPE && !big.oom)
+		ml_buf_append(&big, ok.data, ok.len);
+	h.bytes = big.data;
+	h.len = big.len;
+	assert_int_equal(check_hinted(s, &r, size, &big, &h, &c, &e), ML_EINPUT);
+	ml_buf_free(&big);
+
+	/* the lying hint for the refused bytes is used: the check cannot tell */
+	h.bytes = refused.data;
+	h.len = refused.len;
+	assert_int_equal(check_hinted(s, &r, size, &refused, &h, &c, &e), ML_OK);
+	ml_checked_free(&c);
+
+	ml_rules_state_free(&r);
+	ml_store_rollback(s);
+	ml_store_close(s);
+	ml_envelope_clear(&env_ok);
+	ml_buf_free(&ok);
+	ml_buf_free(&refused);
+	ml_buf_free(&flipped);
+}
+
 static void
 test_roles_has(void **state)
 {
@@ -261,6 +370,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_live_backdated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_role_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoked_key_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_envelope_hint, setup, teardown),
 		cmocka_unit_test(test_roles_has),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

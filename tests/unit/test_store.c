@@ -133,6 +133,41 @@ test_replay_error_is_its_own(void **state)
 	ml_store_close(s);
 }
 
+/* The page size of the SQLite file at path, read with SQLite itself. */
+static int
+page_size(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* ml_store_open(path, flags), then a write in a transaction, rolled back:
+ * the write's result. */
+static int
+try_write(const char *path, int flags)
+{
+	struct ml_store *s;
+	struct ml_err e;
+	int rc;
+
+	assert_int_equal(ml_store_open(path, flags, &s, &e), ML_OK);
+	rc = ml_store_begin(s, 1, &e);
+	if (rc == ML_OK)
+		rc = ml_store_meta_set(s, "probe", "x", &e);
+	ml_store_rollback(s);
+	ml_store_close(s);
+	return rc;
+}
+
 static void
 test_open_close(void **state)
 {
@@ -167,6 +202,14 @@ test_open_close(void **state)
 	assert_int_equal(ml_store_head(s, &n, last, &t, &e), ML_OK);
 	assert_int_equal(n, 0);
 	ml_store_close(s);
+	/* new ledgers: ML_STORE_PAGE_SIZE pages (FORMAT.md §7, storage notes) */
+	assert_int_equal(page_size(f->dst), atoi(ML_STORE_PAGE_SIZE));
+	/* one thread only: still read-only unless writable, writable when asked
+	 * (a write in a transaction, rolled back) */
+	assert_int_not_equal(try_write(f->dst, 0), ML_OK); /* the control */
+	assert_int_not_equal(try_write(f->dst, ML_STORE_ONE_THREAD), ML_OK);
+	assert_int_equal(try_write(f->dst, 1 | ML_STORE_ONE_THREAD), ML_OK);
+	assert_int_equal(try_write(f->dst, 1), ML_OK);
 	assert_int_equal(ml_store_open(f->src, 1, &s, &e), ML_OK);
 	assert_int_equal(ml_store_head(s, &n, last, &t, &e), ML_OK);
 	assert_int_equal(n, 1);
