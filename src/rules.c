@@ -48,6 +48,7 @@ ml_rules_state_init(struct ml_rules_state *r, struct ml_err *e)
 	r->dual_short = NULL;
 	r->format = 0;
 	r->origin[0] = '\0';
+	r->keys = NULL;
 	if (!(r->gov = ml_governance_default()))
 		return ml_err_set(e, ML_EIO, "out of memory");
 	return ML_OK;
@@ -59,7 +60,89 @@ ml_rules_state_free(struct ml_rules_state *r)
 	if (r) {
 		ml_governance_free(r->gov);
 		r->gov = NULL;
+		free(r->keys);
+		r->keys = NULL;
 	}
+}
+
+/* ---- key rows ----------------------------------------------------------- */
+
+/* The replay's keys table changes only through ml_rules_apply, which
+ * empties this cache on every enrolment and revocation (before writing the
+ * row), so a cached row is always the row the table holds.  Only rows
+ * found are cached; a slot is keyed by the whole keyid (collisions
+ * evict). */
+#define KEYCACHE_SLOTS 64
+
+struct ml_rules_keycache {
+	struct keyslot {
+		int used;
+		int key_rc;           /* ml_pubkey_parse_recorded of row.vkey */
+		struct ml_key_row row;
+		struct ml_pubkey key; /* when key_rc == ML_OK */
+	} slot[KEYCACHE_SLOTS];
+};
+
+static struct keyslot *
+keyslot_of(struct ml_rules_keycache *kc, const char *keyid)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *keyid; keyid++)
+		h = (h ^ (unsigned char)*keyid) * 16777619u;
+	return &kc->slot[h % KEYCACHE_SLOTS];
+}
+
+/* ml_store_key_get of keyid in db, and, when key is not NULL and the row is
+ * found, its verifier key parsed into *key (*key_rc: ML_OK, or the error of
+ * ml_pubkey_parse_recorded).  From r's cache for ML_DB_REPLAY.  Errors as
+ * ml_store_key_get. */
+static int
+known_key(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+	  const char *keyid, struct ml_key_row *row, struct ml_pubkey *key, int *key_rc,
+	  int *found, struct ml_err *e)
+{
+	struct keyslot *k = NULL;
+	struct ml_err ignored;
+
+	if (db == ML_DB_REPLAY && r->keys) {
+		k = keyslot_of(r->keys, keyid);
+		if (k->used && strcmp(k->row.keyid, keyid) == 0) {
+			*row = k->row;
+			*found = 1;
+			if (key && (*key_rc = k->key_rc) == ML_OK)
+				*key = k->key;
+			return ML_OK;
+		}
+	}
+	if (ml_store_key_get(s, db, keyid, row, found, e))
+		return e->code;
+	if (!*found || (!key && !k))
+		return ML_OK;
+	if (!k) {
+		*key_rc = ml_pubkey_parse_recorded(row->vkey, strlen(row->vkey), key, &ignored);
+		return ML_OK;
+	}
+	k->used = 1;
+	k->row = *row;
+	k->key_rc = ml_pubkey_parse_recorded(row->vkey, strlen(row->vkey), &k->key, &ignored);
+	if (key && (*key_rc = k->key_rc) == ML_OK)
+		*key = k->key;
+	return ML_OK;
+}
+
+/* Called before a key row is written: no cached row may outlive it. */
+static int
+keys_changed(struct ml_rules_state *r, enum ml_db db, struct ml_err *e)
+{
+	if (db != ML_DB_REPLAY)
+		return ML_OK;
+	if (!r->keys) {
+		if (!(r->keys = malloc(sizeof *r->keys)))
+			return ml_err_set(e, ML_EIO, "out of memory");
+	}
+	memset(r->keys, 0, sizeof *r->keys);
+	return ML_OK;
 }
 
 /* Replaces r's governance with the document text of entry seq. */
@@ -184,15 +267,15 @@ genesis_signer(struct ml_checked *c, struct ml_err *e)
 }
 
 static int
-enrolled_signer(struct ml_store *s, enum ml_db db, struct ml_checked *c,
-		struct ml_err *e)
+enrolled_signer(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		struct ml_checked *c, struct ml_err *e)
 {
 	struct ml_key_row row;
-	int found;
+	int found, key_rc = ML_OK;
 
 	if (c->st.kind == ML_KIND_GENESIS)
 		return ml_err_set(e, ML_EINPUT, "a genesis statement is only valid as entry 0");
-	if (ml_store_key_get(s, db, c->env.keyid, &row, &found, e))
+	if (known_key(s, db, r, c->env.keyid, &row, &c->signer, &key_rc, &found, e))
 		return e->code;
 	if (!found)
 		return ml_err_set(e, ML_EKEY, "key %s is not enrolled in this ledger",
@@ -200,7 +283,7 @@ enrolled_signer(struct ml_store *s, enum ml_db db, struct ml_checked *c,
 	if (row.revoked_seq >= 0)
 		return ml_err_set(e, ML_EKEY, "key %s was revoked at entry %lld",
 				  c->env.keyid, (long long)row.revoked_seq);
-	if (ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), &c->signer, e))
+	if (key_rc)
 		return ml_err_set(e, ML_EINTEGRITY, "stored key %s is corrupt", row.keyid);
 	snprintf(c->roles, sizeof c->roles, "%s", row.roles);
 	return ML_OK;
@@ -883,7 +966,7 @@ check_dual(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	for (i = 0; i <= c->env.nco; i++) {
 		char who[PERSON_MAX];
 		keyid = i ? c->env.co[i - 1].keyid : c->env.keyid;
-		if ((rc = ml_store_key_get(s, db, keyid, &row, &found, e)))
+		if ((rc = known_key(s, db, r, keyid, &row, NULL, NULL, &found, e)))
 			return rc;
 		if (!found)
 			continue; /* rule 4 refused it already */
@@ -1198,17 +1281,18 @@ check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 /* Rule 4 for countersignatures: each keyid names a key enrolled before the
  * entry and not revoked (none at entry 0: the genesis has one signer). */
 static int
-co_signers(struct ml_store *s, enum ml_db db, struct ml_checked *c, struct ml_err *e)
+co_signers(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+	   struct ml_checked *c, struct ml_err *e)
 {
 	struct ml_key_row row;
 	size_t i;
-	int found;
+	int found, key_rc = ML_OK;
 
 	if (c->env.nco && c->seq == 0)
 		return ml_err_set(e, ML_EKEY, "entry 0 is signed by its admin key alone");
 	for (i = 0; i < c->env.nco; i++) {
 		const char *keyid = c->env.co[i].keyid;
-		if (ml_store_key_get(s, db, keyid, &row, &found, e))
+		if (known_key(s, db, r, keyid, &row, &c->co[i], &key_rc, &found, e))
 			return e->code;
 		if (!found)
 			return ml_err_set(e, ML_EKEY, "countersignature by %s: the key is not "
@@ -1216,7 +1300,7 @@ co_signers(struct ml_store *s, enum ml_db db, struct ml_checked *c, struct ml_er
 		if (row.revoked_seq >= 0)
 			return ml_err_set(e, ML_EKEY, "countersignature by %s: the key was revoked "
 					  "at entry %lld", keyid, (long long)row.revoked_seq);
-		if (ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), &c->co[i], e))
+		if (key_rc)
 			return ml_err_set(e, ML_EINTEGRITY, "stored key %s is corrupt", row.keyid);
 	}
 	return ML_OK;
@@ -1267,7 +1351,7 @@ ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r
 		   ML_OK) {
 		goto fail;
 	}
-	rc = seq == 0 ? genesis_signer(&c, e) : enrolled_signer(s, db, &c, e);
+	rc = seq == 0 ? genesis_signer(&c, e) : enrolled_signer(s, db, r, &c, e);
 	if (rc)
 		goto fail;
 	ml_pubkey_keyid(&c.signer, keyid);
@@ -1275,7 +1359,7 @@ ml_rules_check(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r
 		rc = ml_err_set(e, ML_EKEY, "entry 0 must be signed by the admin key it enrols");
 		goto fail;
 	}
-	if ((rc = co_signers(s, db, &c, e)))
+	if ((rc = co_signers(s, db, r, &c, e)))
 		goto fail;
 	if (check_sig && !ml_envelope_verify_all(&c.env, &c.signer, c.co, &bad)) {
 		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", bad);
@@ -1333,6 +1417,9 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
 		if (rc)
 			return rc;
 	}
+	if ((st->kind == ML_KIND_GENESIS || st->kind == ML_KIND_KEY_ENROLLMENT ||
+	     st->kind == ML_KIND_KEY_REVOCATION) && keys_changed(r, db, e))
+		return e->code;
 	switch (st->kind) {
 	case ML_KIND_GENESIS:
 	case ML_KIND_KEY_ENROLLMENT:

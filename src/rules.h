@@ -48,6 +48,11 @@ struct ml_rules_state {
 				    * "" when nothing is missing */
 	int format;                /* the genesis "format" (1 or 2); 0 before entry 0 */
 	char origin[129];          /* the genesis origin; "" before entry 0 */
+	struct ml_rules_keycache *keys; /* ML_DB_REPLAY's key rows and parsed keys,
+				    * by keyid (verify: one lookup per key, not
+				    * per entry); NULL until the first
+				    * ml_rules_apply to ML_DB_REPLAY, emptied by
+				    * every enrolment and revocation; owned */
 };
 
 /* The state before entry 0: the default governance.  ML_EIO when out of

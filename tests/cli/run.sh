@@ -1736,6 +1736,21 @@ else
 		end
 	fi
 
+	# verify looks each key up once and keeps it until the next enrolment or
+	# revocation (issue 18): temp signed temp@1 before its revocation, so a
+	# later entry of temp must still be refused, naming the revocation.
+	if need_forge "an entry by a key revoked before it, inserted with the log key: exit 4 naming it"; then
+		begin "an entry by a key revoked before it, inserted with the log key: exit 4 naming it"
+		"$M" --ledger "$W/nowhere.db" sign --origin cli-test/story dataset temp@3 \
+			--digest "sha256:$HE" --key "$K/temp.key" --out "$W/revoked.json" ||
+			bad "the test could not sign"
+		copydb "$BASE" "$T"
+		append_raw "$T" "$W/revoked.json" || bad "the test could not change the file"
+		run "$M" --ledger "$T" verify
+		want_err 4 "^mlledger: verify: entry $((BLAST + 1)): invalid entry: key temp\+[0-9a-f]{8} was revoked at entry $SEQ_REVOKE"
+		end
+	fi
+
 	if need_forge "a replayed envelope, inserted with the log key: exit 4 naming it (duplicate)"; then
 		begin "a replayed envelope, inserted with the log key: exit 4 naming it (duplicate)"
 		copydb "$BASE" "$T"
