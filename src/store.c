@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,7 @@ struct ml_store {
 	sqlite3_stmt *stmts[2][Q_COUNT];
 	sqlite3_stmt *seq_stmts[16]; /* ml_store_query_seqs, by filter bits */
 	int replay;
+	int rindexed; /* the replay's secondary indexes exist (made on first use) */
 };
 
 /* Copies tmpl into out, replacing each "%s" with prefix and "%%" with "%". */
@@ -264,13 +266,18 @@ exec(struct ml_store *s, const char *sql, struct ml_err *e)
 	return ML_OK;
 }
 
+/* Runs the statements of ddl; with only_tables, or only_indexes, skips the
+ * CREATE INDEX statements, or the others. */
 static int
-exec_ddl(struct ml_store *s, const char *const *ddl, const char *prefix,
-	 struct ml_err *e)
+exec_ddl_part(struct ml_store *s, const char *const *ddl, const char *prefix,
+	      int only_tables, int only_indexes, struct ml_err *e)
 {
 	char sql[1024];
 
 	for (; *ddl; ddl++) {
+		int index = strncmp(*ddl, "CREATE INDEX ", 13) == 0;
+		if ((only_tables && index) || (only_indexes && !index))
+			continue;
 		fill(sql, sizeof sql, *ddl, prefix);
 		if (exec(s, sql, e))
 			return e->code;
@@ -279,15 +286,38 @@ exec_ddl(struct ml_store *s, const char *const *ddl, const char *prefix,
 }
 
 static int
+exec_ddl(struct ml_store *s, const char *const *ddl, const char *prefix,
+	 struct ml_err *e)
+{
+	return exec_ddl_part(s, ddl, prefix, 0, 0, e);
+}
+
+/* SQLite's allocation statistics take a global mutex on every malloc and
+ * free, and nothing here reads them: off, once, before SQLite initialises
+ * (a no-op, SQLITE_MISUSE, if something initialised it first). */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/* Every connection is used by one thread at a time (verify's signature
+ * workers never touch SQLite; serve hands each connection to one thread),
+ * so SQLite's per-connection mutexes are not needed: SQLITE_OPEN_NOMUTEX. */
+static int
 open_db(const char *path, int flags, struct ml_store **out, struct ml_err *e)
 {
 	struct ml_store *s = calloc(1, sizeof *s);
 
+	pthread_once(&sqlite_once, sqlite_setup);
 	if (!s || !(s->path = strdup(path))) {
 		free(s);
 		return ml_err_set(e, ML_EIO, "out of memory");
 	}
-	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		int rc = ml_err_set(e, ML_EIO, "%s: cannot open: %s", path,
 				    s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		ml_store_close(s);
@@ -1077,6 +1107,8 @@ ml_store_query_seqs(struct ml_store *s, const char *kind, const char *name,
 	return stop;
 }
 
+static int replay_indexes(struct ml_store *s, struct ml_err *e);
+
 int
 ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const char *name,
 		    const char *version, int (*fn)(void *ctx, uint64_t seq), void *ctx,
@@ -1090,6 +1122,8 @@ ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const c
 		 "name = ?2 AND version = ?3 ORDER BY seq DESC", index_hint(kind, name, version));
 	if (!handle(s, db))
 		return ml_err_set(e, ML_EIO, "%s: replay database not open", s->path);
+	if (db == ML_DB_REPLAY && replay_indexes(s, e))
+		return e->code;
 	if (sqlite3_prepare_v2(handle(s, db), sql, -1, &st, NULL) != SQLITE_OK)
 		return db_errd(s, db, e, "query");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -1145,18 +1179,39 @@ ml_store_replay_attach(struct ml_store *s, struct ml_err *e)
 		return ML_OK;
 	/* A separate connection: the ledger may be open read-only, and an
 	 * attached database would inherit that. */
-	if (sqlite3_open_v2("", &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_open_v2("", &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		return ml_err_set(e, ML_EIO, "cannot open a temporary database");
 	r.db = s->rdb;
 	r.path = s->path;
 	/* One open transaction for the whole replay: never committed, so
 	 * nothing is written back, and no per-statement commit costs. */
+	/* The secondary indexes of entry_index serve only ml_store_index_seqs
+	 * (a deployment's gates): made when it first runs (replay_indexes),
+	 * not kept up to date entry by entry in a ledger that never asks. */
 	if (exec(&r, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-		     "PRAGMA cache_size = -262144;", e) ||
-	    exec_ddl(&r, projection_ddl, "", e) || exec_ddl(&r, idem_ddl, "", e) ||
+		     "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;", e) ||
+	    exec_ddl_part(&r, projection_ddl, "", 1, 0, e) || exec_ddl(&r, idem_ddl, "", e) ||
 	    exec(&r, "BEGIN", e))
 		return e->code;
+	s->rindexed = 0;
+	return ML_OK;
+}
+
+/* Makes the replay's secondary indexes of entry_index from the rows it
+ * holds, once. */
+static int
+replay_indexes(struct ml_store *s, struct ml_err *e)
+{
+	struct ml_store r = {0};
+
+	if (s->rindexed)
+		return ML_OK;
+	r.db = s->rdb;
+	r.path = s->path;
+	if (exec_ddl_part(&r, projection_ddl, "", 0, 1, e))
+		return e->code;
+	s->rindexed = 1;
 	return ML_OK;
 }
 
