@@ -175,7 +175,37 @@ struct ml_store {
 	sqlite3_stmt *seq_stmts[16]; /* ml_store_query_seqs, by filter bits */
 	int replay;
 	int rindexed; /* the replay's secondary indexes exist (made on first use) */
+	struct subj_slot *rsubj; /* the replay's subjects rows read, by (kind, ref) */
 };
+
+/* The replay's subjects rows are only ever inserted, never changed or
+ * deleted, so a row once read stays true for the whole replay: kept in a
+ * direct-mapped cache (absences are not kept; collisions evict; a kind or
+ * ref too long for a slot is not cached). */
+#define SUBJ_SLOTS 1024
+
+struct subj_slot {
+	char kind[24], ref[232]; /* kind "" when empty */
+	uint8_t digest[ML_SHA256_LEN];
+	int64_t seq;
+};
+
+static struct subj_slot *
+subj_slot_of(struct ml_store *s, const char *kind, const char *ref)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	const char *p;
+
+	if (!s->rsubj || strlen(kind) >= sizeof s->rsubj->kind ||
+	    strlen(ref) >= sizeof s->rsubj->ref)
+		return NULL;
+	for (p = kind; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (p = ref; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &s->rsubj[h % SUBJ_SLOTS];
+}
 
 /* Copies tmpl into out, replacing each "%s" with prefix and "%%" with "%". */
 static void
@@ -466,6 +496,7 @@ ml_store_close(struct ml_store *s)
 		sqlite3_finalize(s->seq_stmts[i]);
 	sqlite3_close(s->db);
 	sqlite3_close(s->rdb);
+	free(s->rsubj);
 	free(s->path);
 	free(s);
 }
@@ -833,10 +864,17 @@ ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
 		     const char *ref, uint8_t digest[ML_SHA256_LEN], int64_t *seq,
 		     int *found, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_SUBJ_GET, e);
+	struct subj_slot *c = db == ML_DB_REPLAY ? subj_slot_of(s, kind, ref) : NULL;
+	sqlite3_stmt *st;
 	int rc;
 
-	if (!st)
+	if (c && c->kind[0] && strcmp(c->kind, kind) == 0 && strcmp(c->ref, ref) == 0) {
+		memcpy(digest, c->digest, ML_SHA256_LEN);
+		*seq = c->seq;
+		*found = 1;
+		return ML_OK;
+	}
+	if (!(st = prep(s, db, Q_SUBJ_GET, e)))
 		return e->code;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
@@ -845,6 +883,12 @@ ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
 	if (*found) {
 		copy_blob32(digest, st, 0);
 		*seq = sqlite3_column_int64(st, 1);
+		if (c && kind[0]) {
+			strcpy(c->kind, kind); /* lengths checked by subj_slot_of */
+			strcpy(c->ref, ref);
+			memcpy(c->digest, digest, ML_SHA256_LEN);
+			c->seq = *seq;
+		}
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read subjects");
@@ -1177,6 +1221,9 @@ ml_store_replay_attach(struct ml_store *s, struct ml_err *e)
 
 	if (s->rdb)
 		return ML_OK;
+	free(s->rsubj);
+	if (!(s->rsubj = calloc(SUBJ_SLOTS, sizeof *s->rsubj)))
+		return ml_err_set(e, ML_EIO, "out of memory");
 	/* A separate connection: the ledger may be open read-only, and an
 	 * attached database would inherit that. */
 	if (sqlite3_open_v2("", &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -1228,6 +1275,8 @@ ml_store_replay_detach(struct ml_store *s)
 	}
 	sqlite3_close(s->rdb);
 	s->rdb = NULL;
+	free(s->rsubj);
+	s->rsubj = NULL;
 }
 
 /* Compares two result sets row by row, column by column (type and bytes).

@@ -190,6 +190,52 @@ test_replay_index_seqs_lazy(void **state)
 	ml_store_close(s);
 }
 
+/* The replay's subjects rows read are cached (issue 18): a row reads the
+ * same again, a row absent when asked is found once inserted (absences
+ * are not cached), a same ref of another kind is another row, and the
+ * main database is not answered from the replay's cache. */
+static void
+test_replay_subjects_cached(void **state)
+{
+	struct fx *f = *state;
+	struct ml_store *s;
+	struct ml_err e;
+	uint8_t d1[ML_SHA256_LEN], d2[ML_SHA256_LEN], got[ML_SHA256_LEN];
+	int64_t seq;
+	int found, round;
+
+	memset(d1, 0x11, sizeof d1);
+	memset(d2, 0x22, sizeof d2);
+	assert_int_equal(ml_store_open(f->src, 0, &s, &e), ML_OK);
+	assert_int_equal(ml_store_replay_attach(s, &e), ML_OK);
+	assert_int_equal(ml_store_subject_get(s, ML_DB_REPLAY, "model", "fraud@1.0", got, &seq,
+					      &found, &e), ML_OK);
+	assert_false(found);
+	assert_int_equal(ml_store_subject_insert(s, ML_DB_REPLAY, "model", "fraud@1.0", d1, 7,
+						 &e), ML_OK);
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(ml_store_subject_get(s, ML_DB_REPLAY, "model", "fraud@1.0",
+						      got, &seq, &found, &e), ML_OK);
+		assert_true(found);
+		assert_memory_equal(got, d1, ML_SHA256_LEN);
+		assert_int_equal(seq, 7);
+	}
+	assert_int_equal(ml_store_subject_get(s, ML_DB_REPLAY, "dataset", "fraud@1.0", got,
+					      &seq, &found, &e), ML_OK);
+	assert_false(found);
+	assert_int_equal(ml_store_subject_insert(s, ML_DB_REPLAY, "dataset", "fraud@1.0", d2, 9,
+						 &e), ML_OK);
+	assert_int_equal(ml_store_subject_get(s, ML_DB_REPLAY, "dataset", "fraud@1.0", got,
+					      &seq, &found, &e), ML_OK);
+	assert_true(found);
+	assert_memory_equal(got, d2, ML_SHA256_LEN);
+	assert_int_equal(seq, 9);
+	assert_int_equal(ml_store_subject_get(s, ML_DB_MAIN, "model", "fraud@1.0", got, &seq,
+					      &found, &e), ML_OK);
+	assert_false(found);
+	ml_store_close(s);
+}
+
 static void
 test_open_close(void **state)
 {
@@ -291,6 +337,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_backup_never_overwrites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_error_is_its_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_index_seqs_lazy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_subjects_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_error_names_statement, setup, teardown),
