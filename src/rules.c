@@ -5,13 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "merkle.h"
 
 /* An open-addressing set of 64-bit values (0 stands for "empty", so a
- * value 0 is stored as 1: a false "seen" costs a query, never a result). */
+ * value 0 is stored as 1: a false "seen" costs a query, never a result).
+ * Slots come from the value mixed with a random seed, so that statements
+ * ground to chosen hash prefixes cannot pile into one run of slots. */
 struct ml_rules_hashset {
 	uint64_t *v;
 	size_t cap, n; /* cap a power of 2; n <= cap / 2 */
+	uint64_t seed;
 };
 
 /* Kinds only role admin may sign, whatever the governance says. */
@@ -101,10 +106,17 @@ hash_prefix(const uint8_t h[ML_SHA256_LEN])
 	return x ? x : 1;
 }
 
+static size_t
+hashset_slot(uint64_t seed, uint64_t x, size_t cap)
+{
+	x = (x ^ seed) * 0x9e3779b97f4a7c15u;
+	return (size_t)(x ^ x >> 32) & (cap - 1);
+}
+
 static bool
 hashset_has(const struct ml_rules_hashset *hs, uint64_t x)
 {
-	size_t i = (size_t)(x ^ x >> 29) & (hs->cap - 1);
+	size_t i = hashset_slot(hs->seed, x, hs->cap);
 
 	for (; hs->v[i]; i = (i + 1) & (hs->cap - 1))
 		if (hs->v[i] == x)
@@ -113,9 +125,9 @@ hashset_has(const struct ml_rules_hashset *hs, uint64_t x)
 }
 
 static void
-hashset_put(uint64_t *v, size_t cap, uint64_t x)
+hashset_put(uint64_t *v, size_t cap, uint64_t seed, uint64_t x)
 {
-	size_t i = (size_t)(x ^ x >> 29) & (cap - 1);
+	size_t i = hashset_slot(seed, x, cap);
 
 	for (; v[i]; i = (i + 1) & (cap - 1))
 		if (v[i] == x)
@@ -133,13 +145,13 @@ hashset_add(struct ml_rules_hashset *hs, uint64_t x, struct ml_err *e)
 			return ml_err_set(e, ML_EIO, "out of memory");
 		for (i = 0; i < hs->cap; i++)
 			if (hs->v[i])
-				hashset_put(v, cap, hs->v[i]);
+				hashset_put(v, cap, hs->seed, hs->v[i]);
 		free(hs->v);
 		hs->v = v;
 		hs->cap = cap;
 	}
 	if (!hashset_has(hs, x)) {
-		hashset_put(hs->v, hs->cap, x);
+		hashset_put(hs->v, hs->cap, hs->seed, x);
 		hs->n++;
 	}
 	return ML_OK;
@@ -154,8 +166,11 @@ stmt_seen(struct ml_rules_state *r, enum ml_db db, const struct ml_checked *c,
 {
 	if (db != ML_DB_REPLAY)
 		return ML_OK;
-	if (c->seq == 0 && !r->stmts && !(r->stmts = calloc(1, sizeof *r->stmts)))
-		return ml_err_set(e, ML_EIO, "out of memory");
+	if (c->seq == 0 && !r->stmts) {
+		if (!(r->stmts = calloc(1, sizeof *r->stmts)))
+			return ml_err_set(e, ML_EIO, "out of memory");
+		randombytes_buf(&r->stmts->seed, sizeof r->stmts->seed);
+	}
 	return r->stmts ? hashset_add(r->stmts, hash_prefix(c->stmt_hash), e) : ML_OK;
 }
 
