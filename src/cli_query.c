@@ -723,7 +723,10 @@ cmd_verify(int argc, char **argv)
 	/* The bundle's files against its manifest before SQLite reads any. */
 	if (bundle && (rc = ml_bundle_check_files(bundle, &manifest, &mlen, &e)))
 		goto out;
-	rc = bundle ? open_bundle(&c, bundle, &l, &e) : cli_open(&c, 0, &l, &e);
+	/* This thread alone uses the connection: the signature workers never
+	 * touch SQLite (verify.h). */
+	rc = bundle ? open_bundle(&c, bundle, &l, &e)
+		    : cli_open(&c, ML_STORE_ONE_THREAD, &l, &e);
 	if (rc)
 		goto out;
 	logkey = cli_get(&c, "log-key");

@@ -5,7 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "merkle.h"
+
+/* An open-addressing set of 64-bit values (0 stands for "empty", so a
+ * value 0 is stored as 1: a false "seen" costs a query, never a result).
+ * Slots come from the value mixed with a random seed, so that statements
+ * ground to chosen hash prefixes cannot pile into one run of slots. */
+struct ml_rules_hashset {
+	uint64_t *v;
+	size_t cap, n; /* cap a power of 2; n <= cap / 2 */
+	uint64_t seed;
+};
 
 /* Kinds only role admin may sign, whatever the governance says. */
 static int
@@ -31,6 +43,17 @@ ml_roles_has(const char *roles, const char *role)
 	return false;
 }
 
+/* snprintf(dst, cap, "%s", src) without the format machinery (cap >= 1):
+ * per entry on verify's walk. */
+static void
+copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static const char *
 pred_str(const struct ml_statement *st, const char *field)
 {
@@ -48,6 +71,8 @@ ml_rules_state_init(struct ml_rules_state *r, struct ml_err *e)
 	r->dual_short = NULL;
 	r->format = 0;
 	r->origin[0] = '\0';
+	r->keys = NULL;
+	r->stmts = NULL;
 	if (!(r->gov = ml_governance_default()))
 		return ml_err_set(e, ML_EIO, "out of memory");
 	return ML_OK;
@@ -59,7 +84,190 @@ ml_rules_state_free(struct ml_rules_state *r)
 	if (r) {
 		ml_governance_free(r->gov);
 		r->gov = NULL;
+		free(r->keys);
+		r->keys = NULL;
+		if (r->stmts)
+			free(r->stmts->v);
+		free(r->stmts);
+		r->stmts = NULL;
 	}
+}
+
+/* ---- statement hashes seen ---------------------------------------------- */
+
+static uint64_t
+hash_prefix(const uint8_t h[ML_SHA256_LEN])
+{
+	uint64_t x = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x = x << 8 | h[i];
+	return x ? x : 1;
+}
+
+static size_t
+hashset_slot(uint64_t seed, uint64_t x, size_t cap)
+{
+	x = (x ^ seed) * 0x9e3779b97f4a7c15u;
+	return (size_t)(x ^ x >> 32) & (cap - 1);
+}
+
+static bool
+hashset_has(const struct ml_rules_hashset *hs, uint64_t x)
+{
+	size_t i = hashset_slot(hs->seed, x, hs->cap);
+
+	for (; hs->v[i]; i = (i + 1) & (hs->cap - 1))
+		if (hs->v[i] == x)
+			return true;
+	return false;
+}
+
+static void
+hashset_put(uint64_t *v, size_t cap, uint64_t seed, uint64_t x)
+{
+	size_t i = hashset_slot(seed, x, cap);
+
+	for (; v[i]; i = (i + 1) & (cap - 1))
+		if (v[i] == x)
+			return;
+	v[i] = x;
+}
+
+static int
+hashset_add(struct ml_rules_hashset *hs, uint64_t x, struct ml_err *e)
+{
+	if ((hs->n + 1) * 2 > hs->cap) {
+		size_t cap = hs->cap ? hs->cap * 2 : 4096, i;
+		uint64_t *v = calloc(cap, sizeof *v);
+		if (!v)
+			return ml_err_set(e, ML_EIO, "out of memory");
+		for (i = 0; i < hs->cap; i++)
+			if (hs->v[i])
+				hashset_put(v, cap, hs->seed, hs->v[i]);
+		free(hs->v);
+		hs->v = v;
+		hs->cap = cap;
+	}
+	if (!hashset_has(hs, x)) {
+		hashset_put(hs->v, hs->cap, hs->seed, x);
+		hs->n++;
+	}
+	return ML_OK;
+}
+
+/* After entry_index row c->ix is written to db: remembered for the
+ * duplicate check (ML_DB_REPLAY, from entry 0 on, so that the set holds
+ * every row of the table). */
+static int
+stmt_seen(struct ml_rules_state *r, enum ml_db db, const struct ml_checked *c,
+	  struct ml_err *e)
+{
+	if (db != ML_DB_REPLAY)
+		return ML_OK;
+	if (c->seq == 0 && !r->stmts) {
+		if (!(r->stmts = calloc(1, sizeof *r->stmts)))
+			return ml_err_set(e, ML_EIO, "out of memory");
+		randombytes_buf(&r->stmts->seed, sizeof r->stmts->seed);
+	}
+	return r->stmts ? hashset_add(r->stmts, hash_prefix(c->stmt_hash), e) : ML_OK;
+}
+
+/* The entry of keyid's statement stmt_hash in db's entry_index (*found,
+ * *seq), as ml_store_index_find; on ML_DB_REPLAY a hash never written
+ * there is answered without the query. */
+static int
+index_find(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+	   const char *keyid, const uint8_t stmt_hash[ML_SHA256_LEN], int64_t *seq,
+	   int *found, struct ml_err *e)
+{
+	if (db == ML_DB_REPLAY && r->stmts && r->stmts->cap &&
+	    !hashset_has(r->stmts, hash_prefix(stmt_hash))) {
+		*found = 0;
+		return ML_OK;
+	}
+	return ml_store_index_find(s, db, keyid, stmt_hash, seq, found, e);
+}
+
+/* ---- key rows ----------------------------------------------------------- */
+
+/* The replay's keys table changes only through ml_rules_apply, which
+ * empties this cache on every enrolment and revocation (before writing the
+ * row), so a cached row is always the row the table holds.  Only rows
+ * found are cached; a slot is keyed by the whole keyid (collisions
+ * evict). */
+#define KEYCACHE_SLOTS 64
+
+struct ml_rules_keycache {
+	struct keyslot {
+		int used;
+		int key_rc;           /* ml_pubkey_parse_recorded of row.vkey */
+		struct ml_key_row row;
+		struct ml_pubkey key; /* when key_rc == ML_OK */
+	} slot[KEYCACHE_SLOTS];
+};
+
+static struct keyslot *
+keyslot_of(struct ml_rules_keycache *kc, const char *keyid)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *keyid; keyid++)
+		h = (h ^ (unsigned char)*keyid) * 16777619u;
+	return &kc->slot[h % KEYCACHE_SLOTS];
+}
+
+/* ml_store_key_get of keyid in db, and, when key is not NULL and the row is
+ * found, its verifier key parsed into *key (*key_rc: ML_OK, or the error of
+ * ml_pubkey_parse_recorded).  From r's cache for ML_DB_REPLAY.  Errors as
+ * ml_store_key_get. */
+static int
+known_key(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+	  const char *keyid, struct ml_key_row *row, struct ml_pubkey *key, int *key_rc,
+	  int *found, struct ml_err *e)
+{
+	struct keyslot *k = NULL;
+	struct ml_err ignored;
+
+	if (db == ML_DB_REPLAY && r->keys) {
+		k = keyslot_of(r->keys, keyid);
+		if (k->used && strcmp(k->row.keyid, keyid) == 0) {
+			*row = k->row;
+			*found = 1;
+			if (key && (*key_rc = k->key_rc) == ML_OK)
+				*key = k->key;
+			return ML_OK;
+		}
+	}
+	if (ml_store_key_get(s, db, keyid, row, found, e))
+		return e->code;
+	if (!*found || (!key && !k))
+		return ML_OK;
+	if (!k) {
+		*key_rc = ml_pubkey_parse_recorded(row->vkey, strlen(row->vkey), key, &ignored);
+		return ML_OK;
+	}
+	k->used = 1;
+	k->row = *row;
+	k->key_rc = ml_pubkey_parse_recorded(row->vkey, strlen(row->vkey), &k->key, &ignored);
+	if (key && (*key_rc = k->key_rc) == ML_OK)
+		*key = k->key;
+	return ML_OK;
+}
+
+/* Called before a key row is written: no cached row may outlive it. */
+static int
+keys_changed(struct ml_rules_state *r, enum ml_db db, struct ml_err *e)
+{
+	if (db != ML_DB_REPLAY)
+		return ML_OK;
+	if (!r->keys) {
+		if (!(r->keys = malloc(sizeof *r->keys)))
+			return ml_err_set(e, ML_EIO, "out of memory");
+	}
+	memset(r->keys, 0, sizeof *r->keys);
+	return ML_OK;
 }
 
 /* Replaces r's governance with the document text of entry seq. */
@@ -184,15 +392,15 @@ genesis_signer(struct ml_checked *c, struct ml_err *e)
 }
 
 static int
-enrolled_signer(struct ml_store *s, enum ml_db db, struct ml_checked *c,
-		struct ml_err *e)
+enrolled_signer(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+		struct ml_checked *c, struct ml_err *e)
 {
 	struct ml_key_row row;
-	int found;
+	int found, key_rc = ML_OK;
 
 	if (c->st.kind == ML_KIND_GENESIS)
 		return ml_err_set(e, ML_EINPUT, "a genesis statement is only valid as entry 0");
-	if (ml_store_key_get(s, db, c->env.keyid, &row, &found, e))
+	if (known_key(s, db, r, c->env.keyid, &row, &c->signer, &key_rc, &found, e))
 		return e->code;
 	if (!found)
 		return ml_err_set(e, ML_EKEY, "key %s is not enrolled in this ledger",
@@ -200,9 +408,9 @@ enrolled_signer(struct ml_store *s, enum ml_db db, struct ml_checked *c,
 	if (row.revoked_seq >= 0)
 		return ml_err_set(e, ML_EKEY, "key %s was revoked at entry %lld",
 				  c->env.keyid, (long long)row.revoked_seq);
-	if (ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), &c->signer, e))
+	if (key_rc)
 		return ml_err_set(e, ML_EINTEGRITY, "stored key %s is corrupt", row.keyid);
-	snprintf(c->roles, sizeof c->roles, "%s", row.roles);
+	copy_str(c->roles, sizeof c->roles, row.roles);
 	return ML_OK;
 }
 
@@ -883,7 +1091,7 @@ check_dual(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 	for (i = 0; i <= c->env.nco; i++) {
 		char who[PERSON_MAX];
 		keyid = i ? c->env.co[i - 1].keyid : c->env.keyid;
-		if ((rc = ml_store_key_get(s, db, keyid, &row, &found, e)))
+		if ((rc = known_key(s, db, r, keyid, &row, NULL, NULL, &found, e)))
 			return rc;
 		if (!found)
 			continue; /* rule 4 refused it already */
@@ -1198,17 +1406,18 @@ check_kind(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
 /* Rule 4 for countersignatures: each keyid names a key enrolled before the
  * entry and not revoked (none at entry 0: the genesis has one signer). */
 static int
-co_signers(struct ml_store *s, enum ml_db db, struct ml_checked *c, struct ml_err *e)
+co_signers(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
+	   struct ml_checked *c, struct ml_err *e)
 {
 	struct ml_key_row row;
 	size_t i;
-	int found;
+	int found, key_rc = ML_OK;
 
 	if (c->env.nco && c->seq == 0)
 		return ml_err_set(e, ML_EKEY, "entry 0 is signed by its admin key alone");
 	for (i = 0; i < c->env.nco; i++) {
 		const char *keyid = c->env.co[i].keyid;
-		if (ml_store_key_get(s, db, keyid, &row, &found, e))
+		if (known_key(s, db, r, keyid, &row, &c->co[i], &key_rc, &found, e))
 			return e->code;
 		if (!found)
 			return ml_err_set(e, ML_EKEY, "countersignature by %s: the key is not "
@@ -1216,7 +1425,7 @@ co_signers(struct ml_store *s, enum ml_db db, struct ml_checked *c, struct ml_er
 		if (row.revoked_seq >= 0)
 			return ml_err_set(e, ML_EKEY, "countersignature by %s: the key was revoked "
 					  "at entry %lld", keyid, (long long)row.revoked_seq);
-		if (ml_pubkey_parse_recorded(row.vkey, strlen(row.vkey), &c->co[i], e))
+		if (key_rc)
 			return ml_err_set(e, ML_EINTEGRITY, "stored key %s is corrupt", row.keyid);
 	}
 	return ML_OK;
@@ -1230,14 +1439,14 @@ fill_index(struct ml_checked *c)
 
 	memset(ix, 0, sizeof *ix);
 	ix->seq = (int64_t)c->seq;
-	snprintf(ix->kind, sizeof ix->kind, "%s", ml_kind_name(c->st.kind));
+	copy_str(ix->kind, sizeof ix->kind, ml_kind_name(c->st.kind));
 	if (ml_ref_split(c->st.subject, name, version) == 0 &&
 	    !ml_kind_about_ledger(c->st.kind) && c->st.kind != ML_KIND_KEY_ENROLLMENT &&
 	    c->st.kind != ML_KIND_KEY_REVOCATION) {
-		snprintf(ix->name, sizeof ix->name, "%s", name);
-		snprintf(ix->version, sizeof ix->version, "%s", version);
+		copy_str(ix->name, sizeof ix->name, name);
+		copy_str(ix->version, sizeof ix->version, version);
 	} else {
-		snprintf(ix->name, sizeof ix->name, "%s", c->st.subject);
+		copy_str(ix->name, sizeof ix->name, c->st.subject);
 	}
 	memcpy(ix->keyid, c->env.keyid, sizeof ix->keyid);
 	memcpy(ix->stmt_hash, c->stmt_hash, ML_SHA256_LEN);
@@ -1318,7 +1527,7 @@ ml_rules_check_hinted(struct ml_store *s, enum ml_db db, const struct ml_rules_s
 		   ML_OK) {
 		goto fail;
 	}
-	rc = seq == 0 ? genesis_signer(&c, e) : enrolled_signer(s, db, &c, e);
+	rc = seq == 0 ? genesis_signer(&c, e) : enrolled_signer(s, db, r, &c, e);
 	if (rc)
 		goto fail;
 	ml_pubkey_keyid(&c.signer, keyid);
@@ -1326,13 +1535,13 @@ ml_rules_check_hinted(struct ml_store *s, enum ml_db db, const struct ml_rules_s
 		rc = ml_err_set(e, ML_EKEY, "entry 0 must be signed by the admin key it enrols");
 		goto fail;
 	}
-	if ((rc = co_signers(s, db, &c, e)))
+	if ((rc = co_signers(s, db, r, &c, e)))
 		goto fail;
 	if (check_sig && !ml_envelope_verify_all(&c.env, &c.signer, c.co, &bad)) {
 		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", bad);
 		goto fail;
 	}
-	if ((rc = ml_store_index_find(s, db, c.env.keyid, c.stmt_hash, &dup, &found, e)))
+	if ((rc = index_find(s, db, r, c.env.keyid, c.stmt_hash, &dup, &found, e)))
 		goto fail;
 	if (found) {
 		rc = ml_err_set(e, ML_EINPUT, "duplicate: the same statement signed by %s is "
@@ -1364,7 +1573,7 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
 	int found;
 	const char *vkey;
 
-	if (ml_store_index_insert(s, db, &c->ix, e))
+	if (ml_store_index_insert(s, db, &c->ix, e) || stmt_seen(r, db, c, e))
 		return e->code;
 	if (pred_str(st, ML_IDEMPOTENCY_MEMBER) &&
 	    ml_store_idem_insert(s, db, c->env.keyid, pred_str(st, ML_IDEMPOTENCY_MEMBER),
@@ -1384,6 +1593,9 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
 		if (rc)
 			return rc;
 	}
+	if ((st->kind == ML_KIND_GENESIS || st->kind == ML_KIND_KEY_ENROLLMENT ||
+	     st->kind == ML_KIND_KEY_REVOCATION) && keys_changed(r, db, e))
+		return e->code;
 	switch (st->kind) {
 	case ML_KIND_GENESIS:
 	case ML_KIND_KEY_ENROLLMENT:

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +174,38 @@ struct ml_store {
 	sqlite3_stmt *stmts[2][Q_COUNT];
 	sqlite3_stmt *seq_stmts[16]; /* ml_store_query_seqs, by filter bits */
 	int replay;
+	int rindexed; /* the replay's secondary indexes exist (made on first use) */
+	struct subj_slot *rsubj; /* the replay's subjects rows read, by (kind, ref) */
 };
+
+/* The replay's subjects rows are only ever inserted, never changed or
+ * deleted, so a row once read stays true for the whole replay: kept in a
+ * direct-mapped cache (absences are not kept; collisions evict; a kind or
+ * ref too long for a slot is not cached). */
+#define SUBJ_SLOTS 1024
+
+struct subj_slot {
+	char kind[24], ref[232]; /* kind "" when empty */
+	uint8_t digest[ML_SHA256_LEN];
+	int64_t seq;
+};
+
+static struct subj_slot *
+subj_slot_of(struct ml_store *s, const char *kind, const char *ref)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	const char *p;
+
+	if (!s->rsubj || strlen(kind) >= sizeof s->rsubj->kind ||
+	    strlen(ref) >= sizeof s->rsubj->ref)
+		return NULL;
+	for (p = kind; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (p = ref; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &s->rsubj[h % SUBJ_SLOTS];
+}
 
 /* Copies tmpl into out, replacing each "%s" with prefix and "%%" with "%". */
 static void
@@ -264,13 +296,18 @@ exec(struct ml_store *s, const char *sql, struct ml_err *e)
 	return ML_OK;
 }
 
+/* Runs the statements of ddl; with only_tables, or only_indexes, skips the
+ * CREATE INDEX statements, or the others. */
 static int
-exec_ddl(struct ml_store *s, const char *const *ddl, const char *prefix,
-	 struct ml_err *e)
+exec_ddl_part(struct ml_store *s, const char *const *ddl, const char *prefix,
+	      int only_tables, int only_indexes, struct ml_err *e)
 {
 	char sql[1024];
 
 	for (; *ddl; ddl++) {
+		int index = strncmp(*ddl, "CREATE INDEX ", 13) == 0;
+		if ((only_tables && index) || (only_indexes && !index))
+			continue;
 		fill(sql, sizeof sql, *ddl, prefix);
 		if (exec(s, sql, e))
 			return e->code;
@@ -279,15 +316,37 @@ exec_ddl(struct ml_store *s, const char *const *ddl, const char *prefix,
 }
 
 static int
+exec_ddl(struct ml_store *s, const char *const *ddl, const char *prefix,
+	 struct ml_err *e)
+{
+	return exec_ddl_part(s, ddl, prefix, 0, 0, e);
+}
+
+/* SQLite's allocation statistics take a global mutex on every malloc and
+ * free, and nothing here reads them: off, once, before SQLite initialises
+ * (a no-op, SQLITE_MISUSE, if something initialised it first). */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/* flags are sqlite3_open_v2's; SQLITE_OPEN_NOMUTEX only where the caller
+ * said the store stays on one thread (ML_STORE_ONE_THREAD). */
+static int
 open_db(const char *path, int flags, struct ml_store **out, struct ml_err *e)
 {
 	struct ml_store *s = calloc(1, sizeof *s);
 
+	pthread_once(&sqlite_once, sqlite_setup);
 	if (!s || !(s->path = strdup(path))) {
 		free(s);
 		return ml_err_set(e, ML_EIO, "out of memory");
 	}
-	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
 		int rc = ml_err_set(e, ML_EIO, "%s: cannot open: %s", path,
 				    s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		ml_store_close(s);
@@ -445,6 +504,7 @@ ml_store_close(struct ml_store *s)
 		sqlite3_finalize(s->seq_stmts[i]);
 	sqlite3_close(s->db);
 	sqlite3_close(s->rdb);
+	free(s->rsubj);
 	free(s->path);
 	free(s);
 }
@@ -812,10 +872,17 @@ ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
 		     const char *ref, uint8_t digest[ML_SHA256_LEN], int64_t *seq,
 		     int *found, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_SUBJ_GET, e);
+	struct subj_slot *c = db == ML_DB_REPLAY ? subj_slot_of(s, kind, ref) : NULL;
+	sqlite3_stmt *st;
 	int rc;
 
-	if (!st)
+	if (c && c->kind[0] && strcmp(c->kind, kind) == 0 && strcmp(c->ref, ref) == 0) {
+		memcpy(digest, c->digest, ML_SHA256_LEN);
+		*seq = c->seq;
+		*found = 1;
+		return ML_OK;
+	}
+	if (!(st = prep(s, db, Q_SUBJ_GET, e)))
 		return e->code;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
@@ -824,6 +891,12 @@ ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
 	if (*found) {
 		copy_blob32(digest, st, 0);
 		*seq = sqlite3_column_int64(st, 1);
+		if (c && kind[0]) {
+			strcpy(c->kind, kind); /* lengths checked by subj_slot_of */
+			strcpy(c->ref, ref);
+			memcpy(c->digest, digest, ML_SHA256_LEN);
+			c->seq = *seq;
+		}
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read subjects");
@@ -1086,6 +1159,8 @@ ml_store_query_seqs(struct ml_store *s, const char *kind, const char *name,
 	return stop;
 }
 
+static int replay_indexes(struct ml_store *s, struct ml_err *e);
+
 int
 ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const char *name,
 		    const char *version, int (*fn)(void *ctx, uint64_t seq), void *ctx,
@@ -1099,6 +1174,8 @@ ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const c
 		 "name = ?2 AND version = ?3 ORDER BY seq DESC", index_hint(kind, name, version));
 	if (!handle(s, db))
 		return ml_err_set(e, ML_EIO, "%s: replay database not open", s->path);
+	if (db == ML_DB_REPLAY && replay_indexes(s, e))
+		return e->code;
 	if (sqlite3_prepare_v2(handle(s, db), sql, -1, &st, NULL) != SQLITE_OK)
 		return db_errd(s, db, e, "query");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -1152,20 +1229,46 @@ ml_store_replay_attach(struct ml_store *s, struct ml_err *e)
 
 	if (s->rdb)
 		return ML_OK;
+	free(s->rsubj);
+	if (!(s->rsubj = calloc(SUBJ_SLOTS, sizeof *s->rsubj)))
+		return ml_err_set(e, ML_EIO, "out of memory");
 	/* A separate connection: the ledger may be open read-only, and an
-	 * attached database would inherit that. */
-	if (sqlite3_open_v2("", &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK)
+	 * attached database would inherit that.  It is private to this store
+	 * and used only by whichever thread replays on it (rules.h: one at a
+	 * time, as the store itself), so it needs no mutex of its own. */
+	if (sqlite3_open_v2("", &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		return ml_err_set(e, ML_EIO, "cannot open a temporary database");
 	r.db = s->rdb;
 	r.path = s->path;
 	/* One open transaction for the whole replay: never committed, so
 	 * nothing is written back, and no per-statement commit costs. */
+	/* The secondary indexes of entry_index serve only ml_store_index_seqs
+	 * (a deployment's gates): made when it first runs (replay_indexes),
+	 * not kept up to date entry by entry in a ledger that never asks. */
 	if (exec(&r, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-		     "PRAGMA cache_size = -262144;", e) ||
-	    exec_ddl(&r, projection_ddl, "", e) || exec_ddl(&r, idem_ddl, "", e) ||
+		     "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;", e) ||
+	    exec_ddl_part(&r, projection_ddl, "", 1, 0, e) || exec_ddl(&r, idem_ddl, "", e) ||
 	    exec(&r, "BEGIN", e))
 		return e->code;
+	s->rindexed = 0;
+	return ML_OK;
+}
+
+/* Makes the replay's secondary indexes of entry_index from the rows it
+ * holds, once. */
+static int
+replay_indexes(struct ml_store *s, struct ml_err *e)
+{
+	struct ml_store r = {0};
+
+	if (s->rindexed)
+		return ML_OK;
+	r.db = s->rdb;
+	r.path = s->path;
+	if (exec_ddl_part(&r, projection_ddl, "", 0, 1, e))
+		return e->code;
+	s->rindexed = 1;
 	return ML_OK;
 }
 
@@ -1182,6 +1285,8 @@ ml_store_replay_detach(struct ml_store *s)
 	}
 	sqlite3_close(s->rdb);
 	s->rdb = NULL;
+	free(s->rsubj);
+	s->rsubj = NULL;
 }
 
 /* Compares two result sets row by row, column by column (type and bytes).

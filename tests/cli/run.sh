@@ -1736,6 +1736,38 @@ else
 		end
 	fi
 
+	# verify looks each key up once and keeps it until the next enrolment or
+	# revocation (issue 18): temp signed temp@1 before its revocation, so a
+	# later entry of temp must still be refused, naming the revocation.  Its
+	# entry_index and subjects rows are written too, so that the key rule
+	# alone can catch it.
+	if need_forge "an entry by a key revoked before it, inserted with the log key: exit 4 naming it"; then
+		begin "an entry by a key revoked before it, inserted with the log key: exit 4 naming it"
+		"$M" --ledger "$W/nowhere.db" sign --origin cli-test/story dataset temp@3 \
+			--digest "sha256:$HE" --key "$K/temp.key" --out "$W/revoked.json" ||
+			bad "the test could not sign"
+		copydb "$BASE" "$T"
+		# the rows the entry implies: entry_index, subjects, idempotency_keys
+		rows=$("$PY" -c 'import base64, hashlib, json, sys
+e = json.load(open(sys.argv[1]))
+k = e["signatures"][0]["keyid"]
+p = base64.b64decode(e["payload"])
+i = json.loads(p)["predicate"].get("idempotencyKey")
+n = sys.argv[2]
+print("INSERT INTO entry_index VALUES (%s, \x27dataset\x27, \x27temp\x27, \x273\x27, "
+      "\x27%s\x27, X\x27%s\x27);" % (n, k, hashlib.sha256(p).hexdigest()))
+print("INSERT INTO subjects VALUES (\x27dataset\x27, \x27temp@3\x27, X\x27%s\x27, %s);"
+      % (sys.argv[3], n))
+if i:
+    print("INSERT INTO idempotency_keys VALUES (\x27%s\x27, \x27%s\x27, %s);" % (k, i, n))' \
+			"$W/revoked.json" $((BLAST + 1)) "$HE")
+		append_raw "$T" "$W/revoked.json" && sqlite3 -bail "$T" "$rows" ||
+			bad "the test could not change the file"
+		run "$M" --ledger "$T" verify
+		want_err 4 "^mlledger: verify: entry $((BLAST + 1)): invalid entry: key temp\+[0-9a-f]{8} was revoked at entry $SEQ_REVOKE"
+		end
+	fi
+
 	if need_forge "a replayed envelope, inserted with the log key: exit 4 naming it (duplicate)"; then
 		begin "a replayed envelope, inserted with the log key: exit 4 naming it (duplicate)"
 		copydb "$BASE" "$T"

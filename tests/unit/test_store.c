@@ -168,6 +168,109 @@ try_write(const char *path, int flags)
 	return rc;
 }
 
+static int
+collect_seq(void *ctx, uint64_t seq)
+{
+	uint64_t *got = ctx;
+
+	got[++got[0]] = seq;
+	return 0;
+}
+
+static void
+ix_row(struct ml_index_row *ix, int64_t seq, const char *kind, const char *version)
+{
+	memset(ix, 0, sizeof *ix);
+	ix->seq = seq;
+	snprintf(ix->kind, sizeof ix->kind, "%s", kind);
+	snprintf(ix->name, sizeof ix->name, "fraud");
+	snprintf(ix->version, sizeof ix->version, "%s", version);
+	snprintf(ix->keyid, sizeof ix->keyid, "ci+01020304");
+	ix->stmt_hash[0] = (uint8_t)seq;
+}
+
+/* The replay's entry_index gets its secondary indexes only when
+ * ml_store_index_seqs first asks (issue 18): rows written before and after
+ * that are all found, newest first, and only the matching ones. */
+static void
+test_replay_index_seqs_lazy(void **state)
+{
+	struct fx *f = *state;
+	struct ml_index_row ix;
+	struct ml_store *s;
+	struct ml_err e;
+	uint64_t got[8];
+
+	assert_int_equal(ml_store_open(f->src, 0, &s, &e), ML_OK);
+	assert_int_equal(ml_store_replay_attach(s, &e), ML_OK);
+	ix_row(&ix, 1, "gate", "1.0");
+	assert_int_equal(ml_store_index_insert(s, ML_DB_REPLAY, &ix, &e), ML_OK);
+	ix_row(&ix, 2, "gate", "2.0");
+	assert_int_equal(ml_store_index_insert(s, ML_DB_REPLAY, &ix, &e), ML_OK);
+	ix_row(&ix, 3, "deployment", "1.0");
+	assert_int_equal(ml_store_index_insert(s, ML_DB_REPLAY, &ix, &e), ML_OK);
+	got[0] = 0;
+	assert_int_equal(ml_store_index_seqs(s, ML_DB_REPLAY, "gate", "fraud", "1.0",
+					     collect_seq, got, &e), ML_OK);
+	assert_int_equal(got[0], 1);
+	assert_int_equal(got[1], 1);
+	ix_row(&ix, 4, "gate", "1.0");
+	assert_int_equal(ml_store_index_insert(s, ML_DB_REPLAY, &ix, &e), ML_OK);
+	got[0] = 0;
+	assert_int_equal(ml_store_index_seqs(s, ML_DB_REPLAY, "gate", "fraud", "1.0",
+					     collect_seq, got, &e), ML_OK);
+	assert_int_equal(got[0], 2);
+	assert_int_equal(got[1], 4);
+	assert_int_equal(got[2], 1);
+	ml_store_close(s);
+}
+
+/* The replay's subjects rows read are cached (issue 18): a row reads the
+ * same again, a row absent when asked is found once inserted (absences
+ * are not cached), a same ref of another kind is another row, and the
+ * main database is not answered from the replay's cache. */
+static void
+test_replay_subjects_cached(void **state)
+{
+	struct fx *f = *state;
+	struct ml_store *s;
+	struct ml_err e;
+	uint8_t d1[ML_SHA256_LEN], d2[ML_SHA256_LEN], got[ML_SHA256_LEN];
+	int64_t seq;
+	int found, round;
+
+	memset(d1, 0x11, sizeof d1);
+	memset(d2, 0x22, sizeof d2);
+	assert_int_equal(ml_store_open(f->src, 0, &s, &e), ML_OK);
+	assert_int_equal(ml_store_replay_attach(s, &e), ML_OK);
+	assert_int_equal(ml_store_subject_get(s, ML_DB_REPLAY, "model", "fraud@1.0", got, &seq,
+					      &found, &e), ML_OK);
+	assert_false(found);
+	assert_int_equal(ml_store_subject_insert(s, ML_DB_REPLAY, "model", "fraud@1.0", d1, 7,
+						 &e), ML_OK);
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(ml_store_subject_get(s, ML_DB_REPLAY, "model", "fraud@1.0",
+						      got, &seq, &found, &e), ML_OK);
+		assert_true(found);
+		assert_memory_equal(got, d1, ML_SHA256_LEN);
+		assert_int_equal(seq, 7);
+	}
+	assert_int_equal(ml_store_subject_get(s, ML_DB_REPLAY, "dataset", "fraud@1.0", got,
+					      &seq, &found, &e), ML_OK);
+	assert_false(found);
+	assert_int_equal(ml_store_subject_insert(s, ML_DB_REPLAY, "dataset", "fraud@1.0", d2, 9,
+						 &e), ML_OK);
+	assert_int_equal(ml_store_subject_get(s, ML_DB_REPLAY, "dataset", "fraud@1.0", got,
+					      &seq, &found, &e), ML_OK);
+	assert_true(found);
+	assert_memory_equal(got, d2, ML_SHA256_LEN);
+	assert_int_equal(seq, 9);
+	assert_int_equal(ml_store_subject_get(s, ML_DB_MAIN, "model", "fraud@1.0", got, &seq,
+					      &found, &e), ML_OK);
+	assert_false(found);
+	ml_store_close(s);
+}
+
 static void
 test_open_close(void **state)
 {
@@ -276,6 +379,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_backup_new_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_never_overwrites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_error_is_its_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_index_seqs_lazy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_subjects_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_error_names_statement, setup, teardown),
