@@ -998,13 +998,24 @@ load_json(const uint8_t *bytes, size_t len, json_error_t *jerr)
 
 /* ml_text_valid(s, len, "\n\t\r"), with a fast path for the usual case: all
  * bytes printable ASCII or tab, LF, CR (exactly the ASCII bytes that call
- * accepts); anything else is left to it. */
+ * accepts); anything else is left to it.  Eight bytes at a time: a byte
+ * below 0x20 borrows in x - 0x20.., one of 0x7f carries into its top bit in
+ * x + 0x01.., one above has its top bit set; a borrow or carry can only
+ * flag a word for the byte-wise check, never clear one. */
 static bool
 text_valid(const uint8_t *s, size_t len)
 {
-	size_t i;
+	const uint64_t ones = 0x0101010101010101u, top = 0x8080808080808080u;
+	size_t i = 0;
+	uint64_t x;
 
-	for (i = 0; i < len; i++)
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, s + i, 8);
+		if (((x | (x - 0x20 * ones) | (x + ones)) & top) == 0)
+			continue;
+		break;
+	}
+	for (; i < len; i++)
 		if ((s[i] < 0x20 || s[i] > 0x7e) && s[i] != '\n' && s[i] != '\t' && s[i] != '\r')
 			return ml_text_valid((const char *)s, len, "\n\t\r");
 	return true;

@@ -364,30 +364,43 @@ test_statement_messages(void **state)
 	assert_non_null(strstr(e.msg, "real number overflow"));
 }
 
+/* ml_statement_parse's text check on {"_type":"PRE PAD B"} against
+ * ml_text_valid. */
+static void
+check_text_byte(const char *pre, size_t pad, int b)
+{
+	struct ml_statement st;
+	struct ml_err e;
+	char buf[64];
+	size_t n;
+	int refused;
+
+	n = (size_t)snprintf(buf, sizeof buf, "{\"_type\":\"%s%.*s", pre, (int)pad,
+			     "abcdefghijklmnopqrstuvwxyz");
+	buf[n++] = (char)b;
+	memcpy(buf + n, "\"}", 2);
+	n += 2;
+	refused = ml_statement_parse((const uint8_t *)buf, n, &st, &e) != ML_OK &&
+		  strstr(e.msg, "not valid UTF-8 text") != NULL;
+	assert_int_equal(refused, !ml_text_valid(buf, n, "\n\t\r"));
+}
+
 /* statement.c's ASCII fast path of the text check refuses exactly what
- * ml_text_valid(.., "\n\t\r") refuses: every byte value, alone and after a
- * multi-byte character, inside a statement-shaped string. */
+ * ml_text_valid(.., "\n\t\r") refuses: every byte value at every offset in
+ * and after a word, alone and after a multi-byte character, inside a
+ * statement-shaped string. */
 static void
 test_statement_text_check(void **state)
 {
 	static const char *pre[] = {"", "\xc3\xa9"};
-	struct ml_statement st;
-	struct ml_err e;
-	char buf[64];
-	size_t p, n;
-	int b, refused;
+	size_t p, pad;
+	int b;
 
 	(void)state;
 	for (p = 0; p < 2; p++)
-		for (b = 0; b < 256; b++) {
-			n = (size_t)snprintf(buf, sizeof buf, "{\"_type\":\"%s", pre[p]);
-			buf[n++] = (char)b;
-			memcpy(buf + n, "\"}", 2);
-			n += 2;
-			refused = ml_statement_parse((const uint8_t *)buf, n, &st, &e) != ML_OK &&
-				  strstr(e.msg, "not valid UTF-8 text") != NULL;
-			assert_int_equal(refused, !ml_text_valid(buf, n, "\n\t\r"));
-		}
+		for (b = 0; b < 256; b++)
+			for (pad = 0; pad < 24; pad++) /* every offset in a word and the tail */
+				check_text_byte(pre[p], pad, b);
 }
 
 int
