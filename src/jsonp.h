@@ -2,9 +2,9 @@
  *
  * The reader for the statements and envelopes verify walks (issue 18): one
  * pass over the bytes, no token buffer, no per-character calls, strings
- * copied straight into the tree.  It accepts exactly the bytes that
- * jansson's json_loadb(..., JSON_REJECT_DUPLICATES, ...) accepts and builds
- * an equal tree (same members in the same order, integers as integers,
+ * copied straight into the tree.  It accepts the bytes that jansson's
+ * json_loadb(..., JSON_REJECT_DUPLICATES, ...) accepts, but for the one
+ * difference below, and builds an equal tree (same members in the same order, integers as integers,
  * reals as reals with the same double):
  *   - the top level is one object or array, then only whitespace
  *     (space, tab, LF, CR) to the end;
@@ -41,7 +41,8 @@
 
 /* Parses the len bytes at buf (no terminator needed).  ML_OK and *out a new
  * tree the caller releases with json_decref; ML_EINPUT for bytes jansson
- * rejects (and for jansson's NUL quirk above); ML_EIO when out of memory.  *out is set only on success. */
+ * rejects (and for jansson's NUL quirk above); ML_EIO when out of memory.
+ * *out is set only on success. */
 enum ml_rc ml_jsonp_load(const uint8_t *buf, size_t len, json_t **out);
 
 #endif
