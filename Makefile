@@ -145,6 +145,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h tests/unit/testledger.h $
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libml.a \
 	  $(LIBS) $(shell pkg-config --libs cmocka) $(WRAP_$*)
 
+# test_jsonp and fuzz_jsonp share the differential check of jsonp.
+$(BUILD)/tests/test_jsonp $(BUILD)/fuzz/fuzz_jsonp: tests/fuzz/jsonp_diff.h
+
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 

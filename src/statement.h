@@ -5,7 +5,7 @@
  * 16 Ed25519 signatures over the DSSE pre-authentication encoding (the
  * first is the author's; later ones are countersignatures).  Pure
  * functions over bytes: no I/O, no ledger state.  May call artifact
- * (its limit on files per artifact), jsonw, keys, util, jansson.  Byte-exact rules:
+ * (its limit on files per artifact), jsonp, jsonw, keys, util, jansson.  Byte-exact rules:
  * ledger/FORMAT.md, "Statements" and "Envelopes".
  */
 #ifndef ML_STATEMENT_H

@@ -32,7 +32,7 @@ max_len() {
 	checkpoint) echo 2048 ;;
 	consistency) echo 4096 ;;
 	import | statement | trust_policy | note | cosign | governance) echo 8192 ;;
-	envelope | tlog_proof) echo 16384 ;;
+	envelope | tlog_proof | jsonp) echo 16384 ;;
 	tiles) echo 65536 ;;
 	policy_xml) echo 65536 ;;
 	*) echo 4096 ;;
@@ -54,8 +54,12 @@ run_one() {
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$root/tests/fuzz/crashes/$n/"
 	[ -f "$here/$n.dict" ] && set -- "$@" -dict="$here/$n.dict"
+	# fuzz_jsonp (a differential JSON reader) also replays the statement,
+	# envelope and import seeds: the JSON it exists to read.
+	extra=
+	[ "$n" = jsonp ] && extra="$here/corpus/statement $here/corpus/envelope $here/corpus/import"
 	# shellcheck disable=SC2086
-	"$exe" "$@" ${FUZZ_ARGS:-} "$work/corpus/$n" "$here/corpus/$n" >"$log" 2>&1
+	"$exe" "$@" ${FUZZ_ARGS:-} "$work/corpus/$n" "$here/corpus/$n" $extra >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
