@@ -13,7 +13,7 @@
  *   key       for key kinds: the verifier key line
  *   anything else is copied into the predicate as is and must fit the
  *   kind's schema (statement.c checks it).
- * May call statement, keys, util, jansson.
+ * May call jsonp, statement, keys, util, jansson.
  */
 #ifndef ML_REQUEST_H
 #define ML_REQUEST_H
@@ -36,8 +36,8 @@ typedef int (*ml_resolve_fn)(void *ctx, const char *kind, const char *ref,
  * then owns a reference (json_decref).  ML_EINPUT naming the column on bad
  * JSON.  The parser of `mlledger import` lines, kept here so that it can be
  * fuzzed (tests/fuzz/fuzz_import.c).  Accepts exactly what
- * json_loadb(JSON_REJECT_DUPLICATES) accepts and builds the same tree: a
- * fast path reads the common line (no escapes), json_loadb the rest. */
+ * json_loadb(JSON_REJECT_DUPLICATES) accepts and builds the same tree:
+ * jsonp reads the line, json_loadb what jsonp refuses. */
 int ml_request_load(const char *line, size_t len, json_t **out, struct ml_err *e);
 
 /* Builds the statement payload for req (borrowed).  resolve may be NULL when

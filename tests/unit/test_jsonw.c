@@ -5,8 +5,8 @@
  * against the parse-back it replaced (json_pack, json_dumps and
  * ml_statement_parse), results, bytes, trees and messages; every statement
  * and envelope vector of ledger/FORMAT.md re-encoded to its exact bytes;
- * envelopes with countersignatures against json_dumps; ml_request_load (a
- * fast path before json_loadb) against json_loadb on hand-made and on
+ * envelopes with countersignatures against json_dumps; ml_request_load (jsonp,
+ * then json_loadb on what jsonp refuses) against json_loadb on hand-made and on
  * randomly mutated import lines. */
 #include "testutil.h"
 
