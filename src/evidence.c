@@ -984,24 +984,6 @@ prop(xmlNodePtr n, const char *name, const char *value)
 	xmlNewProp(n, (const xmlChar *)name, (const xmlChar *)value);
 }
 
-/* value in decimal, as "%lld" writes it, at the end of buf (returned):
- * cheaper than snprintf on the path every evidence node takes. */
-static const char *
-i64_text(long long value, char buf[24])
-{
-	unsigned long long u = value < 0 ? 0ull - (unsigned long long)value
-					 : (unsigned long long)value;
-	char *p = buf + 23;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (value < 0)
-		*--p = '-';
-	return p;
-}
-
 /* a then b into buf (cap bytes), cut as snprintf(buf, cap, "%s%s", a, b)
  * would cut them. */
 static void
@@ -1023,7 +1005,7 @@ prop_i64(xmlNodePtr n, const char *name, long long value)
 {
 	char buf[24];
 
-	prop(n, name, i64_text(value, buf));
+	prop(n, name, ml_i64_text(value, buf));
 }
 
 static void
@@ -1056,7 +1038,7 @@ scalar_text(json_t *v, char *buf, size_t cap)
 			return json_string_value(v);
 		cat2(buf, cap, json_string_value(v), "");
 	} else if (json_is_integer(v)) {
-		return i64_text((long long)json_integer_value(v), buf);
+		return ml_i64_text((long long)json_integer_value(v), buf);
 	} else if (json_is_real(v)) {
 		snprintf(buf, cap, "%.15g", json_real_value(v));
 	} else {

@@ -884,24 +884,6 @@ jw_key(struct ml_buf *b, int *first, const char *indent, const char *key)
 	ml_buf_puts(b, "\": ");
 }
 
-/* value in decimal, as "%lld" writes it, at the end of buf (returned):
- * every finding's seqs go through it. */
-static const char *
-lld_text(long long value, char buf[24])
-{
-	unsigned long long u = value < 0 ? 0ull - (unsigned long long)value
-					 : (unsigned long long)value;
-	char *p = buf + 23;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (value < 0)
-		*--p = '-';
-	return p;
-}
-
 /* One finding, an element of the findings array (depth 2). */
 static void
 jw_finding(struct ml_buf *b, const struct ml_finding *f)
@@ -931,7 +913,7 @@ jw_finding(struct ml_buf *b, const struct ml_finding *f)
 		char num[24];
 		ml_buf_puts(b, i ? ",\n" : "\n");
 		ml_buf_puts(b, in2);
-		ml_buf_puts(b, lld_text((long long)f->seqs[i], num));
+		ml_buf_puts(b, ml_i64_text((long long)f->seqs[i], num));
 	}
 	ml_buf_puts(b, f->nseqs ? "\n      ]" : "]");
 	jw_key(b, &first, in, "controls");

@@ -172,15 +172,9 @@ real_text(double d, char buf[32], int *exact)
 void
 ml_jsonw_integer(struct ml_buf *b, long long n)
 {
-	char buf[24], *p = buf + sizeof buf;
-	unsigned long long u = n < 0 ? 0ull - (unsigned long long)n : (unsigned long long)n;
+	char buf[24];
 
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (n < 0)
-		*--p = '-';
-	ml_buf_append(b, p, (size_t)(buf + sizeof buf - p));
+	ml_buf_puts(b, ml_i64_text(n, buf));
 }
 
 /* Appends the real v; with ML_JSONW_LOADABLE first sets v to the value

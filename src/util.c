@@ -54,6 +54,22 @@ ml_err_prefix(struct ml_err *e, int code, const char *prefix)
 	return ml_err_set(e, code, "%s: %s", prefix, old);
 }
 
+const char *
+ml_i64_text(long long value, char buf[24])
+{
+	unsigned long long u = value < 0 ? 0ull - (unsigned long long)value
+					 : (unsigned long long)value;
+	char *p = buf + 23;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (value < 0)
+		*--p = '-';
+	return p;
+}
+
 void
 ml_hex_encode(const uint8_t *in, size_t len, char *out)
 {

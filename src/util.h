@@ -88,6 +88,9 @@ int ml_err_prefix(struct ml_err *e, int code, const char *prefix);
 
 /* Lowercase hex.  out must hold 2*len+1 bytes; it is NUL-terminated. */
 void ml_hex_encode(const uint8_t *in, size_t len, char *out);
+/* value in decimal, exactly as "%lld" writes it, at the end of buf (the
+ * returned pointer; NUL-terminated): for hot paths where snprintf costs. */
+const char *ml_i64_text(long long value, char buf[24]);
 /* Decodes exactly outlen bytes from 2*outlen hex digits (either case).
  * ML_OK, or ML_EINPUT when hex is not exactly that long or not hex. */
 enum ml_rc ml_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);

@@ -3,6 +3,8 @@
  * vectors), atomic writes, bounded reads, growable buffers. */
 #include "testutil.h"
 
+#include <limits.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1176,10 +1178,34 @@ test_afile_write_sticky_failure(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* ml_i64_text writes what "%lld" writes, at the ends of the range too. */
+static void
+test_i64_text(void **state)
+{
+	const long long v[] = {0, 1, -1, 9, 10, -10, 99, 100, 1234567890123LL, -987654321LL,
+			       LLONG_MAX, LLONG_MIN, LLONG_MIN + 1, 1000000000000000000LL};
+	char buf[24], want[32];
+	size_t i;
+	long long x = 1;
+
+	(void)state;
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		snprintf(want, sizeof want, "%lld", v[i]);
+		assert_string_equal(ml_i64_text(v[i], buf), want);
+	}
+	for (i = 0; i < 38; i++, x = x * 3 + 7) { /* 38: x stays below LLONG_MAX */
+		snprintf(want, sizeof want, "%lld", x);
+		assert_string_equal(ml_i64_text(x, buf), want);
+		snprintf(want, sizeof want, "%lld", -x);
+		assert_string_equal(ml_i64_text(-x, buf), want);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_i64_text),
 		cmocka_unit_test(test_result_convention),
 		cmocka_unit_test(test_decimal_parse),
 		cmocka_unit_test(test_afile_write_sticky_failure),
