@@ -357,9 +357,9 @@ struct signer {
 
 /* Signs line i's payload (ls->bufs[i], then freed) into envelope *env and
  * its bytes, both in the chunk's arena a, and fills *hint for the append.
- * The envelope is what ml_envelope_sign writes (the same PAE signature,
- * the same canonical encoder), built from its parts so that the appender
- * need not parse it back, nor hash the payload: the signer hashes the bytes
+ * ml_envelope_sign_parts writes what ml_envelope_sign writes and keeps the
+ * parsed form, so that the appender need not parse it back, nor hash the
+ * payload: the signer hashes the bytes
  * it signs (not the builder's source_sha256, so that the hint stands on
  * what this thread wrote alone). */
 static int
@@ -367,22 +367,15 @@ sign_line(struct signer *sg, size_t i, struct ml_arena *a, struct ml_envelope *e
 	  struct ml_envelope_hint *hint, struct ml_err *e)
 {
 	struct ml_buf *b = &sg->p->ls->bufs[i];
-	const struct ml_pubkey *pub = ml_seckey_public(sg->p->k);
+	uint8_t *payload = ml_arena_dup(a, b->data, b->len);
+	int rc;
 
-	if (b->len > ML_MAX_STATEMENT)
-		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes",
-				  ML_MAX_STATEMENT);
-	memset(env, 0, sizeof *env);
-	sg->pae.len = sg->env.len = 0;
-	ml_dsse_pae(ML_PAYLOAD_TYPE, b->data, b->len, &sg->pae);
-	if (sg->pae.oom || !(env->payload = ml_arena_dup(a, b->data, b->len)))
+	if (!payload)
 		return ml_err_set(e, ML_EIO, "envelope: out of memory");
-	env->payload_len = b->len;
-	ml_seckey_sign(sg->p->k, sg->pae.data, sg->pae.len, env->sig);
-	ml_pubkey_keyid(pub, env->keyid);
-	if (ml_envelope_encode(env, &sg->env, e))
-		return e->code;
-	if (sg->env.oom || !(hint->bytes = ml_arena_dup(a, sg->env.data, sg->env.len)))
+	sg->env.len = 0;
+	if ((rc = ml_envelope_sign_parts(sg->p->k, payload, b->len, &sg->pae, env, &sg->env, e)))
+		return rc;
+	if (!(hint->bytes = ml_arena_dup(a, sg->env.data, sg->env.len)))
 		return ml_err_set(e, ML_EIO, "envelope: out of memory");
 	hint->len = sg->env.len;
 	hint->env = env;

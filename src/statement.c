@@ -1424,38 +1424,61 @@ ml_envelope_encode(const struct ml_envelope *env, struct ml_buf *out, struct ml_
 			  env->nco, out, e);
 }
 
-/* k's signature over the PAE of payload, and its keyid. */
+/* k's signature over the PAE of payload, and its keyid.  pae is scratch
+ * space (emptied first; the caller frees it). */
 static int
-sign_pae(const struct ml_seckey *k, const uint8_t *payload, size_t len,
+sign_pae(const struct ml_seckey *k, const uint8_t *payload, size_t len, struct ml_buf *pae,
 	 uint8_t sig[ML_SIG_LEN], char keyid[ML_KEYID_MAX], struct ml_err *e)
 {
-	struct ml_buf pae = {0};
-
 	if (len > ML_MAX_STATEMENT)
 		return ml_err_set(e, ML_EINPUT, "statement: larger than %d bytes",
 				  ML_MAX_STATEMENT);
-	ml_dsse_pae(ML_PAYLOAD_TYPE, payload, len, &pae);
-	if (pae.oom) {
-		ml_buf_free(&pae);
+	pae->len = 0;
+	ml_dsse_pae(ML_PAYLOAD_TYPE, payload, len, pae);
+	if (pae->oom)
 		return ml_err_set(e, ML_EIO, "envelope: out of memory");
-	}
-	ml_seckey_sign(k, pae.data, pae.len, sig);
-	ml_buf_free(&pae);
+	ml_seckey_sign(k, pae->data, pae->len, sig);
 	ml_pubkey_keyid(ml_seckey_public(k), keyid);
 	return ML_OK;
+}
+
+/* sign_pae, then the canonical encoding of the one-signature envelope
+ * appended to out. */
+static int
+sign_encode(const struct ml_seckey *k, const uint8_t *payload, size_t len,
+	    struct ml_buf *pae, uint8_t sig[ML_SIG_LEN], char keyid[ML_KEYID_MAX],
+	    struct ml_buf *out, struct ml_err *e)
+{
+	int rc;
+
+	if ((rc = sign_pae(k, payload, len, pae, sig, keyid, e)))
+		return rc;
+	return encode_raw(payload, len, keyid, sig, NULL, 0, out, e);
+}
+
+int
+ml_envelope_sign_parts(const struct ml_seckey *k, uint8_t *payload, size_t len,
+		       struct ml_buf *pae, struct ml_envelope *env, struct ml_buf *out,
+		       struct ml_err *e)
+{
+	memset(env, 0, sizeof *env);
+	env->payload = payload;
+	env->payload_len = len;
+	return sign_encode(k, payload, len, pae, env->sig, env->keyid, out, e);
 }
 
 int
 ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
 		 struct ml_buf *out, struct ml_err *e)
 {
+	struct ml_buf pae = {0};
 	uint8_t sig[ML_SIG_LEN];
 	char keyid[ML_KEYID_MAX];
 	int rc;
 
-	if ((rc = sign_pae(k, payload, len, sig, keyid, e)))
-		return rc;
-	return encode_raw(payload, len, keyid, sig, NULL, 0, out, e);
+	rc = sign_encode(k, payload, len, &pae, sig, keyid, out, e);
+	ml_buf_free(&pae);
+	return rc;
 }
 
 int
@@ -1463,6 +1486,7 @@ ml_envelope_countersign(const struct ml_envelope *env, const struct ml_seckey *k
 			struct ml_buf *out, struct ml_err *e)
 {
 	struct ml_envelope_sig co[ML_ENVELOPE_MAX_SIGS - 1];
+	struct ml_buf pae = {0};
 	char keyid[ML_KEYID_MAX];
 	uint8_t sig[ML_SIG_LEN];
 	size_t i;
@@ -1479,7 +1503,9 @@ ml_envelope_countersign(const struct ml_envelope *env, const struct ml_seckey *k
 	if (env->nco + 1 >= ML_ENVELOPE_MAX_SIGS)
 		return ml_err_set(e, ML_EINPUT, "envelope: already holds %d signatures, the most "
 				  "an envelope may", ML_ENVELOPE_MAX_SIGS);
-	if ((rc = sign_pae(k, env->payload, env->payload_len, sig, keyid, e)))
+	rc = sign_pae(k, env->payload, env->payload_len, &pae, sig, keyid, e);
+	ml_buf_free(&pae);
+	if (rc)
 		return rc;
 	if (env->nco)
 		memcpy(co, env->co, env->nco * sizeof co[0]);

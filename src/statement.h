@@ -192,6 +192,15 @@ struct ml_envelope {
  * to out (caller ml_buf_free). */
 int ml_envelope_sign(const struct ml_seckey *k, const uint8_t *payload, size_t len,
 		     struct ml_buf *out, struct ml_err *e);
+/* ml_envelope_sign for callers that sign many and keep the parsed form:
+ * fills *env (env->payload borrows payload, no countersignatures: do not
+ * ml_envelope_clear it) and appends the canonical envelope JSON to out.
+ * pae is scratch space, reusable between calls (caller ml_buf_free).
+ * ML_EINPUT when len > ML_MAX_STATEMENT; ML_EIO when out of memory (*env
+ * and out are then unspecified). */
+int ml_envelope_sign_parts(const struct ml_seckey *k, uint8_t *payload, size_t len,
+			   struct ml_buf *pae, struct ml_envelope *env, struct ml_buf *out,
+			   struct ml_err *e);
 /* Appends k's signature over env's payload to env's signatures and writes
  * the canonical encoding to out (caller ml_buf_free).  ML_EINPUT when k's
  * keyid already signed env or env holds ML_ENVELOPE_MAX_SIGS signatures.

@@ -1840,6 +1840,64 @@ test_envelope_roundtrip(void **state)
 	ml_buf_free(&want);
 }
 
+/* ml_envelope_sign_parts writes what ml_envelope_sign writes, appends to
+ * out, fills the parsed form (payload borrowed) and reuses its scratch
+ * buffer; over the size limit it refuses, as ml_envelope_sign does. */
+static void
+test_envelope_sign_parts(void **state)
+{
+	struct fixture *fx = *state;
+	struct ml_buf pl = {0}, want = {0}, out = {0}, pae = {0}, big = {0};
+	struct ml_envelope ev, parsed;
+	struct ml_err e;
+	char keyid[ML_KEYID_MAX];
+	int round;
+
+	payload_of(&pl);
+	ml_err_clear(&e);
+	assert_int_equal(ml_envelope_sign(fx->alice, pl.data, pl.len, &want, &e), ML_OK);
+	ml_buf_append(&out, "x", 1);
+	for (round = 0; round < 2; round++) { /* the second reuses pae */
+		out.len = 1;
+		assert_int_equal(ml_envelope_sign_parts(fx->alice, pl.data, pl.len, &pae, &ev,
+							&out, &e), ML_OK);
+		assert_int_equal(out.len, 1 + want.len);
+		assert_memory_equal(out.data, "x", 1);
+		assert_memory_equal(out.data + 1, want.data, want.len);
+		assert_ptr_equal(ev.payload, pl.data);
+		assert_int_equal(ev.payload_len, pl.len);
+		assert_int_equal(ev.nco, 0);
+		assert_null(ev.co);
+		ml_pubkey_keyid(ml_seckey_public(fx->alice), keyid);
+		assert_string_equal(ev.keyid, keyid);
+		assert_true(ml_envelope_verify(&ev, ml_seckey_public(fx->alice)));
+		memset(&parsed, 0, sizeof parsed);
+		assert_int_equal(ml_envelope_parse(want.data, want.len, &parsed, &e), ML_OK);
+		assert_memory_equal(parsed.sig, ev.sig, ML_SIG_LEN);
+		ml_envelope_clear(&parsed);
+	}
+	/* Over the limit: ML_EINPUT, nothing signed. */
+	{
+		char *a = malloc((size_t)ML_MAX_STATEMENT + 1);
+		assert_non_null(a);
+		memset(a, 'a', (size_t)ML_MAX_STATEMENT + 1);
+		ml_buf_append(&big, a, (size_t)ML_MAX_STATEMENT + 1);
+		free(a);
+		assert_false(big.oom);
+	}
+	out.len = 0;
+	ml_err_clear(&e);
+	assert_int_equal(ml_envelope_sign_parts(fx->alice, big.data, big.len, &pae, &ev, &out,
+						&e), ML_EINPUT);
+	assert_int_equal(e.code, ML_EINPUT);
+	assert_int_equal(out.len, 0);
+	ml_buf_free(&pl);
+	ml_buf_free(&want);
+	ml_buf_free(&out);
+	ml_buf_free(&pae);
+	ml_buf_free(&big);
+}
+
 /* Envelope text from parts: payload b64, payloadType, signatures JSON. */
 static char *
 env_text(const char *payload, const char *type, const char *sigs, const char *extra)
@@ -2373,6 +2431,7 @@ main(void)
 		cmocka_unit_test(test_vkey_error_message),
 		cmocka_unit_test(test_encode_failures),
 		cmocka_unit_test(test_envelope_roundtrip),
+		cmocka_unit_test(test_envelope_sign_parts),
 		cmocka_unit_test(test_envelope_parse_negatives),
 		cmocka_unit_test(test_envelope_forgeries),
 		cmocka_unit_test(test_envelope_spellings),
