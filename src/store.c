@@ -228,16 +228,16 @@ prep(struct ml_store *s, enum ml_db db, enum stmt_id id, struct ml_err *e)
 	char sql[1024];
 	sqlite3_stmt *st = s->stmts[id];
 
+	if (db != ML_DB_MAIN) { /* the replay is answered by proj, never by SQL */
+		ml_err_set(e, ML_EIO, "%s: no SQL for the replay projection", s->path);
+		return NULL;
+	}
 	if (st) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		return st;
 	}
 	fill(sql, sizeof sql, stmt_sql[id], prefix);
-	if (db != ML_DB_MAIN) { /* the replay is answered by proj, never by SQL */
-		ml_err_set(e, ML_EIO, "%s: no SQL for the replay projection", s->path);
-		return NULL;
-	}
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
 	    SQLITE_OK) {
 		char what[96]; /* names the statement: its SQL, cut */
