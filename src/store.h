@@ -200,7 +200,7 @@ int ml_store_backup(struct ml_store *s, const char *path, struct ml_err *e);
  * attached).  ML_EIO when out of memory.  Until then, calls with
  * ML_DB_REPLAY fail with ML_EIO. */
 int ml_store_replay_attach(struct ml_store *s, struct ml_err *e);
-/* Frees the replay projection (about 150 bytes an entry_index row); a later
+/* Frees the replay projection (about 130 bytes an entry); a later
  * attach starts a new, empty one.  No-op when none is attached. */
 void ml_store_replay_detach(struct ml_store *s);
 /* Compares each projection table in main with replay, exhaustively: every
