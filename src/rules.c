@@ -5,19 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "merkle.h"
-
-/* An open-addressing set of 64-bit values (0 stands for "empty", so a
- * value 0 is stored as 1: a false "seen" costs a query, never a result).
- * Slots come from the value mixed with a random seed, so that statements
- * ground to chosen hash prefixes cannot pile into one run of slots. */
-struct ml_rules_hashset {
-	uint64_t *v;
-	size_t cap, n; /* cap a power of 2; n <= cap / 2 */
-	uint64_t seed;
-};
 
 /* Kinds only role admin may sign, whatever the governance says. */
 static int
@@ -72,7 +60,6 @@ ml_rules_state_init(struct ml_rules_state *r, struct ml_err *e)
 	r->format = 0;
 	r->origin[0] = '\0';
 	r->keys = NULL;
-	r->stmts = NULL;
 	if (!(r->gov = ml_governance_default()))
 		return ml_err_set(e, ML_EIO, "out of memory");
 	return ML_OK;
@@ -86,108 +73,7 @@ ml_rules_state_free(struct ml_rules_state *r)
 		r->gov = NULL;
 		free(r->keys);
 		r->keys = NULL;
-		if (r->stmts)
-			free(r->stmts->v);
-		free(r->stmts);
-		r->stmts = NULL;
 	}
-}
-
-/* ---- statement hashes seen ---------------------------------------------- */
-
-static uint64_t
-hash_prefix(const uint8_t h[ML_SHA256_LEN])
-{
-	uint64_t x = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		x = x << 8 | h[i];
-	return x ? x : 1;
-}
-
-static size_t
-hashset_slot(uint64_t seed, uint64_t x, size_t cap)
-{
-	x = (x ^ seed) * 0x9e3779b97f4a7c15u;
-	return (size_t)(x ^ x >> 32) & (cap - 1);
-}
-
-static bool
-hashset_has(const struct ml_rules_hashset *hs, uint64_t x)
-{
-	size_t i = hashset_slot(hs->seed, x, hs->cap);
-
-	for (; hs->v[i]; i = (i + 1) & (hs->cap - 1))
-		if (hs->v[i] == x)
-			return true;
-	return false;
-}
-
-static void
-hashset_put(uint64_t *v, size_t cap, uint64_t seed, uint64_t x)
-{
-	size_t i = hashset_slot(seed, x, cap);
-
-	for (; v[i]; i = (i + 1) & (cap - 1))
-		if (v[i] == x)
-			return;
-	v[i] = x;
-}
-
-static int
-hashset_add(struct ml_rules_hashset *hs, uint64_t x, struct ml_err *e)
-{
-	if ((hs->n + 1) * 2 > hs->cap) {
-		size_t cap = hs->cap ? hs->cap * 2 : 4096, i;
-		uint64_t *v = calloc(cap, sizeof *v);
-		if (!v)
-			return ml_err_set(e, ML_EIO, "out of memory");
-		for (i = 0; i < hs->cap; i++)
-			if (hs->v[i])
-				hashset_put(v, cap, hs->seed, hs->v[i]);
-		free(hs->v);
-		hs->v = v;
-		hs->cap = cap;
-	}
-	if (!hashset_has(hs, x)) {
-		hashset_put(hs->v, hs->cap, hs->seed, x);
-		hs->n++;
-	}
-	return ML_OK;
-}
-
-/* After entry_index row c->ix is written to db: remembered for the
- * duplicate check (ML_DB_REPLAY, from entry 0 on, so that the set holds
- * every row of the table). */
-static int
-stmt_seen(struct ml_rules_state *r, enum ml_db db, const struct ml_checked *c,
-	  struct ml_err *e)
-{
-	if (db != ML_DB_REPLAY)
-		return ML_OK;
-	if (c->seq == 0 && !r->stmts) {
-		if (!(r->stmts = calloc(1, sizeof *r->stmts)))
-			return ml_err_set(e, ML_EIO, "out of memory");
-		randombytes_buf(&r->stmts->seed, sizeof r->stmts->seed);
-	}
-	return r->stmts ? hashset_add(r->stmts, hash_prefix(c->stmt_hash), e) : ML_OK;
-}
-
-/* The entry of keyid's statement stmt_hash in db's entry_index (*found,
- * *seq), as ml_store_index_find; on ML_DB_REPLAY a hash never written
- * there is answered without the query. */
-static int
-index_find(struct ml_store *s, enum ml_db db, const struct ml_rules_state *r,
-	   const char *keyid, const uint8_t stmt_hash[ML_SHA256_LEN], int64_t *seq,
-	   int *found, struct ml_err *e)
-{
-	if (db == ML_DB_REPLAY && r->stmts && r->stmts->cap &&
-	    !hashset_has(r->stmts, hash_prefix(stmt_hash))) {
-		*found = 0;
-		return ML_OK;
-	}
-	return ml_store_index_find(s, db, keyid, stmt_hash, seq, found, e);
 }
 
 /* ---- key rows ----------------------------------------------------------- */
@@ -1541,7 +1427,7 @@ ml_rules_check_hinted(struct ml_store *s, enum ml_db db, const struct ml_rules_s
 		rc = ml_err_set(e, ML_EKEY, "signature by %s does not verify", bad);
 		goto fail;
 	}
-	if ((rc = index_find(s, db, r, c.env.keyid, c.stmt_hash, &dup, &found, e)))
+	if ((rc = ml_store_index_find(s, db, c.env.keyid, c.stmt_hash, &dup, &found, e)))
 		goto fail;
 	if (found) {
 		rc = ml_err_set(e, ML_EINPUT, "duplicate: the same statement signed by %s is "
@@ -1573,7 +1459,7 @@ ml_rules_apply(struct ml_store *s, enum ml_db db, struct ml_rules_state *r,
 	int found;
 	const char *vkey;
 
-	if (ml_store_index_insert(s, db, &c->ix, e) || stmt_seen(r, db, c, e))
+	if (ml_store_index_insert(s, db, &c->ix, e))
 		return e->code;
 	if (pred_str(st, ML_IDEMPOTENCY_MEMBER) &&
 	    ml_store_idem_insert(s, db, c->env.keyid, pred_str(st, ML_IDEMPOTENCY_MEMBER),

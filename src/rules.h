@@ -53,11 +53,6 @@ struct ml_rules_state {
 				    * per entry); NULL until the first
 				    * ml_rules_apply to ML_DB_REPLAY, emptied by
 				    * every enrolment and revocation; owned */
-	struct ml_rules_hashset *stmts; /* ML_DB_REPLAY: the first 8 bytes of
-				    * every stmt_hash in its entry_index, made at
-				    * entry 0's ml_rules_apply; a hash not in it
-				    * is no duplicate, one in it is asked of the
-				    * table; owned */
 };
 
 /* The state before entry 0: the default governance.  ML_EIO when out of

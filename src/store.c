@@ -13,10 +13,12 @@
 
 #include <sqlite3.h>
 
+#include "proj.h"
+
 #define BUSY_TIMEOUT_MS 60000
 
-/* Projection tables: created in main and in replay.  "%s" stands for the
- * schema prefix ("" or "replay."); "%%" for "%". */
+/* Projection tables (in the ledger; verify's replay of them is proj.h's).
+ * "%s" stands for the schema prefix; "%%" for "%". */
 static const char *const projection_ddl[] = {
 	"CREATE TABLE %skeys (\n"
 	"  keyid TEXT PRIMARY KEY NOT NULL,\n"
@@ -109,7 +111,7 @@ enum stmt_id {
 	Q_KEY_GET, Q_KEY_BY_NAME, Q_KEY_INS, Q_KEY_REVOKE, Q_ADMINS, Q_KEY_EACH,
 	Q_SUBJ_GET, Q_SUBJ_INS, Q_IX_FIND, Q_IX_INS, Q_SCAN, Q_KEY_BY_PK, Q_META_COUNT,
 	Q_LEAF_GET, Q_NODE_GET, Q_NODE_INS, Q_CKPT_INS, Q_CKPT_GET, Q_CKPT_LAST, Q_CKPT_SCAN,
-	Q_NODE_COUNT, Q_IDEM_FIND, Q_IDEM_INS, Q_IDEM_PRESENT, Q_IDEM_COUNT,
+	Q_NODE_COUNT, Q_IDEM_FIND, Q_IDEM_INS, Q_IDEM_PRESENT,
 	Q_SAVEPOINT, Q_RELEASE, Q_UNDO,
 	Q_COUNT
 };
@@ -160,7 +162,6 @@ static const char *const stmt_sql[Q_COUNT] = {
 		       "VALUES (?1, ?2, ?3)",
 	[Q_IDEM_PRESENT] = "SELECT count(*) FROM %ssqlite_master WHERE type = 'table' AND "
 			   "name = 'idempotency_keys'",
-	[Q_IDEM_COUNT] = "SELECT count(*) FROM %sidempotency_keys",
 	[Q_SCAN] = "SELECT e.seq, e.prev, e.appended_us, e.envelope, e.leaf_hash, "
 		   "i.kind, i.name, i.version, i.keyid, i.stmt_hash "
 		   "FROM %sentries e LEFT JOIN %sentry_index i ON i.seq = e.seq "
@@ -169,43 +170,11 @@ static const char *const stmt_sql[Q_COUNT] = {
 
 struct ml_store {
 	sqlite3 *db;  /* the ledger */
-	sqlite3 *rdb; /* the replay projection: a private temporary database */
+	struct ml_proj *proj; /* the replay projection (verify), in memory */
 	char *path;
-	sqlite3_stmt *stmts[2][Q_COUNT];
+	sqlite3_stmt *stmts[Q_COUNT];
 	sqlite3_stmt *seq_stmts[16]; /* ml_store_query_seqs, by filter bits */
-	int replay;
-	int rindexed; /* the replay's secondary indexes exist (made on first use) */
-	struct subj_slot *rsubj; /* the replay's subjects rows read, by (kind, ref) */
 };
-
-/* The replay's subjects rows are only ever inserted, never changed or
- * deleted, so a row once read stays true for the whole replay: kept in a
- * direct-mapped cache (absences are not kept; collisions evict; a kind or
- * ref too long for a slot is not cached). */
-#define SUBJ_SLOTS 1024
-
-struct subj_slot {
-	char kind[24], ref[232]; /* kind "" when empty */
-	uint8_t digest[ML_SHA256_LEN];
-	int64_t seq;
-};
-
-static struct subj_slot *
-subj_slot_of(struct ml_store *s, const char *kind, const char *ref)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	const char *p;
-
-	if (!s->rsubj || strlen(kind) >= sizeof s->rsubj->kind ||
-	    strlen(ref) >= sizeof s->rsubj->ref)
-		return NULL;
-	for (p = kind; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for (p = ref; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return &s->rsubj[h % SUBJ_SLOTS];
-}
 
 /* Copies tmpl into out, replacing each "%s" with prefix and "%%" with "%". */
 static void
@@ -243,16 +212,13 @@ db_err(struct ml_store *s, struct ml_err *e, const char *what)
 	return errh(s, s->db, e, what);
 }
 
-static sqlite3 *
-handle(struct ml_store *s, enum ml_db db)
+/* The replay projection, or NULL with e set when none is attached. */
+static struct ml_proj *
+replay(struct ml_store *s, struct ml_err *e)
 {
-	return db == ML_DB_MAIN ? s->db : s->rdb;
-}
-
-static int
-db_errd(struct ml_store *s, enum ml_db db, struct ml_err *e, const char *what)
-{
-	return errh(s, handle(s, db), e, what);
+	if (!s->proj)
+		ml_err_set(e, ML_EIO, "%s: replay projection not attached", s->path);
+	return s->proj;
 }
 
 static sqlite3_stmt *
@@ -260,26 +226,26 @@ prep(struct ml_store *s, enum ml_db db, enum stmt_id id, struct ml_err *e)
 {
 	const char *prefix = "main."; /* each connection's own main schema */
 	char sql[1024];
-	sqlite3_stmt *st = s->stmts[db][id];
+	sqlite3_stmt *st = s->stmts[id];
 
+	if (db != ML_DB_MAIN) { /* the replay is answered by proj, never by SQL */
+		ml_err_set(e, ML_EIO, "%s: no SQL for the replay projection", s->path);
+		return NULL;
+	}
 	if (st) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		return st;
 	}
 	fill(sql, sizeof sql, stmt_sql[id], prefix);
-	if (!handle(s, db)) {
-		ml_err_set(e, ML_EIO, "%s: replay database not open", s->path);
-		return NULL;
-	}
-	if (sqlite3_prepare_v3(handle(s, db), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
 	    SQLITE_OK) {
 		char what[96]; /* names the statement: its SQL, cut */
 		snprintf(what, sizeof what, "prepare \"%.80s%s\"", sql, strlen(sql) > 80 ? "..." : "");
-		db_errd(s, db, e, what);
+		db_err(s, e, what);
 		return NULL;
 	}
-	s->stmts[db][id] = st;
+	s->stmts[id] = st;
 	return st;
 }
 
@@ -493,18 +459,16 @@ ml_store_unlink(const char *path)
 void
 ml_store_close(struct ml_store *s)
 {
-	int d, i;
+	int i;
 
 	if (!s)
 		return;
-	for (d = 0; d < 2; d++)
-		for (i = 0; i < Q_COUNT; i++)
-			sqlite3_finalize(s->stmts[d][i]);
+	for (i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(s->stmts[i]);
 	for (i = 0; i < 16; i++)
 		sqlite3_finalize(s->seq_stmts[i]);
 	sqlite3_close(s->db);
-	sqlite3_close(s->rdb);
-	free(s->rsubj);
+	ml_proj_free(s->proj);
 	free(s->path);
 	free(s);
 }
@@ -754,13 +718,19 @@ key_lookup(struct ml_store *s, enum ml_db db, enum stmt_id id, const char *arg,
 	if (*found)
 		read_key_row(st, row);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read keys");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read keys");
 }
 
 int
 ml_store_key_get(struct ml_store *s, enum ml_db db, const char *keyid,
 		 struct ml_key_row *row, int *found, struct ml_err *e)
 {
+	if (db == ML_DB_REPLAY) {
+		if (!replay(s, e))
+			return e->code;
+		ml_proj_key_get(s->proj, keyid, row, found);
+		return ML_OK;
+	}
 	return key_lookup(s, db, Q_KEY_GET, keyid, row, found, e);
 }
 
@@ -768,6 +738,12 @@ int
 ml_store_key_active_by_name(struct ml_store *s, enum ml_db db, const char *name,
 			    struct ml_key_row *row, int *found, struct ml_err *e)
 {
+	if (db == ML_DB_REPLAY) {
+		if (!replay(s, e))
+			return e->code;
+		ml_proj_key_active_by_name(s->proj, name, row, found);
+		return ML_OK;
+	}
 	return key_lookup(s, db, Q_KEY_BY_NAME, name, row, found, e);
 }
 
@@ -778,6 +754,12 @@ ml_store_key_by_pubkey(struct ml_store *s, enum ml_db db, const char *vkey,
 	size_t n = strlen(vkey);
 
 	/* The last field of a verifier key is base64(0x01 || pk): 44 bytes. */
+	if (db == ML_DB_REPLAY) {
+		if (!replay(s, e))
+			return e->code;
+		ml_proj_key_by_pubkey_tail(s->proj, n >= 44 ? vkey + n - 44 : vkey, row, found);
+		return ML_OK;
+	}
 	return key_lookup(s, db, Q_KEY_BY_PK, n >= 44 ? vkey + n - 44 : vkey, row, found, e);
 }
 
@@ -795,7 +777,7 @@ count_rows(struct ml_store *s, enum ml_db db, enum stmt_id id, int64_t *n,
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? ML_OK : db_errd(s, db, e, what);
+	return rc == SQLITE_ROW ? ML_OK : db_err(s, e, what);
 }
 
 int
@@ -808,9 +790,11 @@ int
 ml_store_key_insert(struct ml_store *s, enum ml_db db, const struct ml_key_row *row,
 		    struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_KEY_INS, e);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (db == ML_DB_REPLAY)
+		return replay(s, e) ? ml_proj_key_insert(s->proj, row, e) : e->code;
+	if (!(st = prep(s, db, Q_KEY_INS, e)))
 		return e->code;
 	sqlite3_bind_text(st, 1, row->keyid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, row->name, -1, SQLITE_STATIC);
@@ -824,9 +808,15 @@ int
 ml_store_key_revoke(struct ml_store *s, enum ml_db db, const char *keyid, int64_t seq,
 		    struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_KEY_REVOKE, e);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (db == ML_DB_REPLAY) {
+		if (!replay(s, e))
+			return e->code;
+		ml_proj_key_revoke(s->proj, keyid, seq);
+		return ML_OK;
+	}
+	if (!(st = prep(s, db, Q_KEY_REVOKE, e)))
 		return e->code;
 	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, seq);
@@ -836,6 +826,12 @@ ml_store_key_revoke(struct ml_store *s, enum ml_db db, const char *keyid, int64_
 int
 ml_store_admin_count(struct ml_store *s, enum ml_db db, int64_t *n, struct ml_err *e)
 {
+	if (db == ML_DB_REPLAY) {
+		if (!replay(s, e))
+			return e->code;
+		*n = ml_proj_admin_count(s->proj);
+		return ML_OK;
+	}
 	return count_rows(s, db, Q_ADMINS, n, "count admins", e);
 }
 
@@ -850,11 +846,13 @@ int
 ml_store_key_each_in(struct ml_store *s, enum ml_db db,
 		     int (*fn)(void *, const struct ml_key_row *), void *ctx, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_KEY_EACH, e);
+	sqlite3_stmt *st;
 	struct ml_key_row row;
 	int rc, stop = 0;
 
-	if (!st)
+	if (db == ML_DB_REPLAY)
+		return replay(s, e) ? ml_proj_key_each(s->proj, fn, ctx, e) : e->code;
+	if (!(st = prep(s, db, Q_KEY_EACH, e)))
 		return e->code;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_key_row(st, &row);
@@ -864,7 +862,7 @@ ml_store_key_each_in(struct ml_store *s, enum ml_db db,
 	sqlite3_reset(st);
 	if (stop)
 		return stop;
-	return rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read keys");
+	return rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read keys");
 }
 
 int
@@ -872,14 +870,13 @@ ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
 		     const char *ref, uint8_t digest[ML_SHA256_LEN], int64_t *seq,
 		     int *found, struct ml_err *e)
 {
-	struct subj_slot *c = db == ML_DB_REPLAY ? subj_slot_of(s, kind, ref) : NULL;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (c && c->kind[0] && strcmp(c->kind, kind) == 0 && strcmp(c->ref, ref) == 0) {
-		memcpy(digest, c->digest, ML_SHA256_LEN);
-		*seq = c->seq;
-		*found = 1;
+	if (db == ML_DB_REPLAY) {
+		if (!replay(s, e))
+			return e->code;
+		ml_proj_subject_get(s->proj, kind, ref, digest, seq, found);
 		return ML_OK;
 	}
 	if (!(st = prep(s, db, Q_SUBJ_GET, e)))
@@ -891,15 +888,9 @@ ml_store_subject_get(struct ml_store *s, enum ml_db db, const char *kind,
 	if (*found) {
 		copy_blob32(digest, st, 0);
 		*seq = sqlite3_column_int64(st, 1);
-		if (c && kind[0]) {
-			strcpy(c->kind, kind); /* lengths checked by subj_slot_of */
-			strcpy(c->ref, ref);
-			memcpy(c->digest, digest, ML_SHA256_LEN);
-			c->seq = *seq;
-		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read subjects");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read subjects");
 }
 
 int
@@ -907,9 +898,12 @@ ml_store_subject_insert(struct ml_store *s, enum ml_db db, const char *kind,
 			const char *ref, const uint8_t digest[ML_SHA256_LEN], int64_t seq,
 			struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_SUBJ_INS, e);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (db == ML_DB_REPLAY)
+		return replay(s, e) ? ml_proj_subject_insert(s->proj, kind, ref, digest, seq, e)
+				    : e->code;
+	if (!(st = prep(s, db, Q_SUBJ_INS, e)))
 		return e->code;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
@@ -923,10 +917,16 @@ ml_store_index_find(struct ml_store *s, enum ml_db db, const char *keyid,
 		    const uint8_t hash[ML_SHA256_LEN], int64_t *seq, int *found,
 		    struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_IX_FIND, e);
+	sqlite3_stmt *st;
 	int rc;
 
-	if (!st)
+	if (db == ML_DB_REPLAY) {
+		if (!replay(s, e))
+			return e->code;
+		ml_proj_index_find(s->proj, keyid, hash, seq, found);
+		return ML_OK;
+	}
+	if (!(st = prep(s, db, Q_IX_FIND, e)))
 		return e->code;
 	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, hash, ML_SHA256_LEN, SQLITE_STATIC);
@@ -935,16 +935,18 @@ ml_store_index_find(struct ml_store *s, enum ml_db db, const char *keyid,
 	if (*found)
 		*seq = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_errd(s, db, e, "read index");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read index");
 }
 
 int
 ml_store_index_insert(struct ml_store *s, enum ml_db db, const struct ml_index_row *row,
 		      struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_IX_INS, e);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (db == ML_DB_REPLAY)
+		return replay(s, e) ? ml_proj_index_insert(s->proj, row, e) : e->code;
+	if (!(st = prep(s, db, Q_IX_INS, e)))
 		return e->code;
 	sqlite3_bind_int64(st, 1, row->seq);
 	sqlite3_bind_text(st, 2, row->kind, -1, SQLITE_STATIC);
@@ -976,10 +978,16 @@ int
 ml_store_idem_find(struct ml_store *s, enum ml_db db, const char *keyid, const char *key,
 		   int64_t *seq, int *found, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_IDEM_FIND, e);
+	sqlite3_stmt *st;
 	int rc;
 
-	if (!st)
+	if (db == ML_DB_REPLAY) {
+		if (!replay(s, e))
+			return e->code;
+		ml_proj_idem_find(s->proj, keyid, key, seq, found);
+		return ML_OK;
+	}
+	if (!(st = prep(s, db, Q_IDEM_FIND, e)))
 		return e->code;
 	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -989,16 +997,18 @@ ml_store_idem_find(struct ml_store *s, enum ml_db db, const char *keyid, const c
 		*seq = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK
-						    : db_errd(s, db, e, "read idempotency keys");
+						    : db_err(s, e, "read idempotency keys");
 }
 
 int
 ml_store_idem_insert(struct ml_store *s, enum ml_db db, const char *keyid, const char *key,
 		     int64_t seq, struct ml_err *e)
 {
-	sqlite3_stmt *st = prep(s, db, Q_IDEM_INS, e);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (db == ML_DB_REPLAY)
+		return replay(s, e) ? ml_proj_idem_insert(s->proj, keyid, key, seq, e) : e->code;
+	if (!(st = prep(s, db, Q_IDEM_INS, e)))
 		return e->code;
 	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -1159,8 +1169,6 @@ ml_store_query_seqs(struct ml_store *s, const char *kind, const char *name,
 	return stop;
 }
 
-static int replay_indexes(struct ml_store *s, struct ml_err *e);
-
 int
 ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const char *name,
 		    const char *version, int (*fn)(void *ctx, uint64_t seq), void *ctx,
@@ -1172,12 +1180,11 @@ ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const c
 
 	snprintf(sql, sizeof sql, "SELECT seq FROM main.entry_index%s WHERE kind = ?1 AND "
 		 "name = ?2 AND version = ?3 ORDER BY seq DESC", index_hint(kind, name, version));
-	if (!handle(s, db))
-		return ml_err_set(e, ML_EIO, "%s: replay database not open", s->path);
-	if (db == ML_DB_REPLAY && replay_indexes(s, e))
-		return e->code;
-	if (sqlite3_prepare_v2(handle(s, db), sql, -1, &st, NULL) != SQLITE_OK)
-		return db_errd(s, db, e, "query");
+	if (db == ML_DB_REPLAY)
+		return replay(s, e) ? ml_proj_index_seqs(s->proj, kind, name, version, fn, ctx, e)
+				    : e->code;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "query");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, version, -1, SQLITE_STATIC);
@@ -1185,7 +1192,7 @@ ml_store_index_seqs(struct ml_store *s, enum ml_db db, const char *kind, const c
 		if ((stop = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0))) != 0)
 			break;
 	if (!stop && rc != SQLITE_DONE)
-		stop = db_errd(s, db, e, "query");
+		stop = db_err(s, e, "query");
 	sqlite3_finalize(st);
 	return stop;
 }
@@ -1225,128 +1232,113 @@ ml_store_leaves(struct ml_store *s, uint64_t n, uint8_t (*out)[ML_SHA256_LEN],
 int
 ml_store_replay_attach(struct ml_store *s, struct ml_err *e)
 {
-	struct ml_store r = {0};
-
-	if (s->rdb)
-		return ML_OK;
-	free(s->rsubj);
-	if (!(s->rsubj = calloc(SUBJ_SLOTS, sizeof *s->rsubj)))
+	if (!s->proj && !(s->proj = ml_proj_new()))
 		return ml_err_set(e, ML_EIO, "out of memory");
-	/* A separate connection: the ledger may be open read-only, and an
-	 * attached database would inherit that.  It is private to this store
-	 * and used only by whichever thread replays on it (rules.h: one at a
-	 * time, as the store itself), so it needs no mutex of its own. */
-	if (sqlite3_open_v2("", &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-		return ml_err_set(e, ML_EIO, "cannot open a temporary database");
-	r.db = s->rdb;
-	r.path = s->path;
-	/* One open transaction for the whole replay: never committed, so
-	 * nothing is written back, and no per-statement commit costs. */
-	/* The secondary indexes of entry_index serve only ml_store_index_seqs
-	 * (a deployment's gates): made when it first runs (replay_indexes),
-	 * not kept up to date entry by entry in a ledger that never asks. */
-	if (exec(&r, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-		     "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;", e) ||
-	    exec_ddl_part(&r, projection_ddl, "", 1, 0, e) || exec_ddl(&r, idem_ddl, "", e) ||
-	    exec(&r, "BEGIN", e))
-		return e->code;
-	s->rindexed = 0;
-	return ML_OK;
-}
-
-/* Makes the replay's secondary indexes of entry_index from the rows it
- * holds, once. */
-static int
-replay_indexes(struct ml_store *s, struct ml_err *e)
-{
-	struct ml_store r = {0};
-
-	if (s->rindexed)
-		return ML_OK;
-	r.db = s->rdb;
-	r.path = s->path;
-	if (exec_ddl_part(&r, projection_ddl, "", 0, 1, e))
-		return e->code;
-	s->rindexed = 1;
 	return ML_OK;
 }
 
 void
 ml_store_replay_detach(struct ml_store *s)
 {
+	ml_proj_free(s->proj);
+	s->proj = NULL;
+}
+
+/* Column col of the current row as bytes ("" when NULL or empty). */
+static struct ml_proj_text
+col_text(sqlite3_stmt *st, int col)
+{
+	struct ml_proj_text t;
+
+	t.p = (const char *)sqlite3_column_blob(st, col);
+	t.len = (size_t)sqlite3_column_bytes(st, col);
+	if (!t.p) {
+		t.p = "";
+		t.len = 0;
+	}
+	return t;
+}
+
+/* Whether the current row's columns have the types of want, one letter a
+ * column: I integer, i integer or NULL, T text, B blob. */
+static int
+types_are(sqlite3_stmt *st, const char *want)
+{
 	int i;
 
-	if (!s->rdb)
-		return;
-	for (i = 0; i < Q_COUNT; i++) {
-		sqlite3_finalize(s->stmts[ML_DB_REPLAY][i]);
-		s->stmts[ML_DB_REPLAY][i] = NULL;
-	}
-	sqlite3_close(s->rdb);
-	s->rdb = NULL;
-	free(s->rsubj);
-	s->rsubj = NULL;
-}
-
-/* Compares two result sets row by row, column by column (type and bytes).
- * Returns 0 when equal; else 1 and the first differing row's first column
- * in first[]. */
-static int
-rows_differ(sqlite3_stmt *a, sqlite3_stmt *b, int ncol, char *first, size_t cap, int *err)
-{
-	for (;;) {
-		int ra = sqlite3_step(a), rb = sqlite3_step(b), i;
-		if (ra != SQLITE_ROW && ra != SQLITE_DONE)
-			return *err = 1;
-		if (rb != SQLITE_ROW && rb != SQLITE_DONE)
-			return *err = 1;
-		if (ra == SQLITE_DONE && rb == SQLITE_DONE)
+	for (i = 0; want[i]; i++) {
+		int t = sqlite3_column_type(st, i);
+		if (!(t == SQLITE_INTEGER && (want[i] == 'I' || want[i] == 'i')) &&
+		    !(t == SQLITE_NULL && want[i] == 'i') && !(t == SQLITE_TEXT && want[i] == 'T') &&
+		    !(t == SQLITE_BLOB && want[i] == 'B'))
 			return 0;
-		sqlite3_stmt *row = ra == SQLITE_ROW ? a : b;
-		const unsigned char *t = sqlite3_column_text(row, 0);
-		snprintf(first, cap, "%s", t ? (const char *)t : "");
-		if (ra != rb)
-			return 1;
-		for (i = 0; i < ncol; i++) {
-			int ta = sqlite3_column_type(a, i), tb = sqlite3_column_type(b, i);
-			int na = sqlite3_column_bytes(a, i), nb = sqlite3_column_bytes(b, i);
-			if (ta != tb || na != nb)
-				return 1;
-			if (ta == SQLITE_INTEGER &&
-			    sqlite3_column_int64(a, i) != sqlite3_column_int64(b, i))
-				return 1;
-			if ((ta == SQLITE_TEXT || ta == SQLITE_BLOB) && na &&
-			    memcmp(sqlite3_column_blob(a, i), sqlite3_column_blob(b, i),
-				   (size_t)na) != 0)
-				return 1;
-			if (ta == SQLITE_FLOAT)
-				return 1; /* no table of ours holds reals */
-		}
 	}
+	return 1;
 }
 
+/* A stored row against the projection (proj.h's *_match), by table; the
+ * columns as diff_table selects them. */
 static int
-diff_table(struct ml_store *s, const char *table, const char *cols, int ncol,
-	   const char *order, struct ml_err *e)
+row_matches(struct ml_proj *p, enum ml_proj_table t, sqlite3_stmt *st)
 {
-	sqlite3_stmt *a = NULL, *b = NULL;
+	switch (t) {
+	case ML_PROJ_KEYS:
+		return types_are(st, "TTTTIi") &&
+		       ml_proj_key_match(p, col_text(st, 0), col_text(st, 1), col_text(st, 2),
+					 col_text(st, 3), sqlite3_column_int64(st, 4),
+					 sqlite3_column_type(st, 5) != SQLITE_NULL,
+					 sqlite3_column_int64(st, 5));
+	case ML_PROJ_SUBJECTS:
+		return types_are(st, "TTBI") &&
+		       ml_proj_subject_match(p, col_text(st, 1), col_text(st, 0),
+					     sqlite3_column_blob(st, 2),
+					     (size_t)sqlite3_column_bytes(st, 2),
+					     sqlite3_column_int64(st, 3));
+	case ML_PROJ_INDEX:
+		return types_are(st, "ITTTTB") &&
+		       ml_proj_index_match(p, sqlite3_column_int64(st, 0), col_text(st, 1),
+					   col_text(st, 2), col_text(st, 3), col_text(st, 4),
+					   sqlite3_column_blob(st, 5),
+					   (size_t)sqlite3_column_bytes(st, 5));
+	case ML_PROJ_IDEM:
+		return types_are(st, "TTI") &&
+		       ml_proj_idem_match(p, col_text(st, 0), col_text(st, 1),
+					  sqlite3_column_int64(st, 2));
+	}
+	return 0;
+}
+
+/* Compares stored table `table` with the projection's rows of t: every
+ * stored row must equal a row of the projection (each matched once), and
+ * no row of the projection may be left unmatched.  ML_EINTEGRITY names the
+ * table and, by its first column, a differing row: the first stored one in
+ * the table's order, else one the stored table lacks. */
+static int
+diff_table(struct ml_store *s, const char *table, const char *cols, const char *order,
+	   enum ml_proj_table t, struct ml_err *e)
+{
+	sqlite3_stmt *st = NULL;
 	char sql[512], first[100];
-	int rc = ML_OK, err = 0;
+	int rc, differs = 0;
 
 	snprintf(sql, sizeof sql, "SELECT %s FROM main.%s ORDER BY %s", cols, table, order);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &a, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->rdb, sql, -1, &b, NULL) != SQLITE_OK) {
-		rc = ml_err_set(e, ML_EIO, "%s: compare %s: %s", s->path, table,
-				sqlite3_errmsg(a ? s->rdb : s->db));
-	} else if (rows_differ(a, b, ncol, first, sizeof first, &err)) {
-		rc = err ? ml_err_set(e, ML_EIO, "%s: compare %s failed", s->path, table)
-			 : ml_err_set(e, ML_EINTEGRITY, "table %s differs from what the entries "
-				      "imply (near row \"%s\")", table, first);
-	}
-	sqlite3_finalize(a);
-	sqlite3_finalize(b);
-	return rc;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ml_err_set(e, ML_EIO, "%s: compare %s: %s", s->path, table,
+				  sqlite3_errmsg(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!row_matches(s->proj, t, st)) {
+			const unsigned char *f = sqlite3_column_text(st, 0);
+			snprintf(first, sizeof first, "%s", f ? (const char *)f : "");
+			differs = 1;
+			break;
+		}
+	sqlite3_finalize(st);
+	if (!differs && rc != SQLITE_DONE)
+		return ml_err_set(e, ML_EIO, "%s: compare %s failed", s->path, table);
+	if (differs || ml_proj_unmatched(s->proj, t, first, sizeof first))
+		return ml_err_set(e, ML_EINTEGRITY, "table %s differs from what the entries "
+				  "imply (near row \"%s\")", table, first);
+	return ML_OK;
 }
 
 /* idempotency_keys against replay; a ledger written before the table
@@ -1354,17 +1346,14 @@ diff_table(struct ml_store *s, const char *table, const char *cols, int ncol,
 static int
 idem_diff(struct ml_store *s, struct ml_err *e)
 {
-	int64_t n = 0;
 	int present, rc;
 
 	if ((rc = ml_store_idem_present(s, &present, e)))
 		return rc;
 	if (present)
-		return diff_table(s, "idempotency_keys", "keyid, idem_key, seq", 3,
-				  "keyid, idem_key", e);
-	if ((rc = count_rows(s, ML_DB_REPLAY, Q_IDEM_COUNT, &n, "count idempotency keys", e)))
-		return rc;
-	if (n > 0)
+		return diff_table(s, "idempotency_keys", "keyid, idem_key, seq",
+				  "keyid, idem_key", ML_PROJ_IDEM, e);
+	if (ml_proj_count(s->proj, ML_PROJ_IDEM) > 0)
 		return ml_err_set(e, ML_EINTEGRITY, "table idempotency_keys is missing, but "
 				  "entries carry idempotency keys");
 	return ML_OK;
@@ -1373,11 +1362,13 @@ idem_diff(struct ml_store *s, struct ml_err *e)
 int
 ml_store_replay_diff(struct ml_store *s, struct ml_err *e)
 {
-	if (diff_table(s, "keys", "keyid, name, vkey, roles, enrolled_seq, revoked_seq", 6,
-		       "keyid", e) ||
-	    diff_table(s, "subjects", "ref, kind, digest, seq", 4, "kind, ref", e) ||
-	    diff_table(s, "entry_index", "seq, kind, name, version, keyid, stmt_hash", 6, "seq",
+	if (!replay(s, e) ||
+	    diff_table(s, "keys", "keyid, name, vkey, roles, enrolled_seq, revoked_seq", "keyid",
+		       ML_PROJ_KEYS, e) ||
+	    diff_table(s, "subjects", "ref, kind, digest, seq", "kind, ref", ML_PROJ_SUBJECTS,
 		       e) ||
+	    diff_table(s, "entry_index", "seq, kind, name, version, keyid, stmt_hash", "seq",
+		       ML_PROJ_INDEX, e) ||
 	    idem_diff(s, e))
 		return e->code;
 	return ML_OK;

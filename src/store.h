@@ -4,9 +4,11 @@
  * entries mean.  Every query is a prepared statement with bound parameters.
  * The projection tables (keys, subjects, entry_index, idempotency_keys) exist twice while a
  * verification runs: in the ledger ("main") and rebuilt from the entries in
- * a private temporary database ("replay"), so that the one rule module that
- * maintains them can be checked against the stored copy (ml_store_replay_diff).
- * May call util, chain and keys (the size limits of names and key IDs).  Schema text: ledger/FORMAT.md, "Database".
+ * memory ("replay", proj.h: calls with ML_DB_REPLAY are answered from it),
+ * so that the one rule module that maintains them can be checked against
+ * the stored copy (ml_store_replay_diff).
+ * May call util, chain, proj (the replay projection and the row structs)
+ * and keys (the size limits of names and key IDs).  Schema text: ledger/FORMAT.md, "Database".
  */
 #ifndef ML_STORE_H
 #define ML_STORE_H
@@ -16,6 +18,7 @@
 
 #include "chain.h"
 #include "keys.h"
+#include "proj.h"
 #include "util.h"
 
 #define ML_FORMAT_VERSION 1
@@ -25,23 +28,7 @@ enum ml_db { ML_DB_MAIN = 0, ML_DB_REPLAY = 1 };
 
 struct ml_store;
 
-struct ml_key_row {
-	char keyid[ML_KEYID_MAX];
-	char name[ML_KEY_NAME_MAX + 1];
-	char vkey[ML_VKEY_MAX];
-	char roles[256];          /* comma-separated, in enrolment order */
-	int64_t enrolled_seq;
-	int64_t revoked_seq;      /* -1 while active */
-};
-
-struct ml_index_row {
-	int64_t seq;
-	char kind[32];
-	char name[ML_KEY_NAME_MAX + 1 + 8];
-	char version[72];
-	char keyid[ML_KEYID_MAX];
-	uint8_t stmt_hash[ML_SHA256_LEN];
-};
+/* struct ml_key_row and struct ml_index_row: proj.h. */
 
 /* The page size of new ledgers (bytes, as SQL text); existing ledgers keep
  * theirs, and any page size SQLite reads is accepted. */
@@ -209,14 +196,18 @@ int ml_store_checkpoint_each(struct ml_store *s,
  * touched); on any other failure the file this call made is removed. */
 int ml_store_backup(struct ml_store *s, const char *path, struct ml_err *e);
 
-/* Attaches an empty private "replay" database with the projection tables. */
+/* Attaches an empty replay projection (proj.h, in memory; no-op when one is
+ * attached).  ML_EIO when out of memory.  Until then, calls with
+ * ML_DB_REPLAY fail with ML_EIO. */
 int ml_store_replay_attach(struct ml_store *s, struct ml_err *e);
-/* Closes the replay database (its statements and its page cache: up to
- * 256 MiB after a large verify); a later attach starts a new, empty one.
- * No-op when none is attached. */
+/* Frees the replay projection (about 130 bytes an entry); a later
+ * attach starts a new, empty one.  No-op when none is attached. */
 void ml_store_replay_detach(struct ml_store *s);
-/* Compares each projection table in main with replay.  On a difference sets
- * e (ML_EINTEGRITY, naming the table and a row) and returns it. */
+/* Compares each projection table in main with replay, exhaustively: every
+ * stored row must equal a replay row (columns, types and bytes) and no
+ * replay row may be left over.  On a difference sets e (ML_EINTEGRITY,
+ * naming the table and a row) and returns it; ML_EIO on SQLite errors or
+ * when no replay is attached. */
 int ml_store_replay_diff(struct ml_store *s, struct ml_err *e);
 /* Checks sqlite_master against the schema this version creates (tables,
  * indexes, the append-only triggers).  ML_EINTEGRITY on any difference. */

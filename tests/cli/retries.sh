@@ -238,6 +238,21 @@ if [ "$HAVE_SQLITE" = 1 ]; then
 	[ "$rc" = 4 ] && [[ "$err" == *idempotency_keys* ]] &&
 		ok "verify: a deleted idempotency_keys row exits 4" ||
 		nok "verify: a deleted idempotency_keys row" "rc=$rc err=[$err]"
+	# the final comparison of verify's replay (issue 18 part E, in memory):
+	# a changed column and an extra row are caught like a missing row
+	cp "$L" t2.db
+	sqlite3 t2.db "UPDATE idempotency_keys SET seq = seq + 1 WHERE idem_key = 'mon-1'" 2>/dev/null
+	run "$M" --ledger t2.db verify
+	[ "$rc" = 4 ] && [[ "$err" == *"table idempotency_keys differs"* ]] &&
+		ok "verify: a changed idempotency_keys seq exits 4" ||
+		nok "verify: a changed idempotency_keys seq" "rc=$rc err=[$err]"
+	cp "$L" t3.db
+	sqlite3 t3.db "INSERT INTO idempotency_keys SELECT keyid, 'extra-1', seq FROM idempotency_keys
+		WHERE idem_key = 'mon-1'" 2>/dev/null
+	run "$M" --ledger t3.db verify
+	[ "$rc" = 4 ] && [[ "$err" == *"table idempotency_keys differs"* ]] &&
+		ok "verify: an extra idempotency_keys row exits 4" ||
+		nok "verify: an extra idempotency_keys row" "rc=$rc err=[$err]"
 	cp "$L" u.db
 	sqlite3 u.db "DROP TABLE idempotency_keys" 2>/dev/null
 	run "$M" --ledger u.db verify

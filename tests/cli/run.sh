@@ -1785,6 +1785,23 @@ if i:
 		"UPDATE keys SET revoked_seq = NULL WHERE name = 'temp'"
 	tamper_case "keys: an extra key row: exit 4 naming the table" "" 'table keys differs' \
 		"INSERT INTO keys VALUES ('zed+00000000', 'zed', 'zed+00000000+AAAA', 'admin', 1, NULL)"
+	# verify's replay is compared with the stored tables in memory (issue
+	# 18 part E): a missing, an extra and a changed row of each
+	tamper_case "keys: a key row deleted: exit 4 naming the table" "" \
+		'table keys differs .*temp\+' "DELETE FROM keys WHERE name = 'temp'"
+	tamper_case "keys: a revocation added: exit 4 naming the table" "" \
+		'table keys differs .*eng\+' "UPDATE keys SET revoked_seq = $BLAST WHERE name = 'eng'"
+	tamper_case "keys: an enrolment seq changed: exit 4 naming the table" "" \
+		'table keys differs .*eng\+' "UPDATE keys SET enrolled_seq = enrolled_seq + 1 WHERE name = 'eng'"
+	tamper_case "subjects: an extra row: exit 4 naming the table" "" \
+		'table subjects differs .*train@99' \
+		"INSERT INTO subjects VALUES ('dataset', 'train@99', zeroblob(32), 1)"
+	tamper_case "subjects: a seq changed: exit 4 naming the table" "" \
+		'table subjects differs .*train@1' \
+		"UPDATE subjects SET seq = seq + 1 WHERE ref = 'train@1'"
+	tamper_case "subjects: a digest cut to 31 bytes: exit 4 naming the table" "" \
+		'table subjects differs .*train@1' \
+		"UPDATE subjects SET digest = substr(digest, 1, 31) WHERE ref = 'train@1'"
 	tamper_case "subjects: a digest changed: exit 4 naming the table" "" \
 		'table subjects differs .*train@1' \
 		"UPDATE subjects SET digest = zeroblob(32) WHERE ref = 'train@1'"

@@ -2,10 +2,11 @@
  * for the bundle's ledger.db): a new file receives a copy that opens as the
  * same ledger; an existing file is refused with ML_EINPUT and left exactly
  * as it was (SQLite ignores SQLITE_OPEN_EXCLUSIVE, so the old code copied
- * over it, and deleted it when the copy failed).  A write that fails on the
- * replay projection's connection reports that connection's error (a
- * constraint: ML_EINTEGRITY with SQLite's message), not the ledger
- * connection's "not an error".
+ * over it, and deleted it when the copy failed).  A write that breaks a
+ * key of the replay projection reports its own error (a constraint:
+ * ML_EINTEGRITY), not the ledger connection's "not an error"; the replay's
+ * final comparison with the stored tables catches every kind of
+ * difference.
  *
  * Also the store's open and close contracts: create refuses an existing
  * path, open refuses a missing file and a file that is not a ledger
@@ -15,6 +16,7 @@
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <regex.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -189,9 +191,9 @@ ix_row(struct ml_index_row *ix, int64_t seq, const char *kind, const char *versi
 	ix->stmt_hash[0] = (uint8_t)seq;
 }
 
-/* The replay's entry_index gets its secondary indexes only when
- * ml_store_index_seqs first asks (issue 18): rows written before and after
- * that are all found, newest first, and only the matching ones. */
+/* ml_store_index_seqs on the replay: rows written before and after a
+ * first question are all found, newest first, and only the matching
+ * ones. */
 static void
 test_replay_index_seqs_lazy(void **state)
 {
@@ -225,10 +227,10 @@ test_replay_index_seqs_lazy(void **state)
 	ml_store_close(s);
 }
 
-/* The replay's subjects rows read are cached (issue 18): a row reads the
- * same again, a row absent when asked is found once inserted (absences
- * are not cached), a same ref of another kind is another row, and the
- * main database is not answered from the replay's cache. */
+/* The replay's subjects rows (in memory since issue 18 part E): a row reads
+ * the same again, a row absent when asked is found once inserted, a same
+ * ref of another kind is another row, and the main database is not
+ * answered from the replay. */
 static void
 test_replay_subjects_cached(void **state)
 {
@@ -372,6 +374,151 @@ test_prepare_error_names_statement(void **state)
 	ml_store_close(s);
 }
 
+/* Whether s matches the extended regular expression re. */
+static int
+tu_match(const char *s, const char *re)
+{
+	regex_t r;
+	int ok;
+
+	assert_int_equal(regcomp(&r, re, REG_EXTENDED | REG_NOSUB), 0);
+	ok = regexec(&r, s, 0, NULL, 0) == 0;
+	regfree(&r);
+	return ok;
+}
+
+/* The same rows of all four projection tables, in db. */
+static void
+projection_rows(struct ml_store *s, enum ml_db db)
+{
+	static const char *const ids[2] = {"a+00000001", "b+00000002"};
+	struct ml_key_row k;
+	struct ml_index_row ix;
+	struct ml_err e;
+	uint8_t d[ML_SHA256_LEN];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&k, 0, sizeof k);
+		snprintf(k.keyid, sizeof k.keyid, "%s", ids[i]);
+		snprintf(k.name, sizeof k.name, "%c", "ab"[i]);
+		snprintf(k.vkey, sizeof k.vkey, "%s+AAAA", ids[i]);
+		snprintf(k.roles, sizeof k.roles, "%s", i ? "engineer" : "admin,engineer");
+		k.enrolled_seq = i;
+		assert_int_equal(ml_store_key_insert(s, db, &k, &e), ML_OK);
+	}
+	assert_int_equal(ml_store_key_revoke(s, db, ids[0], 3, &e), ML_OK);
+	memset(d, 0x5a, sizeof d);
+	assert_int_equal(ml_store_subject_insert(s, db, "model", "m@1", d, 2, &e), ML_OK);
+	assert_int_equal(ml_store_subject_insert(s, db, "dataset", "d@1", d, 1, &e), ML_OK);
+	for (i = 0; i < 4; i++) {
+		ix_row(&ix, i, i == 2 ? "gate" : "dataset", "1.0");
+		assert_int_equal(ml_store_index_insert(s, db, &ix, &e), ML_OK);
+	}
+	assert_int_equal(ml_store_idem_insert(s, db, ids[1], "k1", 2, &e), ML_OK);
+	assert_int_equal(ml_store_idem_insert(s, db, ids[1], "k2", 3, &e), ML_OK);
+}
+
+/* ml_store_replay_diff against every kind of difference in every table
+ * (verify's last check of the projection, issue 18 part E: the replay is
+ * in memory, the stored rows are read once and matched by key): a stored
+ * row missing, an extra stored row, each column changed (a text with a NUL
+ * byte appended, a blob of another length, NULL against a number), and
+ * idempotency_keys missing while the entries imply rows.  Each names the
+ * table and the row; with no change, the tables are equal. */
+static void
+test_replay_diff_every_kind(void **state)
+{
+	static const struct {
+		const char *sql, *want;
+	} cases[] = {
+		{"", NULL},
+		{"DELETE FROM keys WHERE keyid = 'b+00000002'", "table keys differs.*b\\+00000002"},
+		{"INSERT INTO keys VALUES ('c+00000003', 'c', 'c+00000003+AAAA', 'admin', 4, NULL)",
+		 "table keys differs.*c\\+00000003"},
+		{"UPDATE keys SET name = 'x' WHERE keyid = 'b+00000002'", "table keys differs.*b\\+"},
+		{"UPDATE keys SET name = CAST(X'6200' AS TEXT) WHERE keyid = 'b+00000002'",
+		 "table keys differs.*b\\+"},
+		{"UPDATE keys SET vkey = 'b+00000002+AAAB' WHERE keyid = 'b+00000002'",
+		 "table keys differs"},
+		{"UPDATE keys SET roles = 'engineer,admin' WHERE keyid = 'b+00000002'",
+		 "table keys differs"},
+		{"UPDATE keys SET enrolled_seq = 0 WHERE keyid = 'b+00000002'", "table keys differs"},
+		{"UPDATE keys SET revoked_seq = NULL WHERE keyid = 'a+00000001'", "table keys differs"},
+		{"UPDATE keys SET revoked_seq = 2 WHERE keyid = 'a+00000001'", "table keys differs"},
+		{"UPDATE keys SET revoked_seq = 3 WHERE keyid = 'b+00000002'", "table keys differs"},
+		{"UPDATE keys SET keyid = 'b+00000003' WHERE keyid = 'b+00000002'",
+		 "table keys differs.*b\\+0000000[23]"},
+		{"DELETE FROM subjects WHERE ref = 'm@1'", "table subjects differs.*m@1"},
+		{"INSERT INTO subjects VALUES ('model', 'm@2', zeroblob(32), 3)",
+		 "table subjects differs.*m@2"},
+		{"UPDATE subjects SET kind = 'dataset' WHERE ref = 'm@1'", "table subjects differs"},
+		{"UPDATE subjects SET ref = 'm@2' WHERE ref = 'm@1'", "table subjects differs.*m@"},
+		{"UPDATE subjects SET digest = zeroblob(32) WHERE ref = 'm@1'",
+		 "table subjects differs.*m@1"},
+		{"UPDATE subjects SET digest = substr(digest, 1, 31) WHERE ref = 'm@1'",
+		 "table subjects differs.*m@1"},
+		{"UPDATE subjects SET seq = 3 WHERE ref = 'm@1'", "table subjects differs.*m@1"},
+		{"DELETE FROM entry_index WHERE seq = 2", "table entry_index differs.*\"2\""},
+		{"INSERT INTO entry_index VALUES (4, 'dataset', 'fraud', '1.0', 'ci+01020304', "
+		 "randomblob(32))", "table entry_index differs.*\"4\""},
+		{"UPDATE entry_index SET seq = 7 WHERE seq = 3", "table entry_index differs"},
+		{"UPDATE entry_index SET kind = 'model' WHERE seq = 2", "entry_index differs.*\"2\""},
+		{"UPDATE entry_index SET name = 'x' WHERE seq = 2", "entry_index differs.*\"2\""},
+		{"UPDATE entry_index SET version = '1.1' WHERE seq = 2", "entry_index differs.*\"2\""},
+		{"UPDATE entry_index SET keyid = 'x+00000000' WHERE seq = 2", "entry_index differs"},
+		{"UPDATE entry_index SET stmt_hash = randomblob(32) WHERE seq = 2",
+		 "entry_index differs.*\"2\""},
+		{"UPDATE entry_index SET version = '1.0' || char(0) WHERE seq = 2",
+		 "entry_index differs.*\"2\""},
+		{"DELETE FROM idempotency_keys WHERE idem_key = 'k2'",
+		 "table idempotency_keys differs.*b\\+00000002"},
+		{"INSERT INTO idempotency_keys VALUES ('b+00000002', 'k3', 3)",
+		 "table idempotency_keys differs"},
+		{"UPDATE idempotency_keys SET seq = 1 WHERE idem_key = 'k1'",
+		 "table idempotency_keys differs"},
+		{"UPDATE idempotency_keys SET idem_key = 'k0' WHERE idem_key = 'k1'",
+		 "table idempotency_keys differs"},
+		{"UPDATE idempotency_keys SET keyid = 'a+00000001' WHERE idem_key = 'k1'",
+		 "table idempotency_keys differs"},
+		{"DROP TABLE idempotency_keys", "idempotency_keys is missing, but entries carry"},
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char path[320];
+		struct ml_store *s;
+		struct ml_err e;
+		sqlite3 *db;
+		int rc;
+
+		snprintf(path, sizeof path, "%s/diff%zu.db", f->dir, i);
+		assert_int_equal(ml_store_create(path, &s, &e), ML_OK);
+		assert_int_equal(ml_store_replay_attach(s, &e), ML_OK);
+		projection_rows(s, ML_DB_MAIN);
+		projection_rows(s, ML_DB_REPLAY);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "DROP TRIGGER entry_index_append_only_u;"
+					      "DROP TRIGGER entry_index_append_only_d;",
+					      NULL, NULL, NULL), SQLITE_OK);
+		if (sqlite3_exec(db, cases[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("case %zu (%s): %s", i, cases[i].sql, sqlite3_errmsg(db));
+		assert_int_equal(sqlite3_changes(db) > 0 || !*cases[i].sql ||
+				 !strncmp(cases[i].sql, "DROP", 4), 1);
+		sqlite3_close(db);
+		ml_err_clear(&e);
+		rc = ml_store_replay_diff(s, &e);
+		if (!cases[i].want) {
+			assert_int_equal(rc, ML_OK);
+		} else {
+			if (rc != ML_EINTEGRITY || !tu_match(e.msg, cases[i].want))
+				fail_msg("case %zu (%s): rc %d, \"%s\"", i, cases[i].sql, rc, e.msg);
+		}
+		ml_store_close(s);
+	}
+}
+
 int
 main(void)
 {
@@ -381,6 +528,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_replay_error_is_its_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_index_seqs_lazy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_subjects_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_diff_every_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_error_names_statement, setup, teardown),
