@@ -150,7 +150,7 @@ bad(struct ml_evidence *v, uint64_t seq, const char *why)
 /* ---- the session ------------------------------------------------------- */
 
 static int parse_entry(struct ml_evidence *v, uint64_t seq, const struct ml_entry *en,
-		       struct ml_envelope *env, struct ml_statement *st);
+		       struct ml_envelope *env, struct ml_statement *st, unsigned flags);
 
 /* The log key and origin as the genesis entry says (table meta is only a
  * projection of it).  Entry 0's inclusion is checked with the admin key's
@@ -167,8 +167,9 @@ genesis_log(struct ml_evidence *v, char logkey[ML_VKEY_MAX], char origin[160])
 	if ((rc = ml_store_entry_get(v->s, 0, &en, &bytes, stored, v->e)))
 		return rc == ML_EINPUT ? bad(v, 0, "the genesis entry is missing") : rc;
 	ml_leaf_hash(&en, leaf);
-	rc = memcmp(leaf, stored, ML_SHA256_LEN) ? bad(v, 0, "leaf hash mismatch")
-						 : parse_entry(v, 0, &en, &env, &st);
+	rc = memcmp(leaf, stored, ML_SHA256_LEN)
+		     ? bad(v, 0, "leaf hash mismatch")
+		     : parse_entry(v, 0, &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 	free(bytes);
 	if (rc)
 		return rc;
@@ -427,14 +428,16 @@ read_checked(struct ml_evidence *v, uint64_t seq, struct ml_entry *en, uint8_t *
 	return rc;
 }
 
-/* Parses a checked entry's envelope and statement. */
+/* Parses a checked entry's envelope and statement (flags are
+ * ml_statement_parse_ex's: the session's own reads pass
+ * ML_STATEMENT_NO_SOURCE_HASH, since nothing here reads source_sha256). */
 static int
 parse_entry(struct ml_evidence *v, uint64_t seq, const struct ml_entry *en,
-	    struct ml_envelope *env, struct ml_statement *st)
+	    struct ml_envelope *env, struct ml_statement *st, unsigned flags)
 {
 	if (ml_envelope_parse(en->envelope, en->envelope_len, env, v->e))
 		return bad(v, seq, "not a DSSE envelope");
-	if (ml_statement_parse(env->payload, env->payload_len, st, v->e)) {
+	if (ml_statement_parse_ex(env->payload, env->payload_len, flags, st, v->e)) {
 		ml_envelope_clear(env);
 		return bad(v, seq, "not a valid statement");
 	}
@@ -496,7 +499,7 @@ verify_enrolment(struct ml_evidence *v, size_t i)
 	v->key_ok[i] = 2; /* in progress: an enrolment cycle is a forgery */
 	if ((rc = read_checked(v, at, &en, &bytes, leaf)))
 		return rc;
-	rc = parse_entry(v, at, &en, &env, &st);
+	rc = parse_entry(v, at, &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 	free(bytes);
 	if (rc)
 		return rc;
@@ -617,7 +620,7 @@ find_revocation(struct ml_evidence *v, size_t i)
 			break; /* not covered by the checkpoint: not evidence */
 		if ((rc = read_checked(v, r.v[j], &en, &bytes, leaf)))
 			goto out;
-		rc = parse_entry(v, r.v[j], &en, &env, &st);
+		rc = parse_entry(v, r.v[j], &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 		free(bytes);
 		if (rc)
 			goto out;
@@ -654,7 +657,7 @@ load_keys(struct ml_evidence *v)
 			continue;
 		if ((rc = read_checked(v, at, &en, &bytes, leaf)))
 			return rc;
-		rc = parse_entry(v, at, &en, &env, &st);
+		rc = parse_entry(v, at, &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 		free(bytes);
 		if (rc)
 			return rc;
@@ -733,7 +736,8 @@ fact_get(struct ml_evidence *v, uint64_t seq, struct fact **out)
 	nf.time_us = ml_clock_effective(v->fixes, v->nfixes, seq, en.time_us);
 	/* recorded after the decision */
 	nf.excluded = !(v->flags & ML_EVIDENCE_HEAD) && nf.time_us > v->as_of_us;
-	if (!nf.excluded && (rc = parse_entry(v, seq, &en, &env, &st)) == ML_OK) {
+	if (!nf.excluded && (rc = parse_entry(v, seq, &en, &env, &st,
+					      ML_STATEMENT_NO_SOURCE_HASH)) == ML_OK) {
 		if ((rc = verify_author(v, seq, &env, &nf.key)) == ML_OK) {
 			nf.kind = st.kind;
 			nf.stmt = json_incref(st.root);
@@ -811,7 +815,7 @@ load_fix(struct ml_evidence *v, uint64_t c)
 
 	if ((rc = read_checked(v, c, &en, &bytes, leaf)))
 		return rc;
-	rc = parse_entry(v, c, &en, &env, &st);
+	rc = parse_entry(v, c, &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 	free(bytes);
 	if (rc)
 		return rc;
@@ -1209,7 +1213,7 @@ ml_evidence_signed(struct ml_evidence *v, uint64_t seq, struct ml_statement *st,
 
 	if ((rc = read_checked(v, seq, &en, &bytes, leaf)))
 		return rc;
-	rc = parse_entry(v, seq, &en, &env, st);
+	rc = parse_entry(v, seq, &en, &env, st, 0); /* the caller's: whole */
 	free(bytes);
 	if (rc)
 		return rc;
