@@ -56,6 +56,7 @@ struct ml_evidence {
 					* the verified entries say, not the table */
 	struct person *persons;        /* the person of keys[i], from its enrolment */
 	unsigned char *key_ok;         /* 1: its enrolment was verified; 2: in progress */
+	struct ml_pubkey **pub;        /* keys[i] parsed (key_pub), NULL until needed */
 	struct ml_governance *gov;     /* in force at the session's cutoff */
 	size_t nkeys;
 	struct fact *facts;            /* open addressing by seq */
@@ -304,6 +305,9 @@ ml_evidence_close(struct ml_evidence *v)
 	free(v->keys);
 	free(v->persons);
 	free(v->key_ok);
+	for (size_t i = 0; v->pub && i < v->nkeys; i++)
+		free(v->pub[i]);
+	free(v->pub);
 	ml_governance_free(v->gov);
 	free(v);
 }
@@ -337,9 +341,10 @@ ml_evidence_open_at(struct ml_ledger *l, uint64_t size, int64_t as_of_us, unsign
 	v->keys = calloc(MAX_KEYS, sizeof *v->keys);
 	v->persons = calloc(MAX_KEYS, sizeof *v->persons);
 	v->key_ok = calloc(MAX_KEYS, 1);
+	v->pub = calloc(MAX_KEYS, sizeof *v->pub);
 	v->facts = calloc(v->cap, sizeof *v->facts);
 	v->dict = xmlDictCreate();
-	if (!v->keys || !v->persons || !v->key_ok || !v->facts || !v->dict) {
+	if (!v->keys || !v->persons || !v->key_ok || !v->pub || !v->facts || !v->dict) {
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 		goto fail;
 	}
@@ -539,10 +544,32 @@ out:
 static int verify_cosigners(struct ml_evidence *v, uint64_t seq,
 			    const struct ml_envelope *env, const struct ml_pubkey *author);
 
+/* *out: key i's public key, parsed from its recorded text once per session
+ * (owned by v).  ML_EIO when out of memory; ML_EINPUT (in v->e) when the
+ * text does not parse, which the callers report as a bad signature. */
+static int
+key_pub(struct ml_evidence *v, size_t i, const struct ml_pubkey **out)
+{
+	const char *text = v->keys[i].vkey;
+	struct ml_pubkey *p;
+
+	if (!v->pub[i]) {
+		if (!(p = malloc(sizeof *p)))
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		if (ml_pubkey_parse_recorded(text, strlen(text), p, v->e) != ML_OK) {
+			free(p);
+			return ML_EINPUT;
+		}
+		v->pub[i] = p;
+	}
+	*out = v->pub[i];
+	return ML_OK;
+}
+
 static int
 verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env, size_t *who)
 {
-	struct ml_pubkey pk;
+	const struct ml_pubkey *pk = NULL;
 	struct ml_key_row *k;
 	size_t i;
 	int rc;
@@ -561,12 +588,14 @@ verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env
 		return bad(v, seq, "signed by a key enrolled later");
 	if (k->revoked_seq >= 0 && (uint64_t)k->revoked_seq < seq)
 		return bad(v, seq, "signed by a revoked key");
-	if (seq >= v->trusted &&
-	    (ml_pubkey_parse_recorded(k->vkey, strlen(k->vkey), &pk, v->e) ||
-	     !ml_envelope_verify(env, &pk)))
-		return bad(v, seq, "bad signature");
-	if (seq >= v->trusted && env->nco && (rc = verify_cosigners(v, seq, env, &pk)))
-		return rc;
+	if (seq >= v->trusted) {
+		if ((rc = key_pub(v, i, &pk)) == ML_EIO)
+			return rc;
+		if (rc || !ml_envelope_verify(env, pk))
+			return bad(v, seq, "bad signature");
+		if (env->nco && (rc = verify_cosigners(v, seq, env, pk)))
+			return rc;
+	}
 	*who = i;
 	return ML_OK;
 }
