@@ -1144,10 +1144,6 @@ eval_context(struct ml_peval *v)
 	xmlXPathRegisterVariableLookup(x, lookup, v);
 	x->error = eval_xerr;
 	x->userData = v;
-	/* reuse released XPath objects and node-sets (as libxslt does for
-	 * every transform) instead of a malloc and free for each */
-	if (xmlXPathContextSetCache(x, 1, -1, 0))
-		goto fail;
 	return x;
 fail:
 	xmlXPathFreeContext(x);
