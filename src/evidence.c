@@ -56,6 +56,7 @@ struct ml_evidence {
 					* the verified entries say, not the table */
 	struct person *persons;        /* the person of keys[i], from its enrolment */
 	unsigned char *key_ok;         /* 1: its enrolment was verified; 2: in progress */
+	struct ml_pubkey **pub;        /* keys[i] parsed (key_pub), NULL until needed */
 	struct ml_governance *gov;     /* in force at the session's cutoff */
 	size_t nkeys;
 	struct fact *facts;            /* open addressing by seq */
@@ -150,7 +151,7 @@ bad(struct ml_evidence *v, uint64_t seq, const char *why)
 /* ---- the session ------------------------------------------------------- */
 
 static int parse_entry(struct ml_evidence *v, uint64_t seq, const struct ml_entry *en,
-		       struct ml_envelope *env, struct ml_statement *st);
+		       struct ml_envelope *env, struct ml_statement *st, unsigned flags);
 
 /* The log key and origin as the genesis entry says (table meta is only a
  * projection of it).  Entry 0's inclusion is checked with the admin key's
@@ -167,8 +168,9 @@ genesis_log(struct ml_evidence *v, char logkey[ML_VKEY_MAX], char origin[160])
 	if ((rc = ml_store_entry_get(v->s, 0, &en, &bytes, stored, v->e)))
 		return rc == ML_EINPUT ? bad(v, 0, "the genesis entry is missing") : rc;
 	ml_leaf_hash(&en, leaf);
-	rc = memcmp(leaf, stored, ML_SHA256_LEN) ? bad(v, 0, "leaf hash mismatch")
-						 : parse_entry(v, 0, &en, &env, &st);
+	rc = memcmp(leaf, stored, ML_SHA256_LEN)
+		     ? bad(v, 0, "leaf hash mismatch")
+		     : parse_entry(v, 0, &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 	free(bytes);
 	if (rc)
 		return rc;
@@ -303,6 +305,9 @@ ml_evidence_close(struct ml_evidence *v)
 	free(v->keys);
 	free(v->persons);
 	free(v->key_ok);
+	for (size_t i = 0; v->pub && i < v->nkeys; i++)
+		free(v->pub[i]);
+	free(v->pub);
 	ml_governance_free(v->gov);
 	free(v);
 }
@@ -336,9 +341,10 @@ ml_evidence_open_at(struct ml_ledger *l, uint64_t size, int64_t as_of_us, unsign
 	v->keys = calloc(MAX_KEYS, sizeof *v->keys);
 	v->persons = calloc(MAX_KEYS, sizeof *v->persons);
 	v->key_ok = calloc(MAX_KEYS, 1);
+	v->pub = calloc(MAX_KEYS, sizeof *v->pub);
 	v->facts = calloc(v->cap, sizeof *v->facts);
 	v->dict = xmlDictCreate();
-	if (!v->keys || !v->persons || !v->key_ok || !v->facts || !v->dict) {
+	if (!v->keys || !v->persons || !v->key_ok || !v->pub || !v->facts || !v->dict) {
 		rc = ml_err_set(e, ML_EIO, "out of memory");
 		goto fail;
 	}
@@ -427,14 +433,16 @@ read_checked(struct ml_evidence *v, uint64_t seq, struct ml_entry *en, uint8_t *
 	return rc;
 }
 
-/* Parses a checked entry's envelope and statement. */
+/* Parses a checked entry's envelope and statement (flags are
+ * ml_statement_parse_ex's: the session's own reads pass
+ * ML_STATEMENT_NO_SOURCE_HASH, since nothing here reads source_sha256). */
 static int
 parse_entry(struct ml_evidence *v, uint64_t seq, const struct ml_entry *en,
-	    struct ml_envelope *env, struct ml_statement *st)
+	    struct ml_envelope *env, struct ml_statement *st, unsigned flags)
 {
 	if (ml_envelope_parse(en->envelope, en->envelope_len, env, v->e))
 		return bad(v, seq, "not a DSSE envelope");
-	if (ml_statement_parse(env->payload, env->payload_len, st, v->e)) {
+	if (ml_statement_parse_ex(env->payload, env->payload_len, flags, st, v->e)) {
 		ml_envelope_clear(env);
 		return bad(v, seq, "not a valid statement");
 	}
@@ -496,7 +504,7 @@ verify_enrolment(struct ml_evidence *v, size_t i)
 	v->key_ok[i] = 2; /* in progress: an enrolment cycle is a forgery */
 	if ((rc = read_checked(v, at, &en, &bytes, leaf)))
 		return rc;
-	rc = parse_entry(v, at, &en, &env, &st);
+	rc = parse_entry(v, at, &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 	free(bytes);
 	if (rc)
 		return rc;
@@ -536,10 +544,32 @@ out:
 static int verify_cosigners(struct ml_evidence *v, uint64_t seq,
 			    const struct ml_envelope *env, const struct ml_pubkey *author);
 
+/* *out: key i's public key, parsed from its recorded text once per session
+ * (owned by v).  ML_EIO when out of memory; ML_EINPUT (in v->e) when the
+ * text does not parse, which the callers report as a bad signature. */
+static int
+key_pub(struct ml_evidence *v, size_t i, const struct ml_pubkey **out)
+{
+	const char *text = v->keys[i].vkey;
+	struct ml_pubkey *p;
+
+	if (!v->pub[i]) {
+		if (!(p = malloc(sizeof *p)))
+			return ml_err_set(v->e, ML_EIO, "out of memory");
+		if (ml_pubkey_parse_recorded(text, strlen(text), p, v->e) != ML_OK) {
+			free(p);
+			return ML_EINPUT;
+		}
+		v->pub[i] = p;
+	}
+	*out = v->pub[i];
+	return ML_OK;
+}
+
 static int
 verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env, size_t *who)
 {
-	struct ml_pubkey pk;
+	const struct ml_pubkey *pk = NULL;
 	struct ml_key_row *k;
 	size_t i;
 	int rc;
@@ -558,12 +588,14 @@ verify_author(struct ml_evidence *v, uint64_t seq, const struct ml_envelope *env
 		return bad(v, seq, "signed by a key enrolled later");
 	if (k->revoked_seq >= 0 && (uint64_t)k->revoked_seq < seq)
 		return bad(v, seq, "signed by a revoked key");
-	if (seq >= v->trusted &&
-	    (ml_pubkey_parse_recorded(k->vkey, strlen(k->vkey), &pk, v->e) ||
-	     !ml_envelope_verify(env, &pk)))
-		return bad(v, seq, "bad signature");
-	if (seq >= v->trusted && env->nco && (rc = verify_cosigners(v, seq, env, &pk)))
-		return rc;
+	if (seq >= v->trusted) {
+		if ((rc = key_pub(v, i, &pk)) == ML_EIO)
+			return rc;
+		if (rc || !ml_envelope_verify(env, pk))
+			return bad(v, seq, "bad signature");
+		if (env->nco && (rc = verify_cosigners(v, seq, env, pk)))
+			return rc;
+	}
 	*who = i;
 	return ML_OK;
 }
@@ -617,7 +649,7 @@ find_revocation(struct ml_evidence *v, size_t i)
 			break; /* not covered by the checkpoint: not evidence */
 		if ((rc = read_checked(v, r.v[j], &en, &bytes, leaf)))
 			goto out;
-		rc = parse_entry(v, r.v[j], &en, &env, &st);
+		rc = parse_entry(v, r.v[j], &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 		free(bytes);
 		if (rc)
 			goto out;
@@ -654,7 +686,7 @@ load_keys(struct ml_evidence *v)
 			continue;
 		if ((rc = read_checked(v, at, &en, &bytes, leaf)))
 			return rc;
-		rc = parse_entry(v, at, &en, &env, &st);
+		rc = parse_entry(v, at, &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 		free(bytes);
 		if (rc)
 			return rc;
@@ -733,7 +765,8 @@ fact_get(struct ml_evidence *v, uint64_t seq, struct fact **out)
 	nf.time_us = ml_clock_effective(v->fixes, v->nfixes, seq, en.time_us);
 	/* recorded after the decision */
 	nf.excluded = !(v->flags & ML_EVIDENCE_HEAD) && nf.time_us > v->as_of_us;
-	if (!nf.excluded && (rc = parse_entry(v, seq, &en, &env, &st)) == ML_OK) {
+	if (!nf.excluded && (rc = parse_entry(v, seq, &en, &env, &st,
+					      ML_STATEMENT_NO_SOURCE_HASH)) == ML_OK) {
 		if ((rc = verify_author(v, seq, &env, &nf.key)) == ML_OK) {
 			nf.kind = st.kind;
 			nf.stmt = json_incref(st.root);
@@ -811,7 +844,7 @@ load_fix(struct ml_evidence *v, uint64_t c)
 
 	if ((rc = read_checked(v, c, &en, &bytes, leaf)))
 		return rc;
-	rc = parse_entry(v, c, &en, &env, &st);
+	rc = parse_entry(v, c, &en, &env, &st, ML_STATEMENT_NO_SOURCE_HASH);
 	free(bytes);
 	if (rc)
 		return rc;
@@ -1209,7 +1242,7 @@ ml_evidence_signed(struct ml_evidence *v, uint64_t seq, struct ml_statement *st,
 
 	if ((rc = read_checked(v, seq, &en, &bytes, leaf)))
 		return rc;
-	rc = parse_entry(v, seq, &en, &env, st);
+	rc = parse_entry(v, seq, &en, &env, st, 0); /* the caller's: whole */
 	free(bytes);
 	if (rc)
 		return rc;

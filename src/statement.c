@@ -1026,6 +1026,13 @@ int
 ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 		   struct ml_err *e)
 {
+	return ml_statement_parse_ex(payload, len, 0, out, e);
+}
+
+int
+ml_statement_parse_ex(const uint8_t *payload, size_t len, unsigned flags,
+		      struct ml_statement *out, struct ml_err *e)
+{
 	struct ml_statement s = {0};
 	struct ml_err local;
 	json_error_t jerr;
@@ -1076,7 +1083,8 @@ ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 	}
 	if (check_predicate(s.kind, s.predicate, e) || check_subject(&s, e))
 		goto fail;
-	ml_sha256(payload, len, s.source_sha256);
+	if (!(flags & ML_STATEMENT_NO_SOURCE_HASH))
+		ml_sha256(payload, len, s.source_sha256);
 	*out = s;
 	return ML_OK;
 fail:

@@ -158,6 +158,13 @@ int ml_statement_encode_parsed(enum ml_kind kind, const char *subject,
  * message names the field. */
 int ml_statement_parse(const uint8_t *payload, size_t len, struct ml_statement *out,
 		       struct ml_err *e);
+/* The same; with ML_STATEMENT_NO_SOURCE_HASH in flags, source_sha256 is
+ * left zero instead of computed: for readers that never use it (evidence
+ * reads thousands of verified entries, and the hash is a third of the
+ * parse).  The checks are the same with any flags. */
+#define ML_STATEMENT_NO_SOURCE_HASH 1u
+int ml_statement_parse_ex(const uint8_t *payload, size_t len, unsigned flags,
+			  struct ml_statement *out, struct ml_err *e);
 void ml_statement_free(struct ml_statement *s);
 /* The origin s names: predicate.origin, a gate's ledger.origin, a genesis
  * origin; NULL when it names none (borrowed from s). */

@@ -694,6 +694,26 @@ stmt(const char *type, const char *subject, const char *ptype, const char *pred)
 #define APPROVAL "\"https://mlledger.dev/approval/v1\""
 #define DEPLOY_PRED "{\"time\":\"" T0 "\",\"environment\":\"prod\"}"
 
+/* ml_statement_parse_ex without the source hash accepts what the parse
+ * accepts, with the same statement and a zero hash. */
+static void
+parse_ok_nohash(const char *text, size_t len, const struct ml_statement *want)
+{
+	static const uint8_t zero[ML_SHA256_LEN];
+	struct ml_statement st;
+	struct ml_err e;
+
+	ml_err_clear(&e);
+	assert_int_equal(ml_statement_parse_ex((const uint8_t *)text, len,
+					       ML_STATEMENT_NO_SOURCE_HASH, &st, &e), ML_OK);
+	assert_int_equal(st.kind, want->kind);
+	assert_string_equal(st.subject, want->subject);
+	assert_memory_equal(st.digest, want->digest, ML_SHA256_LEN);
+	assert_true(json_equal(st.root, want->root));
+	assert_memory_equal(st.source_sha256, zero, ML_SHA256_LEN);
+	ml_statement_free(&st);
+}
+
 static void
 parse_ok_len(const char *text, size_t len)
 {
@@ -704,6 +724,7 @@ parse_ok_len(const char *text, size_t len)
 	if (ml_statement_parse((const uint8_t *)text, len, &st, &e) != ML_OK)
 		print_error("refused [%.*s]: %s\n", (int)len, text, e.msg);
 	assert_int_equal(e.code, 0);
+	parse_ok_nohash(text, len, &st);
 	ml_statement_free(&st);
 }
 
@@ -726,6 +747,16 @@ parse_bad_len(const char *text, size_t len, const char *needle)
 	if (needle)
 		assert_non_null(strstr(e.msg, needle));
 	assert_int_equal(st.kind, 0x5a5a5a5a); /* out untouched */
+	/* the same refusal without the source hash: its checks are the same */
+	{
+		struct ml_err e2;
+		ml_err_clear(&e2);
+		assert_int_equal(ml_statement_parse_ex((const uint8_t *)text, len,
+						       ML_STATEMENT_NO_SOURCE_HASH, &st, &e2),
+				 ML_EINPUT);
+		assert_string_equal(e2.msg, e.msg);
+		assert_int_equal(st.kind, 0x5a5a5a5a);
+	}
 }
 
 static void
