@@ -55,4 +55,10 @@ int ml_report_html_to(const json_t *model, const char *css, size_t css_len,
 		      int (*write)(void *ctx, const void *bytes, size_t len), void *ctx,
 		      struct ml_err *e);
 
+/* Tests only: 0 builds every row of a table as nodes that libxml2's writer
+ * serializes (the reference), 1 (the default) writes the rows of long
+ * tables directly with the same bytes (report_html.c, rows_direct).  Not
+ * thread-safe; the setting stays until changed. */
+void ml_report_html_set_direct(int on);
+
 #endif
