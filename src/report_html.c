@@ -150,18 +150,89 @@ struct cw {
 	xmlNodePtr n;      /* the tree: the element the content goes into; NULL: bytes */
 	struct ml_buf *b;  /* bytes: the content so far (not owned) */
 	xmlDocPtr doc;     /* bytes: the document, for the writer's escaping */
+	const char *name;  /* bytes: the element's name (NULL: a td of rows_direct) */
 	int children;      /* bytes: children so far, counted as the tree would */
 	enum cw_kind first, last;
+	int last_block;    /* bytes: the last child is a block element */
 };
 
+/* Bytes only: a child of kind k (block: a block element) follows.  The
+ * writer puts a newline between a block element and a next sibling that is
+ * an element, unless the parent's name starts with p (p, pre, param). */
 static void
-cw_child(struct cw *w, enum cw_kind k)
+cw_child(struct cw *w, enum cw_kind k, int block)
 {
+	if (k == CW_ELEM && w->last_block && !(w->name && w->name[0] == 'p'))
+		ml_buf_puts(w->b, "\n");
 	if (k == CW_ELEM || k != w->last)
 		w->children++;
 	if (w->first == CW_NONE)
 		w->first = k;
 	w->last = k;
+	w->last_block = block;
+}
+
+/* Begins element name (class cls, or none) as the next child of w and
+ * returns the writer of its content: a node under w->n (the tree), or
+ * bytes gathered in scratch (emptied here) until cw_end. */
+static struct cw
+cw_begin(struct cw *w, const char *name, const char *cls, struct ml_buf *scratch)
+{
+	struct cw c = {0};
+
+	if (w->n) {
+		c.n = el(w->n, name, cls);
+	} else {
+		scratch->len = 0;
+		c.b = scratch;
+		c.doc = w->doc;
+		c.name = name;
+	}
+	return c;
+}
+
+/* Ends the element c that cw_begin began under w (class cls as given
+ * there): bytes only, its tags around its content with the writer's
+ * separators (libxml2 HTMLtree.c, htmlNodeDumpFormatOutput with format
+ * on): for a block element not named p..., a newline after the start tag
+ * when the first of two children or more is an element, before the end
+ * tag when the last is; an element without children closed as the writer
+ * closes it (a void element or one whose end tag it may leave out: the
+ * start tag alone). */
+static void
+cw_end(struct cw *w, struct cw *c, const char *cls)
+{
+	const htmlElemDesc *info;
+	int block, sep;
+
+	if (w->n)
+		return;
+	info = htmlTagLookup((const xmlChar *)c->name);
+	block = info && !info->isinline;
+	sep = block && c->children > 1 && c->name[0] != 'p';
+	cw_child(w, CW_ELEM, block); /* the separator before it first */
+	ml_buf_puts(w->b, "<");
+	ml_buf_puts(w->b, c->name);
+	if (cls) {
+		ml_buf_puts(w->b, " class=\"");
+		ml_buf_puts(w->b, cls);
+		ml_buf_puts(w->b, "\"");
+	}
+	if (!c->children) {
+		if (info && (info->empty || (info->saveEndTag && strcmp(info->name, "html") &&
+					     strcmp(info->name, "body"))))
+			ml_buf_puts(w->b, ">");
+		else
+			ml_buf_printf(w->b, "></%s>", c->name);
+		return;
+	}
+	ml_buf_puts(w->b, sep && c->first == CW_ELEM ? ">\n" : ">");
+	ml_buf_append(w->b, c->b->data, c->b->len);
+	if (c->b->oom)
+		w->b->oom = 1;
+	if (sep && c->last == CW_ELEM)
+		ml_buf_puts(w->b, "\n");
+	ml_buf_printf(w->b, "</%s>", c->name);
 }
 
 /* Bytes only: s[0..len) (cleaned) escaped as the writer escapes text.
@@ -205,7 +276,7 @@ raw_text(struct cw *w, const char *s, size_t len)
 
 	if (!w->n) {
 		cw_escape(w, s, len);
-		cw_child(w, CW_TEXT);
+		cw_child(w, CW_TEXT, 0);
 	} else if (!(t = xmlNewTextLen((const xmlChar *)s, (int)len)) || !xmlAddChild(w->n, t)) {
 		oom_flag = 1;
 	}
@@ -236,23 +307,15 @@ cw_text(struct cw *w, const char *s)
 static void
 cw_inline(struct cw *w, const char *name, const char *cls, const char *s, size_t len, int clean)
 {
-	struct cw in = {0};
+	struct ml_buf scratch = {0};
+	struct cw in = cw_begin(w, name, cls, &scratch);
 
-	if (w->n) {
-		in.n = el(w->n, name, cls);
-	} else {
-		in.b = w->b;
-		in.doc = w->doc;
-		ml_buf_printf(w->b, "<%s class=\"%s\">", name, cls);
-	}
 	if (clean)
 		cw_text(&in, s);
 	else
 		raw_text(&in, s, len);
-	if (!w->n) {
-		ml_buf_printf(w->b, "</%s>", name);
-		cw_child(w, CW_ELEM);
-	}
+	cw_end(w, &in, cls);
+	ml_buf_free(&scratch);
 }
 
 /* A span of s[0..len) (already cleaned) that is never broken (class id). */
@@ -273,7 +336,7 @@ wbr(struct cw *w)
 
 	if (!w->n) {
 		ml_buf_puts(w->b, "<wbr>");
-		cw_child(w, CW_NOENC);
+		cw_child(w, CW_NOENC, 0);
 		return;
 	}
 	if (!(t = xmlNewText((const xmlChar *)"<wbr>"))) {
@@ -433,14 +496,6 @@ key_small_w(struct cw *w, const json_t *o)
 		return;
 	cw_text(w, " ");
 	cw_inline(w, "small", "keyid", k, 0, 1);
-}
-
-static void
-key_small(xmlNodePtr n, const json_t *o)
-{
-	struct cw w = {.n = n};
-
-	key_small_w(&w, o);
 }
 
 /* A cell of a table row: begins the td (class cls or none) and returns
@@ -901,34 +956,99 @@ sec_integrity(xmlNodePtr body, const json_t *model)
 	table(s, model, "backfills", 1);
 }
 
+/* One step of a chain (an li of the ol w). */
 static void
-chain_step(xmlNodePtr ol, const char *head, json_t *v)
+chain_step(struct cw *ol, const char *head, json_t *v)
 {
-	xmlNodePtr li = el(ol, "li", NULL), ul;
+	struct ml_buf sl = {0}, su = {0}, si = {0};
+	struct cw li = cw_begin(ol, "li", NULL, &sl), ul, item;
 	json_t *x;
 	size_t i;
 
-	el_text(li, "b", NULL, head);
+	cw_inline(&li, "b", NULL, head, 0, 1);
 	if (json_is_array(v) && json_array_size(v) > 1) {
-		ul = el(li, "ul", NULL);
+		ul = cw_begin(&li, "ul", NULL, &su);
 		json_array_foreach(v, i, x) {
-			xmlNodePtr item = el(ul, "li", NULL);
-
-			breakable(item, json_string_value(json_object_get(x, "label")));
-			key_small(item, x);
+			item = cw_begin(&ul, "li", NULL, &si);
+			breakable_w(&item, json_string_value(json_object_get(x, "label")));
+			key_small_w(&item, x);
+			cw_end(&ul, &item, NULL);
 		}
+		cw_end(&li, &ul, NULL);
 	} else if (json_is_null(v) || (json_is_array(v) && !json_array_size(v))) {
-		el_text(li, "span", "none", "none");
+		cw_inline(&li, "span", "none", "none", 0, 1);
 	} else {
 		char *c = ml_report_cell(v, NULL);
-		const char *verdict = json_string_value(json_object_get(v, "verdict"));
+		const char *verdict = json_string_value(json_object_get(v, "verdict")), *sc;
 		char cls[32];
+		struct cw span;
 		snprintf(cls, sizeof cls, "v-%s", verdict ? verdict : "x");
-		breakable(el(li, "span", verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") ==
-			     strlen(verdict) ? cls : NULL), c ? c : "");
-		key_small(li, json_is_array(v) ? json_array_get(v, 0) : v);
+		sc = verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") == strlen(verdict)
+			     ? cls : NULL;
+		span = cw_begin(&li, "span", sc, &si);
+		breakable_w(&span, c ? c : "");
+		cw_end(&li, &span, sc);
+		key_small_w(&li, json_is_array(v) ? json_array_get(v, 0) : v);
 		free(c);
 	}
+	cw_end(ol, &li, NULL);
+	ml_buf_free(&sl);
+	ml_buf_free(&su);
+	ml_buf_free(&si);
+}
+
+/* The content of a chain's article: its heading and its steps. */
+static void
+chain_article(struct cw *art, const struct ml_report_table *t, json_t *c)
+{
+	struct ml_buf sh = {0}, so = {0};
+	struct cw h3 = cw_begin(art, "h3", NULL, &sh), ol;
+	char seq[64];
+	size_t j;
+
+	cw_text(&h3, json_string_value(json_object_get(c, "ref")));
+	cw_text(&h3, " \xe2\x86\x92 ");
+	cw_text(&h3, json_string_value(json_object_get(c, "environment")));
+	snprintf(seq, sizeof seq, " (deployment seq %lld)",
+		 (long long)json_integer_value(json_object_get(c, "deploymentSeq")));
+	cw_text(&h3, seq);
+	cw_end(art, &h3, NULL);
+	ol = cw_begin(art, "ol", "steps", &so);
+	for (j = 4; j < t->ncols; j++)
+		chain_step(&ol, t->cols[j].header, json_object_get(c, t->cols[j].key));
+	cw_end(art, &ol, "steps");
+	ml_buf_free(&sh);
+	ml_buf_free(&so);
+}
+
+/* Bytes only: the chain c into the empty article art, the last child of
+ * the open section s, once stream_flush has written what precedes it; 1
+ * when written (art is then marked written), 0 when the section is not
+ * open (build the nodes instead). */
+static int
+chain_direct(xmlNodePtr s, xmlNodePtr art, const struct ml_report_table *t, json_t *c)
+{
+	struct stream *st = s->doc->_private;
+	struct ml_buf out = {0}, sa = {0};
+	struct cw root = {0}, a;
+
+	stream_flush(s);
+	if (!st || s->_private != st || s->last != art || art->children || art->_private)
+		return 0;
+	root.b = &out;
+	root.doc = s->doc;
+	root.name = (const char *)s->name;
+	a = cw_begin(&root, "article", "chain", &sa);
+	chain_article(&a, t, c);
+	cw_end(&root, &a, "chain");
+	if (out.oom)
+		oom_flag = 1;
+	else
+		xmlOutputBufferWrite(st->ob, (int)out.len, (const char *)out.data);
+	art->_private = &st->written;
+	ml_buf_free(&out);
+	ml_buf_free(&sa);
+	return 1;
 }
 
 static void
@@ -937,7 +1057,7 @@ sec_chains(xmlNodePtr body, const json_t *model)
 	const struct ml_report_table *t = ml_report_table("chains");
 	xmlNodePtr s = section(body, "chains", "4. Evidence chain per deployment");
 	json_t *c;
-	size_t i, j;
+	size_t i;
 
 	el_text(s, "p", NULL, "Datasets, model version, evaluations, approvals, the gate "
 		"decisions recorded before the deployment (mlledger gate --key), what the "
@@ -946,17 +1066,12 @@ sec_chains(xmlNodePtr body, const json_t *model)
 	if (!json_array_size(ml_report_get(model, "chains")))
 		el_text(s, "p", "none", "No deployment in the period.");
 	json_array_foreach(ml_report_get(model, "chains"), i, c) {
-		xmlNodePtr art = el(s, "article", "chain"), h3 = el(art, "h3", NULL), ol;
-		char seq[64];
-		text(h3, json_string_value(json_object_get(c, "ref")));
-		text(h3, " \xe2\x86\x92 ");
-		text(h3, json_string_value(json_object_get(c, "environment")));
-		snprintf(seq, sizeof seq, " (deployment seq %lld)",
-			 (long long)json_integer_value(json_object_get(c, "deploymentSeq")));
-		text(h3, seq);
-		ol = el(art, "ol", "steps");
-		for (j = 4; j < t->ncols; j++)
-			chain_step(ol, t->cols[j].header, json_object_get(c, t->cols[j].key));
+		xmlNodePtr art = el(s, "article", "chain");
+		struct cw w = {.n = art};
+
+		if (direct_rows && !oom_flag && chain_direct(s, art, t, c))
+			continue;
+		chain_article(&w, t, c);
 		stream_flush(s); /* one article at a time */
 	}
 }

@@ -110,7 +110,9 @@ value_for(size_t i, size_t j)
 	case 3: return json_boolean(i & 1);
 	case 4: return json_pack("[s, {s:s}, s]", hostile[i % NHOSTILE], "label",
 				 hostile[(i + 3) % NHOSTILE], "fraud-scorer@2.0.0");
-	default: return json_pack("{s:s, s:i}", "k<", hostile[(i + 5) % NHOSTILE], "n", 3);
+	default: return json_pack("{s:s, s:i, s:s, s:s}", "k<", hostile[(i + 5) % NHOSTILE], "n", 3,
+				  "verdict", i % 3 ? "pass" : "Not one<word>", "authorKey",
+				  hostile[(i + 2) % NHOSTILE]);
 	}
 }
 
@@ -133,9 +135,10 @@ make_path(json_t *m, const char *path, char *last, size_t cap)
 }
 
 /* A model with every table full of awkward values: 1, 2 or 300 rows (more
- * than one tree flush), signers with and without names. */
+ * than one tree flush; which table gets which moves with shift), signers
+ * with and without names. */
 static json_t *
-awkward_model(void)
+awkward_model(size_t shift)
 {
 	json_t *m = json_pack("{s:{s:{s:s}, s:s, s:s}, s:{s:b}}", "scope", "ledger", "origin",
 			      "o.example/l", "from", "2026-10-01", "to", "2026-12-31",
@@ -147,7 +150,7 @@ awkward_model(void)
 	t = ml_report_tables(&n);
 	for (ti = 0; ti < n; ti++) {
 		json_t *arr = json_array(), *parent = make_path(m, t[ti].path, last, sizeof last);
-		rows = ti % 3 == 0 ? 1 : ti % 3 == 1 ? 2 : 300;
+		rows = (ti + shift) % 3 == 0 ? 1 : (ti + shift) % 3 == 1 ? 2 : 300;
 		for (i = 0; i < rows; i++) {
 			json_t *r = json_object();
 			for (j = 0; j < t[ti].ncols; j++)
@@ -183,20 +186,23 @@ render(const json_t *m, enum ml_report_detail d, int direct, struct ml_buf *b)
 	ml_report_html_set_direct(1);
 }
 
-/* The rows written directly are the bytes libxml2's writer gives the same
- * rows built as nodes, for every table, in both detail levels. */
+/* The rows and the chains written directly are the bytes libxml2's writer
+ * gives the same rows and chains built as nodes, for every table, in both
+ * detail levels. */
 static void
 test_direct_rows(void **state)
 {
-	json_t *m = awkward_model();
+	json_t *m = NULL;
 	struct ml_buf tree = {0}, direct = {0};
 	int d;
 
 	(void)state;
-	for (d = 0; d < 2; d++) {
+	for (d = 0; d < 6; d++) {
+		json_decref(m);
+		m = awkward_model((size_t)d / 2);
 		tree.len = direct.len = 0;
-		render(m, (enum ml_report_detail)d, 0, &tree);
-		render(m, (enum ml_report_detail)d, 1, &direct);
+		render(m, (enum ml_report_detail)(d % 2), 0, &tree);
+		render(m, (enum ml_report_detail)(d % 2), 1, &direct);
 		assert_true(tree.len > 100000);
 		assert_int_equal(direct.len, tree.len);
 		assert_memory_equal(direct.data, tree.data, tree.len);
