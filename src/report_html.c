@@ -1,6 +1,8 @@
 /* report_html — see report_html.h.  The document is a libxml2 HTML tree;
  * text goes in as text nodes and attribute values (escaped by the writer),
- * never as markup. */
+ * never as markup.  The rows of long tables and the chains are the
+ * exception: written as the writer's bytes for the same nodes (struct cw,
+ * rows_direct, chain_direct), with its escaping. */
 #include "report_html.h"
 
 #include <math.h>
