@@ -1,6 +1,8 @@
 /* report_html — see report_html.h.  The document is a libxml2 HTML tree;
  * text goes in as text nodes and attribute values (escaped by the writer),
- * never as markup. */
+ * never as markup.  The rows of long tables and the chains are the
+ * exception: written as the writer's bytes for the same nodes (struct cw,
+ * rows_direct, chain_direct), with its escaping. */
 #include "report_html.h"
 
 #include <math.h>
@@ -28,7 +30,25 @@ ml_report_default_css(size_t *len)
 /* ---- tree helpers ----------------------------------------------------- */
 
 static int oom_flag;
+static int direct_rows = 1; /* ml_report_html_set_direct */
+
+/* The writer of a document being streamed (doc->_private; see "streaming"
+ * below). */
+struct stream {
+	xmlOutputBufferPtr ob;
+	xmlNodePtr body;
+	xmlOutputBufferPtr tag; /* open_tag's scratch writer, into tagbuf */
+	struct ml_buf tagbuf;
+	char written;           /* its address in a node's _private: already written */
+};
+
 static void stream_flush(xmlNodePtr node);
+
+void
+ml_report_html_set_direct(int on)
+{
+	direct_rows = on;
+}
 
 static void
 text(xmlNodePtr n, const char *s)
@@ -115,22 +135,196 @@ value_class(const char *key, const char *v)
 	return NULL;
 }
 
-/* ---- text that breaks only where it should ------------------------------ */
+/* ---- cell content: nodes, or the bytes of those nodes ---------------------
+ *
+ * Text that breaks only where it should, and the cells of tables, are set
+ * through a struct cw: either as nodes under n (the tree), or, for the rows
+ * of a long table (rows_direct), as the bytes libxml2's HTML writer gives
+ * those nodes, appended to b.  For those bytes the writer needs to know, of
+ * the element the content goes into, whether its first and its last child
+ * are elements and whether it has two children or more (adjacent text
+ * nodes of one kind are one child: xmlAddChild merges them); cw keeps
+ * that.  Text is escaped as the writer escapes a text node
+ * (xmlEncodeEntitiesReentrant on the document); only the fixed markup of
+ * this file is written unescaped. */
+enum cw_kind { CW_NONE, CW_TEXT, CW_NOENC, CW_ELEM };
+struct cw {
+	xmlNodePtr n;      /* the tree: the element the content goes into; NULL: bytes */
+	struct ml_buf *b;  /* bytes: the content so far (not owned) */
+	xmlDocPtr doc;     /* bytes: the document, for the writer's escaping */
+	const char *name;  /* bytes: the element's name (NULL: a td of rows_direct) */
+	int children;      /* bytes: children so far, counted as the tree would */
+	enum cw_kind first, last;
+	int last_block;    /* bytes: the last child is a block element */
+};
+
+/* Bytes only: a child of kind k (block: a block element) follows.  The
+ * writer puts a newline between a block element and a next sibling that is
+ * an element, unless the parent's name starts with p (p, pre, param). */
+static void
+cw_child(struct cw *w, enum cw_kind k, int block)
+{
+	if (k == CW_ELEM && w->last_block && !(w->name && w->name[0] == 'p'))
+		ml_buf_puts(w->b, "\n");
+	if (k == CW_ELEM || k != w->last)
+		w->children++;
+	if (w->first == CW_NONE)
+		w->first = k;
+	w->last = k;
+	w->last_block = block;
+}
+
+/* Begins element name (class cls, or none) as the next child of w and
+ * returns the writer of its content: a node under w->n (the tree), or
+ * bytes gathered in scratch (emptied here) until cw_end. */
+static struct cw
+cw_begin(struct cw *w, const char *name, const char *cls, struct ml_buf *scratch)
+{
+	struct cw c = {0};
+
+	if (w->n) {
+		c.n = el(w->n, name, cls);
+	} else {
+		scratch->len = 0;
+		c.b = scratch;
+		c.doc = w->doc;
+		c.name = name;
+	}
+	return c;
+}
+
+/* Ends the element c that cw_begin began under w (class cls as given
+ * there): bytes only, its tags around its content with the writer's
+ * separators (libxml2 HTMLtree.c, htmlNodeDumpFormatOutput with format
+ * on): for a block element not named p..., a newline after the start tag
+ * when the first of two children or more is an element, before the end
+ * tag when the last is; an element without children closed as the writer
+ * closes it (a void element or one whose end tag it may leave out: the
+ * start tag alone). */
+static void
+cw_end(struct cw *w, struct cw *c, const char *cls)
+{
+	const htmlElemDesc *info;
+	int block, sep;
+
+	if (w->n)
+		return;
+	info = htmlTagLookup((const xmlChar *)c->name);
+	block = info && !info->isinline;
+	sep = block && c->children > 1 && c->name[0] != 'p';
+	cw_child(w, CW_ELEM, block); /* the separator before it first */
+	ml_buf_puts(w->b, "<");
+	ml_buf_puts(w->b, c->name);
+	if (cls) {
+		ml_buf_puts(w->b, " class=\"");
+		ml_buf_puts(w->b, cls);
+		ml_buf_puts(w->b, "\"");
+	}
+	if (!c->children) {
+		if (info && (info->empty || (info->saveEndTag && strcmp(info->name, "html") &&
+					     strcmp(info->name, "body"))))
+			ml_buf_puts(w->b, ">");
+		else
+			ml_buf_printf(w->b, "></%s>", c->name);
+		return;
+	}
+	ml_buf_puts(w->b, sep && c->first == CW_ELEM ? ">\n" : ">");
+	ml_buf_append(w->b, c->b->data, c->b->len);
+	if (c->b->oom)
+		w->b->oom = 1;
+	if (sep && c->last == CW_ELEM)
+		ml_buf_puts(w->b, "\n");
+	ml_buf_printf(w->b, "</%s>", c->name);
+}
+
+/* Bytes only: s[0..len) (cleaned) escaped as the writer escapes text.
+ * Plain printable ASCII is copied; anything else goes through libxml2. */
+static void
+cw_escape(struct cw *w, const char *s, size_t len)
+{
+	size_t i;
+	char *z;
+	xmlChar *x;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch > 0x7e || ch == '<' || ch == '>' || ch == '&' || ch == '"' ||
+		    ch == '\'')
+			break;
+	}
+	if (i == len) {
+		ml_buf_append(w->b, s, len);
+		return;
+	}
+	if (!(z = malloc(len + 1))) {
+		oom_flag = 1;
+		return;
+	}
+	memcpy(z, s, len);
+	z[len] = '\0';
+	if ((x = xmlEncodeEntitiesReentrant(w->doc, (const xmlChar *)z)))
+		ml_buf_puts(w->b, (const char *)x);
+	else
+		oom_flag = 1;
+	xmlFree(x);
+	free(z);
+}
+
+/* Text s[0..len), already cleaned (a text node). */
+static void
+raw_text(struct cw *w, const char *s, size_t len)
+{
+	xmlNodePtr t;
+
+	if (!w->n) {
+		cw_escape(w, s, len);
+		cw_child(w, CW_TEXT, 0);
+	} else if (!(t = xmlNewTextLen((const xmlChar *)s, (int)len)) || !xmlAddChild(w->n, t)) {
+		oom_flag = 1;
+	}
+}
+
+/* Text s, cleaned here (a text node even when s is empty). */
+static void
+cw_text(struct cw *w, const char *s)
+{
+	char *c;
+
+	if (w->n) {
+		text(w->n, s);
+		return;
+	}
+	if (!s)
+		return;
+	if (!(c = ml_report_clean(s, strlen(s)))) {
+		oom_flag = 1;
+		return;
+	}
+	raw_text(w, c, strlen(c));
+	free(c);
+}
+
+/* An inline element name (class cls) holding text s[0..len), cleaned
+ * here when clean is set. */
+static void
+cw_inline(struct cw *w, const char *name, const char *cls, const char *s, size_t len, int clean)
+{
+	struct ml_buf scratch = {0};
+	struct cw in = cw_begin(w, name, cls, &scratch);
+
+	if (clean)
+		cw_text(&in, s);
+	else
+		raw_text(&in, s, len);
+	cw_end(w, &in, cls);
+	ml_buf_free(&scratch);
+}
 
 /* A span of s[0..len) (already cleaned) that is never broken (class id). */
 static void
-raw_text(xmlNodePtr n, const char *s, size_t len)
+whole(struct cw *w, const char *s, size_t len)
 {
-	xmlNodePtr t = xmlNewTextLen((const xmlChar *)s, (int)len);
-
-	if (!t || !xmlAddChild(n, t))
-		oom_flag = 1;
-}
-
-static void
-whole(xmlNodePtr n, const char *s, size_t len)
-{
-	raw_text(el(n, "span", "id"), s, len);
+	cw_inline(w, "span", "id", s, len, 0);
 }
 
 /* A line-break opportunity: the fixed markup <wbr> (a void element, which
@@ -138,16 +332,21 @@ whole(xmlNodePtr n, const char *s, size_t len)
  * text node the writer emits unescaped.  Nothing from the ledger is ever
  * written this way. */
 static void
-wbr(xmlNodePtr n)
+wbr(struct cw *w)
 {
-	xmlNodePtr t = xmlNewText((const xmlChar *)"<wbr>");
+	xmlNodePtr t;
 
-	if (!t) {
+	if (!w->n) {
+		ml_buf_puts(w->b, "<wbr>");
+		cw_child(w, CW_NOENC, 0);
+		return;
+	}
+	if (!(t = xmlNewText((const xmlChar *)"<wbr>"))) {
 		oom_flag = 1;
 		return;
 	}
 	t->name = xmlStringTextNoenc; /* before xmlAddChild: never merged with text */
-	if (!xmlAddChild(n, t)) {
+	if (!xmlAddChild(w->n, t)) {
 		xmlFreeNode(t);
 		oom_flag = 1;
 	}
@@ -199,7 +398,7 @@ word_kind(const char *w, size_t len)
 }
 
 static void
-word(xmlNodePtr n, enum word_kind k, const char *w, size_t len)
+word(struct cw *n, enum word_kind k, const char *w, size_t len)
 {
 	size_t i, j;
 
@@ -228,11 +427,11 @@ word(xmlNodePtr n, enum word_kind k, const char *w, size_t len)
 	}
 }
 
-/* Text s (cleaned here) into n, each word set by word_kind: ids and
+/* Text s (cleaned here) into w, each word set by word_kind: ids and
  * versions never broken inside, digests only at fixed intervals.  The text
  * a reader copies is s, unchanged (wbr adds no character). */
 static void
-breakable(xmlNodePtr n, const char *s)
+breakable_w(struct cw *n, const char *s)
 {
 	char *c;
 	const char *p, *plain, *w;
@@ -263,6 +462,14 @@ breakable(xmlNodePtr n, const char *s)
 	free(c);
 }
 
+static void
+breakable(xmlNodePtr n, const char *s)
+{
+	struct cw w = {.n = n};
+
+	breakable_w(&w, s);
+}
+
 /* Columns that hold one name each (NAME@VERSION, a rule id, an
  * environment, an outcome): the cell is never broken (class id). */
 static int
@@ -281,80 +488,178 @@ id_column(const char *key)
 	return 0;
 }
 
-static void
-cell(xmlNodePtr tr, const char *key, json_t *v)
-{
-	int numeric;
-	char *c = ml_report_cell(v, &numeric), cls[48];
-	const char *vc;
-	xmlNodePtr td;
-
-	if (!c) {
-		oom_flag = 1;
-		return;
-	}
-	if (numeric) {
-		el_text(tr, "td", "num", c);
-	} else {
-		int digest = !strcmp(key, "digest") || !strcmp(key, "sha256") || !strcmp(key, "root");
-		int id;
-		vc = value_class(key, c); /* outcomes: one word, never broken anyway */
-		/* a name a browser could break: at a hyphen, a slash or a space */
-		id = !vc && json_is_string(v) && id_column(key) && strpbrk(c, "-/ ");
-		snprintf(cls, sizeof cls, "%s", vc ? vc : id ? "id" : digest ? "digest" : "");
-		td = el(tr, "td", cls[0] ? cls : NULL);
-		if (id)
-			text(td, c); /* the whole cell is never broken */
-		else
-			breakable(td, c);
-	}
-	free(c);
-}
-
 /* The key id after a signer's name, in small type. */
 static void
-key_small(xmlNodePtr n, const json_t *o)
+key_small_w(struct cw *w, const json_t *o)
 {
 	const char *k = json_string_value(json_object_get(o, "authorKey"));
 
 	if (!k)
 		return;
-	text(n, " ");
-	el_text(n, "small", "keyid", k);
+	cw_text(w, " ");
+	cw_inline(w, "small", "keyid", k, 0, 1);
 }
 
-/* People by name (issue 15): an "author" cell is the signer's name (the
- * enrolment's person, else the key label) with the key id in small type;
- * a "personName" cell with no display name falls back to the person id,
- * then the key label.  1 when it wrote the cell. */
-static int
-person_cell(xmlNodePtr tr, const char *key, const json_t *row)
+/* A cell of a table row: begins the td (class cls or none) and returns
+ * the writer of its content.  td must be ended with cell_end. */
+static struct cw
+cell_begin(xmlNodePtr tr, struct ml_buf *tmp, xmlDocPtr doc, const char *cls)
 {
-	const char *v;
-	xmlNodePtr td;
+	struct cw w = {0};
 
-	if (!strcmp(key, "author") && json_is_string(json_object_get(row, "author"))) {
-		td = el_text(tr, "td", "who", json_string_value(json_object_get(row, "author")));
-		key_small(td, row);
-		return 1;
+	if (tr) {
+		w.n = el(tr, "td", cls);
+	} else {
+		tmp->len = 0;
+		w.b = tmp;
+		w.doc = doc;
 	}
-	if (!strcmp(key, "personName") && !json_is_string(json_object_get(row, key))) {
-		v = json_string_value(json_object_get(row, "person"));
-		if (!v)
-			v = json_string_value(json_object_get(row, "name"));
-		el_text(tr, "td", "who", v ? v : "");
-		return 1;
-	}
-	return 0;
+	return w;
 }
 
-/* Table t over rows (an array of objects); class cls. */
+/* Bytes only: the td whose content w holds, into row, with the writer's
+ * separators (td is a block element). */
+static void
+cell_end(struct cw *w, struct ml_buf *row, const char *cls)
+{
+	int several = w->children > 1;
+
+	if (!w->b)
+		return;
+	if (cls)
+		ml_buf_printf(row, "<td class=\"%s\">", cls);
+	else
+		ml_buf_puts(row, "<td>");
+	if (several && w->first == CW_ELEM)
+		ml_buf_puts(row, "\n");
+	ml_buf_append(row, w->b->data, w->b->len);
+	if (several && w->last == CW_ELEM)
+		ml_buf_puts(row, "\n");
+	ml_buf_puts(row, "</td>");
+	if (w->b->oom)
+		oom_flag = 1;
+}
+
+/* One cell of key in row r: into the tr (tree), or appended to out (bytes;
+ * tmp is scratch).  People by name (issue 15): an "author" cell is the
+ * signer's name (the enrolment's person, else the key label) with the key
+ * id in small type; a "personName" cell with no display name falls back to
+ * the person id, then the key label. */
+static void value_cell(xmlNodePtr tr, struct ml_buf *out, struct ml_buf *tmp, xmlDocPtr doc,
+		       const char *key, json_t *v);
+
+static void
+row_cell(xmlNodePtr tr, struct ml_buf *out, struct ml_buf *tmp, xmlDocPtr doc, const char *key,
+	 json_t *r)
+{
+	json_t *v = json_object_get(r, key);
+	struct cw w;
+
+	if (!strcmp(key, "author") && json_is_string(v)) {
+		w = cell_begin(tr, tmp, doc, "who");
+		cw_text(&w, json_string_value(v));
+		key_small_w(&w, r);
+		cell_end(&w, out, "who");
+		return;
+	}
+	if (!strcmp(key, "personName") && !json_is_string(v)) {
+		const char *p = json_string_value(json_object_get(r, "person"));
+		if (!p)
+			p = json_string_value(json_object_get(r, "name"));
+		w = cell_begin(tr, tmp, doc, "who");
+		cw_text(&w, p ? p : "");
+		cell_end(&w, out, "who");
+		return;
+	}
+	value_cell(tr, out, tmp, doc, key, v);
+}
+
+/* A cell of value v in column key (as row_cell). */
+static void
+value_cell(xmlNodePtr tr, struct ml_buf *out, struct ml_buf *tmp, xmlDocPtr doc, const char *key,
+	   json_t *v)
+{
+	int numeric, whole_cell = 0;
+	char *c, cls[48];
+	const char *vc;
+	struct cw w;
+
+	if (!(c = ml_report_cell(v, &numeric))) {
+		oom_flag = 1;
+		return;
+	}
+	if (numeric) {
+		snprintf(cls, sizeof cls, "num");
+		whole_cell = 1;
+	} else {
+		int digest = !strcmp(key, "digest") || !strcmp(key, "sha256") || !strcmp(key, "root");
+		vc = value_class(key, c); /* outcomes: one word, never broken anyway */
+		/* a name a browser could break: at a hyphen, a slash or a space */
+		whole_cell = !vc && json_is_string(v) && id_column(key) && strpbrk(c, "-/ ");
+		snprintf(cls, sizeof cls, "%s", vc ? vc : whole_cell ? "id" : digest ? "digest" : "");
+	}
+	w = cell_begin(tr, tmp, doc, cls[0] ? cls : NULL);
+	if (whole_cell)
+		cw_text(&w, c); /* the whole cell is never broken */
+	else
+		breakable_w(&w, c);
+	cell_end(&w, out, cls[0] ? cls : NULL);
+	free(c);
+}
+
+/* Bytes only: the rows of a table whose tbody (the table's last child,
+ * empty) has just been reached by stream_flush, written straight to the
+ * output with the separators libxml2's writer would give them; tbody is
+ * then marked written (emit writes nothing more of it).  No row is built
+ * as nodes: this is where a long report spends its time. */
+static void
+rows_direct(struct stream *st, xmlNodePtr tbody, const struct ml_report_table *t,
+	    const json_t *rows)
+{
+	struct ml_buf row = {0}, tmp = {0};
+	size_t i, j, n = json_array_size(rows);
+
+	xmlOutputBufferWriteString(st->ob, n > 1 ? "<tbody>\n" : "<tbody>");
+	for (i = 0; i < n && !oom_flag; i++) {
+		row.len = 0;
+		ml_buf_puts(&row, t->ncols > 1 ? "<tr>\n" : "<tr>");
+		for (j = 0; j < t->ncols; j++) {
+			row_cell(NULL, &row, &tmp, tbody->doc, t->cols[j].key,
+				 json_array_get(rows, i));
+			if (j + 1 < t->ncols)
+				ml_buf_puts(&row, "\n");
+		}
+		ml_buf_puts(&row, t->ncols > 1 ? "\n</tr>" : "</tr>");
+		if (i + 1 < n)
+			ml_buf_puts(&row, "\n");
+		if (row.oom)
+			oom_flag = 1;
+		else
+			xmlOutputBufferWrite(st->ob, (int)row.len, (const char *)row.data);
+	}
+	xmlOutputBufferWriteString(st->ob, n > 1 ? "\n</tbody>" : "</tbody>");
+	tbody->_private = &st->written;
+	ml_buf_free(&row);
+	ml_buf_free(&tmp);
+}
+
+/* A cell of value v in column key, as a table row's (tree only). */
+static void
+cell(xmlNodePtr tr, const char *key, json_t *v)
+{
+	value_cell(tr, NULL, NULL, NULL, key, v);
+}
+
+/* Table t over rows (an array of objects); class cls.  The rows are
+ * written directly (rows_direct) when the table could be opened for it,
+ * else built as nodes (the reference the direct form is tested against,
+ * ml_report_html_set_direct). */
 static void
 rows_table(xmlNodePtr parent, const struct ml_report_table *t, const json_t *rows,
 	   const char *cls)
 {
 	xmlNodePtr tab, tr, body;
-	json_t *r;
+	struct stream *st = parent->doc->_private;
 	size_t i, j;
 
 	tab = el(parent, "table", cls);
@@ -362,11 +667,17 @@ rows_table(xmlNodePtr parent, const struct ml_report_table *t, const json_t *row
 	for (j = 0; j < t->ncols; j++)
 		el_text(tr, "th", NULL, t->cols[j].header);
 	body = el(tab, "tbody", NULL);
-	json_array_foreach(rows, i, r) {
+	if (direct_rows && st && json_array_size(rows) && !oom_flag) {
+		stream_flush(body);
+		if (tab->_private == st && !body->children) {
+			rows_direct(st, body, t, rows);
+			return;
+		}
+	}
+	for (i = 0; i < json_array_size(rows); i++) {
 		tr = el(body, "tr", NULL);
 		for (j = 0; j < t->ncols; j++)
-			if (!person_cell(tr, t->cols[j].key, r))
-				cell(tr, t->cols[j].key, json_object_get(r, t->cols[j].key));
+			row_cell(tr, NULL, NULL, NULL, t->cols[j].key, json_array_get(rows, i));
 		if (i % 256 == 255)
 			stream_flush(body); /* a long table a few rows at a time */
 	}
@@ -647,34 +958,99 @@ sec_integrity(xmlNodePtr body, const json_t *model)
 	table(s, model, "backfills", 1);
 }
 
+/* One step of a chain (an li of the ol w). */
 static void
-chain_step(xmlNodePtr ol, const char *head, json_t *v)
+chain_step(struct cw *ol, const char *head, json_t *v)
 {
-	xmlNodePtr li = el(ol, "li", NULL), ul;
+	struct ml_buf sl = {0}, su = {0}, si = {0};
+	struct cw li = cw_begin(ol, "li", NULL, &sl), ul, item;
 	json_t *x;
 	size_t i;
 
-	el_text(li, "b", NULL, head);
+	cw_inline(&li, "b", NULL, head, 0, 1);
 	if (json_is_array(v) && json_array_size(v) > 1) {
-		ul = el(li, "ul", NULL);
+		ul = cw_begin(&li, "ul", NULL, &su);
 		json_array_foreach(v, i, x) {
-			xmlNodePtr item = el(ul, "li", NULL);
-
-			breakable(item, json_string_value(json_object_get(x, "label")));
-			key_small(item, x);
+			item = cw_begin(&ul, "li", NULL, &si);
+			breakable_w(&item, json_string_value(json_object_get(x, "label")));
+			key_small_w(&item, x);
+			cw_end(&ul, &item, NULL);
 		}
+		cw_end(&li, &ul, NULL);
 	} else if (json_is_null(v) || (json_is_array(v) && !json_array_size(v))) {
-		el_text(li, "span", "none", "none");
+		cw_inline(&li, "span", "none", "none", 0, 1);
 	} else {
 		char *c = ml_report_cell(v, NULL);
-		const char *verdict = json_string_value(json_object_get(v, "verdict"));
+		const char *verdict = json_string_value(json_object_get(v, "verdict")), *sc;
 		char cls[32];
+		struct cw span;
 		snprintf(cls, sizeof cls, "v-%s", verdict ? verdict : "x");
-		breakable(el(li, "span", verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") ==
-			     strlen(verdict) ? cls : NULL), c ? c : "");
-		key_small(li, json_is_array(v) ? json_array_get(v, 0) : v);
+		sc = verdict && strspn(verdict, "abcdefghijklmnopqrstuvwxyz") == strlen(verdict)
+			     ? cls : NULL;
+		span = cw_begin(&li, "span", sc, &si);
+		breakable_w(&span, c ? c : "");
+		cw_end(&li, &span, sc);
+		key_small_w(&li, json_is_array(v) ? json_array_get(v, 0) : v);
 		free(c);
 	}
+	cw_end(ol, &li, NULL);
+	ml_buf_free(&sl);
+	ml_buf_free(&su);
+	ml_buf_free(&si);
+}
+
+/* The content of a chain's article: its heading and its steps. */
+static void
+chain_article(struct cw *art, const struct ml_report_table *t, json_t *c)
+{
+	struct ml_buf sh = {0}, so = {0};
+	struct cw h3 = cw_begin(art, "h3", NULL, &sh), ol;
+	char seq[64];
+	size_t j;
+
+	cw_text(&h3, json_string_value(json_object_get(c, "ref")));
+	cw_text(&h3, " \xe2\x86\x92 ");
+	cw_text(&h3, json_string_value(json_object_get(c, "environment")));
+	snprintf(seq, sizeof seq, " (deployment seq %lld)",
+		 (long long)json_integer_value(json_object_get(c, "deploymentSeq")));
+	cw_text(&h3, seq);
+	cw_end(art, &h3, NULL);
+	ol = cw_begin(art, "ol", "steps", &so);
+	for (j = 4; j < t->ncols; j++)
+		chain_step(&ol, t->cols[j].header, json_object_get(c, t->cols[j].key));
+	cw_end(art, &ol, "steps");
+	ml_buf_free(&sh);
+	ml_buf_free(&so);
+}
+
+/* Bytes only: the chain c into the empty article art, the last child of
+ * the open section s, once stream_flush has written what precedes it; 1
+ * when written (art is then marked written), 0 when the section is not
+ * open (build the nodes instead). */
+static int
+chain_direct(xmlNodePtr s, xmlNodePtr art, const struct ml_report_table *t, json_t *c)
+{
+	struct stream *st = s->doc->_private;
+	struct ml_buf out = {0}, sa = {0};
+	struct cw root = {0}, a;
+
+	stream_flush(s);
+	if (!st || s->_private != st || s->last != art || art->children || art->_private)
+		return 0;
+	root.b = &out;
+	root.doc = s->doc;
+	root.name = (const char *)s->name;
+	a = cw_begin(&root, "article", "chain", &sa);
+	chain_article(&a, t, c);
+	cw_end(&root, &a, "chain");
+	if (out.oom)
+		oom_flag = 1;
+	else
+		xmlOutputBufferWrite(st->ob, (int)out.len, (const char *)out.data);
+	art->_private = &st->written;
+	ml_buf_free(&out);
+	ml_buf_free(&sa);
+	return 1;
 }
 
 static void
@@ -683,7 +1059,7 @@ sec_chains(xmlNodePtr body, const json_t *model)
 	const struct ml_report_table *t = ml_report_table("chains");
 	xmlNodePtr s = section(body, "chains", "4. Evidence chain per deployment");
 	json_t *c;
-	size_t i, j;
+	size_t i;
 
 	el_text(s, "p", NULL, "Datasets, model version, evaluations, approvals, the gate "
 		"decisions recorded before the deployment (mlledger gate --key), what the "
@@ -692,17 +1068,12 @@ sec_chains(xmlNodePtr body, const json_t *model)
 	if (!json_array_size(ml_report_get(model, "chains")))
 		el_text(s, "p", "none", "No deployment in the period.");
 	json_array_foreach(ml_report_get(model, "chains"), i, c) {
-		xmlNodePtr art = el(s, "article", "chain"), h3 = el(art, "h3", NULL), ol;
-		char seq[64];
-		text(h3, json_string_value(json_object_get(c, "ref")));
-		text(h3, " \xe2\x86\x92 ");
-		text(h3, json_string_value(json_object_get(c, "environment")));
-		snprintf(seq, sizeof seq, " (deployment seq %lld)",
-			 (long long)json_integer_value(json_object_get(c, "deploymentSeq")));
-		text(h3, seq);
-		ol = el(art, "ol", "steps");
-		for (j = 4; j < t->ncols; j++)
-			chain_step(ol, t->cols[j].header, json_object_get(c, t->cols[j].key));
+		xmlNodePtr art = el(s, "article", "chain");
+		struct cw w = {.n = art};
+
+		if (direct_rows && !oom_flag && chain_direct(s, art, t, c))
+			continue;
+		chain_article(&w, t, c);
 		stream_flush(s); /* one article at a time */
 	}
 }
@@ -827,12 +1198,7 @@ front(xmlNodePtr body, const json_t *model)
  * when its last child is, and after it when a next sibling is an element,
  * none of them under p, pre or param).  Builders only ever append, and
  * keep no pointer to a node outside the path across a stream_flush. */
-struct stream {
-	xmlOutputBufferPtr ob;
-	xmlNodePtr body;
-	xmlOutputBufferPtr tag; /* open_tag's scratch writer, into tagbuf */
-	struct ml_buf tagbuf;
-};
+/* struct stream: above, with the tree helpers. */
 
 static int
 tag_out(void *ctx, const char *bytes, int len)
@@ -890,6 +1256,17 @@ open_tag(struct stream *st, xmlNodePtr n)
 
 static void emit(struct stream *st, xmlNodePtr n);
 
+/* What follows the end tag of an element written (a newline before a next
+ * sibling that is an element, after a block element not in p, pre or
+ * param). */
+static void
+close_written(struct stream *st, xmlNodePtr n)
+{
+	if (is_block(n) && is_markup(n->next) && n->parent && n->parent->name &&
+	    n->parent->name[0] != 'p')
+		xmlOutputBufferWrite(st->ob, 1, "\n");
+}
+
 /* The rest of an open element: its children, its end tag. */
 static void
 close_open(struct stream *st, xmlNodePtr n)
@@ -903,9 +1280,7 @@ close_open(struct stream *st, xmlNodePtr n)
 	xmlOutputBufferWriteString(st->ob, "</");
 	xmlOutputBufferWriteString(st->ob, (const char *)n->name);
 	xmlOutputBufferWriteString(st->ob, ">");
-	if (is_block(n) && is_markup(n->next) && n->parent && n->parent->name &&
-	    n->parent->name[0] != 'p')
-		xmlOutputBufferWrite(st->ob, 1, "\n");
+	close_written(st, n);
 }
 
 /* Writes the complete (or open) node n, the first child of its parent,
@@ -915,6 +1290,8 @@ emit(struct stream *st, xmlNodePtr n)
 {
 	if (n->_private == st)
 		close_open(st, n);
+	else if (n->_private == &st->written) /* by rows_direct: what follows it only */
+		close_written(st, n);
 	else
 		htmlNodeDumpFormatOutput(st->ob, n->doc, n, "UTF-8", 1);
 	if (n->parent == st->body)

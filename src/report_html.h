@@ -3,7 +3,11 @@
  *
  * The document is built with libxml2's tree API and serialized by its HTML
  * writer: every value from the ledger becomes a text node or an attribute
- * value, which the writer escapes; nothing is pasted into markup.  It is
+ * value, which the writer escapes; nothing is pasted into markup.  The
+ * rows of long tables and the evidence chains (most of a large report)
+ * are written directly as the bytes that writer gives the same nodes,
+ * values escaped by libxml2's own text escaping, so no node is made for
+ * them (ml_report_html_set_direct selects the tree for tests).  It is
  * written while it is built: each finished part (a chain, a few hundred
  * rows of a long table, a section) is serialized and freed at once, with
  * the bytes the whole tree would have given, so only the model is held
@@ -54,5 +58,11 @@ int ml_report_html_to(const json_t *model, const char *css, size_t css_len,
 		      enum ml_report_detail detail,
 		      int (*write)(void *ctx, const void *bytes, size_t len), void *ctx,
 		      struct ml_err *e);
+
+/* Tests only: 0 builds every row of a table as nodes that libxml2's writer
+ * serializes (the reference), 1 (the default) writes the rows of long
+ * tables directly with the same bytes (report_html.c, rows_direct).  Not
+ * thread-safe; the setting stays until changed. */
+void ml_report_html_set_direct(int on);
 
 #endif
