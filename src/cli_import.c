@@ -164,11 +164,20 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
 	return rc;
 }
 
-/* The lines of the file.  bufs[i] holds line i's text, then its statement
- * (payload), as the pipeline moves it on; the signer then moves the payload
- * and its envelope into the chunk's arena (struct signed_chunk) and empties
- * bufs[i]. */
+/* The lines of the file.  Their text is one block (text; line i is the
+ * at[i].len bytes at text.data + at[i].off), read before the threads start
+ * and freed at the end: no line is allocated or freed on its own.  bufs[i]
+ * is line i's statement (payload) and stmts[i] its parse, both allocated
+ * by the builder thread and freed by it once the appender is done with
+ * line i's chunk (build_all), so that glibc never frees a statement on a
+ * thread other than the one that allocated it. */
+struct line_at {
+	size_t off, len;
+};
+
 struct lines {
+	struct ml_buf text;
+	struct line_at *at;
 	struct ml_buf *bufs;
 	struct ml_statement *stmts; /* the payloads' parses, handed to the append */
 	size_t *lineno;
@@ -182,6 +191,7 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 		size_t cap = ls->cap ? ls->cap * 2 : 1024;
 		struct ml_buf *bufs = realloc(ls->bufs, cap * sizeof *bufs);
 		struct ml_statement *stmts;
+		struct line_at *at;
 		size_t *nos;
 		if (!bufs)
 			return ML_EIO;
@@ -189,6 +199,9 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 		if (!(stmts = realloc(ls->stmts, cap * sizeof *stmts)))
 			return ML_EIO;
 		ls->stmts = stmts;
+		if (!(at = realloc(ls->at, cap * sizeof *at)))
+			return ML_EIO;
+		ls->at = at;
 		if (!(nos = realloc(ls->lineno, cap * sizeof *nos)))
 			return ML_EIO;
 		ls->lineno = nos;
@@ -196,9 +209,19 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 	}
 	memset(&ls->bufs[ls->n], 0, sizeof ls->bufs[0]);
 	memset(&ls->stmts[ls->n], 0, sizeof ls->stmts[0]);
-	ml_buf_append(&ls->bufs[ls->n], text, len);
+	ls->at[ls->n] = (struct line_at){.off = ls->text.len, .len = len};
+	ml_buf_append(&ls->text, text, len);
 	ls->lineno[ls->n++] = lineno;
-	return ls->bufs[ls->n - 1].oom ? ML_EIO : ML_OK;
+	return ls->text.oom ? ML_EIO : ML_OK;
+}
+
+/* Frees line i's statement and its parse (on the thread that built them,
+ * but for what the builder left when it stopped early). */
+static void
+line_release(struct lines *ls, size_t i)
+{
+	ml_buf_free(&ls->bufs[i]);
+	ml_statement_free(&ls->stmts[i]);
 }
 
 static void
@@ -206,10 +229,10 @@ lines_free(struct lines *ls)
 {
 	size_t i;
 
-	for (i = 0; i < ls->n; i++) {
-		ml_buf_free(&ls->bufs[i]);
-		ml_statement_free(&ls->stmts[i]);
-	}
+	for (i = 0; i < ls->n; i++)
+		line_release(ls, i);
+	ml_buf_free(&ls->text);
+	free(ls->at);
 	free(ls->bufs);
 	free(ls->stmts);
 	free(ls->lineno);
@@ -254,6 +277,10 @@ read_lines(struct cli *c, FILE *f, struct lines *ls, struct ml_err *e)
  * once a chunk, so the threads rarely wait on each other. */
 #define CHUNK 64
 #define CHUNK_ARENA (128 * 1024) /* about a chunk's envelopes and payloads */
+/* How many chunks the builder may be ahead of the appender: enough to keep
+ * the signers busy, few enough that the statements freed behind the
+ * appender are reused for the ones built next (the heap stops growing). */
+#define WINDOW 32
 
 /* A chunk's signed envelopes, all in arena a, which the signer fills and
  * the appender frees once it appended them (or after the threads joined):
@@ -271,6 +298,7 @@ struct pipeline {
 	const struct ml_seckey *k;
 	int64_t now;
 	size_t built;           /* lines built so far (a prefix) */
+	size_t appended;        /* chunks the appender is done with (a prefix) */
 	unsigned char *signed_; /* signed_[c]: chunk c is signed */
 	struct signed_chunk *chunks; /* [nchunks] */
 	size_t nchunks;
@@ -319,33 +347,84 @@ failed_before(const struct pipeline *p, size_t end)
 	return p->stop || (p->rc && p->bad < end);
 }
 
+/* Frees the statements of chunks *freed .. upto - 1 (the appender is done
+ * with them) and advances *freed. */
+static void
+release_chunks(struct pipeline *p, size_t *freed, size_t upto)
+{
+	size_t i, end;
+
+	for (; *freed < upto; ++*freed) {
+		end = (*freed + 1) * CHUNK < p->ls->n ? (*freed + 1) * CHUNK : p->ls->n;
+		for (i = *freed * CHUNK; i < end; i++)
+			line_release(p->ls, i);
+	}
+}
+
+/* Publishes that lines ..built - 1 are built, then waits while the builder
+ * is WINDOW chunks ahead of the appender; frees what the appender is done
+ * with.  Non-zero when the pipeline stops. */
+static int
+built_chunk(struct pipeline *p, size_t built, size_t *freed)
+{
+	size_t appended;
+	int stop;
+
+	pthread_mutex_lock(&p->mu);
+	p->built = built;
+	wake(p);
+	while (!p->stop && (built + CHUNK - 1) / CHUNK >= p->appended + WINDOW)
+		sleep_on(p);
+	appended = p->appended;
+	stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	release_chunks(p, freed, appended);
+	return stop;
+}
+
+/* Once every line is built: frees each chunk the appender finishes, until
+ * it stops (then p->appended covers every chunk it used). */
+static void
+release_rest(struct pipeline *p, size_t *freed)
+{
+	size_t appended;
+	int stop = 0;
+
+	while (!stop) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->stop && p->appended == *freed)
+			sleep_on(p);
+		appended = p->appended;
+		stop = p->stop;
+		pthread_mutex_unlock(&p->mu);
+		release_chunks(p, freed, appended);
+	}
+}
+
+/* The builder thread: builds every line's statement in order, and frees
+ * them behind the appender (struct lines).  What it leaves when the
+ * pipeline fails, lines_free frees after the threads joined. */
 static void *
 build_all(void *arg)
 {
 	struct pipeline *p = arg;
 	struct ml_err e;
-	size_t i;
+	size_t i, freed = 0;
 
 	ml_err_clear(&e);
 	for (i = 0; i < p->ls->n; i++) {
-		struct ml_buf payload = {0}, *b = &p->ls->bufs[i];
-		int rc = import_line(p->im, (const char *)b->data, b->len, p->now, &payload,
-				     &p->ls->stmts[i], &e);
+		const struct line_at *at = &p->ls->at[i];
+		int rc = import_line(p->im, (const char *)p->ls->text.data + at->off, at->len,
+				     p->now, &p->ls->bufs[i], &p->ls->stmts[i], &e);
 		if (rc) {
-			ml_buf_free(&payload);
+			ml_buf_free(&p->ls->bufs[i]);
 			pipeline_fail(p, i, rc, &e);
 			return NULL;
 		}
-		ml_buf_free(b);
-		*b = payload;
-		if ((i + 1) % CHUNK == 0 || i + 1 == p->ls->n) {
-			pthread_mutex_lock(&p->mu);
-			p->built = i + 1;
-			wake(p);
-			i = p->stop ? p->ls->n : i;
-			pthread_mutex_unlock(&p->mu);
-		}
+		if (((i + 1) % CHUNK == 0 || i + 1 == p->ls->n) && built_chunk(p, i + 1, &freed))
+			return NULL;
 	}
+	release_rest(p, &freed);
 	return NULL;
 }
 
@@ -355,8 +434,9 @@ struct signer {
 	struct ml_buf pae, env; /* reused for every line: no allocation per line */
 };
 
-/* Signs line i's payload (ls->bufs[i], then freed) into envelope *env and
- * its bytes, both in the chunk's arena a, and fills *hint for the append.
+/* Signs line i's payload (ls->bufs[i], which the builder frees later) into
+ * envelope *env and its bytes, both in the chunk's arena a, and fills *hint
+ * for the append.
  * The envelope is what ml_envelope_sign writes (the same PAE signature,
  * the same canonical encoder), built from its parts so that the appender
  * need not parse it back, nor hash the payload: the signer hashes the bytes
@@ -387,7 +467,6 @@ sign_line(struct signer *sg, size_t i, struct ml_arena *a, struct ml_envelope *e
 	hint->len = sg->env.len;
 	hint->env = env;
 	ml_sha256(b->data, b->len, hint->payload_sha256);
-	ml_buf_free(b);
 	return ML_OK;
 }
 
@@ -455,8 +534,9 @@ chunk_drop(struct signed_chunk *ch)
 	memset(ch, 0, sizeof *ch);
 }
 
-/* Waits until chunk c is signed; non-zero when the pipeline failed before
- * its end. */
+/* Tells the builder that the appender is done with the chunks before c,
+ * then waits until chunk c is signed; non-zero when the pipeline failed
+ * before its end. */
 static int
 wait_chunk(struct pipeline *p, size_t c)
 {
@@ -464,6 +544,8 @@ wait_chunk(struct pipeline *p, size_t c)
 	int failed;
 
 	pthread_mutex_lock(&p->mu);
+	p->appended = c;
+	wake(p);
 	while (!p->signed_[c] && !failed_before(p, end))
 		sleep_on(p);
 	failed = !p->signed_[c] && failed_before(p, end);
@@ -560,6 +642,8 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	}
 	pthread_mutex_lock(&p.mu);
 	p.stop = 1;
+	if (rc == ML_OK && !p.rc) /* all appended: the builder frees the rest */
+		p.appended = p.nchunks;
 	pthread_cond_broadcast(&p.cv);
 	if (rc == ML_OK && p.rc) {
 		rc = p.rc;
