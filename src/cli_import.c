@@ -18,6 +18,29 @@
 #define MAX_LINE (1024 * 1024)
 #define MAX_LINES 10000000
 
+/* jansson's allocator during an import (set by import_all, which restores
+ * malloc/free after the threads joined): on a thread whose json_arena is
+ * set (the builder, while it builds a line), pieces come from that arena
+ * and frees are left to the arena's drop; on any other thread, malloc and
+ * free.  So a tree built in an arena must never reach refcount 0 outside
+ * it: the builder keeps one reference of each statement tree (stmts[i])
+ * and drops the arena instead of decref'ing it; the appender only borrows
+ * (incref/decref) while that reference is held. */
+static _Thread_local struct ml_arena *json_arena;
+
+static void *
+json_alloc(size_t n)
+{
+	return json_arena ? ml_arena_alloc(json_arena, n) : malloc(n);
+}
+
+static void
+json_release(void *ptr)
+{
+	if (!json_arena)
+		free(ptr);
+}
+
 /* Versions defined in this file: "kind ref" -> digest (open addressing). */
 struct vmap {
 	char **keys;
@@ -167,10 +190,12 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
 /* The lines of the file.  Their text is one block (text; line i is the
  * at[i].len bytes at text.data + at[i].off), read before the threads start
  * and freed at the end: no line is allocated or freed on its own.  bufs[i]
- * is line i's statement (payload) and stmts[i] its parse, both allocated
- * by the builder thread and freed by it once the appender is done with
- * line i's chunk (build_all), so that glibc never frees a statement on a
- * thread other than the one that allocated it. */
+ * is line i's statement (payload), allocated by the builder thread and
+ * freed by it once the appender is done with line i's chunk (build_all), so
+ * that glibc never frees a payload on a thread other than the one that
+ * allocated it.  stmts[i] is its parse, whose jansson tree lives in the
+ * chunk's tree arena (json_arena): never decref'd to zero, it is dropped
+ * with the arena (tree_drop). */
 struct line_at {
 	size_t off, len;
 };
@@ -215,15 +240,17 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 	return ls->text.oom ? ML_EIO : ML_OK;
 }
 
-/* Frees line i's statement and its parse (on the thread that built them,
- * but for what the builder left when it stopped early). */
+/* Frees line i's payload and forgets its parse (whose tree is its chunk's
+ * tree arena's: tree_drop frees it). */
 static void
 line_release(struct lines *ls, size_t i)
 {
 	ml_buf_free(&ls->bufs[i]);
-	ml_statement_free(&ls->stmts[i]);
+	memset(&ls->stmts[i], 0, sizeof ls->stmts[i]);
 }
 
+/* Frees what is left once the pipeline is done (the payloads of a failed
+ * import; the trees were dropped with their arenas). */
 static void
 lines_free(struct lines *ls)
 {
@@ -281,6 +308,7 @@ read_lines(struct cli *c, FILE *f, struct lines *ls, struct ml_err *e)
  * the signers busy, few enough that the statements freed behind the
  * appender are reused for the ones built next (the heap stops growing). */
 #define WINDOW 32
+#define TREE_ARENA (256 * 1024) /* about a chunk's statement trees */
 
 /* A chunk's signed envelopes, all in arena a, which the signer fills and
  * the appender frees once it appended them (or after the threads joined):
@@ -299,6 +327,7 @@ struct pipeline {
 	int64_t now;
 	size_t built;           /* lines built so far (a prefix) */
 	size_t appended;        /* chunks the appender is done with (a prefix) */
+	struct ml_arena **trees; /* [nchunks]: chunk c's jansson trees (builder's) */
 	unsigned char *signed_; /* signed_[c]: chunk c is signed */
 	struct signed_chunk *chunks; /* [nchunks] */
 	size_t nchunks;
@@ -347,18 +376,26 @@ failed_before(const struct pipeline *p, size_t end)
 	return p->stop || (p->rc && p->bad < end);
 }
 
+/* Frees chunk c's payloads and its tree arena, with every statement tree
+ * in it; nobody may use them any more. */
+static void
+tree_drop(struct pipeline *p, size_t c)
+{
+	size_t i, end = (c + 1) * CHUNK < p->ls->n ? (c + 1) * CHUNK : p->ls->n;
+
+	for (i = c * CHUNK; i < end; i++)
+		line_release(p->ls, i);
+	ml_arena_free(p->trees[c]);
+	p->trees[c] = NULL;
+}
+
 /* Frees the statements of chunks *freed .. upto - 1 (the appender is done
  * with them) and advances *freed. */
 static void
 release_chunks(struct pipeline *p, size_t *freed, size_t upto)
 {
-	size_t i, end;
-
-	for (; *freed < upto; ++*freed) {
-		end = (*freed + 1) * CHUNK < p->ls->n ? (*freed + 1) * CHUNK : p->ls->n;
-		for (i = *freed * CHUNK; i < end; i++)
-			line_release(p->ls, i);
-	}
+	for (; *freed < upto; ++*freed)
+		tree_drop(p, *freed);
 }
 
 /* Publishes that lines ..built - 1 are built, then waits while the builder
@@ -414,8 +451,16 @@ build_all(void *arg)
 	ml_err_clear(&e);
 	for (i = 0; i < p->ls->n; i++) {
 		const struct line_at *at = &p->ls->at[i];
-		int rc = import_line(p->im, (const char *)p->ls->text.data + at->off, at->len,
-				     p->now, &p->ls->bufs[i], &p->ls->stmts[i], &e);
+		struct ml_arena **a = &p->trees[i / CHUNK];
+		int rc = ML_OK;
+		if (!*a && !(*a = ml_arena_new(TREE_ARENA)))
+			rc = ml_err_set(&e, ML_EIO, "out of memory");
+		if (rc == ML_OK) {
+			json_arena = *a;
+			rc = import_line(p->im, (const char *)p->ls->text.data + at->off, at->len,
+					 p->now, &p->ls->bufs[i], &p->ls->stmts[i], &e);
+			json_arena = NULL;
+		}
 		if (rc) {
 			ml_buf_free(&p->ls->bufs[i]);
 			pipeline_fail(p, i, rc, &e);
@@ -602,11 +647,14 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	p.nchunks = (ls->n + CHUNK - 1) / CHUNK;
 	p.signed_ = calloc(p.nchunks, 1);
 	p.chunks = calloc(p.nchunks, sizeof *p.chunks);
-	if (!p.signed_ || !p.chunks) {
+	p.trees = calloc(p.nchunks, sizeof *p.trees);
+	if (!p.signed_ || !p.chunks || !p.trees) {
 		free(p.signed_);
 		free(p.chunks);
+		free(p.trees);
 		return ml_err_set(e, ML_EIO, "out of memory");
 	}
+	json_set_alloc_funcs(json_alloc, json_release);
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 	if (pthread_create(&th[started], NULL, build_all, &p) == 0)
@@ -653,8 +701,12 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	pthread_mutex_unlock(&p.mu);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	for (i = 0; i < p.nchunks; i++) /* the threads are done: any left */
+	for (i = 0; i < p.nchunks; i++) { /* the threads are done: any left */
 		chunk_drop(&p.chunks[i]);
+		if (p.trees[i])
+			tree_drop(&p, i);
+	}
+	json_set_alloc_funcs(malloc, free);
 	if (b && rc)
 		ml_batch_abort(b);
 	else if (b && (rc = ml_batch_commit(b, e)))
@@ -663,6 +715,7 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	pthread_cond_destroy(&p.cv);
 	free(p.signed_);
 	free(p.chunks);
+	free(p.trees);
 	return rc;
 }
 
