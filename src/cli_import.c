@@ -655,6 +655,11 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 		return ml_err_set(e, ML_EIO, "out of memory");
 	}
 	json_set_alloc_funcs(json_alloc, json_release);
+	/* jansson seeds its hash function on the first object made; made
+	 * lazily it is a race between the builder and ml_batch_begin
+	 * (helgrind), so seed it before the threads start, as jansson's
+	 * documentation asks of threaded programs. */
+	json_object_seed(0);
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 	if (pthread_create(&th[started], NULL, build_all, &p) == 0)
