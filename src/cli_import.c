@@ -18,6 +18,29 @@
 #define MAX_LINE (1024 * 1024)
 #define MAX_LINES 10000000
 
+/* jansson's allocator during an import (set by import_all, which restores
+ * malloc/free after the threads joined): on a thread whose json_arena is
+ * set (the builder, while it builds a line), pieces come from that arena
+ * and frees are left to the arena's drop; on any other thread, malloc and
+ * free.  So a tree built in an arena must never reach refcount 0 outside
+ * it: the builder keeps one reference of each statement tree (stmts[i])
+ * and drops the arena instead of decref'ing it; the appender only borrows
+ * (incref/decref) while that reference is held. */
+static _Thread_local struct ml_arena *json_arena;
+
+static void *
+json_alloc(size_t n)
+{
+	return json_arena ? ml_arena_alloc(json_arena, n) : malloc(n);
+}
+
+static void
+json_release(void *ptr)
+{
+	if (!json_arena)
+		free(ptr);
+}
+
 /* Versions defined in this file: "kind ref" -> digest (open addressing). */
 struct vmap {
 	char **keys;
@@ -164,11 +187,22 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
 	return rc;
 }
 
-/* The lines of the file.  bufs[i] holds line i's text, then its statement
- * (payload), as the pipeline moves it on; the signer then moves the payload
- * and its envelope into the chunk's arena (struct signed_chunk) and empties
- * bufs[i]. */
+/* The lines of the file.  Their text is one block (text; line i is the
+ * at[i].len bytes at text.data + at[i].off), read before the threads start
+ * and freed at the end: no line is allocated or freed on its own.  bufs[i]
+ * is line i's statement (payload), allocated by the builder thread and
+ * freed by it once the appender is done with line i's chunk (build_all), so
+ * that glibc never frees a payload on a thread other than the one that
+ * allocated it.  stmts[i] is its parse, whose jansson tree lives in the
+ * chunk's tree arena (json_arena): never decref'd to zero, it is dropped
+ * with the arena (tree_drop). */
+struct line_at {
+	size_t off, len;
+};
+
 struct lines {
+	struct ml_buf text;
+	struct line_at *at;
 	struct ml_buf *bufs;
 	struct ml_statement *stmts; /* the payloads' parses, handed to the append */
 	size_t *lineno;
@@ -182,6 +216,7 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 		size_t cap = ls->cap ? ls->cap * 2 : 1024;
 		struct ml_buf *bufs = realloc(ls->bufs, cap * sizeof *bufs);
 		struct ml_statement *stmts;
+		struct line_at *at;
 		size_t *nos;
 		if (!bufs)
 			return ML_EIO;
@@ -189,6 +224,9 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 		if (!(stmts = realloc(ls->stmts, cap * sizeof *stmts)))
 			return ML_EIO;
 		ls->stmts = stmts;
+		if (!(at = realloc(ls->at, cap * sizeof *at)))
+			return ML_EIO;
+		ls->at = at;
 		if (!(nos = realloc(ls->lineno, cap * sizeof *nos)))
 			return ML_EIO;
 		ls->lineno = nos;
@@ -196,20 +234,32 @@ lines_push(struct lines *ls, size_t lineno, const char *text, size_t len)
 	}
 	memset(&ls->bufs[ls->n], 0, sizeof ls->bufs[0]);
 	memset(&ls->stmts[ls->n], 0, sizeof ls->stmts[0]);
-	ml_buf_append(&ls->bufs[ls->n], text, len);
+	ls->at[ls->n] = (struct line_at){.off = ls->text.len, .len = len};
+	ml_buf_append(&ls->text, text, len);
 	ls->lineno[ls->n++] = lineno;
-	return ls->bufs[ls->n - 1].oom ? ML_EIO : ML_OK;
+	return ls->text.oom ? ML_EIO : ML_OK;
 }
 
+/* Frees line i's payload and forgets its parse (whose tree is its chunk's
+ * tree arena's: tree_drop frees it). */
+static void
+line_release(struct lines *ls, size_t i)
+{
+	ml_buf_free(&ls->bufs[i]);
+	memset(&ls->stmts[i], 0, sizeof ls->stmts[i]);
+}
+
+/* Frees what is left once the pipeline is done (the payloads of a failed
+ * import; the trees were dropped with their arenas). */
 static void
 lines_free(struct lines *ls)
 {
 	size_t i;
 
-	for (i = 0; i < ls->n; i++) {
-		ml_buf_free(&ls->bufs[i]);
-		ml_statement_free(&ls->stmts[i]);
-	}
+	for (i = 0; i < ls->n; i++)
+		line_release(ls, i);
+	ml_buf_free(&ls->text);
+	free(ls->at);
 	free(ls->bufs);
 	free(ls->stmts);
 	free(ls->lineno);
@@ -254,6 +304,11 @@ read_lines(struct cli *c, FILE *f, struct lines *ls, struct ml_err *e)
  * once a chunk, so the threads rarely wait on each other. */
 #define CHUNK 64
 #define CHUNK_ARENA (128 * 1024) /* about a chunk's envelopes and payloads */
+/* How many chunks the builder may be ahead of the appender: enough to keep
+ * the signers busy, few enough that the statements freed behind the
+ * appender are reused for the ones built next (the heap stops growing). */
+#define WINDOW 32
+#define TREE_ARENA (256 * 1024) /* about a chunk's statement trees */
 
 /* A chunk's signed envelopes, all in arena a, which the signer fills and
  * the appender frees once it appended them (or after the threads joined):
@@ -271,6 +326,8 @@ struct pipeline {
 	const struct ml_seckey *k;
 	int64_t now;
 	size_t built;           /* lines built so far (a prefix) */
+	size_t appended;        /* chunks the appender is done with (a prefix) */
+	struct ml_arena **trees; /* [nchunks]: chunk c's jansson trees (builder's) */
 	unsigned char *signed_; /* signed_[c]: chunk c is signed */
 	struct signed_chunk *chunks; /* [nchunks] */
 	size_t nchunks;
@@ -319,33 +376,100 @@ failed_before(const struct pipeline *p, size_t end)
 	return p->stop || (p->rc && p->bad < end);
 }
 
+/* Frees chunk c's payloads and its tree arena, with every statement tree
+ * in it; nobody may use them any more. */
+static void
+tree_drop(struct pipeline *p, size_t c)
+{
+	size_t i, end = (c + 1) * CHUNK < p->ls->n ? (c + 1) * CHUNK : p->ls->n;
+
+	for (i = c * CHUNK; i < end; i++)
+		line_release(p->ls, i);
+	ml_arena_free(p->trees[c]);
+	p->trees[c] = NULL;
+}
+
+/* Frees the statements of chunks *freed .. upto - 1 (the appender is done
+ * with them) and advances *freed. */
+static void
+release_chunks(struct pipeline *p, size_t *freed, size_t upto)
+{
+	for (; *freed < upto; ++*freed)
+		tree_drop(p, *freed);
+}
+
+/* Publishes that lines ..built - 1 are built, then waits while the builder
+ * is WINDOW chunks ahead of the appender; frees what the appender is done
+ * with.  Non-zero when the pipeline stops. */
+static int
+built_chunk(struct pipeline *p, size_t built, size_t *freed)
+{
+	size_t appended;
+	int stop;
+
+	pthread_mutex_lock(&p->mu);
+	p->built = built;
+	wake(p);
+	while (!p->stop && (built + CHUNK - 1) / CHUNK >= p->appended + WINDOW)
+		sleep_on(p);
+	appended = p->appended;
+	stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	release_chunks(p, freed, appended);
+	return stop;
+}
+
+/* Once every line is built: frees each chunk the appender finishes, until
+ * it stops (then p->appended covers every chunk it used). */
+static void
+release_rest(struct pipeline *p, size_t *freed)
+{
+	size_t appended;
+	int stop = 0;
+
+	while (!stop) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->stop && p->appended == *freed)
+			sleep_on(p);
+		appended = p->appended;
+		stop = p->stop;
+		pthread_mutex_unlock(&p->mu);
+		release_chunks(p, freed, appended);
+	}
+}
+
+/* The builder thread: builds every line's statement in order, and frees
+ * them behind the appender (struct lines).  What it leaves when the
+ * pipeline fails, lines_free frees after the threads joined. */
 static void *
 build_all(void *arg)
 {
 	struct pipeline *p = arg;
 	struct ml_err e;
-	size_t i;
+	size_t i, freed = 0;
 
 	ml_err_clear(&e);
 	for (i = 0; i < p->ls->n; i++) {
-		struct ml_buf payload = {0}, *b = &p->ls->bufs[i];
-		int rc = import_line(p->im, (const char *)b->data, b->len, p->now, &payload,
-				     &p->ls->stmts[i], &e);
+		const struct line_at *at = &p->ls->at[i];
+		struct ml_arena **a = &p->trees[i / CHUNK];
+		int rc = ML_OK;
+		if (!*a && !(*a = ml_arena_new(TREE_ARENA)))
+			rc = ml_err_set(&e, ML_EIO, "out of memory");
+		if (rc == ML_OK) {
+			json_arena = *a;
+			rc = import_line(p->im, (const char *)p->ls->text.data + at->off, at->len,
+					 p->now, &p->ls->bufs[i], &p->ls->stmts[i], &e);
+			json_arena = NULL;
+		}
 		if (rc) {
-			ml_buf_free(&payload);
+			ml_buf_free(&p->ls->bufs[i]);
 			pipeline_fail(p, i, rc, &e);
 			return NULL;
 		}
-		ml_buf_free(b);
-		*b = payload;
-		if ((i + 1) % CHUNK == 0 || i + 1 == p->ls->n) {
-			pthread_mutex_lock(&p->mu);
-			p->built = i + 1;
-			wake(p);
-			i = p->stop ? p->ls->n : i;
-			pthread_mutex_unlock(&p->mu);
-		}
+		if (((i + 1) % CHUNK == 0 || i + 1 == p->ls->n) && built_chunk(p, i + 1, &freed))
+			return NULL;
 	}
+	release_rest(p, &freed);
 	return NULL;
 }
 
@@ -355,11 +479,11 @@ struct signer {
 	struct ml_buf pae, env; /* reused for every line: no allocation per line */
 };
 
-/* Signs line i's payload (ls->bufs[i], then freed) into envelope *env and
- * its bytes, both in the chunk's arena a, and fills *hint for the append.
- * ml_envelope_sign_parts writes what ml_envelope_sign writes and keeps the
- * parsed form, so that the appender need not parse it back, nor hash the
- * payload: the signer hashes the bytes
+/* Signs line i's payload (ls->bufs[i], which the builder frees later) into
+ * envelope *env and its bytes, both in the chunk's arena a, and fills *hint
+ * for the append.  ml_envelope_sign_parts writes what ml_envelope_sign
+ * writes and keeps the parsed form, so that the appender need not parse it
+ * back, nor hash the payload: the signer hashes the bytes
  * it signs (not the builder's source_sha256, so that the hint stands on
  * what this thread wrote alone). */
 static int
@@ -380,7 +504,6 @@ sign_line(struct signer *sg, size_t i, struct ml_arena *a, struct ml_envelope *e
 	hint->len = sg->env.len;
 	hint->env = env;
 	ml_sha256(b->data, b->len, hint->payload_sha256);
-	ml_buf_free(b);
 	return ML_OK;
 }
 
@@ -448,8 +571,9 @@ chunk_drop(struct signed_chunk *ch)
 	memset(ch, 0, sizeof *ch);
 }
 
-/* Waits until chunk c is signed; non-zero when the pipeline failed before
- * its end. */
+/* Tells the builder that the appender is done with the chunks before c,
+ * then waits until chunk c is signed; non-zero when the pipeline failed
+ * before its end. */
 static int
 wait_chunk(struct pipeline *p, size_t c)
 {
@@ -457,6 +581,8 @@ wait_chunk(struct pipeline *p, size_t c)
 	int failed;
 
 	pthread_mutex_lock(&p->mu);
+	p->appended = c;
+	wake(p);
 	while (!p->signed_[c] && !failed_before(p, end))
 		sleep_on(p);
 	failed = !p->signed_[c] && failed_before(p, end);
@@ -513,11 +639,19 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	p.nchunks = (ls->n + CHUNK - 1) / CHUNK;
 	p.signed_ = calloc(p.nchunks, 1);
 	p.chunks = calloc(p.nchunks, sizeof *p.chunks);
-	if (!p.signed_ || !p.chunks) {
+	p.trees = calloc(p.nchunks, sizeof *p.trees);
+	if (!p.signed_ || !p.chunks || !p.trees) {
 		free(p.signed_);
 		free(p.chunks);
+		free(p.trees);
 		return ml_err_set(e, ML_EIO, "out of memory");
 	}
+	json_set_alloc_funcs(json_alloc, json_release);
+	/* jansson seeds its hash function on the first object made; made
+	 * lazily it is a race between the builder and ml_batch_begin
+	 * (helgrind), so seed it before the threads start, as jansson's
+	 * documentation asks of threaded programs. */
+	json_object_seed(0);
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 	if (pthread_create(&th[started], NULL, build_all, &p) == 0)
@@ -553,6 +687,8 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	}
 	pthread_mutex_lock(&p.mu);
 	p.stop = 1;
+	if (rc == ML_OK && !p.rc) /* all appended: the builder frees the rest */
+		p.appended = p.nchunks;
 	pthread_cond_broadcast(&p.cv);
 	if (rc == ML_OK && p.rc) {
 		rc = p.rc;
@@ -562,8 +698,12 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	pthread_mutex_unlock(&p.mu);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	for (i = 0; i < p.nchunks; i++) /* the threads are done: any left */
+	for (i = 0; i < p.nchunks; i++) { /* the threads are done: any left */
 		chunk_drop(&p.chunks[i]);
+		if (p.trees[i])
+			tree_drop(&p, i);
+	}
+	json_set_alloc_funcs(malloc, free);
 	if (b && rc)
 		ml_batch_abort(b);
 	else if (b && (rc = ml_batch_commit(b, e)))
@@ -572,6 +712,7 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 	pthread_cond_destroy(&p.cv);
 	free(p.signed_);
 	free(p.chunks);
+	free(p.trees);
 	return rc;
 }
 

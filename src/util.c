@@ -615,8 +615,12 @@ ml_text_valid(const char *s, size_t len, const char *allowed)
 
 	while (p < end) {
 		uint32_t cp;
-		size_t n = ml_utf8_next(p, (size_t)(end - p), &cp);
-		if (n == 0)
+		size_t n;
+		if (*p >= 0x20 && *p < 0x7f) { /* printable ASCII: what the loop below accepts */
+			p++;
+			continue;
+		}
+		if ((n = ml_utf8_next(p, (size_t)(end - p), &cp)) == 0)
 			return false;
 		if ((cp < 0x20 && !(cp && allowed && strchr(allowed, (int)cp))) ||
 		    (cp >= 0x7f && cp <= 0x9f))

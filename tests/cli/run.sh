@@ -1167,6 +1167,43 @@ import_error "import: an unknown predicate member exits 2 naming FILE:LINE" \
 } >"$W/badimm.jsonl"
 import_error "import: one version with two digests in one file exits 2 naming the second line" \
 	'badimm\.jsonl:2: .*immutable' "$W/badimm.jsonl"
+# Longer than the builder's window (32 chunks of 64 lines, cli_import.c):
+# the builder frees each chunk's statements behind the appender and waits
+# for it, so a failure late in the file, found by the builder or by the
+# appender, must still stop every thread and leave the ledger as it was.
+gen_window() { # gen_window N BADLINE BADKIND: N datasets, line BADLINE bad
+	awk -v n="$1" -v bad="$2" -v how="$3" -v ha="$HA" -v hb="$HB" 'BEGIN {
+		for (j = 1; j <= n; j++) {
+			d = ha; k = ""
+			if (j == 10) k = ",\"idempotencyKey\":\"win-k\""
+			if (j == bad && how == "json") { print "{\"kind\":\"dataset\","; continue }
+			if (j == bad && how == "conflict") { d = hb; k = ",\"idempotencyKey\":\"win-k\"" }
+			printf "{\"kind\":\"dataset\",\"subject\":\"win-data@%d\",\"digest\":\"sha256:%s\"%s}\n", j, d, k
+		}
+	}'
+}
+gen_window 3000 2900 json >"$W/winjson.jsonl"
+import_error "import: bad JSON at line 2900 of 3000 (past the builder's window) exits 2, nothing written" \
+	'winjson\.jsonl:2900: bad JSON.*nothing was written' "$W/winjson.jsonl"
+gen_window 3000 2900 conflict >"$W/winconf.jsonl"
+begin "import: a conflict the appender finds at line 2900 of 3000 exits 7, nothing written"
+before=$(state "$L")
+ml import "$W/winconf.jsonl" --key "$K/eng.key"
+want_err 7 'winconf\.jsonl:2900: conflict: idempotency key "win-k".*nothing was written'
+eq "$(state "$L")" "$before" "ledger rows"
+end
+gen_window 3000 0 none >"$W/winok.jsonl"
+# (into a copy: the story ledger's later cases rely on its shape)
+begin "import: 3000 lines (past the builder's window) appended in order, verify passes"
+copydb "$L" "$W/win.db"
+run "$M" --ledger "$W/win.db" import "$W/winok.jsonl" --key "$K/eng.key"
+want_ok
+out_has "^3000 entries, $NEXT\.\.$((NEXT + 2999))\$"
+run "$M" --ledger "$W/win.db" show $((NEXT + 2999)) --format json
+grep -qF '"name": "win-data@3000"' "$OUT" || bad "the last line is not the last entry"
+run "$M" --ledger "$W/win.db" verify
+want_rc 0
+end
 {
 	printf '{"kind":"approval","subject":"fraud/detector@1.0.0","environment":"prod","decision":"approve","digest":"sha256:%s"}\n' "$HE"
 } >"$W/baddigest.jsonl"
