@@ -912,13 +912,28 @@ ml_store_subject_insert(struct ml_store *s, enum ml_db db, const char *kind,
 	return step_done(s, st, "record subject", e);
 }
 
+/* Steps st, a bound query of at most one row whose column 0 is a seq:
+ * *found, and *seq when found.  Resets st.  ML_EIO naming what on a
+ * storage error. */
+static int
+step_seq(struct ml_store *s, sqlite3_stmt *st, int64_t *seq, int *found, const char *what,
+	 struct ml_err *e)
+{
+	int rc = sqlite3_step(st);
+
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		*seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_err(s, e, what);
+}
+
 int
 ml_store_index_find(struct ml_store *s, enum ml_db db, const char *keyid,
 		    const uint8_t hash[ML_SHA256_LEN], int64_t *seq, int *found,
 		    struct ml_err *e)
 {
 	sqlite3_stmt *st;
-	int rc;
 
 	if (db == ML_DB_REPLAY) {
 		if (!replay(s, e))
@@ -930,12 +945,7 @@ ml_store_index_find(struct ml_store *s, enum ml_db db, const char *keyid,
 		return e->code;
 	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, hash, ML_SHA256_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	if (*found)
-		*seq = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK : db_err(s, e, "read index");
+	return step_seq(s, st, seq, found, "read index", e);
 }
 
 int
@@ -979,7 +989,6 @@ ml_store_idem_find(struct ml_store *s, enum ml_db db, const char *keyid, const c
 		   int64_t *seq, int *found, struct ml_err *e)
 {
 	sqlite3_stmt *st;
-	int rc;
 
 	if (db == ML_DB_REPLAY) {
 		if (!replay(s, e))
@@ -991,13 +1000,7 @@ ml_store_idem_find(struct ml_store *s, enum ml_db db, const char *keyid, const c
 		return e->code;
 	sqlite3_bind_text(st, 1, keyid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	if (*found)
-		*seq = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ML_OK
-						    : db_err(s, e, "read idempotency keys");
+	return step_seq(s, st, seq, found, "read idempotency keys", e);
 }
 
 int
