@@ -1529,6 +1529,70 @@ ml_store_node_count(struct ml_store *s, int64_t *n, struct ml_err *e)
 	return count_rows(s, ML_DB_MAIN, Q_NODE_COUNT, n, "count tree", e);
 }
 
+#define NODE_LEVELS 64
+
+struct ml_store_node_reader {
+	struct ml_store *s;
+	sqlite3_stmt *level[NODE_LEVELS]; /* level k's cursor once read; NULL */
+};
+
+int
+ml_store_node_reader_open(struct ml_store *s, struct ml_store_node_reader **out,
+			  struct ml_err *e)
+{
+	struct ml_store_node_reader *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return ml_err_set(e, ML_EIO, "out of memory");
+	r->s = s;
+	*out = r;
+	return ML_OK;
+}
+
+int
+ml_store_node_next(struct ml_store_node_reader *r, unsigned level, int *has, int64_t *idx,
+		   uint8_t hash[ML_SHA256_LEN], struct ml_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (level < 1 || level >= NODE_LEVELS)
+		return ml_err_set(e, ML_EINPUT, "tree level %u out of range", level);
+	if (!(st = r->level[level])) {
+		if (sqlite3_prepare_v2(r->s->db, "SELECT idx, hash FROM main.tree WHERE level = ?1 "
+				       "ORDER BY idx", -1, &st, NULL) != SQLITE_OK)
+			return db_err(r->s, e, "prepare the tree's read");
+		sqlite3_bind_int64(st, 1, level);
+		r->level[level] = st;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*has = 0;
+		return ML_OK;
+	}
+	if (rc != SQLITE_ROW)
+		return db_err(r->s, e, "read tree");
+	*idx = sqlite3_column_int64(st, 0);
+	if (sqlite3_column_bytes(st, 1) != ML_SHA256_LEN)
+		return ml_err_set(e, ML_EINTEGRITY, "%s: tree node (%u, %lld) is malformed (not a "
+				  "32-byte hash)", r->s->path, level, (long long)*idx);
+	memcpy(hash, sqlite3_column_blob(st, 1), ML_SHA256_LEN);
+	*has = 1;
+	return ML_OK;
+}
+
+void
+ml_store_node_reader_close(struct ml_store_node_reader *r)
+{
+	int k;
+
+	if (!r)
+		return;
+	for (k = 0; k < NODE_LEVELS; k++)
+		sqlite3_finalize(r->level[k]);
+	free(r);
+}
+
 int
 ml_store_checkpoint_put(struct ml_store *s, uint64_t size, const char *note,
 			struct ml_err *e)

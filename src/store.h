@@ -170,6 +170,25 @@ int ml_store_node_get(struct ml_store *s, unsigned level, uint64_t idx,
 int ml_store_node_put(struct ml_store *s, unsigned level, uint64_t idx,
 		      const uint8_t hash[ML_SHA256_LEN], struct ml_err *e);
 int ml_store_node_count(struct ml_store *s, int64_t *n, struct ml_err *e);
+/* The stored nodes read level by level, each level in index order, by one
+ * sequential cursor per level (prepared when the level is first read), in
+ * place of a B-tree look-up per node: verify's check of every node it
+ * recomputes.  Use it inside one transaction of s and close it before the
+ * transaction ends.  Not thread-safe; s must outlive it. */
+struct ml_store_node_reader;
+/* *out is set on ML_OK (free with ml_store_node_reader_close); ML_EIO when
+ * out of memory. */
+int ml_store_node_reader_open(struct ml_store *s, struct ml_store_node_reader **out,
+			      struct ml_err *e);
+/* The stored node of level (1..63) after the ones this reader already
+ * returned for it, in index order: ML_OK with *has = 1, its index and its
+ * hash; ML_OK with *has = 0 when the level holds no further row;
+ * ML_EINTEGRITY (naming the node, *idx set) when its hash is not 32 bytes;
+ * ML_EINPUT for a level out of range; ML_EIO on a database error. */
+int ml_store_node_next(struct ml_store_node_reader *r, unsigned level, int *has,
+		       int64_t *idx, uint8_t hash[ML_SHA256_LEN], struct ml_err *e);
+/* Finalizes its cursors.  NULL is ignored. */
+void ml_store_node_reader_close(struct ml_store_node_reader *r);
 /* The node callback of merkle.h's root and proof builders, reading stored
  * nodes: pass a struct ml_store_nodes as ctx.  ML_OK, or the ML_E* code
  * with ctx->e set. */

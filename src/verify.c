@@ -137,6 +137,7 @@ struct walk {
 	struct pool *pool;
 	struct batch *cur;
 	struct ml_merkle_edge edge;  /* the tree recomputed from the leaves */
+	struct ml_store_node_reader *nodes; /* the stored tree, level by level */
 	uint64_t *ckpt_sizes;        /* stored checkpoint sizes, ascending */
 	uint8_t (*ckpt_roots)[ML_SHA256_LEN]; /* the roots at those sizes */
 	size_t nckpt, ckpt_cap, next_ckpt;
@@ -193,24 +194,38 @@ job_done(struct walk *w)
 	}
 }
 
-/* Each complete subtree the recomputed tree forms must be the stored one. */
+/* Each complete subtree the recomputed tree forms must be the stored one.
+ * They form at each level in index order 0, 1, 2, ..., so each level's
+ * stored rows are read in order beside them: the next row must be this
+ * node.  A row of a smaller index is one the tree does not have; a larger
+ * one, or none, means this node is missing; extra rows past the last node
+ * are caught by the count (check_tree_and_checkpoints). */
 static int
 check_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[ML_SHA256_LEN])
 {
 	struct walk *w = ctx;
 	uint8_t have[ML_SHA256_LEN];
-	int rc;
+	int64_t idx = 0;
+	int has = 0, rc;
+	char what[128];
 
-	rc = ml_store_node_get(ml_ledger_store(w->l), level, index, have, w->e);
+	rc = ml_store_node_next(w->nodes, level, &has, &idx, have, w->e);
 	if (rc == ML_EIO)
 		return rc;
-	if (rc || memcmp(have, hash, ML_SHA256_LEN) != 0) {
-		char what[96];
+	if (rc == ML_OK && has && (uint64_t)idx == index && idx >= 0 &&
+	    memcmp(have, hash, ML_SHA256_LEN) == 0)
+		return ML_OK;
+	if (rc)
+		snprintf(what, sizeof what, "tree node (level %u, index %lld) is malformed "
+			 "(not a 32-byte hash)", level, (long long)idx);
+	else if (has && (idx < 0 || (uint64_t)idx < index))
+		snprintf(what, sizeof what, "tree node (level %u, index %lld) is not a node of "
+			 "the tree of the leaves", level, (long long)idx);
+	else
 		snprintf(what, sizeof what, "tree node (level %u, index %llu) %s", level,
-			 (unsigned long long)index, rc ? "is missing" : "differs from the leaves");
-		return bad(w, w->expect, what, NULL);
-	}
-	return ML_OK;
+			 (unsigned long long)index,
+			 has && (uint64_t)idx == index ? "differs from the leaves" : "is missing");
+	return bad(w, w->expect, what, NULL);
 }
 
 static int
@@ -516,7 +531,11 @@ run_walk(struct walk *w)
 	if (w->nckpt && !(w->ckpt_roots = malloc(w->nckpt * sizeof *w->ckpt_roots)))
 		return ml_err_set(w->e, ML_EIO, "out of memory");
 	ml_merkle_edge_init(&w->edge);
+	if ((rc = ml_store_node_reader_open(s, &w->nodes, w->e)))
+		return rc;
 	rc = ml_store_scan(s, 0, visit, w, w->e);
+	ml_store_node_reader_close(w->nodes);
+	w->nodes = NULL;
 	if (rc == ML_OK && w->expect != w->total)
 		rc = bad(w, w->expect, "entry missing", "the entries end early");
 	if (rc == ML_OK)

@@ -702,6 +702,75 @@ test_flipped_bytes(void **state)
 	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
 }
 
+/* Runs sql on the ledger's tree table with its append-only triggers
+ * dropped and then re-created exactly (store.c's tree_ddl). */
+static void
+tamper_tree(struct fx *f, const char *sql)
+{
+	sqlite3 *db;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER tree_append_only_u; "
+				      "DROP TRIGGER tree_append_only_d;", NULL, NULL, &err),
+			 SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("tamper sql: %s", err);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TRIGGER tree_append_only_u BEFORE UPDATE ON tree\n"
+		"BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END;"
+		"CREATE TRIGGER tree_append_only_d BEFORE DELETE ON tree\n"
+		"BEGIN SELECT RAISE(ABORT, 'tree is append-only'); END;", NULL, NULL, &err),
+		SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* verify reads each level of the stored tree in order beside the nodes it
+ * recomputes (9 leaves: level 1 holds 0..3, level 2 0..1, level 3 0; entry
+ * 7 completes (1, 3), (2, 1) and (3, 0)).  Every kind of stored-tree
+ * change fails, naming the node and the entry that completes it. */
+static void
+test_tree_tampered(void **state)
+{
+	static const struct {
+		const char *sql;
+		long long seq;
+		const char *needle;
+	} cases[] = {
+		{"UPDATE tree SET hash = zeroblob(32) WHERE level = 2 AND idx = 1", 7,
+		 "tree node (level 2, index 1) differs from the leaves"},
+		{"DELETE FROM tree WHERE level = 1 AND idx = 2", 5,
+		 "tree node (level 1, index 2) is missing"},
+		{"INSERT INTO tree VALUES (1, 4, zeroblob(32))", -1, "table tree holds 8 nodes"},
+		{"INSERT INTO tree VALUES (4, 0, zeroblob(32))", -1, "table tree holds 8 nodes"},
+		/* moved, so the count still holds */
+		{"UPDATE tree SET idx = -1 WHERE level = 1 AND idx = 0", 1,
+		 "tree node (level 1, index -1) is not a node of the tree"},
+		{"UPDATE tree SET idx = 4 WHERE level = 1 AND idx = 3", 7,
+		 "tree node (level 1, index 3) is missing"},
+		{"UPDATE tree SET level = 1, idx = 4 WHERE level = 3 AND idx = 0", 7,
+		 "tree node (level 3, index 0) is missing"},
+		{"UPDATE tree SET hash = zeroblob(31) WHERE level = 3 AND idx = 0", 7,
+		 "tree node (level 3, index 0) is malformed"},
+		{"UPDATE tree SET hash = X'' WHERE level = 1 AND idx = 0", 1,
+		 "tree node (level 1, index 0) is malformed"},
+	};
+	struct fx *f = *state;
+	char backup[600], cmd[1300];
+	size_t i;
+
+	snprintf(backup, sizeof backup, "%s/tree-backup.db", f->dir);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", f->path, backup);
+	assert_int_equal(system(cmd), 0);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tamper_tree(f, cases[i].sql);
+		expect_bad(f, cases[i].seq, cases[i].needle);
+		snprintf(cmd, sizeof cmd, "cp '%s' '%s'", backup, f->path);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(verify(f, NULL, NULL, 0), ML_OK);
+}
+
 static void
 test_rechained_without_log_key(void **state)
 {
@@ -1476,6 +1545,7 @@ main(void)
 		T(test_sequencer),
 		T(test_flipped_bytes),
 		T(test_rechained_without_log_key),
+		T(test_tree_tampered),
 		T(test_time_changed),
 		T(test_time_backwards),
 		T(test_deleted_entry),
