@@ -79,6 +79,25 @@ ml_arena_dup(struct ml_arena *a, const void *p, size_t n)
 }
 
 void
+ml_arena_reset(struct ml_arena *a)
+{
+	struct block *b, *next, *keep = NULL;
+
+	for (b = a->head; b; b = next) {
+		next = b->next;
+		if (!keep && b->cap == a->block)
+			keep = b;
+		else
+			free(b);
+	}
+	if (keep) {
+		keep->next = NULL;
+		keep->used = 0;
+	}
+	a->head = keep;
+}
+
+void
 ml_arena_free(struct ml_arena *a)
 {
 	struct block *b, *next;

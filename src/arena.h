@@ -2,7 +2,8 @@
  *
  * An arena hands out pieces of a few large blocks and frees them together:
  * one free per block instead of one per piece.  `import` keeps each chunk's
- * signed envelopes in one (cli_import.c), so nothing is freed entry by entry.
+ * signed envelopes in one (cli_import.c), so nothing is freed entry by entry;
+ * jansson's trees can be built in one (jsonarena.h).
  * Not thread-safe: one thread allocates from an arena at a time; another may
  * free it once that thread is done with it.  May call libc only.
  */
@@ -22,6 +23,9 @@ struct ml_arena *ml_arena_new(size_t block);
 void *ml_arena_alloc(struct ml_arena *a, size_t n);
 /* A copy of the n bytes at p in a; NULL when out of memory. */
 void *ml_arena_dup(struct ml_arena *a, const void *p, size_t n);
+/* Frees every piece a handed out at once; a stays usable, keeping one block
+ * of the size it was made with (if it has one) for the pieces to come. */
+void ml_arena_reset(struct ml_arena *a);
 /* Frees a and every piece it handed out.  NULL is ignored. */
 void ml_arena_free(struct ml_arena *a);
 

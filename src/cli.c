@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "jsonarena.h"
 #include "note.h"
 #include "note_trust.h"
 
@@ -166,6 +167,7 @@ cli_main(int argc, char **argv)
 		fprintf(stderr, "mlledger: libsodium failed to start\n");
 		return ML_EIO;
 	}
+	ml_jsonarena_install(); /* before any thread or tree (jsonarena.h) */
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(usage_text, stdout);

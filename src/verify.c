@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "chain.h"
+#include "jsonarena.h"
 #include "merkle.h"
 #include "note.h"
 #include "note_checkpoint.h"
@@ -20,6 +22,7 @@
 
 #define BATCH 256
 #define MAX_INFLIGHT 16 /* batches queued or being checked */
+#define TREE_ARENA (32 * 1024) /* more than one statement's tree takes */
 
 /* An entry's envelope signature, or (text != NULL) a checkpoint's. */
 struct sigjob {
@@ -146,6 +149,7 @@ struct walk {
 	uint8_t prev[ML_SHA256_LEN];
 	int64_t prev_time;
 	struct ml_rules_state rules;  /* the replay's governance in force */
+	struct ml_arena *trees;       /* the entry's statement tree (jsonarena.h) */
 	uint64_t total;
 	const struct ml_verify_opts *opts;
 	struct ml_verify_result *res;
@@ -270,6 +274,16 @@ time_of(struct walk *w, const struct ml_entry *en, const struct ml_checked *c)
 	return ML_OK;
 }
 
+/* Frees c but its statement tree, which lives in w->trees: forgotten, not
+ * decref'd, and dropped with the arena's next reset (jsonarena.h). */
+static void
+checked_drop(struct ml_checked *c)
+{
+	c->st.root = c->st.predicate = NULL;
+	c->st.subject = NULL;
+	ml_checked_free(c);
+}
+
 static int
 visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
       const struct ml_index_row *ix, int has_ix)
@@ -287,19 +301,26 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 	ml_leaf_hash(en, want);
 	if (memcmp(want, leaf, ML_SHA256_LEN) != 0)
 		return bad(w, en->seq, "leaf hash mismatch", "a stored field of this entry changed");
+	/* The statement tree is built in w->trees, reset after each entry.
+	 * Only the check runs with it in use: ml_rules_apply and time_of keep
+	 * trees of their own (a governance document, timecheck's warnings),
+	 * which must come from malloc. */
+	ml_arena_reset(w->trees);
+	ml_jsonarena_use(w->trees);
 	rc = ml_rules_check(s, ML_DB_REPLAY, &w->rules, en->seq, en->time_us, en->envelope,
 			    en->envelope_len, 0, NULL, &c, w->e);
+	ml_jsonarena_use(NULL);
 	if (rc == ML_EIO)
 		return rc;
 	if (rc)
 		return bad(w, en->seq, "invalid entry", w->e->msg);
 	/* a clock correction's own bounds are a rule (FORMAT.md §5 rule 1) */
 	if (en->time_us < w->prev_time && c.st.kind != ML_KIND_CLOCK_CORRECTION) {
-		ml_checked_free(&c);
+		checked_drop(&c);
 		return bad(w, en->seq, "append time goes backwards", NULL);
 	}
 	if (!has_ix || !index_matches(&c.ix, ix)) {
-		ml_checked_free(&c);
+		checked_drop(&c);
 		return bad(w, en->seq, "entry_index row differs from the entry", NULL);
 	}
 	rc = ml_rules_apply(s, ML_DB_REPLAY, &w->rules, &c, w->e);
@@ -311,7 +332,7 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 		w->res->keys_enrolled++;
 	else if (c.st.kind == ML_KIND_KEY_REVOCATION)
 		w->res->keys_revoked++;
-	ml_checked_free(&c);
+	checked_drop(&c);
 	if (rc)
 		return rc;
 	memcpy(w->prev, leaf, ML_SHA256_LEN);
@@ -580,6 +601,10 @@ ml_verify(struct ml_ledger *l, const struct ml_verify_opts *opts,
 	w.e = e;
 	if ((rc = ml_rules_state_init(&w.rules, e)))
 		goto out;
+	if (!(w.trees = ml_arena_new(TREE_ARENA))) {
+		rc = ml_err_set(e, ML_EIO, "out of memory");
+		goto out;
+	}
 	for (i = 0; i < jobs; i++)
 		if (pthread_create(&th[started], NULL, worker, &p) == 0)
 			started++;
@@ -624,6 +649,7 @@ ml_verify(struct ml_ledger *l, const struct ml_verify_opts *opts,
 	}
 out:
 	ml_rules_state_free(&w.rules);
+	ml_arena_free(w.trees);
 	while (p.head) {
 		struct batch *b = p.head;
 		p.head = b->next;

@@ -5,7 +5,7 @@
  * worker threads), and compares the stored projection tables and schema
  * with what the entries imply.  Reads one consistent snapshot, so writers
  * may append meanwhile.  May call ledger, rules, chain, merkle, note,
- * statement, keys, store, timecheck, util.
+ * statement, keys, store, timecheck, arena, jsonarena, util.
  */
 #ifndef ML_VERIFY_H
 #define ML_VERIFY_H
