@@ -1409,9 +1409,14 @@ ml_rules_check_hinted(struct ml_store *s, enum ml_db db, const struct ml_rules_s
 	if (hint && memcmp(hint->source_sha256, c.stmt_hash, ML_SHA256_LEN) == 0) {
 		c.st = *hint; /* the same bytes: the same parse */
 		json_incref(c.st.root);
-	} else if ((rc = ml_statement_parse(c.env.payload, c.env.payload_len, &c.st, e)) !=
-		   ML_OK) {
+	} else if ((rc = ml_statement_parse_ex(c.env.payload, c.env.payload_len,
+					      env_hint ? 0 : ML_STATEMENT_NO_SOURCE_HASH, &c.st,
+					      e)) != ML_OK) {
 		goto fail;
+	} else if (!env_hint) {
+		/* the source hash is the payload's, which envelope_of just
+		 * computed from the same bytes (not a hint's claim) */
+		memcpy(c.st.source_sha256, c.stmt_hash, ML_SHA256_LEN);
 	}
 	rc = seq == 0 ? genesis_signer(&c, e) : enrolled_signer(s, db, r, &c, e);
 	if (rc)

@@ -566,12 +566,17 @@ step_done(struct ml_store *s, sqlite3_stmt *st, const char *what, struct ml_err 
 	return ML_OK;
 }
 
+/* The column's text up to its first NUL, cut to cap - 1 bytes (cap >= 1),
+ * as snprintf("%s") would: a copy, without formatting, per row read. */
 static void
 copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	size_t n = t ? strnlen(t, cap - 1) : 0;
 
-	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+	if (n)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
 }
 
 static void
