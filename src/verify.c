@@ -291,6 +291,7 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 	struct walk *w = ctx;
 	struct ml_store *s = ml_ledger_store(w->l);
 	uint8_t want[ML_SHA256_LEN];
+	struct ml_arena *was;
 	struct ml_checked c;
 	int rc;
 
@@ -306,10 +307,10 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 	 * trees of their own (a governance document, timecheck's warnings),
 	 * which must come from malloc. */
 	ml_arena_reset(w->trees);
-	ml_jsonarena_use(w->trees);
+	was = ml_jsonarena_use(w->trees);
 	rc = ml_rules_check(s, ML_DB_REPLAY, &w->rules, en->seq, en->time_us, en->envelope,
 			    en->envelope_len, 0, NULL, &c, w->e);
-	ml_jsonarena_use(NULL);
+	ml_jsonarena_use(was);
 	if (rc == ML_EIO)
 		return rc;
 	if (rc)
