@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "arena.h"
 
 #define ALIGN alignof(max_align_t)
@@ -17,6 +19,8 @@ struct block {
 struct ml_arena {
 	struct block *head; /* the block allocated from; older ones follow */
 	size_t block;       /* the smallest block's data size */
+	struct block **by_addr; /* every block, by address (ml_arena_owns) */
+	size_t n, cap;
 };
 
 struct ml_arena *
@@ -27,6 +31,43 @@ ml_arena_new(size_t block)
 	if (a)
 		a->block = block ? block : 4096;
 	return a;
+}
+
+/* The index in a->by_addr of the first block at or above p. */
+static size_t
+first_at(const struct ml_arena *a, const void *p)
+{
+	size_t lo = 0, hi = a->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)a->by_addr[mid] < (uintptr_t)p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Adds b to a->by_addr; -1 when out of memory. */
+static int
+index_block(struct ml_arena *a, struct block *b)
+{
+	size_t at;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct block **v = realloc(a->by_addr, cap * sizeof *v);
+		if (!v)
+			return -1;
+		a->by_addr = v;
+		a->cap = cap;
+	}
+	at = first_at(a, b);
+	memmove(&a->by_addr[at + 1], &a->by_addr[at], (a->n - at) * sizeof *a->by_addr);
+	a->by_addr[at] = b;
+	a->n++;
+	return 0;
 }
 
 /* A block of at least n data bytes at the head of a; NULL when out of
@@ -41,6 +82,10 @@ grow(struct ml_arena *a, size_t n)
 		return NULL;
 	if (!(b = malloc(sizeof *b + cap)))
 		return NULL;
+	if (index_block(a, b)) {
+		free(b);
+		return NULL;
+	}
 	b->next = a->head;
 	b->used = 0;
 	b->cap = cap;
@@ -89,5 +134,61 @@ ml_arena_free(struct ml_arena *a)
 		next = b->next;
 		free(b);
 	}
+	free(a->by_addr);
 	free(a);
+}
+
+static int
+in_block(const struct block *b, const void *p)
+{
+	uintptr_t u = (uintptr_t)p, lo = (uintptr_t)b->data;
+
+	return u >= lo && u - lo < b->cap;
+}
+
+int
+ml_arena_owns(const struct ml_arena *a, const void *p)
+{
+	size_t at;
+
+	if (!a || !a->head)
+		return 0;
+	if (in_block(a->head, p)) /* the usual case: a piece just made */
+		return 1;
+	at = first_at(a, p); /* the block holding p starts below p */
+	return at > 0 && in_block(a->by_addr[at - 1], p);
+}
+
+/* ---- jansson on an arena ------------------------------------------------- */
+
+static _Thread_local struct ml_arena *json_arena; /* this thread's; NULL: none */
+static _Thread_local int json_arena_alloc;        /* new values from it */
+
+static void *
+json_alloc(size_t n)
+{
+	return json_arena_alloc ? ml_arena_alloc(json_arena, n) : malloc(n);
+}
+
+static void
+json_release(void *p)
+{
+	if (!json_arena || !ml_arena_owns(json_arena, p))
+		free(p);
+}
+
+void
+ml_arena_json_hook(int on)
+{
+	if (on)
+		json_set_alloc_funcs(json_alloc, json_release);
+	else
+		json_set_alloc_funcs(malloc, free);
+}
+
+void
+ml_arena_json_set(struct ml_arena *a, int alloc)
+{
+	json_arena = a;
+	json_arena_alloc = a && alloc;
 }

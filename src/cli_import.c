@@ -18,28 +18,14 @@
 #define MAX_LINE (1024 * 1024)
 #define MAX_LINES 10000000
 
-/* jansson's allocator during an import (set by import_all, which restores
- * malloc/free after the threads joined): on a thread whose json_arena is
- * set (the builder, while it builds a line), pieces come from that arena
- * and frees are left to the arena's drop; on any other thread, malloc and
- * free.  So a tree built in an arena must never reach refcount 0 outside
- * it: the builder keeps one reference of each statement tree (stmts[i])
- * and drops the arena instead of decref'ing it; the appender only borrows
- * (incref/decref) while that reference is held. */
-static _Thread_local struct ml_arena *json_arena;
-
-static void *
-json_alloc(size_t n)
-{
-	return json_arena ? ml_arena_alloc(json_arena, n) : malloc(n);
-}
-
-static void
-json_release(void *ptr)
-{
-	if (!json_arena)
-		free(ptr);
-}
+/* jansson's allocator during an import (arena.h; import_all installs the
+ * hook and removes it after the threads joined): the builder, while it
+ * builds a line, takes jansson's values from its chunk's tree arena, and
+ * their frees are left to the arena's drop; every other thread and
+ * allocation uses malloc and free.  So a tree built in an arena must never
+ * reach refcount 0 outside it: the builder keeps one reference of each
+ * statement tree (stmts[i]) and drops the arena instead of decref'ing it;
+ * the appender only borrows (incref/decref) while that reference is held. */
 
 /* Versions defined in this file: "kind ref" -> digest (open addressing). */
 struct vmap {
@@ -194,7 +180,7 @@ import_line(struct import *im, const char *line, size_t len, int64_t now,
  * freed by it once the appender is done with line i's chunk (build_all), so
  * that glibc never frees a payload on a thread other than the one that
  * allocated it.  stmts[i] is its parse, whose jansson tree lives in the
- * chunk's tree arena (json_arena): never decref'd to zero, it is dropped
+ * chunk's tree arena (its jansson arena): never decref'd to zero, it is dropped
  * with the arena (tree_drop). */
 struct line_at {
 	size_t off, len;
@@ -456,10 +442,10 @@ build_all(void *arg)
 		if (!*a && !(*a = ml_arena_new(TREE_ARENA)))
 			rc = ml_err_set(&e, ML_EIO, "out of memory");
 		if (rc == ML_OK) {
-			json_arena = *a;
+			ml_arena_json_set(*a, 1);
 			rc = import_line(p->im, (const char *)p->ls->text.data + at->off, at->len,
 					 p->now, &p->ls->bufs[i], &p->ls->stmts[i], &e);
-			json_arena = NULL;
+			ml_arena_json_set(NULL, 0);
 		}
 		if (rc) {
 			ml_buf_free(&p->ls->bufs[i]);
@@ -646,7 +632,7 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 		free(p.trees);
 		return ml_err_set(e, ML_EIO, "out of memory");
 	}
-	json_set_alloc_funcs(json_alloc, json_release);
+	ml_arena_json_hook(1);
 	/* jansson seeds its hash function on the first object made; made
 	 * lazily it is a race between the builder and ml_batch_begin
 	 * (helgrind), so seed it before the threads start, as jansson's
@@ -703,7 +689,7 @@ import_all(struct ml_ledger *l, struct ml_remote *r, struct import *im,
 		if (p.trees[i])
 			tree_drop(&p, i);
 	}
-	json_set_alloc_funcs(malloc, free);
+	ml_arena_json_hook(0);
 	if (b && rc)
 		ml_batch_abort(b);
 	else if (b && (rc = ml_batch_commit(b, e)))

@@ -57,6 +57,10 @@ json_t *rp_str(const char *s);
 /* "NAME@VERSION" + "\n" + env: the key of a (version, environment) pair. */
 void rp_pair_key(const char *ref, const char *env, char *buf, size_t cap);
 
+/* on: new jansson values from the model's arena (o->arena), if any; off:
+ * from malloc, for a phase whose values die within it (report.h). */
+void rp_arena(const struct rp *r, int on);
+
 /* Loads every policy, evaluates it for every (version, environment) of the
  * deployments in scope, and fills r->findings, r->policies and r->pairs. */
 int rp_policies(struct rp *r);
