@@ -21,6 +21,7 @@ struct ml_arena {
 	size_t block;       /* the smallest block's data size */
 	struct block **by_addr; /* every block, by address (ml_arena_owns) */
 	size_t n, cap;
+	uintptr_t lo, hi;       /* every block's data is in [lo, hi) */
 };
 
 struct ml_arena *
@@ -49,7 +50,7 @@ first_at(const struct ml_arena *a, const void *p)
 	return lo;
 }
 
-/* Adds b to a->by_addr; -1 when out of memory. */
+/* Adds b (its cap set) to a->by_addr; -1 when out of memory. */
 static int
 index_block(struct ml_arena *a, struct block *b)
 {
@@ -66,7 +67,10 @@ index_block(struct ml_arena *a, struct block *b)
 	at = first_at(a, b);
 	memmove(&a->by_addr[at + 1], &a->by_addr[at], (a->n - at) * sizeof *a->by_addr);
 	a->by_addr[at] = b;
-	a->n++;
+	if (!a->n++ || (uintptr_t)b->data < a->lo)
+		a->lo = (uintptr_t)b->data;
+	if ((uintptr_t)b->data + b->cap > a->hi)
+		a->hi = (uintptr_t)b->data + b->cap;
 	return 0;
 }
 
@@ -82,13 +86,13 @@ grow(struct ml_arena *a, size_t n)
 		return NULL;
 	if (!(b = malloc(sizeof *b + cap)))
 		return NULL;
+	b->used = 0;
+	b->cap = cap;
 	if (index_block(a, b)) {
 		free(b);
 		return NULL;
 	}
 	b->next = a->head;
-	b->used = 0;
-	b->cap = cap;
 	a->head = b;
 	return b;
 }
@@ -151,9 +155,9 @@ ml_arena_owns(const struct ml_arena *a, const void *p)
 {
 	size_t at;
 
-	if (!a || !a->head)
-		return 0;
-	if (in_block(a->head, p)) /* the usual case: a piece just made */
+	if (!a || !a->head || (uintptr_t)p < a->lo || (uintptr_t)p >= a->hi)
+		return 0; /* the usual case for malloc'd memory */
+	if (in_block(a->head, p)) /* the usual case for a piece: one just made */
 		return 1;
 	at = first_at(a, p); /* the block holding p starts below p */
 	return at > 0 && in_block(a->by_addr[at - 1], p);

@@ -44,13 +44,14 @@ void
 rp_arena(const struct rp *r, int on)
 {
 	if (r->o->arena)
-		ml_arena_json_set(on ? r->o->arena : NULL, on);
+		ml_arena_json_set(r->o->arena, on);
 }
 
 /* A new reference to a value equal to v (NULL: null) from an entry's
  * statement, to keep in the model: v itself, or with an arena a copy made
  * there (the statements are parsed on malloc and freed entry by entry, and
- * a tree dropped with its arena must hold nothing from malloc). */
+ * a tree dropped with its arena must hold nothing from malloc).  Call it
+ * with the arena on. */
 static json_t *
 rp_keep(const struct rp *r, json_t *v)
 {
@@ -1468,6 +1469,7 @@ verify_ledger(struct rp *r, json_t **integrity)
 	uint64_t size;
 	uint8_t last[ML_SHA256_LEN];
 	int64_t t;
+	json_t *tj;
 	int rc;
 
 	ml_err_clear(&ve);
@@ -1476,11 +1478,12 @@ verify_ledger(struct rp *r, json_t **integrity)
 		to = *r->o->time;
 	else
 		ml_timecheck_defaults(&to);
-	if (!(vo.timecheck = ml_timecheck_new(&to)))
+	rp_arena(r, 0); /* verify's values, and its time checks', die with it */
+	if (!(vo.timecheck = ml_timecheck_new(&to))) {
+		rp_arena(r, 1);
 		return ml_err_set(r->e, ML_EIO, "out of memory");
-	rp_arena(r, 0); /* verify's values die with it */
+	}
 	rc = ml_verify(r->l, &vo, &res, &ve);
-	rp_arena(r, 1);
 	ml_store_replay_detach(r->s); /* verify's projection: not needed again */
 	/* a held checkpoint the caller found failing fails the report like verify */
 	if (rc == ML_OK && r->o->held_err) {
@@ -1488,9 +1491,16 @@ verify_ledger(struct rp *r, json_t **integrity)
 		rc = ve.code;
 	}
 	r->start_us = ml_timecheck_start(vo.timecheck, &r->start_known);
-	if (rc == ML_OK && !(r->time = ml_timecheck_json(vo.timecheck)))
+	if (rc == ML_OK && (tj = ml_timecheck_json(vo.timecheck))) {
+		rp_arena(r, 1);
+		r->time = json_deep_copy(tj); /* what the model keeps: in its arena */
+		rp_arena(r, 0);
+		json_decref(tj);
+	}
+	if (rc == ML_OK && !r->time)
 		rc = ml_err_set(&ve, ML_EIO, "out of memory");
 	ml_timecheck_free(vo.timecheck);
+	rp_arena(r, 1);
 	if (rc == ML_EIO || (rc && !r->o->allow_unverified)) {
 		*r->e = ve;
 		return rc;

@@ -57,8 +57,11 @@ json_t *rp_str(const char *s);
 /* "NAME@VERSION" + "\n" + env: the key of a (version, environment) pair. */
 void rp_pair_key(const char *ref, const char *env, char *buf, size_t cap);
 
-/* on: new jansson values from the model's arena (o->arena), if any; off:
- * from malloc, for a phase whose values die within it (report.h). */
+/* With an arena (o->arena), it stays this thread's jansson arena for the
+ * whole build (so no piece of it is ever freed one by one); on: new values
+ * come from it, off: from malloc, for a phase whose values die within it
+ * (verify, the sweep, a statement's parse).  A value made off must not be
+ * left in the model (rp_keep copies what is kept). */
 void rp_arena(const struct rp *r, int on);
 
 /* Loads every policy, evaluates it for every (version, environment) of the
