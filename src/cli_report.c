@@ -692,6 +692,7 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	}
 	if ((rc == ML_OK || ro.held_err) &&
 	    (rc = policy_ids(l, &ro, rpol, owned, e)) == ML_OK) {
+		cli_no_fastbins(); /* for its policy sweep, as check */
 		rc = ml_report_build(l, &ro, &model, e);
 		cli_progress_done();
 	}
