@@ -17,6 +17,9 @@ struct block {
 struct ml_arena {
 	struct block *head; /* the block allocated from; older ones follow */
 	size_t block;       /* the smallest block's data size */
+	struct block **by_addr; /* every block, by address (ml_arena_owns) */
+	size_t n, cap;
+	uintptr_t lo, hi;       /* every block's data is in [lo, hi) */
 };
 
 struct ml_arena *
@@ -27,6 +30,46 @@ ml_arena_new(size_t block)
 	if (a)
 		a->block = block ? block : 4096;
 	return a;
+}
+
+/* The index in a->by_addr of the first block at or above p. */
+static size_t
+first_at(const struct ml_arena *a, const void *p)
+{
+	size_t lo = 0, hi = a->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)a->by_addr[mid] < (uintptr_t)p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Adds b (its cap set) to a->by_addr; -1 when out of memory. */
+static int
+index_block(struct ml_arena *a, struct block *b)
+{
+	size_t at;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct block **v = realloc(a->by_addr, cap * sizeof *v);
+		if (!v)
+			return -1;
+		a->by_addr = v;
+		a->cap = cap;
+	}
+	at = first_at(a, b);
+	memmove(&a->by_addr[at + 1], &a->by_addr[at], (a->n - at) * sizeof *a->by_addr);
+	a->by_addr[at] = b;
+	if (!a->n++ || (uintptr_t)b->data < a->lo)
+		a->lo = (uintptr_t)b->data;
+	if ((uintptr_t)b->data + b->cap > a->hi)
+		a->hi = (uintptr_t)b->data + b->cap;
+	return 0;
 }
 
 /* A block of at least n data bytes at the head of a; NULL when out of
@@ -41,9 +84,13 @@ grow(struct ml_arena *a, size_t n)
 		return NULL;
 	if (!(b = malloc(sizeof *b + cap)))
 		return NULL;
-	b->next = a->head;
 	b->used = 0;
 	b->cap = cap;
+	if (index_block(a, b)) {
+		free(b);
+		return NULL;
+	}
+	b->next = a->head;
 	a->head = b;
 	return b;
 }
@@ -90,9 +137,14 @@ ml_arena_reset(struct ml_arena *a)
 		else
 			free(b);
 	}
+	a->n = 0;
+	a->lo = a->hi = 0;
 	if (keep) {
 		keep->next = NULL;
 		keep->used = 0;
+		a->by_addr[a->n++] = keep; /* every block was indexed: cap >= 1 */
+		a->lo = (uintptr_t)keep->data;
+		a->hi = a->lo + keep->cap;
 	}
 	a->head = keep;
 }
@@ -108,5 +160,27 @@ ml_arena_free(struct ml_arena *a)
 		next = b->next;
 		free(b);
 	}
+	free(a->by_addr);
 	free(a);
+}
+
+static int
+in_block(const struct block *b, const void *p)
+{
+	uintptr_t u = (uintptr_t)p, lo = (uintptr_t)b->data;
+
+	return u >= lo && u - lo < b->cap;
+}
+
+int
+ml_arena_owns(const struct ml_arena *a, const void *p)
+{
+	size_t at;
+
+	if (!a || !a->head || (uintptr_t)p < a->lo || (uintptr_t)p >= a->hi)
+		return 0; /* the usual case for malloc'd memory */
+	if (in_block(a->head, p)) /* the usual case for a piece: one just made */
+		return 1;
+	at = first_at(a, p); /* the block holding p starts below p */
+	return at > 0 && in_block(a->by_addr[at - 1], p);
 }

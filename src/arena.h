@@ -28,5 +28,7 @@ void *ml_arena_dup(struct ml_arena *a, const void *p, size_t n);
 void ml_arena_reset(struct ml_arena *a);
 /* Frees a and every piece it handed out.  NULL is ignored. */
 void ml_arena_free(struct ml_arena *a);
+/* Whether p points into a piece a handed out (a block of a).  O(log blocks). */
+int ml_arena_owns(const struct ml_arena *a, const void *p);
 
 #endif

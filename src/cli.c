@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallopt */
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,6 +744,22 @@ cli_progress_done(void)
 	if (progress_shown)
 		fputs("\r\033[K", stderr);
 	progress_shown = 0;
+}
+
+/* A policy sweep builds and frees millions of small XML and JSON nodes,
+ * and each entry read makes a request of about 1 KiB: with glibc's
+ * fastbins, that request first merges every small chunk freed since the
+ * last one (malloc_consolidate, the largest allocator cost in a profile of
+ * check, and of the report's sweep).  Without fastbins, frees beyond the
+ * thread cache merge at once, while their neighbours are still in cache:
+ * about 5% less CPU for check.  The allocator's results are the same
+ * either way. */
+void
+cli_no_fastbins(void)
+{
+#if defined(__GLIBC__) && defined(M_MXFAST)
+	mallopt(M_MXFAST, 0);
+#endif
 }
 
 int

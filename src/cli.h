@@ -133,6 +133,8 @@ int cli_policy_ids(struct ml_evidence *v, const char **paths, char **owned, size
 /* Progress on stderr when it is a terminal. */
 void cli_progress(void *ctx, uint64_t done, uint64_t total);
 void cli_progress_done(void);
+/* Turns glibc's fastbins off (cli.c says why): before a policy sweep. */
+void cli_no_fastbins(void);
 
 int cmd_init(int argc, char **argv);
 int cmd_governance(int argc, char **argv);

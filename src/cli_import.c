@@ -439,10 +439,10 @@ build_all(void *arg)
 		if (!*a && !(*a = ml_arena_new(TREE_ARENA)))
 			rc = ml_err_set(&e, ML_EIO, "out of memory");
 		if (rc == ML_OK) {
-			ml_jsonarena_use(*a);
+			struct ml_jsonarena was = ml_jsonarena_set(*a, 1);
 			rc = import_line(p->im, (const char *)p->ls->text.data + at->off, at->len,
 					 p->now, &p->ls->bufs[i], &p->ls->stmts[i], &e);
-			ml_jsonarena_use(NULL);
+			ml_jsonarena_restore(was);
 		}
 		if (rc) {
 			ml_buf_free(&p->ls->bufs[i]);

@@ -1,7 +1,6 @@
 /* cli_policy — evidence (and, with the policy engine, gate, check and
  * policy lint/test). */
 #ifdef __linux__
-#include <malloc.h> /* mallopt, where the C library has it */
 #endif
 #include <stdio.h>
 #include <stdlib.h>
@@ -797,21 +796,6 @@ check_scope(struct cli *c, const struct policies *ps, const struct scope *sc, in
 	return rc;
 }
 
-/* The sweep builds and frees millions of small XML and JSON nodes, and
- * each entry read makes a request of about 1 KiB: with glibc's fastbins,
- * that request first merges every small chunk freed since the last one
- * (malloc_consolidate, the largest allocator cost in a profile of check).
- * Without fastbins, frees beyond the thread cache merge at once, while
- * their neighbours are still in cache: about 5% less CPU for check.  The
- * allocator's results are the same either way. */
-static void
-no_fastbins(void)
-{
-#ifdef M_MXFAST
-	mallopt(M_MXFAST, 0);
-#endif
-}
-
 int
 cmd_check(int argc, char **argv)
 {
@@ -878,7 +862,7 @@ cmd_check(int argc, char **argv)
 	if ((rc = ml_findings_stream_new(fmt, &fs, &e)))
 		goto out;
 	ml_findings_stream_set_opts(fs, &fo);
-	no_fastbins();
+	cli_no_fastbins();
 	if ((rc = check_scope(&c, &ps, &sc, as_of, flags, (size_t)jobs, fs, &e)))
 		goto out;
 	/* --fail-on warn: an unwaived warn failure denies too (apply_fail_on) */

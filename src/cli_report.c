@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
+#include "jsonarena.h"
 #include "cli.h"
 #include "evidence.h"
 #include "gate.h"
@@ -647,6 +649,9 @@ policy_ids(struct ml_ledger *l, struct ml_report_opts *ro, const char **rpol, ch
 	return rc;
 }
 
+/* The model's arena: big blocks, for a model of up to gigabytes. */
+#define MODEL_ARENA (4u << 20)
+
 static int
 report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	   const struct ml_trust *pol, const struct ml_trust_clock *clk, struct ml_err *e)
@@ -671,6 +676,9 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	ml_err_clear(&he);
 	if (!rd)
 		return ml_err_set(e, ML_EIO, "out of memory");
+	/* the model dies all at once at the end: made in an arena (report.h),
+	 * it is dropped in a few frees instead of one per value */
+	ro.arena = ml_arena_new(MODEL_ARENA);
 	rc = load_signer(c, &k, e);
 	if (rc == ML_OK && (rc = open_ledger(c, &l, e)) == ML_OK) {
 		/* a held checkpoint that fails fails the report as verify would */
@@ -684,11 +692,16 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	}
 	if ((rc == ML_OK || ro.held_err) &&
 	    (rc = policy_ids(l, &ro, rpol, owned, e)) == ML_OK) {
+		cli_no_fastbins(); /* for its policy sweep, as check */
 		rc = ml_report_build(l, &ro, &model, e);
 		cli_progress_done();
 	}
-	if (rc || (rc = add_signoff(c, fmt, model, k, e)) ||
-	    (rc = render_all(c, fmt, model, k, rd, e)))
+	if (rc == ML_OK) { /* what it adds to the model is the model's */
+		ml_jsonarena_set(ro.arena, 1);
+		rc = add_signoff(c, fmt, model, k, e);
+		ml_jsonarena_set(ro.arena, 0);
+	}
+	if (rc || (rc = render_all(c, fmt, model, k, rd, e)))
 		goto out;
 	/* --record: the entry is built and checked as the append will check it
 	 * (signer enrolled, not revoked, allowed to sign report) before any
@@ -727,11 +740,15 @@ out:
 	ml_buf_free(&env);
 	rendered_free(rd);
 	free(rd);
-	json_decref(model);
+	if (!ro.arena)
+		json_decref(model);
 	ml_ledger_close(l);
 	ml_seckey_free(k);
 	for (i = 0; i < MAX_POLICIES; i++)
 		free(owned[i]);
+	/* last: whatever the build left referring to the arena is gone */
+	ml_jsonarena_set(NULL, 0);
+	ml_arena_free(ro.arena); /* the model, and the builder's values */
 	return rc;
 }
 

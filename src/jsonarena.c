@@ -6,19 +6,19 @@
 #include "arena.h"
 #include "jsonarena.h"
 
-static _Thread_local struct ml_arena *in_use;
+static _Thread_local struct ml_jsonarena cur;
 static pthread_once_t installed = PTHREAD_ONCE_INIT;
 
 static void *
 arena_malloc(size_t n)
 {
-	return in_use ? ml_arena_alloc(in_use, n) : malloc(n);
+	return cur.alloc ? ml_arena_alloc(cur.arena, n) : malloc(n);
 }
 
 static void
 arena_free(void *ptr)
 {
-	if (!in_use)
+	if (!cur.arena || !ml_arena_owns(cur.arena, ptr))
 		free(ptr);
 }
 
@@ -34,13 +34,20 @@ ml_jsonarena_install(void)
 	pthread_once(&installed, install);
 }
 
-struct ml_arena *
-ml_jsonarena_use(struct ml_arena *a)
+struct ml_jsonarena
+ml_jsonarena_set(struct ml_arena *a, int alloc)
 {
-	struct ml_arena *was = in_use;
+	struct ml_jsonarena was = cur;
 
 	if (a)
 		ml_jsonarena_install();
-	in_use = a;
+	cur.arena = a;
+	cur.alloc = a && alloc;
 	return was;
+}
+
+void
+ml_jsonarena_restore(struct ml_jsonarena was)
+{
+	(void)ml_jsonarena_set(was.arena, was.alloc);
 }

@@ -1,20 +1,22 @@
 /* jsonarena — jansson's trees built in an arena, per thread.
  *
  * Once ml_jsonarena_install has run, jansson allocates through this module
- * for the rest of the process: on a thread that has an arena in use
- * (ml_jsonarena_use), pieces come from that arena and jansson's frees do
- * nothing (the arena drops them all at once); on any other thread, malloc
- * and free, as without it.  `import` builds each chunk's statement trees
- * in one (cli_import.c), `verify` each entry's (verify.c), so no tree is
- * freed node by node.
+ * for the rest of the process.  Each thread has a setting (ml_jsonarena_set):
+ * an arena or none, and whether new values come from it.  With an arena
+ * set, jansson's frees of that arena's pieces do nothing (the arena drops
+ * them all at once) and every other free goes to free(); with allocation
+ * on, new values come from the arena; with no arena, malloc and free, as
+ * without this module.  `import` builds each chunk's statement trees in an
+ * arena (cli_import.c), `verify` each entry's (verify.c), the report its
+ * model (report.h), so no large tree is freed node by node.
  *
- * The contract, for every tree built while an arena was in use: it must
- * never reach refcount 0 on a thread with no arena in use (jansson would
- * pass arena memory to free()).  Keep a reference until the arena is
- * dropped and then forget the tree, or release it while the same arena is
- * in use.  And the converse: a tree made with malloc must not reach
- * refcount 0 while an arena is in use (it would leak), so keep work that
- * releases or keeps long-lived trees outside the arena's use.
+ * The contract, for every value allocated in an arena: it may reach
+ * refcount 0 only on the thread that made it and while that arena is set
+ * there (jansson would otherwise pass arena memory to free()); otherwise
+ * keep a reference until the arena is dropped, then forget the tree.  And
+ * a tree dropped with its arena must hold no value made with malloc (that
+ * value would leak): values kept in an arena's tree are made or copied
+ * while its allocation is on.
  * May call arena, libc, jansson.
  */
 #ifndef ML_JSONARENA_H
@@ -22,14 +24,23 @@
 
 struct ml_arena;
 
+/* A thread's setting: its arena (NULL: none) and whether jansson's new
+ * values come from it (0 when arena is NULL). */
+struct ml_jsonarena {
+	struct ml_arena *arena;
+	int alloc;
+};
+
 /* Routes jansson's allocator through this module; runs once per process
  * however often it is called (pthread_once).  Call it before starting
  * threads that use jansson, as json_set_alloc_funcs asks (cli_main does;
- * ml_jsonarena_use calls it too, for library callers). */
+ * ml_jsonarena_set calls it too, for library callers). */
 void ml_jsonarena_install(void);
-/* Makes a (NULL: none) the calling thread's arena for jansson's
- * allocations, installing the allocator first when a is not NULL, and
- * returns the arena in use before.  a must stay valid while in use. */
-struct ml_arena *ml_jsonarena_use(struct ml_arena *a);
+/* Makes (a, alloc) the calling thread's setting (alloc is ignored when a is
+ * NULL) and returns the setting before, for the caller to restore with
+ * ml_jsonarena_restore.  a must stay valid while it is set. */
+struct ml_jsonarena ml_jsonarena_set(struct ml_arena *a, int alloc);
+/* Makes was (a setting ml_jsonarena_set returned) the thread's setting. */
+void ml_jsonarena_restore(struct ml_jsonarena was);
 
 #endif

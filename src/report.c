@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "jsonarena.h"
 #include "evidence.h"
 #include "gate.h"
 #include "governance.h"
@@ -37,6 +39,26 @@ release_freed(void)
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
+}
+
+void
+rp_arena(const struct rp *r, int on)
+{
+	if (r->o->arena)
+		ml_jsonarena_set(r->o->arena, on);
+}
+
+/* A new reference to a value equal to v (NULL: null) from an entry's
+ * statement, to keep in the model: v itself, or with an arena a copy made
+ * there (the statements are parsed on malloc and freed entry by entry, and
+ * a tree dropped with its arena must hold nothing from malloc).  Call it
+ * with the arena on. */
+static json_t *
+rp_keep(const struct rp *r, json_t *v)
+{
+	if (!v)
+		return json_null();
+	return r->o->arena ? json_deep_copy(v) : json_incref(v);
 }
 
 json_t *
@@ -98,24 +120,24 @@ short_digest(const char *d, char out[32])
 
 /* A recorded gate decision's result, environment and policies (ID@VERSION). */
 static void
-gate_fields(json_t *o, const json_t *p)
+gate_fields(const struct rp *r, json_t *o, const json_t *p)
 {
 	json_t *names = json_array(), *x;
 	size_t i;
 	json_t *ledger = json_object_get(p, "ledger");
 
-	json_object_set(o, "environment", json_object_get(p, "environment") ?: json_null());
-	json_object_set(o, "result", json_object_get(p, "verificationResult") ?: json_null());
+	json_object_set_new(o, "environment", rp_keep(r, json_object_get(p, "environment")));
+	json_object_set_new(o, "result", rp_keep(r, json_object_get(p, "verificationResult")));
 	json_array_foreach(json_object_get(p, "policies"), i, x)
-		json_array_append(names, json_object_get(x, "name"));
+		json_array_append_new(names, rp_keep(r, json_object_get(x, "name")));
 	json_object_set_new(o, "policies", names);
-	json_object_set(o, "phase", json_object_get(p, "phase") ?: json_null());
-	json_object_set(o, "parameters", json_object_get(p, "parameters") ?: json_null());
-	json_object_set(o, "checkpointSize", json_object_get(ledger, "size") ?: json_null());
-	json_object_set(o, "checkpointRoot", json_object_get(ledger, "root") ?: json_null());
-	json_object_set(o, "findingsDigest",
-			json_object_get(json_object_get(json_object_get(p, "findings"), "digest"),
-					"sha256") ?: json_null());
+	json_object_set_new(o, "phase", rp_keep(r, json_object_get(p, "phase")));
+	json_object_set_new(o, "parameters", rp_keep(r, json_object_get(p, "parameters")));
+	json_object_set_new(o, "checkpointSize", rp_keep(r, json_object_get(ledger, "size")));
+	json_object_set_new(o, "checkpointRoot", rp_keep(r, json_object_get(ledger, "root")));
+	json_object_set_new(o, "findingsDigest",
+			    rp_keep(r, json_object_get(json_object_get(json_object_get(p, "findings"),
+								       "digest"), "sha256")));
 	json_object_set_new(o, "replayable", json_boolean(ml_gate_replayable_shape(p)));
 }
 
@@ -181,11 +203,9 @@ base_obj(const struct scanned *x)
 }
 
 static void
-copy_member(json_t *to, const json_t *pred, const char *key)
+copy_member(const struct rp *r, json_t *to, const json_t *pred, const char *key)
 {
-	json_t *v = json_object_get(pred, key);
-
-	json_object_set(to, key, v ? v : json_null());
+	json_object_set_new(to, key, rp_keep(r, json_object_get(pred, key)));
 }
 
 static void
@@ -203,13 +223,13 @@ scan_model(struct rp *r, const struct scanned *x)
 	json_object_set_new(o, "version", rp_str(version));
 	json_object_set_new(o, "digest", json_string(dg));
 	json_array_foreach(json_object_get(p, "datasets"), i, d)
-		json_array_append(ds, json_object_get(d, "name"));
+		json_array_append_new(ds, rp_keep(r, json_object_get(d, "name")));
 	json_object_set_new(o, "datasets", ds);
-	d = json_object_get(json_object_get(p, "parent"), "name");
-	json_object_set(o, "parent", d ? d : json_null());
+	json_object_set_new(o, "parent", rp_keep(r, json_object_get(json_object_get(p, "parent"),
+								     "name")));
 	d = json_object_get(p, "metrics");
 	json_object_set_new(o, "metrics", d ? json_deep_copy(d) : json_object());
-	copy_member(o, p, "properties");
+	copy_member(r, o, p, "properties");
 	if (!json_object_get(r->models, x->st->subject))
 		json_object_set(r->models, x->st->subject, o);
 	json_decref(o);
@@ -228,11 +248,11 @@ scan_dataset(struct rp *r, const struct scanned *x)
 	digest_of(x->st->digest, dg);
 	json_object_set_new(o, "ref", rp_str(x->st->subject));
 	json_object_set_new(o, "digest", json_string(dg));
-	copy_member(o, props, "license");
-	copy_member(o, props, "pii");
-	copy_member(o, props, "dpia");
-	copy_member(o, p, "uri");
-	copy_member(o, p, "properties");
+	copy_member(r, o, props, "license");
+	copy_member(r, o, props, "pii");
+	copy_member(r, o, props, "dpia");
+	copy_member(r, o, p, "uri");
+	copy_member(r, o, p, "properties");
 	json_object_set_new(o, "_inPeriod", json_boolean(x->in_period));
 	json_object_set_new(r->datasets, x->st->subject, o);
 }
@@ -244,21 +264,23 @@ static void
 replay_into(struct rp *r, const struct scanned *x, json_t *o)
 {
 	struct ml_err e;
+	int rc = ML_OK;
 
 	ml_err_clear(&e);
 	if (x->seq >= r->verified || !json_is_true(json_object_get(o, "replayable")))
 		return;
+	rp_arena(r, 0); /* the replayer's values are its own: malloc */
 	if (!r->replayer) {
-		if ((!r->replay && ml_ledger_open(ml_store_path(r->s), 0, &r->replay, &e) != ML_OK) ||
-		    ml_gate_replayer_new(r->replay, &r->replayer, &e) != ML_OK) {
-			json_object_set_new(o, "replayed", json_false());
-			json_object_set_new(o, "replayError", rp_str(e.msg));
-			return;
-		}
-		/* the report's full verify checked every entry below r->verified */
-		ml_gate_replayer_trust(r->replayer, r->verified, r->verified_head);
+		if (!r->replay)
+			rc = ml_ledger_open(ml_store_path(r->s), 0, &r->replay, &e);
+		if (rc == ML_OK && (rc = ml_gate_replayer_new(r->replay, &r->replayer, &e)) == ML_OK)
+			/* the report's full verify checked every entry below r->verified */
+			ml_gate_replayer_trust(r->replayer, r->verified, r->verified_head);
 	}
-	if (ml_gate_replayer_run(r->replayer, x->st, &e) == ML_OK) {
+	if (rc == ML_OK)
+		rc = ml_gate_replayer_run(r->replayer, x->st, &e);
+	rp_arena(r, 1);
+	if (rc == ML_OK) {
 		json_object_set_new(o, "replayed", json_true());
 	} else {
 		json_object_set_new(o, "replayed", json_false());
@@ -299,15 +321,15 @@ scan_about_model(struct rp *r, const struct scanned *x)
 	json_object_set_new(o, "ref", rp_str(x->st->subject));
 	for (i = 0; plain[i]; i++)
 		if (json_object_get(p, plain[i]))
-			copy_member(o, p, plain[i]);
+			copy_member(r, o, p, plain[i]);
 	if (json_object_get(p, "metrics"))
-		copy_member(o, p, "metrics");
+		copy_member(r, o, p, "metrics");
 	if (x->in_period)
 		json_object_set_new(f, "touched", json_true());
 	switch (x->st->kind) {
 	case ML_KIND_EVALUATION:
-		json_object_set(o, "dataset", json_object_get(json_object_get(p, "dataset"),
-							      "name") ?: json_null());
+		json_object_set_new(o, "dataset",
+				    rp_keep(r, json_object_get(json_object_get(p, "dataset"), "name")));
 		json_array_append(json_object_get(f, "evaluations"), o);
 		break;
 	case ML_KIND_APPROVAL:
@@ -328,7 +350,7 @@ scan_about_model(struct rp *r, const struct scanned *x)
 		json_array_append(r->waivers, o);
 		break;
 	case ML_KIND_GATE: /* a recorded gate decision (SLSA VSA) */
-		gate_fields(o, p);
+		gate_fields(r, o, p);
 		replay_into(r, x, o);
 		replay_status(o);
 		json_array_append(json_object_get(f, "gates"), o);
@@ -421,7 +443,7 @@ scan_key(struct rp *r, const struct scanned *x)
 	} else {
 		json_object_set_new(o, "roles", json_null());
 	}
-	copy_member(o, p, "reason");
+	copy_member(r, o, p, "reason");
 	json_object_set_new(o, "_inPeriod", json_boolean(x->in_period));
 	json_array_append_new(r->keyev, o);
 }
@@ -497,19 +519,21 @@ scan_entry(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LE
 	struct ml_envelope env;
 	struct ml_statement st;
 	struct scanned x;
+	int rc;
 
 	(void)leaf, (void)ix, (void)has_ix;
 	if (en->seq >= r->limit)
 		return SCAN_STOP;
 	if (en->time_us > r->o->as_of_us)
 		return 0;
-	if (ml_envelope_parse(en->envelope, en->envelope_len, &env, NULL) != ML_OK) {
-		json_array_append_new(r->unreadable, json_integer((json_int_t)en->seq));
-		return 0;
-	}
-	if (ml_statement_parse(env.payload, env.payload_len, &st, NULL) != ML_OK) {
-		json_array_append_new(r->unreadable, json_integer((json_int_t)en->seq));
+	/* the parse dies with the entry: malloc (what is kept is copied, rp_keep) */
+	rp_arena(r, 0);
+	rc = ml_envelope_parse(en->envelope, en->envelope_len, &env, NULL);
+	if (rc == ML_OK && (rc = ml_statement_parse(env.payload, env.payload_len, &st, NULL)))
 		ml_envelope_clear(&env);
+	rp_arena(r, 1);
+	if (rc != ML_OK) {
+		json_array_append_new(r->unreadable, json_integer((json_int_t)en->seq));
 		return 0;
 	}
 	memset(&x, 0, sizeof x);
@@ -1446,6 +1470,7 @@ verify_ledger(struct rp *r, json_t **integrity)
 	uint64_t size;
 	uint8_t last[ML_SHA256_LEN];
 	int64_t t;
+	json_t *tj;
 	int rc;
 
 	ml_err_clear(&ve);
@@ -1454,8 +1479,11 @@ verify_ledger(struct rp *r, json_t **integrity)
 		to = *r->o->time;
 	else
 		ml_timecheck_defaults(&to);
-	if (!(vo.timecheck = ml_timecheck_new(&to)))
+	rp_arena(r, 0); /* verify's values, and its time checks', die with it */
+	if (!(vo.timecheck = ml_timecheck_new(&to))) {
+		rp_arena(r, 1);
 		return ml_err_set(r->e, ML_EIO, "out of memory");
+	}
 	rc = ml_verify(r->l, &vo, &res, &ve);
 	ml_store_replay_detach(r->s); /* verify's projection: not needed again */
 	/* a held checkpoint the caller found failing fails the report like verify */
@@ -1464,9 +1492,16 @@ verify_ledger(struct rp *r, json_t **integrity)
 		rc = ve.code;
 	}
 	r->start_us = ml_timecheck_start(vo.timecheck, &r->start_known);
-	if (rc == ML_OK && !(r->time = ml_timecheck_json(vo.timecheck)))
+	if (rc == ML_OK && (tj = ml_timecheck_json(vo.timecheck))) {
+		rp_arena(r, 1);
+		r->time = json_deep_copy(tj); /* what the model keeps: in its arena */
+		rp_arena(r, 0);
+		json_decref(tj);
+	}
+	if (rc == ML_OK && !r->time)
 		rc = ml_err_set(&ve, ML_EIO, "out of memory");
 	ml_timecheck_free(vo.timecheck);
+	rp_arena(r, 1);
 	if (rc == ML_EIO || (rc && !r->o->allow_unverified)) {
 		*r->e = ve;
 		return rc;
@@ -1703,6 +1738,8 @@ ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t **ou
 	json_t *integrity = NULL, *ckpt = NULL, *future;
 	int rc;
 
+	if (o->arena)
+		ml_jsonarena_set(o->arena, 1);
 	if ((rc = rp_init(&r, l, o, e)) || (rc = verify_ledger(&r, &integrity)) ||
 	    (rc = future_of(&r, &future)))
 		goto out;
@@ -1720,5 +1757,7 @@ out:
 	json_decref(integrity);
 	json_decref(ckpt);
 	rp_free(&r);
+	if (o->arena) /* the model's values are the caller's, in the arena */
+		ml_jsonarena_set(o->arena, 0);
 	return rc;
 }

@@ -15,7 +15,7 @@
  * options and nothing else (no clock, no host name), so reports are
  * byte-reproducible.
  *
- * May call sweep, gate, policy, findings, evidence, verify, timecheck, governance, rules,
+ * May call arena, jsonarena, sweep, gate, policy, findings, evidence, verify, timecheck, governance, rules,
  * tlog, note, ledger, store, statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
  */
 #ifndef ML_REPORT_H
@@ -68,6 +68,16 @@ struct ml_report_opts {
 	/* Called now and then in the long phases, with ctx a label naming the
 	 * phase ("report: verify", "report: policies"); NULL: none. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	/* NULL: the model is malloc'd (json_decref it).  Else (jsonarena.h)
+	 * the model and the builder's jansson values
+	 * are made in this arena on the calling thread (verify and the policy
+	 * workers use malloc: their values die with them), and the build
+	 * returns with it set as the thread's arena, not allocating
+	 * (ml_jsonarena_set(arena, 0)).  The caller then drops the model with
+	 * the arena (ml_arena_free, no json_decref), keeps the arena set on
+	 * this thread until then, and allocates anything it adds to the model
+	 * in it too. */
+	struct ml_arena *arena;
 };
 
 /* Builds the report model.  *out (caller json_decref) is set only on

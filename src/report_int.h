@@ -57,6 +57,13 @@ json_t *rp_str(const char *s);
 /* "NAME@VERSION" + "\n" + env: the key of a (version, environment) pair. */
 void rp_pair_key(const char *ref, const char *env, char *buf, size_t cap);
 
+/* With an arena (o->arena), it stays this thread's jansson arena for the
+ * whole build (so no piece of it is ever freed one by one); on: new values
+ * come from it, off: from malloc, for a phase whose values die within it
+ * (verify, the sweep, a statement's parse).  A value made off must not be
+ * left in the model (rp_keep copies what is kept). */
+void rp_arena(const struct rp *r, int on);
+
 /* Loads every policy, evaluates it for every (version, environment) of the
  * deployments in scope, and fills r->findings, r->policies and r->pairs. */
 int rp_policies(struct rp *r);

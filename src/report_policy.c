@@ -335,7 +335,10 @@ eval_all(struct rp *r, struct ml_policyset **ps)
 	 * signatures again (ml_evidence_trust) */
 	o.trusted_size = r->verified;
 	memcpy(o.trusted_head, r->verified_head, ML_SHA256_LEN);
-	if ((rc = ml_sweep(&o, v, n, res, r->e)))
+	rp_arena(r, 0); /* this thread is one of the workers */
+	rc = ml_sweep(&o, v, n, res, r->e);
+	rp_arena(r, 1);
+	if (rc)
 		goto out;
 	json_array_foreach(order, i, key) {
 		json_t *pair = json_object_get(r->pairs, json_string_value(key));

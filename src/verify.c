@@ -291,7 +291,7 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 	struct walk *w = ctx;
 	struct ml_store *s = ml_ledger_store(w->l);
 	uint8_t want[ML_SHA256_LEN];
-	struct ml_arena *was;
+	struct ml_jsonarena was;
 	struct ml_checked c;
 	int rc;
 
@@ -307,10 +307,10 @@ visit(void *ctx, const struct ml_entry *en, const uint8_t leaf[ML_SHA256_LEN],
 	 * trees of their own (a governance document, timecheck's warnings),
 	 * which must come from malloc. */
 	ml_arena_reset(w->trees);
-	was = ml_jsonarena_use(w->trees);
+	was = ml_jsonarena_set(w->trees, 1);
 	rc = ml_rules_check(s, ML_DB_REPLAY, &w->rules, en->seq, en->time_us, en->envelope,
 			    en->envelope_len, 0, NULL, &c, w->e);
-	ml_jsonarena_use(was);
+	ml_jsonarena_restore(was);
 	if (rc == ML_EIO)
 		return rc;
 	if (rc)

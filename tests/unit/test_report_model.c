@@ -2,10 +2,15 @@
  * through the library: the summary counts, the period cut (a deployment
  * dated before the period is not one of the period's), a waived finding
  * naming who waived it, and that two builds with the same options give
- * byte-identical JSON (ml_report_json); a bad period is refused. */
+ * byte-identical JSON (ml_report_json), also when the model is made in an
+ * arena (report.h: dropped with it; under valgrind or ASan a statement
+ * value kept in it without a copy would be a leak); a bad period is
+ * refused. */
 #include "testutil.h"
 #include "testledger.h"
 
+#include "arena.h"
+#include "jsonarena.h"
 #include "report.h"
 
 struct fx {
@@ -13,6 +18,7 @@ struct fx {
 	struct ml_seckey *admin, *ci, *alice, *rita;
 	int64_t as_of;                  /* after every append */
 	int jobs;                       /* build's workers: 2 unless a test says */
+	struct ml_arena *arena;         /* the model's arena, or NULL (malloc) */
 };
 
 static const char policy_xml[] =
@@ -118,6 +124,7 @@ build(struct fx *f, const char *from, const char *to, json_t **m, struct ml_err 
 	assert_int_equal(ml_time_parse("2026-11-02T00:00:00Z", &o.generated_us), 0);
 	o.jobs = f->jobs ? f->jobs : 2;
 	o.tool_version = "unit";
+	o.arena = f->arena;
 	ml_err_clear(e);
 	assert_int_equal(ml_ledger_open(f->path, 0, &l, e), ML_OK);
 	rc = ml_report_build(l, &o, m, e);
@@ -271,6 +278,37 @@ test_reproducible(void **state)
 	ml_buf_free(&b);
 }
 
+/* The model made in an arena (as `report` makes it) is the model made on
+ * malloc, byte for byte, and is dropped with the arena. */
+static void
+test_arena_model(void **state)
+{
+	struct fx *f = *state;
+	struct ml_buf a = {0}, b = {0};
+	struct ml_err e;
+	json_t *m = NULL;
+
+	if (build(f, "2026-09-01", "2026-10-31", &m, &e) != ML_OK)
+		fail_msg("build: %s", e.msg);
+	assert_int_equal(ml_report_json(m, &a, &e), ML_OK);
+	json_decref(m);
+	assert_non_null(f->arena = ml_arena_new(4096));
+	if (build(f, "2026-09-01", "2026-10-31", &m, &e) != ML_OK)
+		fail_msg("build in an arena: %s", e.msg);
+	assert_true(ml_arena_owns(f->arena, m));
+	assert_true(ml_arena_owns(f->arena, json_object_get(m, "inventory")));
+	assert_int_equal(ml_report_json(m, &b, &e), ML_OK);
+	ml_jsonarena_set(NULL, 0);
+	ml_arena_free(f->arena); /* the model: no json_decref */
+	f->arena = NULL;
+	assert_false(a.oom || b.oom);
+	assert_true(a.len > 1000);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	ml_buf_free(&a);
+	ml_buf_free(&b);
+}
+
 static void
 test_bad_period(void **state)
 {
@@ -291,6 +329,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_period_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiver_person, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reproducible, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arena_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_period, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
