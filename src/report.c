@@ -1082,6 +1082,20 @@ trend_of(const struct rp *r, json_t *series_obj)
 	return arr;
 }
 
+/* Each series' points packed (ml_report_points_pack): the model's largest
+ * member as JSON objects.  Out of memory leaves a series' array as it is
+ * (the writers read both forms). */
+static void
+pack_points(json_t *trend)
+{
+	json_t *s, *p;
+	size_t i;
+
+	json_array_foreach(trend, i, s)
+		if ((p = ml_report_points_pack(json_object_get(s, "points"))))
+			json_object_set_new(s, "points", p);
+}
+
 static json_t *
 cadence_of(struct rp *r, const json_t *d)
 {
@@ -1123,6 +1137,7 @@ cadence_of(struct rp *r, const json_t *d)
 	base = metrics_of(r, ref, num_i(d, "seq"));
 	ser = series_of(checks, base);
 	json_object_set_new(row, "trend", trend_of(r, ser));
+	pack_points(json_object_get(row, "trend"));
 	json_decref(ser);
 	json_decref(base);
 	json_decref(checks);

@@ -85,8 +85,31 @@ int ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t 
 enum ml_report_detail { ML_REPORT_DETAIL_SUMMARY = 0, ML_REPORT_DETAIL_ALL = 1 };
 
 /* The JSON report: the model indented by two spaces, keys in model order,
- * reals with up to 15 significant digits, a final newline. */
+ * reals with up to 15 significant digits, a final newline; the monitoring
+ * series' packed points (ml_report_points) written as arrays, one
+ * monitoring row unpacked at a time. */
 int ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e);
+
+/* The points of a monitoring series (the model's monitoring[].trend[]).
+ * The model holds them packed, one string per series (the compact JSON
+ * text of the array, reals with 17 significant digits so that they read
+ * back as the same doubles), because at a million entries the points as
+ * JSON objects were the model's largest member (about 420 bytes a point,
+ * the packed text about 55).  Every writer reads them through these;
+ * ml_report_json writes them as the array they stand for, so the JSON
+ * report is as reports/report.schema.json describes it.
+ *
+ * ml_report_points_pack: the packed form of an array of points (a new
+ * string, caller json_decref), or NULL when out of memory or points is
+ * not an array.  ml_report_points: the points of series as a new array
+ * (caller json_decref): the packed string read back, or the member itself
+ * when it is an array (a model built by hand); NULL when out of memory or
+ * when the member is missing or is not a packed array.
+ * ml_report_points_empty: whether series has no points (a missing or
+ * unreadable member counts as none). */
+json_t *ml_report_points_pack(const json_t *points);
+json_t *ml_report_points(const json_t *series);
+int ml_report_points_empty(const json_t *series);
 
 /* A table of the report: rows are the objects of the array at `path` (dot
  * separated members from the root), one column per member named. */

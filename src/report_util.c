@@ -2,6 +2,7 @@
  * (see report.h). */
 #include "report.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,23 +460,169 @@ ml_report_clean(const char *s, size_t len)
 	return (char *)b.data;
 }
 
+/* ---- monitoring points, packed -------------------------------------------- */
+
+/* Reals with 17 significant digits read back as the same doubles, so the
+ * writers' own precision (15 in the JSON report) gives the same text. */
+#define PACK_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
+
+json_t *
+ml_report_points_pack(const json_t *points)
+{
+	char *t;
+	json_t *s;
+
+	if (!json_is_array(points) || !(t = json_dumps(points, PACK_FLAGS)))
+		return NULL;
+	s = json_string_nocheck(t);
+	free(t);
+	return s;
+}
+
+json_t *
+ml_report_points(const json_t *series)
+{
+	json_t *p = json_object_get(series, "points"), *a;
+
+	if (json_is_array(p))
+		return json_incref(p);
+	if (!json_is_string(p))
+		return NULL;
+	a = json_loadb(json_string_value(p), json_string_length(p), JSON_ALLOW_NUL, NULL);
+	if (a && !json_is_array(a)) {
+		json_decref(a);
+		a = NULL;
+	}
+	return a;
+}
+
+int
+ml_report_points_empty(const json_t *series)
+{
+	const json_t *p = json_object_get(series, "points");
+
+	if (json_is_array(p))
+		return json_array_size(p) == 0;
+	return !json_is_string(p) || !strcmp(json_string_value(p), "[]");
+}
+
 /* ---- JSON ------------------------------------------------------------------ */
 
-static int
-dump_cb(const char *buf, size_t size, void *data)
-{
-	struct ml_buf *b = data;
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 
-	ml_buf_append(b, buf, size);
-	return b->oom ? -1 : 0;
+/* jansson's text of a value, moved `pad` spaces right after each newline:
+ * the text it has nested in the report (a JSON string holds no newline). */
+struct pad_out {
+	struct ml_buf *b;
+	size_t pad;
+};
+
+static int
+pad_cb(const char *buf, size_t size, void *data)
+{
+	static const char spaces[] = "        ";
+	struct pad_out *o = data;
+	const char *p = buf, *end = buf + size, *nl;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+		ml_buf_append(o->b, p, (size_t)(nl + 1 - p));
+		ml_buf_append(o->b, spaces, o->pad);
+		p = nl + 1;
+	}
+	ml_buf_append(o->b, p, (size_t)(end - p));
+	return o->b->oom ? -1 : 0;
+}
+
+/* v as it is written at nesting depth `depth` (0: the root). */
+static int
+dump_at(const json_t *v, size_t depth, struct ml_buf *b)
+{
+	struct pad_out o = {b, 2 * depth};
+
+	return json_dump_callback(v, pad_cb, &o, JSON_FLAGS | JSON_ENCODE_ANY);
+}
+
+/* A shallow copy of a monitoring row whose series hold their points as
+ * arrays (new reference), or NULL when out of memory or a packed member
+ * does not read back. */
+static json_t *
+row_unpacked(json_t *row)
+{
+	json_t *c = json_copy(row), *tr = json_object_get(row, "trend"), *arr, *s;
+	size_t i;
+
+	if (!c || !json_is_array(tr))
+		return c;
+	if (!(arr = json_array()) || json_object_set_new(c, "trend", arr)) {
+		json_decref(c);
+		return NULL;
+	}
+	json_array_foreach(tr, i, s) {
+		json_t *sc, *pts;
+		if (!json_is_object(s) || !json_object_get(s, "points")) {
+			json_array_append(arr, s);
+			continue;
+		}
+		sc = json_copy(s);
+		pts = ml_report_points(s);
+		if (!sc || !pts || json_object_set_new(sc, "points", pts) ||
+		    json_array_append_new(arr, sc)) {
+			if (!sc)
+				json_decref(pts);
+			json_decref(sc);
+			json_decref(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+/* The model's "monitoring" array at depth 1, one row unpacked at a time,
+ * laid out as jansson lays out an array (empty: "[]"). */
+static int
+dump_monitoring(json_t *rows, struct ml_buf *b)
+{
+	size_t i, n = json_array_size(rows);
+	int rc = 0;
+
+	if (!n)
+		return dump_at(rows, 1, b);
+	ml_buf_puts(b, "[\n    ");
+	for (i = 0; i < n && !rc; i++) {
+		json_t *row = row_unpacked(json_array_get(rows, i));
+		rc = !row || dump_at(row, 2, b);
+		json_decref(row);
+		ml_buf_puts(b, i + 1 < n ? ",\n    " : "\n  ]");
+	}
+	return rc || b->oom ? -1 : 0;
 }
 
 int
 ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e)
 {
-	if (json_dump_callback(model, dump_cb, out,
-			       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) ||
-	    (ml_buf_puts(out, "\n"), out->oom))
+	/* jansson's iterator takes a non-const object; it only reads here */
+	json_t *m = (json_t *)(uintptr_t)model, *v, *k;
+	const char *key;
+	size_t i = 0, n = json_object_size(m);
+	int rc = !json_is_object(m);
+
+	if (!rc && !n)
+		rc = dump_at(m, 0, out);
+	else if (!rc)
+		ml_buf_puts(out, "{\n  ");
+	json_object_foreach(m, key, v) {
+		if (rc)
+			break;
+		k = json_string(key);
+		rc = !k || dump_at(k, 1, out);
+		json_decref(k);
+		ml_buf_puts(out, ": ");
+		if (!rc)
+			rc = json_is_array(v) && !strcmp(key, "monitoring") ? dump_monitoring(v, out)
+									    : dump_at(v, 1, out);
+		ml_buf_puts(out, ++i < n ? ",\n  " : "\n}");
+	}
+	if (rc || (ml_buf_puts(out, "\n"), out->oom))
 		return ml_err_set(e, ML_EIO, "out of memory writing the JSON report");
 	return ML_OK;
 }
