@@ -916,6 +916,19 @@ verdict_of(const struct rp *r, const char *metric, double delta)
 	return (delta > 0) == (d == ML_DIR_HIGHER) ? "better" : "worse";
 }
 
+/* The packed form of row (ml_report_pack), taking the reference; row
+ * itself when out of memory (the writers read both). */
+static json_t *
+packed(json_t *row)
+{
+	json_t *p = ml_report_pack(row);
+
+	if (!p)
+		return row;
+	json_decref(row);
+	return p;
+}
+
 static void
 compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const char *why)
 {
@@ -933,7 +946,7 @@ compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const
 				base, "basis", why, "metric", k, "value", v, "baselineValue", w,
 				"delta", delta, "verdict", verdict_of(r, k, delta));
 		if (row)
-			json_array_append_new(out, row);
+			json_array_append_new(out, packed(row));
 	}
 	json_decref(now);
 	json_decref(then);
@@ -1082,7 +1095,7 @@ trend_of(const struct rp *r, json_t *series_obj)
 	return arr;
 }
 
-/* Each series' points packed (ml_report_points_pack): the model's largest
+/* Each series' points packed (ml_report_pack): the model's largest
  * member as JSON objects.  Out of memory leaves a series' array as it is
  * (the writers read both forms). */
 static void
@@ -1092,7 +1105,7 @@ pack_points(json_t *trend)
 	size_t i;
 
 	json_array_foreach(trend, i, s)
-		if ((p = ml_report_points_pack(json_object_get(s, "points"))))
+		if ((p = ml_report_pack(json_object_get(s, "points"))))
 			json_object_set_new(s, "points", p);
 }
 

@@ -83,13 +83,18 @@ md_rows(struct ml_buf *b, const struct ml_report_table *t, const char *title, co
 	for (j = 0; j < t->ncols; j++)
 		ml_buf_puts(b, "|---");
 	ml_buf_puts(b, "|\n");
-	json_array_foreach(rows, i, r) {
+	for (i = 0; i < json_array_size(rows); i++) {
+		if (!(r = ml_report_row(rows, i))) {
+			b->oom = 1; /* out of memory, or a packed row that does not read back */
+			return;
+		}
 		for (j = 0; j < t->ncols; j++) {
 			ml_buf_puts(b, "| ");
 			md_person(b, t->cols[j].key, r);
 			ml_buf_puts(b, " ");
 		}
 		ml_buf_puts(b, "|\n");
+		json_decref(r);
 	}
 }
 
@@ -402,25 +407,31 @@ int
 ml_report_csv(const json_t *model, const struct ml_report_table *t, struct ml_buf *out,
 	      struct ml_err *e)
 {
-	json_t *r;
+	json_t *r, *rows;
 	size_t i, j;
 
 	if (!t)
 		return ml_err_set(e, ML_EINPUT, "no such table");
+	rows = ml_report_get(model, t->path);
 	for (j = 0; j < t->ncols; j++) {
 		ml_csv_cell(out, t->cols[j].header, 0);
 		ml_buf_puts(out, j + 1 < t->ncols ? "," : "\r\n");
 	}
-	json_array_foreach(ml_report_get(model, t->path), i, r) {
+	for (i = 0; i < json_array_size(rows); i++) {
+		if (!(r = ml_report_row(rows, i)))
+			return ml_err_set(e, ML_EIO, "out of memory");
 		for (j = 0; j < t->ncols; j++) {
 			int numeric;
 			char *c = ml_report_cell(json_object_get(r, t->cols[j].key), &numeric);
-			if (!c)
+			if (!c) {
+				json_decref(r);
 				return ml_err_set(e, ML_EIO, "out of memory");
+			}
 			ml_csv_cell(out, c, numeric);
 			free(c);
 			ml_buf_puts(out, j + 1 < t->ncols ? "," : "\r\n");
 		}
+		json_decref(r);
 	}
 	return out->oom ? ml_err_set(e, ML_EIO, "out of memory writing CSV") : ML_OK;
 }
