@@ -188,16 +188,35 @@ struct scanned {
 	int in_period;
 };
 
+/* A JSON string of s as rp_str gives it, one value per text for the whole
+ * build (r->strs): for the texts repeated over many entries and rows
+ * (authors, key ids, model versions, metric names).  New reference; NULL
+ * only when out of memory (s NULL: null).  A text that cannot be a key
+ * (not UTF-8) is not shared. */
+static json_t *
+rp_shared(const struct rp *r, const char *s)
+{
+	json_t *v;
+
+	if (!s)
+		return json_null();
+	if ((v = json_object_get(r->strs, s)))
+		return json_incref(v);
+	if ((v = rp_str(s)))
+		json_object_set(r->strs, s, v);
+	return v;
+}
+
 /* The common members: seq, time, author (and _t). */
 static json_t *
-base_obj(const struct scanned *x)
+base_obj(struct rp *r, const struct scanned *x)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "seq", json_integer((json_int_t)x->seq));
 	json_object_set_new(o, "time", rp_str(x->time));
-	json_object_set_new(o, "author", rp_str(x->author));
-	json_object_set_new(o, "authorKey", rp_str(x->keyid));
+	json_object_set_new(o, "author", rp_shared(r, x->author));
+	json_object_set_new(o, "authorKey", rp_shared(r, x->keyid));
 	json_object_set_new(o, "_t", json_integer(x->t));
 	return o;
 }
@@ -212,7 +231,7 @@ static void
 scan_model(struct rp *r, const struct scanned *x)
 {
 	const json_t *p = x->st->predicate;
-	json_t *o = base_obj(x), *ds = json_array(), *d;
+	json_t *o = base_obj(r, x), *ds = json_array(), *d;
 	char dg[72], name[129], version[65];
 	size_t i;
 
@@ -244,7 +263,7 @@ scan_dataset(struct rp *r, const struct scanned *x)
 
 	if (json_object_get(r->datasets, x->st->subject))
 		return; /* the same bytes recorded again */
-	o = base_obj(x);
+	o = base_obj(r, x);
 	digest_of(x->st->digest, dg);
 	json_object_set_new(o, "ref", rp_str(x->st->subject));
 	json_object_set_new(o, "digest", json_string(dg));
@@ -311,14 +330,14 @@ static void
 scan_about_model(struct rp *r, const struct scanned *x)
 {
 	const json_t *p = x->st->predicate;
-	json_t *f = facts_of(r, x->st->subject), *o = base_obj(x);
+	json_t *f = facts_of(r, x->st->subject), *o = base_obj(r, x);
 	char dg[72];
 	static const char *const plain[] = {"environment", "decision", "comment", "rule",
 					    "expires", "reason", "ticket", "severity",
 					    "description", NULL};
 	size_t i;
 
-	json_object_set_new(o, "ref", rp_str(x->st->subject));
+	json_object_set_new(o, "ref", rp_shared(r, x->st->subject));
 	for (i = 0; plain[i]; i++)
 		if (json_object_get(p, plain[i]))
 			copy_member(r, o, p, plain[i]);
@@ -334,7 +353,7 @@ scan_about_model(struct rp *r, const struct scanned *x)
 		break;
 	case ML_KIND_APPROVAL:
 		digest_of(x->st->digest, dg);
-		json_object_set_new(o, "keyid", rp_str(x->keyid));
+		json_object_set_new(o, "keyid", rp_shared(r, x->keyid));
 		json_object_set(o, "roles", json_object_get(r->roles, x->keyid) ?: json_null());
 		json_object_set_new(o, "digest", json_string(dg));
 		json_array_append(json_object_get(f, "approvals"), o);
@@ -419,7 +438,7 @@ static void
 scan_key(struct rp *r, const struct scanned *x)
 {
 	const json_t *p = x->st->predicate;
-	json_t *o = base_obj(x);
+	json_t *o = base_obj(r, x);
 	const char *ev = x->st->kind == ML_KIND_KEY_REVOCATION ? "revocation" : "enrolment";
 	const char *key = x->st->kind == ML_KIND_GENESIS ? str(p, "admin") : str(p, "key");
 	char name[ML_VKEY_MAX];
@@ -940,6 +959,19 @@ verdict_of(const struct rp *r, const char *metric, double delta)
 	return (delta > 0) == (d == ML_DIR_HIGHER) ? "better" : "worse";
 }
 
+/* The packed form of row (ml_report_pack), taking the reference; row
+ * itself when out of memory (the writers read both). */
+static json_t *
+packed(json_t *row)
+{
+	json_t *p = ml_report_pack(row);
+
+	if (!p)
+		return row;
+	json_decref(row);
+	return p;
+}
+
 static void
 compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const char *why)
 {
@@ -957,7 +989,7 @@ compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const
 				base, "basis", why, "metric", k, "value", v, "baselineValue", w,
 				"delta", delta, "verdict", verdict_of(r, k, delta));
 		if (row)
-			json_array_append_new(out, row);
+			json_array_append_new(out, packed(row));
 	}
 	json_decref(now);
 	json_decref(then);
@@ -1039,7 +1071,7 @@ gap_check(struct rp *r, json_t *row, int64_t a, int64_t b, double *longest)
 
 /* One series per metric: the checks' values and the approval-time value. */
 static json_t *
-series_of(const json_t *checks, const json_t *base)
+series_of(struct rp *r, const json_t *checks, const json_t *base)
 {
 	json_t *out = json_object(), *c, *v, *s;
 	const char *k;
@@ -1051,7 +1083,7 @@ series_of(const json_t *checks, const json_t *base)
 				continue;
 			if (!(s = json_object_get(out, k))) {
 				json_t *b = json_object_get(base, k);
-				s = json_pack("{s:s, s:O, s:[]}", "metric", k, "approvalValue",
+				s = json_pack("{s:o, s:O, s:[]}", "metric", rp_shared(r, k), "approvalValue",
 					      json_is_number(b) ? b : json_null(), "points");
 				json_object_set_new(out, k, s);
 			}
@@ -1075,7 +1107,7 @@ threshold_into(const struct rp *r, const char *k, double b, json_t *s)
 		return;
 	json_object_set_new(s, "threshold", json_real(d == ML_DIR_HIGHER ? b - r->thr_tol
 									 : b + r->thr_tol));
-	json_object_set_new(s, "thresholdSource", rp_str(r->thr_source));
+	json_object_set_new(s, "thresholdSource", rp_shared(r, r->thr_source));
 }
 
 static json_t *
@@ -1094,7 +1126,7 @@ trend_of(const struct rp *r, json_t *series_obj)
 				 json_number_value(last), json_number_value(b), dl,
 				 verdict_of(r, k, dl));
 			json_object_set_new(s, "delta", json_real(dl));
-			json_object_set_new(s, "verdict", json_string(verdict_of(r, k, dl)));
+			json_object_set_new(s, "verdict", rp_shared(r, verdict_of(r, k, dl)));
 			threshold_into(r, k, json_number_value(b), s);
 		} else {
 			snprintf(lab, sizeof lab, "%s %.6g (no approval-time value)", k,
@@ -1104,6 +1136,20 @@ trend_of(const struct rp *r, json_t *series_obj)
 		json_array_append(arr, s);
 	}
 	return arr;
+}
+
+/* Each series' points packed (ml_report_pack): the model's largest
+ * member as JSON objects.  Out of memory leaves a series' array as it is
+ * (the writers read both forms). */
+static void
+pack_points(json_t *trend)
+{
+	json_t *s, *p;
+	size_t i;
+
+	json_array_foreach(trend, i, s)
+		if ((p = ml_report_pack(json_object_get(s, "points"))))
+			json_object_set_new(s, "points", p);
 }
 
 static json_t *
@@ -1145,8 +1191,9 @@ cadence_of(struct rp *r, const json_t *d)
 		json_object_set_new(row, "lastCheck", json_null());
 	json_object_set_new(row, "longestGapDays", json_real(round(longest * 10) / 10));
 	base = metrics_of(r, ref, num_i(d, "seq"));
-	ser = series_of(checks, base);
+	ser = series_of(r, checks, base);
 	json_object_set_new(row, "trend", trend_of(r, ser));
+	pack_points(json_object_get(row, "trend"));
 	json_decref(ser);
 	json_decref(base);
 	json_decref(checks);
@@ -1654,6 +1701,7 @@ rp_free(struct rp *r)
 	json_decref(r->findings);
 	json_decref(r->policies);
 	json_decref(r->time);
+	json_decref(r->strs);
 	ml_governance_free(r->gov);
 	ml_gate_replayer_free(r->replayer);
 	ml_ledger_close(r->replay);
@@ -1679,10 +1727,11 @@ rp_init(struct rp *r, struct ml_ledger *l, const struct ml_report_opts *o, struc
 	r->roles = json_object();
 	r->persons = json_object();
 	r->pairs = json_object();
+	r->strs = json_object();
 	r->gov = ml_governance_default();
 	if (!r->models || !r->datasets || !r->facts || !r->events || !r->keyev || !r->waivers ||
 	    !r->incidents || !r->unreadable || !r->roles || !r->persons || !r->pairs ||
-	    !r->gov)
+	    !r->strs || !r->gov)
 		return ml_err_set(e, ML_EIO, "out of memory");
 	if (o->from_us >= o->to_us)
 		return ml_err_set(e, ML_EINPUT, "the period is empty: --from must come before --to");

@@ -95,8 +95,36 @@ int ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t 
 enum ml_report_detail { ML_REPORT_DETAIL_SUMMARY = 0, ML_REPORT_DETAIL_ALL = 1 };
 
 /* The JSON report: the model indented by two spaces, keys in model order,
- * reals with up to 15 significant digits, a final newline. */
+ * reals with up to 15 significant digits, a final newline; packed rows and
+ * points (ml_report_row) written as the values they stand for, one row
+ * read back at a time. */
 int ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e);
+
+/* Rows held packed.  At a million entries the model's long arrays of
+ * small objects cost more as jansson objects than everything else (a
+ * monitoring point about 420 bytes, a comparison about 1 KB, against
+ * some 55 and 200 bytes of compact text), so the builder keeps some of
+ * them packed: a JSON string holding the value's compact text (reals with
+ * 17 significant digits, so they read back as the same doubles).  Packed
+ * today: the rows of "comparisons" and each monitoring series' "points"
+ * (monitoring[].trend[].points).  Every writer reads rows through
+ * ml_report_row and points through ml_report_points, one at a time, and
+ * ml_report_json writes them as the values they stand for, so every
+ * format is as reports/report.schema.json describes it.
+ *
+ * ml_report_pack: the packed form of an object or array (a new string,
+ * caller json_decref), or NULL when out of memory or v is neither.
+ * ml_report_row: row i of rows as an object (new reference, caller
+ * json_decref): a packed row read back, else the item itself; NULL when i
+ * is out of range, out of memory or a packed row does not read back as an
+ * object.  ml_report_points: the points of series as an array (new
+ * reference), the same way; NULL when the member is missing.
+ * ml_report_points_empty: whether series has no points (a missing member
+ * counts as none). */
+json_t *ml_report_pack(const json_t *v);
+json_t *ml_report_row(const json_t *rows, size_t i);
+json_t *ml_report_points(const json_t *series);
+int ml_report_points_empty(const json_t *series);
 
 /* A table of the report: rows are the objects of the array at `path` (dot
  * separated members from the root), one column per member named. */

@@ -621,14 +621,19 @@ rows_direct(struct stream *st, xmlNodePtr tbody, const struct ml_report_table *t
 
 	xmlOutputBufferWriteString(st->ob, n > 1 ? "<tbody>\n" : "<tbody>");
 	for (i = 0; i < n && !oom_flag; i++) {
+		json_t *r = ml_report_row(rows, i);
+		if (!r) {
+			oom_flag = 1;
+			break;
+		}
 		row.len = 0;
 		ml_buf_puts(&row, t->ncols > 1 ? "<tr>\n" : "<tr>");
 		for (j = 0; j < t->ncols; j++) {
-			row_cell(NULL, &row, &tmp, tbody->doc, t->cols[j].key,
-				 json_array_get(rows, i));
+			row_cell(NULL, &row, &tmp, tbody->doc, t->cols[j].key, r);
 			if (j + 1 < t->ncols)
 				ml_buf_puts(&row, "\n");
 		}
+		json_decref(r);
 		ml_buf_puts(&row, t->ncols > 1 ? "\n</tr>" : "</tr>");
 		if (i + 1 < n)
 			ml_buf_puts(&row, "\n");
@@ -675,9 +680,15 @@ rows_table(xmlNodePtr parent, const struct ml_report_table *t, const json_t *row
 		}
 	}
 	for (i = 0; i < json_array_size(rows); i++) {
+		json_t *r = ml_report_row(rows, i);
+		if (!r) {
+			oom_flag = 1;
+			break;
+		}
 		tr = el(body, "tr", NULL);
 		for (j = 0; j < t->ncols; j++)
-			row_cell(tr, NULL, NULL, NULL, t->cols[j].key, json_array_get(rows, i));
+			row_cell(tr, NULL, NULL, NULL, t->cols[j].key, r);
+		json_decref(r);
 		if (i % 256 == 255)
 			stream_flush(body); /* a long table a few rows at a time */
 	}

@@ -39,6 +39,7 @@ struct rp {
 	json_t *pairs;       /* "ref\nenv" -> {verdict, label, ...} */
 	json_t *findings;    /* the model's "findings" member */
 	json_t *policies;    /* the model's scope.policies */
+	json_t *strs;        /* text -> the one JSON string of it (rp_shared, report.c) */
 	int64_t *policy_seq; /* per policy: its recorded entry, or -1 (a file) */
 	struct ml_ledger *replay; /* a connection of its own for decision replays */
 	struct ml_gate_replayer *replayer; /* on it: policies compiled once */

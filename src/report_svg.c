@@ -257,7 +257,7 @@ static void
 trend(xmlNodePtr parent, const json_t *mon, const json_t *series, int64_t from, int64_t to,
       int *oom)
 {
-	const json_t *pts = json_object_get(series, "points"), *p;
+	json_t *pts = ml_report_points(series), *p;
 	const json_t *base = json_object_get(series, "approvalValue");
 	const json_t *thr = json_object_get(series, "threshold");
 	double lo = INFINITY, hi = -INFINITY, left = 70, w = 600, top = 10, h = 80;
@@ -266,6 +266,8 @@ trend(xmlNodePtr parent, const json_t *mon, const json_t *series, int64_t from, 
 	xmlNodePtr svg, pl, c;
 	size_t i;
 
+	if (!pts)
+		*oom = 1; /* out of memory, or points that do not read back */
 	json_array_foreach(pts, i, p)
 		widen(json_number_value(json_object_get(p, "value")), &lo, &hi);
 	if (json_is_number(base))
@@ -322,6 +324,7 @@ trend(xmlNodePtr parent, const json_t *mon, const json_t *series, int64_t from, 
 	ml_buf_free(&path);
 	label(svg, left, top + h + 16, "start", "period start", oom);
 	label(svg, left + w, top + h + 16, "end", "period end", oom);
+	json_decref(pts);
 }
 
 void
@@ -341,7 +344,7 @@ ml_report_svg_trends(xmlNodePtr parent, const json_t *model, int *oom)
 		json_array_foreach(rows, i, m)
 			json_array_foreach(json_object_get(m, "trend"), j, s) {
 				int has = json_is_number(json_object_get(s, "threshold"));
-				if (has != !pass || !json_array_size(json_object_get(s, "points")))
+				if (has != !pass || ml_report_points_empty(s))
 					continue;
 				total++;
 				if (n < ML_SVG_MAX_TRENDS) {

@@ -83,13 +83,18 @@ md_rows(struct ml_buf *b, const struct ml_report_table *t, const char *title, co
 	for (j = 0; j < t->ncols; j++)
 		ml_buf_puts(b, "|---");
 	ml_buf_puts(b, "|\n");
-	json_array_foreach(rows, i, r) {
+	for (i = 0; i < json_array_size(rows); i++) {
+		if (!(r = ml_report_row(rows, i))) {
+			b->oom = 1; /* out of memory, or a packed row that does not read back */
+			return;
+		}
 		for (j = 0; j < t->ncols; j++) {
 			ml_buf_puts(b, "| ");
 			md_person(b, t->cols[j].key, r);
 			ml_buf_puts(b, " ");
 		}
 		ml_buf_puts(b, "|\n");
+		json_decref(r);
 	}
 }
 
@@ -261,39 +266,56 @@ md_num(struct ml_buf *b, const json_t *v)
 		ml_buf_printf(b, "%.6g", json_number_value(v));
 }
 
+/* One row of the table below. */
+static void
+md_point(struct ml_buf *b, const json_t *m, const json_t *s, const json_t *p)
+{
+	ml_buf_puts(b, "| ");
+	md_text(b, json_string_value(json_object_get(m, "ref")) ?: "");
+	ml_buf_puts(b, " | ");
+	md_text(b, json_string_value(json_object_get(m, "environment")) ?: "");
+	ml_buf_puts(b, " | ");
+	md_text(b, json_string_value(json_object_get(s, "metric")) ?: "");
+	ml_buf_printf(b, " | %lld | ", (long long)json_integer_value(json_object_get(p, "seq")));
+	md_text(b, json_string_value(json_object_get(p, "time")) ?: "");
+	ml_buf_puts(b, " | ");
+	md_num(b, json_object_get(p, "value"));
+	ml_buf_puts(b, " | ");
+	md_num(b, json_object_get(s, "approvalValue"));
+	ml_buf_puts(b, " | ");
+	md_num(b, json_object_get(s, "threshold"));
+	ml_buf_puts(b, " |\n");
+}
+
 /* The HTML report's metric charts as a plain table: every point of every
- * monitoring series, with the approval-time value and the threshold. */
+ * monitoring series, with the approval-time value and the threshold.  The
+ * points are unpacked one series at a time (ml_report_points); one that
+ * does not read back sets b->oom. */
 static void
 md_trends(struct ml_buf *b, const json_t *model)
 {
 	const json_t *m, *s, *p;
+	json_t *pts;
 	size_t i, j, k, n = 0;
 
 	ml_buf_puts(b, "\n### Metric values over time\n\n");
 	json_array_foreach(ml_report_get(model, "monitoring"), i, m)
-		json_array_foreach(json_object_get(m, "trend"), j, s)
-			json_array_foreach(json_object_get(s, "points"), k, p) {
+		json_array_foreach(json_object_get(m, "trend"), j, s) {
+			if (ml_report_points_empty(s))
+				continue;
+			if (!(pts = ml_report_points(s))) {
+				b->oom = 1;
+				return;
+			}
+			json_array_foreach(pts, k, p) {
 				if (!n++)
 					ml_buf_puts(b, "| Model version | Environment | Metric | Seq | "
 						    "Time | Value | At approval | Threshold |\n"
 						    "|---|---|---|---|---|---|---|---|\n");
-				ml_buf_puts(b, "| ");
-				md_text(b, json_string_value(json_object_get(m, "ref")) ?: "");
-				ml_buf_puts(b, " | ");
-				md_text(b, json_string_value(json_object_get(m, "environment")) ?: "");
-				ml_buf_puts(b, " | ");
-				md_text(b, json_string_value(json_object_get(s, "metric")) ?: "");
-				ml_buf_printf(b, " | %lld | ",
-					      (long long)json_integer_value(json_object_get(p, "seq")));
-				md_text(b, json_string_value(json_object_get(p, "time")) ?: "");
-				ml_buf_puts(b, " | ");
-				md_num(b, json_object_get(p, "value"));
-				ml_buf_puts(b, " | ");
-				md_num(b, json_object_get(s, "approvalValue"));
-				ml_buf_puts(b, " | ");
-				md_num(b, json_object_get(s, "threshold"));
-				ml_buf_puts(b, " |\n");
+				md_point(b, m, s, p);
 			}
+			json_decref(pts);
+		}
 	if (!n)
 		ml_buf_puts(b, "None.\n");
 }
@@ -385,25 +407,31 @@ int
 ml_report_csv(const json_t *model, const struct ml_report_table *t, struct ml_buf *out,
 	      struct ml_err *e)
 {
-	json_t *r;
+	json_t *r, *rows;
 	size_t i, j;
 
 	if (!t)
 		return ml_err_set(e, ML_EINPUT, "no such table");
+	rows = ml_report_get(model, t->path);
 	for (j = 0; j < t->ncols; j++) {
 		ml_csv_cell(out, t->cols[j].header, 0);
 		ml_buf_puts(out, j + 1 < t->ncols ? "," : "\r\n");
 	}
-	json_array_foreach(ml_report_get(model, t->path), i, r) {
+	for (i = 0; i < json_array_size(rows); i++) {
+		if (!(r = ml_report_row(rows, i)))
+			return ml_err_set(e, ML_EIO, "out of memory");
 		for (j = 0; j < t->ncols; j++) {
 			int numeric;
 			char *c = ml_report_cell(json_object_get(r, t->cols[j].key), &numeric);
-			if (!c)
+			if (!c) {
+				json_decref(r);
 				return ml_err_set(e, ML_EIO, "out of memory");
+			}
 			ml_csv_cell(out, c, numeric);
 			free(c);
 			ml_buf_puts(out, j + 1 < t->ncols ? "," : "\r\n");
 		}
+		json_decref(r);
 	}
 	return out->oom ? ml_err_set(e, ML_EIO, "out of memory writing CSV") : ML_OK;
 }

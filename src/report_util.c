@@ -2,6 +2,7 @@
  * (see report.h). */
 #include "report.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,23 +460,238 @@ ml_report_clean(const char *s, size_t len)
 	return (char *)b.data;
 }
 
+/* ---- rows and points held packed ------------------------------------------ */
+
+/* Reals with 17 significant digits read back as the same doubles, so the
+ * writers' own precision (15 in the JSON report) gives the same text. */
+#define PACK_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
+
+json_t *
+ml_report_pack(const json_t *v)
+{
+	char *t;
+	json_t *s;
+
+	if ((!json_is_object(v) && !json_is_array(v)) || !(t = json_dumps(v, PACK_FLAGS)))
+		return NULL;
+	s = json_string_nocheck(t);
+	free(t);
+	return s;
+}
+
+/* The value packed in string s, when it is of type `type`; else NULL. */
+static json_t *
+unpack(const json_t *s, json_type type)
+{
+	json_t *v = json_loadb(json_string_value(s), json_string_length(s), JSON_ALLOW_NUL, NULL);
+
+	if (v && json_typeof(v) != type) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
+}
+
+json_t *
+ml_report_row(const json_t *rows, size_t i)
+{
+	json_t *x = json_array_get(rows, i);
+
+	if (!x)
+		return NULL;
+	return json_is_string(x) ? unpack(x, JSON_OBJECT) : json_incref(x);
+}
+
+json_t *
+ml_report_points(const json_t *series)
+{
+	json_t *p = json_object_get(series, "points");
+
+	if (json_is_array(p))
+		return json_incref(p);
+	return json_is_string(p) ? unpack(p, JSON_ARRAY) : NULL;
+}
+
+int
+ml_report_points_empty(const json_t *series)
+{
+	const json_t *p = json_object_get(series, "points");
+
+	if (json_is_array(p))
+		return json_array_size(p) == 0;
+	return !json_is_string(p) || !strcmp(json_string_value(p), "[]");
+}
+
 /* ---- JSON ------------------------------------------------------------------ */
 
-static int
-dump_cb(const char *buf, size_t size, void *data)
-{
-	struct ml_buf *b = data;
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 
-	ml_buf_append(b, buf, size);
-	return b->oom ? -1 : 0;
+/* jansson's text of a value, moved `pad` spaces right after each newline:
+ * the text it has nested in the report (a JSON string holds no newline). */
+struct pad_out {
+	struct ml_buf *b;
+	size_t pad;
+};
+
+static int
+pad_cb(const char *buf, size_t size, void *data)
+{
+	static const char spaces[] = "        ";
+	struct pad_out *o = data;
+	const char *p = buf, *end = buf + size, *nl;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+		ml_buf_append(o->b, p, (size_t)(nl + 1 - p));
+		ml_buf_append(o->b, spaces, o->pad);
+		p = nl + 1;
+	}
+	ml_buf_append(o->b, p, (size_t)(end - p));
+	return o->b->oom ? -1 : 0;
+}
+
+/* v as it is written at nesting depth `depth` (0: the root). */
+static int
+dump_at(const json_t *v, size_t depth, struct ml_buf *b)
+{
+	struct pad_out o = {b, 2 * depth};
+
+	return json_dump_callback(v, pad_cb, &o, JSON_FLAGS | JSON_ENCODE_ANY);
+}
+
+/* A shallow copy of a monitoring row whose series hold their points as
+ * arrays (new reference), or NULL when out of memory or a packed member
+ * does not read back.  Takes the reference to row. */
+static json_t *
+row_unpacked(json_t *row)
+{
+	json_t *c = row ? json_copy(row) : NULL, *tr = json_object_get(row, "trend"), *arr, *s;
+	size_t i;
+
+	json_decref(row); /* c holds what it needs */
+	if (!c || !json_is_array(tr))
+		return c;
+	if (!(arr = json_array()) || json_object_set_new(c, "trend", arr)) {
+		json_decref(c);
+		return NULL;
+	}
+	json_array_foreach(tr, i, s) {
+		json_t *sc, *pts;
+		if (!json_is_object(s) || !json_object_get(s, "points")) {
+			json_array_append(arr, s);
+			continue;
+		}
+		sc = json_copy(s);
+		pts = ml_report_points(s);
+		if (!sc || !pts || json_object_set_new(sc, "points", pts) ||
+		    json_array_append_new(arr, sc)) {
+			if (!sc)
+				json_decref(pts);
+			json_decref(sc);
+			json_decref(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+/* The members of the model that hold packed rows (ml_report_row), and
+ * those on the way to one. */
+static const char *const packed_rows[] = {"comparisons", "monitoring", NULL};
+static const char *const packed_parents[] = {NULL};
+
+static int
+listed(const char *const *list, const char *path)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, path))
+			return 1;
+	return 0;
+}
+
+static int dump_value(const char *path, json_t *v, size_t depth, struct ml_buf *b);
+
+static void
+pad(struct ml_buf *b, size_t depth)
+{
+	static const char spaces[] = "                ";
+
+	ml_buf_puts(b, "\n");
+	ml_buf_append(b, spaces, 2 * depth < sizeof spaces - 1 ? 2 * depth : sizeof spaces - 1);
+}
+
+/* An array of packed rows at `depth`, one row read back at a time, laid
+ * out as jansson lays out an array (empty: "[]"). */
+static int
+dump_rows(const char *path, json_t *rows, size_t depth, struct ml_buf *b)
+{
+	size_t i, n = json_array_size(rows);
+	int rc = 0;
+
+	if (!n)
+		return dump_at(rows, depth, b);
+	ml_buf_puts(b, "[");
+	for (i = 0; i < n && !rc; i++) {
+		json_t *row = ml_report_row(rows, i);
+		if (row && !strcmp(path, "monitoring"))
+			row = row_unpacked(row);
+		pad(b, depth + 1);
+		rc = !row || dump_at(row, depth + 1, b);
+		json_decref(row);
+		if (i + 1 < n)
+			ml_buf_puts(b, ",");
+	}
+	pad(b, depth);
+	ml_buf_puts(b, "]");
+	return rc || b->oom ? -1 : 0;
+}
+
+/* An object member by member, laid out as jansson lays out an object. */
+static int
+dump_object(const char *path, json_t *o, size_t depth, struct ml_buf *b)
+{
+	const char *key;
+	json_t *v, *k;
+	size_t i = 0, n = json_object_size(o);
+	char sub[128];
+	int rc = 0;
+
+	if (!n)
+		return dump_at(o, depth, b);
+	ml_buf_puts(b, "{");
+	json_object_foreach(o, key, v) {
+		pad(b, depth + 1);
+		k = json_string(key);
+		rc = !k || dump_at(k, depth + 1, b);
+		json_decref(k);
+		ml_buf_puts(b, ": ");
+		snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", key);
+		if (rc || (rc = dump_value(sub, v, depth + 1, b)))
+			break;
+		if (++i < n)
+			ml_buf_puts(b, ",");
+	}
+	pad(b, depth);
+	ml_buf_puts(b, "}");
+	return rc || b->oom ? -1 : 0;
+}
+
+static int
+dump_value(const char *path, json_t *v, size_t depth, struct ml_buf *b)
+{
+	if (json_is_array(v) && listed(packed_rows, path))
+		return dump_rows(path, v, depth, b);
+	if (json_is_object(v) && (!*path || listed(packed_parents, path)))
+		return dump_object(path, v, depth, b);
+	return dump_at(v, depth, b);
 }
 
 int
 ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e)
 {
-	if (json_dump_callback(model, dump_cb, out,
-			       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) ||
-	    (ml_buf_puts(out, "\n"), out->oom))
+	/* jansson's iterator takes a non-const object; it only reads here */
+	json_t *m = (json_t *)(uintptr_t)model;
+
+	if (dump_value("", m, 0, out) || (ml_buf_puts(out, "\n"), out->oom))
 		return ml_err_set(e, ML_EIO, "out of memory writing the JSON report");
 	return ML_OK;
 }
