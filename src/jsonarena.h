@@ -16,7 +16,10 @@
  * keep a reference until the arena is dropped, then forget the tree.  And
  * a tree dropped with its arena must hold no value made with malloc (that
  * value would leak): values kept in an arena's tree are made or copied
- * while its allocation is on.
+ * while its allocation is on.  What jansson returns for the caller to
+ * free (json_dumps's text) is jansson's allocation too: with allocation on
+ * it is an arena piece, which free() must not see; write with
+ * json_dump_callback or json_dumpb into memory of your own instead.
  * May call arena, libc, jansson.
  */
 #ifndef ML_JSONARENA_H

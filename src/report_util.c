@@ -466,16 +466,31 @@ ml_report_clean(const char *s, size_t len)
  * writers' own precision (15 in the JSON report) gives the same text. */
 #define PACK_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
 
+static int
+pack_cb(const char *p, size_t n, void *ctx)
+{
+	struct ml_buf *b = ctx;
+
+	ml_buf_append(b, p, n);
+	return b->oom ? -1 : 0;
+}
+
+/* The text goes to an ml_buf, not json_dumps: jansson allocates what
+ * json_dumps returns, so with a model arena allocating (jsonarena.h) it
+ * would be an arena piece that free() must not see. */
 json_t *
 ml_report_pack(const json_t *v)
 {
-	char *t;
+	struct ml_buf b = {0};
 	json_t *s;
 
-	if ((!json_is_object(v) && !json_is_array(v)) || !(t = json_dumps(v, PACK_FLAGS)))
+	if ((!json_is_object(v) && !json_is_array(v)) ||
+	    json_dump_callback(v, pack_cb, &b, PACK_FLAGS) != 0) {
+		ml_buf_free(&b);
 		return NULL;
-	s = json_string_nocheck(t);
-	free(t);
+	}
+	s = json_stringn_nocheck(b.len ? (const char *)b.data : "", b.len);
+	ml_buf_free(&b);
 	return s;
 }
 
