@@ -960,15 +960,26 @@ verdict_of(const struct rp *r, const char *metric, double delta)
 }
 
 /* The packed form of row (ml_report_pack), taking the reference; row
- * itself when out of memory (the writers read both). */
+ * itself when out of memory (the writers read both).  With an arena, row
+ * was made on malloc (rp_arena(r, 0): only its text is kept) and the
+ * text is made in the arena. */
 static json_t *
-packed(json_t *row)
+packed(const struct rp *r, json_t *row)
 {
-	json_t *p = ml_report_pack(row);
+	json_t *p;
 
-	if (!p)
-		return row;
-	json_decref(row);
+	rp_arena(r, 1);
+	p = ml_report_pack(row);
+	if (!p) {
+		json_t *kept = row ? json_deep_copy(row) : NULL; /* not malloc's, in the model */
+		rp_arena(r, 0);
+		json_decref(row);
+		rp_arena(r, 1);
+		return kept;
+	}
+	rp_arena(r, 0);
+	json_decref(row); /* malloc'd: freed (its arena members are skipped) */
+	rp_arena(r, 1);
 	return p;
 }
 
@@ -985,11 +996,13 @@ compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const
 		if (!json_is_number(v) || !json_is_number(w))
 			continue;
 		delta = json_number_value(v) - json_number_value(w);
+		rp_arena(r, 0); /* a temporary: packed() keeps its text */
 		row = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:f, s:s}", "ref", ref, "baseline",
 				base, "basis", why, "metric", k, "value", v, "baselineValue", w,
 				"delta", delta, "verdict", verdict_of(r, k, delta));
-		if (row)
-			json_array_append_new(out, packed(row));
+		rp_arena(r, 1);
+		if (row && (row = packed(r, row)))
+			json_array_append_new(out, row);
 	}
 	json_decref(now);
 	json_decref(then);
@@ -1082,14 +1095,19 @@ series_of(struct rp *r, const json_t *checks, const json_t *base)
 			if (!json_is_number(v))
 				continue;
 			if (!(s = json_object_get(out, k))) {
-				json_t *b = json_object_get(base, k);
-				s = json_pack("{s:o, s:O, s:[]}", "metric", rp_shared(r, k), "approvalValue",
-					      json_is_number(b) ? b : json_null(), "points");
+				json_t *b = json_object_get(base, k), *pts;
+				rp_arena(r, 0);
+				pts = json_array();
+				rp_arena(r, 1);
+				s = json_pack("{s:o, s:O, s:o}", "metric", rp_shared(r, k), "approvalValue",
+					      json_is_number(b) ? b : json_null(), "points", pts);
 				json_object_set_new(out, k, s);
 			}
+			rp_arena(r, 0); /* the points are temporaries: pack_points keeps their text */
 			json_array_append_new(json_object_get(s, "points"),
 					      json_pack("{s:O, s:O, s:O}", "seq", json_object_get(c, "seq"),
 							"time", json_object_get(c, "time"), "value", v));
+			rp_arena(r, 1);
 		}
 	return out;
 }
@@ -1139,8 +1157,10 @@ trend_of(const struct rp *r, json_t *series_obj)
 }
 
 /* Each series' points packed (ml_report_pack): the model's largest
- * member as JSON objects.  Out of memory leaves a series' array as it is
- * (the writers read both forms). */
+ * member as JSON objects.  With an arena, the points were made on malloc
+ * (series_of) and the packed text is made in the arena; replacing them
+ * frees them.  Out of memory leaves a series' array as it is (the writers
+ * read both forms; with an arena, that array is then not freed). */
 static void
 pack_points(json_t *trend)
 {
