@@ -1,7 +1,5 @@
 /* cli_policy — evidence (and, with the policy engine, gate, check and
  * policy lint/test). */
-#ifdef __linux__
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
