@@ -959,27 +959,19 @@ verdict_of(const struct rp *r, const char *metric, double delta)
 	return (delta > 0) == (d == ML_DIR_HIGHER) ? "better" : "worse";
 }
 
-/* The packed form of row (ml_report_pack), taking the reference; row
- * itself when out of memory (the writers read both).  With an arena, row
- * was made on malloc (rp_arena(r, 0): only its text is kept) and the
- * text is made in the arena. */
+/* The packed form of row (ml_report_pack), taking the reference; when out
+ * of memory a copy of row (the writers read both).  Call it with the arena
+ * on: with one, row was made on malloc (only its text is kept), and the
+ * text or the copy is made in the arena.  row is released either way: a
+ * free does not depend on the allocation flag (jsonarena.h). */
 static json_t *
-packed(const struct rp *r, json_t *row)
+packed(json_t *row)
 {
-	json_t *p;
+	json_t *p = ml_report_pack(row);
 
-	rp_arena(r, 1);
-	p = ml_report_pack(row);
-	if (!p) {
-		json_t *kept = row ? json_deep_copy(row) : NULL; /* not malloc's, in the model */
-		rp_arena(r, 0);
-		json_decref(row);
-		rp_arena(r, 1);
-		return kept;
-	}
-	rp_arena(r, 0);
-	json_decref(row); /* malloc'd: freed (its arena members are skipped) */
-	rp_arena(r, 1);
+	if (!p)
+		p = json_deep_copy(row);
+	json_decref(row);
 	return p;
 }
 
@@ -1001,7 +993,7 @@ compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const
 				base, "basis", why, "metric", k, "value", v, "baselineValue", w,
 				"delta", delta, "verdict", verdict_of(r, k, delta));
 		rp_arena(r, 1);
-		if (row && (row = packed(r, row)))
+		if (row && (row = packed(row)))
 			json_array_append_new(out, row);
 	}
 	json_decref(now);

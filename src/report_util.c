@@ -548,16 +548,26 @@ struct pad_out {
 	size_t pad;
 };
 
+/* n spaces, however many. */
+static void
+put_spaces(struct ml_buf *b, size_t n)
+{
+	static const char spaces[] = "                ";
+
+	for (; n > sizeof spaces - 1; n -= sizeof spaces - 1)
+		ml_buf_append(b, spaces, sizeof spaces - 1);
+	ml_buf_append(b, spaces, n);
+}
+
 static int
 pad_cb(const char *buf, size_t size, void *data)
 {
-	static const char spaces[] = "        ";
 	struct pad_out *o = data;
 	const char *p = buf, *end = buf + size, *nl;
 
 	while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
 		ml_buf_append(o->b, p, (size_t)(nl + 1 - p));
-		ml_buf_append(o->b, spaces, o->pad);
+		put_spaces(o->b, o->pad);
 		p = nl + 1;
 	}
 	ml_buf_append(o->b, p, (size_t)(end - p));
@@ -609,10 +619,9 @@ row_unpacked(json_t *row)
 	return c;
 }
 
-/* The members of the model that hold packed rows (ml_report_row), and
- * those on the way to one. */
+/* The members of the model (all at its root) that hold packed rows
+ * (ml_report_row) or rows holding packed points. */
 static const char *const packed_rows[] = {"comparisons", "monitoring", NULL};
-static const char *const packed_parents[] = {NULL};
 
 static int
 listed(const char *const *list, const char *path)
@@ -628,10 +637,8 @@ static int dump_value(const char *path, json_t *v, size_t depth, struct ml_buf *
 static void
 pad(struct ml_buf *b, size_t depth)
 {
-	static const char spaces[] = "                ";
-
 	ml_buf_puts(b, "\n");
-	ml_buf_append(b, spaces, 2 * depth < sizeof spaces - 1 ? 2 * depth : sizeof spaces - 1);
+	put_spaces(b, 2 * depth);
 }
 
 /* An array of packed rows at `depth`, one row read back at a time, laid
@@ -695,7 +702,7 @@ dump_value(const char *path, json_t *v, size_t depth, struct ml_buf *b)
 {
 	if (json_is_array(v) && listed(packed_rows, path))
 		return dump_rows(path, v, depth, b);
-	if (json_is_object(v) && (!*path || listed(packed_parents, path)))
+	if (json_is_object(v) && !*path) /* the root: member by member */
 		return dump_object(path, v, depth, b);
 	return dump_at(v, depth, b);
 }
