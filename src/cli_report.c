@@ -18,6 +18,7 @@
 #include "report_html.h"
 #include "report_sig.h"
 #include "report_signoff.h"
+#include "spool.h"
 #include "report_text.h"
 
 #define CSS_MAX (1024 * 1024)
@@ -652,6 +653,24 @@ policy_ids(struct ml_ledger *l, struct ml_report_opts *ro, const char **rpol, ch
 /* The model's arena: big blocks, for a model of up to gigabytes. */
 #define MODEL_ARENA (4u << 20)
 
+/* The spool the model's long tables are stowed in (report.h), set as this
+ * thread's; without one (no temporary file could be made) the report is
+ * built in memory, with a warning.  Caller closes it (ml_spool_close). */
+static struct ml_spool *
+open_spool(void)
+{
+	struct ml_spool *sp;
+	struct ml_err e;
+
+	if (ml_spool_open(NULL, &sp, &e) != ML_OK) {
+		fprintf(stderr, "mlledger: report: warning: %s; the report is built in memory\n",
+			e.msg);
+		return NULL;
+	}
+	ml_report_spool_set(sp);
+	return sp;
+}
+
 static int
 report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	   const struct ml_trust *pol, const struct ml_trust_clock *clk, struct ml_err *e)
@@ -669,6 +688,7 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	const char *out = cli_get(c, "out"), *rpol[MAX_POLICIES];
 	char *owned[MAX_POLICIES] = {0};
 	json_t *model = NULL;
+	struct ml_spool *sp;
 	int64_t held_seq = -1;
 	size_t i;
 	int rc, record = cli_has(c, "record");
@@ -679,6 +699,7 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	/* the model dies all at once at the end: made in an arena (report.h),
 	 * it is dropped in a few frees instead of one per value */
 	ro.arena = ml_arena_new(MODEL_ARENA);
+	sp = open_spool();
 	rc = load_signer(c, &k, e);
 	if (rc == ML_OK && (rc = open_ledger(c, &l, e)) == ML_OK) {
 		/* a held checkpoint that fails fails the report as verify would */
@@ -749,6 +770,8 @@ out:
 	/* last: whatever the build left referring to the arena is gone */
 	ml_jsonarena_set(NULL, 0);
 	ml_arena_free(ro.arena); /* the model, and the builder's values */
+	ml_report_spool_set(NULL);
+	ml_spool_close(sp); /* the rows the model stowed */
 	return rc;
 }
 

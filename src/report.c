@@ -26,6 +26,8 @@
 #include "verify.h"
 
 #define SCAN_STOP (-2)
+
+static void strip(json_t *v);
 #define DAY_US ((int64_t)86400 * 1000000)
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -45,7 +47,19 @@ void
 rp_arena(const struct rp *r, int on)
 {
 	if (r->o->arena)
-		ml_jsonarena_set(r->o->arena, on);
+		ml_jsonarena_set(r->o->arena, on && !r->temp);
+}
+
+json_t *
+rp_stow(struct rp *r, json_t *row)
+{
+	json_t *v = ml_report_stow(row), *c;
+
+	if (v != row || !r->o->arena)
+		return v;
+	c = json_deep_copy(row); /* kept in memory: into the arena */
+	json_decref(row);
+	return c;
 }
 
 /* A new reference to a value equal to v (NULL: null) from an entry's
@@ -908,22 +922,40 @@ chain_of(struct rp *r, json_t *d)
 			    chain_pick(json_object_get(f, "monitoring"), env, dseq, end_seq(d), -1));
 	json_object_set_new(c, "incidents", chain_pick(json_object_get(f, "incidents"), NULL,
 						       -1, INT64_MAX, -1));
+	/* the labels go into the shared entries: made where they are kept */
+	if (r->o->arena)
+		ml_jsonarena_set(r->o->arena, 1);
 	label_entries(json_object_get(c, "evaluations"), "evaluation");
 	label_entries(json_object_get(c, "approvals"), "approval");
 	label_entries(json_object_get(c, "gateDecisions"), "gate");
 	label_entries(json_object_get(c, "monitoring"), "monitoring");
 	label_entries(json_object_get(c, "incidents"), "incident");
+	rp_arena(r, 1);
 	return c;
 }
 
+/* With r->stow each chain is stowed as it is made, stripped of the
+ * builder's members in place: the shared entries lose theirs ("_t"), so
+ * this comes after every phase that reads them (cadence). */
 static json_t *
 chains(struct rp *r)
 {
-	json_t *out = json_array(), *d;
+	json_t *out = json_array(), *d, *c;
 	size_t i;
 
-	json_array_foreach(r->deployments, i, d)
-		json_array_append_new(out, chain_of(r, d));
+	json_array_foreach(r->deployments, i, d) {
+		if (!r->stow) {
+			json_array_append_new(out, chain_of(r, d));
+			continue;
+		}
+		r->temp = 1;
+		rp_arena(r, 0);
+		c = chain_of(r, d);
+		strip(c);
+		r->temp = 0;
+		rp_arena(r, 1);
+		json_array_append_new(out, rp_stow(r, c));
+	}
 	return out;
 }
 
@@ -993,7 +1025,7 @@ compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const
 				base, "basis", why, "metric", k, "value", v, "baselineValue", w,
 				"delta", delta, "verdict", verdict_of(r, k, delta));
 		rp_arena(r, 1);
-		if (row && (row = packed(row)))
+		if (row && (row = r->stow ? rp_stow(r, row) : packed(row)))
 			json_array_append_new(out, row);
 	}
 	json_decref(now);
@@ -1205,7 +1237,8 @@ cadence_of(struct rp *r, const json_t *d)
 	base = metrics_of(r, ref, num_i(d, "seq"));
 	ser = series_of(r, checks, base);
 	json_object_set_new(row, "trend", trend_of(r, ser));
-	pack_points(json_object_get(row, "trend"));
+	if (!r->stow) /* stowed, the row's text holds them compactly */
+		pack_points(json_object_get(row, "trend"));
 	json_decref(ser);
 	json_decref(base);
 	json_decref(checks);
@@ -1215,12 +1248,23 @@ cadence_of(struct rp *r, const json_t *d)
 static json_t *
 cadence(struct rp *r)
 {
-	json_t *out = json_array(), *d;
+	json_t *out = json_array(), *d, *c;
 	size_t i;
 
-	json_array_foreach(r->deployments, i, d)
-		if (r->o->as_of_us > num_i(d, "_t"))
+	json_array_foreach(r->deployments, i, d) {
+		if (r->o->as_of_us <= num_i(d, "_t"))
+			continue;
+		if (!r->stow) {
 			json_array_append_new(out, cadence_of(r, d));
+			continue;
+		}
+		r->temp = 1;
+		rp_arena(r, 0);
+		c = cadence_of(r, d);
+		r->temp = 0;
+		rp_arena(r, 1);
+		json_array_append_new(out, rp_stow(r, c));
+	}
 	return out;
 }
 
@@ -1740,6 +1784,7 @@ rp_init(struct rp *r, struct ml_ledger *l, const struct ml_report_opts *o, struc
 	r->persons = json_object();
 	r->pairs = json_object();
 	r->strs = json_object();
+	r->stow = ml_report_spool() != NULL;
 	r->gov = ml_governance_default();
 	if (!r->models || !r->datasets || !r->facts || !r->events || !r->keyev || !r->waivers ||
 	    !r->incidents || !r->unreadable || !r->roles || !r->persons || !r->pairs ||
@@ -1753,7 +1798,7 @@ rp_init(struct rp *r, struct ml_ledger *l, const struct ml_report_opts *o, struc
 static int
 assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 {
-	json_t *model = json_object(), *retirements, *am = NULL, *pp = NULL;
+	json_t *model = json_object(), *retirements, *am = NULL, *pp = NULL, *mon;
 	int rc;
 
 	json_object_set_new(model, "schemaVersion", json_integer(ML_REPORT_SCHEMA_VERSION));
@@ -1775,9 +1820,10 @@ assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 	json_object_set_new(integrity, "time", time_of(r));
 	json_object_set(model, "integrity", integrity);
 	json_object_set_new(model, "inventory", inventory(r, retirements, &am));
+	mon = cadence(r); /* before chains: it reads the entries' "_t" */
 	json_object_set_new(model, "chains", chains(r));
 	json_object_set_new(model, "comparisons", comparisons(r, am));
-	json_object_set_new(model, "monitoring", cadence(r));
+	json_object_set_new(model, "monitoring", mon);
 	json_object_set(model, "findings", r->findings);
 	json_object_set_new(model, "people", pp);
 	json_decref(retirements);

@@ -1069,23 +1069,30 @@ sec_chains(xmlNodePtr body, const json_t *model)
 {
 	const struct ml_report_table *t = ml_report_table("chains");
 	xmlNodePtr s = section(body, "chains", "4. Evidence chain per deployment");
-	json_t *c;
+	json_t *c, *rows = ml_report_get(model, "chains");
 	size_t i;
 
 	el_text(s, "p", NULL, "Datasets, model version, evaluations, approvals, the gate "
 		"decisions recorded before the deployment (mlledger gate --key), what the "
 		"policies say now, the deployment and its monitoring, with the seq of every "
 		"entry: check any of them with mlledger show SEQ and mlledger prove SEQ.");
-	if (!json_array_size(ml_report_get(model, "chains")))
+	if (!json_array_size(rows))
 		el_text(s, "p", "none", "No deployment in the period.");
-	json_array_foreach(ml_report_get(model, "chains"), i, c) {
-		xmlNodePtr art = el(s, "article", "chain");
-		struct cw w = {.n = art};
+	for (i = 0; i < json_array_size(rows) && !oom_flag; i++) {
+		xmlNodePtr art;
+		struct cw w;
 
-		if (direct_rows && !oom_flag && chain_direct(s, art, t, c))
-			continue;
-		chain_article(&w, t, c);
-		stream_flush(s); /* one article at a time */
+		if (!(c = ml_report_row(rows, i))) { /* one read back at a time */
+			oom_flag = 1;
+			break;
+		}
+		art = el(s, "article", "chain");
+		w = (struct cw){.n = art};
+		if (!(direct_rows && chain_direct(s, art, t, c))) {
+			chain_article(&w, t, c);
+			stream_flush(s); /* one article at a time */
+		}
+		json_decref(c);
 	}
 }
 

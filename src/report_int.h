@@ -51,6 +51,10 @@ struct rp {
 	double thr_tol;
 	char thr_source[300]; /* "ID@VERSION metric-tolerance T" */
 	long long first_seq, last_seq, in_period, considered;
+	/* Rows are stowed (report.h: a spool is set on this thread).  temp: a
+	 * row to be stowed is being built, so rp_arena keeps the arena off:
+	 * every value of it is a malloc'd temporary (its text is kept). */
+	int stow, temp;
 };
 
 /* A JSON string of s (NULL: null).  Bytes that are not UTF-8 become U+FFFD. */
@@ -60,10 +64,18 @@ void rp_pair_key(const char *ref, const char *env, char *buf, size_t cap);
 
 /* With an arena (o->arena), it stays this thread's jansson arena for the
  * whole build (so no piece of it is ever freed one by one); on: new values
- * come from it, off: from malloc, for a phase whose values die within it
- * (verify, the sweep, a statement's parse).  A value made off must not be
- * left in the model (rp_keep copies what is kept). */
+ * come from it (unless r->temp), off: from malloc, for a phase whose values
+ * die within it (verify, the sweep, a statement's parse, a row to be
+ * stowed).  A value made off must not be left in the model (rp_keep copies
+ * what is kept). */
 void rp_arena(const struct rp *r, int on);
+
+/* What the model holds for a finished row (report.h, ml_report_stow):
+ * with r->stow its handle; a row the spool did not take is copied into
+ * the arena (the row is built on malloc, r->temp, and released here).
+ * Call it with the arena on.  Takes the reference; the row must hold no
+ * "_" member (strip it first). */
+json_t *rp_stow(struct rp *r, json_t *row);
 
 /* Loads every policy, evaluates it for every (version, environment) of the
  * deployments in scope, and fills r->findings, r->policies and r->pairs. */

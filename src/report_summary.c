@@ -164,19 +164,26 @@ deployments(const json_t *model)
 {
 	int64_t from = time_at(ml_report_get(model, "scope"), "periodStart");
 	int64_t to = time_at(ml_report_get(model, "scope"), "periodEnd") + 1000000;
+	const json_t *rows = ml_report_get(model, "chains");
 	json_t *c, *missing = json_array();
 	long long n = 0, ok = 0;
 	size_t i;
 
-	json_array_foreach(ml_report_get(model, "chains"), i, c) {
-		int64_t t = time_at(c, "time");
-		if (t < from || t >= to)
-			continue;
-		n++;
-		if (gated(c))
-			ok++;
-		else
-			json_array_append(missing, json_object_get(c, "deploymentSeq"));
+	for (i = 0; i < json_array_size(rows); i++) {
+		int64_t t;
+		if (!(c = ml_report_row(rows, i))) { /* one read back at a time */
+			json_decref(missing);
+			return NULL;
+		}
+		t = time_at(c, "time");
+		if (t >= from && t < to) {
+			n++;
+			if (gated(c))
+				ok++;
+			else
+				json_array_append(missing, json_object_get(c, "deploymentSeq"));
+		}
+		json_decref(c);
 	}
 	return json_pack("{s:I, s:I, s:o}", "inPeriod", (json_int_t)n, "gated", (json_int_t)ok,
 			 "notGated", missing);
@@ -220,14 +227,18 @@ waivers(const json_t *model)
 static json_t *
 gaps(const json_t *model)
 {
+	const json_t *rows = ml_report_get(model, "monitoring");
 	json_t *m;
 	long long n = 0, with = 0;
-	size_t i;
+	size_t i, g;
 
-	json_array_foreach(ml_report_get(model, "monitoring"), i, m) {
-		size_t g = json_array_size(json_object_get(m, "gaps"));
+	for (i = 0; i < json_array_size(rows); i++) {
+		if (!(m = ml_report_row(rows, i))) /* one read back at a time */
+			return NULL;
+		g = json_array_size(json_object_get(m, "gaps"));
 		n += (long long)g;
 		with += g > 0;
+		json_decref(m);
 	}
 	return json_pack("{s:I, s:I, s:I}", "gaps", (json_int_t)n, "deploymentsWithGaps",
 			 (json_int_t)with, "deploymentsWatched",
@@ -342,7 +353,7 @@ summary(const json_t *model)
 				   (json_int_t)0, "waived", (json_int_t)0, "indeterminate",
 				   (json_int_t)0);
 	json_t *s = json_object(), *lines = json_array(), *pol = policy_ids(model);
-	json_t *fw = by_framework(ml_report_get(model, "findings.items"), totals), *mon;
+	json_t *fw = by_framework(ml_report_get(model, "findings.items"), totals), *mon, *dep;
 	struct ml_buf b = {0};
 
 	if (!totals || !s || !lines || !pol || !fw) {
@@ -371,10 +382,17 @@ summary(const json_t *model)
 			    "outside", s_at(model, "integrity.heldStatement")));
 	json_object_set_new(s, "findings", totals);
 	json_object_set_new(s, "byFramework", fw);
-	json_object_set_new(s, "deployments", deployments(model));
+	dep = deployments(model);
+	mon = gaps(model);
+	if (!dep || !mon) { /* a row did not read back */
+		json_decref(dep), json_decref(mon), json_decref(s), json_decref(lines);
+		json_decref(pol);
+		ml_buf_free(&b);
+		return NULL;
+	}
+	json_object_set_new(s, "deployments", dep);
 	json_object_set_new(s, "openIncidents", open_incidents(model));
 	json_object_set_new(s, "waivers", waivers(model));
-	mon = gaps(model);
 	json_object_set_new(mon, "maxGapDays", json_integer(i_at(model, "scope.monitoringMaxGapDays")));
 	json_object_set_new(s, "monitoring", mon);
 	ml_buf_puts(&b, json_string_value(json_object_get(s, "result")));

@@ -341,7 +341,11 @@ ml_report_svg_trends(xmlNodePtr parent, const json_t *model, int *oom)
 		return;
 	/* pass 0: the series with a threshold; pass 1: the others */
 	for (pass = 0; pass < 2; pass++)
-		json_array_foreach(rows, i, m)
+		for (i = 0; i < json_array_size(rows); i++) {
+			if (!(m = ml_report_row(rows, i))) { /* one read back at a time */
+				*oom = 1;
+				return;
+			}
 			json_array_foreach(json_object_get(m, "trend"), j, s) {
 				int has = json_is_number(json_object_get(s, "threshold"));
 				if (has != !pass || ml_report_points_empty(s))
@@ -352,6 +356,8 @@ ml_report_svg_trends(xmlNodePtr parent, const json_t *model, int *oom)
 					n++;
 				}
 			}
+			json_decref(m);
+		}
 	if (total > n) {
 		snprintf(msg, sizeof msg, "%zu of %zu metric series are drawn (those with a policy "
 			 "threshold first); the table below and the JSON report hold all of them.",

@@ -144,13 +144,18 @@ static void
 md_chains(struct ml_buf *b, const json_t *model)
 {
 	const struct ml_report_table *t = ml_report_table("chains");
+	const json_t *rows = ml_report_get(model, "chains");
 	json_t *c;
 	size_t i, j;
 
 	ml_buf_puts(b, "\n## 4. Evidence chain per deployment\n");
-	if (!json_array_size(ml_report_get(model, "chains")))
+	if (!json_array_size(rows))
 		ml_buf_puts(b, "\nNo deployment in the period.\n");
-	json_array_foreach(ml_report_get(model, "chains"), i, c) {
+	for (i = 0; i < json_array_size(rows) && !b->oom; i++) {
+		if (!(c = ml_report_row(rows, i))) { /* one read back at a time */
+			b->oom = 1;
+			break;
+		}
 		ml_buf_puts(b, "\n### ");
 		md_cell(b, json_object_get(c, "ref"));
 		ml_buf_puts(b, " to ");
@@ -166,6 +171,7 @@ md_chains(struct ml_buf *b, const json_t *model)
 				md_cell(b, json_object_get(c, t->cols[j].key));
 			ml_buf_puts(b, "\n");
 		}
+		json_decref(c);
 	}
 }
 
@@ -294,18 +300,22 @@ md_point(struct ml_buf *b, const json_t *m, const json_t *s, const json_t *p)
 static void
 md_trends(struct ml_buf *b, const json_t *model)
 {
-	const json_t *m, *s, *p;
-	json_t *pts;
+	const json_t *rows = ml_report_get(model, "monitoring"), *s, *p;
+	json_t *m, *pts;
 	size_t i, j, k, n = 0;
 
 	ml_buf_puts(b, "\n### Metric values over time\n\n");
-	json_array_foreach(ml_report_get(model, "monitoring"), i, m)
+	for (i = 0; i < json_array_size(rows); i++) {
+		if (!(m = ml_report_row(rows, i))) { /* one read back at a time */
+			b->oom = 1;
+			return;
+		}
 		json_array_foreach(json_object_get(m, "trend"), j, s) {
 			if (ml_report_points_empty(s))
 				continue;
 			if (!(pts = ml_report_points(s))) {
 				b->oom = 1;
-				return;
+				break;
 			}
 			json_array_foreach(pts, k, p) {
 				if (!n++)
@@ -316,6 +326,10 @@ md_trends(struct ml_buf *b, const json_t *model)
 			}
 			json_decref(pts);
 		}
+		json_decref(m);
+		if (b->oom)
+			return;
+	}
 	if (!n)
 		ml_buf_puts(b, "None.\n");
 }

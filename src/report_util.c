@@ -2,6 +2,8 @@
  * (see report.h). */
 #include "report.h"
 
+#include "spool.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,16 +496,77 @@ ml_report_pack(const json_t *v)
 	return s;
 }
 
-/* The value packed in string s, when it is of type `type`; else NULL. */
+/* The value of the len bytes of compact text at p when it is of type
+ * `type`; else NULL. */
 static json_t *
-unpack(const json_t *s, json_type type)
+load_as(const char *p, size_t len, json_type type)
 {
-	json_t *v = json_loadb(json_string_value(s), json_string_length(s), JSON_ALLOW_NUL, NULL);
+	json_t *v = json_loadb(p, len, JSON_ALLOW_NUL, NULL);
 
 	if (v && json_typeof(v) != type) {
 		json_decref(v);
 		v = NULL;
 	}
+	return v;
+}
+
+/* The value packed in string s, when it is of type `type`; else NULL. */
+static json_t *
+unpack(const json_t *s, json_type type)
+{
+	return load_as(json_string_value(s), json_string_length(s), type);
+}
+
+/* The spool rows are stowed in and read back from: one per thread. */
+static _Thread_local struct ml_spool *row_spool;
+
+struct ml_spool *
+ml_report_spool_set(struct ml_spool *sp)
+{
+	struct ml_spool *was = row_spool;
+
+	row_spool = sp;
+	return was;
+}
+
+struct ml_spool *
+ml_report_spool(void)
+{
+	return row_spool;
+}
+
+json_t *
+ml_report_stow(json_t *row)
+{
+	struct ml_buf b = {0};
+	int64_t h;
+	json_t *out = row;
+
+	if (!row_spool || !json_is_object(row) ||
+	    json_dump_callback(row, pack_cb, &b, PACK_FLAGS) != 0 ||
+	    ml_spool_put(row_spool, b.data, b.len, &h, NULL) != ML_OK ||
+	    !(out = json_integer(h)))
+		out = row; /* kept in memory: the writers read both */
+	else
+		json_decref(row);
+	ml_buf_free(&b);
+	return out;
+}
+
+/* The object a stowed row's handle names, read back from this thread's
+ * spool; NULL without one or when it does not read back. */
+static json_t *
+unstow(const json_t *x)
+{
+	int64_t h = json_integer_value(x);
+	size_t len = ml_spool_len(h);
+	char small[4096], *p = len <= sizeof small ? small : malloc(len ? len : 1);
+	json_t *v = NULL;
+
+	if (row_spool && p && ml_spool_get(row_spool, h, p, NULL) == ML_OK)
+		v = load_as(p, len, JSON_OBJECT);
+	if (p != small)
+		free(p);
 	return v;
 }
 
@@ -514,6 +577,8 @@ ml_report_row(const json_t *rows, size_t i)
 
 	if (!x)
 		return NULL;
+	if (json_is_integer(x))
+		return unstow(x);
 	return json_is_string(x) ? unpack(x, JSON_OBJECT) : json_incref(x);
 }
 
@@ -589,14 +654,14 @@ dump_at(const json_t *v, size_t depth, struct ml_buf *b)
 static json_t *
 row_unpacked(json_t *row)
 {
-	json_t *c = row ? json_copy(row) : NULL, *tr = json_object_get(row, "trend"), *arr, *s;
+	json_t *tr = json_object_get(row, "trend"), *c, *arr, *s;
 	size_t i;
 
-	json_decref(row); /* c holds what it needs */
-	if (!c || !json_is_array(tr))
-		return c;
-	if (!(arr = json_array()) || json_object_set_new(c, "trend", arr)) {
+	if (!json_is_array(tr))
+		return row;
+	if (!(c = json_copy(row)) || !(arr = json_array()) || json_object_set_new(c, "trend", arr)) {
 		json_decref(c);
+		json_decref(row);
 		return NULL;
 	}
 	json_array_foreach(tr, i, s) {
@@ -613,15 +678,18 @@ row_unpacked(json_t *row)
 				json_decref(pts);
 			json_decref(sc);
 			json_decref(c);
-			return NULL;
+			c = NULL;
+			break;
 		}
 	}
+	json_decref(row); /* last: tr is row's */
 	return c;
 }
 
-/* The members of the model (all at its root) that hold packed rows
- * (ml_report_row) or rows holding packed points. */
-static const char *const packed_rows[] = {"comparisons", "monitoring", NULL};
+/* The arrays of the model (by path) that may hold packed or stowed rows
+ * (ml_report_row), or rows holding packed points. */
+static const char *const packed_rows[] = {"chains", "comparisons", "monitoring",
+					  "findings.items", NULL};
 
 static int
 listed(const char *const *list, const char *path)
@@ -630,6 +698,18 @@ listed(const char *const *list, const char *path)
 		if (!strcmp(*list, path))
 			return 1;
 	return 0;
+}
+
+/* Whether path is the root or an object on the way to one of list. */
+static int
+above(const char *const *list, const char *path)
+{
+	size_t n = strlen(path);
+
+	for (; *list && n; list++)
+		if (!strncmp(*list, path, n) && (*list)[n] == '.')
+			return 1;
+	return !n;
 }
 
 static int dump_value(const char *path, json_t *v, size_t depth, struct ml_buf *b);
@@ -702,7 +782,7 @@ dump_value(const char *path, json_t *v, size_t depth, struct ml_buf *b)
 {
 	if (json_is_array(v) && listed(packed_rows, path))
 		return dump_rows(path, v, depth, b);
-	if (json_is_object(v) && !*path) /* the root: member by member */
+	if (json_is_object(v) && above(packed_rows, path)) /* member by member */
 		return dump_object(path, v, depth, b);
 	return dump_at(v, depth, b);
 }
