@@ -46,6 +46,15 @@ ml_jsonarena_set(struct ml_arena *a, int alloc)
 	return was;
 }
 
+struct ml_jsonarena
+ml_jsonarena_off(void)
+{
+	struct ml_jsonarena was = cur;
+
+	cur.alloc = 0;
+	return was;
+}
+
 void
 ml_jsonarena_restore(struct ml_jsonarena was)
 {

@@ -43,6 +43,9 @@ void ml_jsonarena_install(void);
  * NULL) and returns the setting before, for the caller to restore with
  * ml_jsonarena_restore.  a must stay valid while it is set. */
 struct ml_jsonarena ml_jsonarena_set(struct ml_arena *a, int alloc);
+/* Turns allocation off, keeping the thread's arena set (new values come
+ * from malloc: temporaries), and returns the setting before. */
+struct ml_jsonarena ml_jsonarena_off(void);
 /* Makes was (a setting ml_jsonarena_set returned) the thread's setting. */
 void ml_jsonarena_restore(struct ml_jsonarena was);
 

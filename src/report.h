@@ -15,7 +15,7 @@
  * options and nothing else (no clock, no host name), so reports are
  * byte-reproducible.
  *
- * May call arena, jsonarena, spool, sweep, gate, policy, findings, evidence, verify, timecheck, governance, rules,
+ * May call arena, jsonarena, jsonbin, spool, sweep, gate, policy, findings, evidence, verify, timecheck, governance, rules,
  * tlog, note, ledger, store, statement, keys, util, jansson, libxml2.  Nothing here prints or exits.
  */
 #ifndef ML_REPORT_H
@@ -115,7 +115,9 @@ int ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e);
  * ml_report_pack: the packed form of an object or array (a new string,
  * caller json_decref), or NULL when out of memory or v is neither.
  * ml_report_row: row i of rows as an object (new reference, caller
- * json_decref): a packed or stowed row read back, else the item itself;
+ * json_decref): a packed or stowed row read back (made on malloc even
+ * while a model arena allocates, jsonarena.h: a temporary, so copy what
+ * the model keeps of it), else the item itself;
  * NULL when i is out of range, out of memory or a packed or stowed row
  * does not read back as an object (a handle with no spool set).  ml_report_points: the points of series as an array (new
  * reference), the same way; NULL when the member is missing.
@@ -126,8 +128,9 @@ json_t *ml_report_pack(const json_t *v);
  * gigabytes, so the builder can hold its long tables' rows (chains,
  * comparisons, monitoring; findings.items) in a spool (spool.h: an
  * unlinked temporary file): the model's array then holds, for each row, a
- * JSON integer, the handle of its compact text there, and ml_report_row
- * reads it back.  The spool is per thread: ml_report_spool_set(sp) makes
+ * JSON integer, the handle of its record there (jsonbin.h: exact, and
+ * several times cheaper to write and read than JSON text), and
+ * ml_report_row reads it back.  The spool is per thread: ml_report_spool_set(sp) makes
  * sp the calling thread's (NULL: none) and returns the one it replaces;
  * the caller keeps it open while the model is in use and closes it after.
  * Without one, nothing is stowed.

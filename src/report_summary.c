@@ -181,7 +181,8 @@ deployments(const json_t *model)
 			if (gated(c))
 				ok++;
 			else
-				json_array_append(missing, json_object_get(c, "deploymentSeq"));
+				json_array_append_new(missing, json_integer(json_integer_value(
+						json_object_get(c, "deploymentSeq")))); /* c is a temporary */
 		}
 		json_decref(c);
 	}

@@ -2,6 +2,8 @@
  * (see report.h). */
 #include "report.h"
 
+#include "jsonarena.h"
+#include "jsonbin.h"
 #include "spool.h"
 
 #include <stdint.h>
@@ -542,8 +544,7 @@ ml_report_stow(json_t *row)
 	int64_t h;
 	json_t *out = row;
 
-	if (!row_spool || !json_is_object(row) ||
-	    json_dump_callback(row, pack_cb, &b, PACK_FLAGS) != 0 ||
+	if (!row_spool || !json_is_object(row) || ml_jsonbin_put(row, &b) != ML_OK ||
 	    ml_spool_put(row_spool, b.data, b.len, &h, NULL) != ML_OK ||
 	    !(out = json_integer(h)))
 		out = row; /* kept in memory: the writers read both */
@@ -562,9 +563,14 @@ unstow(const json_t *x)
 	size_t len = ml_spool_len(h);
 	char small[4096], *p = len <= sizeof small ? small : malloc(len ? len : 1);
 	json_t *v = NULL;
+	struct ml_jsonarena was = ml_jsonarena_off(); /* a temporary: malloc */
 
-	if (row_spool && p && ml_spool_get(row_spool, h, p, NULL) == ML_OK)
-		v = load_as(p, len, JSON_OBJECT);
+	if (row_spool && p && ml_spool_get(row_spool, h, p, NULL) == ML_OK &&
+	    (v = ml_jsonbin_get(p, len)) && !json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	ml_jsonarena_restore(was);
 	if (p != small)
 		free(p);
 	return v;
