@@ -28,6 +28,7 @@
 #define SCAN_STOP (-2)
 
 static void strip(json_t *v);
+static json_t *rp_shared(const struct rp *r, const char *s);
 #define DAY_US ((int64_t)86400 * 1000000)
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -66,13 +67,14 @@ rp_stow(struct rp *r, json_t *row)
  * statement, to keep in the model: v itself, or with an arena a copy made
  * there (the statements are parsed on malloc and freed entry by entry, and
  * a tree dropped with its arena must hold nothing from malloc).  Call it
- * with the arena on. */
+ * with the arena on, or for a temporary (r->temp, released before the
+ * statement is) off: v itself. */
 static json_t *
 rp_keep(const struct rp *r, json_t *v)
 {
 	if (!v)
 		return json_null();
-	return r->o->arena ? json_deep_copy(v) : json_incref(v);
+	return r->o->arena && !r->temp ? json_deep_copy(v) : json_incref(v);
 }
 
 json_t *
@@ -155,18 +157,134 @@ gate_fields(const struct rp *r, json_t *o, const json_t *p)
 	json_object_set_new(o, "replayable", json_boolean(ml_gate_replayable_shape(p)));
 }
 
-/* The facts object of a model version, created on first use. */
-static json_t *
+/* ---- the entries about each model version ------------------------------ */
+
+/* One entry about a model version as the builder keeps it: what picks it
+ * for a chain or the monitoring checks, and the entry: obj (owned), or with
+ * r->stow its handle in the spool (report.h), obj NULL.  Evaluations,
+ * approvals, gate decisions and monitoring checks are stowed: at a million
+ * entries they are most of the ledger.  Incidents are shared with
+ * inventory, so they are held. */
+struct rp_fact {
+	int64_t seq, t;
+	json_t *env;  /* its "environment" (a string of r->strs), or NULL */
+	json_t *obj;
+	int64_t h;
+};
+
+enum { F_EVAL, F_APPROVAL, F_GATE, F_MON, F_INCIDENT, F_KINDS };
+
+struct rp_factv {
+	struct rp_fact *v;
+	size_t n, cap;
+};
+
+/* A model version's entries by kind (F_*), in seq order, and whether one
+ * of them (or the version itself) is in the period. */
+struct rp_facts {
+	struct rp_factv k[F_KINDS];
+	int touched;
+};
+
+static struct rp_facts no_facts; /* for a version the scan could not keep */
+
+/* The entries of a model version, created on first use.  The pointer is
+ * valid until the next call (r->factv may move).  Out of memory: an empty
+ * set that must not be changed (r->oom is set). */
+static struct rp_facts *
 facts_of(struct rp *r, const char *ref)
 {
-	json_t *f = json_object_get(r->facts, ref);
+	json_t *ix = json_object_get(r->facts, ref), *n;
+	struct rp_facts *v;
+	struct ml_jsonarena was;
 
-	if (!f) {
-		f = json_pack("{s:[], s:[], s:[], s:[], s:[], s:b}", "evaluations", "approvals",
-			      "gates", "monitoring", "incidents", "touched", 0);
-		json_object_set_new(r->facts, ref, f);
+	if (ix)
+		return &r->factv[json_integer_value(ix)];
+	if (r->nfactv == r->capfactv) {
+		size_t cap = r->capfactv ? 2 * r->capfactv : 256;
+		if (!(v = realloc(r->factv, cap * sizeof *v)))
+			goto oom;
+		r->factv = v;
+		r->capfactv = cap;
 	}
-	return f;
+	if (r->o->arena) /* the index is the build's */
+		was = ml_jsonarena_set(r->o->arena, 1);
+	n = json_integer((json_int_t)r->nfactv);
+	if (n && json_object_set_new(r->facts, ref, n) == 0)
+		n = json_object_get(r->facts, ref);
+	else
+		n = NULL;
+	if (r->o->arena)
+		ml_jsonarena_restore(was);
+	if (!n)
+		goto oom;
+	memset(&r->factv[r->nfactv], 0, sizeof r->factv[0]);
+	return &r->factv[r->nfactv++];
+oom:
+	r->oom = 1;
+	memset(&no_facts, 0, sizeof no_facts);
+	return &no_facts;
+}
+
+static void
+facts_free(struct rp *r)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < r->nfactv; i++)
+		for (k = 0; k < F_KINDS; k++) {
+			struct rp_factv *fv = &r->factv[i].k[k];
+			for (j = 0; j < fv->n; j++) {
+				json_decref(fv->v[j].env);
+				json_decref(fv->v[j].obj);
+			}
+			free(fv->v);
+		}
+	free(r->factv);
+}
+
+/* Keeps the entry o (taking the reference) as an entry of kind k of f:
+ * stowed when r->stow and k is not F_INCIDENT (o is then a temporary,
+ * made on malloc), else, or when the spool cannot take it, held. */
+static void
+fact_add(struct rp *r, struct rp_facts *f, int k, json_t *o, int64_t seq, int64_t t)
+{
+	struct rp_factv *fv = &f->k[k];
+	struct rp_fact x = {.seq = seq, .t = t, .h = 0};
+	const char *env = str(o, "environment");
+
+	if (f == &no_facts || !o)
+		goto oom;
+	if (fv->n == fv->cap) {
+		size_t cap = fv->cap ? 2 * fv->cap : 4;
+		struct rp_fact *v = realloc(fv->v, cap * sizeof *v);
+		if (!v)
+			goto oom;
+		fv->v = v;
+		fv->cap = cap;
+	}
+	if (env && !(x.env = rp_shared(r, env)))
+		goto oom;
+	if (r->stow && k != F_INCIDENT && ml_report_stow_handle(o, &x.h) == ML_OK)
+		json_decref(o);
+	else
+		x.obj = o; /* not stowed: held (facts_free releases it) */
+	fv->v[fv->n++] = x;
+	return;
+oom:
+	r->oom = 1;
+	json_decref(o);
+}
+
+/* The entry x as an object (new reference): x->obj, or read back. */
+static json_t *
+fact_get(struct rp *r, const struct rp_fact *x)
+{
+	json_t *o = x->obj ? json_incref(x->obj) : ml_report_unstow(x->h);
+
+	if (!o)
+		r->oom = 1;
+	return o;
 }
 
 /* metrics as "k=v, k=v" for labels. */
@@ -214,10 +332,16 @@ rp_shared(const struct rp *r, const char *s)
 
 	if (!s)
 		return json_null();
+	struct ml_jsonarena was;
+
 	if ((v = json_object_get(r->strs, s)))
 		return json_incref(v);
+	if (r->o->arena) /* kept for the whole build, even from a temporary */
+		was = ml_jsonarena_set(r->o->arena, 1);
 	if ((v = rp_str(s)))
 		json_object_set(r->strs, s, v);
+	if (r->o->arena)
+		ml_jsonarena_restore(was);
 	return v;
 }
 
@@ -340,11 +464,27 @@ replay_status(json_t *o)
 	json_object_set_new(o, "replayStatus", json_string(st));
 }
 
-static void
-scan_about_model(struct rp *r, const struct scanned *x)
+/* The kind of fact an entry about a model version is, or -1 (waiver,
+ * deployment, retirement: kept elsewhere). */
+static int
+fact_kind(enum ml_kind k)
+{
+	switch (k) {
+	case ML_KIND_EVALUATION: return F_EVAL;
+	case ML_KIND_APPROVAL: return F_APPROVAL;
+	case ML_KIND_MONITORING: return F_MON;
+	case ML_KIND_INCIDENT: return F_INCIDENT;
+	case ML_KIND_GATE: return F_GATE;
+	default: return -1;
+	}
+}
+
+/* The entry's object: the common members and its kind's. */
+static json_t *
+about_obj(struct rp *r, const struct scanned *x)
 {
 	const json_t *p = x->st->predicate;
-	json_t *f = facts_of(r, x->st->subject), *o = base_obj(r, x);
+	json_t *o = base_obj(r, x);
 	char dg[72];
 	static const char *const plain[] = {"environment", "decision", "comment", "rule",
 					    "expires", "reason", "ticket", "severity",
@@ -357,43 +497,56 @@ scan_about_model(struct rp *r, const struct scanned *x)
 			copy_member(r, o, p, plain[i]);
 	if (json_object_get(p, "metrics"))
 		copy_member(r, o, p, "metrics");
-	if (x->in_period)
-		json_object_set_new(f, "touched", json_true());
 	switch (x->st->kind) {
 	case ML_KIND_EVALUATION:
 		json_object_set_new(o, "dataset",
 				    rp_keep(r, json_object_get(json_object_get(p, "dataset"), "name")));
-		json_array_append(json_object_get(f, "evaluations"), o);
 		break;
 	case ML_KIND_APPROVAL:
 		digest_of(x->st->digest, dg);
 		json_object_set_new(o, "keyid", rp_shared(r, x->keyid));
 		json_object_set(o, "roles", json_object_get(r->roles, x->keyid) ?: json_null());
 		json_object_set_new(o, "digest", json_string(dg));
-		json_array_append(json_object_get(f, "approvals"), o);
-		break;
-	case ML_KIND_MONITORING:
-		json_array_append(json_object_get(f, "monitoring"), o);
-		break;
-	case ML_KIND_INCIDENT:
-		json_array_append(json_object_get(f, "incidents"), o);
-		json_array_append(r->incidents, o);
-		break;
-	case ML_KIND_WAIVER:
-		json_array_append(r->waivers, o);
 		break;
 	case ML_KIND_GATE: /* a recorded gate decision (SLSA VSA) */
 		gate_fields(r, o, p);
 		replay_into(r, x, o);
 		replay_status(o);
-		json_array_append(json_object_get(f, "gates"), o);
+		break;
+	case ML_KIND_MONITORING:
+	case ML_KIND_INCIDENT:
+	case ML_KIND_WAIVER:
 		break;
 	default: /* deployment, retirement */
 		json_object_set_new(o, "kind", json_string(ml_kind_name(x->st->kind)));
-		json_array_append(r->events, o);
 		break;
 	}
-	json_decref(o);
+	return o;
+}
+
+/* Entries about a model version: evaluation ... incident.  Those stowed
+ * (fact_add) are made as temporaries, on malloc. */
+static void
+scan_about_model(struct rp *r, const struct scanned *x)
+{
+	int k = fact_kind(x->st->kind);
+	struct rp_facts *f = facts_of(r, x->st->subject);
+	json_t *o;
+
+	if (x->in_period && f != &no_facts)
+		f->touched = 1;
+	r->temp = r->stow && k >= 0 && k != F_INCIDENT;
+	rp_arena(r, 1);
+	o = about_obj(r, x);
+	if (k >= 0) {
+		if (k == F_INCIDENT)
+			json_array_append(r->incidents, o);
+		fact_add(r, f, k, o, (int64_t)x->seq, x->t);
+	} else {
+		json_array_append_new(x->st->kind == ML_KIND_WAIVER ? r->waivers : r->events, o);
+	}
+	r->temp = 0;
+	rp_arena(r, 1);
 }
 
 /* The identity claims of an enrolment's person (FORMAT.md §2: employeeId,
@@ -514,12 +667,14 @@ scan_statement(struct rp *r, struct scanned *x)
 		r->in_period++;
 	}
 	switch (x->st->kind) {
-	case ML_KIND_MODEL:
+	case ML_KIND_MODEL: {
+		struct rp_facts *f;
 		scan_model(r, x);
-		facts_of(r, x->st->subject);
-		if (x->in_period)
-			json_object_set_new(facts_of(r, x->st->subject), "touched", json_true());
+		f = facts_of(r, x->st->subject);
+		if (x->in_period && f != &no_facts)
+			f->touched = 1;
 		break;
+	}
 	case ML_KIND_DATASET:
 		scan_dataset(r, x);
 		break;
@@ -790,20 +945,24 @@ chain_datasets(struct rp *r, const json_t *m)
 	return out;
 }
 
-/* Entries of list (seq order) for env (NULL: any) with lo < seq < hi. */
+/* The entries of fv (seq order) for env (NULL: any) with lo < seq < hi,
+ * and, when end_us >= 0, dated before end_us: a new array of new
+ * references (stowed ones read back: temporaries). */
 static json_t *
-chain_pick(const json_t *list, const char *env, int64_t lo, int64_t hi, int64_t end_us)
+pick(struct rp *r, const struct rp_factv *fv, const char *env, int64_t lo, int64_t hi,
+     int64_t end_us)
 {
-	json_t *out = json_array(), *x;
+	json_t *out = json_array(), *o;
 	size_t i;
 
-	json_array_foreach(list, i, x) {
-		int64_t s = num_i(x, "seq");
-		if (s <= lo || s >= hi || (env && strcmp(env, str(x, "environment") ?: "")))
+	for (i = 0; i < fv->n; i++) {
+		const struct rp_fact *x = &fv->v[i];
+		if (x->seq <= lo || x->seq >= hi || (end_us >= 0 && x->t >= end_us))
 			continue;
-		if (end_us >= 0 && num_i(x, "_t") >= end_us)
+		if (env && strcmp(env, x->env ? json_string_value(x->env) : ""))
 			continue;
-		json_array_append(out, x);
+		if ((o = fact_get(r, x)))
+			json_array_append_new(out, o);
 	}
 	return out;
 }
@@ -872,6 +1031,18 @@ label_entries(json_t *list, const char *kind)
 	}
 }
 
+/* label_entries on member `member` of chain c; temp: its entries are
+ * temporaries (labelled on malloc), else they are held and shared (their
+ * labels made in the arena, where they are kept). */
+static void
+label_list(struct rp *r, json_t *c, const char *member, const char *kind, int temp)
+{
+	if (!temp && r->o->arena)
+		ml_jsonarena_set(r->o->arena, 1);
+	label_entries(json_object_get(c, member), kind);
+	rp_arena(r, 1);
+}
+
 /* The seq that ended a deployment (retirement, re-deployment), or the
  * largest seq there can be. */
 static int64_t
@@ -886,7 +1057,8 @@ static json_t *
 chain_of(struct rp *r, json_t *d)
 {
 	const char *ref = str(d, "ref"), *env = str(d, "environment");
-	const json_t *m = json_object_get(r->models, ref), *f = facts_of(r, ref);
+	const json_t *m = json_object_get(r->models, ref);
+	const struct rp_facts *f = facts_of(r, ref);
 	int64_t dseq = num_i(d, "seq");
 	json_t *c = json_object(), *mo = json_object(), *pair;
 	char key[400], seq[32], sd[32];
@@ -904,12 +1076,9 @@ chain_of(struct rp *r, json_t *d)
 	json_object_set(mo, "authorKey", m ? json_object_get(m, "authorKey") : json_null());
 	json_object_set_new(c, "model", labelled(mo, "seq %s, %s, by %s", seq, sd,
 						  m ? str(m, "author") : "?"));
-	json_object_set_new(c, "evaluations", chain_pick(json_object_get(f, "evaluations"),
-							 NULL, -1, dseq, -1));
-	json_object_set_new(c, "approvals", chain_pick(json_object_get(f, "approvals"), env,
-						       -1, dseq, -1));
-	json_object_set_new(c, "gateDecisions", chain_pick(json_object_get(f, "gates"), env,
-							   -1, dseq, -1));
+	json_object_set_new(c, "evaluations", pick(r, &f->k[F_EVAL], NULL, -1, dseq, -1));
+	json_object_set_new(c, "approvals", pick(r, &f->k[F_APPROVAL], env, -1, dseq, -1));
+	json_object_set_new(c, "gateDecisions", pick(r, &f->k[F_GATE], env, -1, dseq, -1));
 	rp_pair_key(ref, env, key, sizeof key);
 	pair = json_object_get(r->pairs, key);
 	json_object_set(c, "gate", pair ? pair : json_null());
@@ -918,19 +1087,15 @@ chain_of(struct rp *r, json_t *d)
 								json_object_get(d, "authorKey") ?: json_null()),
 						       "seq %s at %s by %s", seq,
 						       str(d, "time"), str(d, "author")));
-	json_object_set_new(c, "monitoring",
-			    chain_pick(json_object_get(f, "monitoring"), env, dseq, end_seq(d), -1));
-	json_object_set_new(c, "incidents", chain_pick(json_object_get(f, "incidents"), NULL,
-						       -1, INT64_MAX, -1));
-	/* the labels go into the shared entries: made where they are kept */
-	if (r->o->arena)
-		ml_jsonarena_set(r->o->arena, 1);
-	label_entries(json_object_get(c, "evaluations"), "evaluation");
-	label_entries(json_object_get(c, "approvals"), "approval");
-	label_entries(json_object_get(c, "gateDecisions"), "gate");
-	label_entries(json_object_get(c, "monitoring"), "monitoring");
-	label_entries(json_object_get(c, "incidents"), "incident");
-	rp_arena(r, 1);
+	json_object_set_new(c, "monitoring", pick(r, &f->k[F_MON], env, dseq, end_seq(d), -1));
+	json_object_set_new(c, "incidents", pick(r, &f->k[F_INCIDENT], NULL, -1, INT64_MAX, -1));
+	/* the labels of held entries go into them (they are shared): made
+	 * where they are kept; a stowed one's into its copy read back */
+	label_list(r, c, "evaluations", "evaluation", r->stow);
+	label_list(r, c, "approvals", "approval", r->stow);
+	label_list(r, c, "gateDecisions", "gate", r->stow);
+	label_list(r, c, "monitoring", "monitoring", r->stow);
+	label_list(r, c, "incidents", "incident", 0);
 	return c;
 }
 
@@ -965,15 +1130,19 @@ chains(struct rp *r)
 static json_t *
 metrics_of(struct rp *r, const char *ref, int64_t before)
 {
-	const json_t *m = json_object_get(r->models, ref), *ev;
-	json_t *out = json_deep_copy(m ? json_object_get(m, "metrics") : NULL);
+	const json_t *m = json_object_get(r->models, ref);
+	json_t *out = json_deep_copy(m ? json_object_get(m, "metrics") : NULL), *ev;
+	const struct rp_factv *fv;
 	size_t i;
 
 	if (!out)
 		out = json_object();
-	json_array_foreach(json_object_get(facts_of(r, ref), "evaluations"), i, ev)
-		if (num_i(ev, "seq") < before)
+	fv = &facts_of(r, ref)->k[F_EVAL];
+	for (i = 0; i < fv->n && fv->v[i].seq < before; i++)
+		if ((ev = fact_get(r, &fv->v[i]))) {
 			json_object_update(out, json_object_get(ev, "metrics"));
+			json_decref(ev);
+		}
 	return out;
 }
 
@@ -1059,7 +1228,7 @@ index_deployments(struct rp *r)
 static int
 active(struct rp *r, const char *ref)
 {
-	return json_is_true(json_object_get(facts_of(r, ref), "touched")) ||
+	return facts_of(r, ref)->touched ||
 	       json_object_get(r->deployed, ref) != NULL;
 }
 
@@ -1212,8 +1381,7 @@ cadence_of(struct rp *r, const json_t *d)
 		stop = json_integer_value(end);
 	if (r->o->as_of_us < stop)
 		stop = r->o->as_of_us;
-	checks = chain_pick(json_object_get(facts_of(r, ref), "monitoring"), env,
-			    num_i(d, "seq"), end_seq(d), stop);
+	checks = pick(r, &facts_of(r, ref)->k[F_MON], env, num_i(d, "seq"), end_seq(d), stop);
 	row = json_pack("{s:s, s:s?, s:O, s:I, s:[], s:o}", "ref", ref, "environment", env,
 			"deploymentSeq", json_object_get(d, "seq"), "maxGapDays",
 			(json_int_t)r->max_gap_days, "gaps", "checkSeqs", json_array());
@@ -1744,6 +1912,7 @@ rp_free(struct rp *r)
 	json_decref(r->models);
 	json_decref(r->datasets);
 	json_decref(r->facts);
+	facts_free(r);
 	json_decref(r->events);
 	json_decref(r->keyev);
 	json_decref(r->waivers);
@@ -1829,7 +1998,7 @@ assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 	json_decref(retirements);
 	json_decref(am);
 	strip(model);
-	if (rp_summary_attach(&model)) {
+	if (r->oom || rp_summary_attach(&model)) { /* r->oom: an entry was not kept */
 		json_decref(model);
 		return ml_err_set(r->e, ML_EIO, "out of memory");
 	}

@@ -145,6 +145,13 @@ struct ml_spool *ml_report_spool_set(struct ml_spool *sp);
 /* The calling thread's spool, or NULL. */
 struct ml_spool *ml_report_spool(void);
 json_t *ml_report_stow(json_t *row);
+/* The level below: the record of row (an object) written to this
+ * thread's spool, *h its handle (ML_OK), or ML_EIO (no spool, the spool
+ * could not be written, or row nests too deep); row is not released.
+ * ml_report_unstow: the object handle h names, read back as
+ * ml_report_row reads a stowed row (a new reference on malloc), or NULL. */
+int ml_report_stow_handle(const json_t *row, int64_t *h);
+json_t *ml_report_unstow(int64_t h);
 json_t *ml_report_row(const json_t *rows, size_t i);
 json_t *ml_report_points(const json_t *series);
 int ml_report_points_empty(const json_t *series);

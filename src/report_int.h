@@ -25,7 +25,10 @@ struct rp {
 	int start_known;
 	json_t *models;      /* ref -> model version */
 	json_t *datasets;    /* ref -> dataset version */
-	json_t *facts;       /* ref -> {evaluations, approvals, monitoring, ...} */
+	json_t *facts;       /* ref -> index in factv (report.c, facts_of) */
+	struct rp_facts *factv;
+	size_t nfactv, capfactv;
+	int oom;             /* something the scan keeps could not be kept */
 	json_t *events;      /* deployments and retirements, seq order */
 	json_t *keyev;       /* genesis, enrolments, revocations, seq order */
 	json_t *waivers;     /* every waiver entry */

@@ -537,29 +537,34 @@ ml_report_spool(void)
 	return row_spool;
 }
 
+int
+ml_report_stow_handle(const json_t *row, int64_t *h)
+{
+	struct ml_buf b = {0};
+	int rc = ML_EIO;
+
+	if (row_spool && json_is_object(row) && ml_jsonbin_put(row, &b) == ML_OK &&
+	    ml_spool_put(row_spool, b.data, b.len, h, NULL) == ML_OK)
+		rc = ML_OK;
+	ml_buf_free(&b);
+	return rc;
+}
+
 json_t *
 ml_report_stow(json_t *row)
 {
-	struct ml_buf b = {0};
 	int64_t h;
-	json_t *out = row;
+	json_t *out;
 
-	if (!row_spool || !json_is_object(row) || ml_jsonbin_put(row, &b) != ML_OK ||
-	    ml_spool_put(row_spool, b.data, b.len, &h, NULL) != ML_OK ||
-	    !(out = json_integer(h)))
-		out = row; /* kept in memory: the writers read both */
-	else
-		json_decref(row);
-	ml_buf_free(&b);
+	if (ml_report_stow_handle(row, &h) != ML_OK || !(out = json_integer(h)))
+		return row; /* kept in memory: the writers read both */
+	json_decref(row);
 	return out;
 }
 
-/* The object a stowed row's handle names, read back from this thread's
- * spool; NULL without one or when it does not read back. */
-static json_t *
-unstow(const json_t *x)
+json_t *
+ml_report_unstow(int64_t h)
 {
-	int64_t h = json_integer_value(x);
 	size_t len = ml_spool_len(h);
 	char small[4096], *p = len <= sizeof small ? small : malloc(len ? len : 1);
 	json_t *v = NULL;
@@ -584,7 +589,7 @@ ml_report_row(const json_t *rows, size_t i)
 	if (!x)
 		return NULL;
 	if (json_is_integer(x))
-		return unstow(x);
+		return ml_report_unstow(json_integer_value(x));
 	return json_is_string(x) ? unpack(x, JSON_OBJECT) : json_incref(x);
 }
 
