@@ -365,13 +365,69 @@ copy_member(const struct rp *r, json_t *to, const json_t *pred, const char *key)
 	json_object_set_new(to, key, rp_keep(r, json_object_get(pred, key)));
 }
 
+/* ---- model versions and datasets -------------------------------------- */
+
+/* r->models and r->datasets map a ref to the version's object (with its
+ * builder members, "_t", "_inPeriod"), or with r->stow to the handle of
+ * its record in the spool (a JSON integer). */
+
+/* Puts o (taking the reference) into map under ref: stowed with r->stow
+ * (o is then a temporary, made with r->temp), else, or when the spool
+ * cannot take it, held (a temporary is copied into the arena).  Call it
+ * with r->temp still as o was made. */
+static void
+keep_version(struct rp *r, json_t *map, const char *ref, json_t *o)
+{
+	int64_t h;
+	int temp = r->temp;
+
+	r->temp = 0;
+	rp_arena(r, 1); /* what the map holds is the build's */
+	if (r->stow && ml_report_stow_handle(o, &h) == ML_OK) {
+		json_object_set_new(map, ref, json_integer(h));
+		json_decref(o);
+	} else if (temp && r->o->arena) {
+		json_object_set_new(map, ref, json_deep_copy(o));
+		json_decref(o);
+	} else {
+		json_object_set_new(map, ref, o);
+	}
+	r->temp = temp;
+	rp_arena(r, 1);
+}
+
+/* The object map holds for ref (a new reference: read back when stowed,
+ * a temporary), or NULL when there is none (or it does not read back:
+ * r->oom is then set). */
+static json_t *
+version_of(struct rp *r, const json_t *map, const char *ref)
+{
+	const json_t *v = ref ? json_object_get(map, ref) : NULL;
+	json_t *o;
+
+	if (!v)
+		return NULL;
+	if (!json_is_integer(v))
+		return json_incref((json_t *)(uintptr_t)v);
+	if (!(o = ml_report_unstow(json_integer_value(v))))
+		r->oom = 1;
+	return o;
+}
+
 static void
 scan_model(struct rp *r, const struct scanned *x)
 {
 	const json_t *p = x->st->predicate;
-	json_t *o = base_obj(r, x), *ds = json_array(), *d;
+	json_t *o, *ds, *d;
 	char dg[72], name[129], version[65];
 	size_t i;
+
+	if (json_object_get(r->models, x->st->subject))
+		return; /* the first recording of a version is the one shown */
+	r->temp = r->stow;
+	rp_arena(r, 1);
+	o = base_obj(r, x);
+	ds = json_array();
 
 	digest_of(x->st->digest, dg);
 	ml_ref_split(x->st->subject, name, version);
@@ -387,9 +443,9 @@ scan_model(struct rp *r, const struct scanned *x)
 	d = json_object_get(p, "metrics");
 	json_object_set_new(o, "metrics", d ? json_deep_copy(d) : json_object());
 	copy_member(r, o, p, "properties");
-	if (!json_object_get(r->models, x->st->subject))
-		json_object_set(r->models, x->st->subject, o);
-	json_decref(o);
+	keep_version(r, r->models, x->st->subject, o);
+	r->temp = 0;
+	rp_arena(r, 1);
 }
 
 static void
@@ -401,6 +457,8 @@ scan_dataset(struct rp *r, const struct scanned *x)
 
 	if (json_object_get(r->datasets, x->st->subject))
 		return; /* the same bytes recorded again */
+	r->temp = r->stow;
+	rp_arena(r, 1);
 	o = base_obj(r, x);
 	digest_of(x->st->digest, dg);
 	json_object_set_new(o, "ref", rp_str(x->st->subject));
@@ -411,7 +469,9 @@ scan_dataset(struct rp *r, const struct scanned *x)
 	copy_member(r, o, p, "uri");
 	copy_member(r, o, p, "properties");
 	json_object_set_new(o, "_inPeriod", json_boolean(x->in_period));
-	json_object_set_new(r->datasets, x->st->subject, o);
+	keep_version(r, r->datasets, x->st->subject, o);
+	r->temp = 0;
+	rp_arena(r, 1);
 }
 
 /* Entries about a model version: evaluation ... incident. */
@@ -930,7 +990,7 @@ chain_datasets(struct rp *r, const json_t *m)
 	size_t i;
 
 	json_array_foreach(json_object_get(m, "datasets"), i, ref) {
-		json_t *d = json_object_get(r->datasets, json_string_value(ref));
+		json_t *d = version_of(r, r->datasets, json_string_value(ref));
 		json_t *o = json_object();
 		char sd[32], seq[32] = "?";
 		short_digest(d ? str(d, "digest") : NULL, sd);
@@ -941,6 +1001,7 @@ chain_datasets(struct rp *r, const json_t *m)
 		json_object_set(o, "digest", d ? json_object_get(d, "digest") : json_null());
 		json_array_append_new(out, labelled(o, "%s (seq %s, %s)", json_string_value(ref),
 						    seq, sd));
+		json_decref(d);
 	}
 	return out;
 }
@@ -1057,7 +1118,7 @@ static json_t *
 chain_of(struct rp *r, json_t *d)
 {
 	const char *ref = str(d, "ref"), *env = str(d, "environment");
-	const json_t *m = json_object_get(r->models, ref);
+	json_t *m = version_of(r, r->models, ref);
 	const struct rp_facts *f = facts_of(r, ref);
 	int64_t dseq = num_i(d, "seq");
 	json_t *c = json_object(), *mo = json_object(), *pair;
@@ -1096,6 +1157,7 @@ chain_of(struct rp *r, json_t *d)
 	label_list(r, c, "gateDecisions", "gate", r->stow);
 	label_list(r, c, "monitoring", "monitoring", r->stow);
 	label_list(r, c, "incidents", "incident", 0);
+	json_decref(m);
 	return c;
 }
 
@@ -1130,11 +1192,12 @@ chains(struct rp *r)
 static json_t *
 metrics_of(struct rp *r, const char *ref, int64_t before)
 {
-	const json_t *m = json_object_get(r->models, ref);
+	json_t *m = version_of(r, r->models, ref);
 	json_t *out = json_deep_copy(m ? json_object_get(m, "metrics") : NULL), *ev;
 	const struct rp_factv *fv;
 	size_t i;
 
+	json_decref(m);
 	if (!out)
 		out = json_object();
 	fv = &facts_of(r, ref)->k[F_EVAL];
@@ -1238,8 +1301,13 @@ comparisons(struct rp *r, json_t *active_models)
 	json_t *out = json_array(), *m;
 	size_t i;
 
-	json_array_foreach(active_models, i, m) {
-		const char *ref = str(m, "ref"), *base, *why = NULL;
+	for (i = 0; i < json_array_size(active_models); i++) {
+		const char *ref, *base, *why = NULL;
+		if (!(m = ml_report_row(active_models, i))) { /* stowed: read back */
+			r->oom = 1;
+			break;
+		}
+		ref = str(m, "ref");
 		base = json_string_value(json_object_get(r->deployed, ref));
 		if (base)
 			why = "replaced it in production";
@@ -1247,6 +1315,7 @@ comparisons(struct rp *r, json_t *active_models)
 			why = "parent version";
 		if (base && json_object_get(r->models, base))
 			compare_pair(r, out, ref, base, why);
+		json_decref(m);
 	}
 	return out;
 }
@@ -1442,20 +1511,28 @@ static json_t *
 inventory(struct rp *r, json_t *retirements, json_t **active_models)
 {
 	json_t *inv = json_object(), *ms = json_array(), *ds = json_array(), *inc = json_array();
-	json_t *seen = json_object(), *m, *d, *x;
+	json_t *seen = json_object(), *m, *d, *x, *v;
 	const char *k;
 	size_t i;
 
-	json_object_foreach(r->models, k, m) {
-		if (!active(r, k))
+	json_object_foreach(r->models, k, v) {
+		if (!active(r, k) || !(m = version_of(r, r->models, k)))
 			continue;
-		json_array_append(ms, m);
 		json_array_foreach(json_object_get(m, "datasets"), i, x)
 			json_object_set_new(seen, json_string_value(x), json_true());
+		strip(m); /* a row now: stowed (a temporary) or the one held */
+		json_array_append_new(ms, rp_stow(r, m));
 	}
-	json_object_foreach(r->datasets, k, d)
-		if (json_object_get(seen, k) || json_is_true(json_object_get(d, "_inPeriod")))
-			json_array_append(ds, d);
+	json_object_foreach(r->datasets, k, v) {
+		if (!(d = version_of(r, r->datasets, k)))
+			continue;
+		if (json_object_get(seen, k) || json_is_true(json_object_get(d, "_inPeriod"))) {
+			strip(d);
+			json_array_append_new(ds, rp_stow(r, d));
+		} else {
+			json_decref(d);
+		}
+	}
 	json_array_foreach(r->incidents, i, x)
 		if (num_i(x, "_t") >= r->o->from_us && num_i(x, "_t") < r->o->to_us)
 			json_array_append(inc, x);
