@@ -888,8 +888,10 @@ history_replaced(json_t *byref, const char *ref)
 	return best;
 }
 
+/* live's states are temporaries (malloc); what is set on ev, the build's
+ * (the arena, rp_arena). */
 static void
-history_event(json_t *live, json_t *ev)
+history_event(struct rp *r, json_t *live, json_t *ev)
 {
 	const char *ref = str(ev, "ref");
 	json_t *byref = history_state(live, ref, str(ev, "environment"));
@@ -899,12 +901,14 @@ history_event(json_t *live, json_t *ev)
 	int retire = !strcmp(str(ev, "kind"), "retirement");
 
 	state_mark(st, &m);
+	rp_arena(r, 1);
 	if (ml_live_is(&m) && cur)
 		end_deployment(cur, ev, retire ? "retired:" : "redeployed:");
 	if (!retire && (prev = history_replaced(byref, ref))) {
 		json_object_set(ev, "replaces", json_object_get(prev, "ref"));
 		json_object_set(ev, "replacesSeq", json_object_get(prev, "seq"));
 	}
+	rp_arena(r, 0);
 	ml_live_step(&m, retire ? ML_KIND_RETIREMENT : ML_KIND_DEPLOYMENT,
 		     (uint64_t)num_i(ev, "seq"));
 	if (!ml_live_is(&m)) {
@@ -933,12 +937,16 @@ in_scope(const struct rp *r, const json_t *d)
 static json_t *
 history(struct rp *r, json_t **retirements)
 {
-	json_t *live = json_object(), *ev, *out = json_array();
+	json_t *live, *ev, *out = json_array();
 	size_t i;
 
 	*retirements = json_array();
+	rp_arena(r, 0);
+	live = json_object();
 	json_array_foreach(r->events, i, ev)
-		history_event(live, ev);
+		history_event(r, live, ev);
+	json_decref(live);
+	rp_arena(r, 1);
 	json_array_foreach(r->events, i, ev) {
 		int retire = !strcmp(str(ev, "kind"), "retirement");
 		int64_t t = num_i(ev, "_t");
@@ -954,7 +962,6 @@ history(struct rp *r, json_t **retirements)
 			json_array_append(out, ev);
 		}
 	}
-	json_decref(live);
 	return out;
 }
 
@@ -1242,10 +1249,12 @@ packed(json_t *row)
 static void
 compare_pair(struct rp *r, json_t *out, const char *ref, const char *base, const char *why)
 {
+	struct ml_jsonarena was = ml_jsonarena_off(); /* temporaries: malloc */
 	json_t *now = metrics_of(r, ref, INT64_MAX), *then = metrics_of(r, base, INT64_MAX);
 	const char *k;
 	json_t *v;
 
+	ml_jsonarena_restore(was);
 	json_object_foreach(now, k, v) {
 		json_t *w = json_object_get(then, k), *row;
 		double delta;

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonarena.h"
+
 static const char *
 s_at(const json_t *model, const char *path)
 {
@@ -408,7 +410,15 @@ summary(const json_t *model)
 int
 rp_summary_attach(json_t **model)
 {
-	json_t *s = summary(*model), *out = json_object();
+	/* its temporaries on malloc (one per finding, read back); with a
+	 * model arena the summary is then copied into it */
+	struct ml_jsonarena was = ml_jsonarena_off();
+	json_t *tmp = summary(*model), *s, *out;
+
+	ml_jsonarena_restore(was);
+	s = tmp ? json_deep_copy(tmp) : NULL;
+	json_decref(tmp);
+	out = json_object();
 
 	if (!s || !out ||
 	    json_object_set(out, "schemaVersion", json_object_get(*model, "schemaVersion")) ||
