@@ -116,6 +116,8 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
+#include "spool.h"
+
 #define TOOL_URI "https://mlledger.dev/"
 #define SARIF_SCHEMA "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 #define REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD */
@@ -2077,17 +2079,11 @@ struct ml_findings_stream {
 static FILE *
 spool_open(void)
 {
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
+	int fd = ml_tmpfile_fd(NULL);
 	FILE *fp;
-	int fd;
 
-	if (!dir || !*dir || strlen(dir) > sizeof path - 32)
-		dir = "/tmp";
-	snprintf(path, sizeof path, "%s/mlledger-findings.XXXXXX", dir);
-	if ((fd = mkstemp(path)) < 0)
+	if (fd < 0)
 		return NULL;
-	unlink(path);
 	if (!(fp = fdopen(fd, "w+")))
 		close(fd);
 	return fp;

@@ -3,7 +3,8 @@
  *
  * Plain data owned by the struct (free with ml_findings_free).  The writers
  * are pure: they format into a buffer (the stream writer also into a
- * temporary file).  May call util, jansson, libxml2.
+ * temporary file: spool's ml_tmpfile_fd).  May call spool, util, jansson,
+ * libxml2.
  * Every string may be NULL and may hold anything (the writers escape it for
  * their format; bytes that are not UTF-8 are replaced).  The formats and the
  * JSON schema are documented in policies/FINDINGS.md.

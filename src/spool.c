@@ -20,19 +20,19 @@ struct ml_spool {
 	uint64_t buf_at;      /* file offset of buf[0] */
 };
 
-/* An unlinked file in dir: O_TMPFILE where the file system has it, else
- * a named one removed at once.  -1 with errno set. */
-static int
-tmpfile_in(const char *dir)
+int
+ml_tmpfile_fd(const char *dir)
 {
-	char path[300];
+	char path[4096];
 	int fd;
 
+	if (!dir)
+		dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 #ifdef O_TMPFILE
 	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0)
 		return fd;
 #endif
-	if (snprintf(path, sizeof path, "%s/mlledger-spool-XXXXXX", dir) >= (int)sizeof path) {
+	if (snprintf(path, sizeof path, "%s/mlledger-tmp.XXXXXX", dir) >= (int)sizeof path) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -55,7 +55,7 @@ ml_spool_open(const char *dir, struct ml_spool **out, struct ml_err *e)
 		return ml_err_set(e, ML_EIO, "out of memory");
 	}
 	snprintf(sp->dir, sizeof sp->dir, "%s", dir);
-	if ((sp->fd = tmpfile_in(dir)) < 0) {
+	if ((sp->fd = ml_tmpfile_fd(dir)) < 0) {
 		int rc = ml_err_set(e, ML_EIO, "%s: cannot make a temporary file: %s", dir,
 				    strerror(errno));
 		free(sp->buf);

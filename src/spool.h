@@ -24,6 +24,11 @@
 
 struct ml_spool;
 
+/* An unlinked temporary file in dir (NULL: $TMPDIR, else /tmp), open for
+ * reading and writing, mode 0600: its descriptor (caller closes), or -1
+ * with errno set. */
+int ml_tmpfile_fd(const char *dir);
+
 /* A new spool in directory dir (NULL: $TMPDIR, else /tmp).  ML_EIO (the
  * message names the directory) when the file cannot be made. */
 int ml_spool_open(const char *dir, struct ml_spool **out, struct ml_err *e);
