@@ -179,9 +179,11 @@ json_t *ml_report_get(const json_t *model, const char *path);
 /* The findings a print format lists one row each under `detail`: every
  * item of findings.items with ALL, else those whose outcome is not "pass"
  * (failed, warned, waived, indeterminate), in model order.  A new array
- * holding references to the model's items (caller json_decref); NULL when
- * out of memory.  Under SUMMARY they are printed with the columns of
- * ml_report_listed_table (no controls: those belong to the rule). */
+ * holding references to the model's items as they are (a stowed row's
+ * handle, a packed row or the object: read each with ml_report_row) (caller
+ * json_decref); NULL when out of memory or an item does not read back.
+ * Under SUMMARY they are printed with the columns of ml_report_listed_table
+ * (no controls: those belong to the rule). */
 json_t *ml_report_listed_findings(const json_t *model, enum ml_report_detail detail);
 /* The findings summarised per rule (policy and rule id), in the order each
  * rule first appears: a new array (caller json_decref; NULL when out of

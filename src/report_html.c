@@ -803,6 +803,7 @@ static void
 chart_severity(xmlNodePtr parent, const json_t *model)
 {
 	static const char *const sev[] = {"deny", "warn", "info"};
+	const json_t *items = ml_report_get(model, "findings.items");
 	json_t *rows = json_array(), *f;
 	double max = 1;
 	size_t i, k;
@@ -813,14 +814,21 @@ chart_severity(xmlNodePtr parent, const json_t *model)
 						      (json_int_t)0, "waived", (json_int_t)0,
 						      "indeterminate", (json_int_t)0, "pass",
 						      (json_int_t)0, "findings", (json_int_t)0));
-	json_array_foreach(ml_report_get(model, "findings.items"), i, f) {
-		const char *s = json_string_value(json_object_get(f, "severity"));
-		const char *o = json_string_value(json_object_get(f, "outcome"));
-		json_t *r = json_array_get(rows, !strcmp(s, "deny") ? 0 : !strcmp(s, "warn") ? 1 : 2);
+	for (i = 0; i < json_array_size(items); i++) {
+		const char *s, *o;
+		json_t *r;
+		if (!(f = ml_report_row(items, i))) { /* one read back at a time */
+			oom_flag = 1;
+			break;
+		}
+		s = json_string_value(json_object_get(f, "severity"));
+		o = json_string_value(json_object_get(f, "outcome"));
+		r = json_array_get(rows, !strcmp(s, "deny") ? 0 : !strcmp(s, "warn") ? 1 : 2);
 		json_object_set_new(r, o, json_integer(json_integer_value(json_object_get(r, o)) + 1));
 		json_object_set_new(r, "findings", json_integer(json_integer_value(json_object_get(r, "findings")) + 1));
 		if ((double)json_integer_value(json_object_get(r, "findings")) > max)
 			max = (double)json_integer_value(json_object_get(r, "findings"));
+		json_decref(f);
 	}
 	svg = svg_new(parent, 740, 3 * 24 + 40, "Findings by rule severity and outcome");
 	stacked(svg, rows, sev, 3, max);

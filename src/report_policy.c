@@ -4,7 +4,16 @@
  *
  * One evidence session serves every pair (policies/EVIDENCE.md): inclusion
  * is proven once for the whole tree, and each entry is verified once while
- * the pairs of its model name are evaluated (pairs come grouped by name). */
+ * the pairs of its model name are evaluated (pairs come grouped by name).
+ *
+ * Each pair's findings are turned into rows as the sweep hands them on
+ * (ml_sweep_each), and each row is stowed at once (report.h,
+ * ml_report_stow_handle): what is derived from the rows (the summary, byControl,
+ * the waivers' use, the waivers' people) is counted per finding before it
+ * is stowed, so the findings are never held whole.  The sweep's callback
+ * runs on any of its threads: it makes its values on malloc and never
+ * touches the model; the model's part is made after the sweep, on this
+ * thread, with the arena on (pair_finish). */
 #include "report_int.h"
 
 #include <stdio.h>
@@ -193,28 +202,64 @@ finding_json(const struct ml_finding *f, const char *env, const char *policy, js
 	return o;
 }
 
-/* The gate decision of one pair: verdict and counts, and a label. */
+/* ---- one pair's findings, as the sweep hands them on --------------------- */
+
+/* A finding as the model will hold it: the handle of its stowed row
+ * (report.h, ml_report_stow_handle), or its row (row != NULL: not
+ * stowed, no spool). */
+struct pitem {
+	int64_t h;
+	json_t *row;
+};
+
+/* What the sweep's callback gathers for one pair (subject i, in sweep
+ * order), on malloc; pair_finish moves it into the model. */
+struct pend {
+	const char *env;   /* the pair's environment (NULL: none), borrowed */
+	int64_t rank;      /* the pair's place in deployment order (findings_of) */
+	json_int_t n[4];   /* its findings by outcome (outcome_names) */
+	int verdict;       /* the worse of its policies' verdicts */
+	int rc;            /* ML_OK, or its evidence could not be built: msg */
+	char msg[256];
+	struct pitem *items; /* its findings, in order */
+	size_t nitems, cap;
+	json_t *failed;    /* rule ids of its failed and indeterminate findings */
+};
+
+/* The sweep's context, and the tallies findings_of writes, counted per
+ * finding before its row is stowed.  Every value here is made on malloc,
+ * except kept (in the arena: pair_finish's shared values). */
+struct tally {
+	struct rp *r;
+	struct ml_policyset **ps;
+	struct ml_spool *sp;   /* the builder's spool: the callback's thread's too */
+	struct pend *p;        /* per subject, in sweep order */
+	size_t n;
+	json_t *shared;        /* finding_json's shared strings and controls */
+	json_t *kept;          /* keep_row's, in the arena */
+	json_t *by_seq;        /* waiver entries by seq (waiver_person) */
+	json_t *use;           /* seq -> how many findings met that waiver */
+	json_t *ctl;           /* byControl's rows by label, with "_at" */
+	json_int_t findings, out[4], failed[3]; /* failed: by severity_names */
+};
+
+/* Releases what p holds (it stays valid: empty). */
 static void
-pair_add(json_t *pair, const struct ml_findings *fs, const char *env, const char *policy,
-	 json_t *shared)
+pend_free(struct pend *p)
 {
-	json_t *items = json_object_get(pair, "_items");
 	size_t i;
 
-	for (i = 0; i < fs->n; i++) {
-		const struct ml_finding *f = &fs->items[i];
-		const char *k = outcome_names[f->outcome];
-		json_object_set_new(pair, k, json_integer(json_integer_value(json_object_get(pair, k)) + 1));
-		json_array_append_new(items, finding_json(f, env, policy, shared));
-		if (f->outcome == ML_OUT_FAIL || f->outcome == ML_OUT_INDETERMINATE) {
-			json_t *ids = json_object_get(pair, "_failed");
-			json_array_append_new(ids, rp_str(f->rule_id));
-		}
-	}
+	for (i = 0; i < p->nitems; i++)
+		json_decref(p->items[i].row);
+	free(p->items);
+	json_decref(p->failed);
+	p->items = NULL;
+	p->nitems = p->cap = 0;
+	p->failed = NULL;
 }
 
 static void
-pair_label(json_t *pair, int verdict)
+pair_label(json_t *pair, int verdict, size_t nitems, const json_t *failed)
 {
 	struct ml_buf b = {0};
 	json_t *id;
@@ -222,35 +267,17 @@ pair_label(json_t *pair, int verdict)
 
 	json_object_set_new(pair, "verdict", json_string(verdict_name(verdict)));
 	ml_buf_printf(&b, "%s: %lld findings, %lld failed, %lld waived, %lld indeterminate",
-		      verdict_name(verdict),
-		      (long long)json_array_size(json_object_get(pair, "_items")),
+		      verdict_name(verdict), (long long)nitems,
 		      (long long)json_integer_value(json_object_get(pair, "fail")),
 		      (long long)json_integer_value(json_object_get(pair, "waived")),
 		      (long long)json_integer_value(json_object_get(pair, "indeterminate")));
-	json_array_foreach(json_object_get(pair, "_failed"), i, id)
+	json_array_foreach(failed, i, id)
 		ml_buf_printf(&b, "%s%s", i ? ", " : " (", json_string_value(id));
-	if (json_array_size(json_object_get(pair, "_failed")))
+	if (json_array_size(failed))
 		ml_buf_puts(&b, ")");
 	ml_buf_append(&b, "", 1);
 	json_object_set_new(pair, "label", rp_str(b.oom ? "" : (const char *)b.data));
 	ml_buf_free(&b);
-}
-
-/* ---- evaluation ------------------------------------------------------------ */
-
-/* The findings of every policy for one pair (res[k]: policy k). */
-static void
-pair_results(struct rp *r, struct ml_policyset **ps, const struct ml_sweep_result *res,
-	     const char *env, json_t *pair, json_t *shared)
-{
-	int verdict = ML_OK;
-	size_t k;
-
-	for (k = 0; k < r->o->npolicies; k++) {
-		pair_add(pair, &res[k].fs, env, ml_policyset_id(ps[k]), shared);
-		verdict = worse(verdict, res[k].fs.verdict);
-	}
-	pair_label(pair, verdict);
 }
 
 /* The pair's evidence could not be built: the pair is indeterminate. */
@@ -268,10 +295,9 @@ pair_error(json_t *pair, const char *msg)
 static json_t *
 pair_new(const char *ref, const char *env)
 {
-	return json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:[], s:[]}", "ref", ref,
+	return json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:[]}", "ref", ref,
 			 "environment", env, "pass", (json_int_t)0, "fail", (json_int_t)0,
-			 "waived", (json_int_t)0, "indeterminate", (json_int_t)0, "_items",
-			 "_failed");
+			 "waived", (json_int_t)0, "indeterminate", (json_int_t)0, "_items");
 }
 
 /* The pairs in scope, grouped by model name (then in deployment order). */
@@ -301,15 +327,271 @@ pair_order(struct rp *r)
 	return order;
 }
 
-/* Every pair through sweep (one worker per core, evidence verified once
- * per worker); an evidence error makes that pair indeterminate. */
-static int
-eval_all(struct rp *r, struct ml_policyset **ps)
+/* p[i].rank: the place of pair order[i] among the pairs in deployment
+ * order, the order findings_of lists their findings in. */
+static void
+pair_ranks(struct rp *r, const json_t *order, struct pend *p)
 {
-	json_t *order = pair_order(r), *key, *shared = json_object();
-	size_t n = json_array_size(order), np = r->o->npolicies, i, k;
+	json_t *at = json_object(), *key, *d, *x;
+	int64_t n = 0;
+	size_t i;
+
+	json_array_foreach(order, i, key)
+		json_object_set_new(at, json_string_value(key), json_integer((json_int_t)i));
+	json_array_foreach(r->deployments, i, d) {
+		char k[400];
+		rp_pair_key(json_string_value(json_object_get(d, "ref")),
+			    json_string_value(json_object_get(d, "environment")), k, sizeof k);
+		if ((x = json_object_get(at, k))) {
+			p[json_integer_value(x)].rank = n++;
+			json_object_del(at, k); /* its first deployment places it */
+		}
+	}
+	json_decref(at);
+}
+
+/* Increments member k (an integer) of o. */
+static void
+bump(json_t *o, const char *k)
+{
+	json_object_set_new(o, k, json_integer(json_integer_value(json_object_get(o, k)) + 1));
+}
+
+/* People by name in the findings too: a finding's waiver names the person
+ * who signed the waiver entry (its "author", as every other table does) and
+ * that key's id (authorKey), not the key's label the policy engine gives;
+ * its label is written again with the name.  A waiver entry the scan did not
+ * keep (none: every waiver entry is in r->waivers) keeps the engine's
+ * "by".  Out of memory leaves the engine's text.  by_seq: the waiver
+ * entries by seq (read only); f: a finding's row, on malloc (so are the
+ * copies it is given). */
+static void
+waiver_person(const json_t *by_seq, json_t *f)
+{
+	json_t *wv = json_object_get(f, "waiver"), *entry;
+	struct ml_buf b = {0};
+	char k[32];
+
+	if (!json_is_object(wv))
+		return;
+	snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(wv, "seq")));
+	if (!(entry = json_object_get(by_seq, k)) ||
+	    !json_is_string(json_object_get(entry, "author")))
+		return;
+	json_object_set_new(wv, "by", json_copy(json_object_get(entry, "author")));
+	json_object_set_new(wv, "authorKey", json_copy(json_object_get(entry, "authorKey")));
+	ml_buf_printf(&b, "%s seq %s by %s (key %s) until %s: %s",
+		      json_is_true(json_object_get(wv, "expired")) ? "expired waiver" : "waived,",
+		      k, json_string_value(json_object_get(wv, "by")),
+		      json_string_value(json_object_get(entry, "authorKey")) ?: "-",
+		      json_string_value(json_object_get(wv, "expires")) ?: "-",
+		      json_string_value(json_object_get(wv, "reason")) ?: "-");
+	ml_buf_append(&b, "", 1);
+	if (!b.oom)
+		json_object_set_new(wv, "label", json_string((const char *)b.data));
+	ml_buf_free(&b);
+}
+
+/* The waiver finding f met (if any) counted in use (seq -> findings). */
+static void
+waiver_use(json_t *use, const json_t *f)
+{
+	json_t *wv = json_object_get(f, "waiver");
+	char k[32];
+
+	if (!json_is_object(wv))
+		return;
+	snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(wv, "seq")));
+	bump(use, k);
+}
+
+/* Finding f counted in byControl's row of each of its controls (ctl:
+ * label -> row).  at: f's place in the order of findings.items; a row
+ * takes framework and ref from the first finding in that order. */
+static void
+control_count(json_t *ctl, const json_t *f, int64_t at)
+{
+	const char *oc = json_string_value(json_object_get(f, "outcome"));
+	json_t *c, *row;
+	size_t j;
+
+	json_array_foreach(json_object_get(f, "controls"), j, c) {
+		const char *lab = json_string_value(json_object_get(c, "label"));
+		if (!(row = json_object_get(ctl, lab))) {
+			row = json_pack("{s:O, s:O, s:I, s:I, s:I, s:I, s:I, s:I}", "framework",
+					json_object_get(c, "framework"), "ref",
+					json_object_get(c, "ref"), "findings", (json_int_t)0, "pass",
+					(json_int_t)0, "fail", (json_int_t)0, "waived", (json_int_t)0,
+					"indeterminate", (json_int_t)0, "_at", (json_int_t)at);
+			if (json_object_set_new(ctl, lab, row))
+				continue;
+		} else if (at < json_integer_value(json_object_get(row, "_at"))) {
+			json_object_set(row, "framework", json_object_get(c, "framework"));
+			json_object_set(row, "ref", json_object_get(c, "ref"));
+			json_object_set_new(row, "_at", json_integer((json_int_t)at));
+		}
+		bump(row, "findings");
+		bump(row, oc);
+	}
+}
+
+/* Appends it to p's items; ML_OK or ML_EIO (out of memory). */
+static int
+item_push(struct pend *p, struct pitem it)
+{
+	struct pitem *n;
+
+	if (p->nitems == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 8;
+		if (!(n = realloc(p->items, cap * sizeof *n)))
+			return ML_EIO;
+		p->items = n;
+		p->cap = cap;
+	}
+	p->items[p->nitems++] = it;
+	return ML_OK;
+}
+
+/* Finding f of pair p, at place at in findings.items: counted, made a row
+ * (its waiver with its person) and stowed, or kept as a row when it cannot
+ * be (no spool).  ML_OK or ML_EIO (out of memory). */
+static int
+take_finding(struct tally *t, struct pend *p, const struct ml_finding *f, const char *policy,
+	     int64_t at)
+{
+	json_t *o = finding_json(f, p->env, policy, t->shared);
+	struct pitem it = {0, NULL};
+
+	if (!o)
+		return ML_EIO;
+	p->n[f->outcome]++;
+	t->out[f->outcome]++;
+	t->findings++;
+	if (f->outcome == ML_OUT_FAIL)
+		t->failed[f->severity]++;
+	if (f->outcome == ML_OUT_FAIL || f->outcome == ML_OUT_INDETERMINATE)
+		json_array_append_new(p->failed, rp_str(f->rule_id));
+	waiver_person(t->by_seq, o);
+	waiver_use(t->use, o);
+	control_count(t->ctl, o, at);
+	if (ml_report_stow_handle(o, &it.h) == ML_OK)
+		json_decref(o);
+	else
+		it.row = o;
+	if (item_push(p, it)) {
+		json_decref(it.row);
+		return ML_EIO;
+	}
+	return ML_OK;
+}
+
+/* ml_sweep_each's callback: subject i's findings, policy after policy,
+ * into t->p[i] and the tallies.  On whichever sweep thread delivers them
+ * (one at a time): everything it makes is on malloc (that thread has no
+ * arena, or its allocation is off), and it stows with the builder's spool
+ * set on that thread while it runs.  The sweep frees the findings after. */
+static int
+take_pair(void *ctx, size_t i, struct ml_sweep_result *res, struct ml_err *e)
+{
+	struct tally *t = ctx;
+	struct pend *p = &t->p[i];
+	struct ml_spool *was = ml_report_spool_set(t->sp);
+	size_t np = t->r->o->npolicies, k, j;
+	int64_t at = p->rank << 32;
+	int rc = ML_OK;
+
+	p->verdict = ML_OK;
+	if (np && res[0].rc) {
+		p->rc = res[0].rc;
+		snprintf(p->msg, sizeof p->msg, "%s", res[0].msg);
+	} else {
+		for (k = 0; k < np && rc == ML_OK; k++) {
+			for (j = 0; j < res[k].fs.n && rc == ML_OK; j++)
+				rc = take_finding(t, p, &res[k].fs.items[j],
+						  ml_policyset_id(t->ps[k]), at++);
+			p->verdict = worse(p->verdict, res[k].fs.verdict);
+		}
+	}
+	ml_report_spool_set(was);
+	return rc ? ml_err_set(e, ML_EIO, "out of memory") : ML_OK;
+}
+
+/* A copy of row v (not stowed: no spool) made in the arena, its short
+ * strings and its controls shared between rows as finding_json shares
+ * them (through t->kept). */
+static json_t *
+keep_row(struct tally *t, json_t *v)
+{
+	json_t *o = json_object(), *m, *c;
+	const char *k;
+	char key[40];
+
+	json_object_foreach(v, k, m) {
+		if (json_is_string(m) && strlen(json_string_value(m)) == json_string_length(m)) {
+			c = shared_str(json_string_value(m), t->kept);
+		} else if (!strcmp(k, "controls")) {
+			snprintf(key, sizeof key, "\2%p", (void *)m); /* shared in t->shared */
+			if ((c = json_object_get(t->kept, key)))
+				json_incref(c);
+			else if ((c = json_deep_copy(m)))
+				json_object_set(t->kept, key, c);
+		} else {
+			c = json_deep_copy(m);
+		}
+		if (json_object_set_new(o, k, c)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* What the model holds for it (report.h): its handle, a JSON integer, or
+ * its row: with an arena (this thread's allocation on), a copy made there;
+ * without one, the row itself (a new reference). */
+static json_t *
+keep(struct tally *t, const struct pitem *it)
+{
+	if (!it->row)
+		return json_integer(it->h);
+	if (!t->r->o->arena)
+		return json_incref(it->row);
+	return keep_row(t, it->row);
+}
+
+/* The pair's part of the model, from what the callback gathered (p): its
+ * counts, verdict and label, and its "_items" (findings_of takes them).
+ * On this thread, arena on. */
+static void
+pair_finish(struct tally *t, json_t *pair, const struct pend *p)
+{
+	json_t *items = json_object_get(pair, "_items");
+	size_t j;
+	int o;
+
+	if (p->rc) {
+		pair_error(pair, p->msg);
+		return;
+	}
+	for (o = 0; o < 4; o++)
+		if (p->n[o])
+			json_object_set_new(pair, outcome_names[o], json_integer(p->n[o]));
+	for (j = 0; j < p->nitems; j++)
+		json_array_append_new(items, keep(t, &p->items[j]));
+	pair_label(pair, p->verdict, p->nitems, p->failed);
+}
+
+/* ---- evaluation ------------------------------------------------------------ */
+
+/* Every pair through ml_sweep_each (one worker per core, evidence verified
+ * once per worker), its findings taken as they come (take_pair); an
+ * evidence error makes that pair indeterminate. */
+static int
+eval_all(struct rp *r, struct ml_policyset **ps, struct tally *t)
+{
+	json_t *order = pair_order(r), *key;
+	size_t n = json_array_size(order), np = r->o->npolicies, i;
 	struct ml_sweep_subject *v = calloc(n + 1, sizeof *v);
-	struct ml_sweep_result *res = calloc(n * np + 1, sizeof *res);
 	static char label[] = "report: policies";
 	struct ml_sweep_opts o = {.ledger = ml_store_path(r->s), .policies = r->o->policies,
 				  .policy_seq = r->policy_seq,
@@ -319,44 +601,39 @@ eval_all(struct rp *r, struct ml_policyset **ps)
 				  .progress = r->o->progress, .progress_ctx = label};
 	int rc = ML_OK;
 
-	if (!v || !res) {
+	t->ps = ps;
+	t->p = calloc(n + 1, sizeof *t->p);
+	t->n = t->p ? n : 0;
+	if (!v || !t->p) {
 		rc = ml_err_set(r->e, ML_EIO, "out of memory");
 		goto out;
 	}
+	rp_arena(r, 0); /* this thread is one of the workers; the tallies are malloc */
 	json_array_foreach(order, i, key) {
 		json_t *pair = json_object_get(r->pairs, json_string_value(key));
 		const char *env = json_string_value(json_object_get(pair, "environment"));
 		snprintf(v[i].ref, sizeof v[i].ref, "%s",
 			 json_string_value(json_object_get(pair, "ref")));
 		snprintf(v[i].env, sizeof v[i].env, "%s", env ? env : "");
+		t->p[i].env = env;
+		t->p[i].failed = json_array();
 	}
+	pair_ranks(r, order, t->p);
 	o.jobs = r->o->jobs > 0 ? (size_t)r->o->jobs : ml_sweep_default_jobs(n);
 	/* the report's full verify passed: evidence need not check the
 	 * signatures again (ml_evidence_trust) */
 	o.trusted_size = r->verified;
 	memcpy(o.trusted_head, r->verified_head, ML_SHA256_LEN);
-	rp_arena(r, 0); /* this thread is one of the workers */
-	rc = ml_sweep(&o, v, n, res, r->e);
+	rc = ml_sweep_each(&o, v, n, take_pair, t, r->e);
 	rp_arena(r, 1);
-	if (rc)
-		goto out;
 	json_array_foreach(order, i, key) {
-		json_t *pair = json_object_get(r->pairs, json_string_value(key));
-		const char *env = json_string_value(json_object_get(pair, "environment"));
-		if (np && res[i * np].rc)
-			pair_error(pair, res[i * np].msg);
-		else
-			pair_results(r, ps, &res[i * np], env, pair, shared);
-		for (k = 0; k < np; k++) /* in the model now: not held twice */
-			ml_findings_free(&res[i * np + k].fs);
+		if (rc == ML_OK)
+			pair_finish(t, json_object_get(r->pairs, json_string_value(key)), &t->p[i]);
+		pend_free(&t->p[i]); /* in the model now: not held twice */
 	}
 out:
-	for (k = 0; res && k < n * np; k++)
-		ml_findings_free(&res[k].fs);
-	free(res);
 	free(v);
 	json_decref(order);
-	json_decref(shared);
 	return rc;
 }
 
@@ -368,62 +645,49 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* byControl: t->ctl's rows, by label, made in the arena. */
 static json_t *
-by_control(const json_t *items)
+by_control(const struct tally *t)
 {
-	json_t *acc = json_object(), *out = json_array(), *f, *c, *row;
-	const char **keys;
+	json_t *out = json_array(), *row;
+	const char **keys = malloc((json_object_size(t->ctl) + 1) * sizeof *keys);
 	const char *k;
-	size_t i, j, n = 0;
+	size_t i, n = 0;
 
-	json_array_foreach(items, i, f)
-		json_array_foreach(json_object_get(f, "controls"), j, c) {
-			const char *oc = json_string_value(json_object_get(f, "outcome"));
-			if (!(row = json_object_get(acc, json_string_value(json_object_get(c, "label"))))) {
-				row = json_pack("{s:O, s:O, s:I, s:I, s:I, s:I, s:I}", "framework",
-						json_object_get(c, "framework"), "ref",
-						json_object_get(c, "ref"), "findings", (json_int_t)0,
-						"pass", (json_int_t)0, "fail", (json_int_t)0, "waived",
-						(json_int_t)0, "indeterminate", (json_int_t)0);
-				json_object_set_new(acc, json_string_value(json_object_get(c, "label")), row);
-			}
-			json_object_set_new(row, "findings", json_integer(json_integer_value(json_object_get(row, "findings")) + 1));
-			json_object_set_new(row, oc, json_integer(json_integer_value(json_object_get(row, oc)) + 1));
-		}
-	keys = malloc((json_object_size(acc) + 1) * sizeof *keys);
 	if (keys) {
-		json_object_foreach(acc, k, row)
+		json_object_foreach(t->ctl, k, row)
 			keys[n++] = k;
 		qsort(keys, n, sizeof *keys, cmp_str);
-		for (i = 0; i < n; i++)
-			json_array_append(out, json_object_get(acc, keys[i]));
+	}
+	for (i = 0; keys && i < n; i++) {
+		row = json_object_get(t->ctl, keys[i]);
+#define C(m) (json_integer_value(json_object_get(row, (m))))
+		json_array_append_new(out, json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I}",
+						     "framework",
+						     json_deep_copy(json_object_get(row, "framework")),
+						     "ref", json_deep_copy(json_object_get(row, "ref")),
+						     "findings", C("findings"), "pass", C("pass"),
+						     "fail", C("fail"), "waived", C("waived"),
+						     "indeterminate", C("indeterminate")));
+#undef C
 	}
 	free(keys);
-	json_decref(acc);
 	return out;
 }
 
 static json_t *
-summary_of(struct rp *r, const json_t *items)
+summary_of(struct rp *r, const struct tally *t)
 {
 	json_t *s = json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}}",
-			      "findings", (json_int_t)json_array_size(items), "pass", (json_int_t)0,
-			      "fail", (json_int_t)0, "waived", (json_int_t)0, "indeterminate",
-			      (json_int_t)0, "failedBySeverity", "deny", (json_int_t)0, "warn",
-			      (json_int_t)0, "info", (json_int_t)0, "decisions", "pass",
+			      "findings", t->findings, "pass", t->out[ML_OUT_PASS], "fail",
+			      t->out[ML_OUT_FAIL], "waived", t->out[ML_OUT_WAIVED],
+			      "indeterminate", t->out[ML_OUT_INDETERMINATE], "failedBySeverity",
+			      "deny", t->failed[ML_SEV_DENY], "warn", t->failed[ML_SEV_WARN],
+			      "info", t->failed[ML_SEV_INFO], "decisions", "pass",
 			      (json_int_t)0, "deny", (json_int_t)0, "indeterminate", (json_int_t)0);
-	json_t *f, *pair, *fb = json_object_get(s, "failedBySeverity");
-	json_t *dec = json_object_get(s, "decisions");
+	json_t *pair, *dec = json_object_get(s, "decisions");
 	const char *k;
-	size_t i;
 
-	json_array_foreach(items, i, f) {
-		const char *oc = json_string_value(json_object_get(f, "outcome"));
-		const char *sev = json_string_value(json_object_get(f, "severity"));
-		json_object_set_new(s, oc, json_integer(json_integer_value(json_object_get(s, oc)) + 1));
-		if (!strcmp(oc, "fail"))
-			json_object_set_new(fb, sev, json_integer(json_integer_value(json_object_get(fb, sev)) + 1));
-	}
 	json_object_foreach(r->pairs, k, pair) {
 		const char *v = json_string_value(json_object_get(pair, "verdict"));
 		if (v)
@@ -432,74 +696,20 @@ summary_of(struct rp *r, const json_t *items)
 	return s;
 }
 
-/* People by name in the findings too: a finding's waiver names the person
- * who signed the waiver entry (its "author", as every other table does) and
- * that key's id (authorKey), not the key's label the policy engine gives;
- * its label is written again with the name.  A waiver entry the scan did not
- * keep (none: every waiver entry is in r->waivers) keeps the engine's
- * "by".  Out of memory leaves the engine's text. */
-static void
-waiver_people(struct rp *r, json_t *items)
-{
-	json_t *by_seq = json_object(), *w, *f;
-	size_t i;
-
-	if (!by_seq)
-		return;
-	json_array_foreach(r->waivers, i, w) {
-		char k[32];
-		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(w, "seq")));
-		json_object_set(by_seq, k, w);
-	}
-	json_array_foreach(items, i, f) {
-		json_t *wv = json_object_get(f, "waiver"), *entry;
-		struct ml_buf b = {0};
-		char k[32];
-
-		if (!json_is_object(wv))
-			continue;
-		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(wv, "seq")));
-		if (!(entry = json_object_get(by_seq, k)) ||
-		    !json_is_string(json_object_get(entry, "author")))
-			continue;
-		json_object_set(wv, "by", json_object_get(entry, "author"));
-		json_object_set(wv, "authorKey", json_object_get(entry, "authorKey"));
-		ml_buf_printf(&b, "%s seq %s by %s (key %s) until %s: %s",
-			      json_is_true(json_object_get(wv, "expired")) ? "expired waiver"
-									 : "waived,",
-			      k, json_string_value(json_object_get(wv, "by")),
-			      json_string_value(json_object_get(entry, "authorKey")) ?: "-",
-			      json_string_value(json_object_get(wv, "expires")) ?: "-",
-			      json_string_value(json_object_get(wv, "reason")) ?: "-");
-		ml_buf_append(&b, "", 1);
-		if (!b.oom)
-			json_object_set_new(wv, "label", json_string((const char *)b.data));
-		ml_buf_free(&b);
-	}
-	json_decref(by_seq);
-}
-
-/* Waivers recorded in the period or met by a finding, with their use. */
+/* Waivers recorded in the period or met by a finding (use: seq -> how
+ * many findings met it), with their use. */
 static json_t *
-waivers_of(struct rp *r, const json_t *items)
+waivers_of(struct rp *r, const json_t *use)
 {
-	json_t *out = json_array(), *w, *f, *use = json_object();
+	json_t *out = json_array(), *w;
 	size_t i;
 
-	json_array_foreach(items, i, f) {
-		json_t *wv = json_object_get(f, "waiver");
-		char k[32];
-		if (!json_is_object(wv))
-			continue;
-		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(wv, "seq")));
-		json_object_set_new(use, k, json_integer(json_integer_value(json_object_get(use, k)) + 1));
-	}
 	json_array_foreach(r->waivers, i, w) {
 		char k[32];
-		int64_t t = json_integer_value(json_object_get(w, "_t")), exp = 0;
+		int64_t tm = json_integer_value(json_object_get(w, "_t")), exp = 0;
 		const char *e = json_string_value(json_object_get(w, "expires"));
 		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(w, "seq")));
-		if (!json_object_get(use, k) && (t < r->o->from_us || t >= r->o->to_us))
+		if (!json_object_get(use, k) && (tm < r->o->from_us || tm >= r->o->to_us))
 			continue;
 		if (e && ml_time_parse(e, &exp) == 0)
 			exp += (int64_t)86400 * 1000000;
@@ -510,12 +720,13 @@ waivers_of(struct rp *r, const json_t *items)
 			json_object_set_new(w, "ticket", json_null());
 		json_array_append(out, w);
 	}
-	json_decref(use);
 	return out;
 }
 
+/* r->findings: the pairs' items in deployment order (each pair once), with
+ * the tallies counted as they were taken. */
 static void
-findings_of(struct rp *r)
+findings_of(struct rp *r, const struct tally *t)
 {
 	json_t *items = json_array(), *d;
 	size_t i;
@@ -531,10 +742,50 @@ findings_of(struct rp *r)
 			json_object_del(pair, "_items"); /* once per pair */
 		}
 	}
-	waiver_people(r, items);
 	r->findings = json_pack("{s:b, s:o, s:o, s:o, s:o}", "evaluated", r->o->npolicies > 0,
-				"summary", summary_of(r, items), "byControl", by_control(items),
-				"waivers", waivers_of(r, items), "items", items);
+				"summary", summary_of(r, t), "byControl", by_control(t),
+				"waivers", waivers_of(r, t->use), "items", items);
+}
+
+/* The tallies' tables, on malloc (kept: in the arena); by_seq holds the
+ * waiver entries by seq.  Returns ML_OK or ML_EIO. */
+static int
+tally_init(struct rp *r, struct tally *t)
+{
+	json_t *w;
+	size_t i;
+
+	memset(t, 0, sizeof *t);
+	t->r = r;
+	t->sp = ml_report_spool();
+	t->kept = json_object(); /* arena on */
+	rp_arena(r, 0);
+	t->shared = json_object();
+	t->by_seq = json_object();
+	t->use = json_object();
+	t->ctl = json_object();
+	json_array_foreach(r->waivers, i, w) {
+		char k[32];
+		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(w, "seq")));
+		json_object_set(t->by_seq, k, w);
+	}
+	rp_arena(r, 1);
+	return t->kept && t->shared && t->by_seq && t->use && t->ctl ? ML_OK : ML_EIO;
+}
+
+static void
+tally_free(struct tally *t)
+{
+	size_t i;
+
+	for (i = 0; t->p && i < t->n; i++)
+		pend_free(&t->p[i]);
+	free(t->p);
+	json_decref(t->shared);
+	json_decref(t->kept);
+	json_decref(t->by_seq);
+	json_decref(t->use);
+	json_decref(t->ctl);
 }
 
 /* The text param name of p, or NULL (caller frees). */
@@ -582,15 +833,16 @@ int
 rp_policies(struct rp *r)
 {
 	struct ml_policyset **ps = calloc(r->o->npolicies + 1, sizeof *ps);
+	struct tally t = {0};
 	size_t i;
 	int rc;
 
 	r->policies = json_array();
 	r->policy_seq = calloc(r->o->npolicies + 1, sizeof *r->policy_seq);
-	if (!ps || !r->policies || !r->policy_seq)
+	if (!ps || !r->policies || !r->policy_seq || tally_init(r, &t))
 		rc = ml_err_set(r->e, ML_EIO, "out of memory");
 	else if ((rc = load_all(r, ps)) == ML_OK && r->o->npolicies)
-		rc = eval_all(r, ps);
+		rc = eval_all(r, ps, &t);
 	r->max_gap_days = r->o->max_gap_days > 0 ? r->o->max_gap_days : 7;
 	for (i = 0; rc == ML_OK && r->o->max_gap_days <= 0 && i < r->o->npolicies; i++) {
 		double d; /* the monitoring policy's own limit (monitoring.xml) */
@@ -603,7 +855,8 @@ rp_policies(struct rp *r)
 	if (rc == ML_OK)
 		threshold_of(r, ps);
 	if (rc == ML_OK)
-		findings_of(r);
+		findings_of(r, &t);
+	tally_free(&t);
 	if (ps)
 		ml_policyset_free_all(ps, r->o->npolicies);
 	free(ps);

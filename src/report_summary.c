@@ -85,20 +85,29 @@ policy_ids(const json_t *model)
 
 /* Failed, waived and indeterminate findings: totals and per framework
  * (a finding counts once per framework however many of its controls it
- * maps to), frameworks sorted by name. */
+ * maps to), frameworks sorted by name.  The items are read back one at a
+ * time (ml_report_row); NULL when one does not read back. */
 static json_t *
 by_framework(const json_t *items, json_t *totals)
 {
 	json_t *acc = json_object(), *out = json_array(), *f, *c, *row;
 	size_t i, j;
 
-	json_array_foreach(items, i, f) {
-		const char *oc = s_of(f, "outcome"), *sev = s_of(f, "severity");
-		const char *key = !strcmp(oc, "fail") ? sev : !strcmp(oc, "waived") ? "waived"
-				: !strcmp(oc, "indeterminate") ? "indeterminate" : NULL;
-		json_t *seen = json_object();
+	for (i = 0; i < json_array_size(items); i++) {
+		const char *oc, *sev, *key;
+		json_t *seen;
+		if (!(f = ml_report_row(items, i))) {
+			json_decref(acc);
+			json_decref(out);
+			return NULL;
+		}
+		oc = s_of(f, "outcome"), sev = s_of(f, "severity");
+		key = !strcmp(oc, "fail") ? sev : !strcmp(oc, "waived") ? "waived"
+		    : !strcmp(oc, "indeterminate") ? "indeterminate" : NULL;
+		seen = json_object();
 		if (!key || (!strcmp(oc, "fail") && strcmp(sev, "deny") && strcmp(sev, "warn"))) {
 			json_decref(seen);
+			json_decref(f);
 			continue; /* passes, and failed info findings */
 		}
 		bump(totals, key);
@@ -117,6 +126,7 @@ by_framework(const json_t *items, json_t *totals)
 				bump(row, key);
 		}
 		json_decref(seen);
+		json_decref(f);
 	}
 	{
 		const char *k;

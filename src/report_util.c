@@ -275,17 +275,29 @@ is_pass(const json_t *f)
 json_t *
 ml_report_listed_findings(const json_t *model, enum ml_report_detail detail)
 {
+	const json_t *items = ml_report_get(model, "findings.items");
 	json_t *out = json_array(), *f;
 	size_t i;
+	int listed;
 
 	if (!out)
 		return NULL;
-	json_array_foreach(ml_report_get(model, "findings.items"), i, f)
-		if ((detail == ML_REPORT_DETAIL_ALL || !is_pass(f)) && json_array_append(out, f)) {
-			json_decref(out);
-			return NULL;
+	for (i = 0; i < json_array_size(items); i++) {
+		if (detail == ML_REPORT_DETAIL_ALL) {
+			listed = 1;
+		} else { /* one read back at a time */
+			if (!(f = ml_report_row(items, i)))
+				goto fail;
+			listed = !is_pass(f);
+			json_decref(f);
 		}
+		if (listed && json_array_append(out, json_array_get(items, i)))
+			goto fail;
+	}
 	return out;
+fail:
+	json_decref(out);
+	return NULL;
 }
 
 /* The row of rule (policy, ruleId) in rows, appended when new, found
@@ -338,16 +350,20 @@ rule_words(const json_t *row)
 json_t *
 ml_report_rules_summary(const json_t *model)
 {
-	json_t *rows = json_array(), *index = json_object(), *f, *row, *others;
+	const json_t *items = ml_report_get(model, "findings.items");
+	json_t *rows = json_array(), *index = json_object(), *f = NULL, *row, *others;
 	size_t i;
 	char key[600];
 
 	if (!rows || !index)
 		goto oom;
-	json_array_foreach(ml_report_get(model, "findings.items"), i, f) {
-		const char *ref = json_string_value(json_object_get(f, "subject"));
-		const char *env = json_string_value(json_object_get(f, "environment"));
-		const char *o = json_string_value(json_object_get(f, "outcome"));
+	for (i = 0; i < json_array_size(items); i++, json_decref(f)) {
+		const char *ref, *env, *o;
+		if (!(f = ml_report_row(items, i))) /* one read back at a time */
+			goto oom;
+		ref = json_string_value(json_object_get(f, "subject"));
+		env = json_string_value(json_object_get(f, "environment"));
+		o = json_string_value(json_object_get(f, "outcome"));
 		if (!(row = rule_row(rows, index, f)))
 			goto oom;
 		snprintf(key, sizeof key, "%.250s\n%.250s", ref ? ref : "", env ? env : "");
@@ -357,6 +373,7 @@ ml_report_rules_summary(const json_t *model)
 					 json_integer_value(json_object_get(others, o ? o : "?")) + 1)))
 			goto oom;
 	}
+	f = NULL;
 	json_array_foreach(rows, i, row) {
 		json_t *w = rule_words(row);
 		if (!w || json_object_set_new(row, "pairs", json_integer((json_int_t)json_object_size(
@@ -368,6 +385,7 @@ ml_report_rules_summary(const json_t *model)
 	json_decref(index);
 	return rows;
 oom:
+	json_decref(f);
 	json_decref(index);
 	json_decref(rows);
 	return NULL;
