@@ -5,13 +5,18 @@
  * byte-identical JSON (ml_report_json), also when the model is made in an
  * arena (report.h: dropped with it; under valgrind or ASan a statement
  * value kept in it without a copy would be a leak); a bad period is
- * refused. */
+ * refused; a model whose long tables are stowed in a spool (report.h, as
+ * `report` builds it) gives every format the bytes of the model built in
+ * memory, with its findings in their order. */
 #include "testutil.h"
 #include "testledger.h"
 
 #include "arena.h"
 #include "jsonarena.h"
 #include "report.h"
+#include "report_html.h"
+#include "report_text.h"
+#include "spool.h"
 
 struct fx {
 	char dir[256], path[300], policy[300];
@@ -309,6 +314,175 @@ test_arena_model(void **state)
 	ml_buf_free(&b);
 }
 
+/* A second policy: a rule that fails (waivable, at warn), one that cannot
+ * be evaluated (its context is not a node-set: indeterminate), and an
+ * info rule that fails, with controls in two frameworks. */
+static const char policy2_xml[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<policy xmlns=\"https://mlledger.dev/policy/v1\" id=\"unit-report-2\" version=\"1\">\n"
+	"  <waivers><waivable rule=\"R-WARN\" role=\"risk-officer\"/></waivers>\n"
+	"  <rule id=\"R-WARN\" severity=\"warn\" context=\"/ev:evidence\">\n"
+	"    <title>warns</title>\n"
+	"    <control framework=\"FW-A\" ref=\"1.1\"/>\n"
+	"    <control framework=\"FW-B\" ref=\"2\"/>\n"
+	"    <assert test=\"false()\">a warning</assert>\n"
+	"  </rule>\n"
+	"  <rule id=\"R-ODD\" severity=\"deny\" context=\"1\">\n"
+	"    <title>cannot be evaluated</title>\n"
+	"    <control framework=\"FW-A\" ref=\"1.2\"/>\n"
+	"    <assert test=\"true()\">never reached</assert>\n"
+	"  </rule>\n"
+	"  <rule id=\"R-INFO\" severity=\"info\" context=\"/ev:evidence\">\n"
+	"    <title>for information</title>\n"
+	"    <control framework=\"FW-B\" ref=\"3\"/>\n"
+	"    <assert test=\"false()\">noted</assert>\n"
+	"  </rule>\n"
+	"</policy>\n";
+
+/* Every format of model m, one after another, into out: JSON, HTML and
+ * Markdown under both details, and every CSV table. */
+static void
+all_formats(const json_t *m, struct ml_buf *out)
+{
+	const struct ml_report_table *t;
+	struct ml_err e;
+	size_t i, n;
+	int d;
+
+	assert_int_equal(ml_report_json(m, out, &e), ML_OK);
+	for (d = ML_REPORT_DETAIL_SUMMARY; d <= ML_REPORT_DETAIL_ALL; d++) {
+		if (ml_report_html(m, NULL, 0, (enum ml_report_detail)d, out, &e) != ML_OK)
+			fail_msg("html: %s", e.msg);
+		if (ml_report_markdown(m, (enum ml_report_detail)d, out, &e) != ML_OK)
+			fail_msg("markdown: %s", e.msg);
+	}
+	t = ml_report_tables(&n);
+	for (i = 0; i < n; i++) {
+		ml_buf_printf(out, "== %s.csv\n", t[i].name);
+		if (ml_report_csv(m, &t[i], out, &e) != ML_OK)
+			fail_msg("csv %s: %s", t[i].name, e.msg);
+	}
+	assert_false(out->oom);
+}
+
+/* The findings of the two policies for both versions (0.9 then 1.0, in
+ * deployment order; per version the policies in order, per policy its
+ * rules in order): as of 2099-06-01, rita's waiver of R-WARN for 0.9 has
+ * expired (the finding fails and names it), hers for 1.0 is in force. */
+static const char *const want_items[][3] = {
+	{"fraud@0.9", "R-PASS", "pass"},          {"fraud@0.9", "R-FAIL", "fail"},
+	{"fraud@0.9", "R-WARN", "fail"},          {"fraud@0.9", "R-ODD", "indeterminate"},
+	{"fraud@0.9", "R-INFO", "fail"},          {"fraud@1.0", "R-PASS", "pass"},
+	{"fraud@1.0", "R-FAIL", "waived"},        {"fraud@1.0", "R-WARN", "waived"},
+	{"fraud@1.0", "R-ODD", "indeterminate"}, {"fraud@1.0", "R-INFO", "fail"},
+};
+
+/* The model's findings.items, read back one at a time, are want_items. */
+static void
+assert_items(const json_t *m)
+{
+	const json_t *items = ml_report_get(m, "findings.items");
+	size_t i, n = sizeof want_items / sizeof want_items[0];
+	json_t *it, *w;
+
+	assert_int_equal(json_array_size(items), n);
+	for (i = 0; i < n; i++) {
+		assert_non_null(it = ml_report_row(items, i));
+		assert_string_equal(json_string_value(json_object_get(it, "subject")),
+				    want_items[i][0]);
+		assert_string_equal(json_string_value(json_object_get(it, "ruleId")),
+				    want_items[i][1]);
+		assert_string_equal(json_string_value(json_object_get(it, "outcome")),
+				    want_items[i][2]);
+		w = json_object_get(it, "waiver");
+		if (!strcmp(want_items[i][1], "R-WARN")) {
+			assert_true(json_is_true(json_object_get(w, "expired")) == (i < 5));
+			assert_string_equal(json_string_value(json_object_get(w, "by")), "rita");
+		}
+		json_decref(it);
+	}
+}
+
+/* The model with its long tables (chains, comparisons, monitoring,
+ * findings.items) stowed in a spool and built in an arena, as `report`
+ * builds it, gives every format the bytes of the model built on malloc
+ * with nothing stowed; the findings stowed are handles in the model, and
+ * both hold every finding in its order. */
+static void
+test_spool_same_bytes(void **state)
+{
+	struct fx *f = *state;
+	const char *pol[2];
+	struct ml_buf a = {0}, b = {0};
+	struct ml_spool *sp = NULL;
+	struct ml_report_opts o;
+	struct ml_ledger *l;
+	struct ml_err e;
+	json_t *m = NULL;
+	char p2[300];
+	FILE *fp;
+
+	snprintf(p2, sizeof p2, "%s/policy2.xml", f->dir);
+	assert_non_null(fp = fopen(p2, "w"));
+	fputs(policy2_xml, fp);
+	assert_int_equal(fclose(fp), 0);
+	tl_ok(f->path, f->rita, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "waiver",
+					  "subject", "fraud@0.9", "rule", "R-WARN", "expires",
+					  "2098-12-31", "reason", "old exception", "time",
+					  "2026-10-05T00:00:00Z"), NULL);
+	tl_ok(f->path, f->rita, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "waiver",
+					  "subject", "fraud@1.0", "rule", "R-WARN", "expires",
+					  "2099-12-31", "reason", "accepted", "time",
+					  "2026-10-06T00:00:00Z"), NULL);
+	pol[0] = f->policy;
+	pol[1] = p2;
+	memset(&o, 0, sizeof o);
+	o.policies = pol;
+	o.npolicies = 2;
+	o.from = "2026-09-01";
+	o.to = "2026-10-31";
+	assert_int_equal(ml_time_parse("2026-09-01T00:00:00Z", &o.from_us), 0);
+	assert_int_equal(ml_time_parse("2026-11-01T00:00:00Z", &o.to_us), 0);
+	/* as of a time after the one waiver's end, before the other's */
+	assert_int_equal(ml_time_parse("2099-06-01T00:00:00Z", &o.as_of_us), 0);
+	assert_int_equal(ml_time_parse("2026-11-02T00:00:00Z", &o.generated_us), 0);
+	o.jobs = 2;
+	o.tool_version = "unit";
+
+	/* in memory: nothing stowed */
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	if (ml_report_build(l, &o, &m, &e) != ML_OK)
+		fail_msg("build: %s", e.msg);
+	ml_ledger_close(l);
+	assert_true(json_is_object(json_array_get(ml_report_get(m, "findings.items"), 0)));
+	assert_items(m);
+	all_formats(m, &a);
+	json_decref(m);
+
+	/* stowed, in an arena */
+	assert_int_equal(ml_spool_open(f->dir, &sp, &e), ML_OK);
+	assert_null(ml_report_spool_set(sp));
+	assert_non_null(o.arena = ml_arena_new(4096));
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	if (ml_report_build(l, &o, &m, &e) != ML_OK)
+		fail_msg("build with a spool: %s", e.msg);
+	ml_ledger_close(l);
+	assert_true(json_is_integer(json_array_get(ml_report_get(m, "findings.items"), 0)));
+	assert_true(json_is_integer(json_array_get(ml_report_get(m, "chains"), 0)));
+	assert_items(m);
+	all_formats(m, &b);
+	ml_jsonarena_set(NULL, 0);
+	ml_arena_free(o.arena); /* the model: no json_decref */
+	assert_ptr_equal(ml_report_spool_set(NULL), sp);
+	ml_spool_close(sp);
+
+	assert_true(a.len > 10000);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	ml_buf_free(&a);
+	ml_buf_free(&b);
+}
+
 static void
 test_bad_period(void **state)
 {
@@ -331,6 +505,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reproducible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arena_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_period, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_same_bytes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
