@@ -32,7 +32,7 @@ put(const json_t *v, struct ml_buf *b, int depth)
 	unsigned char tag;
 	const char *k;
 	json_t *x;
-	size_t i;
+	size_t i, kn;
 
 	if (depth > ML_JSONBIN_MAX_DEPTH)
 		return ML_EINPUT;
@@ -42,8 +42,10 @@ put(const json_t *v, struct ml_buf *b, int depth)
 		ml_buf_append(b, &tag, 1);
 		put_varint(b, json_object_size(v));
 		/* jansson's iterator takes a non-const object; it only reads */
-		json_object_foreach((json_t *)(uintptr_t)v, k, x) {
-			put_bytes(b, 0, k, strlen(k));
+		json_object_keylen_foreach((json_t *)(uintptr_t)v, k, kn, x) {
+			if (memchr(k, '\0', kn)) /* get refuses it; strlen would cut it */
+				return ML_EINPUT;
+			put_bytes(b, 0, k, kn);
 			if (put(x, b, depth + 1))
 				return ML_EINPUT;
 		}
@@ -104,6 +106,8 @@ get_varint(struct rd *r, uint64_t *n)
 	*n = 0;
 	while (r->p < r->end && shift < 64) {
 		unsigned char c = *r->p++;
+		if (shift == 63 && c > 1)
+			return -1; /* past 64 bits (or an 11th byte): it would wrap */
 		*n |= (uint64_t)(c & 0x7f) << shift;
 		if (!(c & 0x80))
 			return 0;
@@ -148,9 +152,10 @@ get_object(struct rd *r, int depth)
 	if (!o || get_varint(r, &n) || n > (uint64_t)(r->end - r->p))
 		goto bad;
 	for (i = 0; i < n; i++) {
-		if (get_bytes(r, &k, &kn) || !(v = get(r, depth + 1)))
+		/* the key first: v, once read, is only ever released by setn */
+		if (get_bytes(r, &k, &kn) || memchr(k, '\0', kn) || !(v = get(r, depth + 1)))
 			goto bad;
-		if (memchr(k, '\0', kn) || json_object_setn_new_nocheck(o, k, kn, v))
+		if (json_object_setn_new_nocheck(o, k, kn, v))
 			goto bad; /* json_object_setn* released v */
 	}
 	return o;

@@ -31,7 +31,10 @@
 #define ML_JSONBIN_MAX_DEPTH 64
 
 /* Appends the record of v to out.  ML_EINPUT when v nests deeper than
- * ML_JSONBIN_MAX_DEPTH, ML_EIO when out of memory (out->oom). */
+ * ML_JSONBIN_MAX_DEPTH or has an object key with a NUL byte (jansson's
+ * json_object_setn allows one; ml_jsonbin_get would refuse it), ML_EIO
+ * when out of memory (out->oom).  After an error out holds a partial
+ * record: the caller drops what was appended. */
 int ml_jsonbin_put(const json_t *v, struct ml_buf *out);
 
 /* The value of the record of exactly len bytes at p (new reference), or

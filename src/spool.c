@@ -148,7 +148,8 @@ ml_spool_len(int64_t handle)
 int
 ml_spool_get(struct ml_spool *sp, int64_t handle, void *out, struct ml_err *e)
 {
-	uint64_t h = (uint64_t)(handle - 1), at = h >> LEN_BITS;
+	/* unsigned: handle - 1 overflows for INT64_MIN (refused just below) */
+	uint64_t at = ((uint64_t)handle - 1) >> LEN_BITS;
 	size_t len = ml_spool_len(handle), done = 0;
 
 	if (handle <= 0 || at + len > sp->buf_at + sp->used)
