@@ -33,11 +33,9 @@ static json_t *rp_shared(const struct rp *r, const char *s);
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Gives what a finished phase freed back to the system (verify's and the
- * policy workers' thread arenas keep it otherwise), so that the peak is
- * the largest phase rather than their sum.  glibc only; elsewhere a no-op. */
-static void
-release_freed(void)
+/* report_int.h; verify's threads' arenas too. */
+void
+rp_release_freed(void)
 {
 #ifdef __GLIBC__
 	malloc_trim(0);
@@ -2063,7 +2061,7 @@ assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 		rc = ml_err_set(r->e, ML_EIO, "out of memory");
 	else if ((rc = rp_policies(r)) == ML_OK)
 		rc = people(r, &pp);
-	release_freed();
+	rp_release_freed();
 	if (rc) {
 		json_decref(retirements);
 		json_decref(model);
@@ -2105,7 +2103,7 @@ ml_report_build(struct ml_ledger *l, const struct ml_report_opts *o, json_t **ou
 	if ((rc = rp_init(&r, l, o, e)) || (rc = verify_ledger(&r, &integrity)) ||
 	    (rc = future_of(&r, &future)))
 		goto out;
-	release_freed();
+	rp_release_freed();
 	json_object_set_new(integrity, "futureDated", future);
 	/* one snapshot for the checkpoint and the facts; evidence takes its own */
 	if ((rc = ml_store_begin(r.s, 0, e)))

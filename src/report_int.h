@@ -80,6 +80,11 @@ void rp_arena(const struct rp *r, int on);
  * "_" member (strip it first). */
 json_t *rp_stow(struct rp *r, json_t *row);
 
+/* Gives what a finished phase freed back to the system (malloc_trim: the
+ * policy workers' thread arenas keep it otherwise), so that the peak is
+ * the largest phase rather than their sum.  glibc only; elsewhere a no-op. */
+void rp_release_freed(void);
+
 /* Loads every policy, evaluates it for every (version, environment) of the
  * deployments in scope, and fills r->findings, r->policies and r->pairs. */
 int rp_policies(struct rp *r);

@@ -625,6 +625,7 @@ eval_all(struct rp *r, struct ml_policyset **ps, struct tally *t)
 	o.trusted_size = r->verified;
 	memcpy(o.trusted_head, r->verified_head, ML_SHA256_LEN);
 	rc = ml_sweep_each(&o, v, n, take_pair, t, r->e);
+	rp_release_freed(); /* the workers' memory, before the findings join the model */
 	rp_arena(r, 1);
 	json_array_foreach(order, i, key) {
 		if (rc == ML_OK)
