@@ -593,7 +593,9 @@ scan_about_model(struct rp *r, const struct scanned *x)
 
 	if (x->in_period && f != &no_facts)
 		f->touched = 1;
-	r->temp = r->stow && k >= 0 && k != F_INCIDENT;
+	/* stowed later: entries of a kind fact_add stows; deployments and
+	 * retirements (deps_settle) */
+	r->temp = r->stow && k != F_INCIDENT && x->st->kind != ML_KIND_WAIVER;
 	rp_arena(r, 1);
 	o = about_obj(r, x);
 	if (k >= 0) {
@@ -939,17 +941,19 @@ history(struct rp *r, json_t **retirements)
 	size_t i;
 
 	*retirements = json_array();
+	r->temp = r->stow; /* the events are temporaries then (deps_settle) */
 	rp_arena(r, 0);
 	live = json_object();
 	json_array_foreach(r->events, i, ev)
 		history_event(r, live, ev);
 	json_decref(live);
-	rp_arena(r, 1);
+	rp_arena(r, 1); /* what is set on the events: where they are made */
 	json_array_foreach(r->events, i, ev) {
 		int retire = !strcmp(str(ev, "kind"), "retirement");
 		int64_t t = num_i(ev, "_t");
+		json_t *to = NULL;
 		if (retire && t >= r->o->from_us && t < r->o->to_us)
-			json_array_append(*retirements, ev);
+			to = *retirements;
 		else if (!retire && in_scope(r, ev)) {
 			if (!json_object_get(ev, "replaces"))
 				json_object_set_new(ev, "replaces", json_null());
@@ -957,10 +961,66 @@ history(struct rp *r, json_t **retirements)
 				json_object_set_new(ev, "end", json_null());
 				json_object_set_new(ev, "endReason", json_string("in service"));
 			}
-			json_array_append(out, ev);
+			to = out;
+		}
+		if (to) { /* the lists are the build's: in the arena */
+			r->temp = 0;
+			rp_arena(r, 1);
+			json_array_append(to, ev);
+			r->temp = r->stow;
+			rp_arena(r, 1);
 		}
 	}
+	r->temp = 0;
+	rp_arena(r, 1);
 	return out;
+}
+
+/* What the phases after history read of a deployment that is not a row's
+ * member: its author time ("_t") and, when it ended, the end's ("_end"). */
+struct rp_dep {
+	int64_t t, end;
+	int ended;
+};
+
+/* Each row of rows stripped and stowed in place (a row the spool does not
+ * take is copied into the arena: rp_stow).  Arena on. */
+static void
+stow_rows(struct rp *r, json_t *rows)
+{
+	json_t *d;
+	size_t i;
+
+	json_array_foreach(rows, i, d) {
+		strip(d);
+		json_array_set_new(rows, i, rp_stow(r, json_incref(d)));
+	}
+}
+
+/* r->dep from r->deployments; then, with r->stow, the deployments and the
+ * retirements stowed and the scan's events (temporaries) released: at 1M
+ * entries they were 170 MB held through the policy sweep.  ML_OK or ML_EIO. */
+static int
+deps_settle(struct rp *r, json_t *retirements)
+{
+	size_t i, n = json_array_size(r->deployments);
+	json_t *d, *end;
+
+	if (!(r->dep = calloc(n + 1, sizeof *r->dep)))
+		return ml_err_set(r->e, ML_EIO, "out of memory");
+	json_array_foreach(r->deployments, i, d) {
+		r->dep[i].t = num_i(d, "_t");
+		if ((end = json_object_get(d, "_end"))) {
+			r->dep[i].ended = 1;
+			r->dep[i].end = json_integer_value(end);
+		}
+	}
+	if (r->stow) {
+		stow_rows(r, r->deployments);
+		stow_rows(r, retirements);
+		json_array_clear(r->events);
+	}
+	return ML_OK;
 }
 
 /* ---- per-deployment evidence chains ------------------------------------ */
@@ -1175,14 +1235,20 @@ chains(struct rp *r)
 	json_t *out = json_array(), *d, *c;
 	size_t i;
 
-	json_array_foreach(r->deployments, i, d) {
+	for (i = 0; i < json_array_size(r->deployments); i++) {
+		if (!(d = ml_report_row(r->deployments, i))) { /* stowed: read back */
+			r->oom = 1;
+			break;
+		}
 		if (!r->stow) {
 			json_array_append_new(out, chain_of(r, d));
+			json_decref(d);
 			continue;
 		}
 		r->temp = 1;
 		rp_arena(r, 0);
 		c = chain_of(r, d);
+		json_decref(d);
 		strip(c);
 		r->temp = 0;
 		rp_arena(r, 1);
@@ -1282,15 +1348,19 @@ index_deployments(struct rp *r)
 
 	if (!(r->deployed = json_object()))
 		return ML_EIO;
-	json_array_foreach(r->deployments, i, d) {
-		const char *ref = str(d, "ref"), *rep = str(d, "replaces");
-		if (!ref)
-			continue;
-		have = json_object_get(r->deployed, ref);
-		if (have && !json_is_true(have))
-			continue; /* already has its first "replaces" */
-		if (json_object_set_new(r->deployed, ref, rep ? json_string(rep) : json_true()))
+	for (i = 0; i < json_array_size(r->deployments); i++) {
+		const char *ref, *rep;
+		int rc = ML_OK;
+		if (!(d = ml_report_row(r->deployments, i))) /* stowed: read back */
 			return ML_EIO;
+		ref = str(d, "ref"), rep = str(d, "replaces");
+		have = ref ? json_object_get(r->deployed, ref) : NULL;
+		if (ref && !(have && !json_is_true(have)) && /* else it has its first "replaces" */
+		    json_object_set_new(r->deployed, ref, rep ? json_string(rep) : json_true()))
+			rc = ML_EIO;
+		json_decref(d);
+		if (rc)
+			return rc;
 	}
 	return ML_OK;
 }
@@ -1442,19 +1512,18 @@ pack_points(json_t *trend)
 }
 
 static json_t *
-cadence_of(struct rp *r, const json_t *d)
+cadence_of(struct rp *r, const json_t *d, const struct rp_dep *dp)
 {
 	const char *ref = str(d, "ref"), *env = str(d, "environment");
-	const json_t *end = json_object_get(d, "_end");
-	int64_t start = num_i(d, "_t"), stop = r->o->to_us, prev;
+	int64_t start = dp->t, stop = r->o->to_us, prev;
 	json_t *row, *checks, *c, *base, *ser;
 	double longest = 0;
 	size_t i;
 
 	if (start < r->o->from_us)
 		start = r->o->from_us;
-	if (end && json_integer_value(end) < stop)
-		stop = json_integer_value(end);
+	if (dp->ended && dp->end < stop)
+		stop = dp->end;
 	if (r->o->as_of_us < stop)
 		stop = r->o->as_of_us;
 	checks = pick(r, &facts_of(r, ref)->k[F_MON], env, num_i(d, "seq"), end_seq(d), stop);
@@ -1495,16 +1564,22 @@ cadence(struct rp *r)
 	json_t *out = json_array(), *d, *c;
 	size_t i;
 
-	json_array_foreach(r->deployments, i, d) {
-		if (r->o->as_of_us <= num_i(d, "_t"))
+	for (i = 0; i < json_array_size(r->deployments); i++) {
+		if (r->o->as_of_us <= r->dep[i].t)
 			continue;
+		if (!(d = ml_report_row(r->deployments, i))) { /* stowed: read back */
+			r->oom = 1;
+			break;
+		}
 		if (!r->stow) {
-			json_array_append_new(out, cadence_of(r, d));
+			json_array_append_new(out, cadence_of(r, d, &r->dep[i]));
+			json_decref(d);
 			continue;
 		}
 		r->temp = 1;
 		rp_arena(r, 0);
-		c = cadence_of(r, d);
+		c = cadence_of(r, d, &r->dep[i]);
+		json_decref(d);
 		r->temp = 0;
 		rp_arena(r, 1);
 		json_array_append_new(out, rp_stow(r, c));
@@ -2005,6 +2080,7 @@ rp_free(struct rp *r)
 	json_decref(r->roles);
 	json_decref(r->persons);
 	json_decref(r->deployments);
+	free(r->dep);
 	json_decref(r->deployed);
 	json_decref(r->pairs);
 	json_decref(r->findings);
@@ -2057,7 +2133,9 @@ assemble(struct rp *r, json_t *integrity, json_t *ckpt, json_t **out)
 	json_object_set_new(model, "schemaVersion", json_integer(ML_REPORT_SCHEMA_VERSION));
 	json_object_set_new(model, "title", json_string("Audit report"));
 	r->deployments = history(r, &retirements);
-	if (index_deployments(r))
+	if ((rc = deps_settle(r, retirements)))
+		;
+	else if (index_deployments(r))
 		rc = ml_err_set(r->e, ML_EIO, "out of memory");
 	else if ((rc = rp_policies(r)) == ML_OK)
 		rc = people(r, &pp);

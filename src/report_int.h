@@ -36,7 +36,9 @@ struct rp {
 	json_t *unreadable;  /* seqs that do not parse (only when unverified) */
 	json_t *roles;       /* keyid -> roles */
 	json_t *persons;     /* keyid -> {person, personName, label}, from enrolments */
-	json_t *deployments; /* the deployments in scope, seq order */
+	json_t *deployments; /* the deployments in scope, seq order (rows: stowed
+			      * with r->stow once history is done, report.c) */
+	struct rp_dep *dep;  /* per deployment: its "_t" and "_end" (report.c) */
 	json_t *deployed;    /* ref -> the "replaces" of its first deployment in
 			      * scope that names one, else true (index_deployments) */
 	json_t *pairs;       /* "ref\nenv" -> {verdict, label, ...} */

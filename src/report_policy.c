@@ -300,6 +300,23 @@ pair_new(const char *ref, const char *env)
 			 "waived", (json_int_t)0, "indeterminate", (json_int_t)0, "_items");
 }
 
+/* The pair key (rp_pair_key) of deployment i into key: 1, or 0 when its
+ * row does not read back (r->oom set). */
+static int
+dep_key(struct rp *r, size_t i, char *key, size_t cap)
+{
+	json_t *d = ml_report_row(r->deployments, i);
+
+	if (!d) {
+		r->oom = 1;
+		return 0;
+	}
+	rp_pair_key(json_string_value(json_object_get(d, "ref")),
+		    json_string_value(json_object_get(d, "environment")), key, cap);
+	json_decref(d);
+	return 1;
+}
+
 /* The pairs in scope, grouped by model name (then in deployment order). */
 static json_t *
 pair_order(struct rp *r)
@@ -308,18 +325,24 @@ pair_order(struct rp *r)
 	const char *k;
 	size_t i;
 
-	json_array_foreach(r->deployments, i, d) {
-		const char *ref = json_string_value(json_object_get(d, "ref"));
-		const char *env = json_string_value(json_object_get(d, "environment"));
+	for (i = 0; i < json_array_size(r->deployments); i++) {
+		const char *ref, *env;
 		char key[400], name[129], version[65];
+		if (!(d = ml_report_row(r->deployments, i))) { /* stowed: read back */
+			r->oom = 1;
+			break;
+		}
+		ref = json_string_value(json_object_get(d, "ref"));
+		env = json_string_value(json_object_get(d, "environment"));
 		rp_pair_key(ref, env, key, sizeof key);
-		if (json_object_get(r->pairs, key) || !json_object_get(r->models, ref))
-			continue;
-		json_object_set_new(r->pairs, key, pair_new(ref, env));
-		ml_ref_split(ref, name, version);
-		if (!(list = json_object_get(byname, name)))
-			json_object_set_new(byname, name, list = json_array());
-		json_array_append_new(list, json_string(key));
+		if (!json_object_get(r->pairs, key) && json_object_get(r->models, ref)) {
+			json_object_set_new(r->pairs, key, pair_new(ref, env));
+			ml_ref_split(ref, name, version);
+			if (!(list = json_object_get(byname, name)))
+				json_object_set_new(byname, name, list = json_array());
+			json_array_append_new(list, json_string(key));
+		}
+		json_decref(d);
 	}
 	json_object_foreach(byname, k, list)
 		json_array_extend(order, list);
@@ -332,16 +355,16 @@ pair_order(struct rp *r)
 static void
 pair_ranks(struct rp *r, const json_t *order, struct pend *p)
 {
-	json_t *at = json_object(), *key, *d, *x;
+	json_t *at = json_object(), *key, *x;
 	int64_t n = 0;
 	size_t i;
 
 	json_array_foreach(order, i, key)
 		json_object_set_new(at, json_string_value(key), json_integer((json_int_t)i));
-	json_array_foreach(r->deployments, i, d) {
+	for (i = 0; i < json_array_size(r->deployments); i++) {
 		char k[400];
-		rp_pair_key(json_string_value(json_object_get(d, "ref")),
-			    json_string_value(json_object_get(d, "environment")), k, sizeof k);
+		if (!dep_key(r, i, k, sizeof k))
+			continue;
 		if ((x = json_object_get(at, k))) {
 			p[json_integer_value(x)].rank = n++;
 			json_object_del(at, k); /* its first deployment places it */
@@ -729,14 +752,14 @@ waivers_of(struct rp *r, const json_t *use)
 static void
 findings_of(struct rp *r, const struct tally *t)
 {
-	json_t *items = json_array(), *d;
+	json_t *items = json_array();
 	size_t i;
 
-	json_array_foreach(r->deployments, i, d) {
+	for (i = 0; i < json_array_size(r->deployments); i++) {
 		char key[400];
 		json_t *pair;
-		rp_pair_key(json_string_value(json_object_get(d, "ref")),
-			    json_string_value(json_object_get(d, "environment")), key, sizeof key);
+		if (!dep_key(r, i, key, sizeof key))
+			continue;
 		pair = json_object_get(r->pairs, key);
 		if (pair && json_object_get(pair, "_items")) {
 			json_array_extend(items, json_object_get(pair, "_items"));

@@ -206,12 +206,20 @@ deployments(const json_t *model)
 static json_t *
 open_incidents(const json_t *model)
 {
+	const json_t *deps = ml_report_get(model, "inventory.deployments");
 	json_t *live = json_object(), *d, *x, *out = json_array();
 	size_t i;
 
-	json_array_foreach(ml_report_get(model, "inventory.deployments"), i, d)
+	for (i = 0; i < json_array_size(deps); i++) {
+		if (!(d = ml_report_row(deps, i))) { /* stowed: read back */
+			json_decref(live);
+			json_decref(out);
+			return NULL;
+		}
 		if (json_is_null(json_object_get(d, "end")) && json_object_get(d, "ref"))
 			json_object_set_new(live, s_of(d, "ref"), json_true());
+		json_decref(d);
+	}
 	json_array_foreach(ml_report_get(model, "inventory.incidents"), i, x)
 		if (json_object_get(live, s_of(x, "ref")))
 			json_array_append(out, json_object_get(x, "seq"));
@@ -366,7 +374,7 @@ summary(const json_t *model)
 				   (json_int_t)0, "waived", (json_int_t)0, "indeterminate",
 				   (json_int_t)0);
 	json_t *s = json_object(), *lines = json_array(), *pol = policy_ids(model);
-	json_t *fw = by_framework(ml_report_get(model, "findings.items"), totals), *mon, *dep;
+	json_t *fw = by_framework(ml_report_get(model, "findings.items"), totals), *mon, *dep, *inc;
 	struct ml_buf b = {0};
 
 	if (!totals || !s || !lines || !pol || !fw) {
@@ -397,14 +405,16 @@ summary(const json_t *model)
 	json_object_set_new(s, "byFramework", fw);
 	dep = deployments(model);
 	mon = gaps(model);
-	if (!dep || !mon) { /* a row did not read back */
-		json_decref(dep), json_decref(mon), json_decref(s), json_decref(lines);
+	inc = open_incidents(model);
+	if (!dep || !mon || !inc) { /* a row did not read back */
+		json_decref(dep), json_decref(mon), json_decref(inc), json_decref(s);
+		json_decref(lines);
 		json_decref(pol);
 		ml_buf_free(&b);
 		return NULL;
 	}
 	json_object_set_new(s, "deployments", dep);
-	json_object_set_new(s, "openIncidents", open_incidents(model));
+	json_object_set_new(s, "openIncidents", inc);
 	json_object_set_new(s, "waivers", waivers(model));
 	json_object_set_new(mon, "maxGapDays", json_integer(i_at(model, "scope.monitoringMaxGapDays")));
 	json_object_set_new(s, "monitoring", mon);

@@ -158,9 +158,16 @@ timeline(xmlNodePtr parent, const char *env, const json_t *deps, int64_t from, i
 	size_t i, n = 0, first = 0, skipped;
 	xmlNodePtr svg, g;
 
-	json_array_foreach(deps, i, d)
+	for (i = 0; i < json_array_size(deps); i++) {
+		if (!(d = ml_report_row(deps, i))) { /* stowed: read back */
+			*oom = 1;
+			json_decref(lanes);
+			return;
+		}
 		if (!strcmp(str(d, "environment"), env) && !json_object_get(lanes, str(d, "ref")))
 			json_object_set_new(lanes, str(d, "ref"), json_integer((json_int_t)n++));
+		json_decref(d);
+	}
 	if (n > ML_SVG_MAX_LANES)
 		first = n - ML_SVG_MAX_LANES;
 	skipped = first;
@@ -168,10 +175,16 @@ timeline(xmlNodePtr parent, const char *env, const json_t *deps, int64_t from, i
 	snprintf(title, sizeof title, "Versions in %s over the period (bars: deployed until "
 		 "retired)", env);
 	svg = svg_new(parent, left + w + 20, h, title, oom);
-	json_array_foreach(deps, i, d) {
+	d = NULL;
+	for (i = 0; i < json_array_size(deps); i++) {
 		size_t k;
 		double y, x0, x1;
 		xmlNodePtr r;
+		json_decref(d); /* the row before (NULL at first) */
+		if (!(d = ml_report_row(deps, i))) { /* stowed: read back */
+			*oom = 1;
+			break;
+		}
 		if (strcmp(str(d, "environment"), env))
 			continue;
 		k = (size_t)json_integer_value(json_object_get(lanes, str(d, "ref")));
@@ -195,6 +208,7 @@ timeline(xmlNodePtr parent, const char *env, const json_t *deps, int64_t from, i
 		if (!json_is_string(json_object_get(d, "end")))
 			attr(r, "style", "fill:#2e7d4f", oom);
 	}
+	json_decref(d);
 	json_object_foreach(lanes, ref, d) {
 		size_t k = (size_t)json_integer_value(d);
 		if (k < first)
@@ -216,10 +230,10 @@ timeline(xmlNodePtr parent, const char *env, const json_t *deps, int64_t from, i
 void
 ml_report_svg_timelines(xmlNodePtr parent, const json_t *model, int *oom)
 {
-	const json_t *deps = ml_report_get(model, "inventory.deployments"), *d;
+	const json_t *deps = ml_report_get(model, "inventory.deployments");
 	int64_t from = time_of(ml_report_get(model, "scope"), "periodStart");
 	int64_t to = time_of(ml_report_get(model, "scope"), "periodEnd") + 1000000;
-	json_t *envs = json_object(), *x;
+	json_t *envs = json_object(), *x, *d;
 	const char *env;
 	size_t i, n = 0;
 	char msg[200];
@@ -228,9 +242,16 @@ ml_report_svg_timelines(xmlNodePtr parent, const json_t *model, int *oom)
 		json_decref(envs);
 		return;
 	}
-	json_array_foreach(deps, i, d)
+	for (i = 0; i < json_array_size(deps); i++) {
+		if (!(d = ml_report_row(deps, i))) { /* stowed: read back */
+			*oom = 1;
+			json_decref(envs);
+			return;
+		}
 		if (*str(d, "environment"))
 			json_object_set_new(envs, str(d, "environment"), json_true());
+		json_decref(d);
+	}
 	json_object_foreach(envs, env, x)
 		if (n++ < ML_SVG_MAX_ENVS)
 			timeline(parent, env, deps, from, to, model, oom);

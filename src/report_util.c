@@ -717,8 +717,10 @@ row_unpacked(json_t *row)
 
 /* The arrays of the model (by path) that may hold packed or stowed rows
  * (ml_report_row), or rows holding packed points. */
-static const char *const packed_rows[] = {"inventory.models", "inventory.datasets", "chains",
-					  "comparisons", "monitoring", "findings.items", NULL};
+static const char *const packed_rows[] = {"inventory.models", "inventory.datasets",
+					  "inventory.deployments", "inventory.retirements",
+					  "chains", "comparisons", "monitoring", "findings.items",
+					  NULL};
 
 static int
 listed(const char *const *list, const char *path)

@@ -403,6 +403,93 @@ assert_items(const json_t *m)
 	}
 }
 
+/* The history test_spool_history_same_bytes records, as the model shows
+ * it: 0.9 retired from staging in the period, 1.0's first staging row
+ * ended by its redeployment, the incident in the inventory. */
+static void
+assert_history(const json_t *m)
+{
+	const json_t *deps = ml_report_get(m, "inventory.deployments");
+	json_t *d, *x = ml_report_row(ml_report_get(m, "inventory.retirements"), 0);
+	size_t i, redeployed = 0, retired = 0;
+
+	assert_non_null(x);
+	assert_string_equal(json_string_value(json_object_get(x, "ref")), "fraud@0.9");
+	json_decref(x);
+	assert_int_equal(json_array_size(ml_report_get(m, "inventory.retirements")), 1);
+	assert_int_equal(json_array_size(ml_report_get(m, "inventory.incidents")), 1);
+	for (i = 0; i < json_array_size(deps); i++) {
+		const char *why;
+		assert_non_null(d = ml_report_row(deps, i));
+		assert_null(json_object_get(d, "_t")); /* stripped, stowed or not */
+		assert_null(json_object_get(d, "_end"));
+		why = json_string_value(json_object_get(d, "endReason"));
+		redeployed += why && !strncmp(why, "redeployed:", 11);
+		retired += why && !strncmp(why, "retired:", 8);
+		json_decref(d);
+	}
+	assert_int_equal(redeployed, 1);
+	assert_int_equal(retired, 1);
+}
+
+/* Builds the report of f's ledger under o twice, in memory with nothing
+ * stowed and, as `report` builds it, in an arena with the long tables and
+ * the builder's entries stowed in a spool; asserts the second holds
+ * handles and that every format gives the same bytes.  check (NULL: none)
+ * is run on both models. */
+static void
+same_bytes_both_ways(struct fx *f, struct ml_report_opts *o, void (*check)(const json_t *m))
+{
+	struct ml_buf a = {0}, b = {0};
+	struct ml_spool *sp = NULL;
+	struct ml_ledger *l;
+	struct ml_err e;
+	json_t *m = NULL;
+	size_t i;
+
+	/* in memory: nothing stowed */
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	if (ml_report_build(l, o, &m, &e) != ML_OK)
+		fail_msg("build: %s", e.msg);
+	ml_ledger_close(l);
+	assert_true(json_is_object(json_array_get(ml_report_get(m, "findings.items"), 0)));
+	if (check)
+		check(m);
+	all_formats(m, &a);
+	json_decref(m);
+
+	/* stowed, in an arena */
+	assert_int_equal(ml_spool_open(f->dir, &sp, &e), ML_OK);
+	assert_null(ml_report_spool_set(sp));
+	assert_non_null(o->arena = ml_arena_new(4096));
+	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
+	if (ml_report_build(l, o, &m, &e) != ML_OK)
+		fail_msg("build with a spool: %s", e.msg);
+	ml_ledger_close(l);
+	assert_true(json_is_integer(json_array_get(ml_report_get(m, "findings.items"), 0)));
+	assert_true(json_is_integer(json_array_get(ml_report_get(m, "chains"), 0)));
+	assert_true(json_is_integer(json_array_get(ml_report_get(m, "inventory.deployments"), 0)));
+	assert_true(json_is_integer(json_array_get(ml_report_get(m, "inventory.models"), 0)));
+	assert_true(json_is_integer(json_array_get(ml_report_get(m, "monitoring"), 0)));
+	for (i = 0; i < json_array_size(ml_report_get(m, "inventory.retirements")); i++)
+		assert_true(json_is_integer(json_array_get(ml_report_get(m,
+							"inventory.retirements"), i)));
+	if (check)
+		check(m);
+	all_formats(m, &b);
+	ml_jsonarena_set(NULL, 0);
+	ml_arena_free(o->arena); /* the model: no json_decref */
+	assert_ptr_equal(ml_report_spool_set(NULL), sp);
+	ml_spool_close(sp);
+
+	assert_true(a.len > 10000);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	ml_buf_free(&a);
+	ml_buf_free(&b);
+}
+
+
 /* The model with its long tables (chains, comparisons, monitoring,
  * findings.items) stowed in a spool and built in an arena, as `report`
  * builds it, gives every format the bytes of the model built on malloc
@@ -413,12 +500,7 @@ test_spool_same_bytes(void **state)
 {
 	struct fx *f = *state;
 	const char *pol[2];
-	struct ml_buf a = {0}, b = {0};
-	struct ml_spool *sp = NULL;
 	struct ml_report_opts o;
-	struct ml_ledger *l;
-	struct ml_err e;
-	json_t *m = NULL;
 	char p2[300];
 	FILE *fp;
 
@@ -449,38 +531,53 @@ test_spool_same_bytes(void **state)
 	o.jobs = 2;
 	o.tool_version = "unit";
 
-	/* in memory: nothing stowed */
-	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
-	if (ml_report_build(l, &o, &m, &e) != ML_OK)
-		fail_msg("build: %s", e.msg);
-	ml_ledger_close(l);
-	assert_true(json_is_object(json_array_get(ml_report_get(m, "findings.items"), 0)));
-	assert_items(m);
-	all_formats(m, &a);
-	json_decref(m);
+	same_bytes_both_ways(f, &o, assert_items);
+}
 
-	/* stowed, in an arena */
-	assert_int_equal(ml_spool_open(f->dir, &sp, &e), ML_OK);
-	assert_null(ml_report_spool_set(sp));
-	assert_non_null(o.arena = ml_arena_new(4096));
-	assert_int_equal(ml_ledger_open(f->path, 0, &l, &e), ML_OK);
-	if (ml_report_build(l, &o, &m, &e) != ML_OK)
-		fail_msg("build with a spool: %s", e.msg);
-	ml_ledger_close(l);
-	assert_true(json_is_integer(json_array_get(ml_report_get(m, "findings.items"), 0)));
-	assert_true(json_is_integer(json_array_get(ml_report_get(m, "chains"), 0)));
-	assert_items(m);
-	all_formats(m, &b);
-	ml_jsonarena_set(NULL, 0);
-	ml_arena_free(o.arena); /* the model: no json_decref */
-	assert_ptr_equal(ml_report_spool_set(NULL), sp);
-	ml_spool_close(sp);
+/* The same, over a history the spool holds besides the findings:
+ * monitoring checks (the scan's entries), an incident (held, shared with
+ * the inventory), a deployment retired in the period and a version
+ * deployed twice in one environment (its first row ends "redeployed:"). */
+static void
+test_spool_history_same_bytes(void **state)
+{
+	struct fx *f = *state;
+	const char *pol[1] = {f->policy};
+	struct ml_report_opts o;
 
-	assert_true(a.len > 10000);
-	assert_int_equal(a.len, b.len);
-	assert_memory_equal(a.data, b.data, a.len);
-	ml_buf_free(&a);
-	ml_buf_free(&b);
+	tl_ok(f->path, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "deployment", "subject",
+					"fraud@0.9", "environment", "staging", "time",
+					"2026-09-20T00:00:00Z"), NULL);
+	tl_ok(f->path, f->ci, json_pack("{s:s,s:s,s:s,s:{s:f},s:s}", "kind", "monitoring",
+					"subject", "fraud@0.9", "environment", "staging", "metrics",
+					"auc", 0.88, "time", "2026-09-25T00:00:00Z"), NULL);
+	tl_ok(f->path, f->ci, json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "retirement", "subject",
+					"fraud@0.9", "environment", "staging", "reason", "superseded",
+					"time", "2026-10-08T00:00:00Z"), NULL);
+	tl_ok(f->path, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "deployment", "subject",
+					"fraud@1.0", "environment", "staging", "time",
+					"2026-10-11T00:00:00Z"), NULL);
+	tl_ok(f->path, f->ci, json_pack("{s:s,s:s,s:s,s:s}", "kind", "deployment", "subject",
+					"fraud@1.0", "environment", "staging", "time",
+					"2026-10-12T00:00:00Z"), NULL);
+	tl_ok(f->path, f->ci, json_pack("{s:s,s:s,s:s,s:{s:f},s:s}", "kind", "monitoring",
+					"subject", "fraud@1.0", "environment", "prod", "metrics",
+					"auc", 0.9, "time", "2026-10-15T00:00:00Z"), NULL);
+	tl_ok(f->path, f->ci, json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "incident", "subject",
+					"fraud@1.0", "severity", "low", "description", "drift",
+					"time", "2026-10-16T00:00:00Z"), NULL);
+	memset(&o, 0, sizeof o);
+	o.policies = pol;
+	o.npolicies = 1;
+	o.from = "2026-09-01";
+	o.to = "2026-10-31";
+	assert_int_equal(ml_time_parse("2026-09-01T00:00:00Z", &o.from_us), 0);
+	assert_int_equal(ml_time_parse("2026-11-01T00:00:00Z", &o.to_us), 0);
+	assert_int_equal(ml_time_parse("2099-06-01T00:00:00Z", &o.as_of_us), 0);
+	assert_int_equal(ml_time_parse("2026-11-02T00:00:00Z", &o.generated_us), 0);
+	o.jobs = 2;
+	o.tool_version = "unit";
+	same_bytes_both_ways(f, &o, assert_history);
 }
 
 static void
@@ -506,6 +603,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_arena_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_same_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_history_same_bytes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
