@@ -18,8 +18,9 @@
 #include "report_html.h"
 #include "report_sig.h"
 #include "report_signoff.h"
-#include "spool.h"
 #include "report_text.h"
+#include "spool.h"
+#include "store.h"
 
 #define CSS_MAX (1024 * 1024)
 #define MAX_POLICIES 64
@@ -31,7 +32,7 @@ static const char report_usage[] =
 	"                       --out PATH [--policy ID|FILE]... [--param NAME=VALUE]...\n"
 	"                       [--phase ID] [--table NAME] [--sign KEY [--record]] [--as-of DATE]\n"
 	"                       [--generated-at TIME] [--max-gap-days N] [--css FILE]\n"
-	"                       [--detail summary|all]\n"
+	"                       [--detail summary|all] [--spool auto|always|never]\n"
 	"                       [--allow-unverified] [--jobs N] [--force] [--time-tolerance H]\n"
 	"                       [--checkpoint FILE]... [--trust POLICY]\n"
 	"                       [--max-witness-age DURATION]\n"
@@ -97,6 +98,13 @@ static const char report_usage[] =
 	"--force           replace existing report files (never the ledger, its -wal,\n"
 	"                  -shm, -journal or log key, a secret key, or a folder that\n"
 	"                  holds secret keys: those are refused, exit 2)\n"
+	"\n"
+	"--spool auto|always|never  where the report's long tables wait while it is\n"
+	"                  written: always in a spool, an unlinked temporary file in\n"
+	"                  $TMPDIR (memory stays under 1 GiB on a 1M-entry ledger,\n"
+	"                  slower); never: in memory (about 7 KB per entry, faster);\n"
+	"                  auto (the default): a spool for ledgers of more than\n"
+	"                  120,000 entries.  The output is the same bytes\n"
 	"\n"
 	"Each file is written under a temporary name in its folder and renamed; an\n"
 	"existing file is refused (exit 2) without --force, before anything is built.\n"
@@ -252,6 +260,7 @@ static int
 check_format(struct cli *c, const char *fmt)
 {
 	const char *table = cli_get(c, "table"), *detail = cli_get(c, "detail");
+	const char *spool = cli_get(c, "spool");
 
 	if (!fmt || (strcmp(fmt, "html") && strcmp(fmt, "md") && strcmp(fmt, "json") &&
 		     strcmp(fmt, "csv")))
@@ -266,6 +275,9 @@ check_format(struct cli *c, const char *fmt)
 	if (table && !ml_report_table(table))
 		return cli_failf(c, ML_EINPUT, "--table: unknown table \"%.40s\" (see "
 				 "reports/README.md)", table);
+	if (spool && strcmp(spool, "auto") && strcmp(spool, "always") && strcmp(spool, "never"))
+		return cli_failf(c, ML_EINPUT, "--spool: \"%.40s\" is not auto, always or never",
+				 spool);
 	return ML_OK;
 }
 
@@ -653,15 +665,32 @@ policy_ids(struct ml_ledger *l, struct ml_report_opts *ro, const char **rpol, ch
 /* The model's arena: big blocks, for a model of up to gigabytes. */
 #define MODEL_ARENA (4u << 20)
 
+/* --spool auto: above this many entries the model's long tables go to a
+ * spool.  In memory the model costs about 7 KB per entry (679 MB for the
+ * bench's 100k ledger, the fastest way); spooled, under 1 GiB at 1M
+ * entries but a third slower (docs/PERFORMANCE.md). */
+#define SPOOL_AUTO_ENTRIES 120000
+
 /* The spool the model's long tables are stowed in (report.h), set as this
- * thread's; without one (no temporary file could be made) the report is
- * built in memory, with a warning.  Caller closes it (ml_spool_close). */
+ * thread's, as --spool and the ledger's size (l) say; NULL when none is
+ * wanted, or none could be made (the report is then built in memory, with a
+ * warning).  Caller closes it (ml_spool_close). */
 static struct ml_spool *
-open_spool(void)
+open_spool(const struct cli *c, struct ml_ledger *l)
 {
+	const char *how = cli_get(c, "spool");
 	struct ml_spool *sp;
 	struct ml_err e;
+	uint64_t size = 0;
+	uint8_t last[ML_SHA256_LEN];
+	int64_t t;
 
+	if (how && !strcmp(how, "never"))
+		return NULL;
+	if ((!how || !strcmp(how, "auto")) &&
+	    (ml_store_head(ml_ledger_store(l), &size, last, &t, &e) != ML_OK ||
+	     size <= SPOOL_AUTO_ENTRIES))
+		return NULL; /* small enough for memory (or unknown: the build says) */
 	if (ml_spool_open(NULL, &sp, &e) != ML_OK) {
 		fprintf(stderr, "mlledger: report: warning: %s; the report is built in memory\n",
 			e.msg);
@@ -688,7 +717,7 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	const char *out = cli_get(c, "out"), *rpol[MAX_POLICIES];
 	char *owned[MAX_POLICIES] = {0};
 	json_t *model = NULL;
-	struct ml_spool *sp;
+	struct ml_spool *sp = NULL;
 	int64_t held_seq = -1;
 	size_t i;
 	int rc, record = cli_has(c, "record");
@@ -699,9 +728,9 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	/* the model dies all at once at the end: made in an arena (report.h),
 	 * it is dropped in a few frees instead of one per value */
 	ro.arena = ml_arena_new(MODEL_ARENA);
-	sp = open_spool();
 	rc = load_signer(c, &k, e);
 	if (rc == ML_OK && (rc = open_ledger(c, &l, e)) == ML_OK) {
+		sp = open_spool(c, l);
 		/* a held checkpoint that fails fails the report as verify would */
 		rc = check_held(c, l, pol, clk, held, &ro.nheld, &he);
 		if (rc == ML_EINTEGRITY && o->allow_unverified)
@@ -790,7 +819,7 @@ cmd_report(int argc, char **argv)
 	ml_err_clear(&e);
 	if ((rc = cli_parse_format(&c, argc, argv,
 				   "policy= param= phase= from= to= as-of= generated-at= out= "
-				   "table= sign= passphrase-file= css= detail= allow-unverified "
+				   "table= sign= passphrase-file= css= detail= spool= allow-unverified "
 				   "max-gap-days= jobs= force time-tolerance= checkpoint= "
 				   "trust= max-witness-age= record server= log-key= state= mirror=",
 				   &fmt)))

@@ -375,6 +375,30 @@ ncsv=$("$PY" -c 'import csv,sys; print(len(list(csv.reader(open(sys.argv[1], new
 [ "$ncsv" = "$nitems" ] || bad "findings.csv has $ncsv rows, want every finding ($nitems)"
 end
 
+begin "--spool always and never: the same bytes in every format (and both details); a bad value refused"
+for sp in always never; do
+	for f in html md json; do
+		for d in summary all; do
+			rep --format "$f" --detail "$d" --spool "$sp" --out "$W/sp-$sp-$d.$f"
+			want_rc 0
+		done
+	done
+	rep --format csv --spool "$sp" --out "$W/sp-$sp.csv"
+	want_rc 0
+done
+for f in html md json; do
+	for d in summary all; do
+		cmp -s "$W/sp-always-$d.$f" "$W/sp-never-$d.$f" ||
+			bad "$f --detail $d: --spool always and never differ"
+	done
+done
+diff -r "$W/sp-always.csv" "$W/sp-never.csv" >/dev/null || bad "csv: --spool always and never differ"
+cmp -s "$W/sp-never-summary.json" "$W/r.json" || bad "--spool never: not the default's JSON"
+rep --format json --spool sometimes --out "$W/sp-bad.json"
+want_err 2 'spool.*auto, always or never'
+[ -e "$W/sp-bad.json" ] && bad "a bad --spool wrote its file"
+end
+
 begin "print markup: A4 @page, running header (origin, period), page N of M, breaks only at sensible points"
 [ -s "$W/r.html" ] && check_py print "$W/r.html"
 end
