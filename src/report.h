@@ -125,15 +125,19 @@ int ml_report_json(const json_t *model, struct ml_buf *out, struct ml_err *e);
  * counts as none). */
 json_t *ml_report_pack(const json_t *v);
 /* Rows stowed out of memory.  At a million entries even packed text is
- * gigabytes, so the builder can hold its long tables' rows (chains,
- * comparisons, monitoring; findings.items) in a spool (spool.h: an
+ * gigabytes, so the builder can hold its long tables' rows
+ * (inventory.models, .datasets, .deployments, .retirements, chains,
+ * comparisons, monitoring, findings.items) in a spool (spool.h: an
  * unlinked temporary file): the model's array then holds, for each row, a
  * JSON integer, the handle of its record there (jsonbin.h: exact, and
  * several times cheaper to write and read than JSON text), and
- * ml_report_row reads it back.  The spool is per thread: ml_report_spool_set(sp) makes
- * sp the calling thread's (NULL: none) and returns the one it replaces;
- * the caller keeps it open while the model is in use and closes it after.
- * Without one, nothing is stowed.
+ * ml_report_row reads it back.  The builder keeps its own long lists there
+ * too (the scan's entries about each model version, the versions and
+ * datasets by ref: report.c).  The spool is per thread:
+ * ml_report_spool_set(sp) makes sp the calling thread's (NULL: none) and
+ * returns the one it replaces; the caller keeps it open while the model is
+ * in use and closes it after.  Without one, nothing is stowed and the
+ * model is as it was (the tests build both and compare every format).
  *
  * ml_report_stow: takes the reference to row (an object) and returns what
  * the model should hold for it: its handle (row released) when this
