@@ -671,33 +671,37 @@ policy_ids(struct ml_ledger *l, struct ml_report_opts *ro, const char **rpol, ch
  * entries but a third slower (docs/PERFORMANCE.md). */
 #define SPOOL_AUTO_ENTRIES 120000
 
-/* The spool the model's long tables are stowed in (report.h), set as this
- * thread's, as --spool and the ledger's size (l) say; NULL when none is
- * wanted, or none could be made (the report is then built in memory, with a
- * warning).  Caller closes it (ml_spool_close). */
-static struct ml_spool *
-open_spool(const struct cli *c, struct ml_ledger *l)
+/* *out: the spool the model's long tables are stowed in (report.h), set as
+ * this thread's, as --spool and the ledger's size (l) say; NULL when none
+ * is wanted, or none could be made (the report is then built in memory,
+ * with a warning).  Caller closes it (ml_spool_close).  ML_OK, or the
+ * error of reading the ledger's size (ML_EIO). */
+static int
+open_spool(const struct cli *c, struct ml_ledger *l, struct ml_spool **out, struct ml_err *e)
 {
 	const char *how = cli_get(c, "spool");
-	struct ml_spool *sp;
-	struct ml_err e;
+	struct ml_err se;
 	uint64_t size = 0;
 	uint8_t last[ML_SHA256_LEN];
 	int64_t t;
+	int rc;
 
+	*out = NULL;
 	if (how && !strcmp(how, "never"))
-		return NULL;
-	if ((!how || !strcmp(how, "auto")) &&
-	    (ml_store_head(ml_ledger_store(l), &size, last, &t, &e) != ML_OK ||
-	     size <= SPOOL_AUTO_ENTRIES))
-		return NULL; /* small enough for memory (or unknown: the build says) */
-	if (ml_spool_open(NULL, &sp, &e) != ML_OK) {
-		fprintf(stderr, "mlledger: report: warning: %s; the report is built in memory\n",
-			e.msg);
-		return NULL;
+		return ML_OK;
+	if (!how || !strcmp(how, "auto")) {
+		if ((rc = ml_store_head(ml_ledger_store(l), &size, last, &t, e)))
+			return rc;
+		if (size <= SPOOL_AUTO_ENTRIES)
+			return ML_OK; /* small enough for memory */
 	}
-	ml_report_spool_set(sp);
-	return sp;
+	if (ml_spool_open(NULL, out, &se) != ML_OK) {
+		fprintf(stderr, "mlledger: report: warning: %s; the report is built in memory\n",
+			se.msg);
+		return ML_OK;
+	}
+	ml_report_spool_set(*out);
+	return ML_OK;
 }
 
 static int
@@ -729,8 +733,8 @@ report_run(struct cli *c, const char *fmt, const struct ml_report_opts *o,
 	 * it is dropped in a few frees instead of one per value */
 	ro.arena = ml_arena_new(MODEL_ARENA);
 	rc = load_signer(c, &k, e);
-	if (rc == ML_OK && (rc = open_ledger(c, &l, e)) == ML_OK) {
-		sp = open_spool(c, l);
+	if (rc == ML_OK && (rc = open_ledger(c, &l, e)) == ML_OK &&
+	    (rc = open_spool(c, l, &sp, e)) == ML_OK) {
 		/* a held checkpoint that fails fails the report as verify would */
 		rc = check_held(c, l, pol, clk, held, &ro.nheld, &he);
 		if (rc == ML_EINTEGRITY && o->allow_unverified)
