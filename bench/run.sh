@@ -192,13 +192,15 @@ growth() {
 		{ tail -n 3 "$W/check.out" >>"$LOG"; fail "check gave no deny verdict"; }
 	rm -f "$W/check.out"
 	eval "GR_check_$tag=$1 GR_checkmb_$tag=$(calc "$2 / 1024" | cut -d. -f1)"
-	# The whole-history report holds its document model (the HTML is
-	# written as it is rendered): about 6 KB of memory per entry (569 MiB
-	# at 100k); skip it rather than swap or be killed when the machine has
-	# less than 8 KB per entry available.
+	# The whole-history report holds its model in memory up to 120,000
+	# entries (report --spool auto): about 7 KB per entry; above, in a
+	# spool, under 1 GiB at 1M. Skip it rather than swap or be killed when
+	# the machine has less than that (with a margin) available.
 	avail=$(awk '/^MemAvailable/ { print $2 }' /proc/meminfo 2>/dev/null)
-	if [ -n "$avail" ] && [ "$avail" -lt $((ents * 8)) ]; then
-		say "         report skipped: needs about $((ents * 8 / 1048576 + 1)) GiB of memory, $((avail / 1048576)) GiB available"
+	need=$((ents * 8))
+	[ "$ents" -le 120000 ] || need=1572864
+	if [ -n "$avail" ] && [ "$avail" -lt "$need" ]; then
+		say "         report skipped: needs about $((need / 1048576 + 1)) GiB of memory, $((avail / 1048576)) GiB available"
 		REPORT_NOTE=skipped
 	else
 		set -- $("$U" timemem "$LOG" "$BIN" --ledger "$led" report --policy "$POLICY" \
