@@ -76,30 +76,11 @@ ml_spool_close(struct ml_spool *sp)
 	free(sp);
 }
 
-/* Writes the buffer out; on failure it is kept (nothing is lost). */
+/* Writes the n bytes at p at the end of the file (sp->buf_at), all of
+ * them, and moves buf_at past them; ML_EIO naming the directory when the
+ * file cannot be written (buf_at then unchanged). */
 static int
-flush(struct ml_spool *sp, struct ml_err *e)
-{
-	size_t done = 0;
-
-	while (done < sp->used) {
-		ssize_t n = pwrite(sp->fd, sp->buf + done, sp->used - done,
-				   (off_t)(sp->buf_at + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ml_err_set(e, ML_EIO, "%s: cannot write a temporary file: %s",
-					  sp->dir, n < 0 ? strerror(errno) : "no room");
-		done += (size_t)n;
-	}
-	sp->buf_at += sp->used;
-	sp->used = 0;
-	return ML_OK;
-}
-
-/* Writes n bytes at the end of the file, bypassing the buffer (empty). */
-static int
-put_direct(struct ml_spool *sp, const unsigned char *p, size_t n, struct ml_err *e)
+write_end(struct ml_spool *sp, const unsigned char *p, size_t n, struct ml_err *e)
 {
 	size_t done = 0;
 
@@ -116,6 +97,17 @@ put_direct(struct ml_spool *sp, const unsigned char *p, size_t n, struct ml_err 
 	return ML_OK;
 }
 
+/* Writes the buffer out; on failure it is kept (nothing is lost). */
+static int
+flush(struct ml_spool *sp, struct ml_err *e)
+{
+	int rc = write_end(sp, sp->buf, sp->used, e);
+
+	if (rc == ML_OK)
+		sp->used = 0;
+	return rc;
+}
+
 int
 ml_spool_put(struct ml_spool *sp, const void *data, size_t len, int64_t *handle,
 	     struct ml_err *e)
@@ -129,7 +121,7 @@ ml_spool_put(struct ml_spool *sp, const void *data, size_t len, int64_t *handle,
 	if (sp->used + len > SPOOL_BUF && (rc = flush(sp, e)))
 		return rc;
 	if (len > SPOOL_BUF) {
-		if ((rc = put_direct(sp, data, len, e)))
+		if ((rc = write_end(sp, data, len, e))) /* the buffer is empty */
 			return rc;
 	} else {
 		memcpy(sp->buf + sp->used, data, len);
