@@ -52,9 +52,11 @@ rp_arena(const struct rp *r, int on)
 json_t *
 rp_stow(struct rp *r, json_t *row)
 {
-	json_t *v = ml_report_stow(row), *c;
+	json_t *v, *c;
 
-	if (v != row || !r->o->arena)
+	if (!r->stow)
+		return row; /* held: made where it is kept */
+	if ((v = ml_report_stow(row)) != row || !r->o->arena)
 		return v;
 	c = json_deep_copy(row); /* kept in memory: into the arena */
 	json_decref(row);
@@ -369,27 +371,17 @@ copy_member(const struct rp *r, json_t *to, const json_t *pred, const char *key)
  * builder members, "_t", "_inPeriod"), or with r->stow to the handle of
  * its record in the spool (a JSON integer). */
 
-/* Puts o (taking the reference) into map under ref: stowed with r->stow
- * (o is then a temporary, made with r->temp), else, or when the spool
- * cannot take it, held (a temporary is copied into the arena).  Call it
- * with r->temp still as o was made. */
+/* Puts o (taking the reference) into map under ref, as rp_stow keeps a
+ * row: its handle with r->stow (o is then a temporary, made with
+ * r->temp), else o.  Call it with r->temp still as o was made. */
 static void
 keep_version(struct rp *r, json_t *map, const char *ref, json_t *o)
 {
-	int64_t h;
 	int temp = r->temp;
 
 	r->temp = 0;
 	rp_arena(r, 1); /* what the map holds is the build's */
-	if (r->stow && ml_report_stow_handle(o, &h) == ML_OK) {
-		json_object_set_new(map, ref, json_integer(h));
-		json_decref(o);
-	} else if (temp && r->o->arena) {
-		json_object_set_new(map, ref, json_deep_copy(o));
-		json_decref(o);
-	} else {
-		json_object_set_new(map, ref, o);
-	}
+	json_object_set_new(map, ref, rp_stow(r, o));
 	r->temp = temp;
 	rp_arena(r, 1);
 }

@@ -78,6 +78,7 @@ void rp_arena(const struct rp *r, int on);
 /* What the model holds for a finished row (report.h, ml_report_stow):
  * with r->stow its handle; a row the spool did not take is copied into
  * the arena (the row is built on malloc, r->temp, and released here).
+ * Without r->stow, row itself (made where it is kept).
  * Call it with the arena on.  Takes the reference; the row must hold no
  * "_" member (strip it first). */
 json_t *rp_stow(struct rp *r, json_t *row);
